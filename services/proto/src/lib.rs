@@ -1,0 +1,13 @@
+//! Wire types shared by Yunhui's services and clients.
+//!
+//! Two surfaces live here:
+//! - [`api`]: the JSON bodies of the REST Open API (`/api/v1/...`).
+//! - [`signaling`]: the JSON messages of the WebSocket signaling protocol
+//!   (`/api/v1/signal`), versioned by [`signaling::PROTOCOL_VERSION`].
+//!
+//! The browser client's TypeScript types are generated from these Rust types
+//! ([`typescript::definitions`]), so the two never drift.
+
+pub mod api;
+pub mod signaling;
+pub mod typescript;

@@ -1,0 +1,46 @@
+//! Generation of the browser client's TypeScript protocol types.
+//!
+//! The file lives at `services/web/src/proto.ts`. The test
+//! `tests/typescript.rs` fails when it is stale; regenerate with
+//! `UPDATE_PROTO_TS=1 cargo test -p yunhui-proto --test typescript`.
+
+use ts_rs::TS;
+
+use crate::{api, signaling};
+
+/// The complete TypeScript module: every wire type plus the protocol constants.
+pub fn definitions() -> String {
+    let decls = [
+        api::ApiError::decl(),
+        api::ErrorBody::decl(),
+        api::RegisterRequest::decl(),
+        api::Account::decl(),
+        api::LoginRequest::decl(),
+        api::Session::decl(),
+        api::CreateMeetingRequest::decl(),
+        api::MeetingStatus::decl(),
+        api::Meeting::decl(),
+        api::MeetingPreview::decl(),
+        api::About::decl(),
+        signaling::ClientMessage::decl(),
+        signaling::ServerMessage::decl(),
+        signaling::ErrorCode::decl(),
+        signaling::Role::decl(),
+        signaling::Participant::decl(),
+    ];
+    let mut out = String::from(
+        "// Generated from services/proto by `UPDATE_PROTO_TS=1 cargo test -p yunhui-proto --test typescript`.\n\
+         // Do not edit by hand.\n\n",
+    );
+    out.push_str(&format!(
+        "export const PROTOCOL_VERSION = {};\nexport const MAX_FRAME_BYTES = {};\n",
+        signaling::PROTOCOL_VERSION,
+        signaling::MAX_FRAME_BYTES
+    ));
+    for decl in decls {
+        out.push_str("\nexport ");
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}

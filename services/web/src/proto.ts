@@ -1,0 +1,293 @@
+// Generated from services/proto by `UPDATE_PROTO_TS=1 cargo test -p yunhui-proto --test typescript`.
+// Do not edit by hand.
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_FRAME_BYTES = 65536;
+
+export type ApiError = { 
+/**
+ * The error itself.
+ */
+error: ErrorBody, };
+
+export type ErrorBody = { 
+/**
+ * Stable code, e.g. `wrong_password`, `meeting_not_found`.
+ */
+code: string, 
+/**
+ * Human-readable explanation of what went wrong and what to do.
+ */
+message: string, };
+
+export type RegisterRequest = { 
+/**
+ * Login e-mail address.
+ */
+email?: string, 
+/**
+ * Login phone number (digits, optional leading `+`).
+ */
+phone?: string, 
+/**
+ * Password, at least 8 characters.
+ */
+password: string, 
+/**
+ * Name shown to other participants.
+ */
+display_name: string, };
+
+export type Account = { 
+/**
+ * Stable account id.
+ */
+id: string, 
+/**
+ * Tenant (enterprise) the account belongs to.
+ */
+tenant_id: string, 
+/**
+ * Login e-mail address, if any.
+ */
+email: string | null, 
+/**
+ * Login phone number, if any.
+ */
+phone: string | null, 
+/**
+ * Name shown to other participants.
+ */
+display_name: string, };
+
+export type LoginRequest = { 
+/**
+ * E-mail address or phone number.
+ */
+login: string, 
+/**
+ * The account's password.
+ */
+password: string, };
+
+export type Session = { 
+/**
+ * Opaque bearer token.
+ */
+token: string, 
+/**
+ * Expiry, seconds since the Unix epoch.
+ */
+expires_at: number, 
+/**
+ * The signed-in account.
+ */
+account: Account, };
+
+export type CreateMeetingRequest = { 
+/**
+ * Topic; defaults to "<display name>'s meeting".
+ */
+topic?: string, 
+/**
+ * Optional password (4–16 characters) joiners must give.
+ */
+password?: string, };
+
+export type MeetingStatus = "waiting" | "live" | "ended";
+
+export type Meeting = { 
+/**
+ * Stable meeting id.
+ */
+id: string, 
+/**
+ * The 9–11 digit number people dial or type.
+ */
+number: string, 
+/**
+ * Topic.
+ */
+topic: string, 
+/**
+ * Whether joiners must give a password.
+ */
+has_password: boolean, 
+/**
+ * The password itself (only shown to the host).
+ */
+password?: string, 
+/**
+ * Account id of the host.
+ */
+host_account_id: string, 
+/**
+ * Lifecycle state.
+ */
+status: MeetingStatus, 
+/**
+ * Link that joins without typing the number or password.
+ */
+join_url: string, 
+/**
+ * Creation time, seconds since the Unix epoch.
+ */
+created_at: number, };
+
+export type MeetingPreview = { 
+/**
+ * The meeting number.
+ */
+number: string, 
+/**
+ * Topic.
+ */
+topic: string, 
+/**
+ * Whether a password is needed (a valid link key replaces it).
+ */
+has_password: boolean, 
+/**
+ * Lifecycle state.
+ */
+status: MeetingStatus, };
+
+export type About = { 
+/**
+ * Product name.
+ */
+product: string, 
+/**
+ * Server version.
+ */
+version: string, 
+/**
+ * Signaling protocol version the server speaks.
+ */
+protocol_version: number, };
+
+export type ClientMessage = { "type": "join", 
+/**
+ * The 9–11 digit meeting number (spaces and dashes are ignored).
+ */
+meeting_number: string, 
+/**
+ * Name shown to others.
+ */
+display_name: string, 
+/**
+ * Meeting password, when the meeting has one.
+ */
+password?: string, 
+/**
+ * The key from a join link; replaces the password.
+ */
+link_key?: string, 
+/**
+ * Bearer token of a signed-in account (guests omit it).
+ */
+token?: string, } | { "type": "leave" } | { "type": "end_meeting" } | { "type": "set_audio_muted", 
+/**
+ * `true` to mute.
+ */
+muted: boolean, } | { "type": "set_video_enabled", 
+/**
+ * `true` to send video.
+ */
+enabled: boolean, } | { "type": "publish_offer", 
+/**
+ * The SDP.
+ */
+sdp: string, } | { "type": "subscriber_answer", 
+/**
+ * The SDP.
+ */
+sdp: string, };
+
+export type ServerMessage = { "type": "hello", 
+/**
+ * [`PROTOCOL_VERSION`] of the server.
+ */
+protocol_version: number, } | { "type": "joined", 
+/**
+ * This participant's id in the meeting.
+ */
+participant_id: string, 
+/**
+ * Meeting id.
+ */
+meeting_id: string, 
+/**
+ * Meeting number.
+ */
+meeting_number: string, 
+/**
+ * Meeting topic.
+ */
+topic: string, 
+/**
+ * Everyone in the meeting, this participant included.
+ */
+participants: Array<Participant>, } | { "type": "participant_joined", 
+/**
+ * The newcomer.
+ */
+participant: Participant, } | { "type": "participant_updated", 
+/**
+ * The new state.
+ */
+participant: Participant, } | { "type": "participant_left", 
+/**
+ * Their participant id.
+ */
+participant_id: string, } | { "type": "active_speaker", 
+/**
+ * Participant id of the active speaker.
+ */
+participant_id: string | null, } | { "type": "publish_answer", 
+/**
+ * The SDP.
+ */
+sdp: string, } | { "type": "subscriber_offer", 
+/**
+ * The SDP.
+ */
+sdp: string, } | { "type": "meeting_ended", 
+/**
+ * Why, e.g. `ended_by_host`.
+ */
+reason: string, } | { "type": "left" } | { "type": "error", 
+/**
+ * Machine-readable reason.
+ */
+code: ErrorCode, 
+/**
+ * A sentence saying what was wrong.
+ */
+message: string, };
+
+export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "internal";
+
+export type Role = "host" | "participant";
+
+export type Participant = { 
+/**
+ * Participant id (unique within the meeting).
+ */
+id: string, 
+/**
+ * Name shown to others.
+ */
+display_name: string, 
+/**
+ * Host or participant.
+ */
+role: Role, 
+/**
+ * Microphone muted.
+ */
+audio_muted: boolean, 
+/**
+ * Camera on.
+ */
+video_enabled: boolean, };
