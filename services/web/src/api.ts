@@ -1,0 +1,73 @@
+// REST client for the Open API (`/api/v1/...`). Every failure surfaces as an
+// `ApiRequestError` carrying the server's own code and message.
+
+import type {
+  About,
+  Account,
+  ApiError,
+  CreateMeetingRequest,
+  LoginRequest,
+  Meeting,
+  MeetingPreview,
+  RegisterRequest,
+  Session,
+} from "./proto";
+
+/** A non-2xx answer (or a network failure) from the Open API. */
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiRequestError";
+  }
+}
+
+type Method = "GET" | "POST" | "DELETE";
+
+async function request<T>(method: Method, path: string, body?: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiRequestError(0, "network_error", "Cannot reach the server. Check your network and try again. 无法连接服务器。");
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    throw errorFromBody(response.status, text);
+  }
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+function errorFromBody(status: number, text: string): ApiRequestError {
+  try {
+    const parsed = JSON.parse(text) as Partial<ApiError>;
+    if (parsed.error && typeof parsed.error.message === "string") {
+      return new ApiRequestError(status, parsed.error.code, parsed.error.message);
+    }
+  } catch {
+    // Not JSON: fall through to a generic message.
+  }
+  return new ApiRequestError(status, "http_error", `The server answered ${status}.`);
+}
+
+export const api = {
+  register: (body: RegisterRequest) => request<Account>("POST", "/api/v1/accounts", body),
+  signIn: (body: LoginRequest) => request<Session>("POST", "/api/v1/sessions", body),
+  signOut: (token: string) => request<void>("DELETE", "/api/v1/sessions", undefined, token),
+  me: (token: string) => request<Account>("GET", "/api/v1/me", undefined, token),
+  createMeeting: (token: string, body: CreateMeetingRequest) =>
+    request<Meeting>("POST", "/api/v1/meetings", body, token),
+  previewMeeting: (number: string) =>
+    request<MeetingPreview>("GET", `/api/v1/meetings/by-number/${encodeURIComponent(number)}`),
+  about: () => request<About>("GET", "/api/v1/about"),
+};

@@ -1,0 +1,42 @@
+// `window.yunhui`: live state of this page for end-to-end tests and for
+// debugging from the browser console. Read-only by convention.
+
+import type { Participant } from "./proto";
+
+export interface Inspection {
+  /** This browser's participant id once joined. */
+  participantId?: string;
+  meetingNumber?: string;
+  publisherPc?: RTCPeerConnection;
+  subscriberPc?: RTCPeerConnection;
+  /** Everyone in the meeting as the server last described them. */
+  readonly participants: Participant[];
+  /** "join" before joining, then "joined", "ended", "left" or "disconnected". */
+  state: string;
+}
+
+declare global {
+  interface Window {
+    yunhui: Inspection;
+  }
+}
+
+interface Update extends Partial<Omit<Inspection, "participants">> {
+  participants?: () => Participant[];
+}
+
+let participantsSource: () => Participant[] = () => [];
+
+const inspection: Inspection = {
+  state: "join",
+  get participants() {
+    return participantsSource();
+  },
+};
+
+export function exposeForInspection(update: Update): void {
+  const { participants, ...rest } = update;
+  if (participants) participantsSource = participants;
+  Object.assign(inspection, rest);
+  window.yunhui = inspection;
+}

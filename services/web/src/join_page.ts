@@ -1,0 +1,289 @@
+// The join page: join by number (+ password) or by link (`/j/{number}?k=KEY`,
+// name only), plus an optional sign-in box from which a signed-in user starts
+// an instant meeting and joins it as host.
+
+import { ApiRequestError, api } from "./api";
+import { formatMeetingNumber, h, show } from "./dom";
+import { exposeForInspection } from "./inspection";
+import { localProfile } from "./local_profile";
+import type { Session } from "./proto";
+import { SignalingChannel, SignalingError, joinMeeting, type JoinRequest, type Joined } from "./signaling";
+
+export interface JoinPageParams {
+  /** Pre-filled meeting number (from `/j/{number}`). */
+  meetingNumber?: string;
+  /** Link key (from `?k=`); replaces the password. */
+  linkKey?: string;
+}
+
+export type OnJoined = (channel: SignalingChannel, joined: Joined, inviteUrl?: string) => void;
+
+const TOKEN_ERRORS = new Set(["invalid_token", "token_expired"]);
+
+function errorMessage(error: unknown): string {
+  if (error instanceof ApiRequestError || error instanceof SignalingError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (error instanceof ApiRequestError || error instanceof SignalingError) return error.code;
+  return undefined;
+}
+
+/** The key (`k`) of a join link, if the URL has one. */
+function linkKeyOf(joinUrl: string): string | undefined {
+  try {
+    return new URL(joinUrl, location.href).searchParams.get("k") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function field(label: string, input: HTMLInputElement): HTMLLabelElement {
+  return h("label", { class: "field" }, h("span", {}, label), input);
+}
+
+export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoined: OnJoined): void {
+  exposeForInspection({ state: "join" });
+  const byLink = Boolean(params.meetingNumber && params.linkKey);
+  /** One socket is kept across retries (the server keeps it open after an error). */
+  let channel: SignalingChannel | null = null;
+  let busy = false;
+
+  const numberInput = h("input", {
+    testid: "meeting-number",
+    name: "meeting-number",
+    inputmode: "numeric",
+    autocomplete: "off",
+    placeholder: "123 456 789",
+    value: params.meetingNumber ? formatMeetingNumber(params.meetingNumber) : "",
+  });
+  const nameInput = h("input", {
+    testid: "display-name",
+    name: "display-name",
+    autocomplete: "name",
+    maxlength: "64",
+    placeholder: "Your name 您的姓名",
+    value: localProfile.displayName() || localProfile.session()?.account.display_name || "",
+  });
+  const passwordInput = h("input", {
+    testid: "meeting-password",
+    name: "meeting-password",
+    type: "password",
+    autocomplete: "off",
+    placeholder: "If the meeting has one 如有",
+  });
+  const joinError = h("div", { class: "error", testid: "join-error", role: "alert", "aria-live": "polite" });
+  const joinButton = h("button", { class: "primary", type: "submit", testid: "join-button" }, "Join 加入会议");
+  const topicLine = h("p", { class: "topic", testid: "meeting-preview" });
+
+  const setBusy = (value: boolean) => {
+    busy = value;
+    joinButton.disabled = value;
+    newMeetingButton.disabled = value;
+    joinButton.textContent = value ? "Joining… 正在加入" : "Join 加入会议";
+  };
+
+  async function join(request: JoinRequest, inviteUrl?: string): Promise<void> {
+    if (busy) return;
+    setBusy(true);
+    joinError.textContent = "";
+    try {
+      if (!channel || !channel.isOpen) channel = await SignalingChannel.open();
+      const session = localProfile.session();
+      const joined = await joinMeeting(channel, session ? { ...request, token: session.token } : request);
+      localProfile.rememberDisplayName(request.display_name);
+      onJoined(channel, joined, inviteUrl);
+    } catch (error) {
+      joinError.textContent = errorMessage(error);
+      if (TOKEN_ERRORS.has(errorCode(error) ?? "")) {
+        localProfile.forgetSession();
+        renderAccountBox();
+      }
+      setBusy(false);
+    }
+  }
+
+  function submitJoin(event: Event): void {
+    event.preventDefault();
+    const displayName = nameInput.value.trim();
+    const meetingNumber = (params.meetingNumber ?? numberInput.value).replace(/[\s-]/g, "");
+    if (!byLink && !meetingNumber) {
+      joinError.textContent = "Enter the meeting number. 请输入会议号。";
+      numberInput.focus();
+      return;
+    }
+    if (!displayName) {
+      joinError.textContent = "Enter your name. 请输入您的姓名。";
+      nameInput.focus();
+      return;
+    }
+    const request: JoinRequest = { meeting_number: meetingNumber, display_name: displayName };
+    if (byLink && params.linkKey) request.link_key = params.linkKey;
+    const password = passwordInput.value;
+    if (!byLink && password) request.password = password;
+    void join(request);
+  }
+
+  const joinForm = h(
+    "form",
+    { class: "card join-card", testid: "join-form", onsubmit: submitJoin },
+    h("h1", {}, byLink ? "Join meeting 加入会议" : "Join a meeting 加入会议"),
+    byLink
+      ? h(
+          "div",
+          { class: "link-meeting" },
+          h("span", { class: "label" }, "Meeting ID 会议号"),
+          h("strong", { class: "meeting-number", testid: "link-meeting-number" }, formatMeetingNumber(params.meetingNumber ?? "")),
+          topicLine,
+        )
+      : field("Meeting ID 会议号", numberInput),
+    field("Your name 姓名", nameInput),
+    byLink ? null : field("Password 会议密码", passwordInput),
+    joinError,
+    joinButton,
+  );
+
+  if (params.meetingNumber) {
+    api
+      .previewMeeting(params.meetingNumber.replace(/[\s-]/g, ""))
+      .then((preview) => {
+        topicLine.textContent = preview.topic;
+      })
+      .catch(() => undefined);
+  }
+
+  // ---- Sign-in box and "New meeting" ----
+  const accountBox = h("section", { class: "card account-card", testid: "account-box" });
+  const newMeetingPassword = h("input", {
+    testid: "new-meeting-password",
+    name: "new-meeting-password",
+    type: "password",
+    autocomplete: "new-password",
+    placeholder: "Optional 可选 (4–16)",
+  });
+  const newMeetingButton = h("button", { class: "primary", type: "submit", testid: "new-meeting" }, "New meeting 发起会议");
+  const accountError = h("div", { class: "error", testid: "account-error", role: "alert" });
+
+  async function startInstantMeeting(session: Session): Promise<void> {
+    accountError.textContent = "";
+    newMeetingButton.disabled = true;
+    try {
+      const password = newMeetingPassword.value;
+      const meeting = await api.createMeeting(session.token, password ? { password } : {});
+      const displayName = nameInput.value.trim() || session.account.display_name;
+      const request: JoinRequest = { meeting_number: meeting.number, display_name: displayName };
+      const linkKey = linkKeyOf(meeting.join_url);
+      if (linkKey) request.link_key = linkKey;
+      if (meeting.password) request.password = meeting.password;
+      history.replaceState(null, "", `/j/${meeting.number}`);
+      await join(request, meeting.join_url);
+    } catch (error) {
+      accountError.textContent = errorMessage(error);
+      if (TOKEN_ERRORS.has(errorCode(error) ?? "") || (error instanceof ApiRequestError && error.status === 401)) {
+        localProfile.forgetSession();
+        renderAccountBox();
+        accountError.textContent = errorMessage(error);
+      }
+    } finally {
+      newMeetingButton.disabled = busy;
+    }
+  }
+
+  function renderSignedIn(session: Session): void {
+    const signOut = async () => {
+      localProfile.forgetSession();
+      renderAccountBox();
+      await api.signOut(session.token).catch(() => undefined);
+    };
+    accountBox.replaceChildren(
+      h("h2", {}, "Start a meeting 发起会议"),
+      h(
+        "p",
+        { class: "signed-in" },
+        "Signed in as 已登录：",
+        h("strong", { testid: "signed-in-as" }, session.account.display_name),
+        " ",
+        h("button", { class: "link-button", type: "button", testid: "sign-out", onclick: () => void signOut() }, "Sign out 退出"),
+      ),
+      h(
+        "form",
+        {
+          onsubmit: (event: Event) => {
+            event.preventDefault();
+            void startInstantMeeting(session);
+          },
+        },
+        field("Meeting password 会议密码", newMeetingPassword),
+        accountError,
+        newMeetingButton,
+      ),
+    );
+  }
+
+  function renderSignInForm(): void {
+    const loginInput = h("input", {
+      testid: "signin-login",
+      name: "login",
+      autocomplete: "username",
+      placeholder: "name@example.com / 13800138000",
+    });
+    const passwordField = h("input", {
+      testid: "signin-password",
+      name: "password",
+      type: "password",
+      autocomplete: "current-password",
+    });
+    const submit = h("button", { class: "secondary", type: "submit", testid: "signin-submit" }, "Sign in 登录");
+    const signInError = h("div", { class: "error", testid: "signin-error", role: "alert" });
+    const signIn = async (event: Event) => {
+      event.preventDefault();
+      signInError.textContent = "";
+      submit.disabled = true;
+      try {
+        const session = await api.signIn({ login: loginInput.value.trim(), password: passwordField.value });
+        localProfile.rememberSession(session);
+        if (!nameInput.value.trim()) nameInput.value = session.account.display_name;
+        renderAccountBox();
+      } catch (error) {
+        signInError.textContent = errorMessage(error);
+        submit.disabled = false;
+      }
+    };
+    accountBox.replaceChildren(
+      h("h2", {}, "Sign in to host 登录以主持会议"),
+      h(
+        "form",
+        { testid: "signin-form", onsubmit: (event: Event) => void signIn(event) },
+        field("Email or phone 邮箱或手机号", loginInput),
+        field("Password 密码", passwordField),
+        signInError,
+        submit,
+      ),
+    );
+  }
+
+  function renderAccountBox(): void {
+    const session = localProfile.session();
+    if (session) renderSignedIn(session);
+    else renderSignInForm();
+  }
+
+  renderAccountBox();
+
+  show(
+    root,
+    h(
+      "div",
+      { class: "landing", testid: "join-page" },
+      h(
+        "header",
+        { class: "landing-header" },
+        h("div", { class: "brand" }, h("span", { class: "logo" }, "云"), "Yunhui 云会"),
+        h("p", { class: "tagline" }, "Secure video meetings on your own servers. 私有化部署的安全视频会议。"),
+      ),
+      h("div", { class: "cards" }, joinForm, byLink ? null : accountBox),
+    ),
+  );
+  (params.meetingNumber ? nameInput : numberInput).focus();
+}

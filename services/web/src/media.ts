@@ -1,0 +1,144 @@
+// Media for one participant: a publishing peer connection (own microphone and
+// camera, send-only) and a subscribing peer connection (everyone else's tracks,
+// offered by the SFU). Each received track's stream id is its publisher's
+// participant id.
+
+import type { ServerMessage } from "./proto";
+import type { SignalingChannel } from "./signaling";
+
+export type RemoteTrackHandler = (participantId: string, stream: MediaStream, track: MediaStreamTrack) => void;
+
+/** How long to wait for host candidates before sending SDP anyway. The SFU is
+ * ICE-lite and learns our address from our connectivity checks, so this only
+ * matters for servers that are not. */
+const GATHERING_WAIT_MS = 1000;
+
+function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    const timer = setTimeout(done, GATHERING_WAIT_MS);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+/** Opens the microphone and camera; falls back to audio only, then to nothing. */
+export async function openLocalMedia(): Promise<MediaStream> {
+  const attempts: MediaStreamConstraints[] = [
+    { audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } },
+    { audio: true },
+    { video: true },
+  ];
+  for (const constraints of attempts) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (error) {
+      console.warn("yunhui: getUserMedia failed", constraints, error);
+    }
+  }
+  return new MediaStream();
+}
+
+export class MeetingMedia {
+  readonly publisherPc = new RTCPeerConnection({ iceServers: [] });
+  readonly subscriberPc = new RTCPeerConnection({ iceServers: [] });
+  /** Subscriber offers are answered strictly one after another. */
+  private subscriberWork: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Own microphone and camera; empty until `publish`. */
+  localStream = new MediaStream();
+
+  constructor(
+    private readonly channel: SignalingChannel,
+    onRemoteTrack: RemoteTrackHandler,
+  ) {
+    this.subscriberPc.addEventListener("track", (event) => {
+      const stream = event.streams[0];
+      if (stream) onRemoteTrack(stream.id, stream, event.track);
+      else console.warn("yunhui: received a track without a stream id", event.track.kind);
+    });
+  }
+
+  get audioTrack(): MediaStreamTrack | undefined {
+    return this.localStream.getAudioTracks()[0];
+  }
+
+  get videoTrack(): MediaStreamTrack | undefined {
+    return this.localStream.getVideoTracks()[0];
+  }
+
+  /** Adds the local tracks send-only and sends the `publish_offer`. */
+  async publish(localStream: MediaStream): Promise<void> {
+    if (this.closed) {
+      for (const track of localStream.getTracks()) track.stop();
+      return;
+    }
+    this.localStream = localStream;
+    const tracks = localStream.getTracks();
+    if (tracks.length === 0) return;
+    for (const track of tracks) {
+      this.publisherPc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
+    }
+    const offer = await this.publisherPc.createOffer();
+    await this.publisherPc.setLocalDescription(offer);
+    await gatheringComplete(this.publisherPc);
+    if (this.closed) return;
+    const sdp = this.publisherPc.localDescription?.sdp ?? offer.sdp ?? "";
+    this.channel.send({ type: "publish_offer", sdp });
+  }
+
+  /** Handles the media messages of the protocol; returns false for others. */
+  handle(message: ServerMessage): boolean {
+    switch (message.type) {
+      case "publish_answer":
+        void this.publisherPc
+          .setRemoteDescription({ type: "answer", sdp: message.sdp })
+          .catch((error) => console.error("yunhui: publish answer rejected", error));
+        return true;
+      case "subscriber_offer":
+        this.subscriberWork = this.subscriberWork
+          .then(() => this.answerSubscriberOffer(message.sdp))
+          .catch((error) => console.error("yunhui: subscriber offer failed", error));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  setAudioEnabled(enabled: boolean): void {
+    const track = this.audioTrack;
+    if (track) track.enabled = enabled;
+  }
+
+  setVideoEnabled(enabled: boolean): void {
+    const track = this.videoTrack;
+    if (track) track.enabled = enabled;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const track of this.localStream.getTracks()) track.stop();
+    this.publisherPc.close();
+    this.subscriberPc.close();
+  }
+
+  private async answerSubscriberOffer(sdp: string): Promise<void> {
+    if (this.closed) return;
+    await this.subscriberPc.setRemoteDescription({ type: "offer", sdp });
+    const answer = await this.subscriberPc.createAnswer();
+    await this.subscriberPc.setLocalDescription(answer);
+    await gatheringComplete(this.subscriberPc);
+    if (this.closed) return;
+    this.channel.send({
+      type: "subscriber_answer",
+      sdp: this.subscriberPc.localDescription?.sdp ?? answer.sdp ?? "",
+    });
+  }
+}

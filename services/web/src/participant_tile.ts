@@ -1,0 +1,103 @@
+// One participant's tile in the gallery: video (or an avatar when the camera
+// is off), name, mute and camera indicators, active-speaker highlight.
+
+import { h } from "./dom";
+import type { Participant } from "./proto";
+
+export const icons = {
+  micOn: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3Zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2Z"/></svg>`,
+  micOff: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M19 11h-2c0 .74-.16 1.43-.45 2.06l1.46 1.46A6.96 6.96 0 0 0 19 11Zm-4 .17V5a3 3 0 0 0-5.94-.6L15 10.34v.83ZM4.27 3 3 4.27l6 6V11a3 3 0 0 0 4.38 2.66l1.48 1.48A5 5 0 0 1 7 11H5a7 7 0 0 0 6 6.92V21h2v-3.08a6.9 6.9 0 0 0 3.3-1.3L19.73 20 21 18.73 4.27 3Z"/></svg>`,
+  camOn: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11l-4 4Z"/></svg>`,
+  camOff: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 6.5l-4 4V7a1 1 0 0 0-1-1H9.82L21 17.18V6.5ZM3.27 2 2 3.27 4.73 6H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12c.21 0 .39-.08.54-.18L19.73 21 21 19.73 3.27 2Z"/></svg>`,
+  leave: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M10 17v-3H3v-4h7V7l5 5-5 5Zm3-14h7a1 1 0 0 1 1 1v16a1 1 0 0 1-1 1h-7v-2h6V5h-6V3Z"/></svg>`,
+  end: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 9c-1.6 0-3.15.25-4.6.72v3.1c0 .39-.23.74-.56.9-.98.49-1.87 1.12-2.66 1.85a1 1 0 0 1-1.41-.02L.29 13.08a1 1 0 0 1 0-1.41C3.34 8.78 7.46 7 12 7s8.66 1.78 11.71 4.67a1 1 0 0 1 0 1.41l-2.48 2.48a1 1 0 0 1-1.41.02 11.3 11.3 0 0 0-2.67-1.85 1 1 0 0 1-.56-.9v-3.1A15 15 0 0 0 12 9Z"/></svg>`,
+};
+
+export function icon(svg: string): HTMLSpanElement {
+  const span = h("span", { class: "icon" });
+  span.innerHTML = svg;
+  return span;
+}
+
+function initials(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) return "?";
+  // CJK names: show the last one or two characters, as people are addressed.
+  if (/[\u3400-\u9fff]/.test(trimmed)) return trimmed.slice(-2);
+  const words = trimmed.split(/\s+/);
+  return words.slice(0, 2).map((word) => word[0]?.toUpperCase() ?? "").join("");
+}
+
+export class ParticipantTile {
+  readonly root: HTMLElement;
+  private readonly video: HTMLVideoElement;
+  private readonly audio: HTMLAudioElement;
+  private readonly avatar: HTMLElement;
+  private readonly nameLabel: HTMLElement;
+  private readonly micBadge: HTMLElement;
+  private readonly camBadge: HTMLElement;
+
+  constructor(
+    participant: Participant,
+    readonly isSelf: boolean,
+  ) {
+    // Own preview is always muted (no echo); remote sound plays via <audio>.
+    this.video = h("video", { autoplay: true, playsinline: true, muted: true });
+    this.video.muted = true;
+    this.audio = h("audio", { autoplay: true });
+    this.avatar = h("div", { class: "avatar" });
+    this.nameLabel = h("span", { class: "name" });
+    this.micBadge = h("span", { class: "badge mic", title: "Microphone muted 已静音" }, icon(icons.micOff));
+    this.camBadge = h("span", { class: "badge cam", title: "Camera off 摄像头已关闭" }, icon(icons.camOff));
+    this.root = h(
+      "div",
+      { class: "tile", testid: `tile-${participant.id}`, "data-participant-id": participant.id },
+      this.video,
+      this.audio,
+      this.avatar,
+      h("div", { class: "caption" }, this.micBadge, this.camBadge, this.nameLabel),
+    );
+    if (isSelf) this.root.dataset.self = "true";
+    this.update(participant);
+    this.setSpeaking(false);
+  }
+
+  update(participant: Participant): void {
+    const label = this.isSelf ? `${participant.display_name} (You 我)` : participant.display_name;
+    this.nameLabel.textContent = participant.role === "host" ? `${label} · Host 主持人` : label;
+    this.avatar.textContent = initials(participant.display_name);
+    this.root.dataset.audioMuted = String(participant.audio_muted);
+    this.root.dataset.videoEnabled = String(participant.video_enabled);
+    this.root.dataset.role = participant.role;
+    this.micBadge.hidden = !participant.audio_muted;
+    this.camBadge.hidden = participant.video_enabled;
+    this.root.classList.toggle("camera-off", !participant.video_enabled);
+  }
+
+  setSpeaking(speaking: boolean): void {
+    this.root.dataset.activeSpeaker = String(speaking);
+    this.root.classList.toggle("speaking", speaking);
+  }
+
+  /** Own camera preview. */
+  showLocalPreview(stream: MediaStream): void {
+    this.video.srcObject = stream;
+    void this.video.play().catch(() => undefined);
+  }
+
+  /** A remote participant's stream: the browser keeps its track set current. */
+  attachRemoteStream(stream: MediaStream): void {
+    if (this.video.srcObject !== stream) {
+      this.video.srcObject = stream;
+      this.audio.srcObject = stream;
+    }
+    void this.video.play().catch(() => undefined);
+    void this.audio.play().catch(() => undefined);
+  }
+
+  detach(): void {
+    this.video.srcObject = null;
+    this.audio.srcObject = null;
+    this.root.remove();
+  }
+}
