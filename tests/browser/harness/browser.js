@@ -1,0 +1,159 @@
+// One headless Chromium per participant (Debian's /usr/bin/chromium, fake
+// camera and microphone), each with a fresh profile, plus the page helpers the
+// tests share: join flows and WebRTC statistics.
+
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+const ARGS = [
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+  "--autoplay-policy=no-user-gesture-required",
+  // Several browsers share two cores: keep hidden pages running at full speed.
+  "--disable-background-timer-throttling",
+  "--disable-renderer-backgrounding",
+  "--disable-backgrounding-occluded-windows",
+];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class Participant {
+  /** @param {string} name @param {import("playwright-core").BrowserContext} context */
+  constructor(name, context, profileDir) {
+    this.name = name;
+    this.context = context;
+    this.profileDir = profileDir;
+    this.page = context.pages()[0];
+    this.console = [];
+    /** Every signaling frame the server sent this browser, parsed. */
+    this.serverFrames = [];
+    this.page.on("console", (msg) => this.console.push(`[${msg.type()}] ${msg.text()}`));
+    this.page.on("pageerror", (error) => this.console.push(`[pageerror] ${error.message}`));
+    this.page.on("websocket", (ws) => {
+      ws.on("framereceived", (frame) => {
+        try {
+          this.serverFrames.push(JSON.parse(String(frame.payload)));
+        } catch {
+          // Not JSON: not ours.
+        }
+      });
+    });
+  }
+
+  async close() {
+    await this.context.close().catch(() => undefined);
+    await rm(this.profileDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  testid(id) {
+    return this.page.getByTestId(id);
+  }
+
+  /** Opens a join link, types a name and joins. */
+  async joinByLink(url) {
+    await this.page.goto(url);
+    await this.testid("display-name").fill(this.name);
+    await this.testid("join-button").click();
+    return this.waitJoined();
+  }
+
+  /** Opens the home page and joins with number and password. */
+  async joinByNumber(serverUrl, number, password) {
+    await this.page.goto(`${serverUrl}/`);
+    await this.testid("meeting-number").fill(number);
+    await this.testid("display-name").fill(this.name);
+    if (password !== undefined) await this.testid("meeting-password").fill(password);
+    await this.testid("join-button").click();
+  }
+
+  /** Waits until the page is in the meeting; returns own participant id. */
+  async waitJoined(timeout = 15_000) {
+    await this.page.waitForFunction(() => window.yunhui?.state === "joined" && !!window.yunhui.participantId, null, {
+      timeout,
+    });
+    this.participantId = await this.page.evaluate(() => window.yunhui.participantId);
+    return this.participantId;
+  }
+
+  /**
+   * Inbound RTP counters of the tracks this browser receives from
+   * `publisherId`, found through that participant's tile (its <video> holds
+   * the publisher's stream) and the subscriber connection's receivers.
+   */
+  inboundFrom(publisherId) {
+    return this.page.evaluate(async (publisherId) => {
+      const pc = window.yunhui.subscriberPc;
+      const video = document.querySelector(`[data-testid="tile-${publisherId}"] video`);
+      const stream = video?.srcObject;
+      if (!pc || !stream) return { audio: null, video: null };
+      const trackIds = new Set(stream.getTracks().map((t) => t.id));
+      const result = { audio: null, video: null };
+      for (const receiver of pc.getReceivers()) {
+        if (!trackIds.has(receiver.track.id)) continue;
+        const report = await receiver.getStats();
+        report.forEach((s) => {
+          if (s.type !== "inbound-rtp") return;
+          result[s.kind] = {
+            bytesReceived: s.bytesReceived ?? 0,
+            packetsReceived: s.packetsReceived ?? 0,
+            framesDecoded: s.framesDecoded ?? 0,
+            frameWidth: s.frameWidth ?? 0,
+          };
+        });
+      }
+      return result;
+    }, publisherId);
+  }
+
+  /**
+   * Waits until audio and video from `publisherId` are flowing and decoding.
+   * Returns two samples taken `gapMs` apart so callers can assert growth.
+   */
+  async waitForMediaFrom(publisherId, timeoutMs = 30_000, gapMs = 1500) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    while (Date.now() < deadline) {
+      last = await this.inboundFrom(publisherId);
+      if (last.audio?.bytesReceived > 0 && last.video?.framesDecoded > 0 && last.video?.frameWidth > 0) {
+        await sleep(gapMs);
+        return [last, await this.inboundFrom(publisherId)];
+      }
+      await sleep(250);
+    }
+    throw new Error(`${this.name} got no audio+video from ${publisherId} within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  }
+
+  diagnostics() {
+    return `--- ${this.name} console ---\n${this.console.slice(-30).join("\n")}\n--- ${this.name} frames ---\n${this.serverFrames
+      .slice(-15)
+      .map((f) => JSON.stringify(f).slice(0, 200))
+      .join("\n")}`;
+  }
+}
+
+/** Launches a fresh Chromium for one participant. */
+export async function launchParticipant(name) {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
+  }
+  const profileDir = await mkdtemp(join(tmpdir(), `yunhui-chromium-${name.toLowerCase()}-`));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1100, height: 700 },
+  });
+  return new Participant(name, context, profileDir);
+}

@@ -1,0 +1,182 @@
+// Starts the real all-in-one server (`$YUNHUI_BIN up`) on free loopback ports
+// with a throw-away data directory, and talks to it over REST.
+
+import { spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, "../../..");
+export const webDir = process.env.YUNHUI_WEB_DIR ?? join(repoRoot, "services/web/dist");
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+function freeTcpPort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function freeUdpPort() {
+  return new Promise((resolvePort, reject) => {
+    const socket = createSocket("udp4");
+    socket.once("error", reject);
+    socket.bind(0, "127.0.0.1", () => {
+      const { port } = socket.address();
+      socket.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Fails with a sentence saying what to set up, instead of a spawn ENOENT. */
+function requireBinary() {
+  const bin = process.env.YUNHUI_BIN;
+  if (!bin) {
+    throw new Error(
+      "YUNHUI_BIN is not set: point it at the all-in-one `yunhui` binary " +
+        "(cargo build -p yunhui-installer; $CARGO_TARGET_DIR/debug/yunhui)",
+    );
+  }
+  if (!existsSync(bin)) throw new Error(`YUNHUI_BIN=${bin} does not exist`);
+  if (!existsSync(join(webDir, "index.html"))) {
+    throw new Error(`no built web client in ${webDir}: run npm ci && npm run build in services/web`);
+  }
+  return bin;
+}
+
+/**
+ * A running `yunhui up`. `stop()` is safe to call more than once.
+ * @returns {Promise<YunhuiServer>}
+ */
+export async function startServer() {
+  const bin = requireBinary();
+  const dataDir = await mkdtemp(join(tmpdir(), "yunhui-e2e-"));
+  const port = await freeTcpPort();
+  const mediaPort = await freeUdpPort();
+  const listen = `127.0.0.1:${port}`;
+  const child = spawn(
+    bin,
+    ["up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--web-dir", webDir],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } },
+  );
+  const server = new YunhuiServer(child, `http://${listen}`, dataDir);
+  try {
+    await server.waitReady();
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${error.message}\n--- server log ---\n${server.logTail()}`);
+  }
+  return server;
+}
+
+export class YunhuiServer {
+  /** @param {import("node:child_process").ChildProcess} child */
+  constructor(child, url, dataDir) {
+    this.child = child;
+    this.url = url;
+    this.dataDir = dataDir;
+    this.log = [];
+    this.exited = new Promise((r) => child.once("exit", (code, signal) => r({ code, signal })));
+    const keep = (chunk) => {
+      this.log.push(...chunk.toString().split("\n").filter(Boolean));
+      if (this.log.length > 2000) this.log.splice(0, this.log.length - 2000);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    this.stopped = false;
+  }
+
+  logTail(lines = 60) {
+    return this.log.slice(-lines).join("\n");
+  }
+
+  async waitReady() {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exitedEarly = null;
+    this.exited.then((status) => (exitedEarly = status));
+    while (Date.now() < deadline) {
+      if (exitedEarly) throw new Error(`yunhui exited before it was ready (${JSON.stringify(exitedEarly)})`);
+      try {
+        const response = await fetch(`${this.url}/readyz`);
+        if (response.status === 200) return;
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(150);
+    }
+    throw new Error(`yunhui was not ready at ${this.url}/readyz within ${READY_TIMEOUT_MS} ms`);
+  }
+
+  async stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill("SIGTERM");
+      const timeout = sleep(STOP_TIMEOUT_MS).then(() => "timeout");
+      if ((await Promise.race([this.exited, timeout])) === "timeout") {
+        this.child.kill("SIGKILL");
+        await this.exited;
+      }
+    }
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** JSON request; throws with the server's ApiError on non-2xx. */
+  async api(method, path, body, token) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} -> ${response.status}: ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  /** Registers an account and signs it in. */
+  async createAccount({ email, password, displayName }) {
+    await this.api("POST", "/api/v1/accounts", { email, password, display_name: displayName });
+    const session = await this.api("POST", "/api/v1/sessions", { login: email, password });
+    return { email, password, session, token: session.token };
+  }
+
+  /** Sum of every series of a Prometheus metric on /metrics (null if absent). */
+  async metric(name) {
+    const response = await fetch(`${this.url}/metrics`);
+    const text = await response.text();
+    let total = null;
+    for (const line of text.split("\n")) {
+      if (line.startsWith("#")) continue;
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+      if (match && match[1] === name) total = (total ?? 0) + Number(match[3]);
+    }
+    return total;
+  }
+
+  /** Polls a metric until `predicate(value)` holds; returns the last value. */
+  async waitForMetric(name, predicate, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    let value = await this.metric(name);
+    while (!predicate(value) && Date.now() < deadline) {
+      await sleep(200);
+      value = await this.metric(name);
+    }
+    return value;
+  }
+}
