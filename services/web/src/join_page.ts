@@ -19,6 +19,8 @@ export interface JoinPageParams {
 export type OnJoined = (channel: SignalingChannel, joined: Joined, inviteUrl?: string) => void;
 
 const TOKEN_ERRORS = new Set(["invalid_token", "token_expired"]);
+/** Errors after which a link joiner may type the password instead. */
+const PASSWORD_ERRORS = new Set(["wrong_password", "password_required"]);
 
 function errorMessage(error: unknown): string {
   if (error instanceof ApiRequestError || error instanceof SignalingError) return error.message;
@@ -73,6 +75,8 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoin
     autocomplete: "off",
     placeholder: "If the meeting has one 如有",
   });
+  const passwordField = field("Password 会议密码", passwordInput);
+  passwordField.hidden = byLink;
   const joinError = h("div", { class: "error", testid: "join-error", role: "alert", "aria-live": "polite" });
   const joinButton = h("button", { class: "primary", type: "submit", testid: "join-button" }, "Join 加入会议");
   const topicLine = h("p", { class: "topic", testid: "meeting-preview" });
@@ -96,6 +100,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoin
       onJoined(channel, joined, inviteUrl);
     } catch (error) {
       joinError.textContent = errorMessage(error);
+      if (byLink && PASSWORD_ERRORS.has(errorCode(error) ?? "")) passwordField.hidden = false;
       if (TOKEN_ERRORS.has(errorCode(error) ?? "")) {
         localProfile.forgetSession();
         renderAccountBox();
@@ -119,9 +124,10 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoin
       return;
     }
     const request: JoinRequest = { meeting_number: meetingNumber, display_name: displayName };
-    if (byLink && params.linkKey) request.link_key = params.linkKey;
     const password = passwordInput.value;
-    if (!byLink && password) request.password = password;
+    // A link joiner who typed a password (after the link was refused) uses it instead.
+    if (password) request.password = password;
+    else if (byLink && params.linkKey) request.link_key = params.linkKey;
     void join(request);
   }
 
@@ -139,7 +145,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoin
         )
       : field("Meeting ID 会议号", numberInput),
     field("Your name 姓名", nameInput),
-    byLink ? null : field("Password 会议密码", passwordInput),
+    passwordField,
     joinError,
     joinButton,
   );
@@ -228,7 +234,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoin
       autocomplete: "username",
       placeholder: "name@example.com / 13800138000",
     });
-    const passwordField = h("input", {
+    const signInPasswordInput = h("input", {
       testid: "signin-password",
       name: "password",
       type: "password",
@@ -241,7 +247,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoin
       signInError.textContent = "";
       submit.disabled = true;
       try {
-        const session = await api.signIn({ login: loginInput.value.trim(), password: passwordField.value });
+        const session = await api.signIn({ login: loginInput.value.trim(), password: signInPasswordInput.value });
         localProfile.rememberSession(session);
         if (!nameInput.value.trim()) nameInput.value = session.account.display_name;
         renderAccountBox();
@@ -256,7 +262,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoin
         "form",
         { testid: "signin-form", onsubmit: (event: Event) => void signIn(event) },
         field("Email or phone 邮箱或手机号", loginInput),
-        field("Password 密码", passwordField),
+        field("Password 密码", signInPasswordInput),
         signInError,
         submit,
       ),

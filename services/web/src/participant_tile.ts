@@ -36,6 +36,7 @@ export class ParticipantTile {
   private readonly nameLabel: HTMLElement;
   private readonly micBadge: HTMLElement;
   private readonly camBadge: HTMLElement;
+  private attachedTrackIds = "";
 
   constructor(
     participant: Participant,
@@ -87,9 +88,19 @@ export class ParticipantTile {
 
   /** A remote participant's stream: the browser keeps its track set current. */
   attachRemoteStream(stream: MediaStream): void {
-    if (this.video.srcObject !== stream) {
+    // Re-attach when the track set changed (a renegotiation added audio or
+    // video to the stream) so the elements pick the new track up.
+    const trackIds = stream
+      .getTracks()
+      .map((track) => track.id)
+      .sort()
+      .join(",");
+    if (this.video.srcObject !== stream || this.attachedTrackIds !== trackIds) {
+      this.video.srcObject = null;
+      this.audio.srcObject = null;
       this.video.srcObject = stream;
       this.audio.srcObject = stream;
+      this.attachedTrackIds = trackIds;
     }
     void this.video.play().catch(() => undefined);
     void this.audio.play().catch(() => undefined);
