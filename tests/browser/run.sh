@@ -28,4 +28,6 @@ fi
 
 cd "$here"
 npm ci --no-audit --no-fund
-exec npm test -- "$@"
+# Arguments select test files (default: all of test/).
+if [[ $# -eq 0 ]]; then set -- test/; fi
+exec node --test --test-concurrency=1 --test-timeout=150000 "$@"
