@@ -1,0 +1,5 @@
+//! The `yunhui` command's library: each subcommand is a module.
+//!
+//! - [`up`]: the all-in-one platform on one machine.
+
+pub mod up;

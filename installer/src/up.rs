@@ -1,0 +1,148 @@
+//! `yunhui up`: signal and SFU in one process, with an embedded SQLite
+//! database under the data directory, for trials and small offices.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
+use yunhui_sfu::control::InProcessControl;
+use yunhui_sfu::{Sfu, SfuConfig};
+use yunhui_signal::store::Store;
+use yunhui_signal::{App, SignalConfig, accounts, meetings};
+
+/// Login of the administrator account created on first start.
+pub const ADMIN_LOGIN: &str = "admin@yunhui.local";
+
+/// Options of `yunhui up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Where the database and other state live.
+    #[arg(long, default_value = "./yunhui-data")]
+    pub data_dir: PathBuf,
+    /// Address of the web client, Open API and signaling.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// UDP port of the SFU (all media of all meetings uses this one port).
+    #[arg(long, default_value_t = 7882)]
+    pub media_port: u16,
+    /// Address clients send media to; defaults to the listen address, or
+    /// 127.0.0.1 when listening on all interfaces.
+    #[arg(long)]
+    pub advertised_ip: Option<IpAddr>,
+    /// Base URL printed in links; defaults to `http://<listen>`.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Built web client; defaults to `services/web/dist` when it exists.
+    #[arg(long)]
+    pub web_dir: Option<PathBuf>,
+}
+
+/// Runs until Ctrl-C or SIGTERM.
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let advertised_ip = args.advertised_ip.unwrap_or(if args.listen.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        args.listen.ip()
+    });
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
+    let web_dir = args.web_dir.clone().or_else(|| {
+        let default = PathBuf::from("services/web/dist");
+        default.join("index.html").exists().then_some(default)
+    });
+    if web_dir.is_none() {
+        eprintln!(
+            "note: no web client found (build it with `npm --prefix services/web ci && npm --prefix services/web run build`, or pass --web-dir); the API still runs"
+        );
+    }
+
+    let registry = prometheus::Registry::new();
+    let sfu = Sfu::start(SfuConfig {
+        udp_listen: SocketAddr::new(args.listen.ip(), args.media_port),
+        advertised_ip,
+        registry: registry.clone(),
+    })
+    .await
+    .with_context(|| format!("starting the SFU on UDP port {}", args.media_port))?;
+    let store = Store::open_sqlite(&args.data_dir)
+        .await
+        .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
+    let config = SignalConfig { public_url: public_url.clone(), web_dir, ..SignalConfig::default() };
+    let media = Arc::new(InProcessControl::new(sfu.clone()));
+    let app = App::new(config, store.clone(), media, registry)?;
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let link = bootstrap(&store, &public_url, &args.data_dir).await?;
+    println!("Yunhui is running at {public_url}");
+    println!("Meeting link: {link}");
+    println!("Press Ctrl-C to stop.");
+
+    axum::serve(listener, app.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    sfu.shutdown().await;
+    println!("Yunhui stopped.");
+    Ok(())
+}
+
+/// Creates the administrator on first start (printing its password once) and
+/// returns the link of an open meeting hosted by it.
+async fn bootstrap(store: &Store, public_url: &str, data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let marker = data_dir.join("admin-created");
+    if !marker.exists() {
+        let password = accounts::new_secret(8);
+        accounts::register(
+            store,
+            RegisterRequest {
+                email: Some(ADMIN_LOGIN.into()),
+                phone: None,
+                password: password.clone(),
+                display_name: "Administrator".into(),
+            },
+        )
+        .await
+        .context("creating the administrator account")?;
+        std::fs::write(&marker, b"")?;
+        println!("Administrator account: {ADMIN_LOGIN} / {password} (shown once; keep it)");
+    }
+    let caller = accounts::caller_by_login(store, ADMIN_LOGIN).await?;
+    let open = meetings::list_hosted(store, &caller)
+        .await?
+        .into_iter()
+        .find(|m| m.status != yunhui_proto::api::MeetingStatus::Ended);
+    let meeting = match open {
+        Some(m) => m,
+        None => meetings::create_instant(store, &caller, CreateMeetingRequest::default()).await?,
+    };
+    Ok(meeting.to_api(public_url).join_url)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

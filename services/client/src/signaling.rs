@@ -1,0 +1,107 @@
+//! The signaling protocol over WebSocket.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yunhui_proto::signaling::{ClientMessage, ServerMessage};
+
+/// A signaling failure.
+#[derive(Debug, thiserror::Error)]
+pub enum SignalingError {
+    /// The WebSocket failed.
+    #[error("signaling socket: {0}")]
+    Socket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// The server sent something this client cannot read.
+    #[error("unreadable server message: {0}")]
+    Unreadable(String),
+    /// Nothing arrived in time.
+    #[error("no server message within {0:?}")]
+    Timeout(Duration),
+    /// The server closed the socket.
+    #[error("the server closed the signaling socket")]
+    Closed,
+}
+
+/// One signaling socket to a Yunhui signal service.
+pub struct SignalingClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl SignalingClient {
+    /// Opens the socket at `base_url` (`http://host:port`), and reads the
+    /// server's `hello`.
+    pub async fn connect(base_url: &str) -> Result<(Self, u32), SignalingError> {
+        let url = format!(
+            "{}/api/v1/signal",
+            base_url.trim_end_matches('/').replacen("http", "ws", 1)
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(url).await?;
+        let mut client = SignalingClient { socket };
+        match client.recv(Duration::from_secs(10)).await? {
+            ServerMessage::Hello { protocol_version } => Ok((client, protocol_version)),
+            other => Err(SignalingError::Unreadable(format!("expected hello, got {other:?}"))),
+        }
+    }
+
+    /// Sends one protocol message.
+    pub async fn send(&mut self, message: &ClientMessage) -> Result<(), SignalingError> {
+        let text = serde_json::to_string(message)
+            .map_err(|e| SignalingError::Unreadable(e.to_string()))?;
+        self.send_raw(text).await
+    }
+
+    /// Sends a raw text frame (for testing the server's handling of bad input).
+    pub async fn send_raw(&mut self, text: String) -> Result<(), SignalingError> {
+        self.socket.send(Message::Text(text.into())).await?;
+        Ok(())
+    }
+
+    /// The next protocol message, waiting at most `timeout`.
+    pub async fn recv(&mut self, timeout: Duration) -> Result<ServerMessage, SignalingError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .map_err(|_| SignalingError::Timeout(timeout))?;
+            match frame {
+                None => return Err(SignalingError::Closed),
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str())
+                        .map_err(|e| SignalingError::Unreadable(format!("{e}: {text}")));
+                }
+                Some(Ok(Message::Close(_))) => return Err(SignalingError::Closed),
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Reads messages until `pick` accepts one and returns what it picked;
+    /// the messages before it are dropped.
+    pub async fn recv_until<T>(
+        &mut self,
+        timeout: Duration,
+        mut pick: impl FnMut(&ServerMessage) -> Option<T>,
+    ) -> Result<T, SignalingError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let message = self.recv(left).await.map_err(|e| match e {
+                SignalingError::Timeout(_) => SignalingError::Timeout(timeout),
+                e => e,
+            })?;
+            if let Some(found) = pick(&message) {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Closes the socket politely.
+    pub async fn close(mut self) -> Result<(), SignalingError> {
+        self.socket.close(None).await?;
+        Ok(())
+    }
+}

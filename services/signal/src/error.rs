@@ -1,0 +1,129 @@
+//! Errors of the signal service. Each variant is a sentence a user can act
+//! on; [`Error::code`] is the stable machine-readable code sent on the wire.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use yunhui_proto::api::{ApiError, ErrorBody};
+use yunhui_proto::signaling::ErrorCode;
+
+/// Everything that can go wrong in a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request body or a field was not acceptable.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// An account with that e-mail or phone already exists.
+    #[error("an account with this {0} already exists")]
+    AccountExists(&'static str),
+    /// Login or password did not match.
+    #[error("wrong login or password")]
+    WrongCredentials,
+    /// No or unknown bearer token.
+    #[error("sign in first: the bearer token is missing or unknown")]
+    InvalidToken,
+    /// The bearer token is past its expiry.
+    #[error("the session has expired; sign in again")]
+    TokenExpired,
+    /// No open meeting with this number (or id) is visible to the caller.
+    #[error("no meeting with number {0} is open")]
+    MeetingNotFound(String),
+    /// The meeting has a password and none was given.
+    #[error("meeting {0} needs a password")]
+    PasswordRequired(String),
+    /// The password or link key was wrong.
+    #[error("wrong password for meeting {0}")]
+    WrongPassword(String),
+    /// Only the host may do this.
+    #[error("only the host can {0}")]
+    NotHost(&'static str),
+    /// The meeting has ended.
+    #[error("meeting {0} has ended")]
+    MeetingEnded(String),
+    /// The media server refused or failed.
+    #[error("media server: {0}")]
+    Media(#[from] yunhui_sfu::control::ControlError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Anything else inside the server.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Stable code used in API error bodies and signaling errors.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidInput(_) | Error::AccountExists(_) => ErrorCode::MalformedMessage,
+            Error::WrongCredentials | Error::InvalidToken => ErrorCode::InvalidToken,
+            Error::TokenExpired => ErrorCode::TokenExpired,
+            Error::MeetingNotFound(_) => ErrorCode::MeetingNotFound,
+            Error::PasswordRequired(_) => ErrorCode::PasswordRequired,
+            Error::WrongPassword(_) => ErrorCode::WrongPassword,
+            Error::NotHost(_) => ErrorCode::NotHost,
+            Error::MeetingEnded(_) => ErrorCode::MeetingEnded,
+            Error::Media(_) => ErrorCode::MediaError,
+            Error::Database(_) | Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    fn api_code(&self) -> &'static str {
+        match self {
+            Error::InvalidInput(_) => "invalid_input",
+            Error::AccountExists(_) => "account_exists",
+            Error::WrongCredentials => "wrong_credentials",
+            Error::InvalidToken => "invalid_token",
+            Error::TokenExpired => "token_expired",
+            Error::MeetingNotFound(_) => "meeting_not_found",
+            Error::PasswordRequired(_) => "password_required",
+            Error::WrongPassword(_) => "wrong_password",
+            Error::NotHost(_) => "not_host",
+            Error::MeetingEnded(_) => "meeting_ended",
+            Error::Media(_) => "media_error",
+            Error::Database(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            Error::AccountExists(_) => StatusCode::CONFLICT,
+            Error::WrongCredentials | Error::InvalidToken | Error::TokenExpired => {
+                StatusCode::UNAUTHORIZED
+            }
+            Error::MeetingNotFound(_) => StatusCode::NOT_FOUND,
+            Error::PasswordRequired(_) | Error::WrongPassword(_) | Error::NotHost(_) => {
+                StatusCode::FORBIDDEN
+            }
+            Error::MeetingEnded(_) => StatusCode::GONE,
+            Error::Media(_) => StatusCode::BAD_GATEWAY,
+            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to clients: internal details stay in the logs.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Database(_) | Error::Internal(_) => {
+                "the server failed to handle the request; see its logs".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if matches!(self, Error::Database(_) | Error::Internal(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = ApiError {
+            error: ErrorBody { code: self.api_code().to_string(), message: self.public_message() },
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// Result of signal operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

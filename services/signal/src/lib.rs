@@ -1,0 +1,85 @@
+//! Yunhui's signal service: the control plane users talk to.
+//!
+//! - [`http`]: the REST Open API, health, metrics and the web client's files;
+//! - [`signaling`]: the WebSocket signaling protocol;
+//! - [`room`]: live meeting state, owned by this replica, driving the SFU
+//!   through [`yunhui_sfu::control::MediaControl`];
+//! - [`accounts`], [`meetings`]: persistent records in [`store`] (SQLite or
+//!   PostgreSQL).
+//!
+//! The library is composed by the `yunhui-signal` binary (SFU reached over
+//! HTTP) and by `yunhui up` (SFU in the same process).
+
+pub mod accounts;
+pub mod error;
+pub mod http;
+pub mod meetings;
+pub mod metrics;
+pub mod room;
+pub mod signaling;
+pub mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use yunhui_sfu::control::MediaControl;
+
+pub use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::room::Rooms;
+use crate::store::Store;
+
+/// Settings of the signal service.
+#[derive(Debug, Clone)]
+pub struct SignalConfig {
+    /// Base URL clients use to reach this service (for join links).
+    pub public_url: String,
+    /// Directory of the built web client, served at `/` when set.
+    pub web_dir: Option<PathBuf>,
+    /// Lifetime of a sign-in session in seconds.
+    pub token_ttl_secs: i64,
+}
+
+impl Default for SignalConfig {
+    fn default() -> Self {
+        SignalConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            web_dir: None,
+            token_ttl_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// The running service's shared state.
+pub struct App {
+    /// Settings.
+    pub config: SignalConfig,
+    /// The database.
+    pub store: Store,
+    /// Live rooms.
+    pub rooms: Arc<Rooms>,
+    /// Metrics of this service.
+    pub metrics: Metrics,
+    /// The process's metric registry, served at `/metrics`.
+    pub registry: prometheus::Registry,
+}
+
+impl App {
+    /// Assembles the service from its parts.
+    pub fn new(
+        config: SignalConfig,
+        store: Store,
+        media: Arc<dyn MediaControl>,
+        registry: prometheus::Registry,
+    ) -> Result<Arc<Self>> {
+        let metrics = Metrics::register(&registry)
+            .map_err(|e| Error::Internal(format!("metrics registration failed: {e}")))?;
+        let rooms = Rooms::new(media, store.clone(), metrics.clone());
+        Ok(Arc::new(App { config, store, rooms, metrics, registry }))
+    }
+
+    /// The HTTP router of the service.
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        http::router(self.clone())
+    }
+}

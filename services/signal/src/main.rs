@@ -1,0 +1,65 @@
+//! `yunhui-signal`: the signal service on its own, driving SFU nodes over
+//! their internal HTTP API (the shape used in Kubernetes).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use yunhui_sfu::control::HttpControl;
+use yunhui_signal::store::Store;
+use yunhui_signal::{App, SignalConfig};
+
+#[derive(Parser)]
+#[command(name = "yunhui-signal", version, about = "Yunhui signal service")]
+struct Args {
+    /// HTTP listen address.
+    #[arg(long, env = "YUNHUI_LISTEN", default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// PostgreSQL URL; without it an SQLite file in --data-dir is used.
+    #[arg(long, env = "YUNHUI_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Directory of the embedded database.
+    #[arg(long, env = "YUNHUI_DATA_DIR", default_value = "./yunhui-data")]
+    data_dir: PathBuf,
+    /// Base URL of the SFU node's internal API.
+    #[arg(long, env = "YUNHUI_SFU_URL")]
+    sfu_url: String,
+    /// Shared key of the SFU's internal API.
+    #[arg(long, env = "YUNHUI_INTERNAL_KEY", hide_env_values = true)]
+    internal_key: String,
+    /// Base URL clients use (for join links).
+    #[arg(long, env = "YUNHUI_PUBLIC_URL")]
+    public_url: String,
+    /// Built web client to serve at `/`.
+    #[arg(long, env = "YUNHUI_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).init();
+    let args = Args::parse();
+    let store = match &args.database_url {
+        Some(url) => Store::connect(url).await.context("connecting to the database")?,
+        None => Store::open_sqlite(&args.data_dir).await.context("opening the database")?,
+    };
+    let media = Arc::new(HttpControl::new(&args.sfu_url, &args.internal_key));
+    let config = SignalConfig {
+        public_url: args.public_url,
+        web_dir: args.web_dir,
+        ..SignalConfig::default()
+    };
+    let app = App::new(config, store, media, prometheus::Registry::new())?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    tracing::info!(listen = %args.listen, "signal service ready");
+    axum::serve(listener, app.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

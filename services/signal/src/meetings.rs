@@ -1,0 +1,281 @@
+//! Meeting records: instant meetings with random 9-digit numbers, optional
+//! passwords and join-link keys.
+
+use rand::Rng;
+use sqlx::Row;
+use subtle::ConstantTimeEq;
+use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingPreview, MeetingStatus};
+
+use crate::accounts::{Caller, new_secret};
+use crate::error::{Error, Result};
+use crate::store::{Store, now};
+
+/// A meeting row as the server sees it (password included).
+#[derive(Debug, Clone)]
+pub struct MeetingRecord {
+    /// Meeting id.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant_id: String,
+    /// The 9–11 digit number.
+    pub number: String,
+    /// Topic.
+    pub topic: String,
+    /// Password, if the meeting has one.
+    pub password: Option<String>,
+    /// Key embedded in the join link.
+    pub link_key: String,
+    /// Host account.
+    pub host_account_id: String,
+    /// Lifecycle state.
+    pub status: MeetingStatus,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+impl MeetingRecord {
+    /// The host's view, with the join link built on `public_url`.
+    pub fn to_api(&self, public_url: &str) -> Meeting {
+        Meeting {
+            id: self.id.clone(),
+            number: self.number.clone(),
+            topic: self.topic.clone(),
+            has_password: self.password.is_some(),
+            password: self.password.clone(),
+            host_account_id: self.host_account_id.clone(),
+            status: self.status,
+            join_url: format!(
+                "{}/j/{}?k={}",
+                public_url.trim_end_matches('/'),
+                self.number,
+                self.link_key
+            ),
+            created_at: self.created_at,
+        }
+    }
+
+    /// What anyone may see before joining.
+    pub fn preview(&self) -> MeetingPreview {
+        MeetingPreview {
+            number: self.number.clone(),
+            topic: self.topic.clone(),
+            has_password: self.password.is_some(),
+            status: self.status,
+        }
+    }
+
+    /// Checks a joiner's password or link key.
+    pub fn check_access(&self, password: Option<&str>, link_key: Option<&str>) -> Result<()> {
+        let Some(expected) = &self.password else { return Ok(()) };
+        if let Some(key) = link_key {
+            if bool::from(key.as_bytes().ct_eq(self.link_key.as_bytes())) {
+                return Ok(());
+            }
+            return Err(Error::WrongPassword(self.number.clone()));
+        }
+        match password {
+            None | Some("") => Err(Error::PasswordRequired(self.number.clone())),
+            Some(given) if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+            Some(_) => Err(Error::WrongPassword(self.number.clone())),
+        }
+    }
+}
+
+/// Removes spaces and dashes people type into meeting numbers.
+pub fn normalize_number(number: &str) -> String {
+    number.chars().filter(|c| !matches!(c, ' ' | '-')).collect()
+}
+
+/// Creates an instant meeting hosted by `caller`.
+pub async fn create_instant(
+    store: &Store,
+    caller: &Caller,
+    req: CreateMeetingRequest,
+) -> Result<MeetingRecord> {
+    let topic = req
+        .topic
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| format!("{}'s meeting", caller.display_name));
+    if topic.chars().count() > 128 {
+        return Err(Error::InvalidInput("the topic is longer than 128 characters".into()));
+    }
+    let password = req.password.filter(|p| !p.is_empty());
+    if let Some(p) = &password {
+        let len = p.chars().count();
+        if !(4..=16).contains(&len) || !p.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(Error::InvalidInput(
+                "a meeting password has 4 to 16 letters, digits or symbols".into(),
+            ));
+        }
+    }
+    for _ in 0..16 {
+        let record = MeetingRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: caller.tenant_id.clone(),
+            number: random_number(),
+            topic: topic.clone(),
+            password: password.clone(),
+            link_key: new_secret(16),
+            host_account_id: caller.account_id.clone(),
+            status: MeetingStatus::Waiting,
+            created_at: now(),
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO meetings (id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&record.id)
+        .bind(&record.tenant_id)
+        .bind(&record.number)
+        .bind(&record.topic)
+        .bind(record.password.clone())
+        .bind(&record.link_key)
+        .bind(&record.host_account_id)
+        .bind(status_str(record.status))
+        .bind(record.created_at)
+        .execute(store.pool())
+        .await;
+        match inserted {
+            Ok(_) => return Ok(record),
+            // The number is taken by an open meeting: draw another.
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Internal("could not find a free meeting number".into()))
+}
+
+/// The open (not ended) meeting with `number`, in any tenant: guests join by
+/// number alone.
+pub async fn find_open_by_number(store: &Store, number: &str) -> Result<MeetingRecord> {
+    let number = normalize_number(number);
+    if !(9..=11).contains(&number.len()) || !number.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::MeetingNotFound(number));
+    }
+    let row = sqlx::query(&format!("{SELECT} WHERE number = $1 AND status <> 'ended'"))
+        .bind(&number)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or_else(|| Error::MeetingNotFound(number.clone()))?;
+    record_from_row(&row)
+}
+
+/// A meeting of the caller's tenant, by id.
+pub async fn get(store: &Store, caller: &Caller, id: &str) -> Result<MeetingRecord> {
+    let row = sqlx::query(&format!("{SELECT} WHERE id = $1 AND tenant_id = $2"))
+        .bind(id)
+        .bind(&caller.tenant_id)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or_else(|| Error::MeetingNotFound(id.to_string()))?;
+    record_from_row(&row)
+}
+
+/// Meetings hosted by the caller, newest first.
+pub async fn list_hosted(store: &Store, caller: &Caller) -> Result<Vec<MeetingRecord>> {
+    let rows = sqlx::query(&format!(
+        "{SELECT} WHERE tenant_id = $1 AND host_account_id = $2 ORDER BY created_at DESC LIMIT 200"
+    ))
+    .bind(&caller.tenant_id)
+    .bind(&caller.account_id)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(record_from_row).collect()
+}
+
+/// Moves a meeting to `status`, stamping start or end times.
+pub async fn set_status(store: &Store, meeting_id: &str, status: MeetingStatus) -> Result<()> {
+    let sql = match status {
+        MeetingStatus::Live => {
+            "UPDATE meetings SET status = $1, started_at = COALESCE(started_at, $2) WHERE id = $3 AND status <> 'ended'"
+        }
+        MeetingStatus::Ended => "UPDATE meetings SET status = $1, ended_at = $2 WHERE id = $3",
+        MeetingStatus::Waiting => {
+            "UPDATE meetings SET status = $1, ended_at = $2 WHERE id = $3 AND status <> 'ended'"
+        }
+    };
+    let stamp = if status == MeetingStatus::Waiting { None } else { Some(now()) };
+    sqlx::query(sql)
+        .bind(status_str(status))
+        .bind(stamp)
+        .bind(meeting_id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at FROM meetings";
+
+fn record_from_row(row: &sqlx::any::AnyRow) -> Result<MeetingRecord> {
+    let status: String = row.try_get("status")?;
+    Ok(MeetingRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        number: row.try_get("number")?,
+        topic: row.try_get("topic")?,
+        password: row.try_get("password")?,
+        link_key: row.try_get("link_key")?,
+        host_account_id: row.try_get("host_account_id")?,
+        status: match status.as_str() {
+            "live" => MeetingStatus::Live,
+            "ended" => MeetingStatus::Ended,
+            _ => MeetingStatus::Waiting,
+        },
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn status_str(status: MeetingStatus) -> &'static str {
+    match status {
+        MeetingStatus::Waiting => "waiting",
+        MeetingStatus::Live => "live",
+        MeetingStatus::Ended => "ended",
+    }
+}
+
+/// A 9-digit number without a leading zero, from the OS random source
+/// (900 million values, so numbers cannot be enumerated in practice).
+fn random_number() -> String {
+    rand::rngs::OsRng.gen_range(100_000_000u64..1_000_000_000).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(password: Option<&str>) -> MeetingRecord {
+        MeetingRecord {
+            id: "m".into(),
+            tenant_id: "t".into(),
+            number: "123456789".into(),
+            topic: "x".into(),
+            password: password.map(String::from),
+            link_key: "key".into(),
+            host_account_id: "h".into(),
+            status: MeetingStatus::Waiting,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn access_rules() {
+        assert!(record(None).check_access(None, None).is_ok());
+        let m = record(Some("1234"));
+        assert!(matches!(m.check_access(None, None), Err(Error::PasswordRequired(_))));
+        assert!(matches!(m.check_access(Some("999"), None), Err(Error::WrongPassword(_))));
+        assert!(m.check_access(Some("1234"), None).is_ok());
+        assert!(m.check_access(None, Some("key")).is_ok());
+        assert!(matches!(m.check_access(Some("1234"), Some("bad")), Err(Error::WrongPassword(_))));
+    }
+
+    #[test]
+    fn numbers_are_nine_digits_and_normalized() {
+        for _ in 0..100 {
+            let n = random_number();
+            assert_eq!(n.len(), 9);
+            assert!(!n.starts_with('0'));
+        }
+        assert_eq!(normalize_number("123 456-789"), "123456789");
+    }
+}

@@ -1,0 +1,247 @@
+//! The WebSocket end of the signaling protocol (`/api/v1/signal`).
+//!
+//! One task reads frames and handles them in order; one task writes what the
+//! room queues for this participant. A bad frame gets an `error` message and
+//! the socket carries on: it never takes the server or the room down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use yunhui_proto::signaling::{
+    ClientMessage, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessage,
+};
+use yunhui_sfu::control::MediaKind;
+
+use crate::App;
+use crate::accounts;
+use crate::error::Error;
+use crate::meetings;
+use crate::room::{Outbound, Outbox, Room};
+
+/// Frames above this size are cut off by the WebSocket layer itself; frames
+/// between [`MAX_FRAME_BYTES`] and this get a polite `message_too_large`.
+const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+
+/// Upgrades the request to a signaling socket.
+pub async fn upgrade(State(app): State<Arc<App>>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| serve(app, socket))
+}
+
+struct Connection {
+    app: Arc<App>,
+    outbox: Outbox,
+    joined: Option<(Arc<Room>, String)>,
+}
+
+async fn serve(app: Arc<App>, socket: WebSocket) {
+    app.metrics.connections.inc();
+    let (mut sink, mut stream) = socket.split();
+    let (outbox, mut queue) = mpsc::unbounded_channel::<Outbound>();
+    let writer = tokio::spawn(async move {
+        while let Some(out) = queue.recv().await {
+            match out {
+                Outbound::Message(message) => {
+                    let Ok(text) = serde_json::to_string(&message) else { continue };
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Outbound::Close => {
+                    let _ = sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code: 1000,
+                            reason: "meeting ended".into(),
+                        })))
+                        .await;
+                    break;
+                }
+            }
+        }
+    });
+    let mut conn = Connection { app: app.clone(), outbox, joined: None };
+    conn.send(ServerMessage::Hello { protocol_version: PROTOCOL_VERSION });
+    while let Some(frame) = stream.next().await {
+        match frame {
+            Ok(Message::Text(text)) => conn.handle_frame(text.as_str()).await,
+            Ok(Message::Binary(_)) => conn.send_error(
+                ErrorCode::MalformedMessage,
+                "binary frames are not part of the protocol; send JSON text frames".into(),
+            ),
+            Ok(Message::Close(_)) => break,
+            Ok(Message::Ping(_) | Message::Pong(_)) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "signaling socket failed");
+                break;
+            }
+        }
+        if writer.is_finished() {
+            break;
+        }
+    }
+    if let Some((room, participant_id)) = conn.joined.take() {
+        if let Err(e) = app.rooms.leave(&room, &participant_id).await {
+            tracing::warn!(error = %e, "leaving on disconnect failed");
+        }
+    }
+    drop(conn);
+    // The writer ends once every sender (ours and the room's) is gone.
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    app.metrics.connections.dec();
+}
+
+impl Connection {
+    fn send(&self, message: ServerMessage) {
+        let _ = self.outbox.send(Outbound::Message(message));
+    }
+
+    fn send_error(&self, code: ErrorCode, message: String) {
+        let label = serde_json::to_value(code)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        self.app.metrics.errors.with_label_values(&[label.as_str()]).inc();
+        self.send(ServerMessage::Error { code, message });
+    }
+
+    async fn handle_frame(&mut self, text: &str) {
+        if text.len() > MAX_FRAME_BYTES {
+            self.send_error(
+                ErrorCode::MessageTooLarge,
+                format!(
+                    "the message has {} bytes; the limit is {MAX_FRAME_BYTES} bytes",
+                    text.len()
+                ),
+            );
+            return;
+        }
+        let message = match parse(text) {
+            Ok(message) => message,
+            Err((code, why)) => return self.send_error(code, why),
+        };
+        if let Err(e) = self.handle(message).await {
+            if matches!(e, Error::Database(_) | Error::Internal(_)) {
+                tracing::error!(error = %e, "signaling request failed");
+            }
+            self.send_error(e.code(), e.public_message());
+        }
+    }
+
+    async fn handle(&mut self, message: ClientMessage) -> Result<(), Error> {
+        let app = self.app.clone();
+        if let ClientMessage::Join { meeting_number, display_name, password, link_key, token } =
+            message
+        {
+            app.metrics.messages.with_label_values(&["join"]).inc();
+            if self.joined.is_some() {
+                self.send_error(
+                    ErrorCode::AlreadyJoined,
+                    "this socket already joined a meeting; open another socket for another meeting"
+                        .into(),
+                );
+                return Ok(());
+            }
+            let display_name = display_name.trim().to_string();
+            if display_name.is_empty() || display_name.chars().count() > 64 {
+                return Err(Error::InvalidInput("the display name needs 1 to 64 characters".into()));
+            }
+            let caller = match token.as_deref() {
+                Some(token) => Some(accounts::authenticate(&app.store, token).await?),
+                None => None,
+            };
+            let meeting = meetings::find_open_by_number(&app.store, &meeting_number).await?;
+            meeting.check_access(password.as_deref(), link_key.as_deref())?;
+            let joined = app
+                .rooms
+                .join(meeting, display_name, caller.map(|c| c.account_id), self.outbox.clone())
+                .await?;
+            self.joined = Some((joined.room, joined.participant_id));
+            return Ok(());
+        }
+        let Some((room, participant_id)) = self.joined.clone() else {
+            self.send_error(
+                ErrorCode::NotJoined,
+                "join a meeting first: this message needs a joined participant".into(),
+            );
+            return Ok(());
+        };
+        match message {
+            ClientMessage::Join { .. } => unreachable!("handled above"),
+            ClientMessage::Leave => {
+                app.metrics.messages.with_label_values(&["leave"]).inc();
+                self.joined = None;
+                app.rooms.leave(&room, &participant_id).await?;
+            }
+            ClientMessage::EndMeeting => {
+                app.metrics.messages.with_label_values(&["end_meeting"]).inc();
+                app.rooms.end(&room, &participant_id).await?;
+                self.joined = None;
+            }
+            ClientMessage::SetAudioMuted { muted } => {
+                app.metrics.messages.with_label_values(&["set_audio_muted"]).inc();
+                app.rooms.set_media(&room, &participant_id, MediaKind::Audio, !muted).await?;
+            }
+            ClientMessage::SetVideoEnabled { enabled } => {
+                app.metrics.messages.with_label_values(&["set_video_enabled"]).inc();
+                app.rooms.set_media(&room, &participant_id, MediaKind::Video, enabled).await?;
+            }
+            ClientMessage::PublishOffer { sdp } => {
+                app.metrics.messages.with_label_values(&["publish_offer"]).inc();
+                app.rooms.publish(&room, &participant_id, &sdp).await?;
+            }
+            ClientMessage::SubscriberAnswer { sdp } => {
+                app.metrics.messages.with_label_values(&["subscriber_answer"]).inc();
+                app.rooms.subscriber_answer(&room, &participant_id, &sdp).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses one frame, telling malformed JSON, unknown types and bad fields apart.
+fn parse(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| (ErrorCode::MalformedMessage, format!("the message is not valid JSON: {e}")))?;
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return Err((
+            ErrorCode::MalformedMessage,
+            "the message must be a JSON object with a string field \"type\"".into(),
+        ));
+    };
+    if !ClientMessage::TYPES.contains(&kind) {
+        return Err((
+            ErrorCode::UnknownMessageType,
+            format!("unknown message type \"{kind}\" (protocol version {PROTOCOL_VERSION})"),
+        ));
+    }
+    let kind = kind.to_string();
+    serde_json::from_value(value).map_err(|e| {
+        (ErrorCode::MalformedMessage, format!("the \"{kind}\" message is malformed: {e}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_tells_errors_apart() {
+        assert_eq!(parse("{").unwrap_err().0, ErrorCode::MalformedMessage);
+        assert_eq!(parse("[1]").unwrap_err().0, ErrorCode::MalformedMessage);
+        assert_eq!(parse(r#"{"type":"dance"}"#).unwrap_err().0, ErrorCode::UnknownMessageType);
+        assert_eq!(
+            parse(r#"{"type":"set_audio_muted","muted":"yes"}"#).unwrap_err().0,
+            ErrorCode::MalformedMessage
+        );
+        assert_eq!(
+            parse(r#"{"type":"set_audio_muted","muted":true}"#).unwrap(),
+            ClientMessage::SetAudioMuted { muted: true }
+        );
+    }
+}

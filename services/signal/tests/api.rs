@@ -1,0 +1,149 @@
+//! The Open API on a real server: accounts, sessions, meetings (F-ACC-1,
+//! F-MTG-1, F-API-2), on SQLite and on PostgreSQL.
+
+mod support;
+
+use support::Db;
+use yunhui_proto::api::{CreateMeetingRequest, MeetingStatus, RegisterRequest};
+use yunhui_signal::SignalConfig;
+
+async fn accounts_and_sessions(db: Db) {
+    let server = support::start(db).await;
+    let api = server.api();
+    let req = RegisterRequest {
+        email: Some("Li.Wei@Example.com".into()),
+        phone: Some("+86 138-0013-8000".into()),
+        password: "s3cret-enough".into(),
+        display_name: "Li Wei".into(),
+    };
+    let account = api.register(&req).await.unwrap();
+    assert_eq!(account.email.as_deref(), Some("li.wei@example.com"));
+    assert_eq!(account.phone.as_deref(), Some("+8613800138000"));
+
+    let dup = api.register(&req).await.unwrap_err();
+    assert_eq!(dup.code(), Some("account_exists"));
+
+    let short = api
+        .register(&RegisterRequest { password: "short".into(), email: Some("x@y.z".into()), ..req.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(short.code(), Some("invalid_input"));
+    assert!(short.to_string().contains("8 characters"), "{short}");
+
+    let mut by_email = server.api();
+    let wrong = by_email.login("li.wei@example.com", "nope-nope").await.unwrap_err();
+    assert_eq!(wrong.code(), Some("wrong_credentials"));
+    let session = by_email.login("LI.WEI@example.com", "s3cret-enough").await.unwrap();
+    assert_eq!(session.account.id, account.id);
+    assert_eq!(by_email.me().await.unwrap().display_name, "Li Wei");
+
+    let mut by_phone = server.api();
+    by_phone.login("+8613800138000", "s3cret-enough").await.unwrap();
+    assert_eq!(by_phone.me().await.unwrap().id, account.id);
+
+    let anonymous = server.api();
+    assert_eq!(anonymous.me().await.unwrap_err().code(), Some("invalid_token"));
+    let forged = server.api().with_token("0123456789abcdef");
+    assert_eq!(forged.me().await.unwrap_err().code(), Some("invalid_token"));
+}
+
+async fn instant_meetings(db: Db) {
+    let server = support::start(db).await;
+    let host = server.signed_in("zhang.san@example.com").await;
+    let meeting = host
+        .create_meeting(&CreateMeetingRequest { topic: None, password: Some("2468".into()) })
+        .await
+        .unwrap();
+    assert_eq!(meeting.topic, "zhang.san's meeting");
+    assert!((9..=11).contains(&meeting.number.len()));
+    assert!(meeting.has_password);
+    assert_eq!(meeting.status, MeetingStatus::Waiting);
+    assert!(meeting.join_url.starts_with(&format!("{}/j/{}?k=", server.base_url, meeting.number)));
+
+    let preview = server.api().preview(&meeting.number).await.unwrap();
+    assert_eq!(preview.topic, meeting.topic);
+    assert!(preview.has_password);
+    let spaced = format!("{} {} {}", &meeting.number[..3], &meeting.number[3..6], &meeting.number[6..]);
+    assert_eq!(server.api().preview(&spaced).await.unwrap().number, meeting.number);
+    assert_eq!(
+        server.api().preview("000000000").await.unwrap_err().code(),
+        Some("meeting_not_found")
+    );
+
+    assert_eq!(host.meeting(&meeting.id).await.unwrap().password.as_deref(), Some("2468"));
+    // Another account learns nothing about it, not even that it exists.
+    let other = server.signed_in("other@example.com").await;
+    assert_eq!(other.meeting(&meeting.id).await.unwrap_err().code(), Some("meeting_not_found"));
+
+    let bad = host
+        .create_meeting(&CreateMeetingRequest { topic: None, password: Some("1".into()) })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Some("invalid_input"));
+    let anonymous = server.api().create_meeting(&CreateMeetingRequest::default()).await.unwrap_err();
+    assert_eq!(anonymous.code(), Some("invalid_token"));
+}
+
+async fn malformed_bodies_get_clear_errors(db: Db) {
+    let server = support::start(db).await;
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{}/api/v1/accounts", server.base_url))
+        .header("content-type", "application/json")
+        .body("{\"email\": 5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_input");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+
+    let huge = "x".repeat(200 * 1024);
+    let resp = http
+        .post(format!("{}/api/v1/accounts", server.base_url))
+        .header("content-type", "application/json")
+        .body(format!("{{\"email\":\"{huge}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_input");
+}
+
+async fn expired_tokens_are_refused(db: Db) {
+    let server =
+        support::start_with(db, SignalConfig { token_ttl_secs: 0, ..SignalConfig::default() }).await;
+    let mut api = server.api();
+    api.register(&RegisterRequest {
+        email: Some("late@example.com".into()),
+        phone: None,
+        password: "long enough".into(),
+        display_name: "Late".into(),
+    })
+    .await
+    .unwrap();
+    api.login("late@example.com", "long enough").await.unwrap();
+    assert_eq!(api.me().await.unwrap_err().code(), Some("token_expired"));
+}
+
+async fn health_and_metrics(db: Db) {
+    let server = support::start(db).await;
+    for path in ["/healthz", "/readyz"] {
+        let resp = reqwest::get(format!("{}{path}", server.base_url)).await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    assert_eq!(server.metric("yunhui_signal_rooms").await, 0.0);
+    assert_eq!(server.metric("yunhui_sfu_rooms").await, 0.0);
+    let about = server.api().about().await.unwrap();
+    assert_eq!(about.protocol_version, yunhui_proto::signaling::PROTOCOL_VERSION);
+}
+
+on_both_databases!(
+    accounts_and_sessions,
+    instant_meetings,
+    malformed_bodies_get_clear_errors,
+    expired_tokens_are_refused,
+    health_and_metrics,
+);

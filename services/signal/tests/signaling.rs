@@ -1,0 +1,296 @@
+//! The signaling protocol on a real server through the Rust SDK (F-JOIN-1,
+//! F-CTL-1, F-CTL-7, F-CTL-8), bad input included, on SQLite and PostgreSQL.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Db, Server};
+use yunhui_client::signaling::SignalingClient;
+use yunhui_proto::api::Meeting;
+use yunhui_proto::signaling::{ClientMessage, ErrorCode, MAX_FRAME_BYTES, Participant, Role, ServerMessage};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn connect(server: &Server) -> SignalingClient {
+    let (client, version) = SignalingClient::connect(&server.base_url).await.unwrap();
+    assert_eq!(version, yunhui_proto::signaling::PROTOCOL_VERSION);
+    client
+}
+
+fn join(meeting: &Meeting, name: &str, password: Option<&str>, token: Option<&str>) -> ClientMessage {
+    ClientMessage::Join {
+        meeting_number: meeting.number.clone(),
+        display_name: name.into(),
+        password: password.map(String::from),
+        link_key: None,
+        token: token.map(String::from),
+    }
+}
+
+/// Joins and returns (participant id, participant list).
+async fn joined(client: &mut SignalingClient, message: ClientMessage) -> (String, Vec<Participant>) {
+    client.send(&message).await.unwrap();
+    match client.recv(WAIT).await.unwrap() {
+        ServerMessage::Joined { participant_id, participants, .. } => (participant_id, participants),
+        other => panic!("expected joined, got {other:?}"),
+    }
+}
+
+async fn expect_error(client: &mut SignalingClient, code: ErrorCode) -> String {
+    client
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::Error { code: c, message } if *c == code => Some(message.clone()),
+            ServerMessage::Error { code: c, message } => panic!("expected {code:?}, got {c:?}: {message}"),
+            _ => None,
+        })
+        .await
+        .unwrap()
+}
+
+async fn join_leave_rejoin(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, meeting) = server.meeting(Some("1357")).await;
+
+    let mut host = connect(&server).await;
+    let (host_id, list) = joined(&mut host, join(&meeting, "Host", None, host_api.token())).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].role, Role::Host, "the meeting's creator is host");
+
+    let mut guest = connect(&server).await;
+    let (guest_id, list) = joined(&mut guest, join(&meeting, "Guest", Some("1357"), None)).await;
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.iter().find(|p| p.id == guest_id).unwrap().role, Role::Participant);
+    let newcomer = host
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::ParticipantJoined { participant } => Some(participant.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(newcomer.display_name, "Guest");
+    assert_eq!(server.metric("yunhui_sfu_participants").await, 2.0);
+
+    guest.send(&ClientMessage::Leave).await.unwrap();
+    guest.recv_until(WAIT, |m| matches!(m, ServerMessage::Left).then_some(())).await.unwrap();
+    let left = host
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::ParticipantLeft { participant_id } => Some(participant_id.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(left, guest_id);
+
+    // The same socket may join again after leaving.
+    let (again_id, list) = joined(&mut guest, join(&meeting, "Guest", Some("1357"), None)).await;
+    assert_ne!(again_id, guest_id);
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().any(|p| p.id == host_id));
+    // Joining twice on one socket is refused.
+    guest.send(&join(&meeting, "Guest", Some("1357"), None)).await.unwrap();
+    expect_error(&mut guest, ErrorCode::AlreadyJoined).await;
+}
+
+async fn self_mute_and_camera_are_broadcast(db: Db) {
+    let server = support::start(db).await;
+    let (_, meeting) = server.meeting(None).await;
+    let mut a = connect(&server).await;
+    let (a_id, _) = joined(&mut a, join(&meeting, "A", None, None)).await;
+    let mut b = connect(&server).await;
+    joined(&mut b, join(&meeting, "B", None, None)).await;
+
+    a.send(&ClientMessage::SetAudioMuted { muted: true }).await.unwrap();
+    let update = b
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(update.id, a_id);
+    assert!(update.audio_muted);
+    assert!(update.video_enabled);
+
+    a.send(&ClientMessage::SetVideoEnabled { enabled: false }).await.unwrap();
+    let update = b
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert!(update.audio_muted);
+    assert!(!update.video_enabled);
+}
+
+async fn bad_input_gets_clear_errors_and_others_keep_working(db: Db) {
+    let server = support::start(db).await;
+    let (_, meeting) = server.meeting(Some("8642")).await;
+    let mut watcher = connect(&server).await;
+    joined(&mut watcher, join(&meeting, "Watcher", Some("8642"), None)).await;
+
+    let mut bad = connect(&server).await;
+    bad.send_raw("{not json".into()).await.unwrap();
+    let msg = expect_error(&mut bad, ErrorCode::MalformedMessage).await;
+    assert!(msg.contains("not valid JSON"), "{msg}");
+
+    bad.send_raw(r#"{"type":"teleport","to":"mars"}"#.into()).await.unwrap();
+    let msg = expect_error(&mut bad, ErrorCode::UnknownMessageType).await;
+    assert!(msg.contains("teleport"), "{msg}");
+
+    bad.send_raw(r#"{"type":"join","meeting_number":42}"#.into()).await.unwrap();
+    expect_error(&mut bad, ErrorCode::MalformedMessage).await;
+
+    let oversized = format!(
+        r#"{{"type":"publish_offer","sdp":"{}"}}"#,
+        "a".repeat(MAX_FRAME_BYTES + 10)
+    );
+    bad.send_raw(oversized).await.unwrap();
+    let msg = expect_error(&mut bad, ErrorCode::MessageTooLarge).await;
+    assert!(msg.contains(&MAX_FRAME_BYTES.to_string()), "{msg}");
+
+    bad.send(&ClientMessage::SetAudioMuted { muted: true }).await.unwrap();
+    expect_error(&mut bad, ErrorCode::NotJoined).await;
+
+    let mut wrong = join(&meeting, "Bad", Some("8642"), None);
+    if let ClientMessage::Join { meeting_number, .. } = &mut wrong {
+        *meeting_number = "999999999".into();
+    }
+    bad.send(&wrong).await.unwrap();
+    expect_error(&mut bad, ErrorCode::MeetingNotFound).await;
+
+    bad.send(&join(&meeting, "Bad", None, None)).await.unwrap();
+    expect_error(&mut bad, ErrorCode::PasswordRequired).await;
+    bad.send(&join(&meeting, "Bad", Some("0000"), None)).await.unwrap();
+    let msg = expect_error(&mut bad, ErrorCode::WrongPassword).await;
+    assert!(msg.contains(&meeting.number), "{msg}");
+
+    bad.send(&join(&meeting, "Bad", Some("8642"), Some("not-a-token"))).await.unwrap();
+    expect_error(&mut bad, ErrorCode::InvalidToken).await;
+
+    // A wrong password never reached the SFU: only the watcher is there.
+    assert_eq!(server.metric("yunhui_sfu_participants").await, 1.0);
+
+    // After all that, the same socket can still join, and the room works.
+    let (bad_id, _) = joined(&mut bad, join(&meeting, "Fixed", Some("8642"), None)).await;
+    bad.send(&ClientMessage::SetAudioMuted { muted: true }).await.unwrap();
+    let update = watcher
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(update.id, bad_id);
+
+    // A frame beyond the transport's hard limit closes only that socket.
+    let mut reckless = connect(&server).await;
+    let _ = reckless.send_raw("b".repeat(2 * 1024 * 1024)).await;
+    assert!(reckless.recv(WAIT).await.is_err());
+    let mut fresh = connect(&server).await;
+    let (_, list) = joined(&mut fresh, join(&meeting, "Fresh", Some("8642"), None)).await;
+    assert_eq!(list.len(), 3);
+}
+
+async fn expired_token_on_join(db: Db) {
+    let server = support::start_with(
+        db,
+        yunhui_signal::SignalConfig { token_ttl_secs: 0, ..Default::default() },
+    )
+    .await;
+    let (host_api, meeting) = server.meeting(None).await;
+    let mut host = connect(&server).await;
+    host.send(&join(&meeting, "Host", None, host_api.token())).await.unwrap();
+    let msg = expect_error(&mut host, ErrorCode::TokenExpired).await;
+    assert!(msg.contains("expired"), "{msg}");
+}
+
+async fn host_ends_meeting_for_everyone(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, meeting) = server.meeting(None).await;
+    let mut host = connect(&server).await;
+    joined(&mut host, join(&meeting, "Host", None, host_api.token())).await;
+    let mut guests = Vec::new();
+    for i in 0..3 {
+        let mut g = connect(&server).await;
+        joined(&mut g, join(&meeting, &format!("Guest {i}"), None, None)).await;
+        guests.push(g);
+    }
+    // A participant cannot end it.
+    guests[0].send(&ClientMessage::EndMeeting).await.unwrap();
+    let msg = expect_error(&mut guests[0], ErrorCode::NotHost).await;
+    assert!(msg.contains("only the host"), "{msg}");
+    assert_eq!(server.media.node_stats().await.unwrap().rooms, 1);
+
+    host.send(&ClientMessage::EndMeeting).await.unwrap();
+    for client in guests.iter_mut().chain(std::iter::once(&mut host)) {
+        let reason = client
+            .recv_until(WAIT, |m| match m {
+                ServerMessage::MeetingEnded { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(reason, "ended_by_host");
+        // The server closes the socket after telling.
+        assert!(client.recv(WAIT).await.is_err());
+    }
+    let stats = server.media.node_stats().await.unwrap();
+    assert_eq!(stats.rooms, 0);
+    assert_eq!(stats.participants, 0);
+    assert_eq!(server.metric("yunhui_sfu_rooms").await, 0.0);
+    assert_eq!(server.metric("yunhui_signal_rooms").await, 0.0);
+    assert_eq!(server.metric("yunhui_signal_participants").await, 0.0);
+    // Sockets are gone too.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.metric("yunhui_signal_connections").await != 0.0 {
+        assert!(tokio::time::Instant::now() < deadline, "signaling sockets linger");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // An ended meeting cannot be joined.
+    let mut late = connect(&server).await;
+    late.send(&join(&meeting, "Late", None, None)).await.unwrap();
+    expect_error(&mut late, ErrorCode::MeetingNotFound).await;
+    assert_eq!(
+        host_api.meeting(&meeting.id).await.unwrap().status,
+        yunhui_proto::api::MeetingStatus::Ended
+    );
+}
+
+async fn host_role_passes_on_when_host_leaves(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, meeting) = server.meeting(None).await;
+    let mut host = connect(&server).await;
+    joined(&mut host, join(&meeting, "Host", None, host_api.token())).await;
+    let mut first = connect(&server).await;
+    let (first_id, _) = joined(&mut first, join(&meeting, "First", None, None)).await;
+    let mut second = connect(&server).await;
+    joined(&mut second, join(&meeting, "Second", None, None)).await;
+
+    host.close().await.unwrap();
+    let promoted = second
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::ParticipantUpdated { participant } if participant.role == Role::Host => {
+                Some(participant.id.clone())
+            }
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(promoted, first_id, "the earliest remaining participant becomes host");
+    first.send(&ClientMessage::EndMeeting).await.unwrap();
+    second
+        .recv_until(WAIT, |m| matches!(m, ServerMessage::MeetingEnded { .. }).then_some(()))
+        .await
+        .unwrap();
+}
+
+on_both_databases!(
+    join_leave_rejoin,
+    self_mute_and_camera_are_broadcast,
+    bad_input_gets_clear_errors_and_others_keep_working,
+    expired_token_on_join,
+    host_ends_meeting_for_everyone,
+    host_role_passes_on_when_host_leaves,
+);

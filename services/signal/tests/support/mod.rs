@@ -1,0 +1,146 @@
+//! Test harness: a real signal service with a real in-process SFU, on SQLite
+//! or on a real PostgreSQL server started here.
+
+#![allow(dead_code)]
+
+pub mod postgres;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use yunhui_client::api::ApiClient;
+use yunhui_proto::api::{CreateMeetingRequest, Meeting, RegisterRequest};
+use yunhui_sfu::control::{InProcessControl, MediaControl};
+use yunhui_sfu::{Sfu, SfuConfig};
+use yunhui_signal::store::Store;
+use yunhui_signal::{App, SignalConfig};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A running signal service.
+pub struct Server {
+    pub base_url: String,
+    pub app: Arc<App>,
+    pub media: Arc<dyn MediaControl>,
+    pub sfu: Sfu,
+    _data: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts signal + SFU on free local ports.
+pub async fn start(db: Db) -> Server {
+    start_with(db, SignalConfig::default()).await
+}
+
+/// Starts signal + SFU with `config` (its `public_url` is replaced).
+pub async fn start_with(db: Db, mut config: SignalConfig) -> Server {
+    let data = tempfile::tempdir().expect("temp dir");
+    let store = match db {
+        Db::Sqlite => Store::open_sqlite(data.path()).await.expect("sqlite store"),
+        Db::Postgres => {
+            let url = postgres::fresh_database().await;
+            Store::connect(&url).await.expect("postgres store")
+        }
+    };
+    let registry = prometheus::Registry::new();
+    let sfu = Sfu::start(SfuConfig {
+        udp_listen: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0),
+        advertised_ip: Ipv4Addr::LOCALHOST.into(),
+        registry: registry.clone(),
+    })
+    .await
+    .expect("start SFU");
+    let media: Arc<dyn MediaControl> = Arc::new(InProcessControl::new(sfu.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+    config.public_url = base_url.clone();
+    let app = App::new(config, store, media.clone(), registry).expect("app");
+    let router = app.router();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Server { base_url, app, media, sfu, _data: data, task }
+}
+
+impl Server {
+    /// An API client for this server.
+    pub fn api(&self) -> ApiClient {
+        ApiClient::new(&self.base_url)
+    }
+
+    /// Registers an account and returns a signed-in client.
+    pub async fn signed_in(&self, email: &str) -> ApiClient {
+        let mut api = self.api();
+        api.register(&RegisterRequest {
+            email: Some(email.into()),
+            phone: None,
+            password: "correct horse battery".into(),
+            display_name: email.split('@').next().unwrap_or("user").into(),
+        })
+        .await
+        .expect("register");
+        api.login(email, "correct horse battery").await.expect("login");
+        api
+    }
+
+    /// A host account plus a meeting it hosts, with `password`.
+    pub async fn meeting(&self, password: Option<&str>) -> (ApiClient, Meeting) {
+        let host = self.signed_in(&format!("host-{}@example.com", uuid::Uuid::new_v4())).await;
+        let meeting = host
+            .create_meeting(&CreateMeetingRequest {
+                topic: None,
+                password: password.map(String::from),
+            })
+            .await
+            .expect("create meeting");
+        (host, meeting)
+    }
+
+    /// The value of a metric line `name` in `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(format!("{}/metrics", self.base_url))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} missing from /metrics:\n{text}"))
+    }
+}
+
+/// Declares one test per database for an `async fn(Db)` case.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::support::Db::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::support::Db::Postgres).await
+                }
+            )*
+        }
+    };
+}
