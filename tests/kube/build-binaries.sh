@@ -4,13 +4,12 @@
 # clone, keyed by version:
 #
 #   ${YUNHUI_CACHE:-$HOME/.cache/yunhui}/kube/<key>/bin/
-#     etcd kube-apiserver kube-controller-manager kwok [kubectl]
+#     etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl
 #
 # Idempotent: when every binary is already there it does nothing. The bin
 # directory is printed as the last line of stdout; everything else goes to
 # stderr. Environment:
 #   YUNHUI_CACHE          cache root (default $HOME/.cache/yunhui)
-#   YUNHUI_KUBE_KUBECTL   1 (default) also builds kubectl; 0 skips it
 #   YUNHUI_GOTOOLCHAIN    GOTOOLCHAIN for the builds (default auto: the local go
 #                         if it is new enough, else the one go.mod asks for,
 #                         fetched through the module proxy)
@@ -23,8 +22,7 @@ cache=${YUNHUI_CACHE:-$HOME/.cache/yunhui}
 key="$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
 root="$cache/kube/$key"
 bin="$root/bin"
-want=(etcd kube-apiserver kube-controller-manager kwok)
-[ "${YUNHUI_KUBE_KUBECTL:-1}" = 1 ] && want+=(kubectl)
+want=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl)
 
 complete() {
   local b
@@ -104,8 +102,9 @@ build_kwok() {
 build_etcd
 build_kube kube-apiserver
 build_kube kube-controller-manager
+build_kube kube-scheduler
+build_kube kubectl
 build_kwok
-[ "${YUNHUI_KUBE_KUBECTL:-1}" = 1 ] && build_kube kubectl
 
 complete || { echo "build-binaries: some binaries are missing in $bin" >&2; exit 1; }
 echo "build-binaries: done; cache $(du -sh "$root" | cut -f1) in $root" >&2
