@@ -1,0 +1,211 @@
+//! The internal control API through which signal drives an SFU node, and its
+//! in-process implementation (the HTTP one lives in [`crate::internal_api`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::Sfu;
+
+/// Kind of media a participant publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// Microphone audio (Opus).
+    Audio,
+    /// Camera video (VP8 or H264).
+    Video,
+}
+
+impl std::fmt::Display for MediaKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        })
+    }
+}
+
+/// Load figures of one SFU node, as reported to signal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStats {
+    /// Rooms open on the node.
+    pub rooms: u64,
+    /// Participants in those rooms.
+    pub participants: u64,
+    /// Live WebRTC peer connections.
+    pub peer_connections: u64,
+    /// Live per-room and per-peer tasks.
+    pub tasks: u64,
+    /// RTP packets forwarded since the node started.
+    pub forwarded_packets: u64,
+    /// RTP bytes forwarded since the node started.
+    pub forwarded_bytes: u64,
+}
+
+/// Why a control call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum ControlError {
+    /// The room is not open on this node.
+    #[error("room {room} is not open on this SFU node")]
+    RoomNotFound {
+        /// The room asked for.
+        room: String,
+    },
+    /// The participant has not been added to the room.
+    #[error("participant {participant} is not in room {room} on this SFU node")]
+    ParticipantNotFound {
+        /// The room asked for.
+        room: String,
+        /// The participant asked for.
+        participant: String,
+    },
+    /// The session description could not be used.
+    #[error("the session description is invalid: {reason}")]
+    InvalidSdp {
+        /// What the SDP parser or the WebRTC stack objected to.
+        reason: String,
+    },
+    /// The caller did not present the node's internal key.
+    #[error("the SFU's internal API rejected the request: wrong or missing internal key")]
+    Unauthorized,
+    /// The node could not be reached or failed while serving the call.
+    #[error("the SFU node could not serve the request: {reason}")]
+    Transport {
+        /// What went wrong on the way.
+        reason: String,
+    },
+}
+
+/// What signal asks of an SFU node. Implemented in process by [`InProcessControl`] and
+/// over HTTP by [`crate::internal_api::HttpControl`].
+#[async_trait::async_trait]
+pub trait MediaControl: Send + Sync + 'static {
+    /// Opens a room; opening an open room is a no-op.
+    async fn create_room(&self, room: &str) -> Result<(), ControlError>;
+    /// Closes a room and every peer connection in it; closing a closed room is a no-op.
+    async fn close_room(&self, room: &str) -> Result<(), ControlError>;
+    /// Adds a participant to a room (no media until it publishes or subscribes).
+    async fn add_participant(&self, room: &str, participant: &str) -> Result<(), ControlError>;
+    /// Removes a participant and closes its peer connections.
+    async fn remove_participant(&self, room: &str, participant: &str) -> Result<(), ControlError>;
+    /// Client's publisher offer -> SFU answer. Registers the published tracks immediately
+    /// so a subscribe_offer for another participant right after includes them.
+    async fn publish(
+        &self,
+        room: &str,
+        participant: &str,
+        offer_sdp: &str,
+    ) -> Result<String, ControlError>;
+    /// A new offer for this participant's subscriber PC if the set of tracks it should receive changed
+    /// since its last answered offer (or if it never had one and there is something to receive);
+    /// None if nothing to do or if an offer is still awaiting its answer (remember it is dirty).
+    async fn subscribe_offer(
+        &self,
+        room: &str,
+        participant: &str,
+    ) -> Result<Option<String>, ControlError>;
+    /// Apply the client's answer; returns a follow-up offer if tracks changed while it was outstanding.
+    async fn subscribe_answer(
+        &self,
+        room: &str,
+        participant: &str,
+        answer_sdp: &str,
+    ) -> Result<Option<String>, ControlError>;
+    /// Mute at the source: stops (or resumes) forwarding this participant's `kind`.
+    async fn set_forwarding(
+        &self,
+        room: &str,
+        participant: &str,
+        kind: MediaKind,
+        enabled: bool,
+    ) -> Result<(), ControlError>;
+    /// The loudest unmuted publisher of the room, if anyone is speaking.
+    async fn active_speaker(&self, room: &str) -> Result<Option<String>, ControlError>;
+    /// Load figures of the node.
+    async fn node_stats(&self) -> Result<NodeStats, ControlError>;
+}
+
+/// [`MediaControl`] by direct calls into a running [`Sfu`] (the all-in-one `yunhui up`).
+#[derive(Clone)]
+pub struct InProcessControl {
+    sfu: Sfu,
+}
+
+impl InProcessControl {
+    /// Controls `sfu` from the same process.
+    pub fn new(sfu: Sfu) -> Self {
+        Self { sfu }
+    }
+}
+
+#[async_trait::async_trait]
+impl MediaControl for InProcessControl {
+    async fn create_room(&self, room: &str) -> Result<(), ControlError> {
+        self.sfu.create_room(room);
+        Ok(())
+    }
+
+    async fn close_room(&self, room: &str) -> Result<(), ControlError> {
+        self.sfu.close_room(room).await;
+        Ok(())
+    }
+
+    async fn add_participant(&self, room: &str, participant: &str) -> Result<(), ControlError> {
+        self.sfu.room(room)?.add_participant(participant);
+        Ok(())
+    }
+
+    async fn remove_participant(&self, room: &str, participant: &str) -> Result<(), ControlError> {
+        self.sfu.room(room)?.remove_participant(participant).await
+    }
+
+    async fn publish(
+        &self,
+        room: &str,
+        participant: &str,
+        offer_sdp: &str,
+    ) -> Result<String, ControlError> {
+        self.sfu.publish(room, participant, offer_sdp).await
+    }
+
+    async fn subscribe_offer(
+        &self,
+        room: &str,
+        participant: &str,
+    ) -> Result<Option<String>, ControlError> {
+        self.sfu.subscribe_offer(room, participant).await
+    }
+
+    async fn subscribe_answer(
+        &self,
+        room: &str,
+        participant: &str,
+        answer_sdp: &str,
+    ) -> Result<Option<String>, ControlError> {
+        self.sfu
+            .subscribe_answer(room, participant, answer_sdp)
+            .await
+    }
+
+    async fn set_forwarding(
+        &self,
+        room: &str,
+        participant: &str,
+        kind: MediaKind,
+        enabled: bool,
+    ) -> Result<(), ControlError> {
+        self.sfu
+            .room(room)?
+            .participant(participant)?
+            .set_forwarding(kind, enabled);
+        Ok(())
+    }
+
+    async fn active_speaker(&self, room: &str) -> Result<Option<String>, ControlError> {
+        Ok(self.sfu.room(room)?.active_speaker())
+    }
+
+    async fn node_stats(&self) -> Result<NodeStats, ControlError> {
+        Ok(self.sfu.node_stats())
+    }
+}

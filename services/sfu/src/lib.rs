@@ -1,0 +1,352 @@
+//! # yunhui-sfu — the media node
+//!
+//! A selective forwarding unit built on the sans-IO WebRTC core [`rtc`] (webrtc-rs
+//! 0.21, ring crypto). Every peer connection of the node shares **one UDP port**: the
+//! node is ICE-lite, a datagram is routed by the local ICE username fragment of its
+//! STUN USERNAME and, once ICE has seen an address, by remote address ([`demux`]).
+//! Each peer connection is owned by its own task ([`peer`]), so rooms never block each
+//! other.
+//!
+//! Participants follow the LiveKit model: a *publisher* PC (client offers, SFU answers)
+//! and a *subscriber* PC (SFU offers, client answers). Every forwarded track carries the
+//! publisher's participant id as its MediaStream id. Packets are rewritten per
+//! subscriber (SSRC, payload type, sequence numbers; header extensions stripped) in
+//! [`forwarding`]; PLI/FIR from subscribers are relayed to the publisher; forwarding of
+//! a kind can be switched off at the source (mute); the room's active speaker comes
+//! from the RTP audio-level extension ([`speaker`]).
+//!
+//! Signal drives the node through [`control::MediaControl`]: in process with
+//! [`control::InProcessControl`], or over HTTP with [`internal_api::HttpControl`]
+//! against [`internal_api::internal_router`].
+
+pub mod control;
+pub mod demux;
+pub mod forwarding;
+pub mod internal_api;
+pub mod metrics;
+mod participant;
+mod peer;
+mod room;
+pub mod speaker;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::control::{ControlError, NodeStats};
+use crate::demux::DemuxTable;
+use crate::forwarding::{PublishedTrack, TrackKey};
+use crate::metrics::SfuMetrics;
+use crate::peer::{PeerCommand, PeerRole, spawn_peer};
+use crate::room::Room;
+
+pub use crate::control::{InProcessControl, MediaControl, MediaKind};
+
+/// How an SFU node is started.
+#[derive(Clone)]
+pub struct SfuConfig {
+    /// Where the node's single UDP media socket binds (e.g. `0.0.0.0:7882`).
+    pub udp_listen: SocketAddr,
+    /// The address clients are told to send media to (tests advertise `127.0.0.1`).
+    pub advertised_ip: IpAddr,
+    /// Where the node's metrics are registered.
+    pub registry: prometheus::Registry,
+}
+
+/// Why the node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SfuError {
+    /// The UDP port could not be bound.
+    #[error("could not bind the SFU's UDP media socket on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The metrics could not be registered (e.g. registered twice on one registry).
+    #[error("could not register the SFU's metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// What every room and peer task of the node shares.
+pub(crate) struct NodeContext {
+    pub socket: Arc<UdpSocket>,
+    /// Advertised IP with the bound port: the one ICE candidate of every peer connection.
+    pub advertised: SocketAddr,
+    pub demux: Arc<Mutex<DemuxTable>>,
+    pub metrics: SfuMetrics,
+}
+
+struct SfuInner {
+    ctx: Arc<NodeContext>,
+    rooms: Mutex<HashMap<String, Arc<Room>>>,
+    registry: prometheus::Registry,
+    shutdown: watch::Sender<bool>,
+    receiver: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A running SFU node. Cheap to clone; all clones are the same node.
+#[derive(Clone)]
+pub struct Sfu {
+    inner: Arc<SfuInner>,
+}
+
+impl Sfu {
+    /// Binds the UDP port and starts serving media.
+    pub async fn start(config: SfuConfig) -> Result<Sfu, SfuError> {
+        let metrics = SfuMetrics::register(&config.registry)?;
+        let socket = UdpSocket::bind(config.udp_listen)
+            .await
+            .map_err(|source| SfuError::Bind {
+                addr: config.udp_listen,
+                source,
+            })?;
+        let bound = socket.local_addr().map_err(|source| SfuError::Bind {
+            addr: config.udp_listen,
+            source,
+        })?;
+        let socket = Arc::new(socket);
+        let demux = Arc::new(Mutex::new(DemuxTable::default()));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let receiver = tokio::spawn(demux::receive_datagrams(
+            Arc::clone(&socket),
+            Arc::clone(&demux),
+            shutdown_rx,
+        ));
+        tracing::info!(udp = %bound, advertised = %config.advertised_ip, "SFU node started");
+        Ok(Sfu {
+            inner: Arc::new(SfuInner {
+                ctx: Arc::new(NodeContext {
+                    socket,
+                    advertised: SocketAddr::new(config.advertised_ip, bound.port()),
+                    demux,
+                    metrics,
+                }),
+                rooms: Mutex::new(HashMap::new()),
+                registry: config.registry,
+                shutdown,
+                receiver: Mutex::new(Some(receiver)),
+            }),
+        })
+    }
+
+    /// The address clients send media to (advertised IP, bound port).
+    pub fn media_addr(&self) -> SocketAddr {
+        self.inner.ctx.advertised
+    }
+
+    /// The registry the node's metrics are registered on (from [`SfuConfig`]).
+    pub fn registry(&self) -> &prometheus::Registry {
+        &self.inner.registry
+    }
+
+    /// The node's metrics.
+    pub fn metrics(&self) -> &SfuMetrics {
+        &self.inner.ctx.metrics
+    }
+
+    /// Closes every room and stops the UDP socket.
+    pub async fn shutdown(&self) {
+        let rooms: Vec<Arc<Room>> = self
+            .inner
+            .rooms
+            .lock()
+            .map(|mut r| r.drain().map(|(_, v)| v).collect())
+            .unwrap_or_default();
+        for room in rooms {
+            room.close().await;
+        }
+        let _ = self.inner.shutdown.send(true);
+        let receiver = self.inner.receiver.lock().ok().and_then(|mut r| r.take());
+        if let Some(receiver) = receiver {
+            let _ = receiver.await;
+        }
+    }
+
+    pub(crate) fn create_room(&self, room: &str) {
+        if let Ok(mut rooms) = self.inner.rooms.lock()
+            && !rooms.contains_key(room)
+        {
+            rooms.insert(
+                room.to_owned(),
+                Room::open(room, Arc::clone(&self.inner.ctx)),
+            );
+        }
+    }
+
+    pub(crate) async fn close_room(&self, room: &str) {
+        let removed = self
+            .inner
+            .rooms
+            .lock()
+            .ok()
+            .and_then(|mut r| r.remove(room));
+        if let Some(room) = removed {
+            room.close().await;
+        }
+    }
+
+    pub(crate) fn room(&self, room: &str) -> Result<Arc<Room>, ControlError> {
+        self.inner
+            .rooms
+            .lock()
+            .ok()
+            .and_then(|r| r.get(room).cloned())
+            .ok_or_else(|| ControlError::RoomNotFound {
+                room: room.to_owned(),
+            })
+    }
+
+    pub(crate) async fn publish(
+        &self,
+        room_id: &str,
+        participant_id: &str,
+        offer_sdp: &str,
+    ) -> Result<String, ControlError> {
+        let room = self.room(room_id)?;
+        let participant = room.participant(participant_id)?;
+        let offer = RTCSessionDescription::offer(offer_sdp.to_owned()).map_err(|err| {
+            ControlError::InvalidSdp {
+                reason: err.to_string(),
+            }
+        })?;
+        let parsed = offer.unmarshal().map_err(|err| ControlError::InvalidSdp {
+            reason: err.to_string(),
+        })?;
+        let offered = forwarding::offered_tracks(&parsed);
+        let existing = participant.publisher_handle();
+        let handle = match existing {
+            Some(handle) => handle,
+            None => {
+                let handle = spawn_peer(Arc::clone(&room), participant_id, PeerRole::Publisher)?;
+                if let Ok(mut slot) = participant.publisher.lock() {
+                    *slot = Some(handle.clone());
+                }
+                handle
+            }
+        };
+        let answer_sdp = handle
+            .request(|reply| PeerCommand::AnswerOffer { offer, reply })
+            .await?;
+        let answer = RTCSessionDescription::answer(answer_sdp.clone())
+            .and_then(|a| a.unmarshal())
+            .map_err(|err| ControlError::Transport {
+                reason: format!("the SFU's own answer does not parse: {err}"),
+            })?;
+        let tracks: Vec<PublishedTrack> = offered
+            .iter()
+            .filter_map(|t| {
+                Some(PublishedTrack {
+                    key: Arc::new(TrackKey {
+                        publisher: participant_id.to_owned(),
+                        track_id: t.track_id.clone(),
+                    }),
+                    kind: t.kind,
+                    codec: forwarding::answered_codec(&answer, &t.mid)?,
+                })
+            })
+            .collect();
+        if let Ok(mut published) = participant.published.lock() {
+            *published = tracks;
+        }
+        Ok(answer_sdp)
+    }
+
+    pub(crate) async fn subscribe_offer(
+        &self,
+        room_id: &str,
+        participant_id: &str,
+    ) -> Result<Option<String>, ControlError> {
+        let room = self.room(room_id)?;
+        let participant = room.participant(participant_id)?;
+        let mut negotiation = participant.negotiation.lock().await;
+        if negotiation.awaiting_answer {
+            negotiation.dirty = true;
+            return Ok(None);
+        }
+        self.offer_if_changed(&room, participant_id, &mut negotiation)
+            .await
+    }
+
+    async fn offer_if_changed(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        negotiation: &mut participant::SubscriberNegotiation,
+    ) -> Result<Option<String>, ControlError> {
+        let participant = room.participant(participant_id)?;
+        let tracks = room.tracks_for(participant_id);
+        let wanted: std::collections::BTreeSet<Arc<TrackKey>> =
+            tracks.iter().map(|t| Arc::clone(&t.key)).collect();
+        let has_pc = participant.subscriber_handle().is_some();
+        if wanted == negotiation.answered && (has_pc || wanted.is_empty()) {
+            negotiation.dirty = false;
+            return Ok(None);
+        }
+        let handle = match participant.subscriber_handle() {
+            Some(handle) => handle,
+            None => {
+                let handle = spawn_peer(Arc::clone(room), participant_id, PeerRole::Subscriber)?;
+                if let Ok(mut slot) = participant.subscriber.lock() {
+                    *slot = Some(handle.clone());
+                }
+                room.rebuild_fan_out();
+                handle
+            }
+        };
+        let sdp = handle
+            .request(|reply| PeerCommand::OfferTracks { tracks, reply })
+            .await?;
+        negotiation.awaiting_answer = true;
+        negotiation.dirty = false;
+        negotiation.offered = wanted;
+        Ok(Some(sdp))
+    }
+
+    pub(crate) async fn subscribe_answer(
+        &self,
+        room_id: &str,
+        participant_id: &str,
+        answer_sdp: &str,
+    ) -> Result<Option<String>, ControlError> {
+        let room = self.room(room_id)?;
+        let participant = room.participant(participant_id)?;
+        let mut negotiation = participant.negotiation.lock().await;
+        let (true, Some(handle)) = (negotiation.awaiting_answer, participant.subscriber_handle())
+        else {
+            return Err(ControlError::InvalidSdp {
+                reason: "no subscriber offer is awaiting an answer".to_owned(),
+            });
+        };
+        let answer = RTCSessionDescription::answer(answer_sdp.to_owned()).map_err(|err| {
+            ControlError::InvalidSdp {
+                reason: err.to_string(),
+            }
+        })?;
+        handle
+            .request(|reply| PeerCommand::ApplyAnswer { answer, reply })
+            .await?;
+        negotiation.awaiting_answer = false;
+        negotiation.answered = std::mem::take(&mut negotiation.offered);
+        self.offer_if_changed(&room, participant_id, &mut negotiation)
+            .await
+    }
+
+    pub(crate) fn node_stats(&self) -> NodeStats {
+        let m = &self.inner.ctx.metrics;
+        NodeStats {
+            rooms: m.rooms.get().max(0) as u64,
+            participants: m.participants.get().max(0) as u64,
+            peer_connections: m.peer_connections.get().max(0) as u64,
+            tasks: m.tasks.get().max(0) as u64,
+            forwarded_packets: m.forwarded_packets.get(),
+            forwarded_bytes: m.forwarded_bytes.get(),
+        }
+    }
+}
