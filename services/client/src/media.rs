@@ -1,0 +1,654 @@
+//! WebRTC media towards a Yunhui SFU node (webrtc-rs 0.21, async `webrtc` crate).
+//!
+//! Follows the SFU's two-connection model: a [`Publisher`] peer connection the client
+//! offers on, and a [`Subscriber`] peer connection the SFU offers on. The publisher can
+//! send synthetic audio and video at realistic rates ([`SyntheticMedia`]) for bots, load
+//! tests and tests; the subscriber counts what arrives per remote track
+//! ([`ReceivedTrack`]) so callers can assert that media flows or stopped.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp;
+use rtc::rtp::extension::HeaderExtension;
+use rtc::rtp::extension::audio_level_extension::AudioLevelExtension;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCSessionDescription, Registry, register_default_interceptors,
+};
+
+/// The RTP audio-level header extension (RFC 6464) the SFU uses for speaker detection.
+pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+const OPUS_PAYLOAD_TYPE: u8 = 111;
+const VP8_PAYLOAD_TYPE: u8 = 96;
+
+/// Why a media operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// The WebRTC stack refused an operation (bad SDP, wrong signaling state, ...).
+    #[error("WebRTC {action} failed: {source}")]
+    WebRtc {
+        /// What was being done.
+        action: &'static str,
+        /// The stack's reason.
+        source: webrtc::error::Error,
+    },
+    /// A description that should exist does not.
+    #[error("the peer connection has no local description after {0}")]
+    NoLocalDescription(&'static str),
+}
+
+fn webrtc_err(action: &'static str) -> impl FnOnce(webrtc::error::Error) -> MediaError {
+    move |source| MediaError::WebRtc { action, source }
+}
+
+/// Kind of a received track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackKind {
+    /// Audio.
+    Audio,
+    /// Video.
+    Video,
+}
+
+fn opus() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn vp8() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn media_engine(defaults: bool) -> Result<MediaEngine, MediaError> {
+    let mut engine = MediaEngine::default();
+    if defaults {
+        engine
+            .register_default_codecs()
+            .map_err(webrtc_err("codec registration"))?;
+    } else {
+        engine
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: opus(),
+                    payload_type: OPUS_PAYLOAD_TYPE,
+                    ..Default::default()
+                },
+                RtpCodecKind::Audio,
+            )
+            .map_err(webrtc_err("codec registration"))?;
+        engine
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: vp8(),
+                    payload_type: VP8_PAYLOAD_TYPE,
+                    ..Default::default()
+                },
+                RtpCodecKind::Video,
+            )
+            .map_err(webrtc_err("codec registration"))?;
+    }
+    engine
+        .register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: AUDIO_LEVEL_URI.to_owned(),
+            },
+            RtpCodecKind::Audio,
+            None,
+        )
+        .map_err(webrtc_err("header extension registration"))?;
+    Ok(engine)
+}
+
+async fn build_pc(
+    udp_bind: &str,
+    defaults: bool,
+    handler: Arc<dyn PeerConnectionEventHandler>,
+) -> Result<Arc<dyn PeerConnection>, MediaError> {
+    let mut engine = media_engine(defaults)?;
+    let registry = register_default_interceptors(Registry::new(), &mut engine)
+        .map_err(webrtc_err("interceptor registration"))?;
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(engine)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(vec![udp_bind.to_owned()])
+        .build()
+        .await
+        .map_err(webrtc_err("peer connection setup"))?;
+    Ok(Arc::new(pc))
+}
+
+#[derive(Clone)]
+struct NoEvents;
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for NoEvents {}
+
+/// Counters of a [`Publisher`].
+#[derive(Debug, Default)]
+pub struct PublisherStats {
+    /// Audio RTP packets accepted by the stack.
+    pub audio_packets: AtomicU64,
+    /// Video RTP packets accepted by the stack.
+    pub video_packets: AtomicU64,
+    /// Keyframe requests (PLI or FIR) received from the SFU.
+    pub keyframe_requests: AtomicU64,
+    /// Keyframes sent.
+    pub keyframes_sent: AtomicU64,
+}
+
+/// Rates of the synthetic media a [`Publisher`] sends.
+#[derive(Debug, Clone, Copy)]
+pub struct SyntheticMedia {
+    /// Audio packets per second (Opus 20 ms frames: 50).
+    pub audio_packets_per_second: u32,
+    /// Audio payload bytes per packet.
+    pub audio_payload_bytes: usize,
+    /// Audio level sent in the extension, -dBov (0 loudest, 127 silence).
+    pub audio_level: u8,
+    /// Video bitrate in bits per second.
+    pub video_bitrate: u32,
+    /// Video frames per second.
+    pub video_fps: u32,
+    /// Interval between periodic keyframes.
+    pub keyframe_interval: Duration,
+}
+
+impl Default for SyntheticMedia {
+    fn default() -> Self {
+        Self {
+            audio_packets_per_second: 50,
+            audio_payload_bytes: 80,
+            audio_level: 30,
+            video_bitrate: 1_200_000,
+            video_fps: 30,
+            keyframe_interval: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The client's publisher peer connection: one Opus and one VP8 track, stream id =
+/// the participant id. The client offers, the SFU answers.
+pub struct Publisher {
+    pc: Arc<dyn PeerConnection>,
+    audio: Arc<TrackLocalStaticRTP>,
+    video: Arc<TrackLocalStaticRTP>,
+    audio_ssrc: u32,
+    video_ssrc: u32,
+    stats: Arc<PublisherStats>,
+    keyframe_wanted: Arc<AtomicBool>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+fn local_track(
+    stream_id: &str,
+    track_id: &str,
+    kind: RtpCodecKind,
+    codec: RTCRtpCodec,
+    ssrc: u32,
+) -> Arc<TrackLocalStaticRTP> {
+    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        stream_id.to_owned(),
+        track_id.to_owned(),
+        track_id.to_owned(),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec,
+            ..Default::default()
+        }],
+    )))
+}
+
+impl Publisher {
+    /// Builds the publisher PC for `participant_id`, binding UDP on `udp_bind`
+    /// (e.g. `127.0.0.1:0`).
+    pub async fn new(participant_id: &str, udp_bind: &str) -> Result<Self, MediaError> {
+        let pc = build_pc(udp_bind, false, Arc::new(NoEvents)).await?;
+        let audio_ssrc = rand::random::<u32>();
+        let video_ssrc = rand::random::<u32>();
+        let audio = local_track(
+            participant_id,
+            &format!("{participant_id}-audio"),
+            RtpCodecKind::Audio,
+            opus(),
+            audio_ssrc,
+        );
+        let video = local_track(
+            participant_id,
+            &format!("{participant_id}-video"),
+            RtpCodecKind::Video,
+            vp8(),
+            video_ssrc,
+        );
+        pc.add_track(Arc::clone(&audio) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(webrtc_err("adding the audio track"))?;
+        pc.add_track(Arc::clone(&video) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(webrtc_err("adding the video track"))?;
+        let publisher = Self {
+            pc,
+            audio,
+            video,
+            audio_ssrc,
+            video_ssrc,
+            stats: Arc::new(PublisherStats::default()),
+            keyframe_wanted: Arc::new(AtomicBool::new(true)),
+            tasks: Mutex::new(Vec::new()),
+        };
+        publisher.watch_keyframe_requests();
+        Ok(publisher)
+    }
+
+    fn watch_keyframe_requests(&self) {
+        let video = Arc::clone(&self.video);
+        let stats = Arc::clone(&self.stats);
+        let wanted = Arc::clone(&self.keyframe_wanted);
+        let task = tokio::spawn(async move {
+            // `poll` returns None until the track is bound to a sender; retry until then.
+            loop {
+                match video.poll().await {
+                    Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                        for packet in packets {
+                            let any = packet.as_any();
+                            if any.downcast_ref::<PictureLossIndication>().is_some()
+                                || any.downcast_ref::<FullIntraRequest>().is_some()
+                            {
+                                stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+                                wanted.store(true, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    Some(_) => {}
+                    None => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        });
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.push(task);
+        }
+    }
+
+    /// Creates the offer to send to the SFU (through signal).
+    pub async fn create_offer(&self) -> Result<String, MediaError> {
+        let offer = self
+            .pc
+            .create_offer(None)
+            .await
+            .map_err(webrtc_err("creating the offer"))?;
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(webrtc_err("setting the local offer"))?;
+        self.pc
+            .local_description()
+            .await
+            .map(|d| d.sdp)
+            .ok_or(MediaError::NoLocalDescription("creating the offer"))
+    }
+
+    /// Applies the SFU's answer.
+    pub async fn apply_answer(&self, sdp: &str) -> Result<(), MediaError> {
+        let answer = RTCSessionDescription::answer(sdp.to_owned())
+            .map_err(webrtc_err("parsing the answer"))?;
+        self.pc
+            .set_remote_description(answer)
+            .await
+            .map_err(webrtc_err("applying the answer"))
+    }
+
+    /// The publisher's counters.
+    pub fn stats(&self) -> Arc<PublisherStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Starts sending synthetic Opus-shaped audio (with the audio-level extension) and
+    /// VP8-shaped video (periodic keyframes, and one on every PLI/FIR) until
+    /// [`Publisher::close`].
+    pub fn start_synthetic_media(&self, media: SyntheticMedia) {
+        let audio_task = tokio::spawn(send_audio(
+            Arc::clone(&self.audio),
+            self.audio_ssrc,
+            media,
+            Arc::clone(&self.stats),
+        ));
+        let video_task = tokio::spawn(send_video(
+            Arc::clone(&self.video),
+            self.video_ssrc,
+            media,
+            Arc::clone(&self.stats),
+            Arc::clone(&self.keyframe_wanted),
+        ));
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.push(audio_task);
+            tasks.push(video_task);
+        }
+    }
+
+    /// Stops sending and closes the peer connection.
+    pub async fn close(&self) {
+        let tasks: Vec<_> = self
+            .tasks
+            .lock()
+            .map(|mut t| t.drain(..).collect())
+            .unwrap_or_default();
+        for task in tasks {
+            task.abort();
+        }
+        let _ = self.pc.close().await;
+    }
+}
+
+async fn send_audio(
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    media: SyntheticMedia,
+    stats: Arc<PublisherStats>,
+) {
+    let rate = media.audio_packets_per_second.max(1);
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let samples_per_packet = 48_000 / rate;
+    let mut sequence_number: u16 = rand::random();
+    let mut timestamp: u32 = rand::random();
+    loop {
+        tick.tick().await;
+        // TOC byte: SILK-only wideband 20 ms, mono, one frame; the rest is filler.
+        let mut payload = vec![0x48u8; media.audio_payload_bytes.max(1)];
+        payload[0] = 0x48;
+        let packet = rtp::Packet {
+            header: rtp::header::Header {
+                version: 2,
+                payload_type: OPUS_PAYLOAD_TYPE,
+                sequence_number,
+                timestamp,
+                ssrc,
+                ..Default::default()
+            },
+            payload: Bytes::from(payload),
+        };
+        let level = HeaderExtension::AudioLevel(AudioLevelExtension {
+            level: media.audio_level,
+            voice: media.audio_level < 127,
+        });
+        if track
+            .write_rtp_with_extensions(packet, &[level])
+            .await
+            .is_ok()
+        {
+            stats.audio_packets.fetch_add(1, Ordering::Relaxed);
+        }
+        sequence_number = sequence_number.wrapping_add(1);
+        timestamp = timestamp.wrapping_add(samples_per_packet);
+    }
+}
+
+/// A VP8 frame shaped well enough for an SFU and a webrtc receiver: a valid payload
+/// descriptor and frame tag, and on keyframes the start code and dimensions.
+fn vp8_frame(size: usize, keyframe: bool) -> Vec<u8> {
+    let size = size.max(16);
+    let mut frame = vec![0u8; size];
+    let first_partition = (size as u32 / 2).min(0x7_ffff);
+    // Frame tag: bit 0 = 0 for keyframes, version 0, show_frame = 1, partition size.
+    let tag = u32::from(!keyframe) | (1 << 4) | (first_partition << 5);
+    frame[0] = (tag & 0xff) as u8;
+    frame[1] = ((tag >> 8) & 0xff) as u8;
+    frame[2] = ((tag >> 16) & 0xff) as u8;
+    if keyframe {
+        frame[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+        frame[6..8].copy_from_slice(&640u16.to_le_bytes());
+        frame[8..10].copy_from_slice(&480u16.to_le_bytes());
+    }
+    frame
+}
+
+async fn send_video(
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    media: SyntheticMedia,
+    stats: Arc<PublisherStats>,
+    keyframe_wanted: Arc<AtomicBool>,
+) {
+    const MAX_PAYLOAD: usize = 1100;
+    let fps = media.video_fps.max(1);
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / fps);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let frame_bytes = (media.video_bitrate / 8 / fps) as usize;
+    let mut sequence_number: u16 = rand::random();
+    let mut timestamp: u32 = rand::random();
+    let mut last_keyframe: Option<Instant> = None;
+    loop {
+        tick.tick().await;
+        let keyframe = keyframe_wanted.swap(false, Ordering::Relaxed)
+            || last_keyframe.is_none_or(|at| at.elapsed() >= media.keyframe_interval);
+        let frame = vp8_frame(
+            if keyframe { frame_bytes * 3 } else { frame_bytes },
+            keyframe,
+        );
+        let chunks: Vec<&[u8]> = frame.chunks(MAX_PAYLOAD).collect();
+        let mut all_sent = true;
+        for (index, chunk) in chunks.iter().enumerate() {
+            // VP8 payload descriptor: S bit on the first packet of the frame, partition 0.
+            let mut payload = Vec::with_capacity(chunk.len() + 1);
+            payload.push(if index == 0 { 0x10 } else { 0x00 });
+            payload.extend_from_slice(chunk);
+            let packet = rtp::Packet {
+                header: rtp::header::Header {
+                    version: 2,
+                    marker: index + 1 == chunks.len(),
+                    payload_type: VP8_PAYLOAD_TYPE,
+                    sequence_number,
+                    timestamp,
+                    ssrc,
+                    ..Default::default()
+                },
+                payload: Bytes::from(payload),
+            };
+            sequence_number = sequence_number.wrapping_add(1);
+            if track.write_rtp(packet).await.is_ok() {
+                stats.video_packets.fetch_add(1, Ordering::Relaxed);
+            } else {
+                all_sent = false;
+            }
+        }
+        if keyframe {
+            if all_sent {
+                last_keyframe = Some(Instant::now());
+                stats.keyframes_sent.fetch_add(1, Ordering::Relaxed);
+            } else {
+                // Not connected yet: the first keyframe that gets through is the one that counts.
+                keyframe_wanted.store(true, Ordering::Relaxed);
+            }
+        }
+        timestamp = timestamp.wrapping_add(90_000 / fps);
+    }
+}
+
+/// What arrived on one remote track of a [`Subscriber`].
+#[derive(Debug)]
+pub struct ReceivedTrack {
+    /// MediaStream id: the publishing participant's id.
+    pub stream_id: String,
+    /// The track id the SFU chose.
+    pub track_id: String,
+    /// Audio or video.
+    pub kind: TrackKind,
+    /// The SSRC the SFU sends this track with.
+    pub ssrc: u32,
+    packets: AtomicU64,
+    bytes: AtomicU64,
+    last_arrival: Mutex<Option<Instant>>,
+}
+
+impl ReceivedTrack {
+    /// RTP packets received.
+    pub fn packets(&self) -> u64 {
+        self.packets.load(Ordering::Relaxed)
+    }
+
+    /// RTP payload bytes received.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// When the last packet arrived.
+    pub fn last_arrival(&self) -> Option<Instant> {
+        self.last_arrival.lock().ok().and_then(|l| *l)
+    }
+}
+
+#[derive(Clone, Default)]
+struct SubscriberEvents {
+    tracks: Arc<Mutex<Vec<Arc<ReceivedTrack>>>>,
+    remotes: Arc<Mutex<HashMap<u32, Arc<dyn TrackRemote>>>>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for SubscriberEvents {
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
+        let received = Arc::new(ReceivedTrack {
+            stream_id: track.stream_id().await,
+            track_id: track.track_id().await,
+            kind: match track.kind().await {
+                RtpCodecKind::Audio => TrackKind::Audio,
+                _ => TrackKind::Video,
+            },
+            ssrc,
+            packets: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            last_arrival: Mutex::new(None),
+        });
+        if let Ok(mut tracks) = self.tracks.lock() {
+            tracks.push(Arc::clone(&received));
+        }
+        if let Ok(mut remotes) = self.remotes.lock() {
+            remotes.insert(ssrc, Arc::clone(&track));
+        }
+        tokio::spawn(async move {
+            while let Some(event) = track.poll().await {
+                if let TrackRemoteEvent::OnRtpPacket(packet) = event {
+                    received.packets.fetch_add(1, Ordering::Relaxed);
+                    received
+                        .bytes
+                        .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
+                    if let Ok(mut last) = received.last_arrival.lock() {
+                        *last = Some(Instant::now());
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The client's subscriber peer connection: the SFU offers, the client answers.
+pub struct Subscriber {
+    pc: Arc<dyn PeerConnection>,
+    events: SubscriberEvents,
+}
+
+impl Subscriber {
+    /// Builds the subscriber PC, binding UDP on `udp_bind` (e.g. `127.0.0.1:0`).
+    pub async fn new(udp_bind: &str) -> Result<Self, MediaError> {
+        let events = SubscriberEvents::default();
+        let pc = build_pc(udp_bind, true, Arc::new(events.clone())).await?;
+        Ok(Self { pc, events })
+    }
+
+    /// Applies an offer from the SFU and returns the answer to send back.
+    pub async fn apply_offer(&self, sdp: &str) -> Result<String, MediaError> {
+        let offer = RTCSessionDescription::offer(sdp.to_owned())
+            .map_err(webrtc_err("parsing the offer"))?;
+        self.pc
+            .set_remote_description(offer)
+            .await
+            .map_err(webrtc_err("applying the offer"))?;
+        let answer = self
+            .pc
+            .create_answer(None)
+            .await
+            .map_err(webrtc_err("creating the answer"))?;
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(webrtc_err("setting the local answer"))?;
+        self.pc
+            .local_description()
+            .await
+            .map(|d| d.sdp)
+            .ok_or(MediaError::NoLocalDescription("creating the answer"))
+    }
+
+    /// Every remote track seen so far, with its counters.
+    pub fn tracks(&self) -> Vec<Arc<ReceivedTrack>> {
+        self.events
+            .tracks
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+
+    /// The remote track of `kind` published by `stream_id`, if it has arrived.
+    pub fn track(&self, stream_id: &str, kind: TrackKind) -> Option<Arc<ReceivedTrack>> {
+        self.tracks()
+            .into_iter()
+            .find(|t| t.stream_id == stream_id && t.kind == kind)
+    }
+
+    /// Sends a Picture Loss Indication for a received track (asks for a keyframe).
+    pub async fn send_pli(&self, track: &ReceivedTrack) -> Result<(), MediaError> {
+        let remote = self
+            .events
+            .remotes
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&track.ssrc).cloned());
+        let Some(remote) = remote else {
+            return Ok(());
+        };
+        remote
+            .write_rtcp(vec![Box::new(PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc: track.ssrc,
+            })])
+            .await
+            .map_err(webrtc_err("sending a PLI"))
+    }
+
+    /// Closes the peer connection.
+    pub async fn close(&self) {
+        let _ = self.pc.close().await;
+    }
+}
