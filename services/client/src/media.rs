@@ -22,10 +22,10 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
+use webrtc::media_stream::MediaStreamTrack;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
     RTCConfigurationBuilder, RTCSessionDescription, Registry, register_default_interceptors,
@@ -454,7 +454,11 @@ async fn send_video(
         let keyframe = keyframe_wanted.swap(false, Ordering::Relaxed)
             || last_keyframe.is_none_or(|at| at.elapsed() >= media.keyframe_interval);
         let frame = vp8_frame(
-            if keyframe { frame_bytes * 3 } else { frame_bytes },
+            if keyframe {
+                frame_bytes * 3
+            } else {
+                frame_bytes
+            },
             keyframe,
         );
         let chunks: Vec<&[u8]> = frame.chunks(MAX_PAYLOAD).collect();
@@ -532,7 +536,7 @@ impl ReceivedTrack {
 #[derive(Clone, Default)]
 struct SubscriberEvents {
     tracks: Arc<Mutex<Vec<Arc<ReceivedTrack>>>>,
-    remotes: Arc<Mutex<HashMap<u32, Arc<dyn TrackRemote>>>>,
+    remotes: Arc<Mutex<HashMap<String, Arc<dyn TrackRemote>>>>,
 }
 
 #[async_trait::async_trait]
@@ -555,7 +559,7 @@ impl PeerConnectionEventHandler for SubscriberEvents {
             tracks.push(Arc::clone(&received));
         }
         if let Ok(mut remotes) = self.remotes.lock() {
-            remotes.insert(ssrc, Arc::clone(&track));
+            remotes.insert(received.track_id.clone(), Arc::clone(&track));
         }
         tokio::spawn(async move {
             while let Some(event) = track.poll().await {
@@ -634,14 +638,16 @@ impl Subscriber {
             .remotes
             .lock()
             .ok()
-            .and_then(|r| r.get(&track.ssrc).cloned());
+            .and_then(|r| r.get(&track.track_id).cloned());
         let Some(remote) = remote else {
             return Ok(());
         };
+        // The SSRC may only be known once packets flowed: ask the track now.
+        let media_ssrc = remote.ssrcs().await.first().copied().unwrap_or(track.ssrc);
         remote
             .write_rtcp(vec![Box::new(PictureLossIndication {
                 sender_ssrc: 0,
-                media_ssrc: track.ssrc,
+                media_ssrc,
             })])
             .await
             .map_err(webrtc_err("sending a PLI"))
