@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use yunhui_sfu::control::HttpControl;
+use yunhui_sfu::internal_api::HttpControl;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
 

@@ -159,6 +159,7 @@ impl Rooms {
         state.next_seq += 1;
         state.members.insert(participant_id.clone(), Member { info, outbox, joined_seq: seq });
         self.metrics.participants.inc();
+        drop(state);
         Ok(Joined { room, participant_id })
     }
 

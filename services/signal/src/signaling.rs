@@ -44,7 +44,7 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
     app.metrics.connections.inc();
     let (mut sink, mut stream) = socket.split();
     let (outbox, mut queue) = mpsc::unbounded_channel::<Outbound>();
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         while let Some(out) = queue.recv().await {
             match out {
                 Outbound::Message(message) => {
@@ -67,22 +67,28 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
     });
     let mut conn = Connection { app: app.clone(), outbox, joined: None };
     conn.send(ServerMessage::Hello { protocol_version: PROTOCOL_VERSION });
-    while let Some(frame) = stream.next().await {
+    let mut writer_done = false;
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            // The writer stops after a close (meeting ended) or a dead socket.
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
+        };
         match frame {
-            Ok(Message::Text(text)) => conn.handle_frame(text.as_str()).await,
-            Ok(Message::Binary(_)) => conn.send_error(
+            None | Some(Ok(Message::Close(_))) => break,
+            Some(Ok(Message::Text(text))) => conn.handle_frame(text.as_str()).await,
+            Some(Ok(Message::Binary(_))) => conn.send_error(
                 ErrorCode::MalformedMessage,
                 "binary frames are not part of the protocol; send JSON text frames".into(),
             ),
-            Ok(Message::Close(_)) => break,
-            Ok(Message::Ping(_) | Message::Pong(_)) => {}
-            Err(e) => {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Err(e)) => {
                 tracing::debug!(error = %e, "signaling socket failed");
                 break;
             }
-        }
-        if writer.is_finished() {
-            break;
         }
     }
     if let Some((room, participant_id)) = conn.joined.take() {
@@ -91,8 +97,12 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
         }
     }
     drop(conn);
-    // The writer ends once every sender (ours and the room's) is gone.
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    if !writer_done {
+        // The writer ends once every sender (ours and the room's) is gone.
+        if tokio::time::timeout(Duration::from_secs(5), &mut writer).await.is_err() {
+            writer.abort();
+        }
+    }
     app.metrics.connections.dec();
 }
 
@@ -156,7 +166,10 @@ impl Connection {
                 None => None,
             };
             let meeting = meetings::find_open_by_number(&app.store, &meeting_number).await?;
-            meeting.check_access(password.as_deref(), link_key.as_deref())?;
+            let is_host = caller.as_ref().is_some_and(|c| c.account_id == meeting.host_account_id);
+            if !is_host {
+                meeting.check_access(password.as_deref(), link_key.as_deref())?;
+            }
             let joined = app
                 .rooms
                 .join(meeting, display_name, caller.map(|c| c.account_id), self.outbox.clone())

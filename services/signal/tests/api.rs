@@ -5,7 +5,6 @@ mod support;
 
 use support::Db;
 use yunhui_proto::api::{CreateMeetingRequest, MeetingStatus, RegisterRequest};
-use yunhui_signal::SignalConfig;
 
 async fn accounts_and_sessions(db: Db) {
     let server = support::start(db).await;
@@ -113,19 +112,18 @@ async fn malformed_bodies_get_clear_errors(db: Db) {
 }
 
 async fn expired_tokens_are_refused(db: Db) {
-    let server =
-        support::start_with(db, SignalConfig { token_ttl_secs: 0, ..SignalConfig::default() }).await;
-    let mut api = server.api();
-    api.register(&RegisterRequest {
-        email: Some("late@example.com".into()),
-        phone: None,
-        password: "long enough".into(),
-        display_name: "Late".into(),
-    })
-    .await
-    .unwrap();
-    api.login("late@example.com", "long enough").await.unwrap();
-    assert_eq!(api.me().await.unwrap_err().code(), Some("token_expired"));
+    let server = support::start(db).await;
+    let api = server.signed_in("late@example.com").await;
+    // The same account with a session that expired a second ago.
+    let expired =
+        yunhui_signal::accounts::login(&server.app.store, "late@example.com", support::PASSWORD.into(), -1)
+            .await
+            .unwrap();
+    let stale = server.api().with_token(expired.token);
+    let err = stale.me().await.unwrap_err();
+    assert_eq!(err.code(), Some("token_expired"));
+    assert!(err.to_string().contains("sign in again"), "{err}");
+    assert!(api.me().await.is_ok(), "a fresh session still works");
 }
 
 async fn health_and_metrics(db: Db) {

@@ -194,14 +194,20 @@ async fn bad_input_gets_clear_errors_and_others_keep_working(db: Db) {
 }
 
 async fn expired_token_on_join(db: Db) {
-    let server = support::start_with(
-        db,
-        yunhui_signal::SignalConfig { token_ttl_secs: 0, ..Default::default() },
-    )
-    .await;
+    let server = support::start(db).await;
     let (host_api, meeting) = server.meeting(None).await;
+    let email = host_api.me().await.unwrap().email.unwrap();
+    // A session that expired ten seconds ago.
+    let expired = yunhui_signal::accounts::login(
+        &server.app.store,
+        &email,
+        support::PASSWORD.into(),
+        -10,
+    )
+    .await
+    .unwrap();
     let mut host = connect(&server).await;
-    host.send(&join(&meeting, "Host", None, host_api.token())).await.unwrap();
+    host.send(&join(&meeting, "Host", None, Some(&expired.token))).await.unwrap();
     let msg = expect_error(&mut host, ErrorCode::TokenExpired).await;
     assert!(msg.contains("expired"), "{msg}");
 }

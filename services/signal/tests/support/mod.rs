@@ -15,6 +15,9 @@ use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
 
+/// Password of every account the harness registers.
+pub const PASSWORD: &str = "correct horse battery";
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy)]
 pub enum Db {
@@ -85,12 +88,12 @@ impl Server {
         api.register(&RegisterRequest {
             email: Some(email.into()),
             phone: None,
-            password: "correct horse battery".into(),
+            password: PASSWORD.into(),
             display_name: email.split('@').next().unwrap_or("user").into(),
         })
         .await
         .expect("register");
-        api.login(email, "correct horse battery").await.expect("login");
+        api.login(email, PASSWORD).await.expect("login");
         api
     }
 

@@ -35,6 +35,7 @@ fn start_server() -> String {
         return url.trim_end_matches('/').to_string();
     }
     let bin = postgres_bin_dir();
+    remove_clusters_of_dead_runs();
     let dir = std::env::temp_dir().join(format!("yunhui-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create cluster dir");
@@ -98,6 +99,19 @@ fn start_server() -> String {
     // Accepting TCP is not yet accepting logins; give startup a moment.
     std::thread::sleep(Duration::from_millis(500));
     format!("postgres://yunhui@127.0.0.1:{port}")
+}
+
+/// Clusters are left behind when a test process dies; clear those whose
+/// process is gone.
+fn remove_clusters_of_dead_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("yunhui-pg-") else { continue };
+        if !PathBuf::from("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn postgres_bin_dir() -> PathBuf {
