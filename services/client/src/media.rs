@@ -98,7 +98,6 @@ fn media_engine(defaults: bool) -> Result<MediaEngine, MediaError> {
                 RTCRtpCodecParameters {
                     rtp_codec: opus(),
                     payload_type: OPUS_PAYLOAD_TYPE,
-                    ..Default::default()
                 },
                 RtpCodecKind::Audio,
             )
@@ -108,7 +107,6 @@ fn media_engine(defaults: bool) -> Result<MediaEngine, MediaError> {
                 RTCRtpCodecParameters {
                     rtp_codec: vp8(),
                     payload_type: VP8_PAYLOAD_TYPE,
-                    ..Default::default()
                 },
                 RtpCodecKind::Video,
             )

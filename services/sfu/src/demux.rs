@@ -74,8 +74,8 @@ impl DemuxTable {
     fn route(&mut self, datagram: &[u8], from: SocketAddr) -> Option<mpsc::Sender<PeerInput>> {
         if let Some(ufrag) = stun_local_ufrag(datagram) {
             let inbox = self.by_ufrag.get(ufrag)?.clone();
-            if !self.by_addr.contains_key(&from) {
-                self.by_addr.insert(from, inbox.clone());
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_addr.entry(from) {
+                slot.insert(inbox.clone());
                 self.addrs_of_ufrag
                     .entry(ufrag.to_owned())
                     .or_default()

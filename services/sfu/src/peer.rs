@@ -58,6 +58,7 @@ pub(crate) enum PeerRole {
 }
 
 /// Input to a peer task.
+#[allow(clippy::large_enum_variant)] // commands are rare; boxing them buys nothing
 pub(crate) enum PeerInput {
     /// A datagram from the node's socket.
     Datagram {
@@ -188,7 +189,6 @@ fn media_engine() -> Result<MediaEngine, rtc::shared::error::Error> {
                 rtcp_feedback: vec![],
             },
             payload_type: 111,
-            ..Default::default()
         },
         RtpCodecKind::Audio,
     )?;
@@ -202,7 +202,6 @@ fn media_engine() -> Result<MediaEngine, rtc::shared::error::Error> {
                 rtcp_feedback: video_feedback.clone(),
             },
             payload_type: 96,
-            ..Default::default()
         },
         RtpCodecKind::Video,
     )?;
@@ -218,7 +217,6 @@ fn media_engine() -> Result<MediaEngine, rtc::shared::error::Error> {
                 rtcp_feedback: video_feedback,
             },
             payload_type: 102,
-            ..Default::default()
         },
         RtpCodecKind::Video,
     )?;
@@ -589,10 +587,8 @@ impl PeerTask {
                 RTCMessage::RtpPacket(track_id, packet) => {
                     self.publish_packet(&track_id, packet, now)
                 }
-                RTCMessage::RtcpPacket(track_id, packets) => {
-                    if self.role == PeerRole::Subscriber {
-                        self.relay_keyframe_requests(&track_id, &packets);
-                    }
+                RTCMessage::RtcpPacket(track_id, packets) if self.role == PeerRole::Subscriber => {
+                    self.relay_keyframe_requests(&track_id, &packets);
                 }
                 _ => {}
             }
