@@ -1,0 +1,322 @@
+//! A participant in a meeting: signaling and media together.
+//!
+//! [`MeetingSession::join`] opens the signaling socket and joins; a
+//! background task then keeps the participant list current and answers the
+//! SFU's subscriber offers, so received media just arrives on
+//! [`MeetingSession::subscriber`]. [`MeetingSession::publish`] sends
+//! synthetic audio and video (bots, load generators, tests).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+use yunhui_proto::signaling::{ClientMessage, ErrorCode, Participant, ServerMessage};
+
+use crate::media::{MediaError, Publisher, Subscriber, SyntheticMedia};
+use crate::signaling::{SignalingClient, SignalingError};
+
+/// How to join.
+#[derive(Debug, Clone, Default)]
+pub struct JoinOptions {
+    /// Meeting number.
+    pub meeting_number: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Meeting password, if any.
+    pub password: Option<String>,
+    /// Key from a join link, instead of the password.
+    pub link_key: Option<String>,
+    /// Bearer token of a signed-in account.
+    pub token: Option<String>,
+    /// Local UDP address for media (default `0.0.0.0:0`; tests use `127.0.0.1:0`).
+    pub media_bind: Option<String>,
+}
+
+/// Why a session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The signaling socket failed.
+    #[error(transparent)]
+    Signaling(#[from] SignalingError),
+    /// The media stack failed.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The server refused the request.
+    #[error("the server refused: {code:?}: {message}")]
+    Refused {
+        /// The server's error code.
+        code: ErrorCode,
+        /// The server's explanation.
+        message: String,
+    },
+    /// The session ended (left, ended by host, or socket closed).
+    #[error("the meeting session is over")]
+    Closed,
+    /// An expected event did not happen in time.
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+}
+
+/// What the session knows about the meeting, kept current by the server.
+#[derive(Debug, Clone, Default)]
+pub struct MeetingView {
+    /// Participants by id, this one included.
+    pub participants: BTreeMap<String, Participant>,
+    /// The active speaker.
+    pub active_speaker: Option<String>,
+    /// Why the meeting ended, once it has.
+    pub ended: Option<String>,
+}
+
+/// One participant's live session.
+pub struct MeetingSession {
+    participant_id: String,
+    meeting_id: String,
+    media_bind: String,
+    view: Arc<Mutex<MeetingView>>,
+    commands: mpsc::UnboundedSender<ClientMessage>,
+    events: broadcast::Sender<ServerMessage>,
+    subscriber: Arc<Subscriber>,
+    publisher: Option<Publisher>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+const DEFAULT_MEDIA_BIND: &str = "0.0.0.0:0";
+
+impl MeetingSession {
+    /// Connects to the deployment at `base_url` and joins.
+    pub async fn join(base_url: &str, options: JoinOptions) -> Result<Self, SessionError> {
+        let media_bind = options.media_bind.unwrap_or_else(|| DEFAULT_MEDIA_BIND.to_string());
+        let (mut client, _) = SignalingClient::connect(base_url).await?;
+        client
+            .send(&ClientMessage::Join {
+                meeting_number: options.meeting_number,
+                display_name: options.display_name,
+                password: options.password,
+                link_key: options.link_key,
+                token: options.token,
+            })
+            .await?;
+        let (participant_id, meeting_id, participants) = match client.recv(Duration::from_secs(15)).await? {
+            ServerMessage::Joined { participant_id, meeting_id, participants, .. } => {
+                (participant_id, meeting_id, participants)
+            }
+            ServerMessage::Error { code, message } => return Err(SessionError::Refused { code, message }),
+            other => {
+                return Err(SignalingError::Unreadable(format!("expected joined, got {other:?}")).into());
+            }
+        };
+        let view = Arc::new(Mutex::new(MeetingView {
+            participants: participants.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            ..MeetingView::default()
+        }));
+        let subscriber = Arc::new(Subscriber::new(&media_bind).await?);
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(256);
+        let task = tokio::spawn(run(client, command_rx, events.clone(), view.clone(), subscriber.clone()));
+        Ok(MeetingSession {
+            participant_id,
+            meeting_id,
+            media_bind,
+            view,
+            commands,
+            events,
+            subscriber,
+            publisher: None,
+            task,
+        })
+    }
+
+    /// This participant's id.
+    pub fn participant_id(&self) -> &str {
+        &self.participant_id
+    }
+
+    /// The meeting's id.
+    pub fn meeting_id(&self) -> &str {
+        &self.meeting_id
+    }
+
+    /// A snapshot of the meeting as the server last described it.
+    pub fn view(&self) -> MeetingView {
+        self.view.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// The subscriber peer connection: what this participant receives.
+    pub fn subscriber(&self) -> &Subscriber {
+        &self.subscriber
+    }
+
+    /// The publisher peer connection, once publishing.
+    pub fn publisher(&self) -> Option<&Publisher> {
+        self.publisher.as_ref()
+    }
+
+    /// Every server message from now on.
+    pub fn events(&self) -> broadcast::Receiver<ServerMessage> {
+        self.events.subscribe()
+    }
+
+    /// Starts publishing synthetic audio and video.
+    pub async fn publish(&mut self, media: SyntheticMedia) -> Result<(), SessionError> {
+        let publisher = Publisher::new(&self.participant_id, &self.media_bind).await?;
+        let mut events = self.events();
+        let offer = publisher.create_offer().await?;
+        self.send(ClientMessage::PublishOffer { sdp: offer })?;
+        let answer = wait_for(&mut events, Duration::from_secs(15), "the publish answer", |m| match m {
+            ServerMessage::PublishAnswer { sdp } => Some(Ok(sdp.clone())),
+            ServerMessage::Error { code, message } => {
+                Some(Err(SessionError::Refused { code: *code, message: message.clone() }))
+            }
+            _ => None,
+        })
+        .await??;
+        publisher.apply_answer(&answer).await?;
+        publisher.start_synthetic_media(media);
+        self.publisher = Some(publisher);
+        Ok(())
+    }
+
+    /// Mutes or unmutes this participant's microphone.
+    pub fn set_audio_muted(&self, muted: bool) -> Result<(), SessionError> {
+        self.send(ClientMessage::SetAudioMuted { muted })
+    }
+
+    /// Turns this participant's camera on or off.
+    pub fn set_video_enabled(&self, enabled: bool) -> Result<(), SessionError> {
+        self.send(ClientMessage::SetVideoEnabled { enabled })
+    }
+
+    /// Host only: ends the meeting for everyone.
+    pub fn end_meeting(&self) -> Result<(), SessionError> {
+        self.send(ClientMessage::EndMeeting)
+    }
+
+    /// Waits until the meeting view satisfies `check`.
+    pub async fn wait_until(
+        &self,
+        what: &'static str,
+        timeout: Duration,
+        check: impl Fn(&MeetingView) -> bool,
+    ) -> Result<(), SessionError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if check(&self.view()) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SessionError::Timeout(what));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Leaves the meeting and closes the peer connections.
+    pub async fn leave(self) {
+        let _ = self.commands.send(ClientMessage::Leave);
+        let mut events = self.events.subscribe();
+        let _ = wait_for(&mut events, Duration::from_secs(5), "left", |m| {
+            matches!(m, ServerMessage::Left).then_some(())
+        })
+        .await;
+        self.close().await;
+    }
+
+    /// Closes the socket and peer connections without saying goodbye.
+    pub async fn close(self) {
+        drop(self.commands);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+        if let Some(publisher) = &self.publisher {
+            publisher.close().await;
+        }
+        self.subscriber.close().await;
+    }
+
+    fn send(&self, message: ClientMessage) -> Result<(), SessionError> {
+        self.commands.send(message).map_err(|_| SessionError::Closed)
+    }
+}
+
+async fn wait_for<T>(
+    events: &mut broadcast::Receiver<ServerMessage>,
+    timeout: Duration,
+    what: &'static str,
+    mut pick: impl FnMut(&ServerMessage) -> Option<T>,
+) -> Result<T, SessionError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Err(_) => return Err(SessionError::Timeout(what)),
+            Ok(Err(broadcast::error::RecvError::Closed)) => return Err(SessionError::Closed),
+            Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+            Ok(Ok(message)) => {
+                if let Some(found) = pick(&message) {
+                    return Ok(found);
+                }
+            }
+        }
+    }
+}
+
+enum Step {
+    Send(Option<ClientMessage>),
+    Received(Result<ServerMessage, SignalingError>),
+}
+
+/// The session's socket loop: sends commands, applies server messages to the
+/// view, answers subscriber offers.
+async fn run(
+    mut client: SignalingClient,
+    mut commands: mpsc::UnboundedReceiver<ClientMessage>,
+    events: broadcast::Sender<ServerMessage>,
+    view: Arc<Mutex<MeetingView>>,
+    subscriber: Arc<Subscriber>,
+) {
+    loop {
+        let step = tokio::select! {
+            command = commands.recv() => Step::Send(command),
+            message = client.recv(Duration::from_secs(24 * 3600)) => Step::Received(message),
+        };
+        let message = match step {
+            Step::Send(Some(command)) => {
+                if client.send(&command).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            Step::Send(None) => break,
+            Step::Received(Ok(message)) => message,
+            Step::Received(Err(_)) => break,
+        };
+        if let ServerMessage::SubscriberOffer { sdp } = &message {
+            match subscriber.apply_offer(sdp).await {
+                Ok(answer) => {
+                    if client.send(&ClientMessage::SubscriberAnswer { sdp: answer }).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not apply the SFU's offer"),
+            }
+        }
+        if let Ok(mut view) = view.lock() {
+            apply(&mut view, &message);
+        }
+        let _ = events.send(message);
+    }
+    let _ = client.close().await;
+}
+
+fn apply(view: &mut MeetingView, message: &ServerMessage) {
+    match message {
+        ServerMessage::ParticipantJoined { participant } | ServerMessage::ParticipantUpdated { participant } => {
+            view.participants.insert(participant.id.clone(), participant.clone());
+        }
+        ServerMessage::ParticipantLeft { participant_id } => {
+            view.participants.remove(participant_id);
+        }
+        ServerMessage::ActiveSpeaker { participant_id } => view.active_speaker = participant_id.clone(),
+        ServerMessage::MeetingEnded { reason } => view.ended = Some(reason.clone()),
+        _ => {}
+    }
+}

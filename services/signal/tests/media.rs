@@ -1,0 +1,135 @@
+//! Media through signal and the real SFU, driven by the Rust SDK without a
+//! browser (F-MTG-1, F-CTL-8): everyone receives everyone; a mute or
+//! camera-off stops that media at the SFU; ending the meeting leaves no room,
+//! peer connection or task behind.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Db, Server};
+use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
+use yunhui_client::meeting::{JoinOptions, MeetingSession};
+use yunhui_proto::api::Meeting;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn join(server: &Server, meeting: &Meeting, name: &str, token: Option<&str>) -> MeetingSession {
+    let mut session = MeetingSession::join(
+        &server.base_url,
+        JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: name.into(),
+            password: Some("4321".into()),
+            token: token.map(String::from),
+            media_bind: Some("127.0.0.1:0".into()),
+            ..JoinOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    session.publish(SyntheticMedia::default()).await.unwrap();
+    session
+}
+
+/// Waits until `session` receives `kind` from `publisher` and packets keep coming.
+async fn receiving(session: &MeetingSession, publisher: &str, kind: TrackKind) -> std::sync::Arc<ReceivedTrack> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(track) = session.subscriber().track(publisher, kind) {
+            if track.packets() > 10 {
+                return track;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} never received {kind:?} from {publisher}",
+            session.participant_id()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the track's packet count grows over `window`.
+async fn grows(track: &ReceivedTrack, window: Duration) -> bool {
+    let before = track.packets();
+    tokio::time::sleep(window).await;
+    track.packets() > before
+}
+
+async fn everyone_receives_everyone_and_mute_stops_media(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, meeting) = server.meeting(Some("4321")).await;
+    let host = join(&server, &meeting, "Host", host_api.token()).await;
+    let guest = join(&server, &meeting, "Guest", None).await;
+    let third = join(&server, &meeting, "Third", None).await;
+    let sessions = [&host, &guest, &third];
+    for receiver in sessions {
+        for sender in sessions {
+            if receiver.participant_id() == sender.participant_id() {
+                continue;
+            }
+            for kind in [TrackKind::Audio, TrackKind::Video] {
+                let track = receiving(receiver, sender.participant_id(), kind).await;
+                assert!(track.bytes() > 0);
+            }
+        }
+    }
+    let stats = server.media.node_stats().await.unwrap();
+    assert_eq!(stats.rooms, 1);
+    assert_eq!(stats.participants, 3);
+    assert!(stats.forwarded_packets > 0);
+
+    // The guest mutes: everyone sees it, and its audio stops at the SFU.
+    let audio = receiving(&host, guest.participant_id(), TrackKind::Audio).await;
+    let video = receiving(&host, guest.participant_id(), TrackKind::Video).await;
+    guest.set_audio_muted(true).unwrap();
+    let guest_id = guest.participant_id().to_string();
+    host.wait_until("the guest's mute", WAIT, |v| v.participants[&guest_id].audio_muted)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!grows(&audio, Duration::from_millis(1500)).await, "muted audio still flows");
+    assert!(grows(&video, Duration::from_millis(500)).await, "video must keep flowing");
+
+    // Camera off stops video; unmute brings audio back.
+    guest.set_video_enabled(false).unwrap();
+    host.wait_until("the guest's camera off", WAIT, |v| !v.participants[&guest_id].video_enabled)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!grows(&video, Duration::from_millis(1500)).await, "video still flows with the camera off");
+    guest.set_audio_muted(false).unwrap();
+    host.wait_until("the guest's unmute", WAIT, |v| !v.participants[&guest_id].audio_muted)
+        .await
+        .unwrap();
+    assert!(grows(&audio, Duration::from_millis(1000)).await, "unmuted audio does not flow again");
+
+    // The guest leaves: the others stop receiving it, and renegotiate.
+    guest.leave().await;
+    host.wait_until("the guest leaving", WAIT, |v| !v.participants.contains_key(&guest_id))
+        .await
+        .unwrap();
+    assert_eq!(server.media.node_stats().await.unwrap().participants, 2);
+    let third_from_host = receiving(&third, host.participant_id(), TrackKind::Video).await;
+    assert!(grows(&third_from_host, Duration::from_millis(500)).await, "the rest keep working");
+
+    // The host ends it: nothing lingers in the SFU.
+    host.end_meeting().unwrap();
+    third.wait_until("the end", WAIT, |v| v.ended.is_some()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let stats = server.media.node_stats().await.unwrap();
+        if stats.rooms == 0 && stats.participants == 0 && stats.peer_connections == 0 && stats.tasks == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "SFU state lingers: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.metric("yunhui_sfu_peer_connections").await, 0.0);
+    assert_eq!(server.metric("yunhui_sfu_tasks").await, 0.0);
+    host.close().await;
+    third.close().await;
+}
+
+on_both_databases!(everyone_receives_everyone_and_mute_stops_media);
