@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "yunhui", version, about = "Yunhui video meetings: run, bundle and install the platform")]
+#[command(
+    name = "yunhui",
+    version,
+    about = "Yunhui video meetings: run, bundle and install the platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -42,12 +42,17 @@ pub struct UpArgs {
 /// Runs until Ctrl-C or SIGTERM.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     init_tracing();
-    let advertised_ip = args.advertised_ip.unwrap_or(if args.listen.ip().is_unspecified() {
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
-    } else {
-        args.listen.ip()
-    });
-    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
+    let advertised_ip = args
+        .advertised_ip
+        .unwrap_or(if args.listen.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            args.listen.ip()
+        });
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
     let web_dir = args.web_dir.clone().or_else(|| {
         let default = PathBuf::from("services/web/dist");
         default.join("index.html").exists().then_some(default)
@@ -69,7 +74,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let store = Store::open_sqlite(&args.data_dir)
         .await
         .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
-    let config = SignalConfig { public_url: public_url.clone(), web_dir, ..SignalConfig::default() };
+    let config = SignalConfig {
+        public_url: public_url.clone(),
+        web_dir,
+        ..SignalConfig::default()
+    };
     let media = Arc::new(InProcessControl::new(sfu.clone()));
     let app = App::new(config, store.clone(), media, registry)?;
 
@@ -92,7 +101,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
 /// Creates the administrator on first start (printing its password once) and
 /// returns the link of an open meeting hosted by it.
-async fn bootstrap(store: &Store, public_url: &str, data_dir: &std::path::Path) -> anyhow::Result<String> {
+async fn bootstrap(
+    store: &Store,
+    public_url: &str,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<String> {
     let marker = data_dir.join("admin-created");
     if !marker.exists() {
         let password = accounts::new_secret(8);
@@ -125,7 +138,11 @@ async fn bootstrap(store: &Store, public_url: &str, data_dir: &std::path::Path) 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn shutdown_signal() {
@@ -134,7 +151,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

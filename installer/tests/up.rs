@@ -27,9 +27,17 @@ impl Drop for Up {
 
 fn free_port(udp: bool) -> u16 {
     if udp {
-        std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
     } else {
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
     }
 }
 
@@ -87,7 +95,10 @@ fn stop(mut up: Up) {
             assert!(status.success(), "yunhui up exited with {status}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "yunhui up did not stop on Ctrl-C");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "yunhui up did not stop on Ctrl-C"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let rest: Vec<String> = up.lines.try_iter().collect();
@@ -98,9 +109,26 @@ fn stop(mut up: Up) {
 async fn restart_keeps_accounts_and_meetings() {
     let data = tempfile::tempdir().unwrap();
     let first = start(data.path());
-    let admin_password = first.admin_password.clone().expect("first start prints the admin password");
-    assert!(first.meeting_link.starts_with(&format!("{}/j/", first.base_url)), "{}", first.meeting_link);
-    let number = first.meeting_link.split("/j/").nth(1).unwrap().split('?').next().unwrap().to_string();
+    let admin_password = first
+        .admin_password
+        .clone()
+        .expect("first start prints the admin password");
+    assert!(
+        first
+            .meeting_link
+            .starts_with(&format!("{}/j/", first.base_url)),
+        "{}",
+        first.meeting_link
+    );
+    let number = first
+        .meeting_link
+        .split("/j/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
 
     let api = ApiClient::new(&first.base_url);
     api.register(&RegisterRequest {
@@ -112,29 +140,59 @@ async fn restart_keeps_accounts_and_meetings() {
     .await
     .unwrap();
     let mut user = ApiClient::new(&first.base_url);
-    user.login("wang.fang@example.com", "persist me please").await.unwrap();
+    user.login("wang.fang@example.com", "persist me please")
+        .await
+        .unwrap();
     let meeting = user
-        .create_meeting(&CreateMeetingRequest { topic: Some("Weekly sync".into()), password: Some("1111".into()) })
+        .create_meeting(&CreateMeetingRequest {
+            topic: Some("Weekly sync".into()),
+            password: Some("1111".into()),
+        })
         .await
         .unwrap();
     stop(first);
 
     let second = start(data.path());
-    assert!(second.admin_password.is_none(), "the admin password is printed on first start only");
-    let second_number =
-        second.meeting_link.split("/j/").nth(1).unwrap().split('?').next().unwrap().to_string();
-    assert_eq!(second_number, number, "the open meeting is reused, not replaced");
+    assert!(
+        second.admin_password.is_none(),
+        "the admin password is printed on first start only"
+    );
+    let second_number = second
+        .meeting_link
+        .split("/j/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        second_number, number,
+        "the open meeting is reused, not replaced"
+    );
 
     let mut user = ApiClient::new(&second.base_url);
-    user.login("13900139000", "persist me please").await.unwrap();
+    user.login("13900139000", "persist me please")
+        .await
+        .unwrap();
     let again = user.meeting(&meeting.id).await.unwrap();
     assert_eq!(again.number, meeting.number);
     assert_eq!(again.topic, "Weekly sync");
     assert_eq!(again.password.as_deref(), Some("1111"));
-    assert_eq!(ApiClient::new(&second.base_url).preview(&meeting.number).await.unwrap().topic, "Weekly sync");
+    assert_eq!(
+        ApiClient::new(&second.base_url)
+            .preview(&meeting.number)
+            .await
+            .unwrap()
+            .topic,
+        "Weekly sync"
+    );
 
     let mut admin = ApiClient::new(&second.base_url);
-    admin.login("admin@yunhui.local", &admin_password).await.unwrap();
+    admin
+        .login("admin@yunhui.local", &admin_password)
+        .await
+        .unwrap();
     assert_eq!(admin.me().await.unwrap().display_name, "Administrator");
     stop(second);
 }

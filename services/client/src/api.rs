@@ -47,7 +47,11 @@ pub struct ApiClient {
 impl ApiClient {
     /// A client for the deployment at `base_url` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base_url: &str) -> Self {
-        ApiClient { base: base_url.trim_end_matches('/').to_string(), http: reqwest::Client::new(), token: None }
+        ApiClient {
+            base: base_url.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+            token: None,
+        }
     }
 
     /// The deployment's base URL.
@@ -73,13 +77,19 @@ impl ApiClient {
 
     /// Creates an account.
     pub async fn register(&self, req: &RegisterRequest) -> Result<Account, ApiCallError> {
-        self.call(reqwest::Method::POST, "/accounts", Some(req)).await
+        self.call(reqwest::Method::POST, "/accounts", Some(req))
+            .await
     }
 
     /// Signs in and keeps the token for later calls.
     pub async fn login(&mut self, login: &str, password: &str) -> Result<Session, ApiCallError> {
-        let req = LoginRequest { login: login.into(), password: password.into() };
-        let session: Session = self.call(reqwest::Method::POST, "/sessions", Some(&req)).await?;
+        let req = LoginRequest {
+            login: login.into(),
+            password: password.into(),
+        };
+        let session: Session = self
+            .call(reqwest::Method::POST, "/sessions", Some(&req))
+            .await?;
         self.token = Some(session.token.clone());
         Ok(session)
     }
@@ -90,18 +100,32 @@ impl ApiClient {
     }
 
     /// Starts an instant meeting.
-    pub async fn create_meeting(&self, req: &CreateMeetingRequest) -> Result<Meeting, ApiCallError> {
-        self.call(reqwest::Method::POST, "/meetings", Some(req)).await
+    pub async fn create_meeting(
+        &self,
+        req: &CreateMeetingRequest,
+    ) -> Result<Meeting, ApiCallError> {
+        self.call(reqwest::Method::POST, "/meetings", Some(req))
+            .await
     }
 
     /// A meeting the caller hosts.
     pub async fn meeting(&self, id: &str) -> Result<Meeting, ApiCallError> {
-        self.call(reqwest::Method::GET, &format!("/meetings/{id}"), None::<&()>).await
+        self.call(
+            reqwest::Method::GET,
+            &format!("/meetings/{id}"),
+            None::<&()>,
+        )
+        .await
     }
 
     /// What anyone may see of an open meeting before joining.
     pub async fn preview(&self, number: &str) -> Result<MeetingPreview, ApiCallError> {
-        self.call(reqwest::Method::GET, &format!("/meetings/by-number/{number}"), None::<&()>).await
+        self.call(
+            reqwest::Method::GET,
+            &format!("/meetings/by-number/{number}"),
+            None::<&()>,
+        )
+        .await
     }
 
     async fn call<T: DeserializeOwned, B: Serialize>(
@@ -110,7 +134,9 @@ impl ApiClient {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ApiCallError> {
-        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base));
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base));
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
         }
@@ -127,6 +153,10 @@ impl ApiClient {
             Ok(err) => (err.error.code, err.error.message),
             Err(_) => ("unreadable_error".to_string(), text),
         };
-        Err(ApiCallError::Server { status, code, message })
+        Err(ApiCallError::Server {
+            status,
+            code,
+            message,
+        })
     }
 }

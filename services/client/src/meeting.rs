@@ -87,7 +87,9 @@ const DEFAULT_MEDIA_BIND: &str = "0.0.0.0:0";
 impl MeetingSession {
     /// Connects to the deployment at `base_url` and joins.
     pub async fn join(base_url: &str, options: JoinOptions) -> Result<Self, SessionError> {
-        let media_bind = options.media_bind.unwrap_or_else(|| DEFAULT_MEDIA_BIND.to_string());
+        let media_bind = options
+            .media_bind
+            .unwrap_or_else(|| DEFAULT_MEDIA_BIND.to_string());
         let (mut client, _) = SignalingClient::connect(base_url).await?;
         client
             .send(&ClientMessage::Join {
@@ -98,23 +100,41 @@ impl MeetingSession {
                 token: options.token,
             })
             .await?;
-        let (participant_id, meeting_id, participants) = match client.recv(Duration::from_secs(15)).await? {
-            ServerMessage::Joined { participant_id, meeting_id, participants, .. } => {
-                (participant_id, meeting_id, participants)
-            }
-            ServerMessage::Error { code, message } => return Err(SessionError::Refused { code, message }),
-            other => {
-                return Err(SignalingError::Unreadable(format!("expected joined, got {other:?}")).into());
-            }
-        };
+        let (participant_id, meeting_id, participants) =
+            match client.recv(Duration::from_secs(15)).await? {
+                ServerMessage::Joined {
+                    participant_id,
+                    meeting_id,
+                    participants,
+                    ..
+                } => (participant_id, meeting_id, participants),
+                ServerMessage::Error { code, message } => {
+                    return Err(SessionError::Refused { code, message });
+                }
+                other => {
+                    return Err(SignalingError::Unreadable(format!(
+                        "expected joined, got {other:?}"
+                    ))
+                    .into());
+                }
+            };
         let view = Arc::new(Mutex::new(MeetingView {
-            participants: participants.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            participants: participants
+                .into_iter()
+                .map(|p| (p.id.clone(), p))
+                .collect(),
             ..MeetingView::default()
         }));
         let subscriber = Arc::new(Subscriber::new(&media_bind).await?);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(256);
-        let task = tokio::spawn(run(client, command_rx, events.clone(), view.clone(), subscriber.clone()));
+        let task = tokio::spawn(run(
+            client,
+            command_rx,
+            events.clone(),
+            view.clone(),
+            subscriber.clone(),
+        ));
         Ok(MeetingSession {
             participant_id,
             meeting_id,
@@ -164,13 +184,19 @@ impl MeetingSession {
         let mut events = self.events();
         let offer = publisher.create_offer().await?;
         self.send(ClientMessage::PublishOffer { sdp: offer })?;
-        let answer = wait_for(&mut events, Duration::from_secs(15), "the publish answer", |m| match m {
-            ServerMessage::PublishAnswer { sdp } => Some(Ok(sdp.clone())),
-            ServerMessage::Error { code, message } => {
-                Some(Err(SessionError::Refused { code: *code, message: message.clone() }))
-            }
-            _ => None,
-        })
+        let answer = wait_for(
+            &mut events,
+            Duration::from_secs(15),
+            "the publish answer",
+            |m| match m {
+                ServerMessage::PublishAnswer { sdp } => Some(Ok(sdp.clone())),
+                ServerMessage::Error { code, message } => Some(Err(SessionError::Refused {
+                    code: *code,
+                    message: message.clone(),
+                })),
+                _ => None,
+            },
+        )
         .await??;
         publisher.apply_answer(&answer).await?;
         publisher.start_synthetic_media(media);
@@ -234,7 +260,9 @@ impl MeetingSession {
     }
 
     fn send(&self, message: ClientMessage) -> Result<(), SessionError> {
-        self.commands.send(message).map_err(|_| SessionError::Closed)
+        self.commands
+            .send(message)
+            .map_err(|_| SessionError::Closed)
     }
 }
 
@@ -292,7 +320,11 @@ async fn run(
         if let ServerMessage::SubscriberOffer { sdp } = &message {
             match subscriber.apply_offer(sdp).await {
                 Ok(answer) => {
-                    if client.send(&ClientMessage::SubscriberAnswer { sdp: answer }).await.is_err() {
+                    if client
+                        .send(&ClientMessage::SubscriberAnswer { sdp: answer })
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -309,13 +341,17 @@ async fn run(
 
 fn apply(view: &mut MeetingView, message: &ServerMessage) {
     match message {
-        ServerMessage::ParticipantJoined { participant } | ServerMessage::ParticipantUpdated { participant } => {
-            view.participants.insert(participant.id.clone(), participant.clone());
+        ServerMessage::ParticipantJoined { participant }
+        | ServerMessage::ParticipantUpdated { participant } => {
+            view.participants
+                .insert(participant.id.clone(), participant.clone());
         }
         ServerMessage::ParticipantLeft { participant_id } => {
             view.participants.remove(participant_id);
         }
-        ServerMessage::ActiveSpeaker { participant_id } => view.active_speaker = participant_id.clone(),
+        ServerMessage::ActiveSpeaker { participant_id } => {
+            view.active_speaker = participant_id.clone()
+        }
         ServerMessage::MeetingEnded { reason } => view.ended = Some(reason.clone()),
         _ => {}
     }

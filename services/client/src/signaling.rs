@@ -42,7 +42,9 @@ impl SignalingClient {
         let mut client = SignalingClient { socket };
         match client.recv(Duration::from_secs(10)).await? {
             ServerMessage::Hello { protocol_version } => Ok((client, protocol_version)),
-            other => Err(SignalingError::Unreadable(format!("expected hello, got {other:?}"))),
+            other => Err(SignalingError::Unreadable(format!(
+                "expected hello, got {other:?}"
+            ))),
         }
     }
 

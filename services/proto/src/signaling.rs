@@ -228,12 +228,19 @@ mod tests {
     #[test]
     fn messages_use_snake_case_type_tags() {
         let json = serde_json::to_value(ClientMessage::SetAudioMuted { muted: true }).unwrap();
-        assert_eq!(json, serde_json::json!({"type": "set_audio_muted", "muted": true}));
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "set_audio_muted", "muted": true})
+        );
         let back: ServerMessage =
-            serde_json::from_str(r#"{"type":"error","code":"wrong_password","message":"x"}"#).unwrap();
+            serde_json::from_str(r#"{"type":"error","code":"wrong_password","message":"x"}"#)
+                .unwrap();
         assert_eq!(
             back,
-            ServerMessage::Error { code: ErrorCode::WrongPassword, message: "x".into() }
+            ServerMessage::Error {
+                code: ErrorCode::WrongPassword,
+                message: "x".into()
+            }
         );
     }
 

@@ -1,8 +1,8 @@
 //! Accounts and sessions: sign-up with e-mail or phone, argon2 password
 //! hashes, and bearer tokens stored only as SHA-256 hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -24,31 +24,49 @@ pub struct Caller {
 
 /// Creates an account in the default tenant.
 pub async fn register(store: &Store, req: RegisterRequest) -> Result<Account> {
-    let email = req.email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
-    let phone = req.phone.map(|p| normalize_phone(&p)).filter(|p| !p.is_empty());
+    let email = req
+        .email
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty());
+    let phone = req
+        .phone
+        .map(|p| normalize_phone(&p))
+        .filter(|p| !p.is_empty());
     if email.is_none() && phone.is_none() {
-        return Err(Error::InvalidInput("give an e-mail address or a phone number".into()));
+        return Err(Error::InvalidInput(
+            "give an e-mail address or a phone number".into(),
+        ));
     }
     if let Some(email) = &email {
         if !email.contains('@') || email.len() > 254 {
-            return Err(Error::InvalidInput(format!("'{email}' is not an e-mail address")));
+            return Err(Error::InvalidInput(format!(
+                "'{email}' is not an e-mail address"
+            )));
         }
     }
     if let Some(phone) = &phone {
         let digits = phone.trim_start_matches('+');
         if digits.len() < 5 || digits.len() > 20 || !digits.chars().all(|c| c.is_ascii_digit()) {
-            return Err(Error::InvalidInput(format!("'{phone}' is not a phone number")));
+            return Err(Error::InvalidInput(format!(
+                "'{phone}' is not a phone number"
+            )));
         }
     }
     if req.password.chars().count() < 8 {
-        return Err(Error::InvalidInput("the password needs at least 8 characters".into()));
+        return Err(Error::InvalidInput(
+            "the password needs at least 8 characters".into(),
+        ));
     }
     if req.password.len() > 1024 {
-        return Err(Error::InvalidInput("the password is longer than 1024 bytes".into()));
+        return Err(Error::InvalidInput(
+            "the password is longer than 1024 bytes".into(),
+        ));
     }
     let display_name = req.display_name.trim().to_string();
     if display_name.is_empty() || display_name.chars().count() > 64 {
-        return Err(Error::InvalidInput("the display name needs 1 to 64 characters".into()));
+        return Err(Error::InvalidInput(
+            "the display name needs 1 to 64 characters".into(),
+        ));
     }
     if let Some(email) = &email {
         if login_exists(store, "email", email).await? {
@@ -126,7 +144,11 @@ pub async fn login(store: &Store, login: &str, password: String, ttl_secs: i64) 
     .bind(now())
     .execute(store.pool())
     .await?;
-    Ok(Session { token, expires_at, account })
+    Ok(Session {
+        token,
+        expires_at,
+        account,
+    })
 }
 
 /// Ends the session of `token`.
@@ -192,7 +214,10 @@ async fn login_exists(store: &Store, column: &str, value: &str) -> Result<bool> 
 }
 
 fn normalize_phone(phone: &str) -> String {
-    phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
+    phone
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
 }
 
 /// Hex of the SHA-256 of a token: what the database keeps.
@@ -207,8 +232,7 @@ pub fn new_secret(bytes: usize) -> String {
     hex::encode(buf)
 }
 
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8Rz9hFzm3U3Fj2DrZ/6d7XzLQzVjq1ZZpQ5eH0Qxq0c";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8Rz9hFzm3U3Fj2DrZ/6d7XzLQzVjq1ZZpQ5eH0Qxq0c";
 
 async fn hash_password(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
@@ -226,7 +250,9 @@ async fn verify_password(password: String, hash: String) -> Result<bool> {
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash)
             .map_err(|e| Error::Internal(format!("stored password hash is unreadable: {e}")))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))?

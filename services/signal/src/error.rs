@@ -119,7 +119,10 @@ impl IntoResponse for Error {
             tracing::error!(error = %self, "request failed");
         }
         let body = ApiError {
-            error: ErrorBody { code: self.api_code().to_string(), message: self.public_message() },
+            error: ErrorBody {
+                code: self.api_code().to_string(),
+                message: self.public_message(),
+            },
         };
         (self.status(), Json(body)).into_response()
     }

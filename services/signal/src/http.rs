@@ -107,8 +107,13 @@ async fn login(
     State(app): State<Arc<App>>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Session>> {
-    let session =
-        accounts::login(&app.store, &req.login, req.password, app.config.token_ttl_secs).await?;
+    let session = accounts::login(
+        &app.store,
+        &req.login,
+        req.password,
+        app.config.token_ttl_secs,
+    )
+    .await?;
     Ok(Json(session))
 }
 
@@ -131,13 +136,23 @@ async fn create_meeting(
 ) -> Result<(StatusCode, Json<Meeting>)> {
     let caller = caller(&app, &headers).await?;
     let meeting = meetings::create_instant(&app.store, &caller, req).await?;
-    Ok((StatusCode::CREATED, Json(meeting.to_api(&app.config.public_url))))
+    Ok((
+        StatusCode::CREATED,
+        Json(meeting.to_api(&app.config.public_url)),
+    ))
 }
 
-async fn list_meetings(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Vec<Meeting>>> {
+async fn list_meetings(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<Meeting>>> {
     let caller = caller(&app, &headers).await?;
     let list = meetings::list_hosted(&app.store, &caller).await?;
-    Ok(Json(list.iter().map(|m| m.to_api(&app.config.public_url)).collect()))
+    Ok(Json(
+        list.iter()
+            .map(|m| m.to_api(&app.config.public_url))
+            .collect(),
+    ))
 }
 
 async fn get_meeting(

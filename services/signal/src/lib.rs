@@ -75,7 +75,13 @@ impl App {
         let metrics = Metrics::register(&registry)
             .map_err(|e| Error::Internal(format!("metrics registration failed: {e}")))?;
         let rooms = Rooms::new(media, store.clone(), metrics.clone());
-        Ok(Arc::new(App { config, store, rooms, metrics, registry }))
+        Ok(Arc::new(App {
+            config,
+            store,
+            rooms,
+            metrics,
+            registry,
+        }))
     }
 
     /// The HTTP router of the service.

@@ -41,11 +41,18 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().json().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .init();
     let args = Args::parse();
     let store = match &args.database_url {
-        Some(url) => Store::connect(url).await.context("connecting to the database")?,
-        None => Store::open_sqlite(&args.data_dir).await.context("opening the database")?,
+        Some(url) => Store::connect(url)
+            .await
+            .context("connecting to the database")?,
+        None => Store::open_sqlite(&args.data_dir)
+            .await
+            .context("opening the database")?,
     };
     let media = Arc::new(HttpControl::new(&args.sfu_url, &args.internal_key));
     let config = SignalConfig {

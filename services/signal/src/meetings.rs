@@ -66,7 +66,9 @@ impl MeetingRecord {
 
     /// Checks a joiner's password or link key.
     pub fn check_access(&self, password: Option<&str>, link_key: Option<&str>) -> Result<()> {
-        let Some(expected) = &self.password else { return Ok(()) };
+        let Some(expected) = &self.password else {
+            return Ok(());
+        };
         if let Some(key) = link_key {
             if bool::from(key.as_bytes().ct_eq(self.link_key.as_bytes())) {
                 return Ok(());
@@ -98,7 +100,9 @@ pub async fn create_instant(
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| format!("{}'s meeting", caller.display_name));
     if topic.chars().count() > 128 {
-        return Err(Error::InvalidInput("the topic is longer than 128 characters".into()));
+        return Err(Error::InvalidInput(
+            "the topic is longer than 128 characters".into(),
+        ));
     }
     let password = req.password.filter(|p| !p.is_empty());
     if let Some(p) = &password {
@@ -143,7 +147,9 @@ pub async fn create_instant(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Error::Internal("could not find a free meeting number".into()))
+    Err(Error::Internal(
+        "could not find a free meeting number".into(),
+    ))
 }
 
 /// The open (not ended) meeting with `number`, in any tenant: guests join by
@@ -195,7 +201,11 @@ pub async fn set_status(store: &Store, meeting_id: &str, status: MeetingStatus) 
             "UPDATE meetings SET status = $1, ended_at = $2 WHERE id = $3 AND status <> 'ended'"
         }
     };
-    let stamp = if status == MeetingStatus::Waiting { None } else { Some(now()) };
+    let stamp = if status == MeetingStatus::Waiting {
+        None
+    } else {
+        Some(now())
+    };
     sqlx::query(sql)
         .bind(status_str(status))
         .bind(stamp)
@@ -237,7 +247,9 @@ fn status_str(status: MeetingStatus) -> &'static str {
 /// A 9-digit number without a leading zero, from the OS random source
 /// (900 million values, so numbers cannot be enumerated in practice).
 fn random_number() -> String {
-    rand::rngs::OsRng.gen_range(100_000_000u64..1_000_000_000).to_string()
+    rand::rngs::OsRng
+        .gen_range(100_000_000u64..1_000_000_000)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -262,11 +274,20 @@ mod tests {
     fn access_rules() {
         assert!(record(None).check_access(None, None).is_ok());
         let m = record(Some("1234"));
-        assert!(matches!(m.check_access(None, None), Err(Error::PasswordRequired(_))));
-        assert!(matches!(m.check_access(Some("999"), None), Err(Error::WrongPassword(_))));
+        assert!(matches!(
+            m.check_access(None, None),
+            Err(Error::PasswordRequired(_))
+        ));
+        assert!(matches!(
+            m.check_access(Some("999"), None),
+            Err(Error::WrongPassword(_))
+        ));
         assert!(m.check_access(Some("1234"), None).is_ok());
         assert!(m.check_access(None, Some("key")).is_ok());
-        assert!(matches!(m.check_access(Some("1234"), Some("bad")), Err(Error::WrongPassword(_))));
+        assert!(matches!(
+            m.check_access(Some("1234"), Some("bad")),
+            Err(Error::WrongPassword(_))
+        ));
     }
 
     #[test]

@@ -28,11 +28,17 @@ impl Metrics {
                 "Participants in live rooms on this replica",
             )?,
             messages: IntCounterVec::new(
-                Opts::new("yunhui_signal_messages_total", "Signaling messages received by type"),
+                Opts::new(
+                    "yunhui_signal_messages_total",
+                    "Signaling messages received by type",
+                ),
                 &["type"],
             )?,
             errors: IntCounterVec::new(
-                Opts::new("yunhui_signal_errors_total", "Errors sent to signaling clients by code"),
+                Opts::new(
+                    "yunhui_signal_errors_total",
+                    "Errors sent to signaling clients by code",
+                ),
                 &["code"],
             )?,
         };

@@ -74,7 +74,12 @@ pub struct Joined {
 impl Rooms {
     /// An empty set of rooms driving `media`.
     pub fn new(media: Arc<dyn MediaControl>, store: Store, metrics: Metrics) -> Arc<Self> {
-        Arc::new(Rooms { rooms: Mutex::new(HashMap::new()), media, store, metrics })
+        Arc::new(Rooms {
+            rooms: Mutex::new(HashMap::new()),
+            media,
+            store,
+            metrics,
+        })
     }
 
     /// The media control this replica drives.
@@ -128,7 +133,11 @@ impl Rooms {
         let info = Participant {
             id: participant_id.clone(),
             display_name,
-            role: if is_host { Role::Host } else { Role::Participant },
+            role: if is_host {
+                Role::Host
+            } else {
+                Role::Participant
+            },
             audio_muted: false,
             video_enabled: true,
         };
@@ -136,9 +145,14 @@ impl Rooms {
         if state.closed {
             return Err(Error::MeetingEnded(meeting.number.clone()));
         }
-        self.media.add_participant(&meeting.id, &participant_id).await?;
-        let mut participants: Vec<(u64, Participant)> =
-            state.members.values().map(|m| (m.joined_seq, m.info.clone())).collect();
+        self.media
+            .add_participant(&meeting.id, &participant_id)
+            .await?;
+        let mut participants: Vec<(u64, Participant)> = state
+            .members
+            .values()
+            .map(|m| (m.joined_seq, m.info.clone()))
+            .collect();
         participants.sort_by_key(|(seq, _)| *seq);
         let mut participants: Vec<Participant> = participants.into_iter().map(|(_, p)| p).collect();
         participants.push(info.clone());
@@ -154,13 +168,28 @@ impl Rooms {
                 participant_id: Some(speaker.clone()),
             }));
         }
-        broadcast(&state, &ServerMessage::ParticipantJoined { participant: info.clone() });
+        broadcast(
+            &state,
+            &ServerMessage::ParticipantJoined {
+                participant: info.clone(),
+            },
+        );
         let seq = state.next_seq;
         state.next_seq += 1;
-        state.members.insert(participant_id.clone(), Member { info, outbox, joined_seq: seq });
+        state.members.insert(
+            participant_id.clone(),
+            Member {
+                info,
+                outbox,
+                joined_seq: seq,
+            },
+        );
         self.metrics.participants.inc();
         drop(state);
-        Ok(Joined { room, participant_id })
+        Ok(Joined {
+            room,
+            participant_id,
+        })
     }
 
     /// Takes a participant out of its room. When the host leaves, the earliest
@@ -168,15 +197,23 @@ impl Rooms {
     /// closes (the meeting stays open for later joins).
     pub async fn leave(&self, room: &Arc<Room>, participant_id: &str) -> Result<()> {
         let mut state = room.state.lock().await;
-        let Some(member) = state.members.remove(participant_id) else { return Ok(()) };
+        let Some(member) = state.members.remove(participant_id) else {
+            return Ok(());
+        };
         self.metrics.participants.dec();
         let _ = member.outbox.send(Outbound::Message(ServerMessage::Left));
-        if let Err(e) = self.media.remove_participant(&room.meeting.id, participant_id).await {
+        if let Err(e) = self
+            .media
+            .remove_participant(&room.meeting.id, participant_id)
+            .await
+        {
             tracing::warn!(error = %e, "SFU could not remove participant");
         }
         broadcast(
             &state,
-            &ServerMessage::ParticipantLeft { participant_id: participant_id.to_string() },
+            &ServerMessage::ParticipantLeft {
+                participant_id: participant_id.to_string(),
+            },
         );
         if state.members.is_empty() {
             state.closed = true;
@@ -189,7 +226,9 @@ impl Rooms {
         if host_left && !host_remains {
             if let Some(next) = state.members.values_mut().min_by_key(|m| m.joined_seq) {
                 next.info.role = Role::Host;
-                let update = ServerMessage::ParticipantUpdated { participant: next.info.clone() };
+                let update = ServerMessage::ParticipantUpdated {
+                    participant: next.info.clone(),
+                };
                 broadcast(&state, &update);
             }
         }
@@ -208,7 +247,9 @@ impl Rooms {
         if !is_host {
             return Err(Error::NotHost("end the meeting for everyone"));
         }
-        let ended = ServerMessage::MeetingEnded { reason: "ended_by_host".into() };
+        let ended = ServerMessage::MeetingEnded {
+            reason: "ended_by_host".into(),
+        };
         for (_, member) in state.members.drain() {
             let _ = member.outbox.send(Outbound::Message(ended.clone()));
             let _ = member.outbox.send(Outbound::Close);
@@ -229,7 +270,9 @@ impl Rooms {
         enabled: bool,
     ) -> Result<()> {
         let mut state = room.state.lock().await;
-        self.media.set_forwarding(&room.meeting.id, participant_id, kind, enabled).await?;
+        self.media
+            .set_forwarding(&room.meeting.id, participant_id, kind, enabled)
+            .await?;
         let Some(member) = state.members.get_mut(participant_id) else {
             return Err(Error::Internal("participant is not in the room".into()));
         };
@@ -237,19 +280,31 @@ impl Rooms {
             MediaKind::Audio => member.info.audio_muted = !enabled,
             MediaKind::Video => member.info.video_enabled = enabled,
         }
-        let update = ServerMessage::ParticipantUpdated { participant: member.info.clone() };
+        let update = ServerMessage::ParticipantUpdated {
+            participant: member.info.clone(),
+        };
         broadcast(&state, &update);
         Ok(())
     }
 
     /// Applies a publisher offer and renegotiates every subscriber.
-    pub async fn publish(&self, room: &Arc<Room>, participant_id: &str, sdp: &str) -> Result<String> {
+    pub async fn publish(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        sdp: &str,
+    ) -> Result<String> {
         let state = room.state.lock().await;
-        let answer = self.media.publish(&room.meeting.id, participant_id, sdp).await?;
+        let answer = self
+            .media
+            .publish(&room.meeting.id, participant_id, sdp)
+            .await?;
         if let Some(member) = state.members.get(participant_id) {
             let _ = member
                 .outbox
-                .send(Outbound::Message(ServerMessage::PublishAnswer { sdp: answer.clone() }));
+                .send(Outbound::Message(ServerMessage::PublishAnswer {
+                    sdp: answer.clone(),
+                }));
         }
         // Apply the current forwarding flags to the fresh tracks.
         if let Some(member) = state.members.get(participant_id) {
@@ -269,12 +324,23 @@ impl Rooms {
     }
 
     /// Applies a subscriber answer; sends a follow-up offer if one is due.
-    pub async fn subscriber_answer(&self, room: &Arc<Room>, participant_id: &str, sdp: &str) -> Result<()> {
+    pub async fn subscriber_answer(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        sdp: &str,
+    ) -> Result<()> {
         let state = room.state.lock().await;
-        if let Some(offer) =
-            self.media.subscribe_answer(&room.meeting.id, participant_id, sdp).await?
+        if let Some(offer) = self
+            .media
+            .subscribe_answer(&room.meeting.id, participant_id, sdp)
+            .await?
         {
-            send_to(&state, participant_id, ServerMessage::SubscriberOffer { sdp: offer });
+            send_to(
+                &state,
+                participant_id,
+                ServerMessage::SubscriberOffer { sdp: offer },
+            );
         }
         Ok(())
     }
@@ -292,7 +358,10 @@ impl Rooms {
     async fn close(&self, room: &Arc<Room>, status: MeetingStatus) -> Result<()> {
         {
             let mut rooms = self.rooms.lock().await;
-            if rooms.get(&room.meeting.id).is_some_and(|r| Arc::ptr_eq(r, room)) {
+            if rooms
+                .get(&room.meeting.id)
+                .is_some_and(|r| Arc::ptr_eq(r, room))
+            {
                 rooms.remove(&room.meeting.id);
             }
             self.metrics.rooms.set(rooms.len() as i64);
@@ -333,7 +402,12 @@ async fn watch_active_speaker(rooms: Arc<Rooms>, room: Arc<Room>) {
         }
         if state.active_speaker != speaker {
             state.active_speaker = speaker.clone();
-            broadcast(&state, &ServerMessage::ActiveSpeaker { participant_id: speaker });
+            broadcast(
+                &state,
+                &ServerMessage::ActiveSpeaker {
+                    participant_id: speaker,
+                },
+            );
         }
     }
 }

@@ -48,7 +48,9 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
         while let Some(out) = queue.recv().await {
             match out {
                 Outbound::Message(message) => {
-                    let Ok(text) = serde_json::to_string(&message) else { continue };
+                    let Ok(text) = serde_json::to_string(&message) else {
+                        continue;
+                    };
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         break;
                     }
@@ -65,8 +67,14 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
             }
         }
     });
-    let mut conn = Connection { app: app.clone(), outbox, joined: None };
-    conn.send(ServerMessage::Hello { protocol_version: PROTOCOL_VERSION });
+    let mut conn = Connection {
+        app: app.clone(),
+        outbox,
+        joined: None,
+    };
+    conn.send(ServerMessage::Hello {
+        protocol_version: PROTOCOL_VERSION,
+    });
     let mut writer_done = false;
     loop {
         let frame = tokio::select! {
@@ -99,7 +107,10 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
     drop(conn);
     if !writer_done {
         // The writer ends once every sender (ours and the room's) is gone.
-        if tokio::time::timeout(Duration::from_secs(5), &mut writer).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), &mut writer)
+            .await
+            .is_err()
+        {
             writer.abort();
         }
     }
@@ -116,7 +127,11 @@ impl Connection {
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
-        self.app.metrics.errors.with_label_values(&[label.as_str()]).inc();
+        self.app
+            .metrics
+            .errors
+            .with_label_values(&[label.as_str()])
+            .inc();
         self.send(ServerMessage::Error { code, message });
     }
 
@@ -145,8 +160,13 @@ impl Connection {
 
     async fn handle(&mut self, message: ClientMessage) -> Result<(), Error> {
         let app = self.app.clone();
-        if let ClientMessage::Join { meeting_number, display_name, password, link_key, token } =
-            message
+        if let ClientMessage::Join {
+            meeting_number,
+            display_name,
+            password,
+            link_key,
+            token,
+        } = message
         {
             app.metrics.messages.with_label_values(&["join"]).inc();
             if self.joined.is_some() {
@@ -159,20 +179,29 @@ impl Connection {
             }
             let display_name = display_name.trim().to_string();
             if display_name.is_empty() || display_name.chars().count() > 64 {
-                return Err(Error::InvalidInput("the display name needs 1 to 64 characters".into()));
+                return Err(Error::InvalidInput(
+                    "the display name needs 1 to 64 characters".into(),
+                ));
             }
             let caller = match token.as_deref() {
                 Some(token) => Some(accounts::authenticate(&app.store, token).await?),
                 None => None,
             };
             let meeting = meetings::find_open_by_number(&app.store, &meeting_number).await?;
-            let is_host = caller.as_ref().is_some_and(|c| c.account_id == meeting.host_account_id);
+            let is_host = caller
+                .as_ref()
+                .is_some_and(|c| c.account_id == meeting.host_account_id);
             if !is_host {
                 meeting.check_access(password.as_deref(), link_key.as_deref())?;
             }
             let joined = app
                 .rooms
-                .join(meeting, display_name, caller.map(|c| c.account_id), self.outbox.clone())
+                .join(
+                    meeting,
+                    display_name,
+                    caller.map(|c| c.account_id),
+                    self.outbox.clone(),
+                )
                 .await?;
             self.joined = Some((joined.room, joined.participant_id));
             return Ok(());
@@ -192,25 +221,46 @@ impl Connection {
                 app.rooms.leave(&room, &participant_id).await?;
             }
             ClientMessage::EndMeeting => {
-                app.metrics.messages.with_label_values(&["end_meeting"]).inc();
+                app.metrics
+                    .messages
+                    .with_label_values(&["end_meeting"])
+                    .inc();
                 app.rooms.end(&room, &participant_id).await?;
                 self.joined = None;
             }
             ClientMessage::SetAudioMuted { muted } => {
-                app.metrics.messages.with_label_values(&["set_audio_muted"]).inc();
-                app.rooms.set_media(&room, &participant_id, MediaKind::Audio, !muted).await?;
+                app.metrics
+                    .messages
+                    .with_label_values(&["set_audio_muted"])
+                    .inc();
+                app.rooms
+                    .set_media(&room, &participant_id, MediaKind::Audio, !muted)
+                    .await?;
             }
             ClientMessage::SetVideoEnabled { enabled } => {
-                app.metrics.messages.with_label_values(&["set_video_enabled"]).inc();
-                app.rooms.set_media(&room, &participant_id, MediaKind::Video, enabled).await?;
+                app.metrics
+                    .messages
+                    .with_label_values(&["set_video_enabled"])
+                    .inc();
+                app.rooms
+                    .set_media(&room, &participant_id, MediaKind::Video, enabled)
+                    .await?;
             }
             ClientMessage::PublishOffer { sdp } => {
-                app.metrics.messages.with_label_values(&["publish_offer"]).inc();
+                app.metrics
+                    .messages
+                    .with_label_values(&["publish_offer"])
+                    .inc();
                 app.rooms.publish(&room, &participant_id, &sdp).await?;
             }
             ClientMessage::SubscriberAnswer { sdp } => {
-                app.metrics.messages.with_label_values(&["subscriber_answer"]).inc();
-                app.rooms.subscriber_answer(&room, &participant_id, &sdp).await?;
+                app.metrics
+                    .messages
+                    .with_label_values(&["subscriber_answer"])
+                    .inc();
+                app.rooms
+                    .subscriber_answer(&room, &participant_id, &sdp)
+                    .await?;
             }
         }
         Ok(())
@@ -219,8 +269,12 @@ impl Connection {
 
 /// Parses one frame, telling malformed JSON, unknown types and bad fields apart.
 fn parse(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| (ErrorCode::MalformedMessage, format!("the message is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        (
+            ErrorCode::MalformedMessage,
+            format!("the message is not valid JSON: {e}"),
+        )
+    })?;
     let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
         return Err((
             ErrorCode::MalformedMessage,
@@ -235,7 +289,10 @@ fn parse(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
     }
     let kind = kind.to_string();
     serde_json::from_value(value).map_err(|e| {
-        (ErrorCode::MalformedMessage, format!("the \"{kind}\" message is malformed: {e}"))
+        (
+            ErrorCode::MalformedMessage,
+            format!("the \"{kind}\" message is malformed: {e}"),
+        )
     })
 }
 
@@ -247,9 +304,14 @@ mod tests {
     fn parse_tells_errors_apart() {
         assert_eq!(parse("{").unwrap_err().0, ErrorCode::MalformedMessage);
         assert_eq!(parse("[1]").unwrap_err().0, ErrorCode::MalformedMessage);
-        assert_eq!(parse(r#"{"type":"dance"}"#).unwrap_err().0, ErrorCode::UnknownMessageType);
         assert_eq!(
-            parse(r#"{"type":"set_audio_muted","muted":"yes"}"#).unwrap_err().0,
+            parse(r#"{"type":"dance"}"#).unwrap_err().0,
+            ErrorCode::UnknownMessageType
+        );
+        assert_eq!(
+            parse(r#"{"type":"set_audio_muted","muted":"yes"}"#)
+                .unwrap_err()
+                .0,
             ErrorCode::MalformedMessage
         );
         assert_eq!(

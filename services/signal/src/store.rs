@@ -24,7 +24,10 @@ impl Store {
     /// Opens (creating if needed) the SQLite database `yunhui.db` in `dir`.
     pub async fn open_sqlite(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::Internal(format!("cannot create data directory {}: {e}", dir.display()))
+            Error::Internal(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
         })?;
         let file = dir.join("yunhui.db");
         let url = format!("sqlite://{}?mode=rwc", file.display());
@@ -34,8 +37,8 @@ impl Store {
     /// Connects to `url` (`sqlite://...` or `postgres://...`) and migrates it.
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
-        let options = AnyConnectOptions::from_str(url)?
-            .log_statements(tracing::log::LevelFilter::Trace);
+        let options =
+            AnyConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
         let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
             // SQLite allows one writer; a single connection avoids lock errors.
@@ -43,8 +46,12 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })

@@ -23,25 +23,41 @@ async fn accounts_and_sessions(db: Db) {
     assert_eq!(dup.code(), Some("account_exists"));
 
     let short = api
-        .register(&RegisterRequest { password: "short".into(), email: Some("x@y.z".into()), ..req.clone() })
+        .register(&RegisterRequest {
+            password: "short".into(),
+            email: Some("x@y.z".into()),
+            ..req.clone()
+        })
         .await
         .unwrap_err();
     assert_eq!(short.code(), Some("invalid_input"));
     assert!(short.to_string().contains("8 characters"), "{short}");
 
     let mut by_email = server.api();
-    let wrong = by_email.login("li.wei@example.com", "nope-nope").await.unwrap_err();
+    let wrong = by_email
+        .login("li.wei@example.com", "nope-nope")
+        .await
+        .unwrap_err();
     assert_eq!(wrong.code(), Some("wrong_credentials"));
-    let session = by_email.login("LI.WEI@example.com", "s3cret-enough").await.unwrap();
+    let session = by_email
+        .login("LI.WEI@example.com", "s3cret-enough")
+        .await
+        .unwrap();
     assert_eq!(session.account.id, account.id);
     assert_eq!(by_email.me().await.unwrap().display_name, "Li Wei");
 
     let mut by_phone = server.api();
-    by_phone.login("+8613800138000", "s3cret-enough").await.unwrap();
+    by_phone
+        .login("+8613800138000", "s3cret-enough")
+        .await
+        .unwrap();
     assert_eq!(by_phone.me().await.unwrap().id, account.id);
 
     let anonymous = server.api();
-    assert_eq!(anonymous.me().await.unwrap_err().code(), Some("invalid_token"));
+    assert_eq!(
+        anonymous.me().await.unwrap_err().code(),
+        Some("invalid_token")
+    );
     let forged = server.api().with_token("0123456789abcdef");
     assert_eq!(forged.me().await.unwrap_err().code(), Some("invalid_token"));
 }
@@ -50,36 +66,64 @@ async fn instant_meetings(db: Db) {
     let server = support::start(db).await;
     let host = server.signed_in("zhang.san@example.com").await;
     let meeting = host
-        .create_meeting(&CreateMeetingRequest { topic: None, password: Some("2468".into()) })
+        .create_meeting(&CreateMeetingRequest {
+            topic: None,
+            password: Some("2468".into()),
+        })
         .await
         .unwrap();
     assert_eq!(meeting.topic, "zhang.san's meeting");
     assert!((9..=11).contains(&meeting.number.len()));
     assert!(meeting.has_password);
     assert_eq!(meeting.status, MeetingStatus::Waiting);
-    assert!(meeting.join_url.starts_with(&format!("{}/j/{}?k=", server.base_url, meeting.number)));
+    assert!(
+        meeting
+            .join_url
+            .starts_with(&format!("{}/j/{}?k=", server.base_url, meeting.number))
+    );
 
     let preview = server.api().preview(&meeting.number).await.unwrap();
     assert_eq!(preview.topic, meeting.topic);
     assert!(preview.has_password);
-    let spaced = format!("{} {} {}", &meeting.number[..3], &meeting.number[3..6], &meeting.number[6..]);
-    assert_eq!(server.api().preview(&spaced).await.unwrap().number, meeting.number);
+    let spaced = format!(
+        "{} {} {}",
+        &meeting.number[..3],
+        &meeting.number[3..6],
+        &meeting.number[6..]
+    );
+    assert_eq!(
+        server.api().preview(&spaced).await.unwrap().number,
+        meeting.number
+    );
     assert_eq!(
         server.api().preview("000000000").await.unwrap_err().code(),
         Some("meeting_not_found")
     );
 
-    assert_eq!(host.meeting(&meeting.id).await.unwrap().password.as_deref(), Some("2468"));
+    assert_eq!(
+        host.meeting(&meeting.id).await.unwrap().password.as_deref(),
+        Some("2468")
+    );
     // Another account learns nothing about it, not even that it exists.
     let other = server.signed_in("other@example.com").await;
-    assert_eq!(other.meeting(&meeting.id).await.unwrap_err().code(), Some("meeting_not_found"));
+    assert_eq!(
+        other.meeting(&meeting.id).await.unwrap_err().code(),
+        Some("meeting_not_found")
+    );
 
     let bad = host
-        .create_meeting(&CreateMeetingRequest { topic: None, password: Some("1".into()) })
+        .create_meeting(&CreateMeetingRequest {
+            topic: None,
+            password: Some("1".into()),
+        })
         .await
         .unwrap_err();
     assert_eq!(bad.code(), Some("invalid_input"));
-    let anonymous = server.api().create_meeting(&CreateMeetingRequest::default()).await.unwrap_err();
+    let anonymous = server
+        .api()
+        .create_meeting(&CreateMeetingRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(anonymous.code(), Some("invalid_token"));
 }
 
@@ -115,10 +159,14 @@ async fn expired_tokens_are_refused(db: Db) {
     let server = support::start(db).await;
     let api = server.signed_in("late@example.com").await;
     // The same account with a session that expired a second ago.
-    let expired =
-        yunhui_signal::accounts::login(&server.app.store, "late@example.com", support::PASSWORD.into(), -1)
-            .await
-            .unwrap();
+    let expired = yunhui_signal::accounts::login(
+        &server.app.store,
+        "late@example.com",
+        support::PASSWORD.into(),
+        -1,
+    )
+    .await
+    .unwrap();
     let stale = server.api().with_token(expired.token);
     let err = stale.me().await.unwrap_err();
     assert_eq!(err.code(), Some("token_expired"));
@@ -129,13 +177,18 @@ async fn expired_tokens_are_refused(db: Db) {
 async fn health_and_metrics(db: Db) {
     let server = support::start(db).await;
     for path in ["/healthz", "/readyz"] {
-        let resp = reqwest::get(format!("{}{path}", server.base_url)).await.unwrap();
+        let resp = reqwest::get(format!("{}{path}", server.base_url))
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200, "{path}");
     }
     assert_eq!(server.metric("yunhui_signal_rooms").await, 0.0);
     assert_eq!(server.metric("yunhui_sfu_rooms").await, 0.0);
     let about = server.api().about().await.unwrap();
-    assert_eq!(about.protocol_version, yunhui_proto::signaling::PROTOCOL_VERSION);
+    assert_eq!(
+        about.protocol_version,
+        yunhui_proto::signaling::PROTOCOL_VERSION
+    );
 }
 
 on_both_databases!(

@@ -14,7 +14,12 @@ use yunhui_proto::api::Meeting;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-async fn join(server: &Server, meeting: &Meeting, name: &str, token: Option<&str>) -> MeetingSession {
+async fn join(
+    server: &Server,
+    meeting: &Meeting,
+    name: &str,
+    token: Option<&str>,
+) -> MeetingSession {
     let mut session = MeetingSession::join(
         &server.base_url,
         JoinOptions {
@@ -33,7 +38,11 @@ async fn join(server: &Server, meeting: &Meeting, name: &str, token: Option<&str
 }
 
 /// Waits until `session` receives `kind` from `publisher` and packets keep coming.
-async fn receiving(session: &MeetingSession, publisher: &str, kind: TrackKind) -> std::sync::Arc<ReceivedTrack> {
+async fn receiving(
+    session: &MeetingSession,
+    publisher: &str,
+    kind: TrackKind,
+) -> std::sync::Arc<ReceivedTrack> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         if let Some(track) = session.subscriber().track(publisher, kind) {
@@ -85,45 +94,78 @@ async fn everyone_receives_everyone_and_mute_stops_media(db: Db) {
     let video = receiving(&host, guest.participant_id(), TrackKind::Video).await;
     guest.set_audio_muted(true).unwrap();
     let guest_id = guest.participant_id().to_string();
-    host.wait_until("the guest's mute", WAIT, |v| v.participants[&guest_id].audio_muted)
-        .await
-        .unwrap();
+    host.wait_until("the guest's mute", WAIT, |v| {
+        v.participants[&guest_id].audio_muted
+    })
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!grows(&audio, Duration::from_millis(1500)).await, "muted audio still flows");
-    assert!(grows(&video, Duration::from_millis(500)).await, "video must keep flowing");
+    assert!(
+        !grows(&audio, Duration::from_millis(1500)).await,
+        "muted audio still flows"
+    );
+    assert!(
+        grows(&video, Duration::from_millis(500)).await,
+        "video must keep flowing"
+    );
 
     // Camera off stops video; unmute brings audio back.
     guest.set_video_enabled(false).unwrap();
-    host.wait_until("the guest's camera off", WAIT, |v| !v.participants[&guest_id].video_enabled)
-        .await
-        .unwrap();
+    host.wait_until("the guest's camera off", WAIT, |v| {
+        !v.participants[&guest_id].video_enabled
+    })
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!grows(&video, Duration::from_millis(1500)).await, "video still flows with the camera off");
+    assert!(
+        !grows(&video, Duration::from_millis(1500)).await,
+        "video still flows with the camera off"
+    );
     guest.set_audio_muted(false).unwrap();
-    host.wait_until("the guest's unmute", WAIT, |v| !v.participants[&guest_id].audio_muted)
-        .await
-        .unwrap();
-    assert!(grows(&audio, Duration::from_millis(1000)).await, "unmuted audio does not flow again");
+    host.wait_until("the guest's unmute", WAIT, |v| {
+        !v.participants[&guest_id].audio_muted
+    })
+    .await
+    .unwrap();
+    assert!(
+        grows(&audio, Duration::from_millis(1000)).await,
+        "unmuted audio does not flow again"
+    );
 
     // The guest leaves: the others stop receiving it, and renegotiate.
     guest.leave().await;
-    host.wait_until("the guest leaving", WAIT, |v| !v.participants.contains_key(&guest_id))
-        .await
-        .unwrap();
+    host.wait_until("the guest leaving", WAIT, |v| {
+        !v.participants.contains_key(&guest_id)
+    })
+    .await
+    .unwrap();
     assert_eq!(server.media.node_stats().await.unwrap().participants, 2);
     let third_from_host = receiving(&third, host.participant_id(), TrackKind::Video).await;
-    assert!(grows(&third_from_host, Duration::from_millis(500)).await, "the rest keep working");
+    assert!(
+        grows(&third_from_host, Duration::from_millis(500)).await,
+        "the rest keep working"
+    );
 
     // The host ends it: nothing lingers in the SFU.
     host.end_meeting().unwrap();
-    third.wait_until("the end", WAIT, |v| v.ended.is_some()).await.unwrap();
+    third
+        .wait_until("the end", WAIT, |v| v.ended.is_some())
+        .await
+        .unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let stats = server.media.node_stats().await.unwrap();
-        if stats.rooms == 0 && stats.participants == 0 && stats.peer_connections == 0 && stats.tasks == 0 {
+        if stats.rooms == 0
+            && stats.participants == 0
+            && stats.peer_connections == 0
+            && stats.tasks == 0
+        {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "SFU state lingers: {stats:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "SFU state lingers: {stats:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(server.metric("yunhui_sfu_peer_connections").await, 0.0);

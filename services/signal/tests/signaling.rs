@@ -8,7 +8,9 @@ use std::time::Duration;
 use support::{Db, Server};
 use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::Meeting;
-use yunhui_proto::signaling::{ClientMessage, ErrorCode, MAX_FRAME_BYTES, Participant, Role, ServerMessage};
+use yunhui_proto::signaling::{
+    ClientMessage, ErrorCode, MAX_FRAME_BYTES, Participant, Role, ServerMessage,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -18,7 +20,12 @@ async fn connect(server: &Server) -> SignalingClient {
     client
 }
 
-fn join(meeting: &Meeting, name: &str, password: Option<&str>, token: Option<&str>) -> ClientMessage {
+fn join(
+    meeting: &Meeting,
+    name: &str,
+    password: Option<&str>,
+    token: Option<&str>,
+) -> ClientMessage {
     ClientMessage::Join {
         meeting_number: meeting.number.clone(),
         display_name: name.into(),
@@ -29,10 +36,17 @@ fn join(meeting: &Meeting, name: &str, password: Option<&str>, token: Option<&st
 }
 
 /// Joins and returns (participant id, participant list).
-async fn joined(client: &mut SignalingClient, message: ClientMessage) -> (String, Vec<Participant>) {
+async fn joined(
+    client: &mut SignalingClient,
+    message: ClientMessage,
+) -> (String, Vec<Participant>) {
     client.send(&message).await.unwrap();
     match client.recv(WAIT).await.unwrap() {
-        ServerMessage::Joined { participant_id, participants, .. } => (participant_id, participants),
+        ServerMessage::Joined {
+            participant_id,
+            participants,
+            ..
+        } => (participant_id, participants),
         other => panic!("expected joined, got {other:?}"),
     }
 }
@@ -41,7 +55,9 @@ async fn expect_error(client: &mut SignalingClient, code: ErrorCode) -> String {
     client
         .recv_until(WAIT, |m| match m {
             ServerMessage::Error { code: c, message } if *c == code => Some(message.clone()),
-            ServerMessage::Error { code: c, message } => panic!("expected {code:?}, got {c:?}: {message}"),
+            ServerMessage::Error { code: c, message } => {
+                panic!("expected {code:?}, got {c:?}: {message}")
+            }
             _ => None,
         })
         .await
@@ -60,7 +76,10 @@ async fn join_leave_rejoin(db: Db) {
     let mut guest = connect(&server).await;
     let (guest_id, list) = joined(&mut guest, join(&meeting, "Guest", Some("1357"), None)).await;
     assert_eq!(list.len(), 2);
-    assert_eq!(list.iter().find(|p| p.id == guest_id).unwrap().role, Role::Participant);
+    assert_eq!(
+        list.iter().find(|p| p.id == guest_id).unwrap().role,
+        Role::Participant
+    );
     let newcomer = host
         .recv_until(WAIT, |m| match m {
             ServerMessage::ParticipantJoined { participant } => Some(participant.clone()),
@@ -72,7 +91,10 @@ async fn join_leave_rejoin(db: Db) {
     assert_eq!(server.metric("yunhui_sfu_participants").await, 2.0);
 
     guest.send(&ClientMessage::Leave).await.unwrap();
-    guest.recv_until(WAIT, |m| matches!(m, ServerMessage::Left).then_some(())).await.unwrap();
+    guest
+        .recv_until(WAIT, |m| matches!(m, ServerMessage::Left).then_some(()))
+        .await
+        .unwrap();
     let left = host
         .recv_until(WAIT, |m| match m {
             ServerMessage::ParticipantLeft { participant_id } => Some(participant_id.clone()),
@@ -88,7 +110,10 @@ async fn join_leave_rejoin(db: Db) {
     assert_eq!(list.len(), 2);
     assert!(list.iter().any(|p| p.id == host_id));
     // Joining twice on one socket is refused.
-    guest.send(&join(&meeting, "Guest", Some("1357"), None)).await.unwrap();
+    guest
+        .send(&join(&meeting, "Guest", Some("1357"), None))
+        .await
+        .unwrap();
     expect_error(&mut guest, ErrorCode::AlreadyJoined).await;
 }
 
@@ -100,7 +125,9 @@ async fn self_mute_and_camera_are_broadcast(db: Db) {
     let mut b = connect(&server).await;
     joined(&mut b, join(&meeting, "B", None, None)).await;
 
-    a.send(&ClientMessage::SetAudioMuted { muted: true }).await.unwrap();
+    a.send(&ClientMessage::SetAudioMuted { muted: true })
+        .await
+        .unwrap();
     let update = b
         .recv_until(WAIT, |m| match m {
             ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
@@ -112,7 +139,9 @@ async fn self_mute_and_camera_are_broadcast(db: Db) {
     assert!(update.audio_muted);
     assert!(update.video_enabled);
 
-    a.send(&ClientMessage::SetVideoEnabled { enabled: false }).await.unwrap();
+    a.send(&ClientMessage::SetVideoEnabled { enabled: false })
+        .await
+        .unwrap();
     let update = b
         .recv_until(WAIT, |m| match m {
             ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
@@ -135,11 +164,15 @@ async fn bad_input_gets_clear_errors_and_others_keep_working(db: Db) {
     let msg = expect_error(&mut bad, ErrorCode::MalformedMessage).await;
     assert!(msg.contains("not valid JSON"), "{msg}");
 
-    bad.send_raw(r#"{"type":"teleport","to":"mars"}"#.into()).await.unwrap();
+    bad.send_raw(r#"{"type":"teleport","to":"mars"}"#.into())
+        .await
+        .unwrap();
     let msg = expect_error(&mut bad, ErrorCode::UnknownMessageType).await;
     assert!(msg.contains("teleport"), "{msg}");
 
-    bad.send_raw(r#"{"type":"join","meeting_number":42}"#.into()).await.unwrap();
+    bad.send_raw(r#"{"type":"join","meeting_number":42}"#.into())
+        .await
+        .unwrap();
     expect_error(&mut bad, ErrorCode::MalformedMessage).await;
 
     let oversized = format!(
@@ -150,7 +183,9 @@ async fn bad_input_gets_clear_errors_and_others_keep_working(db: Db) {
     let msg = expect_error(&mut bad, ErrorCode::MessageTooLarge).await;
     assert!(msg.contains(&MAX_FRAME_BYTES.to_string()), "{msg}");
 
-    bad.send(&ClientMessage::SetAudioMuted { muted: true }).await.unwrap();
+    bad.send(&ClientMessage::SetAudioMuted { muted: true })
+        .await
+        .unwrap();
     expect_error(&mut bad, ErrorCode::NotJoined).await;
 
     let mut wrong = join(&meeting, "Bad", Some("8642"), None);
@@ -162,11 +197,15 @@ async fn bad_input_gets_clear_errors_and_others_keep_working(db: Db) {
 
     bad.send(&join(&meeting, "Bad", None, None)).await.unwrap();
     expect_error(&mut bad, ErrorCode::PasswordRequired).await;
-    bad.send(&join(&meeting, "Bad", Some("0000"), None)).await.unwrap();
+    bad.send(&join(&meeting, "Bad", Some("0000"), None))
+        .await
+        .unwrap();
     let msg = expect_error(&mut bad, ErrorCode::WrongPassword).await;
     assert!(msg.contains(&meeting.number), "{msg}");
 
-    bad.send(&join(&meeting, "Bad", Some("8642"), Some("not-a-token"))).await.unwrap();
+    bad.send(&join(&meeting, "Bad", Some("8642"), Some("not-a-token")))
+        .await
+        .unwrap();
     expect_error(&mut bad, ErrorCode::InvalidToken).await;
 
     // A wrong password never reached the SFU: only the watcher is there.
@@ -174,7 +213,9 @@ async fn bad_input_gets_clear_errors_and_others_keep_working(db: Db) {
 
     // After all that, the same socket can still join, and the room works.
     let (bad_id, _) = joined(&mut bad, join(&meeting, "Fixed", Some("8642"), None)).await;
-    bad.send(&ClientMessage::SetAudioMuted { muted: true }).await.unwrap();
+    bad.send(&ClientMessage::SetAudioMuted { muted: true })
+        .await
+        .unwrap();
     let update = watcher
         .recv_until(WAIT, |m| match m {
             ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
@@ -198,16 +239,14 @@ async fn expired_token_on_join(db: Db) {
     let (host_api, meeting) = server.meeting(None).await;
     let email = host_api.me().await.unwrap().email.unwrap();
     // A session that expired ten seconds ago.
-    let expired = yunhui_signal::accounts::login(
-        &server.app.store,
-        &email,
-        support::PASSWORD.into(),
-        -10,
-    )
-    .await
-    .unwrap();
+    let expired =
+        yunhui_signal::accounts::login(&server.app.store, &email, support::PASSWORD.into(), -10)
+            .await
+            .unwrap();
     let mut host = connect(&server).await;
-    host.send(&join(&meeting, "Host", None, Some(&expired.token))).await.unwrap();
+    host.send(&join(&meeting, "Host", None, Some(&expired.token)))
+        .await
+        .unwrap();
     let msg = expect_error(&mut host, ErrorCode::TokenExpired).await;
     assert!(msg.contains("expired"), "{msg}");
 }
@@ -251,12 +290,17 @@ async fn host_ends_meeting_for_everyone(db: Db) {
     // Sockets are gone too.
     let deadline = tokio::time::Instant::now() + WAIT;
     while server.metric("yunhui_signal_connections").await != 0.0 {
-        assert!(tokio::time::Instant::now() < deadline, "signaling sockets linger");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "signaling sockets linger"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // An ended meeting cannot be joined.
     let mut late = connect(&server).await;
-    late.send(&join(&meeting, "Late", None, None)).await.unwrap();
+    late.send(&join(&meeting, "Late", None, None))
+        .await
+        .unwrap();
     expect_error(&mut late, ErrorCode::MeetingNotFound).await;
     assert_eq!(
         host_api.meeting(&meeting.id).await.unwrap().status,
@@ -284,10 +328,15 @@ async fn host_role_passes_on_when_host_leaves(db: Db) {
         })
         .await
         .unwrap();
-    assert_eq!(promoted, first_id, "the earliest remaining participant becomes host");
+    assert_eq!(
+        promoted, first_id,
+        "the earliest remaining participant becomes host"
+    );
     first.send(&ClientMessage::EndMeeting).await.unwrap();
     second
-        .recv_until(WAIT, |m| matches!(m, ServerMessage::MeetingEnded { .. }).then_some(()))
+        .recv_until(WAIT, |m| {
+            matches!(m, ServerMessage::MeetingEnded { .. }).then_some(())
+        })
         .await
         .unwrap();
 }

@@ -65,7 +65,9 @@ pub async fn start_with(db: Db, mut config: SignalConfig) -> Server {
     .await
     .expect("start SFU");
     let media: Arc<dyn MediaControl> = Arc::new(InProcessControl::new(sfu.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     config.public_url = base_url.clone();
     let app = App::new(config, store, media.clone(), registry).expect("app");
@@ -73,7 +75,14 @@ pub async fn start_with(db: Db, mut config: SignalConfig) -> Server {
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    Server { base_url, app, media, sfu, _data: data, task }
+    Server {
+        base_url,
+        app,
+        media,
+        sfu,
+        _data: data,
+        task,
+    }
 }
 
 impl Server {
@@ -99,7 +108,9 @@ impl Server {
 
     /// A host account plus a meeting it hosts, with `password`.
     pub async fn meeting(&self, password: Option<&str>) -> (ApiClient, Meeting) {
-        let host = self.signed_in(&format!("host-{}@example.com", uuid::Uuid::new_v4())).await;
+        let host = self
+            .signed_in(&format!("host-{}@example.com", uuid::Uuid::new_v4()))
+            .await;
         let meeting = host
             .create_meeting(&CreateMeetingRequest {
                 topic: None,

@@ -40,22 +40,41 @@ fn start_server() -> String {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create cluster dir");
     // PostgreSQL refuses to run as root: use the `postgres` system user then.
-    let ids = if is_root() { Some(postgres_user_ids()) } else { None };
+    let ids = if is_root() {
+        Some(postgres_user_ids())
+    } else {
+        None
+    };
     if let Some((uid, gid)) = ids {
         std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown cluster dir");
     }
     let data = dir.join("data");
     let mut initdb = Command::new(bin.join("initdb"));
     initdb
-        .args(["-A", "trust", "-U", "yunhui", "-E", "UTF8", "--no-sync", "-D"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "yunhui",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "-D",
+        ])
         .arg(&data)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if let Some((uid, gid)) = ids {
         initdb.uid(uid).gid(gid);
     }
-    let out = initdb.output().expect("run initdb (is Debian's postgresql installed?)");
-    assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = initdb
+        .output()
+        .expect("run initdb (is Debian's postgresql installed?)");
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let port = free_port();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -65,7 +84,14 @@ fn start_server() -> String {
         let mut cmd = Command::new(postgres);
         cmd.arg("-D")
             .arg(&data)
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+            ])
             .arg("-k")
             .arg(&socket_dir)
             .stdout(Stdio::null())
@@ -93,7 +119,10 @@ fn start_server() -> String {
     rx.recv().expect("postgres thread").expect("spawn postgres");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "PostgreSQL did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "PostgreSQL did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // Accepting TCP is not yet accepting logins; give startup a moment.
@@ -104,10 +133,14 @@ fn start_server() -> String {
 /// Clusters are left behind when a test process dies; clear those whose
 /// process is gone.
 fn remove_clusters_of_dead_runs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix("yunhui-pg-") else { continue };
+        let Some(pid) = name.strip_prefix("yunhui-pg-") else {
+            continue;
+        };
         if !PathBuf::from("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
@@ -121,7 +154,9 @@ fn postgres_bin_dir() -> PathBuf {
         .filter(|p| p.join("postgres").exists())
         .collect();
     versions.sort();
-    versions.pop().expect("no PostgreSQL server binaries under /usr/lib/postgresql")
+    versions
+        .pop()
+        .expect("no PostgreSQL server binaries under /usr/lib/postgresql")
 }
 
 fn is_root() -> bool {
@@ -130,10 +165,22 @@ fn is_root() -> bool {
 }
 
 fn postgres_user_ids() -> (u32, u32) {
-    let out = Command::new("id").args(["-u", "postgres"]).output().expect("id -u postgres");
-    let uid = String::from_utf8_lossy(&out.stdout).trim().parse().expect("postgres uid");
-    let out = Command::new("id").args(["-g", "postgres"]).output().expect("id -g postgres");
-    let gid = String::from_utf8_lossy(&out.stdout).trim().parse().expect("postgres gid");
+    let out = Command::new("id")
+        .args(["-u", "postgres"])
+        .output()
+        .expect("id -u postgres");
+    let uid = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("postgres uid");
+    let out = Command::new("id")
+        .args(["-g", "postgres"])
+        .output()
+        .expect("id -g postgres");
+    let gid = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("postgres gid");
     (uid, gid)
 }
 
