@@ -91,9 +91,10 @@ build_kwok() {
   local tmp="$root/.kwok-gobin"
   rm -rf "$tmp"
   mkdir -p "$tmp"
-  # Outside any module, so go install resolves kwok's own go.mod; a go line
-  # newer than the local toolchain makes GOTOOLCHAIN=auto fetch that toolchain.
-  (cd "$tmp" && GOBIN="$tmp" GOTOOLCHAIN=${YUNHUI_GOTOOLCHAIN:-$KWOK_GOTOOLCHAIN+auto} \
+  # Outside any module, so go install resolves kwok's own go.mod (v0.8.0 says
+  # go 1.26.0); GOTOOLCHAIN=auto fetches that toolchain through the module
+  # proxy when the local go is older.
+  (cd "$tmp" && GOBIN="$tmp" \
     timed kwok go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
   mv -f "$tmp/kwok" "$bin/kwok"
   rm -rf "$tmp"

@@ -47,10 +47,15 @@ abs_dir() { # creates it
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Ports come from below the kernel's ephemeral range, so an outgoing
+# connection's local port cannot take one between the check and the bind.
 free_port() {
-  local p i
-  for i in $(seq 1 200); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM + $$ + i) % 40000))
+  local p i lo hi
+  lo=10000
+  hi=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$hi" -gt $((lo + 1000)) ] || { lo=$((hi + 1000)); hi=60000; }
+  for ((i = 0; i < 200; i++)); do
+    p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
     if port_free "$p" && ! grep -qx "$p" "$dir/.ports" 2>/dev/null; then
       echo "$p" >>"$dir/.ports"
       echo "$p"
@@ -120,7 +125,7 @@ sign() { # name subject ext-file-content : key + cert signed by the CA
 make_pki() {
   pki="$dir/pki"
   mkdir -p "$pki"
-  [ -f "$pki/ca.crt" ] && return 0
+  [ -f "$pki/front-proxy-client.crt" ] && return 0 # complete set
   command -v openssl >/dev/null || die "openssl is needed (apt-get install openssl)"
   openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null
   openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=yunhui-test-ca" -days 3650 -sha256 \
@@ -131,10 +136,18 @@ make_pki() {
   sign apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-  sign admin "/O=system:masters/CN=admin" "basicConstraints=CA:FALSE
+subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  local client="basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
+  sign admin "/O=system:masters/CN=admin" "$client"
+  # Each component has its own identity, so audit entries tell them apart from
+  # a test's own requests (user.username in audit.log).
+  sign kube-controller-manager "/CN=system:kube-controller-manager" "$client"
+  sign kube-scheduler "/CN=system:kube-scheduler" "$client"
+  sign kwok "/O=system:masters/CN=kwok" "$client"
+  # The API server's client certificate towards aggregated API servers.
+  sign front-proxy-client "/CN=front-proxy-client" "$client"
   # Service-account token signing key (RSA, as most clients expect RS256).
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
@@ -194,15 +207,6 @@ cmd_start() {
   make_pki
   t0=$(date +%s.%N) # start-up time excludes the (cached) build and key generation
 
-  local etcd_port etcd_peer api_port kcm_port sched_port kwok_port
-  etcd_port=$(free_port)
-  etcd_peer=$(free_port)
-  api_port=$(free_port)
-  kcm_port=$(free_port)
-  sched_port=$(free_port)
-  kwok_port=$(free_port)
-  server="https://127.0.0.1:$api_port"
-
   local token
   if [ -f "$dir/admin.token" ]; then token=$(cat "$dir/admin.token"); else
     token=$(openssl rand -hex 24)
@@ -221,86 +225,17 @@ omitStages: ["RequestReceived"]
 rules:
 - level: Metadata
 EOF
-  write_kubeconfig "$dir/kubeconfig" admin "$dir/pki/admin.crt" "$dir/pki/admin.key"
 
-  cat >"$dir/state" <<EOF
-bin=$bin
-server=$server
-etcd_port=$etcd_port
-api_port=$api_port
-kcm_port=$kcm_port
-sched_port=$sched_port
-kwok_port=$kwok_port
-EOF
-  write_env "$bin"
-
-  # Anything failing from here on stops what was started.
-  trap 'log "start failed; stopping"; cmd_stop >&2 || true' ERR
-
-  log "starting etcd on 127.0.0.1:$etcd_port"
-  mkdir -p "$dir/etcd"
-  launch etcd "$bin/etcd" \
-    --name default --data-dir "$dir/etcd" \
-    --listen-client-urls "http://127.0.0.1:$etcd_port" \
-    --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-    --listen-peer-urls "http://127.0.0.1:$etcd_peer" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
-    --initial-cluster "default=http://127.0.0.1:$etcd_peer" \
-    --quota-backend-bytes $((512 * 1024 * 1024)) \
-    --unsafe-no-fsync --log-level warn
-  wait_for etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health"
-
-  log "starting kube-apiserver on $server"
-  launch kube-apiserver "$bin/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --endpoint-reconciler-type none \
-    --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
-    --client-ca-file "$dir/pki/ca.crt" \
-    --token-auth-file "$dir/pki/tokens.csv" \
-    --service-account-issuer https://kubernetes.default.svc \
-    --service-account-key-file "$dir/pki/sa.pub" \
-    --service-account-signing-key-file "$dir/pki/sa.key" \
-    --service-cluster-ip-range 10.0.0.0/24 \
-    --authorization-mode Node,RBAC \
-    --allow-privileged \
-    --audit-policy-file "$dir/audit-policy.yaml" \
-    --audit-log-path "$dir/audit.log" --audit-log-format json --audit-log-maxsize 0 \
-    --profiling=false
-  wait_for kube-apiserver 90 curl_admin /readyz
-
-  log "starting kube-controller-manager"
-  launch kube-controller-manager "$bin/kube-controller-manager" \
-    --kubeconfig "$dir/kubeconfig" \
-    --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$kcm_port" \
-    --controllers '*' --leader-elect=false \
-    --service-account-private-key-file "$dir/pki/sa.key" \
-    --root-ca-file "$dir/pki/ca.crt" \
-    --cluster-signing-cert-file "$dir/pki/ca.crt" --cluster-signing-key-file "$dir/pki/ca.key" \
-    --service-cluster-ip-range 10.0.0.0/24 \
-    --profiling=false
-
-  log "starting kube-scheduler"
-  launch kube-scheduler "$bin/kube-scheduler" \
-    --kubeconfig "$dir/kubeconfig" \
-    --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$sched_port" \
-    --leader-elect=false --profiling=false
-
-  log "starting kwok"
-  launch kwok "$bin/kwok" \
-    --config "$here/kwok-stages.yaml" \
-    --kubeconfig "$dir/kubeconfig" \
-    --manage-all-nodes=false \
-    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --node-ip 127.0.0.1 \
-    --server-address "127.0.0.1:$kwok_port"
-
-  wait_for kube-controller-manager 60 curl -skf "https://127.0.0.1:$kcm_port/healthz"
-  wait_for kube-scheduler 60 curl -skf "https://127.0.0.1:$sched_port/healthz"
-  wait_for kwok 60 curl -sf "http://127.0.0.1:$kwok_port/healthz"
-  trap - ERR
+  local attempt ok=0
+  for attempt in 1 2 3; do
+    if launch_all "$bin"; then ok=1; break; fi
+    log "start failed; stopping what was started"
+    cmd_stop
+    # Another process took one of the chosen ports: choose again.
+    grep -qs 'address already in use' "$dir/logs/"*.log || break
+    log "a port was taken; retrying with other ports (attempt $((attempt + 1)))"
+  done
+  [ "$ok" = 1 ] || die "could not start the control plane; logs in $dir/logs"
 
   if [ -n "${YUNHUI_KUBE_OWNER_PID:-}" ]; then
     local owner=$YUNHUI_KUBE_OWNER_PID
@@ -316,6 +251,111 @@ EOF
   echo "$dir/env"
 }
 
+# Chooses ports and starts every component; returns non-zero when one fails.
+launch_all() {
+  local bin=$1
+  rm -f "$dir/.ports"
+  for c in "${components[@]}"; do : >"$dir/logs/$c.log"; done
+  local etcd_port etcd_peer api_port kcm_port sched_port kwok_port
+  etcd_port=$(free_port) || return 1
+  etcd_peer=$(free_port) || return 1
+  api_port=$(free_port) || return 1
+  kcm_port=$(free_port) || return 1
+  sched_port=$(free_port) || return 1
+  kwok_port=$(free_port) || return 1
+  server="https://127.0.0.1:$api_port"
+  write_kubeconfig "$dir/kubeconfig" admin "$dir/pki/admin.crt" "$dir/pki/admin.key"
+  mkdir -p "$dir/components"
+  for c in kube-controller-manager kube-scheduler kwok; do
+    write_kubeconfig "$dir/components/$c.kubeconfig" "$c" "$dir/pki/$c.crt" "$dir/pki/$c.key"
+  done
+
+  cat >"$dir/state" <<EOF
+bin=$bin
+server=$server
+etcd_port=$etcd_port
+api_port=$api_port
+kcm_port=$kcm_port
+sched_port=$sched_port
+kwok_port=$kwok_port
+EOF
+  write_env "$bin"
+
+  log "starting etcd on 127.0.0.1:$etcd_port"
+  mkdir -p -m 700 "$dir/etcd"
+  launch etcd "$bin/etcd" \
+    --name default --data-dir "$dir/etcd" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" \
+    --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "default=http://127.0.0.1:$etcd_peer" \
+    --quota-backend-bytes $((512 * 1024 * 1024)) \
+    --unsafe-no-fsync --log-level warn
+  wait_for etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health" || return 1
+
+  log "starting kube-apiserver on $server"
+  launch kube-apiserver "$bin/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --endpoint-reconciler-type none \
+    --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
+    --client-ca-file "$dir/pki/ca.crt" \
+    --requestheader-client-ca-file "$dir/pki/ca.crt" \
+    --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User \
+    --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$dir/pki/front-proxy-client.crt" \
+    --proxy-client-key-file "$dir/pki/front-proxy-client.key" \
+    --token-auth-file "$dir/pki/tokens.csv" \
+    --service-account-issuer https://kubernetes.default.svc \
+    --service-account-key-file "$dir/pki/sa.pub" \
+    --service-account-signing-key-file "$dir/pki/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --authorization-mode Node,RBAC \
+    --allow-privileged \
+    --audit-policy-file "$dir/audit-policy.yaml" \
+    --audit-log-path "$dir/audit.log" --audit-log-format json --audit-log-maxsize 0 \
+    --profiling=false
+  wait_for kube-apiserver 90 curl_admin /readyz || return 1
+
+  log "starting kube-controller-manager"
+  launch kube-controller-manager "$bin/kube-controller-manager" \
+    --kubeconfig "$dir/components/kube-controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$dir/components/kube-controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$dir/components/kube-controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$kcm_port" \
+    --controllers '*' --leader-elect=false --use-service-account-credentials \
+    --service-account-private-key-file "$dir/pki/sa.key" \
+    --root-ca-file "$dir/pki/ca.crt" \
+    --cluster-signing-cert-file "$dir/pki/ca.crt" --cluster-signing-key-file "$dir/pki/ca.key" \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --profiling=false
+
+  log "starting kube-scheduler"
+  launch kube-scheduler "$bin/kube-scheduler" \
+    --kubeconfig "$dir/components/kube-scheduler.kubeconfig" \
+    --authentication-kubeconfig "$dir/components/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig "$dir/components/kube-scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$sched_port" \
+    --leader-elect=false --profiling=false
+
+  log "starting kwok"
+  launch kwok "$bin/kwok" \
+    --config "$here/kwok-stages.yaml" \
+    --kubeconfig "$dir/components/kwok.kubeconfig" \
+    --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --node-ip 127.0.0.1 --cidr 10.244.0.1/16 \
+    --server-address "127.0.0.1:$kwok_port"
+
+  wait_for kube-controller-manager 60 curl -skf "https://127.0.0.1:$kcm_port/healthz" || return 1
+  wait_for kube-scheduler 60 curl -skf "https://127.0.0.1:$sched_port/healthz" || return 1
+  wait_for kwok 60 curl -sf "http://127.0.0.1:$kwok_port/healthz" || return 1
+
+}
+
 write_env() {
   cat >"$dir/env" <<EOF
 export KUBECONFIG=$dir/kubeconfig
@@ -329,23 +369,33 @@ EOF
 }
 
 cmd_stop() {
-  local c pid i order=(watchdog kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
-  for c in "${order[@]}"; do
-    pid=$(pid_of "$c") || { rm -f "$dir/pids/$c.pid"; continue; }
-    [ "$pid" = "$$" ] && continue # the watchdog, become this stop
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
+  # TERM to everything but etcd at once (each takes a second or more to shut
+  # down), then etcd: an API server whose etcd is gone takes 10s to give up.
+  # KILL whatever is left after 20s.
+  stop_group watchdog kwok kube-scheduler kube-controller-manager kube-apiserver
+  stop_group etcd
+  rm -f "$dir/pids/"*.pid "$dir/state" "$dir/.ports"
+}
+
+stop_group() {
+  local c pid i pids=()
+  for c in "$@"; do
+    if pid=$(pid_of "$c") && [ "$pid" != "$$" ]; then # $$: the watchdog, become this stop
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for pid in "${pids[@]}"; do
+    for ((i = 0; i < 200; i++)); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
-      log "$c ($pid) did not stop in 15s; killing"
+      log "process $pid did not stop in 20s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
       for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
-    rm -f "$dir/pids/$c.pid"
   done
-  rm -f "$dir/state" "$dir/.ports"
 }
 
 cmd_create_nodes() {

@@ -116,6 +116,13 @@ case "$nodes" in *kwok-*) pass "pods bound to kwok nodes ($nodes)" ;; *) fail "p
 wait_until 30 "deployment reports 2 available replicas" \
   sh -c "[ \"\$('$bin/kubectl' get deploy smoke -o jsonpath='{.status.availableReplicas}')\" = 2 ]"
 
+rss=0
+for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+  r=$(awk '/^VmRSS/{print $2}' "/proc/$(cat "$dir/pids/$c.pid")/status" 2>/dev/null || echo 0)
+  rss=$((rss + ${r:-0}))
+done
+echo "info: control plane resident memory $((rss / 1024)) MiB"
+
 # --- audit log --------------------------------------------------------------
 if grep '"verb":"create"' "$YUNHUI_KUBE_AUDIT_LOG" | grep '"resource":"deployments"' | grep -q '"username":"admin"'; then
   pass "audit log records the Deployment create"
