@@ -36,7 +36,7 @@ die() { echo "control-plane: $*" >&2; exit 1; }
 log() { echo "control-plane: $*" >&2; }
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -281,6 +281,8 @@ kwok_port=$kwok_port
 EOF
   write_env "$bin"
 
+  local t_launch
+  t_launch=$(date +%s.%N)
   log "starting etcd on 127.0.0.1:$etcd_port"
   mkdir -p -m 700 "$dir/etcd"
   launch etcd "$bin/etcd" \
@@ -319,6 +321,7 @@ EOF
     --audit-log-path "$dir/audit.log" --audit-log-format json --audit-log-maxsize 0 \
     --profiling=false
   wait_for kube-apiserver 90 curl_admin /readyz || return 1
+  log "kube-apiserver /readyz ok after $(awk -v a="$t_launch" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s (etcd included)"
 
   log "starting kube-controller-manager"
   launch kube-controller-manager "$bin/kube-controller-manager" \
