@@ -6,12 +6,13 @@
 //! tests and tests; the subscriber counts what arrives per remote track
 //! ([`ReceivedTrack`]) so callers can assert that media flows or stopped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -22,13 +23,15 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
+use rtc::sansio::Protocol;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCSessionDescription, Registry, register_default_interceptors,
+    RTCConfigurationBuilder, RTCPeerConnectionState, RTCSessionDescription, Registry,
+    register_default_interceptors,
 };
 
 /// The RTP audio-level header extension (RFC 6464) the SFU uses for speaker detection.
@@ -124,6 +127,69 @@ fn media_engine(defaults: bool) -> Result<MediaEngine, MediaError> {
     Ok(engine)
 }
 
+/// Passes inbound PLI/FIR on to the application.
+///
+/// Inbound RTCP is for the interceptors in webrtc-rs 0.21: the chain's terminus drops every
+/// RTCP packet no interceptor marked with [`Attribute::DeliverToApplication`], so without
+/// this a [`Publisher`] never sees the SFU's keyframe requests
+/// ([`TrackLocalEvent::OnRtcpPacket`] never fires). Placed after every stock interceptor,
+/// so they all see the full RTCP first; only the keyframe requests are kept, so the
+/// packet is routed by the SSRC they are about.
+#[derive(Default)]
+struct KeyframeRequestForwarder {
+    read_queue: VecDeque<TaggedPacket>,
+    write_queue: VecDeque<TaggedPacket>,
+}
+
+fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
+    let any = packet.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+                .iter()
+                .filter(|p| is_keyframe_request(p.as_ref()))
+                .cloned()
+                .collect();
+            if !requests.is_empty() {
+                msg.message.packet = Packet::Rtcp(requests);
+                msg.message.add(Attribute::DeliverToApplication);
+            }
+        }
+        self.read_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read_queue.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write_queue.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestForwarder {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
 async fn build_pc(
     udp_bind: &str,
     defaults: bool,
@@ -131,7 +197,8 @@ async fn build_pc(
 ) -> Result<Arc<dyn PeerConnection>, MediaError> {
     let mut engine = media_engine(defaults)?;
     let registry = register_default_interceptors(Registry::new(), &mut engine)
-        .map_err(webrtc_err("interceptor registration"))?;
+        .map_err(webrtc_err("interceptor registration"))?
+        .with(Slot::from(14_000), KeyframeRequestForwarder::default());
     let pc = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(engine)
@@ -144,11 +211,22 @@ async fn build_pc(
     Ok(Arc::new(pc))
 }
 
-#[derive(Clone)]
-struct NoEvents;
+/// The publisher PC's events: whether it is connected (SRTP keys exist). Media written
+/// before then is dropped by the stack, keyframes included.
+#[derive(Clone, Default)]
+struct PublisherEvents {
+    connected: Arc<AtomicBool>,
+}
 
 #[async_trait::async_trait]
-impl PeerConnectionEventHandler for NoEvents {}
+impl PeerConnectionEventHandler for PublisherEvents {
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.connected.store(
+            state == RTCPeerConnectionState::Connected,
+            Ordering::Relaxed,
+        );
+    }
+}
 
 /// Counters of a [`Publisher`].
 #[derive(Debug, Default)]
@@ -203,6 +281,7 @@ pub struct Publisher {
     video_ssrc: u32,
     stats: Arc<PublisherStats>,
     keyframe_wanted: Arc<AtomicBool>,
+    connected: Arc<AtomicBool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -233,7 +312,9 @@ impl Publisher {
     /// Builds the publisher PC for `participant_id`, binding UDP on `udp_bind`
     /// (e.g. `127.0.0.1:0`).
     pub async fn new(participant_id: &str, udp_bind: &str) -> Result<Self, MediaError> {
-        let pc = build_pc(udp_bind, false, Arc::new(NoEvents)).await?;
+        let events = PublisherEvents::default();
+        let connected = Arc::clone(&events.connected);
+        let pc = build_pc(udp_bind, false, Arc::new(events)).await?;
         let audio_ssrc = rand::random::<u32>();
         let video_ssrc = rand::random::<u32>();
         let audio = local_track(
@@ -264,6 +345,7 @@ impl Publisher {
             video_ssrc,
             stats: Arc::new(PublisherStats::default()),
             keyframe_wanted: Arc::new(AtomicBool::new(true)),
+            connected,
             tasks: Mutex::new(Vec::new()),
         };
         publisher.watch_keyframe_requests();
@@ -341,6 +423,7 @@ impl Publisher {
             self.audio_ssrc,
             media,
             Arc::clone(&self.stats),
+            Arc::clone(&self.connected),
         ));
         let video_task = tokio::spawn(send_video(
             Arc::clone(&self.video),
@@ -348,6 +431,7 @@ impl Publisher {
             media,
             Arc::clone(&self.stats),
             Arc::clone(&self.keyframe_wanted),
+            Arc::clone(&self.connected),
         ));
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.push(audio_task);
@@ -374,6 +458,7 @@ async fn send_audio(
     ssrc: u32,
     media: SyntheticMedia,
     stats: Arc<PublisherStats>,
+    connected: Arc<AtomicBool>,
 ) {
     let rate = media.audio_packets_per_second.max(1);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
@@ -383,6 +468,9 @@ async fn send_audio(
     let mut timestamp: u32 = rand::random();
     loop {
         tick.tick().await;
+        if !connected.load(Ordering::Relaxed) {
+            continue;
+        }
         // TOC byte: SILK-only wideband 20 ms, mono, one frame; the rest is filler.
         let mut payload = vec![0x48u8; media.audio_payload_bytes.max(1)];
         payload[0] = 0x48;
@@ -438,6 +526,7 @@ async fn send_video(
     media: SyntheticMedia,
     stats: Arc<PublisherStats>,
     keyframe_wanted: Arc<AtomicBool>,
+    connected: Arc<AtomicBool>,
 ) {
     const MAX_PAYLOAD: usize = 1100;
     let fps = media.video_fps.max(1);
@@ -449,6 +538,11 @@ async fn send_video(
     let mut last_keyframe: Option<Instant> = None;
     loop {
         tick.tick().await;
+        if !connected.load(Ordering::Relaxed) {
+            // Nothing written now would reach the SFU; start with a keyframe once it can.
+            last_keyframe = None;
+            continue;
+        }
         let keyframe = keyframe_wanted.swap(false, Ordering::Relaxed)
             || last_keyframe.is_none_or(|at| at.elapsed() >= media.keyframe_interval);
         let frame = vp8_frame(

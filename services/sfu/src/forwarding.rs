@@ -3,7 +3,7 @@
 //! header extensions) that lets a browser decode them.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtc::rtp;
 use rtc::rtp_transceiver::RTCRtpSenderId;
@@ -11,6 +11,10 @@ use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
 use rtc::sdp::description::session::SessionDescription;
 
 use crate::control::MediaKind;
+use crate::feedback::starts_keyframe;
+
+/// How often a subscriber track still waiting for a keyframe asks its publisher again.
+pub const KEYFRAME_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Names one published track: its publisher and the publisher's track id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,12 +64,16 @@ pub struct DownTrack {
     generation: Option<u32>,
     seq_offset: u16,
     last_out_seq: u16,
+    /// Video the subscriber cannot decode yet: nothing since the start (or since a
+    /// resume, or since the connection came up) was a keyframe.
+    waiting_for_keyframe: bool,
+    last_keyframe_request: Option<Instant>,
 }
 
 impl DownTrack {
     /// A track not yet carrying packets.
     pub fn new(sender_id: RTCRtpSenderId, ssrc: u32, mime_type: String) -> Self {
-        Self {
+        let mut down = Self {
             sender_id,
             ssrc,
             mime_type,
@@ -73,23 +81,66 @@ impl DownTrack {
             generation: None,
             seq_offset: 0,
             last_out_seq: 0,
+            waiting_for_keyframe: false,
+            last_keyframe_request: None,
+        };
+        down.await_keyframe();
+        down
+    }
+
+    /// From now on the subscriber needs a keyframe (video only) before it can decode.
+    pub fn await_keyframe(&mut self) {
+        self.waiting_for_keyframe = starts_keyframe(&self.mime_type, &[]).is_some();
+        self.last_keyframe_request = None;
+    }
+
+    /// Whether this track still waits for a keyframe.
+    pub fn waiting_for_keyframe(&self) -> bool {
+        self.waiting_for_keyframe
+    }
+
+    /// Whether to ask the publisher for a keyframe now: the track waits for one and the
+    /// last request is at least `interval` old. Records the request.
+    pub fn keyframe_request_due(&mut self, now: Instant, interval: Duration) -> bool {
+        if !self.waiting_for_keyframe
+            || self
+                .last_keyframe_request
+                .is_some_and(|last| now.saturating_duration_since(last) < interval)
+        {
+            return false;
         }
+        self.last_keyframe_request = Some(now);
+        true
     }
 
     /// Rewrites `packet` for this subscriber: SSRC, payload type, continuous sequence
     /// numbers across mutes, and no header extensions (their ids were negotiated with
-    /// the publisher, not with this subscriber).
-    pub fn rewrite(&mut self, packet: &mut rtp::Packet, generation: u32, payload_type: u8) {
+    /// the publisher, not with this subscriber). Returns whether the publisher should
+    /// be asked for a keyframe (the subscriber still has none to start decoding from).
+    pub fn rewrite(
+        &mut self,
+        packet: &mut rtp::Packet,
+        generation: u32,
+        payload_type: u8,
+        now: Instant,
+    ) -> bool {
         let incoming = packet.header.sequence_number;
         if self.generation != Some(generation) {
             // First packet, or first after a resume: continue right after the last one sent.
             let next = if self.generation.is_some() {
+                // Frames were skipped while muted: the decoder needs a fresh start.
+                self.await_keyframe();
                 self.last_out_seq.wrapping_add(1)
             } else {
                 incoming
             };
             self.seq_offset = incoming.wrapping_sub(next);
             self.generation = Some(generation);
+        }
+        if self.waiting_for_keyframe
+            && starts_keyframe(&self.mime_type, &packet.payload) != Some(false)
+        {
+            self.waiting_for_keyframe = false;
         }
         let out = incoming.wrapping_sub(self.seq_offset);
         self.last_out_seq = out;
@@ -100,6 +151,7 @@ impl DownTrack {
         packet.header.extension_profile = 0;
         packet.header.extensions.clear();
         packet.header.extensions_padding = 0;
+        self.keyframe_request_due(now, KEYFRAME_RETRY_INTERVAL)
     }
 }
 
@@ -214,18 +266,48 @@ mod tests {
 
     #[test]
     fn sequence_numbers_continue_across_a_mute() {
+        let now = Instant::now();
         let mut down = DownTrack::new(RTCRtpSenderId::default(), 42, "audio/opus".into());
         let mut packet = rtp::Packet::default();
         packet.header.sequence_number = 1000;
-        down.rewrite(&mut packet, 0, 111);
+        assert!(
+            !down.rewrite(&mut packet, 0, 111, now),
+            "audio needs no keyframe"
+        );
         assert_eq!(packet.header.sequence_number, 1000);
         assert_eq!(packet.header.ssrc, 42);
         packet.header.sequence_number = 1001;
-        down.rewrite(&mut packet, 0, 111);
+        down.rewrite(&mut packet, 0, 111, now);
         assert_eq!(packet.header.sequence_number, 1001);
         // Muted for 500 packets, then resumed.
         packet.header.sequence_number = 1501;
-        down.rewrite(&mut packet, 1, 111);
+        down.rewrite(&mut packet, 1, 111, now);
         assert_eq!(packet.header.sequence_number, 1002);
+    }
+
+    fn vp8_packet(sequence_number: u16, keyframe: bool) -> rtp::Packet {
+        let mut packet = rtp::Packet::default();
+        packet.header.sequence_number = sequence_number;
+        packet.payload = bytes::Bytes::from(vec![0x10, if keyframe { 0x50 } else { 0x51 }]);
+        packet
+    }
+
+    #[test]
+    fn video_asks_for_keyframes_until_one_passes() {
+        let start = Instant::now();
+        let mut down = DownTrack::new(RTCRtpSenderId::default(), 7, "video/VP8".into());
+        assert!(down.waiting_for_keyframe());
+        assert!(down.rewrite(&mut vp8_packet(1, false), 0, 96, start));
+        // Not again within the retry interval.
+        assert!(!down.rewrite(&mut vp8_packet(2, false), 0, 96, start));
+        let later = start + KEYFRAME_RETRY_INTERVAL;
+        assert!(down.rewrite(&mut vp8_packet(3, false), 0, 96, later));
+        assert!(!down.rewrite(&mut vp8_packet(4, true), 0, 96, later));
+        assert!(!down.waiting_for_keyframe());
+        let much_later = later + KEYFRAME_RETRY_INTERVAL * 4;
+        assert!(!down.rewrite(&mut vp8_packet(5, false), 0, 96, much_later));
+        // A resume after a mute needs a fresh keyframe.
+        assert!(down.rewrite(&mut vp8_packet(100, false), 1, 96, much_later));
+        assert!(down.waiting_for_keyframe());
     }
 }

@@ -21,6 +21,7 @@
 
 pub mod control;
 pub mod demux;
+pub mod feedback;
 pub mod forwarding;
 pub mod internal_api;
 pub mod metrics;

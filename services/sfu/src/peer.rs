@@ -19,6 +19,7 @@ use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::{
     CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit,
 };
@@ -37,6 +38,7 @@ use tokio::task::JoinHandle;
 
 use crate::NodeContext;
 use crate::control::{ControlError, MediaKind};
+use crate::feedback::{KeyframeRequestForwarder, keyframe_forwarder_slot};
 use crate::forwarding::{DownTrack, ForwardedPacket, PublishedTrack, TrackKey};
 use crate::room::Room;
 use crate::speaker::AUDIO_LEVEL_URI;
@@ -236,7 +238,10 @@ fn build_peer_connection(
     pwd: &str,
 ) -> Result<RTCPeerConnection, rtc::shared::error::Error> {
     let mut engine = media_engine()?;
-    let registry = register_default_interceptors(Registry::new(), &mut engine)?;
+    let registry = register_default_interceptors(Registry::new(), &mut engine)?.with(
+        keyframe_forwarder_slot(),
+        KeyframeRequestForwarder::default(),
+    );
     let settings = SettingEngineBuilder::new()
         .with_lite(true)
         .with_ice_credentials(ufrag.to_owned(), pwd.to_owned())
@@ -292,6 +297,7 @@ pub(crate) fn spawn_peer(
         down_by_local_track: HashMap::new(),
         down_by_ssrc: HashMap::new(),
         sent: Vec::new(),
+        connected: false,
         closed: false,
     };
     let task = tokio::spawn(async move {
@@ -329,6 +335,8 @@ struct PeerTask {
     down_by_ssrc: HashMap<u32, Arc<TrackKey>>,
     /// Arrival instants of packets written since the last flush, for the delay histogram.
     sent: Vec<Instant>,
+    /// DTLS is up: SRTP can be written. Media written before then is dropped by `rtc`.
+    connected: bool,
     closed: bool,
 }
 
@@ -414,9 +422,7 @@ impl PeerTask {
                         down.payload_type = None;
                     }
                     // New subscribers need a keyframe to start decoding.
-                    for key in self.down.keys() {
-                        self.room.request_keyframe(key);
-                    }
+                    self.request_keyframes_for_waiting_tracks();
                 }
                 let _ = reply.send(result);
             }
@@ -510,6 +516,17 @@ impl PeerTask {
                     self.bind_inbound_track(init.track_id, init.receiver_id, init.ssrc);
                 }
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                    let connected = state == RTCPeerConnectionState::Connected;
+                    if connected && !self.connected && self.role == PeerRole::Subscriber {
+                        // Whatever keyframe was requested before DTLS was up never
+                        // reached this subscriber.
+                        for down in self.down.values_mut() {
+                            down.await_keyframe();
+                        }
+                        self.connected = true;
+                        self.request_keyframes_for_waiting_tracks();
+                    }
+                    self.connected = connected;
                     tracing::debug!(
                         room = %self.room.id,
                         participant = %self.participant,
@@ -630,6 +647,10 @@ impl PeerTask {
 
     /// Subscriber PC: write a forwarded packet on the matching sent track.
     fn send_forwarded(&mut self, forwarded: &ForwardedPacket) {
+        if !self.connected {
+            // No SRTP keys yet: `rtc` would refuse (and log) every packet.
+            return;
+        }
         let Some(down) = self.down.get_mut(&forwarded.track) else {
             return;
         };
@@ -652,12 +673,30 @@ impl PeerTask {
             }
         };
         let mut packet = forwarded.packet.clone();
-        down.rewrite(&mut packet, forwarded.generation, payload_type);
+        let now = Instant::now();
+        if down.rewrite(&mut packet, forwarded.generation, payload_type, now) {
+            // Still waiting for a keyframe: ask the publisher again.
+            self.room.request_keyframe(&forwarded.track);
+        }
         let bytes = packet.payload.len() as u64 + 12;
-        if sender.write_rtp(Instant::now(), packet).is_ok() {
+        if sender.write_rtp(now, packet).is_ok() {
             self.ctx.metrics.forwarded_packets.inc();
             self.ctx.metrics.forwarded_bytes.inc_by(bytes);
             self.sent.push(forwarded.received_at);
+        }
+    }
+
+    /// Subscriber PC: ask the publishers of every sent track still waiting for a
+    /// keyframe for one (once connected; before that it could not be delivered).
+    fn request_keyframes_for_waiting_tracks(&mut self) {
+        if !self.connected {
+            return;
+        }
+        let now = Instant::now();
+        for (key, down) in self.down.iter_mut() {
+            if down.keyframe_request_due(now, Duration::ZERO) {
+                self.room.request_keyframe(key);
+            }
         }
     }
 
@@ -681,6 +720,13 @@ impl PeerTask {
                 .get(&media_ssrc)
                 .or_else(|| self.down_by_local_track.get(track_id));
             if let Some(key) = key {
+                tracing::debug!(
+                    room = %self.room.id,
+                    subscriber = %self.participant,
+                    publisher = %key.publisher,
+                    track = %key.track_id,
+                    "relaying a keyframe request"
+                );
                 self.room.request_keyframe(key);
             }
         }

@@ -13,6 +13,10 @@ use yunhui_sfu::{Sfu, SfuConfig};
 const ROOM: &str = "room-1";
 
 async fn start_sfu() -> Sfu {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     Sfu::start(SfuConfig {
         udp_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         advertised_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -268,7 +272,6 @@ async fn bad_sdp_is_a_clear_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known issue: the subscriber's PLI does not yet surface as RTCP on the SFU's subscriber PC"]
 async fn pli_from_subscriber_reaches_publisher() {
     let sfu = start_sfu().await;
     let control: Arc<dyn MediaControl> = Arc::new(InProcessControl::new(sfu.clone()));
