@@ -136,8 +136,8 @@ async fn bootstrap(
 }
 
 fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // RUST_LOG (default info), with webrtc-rs's per-handshake noise quieted.
+    let filter = yunhui_sfu::log_filter();
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

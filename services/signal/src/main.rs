@@ -39,8 +39,8 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // RUST_LOG (default info), with webrtc-rs's per-handshake noise quieted.
+    let filter = yunhui_sfu::log_filter();
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
