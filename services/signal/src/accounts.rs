@@ -37,12 +37,12 @@ pub async fn register(store: &Store, req: RegisterRequest) -> Result<Account> {
             "give an e-mail address or a phone number".into(),
         ));
     }
-    if let Some(email) = &email {
-        if !email.contains('@') || email.len() > 254 {
-            return Err(Error::InvalidInput(format!(
-                "'{email}' is not an e-mail address"
-            )));
-        }
+    if let Some(email) = &email
+        && (!email.contains('@') || email.len() > 254)
+    {
+        return Err(Error::InvalidInput(format!(
+            "'{email}' is not an e-mail address"
+        )));
     }
     if let Some(phone) = &phone {
         let digits = phone.trim_start_matches('+');
@@ -68,15 +68,15 @@ pub async fn register(store: &Store, req: RegisterRequest) -> Result<Account> {
             "the display name needs 1 to 64 characters".into(),
         ));
     }
-    if let Some(email) = &email {
-        if login_exists(store, "email", email).await? {
-            return Err(Error::AccountExists("e-mail address"));
-        }
+    if let Some(email) = &email
+        && login_exists(store, "email", email).await?
+    {
+        return Err(Error::AccountExists("e-mail address"));
     }
-    if let Some(phone) = &phone {
-        if login_exists(store, "phone", phone).await? {
-            return Err(Error::AccountExists("phone number"));
-        }
+    if let Some(phone) = &phone
+        && login_exists(store, "phone", phone).await?
+    {
+        return Err(Error::AccountExists("phone number"));
     }
     let password_hash = hash_password(req.password).await?;
     let account = Account {

@@ -223,14 +223,15 @@ impl Rooms {
         }
         let host_left = member.info.role == Role::Host;
         let host_remains = state.members.values().any(|m| m.info.role == Role::Host);
-        if host_left && !host_remains {
-            if let Some(next) = state.members.values_mut().min_by_key(|m| m.joined_seq) {
-                next.info.role = Role::Host;
-                let update = ServerMessage::ParticipantUpdated {
-                    participant: next.info.clone(),
-                };
-                broadcast(&state, &update);
-            }
+        if host_left
+            && !host_remains
+            && let Some(next) = state.members.values_mut().min_by_key(|m| m.joined_seq)
+        {
+            next.info.role = Role::Host;
+            let update = ServerMessage::ParticipantUpdated {
+                participant: next.info.clone(),
+            };
+            broadcast(&state, &update);
         }
         // The leaver's tracks are gone: everyone else renegotiates.
         self.renegotiate_all(room, &state).await;
@@ -366,10 +367,10 @@ impl Rooms {
             }
             self.metrics.rooms.set(rooms.len() as i64);
         }
-        if let Ok(mut slot) = room.speaker_task.lock() {
-            if let Some(task) = slot.take() {
-                task.abort();
-            }
+        if let Ok(mut slot) = room.speaker_task.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
         }
         self.media.close_room(&room.meeting.id).await?;
         meetings::set_status(&self.store, &room.meeting.id, status).await

@@ -99,10 +99,10 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
             }
         }
     }
-    if let Some((room, participant_id)) = conn.joined.take() {
-        if let Err(e) = app.rooms.leave(&room, &participant_id).await {
-            tracing::warn!(error = %e, "leaving on disconnect failed");
-        }
+    if let Some((room, participant_id)) = conn.joined.take()
+        && let Err(e) = app.rooms.leave(&room, &participant_id).await
+    {
+        tracing::warn!(error = %e, "leaving on disconnect failed");
     }
     drop(conn);
     if !writer_done {

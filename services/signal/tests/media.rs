@@ -45,10 +45,10 @@ async fn receiving(
 ) -> std::sync::Arc<ReceivedTrack> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        if let Some(track) = session.subscriber().track(publisher, kind) {
-            if track.packets() > 10 {
-                return track;
-            }
+        if let Some(track) = session.subscriber().track(publisher, kind)
+            && track.packets() > 10
+        {
+            return track;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
