@@ -1,0 +1,366 @@
+//! `MediaCluster`: the services of one Yunhui installation and how they scale.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::common::{Condition, ResourceStatus};
+
+/// The services (signal, SFU pool, recorder, SIP gateway), their database and
+/// how they scale. The operator turns it into a StatefulSet, Services, a
+/// DaemonSet or Deployment for the SFU, ConfigMaps, Secrets,
+/// PodDisruptionBudgets, NetworkPolicies and ServiceAccounts.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "yunhui.dev",
+    version = "v1alpha1",
+    kind = "MediaCluster",
+    namespaced,
+    status = "MediaClusterStatus",
+    shortname = "ymc",
+    category = "yunhui",
+    printcolumn(name = "Version", type_ = "string", json_path = ".spec.version", description = "Image tag of the services"),
+    printcolumn(name = "Signal", type_ = "integer", json_path = ".status.signalReadyReplicas", description = "Ready signal replicas"),
+    printcolumn(name = "SFU", type_ = "integer", json_path = ".status.sfuReadyNodes", description = "Ready SFU nodes"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Ready condition"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[x_kube(validation = Rule::new("has(self.database.external) || has(self.signal.externalUrl) || self.signal.replicas <= 1").message("embedded SQLite supports exactly one signal replica: set spec.signal.replicas to 1 or configure spec.database.external"))]
+#[serde(rename_all = "camelCase")]
+pub struct MediaClusterSpec {
+    /// Image tag of every service (e.g. `0.1.0`); changing it rolls the services.
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// Where images come from; set `registry` for air-gapped sites.
+    #[serde(default)]
+    pub images: Images,
+    /// The database of signal: embedded SQLite on a PVC (default) or an external PostgreSQL-compatible database.
+    #[serde(default)]
+    pub database: Database,
+    /// The signal service (API, signaling, room ownership).
+    #[serde(default)]
+    pub signal: SignalSpec,
+    /// The SFU media pool.
+    #[serde(default)]
+    pub sfu: SfuPool,
+    /// The recording/streaming worker pool.
+    #[serde(default)]
+    pub recorder: WorkerPool,
+    /// The SIP gateway pool.
+    #[serde(default)]
+    pub sip: SipPool,
+    /// When true the operator leaves every child as it is (ReconciliationPaused).
+    #[serde(default)]
+    pub paused: bool,
+    /// When true every workload is scaled to zero; data and Secrets are kept.
+    #[serde(default)]
+    pub stopped: bool,
+}
+
+fn default_version() -> String {
+    "0.1.0".into()
+}
+
+/// Image locations.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Images {
+    /// Registry host (and optional path) that replaces the default one, e.g. `registry.local:5000/yunhui`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    /// Image pull policy of every container: Always, IfNotPresent or Never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+}
+
+/// Kubernetes image pull policy.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum PullPolicy {
+    /// Pull on every start.
+    Always,
+    /// Pull when the node lacks the image.
+    IfNotPresent,
+    /// Never pull (images preloaded).
+    Never,
+}
+
+/// Signal's database.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Database {
+    /// External PostgreSQL-compatible database; when absent signal uses embedded SQLite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalDatabase>,
+    /// The PVC of the embedded SQLite database (ignored with `external`).
+    #[serde(default)]
+    pub embedded: EmbeddedDatabase,
+}
+
+/// An external database whose URL is kept in a Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalDatabase {
+    /// Name of the Secret (same namespace) holding the database URL.
+    pub url_secret_name: String,
+    /// Key in that Secret whose value is a `postgres://` URL.
+    #[serde(default = "default_url_key")]
+    pub url_secret_key: String,
+}
+
+fn default_url_key() -> String {
+    "url".into()
+}
+
+/// The embedded database's volume.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmbeddedDatabase {
+    /// Size of the PVC, e.g. `10Gi`.
+    #[serde(default = "default_storage_size")]
+    pub storage_size: String,
+    /// StorageClass of the PVC; empty uses the cluster's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+}
+
+impl Default for EmbeddedDatabase {
+    fn default() -> Self {
+        EmbeddedDatabase {
+            storage_size: default_storage_size(),
+            storage_class_name: None,
+        }
+    }
+}
+
+fn default_storage_size() -> String {
+    "10Gi".into()
+}
+
+/// The signal service.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalSpec {
+    /// Number of signal replicas (more than one needs an external database).
+    #[serde(default = "one")]
+    #[schemars(range(min = 0, max = 100))]
+    pub replicas: i32,
+    /// URL of a signal that runs elsewhere (hybrid deployments); when set no signal StatefulSet is created here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_url: Option<String>,
+    /// CPU and memory of each signal pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for SignalSpec {
+    fn default() -> Self {
+        SignalSpec {
+            replicas: 1,
+            external_url: None,
+            resources: None,
+        }
+    }
+}
+
+fn one() -> i32 {
+    1
+}
+
+/// How SFU pods are reachable for media.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum SfuNetworking {
+    /// One pod per selected node on the host network (a DaemonSet); the node's address is advertised.
+    #[default]
+    HostNetwork,
+    /// A Deployment of `minNodes` pods, at most one per node, each exposing its port on the node (hostPort).
+    HostPort,
+}
+
+/// Which node address an SFU pod advertises to clients.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum AdvertisedAddress {
+    /// The node's InternalIP.
+    #[default]
+    NodeInternalIp,
+    /// The node's ExternalIP.
+    NodeExternalIp,
+    /// The address in `advertisedAddress`.
+    Fixed,
+}
+
+/// CPU architecture of nodes, as in the `kubernetes.io/arch` label.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// x86-64.
+    Amd64,
+    /// AArch64.
+    Arm64,
+    /// LoongArch64.
+    Loong64,
+}
+
+/// The SFU media pool.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.minNodes <= self.maxNodes").message("spec.sfu.minNodes must not exceed spec.sfu.maxNodes"))]
+#[x_kube(validation = Rule::new("self.udpPort >= 1 && self.udpPort <= 65535 && self.tcpPort >= 1 && self.tcpPort <= 65535").message("spec.sfu.udpPort and spec.sfu.tcpPort must be port numbers between 1 and 65535"))]
+#[x_kube(validation = Rule::new("self.advertise != 'Fixed' || has(self.advertisedAddress)").message("spec.sfu.advertisedAddress is required when spec.sfu.advertise is Fixed"))]
+pub struct SfuPool {
+    /// Only nodes of this CPU architecture run SFU pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
+    /// Extra node labels an SFU node must have.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// HostNetwork (DaemonSet, one pod per node) or HostPort (Deployment, one pod per node).
+    #[serde(default)]
+    pub networking: SfuNetworking,
+    /// UDP port of the single media socket (ICE-lite).
+    #[serde(default = "default_udp_port")]
+    pub udp_port: i32,
+    /// TCP fallback port for media.
+    #[serde(default = "default_tcp_port")]
+    pub tcp_port: i32,
+    /// Which address the SFU advertises to clients.
+    #[serde(default)]
+    pub advertise: AdvertisedAddress,
+    /// The advertised address when `advertise` is Fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertised_address: Option<String>,
+    /// Fewest SFU nodes kept running.
+    #[serde(default = "one")]
+    #[schemars(range(min = 0))]
+    pub min_nodes: i32,
+    /// Most SFU nodes the pool may grow to.
+    #[serde(default = "one")]
+    #[schemars(range(min = 0))]
+    pub max_nodes: i32,
+    /// Load (percent of capacity) per node above which the pool grows.
+    #[serde(default = "default_target_load")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_load_percent: i32,
+    /// Seconds a draining SFU node keeps its rooms before its pod goes.
+    #[serde(default = "default_drain_timeout")]
+    #[schemars(range(min = 0))]
+    pub drain_timeout_seconds: i64,
+    /// CPU and memory of each SFU pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for SfuPool {
+    fn default() -> Self {
+        SfuPool {
+            architecture: None,
+            node_selector: BTreeMap::new(),
+            networking: SfuNetworking::default(),
+            udp_port: default_udp_port(),
+            tcp_port: default_tcp_port(),
+            advertise: AdvertisedAddress::default(),
+            advertised_address: None,
+            min_nodes: 1,
+            max_nodes: 1,
+            target_load_percent: default_target_load(),
+            drain_timeout_seconds: default_drain_timeout(),
+            resources: None,
+        }
+    }
+}
+
+fn default_udp_port() -> i32 {
+    7882
+}
+fn default_tcp_port() -> i32 {
+    7881
+}
+fn default_target_load() -> i32 {
+    70
+}
+fn default_drain_timeout() -> i64 {
+    300
+}
+
+/// A pool of workers (recorder/streamer).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerPool {
+    /// Whether the pool runs at all.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Number of worker pods.
+    #[serde(default = "one")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub replicas: i32,
+    /// CPU and memory of each worker pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+/// The SIP gateway pool.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.port >= 1 && self.port <= 65535").message("spec.sip.port must be a port number between 1 and 65535"))]
+pub struct SipPool {
+    /// Whether the SIP gateway runs.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Number of SIP gateway pods.
+    #[serde(default = "one")]
+    #[schemars(range(min = 0, max = 100))]
+    pub replicas: i32,
+    /// SIP listening port (UDP and TCP).
+    #[serde(default = "default_sip_port")]
+    pub port: i32,
+    /// CPU and memory of each SIP pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for SipPool {
+    fn default() -> Self {
+        SipPool {
+            enabled: false,
+            replicas: 1,
+            port: default_sip_port(),
+            resources: None,
+        }
+    }
+}
+
+fn default_sip_port() -> i32 {
+    5060
+}
+
+/// What the operator observed about a MediaCluster.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaClusterStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, Progressing, Degraded, ReconciliationPaused.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// Signal pods that are ready.
+    #[serde(default)]
+    pub signal_ready_replicas: i32,
+    /// SFU pods that are ready.
+    #[serde(default)]
+    pub sfu_ready_nodes: i32,
+    /// In-cluster URL of signal (the operator uses it for tenant sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_url: Option<String>,
+}
+
+impl ResourceStatus for MediaClusterStatus {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+    fn observed_generation(&self) -> Option<i64> {
+        self.observed_generation
+    }
+}
