@@ -17,6 +17,8 @@ struct Cli {
 enum Command {
     /// Run the whole platform on this machine (signal + SFU, embedded database).
     Up(yunhui_installer::up::UpArgs),
+    /// Check whether this host can run Yunhui (OS, CPU, kernel, cgroup, disk, ports, time).
+    Preflight(yunhui_installer::preflight::PreflightArgs),
 }
 
 #[tokio::main]
@@ -24,5 +26,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => yunhui_installer::up::run(args).await,
+        Command::Preflight(args) => {
+            if !yunhui_installer::preflight::run(args)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

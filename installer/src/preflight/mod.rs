@@ -1,0 +1,316 @@
+//! `yunhui preflight`: can this host run Yunhui? Checks the operating system,
+//! CPU, kernel and its modules, cgroup version, free disk, ports and time
+//! sync against the rules in `airgap/preflight.toml`, prints a pass/warn/fail
+//! table (or JSON) and exits non-zero when any check fails.
+
+pub mod facts;
+pub mod rules;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use self::facts::Facts;
+use self::rules::{Profile, Rules, Verdict};
+
+/// Options of `yunhui preflight`.
+#[derive(Debug, clap::Args)]
+pub struct PreflightArgs {
+    /// Which kind of host this is: all-in-one, cluster-node or install-host.
+    #[arg(long, default_value = "all-in-one")]
+    pub profile: String,
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// The bundle to be installed; free space must be 3x its size.
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+    /// Read the host's files (os-release, /proc, /sys) under this directory,
+    /// e.g. a mounted target system.
+    #[arg(long, default_value = "/")]
+    pub root: PathBuf,
+    /// A rules file to use instead of the built-in one.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// A table.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub check: String,
+    /// The outcome.
+    pub verdict: Verdict,
+    /// What was found, and what to do when it is not a pass.
+    pub detail: String,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The profile checked against.
+    pub profile: String,
+    /// The worst verdict.
+    pub verdict: Verdict,
+    /// Every check.
+    pub checks: Vec<Check>,
+}
+
+/// Runs preflight and prints the report; `Ok(false)` when a check failed.
+pub fn run(args: PreflightArgs) -> anyhow::Result<bool> {
+    let text = match &args.rules {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the rules file {}", path.display()))?,
+        None => rules::EMBEDDED_RULES.to_string(),
+    };
+    let rules = Rules::parse(&text).map_err(anyhow::Error::msg)?;
+    let profile = rules.profiles.get(&args.profile).with_context(|| {
+        format!(
+            "unknown profile {:?}; choose one of: {}",
+            args.profile,
+            rules
+                .profiles
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    let facts = Facts::read(&args.root);
+    let mut checks = evaluate(&rules, profile, &facts);
+    let bundle_bytes = match &args.bundle {
+        Some(path) => bundle_size(path)?,
+        None => profile.bundle_bytes,
+    };
+    checks.push(check_disk(bundle_bytes));
+    checks.extend(check_ports(profile));
+    let report = Report {
+        profile: args.profile.clone(),
+        verdict: checks
+            .iter()
+            .map(|c| c.verdict)
+            .max()
+            .unwrap_or(Verdict::Pass),
+        checks,
+    };
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Table => print_table(&report),
+    }
+    Ok(report.verdict != Verdict::Fail)
+}
+
+/// The checks that depend only on the host's files (pure, for tests).
+pub fn evaluate(rules: &Rules, profile: &Profile, facts: &Facts) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let check = |name: &str, verdict: Verdict, detail: String| Check {
+        check: name.into(),
+        verdict,
+        detail,
+    };
+    checks.push(match &facts.os {
+        Some(os) => {
+            let m = rules.match_os(os);
+            check(
+                "operating system",
+                m.verdict,
+                format!("{} — {}", m.name, m.detail),
+            )
+        }
+        None => check(
+            "operating system",
+            Verdict::Warn,
+            "no /etc/os-release".into(),
+        ),
+    });
+    checks.push(match &facts.cpu {
+        Some(cpu) => {
+            let m = rules.match_cpu(cpu);
+            check("cpu", m.verdict, m.detail)
+        }
+        None => check("cpu", Verdict::Warn, "cannot read /proc/cpuinfo".into()),
+    });
+    checks.push(match &facts.kernel {
+        Some(kernel) => {
+            let (verdict, detail) = rules.check_kernel(kernel);
+            check("kernel", verdict, detail)
+        }
+        None => check(
+            "kernel",
+            Verdict::Warn,
+            "cannot read the kernel release".into(),
+        ),
+    });
+    for module in &profile.modules {
+        let name = module.replace('-', "_");
+        let m = &facts.modules;
+        checks.push(if m.loaded.contains(&name) {
+            check(&format!("module {module}"), Verdict::Pass, "loaded".into())
+        } else if m.builtin.contains(&name) {
+            check(&format!("module {module}"), Verdict::Pass, "built into the kernel".into())
+        } else if m.loadable.contains(&name) {
+            check(
+                &format!("module {module}"),
+                Verdict::Warn,
+                format!("not loaded; run `modprobe {module}` and add it to /etc/modules-load.d/"),
+            )
+        } else if !m.listed {
+            check(
+                &format!("module {module}"),
+                Verdict::Warn,
+                "not loaded, and the kernel's module lists are missing; cannot tell whether it is available".into(),
+            )
+        } else {
+            check(
+                &format!("module {module}"),
+                Verdict::Fail,
+                "not available in this kernel; install the kernel's extra modules package".into(),
+            )
+        });
+    }
+    checks.push(match facts.cgroup_v2 {
+        Some(true) => check("cgroup", Verdict::Pass, "v2 (unified)".into()),
+        Some(false) => check(
+            "cgroup",
+            profile.cgroup_v1,
+            "v1: Kubernetes 1.35 needs cgroup v2 on nodes; boot with systemd.unified_cgroup_hierarchy=1".into(),
+        ),
+        None => check("cgroup", Verdict::Warn, "no /sys/fs/cgroup".into()),
+    });
+    checks.push(match facts.time_synced {
+        Some(true) => check("time sync", Verdict::Pass, "clock synchronised (timesyncd, chrony or ntpd)".into()),
+        Some(false) => check(
+            "time sync",
+            Verdict::Warn,
+            "no time synchronisation found; run chronyd against the site's NTP server (tokens and TLS need correct clocks)".into(),
+        ),
+        None => check("time sync", Verdict::Warn, "cannot tell whether the clock is synchronised".into()),
+    });
+    checks
+}
+
+fn bundle_size(path: &std::path::Path) -> anyhow::Result<u64> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("reading the bundle {}", path.display()))?;
+    if meta.is_file() {
+        return Ok(meta.len());
+    }
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                total += meta.len();
+            }
+        }
+    }
+    Ok(total)
+}
+
+fn check_disk(bundle_bytes: u64) -> Check {
+    let dir = std::env::temp_dir();
+    let needed = bundle_bytes.saturating_mul(3);
+    match free_bytes(&dir) {
+        Some(free) if free >= needed => Check {
+            check: "disk".into(),
+            verdict: Verdict::Pass,
+            detail: format!(
+                "{} free in {} (need {})",
+                human(free),
+                dir.display(),
+                human(needed)
+            ),
+        },
+        Some(free) => Check {
+            check: "disk".into(),
+            verdict: Verdict::Fail,
+            detail: format!(
+                "{} free in {}, need {} (3x the bundle); free space or set TMPDIR",
+                human(free),
+                dir.display(),
+                human(needed)
+            ),
+        },
+        None => Check {
+            check: "disk".into(),
+            verdict: Verdict::Warn,
+            detail: format!("cannot read free space of {}", dir.display()),
+        },
+    }
+}
+
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the zeroed struct we own; the path is a
+    // valid NUL-terminated string.
+    unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(path.as_ptr(), &mut stat) != 0 {
+            return None;
+        }
+        Some(stat.f_bavail as u64 * stat.f_frsize as u64)
+    }
+}
+
+fn check_ports(profile: &Profile) -> Vec<Check> {
+    let tcp = profile.tcp_ports.iter().map(|&port| {
+        let free = std::net::TcpListener::bind(("0.0.0.0", port)).is_ok();
+        (format!("tcp port {port}"), free)
+    });
+    let udp = profile.udp_ports.iter().map(|&port| {
+        let free = std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok();
+        (format!("udp port {port}"), free)
+    });
+    tcp.chain(udp)
+        .map(|(check, free)| Check {
+            verdict: if free { Verdict::Pass } else { Verdict::Fail },
+            detail: if free {
+                "free".into()
+            } else {
+                "in use by another program (or not permitted)".into()
+            },
+            check,
+        })
+        .collect()
+}
+
+fn human(bytes: u64) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    format!("{:.1} GiB", bytes as f64 / GIB)
+}
+
+fn print_table(report: &Report) {
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.check.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!("Preflight ({} profile)", report.profile);
+    println!("{:<width$}  {:<6}  detail", "check", "result");
+    for c in &report.checks {
+        println!(
+            "{:<width$}  {:<6}  {}",
+            c.check,
+            c.verdict.to_string().to_uppercase(),
+            c.detail
+        );
+    }
+    println!("overall: {}", report.verdict.to_string().to_uppercase());
+}

@@ -1,0 +1,275 @@
+//! `yunhui preflight` on fixtures taken from real systems: os-release of each
+//! listed OS and /proc/cpuinfo of each listed CPU give the expected verdicts
+//! (F-OPS-4).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use yunhui_installer::preflight::evaluate;
+use yunhui_installer::preflight::facts::Facts;
+use yunhui_installer::preflight::rules::{EMBEDDED_RULES, Rules, Verdict};
+
+fn fixture(kind: &str, name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/preflight")
+        .join(kind)
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fake root with os-release, cpuinfo, kernel release and cgroup v2.
+fn root(os: &str, cpu: &str, kernel: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("etc/os-release", &fixture("os", os));
+    write("proc/cpuinfo", &fixture("cpu", cpu));
+    write("proc/sys/kernel/osrelease", &format!("{kernel}\n"));
+    write(
+        "proc/modules",
+        "overlay 151552 0 - Live 0x0\nnf_conntrack 176128 1 - Live 0x0\n",
+    );
+    write(
+        &format!("lib/modules/{kernel}/modules.builtin"),
+        "kernel/net/bridge/br_netfilter.ko\n",
+    );
+    write(
+        "sys/fs/cgroup/cgroup.controllers",
+        "cpuset cpu io memory pids\n",
+    );
+    write("run/systemd/timesync/synchronized", "");
+    dir
+}
+
+fn rules() -> Rules {
+    Rules::parse(EMBEDDED_RULES).unwrap()
+}
+
+#[test]
+fn operating_systems() {
+    let rules = rules();
+    let cases = [
+        ("kylin-v10-sp1", "Kylin V10 SP1", Verdict::Pass),
+        ("kylin-v10-sp2", "Kylin V10 SP2", Verdict::Pass),
+        ("kylin-v10-sp3", "Kylin V10 SP3", Verdict::Pass),
+        ("uos-20", "UnionTech OS 20", Verdict::Pass),
+        ("openeuler-22.03", "openEuler 22.03 LTS", Verdict::Pass),
+        ("openeuler-24.03", "openEuler 24.03 LTS", Verdict::Pass),
+        ("debian-12", "Debian 12", Verdict::Pass),
+        ("ubuntu-22.04", "Ubuntu 22.04 LTS", Verdict::Pass),
+        ("rocky-9", "Rocky Linux 9", Verdict::Pass),
+        ("centos-7", "CentOS 7", Verdict::Fail),
+        ("alpine-3.19", "unrecognised Linux", Verdict::Warn),
+    ];
+    for (file, name, verdict) in cases {
+        let facts = Facts::read(root(file, "intel-xeon-gold-6248", "5.10.0").path());
+        let m = rules.match_os(facts.os.as_ref().unwrap());
+        assert_eq!(
+            (m.name.as_str(), m.verdict),
+            (name, verdict),
+            "{file}: {}",
+            m.detail
+        );
+    }
+}
+
+#[test]
+fn cpus() {
+    let rules = rules();
+    let cases = [
+        (
+            "kunpeng-920",
+            "Huawei Kunpeng",
+            "Kunpeng 920",
+            "arm64",
+            Verdict::Pass,
+        ),
+        (
+            "phytium-ft2000plus",
+            "Phytium",
+            "FT-2000+/64",
+            "arm64",
+            Verdict::Pass,
+        ),
+        (
+            "phytium-s2500",
+            "Phytium",
+            "FT-2000/4, D2000 or S2500",
+            "arm64",
+            Verdict::Pass,
+        ),
+        (
+            "hygon-c86-7285",
+            "Hygon",
+            "Hygon C86 7285 32-core Processor",
+            "amd64",
+            Verdict::Pass,
+        ),
+        (
+            "zhaoxin-kx-u6780a",
+            "Zhaoxin",
+            "ZHAOXIN KaiXian KX-U6780A@2.7GHz",
+            "amd64",
+            Verdict::Pass,
+        ),
+        (
+            "zhaoxin-kh-40000",
+            "Zhaoxin",
+            "ZHAOXIN KH-40000/32@2.2GHz",
+            "amd64",
+            Verdict::Pass,
+        ),
+        (
+            "loongson-3a5000",
+            "Loongson",
+            "Loongson-3A5000",
+            "loong64",
+            Verdict::Warn,
+        ),
+        (
+            "intel-xeon-gold-6248",
+            "Intel",
+            "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz",
+            "amd64",
+            Verdict::Pass,
+        ),
+        (
+            "amd-epyc-7742",
+            "AMD",
+            "AMD EPYC 7742 64-Core Processor",
+            "amd64",
+            Verdict::Pass,
+        ),
+        (
+            "unknown-riscv",
+            "unknown",
+            "unknown",
+            "unknown",
+            Verdict::Fail,
+        ),
+    ];
+    for (file, vendor, model, arch, verdict) in cases {
+        let facts = Facts::read(root("debian-12", file, "6.1.0").path());
+        let m = rules.match_cpu(facts.cpu.as_ref().unwrap());
+        assert_eq!(
+            (
+                m.vendor.as_str(),
+                m.model.as_str(),
+                m.arch.as_str(),
+                m.verdict
+            ),
+            (vendor, model, arch, verdict),
+            "{file}: {}",
+            m.detail
+        );
+    }
+}
+
+#[test]
+fn host_checks_for_a_cluster_node() {
+    let rules = rules();
+    let profile = &rules.profiles["cluster-node"];
+    let dir = root(
+        "kylin-v10-sp2",
+        "kunpeng-920",
+        "4.19.90-24.4.v2101.ky10.aarch64",
+    );
+    let checks = evaluate(&rules, profile, &Facts::read(dir.path()));
+    let verdict = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c.check == name)
+            .map(|c| c.verdict)
+            .unwrap()
+    };
+    assert_eq!(verdict("operating system"), Verdict::Pass);
+    assert_eq!(verdict("cpu"), Verdict::Pass);
+    assert_eq!(
+        verdict("kernel"),
+        Verdict::Warn,
+        "4.19 runs but 5.10 is recommended"
+    );
+    assert_eq!(verdict("module overlay"), Verdict::Pass);
+    assert_eq!(verdict("module br_netfilter"), Verdict::Pass, "built in");
+    assert_eq!(verdict("cgroup"), Verdict::Pass);
+    assert_eq!(verdict("time sync"), Verdict::Pass);
+
+    // The same host on cgroup v1, without br_netfilter and without time sync.
+    std::fs::remove_file(dir.path().join("sys/fs/cgroup/cgroup.controllers")).unwrap();
+    std::fs::remove_file(dir.path().join("run/systemd/timesync/synchronized")).unwrap();
+    std::fs::write(
+        dir.path()
+            .join("lib/modules/4.19.90-24.4.v2101.ky10.aarch64/modules.builtin"),
+        "",
+    )
+    .unwrap();
+    let checks = evaluate(&rules, profile, &Facts::read(dir.path()));
+    let verdict = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c.check == name)
+            .map(|c| c.verdict)
+            .unwrap()
+    };
+    assert_eq!(verdict("cgroup"), Verdict::Fail, "nodes need cgroup v2");
+    assert_eq!(verdict("module br_netfilter"), Verdict::Fail);
+    assert_eq!(verdict("time sync"), Verdict::Warn);
+}
+
+fn preflight(root: &Path, extra: &[&str]) -> (bool, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_yunhui"))
+        .args([
+            "preflight",
+            "--output",
+            "json",
+            "--profile",
+            "install-host",
+            "--root",
+        ])
+        .arg(root)
+        .args(extra)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.success(), report)
+}
+
+#[test]
+fn command_reports_json_and_exit_status() {
+    let good = root(
+        "openeuler-24.03",
+        "hygon-c86-7285",
+        "6.6.0-28.0.0.34.oe2403.x86_64",
+    );
+    let (ok, report) = preflight(good.path(), &[]);
+    let os = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "operating system")
+        .unwrap();
+    assert_eq!(os["verdict"], "pass");
+    assert!(os["detail"].as_str().unwrap().contains("openEuler 24.03"));
+    assert_ne!(report["verdict"], "fail", "{report:#}");
+    assert!(ok, "{report:#}");
+
+    let bad = root("centos-7", "intel-xeon-gold-6248", "3.10.0-1160.el7.x86_64");
+    let (ok, report) = preflight(bad.path(), &[]);
+    assert!(!ok, "a failing check makes the exit status non-zero");
+    assert_eq!(report["verdict"], "fail");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_yunhui"))
+        .args(["preflight", "--profile", "moon-base"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown profile") && err.contains("cluster-node"),
+        "{err}"
+    );
+}
