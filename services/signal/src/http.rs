@@ -40,6 +40,13 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .route("/.well-known/yunhui", get(crate::admin::discovery))
+        .route(
+            "/internal/v1/tenants/{id}",
+            get(crate::admin::get_tenant)
+                .put(crate::admin::put_tenant)
+                .delete(crate::admin::delete_tenant),
+        )
         .nest("/api/v1", api);
     if let Some(dir) = &app.config.web_dir {
         // Client-side routes such as /j/123456789 get the app's index page.

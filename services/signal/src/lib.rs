@@ -11,6 +11,7 @@
 //! HTTP) and by `yunhui up` (SFU in the same process).
 
 pub mod accounts;
+pub mod admin;
 pub mod error;
 pub mod http;
 pub mod meetings;
@@ -38,6 +39,10 @@ pub struct SignalConfig {
     pub web_dir: Option<PathBuf>,
     /// Lifetime of a sign-in session in seconds.
     pub token_ttl_secs: i64,
+    /// Shared internal key; enables the tenant admin API ([`admin`]) when set.
+    pub internal_key: Option<String>,
+    /// JSON file served at `/.well-known/yunhui` (written by the operator).
+    pub discovery_file: Option<PathBuf>,
 }
 
 impl Default for SignalConfig {
@@ -46,6 +51,8 @@ impl Default for SignalConfig {
             public_url: "http://127.0.0.1:8080".into(),
             web_dir: None,
             token_ttl_secs: 7 * 24 * 3600,
+            internal_key: None,
+            discovery_file: None,
         }
     }
 }

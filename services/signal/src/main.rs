@@ -32,6 +32,9 @@ struct Args {
     /// Base URL clients use (for join links).
     #[arg(long, env = "YUNHUI_PUBLIC_URL")]
     public_url: String,
+    /// JSON file served at `/.well-known/yunhui` (the operator mounts it).
+    #[arg(long, env = "YUNHUI_DISCOVERY_FILE")]
+    discovery_file: Option<PathBuf>,
     /// Built web client to serve at `/`.
     #[arg(long, env = "YUNHUI_WEB_DIR")]
     web_dir: Option<PathBuf>,
@@ -58,6 +61,8 @@ async fn main() -> anyhow::Result<()> {
     let config = SignalConfig {
         public_url: args.public_url,
         web_dir: args.web_dir,
+        internal_key: Some(args.internal_key.clone()),
+        discovery_file: args.discovery_file,
         ..SignalConfig::default()
     };
     let app = App::new(config, store, media, prometheus::Registry::new())?;
