@@ -47,6 +47,9 @@ use crate::speaker::AUDIO_LEVEL_URI;
 const INBOX_CAPACITY: usize = 4096;
 /// Keyframe requests to one publisher track are not sent more often than this.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(250);
+/// STUN requests held while the remote description (and so the remote ICE password) is
+/// not known yet; beyond this they are dropped and the client's retransmissions count.
+const EARLY_STUN_CAPACITY: usize = 32;
 /// How long closing waits for a peer task to finish.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -297,6 +300,7 @@ pub(crate) fn spawn_peer(
         down_by_local_track: HashMap::new(),
         down_by_ssrc: HashMap::new(),
         sent: Vec::new(),
+        early_stun: Vec::new(),
         connected: false,
         closed: false,
     };
@@ -335,6 +339,10 @@ struct PeerTask {
     down_by_ssrc: HashMap<u32, Arc<TrackKey>>,
     /// Arrival instants of packets written since the last flush, for the delay histogram.
     sent: Vec<Instant>,
+    /// Connectivity checks that arrived before the remote description: a browser starts
+    /// them as soon as it has applied the SFU's offer, before its answer gets here, and
+    /// `rtc` cannot answer them without the remote ICE password.
+    early_stun: Vec<(SocketAddr, BytesMut)>,
     /// DTLS is up: SRTP can be written. Media written before then is dropped by `rtc`.
     connected: bool,
     closed: bool,
@@ -382,32 +390,56 @@ impl PeerTask {
     fn handle_input(&mut self, input: PeerInput) {
         match input {
             PeerInput::Datagram { from, at, data } => {
-                let result = self.pc.handle_read(TaggedBytesMut {
-                    now: at,
-                    transport: TransportContext {
-                        local_addr: self.ctx.advertised,
-                        peer_addr: from,
-                        ecn: None,
-                        transport_protocol: TransportProtocol::UDP,
-                    },
-                    message: data,
-                });
-                if let Err(err) = result {
-                    tracing::trace!(error = %err, "datagram rejected");
+                if self.pc.remote_description().is_none()
+                    && crate::demux::stun_local_ufrag(&data).is_some()
+                {
+                    if self.early_stun.len() < EARLY_STUN_CAPACITY {
+                        self.early_stun.push((from, data));
+                    }
+                    return;
                 }
-                // Reads may be ready now: forward promptly rather than after the batch.
-                self.drain_events();
-                self.drain_reads();
+                self.read_datagram(from, at, data);
             }
             PeerInput::Forward(packet) => self.send_forwarded(&packet),
             PeerInput::Command(command) => self.handle_command(command),
         }
     }
 
+    /// Feeds the connectivity checks held by [`PeerTask::handle_input`] to the peer
+    /// connection, once it knows the remote ICE credentials.
+    fn replay_early_stun(&mut self) {
+        if self.pc.remote_description().is_none() {
+            return;
+        }
+        for (from, data) in std::mem::take(&mut self.early_stun) {
+            self.read_datagram(from, Instant::now(), data);
+        }
+    }
+
+    fn read_datagram(&mut self, from: SocketAddr, at: Instant, data: BytesMut) {
+        let result = self.pc.handle_read(TaggedBytesMut {
+            now: at,
+            transport: TransportContext {
+                local_addr: self.ctx.advertised,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: data,
+        });
+        if let Err(err) = result {
+            tracing::trace!(error = %err, "datagram rejected");
+        }
+        // Reads may be ready now: forward promptly rather than after the batch.
+        self.drain_events();
+        self.drain_reads();
+    }
+
     fn handle_command(&mut self, command: PeerCommand) {
         match command {
             PeerCommand::AnswerOffer { offer, reply } => {
                 let _ = reply.send(self.answer_offer(offer));
+                self.replay_early_stun();
             }
             PeerCommand::OfferTracks { tracks, reply } => {
                 let _ = reply.send(self.offer_tracks(tracks));
@@ -425,6 +457,7 @@ impl PeerTask {
                     self.request_keyframes_for_waiting_tracks();
                 }
                 let _ = reply.send(result);
+                self.replay_early_stun();
             }
             PeerCommand::RequestKeyframe { track_id } => self.request_keyframe(&track_id),
             PeerCommand::Close => self.closed = true,
