@@ -2,6 +2,8 @@
 //!
 //! - [`up`]: the all-in-one platform on one machine.
 //! - [`preflight`]: host checks before installing.
+//! - [`bundle`]: build, sign and verify air-gapped bundles.
 
+pub mod bundle;
 pub mod preflight;
 pub mod up;

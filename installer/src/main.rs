@@ -19,6 +19,8 @@ enum Command {
     Up(yunhui_installer::up::UpArgs),
     /// Check whether this host can run Yunhui (OS, CPU, kernel, cgroup, disk, ports, time).
     Preflight(yunhui_installer::preflight::PreflightArgs),
+    /// Build, verify and sign air-gapped bundles.
+    Bundle(yunhui_installer::bundle::BundleArgs),
 }
 
 #[tokio::main]
@@ -32,5 +34,6 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bundle(args) => Ok(yunhui_installer::bundle::run(args)?),
     }
 }

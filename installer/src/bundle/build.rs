@@ -1,0 +1,489 @@
+//! `yunhui bundle build`: binaries → images → files → SBOM → manifest → signature.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::edition::{Edition, rust_target};
+use super::image::{BaseContents, ServiceImage, base_layer, write_service_image};
+use super::manifest::{
+    BUNDLED_PUBLIC_KEY, BuildInfo, BundleManifest, ComponentEntry, FileEntry, IMAGES_DIR,
+    ImageEntry, MANIFEST_FILE, PlatformImage, SIGNATURE_FILE, Target, aggregate_sha256,
+};
+use super::oci::{ANNOTATION_REF_NAME, ImageIndex, LayoutWriter, MEDIA_TYPE_INDEX};
+use super::{BundleError, signing};
+
+/// Where the binaries come from.
+#[derive(Debug, Clone)]
+pub enum BinarySource {
+    /// Prebuilt: `<dir>/<arch>/<binary>`.
+    Prebuilt(PathBuf),
+    /// Cross-built here with `cargo zigbuild --release --target <musl triple>`.
+    CrossBuild,
+}
+
+/// Inputs of a bundle build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// Workspace root (holds `Cargo.toml`, `airgap/`, `charts/`, …).
+    pub source: PathBuf,
+    /// Edition name.
+    pub edition: String,
+    /// Target arches (`amd64`, `arm64`).
+    pub arches: Vec<String>,
+    /// Output directory; must not exist or be empty.
+    pub out: PathBuf,
+    /// Where binaries come from.
+    pub binaries: BinarySource,
+    /// minisign secret key file.
+    pub key: PathBuf,
+}
+
+/// Folders copied from the workspace when present: (source, bundle path).
+const SHIPPED_FOLDERS: &[(&str, &str)] = &[
+    ("charts", "charts"),
+    ("crds/yaml", "crds"),
+    ("examples", "examples"),
+];
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
+    move |source| BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn command_output(program: &str, args: &[&str], dir: &Path) -> Option<String> {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn workspace_version(source: &Path) -> Result<String, BundleError> {
+    let path = source.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    let value: toml::Value = toml::from_str(&text).map_err(|e| BundleError::Input {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    value
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("version"))
+        .and_then(toml::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| BundleError::Input {
+            path,
+            message: "no [workspace.package] version".into(),
+        })
+}
+
+/// Cross-builds the packages for every arch with cargo-zigbuild and returns
+/// the directory that then holds `<arch>/<binary>` links.
+fn cross_build(
+    source: &Path,
+    arches: &[String],
+    packages: &[String],
+) -> Result<PathBuf, BundleError> {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| source.join("target"));
+    let staged = target_dir.join("yunhui-bundle-binaries");
+    for arch in arches {
+        let Some(triple) = rust_target(arch) else {
+            return Err(BundleError::UnknownArch(arch.clone()));
+        };
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command
+            .args(["zigbuild", "--locked", "--release", "--target", triple])
+            .current_dir(source);
+        for package in packages {
+            command.args(["-p", package]);
+        }
+        eprintln!(
+            "cross-building {} for {arch} ({triple})",
+            packages.join(", ")
+        );
+        let status = command.status().map_err(|e| BundleError::CrossBuild {
+            target: triple.to_string(),
+            message: e.to_string(),
+        })?;
+        if !status.success() {
+            return Err(BundleError::CrossBuild {
+                target: triple.to_string(),
+                message: format!("cargo zigbuild exited with {status}"),
+            });
+        }
+        let built = target_dir.join(triple).join("release");
+        let dir = staged.join(arch);
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        for entry in std::fs::read_dir(&built).map_err(io_err(&built))?.flatten() {
+            let path = entry.path();
+            if path.is_file() && path.extension().is_none() {
+                let to = dir.join(entry.file_name());
+                std::fs::copy(&path, &to).map_err(io_err(&to))?;
+            }
+        }
+    }
+    Ok(staged)
+}
+
+/// Lists regular files under `dir` (sorted, `/`-separated, relative to
+/// `base`). Symlinks are refused: a bundle must not depend on the build host.
+fn list_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), BundleError> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io_err(dir))?
+        .collect::<Result<_, _>>()
+        .map_err(io_err(dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io_err(&path))?;
+        if kind.is_dir() {
+            list_files(base, &path, out)?;
+        } else if kind.is_file() {
+            let relative = path
+                .strip_prefix(base)
+                .map_err(|_| BundleError::Input {
+                    path: path.clone(),
+                    message: "outside the bundle".into(),
+                })?
+                .to_str()
+                .ok_or_else(|| BundleError::Input {
+                    path: path.clone(),
+                    message: "file name is not UTF-8".into(),
+                })?
+                .to_string();
+            out.push(relative);
+        } else {
+            return Err(BundleError::Input {
+                path,
+                message: "not a regular file or directory (symlinks are not shipped)".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), BundleError> {
+    let mut files = Vec::new();
+    list_files(from, from, &mut files)?;
+    for file in files {
+        let dest = to.join(&file);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        std::fs::copy(from.join(&file), &dest).map_err(io_err(&dest))?;
+    }
+    Ok(())
+}
+
+/// sha256 and size of a file, streamed.
+pub(crate) fn hash_file(path: &Path) -> Result<(String, u64), std::io::Error> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buffer[..n]);
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// Builds a bundle; returns its manifest.
+pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
+    let editions_dir = request.source.join("airgap/editions");
+    let edition = Edition::load(&editions_dir, &request.edition)?;
+    let mut arches: Vec<String> = Vec::new();
+    for arch in &request.arches {
+        if rust_target(arch).is_none() {
+            return Err(BundleError::UnknownArch(arch.clone()));
+        }
+        if !edition.arches.contains(arch) {
+            return Err(BundleError::ArchNotInEdition {
+                arch: arch.clone(),
+                edition: edition.name.clone(),
+                allowed: edition.arches.join(", "),
+            });
+        }
+        if !arches.contains(arch) {
+            arches.push(arch.clone());
+        }
+    }
+    if arches.is_empty() {
+        return Err(BundleError::NoArch);
+    }
+    // Strict editions: every image for every arch, checked before any work.
+    let mut notes = Vec::new();
+    let binaries_dir = match &request.binaries {
+        BinarySource::Prebuilt(dir) => dir.clone(),
+        BinarySource::CrossBuild => {
+            let mut packages: Vec<String> = edition
+                .components
+                .iter()
+                .map(|c| c.package.clone())
+                .collect();
+            packages.push(edition.cli.package.clone());
+            cross_build(&request.source, &arches, &packages)?
+        }
+    };
+    let mut missing = Vec::new();
+    for component in &edition.components {
+        for arch in &arches {
+            let declared = edition.declares(component, arch);
+            let present = binaries_dir.join(arch).join(&component.binary).is_file();
+            if !declared || !present {
+                let why = if declared {
+                    format!(
+                        "binary {} not found",
+                        binaries_dir.join(arch).join(&component.binary).display()
+                    )
+                } else {
+                    "the edition does not declare this arch for it".to_string()
+                };
+                missing.push((component.repository.clone(), arch.clone(), why));
+            }
+        }
+    }
+    for arch in &arches {
+        let cli = binaries_dir.join(arch).join(&edition.cli.binary);
+        if !cli.is_file() {
+            missing.push((
+                format!("the {} CLI", edition.cli.binary),
+                arch.clone(),
+                format!("binary {} not found", cli.display()),
+            ));
+        }
+    }
+    if edition.strict_arches && !missing.is_empty() {
+        return Err(BundleError::StrictArchMissing {
+            edition: edition.name.clone(),
+            missing: missing
+                .iter()
+                .map(|(image, arch, why)| format!("{image} for {arch} ({why})"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    for (image, arch, why) in &missing {
+        notes.push(format!("{image} left out for {arch}: {why}"));
+    }
+
+    // Output directory.
+    let out = &request.out;
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(io_err(out))?
+            .next()
+            .is_some()
+    {
+        return Err(BundleError::OutNotEmpty(out.clone()));
+    }
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let secret = signing::load_secret_key(&request.key)?;
+
+    let version = workspace_version(&request.source)?;
+    let commit = command_output("git", &["rev-parse", "HEAD"], &request.source)
+        .unwrap_or_else(|| "unknown".into());
+    let dirty = command_output("git", &["status", "--porcelain"], &request.source)
+        .is_some_and(|s| !s.is_empty());
+
+    // Images.
+    let layout = LayoutWriter::create(&out.join(IMAGES_DIR))?;
+    let base = base_layer(&BaseContents {
+        ca_bundle_candidates: edition.image.ca_bundle.clone(),
+        zones: edition.image.zones.clone(),
+        zoneinfo_dir: PathBuf::from("/usr/share/zoneinfo"),
+    })?;
+    notes.extend(base.notes);
+    let base_blob = base.tree.write_layer(&layout)?;
+    let mut layout_refs = Vec::new();
+    let mut images = Vec::new();
+    let mut components = Vec::new();
+    for component in &edition.components {
+        let mut platforms = Vec::new();
+        let mut descriptors = Vec::new();
+        let mut built_arches = Vec::new();
+        for arch in &arches {
+            if missing
+                .iter()
+                .any(|(r, a, _)| r == &component.repository && a == arch)
+            {
+                continue;
+            }
+            let path = binaries_dir.join(arch).join(&component.binary);
+            let binary = std::fs::read(&path).map_err(io_err(&path))?;
+            let descriptor = write_service_image(
+                &layout,
+                &base_blob,
+                &ServiceImage {
+                    binary_name: &component.binary,
+                    binary,
+                    arch,
+                    version: &version,
+                    revision: &commit,
+                },
+            )?;
+            let oci_ref = format!("{}_{version}_{arch}", component.name);
+            let mut per_arch = descriptor.clone();
+            per_arch
+                .annotations
+                .insert(ANNOTATION_REF_NAME.to_string(), oci_ref.clone());
+            layout_refs.push(per_arch);
+            platforms.push(PlatformImage {
+                arch: arch.clone(),
+                platform: descriptor
+                    .platform
+                    .clone()
+                    .unwrap_or_else(|| super::image::platform_of(arch)),
+                digest: descriptor.digest.clone(),
+                oci_ref,
+            });
+            descriptors.push(descriptor);
+            built_arches.push(arch.clone());
+        }
+        components.push(ComponentEntry {
+            name: component.name.clone(),
+            package: component.package.clone(),
+            binary: component.binary.clone(),
+            arches: built_arches,
+        });
+        if descriptors.is_empty() {
+            continue;
+        }
+        let index = ImageIndex {
+            schema_version: 2,
+            media_type: MEDIA_TYPE_INDEX.to_string(),
+            manifests: descriptors,
+            annotations: BTreeMap::new(),
+        };
+        let mut index_descriptor = layout.put_json(MEDIA_TYPE_INDEX, &index)?;
+        let oci_ref = format!("{}_{version}", component.name);
+        index_descriptor
+            .annotations
+            .insert(ANNOTATION_REF_NAME.to_string(), oci_ref.clone());
+        images.push(ImageEntry {
+            component: component.name.clone(),
+            repository: component.repository.clone(),
+            tag: version.clone(),
+            oci_ref,
+            digest: index_descriptor.digest.clone(),
+            platforms,
+        });
+        layout_refs.push(index_descriptor);
+    }
+    layout_refs.sort_by(|a, b| {
+        a.annotations
+            .get(ANNOTATION_REF_NAME)
+            .cmp(&b.annotations.get(ANNOTATION_REF_NAME))
+    });
+    layout.write_index(&ImageIndex {
+        schema_version: 2,
+        media_type: MEDIA_TYPE_INDEX.to_string(),
+        manifests: layout_refs,
+        annotations: BTreeMap::new(),
+    })?;
+
+    // The CLI per arch.
+    for arch in &arches {
+        let from = binaries_dir.join(arch).join(&edition.cli.binary);
+        if from.is_file() {
+            let dir = out.join("bin").join(arch);
+            std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            let to = dir.join(&edition.cli.binary);
+            std::fs::copy(&from, &to).map_err(io_err(&to))?;
+        }
+    }
+    // Chart, CRDs, examples.
+    for (from, to) in SHIPPED_FOLDERS {
+        let path = request.source.join(from);
+        if path.is_dir() {
+            copy_tree(&path, &out.join(to))?;
+        } else {
+            notes.push(format!(
+                "{from}/ not present in the source tree; not included"
+            ));
+        }
+    }
+    // SBOM.
+    let mut roots: Vec<String> = components
+        .iter()
+        .filter(|c| !c.arches.is_empty())
+        .map(|c| c.package.clone())
+        .collect();
+    roots.push(edition.cli.package.clone());
+    let triples: Vec<&str> = arches.iter().filter_map(|a| rust_target(a)).collect();
+    let sbom = super::sbom::build_sbom(&request.source, &roots, &triples, &version, &edition.name)?;
+    let sbom_path = out.join("sbom.cdx.json");
+    std::fs::write(&sbom_path, serde_json::to_vec_pretty(&sbom)?).map_err(io_err(&sbom_path))?;
+    // The public key, for integrity checks without --key.
+    let pub_path = out.join(BUNDLED_PUBLIC_KEY);
+    std::fs::write(&pub_path, signing::public_key_file(&secret)?).map_err(io_err(&pub_path))?;
+
+    // Manifest over every file.
+    let mut paths = Vec::new();
+    list_files(out, out, &mut paths)?;
+    let mut files = Vec::new();
+    for path in paths {
+        let full = out.join(&path);
+        let (sha256, size) = hash_file(&full).map_err(io_err(&full))?;
+        files.push(FileEntry { path, size, sha256 });
+    }
+    let aggregate = aggregate_sha256(&files);
+    let rustc = command_output("rustc", &["--version"], &request.source)
+        .unwrap_or_else(|| "unknown".into());
+    let manifest = BundleManifest {
+        format: 1,
+        name: "yunhui".into(),
+        version: version.clone(),
+        edition: edition.name.clone(),
+        strict_arches: edition.strict_arches,
+        build: BuildInfo {
+            commit,
+            dirty,
+            rustc,
+            binaries: match request.binaries {
+                BinarySource::Prebuilt(_) => "prebuilt".into(),
+                BinarySource::CrossBuild => "cargo-zigbuild".into(),
+            },
+            builder: env!("CARGO_PKG_VERSION").into(),
+        },
+        targets: arches
+            .iter()
+            .map(|a| Target {
+                arch: a.clone(),
+                rust_target: rust_target(a).unwrap_or_default().to_string(),
+            })
+            .collect(),
+        components,
+        images,
+        files,
+        aggregate_sha256: aggregate.clone(),
+        notes,
+    };
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
+    let manifest_path = out.join(MANIFEST_FILE);
+    std::fs::write(&manifest_path, &manifest_bytes).map_err(io_err(&manifest_path))?;
+    let trusted = format!(
+        "yunhui {version} {} bundle; manifest {}; aggregate {aggregate}",
+        edition.name,
+        super::oci::sha256_digest(&manifest_bytes)
+    );
+    let signature = signing::sign(&secret, &manifest_bytes, &trusted)?;
+    let sig_path = out.join(SIGNATURE_FILE);
+    std::fs::write(&sig_path, signature).map_err(io_err(&sig_path))?;
+    Ok(manifest)
+}

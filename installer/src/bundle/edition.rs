@@ -1,0 +1,162 @@
+//! Edition definitions (`airgap/editions/<name>.toml`): which components ship,
+//! for which arches, and whether a missing arch is an error.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Arches a bundle can target, with their Rust musl target triples.
+pub const ARCH_TARGETS: &[(&str, &str)] = &[
+    ("amd64", "x86_64-unknown-linux-musl"),
+    ("arm64", "aarch64-unknown-linux-musl"),
+];
+
+/// The Rust target triple for a bundle arch.
+pub fn rust_target(arch: &str) -> Option<&'static str> {
+    ARCH_TARGETS
+        .iter()
+        .find(|(a, _)| *a == arch)
+        .map(|(_, target)| *target)
+}
+
+/// One edition, as read from its TOML file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edition {
+    /// Edition name (`enterprise`, `xinchuang`); must match the file name.
+    pub name: String,
+    /// One line for humans.
+    pub description: String,
+    /// Arches this edition may target.
+    pub arches: Vec<String>,
+    /// When true, every image must exist for every requested arch, or the
+    /// build is refused.
+    #[serde(default)]
+    pub strict_arches: bool,
+    /// The `yunhui` CLI shipped per arch in `bin/<arch>/`.
+    pub cli: Binary,
+    /// Service images.
+    pub components: Vec<Component>,
+    /// Contents of the base layer shared by every image.
+    pub image: ImageSettings,
+}
+
+/// A binary and the cargo package that builds it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Binary {
+    /// Cargo package name.
+    pub package: String,
+    /// Binary name.
+    pub binary: String,
+}
+
+/// A component shipped as an image.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    /// Short name (`signal`).
+    pub name: String,
+    /// Cargo package name.
+    pub package: String,
+    /// Binary name, also the image entrypoint.
+    pub binary: String,
+    /// Repository name in a registry (`yunhui/signal`).
+    pub repository: String,
+    /// Arches this component is available for; all edition arches if absent.
+    #[serde(default)]
+    pub arches: Option<Vec<String>>,
+}
+
+/// Base layer settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSettings {
+    /// Build-host paths tried in order for the CA bundle.
+    pub ca_bundle: Vec<PathBuf>,
+    /// Time zones copied from the build host's zoneinfo.
+    pub zones: Vec<String>,
+}
+
+/// Errors loading an edition.
+#[derive(Debug, thiserror::Error)]
+pub enum EditionError {
+    /// No such file.
+    #[error("unknown edition {name:?}: {path} does not exist (editions available: {available})")]
+    Unknown {
+        /// Requested name.
+        name: String,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// Names found in the editions folder.
+        available: String,
+    },
+    /// The file could not be read or parsed.
+    #[error("{path} is not a valid edition definition: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Edition {
+    /// Loads `<dir>/<name>.toml` and checks it.
+    pub fn load(dir: &Path, name: &str) -> Result<Edition, EditionError> {
+        let path = dir.join(format!("{name}.toml"));
+        if name.contains(['/', '\\', '.']) || !path.is_file() {
+            let mut available: Vec<String> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".toml"))
+                        .map(str::to_string)
+                })
+                .collect();
+            available.sort();
+            return Err(EditionError::Unknown {
+                name: name.to_string(),
+                path,
+                available: available.join(", "),
+            });
+        }
+        let invalid = |message: String| EditionError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| invalid(e.to_string()))?;
+        let edition: Edition = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        if edition.name != name {
+            return Err(invalid(format!(
+                "name = {:?} but the file is named {name}.toml",
+                edition.name
+            )));
+        }
+        let all_arches = edition.arches.iter().chain(
+            edition
+                .components
+                .iter()
+                .flat_map(|c| c.arches.iter().flatten()),
+        );
+        for arch in all_arches {
+            if rust_target(arch).is_none() {
+                return Err(invalid(format!(
+                    "unknown arch {arch:?}; use amd64 or arm64"
+                )));
+            }
+        }
+        Ok(edition)
+    }
+
+    /// Whether `component` is declared available for `arch`.
+    pub fn declares(&self, component: &Component, arch: &str) -> bool {
+        component
+            .arches
+            .as_ref()
+            .is_none_or(|arches| arches.iter().any(|a| a == arch))
+    }
+}

@@ -1,0 +1,145 @@
+//! The bundle manifest (`manifest.json`): what the bundle holds, with a
+//! sha256 for every file and an aggregate checksum over all of them. The
+//! signature (`manifest.json.minisig`) covers this file, so it transitively
+//! covers every byte of the bundle.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::oci::Platform;
+
+/// File name of the manifest at the bundle root.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// File name of the minisign signature over the manifest.
+pub const SIGNATURE_FILE: &str = "manifest.json.minisig";
+/// The OCI image layout folder inside a bundle.
+pub const IMAGES_DIR: &str = "images";
+/// The public key shipped inside the bundle (integrity only; pass `--key`
+/// to `bundle verify` to check origin).
+pub const BUNDLED_PUBLIC_KEY: &str = "bundle.pub";
+
+/// The manifest document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleManifest {
+    /// Manifest format version (1).
+    pub format: u32,
+    /// Product name (`yunhui`).
+    pub name: String,
+    /// Product version (workspace version).
+    pub version: String,
+    /// Edition name.
+    pub edition: String,
+    /// Whether the edition requires every image for every target arch.
+    pub strict_arches: bool,
+    /// How it was built.
+    pub build: BuildInfo,
+    /// Target arches with their Rust triples.
+    pub targets: Vec<Target>,
+    /// Components and the arches they were built for.
+    pub components: Vec<ComponentEntry>,
+    /// Images in `images/` (an OCI layout).
+    pub images: Vec<ImageEntry>,
+    /// Every file of the bundle except the manifest and its signature,
+    /// sorted by path.
+    pub files: Vec<FileEntry>,
+    /// `sha256:` over the lines `<sha256-hex>  <path>\n` of `files`, in order.
+    pub aggregate_sha256: String,
+    /// What was left out, and why.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// Build provenance. No timestamp: it would change the manifest on every build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    /// Git commit of the source, or `unknown`.
+    pub commit: String,
+    /// Whether the work tree had uncommitted changes.
+    pub dirty: bool,
+    /// `rustc --version` of the build host.
+    pub rustc: String,
+    /// `prebuilt` (from `--binaries`) or `cargo-zigbuild`.
+    pub binaries: String,
+    /// The `yunhui` version that built the bundle.
+    pub builder: String,
+}
+
+/// One target arch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// `amd64` or `arm64`.
+    pub arch: String,
+    /// Rust target triple.
+    pub rust_target: String,
+}
+
+/// One component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentEntry {
+    /// Short name.
+    pub name: String,
+    /// Cargo package.
+    pub package: String,
+    /// Binary name.
+    pub binary: String,
+    /// Arches it was built for.
+    pub arches: Vec<String>,
+}
+
+/// One multi-arch image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageEntry {
+    /// Component name.
+    pub component: String,
+    /// Registry repository (`yunhui/signal`).
+    pub repository: String,
+    /// Registry tag (the version).
+    pub tag: String,
+    /// Reference name in the OCI layout's `index.json` (`signal_0.1.0`).
+    pub oci_ref: String,
+    /// Digest of the image index.
+    pub digest: String,
+    /// One manifest per platform.
+    pub platforms: Vec<PlatformImage>,
+}
+
+/// A single-platform image manifest inside an image index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformImage {
+    /// Bundle arch name.
+    pub arch: String,
+    /// OCI platform.
+    pub platform: Platform,
+    /// Digest of the image manifest.
+    pub digest: String,
+    /// Per-arch reference in `index.json` (`signal_0.1.0_arm64`), for tools
+    /// that cannot pick a platform out of an index (umoci).
+    pub oci_ref: String,
+}
+
+/// One file of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the bundle root, `/`-separated.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lowercase hex sha256.
+    pub sha256: String,
+}
+
+/// The aggregate checksum over a sorted file list.
+pub fn aggregate_sha256(files: &[FileEntry]) -> String {
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(format!("{}  {}\n", file.sha256, file.path));
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+/// Map from path to entry, for lookups.
+pub fn files_by_path(files: &[FileEntry]) -> BTreeMap<&str, &FileEntry> {
+    files.iter().map(|f| (f.path.as_str(), f)).collect()
+}

@@ -1,0 +1,282 @@
+//! Air-gapped bundles: `yunhui bundle build | verify | keygen`.
+//!
+//! A bundle is a directory:
+//!
+//! ```text
+//! manifest.json           what is inside, sha256 of every file, aggregate checksum
+//! manifest.json.minisig   ed25519 signature over manifest.json (minisign format)
+//! bundle.pub              the signer's public key (integrity only; pass --key for origin)
+//! sbom.cdx.json           CycloneDX SBOM of the Rust and npm packages that ship
+//! images/                 OCI image layout: one multi-arch image per service
+//! bin/<arch>/yunhui       the CLI per arch
+//! charts/ crds/ examples/ when present in the source tree
+//! ```
+//!
+//! Binaries come from `--binaries DIR` (`DIR/<arch>/<binary>`) or are
+//! cross-built as static musl executables with cargo-zigbuild. Prerequisites
+//! for the latter: `rustup target add x86_64-unknown-linux-musl
+//! aarch64-unknown-linux-musl` and `pip install ziglang cargo-zigbuild`.
+
+pub mod build;
+pub mod edition;
+pub mod image;
+pub mod manifest;
+pub mod oci;
+pub mod sbom;
+pub mod signing;
+pub mod verify;
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// Errors of `yunhui bundle`.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// An input file is unusable.
+    #[error("{path}: {message}")]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The edition could not be loaded.
+    #[error(transparent)]
+    Edition(#[from] edition::EditionError),
+    /// An arch name is not known.
+    #[error("unknown arch {0:?}; use amd64 and/or arm64")]
+    UnknownArch(String),
+    /// No arch was requested.
+    #[error("no target arch given; pass --arch amd64,arm64")]
+    NoArch,
+    /// The arch is not part of the edition.
+    #[error("arch {arch} is not part of the {edition} edition (it allows {allowed})")]
+    ArchNotInEdition {
+        /// Requested arch.
+        arch: String,
+        /// Edition.
+        edition: String,
+        /// Its arches.
+        allowed: String,
+    },
+    /// A strict edition lacks an image for an arch.
+    #[error(
+        "the {edition} edition requires every image for every target arch, but these are missing: {missing}; build them (or pass --binaries with <dir>/<arch>/<binary> for each) and try again"
+    )]
+    StrictArchMissing {
+        /// Edition.
+        edition: String,
+        /// `image for arch (why)`, `; `-separated.
+        missing: String,
+    },
+    /// Cross compilation failed.
+    #[error(
+        "cross-building for {target} failed: {message}; prerequisites: `rustup target add {target}` and `pip install ziglang cargo-zigbuild`, or pass --binaries DIR"
+    )]
+    CrossBuild {
+        /// Rust target.
+        target: String,
+        /// What happened.
+        message: String,
+    },
+    /// The output directory has content.
+    #[error("output directory {0} exists and is not empty; remove it or pass another --out")]
+    OutNotEmpty(PathBuf),
+    /// Building an image failed.
+    #[error(transparent)]
+    Image(#[from] image::ImageError),
+    /// Writing the OCI layout failed.
+    #[error(transparent)]
+    Layout(#[from] oci::LayoutError),
+    /// Keys or signing failed.
+    #[error(transparent)]
+    Signing(#[from] signing::SigningError),
+    /// The SBOM could not be produced.
+    #[error(transparent)]
+    Sbom(#[from] sbom::SbomError),
+    /// Serialising JSON failed (a bug).
+    #[error("could not serialise JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Verification failed.
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
+}
+
+/// `yunhui bundle …`.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: BundleCommand,
+}
+
+/// Output format of commands a program may read.
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// The `bundle` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Build a signed bundle for an edition.
+    Build(BuildArgs),
+    /// Verify a bundle's signature, checksums and completeness.
+    Verify(VerifyArgs),
+    /// Generate a signing key pair (<OUT>.key and <OUT>.pub).
+    Keygen(KeygenArgs),
+}
+
+/// `yunhui bundle build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Edition (a file in airgap/editions/): enterprise or xinchuang.
+    #[arg(long)]
+    pub edition: String,
+    /// Target arches, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "amd64,arm64")]
+    pub arch: Vec<String>,
+    /// Output directory (default: dist/yunhui-<edition>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Prebuilt binaries as DIR/<arch>/<binary>; without it they are cross-built.
+    #[arg(long)]
+    pub binaries: Option<PathBuf>,
+    /// minisign secret key (password, if any, in YUNHUI_BUNDLE_KEY_PASSWORD).
+    #[arg(long, env = "YUNHUI_BUNDLE_KEY")]
+    pub key: PathBuf,
+    /// Workspace root holding Cargo.toml and airgap/.
+    #[arg(long, default_value = ".")]
+    pub source: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// `yunhui bundle verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle directory.
+    pub bundle: PathBuf,
+    /// The publisher's public key; without it only the key inside the bundle is used.
+    #[arg(long, env = "YUNHUI_BUNDLE_PUB")]
+    pub key: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// `yunhui bundle keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Path prefix: writes <OUT>.key (mode 0600) and <OUT>.pub.
+    #[arg(long, default_value = "yunhui-bundle")]
+    pub out: PathBuf,
+}
+
+/// Runs a `bundle` subcommand.
+pub fn run(args: BundleArgs) -> Result<(), BundleError> {
+    match args.command {
+        BundleCommand::Build(args) => {
+            let started = std::time::Instant::now();
+            let out = args
+                .out
+                .unwrap_or_else(|| PathBuf::from(format!("dist/yunhui-{}", args.edition)));
+            let manifest = build::build(&build::BuildRequest {
+                source: args.source,
+                edition: args.edition,
+                arches: args.arch,
+                out: out.clone(),
+                binaries: match args.binaries {
+                    Some(dir) => build::BinarySource::Prebuilt(dir),
+                    None => build::BinarySource::CrossBuild,
+                },
+                key: args.key,
+            })?;
+            match args.output {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),
+                OutputFormat::Text => {
+                    let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
+                    println!(
+                        "built {} ({} edition, {}) in {:.1}s: {} images, {} files, {:.1} MiB, aggregate {}",
+                        out.display(),
+                        manifest.edition,
+                        manifest
+                            .targets
+                            .iter()
+                            .map(|t| t.arch.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        started.elapsed().as_secs_f64(),
+                        manifest.images.len(),
+                        manifest.files.len(),
+                        bytes as f64 / (1024.0 * 1024.0),
+                        manifest.aggregate_sha256
+                    );
+                    for image in &manifest.images {
+                        println!("  {}:{} {}", image.repository, image.tag, image.digest);
+                    }
+                    for note in &manifest.notes {
+                        println!("  note: {note}");
+                    }
+                }
+            }
+            Ok(())
+        }
+        BundleCommand::Verify(args) => {
+            let verified = verify::verify(&args.bundle, args.key.as_deref())?;
+            if verified.key_from_bundle {
+                eprintln!(
+                    "warning: checked against the key inside the bundle ({}), which proves integrity, not origin; pass --key with the publisher's public key",
+                    manifest::BUNDLED_PUBLIC_KEY
+                );
+            }
+            match args.output {
+                OutputFormat::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "ok": true,
+                        "bundle": args.bundle,
+                        "key_id": verified.key_id,
+                        "key_from_bundle": verified.key_from_bundle,
+                        "edition": verified.manifest.edition,
+                        "version": verified.manifest.version,
+                        "files": verified.files.len(),
+                        "aggregate_sha256": verified.manifest.aggregate_sha256,
+                    })
+                ),
+                OutputFormat::Text => println!(
+                    "ok: {} ({} {} edition): signature by key {} valid, {} files match, images complete",
+                    args.bundle.display(),
+                    verified.manifest.version,
+                    verified.manifest.edition,
+                    verified.key_id,
+                    verified.files.len()
+                ),
+            }
+            Ok(())
+        }
+        BundleCommand::Keygen(args) => {
+            let (secret, public) = signing::keygen(&args.out)?;
+            println!(
+                "wrote {} (secret: keep it off the air-gapped site) and {} (give this to sites)",
+                secret.display(),
+                public.display()
+            );
+            Ok(())
+        }
+    }
+}
