@@ -19,10 +19,29 @@ use crate::common::{Condition, ResourceStatus};
     status = "GatewayStatus",
     shortname = "ygw",
     category = "yunhui",
-    printcolumn(name = "Cluster", type_ = "string", json_path = ".spec.mediaCluster", description = "MediaCluster exposed"),
-    printcolumn(name = "Exposure", type_ = "string", json_path = ".spec.exposure.mode", description = "How it is exposed"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Ready condition"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Cluster",
+        type_ = "string",
+        json_path = ".spec.mediaCluster",
+        description = "MediaCluster exposed"
+    ),
+    printcolumn(
+        name = "Exposure",
+        type_ = "string",
+        json_path = ".spec.exposure.mode",
+        description = "How it is exposed"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Ready condition"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GatewaySpec {

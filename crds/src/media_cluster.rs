@@ -22,11 +22,35 @@ use crate::common::{Condition, ResourceStatus};
     status = "MediaClusterStatus",
     shortname = "ymc",
     category = "yunhui",
-    printcolumn(name = "Version", type_ = "string", json_path = ".spec.version", description = "Image tag of the services"),
-    printcolumn(name = "Signal", type_ = "integer", json_path = ".status.signalReadyReplicas", description = "Ready signal replicas"),
-    printcolumn(name = "SFU", type_ = "integer", json_path = ".status.sfuReadyNodes", description = "Ready SFU nodes"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Ready condition"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Version",
+        type_ = "string",
+        json_path = ".spec.version",
+        description = "Image tag of the services"
+    ),
+    printcolumn(
+        name = "Signal",
+        type_ = "integer",
+        json_path = ".status.signalReadyReplicas",
+        description = "Ready signal replicas"
+    ),
+    printcolumn(
+        name = "SFU",
+        type_ = "integer",
+        json_path = ".status.sfuReadyNodes",
+        description = "Ready SFU nodes"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Ready condition"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("has(self.database.external) || has(self.signal.externalUrl) || self.signal.replicas <= 1").message("embedded SQLite supports exactly one signal replica: set spec.signal.replicas to 1 or configure spec.database.external"))]
 #[serde(rename_all = "camelCase")]

@@ -33,7 +33,9 @@ fn every_schema_property_has_a_description() {
         if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
             for (name, prop) in props {
                 let here = format!("{path}.{name}");
-                if prop.get("description").is_none() && !matches!(name.as_str(), "apiVersion" | "kind" | "metadata") {
+                if prop.get("description").is_none()
+                    && !matches!(name.as_str(), "apiVersion" | "kind" | "metadata")
+                {
                     missing.push(here.clone());
                 }
                 walk(&here, prop, missing);
@@ -49,5 +51,8 @@ fn every_schema_property_has_a_description() {
         let schema = &json["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
         walk(file, schema, &mut missing);
     }
-    assert!(missing.is_empty(), "fields without a description: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "fields without a description: {missing:?}"
+    );
 }

@@ -1,1 +1,73 @@
-fn main(){}
+//! `yunhui-operator`: the operator binary (settings from flags/env).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use yunhui_operator::OperatorConfig;
+use yunhui_operator::telemetry::{self, Health, Metrics};
+
+#[derive(Parser)]
+#[command(
+    name = "yunhui-operator",
+    version,
+    about = "Yunhui Kubernetes operator"
+)]
+struct Args {
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "YUNHUI_OPERATOR_LISTEN", default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// Identity in the leader Lease (the pod name).
+    #[arg(long, env = "POD_NAME", default_value = "yunhui-operator")]
+    identity: String,
+    /// Namespace of the leader Lease (the operator's namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    namespace: String,
+    /// Seconds a Lease stays valid without renewal.
+    #[arg(long, env = "YUNHUI_OPERATOR_LEASE_SECONDS", default_value_t = 15)]
+    lease_seconds: u64,
+    /// Global pause switch: reconcile nothing.
+    #[arg(long, env = "YUNHUI_OPERATOR_PAUSED", default_value_t = false)]
+    paused: bool,
+    /// Default image registry of the services.
+    #[arg(
+        long,
+        env = "YUNHUI_IMAGE_REGISTRY",
+        default_value = "registry.yunhui.dev/yunhui"
+    )]
+    image_registry: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let client = kube::Client::try_default().await?;
+    let metrics = Metrics::new()?;
+    let health = Arc::new(Health::default());
+    let config = OperatorConfig {
+        identity: args.identity,
+        lease_namespace: args.namespace,
+        lease_duration: Duration::from_secs(args.lease_seconds),
+        paused: args.paused,
+        default_registry: args.image_registry,
+        ..OperatorConfig::default()
+    };
+    let server = tokio::spawn(telemetry::serve(
+        args.listen,
+        metrics.clone(),
+        health.clone(),
+    ));
+    tokio::select! {
+        r = yunhui_operator::run(client, config, metrics, health) => r?,
+        r = server => r??,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! What every controller shares: the client, the event recorder, metrics,
+//! settings; plus the status and event helpers of the pipeline's last step.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::children::FIELD_MANAGER;
+use crate::error::Result;
+use crate::telemetry::Metrics;
+
+/// Settings of the operator.
+#[derive(Debug, Clone)]
+pub struct OperatorConfig {
+    /// Identity of this replica (pod name), for the Lease and events.
+    pub identity: String,
+    /// Namespace of the leader-election Lease.
+    pub lease_namespace: String,
+    /// Name of the leader-election Lease.
+    pub lease_name: String,
+    /// How long a Lease is valid without renewal.
+    pub lease_duration: Duration,
+    /// Global pause switch: no resource is reconciled while set.
+    pub paused: bool,
+    /// Default image registry (`spec.images.registry` overrides it).
+    pub default_registry: String,
+    /// Requeue interval of a converged resource.
+    pub resync: Duration,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        OperatorConfig {
+            identity: "yunhui-operator".into(),
+            lease_namespace: "default".into(),
+            lease_name: "yunhui-operator".into(),
+            lease_duration: Duration::from_secs(15),
+            paused: false,
+            default_registry: "registry.yunhui.dev/yunhui".into(),
+            resync: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Shared state of the controllers.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: Client,
+    /// Event recorder.
+    pub recorder: Recorder,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Settings.
+    pub config: OperatorConfig,
+    /// HTTP client for signal's admin API.
+    pub http: reqwest::Client,
+}
+
+impl Context {
+    /// Builds the context.
+    pub fn new(client: Client, metrics: Metrics, config: OperatorConfig) -> Self {
+        let reporter = Reporter {
+            controller: "yunhui-operator".into(),
+            instance: Some(config.identity.clone()),
+        };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            metrics,
+            config,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Publishes an event about `obj`; failures are logged, never fatal.
+    pub async fn event<K>(&self, obj: &K, warning: bool, reason: &str, note: String, action: &str)
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        let event = Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.into(),
+            note: Some(note),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+            tracing::warn!(error = %e, "publishing an event failed");
+        }
+    }
+
+    /// Writes `status` into `obj` with server-side apply, unless the current
+    /// status already equals it. Returns whether a write happened.
+    pub async fn write_status<K, S>(&self, obj: &K, current: Option<&S>, status: &S) -> Result<bool>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Serialize
+            + Debug,
+        S: Serialize + PartialEq,
+    {
+        if current == Some(status) {
+            return Ok(false);
+        }
+        let namespace = obj.namespace().unwrap_or_default();
+        let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
+        let patch = serde_json::json!({
+            "apiVersion": K::api_version(&()),
+            "kind": K::kind(&()),
+            "status": status,
+        });
+        api.patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+        Ok(true)
+    }
+}

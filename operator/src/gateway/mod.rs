@@ -1,0 +1,171 @@
+//! The Gateway controller: read (MediaCluster, existing TLS) → build →
+//! apply → status. No finalizer: everything it makes is owned by it.
+
+pub mod build;
+pub mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{Api, ApiResource};
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use yunhui_crds::{Gateway, GatewayStatus, MediaCluster};
+
+use crate::apply::apply_children;
+use crate::children::Owner;
+use crate::conditions;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use tls::TlsMaterial;
+
+/// Kinds of children a Gateway can have.
+pub fn child_kinds() -> Vec<ApiResource> {
+    vec![
+        ApiResource::erase::<Secret>(&()),
+        ApiResource::erase::<ConfigMap>(&()),
+        ApiResource::erase::<Service>(&()),
+        ApiResource::erase::<Ingress>(&()),
+    ]
+}
+
+async fn read_tls(ctx: &Context, namespace: &str, gw: &Gateway) -> Result<Option<TlsMaterial>> {
+    let Some(generate) = &gw.spec.tls.generate else {
+        return Ok(None);
+    };
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let name = gw.name_any();
+    let ca = secrets.get_opt(&format!("{name}-ca")).await?;
+    let leaf = secrets
+        .get_opt(&build::tls_secret_name(&name, &gw.spec))
+        .await?;
+    let field = |s: &Option<Secret>, key: &str| -> Option<String> {
+        String::from_utf8(s.as_ref()?.data.as_ref()?.get(key)?.0.clone()).ok()
+    };
+    if let (Some(ca_cert), Some(ca_key), Some(cert), Some(key)) = (
+        field(&ca, "ca.crt"),
+        field(&ca, "ca.key"),
+        field(&leaf, "tls.crt"),
+        field(&leaf, "tls.key"),
+    ) {
+        return Ok(Some(TlsMaterial {
+            ca_cert,
+            ca_key,
+            cert,
+            key,
+        }));
+    }
+    Ok(Some(tls::generate(
+        &generate.ca_common_name,
+        &gw.spec.hosts,
+    )?))
+}
+
+/// Reconciles one Gateway.
+pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
+    let _timer = ctx
+        .metrics
+        .duration
+        .with_label_values(&["Gateway"])
+        .start_timer();
+    ctx.metrics.reconciles.with_label_values(&["Gateway"]).inc();
+    let namespace = gw
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(format!("Gateway {}", gw.name_any())))?;
+    let owner = Owner::of(gw.as_ref())
+        .ok_or_else(|| Error::NoNamespace(format!("Gateway {}", gw.name_any())))?;
+    let generation = gw.meta().generation;
+    let current = gw.status.as_ref();
+    let previous = current.map(|s| s.conditions.as_slice()).unwrap_or_default();
+    if gw.spec.paused {
+        let mut status = current.cloned().unwrap_or_default();
+        status.conditions = conditions::settle(
+            previous,
+            conditions::standard(
+                (false, "Paused", "reconciliation is paused".into()),
+                false,
+                None,
+                true,
+            ),
+            generation,
+        );
+        status.observed_generation = generation;
+        ctx.write_status(gw.as_ref(), current, &status).await?;
+        return Ok(Action::await_change());
+    }
+    let clusters: Api<MediaCluster> = Api::namespaced(ctx.client.clone(), &namespace);
+    let Some(cluster) = clusters.get_opt(&gw.spec.media_cluster).await? else {
+        let message = format!(
+            "MediaCluster {} does not exist in namespace {namespace}",
+            gw.spec.media_cluster
+        );
+        let status = GatewayStatus {
+            observed_generation: generation,
+            conditions: conditions::settle(
+                previous,
+                conditions::standard(
+                    (false, "MediaClusterNotFound", message.clone()),
+                    false,
+                    Some(("MediaClusterNotFound", message.clone())),
+                    false,
+                ),
+                generation,
+            ),
+            ..current.cloned().unwrap_or_default()
+        };
+        if ctx.write_status(gw.as_ref(), current, &status).await? {
+            ctx.event(gw.as_ref(), true, "MediaClusterNotFound", message, "Read")
+                .await;
+        }
+        return Ok(Action::requeue(Duration::from_secs(10)));
+    };
+    let tls = read_tls(&ctx, &namespace, &gw).await?;
+    let children = build::build(&build::BuildInput {
+        owner: &owner,
+        spec: &gw.spec,
+        cluster: &cluster.spec,
+        tls: tls.as_ref(),
+    })?;
+    let report = apply_children(
+        &ctx.client,
+        &namespace,
+        &owner.reference.uid,
+        &children,
+        &child_kinds(),
+    )
+    .await?;
+    if report.changed() {
+        ctx.event(
+            gw.as_ref(),
+            false,
+            "Applied",
+            format!("applied {} children", report.applied.len()),
+            "Apply",
+        )
+        .await;
+    }
+    let host = gw.spec.hosts.first().cloned().unwrap_or_default();
+    let status = GatewayStatus {
+        observed_generation: generation,
+        conditions: conditions::settle(
+            previous,
+            conditions::standard(
+                (
+                    true,
+                    "Exposed",
+                    format!("{host} exposes {}", gw.spec.media_cluster),
+                ),
+                false,
+                None,
+                false,
+            ),
+            generation,
+        ),
+        api_url: Some(format!("https://{host}/api/v1")),
+        tls_secret_name: Some(build::tls_secret_name(&gw.name_any(), &gw.spec)),
+    };
+    ctx.write_status(gw.as_ref(), current, &status).await?;
+    Ok(Action::requeue(ctx.config.resync))
+}
