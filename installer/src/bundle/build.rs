@@ -37,6 +37,9 @@ pub struct BuildRequest {
     pub binaries: BinarySource,
     /// minisign secret key file.
     pub key: PathBuf,
+    /// Source revision recorded in image labels and the manifest; default:
+    /// `git rev-parse HEAD` of `source`.
+    pub revision: Option<String>,
 }
 
 /// Folders copied from the workspace when present: (source, bundle path).
@@ -282,6 +285,7 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
         notes.push(format!("{image} left out for {arch}: {why}"));
     }
 
+    let secret = signing::load_secret_key(&request.key)?;
     // Output directory.
     let out = &request.out;
     if out.exists()
@@ -293,11 +297,13 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
         return Err(BundleError::OutNotEmpty(out.clone()));
     }
     std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let secret = signing::load_secret_key(&request.key)?;
 
     let version = workspace_version(&request.source)?;
-    let commit = command_output("git", &["rev-parse", "HEAD"], &request.source)
-        .unwrap_or_else(|| "unknown".into());
+    let commit = match &request.revision {
+        Some(revision) => revision.clone(),
+        None => command_output("git", &["rev-parse", "HEAD"], &request.source)
+            .unwrap_or_else(|| "unknown".into()),
+    };
     let dirty = command_output("git", &["status", "--porcelain"], &request.source)
         .is_some_and(|s| !s.is_empty());
 

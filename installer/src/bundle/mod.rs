@@ -158,6 +158,9 @@ pub struct BuildArgs {
     /// minisign secret key (password, if any, in YUNHUI_BUNDLE_KEY_PASSWORD).
     #[arg(long, env = "YUNHUI_BUNDLE_KEY")]
     pub key: PathBuf,
+    /// Source revision for image labels and the manifest (default: git HEAD of --source).
+    #[arg(long)]
+    pub revision: Option<String>,
     /// Workspace root holding Cargo.toml and airgap/.
     #[arg(long, default_value = ".")]
     pub source: PathBuf,
@@ -205,6 +208,7 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
                     None => build::BinarySource::CrossBuild,
                 },
                 key: args.key,
+                revision: args.revision,
             })?;
             match args.output {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),

@@ -50,12 +50,11 @@ pub fn keygen(prefix: &Path) -> Result<(PathBuf, PathBuf), SigningError> {
         }
     }
     let password = std::env::var(PASSWORD_ENV).unwrap_or_default();
-    let pair = if password.is_empty() {
-        KeyPair::generate_unencrypted_keypair()
-    } else {
-        KeyPair::generate_encrypted_keypair(Some(password))
-    }
-    .map_err(|e| SigningError::Sign(e.to_string()))?;
+    // An empty password leaves the key unencrypted; unlike
+    // `generate_unencrypted_keypair`, this path writes the key checksum that
+    // loading checks.
+    let pair = KeyPair::generate_encrypted_keypair(Some(password))
+        .map_err(|e| SigningError::Sign(e.to_string()))?;
     let secret = pair
         .sk
         .to_box(Some("yunhui bundle signing key"))

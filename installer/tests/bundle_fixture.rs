@@ -1,0 +1,113 @@
+//! Shared fixture for the bundle and registry tests (included with `#[path]`):
+//! a signing key, tiny stand-in binaries per arch, and a helper to run the
+//! real `yunhui` binary. Stand-ins keep the suite fast; the images do not
+//! care what the executable contains.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Binaries every edition ships.
+pub const BINARIES: &[&str] = &["yunhui", "yunhui-signal", "yunhui-sfu", "yunhui-operator"];
+
+/// A temporary workspace for one test.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub key: PathBuf,
+    pub public: PathBuf,
+    pub binaries: PathBuf,
+}
+
+/// The `yunhui` binary under test.
+pub fn yunhui() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_yunhui"));
+    command
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("YUNHUI_BUNDLE_KEY_PASSWORD");
+    command
+}
+
+/// The workspace root.
+pub fn source_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Panics with a useful message when a Debian tool the test needs is missing.
+pub fn require_tool(name: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(name).is_file()))
+        .unwrap_or(false);
+    assert!(found, "{name} is not installed; run tests/setup-machine");
+}
+
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command.output().expect("run command");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let prefix = dir.path().join("signing");
+        run_ok(yunhui().args(["bundle", "keygen", "--out"]).arg(&prefix));
+        let binaries = dir.path().join("binaries");
+        for arch in ["amd64", "arm64"] {
+            std::fs::create_dir_all(binaries.join(arch)).expect("mkdir");
+            for binary in BINARIES {
+                std::fs::write(
+                    binaries.join(arch).join(binary),
+                    format!("#!/bin/sh\necho {binary} {arch}\n"),
+                )
+                .expect("write stand-in binary");
+            }
+        }
+        Fixture {
+            key: prefix.with_extension("key"),
+            public: prefix.with_extension("pub"),
+            binaries,
+            dir,
+        }
+    }
+
+    /// `yunhui bundle build` with the fixture's key and binaries.
+    pub fn build_command(&self, edition: &str, out: &str) -> Command {
+        let mut command = yunhui();
+        command
+            .args([
+                "bundle",
+                "build",
+                "--edition",
+                edition,
+                "--arch",
+                "amd64,arm64",
+            ])
+            .arg("--binaries")
+            .arg(&self.binaries)
+            .arg("--key")
+            .arg(&self.key)
+            .arg("--source")
+            .arg(source_root())
+            .args(["--revision", "test-revision"])
+            .arg("--out")
+            .arg(self.dir.path().join(out));
+        command
+    }
+
+    /// Builds a bundle and returns its directory.
+    pub fn build(&self, edition: &str, out: &str) -> PathBuf {
+        run_ok(&mut self.build_command(edition, out));
+        self.dir.path().join(out)
+    }
+}
+
+/// The bundle's manifest as JSON.
+pub fn manifest(bundle: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).expect("manifest"))
+        .expect("manifest JSON")
+}
