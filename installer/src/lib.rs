@@ -3,7 +3,9 @@
 //! - [`up`]: the all-in-one platform on one machine.
 //! - [`preflight`]: host checks before installing.
 //! - [`bundle`]: build, sign and verify air-gapped bundles.
+//! - [`registry`]: serve a bundle's images over the OCI distribution API.
 
 pub mod bundle;
 pub mod preflight;
+pub mod registry;
 pub mod up;

@@ -21,6 +21,8 @@ enum Command {
     Preflight(yunhui_installer::preflight::PreflightArgs),
     /// Build, verify and sign air-gapped bundles.
     Bundle(yunhui_installer::bundle::BundleArgs),
+    /// Serve a bundle's images as a read-only registry.
+    Registry(yunhui_installer::registry::RegistryArgs),
 }
 
 #[tokio::main]
@@ -35,5 +37,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bundle(args) => Ok(yunhui_installer::bundle::run(args)?),
+        Command::Registry(args) => Ok(yunhui_installer::registry::run(args).await?),
     }
 }

@@ -1,0 +1,63 @@
+//! `yunhui registry serve`: a bundle's images over the OCI distribution API,
+//! read-only, for sites without a registry. (`registry push` comes next.)
+
+pub mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// Errors of `yunhui registry`.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The bundle did not verify; nothing is served from it.
+    #[error(transparent)]
+    Verify(#[from] crate::bundle::verify::VerifyError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}; pick another --listen address")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("registry server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// `yunhui registry …`.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: RegistryCommand,
+}
+
+/// The `registry` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Serve a bundle's images read-only over the OCI distribution API.
+    Serve(ServeArgs),
+}
+
+/// `yunhui registry serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The bundle directory (verified before anything is served).
+    pub bundle: PathBuf,
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    pub listen: SocketAddr,
+    /// The publisher's public key; without it the key inside the bundle is used.
+    #[arg(long, env = "YUNHUI_BUNDLE_PUB")]
+    pub key: Option<PathBuf>,
+}
+
+/// Runs a `registry` subcommand.
+pub async fn run(args: RegistryArgs) -> Result<(), RegistryError> {
+    match args.command {
+        RegistryCommand::Serve(args) => serve::run(args).await,
+    }
+}
