@@ -11,7 +11,7 @@ use bundle_fixture::{Fixture, manifest, require_tool, run_ok, yunhui};
 
 #[test]
 fn two_builds_of_the_same_inputs_give_identical_digests() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::create();
     let first = fixture.build("enterprise", "first");
     let second = fixture.build("enterprise", "second");
     let (a, b) = (manifest(&first), manifest(&second));
@@ -31,7 +31,7 @@ fn two_builds_of_the_same_inputs_give_identical_digests() {
 fn skopeo_and_umoci_read_every_image() {
     require_tool("skopeo");
     require_tool("umoci");
-    let fixture = Fixture::new();
+    let fixture = Fixture::create();
     let bundle = fixture.build("enterprise", "bundle");
     let layout = bundle.join("images");
     let manifest = manifest(&bundle);
@@ -101,7 +101,7 @@ fn verify(bundle: &Path, key: &Path) -> (bool, String) {
 
 #[test]
 fn verify_passes_on_a_fresh_bundle() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::create();
     let bundle = fixture.build("xinchuang", "bundle");
     let (ok, stderr) = verify(&bundle, &fixture.public);
     assert!(ok, "{stderr}");
@@ -137,7 +137,7 @@ fn largest_blob(bundle: &Path) -> String {
 
 #[test]
 fn verify_names_the_file_for_every_kind_of_tampering() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::create();
     let pristine = fixture.build("enterprise", "pristine");
     let other_key = fixture.dir.path().join("other");
     run_ok(yunhui().args(["bundle", "keygen", "--out"]).arg(&other_key));
@@ -227,7 +227,7 @@ fn verify_names_the_file_for_every_kind_of_tampering() {
 
 #[test]
 fn xinchuang_refuses_to_build_when_an_image_lacks_an_arch() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::create();
     std::fs::remove_file(fixture.binaries.join("arm64/yunhui-sfu")).unwrap();
     let output = fixture
         .build_command("xinchuang", "bundle")
@@ -248,7 +248,7 @@ fn xinchuang_refuses_to_build_when_an_image_lacks_an_arch() {
 
 #[test]
 fn enterprise_leaves_out_a_missing_arch_and_notes_it() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::create();
     std::fs::remove_file(fixture.binaries.join("arm64/yunhui-sfu")).unwrap();
     let bundle = fixture.build("enterprise", "bundle");
     let manifest = manifest(&bundle);
@@ -270,7 +270,7 @@ fn enterprise_leaves_out_a_missing_arch_and_notes_it() {
 
 #[test]
 fn sbom_lists_the_rust_packages_that_ship() {
-    let fixture = Fixture::new();
+    let fixture = Fixture::create();
     let bundle = fixture.build("enterprise", "bundle");
     let sbom: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("sbom.cdx.json")).unwrap()).unwrap();

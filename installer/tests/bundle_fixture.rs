@@ -52,7 +52,7 @@ pub fn run_ok(command: &mut Command) -> Output {
 }
 
 impl Fixture {
-    pub fn new() -> Fixture {
+    pub fn create() -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let prefix = dir.path().join("signing");
         run_ok(yunhui().args(["bundle", "keygen", "--out"]).arg(&prefix));

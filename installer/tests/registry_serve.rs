@@ -21,7 +21,7 @@ impl Drop for Server {
 #[test]
 fn skopeo_copies_every_image_from_registry_serve() {
     require_tool("skopeo");
-    let fixture = Fixture::new();
+    let fixture = Fixture::create();
     let bundle = fixture.build("enterprise", "bundle");
     let mut child = yunhui()
         .args(["registry", "serve", "--listen", "127.0.0.1:0", "--key"])
