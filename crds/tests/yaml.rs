@@ -56,3 +56,18 @@ fn every_schema_property_has_a_description() {
         "fields without a description: {missing:?}"
     );
 }
+
+#[test]
+fn chart_crds_equal_the_generated_crds() {
+    let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../charts/yunhui-operator/crds");
+    for (file, crd) in yunhui_crds::all_crds() {
+        let generated = yunhui_crds::crd_yaml(&crd).expect("CRD serialises to YAML");
+        let path = chart.join(file);
+        if std::env::var_os("UPDATE_CRDS").is_some() {
+            std::fs::write(&path, &generated).expect("write chart CRD");
+            continue;
+        }
+        let in_chart = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(in_chart == generated, "{} differs from the generated CRD; run `UPDATE_CRDS=1 cargo test -p yunhui-crds`", path.display());
+    }
+}
