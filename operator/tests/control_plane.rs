@@ -182,11 +182,13 @@ async fn namespace(client: &Client, name: &str) {
     .expect("namespace");
 }
 
-/// A hostPath PV so the embedded database's PVC binds.
-async fn volume(client: &Client, name: &str) {
+/// A hostPath PV reserved (claimRef) for the embedded database's PVC of
+/// MediaCluster "prod" in `ns`, so parallel tests do not take each other's.
+async fn volume(client: &Client, name: &str, ns: &str) {
     let pv: PersistentVolume = serde_json::from_value(json!({
         "metadata": {"name": name},
         "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                 "claimRef": {"namespace": ns, "name": "data-prod-signal-0"},
                  "hostPath": {"path": format!("/tmp/{name}")}}
     }))
     .expect("pv");
@@ -217,6 +219,52 @@ where
 
 async fn wait_ready_mc(client: &Client, ns: &str, name: &str, secs: u64) -> MediaCluster {
     let api: Api<MediaCluster> = Api::namespaced(client.clone(), ns);
+    let dump = {
+        let (api, client, ns, name) = (
+            api.clone(),
+            client.clone(),
+            ns.to_string(),
+            name.to_string(),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs.saturating_sub(2))).await;
+            let mc = api.get(&name).await.ok();
+            eprintln!("DEBUG {ns}/{name} status: {:?}", mc.and_then(|m| m.status));
+            let sts: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+            eprintln!(
+                "DEBUG sts: {:?}",
+                sts.get_opt(&format!("{name}-signal"))
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.status)
+            );
+            let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), &ns);
+            for p in pods
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items)
+                .unwrap_or_default()
+            {
+                eprintln!(
+                    "DEBUG pod {} {:?}",
+                    p.name_any(),
+                    p.status.map(|s| (s.phase, s.conditions))
+                );
+            }
+            let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+                Api::namespaced(client.clone(), &ns);
+            for p in pvcs
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items)
+                .unwrap_or_default()
+            {
+                eprintln!("DEBUG pvc {} {:?}", p.name_any(), p.status);
+            }
+        })
+    };
+    let _abort = AbortOnDrop(dump);
     wait(
         "MediaCluster Ready with current observedGeneration",
         secs,
@@ -313,7 +361,7 @@ async fn examples_become_ready_with_owned_children() {
     let c = admin().await;
     let ns = "it-examples";
     namespace(&c, ns).await;
-    volume(&c, "pv-examples").await;
+    volume(&c, "pv-examples", ns).await;
     let mc = create(&c, ns, &example::<MediaCluster>("media-cluster.yaml")).await;
     create(&c, ns, &example::<Tenant>("tenant.yaml")).await;
     let gw = create(&c, ns, &example::<Gateway>("gateway.yaml")).await;
@@ -385,9 +433,12 @@ async fn spec_change_changes_only_children_and_a_noop_reconcile_writes_nothing()
     let c = admin().await;
     let ns = "it-change";
     namespace(&c, ns).await;
-    volume(&c, "pv-change").await;
+    volume(&c, "pv-change", ns).await;
     let mut mc = example::<MediaCluster>("media-cluster.yaml");
     mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    // Other tests' host-network SFU pods hold the default ports on the shared nodes.
+    mc.spec.sfu.udp_port = 17882;
+    mc.spec.sfu.tcp_port = 17881;
     create(&c, ns, &mc).await;
     wait_ready_mc(&c, ns, "prod", 90).await;
     let secrets: Api<Secret> = Api::namespaced(c.clone(), ns);
@@ -418,6 +469,7 @@ async fn spec_change_changes_only_children_and_a_noop_reconcile_writes_nothing()
         [
             "deployments/prod-sfu",
             "statefulsets/prod-signal",
+            "configmaps/prod-config",
             "mediaclusters/prod/status",
             "events/",
         ]
@@ -724,4 +776,11 @@ async fn two_replicas_elect_exactly_one_leader_and_fail_over() {
         async move { (v == 1).then_some(()) }
     })
     .await;
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
