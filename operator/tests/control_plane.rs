@@ -784,3 +784,155 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+/// Kills the child process when dropped.
+struct ChildGuard(std::process::Child);
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("yunhui-signal"))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build -p yunhui-signal`",
+        bin.display()
+    );
+    bin
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_is_synchronised_into_a_real_signal() {
+    let c = admin().await;
+    let ns = "it-tenant";
+    namespace(&c, ns).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let signal = format!("http://127.0.0.1:{port}");
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.spec.signal.external_url = Some(signal.clone());
+    mc.spec.sfu.udp_port = 27882;
+    mc.spec.sfu.tcp_port = 27881;
+    create(&c, ns, &mc).await;
+    let secrets: Api<Secret> = Api::namespaced(c.clone(), ns);
+    let key = wait("generated keys", 30, || {
+        let s = secrets.clone();
+        async move {
+            let secret = s.get_opt("prod-keys").await.ok()??;
+            String::from_utf8(secret.data?.get("internal-key")?.0.clone()).ok()
+        }
+    })
+    .await;
+    let data = tempfile::tempdir().expect("data dir");
+    let _signal = ChildGuard(
+        Command::new(signal_binary())
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--sfu-url",
+                "http://127.0.0.1:9",
+                "--public-url",
+                &signal,
+            ])
+            .arg("--data-dir")
+            .arg(data.path())
+            .env("YUNHUI_INTERNAL_KEY", &key)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("signal starts"),
+    );
+    let http = reqwest::Client::new();
+    wait("signal healthz", 30, || {
+        let (http, url) = (http.clone(), format!("{signal}/healthz"));
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .ok()?
+                .status()
+                .is_success()
+                .then_some(())
+        }
+    })
+    .await;
+
+    let tenants: Api<Tenant> = Api::namespaced(c.clone(), ns);
+    create(&c, ns, &example::<Tenant>("tenant.yaml")).await;
+    let url = format!("{signal}/internal/v1/tenants/{ns}.acme");
+    let synced = |generation: i64| {
+        let t = tenants.clone();
+        move || {
+            let t = t.clone();
+            async move {
+                let tenant = t.get("acme").await.ok()?;
+                let s = tenant.status?;
+                (s.synced && s.observed_generation == Some(generation)).then_some(())
+            }
+        }
+    };
+    wait("tenant synced", 30, synced(1)).await;
+    let stored: serde_json::Value = http
+        .get(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stored["displayName"], "Acme Ltd");
+    assert_eq!(stored["licence"], json!({"concurrentPorts": 50}));
+    let wrong = http
+        .get(&url)
+        .bearer_auth("not-the-key")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(wrong.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    tenants
+        .patch("acme", &PatchParams::default(), &Patch::Merge(json!({"spec": {"licence": {"concurrentPorts": null, "cloudRooms": {"count": 2, "capacity": 100}}}})))
+        .await
+        .expect("licence change");
+    wait("tenant re-synced", 30, synced(2)).await;
+    let stored: serde_json::Value = http
+        .get(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        stored["licence"],
+        json!({"cloudRooms": {"count": 2, "capacity": 100}})
+    );
+
+    tenants
+        .delete("acme", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait("tenant gone", 30, || {
+        let t = tenants.clone();
+        async move { t.get_opt("acme").await.ok()?.is_none().then_some(()) }
+    })
+    .await;
+    let gone = http.get(&url).bearer_auth(&key).send().await.expect("get");
+    assert_eq!(
+        gone.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "the finalizer removed the tenant from signal"
+    );
+}
