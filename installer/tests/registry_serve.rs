@@ -33,7 +33,11 @@ fn skopeo_copies_every_image_from_registry_serve() {
     let stdout = child.stdout.take().unwrap();
     let server = Server(child);
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let mut reader = BufReader::new(stdout);
+    reader.read_line(&mut first).unwrap();
+    // Keep draining: the server prints more lines, and a closed pipe would
+    // make its next print fail.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let addr = first
         .trim()
         .strip_prefix("listening on http://")
