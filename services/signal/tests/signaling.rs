@@ -51,6 +51,17 @@ async fn joined(
     }
 }
 
+/// The next `participant_updated` the client receives.
+async fn next_update(client: &mut SignalingClient) -> Participant {
+    client
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
+            _ => None,
+        })
+        .await
+        .unwrap()
+}
+
 async fn expect_error(client: &mut SignalingClient, code: ErrorCode) -> String {
     client
         .recv_until(WAIT, |m| match m {
@@ -128,13 +139,7 @@ async fn self_mute_and_camera_are_broadcast(db: Db) {
     a.send(&ClientMessage::SetAudioMuted { muted: true })
         .await
         .unwrap();
-    let update = b
-        .recv_until(WAIT, |m| match m {
-            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let update = next_update(&mut b).await;
     assert_eq!(update.id, a_id);
     assert!(update.audio_muted);
     assert!(update.video_enabled);
@@ -142,13 +147,7 @@ async fn self_mute_and_camera_are_broadcast(db: Db) {
     a.send(&ClientMessage::SetVideoEnabled { enabled: false })
         .await
         .unwrap();
-    let update = b
-        .recv_until(WAIT, |m| match m {
-            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let update = next_update(&mut b).await;
     assert!(update.audio_muted);
     assert!(!update.video_enabled);
 }
@@ -216,13 +215,7 @@ async fn bad_input_gets_clear_errors_and_others_keep_working(db: Db) {
     bad.send(&ClientMessage::SetAudioMuted { muted: true })
         .await
         .unwrap();
-    let update = watcher
-        .recv_until(WAIT, |m| match m {
-            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let update = next_update(&mut watcher).await;
     assert_eq!(update.id, bad_id);
 
     // A frame beyond the transport's hard limit closes only that socket.
