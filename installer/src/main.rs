@@ -21,7 +21,7 @@ enum Command {
     Preflight(yunhui_installer::preflight::PreflightArgs),
     /// Build, verify and sign air-gapped bundles.
     Bundle(yunhui_installer::bundle::BundleArgs),
-    /// Serve a bundle's images as a read-only registry.
+    /// Serve a bundle's images as a read-only registry, or push them into one.
     Registry(yunhui_installer::registry::RegistryArgs),
 }
 

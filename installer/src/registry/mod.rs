@@ -1,6 +1,8 @@
 //! `yunhui registry serve`: a bundle's images over the OCI distribution API,
-//! read-only, for sites without a registry. (`registry push` comes next.)
+//! read-only, for sites without a registry. `yunhui registry push`: copies a
+//! bundle's images into an existing registry, skipping blobs it already has.
 
+pub mod push;
 pub mod serve;
 
 use std::net::SocketAddr;
@@ -25,6 +27,9 @@ pub enum RegistryError {
     /// The server stopped with an error.
     #[error("registry server failed: {0}")]
     Serve(std::io::Error),
+    /// Pushing to a registry failed.
+    #[error(transparent)]
+    Push(#[from] push::PushError),
 }
 
 /// `yunhui registry …`.
@@ -40,6 +45,9 @@ pub struct RegistryArgs {
 pub enum RegistryCommand {
     /// Serve a bundle's images read-only over the OCI distribution API.
     Serve(ServeArgs),
+    /// Push a bundle's images (blobs, manifests, index) into a registry;
+    /// blobs it already has are skipped, so a cut-off push resumes.
+    Push(push::PushArgs),
 }
 
 /// `yunhui registry serve`.
@@ -59,5 +67,6 @@ pub struct ServeArgs {
 pub async fn run(args: RegistryArgs) -> Result<(), RegistryError> {
     match args.command {
         RegistryCommand::Serve(args) => serve::run(args).await,
+        RegistryCommand::Push(args) => push::run(args).await,
     }
 }
