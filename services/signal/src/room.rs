@@ -44,13 +44,18 @@ struct RoomState {
     members: HashMap<String, Member>,
     next_seq: u64,
     active_speaker: Option<String>,
-    closed: bool,
+    /// Set once the room closes: `Ended` by the host, `Waiting` when the last
+    /// participant left (the meeting stays open; a new room opens on the next join).
+    closed: Option<MeetingStatus>,
 }
 
 /// One live meeting.
 pub struct Room {
     /// The meeting record.
     pub meeting: MeetingRecord,
+    /// Id of this room on the SFU: fresh for every opening of the meeting's
+    /// room, so a closing room can never close its successor.
+    pub media_room: String,
     state: Mutex<RoomState>,
     speaker_task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -101,31 +106,16 @@ impl Rooms {
         account_id: Option<String>,
         outbox: Outbox,
     ) -> Result<Joined> {
-        let room = {
-            let mut rooms = self.rooms.lock().await;
-            match rooms.get(&meeting.id) {
-                Some(room) => room.clone(),
-                None => {
-                    self.media.create_room(&meeting.id).await?;
-                    let room = Arc::new(Room {
-                        meeting: meeting.clone(),
-                        state: Mutex::new(RoomState {
-                            members: HashMap::new(),
-                            next_seq: 0,
-                            active_speaker: None,
-                            closed: false,
-                        }),
-                        speaker_task: std::sync::Mutex::new(None),
-                    });
-                    rooms.insert(meeting.id.clone(), room.clone());
-                    self.metrics.rooms.set(rooms.len() as i64);
-                    let task = tokio::spawn(watch_active_speaker(self.clone(), room.clone()));
-                    if let Ok(mut slot) = room.speaker_task.lock() {
-                        *slot = Some(task);
-                    }
-                    meetings::set_status(&self.store, &meeting.id, MeetingStatus::Live).await?;
-                    room
+        let room = loop {
+            let room = self.open_room(&meeting).await?;
+            let closed = room.state.lock().await.closed;
+            match closed {
+                None => break room,
+                Some(MeetingStatus::Ended) => {
+                    return Err(Error::MeetingEnded(meeting.number.clone()));
                 }
+                // Emptied just now and on its way out: open a fresh room.
+                Some(_) => self.forget(&room).await,
             }
         };
         let participant_id = uuid::Uuid::new_v4().to_string();
@@ -142,11 +132,12 @@ impl Rooms {
             video_enabled: true,
         };
         let mut state = room.state.lock().await;
-        if state.closed {
+        if state.closed.is_some() {
+            // Closed in the instant since the check above.
             return Err(Error::MeetingEnded(meeting.number.clone()));
         }
         self.media
-            .add_participant(&meeting.id, &participant_id)
+            .add_participant(&room.media_room, &participant_id)
             .await?;
         let mut participants: Vec<(u64, Participant)> = state
             .members
@@ -192,6 +183,47 @@ impl Rooms {
         })
     }
 
+    /// The meeting's live room, opened (with its SFU room) if there is none.
+    async fn open_room(self: &Arc<Self>, meeting: &MeetingRecord) -> Result<Arc<Room>> {
+        let mut rooms = self.rooms.lock().await;
+        if let Some(room) = rooms.get(&meeting.id) {
+            return Ok(room.clone());
+        }
+        let media_room = uuid::Uuid::new_v4().to_string();
+        self.media.create_room(&media_room).await?;
+        let room = Arc::new(Room {
+            meeting: meeting.clone(),
+            media_room,
+            state: Mutex::new(RoomState {
+                members: HashMap::new(),
+                next_seq: 0,
+                active_speaker: None,
+                closed: None,
+            }),
+            speaker_task: std::sync::Mutex::new(None),
+        });
+        rooms.insert(meeting.id.clone(), room.clone());
+        self.metrics.rooms.set(rooms.len() as i64);
+        let task = tokio::spawn(watch_active_speaker(self.clone(), room.clone()));
+        if let Ok(mut slot) = room.speaker_task.lock() {
+            *slot = Some(task);
+        }
+        meetings::set_status(&self.store, &meeting.id, MeetingStatus::Live).await?;
+        Ok(room)
+    }
+
+    /// Drops `room` from the live rooms if it is still the meeting's room.
+    async fn forget(&self, room: &Arc<Room>) {
+        let mut rooms = self.rooms.lock().await;
+        if rooms
+            .get(&room.meeting.id)
+            .is_some_and(|r| Arc::ptr_eq(r, room))
+        {
+            rooms.remove(&room.meeting.id);
+        }
+        self.metrics.rooms.set(rooms.len() as i64);
+    }
+
     /// Takes a participant out of its room. When the host leaves, the earliest
     /// remaining participant becomes host; when the last one leaves, the room
     /// closes (the meeting stays open for later joins).
@@ -204,7 +236,7 @@ impl Rooms {
         let _ = member.outbox.send(Outbound::Message(ServerMessage::Left));
         if let Err(e) = self
             .media
-            .remove_participant(&room.meeting.id, participant_id)
+            .remove_participant(&room.media_room, participant_id)
             .await
         {
             tracing::warn!(error = %e, "SFU could not remove participant");
@@ -216,7 +248,7 @@ impl Rooms {
             },
         );
         if state.members.is_empty() {
-            state.closed = true;
+            state.closed = Some(MeetingStatus::Waiting);
             drop(state);
             self.close(room, MeetingStatus::Waiting).await?;
             return Ok(());
@@ -256,7 +288,7 @@ impl Rooms {
             let _ = member.outbox.send(Outbound::Close);
             self.metrics.participants.dec();
         }
-        state.closed = true;
+        state.closed = Some(MeetingStatus::Ended);
         drop(state);
         self.close(room, MeetingStatus::Ended).await
     }
@@ -272,7 +304,7 @@ impl Rooms {
     ) -> Result<()> {
         let mut state = room.state.lock().await;
         self.media
-            .set_forwarding(&room.meeting.id, participant_id, kind, enabled)
+            .set_forwarding(&room.media_room, participant_id, kind, enabled)
             .await?;
         let Some(member) = state.members.get_mut(participant_id) else {
             return Err(Error::Internal("participant is not in the room".into()));
@@ -298,7 +330,7 @@ impl Rooms {
         let state = room.state.lock().await;
         let answer = self
             .media
-            .publish(&room.meeting.id, participant_id, sdp)
+            .publish(&room.media_room, participant_id, sdp)
             .await?;
         if let Some(member) = state.members.get(participant_id) {
             let _ = member
@@ -311,12 +343,12 @@ impl Rooms {
         if let Some(member) = state.members.get(participant_id) {
             if member.info.audio_muted {
                 self.media
-                    .set_forwarding(&room.meeting.id, participant_id, MediaKind::Audio, false)
+                    .set_forwarding(&room.media_room, participant_id, MediaKind::Audio, false)
                     .await?;
             }
             if !member.info.video_enabled {
                 self.media
-                    .set_forwarding(&room.meeting.id, participant_id, MediaKind::Video, false)
+                    .set_forwarding(&room.media_room, participant_id, MediaKind::Video, false)
                     .await?;
             }
         }
@@ -334,7 +366,7 @@ impl Rooms {
         let state = room.state.lock().await;
         if let Some(offer) = self
             .media
-            .subscribe_answer(&room.meeting.id, participant_id, sdp)
+            .subscribe_answer(&room.media_room, participant_id, sdp)
             .await?
         {
             send_to(
@@ -348,7 +380,7 @@ impl Rooms {
 
     async fn renegotiate_all(&self, room: &Arc<Room>, state: &RoomState) {
         for id in state.members.keys() {
-            match self.media.subscribe_offer(&room.meeting.id, id).await {
+            match self.media.subscribe_offer(&room.media_room, id).await {
                 Ok(Some(sdp)) => send_to(state, id, ServerMessage::SubscriberOffer { sdp }),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, participant = %id, "subscriber offer failed"),
@@ -357,22 +389,19 @@ impl Rooms {
     }
 
     async fn close(&self, room: &Arc<Room>, status: MeetingStatus) -> Result<()> {
-        {
-            let mut rooms = self.rooms.lock().await;
-            if rooms
-                .get(&room.meeting.id)
-                .is_some_and(|r| Arc::ptr_eq(r, room))
-            {
-                rooms.remove(&room.meeting.id);
-            }
-            self.metrics.rooms.set(rooms.len() as i64);
-        }
+        self.forget(room).await;
         if let Ok(mut slot) = room.speaker_task.lock()
             && let Some(task) = slot.take()
         {
             task.abort();
         }
-        self.media.close_room(&room.meeting.id).await?;
+        self.media.close_room(&room.media_room).await?;
+        if status == MeetingStatus::Waiting
+            && self.rooms.lock().await.contains_key(&room.meeting.id)
+        {
+            // Someone joined meanwhile and opened a fresh room: still live.
+            return Ok(());
+        }
         meetings::set_status(&self.store, &room.meeting.id, status).await
     }
 }
@@ -393,12 +422,12 @@ async fn watch_active_speaker(rooms: Arc<Rooms>, room: Arc<Room>) {
     let mut ticker = tokio::time::interval(SPEAKER_POLL);
     loop {
         ticker.tick().await;
-        let speaker = match rooms.media.active_speaker(&room.meeting.id).await {
+        let speaker = match rooms.media.active_speaker(&room.media_room).await {
             Ok(speaker) => speaker,
             Err(_) => continue,
         };
         let mut state = room.state.lock().await;
-        if state.closed {
+        if state.closed.is_some() {
             return;
         }
         if state.active_speaker != speaker {

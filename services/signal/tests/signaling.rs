@@ -334,7 +334,34 @@ async fn host_role_passes_on_when_host_leaves(db: Db) {
         .unwrap();
 }
 
+async fn an_emptied_room_closes_and_reopens_on_the_next_join(db: Db) {
+    let server = support::start(db).await;
+    let (_, meeting) = server.meeting(None).await;
+    let mut only = connect(&server).await;
+    joined(&mut only, join(&meeting, "Only", None, None)).await;
+    assert_eq!(server.media.node_stats().await.unwrap().rooms, 1);
+    only.send(&ClientMessage::Leave).await.unwrap();
+    only.recv_until(WAIT, |m| matches!(m, ServerMessage::Left).then_some(()))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.media.node_stats().await.unwrap().rooms != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the empty room stays open on the SFU"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.metric("yunhui_signal_rooms").await, 0.0);
+    // The meeting itself stays open: the next join opens a fresh room.
+    let (_, list) = joined(&mut only, join(&meeting, "Only", None, None)).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(server.media.node_stats().await.unwrap().rooms, 1);
+    assert_eq!(server.metric("yunhui_signal_rooms").await, 1.0);
+}
+
 on_both_databases!(
+    an_emptied_room_closes_and_reopens_on_the_next_join,
     join_leave_rejoin,
     self_mute_and_camera_are_broadcast,
     bad_input_gets_clear_errors_and_others_keep_working,
