@@ -87,39 +87,131 @@ fn shared() -> &'static Shared {
                 let admin = client_from(&thread_dir.join("kubeconfig")).await;
                 install_crds(&admin).await;
                 let ns: Api<Namespace> = Api::all(admin.clone());
-                ns.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "yunhui-system"}})).expect("ns"))
-                    .await
-                    .expect("operator namespace");
-                let crb: ClusterRoleBinding = serde_json::from_value(json!({
-                    "metadata": {"name": "yunhui-operator-test"},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "yunhui-operator"}]
-                }))
-                .expect("crb");
-                Api::<ClusterRoleBinding>::all(admin.clone())
-                    .create(&PostParams::default(), &crb)
-                    .await
-                    .expect("binding");
-                let operator = client_from(&thread_dir.join("users/yunhui-operator.kubeconfig")).await;
+                ns.create(
+                    &PostParams::default(),
+                    &serde_json::from_value(json!({"metadata": {"name": "yunhui-system"}}))
+                        .expect("ns"),
+                )
+                .await
+                .expect("operator namespace");
+                // The operator runs with exactly the chart's RBAC, bound to its test identity.
+                grant_chart_rbac(&admin).await;
+                let operator =
+                    client_from(&thread_dir.join("users/yunhui-operator.kubeconfig")).await;
                 let config = OperatorConfig {
                     identity: "operator-under-test".into(),
                     lease_namespace: "yunhui-system".into(),
                     lease_duration: Duration::from_secs(6),
                     ..OperatorConfig::default()
                 };
-                let run = yunhui_operator::run(operator, config, thread_metrics, Arc::new(Health::default()));
+                let run = yunhui_operator::run(
+                    operator,
+                    config,
+                    thread_metrics,
+                    Arc::new(Health::default()),
+                );
                 tx.send(()).expect("report start");
                 if let Err(e) = run.await {
                     eprintln!("operator stopped: {e}");
                 }
             });
         });
-        rx.recv_timeout(Duration::from_secs(120)).expect("operator starts");
+        rx.recv_timeout(Duration::from_secs(120))
+            .expect("operator starts");
         Shared {
             dir,
             operator_metrics: metrics,
         }
     })
+}
+
+/// The chart rendered by a helm built from its Go module (`charts/build-helm.sh`).
+fn render_chart() -> Vec<serde_json::Value> {
+    let out = Command::new(repo().join("charts/build-helm.sh"))
+        .output()
+        .expect("build-helm.sh runs");
+    assert!(
+        out.status.success(),
+        "building helm failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let helm = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let out = Command::new(helm)
+        .args(["template", "yunhui-operator"])
+        .arg(repo().join("charts/yunhui-operator"))
+        .args(["--namespace", "yunhui-system", "--include-crds"])
+        .output()
+        .expect("helm runs");
+    assert!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    use serde::Deserialize;
+    serde_norway::Deserializer::from_str(&text)
+        .filter_map(|d| serde_json::Value::deserialize(d).ok())
+        .filter(|v| v.is_object())
+        .collect()
+}
+
+async fn grant_chart_rbac(admin: &Client) {
+    for doc in render_chart() {
+        let kind = doc["kind"].as_str().unwrap_or_default();
+        if !matches!(kind, "ClusterRole" | "Role") {
+            continue;
+        }
+        let name = doc["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let role: DynamicObject = serde_json::from_value(doc.clone()).expect("role");
+        let gvk = kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", kind);
+        let (ar, _) = kube::discovery::pinned_kind(admin, &gvk)
+            .await
+            .expect("rbac discovery");
+        let binding_kind = if kind == "ClusterRole" {
+            "ClusterRoleBinding"
+        } else {
+            "RoleBinding"
+        };
+        let (bar, _) = kube::discovery::pinned_kind(
+            admin,
+            &kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", binding_kind),
+        )
+        .await
+        .expect("rbac discovery");
+        let (roles, bindings): (Api<DynamicObject>, Api<DynamicObject>) = if kind == "ClusterRole" {
+            (
+                Api::all_with(admin.clone(), &ar),
+                Api::all_with(admin.clone(), &bar),
+            )
+        } else {
+            (
+                Api::namespaced_with(admin.clone(), "yunhui-system", &ar),
+                Api::namespaced_with(admin.clone(), "yunhui-system", &bar),
+            )
+        };
+        roles
+            .create(&PostParams::default(), &role)
+            .await
+            .expect("role creates");
+        let binding: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": binding_kind,
+            "metadata": {"name": format!("{name}-test-user")},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "yunhui-operator"}]
+        }))
+        .expect("binding");
+        bindings
+            .create(&PostParams::default(), &binding)
+            .await
+            .expect("binding creates");
+    }
 }
 
 async fn install_crds(admin: &Client) {
@@ -935,4 +1027,61 @@ async fn tenant_is_synchronised_into_a_real_signal() {
         reqwest::StatusCode::NOT_FOUND,
         "the finalizer removed the tenant from signal"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chart_manifests_pass_a_server_side_dry_run() {
+    let c = admin().await;
+    let docs = render_chart();
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    for want in [
+        "CustomResourceDefinition",
+        "ClusterRole",
+        "Role",
+        "Deployment",
+        "ServiceAccount",
+        "Service",
+    ] {
+        assert!(kinds.contains(&want), "chart renders a {want}: {kinds:?}");
+    }
+    for doc in &docs {
+        let (group, version) = match doc["apiVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .split_once('/')
+        {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (
+                String::new(),
+                doc["apiVersion"].as_str().unwrap_or_default().to_string(),
+            ),
+        };
+        let gvk = kube::api::GroupVersionKind::gvk(
+            &group,
+            &version,
+            doc["kind"].as_str().unwrap_or_default(),
+        );
+        let (ar, caps) = kube::discovery::pinned_kind(&c, &gvk)
+            .await
+            .expect("kind is served");
+        let api: Api<DynamicObject> = if caps.scope == kube::discovery::Scope::Namespaced {
+            Api::namespaced_with(c.clone(), "yunhui-system", &ar)
+        } else {
+            Api::all_with(c.clone(), &ar)
+        };
+        let obj: DynamicObject = serde_json::from_value(doc.clone()).expect("object");
+        api.patch(
+            &obj.name_any(),
+            &PatchParams::apply("chart-dry-run").dry_run().force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "the API server rejects {} {}: {e}",
+                gvk.kind,
+                obj.name_any()
+            )
+        });
+    }
 }
