@@ -350,7 +350,8 @@ impl Client {
         }
     }
 
-    /// Pushes one blob unless the registry has it; true when uploaded.
+    /// Pushes one blob unless the registry has it; `Some(size)` when uploaded,
+    /// `None` when the registry already had it.
     async fn push_blob(
         &mut self,
         root: &Path,
