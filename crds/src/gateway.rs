@@ -19,29 +19,10 @@ use crate::common::{Condition, ResourceStatus};
     status = "GatewayStatus",
     shortname = "ygw",
     category = "yunhui",
-    printcolumn(
-        name = "Cluster",
-        type_ = "string",
-        json_path = ".spec.mediaCluster",
-        description = "MediaCluster exposed"
-    ),
-    printcolumn(
-        name = "Exposure",
-        type_ = "string",
-        json_path = ".spec.exposure.mode",
-        description = "How it is exposed"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Ready condition"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name": "Cluster", "type": "string", "jsonPath": ".spec.mediaCluster", "description": "MediaCluster exposed"}"#,
+    printcolumn = r#"{"name": "Exposure", "type": "string", "jsonPath": ".spec.exposure.mode", "description": "How it is exposed"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status", "description": "Ready condition"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GatewaySpec {

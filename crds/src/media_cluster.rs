@@ -22,35 +22,11 @@ use crate::common::{Condition, ResourceStatus};
     status = "MediaClusterStatus",
     shortname = "ymc",
     category = "yunhui",
-    printcolumn(
-        name = "Version",
-        type_ = "string",
-        json_path = ".spec.version",
-        description = "Image tag of the services"
-    ),
-    printcolumn(
-        name = "Signal",
-        type_ = "integer",
-        json_path = ".status.signalReadyReplicas",
-        description = "Ready signal replicas"
-    ),
-    printcolumn(
-        name = "SFU",
-        type_ = "integer",
-        json_path = ".status.sfuReadyNodes",
-        description = "Ready SFU nodes"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Ready condition"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name": "Version", "type": "string", "jsonPath": ".spec.version", "description": "Image tag of the services"}"#,
+    printcolumn = r#"{"name": "Signal", "type": "integer", "jsonPath": ".status.signalReadyReplicas", "description": "Ready signal replicas"}"#,
+    printcolumn = r#"{"name": "SFU", "type": "integer", "jsonPath": ".status.sfuReadyNodes", "description": "Ready SFU nodes"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status", "description": "Ready condition"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[x_kube(validation = Rule::new("has(self.database.external) || has(self.signal.externalUrl) || self.signal.replicas <= 1").message("embedded SQLite supports exactly one signal replica: set spec.signal.replicas to 1 or configure spec.database.external"))]
 #[serde(rename_all = "camelCase")]

@@ -18,29 +18,10 @@ use crate::common::{Condition, ResourceStatus};
     status = "TenantStatus",
     shortname = "ytn",
     category = "yunhui",
-    printcolumn(
-        name = "Cluster",
-        type_ = "string",
-        json_path = ".spec.mediaCluster",
-        description = "MediaCluster the tenant lives on"
-    ),
-    printcolumn(
-        name = "Synced",
-        type_ = "boolean",
-        json_path = ".status.synced",
-        description = "Whether signal has the current spec"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Ready condition"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name": "Cluster", "type": "string", "jsonPath": ".spec.mediaCluster", "description": "MediaCluster the tenant lives on"}"#,
+    printcolumn = r#"{"name": "Synced", "type": "boolean", "jsonPath": ".status.synced", "description": "Whether signal has the current spec"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status", "description": "Ready condition"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSpec {

@@ -68,6 +68,10 @@ fn chart_crds_equal_the_generated_crds() {
             continue;
         }
         let in_chart = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(in_chart == generated, "{} differs from the generated CRD; run `UPDATE_CRDS=1 cargo test -p yunhui-crds`", path.display());
+        assert!(
+            in_chart == generated,
+            "{} differs from the generated CRD; run `UPDATE_CRDS=1 cargo test -p yunhui-crds`",
+            path.display()
+        );
     }
 }
