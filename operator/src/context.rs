@@ -31,6 +31,9 @@ pub struct OperatorConfig {
     pub default_registry: String,
     /// Requeue interval of a converged resource.
     pub resync: Duration,
+    /// Label selector limiting which Tenants, MediaClusters and Gateways this
+    /// operator reconciles (sharding, canaries); `None` takes all.
+    pub selector: Option<String>,
 }
 
 impl Default for OperatorConfig {
@@ -43,6 +46,7 @@ impl Default for OperatorConfig {
             paused: false,
             default_registry: "registry.yunhui.dev/yunhui".into(),
             resync: Duration::from_secs(300),
+            selector: None,
         }
     }
 }

@@ -46,33 +46,29 @@ fn error_policy<K>(kind: &'static str) -> impl Fn(Arc<K>, &Error, Arc<Context>) 
 /// Runs the three controllers until their streams end.
 pub async fn run_controllers(ctx: Arc<Context>) {
     let client = ctx.client.clone();
+    let selector = ctx.config.selector.clone();
+    let selected = move || match &selector {
+        Some(selector) => watcher::Config::default().labels(selector),
+        None => watcher::Config::default(),
+    };
     let owned =
         || watcher::Config::default().labels("app.kubernetes.io/managed-by=yunhui-operator");
-    let clusters = Controller::new(
-        Api::<MediaCluster>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(Api::<StatefulSet>::all(client.clone()), owned())
-    .owns(Api::<DaemonSet>::all(client.clone()), owned())
-    .owns(Api::<Deployment>::all(client.clone()), owned())
-    .run(
-        media_cluster::reconcile,
-        error_policy("MediaCluster"),
-        ctx.clone(),
-    )
-    .for_each(|_| async {});
-    let tenants = Controller::new(
-        Api::<Tenant>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .run(tenant::reconcile, error_policy("Tenant"), ctx.clone())
-    .for_each(|_| async {});
-    let gateways = Controller::new(
-        Api::<Gateway>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .run(gateway::reconcile, error_policy("Gateway"), ctx.clone())
-    .for_each(|_| async {});
+    let clusters = Controller::new(Api::<MediaCluster>::all(client.clone()), selected())
+        .owns(Api::<StatefulSet>::all(client.clone()), owned())
+        .owns(Api::<DaemonSet>::all(client.clone()), owned())
+        .owns(Api::<Deployment>::all(client.clone()), owned())
+        .run(
+            media_cluster::reconcile,
+            error_policy("MediaCluster"),
+            ctx.clone(),
+        )
+        .for_each(|_| async {});
+    let tenants = Controller::new(Api::<Tenant>::all(client.clone()), selected())
+        .run(tenant::reconcile, error_policy("Tenant"), ctx.clone())
+        .for_each(|_| async {});
+    let gateways = Controller::new(Api::<Gateway>::all(client.clone()), selected())
+        .run(gateway::reconcile, error_policy("Gateway"), ctx.clone())
+        .for_each(|_| async {});
     tokio::join!(clusters, tenants, gateways);
 }
 

@@ -24,6 +24,16 @@ struct Args {
     /// Namespace of the leader Lease (the operator's namespace).
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     namespace: String,
+    /// Name of the leader-election Lease.
+    #[arg(
+        long,
+        env = "YUNHUI_OPERATOR_LEASE_NAME",
+        default_value = "yunhui-operator"
+    )]
+    lease_name: String,
+    /// Label selector: reconcile only resources that match (sharding).
+    #[arg(long, env = "YUNHUI_OPERATOR_SELECTOR")]
+    selector: Option<String>,
     /// Seconds a Lease stays valid without renewal.
     #[arg(long, env = "YUNHUI_OPERATOR_LEASE_SECONDS", default_value_t = 15)]
     lease_seconds: u64,
@@ -54,6 +64,8 @@ async fn main() -> anyhow::Result<()> {
     let config = OperatorConfig {
         identity: args.identity,
         lease_namespace: args.namespace,
+        lease_name: args.lease_name,
+        selector: args.selector,
         lease_duration: Duration::from_secs(args.lease_seconds),
         paused: args.paused,
         default_registry: args.image_registry,

@@ -101,6 +101,8 @@ fn shared() -> &'static Shared {
                     identity: "operator-under-test".into(),
                     lease_namespace: "yunhui-system".into(),
                     lease_duration: Duration::from_secs(6),
+                    // Resources labelled with a shard belong to operators a test starts itself.
+                    selector: Some("!yunhui.dev/shard".into()),
                     ..OperatorConfig::default()
                 };
                 let run = yunhui_operator::run(
@@ -1082,5 +1084,70 @@ async fn chart_manifests_pass_a_server_side_dry_run() {
                 obj.name_any()
             )
         });
+    }
+}
+
+fn start_operator_process(identity: &str) -> ChildGuard {
+    let dir = &shared().dir;
+    ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_yunhui-operator"))
+            .env("KUBECONFIG", dir.join("users/yunhui-operator.kubeconfig"))
+            .env("POD_NAME", identity)
+            .env("POD_NAMESPACE", "yunhui-system")
+            .env("YUNHUI_OPERATOR_LEASE_NAME", "kill-test")
+            .env("YUNHUI_OPERATOR_LEASE_SECONDS", "5")
+            .env("YUNHUI_OPERATOR_SELECTOR", "yunhui.dev/shard=kill")
+            .env("YUNHUI_OPERATOR_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("operator process starts"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_killed_mid_reconcile_converges_without_duplicates() {
+    let c = admin().await;
+    let ns = "it-kill";
+    namespace(&c, ns).await;
+    volume(&c, "pv-kill", ns).await;
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.metadata.labels = Some([("yunhui.dev/shard".to_string(), "kill".to_string())].into());
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    mc.spec.sfu.udp_port = 37882;
+    mc.spec.sfu.tcp_port = 37881;
+    let offset = audit_offset();
+    let created = create(&c, ns, &mc).await;
+    let first = start_operator_process("kill-test-operator");
+    // Kill it as soon as it has written its first child (SIGKILL: no clean-up).
+    wait("the first write of the operator", 60, || async {
+        (!operator_writes(offset, ns).is_empty()).then_some(())
+    })
+    .await;
+    drop(first);
+    let after_kill = operator_writes(offset, ns).len();
+    let _second = start_operator_process("kill-test-operator");
+    wait_ready_mc(&c, ns, "prod", 90).await;
+    let kids = children_of(&c, ns, &created.uid().expect("uid")).await;
+    assert_eq!(
+        kids.values().map(Vec::len).sum::<usize>(),
+        13,
+        "each child exactly once: {kids:?}"
+    );
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(c.clone(), ns);
+    let pods = pods.list(&ListParams::default()).await.expect("pods").items;
+    assert_eq!(
+        pods.len(),
+        2,
+        "one signal pod and one SFU pod: {:?}",
+        pods.iter().map(|p| p.name_any()).collect::<Vec<_>>()
+    );
+    let writes = operator_writes(offset, ns);
+    eprintln!(
+        "writes before the kill: {after_kill}, in all: {}",
+        writes.len()
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for w in writes.iter().filter(|w| w.starts_with("create ")) {
+        assert!(seen.insert(w.clone()), "created twice: {w}");
     }
 }
