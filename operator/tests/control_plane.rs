@@ -1151,3 +1151,121 @@ async fn operator_killed_mid_reconcile_converges_without_duplicates() {
         assert!(seen.insert(w.clone()), "created twice: {w}");
     }
 }
+
+/// Cold start benchmark (docs/benchmarks.md, "Operator cold start"): creates
+/// `YUNHUI_BENCH_CLUSTERS` MediaClusters (default 100) and
+/// `YUNHUI_BENCH_TENANTS` Tenants (default 1000) with no operator running,
+/// then starts the operator process and measures the time until every
+/// MediaCluster is Ready and every Tenant has a status for its generation,
+/// the operator's peak memory, and its API requests per object.
+/// Run: `cargo test -p yunhui-operator --test control_plane cold_start -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark; run explicitly"]
+async fn cold_start_benchmark() {
+    let count = |var: &str, default: usize| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (clusters, tenants) = (
+        count("YUNHUI_BENCH_CLUSTERS", 100),
+        count("YUNHUI_BENCH_TENANTS", 1000),
+    );
+    let c = admin().await;
+    let d = shared().dir.to_string_lossy().to_string();
+    script(&shared().dir, &["create-nodes", &d, "4", "amd64", "bench"]);
+    let ns = "it-bench";
+    namespace(&c, ns).await;
+    let shard = [("yunhui.dev/shard".to_string(), "bench".to_string())];
+    let api_mc: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
+    for i in 0..clusters {
+        let mut mc = example::<MediaCluster>("media-cluster.yaml");
+        mc.metadata.name = Some(format!("mc-{i}"));
+        mc.metadata.labels = Some(shard.clone().into());
+        mc.spec.database.external =
+            Some(serde_json::from_value(json!({"urlSecretName": "pg"})).expect("db"));
+        mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+        mc.spec.sfu.udp_port = 20000 + 2 * i as i32;
+        mc.spec.sfu.tcp_port = 20001 + 2 * i as i32;
+        api_mc
+            .create(&PostParams::default(), &mc)
+            .await
+            .expect("mc");
+    }
+    let api_t: Api<Tenant> = Api::namespaced(c.clone(), ns);
+    for i in 0..tenants {
+        let mut t = example::<Tenant>("tenant.yaml");
+        t.metadata.name = Some(format!("tenant-{i}"));
+        t.metadata.labels = Some(shard.clone().into());
+        t.spec.media_cluster = format!("mc-{}", i % clusters.max(1));
+        api_t
+            .create(&PostParams::default(), &t)
+            .await
+            .expect("tenant");
+    }
+    let offset = audit_offset();
+    let started = Instant::now();
+    let mut operator = Command::new(env!("CARGO_BIN_EXE_yunhui-operator"));
+    operator
+        .env(
+            "KUBECONFIG",
+            shared().dir.join("users/yunhui-operator.kubeconfig"),
+        )
+        .env("POD_NAME", "bench")
+        .env("POD_NAMESPACE", "yunhui-system")
+        .env("YUNHUI_OPERATOR_LEASE_NAME", "bench")
+        .env("YUNHUI_OPERATOR_SELECTOR", "yunhui.dev/shard=bench")
+        .env("YUNHUI_OPERATOR_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "error");
+    let guard = ChildGuard(operator.spawn().expect("operator starts"));
+    let pid = guard.0.id();
+    let mut peak_kib = 0u64;
+    wait("all resources reconciled", 1200, || {
+        let (api_mc, api_t) = (api_mc.clone(), api_t.clone());
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(v) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+            {
+                peak_kib = peak_kib.max(v);
+            }
+        }
+        async move {
+            let mcs = api_mc.list(&ListParams::default()).await.ok()?.items;
+            let ready = mcs
+                .iter()
+                .filter(|m| {
+                    m.status.as_ref().is_some_and(|s| {
+                        s.is_ready() && s.observed_generation == m.metadata.generation
+                    })
+                })
+                .count();
+            let ts = api_t.list(&ListParams::default()).await.ok()?.items;
+            let done = ts
+                .iter()
+                .filter(|t| {
+                    t.status
+                        .as_ref()
+                        .is_some_and(|s| s.observed_generation == t.metadata.generation)
+                })
+                .count();
+            (ready == mcs.len() && done == ts.len()).then_some(())
+        }
+    })
+    .await;
+    let elapsed = started.elapsed();
+    let text = std::fs::read(shared().dir.join("audit.log")).expect("audit log");
+    let requests = String::from_utf8_lossy(&text[offset as usize..])
+        .lines()
+        .filter(|l| l.contains(r#""username":"yunhui-operator""#))
+        .count();
+    eprintln!(
+        "BENCH clusters={clusters} tenants={tenants} all_reconciled_s={:.1} operator_peak_rss_mib={:.1} operator_requests={requests} requests_per_object={:.1}",
+        elapsed.as_secs_f64(),
+        peak_kib as f64 / 1024.0,
+        requests as f64 / (clusters + tenants) as f64
+    );
+}
