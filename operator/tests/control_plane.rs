@@ -53,6 +53,22 @@ fn script(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Removes control-plane directories of earlier runs whose test process is
+/// gone (the watchdog stopped their processes but keeps the files).
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("yunhui-operator-it-")
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 async fn client_from(path: &Path) -> Client {
     let kc = Kubeconfig::read_from(path).expect("kubeconfig reads");
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
@@ -64,6 +80,7 @@ async fn client_from(path: &Path) -> Client {
 /// The shared control plane and operator, started on first use.
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
+        remove_stale_dirs();
         let dir = std::env::temp_dir().join(format!("yunhui-operator-it-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let started = Instant::now();
