@@ -1240,15 +1240,17 @@ async fn cold_start_benchmark() {
     let mut peak_kib = 0u64;
     wait("all resources reconciled", 1200, || {
         let (api_mc, api_t) = (api_mc.clone(), api_t.clone());
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            if let Some(v) = status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-            {
-                peak_kib = peak_kib.max(v);
-            }
+        if let Some(v) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+        {
+            peak_kib = peak_kib.max(v);
         }
         async move {
             let mcs = api_mc.list(&ListParams::default()).await.ok()?.items;
