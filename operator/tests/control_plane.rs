@@ -31,7 +31,9 @@ struct Shared {
     operator_metrics: Metrics,
 }
 
-static SHARED: OnceLock<Shared> = OnceLock::new();
+/// Started once: when the start fails, every test reports that failure
+/// instead of starting again over the first attempt's logs.
+static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -79,7 +81,22 @@ async fn client_from(path: &Path) -> Client {
 
 /// The shared control plane and operator, started on first use.
 fn shared() -> &'static Shared {
-    SHARED.get_or_init(|| {
+    let started = SHARED.get_or_init(|| {
+        std::panic::catch_unwind(start_shared).map_err(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        })
+    });
+    match started {
+        Ok(shared) => shared,
+        Err(e) => panic!("the shared control plane and operator did not start: {e}"),
+    }
+}
+
+fn start_shared() -> Shared {
+    {
         remove_stale_dirs();
         let dir = std::env::temp_dir().join(format!("yunhui-operator-it-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -140,7 +157,7 @@ fn shared() -> &'static Shared {
             dir,
             operator_metrics: metrics,
         }
-    })
+    }
 }
 
 /// The chart rendered by a helm built from its Go module (`charts/build-helm.sh`).

@@ -90,7 +90,16 @@ wait_for() { # name seconds cmd... ; waits until cmd succeeds while name runs
   for ((i = 0; i < secs * 10; i++)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     if ! pid_of "$name" >/dev/null; then
-      log "$name exited; last lines of $dir/logs/$name.log:"
+      local pid rc=unknown
+      pid=$(cat "$dir/pids/$name.pid" 2>/dev/null) || true
+      # Our own child: its exit status says whether it failed or was killed.
+      if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid" 2>/dev/null
+        rc=$?
+      elif [ -n "$pid" ]; then
+        rc="still running as pid $pid with cmdline '$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)'"
+      fi
+      log "$name exited (status $rc); last lines of $dir/logs/$name.log:"
       tail -n 30 "$dir/logs/$name.log" >&2 || true
       return 1
     fi
@@ -231,9 +240,12 @@ EOF
     if launch_all "$bin"; then ok=1; break; fi
     log "start failed; stopping what was started"
     cmd_stop
-    # Another process took one of the chosen ports: choose again.
-    grep -qs 'address already in use' "$dir/logs/"*.log || break
-    log "a port was taken; retrying with other ports (attempt $((attempt + 1)))"
+    # Keep this attempt's logs; the next attempt starts them afresh.
+    mkdir -p "$dir/logs/attempt-$attempt"
+    cp "$dir/logs/"*.log "$dir/logs/attempt-$attempt/" 2>/dev/null || true
+    # A port another process took, or a component that died on a loaded
+    # machine: choose ports again and start once more.
+    [ "$attempt" -lt 3 ] && log "retrying with other ports (attempt $((attempt + 1)) of 3; logs of the last one in $dir/logs/attempt-$attempt)"
   done
   [ "$ok" = 1 ] || die "could not start the control plane; logs in $dir/logs"
 
