@@ -147,6 +147,7 @@ async fn restart_keeps_accounts_and_meetings() {
         .create_meeting(&CreateMeetingRequest {
             topic: Some("Weekly sync".into()),
             password: Some("1111".into()),
+            ..Default::default()
         })
         .await
         .unwrap();

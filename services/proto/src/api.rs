@@ -85,6 +85,81 @@ pub struct CreateMeetingRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub password: Option<String>,
+    /// Meeting settings; omitted fields take their defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub options: Option<MeetingOptions>,
+}
+
+/// Who may join a meeting (the manual's 会议模式).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinMode {
+    /// Anyone with the number (and password) may join, guests included (访客入会).
+    #[default]
+    Anyone,
+    /// Only the host's invitees, signed in, may join (创建者邀请).
+    InviteesOnly,
+    /// Invitees may join and invite others during the meeting (参会者邀请).
+    InviteesMayInvite,
+}
+
+/// A meeting's settings. Set when it is created or scheduled; the host
+/// changes the in-meeting ones (lock, waiting room, permissions) during the
+/// meeting, and they are kept with the meeting. Omitted fields take the
+/// defaults shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct MeetingOptions {
+    /// Who may join. Default `anyone`.
+    pub join_mode: JoinMode,
+    /// Tell invitees when the meeting is scheduled or changed. Default off.
+    pub notify_invitees: bool,
+    /// Joiners wait until the host admits them. Default off.
+    pub waiting_room: bool,
+    /// Participants may join before the host arrives. Default on.
+    pub join_before_host: bool,
+    /// Show each viewer's name as a watermark over shared content. Default off.
+    pub watermark: bool,
+    /// Live-stream the meeting. Default off.
+    pub live_streaming: bool,
+    /// Record the meeting in the cloud when it starts. Default off.
+    pub auto_record: bool,
+    /// Joiners' microphones start muted. Default off.
+    pub mute_on_entry: bool,
+    /// Participants may unmute themselves. Default on.
+    pub allow_self_unmute: bool,
+    /// Participants may share their screen. Default on.
+    pub allow_screen_share: bool,
+    /// Participants may chat. Default on.
+    pub allow_chat: bool,
+    /// Participants may rename themselves. Default on.
+    pub allow_rename: bool,
+    /// Play a chime when someone joins or leaves. Default off.
+    pub entry_exit_chime: bool,
+    /// Hide the avatars of participants whose camera is off. Default off.
+    pub hide_avatars: bool,
+}
+
+impl Default for MeetingOptions {
+    fn default() -> Self {
+        MeetingOptions {
+            join_mode: JoinMode::Anyone,
+            notify_invitees: false,
+            waiting_room: false,
+            join_before_host: true,
+            watermark: false,
+            live_streaming: false,
+            auto_record: false,
+            mute_on_entry: false,
+            allow_self_unmute: true,
+            allow_screen_share: true,
+            allow_chat: true,
+            allow_rename: true,
+            entry_exit_chime: false,
+            hide_avatars: false,
+        }
+    }
 }
 
 /// Lifecycle of a meeting.
@@ -120,6 +195,8 @@ pub struct Meeting {
     pub status: MeetingStatus,
     /// Link that joins without typing the number or password.
     pub join_url: String,
+    /// Settings.
+    pub options: MeetingOptions,
     /// Creation time, seconds since the Unix epoch.
     #[ts(type = "number")]
     pub created_at: i64,

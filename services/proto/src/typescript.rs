@@ -18,6 +18,8 @@ pub fn definitions() -> String {
         api::LoginRequest::decl(),
         api::Session::decl(),
         api::CreateMeetingRequest::decl(),
+        api::JoinMode::decl(),
+        api::MeetingOptions::decl(),
         api::MeetingStatus::decl(),
         api::Meeting::decl(),
         api::MeetingPreview::decl(),

@@ -4,7 +4,9 @@
 use rand::Rng;
 use sqlx::Row;
 use subtle::ConstantTimeEq;
-use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingPreview, MeetingStatus};
+use yunhui_proto::api::{
+    CreateMeetingRequest, Meeting, MeetingOptions, MeetingPreview, MeetingStatus,
+};
 
 use crate::accounts::{Caller, new_secret};
 use crate::error::{Error, Result};
@@ -31,6 +33,8 @@ pub struct MeetingRecord {
     pub status: MeetingStatus,
     /// Creation time.
     pub created_at: i64,
+    /// Settings.
+    pub options: MeetingOptions,
 }
 
 impl MeetingRecord {
@@ -51,6 +55,7 @@ impl MeetingRecord {
                 self.link_key
             ),
             created_at: self.created_at,
+            options: self.options.clone(),
         }
     }
 
@@ -124,10 +129,11 @@ pub async fn create_instant(
             host_account_id: caller.account_id.clone(),
             status: MeetingStatus::Waiting,
             created_at: now(),
+            options: req.options.clone().unwrap_or_default(),
         };
         let inserted = sqlx::query(
-            "INSERT INTO meetings (id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO meetings (id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at, options) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&record.id)
         .bind(&record.tenant_id)
@@ -138,6 +144,7 @@ pub async fn create_instant(
         .bind(&record.host_account_id)
         .bind(status_str(record.status))
         .bind(record.created_at)
+        .bind(options_json(&record.options))
         .execute(store.pool())
         .await;
         match inserted {
@@ -215,7 +222,21 @@ pub async fn set_status(store: &Store, meeting_id: &str, status: MeetingStatus) 
     Ok(())
 }
 
-const SELECT: &str = "SELECT id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at FROM meetings";
+const SELECT: &str = "SELECT id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at, options FROM meetings";
+
+/// Stores a meeting's settings (they change during the meeting, e.g. a lock).
+pub async fn set_options(store: &Store, meeting_id: &str, options: &MeetingOptions) -> Result<()> {
+    sqlx::query("UPDATE meetings SET options = $1 WHERE id = $2")
+        .bind(options_json(options))
+        .bind(meeting_id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+fn options_json(options: &MeetingOptions) -> String {
+    serde_json::to_string(options).unwrap_or_else(|_| "{}".into())
+}
 
 fn record_from_row(row: &sqlx::any::AnyRow) -> Result<MeetingRecord> {
     let status: String = row.try_get("status")?;
@@ -233,6 +254,8 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<MeetingRecord> {
             _ => MeetingStatus::Waiting,
         },
         created_at: row.try_get("created_at")?,
+        options: serde_json::from_str(&row.try_get::<String, _>("options")?)
+            .map_err(|e| Error::Internal(format!("stored meeting options are unreadable: {e}")))?,
     })
 }
 
@@ -267,6 +290,7 @@ mod tests {
             host_account_id: "h".into(),
             status: MeetingStatus::Waiting,
             created_at: 0,
+            options: MeetingOptions::default(),
         }
     }
 

@@ -69,6 +69,7 @@ async fn instant_meetings(db: Db) {
         .create_meeting(&CreateMeetingRequest {
             topic: None,
             password: Some("2468".into()),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -115,6 +116,7 @@ async fn instant_meetings(db: Db) {
         .create_meeting(&CreateMeetingRequest {
             topic: None,
             password: Some("1".into()),
+            ..Default::default()
         })
         .await
         .unwrap_err();

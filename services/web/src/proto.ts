@@ -92,7 +92,71 @@ topic?: string,
 /**
  * Optional password (4–16 characters) joiners must give.
  */
-password?: string, };
+password?: string, 
+/**
+ * Meeting settings; omitted fields take their defaults.
+ */
+options?: MeetingOptions, };
+
+export type JoinMode = "anyone" | "invitees_only" | "invitees_may_invite";
+
+export type MeetingOptions = { 
+/**
+ * Who may join. Default `anyone`.
+ */
+join_mode: JoinMode, 
+/**
+ * Tell invitees when the meeting is scheduled or changed. Default off.
+ */
+notify_invitees: boolean, 
+/**
+ * Joiners wait until the host admits them. Default off.
+ */
+waiting_room: boolean, 
+/**
+ * Participants may join before the host arrives. Default on.
+ */
+join_before_host: boolean, 
+/**
+ * Show each viewer's name as a watermark over shared content. Default off.
+ */
+watermark: boolean, 
+/**
+ * Live-stream the meeting. Default off.
+ */
+live_streaming: boolean, 
+/**
+ * Record the meeting in the cloud when it starts. Default off.
+ */
+auto_record: boolean, 
+/**
+ * Joiners' microphones start muted. Default off.
+ */
+mute_on_entry: boolean, 
+/**
+ * Participants may unmute themselves. Default on.
+ */
+allow_self_unmute: boolean, 
+/**
+ * Participants may share their screen. Default on.
+ */
+allow_screen_share: boolean, 
+/**
+ * Participants may chat. Default on.
+ */
+allow_chat: boolean, 
+/**
+ * Participants may rename themselves. Default on.
+ */
+allow_rename: boolean, 
+/**
+ * Play a chime when someone joins or leaves. Default off.
+ */
+entry_exit_chime: boolean, 
+/**
+ * Hide the avatars of participants whose camera is off. Default off.
+ */
+hide_avatars: boolean, };
 
 export type MeetingStatus = "waiting" | "live" | "ended";
 
@@ -129,6 +193,10 @@ status: MeetingStatus,
  * Link that joins without typing the number or password.
  */
 join_url: string, 
+/**
+ * Settings.
+ */
+options: MeetingOptions, 
 /**
  * Creation time, seconds since the Unix epoch.
  */

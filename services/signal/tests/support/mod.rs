@@ -115,6 +115,7 @@ impl Server {
             .create_meeting(&CreateMeetingRequest {
                 topic: None,
                 password: password.map(String::from),
+                ..Default::default()
             })
             .await
             .expect("create meeting");
