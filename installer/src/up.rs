@@ -90,7 +90,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("Meeting link: {link}");
     println!("Press Ctrl-C to stop.");
 
-    axum::serve(listener, app.router())
+    axum::serve(listener, app.service())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;

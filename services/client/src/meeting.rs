@@ -11,7 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc};
-use yunhui_proto::signaling::{ClientMessage, ErrorCode, Participant, ServerMessage};
+use yunhui_proto::api::MeetingOptions;
+use yunhui_proto::signaling::{
+    ChatMessage, ClientMessage, ErrorCode, HostCommand, Participant, ServerMessage,
+    WaitingParticipant,
+};
 
 use crate::media::{MediaError, Publisher, Subscriber, SyntheticMedia};
 use crate::signaling::{SignalingClient, SignalingError};
@@ -31,6 +35,10 @@ pub struct JoinOptions {
     pub token: Option<String>,
     /// Local UDP address for media (default `0.0.0.0:0`; tests use `127.0.0.1:0`).
     pub media_bind: Option<String>,
+    /// Local IP address the signaling socket connects from (default: any).
+    pub signaling_bind: Option<std::net::IpAddr>,
+    /// How long to wait in a waiting room for the host (default 10 minutes).
+    pub admission_timeout: Option<Duration>,
 }
 
 /// Why a session operation failed.
@@ -67,6 +75,24 @@ pub struct MeetingView {
     pub active_speaker: Option<String>,
     /// Why the meeting ended, once it has.
     pub ended: Option<String>,
+    /// The host locked the meeting.
+    pub locked: bool,
+    /// Participant in focus for everyone.
+    pub spotlight: Option<String>,
+    /// The meeting's settings, once the server sent them.
+    pub options: Option<MeetingOptions>,
+    /// Chat messages this participant received (history first).
+    pub chat: Vec<ChatMessage>,
+    /// Who waits in the waiting room (hosts only).
+    pub waiting_room: Vec<WaitingParticipant>,
+    /// Reactions received, as (participant id, reaction).
+    pub reactions: Vec<(String, String)>,
+    /// How often the host asked this participant to unmute.
+    pub unmute_requests: u32,
+    /// How often the host asked this participant to start video.
+    pub start_video_requests: u32,
+    /// The host removed this participant.
+    pub removed: bool,
 }
 
 /// One participant's live session.
@@ -90,7 +116,10 @@ impl MeetingSession {
         let media_bind = options
             .media_bind
             .unwrap_or_else(|| DEFAULT_MEDIA_BIND.to_string());
-        let (mut client, _) = SignalingClient::connect(base_url).await?;
+        let (mut client, _) = match options.signaling_bind {
+            Some(ip) => SignalingClient::connect_from(base_url, ip).await?,
+            None => SignalingClient::connect(base_url).await?,
+        };
         client
             .send(&ClientMessage::Join {
                 meeting_number: options.meeting_number,
@@ -100,24 +129,36 @@ impl MeetingSession {
                 token: options.token,
             })
             .await?;
-        let (participant_id, meeting_id, participants) =
-            match client.recv(Duration::from_secs(15)).await? {
-                ServerMessage::Joined {
+        let mut timeout = Duration::from_secs(15);
+        let (participant_id, meeting_id, participants) = loop {
+            match client.recv(timeout).await {
+                Ok(ServerMessage::Joined {
                     participant_id,
                     meeting_id,
                     participants,
                     ..
-                } => (participant_id, meeting_id, participants),
-                ServerMessage::Error { code, message } => {
+                }) => break (participant_id, meeting_id, participants),
+                // On hold until the host admits us (or arrives).
+                Ok(ServerMessage::Waiting { .. }) => {
+                    timeout = options
+                        .admission_timeout
+                        .unwrap_or(Duration::from_secs(600));
+                }
+                Ok(ServerMessage::Error { code, message }) => {
                     return Err(SessionError::Refused { code, message });
                 }
-                other => {
+                Ok(other) => {
                     return Err(SignalingError::Unreadable(format!(
                         "expected joined, got {other:?}"
                     ))
                     .into());
                 }
-            };
+                Err(SignalingError::Timeout(_)) => {
+                    return Err(SessionError::Timeout("admission to the meeting"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let view = Arc::new(Mutex::new(MeetingView {
             participants: participants
                 .into_iter()
@@ -217,6 +258,64 @@ impl MeetingSession {
     /// Host only: ends the meeting for everyone.
     pub fn end_meeting(&self) -> Result<(), SessionError> {
         self.send(ClientMessage::EndMeeting)
+    }
+
+    /// Sends a chat message to everyone (`to` = `None`) or to one participant.
+    pub fn chat(&self, to: Option<&str>, text: &str) -> Result<(), SessionError> {
+        self.send(ClientMessage::Chat {
+            to: to.map(String::from),
+            text: text.to_string(),
+        })
+    }
+
+    /// Raises or lowers this participant's hand.
+    pub fn raise_hand(&self, raised: bool) -> Result<(), SessionError> {
+        self.send(ClientMessage::RaiseHand { raised })
+    }
+
+    /// Sends a reaction.
+    pub fn react(&self, emoji: &str) -> Result<(), SessionError> {
+        self.send(ClientMessage::React {
+            emoji: emoji.to_string(),
+        })
+    }
+
+    /// Starts or stops sharing the screen (state only; the browser sends the media).
+    pub fn set_screen_share(&self, sharing: bool) -> Result<(), SessionError> {
+        self.send(ClientMessage::SetScreenShare { sharing })
+    }
+
+    /// Changes this participant's display name.
+    pub fn rename(&self, display_name: &str) -> Result<(), SessionError> {
+        self.send(ClientMessage::Rename {
+            display_name: display_name.to_string(),
+        })
+    }
+
+    /// Host only: one of the host's controls.
+    pub fn host(&self, command: HostCommand) -> Result<(), SessionError> {
+        self.send(ClientMessage::Host { command })
+    }
+
+    /// Sends `message` and returns the error the server answers with, if
+    /// one arrives within `within` (the protocol answers failures only).
+    pub async fn request(
+        &self,
+        message: ClientMessage,
+        within: Duration,
+    ) -> Result<Option<(ErrorCode, String)>, SessionError> {
+        let mut events = self.events();
+        self.send(message)?;
+        match wait_for(&mut events, within, "an error", |m| match m {
+            ServerMessage::Error { code, message } => Some((*code, message.clone())),
+            _ => None,
+        })
+        .await
+        {
+            Ok(error) => Ok(Some(error)),
+            Err(SessionError::Timeout(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Waits until the meeting view satisfies `check`.
@@ -353,6 +452,24 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             view.active_speaker = participant_id.clone()
         }
         ServerMessage::MeetingEnded { reason } => view.ended = Some(reason.clone()),
+        ServerMessage::MeetingState {
+            locked,
+            spotlight,
+            options,
+        } => {
+            view.locked = *locked;
+            view.spotlight = spotlight.clone();
+            view.options = Some(options.clone());
+        }
+        ServerMessage::Chat { message } => view.chat.push(message.clone()),
+        ServerMessage::WaitingRoom { waiting } => view.waiting_room = waiting.clone(),
+        ServerMessage::Reaction {
+            participant_id,
+            emoji,
+        } => view.reactions.push((participant_id.clone(), emoji.clone())),
+        ServerMessage::UnmuteRequested => view.unmute_requests += 1,
+        ServerMessage::StartVideoRequested => view.start_video_requests += 1,
+        ServerMessage::Removed => view.removed = true,
         _ => {}
     }
 }

@@ -25,6 +25,13 @@ pub enum SignalingError {
     Closed,
 }
 
+fn signal_url(base_url: &str) -> String {
+    format!(
+        "{}/api/v1/signal",
+        base_url.trim_end_matches('/').replacen("http", "ws", 1)
+    )
+}
+
 /// One signaling socket to a Yunhui signal service.
 pub struct SignalingClient {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -34,12 +41,48 @@ impl SignalingClient {
     /// Opens the socket at `base_url` (`http://host:port`), and reads the
     /// server's `hello`.
     pub async fn connect(base_url: &str) -> Result<(Self, u32), SignalingError> {
-        let url = format!(
-            "{}/api/v1/signal",
-            base_url.trim_end_matches('/').replacen("http", "ws", 1)
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(url).await?;
-        let mut client = SignalingClient { socket };
+        let (socket, _) = tokio_tungstenite::connect_async(signal_url(base_url)).await?;
+        Self::greet(SignalingClient { socket }).await
+    }
+
+    /// Like [`SignalingClient::connect`], from the local address `ip` (e.g.
+    /// another loopback address, to act as a different source). Plain
+    /// `http://` deployments only.
+    pub async fn connect_from(
+        base_url: &str,
+        ip: std::net::IpAddr,
+    ) -> Result<(Self, u32), SignalingError> {
+        let url = signal_url(base_url);
+        let authority = url
+            .strip_prefix("ws://")
+            .and_then(|rest| rest.split('/').next())
+            .ok_or_else(|| {
+                SignalingError::Unreadable(format!("{base_url} is not an http:// URL"))
+            })?;
+        let server: std::net::SocketAddr = tokio::net::lookup_host(authority)
+            .await
+            .map_err(|e| SignalingError::Unreadable(format!("{authority}: {e}")))?
+            .next()
+            .ok_or_else(|| SignalingError::Unreadable(format!("{authority} has no address")))?;
+        let socket = if server.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
+        socket
+            .bind(std::net::SocketAddr::new(ip, 0))
+            .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
+        let stream = socket
+            .connect(server)
+            .await
+            .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
+        let (socket, _) =
+            tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await?;
+        Self::greet(SignalingClient { socket }).await
+    }
+
+    async fn greet(mut client: SignalingClient) -> Result<(Self, u32), SignalingError> {
         match client.recv(Duration::from_secs(10)).await? {
             ServerMessage::Hello { protocol_version } => Ok((client, protocol_version)),
             other => Err(SignalingError::Unreadable(format!(

@@ -15,15 +15,21 @@
 //!    candidates are in its SDP, so no candidate trickling is needed. Every
 //!    forwarded track carries its publisher's participant id as its media
 //!    stream id (`msid`), which is how a client puts it on the right tile;
-//! 4. state changes arrive as `participant_*`, `active_speaker` and
-//!    `meeting_ended` messages until the client sends [`ClientMessage::Leave`]
-//!    or closes the socket.
+//! 4. state changes arrive as `participant_*`, `meeting_state`,
+//!    `active_speaker`, `chat` and `meeting_ended` messages until the client
+//!    sends [`ClientMessage::Leave`] or closes the socket.
+//!
+//! A join may be put on hold first ([`ServerMessage::Waiting`]): the meeting
+//! has a waiting room or waits for its host. Hosts control the meeting with
+//! [`ClientMessage::Host`]; every [`HostCommand`] is refused to anyone else.
 //!
 //! Frames larger than [`MAX_FRAME_BYTES`] are refused with
 //! [`ErrorCode::MessageTooLarge`].
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+use crate::api::MeetingOptions;
 
 /// Version of this protocol. Bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -77,6 +83,131 @@ pub enum ClientMessage {
     SubscriberAnswer {
         /// The SDP.
         sdp: String,
+    },
+    /// Send a chat message to everyone (`to` omitted) or to one participant.
+    /// When the host has switched chat off, participants may still write to
+    /// the host.
+    Chat {
+        /// Recipient's participant id; omitted for everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        to: Option<String>,
+        /// The text, 1 to [`MAX_CHAT_CHARS`] characters.
+        text: String,
+    },
+    /// Raise or lower one's own hand.
+    RaiseHand {
+        /// `true` to raise.
+        raised: bool,
+    },
+    /// Send a reaction to everyone (one of [`REACTIONS`]).
+    React {
+        /// The reaction, e.g. `"👍"`.
+        emoji: String,
+    },
+    /// Start or stop sharing one's screen (when sharing is allowed).
+    SetScreenShare {
+        /// `true` when sharing.
+        sharing: bool,
+    },
+    /// Change one's own display name (when renaming is allowed).
+    Rename {
+        /// The new name, 1 to 64 characters.
+        display_name: String,
+    },
+    /// Host only: one of the host's controls (see [`HostCommand`]).
+    Host {
+        /// What to do.
+        command: HostCommand,
+    },
+}
+
+/// What the host may do during a meeting. Every one of these is refused
+/// with [`ErrorCode::NotHost`] when sent by anyone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum HostCommand {
+    /// Mute one participant at the SFU. Whether they may unmute themselves
+    /// follows the meeting's `allow_self_unmute` setting.
+    Mute {
+        /// Who.
+        participant_id: String,
+    },
+    /// Lift a host mute and ask the participant to unmute: they get
+    /// [`ServerMessage::UnmuteRequested`] and decide (nobody's microphone is
+    /// opened without them).
+    Unmute {
+        /// Who.
+        participant_id: String,
+    },
+    /// Stop forwarding one participant's video.
+    StopVideo {
+        /// Who.
+        participant_id: String,
+    },
+    /// Ask a participant to start their video ([`ServerMessage::StartVideoRequested`]).
+    AskToStartVideo {
+        /// Who.
+        participant_id: String,
+    },
+    /// Put one participant's video in focus for everyone (`null` clears it).
+    Spotlight {
+        /// Who, or nobody.
+        participant_id: Option<String>,
+    },
+    /// Hand the host role to another participant; the sender becomes a participant.
+    MakeHost {
+        /// Who.
+        participant_id: String,
+    },
+    /// Change a participant's display name.
+    Rename {
+        /// Who.
+        participant_id: String,
+        /// The new name, 1 to 64 characters.
+        display_name: String,
+    },
+    /// Remove a participant from the meeting; they get [`ServerMessage::Removed`].
+    Remove {
+        /// Who.
+        participant_id: String,
+    },
+    /// Lower a participant's raised hand.
+    LowerHand {
+        /// Who.
+        participant_id: String,
+    },
+    /// Mute everyone but the hosts. `allow_self_unmute` becomes the
+    /// meeting's setting.
+    MuteAll {
+        /// Whether participants may unmute themselves afterwards.
+        allow_self_unmute: bool,
+    },
+    /// Lift every host mute and ask everyone muted to unmute.
+    UnmuteAll,
+    /// Lock the meeting (new joins are refused) or unlock it.
+    SetLocked {
+        /// `true` to lock.
+        locked: bool,
+    },
+    /// Replace the meeting's settings (waiting room, mute on entry, allow
+    /// self-unmute / screen share / chat / rename, chime, hide avatars …).
+    /// They are kept with the meeting.
+    SetOptions {
+        /// The new settings.
+        options: MeetingOptions,
+    },
+    /// Let one person in the waiting room into the meeting.
+    Admit {
+        /// Their waiting id (from [`ServerMessage::WaitingRoom`]).
+        participant_id: String,
+    },
+    /// Let everyone in the waiting room into the meeting.
+    AdmitAll,
+    /// Turn one person in the waiting room away.
+    Deny {
+        /// Their waiting id.
+        participant_id: String,
     },
 }
 
@@ -139,6 +270,53 @@ pub enum ServerMessage {
     },
     /// The client left (answer to [`ClientMessage::Leave`]).
     Left,
+    /// The join is on hold: the meeting has a waiting room, or waits for
+    /// its host. [`ServerMessage::Joined`] follows when the host admits the
+    /// client (or arrives); [`ServerMessage::Error`] with
+    /// [`ErrorCode::EntryDenied`] when turned away.
+    Waiting {
+        /// Waiting id: becomes the participant id once admitted.
+        participant_id: String,
+        /// Meeting number.
+        meeting_number: String,
+        /// Meeting topic.
+        topic: String,
+        /// Why: `waiting_room` or `waiting_for_host`.
+        reason: String,
+    },
+    /// To hosts: who is in the waiting room now.
+    WaitingRoom {
+        /// Everyone waiting for the host to admit them, earliest first.
+        waiting: Vec<WaitingParticipant>,
+    },
+    /// The meeting's state that is not per participant: sent after
+    /// [`ServerMessage::Joined`] and whenever it changes.
+    MeetingState {
+        /// New joins are refused.
+        locked: bool,
+        /// Participant whose video everyone sees in focus.
+        spotlight: Option<String>,
+        /// The meeting's settings.
+        options: MeetingOptions,
+    },
+    /// A chat message for this client (history arrives the same way after joining).
+    Chat {
+        /// The message.
+        message: ChatMessage,
+    },
+    /// Someone reacted.
+    Reaction {
+        /// Who.
+        participant_id: String,
+        /// The reaction.
+        emoji: String,
+    },
+    /// The host asks this client to unmute; the client decides.
+    UnmuteRequested,
+    /// The host asks this client to start its video; the client decides.
+    StartVideoRequested,
+    /// The host removed this client from the meeting; the socket closes after this.
+    Removed,
     /// A request failed. The socket stays usable.
     Error {
         /// Machine-readable reason.
@@ -178,6 +356,22 @@ pub enum ErrorCode {
     MeetingEnded,
     /// The media server refused the request (e.g. bad SDP).
     MediaError,
+    /// The host locked the meeting: nobody new may join.
+    MeetingLocked,
+    /// The host turned this joiner away from the waiting room.
+    EntryDenied,
+    /// The host has not allowed this (chat, rename, screen share, unmuting oneself).
+    NotAllowed,
+    /// No participant with that id is in the meeting (or waiting room).
+    ParticipantNotFound,
+    /// Only the host's invitees may join this meeting.
+    NotInvited,
+    /// The tenant's licence has no room for another participant or meeting.
+    LicenceExceeded,
+    /// Too many wrong passwords: wait before trying again.
+    TooManyAttempts,
+    /// A field was out of range (e.g. an empty display name).
+    InvalidInput,
     /// Something failed inside the server.
     Internal,
 }
@@ -205,7 +399,50 @@ pub struct Participant {
     pub audio_muted: bool,
     /// Camera on.
     pub video_enabled: bool,
+    /// Muted by the host and not allowed to unmute themselves.
+    pub audio_locked: bool,
+    /// Hand raised.
+    pub hand_raised: bool,
+    /// Sharing their screen.
+    pub sharing_screen: bool,
+    /// Signed in (guests are not).
+    pub signed_in: bool,
 }
+
+/// Someone in the waiting room, as hosts see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct WaitingParticipant {
+    /// Waiting id (the participant id once admitted).
+    pub id: String,
+    /// Name they gave.
+    pub display_name: String,
+    /// Signed in (guests are not).
+    pub signed_in: bool,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChatMessage {
+    /// Message id.
+    pub id: String,
+    /// Sender's participant id.
+    pub from: String,
+    /// Sender's display name when sent.
+    pub from_name: String,
+    /// Recipient's participant id; `null` for everyone.
+    pub to: Option<String>,
+    /// The text.
+    pub text: String,
+    /// Time sent, milliseconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub sent_at_ms: i64,
+}
+
+/// Longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 2000;
+
+/// The reactions a client may send.
+pub const REACTIONS: &[&str] = &["👍", "👏", "❤️", "😂", "😮", "🎉", "🙋"];
 
 impl ClientMessage {
     /// Every `type` value of this protocol version, for telling an unknown
@@ -218,6 +455,12 @@ impl ClientMessage {
         "set_video_enabled",
         "publish_offer",
         "subscriber_answer",
+        "chat",
+        "raise_hand",
+        "react",
+        "set_screen_share",
+        "rename",
+        "host",
     ];
 }
 
@@ -260,12 +503,27 @@ mod tests {
             ClientMessage::SetVideoEnabled { enabled: false },
             ClientMessage::PublishOffer { sdp: String::new() },
             ClientMessage::SubscriberAnswer { sdp: String::new() },
+            ClientMessage::Chat {
+                to: None,
+                text: String::new(),
+            },
+            ClientMessage::RaiseHand { raised: true },
+            ClientMessage::React {
+                emoji: String::new(),
+            },
+            ClientMessage::SetScreenShare { sharing: true },
+            ClientMessage::Rename {
+                display_name: String::new(),
+            },
+            ClientMessage::Host {
+                command: HostCommand::UnmuteAll,
+            },
         ];
         for m in samples {
             let v = serde_json::to_value(&m).unwrap();
             let t = v["type"].as_str().unwrap();
             assert!(ClientMessage::TYPES.contains(&t), "{t} missing from TYPES");
         }
-        assert_eq!(ClientMessage::TYPES.len(), 7);
+        assert_eq!(ClientMessage::TYPES.len(), 13);
     }
 }

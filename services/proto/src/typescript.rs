@@ -29,15 +29,20 @@ pub fn definitions() -> String {
         signaling::ErrorCode::decl(),
         signaling::Role::decl(),
         signaling::Participant::decl(),
+        signaling::HostCommand::decl(),
+        signaling::WaitingParticipant::decl(),
+        signaling::ChatMessage::decl(),
     ];
     let mut out = String::from(
         "// Generated from services/proto by `UPDATE_PROTO_TS=1 cargo test -p yunhui-proto --test typescript`.\n\
          // Do not edit by hand.\n\n",
     );
     out.push_str(&format!(
-        "export const PROTOCOL_VERSION = {};\nexport const MAX_FRAME_BYTES = {};\n",
+        "export const PROTOCOL_VERSION = {};\nexport const MAX_FRAME_BYTES = {};\nexport const MAX_CHAT_CHARS = {};\nexport const REACTIONS = {};\n",
         signaling::PROTOCOL_VERSION,
-        signaling::MAX_FRAME_BYTES
+        signaling::MAX_FRAME_BYTES,
+        signaling::MAX_CHAT_CHARS,
+        serde_json::to_string(signaling::REACTIONS).unwrap_or_default()
     ));
     for decl in decls {
         out.push_str("\nexport ");

@@ -40,6 +40,37 @@ pub enum Error {
     /// The meeting has ended.
     #[error("meeting {0} has ended")]
     MeetingEnded(String),
+    /// The host locked the meeting.
+    #[error("meeting {0} is locked by its host: nobody new may join")]
+    MeetingLocked(String),
+    /// The host turned the joiner away from the waiting room.
+    #[error("the host did not let you into meeting {0}")]
+    EntryDenied(String),
+    /// The host has switched this off for participants.
+    #[error("the host does not allow participants to {0}")]
+    NotAllowed(&'static str),
+    /// No such participant in the meeting or its waiting room.
+    #[error("no participant {0} is in this meeting")]
+    ParticipantNotFound(String),
+    /// The message needs an admitted participant.
+    #[error("you are in the waiting room: wait until the host lets you in")]
+    NotAdmitted,
+    /// Only invitees may join.
+    #[error("meeting {0} is open to its invitees only: sign in with an invited account")]
+    NotInvited(String),
+    /// The tenant's licence is used up.
+    #[error("the licence is used up: {0}")]
+    LicenceExceeded(String),
+    /// Too many wrong passwords from this source (or for this meeting).
+    #[error(
+        "too many wrong passwords for meeting {number}: try again in {retry_after_secs} seconds"
+    )]
+    TooManyAttempts {
+        /// The meeting number.
+        number: String,
+        /// Seconds until attempts are accepted again.
+        retry_after_secs: u64,
+    },
     /// The media server refused or failed.
     #[error("media server: {0}")]
     Media(#[from] yunhui_sfu::control::ControlError),
@@ -55,7 +86,15 @@ impl Error {
     /// Stable code used in API error bodies and signaling errors.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidInput(_) | Error::AccountExists(_) => ErrorCode::MalformedMessage,
+            Error::InvalidInput(_) | Error::AccountExists(_) => ErrorCode::InvalidInput,
+            Error::MeetingLocked(_) => ErrorCode::MeetingLocked,
+            Error::EntryDenied(_) => ErrorCode::EntryDenied,
+            Error::NotAllowed(_) => ErrorCode::NotAllowed,
+            Error::ParticipantNotFound(_) => ErrorCode::ParticipantNotFound,
+            Error::NotAdmitted => ErrorCode::NotJoined,
+            Error::NotInvited(_) => ErrorCode::NotInvited,
+            Error::LicenceExceeded(_) => ErrorCode::LicenceExceeded,
+            Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             Error::WrongCredentials | Error::InvalidToken => ErrorCode::InvalidToken,
             Error::TokenExpired => ErrorCode::TokenExpired,
             Error::MeetingNotFound(_) => ErrorCode::MeetingNotFound,
@@ -80,6 +119,14 @@ impl Error {
             Error::WrongPassword(_) => "wrong_password",
             Error::NotHost(_) => "not_host",
             Error::MeetingEnded(_) => "meeting_ended",
+            Error::MeetingLocked(_) => "meeting_locked",
+            Error::EntryDenied(_) => "entry_denied",
+            Error::NotAllowed(_) => "not_allowed",
+            Error::ParticipantNotFound(_) => "participant_not_found",
+            Error::NotAdmitted => "not_admitted",
+            Error::NotInvited(_) => "not_invited",
+            Error::LicenceExceeded(_) => "licence_exceeded",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::Media(_) => "media_error",
             Error::Database(_) | Error::Internal(_) => "internal",
         }
@@ -97,6 +144,14 @@ impl Error {
                 StatusCode::FORBIDDEN
             }
             Error::MeetingEnded(_) => StatusCode::GONE,
+            Error::MeetingLocked(_)
+            | Error::EntryDenied(_)
+            | Error::NotAllowed(_)
+            | Error::NotAdmitted
+            | Error::NotInvited(_)
+            | Error::LicenceExceeded(_) => StatusCode::FORBIDDEN,
+            Error::ParticipantNotFound(_) => StatusCode::NOT_FOUND,
+            Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Media(_) => StatusCode::BAD_GATEWAY,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

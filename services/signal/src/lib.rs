@@ -12,13 +12,16 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod chat;
 pub mod error;
 pub mod http;
+pub mod licence;
 pub mod meetings;
 pub mod metrics;
 pub mod room;
 pub mod signaling;
 pub mod store;
+pub mod throttle;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +32,7 @@ pub use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::room::Rooms;
 use crate::store::Store;
+use crate::throttle::{PasswordThrottle, ThrottleConfig};
 
 /// Settings of the signal service.
 #[derive(Debug, Clone)]
@@ -43,6 +47,11 @@ pub struct SignalConfig {
     pub internal_key: Option<String>,
     /// JSON file served at `/.well-known/yunhui` (written by the operator).
     pub discovery_file: Option<PathBuf>,
+    /// Take the client's address from `X-Forwarded-For` (behind a trusted
+    /// ingress or load balancer); otherwise the peer address counts.
+    pub trust_forwarded_for: bool,
+    /// Limits on meeting-password attempts.
+    pub password_throttle: ThrottleConfig,
 }
 
 impl Default for SignalConfig {
@@ -53,6 +62,8 @@ impl Default for SignalConfig {
             token_ttl_secs: 7 * 24 * 3600,
             internal_key: None,
             discovery_file: None,
+            trust_forwarded_for: false,
+            password_throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -69,6 +80,8 @@ pub struct App {
     pub metrics: Metrics,
     /// The process's metric registry, served at `/metrics`.
     pub registry: prometheus::Registry,
+    /// Meeting-password attempts.
+    pub throttle: PasswordThrottle,
 }
 
 impl App {
@@ -83,6 +96,7 @@ impl App {
             .map_err(|e| Error::Internal(format!("metrics registration failed: {e}")))?;
         let rooms = Rooms::new(media, store.clone(), metrics.clone());
         Ok(Arc::new(App {
+            throttle: PasswordThrottle::new(config.password_throttle.clone()),
             config,
             store,
             rooms,
@@ -94,5 +108,17 @@ impl App {
     /// The HTTP router of the service.
     pub fn router(self: &Arc<Self>) -> axum::Router {
         http::router(self.clone())
+    }
+
+    /// The router as a service that knows each client's address (for
+    /// per-source password throttling): what `axum::serve` should run.
+    pub fn service(
+        self: &Arc<Self>,
+    ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<
+        axum::Router,
+        std::net::SocketAddr,
+    > {
+        self.router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>()
     }
 }

@@ -38,6 +38,9 @@ struct Args {
     /// Built web client to serve at `/`.
     #[arg(long, env = "YUNHUI_WEB_DIR")]
     web_dir: Option<PathBuf>,
+    /// Take client addresses from X-Forwarded-For (only behind a trusted ingress).
+    #[arg(long, env = "YUNHUI_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
 }
 
 #[tokio::main]
@@ -63,12 +66,13 @@ async fn main() -> anyhow::Result<()> {
         web_dir: args.web_dir,
         internal_key: Some(args.internal_key.clone()),
         discovery_file: args.discovery_file,
+        trust_forwarded_for: args.trust_forwarded_for,
         ..SignalConfig::default()
     };
     let app = App::new(config, store, media, prometheus::Registry::new())?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %args.listen, "signal service ready");
-    axum::serve(listener, app.router())
+    axum::serve(listener, app.service())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

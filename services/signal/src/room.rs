@@ -1,20 +1,27 @@
 //! Live rooms: the in-memory state of every meeting that has participants.
 //!
-//! This replica owns the room: it holds the participant list, roles and
-//! mute flags, tells the SFU what to do, and fans state changes out to every
-//! participant's socket.
+//! This replica owns the room: it holds the participant list, the waiting
+//! room, roles, mute flags and the meeting's live settings, tells the SFU
+//! what to do, and fans state changes out to every participant's socket.
+//! The host's controls are in [`control`].
 
-use std::collections::HashMap;
+mod control;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
-use yunhui_proto::api::MeetingStatus;
-use yunhui_proto::signaling::{Participant, Role, ServerMessage};
+use yunhui_proto::api::{MeetingOptions, MeetingStatus};
+use yunhui_proto::signaling::{
+    ChatMessage, MAX_CHAT_CHARS, Participant, REACTIONS, Role, ServerMessage, WaitingParticipant,
+};
 use yunhui_sfu::control::{MediaControl, MediaKind};
 
+use crate::chat;
 use crate::error::{Error, Result};
+use crate::licence::Licence;
 use crate::meetings::{self, MeetingRecord};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -24,8 +31,8 @@ use crate::store::Store;
 pub enum Outbound {
     /// Send this message.
     Message(ServerMessage),
-    /// Close the socket (after the messages queued before it).
-    Close,
+    /// Close the socket with this reason (after the messages queued before it).
+    Close(&'static str),
 }
 
 /// Sender half of a participant's socket.
@@ -34,19 +41,111 @@ pub type Outbox = mpsc::UnboundedSender<Outbound>;
 /// How often the SFU is asked for the active speaker.
 const SPEAKER_POLL: Duration = Duration::from_millis(400);
 
+/// Longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
 struct Member {
     info: Participant,
+    account_id: Option<String>,
     outbox: Outbox,
     joined_seq: u64,
 }
 
+/// Why someone is in the waiting room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WaitReason {
+    /// The meeting has a waiting room: the host admits them.
+    WaitingRoom,
+    /// The meeting does not start before its host: they enter when the host does.
+    Host,
+}
+
+impl WaitReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::WaitingRoom => "waiting_room",
+            WaitReason::Host => "waiting_for_host",
+        }
+    }
+}
+
+struct Waiter {
+    id: String,
+    display_name: String,
+    account_id: Option<String>,
+    outbox: Outbox,
+    reason: WaitReason,
+}
+
 struct RoomState {
     members: HashMap<String, Member>,
+    /// Earliest first.
+    waiting: Vec<Waiter>,
     next_seq: u64,
     active_speaker: Option<String>,
     /// Set once the room closes: `Ended` by the host, `Waiting` when the last
     /// participant left (the meeting stays open; a new room opens on the next join).
     closed: Option<MeetingStatus>,
+    locked: bool,
+    spotlight: Option<String>,
+    options: MeetingOptions,
+    /// The tenant's licence as of the latest join.
+    licence: Licence,
+    /// Signed-in accounts the host removed: they may not come back while
+    /// this room is open.
+    removed_accounts: HashSet<String>,
+}
+
+impl RoomState {
+    fn host_present(&self) -> bool {
+        self.members.values().any(|m| m.info.role == Role::Host)
+    }
+
+    fn is_host(&self, participant_id: &str) -> bool {
+        self.members
+            .get(participant_id)
+            .is_some_and(|m| m.info.role == Role::Host)
+    }
+
+    fn member_mut(&mut self, participant_id: &str) -> Result<&mut Member> {
+        self.members
+            .get_mut(participant_id)
+            .ok_or_else(|| Error::ParticipantNotFound(participant_id.to_string()))
+    }
+
+    fn meeting_state(&self) -> ServerMessage {
+        ServerMessage::MeetingState {
+            locked: self.locked,
+            spotlight: self.spotlight.clone(),
+            options: self.options.clone(),
+        }
+    }
+
+    fn waiting_room(&self) -> ServerMessage {
+        ServerMessage::WaitingRoom {
+            waiting: self
+                .waiting
+                .iter()
+                .filter(|w| w.reason == WaitReason::WaitingRoom)
+                .map(|w| WaitingParticipant {
+                    id: w.id.clone(),
+                    display_name: w.display_name.clone(),
+                    signed_in: w.account_id.is_some(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Participants in joining order.
+    fn participants(&self) -> Vec<Participant> {
+        let mut list: Vec<(u64, Participant)> = self
+            .members
+            .values()
+            .map(|m| (m.joined_seq, m.info.clone()))
+            .collect();
+        list.sort_by_key(|(seq, _)| *seq);
+        list.into_iter().map(|(_, p)| p).collect()
+    }
 }
 
 /// One live meeting.
@@ -63,17 +162,29 @@ pub struct Room {
 /// Every live room of this replica.
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
+    /// Participants in meetings per tenant (for port licences).
+    tenant_participants: std::sync::Mutex<HashMap<String, usize>>,
     media: Arc<dyn MediaControl>,
     store: Store,
     metrics: Metrics,
 }
 
-/// A participant who just joined.
+/// Someone who just entered a meeting, or its waiting room.
 pub struct Joined {
     /// The room joined.
     pub room: Arc<Room>,
-    /// The new participant's id.
+    /// The participant's id (their waiting id while waiting).
     pub participant_id: String,
+}
+
+/// Who is joining.
+pub struct Joiner {
+    /// Name shown to others.
+    pub display_name: String,
+    /// Their account, when signed in.
+    pub account_id: Option<String>,
+    /// Their socket.
+    pub outbox: Outbox,
 }
 
 impl Rooms {
@@ -81,6 +192,7 @@ impl Rooms {
     pub fn new(media: Arc<dyn MediaControl>, store: Store, metrics: Metrics) -> Arc<Self> {
         Arc::new(Rooms {
             rooms: Mutex::new(HashMap::new()),
+            tenant_participants: std::sync::Mutex::new(HashMap::new()),
             media,
             store,
             metrics,
@@ -97,17 +209,17 @@ impl Rooms {
         self.rooms.lock().await.len()
     }
 
-    /// Adds a participant to the meeting's room, opening the room (and its SFU
-    /// room) if it is the first. `account_id` decides the host role.
+    /// Puts a joiner into the meeting's room — or its waiting room when the
+    /// meeting has one or waits for its host — opening the room (and its
+    /// SFU room) if it is the first. The meeting's host account becomes host.
     pub async fn join(
         self: &Arc<Self>,
         meeting: MeetingRecord,
-        display_name: String,
-        account_id: Option<String>,
-        outbox: Outbox,
+        licence: Licence,
+        joiner: Joiner,
     ) -> Result<Joined> {
         let room = loop {
-            let room = self.open_room(&meeting).await?;
+            let room = self.open_room(&meeting, licence).await?;
             let closed = room.state.lock().await.closed;
             match closed {
                 None => break room,
@@ -119,63 +231,74 @@ impl Rooms {
             }
         };
         let participant_id = uuid::Uuid::new_v4().to_string();
-        let is_host = account_id.as_deref() == Some(meeting.host_account_id.as_str());
-        let info = Participant {
-            id: participant_id.clone(),
-            display_name,
-            role: if is_host {
-                Role::Host
-            } else {
-                Role::Participant
-            },
-            audio_muted: false,
-            video_enabled: true,
-        };
+        let is_host = joiner.account_id.as_deref() == Some(meeting.host_account_id.as_str());
         let mut state = room.state.lock().await;
         if state.closed.is_some() {
             // Closed in the instant since the check above.
             return Err(Error::MeetingEnded(meeting.number.clone()));
         }
-        self.media
-            .add_participant(&room.media_room, &participant_id)
-            .await?;
-        let mut participants: Vec<(u64, Participant)> = state
-            .members
-            .values()
-            .map(|m| (m.joined_seq, m.info.clone()))
-            .collect();
-        participants.sort_by_key(|(seq, _)| *seq);
-        let mut participants: Vec<Participant> = participants.into_iter().map(|(_, p)| p).collect();
-        participants.push(info.clone());
-        let _ = outbox.send(Outbound::Message(ServerMessage::Joined {
-            participant_id: participant_id.clone(),
-            meeting_id: meeting.id.clone(),
-            meeting_number: meeting.number.clone(),
-            topic: meeting.topic.clone(),
-            participants,
-        }));
-        if let Some(speaker) = &state.active_speaker {
-            let _ = outbox.send(Outbound::Message(ServerMessage::ActiveSpeaker {
-                participant_id: Some(speaker.clone()),
-            }));
+        state.licence = licence;
+        if state.locked && !is_host {
+            drop(state);
+            self.close_if_empty(&room).await?;
+            return Err(Error::MeetingLocked(meeting.number.clone()));
         }
-        broadcast(
-            &state,
-            &ServerMessage::ParticipantJoined {
-                participant: info.clone(),
-            },
-        );
-        let seq = state.next_seq;
-        state.next_seq += 1;
-        state.members.insert(
-            participant_id.clone(),
-            Member {
-                info,
-                outbox,
-                joined_seq: seq,
-            },
-        );
-        self.metrics.participants.inc();
+        if !is_host
+            && let Some(account) = &joiner.account_id
+            && state.removed_accounts.contains(account)
+        {
+            return Err(Error::EntryDenied(meeting.number.clone()));
+        }
+        let hold = if is_host {
+            None
+        } else if state.options.waiting_room {
+            Some(WaitReason::WaitingRoom)
+        } else if !state.options.join_before_host && !state.host_present() {
+            Some(WaitReason::Host)
+        } else {
+            None
+        };
+        if let Some(reason) = hold {
+            let _ = joiner
+                .outbox
+                .send(Outbound::Message(ServerMessage::Waiting {
+                    participant_id: participant_id.clone(),
+                    meeting_number: meeting.number.clone(),
+                    topic: meeting.topic.clone(),
+                    reason: reason.as_str().into(),
+                }));
+            state.waiting.push(Waiter {
+                id: participant_id.clone(),
+                display_name: joiner.display_name,
+                account_id: joiner.account_id,
+                outbox: joiner.outbox,
+                reason,
+            });
+            if reason == WaitReason::WaitingRoom {
+                self.tell_hosts(&state, state.waiting_room());
+            }
+            drop(state);
+            return Ok(Joined {
+                room,
+                participant_id,
+            });
+        }
+        let role = if is_host {
+            Role::Host
+        } else {
+            Role::Participant
+        };
+        let entered = self
+            .enter(&room, &mut state, &participant_id, joiner, role)
+            .await;
+        if let Err(e) = entered {
+            drop(state);
+            self.close_if_empty(&room).await?;
+            return Err(e);
+        }
+        if is_host {
+            self.host_arrived(&room, &mut state).await;
+        }
         drop(state);
         Ok(Joined {
             room,
@@ -183,12 +306,166 @@ impl Rooms {
         })
     }
 
+    /// Makes `joiner` a member: licence check, SFU, the welcome messages and
+    /// the news for everyone else.
+    async fn enter(
+        &self,
+        room: &Arc<Room>,
+        state: &mut RoomState,
+        participant_id: &str,
+        joiner: Joiner,
+        role: Role,
+    ) -> Result<()> {
+        let tenant = &room.meeting.tenant_id;
+        let in_tenant = self
+            .tenant_participants
+            .lock()
+            .map(|m| m.get(tenant).copied().unwrap_or(0))
+            .unwrap_or(0);
+        state
+            .licence
+            .admit_participant(in_tenant, state.members.len())?;
+        self.media
+            .add_participant(&room.media_room, participant_id)
+            .await?;
+        let muted = state.options.mute_on_entry && role != Role::Host;
+        let info = Participant {
+            id: participant_id.to_string(),
+            display_name: joiner.display_name,
+            role,
+            audio_muted: muted,
+            video_enabled: true,
+            audio_locked: muted && !state.options.allow_self_unmute,
+            hand_raised: false,
+            sharing_screen: false,
+            signed_in: joiner.account_id.is_some(),
+        };
+        let mut participants = state.participants();
+        participants.push(info.clone());
+        let outbox = joiner.outbox;
+        let send = |m: ServerMessage| {
+            let _ = outbox.send(Outbound::Message(m));
+        };
+        send(ServerMessage::Joined {
+            participant_id: participant_id.to_string(),
+            meeting_id: room.meeting.id.clone(),
+            meeting_number: room.meeting.number.clone(),
+            topic: room.meeting.topic.clone(),
+            participants,
+        });
+        send(state.meeting_state());
+        if let Some(speaker) = &state.active_speaker {
+            send(ServerMessage::ActiveSpeaker {
+                participant_id: Some(speaker.clone()),
+            });
+        }
+        match chat::history(&self.store, &room.meeting.id, participant_id).await {
+            Ok(history) => {
+                for message in history {
+                    send(ServerMessage::Chat { message });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "chat history unavailable"),
+        }
+        if role == Role::Host {
+            send(state.waiting_room());
+        }
+        broadcast(
+            state,
+            &ServerMessage::ParticipantJoined {
+                participant: info.clone(),
+            },
+        );
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        state.members.insert(
+            participant_id.to_string(),
+            Member {
+                info,
+                account_id: joiner.account_id,
+                outbox,
+                joined_seq: seq,
+            },
+        );
+        self.metrics.participants.inc();
+        if let Ok(mut counts) = self.tenant_participants.lock() {
+            *counts.entry(tenant.clone()).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// A host is in: people waiting for the host enter, unless the meeting
+    /// has a waiting room, where they now wait to be admitted.
+    async fn host_arrived(&self, room: &Arc<Room>, state: &mut RoomState) {
+        if !state.waiting.iter().any(|w| w.reason == WaitReason::Host) {
+            return;
+        }
+        if state.options.waiting_room {
+            for w in state.waiting.iter_mut() {
+                if w.reason == WaitReason::Host {
+                    w.reason = WaitReason::WaitingRoom;
+                    let _ = w.outbox.send(Outbound::Message(ServerMessage::Waiting {
+                        participant_id: w.id.clone(),
+                        meeting_number: room.meeting.number.clone(),
+                        topic: room.meeting.topic.clone(),
+                        reason: WaitReason::WaitingRoom.as_str().into(),
+                    }));
+                }
+            }
+            self.tell_hosts(state, state.waiting_room());
+            return;
+        }
+        let ids: Vec<String> = state
+            .waiting
+            .iter()
+            .filter(|w| w.reason == WaitReason::Host)
+            .map(|w| w.id.clone())
+            .collect();
+        for id in ids {
+            if let Err(e) = self.admit_waiter(room, state, &id).await {
+                tracing::warn!(error = %e, "could not let a waiting participant in");
+            }
+        }
+    }
+
+    /// Moves one waiter into the meeting.
+    async fn admit_waiter(&self, room: &Arc<Room>, state: &mut RoomState, id: &str) -> Result<()> {
+        let index = state
+            .waiting
+            .iter()
+            .position(|w| w.id == id)
+            .ok_or_else(|| Error::ParticipantNotFound(id.to_string()))?;
+        let waiter = state.waiting.remove(index);
+        let joiner = Joiner {
+            display_name: waiter.display_name.clone(),
+            account_id: waiter.account_id.clone(),
+            outbox: waiter.outbox.clone(),
+        };
+        if let Err(e) = self
+            .enter(room, state, &waiter.id, joiner, Role::Participant)
+            .await
+        {
+            state.waiting.insert(index, waiter);
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// The meeting's live room, opened (with its SFU room) if there is none.
-    async fn open_room(self: &Arc<Self>, meeting: &MeetingRecord) -> Result<Arc<Room>> {
+    async fn open_room(
+        self: &Arc<Self>,
+        meeting: &MeetingRecord,
+        licence: Licence,
+    ) -> Result<Arc<Room>> {
         let mut rooms = self.rooms.lock().await;
         if let Some(room) = rooms.get(&meeting.id) {
             return Ok(room.clone());
         }
+        let live_in_tenant = rooms
+            .values()
+            .filter(|r| r.meeting.tenant_id == meeting.tenant_id)
+            .count();
+        licence.open_room(live_in_tenant)?;
         let media_room = uuid::Uuid::new_v4().to_string();
         self.media.create_room(&media_room).await?;
         let room = Arc::new(Room {
@@ -196,9 +473,15 @@ impl Rooms {
             media_room,
             state: Mutex::new(RoomState {
                 members: HashMap::new(),
+                waiting: Vec::new(),
                 next_seq: 0,
                 active_speaker: None,
                 closed: None,
+                locked: false,
+                spotlight: None,
+                options: meeting.options.clone(),
+                licence,
+                removed_accounts: HashSet::new(),
             }),
             speaker_task: std::sync::Mutex::new(None),
         });
@@ -224,69 +507,129 @@ impl Rooms {
         self.metrics.rooms.set(rooms.len() as i64);
     }
 
-    /// Takes a participant out of its room. When the host leaves, the earliest
-    /// remaining participant becomes host; when the last one leaves, the room
-    /// closes (the meeting stays open for later joins).
-    pub async fn leave(&self, room: &Arc<Room>, participant_id: &str) -> Result<()> {
+    /// Closes a room nobody is in or waiting for (after a refused first join).
+    async fn close_if_empty(&self, room: &Arc<Room>) -> Result<()> {
         let mut state = room.state.lock().await;
-        let Some(member) = state.members.remove(participant_id) else {
-            return Ok(());
-        };
-        self.metrics.participants.dec();
-        let _ = member.outbox.send(Outbound::Message(ServerMessage::Left));
-        if let Err(e) = self
-            .media
-            .remove_participant(&room.media_room, participant_id)
-            .await
-        {
-            tracing::warn!(error = %e, "SFU could not remove participant");
-        }
-        broadcast(
-            &state,
-            &ServerMessage::ParticipantLeft {
-                participant_id: participant_id.to_string(),
-            },
-        );
-        if state.members.is_empty() {
+        if state.closed.is_none() && state.members.is_empty() && state.waiting.is_empty() {
             state.closed = Some(MeetingStatus::Waiting);
             drop(state);
             self.close(room, MeetingStatus::Waiting).await?;
+        }
+        Ok(())
+    }
+
+    fn count_out(&self, tenant: &str, n: usize) {
+        if let Ok(mut counts) = self.tenant_participants.lock()
+            && let Some(c) = counts.get_mut(tenant)
+        {
+            *c = c.saturating_sub(n);
+            if *c == 0 {
+                counts.remove(tenant);
+            }
+        }
+    }
+
+    /// Whether `participant_id` is a member (not waiting) of `room`.
+    pub async fn is_member(&self, room: &Arc<Room>, participant_id: &str) -> bool {
+        room.state.lock().await.members.contains_key(participant_id)
+    }
+
+    /// Whether `participant_id` is still in `room` or its waiting room.
+    pub async fn is_present(&self, room: &Arc<Room>, participant_id: &str) -> bool {
+        let state = room.state.lock().await;
+        state.members.contains_key(participant_id)
+            || state.waiting.iter().any(|w| w.id == participant_id)
+    }
+
+    /// Takes a participant (or waiter) out of its room. When the host
+    /// leaves, the earliest remaining participant becomes host; when the
+    /// last one leaves, the room closes (the meeting stays open for later joins).
+    pub async fn leave(&self, room: &Arc<Room>, participant_id: &str) -> Result<()> {
+        let mut state = room.state.lock().await;
+        if let Some(index) = state.waiting.iter().position(|w| w.id == participant_id) {
+            let waiter = state.waiting.remove(index);
+            let _ = waiter.outbox.send(Outbound::Message(ServerMessage::Left));
+            self.tell_hosts(&state, state.waiting_room());
+            return self.finish_departure(room, state).await;
+        }
+        let Some(member) = state.members.remove(participant_id) else {
             return Ok(());
+        };
+        let _ = member.outbox.send(Outbound::Message(ServerMessage::Left));
+        self.depart(room, &mut state, member).await;
+        self.finish_departure(room, state).await
+    }
+
+    /// Everything that follows a member's departure except closing the room.
+    async fn depart(&self, room: &Arc<Room>, state: &mut RoomState, member: Member) {
+        self.metrics.participants.dec();
+        self.count_out(&room.meeting.tenant_id, 1);
+        let id = member.info.id.clone();
+        if let Err(e) = self.media.remove_participant(&room.media_room, &id).await {
+            tracing::warn!(error = %e, "SFU could not remove participant");
+        }
+        broadcast(
+            state,
+            &ServerMessage::ParticipantLeft {
+                participant_id: id.clone(),
+            },
+        );
+        if state.spotlight.as_deref() == Some(id.as_str()) {
+            state.spotlight = None;
+            broadcast(state, &state.meeting_state());
         }
         let host_left = member.info.role == Role::Host;
-        let host_remains = state.members.values().any(|m| m.info.role == Role::Host);
         if host_left
-            && !host_remains
+            && !state.host_present()
             && let Some(next) = state.members.values_mut().min_by_key(|m| m.joined_seq)
         {
             next.info.role = Role::Host;
             let update = ServerMessage::ParticipantUpdated {
                 participant: next.info.clone(),
             };
-            broadcast(&state, &update);
+            let next_id = next.info.id.clone();
+            broadcast(state, &update);
+            send_to(state, &next_id, state.waiting_room());
         }
-        // The leaver's tracks are gone: everyone else renegotiates.
-        self.renegotiate_all(room, &state).await;
+        if !state.members.is_empty() {
+            // The leaver's tracks are gone: everyone else renegotiates.
+            self.renegotiate_all(room, state).await;
+        }
+    }
+
+    /// Closes the room once nobody is in it or waiting.
+    async fn finish_departure(
+        &self,
+        room: &Arc<Room>,
+        mut state: tokio::sync::MutexGuard<'_, RoomState>,
+    ) -> Result<()> {
+        if state.members.is_empty() && state.waiting.is_empty() {
+            state.closed = Some(MeetingStatus::Waiting);
+            drop(state);
+            self.close(room, MeetingStatus::Waiting).await?;
+        }
         Ok(())
     }
 
     /// Host only: ends the meeting for everyone.
     pub async fn end(&self, room: &Arc<Room>, participant_id: &str) -> Result<()> {
         let mut state = room.state.lock().await;
-        let is_host = state
-            .members
-            .get(participant_id)
-            .is_some_and(|m| m.info.role == Role::Host);
-        if !is_host {
+        if !state.is_host(participant_id) {
             return Err(Error::NotHost("end the meeting for everyone"));
         }
         let ended = ServerMessage::MeetingEnded {
             reason: "ended_by_host".into(),
         };
+        let members = state.members.len();
         for (_, member) in state.members.drain() {
             let _ = member.outbox.send(Outbound::Message(ended.clone()));
-            let _ = member.outbox.send(Outbound::Close);
+            let _ = member.outbox.send(Outbound::Close("meeting ended"));
             self.metrics.participants.dec();
+        }
+        self.count_out(&room.meeting.tenant_id, members);
+        for waiter in state.waiting.drain(..) {
+            let _ = waiter.outbox.send(Outbound::Message(ended.clone()));
+            let _ = waiter.outbox.send(Outbound::Close("meeting ended"));
         }
         state.closed = Some(MeetingStatus::Ended);
         drop(state);
@@ -294,7 +637,8 @@ impl Rooms {
     }
 
     /// Sets a participant's own microphone or camera state, stops or resumes
-    /// forwarding at the SFU, and tells everyone.
+    /// forwarding at the SFU, and tells everyone. Unmuting is refused while
+    /// the host keeps the participant muted.
     pub async fn set_media(
         &self,
         room: &Arc<Room>,
@@ -303,12 +647,30 @@ impl Rooms {
         enabled: bool,
     ) -> Result<()> {
         let mut state = room.state.lock().await;
+        let member = state.member_mut(participant_id)?;
+        if kind == MediaKind::Audio && enabled && member.info.audio_locked {
+            return Err(Error::NotAllowed(
+                "unmute themselves: the host muted everyone; ask the host to unmute you",
+            ));
+        }
+        self.forward(room, &mut state, participant_id, kind, enabled)
+            .await
+    }
+
+    /// Starts or stops forwarding one kind of a member's media and tells everyone.
+    async fn forward(
+        &self,
+        room: &Arc<Room>,
+        state: &mut RoomState,
+        participant_id: &str,
+        kind: MediaKind,
+        enabled: bool,
+    ) -> Result<()> {
+        state.member_mut(participant_id)?;
         self.media
             .set_forwarding(&room.media_room, participant_id, kind, enabled)
             .await?;
-        let Some(member) = state.members.get_mut(participant_id) else {
-            return Err(Error::Internal("participant is not in the room".into()));
-        };
+        let member = state.member_mut(participant_id)?;
         match kind {
             MediaKind::Audio => member.info.audio_muted = !enabled,
             MediaKind::Video => member.info.video_enabled = enabled,
@@ -316,7 +678,7 @@ impl Rooms {
         let update = ServerMessage::ParticipantUpdated {
             participant: member.info.clone(),
         };
-        broadcast(&state, &update);
+        broadcast(state, &update);
         Ok(())
     }
 
@@ -328,29 +690,28 @@ impl Rooms {
         sdp: &str,
     ) -> Result<String> {
         let state = room.state.lock().await;
+        let Some(member) = state.members.get(participant_id) else {
+            return Err(Error::NotAdmitted);
+        };
         let answer = self
             .media
             .publish(&room.media_room, participant_id, sdp)
             .await?;
-        if let Some(member) = state.members.get(participant_id) {
-            let _ = member
-                .outbox
-                .send(Outbound::Message(ServerMessage::PublishAnswer {
-                    sdp: answer.clone(),
-                }));
-        }
+        let _ = member
+            .outbox
+            .send(Outbound::Message(ServerMessage::PublishAnswer {
+                sdp: answer.clone(),
+            }));
         // Apply the current forwarding flags to the fresh tracks.
-        if let Some(member) = state.members.get(participant_id) {
-            if member.info.audio_muted {
-                self.media
-                    .set_forwarding(&room.media_room, participant_id, MediaKind::Audio, false)
-                    .await?;
-            }
-            if !member.info.video_enabled {
-                self.media
-                    .set_forwarding(&room.media_room, participant_id, MediaKind::Video, false)
-                    .await?;
-            }
+        if member.info.audio_muted {
+            self.media
+                .set_forwarding(&room.media_room, participant_id, MediaKind::Audio, false)
+                .await?;
+        }
+        if !member.info.video_enabled {
+            self.media
+                .set_forwarding(&room.media_room, participant_id, MediaKind::Video, false)
+                .await?;
         }
         self.renegotiate_all(room, &state).await;
         Ok(answer)
@@ -364,6 +725,9 @@ impl Rooms {
         sdp: &str,
     ) -> Result<()> {
         let state = room.state.lock().await;
+        if !state.members.contains_key(participant_id) {
+            return Err(Error::NotAdmitted);
+        }
         if let Some(offer) = self
             .media
             .subscribe_answer(&room.media_room, participant_id, sdp)
@@ -376,6 +740,163 @@ impl Rooms {
             );
         }
         Ok(())
+    }
+
+    /// Sends a chat message to everyone or to one participant, and keeps it.
+    /// With chat switched off, participants may still write to a host.
+    pub async fn chat(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        to: Option<String>,
+        text: String,
+    ) -> Result<()> {
+        let text = text.trim().to_string();
+        let chars = text.chars().count();
+        if chars == 0 || chars > MAX_CHAT_CHARS {
+            return Err(Error::InvalidInput(format!(
+                "a chat message has 1 to {MAX_CHAT_CHARS} characters; this one has {chars}"
+            )));
+        }
+        let state = room.state.lock().await;
+        let sender = state
+            .members
+            .get(participant_id)
+            .ok_or(Error::NotAdmitted)?;
+        if let Some(to) = &to
+            && !state.members.contains_key(to)
+        {
+            return Err(Error::ParticipantNotFound(to.clone()));
+        }
+        let to_host = to.as_deref().is_some_and(|t| state.is_host(t));
+        if !state.options.allow_chat && sender.info.role != Role::Host && !to_host {
+            return Err(Error::NotAllowed("chat (they may still write to the host)"));
+        }
+        let message = ChatMessage {
+            id: uuid::Uuid::new_v4().to_string(),
+            from: participant_id.to_string(),
+            from_name: sender.info.display_name.clone(),
+            to: to.clone(),
+            text,
+            sent_at_ms: now_ms(),
+        };
+        chat::save(&self.store, &room.meeting.id, &message).await?;
+        let out = ServerMessage::Chat { message };
+        match to {
+            None => broadcast(&state, &out),
+            Some(to) => {
+                send_to(&state, participant_id, out.clone());
+                if to != participant_id {
+                    send_to(&state, &to, out);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Raises or lowers one's own hand.
+    pub async fn raise_hand(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        raised: bool,
+    ) -> Result<()> {
+        let mut state = room.state.lock().await;
+        let member = state
+            .members
+            .get_mut(participant_id)
+            .ok_or(Error::NotAdmitted)?;
+        member.info.hand_raised = raised;
+        let update = ServerMessage::ParticipantUpdated {
+            participant: member.info.clone(),
+        };
+        broadcast(&state, &update);
+        Ok(())
+    }
+
+    /// Sends a reaction to everyone.
+    pub async fn react(&self, room: &Arc<Room>, participant_id: &str, emoji: String) -> Result<()> {
+        if !REACTIONS.contains(&emoji.as_str()) {
+            return Err(Error::InvalidInput(format!(
+                "{emoji:?} is not a reaction; use one of {}",
+                REACTIONS.join(" ")
+            )));
+        }
+        let state = room.state.lock().await;
+        if !state.members.contains_key(participant_id) {
+            return Err(Error::NotAdmitted);
+        }
+        broadcast(
+            &state,
+            &ServerMessage::Reaction {
+                participant_id: participant_id.to_string(),
+                emoji,
+            },
+        );
+        Ok(())
+    }
+
+    /// Starts or stops one's screen share: one sharer at a time, and only
+    /// hosts when the host has switched sharing off.
+    pub async fn set_screen_share(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        sharing: bool,
+    ) -> Result<()> {
+        let mut state = room.state.lock().await;
+        let is_host = state.is_host(participant_id);
+        if !state.members.contains_key(participant_id) {
+            return Err(Error::NotAdmitted);
+        }
+        if sharing {
+            if !state.options.allow_screen_share && !is_host {
+                return Err(Error::NotAllowed("share their screen"));
+            }
+            if let Some(other) = state
+                .members
+                .values()
+                .find(|m| m.info.sharing_screen && m.info.id != participant_id)
+            {
+                return Err(Error::InvalidInput(format!(
+                    "{} is sharing their screen; one participant shares at a time",
+                    other.info.display_name
+                )));
+            }
+        }
+        let member = state.member_mut(participant_id)?;
+        member.info.sharing_screen = sharing;
+        let update = ServerMessage::ParticipantUpdated {
+            participant: member.info.clone(),
+        };
+        broadcast(&state, &update);
+        Ok(())
+    }
+
+    /// Changes one's own display name (when the host allows it).
+    pub async fn rename_self(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        display_name: String,
+    ) -> Result<()> {
+        let name = check_name(&display_name)?;
+        let mut state = room.state.lock().await;
+        if !state.members.contains_key(participant_id) {
+            return Err(Error::NotAdmitted);
+        }
+        if !state.options.allow_rename && !state.is_host(participant_id) {
+            return Err(Error::NotAllowed("rename themselves"));
+        }
+        rename(&mut state, participant_id, name)
+    }
+
+    fn tell_hosts(&self, state: &RoomState, message: ServerMessage) {
+        for member in state.members.values() {
+            if member.info.role == Role::Host {
+                let _ = member.outbox.send(Outbound::Message(message.clone()));
+            }
+        }
     }
 
     async fn renegotiate_all(&self, room: &Arc<Room>, state: &RoomState) {
@@ -404,6 +925,35 @@ impl Rooms {
         }
         meetings::set_status(&self.store, &room.meeting.id, status).await
     }
+}
+
+/// A display name trimmed and checked.
+pub fn check_name(name: &str) -> Result<String> {
+    let name = name.trim().to_string();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "the display name needs 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    Ok(name)
+}
+
+fn rename(state: &mut RoomState, participant_id: &str, name: String) -> Result<()> {
+    let member = state.member_mut(participant_id)?;
+    member.info.display_name = name;
+    let update = ServerMessage::ParticipantUpdated {
+        participant: member.info.clone(),
+    };
+    broadcast(state, &update);
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 fn broadcast(state: &RoomState, message: &ServerMessage) {

@@ -7,8 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -20,27 +24,53 @@ use yunhui_sfu::control::MediaKind;
 use crate::App;
 use crate::accounts;
 use crate::error::Error;
+use crate::licence::Licence;
 use crate::meetings;
-use crate::room::{Outbound, Outbox, Room};
+use crate::room::{Joiner, Outbound, Outbox, Room, check_name};
+use crate::throttle::Verdict;
 
 /// Frames above this size are cut off by the WebSocket layer itself; frames
 /// between [`MAX_FRAME_BYTES`] and this get a polite `message_too_large`.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 
 /// Upgrades the request to a signaling socket.
-pub async fn upgrade(State(app): State<Arc<App>>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(app): State<Arc<App>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let source = source_address(&app, peer.map(|Extension(ConnectInfo(a))| a), &headers);
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| serve(app, socket))
+        .on_upgrade(move |socket| serve(app, socket, source))
+}
+
+/// The client's address: the peer's, or the first `X-Forwarded-For` entry
+/// when signal sits behind a proxy it is told to trust.
+fn source_address(app: &App, peer: Option<SocketAddr>, headers: &HeaderMap) -> IpAddr {
+    let peer = peer
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    if !app.config.trust_forwarded_for {
+        return peer;
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 struct Connection {
     app: Arc<App>,
     outbox: Outbox,
+    source: IpAddr,
     joined: Option<(Arc<Room>, String)>,
 }
 
-async fn serve(app: Arc<App>, socket: WebSocket) {
+async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
     app.metrics.connections.inc();
     let (mut sink, mut stream) = socket.split();
     let (outbox, mut queue) = mpsc::unbounded_channel::<Outbound>();
@@ -55,11 +85,11 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
                         break;
                     }
                 }
-                Outbound::Close => {
+                Outbound::Close(reason) => {
                     let _ = sink
                         .send(Message::Close(Some(CloseFrame {
                             code: 1000,
-                            reason: "meeting ended".into(),
+                            reason: reason.into(),
                         })))
                         .await;
                     break;
@@ -70,6 +100,7 @@ async fn serve(app: Arc<App>, socket: WebSocket) {
     let mut conn = Connection {
         app: app.clone(),
         outbox,
+        source,
         joined: None,
     };
     conn.send(ServerMessage::Hello {
@@ -169,42 +200,21 @@ impl Connection {
         } = message
         {
             app.metrics.messages.with_label_values(&["join"]).inc();
-            if self.joined.is_some() {
-                self.send_error(
-                    ErrorCode::AlreadyJoined,
-                    "this socket already joined a meeting; open another socket for another meeting"
-                        .into(),
-                );
-                return Ok(());
+            if let Some((room, id)) = &self.joined {
+                if app.rooms.is_present(room, id).await {
+                    self.send_error(
+                        ErrorCode::AlreadyJoined,
+                        "this socket already joined a meeting; open another socket for another meeting"
+                            .into(),
+                    );
+                    return Ok(());
+                }
+                // Removed or turned away meanwhile: this socket may join afresh.
+                self.joined = None;
             }
-            let display_name = display_name.trim().to_string();
-            if display_name.is_empty() || display_name.chars().count() > 64 {
-                return Err(Error::InvalidInput(
-                    "the display name needs 1 to 64 characters".into(),
-                ));
-            }
-            let caller = match token.as_deref() {
-                Some(token) => Some(accounts::authenticate(&app.store, token).await?),
-                None => None,
-            };
-            let meeting = meetings::find_open_by_number(&app.store, &meeting_number).await?;
-            let is_host = caller
-                .as_ref()
-                .is_some_and(|c| c.account_id == meeting.host_account_id);
-            if !is_host {
-                meeting.check_access(password.as_deref(), link_key.as_deref())?;
-            }
-            let joined = app
-                .rooms
-                .join(
-                    meeting,
-                    display_name,
-                    caller.map(|c| c.account_id),
-                    self.outbox.clone(),
-                )
-                .await?;
-            self.joined = Some((joined.room, joined.participant_id));
-            return Ok(());
+            return self
+                .join(meeting_number, display_name, password, link_key, token)
+                .await;
         }
         let Some((room, participant_id)) = self.joined.clone() else {
             self.send_error(
@@ -213,57 +223,155 @@ impl Connection {
             );
             return Ok(());
         };
+        let label = message_type(&message);
+        app.metrics.messages.with_label_values(&[label]).inc();
+        if !matches!(message, ClientMessage::Leave)
+            && !app.rooms.is_member(&room, &participant_id).await
+        {
+            if app.rooms.is_present(&room, &participant_id).await {
+                return Err(Error::NotAdmitted);
+            }
+            self.joined = None;
+            self.send_error(
+                ErrorCode::NotJoined,
+                "you are no longer in the meeting; join again".into(),
+            );
+            return Ok(());
+        }
         match message {
             ClientMessage::Join { .. } => unreachable!("handled above"),
             ClientMessage::Leave => {
-                app.metrics.messages.with_label_values(&["leave"]).inc();
                 self.joined = None;
                 app.rooms.leave(&room, &participant_id).await?;
             }
             ClientMessage::EndMeeting => {
-                app.metrics
-                    .messages
-                    .with_label_values(&["end_meeting"])
-                    .inc();
                 app.rooms.end(&room, &participant_id).await?;
                 self.joined = None;
             }
             ClientMessage::SetAudioMuted { muted } => {
-                app.metrics
-                    .messages
-                    .with_label_values(&["set_audio_muted"])
-                    .inc();
                 app.rooms
                     .set_media(&room, &participant_id, MediaKind::Audio, !muted)
                     .await?;
             }
             ClientMessage::SetVideoEnabled { enabled } => {
-                app.metrics
-                    .messages
-                    .with_label_values(&["set_video_enabled"])
-                    .inc();
                 app.rooms
                     .set_media(&room, &participant_id, MediaKind::Video, enabled)
                     .await?;
             }
             ClientMessage::PublishOffer { sdp } => {
-                app.metrics
-                    .messages
-                    .with_label_values(&["publish_offer"])
-                    .inc();
                 app.rooms.publish(&room, &participant_id, &sdp).await?;
             }
             ClientMessage::SubscriberAnswer { sdp } => {
-                app.metrics
-                    .messages
-                    .with_label_values(&["subscriber_answer"])
-                    .inc();
                 app.rooms
                     .subscriber_answer(&room, &participant_id, &sdp)
                     .await?;
             }
+            ClientMessage::Chat { to, text } => {
+                app.rooms.chat(&room, &participant_id, to, text).await?;
+            }
+            ClientMessage::RaiseHand { raised } => {
+                app.rooms.raise_hand(&room, &participant_id, raised).await?;
+            }
+            ClientMessage::React { emoji } => {
+                app.rooms.react(&room, &participant_id, emoji).await?;
+            }
+            ClientMessage::SetScreenShare { sharing } => {
+                app.rooms
+                    .set_screen_share(&room, &participant_id, sharing)
+                    .await?;
+            }
+            ClientMessage::Rename { display_name } => {
+                app.rooms
+                    .rename_self(&room, &participant_id, display_name)
+                    .await?;
+            }
+            ClientMessage::Host { command } => {
+                app.rooms.host(&room, &participant_id, command).await?;
+            }
         }
         Ok(())
+    }
+}
+
+impl Connection {
+    /// Checks who may enter (password with throttling, link key, host
+    /// account, join mode, licence) and enters the meeting or its waiting room.
+    async fn join(
+        &mut self,
+        meeting_number: String,
+        display_name: String,
+        password: Option<String>,
+        link_key: Option<String>,
+        token: Option<String>,
+    ) -> Result<(), Error> {
+        let app = self.app.clone();
+        let display_name = check_name(&display_name)?;
+        let caller = match token.as_deref() {
+            Some(token) => Some(accounts::authenticate(&app.store, token).await?),
+            None => None,
+        };
+        let meeting = meetings::find_open_by_number(&app.store, &meeting_number).await?;
+        let is_host = caller
+            .as_ref()
+            .is_some_and(|c| c.account_id == meeting.host_account_id);
+        if !is_host {
+            if link_key.is_none() && meeting.password.is_some() {
+                // Password attempts are throttled; link keys and the host are not.
+                match app.throttle.admit(&meeting.id, self.source) {
+                    Verdict::Refuse(wait) => {
+                        return Err(Error::TooManyAttempts {
+                            number: meeting.number.clone(),
+                            retry_after_secs: wait.as_secs().max(1),
+                        });
+                    }
+                    Verdict::Check(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
+                    Verdict::Check(_) => {}
+                }
+                match meeting.check_access(password.as_deref(), None) {
+                    Ok(()) => app.throttle.succeeded(&meeting.id, self.source),
+                    Err(e) => {
+                        app.throttle.failed(&meeting.id, self.source);
+                        return Err(e);
+                    }
+                }
+            } else {
+                meeting.check_access(password.as_deref(), link_key.as_deref())?;
+            }
+        }
+        let licence = Licence::of_tenant(&app.store, &meeting.tenant_id).await?;
+        let joined = app
+            .rooms
+            .join(
+                meeting,
+                licence,
+                Joiner {
+                    display_name,
+                    account_id: caller.map(|c| c.account_id),
+                    outbox: self.outbox.clone(),
+                },
+            )
+            .await?;
+        self.joined = Some((joined.room, joined.participant_id));
+        Ok(())
+    }
+}
+
+/// The metric label of a message: its `type`.
+fn message_type(message: &ClientMessage) -> &'static str {
+    match message {
+        ClientMessage::Join { .. } => "join",
+        ClientMessage::Leave => "leave",
+        ClientMessage::EndMeeting => "end_meeting",
+        ClientMessage::SetAudioMuted { .. } => "set_audio_muted",
+        ClientMessage::SetVideoEnabled { .. } => "set_video_enabled",
+        ClientMessage::PublishOffer { .. } => "publish_offer",
+        ClientMessage::SubscriberAnswer { .. } => "subscriber_answer",
+        ClientMessage::Chat { .. } => "chat",
+        ClientMessage::RaiseHand { .. } => "raise_hand",
+        ClientMessage::React { .. } => "react",
+        ClientMessage::SetScreenShare { .. } => "set_screen_share",
+        ClientMessage::Rename { .. } => "rename",
+        ClientMessage::Host { .. } => "host",
     }
 }
 

@@ -3,6 +3,8 @@
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 65536;
+export const MAX_CHAT_CHARS = 2000;
+export const REACTIONS = ["👍","👏","❤️","😂","😮","🎉","🙋"];
 
 export type ApiError = { 
 /**
@@ -270,7 +272,35 @@ sdp: string, } | { "type": "subscriber_answer",
 /**
  * The SDP.
  */
-sdp: string, };
+sdp: string, } | { "type": "chat", 
+/**
+ * Recipient's participant id; omitted for everyone.
+ */
+to?: string, 
+/**
+ * The text, 1 to [`MAX_CHAT_CHARS`] characters.
+ */
+text: string, } | { "type": "raise_hand", 
+/**
+ * `true` to raise.
+ */
+raised: boolean, } | { "type": "react", 
+/**
+ * The reaction, e.g. `"👍"`.
+ */
+emoji: string, } | { "type": "set_screen_share", 
+/**
+ * `true` when sharing.
+ */
+sharing: boolean, } | { "type": "rename", 
+/**
+ * The new name, 1 to 64 characters.
+ */
+display_name: string, } | { "type": "host", 
+/**
+ * What to do.
+ */
+command: HostCommand, };
 
 export type ServerMessage = { "type": "hello", 
 /**
@@ -324,7 +354,51 @@ sdp: string, } | { "type": "meeting_ended",
 /**
  * Why, e.g. `ended_by_host`.
  */
-reason: string, } | { "type": "left" } | { "type": "error", 
+reason: string, } | { "type": "left" } | { "type": "waiting", 
+/**
+ * Waiting id: becomes the participant id once admitted.
+ */
+participant_id: string, 
+/**
+ * Meeting number.
+ */
+meeting_number: string, 
+/**
+ * Meeting topic.
+ */
+topic: string, 
+/**
+ * Why: `waiting_room` or `waiting_for_host`.
+ */
+reason: string, } | { "type": "waiting_room", 
+/**
+ * Everyone waiting for the host to admit them, earliest first.
+ */
+waiting: Array<WaitingParticipant>, } | { "type": "meeting_state", 
+/**
+ * New joins are refused.
+ */
+locked: boolean, 
+/**
+ * Participant whose video everyone sees in focus.
+ */
+spotlight: string | null, 
+/**
+ * The meeting's settings.
+ */
+options: MeetingOptions, } | { "type": "chat", 
+/**
+ * The message.
+ */
+message: ChatMessage, } | { "type": "reaction", 
+/**
+ * Who.
+ */
+participant_id: string, 
+/**
+ * The reaction.
+ */
+emoji: string, } | { "type": "unmute_requested" } | { "type": "start_video_requested" } | { "type": "removed" } | { "type": "error", 
 /**
  * Machine-readable reason.
  */
@@ -334,7 +408,7 @@ code: ErrorCode,
  */
 message: string, };
 
-export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "internal";
+export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "meeting_locked" | "entry_denied" | "not_allowed" | "participant_not_found" | "not_invited" | "licence_exceeded" | "too_many_attempts" | "invalid_input" | "internal";
 
 export type Role = "host" | "participant";
 
@@ -358,4 +432,122 @@ audio_muted: boolean,
 /**
  * Camera on.
  */
-video_enabled: boolean, };
+video_enabled: boolean, 
+/**
+ * Muted by the host and not allowed to unmute themselves.
+ */
+audio_locked: boolean, 
+/**
+ * Hand raised.
+ */
+hand_raised: boolean, 
+/**
+ * Sharing their screen.
+ */
+sharing_screen: boolean, 
+/**
+ * Signed in (guests are not).
+ */
+signed_in: boolean, };
+
+export type HostCommand = { "action": "mute", 
+/**
+ * Who.
+ */
+participant_id: string, } | { "action": "unmute", 
+/**
+ * Who.
+ */
+participant_id: string, } | { "action": "stop_video", 
+/**
+ * Who.
+ */
+participant_id: string, } | { "action": "ask_to_start_video", 
+/**
+ * Who.
+ */
+participant_id: string, } | { "action": "spotlight", 
+/**
+ * Who, or nobody.
+ */
+participant_id: string | null, } | { "action": "make_host", 
+/**
+ * Who.
+ */
+participant_id: string, } | { "action": "rename", 
+/**
+ * Who.
+ */
+participant_id: string, 
+/**
+ * The new name, 1 to 64 characters.
+ */
+display_name: string, } | { "action": "remove", 
+/**
+ * Who.
+ */
+participant_id: string, } | { "action": "lower_hand", 
+/**
+ * Who.
+ */
+participant_id: string, } | { "action": "mute_all", 
+/**
+ * Whether participants may unmute themselves afterwards.
+ */
+allow_self_unmute: boolean, } | { "action": "unmute_all" } | { "action": "set_locked", 
+/**
+ * `true` to lock.
+ */
+locked: boolean, } | { "action": "set_options", 
+/**
+ * The new settings.
+ */
+options: MeetingOptions, } | { "action": "admit", 
+/**
+ * Their waiting id (from [`ServerMessage::WaitingRoom`]).
+ */
+participant_id: string, } | { "action": "admit_all" } | { "action": "deny", 
+/**
+ * Their waiting id.
+ */
+participant_id: string, };
+
+export type WaitingParticipant = { 
+/**
+ * Waiting id (the participant id once admitted).
+ */
+id: string, 
+/**
+ * Name they gave.
+ */
+display_name: string, 
+/**
+ * Signed in (guests are not).
+ */
+signed_in: boolean, };
+
+export type ChatMessage = { 
+/**
+ * Message id.
+ */
+id: string, 
+/**
+ * Sender's participant id.
+ */
+from: string, 
+/**
+ * Sender's display name when sent.
+ */
+from_name: string, 
+/**
+ * Recipient's participant id; `null` for everyone.
+ */
+to: string | null, 
+/**
+ * The text.
+ */
+text: string, 
+/**
+ * Time sent, milliseconds since the Unix epoch.
+ */
+sent_at_ms: number, };

@@ -71,9 +71,9 @@ pub async fn start_with(db: Db, mut config: SignalConfig) -> Server {
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     config.public_url = base_url.clone();
     let app = App::new(config, store, media.clone(), registry).expect("app");
-    let router = app.router();
+    let service = app.service();
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let _ = axum::serve(listener, service).await;
     });
     Server {
         base_url,

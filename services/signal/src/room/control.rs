@@ -1,0 +1,272 @@
+//! The host's controls (F-CTL-2, F-CTL-3, F-CTL-4).
+//!
+//! Every [`HostCommand`] is host-only, and [`Rooms::host`] is the one place
+//! that checks it: the table [`describe`] names each command for the refusal
+//! a non-host gets, and nothing below the check looks at roles again.
+//! Mute and stop-video act at the SFU, so the media really stops.
+
+use std::sync::Arc;
+
+use yunhui_proto::signaling::{HostCommand, Role, ServerMessage};
+use yunhui_sfu::control::MediaKind;
+
+use super::{Outbound, Room, RoomState, Rooms, broadcast, check_name, rename, send_to};
+use crate::error::{Error, Result};
+use crate::meetings;
+
+/// What a command does, in the words of the refusal "only the host can …".
+pub fn describe(command: &HostCommand) -> &'static str {
+    match command {
+        HostCommand::Mute { .. } => "mute a participant",
+        HostCommand::Unmute { .. } => "unmute a participant",
+        HostCommand::StopVideo { .. } => "stop a participant's video",
+        HostCommand::AskToStartVideo { .. } => "ask a participant to start their video",
+        HostCommand::Spotlight { .. } => "spotlight a participant",
+        HostCommand::MakeHost { .. } => "hand over the host role",
+        HostCommand::Rename { .. } => "rename a participant",
+        HostCommand::Remove { .. } => "remove a participant",
+        HostCommand::LowerHand { .. } => "lower a participant's hand",
+        HostCommand::MuteAll { .. } => "mute everyone",
+        HostCommand::UnmuteAll => "unmute everyone",
+        HostCommand::SetLocked { .. } => "lock or unlock the meeting",
+        HostCommand::SetOptions { .. } => "change the meeting's settings",
+        HostCommand::Admit { .. } => "admit someone from the waiting room",
+        HostCommand::AdmitAll => "admit everyone from the waiting room",
+        HostCommand::Deny { .. } => "turn someone away from the waiting room",
+    }
+}
+
+impl Rooms {
+    /// Carries out a host command sent by `participant_id`.
+    pub async fn host(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        command: HostCommand,
+    ) -> Result<()> {
+        let mut state = room.state.lock().await;
+        if !state.members.contains_key(participant_id) {
+            return Err(Error::NotAdmitted);
+        }
+        if !state.is_host(participant_id) {
+            return Err(Error::NotHost(describe(&command)));
+        }
+        let state = &mut *state;
+        match command {
+            HostCommand::Mute {
+                participant_id: who,
+            } => {
+                self.host_mute(room, state, &who).await?;
+            }
+            HostCommand::Unmute {
+                participant_id: who,
+            } => {
+                let member = state.member_mut(&who)?;
+                if member.info.audio_locked {
+                    member.info.audio_locked = false;
+                    let update = ServerMessage::ParticipantUpdated {
+                        participant: member.info.clone(),
+                    };
+                    broadcast(state, &update);
+                }
+                send_to(state, &who, ServerMessage::UnmuteRequested);
+            }
+            HostCommand::StopVideo {
+                participant_id: who,
+            } => {
+                self.forward(room, state, &who, MediaKind::Video, false)
+                    .await?;
+            }
+            HostCommand::AskToStartVideo {
+                participant_id: who,
+            } => {
+                state.member_mut(&who)?;
+                send_to(state, &who, ServerMessage::StartVideoRequested);
+            }
+            HostCommand::Spotlight {
+                participant_id: who,
+            } => {
+                if let Some(who) = &who {
+                    state.member_mut(who)?;
+                }
+                state.spotlight = who;
+                broadcast(state, &state.meeting_state());
+            }
+            HostCommand::MakeHost {
+                participant_id: who,
+            } => {
+                if who != participant_id {
+                    state.member_mut(&who)?.info.role = Role::Host;
+                    let me = state.member_mut(participant_id)?;
+                    me.info.role = Role::Participant;
+                    let mine = ServerMessage::ParticipantUpdated {
+                        participant: me.info.clone(),
+                    };
+                    let theirs = ServerMessage::ParticipantUpdated {
+                        participant: state.member_mut(&who)?.info.clone(),
+                    };
+                    broadcast(state, &theirs);
+                    broadcast(state, &mine);
+                    send_to(state, &who, state.waiting_room());
+                }
+            }
+            HostCommand::Rename {
+                participant_id: who,
+                display_name,
+            } => {
+                let name = check_name(&display_name)?;
+                rename(state, &who, name)?;
+            }
+            HostCommand::Remove {
+                participant_id: who,
+            } => {
+                if who == participant_id {
+                    return Err(Error::InvalidInput(
+                        "a host cannot remove themselves; leave the meeting instead".into(),
+                    ));
+                }
+                let member = state
+                    .members
+                    .remove(&who)
+                    .ok_or_else(|| Error::ParticipantNotFound(who.clone()))?;
+                if let Some(account) = &member.account_id {
+                    state.removed_accounts.insert(account.clone());
+                }
+                let _ = member
+                    .outbox
+                    .send(Outbound::Message(ServerMessage::Removed));
+                let _ = member.outbox.send(Outbound::Close("removed by the host"));
+                self.depart(room, state, member).await;
+            }
+            HostCommand::LowerHand {
+                participant_id: who,
+            } => {
+                let member = state.member_mut(&who)?;
+                member.info.hand_raised = false;
+                let update = ServerMessage::ParticipantUpdated {
+                    participant: member.info.clone(),
+                };
+                broadcast(state, &update);
+            }
+            HostCommand::MuteAll { allow_self_unmute } => {
+                if state.options.allow_self_unmute != allow_self_unmute {
+                    state.options.allow_self_unmute = allow_self_unmute;
+                    meetings::set_options(&self.store, &room.meeting.id, &state.options).await?;
+                    broadcast(state, &state.meeting_state());
+                }
+                let others: Vec<String> = state
+                    .members
+                    .values()
+                    .filter(|m| m.info.role != Role::Host)
+                    .map(|m| m.info.id.clone())
+                    .collect();
+                for who in others {
+                    self.host_mute(room, state, &who).await?;
+                }
+            }
+            HostCommand::UnmuteAll => {
+                let muted: Vec<String> = state
+                    .members
+                    .values()
+                    .filter(|m| m.info.role != Role::Host && m.info.audio_muted)
+                    .map(|m| m.info.id.clone())
+                    .collect();
+                for who in muted {
+                    let member = state.member_mut(&who)?;
+                    member.info.audio_locked = false;
+                    let update = ServerMessage::ParticipantUpdated {
+                        participant: member.info.clone(),
+                    };
+                    broadcast(state, &update);
+                    send_to(state, &who, ServerMessage::UnmuteRequested);
+                }
+            }
+            HostCommand::SetLocked { locked } => {
+                state.locked = locked;
+                broadcast(state, &state.meeting_state());
+            }
+            HostCommand::SetOptions { options } => {
+                let waiting_room_off = state.options.waiting_room && !options.waiting_room;
+                let unmute_allowed = options.allow_self_unmute;
+                meetings::set_options(&self.store, &room.meeting.id, &options).await?;
+                state.options = options;
+                if unmute_allowed {
+                    // Host mutes no longer bind: everyone may unmute themselves.
+                    let locked: Vec<String> = state
+                        .members
+                        .values()
+                        .filter(|m| m.info.audio_locked)
+                        .map(|m| m.info.id.clone())
+                        .collect();
+                    for who in locked {
+                        let member = state.member_mut(&who)?;
+                        member.info.audio_locked = false;
+                        let update = ServerMessage::ParticipantUpdated {
+                            participant: member.info.clone(),
+                        };
+                        broadcast(state, &update);
+                    }
+                }
+                broadcast(state, &state.meeting_state());
+                if waiting_room_off {
+                    // No waiting room any more: everyone waiting comes in.
+                    self.admit_all(room, state).await?;
+                }
+            }
+            HostCommand::Admit {
+                participant_id: who,
+            } => {
+                self.admit_waiter(room, state, &who).await?;
+                self.tell_hosts(state, state.waiting_room());
+            }
+            HostCommand::AdmitAll => {
+                self.admit_all(room, state).await?;
+            }
+            HostCommand::Deny {
+                participant_id: who,
+            } => {
+                let index = state
+                    .waiting
+                    .iter()
+                    .position(|w| w.id == who)
+                    .ok_or_else(|| Error::ParticipantNotFound(who.clone()))?;
+                let waiter = state.waiting.remove(index);
+                let denied = Error::EntryDenied(room.meeting.number.clone());
+                let _ = waiter.outbox.send(Outbound::Message(ServerMessage::Error {
+                    code: denied.code(),
+                    message: denied.public_message(),
+                }));
+                let _ = waiter
+                    .outbox
+                    .send(Outbound::Close("turned away by the host"));
+                self.tell_hosts(state, state.waiting_room());
+            }
+        }
+        Ok(())
+    }
+
+    /// Mutes one member at the SFU; they may unmute themselves only if the
+    /// meeting allows it.
+    async fn host_mute(&self, room: &Arc<Room>, state: &mut RoomState, who: &str) -> Result<()> {
+        let lock = !state.options.allow_self_unmute;
+        state.member_mut(who)?.info.audio_locked = lock;
+        self.forward(room, state, who, MediaKind::Audio, false)
+            .await
+    }
+
+    /// Lets everyone waiting in, as far as the licence allows.
+    async fn admit_all(&self, room: &Arc<Room>, state: &mut RoomState) -> Result<()> {
+        let ids: Vec<String> = state.waiting.iter().map(|w| w.id.clone()).collect();
+        let mut first_error = None;
+        for id in ids {
+            if let Err(e) = self.admit_waiter(room, state, &id).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.tell_hosts(state, state.waiting_room());
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
