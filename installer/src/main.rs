@@ -23,6 +23,12 @@ enum Command {
     Bundle(yunhui_installer::bundle::BundleArgs),
     /// Serve a bundle's images as a read-only registry, or push them into one.
     Registry(yunhui_installer::registry::RegistryArgs),
+    /// Install the platform on a Kubernetes cluster from a bundle (SITE.yaml).
+    Install(yunhui_installer::install::SiteArgs),
+    /// Upgrade an installed site to a new bundle or site file; a failure rolls back.
+    Upgrade(yunhui_installer::install::SiteArgs),
+    /// Remove exactly what install created (the inventory), nothing else.
+    Uninstall(yunhui_installer::install::SiteArgs),
 }
 
 #[tokio::main]
@@ -38,5 +44,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bundle(args) => Ok(yunhui_installer::bundle::run(args)?),
         Command::Registry(args) => Ok(yunhui_installer::registry::run(args).await?),
+        Command::Install(args) => Ok(yunhui_installer::install::run(
+            args,
+            Some(yunhui_installer::install::Mode::Install),
+        )
+        .await?),
+        Command::Upgrade(args) => Ok(yunhui_installer::install::run(
+            args,
+            Some(yunhui_installer::install::Mode::Upgrade),
+        )
+        .await?),
+        Command::Uninstall(args) => Ok(yunhui_installer::install::run(args, None).await?),
     }
 }

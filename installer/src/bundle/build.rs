@@ -137,6 +137,26 @@ fn cross_build(
     Ok(staged)
 }
 
+/// Builds helm for `arch` from its Go module with `charts/build-helm.sh`
+/// (static, `CGO_ENABLED=0`, cached); `None` when that fails (no Go).
+fn build_helm(source: &Path, arch: &str) -> Option<PathBuf> {
+    eprintln!("building helm for {arch} from its Go module");
+    let output = Command::new(source.join("charts/build-helm.sh"))
+        .env("HELM_GOARCH", arch)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let path = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()?
+        .trim()
+        .to_string();
+    Some(PathBuf::from(path))
+}
+
 /// Lists regular files under `dir` (sorted, `/`-separated, relative to
 /// `base`). Symlinks are refused: a bundle must not depend on the build host.
 fn list_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), BundleError> {
@@ -411,6 +431,25 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
             std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
             let to = dir.join(&edition.cli.binary);
             std::fs::copy(&from, &to).map_err(io_err(&to))?;
+        }
+    }
+    // helm per arch, so `yunhui install` renders the chart on the site
+    // without anything else installed there.
+    for arch in &arches {
+        let from = match &request.binaries {
+            BinarySource::Prebuilt(dir) => Some(dir.join(arch).join("helm")),
+            BinarySource::CrossBuild => build_helm(&request.source, arch),
+        };
+        match from.filter(|p| p.is_file()) {
+            Some(from) => {
+                let dir = out.join("bin").join(arch);
+                std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+                let to = dir.join("helm");
+                std::fs::copy(&from, &to).map_err(io_err(&to))?;
+            }
+            None => notes.push(format!(
+                "helm for {arch} not shipped; `yunhui install` on {arch} hosts needs --helm PATH"
+            )),
         }
     }
     // Chart, CRDs, examples.

@@ -591,6 +591,32 @@ fn read_password() -> Result<String, PushError> {
     Ok(password)
 }
 
+/// Pushes a verified bundle's images into the registry a site file names
+/// (`registry.push: true`), with its CA or plain HTTP and its credentials.
+pub async fn push_for_site(
+    site: &crate::install::site::Site,
+    bundle: &VerifiedBundle,
+    progress: &crate::progress::Progress,
+) -> Result<PushSummary, PushError> {
+    let args = PushArgs {
+        bundle: bundle.root.clone(),
+        registry: site.registry.host.clone(),
+        ca: site.registry.ca.clone(),
+        insecure: site.registry.insecure,
+        username: None,
+        password_stdin: false,
+        key: None,
+        output: PushOutput::Json,
+        stop_after_uploads: None,
+    };
+    let mut client = Client::new(&args, site.registry.credentials.clone())?;
+    client.ping().await?;
+    let spinner = progress.spinner(&format!("pushing images to {}", site.registry.host));
+    let summary = push(&mut client, bundle, false).await;
+    spinner.finish_and_clear();
+    summary
+}
+
 /// Verifies the bundle, then pushes its images and prints a summary.
 pub async fn run(args: PushArgs) -> Result<(), super::RegistryError> {
     let auth = match (&args.username, args.password_stdin) {
