@@ -36,7 +36,9 @@ impl Progress {
     /// A bar counting `total` steps.
     pub fn bar(&self, total: u64, message: &str) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(total), self.target());
-        if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {elapsed}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {elapsed}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message(message.to_string());

@@ -175,7 +175,10 @@ async fn versions(client: &Client) -> Vec<(String, String)> {
                 Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
                 None => Api::all_with(client.clone(), &resource),
             };
-            let object = api.get(&entry.key.name).await.expect("listed object exists");
+            let object = api
+                .get(&entry.key.name)
+                .await
+                .expect("listed object exists");
             out.push((
                 entry.key.to_string(),
                 object.metadata.resource_version.unwrap_or_default(),
@@ -290,7 +293,10 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
         .expect("pull secret");
     let config = String::from_utf8(pull.data.unwrap()[".dockerconfigjson"].0.clone()).unwrap();
     assert!(config.contains(REGISTRY) && config.contains("pull-secret-password"));
-    tenant_api(&client, NS).get("acme").await.expect("Tenant acme");
+    tenant_api(&client, NS)
+        .get("acme")
+        .await
+        .expect("Tenant acme");
     assert_eq!(states(&client).await, [(1, RevisionState::Deployed)]);
 
     // 2. The same again writes nothing: every listed object keeps its resourceVersion.
@@ -299,7 +305,11 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
     let again = outcome("install", &site);
     assert_eq!(again["changed"], false, "{again}");
     assert_eq!(again["revision"], 1);
-    assert_eq!(versions(&client).await, before, "a second install wrote something");
+    assert_eq!(
+        versions(&client).await,
+        before,
+        "a second install wrote something"
+    );
 
     // 3. Upgrade: one replica, a changed Tenant, settings.yaml dropped, a new ConfigMap.
     let tenant = std::fs::read_to_string(examples.join("tenant.yaml"))
@@ -341,7 +351,10 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
 
     // 4. An upgrade whose operator never rolls out (no node matches) rolls back.
     let mut broken_resources = upgraded_resources.clone();
-    broken_resources.as_array_mut().unwrap().push(json!({"inline": {
+    broken_resources
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"inline": {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "only-in-failed"}}}));
     let site3 = site_file(
         dir,
@@ -380,7 +393,10 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
     // 5. An upgrade the API server refuses halfway (an invalid ConfigMap key,
     // applied after the chart) rolls back too, restoring the replica count.
     let mut refused_resources = upgraded_resources.clone();
-    refused_resources.as_array_mut().unwrap().push(json!({"inline": {
+    refused_resources
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"inline": {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "refused"},
         "data": {"not a valid key!": "x"}}}));
     let site4 = site_file(
@@ -397,7 +413,10 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
         "{error}"
     );
     assert!(rolled_out(&operator(&client).await, 1));
-    assert_eq!(states(&client).await.last(), Some(&(4, RevisionState::Failed)));
+    assert_eq!(
+        states(&client).await.last(),
+        Some(&(4, RevisionState::Failed))
+    );
 
     // 6. Uninstall removes the inventory's objects and nothing else.
     let unrelated = ConfigMap {
@@ -476,7 +495,8 @@ fn bad_site_files_name_the_field() {
     let dir = fixture.dir.path();
     std::fs::create_dir_all(dir.join("bundle")).unwrap();
     std::fs::write(dir.join("kubeconfig"), "apiVersion: v1\nkind: Config\n").unwrap();
-    let base = "bundle: bundle\nnamespace: site\nkubeconfig: kubeconfig\nregistry: {host: 'reg:5000'}\n";
+    let base =
+        "bundle: bundle\nnamespace: site\nkubeconfig: kubeconfig\nregistry: {host: 'reg:5000'}\n";
     let cases: &[(&str, String, &str)] = &[
         ("unknown field", format!("{base}registy: {{}}\n"), "registy"),
         (
@@ -549,7 +569,9 @@ fn bad_site_files_name_the_field() {
     let out = run("install", &path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && stderr.contains("manifest.json") && stderr.contains("failed verification"),
+        !out.status.success()
+            && stderr.contains("manifest.json")
+            && stderr.contains("failed verification"),
         "{stderr}"
     );
 }

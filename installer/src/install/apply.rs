@@ -9,12 +9,16 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 
 use super::object::{ObjectKey, Resolved};
-use crate::progress::Progress;
 use super::{FIELD_MANAGER, InstallError};
+use crate::progress::Progress;
 
 const POLL: Duration = Duration::from_millis(500);
 
-fn api_for(client: &kube::Client, resource: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
+fn api_for(
+    client: &kube::Client,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
     match namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, resource),
         None => Api::all_with(client.clone(), resource),
@@ -94,7 +98,11 @@ async fn wait_established(client: &kube::Client, names: &[String]) -> Result<(),
 
 /// Why a Deployment is not rolled out yet, or `None` when it is.
 fn rollout_pending(deployment: &Deployment) -> Option<String> {
-    let wanted = deployment.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let wanted = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
     let generation = deployment.metadata.generation.unwrap_or(0);
     let Some(status) = &deployment.status else {
         return Some("no status yet".into());
@@ -134,7 +142,10 @@ pub async fn wait_rollouts(
     progress: &Progress,
 ) -> Result<(), InstallError> {
     let deadline = Instant::now() + timeout;
-    for object in objects.iter().filter(|o| o.key.kind == "Deployment" && o.key.group == "apps") {
+    for object in objects
+        .iter()
+        .filter(|o| o.key.kind == "Deployment" && o.key.group == "apps")
+    {
         let namespace = object.key.namespace.as_deref().unwrap_or_default();
         let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
         let spinner = progress.spinner(&format!("waiting for {} to roll out", object.key));
@@ -259,8 +270,10 @@ pub async fn remaining_instances(
         version,
         spec["names"]["kind"].as_str().unwrap_or_default(),
     );
-    let resource =
-        ApiResource::from_gvk_with_plural(&gvk, spec["names"]["plural"].as_str().unwrap_or_default());
+    let resource = ApiResource::from_gvk_with_plural(
+        &gvk,
+        spec["names"]["plural"].as_str().unwrap_or_default(),
+    );
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
     match api.list(&ListParams::default().limit(limit)).await {
         Ok(list) => Ok(list

@@ -250,7 +250,10 @@ impl Inventory {
     pub async fn delete(&self, number: u32) -> Result<(), InstallError> {
         match self
             .api
-            .delete(&secret_name(&self.release, number), &DeleteParams::default())
+            .delete(
+                &secret_name(&self.release, number),
+                &DeleteParams::default(),
+            )
             .await
         {
             Ok(_) => Ok(()),

@@ -258,8 +258,9 @@ pub enum Mode {
 async fn connect(site: &Site) -> Result<kube::Client, InstallError> {
     let config = match &site.kubeconfig {
         Some(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path)
-                .map_err(|e| InstallError::Connect(format!("kubeconfig {}: {e}", path.display())))?;
+            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+                InstallError::Connect(format!("kubeconfig {}: {e}", path.display()))
+            })?;
             kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
                 .await
                 .map_err(|e| InstallError::Connect(format!("kubeconfig {}: {e}", path.display())))?

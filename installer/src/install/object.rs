@@ -225,11 +225,21 @@ mod tests {
 
     #[test]
     fn crds_before_rbac_before_workloads_before_custom_resources() {
-        let mut kinds = vec!["Tenant", "Deployment", "ClusterRole", "CustomResourceDefinition"];
+        let mut kinds = vec![
+            "Tenant",
+            "Deployment",
+            "ClusterRole",
+            "CustomResourceDefinition",
+        ];
         kinds.sort_by_key(|k| kind_rank(k));
         assert_eq!(
             kinds,
-            ["CustomResourceDefinition", "ClusterRole", "Deployment", "Tenant"]
+            [
+                "CustomResourceDefinition",
+                "ClusterRole",
+                "Deployment",
+                "Tenant"
+            ]
         );
     }
 

@@ -98,16 +98,17 @@ pub fn pull_secret_name(release: &str) -> String {
 
 /// The chart values the installer sets: registry override, the bundle's
 /// operator image, and the pull secret. They win over the site's values.
-pub fn chart_values(site: &Site, bundle: &VerifiedBundle) -> Result<serde_json::Value, InstallError> {
+pub fn chart_values(
+    site: &Site,
+    bundle: &VerifiedBundle,
+) -> Result<serde_json::Value, InstallError> {
     let operator = bundle
         .manifest
         .images
         .iter()
         .find(|i| i.component == "operator")
         .ok_or_else(|| {
-            InstallError::Render(
-                "the bundle has no operator image; it cannot be installed".into(),
-            )
+            InstallError::Render("the bundle has no operator image; it cannot be installed".into())
         })?;
     let mut values = site.chart_values.clone();
     let mut overrides = serde_json::json!({
@@ -226,7 +227,8 @@ mod tests {
 
     #[test]
     fn merge_keeps_site_values_and_overrides_the_registry() {
-        let mut values = serde_json::json!({"replicaCount": 1, "global": {"other": true, "imageRegistry": "x"}});
+        let mut values =
+            serde_json::json!({"replicaCount": 1, "global": {"other": true, "imageRegistry": "x"}});
         merge(
             &mut values,
             serde_json::json!({"global": {"imageRegistry": "reg:5000"}}),

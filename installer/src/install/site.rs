@@ -283,7 +283,10 @@ impl Site {
                 ));
             }
             if !ca.is_file() {
-                return Err(field("registry.ca", format!("{} is not a file", ca.display())));
+                return Err(field(
+                    "registry.ca",
+                    format!("{} is not a file", ca.display()),
+                ));
             }
         }
         let credentials = match &file.registry.credentials {
@@ -371,10 +374,7 @@ impl Site {
         }
         let rollout_timeout = match file.rollout_timeout_seconds {
             Some(0) => {
-                return Err(field(
-                    "rolloutTimeoutSeconds",
-                    "must be at least 1".into(),
-                ));
+                return Err(field("rolloutTimeoutSeconds", "must be at least 1".into()));
             }
             Some(s) => Duration::from_secs(s),
             None => Duration::from_secs(300),
@@ -418,7 +418,11 @@ fn check_object(value: &serde_json::Value) -> Result<(), String> {
         return Err("is not a mapping (expected a Kubernetes object)".into());
     };
     for key in ["apiVersion", "kind"] {
-        if !object.get(key).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+        if object
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             return Err(format!("the object has no `{key}`"));
         }
     }
@@ -440,7 +444,15 @@ mod tests {
         for good in ["registry.local", "10.0.0.5:5000", "reg:443"] {
             assert!(is_registry_host(good), "{good}");
         }
-        for bad in ["https://reg", "reg:0", "reg:99999", "", "reg/", "re g", "reg/mirror"] {
+        for bad in [
+            "https://reg",
+            "reg:0",
+            "reg:99999",
+            "",
+            "reg/",
+            "re g",
+            "reg/mirror",
+        ] {
             assert!(!is_registry_host(bad), "{bad}");
         }
     }
