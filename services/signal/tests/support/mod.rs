@@ -31,8 +31,15 @@ pub struct Server {
     pub app: Arc<App>,
     pub media: Arc<dyn MediaControl>,
     pub sfu: Sfu,
-    _data: tempfile::TempDir,
+    database: Database,
+    config: SignalConfig,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Where a server's data lives, so a restart can reopen it.
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
 }
 
 impl Drop for Server {
@@ -47,14 +54,18 @@ pub async fn start(db: Db) -> Server {
 }
 
 /// Starts signal + SFU with `config` (its `public_url` is replaced).
-pub async fn start_with(db: Db, mut config: SignalConfig) -> Server {
-    let data = tempfile::tempdir().expect("temp dir");
-    let store = match db {
-        Db::Sqlite => Store::open_sqlite(data.path()).await.expect("sqlite store"),
-        Db::Postgres => {
-            let url = postgres::fresh_database().await;
-            Store::connect(&url).await.expect("postgres store")
-        }
+pub async fn start_with(db: Db, config: SignalConfig) -> Server {
+    let database = match db {
+        Db::Sqlite => Database::Sqlite(tempfile::tempdir().expect("temp dir")),
+        Db::Postgres => Database::Postgres(postgres::fresh_database().await),
+    };
+    launch(database, config).await
+}
+
+async fn launch(database: Database, mut config: SignalConfig) -> Server {
+    let store = match &database {
+        Database::Sqlite(dir) => Store::open_sqlite(dir.path()).await.expect("sqlite store"),
+        Database::Postgres(url) => Store::connect(url).await.expect("postgres store"),
     };
     let registry = prometheus::Registry::new();
     let sfu = Sfu::start(SfuConfig {
@@ -70,7 +81,7 @@ pub async fn start_with(db: Db, mut config: SignalConfig) -> Server {
         .expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     config.public_url = base_url.clone();
-    let app = App::new(config, store, media.clone(), registry).expect("app");
+    let app = App::new(config.clone(), store, media.clone(), registry).expect("app");
     let service = app.service();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, service).await;
@@ -80,12 +91,24 @@ pub async fn start_with(db: Db, mut config: SignalConfig) -> Server {
         app,
         media,
         sfu,
-        _data: data,
+        database,
+        config,
         task,
     }
 }
 
 impl Server {
+    /// Stops this server (sockets, rooms and SFU go with it) and starts a
+    /// new one on the same database, as a restarted process would be.
+    pub async fn restart(mut self) -> Server {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        let database = std::mem::replace(&mut self.database, Database::Postgres(String::new()));
+        let config = self.config.clone();
+        drop(self);
+        launch(database, config).await
+    }
+
     /// An API client for this server.
     pub fn api(&self) -> ApiClient {
         ApiClient::new(&self.base_url)
