@@ -11,7 +11,10 @@ export interface Inspection {
   subscriberPc?: RTCPeerConnection;
   /** Everyone in the meeting as the server last described them. */
   readonly participants: Participant[];
-  /** "join" before joining, then "joined", "ended", "left" or "disconnected". */
+  /** Why the join is on hold (while `state` is "waiting"). */
+  waitingReason?: string;
+  /** "join" before joining, "waiting" on hold, then "joined", and at the end
+   * "ended", "left", "disconnected", "removed" or "denied". */
   state: string;
 }
 

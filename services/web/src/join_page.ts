@@ -5,9 +5,11 @@
 import { ApiRequestError, api } from "./api";
 import { formatMeetingNumber, h, show } from "./dom";
 import { exposeForInspection } from "./inspection";
+import type { MeetingExit } from "./farewell";
 import { localProfile } from "./local_profile";
 import type { Session } from "./proto";
 import { SignalingChannel, SignalingError, joinMeeting, type JoinRequest, type Joined } from "./signaling";
+import { WaitingRoomScreen } from "./waiting_room";
 
 export interface JoinPageParams {
   /** Pre-filled meeting number (from `/j/{number}`). */
@@ -16,15 +18,45 @@ export interface JoinPageParams {
   linkKey?: string;
 }
 
-export type OnJoined = (channel: SignalingChannel, joined: Joined, inviteUrl?: string) => void;
+export interface JoinPageHandlers {
+  /** The join succeeded (at once or after the waiting room). */
+  onJoined: (channel: SignalingChannel, joined: Joined, inviteUrl?: string) => void;
+  /** A join on hold ended without entering: turned away, left, meeting ended. */
+  onWaitEnded: (exit: MeetingExit) => void;
+}
 
 const TOKEN_ERRORS = new Set(["invalid_token", "token_expired"]);
 /** Errors after which a link joiner may type the password instead. */
 const PASSWORD_ERRORS = new Set(["wrong_password", "password_required"]);
 
+/** Refusals that deserve a sentence in both languages before the server's own. */
+const REFUSALS: Record<string, string> = {
+  meeting_locked: "The host has locked this meeting. 主持人已锁定会议，暂时无法加入。",
+  entry_denied: "The host did not let you in. 主持人拒绝了您的入会请求。",
+  too_many_attempts: "Too many wrong passwords. 密码错误次数过多，请稍后再试。",
+  licence_exceeded: "The meeting is full for this licence. 会议方数已达授权上限。",
+  not_invited: "Only invitees may join this meeting. 仅受邀人员可加入本会议。",
+  meeting_ended: "This meeting has ended. 会议已结束。",
+};
+
 function errorMessage(error: unknown): string {
-  if (error instanceof ApiRequestError || error instanceof SignalingError) return error.message;
+  if (error instanceof ApiRequestError || error instanceof SignalingError) {
+    const refusal = REFUSALS[error.code];
+    return refusal ? `${refusal} (${error.message})` : error.message;
+  }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** How a join on hold ended, from the error that ended it. */
+function exitOfWait(error: unknown): MeetingExit {
+  switch (errorCode(error)) {
+    case "entry_denied":
+      return { kind: "denied" };
+    case "meeting_ended":
+      return { kind: "ended", reason: "ended_by_host" };
+    default:
+      return { kind: "disconnected" };
+  }
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -45,7 +77,7 @@ function field(label: string, input: HTMLInputElement): HTMLLabelElement {
   return h("label", { class: "field" }, h("span", {}, label), input);
 }
 
-export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoined: OnJoined): void {
+export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handlers: JoinPageHandlers): void {
   exposeForInspection({ state: "join" });
   const byLink = Boolean(params.meetingNumber && params.linkKey);
   /** One socket is kept across retries (the server keeps it open after an error). */
@@ -92,13 +124,39 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, onJoin
     if (busy) return;
     setBusy(true);
     joinError.textContent = "";
+    let waitingScreen: WaitingRoomScreen | null = null;
+    let leftWaiting = false;
     try {
       if (!channel || !channel.isOpen) channel = await SignalingChannel.open();
+      const open = channel;
       const session = localProfile.session();
-      const joined = await joinMeeting(channel, session ? { ...request, token: session.token } : request);
+      const leaveWaiting = () => {
+        // Closing the channel silences it, so the pending join never settles.
+        leftWaiting = true;
+        open.send({ type: "leave" });
+        open.close();
+        channel = null;
+        exposeForInspection({ state: "left" });
+        handlers.onWaitEnded({ kind: "left" });
+      };
+      const joined = await joinMeeting(open, session ? { ...request, token: session.token } : request, (waiting) => {
+        localProfile.rememberDisplayName(request.display_name);
+        waitingScreen ??= new WaitingRoomScreen(root, leaveWaiting);
+        waitingScreen.update(waiting);
+      });
       localProfile.rememberDisplayName(request.display_name);
-      onJoined(channel, joined, inviteUrl);
+      handlers.onJoined(open, joined, inviteUrl);
     } catch (error) {
+      if (leftWaiting) return;
+      if (waitingScreen) {
+        // The join page is gone: the outcome gets its own screen.
+        channel?.close();
+        channel = null;
+        const exit = exitOfWait(error);
+        exposeForInspection({ state: exit.kind });
+        handlers.onWaitEnded(exit);
+        return;
+      }
       joinError.textContent = errorMessage(error);
       if (byLink && PASSWORD_ERRORS.has(errorCode(error) ?? "")) passwordField.hidden = false;
       if (TOKEN_ERRORS.has(errorCode(error) ?? "")) {

@@ -1,9 +1,10 @@
 // Entry point: a two-route app. `/j/{number}?k=KEY` opens the join page for
 // a link; anything else opens the plain join page. Joining swaps in the
-// meeting room; leaving swaps in a farewell screen.
+// meeting room (after the waiting room, if the meeting has one); leaving
+// swaps in a farewell screen.
 
 import "./style.css";
-import { renderFarewell } from "./farewell";
+import { renderFarewell, type MeetingExit } from "./farewell";
 import { renderJoinPage, type JoinPageParams } from "./join_page";
 import { MeetingRoom } from "./meeting_room";
 
@@ -16,28 +17,31 @@ function paramsFromLocation(): JoinPageParams {
   return { meetingNumber: match[1]?.replace(/[\s-]/g, ""), linkKey: linkKey || undefined };
 }
 
+function showFarewell(exit: MeetingExit): void {
+  document.title = "Yunhui 云会";
+  renderFarewell(root, exit, {
+    rejoin: () => openJoinPage(paramsFromLocation()),
+    home: () => {
+      history.pushState(null, "", "/");
+      openJoinPage({});
+    },
+  });
+}
+
 function openJoinPage(params: JoinPageParams): void {
-  renderJoinPage(root, params, (channel, joined, inviteUrl) => {
-    document.title = `${joined.topic} · Yunhui 云会`;
-    // `new MeetingRoom` renders itself into root and lives until it exits.
-    new MeetingRoom(root, channel, joined, {
-      inviteUrl,
-      onExit: (exit) => {
-        document.title = "Yunhui 云会";
-        renderFarewell(root, exit, {
-          rejoin: () => openJoinPage(paramsFromLocation()),
-          home: () => {
-            history.pushState(null, "", "/");
-            openJoinPage({});
-          },
-        });
-      },
-    });
+  renderJoinPage(root, params, {
+    onJoined: (channel, joined, inviteUrl) => {
+      document.title = `${joined.topic} · Yunhui 云会`;
+      // `new MeetingRoom` renders itself into root and lives until it exits.
+      new MeetingRoom(root, channel, joined, { inviteUrl, onExit: showFarewell });
+    },
+    onWaitEnded: showFarewell,
   });
 }
 
 window.addEventListener("popstate", () => {
-  // Inside a meeting the back button does nothing; leaving is explicit.
-  if (window.yunhui?.state !== "joined") openJoinPage(paramsFromLocation());
+  // Inside a meeting (or its waiting room) the back button does nothing; leaving is explicit.
+  const state = window.yunhui?.state;
+  if (state !== "joined" && state !== "waiting") openJoinPage(paramsFromLocation());
 });
 openJoinPage(paramsFromLocation());

@@ -54,6 +54,8 @@ export class MeetingMedia {
   private closed = false;
   /** Own microphone and camera; empty until `publish`. */
   localStream = new MediaStream();
+  /** The sender of the camera (or, while sharing, the screen). */
+  private videoSender: RTCRtpSender | null = null;
 
   constructor(
     private readonly channel: SignalingChannel,
@@ -84,7 +86,8 @@ export class MeetingMedia {
     const tracks = localStream.getTracks();
     if (tracks.length === 0) return;
     for (const track of tracks) {
-      this.publisherPc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
+      const transceiver = this.publisherPc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
+      if (track.kind === "video") this.videoSender = transceiver.sender;
     }
     const offer = await this.publisherPc.createOffer();
     await this.publisherPc.setLocalDescription(offer);
@@ -120,6 +123,20 @@ export class MeetingMedia {
   setVideoEnabled(enabled: boolean): void {
     const track = this.videoTrack;
     if (track) track.enabled = enabled;
+  }
+
+  /** Whether there is a video sender whose track can be swapped (for sharing). */
+  get canSwapVideo(): boolean {
+    return this.videoSender !== null;
+  }
+
+  /**
+   * Sends `track` (a captured screen) in place of the camera, or the camera
+   * again for `null`. No renegotiation: the same sender carries either.
+   */
+  async swapVideo(track: MediaStreamTrack | null): Promise<void> {
+    if (!this.videoSender) throw new Error("no video is being sent, so there is nothing to share through");
+    await this.videoSender.replaceTrack(track ?? this.videoTrack ?? null);
   }
 
   close(): void {

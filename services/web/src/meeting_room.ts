@@ -1,20 +1,25 @@
-// The in-meeting page: gallery of tiles, participant list, self controls and
-// the host's "End for all". Room state comes only from the server's messages;
-// local clicks change local tracks at once and wait for the server's echo for
-// everything shown to others.
+// The in-meeting page: gallery of tiles, a sidebar with the participant list
+// (and, for hosts, the host panel) and the chat, and the footer with one's own
+// controls. Room state comes only from the server's messages; local clicks
+// change local tracks at once and wait for the server's echo for everything
+// shown to others. The pieces live in their own modules: participant_list,
+// host_panel, chat_panel, self_controls, ask_dialog.
 
+import { askChoice, askText } from "./ask_dialog";
+import { ChatPanel } from "./chat_panel";
+import { playChime } from "./chime";
 import { formatMeetingNumber, h, show } from "./dom";
+import type { MeetingExit } from "./farewell";
+import { HostPanel, type MeetingState } from "./host_panel";
 import { exposeForInspection } from "./inspection";
 import { MeetingMedia, openLocalMedia } from "./media";
+import { ParticipantList, type ListView } from "./participant_list";
 import { ParticipantTile, icon, icons } from "./participant_tile";
-import type { Participant, ServerMessage } from "./proto";
+import type { ChatMessage, HostCommand, Participant, ServerMessage, WaitingParticipant } from "./proto";
+import { SelfControls } from "./self_controls";
 import type { Joined, SignalingChannel } from "./signaling";
 
-/** How the meeting ended for this browser. */
-export type MeetingExit =
-  | { kind: "ended"; reason: string }
-  | { kind: "left" }
-  | { kind: "disconnected" };
+export type { MeetingExit } from "./farewell";
 
 export interface MeetingRoomOptions {
   /** Invite link to offer for copying (known when this browser created the meeting). */
@@ -23,32 +28,49 @@ export interface MeetingRoomOptions {
 }
 
 const LEAVE_ACK_TIMEOUT_MS = 1500;
+const MAX_NAME_CHARS = 64;
+
+type SidebarTab = "participants" | "chat";
 
 export class MeetingRoom {
   private readonly participants = new Map<string, Participant>();
   private readonly tiles = new Map<string, ParticipantTile>();
-  private readonly listEntries = new Map<string, HTMLElement>();
   /** Remote streams that arrived before their participant's tile. */
   private readonly pendingStreams = new Map<string, MediaStream>();
   private readonly media: MeetingMedia;
   private readonly selfId: string;
   private activeSpeaker: string | null = null;
+  private meetingState: MeetingState | null = null;
+  private waiting: WaitingParticipant[] = [];
   private audioMuted = false;
+  private audioLocked = false;
   private videoEnabled = true;
+  private handRaised = false;
+  private screenTrack: MediaStreamTrack | null = null;
+  /** Host requests with a question open, so a repeated request asks once. */
+  private readonly openRequests = new Set<string>();
+  private unreadChat = 0;
+  private tab: SidebarTab = "participants";
   private exited = false;
 
   private readonly gallery = h("div", { class: "gallery", testid: "gallery" });
-  private readonly list = h("ul", { class: "participant-list", testid: "participant-list" });
   private readonly listCount = h("span", { class: "count", testid: "participant-count" });
   private readonly notice = h("div", { class: "notice", role: "status", testid: "meeting-notice" });
-  private readonly audioButton = h("button", { class: "control", testid: "toggle-audio", type: "button" });
-  private readonly videoButton = h("button", { class: "control", testid: "toggle-video", type: "button" });
+  private readonly lockBadge = h("span", { class: "tag locked", testid: "locked-badge" }, icon(icons.lock), "Locked 已锁定");
+  private readonly participantsTab = h("button", { type: "button", role: "tab", testid: "tab-participants" });
+  private readonly chatTab = h("button", { type: "button", role: "tab", testid: "tab-chat" });
+  private readonly participantsPane: HTMLElement;
+  private readonly chatPane: HTMLElement;
   private readonly endButton = h(
     "button",
     { class: "control danger", testid: "end-meeting", type: "button" },
     icon(icons.end),
     h("span", {}, "End for all 结束会议"),
   );
+  private readonly participantList: ParticipantList;
+  private readonly hostPanel: HostPanel;
+  private readonly chat: ChatPanel;
+  private readonly selfControls: SelfControls;
 
   constructor(
     root: HTMLElement,
@@ -58,15 +80,39 @@ export class MeetingRoom {
   ) {
     this.selfId = joined.participant_id;
     this.media = new MeetingMedia(channel, (participantId, stream) => this.attachRemoteStream(participantId, stream));
+    this.participantList = new ParticipantList(this.selfId, {
+      host: (command) => this.sendHost(command),
+      chatWith: (participant) => this.openChatWith(participant.id),
+      renameSelf: (current) => void this.renameSelf(current),
+      renameOther: (participant) => void this.renameOther(participant),
+      remove: (participant) => void this.removeParticipant(participant),
+      makeHost: (participant) => void this.makeHost(participant),
+    });
+    this.hostPanel = new HostPanel((command) => this.sendHost(command));
+    this.chat = new ChatPanel(
+      this.selfId,
+      (to, text) => this.channel.send(to ? { type: "chat", to, text } : { type: "chat", text }),
+      (message) => this.chatArrived(message),
+    );
+    this.selfControls = new SelfControls({
+      toggleAudio: () => this.setAudioMuted(!this.audioMuted),
+      toggleVideo: () => this.setVideoEnabled(!this.videoEnabled),
+      toggleHand: () => this.channel.send({ type: "raise_hand", raised: !this.handRaised }),
+      react: (emoji) => this.channel.send({ type: "react", emoji }),
+      toggleShare: () => void this.toggleScreenShare(),
+    });
+    this.participantsPane = h(
+      "div",
+      { class: "pane", role: "tabpanel", testid: "participants-pane" },
+      this.participantList.root,
+      this.hostPanel.root,
+    );
+    this.chatPane = h("div", { class: "pane", role: "tabpanel", testid: "chat-pane" }, this.chat.root);
 
     show(root, this.render(joined));
     for (const participant of joined.participants) this.upsertParticipant(participant);
-    const self = this.participants.get(this.selfId);
-    if (self) {
-      this.audioMuted = self.audio_muted;
-      this.videoEnabled = self.video_enabled;
-    }
-    this.renderSelfControls();
+    this.showTab("participants");
+    this.renderRoleDependent();
 
     exposeForInspection({
       participantId: this.selfId,
@@ -83,9 +129,10 @@ export class MeetingRoom {
   }
 
   private render(joined: Joined): HTMLElement {
-    this.audioButton.addEventListener("click", () => this.toggleAudio());
-    this.videoButton.addEventListener("click", () => this.toggleVideo());
     this.endButton.addEventListener("click", () => this.endForAll());
+    this.participantsTab.addEventListener("click", () => this.showTab("participants"));
+    this.chatTab.addEventListener("click", () => this.showTab("chat"));
+    this.lockBadge.hidden = true;
     const leaveButton = h(
       "button",
       { class: "control leave", testid: "leave", type: "button", onclick: () => void this.leave() },
@@ -117,6 +164,7 @@ export class MeetingRoom {
           h("strong", { testid: "meeting-topic" }, joined.topic),
           h("span", { class: "meeting-number", testid: "meeting-number-display" }, `ID ${formatMeetingNumber(joined.meeting_number)}`),
         ),
+        this.lockBadge,
         invite,
       ),
       h(
@@ -126,12 +174,13 @@ export class MeetingRoom {
         h(
           "aside",
           { class: "sidebar" },
-          h("h2", {}, "Participants 参会者 ", this.listCount),
-          this.list,
+          h("div", { class: "tabs", role: "tablist" }, this.participantsTab, this.chatTab),
+          this.participantsPane,
+          this.chatPane,
         ),
       ),
       this.notice,
-      h("footer", { class: "controls" }, this.audioButton, this.videoButton, this.endButton, leaveButton),
+      h("footer", { class: "controls" }, ...this.selfControls.elements, this.endButton, leaveButton),
     );
   }
 
@@ -162,14 +211,41 @@ export class MeetingRoom {
     if (this.media.handle(message)) return;
     switch (message.type) {
       case "participant_joined":
+        this.upsertParticipant(message.participant);
+        if (this.meetingState?.options.entry_exit_chime) playChime("enter");
+        break;
       case "participant_updated":
         this.upsertParticipant(message.participant);
         break;
       case "participant_left":
-        this.removeParticipant(message.participant_id);
+        this.participantLeft(message.participant_id);
+        if (this.meetingState?.options.entry_exit_chime) playChime("exit");
         break;
       case "active_speaker":
         this.setActiveSpeaker(message.participant_id);
+        break;
+      case "meeting_state":
+        this.meetingState = { locked: message.locked, spotlight: message.spotlight, options: message.options };
+        this.hostPanel.update(this.meetingState);
+        this.renderRoleDependent();
+        break;
+      case "waiting_room":
+        this.waitingChanged(message.waiting);
+        break;
+      case "chat":
+        this.chat.add(message.message);
+        break;
+      case "reaction":
+        this.tiles.get(message.participant_id)?.showReaction(message.emoji);
+        break;
+      case "unmute_requested":
+        void this.answerUnmuteRequest();
+        break;
+      case "start_video_requested":
+        void this.answerStartVideoRequest();
+        break;
+      case "removed":
+        this.exit({ kind: "removed" });
         break;
       case "meeting_ended":
         this.exit({ kind: "ended", reason: message.reason });
@@ -182,13 +258,27 @@ export class MeetingRoom {
         break;
       case "hello":
       case "joined":
+      case "waiting":
       case "publish_answer":
       case "subscriber_offer":
         break;
     }
   }
 
+  private get selfIsHost(): boolean {
+    return this.participants.get(this.selfId)?.role === "host";
+  }
+
+  private get listView(): ListView {
+    return {
+      selfIsHost: this.selfIsHost,
+      spotlight: this.meetingState?.spotlight ?? null,
+      allowRename: this.meetingState?.options.allow_rename ?? true,
+    };
+  }
+
   private upsertParticipant(participant: Participant): void {
+    const wasHost = this.selfIsHost;
     this.participants.set(participant.id, participant);
     const isSelf = participant.id === this.selfId;
     let tile = this.tiles.get(participant.id);
@@ -208,65 +298,123 @@ export class MeetingRoom {
     }
     tile.setSpeaking(this.activeSpeaker === participant.id);
     if (isSelf) {
-      // The server's word wins (e.g. a host muted us).
+      // The server's word wins (e.g. a host muted us or stopped our video).
       this.audioMuted = participant.audio_muted;
+      this.audioLocked = participant.audio_locked;
       this.videoEnabled = participant.video_enabled;
+      this.handRaised = participant.hand_raised;
       this.media.setAudioEnabled(!this.audioMuted);
       this.media.setVideoEnabled(this.videoEnabled);
-      this.renderSelfControls();
     }
-    this.renderListEntry(participant);
-    this.updateLayout();
+    this.chat.setParticipants([...this.participants.values()]);
+    if (isSelf && wasHost !== this.selfIsHost) {
+      if (this.selfIsHost) this.say("You are now the host. 您已成为主持人。");
+      this.renderRoleDependent();
+    } else {
+      this.participantList.render(participant, this.listView);
+      this.renderSelfControls();
+      this.updateLayout();
+    }
   }
 
-  private removeParticipant(participantId: string): void {
+  private participantLeft(participantId: string): void {
     this.participants.delete(participantId);
     this.pendingStreams.delete(participantId);
     this.tiles.get(participantId)?.detach();
     this.tiles.delete(participantId);
-    this.listEntries.get(participantId)?.remove();
-    this.listEntries.delete(participantId);
+    this.participantList.remove(participantId);
+    this.chat.setParticipants([...this.participants.values()]);
     if (this.activeSpeaker === participantId) this.activeSpeaker = null;
     this.updateLayout();
   }
 
-  private renderListEntry(participant: Participant): void {
-    const isSelf = participant.id === this.selfId;
-    const entry = h(
-      "li",
-      {
-        testid: `participant-${participant.id}`,
-        "data-role": participant.role,
-        "data-audio-muted": String(participant.audio_muted),
-        "data-video-enabled": String(participant.video_enabled),
-      },
-      h(
-        "span",
-        { class: "who" },
-        participant.display_name,
-        isSelf ? h("span", { class: "tag" }, "You 我") : null,
-        participant.role === "host" ? h("span", { class: "tag host" }, "Host 主持人") : null,
-      ),
-      h(
-        "span",
-        { class: "states" },
-        icon(participant.audio_muted ? icons.micOff : icons.micOn),
-        icon(participant.video_enabled ? icons.camOn : icons.camOff),
-      ),
-    );
-    entry.classList.toggle("muted", participant.audio_muted);
-    const previous = this.listEntries.get(participant.id);
-    if (previous) previous.replaceWith(entry);
-    else if (isSelf) this.list.prepend(entry);
-    else this.list.append(entry);
-    this.listEntries.set(participant.id, entry);
+  /** Everything that depends on the viewer's role or the meeting's state. */
+  private renderRoleDependent(): void {
+    const isHost = this.selfIsHost;
+    const state = this.meetingState;
+    this.hostPanel.root.hidden = !isHost;
+    this.endButton.hidden = !isHost;
+    this.lockBadge.hidden = !state?.locked;
+    const view = this.listView;
+    for (const participant of this.participants.values()) this.participantList.render(participant, view);
+    for (const [id, tile] of this.tiles) tile.setSpotlight(state?.spotlight === id);
+    this.gallery.classList.toggle("hide-avatars", state?.options.hide_avatars ?? false);
+    this.chat.setPolicy({ allowChat: state?.options.allow_chat ?? true, selfIsHost: isHost });
+    if (!isHost) this.hostPanel.setWaiting([]);
+    else this.hostPanel.setWaiting(this.waiting);
+    this.renderSelfControls();
+    this.updateLayout();
+  }
+
+  private waitingChanged(waiting: WaitingParticipant[]): void {
+    const known = new Set(this.waiting.map((w) => w.id));
+    const newcomers = waiting.filter((w) => !known.has(w.id));
+    this.waiting = waiting;
+    this.hostPanel.setWaiting(waiting);
+    this.participantsTab.replaceChildren(...this.tabLabel("Participants 参会者", waiting.length));
+    if (newcomers.length > 0) {
+      const names = newcomers.map((w) => w.display_name).join(", ");
+      this.say(`${names} is waiting to join. ${names} 正在等候室等待入会。`);
+      this.showTab("participants");
+    }
   }
 
   private updateLayout(): void {
-    const count = this.tiles.size;
     this.listCount.textContent = `(${this.participants.size})`;
-    const columns = count <= 1 ? 1 : count <= 4 ? 2 : count <= 9 ? 3 : count <= 16 ? 4 : 5;
+    this.participantsTab.replaceChildren(...this.tabLabel("Participants 参会者", this.waiting.length));
+    const spotlight = this.meetingState?.spotlight ?? null;
+    const spotlit = spotlight !== null && this.tiles.has(spotlight);
+    this.gallery.classList.toggle("has-spotlight", spotlit);
+    // With a spotlight, the others share one row of small tiles under it.
+    const count = spotlit ? Math.max(this.tiles.size - 1, 1) : this.tiles.size;
+    const columns = spotlit
+      ? Math.min(count, 5)
+      : count <= 1
+        ? 1
+        : count <= 4
+          ? 2
+          : count <= 9
+            ? 3
+            : count <= 16
+              ? 4
+              : 5;
     this.gallery.style.setProperty("--columns", String(columns));
+  }
+
+  private tabLabel(text: string, waiting: number): Node[] {
+    const nodes: Node[] = [document.createTextNode(`${text} `), this.listCount];
+    if (waiting > 0 && this.selfIsHost) {
+      nodes.push(h("span", { class: "pill", title: "Waiting 等候中" }, String(waiting)));
+    }
+    return nodes;
+  }
+
+  private showTab(tab: SidebarTab): void {
+    this.tab = tab;
+    this.participantsPane.hidden = tab !== "participants";
+    this.chatPane.hidden = tab !== "chat";
+    this.participantsTab.setAttribute("aria-selected", String(tab === "participants"));
+    this.chatTab.setAttribute("aria-selected", String(tab === "chat"));
+    if (tab === "chat") this.unreadChat = 0;
+    this.renderChatTab();
+  }
+
+  private renderChatTab(): void {
+    this.chatTab.replaceChildren(
+      document.createTextNode("Chat 聊天"),
+      this.unreadChat > 0 ? h("span", { class: "pill", testid: "chat-unread" }, String(this.unreadChat)) : "",
+    );
+  }
+
+  private chatArrived(message: ChatMessage): void {
+    if (this.tab === "chat" || message.from === this.selfId) return;
+    this.unreadChat += 1;
+    this.renderChatTab();
+  }
+
+  private openChatWith(participantId: string): void {
+    this.showTab("chat");
+    this.chat.chatWith(participantId);
   }
 
   private setActiveSpeaker(participantId: string | null): void {
@@ -281,31 +429,22 @@ export class MeetingRoom {
   }
 
   private renderSelfControls(): void {
-    this.audioButton.replaceChildren(
-      icon(this.audioMuted ? icons.micOff : icons.micOn),
-      h("span", {}, this.audioMuted ? "Unmute 解除静音" : "Mute 静音"),
-    );
-    this.audioButton.dataset.muted = String(this.audioMuted);
-    this.audioButton.classList.toggle("off", this.audioMuted);
-    this.videoButton.replaceChildren(
-      icon(this.videoEnabled ? icons.camOn : icons.camOff),
-      h("span", {}, this.videoEnabled ? "Stop video 关闭视频" : "Start video 开启视频"),
-    );
-    this.videoButton.dataset.enabled = String(this.videoEnabled);
-    this.videoButton.classList.toggle("off", !this.videoEnabled);
-    const isHost = this.participants.get(this.selfId)?.role === "host";
-    this.endButton.hidden = !isHost;
-  }
-
-  private toggleAudio(): void {
-    this.setAudioMuted(!this.audioMuted);
-  }
-
-  private toggleVideo(): void {
-    this.setVideoEnabled(!this.videoEnabled);
+    const self = this.participants.get(this.selfId);
+    this.selfControls.render({
+      audioMuted: this.audioMuted,
+      audioLocked: this.audioLocked,
+      videoEnabled: this.videoEnabled,
+      handRaised: this.handRaised,
+      sharing: self?.sharing_screen ?? false,
+      mayShare: (this.meetingState?.options.allow_screen_share ?? true) || this.selfIsHost,
+    });
   }
 
   private setAudioMuted(muted: boolean): void {
+    if (!muted && this.audioLocked) {
+      this.say("The host has muted you. 主持人已将您静音。");
+      return;
+    }
     this.audioMuted = muted;
     this.media.setAudioEnabled(!muted);
     this.channel.send({ type: "set_audio_muted", muted });
@@ -317,6 +456,127 @@ export class MeetingRoom {
     this.media.setVideoEnabled(enabled);
     this.channel.send({ type: "set_video_enabled", enabled });
     this.renderSelfControls();
+  }
+
+  /** The host asked us to unmute: the user decides. */
+  private async answerUnmuteRequest(): Promise<void> {
+    if (!this.audioMuted || this.openRequests.has("unmute")) return;
+    this.openRequests.add("unmute");
+    const yes = await askChoice({
+      testid: "unmute-request",
+      title: "The host asks you to unmute 主持人请求您解除静音",
+      confirm: "Unmute 解除静音",
+      cancel: "Stay muted 保持静音",
+    });
+    this.openRequests.delete("unmute");
+    if (yes && this.audioMuted && !this.exited) this.setAudioMuted(false);
+  }
+
+  /** The host asked us to start our video: the user decides. */
+  private async answerStartVideoRequest(): Promise<void> {
+    if (this.videoEnabled || this.openRequests.has("video")) return;
+    this.openRequests.add("video");
+    const yes = await askChoice({
+      testid: "start-video-request",
+      title: "The host asks you to start your video 主持人请求您开启摄像头",
+      confirm: "Start video 开启视频",
+      cancel: "Not now 暂不开启",
+    });
+    this.openRequests.delete("video");
+    if (yes && !this.videoEnabled && !this.exited) this.setVideoEnabled(true);
+  }
+
+  private sendHost(command: HostCommand): void {
+    this.channel.send({ type: "host", command });
+  }
+
+  private async renameSelf(current: string): Promise<void> {
+    const name = await askText({
+      testid: "rename-self",
+      title: "Rename yourself 修改我的名字",
+      label: "Name shown to others 显示名称",
+      value: current,
+      maxLength: MAX_NAME_CHARS,
+      confirm: "Rename 改名",
+    });
+    if (name && name !== current) this.channel.send({ type: "rename", display_name: name });
+  }
+
+  private async renameOther(participant: Participant): Promise<void> {
+    const name = await askText({
+      testid: "rename-participant",
+      title: `Rename ${participant.display_name} 改名`,
+      label: "New name 新名称",
+      value: participant.display_name,
+      maxLength: MAX_NAME_CHARS,
+      confirm: "Rename 改名",
+    });
+    if (name && name !== participant.display_name) {
+      this.sendHost({ action: "rename", participant_id: participant.id, display_name: name });
+    }
+  }
+
+  private async removeParticipant(participant: Participant): Promise<void> {
+    const yes = await askChoice({
+      testid: "confirm-remove",
+      title: `Remove ${participant.display_name} from the meeting? 将其移出会议？`,
+      confirm: "Remove 移除",
+      cancel: "Cancel 取消",
+    });
+    if (yes) this.sendHost({ action: "remove", participant_id: participant.id });
+  }
+
+  private async makeHost(participant: Participant): Promise<void> {
+    const yes = await askChoice({
+      testid: "confirm-make-host",
+      title: `Make ${participant.display_name} the host? 设为主持人？`,
+      text: "You will become a participant. 您将成为普通参会者。",
+      confirm: "Make host 设为主持人",
+      cancel: "Cancel 取消",
+    });
+    if (yes) this.sendHost({ action: "make_host", participant_id: participant.id });
+  }
+
+  private async toggleScreenShare(): Promise<void> {
+    if (this.screenTrack) {
+      await this.stopScreenShare();
+      return;
+    }
+    const sharer = [...this.participants.values()].find((p) => p.sharing_screen && p.id !== this.selfId);
+    if (sharer) {
+      this.say(`${sharer.display_name} is sharing; one at a time. ${sharer.display_name} 正在共享。`);
+      return;
+    }
+    if (!this.media.canSwapVideo) {
+      this.say("Sharing needs a camera connection. 需要视频连接才能共享。");
+      return;
+    }
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch {
+      return; // The user chose not to share.
+    }
+    const track = stream.getVideoTracks()[0];
+    if (!track || this.exited) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    this.screenTrack = track;
+    track.addEventListener("ended", () => void this.stopScreenShare());
+    await this.media.swapVideo(track);
+    if (!this.videoEnabled) this.setVideoEnabled(true);
+    this.channel.send({ type: "set_screen_share", sharing: true });
+  }
+
+  private async stopScreenShare(): Promise<void> {
+    const track = this.screenTrack;
+    if (!track) return;
+    this.screenTrack = null;
+    track.stop();
+    if (this.exited) return;
+    await this.media.swapVideo(null).catch(() => undefined);
+    this.channel.send({ type: "set_screen_share", sharing: false });
   }
 
   private endForAll(): void {
@@ -356,8 +616,10 @@ export class MeetingRoom {
     if (this.exited) return;
     this.exited = true;
     clearTimeout(this.noticeTimer);
+    this.screenTrack?.stop();
     this.media.close();
     for (const tile of this.tiles.values()) tile.detach();
+    for (const dialog of document.querySelectorAll("dialog.ask-dialog")) dialog.remove();
     this.channel.close();
     exposeForInspection({ state: exit.kind });
     this.options.onExit(exit);

@@ -1,5 +1,6 @@
 // One participant's tile in the gallery: video (or an avatar when the camera
-// is off), name, mute and camera indicators, active-speaker highlight.
+// is off), name, mute / camera / hand / sharing indicators, active-speaker
+// highlight, spotlight, and reactions that float up for a few seconds.
 
 import { h } from "./dom";
 import type { Participant } from "./proto";
@@ -10,6 +11,9 @@ export const icons = {
   camOn: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11l-4 4Z"/></svg>`,
   camOff: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 6.5l-4 4V7a1 1 0 0 0-1-1H9.82L21 17.18V6.5ZM3.27 2 2 3.27 4.73 6H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12c.21 0 .39-.08.54-.18L19.73 21 21 19.73 3.27 2Z"/></svg>`,
   leave: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M10 17v-3H3v-4h7V7l5 5-5 5Zm3-14h7a1 1 0 0 1 1 1v16a1 1 0 0 1-1 1h-7v-2h6V5h-6V3Z"/></svg>`,
+  hand: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 7a2 2 0 0 0-4 0v5h-1V4a2 2 0 0 0-4 0v8h-1V3a2 2 0 0 0-4 0v10.5l-2.3-2.3a1.9 1.9 0 0 0-2.7 2.7l5.2 5.6A6 6 0 0 0 11.6 22H15a6 6 0 0 0 6-6V7Z"/></svg>`,
+  share: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M20 4H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h6v2H8v2h8v-2h-2v-2h6a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2Zm-8 3 4 4h-3v4h-2v-4H8l4-4Z"/></svg>`,
+  lock: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M17 9V7A5 5 0 0 0 7 7v2H5v13h14V9h-2Zm-8-2a3 3 0 0 1 6 0v2H9V7Zm4 9.7V19h-2v-2.3a2 2 0 1 1 2 0Z"/></svg>`,
   end: `<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 9c-1.6 0-3.15.25-4.6.72v3.1c0 .39-.23.74-.56.9-.98.49-1.87 1.12-2.66 1.85a1 1 0 0 1-1.41-.02L.29 13.08a1 1 0 0 1 0-1.41C3.34 8.78 7.46 7 12 7s8.66 1.78 11.71 4.67a1 1 0 0 1 0 1.41l-2.48 2.48a1 1 0 0 1-1.41.02 11.3 11.3 0 0 0-2.67-1.85 1 1 0 0 1-.56-.9v-3.1A15 15 0 0 0 12 9Z"/></svg>`,
 };
 
@@ -28,6 +32,9 @@ function initials(name: string): string {
   return words.slice(0, 2).map((word) => word[0]?.toUpperCase() ?? "").join("");
 }
 
+/** How long a reaction stays on a tile. */
+const REACTION_MS = 4000;
+
 export class ParticipantTile {
   readonly root: HTMLElement;
   private readonly video: HTMLVideoElement;
@@ -36,6 +43,9 @@ export class ParticipantTile {
   private readonly nameLabel: HTMLElement;
   private readonly micBadge: HTMLElement;
   private readonly camBadge: HTMLElement;
+  private readonly handBadge: HTMLElement;
+  private readonly shareBadge: HTMLElement;
+  private readonly reactions: HTMLElement;
   private attachedTrackIds = "";
 
   constructor(
@@ -50,13 +60,17 @@ export class ParticipantTile {
     this.nameLabel = h("span", { class: "name" });
     this.micBadge = h("span", { class: "badge mic", title: "Microphone muted 已静音" }, icon(icons.micOff));
     this.camBadge = h("span", { class: "badge cam", title: "Camera off 摄像头已关闭" }, icon(icons.camOff));
+    this.handBadge = h("span", { class: "badge hand", title: "Hand raised 已举手", testid: "hand-badge" }, icon(icons.hand));
+    this.shareBadge = h("span", { class: "badge share", title: "Sharing screen 正在共享屏幕" }, icon(icons.share));
+    this.reactions = h("div", { class: "reactions", "aria-live": "polite", testid: "tile-reactions" });
     this.root = h(
       "div",
       { class: "tile", testid: `tile-${participant.id}`, "data-participant-id": participant.id },
       this.video,
       this.audio,
       this.avatar,
-      h("div", { class: "caption" }, this.micBadge, this.camBadge, this.nameLabel),
+      this.reactions,
+      h("div", { class: "caption" }, this.handBadge, this.shareBadge, this.micBadge, this.camBadge, this.nameLabel),
     );
     if (isSelf) this.root.dataset.self = "true";
     this.update(participant);
@@ -70,9 +84,26 @@ export class ParticipantTile {
     this.root.dataset.audioMuted = String(participant.audio_muted);
     this.root.dataset.videoEnabled = String(participant.video_enabled);
     this.root.dataset.role = participant.role;
+    this.root.dataset.handRaised = String(participant.hand_raised);
+    this.root.dataset.sharingScreen = String(participant.sharing_screen);
     this.micBadge.hidden = !participant.audio_muted;
     this.camBadge.hidden = participant.video_enabled;
+    this.handBadge.hidden = !participant.hand_raised;
+    this.shareBadge.hidden = !participant.sharing_screen;
     this.root.classList.toggle("camera-off", !participant.video_enabled);
+  }
+
+  /** Shown large, in focus for everyone (the host's spotlight). */
+  setSpotlight(spotlight: boolean): void {
+    this.root.dataset.spotlight = String(spotlight);
+    this.root.classList.toggle("spotlight", spotlight);
+  }
+
+  /** Floats a reaction over the tile for a few seconds. */
+  showReaction(emoji: string): void {
+    const bubble = h("span", { class: "reaction", testid: "reaction" }, emoji);
+    this.reactions.append(bubble);
+    setTimeout(() => bubble.remove(), REACTION_MS);
   }
 
   setSpeaking(speaking: boolean): void {

@@ -124,26 +124,49 @@ export class SignalingChannel {
 
 /** What the server said when the join succeeded. */
 export type Joined = Extract<ServerMessage, { type: "joined" }>;
+/** What the server said when it put the join on hold. */
+export type Waiting = Extract<ServerMessage, { type: "waiting" }>;
 export type JoinRequest = Omit<Extract<ClientMessage, { type: "join" }>, "type">;
 
 /**
- * Sends `join` and waits for `joined` or `error`. On success the channel is
- * left paused (messages queue) for the meeting room to pick up.
+ * Sends `join` and waits for `joined` or `error`. A join on hold reports each
+ * `waiting` to `onWaiting` and keeps waiting: the host admits (`joined`),
+ * turns the joiner away (`error` `entry_denied`) or ends the meeting
+ * (`meeting_ended`, rejected as code `meeting_ended`). On success the channel
+ * is left paused (messages queue) for the meeting room to pick up.
  */
-export function joinMeeting(channel: SignalingChannel, request: JoinRequest): Promise<Joined> {
+export function joinMeeting(
+  channel: SignalingChannel,
+  request: JoinRequest,
+  onWaiting: (waiting: Waiting) => void = () => undefined,
+): Promise<Joined> {
   return new Promise((resolve, reject) => {
     const stopWatchingClose = channel.onClose(() => {
       reject(new SignalingError("connection_failed", "The connection to the meeting server closed. 连接已断开。"));
     });
+    const settle = () => {
+      channel.unlisten();
+      stopWatchingClose();
+    };
     channel.listen((message) => {
-      if (message.type === "joined") {
-        channel.unlisten();
-        stopWatchingClose();
-        resolve(message);
-      } else if (message.type === "error") {
-        channel.unlisten();
-        stopWatchingClose();
-        reject(new SignalingError(message.code, message.message));
+      switch (message.type) {
+        case "joined":
+          settle();
+          resolve(message);
+          break;
+        case "error":
+          settle();
+          reject(new SignalingError(message.code, message.message));
+          break;
+        case "meeting_ended":
+          settle();
+          reject(new SignalingError("meeting_ended", "The host ended the meeting. 主持人已结束会议。"));
+          break;
+        case "waiting":
+          onWaiting(message);
+          break;
+        default:
+          break;
       }
     });
     channel.send({ type: "join", ...request });

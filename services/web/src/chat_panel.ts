@@ -1,0 +1,149 @@
+// Chat (F-CTL-2, F-CTL-6): to everyone or privately to one participant. The
+// history the meeting kept arrives as ordinary `chat` messages after joining.
+// When the host switches chat off, participants may still write to a host.
+
+import { h } from "./dom";
+import type { ChatMessage, Participant } from "./proto";
+import { MAX_CHAT_CHARS } from "./proto";
+
+const EVERYONE = "";
+
+export interface ChatPolicy {
+  allowChat: boolean;
+  selfIsHost: boolean;
+}
+
+export class ChatPanel {
+  readonly root: HTMLElement;
+  private readonly log = h("ol", { class: "chat-log", testid: "chat-messages", role: "log", "aria-live": "polite", "aria-label": "Chat messages 聊天记录" });
+  private readonly recipient = h("select", { testid: "chat-to", "aria-label": "Send to 发送给" });
+  private readonly input = h("textarea", {
+    testid: "chat-input",
+    rows: 2,
+    maxlength: String(MAX_CHAT_CHARS),
+    placeholder: "Type a message 输入消息…",
+    "aria-label": "Message 消息",
+  });
+  private readonly sendButton = h("button", { type: "submit", class: "row-button primary-small", testid: "chat-send" }, "Send 发送");
+  private readonly hint = h("p", { class: "chat-hint", testid: "chat-hint" });
+  private readonly seen = new Set<string>();
+  private participants: Participant[] = [];
+  private policy: ChatPolicy = { allowChat: true, selfIsHost: false };
+
+  constructor(
+    private readonly selfId: string,
+    private readonly send: (to: string | undefined, text: string) => void,
+    /** Called for each message that arrives (for an unread counter). */
+    private readonly onMessage: (message: ChatMessage) => void,
+  ) {
+    this.recipient.addEventListener("change", () => this.renderPolicy());
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        this.submit();
+      }
+    });
+    this.root = h(
+      "div",
+      { class: "chat-panel", testid: "chat-panel" },
+      this.log,
+      h(
+        "form",
+        {
+          class: "chat-form",
+          onsubmit: (event: Event) => {
+            event.preventDefault();
+            this.submit();
+          },
+        },
+        h("label", { class: "chat-to" }, h("span", {}, "To 发送给"), this.recipient),
+        this.input,
+        this.hint,
+        this.sendButton,
+      ),
+    );
+    this.renderRecipients();
+  }
+
+  add(message: ChatMessage): void {
+    if (this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    const fromSelf = message.from === this.selfId;
+    const privateTo = message.to === null ? null : message.to === this.selfId ? "you 我" : this.nameOf(message.to, "");
+    const time = new Date(message.sent_at_ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    this.log.append(
+      h(
+        "li",
+        {
+          class: fromSelf ? "chat-message own" : "chat-message",
+          testid: "chat-message",
+          "data-from": message.from,
+          "data-private": String(message.to !== null),
+        },
+        h(
+          "div",
+          { class: "chat-meta" },
+          h("strong", {}, fromSelf ? "Me 我" : message.from_name),
+          privateTo !== null ? h("span", { class: "tag private" }, `Privately to ${privateTo} 私聊`) : null,
+          h("time", {}, time),
+        ),
+        h("div", { class: "chat-text", testid: "chat-text" }, message.text),
+      ),
+    );
+    this.log.scrollTop = this.log.scrollHeight;
+    this.onMessage(message);
+  }
+
+  setParticipants(participants: Participant[]): void {
+    this.participants = participants;
+    this.renderRecipients();
+  }
+
+  setPolicy(policy: ChatPolicy): void {
+    this.policy = policy;
+    this.renderRecipients();
+  }
+
+  /** Opens a private conversation with `participantId`. */
+  chatWith(participantId: string): void {
+    this.recipient.value = participantId;
+    this.renderPolicy();
+    this.input.focus();
+  }
+
+  private submit(): void {
+    const text = this.input.value.trim();
+    if (!text || this.sendButton.disabled) return;
+    const to = this.recipient.value || undefined;
+    this.send(to, text);
+    this.input.value = "";
+  }
+
+  private renderRecipients(): void {
+    const chosen = this.recipient.value;
+    const others = this.participants.filter((p) => p.id !== this.selfId);
+    const options = [
+      h("option", { value: EVERYONE }, "Everyone 所有人"),
+      ...others.map((p) => h("option", { value: p.id }, p.role === "host" ? `${p.display_name} (Host 主持人)` : p.display_name)),
+    ];
+    this.recipient.replaceChildren(...options);
+    this.recipient.value = others.some((p) => p.id === chosen) ? chosen : EVERYONE;
+    this.renderPolicy();
+  }
+
+  /** With chat off, a participant may only write to a host. */
+  private renderPolicy(): void {
+    const restricted = !this.policy.allowChat && !this.policy.selfIsHost;
+    const to = this.participants.find((p) => p.id === this.recipient.value);
+    const allowed = !restricted || to?.role === "host";
+    this.sendButton.disabled = !allowed;
+    this.input.disabled = !allowed;
+    this.hint.textContent = restricted
+      ? "The host has turned chat off: you can still write to the host. 主持人已关闭聊天，您仍可私聊主持人。"
+      : "";
+  }
+
+  private nameOf(participantId: string, fallback: string): string {
+    return this.participants.find((p) => p.id === participantId)?.display_name ?? fallback;
+  }
+}
