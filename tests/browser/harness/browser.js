@@ -63,10 +63,30 @@ export class Participant {
 
   /** Opens a join link, types a name and joins. */
   async joinByLink(url) {
+    await this.askToJoinByLink(url);
+    return this.waitJoined();
+  }
+
+  /** Opens a join link, types a name and clicks Join (the join may be put on hold). */
+  async askToJoinByLink(url) {
     await this.page.goto(url);
     await this.testid("display-name").fill(this.name);
     await this.testid("join-button").click();
-    return this.waitJoined();
+  }
+
+  /** Signs in on the home page; later joins from this browser carry the session. */
+  async signIn(serverUrl, { email, password }) {
+    await this.page.goto(`${serverUrl}/`);
+    await this.testid("signin-login").fill(email);
+    await this.testid("signin-password").fill(password);
+    await this.testid("signin-submit").click();
+    await this.testid("signed-in-as").waitFor({ timeout: 10_000 });
+  }
+
+  /** Waits until the join is on hold; returns the reason the page shows. */
+  async waitWaiting(timeout = 15_000) {
+    await this.page.waitForFunction(() => window.yunhui?.state === "waiting", null, { timeout });
+    return this.page.evaluate(() => window.yunhui.waitingReason);
   }
 
   /** Opens the home page and joins with number and password. */
@@ -97,9 +117,9 @@ export class Participant {
       const pc = window.yunhui.subscriberPc;
       const video = document.querySelector(`[data-testid="tile-${publisherId}"] video`);
       const stream = video?.srcObject;
-      if (!pc || !stream) return { audio: null, video: null };
+      if (!pc || !stream) return { audio: null, video: null, at: Date.now() };
       const trackIds = new Set(stream.getTracks().map((t) => t.id));
-      const result = { audio: null, video: null };
+      const result = { audio: null, video: null, at: Date.now() };
       for (const receiver of pc.getReceivers()) {
         if (!trackIds.has(receiver.track.id)) continue;
         const report = await receiver.getStats();
@@ -133,6 +153,40 @@ export class Participant {
       await sleep(250);
     }
     throw new Error(`${this.name} got no audio+video from ${publisherId} within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  }
+
+  /**
+   * Polls until `kind` ("audio" or "video") bytes from `publisherId` stop
+   * growing for `quietMs`. Returns the samples at both ends of that quiet
+   * window; throws if the media never goes quiet within `timeoutMs`.
+   */
+  async waitForStill(publisherId, kind, { quietMs = 2000, timeoutMs = 15_000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let since = await this.inboundFrom(publisherId);
+    let last = since;
+    while (Date.now() < deadline) {
+      await sleep(500);
+      last = await this.inboundFrom(publisherId);
+      if ((last[kind]?.bytesReceived ?? 0) !== (since[kind]?.bytesReceived ?? 0)) {
+        since = last;
+        continue;
+      }
+      if (last.at - since.at >= quietMs) return [since, last];
+    }
+    throw new Error(`${this.name} still receives ${kind} from ${publisherId} after ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  }
+
+  /** Polls until `kind` bytes from `publisherId` grow; returns the two samples. */
+  async waitForGrowth(publisherId, kind, { gapMs = 1000, timeoutMs = 15_000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let before = await this.inboundFrom(publisherId);
+    while (Date.now() < deadline) {
+      await sleep(gapMs);
+      const after = await this.inboundFrom(publisherId);
+      if ((after[kind]?.bytesReceived ?? 0) > (before[kind]?.bytesReceived ?? 0)) return [before, after];
+      before = after;
+    }
+    throw new Error(`${this.name} receives no ${kind} from ${publisherId} within ${timeoutMs} ms: ${JSON.stringify(before)}`);
   }
 
   diagnostics() {

@@ -11,10 +11,11 @@ export const MEETING_PASSWORD = "2468";
 
 /**
  * Runs `body(env)` with cleanup registered on the node:test context.
+ * `options` (MeetingOptions fields) go into the created meeting.
  * @param {import("node:test").TestContext} t
  * @param {(env: MeetingEnv) => Promise<void>} body
  */
-export async function withMeetingEnv(t, body, { createMeeting = true } = {}) {
+export async function withMeetingEnv(t, body, { createMeeting = true, options } = {}) {
   const participants = [];
   let server;
   t.after(async () => {
@@ -25,7 +26,12 @@ export async function withMeetingEnv(t, body, { createMeeting = true } = {}) {
     server = await startServer();
     const host = await server.createAccount(HOST);
     const meeting = createMeeting
-      ? await server.api("POST", "/api/v1/meetings", { topic: "E2E weekly sync 周会", password: MEETING_PASSWORD }, host.token)
+      ? await server.api(
+          "POST",
+          "/api/v1/meetings",
+          { topic: "E2E weekly sync 周会", password: MEETING_PASSWORD, ...(options ? { options } : {}) },
+          host.token,
+        )
       : null;
     const env = {
       server,
