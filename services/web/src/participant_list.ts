@@ -137,7 +137,7 @@ export class ParticipantList {
     if (!view.selfIsHost) return buttons;
     if (p.hand_raised) {
       buttons.push(
-        this.button(`host-lower_hand-${p.id}`, "✋↓", `Lower ${name}'s hand 放下手`, () =>
+        this.button(`host-lower_hand-${p.id}`, "Lower hand 放下手", `Lower ${name}'s hand 放下手`, () =>
           this.actions.host({ action: "lower_hand", participant_id: p.id }),
         ),
       );
