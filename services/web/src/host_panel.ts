@@ -159,6 +159,9 @@ export class HostPanel {
     box.addEventListener("change", () => {
       if (!this.state) return;
       const options: MeetingOptions = { ...this.state.options, [setting.key]: box.checked };
+      // Build the next change on this one even before the server echoes it,
+      // so two quick clicks do not undo each other.
+      this.state = { ...this.state, options };
       this.send({ action: "set_options", options });
     });
     this.checkboxes.set(setting.key, box);

@@ -1,6 +1,7 @@
 // F-CTL-2, F-CTL-6, F-WEB-2: chat to everyone and privately, history for a
 // late joiner (without the private message), chat switched off by the host
-// (participants may still write to the host), a raised hand the host sees
+// (participants may still write to the host; sharing off disables their
+// share button), a raised hand the host sees
 // and lowers, and a reaction shown on the sender's tile.
 
 import assert from "node:assert/strict";
@@ -75,8 +76,18 @@ test("chat in public and in private, history on join, chat off; a raised hand re
     await host.testid("tab-participants").click();
     await host.testid("security-toggle").click();
     await host.testid("option-allow_chat").uncheck();
+    await host.testid("option-allow_screen_share").uncheck();
+    await alice.page.waitForSelector('[data-testid="toggle-share"][disabled]', { timeout: 10_000 });
+    assert.equal(await host.testid("toggle-share").isDisabled(), false, "the host may still share");
     await alice.page.waitForSelector('[data-testid="chat-send"][disabled]', { timeout: 10_000 });
     assert.match(await alice.testid("chat-hint").innerText(), /write to the host/);
+    const options = await host.page.evaluate(() => ({
+      chat: document.querySelector('[data-testid="option-allow_chat"]').checked,
+      share: document.querySelector('[data-testid="option-allow_screen_share"]').checked,
+    }));
+    assert.deepEqual(options, { chat: false, share: false }, "two quick changes both stick");
+    const lastState = alice.serverFrames.filter((f) => f.type === "meeting_state").at(-1);
+    assert.equal(lastState.options.allow_chat, false, "the server's last word keeps chat off");
     await sendChat(alice, hostId, "Question for the host 提问");
     await host.testid("tab-chat").click();
     await waitForChat(host, "Question for the host 提问");

@@ -2,6 +2,7 @@
 // waiting screen, the host sees them in the waiting list and admits them,
 // and both see each other's video. A second guest is turned away and told
 // so; after the host locks the meeting, trying again is refused as locked.
+// A meeting that waits for its host lets a guest in when the host arrives.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -65,6 +66,23 @@ test("waiting room: admit one guest into the meeting, deny another; a locked mee
       await error.filter({ hasText: /\S/ }).waitFor({ timeout: 10_000 });
       assert.match(await error.innerText(), /locked/i, "the refusal says the meeting is locked");
       assert.equal(await dave.page.evaluate(() => window.yunhui.state), "join");
+
+      // A meeting that does not start before its host: Dave waits for the
+      // host, and enters by himself when the host arrives.
+      const later = await server.api(
+        "POST",
+        "/api/v1/meetings",
+        { topic: "Host first 主持人先入会", options: { join_before_host: false } },
+        (await server.api("POST", "/api/v1/sessions", { login: HOST.email, password: HOST.password })).token,
+      );
+      await dave.askToJoinByLink(later.join_url);
+      assert.equal(await dave.waitWaiting(), "waiting_for_host");
+      assert.match(await dave.testid("waiting-title").innerText(), /waiting for the host/i);
+      await host.testid("leave").click();
+      await host.testid("meeting-left").waitFor({ timeout: 10_000 });
+      await host.joinByLink(later.join_url);
+      const daveId = await dave.waitJoined();
+      await host.testid(`participant-${daveId}`).waitFor({ timeout: 10_000 });
     },
     { options: { waiting_room: true } },
   );
