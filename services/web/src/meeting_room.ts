@@ -3,7 +3,7 @@
 // controls. Room state comes only from the server's messages; local clicks
 // change local tracks at once and wait for the server's echo for everything
 // shown to others. The pieces live in their own modules: participant_list,
-// host_panel, chat_panel, self_controls, ask_dialog.
+// host_panel, chat_panel, self_controls, screen_share, ask_dialog.
 
 import { askChoice, askText } from "./ask_dialog";
 import { ChatPanel } from "./chat_panel";
@@ -16,6 +16,7 @@ import { MeetingMedia, openLocalMedia } from "./media";
 import { ParticipantList, type ListView } from "./participant_list";
 import { ParticipantTile, icon, icons } from "./participant_tile";
 import type { ChatMessage, HostCommand, Participant, ServerMessage, WaitingParticipant } from "./proto";
+import { ScreenShare } from "./screen_share";
 import { SelfControls } from "./self_controls";
 import type { Joined, SignalingChannel } from "./signaling";
 
@@ -46,7 +47,6 @@ export class MeetingRoom {
   private audioLocked = false;
   private videoEnabled = true;
   private handRaised = false;
-  private screenTrack: MediaStreamTrack | null = null;
   /** Host requests with a question open, so a repeated request asks once. */
   private readonly openRequests = new Set<string>();
   private unreadChat = 0;
@@ -71,6 +71,7 @@ export class MeetingRoom {
   private readonly hostPanel: HostPanel;
   private readonly chat: ChatPanel;
   private readonly selfControls: SelfControls;
+  private readonly screenShare: ScreenShare;
 
   constructor(
     root: HTMLElement,
@@ -88,6 +89,7 @@ export class MeetingRoom {
       remove: (participant) => void this.removeParticipant(participant),
       makeHost: (participant) => void this.makeHost(participant),
     });
+    this.screenShare = new ScreenShare(this.media, channel, (text) => this.say(text));
     this.hostPanel = new HostPanel((command) => this.sendHost(command));
     this.chat = new ChatPanel(
       this.selfId,
@@ -538,45 +540,14 @@ export class MeetingRoom {
   }
 
   private async toggleScreenShare(): Promise<void> {
-    if (this.screenTrack) {
-      await this.stopScreenShare();
+    if (this.screenShare.sharing) {
+      await this.screenShare.stop();
       return;
     }
     const sharer = [...this.participants.values()].find((p) => p.sharing_screen && p.id !== this.selfId);
-    if (sharer) {
-      this.say(`${sharer.display_name} is sharing; one at a time. ${sharer.display_name} 正在共享。`);
-      return;
-    }
-    if (!this.media.canSwapVideo) {
-      this.say("Sharing needs a camera connection. 需要视频连接才能共享。");
-      return;
-    }
-    let stream: MediaStream;
-    try {
-      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-    } catch {
-      return; // The user chose not to share.
-    }
-    const track = stream.getVideoTracks()[0];
-    if (!track || this.exited) {
-      for (const t of stream.getTracks()) t.stop();
-      return;
-    }
-    this.screenTrack = track;
-    track.addEventListener("ended", () => void this.stopScreenShare());
-    await this.media.swapVideo(track);
-    if (!this.videoEnabled) this.setVideoEnabled(true);
-    this.channel.send({ type: "set_screen_share", sharing: true });
-  }
-
-  private async stopScreenShare(): Promise<void> {
-    const track = this.screenTrack;
-    if (!track) return;
-    this.screenTrack = null;
-    track.stop();
-    if (this.exited) return;
-    await this.media.swapVideo(null).catch(() => undefined);
-    this.channel.send({ type: "set_screen_share", sharing: false });
+    await this.screenShare.start(sharer?.display_name ?? null, () => {
+      if (!this.videoEnabled && !this.exited) this.setVideoEnabled(true);
+    });
   }
 
   private endForAll(): void {
@@ -616,7 +587,7 @@ export class MeetingRoom {
     if (this.exited) return;
     this.exited = true;
     clearTimeout(this.noticeTimer);
-    this.screenTrack?.stop();
+    this.screenShare.close();
     this.media.close();
     for (const tile of this.tiles.values()) tile.detach();
     for (const dialog of document.querySelectorAll("dialog.ask-dialog")) dialog.remove();
