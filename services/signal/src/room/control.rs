@@ -62,6 +62,10 @@ impl Rooms {
                 participant_id: who,
             } => {
                 let member = state.member_mut(&who)?;
+                if !member.info.audio_muted {
+                    // Already unmuted: nothing to lift or ask.
+                    return Ok(());
+                }
                 if member.info.audio_locked {
                     member.info.audio_locked = false;
                     let update = ServerMessage::ParticipantUpdated {
