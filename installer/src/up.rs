@@ -109,13 +109,15 @@ async fn bootstrap(
     let marker = data_dir.join("admin-created");
     if !marker.exists() {
         let password = accounts::new_secret(8);
-        accounts::register(
+        accounts::create_tenant_admin(
             store,
+            yunhui_signal::store::DEFAULT_TENANT_ID,
             RegisterRequest {
                 email: Some(ADMIN_LOGIN.into()),
                 phone: None,
                 password: password.clone(),
                 display_name: "Administrator".into(),
+                tenant_id: None,
             },
         )
         .await
@@ -123,6 +125,8 @@ async fn bootstrap(
         std::fs::write(&marker, b"")?;
         println!("Administrator account: {ADMIN_LOGIN} / {password} (shown once; keep it)");
     }
+    // Data directories from before roles existed: the administrator administers.
+    accounts::promote_to_tenant_admin(store, ADMIN_LOGIN).await?;
     let caller = accounts::caller_by_login(store, ADMIN_LOGIN).await?;
     let open = meetings::list_hosted(store, &caller)
         .await?

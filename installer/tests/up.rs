@@ -136,6 +136,7 @@ async fn restart_keeps_accounts_and_meetings() {
         phone: Some("13900139000".into()),
         password: "persist me please".into(),
         display_name: "Wang Fang".into(),
+        tenant_id: None,
     })
     .await
     .unwrap();

@@ -36,9 +36,17 @@ pub struct RegisterRequest {
     pub password: String,
     /// Name shown to other participants.
     pub display_name: String,
+    /// The company to join (from `GET /api/v1/tenants/by-domain/{domain}`);
+    /// the e-mail address must be in one of its domains, and the account
+    /// waits for a tenant administrator's approval. Omitted: the e-mail
+    /// domain decides, and without a matching company the account joins the
+    /// default tenant at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub tenant_id: Option<String>,
 }
 
-/// An account as its owner sees it.
+/// An account as its owner (or a tenant administrator) sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Account {
     /// Stable account id.
@@ -51,6 +59,124 @@ pub struct Account {
     pub phone: Option<String>,
     /// Name shown to other participants.
     pub display_name: String,
+    /// Department within the enterprise.
+    #[serde(default)]
+    pub department: Option<String>,
+    /// Member or tenant administrator.
+    #[serde(default)]
+    pub role: AccountRole,
+    /// Whether the account may sign in.
+    #[serde(default)]
+    pub status: AccountStatus,
+}
+
+/// What an account may do in its tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    /// Uses meetings.
+    #[default]
+    Member,
+    /// Also approves registrations, manages accounts and API keys.
+    TenantAdmin,
+}
+
+/// Whether an account may sign in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Signs in normally.
+    #[default]
+    Active,
+    /// Registered itself into a company tenant; waits for an administrator.
+    Pending,
+    /// An administrator turned the registration down.
+    Rejected,
+}
+
+/// `GET /api/v1/me`: the signed-in account with what the client shows on
+/// its profile page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Profile {
+    /// The account.
+    pub account: Account,
+    /// The tenant's display name.
+    pub tenant_name: String,
+    /// Link to the management console (tenant administrators only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub console_url: Option<String>,
+}
+
+/// `PATCH /api/v1/me`: change one's own profile; omitted fields stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct UpdateProfileRequest {
+    /// New display name (1–64 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub display_name: Option<String>,
+    /// New department (empty clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub department: Option<String>,
+}
+
+/// `GET /api/v1/tenants/by-domain/{domain}`: the company a registration
+/// with that e-mail domain joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TenantLookup {
+    /// Tenant id, to pass as `tenant_id` when registering.
+    pub tenant_id: String,
+    /// The company's name.
+    pub name: String,
+}
+
+/// `POST /api/v1/admin/accounts/{id}/approval`: a tenant administrator's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ApprovalRequest {
+    /// `true` approves, `false` rejects.
+    pub approve: bool,
+}
+
+/// `PUT /api/v1/admin/accounts/{id}/role`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RoleRequest {
+    /// The new role.
+    pub role: AccountRole,
+}
+
+/// `POST /api/v1/admin/api-keys`: a key for an integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CreateApiKeyRequest {
+    /// What the key is for (1–64 characters).
+    pub name: String,
+}
+
+/// An API key as listed (the key itself is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ApiKey {
+    /// Key id.
+    pub id: String,
+    /// What the key is for.
+    pub name: String,
+    /// Account the key acts for.
+    pub account_id: String,
+    /// Creation time, seconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub created_at: i64,
+    /// Last use, seconds since the Unix epoch.
+    #[ts(type = "number | null")]
+    pub last_used_at: Option<i64>,
+}
+
+/// A freshly created API key: `key` is shown only here. Send it as
+/// `Authorization: Bearer <key>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CreatedApiKey {
+    /// The listed key.
+    pub api_key: ApiKey,
+    /// The secret.
+    pub key: String,
 }
 
 /// `POST /api/v1/sessions`: sign in.

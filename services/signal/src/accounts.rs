@@ -6,7 +6,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use yunhui_proto::api::{Account, RegisterRequest, Session};
+use yunhui_proto::api::{
+    Account, AccountRole, AccountStatus, RegisterRequest, Session, UpdateProfileRequest,
+};
 
 use crate::error::{Error, Result};
 use crate::store::{DEFAULT_TENANT_ID, Store, now};
@@ -20,10 +22,46 @@ pub struct Caller {
     pub tenant_id: String,
     /// Name shown in meetings.
     pub display_name: String,
+    /// Member or tenant administrator.
+    pub role: AccountRole,
 }
 
-/// Creates an account in the default tenant.
+impl Caller {
+    /// Refuses callers who are not administrators of their tenant.
+    pub fn require_tenant_admin(&self, action: &'static str) -> Result<()> {
+        if self.role == AccountRole::TenantAdmin {
+            Ok(())
+        } else {
+            Err(Error::NotTenantAdmin(action))
+        }
+    }
+}
+
+/// Longest department name.
+const MAX_DEPARTMENT_CHARS: usize = 128;
+
+/// Creates an account. An e-mail address in a company tenant's domains (or
+/// an explicit `tenant_id`) registers into that tenant, pending approval by
+/// a tenant administrator; otherwise the account joins the default tenant.
 pub async fn register(store: &Store, req: RegisterRequest) -> Result<Account> {
+    register_as(store, req, None).await
+}
+
+/// Creates an active tenant administrator of `tenant_id` (for the operator
+/// and `yunhui up`, through trusted paths only).
+pub async fn create_tenant_admin(
+    store: &Store,
+    tenant_id: &str,
+    req: RegisterRequest,
+) -> Result<Account> {
+    register_as(store, req, Some(tenant_id)).await
+}
+
+async fn register_as(
+    store: &Store,
+    req: RegisterRequest,
+    admin_of: Option<&str>,
+) -> Result<Account> {
     let email = req
         .email
         .map(|e| e.trim().to_lowercase())
@@ -68,6 +106,43 @@ pub async fn register(store: &Store, req: RegisterRequest) -> Result<Account> {
             "the display name needs 1 to 64 characters".into(),
         ));
     }
+    let (tenant_id, role, status) = match admin_of {
+        Some(tenant) => (
+            tenant.to_string(),
+            AccountRole::TenantAdmin,
+            AccountStatus::Active,
+        ),
+        None => {
+            let domain = email
+                .as_deref()
+                .and_then(|e| e.rsplit_once('@'))
+                .map(|(_, d)| d);
+            match (&req.tenant_id, domain) {
+                (Some(chosen), domain) => {
+                    let company = tenant_by_domain(store, domain.unwrap_or_default()).await?;
+                    if company.as_ref().map(|(id, _)| id) != Some(chosen) {
+                        return Err(Error::InvalidInput(
+                            "registering into a company needs an e-mail address in one of its domains".into(),
+                        ));
+                    }
+                    (chosen.clone(), AccountRole::Member, AccountStatus::Pending)
+                }
+                (None, Some(domain)) => match tenant_by_domain(store, domain).await? {
+                    Some((id, _)) => (id, AccountRole::Member, AccountStatus::Pending),
+                    None => (
+                        DEFAULT_TENANT_ID.to_string(),
+                        AccountRole::Member,
+                        AccountStatus::Active,
+                    ),
+                },
+                (None, None) => (
+                    DEFAULT_TENANT_ID.to_string(),
+                    AccountRole::Member,
+                    AccountStatus::Active,
+                ),
+            }
+        }
+    };
     if let Some(email) = &email
         && login_exists(store, "email", email).await?
     {
@@ -81,14 +156,17 @@ pub async fn register(store: &Store, req: RegisterRequest) -> Result<Account> {
     let password_hash = hash_password(req.password).await?;
     let account = Account {
         id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: DEFAULT_TENANT_ID.to_string(),
+        tenant_id,
         email,
         phone,
         display_name,
+        department: None,
+        role,
+        status,
     };
     sqlx::query(
-        "INSERT INTO accounts (id, tenant_id, email, phone, password_hash, display_name, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO accounts (id, tenant_id, email, phone, password_hash, display_name, created_at, role, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&account.id)
     .bind(&account.tenant_id)
@@ -97,6 +175,8 @@ pub async fn register(store: &Store, req: RegisterRequest) -> Result<Account> {
     .bind(password_hash)
     .bind(&account.display_name)
     .bind(now())
+    .bind(role_str(account.role))
+    .bind(status_str(account.status))
     .execute(store.pool())
     .await
     .map_err(|e| match &e {
@@ -116,7 +196,7 @@ pub async fn login(store: &Store, login: &str, password: String, ttl_secs: i64) 
         ("phone", normalize_phone(login))
     };
     let row = sqlx::query(&format!(
-        "SELECT id, tenant_id, email, phone, display_name, password_hash FROM accounts WHERE {column} = $1"
+        "SELECT {ACCOUNT_COLUMNS}, password_hash FROM accounts WHERE {column} = $1"
     ))
     .bind(&value)
     .fetch_optional(store.pool())
@@ -131,6 +211,11 @@ pub async fn login(store: &Store, login: &str, password: String, ttl_secs: i64) 
         return Err(Error::WrongCredentials);
     }
     let account = account_from_row(&row)?;
+    match account.status {
+        AccountStatus::Active => {}
+        AccountStatus::Pending => return Err(Error::AccountPending),
+        AccountStatus::Rejected => return Err(Error::AccountRejected),
+    }
     let token = new_secret(32);
     let expires_at = now() + ttl_secs;
     sqlx::query(
@@ -160,10 +245,13 @@ pub async fn logout(store: &Store, token: &str) -> Result<()> {
     Ok(())
 }
 
-/// Resolves a bearer token to its caller.
+/// Resolves a bearer token (a session token or an API key) to its caller.
 pub async fn authenticate(store: &Store, token: &str) -> Result<Caller> {
+    if token.starts_with(crate::api_keys::PREFIX) {
+        return crate::api_keys::authenticate(store, token).await;
+    }
     let row = sqlx::query(
-        "SELECT s.account_id, s.tenant_id, s.expires_at, a.display_name FROM sessions s \
+        "SELECT s.account_id, s.tenant_id, s.expires_at, a.display_name, a.role, a.status FROM sessions s \
          JOIN accounts a ON a.id = s.account_id AND a.tenant_id = s.tenant_id \
          WHERE s.token_hash = $1",
     )
@@ -175,33 +263,239 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Caller> {
     if expires_at <= now() {
         return Err(Error::TokenExpired);
     }
+    caller_from_row(&row)
+}
+
+/// The caller of an account row with `account_id`, `tenant_id`,
+/// `display_name`, `role` and `status` columns; inactive accounts are refused.
+pub fn caller_from_row(row: &sqlx::any::AnyRow) -> Result<Caller> {
+    let status: String = row.try_get("status")?;
+    if status != "active" {
+        return Err(Error::InvalidToken);
+    }
     Ok(Caller {
         account_id: row.try_get("account_id")?,
         tenant_id: row.try_get("tenant_id")?,
         display_name: row.try_get("display_name")?,
+        role: role_from(&row.try_get::<String, _>("role")?),
     })
 }
 
 /// The caller's own account.
 pub async fn account(store: &Store, caller: &Caller) -> Result<Account> {
-    let row = sqlx::query(
-        "SELECT id, tenant_id, email, phone, display_name FROM accounts WHERE id = $1 AND tenant_id = $2",
+    account_in_tenant(store, &caller.tenant_id, &caller.account_id)
+        .await?
+        .ok_or(Error::InvalidToken)
+}
+
+/// An account of `tenant_id`, if there is one with that id.
+pub async fn account_in_tenant(
+    store: &Store,
+    tenant_id: &str,
+    account_id: &str,
+) -> Result<Option<Account>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND tenant_id = $2"
+    ))
+    .bind(account_id)
+    .bind(tenant_id)
+    .fetch_optional(store.pool())
+    .await?;
+    row.as_ref().map(account_from_row).transpose()
+}
+
+/// Changes the caller's display name or department.
+pub async fn update_profile(
+    store: &Store,
+    caller: &Caller,
+    req: UpdateProfileRequest,
+) -> Result<Account> {
+    let mut account = account(store, caller).await?;
+    if let Some(name) = req.display_name {
+        let name = name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(Error::InvalidInput(
+                "the display name needs 1 to 64 characters".into(),
+            ));
+        }
+        account.display_name = name;
+    }
+    if let Some(department) = req.department {
+        let department = department.trim().to_string();
+        if department.chars().count() > MAX_DEPARTMENT_CHARS {
+            return Err(Error::InvalidInput(format!(
+                "the department is longer than {MAX_DEPARTMENT_CHARS} characters"
+            )));
+        }
+        account.department = (!department.is_empty()).then_some(department);
+    }
+    sqlx::query(
+        "UPDATE accounts SET display_name = $1, department = $2 WHERE id = $3 AND tenant_id = $4",
     )
+    .bind(&account.display_name)
+    .bind(account.department.clone())
     .bind(&caller.account_id)
     .bind(&caller.tenant_id)
-    .fetch_optional(store.pool())
-    .await?
-    .ok_or(Error::InvalidToken)?;
-    account_from_row(&row)
+    .execute(store.pool())
+    .await?;
+    Ok(account)
+}
+
+/// The live company tenant whose registration domains include `domain`.
+pub async fn tenant_by_domain(store: &Store, domain: &str) -> Result<Option<(String, String)>> {
+    let domain = domain.trim().trim_start_matches('@').to_lowercase();
+    if domain.is_empty() {
+        return Ok(None);
+    }
+    let rows = sqlx::query("SELECT id, name, domains FROM tenants WHERE deleted_at IS NULL")
+        .fetch_all(store.pool())
+        .await?;
+    for row in rows {
+        let domains: String = row.try_get("domains")?;
+        let domains: Vec<String> = serde_json::from_str(&domains).unwrap_or_default();
+        if domains.iter().any(|d| d.eq_ignore_ascii_case(&domain)) {
+            return Ok(Some((row.try_get("id")?, row.try_get("name")?)));
+        }
+    }
+    Ok(None)
+}
+
+/// The name of a tenant.
+pub async fn tenant_name(store: &Store, tenant_id: &str) -> Result<String> {
+    let row = sqlx::query("SELECT name FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(store.pool())
+        .await?;
+    match row {
+        Some(row) => Ok(row.try_get("name")?),
+        None => Ok(tenant_id.to_string()),
+    }
+}
+
+/// Accounts of the caller's tenant (tenant administrators only), optionally
+/// only those with `status`, by name.
+pub async fn list_in_tenant(
+    store: &Store,
+    caller: &Caller,
+    status: Option<AccountStatus>,
+) -> Result<Vec<Account>> {
+    caller.require_tenant_admin("list the enterprise's accounts")?;
+    let rows = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND ($2 = '' OR status = $2) \
+         ORDER BY display_name, id LIMIT 1000"
+    ))
+    .bind(&caller.tenant_id)
+    .bind(status.map(status_str).unwrap_or(""))
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(account_from_row).collect()
+}
+
+/// Approves or rejects a pending registration of the caller's tenant.
+pub async fn decide_registration(
+    store: &Store,
+    caller: &Caller,
+    account_id: &str,
+    approve: bool,
+) -> Result<Account> {
+    caller.require_tenant_admin("approve registrations")?;
+    let mut account = account_in_tenant(store, &caller.tenant_id, account_id)
+        .await?
+        .ok_or_else(|| Error::AccountNotFound(account_id.to_string()))?;
+    if account.status != AccountStatus::Pending {
+        return Err(Error::InvalidInput(format!(
+            "account {account_id} is not waiting for approval"
+        )));
+    }
+    account.status = if approve {
+        AccountStatus::Active
+    } else {
+        AccountStatus::Rejected
+    };
+    sqlx::query("UPDATE accounts SET status = $1 WHERE id = $2 AND tenant_id = $3")
+        .bind(status_str(account.status))
+        .bind(account_id)
+        .bind(&caller.tenant_id)
+        .execute(store.pool())
+        .await?;
+    Ok(account)
+}
+
+/// Makes an account of the caller's tenant a member or an administrator.
+/// The last administrator cannot step down.
+pub async fn set_role(
+    store: &Store,
+    caller: &Caller,
+    account_id: &str,
+    role: AccountRole,
+) -> Result<Account> {
+    caller.require_tenant_admin("change roles")?;
+    let mut account = account_in_tenant(store, &caller.tenant_id, account_id)
+        .await?
+        .ok_or_else(|| Error::AccountNotFound(account_id.to_string()))?;
+    if account.role == AccountRole::TenantAdmin && role == AccountRole::Member {
+        let admins: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM accounts WHERE tenant_id = $1 AND role = 'tenant_admin' AND status = 'active'",
+        )
+        .bind(&caller.tenant_id)
+        .fetch_all(store.pool())
+        .await?;
+        if admins.len() <= 1 {
+            return Err(Error::InvalidInput(
+                "the enterprise needs at least one administrator: make another one first".into(),
+            ));
+        }
+    }
+    account.role = role;
+    sqlx::query("UPDATE accounts SET role = $1 WHERE id = $2 AND tenant_id = $3")
+        .bind(role_str(role))
+        .bind(account_id)
+        .bind(&caller.tenant_id)
+        .execute(store.pool())
+        .await?;
+    Ok(account)
+}
+
+/// Columns [`account_from_row`] reads.
+const ACCOUNT_COLUMNS: &str = "id, tenant_id, email, phone, display_name, department, role, status";
+
+fn role_str(role: AccountRole) -> &'static str {
+    match role {
+        AccountRole::Member => "member",
+        AccountRole::TenantAdmin => "tenant_admin",
+    }
+}
+
+fn role_from(text: &str) -> AccountRole {
+    match text {
+        "tenant_admin" => AccountRole::TenantAdmin,
+        _ => AccountRole::Member,
+    }
+}
+
+fn status_str(status: AccountStatus) -> &'static str {
+    match status {
+        AccountStatus::Active => "active",
+        AccountStatus::Pending => "pending",
+        AccountStatus::Rejected => "rejected",
+    }
 }
 
 fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Account> {
+    let status: String = row.try_get("status")?;
     Ok(Account {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         email: row.try_get("email")?,
         phone: row.try_get("phone")?,
         display_name: row.try_get("display_name")?,
+        department: row.try_get("department")?,
+        role: role_from(&row.try_get::<String, _>("role")?),
+        status: match status.as_str() {
+            "pending" => AccountStatus::Pending,
+            "rejected" => AccountStatus::Rejected,
+            _ => AccountStatus::Active,
+        },
     })
 }
 
@@ -221,7 +515,7 @@ fn normalize_phone(phone: &str) -> String {
 }
 
 /// Hex of the SHA-256 of a token: what the database keeps.
-fn token_hash(token: &str) -> String {
+pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -261,14 +555,22 @@ async fn verify_password(password: String, hash: String) -> Result<bool> {
 /// The caller identity of the account with `login` (e-mail), for trusted
 /// in-process callers such as `yunhui up`'s first-start setup.
 pub async fn caller_by_login(store: &Store, login: &str) -> Result<Caller> {
-    let row = sqlx::query("SELECT id, tenant_id, display_name FROM accounts WHERE email = $1")
+    let row = sqlx::query(
+        "SELECT id AS account_id, tenant_id, display_name, role, status FROM accounts WHERE email = $1",
+    )
+    .bind(login.to_lowercase())
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or(Error::WrongCredentials)?;
+    caller_from_row(&row)
+}
+
+/// Makes the account with `login` (e-mail) an administrator of its tenant,
+/// for trusted in-process callers such as `yunhui up`.
+pub async fn promote_to_tenant_admin(store: &Store, login: &str) -> Result<()> {
+    sqlx::query("UPDATE accounts SET role = 'tenant_admin' WHERE email = $1")
         .bind(login.to_lowercase())
-        .fetch_optional(store.pool())
-        .await?
-        .ok_or(Error::WrongCredentials)?;
-    Ok(Caller {
-        account_id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        display_name: row.try_get("display_name")?,
-    })
+        .execute(store.pool())
+        .await?;
+    Ok(())
 }

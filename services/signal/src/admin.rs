@@ -210,6 +210,69 @@ pub async fn delete_tenant(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /internal/v1/tenants/{id}/admins` body: the tenant's first (or
+/// another) administrator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminRequest {
+    /// Login e-mail address.
+    pub email: String,
+    /// Name shown in meetings.
+    pub display_name: String,
+}
+
+/// Answer to [`create_admin`]: the generated password is shown only here.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedAdmin {
+    /// The new account's id.
+    pub account_id: String,
+    /// Its initial password.
+    pub password: String,
+}
+
+/// `POST /internal/v1/tenants/{id}/admins`: creates an administrator of a
+/// live tenant with a generated password (409 when the login exists).
+pub async fn create_admin(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<AdminRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedAdmin>), Response> {
+    authorize(&app, &headers).map_err(IntoResponse::into_response)?;
+    check_id(&id).map_err(IntoResponse::into_response)?;
+    let Json(req) = body.map_err(|e| AdminError::InvalidInput(e.body_text()).into_response())?;
+    let live = sqlx::query("SELECT id FROM tenants WHERE id = $1 AND deleted_at IS NULL")
+        .bind(&id)
+        .fetch_optional(app.store.pool())
+        .await
+        .map_err(|e| AdminError::Database(e).into_response())?;
+    if live.is_none() {
+        return Err(AdminError::NotFound(id).into_response());
+    }
+    let password = crate::accounts::new_secret(12);
+    let account = crate::accounts::create_tenant_admin(
+        &app.store,
+        &id,
+        yunhui_proto::api::RegisterRequest {
+            email: Some(req.email),
+            phone: None,
+            password: password.clone(),
+            display_name: req.display_name,
+            tenant_id: None,
+        },
+    )
+    .await
+    .map_err(IntoResponse::into_response)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedAdmin {
+            account_id: account.id,
+            password,
+        }),
+    ))
+}
+
 /// `GET /.well-known/yunhui`: the enterprise-login discovery document.
 pub async fn discovery(State(app): State<Arc<App>>) -> Response {
     if let Some(path) = &app.config.discovery_file {

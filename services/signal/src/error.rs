@@ -22,6 +22,24 @@ pub enum Error {
     /// No or unknown bearer token.
     #[error("sign in first: the bearer token is missing or unknown")]
     InvalidToken,
+    /// The account registered itself and waits for approval.
+    #[error("the account waits for a tenant administrator's approval")]
+    AccountPending,
+    /// A tenant administrator turned the registration down.
+    #[error("a tenant administrator declined this account's registration")]
+    AccountRejected,
+    /// Only tenant administrators may do this.
+    #[error("only a tenant administrator can {0}")]
+    NotTenantAdmin(&'static str),
+    /// No company tenant registers this e-mail domain.
+    #[error("no enterprise registers accounts with the e-mail domain {0}")]
+    TenantNotFound(String),
+    /// No such account in the caller's tenant.
+    #[error("no account {0} in your enterprise")]
+    AccountNotFound(String),
+    /// No such API key in the caller's tenant.
+    #[error("no API key {0} in your enterprise")]
+    ApiKeyNotFound(String),
     /// The bearer token is past its expiry.
     #[error("the session has expired; sign in again")]
     TokenExpired,
@@ -95,7 +113,14 @@ impl Error {
             Error::NotInvited(_) => ErrorCode::NotInvited,
             Error::LicenceExceeded(_) => ErrorCode::LicenceExceeded,
             Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
-            Error::WrongCredentials | Error::InvalidToken => ErrorCode::InvalidToken,
+            Error::WrongCredentials
+            | Error::InvalidToken
+            | Error::AccountPending
+            | Error::AccountRejected => ErrorCode::InvalidToken,
+            Error::NotTenantAdmin(_) => ErrorCode::NotAllowed,
+            Error::AccountNotFound(_) | Error::ApiKeyNotFound(_) | Error::TenantNotFound(_) => {
+                ErrorCode::InvalidInput
+            }
             Error::TokenExpired => ErrorCode::TokenExpired,
             Error::MeetingNotFound(_) => ErrorCode::MeetingNotFound,
             Error::PasswordRequired(_) => ErrorCode::PasswordRequired,
@@ -112,6 +137,12 @@ impl Error {
             Error::InvalidInput(_) => "invalid_input",
             Error::AccountExists(_) => "account_exists",
             Error::WrongCredentials => "wrong_credentials",
+            Error::AccountPending => "account_pending",
+            Error::AccountRejected => "account_rejected",
+            Error::NotTenantAdmin(_) => "not_tenant_admin",
+            Error::AccountNotFound(_) => "account_not_found",
+            Error::TenantNotFound(_) => "tenant_not_found",
+            Error::ApiKeyNotFound(_) => "api_key_not_found",
             Error::InvalidToken => "invalid_token",
             Error::TokenExpired => "token_expired",
             Error::MeetingNotFound(_) => "meeting_not_found",
@@ -139,7 +170,13 @@ impl Error {
             Error::WrongCredentials | Error::InvalidToken | Error::TokenExpired => {
                 StatusCode::UNAUTHORIZED
             }
-            Error::MeetingNotFound(_) => StatusCode::NOT_FOUND,
+            Error::MeetingNotFound(_)
+            | Error::AccountNotFound(_)
+            | Error::ApiKeyNotFound(_)
+            | Error::TenantNotFound(_) => StatusCode::NOT_FOUND,
+            Error::AccountPending | Error::AccountRejected | Error::NotTenantAdmin(_) => {
+                StatusCode::FORBIDDEN
+            }
             Error::PasswordRequired(_) | Error::WrongPassword(_) | Error::NotHost(_) => {
                 StatusCode::FORBIDDEN
             }

@@ -11,14 +11,15 @@ use axum::{Json, Router};
 use prometheus::{Encoder, TextEncoder};
 use tower_http::services::{ServeDir, ServeFile};
 use yunhui_proto::api::{
-    About, Account, CreateMeetingRequest, LoginRequest, Meeting, MeetingPreview, RegisterRequest,
-    Session,
+    About, Account, AccountStatus, ApiKey, ApprovalRequest, CreateApiKeyRequest,
+    CreateMeetingRequest, CreatedApiKey, LoginRequest, Meeting, MeetingPreview, Profile,
+    RegisterRequest, RoleRequest, Session, TenantLookup, UpdateProfileRequest,
 };
 use yunhui_proto::signaling::PROTOCOL_VERSION;
 
 use crate::accounts::{self, Caller};
 use crate::error::{Error, Result};
-use crate::{App, meetings, signaling};
+use crate::{App, api_keys, meetings, signaling};
 
 /// Largest request body the API accepts.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -29,7 +30,17 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/about", get(about))
         .route("/accounts", post(register))
         .route("/sessions", post(login).delete(logout))
-        .route("/me", get(me))
+        .route("/me", get(me).patch(update_me))
+        .route("/me/profile", get(profile))
+        .route("/tenants/by-domain/{domain}", get(tenant_by_domain))
+        .route("/admin/accounts", get(admin_accounts))
+        .route("/admin/accounts/{id}/approval", post(admin_approval))
+        .route("/admin/accounts/{id}/role", axum::routing::put(admin_role))
+        .route("/admin/api-keys", post(create_api_key).get(list_api_keys))
+        .route(
+            "/admin/api-keys/{id}",
+            axum::routing::delete(revoke_api_key),
+        )
         .route("/meetings", post(create_meeting).get(list_meetings))
         .route("/meetings/{id}", get(get_meeting))
         .route("/meetings/by-number/{number}", get(preview_meeting))
@@ -46,6 +57,10 @@ pub fn router(app: Arc<App>) -> Router {
             get(crate::admin::get_tenant)
                 .put(crate::admin::put_tenant)
                 .delete(crate::admin::delete_tenant),
+        )
+        .route(
+            "/internal/v1/tenants/{id}/admins",
+            post(crate::admin::create_admin),
         )
         .nest("/api/v1", api);
     if let Some(dir) = &app.config.web_dir {
@@ -134,6 +149,110 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Statu
 async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Account>> {
     let caller = caller(&app, &headers).await?;
     Ok(Json(accounts::account(&app.store, &caller).await?))
+}
+
+async fn update_me(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<UpdateProfileRequest>,
+) -> Result<Json<Account>> {
+    let caller = caller(&app, &headers).await?;
+    Ok(Json(
+        accounts::update_profile(&app.store, &caller, req).await?,
+    ))
+}
+
+async fn profile(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Profile>> {
+    let caller = caller(&app, &headers).await?;
+    let account = accounts::account(&app.store, &caller).await?;
+    let tenant_name = accounts::tenant_name(&app.store, &caller.tenant_id).await?;
+    let console_url = caller
+        .require_tenant_admin("open the console")
+        .ok()
+        .map(|()| format!("{}/console", app.config.public_url.trim_end_matches('/')));
+    Ok(Json(Profile {
+        account,
+        tenant_name,
+        console_url,
+    }))
+}
+
+async fn tenant_by_domain(
+    State(app): State<Arc<App>>,
+    Path(domain): Path<String>,
+) -> Result<Json<TenantLookup>> {
+    match accounts::tenant_by_domain(&app.store, &domain).await? {
+        Some((tenant_id, name)) => Ok(Json(TenantLookup { tenant_id, name })),
+        None => Err(Error::TenantNotFound(domain)),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AccountFilter {
+    status: Option<AccountStatus>,
+}
+
+async fn admin_accounts(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(filter): axum::extract::Query<AccountFilter>,
+) -> Result<Json<Vec<Account>>> {
+    let caller = caller(&app, &headers).await?;
+    Ok(Json(
+        accounts::list_in_tenant(&app.store, &caller, filter.status).await?,
+    ))
+}
+
+async fn admin_approval(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ApprovalRequest>,
+) -> Result<Json<Account>> {
+    let caller = caller(&app, &headers).await?;
+    Ok(Json(
+        accounts::decide_registration(&app.store, &caller, &id, req.approve).await?,
+    ))
+}
+
+async fn admin_role(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<RoleRequest>,
+) -> Result<Json<Account>> {
+    let caller = caller(&app, &headers).await?;
+    Ok(Json(
+        accounts::set_role(&app.store, &caller, &id, req.role).await?,
+    ))
+}
+
+async fn create_api_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreateApiKeyRequest>,
+) -> Result<(StatusCode, Json<CreatedApiKey>)> {
+    let caller = caller(&app, &headers).await?;
+    let created = api_keys::create(&app.store, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn list_api_keys(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ApiKey>>> {
+    let caller = caller(&app, &headers).await?;
+    Ok(Json(api_keys::list(&app.store, &caller).await?))
+}
+
+async fn revoke_api_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let caller = caller(&app, &headers).await?;
+    api_keys::revoke(&app.store, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create_meeting(

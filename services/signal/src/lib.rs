@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api_keys;
 pub mod chat;
 pub mod error;
 pub mod http;

@@ -14,6 +14,7 @@ async fn accounts_and_sessions(db: Db) {
         phone: Some("+86 138-0013-8000".into()),
         password: "s3cret-enough".into(),
         display_name: "Li Wei".into(),
+        tenant_id: None,
     };
     let account = api.register(&req).await.unwrap();
     assert_eq!(account.email.as_deref(), Some("li.wei@example.com"));

@@ -38,7 +38,15 @@ password: string,
 /**
  * Name shown to other participants.
  */
-display_name: string, };
+display_name: string, 
+/**
+ * The company to join (from `GET /api/v1/tenants/by-domain/{domain}`);
+ * the e-mail address must be in one of its domains, and the account
+ * waits for a tenant administrator's approval. Omitted: the e-mail
+ * domain decides, and without a matching company the account joins the
+ * default tenant at once.
+ */
+tenant_id?: string, };
 
 export type Account = { 
 /**
@@ -60,7 +68,107 @@ phone: string | null,
 /**
  * Name shown to other participants.
  */
-display_name: string, };
+display_name: string, 
+/**
+ * Department within the enterprise.
+ */
+department: string | null, 
+/**
+ * Member or tenant administrator.
+ */
+role: AccountRole, 
+/**
+ * Whether the account may sign in.
+ */
+status: AccountStatus, };
+
+export type AccountRole = "member" | "tenant_admin";
+
+export type AccountStatus = "active" | "pending" | "rejected";
+
+export type Profile = { 
+/**
+ * The account.
+ */
+account: Account, 
+/**
+ * The tenant's display name.
+ */
+tenant_name: string, 
+/**
+ * Link to the management console (tenant administrators only).
+ */
+console_url?: string, };
+
+export type UpdateProfileRequest = { 
+/**
+ * New display name (1–64 characters).
+ */
+display_name?: string, 
+/**
+ * New department (empty clears it).
+ */
+department?: string, };
+
+export type TenantLookup = { 
+/**
+ * Tenant id, to pass as `tenant_id` when registering.
+ */
+tenant_id: string, 
+/**
+ * The company's name.
+ */
+name: string, };
+
+export type ApprovalRequest = { 
+/**
+ * `true` approves, `false` rejects.
+ */
+approve: boolean, };
+
+export type RoleRequest = { 
+/**
+ * The new role.
+ */
+role: AccountRole, };
+
+export type CreateApiKeyRequest = { 
+/**
+ * What the key is for (1–64 characters).
+ */
+name: string, };
+
+export type ApiKey = { 
+/**
+ * Key id.
+ */
+id: string, 
+/**
+ * What the key is for.
+ */
+name: string, 
+/**
+ * Account the key acts for.
+ */
+account_id: string, 
+/**
+ * Creation time, seconds since the Unix epoch.
+ */
+created_at: number, 
+/**
+ * Last use, seconds since the Unix epoch.
+ */
+last_used_at: number | null, };
+
+export type CreatedApiKey = { 
+/**
+ * The listed key.
+ */
+api_key: ApiKey, 
+/**
+ * The secret.
+ */
+key: string, };
 
 export type LoginRequest = { 
 /**

@@ -122,6 +122,7 @@ impl Server {
             phone: None,
             password: PASSWORD.into(),
             display_name: email.split('@').next().unwrap_or("user").into(),
+            tenant_id: None,
         })
         .await
         .expect("register");
