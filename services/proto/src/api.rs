@@ -3,16 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 /// Error body returned with every non-2xx response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct ApiError {
     /// The error itself.
     pub error: ErrorBody,
 }
 
 /// A machine-readable code plus a sentence a person can act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct ErrorBody {
     /// Stable code, e.g. `wrong_password`, `meeting_not_found`.
     pub code: String,
@@ -22,7 +23,7 @@ pub struct ErrorBody {
 
 /// `POST /api/v1/accounts`: create an account in the default tenant.
 /// At least one of `email` and `phone` is required.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct RegisterRequest {
     /// Login e-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,8 +34,10 @@ pub struct RegisterRequest {
     #[ts(optional)]
     pub phone: Option<String>,
     /// Password, at least 8 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     /// Name shown to other participants.
+    #[schema(min_length = 1, max_length = 64)]
     pub display_name: String,
     /// The company to join (from `GET /api/v1/tenants/by-domain/{domain}`);
     /// the e-mail address must be in one of its domains, and the account
@@ -47,7 +50,7 @@ pub struct RegisterRequest {
 }
 
 /// An account as its owner (or a tenant administrator) sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Account {
     /// Stable account id.
     pub id: String,
@@ -71,7 +74,7 @@ pub struct Account {
 }
 
 /// What an account may do in its tenant.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountRole {
     /// Uses meetings.
@@ -82,7 +85,7 @@ pub enum AccountRole {
 }
 
 /// Whether an account may sign in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     /// Signs in normally.
@@ -96,7 +99,7 @@ pub enum AccountStatus {
 
 /// `GET /api/v1/me`: the signed-in account with what the client shows on
 /// its profile page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Profile {
     /// The account.
     pub account: Account,
@@ -109,7 +112,7 @@ pub struct Profile {
 }
 
 /// `PATCH /api/v1/me`: change one's own profile; omitted fields stay.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct UpdateProfileRequest {
     /// New display name (1–64 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,7 +126,7 @@ pub struct UpdateProfileRequest {
 
 /// `GET /api/v1/tenants/by-domain/{domain}`: the company a registration
 /// with that e-mail domain joins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct TenantLookup {
     /// Tenant id, to pass as `tenant_id` when registering.
     pub tenant_id: String,
@@ -132,28 +135,29 @@ pub struct TenantLookup {
 }
 
 /// `POST /api/v1/admin/accounts/{id}/approval`: a tenant administrator's decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct ApprovalRequest {
     /// `true` approves, `false` rejects.
     pub approve: bool,
 }
 
 /// `PUT /api/v1/admin/accounts/{id}/role`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct RoleRequest {
     /// The new role.
     pub role: AccountRole,
 }
 
 /// `POST /api/v1/admin/api-keys`: a key for an integration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct CreateApiKeyRequest {
     /// What the key is for (1–64 characters).
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
 }
 
 /// An API key as listed (the key itself is shown once, at creation).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct ApiKey {
     /// Key id.
     pub id: String,
@@ -171,7 +175,7 @@ pub struct ApiKey {
 
 /// A freshly created API key: `key` is shown only here. Send it as
 /// `Authorization: Bearer <key>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct CreatedApiKey {
     /// The listed key.
     pub api_key: ApiKey,
@@ -180,7 +184,7 @@ pub struct CreatedApiKey {
 }
 
 /// `POST /api/v1/sessions`: sign in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct LoginRequest {
     /// E-mail address or phone number.
     pub login: String,
@@ -189,7 +193,7 @@ pub struct LoginRequest {
 }
 
 /// A signed-in session: send `token` as `Authorization: Bearer <token>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Session {
     /// Opaque bearer token.
     pub token: String,
@@ -201,7 +205,7 @@ pub struct Session {
 }
 
 /// `POST /api/v1/meetings`: start an instant meeting (signed in).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct CreateMeetingRequest {
     /// Topic; defaults to "<display name>'s meeting".
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -218,7 +222,7 @@ pub struct CreateMeetingRequest {
 }
 
 /// Who may join a meeting (the manual's 会议模式).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JoinMode {
     /// Anyone with the number (and password) may join, guests included (访客入会).
@@ -234,7 +238,7 @@ pub enum JoinMode {
 /// changes the in-meeting ones (lock, waiting room, permissions) during the
 /// meeting, and they are kept with the meeting. Omitted fields take the
 /// defaults shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(default)]
 pub struct MeetingOptions {
     /// Who may join. Default `anyone`.
@@ -289,7 +293,7 @@ impl Default for MeetingOptions {
 }
 
 /// Lifecycle of a meeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingStatus {
     /// Created; nobody joined yet.
@@ -301,7 +305,7 @@ pub enum MeetingStatus {
 }
 
 /// A meeting as its host sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Meeting {
     /// Stable meeting id.
     pub id: String,
@@ -329,7 +333,7 @@ pub struct Meeting {
 }
 
 /// `GET /api/v1/meetings/by-number/{number}`: what a joiner may know before joining.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct MeetingPreview {
     /// The meeting number.
     pub number: String,
@@ -342,7 +346,7 @@ pub struct MeetingPreview {
 }
 
 /// Health and version, `GET /api/v1/about`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct About {
     /// Product name.
     pub product: String,
