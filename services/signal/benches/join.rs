@@ -157,6 +157,7 @@ impl Signal {
             phone: None,
             password: HOST_PASSWORD.into(),
             display_name: "Bench host".into(),
+            tenant_id: None,
         })
         .await
         .expect("register the host");
