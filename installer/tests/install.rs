@@ -322,11 +322,12 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
         {"file": examples.join("gateway.yaml")},
         {"inline": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "site-extra"}, "data": {"a": "b"}}},
     ]);
+    // From here on the single-file bundle: same contents, extracted and verified.
     let site2 = site_file(
         dir,
         "site2.yaml",
         &kubeconfig,
-        json!({"chart": {"values": {"replicaCount": 1}}, "resources": upgraded_resources}),
+        json!({"bundle": "bundle.tar.zst", "chart": {"values": {"replicaCount": 1}}, "resources": upgraded_resources}),
     );
     let failed_install = failure("install", &site2);
     assert!(

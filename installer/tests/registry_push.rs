@@ -259,8 +259,9 @@ fn push_to_docker_registry_with_tls_and_basic_auth_resumes_and_skips() {
         }
     }
 
-    // A second push uploads no blobs.
-    let again = summary(&push(&bundle, public, &addr, Some(&ca), "pass"));
+    // A second push, from the single-file bundle, uploads no blobs.
+    let single = bundle.with_file_name("bundle.tar.zst");
+    let again = summary(&push(&single, public, &addr, Some(&ca), "pass"));
     assert_eq!(count(&again, "blobs_uploaded"), 0, "{again:#}");
     assert_eq!(count(&again, "blobs_skipped"), total, "{again:#}");
     drop(registry);

@@ -26,7 +26,8 @@ fn skopeo_copies_every_image_from_registry_serve() {
     let mut child = yunhui()
         .args(["registry", "serve", "--listen", "127.0.0.1:0", "--key"])
         .arg(&fixture.public)
-        .arg(&bundle)
+        // The single-file bundle: extracted, verified, then served.
+        .arg(bundle.with_file_name("bundle.tar.zst"))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -17,6 +17,7 @@
 //! for the latter: `rustup target add x86_64-unknown-linux-musl
 //! aarch64-unknown-linux-musl` and `pip install ziglang cargo-zigbuild`.
 
+pub mod archive;
 pub mod build;
 pub mod edition;
 pub mod image;
@@ -109,6 +110,9 @@ pub enum BundleError {
     /// Verification failed.
     #[error(transparent)]
     Verify(#[from] verify::VerifyError),
+    /// The single-file bundle was refused.
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
 }
 
 /// `yunhui bundle …`.
@@ -164,6 +168,10 @@ pub struct BuildArgs {
     /// Workspace root holding Cargo.toml and airgap/.
     #[arg(long, default_value = ".")]
     pub source: PathBuf,
+    /// Also write the bundle as one file next to the directory:
+    /// `<out>.tar.zst` (zstd), `<out>.tar` (tar) or nothing (none).
+    #[arg(long, value_enum, default_value_t)]
+    pub archive: archive::Compression,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -172,7 +180,7 @@ pub struct BuildArgs {
 /// `yunhui bundle verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The bundle directory.
+    /// The bundle directory or single file (`.tar`, `.tar.zst`).
     pub bundle: PathBuf,
     /// The publisher's public key; without it only the key inside the bundle is used.
     #[arg(long, env = "YUNHUI_BUNDLE_PUB")]
@@ -210,6 +218,15 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
                 key: args.key,
                 revision: args.revision,
             })?;
+            let single = archive::write(&out, &manifest, args.archive).map_err(|source| {
+                BundleError::Io {
+                    path: out.clone(),
+                    source,
+                }
+            })?;
+            if let Some(single) = &single {
+                eprintln!("wrote the single-file bundle {}", single.display());
+            }
             match args.output {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),
                 OutputFormat::Text => {
@@ -241,7 +258,7 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
             Ok(())
         }
         BundleCommand::Verify(args) => {
-            let verified = verify::verify(&args.bundle, args.key.as_deref())?;
+            let verified = archive::open(&args.bundle, args.key.as_deref())?;
             if verified.key_from_bundle {
                 eprintln!(
                     "warning: checked against the key inside the bundle ({}), which proves integrity, not origin; pass --key with the publisher's public key",

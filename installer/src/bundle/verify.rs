@@ -126,7 +126,7 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeSet<String>, problems: &mut Ve
 
 /// Checks the signature; returns the parsed manifest, the key id and whether
 /// the bundle's own key was used.
-fn check_signature(
+pub(crate) fn check_signature(
     root: &Path,
     key: Option<&Path>,
 ) -> Result<(BundleManifest, String, bool), Vec<String>> {

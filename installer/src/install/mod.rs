@@ -31,7 +31,7 @@ use kube::api::{Api, PostParams};
 use serde::Serialize;
 
 use crate::bundle::OutputFormat;
-use crate::bundle::verify::VerifiedBundle;
+use crate::bundle::archive::OpenedBundle;
 use crate::progress::Progress;
 use inventory::{BundleOrigin, Inventory, InventoryEntry, Revision, RevisionData, RevisionState};
 use object::{Desired, ObjectKey, Resolved, kind_rank};
@@ -49,9 +49,9 @@ pub enum InstallError {
     /// The bundle did not verify; nothing was applied.
     #[error(transparent)]
     Verify(#[from] crate::bundle::verify::VerifyError),
-    /// The bundle could not be opened.
-    #[error("{0}")]
-    Bundle(String),
+    /// The single-file bundle was refused; nothing was applied.
+    #[error(transparent)]
+    Archive(#[from] crate::bundle::archive::ArchiveError),
     /// Pushing the images failed; nothing was applied.
     #[error("pushing the bundle's images (registry.push) failed: {0}")]
     Push(#[from] crate::registry::push::PushError),
@@ -299,16 +299,9 @@ async fn ensure_namespace(client: &kube::Client, name: &str) -> Result<(), Insta
     }
 }
 
-/// Verifies the site's bundle (a directory).
-fn open_bundle(site: &Site) -> Result<VerifiedBundle, InstallError> {
-    if !site.bundle.is_dir() {
-        return Err(InstallError::Bundle(format!(
-            "{}: field `bundle`: {} is not a bundle directory",
-            site.path.display(),
-            site.bundle.display()
-        )));
-    }
-    let verified = crate::bundle::verify::verify(&site.bundle, site.bundle_key.as_deref())?;
+/// Verifies the site's bundle (a directory, or a single file extracted first).
+fn open_bundle(site: &Site) -> Result<OpenedBundle, InstallError> {
+    let verified = crate::bundle::archive::open(&site.bundle, site.bundle_key.as_deref())?;
     if verified.key_from_bundle {
         eprintln!(
             "warning: bundle checked against its own key (integrity, not origin); set `bundleKey` in the site file"
@@ -363,8 +356,9 @@ async fn delete_objects(
         }
     }
     apply::wait_gone(client, &others, timeout).await?;
-    for (key, manifest) in &crds {
-        let remaining = apply::remaining_instances(client, manifest, 5).await?;
+    let mut deleted_crds = Vec::new();
+    for (key, manifest) in crds {
+        let remaining = apply::remaining_instances(client, &manifest, 5).await?;
         if !remaining.is_empty() {
             outcome.kept.push(format!(
                 "{key}: objects of its kind that the installer did not create still exist ({}); delete them first to remove the CRD",
@@ -372,11 +366,12 @@ async fn delete_objects(
             ));
             continue;
         }
-        if apply::delete(client, key, manifest).await? == apply::Deleted::Deleted {
+        if apply::delete(client, &key, &manifest).await? == apply::Deleted::Deleted {
             outcome.deleted.push(key.to_string());
         }
+        deleted_crds.push((key, manifest));
     }
-    Ok(())
+    apply::wait_gone(client, &deleted_crds, timeout).await
 }
 
 /// `yunhui install` and `yunhui upgrade`.
@@ -386,11 +381,12 @@ pub async fn install(
     helm: Option<&std::path::Path>,
     progress: &Progress,
 ) -> Result<Outcome, InstallError> {
-    let verified = open_bundle(site)?;
+    let opened = open_bundle(site)?;
+    let verified = &opened.verified;
     if site.registry.push {
-        crate::registry::push::push_for_site(site, &verified, progress).await?;
+        crate::registry::push::push_for_site(site, verified, progress).await?;
     }
-    let desired = render::render(site, &verified, helm)?;
+    let desired = render::render(site, verified, helm)?;
     let client = connect(site).await?;
     ensure_namespace(&client, &site.namespace).await?;
     let resolved = object::resolve(&client, &site.namespace, desired).await?;

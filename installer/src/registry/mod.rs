@@ -24,6 +24,9 @@ pub enum RegistryError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The single-file bundle was refused; nothing is served or pushed from it.
+    #[error(transparent)]
+    Archive(#[from] crate::bundle::archive::ArchiveError),
     /// The server stopped with an error.
     #[error("registry server failed: {0}")]
     Serve(std::io::Error),
@@ -53,7 +56,7 @@ pub enum RegistryCommand {
 /// `yunhui registry serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The bundle directory (verified before anything is served).
+    /// The bundle directory or single file (verified before anything is served).
     pub bundle: PathBuf,
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:5000")]

@@ -26,7 +26,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 
 use crate::bundle::oci::{ImageManifest, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
-use crate::bundle::verify::{VerifiedBundle, blob_path, verify};
+use crate::bundle::verify::{VerifiedBundle, blob_path};
 
 /// `yunhui registry push`.
 #[derive(Debug, Args)]
@@ -623,7 +623,7 @@ pub async fn run(args: PushArgs) -> Result<(), super::RegistryError> {
         (Some(user), true) => Some((user.clone(), read_password()?)),
         _ => None,
     };
-    let verified = verify(&args.bundle, args.key.as_deref())?;
+    let verified = crate::bundle::archive::open(&args.bundle, args.key.as_deref())?;
     if verified.key_from_bundle {
         eprintln!(
             "warning: bundle checked against its own key (integrity, not origin); pass --key"

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::{RegistryError, ServeArgs};
 use crate::bundle::oci::{MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
-use crate::bundle::verify::{VerifiedBundle, blob_path, verify};
+use crate::bundle::verify::{VerifiedBundle, blob_path};
 
 /// What the server knows about a verified bundle.
 pub struct Catalog {
@@ -187,7 +187,7 @@ pub fn router(catalog: Arc<Catalog>) -> Router {
 /// Verifies the bundle, then serves it until interrupted. Prints
 /// `listening on http://ADDR` once bound.
 pub async fn run(args: ServeArgs) -> Result<(), RegistryError> {
-    let verified = verify(&args.bundle, args.key.as_deref())?;
+    let verified = crate::bundle::archive::open(&args.bundle, args.key.as_deref())?;
     if verified.key_from_bundle {
         eprintln!(
             "warning: bundle checked against its own key (integrity, not origin); pass --key"
