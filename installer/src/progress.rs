@@ -1,5 +1,5 @@
-//! Progress bars for long steps, drawn on stderr only when it is a terminal
-//! (never in logs, pipes or `--output json` runs).
+//! Progress bars for long steps, drawn on stderr only when both stdout and
+//! stderr are terminals (never in logs, pipes or `--output json` runs).
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -13,10 +13,10 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Bars on stderr when it is a terminal and `quiet` is false.
+    /// Bars on stderr when stdout and stderr are terminals and `quiet` is false.
     pub fn new(quiet: bool) -> Progress {
         Progress {
-            visible: !quiet && std::io::stderr().is_terminal(),
+            visible: !quiet && std::io::stderr().is_terminal() && std::io::stdout().is_terminal(),
         }
     }
 

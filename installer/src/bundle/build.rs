@@ -339,6 +339,8 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
     let mut layout_refs = Vec::new();
     let mut images = Vec::new();
     let mut components = Vec::new();
+    let bar = crate::progress::Progress::new(false)
+        .bar((edition.components.len() * arches.len()) as u64, "images");
     for component in &edition.components {
         let mut platforms = Vec::new();
         let mut descriptors = Vec::new();
@@ -350,6 +352,8 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
             {
                 continue;
             }
+            bar.set_message(format!("{} {arch}", component.name));
+            bar.inc(1);
             let path = binaries_dir.join(arch).join(&component.binary);
             let binary = std::fs::read(&path).map_err(io_err(&path))?;
             let descriptor = write_service_image(
@@ -411,6 +415,7 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
         });
         layout_refs.push(index_descriptor);
     }
+    bar.finish_and_clear();
     layout_refs.sort_by(|a, b| {
         a.annotations
             .get(ANNOTATION_REF_NAME)

@@ -499,7 +499,9 @@ async fn push(
     client: &mut Client,
     bundle: &VerifiedBundle,
     text: bool,
+    progress: &crate::progress::Progress,
 ) -> Result<PushSummary, PushError> {
+    let bar = progress.bar(bundle.manifest.images.len() as u64, "pushing");
     let mut summary = PushSummary {
         registry: client.registry.clone(),
         ..PushSummary::default()
@@ -532,6 +534,10 @@ async fn push(
                     Some(size) => {
                         image_summary.blobs_uploaded += 1;
                         image_summary.bytes_uploaded += size;
+                        bar.set_message(format!(
+                            "{repository}: {} MiB",
+                            image_summary.bytes_uploaded >> 20
+                        ));
                     }
                     None => image_summary.blobs_skipped += 1,
                 }
@@ -572,7 +578,9 @@ async fn push(
         summary.blobs_skipped += image_summary.blobs_skipped;
         summary.bytes_uploaded += image_summary.bytes_uploaded;
         summary.images.push(image_summary);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     Ok(summary)
 }
 
@@ -611,10 +619,7 @@ pub async fn push_for_site(
     };
     let mut client = Client::new(&args, site.registry.credentials.clone())?;
     client.ping().await?;
-    let spinner = progress.spinner(&format!("pushing images to {}", site.registry.host));
-    let summary = push(&mut client, bundle, false).await;
-    spinner.finish_and_clear();
-    summary
+    push(&mut client, bundle, false, progress).await
 }
 
 /// Verifies the bundle, then pushes its images and prints a summary.
@@ -632,7 +637,8 @@ pub async fn run(args: PushArgs) -> Result<(), super::RegistryError> {
     let mut client = Client::new(&args, auth)?;
     client.ping().await?;
     let text = args.output == PushOutput::Text;
-    let summary = push(&mut client, &verified, text).await?;
+    let progress = crate::progress::Progress::new(!text);
+    let summary = push(&mut client, &verified, text, &progress).await?;
     match args.output {
         PushOutput::Json => println!(
             "{}",
