@@ -147,6 +147,20 @@ pub struct TenantStatus {
     /// Id of the tenant in signal (`<namespace>.<name>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal_tenant_id: Option<String>,
+    /// The MediaCluster (uid and generation) whose signal holds this
+    /// generation of the tenant; a change of either syncs the tenant again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_with: Option<SyncedWith>,
+}
+
+/// Which MediaCluster a Tenant was last synchronised through.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncedWith {
+    /// `metadata.uid` of the MediaCluster.
+    pub uid: String,
+    /// `metadata.generation` of the MediaCluster.
+    pub generation: i64,
 }
 
 impl ResourceStatus for TenantStatus {

@@ -10,6 +10,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::backoff::{Policy, Tracker};
 use crate::children::FIELD_MANAGER;
 use crate::error::Result;
 use crate::telemetry::Metrics;
@@ -34,6 +35,8 @@ pub struct OperatorConfig {
     /// Label selector limiting which Tenants, MediaClusters and Gateways this
     /// operator reconciles (sharding, canaries); `None` takes all.
     pub selector: Option<String>,
+    /// How failed reconciles are retried.
+    pub backoff: Policy,
 }
 
 impl Default for OperatorConfig {
@@ -47,6 +50,7 @@ impl Default for OperatorConfig {
             default_registry: "registry.yunhui.dev/yunhui".into(),
             resync: Duration::from_secs(300),
             selector: None,
+            backoff: Policy::default(),
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct Context {
     pub config: OperatorConfig,
     /// HTTP client for signal's admin API.
     pub http: reqwest::Client,
+    /// Consecutive failures per object, for the back-off of retries.
+    pub backoff: Tracker,
 }
 
 impl Context {
@@ -76,6 +82,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             metrics,
+            backoff: Tracker::new(config.backoff),
             config,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))

@@ -6,10 +6,12 @@
 //! - [`gateway`]: exposure, TLS, the discovery document;
 //! - [`apply`]: server-side apply with one field manager, no-op detection,
 //!   orphan removal; [`children`]: labels and owner references;
+//! - [`backoff`]: per-object exponential back-off of failed reconciles;
 //! - [`conditions`], [`context`]: status and events;
 //! - [`leader`]: Lease-based leader election; [`telemetry`]: metrics, health.
 
 pub mod apply;
+pub mod backoff;
 pub mod children;
 pub mod conditions;
 pub mod context;
@@ -22,25 +24,60 @@ pub mod tenant;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::{Api, Client};
+use kube::{Api, Client, Resource};
 use yunhui_crds::{Gateway, MediaCluster, Tenant};
 
 pub use crate::context::{Context, OperatorConfig};
 pub use crate::error::{Error, Result};
 use crate::telemetry::{Health, Metrics};
 
-fn error_policy<K>(kind: &'static str) -> impl Fn(Arc<K>, &Error, Arc<Context>) -> Action {
-    move |_, error, ctx| {
-        ctx.metrics.failures.with_label_values(&[kind]).inc();
-        tracing::warn!(kind, %error, "reconcile failed; retrying");
-        Action::requeue(Duration::from_secs(5))
+/// Key of an object in the back-off [`backoff::Tracker`].
+fn backoff_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.meta().namespace.as_deref().unwrap_or_default(),
+        obj.meta().name.as_deref().unwrap_or_default()
+    )
+}
+
+/// A failed reconcile is retried after the object's next back-off delay.
+fn error_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    let kind = K::kind(&());
+    ctx.metrics.failures.with_label_values(&[&kind]).inc();
+    let key = backoff_key(obj.as_ref());
+    let delay = ctx.backoff.failed(&key);
+    tracing::warn!(object = %key, %error, retry_in_ms = delay.as_millis() as u64, "reconcile failed; retrying");
+    Action::requeue(delay)
+}
+
+/// Runs `reconcile` and resets the object's back-off when it succeeds.
+async fn with_backoff_reset<K, F, Fut>(
+    obj: Arc<K>,
+    ctx: Arc<Context>,
+    reconcile: F,
+) -> Result<Action>
+where
+    K: Resource<DynamicType = ()>,
+    F: FnOnce(Arc<K>, Arc<Context>) -> Fut,
+    Fut: std::future::Future<Output = Result<Action>>,
+{
+    let key = backoff_key(obj.as_ref());
+    let result = reconcile(obj, ctx.clone()).await;
+    if result.is_ok() {
+        ctx.backoff.succeeded(&key);
     }
+    result
 }
 
 /// Runs the three controllers until their streams end.
@@ -58,16 +95,38 @@ pub async fn run_controllers(ctx: Arc<Context>) {
         .owns(Api::<DaemonSet>::all(client.clone()), owned())
         .owns(Api::<Deployment>::all(client.clone()), owned())
         .run(
-            media_cluster::reconcile,
-            error_policy("MediaCluster"),
+            |obj, ctx| with_backoff_reset(obj, ctx, media_cluster::reconcile),
+            error_policy,
             ctx.clone(),
         )
         .for_each(|_| async {});
-    let tenants = Controller::new(Api::<Tenant>::all(client.clone()), selected())
-        .run(tenant::reconcile, error_policy("Tenant"), ctx.clone())
+    let tenants = Controller::new(Api::<Tenant>::all(client.clone()), selected());
+    let tenant_store = tenants.store();
+    // A MediaCluster created later, becoming ready or changing re-syncs the
+    // Tenants that name it (those not yet synced through it as it is now).
+    let tenants = tenants
+        .watches(
+            Api::<MediaCluster>::all(client.clone()),
+            watcher::Config::default(),
+            move |mc| {
+                let all = tenant_store.state();
+                tenant::tenants_to_resync(&mc, all.iter().map(Arc::as_ref))
+                    .map(ObjectRef::from_obj)
+                    .collect::<Vec<_>>()
+            },
+        )
+        .run(
+            |obj, ctx| with_backoff_reset(obj, ctx, tenant::reconcile),
+            error_policy,
+            ctx.clone(),
+        )
         .for_each(|_| async {});
     let gateways = Controller::new(Api::<Gateway>::all(client.clone()), selected())
-        .run(gateway::reconcile, error_policy("Gateway"), ctx.clone())
+        .run(
+            |obj, ctx| with_backoff_reset(obj, ctx, gateway::reconcile),
+            error_policy,
+            ctx.clone(),
+        )
         .for_each(|_| async {});
     tokio::join!(clusters, tenants, gateways);
 }

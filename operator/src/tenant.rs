@@ -4,13 +4,13 @@
 //! MediaCluster is already gone there is nothing to clean up.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
+use yunhui_crds::tenant::SyncedWith;
 use yunhui_crds::{MediaCluster, Tenant, TenantSpec, TenantStatus};
 
 use crate::conditions;
@@ -42,20 +42,46 @@ struct SignalTarget {
     key: String,
 }
 
-async fn signal_target(
-    ctx: &Context,
-    namespace: &str,
-    cluster: &str,
-) -> Result<Option<SignalTarget>> {
-    let api: Api<MediaCluster> = Api::namespaced(ctx.client.clone(), namespace);
-    let Some(mc) = api.get_opt(cluster).await? else {
-        return Ok(None);
-    };
-    let keys = read_keys(ctx, namespace, cluster).await?;
-    Ok(Some(SignalTarget {
-        url: signal_url(cluster, namespace, &mc.spec),
+/// Read step: where signal of `cluster` answers and the key it accepts.
+async fn signal_target(ctx: &Context, namespace: &str, mc: &MediaCluster) -> Result<SignalTarget> {
+    let cluster = mc.name_any();
+    let keys = read_keys(ctx, namespace, &cluster).await?;
+    Ok(SignalTarget {
+        url: signal_url(&cluster, namespace, &mc.spec),
         key: keys.internal_key,
-    }))
+    })
+}
+
+/// The MediaCluster as a Tenant's status records it.
+pub fn synced_with(mc: &MediaCluster) -> Option<SyncedWith> {
+    Some(SyncedWith {
+        uid: mc.metadata.uid.clone()?,
+        generation: mc.metadata.generation.unwrap_or_default(),
+    })
+}
+
+/// Whether `tenant` is synced, for its generation, through `mc` as it is
+/// now; when not, a change of `mc` is a reason to sync the tenant again.
+pub fn is_synced_through(tenant: &Tenant, mc: &MediaCluster) -> bool {
+    tenant.status.as_ref().is_some_and(|s| {
+        s.synced
+            && s.observed_generation == tenant.metadata.generation
+            && s.synced_with.is_some()
+            && s.synced_with == synced_with(mc)
+    })
+}
+
+/// Tenants (of `tenants`) that name `mc` as their MediaCluster and are not
+/// synced through it as it is now: those a change of `mc` must re-sync.
+pub fn tenants_to_resync<'a>(
+    mc: &'a MediaCluster,
+    tenants: impl IntoIterator<Item = &'a Tenant> + 'a,
+) -> impl Iterator<Item = &'a Tenant> + 'a {
+    tenants.into_iter().filter(move |t| {
+        t.metadata.namespace == mc.metadata.namespace
+            && mc.metadata.name.as_deref() == Some(t.spec.media_cluster.as_str())
+            && !is_synced_through(t, mc)
+    })
 }
 
 async fn call_signal(
@@ -149,50 +175,51 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
         ctx.write_status(tenant, current, &status).await?;
         return Ok(Action::await_change());
     }
-    let already_synced = current.is_some_and(|s| s.synced && s.observed_generation == generation);
-    let outcome: std::result::Result<(), (String, String)> = if already_synced {
-        Ok(())
-    } else {
-        match signal_target(ctx, namespace, &tenant.spec.media_cluster).await? {
+    let clusters: Api<MediaCluster> = Api::namespaced(ctx.client.clone(), namespace);
+    let cluster = clusters.get_opt(&tenant.spec.media_cluster).await?;
+    // The outcome: Ok(through) when signal holds the tenant, else the reason,
+    // the message and, for a transient failure, the error to back off on.
+    let outcome: std::result::Result<Option<SyncedWith>, (&str, String, Option<Error>)> =
+        match &cluster {
             None => Err((
-                "MediaClusterNotFound".into(),
+                "MediaClusterNotFound",
                 format!(
                     "MediaCluster {} does not exist in namespace {namespace}",
                     tenant.spec.media_cluster
                 ),
-            )),
-            Some(target) => call_signal(ctx, &target, &id, Some(&tenant_record(&tenant.spec)))
-                .await
-                .map_err(|e| ("SignalUnavailable".to_string(), e.to_string())),
-        }
-    };
-    let (synced, observations) = match &outcome {
-        Ok(()) => (
-            true,
-            conditions::standard(
-                (true, "Synced", format!("signal holds tenant {id}")),
-                false,
                 None,
-                false,
-            ),
-        ),
-        Err((reason, message)) => (
+            )),
+            Some(mc) if is_synced_through(tenant, mc) => Ok(synced_with(mc)),
+            Some(mc) => {
+                let target = signal_target(ctx, namespace, mc).await?;
+                match call_signal(ctx, &target, &id, Some(&tenant_record(&tenant.spec))).await {
+                    Ok(()) => Ok(synced_with(mc)),
+                    Err(e) => Err(("SignalUnavailable", e.to_string(), Some(e))),
+                }
+            }
+        };
+    let observations = match &outcome {
+        Ok(_) => conditions::standard(
+            (true, "Synced", format!("signal holds tenant {id}")),
             false,
-            conditions::standard(
-                (false, reason, message.clone()),
-                true,
-                Some((reason, message.clone())),
-                false,
-            ),
+            None,
+            false,
+        ),
+        Err((reason, message, _)) => conditions::standard(
+            (false, reason, message.clone()),
+            true,
+            Some((reason, message.clone())),
+            false,
         ),
     };
     let status = TenantStatus {
         observed_generation: generation,
         conditions: conditions::settle(previous, observations, generation),
-        synced,
+        synced: outcome.is_ok(),
         signal_tenant_id: Some(id),
+        synced_with: outcome.as_ref().ok().cloned().flatten(),
     };
-    if let Err((reason, message)) = &outcome {
+    if let Err((reason, message, _)) = &outcome {
         let changed = current
             .and_then(|s| s.conditions.iter().find(|c| c.type_ == conditions::READY))
             .is_none_or(|c| c.reason != *reason);
@@ -202,15 +229,21 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
         }
     }
     ctx.write_status(tenant, current, &status).await?;
-    Ok(match outcome {
-        Ok(()) => Action::requeue(ctx.config.resync),
-        Err(_) => Action::requeue(Duration::from_secs(5)),
-    })
+    match outcome {
+        Ok(_) => Ok(Action::requeue(ctx.config.resync)),
+        // Signal failed: retried with the object's back-off.
+        Err((_, _, Some(error))) => Err(error),
+        // No MediaCluster yet: its creation re-syncs the tenant (the Tenant
+        // controller watches MediaClusters); the periodic resync is a safety net.
+        Err((_, _, None)) => Ok(Action::requeue(ctx.config.resync)),
+    }
 }
 
 async fn cleanup(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action> {
     let id = signal_tenant_id(namespace, &tenant.name_any());
-    if let Some(target) = signal_target(ctx, namespace, &tenant.spec.media_cluster).await? {
+    let clusters: Api<MediaCluster> = Api::namespaced(ctx.client.clone(), namespace);
+    if let Some(mc) = clusters.get_opt(&tenant.spec.media_cluster).await? {
+        let target = signal_target(ctx, namespace, &mc).await?;
         // The MediaCluster may be going away too; its signal then has nothing to keep.
         if let Err(e) = call_signal(ctx, &target, &id, None).await {
             tracing::warn!(tenant = %id, error = %e, "could not remove the tenant from signal; continuing deletion");
@@ -233,5 +266,67 @@ mod tests {
         assert_eq!(r["licence"], json!({"concurrentPorts": 50}));
         assert_eq!(r["features"]["webinar"], true);
         assert_eq!(r["recordingRetentionDays"], 30);
+    }
+
+    fn cluster(uid: &str, generation: i64) -> MediaCluster {
+        serde_json::from_value(json!({
+            "apiVersion": "yunhui.dev/v1alpha1", "kind": "MediaCluster",
+            "metadata": {"name": "prod", "namespace": "ns", "uid": uid, "generation": generation},
+            "spec": {}
+        }))
+        .expect("fixture")
+    }
+
+    fn tenant(name: &str, cluster: &str, synced: Option<(&str, i64)>) -> Tenant {
+        let mut t: Tenant = serde_json::from_value(json!({
+            "apiVersion": "yunhui.dev/v1alpha1", "kind": "Tenant",
+            "metadata": {"name": name, "namespace": "ns", "generation": 1},
+            "spec": {"displayName": name, "mediaCluster": cluster, "licence": {"concurrentPorts": 5}}
+        }))
+        .expect("fixture");
+        t.status = synced.map(|(uid, generation)| TenantStatus {
+            observed_generation: Some(1),
+            synced: true,
+            synced_with: Some(SyncedWith {
+                uid: uid.into(),
+                generation,
+            }),
+            ..TenantStatus::default()
+        });
+        t
+    }
+
+    fn names<'a>(it: impl Iterator<Item = &'a Tenant>) -> Vec<String> {
+        it.map(|t| t.name_any()).collect()
+    }
+
+    #[test]
+    fn a_cluster_change_resyncs_only_its_tenants_not_synced_through_it() {
+        let tenants = [
+            tenant("never-synced", "prod", None),
+            tenant("current", "prod", Some(("u1", 3))),
+            tenant("older-generation", "prod", Some(("u1", 2))),
+            tenant("recreated-cluster", "prod", Some(("u0", 3))),
+            tenant("other-cluster", "staging", None),
+        ];
+        assert_eq!(
+            names(tenants_to_resync(&cluster("u1", 3), &tenants)),
+            vec!["never-synced", "older-generation", "recreated-cluster"]
+        );
+        let mut elsewhere = tenant("never-synced", "prod", None);
+        elsewhere.metadata.namespace = Some("other".into());
+        assert_eq!(
+            names(tenants_to_resync(&cluster("u1", 3), [&elsewhere])),
+            Vec::<String>::new(),
+            "a MediaCluster only serves Tenants of its namespace"
+        );
+    }
+
+    #[test]
+    fn a_new_tenant_generation_is_not_synced() {
+        let mut t = tenant("acme", "prod", Some(("u1", 3)));
+        assert!(is_synced_through(&t, &cluster("u1", 3)));
+        t.metadata.generation = Some(2);
+        assert!(!is_synced_through(&t, &cluster("u1", 3)));
     }
 }
