@@ -5,79 +5,38 @@
 //! log) are shared by every test of this binary; each test has its own
 //! namespace.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, Namespace, PersistentVolume, Secret, Service, ServiceAccount,
+    ConfigMap, Event, PersistentVolume, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config, Resource, ResourceExt};
+use kube::{Client, ResourceExt};
 use serde_json::json;
 use yunhui_crds::{Gateway, MediaCluster, ResourceStatus, Tenant};
 use yunhui_operator::telemetry::{Health, Metrics};
 use yunhui_operator::{OperatorConfig, leader};
 
+use support::{
+    AbortOnDrop, ChildGuard, ControlPlane, OPERATOR_NAMESPACE, Signal, create, example, namespace,
+    render_chart, wait,
+};
+
 struct Shared {
-    dir: PathBuf,
+    control_plane: ControlPlane,
     operator_metrics: Metrics,
 }
 
 /// Started once: when the start fails, every test reports that failure
 /// instead of starting again over the first attempt's logs.
 static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn script(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(repo().join("tests/kube/control-plane.sh"))
-        .args(args)
-        .env("YUNHUI_KUBE_OWNER_PID", std::process::id().to_string())
-        .output()
-        .expect("control-plane.sh runs");
-    assert!(
-        out.status.success(),
-        "control-plane.sh {args:?} failed (logs in {}):\n{}\n{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Removes control-plane directories of earlier runs whose test process is
-/// gone (the watchdog stopped their processes but keeps the files).
-fn remove_stale_dirs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("yunhui-operator-it-")
-            && !Path::new(&format!("/proc/{pid}")).exists()
-        {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-async fn client_from(path: &Path) -> Client {
-    let kc = Kubeconfig::read_from(path).expect("kubeconfig reads");
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .expect("kubeconfig is valid");
-    Client::try_from(config).expect("client builds")
-}
 
 /// The shared control plane and operator, started on first use.
 fn shared() -> &'static Shared {
@@ -95,218 +54,66 @@ fn shared() -> &'static Shared {
     }
 }
 
+/// Starts the control plane and, on a runtime of its own (tests each have
+/// theirs), the in-process operator under test.
 fn start_shared() -> Shared {
-    {
-        remove_stale_dirs();
-        let dir = std::env::temp_dir().join(format!("yunhui-operator-it-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let started = Instant::now();
-        let d = dir.to_string_lossy().to_string();
-        script(&dir, &["start", &d]);
-        script(&dir, &["create-nodes", &d, "2", "amd64"]);
-        script(&dir, &["user", &d, "yunhui-operator"]);
-        eprintln!("control plane ready in {:?}", started.elapsed());
-        let metrics = Metrics::new().expect("metrics");
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread_dir = dir.clone();
-        let thread_metrics = metrics.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let admin = client_from(&thread_dir.join("kubeconfig")).await;
-                install_crds(&admin).await;
-                let ns: Api<Namespace> = Api::all(admin.clone());
-                ns.create(
-                    &PostParams::default(),
-                    &serde_json::from_value(json!({"metadata": {"name": "yunhui-system"}}))
-                        .expect("ns"),
-                )
-                .await
-                .expect("operator namespace");
-                // The operator runs with exactly the chart's RBAC, bound to its test identity.
-                grant_chart_rbac(&admin).await;
-                let operator =
-                    client_from(&thread_dir.join("users/yunhui-operator.kubeconfig")).await;
-                let config = OperatorConfig {
-                    identity: "operator-under-test".into(),
-                    lease_namespace: "yunhui-system".into(),
-                    lease_duration: Duration::from_secs(6),
-                    // Resources labelled with a shard belong to operators a test starts itself.
-                    selector: Some("!yunhui.dev/shard".into()),
-                    ..OperatorConfig::default()
-                };
-                let run = yunhui_operator::run(
-                    operator,
-                    config,
-                    thread_metrics,
-                    Arc::new(Health::default()),
-                );
-                tx.send(()).expect("report start");
-                if let Err(e) = run.await {
-                    eprintln!("operator stopped: {e}");
+    let metrics = Metrics::new().expect("metrics");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread_metrics = metrics.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let started =
+                std::panic::AssertUnwindSafe(ControlPlane::start("yunhui-operator-it", 2));
+            let control_plane = match futures_util::FutureExt::catch_unwind(started).await {
+                Ok(cp) => cp,
+                Err(e) => {
+                    let message = e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    let _ = tx.send(Err(message));
+                    return;
                 }
-            });
-        });
-        rx.recv_timeout(Duration::from_secs(120))
-            .expect("operator starts");
-        Shared {
-            dir,
-            operator_metrics: metrics,
-        }
-    }
-}
-
-/// The chart rendered by a helm built from its Go module (`charts/build-helm.sh`).
-fn render_chart() -> Vec<serde_json::Value> {
-    let out = Command::new(repo().join("charts/build-helm.sh"))
-        .output()
-        .expect("build-helm.sh runs");
-    assert!(
-        out.status.success(),
-        "building helm failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let helm = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string();
-    let out = Command::new(helm)
-        .args(["template", "yunhui-operator"])
-        .arg(repo().join("charts/yunhui-operator"))
-        .args(["--namespace", "yunhui-system", "--include-crds"])
-        .output()
-        .expect("helm runs");
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    use serde::Deserialize;
-    serde_norway::Deserializer::from_str(&text)
-        .filter_map(|d| serde_json::Value::deserialize(d).ok())
-        .filter(|v| v.is_object())
-        .collect()
-}
-
-async fn grant_chart_rbac(admin: &Client) {
-    for doc in render_chart() {
-        let kind = doc["kind"].as_str().unwrap_or_default();
-        if !matches!(kind, "ClusterRole" | "Role") {
-            continue;
-        }
-        let name = doc["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let role: DynamicObject = serde_json::from_value(doc.clone()).expect("role");
-        let gvk = kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", kind);
-        let (ar, _) = kube::discovery::pinned_kind(admin, &gvk)
-            .await
-            .expect("rbac discovery");
-        let binding_kind = if kind == "ClusterRole" {
-            "ClusterRoleBinding"
-        } else {
-            "RoleBinding"
-        };
-        let (bar, _) = kube::discovery::pinned_kind(
-            admin,
-            &kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", binding_kind),
-        )
-        .await
-        .expect("rbac discovery");
-        let (roles, bindings): (Api<DynamicObject>, Api<DynamicObject>) = if kind == "ClusterRole" {
-            (
-                Api::all_with(admin.clone(), &ar),
-                Api::all_with(admin.clone(), &bar),
-            )
-        } else {
-            (
-                Api::namespaced_with(admin.clone(), "yunhui-system", &ar),
-                Api::namespaced_with(admin.clone(), "yunhui-system", &bar),
-            )
-        };
-        roles
-            .create(&PostParams::default(), &role)
-            .await
-            .expect("role creates");
-        let binding: DynamicObject = serde_json::from_value(json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": binding_kind,
-            "metadata": {"name": format!("{name}-test-user")},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "yunhui-operator"}]
-        }))
-        .expect("binding");
-        bindings
-            .create(&PostParams::default(), &binding)
-            .await
-            .expect("binding creates");
-    }
-}
-
-async fn install_crds(admin: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(admin.clone());
-    for (_, crd) in yunhui_crds::all_crds() {
-        api.patch(
-            &crd.name_any(),
-            &PatchParams::apply("yunhui-tests").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("CRD applies");
-    }
-    for (_, crd) in yunhui_crds::all_crds() {
-        wait("CRD established", 30, || {
-            let api = api.clone();
-            let name = crd.name_any();
-            async move {
-                let c = api.get(&name).await.ok()?;
-                c.status?
-                    .conditions?
-                    .iter()
-                    .find(|c| c.type_ == "Established" && c.status == "True")
-                    .map(|_| ())
+            };
+            let operator = control_plane.operator_client().await;
+            let config = OperatorConfig {
+                identity: "operator-under-test".into(),
+                lease_namespace: OPERATOR_NAMESPACE.into(),
+                lease_duration: Duration::from_secs(6),
+                // Resources labelled with a shard belong to operators a test starts itself.
+                selector: Some("!yunhui.dev/shard".into()),
+                ..OperatorConfig::default()
+            };
+            let run = yunhui_operator::run(
+                operator,
+                config,
+                thread_metrics,
+                Arc::new(Health::default()),
+            );
+            tx.send(Ok(control_plane)).expect("report start");
+            if let Err(e) = run.await {
+                eprintln!("operator stopped: {e}");
             }
-        })
-        .await;
-    }
-}
-
-async fn wait<T, F, Fut>(what: &str, secs: u64, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        });
+    });
+    let control_plane = rx
+        .recv_timeout(Duration::from_secs(300))
+        .expect("the control plane starts within 5 minutes")
+        .unwrap_or_else(|e| panic!("{e}"));
+    Shared {
+        control_plane,
+        operator_metrics: metrics,
     }
 }
 
 async fn admin() -> Client {
-    client_from(&shared().dir.join("kubeconfig")).await
-}
-
-async fn namespace(client: &Client, name: &str) {
-    let api: Api<Namespace> = Api::all(client.clone());
-    api.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": name}})).expect("ns"),
-    )
-    .await
-    .expect("namespace");
+    shared().control_plane.admin().await
 }
 
 /// A hostPath PV reserved (claimRef) for the embedded database's PVC of
@@ -323,25 +130,6 @@ async fn volume(client: &Client, name: &str, ns: &str) {
         .create(&PostParams::default(), &pv)
         .await
         .expect("pv creates");
-}
-
-fn example<K: serde::de::DeserializeOwned>(file: &str) -> K {
-    let text = std::fs::read_to_string(repo().join("examples").join(file)).expect("example reads");
-    serde_norway::from_str(&text).expect("example parses")
-}
-
-async fn create<K>(client: &Client, ns: &str, obj: &K) -> K
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    Api::<K>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), obj)
-        .await
-        .expect("creates")
 }
 
 async fn wait_ready_mc(client: &Client, ns: &str, name: &str, secs: u64) -> MediaCluster {
@@ -450,11 +238,10 @@ async fn children_of(client: &Client, ns: &str, uid: &str) -> BTreeMap<String, V
 
 /// Write requests the operator made in `ns` since byte `offset` of the audit log.
 fn operator_writes(offset: u64, ns: &str) -> Vec<String> {
-    let text = std::fs::read(shared().dir.join("audit.log")).expect("audit log");
-    let text = String::from_utf8_lossy(&text[offset as usize..]).into_owned();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["user"]["username"] == "yunhui-operator")
+    shared()
+        .control_plane
+        .operator_requests(offset)
+        .into_iter()
         .filter(|e| {
             matches!(
                 e["verb"].as_str(),
@@ -478,9 +265,7 @@ fn operator_writes(offset: u64, ns: &str) -> Vec<String> {
 }
 
 fn audit_offset() -> u64 {
-    std::fs::metadata(shared().dir.join("audit.log"))
-        .map(|m| m.len())
-        .unwrap_or(0)
+    shared().control_plane.audit_offset()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -731,6 +516,10 @@ async fn operator_only_validation_sets_ready_false_with_event_and_no_children() 
     namespace(&c, ns).await;
     let mut mc = example::<MediaCluster>("media-cluster.yaml");
     mc.spec.database.embedded.storage_size = "lots".into();
+    // The example's host-network ports belong to `examples_become_ready_with_owned_children`.
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    mc.spec.sfu.udp_port = 57882;
+    mc.spec.sfu.tcp_port = 57881;
     let created = create(&c, ns, &mc).await;
     let api: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
     let got = wait("Ready=False InvalidSpec", 30, || {
@@ -780,7 +569,12 @@ async fn deleting_resources_leaves_nothing_behind() {
     let c = admin().await;
     let ns = "it-delete";
     namespace(&c, ns).await;
-    let mc = create(&c, ns, &example::<MediaCluster>("media-cluster.yaml")).await;
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    // The example's host-network ports belong to `examples_become_ready_with_owned_children`.
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    mc.spec.sfu.udp_port = 58882;
+    mc.spec.sfu.tcp_port = 58881;
+    let mc = create(&c, ns, &mc).await;
     let t = create(&c, ns, &example::<Tenant>("tenant.yaml")).await;
     let gw = create(&c, ns, &example::<Gateway>("gateway.yaml")).await;
     let uids = [
@@ -854,7 +648,7 @@ async fn deleting_resources_leaves_nothing_behind() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_elect_exactly_one_leader_and_fail_over() {
-    let c = client_from(&shared().dir.join("kubeconfig")).await;
+    let c = admin().await;
     let start = |identity: &str| {
         let metrics = Metrics::new().expect("metrics");
         let config = OperatorConfig {
@@ -905,50 +699,16 @@ async fn two_replicas_elect_exactly_one_leader_and_fail_over() {
     .await;
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Kills the child process when dropped.
-struct ChildGuard(std::process::Child);
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn signal_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("yunhui-signal"))
-        .expect("target dir");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first with `cargo build -p yunhui-signal`",
-        bin.display()
-    );
-    bin
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn tenant_is_synchronised_into_a_real_signal() {
     let c = admin().await;
     let ns = "it-tenant";
     namespace(&c, ns).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = support::free_port();
     let signal = format!("http://127.0.0.1:{port}");
     let mut mc = example::<MediaCluster>("media-cluster.yaml");
     mc.spec.signal.external_url = Some(signal.clone());
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
     mc.spec.sfu.udp_port = 27882;
     mc.spec.sfu.tcp_port = 27881;
     create(&c, ns, &mc).await;
@@ -961,38 +721,8 @@ async fn tenant_is_synchronised_into_a_real_signal() {
         }
     })
     .await;
-    let data = tempfile::tempdir().expect("data dir");
-    let _signal = ChildGuard(
-        Command::new(signal_binary())
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--sfu-url",
-                "http://127.0.0.1:9",
-                "--public-url",
-                &signal,
-            ])
-            .arg("--data-dir")
-            .arg(data.path())
-            .env("YUNHUI_INTERNAL_KEY", &key)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("signal starts"),
-    );
+    let _signal = Signal::start(port, &key).await;
     let http = reqwest::Client::new();
-    wait("signal healthz", 30, || {
-        let (http, url) = (http.clone(), format!("{signal}/healthz"));
-        async move {
-            http.get(url)
-                .send()
-                .await
-                .ok()?
-                .status()
-                .is_success()
-                .then_some(())
-        }
-    })
-    .await;
 
     let tenants: Api<Tenant> = Api::namespaced(c.clone(), ns);
     create(&c, ns, &example::<Tenant>("tenant.yaml")).await;
@@ -1064,6 +794,99 @@ async fn tenant_is_synchronised_into_a_real_signal() {
     );
 }
 
+/// The Tenant controller watches MediaClusters: a Tenant created before its
+/// MediaCluster syncs as soon as the MediaCluster appears, and syncs again
+/// when the MediaCluster changes, with no periodic requeue involved (the
+/// resync interval is 300 s; the waits here are far shorter).
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_created_before_its_media_cluster_syncs_when_it_appears_and_changes() {
+    let c = admin().await;
+    let ns = "it-tenant-first";
+    namespace(&c, ns).await;
+    // Keys supplied up front (the operator keeps existing keys), so signal can
+    // run before the MediaCluster exists.
+    let key = "k".repeat(64);
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "prod-keys"},
+        "stringData": {"internal-key": key, "token-signing-key": "t".repeat(64)}
+    }))
+    .expect("secret");
+    create(&c, ns, &secret).await;
+    let port = support::free_port();
+    let signal = Signal::start(port, &key).await;
+
+    let tenants: Api<Tenant> = Api::namespaced(c.clone(), ns);
+    create(&c, ns, &example::<Tenant>("tenant.yaml")).await;
+    let waiting = wait("Ready=False MediaClusterNotFound", 30, || {
+        let t = tenants.clone();
+        async move {
+            let s = t.get("acme").await.ok()?.status?;
+            let ready = s.condition("Ready")?.clone();
+            (ready.reason == "MediaClusterNotFound").then_some(s)
+        }
+    })
+    .await;
+    assert!(!waiting.synced);
+    assert_eq!(waiting.synced_with, None);
+
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.spec.signal.external_url = Some(signal.url.clone());
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    mc.spec.sfu.udp_port = 47882;
+    mc.spec.sfu.tcp_port = 47881;
+    let created = create(&c, ns, &mc).await;
+    let synced_with = |generation: i64| {
+        let t = tenants.clone();
+        let uid = created.uid().expect("uid");
+        move || {
+            let (t, uid) = (t.clone(), uid.clone());
+            async move {
+                let s = t.get("acme").await.ok()?.status?;
+                let through = s.synced_with.as_ref()?;
+                (s.synced && through.uid == uid && through.generation == generation).then_some(())
+            }
+        }
+    };
+    wait(
+        "tenant synced once its MediaCluster exists",
+        30,
+        synced_with(1),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/internal/v1/tenants/{ns}.acme", signal.url);
+    let stored = http.get(&url).bearer_auth(&key).send().await.expect("get");
+    assert!(stored.status().is_success(), "{}", stored.status());
+
+    // Signal loses the tenant; a change of the MediaCluster syncs it again.
+    let removed = http
+        .delete(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("delete");
+    assert!(removed.status().is_success(), "{}", removed.status());
+    Api::<MediaCluster>::namespaced(c.clone(), ns)
+        .patch(
+            "prod",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"version": "0.2.0"}})),
+        )
+        .await
+        .expect("MediaCluster change");
+    wait("tenant re-synced through generation 2", 30, synced_with(2)).await;
+    let stored: serde_json::Value = http
+        .get(&url)
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stored["displayName"], "Acme Ltd");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn chart_manifests_pass_a_server_side_dry_run() {
     let c = admin().await;
@@ -1122,19 +945,14 @@ async fn chart_manifests_pass_a_server_side_dry_run() {
 }
 
 fn start_operator_process(identity: &str) -> ChildGuard {
-    let dir = &shared().dir;
-    ChildGuard(
-        Command::new(env!("CARGO_BIN_EXE_yunhui-operator"))
-            .env("KUBECONFIG", dir.join("users/yunhui-operator.kubeconfig"))
-            .env("POD_NAME", identity)
-            .env("POD_NAMESPACE", "yunhui-system")
-            .env("YUNHUI_OPERATOR_LEASE_NAME", "kill-test")
-            .env("YUNHUI_OPERATOR_LEASE_SECONDS", "5")
-            .env("YUNHUI_OPERATOR_SELECTOR", "yunhui.dev/shard=kill")
-            .env("YUNHUI_OPERATOR_LISTEN", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("operator process starts"),
+    shared().control_plane.start_operator(
+        env!("CARGO_BIN_EXE_yunhui-operator").as_ref(),
+        &[
+            ("POD_NAME", identity),
+            ("YUNHUI_OPERATOR_LEASE_NAME", "kill-test"),
+            ("YUNHUI_OPERATOR_LEASE_SECONDS", "5"),
+            ("YUNHUI_OPERATOR_SELECTOR", "yunhui.dev/shard=kill"),
+        ],
     )
 }
 
@@ -1184,124 +1002,4 @@ async fn operator_killed_mid_reconcile_converges_without_duplicates() {
     for w in writes.iter().filter(|w| w.starts_with("create ")) {
         assert!(seen.insert(w.clone()), "created twice: {w}");
     }
-}
-
-/// Cold start benchmark (docs/benchmarks.md, "Operator cold start"): creates
-/// `YUNHUI_BENCH_CLUSTERS` MediaClusters (default 100) and
-/// `YUNHUI_BENCH_TENANTS` Tenants (default 1000) with no operator running,
-/// then starts the operator process and measures the time until every
-/// MediaCluster is Ready and every Tenant has a status for its generation,
-/// the operator's peak memory, and its API requests per object.
-/// Run: `cargo test -p yunhui-operator --test control_plane cold_start -- --ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark; run explicitly"]
-async fn cold_start_benchmark() {
-    let count = |var: &str, default: usize| {
-        std::env::var(var)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let (clusters, tenants) = (
-        count("YUNHUI_BENCH_CLUSTERS", 100),
-        count("YUNHUI_BENCH_TENANTS", 1000),
-    );
-    let c = admin().await;
-    let d = shared().dir.to_string_lossy().to_string();
-    script(&shared().dir, &["create-nodes", &d, "4", "amd64", "bench"]);
-    let ns = "it-bench";
-    namespace(&c, ns).await;
-    let shard = [("yunhui.dev/shard".to_string(), "bench".to_string())];
-    let api_mc: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
-    for i in 0..clusters {
-        let mut mc = example::<MediaCluster>("media-cluster.yaml");
-        mc.metadata.name = Some(format!("mc-{i}"));
-        mc.metadata.labels = Some(shard.clone().into());
-        mc.spec.database.external =
-            Some(serde_json::from_value(json!({"urlSecretName": "pg"})).expect("db"));
-        mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
-        mc.spec.sfu.udp_port = 20000 + 2 * i as i32;
-        mc.spec.sfu.tcp_port = 20001 + 2 * i as i32;
-        api_mc
-            .create(&PostParams::default(), &mc)
-            .await
-            .expect("mc");
-    }
-    let api_t: Api<Tenant> = Api::namespaced(c.clone(), ns);
-    for i in 0..tenants {
-        let mut t = example::<Tenant>("tenant.yaml");
-        t.metadata.name = Some(format!("tenant-{i}"));
-        t.metadata.labels = Some(shard.clone().into());
-        t.spec.media_cluster = format!("mc-{}", i % clusters.max(1));
-        api_t
-            .create(&PostParams::default(), &t)
-            .await
-            .expect("tenant");
-    }
-    let offset = audit_offset();
-    let started = Instant::now();
-    let mut operator = Command::new(env!("CARGO_BIN_EXE_yunhui-operator"));
-    operator
-        .env(
-            "KUBECONFIG",
-            shared().dir.join("users/yunhui-operator.kubeconfig"),
-        )
-        .env("POD_NAME", "bench")
-        .env("POD_NAMESPACE", "yunhui-system")
-        .env("YUNHUI_OPERATOR_LEASE_NAME", "bench")
-        .env("YUNHUI_OPERATOR_SELECTOR", "yunhui.dev/shard=bench")
-        .env("YUNHUI_OPERATOR_LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "error");
-    let guard = ChildGuard(operator.spawn().expect("operator starts"));
-    let pid = guard.0.id();
-    let mut peak_kib = 0u64;
-    wait("all resources reconciled", 1200, || {
-        let (api_mc, api_t) = (api_mc.clone(), api_t.clone());
-        if let Some(v) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|status| {
-                status
-                    .lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse::<u64>().ok())
-            })
-        {
-            peak_kib = peak_kib.max(v);
-        }
-        async move {
-            let mcs = api_mc.list(&ListParams::default()).await.ok()?.items;
-            let ready = mcs
-                .iter()
-                .filter(|m| {
-                    m.status.as_ref().is_some_and(|s| {
-                        s.is_ready() && s.observed_generation == m.metadata.generation
-                    })
-                })
-                .count();
-            let ts = api_t.list(&ListParams::default()).await.ok()?.items;
-            let done = ts
-                .iter()
-                .filter(|t| {
-                    t.status
-                        .as_ref()
-                        .is_some_and(|s| s.observed_generation == t.metadata.generation)
-                })
-                .count();
-            (ready == mcs.len() && done == ts.len()).then_some(())
-        }
-    })
-    .await;
-    let elapsed = started.elapsed();
-    let text = std::fs::read(shared().dir.join("audit.log")).expect("audit log");
-    let requests = String::from_utf8_lossy(&text[offset as usize..])
-        .lines()
-        .filter(|l| l.contains(r#""username":"yunhui-operator""#))
-        .count();
-    eprintln!(
-        "BENCH clusters={clusters} tenants={tenants} all_reconciled_s={:.1} operator_peak_rss_mib={:.1} operator_requests={requests} requests_per_object={:.1}",
-        elapsed.as_secs_f64(),
-        peak_kib as f64 / 1024.0,
-        requests as f64 / (clusters + tenants) as f64
-    );
 }
