@@ -90,7 +90,23 @@ pub async fn run_controllers(ctx: Arc<Context>) {
     };
     let owned =
         || watcher::Config::default().labels("app.kubernetes.io/managed-by=yunhui-operator");
-    let clusters = Controller::new(Api::<MediaCluster>::all(client.clone()), selected())
+    let clusters = Controller::new(Api::<MediaCluster>::all(client.clone()), selected());
+    let cluster_store = clusters.store();
+    let clusters = clusters
+        // A change of any MediaCluster may free the host ports a pool waits for.
+        .watches(
+            Api::<MediaCluster>::all(client.clone()),
+            watcher::Config::default(),
+            move |changed| {
+                cluster_store
+                    .state()
+                    .iter()
+                    .filter(|mc| mc.metadata.uid != changed.metadata.uid)
+                    .filter(|mc| media_cluster::waits_for_host_ports(mc))
+                    .map(|mc| ObjectRef::from_obj(mc.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
         .owns(Api::<StatefulSet>::all(client.clone()), owned())
         .owns(Api::<DaemonSet>::all(client.clone()), owned())
         .owns(Api::<Deployment>::all(client.clone()), owned())

@@ -887,6 +887,98 @@ async fn tenant_created_before_its_media_cluster_syncs_when_it_appears_and_chang
     assert_eq!(stored["displayName"], "Acme Ltd");
 }
 
+/// Two host-network SFU pools on the same ports that may share nodes: the
+/// later MediaCluster reports the conflict (Ready=False, Degraded, an Event)
+/// and gets no SFU workload; when the earlier one goes, it runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn sfu_host_port_conflict_is_reported_on_the_later_media_cluster() {
+    let c = admin().await;
+    let ns = "it-clash";
+    namespace(&c, ns).await;
+    // Its own arm64 node: the other tests' pools are amd64.
+    shared().control_plane.create_nodes(1, "arm64", "clash");
+    let pool = |name: &str| {
+        let mut mc = example::<MediaCluster>("media-cluster.yaml");
+        mc.metadata.name = Some(name.into());
+        mc.spec.signal.external_url = Some("http://127.0.0.1:9".into());
+        mc.spec.sfu.architecture = Some(yunhui_crds::media_cluster::Architecture::Arm64);
+        mc
+    };
+    create(&c, ns, &pool("first")).await;
+    wait_ready_mc(&c, ns, "first", 90).await;
+    // Created at least a second later: creation times have one-second resolution.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = create(&c, ns, &pool("second")).await;
+    let mcs: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
+    let status = wait("Ready=False SfuPortConflict on the later one", 60, || {
+        let mcs = mcs.clone();
+        async move {
+            let m = mcs.get("second").await.ok()?;
+            let s = m.status?;
+            let ready = s.condition("Ready")?;
+            (ready.reason == "SfuPortConflict"
+                && ready.observed_generation == m.metadata.generation)
+                .then_some(s)
+        }
+    })
+    .await;
+    let ready = status.condition("Ready").expect("Ready");
+    assert_eq!(ready.status, yunhui_crds::ConditionStatus::False);
+    assert!(
+        ready.message.contains("7882/UDP") && ready.message.contains("it-clash/first"),
+        "{}",
+        ready.message
+    );
+    let degraded = status.condition("Degraded").expect("Degraded");
+    assert_eq!(degraded.status, yunhui_crds::ConditionStatus::True);
+    assert_eq!(degraded.reason, "SfuPortConflict");
+    let events: Api<Event> = Api::namespaced(c.clone(), ns);
+    wait("SfuPortConflict event on the later one", 30, || {
+        let events = events.clone();
+        async move {
+            let list = events.list(&ListParams::default()).await.ok()?;
+            list.items
+                .into_iter()
+                .find(|e| {
+                    e.reason.as_deref() == Some("SfuPortConflict")
+                        && e.involved_object.name.as_deref() == Some("second")
+                })
+                .map(|_| ())
+        }
+    })
+    .await;
+    let kids = children_of(&c, ns, &second.uid().expect("uid")).await;
+    assert!(
+        !kids.contains_key("DaemonSet") && !kids.contains_key("Deployment"),
+        "no SFU workload for the later pool: {kids:?}"
+    );
+    assert_eq!(kids["Service"], vec!["second-sfu"], "the rest is built");
+    let first = mcs.get("first").await.expect("first");
+    assert!(
+        first.status.as_ref().is_some_and(|s| s.is_ready()),
+        "the earlier pool keeps running: {:?}",
+        first.status
+    );
+    assert!(
+        events
+            .list(&ListParams::default())
+            .await
+            .expect("events")
+            .items
+            .iter()
+            .all(|e| !(e.reason.as_deref() == Some("SfuPortConflict")
+                && e.involved_object.name.as_deref() == Some("first"))),
+        "no conflict is reported on the earlier one"
+    );
+
+    // The earlier pool goes: the later one runs (without a periodic requeue).
+    mcs.delete("first", &DeleteParams::default())
+        .await
+        .expect("delete first");
+    let now = wait_ready_mc(&c, ns, "second", 90).await;
+    assert_eq!(now.status.expect("status").sfu_ready_nodes, 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn chart_manifests_pass_a_server_side_dry_run() {
     let c = admin().await;

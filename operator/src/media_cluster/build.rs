@@ -42,6 +42,9 @@ pub struct BuildInput<'a> {
     pub keys: &'a GeneratedKeys,
     /// Registry used when the spec names none.
     pub default_registry: &'a str,
+    /// Whether the SFU workload (DaemonSet or Deployment) is built: false
+    /// while another pool holds its host ports ([`super::host_ports`]).
+    pub sfu_pool: bool,
 }
 
 /// Name of the Secret with the generated keys.
@@ -366,11 +369,7 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     }
     let mut container = input.container("sfu", env, ports, resources(&spec.resources));
     container["envFrom"] = json!([{"configMapRef": {"name": input.name("config")}}]);
-    let mut node_selector = spec.node_selector.clone();
-    node_selector.insert("kubernetes.io/os".into(), "linux".into());
-    if let Some(arch) = spec.architecture {
-        node_selector.insert("kubernetes.io/arch".into(), arch_label(arch).into());
-    }
+    let node_selector = super::host_ports::sfu_node_selector(input.spec);
     let mut pod = json!({
         "serviceAccountName": name,
         "automountServiceAccountToken": false,
@@ -393,7 +392,9 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         "spec": pod
     });
     let mut children = Vec::new();
-    if host_network {
+    if !input.sfu_pool {
+        // No workload: its pods could not start (see host_ports).
+    } else if host_network {
         if !input.spec.stopped {
             children.push(typed::<DaemonSet>(json!({
                 "apiVersion": "apps/v1", "kind": "DaemonSet",
@@ -536,6 +537,7 @@ mod tests {
             spec: &s,
             keys: &k,
             default_registry: "reg.example/yh",
+            sfu_pool: true,
         })
         .expect("builds");
         assert_eq!(
@@ -611,6 +613,7 @@ sip: {enabled: true}
             spec: &s,
             keys: &k,
             default_registry: "x",
+            sfu_pool: true,
         })
         .expect("builds");
         let ids = ids(&children);
@@ -658,6 +661,7 @@ sip: {enabled: true}
             spec: &s,
             keys: &k,
             default_registry: "x",
+            sfu_pool: true,
         })
         .expect("builds");
         assert!(
@@ -684,6 +688,7 @@ sip: {enabled: true}
             spec: &s,
             keys: &k,
             default_registry: "x",
+            sfu_pool: true,
         };
         let a: Vec<String> = build(&input)
             .expect("a")
@@ -696,5 +701,28 @@ sip: {enabled: true}
             .map(|c| serde_json::to_string(&c.object).expect("json"))
             .collect();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_pool_without_its_ports_gets_no_workload_but_keeps_the_rest() {
+        let (o, k) = (owner(), keys());
+        for networking in ["HostNetwork", "HostPort"] {
+            let s = spec(&format!("sfu: {{networking: {networking}}}"));
+            let input = BuildInput {
+                owner: &o,
+                spec: &s,
+                keys: &k,
+                default_registry: "x",
+                sfu_pool: false,
+            };
+            let ids = ids(&build(&input).expect("builds"));
+            assert!(!ids.contains(&"DaemonSet/prod-sfu".to_string()), "{ids:?}");
+            assert!(!ids.contains(&"Deployment/prod-sfu".to_string()), "{ids:?}");
+            assert!(ids.contains(&"Service/prod-sfu".to_string()), "{ids:?}");
+            assert!(
+                ids.contains(&"StatefulSet/prod-signal".to_string()),
+                "{ids:?}"
+            );
+        }
     }
 }

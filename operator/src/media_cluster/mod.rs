@@ -2,9 +2,11 @@
 //!
 //! - [`validate`]: checks the schema cannot express;
 //! - [`build`]: the pure build step (children from spec and keys);
+//! - [`host_ports`]: SFU pools that would fight over a node's ports;
 //! - this module: reading the generated keys, applying, and the status.
 
 pub mod build;
+pub mod host_ports;
 pub mod validate;
 
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, ApiResource};
+use kube::api::{Api, ApiResource, ListParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use rand::RngCore;
@@ -133,11 +135,17 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
 
     // read + build
     let keys = read_keys(&ctx, &namespace, &owner.name).await?;
+    // Host ports are per node, and nodes are shared by every namespace.
+    let clusters = Api::<MediaCluster>::all(ctx.client.clone())
+        .list(&ListParams::default())
+        .await?;
+    let port_conflict = host_ports::sfu_port_conflict(&mc, &clusters.items);
     let children = build::build(&BuildInput {
         owner: &owner,
         spec: &mc.spec,
         keys: &keys,
         default_registry: &ctx.config.default_registry,
+        sfu_pool: port_conflict.is_none(),
     })?;
 
     // apply
@@ -166,6 +174,36 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
 
     // status
     let (signal_ready, signal_ok) = signal_readiness(&ctx, &namespace, &mc).await?;
+    if let Some(conflict) = port_conflict {
+        let message = conflict.to_string();
+        let reason = "SfuPortConflict";
+        let reported = current
+            .and_then(|s| s.condition(READY))
+            .is_some_and(|c| c.reason == reason && c.message == message);
+        if !reported {
+            ctx.event(mc.as_ref(), true, reason, message.clone(), "Apply")
+                .await;
+        }
+        let status = MediaClusterStatus {
+            observed_generation: generation,
+            conditions: conditions::settle(
+                previous,
+                conditions::standard(
+                    (false, reason, message.clone()),
+                    false,
+                    Some((reason, message)),
+                    false,
+                ),
+                generation,
+            ),
+            signal_ready_replicas: signal_ready,
+            sfu_ready_nodes: 0,
+            signal_url: Some(build::signal_url(&owner.name, &namespace, &mc.spec)),
+        };
+        ctx.write_status(mc.as_ref(), current, &status).await?;
+        // Waits for a change of this or another MediaCluster (both are watched).
+        return Ok(Action::requeue(ctx.config.resync));
+    }
     let (sfu_ready, sfu_ok) = sfu_readiness(&ctx, &namespace, &mc).await?;
     let ready = signal_ok && sfu_ok && !report.changed();
     let message = if ready {
@@ -256,4 +294,13 @@ async fn sfu_readiness(ctx: &Context, namespace: &str, mc: &MediaCluster) -> Res
             && status.updated_replicas.unwrap_or(0) >= want;
         Ok((ready, current && ready >= want))
     }
+}
+
+/// Whether `mc` reported that its SFU pool waits for host ports another
+/// MediaCluster holds (so a change elsewhere may let it run).
+pub fn waits_for_host_ports(mc: &MediaCluster) -> bool {
+    mc.status
+        .as_ref()
+        .and_then(|s| s.condition(READY))
+        .is_some_and(|c| c.reason == "SfuPortConflict")
 }
