@@ -346,6 +346,7 @@ EOF
     --root-ca-file "$dir/pki/ca.crt" \
     --cluster-signing-cert-file "$dir/pki/ca.crt" --cluster-signing-key-file "$dir/pki/ca.key" \
     --service-cluster-ip-range 10.96.0.0/16 \
+    --node-monitor-grace-period 5m \
     --profiling=false
 
   log "starting kube-scheduler"
