@@ -137,7 +137,19 @@ pub async fn run_controllers(ctx: Arc<Context>) {
             ctx.clone(),
         )
         .for_each(|_| async {});
-    let gateways = Controller::new(Api::<Gateway>::all(client.clone()), selected())
+    let gateways = Controller::new(Api::<Gateway>::all(client.clone()), selected());
+    let gateway_store = gateways.store();
+    let gateways = gateways
+        .watches(
+            Api::<MediaCluster>::all(client.clone()),
+            watcher::Config::default(),
+            move |mc| {
+                let all = gateway_store.state();
+                gateway::gateways_of(&mc, all.iter().map(Arc::as_ref))
+                    .map(ObjectRef::from_obj)
+                    .collect::<Vec<_>>()
+            },
+        )
         .run(
             |obj, ctx| with_backoff_reset(obj, ctx, gateway::reconcile),
             error_policy,

@@ -979,6 +979,61 @@ async fn sfu_host_port_conflict_is_reported_on_the_later_media_cluster() {
     assert_eq!(now.status.expect("status").sfu_ready_nodes, 1);
 }
 
+/// The Gateway controller watches MediaClusters: a Gateway created before
+/// its MediaCluster becomes Ready when the MediaCluster appears, and its
+/// discovery document follows a change of the SFU ports, with no periodic
+/// requeue involved (the resync interval is 300 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn gateway_follows_its_media_cluster_appearing_and_changing() {
+    let c = admin().await;
+    let ns = "it-gateway-first";
+    namespace(&c, ns).await;
+    create(&c, ns, &example::<Gateway>("gateway.yaml")).await;
+    let gateways: Api<Gateway> = Api::namespaced(c.clone(), ns);
+    wait("Gateway Ready=False MediaClusterNotFound", 30, || {
+        let g = gateways.clone();
+        async move {
+            let s = g.get("public").await.ok()?.status?;
+            (s.condition("Ready")?.reason == "MediaClusterNotFound").then_some(())
+        }
+    })
+    .await;
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.spec.signal.external_url = Some("http://127.0.0.1:9".into());
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    mc.spec.sfu.udp_port = 48882;
+    mc.spec.sfu.tcp_port = 48881;
+    create(&c, ns, &mc).await;
+    wait("Gateway Ready once its MediaCluster exists", 30, || {
+        let g = gateways.clone();
+        async move { g.get("public").await.ok()?.status?.is_ready().then_some(()) }
+    })
+    .await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(c.clone(), ns);
+    let udp_port = || {
+        let cms = config_maps.clone();
+        async move {
+            let cm = cms.get_opt("prod-discovery").await.ok()??;
+            let doc: serde_json::Value =
+                serde_json::from_str(cm.data?.get("discovery.json")?).ok()?;
+            doc["media"]["udpPort"].as_i64()
+        }
+    };
+    assert_eq!(udp_port().await, Some(48882));
+    Api::<MediaCluster>::namespaced(c.clone(), ns)
+        .patch(
+            "prod",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"sfu": {"udpPort": 48883}}})),
+        )
+        .await
+        .expect("port change");
+    wait("discovery document with the new port", 30, || async {
+        (udp_port().await == Some(48883)).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn chart_manifests_pass_a_server_side_dry_run() {
     let c = admin().await;

@@ -5,7 +5,6 @@ pub mod build;
 pub mod tls;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
@@ -29,6 +28,18 @@ pub fn child_kinds() -> Vec<ApiResource> {
         ApiResource::erase::<Service>(&()),
         ApiResource::erase::<Ingress>(&()),
     ]
+}
+
+/// Gateways (of `gateways`) in front of `mc`: its creation or any change
+/// (addresses, ports, readiness) rebuilds them and their discovery document.
+pub fn gateways_of<'a>(
+    mc: &'a MediaCluster,
+    gateways: impl IntoIterator<Item = &'a Gateway> + 'a,
+) -> impl Iterator<Item = &'a Gateway> + 'a {
+    gateways.into_iter().filter(move |g| {
+        g.metadata.namespace == mc.metadata.namespace
+            && mc.metadata.name.as_deref() == Some(g.spec.media_cluster.as_str())
+    })
 }
 
 async fn read_tls(ctx: &Context, namespace: &str, gw: &Gateway) -> Result<Option<TlsMaterial>> {
@@ -119,7 +130,8 @@ pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
             ctx.event(gw.as_ref(), true, "MediaClusterNotFound", message, "Read")
                 .await;
         }
-        return Ok(Action::requeue(Duration::from_secs(10)));
+        // Its creation triggers this Gateway (the controller watches MediaClusters).
+        return Ok(Action::requeue(ctx.config.resync));
     };
     let tls = read_tls(&ctx, &namespace, &gw).await?;
     let children = build::build(&build::BuildInput {
@@ -168,4 +180,37 @@ pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
     };
     ctx.write_status(gw.as_ref(), current, &status).await?;
     Ok(Action::requeue(ctx.config.resync))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn gateway(name: &str, namespace: &str, cluster: &str) -> Gateway {
+        serde_json::from_value(json!({
+            "apiVersion": "yunhui.dev/v1alpha1", "kind": "Gateway",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"mediaCluster": cluster, "hosts": ["meet.example"], "tls": {"secretName": "tls"}}
+        }))
+        .expect("fixture")
+    }
+
+    #[test]
+    fn a_media_cluster_triggers_the_gateways_in_front_of_it() {
+        let mc: MediaCluster = serde_json::from_value(json!({
+            "apiVersion": "yunhui.dev/v1alpha1", "kind": "MediaCluster",
+            "metadata": {"name": "prod", "namespace": "a"}, "spec": {}
+        }))
+        .expect("fixture");
+        let gateways = [
+            gateway("public", "a", "prod"),
+            gateway("staging", "a", "staging"),
+            gateway("public", "b", "prod"),
+        ];
+        let hit: Vec<String> = gateways_of(&mc, &gateways)
+            .map(|g| format!("{}/{}", g.namespace().unwrap_or_default(), g.name_any()))
+            .collect();
+        assert_eq!(hit, vec!["a/public"]);
+    }
 }
