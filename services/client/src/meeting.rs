@@ -93,6 +93,8 @@ pub struct MeetingView {
     pub start_video_requests: u32,
     /// The host removed this participant.
     pub removed: bool,
+    /// How this participant's invitations went: (account id, state), in order.
+    pub invites: Vec<(String, String)>,
 }
 
 /// One participant's live session.
@@ -292,6 +294,13 @@ impl MeetingSession {
         })
     }
 
+    /// Rings directory users of the meeting's enterprise.
+    pub fn invite(&self, account_ids: &[&str]) -> Result<(), SessionError> {
+        self.send(ClientMessage::Invite {
+            account_ids: account_ids.iter().map(|a| a.to_string()).collect(),
+        })
+    }
+
     /// Host only: one of the host's controls.
     pub fn host(&self, command: HostCommand) -> Result<(), SessionError> {
         self.send(ClientMessage::Host { command })
@@ -470,6 +479,9 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
         ServerMessage::UnmuteRequested => view.unmute_requests += 1,
         ServerMessage::StartVideoRequested => view.start_video_requests += 1,
         ServerMessage::Removed => view.removed = true,
+        ServerMessage::InviteStatus {
+            account_id, state, ..
+        } => view.invites.push((account_id.clone(), state.clone())),
         _ => {}
     }
 }

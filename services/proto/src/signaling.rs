@@ -115,6 +115,31 @@ pub enum ClientMessage {
         /// The new name, 1 to 64 characters.
         display_name: String,
     },
+    /// Invite directory users of the meeting's enterprise: their
+    /// listening sockets ring ([`ServerMessage::IncomingCall`]) and the
+    /// sender follows each call through [`ServerMessage::InviteStatus`].
+    /// The host may always invite; participants when the meeting's join
+    /// mode is `invitees_may_invite`. Invited accounts may join a meeting
+    /// open to invitees only.
+    Invite {
+        /// Account ids.
+        account_ids: Vec<String>,
+    },
+    /// Instead of joining: ring this socket when the signed-in account is
+    /// invited to a meeting (answered with [`ServerMessage::Listening`]).
+    Listen {
+        /// Bearer token of the account.
+        token: String,
+    },
+    /// Accept or decline an [`ServerMessage::IncomingCall`] on a listening
+    /// socket. Accepting tells the inviter; the client then joins the
+    /// meeting (on another socket) with the call's link key.
+    AnswerCall {
+        /// The call.
+        call_id: String,
+        /// `true` to accept.
+        accept: bool,
+    },
     /// Host only: one of the host's controls (see [`HostCommand`]).
     Host {
         /// What to do.
@@ -317,6 +342,38 @@ pub enum ServerMessage {
     StartVideoRequested,
     /// The host removed this client from the meeting; the socket closes after this.
     Removed,
+    /// This socket rings for the account's invitations now.
+    Listening {
+        /// The account.
+        account_id: String,
+    },
+    /// Someone invites this account into a meeting.
+    IncomingCall {
+        /// Answer with this id.
+        call_id: String,
+        /// Meeting number.
+        meeting_number: String,
+        /// Meeting topic.
+        topic: String,
+        /// Who invites.
+        inviter: String,
+        /// Join key: with it the invitee needs no password.
+        link_key: String,
+    },
+    /// The call stopped ringing (answered on another device, or the meeting ended).
+    CallEnded {
+        /// The call.
+        call_id: String,
+    },
+    /// To an inviter: how an invitation goes.
+    InviteStatus {
+        /// The invited account.
+        account_id: String,
+        /// Their name.
+        display_name: String,
+        /// `ringing`, `offline` (nowhere to ring), `accepted` or `declined`.
+        state: String,
+    },
     /// A request failed. The socket stays usable.
     Error {
         /// Machine-readable reason.
@@ -370,6 +427,8 @@ pub enum ErrorCode {
     LicenceExceeded,
     /// Too many wrong passwords: wait before trying again.
     TooManyAttempts,
+    /// No such call rings for this account.
+    CallNotFound,
     /// A field was out of range (e.g. an empty display name).
     InvalidInput,
     /// Something failed inside the server.
@@ -460,6 +519,9 @@ impl ClientMessage {
         "react",
         "set_screen_share",
         "rename",
+        "invite",
+        "listen",
+        "answer_call",
         "host",
     ];
 }
@@ -515,6 +577,16 @@ mod tests {
             ClientMessage::Rename {
                 display_name: String::new(),
             },
+            ClientMessage::Invite {
+                account_ids: vec![],
+            },
+            ClientMessage::Listen {
+                token: String::new(),
+            },
+            ClientMessage::AnswerCall {
+                call_id: String::new(),
+                accept: true,
+            },
             ClientMessage::Host {
                 command: HostCommand::UnmuteAll,
             },
@@ -524,6 +596,6 @@ mod tests {
             let t = v["type"].as_str().unwrap();
             assert!(ClientMessage::TYPES.contains(&t), "{t} missing from TYPES");
         }
-        assert_eq!(ClientMessage::TYPES.len(), 13);
+        assert_eq!(ClientMessage::TYPES.len(), 16);
     }
 }

@@ -89,6 +89,9 @@ pub enum Error {
         /// Seconds until attempts are accepted again.
         retry_after_secs: u64,
     },
+    /// No such call rings for the caller.
+    #[error("no call {0} rings for you (answered elsewhere, or it ended)")]
+    CallNotFound(String),
     /// The media server refused or failed.
     #[error("media server: {0}")]
     Media(#[from] yunhui_sfu::control::ControlError),
@@ -113,6 +116,7 @@ impl Error {
             Error::NotInvited(_) => ErrorCode::NotInvited,
             Error::LicenceExceeded(_) => ErrorCode::LicenceExceeded,
             Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            Error::CallNotFound(_) => ErrorCode::CallNotFound,
             Error::WrongCredentials
             | Error::InvalidToken
             | Error::AccountPending
@@ -158,6 +162,7 @@ impl Error {
             Error::NotInvited(_) => "not_invited",
             Error::LicenceExceeded(_) => "licence_exceeded",
             Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::CallNotFound(_) => "call_not_found",
             Error::Media(_) => "media_error",
             Error::Database(_) | Error::Internal(_) => "internal",
         }
@@ -187,7 +192,7 @@ impl Error {
             | Error::NotAdmitted
             | Error::NotInvited(_)
             | Error::LicenceExceeded(_) => StatusCode::FORBIDDEN,
-            Error::ParticipantNotFound(_) => StatusCode::NOT_FOUND,
+            Error::ParticipantNotFound(_) | Error::CallNotFound(_) => StatusCode::NOT_FOUND,
             Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Media(_) => StatusCode::BAD_GATEWAY,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -19,6 +19,7 @@ pub mod http;
 pub mod licence;
 pub mod meetings;
 pub mod metrics;
+pub mod presence;
 pub mod room;
 pub mod signaling;
 pub mod store;

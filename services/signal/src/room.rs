@@ -13,17 +13,19 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
-use yunhui_proto::api::{MeetingOptions, MeetingStatus};
+use yunhui_proto::api::{AccountStatus, JoinMode, MeetingOptions, MeetingStatus};
 use yunhui_proto::signaling::{
     ChatMessage, MAX_CHAT_CHARS, Participant, REACTIONS, Role, ServerMessage, WaitingParticipant,
 };
 use yunhui_sfu::control::{MediaControl, MediaKind};
 
+use crate::accounts;
 use crate::chat;
 use crate::error::{Error, Result};
 use crate::licence::Licence;
 use crate::meetings::{self, MeetingRecord};
 use crate::metrics::Metrics;
+use crate::presence::{Presence, Ring};
 use crate::store::Store;
 
 /// What a participant's socket writer is asked to do.
@@ -40,6 +42,9 @@ pub type Outbox = mpsc::UnboundedSender<Outbound>;
 
 /// How often the SFU is asked for the active speaker.
 const SPEAKER_POLL: Duration = Duration::from_millis(400);
+
+/// Most accounts one invitation rings.
+const MAX_INVITES: usize = 50;
 
 /// Longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -94,6 +99,9 @@ struct RoomState {
     /// Signed-in accounts the host removed: they may not come back while
     /// this room is open.
     removed_accounts: HashSet<String>,
+    /// Accounts invited during the meeting: they may join a meeting open to
+    /// invitees only.
+    invited_accounts: HashSet<String>,
 }
 
 impl RoomState {
@@ -167,6 +175,7 @@ pub struct Rooms {
     media: Arc<dyn MediaControl>,
     store: Store,
     metrics: Metrics,
+    presence: Presence,
 }
 
 /// Someone who just entered a meeting, or its waiting room.
@@ -196,7 +205,76 @@ impl Rooms {
             media,
             store,
             metrics,
+            presence: Presence::default(),
         })
+    }
+
+    /// Who listens for invitations.
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
+    /// Whether `account_id` was invited into the open room of `meeting_id`.
+    pub async fn invited(&self, meeting_id: &str, account_id: &str) -> bool {
+        let room = self.rooms.lock().await.get(meeting_id).cloned();
+        match room {
+            Some(room) => room
+                .state
+                .lock()
+                .await
+                .invited_accounts
+                .contains(account_id),
+            None => false,
+        }
+    }
+
+    /// Rings directory users of the meeting's enterprise. The host may
+    /// always invite; participants when the join mode lets invitees invite.
+    /// Every id is checked before anyone rings.
+    pub async fn invite(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        account_ids: Vec<String>,
+    ) -> Result<()> {
+        if account_ids.is_empty() || account_ids.len() > MAX_INVITES {
+            return Err(Error::InvalidInput(format!(
+                "invite 1 to {MAX_INVITES} accounts at a time"
+            )));
+        }
+        let mut state = room.state.lock().await;
+        let member = state
+            .members
+            .get(participant_id)
+            .ok_or(Error::NotAdmitted)?;
+        if member.info.role != Role::Host && state.options.join_mode != JoinMode::InviteesMayInvite
+        {
+            return Err(Error::NotAllowed("invite others to this meeting"));
+        }
+        let inviter = member.info.display_name.clone();
+        let outbox = member.outbox.clone();
+        let mut invited = Vec::new();
+        for id in &account_ids {
+            match accounts::account_in_tenant(&self.store, &room.meeting.tenant_id, id).await? {
+                Some(account) if account.status == AccountStatus::Active => invited.push(account),
+                _ => return Err(Error::AccountNotFound(id.clone())),
+            }
+        }
+        for account in invited {
+            state.invited_accounts.insert(account.id.clone());
+            self.presence.ring(
+                Ring {
+                    account_id: &account.id,
+                    display_name: &account.display_name,
+                    meeting_number: &room.meeting.number,
+                    topic: &room.meeting.topic,
+                    inviter: &inviter,
+                    link_key: &room.meeting.link_key,
+                },
+                &outbox,
+            );
+        }
+        Ok(())
     }
 
     /// The media control this replica drives.
@@ -482,6 +560,7 @@ impl Rooms {
                 options: meeting.options.clone(),
                 licence,
                 removed_accounts: HashSet::new(),
+                invited_accounts: HashSet::new(),
             }),
             speaker_task: std::sync::Mutex::new(None),
         });

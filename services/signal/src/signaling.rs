@@ -28,6 +28,7 @@ use crate::licence::Licence;
 use crate::meetings;
 use crate::room::{Joiner, Outbound, Outbox, Room, check_name};
 use crate::throttle::Verdict;
+use yunhui_proto::api::JoinMode;
 
 /// Frames above this size are cut off by the WebSocket layer itself; frames
 /// between [`MAX_FRAME_BYTES`] and this get a polite `message_too_large`.
@@ -68,6 +69,8 @@ struct Connection {
     outbox: Outbox,
     source: IpAddr,
     joined: Option<(Arc<Room>, String)>,
+    /// The account this socket rings for, and its registration.
+    listening: Option<(String, u64)>,
 }
 
 async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
@@ -102,6 +105,7 @@ async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
         outbox,
         source,
         joined: None,
+        listening: None,
     };
     conn.send(ServerMessage::Hello {
         protocol_version: PROTOCOL_VERSION,
@@ -134,6 +138,9 @@ async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
         && let Err(e) = app.rooms.leave(&room, &participant_id).await
     {
         tracing::warn!(error = %e, "leaving on disconnect failed");
+    }
+    if let Some((account, id)) = conn.listening.take() {
+        app.rooms.presence().unlisten(&account, id);
     }
     drop(conn);
     if !writer_done {
@@ -216,6 +223,37 @@ impl Connection {
                 .join(meeting_number, display_name, password, link_key, token)
                 .await;
         }
+        match message {
+            ClientMessage::Listen { token } => {
+                app.metrics.messages.with_label_values(&["listen"]).inc();
+                if self.joined.is_some() || self.listening.is_some() {
+                    return Err(Error::InvalidInput(
+                        "this socket is already in use; listen on a socket of its own".into(),
+                    ));
+                }
+                let caller = accounts::authenticate(&app.store, &token).await?;
+                let id = app
+                    .rooms
+                    .presence()
+                    .listen(&caller.account_id, self.outbox.clone());
+                self.listening = Some((caller.account_id.clone(), id));
+                self.send(ServerMessage::Listening {
+                    account_id: caller.account_id,
+                });
+                return Ok(());
+            }
+            ClientMessage::AnswerCall { call_id, accept } => {
+                app.metrics
+                    .messages
+                    .with_label_values(&["answer_call"])
+                    .inc();
+                let Some((account, _)) = &self.listening else {
+                    return Err(Error::CallNotFound(call_id));
+                };
+                return app.rooms.presence().answer(account, &call_id, accept);
+            }
+            _ => {}
+        }
         let Some((room, participant_id)) = self.joined.clone() else {
             self.send_error(
                 ErrorCode::NotJoined,
@@ -288,6 +326,14 @@ impl Connection {
             ClientMessage::Host { command } => {
                 app.rooms.host(&room, &participant_id, command).await?;
             }
+            ClientMessage::Invite { account_ids } => {
+                app.rooms
+                    .invite(&room, &participant_id, account_ids)
+                    .await?;
+            }
+            ClientMessage::Listen { .. } | ClientMessage::AnswerCall { .. } => {
+                unreachable!("handled above")
+            }
         }
         Ok(())
     }
@@ -338,6 +384,18 @@ impl Connection {
                 meeting.check_access(password.as_deref(), link_key.as_deref())?;
             }
         }
+        if !is_host && meeting.options.join_mode != JoinMode::Anyone {
+            // Open to invitees only: the host's invitees and those invited
+            // during the meeting, signed in.
+            let account = caller.as_ref().map(|c| c.account_id.as_str());
+            let invited = match account {
+                Some(account) => app.rooms.invited(&meeting.id, account).await,
+                None => false,
+            };
+            if !invited {
+                return Err(Error::NotInvited(meeting.number.clone()));
+            }
+        }
         let licence = Licence::of_tenant(&app.store, &meeting.tenant_id).await?;
         let joined = app
             .rooms
@@ -372,6 +430,9 @@ fn message_type(message: &ClientMessage) -> &'static str {
         ClientMessage::SetScreenShare { .. } => "set_screen_share",
         ClientMessage::Rename { .. } => "rename",
         ClientMessage::Host { .. } => "host",
+        ClientMessage::Invite { .. } => "invite",
+        ClientMessage::Listen { .. } => "listen",
+        ClientMessage::AnswerCall { .. } => "answer_call",
     }
 }
 

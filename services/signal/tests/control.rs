@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use support::{Db, Server};
 use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
-use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingOptions};
-use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, Role};
+use yunhui_client::signaling::SignalingClient;
+use yunhui_proto::api::{CreateMeetingRequest, JoinMode, Meeting, MeetingOptions};
+use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, Role, ServerMessage};
 use yunhui_signal::SignalConfig;
 use yunhui_signal::throttle::ThrottleConfig;
 
@@ -981,7 +982,180 @@ async fn password_guessing_is_slowed_then_refused_but_the_rightful_user_gets_in(
     }
 }
 
+/// A signed-in account's listening socket.
+async fn listening(server: &Server, token: &str) -> SignalingClient {
+    let (mut socket, _) = SignalingClient::connect(&server.base_url).await.unwrap();
+    socket
+        .send(&ClientMessage::Listen {
+            token: token.into(),
+        })
+        .await
+        .unwrap();
+    socket
+        .recv_until(WAIT, |m| {
+            matches!(m, ServerMessage::Listening { .. }).then_some(())
+        })
+        .await
+        .unwrap();
+    socket
+}
+
+async fn incoming_call(socket: &mut SignalingClient) -> (String, String) {
+    socket
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::IncomingCall {
+                call_id, link_key, ..
+            } => Some((call_id.clone(), link_key.clone())),
+            _ => None,
+        })
+        .await
+        .expect("the invitation rings")
+}
+
+async fn invitations_ring_and_open_a_meeting_for_invitees_only(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, meeting) = meeting_with(
+        &server,
+        MeetingOptions {
+            join_mode: JoinMode::InviteesOnly,
+            ..MeetingOptions::default()
+        },
+    )
+    .await;
+    let host = join(&server, &meeting, "Host", host_api.token()).await;
+    let bob_api = server
+        .signed_in(&format!("bob-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let carol_api = server
+        .signed_in(&format!("carol-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let bob_id = bob_api.me().await.unwrap().id;
+    let carol_id = carol_api.me().await.unwrap().id;
+    // Not invited: neither a guest nor a signed-in colleague gets in.
+    let (code, message) = refused(&server, &meeting, "Guest").await;
+    assert_eq!(code, ErrorCode::NotInvited);
+    assert!(message.contains("invitees only"), "{message}");
+    match MeetingSession::join(&server.base_url, options(&meeting, "Bob", bob_api.token())).await {
+        Err(SessionError::Refused { code, .. }) => assert_eq!(code, ErrorCode::NotInvited),
+        other => panic!("{:?}", other.err()),
+    }
+    // Bob listens on two devices; Carol is offline.
+    let mut bob_phone = listening(&server, bob_api.token().unwrap()).await;
+    let mut bob_desk = listening(&server, bob_api.token().unwrap()).await;
+    // One unknown id and nobody rings.
+    expect_error(
+        &host,
+        ClientMessage::Invite {
+            account_ids: vec![bob_id.clone(), "made-up".into()],
+        },
+        ErrorCode::InvalidInput,
+    )
+    .await;
+    host.invite(&[&bob_id, &carol_id]).unwrap();
+    host.wait_until("statuses", WAIT, |v| v.invites.len() == 2)
+        .await
+        .unwrap();
+    let invites = host.view().invites;
+    assert!(
+        invites.contains(&(bob_id.clone(), "ringing".into())),
+        "{invites:?}"
+    );
+    assert!(
+        invites.contains(&(carol_id.clone(), "offline".into())),
+        "{invites:?}"
+    );
+    let (call, key) = incoming_call(&mut bob_phone).await;
+    let (same_call, _) = incoming_call(&mut bob_desk).await;
+    assert_eq!(call, same_call);
+    // Answered on the phone: the desk stops ringing, the host is told.
+    bob_phone
+        .send(&ClientMessage::AnswerCall {
+            call_id: call.clone(),
+            accept: true,
+        })
+        .await
+        .unwrap();
+    bob_desk
+        .recv_until(WAIT, |m| {
+            matches!(m, ServerMessage::CallEnded { call_id } if *call_id == call).then_some(())
+        })
+        .await
+        .unwrap();
+    host.wait_until("accepted", WAIT, |v| {
+        v.invites.contains(&(bob_id.clone(), "accepted".into()))
+    })
+    .await
+    .unwrap();
+    bob_desk
+        .send(&ClientMessage::AnswerCall {
+            call_id: call.clone(),
+            accept: true,
+        })
+        .await
+        .unwrap();
+    let code = bob_desk
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(code, ErrorCode::CallNotFound);
+    // Bob joins with the call's key (no password needed).
+    let mut opts = options(&meeting, "Bob", bob_api.token());
+    opts.password = None;
+    opts.link_key = Some(key);
+    let bob = MeetingSession::join(&server.base_url, opts)
+        .await
+        .expect("the invitee joins");
+    // Invitees may not invite in this join mode; they may once the host allows it.
+    expect_error(
+        &bob,
+        ClientMessage::Invite {
+            account_ids: vec![carol_id.clone()],
+        },
+        ErrorCode::NotAllowed,
+    )
+    .await;
+    let opts = host.view().options.unwrap();
+    host.host(HostCommand::SetOptions {
+        options: MeetingOptions {
+            join_mode: JoinMode::InviteesMayInvite,
+            ..opts
+        },
+    })
+    .unwrap();
+    bob.wait_until("join mode", WAIT, |v| {
+        v.options
+            .as_ref()
+            .is_some_and(|o| o.join_mode == JoinMode::InviteesMayInvite)
+    })
+    .await
+    .unwrap();
+    let mut carol_phone = listening(&server, carol_api.token().unwrap()).await;
+    bob.invite(&[&carol_id]).unwrap();
+    let (call, _) = incoming_call(&mut carol_phone).await;
+    carol_phone
+        .send(&ClientMessage::AnswerCall {
+            call_id: call,
+            accept: false,
+        })
+        .await
+        .unwrap();
+    bob.wait_until("declined", WAIT, |v| {
+        v.invites.contains(&(carol_id.clone(), "declined".into()))
+    })
+    .await
+    .unwrap();
+    // Declining does not open the door to others: a guest is still refused.
+    let (code, _) = refused(&server, &meeting, "Guest").await;
+    assert_eq!(code, ErrorCode::NotInvited);
+    host.close().await;
+    bob.close().await;
+}
+
 on_both_databases!(
+    invitations_ring_and_open_a_meeting_for_invitees_only,
     every_host_action_is_refused_to_participants,
     mute_all_without_self_unmute_stops_audio_at_the_sfu,
     host_actions_on_one_participant,

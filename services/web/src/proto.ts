@@ -404,7 +404,23 @@ sharing: boolean, } | { "type": "rename",
 /**
  * The new name, 1 to 64 characters.
  */
-display_name: string, } | { "type": "host", 
+display_name: string, } | { "type": "invite", 
+/**
+ * Account ids.
+ */
+account_ids: Array<string>, } | { "type": "listen", 
+/**
+ * Bearer token of the account.
+ */
+token: string, } | { "type": "answer_call", 
+/**
+ * The call.
+ */
+call_id: string, 
+/**
+ * `true` to accept.
+ */
+accept: boolean, } | { "type": "host", 
 /**
  * What to do.
  */
@@ -506,7 +522,47 @@ participant_id: string,
 /**
  * The reaction.
  */
-emoji: string, } | { "type": "unmute_requested" } | { "type": "start_video_requested" } | { "type": "removed" } | { "type": "error", 
+emoji: string, } | { "type": "unmute_requested" } | { "type": "start_video_requested" } | { "type": "removed" } | { "type": "listening", 
+/**
+ * The account.
+ */
+account_id: string, } | { "type": "incoming_call", 
+/**
+ * Answer with this id.
+ */
+call_id: string, 
+/**
+ * Meeting number.
+ */
+meeting_number: string, 
+/**
+ * Meeting topic.
+ */
+topic: string, 
+/**
+ * Who invites.
+ */
+inviter: string, 
+/**
+ * Join key: with it the invitee needs no password.
+ */
+link_key: string, } | { "type": "call_ended", 
+/**
+ * The call.
+ */
+call_id: string, } | { "type": "invite_status", 
+/**
+ * The invited account.
+ */
+account_id: string, 
+/**
+ * Their name.
+ */
+display_name: string, 
+/**
+ * `ringing`, `offline` (nowhere to ring), `accepted` or `declined`.
+ */
+state: string, } | { "type": "error", 
 /**
  * Machine-readable reason.
  */
@@ -516,7 +572,7 @@ code: ErrorCode,
  */
 message: string, };
 
-export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "meeting_locked" | "entry_denied" | "not_allowed" | "participant_not_found" | "not_invited" | "licence_exceeded" | "too_many_attempts" | "invalid_input" | "internal";
+export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "meeting_locked" | "entry_denied" | "not_allowed" | "participant_not_found" | "not_invited" | "licence_exceeded" | "too_many_attempts" | "call_not_found" | "invalid_input" | "internal";
 
 export type Role = "host" | "participant";
 
