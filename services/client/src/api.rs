@@ -7,6 +7,10 @@ use yunhui_proto::api::{
     About, Account, ApiError, CreateMeetingRequest, LoginRequest, Meeting, MeetingPreview,
     RegisterRequest, Session,
 };
+use yunhui_proto::schedule::{
+    CloudRoom, CloudRoomRequest, HistoryEntry, Location, LocationRequest, MeetingTemplate,
+    Occurrence, OccurrenceUpdate, ScheduleRequest, ScheduledMeeting, TemplateRequest,
+};
 
 /// An Open API call that did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +151,267 @@ impl ApiClient {
         let status = resp.status();
         if status.is_success() {
             return Ok(resp.json().await?);
+        }
+        let text = resp.text().await?;
+        let (code, message) = match serde_json::from_str::<ApiError>(&text) {
+            Ok(err) => (err.error.code, err.error.message),
+            Err(_) => ("unreadable_error".to_string(), text),
+        };
+        Err(ApiCallError::Server {
+            status,
+            code,
+            message,
+        })
+    }
+
+    /// Schedules a meeting or a series (F-MTG-2, F-MTG-3).
+    pub async fn schedule_meeting(
+        &self,
+        req: &ScheduleRequest,
+    ) -> Result<ScheduledMeeting, ApiCallError> {
+        self.call(reqwest::Method::POST, "/schedules", Some(req))
+            .await
+    }
+
+    /// Details of a scheduled meeting the caller hosts or is invited to (F-MTG-4).
+    pub async fn scheduled_meeting(&self, id: &str) -> Result<ScheduledMeeting, ApiCallError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/schedules/{id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Replaces a scheduled meeting or a whole series; changed occurrences stay.
+    pub async fn edit_scheduled_meeting(
+        &self,
+        id: &str,
+        req: &ScheduleRequest,
+    ) -> Result<ScheduledMeeting, ApiCallError> {
+        self.call(reqwest::Method::PUT, &format!("/schedules/{id}"), Some(req))
+            .await
+    }
+
+    /// Cancels a scheduled meeting or a whole series.
+    pub async fn cancel_scheduled_meeting(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/schedules/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Changes one occurrence (by its local date, `YYYY-MM-DD`) of a series.
+    pub async fn edit_occurrence(
+        &self,
+        id: &str,
+        date: &str,
+        update: &OccurrenceUpdate,
+    ) -> Result<ScheduledMeeting, ApiCallError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/schedules/{id}/occurrences/{date}"),
+            Some(update),
+        )
+        .await
+    }
+
+    /// Cancels one occurrence (by its local date, `YYYY-MM-DD`) of a series.
+    pub async fn cancel_occurrence(
+        &self,
+        id: &str,
+        date: &str,
+    ) -> Result<ScheduledMeeting, ApiCallError> {
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("/schedules/{id}/occurrences/{date}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Occurrences the caller hosts or is invited to between `from` and `to`
+    /// (Unix seconds; the server defaults to the next 31 days).
+    pub async fn upcoming(
+        &self,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<Vec<Occurrence>, ApiCallError> {
+        let mut query = Vec::new();
+        if let Some(from) = from {
+            query.push(format!("from={from}"));
+        }
+        if let Some(to) = to {
+            query.push(format!("to={to}"));
+        }
+        let path = if query.is_empty() {
+            "/upcoming".to_string()
+        } else {
+            format!("/upcoming?{}", query.join("&"))
+        };
+        self.call(reqwest::Method::GET, &path, None::<&()>).await
+    }
+
+    /// Meetings the caller hosted or was invited to that have ended, latest first.
+    pub async fn history(&self) -> Result<Vec<HistoryEntry>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/history", None::<&()>)
+            .await
+    }
+
+    /// The invitation text of a scheduled meeting, `lang` `zh` or `en` (F-MTG-5).
+    pub async fn invitation(&self, id: &str, lang: &str) -> Result<String, ApiCallError> {
+        let resp = self
+            .send_raw(
+                reqwest::Method::GET,
+                &format!("/schedules/{id}/invitation?lang={lang}"),
+                None::<&()>,
+            )
+            .await?;
+        Ok(resp.text().await?)
+    }
+
+    /// Creates a personal cloud room with a fixed number (F-MTG-6).
+    pub async fn create_cloud_room(
+        &self,
+        req: &CloudRoomRequest,
+    ) -> Result<CloudRoom, ApiCallError> {
+        self.call(reqwest::Method::POST, "/cloud-rooms", Some(req))
+            .await
+    }
+
+    /// Cloud rooms the caller owns or is a member of.
+    pub async fn cloud_rooms(&self) -> Result<Vec<CloudRoom>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/cloud-rooms", None::<&()>)
+            .await
+    }
+
+    /// One cloud room the caller owns or is a member of.
+    pub async fn cloud_room(&self, id: &str) -> Result<CloudRoom, ApiCallError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/cloud-rooms/{id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Changes name, password, members and settings of an owned cloud room.
+    pub async fn edit_cloud_room(
+        &self,
+        id: &str,
+        req: &CloudRoomRequest,
+    ) -> Result<CloudRoom, ApiCallError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/cloud-rooms/{id}"),
+            Some(req),
+        )
+        .await
+    }
+
+    /// Deletes an owned cloud room; its number is free again.
+    pub async fn delete_cloud_room(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/cloud-rooms/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Saves a personal meeting template.
+    pub async fn create_template(
+        &self,
+        req: &TemplateRequest,
+    ) -> Result<MeetingTemplate, ApiCallError> {
+        self.call(reqwest::Method::POST, "/templates", Some(req))
+            .await
+    }
+
+    /// The caller's templates, by name.
+    pub async fn templates(&self) -> Result<Vec<MeetingTemplate>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/templates", None::<&()>)
+            .await
+    }
+
+    /// Replaces one of the caller's templates.
+    pub async fn edit_template(
+        &self,
+        id: &str,
+        req: &TemplateRequest,
+    ) -> Result<MeetingTemplate, ApiCallError> {
+        self.call(reqwest::Method::PUT, &format!("/templates/{id}"), Some(req))
+            .await
+    }
+
+    /// Deletes one of the caller's templates.
+    pub async fn delete_template(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/templates/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Starts an instant meeting from one of the caller's templates.
+    pub async fn start_from_template(&self, id: &str) -> Result<Meeting, ApiCallError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/templates/{id}/start"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Adds a physical meeting location to the caller's tenant.
+    pub async fn create_location(&self, req: &LocationRequest) -> Result<Location, ApiCallError> {
+        self.call(reqwest::Method::POST, "/locations", Some(req))
+            .await
+    }
+
+    /// The tenant's meeting locations, by name.
+    pub async fn locations(&self) -> Result<Vec<Location>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/locations", None::<&()>)
+            .await
+    }
+
+    /// Removes a location the caller added.
+    pub async fn delete_location(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/locations/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Sends a request and returns the successful response as it is.
+    async fn send_raw<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, ApiCallError> {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
         }
         let text = resp.text().await?;
         let (code, message) = match serde_json::from_str::<ApiError>(&text) {

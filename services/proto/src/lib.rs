@@ -1,7 +1,9 @@
 //! Wire types shared by Yunhui's services and clients.
 //!
-//! Two surfaces live here:
+//! Three surfaces live here:
 //! - [`api`]: the JSON bodies of the REST Open API (`/api/v1/...`).
+//! - [`schedule`]: the scheduling part of the Open API (scheduled and
+//!   recurring meetings, upcoming and history lists).
 //! - [`signaling`]: the JSON messages of the WebSocket signaling protocol
 //!   (`/api/v1/signal`), versioned by [`signaling::PROTOCOL_VERSION`].
 //!
@@ -9,5 +11,6 @@
 //! ([`typescript::definitions`]), so the two never drift.
 
 pub mod api;
+pub mod schedule;
 pub mod signaling;
 pub mod typescript;

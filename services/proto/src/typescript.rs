@@ -6,7 +6,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, signaling};
+use crate::{api, schedule, signaling};
 
 /// The complete TypeScript module: every wire type plus the protocol constants.
 pub fn definitions() -> String {
@@ -34,6 +34,23 @@ pub fn definitions() -> String {
         api::Meeting::decl(),
         api::MeetingPreview::decl(),
         api::About::decl(),
+        schedule::ScheduleRequest::decl(),
+        schedule::MeetingDevice::decl(),
+        schedule::Frequency::decl(),
+        schedule::Weekday::decl(),
+        schedule::Recurrence::decl(),
+        schedule::OccurrenceException::decl(),
+        schedule::OccurrenceUpdate::decl(),
+        schedule::Invitee::decl(),
+        schedule::ScheduledMeeting::decl(),
+        schedule::Occurrence::decl(),
+        schedule::HistoryEntry::decl(),
+        schedule::LocationRequest::decl(),
+        schedule::Location::decl(),
+        schedule::TemplateRequest::decl(),
+        schedule::MeetingTemplate::decl(),
+        schedule::CloudRoomRequest::decl(),
+        schedule::CloudRoom::decl(),
         signaling::ClientMessage::decl(),
         signaling::ServerMessage::decl(),
         signaling::ErrorCode::decl(),

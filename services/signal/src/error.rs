@@ -46,6 +46,24 @@ pub enum Error {
     /// No open meeting with this number (or id) is visible to the caller.
     #[error("no meeting with number {0} is open")]
     MeetingNotFound(String),
+    /// No such record (scheduled meeting, cloud room, template, location)
+    /// is visible to the caller; said the same way whether it exists
+    /// elsewhere or not at all.
+    #[error("no {what} {id} is visible to you")]
+    NotVisible {
+        /// What was asked for, e.g. "scheduled meeting".
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The series has no occurrence on that date.
+    #[error("the series {meeting} has no occurrence on {date}")]
+    OccurrenceNotFound {
+        /// Meeting id of the series.
+        meeting: String,
+        /// The local date asked for.
+        date: String,
+    },
     /// The meeting has a password and none was given.
     #[error("meeting {0} needs a password")]
     PasswordRequired(String),
@@ -126,7 +144,9 @@ impl Error {
                 ErrorCode::InvalidInput
             }
             Error::TokenExpired => ErrorCode::TokenExpired,
-            Error::MeetingNotFound(_) => ErrorCode::MeetingNotFound,
+            Error::MeetingNotFound(_)
+            | Error::NotVisible { .. }
+            | Error::OccurrenceNotFound { .. } => ErrorCode::MeetingNotFound,
             Error::PasswordRequired(_) => ErrorCode::PasswordRequired,
             Error::WrongPassword(_) => ErrorCode::WrongPassword,
             Error::NotHost(_) => ErrorCode::NotHost,
@@ -150,6 +170,11 @@ impl Error {
             Error::InvalidToken => "invalid_token",
             Error::TokenExpired => "token_expired",
             Error::MeetingNotFound(_) => "meeting_not_found",
+            Error::NotVisible { what, .. } if what.contains("meeting") || what.contains("room") => {
+                "meeting_not_found"
+            }
+            Error::NotVisible { .. } => "not_found",
+            Error::OccurrenceNotFound { .. } => "occurrence_not_found",
             Error::PasswordRequired(_) => "password_required",
             Error::WrongPassword(_) => "wrong_password",
             Error::NotHost(_) => "not_host",
@@ -178,7 +203,9 @@ impl Error {
             Error::MeetingNotFound(_)
             | Error::AccountNotFound(_)
             | Error::ApiKeyNotFound(_)
-            | Error::TenantNotFound(_) => StatusCode::NOT_FOUND,
+            | Error::TenantNotFound(_)
+            | Error::NotVisible { .. }
+            | Error::OccurrenceNotFound { .. } => StatusCode::NOT_FOUND,
             Error::AccountPending | Error::AccountRejected | Error::NotTenantAdmin(_) => {
                 StatusCode::FORBIDDEN
             }

@@ -91,6 +91,8 @@ pub fn router(app: Arc<App>) -> Router {
     let api = api
         // The WebSocket protocol is documented in yunhui_proto::signaling.
         .route("/signal", get(signaling::upgrade))
+        .merge(crate::schedule::routes())
+        .merge(crate::assistant::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let mut router = Router::new()
@@ -453,6 +455,6 @@ fn bearer(headers: &HeaderMap) -> Result<&str> {
         .ok_or(Error::InvalidToken)
 }
 
-async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
+pub(crate) async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
     accounts::authenticate(&app.store, bearer(headers)?).await
 }

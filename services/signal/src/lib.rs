@@ -5,7 +5,10 @@
 //! - [`room`]: live meeting state, owned by this replica, driving the SFU
 //!   through [`yunhui_sfu::control::MediaControl`];
 //! - [`accounts`], [`meetings`]: persistent records in [`store`] (SQLite or
-//!   PostgreSQL).
+//!   PostgreSQL);
+//! - [`schedule`]: scheduled and recurring meetings, timed by [`recurrence`],
+//!   shared with the text of [`invitation`]; [`assistant`]: cloud rooms,
+//!   templates and locations.
 //!
 //! The library is composed by the `yunhui-signal` binary (SFU reached over
 //! HTTP) and by `yunhui up` (SFU in the same process).
@@ -13,14 +16,18 @@
 pub mod accounts;
 pub mod admin;
 pub mod api_keys;
+pub mod assistant;
 pub mod chat;
 pub mod error;
 pub mod http;
+pub mod invitation;
 pub mod licence;
 pub mod meetings;
 pub mod metrics;
 pub mod presence;
+pub mod recurrence;
 pub mod room;
+pub mod schedule;
 pub mod signaling;
 pub mod store;
 pub mod throttle;

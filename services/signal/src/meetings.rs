@@ -93,14 +93,9 @@ pub fn normalize_number(number: &str) -> String {
     number.chars().filter(|c| !matches!(c, ' ' | '-')).collect()
 }
 
-/// Creates an instant meeting hosted by `caller`.
-pub async fn create_instant(
-    store: &Store,
-    caller: &Caller,
-    req: CreateMeetingRequest,
-) -> Result<MeetingRecord> {
-    let topic = req
-        .topic
+/// The topic to store: trimmed, or "<display name>'s meeting" when empty.
+pub fn clean_topic(topic: Option<String>, caller: &Caller) -> Result<String> {
+    let topic = topic
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| format!("{}'s meeting", caller.display_name));
@@ -109,7 +104,12 @@ pub async fn create_instant(
             "the topic is longer than 128 characters".into(),
         ));
     }
-    let password = req.password.filter(|p| !p.is_empty());
+    Ok(topic)
+}
+
+/// The password to store: none when empty, else 4–16 printable ASCII characters.
+pub fn clean_password(password: Option<String>) -> Result<Option<String>> {
+    let password = password.filter(|p| !p.is_empty());
     if let Some(p) = &password {
         let len = p.chars().count();
         if !(4..=16).contains(&len) || !p.chars().all(|c| c.is_ascii_graphic()) {
@@ -118,6 +118,40 @@ pub async fn create_instant(
             ));
         }
     }
+    Ok(password)
+}
+
+/// Creates an instant meeting hosted by `caller`.
+pub async fn create_instant(
+    store: &Store,
+    caller: &Caller,
+    req: CreateMeetingRequest,
+) -> Result<MeetingRecord> {
+    let topic = clean_topic(req.topic, caller)?;
+    let password = clean_password(req.password)?;
+    let mut conn = store.pool().acquire().await?;
+    insert_with_fresh_number(
+        &mut conn,
+        caller,
+        topic,
+        password,
+        req.options.unwrap_or_default(),
+    )
+    .await
+}
+
+/// Inserts a new waiting meeting hosted by `caller` under a random number
+/// that no open meeting holds. Each attempt runs in a savepoint, so `conn`
+/// may be inside a transaction (PostgreSQL aborts a transaction on a failed
+/// insert otherwise).
+pub async fn insert_with_fresh_number(
+    conn: &mut sqlx::AnyConnection,
+    caller: &Caller,
+    topic: String,
+    password: Option<String>,
+    options: MeetingOptions,
+) -> Result<MeetingRecord> {
+    use sqlx::Connection;
     for _ in 0..16 {
         let record = MeetingRecord {
             id: uuid::Uuid::new_v4().to_string(),
@@ -129,8 +163,9 @@ pub async fn create_instant(
             host_account_id: caller.account_id.clone(),
             status: MeetingStatus::Waiting,
             created_at: now(),
-            options: req.options.clone().unwrap_or_default(),
+            options: options.clone(),
         };
+        let mut attempt = conn.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO meetings (id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at, options) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -145,18 +180,43 @@ pub async fn create_instant(
         .bind(status_str(record.status))
         .bind(record.created_at)
         .bind(options_json(&record.options))
-        .execute(store.pool())
+        .execute(&mut *attempt)
         .await;
         match inserted {
-            Ok(_) => return Ok(record),
+            Ok(_) => {
+                attempt.commit().await?;
+                return Ok(record);
+            }
             // The number is taken by an open meeting: draw another.
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => continue,
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                attempt.rollback().await?;
+                continue;
+            }
             Err(e) => return Err(e.into()),
         }
     }
     Err(Error::Internal(
         "could not find a free meeting number".into(),
     ))
+}
+
+/// Changes the topic, password and settings of a meeting (the schedule
+/// module's edit of a scheduled meeting).
+pub async fn update_settings(
+    conn: &mut sqlx::AnyConnection,
+    meeting_id: &str,
+    topic: &str,
+    password: Option<&str>,
+    options: &MeetingOptions,
+) -> Result<()> {
+    sqlx::query("UPDATE meetings SET topic = $1, password = $2, options = $3 WHERE id = $4")
+        .bind(topic)
+        .bind(password)
+        .bind(options_json(options))
+        .bind(meeting_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// The open (not ended) meeting with `number`, in any tenant: guests join by
@@ -197,8 +257,38 @@ pub async fn list_hosted(store: &Store, caller: &Caller) -> Result<Vec<MeetingRe
     rows.iter().map(record_from_row).collect()
 }
 
-/// Moves a meeting to `status`, stamping start or end times.
+/// Moves a meeting to `status`, stamping start or end times. An ending
+/// meeting is written to the history list; a series with occurrences still
+/// to come, or a personal cloud room, goes back to waiting, keeping its
+/// number for the next meeting.
 pub async fn set_status(store: &Store, meeting_id: &str, status: MeetingStatus) -> Result<()> {
+    let stamp = now();
+    let mut tx = store.pool().begin().await?;
+    if status == MeetingStatus::Ended {
+        sqlx::query(
+            "INSERT INTO meeting_history (id, meeting_id, tenant_id, number, topic, host_account_id, started_at, ended_at) \
+             SELECT $1, id, tenant_id, number, topic, host_account_id, started_at, $2 FROM meetings \
+             WHERE id = $3 AND status <> 'ended'",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(stamp)
+        .bind(meeting_id)
+        .execute(&mut *tx)
+        .await?;
+        if crate::schedule::series_continues_after(&mut tx, meeting_id, stamp).await?
+            || crate::assistant::is_cloud_room(&mut tx, meeting_id).await?
+        {
+            sqlx::query(
+                "UPDATE meetings SET status = 'waiting', started_at = NULL, ended_at = $1 WHERE id = $2",
+            )
+            .bind(stamp)
+            .bind(meeting_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+    }
     let sql = match status {
         MeetingStatus::Live => {
             "UPDATE meetings SET status = $1, started_at = COALESCE(started_at, $2) WHERE id = $3 AND status <> 'ended'"
@@ -211,18 +301,19 @@ pub async fn set_status(store: &Store, meeting_id: &str, status: MeetingStatus) 
     let stamp = if status == MeetingStatus::Waiting {
         None
     } else {
-        Some(now())
+        Some(stamp)
     };
     sqlx::query(sql)
         .bind(status_str(status))
         .bind(stamp)
         .bind(meeting_id)
-        .execute(store.pool())
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
-const SELECT: &str = "SELECT id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at, options FROM meetings";
+pub(crate) const SELECT: &str = "SELECT id, tenant_id, number, topic, password, link_key, host_account_id, status, created_at, options FROM meetings";
 
 /// Stores a meeting's settings (they change during the meeting, e.g. a lock).
 pub async fn set_options(store: &Store, meeting_id: &str, options: &MeetingOptions) -> Result<()> {
@@ -238,7 +329,7 @@ fn options_json(options: &MeetingOptions) -> String {
     serde_json::to_string(options).unwrap_or_else(|_| "{}".into())
 }
 
-fn record_from_row(row: &sqlx::any::AnyRow) -> Result<MeetingRecord> {
+pub(crate) fn record_from_row(row: &sqlx::any::AnyRow) -> Result<MeetingRecord> {
     let status: String = row.try_get("status")?;
     Ok(MeetingRecord {
         id: row.try_get("id")?,
@@ -259,7 +350,7 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<MeetingRecord> {
     })
 }
 
-fn status_str(status: MeetingStatus) -> &'static str {
+pub(crate) fn status_str(status: MeetingStatus) -> &'static str {
     match status {
         MeetingStatus::Waiting => "waiting",
         MeetingStatus::Live => "live",

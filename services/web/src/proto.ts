@@ -344,6 +344,379 @@ version: string,
  */
 protocol_version: number, };
 
+export type ScheduleRequest = { 
+/**
+ * Topic, at most 128 characters; defaults to "<display name>'s meeting".
+ */
+topic?: string, 
+/**
+ * Local start, `YYYY-MM-DDTHH:MM` in `time_zone`, on a full or half hour.
+ */
+start: string, 
+/**
+ * Length in minutes, 15 to 1440.
+ */
+duration_minutes: number, 
+/**
+ * IANA time zone, e.g. `Asia/Shanghai`.
+ */
+time_zone: string, 
+/**
+ * Optional password (4–16 characters) joiners must give.
+ */
+password?: string, 
+/**
+ * Account ids of invitees, all in the caller's tenant (at most 500).
+ */
+invitees: Array<string>, 
+/**
+ * Meeting devices (room systems) invited by address (at most 50).
+ */
+devices: Array<MeetingDevice>, 
+/**
+ * Physical meeting room, at most 128 characters.
+ */
+location?: string, 
+/**
+ * Makes the meeting a series.
+ */
+recurrence?: Recurrence, 
+/**
+ * Meeting settings; omitted fields take their defaults.
+ */
+options?: MeetingOptions, };
+
+export type MeetingDevice = { 
+/**
+ * Name shown for it, 1 to 64 characters.
+ */
+name: string, 
+/**
+ * Its SIP or H.323 address, e.g. `sip:room-3@example.com`, at most 256 characters.
+ */
+address: string, };
+
+export type Frequency = "daily" | "weekly" | "monthly";
+
+export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+
+export type Recurrence = { 
+/**
+ * Daily, weekly or monthly.
+ */
+frequency: Frequency, 
+/**
+ * Every how many days, weeks or months (1 to 99). Default 1.
+ */
+interval: number, 
+/**
+ * Weekly only: the days it happens on; default the start's weekday.
+ */
+weekdays: Array<Weekday>, 
+/**
+ * Monthly only: the day of the month (1–31); default the start's day.
+ */
+day_of_month?: number, 
+/**
+ * Last day (local date `YYYY-MM-DD`, inclusive) an occurrence may start
+ * on; at most two years after the start.
+ */
+until: string, };
+
+export type OccurrenceException = { 
+/**
+ * Local date (`YYYY-MM-DD`) of the occurrence as the series places it.
+ */
+date: string, 
+/**
+ * The occurrence is cancelled.
+ */
+cancelled: boolean, 
+/**
+ * Moved start (local `YYYY-MM-DDTHH:MM`), if changed.
+ */
+start?: string, 
+/**
+ * Changed length in minutes, if changed.
+ */
+duration_minutes?: number, 
+/**
+ * Changed topic, if changed.
+ */
+topic?: string, };
+
+export type OccurrenceUpdate = { 
+/**
+ * New local start `YYYY-MM-DDTHH:MM`, on a full or half hour.
+ */
+start?: string, 
+/**
+ * New length in minutes.
+ */
+duration_minutes?: number, 
+/**
+ * New topic for this occurrence only.
+ */
+topic?: string, };
+
+export type Invitee = { 
+/**
+ * Account id.
+ */
+account_id: string, 
+/**
+ * Display name.
+ */
+display_name: string, };
+
+export type ScheduledMeeting = { 
+/**
+ * The meeting row: id, number, topic, password, join link, settings.
+ */
+meeting: Meeting, 
+/**
+ * Display name of the host.
+ */
+host_display_name: string, 
+/**
+ * Local start of the meeting (the first of a series).
+ */
+start: string, 
+/**
+ * The same start as an instant.
+ */
+starts_at: number, 
+/**
+ * Length in minutes.
+ */
+duration_minutes: number, 
+/**
+ * IANA time zone.
+ */
+time_zone: string, 
+/**
+ * Invited accounts.
+ */
+invitees: Array<Invitee>, 
+/**
+ * Invited meeting devices.
+ */
+devices: Array<MeetingDevice>, 
+/**
+ * Physical meeting room.
+ */
+location?: string, 
+/**
+ * The repetition, for a series.
+ */
+recurrence?: Recurrence, 
+/**
+ * Changed or cancelled occurrences of a series.
+ */
+exceptions: Array<OccurrenceException>, };
+
+export type Occurrence = { 
+/**
+ * Meeting id (the series' id for a series).
+ */
+meeting_id: string, 
+/**
+ * Meeting number, shared by every occurrence of a series.
+ */
+number: string, 
+/**
+ * Topic of this occurrence.
+ */
+topic: string, 
+/**
+ * Local date the series places this occurrence on: the key for editing
+ * or cancelling it.
+ */
+date: string, 
+/**
+ * Local start of this occurrence.
+ */
+start: string, 
+/**
+ * Start as an instant.
+ */
+starts_at: number, 
+/**
+ * End as an instant.
+ */
+ends_at: number, 
+/**
+ * Length in minutes.
+ */
+duration_minutes: number, 
+/**
+ * IANA time zone.
+ */
+time_zone: string, 
+/**
+ * Whether the meeting is a series.
+ */
+recurring: boolean, 
+/**
+ * Whether this occurrence differs from the series.
+ */
+modified: boolean, 
+/**
+ * Host account id.
+ */
+host_account_id: string, 
+/**
+ * Whether the caller hosts it (else the caller is invited).
+ */
+is_host: boolean, };
+
+export type HistoryEntry = { 
+/**
+ * Meeting id.
+ */
+meeting_id: string, 
+/**
+ * Meeting number.
+ */
+number: string, 
+/**
+ * Topic when it was held.
+ */
+topic: string, 
+/**
+ * Host account id.
+ */
+host_account_id: string, 
+/**
+ * When the first participant joined, if anyone did.
+ */
+started_at?: number, 
+/**
+ * When it ended.
+ */
+ended_at: number, };
+
+export type LocationRequest = { 
+/**
+ * Name, 1 to 128 characters, unique in the tenant.
+ */
+name: string, 
+/**
+ * Where it is (building, floor), at most 256 characters.
+ */
+address?: string, 
+/**
+ * Seats, 1 to 10000.
+ */
+capacity?: number, };
+
+export type Location = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Where it is.
+ */
+address?: string, 
+/**
+ * Seats.
+ */
+capacity?: number, 
+/**
+ * Account that added it (only it may remove it).
+ */
+created_by: string, };
+
+export type TemplateRequest = { 
+/**
+ * Template name, 1 to 64 characters.
+ */
+name: string, 
+/**
+ * Topic of meetings started from it (default "<name>'s meeting").
+ */
+topic?: string, 
+/**
+ * Usual length in minutes.
+ */
+duration_minutes: number, 
+/**
+ * Password of meetings started from it (4–16 characters).
+ */
+password?: string, 
+/**
+ * Physical meeting room.
+ */
+location?: string, 
+/**
+ * Meeting settings.
+ */
+options?: MeetingOptions, };
+
+export type MeetingTemplate = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * Template name.
+ */
+name: string, 
+/**
+ * Topic of meetings started from it, if set.
+ */
+topic?: string, 
+/**
+ * Usual length in minutes.
+ */
+duration_minutes: number, 
+/**
+ * Password of meetings started from it.
+ */
+password?: string, 
+/**
+ * Physical meeting room.
+ */
+location?: string, 
+/**
+ * Meeting settings.
+ */
+options: MeetingOptions, };
+
+export type CloudRoomRequest = { 
+/**
+ * Room name (its meetings' topic), at most 128 characters; default
+ * "<name>'s meeting".
+ */
+name?: string, 
+/**
+ * Password (4–16 characters).
+ */
+password?: string, 
+/**
+ * Member account ids, all in the owner's tenant (at most 500).
+ */
+members: Array<string>, 
+/**
+ * Room settings, the join mode (会议室模式) among them.
+ */
+options?: MeetingOptions, };
+
+export type CloudRoom = { 
+/**
+ * The room's meeting: id, fixed number, password, join link, settings.
+ */
+meeting: Meeting, 
+/**
+ * Members.
+ */
+members: Array<Invitee>, };
+
 export type ClientMessage = { "type": "join", 
 /**
  * The 9–11 digit meeting number (spaces and dashes are ignored).

@@ -146,6 +146,57 @@ impl Server {
         (host, meeting)
     }
 
+    /// Creates an account in `tenant` (the tenant itself through the internal
+    /// tenant admin API if needed; the server needs an internal key) and
+    /// returns a signed-in client.
+    pub async fn signed_in_tenant(&self, tenant: &str, email: &str) -> ApiClient {
+        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(self.app.store.pool())
+            .await
+            .expect("tenant lookup");
+        if exists.is_none() {
+            let key = self
+                .app
+                .config
+                .internal_key
+                .clone()
+                .expect("start the server with an internal key to create tenants");
+            let resp = reqwest::Client::new()
+                .put(format!("{}/internal/v1/tenants/{tenant}", self.base_url))
+                .bearer_auth(key)
+                .json(
+                    &serde_json::json!({"displayName": tenant, "licence": {"concurrentPorts": 10}}),
+                )
+                .send()
+                .await
+                .expect("tenant admin API");
+            assert!(
+                resp.status().is_success(),
+                "creating tenant {tenant}: {}",
+                resp.status()
+            );
+        }
+        // An active account of that tenant, made through the trusted path
+        // the operator uses for a tenant's first administrator.
+        yunhui_signal::accounts::create_tenant_admin(
+            &self.app.store,
+            tenant,
+            RegisterRequest {
+                email: Some(email.into()),
+                phone: None,
+                password: PASSWORD.into(),
+                display_name: email.split('@').next().unwrap_or("user").into(),
+                tenant_id: None,
+            },
+        )
+        .await
+        .expect("register in tenant");
+        let mut api = self.api();
+        api.login(email, PASSWORD).await.expect("login");
+        api
+    }
+
     /// The value of a metric line `name` in `/metrics`.
     pub async fn metric(&self, name: &str) -> f64 {
         let text = reqwest::get(format!("{}/metrics", self.base_url))
