@@ -33,6 +33,8 @@ use crate::store::Store;
 pub enum Outbound {
     /// Send this message.
     Message(ServerMessage),
+    /// Send this message, already encoded (one encoding per broadcast).
+    Encoded(Arc<str>),
     /// Close the socket with this reason (after the messages queued before it).
     Close(&'static str),
 }
@@ -309,16 +311,66 @@ impl Rooms {
             }
         };
         let participant_id = uuid::Uuid::new_v4().to_string();
+        // The slow parts — the SFU call and the chat history — happen before
+        // the room's lock, so joins to one meeting do not queue behind them.
+        // A newcomer's id is fresh: only public messages are theirs to read.
+        let history = match chat::history(&self.store, &meeting.id, &participant_id).await {
+            Ok(history) => history,
+            Err(e) => {
+                tracing::warn!(error = %e, "chat history unavailable");
+                Vec::new()
+            }
+        };
+        if let Err(e) = self
+            .media
+            .add_participant(&room.media_room, &participant_id)
+            .await
+        {
+            self.close_if_empty(&room).await?;
+            return Err(e.into());
+        }
+        let outcome = self
+            .join_locked(&room, &meeting, licence, joiner, &participant_id, history)
+            .await;
+        if !matches!(outcome, Ok(true)) {
+            // Waiting, or refused: not on the SFU until admitted.
+            if let Err(e) = self
+                .media
+                .remove_participant(&room.media_room, &participant_id)
+                .await
+            {
+                tracing::warn!(error = %e, "SFU could not remove a joiner who did not enter");
+            }
+        }
+        if let Err(e) = outcome {
+            self.close_if_empty(&room).await?;
+            return Err(e);
+        }
+        Ok(Joined {
+            room,
+            participant_id,
+        })
+    }
+
+    /// The part of [`Rooms::join`] under the room's lock: `true` when the
+    /// joiner entered, `false` when they wait.
+    async fn join_locked(
+        &self,
+        room: &Arc<Room>,
+        meeting: &MeetingRecord,
+        licence: Licence,
+        joiner: Joiner,
+        participant_id: &str,
+        history: Vec<ChatMessage>,
+    ) -> Result<bool> {
         let is_host = joiner.account_id.as_deref() == Some(meeting.host_account_id.as_str());
         let mut state = room.state.lock().await;
         if state.closed.is_some() {
-            // Closed in the instant since the check above.
+            // Closed in the instant since the room was opened.
             return Err(Error::MeetingEnded(meeting.number.clone()));
         }
         state.licence = licence;
         if state.locked && !is_host {
-            drop(state);
-            self.close_if_empty(&room).await?;
             return Err(Error::MeetingLocked(meeting.number.clone()));
         }
         if !is_host
@@ -340,13 +392,13 @@ impl Rooms {
             let _ = joiner
                 .outbox
                 .send(Outbound::Message(ServerMessage::Waiting {
-                    participant_id: participant_id.clone(),
+                    participant_id: participant_id.to_string(),
                     meeting_number: meeting.number.clone(),
                     topic: meeting.topic.clone(),
                     reason: reason.as_str().into(),
                 }));
             state.waiting.push(Waiter {
-                id: participant_id.clone(),
+                id: participant_id.to_string(),
                 display_name: joiner.display_name,
                 account_id: joiner.account_id,
                 outbox: joiner.outbox,
@@ -355,33 +407,26 @@ impl Rooms {
             if reason == WaitReason::WaitingRoom {
                 self.tell_hosts(&state, state.waiting_room());
             }
-            drop(state);
-            return Ok(Joined {
-                room,
-                participant_id,
-            });
+            return Ok(false);
         }
         let role = if is_host {
             Role::Host
         } else {
             Role::Participant
         };
-        let entered = self
-            .enter(&room, &mut state, &participant_id, joiner, role)
-            .await;
-        if let Err(e) = entered {
-            drop(state);
-            self.close_if_empty(&room).await?;
-            return Err(e);
-        }
-        if is_host {
-            self.host_arrived(&room, &mut state).await;
-        }
-        drop(state);
-        Ok(Joined {
+        self.enter(
             room,
+            &mut state,
             participant_id,
-        })
+            joiner,
+            role,
+            Some(history),
+        )
+        .await?;
+        if is_host {
+            self.host_arrived(room, &mut state).await;
+        }
+        Ok(true)
     }
 
     /// Makes `joiner` a member: licence check, SFU, the welcome messages and
@@ -393,6 +438,7 @@ impl Rooms {
         participant_id: &str,
         joiner: Joiner,
         role: Role,
+        prepared: Option<Vec<ChatMessage>>,
     ) -> Result<()> {
         let tenant = &room.meeting.tenant_id;
         let in_tenant = self
@@ -403,9 +449,22 @@ impl Rooms {
         state
             .licence
             .admit_participant(in_tenant, state.members.len())?;
-        self.media
-            .add_participant(&room.media_room, participant_id)
-            .await?;
+        // `prepared`: the caller already put them on the SFU and read the history.
+        let history = match prepared {
+            Some(history) => history,
+            None => {
+                self.media
+                    .add_participant(&room.media_room, participant_id)
+                    .await?;
+                match chat::history(&self.store, &room.meeting.id, participant_id).await {
+                    Ok(history) => history,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "chat history unavailable");
+                        Vec::new()
+                    }
+                }
+            }
+        };
         let muted = state.options.mute_on_entry && role != Role::Host;
         let info = Participant {
             id: participant_id.to_string(),
@@ -437,13 +496,8 @@ impl Rooms {
                 participant_id: Some(speaker.clone()),
             });
         }
-        match chat::history(&self.store, &room.meeting.id, participant_id).await {
-            Ok(history) => {
-                for message in history {
-                    send(ServerMessage::Chat { message });
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "chat history unavailable"),
+        for message in history {
+            send(ServerMessage::Chat { message });
         }
         if role == Role::Host {
             send(state.waiting_room());
@@ -520,7 +574,7 @@ impl Rooms {
             outbox: waiter.outbox.clone(),
         };
         if let Err(e) = self
-            .enter(room, state, &waiter.id, joiner, Role::Participant)
+            .enter(room, state, &waiter.id, joiner, Role::Participant, None)
             .await
         {
             state.waiting.insert(index, waiter);
@@ -1036,8 +1090,12 @@ fn now_ms() -> i64 {
 }
 
 fn broadcast(state: &RoomState, message: &ServerMessage) {
+    let Ok(text) = serde_json::to_string(message) else {
+        return;
+    };
+    let text: Arc<str> = text.into();
     for member in state.members.values() {
-        let _ = member.outbox.send(Outbound::Message(message.clone()));
+        let _ = member.outbox.send(Outbound::Encoded(text.clone()));
     }
 }
 

@@ -34,6 +34,9 @@ use yunhui_proto::api::JoinMode;
 /// between [`MAX_FRAME_BYTES`] and this get a polite `message_too_large`.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 
+/// Read buffer of each socket.
+const SOCKET_BUFFER_BYTES: usize = 4096;
+
 /// Upgrades the request to a signaling socket.
 pub async fn upgrade(
     State(app): State<Arc<App>>,
@@ -42,8 +45,12 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let source = source_address(&app, peer.map(|Extension(ConnectInfo(a))| a), &headers);
+    // Small buffers: most frames are small, and an idle participant should
+    // not hold the 128 KiB read and write buffers tungstenite starts with.
     ws.max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| serve(app, socket, source))
 }
 
@@ -85,6 +92,15 @@ async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
                         continue;
                     };
                     if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Outbound::Encoded(text) => {
+                    if sink
+                        .send(Message::Text(text.as_ref().into()))
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
