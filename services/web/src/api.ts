@@ -6,10 +6,14 @@ import type {
   Account,
   ApiError,
   CreateMeetingRequest,
+  HistoryEntry,
   LoginRequest,
   Meeting,
   MeetingPreview,
+  Occurrence,
   RegisterRequest,
+  ScheduleRequest,
+  ScheduledMeeting,
   Session,
 } from "./proto";
 
@@ -25,10 +29,16 @@ export class ApiRequestError extends Error {
   }
 }
 
-type Method = "GET" | "POST" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 async function request<T>(method: Method, path: string, body?: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const text = await requestText(method, path, body, token);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The body of a 2xx answer as text (errors still come as JSON). */
+async function requestText(method: Method, path: string, body?: unknown, token?: string): Promise<string> {
+  const headers: Record<string, string> = { Accept: "application/json, text/plain" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response: Response;
@@ -45,7 +55,7 @@ async function request<T>(method: Method, path: string, body?: unknown, token?: 
   if (!response.ok) {
     throw errorFromBody(response.status, text);
   }
-  return (text ? JSON.parse(text) : undefined) as T;
+  return text;
 }
 
 function errorFromBody(status: number, text: string): ApiRequestError {
@@ -69,5 +79,15 @@ export const api = {
     request<Meeting>("POST", "/api/v1/meetings", body, token),
   previewMeeting: (number: string) =>
     request<MeetingPreview>("GET", `/api/v1/meetings/by-number/${encodeURIComponent(number)}`),
+  schedule: (token: string, body: ScheduleRequest) =>
+    request<ScheduledMeeting>("POST", "/api/v1/schedules", body, token),
+  scheduled: (token: string, id: string) =>
+    request<ScheduledMeeting>("GET", `/api/v1/schedules/${encodeURIComponent(id)}`, undefined, token),
+  invitation: (token: string, id: string, lang: "zh" | "en") =>
+    requestText("GET", `/api/v1/schedules/${encodeURIComponent(id)}/invitation?lang=${lang}`, undefined, token),
+  /** Occurrences overlapping [from, to) (Unix seconds). */
+  upcoming: (token: string, from: number, to: number) =>
+    request<Occurrence[]>("GET", `/api/v1/upcoming?from=${from}&to=${to}`, undefined, token),
+  history: (token: string) => request<HistoryEntry[]>("GET", "/api/v1/history", undefined, token),
   about: () => request<About>("GET", "/api/v1/about"),
 };

@@ -16,6 +16,8 @@ export interface JoinPageParams {
   meetingNumber?: string;
   /** Link key (from `?k=`); replaces the password. */
   linkKey?: string;
+  /** Join at once when the name is known (Join from "My meetings"). */
+  autoJoin?: boolean;
 }
 
 export interface JoinPageHandlers {
@@ -23,6 +25,8 @@ export interface JoinPageHandlers {
   onJoined: (channel: SignalingChannel, joined: Joined, inviteUrl?: string) => void;
   /** A join on hold ended without entering: turned away, left, meeting ended. */
   onWaitEnded: (exit: MeetingExit) => void;
+  /** Open "My meetings" (signed in only). */
+  onMyMeetings: () => void;
 }
 
 const TOKEN_ERRORS = new Set(["invalid_token", "token_expired"]);
@@ -271,6 +275,11 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
         h("button", { class: "link-button", type: "button", testid: "sign-out", onclick: () => void signOut() }, "Sign out 退出"),
       ),
       h(
+        "p",
+        {},
+        h("button", { class: "link-button", type: "button", onclick: () => handlers.onMyMeetings() }, "My meetings 我的会议"),
+      ),
+      h(
         "form",
         {
           onsubmit: (event: Event) => {
@@ -350,4 +359,5 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
     ),
   );
   (params.meetingNumber ? nameInput : numberInput).focus();
+  if (params.autoJoin && nameInput.value.trim()) joinForm.requestSubmit();
 }

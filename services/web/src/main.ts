@@ -1,12 +1,19 @@
-// Entry point: a two-route app. `/j/{number}?k=KEY` opens the join page for
-// a link; anything else opens the plain join page. Joining swaps in the
+// Entry point. `/j/{number}?k=KEY` opens the join page for a link,
+// `/meetings` the signed-in user's meetings, `/meetings/new` the schedule
+// form; anything else opens the plain join page. Joining swaps in the
 // meeting room (after the waiting room, if the meeting has one); leaving
 // swaps in a farewell screen.
 
 import "./style.css";
 import { renderFarewell, type MeetingExit } from "./farewell";
 import { renderJoinPage, type JoinPageParams } from "./join_page";
+import { localProfile } from "./local_profile";
 import { MeetingRoom } from "./meeting_room";
+import { renderMeetingsPage } from "./meetings_page";
+import type { Occurrence } from "./proto";
+import { renderScheduleForm } from "./schedule_form";
+import { api } from "./api";
+import { h, show } from "./dom";
 
 const root = document.getElementById("app") as HTMLElement;
 
@@ -28,8 +35,53 @@ function showFarewell(exit: MeetingExit): void {
   });
 }
 
+function go(path: string): void {
+  history.pushState(null, "", path);
+  route();
+}
+
+function openMeetingsPage(notice?: string): void {
+  document.title = "My meetings 我的会议 · Yunhui 云会";
+  renderMeetingsPage(root, { onJoin: joinOccurrence, onSchedule: () => go("/meetings/new"), onHome: () => go("/") }, notice);
+}
+
+function openScheduleForm(): void {
+  const session = localProfile.session();
+  if (!session) return go("/meetings");
+  document.title = "Schedule 预约会议 · Yunhui 云会";
+  const form = renderScheduleForm(session, {
+    onScheduled: (scheduled) => {
+      history.pushState(null, "", "/meetings");
+      openMeetingsPage(`Scheduled 已预约：${scheduled.meeting.topic} (${scheduled.meeting.number})`);
+    },
+    onCancel: () => go("/meetings"),
+  });
+  show(root, h("div", { class: "landing" }, h("div", { class: "cards" }, form)));
+}
+
+/** Joins an occurrence by its meeting's link (the schedule carries the key). */
+async function joinOccurrence(occurrence: Occurrence): Promise<void> {
+  const session = localProfile.session();
+  let linkKey: string | undefined;
+  if (session) {
+    const scheduled = await api.scheduled(session.token, occurrence.meeting_id).catch(() => null);
+    linkKey = scheduled ? (new URL(scheduled.meeting.join_url, location.href).searchParams.get("k") ?? undefined) : undefined;
+  }
+  history.pushState(null, "", `/j/${occurrence.number}${linkKey ? `?k=${encodeURIComponent(linkKey)}` : ""}`);
+  openJoinPage({ meetingNumber: occurrence.number, linkKey, autoJoin: true });
+}
+
+function route(): void {
+  const path = location.pathname.replace(/\/+$/, "");
+  if (path === "/meetings") openMeetingsPage();
+  else if (path === "/meetings/new") openScheduleForm();
+  else openJoinPage(paramsFromLocation());
+}
+
 function openJoinPage(params: JoinPageParams): void {
+  document.title = "Yunhui 云会";
   renderJoinPage(root, params, {
+    onMyMeetings: () => go("/meetings"),
     onJoined: (channel, joined, inviteUrl) => {
       document.title = `${joined.topic} · Yunhui 云会`;
       // `new MeetingRoom` renders itself into root and lives until it exits.
@@ -42,6 +94,6 @@ function openJoinPage(params: JoinPageParams): void {
 window.addEventListener("popstate", () => {
   // Inside a meeting (or its waiting room) the back button does nothing; leaving is explicit.
   const state = window.yunhui?.state;
-  if (state !== "joined" && state !== "waiting") openJoinPage(paramsFromLocation());
+  if (state !== "joined" && state !== "waiting") route();
 });
-openJoinPage(paramsFromLocation());
+route();

@@ -197,8 +197,11 @@ export class Participant {
   }
 }
 
-/** Launches a fresh Chromium for one participant. */
-export async function launchParticipant(name) {
+/**
+ * Launches a fresh Chromium for one participant.
+ * `timezoneId` (an IANA zone) sets the browser's own time zone.
+ */
+export async function launchParticipant(name, { timezoneId } = {}) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
   }
@@ -208,6 +211,7 @@ export async function launchParticipant(name) {
     headless: true,
     args: ARGS,
     viewport: { width: 1100, height: 700 },
+    ...(timezoneId ? { timezoneId } : {}),
   });
   return new Participant(name, context, profileDir);
 }

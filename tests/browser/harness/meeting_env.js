@@ -37,8 +37,8 @@ export async function withMeetingEnv(t, body, { createMeeting = true, options } 
       server,
       host,
       meeting,
-      async launch(name) {
-        const participant = await launchParticipant(name);
+      async launch(name, options) {
+        const participant = await launchParticipant(name, options);
         participants.push(participant);
         return participant;
       },

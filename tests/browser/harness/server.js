@@ -149,6 +149,15 @@ export class YunhuiServer {
     return text ? JSON.parse(text) : undefined;
   }
 
+  /** The administrator's login and password, as `yunhui up` printed them on first start. */
+  adminCredentials() {
+    for (const line of this.log) {
+      const match = /Administrator account: (\S+) \/ (\S+)/.exec(line);
+      if (match) return { email: match[1], password: match[2] };
+    }
+    throw new Error("yunhui up printed no administrator account");
+  }
+
   /** Registers an account and signs it in. */
   async createAccount({ email, password, displayName }) {
     await this.api("POST", "/api/v1/accounts", { email, password, display_name: displayName });
