@@ -73,6 +73,10 @@ async function load(session: Session, upcoming: HTMLElement, past: HTMLElement, 
     past.replaceChildren(...(history.length ? history.map(historyItem) : [empty("No meetings yet. 暂无记录。")]));
   } catch (e) {
     error.textContent = e instanceof ApiRequestError ? e.message : String(e);
+    if (e instanceof ApiRequestError && e.status === 401) {
+      localProfile.forgetSession();
+      error.textContent += " Sign in again. 请重新登录。";
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 // F-WEB-2 (schedule form and meeting list): the administrator `yunhui up`
 // created signs in, schedules a weekly meeting in another time zone than the
 // browser's, sees each occurrence on the browser's clock in "My meetings",
-// reads the invitation in both languages and joins from the list.
+// reads the invitation in both languages, joins from the list and, after
+// ending the meeting, finds it in the history.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -37,7 +38,7 @@ function nextTuesday() {
 
 const ymd = (d) => d.toISOString().slice(0, 10);
 
-test("admin schedules a weekly meeting, sees it on the local clock, copies the invitation and joins from the list", async (t) => {
+test("admin schedules a weekly meeting, sees it on the local clock, copies the invitation, joins from the list and finds it in the history", async (t) => {
   await withMeetingEnv(
     t,
     async ({ server, launch }) => {
@@ -130,6 +131,15 @@ test("admin schedules a weekly meeting, sees it on the local clock, copies the i
       assert.equal(await page.evaluate(() => window.yunhui.meetingNumber), number);
       const me = await page.evaluate((id) => window.yunhui.participants.find((p) => p.id === id), participantId);
       assert.equal(me.role, "host");
+
+      // Held early and ended: it is in the history, and the series keeps its occurrences.
+      await host.testid("end-meeting").click();
+      await host.testid("meeting-ended").waitFor({ timeout: 10_000 });
+      await page.goto(`${server.url}/meetings`);
+      const held = page.getByRole("list", { name: /History/ }).getByRole("listitem").filter({ hasText: TOPIC });
+      await held.waitFor({ timeout: 10_000 });
+      assert.ok(digits(await held.innerText()).includes(number), await held.innerText());
+      assert.equal(await items.count(), 5, "the series goes on");
     },
     { createMeeting: false },
   );
