@@ -401,11 +401,14 @@ impl Connection {
             }
         }
         if !is_host && meeting.options.join_mode != JoinMode::Anyone {
-            // Open to invitees only: the host's invitees and those invited
-            // during the meeting, signed in.
+            // Open to invitees only: a scheduled meeting's invitees, a cloud
+            // room's members and those invited during the meeting, signed in.
             let account = caller.as_ref().map(|c| c.account_id.as_str());
             let invited = match account {
-                Some(account) => app.rooms.invited(&meeting.id, account).await,
+                Some(account) => {
+                    app.rooms.invited(&meeting.id, account).await
+                        || crate::schedule::admits(&app.store, &meeting, Some(account)).await?
+                }
                 None => false,
             };
             if !invited {

@@ -1154,7 +1154,57 @@ async fn invitations_ring_and_open_a_meeting_for_invitees_only(db: Db) {
     bob.close().await;
 }
 
+async fn scheduled_invitees_join_a_meeting_for_invitees_only(db: Db) {
+    let server = support::start(db).await;
+    let host_api = server
+        .signed_in(&format!("host-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let invitee_api = server
+        .signed_in(&format!("inv-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let colleague_api = server
+        .signed_in(&format!("col-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let scheduled = host_api
+        .schedule_meeting(&yunhui_proto::schedule::ScheduleRequest {
+            start: "2030-05-07T09:30".into(),
+            duration_minutes: 60,
+            time_zone: "Asia/Shanghai".into(),
+            password: Some("8642".into()),
+            invitees: vec![invitee_api.me().await.unwrap().id],
+            options: Some(MeetingOptions {
+                join_mode: JoinMode::InviteesOnly,
+                ..MeetingOptions::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let meeting = scheduled.meeting;
+    let host = join(&server, &meeting, "Host", host_api.token()).await;
+    let invitee = join(&server, &meeting, "Invitee", invitee_api.token()).await;
+    match MeetingSession::join(
+        &server.base_url,
+        options(&meeting, "Colleague", colleague_api.token()),
+    )
+    .await
+    {
+        Err(SessionError::Refused { code, .. }) => assert_eq!(code, ErrorCode::NotInvited),
+        other => panic!("a colleague who is not invited joined: {:?}", other.err()),
+    }
+    let (code, _) = refused(&server, &meeting, "Guest").await;
+    assert_eq!(code, ErrorCode::NotInvited);
+    host.wait_until("invitee in", WAIT, |v| {
+        v.participants.contains_key(invitee.participant_id())
+    })
+    .await
+    .unwrap();
+    host.close().await;
+    invitee.close().await;
+}
+
 on_both_databases!(
+    scheduled_invitees_join_a_meeting_for_invitees_only,
     invitations_ring_and_open_a_meeting_for_invitees_only,
     every_host_action_is_refused_to_participants,
     mute_all_without_self_unmute_stops_audio_at_the_sfu,
