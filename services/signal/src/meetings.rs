@@ -114,7 +114,7 @@ pub fn clean_password(password: Option<String>) -> Result<Option<String>> {
         let len = p.chars().count();
         if !(4..=16).contains(&len) || !p.chars().all(|c| c.is_ascii_graphic()) {
             return Err(Error::InvalidInput(
-                "a meeting password has 4 to 16 letters, digits or symbols".into(),
+                "password: a meeting password has 4 to 16 letters, digits or symbols".into(),
             ));
         }
     }
