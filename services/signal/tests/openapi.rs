@@ -178,8 +178,12 @@ async fn schemathesis_finds_no_server_error_and_no_contradiction(db: Db) {
     let token = created["key"].as_str().unwrap().to_string();
     let bin = schemathesis();
     let base = server.base_url.clone();
+    // schemathesis keeps a cache in its working directory: not in the tree.
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let cwd = scratch.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(bin)
+            .current_dir(cwd)
             .args(["run", &format!("{base}/api/openapi.json")])
             .args(["--url", &base])
             .args([
