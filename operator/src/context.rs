@@ -37,6 +37,9 @@ pub struct OperatorConfig {
     pub selector: Option<String>,
     /// How failed reconciles are retried.
     pub backoff: Policy,
+    /// Most reconciles of one kind running at once (0: no limit). Bounds the
+    /// operator's memory and its burst of requests at a cold start.
+    pub concurrency: u16,
 }
 
 impl Default for OperatorConfig {
@@ -51,6 +54,7 @@ impl Default for OperatorConfig {
             resync: Duration::from_secs(300),
             selector: None,
             backoff: Policy::default(),
+            concurrency: 16,
         }
     }
 }

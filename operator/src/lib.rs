@@ -27,7 +27,7 @@ use std::sync::atomic::Ordering;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource};
@@ -90,7 +90,9 @@ pub async fn run_controllers(ctx: Arc<Context>) {
     };
     let owned =
         || watcher::Config::default().labels("app.kubernetes.io/managed-by=yunhui-operator");
-    let clusters = Controller::new(Api::<MediaCluster>::all(client.clone()), selected());
+    let limits = || controller::Config::default().concurrency(ctx.config.concurrency);
+    let clusters =
+        Controller::new(Api::<MediaCluster>::all(client.clone()), selected()).with_config(limits());
     let cluster_store = clusters.store();
     let clusters = clusters
         // A change of any MediaCluster may free the host ports a pool waits for.
@@ -116,7 +118,8 @@ pub async fn run_controllers(ctx: Arc<Context>) {
             ctx.clone(),
         )
         .for_each(|_| async {});
-    let tenants = Controller::new(Api::<Tenant>::all(client.clone()), selected());
+    let tenants =
+        Controller::new(Api::<Tenant>::all(client.clone()), selected()).with_config(limits());
     let tenant_store = tenants.store();
     // A MediaCluster created later, becoming ready or changing re-syncs the
     // Tenants that name it (those not yet synced through it as it is now).
@@ -137,7 +140,8 @@ pub async fn run_controllers(ctx: Arc<Context>) {
             ctx.clone(),
         )
         .for_each(|_| async {});
-    let gateways = Controller::new(Api::<Gateway>::all(client.clone()), selected());
+    let gateways =
+        Controller::new(Api::<Gateway>::all(client.clone()), selected()).with_config(limits());
     let gateway_store = gateways.store();
     let gateways = gateways
         .watches(

@@ -40,6 +40,9 @@ struct Args {
     /// Global pause switch: reconcile nothing.
     #[arg(long, env = "YUNHUI_OPERATOR_PAUSED", default_value_t = false)]
     paused: bool,
+    /// Most reconciles of one kind at once (0: no limit).
+    #[arg(long, env = "YUNHUI_OPERATOR_CONCURRENCY", default_value_t = 16)]
+    concurrency: u16,
     /// Default image registry of the services.
     #[arg(
         long,
@@ -69,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
         lease_duration: Duration::from_secs(args.lease_seconds),
         paused: args.paused,
         default_registry: args.image_registry,
+        concurrency: args.concurrency,
         ..OperatorConfig::default()
     };
     let server = tokio::spawn(telemetry::serve(
