@@ -26,6 +26,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod presence;
 pub mod recurrence;
+pub mod ringing;
 pub mod room;
 pub mod schedule;
 pub mod signaling;
@@ -104,14 +105,17 @@ impl App {
         let metrics = Metrics::register(&registry)
             .map_err(|e| Error::Internal(format!("metrics registration failed: {e}")))?;
         let rooms = Rooms::new(media, store.clone(), metrics.clone());
-        Ok(Arc::new(App {
+        let app = Arc::new(App {
             throttle: PasswordThrottle::new(config.password_throttle.clone()),
             config,
             store,
             rooms,
             metrics,
             registry,
-        }))
+        });
+        // Invitees' phones ring when their scheduled meetings start.
+        ringing::spawn(&app);
+        Ok(app)
     }
 
     /// The HTTP router of the service.

@@ -19,7 +19,8 @@ struct Listener {
 struct Call {
     account_id: String,
     display_name: String,
-    inviter: Outbox,
+    /// Who to tell the answer; none when a schedule rang.
+    inviter: Option<Outbox>,
 }
 
 /// What rings where; shared by every socket of this replica.
@@ -72,9 +73,10 @@ impl Presence {
         }
     }
 
-    /// Rings every socket of the invited account and tells the inviter
-    /// `ringing`, or `offline` when nothing listens.
-    pub fn ring(&self, ring: Ring<'_>, inviter: &Outbox) {
+    /// Rings every socket of the invited account and tells the inviter (if
+    /// a person invites, not a schedule) `ringing`, or `offline` when
+    /// nothing listens.
+    pub fn ring(&self, ring: Ring<'_>, inviter: Option<&Outbox>) {
         let call_id = uuid::Uuid::new_v4().to_string();
         let rang = self
             .listeners
@@ -102,15 +104,17 @@ impl Presence {
                 Call {
                     account_id: ring.account_id.to_string(),
                     display_name: ring.display_name.to_string(),
-                    inviter: inviter.clone(),
+                    inviter: inviter.cloned(),
                 },
             );
         }
-        let _ = inviter.send(Outbound::Message(ServerMessage::InviteStatus {
-            account_id: ring.account_id.to_string(),
-            display_name: ring.display_name.to_string(),
-            state: if rang { "ringing" } else { "offline" }.into(),
-        }));
+        if let Some(inviter) = inviter {
+            let _ = inviter.send(Outbound::Message(ServerMessage::InviteStatus {
+                account_id: ring.account_id.to_string(),
+                display_name: ring.display_name.to_string(),
+                state: if rang { "ringing" } else { "offline" }.into(),
+            }));
+        }
     }
 
     /// Answers a call ringing for `account_id`: the inviter is told, and
@@ -127,13 +131,13 @@ impl Presence {
             }
         }
         .ok_or_else(|| Error::CallNotFound(call_id.to_string()))?;
-        let _ = call
-            .inviter
-            .send(Outbound::Message(ServerMessage::InviteStatus {
+        if let Some(inviter) = &call.inviter {
+            let _ = inviter.send(Outbound::Message(ServerMessage::InviteStatus {
                 account_id: call.account_id.clone(),
                 display_name: call.display_name,
                 state: if accept { "accepted" } else { "declined" }.into(),
             }));
+        }
         if let Ok(listeners) = self.listeners.lock() {
             for l in listeners.get(account_id).into_iter().flatten() {
                 let _ = l.outbox.send(Outbound::Message(ServerMessage::CallEnded {

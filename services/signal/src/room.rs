@@ -273,7 +273,7 @@ impl Rooms {
                     inviter: &inviter,
                     link_key: &room.meeting.link_key,
                 },
-                &outbox,
+                Some(&outbox),
             );
         }
         Ok(())

@@ -275,7 +275,7 @@ async fn insert_invitees(
 }
 
 /// Loads the schedule of meeting `id` in `tenant_id`, if there is one.
-async fn load(
+pub(crate) async fn load(
     conn: &mut AnyConnection,
     tenant_id: &str,
     id: &str,

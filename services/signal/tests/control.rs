@@ -1203,7 +1203,96 @@ async fn scheduled_invitees_join_a_meeting_for_invitees_only(db: Db) {
     invitee.close().await;
 }
 
+async fn scheduled_meetings_ring_their_invitees_when_they_start(db: Db) {
+    let server = support::start(db).await;
+    let host_api = server
+        .signed_in(&format!("host-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let invitee_api = server
+        .signed_in(&format!("inv-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let colleague_api = server
+        .signed_in(&format!("col-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let scheduled = host_api
+        .schedule_meeting(&yunhui_proto::schedule::ScheduleRequest {
+            topic: Some("Weekly sync".into()),
+            start: "2030-05-07T09:30".into(),
+            duration_minutes: 30,
+            time_zone: "Asia/Shanghai".into(),
+            invitees: vec![invitee_api.me().await.unwrap().id],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // 2030-05-07 09:30 in Shanghai is 01:30 UTC.
+    let start = 1_904_347_800;
+    let mut invitee = listening(&server, invitee_api.token().unwrap()).await;
+    let mut colleague = listening(&server, colleague_api.token().unwrap()).await;
+    let app = &server.app;
+    assert_eq!(
+        yunhui_signal::ringing::ring_starting(app, start - 60, start - 1)
+            .await
+            .unwrap(),
+        0,
+        "not yet"
+    );
+    assert_eq!(
+        yunhui_signal::ringing::ring_starting(app, start - 15, start)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        yunhui_signal::ringing::ring_starting(app, start, start + 15)
+            .await
+            .unwrap(),
+        0,
+        "rings once"
+    );
+    let call = invitee
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::IncomingCall {
+                call_id,
+                meeting_number,
+                topic,
+                link_key,
+                ..
+            } => Some((
+                call_id.clone(),
+                meeting_number.clone(),
+                topic.clone(),
+                link_key.clone(),
+            )),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(call.1, scheduled.meeting.number);
+    assert_eq!(call.2, "Weekly sync");
+    assert!(scheduled.meeting.join_url.ends_with(&call.3));
+    invitee
+        .send(&ClientMessage::AnswerCall {
+            call_id: call.0,
+            accept: false,
+        })
+        .await
+        .unwrap();
+    invitee
+        .recv_until(WAIT, |m| {
+            matches!(m, ServerMessage::CallEnded { .. }).then_some(())
+        })
+        .await
+        .unwrap();
+    // Nobody else rang.
+    match colleague.recv(Duration::from_millis(500)).await {
+        Err(yunhui_client::signaling::SignalingError::Timeout(_)) => {}
+        other => panic!("a colleague who is not invited got {other:?}"),
+    }
+}
+
 on_both_databases!(
+    scheduled_meetings_ring_their_invitees_when_they_start,
     scheduled_invitees_join_a_meeting_for_invitees_only,
     invitations_ring_and_open_a_meeting_for_invitees_only,
     every_host_action_is_refused_to_participants,
