@@ -9,12 +9,13 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::api::{Meeting, MeetingOptions};
 
 /// `POST /api/v1/schedules` (and `PUT /api/v1/schedules/{id}` to edit the
 /// whole meeting or series): schedule a meeting.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct ScheduleRequest {
     /// Topic, at most 128 characters; defaults to "<display name>'s meeting".
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,7 +52,7 @@ pub struct ScheduleRequest {
 }
 
 /// A meeting device (room system) invited to a meeting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct MeetingDevice {
     /// Name shown for it, 1 to 64 characters.
     pub name: String,
@@ -60,7 +61,7 @@ pub struct MeetingDevice {
 }
 
 /// How often a series repeats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Frequency {
     /// Every `interval` days.
@@ -72,7 +73,9 @@ pub enum Frequency {
 }
 
 /// A day of the week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
     /// Monday.
@@ -94,7 +97,7 @@ pub enum Weekday {
 /// The repetition of a series, with RFC 5545 (`RRULE`) semantics, expanded in
 /// the meeting's time zone. The first occurrence is the meeting's `start`
 /// when it matches the rule, else the first matching day after it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Recurrence {
     /// Daily, weekly or monthly.
     pub frequency: Frequency,
@@ -119,7 +122,7 @@ fn one() -> u32 {
 
 /// One occurrence changed or cancelled in a series, keyed by the local date
 /// its original start falls on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct OccurrenceException {
     /// Local date (`YYYY-MM-DD`) of the occurrence as the series places it.
     pub date: String,
@@ -141,7 +144,7 @@ pub struct OccurrenceException {
 
 /// `PUT /api/v1/schedules/{id}/occurrences/{date}`: change one occurrence of
 /// a series. Omitted fields keep the series' values.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct OccurrenceUpdate {
     /// New local start `YYYY-MM-DDTHH:MM`, on a full or half hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +161,7 @@ pub struct OccurrenceUpdate {
 }
 
 /// An invited account, with the name the directory shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Invitee {
     /// Account id.
     pub account_id: String,
@@ -168,7 +171,7 @@ pub struct Invitee {
 
 /// A scheduled meeting or series: `GET /api/v1/schedules/{id}` (host and
 /// invitees).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct ScheduledMeeting {
     /// The meeting row: id, number, topic, password, join link, settings.
     pub meeting: Meeting,
@@ -200,7 +203,7 @@ pub struct ScheduledMeeting {
 }
 
 /// One occurrence in `GET /api/v1/upcoming`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Occurrence {
     /// Meeting id (the series' id for a series).
     pub meeting_id: String,
@@ -234,7 +237,7 @@ pub struct Occurrence {
 }
 
 /// One held meeting in `GET /api/v1/history`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct HistoryEntry {
     /// Meeting id.
     pub meeting_id: String,
@@ -255,7 +258,7 @@ pub struct HistoryEntry {
 
 /// `POST /api/v1/locations`: a physical meeting room of the tenant (the
 /// manual's 会议地点, section 3.8.3).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct LocationRequest {
     /// Name, 1 to 128 characters, unique in the tenant.
     pub name: String,
@@ -270,7 +273,7 @@ pub struct LocationRequest {
 }
 
 /// A physical meeting room, listed for everyone in the tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct Location {
     /// Stable id.
     pub id: String,
@@ -290,7 +293,7 @@ pub struct Location {
 
 /// `POST|PUT /api/v1/templates[/{id}]`: a personal meeting template (the
 /// manual's 模板管理, section 3.8.2) to start meetings quickly.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct TemplateRequest {
     /// Template name, 1 to 64 characters.
     pub name: String,
@@ -315,7 +318,7 @@ pub struct TemplateRequest {
 }
 
 /// A personal meeting template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct MeetingTemplate {
     /// Stable id.
     pub id: String,
@@ -342,7 +345,7 @@ pub struct MeetingTemplate {
 /// `POST|PUT /api/v1/cloud-rooms[/{id}]`: a personal cloud meeting room (the
 /// manual's 云会议室管理, section 3.8.1): a meeting with a fixed number that
 /// never ends, its members and password.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct CloudRoomRequest {
     /// Room name (its meetings' topic), at most 128 characters; default
     /// "<name>'s meeting".
@@ -363,7 +366,7 @@ pub struct CloudRoomRequest {
 }
 
 /// A personal cloud meeting room, seen by its owner and members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct CloudRoom {
     /// The room's meeting: id, fixed number, password, join link, settings.
     pub meeting: Meeting,

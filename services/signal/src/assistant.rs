@@ -14,12 +14,13 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use sqlx::{AnyConnection, Row};
-use yunhui_proto::api::{CreateMeetingRequest, Meeting};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use yunhui_proto::api::{ApiError, CreateMeetingRequest, Meeting};
 use yunhui_proto::schedule::{
     CloudRoom, CloudRoomRequest, Invitee, Location, LocationRequest, MeetingTemplate,
     TemplateRequest,
@@ -31,29 +32,24 @@ use crate::error::{Error, Result};
 use crate::http::{ApiJson, caller};
 use crate::meetings::{self, MeetingRecord};
 use crate::recurrence;
-use crate::schedule::check_invitees;
+use crate::schedule::{check_id, check_invitees, check_text};
 use crate::store::now;
 
 /// Most templates or cloud rooms of one account, and locations of a tenant.
 const MAX_PER_OWNER: i64 = 100;
 const MAX_LOCATIONS: i64 = 1000;
 
-/// The routes of the assistant, merged into the `/api/v1` router.
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/cloud-rooms", post(create_room).get(list_rooms))
-        .route(
-            "/cloud-rooms/{id}",
-            get(get_room).put(edit_room).delete(delete_room),
-        )
-        .route("/templates", post(create_template).get(list_templates))
-        .route(
-            "/templates/{id}",
-            get(get_template).put(edit_template).delete(delete_template),
-        )
-        .route("/templates/{id}/start", post(start_from_template))
-        .route("/locations", post(create_location).get(list_locations))
-        .route("/locations/{id}", axum::routing::delete(delete_location))
+/// The routes of the assistant with their OpenAPI descriptions, merged
+/// into the `/api/v1` router.
+pub fn routes() -> OpenApiRouter<Arc<App>> {
+    OpenApiRouter::new()
+        .routes(routes!(create_room, list_rooms))
+        .routes(routes!(get_room, edit_room, delete_room))
+        .routes(routes!(create_template, list_templates))
+        .routes(routes!(get_template, edit_template, delete_template))
+        .routes(routes!(start_from_template))
+        .routes(routes!(create_location, list_locations))
+        .routes(routes!(delete_location))
 }
 
 // ---- cloud rooms -------------------------------------------------------
@@ -95,6 +91,7 @@ async fn load_room(
     caller: &Caller,
     id: &str,
 ) -> Result<(MeetingRecord, Vec<Invitee>)> {
+    check_id("cloud room", id)?;
     let not_found = || Error::NotVisible {
         what: "cloud room",
         id: id.to_string(),
@@ -155,12 +152,15 @@ async fn count(conn: &mut AnyConnection, sql: &str, a: &str, b: &str) -> Result<
     Ok(row.try_get::<i64, _>(0)?)
 }
 
+#[utoipa::path(post, path = "/cloud-rooms", tag = "assistant", security(("bearer" = [])), request_body = CloudRoomRequest,
+    responses((status = 201, description = "The new cloud room with its fixed number", body = CloudRoom), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn create_room(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<CloudRoomRequest>,
 ) -> Result<(StatusCode, Json<CloudRoom>)> {
     let caller = caller(&app, &headers).await?;
+    check_text("name", req.name.as_deref().unwrap_or_default())?;
     let mut tx = app.store.pool().begin().await?;
     let topic = meetings::clean_topic(req.name, &caller)?;
     let password = meetings::clean_password(req.password)?;
@@ -206,6 +206,8 @@ async fn create_room(
     ))
 }
 
+#[utoipa::path(get, path = "/cloud-rooms", tag = "assistant", security(("bearer" = [])),
+    responses((status = 200, description = "Cloud rooms the caller owns or is a member of", body = Vec<CloudRoom>), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn list_rooms(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -236,6 +238,8 @@ async fn list_rooms(
     Ok(Json(rooms))
 }
 
+#[utoipa::path(get, path = "/cloud-rooms/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the cloud room (its meeting id)")),
+    responses((status = 200, description = "The cloud room", body = CloudRoom), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such cloud room visible to the caller", body = ApiError)))]
 async fn get_room(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -250,6 +254,8 @@ async fn get_room(
     }))
 }
 
+#[utoipa::path(put, path = "/cloud-rooms/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the cloud room (its meeting id)")), request_body = CloudRoomRequest,
+    responses((status = 200, description = "The cloud room as changed; its number stays", body = CloudRoom), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the owner may change it", body = ApiError), (status = 404, description = "No such cloud room visible to the caller", body = ApiError)))]
 async fn edit_room(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -259,6 +265,7 @@ async fn edit_room(
     let caller = caller(&app, &headers).await?;
     let mut tx = app.store.pool().begin().await?;
     owned_room(&mut tx, &caller, &id).await?;
+    check_text("name", req.name.as_deref().unwrap_or_default())?;
     let topic = meetings::clean_topic(req.name, &caller)?;
     let password = meetings::clean_password(req.password)?;
     let members = check_invitees(&mut tx, &caller, req.members, "members").await?;
@@ -277,6 +284,8 @@ async fn edit_room(
     }))
 }
 
+#[utoipa::path(delete, path = "/cloud-rooms/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the cloud room (its meeting id)")),
+    responses((status = 204, description = "Deleted; its number is free"), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the owner may change it", body = ApiError), (status = 404, description = "No such cloud room visible to the caller", body = ApiError)))]
 async fn delete_room(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -303,6 +312,9 @@ async fn delete_room(
 // ---- templates ---------------------------------------------------------
 
 fn clean_template(req: TemplateRequest, caller: &Caller) -> Result<TemplateRequest> {
+    check_text("name", &req.name)?;
+    check_text("topic", req.topic.as_deref().unwrap_or_default())?;
+    check_text("location", req.location.as_deref().unwrap_or_default())?;
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(Error::InvalidInput(
@@ -348,6 +360,7 @@ fn template_from_row(row: &sqlx::any::AnyRow) -> Result<MeetingTemplate> {
 }
 
 async fn own_template(app: &App, caller: &Caller, id: &str) -> Result<MeetingTemplate> {
+    check_id("template", id)?;
     let row = sqlx::query(
         "SELECT id, settings FROM meeting_templates WHERE id = $1 AND tenant_id = $2 AND owner_account_id = $3",
     )
@@ -363,6 +376,8 @@ async fn own_template(app: &App, caller: &Caller, id: &str) -> Result<MeetingTem
     template_from_row(&row)
 }
 
+#[utoipa::path(post, path = "/templates", tag = "assistant", security(("bearer" = [])), request_body = TemplateRequest,
+    responses((status = 201, description = "The new template", body = MeetingTemplate), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn create_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -403,6 +418,8 @@ async fn create_template(
     ))
 }
 
+#[utoipa::path(get, path = "/templates", tag = "assistant", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's templates, by name", body = Vec<MeetingTemplate>), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn list_templates(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -423,6 +440,8 @@ async fn list_templates(
     Ok(Json(list))
 }
 
+#[utoipa::path(get, path = "/templates/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")),
+    responses((status = 200, description = "The template", body = MeetingTemplate), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such template visible to the caller", body = ApiError)))]
 async fn get_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -432,6 +451,8 @@ async fn get_template(
     Ok(Json(own_template(&app, &caller, &id).await?))
 }
 
+#[utoipa::path(put, path = "/templates/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")), request_body = TemplateRequest,
+    responses((status = 200, description = "The template as changed", body = MeetingTemplate), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such template visible to the caller", body = ApiError)))]
 async fn edit_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -454,6 +475,8 @@ async fn edit_template(
     Ok(Json(own_template(&app, &caller, &id).await?))
 }
 
+#[utoipa::path(delete, path = "/templates/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")),
+    responses((status = 204, description = "Deleted"), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such template visible to the caller", body = ApiError)))]
 async fn delete_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -472,6 +495,8 @@ async fn delete_template(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/templates/{id}/start", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")),
+    responses((status = 201, description = "An instant meeting with the template's settings", body = Meeting), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such template visible to the caller", body = ApiError)))]
 async fn start_from_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -508,12 +533,16 @@ fn location_from_row(row: &sqlx::any::AnyRow) -> Result<Location> {
     })
 }
 
+#[utoipa::path(post, path = "/locations", tag = "assistant", security(("bearer" = [])), request_body = LocationRequest,
+    responses((status = 201, description = "The new location", body = Location), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn create_location(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<LocationRequest>,
 ) -> Result<(StatusCode, Json<Location>)> {
     let caller = caller(&app, &headers).await?;
+    check_text("name", &req.name)?;
+    check_text("address", req.address.as_deref().unwrap_or_default())?;
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 128 {
         return Err(Error::InvalidInput(
@@ -577,6 +606,8 @@ async fn create_location(
     Ok((StatusCode::CREATED, Json(location)))
 }
 
+#[utoipa::path(get, path = "/locations", tag = "assistant", security(("bearer" = [])),
+    responses((status = 200, description = "The tenant's locations, by name", body = Vec<Location>), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn list_locations(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -593,12 +624,15 @@ async fn list_locations(
     ))
 }
 
+#[utoipa::path(delete, path = "/locations/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the location")),
+    responses((status = 204, description = "Removed"), (status = 400, description = "Only the account that added it may remove it", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such location visible to the caller", body = ApiError)))]
 async fn delete_location(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let caller = caller(&app, &headers).await?;
+    check_id("location", &id)?;
     let row = sqlx::query(
         "SELECT id, name, address, capacity, created_by FROM locations WHERE id = $1 AND tenant_id = $2",
     )

@@ -76,6 +76,8 @@ pub fn api() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(create_meeting, list_meetings))
         .routes(routes!(get_meeting))
         .routes(routes!(preview_meeting))
+        .merge(crate::schedule::routes())
+        .merge(crate::assistant::routes())
         .split_for_parts();
     doc.paths.paths = std::mem::take(&mut doc.paths.paths)
         .into_iter()
@@ -91,8 +93,6 @@ pub fn router(app: Arc<App>) -> Router {
     let api = api
         // The WebSocket protocol is documented in yunhui_proto::signaling.
         .route("/signal", get(signaling::upgrade))
-        .merge(crate::schedule::routes())
-        .merge(crate::assistant::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let mut router = Router::new()

@@ -17,14 +17,14 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
+use yunhui_proto::api::ApiError;
 use yunhui_proto::api::{JoinMode, MeetingStatus};
 use yunhui_proto::schedule::{
     HistoryEntry, Invitee, MeetingDevice, Occurrence, OccurrenceException, OccurrenceUpdate,
@@ -39,6 +39,8 @@ use crate::invitation::{Invitation, Language};
 use crate::meetings::{self, MeetingRecord};
 use crate::recurrence::{self, DATE_FORMAT, LOCAL_FORMAT, Timing};
 use crate::store::{Store, now};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Most invitees of one meeting.
 const MAX_INVITEES: usize = 500;
@@ -50,21 +52,38 @@ const MAX_LOCATION: usize = 128;
 const DEFAULT_WINDOW: i64 = 31 * 24 * 3600;
 const MAX_WINDOW: i64 = 400 * 24 * 3600;
 
-/// The scheduling routes, merged into the `/api/v1` router.
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/schedules", post(create))
-        .route(
-            "/schedules/{id}",
-            get(details).put(edit_series).delete(cancel_series),
-        )
-        .route(
-            "/schedules/{id}/occurrences/{date}",
-            put(edit_occurrence).delete(cancel_occurrence),
-        )
-        .route("/schedules/{id}/invitation", get(invitation))
-        .route("/upcoming", get(upcoming))
-        .route("/history", get(history))
+/// The scheduling routes with their OpenAPI descriptions, merged into the
+/// `/api/v1` router.
+pub fn routes() -> OpenApiRouter<Arc<App>> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(details, edit_series, cancel_series))
+        .routes(routes!(edit_occurrence, cancel_occurrence))
+        .routes(routes!(invitation))
+        .routes(routes!(upcoming))
+        .routes(routes!(history))
+}
+
+/// Refuses ids that cannot name a record (too long, control characters)
+/// before they reach the database, with the answer for an unknown id.
+pub(crate) fn check_id(what: &'static str, id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+        return Err(Error::NotVisible {
+            what,
+            id: id.chars().filter(|c| !c.is_control()).take(64).collect(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses control characters (NUL among them) in free text.
+pub(crate) fn check_text(field: &str, text: &str) -> Result<()> {
+    if text.chars().any(char::is_control) {
+        return Err(Error::InvalidInput(format!(
+            "{field}: control characters are not allowed"
+        )));
+    }
+    Ok(())
 }
 
 /// A schedule as stored, with its meeting row.
@@ -98,6 +117,12 @@ struct Plan {
 }
 
 async fn validate(conn: &mut AnyConnection, caller: &Caller, req: ScheduleRequest) -> Result<Plan> {
+    check_text("topic", req.topic.as_deref().unwrap_or_default())?;
+    check_text("location", req.location.as_deref().unwrap_or_default())?;
+    for (i, d) in req.devices.iter().enumerate() {
+        check_text(&format!("devices[{i}].name"), &d.name)?;
+        check_text(&format!("devices[{i}].address"), &d.address)?;
+    }
     let topic = meetings::clean_topic(req.topic, caller)?;
     let password = meetings::clean_password(req.password)?;
     let timing = Timing::parse(
@@ -168,7 +193,7 @@ pub(crate) async fn check_invitees(
     let mut wanted = Vec::new();
     for id in ids {
         let id = id.trim().to_string();
-        if id.is_empty() || id.len() > 64 {
+        if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
             return Err(Error::InvalidInput(format!(
                 "{field}: an account id has 1 to 64 characters"
             )));
@@ -369,6 +394,7 @@ async fn load_exceptions(conn: &mut AnyConnection, id: &str) -> Result<Vec<Occur
 
 /// The schedule `id` if the caller hosts it or is invited, else "not found".
 async fn load_visible(app: &App, caller: &Caller, id: &str) -> Result<StoredSchedule> {
+    check_id("scheduled meeting", id)?;
     let mut conn = app.store.pool().acquire().await?;
     let stored = load(&mut conn, &caller.tenant_id, id)
         .await?
@@ -398,6 +424,7 @@ async fn load_for_host(
     id: &str,
     action: &'static str,
 ) -> Result<StoredSchedule> {
+    check_id("scheduled meeting", id)?;
     let stored = load(conn, &caller.tenant_id, id)
         .await?
         .ok_or_else(|| Error::NotVisible {
@@ -543,6 +570,7 @@ pub async fn change_occurrence(
                 exception.duration_minutes = Some(minutes);
             }
             if let Some(topic) = update.topic {
+                check_text("topic", &topic)?;
                 let topic = topic.trim().to_string();
                 if topic.chars().count() > 128 {
                     return Err(Error::InvalidInput("topic: at most 128 characters".into()));
@@ -797,6 +825,8 @@ fn devices_json(devices: &[MeetingDevice]) -> String {
     serde_json::to_string(devices).unwrap_or_else(|_| "[]".into())
 }
 
+#[utoipa::path(post, path = "/schedules", tag = "schedules", security(("bearer" = [])), request_body = ScheduleRequest,
+    responses((status = 201, description = "The scheduled meeting or series", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn create(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -810,6 +840,8 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/schedules/{id}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series")),
+    responses((status = 200, description = "Details, for the host and invitees", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such scheduled meeting visible to the caller", body = ApiError)))]
 async fn details(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -820,6 +852,8 @@ async fn details(
     Ok(Json(stored.to_api(&app.config.public_url)))
 }
 
+#[utoipa::path(put, path = "/schedules/{id}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series")), request_body = ScheduleRequest,
+    responses((status = 200, description = "The meeting or series as changed; changed occurrences are kept", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the host may change it", body = ApiError), (status = 404, description = "No such scheduled meeting visible to the caller", body = ApiError), (status = 410, description = "The meeting has ended", body = ApiError)))]
 async fn edit_series(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -831,6 +865,8 @@ async fn edit_series(
     Ok(Json(stored.to_api(&app.config.public_url)))
 }
 
+#[utoipa::path(delete, path = "/schedules/{id}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series")),
+    responses((status = 204, description = "Cancelled: every occurrence is gone and the number is free"), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the host may change it", body = ApiError), (status = 404, description = "No such scheduled meeting visible to the caller", body = ApiError), (status = 410, description = "The meeting has ended", body = ApiError)))]
 async fn cancel_series(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -841,6 +877,8 @@ async fn cancel_series(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(put, path = "/schedules/{id}/occurrences/{date}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series"), ("date" = String, Path, description = "Local date (YYYY-MM-DD) the series places the occurrence on")), request_body = OccurrenceUpdate,
+    responses((status = 200, description = "The series with this occurrence changed", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the host may change it", body = ApiError), (status = 404, description = "No such series, or no occurrence on that date", body = ApiError), (status = 410, description = "The meeting has ended", body = ApiError)))]
 async fn edit_occurrence(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -852,6 +890,8 @@ async fn edit_occurrence(
     Ok(Json(stored.to_api(&app.config.public_url)))
 }
 
+#[utoipa::path(delete, path = "/schedules/{id}/occurrences/{date}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series"), ("date" = String, Path, description = "Local date (YYYY-MM-DD) the series places the occurrence on")),
+    responses((status = 200, description = "The series with this occurrence cancelled", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the host may change it", body = ApiError), (status = 404, description = "No such series, or no occurrence on that date", body = ApiError), (status = 410, description = "The meeting has ended", body = ApiError)))]
 async fn cancel_occurrence(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -868,6 +908,9 @@ struct InvitationQuery {
     lang: Option<String>,
 }
 
+#[utoipa::path(get, path = "/schedules/{id}/invitation", tag = "schedules", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series"), ("lang" = Option<String>, Query, description = "zh (default) or en")),
+    responses((status = 200, description = "The invitation text (manual section 3.5.6.2)", body = String, content_type = "text/plain"), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such scheduled meeting visible to the caller", body = ApiError)))]
 async fn invitation(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -893,6 +936,9 @@ struct WindowQuery {
     to: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/upcoming", tag = "schedules", security(("bearer" = [])),
+    params(("from" = Option<i64>, Query, description = "Window start, Unix seconds (default now)"), ("to" = Option<i64>, Query, description = "Window end, Unix seconds (default 31 days after from; at most 400 days)")),
+    responses((status = 200, description = "Occurrences the caller hosts or is invited to, by start", body = Vec<Occurrence>), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn upcoming(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -905,7 +951,7 @@ async fn upcoming(
     if to <= from {
         return Err(Error::InvalidInput("to: must be after from".into()));
     }
-    if to - from > MAX_WINDOW {
+    if to.saturating_sub(from) > MAX_WINDOW {
         return Err(Error::InvalidInput(
             "to: the window spans at most 400 days".into(),
         ));
@@ -913,6 +959,8 @@ async fn upcoming(
     Ok(Json(upcoming_occurrences(&app, &caller, from, to).await?))
 }
 
+#[utoipa::path(get, path = "/history", tag = "schedules", security(("bearer" = [])),
+    responses((status = 200, description = "Ended meetings the caller hosted or was invited to, latest first", body = Vec<HistoryEntry>), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
 async fn history(
     State(app): State<Arc<App>>,
     headers: HeaderMap,

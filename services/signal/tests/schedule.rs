@@ -989,6 +989,78 @@ async fn cloud_rooms_templates_and_locations(db: Db) {
     assert!(owner.locations().await.unwrap().is_empty());
 }
 
+/// F-API-1: every scheduling and assistant endpoint is in the OpenAPI
+/// document, and answers made-up ids with a status the document lists.
+async fn the_open_api_document_lists_the_scheduling_endpoints(db: Db) {
+    let server = support::start(db).await;
+    let host = server.signed_in("doc@example.com").await;
+    let doc: serde_json::Value = reqwest::get(format!("{}/api/openapi.json", server.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expected = [
+        ("post", "/api/v1/schedules"),
+        ("get", "/api/v1/schedules/{id}"),
+        ("put", "/api/v1/schedules/{id}"),
+        ("delete", "/api/v1/schedules/{id}"),
+        ("put", "/api/v1/schedules/{id}/occurrences/{date}"),
+        ("delete", "/api/v1/schedules/{id}/occurrences/{date}"),
+        ("get", "/api/v1/schedules/{id}/invitation"),
+        ("get", "/api/v1/upcoming"),
+        ("get", "/api/v1/history"),
+        ("post", "/api/v1/cloud-rooms"),
+        ("get", "/api/v1/cloud-rooms"),
+        ("get", "/api/v1/cloud-rooms/{id}"),
+        ("put", "/api/v1/cloud-rooms/{id}"),
+        ("delete", "/api/v1/cloud-rooms/{id}"),
+        ("post", "/api/v1/templates"),
+        ("get", "/api/v1/templates"),
+        ("get", "/api/v1/templates/{id}"),
+        ("put", "/api/v1/templates/{id}"),
+        ("delete", "/api/v1/templates/{id}"),
+        ("post", "/api/v1/templates/{id}/start"),
+        ("post", "/api/v1/locations"),
+        ("get", "/api/v1/locations"),
+        ("delete", "/api/v1/locations/{id}"),
+    ];
+    let http = reqwest::Client::new();
+    for (method, path) in expected {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} missing from the document");
+        let url = format!(
+            "{}{}",
+            server.base_url,
+            path.replace("{id}", "made-up")
+                .replace("{date}", "2027-03-02")
+        );
+        let res = http
+            .request(method.to_uppercase().parse().unwrap(), &url)
+            .bearer_auth(host.token().unwrap())
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16().to_string();
+        assert!(
+            op["responses"].get(&status).is_some(),
+            "{method} {path} answered {status}, which the document does not list"
+        );
+    }
+    // A NUL byte in an id or a field is refused, never passed to the database.
+    let err = host.scheduled_meeting("a%00b").await.unwrap_err();
+    assert_eq!(err.code(), Some("meeting_not_found"));
+    let err = host
+        .schedule_meeting(&ScheduleRequest {
+            topic: Some("a\u{0}b".into()),
+            ..tue_thu_series()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("topic"), "{err}");
+}
+
 fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let authority = rest.split('/').next().unwrap_or(rest);
@@ -1005,4 +1077,5 @@ on_both_databases!(
     invitation_text_in_both_languages,
     schedules_survive_a_restart,
     cloud_rooms_templates_and_locations,
+    the_open_api_document_lists_the_scheduling_endpoints,
 );
