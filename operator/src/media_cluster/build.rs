@@ -175,7 +175,7 @@ pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         children.push(service_account(input, "worker")?);
     }
     if input.spec.recorder.enabled {
-        children.push(recorder(input)?);
+        children.extend(recorder(input)?);
     }
     if input.spec.sip.enabled {
         children.extend(sip(input)?);
@@ -455,15 +455,20 @@ fn worker_deployment(
     }))
 }
 
-fn recorder(input: &BuildInput<'_>) -> Result<Child> {
+fn recorder(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     let r = &input.spec.recorder;
-    worker_deployment(
-        input,
-        "recorder",
-        r.replicas,
-        json!([]),
-        resources(&r.resources),
-    )
+    Ok(vec![
+        worker_deployment(
+            input,
+            "recorder",
+            r.replicas,
+            json!([]),
+            resources(&r.resources),
+        )?,
+        pdb(input, "recorder")?,
+        // Recorders only connect out (to signal and the SFU): no ingress at all.
+        network_policy(input, "recorder", json!([]))?,
+    ])
 }
 
 fn sip(input: &BuildInput<'_>) -> Result<Vec<Child>> {
@@ -482,6 +487,7 @@ fn sip(input: &BuildInput<'_>) -> Result<Vec<Child>> {
                 {"name": "sip-tcp", "port": s.port, "targetPort": s.port, "protocol": "TCP"}
             ]}
         }))?,
+        pdb(input, "sip")?,
         network_policy(
             input,
             "sip",
@@ -621,6 +627,23 @@ sip: {enabled: true}
         assert!(!ids.contains(&"DaemonSet/prod-sfu".to_string()));
         assert!(ids.contains(&"Deployment/prod-recorder".to_string()));
         assert!(ids.contains(&"Deployment/prod-sip".to_string()));
+        for id in [
+            "PodDisruptionBudget/prod-recorder",
+            "NetworkPolicy/prod-recorder",
+            "PodDisruptionBudget/prod-sip",
+            "NetworkPolicy/prod-sip",
+        ] {
+            assert!(ids.contains(&id.to_string()), "{id} in {ids:?}");
+        }
+        let recorder_policy = children
+            .iter()
+            .find(|c| c.id() == "NetworkPolicy/prod-recorder")
+            .expect("policy");
+        assert_eq!(
+            recorder_policy.object.data["spec"]["ingress"],
+            json!([]),
+            "no ingress to recorders"
+        );
         let sfu = children
             .iter()
             .find(|c| c.id() == "Deployment/prod-sfu")
