@@ -16,30 +16,42 @@ use crate::api::{Meeting, MeetingOptions};
 /// `POST /api/v1/schedules` (and `PUT /api/v1/schedules/{id}` to edit the
 /// whole meeting or series): schedule a meeting.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[schema(example = json!({"topic": "Weekly sync", "start": "2026-12-01T09:30", "duration_minutes": 60, "time_zone": "Asia/Shanghai", "recurrence": {"frequency": "weekly", "weekdays": ["tue", "thu"], "until": "2027-02-28"}}))]
 pub struct ScheduleRequest {
     /// Topic, at most 128 characters; defaults to "<display name>'s meeting".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(max_length = 128)]
     pub topic: Option<String>,
     /// Local start, `YYYY-MM-DDTHH:MM` in `time_zone`, on a full or half hour.
+    #[schema(
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[03]0$",
+        example = "2026-12-01T09:30"
+    )]
     pub start: String,
     /// Length in minutes, 15 to 1440.
+    #[schema(minimum = 15, maximum = 1440)]
     pub duration_minutes: u32,
     /// IANA time zone, e.g. `Asia/Shanghai`.
+    #[schema(example = "Asia/Shanghai")]
     pub time_zone: String,
     /// Optional password (4–16 characters) joiners must give.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(pattern = "^([!-~]{4,16})?$", max_length = 16)]
     pub password: Option<String>,
     /// Account ids of invitees, all in the caller's tenant (at most 500).
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub invitees: Vec<String>,
     /// Meeting devices (room systems) invited by address (at most 50).
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub devices: Vec<MeetingDevice>,
     /// Physical meeting room, at most 128 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(max_length = 128)]
     pub location: Option<String>,
     /// Makes the meeting a series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,8 +67,10 @@ pub struct ScheduleRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct MeetingDevice {
     /// Name shown for it, 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Its SIP or H.323 address, e.g. `sip:room-3@example.com`, at most 256 characters.
+    #[schema(min_length = 1, max_length = 256, example = "sip:room-3@example.com")]
     pub address: String,
 }
 
@@ -103,6 +117,7 @@ pub struct Recurrence {
     pub frequency: Frequency,
     /// Every how many days, weeks or months (1 to 99). Default 1.
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 99, default = 1)]
     pub interval: u32,
     /// Weekly only: the days it happens on; default the start's weekday.
     #[serde(default)]
@@ -110,9 +125,11 @@ pub struct Recurrence {
     /// Monthly only: the day of the month (1–31); default the start's day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(minimum = 1, maximum = 31)]
     pub day_of_month: Option<u8>,
     /// Last day (local date `YYYY-MM-DD`, inclusive) an occurrence may start
     /// on; at most two years after the start.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", example = "2026-12-31")]
     pub until: String,
 }
 
@@ -145,18 +162,26 @@ pub struct OccurrenceException {
 /// `PUT /api/v1/schedules/{id}/occurrences/{date}`: change one occurrence of
 /// a series. Omitted fields keep the series' values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[schema(example = json!({"start": "2026-12-03T10:00", "duration_minutes": 30}))]
 pub struct OccurrenceUpdate {
     /// New local start `YYYY-MM-DDTHH:MM`, on a full or half hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[03]0$",
+        example = "2026-12-01T09:30"
+    )]
     pub start: Option<String>,
-    /// New length in minutes.
+    /// New length in minutes, 15 to 1440.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(minimum = 15, maximum = 1440)]
     pub duration_minutes: Option<u32>,
-    /// New topic for this occurrence only.
+    /// New topic for this occurrence only, at most 128 characters (empty:
+    /// the series' topic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(max_length = 128)]
     pub topic: Option<String>,
 }
 
@@ -259,16 +284,20 @@ pub struct HistoryEntry {
 /// `POST /api/v1/locations`: a physical meeting room of the tenant (the
 /// manual's 会议地点, section 3.8.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[schema(example = json!({"name": "Room 3.14", "address": "Building A, 3rd floor", "capacity": 12}))]
 pub struct LocationRequest {
     /// Name, 1 to 128 characters, unique in the tenant.
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     /// Where it is (building, floor), at most 256 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(max_length = 256)]
     pub address: Option<String>,
     /// Seats, 1 to 10000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<u32>,
 }
 
@@ -294,22 +323,28 @@ pub struct Location {
 /// `POST|PUT /api/v1/templates[/{id}]`: a personal meeting template (the
 /// manual's 模板管理, section 3.8.2) to start meetings quickly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[schema(example = json!({"name": "Stand-up", "topic": "Daily stand-up", "duration_minutes": 15}))]
 pub struct TemplateRequest {
     /// Template name, 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Topic of meetings started from it (default "<name>'s meeting").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(max_length = 128)]
     pub topic: Option<String>,
-    /// Usual length in minutes.
+    /// Usual length in minutes, 15 to 1440.
+    #[schema(minimum = 15, maximum = 1440)]
     pub duration_minutes: u32,
     /// Password of meetings started from it (4–16 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(pattern = "^([!-~]{4,16})?$", max_length = 16)]
     pub password: Option<String>,
     /// Physical meeting room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(max_length = 128)]
     pub location: Option<String>,
     /// Meeting settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -346,18 +381,22 @@ pub struct MeetingTemplate {
 /// manual's 云会议室管理, section 3.8.1): a meeting with a fixed number that
 /// never ends, its members and password.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[schema(example = json!({"name": "Team room", "password": "2468"}))]
 pub struct CloudRoomRequest {
     /// Room name (its meetings' topic), at most 128 characters; default
     /// "<name>'s meeting".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(max_length = 128)]
     pub name: Option<String>,
     /// Password (4–16 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
+    #[schema(pattern = "^([!-~]{4,16})?$", max_length = 16)]
     pub password: Option<String>,
     /// Member account ids, all in the owner's tenant (at most 500).
     #[serde(default)]
+    #[schema(max_items = 500)]
     pub members: Vec<String>,
     /// Room settings, the join mode (会议室模式) among them.
     #[serde(default, skip_serializing_if = "Option::is_none")]

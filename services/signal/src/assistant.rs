@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use sqlx::{AnyConnection, Row};
 use utoipa_axum::router::OpenApiRouter;
@@ -29,7 +29,7 @@ use yunhui_proto::schedule::{
 use crate::App;
 use crate::accounts::Caller;
 use crate::error::{Error, Result};
-use crate::http::{ApiJson, caller};
+use crate::http::{ApiJson, ApiPath, caller};
 use crate::meetings::{self, MeetingRecord};
 use crate::recurrence;
 use crate::schedule::{check_id, check_invitees, check_text};
@@ -243,7 +243,7 @@ async fn list_rooms(
 async fn get_room(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CloudRoom>> {
     let caller = caller(&app, &headers).await?;
     let mut conn = app.store.pool().acquire().await?;
@@ -259,7 +259,7 @@ async fn get_room(
 async fn edit_room(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<CloudRoomRequest>,
 ) -> Result<Json<CloudRoom>> {
     let caller = caller(&app, &headers).await?;
@@ -289,7 +289,7 @@ async fn edit_room(
 async fn delete_room(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     let caller = caller(&app, &headers).await?;
     let mut tx = app.store.pool().begin().await?;
@@ -445,7 +445,7 @@ async fn list_templates(
 async fn get_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MeetingTemplate>> {
     let caller = caller(&app, &headers).await?;
     Ok(Json(own_template(&app, &caller, &id).await?))
@@ -456,7 +456,7 @@ async fn get_template(
 async fn edit_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<TemplateRequest>,
 ) -> Result<Json<MeetingTemplate>> {
     let caller = caller(&app, &headers).await?;
@@ -480,7 +480,7 @@ async fn edit_template(
 async fn delete_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     let caller = caller(&app, &headers).await?;
     own_template(&app, &caller, &id).await?;
@@ -500,7 +500,7 @@ async fn delete_template(
 async fn start_from_template(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<Meeting>)> {
     let caller = caller(&app, &headers).await?;
     let template = own_template(&app, &caller, &id).await?;
@@ -629,7 +629,7 @@ async fn list_locations(
 async fn delete_location(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     let caller = caller(&app, &headers).await?;
     check_id("location", &id)?;

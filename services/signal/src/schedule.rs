@@ -18,8 +18,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -34,7 +33,7 @@ use yunhui_proto::schedule::{
 use crate::App;
 use crate::accounts::Caller;
 use crate::error::{Error, Result};
-use crate::http::{ApiJson, caller};
+use crate::http::{ApiJson, ApiPath, ApiQuery, caller};
 use crate::invitation::{Invitation, Language};
 use crate::meetings::{self, MeetingRecord};
 use crate::recurrence::{self, DATE_FORMAT, LOCAL_FORMAT, Timing};
@@ -845,7 +844,7 @@ async fn create(
 async fn details(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ScheduledMeeting>> {
     let caller = caller(&app, &headers).await?;
     let stored = load_visible(&app, &caller, &id).await?;
@@ -857,7 +856,7 @@ async fn details(
 async fn edit_series(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<ScheduleRequest>,
 ) -> Result<Json<ScheduledMeeting>> {
     let caller = caller(&app, &headers).await?;
@@ -870,7 +869,7 @@ async fn edit_series(
 async fn cancel_series(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     let caller = caller(&app, &headers).await?;
     cancel_schedule(&app, &caller, &id).await?;
@@ -882,7 +881,7 @@ async fn cancel_series(
 async fn edit_occurrence(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path((id, date)): Path<(String, String)>,
+    ApiPath((id, date)): ApiPath<(String, String)>,
     ApiJson(update): ApiJson<OccurrenceUpdate>,
 ) -> Result<Json<ScheduledMeeting>> {
     let caller = caller(&app, &headers).await?;
@@ -895,7 +894,7 @@ async fn edit_occurrence(
 async fn cancel_occurrence(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path((id, date)): Path<(String, String)>,
+    ApiPath((id, date)): ApiPath<(String, String)>,
 ) -> Result<Json<ScheduledMeeting>> {
     let caller = caller(&app, &headers).await?;
     let stored = change_occurrence(&app, &caller, &id, &date, None).await?;
@@ -914,10 +913,9 @@ struct InvitationQuery {
 async fn invitation(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    query: Result<Query<InvitationQuery>, QueryRejection>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<InvitationQuery>,
 ) -> Result<impl IntoResponse> {
-    let Query(query) = query.map_err(|e| Error::InvalidInput(e.body_text()))?;
     let lang = match query.lang.as_deref() {
         None | Some("") => Language::Zh,
         Some(code) => Language::parse(code)
@@ -942,9 +940,8 @@ struct WindowQuery {
 async fn upcoming(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    query: Result<Query<WindowQuery>, QueryRejection>,
+    ApiQuery(window): ApiQuery<WindowQuery>,
 ) -> Result<Json<Vec<Occurrence>>> {
-    let Query(window) = query.map_err(|e| Error::InvalidInput(e.body_text()))?;
     let caller = caller(&app, &headers).await?;
     let from = window.from.unwrap_or_else(now);
     let to = window.to.unwrap_or(from.saturating_add(DEFAULT_WINDOW));

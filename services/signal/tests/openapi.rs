@@ -52,6 +52,29 @@ async fn the_document_describes_every_endpoint(db: Db) {
         ("get", "/api/v1/meetings"),
         ("get", "/api/v1/meetings/{id}"),
         ("get", "/api/v1/meetings/by-number/{number}"),
+        ("post", "/api/v1/schedules"),
+        ("get", "/api/v1/schedules/{id}"),
+        ("put", "/api/v1/schedules/{id}"),
+        ("delete", "/api/v1/schedules/{id}"),
+        ("put", "/api/v1/schedules/{id}/occurrences/{date}"),
+        ("delete", "/api/v1/schedules/{id}/occurrences/{date}"),
+        ("get", "/api/v1/schedules/{id}/invitation"),
+        ("get", "/api/v1/upcoming"),
+        ("get", "/api/v1/history"),
+        ("post", "/api/v1/cloud-rooms"),
+        ("get", "/api/v1/cloud-rooms"),
+        ("get", "/api/v1/cloud-rooms/{id}"),
+        ("put", "/api/v1/cloud-rooms/{id}"),
+        ("delete", "/api/v1/cloud-rooms/{id}"),
+        ("post", "/api/v1/templates"),
+        ("get", "/api/v1/templates"),
+        ("get", "/api/v1/templates/{id}"),
+        ("put", "/api/v1/templates/{id}"),
+        ("delete", "/api/v1/templates/{id}"),
+        ("post", "/api/v1/templates/{id}/start"),
+        ("post", "/api/v1/locations"),
+        ("get", "/api/v1/locations"),
+        ("delete", "/api/v1/locations/{id}"),
     ];
     for (method, path) in expected {
         let op = &paths
@@ -74,6 +97,7 @@ async fn the_document_describes_every_endpoint(db: Db) {
                 path.replace("{domain}", "nowhere.example")
                     .replace("{id}", "made-up")
                     .replace("{number}", "123456789")
+                    .replace("{date}", "2026-12-31")
             );
             let method: reqwest::Method = method.to_uppercase().parse().unwrap();
             let res = client

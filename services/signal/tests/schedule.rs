@@ -460,6 +460,12 @@ async fn invalid_input_names_the_field_and_writes_nothing(db: Db) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("invalid_input"));
+    // A window whose length overflows i64 is too long, not a server error.
+    let err = host
+        .upcoming(Some(i64::MIN), Some(i64::MAX))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("invalid_input"));
     assert_eq!(
         host.scheduled_meeting(&series.meeting.id).await.unwrap(),
         before
