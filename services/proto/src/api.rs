@@ -354,4 +354,12 @@ pub struct About {
     pub version: String,
     /// Signaling protocol version the server speaks.
     pub protocol_version: u32,
+    /// The deployment's terms of service, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub terms_url: Option<String>,
+    /// The deployment's privacy policy, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub privacy_url: Option<String>,
 }

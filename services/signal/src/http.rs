@@ -201,12 +201,14 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 #[utoipa::path(get, path = "/about", tag = "service",
-    responses((status = 200, description = "Product, version and signaling protocol version", body = About)))]
-async fn about() -> Json<About> {
+    responses((status = 200, description = "Product, version, signaling protocol version and the deployment's terms and privacy links", body = About)))]
+async fn about(State(app): State<Arc<App>>) -> Json<About> {
     Json(About {
         product: "Yunhui".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         protocol_version: PROTOCOL_VERSION,
+        terms_url: app.config.terms_url.clone(),
+        privacy_url: app.config.privacy_url.clone(),
     })
 }
 

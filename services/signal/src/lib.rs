@@ -62,6 +62,10 @@ pub struct SignalConfig {
     pub trust_forwarded_for: bool,
     /// Limits on meeting-password attempts.
     pub password_throttle: ThrottleConfig,
+    /// Link to the deployment's terms of service, shown by clients.
+    pub terms_url: Option<String>,
+    /// Link to the deployment's privacy policy, shown by clients.
+    pub privacy_url: Option<String>,
 }
 
 impl Default for SignalConfig {
@@ -74,6 +78,8 @@ impl Default for SignalConfig {
             discovery_file: None,
             trust_forwarded_for: false,
             password_throttle: ThrottleConfig::default(),
+            terms_url: None,
+            privacy_url: None,
         }
     }
 }

@@ -41,6 +41,12 @@ struct Args {
     /// Take client addresses from X-Forwarded-For (only behind a trusted ingress).
     #[arg(long, env = "YUNHUI_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// Link to the deployment's terms of service (shown by clients).
+    #[arg(long, env = "YUNHUI_TERMS_URL")]
+    terms_url: Option<String>,
+    /// Link to the deployment's privacy policy (shown by clients).
+    #[arg(long, env = "YUNHUI_PRIVACY_URL")]
+    privacy_url: Option<String>,
 }
 
 #[tokio::main]
@@ -67,6 +73,8 @@ async fn main() -> anyhow::Result<()> {
         internal_key: Some(args.internal_key.clone()),
         discovery_file: args.discovery_file,
         trust_forwarded_for: args.trust_forwarded_for,
+        terms_url: args.terms_url,
+        privacy_url: args.privacy_url,
         ..SignalConfig::default()
     };
     let app = App::new(config, store, media, prometheus::Registry::new())?;

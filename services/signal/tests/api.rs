@@ -192,6 +192,32 @@ async fn health_and_metrics(db: Db) {
         about.protocol_version,
         yunhui_proto::signaling::PROTOCOL_VERSION
     );
+    assert_eq!(about.terms_url, None);
+}
+
+/// F-ACC-6: the about endpoint carries the version and the deployment's
+/// configured terms and privacy links.
+async fn about_shows_configured_terms_and_privacy_links(db: Db) {
+    let server = support::start_with(
+        db,
+        yunhui_signal::SignalConfig {
+            terms_url: Some("https://intranet.example/terms".into()),
+            privacy_url: Some("https://intranet.example/privacy".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let about = server.api().about().await.unwrap();
+    assert_eq!(about.product, "Yunhui");
+    assert_eq!(about.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        about.terms_url.as_deref(),
+        Some("https://intranet.example/terms")
+    );
+    assert_eq!(
+        about.privacy_url.as_deref(),
+        Some("https://intranet.example/privacy")
+    );
 }
 
 on_both_databases!(
@@ -200,4 +226,5 @@ on_both_databases!(
     malformed_bodies_get_clear_errors,
     expired_tokens_are_refused,
     health_and_metrics,
+    about_shows_configured_terms_and_privacy_links,
 );

@@ -342,7 +342,15 @@ version: string,
 /**
  * Signaling protocol version the server speaks.
  */
-protocol_version: number, };
+protocol_version: number, 
+/**
+ * The deployment's terms of service, when configured.
+ */
+terms_url?: string, 
+/**
+ * The deployment's privacy policy, when configured.
+ */
+privacy_url?: string, };
 
 export type ScheduleRequest = { 
 /**
