@@ -459,11 +459,12 @@ export type OccurrenceUpdate = {
  */
 start?: string, 
 /**
- * New length in minutes.
+ * New length in minutes, 15 to 1440.
  */
 duration_minutes?: number, 
 /**
- * New topic for this occurrence only.
+ * New topic for this occurrence only, at most 128 characters (empty:
+ * the series' topic).
  */
 topic?: string, };
 
@@ -650,7 +651,7 @@ name: string,
  */
 topic?: string, 
 /**
- * Usual length in minutes.
+ * Usual length in minutes, 15 to 1440.
  */
 duration_minutes: number, 
 /**
