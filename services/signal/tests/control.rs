@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use support::{Db, Server};
+use yunhui_client::api::ApiClient;
 use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_client::signaling::SignalingClient;
@@ -1154,32 +1155,51 @@ async fn invitations_ring_and_open_a_meeting_for_invitees_only(db: Db) {
     bob.close().await;
 }
 
-async fn scheduled_invitees_join_a_meeting_for_invitees_only(db: Db) {
-    let server = support::start(db).await;
-    let host_api = server
-        .signed_in(&format!("host-{}@example.com", uuid::Uuid::new_v4()))
-        .await;
-    let invitee_api = server
-        .signed_in(&format!("inv-{}@example.com", uuid::Uuid::new_v4()))
-        .await;
-    let colleague_api = server
-        .signed_in(&format!("col-{}@example.com", uuid::Uuid::new_v4()))
-        .await;
-    let scheduled = host_api
+/// A host, an invitee and a colleague who is not invited, and the host's
+/// "Weekly sync" at 2030-05-07 09:30 Asia/Shanghai (password 8642).
+async fn scheduled_with_one_invitee(
+    server: &Server,
+    join_mode: JoinMode,
+) -> (
+    ApiClient,
+    ApiClient,
+    ApiClient,
+    yunhui_proto::schedule::ScheduledMeeting,
+) {
+    let mut accounts = Vec::new();
+    for who in ["host", "inv", "col"] {
+        accounts.push(
+            server
+                .signed_in(&format!("{who}-{}@example.com", uuid::Uuid::new_v4()))
+                .await,
+        );
+    }
+    let colleague = accounts.pop().unwrap();
+    let invitee = accounts.pop().unwrap();
+    let host = accounts.pop().unwrap();
+    let scheduled = host
         .schedule_meeting(&yunhui_proto::schedule::ScheduleRequest {
+            topic: Some("Weekly sync".into()),
             start: "2030-05-07T09:30".into(),
-            duration_minutes: 60,
+            duration_minutes: 30,
             time_zone: "Asia/Shanghai".into(),
             password: Some("8642".into()),
-            invitees: vec![invitee_api.me().await.unwrap().id],
+            invitees: vec![invitee.me().await.unwrap().id],
             options: Some(MeetingOptions {
-                join_mode: JoinMode::InviteesOnly,
+                join_mode,
                 ..MeetingOptions::default()
             }),
             ..Default::default()
         })
         .await
         .unwrap();
+    (host, invitee, colleague, scheduled)
+}
+
+async fn scheduled_invitees_join_a_meeting_for_invitees_only(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, invitee_api, colleague_api, scheduled) =
+        scheduled_with_one_invitee(&server, JoinMode::InviteesOnly).await;
     let meeting = scheduled.meeting;
     let host = join(&server, &meeting, "Host", host_api.token()).await;
     let invitee = join(&server, &meeting, "Invitee", invitee_api.token()).await;
@@ -1205,26 +1225,8 @@ async fn scheduled_invitees_join_a_meeting_for_invitees_only(db: Db) {
 
 async fn scheduled_meetings_ring_their_invitees_when_they_start(db: Db) {
     let server = support::start(db).await;
-    let host_api = server
-        .signed_in(&format!("host-{}@example.com", uuid::Uuid::new_v4()))
-        .await;
-    let invitee_api = server
-        .signed_in(&format!("inv-{}@example.com", uuid::Uuid::new_v4()))
-        .await;
-    let colleague_api = server
-        .signed_in(&format!("col-{}@example.com", uuid::Uuid::new_v4()))
-        .await;
-    let scheduled = host_api
-        .schedule_meeting(&yunhui_proto::schedule::ScheduleRequest {
-            topic: Some("Weekly sync".into()),
-            start: "2030-05-07T09:30".into(),
-            duration_minutes: 30,
-            time_zone: "Asia/Shanghai".into(),
-            invitees: vec![invitee_api.me().await.unwrap().id],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let (_host_api, invitee_api, colleague_api, scheduled) =
+        scheduled_with_one_invitee(&server, JoinMode::Anyone).await;
     // 2030-05-07 09:30 in Shanghai is 01:30 UTC.
     let start = 1_904_347_800;
     let mut invitee = listening(&server, invitee_api.token().unwrap()).await;
