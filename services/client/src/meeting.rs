@@ -13,8 +13,8 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::signaling::{
-    ChatMessage, ClientMessage, ErrorCode, HostCommand, Participant, ServerMessage,
-    WaitingParticipant,
+    ChatMessage, ClientMessage, ErrorCode, HostCommand, Participant, ServerMessage, VideoQuality,
+    VideoSubscription, WaitingParticipant,
 };
 
 use crate::media::{MediaError, Publisher, Subscriber, SyntheticMedia};
@@ -255,6 +255,25 @@ impl MeetingSession {
     /// Turns this participant's camera on or off.
     pub fn set_video_enabled(&self, enabled: bool) -> Result<(), SessionError> {
         self.send(ClientMessage::SetVideoEnabled { enabled })
+    }
+
+    /// Chooses whose video arrives, and at what quality: `default` for everyone
+    /// not in `participants` (id, quality).
+    pub fn set_video_subscriptions(
+        &self,
+        default: VideoQuality,
+        participants: &[(&str, VideoQuality)],
+    ) -> Result<(), SessionError> {
+        self.send(ClientMessage::SetVideoSubscriptions {
+            default,
+            participants: participants
+                .iter()
+                .map(|(id, quality)| VideoSubscription {
+                    participant_id: (*id).to_owned(),
+                    quality: *quality,
+                })
+                .collect(),
+        })
     }
 
     /// Host only: ends the meeting for everyone.

@@ -140,12 +140,54 @@ pub enum ClientMessage {
         /// `true` to accept.
         accept: bool,
     },
+    /// Choose whose video this client receives, and at what quality: the
+    /// tiles on screen at their size. Off-screen participants `off`,
+    /// thumbnails `low`, the main view `high`. Replaces the previous choice;
+    /// until the first one every participant's video arrives at `high`.
+    /// Audio always arrives. A publisher sending simulcast is forwarded at
+    /// the best layer it sends at or below the quality asked for; one without
+    /// simulcast at any quality but `off`. Ids of participants who are not
+    /// (or no longer) in the meeting are ignored, so a list sent as someone
+    /// leaves is not an error. At most [`MAX_VIDEO_SUBSCRIPTIONS`] entries.
+    SetVideoSubscriptions {
+        /// The quality of everyone not listed.
+        default: VideoQuality,
+        /// Participants at another quality than `default`.
+        #[serde(default)]
+        participants: Vec<VideoSubscription>,
+    },
     /// Host only: one of the host's controls (see [`HostCommand`]).
     Host {
         /// What to do.
         command: HostCommand,
     },
 }
+
+/// How much of a participant's video a client receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoQuality {
+    /// None: the tile is not on screen.
+    Off,
+    /// The lowest simulcast layer (a thumbnail).
+    Low,
+    /// The middle layer.
+    Medium,
+    /// The full picture (the main view).
+    High,
+}
+
+/// One participant's video quality in [`ClientMessage::SetVideoSubscriptions`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct VideoSubscription {
+    /// Whose video.
+    pub participant_id: String,
+    /// How much of it.
+    pub quality: VideoQuality,
+}
+
+/// The most entries one [`ClientMessage::SetVideoSubscriptions`] may list.
+pub const MAX_VIDEO_SUBSCRIPTIONS: usize = 1000;
 
 /// What the host may do during a meeting. Every one of these is refused
 /// with [`ErrorCode::NotHost`] when sent by anyone else.
@@ -522,6 +564,7 @@ impl ClientMessage {
         "invite",
         "listen",
         "answer_call",
+        "set_video_subscriptions",
         "host",
     ];
 }
@@ -587,6 +630,10 @@ mod tests {
                 call_id: String::new(),
                 accept: true,
             },
+            ClientMessage::SetVideoSubscriptions {
+                default: VideoQuality::Off,
+                participants: vec![],
+            },
             ClientMessage::Host {
                 command: HostCommand::UnmuteAll,
             },
@@ -596,6 +643,6 @@ mod tests {
             let t = v["type"].as_str().unwrap();
             assert!(ClientMessage::TYPES.contains(&t), "{t} missing from TYPES");
         }
-        assert_eq!(ClientMessage::TYPES.len(), 16);
+        assert_eq!(ClientMessage::TYPES.len(), 17);
     }
 }

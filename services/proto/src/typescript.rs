@@ -57,6 +57,8 @@ pub fn definitions() -> String {
         signaling::Role::decl(),
         signaling::Participant::decl(),
         signaling::HostCommand::decl(),
+        signaling::VideoQuality::decl(),
+        signaling::VideoSubscription::decl(),
         signaling::WaitingParticipant::decl(),
         signaling::ChatMessage::decl(),
     ];
@@ -65,10 +67,11 @@ pub fn definitions() -> String {
          // Do not edit by hand.\n\n",
     );
     out.push_str(&format!(
-        "export const PROTOCOL_VERSION = {};\nexport const MAX_FRAME_BYTES = {};\nexport const MAX_CHAT_CHARS = {};\nexport const REACTIONS = {};\n",
+        "export const PROTOCOL_VERSION = {};\nexport const MAX_FRAME_BYTES = {};\nexport const MAX_CHAT_CHARS = {};\nexport const MAX_VIDEO_SUBSCRIPTIONS = {};\nexport const REACTIONS = {};\n",
         signaling::PROTOCOL_VERSION,
         signaling::MAX_FRAME_BYTES,
         signaling::MAX_CHAT_CHARS,
+        signaling::MAX_VIDEO_SUBSCRIPTIONS,
         serde_json::to_string(signaling::REACTIONS).unwrap_or_default()
     ));
     for decl in decls {

@@ -1,6 +1,8 @@
 //! The internal control API through which signal drives an SFU node, and its
 //! in-process implementation (the HTTP one lives in [`crate::internal_api`]).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Sfu;
@@ -21,6 +23,59 @@ impl std::fmt::Display for MediaKind {
             MediaKind::Audio => "audio",
             MediaKind::Video => "video",
         })
+    }
+}
+
+/// How much of a publisher's video a subscriber receives. With simulcast the
+/// SFU forwards the best layer at or below the quality asked for (or the
+/// lowest it has, when none is); a publisher without simulcast sends its one
+/// stream at any quality but `Off`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoQuality {
+    /// Nothing: the tile is not on screen.
+    Off,
+    /// The lowest layer (a thumbnail).
+    Low,
+    /// The middle layer.
+    Medium,
+    /// The full layer (the main view).
+    #[default]
+    High,
+}
+
+impl VideoQuality {
+    /// The highest simulcast layer (0 = lowest) this quality takes, `None` for `Off`.
+    pub fn max_layer(self) -> Option<u8> {
+        match self {
+            VideoQuality::Off => None,
+            VideoQuality::Low => Some(0),
+            VideoQuality::Medium => Some(1),
+            VideoQuality::High => Some(2),
+        }
+    }
+}
+
+/// Which publishers' video one subscriber receives, and at what quality.
+/// The default (nothing set) is every publisher at `High`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoSubscriptions {
+    /// The quality of every publisher not listed in `participants`.
+    pub default: VideoQuality,
+    /// Quality per publishing participant id.
+    #[serde(default)]
+    pub participants: BTreeMap<String, VideoQuality>,
+}
+
+impl VideoSubscriptions {
+    /// The quality this subscriber wants of `publisher`'s video.
+    pub fn quality_of(&self, publisher: &str) -> VideoQuality {
+        self.participants
+            .get(publisher)
+            .copied()
+            .unwrap_or(self.default)
     }
 }
 
@@ -119,6 +174,14 @@ pub trait MediaControl: Send + Sync + 'static {
         kind: MediaKind,
         enabled: bool,
     ) -> Result<(), ControlError>;
+    /// Chooses which publishers' video `participant` receives and at what quality;
+    /// replaces the previous choice. Audio is always received.
+    async fn set_video_subscriptions(
+        &self,
+        room: &str,
+        participant: &str,
+        subscriptions: VideoSubscriptions,
+    ) -> Result<(), ControlError>;
     /// The loudest unmuted publisher of the room, if anyone is speaking.
     async fn active_speaker(&self, room: &str) -> Result<Option<String>, ControlError>;
     /// Load figures of the node.
@@ -198,6 +261,19 @@ impl MediaControl for InProcessControl {
             .room(room)?
             .participant(participant)?
             .set_forwarding(kind, enabled);
+        Ok(())
+    }
+
+    async fn set_video_subscriptions(
+        &self,
+        room: &str,
+        participant: &str,
+        subscriptions: VideoSubscriptions,
+    ) -> Result<(), ControlError> {
+        self.sfu
+            .room(room)?
+            .participant(participant)?
+            .set_video_subscriptions(subscriptions);
         Ok(())
     }
 

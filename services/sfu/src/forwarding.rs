@@ -10,8 +10,9 @@ use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
 use rtc::sdp::description::session::SessionDescription;
 
-use crate::control::MediaKind;
+use crate::control::{MediaKind, VideoQuality};
 use crate::feedback::starts_keyframe;
+use crate::simulcast::{Decision, LayerSelector, Vp8Munger};
 
 /// How often a subscriber track still waiting for a keyframe asks its publisher again.
 pub const KEYFRAME_RETRY_INTERVAL: Duration = Duration::from_millis(500);
@@ -41,6 +42,8 @@ pub struct PublishedTrack {
 pub struct ForwardedPacket {
     /// The published track it belongs to.
     pub track: Arc<TrackKey>,
+    /// The simulcast layer it belongs to (0 = lowest); `None` without simulcast.
+    pub layer: Option<u8>,
     /// Bumped each time forwarding of this kind resumes after a mute, so subscribers
     /// re-base their sequence numbers instead of signalling a huge loss.
     pub generation: u32,
@@ -48,6 +51,16 @@ pub struct ForwardedPacket {
     pub packet: rtp::Packet,
     /// When the datagram arrived at the node's socket.
     pub received_at: Instant,
+}
+
+/// What a subscriber's track does with one forwarded packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// Send the (rewritten) packet.
+    pub send: bool,
+    /// Ask the publisher for a keyframe: `Some(None)` of every layer of the track,
+    /// `Some(Some(layer))` of one simulcast layer.
+    pub keyframe_request: Option<Option<u8>>,
 }
 
 /// A published track as sent on one subscriber peer connection.
@@ -61,26 +74,46 @@ pub struct DownTrack {
     pub mime_type: String,
     /// Negotiated payload type, resolved on the first packet after each negotiation.
     pub payload_type: Option<u8>,
+    video: bool,
     generation: Option<u32>,
     seq_offset: u16,
     last_out_seq: u16,
+    ts_offset: u32,
+    last_out_ts: u32,
+    last_out_at: Option<Instant>,
+    /// Video: which layer to forward, and whether to forward at all.
+    selector: LayerSelector,
+    /// Simulcast VP8: picture ids kept continuous across layer switches.
+    vp8: Vp8Munger,
     /// Video the subscriber cannot decode yet: nothing since the start (or since a
-    /// resume, or since the connection came up) was a keyframe.
+    /// resume, a switch, or since the connection came up) was a keyframe.
     waiting_for_keyframe: bool,
     last_keyframe_request: Option<Instant>,
 }
 
 impl DownTrack {
-    /// A track not yet carrying packets.
-    pub fn new(sender_id: RTCRtpSenderId, ssrc: u32, mime_type: String) -> Self {
+    /// A track not yet carrying packets; video is forwarded up to `quality`.
+    pub fn new(
+        sender_id: RTCRtpSenderId,
+        ssrc: u32,
+        mime_type: String,
+        quality: VideoQuality,
+    ) -> Self {
+        let video = starts_keyframe(&mime_type, &[]).is_some();
         let mut down = Self {
             sender_id,
             ssrc,
             mime_type,
             payload_type: None,
+            video,
             generation: None,
             seq_offset: 0,
             last_out_seq: 0,
+            ts_offset: 0,
+            last_out_ts: 0,
+            last_out_at: None,
+            selector: LayerSelector::new(quality.max_layer()),
+            vp8: Vp8Munger::default(),
             waiting_for_keyframe: false,
             last_keyframe_request: None,
         };
@@ -90,13 +123,27 @@ impl DownTrack {
 
     /// From now on the subscriber needs a keyframe (video only) before it can decode.
     pub fn await_keyframe(&mut self) {
-        self.waiting_for_keyframe = starts_keyframe(&self.mime_type, &[]).is_some();
+        self.waiting_for_keyframe = self.video;
+        self.selector.restart();
         self.last_keyframe_request = None;
     }
 
     /// Whether this track still waits for a keyframe.
     pub fn waiting_for_keyframe(&self) -> bool {
         self.waiting_for_keyframe
+    }
+
+    /// Changes how much of the publisher's video this subscriber wants.
+    pub fn set_quality(&mut self, quality: VideoQuality) {
+        self.selector.set_max_layer(quality.max_layer());
+        if quality == VideoQuality::Off {
+            self.waiting_for_keyframe = false;
+        }
+    }
+
+    /// The simulcast layer being forwarded (video only).
+    pub fn current_layer(&self) -> Option<u8> {
+        self.selector.current()
     }
 
     /// Whether to ask the publisher for a keyframe now: the track waits for one and the
@@ -113,45 +160,96 @@ impl DownTrack {
         true
     }
 
-    /// Rewrites `packet` for this subscriber: SSRC, payload type, continuous sequence
-    /// numbers across mutes, and no header extensions (their ids were negotiated with
-    /// the publisher, not with this subscriber). Returns whether the publisher should
-    /// be asked for a keyframe (the subscriber still has none to start decoding from).
-    pub fn rewrite(
+    /// Decides about `packet` (of simulcast `layer`, if any) for this subscriber and
+    /// rewrites it: SSRC, payload type, sequence numbers and timestamps continuous
+    /// across mutes and layer switches, VP8 picture ids continuous across layer
+    /// switches, and no header extensions (their ids were negotiated with the
+    /// publisher, not with this subscriber).
+    pub fn forward(
         &mut self,
         packet: &mut rtp::Packet,
+        layer: Option<u8>,
         generation: u32,
         payload_type: u8,
         now: Instant,
-    ) -> bool {
-        let incoming = packet.header.sequence_number;
-        if self.generation != Some(generation) {
-            // First packet, or first after a resume: continue right after the last one sent.
-            let next = if self.generation.is_some() {
-                // Frames were skipped while muted: the decoder needs a fresh start.
-                self.await_keyframe();
-                self.last_out_seq.wrapping_add(1)
-            } else {
-                incoming
-            };
-            self.seq_offset = incoming.wrapping_sub(next);
-            self.generation = Some(generation);
+    ) -> Outcome {
+        let resumed = self.generation.is_some_and(|g| g != generation);
+        if resumed && self.video {
+            // Frames were skipped while muted at the source: start again on a keyframe.
+            self.await_keyframe();
         }
-        if self.waiting_for_keyframe
-            && starts_keyframe(&self.mime_type, &packet.payload) != Some(false)
-        {
-            self.waiting_for_keyframe = false;
+        let first = self.generation.is_none();
+        self.generation = Some(generation);
+        let mut rebase = first || resumed;
+        if self.video {
+            let keyframe = starts_keyframe(&self.mime_type, &packet.payload) == Some(true);
+            match self.selector.on_packet(layer.unwrap_or(0), keyframe, now) {
+                Decision::Drop => return Outcome::default(),
+                Decision::WantKeyframe(wanted) => {
+                    self.waiting_for_keyframe = true;
+                    let due = self.keyframe_request_due(now, KEYFRAME_RETRY_INTERVAL);
+                    return Outcome {
+                        send: false,
+                        keyframe_request: due.then_some(layer.map(|_| wanted)),
+                    };
+                }
+                Decision::Switch => {
+                    self.waiting_for_keyframe = false;
+                    self.last_keyframe_request = None;
+                    rebase = true;
+                    if layer.is_some() {
+                        self.vp8.rebase(&packet.payload);
+                    }
+                }
+                Decision::Forward => {}
+            }
         }
-        let out = incoming.wrapping_sub(self.seq_offset);
-        self.last_out_seq = out;
-        packet.header.sequence_number = out;
+        let incoming_seq = packet.header.sequence_number;
+        let incoming_ts = packet.header.timestamp;
+        if rebase {
+            match self.last_out_at {
+                // First packet ever: keep the publisher's numbering.
+                None => {
+                    self.seq_offset = 0;
+                    self.ts_offset = 0;
+                }
+                // Continue right after the last packet sent, the timestamp advanced
+                // by the time that passed (90 kHz for video, 48 kHz for Opus).
+                Some(last_at) => {
+                    self.seq_offset = incoming_seq.wrapping_sub(self.last_out_seq.wrapping_add(1));
+                    if self.video || layer.is_some() {
+                        let clock = if self.video { 90_000 } else { 48_000 };
+                        let elapsed = now.saturating_duration_since(last_at).as_micros() as u64;
+                        let advance = (elapsed * clock / 1_000_000).max(1) as u32;
+                        self.ts_offset =
+                            incoming_ts.wrapping_sub(self.last_out_ts.wrapping_add(advance));
+                    }
+                }
+            }
+        }
+        let out_seq = incoming_seq.wrapping_sub(self.seq_offset);
+        let out_ts = incoming_ts.wrapping_sub(self.ts_offset);
+        self.last_out_at = Some(now);
+        self.last_out_seq = out_seq;
+        self.last_out_ts = out_ts;
+        packet.header.sequence_number = out_seq;
+        packet.header.timestamp = out_ts;
         packet.header.ssrc = self.ssrc;
         packet.header.payload_type = payload_type;
         packet.header.extension = false;
         packet.header.extension_profile = 0;
         packet.header.extensions.clear();
         packet.header.extensions_padding = 0;
-        self.keyframe_request_due(now, KEYFRAME_RETRY_INTERVAL)
+        if layer.is_some()
+            && self.mime_type.eq_ignore_ascii_case("video/vp8")
+            && let Some(payload) = self.vp8.rewrite(&packet.payload)
+        {
+            packet.payload = payload.into();
+        }
+        Outcome {
+            send: true,
+            keyframe_request: None,
+        }
     }
 }
 
@@ -264,50 +362,215 @@ pub fn answered_extension_id(answer: &SessionDescription, mid: &str, uri: &str) 
 mod tests {
     use super::*;
 
+    fn send(
+        down: &mut DownTrack,
+        packet: &mut rtp::Packet,
+        generation: u32,
+        now: Instant,
+    ) -> Outcome {
+        down.forward(packet, None, generation, 111, now)
+    }
+
     #[test]
     fn sequence_numbers_continue_across_a_mute() {
         let now = Instant::now();
-        let mut down = DownTrack::new(RTCRtpSenderId::default(), 42, "audio/opus".into());
+        let mut down = DownTrack::new(
+            RTCRtpSenderId::default(),
+            42,
+            "audio/opus".into(),
+            VideoQuality::High,
+        );
         let mut packet = rtp::Packet::default();
         packet.header.sequence_number = 1000;
-        assert!(
-            !down.rewrite(&mut packet, 0, 111, now),
+        let outcome = send(&mut down, &mut packet, 0, now);
+        assert_eq!(
+            outcome,
+            Outcome {
+                send: true,
+                keyframe_request: None
+            },
             "audio needs no keyframe"
         );
         assert_eq!(packet.header.sequence_number, 1000);
         assert_eq!(packet.header.ssrc, 42);
         packet.header.sequence_number = 1001;
-        down.rewrite(&mut packet, 0, 111, now);
+        send(&mut down, &mut packet, 0, now);
         assert_eq!(packet.header.sequence_number, 1001);
         // Muted for 500 packets, then resumed.
         packet.header.sequence_number = 1501;
-        down.rewrite(&mut packet, 1, 111, now);
+        send(&mut down, &mut packet, 1, now);
         assert_eq!(packet.header.sequence_number, 1002);
     }
 
     fn vp8_packet(sequence_number: u16, keyframe: bool) -> rtp::Packet {
         let mut packet = rtp::Packet::default();
         packet.header.sequence_number = sequence_number;
+        packet.header.timestamp = u32::from(sequence_number) * 3000;
         packet.payload = bytes::Bytes::from(vec![0x10, if keyframe { 0x50 } else { 0x51 }]);
         packet
     }
 
+    fn video(quality: VideoQuality) -> DownTrack {
+        DownTrack::new(RTCRtpSenderId::default(), 7, "video/VP8".into(), quality)
+    }
+
     #[test]
-    fn video_asks_for_keyframes_until_one_passes() {
+    fn video_starts_at_a_keyframe_and_asks_for_one_until_it_comes() {
         let start = Instant::now();
-        let mut down = DownTrack::new(RTCRtpSenderId::default(), 7, "video/VP8".into());
+        let mut down = video(VideoQuality::High);
         assert!(down.waiting_for_keyframe());
-        assert!(down.rewrite(&mut vp8_packet(1, false), 0, 96, start));
+        let outcome = down.forward(&mut vp8_packet(1, false), None, 0, 96, start);
+        assert_eq!(
+            outcome,
+            Outcome {
+                send: false,
+                keyframe_request: Some(None)
+            }
+        );
         // Not again within the retry interval.
-        assert!(!down.rewrite(&mut vp8_packet(2, false), 0, 96, start));
+        let outcome = down.forward(&mut vp8_packet(2, false), None, 0, 96, start);
+        assert_eq!(outcome, Outcome::default());
         let later = start + KEYFRAME_RETRY_INTERVAL;
-        assert!(down.rewrite(&mut vp8_packet(3, false), 0, 96, later));
-        assert!(!down.rewrite(&mut vp8_packet(4, true), 0, 96, later));
+        let outcome = down.forward(&mut vp8_packet(3, false), None, 0, 96, later);
+        assert_eq!(outcome.keyframe_request, Some(None));
+        let mut key = vp8_packet(4, true);
+        assert!(down.forward(&mut key, None, 0, 96, later).send);
+        assert_eq!(
+            key.header.sequence_number, 4,
+            "the first packet keeps its number"
+        );
         assert!(!down.waiting_for_keyframe());
         let much_later = later + KEYFRAME_RETRY_INTERVAL * 4;
-        assert!(!down.rewrite(&mut vp8_packet(5, false), 0, 96, much_later));
-        // A resume after a mute needs a fresh keyframe.
-        assert!(down.rewrite(&mut vp8_packet(100, false), 1, 96, much_later));
+        assert!(
+            down.forward(&mut vp8_packet(5, false), None, 0, 96, much_later)
+                .send
+        );
+        // A resume after a mute needs a fresh keyframe, and numbering continues.
+        let outcome = down.forward(&mut vp8_packet(100, false), None, 1, 96, much_later);
+        assert_eq!(outcome.keyframe_request, Some(None));
         assert!(down.waiting_for_keyframe());
+        let mut key = vp8_packet(101, true);
+        assert!(down.forward(&mut key, None, 1, 96, much_later).send);
+        assert_eq!(key.header.sequence_number, 6);
+    }
+
+    #[test]
+    fn video_off_sends_nothing_and_on_again_restarts_at_a_keyframe() {
+        let now = Instant::now();
+        let mut down = video(VideoQuality::Low);
+        assert!(
+            down.forward(&mut vp8_packet(1, true), None, 0, 96, now)
+                .send
+        );
+        down.set_quality(VideoQuality::Off);
+        assert_eq!(
+            down.forward(&mut vp8_packet(2, true), None, 0, 96, now),
+            Outcome::default()
+        );
+        assert!(
+            !down.waiting_for_keyframe(),
+            "no keyframe requests while off"
+        );
+        down.set_quality(VideoQuality::High);
+        assert!(
+            !down
+                .forward(&mut vp8_packet(3, false), None, 0, 96, now)
+                .send
+        );
+        let mut key = vp8_packet(50, true);
+        assert!(down.forward(&mut key, None, 0, 96, now).send);
+        assert_eq!(
+            key.header.sequence_number, 2,
+            "continues after the last sent"
+        );
+    }
+
+    fn simulcast_packet(
+        layer: u8,
+        seq: u16,
+        ts: u32,
+        picture_id: u16,
+        keyframe: bool,
+    ) -> rtp::Packet {
+        let mut packet = rtp::Packet::default();
+        packet.header.sequence_number = seq;
+        packet.header.timestamp = ts;
+        packet.payload = bytes::Bytes::from(vec![
+            0x90,
+            0x80,
+            0x80 | (picture_id >> 8) as u8,
+            picture_id as u8,
+            if keyframe { 0x50 } else { 0x51 },
+            layer,
+        ]);
+        packet
+    }
+
+    #[test]
+    fn a_layer_switch_looks_like_one_stream() {
+        let start = Instant::now();
+        let mut down = video(VideoQuality::High);
+        let outcome = down.forward(
+            &mut simulcast_packet(0, 100, 1_000, 20, false),
+            Some(0),
+            0,
+            96,
+            start,
+        );
+        assert_eq!(
+            outcome.keyframe_request,
+            Some(Some(0)),
+            "only the low layer is known yet"
+        );
+        let mut high = simulcast_packet(2, 5000, 90_000, 700, true);
+        assert!(down.forward(&mut high, Some(2), 0, 96, start).send);
+        assert_eq!(down.current_layer(), Some(2));
+        down.set_quality(VideoQuality::Low);
+        let later = start + Duration::from_millis(100);
+        let mut high = simulcast_packet(2, 5001, 93_000, 701, false);
+        assert!(
+            down.forward(&mut high, Some(2), 0, 96, later).send,
+            "the old layer flows until the switch"
+        );
+        let outcome = down.forward(
+            &mut simulcast_packet(0, 101, 4_000, 21, false),
+            Some(0),
+            0,
+            96,
+            later,
+        );
+        assert_eq!(
+            outcome,
+            Outcome {
+                send: false,
+                keyframe_request: Some(Some(0))
+            }
+        );
+        let even_later = later + Duration::from_millis(100);
+        let mut low = simulcast_packet(0, 102, 13_000, 22, true);
+        assert!(down.forward(&mut low, Some(0), 0, 96, even_later).send);
+        assert_eq!(low.header.sequence_number, 5002);
+        assert_eq!(
+            low.header.timestamp,
+            93_000 + 9_000,
+            "100 ms later at 90 kHz"
+        );
+        assert_eq!(
+            crate::simulcast::Vp8Ids::read(&low.payload)
+                .unwrap()
+                .picture_id,
+            Some(702)
+        );
+        assert!(
+            !down
+                .forward(
+                    &mut simulcast_packet(2, 5002, 96_000, 702, false),
+                    Some(2),
+                    0,
+                    96,
+                    even_later
+                )
+                .send
+        );
     }
 }

@@ -11,7 +11,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::Sfu;
-use crate::control::{ControlError, InProcessControl, MediaControl, MediaKind, NodeStats};
+use crate::control::{
+    ControlError, InProcessControl, MediaControl, MediaKind, NodeStats, VideoSubscriptions,
+};
 
 /// A session description in a request or response body.
 #[derive(Debug, Serialize, Deserialize)]
@@ -133,6 +135,10 @@ pub fn internal_router(sfu: Sfu, key: &str) -> Router {
             "/internal/v1/rooms/{room}/participants/{participant}/forwarding/{kind}",
             put(set_forwarding),
         )
+        .route(
+            "/internal/v1/rooms/{room}/participants/{participant}/video-subscriptions",
+            put(set_video_subscriptions),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_key,
@@ -236,6 +242,19 @@ async fn set_forwarding(
         state
             .control
             .set_forwarding(&room, &participant, kind, body.enabled)
+            .await?,
+    ))
+}
+
+async fn set_video_subscriptions(
+    State(state): State<ApiState>,
+    Path((room, participant)): Path<(String, String)>,
+    Json(body): Json<VideoSubscriptions>,
+) -> ApiResult<()> {
+    Ok(Json(
+        state
+            .control
+            .set_video_subscriptions(&room, &participant, body)
             .await?,
     ))
 }
@@ -429,6 +448,23 @@ impl MediaControl for HttpControl {
                 Self::participant_path(room, participant)
             ),
             Some(&ForwardingBody { enabled }),
+        )
+        .await
+    }
+
+    async fn set_video_subscriptions(
+        &self,
+        room: &str,
+        participant: &str,
+        subscriptions: VideoSubscriptions,
+    ) -> Result<(), ControlError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!(
+                "{}/video-subscriptions",
+                Self::participant_path(room, participant)
+            ),
+            Some(&subscriptions),
         )
         .await
     }

@@ -28,6 +28,7 @@ pub mod metrics;
 mod participant;
 mod peer;
 mod room;
+pub mod simulcast;
 pub mod speaker;
 
 use std::collections::HashMap;
@@ -46,7 +47,9 @@ use crate::metrics::SfuMetrics;
 use crate::peer::{PeerCommand, PeerRole, spawn_peer};
 use crate::room::Room;
 
-pub use crate::control::{InProcessControl, MediaControl, MediaKind};
+pub use crate::control::{
+    InProcessControl, MediaControl, MediaKind, VideoQuality, VideoSubscriptions,
+};
 
 /// Library log targets quieted by [`log_filter`], each with the level it is kept at.
 ///

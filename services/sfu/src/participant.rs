@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::control::MediaKind;
+use crate::control::{MediaKind, VideoSubscriptions};
 use crate::forwarding::{PublishedTrack, TrackKey};
 use crate::peer::PeerHandle;
+use crate::simulcast::SubscriptionCell;
 
 /// Where the subscriber PC's offer/answer exchange stands.
 #[derive(Debug, Default)]
@@ -39,6 +40,8 @@ pub(crate) struct Participant {
     pub published: Mutex<Vec<PublishedTrack>>,
     /// Serializes subscribe_offer / subscribe_answer for this participant.
     pub negotiation: tokio::sync::Mutex<SubscriberNegotiation>,
+    /// Which publishers' video it receives, read by its subscriber PC's task.
+    pub video_subscriptions: Arc<SubscriptionCell>,
 }
 
 impl Participant {
@@ -53,6 +56,7 @@ impl Participant {
             subscriber: Mutex::new(None),
             published: Mutex::new(Vec::new()),
             negotiation: tokio::sync::Mutex::new(SubscriberNegotiation::default()),
+            video_subscriptions: Arc::default(),
         }
     }
 
@@ -77,6 +81,12 @@ impl Participant {
         let (flag, generation) = self.switches(kind);
         flag.load(Ordering::Relaxed)
             .then(|| generation.load(Ordering::Relaxed))
+    }
+
+    /// Replaces which publishers' video this participant receives; its subscriber
+    /// PC picks the change up with the next packet.
+    pub(crate) fn set_video_subscriptions(&self, subscriptions: VideoSubscriptions) {
+        self.video_subscriptions.set(subscriptions);
     }
 
     /// The publisher PC's handle, if the participant publishes.

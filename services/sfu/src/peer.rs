@@ -41,6 +41,7 @@ use crate::control::{ControlError, MediaKind};
 use crate::feedback::{KeyframeRequestForwarder, keyframe_forwarder_slot};
 use crate::forwarding::{DownTrack, ForwardedPacket, PublishedTrack, TrackKey};
 use crate::room::Room;
+use crate::simulcast::{SubscriptionCell, layer_of_rid};
 use crate::speaker::AUDIO_LEVEL_URI;
 
 /// Datagrams, forwarded packets and commands a peer task can hold before dropping.
@@ -95,7 +96,11 @@ pub(crate) enum PeerCommand {
         reply: oneshot::Sender<Result<(), ControlError>>,
     },
     /// Publisher PC: ask the client for a keyframe of `track_id`.
-    RequestKeyframe { track_id: String },
+    RequestKeyframe {
+        track_id: String,
+        /// The simulcast layer; `None` for every stream of the track.
+        layer: Option<u8>,
+    },
     /// Close the peer connection and end the task.
     Close,
 }
@@ -162,6 +167,14 @@ fn random_token(len: usize) -> String {
         .map(char::from)
         .collect()
 }
+
+/// Header extensions a simulcast publisher needs: the media section's mid, and the
+/// RTP stream id (RID) of each layer and of its repair stream.
+const SIMULCAST_EXTENSIONS: [&str; 3] = [
+    "urn:ietf:params:rtp-hdrext:sdes:mid",
+    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+    "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+];
 
 /// The codecs the SFU forwards: Opus, VP8 and H264 (constrained baseline).
 fn media_engine() -> Result<MediaEngine, rtc::shared::error::Error> {
@@ -232,6 +245,16 @@ fn media_engine() -> Result<MediaEngine, rtc::shared::error::Error> {
         RtpCodecKind::Audio,
         None,
     )?;
+    // Simulcast: the layers of a camera arrive as separate streams named by RID.
+    for uri in SIMULCAST_EXTENSIONS {
+        engine.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: uri.to_owned(),
+            },
+            RtpCodecKind::Video,
+            None,
+        )?;
+    }
     Ok(engine)
 }
 
@@ -282,6 +305,10 @@ pub(crate) fn spawn_peer(
     let ufrag = random_token(16);
     let pwd = random_token(32);
     let pc = build_peer_connection(&ctx, &ufrag, &pwd).map_err(transport)?;
+    let subscriptions = room
+        .participant(participant)
+        .map(|p| Arc::clone(&p.video_subscriptions))
+        .unwrap_or_default();
     let (inbox, inputs) = mpsc::channel(INBOX_CAPACITY);
     if let Ok(mut table) = ctx.demux.lock() {
         table.register(&ufrag, inbox.clone());
@@ -296,6 +323,8 @@ pub(crate) fn spawn_peer(
         role,
         ufrag,
         inbound: HashMap::new(),
+        subscriptions,
+        subscriptions_version: u64::MAX,
         down: HashMap::new(),
         down_by_local_track: HashMap::new(),
         down_by_ssrc: HashMap::new(),
@@ -319,8 +348,15 @@ struct InboundTrack {
     key: Arc<TrackKey>,
     kind: MediaKind,
     receiver_id: RTCRtpReceiverId,
-    media_ssrc: u32,
+    /// Each stream of the track by SSRC: its simulcast layer (`None` without
+    /// simulcast) and when it was last asked for a keyframe.
+    streams: HashMap<u32, InboundStream>,
     audio_level_id: Option<u8>,
+}
+
+/// One RTP stream of a received track (one simulcast layer, or the only stream).
+struct InboundStream {
+    layer: Option<u8>,
     last_keyframe_request: Option<Instant>,
 }
 
@@ -333,6 +369,10 @@ struct PeerTask {
     ufrag: String,
     /// Publisher PC: received tracks by the publisher's track id.
     inbound: HashMap<String, InboundTrack>,
+    /// Subscriber PC: which publishers' video to send, and at what quality.
+    subscriptions: Arc<SubscriptionCell>,
+    /// The version of `subscriptions` the sent tracks were last set to.
+    subscriptions_version: u64,
     /// Subscriber PC: sent tracks.
     down: HashMap<Arc<TrackKey>, DownTrack>,
     down_by_local_track: HashMap<String, Arc<TrackKey>>,
@@ -459,7 +499,9 @@ impl PeerTask {
                 let _ = reply.send(result);
                 self.replay_early_stun();
             }
-            PeerCommand::RequestKeyframe { track_id } => self.request_keyframe(&track_id),
+            PeerCommand::RequestKeyframe { track_id, layer } => {
+                self.request_keyframe(&track_id, layer)
+            }
             PeerCommand::Close => self.closed = true,
         }
     }
@@ -480,6 +522,9 @@ impl PeerTask {
     }
 
     fn offer_tracks(&mut self, tracks: Vec<PublishedTrack>) -> Result<String, ControlError> {
+        self.subscriptions_version = self.subscriptions.version();
+        let subscriptions = self.subscriptions.get();
+        let quality_of = |publisher: &str| subscriptions.quality_of(publisher);
         let wanted: HashMap<Arc<TrackKey>, PublishedTrack> = tracks
             .into_iter()
             .map(|t| (Arc::clone(&t.key), t))
@@ -526,7 +571,12 @@ impl PeerTask {
             let sender_id = self.pc.add_track(media_track).map_err(transport)?;
             self.down.insert(
                 Arc::clone(&key),
-                DownTrack::new(sender_id, ssrc, track.codec.mime_type.clone()),
+                DownTrack::new(
+                    sender_id,
+                    ssrc,
+                    track.codec.mime_type.clone(),
+                    quality_of(&key.publisher),
+                ),
             );
             self.down_by_ssrc.insert(ssrc, Arc::clone(&key));
             self.down_by_local_track.insert(local_track_id, key);
@@ -546,7 +596,8 @@ impl PeerTask {
         while let Some(event) = self.pc.poll_event() {
             match event {
                 RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
-                    self.bind_inbound_track(init.track_id, init.receiver_id, init.ssrc);
+                    let layer = init.rid.as_deref().map(layer_of_rid);
+                    self.bind_inbound_track(init.track_id, init.receiver_id, init.ssrc, layer);
                 }
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
                     let connected = state == RTCPeerConnectionState::Connected;
@@ -574,7 +625,22 @@ impl PeerTask {
     }
 
     /// Matches a track the publisher PC started receiving to a published track.
-    fn bind_inbound_track(&mut self, track_id: String, receiver_id: RTCRtpReceiverId, ssrc: u32) {
+    fn bind_inbound_track(
+        &mut self,
+        track_id: String,
+        receiver_id: RTCRtpReceiverId,
+        ssrc: u32,
+        layer: Option<u8>,
+    ) {
+        let stream = InboundStream {
+            layer,
+            last_keyframe_request: None,
+        };
+        if let Some(bound) = self.inbound.get_mut(&track_id) {
+            // Another simulcast layer of a track already bound.
+            bound.streams.insert(ssrc, stream);
+            return;
+        }
         let kind = match self.pc.rtp_receiver(receiver_id) {
             Some(receiver) => match receiver.track().kind() {
                 RtpCodecKind::Audio => MediaKind::Audio,
@@ -610,9 +676,8 @@ impl PeerTask {
                 key: Arc::clone(&track.key),
                 kind,
                 receiver_id,
-                media_ssrc: ssrc,
+                streams: HashMap::from([(ssrc, stream)]),
                 audio_level_id,
-                last_keyframe_request: None,
             },
         );
     }
@@ -663,8 +728,15 @@ impl PeerTask {
         let Some(generation) = participant.forwarding(inbound.kind) else {
             return;
         };
+        let layer = match inbound.streams.get(&packet.header.ssrc) {
+            Some(stream) => stream.layer,
+            // A simulcast layer not announced yet: which one is unknown.
+            None if inbound.streams.values().any(|s| s.layer.is_some()) => return,
+            None => None,
+        };
         let forwarded = Arc::new(ForwardedPacket {
             track: Arc::clone(&inbound.key),
+            layer,
             generation,
             packet,
             received_at,
@@ -683,6 +755,9 @@ impl PeerTask {
         if !self.connected {
             // No SRTP keys yet: `rtc` would refuse (and log) every packet.
             return;
+        }
+        if self.subscriptions.version() != self.subscriptions_version {
+            self.apply_subscriptions();
         }
         let Some(down) = self.down.get_mut(&forwarded.track) else {
             return;
@@ -707,15 +782,35 @@ impl PeerTask {
         };
         let mut packet = forwarded.packet.clone();
         let now = Instant::now();
-        if down.rewrite(&mut packet, forwarded.generation, payload_type, now) {
-            // Still waiting for a keyframe: ask the publisher again.
-            self.room.request_keyframe(&forwarded.track);
+        let outcome = down.forward(
+            &mut packet,
+            forwarded.layer,
+            forwarded.generation,
+            payload_type,
+            now,
+        );
+        if let Some(layer) = outcome.keyframe_request {
+            // Waiting for a keyframe to start or switch: ask the publisher (again).
+            self.room.request_keyframe(&forwarded.track, layer);
+        }
+        if !outcome.send {
+            return;
         }
         let bytes = packet.payload.len() as u64 + 12;
         if sender.write_rtp(now, packet).is_ok() {
             self.ctx.metrics.forwarded_packets.inc();
             self.ctx.metrics.forwarded_bytes.inc_by(bytes);
             self.sent.push(forwarded.received_at);
+        }
+    }
+
+    /// Subscriber PC: sets every sent video track to the quality the current
+    /// subscriptions give its publisher.
+    fn apply_subscriptions(&mut self) {
+        self.subscriptions_version = self.subscriptions.version();
+        let subscriptions = self.subscriptions.get();
+        for (key, down) in self.down.iter_mut() {
+            down.set_quality(subscriptions.quality_of(&key.publisher));
         }
     }
 
@@ -728,7 +823,7 @@ impl PeerTask {
         let now = Instant::now();
         for (key, down) in self.down.iter_mut() {
             if down.keyframe_request_due(now, Duration::ZERO) {
-                self.room.request_keyframe(key);
+                self.room.request_keyframe(key, None);
             }
         }
     }
@@ -760,13 +855,16 @@ impl PeerTask {
                     track = %key.track_id,
                     "relaying a keyframe request"
                 );
-                self.room.request_keyframe(key);
+                let layer = self.down.get(key).and_then(DownTrack::current_layer);
+                self.room.request_keyframe(key, layer);
             }
         }
     }
 
     /// Publisher PC: send a PLI for `track_id`, at most once per interval.
-    fn request_keyframe(&mut self, track_id: &str) {
+    /// Publisher PC: send a PLI for `track_id` (only its simulcast `layer`, when
+    /// given), at most once per interval and stream.
+    fn request_keyframe(&mut self, track_id: &str, layer: Option<u8>) {
         let now = Instant::now();
         let Some(inbound) = self
             .inbound
@@ -775,23 +873,32 @@ impl PeerTask {
         else {
             return;
         };
-        if inbound.kind != MediaKind::Video
-            || inbound
-                .last_keyframe_request
-                .is_some_and(|last| now.duration_since(last) < KEYFRAME_REQUEST_INTERVAL)
-        {
+        if inbound.kind != MediaKind::Video {
             return;
         }
-        inbound.last_keyframe_request = Some(now);
-        let media_ssrc = inbound.media_ssrc;
-        if let Some(mut receiver) = self.pc.rtp_receiver(inbound.receiver_id) {
-            let pli = PictureLossIndication {
+        let mut plis: Vec<Box<dyn rtc::rtcp::packet::Packet>> = Vec::new();
+        for (&media_ssrc, stream) in inbound.streams.iter_mut() {
+            // A stream without simulcast is the track's every layer.
+            if (layer.is_some() && stream.layer.is_some() && stream.layer != layer)
+                || stream
+                    .last_keyframe_request
+                    .is_some_and(|last| now.duration_since(last) < KEYFRAME_REQUEST_INTERVAL)
+            {
+                continue;
+            }
+            stream.last_keyframe_request = Some(now);
+            plis.push(Box::new(PictureLossIndication {
                 sender_ssrc: 0,
                 media_ssrc,
-            };
-            if let Err(err) = receiver.write_rtcp(now, vec![Box::new(pli)]) {
-                tracing::debug!(error = %err, "sending PLI failed");
-            }
+            }));
+        }
+        if plis.is_empty() {
+            return;
+        }
+        if let Some(mut receiver) = self.pc.rtp_receiver(inbound.receiver_id)
+            && let Err(err) = receiver.write_rtcp(now, plis)
+        {
+            tracing::debug!(error = %err, "sending PLI failed");
         }
     }
 

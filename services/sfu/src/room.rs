@@ -211,8 +211,8 @@ impl Room {
             .unwrap_or_default()
     }
 
-    /// Asks the publisher of `track` for a keyframe.
-    pub(crate) fn request_keyframe(&self, track: &TrackKey) {
+    /// Asks the publisher of `track` for a keyframe (of one simulcast layer, if given).
+    pub(crate) fn request_keyframe(&self, track: &TrackKey, layer: Option<u8>) {
         let Ok(publisher) = self.participant(&track.publisher) else {
             return;
         };
@@ -221,6 +221,7 @@ impl Room {
                 .inbox
                 .try_send(PeerInput::Command(PeerCommand::RequestKeyframe {
                     track_id: track.track_id.clone(),
+                    layer,
                 }));
         }
     }

@@ -15,9 +15,10 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 use yunhui_proto::api::{AccountStatus, JoinMode, MeetingOptions, MeetingStatus};
 use yunhui_proto::signaling::{
-    ChatMessage, MAX_CHAT_CHARS, Participant, REACTIONS, Role, ServerMessage, WaitingParticipant,
+    ChatMessage, MAX_CHAT_CHARS, MAX_VIDEO_SUBSCRIPTIONS, Participant, REACTIONS, Role,
+    ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
 };
-use yunhui_sfu::control::{MediaControl, MediaKind};
+use yunhui_sfu::control::{MediaControl, MediaKind, VideoSubscriptions};
 
 use crate::accounts;
 use crate::chat;
@@ -927,6 +928,41 @@ impl Rooms {
         Ok(())
     }
 
+    /// Chooses whose video `participant_id` receives and at what quality.
+    /// Ids of people not in the meeting are dropped (they may have just left).
+    pub async fn set_video_subscriptions(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        default: VideoQuality,
+        participants: Vec<VideoSubscription>,
+    ) -> Result<()> {
+        if participants.len() > MAX_VIDEO_SUBSCRIPTIONS {
+            return Err(Error::InvalidInput(format!(
+                "a video subscription lists at most {MAX_VIDEO_SUBSCRIPTIONS} participants; this one lists {}",
+                participants.len()
+            )));
+        }
+        let subscriptions = {
+            let state = room.state.lock().await;
+            if !state.members.contains_key(participant_id) {
+                return Err(Error::NotAdmitted);
+            }
+            VideoSubscriptions {
+                default: media_quality(default),
+                participants: participants
+                    .into_iter()
+                    .filter(|s| state.members.contains_key(&s.participant_id))
+                    .map(|s| (s.participant_id, media_quality(s.quality)))
+                    .collect(),
+            }
+        };
+        self.media
+            .set_video_subscriptions(&room.media_room, participant_id, subscriptions)
+            .await?;
+        Ok(())
+    }
+
     /// Raises or lowers one's own hand.
     pub async fn raise_hand(
         &self,
@@ -1087,6 +1123,16 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
+}
+
+/// The SFU's name for a quality a client asked for.
+fn media_quality(quality: VideoQuality) -> yunhui_sfu::VideoQuality {
+    match quality {
+        VideoQuality::Off => yunhui_sfu::VideoQuality::Off,
+        VideoQuality::Low => yunhui_sfu::VideoQuality::Low,
+        VideoQuality::Medium => yunhui_sfu::VideoQuality::Medium,
+        VideoQuality::High => yunhui_sfu::VideoQuality::High,
+    }
 }
 
 fn broadcast(state: &RoomState, message: &ServerMessage) {

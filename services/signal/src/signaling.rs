@@ -339,6 +339,14 @@ impl Connection {
                     .rename_self(&room, &participant_id, display_name)
                     .await?;
             }
+            ClientMessage::SetVideoSubscriptions {
+                default,
+                participants,
+            } => {
+                app.rooms
+                    .set_video_subscriptions(&room, &participant_id, default, participants)
+                    .await?;
+            }
             ClientMessage::Host { command } => {
                 app.rooms.host(&room, &participant_id, command).await?;
             }
@@ -443,6 +451,7 @@ fn message_type(message: &ClientMessage) -> &'static str {
         ClientMessage::SetVideoEnabled { .. } => "set_video_enabled",
         ClientMessage::PublishOffer { .. } => "publish_offer",
         ClientMessage::SubscriberAnswer { .. } => "subscriber_answer",
+        ClientMessage::SetVideoSubscriptions { .. } => "set_video_subscriptions",
         ClientMessage::Chat { .. } => "chat",
         ClientMessage::RaiseHand { .. } => "raise_hand",
         ClientMessage::React { .. } => "react",

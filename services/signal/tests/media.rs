@@ -11,6 +11,9 @@ use support::{Db, Server};
 use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession};
 use yunhui_proto::api::Meeting;
+use yunhui_proto::signaling::{
+    ClientMessage, ErrorCode, MAX_VIDEO_SUBSCRIPTIONS, VideoQuality, VideoSubscription,
+};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -174,4 +177,117 @@ async fn everyone_receives_everyone_and_mute_stops_media(db: Db) {
     third.close().await;
 }
 
-on_both_databases!(everyone_receives_everyone_and_mute_stops_media);
+/// F-CTL-8: a client receives just the video it shows. The choice is per
+/// subscriber: the others keep receiving everything.
+async fn subscriptions_choose_whose_video_arrives(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, meeting) = server.meeting(Some("4321")).await;
+    let host = join(&server, &meeting, "Host", host_api.token()).await;
+    let guest = join(&server, &meeting, "Guest", None).await;
+    let viewer = join(&server, &meeting, "Viewer", None).await;
+    let (host_id, guest_id) = (host.participant_id(), guest.participant_id());
+    let host_video = receiving(&viewer, host_id, TrackKind::Video).await;
+    let guest_video = receiving(&viewer, guest_id, TrackKind::Video).await;
+    let guest_audio = receiving(&viewer, guest_id, TrackKind::Audio).await;
+    let guest_video_at_host = receiving(&host, guest_id, TrackKind::Video).await;
+
+    // Speaker view with the host as the only thumbnail; the guest is off screen.
+    let refusal = viewer
+        .request(
+            ClientMessage::SetVideoSubscriptions {
+                default: VideoQuality::Off,
+                participants: vec![
+                    VideoSubscription {
+                        participant_id: host_id.to_owned(),
+                        quality: VideoQuality::Low,
+                    },
+                    VideoSubscription {
+                        participant_id: "no-such-participant".into(),
+                        quality: VideoQuality::High,
+                    },
+                ],
+            },
+            Duration::from_millis(700),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal, None,
+        "an id not in the meeting is ignored, not refused"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !grows(&guest_video, Duration::from_millis(1500)).await,
+        "the viewer still receives the guest's video after turning it off"
+    );
+    assert!(
+        grows(&host_video, Duration::from_millis(500)).await,
+        "the host's video stopped"
+    );
+    assert!(
+        grows(&guest_audio, Duration::from_millis(500)).await,
+        "audio always arrives"
+    );
+    assert!(
+        grows(&guest_video_at_host, Duration::from_millis(500)).await,
+        "the host's own choice is untouched"
+    );
+
+    // Back on: the guest's video returns, starting at a fresh keyframe.
+    let keyframes = guest
+        .publisher()
+        .unwrap()
+        .stats()
+        .keyframes_sent
+        .load(std::sync::atomic::Ordering::Relaxed);
+    viewer
+        .set_video_subscriptions(VideoQuality::High, &[])
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !grows(&guest_video, Duration::from_millis(300)).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the guest's video never came back"
+        );
+    }
+    assert!(
+        guest
+            .publisher()
+            .unwrap()
+            .stats()
+            .keyframes_sent
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > keyframes,
+        "the guest was not asked for a keyframe"
+    );
+
+    // Too long a list is refused and changes nothing.
+    let too_many: Vec<VideoSubscription> = (0..=MAX_VIDEO_SUBSCRIPTIONS)
+        .map(|i| VideoSubscription {
+            participant_id: format!("p{i}"),
+            quality: VideoQuality::Off,
+        })
+        .collect();
+    let refusal = viewer
+        .request(
+            ClientMessage::SetVideoSubscriptions {
+                default: VideoQuality::Off,
+                participants: too_many,
+            },
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let (code, text) = refusal.expect("an overlong subscription list was accepted");
+    assert_eq!(code, ErrorCode::InvalidInput);
+    assert!(text.contains("at most 1000"), "{text}");
+    assert!(grows(&guest_video, Duration::from_millis(500)).await);
+    for session in [host, guest, viewer] {
+        session.close().await;
+    }
+}
+
+on_both_databases!(
+    everyone_receives_everyone_and_mute_stops_media,
+    subscriptions_choose_whose_video_arrives
+);

@@ -4,6 +4,7 @@
 export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 65536;
 export const MAX_CHAT_CHARS = 2000;
+export const MAX_VIDEO_SUBSCRIPTIONS = 1000;
 export const REACTIONS = ["👍","👏","❤️","😂","😮","🎉","🙋"];
 
 export type ApiError = { 
@@ -802,7 +803,15 @@ call_id: string,
 /**
  * `true` to accept.
  */
-accept: boolean, } | { "type": "host", 
+accept: boolean, } | { "type": "set_video_subscriptions", 
+/**
+ * The quality of everyone not listed.
+ */
+default: VideoQuality, 
+/**
+ * Participants at another quality than `default`.
+ */
+participants: Array<VideoSubscription>, } | { "type": "host", 
 /**
  * What to do.
  */
@@ -1057,6 +1066,18 @@ participant_id: string, } | { "action": "admit_all" } | { "action": "deny",
  * Their waiting id.
  */
 participant_id: string, };
+
+export type VideoQuality = "off" | "low" | "medium" | "high";
+
+export type VideoSubscription = { 
+/**
+ * Whose video.
+ */
+participant_id: string, 
+/**
+ * How much of it.
+ */
+quality: VideoQuality, };
 
 export type WaitingParticipant = { 
 /**
