@@ -1,7 +1,7 @@
 // `window.yunhui`: live state of this page for end-to-end tests and for
 // debugging from the browser console. Read-only by convention.
 
-import type { Participant } from "./proto";
+import type { Participant, VideoSubscription } from "./proto";
 
 export interface Inspection {
   /** This browser's participant id once joined. */
@@ -16,6 +16,11 @@ export interface Inspection {
   /** "join" before joining, "waiting" on hold, then "joined", and at the end
    * "ended", "left", "disconnected", "removed" or "denied". */
   state: string;
+  /** The meeting page's layout: gallery or speaker view, the gallery page,
+   * and the participant in the main picture. */
+  layout?: { mode: string; page: number; pages: number; main: string | null };
+  /** The video this page last asked the SFU for (everyone else: off). */
+  videoSubscriptions?: VideoSubscription[];
 }
 
 declare global {

@@ -29,10 +29,18 @@ function gatheringComplete(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
+/** The camera's simulcast layers, lowest first, named as the SFU expects:
+ * a thumbnail, a small tile and the full picture. */
+export const SIMULCAST_LAYERS: RTCRtpEncodingParameters[] = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+
 /** Opens the microphone and camera; falls back to audio only, then to nothing. */
 export async function openLocalMedia(): Promise<MediaStream> {
   const attempts: MediaStreamConstraints[] = [
-    { audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } } },
+    { audio: true, video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 24 } } },
     { audio: true },
     { video: true },
   ];
@@ -86,7 +94,13 @@ export class MeetingMedia {
     const tracks = localStream.getTracks();
     if (tracks.length === 0) return;
     for (const track of tracks) {
-      const transceiver = this.publisherPc.addTransceiver(track, { direction: "sendonly", streams: [this.localStream] });
+      const transceiver = this.publisherPc.addTransceiver(track, {
+        direction: "sendonly",
+        streams: [this.localStream],
+        // The camera goes out in three layers; the SFU forwards each viewer
+        // the one that fits the tile they show it in.
+        ...(track.kind === "video" ? { sendEncodings: SIMULCAST_LAYERS } : {}),
+      });
       if (track.kind === "video") this.videoSender = transceiver.sender;
     }
     const offer = await this.publisherPc.createOffer();

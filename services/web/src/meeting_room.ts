@@ -19,6 +19,7 @@ import type { ChatMessage, HostCommand, Participant, ServerMessage, WaitingParti
 import { ScreenShare } from "./screen_share";
 import { SelfControls } from "./self_controls";
 import type { Joined, SignalingChannel } from "./signaling";
+import { computeLayout, type LayoutMode } from "./view_layout";
 
 export type { MeetingExit } from "./farewell";
 
@@ -54,6 +55,28 @@ export class MeetingRoom {
   private exited = false;
 
   private readonly gallery = h("div", { class: "gallery", testid: "gallery" });
+  private layoutMode: LayoutMode = "gallery";
+  private galleryPage = 0;
+  /** The subscriptions last sent, to send only changes. */
+  private sentSubscriptions = "";
+  private readonly layoutToggle = h("button", {
+    type: "button",
+    class: "link-button",
+    testid: "layout-toggle",
+    onclick: () => this.setLayoutMode(this.layoutMode === "gallery" ? "speaker" : "gallery"),
+  });
+  private readonly pagePrev = h(
+    "button",
+    { type: "button", class: "link-button", testid: "gallery-prev", title: "Previous page 上一页", onclick: () => this.turnPage(-1) },
+    "‹",
+  );
+  private readonly pageNext = h(
+    "button",
+    { type: "button", class: "link-button", testid: "gallery-next", title: "Next page 下一页", onclick: () => this.turnPage(1) },
+    "›",
+  );
+  private readonly pageLabel = h("span", { class: "page-label", testid: "gallery-page" });
+  private readonly pager = h("span", { class: "pager" }, this.pagePrev, this.pageLabel, this.pageNext);
   private readonly listCount = h("span", { class: "count", testid: "participant-count" });
   private readonly notice = h("div", { class: "notice", role: "status", testid: "meeting-notice" });
   private readonly lockBadge = h("span", { class: "tag locked", testid: "locked-badge" }, icon(icons.lock), "Locked 已锁定");
@@ -167,6 +190,8 @@ export class MeetingRoom {
           h("span", { class: "meeting-number", testid: "meeting-number-display" }, `ID ${formatMeetingNumber(joined.meeting_number)}`),
         ),
         this.lockBadge,
+        this.pager,
+        this.layoutToggle,
         invite,
       ),
       h(
@@ -364,23 +389,40 @@ export class MeetingRoom {
   private updateLayout(): void {
     this.listCount.textContent = `(${this.participants.size})`;
     this.participantsTab.replaceChildren(...this.tabLabel("Participants 参会者", this.waiting.length));
-    const spotlight = this.meetingState?.spotlight ?? null;
-    const spotlit = spotlight !== null && this.tiles.has(spotlight);
-    this.gallery.classList.toggle("has-spotlight", spotlit);
-    // With a spotlight, the others share one row of small tiles under it.
-    const count = spotlit ? Math.max(this.tiles.size - 1, 1) : this.tiles.size;
-    const columns = spotlit
-      ? Math.min(count, 5)
-      : count <= 1
-        ? 1
-        : count <= 4
-          ? 2
-          : count <= 9
-            ? 3
-            : count <= 16
-              ? 4
-              : 5;
-    this.gallery.style.setProperty("--columns", String(columns));
+    const layout = computeLayout({
+      order: [...this.tiles.keys()].sort((a, b) => (a === this.selfId ? -1 : b === this.selfId ? 1 : 0)),
+      selfId: this.selfId,
+      mode: this.layoutMode,
+      page: this.galleryPage,
+      spotlight: this.meetingState?.spotlight ?? null,
+      activeSpeaker: this.activeSpeaker,
+    });
+    this.galleryPage = layout.page;
+    for (const [id, tile] of this.tiles) tile.setSize(layout.shown.get(id) ?? null);
+    this.gallery.classList.toggle("has-main", layout.main !== null);
+    this.gallery.dataset.layout = this.layoutMode;
+    this.gallery.style.setProperty("--columns", String(layout.columns));
+    this.layoutToggle.textContent = this.layoutMode === "gallery" ? "Speaker view 演讲者视图" : "Gallery view 宫格视图";
+    this.pager.hidden = layout.pages <= 1;
+    this.pageLabel.textContent = `${layout.page + 1} / ${layout.pages}`;
+    this.pagePrev.disabled = layout.page === 0;
+    this.pageNext.disabled = layout.page >= layout.pages - 1;
+    const subscriptions = JSON.stringify(layout.subscriptions);
+    if (subscriptions !== this.sentSubscriptions) {
+      this.sentSubscriptions = subscriptions;
+      this.channel.send({ type: "set_video_subscriptions", default: "off", participants: layout.subscriptions });
+    }
+    exposeForInspection({ layout: { mode: this.layoutMode, page: layout.page, pages: layout.pages, main: layout.main }, videoSubscriptions: layout.subscriptions });
+  }
+
+  private setLayoutMode(mode: LayoutMode): void {
+    this.layoutMode = mode;
+    this.updateLayout();
+  }
+
+  private turnPage(step: number): void {
+    this.galleryPage += step;
+    this.updateLayout();
   }
 
   private tabLabel(text: string, waiting: number): Node[] {
@@ -422,6 +464,7 @@ export class MeetingRoom {
   private setActiveSpeaker(participantId: string | null): void {
     this.activeSpeaker = participantId;
     for (const [id, tile] of this.tiles) tile.setSpeaking(id === participantId);
+    if (this.layoutMode === "speaker") this.updateLayout();
   }
 
   private attachRemoteStream(participantId: string, stream: MediaStream): void {

@@ -94,6 +94,14 @@ export class ParticipantTile {
   }
 
   /** Shown large, in focus for everyone (the host's spotlight). */
+  /** Where the layout puts this tile: the main picture, a gallery tile, a
+   * thumbnail, or nowhere (`null`: hidden, and its video not received). */
+  setSize(size: "main" | "tile" | "thumb" | null): void {
+    this.root.hidden = size === null;
+    this.root.dataset.size = size ?? "hidden";
+    this.root.classList.toggle("main", size === "main");
+  }
+
   setSpotlight(spotlight: boolean): void {
     this.root.dataset.spotlight = String(spotlight);
     this.root.classList.toggle("spotlight", spotlight);

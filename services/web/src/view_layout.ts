@@ -1,0 +1,96 @@
+// Which tiles the meeting page shows, how big, and so which video it asks the
+// SFU for (F-CTL-8). Layouts are the client's business: gallery view pages
+// through everyone 25 at a time; speaker view shows one main picture (the
+// spotlight, else the active speaker) and up to 4 thumbnails. The server only
+// forwards what is on screen, at the quality its size needs.
+
+import type { VideoQuality, VideoSubscription } from "./proto";
+
+export type LayoutMode = "gallery" | "speaker";
+
+/** Tiles per gallery page. */
+export const GALLERY_PAGE_SIZE = 25;
+/** Thumbnails under the main picture in speaker view. */
+export const SPEAKER_THUMBNAILS = 4;
+
+export type TileSize = "main" | "tile" | "thumb";
+
+export interface LayoutInput {
+  /** Every tile in display order (own tile first). */
+  order: string[];
+  selfId: string;
+  mode: LayoutMode;
+  /** Requested gallery page (0-based); clamped to the pages there are. */
+  page: number;
+  spotlight: string | null;
+  activeSpeaker: string | null;
+}
+
+export interface Layout {
+  /** The shown tiles and their sizes; every other tile is hidden. */
+  shown: Map<string, TileSize>;
+  /** The main picture, if the layout has one. */
+  main: string | null;
+  page: number;
+  pages: number;
+  /** Grid columns for the non-main tiles. */
+  columns: number;
+  /** The video to ask the SFU for: everyone not listed is off. */
+  subscriptions: VideoSubscription[];
+}
+
+function columnsFor(count: number): number {
+  if (count <= 1) return 1;
+  if (count <= 4) return 2;
+  if (count <= 9) return 3;
+  if (count <= 16) return 4;
+  return 5;
+}
+
+/** The quality a gallery tile needs when `count` tiles share the page. */
+function galleryQuality(count: number): VideoQuality {
+  if (count <= 4) return "high";
+  if (count <= 9) return "medium";
+  return "low";
+}
+
+export function computeLayout(input: LayoutInput): Layout {
+  const { order, selfId, mode } = input;
+  const present = (id: string | null): id is string => id !== null && order.includes(id);
+  const shown = new Map<string, TileSize>();
+  let main: string | null = null;
+  let page = 0;
+  let pages = 1;
+  let columns: number;
+
+  if (mode === "speaker") {
+    const others = order.filter((id) => id !== selfId);
+    main = present(input.spotlight)
+      ? input.spotlight
+      : present(input.activeSpeaker) && input.activeSpeaker !== selfId
+        ? input.activeSpeaker
+        : (others[0] ?? selfId);
+    shown.set(main, "main");
+    for (const id of order.filter((id) => id !== main).slice(0, SPEAKER_THUMBNAILS)) shown.set(id, "thumb");
+    columns = Math.max(shown.size - 1, 1);
+  } else {
+    main = present(input.spotlight) ? input.spotlight : null;
+    const rest = order.filter((id) => id !== main);
+    pages = Math.max(1, Math.ceil(rest.length / GALLERY_PAGE_SIZE));
+    page = Math.min(Math.max(input.page, 0), pages - 1);
+    const onPage = rest.slice(page * GALLERY_PAGE_SIZE, (page + 1) * GALLERY_PAGE_SIZE);
+    if (main) shown.set(main, "main");
+    for (const id of onPage) shown.set(id, main ? "thumb" : "tile");
+    columns = main ? Math.min(Math.max(onPage.length, 1), 5) : columnsFor(onPage.length);
+  }
+
+  const tiles = [...shown.values()].filter((size) => size === "tile").length;
+  const subscriptions: VideoSubscription[] = [];
+  for (const [id, size] of shown) {
+    if (id === selfId) continue;
+    const quality: VideoQuality = size === "main" ? "high" : size === "thumb" ? "low" : galleryQuality(tiles);
+    subscriptions.push({ participant_id: id, quality });
+  }
+  subscriptions.sort((a, b) => a.participant_id.localeCompare(b.participant_id));
+  return { shown, main, page, pages, columns, subscriptions };
+}

@@ -1,0 +1,62 @@
+// Unit tests of the layout rules (F-CTL-8) the browser tests cannot reach
+// with two browsers: gallery pages of 25, quality by tile count, speaker
+// view's four thumbnails.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { computeLayout, GALLERY_PAGE_SIZE, type LayoutInput } from "../src/view_layout.js";
+
+function people(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `p${String(i).padStart(2, "0")}`);
+}
+
+function input(order: string[], overrides: Partial<LayoutInput> = {}): LayoutInput {
+  return { order, selfId: order[0] ?? "p00", mode: "gallery", page: 0, spotlight: null, activeSpeaker: null, ...overrides };
+}
+
+test("gallery pages hold 25 tiles; off-page video is not received", () => {
+  const order = people(30);
+  const first = computeLayout(input(order));
+  assert.equal(first.pages, 2);
+  assert.equal(first.shown.size, GALLERY_PAGE_SIZE);
+  assert.equal(first.subscriptions.length, GALLERY_PAGE_SIZE - 1, "own video is never subscribed");
+  assert.ok(first.subscriptions.every((s) => s.quality === "low"), "25 tiles are small");
+  assert.ok(!first.subscriptions.some((s) => s.participant_id === "p29"));
+
+  const second = computeLayout(input(order, { page: 5 }));
+  assert.equal(second.page, 1, "a page past the end is clamped");
+  assert.deepEqual([...second.shown.keys()], ["p25", "p26", "p27", "p28", "p29"]);
+  assert.ok(second.subscriptions.every((s) => s.quality === "medium"), "5 tiles are medium");
+});
+
+test("quality follows the tile size", () => {
+  assert.ok(computeLayout(input(people(4))).subscriptions.every((s) => s.quality === "high"));
+  assert.ok(computeLayout(input(people(9))).subscriptions.every((s) => s.quality === "medium"));
+  assert.ok(computeLayout(input(people(10))).subscriptions.every((s) => s.quality === "low"));
+});
+
+test("a spotlight is the main picture, the others thumbnails", () => {
+  const layout = computeLayout(input(people(6), { spotlight: "p03" }));
+  assert.equal(layout.main, "p03");
+  assert.equal(layout.shown.get("p03"), "main");
+  assert.equal(layout.shown.get("p01"), "thumb");
+  const qualities = Object.fromEntries(layout.subscriptions.map((s) => [s.participant_id, s.quality]));
+  assert.deepEqual(qualities, { p01: "low", p02: "low", p03: "high", p04: "low", p05: "low" });
+});
+
+test("speaker view: the active speaker (never oneself) in the main picture, up to four thumbnails", () => {
+  const order = people(8);
+  const layout = computeLayout(input(order, { mode: "speaker", activeSpeaker: "p05" }));
+  assert.equal(layout.main, "p05");
+  assert.deepEqual([...layout.shown.entries()].filter(([, size]) => size === "thumb").map(([id]) => id), ["p00", "p01", "p02", "p03"]);
+  assert.equal(layout.subscriptions.length, 4, "main + 3 thumbnails (one is oneself); the rest off");
+  assert.equal(layout.subscriptions.find((s) => s.participant_id === "p05")?.quality, "high");
+
+  const speakingSelf = computeLayout(input(order, { mode: "speaker", activeSpeaker: "p00" }));
+  assert.equal(speakingSelf.main, "p01", "one's own voice does not take the main picture");
+  const spotlit = computeLayout(input(order, { mode: "speaker", activeSpeaker: "p05", spotlight: "p07" }));
+  assert.equal(spotlit.main, "p07", "the host's spotlight wins over the active speaker");
+  const alone = computeLayout(input(["p00"], { mode: "speaker" }));
+  assert.equal(alone.main, "p00");
+  assert.deepEqual(alone.subscriptions, []);
+});

@@ -1,0 +1,97 @@
+// F-CTL-8: the camera goes out in three simulcast layers, and each viewer
+// receives the layer its layout needs. In gallery view with two people the
+// other is a big tile (full layer); when the host spotlights the viewer, the
+// host shrinks to a thumbnail and the SFU switches the viewer to the lowest
+// layer, and back when the spotlight is removed; decoding goes on through
+// every switch. Speaker view puts the other participant in the main picture.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { HOST, withMeetingEnv } from "../harness/meeting_env.js";
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The publisher's video layers by RID, once all three are being sent. */
+async function sentLayers(p) {
+  const deadline = Date.now() + 30_000;
+  let layers = {};
+  while (Date.now() < deadline) {
+    layers = await p.page.evaluate(async () => {
+      const out = {};
+      (await window.yunhui.publisherPc.getStats()).forEach((s) => {
+        if (s.type === "outbound-rtp" && s.kind === "video" && s.rid) {
+          out[s.rid] = { width: s.frameWidth ?? 0, bytesSent: s.bytesSent ?? 0 };
+        }
+      });
+      return out;
+    });
+    if (["q", "h", "f"].every((rid) => layers[rid]?.bytesSent > 0 && layers[rid]?.width > 0)) return layers;
+    await sleep(500);
+  }
+  throw new Error(`${p.name} does not send three layers: ${JSON.stringify(layers)}`);
+}
+
+/** Waits until `viewer` decodes `publisherId`'s video at `width`, and keeps decoding. */
+async function decodesAt(viewer, publisherId, width) {
+  const deadline = Date.now() + 30_000;
+  let last;
+  while (Date.now() < deadline) {
+    last = await viewer.inboundFrom(publisherId);
+    if (last.video?.frameWidth === width) {
+      await sleep(1500);
+      const later = await viewer.inboundFrom(publisherId);
+      assert.equal(later.video.frameWidth, width, "the layer does not hold");
+      assert.ok(later.video.framesDecoded > last.video.framesDecoded + 5, "frames stopped decoding after the switch");
+      return;
+    }
+    await sleep(300);
+  }
+  throw new Error(`${viewer.name} never decoded ${publisherId} at width ${width}: ${JSON.stringify(last)}`);
+}
+
+async function subscriptions(p) {
+  return p.page.evaluate(() => window.yunhui.videoSubscriptions);
+}
+
+test("each viewer receives the simulcast layer its layout needs; switches keep decoding", async (t) => {
+  await withMeetingEnv(t, async ({ server, meeting, launch }) => {
+    const hana = await launch("Hana");
+    await hana.signIn(server.url, HOST);
+    const hanaId = await hana.joinByLink(meeting.join_url);
+    const bob = await launch("Bob");
+    const bobId = await bob.joinByLink(meeting.join_url);
+    await bob.waitForMediaFrom(hanaId);
+
+    const layers = await sentLayers(hana);
+    assert.ok(layers.q.width < layers.h.width && layers.h.width < layers.f.width, JSON.stringify(layers));
+
+    // Gallery view, two tiles: Hana is a big tile at Bob, so the full layer.
+    assert.deepEqual(await subscriptions(bob), [{ participant_id: hanaId, quality: "high" }]);
+    await decodesAt(bob, hanaId, layers.f.width);
+
+    // The host spotlights Bob: at Bob, Hana becomes a thumbnail under him.
+    await hana.testid(`host-more-${bobId}`).click();
+    await hana.testid(`host-spotlight-${bobId}`).click();
+    await bob.page.waitForSelector(`[data-testid="tile-${hanaId}"][data-size="thumb"]`, { timeout: 10_000 });
+    assert.deepEqual(await subscriptions(bob), [{ participant_id: hanaId, quality: "low" }]);
+    await decodesAt(bob, hanaId, layers.q.width);
+    // Hana sees Bob in the main picture, at the full layer.
+    assert.equal(await hana.testid(`tile-${bobId}`).getAttribute("data-size"), "main");
+    await decodesAt(hana, bobId, (await sentLayers(bob)).f.width);
+
+    // Spotlight removed: back to the full layer.
+    await hana.testid(`host-more-${bobId}`).click();
+    await hana.testid(`host-spotlight-${bobId}`).click();
+    await bob.page.waitForSelector(`[data-testid="tile-${hanaId}"][data-size="tile"]`, { timeout: 10_000 });
+    await decodesAt(bob, hanaId, layers.f.width);
+
+    // Speaker view: Hana is the main picture, Bob's own tile a thumbnail.
+    await bob.testid("layout-toggle").click();
+    const layout = await bob.page.evaluate(() => window.yunhui.layout);
+    assert.deepEqual(layout, { mode: "speaker", page: 0, pages: 1, main: hanaId });
+    assert.equal(await bob.testid(`tile-${hanaId}`).getAttribute("data-size"), "main");
+    assert.equal(await bob.testid(`tile-${bobId}`).getAttribute("data-size"), "thumb");
+    assert.deepEqual(await subscriptions(bob), [{ participant_id: hanaId, quality: "high" }]);
+    assert.equal(await bob.testid("gallery-page").isVisible(), false, "one page needs no pager");
+  });
+});
