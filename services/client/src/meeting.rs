@@ -33,6 +33,8 @@ pub struct JoinOptions {
     pub link_key: Option<String>,
     /// Bearer token of a signed-in account.
     pub token: Option<String>,
+    /// The id this client keeps for its device (see `ClientMessage::Join`).
+    pub device_id: Option<String>,
     /// Local UDP address for media (default `0.0.0.0:0`; tests use `127.0.0.1:0`).
     pub media_bind: Option<String>,
     /// Local IP address the signaling socket connects from (default: any).
@@ -129,6 +131,7 @@ impl MeetingSession {
                 password: options.password,
                 link_key: options.link_key,
                 token: options.token,
+                device_id: options.device_id,
             })
             .await?;
         let mut timeout = Duration::from_secs(15);

@@ -59,6 +59,13 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         token: Option<String>,
+        /// A random id the client keeps for this device (e.g. in the
+        /// browser's local storage), 16 to 64 letters, digits, `-` or `_`.
+        /// When the host removes someone, their device may not rejoin the
+        /// meeting either, so a removed guest cannot simply come back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        device_id: Option<String>,
     },
     /// Leave the meeting; others stay. If the host leaves, host passes on.
     Leave,
@@ -601,6 +608,7 @@ mod tests {
                 password: None,
                 link_key: None,
                 token: None,
+                device_id: None,
             },
             ClientMessage::Leave,
             ClientMessage::EndMeeting,

@@ -235,6 +235,7 @@ async fn join(client: &mut SignalingClient, number: &str, name: String) -> anyho
             password: None,
             link_key: None,
             token: None,
+            device_id: None,
         })
         .await?;
     client

@@ -55,6 +55,7 @@ pub const MAX_NAME_CHARS: usize = 64;
 struct Member {
     info: Participant,
     account_id: Option<String>,
+    device_id: Option<String>,
     outbox: Outbox,
     joined_seq: u64,
 }
@@ -81,6 +82,7 @@ struct Waiter {
     id: String,
     display_name: String,
     account_id: Option<String>,
+    device_id: Option<String>,
     outbox: Outbox,
     reason: WaitReason,
 }
@@ -102,6 +104,8 @@ struct RoomState {
     /// Signed-in accounts the host removed: they may not come back while
     /// this room is open.
     removed_accounts: HashSet<String>,
+    /// Devices of everyone the host removed, guests included.
+    removed_devices: HashSet<String>,
     /// Accounts invited during the meeting: they may join a meeting open to
     /// invitees only.
     invited_accounts: HashSet<String>,
@@ -195,6 +199,8 @@ pub struct Joiner {
     pub display_name: String,
     /// Their account, when signed in.
     pub account_id: Option<String>,
+    /// The id their client keeps for its device, if it sent one.
+    pub device_id: Option<String>,
     /// Their socket.
     pub outbox: Outbox,
 }
@@ -374,10 +380,15 @@ impl Rooms {
         if state.locked && !is_host {
             return Err(Error::MeetingLocked(meeting.number.clone()));
         }
-        if !is_host
-            && let Some(account) = &joiner.account_id
-            && state.removed_accounts.contains(account)
-        {
+        let removed_account = joiner
+            .account_id
+            .as_ref()
+            .is_some_and(|a| state.removed_accounts.contains(a));
+        let removed_device = joiner
+            .device_id
+            .as_ref()
+            .is_some_and(|d| state.removed_devices.contains(d));
+        if !is_host && (removed_account || removed_device) {
             return Err(Error::EntryDenied(meeting.number.clone()));
         }
         let hold = if is_host {
@@ -402,6 +413,7 @@ impl Rooms {
                 id: participant_id.to_string(),
                 display_name: joiner.display_name,
                 account_id: joiner.account_id,
+                device_id: joiner.device_id,
                 outbox: joiner.outbox,
                 reason,
             });
@@ -516,6 +528,7 @@ impl Rooms {
             Member {
                 info,
                 account_id: joiner.account_id,
+                device_id: joiner.device_id,
                 outbox,
                 joined_seq: seq,
             },
@@ -572,6 +585,7 @@ impl Rooms {
         let joiner = Joiner {
             display_name: waiter.display_name.clone(),
             account_id: waiter.account_id.clone(),
+            device_id: waiter.device_id.clone(),
             outbox: waiter.outbox.clone(),
         };
         if let Err(e) = self
@@ -615,6 +629,7 @@ impl Rooms {
                 options: meeting.options.clone(),
                 licence,
                 removed_accounts: HashSet::new(),
+                removed_devices: HashSet::new(),
                 invited_accounts: HashSet::new(),
             }),
             speaker_task: std::sync::Mutex::new(None),
@@ -1106,6 +1121,19 @@ pub fn check_name(name: &str) -> Result<String> {
         )));
     }
     Ok(name)
+}
+
+/// Checks a client's device id: 16 to 64 ASCII letters, digits, `-` or `_`.
+pub fn check_device_id(device_id: &str) -> Result<()> {
+    let valid_chars = device_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !(16..=64).contains(&device_id.len()) || !valid_chars {
+        return Err(Error::InvalidInput(
+            "the device id needs 16 to 64 letters, digits, '-' or '_'".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn rename(state: &mut RoomState, participant_id: &str, name: String) -> Result<()> {

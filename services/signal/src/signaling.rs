@@ -26,7 +26,7 @@ use crate::accounts;
 use crate::error::Error;
 use crate::licence::Licence;
 use crate::meetings;
-use crate::room::{Joiner, Outbound, Outbox, Room, check_name};
+use crate::room::{Joiner, Outbound, Outbox, Room, check_device_id, check_name};
 use crate::throttle::Verdict;
 use yunhui_proto::api::JoinMode;
 
@@ -220,6 +220,7 @@ impl Connection {
             password,
             link_key,
             token,
+            device_id,
         } = message
         {
             app.metrics.messages.with_label_values(&["join"]).inc();
@@ -236,7 +237,14 @@ impl Connection {
                 self.joined = None;
             }
             return self
-                .join(meeting_number, display_name, password, link_key, token)
+                .join(
+                    meeting_number,
+                    display_name,
+                    password,
+                    link_key,
+                    token,
+                    device_id,
+                )
                 .await;
         }
         match message {
@@ -373,9 +381,13 @@ impl Connection {
         password: Option<String>,
         link_key: Option<String>,
         token: Option<String>,
+        device_id: Option<String>,
     ) -> Result<(), Error> {
         let app = self.app.clone();
         let display_name = check_name(&display_name)?;
+        if let Some(device) = &device_id {
+            check_device_id(device)?;
+        }
         let caller = match token.as_deref() {
             Some(token) => Some(accounts::authenticate(&app.store, token).await?),
             None => None,
@@ -432,6 +444,7 @@ impl Connection {
                 Joiner {
                     display_name,
                     account_id: caller.map(|c| c.account_id),
+                    device_id,
                     outbox: self.outbox.clone(),
                 },
             )

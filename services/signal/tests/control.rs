@@ -1293,7 +1293,58 @@ async fn scheduled_meetings_ring_their_invitees_when_they_start(db: Db) {
     }
 }
 
+/// F-CTL-2: a guest the host removes cannot rejoin from the same device.
+async fn a_removed_guest_cannot_rejoin_from_the_same_device(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, meeting) = meeting_with(&server, MeetingOptions::default()).await;
+    let host = join(&server, &meeting, "Host", host_api.token()).await;
+    let device = "browser-3f2a9c1d7e5b4a60";
+    let on_device = |name: &str, device: &str| JoinOptions {
+        device_id: Some(device.into()),
+        ..options(&meeting, name, None)
+    };
+    let guest = MeetingSession::join(&server.base_url, on_device("Guest", device))
+        .await
+        .unwrap();
+    host.host(HostCommand::Remove {
+        participant_id: guest.participant_id().to_owned(),
+    })
+    .unwrap();
+    guest
+        .wait_until("removed", WAIT, |v| v.removed)
+        .await
+        .unwrap();
+    match MeetingSession::join(&server.base_url, on_device("Guest, renamed", device)).await {
+        Err(SessionError::Refused { code, message }) => {
+            assert_eq!(code, ErrorCode::EntryDenied, "{message}");
+        }
+        Err(e) => panic!("unexpected: {e}"),
+        Ok(_) => panic!("a removed guest rejoined from the same device"),
+    }
+    // Another device is someone else.
+    let other = MeetingSession::join(
+        &server.base_url,
+        on_device("Colleague", "browser-000000000000000b"),
+    )
+    .await
+    .expect("another device joins");
+    // A malformed device id is refused with a reason, before anything else.
+    for bad in ["short", "has spaces in it 0123", &"x".repeat(65)] {
+        match MeetingSession::join(&server.base_url, on_device("Odd", bad)).await {
+            Err(SessionError::Refused { code, message }) => {
+                assert_eq!(code, ErrorCode::InvalidInput);
+                assert!(message.contains("device id"), "{message}");
+            }
+            Err(e) => panic!("unexpected: {e}"),
+            Ok(_) => panic!("device id {bad:?} was accepted"),
+        }
+    }
+    host.close().await;
+    other.close().await;
+}
+
 on_both_databases!(
+    a_removed_guest_cannot_rejoin_from_the_same_device,
     scheduled_meetings_ring_their_invitees_when_they_start,
     scheduled_invitees_join_a_meeting_for_invitees_only,
     invitations_ring_and_open_a_meeting_for_invitees_only,

@@ -32,6 +32,7 @@ fn join(
         password: password.map(String::from),
         link_key: None,
         token: token.map(String::from),
+        device_id: None,
     }
 }
 

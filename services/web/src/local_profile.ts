@@ -5,6 +5,7 @@ import type { Session } from "./proto";
 
 const NAME_KEY = "yunhui.displayName";
 const SESSION_KEY = "yunhui.session";
+const DEVICE_KEY = "yunhui.device";
 
 function read(key: string): string | null {
   try {
@@ -24,6 +25,18 @@ function write(key: string, value: string | null): void {
 }
 
 export const localProfile = {
+  /** A random id for this browser, made on first use. The server bars the
+   * device of someone the host removed from rejoining that meeting. */
+  deviceId(): string | undefined {
+    const known = read(DEVICE_KEY);
+    if (known && /^[A-Za-z0-9_-]{16,64}$/.test(known)) return known;
+    // getRandomValues, unlike randomUUID, works on plain-http deployments too.
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const made = `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+    write(DEVICE_KEY, made);
+    return read(DEVICE_KEY) === made ? made : undefined;
+  },
+
   displayName: (): string => read(NAME_KEY) ?? "",
   rememberDisplayName: (name: string) => write(NAME_KEY, name),
 

@@ -747,7 +747,14 @@ link_key?: string,
 /**
  * Bearer token of a signed-in account (guests omit it).
  */
-token?: string, } | { "type": "leave" } | { "type": "end_meeting" } | { "type": "set_audio_muted", 
+token?: string, 
+/**
+ * A random id the client keeps for this device (e.g. in the
+ * browser's local storage), 16 to 64 letters, digits, `-` or `_`.
+ * When the host removes someone, their device may not rejoin the
+ * meeting either, so a removed guest cannot simply come back.
+ */
+device_id?: string, } | { "type": "leave" } | { "type": "end_meeting" } | { "type": "set_audio_muted", 
 /**
  * `true` to mute.
  */

@@ -5,6 +5,7 @@
 // the join page to the meeting room never drops an early `subscriber_offer`.
 
 import { PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type ServerMessage } from "./proto";
+import { localProfile } from "./local_profile";
 
 /** An `error` frame from the server (the socket stays usable). */
 export class SignalingError extends Error {
@@ -169,6 +170,7 @@ export function joinMeeting(
           break;
       }
     });
-    channel.send({ type: "join", ...request });
+    const deviceId = localProfile.deviceId();
+    channel.send({ type: "join", ...request, ...(deviceId ? { device_id: deviceId } : {}) });
   });
 }

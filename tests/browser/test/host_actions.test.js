@@ -1,7 +1,8 @@
 // F-CTL-2, F-WEB-2: the host's actions on one participant, in the browser:
 // rename, spotlight, stop video and ask to start it (the participant
 // decides), mute while self-unmute is allowed, make host, and remove (the
-// new host removes the old one, who is told so).
+// new host removes the old one, who is told so; a removed guest cannot
+// rejoin from the same browser).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -75,5 +76,17 @@ test("host renames, spotlights, stops video and asks to start it, mutes, hands o
     assert.equal(await hana.page.evaluate(() => window.yunhui.state), "removed");
     await bob.testid(`participant-${hanaId}`).waitFor({ state: "detached", timeout: 10_000 });
     assert.equal(await server.waitForMetric("yunhui_sfu_participants", (v) => v === 1), 1, "the SFU let Hana go");
+
+    // A removed guest cannot come back from the same browser.
+    const cleo = await launch("Cleo");
+    const cleoId = await cleo.joinByLink(meeting.join_url);
+    await moreMenu(bob, cleoId, "remove");
+    await bob.testid("confirm-remove-confirm").click();
+    await cleo.testid("meeting-removed").waitFor({ timeout: 10_000 });
+    await cleo.askToJoinByLink(meeting.join_url);
+    const refusal = cleo.testid("join-error");
+    await refusal.filter({ hasText: /\S/ }).waitFor({ timeout: 10_000 });
+    assert.match(await refusal.innerText(), /did not let you in/i);
+    assert.equal(await cleo.page.evaluate(() => window.yunhui.state), "join", "Cleo stays on the join page");
   });
 });

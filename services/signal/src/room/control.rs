@@ -136,6 +136,9 @@ impl Rooms {
                 if let Some(account) = &member.account_id {
                     state.removed_accounts.insert(account.clone());
                 }
+                if let Some(device) = &member.device_id {
+                    state.removed_devices.insert(device.clone());
+                }
                 let _ = member
                     .outbox
                     .send(Outbound::Message(ServerMessage::Removed));
