@@ -320,8 +320,16 @@ impl Rooms {
         let participant_id = uuid::Uuid::new_v4().to_string();
         // The slow parts — the SFU call and the chat history — happen before
         // the room's lock, so joins to one meeting do not queue behind them.
-        // A newcomer's id is fresh: only public messages are theirs to read.
-        let history = match chat::history(&self.store, &meeting.id, &participant_id).await {
+        // A newcomer's id is fresh: public messages are theirs to read, and
+        // the private ones of their account's earlier visits.
+        let history = match chat::history(
+            &self.store,
+            &meeting.id,
+            &participant_id,
+            joiner.account_id.as_deref(),
+        )
+        .await
+        {
             Ok(history) => history,
             Err(e) => {
                 tracing::warn!(error = %e, "chat history unavailable");
@@ -469,7 +477,14 @@ impl Rooms {
                 self.media
                     .add_participant(&room.media_room, participant_id)
                     .await?;
-                match chat::history(&self.store, &room.meeting.id, participant_id).await {
+                match chat::history(
+                    &self.store,
+                    &room.meeting.id,
+                    participant_id,
+                    joiner.account_id.as_deref(),
+                )
+                .await
+                {
                     Ok(history) => history,
                     Err(e) => {
                         tracing::warn!(error = %e, "chat history unavailable");
@@ -929,7 +944,14 @@ impl Rooms {
             text,
             sent_at_ms: now_ms(),
         };
-        chat::save(&self.store, &room.meeting.id, &message).await?;
+        let accounts = chat::Accounts {
+            from: sender.account_id.as_deref(),
+            to: to
+                .as_ref()
+                .and_then(|t| state.members.get(t))
+                .and_then(|m| m.account_id.as_deref()),
+        };
+        chat::save(&self.store, &room.meeting.id, &message, accounts).await?;
         let out = ServerMessage::Chat { message };
         match to {
             None => broadcast(&state, &out),

@@ -1293,6 +1293,71 @@ async fn scheduled_meetings_ring_their_invitees_when_they_start(db: Db) {
     }
 }
 
+/// F-CTL-6: private chat follows a signed-in account: after leaving and
+/// rejoining (a new participant id) its private messages come back, shown
+/// as its own; nobody else gets them.
+async fn private_chat_follows_a_signed_in_account_across_a_rejoin(db: Db) {
+    let server = support::start(db).await;
+    let (host_api, meeting) = meeting_with(&server, MeetingOptions::default()).await;
+    let host = join(&server, &meeting, "Host", host_api.token()).await;
+    let alice_api = server.signed_in("alice@example.com").await;
+    let alice = join(&server, &meeting, "Alice", alice_api.token()).await;
+    alice
+        .chat(Some(host.participant_id()), "for the host only")
+        .unwrap();
+    host.chat(Some(alice.participant_id()), "reply to alice")
+        .unwrap();
+    alice
+        .wait_until("the reply", WAIT, |v| {
+            v.chat.iter().any(|m| m.text == "reply to alice")
+        })
+        .await
+        .unwrap();
+    alice.leave().await;
+
+    let again = join(&server, &meeting, "Alice", alice_api.token()).await;
+    let me = again.participant_id().to_owned();
+    again
+        .wait_until("private history", WAIT, |v| v.chat.len() >= 2)
+        .await
+        .unwrap();
+    let view = again.view();
+    let sent = view
+        .chat
+        .iter()
+        .find(|m| m.text == "for the host only")
+        .expect("own message");
+    assert_eq!(sent.from, me, "her earlier message is shown as hers");
+    assert_eq!(sent.to.as_deref(), Some(host.participant_id()));
+    let reply = view
+        .chat
+        .iter()
+        .find(|m| m.text == "reply to alice")
+        .expect("the reply");
+    assert_eq!(
+        reply.to.as_deref(),
+        Some(me.as_str()),
+        "the reply is addressed to her"
+    );
+    assert_eq!(reply.from, host.participant_id());
+
+    // A guest, and another signed-in account, get none of it.
+    let guest = join(&server, &meeting, "Guest", None).await;
+    let bob_api = server.signed_in("bob@example.com").await;
+    let bob = join(&server, &meeting, "Bob", bob_api.token()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for other in [&guest, &bob] {
+        assert!(
+            other.view().chat.is_empty(),
+            "private history leaked: {:?}",
+            other.view().chat
+        );
+    }
+    for session in [host, again, guest, bob] {
+        session.close().await;
+    }
+}
+
 /// F-CTL-2: a guest the host removes cannot rejoin from the same device.
 async fn a_removed_guest_cannot_rejoin_from_the_same_device(db: Db) {
     let server = support::start(db).await;
@@ -1344,6 +1409,7 @@ async fn a_removed_guest_cannot_rejoin_from_the_same_device(db: Db) {
 }
 
 on_both_databases!(
+    private_chat_follows_a_signed_in_account_across_a_rejoin,
     a_removed_guest_cannot_rejoin_from_the_same_device,
     scheduled_meetings_ring_their_invitees_when_they_start,
     scheduled_invitees_join_a_meeting_for_invitees_only,
