@@ -134,6 +134,23 @@ pub struct TenantLookup {
     pub name: String,
 }
 
+/// One colleague in `GET /api/v1/directory`: an active account of the
+/// caller's enterprise, to invite to a meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct DirectoryEntry {
+    /// Account id, as `invitees` and in-meeting invitations take it.
+    pub id: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Department within the enterprise (may be empty).
+    pub department: String,
+    /// E-mail address, if the account has one.
+    pub email: Option<String>,
+}
+
+/// Most entries one directory search returns.
+pub const MAX_DIRECTORY_RESULTS: u32 = 50;
+
 /// `POST /api/v1/admin/accounts/{id}/approval`: a tenant administrator's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct ApprovalRequest {

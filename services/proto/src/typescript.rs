@@ -20,6 +20,7 @@ pub fn definitions() -> String {
         api::Profile::decl(),
         api::UpdateProfileRequest::decl(),
         api::TenantLookup::decl(),
+        api::DirectoryEntry::decl(),
         api::ApprovalRequest::decl(),
         api::RoleRequest::decl(),
         api::CreateApiKeyRequest::decl(),

@@ -7,7 +7,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use yunhui_proto::api::{
-    Account, AccountRole, AccountStatus, RegisterRequest, Session, UpdateProfileRequest,
+    Account, AccountRole, AccountStatus, DirectoryEntry, RegisterRequest, Session,
+    UpdateProfileRequest,
 };
 
 use crate::error::{Error, Result};
@@ -389,6 +390,50 @@ pub async fn list_in_tenant(
     .fetch_all(store.pool())
     .await?;
     rows.iter().map(account_from_row).collect()
+}
+
+/// Active accounts of the caller's enterprise whose name, e-mail, phone or
+/// department contains `query` (any case), by name; at most `limit`.
+pub async fn search_directory(
+    store: &Store,
+    caller: &Caller,
+    query: &str,
+    limit: u32,
+) -> Result<Vec<DirectoryEntry>> {
+    let escaped: String = query
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let pattern = format!("%{escaped}%");
+    let rows = sqlx::query(
+        "SELECT id, display_name, department, email FROM accounts \
+         WHERE tenant_id = $1 AND status = 'active' \
+           AND (LOWER(display_name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $2 ESCAPE '\\' \
+                OR COALESCE(phone, '') LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(department, '')) LIKE $2 ESCAPE '\\') \
+         ORDER BY display_name, id LIMIT $3",
+    )
+    .bind(&caller.tenant_id)
+    .bind(pattern)
+    .bind(i64::from(limit))
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DirectoryEntry {
+                id: row.try_get("id")?,
+                display_name: row.try_get("display_name")?,
+                department: row
+                    .try_get::<Option<String>, _>("department")?
+                    .unwrap_or_default(),
+                email: row.try_get("email")?,
+            })
+        })
+        .collect()
 }
 
 /// Approves or rejects a pending registration of the caller's tenant.

@@ -13,8 +13,9 @@ use prometheus::{Encoder, TextEncoder};
 use tower_http::services::{ServeDir, ServeFile};
 use yunhui_proto::api::{
     About, Account, AccountStatus, ApiError, ApiKey, ApprovalRequest, CreateApiKeyRequest,
-    CreateMeetingRequest, CreatedApiKey, LoginRequest, Meeting, MeetingPreview, Profile,
-    RegisterRequest, RoleRequest, Session, TenantLookup, UpdateProfileRequest,
+    CreateMeetingRequest, CreatedApiKey, DirectoryEntry, LoginRequest, MAX_DIRECTORY_RESULTS,
+    Meeting, MeetingPreview, Profile, RegisterRequest, RoleRequest, Session, TenantLookup,
+    UpdateProfileRequest,
 };
 use yunhui_proto::signaling::PROTOCOL_VERSION;
 
@@ -68,6 +69,7 @@ pub fn api() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .routes(routes!(me, update_me))
         .routes(routes!(profile))
         .routes(routes!(tenant_by_domain))
+        .routes(routes!(directory))
         .routes(routes!(admin_accounts))
         .routes(routes!(admin_approval))
         .routes(routes!(admin_role))
@@ -299,6 +301,41 @@ async fn tenant_by_domain(
         Some((tenant_id, name)) => Ok(Json(TenantLookup { tenant_id, name })),
         None => Err(Error::TenantNotFound(domain)),
     }
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+struct DirectoryQuery {
+    /// Text to find in a name, e-mail, phone or department (any case);
+    /// empty lists everyone.
+    #[serde(default)]
+    q: String,
+    /// How many to return, 1 to 50 (default 20).
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/directory", tag = "accounts", security(("bearer" = [])),
+    params(DirectoryQuery),
+    responses((status = 200, description = "Colleagues of the caller's enterprise, by name", body = Vec<DirectoryEntry>), (status = 400, description = "The body or a field is not acceptable", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
+async fn directory(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<DirectoryQuery>,
+) -> Result<Json<Vec<DirectoryEntry>>> {
+    let caller = caller(&app, &headers).await?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=MAX_DIRECTORY_RESULTS).contains(&limit) {
+        return Err(Error::InvalidInput(format!(
+            "limit must be 1 to {MAX_DIRECTORY_RESULTS}, not {limit}"
+        )));
+    }
+    if query.q.chars().count() > 100 {
+        return Err(Error::InvalidInput(
+            "the search text has at most 100 characters".into(),
+        ));
+    }
+    Ok(Json(
+        accounts::search_directory(&app.store, &caller, &query.q, limit).await?,
+    ))
 }
 
 #[derive(serde::Deserialize)]

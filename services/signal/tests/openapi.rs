@@ -42,6 +42,7 @@ async fn the_document_describes_every_endpoint(db: Db) {
         ("patch", "/api/v1/me"),
         ("get", "/api/v1/me/profile"),
         ("get", "/api/v1/tenants/by-domain/{domain}"),
+        ("get", "/api/v1/directory"),
         ("get", "/api/v1/admin/accounts"),
         ("post", "/api/v1/admin/accounts/{id}/approval"),
         ("put", "/api/v1/admin/accounts/{id}/role"),

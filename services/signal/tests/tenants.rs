@@ -541,7 +541,95 @@ async fn api_keys_act_for_their_administrator_until_revoked(db: Db) {
     assert_eq!(body["error"]["code"], "invalid_token");
 }
 
+/// The directory the invitee pickers search: active colleagues of the
+/// caller's enterprise only, found by any part of name, e-mail or department.
+async fn the_directory_lists_active_colleagues_of_ones_own_enterprise(db: Db) {
+    let server = start(db).await;
+    let admin = company(&server, "acme", "acme.example").await;
+    let globex = company(&server, "globex", "globex.example").await;
+    let mut ids = Vec::new();
+    for email in [
+        "carol@acme.example",
+        "carlos@acme.example",
+        "pending@acme.example",
+    ] {
+        let (status, account) = register(&server, email, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{account}");
+        ids.push(account["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids[..2] {
+        admin
+            .ok(
+                Method::POST,
+                &format!("/api/v1/admin/accounts/{id}/approval"),
+                Some(json!({"approve": true})),
+            )
+            .await;
+    }
+    let (status, _) = register(&server, "carl@globex.example", None).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let carol = signed_in(&server, "carol@acme.example", PASSWORD).await;
+    let names = |entries: &Value| -> Vec<String> {
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["email"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let everyone = carol.ok(Method::GET, "/api/v1/directory", None).await;
+    assert_eq!(
+        names(&everyone),
+        [
+            "admin@acme.example",
+            "carlos@acme.example",
+            "carol@acme.example"
+        ],
+        "active colleagues only, by name: {everyone}"
+    );
+    let found = carol.ok(Method::GET, "/api/v1/directory?q=CAR", None).await;
+    assert_eq!(names(&found), ["carlos@acme.example", "carol@acme.example"]);
+    assert_eq!(found[0]["id"], ids[1].as_str());
+    let limited = carol
+        .ok(Method::GET, "/api/v1/directory?q=car&limit=1", None)
+        .await;
+    assert_eq!(names(&limited), ["carlos@acme.example"]);
+    // Wildcards are plain text.
+    let none = carol.ok(Method::GET, "/api/v1/directory?q=%25", None).await;
+    assert_eq!(none, json!([]));
+    // The other enterprise sees only its own people.
+    let theirs = globex
+        .ok(Method::GET, "/api/v1/directory?q=car", None)
+        .await;
+    assert_eq!(
+        theirs,
+        json!([]),
+        "the pending globex account and acme's people stay hidden"
+    );
+
+    for (path, status) in [
+        ("/api/v1/directory?limit=0", StatusCode::BAD_REQUEST),
+        ("/api/v1/directory?limit=51", StatusCode::BAD_REQUEST),
+    ] {
+        let (got, body) = carol.call(Method::GET, path, None).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("limit"),
+            "{body}"
+        );
+    }
+    let long = format!("/api/v1/directory?q={}", "a".repeat(101));
+    let (got, _) = carol.call(Method::GET, &long, None).await;
+    assert_eq!(got, StatusCode::BAD_REQUEST);
+    let (got, _) = anonymous(&server)
+        .call(Method::GET, "/api/v1/directory", None)
+        .await;
+    assert_eq!(got, StatusCode::UNAUTHORIZED);
+}
+
 on_both_databases!(
+    the_directory_lists_active_colleagues_of_ones_own_enterprise,
     registration_by_company_domain_waits_for_approval,
     tenants_are_isolated_on_every_endpoint,
     api_keys_act_for_their_administrator_until_revoked,

@@ -121,6 +121,24 @@ tenant_id: string,
  */
 name: string, };
 
+export type DirectoryEntry = { 
+/**
+ * Account id, as `invitees` and in-meeting invitations take it.
+ */
+id: string, 
+/**
+ * Name shown to others.
+ */
+display_name: string, 
+/**
+ * Department within the enterprise (may be empty).
+ */
+department: string, 
+/**
+ * E-mail address, if the account has one.
+ */
+email: string | null, };
+
 export type ApprovalRequest = { 
 /**
  * `true` approves, `false` rejects.
