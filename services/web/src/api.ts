@@ -6,6 +6,7 @@ import type {
   Account,
   ApiError,
   CreateMeetingRequest,
+  DirectoryEntry,
   HistoryEntry,
   LoginRequest,
   Meeting,
@@ -89,5 +90,7 @@ export const api = {
   upcoming: (token: string, from: number, to: number) =>
     request<Occurrence[]>("GET", `/api/v1/upcoming?from=${from}&to=${to}`, undefined, token),
   history: (token: string) => request<HistoryEntry[]>("GET", "/api/v1/history", undefined, token),
+  directory: (token: string, query: string) =>
+    request<DirectoryEntry[]>("GET", `/api/v1/directory?q=${encodeURIComponent(query)}&limit=10`, undefined, token),
   about: () => request<About>("GET", "/api/v1/about"),
 };

@@ -10,6 +10,10 @@ interface ChoiceOptions {
   text?: string;
   confirm: string;
   cancel: string;
+  /** More content between the text and the buttons (e.g. a picker). */
+  body?: HTMLElement;
+  /** Closes the question unanswered (as "no") when aborted. */
+  dismiss?: AbortSignal;
 }
 
 function openDialog(testid: string, content: HTMLElement): HTMLDialogElement {
@@ -37,6 +41,7 @@ export function askChoice(options: ChoiceOptions): Promise<boolean> {
         { method: "dialog", onsubmit: (event: Event) => (event.preventDefault(), answer(true)) },
         h("h2", { id: `${options.testid}-title` }, options.title),
         options.text ? h("p", {}, options.text) : null,
+        options.body ?? null,
         h(
           "div",
           { class: "dialog-actions" },
@@ -46,6 +51,7 @@ export function askChoice(options: ChoiceOptions): Promise<boolean> {
       ),
     );
     dialog.addEventListener("close", () => answer(false));
+    options.dismiss?.addEventListener("abort", () => answer(false));
   });
 }
 

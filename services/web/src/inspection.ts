@@ -21,6 +21,11 @@ export interface Inspection {
   layout?: { mode: string; page: number; pages: number; main: string | null };
   /** The video this page last asked the SFU for (everyone else: off). */
   videoSubscriptions?: VideoSubscription[];
+  /** How the invitations this page sent go, by account id
+   * (`ringing`, `offline`, `accepted`, `declined`). */
+  invites?: Record<string, string>;
+  /** The call ringing this browser, while it rings. */
+  incomingCall?: { callId: string; meetingNumber: string; inviter: string } | null;
 }
 
 declare global {

@@ -6,6 +6,8 @@ import type { Session } from "./proto";
 const NAME_KEY = "yunhui.displayName";
 const SESSION_KEY = "yunhui.session";
 const DEVICE_KEY = "yunhui.device";
+/** Dispatched on `window` when this page signs in or out. */
+export const SESSION_EVENT = "yunhui:session";
 
 function read(key: string): string | null {
   try {
@@ -54,6 +56,12 @@ export const localProfile = {
       return null;
     }
   },
-  rememberSession: (session: Session) => write(SESSION_KEY, JSON.stringify(session)),
-  forgetSession: () => write(SESSION_KEY, null),
+  rememberSession: (session: Session) => {
+    write(SESSION_KEY, JSON.stringify(session));
+    window.dispatchEvent(new Event(SESSION_EVENT));
+  },
+  forgetSession: () => {
+    write(SESSION_KEY, null);
+    window.dispatchEvent(new Event(SESSION_EVENT));
+  },
 };

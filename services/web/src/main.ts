@@ -7,7 +7,8 @@
 import "./style.css";
 import { renderFarewell, type MeetingExit } from "./farewell";
 import { renderJoinPage, type JoinPageParams } from "./join_page";
-import { localProfile } from "./local_profile";
+import { listenForCalls, stopListening, type AcceptedCall } from "./call_listener";
+import { SESSION_EVENT, localProfile } from "./local_profile";
 import { MeetingRoom } from "./meeting_room";
 import { renderMeetingsPage } from "./meetings_page";
 import type { Occurrence } from "./proto";
@@ -24,8 +25,22 @@ function paramsFromLocation(): JoinPageParams {
   return { meetingNumber: match[1]?.replace(/[\s-]/g, ""), linkKey: linkKey || undefined };
 }
 
+/** An invitation accepted on this browser: join with the call's key. */
+function acceptCall(call: AcceptedCall): void {
+  history.pushState(null, "", `/j/${call.meetingNumber}?k=${encodeURIComponent(call.linkKey)}`);
+  openJoinPage({ meetingNumber: call.meetingNumber, linkKey: call.linkKey, autoJoin: true });
+}
+
+/** Outside meetings, a signed-in browser rings when its user is invited. */
+function listenUnlessInMeeting(): void {
+  const state = window.yunhui?.state;
+  if (state === "joined" || state === "waiting") return;
+  void listenForCalls(acceptCall);
+}
+
 function showFarewell(exit: MeetingExit): void {
   document.title = "Yunhui 云会";
+  listenUnlessInMeeting();
   renderFarewell(root, exit, {
     rejoin: () => openJoinPage(paramsFromLocation()),
     home: () => {
@@ -41,6 +56,7 @@ function go(path: string): void {
 }
 
 function openMeetingsPage(notice?: string): void {
+  listenUnlessInMeeting();
   document.title = "My meetings 我的会议 · Yunhui 云会";
   renderMeetingsPage(root, { onJoin: joinOccurrence, onSchedule: () => go("/meetings/new"), onHome: () => go("/") }, notice);
 }
@@ -80,9 +96,11 @@ function route(): void {
 
 function openJoinPage(params: JoinPageParams): void {
   document.title = "Yunhui 云会";
+  listenUnlessInMeeting();
   renderJoinPage(root, params, {
     onMyMeetings: () => go("/meetings"),
     onJoined: (channel, joined, inviteUrl) => {
+      stopListening();
       document.title = `${joined.topic} · Yunhui 云会`;
       // `new MeetingRoom` renders itself into root and lives until it exits.
       new MeetingRoom(root, channel, joined, { inviteUrl, onExit: showFarewell });
@@ -96,4 +114,5 @@ window.addEventListener("popstate", () => {
   const state = window.yunhui?.state;
   if (state !== "joined" && state !== "waiting") route();
 });
+window.addEventListener(SESSION_EVENT, listenUnlessInMeeting);
 route();

@@ -20,6 +20,8 @@ import { ScreenShare } from "./screen_share";
 import { SelfControls } from "./self_controls";
 import type { Joined, SignalingChannel } from "./signaling";
 import { computeLayout, type LayoutMode } from "./view_layout";
+import { InviteePicker } from "./invitee_picker";
+import { localProfile } from "./local_profile";
 
 export type { MeetingExit } from "./farewell";
 
@@ -59,6 +61,8 @@ export class MeetingRoom {
   private galleryPage = 0;
   /** The subscriptions last sent, to send only changes. */
   private sentSubscriptions = "";
+  /** How each invitation this page sent goes, by account id. */
+  private readonly invites: Record<string, string> = {};
   private readonly layoutToggle = h("button", {
     type: "button",
     class: "link-button",
@@ -192,6 +196,13 @@ export class MeetingRoom {
         this.lockBadge,
         this.pager,
         this.layoutToggle,
+        localProfile.session()
+          ? h(
+              "button",
+              { class: "link-button", type: "button", testid: "invite-people", onclick: () => void this.invitePeople() },
+              "Invite 邀请",
+            )
+          : null,
         invite,
       ),
       h(
@@ -279,6 +290,9 @@ export class MeetingRoom {
         break;
       case "left":
         this.exit({ kind: "left" });
+        break;
+      case "invite_status":
+        this.inviteStatus(message.account_id, message.display_name, message.state);
         break;
       case "error":
         this.say(message.message);
@@ -413,6 +427,35 @@ export class MeetingRoom {
       this.channel.send({ type: "set_video_subscriptions", default: "off", participants: layout.subscriptions });
     }
     exposeForInspection({ layout: { mode: this.layoutMode, page: layout.page, pages: layout.pages, main: layout.main }, videoSubscriptions: layout.subscriptions });
+  }
+
+  /** Rings colleagues picked from the directory (signed-in users only). */
+  private async invitePeople(): Promise<void> {
+    const session = localProfile.session();
+    if (!session) return;
+    const picker = new InviteePicker(session.token, () => new Set([session.account.id]));
+    const call = await askChoice({
+      testid: "invite-dialog",
+      title: "Invite to this meeting 邀请入会",
+      text: "They are called wherever they are signed in. 被邀请人在已登录的设备上收到来电。",
+      body: picker.root,
+      confirm: "Call 呼叫",
+      cancel: "Cancel 取消",
+    });
+    const accountIds = picker.selected();
+    if (call && accountIds.length > 0) this.channel.send({ type: "invite", account_ids: accountIds });
+  }
+
+  private inviteStatus(accountId: string, name: string, state: string): void {
+    this.invites[accountId] = state;
+    exposeForInspection({ invites: { ...this.invites } });
+    const text: Record<string, string> = {
+      ringing: `Calling ${name}… 正在呼叫 ${name}…`,
+      offline: `${name} is not signed in anywhere. ${name} 当前不在线。`,
+      accepted: `${name} accepted and is joining. ${name} 已接听，正在入会。`,
+      declined: `${name} declined. ${name} 拒绝了邀请。`,
+    };
+    this.say(text[state] ?? `${name}: ${state}`);
   }
 
   private setLayoutMode(mode: LayoutMode): void {

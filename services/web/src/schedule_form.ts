@@ -6,6 +6,7 @@
 import { ApiRequestError, api } from "./api";
 import { h } from "./dom";
 import { checkbox, field, select } from "./form_fields";
+import { InviteePicker } from "./invitee_picker";
 import type { Frequency, JoinMode, MeetingOptions, Recurrence, ScheduleRequest, ScheduledMeeting, Session } from "./proto";
 import { WEEKDAYS, addDays, browserTimeZone, halfHours, nextHalfHour, timeZones, weekdayOf } from "./schedule_time";
 
@@ -68,6 +69,7 @@ export function renderScheduleForm(session: Session, handlers: ScheduleFormHandl
   const password = h("input", { name: "password", type: "text", autocomplete: "off", maxlength: "16", placeholder: "Optional 可选 (4–16)" });
   const location = h("input", { name: "location", maxlength: "128", placeholder: "Optional 可选" });
   const joinMode = select("join_mode", JOIN_MODES, "anyone");
+  const invitees = new InviteePicker(session.token, () => new Set([session.account.id]));
 
   const repeat = select("recurrence", REPEATS, "none");
   const interval = h("input", { name: "interval", type: "number", min: "1", max: "99", value: "1" });
@@ -114,7 +116,7 @@ export function renderScheduleForm(session: Session, handlers: ScheduleFormHandl
       start: `${date.value}T${time.value}`,
       duration_minutes: Number(duration.value),
       time_zone: timeZone.value,
-      invitees: [],
+      invitees: invitees.selected(),
       devices: [],
       options,
     };
@@ -159,6 +161,7 @@ export function renderScheduleForm(session: Session, handlers: ScheduleFormHandl
     h("div", { class: "row" }, field("Date 日期", date), field("Start time 开始时间", time), field("Duration 时长", duration)),
     field("Time zone 时区", timeZone),
     h("div", { class: "row" }, field("Meeting password 会议密码", password), field("Location 会议地点", location)),
+    h("div", { class: "field" }, h("span", {}, "Invitees 参会人"), invitees.root),
     field("Who may join 入会范围", joinMode),
     field("Repeat 重复", repeat),
     repetition,
