@@ -101,8 +101,21 @@ pub struct TenantFeatures {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FirstAdmin {
-    /// Name of a Secret in the tenant's namespace with keys `email` and `password`.
+    /// Name of a Secret in the tenant's namespace with the key `email` (and
+    /// optionally `password`, at least 8 characters, and `displayName`). Without
+    /// a `password` signal generates one and the operator writes it into the
+    /// Secret's `password` key.
     pub secret_name: String,
+}
+
+/// The first administrator signal holds for a Tenant.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstAdminStatus {
+    /// The Secret it was created from.
+    pub secret_name: String,
+    /// Its login e-mail address.
+    pub email: String,
 }
 
 /// Recording retention and storage.
@@ -151,6 +164,9 @@ pub struct TenantStatus {
     /// generation of the tenant; a change of either syncs the tenant again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synced_with: Option<SyncedWith>,
+    /// The first administrator, once signal holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_admin: Option<FirstAdminStatus>,
 }
 
 /// Which MediaCluster a Tenant was last synchronised through.

@@ -10,7 +10,9 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use yunhui_crds::tenant::SyncedWith;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Patch, PatchParams};
+use yunhui_crds::tenant::{FirstAdminStatus, SyncedWith};
 use yunhui_crds::{MediaCluster, Tenant, TenantSpec, TenantStatus};
 
 use crate::conditions;
@@ -121,6 +123,131 @@ async fn call_signal(
     }
 }
 
+/// Display name of a first administrator whose Secret names none.
+const DEFAULT_ADMIN_NAME: &str = "Administrator";
+
+/// Whether signal already holds the first administrator the spec asks for.
+fn first_admin_done(tenant: &Tenant) -> bool {
+    match &tenant.spec.first_admin {
+        None => true,
+        Some(first) => tenant
+            .status
+            .as_ref()
+            .and_then(|s| s.first_admin.as_ref())
+            .is_some_and(|done| done.secret_name == first.secret_name),
+    }
+}
+
+/// Why the first administrator could not be created: reason, message and,
+/// when retrying may help, the error to back off on.
+type Failure = (&'static str, String, Option<Error>);
+
+/// Creates the first administrator from its Secret, once. Without a
+/// `password` in the Secret signal generates one, written back into the
+/// Secret so the person installing can read it. An account that exists
+/// already counts as created (it may have been made by an earlier attempt).
+async fn ensure_first_admin(
+    ctx: &Context,
+    target: &SignalTarget,
+    tenant: &Tenant,
+    namespace: &str,
+    id: &str,
+) -> std::result::Result<Option<FirstAdminStatus>, Failure> {
+    let Some(first) = &tenant.spec.first_admin else {
+        return Ok(None);
+    };
+    if first_admin_done(tenant) {
+        return Ok(tenant.status.as_ref().and_then(|s| s.first_admin.clone()));
+    }
+    let name = &first.secret_name;
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let missing = || {
+        let message = format!(
+            "Secret {name} (spec.firstAdmin.secretName) does not exist in namespace {namespace}"
+        );
+        ("FirstAdminSecretMissing", message.clone(), Some(first_admin_error(id, message)))
+    };
+    let secret = match secrets.get_opt(name).await {
+        Ok(Some(secret)) => secret,
+        Ok(None) => return Err(missing()),
+        Err(e) => return Err(("KubernetesUnavailable", e.to_string(), Some(Error::Kube(e)))),
+    };
+    let field = |key: &str| -> Option<String> {
+        let bytes = secret.data.as_ref()?.get(key)?;
+        String::from_utf8(bytes.0.clone())
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(email) = field("email") else {
+        let message = format!("Secret {name} has no `email` key for the first administrator");
+        return Err(("FirstAdminSecretInvalid", message.clone(), Some(first_admin_error(id, message))));
+    };
+    let given_password = field("password");
+    let mut body = json!({
+        "email": email,
+        "displayName": field("displayName").unwrap_or_else(|| DEFAULT_ADMIN_NAME.to_owned()),
+    });
+    if let Some(password) = &given_password {
+        body["password"] = json!(password);
+    }
+    let url = format!("{}/internal/v1/tenants/{id}/admins", target.url);
+    let unavailable = |reason: String| {
+        let e = Error::Signal {
+            url: target.url.clone(),
+            action: format!("create the first administrator of {id}"),
+            reason,
+        };
+        ("SignalUnavailable", e.to_string(), Some(e))
+    };
+    let response = ctx
+        .http
+        .post(&url)
+        .bearer_auth(&target.key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let status = response.status();
+    if status == reqwest::StatusCode::CREATED {
+        let created: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if given_password.is_none() {
+            let Some(password) = created["password"].as_str() else {
+                return Err(unavailable("the answer carried no password".into()));
+            };
+            let patch = json!({"stringData": {"password": password}});
+            secrets
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ("KubernetesUnavailable", e.to_string(), Some(Error::Kube(e))))?;
+        }
+    } else if status == reqwest::StatusCode::BAD_REQUEST {
+        // The Secret's values are wrong (e.g. a short password); retrying the
+        // same values cannot help, but a fixed Secret will.
+        let text = response.text().await.unwrap_or_default();
+        let message = format!("signal refused the first administrator from Secret {name}: {text}");
+        return Err(("FirstAdminSecretInvalid", message.clone(), Some(first_admin_error(id, message))));
+    } else if status != reqwest::StatusCode::CONFLICT {
+        let text = response.text().await.unwrap_or_default();
+        return Err(unavailable(format!("HTTP {status}: {text}")));
+    }
+    Ok(Some(FirstAdminStatus {
+        secret_name: name.clone(),
+        email,
+    }))
+}
+
+fn first_admin_error(id: &str, reason: String) -> Error {
+    Error::Signal {
+        url: String::new(),
+        action: format!("create the first administrator of {id}"),
+        reason,
+    }
+}
+
 /// Reconciles one Tenant (with its finalizer).
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action> {
     let _timer = ctx
@@ -179,7 +306,8 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
     let cluster = clusters.get_opt(&tenant.spec.media_cluster).await?;
     // The outcome: Ok(through) when signal holds the tenant, else the reason,
     // the message and, for a transient failure, the error to back off on.
-    let outcome: std::result::Result<Option<SyncedWith>, (&str, String, Option<Error>)> =
+    let mut first_admin = None;
+    let outcome: std::result::Result<Option<SyncedWith>, Failure> =
         match &cluster {
             None => Err((
                 "MediaClusterNotFound",
@@ -189,11 +317,22 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
                 ),
                 None,
             )),
-            Some(mc) if is_synced_through(tenant, mc) => Ok(synced_with(mc)),
+            Some(mc) if is_synced_through(tenant, mc) && first_admin_done(tenant) => {
+                first_admin = current.and_then(|s| s.first_admin.clone());
+                Ok(synced_with(mc))
+            }
             Some(mc) => {
                 let target = signal_target(ctx, namespace, mc).await?;
                 match call_signal(ctx, &target, &id, Some(&tenant_record(&tenant.spec))).await {
-                    Ok(()) => Ok(synced_with(mc)),
+                    Ok(()) => {
+                        match ensure_first_admin(ctx, &target, tenant, namespace, &id).await {
+                            Ok(admin) => {
+                                first_admin = admin;
+                                Ok(synced_with(mc))
+                            }
+                            Err(failure) => Err(failure),
+                        }
+                    }
                     Err(e) => Err(("SignalUnavailable", e.to_string(), Some(e))),
                 }
             }
@@ -218,6 +357,7 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
         synced: outcome.is_ok(),
         signal_tenant_id: Some(id),
         synced_with: outcome.as_ref().ok().cloned().flatten(),
+        first_admin: first_admin.or_else(|| current.and_then(|s| s.first_admin.clone())),
     };
     if let Err((reason, message, _)) = &outcome {
         let changed = current

@@ -794,6 +794,115 @@ async fn tenant_is_synchronised_into_a_real_signal() {
     );
 }
 
+/// `spec.firstAdmin`: the operator creates the tenant's first administrator
+/// in a real signal from a Secret. Without a password in the Secret signal
+/// generates one and the operator writes it into the Secret; with one, that
+/// password is used. Either way the administrator signs in. A missing Secret
+/// is reported on the Tenant and picked up once it exists.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_administrator_is_created_from_a_secret() {
+    let c = admin().await;
+    let ns = "it-first-admin";
+    namespace(&c, ns).await;
+    let port = support::free_port();
+    let signal = format!("http://127.0.0.1:{port}");
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.spec.signal.external_url = Some(signal.clone());
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    mc.spec.sfu.udp_port = 27886;
+    mc.spec.sfu.tcp_port = 27885;
+    create(&c, ns, &mc).await;
+    let secrets: Api<Secret> = Api::namespaced(c.clone(), ns);
+    let key = wait("generated keys", 30, || {
+        let s = secrets.clone();
+        async move {
+            let secret = s.get_opt("prod-keys").await.ok()??;
+            String::from_utf8(secret.data?.get("internal-key")?.0.clone()).ok()
+        }
+    })
+    .await;
+    let _signal = Signal::start(port, &key).await;
+    let http = reqwest::Client::new();
+    let sign_in = |login: String, password: String| {
+        let (http, signal) = (http.clone(), signal.clone());
+        async move {
+            let response = http
+                .post(format!("{signal}/api/v1/sessions"))
+                .json(&json!({"login": login, "password": password}))
+                .send()
+                .await
+                .expect("sign in");
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.expect("json");
+            assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let secret = |name: &str, data: serde_json::Value| -> Secret {
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).expect("secret")
+    };
+    let tenants: Api<Tenant> = Api::namespaced(c.clone(), ns);
+    let tenant_with_admin = |name: &str, secret_name: &str| {
+        let mut t = example::<Tenant>("tenant.yaml");
+        t.metadata.name = Some(name.into());
+        t.spec.domains = vec![format!("{name}.example")];
+        t.spec.first_admin = Some(yunhui_crds::tenant::FirstAdmin {
+            secret_name: secret_name.into(),
+        });
+        t
+    };
+    let admin_created = |name: &'static str| {
+        let t = tenants.clone();
+        move || {
+            let t = t.clone();
+            async move { t.get(name).await.ok()?.status?.first_admin }
+        }
+    };
+
+    // No password in the Secret: signal makes one, the operator stores it.
+    secrets
+        .create(&PostParams::default(), &secret("acme-admin", json!({"email": "it@acme.example", "displayName": "IT 管理员"})))
+        .await
+        .expect("secret");
+    create(&c, ns, &tenant_with_admin("acme", "acme-admin")).await;
+    let done = wait("acme's first administrator", 60, admin_created("acme")).await;
+    assert_eq!(done.email, "it@acme.example");
+    let stored = secrets.get("acme-admin").await.expect("secret");
+    let password = String::from_utf8(stored.data.unwrap()["password"].0.clone()).expect("utf-8");
+    assert!(password.len() >= 12, "a generated password: {password:?}");
+    let session = sign_in("it@acme.example".into(), password).await;
+    assert_eq!(session["account"]["display_name"], "IT 管理员");
+    assert_eq!(session["account"]["tenant_id"], format!("{ns}.acme"));
+    assert_eq!(session["account"]["role"], "tenant_admin");
+
+    // A Secret that does not exist yet: reported, then picked up.
+    create(&c, ns, &tenant_with_admin("globex", "globex-admin")).await;
+    let reason = wait("the missing Secret reported", 30, || {
+        let t = tenants.clone();
+        async move {
+            let tenant = t.get("globex").await.ok()?;
+            let ready = tenant.status?.conditions.into_iter().find(|c| c.type_ == "Ready")?;
+            (ready.status == "False").then_some((ready.reason, ready.message))
+        }
+    })
+    .await;
+    assert_eq!(reason.0, "FirstAdminSecretMissing", "{reason:?}");
+    assert!(reason.1.contains("globex-admin"), "{reason:?}");
+    secrets
+        .create(&PostParams::default(), &secret("globex-admin", json!({"email": "boss@globex.example", "password": "globex-password-1"})))
+        .await
+        .expect("secret");
+    wait("globex's first administrator", 60, admin_created("globex")).await;
+    let session = sign_in("boss@globex.example".into(), "globex-password-1".into()).await;
+    assert_eq!(session["account"]["display_name"], "Administrator");
+    let stored = secrets.get("globex-admin").await.expect("secret");
+    assert_eq!(
+        String::from_utf8(stored.data.unwrap()["password"].0.clone()).unwrap(),
+        "globex-password-1",
+        "a given password is left as it is"
+    );
+}
+
 /// The Tenant controller watches MediaClusters: a Tenant created before its
 /// MediaCluster syncs as soon as the MediaCluster appears, and syncs again
 /// when the MediaCluster changes, with no periodic requeue involved (the

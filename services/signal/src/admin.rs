@@ -219,9 +219,13 @@ pub struct AdminRequest {
     pub email: String,
     /// Name shown in meetings.
     pub display_name: String,
+    /// Initial password (at least 8 characters); generated when omitted.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
-/// Answer to [`create_admin`]: the generated password is shown only here.
+/// Answer to [`create_admin`]: the initial password (generated, or the one
+/// given) is shown only here.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedAdmin {
@@ -232,7 +236,8 @@ pub struct CreatedAdmin {
 }
 
 /// `POST /internal/v1/tenants/{id}/admins`: creates an administrator of a
-/// live tenant with a generated password (409 when the login exists).
+/// live tenant with the given or a generated password (409 when the login
+/// exists).
 pub async fn create_admin(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
@@ -250,7 +255,9 @@ pub async fn create_admin(
     if live.is_none() {
         return Err(AdminError::NotFound(id).into_response());
     }
-    let password = crate::accounts::new_secret(12);
+    let password = req
+        .password
+        .unwrap_or_else(|| crate::accounts::new_secret(12));
     let account = crate::accounts::create_tenant_admin(
         &app.store,
         &id,
