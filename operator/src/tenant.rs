@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams};
 use yunhui_crds::tenant::{FirstAdminStatus, SyncedWith};
 use yunhui_crds::{MediaCluster, Tenant, TenantSpec, TenantStatus};
 
@@ -165,7 +165,11 @@ async fn ensure_first_admin(
         let message = format!(
             "Secret {name} (spec.firstAdmin.secretName) does not exist in namespace {namespace}"
         );
-        ("FirstAdminSecretMissing", message.clone(), Some(first_admin_error(id, message)))
+        (
+            "FirstAdminSecretMissing",
+            message.clone(),
+            Some(first_admin_error(id, message)),
+        )
     };
     let secret = match secrets.get_opt(name).await {
         Ok(Some(secret)) => secret,
@@ -181,7 +185,11 @@ async fn ensure_first_admin(
     };
     let Some(email) = field("email") else {
         let message = format!("Secret {name} has no `email` key for the first administrator");
-        return Err(("FirstAdminSecretInvalid", message.clone(), Some(first_admin_error(id, message))));
+        return Err((
+            "FirstAdminSecretInvalid",
+            message.clone(),
+            Some(first_admin_error(id, message)),
+        ));
     };
     let given_password = field("password");
     let mut body = json!({
@@ -229,7 +237,11 @@ async fn ensure_first_admin(
         // same values cannot help, but a fixed Secret will.
         let text = response.text().await.unwrap_or_default();
         let message = format!("signal refused the first administrator from Secret {name}: {text}");
-        return Err(("FirstAdminSecretInvalid", message.clone(), Some(first_admin_error(id, message))));
+        return Err((
+            "FirstAdminSecretInvalid",
+            message.clone(),
+            Some(first_admin_error(id, message)),
+        ));
     } else if status != reqwest::StatusCode::CONFLICT {
         let text = response.text().await.unwrap_or_default();
         return Err(unavailable(format!("HTTP {status}: {text}")));
@@ -307,36 +319,33 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
     // The outcome: Ok(through) when signal holds the tenant, else the reason,
     // the message and, for a transient failure, the error to back off on.
     let mut first_admin = None;
-    let outcome: std::result::Result<Option<SyncedWith>, Failure> =
-        match &cluster {
-            None => Err((
-                "MediaClusterNotFound",
-                format!(
-                    "MediaCluster {} does not exist in namespace {namespace}",
-                    tenant.spec.media_cluster
-                ),
-                None,
-            )),
-            Some(mc) if is_synced_through(tenant, mc) && first_admin_done(tenant) => {
-                first_admin = current.and_then(|s| s.first_admin.clone());
-                Ok(synced_with(mc))
-            }
-            Some(mc) => {
-                let target = signal_target(ctx, namespace, mc).await?;
-                match call_signal(ctx, &target, &id, Some(&tenant_record(&tenant.spec))).await {
-                    Ok(()) => {
-                        match ensure_first_admin(ctx, &target, tenant, namespace, &id).await {
-                            Ok(admin) => {
-                                first_admin = admin;
-                                Ok(synced_with(mc))
-                            }
-                            Err(failure) => Err(failure),
-                        }
+    let outcome: std::result::Result<Option<SyncedWith>, Failure> = match &cluster {
+        None => Err((
+            "MediaClusterNotFound",
+            format!(
+                "MediaCluster {} does not exist in namespace {namespace}",
+                tenant.spec.media_cluster
+            ),
+            None,
+        )),
+        Some(mc) if is_synced_through(tenant, mc) && first_admin_done(tenant) => {
+            first_admin = current.and_then(|s| s.first_admin.clone());
+            Ok(synced_with(mc))
+        }
+        Some(mc) => {
+            let target = signal_target(ctx, namespace, mc).await?;
+            match call_signal(ctx, &target, &id, Some(&tenant_record(&tenant.spec))).await {
+                Ok(()) => match ensure_first_admin(ctx, &target, tenant, namespace, &id).await {
+                    Ok(admin) => {
+                        first_admin = admin;
+                        Ok(synced_with(mc))
                     }
-                    Err(e) => Err(("SignalUnavailable", e.to_string(), Some(e))),
-                }
+                    Err(failure) => Err(failure),
+                },
+                Err(e) => Err(("SignalUnavailable", e.to_string(), Some(e))),
             }
-        };
+        }
+    };
     let observations = match &outcome {
         Ok(_) => conditions::standard(
             (true, "Synced", format!("signal holds tenant {id}")),

@@ -839,7 +839,8 @@ async fn the_first_administrator_is_created_from_a_secret() {
         }
     };
     let secret = |name: &str, data: serde_json::Value| -> Secret {
-        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).expect("secret")
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data}))
+            .expect("secret")
     };
     let tenants: Api<Tenant> = Api::namespaced(c.clone(), ns);
     let tenant_with_admin = |name: &str, secret_name: &str| {
@@ -861,7 +862,13 @@ async fn the_first_administrator_is_created_from_a_secret() {
 
     // No password in the Secret: signal makes one, the operator stores it.
     secrets
-        .create(&PostParams::default(), &secret("acme-admin", json!({"email": "it@acme.example", "displayName": "IT 管理员"})))
+        .create(
+            &PostParams::default(),
+            &secret(
+                "acme-admin",
+                json!({"email": "it@acme.example", "displayName": "IT 管理员"}),
+            ),
+        )
         .await
         .expect("secret");
     create(&c, ns, &tenant_with_admin("acme", "acme-admin")).await;
@@ -881,15 +888,26 @@ async fn the_first_administrator_is_created_from_a_secret() {
         let t = tenants.clone();
         async move {
             let tenant = t.get("globex").await.ok()?;
-            let ready = tenant.status?.conditions.into_iter().find(|c| c.type_ == "Ready")?;
-            (ready.status == "False").then_some((ready.reason, ready.message))
+            let ready = tenant
+                .status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == "Ready")?;
+            (ready.status == yunhui_crds::ConditionStatus::False)
+                .then_some((ready.reason, ready.message))
         }
     })
     .await;
     assert_eq!(reason.0, "FirstAdminSecretMissing", "{reason:?}");
     assert!(reason.1.contains("globex-admin"), "{reason:?}");
     secrets
-        .create(&PostParams::default(), &secret("globex-admin", json!({"email": "boss@globex.example", "password": "globex-password-1"})))
+        .create(
+            &PostParams::default(),
+            &secret(
+                "globex-admin",
+                json!({"email": "boss@globex.example", "password": "globex-password-1"}),
+            ),
+        )
         .await
         .expect("secret");
     wait("globex's first administrator", 60, admin_created("globex")).await;

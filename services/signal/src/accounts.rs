@@ -415,7 +415,7 @@ pub async fn search_directory(
          WHERE tenant_id = $1 AND status = 'active' \
            AND (LOWER(display_name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $2 ESCAPE '\\' \
                 OR COALESCE(phone, '') LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(department, '')) LIKE $2 ESCAPE '\\') \
-         ORDER BY display_name, id LIMIT $3",
+         ORDER BY LOWER(display_name), display_name, id LIMIT $3",
     )
     .bind(&caller.tenant_id)
     .bind(pattern)

@@ -569,6 +569,22 @@ async fn the_directory_lists_active_colleagues_of_ones_own_enterprise(db: Db) {
     let (status, _) = register(&server, "carl@globex.example", None).await;
     assert_eq!(status, StatusCode::CREATED);
 
+    // An administrator with a password chosen by whoever installs (the
+    // operator passes the one in the Tenant's Secret); too short is refused.
+    let internal = Http {
+        server: &server,
+        token: Some(KEY.into()),
+    };
+    let (status, body) = internal
+        .call(Method::POST, "/internal/v1/tenants/acme/admins", Some(json!({"email": "second@acme.example", "displayName": "Second", "password": "short"})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let created = internal
+        .ok(Method::POST, "/internal/v1/tenants/acme/admins", Some(json!({"email": "second@acme.example", "displayName": "Second", "password": "chosen-password-1"})))
+        .await;
+    assert_eq!(created["password"], "chosen-password-1");
+    signed_in(&server, "second@acme.example", "chosen-password-1").await;
+
     let carol = signed_in(&server, "carol@acme.example", PASSWORD).await;
     let names = |entries: &Value| -> Vec<String> {
         entries
@@ -584,9 +600,10 @@ async fn the_directory_lists_active_colleagues_of_ones_own_enterprise(db: Db) {
         [
             "admin@acme.example",
             "carlos@acme.example",
-            "carol@acme.example"
+            "carol@acme.example",
+            "second@acme.example"
         ],
-        "active colleagues only, by name: {everyone}"
+        "active colleagues only, by name, any case: {everyone}"
     );
     let found = carol.ok(Method::GET, "/api/v1/directory?q=CAR", None).await;
     assert_eq!(names(&found), ["carlos@acme.example", "carol@acme.example"]);
