@@ -22,15 +22,17 @@ pub mod media_cluster;
 pub mod telemetry;
 pub mod tenant;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::Node;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::{Api, Client, Resource};
+use kube::{Api, Client, Resource, ResourceExt};
 use yunhui_crds::{Gateway, MediaCluster, Tenant};
 
 pub use crate::context::{Context, OperatorConfig};
@@ -94,6 +96,8 @@ pub async fn run_controllers(ctx: Arc<Context>) {
     let clusters =
         Controller::new(Api::<MediaCluster>::all(client.clone()), selected()).with_config(limits());
     let cluster_store = clusters.store();
+    let address_store = cluster_store.clone();
+    let seen_addresses: std::sync::Mutex<HashMap<String, Option<String>>> = Default::default();
     let clusters = clusters
         // A change of any MediaCluster may free the host ports a pool waits for.
         .watches(
@@ -105,6 +109,35 @@ pub async fn run_controllers(ctx: Arc<Context>) {
                     .iter()
                     .filter(|mc| mc.metadata.uid != changed.metadata.uid)
                     .filter(|mc| media_cluster::waits_for_host_ports(mc))
+                    .map(|mc| ObjectRef::from_obj(mc.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        // A node gaining, losing or changing its ExternalIP changes what the
+        // pools advertising external addresses publish. Node status changes
+        // all the time (heartbeats); only an address change triggers.
+        .watches(
+            Api::<Node>::all(client.clone()),
+            watcher::Config::default(),
+            move |node| {
+                let name = node.name_any();
+                let external = node
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.addresses.as_ref())
+                    .and_then(|a| a.iter().find(|a| a.type_ == "ExternalIP"))
+                    .map(|a| a.address.clone());
+                let changed = seen_addresses
+                    .lock()
+                    .map(|mut seen| seen.insert(name, external.clone()) != Some(external))
+                    .unwrap_or(true);
+                if !changed {
+                    return Vec::new();
+                }
+                address_store
+                    .state()
+                    .iter()
+                    .filter(|mc| media_cluster::advertises_node_external_ips(mc))
                     .map(|mc| ObjectRef::from_obj(mc.as_ref()))
                     .collect::<Vec<_>>()
             },

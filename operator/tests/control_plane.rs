@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, PersistentVolume, Secret, Service, ServiceAccount,
+    ConfigMap, Event, Node, PersistentVolume, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -919,6 +919,103 @@ async fn the_first_administrator_is_created_from_a_secret() {
         "globex-password-1",
         "a given password is left as it is"
     );
+}
+
+/// `advertise: NodeExternalIp`: the operator publishes the ExternalIP of
+/// each node of the SFU pool in a ConfigMap the pods read their own entry
+/// from, and follows a node's address when it changes (Nodes are watched).
+#[tokio::test(flavor = "multi_thread")]
+async fn external_node_addresses_are_published_for_the_sfu_pool() {
+    let c = admin().await;
+    let ns = "it-external-ip";
+    namespace(&c, ns).await;
+    let nodes: Api<Node> = Api::all(c.clone());
+    let node_name = "it-external-node";
+    // Not a kwok node (nothing rewrites its status), tainted so that no other
+    // test's SFU pool lands on it, labelled for this test's pool only.
+    let node: Node = serde_json::from_value(json!({
+        "metadata": {"name": node_name, "labels": {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "yunhui.dev/it-pool": "external"}},
+        "spec": {"taints": [{"key": "yunhui.dev/it-only", "effect": "NoSchedule"}]}
+    }))
+    .expect("node");
+    nodes
+        .create(&PostParams::default(), &node)
+        .await
+        .expect("node");
+    struct RemoveNode(Api<Node>);
+    impl Drop for RemoveNode {
+        fn drop(&mut self) {
+            let api = self.0.clone();
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Runtime::new()
+                    .map(|rt| rt.block_on(api.delete("it-external-node", &DeleteParams::default())))
+            })
+            .join();
+        }
+    }
+    let _remove = RemoveNode(nodes.clone());
+    let set_external = |ip: &'static str| {
+        let nodes = nodes.clone();
+        async move {
+            nodes
+                .patch_status(
+                    node_name,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"status": {"addresses": [
+                        {"type": "InternalIP", "address": "10.0.0.9"},
+                        {"type": "ExternalIP", "address": ip}
+                    ]}})),
+                )
+                .await
+                .expect("node addresses");
+        }
+    };
+    set_external("203.0.113.7").await;
+
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.metadata.name = Some("edge".into());
+    mc.spec.sfu.advertise = yunhui_crds::media_cluster::AdvertisedAddress::NodeExternalIp;
+    mc.spec.sfu.node_selector = BTreeMap::from([("yunhui.dev/it-pool".into(), "external".into())]);
+    mc.spec.sfu.udp_port = 27888;
+    mc.spec.sfu.tcp_port = 27887;
+    create(&c, ns, &mc).await;
+    let maps: Api<ConfigMap> = Api::namespaced(c.clone(), ns);
+    let published = |ip: &'static str| {
+        let maps = maps.clone();
+        move || {
+            let maps = maps.clone();
+            async move {
+                let map = maps.get_opt("edge-node-addresses").await.ok()??;
+                let data = map.data?;
+                (data.get(node_name).map(String::as_str) == Some(ip) && data.len() == 1)
+                    .then_some(())
+            }
+        }
+    };
+    wait(
+        "the node's external address published",
+        30,
+        published("203.0.113.7"),
+    )
+    .await;
+    let ds: Api<DaemonSet> = Api::namespaced(c.clone(), ns);
+    let pool = ds.get("edge-sfu").await.expect("daemonset");
+    let pod = pool.spec.expect("spec").template.spec.expect("pod spec");
+    assert!(
+        pod.volumes.unwrap_or_default().iter().any(|v| v
+            .config_map
+            .as_ref()
+            .is_some_and(|m| m.name == "edge-node-addresses")),
+        "the pods mount the addresses"
+    );
+
+    set_external("203.0.113.8").await;
+    wait(
+        "the changed address published",
+        30,
+        published("203.0.113.8"),
+    )
+    .await;
 }
 
 /// The Tenant controller watches MediaClusters: a Tenant created before its

@@ -1,6 +1,8 @@
 //! The pure build step of a MediaCluster: spec + generated keys → children.
 //! No client here; `tests` below check the output with fixtures.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -45,7 +47,18 @@ pub struct BuildInput<'a> {
     /// Whether the SFU workload (DaemonSet or Deployment) is built: false
     /// while another pool holds its host ports ([`super::host_ports`]).
     pub sfu_pool: bool,
+    /// With `advertise: NodeExternalIp`: the ExternalIP of each SFU node, by
+    /// node name (nodes without one are left out).
+    pub node_addresses: Option<&'a BTreeMap<String, String>>,
 }
+
+/// Name of the ConfigMap with each SFU node's external address.
+pub fn node_addresses_config_map_name(cluster: &str) -> String {
+    format!("{cluster}-node-addresses")
+}
+
+/// Where an SFU pod finds the node addresses ConfigMap.
+const NODE_ADDRESSES_DIR: &str = "/etc/yunhui/node-addresses";
 
 /// Name of the Secret with the generated keys.
 pub fn keys_secret_name(cluster: &str) -> String {
@@ -349,15 +362,21 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     let host_network = spec.networking == SfuNetworking::HostNetwork;
     let mut env = input.common_env();
     let list = env.as_array_mut().expect("common_env is a list");
-    let advertise = match spec.advertise {
-        AdvertisedAddress::NodeInternalIp | AdvertisedAddress::NodeExternalIp => {
-            json!({"name": "YUNHUI_ADVERTISE_ADDRESS", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}})
+    let external = spec.advertise == AdvertisedAddress::NodeExternalIp;
+    match spec.advertise {
+        AdvertisedAddress::NodeInternalIp => list.push(
+            json!({"name": "YUNHUI_ADVERTISE_ADDRESS", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}),
+        ),
+        // The downward API has no external address: the operator publishes
+        // each node's in a ConfigMap, and the pod reads its node's entry.
+        AdvertisedAddress::NodeExternalIp => {
+            list.push(json!({"name": "YUNHUI_NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}));
+            list.push(json!({"name": "YUNHUI_ADVERTISE_ADDRESS_FILE", "value": format!("{NODE_ADDRESSES_DIR}/$(YUNHUI_NODE_NAME)")}));
         }
-        AdvertisedAddress::Fixed => {
-            json!({"name": "YUNHUI_ADVERTISE_ADDRESS", "value": spec.advertised_address.clone().unwrap_or_default()})
-        }
-    };
-    list.push(advertise);
+        AdvertisedAddress::Fixed => list.push(
+            json!({"name": "YUNHUI_ADVERTISE_ADDRESS", "value": spec.advertised_address.clone().unwrap_or_default()}),
+        ),
+    }
     let mut ports = json!([
         {"name": "media-udp", "containerPort": spec.udp_port, "protocol": "UDP"},
         {"name": "media-tcp", "containerPort": spec.tcp_port, "protocol": "TCP"},
@@ -369,6 +388,14 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     }
     let mut container = input.container("sfu", env, ports, resources(&spec.resources));
     container["envFrom"] = json!([{"configMapRef": {"name": input.name("config")}}]);
+    let mut volumes = vec![json!({"name": "tmp", "emptyDir": {}})];
+    if external {
+        container["volumeMounts"]
+            .as_array_mut()
+            .expect("container has volume mounts")
+            .push(json!({"name": "node-addresses", "mountPath": NODE_ADDRESSES_DIR, "readOnly": true}));
+        volumes.push(json!({"name": "node-addresses", "configMap": {"name": node_addresses_config_map_name(&owner.name)}}));
+    }
     let node_selector = super::host_ports::sfu_node_selector(input.spec);
     let mut pod = json!({
         "serviceAccountName": name,
@@ -377,7 +404,7 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         "nodeSelector": node_selector,
         "terminationGracePeriodSeconds": spec.drain_timeout_seconds,
         "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {}}]
+        "volumes": volumes
     });
     if host_network {
         pod["hostNetwork"] = json!(true);
@@ -392,6 +419,13 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         "spec": pod
     });
     let mut children = Vec::new();
+    if external {
+        children.push(typed::<ConfigMap>(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": meta(owner, &node_addresses_config_map_name(&owner.name), "sfu"),
+            "data": input.node_addresses.cloned().unwrap_or_default()
+        }))?);
+    }
     if !input.sfu_pool {
         // No workload: its pods could not start (see host_ports).
     } else if host_network {
@@ -544,6 +578,7 @@ mod tests {
             keys: &k,
             default_registry: "reg.example/yh",
             sfu_pool: true,
+            node_addresses: None,
         })
         .expect("builds");
         assert_eq!(
@@ -620,6 +655,7 @@ sip: {enabled: true}
             keys: &k,
             default_registry: "x",
             sfu_pool: true,
+            node_addresses: None,
         })
         .expect("builds");
         let ids = ids(&children);
@@ -685,6 +721,7 @@ sip: {enabled: true}
             keys: &k,
             default_registry: "x",
             sfu_pool: true,
+            node_addresses: None,
         })
         .expect("builds");
         assert!(
@@ -712,6 +749,7 @@ sip: {enabled: true}
             keys: &k,
             default_registry: "x",
             sfu_pool: true,
+            node_addresses: None,
         };
         let a: Vec<String> = build(&input)
             .expect("a")
@@ -737,6 +775,7 @@ sip: {enabled: true}
                 keys: &k,
                 default_registry: "x",
                 sfu_pool: false,
+                node_addresses: None,
             };
             let ids = ids(&build(&input).expect("builds"));
             assert!(!ids.contains(&"DaemonSet/prod-sfu".to_string()), "{ids:?}");
@@ -747,5 +786,74 @@ sip: {enabled: true}
                 "{ids:?}"
             );
         }
+    }
+
+    #[test]
+    fn sfu_pods_read_their_nodes_external_address_from_a_config_map() {
+        let (o, k) = (owner(), keys());
+        let addresses = BTreeMap::from([("node-a".to_string(), "203.0.113.7".to_string())]);
+        let external = spec("sfu: {advertise: NodeExternalIp}");
+        let children = build(&BuildInput {
+            owner: &o,
+            spec: &external,
+            keys: &k,
+            default_registry: "x",
+            sfu_pool: true,
+            node_addresses: Some(&addresses),
+        })
+        .expect("builds");
+        let map = children
+            .iter()
+            .find(|c| c.id() == "ConfigMap/prod-node-addresses")
+            .expect("addresses config map");
+        assert_eq!(map.object.data["data"], json!({"node-a": "203.0.113.7"}));
+        let ds = children
+            .iter()
+            .find(|c| c.id() == "DaemonSet/prod-sfu")
+            .expect("daemonset");
+        let pod = &ds.object.data["spec"]["template"]["spec"];
+        let env = pod["containers"][0]["env"].as_array().expect("env");
+        let value = |name: &str| env.iter().find(|e| e["name"] == name).cloned();
+        assert_eq!(
+            value("YUNHUI_NODE_NAME").expect("node name")["valueFrom"]["fieldRef"]["fieldPath"],
+            "spec.nodeName"
+        );
+        assert_eq!(
+            value("YUNHUI_ADVERTISE_ADDRESS_FILE").expect("file")["value"],
+            "/etc/yunhui/node-addresses/$(YUNHUI_NODE_NAME)"
+        );
+        assert!(
+            value("YUNHUI_ADVERTISE_ADDRESS").is_none(),
+            "not the internal address"
+        );
+        let env_names: Vec<&str> = env.iter().filter_map(|e| e["name"].as_str()).collect();
+        let node_at = env_names.iter().position(|n| *n == "YUNHUI_NODE_NAME");
+        let file_at = env_names
+            .iter()
+            .position(|n| *n == "YUNHUI_ADVERTISE_ADDRESS_FILE");
+        assert!(
+            node_at < file_at,
+            "$(YUNHUI_NODE_NAME) expands only after it is defined"
+        );
+        assert!(
+            pod["volumes"]
+                .as_array()
+                .expect("volumes")
+                .iter()
+                .any(|v| v["configMap"]["name"] == "prod-node-addresses")
+        );
+
+        // The internal address needs no ConfigMap: the downward API has it.
+        let internal = spec("{}");
+        let children = build(&BuildInput {
+            owner: &o,
+            spec: &internal,
+            keys: &k,
+            default_registry: "x",
+            sfu_pool: true,
+            node_addresses: None,
+        })
+        .expect("builds");
+        assert!(!ids(&children).contains(&"ConfigMap/prod-node-addresses".to_string()));
     }
 }

@@ -9,18 +9,19 @@ pub mod build;
 pub mod host_ports;
 pub mod validate;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, ApiResource, ListParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use rand::RngCore;
-use yunhui_crds::media_cluster::SfuNetworking;
+use yunhui_crds::media_cluster::{AdvertisedAddress, SfuNetworking};
 use yunhui_crds::{MediaCluster, MediaClusterStatus, ResourceStatus};
 
 use crate::apply::apply_children;
@@ -64,6 +65,45 @@ pub async fn read_keys(ctx: &Context, namespace: &str, cluster: &str) -> Result<
         internal_key: field("internal-key").unwrap_or_else(random_key),
         token_signing_key: field("token-signing-key").unwrap_or_else(random_key),
     })
+}
+
+/// Read step for `advertise: NodeExternalIp`: the ExternalIP of every node
+/// the SFU pool may run on, by node name, and the names of those without one.
+async fn node_external_addresses(
+    ctx: &Context,
+    mc: &MediaCluster,
+) -> Result<(BTreeMap<String, String>, Vec<String>)> {
+    let selector = host_ports::sfu_node_selector(&mc.spec);
+    let nodes = Api::<Node>::all(ctx.client.clone())
+        .list(&ListParams::default())
+        .await?;
+    let mut addresses = BTreeMap::new();
+    let mut without = Vec::new();
+    for node in &nodes.items {
+        let labels = node.labels();
+        if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+            continue;
+        }
+        let external = node
+            .status
+            .as_ref()
+            .and_then(|s| s.addresses.as_ref())
+            .and_then(|a| a.iter().find(|a| a.type_ == "ExternalIP"))
+            .map(|a| a.address.clone());
+        match external {
+            Some(ip) => {
+                addresses.insert(node.name_any(), ip);
+            }
+            None => without.push(node.name_any()),
+        }
+    }
+    Ok((addresses, without))
+}
+
+/// Whether `mc` advertises its nodes' external addresses (so a change of a
+/// node's addresses changes its children).
+pub fn advertises_node_external_ips(mc: &MediaCluster) -> bool {
+    mc.spec.sfu.advertise == AdvertisedAddress::NodeExternalIp
 }
 
 /// Reconciles one MediaCluster.
@@ -140,12 +180,32 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         .list(&ListParams::default())
         .await?;
     let port_conflict = host_ports::sfu_port_conflict(&mc, &clusters.items);
+    let node_addresses = if mc.spec.sfu.advertise == AdvertisedAddress::NodeExternalIp {
+        let (addresses, without) = node_external_addresses(&ctx, &mc).await?;
+        if !without.is_empty() {
+            ctx.event(
+                mc.as_ref(),
+                true,
+                "NodeWithoutExternalIp",
+                format!(
+                    "SFU nodes without an ExternalIP address cannot advertise one: {}; give them one, or use advertise NodeInternalIp or Fixed",
+                    without.join(", ")
+                ),
+                "Build",
+            )
+            .await;
+        }
+        Some(addresses)
+    } else {
+        None
+    };
     let children = build::build(&BuildInput {
         owner: &owner,
         spec: &mc.spec,
         keys: &keys,
         default_registry: &ctx.config.default_registry,
         sfu_pool: port_conflict.is_none(),
+        node_addresses: node_addresses.as_ref(),
     })?;
 
     // apply

@@ -1,28 +1,80 @@
 //! `yunhui-sfu`: one SFU node, standalone, with its internal HTTP API.
+//!
+//! In Kubernetes the operator configures it through the environment: the
+//! internal key, the UDP port (`YUNHUI_SFU_UDP_PORT`, from the cluster's
+//! ConfigMap) and the address to advertise, either directly
+//! (`YUNHUI_ADVERTISE_ADDRESS`: the node's internal IP or a fixed address) or
+//! from a file (`YUNHUI_ADVERTISE_ADDRESS_FILE`: the node's external IP, which
+//! the operator publishes per node in a ConfigMap).
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use yunhui_sfu::internal_api::internal_router;
 use yunhui_sfu::{Sfu, SfuConfig};
 
+/// How long to wait for the advertised-address file: the ConfigMap volume of
+/// a node that just joined may lag behind its pod.
+const ADDRESS_FILE_WAIT: Duration = Duration::from_secs(120);
+
 /// Runs one Yunhui SFU node.
 #[derive(Parser)]
 #[command(name = "yunhui-sfu", version, about)]
+#[command(group(clap::ArgGroup::new("advertise").required(true).args(["advertised_ip", "advertised_ip_file"])))]
 struct Args {
     /// UDP address of the node's single media port.
     #[arg(long, default_value = "0.0.0.0:7882")]
     udp_listen: SocketAddr,
+    /// Media UDP port, replacing the port of `--udp-listen`.
+    #[arg(long, env = "YUNHUI_SFU_UDP_PORT")]
+    udp_port: Option<u16>,
     /// IP address clients are told to send media to.
-    #[arg(long)]
-    advertised_ip: IpAddr,
+    #[arg(long, env = "YUNHUI_ADVERTISE_ADDRESS")]
+    advertised_ip: Option<IpAddr>,
+    /// A file holding the IP address to advertise (waited for up to 120 s).
+    #[arg(long, env = "YUNHUI_ADVERTISE_ADDRESS_FILE")]
+    advertised_ip_file: Option<PathBuf>,
     /// TCP address of the internal API, health checks and metrics.
     #[arg(long, default_value = "0.0.0.0:7880")]
     http_listen: SocketAddr,
     /// Shared key signal presents on the internal API.
     #[arg(long, env = "YUNHUI_INTERNAL_KEY", hide_env_values = true)]
     internal_key: String,
+}
+
+/// The address in `path`, waiting for the file to appear.
+async fn address_from_file(path: &PathBuf) -> anyhow::Result<IpAddr> {
+    let deadline = tokio::time::Instant::now() + ADDRESS_FILE_WAIT;
+    loop {
+        match tokio::fs::read_to_string(path).await {
+            Ok(text) => {
+                let text = text.trim();
+                return text.parse().with_context(|| {
+                    format!(
+                        "{} holds {text:?}, not an IP address to advertise",
+                        path.display()
+                    )
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if tokio::time::Instant::now() >= deadline {
+                    anyhow::bail!(
+                        "{} did not appear within {} s: this node has no address to advertise \
+                         (with `advertise: NodeExternalIp`, give the node an ExternalIP or use NodeInternalIp or Fixed)",
+                        path.display(),
+                        ADDRESS_FILE_WAIT.as_secs()
+                    );
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading {}", path.display()));
+            }
+        }
+    }
 }
 
 #[tokio::main]
@@ -32,10 +84,19 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(yunhui_sfu::log_filter())
         .init();
     let args = Args::parse();
+    let advertised_ip = match (args.advertised_ip, &args.advertised_ip_file) {
+        (Some(ip), _) => ip,
+        (None, Some(path)) => address_from_file(path).await?,
+        (None, None) => unreachable!("clap requires one of them"),
+    };
+    let mut udp_listen = args.udp_listen;
+    if let Some(port) = args.udp_port {
+        udp_listen.set_port(port);
+    }
     let registry = prometheus::Registry::new();
     let sfu = Sfu::start(SfuConfig {
-        udp_listen: args.udp_listen,
-        advertised_ip: args.advertised_ip,
+        udp_listen,
+        advertised_ip,
         registry,
     })
     .await
@@ -43,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.http_listen)
         .await
         .with_context(|| format!("binding the internal API on {}", args.http_listen))?;
-    tracing::info!(http = %args.http_listen, "internal API listening");
+    tracing::info!(http = %args.http_listen, udp = %udp_listen, advertised = %advertised_ip, "internal API listening");
     axum::serve(listener, internal_router(sfu.clone(), &args.internal_key))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

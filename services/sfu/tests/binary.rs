@@ -1,0 +1,120 @@
+//! The `yunhui-sfu` binary configured the way the operator configures its
+//! pods: the key, the UDP port and the address to advertise come from the
+//! environment; with `advertise: NodeExternalIp` the address comes from the
+//! node's entry in a mounted ConfigMap, which may appear after the pod starts.
+
+use std::net::UdpSocket;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use yunhui_client::media::Publisher;
+use yunhui_sfu::control::MediaControl;
+use yunhui_sfu::internal_api::HttpControl;
+
+const KEY: &str = "binary-test-key";
+
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("free udp port")
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("free tcp port")
+}
+
+fn sfu(http_port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_yunhui-sfu"));
+    command
+        .args(["--udp-listen", "127.0.0.1:7882"])
+        .args(["--http-listen", &format!("127.0.0.1:{http_port}")])
+        .env_remove("YUNHUI_ADVERTISE_ADDRESS")
+        .env_remove("YUNHUI_ADVERTISE_ADDRESS_FILE")
+        .env("YUNHUI_INTERNAL_KEY", KEY)
+        .env("RUST_LOG", "error");
+    command
+}
+
+#[tokio::test]
+async fn the_address_file_and_port_from_the_environment_are_what_clients_are_told() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("node-a");
+    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let _node = Node(
+        sfu(http_port)
+            .env("YUNHUI_SFU_UDP_PORT", udp_port.to_string())
+            .env("YUNHUI_ADVERTISE_ADDRESS_FILE", &file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start yunhui-sfu"),
+    );
+    // The ConfigMap entry shows up a moment after the pod starts.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    std::fs::write(&file, "203.0.113.7\n").expect("address file");
+
+    let base = format!("http://127.0.0.1:{http_port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(Instant::now() < deadline, "yunhui-sfu did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let control = HttpControl::new(&base, KEY);
+    control.create_room("r").await.expect("room");
+    control
+        .add_participant("r", "p")
+        .await
+        .expect("participant");
+    let publisher = Publisher::new("p", "127.0.0.1:0").await.expect("publisher");
+    let offer = publisher.create_offer().await.expect("offer");
+    let answer = control.publish("r", "p", &offer).await.expect("answer");
+    let candidates: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.starts_with("a=candidate"))
+        .collect();
+    assert!(!candidates.is_empty(), "{answer}");
+    for candidate in candidates {
+        let fields: Vec<&str> = candidate.split_whitespace().collect();
+        assert_eq!(fields.get(4), Some(&"203.0.113.7"), "{candidate}");
+        assert_eq!(
+            fields.get(5),
+            Some(&udp_port.to_string().as_str()),
+            "{candidate}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_address_or_none_at_all_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("node-b");
+    std::fs::write(&file, "not-an-address").expect("file");
+    let output = sfu(free_tcp_port())
+        .env("YUNHUI_ADVERTISE_ADDRESS_FILE", &file)
+        .output()
+        .expect("run yunhui-sfu");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not an IP address to advertise") && stderr.contains("node-b"),
+        "{stderr}"
+    );
+
+    let output = sfu(free_tcp_port()).output().expect("run yunhui-sfu");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--advertised-ip"), "{stderr}");
+}
