@@ -409,6 +409,7 @@ export class MeetingRoom {
       mode: this.layoutMode,
       page: this.galleryPage,
       spotlight: this.meetingState?.spotlight ?? null,
+      sharing: [...this.participants.values()].find((p) => p.sharing_screen)?.id ?? null,
       activeSpeaker: this.activeSpeaker,
     });
     this.galleryPage = layout.page;

@@ -1,7 +1,9 @@
 // Which tiles the meeting page shows, how big, and so which video it asks the
 // SFU for (F-CTL-8). Layouts are the client's business: gallery view pages
 // through everyone 25 at a time; speaker view shows one main picture (the
-// spotlight, else the active speaker) and up to 4 thumbnails. The server only
+// spotlight, else a shared screen, else the active speaker) and up to 4
+// thumbnails. A spotlight or someone else's shared screen is the main
+// picture in gallery view too, so a screen is never a thumbnail. The server only
 // forwards what is on screen, at the quality its size needs.
 
 import type { VideoQuality, VideoSubscription } from "./proto";
@@ -23,6 +25,8 @@ export interface LayoutInput {
   /** Requested gallery page (0-based); clamped to the pages there are. */
   page: number;
   spotlight: string | null;
+  /** Someone sharing their screen: the main picture unless there is a spotlight. */
+  sharing: string | null;
   activeSpeaker: string | null;
 }
 
@@ -67,14 +71,21 @@ export function computeLayout(input: LayoutInput): Layout {
     const others = order.filter((id) => id !== selfId);
     main = present(input.spotlight)
       ? input.spotlight
-      : present(input.activeSpeaker) && input.activeSpeaker !== selfId
+      : present(input.sharing) && input.sharing !== selfId
+        ? input.sharing
+        : present(input.activeSpeaker) && input.activeSpeaker !== selfId
         ? input.activeSpeaker
         : (others[0] ?? selfId);
     shown.set(main, "main");
     for (const id of order.filter((id) => id !== main).slice(0, SPEAKER_THUMBNAILS)) shown.set(id, "thumb");
     columns = Math.max(shown.size - 1, 1);
   } else {
-    main = present(input.spotlight) ? input.spotlight : null;
+    // One's own shared screen needs no big picture (it is on one's screen).
+    main = present(input.spotlight)
+      ? input.spotlight
+      : present(input.sharing) && input.sharing !== selfId
+        ? input.sharing
+        : null;
     const rest = order.filter((id) => id !== main);
     pages = Math.max(1, Math.ceil(rest.length / GALLERY_PAGE_SIZE));
     page = Math.min(Math.max(input.page, 0), pages - 1);

@@ -11,7 +11,7 @@ function people(count: number): string[] {
 }
 
 function input(order: string[], overrides: Partial<LayoutInput> = {}): LayoutInput {
-  return { order, selfId: order[0] ?? "p00", mode: "gallery", page: 0, spotlight: null, activeSpeaker: null, ...overrides };
+  return { order, selfId: order[0] ?? "p00", mode: "gallery", page: 0, spotlight: null, sharing: null, activeSpeaker: null, ...overrides };
 }
 
 test("gallery pages hold 25 tiles; off-page video is not received", () => {
@@ -59,4 +59,14 @@ test("speaker view: the active speaker (never oneself) in the main picture, up t
   const alone = computeLayout(input(["p00"], { mode: "speaker" }));
   assert.equal(alone.main, "p00");
   assert.deepEqual(alone.subscriptions, []);
+});
+
+test("someone else's shared screen is the main picture at full quality, unless there is a spotlight", () => {
+  const order = people(12);
+  const sharing = computeLayout(input(order, { sharing: "p07" }));
+  assert.equal(sharing.main, "p07");
+  assert.equal(sharing.subscriptions.find((s) => s.participant_id === "p07")?.quality, "high");
+  assert.equal(computeLayout(input(order, { sharing: "p07", spotlight: "p03" })).main, "p03");
+  assert.equal(computeLayout(input(order, { sharing: "p00" })).main, null, "one's own screen stays a tile");
+  assert.equal(computeLayout(input(order, { mode: "speaker", sharing: "p07", activeSpeaker: "p02" })).main, "p07");
 });

@@ -27,6 +27,8 @@ test("screen sharing replaces the camera, is shown to the host, and is one at a 
     await alice.page.getByRole("button", { name: /Share screen/ }).click();
     await host.page.waitForSelector(`[data-testid="participant-${aliceId}"][data-sharing-screen="true"]`, { timeout: 10_000 });
     assert.equal(await host.testid(`tile-${aliceId}`).getAttribute("data-sharing-screen"), "true");
+    assert.equal(await host.testid(`tile-${aliceId}`).getAttribute("data-size"), "main", "a shared screen is the main picture");
+    assert.equal(await alice.testid(`tile-${aliceId}`).getAttribute("data-size"), "tile", "the sharer's own screen is not");
     assert.match((await sentVideoLabel(alice)) ?? "", /^screen/, "the screen replaced the camera");
     await host.waitForGrowth(aliceId, "video");
     assert.equal(await alice.testid("toggle-share").getAttribute("aria-pressed"), "true");
@@ -38,6 +40,7 @@ test("screen sharing replaces the camera, is shown to the host, and is one at a 
 
     await alice.page.getByRole("button", { name: /Stop sharing/ }).click();
     await host.page.waitForSelector(`[data-testid="participant-${aliceId}"][data-sharing-screen="false"]`, { timeout: 10_000 });
+    assert.equal(await host.testid(`tile-${aliceId}`).getAttribute("data-size"), "tile", "back in the gallery after sharing");
     assert.doesNotMatch((await sentVideoLabel(alice)) ?? "", /^screen/, "the camera is back");
     await host.waitForGrowth(aliceId, "video");
   });
