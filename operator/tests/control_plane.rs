@@ -699,19 +699,25 @@ async fn two_replicas_elect_exactly_one_leader_and_fail_over() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn tenant_is_synchronised_into_a_real_signal() {
-    let c = admin().await;
-    let ns = "it-tenant";
-    namespace(&c, ns).await;
+/// A fresh namespace `ns` with the example MediaCluster "prod" whose signal
+/// is a real signal process on loopback (started with the key the operator
+/// generated), its SFU on host ports `udp_port` and `udp_port - 1` (unique per
+/// test: host ports are shared by every namespace). Returns the process,
+/// signal's URL and the internal key.
+async fn media_cluster_with_signal(
+    c: &Client,
+    ns: &str,
+    udp_port: i32,
+) -> (Signal, String, String) {
+    namespace(c, ns).await;
     let port = support::free_port();
-    let signal = format!("http://127.0.0.1:{port}");
+    let url = format!("http://127.0.0.1:{port}");
     let mut mc = example::<MediaCluster>("media-cluster.yaml");
-    mc.spec.signal.external_url = Some(signal.clone());
+    mc.spec.signal.external_url = Some(url.clone());
     mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
-    mc.spec.sfu.udp_port = 27882;
-    mc.spec.sfu.tcp_port = 27881;
-    create(&c, ns, &mc).await;
+    mc.spec.sfu.udp_port = udp_port;
+    mc.spec.sfu.tcp_port = udp_port - 1;
+    create(c, ns, &mc).await;
     let secrets: Api<Secret> = Api::namespaced(c.clone(), ns);
     let key = wait("generated keys", 30, || {
         let s = secrets.clone();
@@ -721,7 +727,14 @@ async fn tenant_is_synchronised_into_a_real_signal() {
         }
     })
     .await;
-    let _signal = Signal::start(port, &key).await;
+    (Signal::start(port, &key).await, url, key)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_is_synchronised_into_a_real_signal() {
+    let c = admin().await;
+    let ns = "it-tenant";
+    let (_signal, signal, key) = media_cluster_with_signal(&c, ns, 27882).await;
     let http = reqwest::Client::new();
 
     let tenants: Api<Tenant> = Api::namespaced(c.clone(), ns);
@@ -803,25 +816,8 @@ async fn tenant_is_synchronised_into_a_real_signal() {
 async fn the_first_administrator_is_created_from_a_secret() {
     let c = admin().await;
     let ns = "it-first-admin";
-    namespace(&c, ns).await;
-    let port = support::free_port();
-    let signal = format!("http://127.0.0.1:{port}");
-    let mut mc = example::<MediaCluster>("media-cluster.yaml");
-    mc.spec.signal.external_url = Some(signal.clone());
-    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
-    mc.spec.sfu.udp_port = 27886;
-    mc.spec.sfu.tcp_port = 27885;
-    create(&c, ns, &mc).await;
+    let (_signal, signal, _key) = media_cluster_with_signal(&c, ns, 27886).await;
     let secrets: Api<Secret> = Api::namespaced(c.clone(), ns);
-    let key = wait("generated keys", 30, || {
-        let s = secrets.clone();
-        async move {
-            let secret = s.get_opt("prod-keys").await.ok()??;
-            String::from_utf8(secret.data?.get("internal-key")?.0.clone()).ok()
-        }
-    })
-    .await;
-    let _signal = Signal::start(port, &key).await;
     let http = reqwest::Client::new();
     let sign_in = |login: String, password: String| {
         let (http, signal) = (http.clone(), signal.clone());
