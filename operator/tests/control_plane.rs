@@ -994,8 +994,13 @@ async fn external_node_addresses_are_published_for_the_sfu_pool() {
         published("203.0.113.7"),
     )
     .await;
+    // Children are applied one after another: the pool may follow the map.
     let ds: Api<DaemonSet> = Api::namespaced(c.clone(), ns);
-    let pool = ds.get("edge-sfu").await.expect("daemonset");
+    let pool = wait("the SFU pool", 30, || {
+        let ds = ds.clone();
+        async move { ds.get_opt("edge-sfu").await.ok()? }
+    })
+    .await;
     let pod = pool.spec.expect("spec").template.spec.expect("pod spec");
     assert!(
         pod.volumes.unwrap_or_default().iter().any(|v| v
