@@ -972,6 +972,9 @@ async fn external_node_addresses_are_published_for_the_sfu_pool() {
     mc.metadata.name = Some("edge".into());
     mc.spec.sfu.advertise = yunhui_crds::media_cluster::AdvertisedAddress::NodeExternalIp;
     mc.spec.sfu.node_selector = BTreeMap::from([("yunhui.dev/it-pool".into(), "external".into())]);
+    // Host ports, not the host network: every host-network pool also holds
+    // the control port, so another test's pool could hold this one's nodes.
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
     mc.spec.sfu.udp_port = 27888;
     mc.spec.sfu.tcp_port = 27887;
     create(&c, ns, &mc).await;
@@ -995,10 +998,10 @@ async fn external_node_addresses_are_published_for_the_sfu_pool() {
     )
     .await;
     // Children are applied one after another: the pool may follow the map.
-    let ds: Api<DaemonSet> = Api::namespaced(c.clone(), ns);
+    let deployments: Api<Deployment> = Api::namespaced(c.clone(), ns);
     let pool = wait("the SFU pool", 30, || {
-        let ds = ds.clone();
-        async move { ds.get_opt("edge-sfu").await.ok()? }
+        let d = deployments.clone();
+        async move { d.get_opt("edge-sfu").await.ok()? }
     })
     .await;
     let pod = pool.spec.expect("spec").template.spec.expect("pod spec");

@@ -171,7 +171,7 @@ pub enum ClientMessage {
 }
 
 /// How much of a participant's video a client receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum VideoQuality {
     /// None: the tile is not on screen.
@@ -326,6 +326,15 @@ pub enum ServerMessage {
     ActiveSpeaker {
         /// Participant id of the active speaker.
         participant_id: Option<String>,
+    },
+    /// The most anyone watching this participant's video asks for (see
+    /// [`ClientMessage::SetVideoSubscriptions`]): a client publishing
+    /// simulcast may stop encoding the layers above it, and `off` means
+    /// nobody watches. Sent when it changes; until the first one, assume
+    /// `high`.
+    PublishQuality {
+        /// The highest quality wanted.
+        max: VideoQuality,
     },
     /// Answer to [`ClientMessage::PublishOffer`].
     PublishAnswer {

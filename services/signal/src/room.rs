@@ -6,6 +6,7 @@
 //! The host's controls are in [`control`].
 
 mod control;
+mod video;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -109,6 +110,8 @@ struct RoomState {
     /// Accounts invited during the meeting: they may join a meeting open to
     /// invitees only.
     invited_accounts: HashSet<String>,
+    /// Who watches whose video, and what each publisher was last told.
+    video: video::VideoWishes,
 }
 
 impl RoomState {
@@ -548,6 +551,8 @@ impl Rooms {
                 joined_seq: seq,
             },
         );
+        // The newcomer watches everyone until it says otherwise.
+        tell_publish_qualities(state);
         self.metrics.participants.inc();
         if let Ok(mut counts) = self.tenant_participants.lock() {
             *counts.entry(tenant.clone()).or_default() += 1;
@@ -645,6 +650,7 @@ impl Rooms {
                 licence,
                 removed_accounts: HashSet::new(),
                 removed_devices: HashSet::new(),
+                video: video::VideoWishes::default(),
                 invited_accounts: HashSet::new(),
             }),
             speaker_task: std::sync::Mutex::new(None),
@@ -729,6 +735,8 @@ impl Rooms {
         self.metrics.participants.dec();
         self.count_out(&room.meeting.tenant_id, 1);
         let id = member.info.id.clone();
+        state.video.forget(&id);
+        tell_publish_qualities(state);
         if let Err(e) = self.media.remove_participant(&room.media_room, &id).await {
             tracing::warn!(error = %e, "SFU could not remove participant");
         }
@@ -981,18 +989,31 @@ impl Rooms {
             )));
         }
         let subscriptions = {
-            let state = room.state.lock().await;
+            let mut state = room.state.lock().await;
             if !state.members.contains_key(participant_id) {
                 return Err(Error::NotAdmitted);
             }
-            VideoSubscriptions {
+            let listed: HashMap<String, VideoQuality> = participants
+                .into_iter()
+                .filter(|s| state.members.contains_key(&s.participant_id))
+                .map(|s| (s.participant_id, s.quality))
+                .collect();
+            let subscriptions = VideoSubscriptions {
                 default: media_quality(default),
-                participants: participants
-                    .into_iter()
-                    .filter(|s| state.members.contains_key(&s.participant_id))
-                    .map(|s| (s.participant_id, media_quality(s.quality)))
+                participants: listed
+                    .iter()
+                    .map(|(id, quality)| (id.clone(), media_quality(*quality)))
                     .collect(),
-            }
+            };
+            state.video.set(
+                participant_id,
+                video::VideoWish {
+                    default,
+                    participants: listed,
+                },
+            );
+            tell_publish_qualities(&mut state);
+            subscriptions
         };
         self.media
             .set_video_subscriptions(&room.media_room, participant_id, subscriptions)
@@ -1192,6 +1213,13 @@ fn broadcast(state: &RoomState, message: &ServerMessage) {
     let text: Arc<str> = text.into();
     for member in state.members.values() {
         let _ = member.outbox.send(Outbound::Encoded(text.clone()));
+    }
+}
+
+/// Tells every publisher whose most-watched quality changed (see [`video`]).
+fn tell_publish_qualities(state: &mut RoomState) {
+    for (id, max) in state.video.changes(state.members.keys()) {
+        send_to(state, &id, ServerMessage::PublishQuality { max });
     }
 }
 

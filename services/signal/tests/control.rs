@@ -1293,6 +1293,58 @@ async fn scheduled_meetings_ring_their_invitees_when_they_start(db: Db) {
     }
 }
 
+/// Waits until `events` brings a `publish_quality` of `expected` (earlier
+/// ones, e.g. from the joins, are passed over).
+async fn told(
+    events: &mut tokio::sync::broadcast::Receiver<ServerMessage>,
+    expected: yunhui_proto::signaling::VideoQuality,
+) {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(ServerMessage::PublishQuality { max }) if max == expected => return,
+                Ok(ServerMessage::PublishQuality { max }) => seen.push(max),
+                Ok(_) => continue,
+                Err(e) => panic!("events ended: {e}"),
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "never told {expected:?} (told {seen:?})");
+}
+
+/// F-CTL-8: each publisher is told the most anyone watching it wants, so a
+/// browser can stop encoding simulcast layers nobody watches.
+async fn publishers_are_told_the_most_anyone_watching_wants(db: Db) {
+    use yunhui_proto::signaling::VideoQuality::{High, Low, Off};
+    let server = support::start(db).await;
+    let (host_api, meeting) = meeting_with(&server, MeetingOptions::default()).await;
+    let host = join(&server, &meeting, "Host", host_api.token()).await;
+    let guest = join(&server, &meeting, "Guest", None).await;
+    let (mut host_events, mut guest_events) = (host.events(), guest.events());
+
+    // The guest shows the host as a thumbnail; the host has not chosen yet,
+    // so it still watches the guest at the full layer.
+    guest
+        .set_video_subscriptions(Off, &[(host.participant_id(), Low)])
+        .unwrap();
+    told(&mut host_events, Low).await;
+    // The host turns everyone's video off: nobody watches the guest.
+    host.set_video_subscriptions(Off, &[]).unwrap();
+    told(&mut guest_events, Off).await;
+    // A newcomer watches everyone until it chooses.
+    let third = join(&server, &meeting, "Third", None).await;
+    told(&mut host_events, High).await;
+    told(&mut guest_events, High).await;
+    // It leaves: back to what the others chose.
+    third.leave().await;
+    told(&mut host_events, Low).await;
+    told(&mut guest_events, Off).await;
+    host.close().await;
+    guest.close().await;
+}
+
 /// F-CTL-6: private chat follows a signed-in account: after leaving and
 /// rejoining (a new participant id) its private messages come back, shown
 /// as its own; nobody else gets them.
@@ -1409,6 +1461,7 @@ async fn a_removed_guest_cannot_rejoin_from_the_same_device(db: Db) {
 }
 
 on_both_databases!(
+    publishers_are_told_the_most_anyone_watching_wants,
     private_chat_follows_a_signed_in_account_across_a_rejoin,
     a_removed_guest_cannot_rejoin_from_the_same_device,
     scheduled_meetings_ring_their_invitees_when_they_start,

@@ -21,6 +21,8 @@ export interface Inspection {
   layout?: { mode: string; page: number; pages: number; main: string | null };
   /** The video this page last asked the SFU for (everyone else: off). */
   videoSubscriptions?: VideoSubscription[];
+  /** The most anyone watching this page's video wants (`publish_quality`). */
+  publishQuality?: string;
   /** How the invitations this page sent go, by account id
    * (`ringing`, `offline`, `accepted`, `declined`). */
   invites?: Record<string, string>;

@@ -3,7 +3,7 @@
 // offered by the SFU). Each received track's stream id is its publisher's
 // participant id.
 
-import type { ServerMessage } from "./proto";
+import type { ServerMessage, VideoQuality } from "./proto";
 import type { SignalingChannel } from "./signaling";
 
 export type RemoteTrackHandler = (participantId: string, stream: MediaStream, track: MediaStreamTrack) => void;
@@ -37,6 +37,9 @@ export const SIMULCAST_LAYERS: RTCRtpEncodingParameters[] = [
   { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
+/** The highest layer (index into `SIMULCAST_LAYERS`) each quality needs. */
+const TOP_LAYER: Record<VideoQuality, number> = { off: -1, low: 0, medium: 1, high: 2 };
+
 /** Opens the microphone and camera; falls back to audio only, then to nothing. */
 export async function openLocalMedia(): Promise<MediaStream> {
   const attempts: MediaStreamConstraints[] = [
@@ -64,6 +67,8 @@ export class MeetingMedia {
   localStream = new MediaStream();
   /** The sender of the camera (or, while sharing, the screen). */
   private videoSender: RTCRtpSender | null = null;
+  /** The most anyone watching wants (the server's `publish_quality`). */
+  private maxQuality: VideoQuality = "high";
 
   constructor(
     private readonly channel: SignalingChannel,
@@ -109,6 +114,8 @@ export class MeetingMedia {
     if (this.closed) return;
     const sdp = this.publisherPc.localDescription?.sdp ?? offer.sdp ?? "";
     this.channel.send({ type: "publish_offer", sdp });
+    // Told before there was anything to limit.
+    if (this.maxQuality !== "high") await this.limitLayers(this.maxQuality);
   }
 
   /** Handles the media messages of the protocol; returns false for others. */
@@ -127,6 +134,29 @@ export class MeetingMedia {
       default:
         return false;
     }
+  }
+
+  /**
+   * Encodes only the simulcast layers up to `max`, the most anyone watching
+   * wants; none for "off" (nobody watches). Saves this computer's CPU and
+   * upload; the layers come back as soon as someone needs them.
+   */
+  async limitLayers(max: VideoQuality): Promise<void> {
+    this.maxQuality = max;
+    const sender = this.videoSender;
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    params.encodings.forEach((encoding, index) => {
+      const layer = SIMULCAST_LAYERS.findIndex((l) => l.rid === encoding.rid);
+      const active = (layer < 0 ? index : layer) <= TOP_LAYER[max];
+      if (encoding.active !== active) {
+        encoding.active = active;
+        changed = true;
+      }
+    });
+    if (changed) await sender.setParameters(params).catch((error) => console.warn("yunhui: cannot change the sent layers", error));
   }
 
   setAudioEnabled(enabled: boolean): void {

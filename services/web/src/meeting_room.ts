@@ -291,6 +291,10 @@ export class MeetingRoom {
       case "left":
         this.exit({ kind: "left" });
         break;
+      case "publish_quality":
+        void this.media.limitLayers(message.max);
+        exposeForInspection({ publishQuality: message.max });
+        break;
       case "invite_status":
         this.inviteStatus(message.account_id, message.display_name, message.state);
         break;

@@ -882,7 +882,11 @@ participant_id: string, } | { "type": "active_speaker",
 /**
  * Participant id of the active speaker.
  */
-participant_id: string | null, } | { "type": "publish_answer", 
+participant_id: string | null, } | { "type": "publish_quality", 
+/**
+ * The highest quality wanted.
+ */
+max: VideoQuality, } | { "type": "publish_answer", 
 /**
  * The SDP.
  */

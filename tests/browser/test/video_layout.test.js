@@ -3,7 +3,8 @@
 // other is a big tile (full layer); when the host spotlights the viewer, the
 // host shrinks to a thumbnail and the SFU switches the viewer to the lowest
 // layer, and back when the spotlight is removed; decoding goes on through
-// every switch. Speaker view puts the other participant in the main picture.
+// every switch. While nobody needs the bigger layers, the publisher stops
+// encoding them. Speaker view puts the other participant in the main picture.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -75,6 +76,20 @@ test("each viewer receives the simulcast layer its layout needs; switches keep d
     await bob.page.waitForSelector(`[data-testid="tile-${hanaId}"][data-size="thumb"]`, { timeout: 10_000 });
     assert.deepEqual(await subscriptions(bob), [{ participant_id: hanaId, quality: "low" }]);
     await decodesAt(bob, hanaId, layers.q.width);
+    // Only Bob watches Hana, as a thumbnail: Hana stops encoding the two
+    // bigger layers (the server tells her the most anyone wants).
+    await hana.page.waitForFunction(() => window.yunhui.publishQuality === "low", null, { timeout: 10_000 });
+    await hana.page.waitForFunction(
+      async () => {
+        const active = {};
+        (await window.yunhui.publisherPc.getStats()).forEach((s) => {
+          if (s.type === "outbound-rtp" && s.kind === "video" && s.rid) active[s.rid] = s.active;
+        });
+        return active.q === true && active.h === false && active.f === false;
+      },
+      null,
+      { timeout: 10_000, polling: 500 },
+    );
     // Hana sees Bob in the main picture, at the full layer.
     assert.equal(await hana.testid(`tile-${bobId}`).getAttribute("data-size"), "main");
     await decodesAt(hana, bobId, (await sentLayers(bob)).f.width);
@@ -83,6 +98,8 @@ test("each viewer receives the simulcast layer its layout needs; switches keep d
     await hana.testid(`host-more-${bobId}`).click();
     await hana.testid(`host-spotlight-${bobId}`).click();
     await bob.page.waitForSelector(`[data-testid="tile-${hanaId}"][data-size="tile"]`, { timeout: 10_000 });
+    await hana.page.waitForFunction(() => window.yunhui.publishQuality === "high", null, { timeout: 10_000 });
+    // The full layer is encoded again and reaches Bob.
     await decodesAt(bob, hanaId, layers.f.width);
 
     // Speaker view: Hana is the main picture, Bob's own tile a thumbnail.
