@@ -522,7 +522,6 @@ impl PeerTask {
     }
 
     fn offer_tracks(&mut self, tracks: Vec<PublishedTrack>) -> Result<String, ControlError> {
-        self.subscriptions_version = self.subscriptions.version();
         let subscriptions = self.subscriptions.get();
         let quality_of = |publisher: &str| subscriptions.quality_of(publisher);
         let wanted: HashMap<Arc<TrackKey>, PublishedTrack> = tracks
@@ -581,6 +580,8 @@ impl PeerTask {
             self.down_by_ssrc.insert(ssrc, Arc::clone(&key));
             self.down_by_local_track.insert(local_track_id, key);
         }
+        // Tracks already sent follow a change made since they were last set.
+        self.apply_subscriptions();
         let now = Instant::now();
         let offer = self.pc.create_offer(None).map_err(transport)?;
         self.pc
