@@ -439,6 +439,20 @@ impl Publisher {
         }
     }
 
+    /// A sender of real audio on the publisher's Opus track, for clients
+    /// that encode their own (the SIP gateway). Use it instead of
+    /// [`Publisher::start_synthetic_media`], not with it.
+    pub fn audio_sender(&self) -> AudioSender {
+        AudioSender {
+            track: Arc::clone(&self.audio),
+            ssrc: self.audio_ssrc,
+            sequence_number: rand::random(),
+            timestamp: rand::random(),
+            stats: Arc::clone(&self.stats),
+            connected: Arc::clone(&self.connected),
+        }
+    }
+
     /// Stops sending and closes the peer connection.
     pub async fn close(&self) {
         let tasks: Vec<_> = self
@@ -451,6 +465,68 @@ impl Publisher {
         }
         let _ = self.pc.close().await;
     }
+}
+
+/// Sends encoded Opus frames on a [`Publisher`]'s audio track.
+pub struct AudioSender {
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    sequence_number: u16,
+    timestamp: u32,
+    stats: Arc<PublisherStats>,
+    connected: Arc<AtomicBool>,
+}
+
+impl AudioSender {
+    /// Sends one Opus packet lasting `samples` at 48 kHz (960 for 20 ms),
+    /// with its audio level in -dBov (0 loudest, 127 silence) for the SFU's
+    /// speaker detection. Returns whether it left: nothing leaves before the
+    /// peer connection is up, and the stream's clock runs on regardless.
+    pub async fn send(&mut self, payload: Bytes, samples: u32, level: u8) -> bool {
+        let timestamp = self.timestamp;
+        self.timestamp = self.timestamp.wrapping_add(samples);
+        if !self.connected.load(Ordering::Relaxed) {
+            return false;
+        }
+        let packet = rtp::Packet {
+            header: rtp::header::Header {
+                version: 2,
+                payload_type: OPUS_PAYLOAD_TYPE,
+                sequence_number: self.sequence_number,
+                timestamp,
+                ssrc: self.ssrc,
+                ..Default::default()
+            },
+            payload,
+        };
+        self.sequence_number = self.sequence_number.wrapping_add(1);
+        let level = HeaderExtension::AudioLevel(AudioLevelExtension {
+            level: level.min(127),
+            voice: level < 127,
+        });
+        let sent = self
+            .track
+            .write_rtp_with_extensions(packet, &[level])
+            .await
+            .is_ok();
+        if sent {
+            self.stats.audio_packets.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+}
+
+/// One received audio packet, for clients that decode what they receive.
+#[derive(Debug, Clone)]
+pub struct AudioPacket {
+    /// The publishing participant's id.
+    pub stream_id: Arc<str>,
+    /// RTP sequence number.
+    pub sequence_number: u16,
+    /// RTP timestamp (48 kHz for Opus).
+    pub timestamp: u32,
+    /// The Opus payload.
+    pub payload: Bytes,
 }
 
 async fn send_audio(
@@ -625,10 +701,13 @@ impl ReceivedTrack {
     }
 }
 
+type AudioSink = Arc<Mutex<Option<tokio::sync::mpsc::Sender<AudioPacket>>>>;
+
 #[derive(Clone, Default)]
 struct SubscriberEvents {
     tracks: Arc<Mutex<Vec<Arc<ReceivedTrack>>>>,
     remotes: Arc<Mutex<HashMap<String, Arc<dyn TrackRemote>>>>,
+    audio_sink: AudioSink,
 }
 
 #[async_trait::async_trait]
@@ -653,9 +732,23 @@ impl PeerConnectionEventHandler for SubscriberEvents {
         if let Ok(mut remotes) = self.remotes.lock() {
             remotes.insert(received.track_id.clone(), Arc::clone(&track));
         }
+        let sink = (received.kind == TrackKind::Audio).then(|| Arc::clone(&self.audio_sink));
+        let stream_id: Arc<str> = received.stream_id.as_str().into();
         tokio::spawn(async move {
             while let Some(event) = track.poll().await {
                 if let TrackRemoteEvent::OnRtpPacket(packet) = event {
+                    if let Some(sink) = &sink {
+                        let sender = sink.lock().ok().and_then(|s| s.clone());
+                        if let Some(sender) = sender {
+                            // A consumer that falls behind loses packets, never stalls the track.
+                            let _ = sender.try_send(AudioPacket {
+                                stream_id: Arc::clone(&stream_id),
+                                sequence_number: packet.header.sequence_number,
+                                timestamp: packet.header.timestamp,
+                                payload: packet.payload.clone(),
+                            });
+                        }
+                    }
                     received.packets.fetch_add(1, Ordering::Relaxed);
                     received
                         .bytes
@@ -705,6 +798,17 @@ impl Subscriber {
             .await
             .map(|d| d.sdp)
             .ok_or(MediaError::NoLocalDescription("creating the answer"))
+    }
+
+    /// From now on, every audio packet received (of every participant) also
+    /// goes to the returned channel, which holds up to `capacity` packets;
+    /// when it is full, packets are dropped. A later call replaces it.
+    pub fn audio_packets(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<AudioPacket> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(capacity.max(1));
+        if let Ok(mut sink) = self.events.audio_sink.lock() {
+            *sink = Some(sender);
+        }
+        receiver
     }
 
     /// Every remote track seen so far, with its counters.

@@ -13,11 +13,11 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::signaling::{
-    ChatMessage, ClientMessage, ErrorCode, HostCommand, Participant, ServerMessage, VideoQuality,
-    VideoSubscription, WaitingParticipant,
+    ChatMessage, ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, Participant,
+    ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
 };
 
-use crate::media::{MediaError, Publisher, Subscriber, SyntheticMedia};
+use crate::media::{AudioSender, MediaError, Publisher, Subscriber, SyntheticMedia};
 use crate::signaling::{SignalingClient, SignalingError};
 
 /// How to join.
@@ -41,6 +41,8 @@ pub struct JoinOptions {
     pub signaling_bind: Option<std::net::IpAddr>,
     /// How long to wait in a waiting room for the host (default 10 minutes).
     pub admission_timeout: Option<Duration>,
+    /// The ticket of a call placed from the meeting (the SIP gateway's joins).
+    pub dial_ticket: Option<String>,
 }
 
 /// Why a session operation failed.
@@ -97,6 +99,23 @@ pub struct MeetingView {
     pub removed: bool,
     /// How this participant's invitations went: (account id, state), in order.
     pub invites: Vec<(String, String)>,
+    /// How this participant's calls out went, every status in order.
+    pub dials: Vec<DialUpdate>,
+}
+
+/// One [`ServerMessage::DialStatus`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialUpdate {
+    /// The call.
+    pub call_id: String,
+    /// Whom it calls.
+    pub target: String,
+    /// Where it stands.
+    pub state: DialState,
+    /// Why it failed or ended.
+    pub reason: Option<String>,
+    /// The device's participant id, once answered.
+    pub participant_id: Option<String>,
 }
 
 /// One participant's live session.
@@ -132,6 +151,7 @@ impl MeetingSession {
                 link_key: options.link_key,
                 token: options.token,
                 device_id: options.device_id,
+                dial_ticket: options.dial_ticket,
             })
             .await?;
         let mut timeout = Duration::from_secs(15);
@@ -226,6 +246,22 @@ impl MeetingSession {
 
     /// Starts publishing synthetic audio and video.
     pub async fn publish(&mut self, media: SyntheticMedia) -> Result<(), SessionError> {
+        let publisher = self.negotiate_publisher().await?;
+        publisher.start_synthetic_media(media);
+        self.publisher = Some(publisher);
+        Ok(())
+    }
+
+    /// Starts publishing audio this client encodes itself (Opus, through
+    /// the returned sender); no video is sent.
+    pub async fn publish_audio(&mut self) -> Result<AudioSender, SessionError> {
+        let publisher = self.negotiate_publisher().await?;
+        let sender = publisher.audio_sender();
+        self.publisher = Some(publisher);
+        Ok(sender)
+    }
+
+    async fn negotiate_publisher(&self) -> Result<Publisher, SessionError> {
         let publisher = Publisher::new(&self.participant_id, &self.media_bind).await?;
         let mut events = self.events();
         let offer = publisher.create_offer().await?;
@@ -245,9 +281,7 @@ impl MeetingSession {
         )
         .await??;
         publisher.apply_answer(&answer).await?;
-        publisher.start_synthetic_media(media);
-        self.publisher = Some(publisher);
-        Ok(())
+        Ok(publisher)
     }
 
     /// Mutes or unmutes this participant's microphone.
@@ -326,6 +360,12 @@ impl MeetingSession {
     /// Host only: one of the host's controls.
     pub fn host(&self, command: HostCommand) -> Result<(), SessionError> {
         self.send(ClientMessage::Host { command })
+    }
+
+    /// Calls a SIP device or a phone into the meeting (through the SIP
+    /// gateway); the call's progress arrives in [`MeetingView::dials`].
+    pub fn dial(&self, target: DialTarget) -> Result<(), SessionError> {
+        self.send(ClientMessage::Dial { target })
     }
 
     /// Sends `message` and returns the error the server answers with, if
@@ -504,6 +544,19 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
         ServerMessage::InviteStatus {
             account_id, state, ..
         } => view.invites.push((account_id.clone(), state.clone())),
+        ServerMessage::DialStatus {
+            call_id,
+            target,
+            state,
+            reason,
+            participant_id,
+        } => view.dials.push(DialUpdate {
+            call_id: call_id.clone(),
+            target: target.clone(),
+            state: *state,
+            reason: reason.clone(),
+            participant_id: participant_id.clone(),
+        }),
         _ => {}
     }
 }

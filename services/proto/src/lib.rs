@@ -4,6 +4,7 @@
 //! - [`api`]: the JSON bodies of the REST Open API (`/api/v1/...`).
 //! - [`schedule`]: the scheduling part of the Open API (scheduled and
 //!   recurring meetings, upcoming and history lists).
+//! - [`dial`]: the internal interface between signal and the SIP gateway.
 //! - [`signaling`]: the JSON messages of the WebSocket signaling protocol
 //!   (`/api/v1/signal`), versioned by [`signaling::PROTOCOL_VERSION`].
 //!
@@ -11,6 +12,7 @@
 //! ([`typescript::definitions`]), so the two never drift.
 
 pub mod api;
+pub mod dial;
 pub mod schedule;
 pub mod signaling;
 pub mod typescript;

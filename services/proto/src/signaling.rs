@@ -66,6 +66,13 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         device_id: Option<String>,
+        /// The one-time ticket of a call placed from the meeting
+        /// ([`ClientMessage::Dial`]): the SIP gateway joins the answered call
+        /// with it, past the password, the waiting room and the lock, since
+        /// someone in the meeting called them in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        dial_ticket: Option<String>,
     },
     /// Leave the meeting; others stay. If the host leaves, host passes on.
     Leave,
@@ -132,6 +139,15 @@ pub enum ClientMessage {
         /// Account ids.
         account_ids: Vec<String>,
     },
+    /// Call a SIP room system or a phone into the meeting through the SIP
+    /// gateway. Allowed to whoever may [`ClientMessage::Invite`]. The sender
+    /// follows the call through [`ServerMessage::DialStatus`]; an answered
+    /// call joins as a participant with audio only, and hangs up when it is
+    /// removed or the meeting ends.
+    Dial {
+        /// Whom to call.
+        target: DialTarget,
+    },
     /// Instead of joining: ring this socket when the signed-in account is
     /// invited to a meeting (answered with [`ServerMessage::Listening`]).
     Listen {
@@ -168,6 +184,44 @@ pub enum ClientMessage {
         /// What to do.
         command: HostCommand,
     },
+}
+
+/// Whom a [`ClientMessage::Dial`] calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DialTarget {
+    /// A SIP device (room system, H.323 device behind a SIP gateway, SIP
+    /// phone): `sip:user@host[:port]`, the `sip:` optional.
+    Sip {
+        /// The device's SIP address, at most [`MAX_DIAL_TARGET_CHARS`] characters.
+        uri: String,
+    },
+    /// A telephone number, called through the deployment's SIP trunk:
+    /// digits, optionally after a `+`, 3 to 20 of them (spaces and dashes
+    /// are ignored).
+    Phone {
+        /// The number.
+        number: String,
+    },
+}
+
+/// The longest SIP address a [`DialTarget::Sip`] may carry.
+pub const MAX_DIAL_TARGET_CHARS: usize = 256;
+
+/// Where a call placed with [`ClientMessage::Dial`] stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DialState {
+    /// The gateway is placing the call.
+    Calling,
+    /// The far end rings.
+    Ringing,
+    /// Answered: the device is in the meeting (`participant_id`).
+    Answered,
+    /// Not answered: busy, declined, unreachable, no answer (`reason`).
+    Failed,
+    /// The call was answered and is over now.
+    Ended,
 }
 
 /// How much of a participant's video a client receives.
@@ -423,6 +477,23 @@ pub enum ServerMessage {
         /// The call.
         call_id: String,
     },
+    /// To whoever placed a call with [`ClientMessage::Dial`]: how it goes.
+    DialStatus {
+        /// The call, the same in every status of it.
+        call_id: String,
+        /// Whom it calls, as shown (the SIP address or the number).
+        target: String,
+        /// Where it stands.
+        state: DialState,
+        /// Why it failed or ended, in words.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        reason: Option<String>,
+        /// The device's participant id, once answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        participant_id: Option<String>,
+    },
     /// To an inviter: how an invitation goes.
     InviteStatus {
         /// The invited account.
@@ -487,6 +558,9 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// No such call rings for this account.
     CallNotFound,
+    /// The deployment does not run what this needs (e.g. calling out
+    /// without a SIP gateway, or a phone number without a SIP trunk).
+    Unavailable,
     /// A field was out of range (e.g. an empty display name).
     InvalidInput,
     /// Something failed inside the server.
@@ -578,6 +652,7 @@ impl ClientMessage {
         "set_screen_share",
         "rename",
         "invite",
+        "dial",
         "listen",
         "answer_call",
         "set_video_subscriptions",
@@ -618,6 +693,7 @@ mod tests {
                 link_key: None,
                 token: None,
                 device_id: None,
+                dial_ticket: None,
             },
             ClientMessage::Leave,
             ClientMessage::EndMeeting,
@@ -640,6 +716,11 @@ mod tests {
             ClientMessage::Invite {
                 account_ids: vec![],
             },
+            ClientMessage::Dial {
+                target: DialTarget::Phone {
+                    number: String::new(),
+                },
+            },
             ClientMessage::Listen {
                 token: String::new(),
             },
@@ -660,6 +741,6 @@ mod tests {
             let t = v["type"].as_str().unwrap();
             assert!(ClientMessage::TYPES.contains(&t), "{t} missing from TYPES");
         }
-        assert_eq!(ClientMessage::TYPES.len(), 17);
+        assert_eq!(ClientMessage::TYPES.len(), 18);
     }
 }

@@ -59,6 +59,8 @@ pub fn definitions() -> String {
         signaling::Participant::decl(),
         signaling::HostCommand::decl(),
         signaling::VideoQuality::decl(),
+        signaling::DialTarget::decl(),
+        signaling::DialState::decl(),
         signaling::VideoSubscription::decl(),
         signaling::WaitingParticipant::decl(),
         signaling::ChatMessage::decl(),

@@ -236,6 +236,7 @@ async fn join(client: &mut SignalingClient, number: &str, name: String) -> anyho
             link_key: None,
             token: None,
             device_id: None,
+            dial_ticket: None,
         })
         .await?;
     client

@@ -221,6 +221,7 @@ impl Connection {
             link_key,
             token,
             device_id,
+            dial_ticket,
         } = message
         {
             app.metrics.messages.with_label_values(&["join"]).inc();
@@ -237,14 +238,15 @@ impl Connection {
                 self.joined = None;
             }
             return self
-                .join(
+                .join(JoinRequest {
                     meeting_number,
                     display_name,
                     password,
                     link_key,
                     token,
                     device_id,
-                )
+                    dial_ticket,
+                })
                 .await;
         }
         match message {
@@ -363,6 +365,9 @@ impl Connection {
                     .invite(&room, &participant_id, account_ids)
                     .await?;
             }
+            ClientMessage::Dial { target } => {
+                app.rooms.dial(&room, &participant_id, target).await?;
+            }
             ClientMessage::Listen { .. } | ClientMessage::AnswerCall { .. } => {
                 unreachable!("handled above")
             }
@@ -371,18 +376,31 @@ impl Connection {
     }
 }
 
+/// The fields of a [`ClientMessage::Join`].
+struct JoinRequest {
+    meeting_number: String,
+    display_name: String,
+    password: Option<String>,
+    link_key: Option<String>,
+    token: Option<String>,
+    device_id: Option<String>,
+    dial_ticket: Option<String>,
+}
+
 impl Connection {
     /// Checks who may enter (password with throttling, link key, host
-    /// account, join mode, licence) and enters the meeting or its waiting room.
-    async fn join(
-        &mut self,
-        meeting_number: String,
-        display_name: String,
-        password: Option<String>,
-        link_key: Option<String>,
-        token: Option<String>,
-        device_id: Option<String>,
-    ) -> Result<(), Error> {
+    /// account, a call's ticket, join mode, licence) and enters the meeting
+    /// or its waiting room.
+    async fn join(&mut self, request: JoinRequest) -> Result<(), Error> {
+        let JoinRequest {
+            meeting_number,
+            display_name,
+            password,
+            link_key,
+            token,
+            device_id,
+            dial_ticket,
+        } = request;
         let app = self.app.clone();
         let display_name = check_name(&display_name)?;
         if let Some(device) = &device_id {
@@ -396,7 +414,18 @@ impl Connection {
         let is_host = caller
             .as_ref()
             .is_some_and(|c| c.account_id == meeting.host_account_id);
-        if !is_host {
+        // A call placed from the meeting: someone inside let this one in.
+        // The ticket is checked here and spent on entering (see `Rooms::join`).
+        let called = match &dial_ticket {
+            Some(ticket) => {
+                if !app.rooms.has_dial_ticket(&meeting.id, ticket).await {
+                    return Err(Error::EntryDenied(meeting.number.clone()));
+                }
+                true
+            }
+            None => false,
+        };
+        if !is_host && !called {
             if link_key.is_none() && meeting.password.is_some() {
                 // Password attempts are throttled; link keys and the host are not.
                 match app.throttle.admit(&meeting.id, self.source) {
@@ -420,7 +449,7 @@ impl Connection {
                 meeting.check_access(password.as_deref(), link_key.as_deref())?;
             }
         }
-        if !is_host && meeting.options.join_mode != JoinMode::Anyone {
+        if !is_host && !called && meeting.options.join_mode != JoinMode::Anyone {
             // Open to invitees only: a scheduled meeting's invitees, a cloud
             // room's members and those invited during the meeting, signed in.
             let account = caller.as_ref().map(|c| c.account_id.as_str());
@@ -445,6 +474,7 @@ impl Connection {
                     display_name,
                     account_id: caller.map(|c| c.account_id),
                     device_id,
+                    dial_ticket,
                     outbox: self.outbox.clone(),
                 },
             )
@@ -472,6 +502,7 @@ fn message_type(message: &ClientMessage) -> &'static str {
         ClientMessage::Rename { .. } => "rename",
         ClientMessage::Host { .. } => "host",
         ClientMessage::Invite { .. } => "invite",
+        ClientMessage::Dial { .. } => "dial",
         ClientMessage::Listen { .. } => "listen",
         ClientMessage::AnswerCall { .. } => "answer_call",
     }

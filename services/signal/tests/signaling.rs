@@ -33,6 +33,7 @@ fn join(
         link_key: None,
         token: token.map(String::from),
         device_id: None,
+        dial_ticket: None,
     }
 }
 

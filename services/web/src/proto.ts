@@ -772,7 +772,14 @@ token?: string,
  * When the host removes someone, their device may not rejoin the
  * meeting either, so a removed guest cannot simply come back.
  */
-device_id?: string, } | { "type": "leave" } | { "type": "end_meeting" } | { "type": "set_audio_muted", 
+device_id?: string, 
+/**
+ * The one-time ticket of a call placed from the meeting
+ * ([`ClientMessage::Dial`]): the SIP gateway joins the answered call
+ * with it, past the password, the waiting room and the lock, since
+ * someone in the meeting called them in.
+ */
+dial_ticket?: string, } | { "type": "leave" } | { "type": "end_meeting" } | { "type": "set_audio_muted", 
 /**
  * `true` to mute.
  */
@@ -816,7 +823,11 @@ display_name: string, } | { "type": "invite",
 /**
  * Account ids.
  */
-account_ids: Array<string>, } | { "type": "listen", 
+account_ids: Array<string>, } | { "type": "dial", 
+/**
+ * Whom to call.
+ */
+target: DialTarget, } | { "type": "listen", 
 /**
  * Bearer token of the account.
  */
@@ -970,7 +981,27 @@ link_key: string, } | { "type": "call_ended",
 /**
  * The call.
  */
-call_id: string, } | { "type": "invite_status", 
+call_id: string, } | { "type": "dial_status", 
+/**
+ * The call, the same in every status of it.
+ */
+call_id: string, 
+/**
+ * Whom it calls, as shown (the SIP address or the number).
+ */
+target: string, 
+/**
+ * Where it stands.
+ */
+state: DialState, 
+/**
+ * Why it failed or ended, in words.
+ */
+reason?: string, 
+/**
+ * The device's participant id, once answered.
+ */
+participant_id?: string, } | { "type": "invite_status", 
 /**
  * The invited account.
  */
@@ -992,7 +1023,7 @@ code: ErrorCode,
  */
 message: string, };
 
-export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "meeting_locked" | "entry_denied" | "not_allowed" | "participant_not_found" | "not_invited" | "licence_exceeded" | "too_many_attempts" | "call_not_found" | "invalid_input" | "internal";
+export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "meeting_locked" | "entry_denied" | "not_allowed" | "participant_not_found" | "not_invited" | "licence_exceeded" | "too_many_attempts" | "call_not_found" | "unavailable" | "invalid_input" | "internal";
 
 export type Role = "host" | "participant";
 
@@ -1097,6 +1128,18 @@ participant_id: string, } | { "action": "admit_all" } | { "action": "deny",
 participant_id: string, };
 
 export type VideoQuality = "off" | "low" | "medium" | "high";
+
+export type DialTarget = { "kind": "sip", 
+/**
+ * The device's SIP address, at most [`MAX_DIAL_TARGET_CHARS`] characters.
+ */
+uri: string, } | { "kind": "phone", 
+/**
+ * The number.
+ */
+number: string, };
+
+export type DialState = "calling" | "ringing" | "answered" | "failed" | "ended";
 
 export type VideoSubscription = { 
 /**

@@ -1,0 +1,448 @@
+//! The SIP side: a user agent on UDP that places calls out of meetings
+//! (F-CTL-5, F-SIP-3), joins each answered call to its meeting through the
+//! client SDK, and bridges its audio ([`crate::bridge`]).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rsipstack::EndpointBuilder;
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::sip::{Method, StatusCode, StatusCodeKind, Uri};
+use rsipstack::transport::TransportLayer;
+use rsipstack::transport::udp::UdpConnection;
+use tokio::net::UdpSocket;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use yunhui_client::meeting::{JoinOptions, MeetingSession};
+use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
+use yunhui_proto::signaling::{DialTarget, ServerMessage};
+
+use crate::bridge::{self, RtpLeg};
+use crate::sdp;
+
+/// A SIP trunk: where phone numbers are called (a PBX or carrier gateway).
+#[derive(Debug, Clone)]
+pub struct SipTrunk {
+    /// The trunk's `host[:port]`; a number is called as `sip:<number>@<host[:port]>`.
+    pub address: String,
+    /// User name for the trunk's digest challenge, if it asks.
+    pub username: Option<String>,
+    /// Password for the trunk's digest challenge.
+    pub password: Option<String>,
+}
+
+/// Settings of the gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// UDP address for SIP (e.g. `0.0.0.0:5060`).
+    pub sip_listen: SocketAddr,
+    /// The address devices reach this gateway at, in SIP headers and SDP.
+    pub advertised_ip: IpAddr,
+    /// Signal's base URL, where answered calls join their meetings.
+    pub signal_url: String,
+    /// Where phone numbers are called; without one, only SIP addresses are.
+    pub trunk: Option<SipTrunk>,
+    /// How long a call may ring before it is given up.
+    pub ring_timeout: Duration,
+}
+
+impl GatewayConfig {
+    /// Defaults for a gateway on `sip_listen` reaching signal at `signal_url`.
+    pub fn new(sip_listen: SocketAddr, advertised_ip: IpAddr, signal_url: &str) -> Self {
+        GatewayConfig {
+            sip_listen,
+            advertised_ip,
+            signal_url: signal_url.to_string(),
+            trunk: None,
+            ring_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The configuration cannot work.
+    #[error("SIP gateway configuration: {0}")]
+    Config(String),
+    /// The SIP stack failed to start.
+    #[error("SIP gateway: {0}")]
+    Sip(#[from] rsipstack::Error),
+}
+
+struct Inner {
+    config: GatewayConfig,
+    layer: Arc<DialogLayer>,
+    /// The gateway's own SIP address (`host:port`), in From and Contact.
+    local: SocketAddr,
+    cancel: CancellationToken,
+    active: AtomicUsize,
+}
+
+/// The running gateway. Dropping it stops the SIP stack; calls in progress
+/// end with it.
+pub struct SipGateway {
+    inner: Arc<Inner>,
+}
+
+impl Drop for SipGateway {
+    fn drop(&mut self) {
+        self.inner.cancel.cancel();
+    }
+}
+
+impl SipGateway {
+    /// Binds the SIP socket and starts the user agent.
+    pub async fn start(config: GatewayConfig) -> Result<Self, GatewayError> {
+        if config.advertised_ip.is_unspecified() {
+            return Err(GatewayError::Config(
+                "the advertised address must be one devices can reach, not 0.0.0.0".into(),
+            ));
+        }
+        let external = if config.sip_listen.ip().is_unspecified() {
+            if config.sip_listen.port() == 0 {
+                return Err(GatewayError::Config(
+                    "listening on every address needs a fixed port (e.g. 0.0.0.0:5060)".into(),
+                ));
+            }
+            Some(SocketAddr::new(
+                config.advertised_ip,
+                config.sip_listen.port(),
+            ))
+        } else {
+            None
+        };
+        let cancel = CancellationToken::new();
+        let transport = TransportLayer::new(cancel.clone());
+        let connection = UdpConnection::create_connection(
+            config.sip_listen,
+            external,
+            Some(cancel.child_token()),
+        )
+        .await?;
+        let local: SocketAddr = connection
+            .get_addr()
+            .addr
+            .to_string()
+            .parse()
+            .map_err(|_| GatewayError::Config("the SIP socket has no IP address".into()))?;
+        transport.add_transport(connection.into());
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transport)
+            .with_user_agent("Yunhui SIP gateway")
+            .build();
+        let incoming = endpoint.incoming_transactions()?;
+        let layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        tokio::spawn(async move { endpoint.serve().await });
+        tokio::spawn(answer_requests(incoming, Arc::clone(&layer)));
+        tracing::info!(%local, "SIP gateway listening (UDP)");
+        Ok(SipGateway {
+            inner: Arc::new(Inner {
+                config,
+                layer,
+                local,
+                cancel,
+                active: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Where devices reach the gateway's SIP socket.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local
+    }
+
+    /// Calls in progress (ringing or connected).
+    pub fn active_calls(&self) -> usize {
+        self.inner.active.load(Ordering::Relaxed)
+    }
+}
+
+/// In-dialog requests (the device's BYE, re-INVITEs, OPTIONS) go to their
+/// call; the rest is answered here. Calls into the gateway are not offered.
+async fn answer_requests(
+    mut incoming: rsipstack::transaction::TransactionReceiver,
+    layer: Arc<DialogLayer>,
+) {
+    while let Some(mut tx) = incoming.recv().await {
+        let layer = Arc::clone(&layer);
+        tokio::spawn(async move {
+            match layer.match_dialog(&tx) {
+                Some(Dialog::Invite(mut dialog)) => {
+                    if let Err(e) = dialog.handle(&mut tx).await {
+                        tracing::debug!(error = %e, "in-dialog request failed");
+                    }
+                }
+                _ => {
+                    let status = match tx.original.method {
+                        Method::Ack => return,
+                        Method::Options => StatusCode::OK,
+                        // Dialling into meetings (F-SIP-1) is not offered by this gateway yet.
+                        Method::Invite => StatusCode::TemporarilyUnavailable,
+                        _ => StatusCode::CallTransactionDoesNotExist,
+                    };
+                    let _ = tx.reply(status).await;
+                }
+            }
+        });
+    }
+}
+
+impl CallControl for SipGateway {
+    fn dial(&self, request: DialRequest, events: CallEvents) -> Result<(), String> {
+        let callee = callee_uri(&request.target, self.inner.config.trunk.as_ref())?;
+        let inner = Arc::clone(&self.inner);
+        inner.active.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let outcome = call(&inner, &request, callee, &events).await;
+            inner.active.fetch_sub(1, Ordering::Relaxed);
+            events(outcome);
+        });
+        Ok(())
+    }
+}
+
+/// The request URI for a target.
+fn callee_uri(target: &DialTarget, trunk: Option<&SipTrunk>) -> Result<Uri, String> {
+    let text = match target.normalised()? {
+        DialTarget::Sip { uri } => uri,
+        DialTarget::Phone { number } => {
+            let trunk = trunk.ok_or(
+                "calling phone numbers needs a SIP trunk, and this deployment has none configured",
+            )?;
+            format!("sip:{number}@{}", trunk.address)
+        }
+    };
+    Uri::try_from(text.as_str()).map_err(|e| format!("{text} is not a usable SIP address: {e}"))
+}
+
+/// Words for a final response that is not a success.
+fn refusal(status: &StatusCode) -> String {
+    let what = match status.code() {
+        486 | 600 => "busy",
+        603 => "declined",
+        404 | 604 => "no such number or device",
+        480 => "unavailable",
+        408 | 487 => "no answer",
+        401 | 407 => "the SIP trunk refused the gateway's credentials",
+        _ => "refused",
+    };
+    format!("{what} ({} {status})", status.code())
+}
+
+/// Places one call and sees it through; returns its last event.
+async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEvents) -> CallEvent {
+    let failed = |reason: String| CallEvent::Failed { reason };
+    let config = &inner.config;
+    let media_bind = SocketAddr::new(config.sip_listen.ip(), 0);
+    let socket = match UdpSocket::bind(media_bind).await {
+        Ok(socket) => socket,
+        Err(e) => return failed(format!("no RTP port: {e}")),
+    };
+    let rtp_port = match socket.local_addr() {
+        Ok(a) => a.port(),
+        Err(e) => return failed(format!("no RTP port: {e}")),
+    };
+    let offer = sdp::offer(
+        SocketAddr::new(config.advertised_ip, rtp_port),
+        rand::random::<u32>().into(),
+    );
+    let Ok(me) = Uri::try_from(format!("sip:yunhui@{}", inner.local).as_str()) else {
+        return failed("the gateway's own SIP address is unusable".into());
+    };
+    let phone = matches!(request.target, DialTarget::Phone { .. });
+    let credential = config
+        .trunk
+        .as_ref()
+        .filter(|_| phone)
+        .and_then(|t| Some((t.username.clone()?, t.password.clone()?)))
+        .map(|(username, password)| Credential {
+            username,
+            password,
+            ..Default::default()
+        });
+    let (state_tx, mut states) = inner.layer.new_dialog_state_channel();
+    let option = InviteOption {
+        caller_display_name: Some(format!("Yunhui {}", request.meeting_number)),
+        caller: me.clone(),
+        callee,
+        contact: me,
+        content_type: Some("application/sdp".into()),
+        offer: Some(offer.into_bytes()),
+        credential,
+        ..Default::default()
+    };
+    let (dialog, mut invite) = match inner.layer.do_invite_async(option, state_tx) {
+        Ok(started) => started,
+        Err(e) => return failed(format!("the call could not be placed: {e}")),
+    };
+    let ring_deadline = tokio::time::sleep(config.ring_timeout);
+    tokio::pin!(ring_deadline);
+    let mut rang = false;
+    let outcome = loop {
+        tokio::select! {
+            finished = &mut invite => break finished,
+            Some(state) = states.recv() => {
+                if matches!(state, DialogState::Early(..)) && !rang {
+                    rang = true;
+                    events(CallEvent::Ringing);
+                }
+            }
+            _ = &mut ring_deadline => {
+                let _ = dialog.cancel().await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), &mut invite).await;
+                return failed(format!("no answer within {} s", config.ring_timeout.as_secs()));
+            }
+            _ = inner.cancel.cancelled() => {
+                let _ = dialog.cancel().await;
+                return failed("the SIP gateway is shutting down".into());
+            }
+        }
+    };
+    let (dialog_id, response) = match outcome {
+        Ok(Ok(answered)) => answered,
+        Ok(Err(e)) => return failed(format!("unreachable: {e}")),
+        Err(e) => return failed(format!("the call task failed: {e}")),
+    };
+    let response = match response {
+        Some(r) if r.status_code.kind() == StatusCodeKind::Successful => r,
+        Some(r) => return failed(refusal(&r.status_code)),
+        None => return failed("no answer".into()),
+    };
+    let hang_up = |reason: String| async {
+        let _ = dialog.bye().await;
+        inner.layer.remove_dialog(&dialog_id);
+        reason
+    };
+    let answer = match sdp::answer(response.body()) {
+        Ok(answer) => answer,
+        Err(e) => return failed(hang_up(e).await),
+    };
+    let session = MeetingSession::join(
+        &config.signal_url,
+        JoinOptions {
+            meeting_number: request.meeting_number.clone(),
+            display_name: request.display_name.clone(),
+            dial_ticket: Some(request.ticket.clone()),
+            media_bind: Some(SocketAddr::new(config.sip_listen.ip(), 0).to_string()),
+            admission_timeout: Some(Duration::from_secs(30)),
+            ..JoinOptions::default()
+        },
+    )
+    .await;
+    let mut session = match session {
+        Ok(session) => session,
+        Err(e) => return failed(hang_up(format!("could not join the meeting: {e}")).await),
+    };
+    let mut meeting_events = session.events();
+    let _ = session.set_video_enabled(false);
+    let audio = match session.publish_audio().await {
+        Ok(audio) => audio,
+        Err(e) => {
+            session.leave().await;
+            return failed(hang_up(format!("could not publish the call's audio: {e}")).await);
+        }
+    };
+    let packets = session.subscriber().audio_packets(512);
+    events(CallEvent::Answered {
+        participant_id: session.participant_id().to_string(),
+    });
+    let leg = RtpLeg {
+        socket,
+        remote: answer.rtp,
+        law: answer.law,
+    };
+    let mut bridge = tokio::spawn(bridge::run(leg, audio, packets));
+    // Until one side ends it.
+    let device_hung_up = loop {
+        tokio::select! {
+            Some(state) = states.recv() => {
+                if let DialogState::Terminated(_, reason) = state {
+                    break Some(match reason {
+                        TerminatedReason::UasBye => "the device hung up".to_string(),
+                        other => format!("the call dropped ({other:?})"),
+                    });
+                }
+            }
+            message = meeting_events.recv() => match message {
+                Ok(ServerMessage::MeetingEnded { .. }) => break None,
+                Ok(ServerMessage::Removed) => break None,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break None,
+            },
+            result = &mut bridge => {
+                let reason = match result {
+                    Ok(Err(e)) => e,
+                    _ => "the audio bridge stopped".into(),
+                };
+                break Some(reason);
+            }
+            _ = inner.cancel.cancelled() => break Some("the SIP gateway is shutting down".into()),
+        }
+    };
+    bridge.abort();
+    match device_hung_up {
+        Some(reason) => {
+            session.leave().await;
+            let _ = dialog.bye().await;
+            inner.layer.remove_dialog(&dialog_id);
+            CallEvent::Ended { reason }
+        }
+        None => {
+            let view = session.view();
+            let reason = if view.removed {
+                "removed from the meeting".to_string()
+            } else if view.ended.is_some() {
+                "the meeting ended".to_string()
+            } else {
+                "the meeting connection closed".to_string()
+            };
+            session.close().await;
+            CallEvent::Ended {
+                reason: hang_up(reason).await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_need_a_trunk_and_go_to_it() {
+        let phone = DialTarget::Phone {
+            number: "+86 138 0013 8000".into(),
+        };
+        assert!(callee_uri(&phone, None).unwrap_err().contains("SIP trunk"));
+        let trunk = SipTrunk {
+            address: "pbx.example.com:5070".into(),
+            username: None,
+            password: None,
+        };
+        assert_eq!(
+            callee_uri(&phone, Some(&trunk)).unwrap().to_string(),
+            "sip:+8613800138000@pbx.example.com:5070"
+        );
+        let device = DialTarget::Sip {
+            uri: "boardroom@10.0.0.9".into(),
+        };
+        assert_eq!(
+            callee_uri(&device, None).unwrap().to_string(),
+            "sip:boardroom@10.0.0.9"
+        );
+    }
+
+    #[test]
+    fn refusals_are_put_in_words() {
+        assert!(refusal(&StatusCode::BusyHere).starts_with("busy (486"));
+        assert!(refusal(&StatusCode::Decline).starts_with("declined (603"));
+        assert!(refusal(&StatusCode::NotFound).starts_with("no such number"));
+    }
+}

@@ -1,0 +1,18 @@
+//! Yunhui's SIP gateway (F-CTL-5, F-SIP-2, F-SIP-3): calls SIP room systems
+//! and, through a SIP trunk, phones into meetings.
+//!
+//! Signal asks for a call through [`yunhui_proto::dial::CallControl`], which
+//! [`SipGateway`] implements. The gateway sends the INVITE (G.711 offered,
+//! digest credentials for the trunk), reports ringing and the outcome, and
+//! once answered joins the meeting with the call's one-time ticket through
+//! the client SDK, like any participant. [`bridge`] then carries the audio:
+//! the device's G.711 becomes Opus for the SFU, and everyone the meeting
+//! hears is decoded, mixed and companded back to the device. The call ends
+//! when the device hangs up, the host removes it or the meeting ends.
+
+pub mod bridge;
+pub mod g711;
+pub mod gateway;
+pub mod sdp;
+
+pub use gateway::{GatewayConfig, GatewayError, SipGateway, SipTrunk};
