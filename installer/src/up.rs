@@ -1,4 +1,4 @@
-//! `yunhui up`: signal and SFU in one process, with an embedded SQLite
+//! `yunhui up`: signal, SFU and SIP gateway in one process, with an embedded SQLite
 //! database under the data directory, for trials and small offices.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -11,6 +11,7 @@ use yunhui_sfu::control::InProcessControl;
 use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig, accounts, meetings};
+use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk};
 
 /// Login of the administrator account created on first start.
 pub const ADMIN_LOGIN: &str = "admin@yunhui.local";
@@ -37,6 +38,25 @@ pub struct UpArgs {
     /// Built web client; defaults to `services/web/dist` when it exists.
     #[arg(long)]
     pub web_dir: Option<PathBuf>,
+    /// UDP port of the SIP gateway, which calls room systems and phones
+    /// into meetings; 0 turns the gateway off.
+    #[arg(long, default_value_t = 5060)]
+    pub sip_port: u16,
+    /// SIP trunk (PBX or carrier gateway, `host[:port]`) through which
+    /// phone numbers are called; without it only SIP addresses are.
+    #[arg(long)]
+    pub sip_trunk: Option<String>,
+    /// User name for the SIP trunk's digest challenge.
+    #[arg(long, requires = "sip_trunk")]
+    pub sip_trunk_user: Option<String>,
+    /// Password for the SIP trunk's digest challenge.
+    #[arg(
+        long,
+        env = "YUNHUI_SIP_TRUNK_PASSWORD",
+        hide_env_values = true,
+        requires = "sip_trunk_user"
+    )]
+    pub sip_trunk_password: Option<String>,
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -85,6 +105,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let _gateway = start_sip_gateway(&args, advertised_ip, local, &app).await;
     let link = bootstrap(&store, &public_url, &args.data_dir).await?;
     println!("Yunhui is running at {public_url}");
     println!("Meeting link: {link}");
@@ -97,6 +119,49 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     sfu.shutdown().await;
     println!("Yunhui stopped.");
     Ok(())
+}
+
+/// Starts the SIP gateway in this process, joined to signal over loopback.
+/// Meetings still run without it (calling out is then refused), so a taken
+/// port is a warning, not a failure.
+async fn start_sip_gateway(
+    args: &UpArgs,
+    advertised_ip: IpAddr,
+    signal: SocketAddr,
+    app: &Arc<App>,
+) -> Option<Arc<SipGateway>> {
+    if args.sip_port == 0 {
+        return None;
+    }
+    let signal_ip = if signal.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        signal.ip()
+    };
+    let mut config = GatewayConfig::new(
+        SocketAddr::new(args.listen.ip(), args.sip_port),
+        advertised_ip,
+        &format!("http://{}", SocketAddr::new(signal_ip, signal.port())),
+    );
+    config.trunk = args.sip_trunk.clone().map(|address| SipTrunk {
+        address,
+        username: args.sip_trunk_user.clone(),
+        password: args.sip_trunk_password.clone(),
+    });
+    match SipGateway::start(config).await {
+        Ok(gateway) => {
+            let gateway = Arc::new(gateway);
+            app.set_call_control(gateway.clone());
+            println!("SIP gateway: sip:yunhui@{} (UDP)", gateway.local_addr());
+            Some(gateway)
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: the SIP gateway did not start ({e}); calling devices and phones is unavailable"
+            );
+            None
+        }
+    }
 }
 
 /// Creates the administrator on first start (printing its password once) and

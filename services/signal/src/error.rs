@@ -110,6 +110,9 @@ pub enum Error {
     /// No such call rings for the caller.
     #[error("no call {0} rings for you (answered elsewhere, or it ended)")]
     CallNotFound(String),
+    /// The deployment does not run what this needs.
+    #[error("{0}")]
+    Unavailable(String),
     /// The media server refused or failed.
     #[error("media server: {0}")]
     Media(#[from] yunhui_sfu::control::ControlError),
@@ -135,6 +138,7 @@ impl Error {
             Error::LicenceExceeded(_) => ErrorCode::LicenceExceeded,
             Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             Error::CallNotFound(_) => ErrorCode::CallNotFound,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::WrongCredentials
             | Error::InvalidToken
             | Error::AccountPending
@@ -188,6 +192,7 @@ impl Error {
             Error::LicenceExceeded(_) => "licence_exceeded",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::CallNotFound(_) => "call_not_found",
+            Error::Unavailable(_) => "unavailable",
             Error::Media(_) => "media_error",
             Error::Database(_) | Error::Internal(_) => "internal",
         }
@@ -222,6 +227,7 @@ impl Error {
             Error::ParticipantNotFound(_) | Error::CallNotFound(_) => StatusCode::NOT_FOUND,
             Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Media(_) => StatusCode::BAD_GATEWAY,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

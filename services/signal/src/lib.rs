@@ -124,6 +124,12 @@ impl App {
         Ok(app)
     }
 
+    /// Lets meetings call SIP devices and phones through `control` (the SIP
+    /// gateway, which joins answered calls through this service).
+    pub fn set_call_control(&self, control: Arc<dyn yunhui_proto::dial::CallControl>) {
+        self.rooms.set_call_control(control);
+    }
+
     /// The HTTP router of the service.
     pub fn router(self: &Arc<Self>) -> axum::Router {
         http::router(self.clone())

@@ -6,7 +6,10 @@
 //! The host's controls are in [`control`].
 
 mod control;
+mod dial;
 mod video;
+
+pub use dial::MAX_RINGING_CALLS;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 use yunhui_proto::api::{AccountStatus, JoinMode, MeetingOptions, MeetingStatus};
+use yunhui_proto::dial::CallControl;
 use yunhui_proto::signaling::{
     ChatMessage, MAX_CHAT_CHARS, MAX_VIDEO_SUBSCRIPTIONS, Participant, REACTIONS, Role,
     ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
@@ -112,6 +116,8 @@ struct RoomState {
     invited_accounts: HashSet<String>,
     /// Who watches whose video, and what each publisher was last told.
     video: video::VideoWishes,
+    /// Calls placed from the meeting and not yet in it, by ticket.
+    dial_tickets: HashMap<String, dial::Ticket>,
 }
 
 impl RoomState {
@@ -186,6 +192,8 @@ pub struct Rooms {
     store: Store,
     metrics: Metrics,
     presence: Presence,
+    /// The SIP gateway, when this deployment runs one.
+    calls: std::sync::OnceLock<Arc<dyn CallControl>>,
 }
 
 /// Someone who just entered a meeting, or its waiting room.
@@ -204,6 +212,8 @@ pub struct Joiner {
     pub account_id: Option<String>,
     /// The id their client keeps for its device, if it sent one.
     pub device_id: Option<String>,
+    /// The ticket of a call placed from the meeting (the SIP gateway's joins).
+    pub dial_ticket: Option<String>,
     /// Their socket.
     pub outbox: Outbox,
 }
@@ -218,7 +228,14 @@ impl Rooms {
             store,
             metrics,
             presence: Presence::default(),
+            calls: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Lets meetings call devices and phones through `control` (the SIP
+    /// gateway). Set once; later calls are ignored.
+    pub fn set_call_control(&self, control: Arc<dyn CallControl>) {
+        let _ = self.calls.set(control);
     }
 
     /// Who listens for invitations.
@@ -388,7 +405,17 @@ impl Rooms {
             return Err(Error::MeetingEnded(meeting.number.clone()));
         }
         state.licence = licence;
-        if state.locked && !is_host {
+        // Someone inside called them: past the lock and the waiting room.
+        let called = match &joiner.dial_ticket {
+            Some(ticket) => {
+                if !Self::spend_dial_ticket(&mut state, ticket) {
+                    return Err(Error::EntryDenied(meeting.number.clone()));
+                }
+                true
+            }
+            None => false,
+        };
+        if state.locked && !is_host && !called {
             return Err(Error::MeetingLocked(meeting.number.clone()));
         }
         let removed_account = joiner
@@ -402,7 +429,7 @@ impl Rooms {
         if !is_host && (removed_account || removed_device) {
             return Err(Error::EntryDenied(meeting.number.clone()));
         }
-        let hold = if is_host {
+        let hold = if is_host || called {
             None
         } else if state.options.waiting_room {
             Some(WaitReason::WaitingRoom)
@@ -606,6 +633,7 @@ impl Rooms {
             display_name: waiter.display_name.clone(),
             account_id: waiter.account_id.clone(),
             device_id: waiter.device_id.clone(),
+            dial_ticket: None,
             outbox: waiter.outbox.clone(),
         };
         if let Err(e) = self
@@ -652,6 +680,7 @@ impl Rooms {
                 removed_devices: HashSet::new(),
                 video: video::VideoWishes::default(),
                 invited_accounts: HashSet::new(),
+                dial_tickets: HashMap::new(),
             }),
             speaker_task: std::sync::Mutex::new(None),
         });

@@ -1,0 +1,511 @@
+//! Calling SIP devices and phones into a meeting (F-CTL-5, F-SIP-2,
+//! F-SIP-3) through the Rust SDK, on SQLite and PostgreSQL, with the real
+//! SIP gateway and SIPp (Debian's `sip-tester`) as the far end.
+//!
+//! The audio check goes all the way round: the host publishes a 440 Hz tone
+//! (real Opus), the gateway mixes it into G.711 for the device, SIPp echoes
+//! the RTP back, the gateway encodes it into Opus again, and the host
+//! decodes the device's track and finds the tone.
+
+mod support;
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opus_rs::{Application, OpusDecoder, OpusEncoder};
+use support::{Db, Server};
+use yunhui_client::media::AudioPacket;
+use yunhui_client::meeting::{DialUpdate, JoinOptions, MeetingSession, SessionError};
+use yunhui_proto::api::Meeting;
+use yunhui_proto::signaling::{ClientMessage, DialState, DialTarget, ErrorCode, HostCommand};
+use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk};
+
+const WAIT: Duration = Duration::from_secs(20);
+const ANSWER: Duration = Duration::from_secs(3);
+const TONE_HZ: f64 = 440.0;
+
+/// A far end played by SIPp.
+struct Sipp {
+    child: tokio::process::Child,
+    port: u16,
+    messages: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+enum Scenario {
+    /// SIPp's built-in UAS: answers with PCMU, echoes RTP, expects a BYE.
+    AnswerAndEcho,
+    /// Answers 486 Busy Here.
+    Busy,
+    /// Rings (180) until cancelled.
+    RingForever,
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port")
+}
+
+fn scenario_file(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sip")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+impl Sipp {
+    async fn start(scenario: Scenario) -> Sipp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let messages = dir.path().join("messages.log");
+        let port = free_udp_port();
+        // SIPp echoes on the media port and the one two above it.
+        let media = loop {
+            let p = free_udp_port();
+            if p < 65000 && UdpSocket::bind((Ipv4Addr::LOCALHOST, p + 2)).is_ok() {
+                break p;
+            }
+        };
+        let mut command = tokio::process::Command::new("sipp");
+        match scenario {
+            Scenario::AnswerAndEcho => command.args(["-sn", "uas", "-rtp_echo"]),
+            Scenario::Busy => command.args(["-sf", &scenario_file("busy.xml")]),
+            Scenario::RingForever => command.args(["-sf", &scenario_file("ring.xml")]),
+        };
+        command
+            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-mi", "127.0.0.1", "-mp", &media.to_string()])
+            .args(["-m", "1", "-timeout", "90s", "-nostdin", "-trace_msg"])
+            .arg("-message_file")
+            .arg(&messages)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let child = command
+            .spawn()
+            .expect("sipp runs (Debian package sip-tester; tests/setup-machine installs it)");
+        // Ready once its SIP port is taken.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "sipp never bound its SIP port"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Sipp {
+            child,
+            port,
+            messages,
+            _dir: dir,
+        }
+    }
+
+    /// Waits for SIPp to finish its one call.
+    async fn finished(&mut self) -> ExitStatus {
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("sipp finishes its call")
+            .expect("sipp exit status")
+    }
+
+    /// The SIP messages SIPp sent and received.
+    fn messages(&self) -> String {
+        std::fs::read_to_string(&self.messages).unwrap_or_default()
+    }
+}
+
+async fn gateway(
+    server: &Server,
+    trunk: Option<SipTrunk>,
+    ring_timeout: Duration,
+) -> Arc<SipGateway> {
+    let mut config = GatewayConfig::new(
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0),
+        Ipv4Addr::LOCALHOST.into(),
+        &server.base_url,
+    );
+    config.trunk = trunk;
+    config.ring_timeout = ring_timeout;
+    let gateway = Arc::new(SipGateway::start(config).await.expect("gateway starts"));
+    server.app.set_call_control(gateway.clone());
+    gateway
+}
+
+async fn host_of(server: &Server) -> (MeetingSession, Meeting) {
+    let (api, meeting) = server.meeting(None).await;
+    let host = MeetingSession::join(
+        &server.base_url,
+        JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: "Host".into(),
+            token: api.token().map(String::from),
+            media_bind: Some("127.0.0.1:0".into()),
+            ..JoinOptions::default()
+        },
+    )
+    .await
+    .expect("host joins");
+    (host, meeting)
+}
+
+/// Waits for the call to reach `state` and returns that update.
+async fn dial_reaches(host: &MeetingSession, state: DialState) -> DialUpdate {
+    host.wait_until("the call's state", WAIT, |v| {
+        v.dials.iter().any(|d| d.state == state)
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the call never reached {state:?}: {:?}", host.view().dials));
+    host.view()
+        .dials
+        .into_iter()
+        .find(|d| d.state == state)
+        .expect("just seen")
+}
+
+/// Sends a continuous 440 Hz tone as real Opus until the task is aborted.
+fn publish_tone(mut audio: yunhui_client::media::AudioSender) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut encoder = OpusEncoder::new(48_000, 1, Application::Voip).expect("encoder");
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let mut n: u64 = 0;
+        let mut out = [0u8; 1500];
+        loop {
+            tick.tick().await;
+            let frame: Vec<f32> = (0..960)
+                .map(|i| {
+                    let t = (n + i) as f64 / 48_000.0;
+                    (0.3 * (2.0 * std::f64::consts::PI * TONE_HZ * t).sin()) as f32
+                })
+                .collect();
+            n += 960;
+            let len = encoder.encode(&frame, 960, &mut out).expect("encode");
+            audio
+                .send(bytes::Bytes::copy_from_slice(&out[..len]), 960, 10)
+                .await;
+        }
+    })
+}
+
+/// Power of `hz` in `samples` (48 kHz) relative to their mean square: about
+/// 1 for a pure tone at `hz`, about 0 for one elsewhere.
+fn tone_share(samples: &[f32], hz: f64) -> f64 {
+    let n = samples.len() as f64;
+    let (mut re, mut im) = (0.0, 0.0);
+    for (i, s) in samples.iter().enumerate() {
+        let phase = 2.0 * std::f64::consts::PI * hz * i as f64 / 48_000.0;
+        re += f64::from(*s) * phase.cos();
+        im -= f64::from(*s) * phase.sin();
+    }
+    let tone_power = 2.0 * (re * re + im * im) / (n * n);
+    let mean_square = samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / n;
+    if mean_square == 0.0 {
+        0.0
+    } else {
+        tone_power / mean_square
+    }
+}
+
+/// Decodes 2 s of what `participant` sends, as the host receives it.
+async fn hear(
+    packets: &mut tokio::sync::mpsc::Receiver<AudioPacket>,
+    participant: &str,
+) -> Vec<f32> {
+    let mut decoder = OpusDecoder::new(48_000, 1).expect("decoder");
+    let mut pcm = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while let Ok(Some(packet)) = tokio::time::timeout_at(deadline, packets.recv()).await {
+        if &*packet.stream_id != participant {
+            continue;
+        }
+        let mut frame = [0f32; 5760];
+        if let Ok(n) = decoder.decode(&packet.payload, frame.len(), &mut frame) {
+            pcm.extend_from_slice(&frame[..n]);
+        }
+    }
+    pcm
+}
+
+/// The host calls a room system (or, through the trunk, a phone) into a
+/// locked meeting with a waiting room: it enters anyway, shows up with its
+/// address, hears the host and is heard, and hangs up when removed.
+async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) {
+    let server = support::start(db).await;
+    let mut sipp = Sipp::start(Scenario::AnswerAndEcho).await;
+    let trunk = SipTrunk {
+        address: format!("127.0.0.1:{}", sipp.port),
+        username: None,
+        password: None,
+    };
+    let gateway = gateway(&server, by_phone.then_some(trunk), WAIT).await;
+    let (mut host, _meeting) = host_of(&server).await;
+    host.host(HostCommand::SetLocked { locked: true }).unwrap();
+    let mut options = {
+        host.wait_until("the meeting's options", WAIT, |v| v.options.is_some())
+            .await
+            .unwrap();
+        host.view().options.unwrap()
+    };
+    options.waiting_room = true;
+    host.host(HostCommand::SetOptions { options }).unwrap();
+    let tone = publish_tone(host.publish_audio().await.expect("host publishes audio"));
+    let mut packets = host.subscriber().audio_packets(4096);
+
+    let (target, request_line) = if by_phone {
+        (
+            DialTarget::Phone {
+                number: "+86 138-0013-8000".into(),
+            },
+            format!("INVITE sip:+8613800138000@127.0.0.1:{} SIP/2.0", sipp.port),
+        )
+    } else {
+        (
+            DialTarget::Sip {
+                uri: format!("boardroom@127.0.0.1:{}", sipp.port),
+            },
+            format!("INVITE sip:boardroom@127.0.0.1:{} SIP/2.0", sipp.port),
+        )
+    };
+    host.dial(target).unwrap();
+    let calling = dial_reaches(&host, DialState::Calling).await;
+    let answered = dial_reaches(&host, DialState::Answered).await;
+    assert_eq!(answered.call_id, calling.call_id, "one call, one id");
+    let device = answered
+        .participant_id
+        .clone()
+        .expect("answered names the participant");
+    let shown = if by_phone {
+        "+8613800138000".to_string()
+    } else {
+        format!("sip:boardroom@127.0.0.1:{}", sipp.port)
+    };
+    assert_eq!(answered.target, shown);
+    host.wait_until("the device in the roster", WAIT, |v| {
+        v.participants.contains_key(&device)
+    })
+    .await
+    .expect("the called device entered despite the lock and the waiting room");
+    let listed = host.view().participants[&device].clone();
+    assert_eq!(listed.display_name, shown);
+    assert!(host.view().waiting_room.is_empty(), "it did not wait");
+    assert_eq!(gateway.active_calls(), 1);
+
+    // The host's tone went to the device and came back from it.
+    let _warm_up = hear(&mut packets, &device).await;
+    let heard = hear(&mut packets, &device).await;
+    assert!(
+        heard.len() > 48_000,
+        "about 2 s of the device's audio arrived, got {} samples",
+        heard.len()
+    );
+    let at_tone = tone_share(&heard, TONE_HZ);
+    let elsewhere = tone_share(&heard, 1000.0);
+    assert!(
+        at_tone > 0.5 && elsewhere < 0.05,
+        "the device's audio is the host's 440 Hz tone: share at 440 Hz {at_tone:.3}, at 1 kHz {elsewhere:.3}"
+    );
+    tone.abort();
+
+    // Removing the device hangs up the call: SIPp gets its BYE and ends well.
+    host.host(HostCommand::Remove {
+        participant_id: device.clone(),
+    })
+    .unwrap();
+    let status = sipp.finished().await;
+    let messages = sipp.messages();
+    assert!(
+        status.success(),
+        "sipp's call completed: {status:?}\n{messages}"
+    );
+    assert!(
+        messages.contains(&request_line),
+        "{request_line} in\n{messages}"
+    );
+    assert!(
+        messages.contains("BYE sip:"),
+        "the gateway hung up with a BYE"
+    );
+    let ended = dial_reaches(&host, DialState::Ended).await;
+    assert_eq!(ended.reason.as_deref(), Some("removed from the meeting"));
+    host.wait_until("the device gone", WAIT, |v| {
+        !v.participants.contains_key(&device)
+    })
+    .await
+    .unwrap();
+    assert_eq!(gateway.active_calls(), 0);
+    host.close().await;
+}
+
+async fn a_called_room_system_hears_the_meeting_and_is_heard(db: Db) {
+    a_called_device_hears_the_meeting_and_is_heard(db, false).await
+}
+
+async fn a_called_phone_number_goes_through_the_sip_trunk(db: Db) {
+    a_called_device_hears_the_meeting_and_is_heard(db, true).await
+}
+
+/// Calls that are not answered say why; bad targets, missing parts and
+/// callers without the right are refused before anything rings; a made-up
+/// ticket opens no meeting.
+async fn calls_that_cannot_go_through_say_why(db: Db) {
+    let server = support::start(db).await;
+    let (host, meeting) = host_of(&server).await;
+
+    // No gateway in this deployment.
+    let refused = host
+        .request(
+            ClientMessage::Dial {
+                target: DialTarget::Sip {
+                    uri: "room@127.0.0.1".into(),
+                },
+            },
+            ANSWER,
+        )
+        .await
+        .unwrap()
+        .expect("refused without a gateway");
+    assert_eq!(refused.0, ErrorCode::Unavailable);
+    assert!(refused.1.contains("SIP gateway"), "{}", refused.1);
+
+    let _gateway = gateway(&server, None, Duration::from_secs(2)).await;
+    for (target, words) in [
+        (
+            DialTarget::Sip {
+                uri: "room@host\r\nVia: injected".into(),
+            },
+            "not a SIP address",
+        ),
+        (
+            DialTarget::Phone {
+                number: "12ab".into(),
+            },
+            "not a telephone number",
+        ),
+    ] {
+        let (code, message) = host
+            .request(ClientMessage::Dial { target }, ANSWER)
+            .await
+            .unwrap()
+            .expect("refused");
+        assert_eq!(code, ErrorCode::InvalidInput);
+        assert!(message.contains(words), "{message}");
+    }
+    let (code, message) = host
+        .request(
+            ClientMessage::Dial {
+                target: DialTarget::Phone {
+                    number: "110".into(),
+                },
+            },
+            ANSWER,
+        )
+        .await
+        .unwrap()
+        .expect("no trunk");
+    assert_eq!(code, ErrorCode::Unavailable);
+    assert!(message.contains("SIP trunk"), "{message}");
+
+    // A participant may not call out unless invitees may invite.
+    let guest = MeetingSession::join(
+        &server.base_url,
+        JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: "Guest".into(),
+            media_bind: Some("127.0.0.1:0".into()),
+            ..JoinOptions::default()
+        },
+    )
+    .await
+    .expect("guest joins");
+    let (code, _) = guest
+        .request(
+            ClientMessage::Dial {
+                target: DialTarget::Sip {
+                    uri: "room@127.0.0.1".into(),
+                },
+            },
+            ANSWER,
+        )
+        .await
+        .unwrap()
+        .expect("refused to a participant");
+    assert_eq!(code, ErrorCode::NotAllowed);
+
+    // A ticket nobody issued.
+    let forged = MeetingSession::join(
+        &server.base_url,
+        JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: "Intruder".into(),
+            dial_ticket: Some("0".repeat(64)),
+            media_bind: Some("127.0.0.1:0".into()),
+            ..JoinOptions::default()
+        },
+    )
+    .await;
+    match forged {
+        Err(SessionError::Refused { code, .. }) => assert_eq!(code, ErrorCode::EntryDenied),
+        Err(other) => panic!("refused for the wrong reason: {other}"),
+        Ok(_) => panic!("a made-up ticket opened the meeting"),
+    }
+
+    // Busy.
+    let mut busy = Sipp::start(Scenario::Busy).await;
+    host.dial(DialTarget::Sip {
+        uri: format!("room@127.0.0.1:{}", busy.port),
+    })
+    .unwrap();
+    let failed = dial_reaches(&host, DialState::Failed).await;
+    let reason = failed.reason.unwrap_or_default();
+    assert!(reason.starts_with("busy (486"), "{reason}");
+    assert!(busy.finished().await.success(), "{}", busy.messages());
+
+    // Rings and is never picked up: given up after the ring timeout, with a CANCEL.
+    let mut ringing = Sipp::start(Scenario::RingForever).await;
+    host.dial(DialTarget::Sip {
+        uri: format!("phone@127.0.0.1:{}", ringing.port),
+    })
+    .unwrap();
+    dial_reaches(&host, DialState::Ringing).await;
+    host.wait_until("the second failure", WAIT, |v| {
+        v.dials
+            .iter()
+            .filter(|d| d.state == DialState::Failed)
+            .count()
+            == 2
+    })
+    .await
+    .unwrap();
+    let reason = host
+        .view()
+        .dials
+        .iter()
+        .rev()
+        .find(|d| d.state == DialState::Failed)
+        .and_then(|d| d.reason.clone())
+        .unwrap_or_default();
+    assert_eq!(reason, "no answer within 2 s");
+    let status = ringing.finished().await;
+    let messages = ringing.messages();
+    assert!(status.success(), "{messages}");
+    assert!(
+        messages.contains("CANCEL sip:phone@127.0.0.1"),
+        "{messages}"
+    );
+    // Nothing of either call joined the meeting.
+    assert_eq!(host.view().participants.len(), 2, "host and guest only");
+    guest.close().await;
+    host.close().await;
+}
+
+on_both_databases!(
+    a_called_room_system_hears_the_meeting_and_is_heard,
+    a_called_phone_number_goes_through_the_sip_trunk,
+    calls_that_cannot_go_through_say_why,
+);
