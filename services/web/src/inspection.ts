@@ -26,6 +26,8 @@ export interface Inspection {
   /** How the invitations this page sent go, by account id
    * (`ringing`, `offline`, `accepted`, `declined`). */
   invites?: Record<string, string>;
+  /** Calls out this page placed, by call id. */
+  dials?: Record<string, { target: string; state: string; reason?: string; participantId?: string }>;
   /** The call ringing this browser, while it rings. */
   incomingCall?: { callId: string; meetingNumber: string; inviter: string } | null;
 }

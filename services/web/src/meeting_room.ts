@@ -15,11 +15,12 @@ import { exposeForInspection } from "./inspection";
 import { MeetingMedia, openLocalMedia } from "./media";
 import { ParticipantList, type ListView } from "./participant_list";
 import { ParticipantTile, icon, icons } from "./participant_tile";
-import type { ChatMessage, HostCommand, Participant, ServerMessage, WaitingParticipant } from "./proto";
+import type { ChatMessage, DialState, HostCommand, Participant, ServerMessage, WaitingParticipant } from "./proto";
 import { ScreenShare } from "./screen_share";
 import { SelfControls } from "./self_controls";
 import type { Joined, SignalingChannel } from "./signaling";
 import { computeLayout, type LayoutMode } from "./view_layout";
+import { askDialTarget, dialStatusText } from "./dial_dialog";
 import { InviteePicker } from "./invitee_picker";
 import { localProfile } from "./local_profile";
 
@@ -63,6 +64,13 @@ export class MeetingRoom {
   private sentSubscriptions = "";
   /** How each invitation this page sent goes, by account id. */
   private readonly invites: Record<string, string> = {};
+  /** How each call out this page placed goes, by call id. */
+  private readonly dials: Record<string, { target: string; state: DialState; reason?: string; participantId?: string }> = {};
+  private readonly dialButton = h(
+    "button",
+    { class: "link-button", type: "button", testid: "dial-out", onclick: () => void this.dialOut() },
+    "Call device 呼叫设备",
+  );
   private readonly layoutToggle = h("button", {
     type: "button",
     class: "link-button",
@@ -203,6 +211,7 @@ export class MeetingRoom {
               "Invite 邀请",
             )
           : null,
+        this.dialButton,
         invite,
       ),
       h(
@@ -298,6 +307,16 @@ export class MeetingRoom {
       case "invite_status":
         this.inviteStatus(message.account_id, message.display_name, message.state);
         break;
+      case "dial_status":
+        this.dials[message.call_id] = {
+          target: message.target,
+          state: message.state,
+          reason: message.reason,
+          participantId: message.participant_id,
+        };
+        exposeForInspection({ dials: { ...this.dials } });
+        this.say(dialStatusText(message.target, message.state, message.reason));
+        break;
       case "error":
         this.say(message.message);
         break;
@@ -379,6 +398,7 @@ export class MeetingRoom {
     const state = this.meetingState;
     this.hostPanel.root.hidden = !isHost;
     this.endButton.hidden = !isHost;
+    this.dialButton.hidden = !isHost && state?.options.join_mode !== "invitees_may_invite";
     this.lockBadge.hidden = !state?.locked;
     const view = this.listView;
     for (const participant of this.participants.values()) this.participantList.render(participant, view);
@@ -449,6 +469,12 @@ export class MeetingRoom {
     });
     const accountIds = picker.selected();
     if (call && accountIds.length > 0) this.channel.send({ type: "invite", account_ids: accountIds });
+  }
+
+  /** Calls a room system or a phone into the meeting (through the SIP gateway). */
+  private async dialOut(): Promise<void> {
+    const target = await askDialTarget();
+    if (target) this.channel.send({ type: "dial", target });
   }
 
   private inviteStatus(accountId: string, name: string, state: string): void {

@@ -130,6 +130,7 @@ export class Participant {
             packetsReceived: s.packetsReceived ?? 0,
             framesDecoded: s.framesDecoded ?? 0,
             frameWidth: s.frameWidth ?? 0,
+            totalAudioEnergy: s.totalAudioEnergy ?? 0,
           };
         });
       }

@@ -28,7 +28,7 @@ function freeTcpPort() {
   });
 }
 
-function freeUdpPort() {
+export function freeUdpPort() {
   return new Promise((resolvePort, reject) => {
     const socket = createSocket("udp4");
     socket.once("error", reject);
@@ -66,10 +66,11 @@ export async function startServer() {
   const dataDir = await mkdtemp(join(tmpdir(), "yunhui-e2e-"));
   const port = await freeTcpPort();
   const mediaPort = await freeUdpPort();
+  const sipPort = await freeUdpPort();
   const listen = `127.0.0.1:${port}`;
   const child = spawn(
     bin,
-    ["up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--web-dir", webDir],
+    ["up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort), "--web-dir", webDir],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } },
   );
   const server = new YunhuiServer(child, `http://${listen}`, dataDir);
