@@ -30,6 +30,7 @@ pub mod ringing;
 pub mod room;
 pub mod schedule;
 pub mod signaling;
+pub mod sipgw_client;
 pub mod store;
 pub mod throttle;
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use yunhui_sfu::internal_api::HttpControl;
+use yunhui_signal::sipgw_client::HttpCallControl;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
 
@@ -47,6 +48,10 @@ struct Args {
     /// Link to the deployment's privacy policy (shown by clients).
     #[arg(long, env = "YUNHUI_PRIVACY_URL")]
     privacy_url: Option<String>,
+    /// Base URL of the SIP gateway's internal API; without it meetings
+    /// cannot call devices or phones.
+    #[arg(long, env = "YUNHUI_SIPGW_URL")]
+    sipgw_url: Option<String>,
 }
 
 #[tokio::main]
@@ -78,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
         ..SignalConfig::default()
     };
     let app = App::new(config, store, media, prometheus::Registry::new())?;
+    if let Some(url) = &args.sipgw_url {
+        app.set_call_control(Arc::new(HttpCallControl::new(url, &args.internal_key)));
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %args.listen, "signal service ready");
     axum::serve(listener, app.service())

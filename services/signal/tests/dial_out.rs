@@ -21,7 +21,8 @@ use yunhui_client::media::AudioPacket;
 use yunhui_client::meeting::{DialUpdate, JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::api::Meeting;
 use yunhui_proto::signaling::{ClientMessage, DialState, DialTarget, ErrorCode, HostCommand};
-use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk};
+use yunhui_signal::sipgw_client::HttpCallControl;
+use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk, internal_api};
 
 const WAIT: Duration = Duration::from_secs(20);
 const ANSWER: Duration = Duration::from_secs(3);
@@ -121,10 +122,32 @@ impl Sipp {
     }
 }
 
+const INTERNAL_KEY: &str = "sipgw-test-internal-key";
+
+/// How signal reaches the gateway.
+#[derive(Clone, Copy, PartialEq)]
+enum Reach {
+    /// In the same process, as in `yunhui up`.
+    InProcess,
+    /// Over the gateway's internal HTTP API, as in Kubernetes.
+    Http,
+}
+
+/// Serves the gateway's internal API on a free local port; returns its URL.
+async fn serve_internal_api(gateway: Arc<SipGateway>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, internal_api::router(gateway, INTERNAL_KEY)).await;
+    });
+    url
+}
+
 async fn gateway(
     server: &Server,
     trunk: Option<SipTrunk>,
     ring_timeout: Duration,
+    reach: Reach,
 ) -> Arc<SipGateway> {
     let mut config = GatewayConfig::new(
         SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0),
@@ -134,7 +157,15 @@ async fn gateway(
     config.trunk = trunk;
     config.ring_timeout = ring_timeout;
     let gateway = Arc::new(SipGateway::start(config).await.expect("gateway starts"));
-    server.app.set_call_control(gateway.clone());
+    match reach {
+        Reach::InProcess => server.app.set_call_control(gateway.clone()),
+        Reach::Http => {
+            let url = serve_internal_api(gateway.clone()).await;
+            server
+                .app
+                .set_call_control(Arc::new(HttpCallControl::new(&url, INTERNAL_KEY)));
+        }
+    }
     gateway
 }
 
@@ -234,7 +265,9 @@ async fn hear(
 
 /// The host calls a room system (or, through the trunk, a phone) into a
 /// locked meeting with a waiting room: it enters anyway, shows up with its
-/// address, hears the host and is heard, and hangs up when removed.
+/// address, hears the host and is heard, and hangs up when removed. The
+/// room system's call goes through an in-process gateway, the phone's
+/// through the gateway's internal HTTP API.
 async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) {
     let server = support::start(db).await;
     let mut sipp = Sipp::start(Scenario::AnswerAndEcho).await;
@@ -243,7 +276,8 @@ async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) 
         username: None,
         password: None,
     };
-    let gateway = gateway(&server, by_phone.then_some(trunk), WAIT).await;
+    let reach = if by_phone { Reach::Http } else { Reach::InProcess };
+    let gateway = gateway(&server, by_phone.then_some(trunk), WAIT, reach).await;
     let (mut host, _meeting) = host_of(&server).await;
     host.host(HostCommand::SetLocked { locked: true }).unwrap();
     let mut options = {
@@ -373,7 +407,7 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
     assert_eq!(refused.0, ErrorCode::Unavailable);
     assert!(refused.1.contains("SIP gateway"), "{}", refused.1);
 
-    let _gateway = gateway(&server, None, Duration::from_secs(2)).await;
+    let _gateway = gateway(&server, None, Duration::from_secs(2), Reach::InProcess).await;
     for (target, words) in [
         (
             DialTarget::Sip {
@@ -502,6 +536,89 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
     assert_eq!(host.view().participants.len(), 2, "host and guest only");
     guest.close().await;
     host.close().await;
+}
+
+/// The internal API takes calls only from holders of the internal key and
+/// only well-formed requests; a refusal (no trunk) says why, and reaches the
+/// caller as a failed call through signal's client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_internal_api_refuses_strangers_and_bad_requests() {
+    let config = GatewayConfig::new(
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0),
+        Ipv4Addr::LOCALHOST.into(),
+        "http://127.0.0.1:9",
+    );
+    let gateway = Arc::new(SipGateway::start(config).await.expect("gateway starts"));
+    let url = serve_internal_api(gateway).await;
+    let calls = format!("{url}/internal/v1/calls");
+    let request = yunhui_proto::dial::DialRequest {
+        call_id: "c1".into(),
+        meeting_number: "123456789".into(),
+        ticket: "t".into(),
+        target: DialTarget::Phone {
+            number: "110".into(),
+        },
+        display_name: "110".into(),
+    };
+    let client = reqwest::Client::new();
+    for key in [None, Some("wrong")] {
+        let mut post = client.post(&calls).json(&request);
+        if let Some(key) = key {
+            post = post.bearer_auth(key);
+        }
+        let response = post.send().await.unwrap();
+        assert_eq!(response.status(), 401, "key {key:?}");
+    }
+    let response = client
+        .post(&calls)
+        .bearer_auth(INTERNAL_KEY)
+        .header("content-type", "application/json")
+        .body("{\"call_id\": 5}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("not a dial request"), "{text}");
+    let response = client
+        .post(&calls)
+        .bearer_auth(INTERNAL_KEY)
+        .body(vec![b'x'; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413, "oversized bodies are refused");
+    let response = client
+        .post(&calls)
+        .bearer_auth(INTERNAL_KEY)
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("SIP trunk"));
+
+    // Through signal's client the same refusal is a failed call.
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let control = HttpCallControl::new(&url, INTERNAL_KEY);
+    yunhui_proto::dial::CallControl::dial(
+        &control,
+        request,
+        Box::new(move |event| {
+            let _ = sender.send(event);
+        }),
+    )
+    .unwrap();
+    let event = tokio::time::timeout(WAIT, received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    match event {
+        yunhui_proto::dial::CallEvent::Failed { reason } => {
+            assert!(reason.contains("SIP trunk"), "{reason}")
+        }
+        other => panic!("expected a failed call, got {other:?}"),
+    }
 }
 
 on_both_databases!(

@@ -9,10 +9,14 @@
 //! the device's G.711 becomes Opus for the SFU, and everyone the meeting
 //! hears is decoded, mixed and companded back to the device. The call ends
 //! when the device hangs up, the host removes it or the meeting ends.
+//!
+//! In Kubernetes the gateway runs as `yunhui-sipgw` and signal reaches it
+//! over [`internal_api`]; `yunhui up` runs it in the same process.
 
 pub mod bridge;
 pub mod g711;
 pub mod gateway;
+pub mod internal_api;
 pub mod sdp;
 
 pub use gateway::{GatewayConfig, GatewayError, SipGateway, SipTrunk};

@@ -1,0 +1,80 @@
+//! `yunhui-sipgw`: the SIP gateway on its own (the shape used in
+//! Kubernetes): SIP on UDP, and the internal API signal places calls through.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk, internal_api};
+
+#[derive(Parser)]
+#[command(name = "yunhui-sipgw", version, about = "Yunhui SIP gateway")]
+struct Args {
+    /// UDP port for SIP.
+    #[arg(long, env = "YUNHUI_SIP_PORT", default_value_t = 5060)]
+    sip_port: u16,
+    /// Address devices reach this gateway at (the pod's or node's IP).
+    #[arg(long, env = "YUNHUI_ADVERTISE_ADDRESS")]
+    advertise_address: IpAddr,
+    /// Listen address of the internal API signal calls.
+    #[arg(long, env = "YUNHUI_SIPGW_CONTROL_LISTEN", default_value = "0.0.0.0:8090")]
+    control_listen: SocketAddr,
+    /// Signal's base URL, where answered calls join their meetings.
+    #[arg(long, env = "YUNHUI_SIGNAL_URL")]
+    signal_url: String,
+    /// Shared key of the internal API.
+    #[arg(long, env = "YUNHUI_INTERNAL_KEY", hide_env_values = true)]
+    internal_key: String,
+    /// SIP trunk (`host[:port]`) through which phone numbers are called.
+    #[arg(long, env = "YUNHUI_SIP_TRUNK")]
+    sip_trunk: Option<String>,
+    /// User name for the trunk's digest challenge.
+    #[arg(long, env = "YUNHUI_SIP_TRUNK_USER")]
+    sip_trunk_user: Option<String>,
+    /// Password for the trunk's digest challenge.
+    #[arg(long, env = "YUNHUI_SIP_TRUNK_PASSWORD", hide_env_values = true)]
+    sip_trunk_password: Option<String>,
+    /// Seconds a call may ring before it is given up.
+    #[arg(long, env = "YUNHUI_SIP_RING_TIMEOUT", default_value_t = 60)]
+    ring_timeout: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let mut config = GatewayConfig::new(
+        SocketAddr::new(IpAddr::from([0, 0, 0, 0]), args.sip_port),
+        args.advertise_address,
+        &args.signal_url,
+    );
+    config.ring_timeout = Duration::from_secs(args.ring_timeout.max(1));
+    config.trunk = args.sip_trunk.map(|address| SipTrunk {
+        address,
+        username: args.sip_trunk_user,
+        password: args.sip_trunk_password,
+    });
+    let gateway = Arc::new(
+        SipGateway::start(config)
+            .await
+            .context("starting the SIP gateway")?,
+    );
+    let listener = tokio::net::TcpListener::bind(args.control_listen)
+        .await
+        .with_context(|| format!("listening on {}", args.control_listen))?;
+    tracing::info!(control = %args.control_listen, sip = %gateway.local_addr(), "SIP gateway ready");
+    axum::serve(listener, internal_api::router(gateway, &args.internal_key))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
