@@ -304,6 +304,7 @@ pub struct WorkerPool {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.port >= 1 && self.port <= 65535").message("spec.sip.port must be a port number between 1 and 65535"))]
+#[x_kube(validation = Rule::new("self.rtpPortMin >= 1 && self.rtpPortMin <= self.rtpPortMax && self.rtpPortMax <= 65535").message("spec.sip.rtpPortMin..rtpPortMax must be a non-empty range of port numbers"))]
 pub struct SipPool {
     /// Whether the SIP gateway runs.
     #[serde(default)]
@@ -315,9 +316,32 @@ pub struct SipPool {
     /// SIP listening port (UDP and TCP).
     #[serde(default = "default_sip_port")]
     pub port: i32,
+    /// First UDP port of calls' RTP (the network policy opens the range).
+    #[serde(default = "default_rtp_port_min")]
+    pub rtp_port_min: i32,
+    /// Last UDP port of calls' RTP.
+    #[serde(default = "default_rtp_port_max")]
+    pub rtp_port_max: i32,
+    /// The SIP trunk (PBX or carrier gateway) phone numbers are called
+    /// through; without it meetings call SIP addresses only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trunk: Option<SipTrunk>,
     /// CPU and memory of each SIP pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+}
+
+/// Where phone numbers are called.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SipTrunk {
+    /// The trunk's `host[:port]`; a number is called as `sip:<number>@<address>`.
+    #[schemars(length(min = 1, max = 253))]
+    pub address: String,
+    /// Secret with `username` and `password` for the trunk's digest
+    /// challenge, when it asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret_name: Option<String>,
 }
 
 impl Default for SipPool {
@@ -326,9 +350,20 @@ impl Default for SipPool {
             enabled: false,
             replicas: 1,
             port: default_sip_port(),
+            rtp_port_min: default_rtp_port_min(),
+            rtp_port_max: default_rtp_port_max(),
+            trunk: None,
             resources: None,
         }
     }
+}
+
+fn default_rtp_port_min() -> i32 {
+    20000
+}
+
+fn default_rtp_port_max() -> i32 {
+    20999
 }
 
 fn default_sip_port() -> i32 {

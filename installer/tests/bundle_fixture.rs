@@ -8,7 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Binaries every edition ships.
-pub const BINARIES: &[&str] = &["yunhui", "yunhui-signal", "yunhui-sfu", "yunhui-operator"];
+pub const BINARIES: &[&str] = &[
+    "yunhui",
+    "yunhui-signal",
+    "yunhui-sfu",
+    "yunhui-sipgw",
+    "yunhui-operator",
+];
 
 /// A temporary workspace for one test.
 pub struct Fixture {

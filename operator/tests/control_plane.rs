@@ -463,6 +463,11 @@ async fn cel_rules_reject_invalid_specs() {
         ),
         (
             "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "rtp"}, "spec": {"sip": {"rtpPortMin": 30000, "rtpPortMax": 20000}}}),
+            "spec.sip.rtpPortMin..rtpPortMax must be a non-empty range of port numbers",
+        ),
+        (
+            "mediaclusters",
             json!({"kind": "MediaCluster", "metadata": {"name": "fixed"}, "spec": {"sfu": {"advertise": "Fixed"}}}),
             "spec.sfu.advertisedAddress is required when spec.sfu.advertise is Fixed",
         ),

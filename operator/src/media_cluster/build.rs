@@ -21,6 +21,8 @@ use crate::error::Result;
 pub const SIGNAL_PORT: i32 = 8080;
 /// Port of the SFU's internal control API.
 pub const SFU_CONTROL_PORT: i32 = 7880;
+/// Port of the SIP gateway's internal API (signal places calls through it).
+pub const SIPGW_CONTROL_PORT: i32 = 8090;
 /// Uid/gid every container runs as.
 const RUN_AS: i64 = 65532;
 
@@ -133,7 +135,9 @@ impl BuildInput<'_> {
             .as_deref()
             .unwrap_or(self.default_registry)
             .trim_end_matches('/');
-        format!("{registry}/yunhui-{component}:{}", self.spec.version)
+        // The SIP pool runs the `yunhui-sipgw` image.
+        let image = if component == "sip" { "sipgw" } else { component };
+        format!("{registry}/yunhui-{image}:{}", self.spec.version)
     }
 
     fn container(
@@ -271,6 +275,9 @@ fn signal(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     );
     extra.push(json!({"name": "YUNHUI_SFU_URL", "value": format!("http://{}.{}.svc:{SFU_CONTROL_PORT}", input.name("sfu"), owner.namespace)}));
     extra.push(json!({"name": "YUNHUI_PUBLIC_URL", "value": signal_url(&owner.name, &owner.namespace, input.spec)}));
+    if input.spec.sip.enabled {
+        extra.push(json!({"name": "YUNHUI_SIPGW_URL", "value": format!("http://{}.{}.svc:{SIPGW_CONTROL_PORT}", input.name("sip"), owner.namespace)}));
+    }
     if let Some(db) = &input.spec.database.external {
         extra.push(json!({"name": "YUNHUI_DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": db.url_secret_name, "key": db.url_secret_key}}}));
     }
@@ -464,6 +471,7 @@ fn worker_deployment(
     input: &BuildInput<'_>,
     component: &str,
     replicas: i32,
+    env: Value,
     ports: Value,
     resources: Option<Value>,
 ) -> Result<Child> {
@@ -481,7 +489,7 @@ fn worker_deployment(
                     "serviceAccountName": input.name("worker"),
                     "automountServiceAccountToken": false,
                     "securityContext": pod_security(),
-                    "containers": [input.container(component, input.common_env(), ports, resources)],
+                    "containers": [input.container(component, env, ports, resources)],
                     "volumes": [{"name": "tmp", "emptyDir": {}}]
                 }
             }
@@ -496,6 +504,7 @@ fn recorder(input: &BuildInput<'_>) -> Result<Vec<Child>> {
             input,
             "recorder",
             r.replicas,
+            input.common_env(),
             json!([]),
             resources(&r.resources),
         )?,
@@ -509,23 +518,54 @@ fn sip(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     let s = &input.spec.sip;
     let ports = json!([
         {"name": "sip-udp", "containerPort": s.port, "protocol": "UDP"},
-        {"name": "sip-tcp", "containerPort": s.port, "protocol": "TCP"}
+        {"name": "sip-tcp", "containerPort": s.port, "protocol": "TCP"},
+        {"name": "control", "containerPort": SIPGW_CONTROL_PORT, "protocol": "TCP"}
     ]);
+    let mut env = input.common_env();
+    let extra = env.as_array_mut().expect("common_env is a list");
+    extra.push(json!({"name": "YUNHUI_SIP_PORT", "value": s.port.to_string()}));
+    extra.push(json!({"name": "YUNHUI_SIP_RTP_PORTS", "value": format!("{}-{}", s.rtp_port_min, s.rtp_port_max)}));
+    extra.push(json!({"name": "YUNHUI_SIPGW_CONTROL_LISTEN", "value": format!("0.0.0.0:{SIPGW_CONTROL_PORT}")}));
+    // Devices send SIP and RTP to the pod's own address.
+    extra.push(json!({"name": "YUNHUI_ADVERTISE_ADDRESS", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}));
+    if let Some(trunk) = &s.trunk {
+        extra.push(json!({"name": "YUNHUI_SIP_TRUNK", "value": trunk.address}));
+        if let Some(secret) = &trunk.credentials_secret_name {
+            extra.push(json!({"name": "YUNHUI_SIP_TRUNK_USER", "valueFrom": {"secretKeyRef": {"name": secret, "key": "username"}}}));
+            extra.push(json!({"name": "YUNHUI_SIP_TRUNK_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret, "key": "password"}}}));
+        }
+    }
     Ok(vec![
-        worker_deployment(input, "sip", s.replicas, ports, resources(&s.resources))?,
+        worker_deployment(
+            input,
+            "sip",
+            s.replicas,
+            env,
+            ports,
+            resources(&s.resources),
+        )?,
         typed::<Service>(json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": meta(input.owner, &input.name("sip"), "sip"),
             "spec": {"selector": input.owner.selector("sip"), "ports": [
                 {"name": "sip-udp", "port": s.port, "targetPort": s.port, "protocol": "UDP"},
-                {"name": "sip-tcp", "port": s.port, "targetPort": s.port, "protocol": "TCP"}
+                {"name": "sip-tcp", "port": s.port, "targetPort": s.port, "protocol": "TCP"},
+                {"name": "control", "port": SIPGW_CONTROL_PORT, "targetPort": SIPGW_CONTROL_PORT, "protocol": "TCP"}
             ]}
         }))?,
         pdb(input, "sip")?,
         network_policy(
             input,
             "sip",
-            json!([{"ports": [{"protocol": "UDP", "port": s.port}, {"protocol": "TCP", "port": s.port}]}]),
+            json!([
+                {"ports": [
+                    {"protocol": "UDP", "port": s.port},
+                    {"protocol": "TCP", "port": s.port},
+                    {"protocol": "UDP", "port": s.rtp_port_min, "endPort": s.rtp_port_max}
+                ]},
+                {"from": [{"podSelector": {"matchLabels": input.owner.selector("signal")}}],
+                 "ports": [{"protocol": "TCP", "port": SIPGW_CONTROL_PORT}]}
+            ]),
         )?,
     ])
 }
@@ -646,7 +686,7 @@ database: {external: {urlSecretName: pg}}
 signal: {replicas: 3}
 sfu: {networking: HostPort, minNodes: 2, maxNodes: 4, architecture: arm64}
 recorder: {enabled: true}
-sip: {enabled: true}
+sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretName: pbx-credentials}}
 "#,
         );
         let children = build(&BuildInput {
@@ -671,6 +711,62 @@ sip: {enabled: true}
         ] {
             assert!(ids.contains(&id.to_string()), "{id} in {ids:?}");
         }
+        let sip_pod = &children
+            .iter()
+            .find(|c| c.id() == "Deployment/prod-sip")
+            .expect("sip")
+            .object
+            .data["spec"]["template"]["spec"];
+        let sip_env = &sip_pod["containers"][0]["env"];
+        let env_value = |env: &Value, name: &str| {
+            env.as_array()
+                .and_then(|e| e.iter().find(|v| v["name"] == name))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        assert_eq!(
+            env_value(sip_env, "YUNHUI_SIP_RTP_PORTS")["value"],
+            "20000-20999"
+        );
+        assert_eq!(
+            env_value(sip_env, "YUNHUI_ADVERTISE_ADDRESS")["valueFrom"]["fieldRef"]["fieldPath"],
+            "status.podIP"
+        );
+        assert_eq!(
+            env_value(sip_env, "YUNHUI_SIP_TRUNK_PASSWORD")["valueFrom"]["secretKeyRef"],
+            json!({"name": "pbx-credentials", "key": "password"})
+        );
+        assert_eq!(
+            env_value(sip_env, "YUNHUI_SIP_TRUNK")["value"],
+            "pbx.example.com:5060"
+        );
+        let signal_env = &children
+            .iter()
+            .find(|c| c.id() == "StatefulSet/prod-signal")
+            .expect("signal")
+            .object
+            .data["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert_eq!(
+            env_value(signal_env, "YUNHUI_SIPGW_URL")["value"],
+            "http://prod-sip.meet.svc:8090"
+        );
+        let sip_policy = &children
+            .iter()
+            .find(|c| c.id() == "NetworkPolicy/prod-sip")
+            .expect("policy")
+            .object
+            .data["spec"]["ingress"];
+        assert_eq!(
+            sip_policy[0]["ports"][2],
+            json!({"protocol": "UDP", "port": 20000, "endPort": 20999}),
+            "RTP ports are open to devices"
+        );
+        assert_eq!(
+            sip_policy[1]["ports"],
+            json!([{"protocol": "TCP", "port": 8090}]),
+            "the control port only for signal"
+        );
+        assert!(sip_policy[1]["from"][0]["podSelector"].is_object());
         let recorder_policy = children
             .iter()
             .find(|c| c.id() == "NetworkPolicy/prod-recorder")

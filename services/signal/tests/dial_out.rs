@@ -276,7 +276,11 @@ async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) 
         username: None,
         password: None,
     };
-    let reach = if by_phone { Reach::Http } else { Reach::InProcess };
+    let reach = if by_phone {
+        Reach::Http
+    } else {
+        Reach::InProcess
+    };
     let gateway = gateway(&server, by_phone.then_some(trunk), WAIT, reach).await;
     let (mut host, _meeting) = host_of(&server).await;
     host.host(HostCommand::SetLocked { locked: true }).unwrap();

@@ -49,6 +49,9 @@ pub struct GatewayConfig {
     pub trunk: Option<SipTrunk>,
     /// How long a call may ring before it is given up.
     pub ring_timeout: Duration,
+    /// UDP ports calls' RTP may use (first, last), so a firewall or network
+    /// policy can open exactly those; any free port when `None`.
+    pub rtp_ports: Option<(u16, u16)>,
 }
 
 impl GatewayConfig {
@@ -60,6 +63,7 @@ impl GatewayConfig {
             signal_url: signal_url.to_string(),
             trunk: None,
             ring_timeout: Duration::from_secs(60),
+            rtp_ports: None,
         }
     }
 }
@@ -99,6 +103,13 @@ impl Drop for SipGateway {
 impl SipGateway {
     /// Binds the SIP socket and starts the user agent.
     pub async fn start(config: GatewayConfig) -> Result<Self, GatewayError> {
+        if let Some((first, last)) = config.rtp_ports
+            && (first == 0 || first > last)
+        {
+            return Err(GatewayError::Config(format!(
+                "the RTP port range {first}-{last} is empty; give first-last with 1 <= first <= last"
+            )));
+        }
         if config.advertised_ip.is_unspecified() {
             return Err(GatewayError::Config(
                 "the advertised address must be one devices can reach, not 0.0.0.0".into(),
@@ -222,6 +233,26 @@ fn callee_uri(target: &DialTarget, trunk: Option<&SipTrunk>) -> Result<Uri, Stri
     Uri::try_from(text.as_str()).map_err(|e| format!("{text} is not a usable SIP address: {e}"))
 }
 
+/// A UDP socket for a call's RTP, in `range` when there is one.
+async fn rtp_socket(ip: IpAddr, range: Option<(u16, u16)>) -> std::io::Result<UdpSocket> {
+    let Some((first, last)) = range else {
+        return UdpSocket::bind(SocketAddr::new(ip, 0)).await;
+    };
+    let span = u32::from(last - first) + 1;
+    let start = rand::random::<u32>() % span;
+    // Every port of the range once, from a random one on.
+    for step in 0..span {
+        let port = first + ((start + step) % span) as u16;
+        if let Ok(socket) = UdpSocket::bind(SocketAddr::new(ip, port)).await {
+            return Ok(socket);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        format!("every port of {first}-{last} is in use"),
+    ))
+}
+
 /// Words for a final response that is not a success.
 fn refusal(status: &StatusCode) -> String {
     let what = match status.code() {
@@ -240,8 +271,7 @@ fn refusal(status: &StatusCode) -> String {
 async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEvents) -> CallEvent {
     let failed = |reason: String| CallEvent::Failed { reason };
     let config = &inner.config;
-    let media_bind = SocketAddr::new(config.sip_listen.ip(), 0);
-    let socket = match UdpSocket::bind(media_bind).await {
+    let socket = match rtp_socket(config.sip_listen.ip(), config.rtp_ports).await {
         Ok(socket) => socket,
         Err(e) => return failed(format!("no RTP port: {e}")),
     };
@@ -437,6 +467,18 @@ mod tests {
             callee_uri(&device, None).unwrap().to_string(),
             "sip:boardroom@10.0.0.9"
         );
+    }
+
+    #[tokio::test]
+    async fn rtp_ports_come_from_the_range_until_it_is_used_up() {
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let probe = std::net::UdpSocket::bind((ip, 0)).unwrap();
+        let first = probe.local_addr().unwrap().port();
+        drop(probe);
+        let a = rtp_socket(ip, Some((first, first))).await.unwrap();
+        assert_eq!(a.local_addr().unwrap().port(), first);
+        let e = rtp_socket(ip, Some((first, first))).await.unwrap_err();
+        assert!(e.to_string().contains("in use"), "{e}");
     }
 
     #[test]

@@ -54,7 +54,10 @@ async fn place_call(State(state): State<ApiState>, headers: HeaderMap, body: Byt
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if !bool::from(presented.as_bytes().ct_eq(state.key.as_bytes())) {
-        return error(StatusCode::UNAUTHORIZED, "the internal key is missing or wrong");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "the internal key is missing or wrong",
+        );
     }
     let request: DialRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,

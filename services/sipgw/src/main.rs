@@ -19,7 +19,11 @@ struct Args {
     #[arg(long, env = "YUNHUI_ADVERTISE_ADDRESS")]
     advertise_address: IpAddr,
     /// Listen address of the internal API signal calls.
-    #[arg(long, env = "YUNHUI_SIPGW_CONTROL_LISTEN", default_value = "0.0.0.0:8090")]
+    #[arg(
+        long,
+        env = "YUNHUI_SIPGW_CONTROL_LISTEN",
+        default_value = "0.0.0.0:8090"
+    )]
     control_listen: SocketAddr,
     /// Signal's base URL, where answered calls join their meetings.
     #[arg(long, env = "YUNHUI_SIGNAL_URL")]
@@ -36,9 +40,24 @@ struct Args {
     /// Password for the trunk's digest challenge.
     #[arg(long, env = "YUNHUI_SIP_TRUNK_PASSWORD", hide_env_values = true)]
     sip_trunk_password: Option<String>,
+    /// UDP ports for calls' RTP, `first-last` (e.g. `20000-20999`).
+    #[arg(long, env = "YUNHUI_SIP_RTP_PORTS", value_parser = parse_range)]
+    rtp_ports: Option<(u16, u16)>,
     /// Seconds a call may ring before it is given up.
     #[arg(long, env = "YUNHUI_SIP_RING_TIMEOUT", default_value_t = 60)]
     ring_timeout: u64,
+}
+
+fn parse_range(text: &str) -> Result<(u16, u16), String> {
+    let (first, last) = text.split_once('-').ok_or_else(|| {
+        format!("{text:?} is not a port range: write first-last, e.g. 20000-20999")
+    })?;
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("{p:?} is not a port number"))
+    };
+    Ok((port(first)?, port(last)?))
 }
 
 #[tokio::main]
@@ -57,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         &args.signal_url,
     );
     config.ring_timeout = Duration::from_secs(args.ring_timeout.max(1));
+    config.rtp_ports = args.rtp_ports;
     config.trunk = args.sip_trunk.map(|address| SipTrunk {
         address,
         username: args.sip_trunk_user,
