@@ -136,7 +136,11 @@ impl BuildInput<'_> {
             .unwrap_or(self.default_registry)
             .trim_end_matches('/');
         // The SIP pool runs the `yunhui-sipgw` image.
-        let image = if component == "sip" { "sipgw" } else { component };
+        let image = if component == "sip" {
+            "sipgw"
+        } else {
+            component
+        };
         format!("{registry}/yunhui-{image}:{}", self.spec.version)
     }
 

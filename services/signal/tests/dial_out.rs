@@ -156,6 +156,7 @@ async fn gateway(
     );
     config.trunk = trunk;
     config.ring_timeout = ring_timeout;
+    config.alone_timeout = Duration::from_secs(2);
     let gateway = Arc::new(SipGateway::start(config).await.expect("gateway starts"));
     match reach {
         Reach::InProcess => server.app.set_call_control(gateway.clone()),
@@ -265,7 +266,9 @@ async fn hear(
 
 /// The host calls a room system (or, through the trunk, a phone) into a
 /// locked meeting with a waiting room: it enters anyway, shows up with its
-/// address, hears the host and is heard, and hangs up when removed. The
+/// address, hears the host and is heard. The room system is muted and
+/// unmuted by the host and hangs up when removed; the phone hangs up once
+/// everyone else has left. The
 /// room system's call goes through an in-process gateway, the phone's
 /// through the gateway's internal HTTP API.
 async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) {
@@ -347,6 +350,63 @@ async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) 
     assert!(
         at_tone > 0.5 && elsewhere < 0.05,
         "the device's audio is the host's 440 Hz tone: share at 440 Hz {at_tone:.3}, at 1 kHz {elsewhere:.3}"
+    );
+
+    if by_phone {
+        // Everyone else leaves: the gateway hangs up instead of holding the line.
+        tone.abort();
+        host.leave().await;
+        let status = sipp.finished().await;
+        let messages = sipp.messages();
+        assert!(
+            status.success(),
+            "sipp's call completed: {status:?}\n{messages}"
+        );
+        assert!(
+            messages.contains(&request_line),
+            "{request_line} in\n{messages}"
+        );
+        assert!(
+            messages.contains("BYE sip:"),
+            "the gateway hung up with a BYE"
+        );
+        assert_eq!(gateway.active_calls(), 0);
+        return;
+    }
+
+    // Muted by the host, the device is silenced at the SFU; the host's
+    // unmute is answered by the gateway (a device has no button for it).
+    host.host(HostCommand::Mute {
+        participant_id: device.clone(),
+    })
+    .unwrap();
+    host.wait_until("the device muted", WAIT, |v| {
+        v.participants.get(&device).is_some_and(|p| p.audio_muted)
+    })
+    .await
+    .unwrap();
+    let _drain = hear(&mut packets, &device).await;
+    let muted = hear(&mut packets, &device).await;
+    assert!(
+        muted.len() < 4800,
+        "nothing arrives while muted, got {} samples",
+        muted.len()
+    );
+    host.host(HostCommand::Unmute {
+        participant_id: device.clone(),
+    })
+    .unwrap();
+    host.wait_until("the device unmuted", WAIT, |v| {
+        v.participants.get(&device).is_some_and(|p| !p.audio_muted)
+    })
+    .await
+    .expect("the gateway accepts the host's unmute request");
+    let _warm_up = hear(&mut packets, &device).await;
+    let again = hear(&mut packets, &device).await;
+    assert!(
+        tone_share(&again, TONE_HZ) > 0.5,
+        "the tone is back after unmuting ({} samples)",
+        again.len()
     );
     tone.abort();
 

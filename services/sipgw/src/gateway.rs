@@ -52,6 +52,9 @@ pub struct GatewayConfig {
     /// UDP ports calls' RTP may use (first, last), so a firewall or network
     /// policy can open exactly those; any free port when `None`.
     pub rtp_ports: Option<(u16, u16)>,
+    /// How long a device may stay alone in a meeting everyone else left
+    /// before it is hung up.
+    pub alone_timeout: Duration,
 }
 
 impl GatewayConfig {
@@ -64,6 +67,7 @@ impl GatewayConfig {
             trunk: None,
             ring_timeout: Duration::from_secs(60),
             rtp_ports: None,
+            alone_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -389,9 +393,22 @@ async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEv
         law: answer.law,
     };
     let mut bridge = tokio::spawn(bridge::run(leg, audio, packets));
+    let mut alone_since: Option<tokio::time::Instant> = None;
+    let mut look_around = tokio::time::interval(Duration::from_millis(500));
     // Until one side ends it.
-    let device_hung_up = loop {
+    let leave_because = loop {
         tokio::select! {
+            _ = look_around.tick() => {
+                // Nobody left to talk to: hang up rather than hold the line open.
+                if session.view().participants.len() <= 1 {
+                    let since = *alone_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() >= config.alone_timeout {
+                        break Some("everyone else left the meeting".to_string());
+                    }
+                } else {
+                    alone_since = None;
+                }
+            }
             Some(state) = states.recv() => {
                 if let DialogState::Terminated(_, reason) = state {
                     break Some(match reason {
@@ -401,6 +418,10 @@ async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEv
                 }
             }
             message = meeting_events.recv() => match message {
+                // A device has no button to accept with: the host's request is the answer.
+                Ok(ServerMessage::UnmuteRequested) => {
+                    let _ = session.set_audio_muted(false);
+                }
                 Ok(ServerMessage::MeetingEnded { .. }) => break None,
                 Ok(ServerMessage::Removed) => break None,
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -417,7 +438,7 @@ async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEv
         }
     };
     bridge.abort();
-    match device_hung_up {
+    match leave_because {
         Some(reason) => {
             session.leave().await;
             let _ = dialog.bye().await;
