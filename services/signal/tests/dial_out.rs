@@ -43,6 +43,9 @@ enum Scenario {
     Busy,
     /// Rings (180) until cancelled.
     RingForever,
+    /// Challenges with 401, answers an INVITE with the right digest
+    /// credentials, refuses one without with 403.
+    Authenticate,
 }
 
 fn free_udp_port() -> u16 {
@@ -77,6 +80,7 @@ impl Sipp {
             Scenario::AnswerAndEcho => command.args(["-sn", "uas", "-rtp_echo"]),
             Scenario::Busy => command.args(["-sf", &scenario_file("busy.xml")]),
             Scenario::RingForever => command.args(["-sf", &scenario_file("ring.xml")]),
+            Scenario::Authenticate => command.args(["-sf", &scenario_file("auth.xml")]),
         };
         command
             .args(["-i", "127.0.0.1", "-p", &port.to_string()])
@@ -602,6 +606,46 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
     host.close().await;
 }
 
+/// A trunk that asks for digest credentials gets the configured ones and
+/// answers; with a wrong password the call fails and says so.
+async fn a_trunk_that_asks_for_credentials_gets_them(db: Db) {
+    for (password, answered) in [("trunk-secret", true), ("not-the-secret", false)] {
+        let server = support::start(db).await;
+        let mut sipp = Sipp::start(Scenario::Authenticate).await;
+        let trunk = SipTrunk {
+            address: format!("127.0.0.1:{}", sipp.port),
+            username: Some("yunhui-trunk".into()),
+            password: Some(password.into()),
+        };
+        let _gateway = gateway(&server, Some(trunk), WAIT, Reach::InProcess).await;
+        let (host, _) = host_of(&server).await;
+        host.dial(DialTarget::Phone {
+            number: "13800138000".into(),
+        })
+        .unwrap();
+        if answered {
+            let call = dial_reaches(&host, DialState::Answered).await;
+            host.host(HostCommand::Remove {
+                participant_id: call.participant_id.expect("answered names the participant"),
+            })
+            .unwrap();
+        } else {
+            let call = dial_reaches(&host, DialState::Failed).await;
+            let reason = call.reason.unwrap_or_default();
+            assert!(reason.contains("403"), "{reason}");
+        }
+        let status = sipp.finished().await;
+        let messages = sipp.messages();
+        assert!(status.success(), "{messages}");
+        assert!(
+            messages.contains("username=\"yunhui-trunk\"")
+                && messages.contains("realm=\"trunk.example\""),
+            "the second INVITE answers the challenge:\n{messages}"
+        );
+        host.close().await;
+    }
+}
+
 /// The internal API takes calls only from holders of the internal key and
 /// only well-formed requests; a refusal (no trunk) says why, and reaches the
 /// caller as a failed call through signal's client.
@@ -689,4 +733,5 @@ on_both_databases!(
     a_called_room_system_hears_the_meeting_and_is_heard,
     a_called_phone_number_goes_through_the_sip_trunk,
     calls_that_cannot_go_through_say_why,
+    a_trunk_that_asks_for_credentials_gets_them,
 );

@@ -51,8 +51,9 @@ fn main() {
                 Law::Pcma.encode((x * 8000.0) as i16)
             })
             .collect();
-        let ids: Vec<std::sync::Arc<str>> =
-            (0..speakers).map(|s| format!("speaker-{s}").into()).collect();
+        let ids: Vec<std::sync::Arc<str>> = (0..speakers)
+            .map(|s| format!("speaker-{s}").into())
+            .collect();
         let mut mixer = Mixer::default();
         let mut uplink = Uplink::new().expect("uplink");
         let started = Instant::now();
