@@ -375,7 +375,7 @@ async fn spec_change_changes_only_children_and_a_noop_reconcile_writes_nothing()
         .image
         .clone()
         .unwrap_or_default();
-    assert!(image.ends_with("yunhui-sfu:0.2.0"), "{image}");
+    assert!(image.ends_with("/sfu:0.2.0"), "{image}");
     let writes = operator_writes(offset, ns);
     let allowed = |w: &str| {
         [

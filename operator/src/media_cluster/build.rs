@@ -135,13 +135,14 @@ impl BuildInput<'_> {
             .as_deref()
             .unwrap_or(self.default_registry)
             .trim_end_matches('/');
-        // The SIP pool runs the `yunhui-sipgw` image.
+        // The repositories a bundle pushes (`<registry>/yunhui/<name>`, the
+        // editions' `repository`); the SIP pool runs the `sipgw` image.
         let image = if component == "sip" {
             "sipgw"
         } else {
             component
         };
-        format!("{registry}/yunhui-{image}:{}", self.spec.version)
+        format!("{registry}/{image}:{}", self.spec.version)
     }
 
     fn container(
@@ -613,6 +614,54 @@ mod tests {
         v
     }
 
+    /// The images the operator runs must be the repositories a bundle
+    /// pushes (`<registry>/yunhui/<name>`), or installs cannot pull them.
+    #[test]
+    fn every_image_the_operator_runs_is_one_every_edition_ships() {
+        let (o, k, s) = (owner(), keys(), spec("sip: {enabled: true}"));
+        let children = build(&BuildInput {
+            owner: &o,
+            spec: &s,
+            keys: &k,
+            default_registry: "site.example:5000/yunhui",
+            sfu_pool: true,
+            node_addresses: None,
+        })
+        .expect("builds");
+        let mut images: Vec<String> = children
+            .iter()
+            .filter_map(|c| {
+                let pod = &c.object.data["spec"]["template"]["spec"];
+                pod["containers"][0]["image"].as_str().map(String::from)
+            })
+            .collect();
+        images.sort();
+        images.dedup();
+        assert_eq!(images.len(), 3, "signal, sfu and sip: {images:?}");
+        let editions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../airgap/editions");
+        for edition in ["enterprise", "xinchuang"] {
+            let text = std::fs::read_to_string(editions.join(format!("{edition}.toml")))
+                .expect("edition file");
+            let shipped: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("repository = \""))
+                .map(|r| {
+                    format!(
+                        "site.example:5000/{}:{}",
+                        r.trim_end_matches('"'),
+                        s.version
+                    )
+                })
+                .collect();
+            for image in &images {
+                assert!(
+                    shipped.contains(image),
+                    "{edition} does not ship {image}: {shipped:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn default_cluster_has_signal_sfu_daemonset_and_supporting_objects() {
         let (o, k, s) = (owner(), keys(), spec("{}"));
@@ -662,7 +711,7 @@ mod tests {
             "RuntimeDefault"
         );
         let c = &pod["containers"][0];
-        assert_eq!(c["image"], "reg.example/yh/yunhui-signal:0.1.0");
+        assert_eq!(c["image"], "reg.example/yh/signal:0.1.0");
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
         assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
         assert_eq!(
@@ -790,7 +839,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
         assert_eq!(pod["containers"][0]["ports"][0]["hostPort"], 7882);
         assert_eq!(
             pod["containers"][0]["image"],
-            "airgap.local:5000/yh/yunhui-sfu:1.2.3"
+            "airgap.local:5000/yh/sfu:1.2.3"
         );
         let sts = children
             .iter()
