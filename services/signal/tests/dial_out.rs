@@ -1,5 +1,5 @@
 //! Calling SIP devices and phones into a meeting (F-CTL-5, F-SIP-2,
-//! F-SIP-3) through the Rust SDK, on SQLite and PostgreSQL, with the real
+//! F-SIP-3), and devices dialling in (F-SIP-1), through the Rust SDK, on SQLite and PostgreSQL, with the real
 //! SIP gateway and SIPp (Debian's `sip-tester`) as the far end.
 //!
 //! The audio check goes all the way round: the host publishes a 440 Hz tone
@@ -46,6 +46,9 @@ enum Scenario {
     /// Challenges with 401, answers an INVITE with the right digest
     /// credentials, refuses one without with 403.
     Authenticate,
+    /// Dials into meeting `number` at the gateway `to`, keys in a wrong
+    /// password and then 2468, and stays until hung up.
+    DialIn { number: String, to: SocketAddr },
 }
 
 fn free_udp_port() -> u16 {
@@ -81,6 +84,9 @@ impl Sipp {
             Scenario::Busy => command.args(["-sf", &scenario_file("busy.xml")]),
             Scenario::RingForever => command.args(["-sf", &scenario_file("ring.xml")]),
             Scenario::Authenticate => command.args(["-sf", &scenario_file("auth.xml")]),
+            Scenario::DialIn { ref number, to } => command
+                .args(["-sf", &scenario_file("dial_in.xml"), "-s", number])
+                .arg(to.to_string()),
         };
         command
             .args(["-i", "127.0.0.1", "-p", &port.to_string()])
@@ -88,6 +94,9 @@ impl Sipp {
             .args(["-m", "1", "-timeout", "90s", "-nostdin", "-trace_msg"])
             .arg("-message_file")
             .arg(&messages)
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(dir.path().join("errors.log"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -95,9 +104,10 @@ impl Sipp {
         let child = command
             .spawn()
             .expect("sipp runs (Debian package sip-tester; tests/setup-machine installs it)");
+        let dials_in = matches!(scenario, Scenario::DialIn { .. });
         // Ready once its SIP port is taken.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        while !dials_in && UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "sipp never bound its SIP port"
@@ -120,9 +130,14 @@ impl Sipp {
             .expect("sipp exit status")
     }
 
-    /// The SIP messages SIPp sent and received.
+    /// The SIP messages SIPp sent and received, and its errors.
     fn messages(&self) -> String {
-        std::fs::read_to_string(&self.messages).unwrap_or_default()
+        let errors = self.messages.with_file_name("errors.log");
+        format!(
+            "{}\n--- sipp errors ---\n{}",
+            std::fs::read_to_string(&self.messages).unwrap_or_default(),
+            std::fs::read_to_string(errors).unwrap_or_default()
+        )
     }
 }
 
@@ -606,6 +621,72 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
     host.close().await;
 }
 
+/// A room system dials into a meeting with a password (F-SIP-1): the
+/// meeting number is in its request URI, the password keyed in as RFC 4733
+/// telephone events after a wrong first try; it joins under its SIP
+/// address, and the host's removal hangs it up.
+async fn a_room_system_dials_in_and_keys_in_the_password(db: Db) {
+    let server = support::start(db).await;
+    let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
+    let (api, meeting) = server.meeting(Some("2468")).await;
+    let host = MeetingSession::join(
+        &server.base_url,
+        JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: "Host".into(),
+            token: api.token().map(String::from),
+            media_bind: Some("127.0.0.1:0".into()),
+            ..JoinOptions::default()
+        },
+    )
+    .await
+    .expect("host joins");
+    let mut sipp = Sipp::start(Scenario::DialIn {
+        number: meeting.number.clone(),
+        to: gateway.local_addr(),
+    })
+    .await;
+    let name = format!("sip:boardroom@127.0.0.1:{}", sipp.port);
+    host.wait_until(
+        "the room system in the meeting",
+        Duration::from_secs(30),
+        |v| v.participants.values().any(|p| p.display_name == name),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{name} never joined; sipp saw:\n{}", sipp.messages()));
+    let device = host
+        .view()
+        .participants
+        .values()
+        .find(|p| p.display_name == name)
+        .map(|p| p.id.clone())
+        .expect("just seen");
+    assert_eq!(gateway.active_calls(), 1);
+    // It was asked for the password, and its first try was refused.
+    for code in ["password_required", "wrong_password"] {
+        let refusals = server
+            .metric(&format!("yunhui_signal_errors_total{{code=\"{code}\"}}"))
+            .await;
+        assert_eq!(refusals, 1.0, "{code}");
+    }
+    host.host(HostCommand::Remove {
+        participant_id: device,
+    })
+    .unwrap();
+    let status = sipp.finished().await;
+    let messages = sipp.messages();
+    assert!(
+        status.success(),
+        "sipp's call completed: {status:?}\n{messages}"
+    );
+    assert!(
+        messages.contains("telephone-event/8000"),
+        "the gateway's answer accepts telephone events:\n{messages}"
+    );
+    assert!(messages.contains("BYE sip:"), "the gateway hung up");
+    host.close().await;
+}
+
 /// A trunk that asks for digest credentials gets the configured ones and
 /// answers; with a wrong password the call fails and says so.
 async fn a_trunk_that_asks_for_credentials_gets_them(db: Db) {
@@ -734,4 +815,5 @@ on_both_databases!(
     a_called_phone_number_goes_through_the_sip_trunk,
     calls_that_cannot_go_through_say_why,
     a_trunk_that_asks_for_credentials_gets_them,
+    a_room_system_dials_in_and_keys_in_the_password,
 );

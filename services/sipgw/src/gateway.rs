@@ -23,7 +23,7 @@ use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
 use yunhui_proto::signaling::{DialTarget, ServerMessage};
 
 use crate::bridge::{self, RtpLeg};
-use crate::sdp;
+use crate::{dial_in, sdp};
 
 /// A SIP trunk: where phone numbers are called (a PBX or carrier gateway).
 #[derive(Debug, Clone)]
@@ -83,12 +83,12 @@ pub enum GatewayError {
     Sip(#[from] rsipstack::Error),
 }
 
-struct Inner {
-    config: GatewayConfig,
-    layer: Arc<DialogLayer>,
+pub(crate) struct Inner {
+    pub(crate) config: GatewayConfig,
+    pub(crate) layer: Arc<DialogLayer>,
     /// The gateway's own SIP address (`host:port`), in From and Contact.
-    local: SocketAddr,
-    cancel: CancellationToken,
+    pub(crate) local: SocketAddr,
+    pub(crate) cancel: CancellationToken,
     active: AtomicUsize,
 }
 
@@ -155,17 +155,16 @@ impl SipGateway {
         let incoming = endpoint.incoming_transactions()?;
         let layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         tokio::spawn(async move { endpoint.serve().await });
-        tokio::spawn(answer_requests(incoming, Arc::clone(&layer)));
+        let inner = Arc::new(Inner {
+            config,
+            layer,
+            local,
+            cancel,
+            active: AtomicUsize::new(0),
+        });
+        tokio::spawn(answer_requests(incoming, Arc::clone(&inner)));
         tracing::info!(%local, "SIP gateway listening (UDP)");
-        Ok(SipGateway {
-            inner: Arc::new(Inner {
-                config,
-                layer,
-                local,
-                cancel,
-                active: AtomicUsize::new(0),
-            }),
-        })
+        Ok(SipGateway { inner })
     }
 
     /// Where devices reach the gateway's SIP socket.
@@ -180,15 +179,15 @@ impl SipGateway {
 }
 
 /// In-dialog requests (the device's BYE, re-INVITEs, OPTIONS) go to their
-/// call; the rest is answered here. Calls into the gateway are not offered.
+/// call; a new INVITE is a device dialling in; the rest is answered here.
 async fn answer_requests(
     mut incoming: rsipstack::transaction::TransactionReceiver,
-    layer: Arc<DialogLayer>,
+    inner: Arc<Inner>,
 ) {
     while let Some(mut tx) = incoming.recv().await {
-        let layer = Arc::clone(&layer);
+        let inner = Arc::clone(&inner);
         tokio::spawn(async move {
-            match layer.match_dialog(&tx) {
+            match inner.layer.match_dialog(&tx) {
                 Some(Dialog::Invite(mut dialog)) => {
                     if let Err(e) = dialog.handle(&mut tx).await {
                         tracing::debug!(error = %e, "in-dialog request failed");
@@ -198,8 +197,13 @@ async fn answer_requests(
                     let status = match tx.original.method {
                         Method::Ack => return,
                         Method::Options => StatusCode::OK,
-                        // Dialling into meetings (F-SIP-1) is not offered by this gateway yet.
-                        Method::Invite => StatusCode::TemporarilyUnavailable,
+                        Method::Invite => {
+                            inner.active.fetch_add(1, Ordering::Relaxed);
+                            let outcome = dial_in::answer(&inner, tx).await;
+                            inner.active.fetch_sub(1, Ordering::Relaxed);
+                            tracing::info!(outcome, "call into a meeting over");
+                            return;
+                        }
                         _ => StatusCode::CallTransactionDoesNotExist,
                     };
                     let _ = tx.reply(status).await;
@@ -238,7 +242,10 @@ fn callee_uri(target: &DialTarget, trunk: Option<&SipTrunk>) -> Result<Uri, Stri
 }
 
 /// A UDP socket for a call's RTP, in `range` when there is one.
-async fn rtp_socket(ip: IpAddr, range: Option<(u16, u16)>) -> std::io::Result<UdpSocket> {
+pub(crate) async fn rtp_socket(
+    ip: IpAddr,
+    range: Option<(u16, u16)>,
+) -> std::io::Result<UdpSocket> {
     let Some((first, last)) = range else {
         return UdpSocket::bind(SocketAddr::new(ip, 0)).await;
     };
@@ -370,95 +377,135 @@ async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEv
         },
     )
     .await;
-    let mut session = match session {
+    let session = match session {
         Ok(session) => session,
         Err(e) => return failed(hang_up(format!("could not join the meeting: {e}")).await),
     };
-    let mut meeting_events = session.events();
-    let _ = session.set_video_enabled(false);
-    let audio = match session.publish_audio().await {
-        Ok(audio) => audio,
-        Err(e) => {
-            session.leave().await;
-            return failed(hang_up(format!("could not publish the call's audio: {e}")).await);
-        }
-    };
-    let packets = session.subscriber().audio_packets(512);
-    events(CallEvent::Answered {
-        participant_id: session.participant_id().to_string(),
-    });
     let leg = RtpLeg {
         socket,
         remote: answer.rtp,
         law: answer.law,
     };
-    let mut bridge = tokio::spawn(bridge::run(leg, audio, packets));
-    let mut alone_since: Option<tokio::time::Instant> = None;
-    let mut look_around = tokio::time::interval(Duration::from_millis(500));
-    // Until one side ends it.
-    let leave_because = loop {
-        tokio::select! {
-            _ = look_around.tick() => {
-                // Nobody left to talk to: hang up rather than hold the line open.
-                if session.view().participants.len() <= 1 {
-                    let since = *alone_since.get_or_insert_with(tokio::time::Instant::now);
-                    if since.elapsed() >= config.alone_timeout {
-                        break Some("everyone else left the meeting".to_string());
-                    }
-                } else {
-                    alone_since = None;
-                }
-            }
-            Some(state) = states.recv() => {
-                if let DialogState::Terminated(_, reason) = state {
-                    break Some(match reason {
-                        TerminatedReason::UasBye => "the device hung up".to_string(),
-                        other => format!("the call dropped ({other:?})"),
-                    });
-                }
-            }
-            message = meeting_events.recv() => match message {
-                // A device has no button to accept with: the host's request is the answer.
-                Ok(ServerMessage::UnmuteRequested) => {
-                    let _ = session.set_audio_muted(false);
-                }
-                Ok(ServerMessage::MeetingEnded { .. }) => break None,
-                Ok(ServerMessage::Removed) => break None,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => break None,
-            },
-            result = &mut bridge => {
-                let reason = match result {
-                    Ok(Err(e)) => e,
-                    _ => "the audio bridge stopped".into(),
-                };
-                break Some(reason);
-            }
-            _ = inner.cancel.cancelled() => break Some("the SIP gateway is shutting down".into()),
-        }
+    let call = Connected {
+        inner,
+        dialog: &dialog,
+        dialog_id: &dialog_id,
+        states: &mut states,
     };
-    bridge.abort();
-    match leave_because {
-        Some(reason) => {
-            session.leave().await;
-            let _ = dialog.bye().await;
-            inner.layer.remove_dialog(&dialog_id);
-            CallEvent::Ended { reason }
-        }
-        None => {
-            let view = session.view();
-            let reason = if view.removed {
-                "removed from the meeting".to_string()
-            } else if view.ended.is_some() {
-                "the meeting ended".to_string()
-            } else {
-                "the meeting connection closed".to_string()
-            };
-            session.close().await;
-            CallEvent::Ended {
-                reason: hang_up(reason).await,
+    match call.run(session, leg, Some(events)).await {
+        Ok(reason) => CallEvent::Ended { reason },
+        Err(reason) => failed(reason),
+    }
+}
+
+/// A call that is answered and in its meeting, from either direction.
+pub(crate) struct Connected<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) dialog: &'a rsipstack::dialog::invite_dialog::InviteDialog,
+    pub(crate) dialog_id: &'a rsipstack::dialog::DialogId,
+    pub(crate) states: &'a mut rsipstack::dialog::dialog::DialogStateReceiver,
+}
+
+impl Connected<'_> {
+    pub(crate) async fn hang_up(&self) {
+        let _ = self.dialog.bye().await;
+        self.inner.layer.remove_dialog(self.dialog_id);
+    }
+
+    /// Publishes the call's audio, bridges it until one side ends the call,
+    /// and hangs up. `Ok` says why an established call ended; `Err` why it
+    /// never got its audio into the meeting.
+    pub(crate) async fn run(
+        self,
+        mut session: MeetingSession,
+        leg: RtpLeg,
+        events: Option<&CallEvents>,
+    ) -> Result<String, String> {
+        let config = &self.inner.config;
+        let mut meeting_events = session.events();
+        let _ = session.set_video_enabled(false);
+        let audio = match session.publish_audio().await {
+            Ok(audio) => audio,
+            Err(e) => {
+                session.leave().await;
+                self.hang_up().await;
+                return Err(format!("could not publish the call's audio: {e}"));
             }
+        };
+        let packets = session.subscriber().audio_packets(512);
+        if let Some(events) = events {
+            events(CallEvent::Answered {
+                participant_id: session.participant_id().to_string(),
+            });
         }
+        let mut bridge = tokio::spawn(bridge::run(leg, audio, packets));
+        let mut alone_since: Option<tokio::time::Instant> = None;
+        let mut look_around = tokio::time::interval(Duration::from_millis(500));
+        // Until one side ends it.
+        let leave_because = loop {
+            tokio::select! {
+                _ = look_around.tick() => {
+                    // Nobody left to talk to: hang up rather than hold the line open.
+                    if session.view().participants.len() <= 1 {
+                        let since = *alone_since.get_or_insert_with(tokio::time::Instant::now);
+                        if since.elapsed() >= config.alone_timeout {
+                            break Some("everyone else left the meeting".to_string());
+                        }
+                    } else {
+                        alone_since = None;
+                    }
+                }
+                Some(state) = self.states.recv() => {
+                    if let DialogState::Terminated(_, reason) = state {
+                        break Some(match reason {
+                            TerminatedReason::UasBye | TerminatedReason::UacBye => {
+                                "the device hung up".to_string()
+                            }
+                            other => format!("the call dropped ({other:?})"),
+                        });
+                    }
+                }
+                message = meeting_events.recv() => match message {
+                    // A device has no button to accept with: the host's request is the answer.
+                    Ok(ServerMessage::UnmuteRequested) => {
+                        let _ = session.set_audio_muted(false);
+                    }
+                    Ok(ServerMessage::MeetingEnded { .. }) => break None,
+                    Ok(ServerMessage::Removed) => break None,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break None,
+                },
+                result = &mut bridge => {
+                    let reason = match result {
+                        Ok(Err(e)) => e,
+                        _ => "the audio bridge stopped".into(),
+                    };
+                    break Some(reason);
+                }
+                _ = self.inner.cancel.cancelled() => break Some("the SIP gateway is shutting down".into()),
+            }
+        };
+        bridge.abort();
+        let reason = match leave_because {
+            Some(reason) => {
+                session.leave().await;
+                reason
+            }
+            None => {
+                let view = session.view();
+                let reason = if view.removed {
+                    "removed from the meeting".to_string()
+                } else if view.ended.is_some() {
+                    "the meeting ended".to_string()
+                } else {
+                    "the meeting connection closed".to_string()
+                };
+                session.close().await;
+                reason
+            }
+        };
+        self.hang_up().await;
+        Ok(reason)
     }
 }
 

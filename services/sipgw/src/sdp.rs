@@ -32,16 +32,52 @@ pub fn offer(rtp: SocketAddr, session_id: u64) -> String {
     )
 }
 
-/// What the far end answered: where to send RTP, and in which law.
+/// What the far end answered (or offered): where to send RTP, in which
+/// law, and its telephone-event payload type if it sends DTMF that way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answer {
     /// The far end's RTP address.
     pub rtp: SocketAddr,
     /// The first law of ours it accepted.
     pub law: Law,
+    /// Payload type of its RFC 4733 telephone events, if any.
+    pub telephone_event: Option<u8>,
 }
 
-/// Reads the far end's answer.
+/// Our answer to a device's offer: its law, and telephone events when it
+/// offered them.
+pub fn answer_to(rtp: SocketAddr, offer: &Answer, session_id: u64) -> String {
+    let ip = rtp.ip();
+    let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
+    let law = offer.law;
+    let pt = law.payload_type();
+    let mut sdp = format!(
+        "v=0\r\n\
+         o=yunhui {session_id} {session_id} IN {family} {ip}\r\n\
+         s=yunhui\r\n\
+         c=IN {family} {ip}\r\n\
+         t=0 0\r\n",
+    );
+    match offer.telephone_event {
+        Some(event) => sdp.push_str(&format!(
+            "m=audio {port} RTP/AVP {pt} {event}\r\n\
+             a=rtpmap:{pt} {name}/8000\r\n\
+             a=rtpmap:{event} telephone-event/8000\r\n\
+             a=fmtp:{event} 0-15\r\n",
+            port = rtp.port(),
+            name = law.name(),
+        )),
+        None => sdp.push_str(&format!(
+            "m=audio {port} RTP/AVP {pt}\r\na=rtpmap:{pt} {name}/8000\r\n",
+            port = rtp.port(),
+            name = law.name(),
+        )),
+    }
+    sdp.push_str("a=ptime:20\r\na=sendrecv\r\n");
+    sdp
+}
+
+/// Reads the far end's answer (or a device's offer).
 pub fn answer(sdp: &[u8]) -> Result<Answer, String> {
     let session = SessionDescription::unmarshal(&mut Cursor::new(sdp))
         .map_err(|e| format!("the answer's SDP is unreadable: {e}"))?;
@@ -71,9 +107,30 @@ pub fn answer(sdp: &[u8]) -> Result<Answer, String> {
     })?;
     let port = u16::try_from(media.media_name.port.value)
         .map_err(|_| "the answer's audio port is out of range".to_string())?;
+    let telephone_event = media
+        .attributes
+        .iter()
+        .filter(|a| a.key == "rtpmap")
+        .filter_map(|a| a.value.as_deref())
+        .find_map(|v| {
+            let (pt, codec) = v.split_once(' ')?;
+            codec
+                .to_ascii_lowercase()
+                .starts_with("telephone-event/8000")
+                .then(|| pt.parse::<u8>().ok())
+                .flatten()
+        })
+        .filter(|pt| {
+            media
+                .media_name
+                .formats
+                .iter()
+                .any(|f| f == &pt.to_string())
+        });
     Ok(Answer {
         rtp: SocketAddr::new(ip, port),
         law,
+        telephone_event,
     })
 }
 
@@ -89,9 +146,16 @@ mod tests {
             parsed,
             Answer {
                 rtp,
-                law: Law::Pcma
+                law: Law::Pcma,
+                telephone_event: Some(TELEPHONE_EVENT_PT)
             }
         );
+        // Answering a device's offer keeps its law and its events.
+        let ours: SocketAddr = "192.0.2.9:30000".parse().unwrap();
+        let back = answer(answer_to(ours, &parsed, 7).as_bytes()).unwrap();
+        assert_eq!(back.rtp, ours);
+        assert_eq!(back.law, Law::Pcma);
+        assert_eq!(back.telephone_event, Some(TELEPHONE_EVENT_PT));
     }
 
     #[test]
@@ -100,6 +164,10 @@ mod tests {
                    m=audio 6000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n";
         let parsed = answer(sdp.as_bytes()).unwrap();
         assert_eq!(parsed.law, Law::Pcmu);
+        assert_eq!(
+            parsed.telephone_event, None,
+            "101 has no rtpmap: not events"
+        );
         assert_eq!(parsed.rtp, "10.1.1.1:6000".parse::<SocketAddr>().unwrap());
     }
 
