@@ -131,6 +131,16 @@ impl RoomState {
             .is_some_and(|m| m.info.role == Role::Host)
     }
 
+    /// `participant_id` when they may bring others in (invite, call out):
+    /// the host always, everyone when the join mode lets invitees invite.
+    fn inviter(&self, participant_id: &str, action: &'static str) -> Result<&Member> {
+        let member = self.members.get(participant_id).ok_or(Error::NotAdmitted)?;
+        if member.info.role != Role::Host && self.options.join_mode != JoinMode::InviteesMayInvite {
+            return Err(Error::NotAllowed(action));
+        }
+        Ok(member)
+    }
+
     fn member_mut(&mut self, participant_id: &str) -> Result<&mut Member> {
         self.members
             .get_mut(participant_id)
@@ -272,14 +282,7 @@ impl Rooms {
             )));
         }
         let mut state = room.state.lock().await;
-        let member = state
-            .members
-            .get(participant_id)
-            .ok_or(Error::NotAdmitted)?;
-        if member.info.role != Role::Host && state.options.join_mode != JoinMode::InviteesMayInvite
-        {
-            return Err(Error::NotAllowed("invite others to this meeting"));
-        }
+        let member = state.inviter(participant_id, "invite others to this meeting")?;
         let inviter = member.info.display_name.clone();
         let outbox = member.outbox.clone();
         let mut invited = Vec::new();

@@ -214,16 +214,7 @@ impl Connection {
 
     async fn handle(&mut self, message: ClientMessage) -> Result<(), Error> {
         let app = self.app.clone();
-        if let ClientMessage::Join {
-            meeting_number,
-            display_name,
-            password,
-            link_key,
-            token,
-            device_id,
-            dial_ticket,
-        } = message
-        {
+        if matches!(message, ClientMessage::Join { .. }) {
             app.metrics.messages.with_label_values(&["join"]).inc();
             if let Some((room, id)) = &self.joined {
                 if app.rooms.is_present(room, id).await {
@@ -237,17 +228,7 @@ impl Connection {
                 // Removed or turned away meanwhile: this socket may join afresh.
                 self.joined = None;
             }
-            return self
-                .join(JoinRequest {
-                    meeting_number,
-                    display_name,
-                    password,
-                    link_key,
-                    token,
-                    device_id,
-                    dial_ticket,
-                })
-                .await;
+            return self.join(message).await;
         }
         match message {
             ClientMessage::Listen { token } => {
@@ -376,23 +357,12 @@ impl Connection {
     }
 }
 
-/// The fields of a [`ClientMessage::Join`].
-struct JoinRequest {
-    meeting_number: String,
-    display_name: String,
-    password: Option<String>,
-    link_key: Option<String>,
-    token: Option<String>,
-    device_id: Option<String>,
-    dial_ticket: Option<String>,
-}
-
 impl Connection {
     /// Checks who may enter (password with throttling, link key, host
     /// account, a call's ticket, join mode, licence) and enters the meeting
     /// or its waiting room.
-    async fn join(&mut self, request: JoinRequest) -> Result<(), Error> {
-        let JoinRequest {
+    async fn join(&mut self, message: ClientMessage) -> Result<(), Error> {
+        let ClientMessage::Join {
             meeting_number,
             display_name,
             password,
@@ -400,7 +370,10 @@ impl Connection {
             token,
             device_id,
             dial_ticket,
-        } = request;
+        } = message
+        else {
+            return Err(Error::Internal("join was given another message".into()));
+        };
         let app = self.app.clone();
         let display_name = check_name(&display_name)?;
         if let Some(device) = &device_id {

@@ -130,6 +130,25 @@ impl Sipp {
             .expect("sipp exit status")
     }
 
+    /// Waits for SIPp's call to end well: it saw `request_line` and the
+    /// gateway's BYE.
+    async fn hung_up_after(&mut self, request_line: &str) {
+        let status = self.finished().await;
+        let messages = self.messages();
+        assert!(
+            status.success(),
+            "sipp's call completed: {status:?}\n{messages}"
+        );
+        assert!(
+            messages.contains(request_line),
+            "{request_line} in\n{messages}"
+        );
+        assert!(
+            messages.contains("BYE sip:"),
+            "the gateway hung up with a BYE"
+        );
+    }
+
     /// The SIP messages SIPp sent and received, and its errors.
     fn messages(&self) -> String {
         let errors = self.messages.with_file_name("errors.log");
@@ -189,8 +208,9 @@ async fn gateway(
     gateway
 }
 
-async fn host_of(server: &Server) -> (MeetingSession, Meeting) {
-    let (api, meeting) = server.meeting(None).await;
+/// A meeting with `password` and its host in it.
+async fn host_of(server: &Server, password: Option<&str>) -> (MeetingSession, Meeting) {
+    let (api, meeting) = server.meeting(password).await;
     let host = MeetingSession::join(
         &server.base_url,
         JoinOptions {
@@ -304,7 +324,7 @@ async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) 
         Reach::InProcess
     };
     let gateway = gateway(&server, by_phone.then_some(trunk), WAIT, reach).await;
-    let (mut host, _meeting) = host_of(&server).await;
+    let (mut host, _meeting) = host_of(&server, None).await;
     host.host(HostCommand::SetLocked { locked: true }).unwrap();
     let mut options = {
         host.wait_until("the meeting's options", WAIT, |v| v.options.is_some())
@@ -375,20 +395,7 @@ async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) 
         // Everyone else leaves: the gateway hangs up instead of holding the line.
         tone.abort();
         host.leave().await;
-        let status = sipp.finished().await;
-        let messages = sipp.messages();
-        assert!(
-            status.success(),
-            "sipp's call completed: {status:?}\n{messages}"
-        );
-        assert!(
-            messages.contains(&request_line),
-            "{request_line} in\n{messages}"
-        );
-        assert!(
-            messages.contains("BYE sip:"),
-            "the gateway hung up with a BYE"
-        );
+        sipp.hung_up_after(&request_line).await;
         assert_eq!(gateway.active_calls(), 0);
         return;
     }
@@ -434,20 +441,7 @@ async fn a_called_device_hears_the_meeting_and_is_heard(db: Db, by_phone: bool) 
         participant_id: device.clone(),
     })
     .unwrap();
-    let status = sipp.finished().await;
-    let messages = sipp.messages();
-    assert!(
-        status.success(),
-        "sipp's call completed: {status:?}\n{messages}"
-    );
-    assert!(
-        messages.contains(&request_line),
-        "{request_line} in\n{messages}"
-    );
-    assert!(
-        messages.contains("BYE sip:"),
-        "the gateway hung up with a BYE"
-    );
+    sipp.hung_up_after(&request_line).await;
     let ended = dial_reaches(&host, DialState::Ended).await;
     assert_eq!(ended.reason.as_deref(), Some("removed from the meeting"));
     host.wait_until("the device gone", WAIT, |v| {
@@ -472,7 +466,7 @@ async fn a_called_phone_number_goes_through_the_sip_trunk(db: Db) {
 /// ticket opens no meeting.
 async fn calls_that_cannot_go_through_say_why(db: Db) {
     let server = support::start(db).await;
-    let (host, meeting) = host_of(&server).await;
+    let (host, meeting) = host_of(&server, None).await;
 
     // No gateway in this deployment.
     let refused = host
@@ -628,19 +622,7 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
 async fn a_room_system_dials_in_and_keys_in_the_password(db: Db) {
     let server = support::start(db).await;
     let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
-    let (api, meeting) = server.meeting(Some("2468")).await;
-    let host = MeetingSession::join(
-        &server.base_url,
-        JoinOptions {
-            meeting_number: meeting.number.clone(),
-            display_name: "Host".into(),
-            token: api.token().map(String::from),
-            media_bind: Some("127.0.0.1:0".into()),
-            ..JoinOptions::default()
-        },
-    )
-    .await
-    .expect("host joins");
+    let (host, meeting) = host_of(&server, Some("2468")).await;
     let mut sipp = Sipp::start(Scenario::DialIn {
         number: meeting.number.clone(),
         to: gateway.local_addr(),
@@ -699,7 +681,7 @@ async fn a_trunk_that_asks_for_credentials_gets_them(db: Db) {
             password: Some(password.into()),
         };
         let _gateway = gateway(&server, Some(trunk), WAIT, Reach::InProcess).await;
-        let (host, _) = host_of(&server).await;
+        let (host, _) = host_of(&server, None).await;
         host.dial(DialTarget::Phone {
             number: "13800138000".into(),
         })

@@ -6,9 +6,8 @@
 use std::sync::{Arc, Weak};
 
 use tokio::sync::mpsc;
-use yunhui_proto::api::JoinMode;
 use yunhui_proto::dial::{CallEvent, DialRequest};
-use yunhui_proto::signaling::{DialState, DialTarget, Role, ServerMessage};
+use yunhui_proto::signaling::{DialState, DialTarget, ServerMessage};
 
 use super::{Outbound, Outbox, Room, Rooms};
 use crate::error::{Error, Result};
@@ -41,16 +40,7 @@ impl Rooms {
     ) -> Result<()> {
         let target = target.normalised().map_err(Error::InvalidInput)?;
         let mut state = room.state.lock().await;
-        let member = state
-            .members
-            .get(participant_id)
-            .ok_or(Error::NotAdmitted)?;
-        if member.info.role != Role::Host && state.options.join_mode != JoinMode::InviteesMayInvite
-        {
-            return Err(Error::NotAllowed(
-                "call devices or phones into this meeting",
-            ));
-        }
+        let member = state.inviter(participant_id, "call devices or phones into this meeting")?;
         let Some(control) = self.calls.get() else {
             return Err(Error::Unavailable(
                 "calling devices and phones needs the SIP gateway, which this deployment does not run"
