@@ -461,6 +461,21 @@ async fn a_called_phone_number_goes_through_the_sip_trunk(db: Db) {
     a_called_device_hears_the_meeting_and_is_heard(db, true).await
 }
 
+/// The error `session`'s dial of `target` is refused with.
+async fn dial_refused(session: &MeetingSession, target: DialTarget) -> (ErrorCode, String) {
+    session
+        .request(ClientMessage::Dial { target }, ANSWER)
+        .await
+        .unwrap()
+        .expect("the dial is refused")
+}
+
+fn room_at_localhost() -> DialTarget {
+    DialTarget::Sip {
+        uri: "room@127.0.0.1".into(),
+    }
+}
+
 /// Calls that are not answered say why; bad targets, missing parts and
 /// callers without the right are refused before anything rings; a made-up
 /// ticket opens no meeting.
@@ -469,18 +484,7 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
     let (host, meeting) = host_of(&server, None).await;
 
     // No gateway in this deployment.
-    let refused = host
-        .request(
-            ClientMessage::Dial {
-                target: DialTarget::Sip {
-                    uri: "room@127.0.0.1".into(),
-                },
-            },
-            ANSWER,
-        )
-        .await
-        .unwrap()
-        .expect("refused without a gateway");
+    let refused = dial_refused(&host, room_at_localhost()).await;
     assert_eq!(refused.0, ErrorCode::Unavailable);
     assert!(refused.1.contains("SIP gateway"), "{}", refused.1);
 
@@ -499,26 +503,17 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
             "not a telephone number",
         ),
     ] {
-        let (code, message) = host
-            .request(ClientMessage::Dial { target }, ANSWER)
-            .await
-            .unwrap()
-            .expect("refused");
+        let (code, message) = dial_refused(&host, target).await;
         assert_eq!(code, ErrorCode::InvalidInput);
         assert!(message.contains(words), "{message}");
     }
-    let (code, message) = host
-        .request(
-            ClientMessage::Dial {
-                target: DialTarget::Phone {
-                    number: "110".into(),
-                },
-            },
-            ANSWER,
-        )
-        .await
-        .unwrap()
-        .expect("no trunk");
+    let (code, message) = dial_refused(
+        &host,
+        DialTarget::Phone {
+            number: "110".into(),
+        },
+    )
+    .await;
     assert_eq!(code, ErrorCode::Unavailable);
     assert!(message.contains("SIP trunk"), "{message}");
 
@@ -534,18 +529,7 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
     )
     .await
     .expect("guest joins");
-    let (code, _) = guest
-        .request(
-            ClientMessage::Dial {
-                target: DialTarget::Sip {
-                    uri: "room@127.0.0.1".into(),
-                },
-            },
-            ANSWER,
-        )
-        .await
-        .unwrap()
-        .expect("refused to a participant");
+    let (code, _) = dial_refused(&guest, room_at_localhost()).await;
     assert_eq!(code, ErrorCode::NotAllowed);
 
     // A ticket nobody issued.
