@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use opus_rs::{Application, OpusDecoder, OpusEncoder};
 use support::{Db, Server};
+use yunhui_client::api::ApiClient;
 use yunhui_client::media::AudioPacket;
 use yunhui_client::meeting::{DialUpdate, JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::api::Meeting;
@@ -211,7 +212,11 @@ async fn gateway(
 /// A meeting with `password` and its host in it.
 async fn host_of(server: &Server, password: Option<&str>) -> (MeetingSession, Meeting) {
     let (api, meeting) = server.meeting(password).await;
-    let host = MeetingSession::join(
+    (join_as_host(server, &api, &meeting).await, meeting)
+}
+
+async fn join_as_host(server: &Server, api: &ApiClient, meeting: &Meeting) -> MeetingSession {
+    MeetingSession::join(
         &server.base_url,
         JoinOptions {
             meeting_number: meeting.number.clone(),
@@ -222,8 +227,7 @@ async fn host_of(server: &Server, password: Option<&str>) -> (MeetingSession, Me
         },
     )
     .await
-    .expect("host joins");
-    (host, meeting)
+    .expect("host joins")
 }
 
 /// Waits for the call to reach `state` and returns that update.
@@ -601,25 +605,40 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
 
 /// A room system dials into a meeting with a password (F-SIP-1): the
 /// meeting number is in its request URI, the password keyed in as RFC 4733
-/// telephone events after a wrong first try; it joins under its SIP
-/// address, and the host's removal hangs it up.
+/// telephone events after a wrong first try. It is first in the meeting and
+/// waits there for company; it shows under its SIP address, and the host's
+/// removal hangs it up.
 async fn a_room_system_dials_in_and_keys_in_the_password(db: Db) {
     let server = support::start(db).await;
     let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
-    let (host, meeting) = host_of(&server, Some("2468")).await;
+    // Nobody is in the meeting yet (it may start before its host).
+    let (api, meeting) = server.meeting(Some("2468")).await;
     let mut sipp = Sipp::start(Scenario::DialIn {
         number: meeting.number.clone(),
         to: gateway.local_addr(),
     })
     .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while server.metric("yunhui_signal_participants").await < 1.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the room system never joined; sipp saw:\n{}",
+            sipp.messages()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Alone in an empty meeting it waits for company, past the alone timeout.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(gateway.active_calls(), 1, "still connected");
+    assert_eq!(server.metric("yunhui_signal_participants").await, 1.0);
+
+    let host = join_as_host(&server, &api, &meeting).await;
     let name = format!("sip:boardroom@127.0.0.1:{}", sipp.port);
-    host.wait_until(
-        "the room system in the meeting",
-        Duration::from_secs(30),
-        |v| v.participants.values().any(|p| p.display_name == name),
-    )
+    host.wait_until("the room system in the meeting", WAIT, |v| {
+        v.participants.values().any(|p| p.display_name == name)
+    })
     .await
-    .unwrap_or_else(|_| panic!("{name} never joined; sipp saw:\n{}", sipp.messages()));
+    .unwrap_or_else(|_| panic!("{name} is not in the meeting"));
     let device = host
         .view()
         .participants

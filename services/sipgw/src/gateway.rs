@@ -53,7 +53,8 @@ pub struct GatewayConfig {
     /// policy can open exactly those; any free port when `None`.
     pub rtp_ports: Option<(u16, u16)>,
     /// How long a device may stay alone in a meeting everyone else left
-    /// before it is hung up.
+    /// before it is hung up (one that dialled into an empty meeting waits
+    /// for company).
     pub alone_timeout: Duration,
 }
 
@@ -440,13 +441,18 @@ impl Connected<'_> {
         }
         let mut bridge = tokio::spawn(bridge::run(leg, audio, packets));
         let mut alone_since: Option<tokio::time::Instant> = None;
+        // A device that dialled into an empty meeting waits for company;
+        // only once others have come and gone is it alone.
+        let mut had_company = false;
         let mut look_around = tokio::time::interval(Duration::from_millis(500));
         // Until one side ends it.
         let leave_because = loop {
             tokio::select! {
                 _ = look_around.tick() => {
                     // Nobody left to talk to: hang up rather than hold the line open.
-                    if session.view().participants.len() <= 1 {
+                    let others = session.view().participants.len().saturating_sub(1);
+                    had_company |= others > 0;
+                    if had_company && others == 0 {
                         let since = *alone_since.get_or_insert_with(tokio::time::Instant::now);
                         if since.elapsed() >= config.alone_timeout {
                             break Some("everyone else left the meeting".to_string());
