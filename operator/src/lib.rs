@@ -121,12 +121,7 @@ pub async fn run_controllers(ctx: Arc<Context>) {
             watcher::Config::default(),
             move |node| {
                 let name = node.name_any();
-                let external = node
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.addresses.as_ref())
-                    .and_then(|a| a.iter().find(|a| a.type_ == "ExternalIP"))
-                    .map(|a| a.address.clone());
+                let external = media_cluster::external_ip(&node);
                 let changed = seen_addresses
                     .lock()
                     .map(|mut seen| seen.insert(name, external.clone()) != Some(external))

@@ -28,6 +28,15 @@ use crate::apply::apply_children;
 use crate::children::Owner;
 use crate::conditions::{self, READY};
 use crate::context::Context;
+
+/// A node's ExternalIP, if it has one.
+pub fn external_ip(node: &Node) -> Option<String> {
+    node.status
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .and_then(|a| a.iter().find(|a| a.type_ == "ExternalIP"))
+        .map(|a| a.address.clone())
+}
 use crate::error::{Error, Result};
 use build::{BuildInput, GeneratedKeys, keys_secret_name};
 
@@ -84,13 +93,7 @@ async fn node_external_addresses(
         if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
             continue;
         }
-        let external = node
-            .status
-            .as_ref()
-            .and_then(|s| s.addresses.as_ref())
-            .and_then(|a| a.iter().find(|a| a.type_ == "ExternalIP"))
-            .map(|a| a.address.clone());
-        match external {
+        match external_ip(node) {
             Some(ip) => {
                 addresses.insert(node.name_any(), ip);
             }
