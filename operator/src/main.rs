@@ -83,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         r = yunhui_operator::run(client, config, metrics, health) => r?,
         r = server => r??,
-        _ = tokio::signal::ctrl_c() => {}
+        _ = yunhui_runtime::shutdown_signal() => {}
     }
     Ok(())
 }

@@ -6,6 +6,11 @@
 #   ${YUNHUI_CACHE:-$HOME/.cache/yunhui}/kube/<key>/bin/
 #     etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl
 #
+# With --node it builds the real node's binaries instead (node.sh):
+#
+#   ${YUNHUI_CACHE:-$HOME/.cache/yunhui}/kube/<node key>/bin/
+#     kubelet kube-proxy pause coredns
+#
 # Idempotent: when every binary is already there it does nothing. The bin
 # directory is printed as the last line of stdout; everything else goes to
 # stderr. Environment:
@@ -19,10 +24,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 
 cache=${YUNHUI_CACHE:-$HOME/.cache/yunhui}
-key="$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+set_node=0
+[ "${1:-}" = "--node" ] && set_node=1
+if [ "$set_node" = 1 ]; then
+  key="$KUBE_VERSION-node-coredns-$COREDNS_VERSION"
+  want=(kubelet kube-proxy pause coredns)
+else
+  key="$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+  want=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl)
+fi
 root="$cache/kube/$key"
 bin="$root/bin"
-want=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl)
 
 complete() {
   local b
@@ -100,12 +112,27 @@ build_kwok() {
   rm -rf "$tmp"
 }
 
-build_etcd
-build_kube kube-apiserver
-build_kube kube-controller-manager
-build_kube kube-scheduler
-build_kube kubectl
-build_kwok
+build_coredns() {
+  [ -x "$bin/coredns" ] && return 0
+  (cd "$here/tools/coredns" && timed coredns go build -trimpath \
+    -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+    -o "$bin/.coredns.tmp" .)
+  mv -f "$bin/.coredns.tmp" "$bin/coredns"
+}
+
+if [ "$set_node" = 1 ]; then
+  build_kube kubelet
+  build_kube kube-proxy
+  build_kube pause
+  build_coredns
+else
+  build_etcd
+  build_kube kube-apiserver
+  build_kube kube-controller-manager
+  build_kube kube-scheduler
+  build_kube kubectl
+  build_kwok
+fi
 
 complete || { echo "build-binaries: some binaries are missing in $bin" >&2; exit 1; }
 echo "build-binaries: done; cache $(du -sh "$root" | cut -f1) in $root" >&2

@@ -27,6 +27,10 @@
 #
 # Environment for start: YUNHUI_KUBE_OWNER_PID=PID stops the control plane when
 # that process exits (so a crashed test run leaves nothing behind);
+# YUNHUI_KUBE_NODE_IP=IP prepares for a real node (node.sh) at that address:
+# the API server listens on all addresses and advertises IP (so the
+# `kubernetes` Service reaches it from pods), its certificate names IP, and it
+# reaches kubelets with a client certificate, checking theirs against the CA;
 # YUNHUI_KUBE_BIN=DIR uses binaries from DIR instead of calling build-binaries.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -145,7 +149,7 @@ make_pki() {
   sign apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+subjectAltName=IP:127.0.0.1,IP:10.96.0.1${node_ip:+,IP:$node_ip},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   local client="basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
@@ -155,6 +159,8 @@ extendedKeyUsage=clientAuth"
   sign kube-controller-manager "/CN=system:kube-controller-manager" "$client"
   sign kube-scheduler "/CN=system:kube-scheduler" "$client"
   sign kwok "/O=system:masters/CN=kwok" "$client"
+  # The API server's client certificate towards kubelets (node.sh).
+  sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
   # The API server's client certificate towards aggregated API servers.
   sign front-proxy-client "/CN=front-proxy-client" "$client"
   # Service-account token signing key (RSA, as most clients expect RS256).
@@ -213,6 +219,7 @@ cmd_start() {
 
   mkdir -p "$dir/logs" "$dir/pids"
   rm -f "$dir/.ports" "$dir/pids/"*.pid
+  node_ip=${YUNHUI_KUBE_NODE_IP:-}
   make_pki
   t0=$(date +%s.%N) # start-up time excludes the (cached) build and key generation
 
@@ -290,6 +297,7 @@ api_port=$api_port
 kcm_port=$kcm_port
 sched_port=$sched_port
 kwok_port=$kwok_port
+node_ip=$node_ip
 EOF
   write_env "$bin"
 
@@ -308,11 +316,18 @@ EOF
     --unsafe-no-fsync --log-level warn
   wait_for etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health" || return 1
 
+  local network=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none)
+  if [ -n "$node_ip" ]; then
+    network=(--bind-address 0.0.0.0 --advertise-address "$node_ip"
+      --kubelet-client-certificate "$dir/pki/apiserver-kubelet-client.crt"
+      --kubelet-client-key "$dir/pki/apiserver-kubelet-client.key"
+      --kubelet-certificate-authority "$dir/pki/ca.crt"
+      --kubelet-preferred-address-types InternalIP,Hostname)
+  fi
   log "starting kube-apiserver on $server"
   launch kube-apiserver "$bin/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --endpoint-reconciler-type none \
+    --secure-port "$api_port" "${network[@]}" \
     --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
     --client-ca-file "$dir/pki/ca.crt" \
     --requestheader-client-ca-file "$dir/pki/ca.crt" \

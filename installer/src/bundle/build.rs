@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::edition::{Edition, rust_target};
-use super::image::{BaseContents, ServiceImage, base_layer, write_service_image};
+use super::image::{BaseContents, ServiceImage, asset_layer, base_layer, write_service_image};
 use super::manifest::{
     BUNDLED_PUBLIC_KEY, BuildInfo, BundleManifest, ComponentEntry, FileEntry, IMAGES_DIR,
     ImageEntry, MANIFEST_FILE, PlatformImage, SIGNATURE_FILE, Target, aggregate_sha256,
@@ -345,6 +345,29 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
         let mut platforms = Vec::new();
         let mut descriptors = Vec::new();
         let mut built_arches = Vec::new();
+        let mut asset_layers = Vec::new();
+        let mut env = Vec::new();
+        for asset in &component.assets {
+            let from = request.source.join(&asset.from);
+            if !from.is_dir() {
+                return Err(BundleError::Input {
+                    path: from,
+                    message: format!(
+                        "the {} image ships this folder, which is missing{}",
+                        component.name,
+                        asset
+                            .build_hint
+                            .as_deref()
+                            .map(|hint| format!(" (build it first: {hint})"))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
+            asset_layers.push(asset_layer(&from, &asset.to)?.write_layer(&layout)?);
+            if let Some(name) = &asset.env {
+                env.push(format!("{name}={}", asset.to));
+            }
+        }
         for arch in &arches {
             if missing
                 .iter()
@@ -365,6 +388,8 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
                     arch,
                     version: &version,
                     revision: &commit,
+                    asset_layers: &asset_layers,
+                    env: &env,
                 },
             )?;
             let oci_ref = format!("{}_{version}_{arch}", component.name);

@@ -66,6 +66,36 @@ pub struct Component {
     /// Arches this component is available for; all edition arches if absent.
     #[serde(default)]
     pub arches: Option<Vec<String>>,
+    /// Files from the source tree that ship in the image (the same for every
+    /// arch), such as the web client signal serves.
+    #[serde(default)]
+    pub assets: Vec<Asset>,
+}
+
+/// A folder of the source tree shipped in a component's image.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    /// Folder relative to the workspace root (`services/web/dist`).
+    pub from: PathBuf,
+    /// Absolute path of that folder in the image (`/usr/share/yunhui/web`).
+    pub to: String,
+    /// Environment variable the image sets to `to`, telling the service
+    /// where its files are (`YUNHUI_WEB_DIR`).
+    #[serde(default)]
+    pub env: Option<String>,
+    /// What to do when `from` is missing, for the error message
+    /// (`npm run build in services/web`).
+    #[serde(default)]
+    pub build_hint: Option<String>,
+}
+
+/// Whether a path is plain: relative parts only, no `..`, `.` or empty part.
+fn plain_relative(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
 /// Base layer settings.
@@ -147,6 +177,22 @@ impl Edition {
                 return Err(invalid(format!(
                     "unknown arch {arch:?}; use amd64 or arm64"
                 )));
+            }
+        }
+        for component in &edition.components {
+            for asset in &component.assets {
+                let from = asset.from.to_string_lossy();
+                let to_ok = asset
+                    .to
+                    .strip_prefix('/')
+                    .is_some_and(|rest| plain_relative(rest.trim_end_matches('/')));
+                if !plain_relative(&from) || !to_ok {
+                    return Err(invalid(format!(
+                        "component {}: asset from = {from:?} must be a plain relative path and \
+                         to = {:?} a plain absolute one",
+                        component.name, asset.to
+                    )));
+                }
             }
         }
         Ok(edition)

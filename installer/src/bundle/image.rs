@@ -234,6 +234,53 @@ pub struct ServiceImage<'a> {
     pub version: &'a str,
     /// Source revision label (git commit).
     pub revision: &'a str,
+    /// Layers shared by every arch of this component (its assets), stacked
+    /// above the binary.
+    pub asset_layers: &'a [(Descriptor, String)],
+    /// Extra `NAME=value` environment of the image (where its assets are).
+    pub env: &'a [String],
+}
+
+/// A layer with the files of a source folder under `to` (root-owned,
+/// readable by everyone), in path order. Fails on anything but plain
+/// files and folders.
+pub fn asset_layer(from: &Path, to: &str) -> Result<LayerTree, ImageError> {
+    fn walk(tree: &mut LayerTree, dir: &Path, at: &str) -> Result<(), ImageError> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|source| ImageError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .collect::<Result<_, _>>()
+            .map_err(|source| ImageError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        tree.dir(at, 0o755, 0);
+        for entry in entries {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let kind = entry.file_type().map_err(|source| ImageError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if kind.is_dir() {
+                walk(tree, &path, &format!("{at}/{name}"))?;
+            } else if kind.is_file() {
+                tree.file(&format!("{at}/{name}"), 0o644, read(&path)?);
+            } else {
+                return Err(ImageError::Read {
+                    path,
+                    source: std::io::Error::other("neither a file nor a folder"),
+                });
+            }
+        }
+        Ok(())
+    }
+    let mut tree = LayerTree::default();
+    walk(&mut tree, from, to.trim_matches('/'))?;
+    Ok(tree)
 }
 
 /// Writes one platform's image (base layer, binary layer, config, manifest)
@@ -271,17 +318,28 @@ pub fn write_service_image(
         variant: platform.variant.clone(),
         config: RuntimeConfig {
             user: format!("{NONROOT_UID}:{NONROOT_UID}"),
-            env: vec![
+            env: [
                 "PATH=/usr/local/bin:/usr/bin:/bin".to_string(),
                 format!("SSL_CERT_FILE=/{CA_BUNDLE_PATH}"),
-            ],
+            ]
+            .into_iter()
+            .chain(image.env.iter().cloned())
+            .collect(),
             entrypoint: vec![format!("/{BINARY_DIR}/{}", image.binary_name)],
             working_dir: "/home/nonroot".to_string(),
             labels: labels.clone(),
         },
         rootfs: RootFs {
             kind: "layers".to_string(),
-            diff_ids: vec![base.1.clone(), binary_layer.1.clone()],
+            diff_ids: [base.1.clone(), binary_layer.1.clone()]
+                .into_iter()
+                .chain(
+                    image
+                        .asset_layers
+                        .iter()
+                        .map(|(_, diff_id)| diff_id.clone()),
+                )
+                .collect(),
         },
     };
     let config = layout.put_json(MEDIA_TYPE_CONFIG, &config)?;
@@ -289,7 +347,10 @@ pub fn write_service_image(
         schema_version: 2,
         media_type: MEDIA_TYPE_MANIFEST.to_string(),
         config,
-        layers: vec![base.0.clone(), binary_layer.0],
+        layers: [base.0.clone(), binary_layer.0]
+            .into_iter()
+            .chain(image.asset_layers.iter().map(|(layer, _)| layer.clone()))
+            .collect(),
         annotations: labels,
     };
     let mut descriptor = layout.put_json(MEDIA_TYPE_MANIFEST, &manifest)?;

@@ -292,8 +292,8 @@ fn signal(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         json!([{"name": "http", "containerPort": SIGNAL_PORT, "protocol": "TCP"}]),
         resources(&input.spec.signal.resources),
     );
-    container["readinessProbe"] = json!({"httpGet": {"path": "/readyz", "port": SIGNAL_PORT}});
-    container["livenessProbe"] = json!({"httpGet": {"path": "/healthz", "port": SIGNAL_PORT}});
+    container["readinessProbe"] = http_probe("/readyz", SIGNAL_PORT);
+    container["livenessProbe"] = http_probe("/healthz", SIGNAL_PORT);
     let mounts = container["volumeMounts"]
         .as_array_mut()
         .expect("mounts are a list");
@@ -399,6 +399,9 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         ports[1]["hostPort"] = json!(spec.tcp_port);
     }
     let mut container = input.container("sfu", env, ports, resources(&spec.resources));
+    // Ready once the media port is bound and the control API answers.
+    container["readinessProbe"] = http_probe("/readyz", SFU_CONTROL_PORT);
+    container["livenessProbe"] = http_probe("/healthz", SFU_CONTROL_PORT);
     container["envFrom"] = json!([{"configMapRef": {"name": input.name("config")}}]);
     let mut volumes = vec![json!({"name": "tmp", "emptyDir": {}})];
     if external {
@@ -472,6 +475,11 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     Ok(children)
 }
 
+/// An HTTP probe of one of the container's ports.
+fn http_probe(path: &str, port: i32) -> Value {
+    json!({"httpGet": {"path": path, "port": port}, "periodSeconds": 5, "failureThreshold": 3})
+}
+
 fn worker_deployment(
     input: &BuildInput<'_>,
     component: &str,
@@ -479,9 +487,15 @@ fn worker_deployment(
     env: Value,
     ports: Value,
     resources: Option<Value>,
+    probe_port: Option<i32>,
 ) -> Result<Child> {
     let owner = input.owner;
     let selector = owner.selector(component);
+    let mut container = input.container(component, env, ports, resources);
+    if let Some(port) = probe_port {
+        container["readinessProbe"] = http_probe("/readyz", port);
+        container["livenessProbe"] = http_probe("/healthz", port);
+    }
     typed::<Deployment>(json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": meta(owner, &input.name(component), component),
@@ -494,7 +508,7 @@ fn worker_deployment(
                     "serviceAccountName": input.name("worker"),
                     "automountServiceAccountToken": false,
                     "securityContext": pod_security(),
-                    "containers": [input.container(component, env, ports, resources)],
+                    "containers": [container],
                     "volumes": [{"name": "tmp", "emptyDir": {}}]
                 }
             }
@@ -512,6 +526,7 @@ fn recorder(input: &BuildInput<'_>) -> Result<Vec<Child>> {
             input.common_env(),
             json!([]),
             resources(&r.resources),
+            None,
         )?,
         pdb(input, "recorder")?,
         // Recorders only connect out (to signal and the SFU): no ingress at all.
@@ -541,6 +556,7 @@ fn sip(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         }
     }
     Ok(vec![
+        // Ready once the SIP port is bound and the control API answers.
         worker_deployment(
             input,
             "sip",
@@ -548,6 +564,7 @@ fn sip(input: &BuildInput<'_>) -> Result<Vec<Child>> {
             env,
             ports,
             resources(&s.resources),
+            Some(SIPGW_CONTROL_PORT),
         )?,
         typed::<Service>(json!({
             "apiVersion": "v1", "kind": "Service",

@@ -390,6 +390,12 @@ pub enum ServerMessage {
         /// The highest quality wanted.
         max: VideoQuality,
     },
+    /// The media server restarted and lost this meeting's connections: close
+    /// both peer connections, open new ones and send a new
+    /// [`ClientMessage::PublishOffer`] with the same tracks; subscriber
+    /// offers follow as usual. The meeting itself (participants, chat,
+    /// roles) went on: nobody rejoins.
+    MediaRestart,
     /// Answer to [`ClientMessage::PublishOffer`].
     PublishAnswer {
         /// The SDP.

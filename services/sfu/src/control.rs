@@ -82,6 +82,10 @@ impl VideoSubscriptions {
 /// Load figures of one SFU node, as reported to signal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStats {
+    /// Chosen afresh each time the node starts: a change tells signal the
+    /// node restarted and lost its rooms.
+    #[serde(default)]
+    pub instance: String,
     /// Rooms open on the node.
     pub rooms: u64,
     /// Participants in those rooms.

@@ -118,6 +118,8 @@ pub(crate) struct NodeContext {
 }
 
 struct SfuInner {
+    /// This start of the node ([`NodeStats::instance`]).
+    instance: String,
     ctx: Arc<NodeContext>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     registry: prometheus::Registry,
@@ -156,6 +158,7 @@ impl Sfu {
         tracing::info!(udp = %bound, advertised = %config.advertised_ip, "SFU node started");
         Ok(Sfu {
             inner: Arc::new(SfuInner {
+                instance: format!("{:016x}", rand::random::<u64>()),
                 ctx: Arc::new(NodeContext {
                     socket,
                     advertised: SocketAddr::new(config.advertised_ip, bound.port()),
@@ -375,6 +378,7 @@ impl Sfu {
     pub(crate) fn node_stats(&self) -> NodeStats {
         let m = &self.inner.ctx.metrics;
         NodeStats {
+            instance: self.inner.instance.clone(),
             rooms: m.rooms.get().max(0) as u64,
             participants: m.participants.get().max(0) as u64,
             peer_connections: m.peer_connections.get().max(0) as u64,

@@ -107,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(http = %args.http_listen, udp = %udp_listen, advertised = %advertised_ip, "internal API listening");
     axum::serve(listener, internal_router(sfu.clone(), &args.internal_key))
         .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+            yunhui_runtime::shutdown_signal().await;
         })
         .await
         .context("serving the internal API")?;

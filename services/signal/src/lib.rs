@@ -112,6 +112,8 @@ impl App {
         let metrics = Metrics::register(&registry)
             .map_err(|e| Error::Internal(format!("metrics registration failed: {e}")))?;
         let rooms = Rooms::new(media, store.clone(), metrics.clone());
+        // Meetings outlive a restart of their SFU node.
+        room::watch_media(&rooms);
         let app = Arc::new(App {
             throttle: PasswordThrottle::new(config.password_throttle.clone()),
             config,

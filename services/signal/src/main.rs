@@ -90,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(listen = %args.listen, "signal service ready");
     axum::serve(listener, app.service())
         .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+            yunhui_runtime::shutdown_signal().await;
         })
         .await?;
     Ok(())

@@ -7,7 +7,10 @@
 
 mod control;
 mod dial;
+mod restore;
 mod video;
+
+pub use restore::watch_media;
 
 pub use dial::MAX_RINGING_CALLS;
 

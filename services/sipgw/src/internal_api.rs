@@ -32,6 +32,7 @@ pub fn router(gateway: Arc<SipGateway>, internal_key: &str) -> Router {
     Router::new()
         .route("/internal/v1/calls", post(place_call))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ApiState {
             gateway,

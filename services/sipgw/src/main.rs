@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(control = %args.control_listen, sip = %gateway.local_addr(), "SIP gateway ready");
     axum::serve(listener, internal_api::router(gateway, &args.internal_key))
         .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+            yunhui_runtime::shutdown_signal().await;
         })
         .await?;
     Ok(())

@@ -58,8 +58,8 @@ export async function openLocalMedia(): Promise<MediaStream> {
 }
 
 export class MeetingMedia {
-  readonly publisherPc = new RTCPeerConnection({ iceServers: [] });
-  readonly subscriberPc = new RTCPeerConnection({ iceServers: [] });
+  publisherPc = new RTCPeerConnection({ iceServers: [] });
+  subscriberPc = new RTCPeerConnection({ iceServers: [] });
   /** Subscriber offers are answered strictly one after another. */
   private subscriberWork: Promise<void> = Promise.resolve();
   private closed = false;
@@ -72,11 +72,17 @@ export class MeetingMedia {
 
   constructor(
     private readonly channel: SignalingChannel,
-    onRemoteTrack: RemoteTrackHandler,
+    private readonly onRemoteTrack: RemoteTrackHandler,
+    /** Called with the new connections after a media restart. */
+    private readonly onReconnected: (media: MeetingMedia) => void = () => undefined,
   ) {
+    this.listenForTracks();
+  }
+
+  private listenForTracks(): void {
     this.subscriberPc.addEventListener("track", (event) => {
       const stream = event.streams[0];
-      if (stream) onRemoteTrack(stream.id, stream, event.track);
+      if (stream) this.onRemoteTrack(stream.id, stream, event.track);
       else console.warn("yunhui: received a track without a stream id", event.track.kind);
     });
   }
@@ -96,7 +102,11 @@ export class MeetingMedia {
       return;
     }
     this.localStream = localStream;
-    const tracks = localStream.getTracks();
+    await this.offer(localStream.getTracks());
+  }
+
+  /** Adds `tracks` send-only and sends the `publish_offer`. */
+  private async offer(tracks: MediaStreamTrack[]): Promise<void> {
     if (tracks.length === 0) return;
     for (const track of tracks) {
       const transceiver = this.publisherPc.addTransceiver(track, {
@@ -130,6 +140,9 @@ export class MeetingMedia {
         this.subscriberWork = this.subscriberWork
           .then(() => this.answerSubscriberOffer(message.sdp))
           .catch((error) => console.error("yunhui: subscriber offer failed", error));
+        return true;
+      case "media_restart":
+        void this.restart().catch((error) => console.error("yunhui: media restart failed", error));
         return true;
       default:
         return false;
@@ -181,6 +194,29 @@ export class MeetingMedia {
   async swapVideo(track: MediaStreamTrack | null): Promise<void> {
     if (!this.videoSender) throw new Error("no video is being sent, so there is nothing to share through");
     await this.videoSender.replaceTrack(track ?? this.videoTrack ?? null);
+  }
+
+  /**
+   * The media server restarted: new connections, the same tracks (the
+   * screen, if it was being shared, in place of the camera). Later
+   * subscriber offers go to the new subscriber connection.
+   */
+  private async restart(): Promise<void> {
+    if (this.closed) return;
+    const sentVideo = this.videoSender?.track ?? this.videoTrack ?? null;
+    const tracks = [
+      ...this.localStream.getAudioTracks(),
+      ...(sentVideo ? [sentVideo] : []),
+    ];
+    this.publisherPc.close();
+    this.subscriberPc.close();
+    this.publisherPc = new RTCPeerConnection({ iceServers: [] });
+    this.subscriberPc = new RTCPeerConnection({ iceServers: [] });
+    this.videoSender = null;
+    this.listenForTracks();
+    this.subscriberWork = Promise.resolve();
+    this.onReconnected(this);
+    await this.offer(tracks);
   }
 
   close(): void {

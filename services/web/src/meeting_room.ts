@@ -115,7 +115,11 @@ export class MeetingRoom {
     private readonly options: MeetingRoomOptions,
   ) {
     this.selfId = joined.participant_id;
-    this.media = new MeetingMedia(channel, (participantId, stream) => this.attachRemoteStream(participantId, stream));
+    this.media = new MeetingMedia(
+      channel,
+      (participantId, stream) => this.attachRemoteStream(participantId, stream),
+      (media) => exposeForInspection({ publisherPc: media.publisherPc, subscriberPc: media.subscriberPc }),
+    );
     this.participantList = new ParticipantList(this.selfId, {
       host: (command) => this.sendHost(command),
       chatWith: (participant) => this.openChatWith(participant.id),

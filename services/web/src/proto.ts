@@ -897,7 +897,7 @@ participant_id: string | null, } | { "type": "publish_quality",
 /**
  * The highest quality wanted.
  */
-max: VideoQuality, } | { "type": "publish_answer", 
+max: VideoQuality, } | { "type": "media_restart" } | { "type": "publish_answer", 
 /**
  * The SDP.
  */

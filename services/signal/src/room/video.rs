@@ -35,6 +35,11 @@ fn rank(quality: VideoQuality) -> usize {
 }
 
 impl VideoWishes {
+    /// What `subscriber` last asked to watch.
+    pub fn get(&self, subscriber: &str) -> Option<&VideoWish> {
+        self.wishes.get(subscriber)
+    }
+
     /// Replaces what `subscriber` watches.
     pub fn set(&mut self, subscriber: &str, wish: VideoWish) {
         self.wishes.insert(subscriber.to_owned(), wish);

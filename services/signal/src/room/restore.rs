@@ -1,0 +1,120 @@
+//! Meetings outlive a restart of their SFU node. A node that restarts (its
+//! pod deleted, evicted, upgraded) comes back empty; the media watch notices,
+//! because the node's `instance` changed, opens this replica's rooms on it
+//! again with their members and video subscriptions, and asks every member's
+//! client to connect its media anew ([`ServerMessage::MediaRestart`]). The
+//! meeting itself — participants, roles, chat, waiting room — never stopped,
+//! so nobody rejoins.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+use yunhui_proto::signaling::ServerMessage;
+use yunhui_sfu::control::VideoSubscriptions;
+
+use super::{Outbound, Room, Rooms, media_quality};
+
+/// How often the SFU node is asked who it is.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Watches the SFU node for restarts while `rooms` exists, and restores the
+/// rooms of this replica on the new instance.
+pub fn watch_media(rooms: &Arc<Rooms>) -> JoinHandle<()> {
+    let rooms = Arc::downgrade(rooms);
+    tokio::spawn(async move {
+        let mut known: Option<String> = None;
+        loop {
+            tokio::time::sleep(WATCH_EVERY).await;
+            let Some(rooms) = rooms.upgrade() else {
+                return;
+            };
+            // Unreachable while it restarts: the next answer tells.
+            let Ok(stats) = rooms.media.node_stats().await else {
+                continue;
+            };
+            if stats.instance.is_empty() {
+                continue;
+            }
+            if known.as_ref().is_some_and(|k| *k != stats.instance) {
+                tracing::warn!(
+                    previous = known.as_deref().unwrap_or_default(),
+                    instance = %stats.instance,
+                    "the SFU node restarted; restoring this replica's rooms on it"
+                );
+                rooms.restore_media().await;
+            }
+            known = Some(stats.instance);
+        }
+    })
+}
+
+impl Rooms {
+    /// Opens every live room of this replica on the SFU again (after it
+    /// restarted), rooms side by side.
+    async fn restore_media(&self) {
+        let rooms: Vec<Arc<Room>> = self.rooms.lock().await.values().cloned().collect();
+        join_all(rooms.iter().map(|room| {
+            let span = tracing::info_span!(
+                "restore_room",
+                tenant = %room.meeting.tenant_id,
+                meeting = %room.meeting.number,
+                room = %room.media_room
+            );
+            self.restore_room(room).instrument(span)
+        }))
+        .await;
+    }
+
+    /// One room: the SFU room, its members in the order they joined with
+    /// their video subscriptions, then the request to reconnect.
+    async fn restore_room(&self, room: &Arc<Room>) {
+        let state = room.state.lock().await;
+        if state.closed.is_some() {
+            return;
+        }
+        if let Err(error) = self.media.create_room(&room.media_room).await {
+            tracing::warn!(%error, "cannot open the room on the restarted SFU");
+            return;
+        }
+        let mut members: Vec<_> = state.members.values().collect();
+        members.sort_by_key(|m| m.joined_seq);
+        for member in &members {
+            let id = &member.info.id;
+            // Someone who joined after the restart is on the node already.
+            let _ = self.media.remove_participant(&room.media_room, id).await;
+            if let Err(error) = self.media.add_participant(&room.media_room, id).await {
+                tracing::warn!(%error, participant = %id, "cannot restore a participant on the SFU");
+                continue;
+            }
+            if let Some(wish) = state.video.get(id) {
+                let subscriptions = VideoSubscriptions {
+                    default: media_quality(wish.default),
+                    participants: wish
+                        .participants
+                        .iter()
+                        .map(|(publisher, quality)| (publisher.clone(), media_quality(*quality)))
+                        .collect(),
+                };
+                if let Err(error) = self
+                    .media
+                    .set_video_subscriptions(&room.media_room, id, subscriptions)
+                    .await
+                {
+                    tracing::warn!(%error, participant = %id, "cannot restore video subscriptions");
+                }
+            }
+        }
+        for member in &members {
+            let _ = member
+                .outbox
+                .send(Outbound::Message(ServerMessage::MediaRestart));
+        }
+        tracing::info!(
+            participants = members.len(),
+            "room restored on the SFU; clients reconnect their media"
+        );
+    }
+}

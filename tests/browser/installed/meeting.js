@@ -1,0 +1,122 @@
+// A meeting on an installed cluster (tests/kube/e2e-install.sh): the
+// Tenant's administrator signs in at the address the Gateway exposes,
+// schedules nothing by hand, starts a meeting and a colleague's browser joins
+// it by number; each must decode the other's audio and video. Then, when
+// YUNHUI_SFU_RESTART is set, that shell command deletes the SFU pod and the
+// media must come back on its own (no rejoin by hand), and the time it took
+// is reported.
+//
+// Environment:
+//   YUNHUI_URL             where browsers open the web client
+//   YUNHUI_ADMIN_EMAIL     the Tenant's first administrator
+//   YUNHUI_ADMIN_PASSWORD  their password (from the Tenant's Secret)
+//   YUNHUI_SFU_RESTART     optional: shell command that deletes the SFU pod
+//   YUNHUI_RESULT          optional: file the measured figures go to (JSON)
+//
+// Exits non-zero with the browsers' consoles and last frames on failure.
+
+import assert from "node:assert/strict";
+import { execSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { launchParticipant } from "../harness/browser.js";
+
+const url = required("YUNHUI_URL").replace(/\/$/, "");
+const admin = { email: required("YUNHUI_ADMIN_EMAIL"), password: required("YUNHUI_ADMIN_PASSWORD") };
+const restart = process.env.YUNHUI_SFU_RESTART;
+const resultFile = process.env.YUNHUI_RESULT;
+const MEETING_PASSWORD = "1357";
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+async function api(method, path, body, token) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+function assertFlowing(label, [before, after]) {
+  assert.ok(after.audio.bytesReceived > before.audio.bytesReceived, `${label}: audio must keep arriving`);
+  assert.ok(after.video.framesDecoded > before.video.framesDecoded, `${label}: video must keep decoding`);
+  assert.ok(after.video.frameWidth > 0, `${label}: decoded video must have a width`);
+}
+
+/** Polls until video from `publisherId` decodes again after `since` frames. */
+async function waitForDecodingAgain(participant, publisherId, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = await participant.inboundFrom(publisherId);
+  const startFrames = last.video?.framesDecoded ?? 0;
+  let seenDrop = false;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    last = await participant.inboundFrom(publisherId);
+    const frames = last.video?.framesDecoded ?? 0;
+    // A new connection restarts the counters; growth on either counts.
+    if (frames < startFrames) seenDrop = true;
+    if ((seenDrop && frames > 5) || frames > startFrames + 5) return last;
+  }
+  throw new Error(`${participant.name} decodes no video from ${publisherId} within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
+
+const participants = [];
+const result = {};
+let failed = false;
+try {
+  const session = await api("POST", "/api/v1/sessions", { login: admin.email, password: admin.password });
+  const token = session.token;
+  assert.ok(token, "signing in over the API gives a token");
+  const meeting = await api("POST", "/api/v1/meetings", { topic: "Installed for real 实装验证", password: MEETING_PASSWORD }, token);
+  result.meeting_number = meeting.number;
+
+  const host = await launchParticipant("Admin");
+  participants.push(host);
+  const guest = await launchParticipant("Colleague");
+  participants.push(guest);
+
+  await host.signIn(url, admin);
+  await host.joinByNumber(url, meeting.number, MEETING_PASSWORD);
+  const hostId = await host.waitJoined(30_000);
+  await guest.joinByNumber(url, meeting.number, MEETING_PASSWORD);
+  const guestId = await guest.waitJoined(30_000);
+  assert.notEqual(hostId, guestId);
+
+  assertFlowing("colleague receiving the administrator", await guest.waitForMediaFrom(hostId, 45_000));
+  assertFlowing("administrator receiving the colleague", await host.waitForMediaFrom(guestId, 45_000));
+  console.log("meeting: both browsers decode each other's audio and video");
+
+  if (restart) {
+    const started = Date.now();
+    execSync(restart, { stdio: "inherit" });
+    const deleted = Date.now();
+    await Promise.all([
+      waitForDecodingAgain(guest, hostId, 120_000),
+      waitForDecodingAgain(host, guestId, 120_000),
+    ]);
+    const back = Date.now();
+    assertFlowing("colleague receiving the administrator after the SFU restart", await guest.waitForMediaFrom(hostId, 20_000));
+    assertFlowing("administrator receiving the colleague after the SFU restart", await host.waitForMediaFrom(guestId, 20_000));
+    for (const p of [host, guest]) {
+      assert.equal(await p.page.evaluate(() => window.yunhui.state), "joined", `${p.name} is still in the meeting`);
+    }
+    assert.equal(await host.page.evaluate(() => window.yunhui.participantId), hostId, "nobody rejoined by hand");
+    result.sfu_restart_ms = back - started;
+    result.sfu_delete_ms = deleted - started;
+    console.log(`sfu restart: media back in both browsers ${back - started} ms after the delete began`);
+  }
+} catch (error) {
+  failed = true;
+  console.error(`FAIL: ${error.stack ?? error}`);
+  for (const p of participants) console.error(p.diagnostics());
+} finally {
+  await Promise.all(participants.map((p) => p.close()));
+  if (resultFile) writeFileSync(resultFile, JSON.stringify(result, null, 2));
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,480 @@
+#!/usr/bin/env bash
+# Installed for real (F-OPS-1, F-OPS-3, F-OPS-5, F-OPS-6, F-OPS-7): the path
+# an integrator takes, on a real node (node.sh) where Yunhui's own images run
+# as pods:
+#
+#   1. static binaries (musl) and `yunhui bundle build` of the enterprise
+#      edition for amd64; `yunhui bundle verify`
+#   2. the bundle's images in a registry on loopback (`yunhui registry serve`)
+#   3. a control plane and a real node that pulls from it
+#   4. `yunhui install --config site.yaml`: CRDs, the operator chart (the
+#      operator runs as a pod from the bundle's image, with the chart's RBAC),
+#      both shapes of the database — MediaCluster "prod" with SQLite on a
+#      volume, "office" with an external PostgreSQL the harness starts —
+#      each with a Tenant whose first administrator comes from a Secret and
+#      a Gateway (NodePort)
+#   5. signal, SFU and SIP gateway pods Ready from our images: non-root,
+#      read-only root filesystems
+#   6. two Chromium browsers meet through the Gateway's address: the
+#      administrator signs in, a colleague joins, each decodes the other
+#   7. `kubectl delete pod` of the SFU: media comes back by itself (timed)
+#   8. `yunhui upgrade` to a second bundle (a new version): signal rolls out,
+#      the administrators' accounts and scheduled meetings survive, on the
+#      volume and in PostgreSQL
+#   9. `yunhui uninstall`: nothing of ours is left in the API or on the node
+#
+# Every failure names its step and prints the pods, their events and logs.
+# Must run as root. Figures (image sizes, times, node memory) go to
+# $YUNHUI_E2E_FIGURES (default: <work dir>/figures.txt) and stdout.
+#
+# Environment: YUNHUI_BIN (the host's `yunhui`; default
+# $CARGO_TARGET_DIR/debug/yunhui), YUNHUI_STATIC_BIN (a folder with the
+# static amd64 binaries; default: built here with cargo zigbuild),
+# YUNHUI_E2E_KEEP=1 keeps the work folder.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/yunhui/target}"
+yunhui=${YUNHUI_BIN:-$CARGO_TARGET_DIR/debug/yunhui}
+[ -x "$yunhui" ] || { echo "e2e: $yunhui is missing (cargo build -p yunhui-installer)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "e2e: must run as root (a real node runs containers)" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/yunhui-e2e.XXXXXX)
+# Traversable by the PostgreSQL server's user and the pods' (volumes).
+chmod 755 "$work"
+figures=${YUNHUI_E2E_FIGURES:-$work/figures.txt}
+: >"$figures"
+kube="$work/kube"
+NS=yunhui-system
+RELEASE=yunhui
+ADMIN_EMAIL=admin@acme.example
+OFFICE_ADMIN_EMAIL=it@globex.example
+STATIC_BINARIES=(yunhui yunhui-signal yunhui-sfu yunhui-sipgw yunhui-operator)
+
+current="setup"
+passed=0
+registry_pid=""
+
+say() { echo "e2e: $*"; }
+figure() { echo "$*" | tee -a "$figures"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
+
+k() { "$kube_bin/kubectl" --kubeconfig "$kube/kubeconfig" "$@"; }
+
+diagnostics() {
+  [ -n "${kube_bin:-}" ] && [ -f "$kube/kubeconfig" ] || return 0
+  echo "----- pods -----"
+  k get pods -A -o wide 2>&1 || true
+  echo "----- events -----"
+  k get events -A --sort-by=.lastTimestamp 2>&1 | tail -n 40 || true
+  local ns pod
+  while read -r ns pod; do
+    [ -n "$pod" ] || continue
+    echo "----- $ns/$pod -----"
+    k describe pod -n "$ns" "$pod" 2>&1 | sed -n '/^Containers:/,/^Conditions:/p;/^Events:/,$p' | tail -n 40 || true
+    k logs -n "$ns" "$pod" --all-containers --tail=40 2>&1 || true
+    k logs -n "$ns" "$pod" --all-containers --tail=20 --previous 2>/dev/null || true
+  done < <(k get pods -A --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name 2>/dev/null | grep -v '^kube-system' || true)
+  echo "----- node logs -----"
+  for c in kubelet containerd; do
+    echo "--- $c"
+    grep -E 'level=error|^E[0-9]{4}' "$kube/node/logs/$c.log" 2>/dev/null | tail -n 15 || true
+  done
+}
+
+fail() {
+  echo "FAIL [step: $current]: $*" >&2
+  diagnostics >&2
+  exit 1
+}
+
+step() {
+  current=$1
+  echo
+  echo "=== step $current"
+}
+
+ok() {
+  passed=$((passed + 1))
+  echo "ok - $*"
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null
+  [ -n "${pg_bin:-}" ] && runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/postgres/data" -m immediate stop >/dev/null 2>&1
+  if [ -f "$kube/state" ] || [ -d "$kube/node" ]; then
+    "$here/node.sh" stop "$kube" >/dev/null 2>&1
+    "$here/control-plane.sh" stop "$kube" >/dev/null 2>&1
+  fi
+  if [ "$rc" = 0 ] && [ "${YUNHUI_E2E_KEEP:-0}" != 1 ]; then
+    rm -rf "$work"
+  else
+    echo "e2e: work folder kept: $work" >&2
+  fi
+  echo "$passed checks passed$([ "$rc" = 0 ] || echo ", failed in step: $current")"
+}
+trap cleanup EXIT
+
+wait_for() { # seconds description cmd...
+  local secs=$1 what=$2 i
+  shift 2
+  for ((i = 0; i < secs * 2; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  fail "$what: not after ${secs}s"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---------------------------------------------------------------------------
+step "1. static binaries and a signed bundle"
+if [ -n "${YUNHUI_STATIC_BIN:-}" ]; then
+  static=$YUNHUI_STATIC_BIN
+else
+  static=$("$here/build-static.sh" | tail -n 1)
+fi
+mkdir -p "$work/binaries/amd64"
+for b in "${STATIC_BINARIES[@]}"; do
+  [ -x "$static/$b" ] || fail "no static binary $static/$b"
+  file -b "$static/$b" | grep -q "statically linked" || fail "$static/$b is not statically linked: $(file -b "$static/$b")"
+  cp "$static/$b" "$work/binaries/amd64/$b"
+done
+# The helm the bundle ships for rendering the chart on the site.
+helm=$("$root/charts/build-helm.sh" | tail -n 1) || fail "building helm"
+cp "$helm" "$work/binaries/amd64/helm"
+ok "the five binaries are static executables"
+"$yunhui" bundle keygen --out "$work/signing" >/dev/null
+build_bundle() { # out source revision
+  "$yunhui" bundle build --edition enterprise --arch amd64 --binaries "$work/binaries" \
+    --key "$work/signing.key" --source "$2" --revision "$3" --archive none --out "$1" >/dev/null
+}
+t=$(now)
+build_bundle "$work/bundle-1" "$root" e2e-1 || fail "yunhui bundle build"
+figure "bundle build (enterprise, amd64, 4 images): $(since "$t") s"
+"$yunhui" bundle verify "$work/bundle-1" --key "$work/signing.pub" >/dev/null || fail "yunhui bundle verify"
+ok "bundle built and verified"
+python3 - "$work/bundle-1" <<'PY' | tee -a "$figures"
+import json, os, sys
+bundle = sys.argv[1]
+manifest = json.load(open(os.path.join(bundle, "manifest.json")))
+blobs = os.path.join(bundle, "images", "blobs", "sha256")
+def blob(d): return os.path.join(blobs, d.split(":", 1)[1])
+for image in manifest["images"]:
+    for p in image["platforms"]:
+        m = json.load(open(blob(p["digest"])))
+        size = sum(l["size"] for l in m["layers"])
+        print(f"image {image['repository']}:{image['tag']} ({p['arch']}): {size / 1048576:.1f} MiB compressed")
+PY
+
+# ---------------------------------------------------------------------------
+step "2. the bundle's images in a registry on loopback"
+reg_port=$(free_port)
+registry="127.0.0.1:$reg_port"
+"$yunhui" registry serve "$work/bundle-1" --listen "$registry" --key "$work/signing.pub" \
+  >"$work/registry.log" 2>&1 &
+registry_pid=$!
+wait_for 30 "yunhui registry serve answers /v2/" curl -sf "http://$registry/v2/"
+curl -sf "http://$registry/v2/yunhui/signal/tags/list" | grep -q '"0.1.0"' || fail "the registry does not list yunhui/signal:0.1.0"
+ok "yunhui registry serve on $registry"
+
+# ---------------------------------------------------------------------------
+step "3. control plane and a real node"
+node_ip=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n 1)
+[ -n "$node_ip" ] || fail "no address for the node (no default route)"
+export YUNHUI_KUBE_NODE_IP=$node_ip
+t=$(now)
+YUNHUI_KUBE_OWNER_PID=$$ "$here/control-plane.sh" start "$kube" >/dev/null || fail "control plane start"
+kube_bin=$(sed -n 's/^bin=//p' "$kube/state")
+"$here/node.sh" start "$kube" >/dev/null || fail "node start"
+"$here/node.sh" registry "$kube" "$registry"
+figure "control plane and node ready: $(since "$t") s"
+ok "node $("$here/node.sh" name "$kube") Ready at $node_ip"
+
+# The external database of the second shape, where pods reach it: the
+# node's address, password authentication.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$pg_bin/initdb" ] || fail "PostgreSQL is not installed (tests/setup-machine)"
+mkdir -p "$work/postgres"
+openssl rand -hex 16 >"$work/postgres/password"
+chown -R postgres:postgres "$work/postgres"
+runuser -u postgres -- "$pg_bin/initdb" -A scram-sha-256 -U yunhui --pwfile "$work/postgres/password" \
+  -E UTF8 --no-sync -D "$work/postgres/data" >/dev/null || fail "initdb"
+echo "host all all 0.0.0.0/0 scram-sha-256" >>"$work/postgres/data/pg_hba.conf"
+pg_port=$(free_port)
+runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/postgres/data" -l "$work/postgres/log" -w \
+  -o "-p $pg_port -c listen_addresses=$node_ip -c fsync=off -k $work/postgres" start >/dev/null ||
+  fail "PostgreSQL start: $(tail -n 5 "$work/postgres/log")"
+pg_password=$(cat "$work/postgres/password")
+PGPASSWORD=$pg_password "$pg_bin/createdb" -h "$node_ip" -p "$pg_port" -U yunhui yunhui || fail "createdb"
+ok "PostgreSQL on $node_ip:$pg_port"
+
+# ---------------------------------------------------------------------------
+step "4. yunhui install"
+# The signal database's volume: a hostPath PersistentVolume the claim binds
+# to (what a local-path provisioner would make), owned by the pods' user.
+mkdir -p "$work/volumes/signal-data"
+chown 65532:65532 "$work/volumes/signal-data"
+k apply -f - >/dev/null <<EOF || fail "PersistentVolume"
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: yunhui-e2e-signal-data}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: "$work/volumes/signal-data", type: Directory}
+EOF
+mkdir -p "$work/site"
+cat >"$work/site/resources.yaml" <<EOF
+apiVersion: v1
+kind: Secret
+metadata: {name: acme-first-admin, namespace: $NS}
+stringData: {email: $ADMIN_EMAIL, displayName: "Acme Admin 管理员"}
+---
+apiVersion: yunhui.dev/v1alpha1
+kind: MediaCluster
+metadata: {name: prod, namespace: $NS}
+spec:
+  version: "VERSION"
+  database: {embedded: {storageSize: 1Gi}}
+  signal: {replicas: 1}
+  sfu: {architecture: amd64, networking: HostNetwork, udpPort: 7882, tcpPort: 7881, minNodes: 1, maxNodes: 1}
+  sip: {enabled: true, port: 5060}
+---
+apiVersion: yunhui.dev/v1alpha1
+kind: Tenant
+metadata: {name: acme, namespace: $NS}
+spec:
+  displayName: Acme Ltd
+  mediaCluster: prod
+  domains: [acme.example]
+  licence: {concurrentPorts: 50}
+  firstAdmin: {secretName: acme-first-admin}
+---
+apiVersion: yunhui.dev/v1alpha1
+kind: Gateway
+metadata: {name: public, namespace: $NS}
+spec:
+  mediaCluster: prod
+  hosts: [127.0.0.1]
+  tls: {generate: {caCommonName: Acme private CA}}
+  exposure: {mode: NodePort}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: office-database, namespace: $NS}
+stringData: {url: "postgres://yunhui:$pg_password@$node_ip:$pg_port/yunhui"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: globex-first-admin, namespace: $NS}
+stringData: {email: $OFFICE_ADMIN_EMAIL}
+---
+apiVersion: yunhui.dev/v1alpha1
+kind: MediaCluster
+metadata: {name: office, namespace: $NS}
+spec:
+  version: "VERSION"
+  database: {external: {urlSecretName: office-database}}
+  signal: {replicas: 1}
+  sfu: {architecture: amd64, networking: HostPort, udpPort: 7892, tcpPort: 7891, minNodes: 1, maxNodes: 1}
+---
+apiVersion: yunhui.dev/v1alpha1
+kind: Tenant
+metadata: {name: globex, namespace: $NS}
+spec:
+  displayName: Globex Corp
+  mediaCluster: office
+  domains: [globex.example]
+  licence: {concurrentPorts: 20}
+  firstAdmin: {secretName: globex-first-admin}
+---
+apiVersion: yunhui.dev/v1alpha1
+kind: Gateway
+metadata: {name: office, namespace: $NS}
+spec:
+  mediaCluster: office
+  hosts: [127.0.0.1]
+  tls: {generate: {caCommonName: Globex private CA}}
+  exposure: {mode: NodePort}
+EOF
+site() { # file bundle version
+  sed "s/VERSION/$3/" "$work/site/resources.yaml" >"$work/site/resources-$3.yaml"
+  cat >"$1" <<EOF
+bundle: $2
+bundleKey: $work/signing.pub
+namespace: $NS
+release: $RELEASE
+kubeconfig: $kube/kubeconfig
+registry: {host: "$registry"}
+chart:
+  values: {replicaCount: 1}
+resources:
+  - file: $work/site/resources-$3.yaml
+rolloutTimeoutSeconds: 240
+EOF
+}
+site "$work/site-1.yaml" "$work/bundle-1" 0.1.0
+t_install=$(now)
+"$yunhui" install --config "$work/site-1.yaml" || fail "yunhui install"
+figure "yunhui install (until the operator rolled out): $(since "$t_install") s"
+ok "yunhui install"
+
+# ---------------------------------------------------------------------------
+step "5. our pods Running and Ready"
+pods_ready() { # selector count
+  local ready
+  ready=$(k get pods -n "$NS" -l "$1" -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True || true)
+  [ "$ready" -ge "$2" ]
+}
+for component in signal sfu sip; do
+  wait_for 240 "the $component pod of prod Ready" pods_ready "app.kubernetes.io/component=$component,app.kubernetes.io/instance=prod" 1
+  figure "$component pod Ready $(since "$t_install") s after yunhui install began"
+done
+for component in signal sfu; do
+  wait_for 240 "the $component pod of office Ready" pods_ready "app.kubernetes.io/component=$component,app.kubernetes.io/instance=office" 1
+done
+ok "signal, SFU and SIP gateway pods Ready (prod on SQLite, office on PostgreSQL)"
+# What runs is what the pod spec says: the containers' processes run as
+# 65532 and their root filesystems are read-only.
+check_process() { # pod container
+  local cid pid uid
+  cid=$(k get pod -n "$NS" "$1" -o jsonpath="{.status.containerStatuses[?(@.name==\"$2\")].containerID}")
+  cid=${cid#containerd://}
+  [ -n "$cid" ] || fail "$1: no container id for $2"
+  pid=$(ctr --address "$kube/node/containerd/containerd.sock" -n k8s.io tasks list | awk -v c="$cid" '$1==c{print $2}')
+  [ -n "$pid" ] || fail "$1: no running task for container $cid"
+  uid=$(awk '/^Uid:/{print $2}' "/proc/$pid/status")
+  [ "$uid" = 65532 ] || fail "$1/$2 runs as uid $uid, not 65532"
+  grep -E '^[^ ]+ / ' "/proc/$pid/mounts" | grep -qE ' ro[ ,]' || fail "$1/$2: root filesystem is writable"
+}
+for component in signal sfu sip operator; do
+  label="app.kubernetes.io/component=$component,app.kubernetes.io/instance=prod"
+  [ "$component" = operator ] && label="app.kubernetes.io/name=yunhui-operator"
+  pod=$(k get pods -n "$NS" -l "$label" -o jsonpath='{.items[0].metadata.name}')
+  [ -n "$pod" ] || fail "no $component pod"
+  [ "$(k get pod -n "$NS" "$pod" -o jsonpath='{.spec.nodeName}')" = yunhui-node ] || fail "$pod is not on the real node"
+  container=$(k get pod -n "$NS" "$pod" -o jsonpath='{.spec.containers[0].name}')
+  check_process "$pod" "$container"
+  image=$(k get pod -n "$NS" "$pod" -o jsonpath='{.spec.containers[0].image}')
+  case "$image" in "$registry/yunhui/"*) ;; *) fail "$pod runs $image, not an image of the bundle" ;; esac
+done
+ok "operator, signal, SFU and SIP gateway run as uid 65532 on read-only root filesystems, from the bundle's images"
+
+# ---------------------------------------------------------------------------
+step "6. a meeting through the Gateway"
+node_port=$(k get service -n "$NS" public -o jsonpath='{.spec.ports[0].nodePort}')
+[ -n "$node_port" ] || fail "the Gateway's NodePort Service has no node port"
+url="http://127.0.0.1:$node_port"
+wait_for 60 "signal through the Gateway's NodePort ($url/readyz)" curl -sf "$url/readyz"
+curl -sf "$url/" | grep -qi '<html' || fail "$url/ does not serve the web client"
+wait_for 120 "the operator wrote the first administrator's password into the Secret" \
+  test -n "$(k get secret -n "$NS" acme-first-admin -o jsonpath='{.data.password}')"
+admin_password=$(k get secret -n "$NS" acme-first-admin -o jsonpath='{.data.password}' | base64 -d)
+figure "meeting possible (web client served, administrator created) $(since "$t_install") s after yunhui install began"
+sfu_pod=$(k get pods -n "$NS" -l app.kubernetes.io/component=sfu,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].metadata.name}')
+(cd "$root/tests/browser" && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error)
+YUNHUI_URL=$url YUNHUI_ADMIN_EMAIL=$ADMIN_EMAIL YUNHUI_ADMIN_PASSWORD=$admin_password \
+  YUNHUI_SFU_RESTART="$kube_bin/kubectl --kubeconfig $kube/kubeconfig delete pod -n $NS $sfu_pod --wait=false" \
+  YUNHUI_RESULT="$work/meeting.json" \
+  node "$root/tests/browser/installed/meeting.js" || { current="6-7. a meeting, then the SFU pod deleted"; fail "browsers (output above)"; }
+ok "two browsers exchanged audio and video through the Gateway"
+current="7. the SFU pod deleted"
+restart_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sfu_restart_ms"])' "$work/meeting.json")
+figure "SFU pod deleted: media back in both browsers after $restart_ms ms"
+ok "media came back by itself after the SFU pod was deleted"
+free -m | awk '/^Mem:/{print "node memory used with the meeting over: " $3 " MiB of " $2 " MiB"}' | tee -a "$figures"
+
+# ---------------------------------------------------------------------------
+step "8. yunhui upgrade to a new version"
+sign_in() { # url email password -> token
+  curl -sf -H 'content-type: application/json' \
+    -d "{\"login\":\"$2\",\"password\":\"$3\"}" "$1/api/v1/sessions" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+schedule() { # url token topic -> id
+  curl -sf -H 'content-type: application/json' -H "authorization: Bearer $2" \
+    -d "{\"topic\":\"$3\",\"start\":\"2030-01-07T10:00:00\",\"time_zone\":\"Asia/Shanghai\",\"duration_minutes\":30}" \
+    "$1/api/v1/schedules" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+token=$(sign_in "$url" "$ADMIN_EMAIL" "$admin_password") || fail "signing in over the API (prod)"
+schedule_id=$(schedule "$url" "$token" "Survives the upgrade 升级") || fail "scheduling a meeting (prod)"
+office_port=$(k get service -n "$NS" office -o jsonpath='{.spec.ports[0].nodePort}')
+office_url="http://127.0.0.1:$office_port"
+wait_for 60 "office signal through its Gateway" curl -sf "$office_url/readyz"
+wait_for 120 "the operator wrote globex's administrator password" \
+  test -n "$(k get secret -n "$NS" globex-first-admin -o jsonpath='{.data.password}')"
+office_password=$(k get secret -n "$NS" globex-first-admin -o jsonpath='{.data.password}' | base64 -d)
+office_token=$(sign_in "$office_url" "$OFFICE_ADMIN_EMAIL" "$office_password") || fail "signing in over the API (office, PostgreSQL)"
+office_schedule=$(schedule "$office_url" "$office_token" "In PostgreSQL 数据库") || fail "scheduling a meeting (office)"
+PGPASSWORD=$pg_password "$pg_bin/psql" -h "$node_ip" -p "$pg_port" -U yunhui -d yunhui -tAc "select count(*) from accounts" |
+  grep -qv '^0$' || fail "office's accounts are not in PostgreSQL"
+ok "office keeps its data in the external PostgreSQL"
+# The next release: same sources, version 0.1.1.
+src2="$work/source-2"
+mkdir -p "$src2/services/web" "$src2/crds"
+cp -r "$root/airgap" "$root/charts" "$root/examples" "$src2/"
+cp -r "$root/crds/yaml" "$src2/crds/yaml"
+cp -r "$root/services/web/dist" "$src2/services/web/dist"
+sed 's/^version = "0.1.0"/version = "0.1.1"/' "$root/Cargo.toml" >"$src2/Cargo.toml"
+build_bundle "$work/bundle-2" "$src2" e2e-2 || fail "building the second bundle"
+old_digest=$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].status.containerStatuses[0].imageID}')
+kill "$registry_pid"
+wait "$registry_pid" 2>/dev/null || true
+"$yunhui" registry serve "$work/bundle-2" --listen "$registry" --key "$work/signing.pub" \
+  >>"$work/registry.log" 2>&1 &
+registry_pid=$!
+wait_for 30 "the second bundle's registry" curl -sf "http://$registry/v2/"
+site "$work/site-2.yaml" "$work/bundle-2" 0.1.1
+t=$(now)
+"$yunhui" upgrade --config "$work/site-2.yaml" || fail "yunhui upgrade"
+signal_upgraded() {
+  local image id
+  image=$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].spec.containers[0].image}')
+  id=$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].status.containerStatuses[0].imageID}')
+  [ "$image" = "$registry/yunhui/signal:0.1.1" ] && [ -n "$id" ] && [ "$id" != "$old_digest" ] && pods_ready app.kubernetes.io/component=signal,app.kubernetes.io/instance=prod 1
+}
+wait_for 240 "signal rolled out to 0.1.1" signal_upgraded
+office_upgraded() {
+  [ "$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=office -o jsonpath='{.items[*].spec.containers[0].image}')" = "$registry/yunhui/signal:0.1.1" ] &&
+    pods_ready app.kubernetes.io/component=signal,app.kubernetes.io/instance=office 1
+}
+wait_for 240 "office's signal rolled out to 0.1.1" office_upgraded
+figure "yunhui upgrade until signal 0.1.1 Ready: $(since "$t") s"
+wait_for 60 "signal answers after the upgrade" curl -sf "$url/readyz"
+token=$(sign_in "$url" "$ADMIN_EMAIL" "$admin_password") || fail "prod's administrator cannot sign in after the upgrade"
+curl -sf -H "authorization: Bearer $token" "$url/api/v1/schedules/$schedule_id" | grep -q "Survives the upgrade" ||
+  fail "prod's scheduled meeting is gone after the upgrade"
+wait_for 60 "office signal answers after the upgrade" curl -sf "$office_url/readyz"
+office_token=$(sign_in "$office_url" "$OFFICE_ADMIN_EMAIL" "$office_password") || fail "office's administrator cannot sign in after the upgrade"
+curl -sf -H "authorization: Bearer $office_token" "$office_url/api/v1/schedules/$office_schedule" | grep -q "In PostgreSQL" ||
+  fail "office's scheduled meeting is gone after the upgrade"
+ok "upgraded to 0.1.1; accounts and scheduled meetings survived (volume and PostgreSQL)"
+
+# ---------------------------------------------------------------------------
+step "9. yunhui uninstall"
+"$yunhui" uninstall --config "$work/site-2.yaml" || fail "yunhui uninstall"
+gone() {
+  [ -z "$(k get pods -n "$NS" --no-headers 2>/dev/null)" ] &&
+    ! k get crd mediaclusters.yunhui.dev >/dev/null 2>&1 &&
+    [ -z "$(k get clusterroles,clusterrolebindings --no-headers 2>/dev/null | grep -i yunhui)" ]
+}
+wait_for 120 "pods, CRDs and cluster roles of ours gone" gone
+left=$(k get all,secrets,configmaps,serviceaccounts,roles,rolebindings,networkpolicies,poddisruptionbudgets,persistentvolumeclaims \
+  -n "$NS" --no-headers 2>/dev/null | grep -vE '^(configmap/kube-root-ca.crt|serviceaccount/default) ' || true)
+[ -z "$left" ] || fail "left in $NS after uninstall: $left"
+containers_left() {
+  ctr --address "$kube/node/containerd/containerd.sock" -n k8s.io tasks list -q 2>/dev/null | grep -c . || true
+}
+wait_for 60 "no containers left on the node" test "$(containers_left)" = 0
+ss -lun | grep -q ':7882 ' && fail "the SFU's UDP port 7882 is still bound on the node"
+ok "nothing of ours left in the API or on the node"
+echo
+echo "figures:"
+cat "$figures"
