@@ -30,11 +30,13 @@
 # Environment: YUNHUI_BIN (the host's `yunhui`; default
 # $CARGO_TARGET_DIR/debug/yunhui), YUNHUI_STATIC_BIN (a folder with the
 # static amd64 binaries; default: built here with cargo zigbuild),
-# YUNHUI_E2E_KEEP=1 keeps the work folder.
+# YUNHUI_E2E_KEEP=1 keeps the work folder, YUNHUI_E2E_HOLD=1 keeps a failed
+# run's cluster up for 15 minutes to look at.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/yunhui/target}"
+export RUST_BACKTRACE=0
 yunhui=${YUNHUI_BIN:-$CARGO_TARGET_DIR/debug/yunhui}
 [ -x "$yunhui" ] || { echo "e2e: $yunhui is missing (cargo build -p yunhui-installer)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "e2e: must run as root (a real node runs containers)" >&2; exit 2; }
@@ -68,12 +70,16 @@ diagnostics() {
   k get pods -A -o wide 2>&1 || true
   echo "----- events -----"
   k get events -A --sort-by=.lastTimestamp 2>&1 | tail -n 40 || true
+  echo "----- our resources' status -----"
+  k get tenants,mediaclusters,gateways -A -o jsonpath='{range .items[*]}{.kind}/{.metadata.name}: {.status}{"\n"}{end}' 2>&1 || true
   local ns pod
   while read -r ns pod; do
     [ -n "$pod" ] || continue
     echo "----- $ns/$pod -----"
     k describe pod -n "$ns" "$pod" 2>&1 | sed -n '/^Containers:/,/^Conditions:/p;/^Events:/,$p' | tail -n 40 || true
-    k logs -n "$ns" "$pod" --all-containers --tail=40 2>&1 || true
+    local lines=40
+    case "$pod" in "$RELEASE"-*) lines=200 ;; esac
+    k logs -n "$ns" "$pod" --all-containers --tail="$lines" 2>&1 || true
     k logs -n "$ns" "$pod" --all-containers --tail=20 --previous 2>/dev/null || true
   done < <(k get pods -A --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name 2>/dev/null | grep -v '^kube-system' || true)
   echo "----- node logs -----"
@@ -86,6 +92,10 @@ diagnostics() {
 fail() {
   echo "FAIL [step: $current]: $*" >&2
   diagnostics >&2
+  if [ "${YUNHUI_E2E_HOLD:-0}" = 1 ]; then
+    echo "e2e: holding the cluster for 15 min (KUBECONFIG=$kube/kubeconfig)" >&2
+    sleep 900
+  fi
   exit 1
 }
 
@@ -400,8 +410,8 @@ sign_in() { # url email password -> token
 }
 schedule() { # url token topic -> id
   curl -sf -H 'content-type: application/json' -H "authorization: Bearer $2" \
-    -d "{\"topic\":\"$3\",\"start\":\"2030-01-07T10:00:00\",\"time_zone\":\"Asia/Shanghai\",\"duration_minutes\":30}" \
-    "$1/api/v1/schedules" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+    -d "{\"topic\":\"$3\",\"start\":\"2030-01-07T10:00\",\"time_zone\":\"Asia/Shanghai\",\"duration_minutes\":30}" \
+    "$1/api/v1/schedules" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meeting"]["id"])'
 }
 token=$(sign_in "$url" "$ADMIN_EMAIL" "$admin_password") || fail "signing in over the API (prod)"
 schedule_id=$(schedule "$url" "$token" "Survives the upgrade 升级") || fail "scheduling a meeting (prod)"
@@ -416,13 +426,16 @@ office_schedule=$(schedule "$office_url" "$office_token" "In PostgreSQL 数据�
 PGPASSWORD=$pg_password "$pg_bin/psql" -h "$node_ip" -p "$pg_port" -U yunhui -d yunhui -tAc "select count(*) from accounts" |
   grep -qv '^0$' || fail "office's accounts are not in PostgreSQL"
 ok "office keeps its data in the external PostgreSQL"
-# The next release: same sources, version 0.1.1.
+# The next release: the same sources (the files git knows, and the built web
+# client) as version 0.1.1.
 src2="$work/source-2"
-mkdir -p "$src2/services/web" "$src2/crds"
-cp -r "$root/airgap" "$root/charts" "$root/examples" "$src2/"
-cp -r "$root/crds/yaml" "$src2/crds/yaml"
+mkdir -p "$src2/services/web"
+(cd "$root" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -C "$src2" -xf -
 cp -r "$root/services/web/dist" "$src2/services/web/dist"
-sed 's/^version = "0.1.0"/version = "0.1.1"/' "$root/Cargo.toml" >"$src2/Cargo.toml"
+sed -i 's/^version = "0.1.0"/version = "0.1.1"/' "$src2/Cargo.toml"
+# The workspace's own packages in Cargo.lock carry the version too.
+sed -i '/^name = "yunhui-/{n;s/^version = "0.1.0"/version = "0.1.1"/}' "$src2/Cargo.lock"
+grep -q '^version = "0.1.1"' "$src2/Cargo.toml" || fail "could not set the second bundle's version"
 build_bundle "$work/bundle-2" "$src2" e2e-2 || fail "building the second bundle"
 old_digest=$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].status.containerStatuses[0].imageID}')
 kill "$registry_pid"
@@ -466,15 +479,19 @@ gone() {
     [ -z "$(k get clusterroles,clusterrolebindings --no-headers 2>/dev/null | grep -i yunhui)" ]
 }
 wait_for 120 "pods, CRDs and cluster roles of ours gone" gone
-left=$(k get all,secrets,configmaps,serviceaccounts,roles,rolebindings,networkpolicies,poddisruptionbudgets,persistentvolumeclaims \
-  -n "$NS" --no-headers 2>/dev/null | grep -vE '^(configmap/kube-root-ca.crt|serviceaccount/default) ' || true)
+left=$(k get all,secrets,configmaps,serviceaccounts,roles,rolebindings,networkpolicies,poddisruptionbudgets,leases \
+  -n "$NS" -o name 2>/dev/null | grep -vxE 'configmap/kube-root-ca.crt|serviceaccount/default' || true)
 [ -z "$left" ] || fail "left in $NS after uninstall: $left"
+# The database's volume claim is kept on purpose, with the accounts and
+# meetings in it: removing it is a separate decision of the site's.
+claims=$(k get persistentvolumeclaims -n "$NS" -o name)
+[ "$claims" = persistentvolumeclaim/data-prod-signal-0 ] || fail "volume claims after uninstall: '$claims' (want only the kept data-prod-signal-0)"
 containers_left() {
   ctr --address "$kube/node/containerd/containerd.sock" -n k8s.io tasks list -q 2>/dev/null | grep -c . || true
 }
 wait_for 60 "no containers left on the node" test "$(containers_left)" = 0
 ss -lun | grep -q ':7882 ' && fail "the SFU's UDP port 7882 is still bound on the node"
-ok "nothing of ours left in the API or on the node"
+ok "nothing of ours left in the API (but the kept database claim) or on the node"
 echo
 echo "figures:"
 cat "$figures"

@@ -340,6 +340,46 @@ async fn resolve_revision(
 
 /// Deletes inventory objects, custom resources first and CRDs last; a CRD
 /// is kept while objects of its kind remain that are not being deleted.
+/// The order of an uninstall's deletions.
+#[derive(Debug, Default, PartialEq)]
+struct Waves {
+    /// Objects of the kinds the inventory's CRDs define (their finalizers
+    /// need the operator).
+    custom: Vec<(ObjectKey, serde_json::Value)>,
+    /// Everything else but the CRDs: the operator, its RBAC, Secrets.
+    others: Vec<(ObjectKey, serde_json::Value)>,
+    /// The CRDs, last.
+    crds: Vec<(ObjectKey, serde_json::Value)>,
+}
+
+/// Splits the objects to delete into [`Waves`], keeping their order.
+fn deletion_waves(objects: Vec<(ObjectKey, serde_json::Value)>) -> Waves {
+    let defined: Vec<(String, String)> = objects
+        .iter()
+        .filter(|(key, _)| key.kind == "CustomResourceDefinition")
+        .filter_map(|(_, crd)| {
+            Some((
+                crd["spec"]["group"].as_str()?.to_string(),
+                crd["spec"]["names"]["kind"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let mut waves = Waves::default();
+    for (key, manifest) in objects {
+        if key.kind == "CustomResourceDefinition" {
+            waves.crds.push((key, manifest));
+        } else if defined
+            .iter()
+            .any(|(group, kind)| *group == key.group && *kind == key.kind)
+        {
+            waves.custom.push((key, manifest));
+        } else {
+            waves.others.push((key, manifest));
+        }
+    }
+    waves
+}
+
 async fn delete_objects(
     client: &kube::Client,
     mut objects: Vec<(ObjectKey, serde_json::Value)>,
@@ -347,15 +387,21 @@ async fn delete_objects(
     outcome: &mut Outcome,
 ) -> Result<(), InstallError> {
     objects.sort_by_key(|(key, _)| std::cmp::Reverse(kind_rank(&key.kind)));
-    let (crds, others): (Vec<_>, Vec<_>) = objects
-        .into_iter()
-        .partition(|(key, _)| key.kind == "CustomResourceDefinition");
-    for (key, manifest) in &others {
-        if apply::delete(client, key, manifest).await? == apply::Deleted::Deleted {
-            outcome.deleted.push(key.to_string());
+    let Waves {
+        custom,
+        others,
+        crds,
+    } = deletion_waves(objects);
+    // The site's custom resources go first and are waited for while the
+    // operator that runs their finalizers (and its RBAC) still exists.
+    for wave in [&custom, &others] {
+        for (key, manifest) in wave {
+            if apply::delete(client, key, manifest).await? == apply::Deleted::Deleted {
+                outcome.deleted.push(key.to_string());
+            }
         }
+        apply::wait_gone(client, wave, timeout).await?;
     }
-    apply::wait_gone(client, &others, timeout).await?;
     let mut deleted_crds = Vec::new();
     for (key, manifest) in crds {
         let remaining = apply::remaining_instances(client, &manifest, 5).await?;
@@ -575,4 +621,55 @@ pub async fn run(args: SiteArgs, action: Option<Mode>) -> Result<(), InstallErro
     };
     outcome.print(args.output);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(group: &str, kind: &str, name: &str) -> (ObjectKey, serde_json::Value) {
+        (
+            ObjectKey {
+                group: group.into(),
+                kind: kind.into(),
+                namespace: None,
+                name: name.into(),
+            },
+            serde_json::json!({}),
+        )
+    }
+
+    fn crd(group: &str, kind: &str) -> (ObjectKey, serde_json::Value) {
+        let (key, _) = object("apiextensions.k8s.io", "CustomResourceDefinition", kind);
+        (
+            key,
+            serde_json::json!({"spec": {"group": group, "names": {"kind": kind}}}),
+        )
+    }
+
+    fn names(wave: &[(ObjectKey, serde_json::Value)]) -> Vec<&str> {
+        wave.iter().map(|(key, _)| key.name.as_str()).collect()
+    }
+
+    /// The operator finalises Tenants: they must be gone before the
+    /// operator's Deployment and RBAC are deleted, and the CRDs last.
+    #[test]
+    fn custom_resources_go_before_the_operator_and_crds_last() {
+        let waves = deletion_waves(vec![
+            object("yunhui.dev", "Tenant", "acme"),
+            object("apps", "Deployment", "operator"),
+            crd("yunhui.dev", "Tenant"),
+            object("", "Secret", "acme-first-admin"),
+            object("yunhui.dev", "MediaCluster", "prod"),
+            crd("yunhui.dev", "MediaCluster"),
+            // Same kind name in another group: not ours.
+            object("example.com", "Tenant", "other"),
+        ]);
+        assert_eq!(names(&waves.custom), ["acme", "prod"]);
+        assert_eq!(
+            names(&waves.others),
+            ["operator", "acme-first-admin", "other"]
+        );
+        assert_eq!(names(&waves.crds), ["Tenant", "MediaCluster"]);
+    }
 }
