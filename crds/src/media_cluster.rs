@@ -74,6 +74,12 @@ pub struct Images {
     /// Image pull policy of every container: Always, IfNotPresent or Never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<PullPolicy>,
+    /// Secrets (in this namespace) with the registry's credentials, given to
+    /// every pod as imagePullSecrets; empty takes the operator's default
+    /// (the pull secret `yunhui install` makes from the site's registry
+    /// credentials).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_secrets: Vec<String>,
 }
 
 /// Kubernetes image pull policy.

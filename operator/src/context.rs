@@ -30,6 +30,9 @@ pub struct OperatorConfig {
     pub paused: bool,
     /// Default image registry (`spec.images.registry` overrides it).
     pub default_registry: String,
+    /// Default imagePullSecrets of the services' pods
+    /// (`spec.images.pullSecrets` overrides them).
+    pub default_pull_secrets: Vec<String>,
     /// Requeue interval of a converged resource.
     pub resync: Duration,
     /// Label selector limiting which Tenants, MediaClusters and Gateways this
@@ -51,6 +54,7 @@ impl Default for OperatorConfig {
             lease_duration: Duration::from_secs(15),
             paused: false,
             default_registry: "registry.yunhui.dev/yunhui".into(),
+            default_pull_secrets: Vec::new(),
             resync: Duration::from_secs(300),
             selector: None,
             backoff: Policy::default(),

@@ -50,6 +50,10 @@ struct Args {
         default_value = "registry.yunhui.dev/yunhui"
     )]
     image_registry: String,
+    /// Default imagePullSecrets of the services' pods, comma-separated
+    /// Secret names (the chart passes its own `imagePullSecrets`).
+    #[arg(long, env = "YUNHUI_IMAGE_PULL_SECRETS", value_delimiter = ',')]
+    image_pull_secrets: Vec<String>,
 }
 
 #[tokio::main]
@@ -72,6 +76,12 @@ async fn main() -> anyhow::Result<()> {
         lease_duration: Duration::from_secs(args.lease_seconds),
         paused: args.paused,
         default_registry: args.image_registry,
+        default_pull_secrets: args
+            .image_pull_secrets
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
         concurrency: args.concurrency,
         ..OperatorConfig::default()
     };

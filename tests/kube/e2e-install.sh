@@ -18,7 +18,10 @@
 #   6. two Chromium browsers meet through the Gateway's address: the
 #      administrator signs in, a colleague joins, each decodes the other
 #   7. `kubectl delete pod` of the SFU: media comes back by itself (timed)
-#   8. `yunhui upgrade` to a second bundle (a new version): signal rolls out,
+#   8. `yunhui registry push` of a second bundle (a new version) into the
+#      site's registry (docker-registry, TLS and basic auth), then
+#      `yunhui upgrade` from it: every pod pulls with the credentials,
+#      signal rolls out,
 #      the administrators' accounts and scheduled meetings survive, on the
 #      volume and in PostgreSQL
 #   9. `yunhui uninstall`: nothing of ours is left in the API or on the node
@@ -114,6 +117,7 @@ cleanup() {
   local rc=$?
   set +e
   [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null
+  [ -n "${site_registry_pid:-}" ] && kill "$site_registry_pid" 2>/dev/null
   [ -n "${pg_bin:-}" ] && runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/postgres/data" -m immediate stop >/dev/null 2>&1
   if [ -f "$kube/state" ] || [ -d "$kube/node" ]; then
     "$here/node.sh" stop "$kube" >/dev/null 2>&1
@@ -314,7 +318,7 @@ spec:
   tls: {generate: {caCommonName: Globex private CA}}
   exposure: {mode: NodePort}
 EOF
-site() { # file bundle version
+site() { # file bundle version registry [credentials]
   sed "s/VERSION/$3/" "$work/site/resources.yaml" >"$work/site/resources-$3.yaml"
   cat >"$1" <<EOF
 bundle: $2
@@ -322,7 +326,7 @@ bundleKey: $work/signing.pub
 namespace: $NS
 release: $RELEASE
 kubeconfig: $kube/kubeconfig
-registry: {host: "$registry"}
+registry: {host: "$4"${5:+, credentials: $5}}
 chart:
   values: {replicaCount: 1}
 resources:
@@ -330,7 +334,7 @@ resources:
 rolloutTimeoutSeconds: 240
 EOF
 }
-site "$work/site-1.yaml" "$work/bundle-1" 0.1.0
+site "$work/site-1.yaml" "$work/bundle-1" 0.1.0 "$registry"
 t_install=$(now)
 "$yunhui" install --config "$work/site-1.yaml" || fail "yunhui install"
 figure "yunhui install (until the operator rolled out): $(since "$t_install") s"
@@ -384,8 +388,8 @@ node_port=$(k get service -n "$NS" public -o jsonpath='{.spec.ports[0].nodePort}
 url="http://127.0.0.1:$node_port"
 wait_for 60 "signal through the Gateway's NodePort ($url/readyz)" curl -sf "$url/readyz"
 curl -sf "$url/" | grep -qi '<html' || fail "$url/ does not serve the web client"
-wait_for 120 "the operator wrote the first administrator's password into the Secret" \
-  test -n "$(k get secret -n "$NS" acme-first-admin -o jsonpath='{.data.password}')"
+has_password() { [ -n "$(k get secret -n "$NS" "$1" -o jsonpath='{.data.password}')" ]; }
+wait_for 120 "the operator wrote the first administrator's password into the Secret" has_password acme-first-admin
 admin_password=$(k get secret -n "$NS" acme-first-admin -o jsonpath='{.data.password}' | base64 -d)
 figure "meeting possible (web client served, administrator created) $(since "$t_install") s after yunhui install began"
 sfu_pod=$(k get pods -n "$NS" -l app.kubernetes.io/component=sfu,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].metadata.name}')
@@ -418,8 +422,7 @@ schedule_id=$(schedule "$url" "$token" "Survives the upgrade 升级") || fail "s
 office_port=$(k get service -n "$NS" office -o jsonpath='{.spec.ports[0].nodePort}')
 office_url="http://127.0.0.1:$office_port"
 wait_for 60 "office signal through its Gateway" curl -sf "$office_url/readyz"
-wait_for 120 "the operator wrote globex's administrator password" \
-  test -n "$(k get secret -n "$NS" globex-first-admin -o jsonpath='{.data.password}')"
+wait_for 120 "the operator wrote globex's administrator password" has_password globex-first-admin
 office_password=$(k get secret -n "$NS" globex-first-admin -o jsonpath='{.data.password}' | base64 -d)
 office_token=$(sign_in "$office_url" "$OFFICE_ADMIN_EMAIL" "$office_password") || fail "signing in over the API (office, PostgreSQL)"
 office_schedule=$(schedule "$office_url" "$office_token" "In PostgreSQL 数据库") || fail "scheduling a meeting (office)"
@@ -438,13 +441,47 @@ sed -i '/^name = "yunhui-/{n;s/^version = "0.1.0"/version = "0.1.1"/}' "$src2/Ca
 grep -q '^version = "0.1.1"' "$src2/Cargo.toml" || fail "could not set the second bundle's version"
 build_bundle "$work/bundle-2" "$src2" e2e-2 || fail "building the second bundle"
 old_digest=$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].status.containerStatuses[0].imageID}')
+# The new release comes through the site's own registry: Debian's
+# docker-registry with TLS (the site's CA) and basic auth, filled by
+# `yunhui registry push`; the first bundle's registry goes away.
 kill "$registry_pid"
 wait "$registry_pid" 2>/dev/null || true
-"$yunhui" registry serve "$work/bundle-2" --listen "$registry" --key "$work/signing.pub" \
-  >>"$work/registry.log" 2>&1 &
-registry_pid=$!
-wait_for 30 "the second bundle's registry" curl -sf "http://$registry/v2/"
-site "$work/site-2.yaml" "$work/bundle-2" 0.1.1
+registry_pid=""
+sr="$work/site-registry"
+mkdir -p "$sr/storage"
+openssl req -x509 -nodes -days 2 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+  -subj "/CN=Acme site CA" -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$sr/ca.key" -out "$sr/ca.crt" 2>/dev/null
+openssl req -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -subj "/CN=127.0.0.1" \
+  -keyout "$sr/server.key" -out "$sr/server.csr" 2>/dev/null
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' >"$sr/ext.cnf"
+openssl x509 -req -days 2 -CAcreateserial -in "$sr/server.csr" -CA "$sr/ca.crt" -CAkey "$sr/ca.key" \
+  -extfile "$sr/ext.cnf" -out "$sr/server.crt" 2>/dev/null || fail "the site registry's certificate"
+openssl rand -hex 12 >"$sr/password"
+htpasswd -Bbn puller "$(cat "$sr/password")" >"$sr/htpasswd"
+site_port=$(free_port)
+site_registry="127.0.0.1:$site_port"
+cat >"$sr/config.yml" <<EOF
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $sr/storage}}
+http:
+  addr: $site_registry
+  tls: {certificate: $sr/server.crt, key: $sr/server.key}
+auth: {htpasswd: {realm: acme, path: $sr/htpasswd}}
+EOF
+docker-registry serve "$sr/config.yml" >"$sr/log" 2>&1 &
+site_registry_pid=$!
+wait_for 30 "docker-registry (TLS, basic auth) answers" \
+  curl -sf --cacert "$sr/ca.crt" -u "puller:$(cat "$sr/password")" "https://$site_registry/v2/"
+"$yunhui" registry push "$work/bundle-2" --registry "$site_registry" --ca "$sr/ca.crt" \
+  --username puller --password-stdin <"$sr/password" >/dev/null || fail "yunhui registry push"
+curl -sf --cacert "$sr/ca.crt" -u "puller:$(cat "$sr/password")" "https://$site_registry/v2/yunhui/signal/tags/list" |
+  grep -q '"0.1.1"' || fail "the site registry does not list yunhui/signal:0.1.1 after the push"
+ok "yunhui registry push into docker-registry over TLS with basic auth"
+"$here/node.sh" registry "$kube" "$site_registry" "$sr/ca.crt"
+registry=$site_registry
+site "$work/site-2.yaml" "$work/bundle-2" 0.1.1 "$registry" "{username: puller, passwordFile: $sr/password}"
 t=$(now)
 "$yunhui" upgrade --config "$work/site-2.yaml" || fail "yunhui upgrade"
 signal_upgraded() {
@@ -459,6 +496,13 @@ office_upgraded() {
     pods_ready app.kubernetes.io/component=signal,app.kubernetes.io/instance=office 1
 }
 wait_for 240 "office's signal rolled out to 0.1.1" office_upgraded
+all_from_site_registry() {
+  local images not_ready
+  images=$(k get pods -n "$NS" -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' | sort -u)
+  not_ready=$(k get pods -n "$NS" -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -vc True || true)
+  [ "$not_ready" = 0 ] && [ -z "$(echo "$images" | grep -v "^$registry/yunhui/[a-z]*:0.1.1$")" ]
+}
+wait_for 240 "every pod (operator, signal, SFU, SIP) Ready on 0.1.1 from the site registry" all_from_site_registry
 figure "yunhui upgrade until signal 0.1.1 Ready: $(since "$t") s"
 wait_for 60 "signal answers after the upgrade" curl -sf "$url/readyz"
 token=$(sign_in "$url" "$ADMIN_EMAIL" "$admin_password") || fail "prod's administrator cannot sign in after the upgrade"
@@ -486,10 +530,10 @@ left=$(k get all,secrets,configmaps,serviceaccounts,roles,rolebindings,networkpo
 # meetings in it: removing it is a separate decision of the site's.
 claims=$(k get persistentvolumeclaims -n "$NS" -o name)
 [ "$claims" = persistentvolumeclaim/data-prod-signal-0 ] || fail "volume claims after uninstall: '$claims' (want only the kept data-prod-signal-0)"
-containers_left() {
-  ctr --address "$kube/node/containerd/containerd.sock" -n k8s.io tasks list -q 2>/dev/null | grep -c . || true
+no_containers() {
+  [ -z "$(ctr --address "$kube/node/containerd/containerd.sock" -n k8s.io tasks list -q 2>/dev/null)" ]
 }
-wait_for 60 "no containers left on the node" test "$(containers_left)" = 0
+wait_for 60 "no containers left on the node" no_containers
 ss -lun | grep -q ':7882 ' && fail "the SFU's UDP port 7882 is still bound on the node"
 ok "nothing of ours left in the API (but the kept database claim) or on the node"
 echo

@@ -12,3 +12,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "yunhui-operator.servicesRegistry" -}}
 {{- if .Values.global.imageRegistry -}}{{ printf "%s/yunhui" .Values.global.imageRegistry }}{{- else -}}{{ .Values.servicesRegistry }}{{- end -}}
 {{- end -}}
+{{- define "yunhui-operator.pullSecretNames" -}}
+{{- $names := list -}}
+{{- range .Values.imagePullSecrets }}{{ $names = append $names .name }}{{ end -}}
+{{- join "," $names -}}
+{{- end -}}

@@ -46,6 +46,8 @@ pub struct BuildInput<'a> {
     pub keys: &'a GeneratedKeys,
     /// Registry used when the spec names none.
     pub default_registry: &'a str,
+    /// imagePullSecrets used when the spec names none.
+    pub default_pull_secrets: &'a [String],
     /// Whether the SFU workload (DaemonSet or Deployment) is built: false
     /// while another pool holds its host ports ([`super::host_ports`]).
     pub sfu_pool: bool,
@@ -174,6 +176,25 @@ impl BuildInput<'_> {
             {"name": "YUNHUI_INTERNAL_KEY", "valueFrom": {"secretKeyRef": {"name": keys_secret_name(&self.owner.name), "key": "internal-key"}}},
             {"name": "YUNHUI_SIGNAL_URL", "value": signal_url(&self.owner.name, &self.owner.namespace, self.spec)}
         ])
+    }
+
+    /// The pods' imagePullSecrets: the spec's, else the operator's default.
+    fn pull_secrets(&self) -> Option<Value> {
+        let names = if self.spec.images.pull_secrets.is_empty() {
+            self.default_pull_secrets
+        } else {
+            &self.spec.images.pull_secrets
+        };
+        (!names.is_empty())
+            .then(|| Value::Array(names.iter().map(|name| json!({ "name": name })).collect()))
+    }
+
+    /// Adds the pull secrets, if any, to a pod spec.
+    fn with_pull_secrets(&self, mut pod: Value) -> Value {
+        if let Some(secrets) = self.pull_secrets() {
+            pod["imagePullSecrets"] = secrets;
+        }
+        pod
     }
 
     fn replicas(&self, wanted: i32) -> i32 {
@@ -331,13 +352,13 @@ fn signal(input: &BuildInput<'_>) -> Result<Vec<Child>> {
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": owner.labels("signal").into_iter().chain(selector.clone()).collect::<std::collections::BTreeMap<_, _>>()},
-                "spec": {
+                "spec": input.with_pull_secrets(json!({
                     "serviceAccountName": name,
                     "automountServiceAccountToken": false,
                     "securityContext": pod_security(),
                     "containers": [container],
                     "volumes": volumes
-                }
+                }))
             }
         }
     });
@@ -421,6 +442,7 @@ fn sfu(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         "containers": [container],
         "volumes": volumes
     });
+    pod = input.with_pull_secrets(pod);
     if host_network {
         pod["hostNetwork"] = json!(true);
         pod["dnsPolicy"] = json!("ClusterFirstWithHostNet");
@@ -504,13 +526,13 @@ fn worker_deployment(
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": owner.labels(component).into_iter().chain(selector.clone()).collect::<std::collections::BTreeMap<_, _>>()},
-                "spec": {
+                "spec": input.with_pull_secrets(json!({
                     "serviceAccountName": input.name("worker"),
                     "automountServiceAccountToken": false,
                     "securityContext": pod_security(),
                     "containers": [container],
                     "volumes": [{"name": "tmp", "emptyDir": {}}]
-                }
+                }))
             }
         }
     }))
@@ -631,6 +653,39 @@ mod tests {
         v
     }
 
+    /// A registry with credentials: every pod of the cluster gets the pull
+    /// secret — the operator's default (the installer's), or the spec's.
+    #[test]
+    fn every_pod_gets_the_registry_pull_secret() {
+        let (o, k) = (owner(), keys());
+        let default = ["yunhui-registry".to_string()];
+        let pull_secrets = |yaml: &str| -> Vec<Value> {
+            let s = spec(yaml);
+            build(&BuildInput {
+                owner: &o,
+                spec: &s,
+                keys: &k,
+                default_registry: "x",
+                default_pull_secrets: &default,
+                sfu_pool: true,
+                node_addresses: None,
+            })
+            .expect("builds")
+            .iter()
+            .filter(|c| c.object.data["spec"]["template"]["spec"].is_object())
+            .map(|c| c.object.data["spec"]["template"]["spec"]["imagePullSecrets"].clone())
+            .collect()
+        };
+        let defaulted = pull_secrets("sip: {enabled: true}");
+        assert_eq!(defaulted.len(), 3, "signal, SFU and SIP pods");
+        for secrets in &defaulted {
+            assert_eq!(secrets, &json!([{"name": "yunhui-registry"}]));
+        }
+        for secrets in pull_secrets("images: {pullSecrets: [a, b]}") {
+            assert_eq!(secrets, json!([{"name": "a"}, {"name": "b"}]));
+        }
+    }
+
     /// The images the operator runs must be the repositories a bundle
     /// pushes (`<registry>/yunhui/<name>`), or installs cannot pull them.
     #[test]
@@ -641,6 +696,7 @@ mod tests {
             spec: &s,
             keys: &k,
             default_registry: "site.example:5000/yunhui",
+            default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
         })
@@ -687,6 +743,7 @@ mod tests {
             spec: &s,
             keys: &k,
             default_registry: "reg.example/yh",
+            default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
         })
@@ -764,6 +821,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             spec: &s,
             keys: &k,
             default_registry: "x",
+            default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
         })
@@ -886,6 +944,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             spec: &s,
             keys: &k,
             default_registry: "x",
+            default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
         })
@@ -914,6 +973,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             spec: &s,
             keys: &k,
             default_registry: "x",
+            default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
         };
@@ -940,6 +1000,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
                 spec: &s,
                 keys: &k,
                 default_registry: "x",
+                default_pull_secrets: &[],
                 sfu_pool: false,
                 node_addresses: None,
             };
@@ -964,6 +1025,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             spec: &external,
             keys: &k,
             default_registry: "x",
+            default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: Some(&addresses),
         })
@@ -1016,6 +1078,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             spec: &internal,
             keys: &k,
             default_registry: "x",
+            default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
         })

@@ -207,6 +207,7 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         spec: &mc.spec,
         keys: &keys,
         default_registry: &ctx.config.default_registry,
+        default_pull_secrets: &ctx.config.default_pull_secrets,
         sfu_pool: port_conflict.is_none(),
         node_addresses: node_addresses.as_ref(),
     })?;
