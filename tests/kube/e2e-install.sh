@@ -17,7 +17,9 @@
 #      read-only root filesystems
 #   6. two Chromium browsers meet through the Gateway's address: the
 #      administrator signs in, a colleague joins, each decodes the other
-#   7. `kubectl delete pod` of the SFU: media comes back by itself (timed)
+#   7. `kubectl delete pod` of the SFU: media comes back by itself (timed);
+#      then a room system (SIPp) dials the SIP gateway pod, keys in the
+#      meeting's password and is heard by the administrator
 #   8. `yunhui registry push` of a second bundle (a new version) into the
 #      site's registry (docker-registry, TLS and basic auth), then
 #      `yunhui upgrade` from it: every pod pulls with the credentials,
@@ -393,16 +395,26 @@ wait_for 120 "the operator wrote the first administrator's password into the Sec
 admin_password=$(k get secret -n "$NS" acme-first-admin -o jsonpath='{.data.password}' | base64 -d)
 figure "meeting possible (web client served, administrator created) $(since "$t_install") s after yunhui install began"
 sfu_pod=$(k get pods -n "$NS" -l app.kubernetes.io/component=sfu,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].metadata.name}')
+# A room system dials the SIP gateway's pod from this machine (SIPp).
+sip_ip=$(k get pods -n "$NS" -l app.kubernetes.io/component=sip,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].status.podIP}')
+[ -n "$sip_ip" ] || fail "the SIP gateway pod has no address"
+command -v sipp >/dev/null || fail "sipp is missing (tests/setup-machine)"
+sipp_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])')
+sip_dial="sipp -sf $here/sip/dial_in_and_talk.xml -s {number} $sip_ip:5060 -i $node_ip -p $sipp_port \
+-mi $node_ip -mp $((sipp_port + 1000 > 64000 ? 20000 : sipp_port + 1000)) -m 1 -timeout 90s -nostdin \
+-trace_msg -message_file $work/sipp-messages.log -trace_err -error_file $work/sipp-errors.log"
 (cd "$root/tests/browser" && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error)
 YUNHUI_URL=$url YUNHUI_ADMIN_EMAIL=$ADMIN_EMAIL YUNHUI_ADMIN_PASSWORD=$admin_password \
   YUNHUI_SFU_RESTART="$kube_bin/kubectl --kubeconfig $kube/kubeconfig delete pod -n $NS $sfu_pod --wait=false" \
-  YUNHUI_RESULT="$work/meeting.json" \
+  YUNHUI_SIP_DIAL="$sip_dial" YUNHUI_RESULT="$work/meeting.json" \
   node "$root/tests/browser/installed/meeting.js" || { current="6-7. a meeting, then the SFU pod deleted"; fail "browsers (output above)"; }
 ok "two browsers exchanged audio and video through the Gateway"
 current="7. the SFU pod deleted"
 restart_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sfu_restart_ms"])' "$work/meeting.json")
 figure "SFU pod deleted: media back in both browsers after $restart_ms ms"
+figure "SIP room system in the meeting $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sip_join_ms"])' "$work/meeting.json") ms after SIPp dialled (password keyed in)"
 ok "media came back by itself after the SFU pod was deleted"
+ok "a SIP room system (SIPp) dialled into the meeting through the gateway pod, keyed in the password and was heard"
 free -m | awk '/^Mem:/{print "node memory used with the meeting over: " $3 " MiB of " $2 " MiB"}' | tee -a "$figures"
 
 # ---------------------------------------------------------------------------

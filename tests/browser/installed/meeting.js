@@ -11,18 +11,23 @@
 //   YUNHUI_ADMIN_EMAIL     the Tenant's first administrator
 //   YUNHUI_ADMIN_PASSWORD  their password (from the Tenant's Secret)
 //   YUNHUI_SFU_RESTART     optional: shell command that deletes the SFU pod
+//   YUNHUI_SIP_DIAL        optional: shell command with {number} in it that
+//                          has a SIP room system (SIPp) dial into the meeting,
+//                          key in its password, talk and hang up; the
+//                          administrator must hear it
 //   YUNHUI_RESULT          optional: file the measured figures go to (JSON)
 //
 // Exits non-zero with the browsers' consoles and last frames on failure.
 
 import assert from "node:assert/strict";
-import { execSync } from "node:child_process";
+import { exec, execSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { launchParticipant } from "../harness/browser.js";
 
 const url = required("YUNHUI_URL").replace(/\/$/, "");
 const admin = { email: required("YUNHUI_ADMIN_EMAIL"), password: required("YUNHUI_ADMIN_PASSWORD") };
 const restart = process.env.YUNHUI_SFU_RESTART;
+const sipDial = process.env.YUNHUI_SIP_DIAL;
 const resultFile = process.env.YUNHUI_RESULT;
 const MEETING_PASSWORD = "1357";
 
@@ -110,6 +115,38 @@ try {
     result.sfu_restart_ms = back - started;
     result.sfu_delete_ms = deleted - started;
     console.log(`sfu restart: media back in both browsers ${back - started} ms after the delete began`);
+  }
+
+  if (sipDial) {
+    const command = sipDial.replaceAll("{number}", meeting.number);
+    const sipp = new Promise((resolve) => {
+      exec(command, (error, stdout, stderr) => resolve({ code: error ? (error.code ?? 1) : 0, output: `${stdout}${stderr}` }));
+    });
+    const dialled = Date.now();
+    await host.page.waitForFunction(
+      () => window.yunhui.participants.some((p) => p.display_name.startsWith("sip:")),
+      null,
+      { timeout: 45_000 },
+    );
+    const device = await host.page.evaluate(() => window.yunhui.participants.find((p) => p.display_name.startsWith("sip:")));
+    result.sip_join_ms = Date.now() - dialled;
+    // The room system's G.711 reaches the administrator as Opus, not silence.
+    const [, flowing] = await host.waitForGrowth(device.id, "audio", { timeoutMs: 20_000 });
+    const start = flowing.audio.totalAudioEnergy;
+    let energy = start;
+    for (let i = 0; i < 30 && energy <= start; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      energy = (await host.inboundFrom(device.id)).audio?.totalAudioEnergy ?? 0;
+    }
+    assert.ok(energy > start, `the room system is heard, not silence (energy ${start} -> ${energy})`);
+    const { code, output } = await sipp;
+    assert.equal(code, 0, `SIPp finished its call (it hangs up itself):\n${output}`);
+    await host.page.waitForFunction(
+      (id) => !window.yunhui.participants.some((p) => p.id === id),
+      device.id,
+      { timeout: 15_000 },
+    );
+    console.log(`sip: ${device.display_name} dialled in, keyed in the password, was heard and hung up`);
   }
 } catch (error) {
   failed = true;
