@@ -34,6 +34,8 @@
 # YUNHUI_KUBE_BIN=DIR uses binaries from DIR instead of calling build-binaries.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 die() { echo "control-plane: $*" >&2; exit 1; }
@@ -69,24 +71,9 @@ free_port() {
   die "no free port found"
 }
 
-pid_of() { # component -> pid if running and ours
-  local f="$dir/pids/$1.pid" pid
-  [ -f "$f" ] || return 1
-  pid=$(cat "$f")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  # Guard against a reused pid: every component has DIR on its command line.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/" || return 1
-  echo "$pid"
-}
-
-launch() { # name binary args...
-  local name=$1
-  shift
-  # New session: a Ctrl-C meant for the caller does not hit it; stdin/stdout
-  # are detached so a caller reading our output sees EOF when we exit.
-  setsid "$@" </dev/null >>"$dir/logs/$name.log" 2>&1 &
-  echo $! >"$dir/pids/$name.pid"
-}
+# Every component has DIR on its command line (a guard against reused pids).
+pid_of() { proc_in "$dir" "$1"; } # component -> pid if running and ours
+launch() { launch_in "$dir" "$@"; } # name binary args...
 
 wait_for() { # name seconds cmd... ; waits until cmd succeeds while name runs
   local name=$1 secs=$2 i

@@ -39,6 +39,8 @@
 # run's cluster up for 15 minutes to look at.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 root=$(cd "$here/../.." && pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/yunhui/target}"
 export RUST_BACKTRACE=0
@@ -135,13 +137,9 @@ cleanup() {
 trap cleanup EXIT
 
 wait_for() { # seconds description cmd...
-  local secs=$1 what=$2 i
+  local secs=$1 what=$2
   shift 2
-  for ((i = 0; i < secs * 2; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.5
-  done
-  fail "$what: not after ${secs}s"
+  poll "$secs" "$@" || fail "$what: not after ${secs}s"
 }
 
 free_port() {

@@ -35,6 +35,8 @@
 # certs.d/ (registry hosts), host-state/ (what stop restores).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 NODE_NAME=yunhui-node
 BRIDGE=yhnode0
@@ -76,29 +78,13 @@ free_port() {
   die "no free port found"
 }
 
-pid_of() {
-  local f="$node/pids/$1.pid" pid
-  [ -f "$f" ] || return 1
-  pid=$(cat "$f")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$node/" || return 1
-  echo "$pid"
-}
-
-launch() { # name binary args...
-  local name=$1
-  shift
-  setsid "$@" </dev/null >>"$node/logs/$name.log" 2>&1 &
-  echo $! >"$node/pids/$name.pid"
-}
+pid_of() { proc_in "$node" "$1"; }
+launch() { launch_in "$node" "$@"; } # name binary args...
 
 wait_until() { # what seconds cmd...
-  local what=$1 secs=$2 i
+  local what=$1 secs=$2
   shift 2
-  for ((i = 0; i < secs * 5; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
+  poll "$secs" "$@" && return 0
   log "$what: not ready after ${secs}s"
   return 1
 }
