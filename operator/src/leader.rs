@@ -26,7 +26,13 @@ fn expired(spec: &LeaseSpec) -> bool {
 }
 
 /// Tries once to take or renew the Lease; true when this replica holds it.
+/// Creates the Lease when it does not exist.
 pub async fn try_acquire(client: &Client, config: &OperatorConfig) -> Result<bool> {
+    take(client, config, true).await
+}
+
+/// Takes or renews the Lease; a missing one is created only when `create`.
+async fn take(client: &Client, config: &OperatorConfig, create: bool) -> Result<bool> {
     let api: Api<Lease> = Api::namespaced(client.clone(), &config.lease_namespace);
     let duration = i32::try_from(config.lease_duration.as_secs()).unwrap_or(15);
     let mine = |transitions: i32, acquired: Option<MicroTime>| LeaseSpec {
@@ -38,6 +44,9 @@ pub async fn try_acquire(client: &Client, config: &OperatorConfig) -> Result<boo
         ..Default::default()
     };
     match api.get_opt(&config.lease_name).await? {
+        // Deleted while this replica led (an uninstall): leadership is lost,
+        // and the Lease is not brought back.
+        None if !create => Ok(false),
         None => {
             let lease = Lease {
                 metadata: ObjectMeta {
@@ -97,7 +106,7 @@ pub async fn hold(client: &Client, config: &OperatorConfig) {
     let mut failures = 0u32;
     loop {
         tokio::time::sleep(every).await;
-        match try_acquire(client, config).await {
+        match take(client, config, false).await {
             Ok(true) => failures = 0,
             Ok(false) => return,
             Err(e) => {

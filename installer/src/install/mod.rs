@@ -346,11 +346,25 @@ struct Waves {
     /// Objects of the kinds the inventory's CRDs define (their finalizers
     /// need the operator).
     custom: Vec<(ObjectKey, serde_json::Value)>,
-    /// Everything else but the CRDs: the operator, its RBAC, Secrets.
+    /// Workloads (the operator's Deployment): stopped before what they use
+    /// goes, so nothing they write (their leader Lease) comes back.
+    workloads: Vec<(ObjectKey, serde_json::Value)>,
+    /// Everything else but the CRDs: RBAC, Secrets, the Lease.
     others: Vec<(ObjectKey, serde_json::Value)>,
     /// The CRDs, last.
     crds: Vec<(ObjectKey, serde_json::Value)>,
 }
+
+/// Kinds that run programs.
+const WORKLOADS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+];
 
 /// Splits the objects to delete into [`Waves`], keeping their order.
 fn deletion_waves(objects: Vec<(ObjectKey, serde_json::Value)>) -> Waves {
@@ -373,6 +387,8 @@ fn deletion_waves(objects: Vec<(ObjectKey, serde_json::Value)>) -> Waves {
             .any(|(group, kind)| *group == key.group && *kind == key.kind)
         {
             waves.custom.push((key, manifest));
+        } else if WORKLOADS.contains(&key.kind.as_str()) {
+            waves.workloads.push((key, manifest));
         } else {
             waves.others.push((key, manifest));
         }
@@ -389,12 +405,15 @@ async fn delete_objects(
     objects.sort_by_key(|(key, _)| std::cmp::Reverse(kind_rank(&key.kind)));
     let Waves {
         custom,
+        workloads,
         others,
         crds,
     } = deletion_waves(objects);
     // The site's custom resources go first and are waited for while the
-    // operator that runs their finalizers (and its RBAC) still exists.
-    for wave in [&custom, &others] {
+    // operator that runs their finalizers (and its RBAC) still exists; then
+    // the operator stops (foreground deletion: its pods are gone when its
+    // Deployment is) before its RBAC and Lease go.
+    for wave in [&custom, &workloads, &others] {
         for (key, manifest) in wave {
             if apply::delete(client, key, manifest).await? == apply::Deleted::Deleted {
                 outcome.deleted.push(key.to_string());
@@ -652,7 +671,8 @@ mod tests {
     }
 
     /// The operator finalises Tenants: they must be gone before the
-    /// operator's Deployment and RBAC are deleted, and the CRDs last.
+    /// operator's Deployment is deleted, which must be gone before its RBAC
+    /// and Lease (or it renews the Lease back), and the CRDs last.
     #[test]
     fn custom_resources_go_before_the_operator_and_crds_last() {
         let waves = deletion_waves(vec![
@@ -666,10 +686,8 @@ mod tests {
             object("example.com", "Tenant", "other"),
         ]);
         assert_eq!(names(&waves.custom), ["acme", "prod"]);
-        assert_eq!(
-            names(&waves.others),
-            ["operator", "acme-first-admin", "other"]
-        );
+        assert_eq!(names(&waves.workloads), ["operator"]);
+        assert_eq!(names(&waves.others), ["acme-first-admin", "other"]);
         assert_eq!(names(&waves.crds), ["Tenant", "MediaCluster"]);
     }
 }
