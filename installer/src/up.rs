@@ -208,7 +208,7 @@ async fn bootstrap(
 
 fn init_tracing() {
     // RUST_LOG (default info), with webrtc-rs's per-handshake noise quieted.
-    let filter = yunhui_sfu::log_filter();
+    let filter = yunhui_runtime::log_filter();
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

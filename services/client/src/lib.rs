@@ -5,8 +5,15 @@
 //! - [`signaling`]: the WebSocket signaling protocol.
 //! - [`meeting`]: a participant's live session, signaling and media together.
 //! - [`media`]: WebRTC publisher and subscriber peer connections towards an SFU node.
+//! - [`media_control`]: the SFU node's internal control API over HTTP (what signal uses).
+//!
+//! [`media`] and [`meeting`] need the WebRTC stack and come with the `media`
+//! feature (on by default); signal uses the SDK without it.
 
 pub mod api;
+#[cfg(feature = "media")]
 pub mod media;
+pub mod media_control;
+#[cfg(feature = "media")]
 pub mod meeting;
 pub mod signaling;

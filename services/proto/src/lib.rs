@@ -1,10 +1,11 @@
 //! Wire types shared by Yunhui's services and clients.
 //!
-//! Three surfaces live here:
+//! The surfaces live here:
 //! - [`api`]: the JSON bodies of the REST Open API (`/api/v1/...`).
 //! - [`schedule`]: the scheduling part of the Open API (scheduled and
 //!   recurring meetings, upcoming and history lists).
 //! - [`dial`]: the internal interface between signal and the SIP gateway.
+//! - [`media`]: the internal interface between signal and an SFU node.
 //! - [`signaling`]: the JSON messages of the WebSocket signaling protocol
 //!   (`/api/v1/signal`), versioned by [`signaling::PROTOCOL_VERSION`].
 //!
@@ -13,6 +14,7 @@
 
 pub mod api;
 pub mod dial;
+pub mod media;
 pub mod schedule;
 pub mod signaling;
 pub mod typescript;

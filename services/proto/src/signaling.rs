@@ -224,8 +224,13 @@ pub enum DialState {
     Ended,
 }
 
-/// How much of a participant's video a client receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+/// How much of a participant's video a client receives, lowest first. With
+/// simulcast the SFU forwards the best layer at or below the quality asked
+/// for (or the lowest it has, when none is); a publisher without simulcast
+/// sends its one stream at any quality but `Off`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum VideoQuality {
     /// None: the tile is not on screen.
@@ -235,7 +240,20 @@ pub enum VideoQuality {
     /// The middle layer.
     Medium,
     /// The full picture (the main view).
+    #[default]
     High,
+}
+
+impl VideoQuality {
+    /// The highest simulcast layer (0 = lowest) this quality takes, `None` for `Off`.
+    pub fn max_layer(self) -> Option<u8> {
+        match self {
+            VideoQuality::Off => None,
+            VideoQuality::Low => Some(0),
+            VideoQuality::Medium => Some(1),
+            VideoQuality::High => Some(2),
+        }
+    }
 }
 
 /// One participant's video quality in [`ClientMessage::SetVideoSubscriptions`].

@@ -15,8 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use yunhui_client::media::{Publisher, Subscriber, SyntheticMedia};
+use yunhui_client::media_control::HttpControl;
 use yunhui_sfu::control::MediaControl;
-use yunhui_sfu::internal_api::HttpControl;
 
 const KEY: &str = "benchmark-internal-key";
 /// Linux reports process times in USER_HZ ticks, 100 per second on every

@@ -15,9 +15,9 @@
 //! a kind can be switched off at the source (mute); the room's active speaker comes
 //! from the RTP audio-level extension ([`speaker`]).
 //!
-//! Signal drives the node through [`control::MediaControl`]: in process with
-//! [`control::InProcessControl`], or over HTTP with [`internal_api::HttpControl`]
-//! against [`internal_api::internal_router`].
+//! Signal drives the node through [`yunhui_proto::media::MediaControl`]: in
+//! process with [`control::InProcessControl`], or over HTTP with the client SDK's
+//! `media_control::HttpControl` against [`internal_api::internal_router`].
 
 pub mod control;
 pub mod demux;
@@ -50,36 +50,6 @@ use crate::room::Room;
 pub use crate::control::{
     InProcessControl, MediaControl, MediaKind, VideoQuality, VideoSubscriptions,
 };
-
-/// Library log targets quieted by [`log_filter`], each with the level it is kept at.
-///
-/// `rtc_dtls::handshake` warns "Unsupported Extension Type" for every TLS extension a
-/// browser's DTLS ClientHello carries that webrtc-rs does not implement (GREASE, session
-/// tickets, ...), several per handshake: harmless, and nothing the SFU can act on.
-pub const QUIETED_LOG_TARGETS: &[(&str, &str)] = &[("rtc_dtls::handshake", "error")];
-
-/// The tracing filter for binaries embedding the SFU: `RUST_LOG` (default `info`) plus
-/// [`QUIETED_LOG_TARGETS`] — except for a target `RUST_LOG` names itself, so
-/// `RUST_LOG=info,rtc_dtls=debug` still shows everything.
-pub fn log_filter() -> tracing_subscriber::EnvFilter {
-    use tracing_subscriber::EnvFilter;
-    let from_env = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_default();
-    let mut filter = if from_env.trim().is_empty() {
-        EnvFilter::new("info")
-    } else {
-        EnvFilter::try_new(&from_env).unwrap_or_else(|_| EnvFilter::new("info"))
-    };
-    for (target, level) in QUIETED_LOG_TARGETS {
-        let crate_name = target.split("::").next().unwrap_or(target);
-        if from_env.contains(crate_name) {
-            continue;
-        }
-        if let Ok(directive) = format!("{target}={level}").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
-}
 
 /// How an SFU node is started.
 #[derive(Clone)]

@@ -81,7 +81,7 @@ async fn address_from_file(path: &PathBuf) -> anyhow::Result<IpAddr> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(yunhui_sfu::log_filter())
+        .with_env_filter(yunhui_runtime::log_filter())
         .init();
     let args = Args::parse();
     let advertised_ip = match (args.advertised_ip, &args.advertised_ip_file) {

@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use yunhui_client::media::Publisher;
+use yunhui_client::media_control::HttpControl;
 use yunhui_sfu::control::MediaControl;
-use yunhui_sfu::internal_api::HttpControl;
 
 const KEY: &str = "binary-test-key";
 

@@ -229,13 +229,14 @@ async fn publisher_reaches_two_subscribers_over_http() {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    let wrong = yunhui_sfu::internal_api::HttpControl::new(&base, "wrong");
+    let wrong = yunhui_client::media_control::HttpControl::new(&base, "wrong");
     assert_eq!(
         wrong.create_room(ROOM).await,
         Err(ControlError::Unauthorized)
     );
-    let control: Arc<dyn MediaControl> =
-        Arc::new(yunhui_sfu::internal_api::HttpControl::new(&base, "s3cret"));
+    let control: Arc<dyn MediaControl> = Arc::new(yunhui_client::media_control::HttpControl::new(
+        &base, "s3cret",
+    ));
     assert!(matches!(
         control.add_participant("nowhere", "x").await,
         Err(ControlError::RoomNotFound { .. })

@@ -246,11 +246,9 @@ pub async fn logout(store: &Store, token: &str) -> Result<()> {
     Ok(())
 }
 
-/// Resolves a bearer token (a session token or an API key) to its caller.
-pub async fn authenticate(store: &Store, token: &str) -> Result<Caller> {
-    if token.starts_with(crate::api_keys::PREFIX) {
-        return crate::api_keys::authenticate(store, token).await;
-    }
+/// Resolves a session token to its caller ([`crate::auth::authenticate`]
+/// takes API keys too).
+pub async fn authenticate_session(store: &Store, token: &str) -> Result<Caller> {
     let row = sqlx::query(
         "SELECT s.account_id, s.tenant_id, s.expires_at, a.display_name, a.role, a.status FROM sessions s \
          JOIN accounts a ON a.id = s.account_id AND a.tenant_id = s.tenant_id \

@@ -12,15 +12,8 @@
 //! Everything is scoped to the caller's tenant; what the caller may not see
 //! is "not found".
 
-use std::sync::Arc;
-
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use sqlx::{AnyConnection, Row};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use yunhui_proto::api::{ApiError, CreateMeetingRequest, Meeting};
+use yunhui_proto::api::{CreateMeetingRequest, Meeting};
 use yunhui_proto::schedule::{
     CloudRoom, CloudRoomRequest, Invitee, Location, LocationRequest, MeetingTemplate,
     TemplateRequest,
@@ -29,7 +22,6 @@ use yunhui_proto::schedule::{
 use crate::App;
 use crate::accounts::Caller;
 use crate::error::{Error, Result};
-use crate::http::{ApiJson, ApiPath, caller};
 use crate::meetings::{self, MeetingRecord};
 use crate::recurrence;
 use crate::schedule::{check_id, check_invitees, check_text};
@@ -38,19 +30,6 @@ use crate::store::now;
 /// Most templates or cloud rooms of one account, and locations of a tenant.
 const MAX_PER_OWNER: i64 = 100;
 const MAX_LOCATIONS: i64 = 1000;
-
-/// The routes of the assistant with their OpenAPI descriptions, merged
-/// into the `/api/v1` router.
-pub fn routes() -> OpenApiRouter<Arc<App>> {
-    OpenApiRouter::new()
-        .routes(routes!(create_room, list_rooms))
-        .routes(routes!(get_room, edit_room, delete_room))
-        .routes(routes!(create_template, list_templates))
-        .routes(routes!(get_template, edit_template, delete_template))
-        .routes(routes!(start_from_template))
-        .routes(routes!(create_location, list_locations))
-        .routes(routes!(delete_location))
-}
 
 // ---- cloud rooms -------------------------------------------------------
 
@@ -152,19 +131,13 @@ async fn count(conn: &mut AnyConnection, sql: &str, a: &str, b: &str) -> Result<
     Ok(row.try_get::<i64, _>(0)?)
 }
 
-#[utoipa::path(post, path = "/cloud-rooms", tag = "assistant", security(("bearer" = [])), request_body = CloudRoomRequest,
-    responses((status = 201, description = "The new cloud room with its fixed number", body = CloudRoom), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn create_room(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiJson(req): ApiJson<CloudRoomRequest>,
-) -> Result<(StatusCode, Json<CloudRoom>)> {
-    let caller = caller(&app, &headers).await?;
+/// The new cloud room with its fixed number.
+pub async fn create_room(app: &App, caller: &Caller, req: CloudRoomRequest) -> Result<CloudRoom> {
     check_text("name", req.name.as_deref().unwrap_or_default())?;
     let mut tx = app.store.pool().begin().await?;
-    let topic = meetings::clean_topic(req.name, &caller)?;
+    let topic = meetings::clean_topic(req.name, caller)?;
     let password = meetings::clean_password(req.password)?;
-    let members = check_invitees(&mut tx, &caller, req.members, "members").await?;
+    let members = check_invitees(&mut tx, caller, req.members, "members").await?;
     let owned = count(
         &mut tx,
         "SELECT COUNT(*) FROM cloud_rooms WHERE tenant_id = $1 AND owner_account_id = $2",
@@ -179,7 +152,7 @@ async fn create_room(
     }
     let meeting = meetings::insert_with_fresh_number(
         &mut tx,
-        &caller,
+        caller,
         topic,
         password,
         req.options.unwrap_or_default(),
@@ -197,22 +170,14 @@ async fn create_room(
     insert_members(&mut tx, &meeting.id, &caller.tenant_id, &members).await?;
     let members = room_members(&mut tx, &meeting.id).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CloudRoom {
-            meeting: meeting.to_api(&app.config.public_url),
-            members,
-        }),
-    ))
+    Ok(CloudRoom {
+        meeting: meeting.to_api(&app.config.public_url),
+        members,
+    })
 }
 
-#[utoipa::path(get, path = "/cloud-rooms", tag = "assistant", security(("bearer" = [])),
-    responses((status = 200, description = "Cloud rooms the caller owns or is a member of", body = Vec<CloudRoom>), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn list_rooms(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<CloudRoom>>> {
-    let caller = caller(&app, &headers).await?;
+/// Cloud rooms the caller owns or is a member of.
+pub async fn list_rooms(app: &App, caller: &Caller) -> Result<Vec<CloudRoom>> {
     let mut conn = app.store.pool().acquire().await?;
     let ids: Vec<String> = sqlx::query(
         "SELECT c.meeting_id FROM cloud_rooms c JOIN meetings m ON m.id = c.meeting_id \
@@ -229,46 +194,38 @@ async fn list_rooms(
     .collect::<Result<_, _>>()?;
     let mut rooms = Vec::with_capacity(ids.len());
     for id in ids {
-        let (meeting, members) = load_room(&mut conn, &caller, &id).await?;
+        let (meeting, members) = load_room(&mut conn, caller, &id).await?;
         rooms.push(CloudRoom {
             meeting: meeting.to_api(&app.config.public_url),
             members,
         });
     }
-    Ok(Json(rooms))
+    Ok(rooms)
 }
 
-#[utoipa::path(get, path = "/cloud-rooms/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the cloud room (its meeting id)")),
-    responses((status = 200, description = "The cloud room", body = CloudRoom), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such cloud room visible to the caller", body = ApiError)))]
-async fn get_room(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<CloudRoom>> {
-    let caller = caller(&app, &headers).await?;
+/// The cloud room.
+pub async fn get_room(app: &App, caller: &Caller, id: String) -> Result<CloudRoom> {
     let mut conn = app.store.pool().acquire().await?;
-    let (meeting, members) = load_room(&mut conn, &caller, &id).await?;
-    Ok(Json(CloudRoom {
+    let (meeting, members) = load_room(&mut conn, caller, &id).await?;
+    Ok(CloudRoom {
         meeting: meeting.to_api(&app.config.public_url),
         members,
-    }))
+    })
 }
 
-#[utoipa::path(put, path = "/cloud-rooms/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the cloud room (its meeting id)")), request_body = CloudRoomRequest,
-    responses((status = 200, description = "The cloud room as changed; its number stays", body = CloudRoom), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the owner may change it", body = ApiError), (status = 404, description = "No such cloud room visible to the caller", body = ApiError)))]
-async fn edit_room(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<CloudRoomRequest>,
-) -> Result<Json<CloudRoom>> {
-    let caller = caller(&app, &headers).await?;
+/// The cloud room as changed; its number stays.
+pub async fn edit_room(
+    app: &App,
+    caller: &Caller,
+    id: String,
+    req: CloudRoomRequest,
+) -> Result<CloudRoom> {
     let mut tx = app.store.pool().begin().await?;
-    owned_room(&mut tx, &caller, &id).await?;
+    owned_room(&mut tx, caller, &id).await?;
     check_text("name", req.name.as_deref().unwrap_or_default())?;
-    let topic = meetings::clean_topic(req.name, &caller)?;
+    let topic = meetings::clean_topic(req.name, caller)?;
     let password = meetings::clean_password(req.password)?;
-    let members = check_invitees(&mut tx, &caller, req.members, "members").await?;
+    let members = check_invitees(&mut tx, caller, req.members, "members").await?;
     let options = req.options.unwrap_or_default();
     meetings::update_settings(&mut tx, &id, &topic, password.as_deref(), &options).await?;
     sqlx::query("DELETE FROM cloud_room_members WHERE meeting_id = $1")
@@ -276,24 +233,18 @@ async fn edit_room(
         .execute(&mut *tx)
         .await?;
     insert_members(&mut tx, &id, &caller.tenant_id, &members).await?;
-    let (meeting, members) = load_room(&mut tx, &caller, &id).await?;
+    let (meeting, members) = load_room(&mut tx, caller, &id).await?;
     tx.commit().await?;
-    Ok(Json(CloudRoom {
+    Ok(CloudRoom {
         meeting: meeting.to_api(&app.config.public_url),
         members,
-    }))
+    })
 }
 
-#[utoipa::path(delete, path = "/cloud-rooms/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the cloud room (its meeting id)")),
-    responses((status = 204, description = "Deleted; its number is free"), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the owner may change it", body = ApiError), (status = 404, description = "No such cloud room visible to the caller", body = ApiError)))]
-async fn delete_room(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-) -> Result<StatusCode> {
-    let caller = caller(&app, &headers).await?;
+/// Deleted; its number is free.
+pub async fn delete_room(app: &App, caller: &Caller, id: String) -> Result<()> {
     let mut tx = app.store.pool().begin().await?;
-    owned_room(&mut tx, &caller, &id).await?;
+    owned_room(&mut tx, caller, &id).await?;
     for sql in [
         "DELETE FROM cloud_room_members WHERE meeting_id = $1",
         "DELETE FROM cloud_rooms WHERE meeting_id = $1",
@@ -306,7 +257,7 @@ async fn delete_room(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // ---- templates ---------------------------------------------------------
@@ -376,15 +327,13 @@ async fn own_template(app: &App, caller: &Caller, id: &str) -> Result<MeetingTem
     template_from_row(&row)
 }
 
-#[utoipa::path(post, path = "/templates", tag = "assistant", security(("bearer" = [])), request_body = TemplateRequest,
-    responses((status = 201, description = "The new template", body = MeetingTemplate), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn create_template(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiJson(req): ApiJson<TemplateRequest>,
-) -> Result<(StatusCode, Json<MeetingTemplate>)> {
-    let caller = caller(&app, &headers).await?;
-    let settings = clean_template(req, &caller)?;
+/// The new template.
+pub async fn create_template(
+    app: &App,
+    caller: &Caller,
+    req: TemplateRequest,
+) -> Result<MeetingTemplate> {
+    let settings = clean_template(req, caller)?;
     let mut conn = app.store.pool().acquire().await?;
     let owned = count(
         &mut conn,
@@ -412,19 +361,11 @@ async fn create_template(
     .execute(&mut *conn)
     .await?;
     drop(conn);
-    Ok((
-        StatusCode::CREATED,
-        Json(own_template(&app, &caller, &id).await?),
-    ))
+    own_template(app, caller, &id).await
 }
 
-#[utoipa::path(get, path = "/templates", tag = "assistant", security(("bearer" = [])),
-    responses((status = 200, description = "The caller's templates, by name", body = Vec<MeetingTemplate>), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn list_templates(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<MeetingTemplate>>> {
-    let caller = caller(&app, &headers).await?;
+/// The caller's templates, by name.
+pub async fn list_templates(app: &App, caller: &Caller) -> Result<Vec<MeetingTemplate>> {
     let rows = sqlx::query(
         "SELECT id, settings FROM meeting_templates WHERE tenant_id = $1 AND owner_account_id = $2 ORDER BY created_at, id",
     )
@@ -437,31 +378,23 @@ async fn list_templates(
         .map(template_from_row)
         .collect::<Result<Vec<_>>>()?;
     list.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Json(list))
+    Ok(list)
 }
 
-#[utoipa::path(get, path = "/templates/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")),
-    responses((status = 200, description = "The template", body = MeetingTemplate), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such template visible to the caller", body = ApiError)))]
-async fn get_template(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<MeetingTemplate>> {
-    let caller = caller(&app, &headers).await?;
-    Ok(Json(own_template(&app, &caller, &id).await?))
+/// The template.
+pub async fn get_template(app: &App, caller: &Caller, id: String) -> Result<MeetingTemplate> {
+    own_template(app, caller, &id).await
 }
 
-#[utoipa::path(put, path = "/templates/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")), request_body = TemplateRequest,
-    responses((status = 200, description = "The template as changed", body = MeetingTemplate), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such template visible to the caller", body = ApiError)))]
-async fn edit_template(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<TemplateRequest>,
-) -> Result<Json<MeetingTemplate>> {
-    let caller = caller(&app, &headers).await?;
-    own_template(&app, &caller, &id).await?;
-    let settings = clean_template(req, &caller)?;
+/// The template as changed.
+pub async fn edit_template(
+    app: &App,
+    caller: &Caller,
+    id: String,
+    req: TemplateRequest,
+) -> Result<MeetingTemplate> {
+    own_template(app, caller, &id).await?;
+    let settings = clean_template(req, caller)?;
     sqlx::query(
         "UPDATE meeting_templates SET settings = $1, updated_at = $2 WHERE id = $3 AND tenant_id = $4 AND owner_account_id = $5",
     )
@@ -472,18 +405,12 @@ async fn edit_template(
     .bind(&caller.account_id)
     .execute(app.store.pool())
     .await?;
-    Ok(Json(own_template(&app, &caller, &id).await?))
+    own_template(app, caller, &id).await
 }
 
-#[utoipa::path(delete, path = "/templates/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")),
-    responses((status = 204, description = "Deleted"), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such template visible to the caller", body = ApiError)))]
-async fn delete_template(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-) -> Result<StatusCode> {
-    let caller = caller(&app, &headers).await?;
-    own_template(&app, &caller, &id).await?;
+/// Deleted.
+pub async fn delete_template(app: &App, caller: &Caller, id: String) -> Result<()> {
+    own_template(app, caller, &id).await?;
     sqlx::query(
         "DELETE FROM meeting_templates WHERE id = $1 AND tenant_id = $2 AND owner_account_id = $3",
     )
@@ -492,21 +419,15 @@ async fn delete_template(
     .bind(&caller.account_id)
     .execute(app.store.pool())
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
-#[utoipa::path(post, path = "/templates/{id}/start", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")),
-    responses((status = 201, description = "An instant meeting with the template's settings", body = Meeting), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such template visible to the caller", body = ApiError)))]
-async fn start_from_template(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-) -> Result<(StatusCode, Json<Meeting>)> {
-    let caller = caller(&app, &headers).await?;
-    let template = own_template(&app, &caller, &id).await?;
+/// An instant meeting with the template's settings.
+pub async fn start_from_template(app: &App, caller: &Caller, id: String) -> Result<Meeting> {
+    let template = own_template(app, caller, &id).await?;
     let meeting = meetings::create_instant(
         &app.store,
-        &caller,
+        caller,
         CreateMeetingRequest {
             topic: template.topic,
             password: template.password,
@@ -514,10 +435,7 @@ async fn start_from_template(
         },
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(meeting.to_api(&app.config.public_url)),
-    ))
+    Ok(meeting.to_api(&app.config.public_url))
 }
 
 // ---- locations ---------------------------------------------------------
@@ -533,14 +451,8 @@ fn location_from_row(row: &sqlx::any::AnyRow) -> Result<Location> {
     })
 }
 
-#[utoipa::path(post, path = "/locations", tag = "assistant", security(("bearer" = [])), request_body = LocationRequest,
-    responses((status = 201, description = "The new location", body = Location), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn create_location(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiJson(req): ApiJson<LocationRequest>,
-) -> Result<(StatusCode, Json<Location>)> {
-    let caller = caller(&app, &headers).await?;
+/// The new location.
+pub async fn create_location(app: &App, caller: &Caller, req: LocationRequest) -> Result<Location> {
     check_text("name", &req.name)?;
     check_text("address", req.address.as_deref().unwrap_or_default())?;
     let name = req.name.trim().to_string();
@@ -603,35 +515,22 @@ async fn create_location(
         )),
         _ => Error::Database(e),
     })?;
-    Ok((StatusCode::CREATED, Json(location)))
+    Ok(location)
 }
 
-#[utoipa::path(get, path = "/locations", tag = "assistant", security(("bearer" = [])),
-    responses((status = 200, description = "The tenant's locations, by name", body = Vec<Location>), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn list_locations(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<Location>>> {
-    let caller = caller(&app, &headers).await?;
+/// The tenant's locations, by name.
+pub async fn list_locations(app: &App, caller: &Caller) -> Result<Vec<Location>> {
     let rows = sqlx::query(
         "SELECT id, name, address, capacity, created_by FROM locations WHERE tenant_id = $1 ORDER BY name, id",
     )
     .bind(&caller.tenant_id)
     .fetch_all(app.store.pool())
     .await?;
-    Ok(Json(
-        rows.iter().map(location_from_row).collect::<Result<_>>()?,
-    ))
+    rows.iter().map(location_from_row).collect::<Result<_>>()
 }
 
-#[utoipa::path(delete, path = "/locations/{id}", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the location")),
-    responses((status = 204, description = "Removed"), (status = 400, description = "Only the account that added it may remove it", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such location visible to the caller", body = ApiError)))]
-async fn delete_location(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-) -> Result<StatusCode> {
-    let caller = caller(&app, &headers).await?;
+/// Removed.
+pub async fn delete_location(app: &App, caller: &Caller, id: String) -> Result<()> {
     check_id("location", &id)?;
     let row = sqlx::query(
         "SELECT id, name, address, capacity, created_by FROM locations WHERE id = $1 AND tenant_id = $2",
@@ -654,5 +553,5 @@ async fn delete_location(
         .bind(&caller.tenant_id)
         .execute(app.store.pool())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

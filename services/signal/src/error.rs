@@ -115,7 +115,7 @@ pub enum Error {
     Unavailable(String),
     /// The media server refused or failed.
     #[error("media server: {0}")]
-    Media(#[from] yunhui_sfu::control::ControlError),
+    Media(#[from] yunhui_proto::media::ControlError),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -1,49 +1,51 @@
 //! Yunhui's signal service: the control plane users talk to.
 //!
-//! - [`http`]: the REST Open API, health, metrics and the web client's files;
-//! - [`signaling`]: the WebSocket signaling protocol;
-//! - [`room`]: live meeting state, owned by this replica, driving the SFU
-//!   through [`yunhui_sfu::control::MediaControl`];
-//! - [`accounts`], [`meetings`]: persistent records in [`store`] (SQLite or
-//!   PostgreSQL);
-//! - [`schedule`]: scheduled and recurring meetings, timed by [`recurrence`],
-//!   shared with the text of [`invitation`]; [`assistant`]: cloud rooms,
-//!   templates and locations.
+//! - [`api`]: the HTTP face — the REST Open API (one module per resource, the
+//!   [`accounts::Caller`] extractor, shared error answers), health, metrics,
+//!   the internal tenant API and the web client's files;
+//! - [`live`]: what exists only while meetings run — the WebSocket
+//!   signaling, live rooms driving the SFU through
+//!   [`yunhui_proto::media::MediaControl`], presence, ringing, chat;
+//! - domain modules, free of axum, on the records in [`store`] (SQLite or
+//!   PostgreSQL): [`accounts`], [`api_keys`] and [`auth`] (who a token is),
+//!   [`meetings`] and [`lifecycle`] (what a status change does),
+//!   [`schedule`] timed by [`recurrence`] with the text of [`invitation`],
+//!   [`assistant`] (cloud rooms, templates, locations), [`licence`],
+//!   [`tenants`] (what the operator declares).
+//!
+//! `tests/module-cycles` checks that no two modules import each other.
 //!
 //! The library is composed by the `yunhui-signal` binary (SFU reached over
 //! HTTP) and by `yunhui up` (SFU in the same process).
 
 pub mod accounts;
-pub mod admin;
+pub mod api;
 pub mod api_keys;
 pub mod assistant;
-pub mod chat;
+pub mod auth;
 pub mod error;
-pub mod http;
 pub mod invitation;
 pub mod licence;
+pub mod lifecycle;
+pub mod live;
 pub mod meetings;
 pub mod metrics;
-pub mod presence;
 pub mod recurrence;
-pub mod ringing;
-pub mod room;
 pub mod schedule;
-pub mod signaling;
 pub mod sipgw_client;
 pub mod store;
-pub mod throttle;
+pub mod tenants;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use yunhui_sfu::control::MediaControl;
+use yunhui_proto::media::MediaControl;
 
 pub use crate::error::{Error, Result};
+use crate::live::room::Rooms;
+use crate::live::throttle::{PasswordThrottle, ThrottleConfig};
 use crate::metrics::Metrics;
-use crate::room::Rooms;
 use crate::store::Store;
-use crate::throttle::{PasswordThrottle, ThrottleConfig};
 
 /// Settings of the signal service.
 #[derive(Debug, Clone)]
@@ -113,7 +115,7 @@ impl App {
             .map_err(|e| Error::Internal(format!("metrics registration failed: {e}")))?;
         let rooms = Rooms::new(media, store.clone(), metrics.clone());
         // Meetings outlive a restart of their SFU node.
-        room::watch_media(&rooms);
+        live::room::watch_media(&rooms);
         let app = Arc::new(App {
             throttle: PasswordThrottle::new(config.password_throttle.clone()),
             config,
@@ -123,7 +125,7 @@ impl App {
             registry,
         });
         // Invitees' phones ring when their scheduled meetings start.
-        ringing::spawn(&app);
+        live::ringing::spawn(&app);
         Ok(app)
     }
 
@@ -135,7 +137,7 @@ impl App {
 
     /// The HTTP router of the service.
     pub fn router(self: &Arc<Self>) -> axum::Router {
-        http::router(self.clone())
+        api::router(self.clone())
     }
 
     /// The router as a service that knows each client's address (for

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use yunhui_sfu::internal_api::HttpControl;
+use yunhui_client::media_control::HttpControl;
 use yunhui_signal::sipgw_client::HttpCallControl;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
@@ -57,7 +57,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // RUST_LOG (default info), with webrtc-rs's per-handshake noise quieted.
-    let filter = yunhui_sfu::log_filter();
+    let filter = yunhui_runtime::log_filter();
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

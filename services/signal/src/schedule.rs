@@ -8,22 +8,15 @@
 //! Everything is scoped to the caller's tenant: a schedule of another tenant,
 //! or one the caller neither hosts nor is invited to, is "not found".
 //!
-//! Routes (under `/api/v1`):
+//! Its routes (served by `crate::api::schedule`, under `/api/v1`):
 //! - `POST /schedules`, `GET|PUT|DELETE /schedules/{id}`;
 //! - `PUT|DELETE /schedules/{id}/occurrences/{date}` for one occurrence;
 //! - `GET /schedules/{id}/invitation?lang=zh|en` (text);
 //! - `GET /upcoming?from=&to=` (Unix seconds), `GET /history`.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::IntoResponse;
-use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
-use yunhui_proto::api::ApiError;
 use yunhui_proto::api::{JoinMode, MeetingStatus};
 use yunhui_proto::schedule::{
     HistoryEntry, Invitee, MeetingDevice, Occurrence, OccurrenceException, OccurrenceUpdate,
@@ -33,13 +26,10 @@ use yunhui_proto::schedule::{
 use crate::App;
 use crate::accounts::Caller;
 use crate::error::{Error, Result};
-use crate::http::{ApiJson, ApiPath, ApiQuery, caller};
 use crate::invitation::{Invitation, Language};
 use crate::meetings::{self, MeetingRecord};
 use crate::recurrence::{self, DATE_FORMAT, LOCAL_FORMAT, Timing};
 use crate::store::{Store, now};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Most invitees of one meeting.
 const MAX_INVITEES: usize = 500;
@@ -47,22 +37,6 @@ const MAX_INVITEES: usize = 500;
 const MAX_DEVICES: usize = 50;
 /// Longest location name, in characters.
 const MAX_LOCATION: usize = 128;
-/// Default and longest window of the upcoming list, in seconds.
-const DEFAULT_WINDOW: i64 = 31 * 24 * 3600;
-const MAX_WINDOW: i64 = 400 * 24 * 3600;
-
-/// The scheduling routes with their OpenAPI descriptions, merged into the
-/// `/api/v1` router.
-pub fn routes() -> OpenApiRouter<Arc<App>> {
-    OpenApiRouter::new()
-        .routes(routes!(create))
-        .routes(routes!(details, edit_series, cancel_series))
-        .routes(routes!(edit_occurrence, cancel_occurrence))
-        .routes(routes!(invitation))
-        .routes(routes!(upcoming))
-        .routes(routes!(history))
-}
-
 /// Refuses ids that cannot name a record (too long, control characters)
 /// before they reach the database, with the answer for an unknown id.
 pub(crate) fn check_id(what: &'static str, id: &str) -> Result<()> {
@@ -392,7 +366,7 @@ async fn load_exceptions(conn: &mut AnyConnection, id: &str) -> Result<Vec<Occur
 }
 
 /// The schedule `id` if the caller hosts it or is invited, else "not found".
-async fn load_visible(app: &App, caller: &Caller, id: &str) -> Result<StoredSchedule> {
+pub async fn load_visible(app: &App, caller: &Caller, id: &str) -> Result<StoredSchedule> {
     check_id("scheduled meeting", id)?;
     let mut conn = app.store.pool().acquire().await?;
     let stored = load(&mut conn, &caller.tenant_id, id)
@@ -822,148 +796,6 @@ fn recurrence_json(recurrence: Option<&Recurrence>) -> Option<String> {
 
 fn devices_json(devices: &[MeetingDevice]) -> String {
     serde_json::to_string(devices).unwrap_or_else(|_| "[]".into())
-}
-
-#[utoipa::path(post, path = "/schedules", tag = "schedules", security(("bearer" = [])), request_body = ScheduleRequest,
-    responses((status = 201, description = "The scheduled meeting or series", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn create(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiJson(req): ApiJson<ScheduleRequest>,
-) -> Result<(StatusCode, Json<ScheduledMeeting>)> {
-    let caller = caller(&app, &headers).await?;
-    let stored = create_schedule(&app, &caller, req).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(stored.to_api(&app.config.public_url)),
-    ))
-}
-
-#[utoipa::path(get, path = "/schedules/{id}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series")),
-    responses((status = 200, description = "Details, for the host and invitees", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such scheduled meeting visible to the caller", body = ApiError)))]
-async fn details(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<ScheduledMeeting>> {
-    let caller = caller(&app, &headers).await?;
-    let stored = load_visible(&app, &caller, &id).await?;
-    Ok(Json(stored.to_api(&app.config.public_url)))
-}
-
-#[utoipa::path(put, path = "/schedules/{id}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series")), request_body = ScheduleRequest,
-    responses((status = 200, description = "The meeting or series as changed; changed occurrences are kept", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the host may change it", body = ApiError), (status = 404, description = "No such scheduled meeting visible to the caller", body = ApiError), (status = 410, description = "The meeting has ended", body = ApiError)))]
-async fn edit_series(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<ScheduleRequest>,
-) -> Result<Json<ScheduledMeeting>> {
-    let caller = caller(&app, &headers).await?;
-    let stored = edit_schedule(&app, &caller, &id, req).await?;
-    Ok(Json(stored.to_api(&app.config.public_url)))
-}
-
-#[utoipa::path(delete, path = "/schedules/{id}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series")),
-    responses((status = 204, description = "Cancelled: every occurrence is gone and the number is free"), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the host may change it", body = ApiError), (status = 404, description = "No such scheduled meeting visible to the caller", body = ApiError), (status = 410, description = "The meeting has ended", body = ApiError)))]
-async fn cancel_series(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-) -> Result<StatusCode> {
-    let caller = caller(&app, &headers).await?;
-    cancel_schedule(&app, &caller, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(put, path = "/schedules/{id}/occurrences/{date}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series"), ("date" = String, Path, description = "Local date (YYYY-MM-DD) the series places the occurrence on")), request_body = OccurrenceUpdate,
-    responses((status = 200, description = "The series with this occurrence changed", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the host may change it", body = ApiError), (status = 404, description = "No such series, or no occurrence on that date", body = ApiError), (status = 410, description = "The meeting has ended", body = ApiError)))]
-async fn edit_occurrence(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath((id, date)): ApiPath<(String, String)>,
-    ApiJson(update): ApiJson<OccurrenceUpdate>,
-) -> Result<Json<ScheduledMeeting>> {
-    let caller = caller(&app, &headers).await?;
-    let stored = change_occurrence(&app, &caller, &id, &date, Some(update)).await?;
-    Ok(Json(stored.to_api(&app.config.public_url)))
-}
-
-#[utoipa::path(delete, path = "/schedules/{id}/occurrences/{date}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series"), ("date" = String, Path, description = "Local date (YYYY-MM-DD) the series places the occurrence on")),
-    responses((status = 200, description = "The series with this occurrence cancelled", body = ScheduledMeeting), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 403, description = "Only the host may change it", body = ApiError), (status = 404, description = "No such series, or no occurrence on that date", body = ApiError), (status = 410, description = "The meeting has ended", body = ApiError)))]
-async fn cancel_occurrence(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath((id, date)): ApiPath<(String, String)>,
-) -> Result<Json<ScheduledMeeting>> {
-    let caller = caller(&app, &headers).await?;
-    let stored = change_occurrence(&app, &caller, &id, &date, None).await?;
-    Ok(Json(stored.to_api(&app.config.public_url)))
-}
-
-/// `?lang=zh|en` of the invitation.
-#[derive(Debug, Deserialize)]
-struct InvitationQuery {
-    lang: Option<String>,
-}
-
-#[utoipa::path(get, path = "/schedules/{id}/invitation", tag = "schedules", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series"), ("lang" = Option<String>, Query, description = "zh (default) or en")),
-    responses((status = 200, description = "The invitation text (manual section 3.5.6.2)", body = String, content_type = "text/plain"), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError), (status = 404, description = "No such scheduled meeting visible to the caller", body = ApiError)))]
-async fn invitation(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(query): ApiQuery<InvitationQuery>,
-) -> Result<impl IntoResponse> {
-    let lang = match query.lang.as_deref() {
-        None | Some("") => Language::Zh,
-        Some(code) => Language::parse(code)
-            .ok_or_else(|| Error::InvalidInput(format!("lang: {code:?} is not one of zh, en")))?,
-    };
-    let caller = caller(&app, &headers).await?;
-    let stored = load_visible(&app, &caller, &id).await?;
-    let text = stored.invitation(&app.config.public_url, lang)?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
-}
-
-/// `?from=&to=` (Unix seconds) of the upcoming list.
-#[derive(Debug, Deserialize)]
-struct WindowQuery {
-    from: Option<i64>,
-    to: Option<i64>,
-}
-
-#[utoipa::path(get, path = "/upcoming", tag = "schedules", security(("bearer" = [])),
-    params(("from" = Option<i64>, Query, description = "Window start, Unix seconds (default now)"), ("to" = Option<i64>, Query, description = "Window end, Unix seconds (default 31 days after from; at most 400 days)")),
-    responses((status = 200, description = "Occurrences the caller hosts or is invited to, by start", body = Vec<Occurrence>), (status = 400, description = "The body or a field is not acceptable; the message names the field", body = ApiError), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn upcoming(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    ApiQuery(window): ApiQuery<WindowQuery>,
-) -> Result<Json<Vec<Occurrence>>> {
-    let caller = caller(&app, &headers).await?;
-    let from = window.from.unwrap_or_else(now);
-    let to = window.to.unwrap_or(from.saturating_add(DEFAULT_WINDOW));
-    if to <= from {
-        return Err(Error::InvalidInput("to: must be after from".into()));
-    }
-    if to.saturating_sub(from) > MAX_WINDOW {
-        return Err(Error::InvalidInput(
-            "to: the window spans at most 400 days".into(),
-        ));
-    }
-    Ok(Json(upcoming_occurrences(&app, &caller, from, to).await?))
-}
-
-#[utoipa::path(get, path = "/history", tag = "schedules", security(("bearer" = [])),
-    responses((status = 200, description = "Ended meetings the caller hosted or was invited to, latest first", body = Vec<HistoryEntry>), (status = 401, description = "No, unknown or expired bearer token", body = ApiError)))]
-async fn history(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> Result<Json<Vec<HistoryEntry>>> {
-    let caller = caller(&app, &headers).await?;
-    Ok(Json(history_entries(&app, &caller).await?))
 }
 
 #[cfg(test)]

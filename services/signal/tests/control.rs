@@ -19,7 +19,7 @@ use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::{CreateMeetingRequest, JoinMode, Meeting, MeetingOptions};
 use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, Role, ServerMessage};
 use yunhui_signal::SignalConfig;
-use yunhui_signal::throttle::ThrottleConfig;
+use yunhui_signal::live::throttle::ThrottleConfig;
 
 const WAIT: Duration = Duration::from_secs(15);
 /// How long to wait for an error that should come (or to be sure none does).
@@ -1233,20 +1233,20 @@ async fn scheduled_meetings_ring_their_invitees_when_they_start(db: Db) {
     let mut colleague = listening(&server, colleague_api.token().unwrap()).await;
     let app = &server.app;
     assert_eq!(
-        yunhui_signal::ringing::ring_starting(app, start - 60, start - 1)
+        yunhui_signal::live::ringing::ring_starting(app, start - 60, start - 1)
             .await
             .unwrap(),
         0,
         "not yet"
     );
     assert_eq!(
-        yunhui_signal::ringing::ring_starting(app, start - 15, start)
+        yunhui_signal::live::ringing::ring_starting(app, start - 15, start)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        yunhui_signal::ringing::ring_starting(app, start, start + 15)
+        yunhui_signal::live::ringing::ring_starting(app, start, start + 15)
             .await
             .unwrap(),
         0,

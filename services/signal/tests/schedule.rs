@@ -628,14 +628,14 @@ async fn invitees_see_upcoming_and_history(db: Db) {
     // Held and ended: it moves to the history of host and invitee.
     let series = host.schedule_meeting(&tue_thu_series()).await.unwrap();
     for id in [&single.meeting.id, &series.meeting.id] {
-        yunhui_signal::meetings::set_status(
+        yunhui_signal::lifecycle::set_status(
             &server.app.store,
             id,
             yunhui_proto::api::MeetingStatus::Live,
         )
         .await
         .unwrap();
-        yunhui_signal::meetings::set_status(
+        yunhui_signal::lifecycle::set_status(
             &server.app.store,
             id,
             yunhui_proto::api::MeetingStatus::Ended,
@@ -876,7 +876,7 @@ async fn cloud_rooms_templates_and_locations(db: Db) {
         yunhui_proto::api::MeetingStatus::Live,
         yunhui_proto::api::MeetingStatus::Ended,
     ] {
-        yunhui_signal::meetings::set_status(&server.app.store, &id, status)
+        yunhui_signal::lifecycle::set_status(&server.app.store, &id, status)
             .await
             .unwrap();
     }

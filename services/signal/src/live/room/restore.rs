@@ -12,10 +12,10 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
+use yunhui_proto::media::VideoSubscriptions;
 use yunhui_proto::signaling::ServerMessage;
-use yunhui_sfu::control::VideoSubscriptions;
 
-use super::{Outbound, Room, Rooms, media_quality};
+use super::{Outbound, Room, Rooms};
 
 /// How often the SFU node is asked who it is.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -91,11 +91,11 @@ impl Rooms {
             }
             if let Some(wish) = state.video.get(id) {
                 let subscriptions = VideoSubscriptions {
-                    default: media_quality(wish.default),
+                    default: wish.default,
                     participants: wish
                         .participants
                         .iter()
-                        .map(|(publisher, quality)| (publisher.clone(), media_quality(*quality)))
+                        .map(|(publisher, quality)| (publisher.clone(), *quality))
                         .collect(),
                 };
                 if let Err(error) = self

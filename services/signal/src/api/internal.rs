@@ -1,11 +1,11 @@
-//! The internal tenant admin API used by the operator, and the
+//! The internal tenant admin API the operator calls, and the
 //! `/.well-known/yunhui` discovery document.
 //!
-//! `PUT|GET|DELETE /internal/v1/tenants/{id}` need `Authorization: Bearer
-//! <internal key>` ([`crate::SignalConfig::internal_key`], compared in
-//! constant time); without a configured key the admin API answers 404 so it
-//! cannot be used by accident. Deleting marks the tenant deleted (its accounts
-//! and meetings keep their references); a later `PUT` revives it.
+//! `PUT|GET|DELETE /internal/v1/tenants/{id}` and `POST
+//! /internal/v1/tenants/{id}/admins` need `Authorization: Bearer <internal
+//! key>` ([`crate::SignalConfig::internal_key`], compared in constant time);
+//! without a configured key the admin API answers 404 so it cannot be used
+//! by accident. The records are [`crate::tenants`]'.
 //!
 //! The discovery document is the JSON file at
 //! [`crate::SignalConfig::discovery_file`] (the operator mounts the
@@ -15,58 +15,16 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use subtle::ConstantTimeEq;
 use yunhui_proto::api::{ApiError, ErrorBody};
 
 use crate::App;
-use crate::store::now;
-
-/// Longest tenant id accepted (ids are `<namespace>.<name>` from Kubernetes).
-const MAX_TENANT_ID: usize = 317;
-
-/// A tenant as the operator writes it and signal stores it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantRecord {
-    /// Display name.
-    pub display_name: String,
-    /// Self-registration e-mail domains.
-    #[serde(default)]
-    pub domains: Vec<String>,
-    /// Licence terms, e.g. `{"concurrentPorts": 50}` or `{"cloudRooms": {"count": 2, "capacity": 100}}`.
-    pub licence: serde_json::Value,
-    /// Feature switches, e.g. `{"webinar": true}`.
-    #[serde(default)]
-    pub features: serde_json::Value,
-    /// Days recordings are kept.
-    #[serde(default)]
-    pub recording_retention_days: i64,
-}
-
-/// What went wrong in an admin request.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// No internal key is configured: the admin API is switched off.
-    #[error("the tenant admin API is disabled: start signal with an internal key")]
-    Disabled,
-    /// The bearer token is missing or is not the internal key.
-    #[error("the internal key is missing or wrong: send Authorization: Bearer <internal key>")]
-    Unauthorized,
-    /// The tenant id or body is not acceptable.
-    #[error("{0}")]
-    InvalidInput(String),
-    /// No (live) tenant with this id.
-    #[error("no tenant with id {0}")]
-    NotFound(String),
-    /// The database failed.
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-}
+use crate::tenants::{self, AdminError, TenantRecord};
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
@@ -112,53 +70,17 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), AdminError> {
     }
 }
 
-fn check_id(id: &str) -> Result<(), AdminError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_TENANT_ID
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(AdminError::InvalidInput(format!(
-            "tenant id {id:?} must be 1-{MAX_TENANT_ID} characters of a-z, 0-9, '-', '.', '_'"
-        )))
-    }
-}
-
 /// `PUT /internal/v1/tenants/{id}`: creates or replaces a tenant.
 pub async fn put_tenant(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<TenantRecord>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<TenantRecord>, JsonRejection>,
 ) -> Result<Json<TenantRecord>, AdminError> {
     authorize(&app, &headers)?;
-    check_id(&id)?;
+    tenants::check_id(&id)?;
     let Json(record) = body.map_err(|e| AdminError::InvalidInput(e.body_text()))?;
-    if record.display_name.trim().is_empty() {
-        return Err(AdminError::InvalidInput(
-            "displayName must not be empty".into(),
-        ));
-    }
-    let ts = now();
-    sqlx::query(
-        "INSERT INTO tenants (id, name, domains, licence, features, recording_retention_days, created_at, updated_at, deleted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) \
-         ON CONFLICT (id) DO UPDATE SET name = $2, domains = $3, licence = $4, features = $5, \
-         recording_retention_days = $6, updated_at = $8, deleted_at = NULL",
-    )
-    .bind(&id)
-    .bind(&record.display_name)
-    .bind(serde_json::Value::from(record.domains.clone()).to_string())
-    .bind(record.licence.to_string())
-    .bind(record.features.to_string())
-    .bind(record.recording_retention_days)
-    .bind(ts)
-    .bind(ts)
-    .execute(app.store.pool())
-    .await?;
+    tenants::put(&app.store, &id, &record).await?;
     Ok(Json(record))
 }
 
@@ -169,29 +91,7 @@ pub async fn get_tenant(
     headers: HeaderMap,
 ) -> Result<Json<TenantRecord>, AdminError> {
     authorize(&app, &headers)?;
-    check_id(&id)?;
-    let row = sqlx::query(
-        "SELECT name, domains, licence, features, recording_retention_days FROM tenants \
-         WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind(&id)
-    .fetch_optional(app.store.pool())
-    .await?
-    .ok_or_else(|| AdminError::NotFound(id.clone()))?;
-    let json = |col: &str| -> Result<serde_json::Value, AdminError> {
-        let text: String = row.try_get(col)?;
-        serde_json::from_str(&text).map_err(|e| {
-            AdminError::InvalidInput(format!("stored {col} of tenant {id} is not JSON: {e}"))
-        })
-    };
-    let domains = serde_json::from_value(json("domains")?).unwrap_or_default();
-    Ok(Json(TenantRecord {
-        display_name: row.try_get("name")?,
-        domains,
-        licence: json("licence")?,
-        features: json("features")?,
-        recording_retention_days: row.try_get("recording_retention_days")?,
-    }))
+    Ok(Json(tenants::get(&app.store, &id).await?))
 }
 
 /// `DELETE /internal/v1/tenants/{id}`: marks the tenant deleted (idempotent).
@@ -201,12 +101,7 @@ pub async fn delete_tenant(
     headers: HeaderMap,
 ) -> Result<StatusCode, AdminError> {
     authorize(&app, &headers)?;
-    check_id(&id)?;
-    sqlx::query("UPDATE tenants SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-        .bind(now())
-        .bind(&id)
-        .execute(app.store.pool())
-        .await?;
+    tenants::delete(&app.store, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -242,19 +137,14 @@ pub async fn create_admin(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<AdminRequest>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<AdminRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedAdmin>), Response> {
     authorize(&app, &headers).map_err(IntoResponse::into_response)?;
-    check_id(&id).map_err(IntoResponse::into_response)?;
+    tenants::check_id(&id).map_err(IntoResponse::into_response)?;
     let Json(req) = body.map_err(|e| AdminError::InvalidInput(e.body_text()).into_response())?;
-    let live = sqlx::query("SELECT id FROM tenants WHERE id = $1 AND deleted_at IS NULL")
-        .bind(&id)
-        .fetch_optional(app.store.pool())
+    tenants::require_live(&app.store, &id)
         .await
-        .map_err(|e| AdminError::Database(e).into_response())?;
-    if live.is_none() {
-        return Err(AdminError::NotFound(id).into_response());
-    }
+        .map_err(IntoResponse::into_response)?;
     let password = req
         .password
         .unwrap_or_else(|| crate::accounts::new_secret(12));

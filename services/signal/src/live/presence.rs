@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use yunhui_proto::signaling::ServerMessage;
 
 use crate::error::{Error, Result};
-use crate::room::{Outbound, Outbox};
+use crate::live::outbox::{Outbound, Outbox};
 
 struct Listener {
     id: u64,

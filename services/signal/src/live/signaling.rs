@@ -16,18 +16,18 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use yunhui_proto::media::MediaKind;
 use yunhui_proto::signaling::{
     ClientMessage, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessage,
 };
-use yunhui_sfu::control::MediaKind;
 
 use crate::App;
-use crate::accounts;
 use crate::error::Error;
 use crate::licence::Licence;
+use crate::live::outbox::{Outbound, Outbox};
+use crate::live::room::{Joiner, Room, check_device_id, check_name};
+use crate::live::throttle::Verdict;
 use crate::meetings;
-use crate::room::{Joiner, Outbound, Outbox, Room, check_device_id, check_name};
-use crate::throttle::Verdict;
 use yunhui_proto::api::JoinMode;
 
 /// Frames above this size are cut off by the WebSocket layer itself; frames
@@ -238,7 +238,7 @@ impl Connection {
                         "this socket is already in use; listen on a socket of its own".into(),
                     ));
                 }
-                let caller = accounts::authenticate(&app.store, &token).await?;
+                let caller = crate::auth::authenticate(&app.store, &token).await?;
                 let id = app
                     .rooms
                     .presence()
@@ -380,7 +380,7 @@ impl Connection {
             check_device_id(device)?;
         }
         let caller = match token.as_deref() {
-            Some(token) => Some(accounts::authenticate(&app.store, token).await?),
+            Some(token) => Some(crate::auth::authenticate(&app.store, token).await?),
             None => None,
         };
         let meeting = meetings::find_open_by_number(&app.store, &meeting_number).await?;

@@ -11,7 +11,7 @@ use yunhui_proto::api::MeetingStatus;
 
 use crate::App;
 use crate::error::Result;
-use crate::presence::Ring;
+use crate::live::presence::Ring;
 use crate::schedule;
 use crate::store::now;
 

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
+use yunhui_proto::media::MediaKind;
 use yunhui_proto::signaling::{HostCommand, Role, ServerMessage};
-use yunhui_sfu::control::MediaKind;
 
 use super::{Outbound, Room, RoomState, Rooms, broadcast, check_name, rename, send_to};
 use crate::error::{Error, Result};

@@ -18,38 +18,25 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use yunhui_proto::api::{AccountStatus, JoinMode, MeetingOptions, MeetingStatus};
 use yunhui_proto::dial::CallControl;
+use yunhui_proto::media::{MediaControl, MediaKind, VideoSubscriptions};
 use yunhui_proto::signaling::{
     ChatMessage, MAX_CHAT_CHARS, MAX_VIDEO_SUBSCRIPTIONS, Participant, REACTIONS, Role,
     ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
 };
-use yunhui_sfu::control::{MediaControl, MediaKind, VideoSubscriptions};
 
 use crate::accounts;
-use crate::chat;
 use crate::error::{Error, Result};
 use crate::licence::Licence;
-use crate::meetings::{self, MeetingRecord};
+use crate::live::chat;
+use crate::live::outbox::{Outbound, Outbox};
+use crate::live::presence::{Presence, Ring};
+use crate::meetings::MeetingRecord;
 use crate::metrics::Metrics;
-use crate::presence::{Presence, Ring};
 use crate::store::Store;
-
-/// What a participant's socket writer is asked to do.
-#[derive(Debug)]
-pub enum Outbound {
-    /// Send this message.
-    Message(ServerMessage),
-    /// Send this message, already encoded (one encoding per broadcast).
-    Encoded(Arc<str>),
-    /// Close the socket with this reason (after the messages queued before it).
-    Close(&'static str),
-}
-
-/// Sender half of a participant's socket.
-pub type Outbox = mpsc::UnboundedSender<Outbound>;
 
 /// How often the SFU is asked for the active speaker.
 const SPEAKER_POLL: Duration = Duration::from_millis(400);
@@ -696,7 +683,7 @@ impl Rooms {
         if let Ok(mut slot) = room.speaker_task.lock() {
             *slot = Some(task);
         }
-        meetings::set_status(&self.store, &meeting.id, MeetingStatus::Live).await?;
+        crate::lifecycle::set_status(&self.store, &meeting.id, MeetingStatus::Live).await?;
         Ok(room)
     }
 
@@ -1034,10 +1021,10 @@ impl Rooms {
                 .map(|s| (s.participant_id, s.quality))
                 .collect();
             let subscriptions = VideoSubscriptions {
-                default: media_quality(default),
+                default,
                 participants: listed
                     .iter()
-                    .map(|(id, quality)| (id.clone(), media_quality(*quality)))
+                    .map(|(id, quality)| (id.clone(), *quality))
                     .collect(),
             };
             state.video.set(
@@ -1185,7 +1172,7 @@ impl Rooms {
             // Someone joined meanwhile and opened a fresh room: still live.
             return Ok(());
         }
-        meetings::set_status(&self.store, &room.meeting.id, status).await
+        crate::lifecycle::set_status(&self.store, &room.meeting.id, status).await
     }
 }
 
@@ -1229,16 +1216,6 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
-}
-
-/// The SFU's name for a quality a client asked for.
-fn media_quality(quality: VideoQuality) -> yunhui_sfu::VideoQuality {
-    match quality {
-        VideoQuality::Off => yunhui_sfu::VideoQuality::Off,
-        VideoQuality::Low => yunhui_sfu::VideoQuality::Low,
-        VideoQuality::Medium => yunhui_sfu::VideoQuality::Medium,
-        VideoQuality::High => yunhui_sfu::VideoQuality::High,
-    }
 }
 
 fn broadcast(state: &RoomState, message: &ServerMessage) {

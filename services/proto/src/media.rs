@@ -1,0 +1,195 @@
+//! The internal control interface through which signal drives an SFU node
+//! ([`MediaControl`]), its types, and the JSON bodies of its HTTP form
+//! (`/internal/v1/...` on the node, Bearer internal key).
+//!
+//! Implemented in process by the SFU crate's `InProcessControl` (the
+//! all-in-one `yunhui up`) and over HTTP by the client SDK's
+//! `media_control::HttpControl` against the node's `internal_router`.
+//! Signal sees only this trait, so it builds without the WebRTC stack.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::signaling::VideoQuality;
+
+/// Kind of media a participant publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    /// Microphone audio (Opus).
+    Audio,
+    /// Camera video (VP8 or H264).
+    Video,
+}
+
+impl std::fmt::Display for MediaKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        })
+    }
+}
+
+/// Which publishers' video one subscriber receives, and at what quality.
+/// The default (nothing set) is every publisher at `High`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoSubscriptions {
+    /// The quality of every publisher not listed in `participants`.
+    pub default: VideoQuality,
+    /// Quality per publishing participant id.
+    #[serde(default)]
+    pub participants: BTreeMap<String, VideoQuality>,
+}
+
+impl VideoSubscriptions {
+    /// The quality this subscriber wants of `publisher`'s video.
+    pub fn quality_of(&self, publisher: &str) -> VideoQuality {
+        self.participants
+            .get(publisher)
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+/// Load figures of one SFU node, as reported to signal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStats {
+    /// Chosen afresh each time the node starts: a change tells signal the
+    /// node restarted and lost its rooms.
+    #[serde(default)]
+    pub instance: String,
+    /// Rooms open on the node.
+    pub rooms: u64,
+    /// Participants in those rooms.
+    pub participants: u64,
+    /// Live WebRTC peer connections.
+    pub peer_connections: u64,
+    /// Live per-room and per-peer tasks.
+    pub tasks: u64,
+    /// RTP packets forwarded since the node started.
+    pub forwarded_packets: u64,
+    /// RTP bytes forwarded since the node started.
+    pub forwarded_bytes: u64,
+}
+
+/// Why a control call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum ControlError {
+    /// The room is not open on this node.
+    #[error("room {room} is not open on this SFU node")]
+    RoomNotFound {
+        /// The room asked for.
+        room: String,
+    },
+    /// The participant has not been added to the room.
+    #[error("participant {participant} is not in room {room} on this SFU node")]
+    ParticipantNotFound {
+        /// The room asked for.
+        room: String,
+        /// The participant asked for.
+        participant: String,
+    },
+    /// The session description could not be used.
+    #[error("the session description is invalid: {reason}")]
+    InvalidSdp {
+        /// What the SDP parser or the WebRTC stack objected to.
+        reason: String,
+    },
+    /// The caller did not present the node's internal key.
+    #[error("the SFU's internal API rejected the request: wrong or missing internal key")]
+    Unauthorized,
+    /// The node could not be reached or failed while serving the call.
+    #[error("the SFU node could not serve the request: {reason}")]
+    Transport {
+        /// What went wrong on the way.
+        reason: String,
+    },
+}
+
+/// What signal asks of an SFU node. Implemented in process by the SFU crate's
+/// `InProcessControl` and over HTTP by the client SDK's `HttpControl`.
+#[async_trait::async_trait]
+pub trait MediaControl: Send + Sync + 'static {
+    /// Opens a room; opening an open room is a no-op.
+    async fn create_room(&self, room: &str) -> Result<(), ControlError>;
+    /// Closes a room and every peer connection in it; closing a closed room is a no-op.
+    async fn close_room(&self, room: &str) -> Result<(), ControlError>;
+    /// Adds a participant to a room (no media until it publishes or subscribes).
+    async fn add_participant(&self, room: &str, participant: &str) -> Result<(), ControlError>;
+    /// Removes a participant and closes its peer connections.
+    async fn remove_participant(&self, room: &str, participant: &str) -> Result<(), ControlError>;
+    /// Client's publisher offer -> SFU answer. Registers the published tracks immediately
+    /// so a subscribe_offer for another participant right after includes them.
+    async fn publish(
+        &self,
+        room: &str,
+        participant: &str,
+        offer_sdp: &str,
+    ) -> Result<String, ControlError>;
+    /// A new offer for this participant's subscriber PC if the set of tracks it should receive changed
+    /// since its last answered offer (or if it never had one and there is something to receive);
+    /// None if nothing to do or if an offer is still awaiting its answer (remember it is dirty).
+    async fn subscribe_offer(
+        &self,
+        room: &str,
+        participant: &str,
+    ) -> Result<Option<String>, ControlError>;
+    /// Apply the client's answer; returns a follow-up offer if tracks changed while it was outstanding.
+    async fn subscribe_answer(
+        &self,
+        room: &str,
+        participant: &str,
+        answer_sdp: &str,
+    ) -> Result<Option<String>, ControlError>;
+    /// Mute at the source: stops (or resumes) forwarding this participant's `kind`.
+    async fn set_forwarding(
+        &self,
+        room: &str,
+        participant: &str,
+        kind: MediaKind,
+        enabled: bool,
+    ) -> Result<(), ControlError>;
+    /// Chooses which publishers' video `participant` receives and at what quality;
+    /// replaces the previous choice. Audio is always received.
+    async fn set_video_subscriptions(
+        &self,
+        room: &str,
+        participant: &str,
+        subscriptions: VideoSubscriptions,
+    ) -> Result<(), ControlError>;
+    /// The loudest unmuted publisher of the room, if anyone is speaking.
+    async fn active_speaker(&self, room: &str) -> Result<Option<String>, ControlError>;
+    /// Load figures of the node.
+    async fn node_stats(&self) -> Result<NodeStats, ControlError>;
+}
+
+/// A session description in a request or response body.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SdpBody {
+    /// The SDP text.
+    pub sdp: String,
+}
+
+/// A session description that may be absent (nothing to negotiate).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OptionalSdpBody {
+    /// The SDP text, if there is one.
+    pub sdp: Option<String>,
+}
+
+/// Body of the mute-at-source call.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForwardingBody {
+    /// Whether the kind is forwarded.
+    pub enabled: bool,
+}
+
+/// Body of the active-speaker call.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ActiveSpeakerBody {
+    /// The loudest unmuted publisher, if any.
+    pub participant: Option<String>,
+}

@@ -1,0 +1,108 @@
+//! A tenant administrator's endpoints: the tenant's accounts (approval,
+//! roles) and its API keys.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use yunhui_proto::api::{
+    Account, AccountStatus, ApiError, ApiKey, ApprovalRequest, CreateApiKeyRequest, CreatedApiKey,
+    RoleRequest,
+};
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::responses::{BadRequest, Forbidden, Unauthorized};
+use crate::App;
+use crate::accounts::{self, Caller};
+use crate::api_keys;
+use crate::error::Result;
+
+/// The tenant administration routes.
+pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
+    OpenApiRouter::new()
+        .routes(routes!(admin_accounts))
+        .routes(routes!(admin_approval))
+        .routes(routes!(admin_role))
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
+}
+
+#[derive(serde::Deserialize)]
+struct AccountFilter {
+    status: Option<AccountStatus>,
+}
+
+#[utoipa::path(get, path = "/admin/accounts", tag = "administration", security(("bearer" = [])),
+    params(("status" = Option<AccountStatus>, Query, description = "Only accounts with this status")),
+    responses((status = 200, description = "Accounts of the caller's tenant", body = Vec<Account>), BadRequest, Unauthorized, Forbidden))]
+async fn admin_accounts(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiQuery(filter): ApiQuery<AccountFilter>,
+) -> Result<Json<Vec<Account>>> {
+    Ok(Json(
+        accounts::list_in_tenant(&app.store, &caller, filter.status).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/admin/accounts/{id}/approval", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Account id")), request_body = ApprovalRequest,
+    responses((status = 200, description = "The decided account", body = Account), BadRequest, Unauthorized, Forbidden,
+        (status = 404, description = "No such account in the caller's tenant", body = ApiError)))]
+async fn admin_approval(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ApprovalRequest>,
+) -> Result<Json<Account>> {
+    Ok(Json(
+        accounts::decide_registration(&app.store, &caller, &id, req.approve).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/admin/accounts/{id}/role", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Account id")), request_body = RoleRequest,
+    responses((status = 200, description = "The account with its new role", body = Account), BadRequest, Unauthorized, Forbidden,
+        (status = 404, description = "No such account in the caller's tenant", body = ApiError)))]
+async fn admin_role(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<RoleRequest>,
+) -> Result<Json<Account>> {
+    Ok(Json(
+        accounts::set_role(&app.store, &caller, &id, req.role).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/admin/api-keys", tag = "administration", security(("bearer" = [])), request_body = CreateApiKeyRequest,
+    responses((status = 201, description = "The key; its secret is shown only here", body = CreatedApiKey), BadRequest, Unauthorized, Forbidden))]
+async fn create_api_key(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateApiKeyRequest>,
+) -> Result<(StatusCode, Json<CreatedApiKey>)> {
+    let created = api_keys::create(&app.store, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/admin/api-keys", tag = "administration", security(("bearer" = [])),
+    responses((status = 200, description = "The tenant's keys (without secrets)", body = Vec<ApiKey>), Unauthorized, Forbidden))]
+async fn list_api_keys(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Vec<ApiKey>>> {
+    Ok(Json(api_keys::list(&app.store, &caller).await?))
+}
+
+#[utoipa::path(delete, path = "/admin/api-keys/{id}", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "API key id")),
+    responses((status = 204, description = "Revoked"), Unauthorized, Forbidden, (status = 404, description = "No such key in the caller's tenant", body = ApiError)))]
+async fn revoke_api_key(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    api_keys::revoke(&app.store, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,20 @@
+//! Everything that lives only while meetings run, in this replica's memory:
+//!
+//! - [`signaling`]: the WebSocket end of each participant (`/api/v1/signal`);
+//! - [`room`]: the live rooms, their members, host controls and the SFU calls;
+//! - [`presence`], [`ringing`]: the sockets of each signed-in account, and the
+//!   invitations that ring them;
+//! - [`chat`]: a meeting's chat, kept for late joiners;
+//! - [`throttle`]: slowing down wrong meeting passwords;
+//! - [`outbox`]: what any of these hand to a socket's writer (a leaf).
+//!
+//! The stored records these work on (accounts, meetings, schedules) are the
+//! domain modules at the crate root; nothing there depends on `live`.
+
+pub mod chat;
+pub mod outbox;
+pub mod presence;
+pub mod ringing;
+pub mod room;
+pub mod signaling;
+pub mod throttle;
