@@ -449,7 +449,13 @@ pub async fn install(
     let opened = open_bundle(site)?;
     let verified = &opened.verified;
     if site.registry.push {
-        crate::registry::push::push_for_site(site, verified, progress).await?;
+        let destination = crate::registry::push::Destination {
+            host: site.registry.host.clone(),
+            ca: site.registry.ca.clone(),
+            insecure: site.registry.insecure,
+            credentials: site.registry.credentials.clone(),
+        };
+        crate::registry::push::push_to(destination, verified, progress).await?;
     }
     let desired = render::render(site, verified, helm)?;
     let client = connect(site).await?;

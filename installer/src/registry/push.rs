@@ -599,25 +599,39 @@ fn read_password() -> Result<String, PushError> {
     Ok(password)
 }
 
-/// Pushes a verified bundle's images into the registry a site file names
-/// (`registry.push: true`), with its CA or plain HTTP and its credentials.
-pub async fn push_for_site(
-    site: &crate::install::site::Site,
+/// A registry to push into and how to reach it (what a site file's
+/// `registry` says).
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// `HOST[:PORT]`.
+    pub host: String,
+    /// CA that signed the registry's certificate.
+    pub ca: Option<std::path::PathBuf>,
+    /// Plain HTTP.
+    pub insecure: bool,
+    /// User name and password, if the registry needs them.
+    pub credentials: Option<(String, String)>,
+}
+
+/// Pushes a verified bundle's images into `destination` (for `yunhui install`
+/// with `registry.push: true`).
+pub async fn push_to(
+    destination: Destination,
     bundle: &VerifiedBundle,
     progress: &crate::progress::Progress,
 ) -> Result<PushSummary, PushError> {
     let args = PushArgs {
         bundle: bundle.root.clone(),
-        registry: site.registry.host.clone(),
-        ca: site.registry.ca.clone(),
-        insecure: site.registry.insecure,
+        registry: destination.host,
+        ca: destination.ca,
+        insecure: destination.insecure,
         username: None,
         password_stdin: false,
         key: None,
         output: PushOutput::Json,
         stop_after_uploads: None,
     };
-    let mut client = Client::new(&args, site.registry.credentials.clone())?;
+    let mut client = Client::new(&args, destination.credentials)?;
     client.ping().await?;
     push(&mut client, bundle, false, progress).await
 }

@@ -11,7 +11,7 @@ use bytes::BytesMut;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
-use crate::peer::PeerInput;
+use crate::mailbox::PeerInput;
 
 /// STUN message type of a Binding request.
 const STUN_BINDING_REQUEST: u16 = 0x0001;

@@ -24,6 +24,7 @@ pub mod demux;
 pub mod feedback;
 pub mod forwarding;
 pub mod internal_api;
+mod mailbox;
 pub mod metrics;
 mod participant;
 mod peer;
@@ -43,8 +44,9 @@ use tokio::task::JoinHandle;
 use crate::control::{ControlError, NodeStats};
 use crate::demux::DemuxTable;
 use crate::forwarding::{PublishedTrack, TrackKey};
+use crate::mailbox::{PeerCommand, PeerRole};
 use crate::metrics::SfuMetrics;
-use crate::peer::{PeerCommand, PeerRole, spawn_peer};
+use crate::peer::spawn_peer;
 use crate::room::Room;
 
 pub use crate::control::{

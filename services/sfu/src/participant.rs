@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::control::{MediaKind, VideoSubscriptions};
 use crate::forwarding::{PublishedTrack, TrackKey};
-use crate::peer::PeerHandle;
+use crate::mailbox::PeerHandle;
 use crate::simulcast::SubscriptionCell;
 
 /// Where the subscriber PC's offer/answer exchange stands.

@@ -33,13 +33,13 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc;
 
 use crate::NodeContext;
 use crate::control::{ControlError, MediaKind};
 use crate::feedback::{KeyframeRequestForwarder, keyframe_forwarder_slot};
 use crate::forwarding::{DownTrack, ForwardedPacket, PublishedTrack, TrackKey};
+use crate::mailbox::{PeerCommand, PeerHandle, PeerInput, PeerRole};
 use crate::room::Room;
 use crate::simulcast::{SubscriptionCell, layer_of_rid};
 use crate::speaker::AUDIO_LEVEL_URI;
@@ -51,101 +51,6 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(250);
 /// STUN requests held while the remote description (and so the remote ICE password) is
 /// not known yet; beyond this they are dropped and the client's retransmissions count.
 const EARLY_STUN_CAPACITY: usize = 32;
-/// How long closing waits for a peer task to finish.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Which side of the LiveKit-style pair a peer connection is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PeerRole {
-    /// The client sends on it; the client offers.
-    Publisher,
-    /// The client receives on it; the SFU offers.
-    Subscriber,
-}
-
-/// Input to a peer task.
-#[allow(clippy::large_enum_variant)] // commands are rare; boxing them buys nothing
-pub(crate) enum PeerInput {
-    /// A datagram from the node's socket.
-    Datagram {
-        from: SocketAddr,
-        at: Instant,
-        data: BytesMut,
-    },
-    /// A packet published by another participant (subscriber PCs only).
-    Forward(Arc<ForwardedPacket>),
-    /// A control request.
-    Command(PeerCommand),
-}
-
-/// Control requests to a peer task.
-pub(crate) enum PeerCommand {
-    /// Publisher PC: apply the client's offer and answer it.
-    AnswerOffer {
-        offer: RTCSessionDescription,
-        reply: oneshot::Sender<Result<String, ControlError>>,
-    },
-    /// Subscriber PC: make the sent tracks exactly `tracks` and offer.
-    OfferTracks {
-        tracks: Vec<PublishedTrack>,
-        reply: oneshot::Sender<Result<String, ControlError>>,
-    },
-    /// Subscriber PC: apply the client's answer.
-    ApplyAnswer {
-        answer: RTCSessionDescription,
-        reply: oneshot::Sender<Result<(), ControlError>>,
-    },
-    /// Publisher PC: ask the client for a keyframe of `track_id`.
-    RequestKeyframe {
-        track_id: String,
-        /// The simulcast layer; `None` for every stream of the track.
-        layer: Option<u8>,
-    },
-    /// Close the peer connection and end the task.
-    Close,
-}
-
-/// The control side's handle on a peer task.
-#[derive(Clone)]
-pub(crate) struct PeerHandle {
-    pub inbox: mpsc::Sender<PeerInput>,
-    task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
-}
-
-impl PeerHandle {
-    /// Sends a command and waits for its reply.
-    pub(crate) async fn request<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, ControlError>>) -> PeerCommand,
-    ) -> Result<T, ControlError> {
-        let (reply, response) = oneshot::channel();
-        self.inbox
-            .send(PeerInput::Command(make(reply)))
-            .await
-            .map_err(|_| transport("the peer connection has closed"))?;
-        response
-            .await
-            .map_err(|_| transport("the peer connection closed while negotiating"))?
-    }
-
-    /// Closes the peer connection and waits (bounded) for its task to end.
-    pub(crate) async fn close(&self) {
-        let _ = self
-            .inbox
-            .send(PeerInput::Command(PeerCommand::Close))
-            .await;
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(mut task) = task
-            && tokio::time::timeout(CLOSE_TIMEOUT, &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-}
-
 fn transport(reason: impl std::fmt::Display) -> ControlError {
     ControlError::Transport {
         reason: reason.to_string(),
@@ -337,10 +242,7 @@ pub(crate) fn spawn_peer(
         let _guards = (task_guard, pc_guard);
         peer.run(inputs).await;
     });
-    Ok(PeerHandle {
-        inbox,
-        task: Arc::new(std::sync::Mutex::new(Some(task))),
-    })
+    Ok(PeerHandle::new(inbox, task))
 }
 
 /// A track received on a publisher PC.

@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 use crate::NodeContext;
 use crate::control::{ControlError, MediaKind};
 use crate::forwarding::{PublishedTrack, TrackKey};
+use crate::mailbox::{PeerCommand, PeerInput};
 use crate::participant::Participant;
-use crate::peer::{PeerCommand, PeerInput};
 use crate::speaker::SpeakerDetector;
 
 /// How often the room re-evaluates its active speaker.

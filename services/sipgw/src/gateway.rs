@@ -2,6 +2,8 @@
 //! (F-CTL-5, F-SIP-3), joins each answered call to its meeting through the
 //! client SDK, and bridges its audio ([`crate::bridge`]).
 
+pub mod dial_in;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +25,7 @@ use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
 use yunhui_proto::signaling::{DialTarget, ServerMessage};
 
 use crate::bridge::{self, RtpLeg};
-use crate::{dial_in, sdp};
+use crate::sdp;
 
 /// A SIP trunk: where phone numbers are called (a PBX or carrier gateway).
 #[derive(Debug, Clone)]

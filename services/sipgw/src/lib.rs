@@ -1,6 +1,6 @@
 //! Yunhui's SIP gateway (F-CTL-5, F-SIP-1…3): calls SIP room systems and,
 //! through a SIP trunk, phones into meetings, and lets devices dial in
-//! ([`dial_in`]: meeting number in the request URI or keyed in, password
+//! ([`gateway::dial_in`]: meeting number in the request URI or keyed in, password
 //! keyed in as RFC 4733 telephone events).
 //!
 //! Signal asks for a call through [`yunhui_proto::dial::CallControl`], which
@@ -16,7 +16,6 @@
 //! over [`internal_api`]; `yunhui up` runs it in the same process.
 
 pub mod bridge;
-pub mod dial_in;
 pub mod dtmf;
 pub mod g711;
 pub mod gateway;

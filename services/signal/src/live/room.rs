@@ -5,6 +5,7 @@
 //! what to do, and fans state changes out to every participant's socket.
 //! The host's controls are in [`control`].
 
+mod admission;
 mod control;
 mod dial;
 mod restore;
@@ -37,6 +38,7 @@ use crate::live::presence::{Presence, Ring};
 use crate::meetings::MeetingRecord;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use admission::{Admission, WaitReason};
 
 /// How often the SFU is asked for the active speaker.
 const SPEAKER_POLL: Duration = Duration::from_millis(400);
@@ -53,24 +55,6 @@ struct Member {
     device_id: Option<String>,
     outbox: Outbox,
     joined_seq: u64,
-}
-
-/// Why someone is in the waiting room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WaitReason {
-    /// The meeting has a waiting room: the host admits them.
-    WaitingRoom,
-    /// The meeting does not start before its host: they enter when the host does.
-    Host,
-}
-
-impl WaitReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            WaitReason::WaitingRoom => "waiting_room",
-            WaitReason::Host => "waiting_for_host",
-        }
-    }
 }
 
 struct Waiter {
@@ -408,28 +392,30 @@ impl Rooms {
             }
             None => false,
         };
-        if state.locked && !is_host && !called {
-            return Err(Error::MeetingLocked(meeting.number.clone()));
-        }
-        let removed_account = joiner
+        let rules = admission::Rules {
+            locked: state.locked,
+            waiting_room: state.options.waiting_room,
+            join_before_host: state.options.join_before_host,
+            host_present: state.host_present(),
+        };
+        let removed = joiner
             .account_id
             .as_ref()
-            .is_some_and(|a| state.removed_accounts.contains(a));
-        let removed_device = joiner
-            .device_id
-            .as_ref()
-            .is_some_and(|d| state.removed_devices.contains(d));
-        if !is_host && (removed_account || removed_device) {
-            return Err(Error::EntryDenied(meeting.number.clone()));
-        }
-        let hold = if is_host || called {
-            None
-        } else if state.options.waiting_room {
-            Some(WaitReason::WaitingRoom)
-        } else if !state.options.join_before_host && !state.host_present() {
-            Some(WaitReason::Host)
-        } else {
-            None
+            .is_some_and(|a| state.removed_accounts.contains(a))
+            || joiner
+                .device_id
+                .as_ref()
+                .is_some_and(|d| state.removed_devices.contains(d));
+        let joining = admission::Joining {
+            is_host,
+            called,
+            removed,
+        };
+        let hold = match admission::decide(rules, joining) {
+            Admission::Enter => None,
+            Admission::Wait(reason) => Some(reason),
+            Admission::Locked => return Err(Error::MeetingLocked(meeting.number.clone())),
+            Admission::Removed => return Err(Error::EntryDenied(meeting.number.clone())),
         };
         if let Some(reason) = hold {
             let _ = joiner
