@@ -4,12 +4,17 @@
 //! uses it against every SFU node; it needs no WebRTC, so it is built without
 //! the `media` feature.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use yunhui_proto::media::{
     ActiveSpeakerBody, ControlError, ForwardingBody, MediaControl, MediaKind, NodeStats,
     OptionalSdpBody, SdpBody, VideoSubscriptions,
 };
+
+/// How long a failed request waits before its one retry.
+const RETRY_AFTER: Duration = Duration::from_millis(100);
 
 /// [`MediaControl`] over the internal HTTP API of a separate SFU node.
 #[derive(Clone)]
@@ -36,19 +41,35 @@ impl HttpControl {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ControlError> {
-        let mut request = self
-            .client
-            .request(method, format!("{}{}", self.base_url, path))
-            .bearer_auth(&self.key);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|err| ControlError::Transport {
-                reason: err.to_string(),
-            })?;
+        let url = format!("{}{}", self.base_url, path);
+        let send = || {
+            let mut request = self
+                .client
+                .request(method.clone(), &url)
+                .bearer_auth(&self.key);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            request.send()
+        };
+        // A kept-alive connection to a node that has just restarted (a new
+        // pod behind the same Service) fails at once; the request is sent
+        // once more, on a new connection, before the call fails.
+        let response = match send().await {
+            Ok(response) => response,
+            Err(first) if first.is_connect() || first.is_request() => {
+                tracing::debug!(error = %first, %url, "SFU request failed; trying a new connection");
+                tokio::time::sleep(RETRY_AFTER).await;
+                send().await.map_err(|err| ControlError::Transport {
+                    reason: err.to_string(),
+                })?
+            }
+            Err(err) => {
+                return Err(ControlError::Transport {
+                    reason: err.to_string(),
+                });
+            }
+        };
         let status = response.status();
         if status.is_success() {
             return response
