@@ -293,6 +293,22 @@ impl Rooms {
         self.rooms.lock().await.len()
     }
 
+    /// The chat history a newcomer sees (see [`chat::history`]); none, with
+    /// a warning, when the store cannot give it: a join does not fail for it.
+    async fn history_or_none(
+        &self,
+        meeting_id: &str,
+        participant_id: &str,
+        account_id: Option<&str>,
+    ) -> Vec<ChatMessage> {
+        chat::history(&self.store, meeting_id, participant_id, account_id)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "chat history unavailable");
+                Vec::new()
+            })
+    }
+
     /// Puts a joiner into the meeting's room — or its waiting room when the
     /// meeting has one or waits for its host — opening the room (and its
     /// SFU room) if it is the first. The meeting's host account becomes host.
@@ -319,20 +335,9 @@ impl Rooms {
         // the room's lock, so joins to one meeting do not queue behind them.
         // A newcomer's id is fresh: public messages are theirs to read, and
         // the private ones of their account's earlier visits.
-        let history = match chat::history(
-            &self.store,
-            &meeting.id,
-            &participant_id,
-            joiner.account_id.as_deref(),
-        )
-        .await
-        {
-            Ok(history) => history,
-            Err(e) => {
-                tracing::warn!(error = %e, "chat history unavailable");
-                Vec::new()
-            }
-        };
+        let history = self
+            .history_or_none(&meeting.id, &participant_id, joiner.account_id.as_deref())
+            .await;
         if let Err(e) = self
             .media
             .add_participant(&room.media_room, &participant_id)
@@ -486,20 +491,12 @@ impl Rooms {
                 self.media
                     .add_participant(&room.media_room, participant_id)
                     .await?;
-                match chat::history(
-                    &self.store,
+                self.history_or_none(
                     &room.meeting.id,
                     participant_id,
                     joiner.account_id.as_deref(),
                 )
                 .await
-                {
-                    Ok(history) => history,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "chat history unavailable");
-                        Vec::new()
-                    }
-                }
             }
         };
         let muted = state.options.mute_on_entry && role != Role::Host;
