@@ -18,9 +18,13 @@ pub const BINARIES: &[&str] = &[
 
 /// A temporary workspace for one test.
 pub struct Fixture {
+    /// Where everything of the test lives; removed when dropped.
     pub dir: tempfile::TempDir,
+    /// The publisher's signing key.
     pub key: PathBuf,
+    /// Its public half.
     pub public: PathBuf,
+    /// `<arch>/<binary>` stand-ins for the bundle.
     pub binaries: PathBuf,
 }
 
@@ -46,6 +50,7 @@ pub fn require_tool(name: &str) {
     assert!(found, "{name} is not installed; run tests/setup-machine");
 }
 
+/// Runs `command`, failing the test with its output unless it succeeds.
 pub fn run_ok(command: &mut Command) -> Output {
     let output = command.output().expect("run command");
     assert!(
@@ -58,6 +63,7 @@ pub fn run_ok(command: &mut Command) -> Output {
 }
 
 impl Fixture {
+    /// A fresh workspace with a key pair and stand-in binaries.
     pub fn create() -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let prefix = dir.path().join("signing");

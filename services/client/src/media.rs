@@ -7,11 +7,12 @@
 //! ([`ReceivedTrack`]) so callers can assert that media flows or stopped.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
@@ -376,9 +377,7 @@ impl Publisher {
                 }
             }
         });
-        if let Ok(mut tasks) = self.tasks.lock() {
-            tasks.push(task);
-        }
+        self.tasks.lock().push(task);
     }
 
     /// Creates the offer to send to the SFU (through signal).
@@ -433,10 +432,7 @@ impl Publisher {
             Arc::clone(&self.keyframe_wanted),
             Arc::clone(&self.connected),
         ));
-        if let Ok(mut tasks) = self.tasks.lock() {
-            tasks.push(audio_task);
-            tasks.push(video_task);
-        }
+        self.tasks.lock().extend([audio_task, video_task]);
     }
 
     /// A sender of real audio on the publisher's Opus track, for clients
@@ -455,11 +451,7 @@ impl Publisher {
 
     /// Stops sending and closes the peer connection.
     pub async fn close(&self) {
-        let tasks: Vec<_> = self
-            .tasks
-            .lock()
-            .map(|mut t| t.drain(..).collect())
-            .unwrap_or_default();
+        let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
         for task in tasks {
             task.abort();
         }
@@ -697,7 +689,7 @@ impl ReceivedTrack {
 
     /// When the last packet arrived.
     pub fn last_arrival(&self) -> Option<Instant> {
-        self.last_arrival.lock().ok().and_then(|l| *l)
+        *self.last_arrival.lock()
     }
 }
 
@@ -726,19 +718,17 @@ impl PeerConnectionEventHandler for SubscriberEvents {
             bytes: AtomicU64::new(0),
             last_arrival: Mutex::new(None),
         });
-        if let Ok(mut tracks) = self.tracks.lock() {
-            tracks.push(Arc::clone(&received));
-        }
-        if let Ok(mut remotes) = self.remotes.lock() {
-            remotes.insert(received.track_id.clone(), Arc::clone(&track));
-        }
+        self.tracks.lock().push(Arc::clone(&received));
+        self.remotes
+            .lock()
+            .insert(received.track_id.clone(), Arc::clone(&track));
         let sink = (received.kind == TrackKind::Audio).then(|| Arc::clone(&self.audio_sink));
         let stream_id: Arc<str> = received.stream_id.as_str().into();
         tokio::spawn(async move {
             while let Some(event) = track.poll().await {
                 if let TrackRemoteEvent::OnRtpPacket(packet) = event {
                     if let Some(sink) = &sink {
-                        let sender = sink.lock().ok().and_then(|s| s.clone());
+                        let sender = sink.lock().clone();
                         if let Some(sender) = sender {
                             // A consumer that falls behind loses packets, never stalls the track.
                             let _ = sender.try_send(AudioPacket {
@@ -753,9 +743,7 @@ impl PeerConnectionEventHandler for SubscriberEvents {
                     received
                         .bytes
                         .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
-                    if let Ok(mut last) = received.last_arrival.lock() {
-                        *last = Some(Instant::now());
-                    }
+                    *received.last_arrival.lock() = Some(Instant::now());
                 }
             }
         });
@@ -805,19 +793,13 @@ impl Subscriber {
     /// when it is full, packets are dropped. A later call replaces it.
     pub fn audio_packets(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<AudioPacket> {
         let (sender, receiver) = tokio::sync::mpsc::channel(capacity.max(1));
-        if let Ok(mut sink) = self.events.audio_sink.lock() {
-            *sink = Some(sender);
-        }
+        *self.events.audio_sink.lock() = Some(sender);
         receiver
     }
 
     /// Every remote track seen so far, with its counters.
     pub fn tracks(&self) -> Vec<Arc<ReceivedTrack>> {
-        self.events
-            .tracks
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default()
+        self.events.tracks.lock().clone()
     }
 
     /// The remote track of `kind` published by `stream_id`, if it has arrived.
@@ -829,12 +811,7 @@ impl Subscriber {
 
     /// Sends a Picture Loss Indication for a received track (asks for a keyframe).
     pub async fn send_pli(&self, track: &ReceivedTrack) -> Result<(), MediaError> {
-        let remote = self
-            .events
-            .remotes
-            .lock()
-            .ok()
-            .and_then(|r| r.get(&track.track_id).cloned());
+        let remote = self.events.remotes.lock().get(&track.track_id).cloned();
         let Some(remote) = remote else {
             return Ok(());
         };

@@ -7,9 +7,10 @@
 //! synthetic audio and video (bots, load generators, tests).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc};
 use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::signaling::{
@@ -226,7 +227,7 @@ impl MeetingSession {
 
     /// A snapshot of the meeting as the server last described it.
     pub fn view(&self) -> MeetingView {
-        self.view.lock().map(|v| v.clone()).unwrap_or_default()
+        self.view.lock().clone()
     }
 
     /// The subscriber peer connection: what this participant receives.
@@ -501,9 +502,7 @@ async fn run(
                 Err(e) => tracing::warn!(error = %e, "could not apply the SFU's offer"),
             }
         }
-        if let Ok(mut view) = view.lock() {
-            apply(&mut view, &message);
-        }
+        apply(&mut view.lock(), &message);
         let _ = events.send(message);
     }
     let _ = client.close().await;

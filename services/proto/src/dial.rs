@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::signaling::{DialTarget, MAX_DIAL_TARGET_CHARS};
+use crate::limits::DIAL_TARGET_CHARS;
+use crate::signaling::DialTarget;
 
 /// A call to place and the meeting it joins once answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,9 +64,9 @@ impl DialTarget {
         match self {
             DialTarget::Sip { uri } => {
                 let uri = uri.trim();
-                if uri.chars().count() > MAX_DIAL_TARGET_CHARS {
+                if uri.chars().count() > DIAL_TARGET_CHARS {
                     return Err(format!(
-                        "a SIP address has at most {MAX_DIAL_TARGET_CHARS} characters"
+                        "a SIP address has at most {DIAL_TARGET_CHARS} characters"
                     ));
                 }
                 let rest = uri

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod dial;
+pub mod limits;
 pub mod media;
 pub mod schedule;
 pub mod signaling;

@@ -23,7 +23,7 @@
 //! has a waiting room or waits for its host. Hosts control the meeting with
 //! [`ClientMessage::Host`]; every [`HostCommand`] is refused to anyone else.
 //!
-//! Frames larger than [`MAX_FRAME_BYTES`] are refused with
+//! Frames larger than [`limits::FRAME_BYTES`](crate::limits::FRAME_BYTES) are refused with
 //! [`ErrorCode::MessageTooLarge`].
 
 use serde::{Deserialize, Serialize};
@@ -33,9 +33,6 @@ use crate::api::MeetingOptions;
 
 /// Version of this protocol. Bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;
-
-/// Largest text frame the server accepts, in bytes (SDP offers fit easily).
-pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Messages a client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -106,7 +103,7 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         to: Option<String>,
-        /// The text, 1 to [`MAX_CHAT_CHARS`] characters.
+        /// The text, 1 to [`limits::CHAT_CHARS`](crate::limits::CHAT_CHARS) characters.
         text: String,
     },
     /// Raise or lower one's own hand.
@@ -171,7 +168,7 @@ pub enum ClientMessage {
     /// the best layer it sends at or below the quality asked for; one without
     /// simulcast at any quality but `off`. Ids of participants who are not
     /// (or no longer) in the meeting are ignored, so a list sent as someone
-    /// leaves is not an error. At most [`MAX_VIDEO_SUBSCRIPTIONS`] entries.
+    /// leaves is not an error. At most [`limits::VIDEO_SUBSCRIPTIONS`](crate::limits::VIDEO_SUBSCRIPTIONS) entries.
     SetVideoSubscriptions {
         /// The quality of everyone not listed.
         default: VideoQuality,
@@ -193,7 +190,7 @@ pub enum DialTarget {
     /// A SIP device (room system, H.323 device behind a SIP gateway, SIP
     /// phone): `sip:user@host[:port]`, the `sip:` optional.
     Sip {
-        /// The device's SIP address, at most [`MAX_DIAL_TARGET_CHARS`] characters.
+        /// The device's SIP address, at most [`limits::DIAL_TARGET_CHARS`](crate::limits::DIAL_TARGET_CHARS) characters.
         uri: String,
     },
     /// A telephone number, called through the deployment's SIP trunk:
@@ -204,9 +201,6 @@ pub enum DialTarget {
         number: String,
     },
 }
-
-/// The longest SIP address a [`DialTarget::Sip`] may carry.
-pub const MAX_DIAL_TARGET_CHARS: usize = 256;
 
 /// Where a call placed with [`ClientMessage::Dial`] stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -264,9 +258,6 @@ pub struct VideoSubscription {
     /// How much of it.
     pub quality: VideoQuality,
 }
-
-/// The most entries one [`ClientMessage::SetVideoSubscriptions`] may list.
-pub const MAX_VIDEO_SUBSCRIPTIONS: usize = 1000;
 
 /// What the host may do during a meeting. Every one of these is refused
 /// with [`ErrorCode::NotHost`] when sent by anyone else.
@@ -544,7 +535,7 @@ pub enum ErrorCode {
     MalformedMessage,
     /// The `type` field names no message of this protocol version.
     UnknownMessageType,
-    /// The frame exceeded [`MAX_FRAME_BYTES`].
+    /// The frame exceeded [`limits::FRAME_BYTES`](crate::limits::FRAME_BYTES).
     MessageTooLarge,
     /// No live meeting has that number.
     MeetingNotFound,
@@ -652,9 +643,6 @@ pub struct ChatMessage {
     #[ts(type = "number")]
     pub sent_at_ms: i64,
 }
-
-/// Longest chat message, in characters.
-pub const MAX_CHAT_CHARS: usize = 2000;
 
 /// The reactions a client may send.
 pub const REACTIONS: &[&str] = &["👍", "👏", "❤️", "😂", "😮", "🎉", "🙋"];

@@ -6,7 +6,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, schedule, signaling};
+use crate::{api, limits, schedule, signaling};
 
 /// The complete TypeScript module: every wire type plus the protocol constants.
 pub fn definitions() -> String {
@@ -70,13 +70,16 @@ pub fn definitions() -> String {
          // Do not edit by hand.\n\n",
     );
     out.push_str(&format!(
-        "export const PROTOCOL_VERSION = {};\nexport const MAX_FRAME_BYTES = {};\nexport const MAX_CHAT_CHARS = {};\nexport const MAX_VIDEO_SUBSCRIPTIONS = {};\nexport const REACTIONS = {};\n",
+        "export const PROTOCOL_VERSION = {};\nexport const REACTIONS = {};\n",
         signaling::PROTOCOL_VERSION,
-        signaling::MAX_FRAME_BYTES,
-        signaling::MAX_CHAT_CHARS,
-        signaling::MAX_VIDEO_SUBSCRIPTIONS,
         serde_json::to_string(signaling::REACTIONS).unwrap_or_default()
     ));
+    // The limits signal enforces, for the forms that must respect them.
+    out.push_str("export const LIMITS = {\n");
+    for (name, value) in limits::ALL {
+        out.push_str(&format!("  {name}: {value},\n"));
+    }
+    out.push_str("} as const;\n");
     for decl in decls {
         out.push_str("\nexport ");
         out.push_str(&decl);

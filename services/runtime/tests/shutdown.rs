@@ -8,9 +8,10 @@ async fn sigterm_asks_the_process_to_stop() {
     let stop = tokio::spawn(yunhui_runtime::shutdown_signal());
     // Give the task a moment to install its handlers.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // SAFETY: sends a signal to this very process, which now handles it.
-    let sent = unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
-    assert_eq!(sent, 0, "kill(getpid(), SIGTERM)");
+    // To this very process, which now handles it.
+    let sent =
+        rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::TERM);
+    assert_eq!(sent, Ok(()), "kill(getpid(), SIGTERM)");
     let name = tokio::time::timeout(Duration::from_secs(5), stop)
         .await
         .expect("shutdown_signal resolves after SIGTERM")

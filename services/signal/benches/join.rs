@@ -205,23 +205,20 @@ fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
 
 /// Lets this process and its children hold `sockets` open sockets each.
 fn raise_open_files(sockets: usize) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return;
-        }
-        limit.rlim_cur = limit.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-    }
-    let needed = (sockets + 256) as libc::rlim_t;
-    if limit.rlim_cur < needed {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let hard = getrlimit(Resource::Nofile).maximum;
+    let raised = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: hard,
+            maximum: hard,
+        },
+    );
+    let current = getrlimit(Resource::Nofile).current;
+    let needed = (sockets + 256) as u64;
+    if raised.is_err() || current.is_some_and(|c| c < needed) {
         eprintln!(
-            "warning: the open-file limit is {} and {needed} are needed; raise it (ulimit -Hn)",
-            limit.rlim_cur
+            "warning: the open-file limit is {current:?} and {needed} are needed; raise it (ulimit -Hn)"
         );
     }
 }

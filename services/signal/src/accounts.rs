@@ -11,6 +11,8 @@ use yunhui_proto::api::{
     UpdateProfileRequest,
 };
 
+use yunhui_proto::limits;
+
 use crate::error::{Error, Result};
 use crate::store::{DEFAULT_TENANT_ID, Store, now};
 
@@ -37,9 +39,6 @@ impl Caller {
         }
     }
 }
-
-/// Longest department name.
-const MAX_DEPARTMENT_CHARS: usize = 128;
 
 /// Creates an account. An e-mail address in a company tenant's domains (or
 /// an explicit `tenant_id`) registers into that tenant, pending approval by
@@ -77,7 +76,7 @@ async fn register_as(
         ));
     }
     if let Some(email) = &email
-        && (!email.contains('@') || email.len() > 254)
+        && (!email.contains('@') || email.len() > limits::EMAIL_BYTES)
     {
         return Err(Error::InvalidInput(format!(
             "'{email}' is not an e-mail address"
@@ -85,28 +84,27 @@ async fn register_as(
     }
     if let Some(phone) = &phone {
         let digits = phone.trim_start_matches('+');
-        if digits.len() < 5 || digits.len() > 20 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        if !(limits::PHONE_MIN_DIGITS..=limits::PHONE_MAX_DIGITS).contains(&digits.len())
+            || !digits.chars().all(|c| c.is_ascii_digit())
+        {
             return Err(Error::InvalidInput(format!(
                 "'{phone}' is not a phone number"
             )));
         }
     }
-    if req.password.chars().count() < 8 {
-        return Err(Error::InvalidInput(
-            "the password needs at least 8 characters".into(),
-        ));
+    if req.password.chars().count() < limits::ACCOUNT_PASSWORD_MIN_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "the password needs at least {} characters",
+            limits::ACCOUNT_PASSWORD_MIN_CHARS
+        )));
     }
-    if req.password.len() > 1024 {
-        return Err(Error::InvalidInput(
-            "the password is longer than 1024 bytes".into(),
-        ));
+    if req.password.len() > limits::ACCOUNT_PASSWORD_MAX_BYTES {
+        return Err(Error::InvalidInput(format!(
+            "the password is longer than {} bytes",
+            limits::ACCOUNT_PASSWORD_MAX_BYTES
+        )));
     }
-    let display_name = req.display_name.trim().to_string();
-    if display_name.is_empty() || display_name.chars().count() > 64 {
-        return Err(Error::InvalidInput(
-            "the display name needs 1 to 64 characters".into(),
-        ));
-    }
+    let display_name = check_display_name(&req.display_name)?;
     let (tenant_id, role, status) = match admin_of {
         Some(tenant) => (
             tenant.to_string(),
@@ -311,19 +309,14 @@ pub async fn update_profile(
 ) -> Result<Account> {
     let mut account = account(store, caller).await?;
     if let Some(name) = req.display_name {
-        let name = name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(Error::InvalidInput(
-                "the display name needs 1 to 64 characters".into(),
-            ));
-        }
-        account.display_name = name;
+        account.display_name = check_display_name(&name)?;
     }
     if let Some(department) = req.department {
         let department = department.trim().to_string();
-        if department.chars().count() > MAX_DEPARTMENT_CHARS {
+        if department.chars().count() > limits::DEPARTMENT_CHARS {
             return Err(Error::InvalidInput(format!(
-                "the department is longer than {MAX_DEPARTMENT_CHARS} characters"
+                "the department is longer than {} characters",
+                limits::DEPARTMENT_CHARS
             )));
         }
         account.department = (!department.is_empty()).then_some(department);
@@ -616,4 +609,17 @@ pub async fn promote_to_tenant_admin(store: &Store, login: &str) -> Result<()> {
         .execute(store.pool())
         .await?;
     Ok(())
+}
+
+/// A display name trimmed and checked: 1 to [`limits::DISPLAY_NAME_CHARS`] characters.
+pub fn check_display_name(name: &str) -> Result<String> {
+    let name = name.trim().to_string();
+    let chars = name.chars().count();
+    if chars == 0 || chars > limits::DISPLAY_NAME_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "the display name needs 1 to {} characters",
+            limits::DISPLAY_NAME_CHARS
+        )));
+    }
+    Ok(name)
 }

@@ -19,6 +19,8 @@ use yunhui_proto::schedule::{
     TemplateRequest,
 };
 
+use yunhui_proto::limits;
+
 use crate::App;
 use crate::accounts::Caller;
 use crate::error::{Error, Result};
@@ -267,10 +269,11 @@ fn clean_template(req: TemplateRequest, caller: &Caller) -> Result<TemplateReque
     check_text("topic", req.topic.as_deref().unwrap_or_default())?;
     check_text("location", req.location.as_deref().unwrap_or_default())?;
     let name = req.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err(Error::InvalidInput(
-            "name: a template name has 1 to 64 characters".into(),
-        ));
+    if name.is_empty() || name.chars().count() > limits::TEMPLATE_NAME_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "name: a template name has 1 to {} characters",
+            limits::TEMPLATE_NAME_CHARS
+        )));
     }
     let topic = match req.topic {
         Some(t) if !t.trim().is_empty() => Some(meetings::clean_topic(Some(t), caller)?),
@@ -281,10 +284,14 @@ fn clean_template(req: TemplateRequest, caller: &Caller) -> Result<TemplateReque
         .location
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty());
-    if location.as_ref().is_some_and(|l| l.chars().count() > 128) {
-        return Err(Error::InvalidInput(
-            "location: at most 128 characters".into(),
-        ));
+    if location
+        .as_ref()
+        .is_some_and(|l| l.chars().count() > limits::LOCATION_CHARS)
+    {
+        return Err(Error::InvalidInput(format!(
+            "location: at most {} characters",
+            limits::LOCATION_CHARS
+        )));
     }
     Ok(TemplateRequest {
         name,
@@ -456,25 +463,31 @@ pub async fn create_location(app: &App, caller: &Caller, req: LocationRequest) -
     check_text("name", &req.name)?;
     check_text("address", req.address.as_deref().unwrap_or_default())?;
     let name = req.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 128 {
-        return Err(Error::InvalidInput(
-            "name: a location name has 1 to 128 characters".into(),
-        ));
+    if name.is_empty() || name.chars().count() > limits::LOCATION_NAME_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "name: a location name has 1 to {} characters",
+            limits::LOCATION_NAME_CHARS
+        )));
     }
     let address = req
         .address
         .map(|a| a.trim().to_string())
         .filter(|a| !a.is_empty());
-    if address.as_ref().is_some_and(|a| a.chars().count() > 256) {
-        return Err(Error::InvalidInput(
-            "address: at most 256 characters".into(),
-        ));
-    }
-    if let Some(c) = req.capacity
-        && !(1..=10_000).contains(&c)
+    if address
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > limits::LOCATION_ADDRESS_CHARS)
     {
         return Err(Error::InvalidInput(format!(
-            "capacity: 1 to 10000 seats, not {c}"
+            "address: at most {} characters",
+            limits::LOCATION_ADDRESS_CHARS
+        )));
+    }
+    if let Some(c) = req.capacity
+        && !(1..=limits::LOCATION_MAX_CAPACITY as u32).contains(&c)
+    {
+        return Err(Error::InvalidInput(format!(
+            "capacity: 1 to {} seats, not {c}",
+            limits::LOCATION_MAX_CAPACITY
         )));
     }
     let mut conn = app.store.pool().acquire().await?;

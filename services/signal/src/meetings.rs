@@ -8,6 +8,8 @@ use yunhui_proto::api::{
     CreateMeetingRequest, Meeting, MeetingOptions, MeetingPreview, MeetingStatus,
 };
 
+use yunhui_proto::limits;
+
 use crate::accounts::{Caller, new_secret};
 use crate::error::{Error, Result};
 use crate::store::{Store, now};
@@ -99,10 +101,11 @@ pub fn clean_topic(topic: Option<String>, caller: &Caller) -> Result<String> {
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| format!("{}'s meeting", caller.display_name));
-    if topic.chars().count() > 128 {
-        return Err(Error::InvalidInput(
-            "the topic is longer than 128 characters".into(),
-        ));
+    if topic.chars().count() > limits::TOPIC_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "the topic is longer than {} characters",
+            limits::TOPIC_CHARS
+        )));
     }
     Ok(topic)
 }
@@ -112,10 +115,13 @@ pub fn clean_password(password: Option<String>) -> Result<Option<String>> {
     let password = password.filter(|p| !p.is_empty());
     if let Some(p) = &password {
         let len = p.chars().count();
-        if !(4..=16).contains(&len) || !p.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(Error::InvalidInput(
-                "password: a meeting password has 4 to 16 letters, digits or symbols".into(),
-            ));
+        let allowed = limits::MEETING_PASSWORD_MIN_CHARS..=limits::MEETING_PASSWORD_MAX_CHARS;
+        if !allowed.contains(&len) || !p.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(Error::InvalidInput(format!(
+                "password: a meeting password has {} to {} letters, digits or symbols",
+                limits::MEETING_PASSWORD_MIN_CHARS,
+                limits::MEETING_PASSWORD_MAX_CHARS
+            )));
         }
     }
     Ok(password)

@@ -31,12 +31,10 @@ use crate::meetings::{self, MeetingRecord};
 use crate::recurrence::{self, DATE_FORMAT, LOCAL_FORMAT, Timing};
 use crate::store::{Store, now};
 
-/// Most invitees of one meeting.
-const MAX_INVITEES: usize = 500;
-/// Most meeting devices of one meeting.
-const MAX_DEVICES: usize = 50;
-/// Longest location name, in characters.
-const MAX_LOCATION: usize = 128;
+use yunhui_proto::limits::{
+    DEVICE_ADDRESS_BYTES, DEVICE_NAME_CHARS, INVITEES as MAX_INVITEES,
+    LOCATION_CHARS as MAX_LOCATION, MEETING_DEVICES as MAX_DEVICES,
+};
 /// Refuses ids that cannot name a record (too long, control characters)
 /// before they reach the database, with the answer for an unknown id.
 pub(crate) fn check_id(what: &'static str, id: &str) -> Result<()> {
@@ -124,14 +122,17 @@ async fn validate(conn: &mut AnyConnection, caller: &Caller, req: ScheduleReques
     for (i, d) in req.devices.into_iter().enumerate() {
         let name = d.name.trim().to_string();
         let address = d.address.trim().to_string();
-        if name.is_empty() || name.chars().count() > 64 {
+        if name.is_empty() || name.chars().count() > DEVICE_NAME_CHARS {
             return Err(Error::InvalidInput(format!(
-                "devices[{i}].name: 1 to 64 characters"
+                "devices[{i}].name: 1 to {DEVICE_NAME_CHARS} characters"
             )));
         }
-        if address.is_empty() || address.len() > 256 || address.chars().any(char::is_whitespace) {
+        if address.is_empty()
+            || address.len() > DEVICE_ADDRESS_BYTES
+            || address.chars().any(char::is_whitespace)
+        {
             return Err(Error::InvalidInput(format!(
-                "devices[{i}].address: a SIP or H.323 address of 1 to 256 characters without spaces"
+                "devices[{i}].address: a SIP or H.323 address of 1 to {DEVICE_ADDRESS_BYTES} characters without spaces"
             )));
         }
         devices.push(MeetingDevice { name, address });
@@ -545,8 +546,11 @@ pub async fn change_occurrence(
             if let Some(topic) = update.topic {
                 check_text("topic", &topic)?;
                 let topic = topic.trim().to_string();
-                if topic.chars().count() > 128 {
-                    return Err(Error::InvalidInput("topic: at most 128 characters".into()));
+                if topic.chars().count() > yunhui_proto::limits::TOPIC_CHARS {
+                    return Err(Error::InvalidInput(format!(
+                        "topic: at most {} characters",
+                        yunhui_proto::limits::TOPIC_CHARS
+                    )));
                 }
                 exception.topic = Some(topic).filter(|t| !t.is_empty());
             }

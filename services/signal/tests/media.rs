@@ -11,9 +11,8 @@ use support::{Db, Server};
 use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession};
 use yunhui_proto::api::Meeting;
-use yunhui_proto::signaling::{
-    ClientMessage, ErrorCode, MAX_VIDEO_SUBSCRIPTIONS, VideoQuality, VideoSubscription,
-};
+use yunhui_proto::limits;
+use yunhui_proto::signaling::{ClientMessage, ErrorCode, VideoQuality, VideoSubscription};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -262,7 +261,7 @@ async fn subscriptions_choose_whose_video_arrives(db: Db) {
     );
 
     // Too long a list is refused and changes nothing.
-    let too_many: Vec<VideoSubscription> = (0..=MAX_VIDEO_SUBSCRIPTIONS)
+    let too_many: Vec<VideoSubscription> = (0..=limits::VIDEO_SUBSCRIPTIONS)
         .map(|i| VideoSubscription {
             participant_id: format!("p{i}"),
             quality: VideoQuality::Off,

@@ -8,9 +8,8 @@ use std::time::Duration;
 use support::{Db, Server};
 use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::Meeting;
-use yunhui_proto::signaling::{
-    ClientMessage, ErrorCode, MAX_FRAME_BYTES, Participant, Role, ServerMessage,
-};
+use yunhui_proto::limits;
+use yunhui_proto::signaling::{ClientMessage, ErrorCode, Participant, Role, ServerMessage};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -178,11 +177,11 @@ async fn bad_input_gets_clear_errors_and_others_keep_working(db: Db) {
 
     let oversized = format!(
         r#"{{"type":"publish_offer","sdp":"{}"}}"#,
-        "a".repeat(MAX_FRAME_BYTES + 10)
+        "a".repeat(limits::FRAME_BYTES + 10)
     );
     bad.send_raw(oversized).await.unwrap();
     let msg = expect_error(&mut bad, ErrorCode::MessageTooLarge).await;
-    assert!(msg.contains(&MAX_FRAME_BYTES.to_string()), "{msg}");
+    assert!(msg.contains(&limits::FRAME_BYTES.to_string()), "{msg}");
 
     bad.send(&ClientMessage::SetAudioMuted { muted: true })
         .await

@@ -4,7 +4,7 @@
 
 import { h } from "./dom";
 import type { ChatMessage, Participant } from "./proto";
-import { MAX_CHAT_CHARS } from "./proto";
+import { LIMITS } from "./proto";
 
 const EVERYONE = "";
 
@@ -20,7 +20,7 @@ export class ChatPanel {
   private readonly input = h("textarea", {
     testid: "chat-input",
     rows: 2,
-    maxlength: String(MAX_CHAT_CHARS),
+    maxlength: String(LIMITS.chat_chars),
     placeholder: "Type a message 输入消息…",
     "aria-label": "Message 消息",
   });

@@ -5,6 +5,7 @@ import { askChoice } from "./ask_dialog";
 import { h } from "./dom";
 import { field, select } from "./form_fields";
 import type { DialState, DialTarget } from "./proto";
+import { LIMITS } from "./proto";
 
 /** Asks whom to call; resolves the target, or `null` when cancelled or empty. */
 export async function askDialTarget(): Promise<DialTarget | null> {
@@ -19,7 +20,7 @@ export async function askDialTarget(): Promise<DialTarget | null> {
   kind.dataset.testid = "dial-kind";
   const target = h("input", {
     testid: "dial-target",
-    maxlength: "256",
+    maxlength: String(LIMITS.dial_target_chars),
     autocomplete: "off",
     placeholder: "room@10.0.0.8",
   });

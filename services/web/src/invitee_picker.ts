@@ -6,6 +6,7 @@
 import { api } from "./api";
 import { h } from "./dom";
 import type { DirectoryEntry } from "./proto";
+import { LIMITS } from "./proto";
 
 const SEARCH_DELAY_MS = 200;
 
@@ -19,6 +20,7 @@ export class InviteePicker {
     testid: "invitee-search",
     placeholder: "Search colleagues 搜索同事",
     autocomplete: "off",
+    maxlength: String(LIMITS.directory_query_chars),
     "aria-label": "Search colleagues 搜索同事",
   });
   private timer: ReturnType<typeof setTimeout> | undefined;

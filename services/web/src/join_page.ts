@@ -8,6 +8,7 @@ import { exposeForInspection } from "./inspection";
 import type { MeetingExit } from "./farewell";
 import { localProfile } from "./local_profile";
 import type { Session } from "./proto";
+import { LIMITS } from "./proto";
 import { SignalingChannel, SignalingError, joinMeeting, type JoinRequest, type Joined } from "./signaling";
 import { WaitingRoomScreen } from "./waiting_room";
 
@@ -100,7 +101,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
     testid: "display-name",
     name: "display-name",
     autocomplete: "name",
-    maxlength: "64",
+    maxlength: String(LIMITS.display_name_chars),
     placeholder: "Your name 您的姓名",
     value: localProfile.displayName() || localProfile.session()?.account.display_name || "",
   });
@@ -109,6 +110,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
     name: "meeting-password",
     type: "password",
     autocomplete: "off",
+    maxlength: String(LIMITS.meeting_password_max_chars),
     placeholder: "If the meeting has one 如有",
   });
   const passwordField = field("Password 会议密码", passwordInput);
@@ -228,7 +230,8 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
     name: "new-meeting-password",
     type: "password",
     autocomplete: "new-password",
-    placeholder: "Optional 可选 (4–16)",
+    maxlength: String(LIMITS.meeting_password_max_chars),
+    placeholder: `Optional 可选 (${LIMITS.meeting_password_min_chars}–${LIMITS.meeting_password_max_chars})`,
   });
   const newMeetingButton = h("button", { class: "primary", type: "submit", testid: "new-meeting" }, "New meeting 发起会议");
   const accountError = h("div", { class: "error", testid: "account-error", role: "alert" });

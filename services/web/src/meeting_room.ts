@@ -16,6 +16,7 @@ import { MeetingMedia, openLocalMedia } from "./media";
 import { ParticipantList, type ListView } from "./participant_list";
 import { ParticipantTile, icon, icons } from "./participant_tile";
 import type { ChatMessage, DialState, HostCommand, Participant, ServerMessage, WaitingParticipant } from "./proto";
+import { LIMITS } from "./proto";
 import { ScreenShare } from "./screen_share";
 import { SelfControls } from "./self_controls";
 import type { Joined, SignalingChannel } from "./signaling";
@@ -33,7 +34,6 @@ export interface MeetingRoomOptions {
 }
 
 const LEAVE_ACK_TIMEOUT_MS = 1500;
-const MAX_NAME_CHARS = 64;
 
 type SidebarTab = "participants" | "chat";
 
@@ -619,7 +619,7 @@ export class MeetingRoom {
       title: "Rename yourself 修改我的名字",
       label: "Name shown to others 显示名称",
       value: current,
-      maxLength: MAX_NAME_CHARS,
+      maxLength: LIMITS.display_name_chars,
       confirm: "Rename 改名",
     });
     if (name && name !== current) this.channel.send({ type: "rename", display_name: name });
@@ -631,7 +631,7 @@ export class MeetingRoom {
       title: `Rename ${participant.display_name} 改名`,
       label: "New name 新名称",
       value: participant.display_name,
-      maxLength: MAX_NAME_CHARS,
+      maxLength: LIMITS.display_name_chars,
       confirm: "Rename 改名",
     });
     if (name && name !== participant.display_name) {

@@ -2,10 +2,36 @@
 // Do not edit by hand.
 
 export const PROTOCOL_VERSION = 1;
-export const MAX_FRAME_BYTES = 65536;
-export const MAX_CHAT_CHARS = 2000;
-export const MAX_VIDEO_SUBSCRIPTIONS = 1000;
 export const REACTIONS = ["👍","👏","❤️","😂","😮","🎉","🙋"];
+export const LIMITS = {
+  display_name_chars: 64,
+  topic_chars: 128,
+  meeting_password_min_chars: 4,
+  meeting_password_max_chars: 16,
+  account_password_min_chars: 8,
+  account_password_max_bytes: 1024,
+  email_bytes: 254,
+  phone_min_digits: 5,
+  phone_max_digits: 20,
+  department_chars: 128,
+  directory_query_chars: 100,
+  location_chars: 128,
+  location_name_chars: 128,
+  location_address_chars: 256,
+  location_max_capacity: 10000,
+  template_name_chars: 64,
+  invitees: 500,
+  meeting_devices: 50,
+  device_name_chars: 64,
+  device_address_bytes: 256,
+  invites_per_request: 50,
+  ringing_calls: 20,
+  dial_target_chars: 256,
+  chat_chars: 2000,
+  video_subscriptions: 1000,
+  frame_bytes: 65536,
+  api_body_bytes: 65536,
+} as const;
 
 export type ApiError = { 
 /**
@@ -801,7 +827,7 @@ sdp: string, } | { "type": "chat",
  */
 to?: string, 
 /**
- * The text, 1 to [`MAX_CHAT_CHARS`] characters.
+ * The text, 1 to [`limits::CHAT_CHARS`](crate::limits::CHAT_CHARS) characters.
  */
 text: string, } | { "type": "raise_hand", 
 /**
@@ -1131,7 +1157,7 @@ export type VideoQuality = "off" | "low" | "medium" | "high";
 
 export type DialTarget = { "kind": "sip", 
 /**
- * The device's SIP address, at most [`MAX_DIAL_TARGET_CHARS`] characters.
+ * The device's SIP address, at most [`limits::DIAL_TARGET_CHARS`](crate::limits::DIAL_TARGET_CHARS) characters.
  */
 uri: string, } | { "kind": "phone", 
 /**

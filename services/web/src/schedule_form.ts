@@ -8,6 +8,7 @@ import { h } from "./dom";
 import { checkbox, field, select } from "./form_fields";
 import { InviteePicker } from "./invitee_picker";
 import type { Frequency, JoinMode, MeetingOptions, Recurrence, ScheduleRequest, ScheduledMeeting, Session } from "./proto";
+import { LIMITS } from "./proto";
 import { WEEKDAYS, addDays, browserTimeZone, halfHours, nextHalfHour, timeZones, weekdayOf } from "./schedule_time";
 
 export interface ScheduleFormHandlers {
@@ -61,13 +62,13 @@ export function renderScheduleForm(session: Session, handlers: ScheduleFormHandl
   const zone = browserTimeZone();
   const start = nextHalfHour(zone);
 
-  const topic = h("input", { name: "topic", maxlength: "128", value: `${session.account.display_name}'s meeting` });
+  const topic = h("input", { name: "topic", maxlength: String(LIMITS.topic_chars), value: `${session.account.display_name}'s meeting` });
   const date = h("input", { name: "start", type: "date", required: true, value: start.date });
   const time = select("start_time", halfHours().map((t) => [t, t] as const), start.time);
   const duration = select("duration_minutes", DURATIONS, "60");
   const timeZone = select("time_zone", timeZones().map((z) => [z, z] as const), zone);
-  const password = h("input", { name: "password", type: "text", autocomplete: "off", maxlength: "16", placeholder: "Optional 可选 (4–16)" });
-  const location = h("input", { name: "location", maxlength: "128", placeholder: "Optional 可选" });
+  const password = h("input", { name: "password", type: "text", autocomplete: "off", maxlength: String(LIMITS.meeting_password_max_chars), placeholder: `Optional 可选 (${LIMITS.meeting_password_min_chars}–${LIMITS.meeting_password_max_chars})` });
+  const location = h("input", { name: "location", maxlength: String(LIMITS.location_chars), placeholder: "Optional 可选" });
   const joinMode = select("join_mode", JOIN_MODES, "anyone");
   const invitees = new InviteePicker(session.token, () => new Set([session.account.id]));
 

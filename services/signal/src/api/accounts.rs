@@ -141,7 +141,7 @@ async fn directory(
             "limit must be 1 to {MAX_DIRECTORY_RESULTS}, not {limit}"
         )));
     }
-    if query.q.chars().count() > 100 {
+    if query.q.chars().count() > yunhui_proto::limits::DIRECTORY_QUERY_CHARS {
         return Err(Error::InvalidInput(
             "the search text has at most 100 characters".into(),
         ));

@@ -62,7 +62,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// Largest request body the API accepts.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_BODY_BYTES: usize = yunhui_proto::limits::API_BODY_BYTES;
 
 /// Where the REST API lives.
 const API_PREFIX: &str = "/api/v1";

@@ -2,8 +2,8 @@
 //! and an invitation rings every one of the invited account's sockets until
 //! it is answered on one of them. The inviter follows each call.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use yunhui_proto::signaling::ServerMessage;
@@ -52,20 +52,18 @@ impl Presence {
     /// id to stop with.
     pub fn listen(&self, account_id: &str, outbox: Outbox) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut listeners) = self.listeners.lock() {
-            listeners
-                .entry(account_id.to_string())
-                .or_default()
-                .push(Listener { id, outbox });
-        }
+        self.listeners
+            .lock()
+            .entry(account_id.to_string())
+            .or_default()
+            .push(Listener { id, outbox });
         id
     }
 
     /// Stops ringing on the socket registered as `id`.
     pub fn unlisten(&self, account_id: &str, id: u64) {
-        if let Ok(mut listeners) = self.listeners.lock()
-            && let Some(list) = listeners.get_mut(account_id)
-        {
+        let mut listeners = self.listeners.lock();
+        if let Some(list) = listeners.get_mut(account_id) {
             list.retain(|l| l.id != id);
             if list.is_empty() {
                 listeners.remove(account_id);
@@ -78,28 +76,27 @@ impl Presence {
     /// nothing listens.
     pub fn ring(&self, ring: Ring<'_>, inviter: Option<&Outbox>) {
         let call_id = uuid::Uuid::new_v4().to_string();
-        let rang = self
+        let mut rang = false;
+        for l in self
             .listeners
             .lock()
-            .map(|listeners| {
-                let mut rang = false;
-                for l in listeners.get(ring.account_id).into_iter().flatten() {
-                    rang |= l
-                        .outbox
-                        .send(Outbound::Message(ServerMessage::IncomingCall {
-                            call_id: call_id.clone(),
-                            meeting_number: ring.meeting_number.to_string(),
-                            topic: ring.topic.to_string(),
-                            inviter: ring.inviter.to_string(),
-                            link_key: ring.link_key.to_string(),
-                        }))
-                        .is_ok();
-                }
-                rang
-            })
-            .unwrap_or(false);
-        if rang && let Ok(mut calls) = self.calls.lock() {
-            calls.insert(
+            .get(ring.account_id)
+            .into_iter()
+            .flatten()
+        {
+            rang |= l
+                .outbox
+                .send(Outbound::Message(ServerMessage::IncomingCall {
+                    call_id: call_id.clone(),
+                    meeting_number: ring.meeting_number.to_string(),
+                    topic: ring.topic.to_string(),
+                    inviter: ring.inviter.to_string(),
+                    link_key: ring.link_key.to_string(),
+                }))
+                .is_ok();
+        }
+        if rang {
+            self.calls.lock().insert(
                 call_id,
                 Call {
                     account_id: ring.account_id.to_string(),
@@ -121,10 +118,7 @@ impl Presence {
     /// the account's other sockets stop ringing.
     pub fn answer(&self, account_id: &str, call_id: &str, accept: bool) -> Result<()> {
         let call = {
-            let mut calls = self
-                .calls
-                .lock()
-                .map_err(|_| Error::Internal("call table poisoned".into()))?;
+            let mut calls = self.calls.lock();
             match calls.get(call_id) {
                 Some(call) if call.account_id == account_id => calls.remove(call_id),
                 _ => None,
@@ -138,12 +132,10 @@ impl Presence {
                 state: if accept { "accepted" } else { "declined" }.into(),
             }));
         }
-        if let Ok(listeners) = self.listeners.lock() {
-            for l in listeners.get(account_id).into_iter().flatten() {
-                let _ = l.outbox.send(Outbound::Message(ServerMessage::CallEnded {
-                    call_id: call_id.to_string(),
-                }));
-            }
+        for l in self.listeners.lock().get(account_id).into_iter().flatten() {
+            let _ = l.outbox.send(Outbound::Message(ServerMessage::CallEnded {
+                call_id: call_id.to_string(),
+            }));
         }
         Ok(())
     }

@@ -13,20 +13,21 @@ mod video;
 
 pub use restore::watch_media;
 
-pub use dial::MAX_RINGING_CALLS;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use futures_util::future::join_all;
+use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 use yunhui_proto::api::{AccountStatus, JoinMode, MeetingOptions, MeetingStatus};
 use yunhui_proto::dial::CallControl;
-use yunhui_proto::media::{MediaControl, MediaKind, VideoSubscriptions};
+use yunhui_proto::limits::{CHAT_CHARS, INVITES_PER_REQUEST, VIDEO_SUBSCRIPTIONS};
+use yunhui_proto::media::{ControlError, MediaControl, MediaKind, VideoSubscriptions};
 use yunhui_proto::signaling::{
-    ChatMessage, MAX_CHAT_CHARS, MAX_VIDEO_SUBSCRIPTIONS, Participant, REACTIONS, Role,
-    ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
+    ChatMessage, Participant, REACTIONS, Role, ServerMessage, VideoQuality, VideoSubscription,
+    WaitingParticipant,
 };
 
 use crate::accounts;
@@ -42,12 +43,6 @@ use admission::{Admission, WaitReason};
 
 /// How often the SFU is asked for the active speaker.
 const SPEAKER_POLL: Duration = Duration::from_millis(400);
-
-/// Most accounts one invitation rings.
-const MAX_INVITES: usize = 50;
-
-/// Longest display name, in characters.
-pub const MAX_NAME_CHARS: usize = 64;
 
 struct Member {
     info: Participant,
@@ -164,14 +159,65 @@ pub struct Room {
     /// room, so a closing room can never close its successor.
     pub media_room: String,
     state: Mutex<RoomState>,
-    speaker_task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// `None` while the room opens on the SFU, then how that went.
+    opened: watch::Sender<Option<Result<(), OpenError>>>,
+    speaker_task: parking_lot::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Why a room could not open; everyone who waited for it is told.
+#[derive(Debug, Clone)]
+enum OpenError {
+    Media(ControlError),
+    Store(String),
+}
+
+impl From<OpenError> for Error {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Media(e) => Error::Media(e),
+            OpenError::Store(message) => Error::Unavailable(format!(
+                "the meeting's room could not open ({message}); try again"
+            )),
+        }
+    }
+}
+
+/// A member's id and socket, taken from the room's state for work done
+/// after its lock is released.
+type Target = (String, Outbox);
+
+/// What a change of a room's state leaves to do once the room's lock is
+/// released: SFU calls, side by side where they are independent.
+#[derive(Default)]
+#[must_use = "a room change's SFU work is done by Rooms::apply"]
+struct Effects {
+    /// Members whose forwarding of one kind of media the SFU must bring
+    /// in line with the room.
+    forwarding: Vec<(String, MediaKind)>,
+    /// Participants who left: off the SFU.
+    removed: Vec<String>,
+    /// Waiters to let in (on the SFU first, then into the room).
+    admit: Vec<String>,
+    /// Members whose subscriber connection needs a new offer.
+    renegotiate: Vec<Target>,
+}
+
+impl Effects {
+    /// Both `self`'s work and `other`'s.
+    fn and(mut self, other: Effects) -> Effects {
+        self.forwarding.extend(other.forwarding);
+        self.removed.extend(other.removed);
+        self.admit.extend(other.admit);
+        self.renegotiate.extend(other.renegotiate);
+        self
+    }
 }
 
 /// Every live room of this replica.
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     /// Participants in meetings per tenant (for port licences).
-    tenant_participants: std::sync::Mutex<HashMap<String, usize>>,
+    tenant_participants: parking_lot::Mutex<HashMap<String, usize>>,
     media: Arc<dyn MediaControl>,
     store: Store,
     metrics: Metrics,
@@ -207,7 +253,7 @@ impl Rooms {
     pub fn new(media: Arc<dyn MediaControl>, store: Store, metrics: Metrics) -> Arc<Self> {
         Arc::new(Rooms {
             rooms: Mutex::new(HashMap::new()),
-            tenant_participants: std::sync::Mutex::new(HashMap::new()),
+            tenant_participants: parking_lot::Mutex::new(HashMap::new()),
             media,
             store,
             metrics,
@@ -250,15 +296,16 @@ impl Rooms {
         participant_id: &str,
         account_ids: Vec<String>,
     ) -> Result<()> {
-        if account_ids.is_empty() || account_ids.len() > MAX_INVITES {
+        if account_ids.is_empty() || account_ids.len() > INVITES_PER_REQUEST {
             return Err(Error::InvalidInput(format!(
-                "invite 1 to {MAX_INVITES} accounts at a time"
+                "invite 1 to {INVITES_PER_REQUEST} accounts at a time"
             )));
         }
-        let mut state = room.state.lock().await;
-        let member = state.inviter(participant_id, "invite others to this meeting")?;
-        let inviter = member.info.display_name.clone();
-        let outbox = member.outbox.clone();
+        let (inviter, outbox) = {
+            let state = room.state.lock().await;
+            let member = state.inviter(participant_id, "invite others to this meeting")?;
+            (member.info.display_name.clone(), member.outbox.clone())
+        };
         let mut invited = Vec::new();
         for id in &account_ids {
             match accounts::account_in_tenant(&self.store, &room.meeting.tenant_id, id).await? {
@@ -266,8 +313,15 @@ impl Rooms {
                 _ => return Err(Error::AccountNotFound(id.clone())),
             }
         }
+        {
+            let mut state = room.state.lock().await;
+            // Still allowed to, now that the accounts are read.
+            state.inviter(participant_id, "invite others to this meeting")?;
+            state
+                .invited_accounts
+                .extend(invited.iter().map(|a| a.id.clone()));
+        }
         for account in invited {
-            state.invited_accounts.insert(account.id.clone());
             self.presence.ring(
                 Ring {
                     account_id: &account.id,
@@ -349,7 +403,7 @@ impl Rooms {
         let outcome = self
             .join_locked(&room, &meeting, licence, joiner, &participant_id, history)
             .await;
-        if !matches!(outcome, Ok(true)) {
+        if !matches!(outcome, Ok(Some(_))) {
             // Waiting, or refused: not on the SFU until admitted.
             if let Err(e) = self
                 .media
@@ -359,9 +413,18 @@ impl Rooms {
                 tracing::warn!(error = %e, "SFU could not remove a joiner who did not enter");
             }
         }
-        if let Err(e) = outcome {
-            self.close_if_empty(&room).await?;
-            return Err(e);
+        match outcome {
+            Err(e) => {
+                self.close_if_empty(&room).await?;
+                return Err(e);
+            }
+            // A host came in: whoever waited for them follows.
+            Ok(Some(effects)) => {
+                if let Err(e) = self.apply(&room, effects).await {
+                    tracing::warn!(error = %e, "could not let everyone waiting for the host in");
+                }
+            }
+            Ok(None) => {}
         }
         Ok(Joined {
             room,
@@ -369,8 +432,8 @@ impl Rooms {
         })
     }
 
-    /// The part of [`Rooms::join`] under the room's lock: `true` when the
-    /// joiner entered, `false` when they wait.
+    /// The part of [`Rooms::join`] under the room's lock: what is left to
+    /// do when the joiner entered, `None` when they wait.
     async fn join_locked(
         &self,
         room: &Arc<Room>,
@@ -379,7 +442,7 @@ impl Rooms {
         joiner: Joiner,
         participant_id: &str,
         history: Vec<ChatMessage>,
-    ) -> Result<bool> {
+    ) -> Result<Option<Effects>> {
         let is_host = joiner.account_id.as_deref() == Some(meeting.host_account_id.as_str());
         let mut state = room.state.lock().await;
         if state.closed.is_some() {
@@ -442,63 +505,43 @@ impl Rooms {
             if reason == WaitReason::WaitingRoom {
                 self.tell_hosts(&state, state.waiting_room());
             }
-            return Ok(false);
+            return Ok(None);
         }
         let role = if is_host {
             Role::Host
         } else {
             Role::Participant
         };
-        self.enter(
-            room,
-            &mut state,
-            participant_id,
-            joiner,
-            role,
-            Some(history),
-        )
-        .await?;
+        self.enter(room, &mut state, participant_id, joiner, role, history)?;
+        let mut effects = Effects::default();
         if is_host {
-            self.host_arrived(room, &mut state).await;
+            effects.admit = self.host_arrived(room, &mut state);
         }
-        Ok(true)
+        Ok(Some(effects))
     }
 
-    /// Makes `joiner` a member: licence check, SFU, the welcome messages and
-    /// the news for everyone else.
-    async fn enter(
+    /// Makes `joiner` a member — already on the SFU, with the chat history
+    /// they see: licence check, the welcome messages and the news for
+    /// everyone else.
+    fn enter(
         &self,
         room: &Arc<Room>,
         state: &mut RoomState,
         participant_id: &str,
         joiner: Joiner,
         role: Role,
-        prepared: Option<Vec<ChatMessage>>,
+        history: Vec<ChatMessage>,
     ) -> Result<()> {
         let tenant = &room.meeting.tenant_id;
         let in_tenant = self
             .tenant_participants
             .lock()
-            .map(|m| m.get(tenant).copied().unwrap_or(0))
+            .get(tenant)
+            .copied()
             .unwrap_or(0);
         state
             .licence
             .admit_participant(in_tenant, state.members.len())?;
-        // `prepared`: the caller already put them on the SFU and read the history.
-        let history = match prepared {
-            Some(history) => history,
-            None => {
-                self.media
-                    .add_participant(&room.media_room, participant_id)
-                    .await?;
-                self.history_or_none(
-                    &room.meeting.id,
-                    participant_id,
-                    joiner.account_id.as_deref(),
-                )
-                .await
-            }
-        };
         let muted = state.options.mute_on_entry && role != Role::Host;
         let info = Participant {
             id: participant_id.to_string(),
@@ -557,17 +600,20 @@ impl Rooms {
         // The newcomer watches everyone until it says otherwise.
         tell_publish_qualities(state);
         self.metrics.participants.inc();
-        if let Ok(mut counts) = self.tenant_participants.lock() {
-            *counts.entry(tenant.clone()).or_default() += 1;
-        }
+        *self
+            .tenant_participants
+            .lock()
+            .entry(tenant.clone())
+            .or_default() += 1;
         Ok(())
     }
 
-    /// A host is in: people waiting for the host enter, unless the meeting
-    /// has a waiting room, where they now wait to be admitted.
-    async fn host_arrived(&self, room: &Arc<Room>, state: &mut RoomState) {
+    /// A host is in: people waiting for the host now wait to be admitted
+    /// when the meeting has a waiting room; otherwise they are returned, to
+    /// be let in.
+    fn host_arrived(&self, room: &Arc<Room>, state: &mut RoomState) -> Vec<String> {
         if !state.waiting.iter().any(|w| w.reason == WaitReason::Host) {
-            return;
+            return Vec::new();
         }
         if state.options.waiting_room {
             for w in state.waiting.iter_mut() {
@@ -582,92 +628,172 @@ impl Rooms {
                 }
             }
             self.tell_hosts(state, state.waiting_room());
-            return;
+            return Vec::new();
         }
-        let ids: Vec<String> = state
+        state
             .waiting
             .iter()
             .filter(|w| w.reason == WaitReason::Host)
             .map(|w| w.id.clone())
-            .collect();
-        for id in ids {
-            if let Err(e) = self.admit_waiter(room, state, &id).await {
-                tracing::warn!(error = %e, "could not let a waiting participant in");
-            }
-        }
+            .collect()
     }
 
-    /// Moves one waiter into the meeting.
-    async fn admit_waiter(&self, room: &Arc<Room>, state: &mut RoomState, id: &str) -> Result<()> {
-        let index = state
-            .waiting
-            .iter()
-            .position(|w| w.id == id)
-            .ok_or_else(|| Error::ParticipantNotFound(id.to_string()))?;
-        let waiter = state.waiting.remove(index);
-        let joiner = Joiner {
-            display_name: waiter.display_name.clone(),
-            account_id: waiter.account_id.clone(),
-            device_id: waiter.device_id.clone(),
-            dial_ticket: None,
-            outbox: waiter.outbox.clone(),
+    /// Lets waiters in. Each is put on the SFU and reads the chat history
+    /// with the room unlocked (side by side), then enters if still waiting;
+    /// whoever cannot enter (gone meanwhile, or over the licence) is taken
+    /// off the SFU again. The first error is returned after the others went in.
+    async fn admit(&self, room: &Arc<Room>, ids: Vec<String>) -> Result<()> {
+        let waiters: Vec<(String, Option<String>)> = {
+            let state = room.state.lock().await;
+            state
+                .waiting
+                .iter()
+                .filter(|w| ids.contains(&w.id))
+                .map(|w| (w.id.clone(), w.account_id.clone()))
+                .collect()
         };
-        if let Err(e) = self
-            .enter(room, state, &waiter.id, joiner, Role::Participant, None)
-            .await
+        let prepared = join_all(waiters.iter().map(|(id, account)| async move {
+            self.media.add_participant(&room.media_room, id).await?;
+            Ok::<_, Error>(
+                self.history_or_none(&room.meeting.id, id, account.as_deref())
+                    .await,
+            )
+        }))
+        .await;
+        let mut first_error = None;
+        let mut undo = Vec::new();
         {
-            state.waiting.insert(index, waiter);
-            return Err(e);
+            let mut state = room.state.lock().await;
+            for ((id, _), prepared) in waiters.into_iter().zip(prepared) {
+                let history = match prepared {
+                    Ok(history) => history,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        continue;
+                    }
+                };
+                let Some(index) = state.waiting.iter().position(|w| w.id == id) else {
+                    undo.push(id);
+                    continue;
+                };
+                if state.closed.is_some() {
+                    undo.push(id);
+                    continue;
+                }
+                let waiter = state.waiting.remove(index);
+                let joiner = Joiner {
+                    display_name: waiter.display_name.clone(),
+                    account_id: waiter.account_id.clone(),
+                    device_id: waiter.device_id.clone(),
+                    dial_ticket: None,
+                    outbox: waiter.outbox.clone(),
+                };
+                if let Err(e) =
+                    self.enter(room, &mut state, &id, joiner, Role::Participant, history)
+                {
+                    state.waiting.insert(index, waiter);
+                    undo.push(id);
+                    first_error.get_or_insert(e);
+                }
+            }
+            self.tell_hosts(&state, state.waiting_room());
         }
-        Ok(())
+        self.remove_from_media(room, undo).await;
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// The meeting's live room, opened (with its SFU room) if there is none.
+    /// The replica's rooms are locked only to look the room up or put it in:
+    /// the SFU call and the status write happen outside, once, in a task of
+    /// their own (a joiner who gives up does not leave the room half open),
+    /// and every joiner of the meeting waits for their outcome.
     async fn open_room(
         self: &Arc<Self>,
         meeting: &MeetingRecord,
         licence: Licence,
     ) -> Result<Arc<Room>> {
-        let mut rooms = self.rooms.lock().await;
-        if let Some(room) = rooms.get(&meeting.id) {
-            return Ok(room.clone());
+        let room = {
+            let mut rooms = self.rooms.lock().await;
+            match rooms.get(&meeting.id) {
+                Some(room) => room.clone(),
+                None => {
+                    let live_in_tenant = rooms
+                        .values()
+                        .filter(|r| r.meeting.tenant_id == meeting.tenant_id)
+                        .count();
+                    licence.open_room(live_in_tenant)?;
+                    let room = Arc::new(Room {
+                        meeting: meeting.clone(),
+                        media_room: uuid::Uuid::new_v4().to_string(),
+                        state: Mutex::new(RoomState {
+                            members: HashMap::new(),
+                            waiting: Vec::new(),
+                            next_seq: 0,
+                            active_speaker: None,
+                            closed: None,
+                            locked: false,
+                            spotlight: None,
+                            options: meeting.options.clone(),
+                            licence,
+                            removed_accounts: HashSet::new(),
+                            removed_devices: HashSet::new(),
+                            video: video::VideoWishes::default(),
+                            invited_accounts: HashSet::new(),
+                            dial_tickets: HashMap::new(),
+                        }),
+                        opened: watch::Sender::new(None),
+                        speaker_task: parking_lot::Mutex::new(None),
+                    });
+                    rooms.insert(meeting.id.clone(), room.clone());
+                    self.metrics.rooms.set(rooms.len() as i64);
+                    let span = room_span("open_room", &room);
+                    tokio::spawn(self.clone().open_media(room.clone()).instrument(span));
+                    room
+                }
+            }
+        };
+        let mut opened = room.opened.subscribe();
+        let outcome = opened
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| Error::Unavailable("the meeting's room could not open".into()))?
+            .clone();
+        match outcome {
+            Some(Err(e)) => Err(e.into()),
+            _ => Ok(room),
         }
-        let live_in_tenant = rooms
-            .values()
-            .filter(|r| r.meeting.tenant_id == meeting.tenant_id)
-            .count();
-        licence.open_room(live_in_tenant)?;
-        let media_room = uuid::Uuid::new_v4().to_string();
-        self.media.create_room(&media_room).await?;
-        let room = Arc::new(Room {
-            meeting: meeting.clone(),
-            media_room,
-            state: Mutex::new(RoomState {
-                members: HashMap::new(),
-                waiting: Vec::new(),
-                next_seq: 0,
-                active_speaker: None,
-                closed: None,
-                locked: false,
-                spotlight: None,
-                options: meeting.options.clone(),
-                licence,
-                removed_accounts: HashSet::new(),
-                removed_devices: HashSet::new(),
-                video: video::VideoWishes::default(),
-                invited_accounts: HashSet::new(),
-                dial_tickets: HashMap::new(),
-            }),
-            speaker_task: std::sync::Mutex::new(None),
-        });
-        rooms.insert(meeting.id.clone(), room.clone());
-        self.metrics.rooms.set(rooms.len() as i64);
-        let task = tokio::spawn(watch_active_speaker(self.clone(), room.clone()));
-        if let Ok(mut slot) = room.speaker_task.lock() {
-            *slot = Some(task);
+    }
+
+    /// Opens a new room's SFU room and marks the meeting live; on failure the
+    /// room is dropped (and a later join tries afresh).
+    async fn open_media(self: Arc<Self>, room: Arc<Room>) {
+        let outcome = match self.media.create_room(&room.media_room).await {
+            Err(e) => Err(OpenError::Media(e)),
+            Ok(()) => {
+                crate::lifecycle::set_status(&self.store, &room.meeting.id, MeetingStatus::Live)
+                    .await
+                    .map_err(|e| OpenError::Store(e.to_string()))
+            }
+        };
+        if let Err(error) = &outcome {
+            tracing::warn!(?error, meeting = %room.meeting.number, "a meeting's room could not open");
+            room.state.lock().await.closed = Some(MeetingStatus::Waiting);
+            self.forget(&room).await;
+            if matches!(error, OpenError::Store(_))
+                && let Err(e) = self.media.close_room(&room.media_room).await
+            {
+                tracing::warn!(error = %e, "SFU could not close a room that failed to open");
+            }
+        } else {
+            let span = room_span("active_speaker", &room);
+            let task =
+                tokio::spawn(watch_active_speaker(self.clone(), room.clone()).instrument(span));
+            *room.speaker_task.lock() = Some(task);
         }
-        crate::lifecycle::set_status(&self.store, &meeting.id, MeetingStatus::Live).await?;
-        Ok(room)
+        room.opened.send_replace(Some(outcome));
     }
 
     /// Drops `room` from the live rooms if it is still the meeting's room.
@@ -684,22 +810,91 @@ impl Rooms {
 
     /// Closes a room nobody is in or waiting for (after a refused first join).
     async fn close_if_empty(&self, room: &Arc<Room>) -> Result<()> {
-        let mut state = room.state.lock().await;
-        if state.closed.is_none() && state.members.is_empty() && state.waiting.is_empty() {
-            state.closed = Some(MeetingStatus::Waiting);
-            drop(state);
+        let emptied = close_when_empty(&mut *room.state.lock().await);
+        if emptied {
             self.close(room, MeetingStatus::Waiting).await?;
         }
         Ok(())
     }
 
     fn count_out(&self, tenant: &str, n: usize) {
-        if let Ok(mut counts) = self.tenant_participants.lock()
-            && let Some(c) = counts.get_mut(tenant)
-        {
+        let mut counts = self.tenant_participants.lock();
+        if let Some(c) = counts.get_mut(tenant) {
             *c = c.saturating_sub(n);
             if *c == 0 {
                 counts.remove(tenant);
+            }
+        }
+    }
+
+    /// Does what changes of a room's state left for after its lock: SFU
+    /// removals, then waiters let in, then forwarding brought in line and
+    /// new subscriber offers, side by side. The first error is returned
+    /// after everything was tried.
+    async fn apply(&self, room: &Arc<Room>, effects: Effects) -> Result<()> {
+        let Effects {
+            forwarding,
+            removed,
+            admit,
+            renegotiate,
+        } = effects;
+        let mut renegotiate = renegotiate;
+        renegotiate.sort_by(|a, b| a.0.cmp(&b.0));
+        renegotiate.dedup_by(|a, b| a.0 == b.0);
+        self.remove_from_media(room, removed).await;
+        let admitted = if admit.is_empty() {
+            Ok(())
+        } else {
+            self.admit(room, admit).await
+        };
+        let synced = join_all(
+            forwarding
+                .iter()
+                .map(|(id, kind)| self.sync_forwarding(room, id, *kind)),
+        )
+        .await;
+        self.renegotiate(room, renegotiate).await;
+        admitted?;
+        synced.into_iter().collect()
+    }
+
+    /// Takes participants off the SFU (a failure is only logged: they are
+    /// gone from the room either way).
+    async fn remove_from_media(&self, room: &Arc<Room>, ids: Vec<String>) {
+        join_all(ids.iter().map(|id| async move {
+            if let Err(e) = self.media.remove_participant(&room.media_room, id).await {
+                tracing::warn!(error = %e, participant = %id, "SFU could not remove participant");
+            }
+        }))
+        .await;
+    }
+
+    /// Brings the SFU's forwarding of one kind of a member's media in line
+    /// with the room's state, which changes first and is told to everyone.
+    /// Calls from different changes may reach the SFU in either order, so
+    /// each one looks again afterwards and repeats if the room changed.
+    async fn sync_forwarding(
+        &self,
+        room: &Arc<Room>,
+        participant_id: &str,
+        kind: MediaKind,
+    ) -> Result<()> {
+        let wanted = |state: &RoomState| {
+            state.members.get(participant_id).map(|m| match kind {
+                MediaKind::Audio => !m.info.audio_muted,
+                MediaKind::Video => m.info.video_enabled,
+            })
+        };
+        let Some(mut enabled) = wanted(&*room.state.lock().await) else {
+            return Ok(());
+        };
+        loop {
+            self.media
+                .set_forwarding(&room.media_room, participant_id, kind, enabled)
+                .await?;
+            match wanted(&*room.state.lock().await) {
+                Some(now) if now != enabled => enabled = now,
+                _ => return Ok(()),
             }
         }
     }
@@ -720,31 +915,37 @@ impl Rooms {
     /// leaves, the earliest remaining participant becomes host; when the
     /// last one leaves, the room closes (the meeting stays open for later joins).
     pub async fn leave(&self, room: &Arc<Room>, participant_id: &str) -> Result<()> {
-        let mut state = room.state.lock().await;
-        if let Some(index) = state.waiting.iter().position(|w| w.id == participant_id) {
-            let waiter = state.waiting.remove(index);
-            let _ = waiter.outbox.send(Outbound::Message(ServerMessage::Left));
-            self.tell_hosts(&state, state.waiting_room());
-            return self.finish_departure(room, state).await;
-        }
-        let Some(member) = state.members.remove(participant_id) else {
-            return Ok(());
+        let (effects, emptied) = {
+            let mut state = room.state.lock().await;
+            let effects =
+                if let Some(index) = state.waiting.iter().position(|w| w.id == participant_id) {
+                    let waiter = state.waiting.remove(index);
+                    let _ = waiter.outbox.send(Outbound::Message(ServerMessage::Left));
+                    self.tell_hosts(&state, state.waiting_room());
+                    Effects::default()
+                } else if let Some(member) = state.members.remove(participant_id) {
+                    let _ = member.outbox.send(Outbound::Message(ServerMessage::Left));
+                    self.depart(room, &mut state, member)
+                } else {
+                    return Ok(());
+                };
+            (effects, close_when_empty(&mut state))
         };
-        let _ = member.outbox.send(Outbound::Message(ServerMessage::Left));
-        self.depart(room, &mut state, member).await;
-        self.finish_departure(room, state).await
+        self.apply(room, effects).await?;
+        if emptied {
+            self.close(room, MeetingStatus::Waiting).await?;
+        }
+        Ok(())
     }
 
-    /// Everything that follows a member's departure except closing the room.
-    async fn depart(&self, room: &Arc<Room>, state: &mut RoomState, member: Member) {
+    /// Everything that follows a member's departure except closing the
+    /// room; the SFU's part is in the returned effects.
+    fn depart(&self, room: &Arc<Room>, state: &mut RoomState, member: Member) -> Effects {
         self.metrics.participants.dec();
         self.count_out(&room.meeting.tenant_id, 1);
         let id = member.info.id.clone();
         state.video.forget(&id);
         tell_publish_qualities(state);
-        if let Err(e) = self.media.remove_participant(&room.media_room, &id).await {
-            tracing::warn!(error = %e, "SFU could not remove participant");
-        }
         broadcast(
             state,
             &ServerMessage::ParticipantLeft {
@@ -768,24 +969,12 @@ impl Rooms {
             broadcast(state, &update);
             send_to(state, &next_id, state.waiting_room());
         }
-        if !state.members.is_empty() {
+        Effects {
+            removed: vec![id],
             // The leaver's tracks are gone: everyone else renegotiates.
-            self.renegotiate_all(room, state).await;
+            renegotiate: subscribers(state),
+            ..Effects::default()
         }
-    }
-
-    /// Closes the room once nobody is in it or waiting.
-    async fn finish_departure(
-        &self,
-        room: &Arc<Room>,
-        mut state: tokio::sync::MutexGuard<'_, RoomState>,
-    ) -> Result<()> {
-        if state.members.is_empty() && state.waiting.is_empty() {
-            state.closed = Some(MeetingStatus::Waiting);
-            drop(state);
-            self.close(room, MeetingStatus::Waiting).await?;
-        }
-        Ok(())
     }
 
     /// Host only: ends the meeting for everyone.
@@ -813,8 +1002,8 @@ impl Rooms {
         self.close(room, MeetingStatus::Ended).await
     }
 
-    /// Sets a participant's own microphone or camera state, stops or resumes
-    /// forwarding at the SFU, and tells everyone. Unmuting is refused while
+    /// Sets a participant's own microphone or camera state, tells everyone,
+    /// and stops or resumes forwarding at the SFU. Unmuting is refused while
     /// the host keeps the participant muted.
     pub async fn set_media(
         &self,
@@ -823,40 +1012,17 @@ impl Rooms {
         kind: MediaKind,
         enabled: bool,
     ) -> Result<()> {
-        let mut state = room.state.lock().await;
-        let member = state.member_mut(participant_id)?;
-        if kind == MediaKind::Audio && enabled && member.info.audio_locked {
-            return Err(Error::NotAllowed(
-                "unmute themselves: the host muted everyone; ask the host to unmute you",
-            ));
-        }
-        self.forward(room, &mut state, participant_id, kind, enabled)
-            .await
-    }
-
-    /// Starts or stops forwarding one kind of a member's media and tells everyone.
-    async fn forward(
-        &self,
-        room: &Arc<Room>,
-        state: &mut RoomState,
-        participant_id: &str,
-        kind: MediaKind,
-        enabled: bool,
-    ) -> Result<()> {
-        state.member_mut(participant_id)?;
-        self.media
-            .set_forwarding(&room.media_room, participant_id, kind, enabled)
-            .await?;
-        let member = state.member_mut(participant_id)?;
-        match kind {
-            MediaKind::Audio => member.info.audio_muted = !enabled,
-            MediaKind::Video => member.info.video_enabled = enabled,
-        }
-        let update = ServerMessage::ParticipantUpdated {
-            participant: member.info.clone(),
+        let effects = {
+            let mut state = room.state.lock().await;
+            let member = state.member_mut(participant_id)?;
+            if kind == MediaKind::Audio && enabled && member.info.audio_locked {
+                return Err(Error::NotAllowed(
+                    "unmute themselves: the host muted everyone; ask the host to unmute you",
+                ));
+            }
+            forward(&mut state, participant_id, kind, enabled)?
         };
-        broadcast(state, &update);
-        Ok(())
+        self.apply(room, effects).await
     }
 
     /// Applies a publisher offer and renegotiates every subscriber.
@@ -866,31 +1032,43 @@ impl Rooms {
         participant_id: &str,
         sdp: &str,
     ) -> Result<String> {
-        let state = room.state.lock().await;
-        let Some(member) = state.members.get(participant_id) else {
-            return Err(Error::NotAdmitted);
+        let outbox = {
+            let state = room.state.lock().await;
+            let member = state
+                .members
+                .get(participant_id)
+                .ok_or(Error::NotAdmitted)?;
+            member.outbox.clone()
         };
         let answer = self
             .media
             .publish(&room.media_room, participant_id, sdp)
             .await?;
-        let _ = member
-            .outbox
-            .send(Outbound::Message(ServerMessage::PublishAnswer {
-                sdp: answer.clone(),
-            }));
-        // Apply the current forwarding flags to the fresh tracks.
-        if member.info.audio_muted {
-            self.media
-                .set_forwarding(&room.media_room, participant_id, MediaKind::Audio, false)
-                .await?;
-        }
-        if !member.info.video_enabled {
-            self.media
-                .set_forwarding(&room.media_room, participant_id, MediaKind::Video, false)
-                .await?;
-        }
-        self.renegotiate_all(room, &state).await;
+        let _ = outbox.send(Outbound::Message(ServerMessage::PublishAnswer {
+            sdp: answer.clone(),
+        }));
+        let effects = {
+            let state = room.state.lock().await;
+            let Some(member) = state.members.get(participant_id) else {
+                // Left while the SFU answered.
+                return Ok(answer);
+            };
+            // Fresh tracks forward: those the participant has off are
+            // brought in line.
+            let mut forwarding = Vec::new();
+            if member.info.audio_muted {
+                forwarding.push((participant_id.to_string(), MediaKind::Audio));
+            }
+            if !member.info.video_enabled {
+                forwarding.push((participant_id.to_string(), MediaKind::Video));
+            }
+            Effects {
+                forwarding,
+                renegotiate: subscribers(&state),
+                ..Effects::default()
+            }
+        };
+        self.apply(room, effects).await?;
         Ok(answer)
     }
 
@@ -901,20 +1079,22 @@ impl Rooms {
         participant_id: &str,
         sdp: &str,
     ) -> Result<()> {
-        let state = room.state.lock().await;
-        if !state.members.contains_key(participant_id) {
-            return Err(Error::NotAdmitted);
-        }
+        let outbox = {
+            let state = room.state.lock().await;
+            let member = state
+                .members
+                .get(participant_id)
+                .ok_or(Error::NotAdmitted)?;
+            member.outbox.clone()
+        };
         if let Some(offer) = self
             .media
             .subscribe_answer(&room.media_room, participant_id, sdp)
             .await?
         {
-            send_to(
-                &state,
-                participant_id,
-                ServerMessage::SubscriberOffer { sdp: offer },
-            );
+            let _ = outbox.send(Outbound::Message(ServerMessage::SubscriberOffer {
+                sdp: offer,
+            }));
         }
         Ok(())
     }
@@ -930,41 +1110,49 @@ impl Rooms {
     ) -> Result<()> {
         let text = text.trim().to_string();
         let chars = text.chars().count();
-        if chars == 0 || chars > MAX_CHAT_CHARS {
+        if chars == 0 || chars > CHAT_CHARS {
             return Err(Error::InvalidInput(format!(
-                "a chat message has 1 to {MAX_CHAT_CHARS} characters; this one has {chars}"
+                "a chat message has 1 to {CHAT_CHARS} characters; this one has {chars}"
             )));
         }
-        let state = room.state.lock().await;
-        let sender = state
-            .members
-            .get(participant_id)
-            .ok_or(Error::NotAdmitted)?;
-        if let Some(to) = &to
-            && !state.members.contains_key(to)
-        {
-            return Err(Error::ParticipantNotFound(to.clone()));
-        }
-        let to_host = to.as_deref().is_some_and(|t| state.is_host(t));
-        if !state.options.allow_chat && sender.info.role != Role::Host && !to_host {
-            return Err(Error::NotAllowed("chat (they may still write to the host)"));
-        }
-        let message = ChatMessage {
-            id: uuid::Uuid::new_v4().to_string(),
-            from: participant_id.to_string(),
-            from_name: sender.info.display_name.clone(),
-            to: to.clone(),
-            text,
-            sent_at_ms: now_ms(),
-        };
-        let accounts = chat::Accounts {
-            from: sender.account_id.as_deref(),
-            to: to
+        let (message, accounts) = {
+            let state = room.state.lock().await;
+            let sender = state
+                .members
+                .get(participant_id)
+                .ok_or(Error::NotAdmitted)?;
+            if let Some(to) = &to
+                && !state.members.contains_key(to)
+            {
+                return Err(Error::ParticipantNotFound(to.clone()));
+            }
+            let to_host = to.as_deref().is_some_and(|t| state.is_host(t));
+            if !state.options.allow_chat && sender.info.role != Role::Host && !to_host {
+                return Err(Error::NotAllowed("chat (they may still write to the host)"));
+            }
+            let message = ChatMessage {
+                id: uuid::Uuid::new_v4().to_string(),
+                from: participant_id.to_string(),
+                from_name: sender.info.display_name.clone(),
+                to: to.clone(),
+                text,
+                sent_at_ms: now_ms(),
+            };
+            let from = sender.account_id.clone();
+            let to_account = to
                 .as_ref()
                 .and_then(|t| state.members.get(t))
-                .and_then(|m| m.account_id.as_deref()),
+                .and_then(|m| m.account_id.clone());
+            (message, (from, to_account))
+        };
+        // Kept before anyone reads it: a joiner meanwhile finds it in the history.
+        let (from, to_account) = &accounts;
+        let accounts = chat::Accounts {
+            from: from.as_deref(),
+            to: to_account.as_deref(),
         };
         chat::save(&self.store, &room.meeting.id, &message, accounts).await?;
+        let state = room.state.lock().await;
         let out = ServerMessage::Chat { message };
         match to {
             None => broadcast(&state, &out),
@@ -987,9 +1175,9 @@ impl Rooms {
         default: VideoQuality,
         participants: Vec<VideoSubscription>,
     ) -> Result<()> {
-        if participants.len() > MAX_VIDEO_SUBSCRIPTIONS {
+        if participants.len() > VIDEO_SUBSCRIPTIONS {
             return Err(Error::InvalidInput(format!(
-                "a video subscription lists at most {MAX_VIDEO_SUBSCRIPTIONS} participants; this one lists {}",
+                "a video subscription lists at most {VIDEO_SUBSCRIPTIONS} participants; this one lists {}",
                 participants.len()
             )));
         }
@@ -1112,7 +1300,7 @@ impl Rooms {
         participant_id: &str,
         display_name: String,
     ) -> Result<()> {
-        let name = check_name(&display_name)?;
+        let name = accounts::check_display_name(&display_name)?;
         let mut state = room.state.lock().await;
         if !state.members.contains_key(participant_id) {
             return Err(Error::NotAdmitted);
@@ -1131,21 +1319,24 @@ impl Rooms {
         }
     }
 
-    async fn renegotiate_all(&self, room: &Arc<Room>, state: &RoomState) {
-        for id in state.members.keys() {
-            match self.media.subscribe_offer(&room.media_room, id).await {
-                Ok(Some(sdp)) => send_to(state, id, ServerMessage::SubscriberOffer { sdp }),
+    /// Asks the SFU for a new subscriber offer for each of `targets`, side
+    /// by side, and sends each to its member.
+    async fn renegotiate(&self, room: &Arc<Room>, targets: Vec<Target>) {
+        join_all(targets.into_iter().map(|(id, outbox)| async move {
+            match self.media.subscribe_offer(&room.media_room, &id).await {
+                Ok(Some(sdp)) => {
+                    let _ = outbox.send(Outbound::Message(ServerMessage::SubscriberOffer { sdp }));
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, participant = %id, "subscriber offer failed"),
             }
-        }
+        }))
+        .await;
     }
 
     async fn close(&self, room: &Arc<Room>, status: MeetingStatus) -> Result<()> {
         self.forget(room).await;
-        if let Ok(mut slot) = room.speaker_task.lock()
-            && let Some(task) = slot.take()
-        {
+        if let Some(task) = room.speaker_task.lock().take() {
             task.abort();
         }
         self.media.close_room(&room.media_room).await?;
@@ -1159,18 +1350,6 @@ impl Rooms {
     }
 }
 
-/// A display name trimmed and checked.
-pub fn check_name(name: &str) -> Result<String> {
-    let name = name.trim().to_string();
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "the display name needs 1 to {MAX_NAME_CHARS} characters"
-        )));
-    }
-    Ok(name)
-}
-
 /// Checks a client's device id: 16 to 64 ASCII letters, digits, `-` or `_`.
 pub fn check_device_id(device_id: &str) -> Result<()> {
     let valid_chars = device_id
@@ -1182,6 +1361,59 @@ pub fn check_device_id(device_id: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A span for work of `room` outside any participant's socket.
+fn room_span(name: &'static str, room: &Room) -> tracing::Span {
+    tracing::info_span!(
+        "room",
+        task = name,
+        tenant = %room.meeting.tenant_id,
+        meeting = %room.meeting.number,
+        room = %room.media_room,
+    )
+}
+
+/// Every member, to send a new subscriber offer to.
+fn subscribers(state: &RoomState) -> Vec<Target> {
+    state
+        .members
+        .values()
+        .map(|m| (m.info.id.clone(), m.outbox.clone()))
+        .collect()
+}
+
+/// Marks a room nobody is in or waiting for as closing: `true` when the
+/// caller must now close it (after releasing the lock).
+fn close_when_empty(state: &mut RoomState) -> bool {
+    if state.closed.is_none() && state.members.is_empty() && state.waiting.is_empty() {
+        state.closed = Some(MeetingStatus::Waiting);
+        return true;
+    }
+    false
+}
+
+/// Sets whether one kind of a member's media flows and tells everyone; the
+/// SFU follows through the returned effects.
+fn forward(
+    state: &mut RoomState,
+    participant_id: &str,
+    kind: MediaKind,
+    enabled: bool,
+) -> Result<Effects> {
+    let member = state.member_mut(participant_id)?;
+    match kind {
+        MediaKind::Audio => member.info.audio_muted = !enabled,
+        MediaKind::Video => member.info.video_enabled = enabled,
+    }
+    let update = ServerMessage::ParticipantUpdated {
+        participant: member.info.clone(),
+    };
+    broadcast(state, &update);
+    Ok(Effects {
+        forwarding: vec![(participant_id.to_string(), kind)],
+        ..Effects::default()
+    })
 }
 
 fn rename(state: &mut RoomState, participant_id: &str, name: String) -> Result<()> {

@@ -16,22 +16,23 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tracing::Instrument;
+use yunhui_proto::limits::FRAME_BYTES;
 use yunhui_proto::media::MediaKind;
-use yunhui_proto::signaling::{
-    ClientMessage, ErrorCode, MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerMessage,
-};
+use yunhui_proto::signaling::{ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage};
 
 use crate::App;
+use crate::accounts::check_display_name;
 use crate::error::Error;
 use crate::licence::Licence;
 use crate::live::outbox::{Outbound, Outbox};
-use crate::live::room::{Joiner, Room, check_device_id, check_name};
+use crate::live::room::{Joiner, Room, check_device_id};
 use crate::live::throttle::Verdict;
 use crate::meetings;
 use yunhui_proto::api::JoinMode;
 
 /// Frames above this size are cut off by the WebSocket layer itself; frames
-/// between [`MAX_FRAME_BYTES`] and this get a polite `message_too_large`.
+/// between [`FRAME_BYTES`] and this get a polite `message_too_large`.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 
 /// Read buffer of each socket.
@@ -51,7 +52,18 @@ pub async fn upgrade(
         .max_frame_size(HARD_FRAME_LIMIT)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| serve(app, socket, source))
+        .on_upgrade(move |socket| {
+            // Named by the meeting and participant once the socket joins.
+            let span = tracing::info_span!(
+                "signaling",
+                %source,
+                tenant = tracing::field::Empty,
+                meeting = tracing::field::Empty,
+                room = tracing::field::Empty,
+                participant = tracing::field::Empty,
+            );
+            serve(app, socket, source).instrument(span)
+        })
 }
 
 /// The client's address: the peer's, or the first `X-Forwarded-For` entry
@@ -190,11 +202,11 @@ impl Connection {
     }
 
     async fn handle_frame(&mut self, text: &str) {
-        if text.len() > MAX_FRAME_BYTES {
+        if text.len() > FRAME_BYTES {
             self.send_error(
                 ErrorCode::MessageTooLarge,
                 format!(
-                    "the message has {} bytes; the limit is {MAX_FRAME_BYTES} bytes",
+                    "the message has {} bytes; the limit is {FRAME_BYTES} bytes",
                     text.len()
                 ),
             );
@@ -375,7 +387,7 @@ impl Connection {
             return Err(Error::Internal("join was given another message".into()));
         };
         let app = self.app.clone();
-        let display_name = check_name(&display_name)?;
+        let display_name = check_display_name(&display_name)?;
         if let Some(device) = &device_id {
             check_device_id(device)?;
         }
@@ -452,6 +464,11 @@ impl Connection {
                 },
             )
             .await?;
+        let span = tracing::Span::current();
+        span.record("tenant", joined.room.meeting.tenant_id.as_str());
+        span.record("meeting", joined.room.meeting.number.as_str());
+        span.record("room", joined.room.media_room.as_str());
+        span.record("participant", joined.participant_id.as_str());
         self.joined = Some((joined.room, joined.participant_id));
         Ok(())
     }

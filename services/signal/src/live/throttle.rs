@@ -13,9 +13,9 @@
 //! account bypass the password and are never throttled, so the rightful
 //! users always have a way in.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Limits of [`PasswordThrottle`].
@@ -107,9 +107,7 @@ impl PasswordThrottle {
 
     fn admit_at(&self, meeting: &str, source: IpAddr, now: Instant) -> Verdict {
         let c = &self.config;
-        if let Ok(mut meetings) = self.meetings.lock()
-            && let Some(m) = meetings.get_mut(meeting)
-        {
+        if let Some(m) = self.meetings.lock().get_mut(meeting) {
             m.failures.retain(|t| now.duration_since(*t) < c.window);
             if m.failures.len() as u32 >= c.meeting_limit {
                 let minute = Duration::from_secs(60);
@@ -125,9 +123,7 @@ impl PasswordThrottle {
                 m.rationed.push(now);
             }
         }
-        let Ok(mut sources) = self.sources.lock() else {
-            return Verdict::Check(Duration::ZERO);
-        };
+        let mut sources = self.sources.lock();
         let Some(f) = sources.get_mut(&(meeting.to_string(), source)) else {
             return Verdict::Check(Duration::ZERO);
         };
@@ -155,7 +151,8 @@ impl PasswordThrottle {
 
     fn failed_at(&self, meeting: &str, source: IpAddr, now: Instant) {
         let c = &self.config;
-        if let Ok(mut sources) = self.sources.lock() {
+        {
+            let mut sources = self.sources.lock();
             // Forget sources that have gone quiet, so the map stays small.
             if sources.len() > 10_000 {
                 sources.retain(|_, f| {
@@ -172,7 +169,8 @@ impl PasswordThrottle {
                 f.blocked_until = Some(now + c.block);
             }
         }
-        if let Ok(mut meetings) = self.meetings.lock() {
+        {
+            let mut meetings = self.meetings.lock();
             if meetings.len() > 10_000 {
                 meetings.retain(|_, m| {
                     m.failures
@@ -190,9 +188,7 @@ impl PasswordThrottle {
 
     /// Records a right password: the source starts afresh.
     pub fn succeeded(&self, meeting: &str, source: IpAddr) {
-        if let Ok(mut sources) = self.sources.lock() {
-            sources.remove(&(meeting.to_string(), source));
-        }
+        self.sources.lock().remove(&(meeting.to_string(), source));
     }
 }
 

@@ -25,6 +25,9 @@ pub enum Db {
     Postgres,
 }
 
+/// Puts something between signal and its SFU (a test's slow or failing node).
+pub type MediaWrap = Arc<dyn Fn(Arc<dyn MediaControl>) -> Arc<dyn MediaControl> + Send + Sync>;
+
 /// A running signal service.
 pub struct Server {
     pub base_url: String,
@@ -33,6 +36,7 @@ pub struct Server {
     pub sfu: Sfu,
     database: Database,
     config: SignalConfig,
+    wrap: Option<MediaWrap>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -59,10 +63,16 @@ pub async fn start_with(db: Db, config: SignalConfig) -> Server {
         Db::Sqlite => Database::Sqlite(tempfile::tempdir().expect("temp dir")),
         Db::Postgres => Database::Postgres(postgres::fresh_database().await),
     };
-    launch(database, config).await
+    launch(database, config, None).await
 }
 
-async fn launch(database: Database, mut config: SignalConfig) -> Server {
+/// Starts signal + SFU on SQLite, with signal reaching the SFU through `wrap`.
+pub async fn start_with_media(wrap: MediaWrap) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    launch(Database::Sqlite(dir), SignalConfig::default(), Some(wrap)).await
+}
+
+async fn launch(database: Database, mut config: SignalConfig, wrap: Option<MediaWrap>) -> Server {
     let store = match &database {
         Database::Sqlite(dir) => Store::open_sqlite(dir.path()).await.expect("sqlite store"),
         Database::Postgres(url) => Store::connect(url).await.expect("postgres store"),
@@ -75,7 +85,10 @@ async fn launch(database: Database, mut config: SignalConfig) -> Server {
     })
     .await
     .expect("start SFU");
-    let media: Arc<dyn MediaControl> = Arc::new(InProcessControl::new(sfu.clone()));
+    let mut media: Arc<dyn MediaControl> = Arc::new(InProcessControl::new(sfu.clone()));
+    if let Some(wrap) = &wrap {
+        media = wrap(media);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -93,6 +106,7 @@ async fn launch(database: Database, mut config: SignalConfig) -> Server {
         sfu,
         database,
         config,
+        wrap,
         task,
     }
 }
@@ -105,8 +119,9 @@ impl Server {
         let _ = (&mut self.task).await;
         let database = std::mem::replace(&mut self.database, Database::Postgres(String::new()));
         let config = self.config.clone();
+        let wrap = self.wrap.clone();
         drop(self);
-        launch(database, config).await
+        launch(database, config, wrap).await
     }
 
     /// An API client for this server.

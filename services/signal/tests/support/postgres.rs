@@ -100,7 +100,9 @@ fn start_server() -> String {
             cmd.uid(uid).gid(gid);
         }
         // SAFETY: prctl is async-signal-safe; it only marks this child to be
-        // killed when the spawning thread (which never returns) dies.
+        // killed when the spawning thread (which never returns) dies. The
+        // one unsafe block of the workspace: std has no safe way to set it.
+        #[allow(unsafe_code)]
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -160,8 +162,7 @@ fn postgres_bin_dir() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 fn postgres_user_ids() -> (u32, u32) {

@@ -7,10 +7,12 @@
 
 use std::sync::Arc;
 
+use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::media::MediaKind;
 use yunhui_proto::signaling::{HostCommand, Role, ServerMessage};
 
-use super::{Outbound, Room, RoomState, Rooms, broadcast, check_name, rename, send_to};
+use super::{Effects, Outbound, Room, RoomState, Rooms, broadcast, forward, rename, send_to};
+use crate::accounts::check_display_name;
 use crate::error::{Error, Result};
 use crate::meetings;
 
@@ -37,26 +39,46 @@ pub fn describe(command: &HostCommand) -> &'static str {
 }
 
 impl Rooms {
-    /// Carries out a host command sent by `participant_id`.
+    /// Carries out a host command sent by `participant_id`: settings it
+    /// changes are saved first, then the room changes under its lock and
+    /// everyone is told, then the SFU follows with the room unlocked.
     pub async fn host(
         &self,
         room: &Arc<Room>,
         participant_id: &str,
         command: HostCommand,
     ) -> Result<()> {
-        let mut state = room.state.lock().await;
-        if !state.members.contains_key(participant_id) {
-            return Err(Error::NotAdmitted);
+        let options = {
+            let state = room.state.lock().await;
+            check_host(&state, participant_id, &command)?;
+            options_to_save(&state, &command)
+        };
+        if let Some(options) = &options {
+            meetings::set_options(&self.store, &room.meeting.id, options).await?;
         }
-        if !state.is_host(participant_id) {
-            return Err(Error::NotHost(describe(&command)));
-        }
-        let state = &mut *state;
+        let effects = {
+            let mut state = room.state.lock().await;
+            // Still the host, now that the settings are saved.
+            check_host(&state, participant_id, &command)?;
+            self.command(room, &mut state, participant_id, command)?
+        };
+        self.apply(room, effects).await
+    }
+
+    /// The room's part of a host command.
+    fn command(
+        &self,
+        room: &Arc<Room>,
+        state: &mut RoomState,
+        participant_id: &str,
+        command: HostCommand,
+    ) -> Result<Effects> {
+        let mut effects = Effects::default();
         match command {
             HostCommand::Mute {
                 participant_id: who,
             } => {
-                self.host_mute(room, state, &who).await?;
+                effects = host_mute(state, &who)?;
             }
             HostCommand::Unmute {
                 participant_id: who,
@@ -64,7 +86,7 @@ impl Rooms {
                 let member = state.member_mut(&who)?;
                 if !member.info.audio_muted {
                     // Already unmuted: nothing to lift or ask.
-                    return Ok(());
+                    return Ok(effects);
                 }
                 if member.info.audio_locked {
                     member.info.audio_locked = false;
@@ -78,8 +100,7 @@ impl Rooms {
             HostCommand::StopVideo {
                 participant_id: who,
             } => {
-                self.forward(room, state, &who, MediaKind::Video, false)
-                    .await?;
+                effects = forward(state, &who, MediaKind::Video, false)?;
             }
             HostCommand::AskToStartVideo {
                 participant_id: who,
@@ -118,7 +139,7 @@ impl Rooms {
                 participant_id: who,
                 display_name,
             } => {
-                let name = check_name(&display_name)?;
+                let name = check_display_name(&display_name)?;
                 rename(state, &who, name)?;
             }
             HostCommand::Remove {
@@ -143,7 +164,7 @@ impl Rooms {
                     .outbox
                     .send(Outbound::Message(ServerMessage::Removed));
                 let _ = member.outbox.send(Outbound::Close("removed by the host"));
-                self.depart(room, state, member).await;
+                effects = self.depart(room, state, member);
             }
             HostCommand::LowerHand {
                 participant_id: who,
@@ -158,7 +179,6 @@ impl Rooms {
             HostCommand::MuteAll { allow_self_unmute } => {
                 if state.options.allow_self_unmute != allow_self_unmute {
                     state.options.allow_self_unmute = allow_self_unmute;
-                    meetings::set_options(&self.store, &room.meeting.id, &state.options).await?;
                     broadcast(state, &state.meeting_state());
                 }
                 let others: Vec<String> = state
@@ -168,7 +188,7 @@ impl Rooms {
                     .map(|m| m.info.id.clone())
                     .collect();
                 for who in others {
-                    self.host_mute(room, state, &who).await?;
+                    effects = effects.and(host_mute(state, &who)?);
                 }
             }
             HostCommand::UnmuteAll => {
@@ -195,7 +215,6 @@ impl Rooms {
             HostCommand::SetOptions { options } => {
                 let waiting_room_off = state.options.waiting_room && !options.waiting_room;
                 let unmute_allowed = options.allow_self_unmute;
-                meetings::set_options(&self.store, &room.meeting.id, &options).await?;
                 state.options = options;
                 if unmute_allowed {
                     // Host mutes no longer bind: everyone may unmute themselves.
@@ -217,17 +236,25 @@ impl Rooms {
                 broadcast(state, &state.meeting_state());
                 if waiting_room_off {
                     // No waiting room any more: everyone waiting comes in.
-                    self.admit_all(room, state).await?;
+                    effects.admit = state.waiting.iter().map(|w| w.id.clone()).collect();
+                    if effects.admit.is_empty() {
+                        self.tell_hosts(state, state.waiting_room());
+                    }
                 }
             }
             HostCommand::Admit {
                 participant_id: who,
             } => {
-                self.admit_waiter(room, state, &who).await?;
-                self.tell_hosts(state, state.waiting_room());
+                if !state.waiting.iter().any(|w| w.id == who) {
+                    return Err(Error::ParticipantNotFound(who));
+                }
+                effects.admit = vec![who];
             }
             HostCommand::AdmitAll => {
-                self.admit_all(room, state).await?;
+                effects.admit = state.waiting.iter().map(|w| w.id.clone()).collect();
+                if effects.admit.is_empty() {
+                    self.tell_hosts(state, state.waiting_room());
+                }
             }
             HostCommand::Deny {
                 participant_id: who,
@@ -249,31 +276,39 @@ impl Rooms {
                 self.tell_hosts(state, state.waiting_room());
             }
         }
-        Ok(())
+        Ok(effects)
     }
+}
 
-    /// Mutes one member at the SFU; they may unmute themselves only if the
-    /// meeting allows it.
-    async fn host_mute(&self, room: &Arc<Room>, state: &mut RoomState, who: &str) -> Result<()> {
-        let lock = !state.options.allow_self_unmute;
-        state.member_mut(who)?.info.audio_locked = lock;
-        self.forward(room, state, who, MediaKind::Audio, false)
-            .await
+/// Refuses a command from anyone but a host of the room.
+fn check_host(state: &RoomState, participant_id: &str, command: &HostCommand) -> Result<()> {
+    if !state.members.contains_key(participant_id) {
+        return Err(Error::NotAdmitted);
     }
+    if !state.is_host(participant_id) {
+        return Err(Error::NotHost(describe(command)));
+    }
+    Ok(())
+}
 
-    /// Lets everyone waiting in, as far as the licence allows.
-    async fn admit_all(&self, room: &Arc<Room>, state: &mut RoomState) -> Result<()> {
-        let ids: Vec<String> = state.waiting.iter().map(|w| w.id.clone()).collect();
-        let mut first_error = None;
-        for id in ids {
-            if let Err(e) = self.admit_waiter(room, state, &id).await {
-                first_error.get_or_insert(e);
-            }
+/// The meeting's settings as `command` leaves them, when it changes them.
+fn options_to_save(state: &RoomState, command: &HostCommand) -> Option<MeetingOptions> {
+    match command {
+        HostCommand::MuteAll { allow_self_unmute }
+            if state.options.allow_self_unmute != *allow_self_unmute =>
+        {
+            let mut options = state.options.clone();
+            options.allow_self_unmute = *allow_self_unmute;
+            Some(options)
         }
-        self.tell_hosts(state, state.waiting_room());
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        HostCommand::SetOptions { options } => Some(options.clone()),
+        _ => None,
     }
+}
+
+/// Mutes one member; they may unmute themselves only if the meeting allows it.
+fn host_mute(state: &mut RoomState, who: &str) -> Result<Effects> {
+    let lock = !state.options.allow_self_unmute;
+    state.member_mut(who)?.info.audio_locked = lock;
+    forward(state, who, MediaKind::Audio, false)
 }

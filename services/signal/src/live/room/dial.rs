@@ -7,13 +7,11 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::mpsc;
 use yunhui_proto::dial::{CallEvent, DialRequest};
+use yunhui_proto::limits::RINGING_CALLS;
 use yunhui_proto::signaling::{DialState, DialTarget, ServerMessage};
 
 use super::{Outbound, Outbox, Room, Rooms};
 use crate::error::{Error, Result};
-
-/// Most calls of one meeting that may be ringing at once.
-pub const MAX_RINGING_CALLS: usize = 20;
 
 /// A placed call not yet in the meeting.
 pub(super) struct Ticket {
@@ -47,9 +45,9 @@ impl Rooms {
                     .into(),
             ));
         };
-        if state.dial_tickets.len() >= MAX_RINGING_CALLS {
+        if state.dial_tickets.len() >= RINGING_CALLS {
             return Err(Error::InvalidInput(format!(
-                "at most {MAX_RINGING_CALLS} calls of one meeting may ring at once"
+                "at most {RINGING_CALLS} calls of one meeting may ring at once"
             )));
         }
         let outbox = member.outbox.clone();

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use yunhui_proto::media::VideoSubscriptions;
 use yunhui_proto::signaling::ServerMessage;
 
-use super::{Outbound, Room, Rooms};
+use super::{Outbound, Outbox, Room, Rooms};
 
 /// How often the SFU node is asked who it is.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -69,48 +69,61 @@ impl Rooms {
     }
 
     /// One room: the SFU room, its members in the order they joined with
-    /// their video subscriptions, then the request to reconnect.
+    /// their video subscriptions, then the request to reconnect. The room's
+    /// lock is held only to read who is in it.
     async fn restore_room(&self, room: &Arc<Room>) {
-        let state = room.state.lock().await;
-        if state.closed.is_some() {
+        if !matches!(*room.opened.borrow(), Some(Ok(()))) {
+            // Still opening (on the new instance, then) or never opened.
             return;
         }
+        let members: Vec<(String, Option<VideoSubscriptions>, Outbox)> = {
+            let state = room.state.lock().await;
+            if state.closed.is_some() {
+                return;
+            }
+            let mut members: Vec<_> = state.members.values().collect();
+            members.sort_by_key(|m| m.joined_seq);
+            members
+                .into_iter()
+                .map(|member| {
+                    let subscriptions =
+                        state
+                            .video
+                            .get(&member.info.id)
+                            .map(|wish| VideoSubscriptions {
+                                default: wish.default,
+                                participants: wish
+                                    .participants
+                                    .iter()
+                                    .map(|(publisher, quality)| (publisher.clone(), *quality))
+                                    .collect(),
+                            });
+                    (member.info.id.clone(), subscriptions, member.outbox.clone())
+                })
+                .collect()
+        };
         if let Err(error) = self.media.create_room(&room.media_room).await {
             tracing::warn!(%error, "cannot open the room on the restarted SFU");
             return;
         }
-        let mut members: Vec<_> = state.members.values().collect();
-        members.sort_by_key(|m| m.joined_seq);
-        for member in &members {
-            let id = &member.info.id;
+        for (id, subscriptions, _) in &members {
             // Someone who joined after the restart is on the node already.
             let _ = self.media.remove_participant(&room.media_room, id).await;
             if let Err(error) = self.media.add_participant(&room.media_room, id).await {
                 tracing::warn!(%error, participant = %id, "cannot restore a participant on the SFU");
                 continue;
             }
-            if let Some(wish) = state.video.get(id) {
-                let subscriptions = VideoSubscriptions {
-                    default: wish.default,
-                    participants: wish
-                        .participants
-                        .iter()
-                        .map(|(publisher, quality)| (publisher.clone(), *quality))
-                        .collect(),
-                };
-                if let Err(error) = self
+            if let Some(subscriptions) = subscriptions.clone()
+                && let Err(error) = self
                     .media
                     .set_video_subscriptions(&room.media_room, id, subscriptions)
                     .await
-                {
-                    tracing::warn!(%error, participant = %id, "cannot restore video subscriptions");
-                }
+            {
+                tracing::warn!(%error, participant = %id, "cannot restore video subscriptions");
             }
         }
-        for member in &members {
-            let _ = member
-                .outbox
-                .send(Outbound::Message(ServerMessage::MediaRestart));
+        for (_, _, outbox) in &members {
+            let _ = outbox.send(Outbound::Message(ServerMessage::MediaRestart));
         }
         tracing::info!(
             participants = members.len(),

@@ -1,0 +1,106 @@
+//! The limits signal enforces on what clients send, defined once.
+//!
+//! Signal checks input against these constants, and the web client reads
+//! them from the generated `proto.ts` (`LIMITS`, built from [`ALL`]), so a
+//! form never accepts what the server would refuse. Lengths counted in
+//! characters say `_CHARS`; in bytes, `_BYTES`.
+
+/// Longest display name of an account or a participant.
+pub const DISPLAY_NAME_CHARS: usize = 64;
+/// Longest meeting topic.
+pub const TOPIC_CHARS: usize = 128;
+/// Shortest meeting password.
+pub const MEETING_PASSWORD_MIN_CHARS: usize = 4;
+/// Longest meeting password.
+pub const MEETING_PASSWORD_MAX_CHARS: usize = 16;
+/// Shortest account password.
+pub const ACCOUNT_PASSWORD_MIN_CHARS: usize = 8;
+/// Longest account password.
+pub const ACCOUNT_PASSWORD_MAX_BYTES: usize = 1024;
+/// Longest e-mail address.
+pub const EMAIL_BYTES: usize = 254;
+/// Fewest digits of a phone number (a leading `+` aside).
+pub const PHONE_MIN_DIGITS: usize = 5;
+/// Most digits of a phone number.
+pub const PHONE_MAX_DIGITS: usize = 20;
+/// Longest department of an account.
+pub const DEPARTMENT_CHARS: usize = 128;
+/// Longest directory search.
+pub const DIRECTORY_QUERY_CHARS: usize = 100;
+/// Longest meeting location.
+pub const LOCATION_CHARS: usize = 128;
+/// Longest name of a saved location (a meeting room).
+pub const LOCATION_NAME_CHARS: usize = 128;
+/// Longest address of a saved location.
+pub const LOCATION_ADDRESS_CHARS: usize = 256;
+/// Most seats of a saved location.
+pub const LOCATION_MAX_CAPACITY: usize = 10_000;
+/// Longest name of a meeting template.
+pub const TEMPLATE_NAME_CHARS: usize = 64;
+/// Most invitees of one scheduled meeting.
+pub const INVITEES: usize = 500;
+/// Most meeting devices (room systems) of one scheduled meeting.
+pub const MEETING_DEVICES: usize = 50;
+/// Longest name of a meeting device.
+pub const DEVICE_NAME_CHARS: usize = 64;
+/// Longest SIP or H.323 address of a meeting device.
+pub const DEVICE_ADDRESS_BYTES: usize = 256;
+/// Most accounts one invitation during a meeting rings.
+pub const INVITES_PER_REQUEST: usize = 50;
+/// Most calls from one meeting that may ring at once.
+pub const RINGING_CALLS: usize = 20;
+/// Longest number or address a meeting calls out to.
+pub const DIAL_TARGET_CHARS: usize = 256;
+/// Longest chat message.
+pub const CHAT_CHARS: usize = 2000;
+/// Most participants one video subscription lists.
+pub const VIDEO_SUBSCRIPTIONS: usize = 1000;
+/// Largest signaling frame.
+pub const FRAME_BYTES: usize = 64 * 1024;
+/// Largest body of an Open API request.
+pub const API_BODY_BYTES: usize = 64 * 1024;
+
+/// Every limit by the name the web client knows it by.
+pub const ALL: &[(&str, usize)] = &[
+    ("display_name_chars", DISPLAY_NAME_CHARS),
+    ("topic_chars", TOPIC_CHARS),
+    ("meeting_password_min_chars", MEETING_PASSWORD_MIN_CHARS),
+    ("meeting_password_max_chars", MEETING_PASSWORD_MAX_CHARS),
+    ("account_password_min_chars", ACCOUNT_PASSWORD_MIN_CHARS),
+    ("account_password_max_bytes", ACCOUNT_PASSWORD_MAX_BYTES),
+    ("email_bytes", EMAIL_BYTES),
+    ("phone_min_digits", PHONE_MIN_DIGITS),
+    ("phone_max_digits", PHONE_MAX_DIGITS),
+    ("department_chars", DEPARTMENT_CHARS),
+    ("directory_query_chars", DIRECTORY_QUERY_CHARS),
+    ("location_chars", LOCATION_CHARS),
+    ("location_name_chars", LOCATION_NAME_CHARS),
+    ("location_address_chars", LOCATION_ADDRESS_CHARS),
+    ("location_max_capacity", LOCATION_MAX_CAPACITY),
+    ("template_name_chars", TEMPLATE_NAME_CHARS),
+    ("invitees", INVITEES),
+    ("meeting_devices", MEETING_DEVICES),
+    ("device_name_chars", DEVICE_NAME_CHARS),
+    ("device_address_bytes", DEVICE_ADDRESS_BYTES),
+    ("invites_per_request", INVITES_PER_REQUEST),
+    ("ringing_calls", RINGING_CALLS),
+    ("dial_target_chars", DIAL_TARGET_CHARS),
+    ("chat_chars", CHAT_CHARS),
+    ("video_subscriptions", VIDEO_SUBSCRIPTIONS),
+    ("frame_bytes", FRAME_BYTES),
+    ("api_body_bytes", API_BODY_BYTES),
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_and_limits_positive() {
+        let mut seen = HashSet::new();
+        for (name, value) in super::ALL {
+            assert!(seen.insert(*name), "{name} is listed twice");
+            assert!(*value > 0, "{name} is zero");
+        }
+    }
+}
