@@ -9,8 +9,9 @@
 //!
 //! Participants follow the LiveKit model: a *publisher* PC (client offers, SFU answers)
 //! and a *subscriber* PC (SFU offers, client answers). Every forwarded track carries the
-//! publisher's participant id as its MediaStream id. Packets are rewritten per
-//! subscriber (SSRC, payload type, sequence numbers; header extensions stripped) in
+//! publisher's participant id as its MediaStream id. A publisher PC hands each packet
+//! straight to the subscriber PCs subscribed to its track, with no lock on the way;
+//! packets are rewritten per subscriber (SSRC, payload type, sequence numbers; header extensions stripped) in
 //! [`forwarding`]; PLI/FIR from subscribers are relayed to the publisher; forwarding of
 //! a kind can be switched off at the source (mute); the room's active speaker comes
 //! from the RTP audio-level extension ([`speaker`]).
@@ -44,10 +45,10 @@ use tokio::task::JoinHandle;
 use crate::control::{ControlError, NodeStats};
 use crate::demux::DemuxTable;
 use crate::forwarding::{PublishedTrack, TrackKey};
-use crate::mailbox::{PeerCommand, PeerRole};
+use crate::mailbox::{PublisherCommand, SubscriberCommand};
 use crate::metrics::SfuMetrics;
-use crate::peer::spawn_peer;
-use crate::room::Room;
+use crate::peer::{spawn_publisher, spawn_subscriber};
+use crate::room::{Offerable, Room};
 
 pub use crate::control::{
     InProcessControl, MediaControl, MediaKind, VideoQuality, VideoSubscriptions,
@@ -230,10 +231,11 @@ impl Sfu {
         })?;
         let offered = forwarding::offered_tracks(&parsed);
         let existing = participant.publisher_handle();
+        let started = existing.is_none();
         let handle = match existing {
             Some(handle) => handle,
             None => {
-                let handle = spawn_peer(Arc::clone(&room), participant_id, PeerRole::Publisher)?;
+                let handle = spawn_publisher(&room, &participant)?;
                 if let Ok(mut slot) = participant.publisher.lock() {
                     *slot = Some(handle.clone());
                 }
@@ -241,7 +243,7 @@ impl Sfu {
             }
         };
         let answer_sdp = handle
-            .request(|reply| PeerCommand::AnswerOffer { offer, reply })
+            .request(|reply| PublisherCommand::AnswerOffer { offer, reply })
             .await?;
         let answer = RTCSessionDescription::answer(answer_sdp.clone())
             .and_then(|a| a.unmarshal())
@@ -263,6 +265,9 @@ impl Sfu {
             .collect();
         if let Ok(mut published) = participant.published.lock() {
             *published = tracks;
+        }
+        if started {
+            room.announce_publisher(participant_id, &handle);
         }
         Ok(answer_sdp)
     }
@@ -290,7 +295,7 @@ impl Sfu {
         negotiation: &mut participant::SubscriberNegotiation,
     ) -> Result<Option<String>, ControlError> {
         let participant = room.participant(participant_id)?;
-        let tracks = room.tracks_for(participant_id);
+        let Offerable { tracks, publishers } = room.offerable(participant_id);
         let wanted: std::collections::BTreeSet<Arc<TrackKey>> =
             tracks.iter().map(|t| Arc::clone(&t.key)).collect();
         let has_pc = participant.subscriber_handle().is_some();
@@ -301,16 +306,19 @@ impl Sfu {
         let handle = match participant.subscriber_handle() {
             Some(handle) => handle,
             None => {
-                let handle = spawn_peer(Arc::clone(room), participant_id, PeerRole::Subscriber)?;
+                let handle = spawn_subscriber(room, &participant)?;
                 if let Ok(mut slot) = participant.subscriber.lock() {
                     *slot = Some(handle.clone());
                 }
-                room.rebuild_fan_out();
                 handle
             }
         };
         let sdp = handle
-            .request(|reply| PeerCommand::OfferTracks { tracks, reply })
+            .request(|reply| SubscriberCommand::OfferTracks {
+                tracks,
+                publishers,
+                reply,
+            })
             .await?;
         negotiation.awaiting_answer = true;
         negotiation.dirty = false;
@@ -339,7 +347,7 @@ impl Sfu {
             }
         })?;
         handle
-            .request(|reply| PeerCommand::ApplyAnswer { answer, reply })
+            .request(|reply| SubscriberCommand::ApplyAnswer { answer, reply })
             .await?;
         negotiation.awaiting_answer = false;
         negotiation.answered = std::mem::take(&mut negotiation.offered);

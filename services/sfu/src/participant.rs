@@ -1,6 +1,6 @@
 //! A participant of a room: its two peer connections (publisher and subscriber, the
-//! LiveKit model), the tracks it publishes, its mute-at-source switches and the state
-//! of its subscriber negotiation.
+//! LiveKit model), the tracks it publishes, its mute-at-source switches, its audio
+//! level and the state of its subscriber negotiation.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::control::{MediaKind, VideoSubscriptions};
 use crate::forwarding::{PublishedTrack, TrackKey};
-use crate::mailbox::PeerHandle;
+use crate::mailbox::{PublisherHandle, SubscriberHandle};
 use crate::simulcast::SubscriptionCell;
+use crate::speaker::AudioLevel;
 
 /// Where the subscriber PC's offer/answer exchange stands.
 #[derive(Debug, Default)]
@@ -33,15 +34,17 @@ pub(crate) struct Participant {
     audio_generation: AtomicU32,
     video_generation: AtomicU32,
     /// The PC the client sends on (client offers).
-    pub publisher: Mutex<Option<PeerHandle>>,
+    pub publisher: Mutex<Option<PublisherHandle>>,
     /// The PC the client receives on (SFU offers).
-    pub subscriber: Mutex<Option<PeerHandle>>,
+    pub subscriber: Mutex<Option<SubscriberHandle>>,
     /// Tracks registered from the client's publisher offers.
     pub published: Mutex<Vec<PublishedTrack>>,
     /// Serializes subscribe_offer / subscribe_answer for this participant.
     pub negotiation: tokio::sync::Mutex<SubscriberNegotiation>,
     /// Which publishers' video it receives, read by its subscriber PC's task.
     pub video_subscriptions: Arc<SubscriptionCell>,
+    /// How loud its audio is, kept by its publisher PC's task.
+    pub audio_level: AudioLevel,
 }
 
 impl Participant {
@@ -57,6 +60,7 @@ impl Participant {
             published: Mutex::new(Vec::new()),
             negotiation: tokio::sync::Mutex::new(SubscriberNegotiation::default()),
             video_subscriptions: Arc::default(),
+            audio_level: AudioLevel::default(),
         }
     }
 
@@ -90,12 +94,12 @@ impl Participant {
     }
 
     /// The publisher PC's handle, if the participant publishes.
-    pub(crate) fn publisher_handle(&self) -> Option<PeerHandle> {
+    pub(crate) fn publisher_handle(&self) -> Option<PublisherHandle> {
         self.publisher.lock().ok().and_then(|p| p.clone())
     }
 
     /// The subscriber PC's handle, if it exists.
-    pub(crate) fn subscriber_handle(&self) -> Option<PeerHandle> {
+    pub(crate) fn subscriber_handle(&self) -> Option<SubscriberHandle> {
         self.subscriber.lock().ok().and_then(|p| p.clone())
     }
 
@@ -104,14 +108,15 @@ impl Participant {
         self.published.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
-    /// Takes both peer connections out, for closing.
-    pub(crate) fn take_peers(&self) -> Vec<PeerHandle> {
-        let mut peers = Vec::new();
-        for slot in [&self.publisher, &self.subscriber] {
-            if let Some(peer) = slot.lock().ok().and_then(|mut p| p.take()) {
-                peers.push(peer);
-            }
+    /// Closes both peer connections.
+    pub(crate) async fn close_peers(&self) {
+        let publisher = self.publisher.lock().ok().and_then(|mut p| p.take());
+        let subscriber = self.subscriber.lock().ok().and_then(|mut p| p.take());
+        if let Some(publisher) = publisher {
+            publisher.close().await;
         }
-        peers
+        if let Some(subscriber) = subscriber {
+            subscriber.close().await;
+        }
     }
 }

@@ -1,27 +1,32 @@
-//! A room on this node: its participants, the fan-out list of subscriber peer
-//! connections and the room's active-speaker task.
+//! A room on this node: its participants, what each subscriber PC can be
+//! offered, and the room's active-speaker task. Media does not pass through
+//! the room: each publisher PC sends its packets straight to the subscriber
+//! PCs of its tracks ([`crate::mailbox::PublisherCommand::AddDownTrack`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::NodeContext;
 use crate::control::{ControlError, MediaKind};
-use crate::forwarding::{PublishedTrack, TrackKey};
-use crate::mailbox::{PeerCommand, PeerInput};
+use crate::forwarding::PublishedTrack;
+use crate::mailbox::{PublisherHandle, SubscriberCommand};
 use crate::participant::Participant;
-use crate::speaker::SpeakerDetector;
+use crate::speaker;
 
 /// How often the room re-evaluates its active speaker.
 const SPEAKER_INTERVAL: Duration = Duration::from_millis(200);
 
-/// One subscriber PC to fan packets out to.
-pub(crate) struct FanOutTarget {
-    pub participant: String,
-    pub inbox: mpsc::Sender<PeerInput>,
+/// What a participant's subscriber PC can be offered: every track the others
+/// publish, and the publisher PCs they come from.
+#[derive(Default)]
+pub(crate) struct Offerable {
+    /// The tracks, ordered by key.
+    pub tracks: Vec<PublishedTrack>,
+    /// The publisher PC of each publisher of `tracks`.
+    pub publishers: HashMap<String, PublisherHandle>,
 }
 
 /// A room open on this node.
@@ -29,8 +34,6 @@ pub(crate) struct Room {
     pub id: String,
     pub ctx: Arc<NodeContext>,
     participants: RwLock<HashMap<String, Arc<Participant>>>,
-    fan_out: RwLock<Arc<Vec<FanOutTarget>>>,
-    speaker: Mutex<SpeakerDetector>,
     active_speaker: Mutex<Option<String>>,
     speaker_task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -42,8 +45,6 @@ impl Room {
             id: id.to_owned(),
             ctx,
             participants: RwLock::new(HashMap::new()),
-            fan_out: RwLock::new(Arc::new(Vec::new())),
-            speaker: Mutex::new(SpeakerDetector::default()),
             active_speaker: Mutex::new(None),
             speaker_task: Mutex::new(None),
         });
@@ -66,16 +67,15 @@ impl Room {
     }
 
     fn update_active_speaker(&self) {
-        let participants = match self.participants.read() {
-            Ok(p) => p,
-            Err(_) => return,
-        };
-        let loudest = self.speaker.lock().ok().and_then(|speaker| {
-            speaker.loudest(Instant::now(), |p| {
+        let now = Instant::now();
+        let loudest = self.participants.read().ok().and_then(|participants| {
+            speaker::loudest(
                 participants
-                    .get(p)
-                    .is_some_and(|p| p.forwarding(MediaKind::Audio).is_some())
-            })
+                    .values()
+                    .filter(|p| p.forwarding(MediaKind::Audio).is_some())
+                    .map(|p| (p.id.as_str(), p.audio_level.loudness(now))),
+            )
+            .map(str::to_owned)
         });
         if let Ok(mut active) = self.active_speaker.lock() {
             *active = loudest;
@@ -86,13 +86,6 @@ impl Room {
     pub(crate) fn active_speaker(&self) -> Option<String> {
         self.update_active_speaker();
         self.active_speaker.lock().ok().and_then(|a| a.clone())
-    }
-
-    /// Records an audio level from `participant`'s audio.
-    pub(crate) fn observe_audio_level(&self, participant: &str, level: u8, at: Instant) {
-        if let Ok(mut speaker) = self.speaker.lock() {
-            speaker.observe(participant, level, at);
-        }
     }
 
     /// Adds a participant; adding one twice is a no-op.
@@ -134,13 +127,7 @@ impl Room {
             });
         };
         self.ctx.metrics.participants.dec();
-        if let Ok(mut speaker) = self.speaker.lock() {
-            speaker.forget(participant);
-        }
-        self.rebuild_fan_out();
-        for peer in removed.take_peers() {
-            peer.close().await;
-        }
+        removed.close_peers().await;
         Ok(())
     }
 
@@ -152,11 +139,8 @@ impl Room {
             .map(|mut p| p.drain().map(|(_, v)| v).collect())
             .unwrap_or_default();
         self.ctx.metrics.participants.sub(removed.len() as i64);
-        self.rebuild_fan_out();
         for participant in removed {
-            for peer in participant.take_peers() {
-                peer.close().await;
-            }
+            participant.close_peers().await;
         }
         let task = self.speaker_task.lock().ok().and_then(|mut t| t.take());
         if let Some(task) = task {
@@ -166,63 +150,40 @@ impl Room {
         self.ctx.metrics.rooms.dec();
     }
 
-    /// Every track published in the room by someone other than `participant`.
-    pub(crate) fn tracks_for(&self, participant: &str) -> Vec<PublishedTrack> {
-        let participants = match self.participants.read() {
-            Ok(p) => p,
-            Err(_) => return Vec::new(),
+    /// Every track published in the room by someone other than `participant`,
+    /// with the publisher PCs they come from.
+    pub(crate) fn offerable(&self, participant: &str) -> Offerable {
+        let Ok(participants) = self.participants.read() else {
+            return Offerable::default();
         };
-        let mut tracks: Vec<PublishedTrack> = participants
-            .values()
-            .filter(|p| p.id != participant)
-            .flat_map(|p| p.published_tracks())
-            .collect();
-        tracks.sort_by(|a, b| a.key.cmp(&b.key));
-        tracks
-    }
-
-    /// Recomputes the list of subscriber PCs packets fan out to.
-    pub(crate) fn rebuild_fan_out(&self) {
-        let targets: Vec<FanOutTarget> = self
-            .participants
-            .read()
-            .map(|participants| {
-                participants
-                    .values()
-                    .filter_map(|p| {
-                        p.subscriber_handle().map(|s| FanOutTarget {
-                            participant: p.id.clone(),
-                            inbox: s.inbox,
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Ok(mut fan_out) = self.fan_out.write() {
-            *fan_out = Arc::new(targets);
+        let mut offerable = Offerable::default();
+        for publisher in participants.values().filter(|p| p.id != participant) {
+            let Some(handle) = publisher.publisher_handle() else {
+                continue;
+            };
+            let tracks = publisher.published_tracks();
+            if !tracks.is_empty() {
+                offerable.tracks.extend(tracks);
+                offerable.publishers.insert(publisher.id.clone(), handle);
+            }
         }
+        offerable.tracks.sort_by(|a, b| a.key.cmp(&b.key));
+        offerable
     }
 
-    /// The current fan-out list.
-    pub(crate) fn fan_out(&self) -> Arc<Vec<FanOutTarget>> {
-        self.fan_out
-            .read()
-            .map(|f| Arc::clone(&f))
-            .unwrap_or_default()
-    }
-
-    /// Asks the publisher of `track` for a keyframe (of one simulcast layer, if given).
-    pub(crate) fn request_keyframe(&self, track: &TrackKey, layer: Option<u8>) {
-        let Ok(publisher) = self.participant(&track.publisher) else {
+    /// Tells every other participant's subscriber PC that `publisher` publishes
+    /// from a new publisher PC, `handle`.
+    pub(crate) fn announce_publisher(&self, publisher: &str, handle: &PublisherHandle) {
+        let Ok(participants) = self.participants.read() else {
             return;
         };
-        if let Some(handle) = publisher.publisher_handle() {
-            let _ = handle
-                .inbox
-                .try_send(PeerInput::Command(PeerCommand::RequestKeyframe {
-                    track_id: track.track_id.clone(),
-                    layer,
-                }));
+        for subscriber in participants.values().filter(|p| p.id != publisher) {
+            if let Some(subscriber) = subscriber.subscriber_handle() {
+                subscriber.send(SubscriberCommand::PublisherStarted {
+                    publisher: publisher.to_owned(),
+                    handle: handle.clone(),
+                });
+            }
         }
     }
 }
