@@ -14,85 +14,22 @@
 mod bundle_fixture;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use bundle_fixture::{Fixture, source_root, yunhui};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::json;
 use yunhui_installer::install::inventory::{Inventory, RevisionState};
+use yunhui_testkit::ControlPlane;
+use yunhui_testkit::chart::helm;
 
 const NS: &str = "yunhui-site";
 const RELEASE: &str = "yunhui-operator";
 const REGISTRY: &str = "registry.site.test:5000";
-
-struct ControlPlane {
-    dir: PathBuf,
-}
-
-impl ControlPlane {
-    fn script(args: &[&str]) -> String {
-        let out = Command::new(source_root().join("tests/kube/control-plane.sh"))
-            .args(args)
-            .env("YUNHUI_KUBE_OWNER_PID", std::process::id().to_string())
-            .output()
-            .expect("control-plane.sh runs");
-        assert!(
-            out.status.success(),
-            "control-plane.sh {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn start(dir: PathBuf) -> ControlPlane {
-        let d = dir.to_string_lossy().to_string();
-        Self::script(&["start", &d]);
-        Self::script(&["create-nodes", &d, "2", "amd64"]);
-        ControlPlane { dir }
-    }
-
-    async fn client(&self) -> Client {
-        let kc = Kubeconfig::read_from(self.dir.join("kubeconfig")).expect("kubeconfig");
-        let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-            .await
-            .expect("config");
-        Client::try_from(config).expect("client")
-    }
-}
-
-impl Drop for ControlPlane {
-    fn drop(&mut self) {
-        let _ = Command::new(source_root().join("tests/kube/control-plane.sh"))
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-    }
-}
-
-/// The real helm, built from its Go module (cached).
-fn helm() -> PathBuf {
-    let out = Command::new(source_root().join("charts/build-helm.sh"))
-        .output()
-        .expect("build-helm.sh runs");
-    assert!(
-        out.status.success(),
-        "building helm failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("helm path")
-            .trim(),
-    )
-}
 
 fn host_arch() -> &'static str {
     yunhui_installer::install::render::host_arch()
@@ -246,9 +183,9 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
     assert!(bundle.join("bin").join(host_arch()).join("helm").is_file());
     let dir = fixture.dir.path();
     std::fs::write(dir.join("registry-password"), "pull-secret-password\n").expect("password");
-    let plane = ControlPlane::start(dir.join("kube"));
-    let client = plane.client().await;
-    let kubeconfig = plane.dir.join("kubeconfig");
+    let plane = ControlPlane::bare(dir.join("kube"), 2);
+    let client = plane.admin().await;
+    let kubeconfig = plane.kubeconfig();
     let examples = source_root().join("examples");
     std::fs::write(
         dir.join("settings.yaml"),
