@@ -58,11 +58,16 @@ fn site_file(dir: &Path, name: &str, kubeconfig: &Path, extra: serde_json::Value
 }
 
 fn run(command: &str, site: &Path) -> Output {
+    run_with(command, site, &[])
+}
+
+fn run_with(command: &str, site: &Path, extra: &[&str]) -> Output {
     yunhui()
         .arg(command)
         .arg("--config")
         .arg(site)
         .args(["--output", "json"])
+        .args(extra)
         .output()
         .expect("yunhui runs")
 }
@@ -337,13 +342,31 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
         .push(json!({"inline": {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "refused"},
         "data": {"not a valid key!": "x"}}}));
+    // This site file names no publisher key: refused, unless the signature
+    // check is skipped on purpose, which the inventory records.
     let site4 = site_file(
         dir,
         "site4.yaml",
         &kubeconfig,
-        json!({"chart": {"values": {"replicaCount": 3}}, "resources": refused_resources}),
+        json!({"chart": {"values": {"replicaCount": 3}}, "resources": refused_resources, "bundleKey": null}),
     );
-    let error = failure("upgrade", &site4);
+    let untrusted = failure("upgrade", &site4);
+    assert!(
+        untrusted.contains("bundleKey") && untrusted.contains("--insecure-skip-signature"),
+        "{untrusted}"
+    );
+    assert_eq!(
+        states(&client).await.last(),
+        Some(&(3, RevisionState::Failed)),
+        "nothing was recorded for the refused upgrade"
+    );
+    let out = run_with("upgrade", &site4, &["--insecure-skip-signature"]);
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        error.contains("WARNING: --insecure-skip-signature"),
+        "{error}"
+    );
     assert!(
         error.contains(&format!("applying ConfigMap {NS}/refused"))
             && error.contains("resources[4].inline")
@@ -354,6 +377,18 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
     assert_eq!(
         states(&client).await.last(),
         Some(&(4, RevisionState::Failed))
+    );
+    let signers: Vec<String> = Inventory::new(client.clone(), NS, RELEASE)
+        .revisions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.data.bundle.signer)
+        .collect();
+    assert!(signers[0].starts_with("publisher key "), "{signers:?}");
+    assert!(
+        signers[3].contains("not checked against a publisher key"),
+        "{signers:?}"
     );
 
     // 6. Uninstall removes the inventory's objects and nothing else.
@@ -503,7 +538,18 @@ fn bad_site_files_name_the_field() {
     bytes[last] ^= 1;
     std::fs::write(&manifest, bytes).unwrap();
     let path = dir.join("site.yaml");
-    std::fs::write(&path, base.replace("bundle: bundle", "bundle: real-bundle")).unwrap();
+    let real = base.replace("bundle: bundle", "bundle: real-bundle");
+    // Without a publisher key nothing is read at all.
+    std::fs::write(&path, &real).unwrap();
+    let out = run("install", &path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("no publisher key")
+            && stderr.contains("bundleKey"),
+        "{stderr}"
+    );
+    std::fs::write(&path, format!("{real}bundleKey: signing.pub\n")).unwrap();
     let out = run("install", &path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

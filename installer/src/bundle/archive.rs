@@ -68,6 +68,9 @@ pub enum ArchiveError {
     /// The extracted bundle did not verify.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// No trusted key was given (see [`super::trust`]); nothing was read.
+    #[error("{0}")]
+    Trust(String),
 }
 
 /// Writes the bundle directory `root` as one archive; returns its path.
