@@ -50,11 +50,6 @@ pub fn render_chart_in(namespace: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The chart rendered into the operator's namespace.
-pub fn render_chart() -> Vec<serde_json::Value> {
-    render_chart_in(crate::control_plane::OPERATOR_NAMESPACE)
-}
-
 /// Creates the chart's (Cluster)Roles and binds them to `user`.
 pub async fn grant_chart_rbac(admin: &Client, namespace: &str, user: &str) {
     for doc in render_chart_in(namespace) {

@@ -21,6 +21,11 @@ pub const OPERATOR_USER: &str = "yunhui-operator";
 /// Namespace of the operator (leader Leases, Roles).
 pub const OPERATOR_NAMESPACE: &str = "yunhui-system";
 
+/// The chart rendered into the operator's namespace.
+pub fn render_chart() -> Vec<serde_json::Value> {
+    crate::chart::render_chart_in(OPERATOR_NAMESPACE)
+}
+
 /// A running control plane. Its processes stop when it is dropped, and in
 /// any case when this process exits (`YUNHUI_KUBE_OWNER_PID`); its files
 /// stay in `dir` for post-mortems.

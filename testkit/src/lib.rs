@@ -14,7 +14,6 @@ pub mod cluster;
 pub mod control_plane;
 pub mod processes;
 
-pub use chart::render_chart;
 pub use cluster::{client_from, create, example, namespace, repo, wait};
-pub use control_plane::{ControlPlane, OPERATOR_NAMESPACE, OPERATOR_USER};
+pub use control_plane::{ControlPlane, OPERATOR_NAMESPACE, OPERATOR_USER, render_chart};
 pub use processes::{AbortOnDrop, ChildGuard, Signal, free_port, peak_rss_kib, signal_binary};
