@@ -8,9 +8,11 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::controller::Action;
+use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::{Resource, ResourceExt};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use yunhui_crds::tenant::{FirstAdminStatus, SyncedWith};
 use yunhui_crds::{MediaCluster, Tenant, TenantSpec, TenantStatus};
@@ -18,7 +20,8 @@ use yunhui_crds::{MediaCluster, Tenant, TenantSpec, TenantStatus};
 use crate::conditions;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::media_cluster::{build::signal_url, read_keys};
+use crate::media_cluster::build::signal_url;
+use crate::media_cluster::read::read_keys;
 
 /// Finalizer guarding the tenant's record in signal.
 pub const FINALIZER: &str = "yunhui.dev/tenant-cleanup";
@@ -84,6 +87,28 @@ pub fn tenants_to_resync<'a>(
             && mc.metadata.name.as_deref() == Some(t.spec.media_cluster.as_str())
             && !is_synced_through(t, mc)
     })
+}
+
+/// The Tenant controller; a MediaCluster created later, becoming ready or
+/// changing re-syncs the Tenants that name it (those not yet synced through
+/// it as it is now).
+pub fn controller(
+    client: &Client,
+    selected: watcher::Config,
+    limits: controller::Config,
+) -> Controller<Tenant> {
+    let tenants = Controller::new(Api::<Tenant>::all(client.clone()), selected).with_config(limits);
+    let store = tenants.store();
+    tenants.watches(
+        Api::<MediaCluster>::all(client.clone()),
+        watcher::Config::default(),
+        move |mc| {
+            let all = store.state();
+            tenants_to_resync(&mc, all.iter().map(Arc::as_ref))
+                .map(ObjectRef::from_obj)
+                .collect::<Vec<_>>()
+        },
+    )
 }
 
 async fn call_signal(
@@ -262,12 +287,6 @@ fn first_admin_error(id: &str, reason: String) -> Error {
 
 /// Reconciles one Tenant (with its finalizer).
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action> {
-    let _timer = ctx
-        .metrics
-        .duration
-        .with_label_values(&["Tenant"])
-        .start_timer();
-    ctx.metrics.reconciles.with_label_values(&["Tenant"]).inc();
     let namespace = tenant
         .namespace()
         .ok_or_else(|| Error::NoNamespace(format!("Tenant {}", tenant.name_any())))?;

@@ -82,7 +82,7 @@ impl Signal {
                 ])
                 .arg("--data-dir")
                 .arg(data.path())
-                .env("YUNHUI_INTERNAL_KEY", internal_key)
+                .env(yunhui_proto::env::INTERNAL_KEY, internal_key)
                 .env("RUST_LOG", "warn")
                 .spawn()
                 .expect("signal starts"),

@@ -2,8 +2,15 @@
 //! Secrets when generated, and the discovery document ConfigMap that the
 //! MediaCluster's signal serves at `/.well-known/yunhui`.
 
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
-use k8s_openapi::api::networking::v1::Ingress;
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 use yunhui_crds::gateway::ExposureMode;
 use yunhui_crds::{GatewaySpec, MediaClusterSpec};
@@ -60,89 +67,145 @@ pub fn discovery_document(spec: &GatewaySpec, cluster: &MediaClusterSpec) -> Val
     doc
 }
 
-fn b64(s: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(s)
+/// A Secret of `type_` holding `data`.
+fn secret(owner: &Owner, name: &str, type_: &str, data: &[(&str, &str)]) -> Result<Child> {
+    Child::from_typed(&Secret {
+        metadata: owner.meta(name, "tls"),
+        type_: Some(type_.into()),
+        data: Some(
+            data.iter()
+                .map(|(key, value)| (key.to_string(), ByteString(value.as_bytes().to_vec())))
+                .collect(),
+        ),
+        ..Secret::default()
+    })
 }
 
-fn typed<K>(value: Value) -> Result<Child>
-where
-    K: kube::Resource<DynamicType = ()> + serde::Serialize + serde::de::DeserializeOwned,
-{
-    let object: K = serde_json::from_value(value)?;
-    Child::from_typed(&object)
+/// The labels of the exposed MediaCluster's signal pods.
+fn signal_selector(cluster: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/component".into(), "signal".into()),
+        ("app.kubernetes.io/instance".into(), cluster.into()),
+        ("yunhui.dev/mediacluster".into(), cluster.into()),
+    ])
+}
+
+/// An Ingress routing every host to signal.
+fn ingress(owner: &Owner, spec: &GatewaySpec, cluster: &str) -> Ingress {
+    let rule = |host: &String| IngressRule {
+        host: Some(host.clone()),
+        http: Some(HTTPIngressRuleValue {
+            paths: vec![HTTPIngressPath {
+                path: Some("/".into()),
+                path_type: "Prefix".into(),
+                backend: IngressBackend {
+                    service: Some(IngressServiceBackend {
+                        name: format!("{cluster}-signal"),
+                        port: Some(ServiceBackendPort {
+                            number: Some(SIGNAL_PORT),
+                            name: None,
+                        }),
+                    }),
+                    resource: None,
+                },
+            }],
+        }),
+    };
+    Ingress {
+        metadata: owner.meta(&owner.name, "gateway"),
+        spec: Some(IngressSpec {
+            tls: Some(vec![IngressTLS {
+                hosts: Some(spec.hosts.clone()),
+                secret_name: Some(tls_secret_name(&owner.name, spec)),
+            }]),
+            rules: Some(spec.hosts.iter().map(rule).collect()),
+            ingress_class_name: spec.exposure.ingress_class_name.clone(),
+            default_backend: None,
+        }),
+        ..Ingress::default()
+    }
+}
+
+/// A NodePort or LoadBalancer Service in front of signal, on port 443.
+fn service(owner: &Owner, spec: &GatewaySpec, mode: ExposureMode, cluster: &str) -> Service {
+    let node_port = match mode {
+        ExposureMode::NodePort => spec.exposure.node_port,
+        _ => None,
+    };
+    Service {
+        metadata: owner.meta(&owner.name, "gateway"),
+        spec: Some(ServiceSpec {
+            type_: Some(
+                if mode == ExposureMode::NodePort {
+                    "NodePort"
+                } else {
+                    "LoadBalancer"
+                }
+                .into(),
+            ),
+            selector: Some(signal_selector(cluster)),
+            ports: Some(vec![ServicePort {
+                name: Some("https".into()),
+                port: 443,
+                target_port: Some(IntOrString::Int(SIGNAL_PORT)),
+                protocol: Some("TCP".into()),
+                node_port,
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
 }
 
 /// Builds every child of a Gateway.
 pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     let owner = input.owner;
     let spec = input.spec;
-    let meta = |name: &str, component: &str| {
-        serde_json::to_value(owner.meta(name, component)).unwrap_or(Value::Null)
-    };
     let cluster_name = owner_cluster(spec);
-    let signal_selector = json!({
-        "app.kubernetes.io/component": "signal",
-        "app.kubernetes.io/instance": cluster_name,
-        "yunhui.dev/mediacluster": cluster_name,
-    });
     let mut children = Vec::new();
     if let Some(tls) = input.tls {
-        children.push(typed::<Secret>(json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": meta(&format!("{}-ca", owner.name), "tls"),
-            "type": "Opaque",
-            "data": {"ca.crt": b64(&tls.ca_cert), "ca.key": b64(&tls.ca_key)}
-        }))?);
-        children.push(typed::<Secret>(json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": meta(&tls_secret_name(&owner.name, spec), "tls"),
-            "type": "kubernetes.io/tls",
-            "data": {"tls.crt": b64(&tls.cert), "tls.key": b64(&tls.key), "ca.crt": b64(&tls.ca_cert)}
-        }))?);
+        children.push(secret(
+            owner,
+            &format!("{}-ca", owner.name),
+            "Opaque",
+            &[
+                ("ca.crt", tls.ca_cert.as_str()),
+                ("ca.key", tls.ca_key.as_str()),
+            ],
+        )?);
+        children.push(secret(
+            owner,
+            &tls_secret_name(&owner.name, spec),
+            "kubernetes.io/tls",
+            &[
+                ("tls.crt", tls.cert.as_str()),
+                ("tls.key", tls.key.as_str()),
+                ("ca.crt", tls.ca_cert.as_str()),
+            ],
+        )?);
     }
     match spec.exposure.mode {
         ExposureMode::Ingress => {
-            let mut ingress = json!({
-                "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                "metadata": meta(&owner.name, "gateway"),
-                "spec": {
-                    "tls": [{"hosts": spec.hosts, "secretName": tls_secret_name(&owner.name, spec)}],
-                    "rules": spec.hosts.iter().map(|h| json!({"host": h, "http": {"paths": [{
-                        "path": "/", "pathType": "Prefix",
-                        "backend": {"service": {"name": format!("{cluster_name}-signal"), "port": {"number": SIGNAL_PORT}}}
-                    }]}})).collect::<Vec<_>>()
-                }
-            });
-            if let Some(class) = &spec.exposure.ingress_class_name {
-                ingress["spec"]["ingressClassName"] = json!(class);
-            }
-            children.push(typed::<Ingress>(ingress)?);
+            children.push(Child::from_typed(&ingress(owner, spec, &cluster_name))?)
         }
-        mode => {
-            let mut port =
-                json!({"name": "https", "port": 443, "targetPort": SIGNAL_PORT, "protocol": "TCP"});
-            if let (ExposureMode::NodePort, Some(node_port)) = (mode, spec.exposure.node_port) {
-                port["nodePort"] = json!(node_port);
-            }
-            children.push(typed::<Service>(json!({
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": meta(&owner.name, "gateway"),
-                "spec": {
-                    "type": if mode == ExposureMode::NodePort { "NodePort" } else { "LoadBalancer" },
-                    "selector": signal_selector,
-                    "ports": [port]
-                }
-            }))?);
-        }
+        mode => children.push(Child::from_typed(&service(
+            owner,
+            spec,
+            mode,
+            &cluster_name,
+        ))?),
     }
     if spec.discovery.enabled {
         let doc = discovery_document(spec, input.cluster);
-        children.push(typed::<ConfigMap>(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": meta(&discovery_config_map_name(&cluster_name), "discovery"),
-            "data": {"discovery.json": serde_json::to_string_pretty(&doc)?}
-        }))?);
+        children.push(Child::from_typed(&ConfigMap {
+            metadata: owner.meta(&discovery_config_map_name(&cluster_name), "discovery"),
+            data: Some(BTreeMap::from([(
+                "discovery.json".to_string(),
+                serde_json::to_string_pretty(&doc)?,
+            )])),
+            ..ConfigMap::default()
+        })?);
     }
     Ok(children)
 }

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ApiResource};
-use kube::runtime::controller::Action;
-use kube::{Resource, ResourceExt};
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
 use yunhui_crds::{Gateway, GatewayStatus, MediaCluster};
 
 use crate::apply::apply_children;
@@ -40,6 +42,28 @@ pub fn gateways_of<'a>(
         g.metadata.namespace == mc.metadata.namespace
             && mc.metadata.name.as_deref() == Some(g.spec.media_cluster.as_str())
     })
+}
+
+/// The Gateway controller; a change of a MediaCluster (its creation, its
+/// ports) reconciles the Gateways in front of it.
+pub fn controller(
+    client: &Client,
+    selected: watcher::Config,
+    limits: controller::Config,
+) -> Controller<Gateway> {
+    let gateways =
+        Controller::new(Api::<Gateway>::all(client.clone()), selected).with_config(limits);
+    let store = gateways.store();
+    gateways.watches(
+        Api::<MediaCluster>::all(client.clone()),
+        watcher::Config::default(),
+        move |mc| {
+            let all = store.state();
+            gateways_of(&mc, all.iter().map(Arc::as_ref))
+                .map(ObjectRef::from_obj)
+                .collect::<Vec<_>>()
+        },
+    )
 }
 
 async fn read_tls(ctx: &Context, namespace: &str, gw: &Gateway) -> Result<Option<TlsMaterial>> {
@@ -76,12 +100,6 @@ async fn read_tls(ctx: &Context, namespace: &str, gw: &Gateway) -> Result<Option
 
 /// Reconciles one Gateway.
 pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
-    let _timer = ctx
-        .metrics
-        .duration
-        .with_label_values(&["Gateway"])
-        .start_timer();
-    ctx.metrics.reconciles.with_label_values(&["Gateway"]).inc();
     let namespace = gw
         .namespace()
         .ok_or_else(|| Error::NoNamespace(format!("Gateway {}", gw.name_any())))?;

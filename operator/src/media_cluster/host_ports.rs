@@ -17,7 +17,8 @@ use yunhui_crds::MediaCluster;
 use yunhui_crds::MediaClusterSpec;
 use yunhui_crds::media_cluster::SfuNetworking;
 
-use super::build::{SFU_CONTROL_PORT, arch_label};
+use super::build::SFU_CONTROL_PORT;
+use super::nodes::sfu_node_selector;
 
 /// A port on a node's network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,17 +33,6 @@ impl fmt::Display for HostPort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.port, self.protocol)
     }
-}
-
-/// Node labels an SFU pod requires (the spec's selector, the OS, the
-/// architecture); the build step uses the same map.
-pub fn sfu_node_selector(spec: &MediaClusterSpec) -> BTreeMap<String, String> {
-    let mut selector = spec.sfu.node_selector.clone();
-    selector.insert("kubernetes.io/os".into(), "linux".into());
-    if let Some(arch) = spec.sfu.architecture {
-        selector.insert("kubernetes.io/arch".into(), arch_label(arch).into());
-    }
-    selector
 }
 
 /// Ports the SFU pool of `spec` holds on each of its nodes (none when the

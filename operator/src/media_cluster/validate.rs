@@ -1,8 +1,17 @@
-//! Checks the API server's schema cannot express: a spec that fails them gets
-//! `Ready=False` (reason `InvalidSpec`), an Event, and no children until it
-//! changes.
+//! The validate step: checks the API server's schema cannot express and turns
+//! the spec into a [`ValidCluster`], the only input of the build step besides
+//! what the read step found. A spec that fails gets `Ready=False` (reason
+//! `InvalidSpec`), an Event, and no children until it changes.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use yunhui_crds::MediaClusterSpec;
+use yunhui_crds::media_cluster::{AdvertisedAddress, Images, SfuNetworking};
+
+use super::nodes::{arch_label, sfu_node_selector};
 
 /// Why a MediaCluster spec cannot be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -25,29 +34,152 @@ pub enum InvalidSpec {
         /// The architecture field.
         architecture: String,
     },
+    /// `spec.sfu.advertisedAddress` (with `advertise: Fixed`) is not an IP address.
+    #[error(
+        "spec.sfu.advertisedAddress {0:?} is not an IP address; the SFU tells clients an address, not a host name"
+    )]
+    AdvertisedAddress(String),
 }
 
-/// Validates what the schema cannot.
-pub fn validate(spec: &MediaClusterSpec) -> Result<(), InvalidSpec> {
-    let size = &spec.database.embedded.storage_size;
-    if spec.database.external.is_none() && !is_quantity(size) {
-        return Err(InvalidSpec::StorageSize(size.clone()));
+/// A MediaCluster spec that passed validation: defaults applied, values
+/// parsed, switches turned into options. The build step reads nothing else
+/// of the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidCluster {
+    /// Image tag of every service (`spec.version`, a valid tag).
+    pub version: String,
+    /// Registry, pull policy and pull secrets of the images, as the spec
+    /// gives them (the operator's defaults fill the gaps at build time).
+    pub images: Images,
+    /// Whether every workload is scaled to zero (`spec.stopped`).
+    pub stopped: bool,
+    /// Where signal runs.
+    pub signal: Signal,
+    /// The SFU pool.
+    pub sfu: Sfu,
+    /// The recorder pool, when enabled.
+    pub recorder: Option<Workers>,
+    /// The SIP gateway pool, when enabled.
+    pub sip: Option<Sip>,
+}
+
+/// Where signal runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    /// A StatefulSet of this cluster.
+    InCluster {
+        /// Wanted replicas.
+        replicas: i32,
+        /// Its database.
+        database: Database,
+        /// Container resources.
+        resources: Option<ResourceRequirements>,
+    },
+    /// Elsewhere (`spec.signal.externalUrl`): no signal workload here.
+    External {
+        /// Its base URL, without a trailing `/`.
+        url: String,
+    },
+}
+
+/// Signal's database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Database {
+    /// SQLite on a volume claimed per replica.
+    Embedded {
+        /// Size of the volume.
+        storage: Quantity,
+        /// Storage class of the volume (the cluster's default when `None`).
+        storage_class: Option<String>,
+    },
+    /// PostgreSQL, its URL in a Secret.
+    External {
+        /// The Secret's name.
+        url_secret: String,
+        /// The key of the URL in the Secret.
+        url_key: String,
+    },
+}
+
+/// The address SFU nodes tell clients to send media to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Advertise {
+    /// The node's InternalIP (from the downward API).
+    NodeInternalIp,
+    /// The node's ExternalIP (published by the operator in a ConfigMap).
+    NodeExternalIp,
+    /// One fixed address.
+    Fixed(IpAddr),
+}
+
+/// The SFU pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sfu {
+    /// Host network (a DaemonSet) or host ports (a Deployment).
+    pub networking: SfuNetworking,
+    /// The media UDP port.
+    pub udp_port: i32,
+    /// The media TCP port (opened, not yet served).
+    pub tcp_port: i32,
+    /// The address clients send media to.
+    pub advertise: Advertise,
+    /// Node labels the pods require (selector, OS, architecture).
+    pub node_selector: BTreeMap<String, String>,
+    /// Pods of a host-port pool.
+    pub min_nodes: i32,
+    /// How long a pod may take to stop.
+    pub drain_timeout_seconds: i64,
+    /// Container resources.
+    pub resources: Option<ResourceRequirements>,
+}
+
+/// A pool of workers without ports of their own (recorders).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workers {
+    /// Wanted replicas.
+    pub replicas: i32,
+    /// Container resources.
+    pub resources: Option<ResourceRequirements>,
+}
+
+/// The SIP gateway pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sip {
+    /// Wanted replicas.
+    pub replicas: i32,
+    /// The SIP port (UDP and TCP).
+    pub port: i32,
+    /// First and last RTP port.
+    pub rtp_ports: (i32, i32),
+    /// The trunk phone numbers are called through.
+    pub trunk: Option<Trunk>,
+    /// Container resources.
+    pub resources: Option<ResourceRequirements>,
+}
+
+/// A SIP trunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trunk {
+    /// `host[:port]`.
+    pub address: String,
+    /// Secret with `username` and `password`, when the trunk asks for them.
+    pub credentials_secret: Option<String>,
+}
+
+/// Validates what the schema cannot and returns the cluster to build.
+pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
+    let embedded = &spec.database.embedded;
+    if spec.database.external.is_none() && !is_quantity(&embedded.storage_size) {
+        return Err(InvalidSpec::StorageSize(embedded.storage_size.clone()));
     }
-    let tag_ok = !spec.version.is_empty()
-        && spec.version.len() <= 128
-        && spec
-            .version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        && !spec.version.starts_with(['.', '-']);
-    if !tag_ok {
+    if !is_image_tag(&spec.version) {
         return Err(InvalidSpec::Version(spec.version.clone()));
     }
     if let (Some(arch), Some(selector)) = (
         spec.sfu.architecture,
         spec.sfu.node_selector.get("kubernetes.io/arch"),
     ) {
-        let architecture = super::build::arch_label(arch).to_string();
+        let architecture = arch_label(arch).to_string();
         if *selector != architecture {
             return Err(InvalidSpec::ArchitectureConflict {
                 selector: selector.clone(),
@@ -55,7 +187,80 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<(), InvalidSpec> {
             });
         }
     }
-    Ok(())
+    let advertise = match spec.sfu.advertise {
+        AdvertisedAddress::NodeInternalIp => Advertise::NodeInternalIp,
+        AdvertisedAddress::NodeExternalIp => Advertise::NodeExternalIp,
+        AdvertisedAddress::Fixed => {
+            // The schema requires the address with `Fixed`.
+            let address = spec.sfu.advertised_address.clone().unwrap_or_default();
+            match address.trim().parse() {
+                Ok(ip) => Advertise::Fixed(ip),
+                Err(_) => return Err(InvalidSpec::AdvertisedAddress(address)),
+            }
+        }
+    };
+    let database = match &spec.database.external {
+        Some(external) => Database::External {
+            url_secret: external.url_secret_name.clone(),
+            url_key: external.url_secret_key.clone(),
+        },
+        None => Database::Embedded {
+            storage: Quantity(embedded.storage_size.clone()),
+            storage_class: embedded.storage_class_name.clone(),
+        },
+    };
+    let signal = match &spec.signal.external_url {
+        Some(url) => Signal::External {
+            url: url.trim_end_matches('/').to_string(),
+        },
+        None => Signal::InCluster {
+            replicas: spec.signal.replicas,
+            database,
+            resources: spec.signal.resources.clone(),
+        },
+    };
+    let sfu = &spec.sfu;
+    let sip = &spec.sip;
+    Ok(ValidCluster {
+        version: spec.version.clone(),
+        images: spec.images.clone(),
+        stopped: spec.stopped,
+        signal,
+        sfu: Sfu {
+            networking: sfu.networking,
+            udp_port: sfu.udp_port,
+            tcp_port: sfu.tcp_port,
+            advertise,
+            node_selector: sfu_node_selector(spec),
+            min_nodes: sfu.min_nodes,
+            drain_timeout_seconds: sfu.drain_timeout_seconds,
+            resources: sfu.resources.clone(),
+        },
+        recorder: spec.recorder.enabled.then(|| Workers {
+            replicas: spec.recorder.replicas,
+            resources: spec.recorder.resources.clone(),
+        }),
+        sip: sip.enabled.then(|| Sip {
+            replicas: sip.replicas,
+            port: sip.port,
+            rtp_ports: (sip.rtp_port_min, sip.rtp_port_max),
+            trunk: sip.trunk.as_ref().map(|t| Trunk {
+                address: t.address.clone(),
+                credentials_secret: t.credentials_secret_name.clone(),
+            }),
+            resources: sip.resources.clone(),
+        }),
+    })
+}
+
+/// Whether `tag` is usable as an image tag.
+fn is_image_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= 128
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !tag.starts_with(['.', '-'])
 }
 
 /// Whether `s` looks like a Kubernetes quantity (`10Gi`, `500M`, `1.5G`, `1e9`).
@@ -76,6 +281,10 @@ fn is_quantity(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn defaults() -> MediaClusterSpec {
+        serde_json::from_str("{}").expect("defaults")
+    }
+
     #[test]
     fn quantities() {
         assert!(is_quantity("10Gi"));
@@ -86,7 +295,7 @@ mod tests {
 
     #[test]
     fn conflicting_architecture_is_invalid() {
-        let mut spec: MediaClusterSpec = serde_json::from_str("{}").expect("defaults");
+        let mut spec = defaults();
         spec.sfu.architecture = Some(yunhui_crds::media_cluster::Architecture::Arm64);
         spec.sfu
             .node_selector
@@ -99,11 +308,63 @@ mod tests {
 
     #[test]
     fn bad_storage_size_is_invalid() {
-        let mut spec: MediaClusterSpec = serde_json::from_str("{}").expect("defaults");
+        let mut spec = defaults();
         spec.database.embedded.storage_size = "lots".into();
         assert_eq!(
             validate(&spec),
             Err(InvalidSpec::StorageSize("lots".into()))
+        );
+    }
+
+    #[test]
+    fn a_fixed_address_must_be_an_ip_address() {
+        let mut spec = defaults();
+        spec.sfu.advertise = AdvertisedAddress::Fixed;
+        spec.sfu.advertised_address = Some("media.example.com".into());
+        assert_eq!(
+            validate(&spec),
+            Err(InvalidSpec::AdvertisedAddress("media.example.com".into()))
+        );
+        spec.sfu.advertised_address = Some("192.0.2.10".into());
+        let valid = validate(&spec).expect("valid");
+        assert_eq!(
+            valid.sfu.advertise,
+            Advertise::Fixed(IpAddr::from([192, 0, 2, 10]))
+        );
+    }
+
+    #[test]
+    fn the_defaults_are_one_signal_on_sqlite_and_one_sfu_node_per_linux_node() {
+        let valid = validate(&defaults()).expect("valid");
+        assert_eq!(
+            valid.signal,
+            Signal::InCluster {
+                replicas: 1,
+                database: Database::Embedded {
+                    storage: Quantity("10Gi".into()),
+                    storage_class: None
+                },
+                resources: None,
+            }
+        );
+        assert_eq!(valid.sfu.networking, SfuNetworking::HostNetwork);
+        assert_eq!(valid.sfu.advertise, Advertise::NodeInternalIp);
+        assert_eq!(
+            valid.sfu.node_selector,
+            BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())])
+        );
+        assert!(valid.recorder.is_none() && valid.sip.is_none());
+    }
+
+    #[test]
+    fn an_external_signal_url_loses_its_trailing_slash() {
+        let mut spec = defaults();
+        spec.signal.external_url = Some("http://signal.elsewhere:8080/".into());
+        assert_eq!(
+            validate(&spec).expect("valid").signal,
+            Signal::External {
+                url: "http://signal.elsewhere:8080".into()
+            }
         );
     }
 }

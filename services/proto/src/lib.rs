@@ -6,6 +6,8 @@
 //!   recurring meetings, upcoming and history lists).
 //! - [`dial`]: the internal interface between signal and the SIP gateway.
 //! - [`media`]: the internal interface between signal and an SFU node.
+//! - [`env`]: the names of the environment variables the services read (and
+//!   the operator sets).
 //! - [`signaling`]: the JSON messages of the WebSocket signaling protocol
 //!   (`/api/v1/signal`), versioned by [`signaling::PROTOCOL_VERSION`].
 //!
@@ -14,6 +16,7 @@
 
 pub mod api;
 pub mod dial;
+pub mod env;
 pub mod limits;
 pub mod media;
 pub mod schedule;

@@ -29,19 +29,19 @@ struct Args {
     #[arg(long, default_value = "0.0.0.0:7882")]
     udp_listen: SocketAddr,
     /// Media UDP port, replacing the port of `--udp-listen`.
-    #[arg(long, env = "YUNHUI_SFU_UDP_PORT")]
+    #[arg(long, env = yunhui_proto::env::SFU_UDP_PORT)]
     udp_port: Option<u16>,
     /// IP address clients are told to send media to.
-    #[arg(long, env = "YUNHUI_ADVERTISE_ADDRESS")]
+    #[arg(long, env = yunhui_proto::env::ADVERTISE_ADDRESS)]
     advertised_ip: Option<IpAddr>,
     /// A file holding the IP address to advertise (waited for up to 120 s).
-    #[arg(long, env = "YUNHUI_ADVERTISE_ADDRESS_FILE")]
+    #[arg(long, env = yunhui_proto::env::ADVERTISE_ADDRESS_FILE)]
     advertised_ip_file: Option<PathBuf>,
     /// TCP address of the internal API, health checks and metrics.
     #[arg(long, default_value = "0.0.0.0:7880")]
     http_listen: SocketAddr,
     /// Shared key signal presents on the internal API.
-    #[arg(long, env = "YUNHUI_INTERNAL_KEY", hide_env_values = true)]
+    #[arg(long, env = yunhui_proto::env::INTERNAL_KEY, hide_env_values = true)]
     internal_key: String,
 }
 

@@ -16,41 +16,41 @@ use yunhui_signal::{App, SignalConfig};
 #[command(name = "yunhui-signal", version, about = "Yunhui signal service")]
 struct Args {
     /// HTTP listen address.
-    #[arg(long, env = "YUNHUI_LISTEN", default_value = "0.0.0.0:8080")]
+    #[arg(long, env = yunhui_proto::env::LISTEN, default_value = "0.0.0.0:8080")]
     listen: SocketAddr,
     /// PostgreSQL URL; without it an SQLite file in --data-dir is used.
-    #[arg(long, env = "YUNHUI_DATABASE_URL")]
+    #[arg(long, env = yunhui_proto::env::DATABASE_URL)]
     database_url: Option<String>,
     /// Directory of the embedded database.
-    #[arg(long, env = "YUNHUI_DATA_DIR", default_value = "./yunhui-data")]
+    #[arg(long, env = yunhui_proto::env::DATA_DIR, default_value = "./yunhui-data")]
     data_dir: PathBuf,
     /// Base URL of the SFU node's internal API.
-    #[arg(long, env = "YUNHUI_SFU_URL")]
+    #[arg(long, env = yunhui_proto::env::SFU_URL)]
     sfu_url: String,
     /// Shared key of the SFU's internal API.
-    #[arg(long, env = "YUNHUI_INTERNAL_KEY", hide_env_values = true)]
+    #[arg(long, env = yunhui_proto::env::INTERNAL_KEY, hide_env_values = true)]
     internal_key: String,
     /// Base URL clients use (for join links).
-    #[arg(long, env = "YUNHUI_PUBLIC_URL")]
+    #[arg(long, env = yunhui_proto::env::PUBLIC_URL)]
     public_url: String,
     /// JSON file served at `/.well-known/yunhui` (the operator mounts it).
-    #[arg(long, env = "YUNHUI_DISCOVERY_FILE")]
+    #[arg(long, env = yunhui_proto::env::DISCOVERY_FILE)]
     discovery_file: Option<PathBuf>,
     /// Built web client to serve at `/`.
-    #[arg(long, env = "YUNHUI_WEB_DIR")]
+    #[arg(long, env = yunhui_proto::env::WEB_DIR)]
     web_dir: Option<PathBuf>,
     /// Take client addresses from X-Forwarded-For (only behind a trusted ingress).
-    #[arg(long, env = "YUNHUI_TRUST_FORWARDED_FOR")]
+    #[arg(long, env = yunhui_proto::env::TRUST_FORWARDED_FOR)]
     trust_forwarded_for: bool,
     /// Link to the deployment's terms of service (shown by clients).
-    #[arg(long, env = "YUNHUI_TERMS_URL")]
+    #[arg(long, env = yunhui_proto::env::TERMS_URL)]
     terms_url: Option<String>,
     /// Link to the deployment's privacy policy (shown by clients).
-    #[arg(long, env = "YUNHUI_PRIVACY_URL")]
+    #[arg(long, env = yunhui_proto::env::PRIVACY_URL)]
     privacy_url: Option<String>,
     /// Base URL of the SIP gateway's internal API; without it meetings
     /// cannot call devices or phones.
-    #[arg(long, env = "YUNHUI_SIPGW_URL")]
+    #[arg(long, env = yunhui_proto::env::SIPGW_URL)]
     sipgw_url: Option<String>,
 }
 

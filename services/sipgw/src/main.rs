@@ -13,38 +13,38 @@ use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk, internal_api};
 #[command(name = "yunhui-sipgw", version, about = "Yunhui SIP gateway")]
 struct Args {
     /// UDP port for SIP.
-    #[arg(long, env = "YUNHUI_SIP_PORT", default_value_t = 5060)]
+    #[arg(long, env = yunhui_proto::env::SIP_PORT, default_value_t = 5060)]
     sip_port: u16,
     /// Address devices reach this gateway at (the pod's or node's IP).
-    #[arg(long, env = "YUNHUI_ADVERTISE_ADDRESS")]
+    #[arg(long, env = yunhui_proto::env::ADVERTISE_ADDRESS)]
     advertise_address: IpAddr,
     /// Listen address of the internal API signal calls.
     #[arg(
         long,
-        env = "YUNHUI_SIPGW_CONTROL_LISTEN",
+        env = yunhui_proto::env::SIPGW_CONTROL_LISTEN,
         default_value = "0.0.0.0:8090"
     )]
     control_listen: SocketAddr,
     /// Signal's base URL, where answered calls join their meetings.
-    #[arg(long, env = "YUNHUI_SIGNAL_URL")]
+    #[arg(long, env = yunhui_proto::env::SIGNAL_URL)]
     signal_url: String,
     /// Shared key of the internal API.
-    #[arg(long, env = "YUNHUI_INTERNAL_KEY", hide_env_values = true)]
+    #[arg(long, env = yunhui_proto::env::INTERNAL_KEY, hide_env_values = true)]
     internal_key: String,
     /// SIP trunk (`host[:port]`) through which phone numbers are called.
-    #[arg(long, env = "YUNHUI_SIP_TRUNK")]
+    #[arg(long, env = yunhui_proto::env::SIP_TRUNK)]
     sip_trunk: Option<String>,
     /// User name for the trunk's digest challenge.
-    #[arg(long, env = "YUNHUI_SIP_TRUNK_USER")]
+    #[arg(long, env = yunhui_proto::env::SIP_TRUNK_USER)]
     sip_trunk_user: Option<String>,
     /// Password for the trunk's digest challenge.
-    #[arg(long, env = "YUNHUI_SIP_TRUNK_PASSWORD", hide_env_values = true)]
+    #[arg(long, env = yunhui_proto::env::SIP_TRUNK_PASSWORD, hide_env_values = true)]
     sip_trunk_password: Option<String>,
     /// UDP ports for calls' RTP, `first-last` (e.g. `20000-20999`).
-    #[arg(long, env = "YUNHUI_SIP_RTP_PORTS", value_parser = parse_range)]
+    #[arg(long, env = yunhui_proto::env::SIP_RTP_PORTS, value_parser = parse_range)]
     rtp_ports: Option<(u16, u16)>,
     /// Seconds a call may ring before it is given up.
-    #[arg(long, env = "YUNHUI_SIP_RING_TIMEOUT", default_value_t = 60)]
+    #[arg(long, env = yunhui_proto::env::SIP_RING_TIMEOUT, default_value_t = 60)]
     ring_timeout: u64,
 }
 

@@ -1,0 +1,230 @@
+//! The status step: the MediaCluster's conditions and counts, and what the
+//! reconcile does next — for a paused cluster, an invalid spec, an SFU pool
+//! waiting for host ports, and one that was applied.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use yunhui_crds::media_cluster::SfuNetworking;
+use yunhui_crds::{MediaCluster, MediaClusterStatus, ResourceStatus};
+
+use super::build::signal_url;
+use super::host_ports::PortConflict;
+use super::validate::{InvalidSpec, Signal, ValidCluster};
+use crate::apply::ApplyReport;
+use crate::conditions::{self, READY};
+use crate::context::Context;
+use crate::error::Result;
+
+/// Reason of the Ready condition while another pool holds the SFU's ports.
+pub const SFU_PORT_CONFLICT: &str = "SfuPortConflict";
+
+/// A paused cluster: its readiness as last seen, and nothing else happens
+/// until the spec changes.
+pub async fn paused(ctx: &Context, mc: &MediaCluster) -> Result<Action> {
+    let current = mc.status.as_ref();
+    let mut status = current.cloned().unwrap_or_default();
+    let ready = current.is_some_and(|s| s.is_ready());
+    status.conditions = conditions::settle(
+        previous(mc),
+        conditions::standard(
+            (ready, "Paused", "reconciliation is paused".into()),
+            false,
+            None,
+            true,
+        ),
+        mc.meta().generation,
+    );
+    status.observed_generation = mc.meta().generation;
+    ctx.write_status(mc, current, &status).await?;
+    Ok(Action::await_change())
+}
+
+/// An invalid spec: `Ready=False` with reason `InvalidSpec`, an Event the
+/// first time, and a wait for a change instead of a hot loop.
+pub async fn invalid(ctx: &Context, mc: &MediaCluster, invalid: &InvalidSpec) -> Result<Action> {
+    let current = mc.status.as_ref();
+    let generation = mc.meta().generation;
+    let message = invalid.to_string();
+    let already = current.and_then(|s| s.condition(READY)).is_some_and(|c| {
+        c.reason == "InvalidSpec" && c.observed_generation == generation && c.message == message
+    });
+    let status = MediaClusterStatus {
+        observed_generation: generation,
+        conditions: conditions::settle(
+            previous(mc),
+            conditions::standard(
+                (false, "InvalidSpec", message.clone()),
+                false,
+                Some(("InvalidSpec", message.clone())),
+                false,
+            ),
+            generation,
+        ),
+        ..current.cloned().unwrap_or_default()
+    };
+    if !already {
+        ctx.event(mc, true, "InvalidSpec", message, "Validate")
+            .await;
+    }
+    ctx.write_status(mc, current, &status).await?;
+    Ok(Action::await_change())
+}
+
+/// The status after the apply step: ready when signal and the SFU pool
+/// are, not ready (and a warning) while another pool holds the host ports.
+pub async fn update(
+    ctx: &Context,
+    mc: &MediaCluster,
+    namespace: &str,
+    cluster: &ValidCluster,
+    port_conflict: Option<&PortConflict>,
+    report: &ApplyReport,
+) -> Result<Action> {
+    let current = mc.status.as_ref();
+    let generation = mc.meta().generation;
+    let name = mc.name_any();
+    let (signal_ready, signal_ok) = signal_readiness(ctx, namespace, &name, cluster).await?;
+    if let Some(conflict) = port_conflict {
+        let message = conflict.to_string();
+        let reported = current
+            .and_then(|s| s.condition(READY))
+            .is_some_and(|c| c.reason == SFU_PORT_CONFLICT && c.message == message);
+        if !reported {
+            ctx.event(mc, true, SFU_PORT_CONFLICT, message.clone(), "Apply")
+                .await;
+        }
+        let status = MediaClusterStatus {
+            observed_generation: generation,
+            conditions: conditions::settle(
+                previous(mc),
+                conditions::standard(
+                    (false, SFU_PORT_CONFLICT, message.clone()),
+                    false,
+                    Some((SFU_PORT_CONFLICT, message)),
+                    false,
+                ),
+                generation,
+            ),
+            signal_ready_replicas: signal_ready,
+            sfu_ready_nodes: 0,
+            signal_url: Some(signal_url(&name, namespace, &mc.spec)),
+        };
+        ctx.write_status(mc, current, &status).await?;
+        // Waits for a change of this or another MediaCluster (both are watched).
+        return Ok(Action::requeue(ctx.config.resync));
+    }
+    let (sfu_ready, sfu_ok) = sfu_readiness(ctx, namespace, &name, cluster).await?;
+    let ready = signal_ok && sfu_ok && !report.changed();
+    let message = if ready {
+        "signal and the SFU pool are ready".to_string()
+    } else {
+        format!("waiting for pods: signal {signal_ready} ready, SFU {sfu_ready} ready")
+    };
+    let status = MediaClusterStatus {
+        observed_generation: generation,
+        conditions: conditions::settle(
+            previous(mc),
+            conditions::standard(
+                (ready, if ready { "Ready" } else { "PodsNotReady" }, message),
+                !ready,
+                None,
+                false,
+            ),
+            generation,
+        ),
+        signal_ready_replicas: signal_ready,
+        sfu_ready_nodes: sfu_ready,
+        signal_url: Some(signal_url(&name, namespace, &mc.spec)),
+    };
+    ctx.write_status(mc, current, &status).await?;
+    Ok(if ready {
+        Action::requeue(ctx.config.resync)
+    } else {
+        Action::requeue(Duration::from_secs(5))
+    })
+}
+
+fn previous(mc: &MediaCluster) -> &[yunhui_crds::common::Condition] {
+    mc.status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
+}
+
+/// Ready signal replicas, and whether all wanted ones are ready and current.
+async fn signal_readiness(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    cluster: &ValidCluster,
+) -> Result<(i32, bool)> {
+    let Signal::InCluster { replicas, .. } = &cluster.signal else {
+        return Ok((0, true));
+    };
+    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
+    let Some(sts) = api.get_opt(&format!("{name}-signal")).await? else {
+        return Ok((0, false));
+    };
+    let want = if cluster.stopped { 0 } else { *replicas };
+    let status = sts.status.unwrap_or_default();
+    let ready = status.ready_replicas.unwrap_or(0);
+    let current = status.observed_generation >= sts.metadata.generation
+        && status.updated_replicas.unwrap_or(0) >= want;
+    Ok((ready, current && ready >= want))
+}
+
+/// Ready SFU pods, and whether all wanted ones are ready and current.
+async fn sfu_readiness(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    cluster: &ValidCluster,
+) -> Result<(i32, bool)> {
+    let name = format!("{name}-sfu");
+    let min_nodes = cluster.sfu.min_nodes;
+    match cluster.sfu.networking {
+        SfuNetworking::HostNetwork => {
+            if cluster.stopped {
+                return Ok((0, true));
+            }
+            let api: Api<DaemonSet> = Api::namespaced(ctx.client.clone(), namespace);
+            let Some(ds) = api.get_opt(&name).await? else {
+                return Ok((0, false));
+            };
+            let status = ds.status.unwrap_or_default();
+            let current = status.observed_generation >= ds.metadata.generation
+                && status.updated_number_scheduled.unwrap_or(0) >= status.desired_number_scheduled;
+            Ok((
+                status.number_ready,
+                current
+                    && status.number_ready >= status.desired_number_scheduled
+                    && status.number_ready >= min_nodes,
+            ))
+        }
+        SfuNetworking::HostPort => {
+            let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), namespace);
+            let Some(d) = api.get_opt(&name).await? else {
+                return Ok((0, false));
+            };
+            let want = if cluster.stopped { 0 } else { min_nodes };
+            let status = d.status.unwrap_or_default();
+            let ready = status.ready_replicas.unwrap_or(0);
+            let current = status.observed_generation >= d.metadata.generation
+                && status.updated_replicas.unwrap_or(0) >= want;
+            Ok((ready, current && ready >= want))
+        }
+    }
+}
+
+/// Whether `mc` reported that its SFU pool waits for host ports another
+/// MediaCluster holds (so a change elsewhere may let it run).
+pub fn waits_for_host_ports(mc: &MediaCluster) -> bool {
+    mc.status
+        .as_ref()
+        .and_then(|s| s.condition(READY))
+        .is_some_and(|c| c.reason == SFU_PORT_CONFLICT)
+}

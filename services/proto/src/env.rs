@@ -1,0 +1,87 @@
+//! Names of the environment variables the services read their settings
+//! from: the services' command lines (`clap`'s `env = …`) and the operator,
+//! which sets them in the pods it builds, use these constants, so a name
+//! cannot drift between the two sides.
+//!
+//! One constant per variable; its doc says which service reads it. The
+//! operator sets only variables a service reads.
+
+/// Shared key of the internal APIs (SFU control, SIP gateway control,
+/// signal's tenant admin API). Read by signal, the SFU and the SIP gateway.
+pub const INTERNAL_KEY: &str = "YUNHUI_INTERNAL_KEY";
+
+/// Signal's base URL, where answered calls join their meetings. Read by the
+/// SIP gateway.
+pub const SIGNAL_URL: &str = "YUNHUI_SIGNAL_URL";
+
+/// Signal's HTTP listen address. Read by signal.
+pub const LISTEN: &str = "YUNHUI_LISTEN";
+
+/// PostgreSQL URL of signal's database (without it, SQLite in the data
+/// directory). Read by signal.
+pub const DATABASE_URL: &str = "YUNHUI_DATABASE_URL";
+
+/// Directory of signal's embedded database. Read by signal.
+pub const DATA_DIR: &str = "YUNHUI_DATA_DIR";
+
+/// Base URL of an SFU node's internal API. Read by signal.
+pub const SFU_URL: &str = "YUNHUI_SFU_URL";
+
+/// Base URL clients use, for join links. Read by signal.
+pub const PUBLIC_URL: &str = "YUNHUI_PUBLIC_URL";
+
+/// JSON file served at `/.well-known/yunhui`. Read by signal.
+pub const DISCOVERY_FILE: &str = "YUNHUI_DISCOVERY_FILE";
+
+/// Directory of the built web client served at `/`. Read by signal.
+pub const WEB_DIR: &str = "YUNHUI_WEB_DIR";
+
+/// Whether client addresses come from `X-Forwarded-For`. Read by signal.
+pub const TRUST_FORWARDED_FOR: &str = "YUNHUI_TRUST_FORWARDED_FOR";
+
+/// Link to the deployment's terms of service. Read by signal.
+pub const TERMS_URL: &str = "YUNHUI_TERMS_URL";
+
+/// Link to the deployment's privacy policy. Read by signal.
+pub const PRIVACY_URL: &str = "YUNHUI_PRIVACY_URL";
+
+/// Base URL of the SIP gateway's internal API. Read by signal.
+pub const SIPGW_URL: &str = "YUNHUI_SIPGW_URL";
+
+/// The SFU node's media UDP port. Read by the SFU.
+pub const SFU_UDP_PORT: &str = "YUNHUI_SFU_UDP_PORT";
+
+/// IP address to advertise to clients and devices. Read by the SFU and the
+/// SIP gateway.
+pub const ADVERTISE_ADDRESS: &str = "YUNHUI_ADVERTISE_ADDRESS";
+
+/// A file holding the IP address to advertise. Read by the SFU.
+pub const ADVERTISE_ADDRESS_FILE: &str = "YUNHUI_ADVERTISE_ADDRESS_FILE";
+
+/// The name of the node a pod runs on. Read by no service: Kubernetes
+/// expands `$(YUNHUI_NODE_NAME)` in the value of [`ADVERTISE_ADDRESS_FILE`],
+/// which the operator sets after it, to the node's own file.
+pub const NODE_NAME: &str = "YUNHUI_NODE_NAME";
+
+/// UDP port for SIP. Read by the SIP gateway.
+pub const SIP_PORT: &str = "YUNHUI_SIP_PORT";
+
+/// Listen address of the SIP gateway's internal API. Read by the SIP gateway.
+pub const SIPGW_CONTROL_LISTEN: &str = "YUNHUI_SIPGW_CONTROL_LISTEN";
+
+/// SIP trunk (`host[:port]`) through which phone numbers are called. Read by
+/// the SIP gateway.
+pub const SIP_TRUNK: &str = "YUNHUI_SIP_TRUNK";
+
+/// User name for the trunk's digest challenge. Read by the SIP gateway.
+pub const SIP_TRUNK_USER: &str = "YUNHUI_SIP_TRUNK_USER";
+
+/// Password for the trunk's digest challenge. Read by the SIP gateway (and
+/// `yunhui up`).
+pub const SIP_TRUNK_PASSWORD: &str = "YUNHUI_SIP_TRUNK_PASSWORD";
+
+/// UDP ports for calls' RTP, `first-last`. Read by the SIP gateway.
+pub const SIP_RTP_PORTS: &str = "YUNHUI_SIP_RTP_PORTS";
+
+/// Seconds a call may ring before it is given up. Read by the SIP gateway.
+pub const SIP_RING_TIMEOUT: &str = "YUNHUI_SIP_RING_TIMEOUT";
