@@ -52,7 +52,7 @@ pub struct UpArgs {
     /// Password for the SIP trunk's digest challenge.
     #[arg(
         long,
-        env = "YUNHUI_SIP_TRUNK_PASSWORD",
+        env = yunhui_proto::env::SIP_TRUNK_PASSWORD,
         hide_env_values = true,
         requires = "sip_trunk_user"
     )]

@@ -105,15 +105,91 @@ fn verify_passes_on_a_fresh_bundle() {
     let bundle = fixture.build("xinchuang", "bundle");
     let (ok, stderr) = verify(&bundle, &fixture.public);
     assert!(ok, "{stderr}");
-    // Without --key: integrity only, with a warning saying so.
     let output = run_ok(
         yunhui()
-            .args(["bundle", "verify", "--output", "json"])
+            .args(["bundle", "verify", "--output", "json", "--key"])
+            .arg(&fixture.public)
             .arg(&bundle),
     );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("integrity, not origin"));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["ok"], true);
+    assert!(
+        report["signer"]
+            .as_str()
+            .unwrap()
+            .starts_with("publisher key "),
+        "{report}"
+    );
+}
+
+/// What a command says when it refuses `bundle`.
+fn refusal(args: &[&str], bundle: &Path) -> String {
+    let output = yunhui()
+        .args(args)
+        .arg(bundle)
+        .env_remove("YUNHUI_BUNDLE_PUB")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{args:?} accepted the bundle");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_bundle_signed_by_someone_else_is_refused_unless_told_to_skip_the_check() {
+    let publisher = Fixture::create();
+    let stranger = Fixture::create();
+    let forged = stranger.build("enterprise", "forged");
+    let (ok, stderr) = verify(&forged, &publisher.public);
+    assert!(!ok && stderr.contains("not with the given key"), "{stderr}");
+    // No publisher key: every command that reads a bundle refuses it.
+    for command in [
+        &["bundle", "verify"][..],
+        &["registry", "serve", "--listen", "127.0.0.1:0"],
+        &["registry", "push", "--registry", "127.0.0.1:9"],
+    ] {
+        let stderr = refusal(command, &forged);
+        assert!(
+            stderr.contains("no publisher key") && stderr.contains("--insecure-skip-signature"),
+            "{command:?}: {stderr}"
+        );
+    }
+    let stderr = refusal(
+        &[
+            "bundle",
+            "verify",
+            "--insecure-skip-signature",
+            "--key",
+            publisher.public.to_str().unwrap(),
+        ],
+        &forged,
+    );
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    // Told to skip the check: accepted, loudly, and the report says so.
+    let output = run_ok(
+        yunhui()
+            .args([
+                "bundle",
+                "verify",
+                "--output",
+                "json",
+                "--insecure-skip-signature",
+            ])
+            .arg(&forged),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("WARNING: --insecure-skip-signature"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert!(
+        report["signer"]
+            .as_str()
+            .unwrap()
+            .contains("not checked against a publisher key"),
+        "{report}"
+    );
 }
 
 fn flip_byte(path: &Path, at: usize) {

@@ -14,85 +14,22 @@
 mod bundle_fixture;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use bundle_fixture::{Fixture, source_root, yunhui};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::json;
 use yunhui_installer::install::inventory::{Inventory, RevisionState};
+use yunhui_testkit::ControlPlane;
+use yunhui_testkit::chart::helm;
 
 const NS: &str = "yunhui-site";
 const RELEASE: &str = "yunhui-operator";
 const REGISTRY: &str = "registry.site.test:5000";
-
-struct ControlPlane {
-    dir: PathBuf,
-}
-
-impl ControlPlane {
-    fn script(args: &[&str]) -> String {
-        let out = Command::new(source_root().join("tests/kube/control-plane.sh"))
-            .args(args)
-            .env("YUNHUI_KUBE_OWNER_PID", std::process::id().to_string())
-            .output()
-            .expect("control-plane.sh runs");
-        assert!(
-            out.status.success(),
-            "control-plane.sh {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn start(dir: PathBuf) -> ControlPlane {
-        let d = dir.to_string_lossy().to_string();
-        Self::script(&["start", &d]);
-        Self::script(&["create-nodes", &d, "2", "amd64"]);
-        ControlPlane { dir }
-    }
-
-    async fn client(&self) -> Client {
-        let kc = Kubeconfig::read_from(self.dir.join("kubeconfig")).expect("kubeconfig");
-        let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-            .await
-            .expect("config");
-        Client::try_from(config).expect("client")
-    }
-}
-
-impl Drop for ControlPlane {
-    fn drop(&mut self) {
-        let _ = Command::new(source_root().join("tests/kube/control-plane.sh"))
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-    }
-}
-
-/// The real helm, built from its Go module (cached).
-fn helm() -> PathBuf {
-    let out = Command::new(source_root().join("charts/build-helm.sh"))
-        .output()
-        .expect("build-helm.sh runs");
-    assert!(
-        out.status.success(),
-        "building helm failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("helm path")
-            .trim(),
-    )
-}
 
 fn host_arch() -> &'static str {
     yunhui_installer::install::render::host_arch()
@@ -121,11 +58,16 @@ fn site_file(dir: &Path, name: &str, kubeconfig: &Path, extra: serde_json::Value
 }
 
 fn run(command: &str, site: &Path) -> Output {
+    run_with(command, site, &[])
+}
+
+fn run_with(command: &str, site: &Path, extra: &[&str]) -> Output {
     yunhui()
         .arg(command)
         .arg("--config")
         .arg(site)
         .args(["--output", "json"])
+        .args(extra)
         .output()
         .expect("yunhui runs")
 }
@@ -246,9 +188,9 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
     assert!(bundle.join("bin").join(host_arch()).join("helm").is_file());
     let dir = fixture.dir.path();
     std::fs::write(dir.join("registry-password"), "pull-secret-password\n").expect("password");
-    let plane = ControlPlane::start(dir.join("kube"));
-    let client = plane.client().await;
-    let kubeconfig = plane.dir.join("kubeconfig");
+    let plane = ControlPlane::bare(dir.join("kube"), 2);
+    let client = plane.admin().await;
+    let kubeconfig = plane.kubeconfig();
     let examples = source_root().join("examples");
     std::fs::write(
         dir.join("settings.yaml"),
@@ -400,13 +342,31 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
         .push(json!({"inline": {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "refused"},
         "data": {"not a valid key!": "x"}}}));
+    // This site file names no publisher key: refused, unless the signature
+    // check is skipped on purpose, which the inventory records.
     let site4 = site_file(
         dir,
         "site4.yaml",
         &kubeconfig,
-        json!({"chart": {"values": {"replicaCount": 3}}, "resources": refused_resources}),
+        json!({"chart": {"values": {"replicaCount": 3}}, "resources": refused_resources, "bundleKey": null}),
     );
-    let error = failure("upgrade", &site4);
+    let untrusted = failure("upgrade", &site4);
+    assert!(
+        untrusted.contains("bundleKey") && untrusted.contains("--insecure-skip-signature"),
+        "{untrusted}"
+    );
+    assert_eq!(
+        states(&client).await.last(),
+        Some(&(3, RevisionState::Failed)),
+        "nothing was recorded for the refused upgrade"
+    );
+    let out = run_with("upgrade", &site4, &["--insecure-skip-signature"]);
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        error.contains("WARNING: --insecure-skip-signature"),
+        "{error}"
+    );
     assert!(
         error.contains(&format!("applying ConfigMap {NS}/refused"))
             && error.contains("resources[4].inline")
@@ -417,6 +377,18 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
     assert_eq!(
         states(&client).await.last(),
         Some(&(4, RevisionState::Failed))
+    );
+    let signers: Vec<String> = Inventory::new(client.clone(), NS, RELEASE)
+        .revisions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.data.bundle.signer)
+        .collect();
+    assert!(signers[0].starts_with("publisher key "), "{signers:?}");
+    assert!(
+        signers[3].contains("not checked against a publisher key"),
+        "{signers:?}"
     );
 
     // 6. Uninstall removes the inventory's objects and nothing else.
@@ -566,7 +538,18 @@ fn bad_site_files_name_the_field() {
     bytes[last] ^= 1;
     std::fs::write(&manifest, bytes).unwrap();
     let path = dir.join("site.yaml");
-    std::fs::write(&path, base.replace("bundle: bundle", "bundle: real-bundle")).unwrap();
+    let real = base.replace("bundle: bundle", "bundle: real-bundle");
+    // Without a publisher key nothing is read at all.
+    std::fs::write(&path, &real).unwrap();
+    let out = run("install", &path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("no publisher key")
+            && stderr.contains("bundleKey"),
+        "{stderr}"
+    );
+    std::fs::write(&path, format!("{real}bundleKey: signing.pub\n")).unwrap();
     let out = run("install", &path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -2,6 +2,9 @@
 //! listed OS and /proc/cpuinfo of each listed CPU give the expected verdicts
 //! (F-OPS-4).
 
+#[path = "bundle_fixture.rs"]
+mod bundle_fixture;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -272,4 +275,56 @@ fn command_reports_json_and_exit_status() {
         err.contains("unknown profile") && err.contains("cluster-node"),
         "{err}"
     );
+}
+
+/// The "bundle architecture" check of a report.
+fn arch_check(report: &serde_json::Value) -> serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "bundle architecture")
+        .cloned()
+        .unwrap_or_else(|| panic!("no bundle architecture check in {report:#}"))
+}
+
+#[test]
+fn a_host_the_bundle_has_no_images_for_fails_with_both_named() {
+    let fixture = bundle_fixture::Fixture::create();
+    let bundle = fixture.build("enterprise", "bundle");
+    assert_eq!(
+        bundle_fixture::manifest(&bundle)["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["arch"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["amd64", "arm64"]
+    );
+    let loongson = root(
+        "kylin-v10-sp3",
+        "loongson-3a5000",
+        "4.19.190-6.4.lns8.loongarch64",
+    );
+    // The directory and the single file alike.
+    for given in [bundle.clone(), bundle.with_file_name("bundle.tar.zst")] {
+        let (ok, report) = preflight(loongson.path(), &["--bundle", given.to_str().unwrap()]);
+        assert!(!ok, "{report:#}");
+        let check = arch_check(&report);
+        assert_eq!(check["verdict"], "fail", "{check}");
+        let detail = check["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("loong64")
+                && detail.contains("Loongson")
+                && detail.contains("amd64, arm64"),
+            "{detail}"
+        );
+    }
+    let hygon = root(
+        "openeuler-24.03",
+        "hygon-c86-7285",
+        "6.6.0-28.0.0.34.oe2403.x86_64",
+    );
+    let (_, report) = preflight(hygon.path(), &["--bundle", bundle.to_str().unwrap()]);
+    assert_eq!(arch_check(&report)["verdict"], "pass", "{report:#}");
 }

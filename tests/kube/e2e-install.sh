@@ -484,7 +484,7 @@ docker-registry serve "$sr/config.yml" >"$sr/log" 2>&1 &
 site_registry_pid=$!
 wait_for 30 "docker-registry (TLS, basic auth) answers" \
   curl -sf --cacert "$sr/ca.crt" -u "puller:$(cat "$sr/password")" "https://$site_registry/v2/"
-"$yunhui" registry push "$work/bundle-2" --registry "$site_registry" --ca "$sr/ca.crt" \
+"$yunhui" registry push "$work/bundle-2" --key "$work/signing.pub" --registry "$site_registry" --ca "$sr/ca.crt" \
   --username puller --password-stdin <"$sr/password" >/dev/null || fail "yunhui registry push"
 curl -sf --cacert "$sr/ca.crt" -u "puller:$(cat "$sr/password")" "https://$site_registry/v2/yunhui/signal/tags/list" |
   grep -q '"0.1.1"' || fail "the site registry does not list yunhui/signal:0.1.1 after the push"

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use tar::EntryType;
 
 use super::manifest::{BUNDLED_PUBLIC_KEY, BundleManifest, MANIFEST_FILE, SIGNATURE_FILE};
-use super::verify::{VerifiedBundle, VerifyError, check_signature, verify};
+use super::verify::{VerifiedBundle, VerifyError, check_signature, read_document, verify};
 
 /// The zstd frame magic number.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -68,6 +68,9 @@ pub enum ArchiveError {
     /// The extracted bundle did not verify.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// No trusted key was given (see [`super::trust`]); nothing was read.
+    #[error("{0}")]
+    Trust(String),
 }
 
 /// Writes the bundle directory `root` as one archive; returns its path.
@@ -166,6 +169,57 @@ pub fn open(path: &Path, key: Option<&Path>) -> Result<OpenedBundle, ArchiveErro
         verified,
         _extracted: Some(temp),
     })
+}
+
+/// The manifest of a bundle directory or single file, NOT verified: for
+/// what a host can tell before installing (preflight's architecture check),
+/// never for trusting the bundle. A single file's manifest is its first entry.
+pub fn read_manifest(path: &Path) -> Result<BundleManifest, ArchiveError> {
+    let whole = |message: String| ArchiveError::Archive {
+        archive: path.to_path_buf(),
+        message,
+    };
+    let bytes = if path.is_dir() {
+        read_document(&path.join(MANIFEST_FILE))
+            .map_err(|e| whole(format!("{MANIFEST_FILE}: cannot read: {e}")))?
+    } else {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| whole(format!("cannot open: {e}")))?;
+        let mut buffered = BufReader::new(file);
+        let head = buffered
+            .fill_buf()
+            .map_err(|e| whole(format!("cannot read: {e}")))?;
+        let reader: Box<dyn Read> = if head.starts_with(&ZSTD_MAGIC) {
+            Box::new(
+                zstd::stream::read::Decoder::with_buffer(buffered)
+                    .map_err(|e| whole(format!("not a zstd stream: {e}")))?,
+            )
+        } else {
+            Box::new(buffered)
+        };
+        let mut tar = tar::Archive::new(reader);
+        let mut entries = tar
+            .entries()
+            .map_err(|e| whole(format!("not a tar archive: {e}")))?;
+        let mut first = entries
+            .next()
+            .ok_or_else(|| whole("empty archive".into()))?
+            .map_err(|e| whole(format!("damaged tar stream: {e}")))?;
+        if first.path_bytes().as_ref() != MANIFEST_FILE.as_bytes() {
+            return Err(whole(format!("the first entry is not {MANIFEST_FILE}")));
+        }
+        let mut bytes = Vec::new();
+        (&mut first)
+            .take(MAX_HEAD_ENTRY + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| whole(format!("{MANIFEST_FILE}: cannot read: {e}")))?;
+        bytes
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|e| whole(format!("{MANIFEST_FILE} is not a bundle manifest: {e}")))
 }
 
 /// Whether a stored path is a plain relative path.

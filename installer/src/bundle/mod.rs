@@ -25,9 +25,10 @@ pub mod manifest;
 pub mod oci;
 pub mod sbom;
 pub mod signing;
+pub mod trust;
 pub mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -182,9 +183,9 @@ pub struct BuildArgs {
 pub struct VerifyArgs {
     /// The bundle directory or single file (`.tar`, `.tar.zst`).
     pub bundle: PathBuf,
-    /// The publisher's public key; without it only the key inside the bundle is used.
-    #[arg(long, env = "YUNHUI_BUNDLE_PUB")]
-    pub key: Option<PathBuf>,
+    /// Which signer to accept.
+    #[command(flatten)]
+    pub trust: trust::TrustArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -196,6 +197,14 @@ pub struct KeygenArgs {
     /// Path prefix: writes <OUT>.key (mode 0600) and <OUT>.pub.
     #[arg(long, default_value = "yunhui-bundle")]
     pub out: PathBuf,
+}
+
+/// The key id (fingerprint) of the key that signed the bundle at `root`.
+fn signer_key_id(root: &Path) -> Option<String> {
+    let path = root.join(manifest::BUNDLED_PUBLIC_KEY);
+    let text = std::fs::read_to_string(&path).ok()?;
+    let public = signing::parse_public_key(&text, &path).ok()?;
+    Some(signing::key_id(&public))
 }
 
 /// Runs a `bundle` subcommand.
@@ -247,6 +256,9 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
                         bytes as f64 / (1024.0 * 1024.0),
                         manifest.aggregate_sha256
                     );
+                    if let Some(id) = signer_key_id(&out) {
+                        println!("  signed by key {id}: give sites its public key to verify with");
+                    }
                     for image in &manifest.images {
                         println!("  {}:{} {}", image.repository, image.tag, image.digest);
                     }
@@ -258,13 +270,9 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
             Ok(())
         }
         BundleCommand::Verify(args) => {
-            let verified = archive::open(&args.bundle, args.key.as_deref())?;
-            if verified.key_from_bundle {
-                eprintln!(
-                    "warning: checked against the key inside the bundle ({}), which proves integrity, not origin; pass --key with the publisher's public key",
-                    manifest::BUNDLED_PUBLIC_KEY
-                );
-            }
+            let trust = args.trust.trust()?;
+            let verified = trust::open(&args.bundle, &trust)?;
+            let signer = trust.signer(&verified.key_id);
             match args.output {
                 OutputFormat::Json => println!(
                     "{}",
@@ -273,6 +281,7 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
                         "bundle": args.bundle,
                         "key_id": verified.key_id,
                         "key_from_bundle": verified.key_from_bundle,
+                        "signer": signer,
                         "edition": verified.manifest.edition,
                         "version": verified.manifest.version,
                         "files": verified.files.len(),
@@ -280,11 +289,10 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
                     })
                 ),
                 OutputFormat::Text => println!(
-                    "ok: {} ({} {} edition): signature by key {} valid, {} files match, images complete",
+                    "ok: {} ({} {} edition): signature by {signer} valid, {} files match, images complete",
                     args.bundle.display(),
                     verified.manifest.version,
                     verified.manifest.edition,
-                    verified.key_id,
                     verified.files.len()
                 ),
             }

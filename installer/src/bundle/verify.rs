@@ -55,7 +55,7 @@ fn open_nofollow(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// Reads a small file without following links, refusing anything larger than `MAX_DOCUMENT`.
-fn read_document(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_document(path: &Path) -> std::io::Result<Vec<u8>> {
     let file = open_nofollow(path)?;
     let mut bytes = Vec::new();
     file.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes)?;

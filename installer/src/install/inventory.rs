@@ -79,6 +79,10 @@ pub struct BundleOrigin {
     pub edition: String,
     /// The manifest's aggregate checksum.
     pub aggregate_sha256: String,
+    /// Who signed the bundle, and whether that was checked against the
+    /// publisher's key (`--insecure-skip-signature` says it was not).
+    #[serde(default)]
+    pub signer: String,
 }
 
 /// One applied object.

@@ -32,6 +32,7 @@ use serde::Serialize;
 
 use crate::bundle::OutputFormat;
 use crate::bundle::archive::OpenedBundle;
+use crate::bundle::trust::Trust;
 use crate::progress::Progress;
 use inventory::{BundleOrigin, Inventory, InventoryEntry, Revision, RevisionData, RevisionState};
 use object::{Desired, ObjectKey, Resolved, kind_rank};
@@ -187,6 +188,10 @@ pub struct SiteArgs {
     /// Use this helm instead of the bundle's bin/<arch>/helm.
     #[arg(long)]
     pub helm: Option<PathBuf>,
+    /// Install a bundle signed by any key when the site file names no
+    /// `bundleKey`. Loud, and recorded in the inventory.
+    #[arg(long)]
+    pub insecure_skip_signature: bool,
     /// Output format of the result.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -299,15 +304,20 @@ async fn ensure_namespace(client: &kube::Client, name: &str) -> Result<(), Insta
     }
 }
 
-/// Verifies the site's bundle (a directory, or a single file extracted first).
-fn open_bundle(site: &Site) -> Result<OpenedBundle, InstallError> {
-    let verified = crate::bundle::archive::open(&site.bundle, site.bundle_key.as_deref())?;
-    if verified.key_from_bundle {
-        eprintln!(
-            "warning: bundle checked against its own key (integrity, not origin); set `bundleKey` in the site file"
-        );
-    }
-    Ok(verified)
+/// Verifies the site's bundle (a directory, or a single file extracted
+/// first) against the site's `bundleKey`; returns it with who signed it.
+fn open_bundle(
+    site: &Site,
+    insecure_skip_signature: bool,
+) -> Result<(OpenedBundle, String), InstallError> {
+    let trust = Trust::choose(
+        site.bundle_key.clone(),
+        insecure_skip_signature,
+        "set `bundleKey` in the site file",
+    )?;
+    let opened = crate::bundle::trust::open(&site.bundle, &trust)?;
+    let signer = trust.signer(&opened.key_id);
+    Ok((opened, signer))
 }
 
 fn entries(resolved: &[Resolved]) -> Vec<InventoryEntry> {
@@ -444,9 +454,10 @@ pub async fn install(
     site: &Site,
     mode: Mode,
     helm: Option<&std::path::Path>,
+    insecure_skip_signature: bool,
     progress: &Progress,
 ) -> Result<Outcome, InstallError> {
-    let opened = open_bundle(site)?;
+    let (opened, signer) = open_bundle(site, insecure_skip_signature)?;
     let verified = &opened.verified;
     if site.registry.push {
         let destination = crate::registry::push::Destination {
@@ -472,6 +483,7 @@ pub async fn install(
             version: verified.manifest.version.clone(),
             edition: verified.manifest.edition.clone(),
             aggregate_sha256: verified.manifest.aggregate_sha256.clone(),
+            signer,
         },
         objects: entries(&resolved),
     };
@@ -641,7 +653,16 @@ pub async fn run(args: SiteArgs, action: Option<Mode>) -> Result<(), InstallErro
     let site = Site::load(&args.config, action.is_some())?;
     let progress = Progress::new(matches!(args.output, OutputFormat::Json));
     let outcome = match action {
-        Some(mode) => install(&site, mode, args.helm.as_deref(), &progress).await?,
+        Some(mode) => {
+            install(
+                &site,
+                mode,
+                args.helm.as_deref(),
+                args.insecure_skip_signature,
+                &progress,
+            )
+            .await?
+        }
         None => uninstall(&site).await?,
     };
     outcome.print(args.output);

@@ -23,7 +23,8 @@ pub struct PreflightArgs {
     /// `table` for people, `json` for programs.
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
-    /// The bundle to be installed; free space must be 3x its size.
+    /// The bundle to be installed: this host's architecture must be one it
+    /// ships, and free space must be 3x its size.
     #[arg(long)]
     pub bundle: Option<PathBuf>,
     /// Read the host's files (os-release, /proc, /sys) under this directory,
@@ -88,6 +89,30 @@ pub fn run(args: PreflightArgs) -> anyhow::Result<bool> {
     })?;
     let facts = Facts::read(&args.root);
     let mut checks = evaluate(&rules, profile, &facts);
+    if let Some(path) = &args.bundle {
+        let host = facts.cpu.as_ref().map(|cpu| rules.match_cpu(cpu));
+        checks.push(match crate::bundle::archive::read_manifest(path) {
+            Ok(manifest) => {
+                let arches: Vec<String> = manifest.targets.iter().map(|t| t.arch.clone()).collect();
+                match &host {
+                    Some(cpu) => check_bundle_arch(&cpu.arch, &cpu.model, &arches),
+                    None => Check {
+                        check: "bundle architecture".into(),
+                        verdict: Verdict::Warn,
+                        detail: format!(
+                            "cannot read this host's CPU; the bundle ships {}",
+                            arches.join(", ")
+                        ),
+                    },
+                }
+            }
+            Err(e) => Check {
+                check: "bundle architecture".into(),
+                verdict: Verdict::Fail,
+                detail: format!("cannot read the bundle's manifest: {e}"),
+            },
+        });
+    }
     let bundle_bytes = match &args.bundle {
         Some(path) => bundle_size(path)?,
         None => profile.bundle_bytes,
@@ -197,6 +222,37 @@ pub fn evaluate(rules: &Rules, profile: &Profile, facts: &Facts) -> Vec<Check> {
         None => check("time sync", Verdict::Warn, "cannot tell whether the clock is synchronised".into()),
     });
     checks
+}
+
+/// Whether a bundle shipping `arches` can run on a host whose CPU
+/// (`model`) runs `host_arch` images.
+pub fn check_bundle_arch(host_arch: &str, model: &str, arches: &[String]) -> Check {
+    let shipped = arches.join(", ");
+    let (verdict, detail) = if arches.iter().any(|a| a == host_arch) {
+        (
+            Verdict::Pass,
+            format!("this host runs {host_arch} images; the bundle ships {shipped}"),
+        )
+    } else if host_arch == "unknown" {
+        (
+            Verdict::Fail,
+            format!(
+                "this host's CPU ({model}) runs none of the architectures Yunhui builds; the bundle ships {shipped}"
+            ),
+        )
+    } else {
+        (
+            Verdict::Fail,
+            format!(
+                "this host is {host_arch} ({model}), and the bundle ships {shipped} only: none of its images runs here; build a bundle with --arch {host_arch}"
+            ),
+        )
+    };
+    Check {
+        check: "bundle architecture".into(),
+        verdict,
+        detail,
+    }
 }
 
 fn bundle_size(path: &std::path::Path) -> anyhow::Result<u64> {

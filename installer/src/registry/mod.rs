@@ -61,9 +61,9 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:5000")]
     pub listen: SocketAddr,
-    /// The publisher's public key; without it the key inside the bundle is used.
-    #[arg(long, env = "YUNHUI_BUNDLE_PUB")]
-    pub key: Option<PathBuf>,
+    /// Which signer to accept.
+    #[command(flatten)]
+    pub trust: crate::bundle::trust::TrustArgs,
 }
 
 /// Runs a `registry` subcommand.

@@ -49,9 +49,9 @@ pub struct PushArgs {
     /// Read the password from the first line of stdin.
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
-    /// The publisher's public key; without it the key inside the bundle is used.
-    #[arg(long, env = "YUNHUI_BUNDLE_PUB")]
-    pub key: Option<PathBuf>,
+    /// Which signer to accept.
+    #[command(flatten)]
+    pub trust: crate::bundle::trust::TrustArgs,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = PushOutput::Text)]
     pub output: PushOutput,
@@ -627,7 +627,11 @@ pub async fn push_to(
         insecure: destination.insecure,
         username: None,
         password_stdin: false,
-        key: None,
+        // Already verified by the caller.
+        trust: crate::bundle::trust::TrustArgs {
+            key: None,
+            insecure_skip_signature: false,
+        },
         output: PushOutput::Json,
         stop_after_uploads: None,
     };
@@ -642,12 +646,8 @@ pub async fn run(args: PushArgs) -> Result<(), super::RegistryError> {
         (Some(user), true) => Some((user.clone(), read_password()?)),
         _ => None,
     };
-    let verified = crate::bundle::archive::open(&args.bundle, args.key.as_deref())?;
-    if verified.key_from_bundle {
-        eprintln!(
-            "warning: bundle checked against its own key (integrity, not origin); pass --key"
-        );
-    }
+    let trust = args.trust.trust()?;
+    let verified = crate::bundle::trust::open(&args.bundle, &trust)?;
     let mut client = Client::new(&args, auth)?;
     client.ping().await?;
     let text = args.output == PushOutput::Text;

@@ -187,12 +187,8 @@ pub fn router(catalog: Arc<Catalog>) -> Router {
 /// Verifies the bundle, then serves it until interrupted. Prints
 /// `listening on http://ADDR` once bound.
 pub async fn run(args: ServeArgs) -> Result<(), RegistryError> {
-    let verified = crate::bundle::archive::open(&args.bundle, args.key.as_deref())?;
-    if verified.key_from_bundle {
-        eprintln!(
-            "warning: bundle checked against its own key (integrity, not origin); pass --key"
-        );
-    }
+    let trust = args.trust.trust()?;
+    let verified = crate::bundle::trust::open(&args.bundle, &trust)?;
     let catalog = Arc::new(Catalog::new(&verified));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
