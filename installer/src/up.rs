@@ -57,6 +57,10 @@ pub struct UpArgs {
         requires = "sip_trunk_user"
     )]
     pub sip_trunk_password: Option<String>,
+    /// A phone number that reaches meetings through the SIP trunk's PSTN
+    /// side (repeat the flag); invitations name it.
+    #[arg(long = "dial-in-number", requires = "sip_trunk")]
+    pub dial_in_numbers: Vec<String>,
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -97,6 +101,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let config = SignalConfig {
         public_url: public_url.clone(),
         web_dir,
+        dial_in_numbers: args.dial_in_numbers.clone(),
         ..SignalConfig::default()
     };
     let media = Arc::new(InProcessControl::new(sfu.clone()));

@@ -45,6 +45,10 @@ pub const TERMS_URL: &str = "YUNHUI_TERMS_URL";
 /// Link to the deployment's privacy policy. Read by signal.
 pub const PRIVACY_URL: &str = "YUNHUI_PRIVACY_URL";
 
+/// Phone numbers that reach meetings, comma-separated; named in
+/// invitations. Read by signal.
+pub const DIAL_IN_NUMBERS: &str = "YUNHUI_DIAL_IN_NUMBERS";
+
 /// Base URL of the SIP gateway's internal API. Read by signal.
 pub const SIPGW_URL: &str = "YUNHUI_SIPGW_URL";
 

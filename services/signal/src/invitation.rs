@@ -1,8 +1,9 @@
 //! The invitation text people paste into chats and mails, in the format of
 //! the manual's section 3.5.6.2 ("复制会议信息"), in Chinese and English:
 //! inviter, topic, number, password, time zone, start, duration, the
-//! repetition of a series, the join link, and how to join by number or from
-//! an H.323/SIP device.
+//! repetition of a series, the join link and the meeting number, then only
+//! what the site offers: phone numbers when it has dial-in numbers, and the
+//! address H.323/SIP devices dial when it runs the SIP gateway.
 
 use chrono::{DateTime, Offset};
 use chrono_tz::Tz;
@@ -47,8 +48,12 @@ pub struct Invitation<'a> {
     pub recurrence: Option<&'a Recurrence>,
     /// Link that joins without typing number or password.
     pub join_url: &'a str,
-    /// Host name H.323/SIP devices dial.
-    pub sip_host: &'a str,
+    /// Host name H.323/SIP devices dial (`number@host`); `None` when the
+    /// site runs no SIP gateway.
+    pub sip_host: Option<&'a str>,
+    /// Phone numbers that reach the meeting (enter the meeting number after
+    /// the call is answered); empty when the site has none.
+    pub phone_numbers: &'a [String],
 }
 
 impl Invitation<'_> {
@@ -81,13 +86,23 @@ impl Invitation<'_> {
                         .to_string(),
                     "或点击下面链接即可轻松入会:".to_string(),
                     self.join_url.to_string(),
-                    format!("如果您未登录云会客户端，也可以快速入会，请直接拨号码:{number}"),
-                    "通过 H.323/SIP 设备加会：".to_string(),
-                    "直接入会:".to_string(),
-                    format!("会议号：{number}"),
-                    format!("会议密码：{password}"),
-                    format!("拨入：{};", self.sip_host),
+                    format!("如果您未登录云会客户端，也可以输入会议号快速入会:{number}"),
                 ]);
+                if !self.phone_numbers.is_empty() {
+                    lines.push(format!(
+                        "电话拨入：{}，接通后按提示输入会议号 {number}#",
+                        self.phone_numbers.join("、")
+                    ));
+                }
+                if let Some(host) = self.sip_host {
+                    lines.extend([
+                        "通过 H.323/SIP 设备加会：".to_string(),
+                        "直接入会:".to_string(),
+                        format!("会议号：{number}"),
+                        format!("会议密码：{password}"),
+                        format!("拨入：{number}@{host};"),
+                    ]);
+                }
                 lines
             }
             Language::En => {
@@ -110,11 +125,21 @@ impl Invitation<'_> {
                     "or join with one click on this link:".to_string(),
                     self.join_url.to_string(),
                     format!("Not signed in? Join quickly with the meeting number: {number}"),
-                    "Join from an H.323/SIP device:".to_string(),
-                    format!("Meeting number: {number}"),
-                    format!("Password: {password}"),
-                    format!("Dial: {}", self.sip_host),
                 ]);
+                if !self.phone_numbers.is_empty() {
+                    lines.push(format!(
+                        "Join by phone: {}, then enter the meeting number {number}#",
+                        self.phone_numbers.join(", ")
+                    ));
+                }
+                if let Some(host) = self.sip_host {
+                    lines.extend([
+                        "Join from an H.323/SIP device:".to_string(),
+                        format!("Meeting number: {number}"),
+                        format!("Password: {password}"),
+                        format!("Dial: {number}@{host}"),
+                    ]);
+                }
                 lines
             }
         };
@@ -262,8 +287,53 @@ mod tests {
             duration_minutes: 60,
             recurrence,
             join_url: "https://meet.example.com/j/110244105?k=abc",
-            sip_host: "meet.example.com",
+            sip_host: None,
+            phone_numbers: &[],
         }
+    }
+
+    /// The whole text without the SIP gateway or phone numbers.
+    const WEB_ONLY_ZH: &str = "您好:\n\n李明邀请您参加一个云视频会议\n\n会议主题：李明的预约会议\n\n会议号:110244105\n\n会议密码：无\n\n时区:(中国标准时间 Asia/Shanghai):GMT+0800\n\n会议开始时间：2027 年 10 月 01 日 17:00\n\n会议时长：1 小时\n\n在 PC、Mac、iPhone、安卓手机上登录云会客户端，选取该会议，您可以直接入会\n\n或点击下面链接即可轻松入会:\n\nhttps://meet.example.com/j/110244105?k=abc\n\n如果您未登录云会客户端，也可以输入会议号快速入会:110244105\n";
+
+    #[test]
+    fn without_a_sip_gateway_no_device_lines() {
+        assert_eq!(sample(None).render(Language::Zh), WEB_ONLY_ZH);
+        let en = sample(None).render(Language::En);
+        assert!(
+            !en.contains("H.323") && !en.contains("Dial") && !en.contains("phone"),
+            "{en}"
+        );
+    }
+
+    #[test]
+    fn with_the_sip_gateway_devices_dial_number_at_host() {
+        let mut inv = sample(None);
+        inv.sip_host = Some("meet.example.com");
+        let expected = format!(
+            "{WEB_ONLY_ZH}\n通过 H.323/SIP 设备加会：\n\n直接入会:\n\n会议号：110244105\n\n会议密码：无\n\n拨入：110244105@meet.example.com;\n"
+        );
+        assert_eq!(inv.render(Language::Zh), expected);
+        let en = inv.render(Language::En);
+        assert!(
+            en.ends_with("Join from an H.323/SIP device:\n\nMeeting number: 110244105\n\nPassword: none\n\nDial: 110244105@meet.example.com\n"),
+            "{en}"
+        );
+    }
+
+    #[test]
+    fn phone_numbers_only_when_the_site_has_them() {
+        let numbers = ["+86 10 8888 0000".to_string(), "400 800 0000".to_string()];
+        let mut inv = sample(None);
+        inv.phone_numbers = &numbers;
+        let expected = format!(
+            "{WEB_ONLY_ZH}\n电话拨入：+86 10 8888 0000、400 800 0000，接通后按提示输入会议号 110244105#\n"
+        );
+        assert_eq!(inv.render(Language::Zh), expected);
+        assert!(
+            inv.render(Language::En).ends_with(
+                "Join by phone: +86 10 8888 0000, 400 800 0000, then enter the meeting number 110244105#\n"
+            )
+        );
     }
 
     #[test]
@@ -279,7 +349,6 @@ mod tests {
             "会议开始时间：2027 年 10 月 01 日 17:00",
             "会议时长：1 小时",
             "https://meet.example.com/j/110244105?k=abc",
-            "拨入：meet.example.com;",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -69,6 +69,9 @@ pub struct SignalConfig {
     pub terms_url: Option<String>,
     /// Link to the deployment's privacy policy, shown by clients.
     pub privacy_url: Option<String>,
+    /// Phone numbers that reach meetings (a PSTN gateway in front of the
+    /// SIP gateway), named in invitations; none by default.
+    pub dial_in_numbers: Vec<String>,
 }
 
 impl Default for SignalConfig {
@@ -83,6 +86,7 @@ impl Default for SignalConfig {
             password_throttle: ThrottleConfig::default(),
             terms_url: None,
             privacy_url: None,
+            dial_in_numbers: Vec::new(),
         }
     }
 }

@@ -48,6 +48,10 @@ struct Args {
     /// Link to the deployment's privacy policy (shown by clients).
     #[arg(long, env = yunhui_proto::env::PRIVACY_URL)]
     privacy_url: Option<String>,
+    /// A phone number that reaches meetings (repeat the flag, or separate
+    /// them with commas in the variable); named in invitations.
+    #[arg(long = "dial-in-number", env = yunhui_proto::env::DIAL_IN_NUMBERS, value_delimiter = ',')]
+    dial_in_numbers: Vec<String>,
     /// Base URL of the SIP gateway's internal API; without it meetings
     /// cannot call devices or phones.
     #[arg(long, env = yunhui_proto::env::SIPGW_URL)]
@@ -80,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         trust_forwarded_for: args.trust_forwarded_for,
         terms_url: args.terms_url,
         privacy_url: args.privacy_url,
+        dial_in_numbers: args.dial_in_numbers,
         ..SignalConfig::default()
     };
     let app = App::new(config, store, media, prometheus::Registry::new())?;

@@ -757,8 +757,15 @@ impl StoredSchedule {
         }
     }
 
-    /// The invitation text in `lang`.
-    pub fn invitation(&self, public_url: &str, lang: Language) -> Result<String> {
+    /// The invitation text in `lang`; `sip` when the site runs the SIP
+    /// gateway, `phone_numbers` its dial-in numbers.
+    pub fn invitation(
+        &self,
+        public_url: &str,
+        lang: Language,
+        sip: bool,
+        phone_numbers: &[String],
+    ) -> Result<String> {
         let api = self.meeting.to_api(public_url);
         let slots = self.timing.slots(&self.exceptions)?;
         let start = match slots.first() {
@@ -778,7 +785,8 @@ impl StoredSchedule {
                 .unwrap_or(self.timing.duration_minutes),
             recurrence: self.timing.recurrence.as_ref(),
             join_url: &api.join_url,
-            sip_host: &sip_host,
+            sip_host: sip.then_some(sip_host.as_str()),
+            phone_numbers,
         }
         .render(lang))
     }

@@ -613,6 +613,22 @@ async fn a_room_system_dials_in_and_keys_in_the_password(db: Db) {
     let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
     // Nobody is in the meeting yet (it may start before its host).
     let (api, meeting) = server.meeting(Some("2468")).await;
+    // With the SIP gateway, invitations say what devices dial.
+    let scheduled = api
+        .schedule_meeting(&yunhui_proto::schedule::ScheduleRequest {
+            start: "2030-01-07T10:00".into(),
+            duration_minutes: 30,
+            time_zone: "Asia/Shanghai".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("schedule");
+    let zh = api.invitation(&scheduled.meeting.id, "zh").await.unwrap();
+    let dial = format!("拨入：{}@127.0.0.1;", scheduled.meeting.number);
+    assert!(
+        zh.contains("通过 H.323/SIP 设备加会：") && zh.lines().any(|l| l == dial),
+        "{zh}"
+    );
     let mut sipp = Sipp::start(Scenario::DialIn {
         number: meeting.number.clone(),
         to: gateway.local_addr(),

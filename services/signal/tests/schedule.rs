@@ -691,10 +691,11 @@ async fn invitation_text_in_both_languages(db: Db) {
         "会议时长：1 小时".to_string(),
         "重复周期：每周二、周四，至 2027 年 03 月 18 日".to_string(),
         series.meeting.join_url.clone(),
-        format!("会议号：{number}"),
     ] {
         assert!(zh.lines().any(|l| l == line), "missing {line:?} in:\n{zh}");
     }
+    // This server runs no SIP gateway and has no phone numbers: no lines for them.
+    assert!(!zh.contains("H.323/SIP") && !zh.contains("拨入"), "{zh}");
     let en = host.invitation(&series.meeting.id, "en").await.unwrap();
     for line in [
         format!("Meeting number: {number}"),

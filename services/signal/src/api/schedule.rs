@@ -133,7 +133,12 @@ async fn invitation(
             .ok_or_else(|| Error::InvalidInput(format!("lang: {code:?} is not one of zh, en")))?,
     };
     let stored = schedule::load_visible(&app, &caller, &id).await?;
-    let text = stored.invitation(&app.config.public_url, lang)?;
+    let text = stored.invitation(
+        &app.config.public_url,
+        lang,
+        app.rooms.has_call_control(),
+        &app.config.dial_in_numbers,
+    )?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 

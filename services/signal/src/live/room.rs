@@ -268,6 +268,12 @@ impl Rooms {
         let _ = self.calls.set(control);
     }
 
+    /// Whether meetings can call and be called by SIP devices (a SIP
+    /// gateway is connected).
+    pub fn has_call_control(&self) -> bool {
+        self.calls.get().is_some()
+    }
+
     /// Who listens for invitations.
     pub fn presence(&self) -> &Presence {
         &self.presence
