@@ -15,6 +15,7 @@ use crate::common::{Condition, ResourceStatus};
     group = "yunhui.dev",
     version = "v1alpha1",
     kind = "Gateway",
+    doc = "How clients reach a MediaCluster from outside the Kubernetes cluster: host names, TLS, exposure (Ingress, NodePort or LoadBalancer), TURN and SIP, and the discovery document of enterprise login.",
     namespaced,
     status = "GatewayStatus",
     shortname = "ygw",
@@ -30,7 +31,8 @@ pub struct GatewaySpec {
     #[x_kube(validation = Rule::new("size(self) > 0").message("spec.mediaCluster must name a MediaCluster in this namespace"))]
     pub media_cluster: String,
     /// Public host names clients use, the first one is the primary (e.g. `meet.example.com`).
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 20), inner(length(max = 253)))]
+    #[x_kube(validation = Rule::new("self.all(h, h.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'))").message("spec.hosts must be host names in lower case or IPv4 addresses, e.g. meet.example.com"))]
     pub hosts: Vec<String>,
     /// TLS: exactly one of an existing Secret or a CA the operator generates.
     pub tls: GatewayTls,

@@ -18,6 +18,7 @@ use crate::common::{Condition, ResourceStatus};
     group = "yunhui.dev",
     version = "v1alpha1",
     kind = "MediaCluster",
+    doc = "The services of one Yunhui installation (signal, the SFU pool, the recorder and SIP gateway pools), their database, images and how they scale.",
     namespaced,
     status = "MediaClusterStatus",
     shortname = "ymc",
@@ -33,6 +34,8 @@ use crate::common::{Condition, ResourceStatus};
 pub struct MediaClusterSpec {
     /// Image tag of every service (e.g. `0.1.0`); changing it rolls the services.
     #[serde(default = "default_version")]
+    #[schemars(length(max = 128))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_][A-Za-z0-9._-]*$')").message("spec.version must be an image tag, e.g. 0.1.0"))]
     pub version: String,
     /// Where images come from; set `registry` for air-gapped sites.
     #[serde(default)]
@@ -65,11 +68,13 @@ fn default_version() -> String {
 }
 
 /// Image locations.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Images {
     /// Registry host (and optional path) that replaces the default one, e.g. `registry.local:5000/yunhui`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$')").message("spec.images.registry must be a registry host[:port][/path] without a scheme, e.g. registry.local:5000/yunhui"))]
     pub registry: Option<String>,
     /// Image pull policy of every container: Always, IfNotPresent or Never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,11 +126,13 @@ fn default_url_key() -> String {
 }
 
 /// The embedded database's volume.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmbeddedDatabase {
     /// Size of the PVC, e.g. `10Gi`.
     #[serde(default = "default_storage_size")]
+    #[schemars(length(max = 64))]
+    #[x_kube(validation = Rule::new("isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))").message("spec.database.embedded.storageSize must be a positive quantity, e.g. 10Gi"))]
     pub storage_size: String,
     /// StorageClass of the PVC; empty uses the cluster's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,6 +222,7 @@ pub enum Architecture {
 #[x_kube(validation = Rule::new("self.minNodes <= self.maxNodes").message("spec.sfu.minNodes must not exceed spec.sfu.maxNodes"))]
 #[x_kube(validation = Rule::new("self.udpPort >= 1 && self.udpPort <= 65535 && self.tcpPort >= 1 && self.tcpPort <= 65535").message("spec.sfu.udpPort and spec.sfu.tcpPort must be port numbers between 1 and 65535"))]
 #[x_kube(validation = Rule::new("self.advertise != 'Fixed' || has(self.advertisedAddress)").message("spec.sfu.advertisedAddress is required when spec.sfu.advertise is Fixed"))]
+#[x_kube(validation = Rule::new("!has(self.advertisedAddress) || isIP(self.advertisedAddress)").message("spec.sfu.advertisedAddress must be an IP address"))]
 pub struct SfuPool {
     /// Only nodes of this CPU architecture run SFU pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,8 +242,9 @@ pub struct SfuPool {
     /// Which address the SFU advertises to clients.
     #[serde(default)]
     pub advertise: AdvertisedAddress,
-    /// The advertised address when `advertise` is Fixed.
+    /// The advertised address when `advertise` is Fixed: an IP address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub advertised_address: Option<String>,
     /// Fewest SFU nodes kept running.
     #[serde(default = "one")]

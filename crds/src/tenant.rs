@@ -14,6 +14,7 @@ use crate::common::{Condition, ResourceStatus};
     group = "yunhui.dev",
     version = "v1alpha1",
     kind = "Tenant",
+    doc = "One enterprise on a MediaCluster: its licence, feature switches, e-mail domains and first administrator, synchronised into the cluster's signal service.",
     namespaced,
     status = "TenantStatus",
     shortname = "ytn",
@@ -33,6 +34,8 @@ pub struct TenantSpec {
     pub media_cluster: String,
     /// E-mail domains whose users may self-register into this tenant (e.g. `example.com`).
     #[serde(default)]
+    #[schemars(length(max = 100), inner(length(max = 253)))]
+    #[x_kube(validation = Rule::new("self.all(d, d.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)+$'))").message("spec.domains must be domain names in lower case, e.g. example.com"))]
     pub domains: Vec<String>,
     /// What the tenant has bought: exactly one of `concurrentPorts` or `cloudRooms`.
     pub licence: TenantLicence,

@@ -486,6 +486,37 @@ async fn cel_rules_reject_invalid_specs() {
             json!({"kind": "Gateway", "metadata": {"name": "ic"}, "spec": {"mediaCluster": "m", "hosts": ["h"], "tls": {"secretName": "s"}, "exposure": {"mode": "NodePort", "ingressClassName": "nginx"}}}),
             "spec.exposure.ingressClassName is only valid with mode Ingress",
         ),
+        // Malformed values, refused by the API server before the operator sees them.
+        (
+            "tenants",
+            json!({"kind": "Tenant", "metadata": {"name": "domain"}, "spec": {"displayName": "A", "mediaCluster": "m", "licence": {"concurrentPorts": 5}, "domains": ["example.com", "not a domain"]}}),
+            "spec.domains must be domain names in lower case",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "registry"}, "spec": {"images": {"registry": "https://registry.local:5000"}}}),
+            "spec.images.registry must be a registry host[:port][/path] without a scheme",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "version"}, "spec": {"version": "1.0 final"}}),
+            "spec.version must be an image tag",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "size"}, "spec": {"database": {"embedded": {"storageSize": "lots"}}}}),
+            "spec.database.embedded.storageSize must be a positive quantity",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "address"}, "spec": {"sfu": {"advertise": "Fixed", "advertisedAddress": "media.example.com"}}}),
+            "spec.sfu.advertisedAddress must be an IP address",
+        ),
+        (
+            "gateways",
+            json!({"kind": "Gateway", "metadata": {"name": "hosts"}, "spec": {"mediaCluster": "m", "hosts": ["meet.example.com", "Meet_Example"], "tls": {"secretName": "s"}}}),
+            "spec.hosts must be host names in lower case or IPv4 addresses",
+        ),
     ];
     for (plural, mut body, message) in cases {
         body["apiVersion"] = json!("yunhui.dev/v1alpha1");
@@ -512,6 +543,26 @@ async fn cel_rules_reject_invalid_specs() {
             Err(e) => panic!("unexpected error {e}"),
         }
     }
+    // `kubectl explain` shows each kind's own description.
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(c.clone());
+    for name in [
+        "tenants.yunhui.dev",
+        "mediaclusters.yunhui.dev",
+        "gateways.yunhui.dev",
+    ] {
+        let crd = crds.get(name).await.expect("CRD");
+        let description = crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref())
+            .and_then(|s| s.description.clone())
+            .unwrap_or_default();
+        assert!(
+            description.len() > 40 && !description.contains("Auto-generated"),
+            "{name}: {description:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -520,7 +571,13 @@ async fn operator_only_validation_sets_ready_false_with_event_and_no_children() 
     let ns = "it-invalid";
     namespace(&c, ns).await;
     let mut mc = example::<MediaCluster>("media-cluster.yaml");
-    mc.spec.database.embedded.storage_size = "lots".into();
+    // A contradiction the schema cannot see (the API server refuses malformed
+    // values itself; see `cel_rules_reject_invalid_specs`).
+    mc.spec.sfu.architecture = Some(yunhui_crds::media_cluster::Architecture::Arm64);
+    mc.spec
+        .sfu
+        .node_selector
+        .insert("kubernetes.io/arch".into(), "amd64".into());
     // The example's host-network ports belong to `examples_become_ready_with_owned_children`.
     mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
     mc.spec.sfu.udp_port = 57882;
@@ -537,7 +594,11 @@ async fn operator_only_validation_sets_ready_false_with_event_and_no_children() 
         }
     })
     .await;
-    assert!(got.message.contains("storageSize"), "{}", got.message);
+    assert!(
+        got.message.contains("spec.sfu.nodeSelector"),
+        "{}",
+        got.message
+    );
     let events: Api<Event> = Api::namespaced(c.clone(), ns);
     wait("InvalidSpec event", 30, || {
         let events = events.clone();
@@ -557,7 +618,7 @@ async fn operator_only_validation_sets_ready_false_with_event_and_no_children() 
     api.patch(
         "prod",
         &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"database": {"embedded": {"storageSize": "1Gi"}}}})),
+        &Patch::Merge(json!({"spec": {"sfu": {"nodeSelector": {"kubernetes.io/arch": null}}}})),
     )
     .await
     .expect("fix");
