@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -108,10 +110,7 @@ pub(crate) async fn receive_datagrams(
                     }
                 };
                 let datagram = &buf[..len];
-                let inbox = match table.lock() {
-                    Ok(mut table) => table.route(datagram, from),
-                    Err(_) => return,
-                };
+                let inbox = table.lock().route(datagram, from);
                 if let Some(inbox) = inbox {
                     let _ = inbox.try_send(PeerInput::Datagram {
                         from,

@@ -35,7 +35,9 @@ pub mod speaker;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use tokio::net::UdpSocket;
@@ -163,26 +165,20 @@ impl Sfu {
 
     /// Closes every room and stops the UDP socket.
     pub async fn shutdown(&self) {
-        let rooms: Vec<Arc<Room>> = self
-            .inner
-            .rooms
-            .lock()
-            .map(|mut r| r.drain().map(|(_, v)| v).collect())
-            .unwrap_or_default();
+        let rooms: Vec<Arc<Room>> = self.inner.rooms.lock().drain().map(|(_, v)| v).collect();
         for room in rooms {
             room.close().await;
         }
         let _ = self.inner.shutdown.send(true);
-        let receiver = self.inner.receiver.lock().ok().and_then(|mut r| r.take());
+        let receiver = self.inner.receiver.lock().take();
         if let Some(receiver) = receiver {
             let _ = receiver.await;
         }
     }
 
     pub(crate) fn create_room(&self, room: &str) {
-        if let Ok(mut rooms) = self.inner.rooms.lock()
-            && !rooms.contains_key(room)
-        {
+        let mut rooms = self.inner.rooms.lock();
+        if !rooms.contains_key(room) {
             rooms.insert(
                 room.to_owned(),
                 Room::open(room, Arc::clone(&self.inner.ctx)),
@@ -191,12 +187,7 @@ impl Sfu {
     }
 
     pub(crate) async fn close_room(&self, room: &str) {
-        let removed = self
-            .inner
-            .rooms
-            .lock()
-            .ok()
-            .and_then(|mut r| r.remove(room));
+        let removed = self.inner.rooms.lock().remove(room);
         if let Some(room) = removed {
             room.close().await;
         }
@@ -206,8 +197,8 @@ impl Sfu {
         self.inner
             .rooms
             .lock()
-            .ok()
-            .and_then(|r| r.get(room).cloned())
+            .get(room)
+            .cloned()
             .ok_or_else(|| ControlError::RoomNotFound {
                 room: room.to_owned(),
             })
@@ -236,9 +227,7 @@ impl Sfu {
             Some(handle) => handle,
             None => {
                 let handle = spawn_publisher(&room, &participant)?;
-                if let Ok(mut slot) = participant.publisher.lock() {
-                    *slot = Some(handle.clone());
-                }
+                *participant.publisher.lock() = Some(handle.clone());
                 handle
             }
         };
@@ -263,9 +252,7 @@ impl Sfu {
                 })
             })
             .collect();
-        if let Ok(mut published) = participant.published.lock() {
-            *published = tracks;
-        }
+        *participant.published.lock() = tracks;
         if started {
             room.announce_publisher(participant_id, &handle);
         }
@@ -307,9 +294,7 @@ impl Sfu {
             Some(handle) => handle,
             None => {
                 let handle = spawn_subscriber(room, &participant)?;
-                if let Ok(mut slot) = participant.subscriber.lock() {
-                    *slot = Some(handle.clone());
-                }
+                *participant.subscriber.lock() = Some(handle.clone());
                 handle
             }
         };

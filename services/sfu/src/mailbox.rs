@@ -116,7 +116,7 @@ pub(crate) enum SubscriberCommand {
 /// the publisher PCs of its tracks.)
 pub(crate) struct PeerHandle<C> {
     commands: mpsc::UnboundedSender<Control<C>>,
-    task: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
+    task: Arc<parking_lot::Mutex<Option<JoinHandle<()>>>>,
 }
 
 /// The handle on a publisher PC's task.
@@ -138,7 +138,7 @@ impl<C> PeerHandle<C> {
     pub(crate) fn new(commands: mpsc::UnboundedSender<Control<C>>, task: JoinHandle<()>) -> Self {
         Self {
             commands,
-            task: Arc::new(std::sync::Mutex::new(Some(task))),
+            task: Arc::new(parking_lot::Mutex::new(Some(task))),
         }
     }
 
@@ -169,7 +169,7 @@ impl<C> PeerHandle<C> {
     /// Closes the peer connection and waits (bounded) for its task to end.
     pub(crate) async fn close(&self) {
         let _ = self.commands.send(Control::Close);
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        let task = self.task.lock().take();
         if let Some(mut task) = task
             && tokio::time::timeout(CLOSE_TIMEOUT, &mut task)
                 .await

@@ -3,8 +3,10 @@
 //! level and the state of its subscriber negotiation.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 
 use crate::control::{MediaKind, VideoSubscriptions};
 use crate::forwarding::{PublishedTrack, TrackKey};
@@ -95,23 +97,23 @@ impl Participant {
 
     /// The publisher PC's handle, if the participant publishes.
     pub(crate) fn publisher_handle(&self) -> Option<PublisherHandle> {
-        self.publisher.lock().ok().and_then(|p| p.clone())
+        self.publisher.lock().clone()
     }
 
     /// The subscriber PC's handle, if it exists.
     pub(crate) fn subscriber_handle(&self) -> Option<SubscriberHandle> {
-        self.subscriber.lock().ok().and_then(|p| p.clone())
+        self.subscriber.lock().clone()
     }
 
     /// A snapshot of the published tracks.
     pub(crate) fn published_tracks(&self) -> Vec<PublishedTrack> {
-        self.published.lock().map(|p| p.clone()).unwrap_or_default()
+        self.published.lock().clone()
     }
 
     /// Closes both peer connections.
     pub(crate) async fn close_peers(&self) {
-        let publisher = self.publisher.lock().ok().and_then(|mut p| p.take());
-        let subscriber = self.subscriber.lock().ok().and_then(|mut p| p.take());
+        let publisher = self.publisher.lock().take();
+        let subscriber = self.subscriber.lock().take();
         if let Some(publisher) = publisher {
             publisher.close().await;
         }

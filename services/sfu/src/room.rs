@@ -4,7 +4,9 @@
 //! PCs of its tracks ([`crate::mailbox::PublisherCommand::AddDownTrack`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
@@ -59,16 +61,15 @@ impl Room {
                 room.update_active_speaker();
             }
         });
-        if let Ok(mut slot) = room.speaker_task.lock() {
-            *slot = Some(task);
-        }
+        *room.speaker_task.lock() = Some(task);
         room.ctx.metrics.rooms.inc();
         room
     }
 
     fn update_active_speaker(&self) {
         let now = Instant::now();
-        let loudest = self.participants.read().ok().and_then(|participants| {
+        let loudest = {
+            let participants = self.participants.read();
             speaker::loudest(
                 participants
                     .values()
@@ -76,23 +77,20 @@ impl Room {
                     .map(|p| (p.id.as_str(), p.audio_level.loudness(now))),
             )
             .map(str::to_owned)
-        });
-        if let Ok(mut active) = self.active_speaker.lock() {
-            *active = loudest;
-        }
+        };
+        *self.active_speaker.lock() = loudest;
     }
 
     /// The loudest unmuted publisher, as of the last evaluation.
     pub(crate) fn active_speaker(&self) -> Option<String> {
         self.update_active_speaker();
-        self.active_speaker.lock().ok().and_then(|a| a.clone())
+        self.active_speaker.lock().clone()
     }
 
     /// Adds a participant; adding one twice is a no-op.
     pub(crate) fn add_participant(&self, participant: &str) {
-        if let Ok(mut participants) = self.participants.write()
-            && !participants.contains_key(participant)
-        {
+        let mut participants = self.participants.write();
+        if !participants.contains_key(participant) {
             participants.insert(
                 participant.to_owned(),
                 Arc::new(Participant::new(participant)),
@@ -105,8 +103,8 @@ impl Room {
     pub(crate) fn participant(&self, participant: &str) -> Result<Arc<Participant>, ControlError> {
         self.participants
             .read()
-            .ok()
-            .and_then(|p| p.get(participant).cloned())
+            .get(participant)
+            .cloned()
             .ok_or_else(|| ControlError::ParticipantNotFound {
                 room: self.id.clone(),
                 participant: participant.to_owned(),
@@ -115,11 +113,7 @@ impl Room {
 
     /// Removes a participant, closing its peer connections.
     pub(crate) async fn remove_participant(&self, participant: &str) -> Result<(), ControlError> {
-        let removed = self
-            .participants
-            .write()
-            .ok()
-            .and_then(|mut p| p.remove(participant));
+        let removed = self.participants.write().remove(participant);
         let Some(removed) = removed else {
             return Err(ControlError::ParticipantNotFound {
                 room: self.id.clone(),
@@ -133,16 +127,13 @@ impl Room {
 
     /// Closes every peer connection and task of the room.
     pub(crate) async fn close(&self) {
-        let removed: Vec<Arc<Participant>> = self
-            .participants
-            .write()
-            .map(|mut p| p.drain().map(|(_, v)| v).collect())
-            .unwrap_or_default();
+        let removed: Vec<Arc<Participant>> =
+            self.participants.write().drain().map(|(_, v)| v).collect();
         self.ctx.metrics.participants.sub(removed.len() as i64);
         for participant in removed {
             participant.close_peers().await;
         }
-        let task = self.speaker_task.lock().ok().and_then(|mut t| t.take());
+        let task = self.speaker_task.lock().take();
         if let Some(task) = task {
             task.abort();
             let _ = task.await;
@@ -153,9 +144,7 @@ impl Room {
     /// Every track published in the room by someone other than `participant`,
     /// with the publisher PCs they come from.
     pub(crate) fn offerable(&self, participant: &str) -> Offerable {
-        let Ok(participants) = self.participants.read() else {
-            return Offerable::default();
-        };
+        let participants = self.participants.read();
         let mut offerable = Offerable::default();
         for publisher in participants.values().filter(|p| p.id != participant) {
             let Some(handle) = publisher.publisher_handle() else {
@@ -174,9 +163,7 @@ impl Room {
     /// Tells every other participant's subscriber PC that `publisher` publishes
     /// from a new publisher PC, `handle`.
     pub(crate) fn announce_publisher(&self, publisher: &str, handle: &PublisherHandle) {
-        let Ok(participants) = self.participants.read() else {
-            return;
-        };
+        let participants = self.participants.read();
         for subscriber in participants.values().filter(|p| p.id != publisher) {
             if let Some(subscriber) = subscriber.subscriber_handle() {
                 subscriber.send(SubscriberCommand::PublisherStarted {

@@ -8,8 +8,10 @@
 //! subscriber's down track forwards the best layer at or below it that is
 //! arriving, and moves between layers only at a keyframe of the new one.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::control::VideoSubscriptions;
@@ -135,9 +137,7 @@ pub struct SubscriptionCell {
 impl SubscriptionCell {
     /// Replaces the subscriptions.
     pub fn set(&self, subscriptions: VideoSubscriptions) {
-        if let Ok(mut value) = self.value.lock() {
-            *value = Arc::new(subscriptions);
-        }
+        *self.value.lock() = Arc::new(subscriptions);
         self.version.fetch_add(1, Ordering::Release);
     }
 
@@ -148,10 +148,7 @@ impl SubscriptionCell {
 
     /// The current subscriptions.
     pub fn get(&self) -> Arc<VideoSubscriptions> {
-        self.value
-            .lock()
-            .map(|v| Arc::clone(&v))
-            .unwrap_or_default()
+        Arc::clone(&self.value.lock())
     }
 }
 

@@ -271,9 +271,7 @@ impl Transport {
             tracing::debug!(error = %err, "closing peer connection failed");
         }
         self.flush().await;
-        if let Ok(mut table) = self.ctx.demux.lock() {
-            table.unregister(&self.ufrag);
-        }
+        self.ctx.demux.lock().unregister(&self.ufrag);
     }
 }
 
@@ -291,9 +289,7 @@ fn spawn<R: Role>(
     let transport = span.in_scope(|| Transport::open(Arc::clone(&ctx)))?;
     let (inbox, inputs) = mpsc::channel(INBOX_CAPACITY);
     let (commands, requests) = mpsc::unbounded_channel();
-    if let Ok(mut table) = ctx.demux.lock() {
-        table.register(&transport.ufrag, inbox.clone());
-    }
+    ctx.demux.lock().register(&transport.ufrag, inbox.clone());
     let task_guard = ctx.metrics.task_guard();
     let pc_guard = ctx.metrics.peer_connection_guard();
     let role = make(inbox);
