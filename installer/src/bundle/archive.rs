@@ -183,24 +183,7 @@ pub fn read_manifest(path: &Path) -> Result<BundleManifest, ArchiveError> {
         read_document(&path.join(MANIFEST_FILE))
             .map_err(|e| whole(format!("{MANIFEST_FILE}: cannot read: {e}")))?
     } else {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-            .map_err(|e| whole(format!("cannot open: {e}")))?;
-        let mut buffered = BufReader::new(file);
-        let head = buffered
-            .fill_buf()
-            .map_err(|e| whole(format!("cannot read: {e}")))?;
-        let reader: Box<dyn Read> = if head.starts_with(&ZSTD_MAGIC) {
-            Box::new(
-                zstd::stream::read::Decoder::with_buffer(buffered)
-                    .map_err(|e| whole(format!("not a zstd stream: {e}")))?,
-            )
-        } else {
-            Box::new(buffered)
-        };
-        let mut tar = tar::Archive::new(reader);
+        let mut tar = tar_stream(path)?;
         let mut entries = tar
             .entries()
             .map_err(|e| whole(format!("not a tar archive: {e}")))?;
@@ -220,6 +203,33 @@ pub fn read_manifest(path: &Path) -> Result<BundleManifest, ArchiveError> {
     };
     serde_json::from_slice(&bytes)
         .map_err(|e| whole(format!("{MANIFEST_FILE} is not a bundle manifest: {e}")))
+}
+
+/// The tar stream of a single-file bundle, plain or zstd-compressed (told
+/// apart by its first bytes), never following a link.
+fn tar_stream(archive: &Path) -> Result<tar::Archive<Box<dyn Read>>, ArchiveError> {
+    let whole = |message: String| ArchiveError::Archive {
+        archive: archive.to_path_buf(),
+        message,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(archive)
+        .map_err(|e| whole(format!("cannot open: {e}")))?;
+    let mut buffered = BufReader::new(file);
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| whole(format!("cannot read: {e}")))?;
+    let reader: Box<dyn Read> = if head.starts_with(&ZSTD_MAGIC) {
+        Box::new(
+            zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| whole(format!("not a zstd stream: {e}")))?,
+        )
+    } else {
+        Box::new(buffered)
+    };
+    Ok(tar::Archive::new(reader))
 }
 
 /// Whether a stored path is a plain relative path.
@@ -259,24 +269,7 @@ fn extract_into(
         archive: archive.to_path_buf(),
         message,
     };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(archive)
-        .map_err(|e| whole(format!("cannot open: {e}")))?;
-    let mut buffered = BufReader::new(file);
-    let head = buffered
-        .fill_buf()
-        .map_err(|e| whole(format!("cannot read: {e}")))?;
-    let reader: Box<dyn Read> = if head.starts_with(&ZSTD_MAGIC) {
-        Box::new(
-            zstd::stream::read::Decoder::with_buffer(buffered)
-                .map_err(|e| whole(format!("not a zstd stream: {e}")))?,
-        )
-    } else {
-        Box::new(buffered)
-    };
-    let mut tar = tar::Archive::new(reader);
+    let mut tar = tar_stream(archive)?;
     let entries = tar
         .entries()
         .map_err(|e| whole(format!("not a tar archive: {e}")))?;

@@ -1038,14 +1038,7 @@ impl Rooms {
         participant_id: &str,
         sdp: &str,
     ) -> Result<String> {
-        let outbox = {
-            let state = room.state.lock().await;
-            let member = state
-                .members
-                .get(participant_id)
-                .ok_or(Error::NotAdmitted)?;
-            member.outbox.clone()
-        };
+        let outbox = member_outbox(room, participant_id).await?;
         let answer = self
             .media
             .publish(&room.media_room, participant_id, sdp)
@@ -1085,14 +1078,7 @@ impl Rooms {
         participant_id: &str,
         sdp: &str,
     ) -> Result<()> {
-        let outbox = {
-            let state = room.state.lock().await;
-            let member = state
-                .members
-                .get(participant_id)
-                .ok_or(Error::NotAdmitted)?;
-            member.outbox.clone()
-        };
+        let outbox = member_outbox(room, participant_id).await?;
         if let Some(offer) = self
             .media
             .subscribe_answer(&room.media_room, participant_id, sdp)
@@ -1367,6 +1353,16 @@ pub fn check_device_id(device_id: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The socket of member `participant_id` (not someone waiting).
+async fn member_outbox(room: &Room, participant_id: &str) -> Result<Outbox> {
+    let state = room.state.lock().await;
+    let member = state
+        .members
+        .get(participant_id)
+        .ok_or(Error::NotAdmitted)?;
+    Ok(member.outbox.clone())
 }
 
 /// A span for work of `room` outside any participant's socket.
