@@ -12,7 +12,7 @@ use rtc::sdp::description::session::SessionDescription;
 
 use crate::control::{MediaKind, VideoQuality};
 use crate::feedback::starts_keyframe;
-use crate::simulcast::{Decision, LayerSelector, Vp8Munger};
+use crate::simulcast::{Decision, LAYERS, LayerSelector, Vp8Munger};
 
 /// How often a subscriber track still waiting for a keyframe asks its publisher again.
 pub const KEYFRAME_RETRY_INTERVAL: Duration = Duration::from_millis(500);
@@ -75,7 +75,12 @@ pub struct DownTrack {
     /// Negotiated payload type, resolved on the first packet after each negotiation.
     pub payload_type: Option<u8>,
     video: bool,
+    /// The codec's RTP clock rate (90 kHz for video, 48 kHz for Opus).
+    clock_rate: u32,
     generation: Option<u32>,
+    /// The SSRC each incoming stream (each simulcast layer, or the only stream)
+    /// last had: a new one is a new stream, numbered from a random start.
+    source_ssrcs: [Option<u32>; LAYERS],
     seq_offset: u16,
     last_out_seq: u16,
     ts_offset: u32,
@@ -92,21 +97,30 @@ pub struct DownTrack {
 }
 
 impl DownTrack {
-    /// A track not yet carrying packets; video is forwarded up to `quality`.
+    /// A track not yet carrying packets, of the codec `mime_type` with the RTP
+    /// `clock_rate`; video is forwarded up to `quality`.
     pub fn new(
         sender_id: RTCRtpSenderId,
         ssrc: u32,
         mime_type: String,
+        clock_rate: u32,
         quality: VideoQuality,
     ) -> Self {
         let video = starts_keyframe(&mime_type, &[]).is_some();
+        let clock_rate = match clock_rate {
+            0 if video => 90_000,
+            0 => 48_000,
+            rate => rate,
+        };
         let mut down = Self {
             sender_id,
             ssrc,
             mime_type,
             payload_type: None,
             video,
+            clock_rate,
             generation: None,
+            source_ssrcs: [None; LAYERS],
             seq_offset: 0,
             last_out_seq: 0,
             ts_offset: 0,
@@ -162,9 +176,11 @@ impl DownTrack {
 
     /// Decides about `packet` (of simulcast `layer`, if any) for this subscriber and
     /// rewrites it: SSRC, payload type, sequence numbers and timestamps continuous
-    /// across mutes and layer switches, VP8 picture ids continuous across layer
-    /// switches, and no header extensions (their ids were negotiated with the
-    /// publisher, not with this subscriber).
+    /// across mutes, layer switches and changes of the incoming stream (a publisher
+    /// back on a new PC, or publishing again, sends a new SSRC numbered from a
+    /// random start), VP8 picture ids continuous across layer switches, and no
+    /// header extensions (their ids were negotiated with the publisher, not with
+    /// this subscriber).
     pub fn forward(
         &mut self,
         packet: &mut rtp::Packet,
@@ -180,7 +196,13 @@ impl DownTrack {
         }
         let first = self.generation.is_none();
         self.generation = Some(generation);
-        let mut rebase = first || resumed;
+        let new_stream = self.new_source(packet.header.ssrc, layer);
+        if new_stream && self.video && !resumed {
+            // The new stream's first frames may depend on nothing the subscriber has:
+            // start it on a keyframe, as at a switch.
+            self.await_keyframe();
+        }
+        let mut rebase = first || resumed || new_stream;
         if self.video {
             let keyframe = starts_keyframe(&self.mime_type, &packet.payload) == Some(true);
             match self.selector.on_packet(layer.unwrap_or(0), keyframe, now) {
@@ -214,13 +236,18 @@ impl DownTrack {
                     self.ts_offset = 0;
                 }
                 // Continue right after the last packet sent, the timestamp advanced
-                // by the time that passed (90 kHz for video, 48 kHz for Opus).
+                // by the time that passed (in the codec's clock: 90 kHz for video,
+                // 48 kHz for Opus). Audio resuming in the same stream keeps its
+                // timestamps, which went on with the publisher's clock while muted;
+                // a new stream restarts them anywhere.
                 Some(last_at) => {
                     self.seq_offset = incoming_seq.wrapping_sub(self.last_out_seq.wrapping_add(1));
-                    if self.video || layer.is_some() {
-                        let clock = if self.video { 90_000 } else { 48_000 };
+                    if self.video || layer.is_some() || new_stream {
+                        let clock = u64::from(self.clock_rate);
                         let elapsed = now.saturating_duration_since(last_at).as_micros() as u64;
-                        let advance = (elapsed * clock / 1_000_000).max(1) as u32;
+                        // A new stream comes at least one 20 ms frame later.
+                        let least = if new_stream { clock / 50 } else { 1 };
+                        let advance = (elapsed * clock / 1_000_000).max(least.max(1)) as u32;
                         self.ts_offset =
                             incoming_ts.wrapping_sub(self.last_out_ts.wrapping_add(advance));
                     }
@@ -250,6 +277,16 @@ impl DownTrack {
             send: true,
             keyframe_request: None,
         }
+    }
+
+    /// Records the SSRC of `layer`'s incoming stream; whether it is a new stream
+    /// taking the place of the one being forwarded (not just another simulcast
+    /// layer, whose switch rebases anyway).
+    fn new_source(&mut self, ssrc: u32, layer: Option<u8>) -> bool {
+        let slot = usize::from(layer.unwrap_or(0)).min(LAYERS - 1);
+        let previous = self.source_ssrcs[slot].replace(ssrc);
+        previous.is_some_and(|previous| previous != ssrc)
+            && (layer.is_none() || self.selector.current() == layer)
     }
 }
 
@@ -378,6 +415,7 @@ mod tests {
             RTCRtpSenderId::default(),
             42,
             "audio/opus".into(),
+            48_000,
             VideoQuality::High,
         );
         let mut packet = rtp::Packet::default();
@@ -411,7 +449,13 @@ mod tests {
     }
 
     fn video(quality: VideoQuality) -> DownTrack {
-        DownTrack::new(RTCRtpSenderId::default(), 7, "video/VP8".into(), quality)
+        DownTrack::new(
+            RTCRtpSenderId::default(),
+            7,
+            "video/VP8".into(),
+            90_000,
+            quality,
+        )
     }
 
     #[test]
@@ -572,5 +616,177 @@ mod tests {
                 )
                 .send
         );
+    }
+
+    /// Checks that what was sent reads as one stream: each sequence number right
+    /// after the one before, timestamps never going back.
+    fn assert_one_stream(sent: &[(u16, u32)]) {
+        for pair in sent.windows(2) {
+            let [(seq, ts), (next_seq, next_ts)] = pair else {
+                unreachable!()
+            };
+            assert_eq!(
+                *next_seq,
+                seq.wrapping_add(1),
+                "sequence numbers not consecutive in {sent:?}"
+            );
+            assert!(
+                next_ts.wrapping_sub(*ts) < 1 << 31,
+                "the timestamp goes back from {ts} to {next_ts} in {sent:?}"
+            );
+        }
+    }
+
+    fn opus_packet(ssrc: u32, seq: u16, ts: u32) -> rtp::Packet {
+        let mut packet = rtp::Packet::default();
+        packet.header.ssrc = ssrc;
+        packet.header.sequence_number = seq;
+        packet.header.timestamp = ts;
+        packet
+    }
+
+    #[test]
+    fn a_new_incoming_stream_continues_the_numbering() {
+        // The new stream starts far below, and far above (across the wrap), the old one.
+        for (base_a, base_b) in [(40_000_u16, 17_u16), (300, 65_530)] {
+            let start = Instant::now();
+            let mut down = DownTrack::new(
+                RTCRtpSenderId::default(),
+                42,
+                "audio/opus".into(),
+                48_000,
+                VideoQuality::High,
+            );
+            let mut sent = Vec::new();
+            let mut now = start;
+            for i in 0..10_u16 {
+                let mut packet = opus_packet(
+                    0xaaaa,
+                    base_a.wrapping_add(i),
+                    3_000_000_000 + 960 * u32::from(i),
+                );
+                assert!(send(&mut down, &mut packet, 0, now).send);
+                sent.push((packet.header.sequence_number, packet.header.timestamp));
+                now += Duration::from_millis(20);
+            }
+            // The publisher comes back 2 s later on a new PC: new SSRC, random numbering.
+            now += Duration::from_secs(2);
+            for i in 0..10_u16 {
+                let mut packet =
+                    opus_packet(0xbbbb, base_b.wrapping_add(i), 1_000 + 960 * u32::from(i));
+                assert!(send(&mut down, &mut packet, 0, now).send);
+                assert_eq!(packet.header.ssrc, 42);
+                sent.push((packet.header.sequence_number, packet.header.timestamp));
+                now += Duration::from_millis(20);
+            }
+            assert_eq!(
+                sent[0],
+                (base_a, 3_000_000_000),
+                "the first packet keeps its numbers"
+            );
+            assert_one_stream(&sent);
+            assert_eq!(
+                sent[10].1.wrapping_sub(sent[9].1),
+                (2_000 + 20) * 48,
+                "the timestamp advances by the time between the streams"
+            );
+        }
+    }
+
+    #[test]
+    fn a_new_incoming_stream_at_the_same_instant_still_moves_the_timestamp_on() {
+        let now = Instant::now();
+        let mut down = DownTrack::new(
+            RTCRtpSenderId::default(),
+            42,
+            "audio/opus".into(),
+            48_000,
+            VideoQuality::High,
+        );
+        let mut a = opus_packet(1, 500, 10_000);
+        send(&mut down, &mut a, 0, now);
+        let mut b = opus_packet(2, 20, 5);
+        send(&mut down, &mut b, 0, now);
+        assert_eq!(b.header.sequence_number, 501);
+        assert_eq!(b.header.timestamp, 10_000 + 960, "one 20 ms frame later");
+    }
+
+    #[test]
+    fn a_new_incoming_video_stream_continues_the_numbering_from_a_keyframe() {
+        let start = Instant::now();
+        let mut down = video(VideoQuality::High);
+        let mut sent = Vec::new();
+        let old = |seq: u16, keyframe: bool| {
+            let mut packet = vp8_packet(seq, keyframe);
+            packet.header.ssrc = 0xaaaa;
+            packet
+        };
+        for (i, seq) in (60_000..60_005).enumerate() {
+            let mut packet = old(seq, i == 0);
+            let now = start + Duration::from_millis(33 * i as u64);
+            assert!(down.forward(&mut packet, None, 0, 96, now).send);
+            sent.push((packet.header.sequence_number, packet.header.timestamp));
+        }
+        let later = start + Duration::from_secs(3);
+        let new = |seq: u16, keyframe: bool| {
+            let mut packet = vp8_packet(seq, keyframe);
+            packet.header.ssrc = 0xbbbb;
+            packet.header.timestamp = 7 + u32::from(seq - 1_000) * 3_000;
+            packet
+        };
+        // The new stream's first packet is no keyframe: dropped, and one is asked for.
+        let outcome = down.forward(&mut new(1_000, false), None, 0, 96, later);
+        assert_eq!(
+            outcome,
+            Outcome {
+                send: false,
+                keyframe_request: Some(None)
+            }
+        );
+        assert!(down.waiting_for_keyframe());
+        for seq in 1_001..1_005 {
+            let mut packet = new(seq, seq == 1_001);
+            assert!(down.forward(&mut packet, None, 0, 96, later).send);
+            sent.push((packet.header.sequence_number, packet.header.timestamp));
+        }
+        assert!(!down.waiting_for_keyframe());
+        assert_one_stream(&sent);
+        assert_eq!(
+            sent[5].1,
+            sent[4].1 + (3_000 - 4 * 33) * 90,
+            "the timestamp advances by the time between the streams, at 90 kHz"
+        );
+    }
+
+    #[test]
+    fn a_simulcast_publisher_on_new_streams_continues_the_numbering() {
+        let start = Instant::now();
+        let mut down = video(VideoQuality::High);
+        let layer_packet = |ssrc: u32, seq: u16, picture_id: u16, keyframe: bool| {
+            let mut packet = simulcast_packet(2, seq, u32::from(seq) * 3_000, picture_id, keyframe);
+            packet.header.ssrc = ssrc;
+            packet
+        };
+        let mut sent = Vec::new();
+        for (i, seq) in (100..105_u16).enumerate() {
+            let mut packet = layer_packet(0xaaaa, seq, 10 + i as u16, i == 0);
+            assert!(down.forward(&mut packet, Some(2), 0, 96, start).send);
+            sent.push((packet.header.sequence_number, packet.header.timestamp));
+        }
+        let later = start + Duration::from_millis(500);
+        for (i, seq) in (50_000..50_005_u16).enumerate() {
+            let mut packet = layer_packet(0xbbbb, seq, 3_000 + i as u16, i == 0);
+            assert!(down.forward(&mut packet, Some(2), 0, 96, later).send);
+            sent.push((packet.header.sequence_number, packet.header.timestamp));
+            assert_eq!(
+                crate::simulcast::Vp8Ids::read(&packet.payload)
+                    .unwrap()
+                    .picture_id,
+                Some(15 + i as u16),
+                "picture ids continue too"
+            );
+        }
+        assert_eq!(down.current_layer(), Some(2));
+        assert_one_stream(&sent);
     }
 }

@@ -65,6 +65,7 @@ async fn a_publisher_back_under_the_same_id_reaches_its_subscribers_again() {
     }
     let alice = publish(&control, "alice").await;
     let bob = subscribe(&control, "bob").await;
+    let mut audio = bob.audio_packets(4096);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while bob
         .track("alice", TrackKind::Audio)
@@ -76,6 +77,10 @@ async fn a_publisher_back_under_the_same_id_reaches_its_subscribers_again() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    let received_before = bob
+        .track("alice", TrackKind::Audio)
+        .map_or(0, |t| t.packets());
 
     // Alice leaves the node and comes back under the same id, with the same
     // track ids: bob's sent tracks stay, and nothing is renegotiated.
@@ -99,6 +104,42 @@ async fn a_publisher_back_under_the_same_id_reaches_its_subscribers_again() {
             "the new publisher PC does not reach bob"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while bob
+        .track("alice", TrackKind::Audio)
+        .is_none_or(|t| t.packets() < received_before + 50)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob does not receive the new publisher PC's audio"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The new publisher PC's stream (new SSRC, its own random sequence numbers and
+    // timestamps) continues the one bob was receiving: a browser would drop
+    // packets whose numbers jump back as replays.
+    let mut received = Vec::new();
+    while let Ok(packet) = audio.try_recv() {
+        received.push((packet.sequence_number, packet.timestamp));
+    }
+    assert!(
+        received.len() > 50,
+        "bob received {} audio packets",
+        received.len()
+    );
+    for pair in received.windows(2) {
+        let [(seq, ts), (next_seq, next_ts)] = pair else {
+            unreachable!()
+        };
+        assert!(
+            (1..100).contains(&next_seq.wrapping_sub(*seq)),
+            "sequence numbers jump from {seq} to {next_seq}"
+        );
+        assert!(
+            (1..5 * 48_000).contains(&next_ts.wrapping_sub(*ts)),
+            "timestamps jump from {ts} to {next_ts}"
+        );
     }
 
     control.close_room(ROOM).await.expect("close");

@@ -264,6 +264,7 @@ impl Subscriber {
                     sender_id,
                     ssrc,
                     track.codec.mime_type.clone(),
+                    track.codec.clock_rate,
                     quality_of(&key.publisher),
                 ),
             );
