@@ -165,12 +165,63 @@ pub struct RoleRequest {
     pub role: AccountRole,
 }
 
+/// What an API key may do. A key acts for the administrator who made it,
+/// and only within its scopes; a person signed in is limited by their role
+/// alone.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiScope {
+    /// The key's own account: `/me`, `/me/profile`, signing out.
+    Profile,
+    /// Search the directory.
+    DirectoryRead,
+    /// List the tenant's accounts, approve registrations, change roles.
+    AccountsManage,
+    /// Create, list and revoke API keys.
+    ApiKeysManage,
+    /// Read meetings, schedules, invitations, upcoming and past meetings,
+    /// cloud rooms, templates and locations.
+    MeetingsRead,
+    /// Create, change and delete meetings, schedules, cloud rooms,
+    /// templates and locations.
+    MeetingsManage,
+}
+
+impl ApiScope {
+    /// Every scope.
+    pub const ALL: [ApiScope; 6] = [
+        ApiScope::Profile,
+        ApiScope::DirectoryRead,
+        ApiScope::AccountsManage,
+        ApiScope::ApiKeysManage,
+        ApiScope::MeetingsRead,
+        ApiScope::MeetingsManage,
+    ];
+
+    /// The scope's name on the wire, e.g. `meetings_read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::Profile => "profile",
+            ApiScope::DirectoryRead => "directory_read",
+            ApiScope::AccountsManage => "accounts_manage",
+            ApiScope::ApiKeysManage => "api_keys_manage",
+            ApiScope::MeetingsRead => "meetings_read",
+            ApiScope::MeetingsManage => "meetings_manage",
+        }
+    }
+}
+
 /// `POST /api/v1/admin/api-keys`: a key for an integration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 pub struct CreateApiKeyRequest {
     /// What the key is for (1–64 characters).
     #[schema(min_length = 1, max_length = 64)]
     pub name: String,
+    /// What the key may do: at least one scope.
+    #[schema(min_items = 1)]
+    pub scopes: Vec<ApiScope>,
 }
 
 /// An API key as listed (the key itself is shown once, at creation).
@@ -182,6 +233,8 @@ pub struct ApiKey {
     pub name: String,
     /// Account the key acts for.
     pub account_id: String,
+    /// What the key may do.
+    pub scopes: Vec<ApiScope>,
     /// Creation time, seconds since the Unix epoch.
     #[ts(type = "number")]
     pub created_at: i64,

@@ -23,6 +23,7 @@ pub fn definitions() -> String {
         api::DirectoryEntry::decl(),
         api::ApprovalRequest::decl(),
         api::RoleRequest::decl(),
+        api::ApiScope::decl(),
         api::CreateApiKeyRequest::decl(),
         api::ApiKey::decl(),
         api::CreatedApiKey::decl(),

@@ -7,7 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use yunhui_proto::api::{
-    Account, AccountRole, AccountStatus, DirectoryEntry, RegisterRequest, Session,
+    Account, AccountRole, AccountStatus, ApiScope, DirectoryEntry, RegisterRequest, Session,
     UpdateProfileRequest,
 };
 
@@ -27,9 +27,20 @@ pub struct Caller {
     pub display_name: String,
     /// Member or tenant administrator.
     pub role: AccountRole,
+    /// An API key's scopes; `None` for a person's session, which only the
+    /// role limits.
+    pub scopes: Option<Vec<ApiScope>>,
 }
 
 impl Caller {
+    /// Refuses an API key without `scope`.
+    pub fn require_scope(&self, scope: ApiScope) -> Result<()> {
+        match &self.scopes {
+            Some(scopes) if !scopes.contains(&scope) => Err(Error::MissingScope(scope)),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses callers who are not administrators of their tenant.
     pub fn require_tenant_admin(&self, action: &'static str) -> Result<()> {
         if self.role == AccountRole::TenantAdmin {
@@ -275,6 +286,7 @@ pub fn caller_from_row(row: &sqlx::any::AnyRow) -> Result<Caller> {
         tenant_id: row.try_get("tenant_id")?,
         display_name: row.try_get("display_name")?,
         role: role_from(&row.try_get::<String, _>("role")?),
+        scopes: None,
     })
 }
 

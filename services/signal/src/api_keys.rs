@@ -1,13 +1,15 @@
 //! Per-tenant API keys for integrations (F-API-1).
 //!
 //! A tenant administrator creates a key for an integration; the key acts
-//! for the administrator who created it, inside that tenant only. Only the
+//! for the administrator who created it, inside that tenant only, and only
+//! within its scopes ([`ApiScope`]; [`crate::api::scopes`] says which scope
+//! each endpoint needs). Only the
 //! SHA-256 of a key is stored; the key is shown once. Revoked keys, keys of
 //! accounts that are no longer active administrators, and keys of deleted
 //! tenants stop working at once.
 
 use sqlx::Row;
-use yunhui_proto::api::{ApiKey, CreateApiKeyRequest, CreatedApiKey};
+use yunhui_proto::api::{ApiKey, ApiScope, CreateApiKeyRequest, CreatedApiKey};
 
 use crate::accounts::{Caller, caller_from_row, new_secret, token_hash};
 use crate::error::{Error, Result};
@@ -29,17 +31,29 @@ pub async fn create(
             "an API key's name needs 1 to 64 characters".into(),
         ));
     }
+    let mut scopes = req.scopes;
+    scopes.sort();
+    scopes.dedup();
+    if scopes.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "scopes: give an API key at least one scope, of {}",
+            ApiScope::ALL.map(ApiScope::as_str).join(", ")
+        )));
+    }
     let key = format!("{PREFIX}{}", new_secret(32));
     let api_key = ApiKey {
         id: uuid::Uuid::new_v4().to_string(),
         name,
         account_id: caller.account_id.clone(),
+        scopes,
         created_at: now(),
         last_used_at: None,
     };
+    let scopes_json = serde_json::to_string(&api_key.scopes)
+        .map_err(|e| Error::Internal(format!("scopes do not serialise: {e}")))?;
     sqlx::query(
-        "INSERT INTO api_keys (id, tenant_id, account_id, name, key_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_keys (id, tenant_id, account_id, name, key_hash, created_at, scopes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&api_key.id)
     .bind(&caller.tenant_id)
@@ -47,6 +61,7 @@ pub async fn create(
     .bind(&api_key.name)
     .bind(token_hash(&key))
     .bind(api_key.created_at)
+    .bind(scopes_json)
     .execute(store.pool())
     .await?;
     Ok(CreatedApiKey { api_key, key })
@@ -56,7 +71,7 @@ pub async fn create(
 pub async fn list(store: &Store, caller: &Caller) -> Result<Vec<ApiKey>> {
     caller.require_tenant_admin("list API keys")?;
     let rows = sqlx::query(
-        "SELECT id, name, account_id, created_at, last_used_at FROM api_keys \
+        "SELECT id, name, account_id, scopes, created_at, last_used_at FROM api_keys \
          WHERE tenant_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
     )
     .bind(&caller.tenant_id)
@@ -68,6 +83,7 @@ pub async fn list(store: &Store, caller: &Caller) -> Result<Vec<ApiKey>> {
                 id: row.try_get("id")?,
                 name: row.try_get("name")?,
                 account_id: row.try_get("account_id")?,
+                scopes: scopes_from(&row.try_get::<String, _>("scopes")?)?,
                 created_at: row.try_get("created_at")?,
                 last_used_at: row.try_get("last_used_at")?,
             })
@@ -96,7 +112,7 @@ pub async fn revoke(store: &Store, caller: &Caller, id: &str) -> Result<()> {
 pub async fn authenticate(store: &Store, key: &str) -> Result<Caller> {
     let hash = token_hash(key);
     let row = sqlx::query(
-        "SELECT k.account_id, k.tenant_id, a.display_name, a.role, a.status FROM api_keys k \
+        "SELECT k.account_id, k.tenant_id, k.scopes, a.display_name, a.role, a.status FROM api_keys k \
          JOIN accounts a ON a.id = k.account_id AND a.tenant_id = k.tenant_id \
          JOIN tenants t ON t.id = k.tenant_id \
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.deleted_at IS NULL",
@@ -105,7 +121,8 @@ pub async fn authenticate(store: &Store, key: &str) -> Result<Caller> {
     .fetch_optional(store.pool())
     .await?
     .ok_or(Error::InvalidToken)?;
-    let caller = caller_from_row(&row)?;
+    let mut caller = caller_from_row(&row)?;
+    caller.scopes = Some(scopes_from(&row.try_get::<String, _>("scopes")?)?);
     // A key is only as strong as its creator: a demoted admin's keys stop.
     caller
         .require_tenant_admin("use API keys")
@@ -116,4 +133,10 @@ pub async fn authenticate(store: &Store, key: &str) -> Result<Caller> {
         .execute(store.pool())
         .await?;
     Ok(caller)
+}
+
+/// A key's stored scopes.
+fn scopes_from(text: &str) -> Result<Vec<ApiScope>> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::Internal(format!("an API key's stored scopes are unreadable: {e}")))
 }

@@ -31,6 +31,12 @@ pub enum Error {
     /// Only tenant administrators may do this.
     #[error("only a tenant administrator can {0}")]
     NotTenantAdmin(&'static str),
+    /// The API key lacks the scope this endpoint needs.
+    #[error("this API key lacks the scope {}; create a key with it", .0.as_str())]
+    MissingScope(yunhui_proto::api::ApiScope),
+    /// API keys cannot call this endpoint at all.
+    #[error("API keys cannot call this endpoint; a person must sign in")]
+    NotForApiKeys,
     /// No company tenant registers this e-mail domain.
     #[error("no enterprise registers accounts with the e-mail domain {0}")]
     TenantNotFound(String),
@@ -143,7 +149,9 @@ impl Error {
             | Error::InvalidToken
             | Error::AccountPending
             | Error::AccountRejected => ErrorCode::InvalidToken,
-            Error::NotTenantAdmin(_) => ErrorCode::NotAllowed,
+            Error::NotTenantAdmin(_) | Error::MissingScope(_) | Error::NotForApiKeys => {
+                ErrorCode::NotAllowed
+            }
             Error::AccountNotFound(_) | Error::ApiKeyNotFound(_) | Error::TenantNotFound(_) => {
                 ErrorCode::InvalidInput
             }
@@ -168,6 +176,7 @@ impl Error {
             Error::AccountPending => "account_pending",
             Error::AccountRejected => "account_rejected",
             Error::NotTenantAdmin(_) => "not_tenant_admin",
+            Error::MissingScope(_) | Error::NotForApiKeys => "insufficient_scope",
             Error::AccountNotFound(_) => "account_not_found",
             Error::TenantNotFound(_) => "tenant_not_found",
             Error::ApiKeyNotFound(_) => "api_key_not_found",
@@ -211,9 +220,11 @@ impl Error {
             | Error::TenantNotFound(_)
             | Error::NotVisible { .. }
             | Error::OccurrenceNotFound { .. } => StatusCode::NOT_FOUND,
-            Error::AccountPending | Error::AccountRejected | Error::NotTenantAdmin(_) => {
-                StatusCode::FORBIDDEN
-            }
+            Error::AccountPending
+            | Error::AccountRejected
+            | Error::NotTenantAdmin(_)
+            | Error::MissingScope(_)
+            | Error::NotForApiKeys => StatusCode::FORBIDDEN,
             Error::PasswordRequired(_) | Error::WrongPassword(_) | Error::NotHost(_) => {
                 StatusCode::FORBIDDEN
             }

@@ -193,7 +193,7 @@ async fn schemathesis_finds_no_server_error_and_no_contradiction(db: Db) {
     let created: Value = http
         .post(format!("{}/api/v1/admin/api-keys", server.base_url))
         .bearer_auth(api.token().unwrap())
-        .json(&json!({"name": "schemathesis"}))
+        .json(&json!({"name": "schemathesis", "scopes": yunhui_proto::api::ApiScope::ALL}))
         .send()
         .await
         .unwrap()

@@ -230,7 +230,7 @@ async fn registration_by_company_domain_waits_for_approval(db: Db) {
         (
             Method::POST,
             "/api/v1/admin/api-keys".to_string(),
-            Some(json!({"name": "x"})),
+            Some(json!({"name": "x", "scopes": ["profile"]})),
         ),
         (Method::GET, "/api/v1/admin/api-keys".to_string(), None),
     ] {
@@ -310,7 +310,7 @@ async fn tenants_are_isolated_on_every_endpoint(db: Db) {
         .ok(
             Method::POST,
             "/api/v1/admin/api-keys",
-            Some(json!({"name": "crm"})),
+            Some(json!({"name": "crm", "scopes": yunhui_proto::api::ApiScope::ALL})),
         )
         .await;
     let (_, acme_member) = register(&server, "dan@acme.example", None).await;
@@ -440,19 +440,32 @@ async fn api_keys_act_for_their_administrator_until_revoked(db: Db) {
         .ok(
             Method::POST,
             "/api/v1/admin/api-keys",
-            Some(json!({"name": "calendar sync"})),
+            Some(json!({"name": "calendar sync", "scopes": ["profile", "meetings_manage", "meetings_manage"]})),
         )
         .await;
+    assert_eq!(
+        created["api_key"]["scopes"],
+        json!(["profile", "meetings_manage"])
+    );
     let key = created["key"].as_str().unwrap().to_string();
     assert!(key.starts_with("yk_"));
     let (status, body) = admin
         .call(
             Method::POST,
             "/api/v1/admin/api-keys",
-            Some(json!({"name": " "})),
+            Some(json!({"name": " ", "scopes": ["profile"]})),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = admin
+        .call(
+            Method::POST,
+            "/api/v1/admin/api-keys",
+            Some(json!({"name": "nothing", "scopes": []})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("scope"), "{body}");
 
     let integration = Http {
         server: &server,
@@ -468,6 +481,13 @@ async fn api_keys_act_for_their_administrator_until_revoked(db: Db) {
         )
         .await;
     assert_eq!(meeting["topic"], "Synced");
+    // Outside its scopes the key is refused, naming the scope.
+    let (status, body) = integration
+        .call(Method::GET, "/api/v1/directory", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "insufficient_scope", "{body}");
+    assert!(body.to_string().contains("directory_read"), "{body}");
     let listed = admin.ok(Method::GET, "/api/v1/admin/api-keys", None).await;
     assert_eq!(listed[0]["name"], "calendar sync");
     assert!(listed[0]["last_used_at"].is_number(), "{listed}");
@@ -643,6 +663,87 @@ async fn the_directory_lists_active_colleagues_of_ones_own_enterprise(db: Db) {
         .call(Method::GET, "/api/v1/directory", None)
         .await;
     assert_eq!(got, StatusCode::UNAUTHORIZED);
+}
+
+/// Every documented operation that needs a caller refuses an API key
+/// without the scope it needs, and takes one with it.
+#[tokio::test]
+async fn api_key_scopes_gate_every_endpoint() {
+    use yunhui_proto::api::ApiScope;
+    let server = start(Db::Sqlite).await;
+    let admin = company(&server, "acme", "acme.example").await;
+    // One key lacking each scope, and one with them all.
+    let mut without = std::collections::HashMap::new();
+    for scope in ApiScope::ALL {
+        let scopes: Vec<_> = ApiScope::ALL.into_iter().filter(|s| *s != scope).collect();
+        let created = admin
+            .ok(
+                Method::POST,
+                "/api/v1/admin/api-keys",
+                Some(json!({"name": format!("without {}", scope.as_str()), "scopes": scopes})),
+            )
+            .await;
+        without.insert(scope, created["key"].as_str().unwrap().to_string());
+    }
+    let all = admin
+        .ok(
+            Method::POST,
+            "/api/v1/admin/api-keys",
+            Some(json!({"name": "everything", "scopes": ApiScope::ALL})),
+        )
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let doc: Value = reqwest::get(format!("{}/api/openapi.json", server.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut gated = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("security").is_none() || (method == "delete" && path == "/api/v1/sessions") {
+                // Public; or signing out, which ends the session the token
+                // names and never touches API keys (revoked by their own endpoint).
+                continue;
+            }
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let route = path.trim_start_matches("/api/v1");
+            let scope = yunhui_signal::api::scopes::required(&method, route)
+                .unwrap_or_else(|| panic!("{method} {path} needs a caller but no scope"));
+            let url = path
+                .replace("{domain}", "nowhere.example")
+                .replace("{id}", "made-up")
+                .replace("{number}", "123456789")
+                .replace("{date}", "2026-12-31");
+            let call = |key: String| {
+                let (server, method, url) = (&server, method.clone(), url.clone());
+                async move {
+                    Http {
+                        server,
+                        token: Some(key),
+                    }
+                    .call(method, &url, Some(json!({})))
+                    .await
+                }
+            };
+            let (status, body) = call(without[&scope].clone()).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+            assert_eq!(
+                body["error"]["code"], "insufficient_scope",
+                "{method} {path}: {body}"
+            );
+            let (status, body) = call(all.clone()).await;
+            assert_ne!(
+                body["error"]["code"], "insufficient_scope",
+                "{method} {path} refused a key with every scope: {status} {body}"
+            );
+            gated += 1;
+        }
+    }
+    assert!(gated >= 30, "only {gated} operations gated");
 }
 
 on_both_databases!(

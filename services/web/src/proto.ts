@@ -177,11 +177,17 @@ export type RoleRequest = {
  */
 role: AccountRole, };
 
+export type ApiScope = "profile" | "directory_read" | "accounts_manage" | "api_keys_manage" | "meetings_read" | "meetings_manage";
+
 export type CreateApiKeyRequest = { 
 /**
  * What the key is for (1–64 characters).
  */
-name: string, };
+name: string, 
+/**
+ * What the key may do: at least one scope.
+ */
+scopes: Array<ApiScope>, };
 
 export type ApiKey = { 
 /**
@@ -196,6 +202,10 @@ name: string,
  * Account the key acts for.
  */
 account_id: string, 
+/**
+ * What the key may do.
+ */
+scopes: Array<ApiScope>, 
 /**
  * Creation time, seconds since the Unix epoch.
  */

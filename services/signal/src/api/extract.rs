@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
@@ -77,7 +77,20 @@ impl FromRequestParts<Arc<App>> for Caller {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
-        crate::auth::authenticate(&app.store, bearer(&parts.headers)?).await
+        let caller = crate::auth::authenticate(&app.store, bearer(&parts.headers)?).await?;
+        if caller.scopes.is_some() {
+            // An API key: only within the scope the endpoint needs.
+            let path = parts
+                .extensions
+                .get::<MatchedPath>()
+                .map(|p| p.as_str().trim_start_matches(super::API_PREFIX).to_string())
+                .unwrap_or_default();
+            match super::scopes::required(&parts.method, &path) {
+                Some(scope) => caller.require_scope(scope)?,
+                None => return Err(Error::NotForApiKeys),
+            }
+        }
+        Ok(caller)
     }
 }
 

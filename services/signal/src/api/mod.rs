@@ -16,6 +16,7 @@ pub mod internal;
 pub mod meetings;
 pub mod responses;
 pub mod schedule;
+pub mod scopes;
 
 use std::sync::Arc;
 

@@ -5,10 +5,21 @@
 use utoipa::IntoResponses;
 use yunhui_proto::api::ApiError;
 
-/// 401: no bearer token, or one that is unknown or expired.
+/// 401: no bearer token, or one that is unknown or expired; 403: an API
+/// key without the scope the endpoint needs (or an account whose role does
+/// not allow it).
 #[derive(IntoResponses)]
-#[response(status = 401, description = "No, unknown or expired bearer token")]
-pub struct Unauthorized(#[allow(dead_code)] ApiError);
+pub enum Unauthorized {
+    /// No usable token.
+    #[response(status = 401, description = "No, unknown or expired bearer token")]
+    Token(#[allow(dead_code)] ApiError),
+    /// Not within the key's scopes.
+    #[response(
+        status = 403,
+        description = "An API key without the scope this endpoint needs, or an account whose role does not allow it"
+    )]
+    Scope(#[allow(dead_code)] ApiError),
+}
 
 /// 400: the body, a path or a query parameter cannot be used.
 #[derive(IntoResponses)]

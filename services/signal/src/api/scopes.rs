@@ -1,0 +1,67 @@
+//! Which scope an API key needs for each endpoint: one table, checked by
+//! the [`Caller`](crate::accounts::Caller) extractor before any handler
+//! runs. An endpoint missing from the table is closed to API keys (people
+//! signed in are limited by their role alone). A test walks every
+//! documented operation with a key lacking its scope.
+
+use axum::http::Method;
+use yunhui_proto::api::ApiScope;
+
+/// The scope an API key needs for `method` on `path` (the route's template
+/// under `/api/v1`, e.g. `/meetings/{id}`); `None` when keys may not call it.
+pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
+    let read = *method == Method::GET;
+    let scope = match path {
+        "/me" | "/me/profile" | "/sessions" => ApiScope::Profile,
+        "/directory" => ApiScope::DirectoryRead,
+        p if p.starts_with("/admin/accounts") => ApiScope::AccountsManage,
+        p if p.starts_with("/admin/api-keys") => ApiScope::ApiKeysManage,
+        p if [
+            "/meetings",
+            "/schedules",
+            "/upcoming",
+            "/history",
+            "/cloud-rooms",
+            "/templates",
+            "/locations",
+        ]
+        .iter()
+        .any(|prefix| p == *prefix || p.starts_with(&format!("{prefix}/"))) =>
+        {
+            if read {
+                ApiScope::MeetingsRead
+            } else {
+                ApiScope::MeetingsManage
+            }
+        }
+        _ => return None,
+    };
+    Some(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_changes_need_different_scopes() {
+        assert_eq!(
+            required(&Method::GET, "/meetings/{id}"),
+            Some(ApiScope::MeetingsRead)
+        );
+        assert_eq!(
+            required(&Method::POST, "/schedules"),
+            Some(ApiScope::MeetingsManage)
+        );
+        assert_eq!(
+            required(&Method::DELETE, "/admin/api-keys/{id}"),
+            Some(ApiScope::ApiKeysManage)
+        );
+        assert_eq!(
+            required(&Method::GET, "/directory"),
+            Some(ApiScope::DirectoryRead)
+        );
+        assert_eq!(required(&Method::GET, "/meetingsx"), None);
+        assert_eq!(required(&Method::GET, "/nothing"), None);
+    }
+}
