@@ -102,6 +102,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         public_url: public_url.clone(),
         web_dir,
         dial_in_numbers: args.dial_in_numbers.clone(),
+        discovery: yunhui_signal::DiscoveryEndpoints {
+            media_udp_port: (args.media_port != 0).then_some(args.media_port),
+            sip_uri: (args.sip_port != 0).then(|| format!("sip:{advertised_ip}:{}", args.sip_port)),
+        },
         ..SignalConfig::default()
     };
     let media = Arc::new(InProcessControl::new(sfu.clone()));

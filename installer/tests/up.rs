@@ -130,6 +130,23 @@ async fn restart_keeps_accounts_and_meetings() {
         .unwrap()
         .to_string();
 
+    // Enterprise login: only the address, as a user types it (no scheme:
+    // HTTPS is tried first, then HTTP).
+    let address = first.base_url.trim_start_matches("http://");
+    let (mut discovered, doc) = ApiClient::discover(address)
+        .await
+        .expect("the deployment describes itself at /.well-known/yunhui");
+    assert_eq!(doc.api, format!("{}/api/v1", first.base_url), "{doc:?}");
+    assert!(doc.signaling.starts_with("ws://127.0.0.1:"), "{doc:?}");
+    assert!(
+        doc.media.as_ref().is_some_and(|m| m.udp_port > 0),
+        "{doc:?}"
+    );
+    discovered
+        .login("admin@yunhui.local", &admin_password)
+        .await
+        .expect("signing in with only the address");
+
     let api = ApiClient::new(&first.base_url);
     api.register(&RegisterRequest {
         email: Some("wang.fang@example.com".into()),

@@ -11,9 +11,9 @@ use k8s_openapi::api::networking::v1::{
     IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde_json::{Value, json};
 use yunhui_crds::gateway::ExposureMode;
 use yunhui_crds::{GatewaySpec, MediaClusterSpec};
+use yunhui_proto::discovery::{Discovery, Media, Sip};
 
 use super::tls::TlsMaterial;
 use crate::children::{Child, Owner};
@@ -42,28 +42,23 @@ pub fn tls_secret_name(gateway: &str, spec: &GatewaySpec) -> String {
 }
 
 /// The discovery document published for the gateway.
-pub fn discovery_document(spec: &GatewaySpec, cluster: &MediaClusterSpec) -> Value {
+pub fn discovery_document(spec: &GatewaySpec, cluster: &MediaClusterSpec) -> Discovery {
     let host = spec.hosts.first().cloned().unwrap_or_default();
-    let mut doc = json!({
-        "version": 1,
-        "api": format!("https://{host}/api/v1"),
-        "signaling": format!("wss://{host}/api/v1/signal"),
-        "media": {
-            "udpPort": cluster.sfu.udp_port,
-            "tcpPort": cluster.sfu.tcp_port,
-            "hostNetwork": spec.exposure.media_host_network,
-        },
+    let mut doc = Discovery::for_public_url(&format!("https://{host}"));
+    doc.media = Some(Media {
+        udp_port: u16::try_from(cluster.sfu.udp_port).unwrap_or_default(),
+        tcp_port: u16::try_from(cluster.sfu.tcp_port).ok(),
+        host_network: spec.exposure.media_host_network,
     });
-    if let Some(org) = &spec.discovery.organisation {
-        doc["organisation"] = json!(org);
-    }
-    if let Some(turn) = &spec.turn {
-        doc["turn"] = json!(turn.urls);
-    }
-    if let Some(sip) = &spec.sip {
-        let domain = sip.domain.clone().unwrap_or(host);
-        doc["sip"] = json!({"uri": format!("sip:{domain}:{}", sip.port)});
-    }
+    doc.organisation = spec.discovery.organisation.clone();
+    doc.turn = spec
+        .turn
+        .as_ref()
+        .map(|t| t.urls.clone())
+        .unwrap_or_default();
+    doc.sip = spec.sip.as_ref().map(|sip| Sip {
+        uri: format!("sip:{}:{}", sip.domain.clone().unwrap_or(host), sip.port),
+    });
     doc
 }
 
@@ -266,10 +261,11 @@ mod tests {
                 "ConfigMap/prod-discovery"
             ]
         );
-        let doc = discovery_document(&spec, &cluster);
+        let doc = serde_json::to_value(discovery_document(&spec, &cluster)).unwrap();
         assert_eq!(doc["api"], "https://meet.example.com/api/v1");
         assert_eq!(doc["sip"]["uri"], "sip:meet.example.com:5060");
         assert_eq!(doc["media"]["udpPort"], 7882);
+        assert_eq!(doc["login"], serde_json::json!(["password"]));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use yunhui_proto::api::{
     About, Account, ApiError, CreateMeetingRequest, LoginRequest, Meeting, MeetingPreview,
     RegisterRequest, Session,
 };
+use yunhui_proto::discovery::Discovery;
 use yunhui_proto::schedule::{
     CloudRoom, CloudRoomRequest, HistoryEntry, Location, LocationRequest, MeetingTemplate,
     Occurrence, OccurrenceUpdate, ScheduleRequest, ScheduledMeeting, TemplateRequest,
@@ -83,6 +84,43 @@ impl ApiClient {
     pub async fn register(&self, req: &RegisterRequest) -> Result<Account, ApiCallError> {
         self.call(reqwest::Method::POST, "/accounts", Some(req))
             .await
+    }
+
+    /// Enterprise login's first step: the deployment at `address` (what a
+    /// user types: `meet.example.com`, or a URL) tells where everything is
+    /// (`/.well-known/yunhui`). A bare host is tried over HTTPS first, then
+    /// plain HTTP. The returned client talks to the discovered API.
+    pub async fn discover(address: &str) -> Result<(ApiClient, Discovery), ApiCallError> {
+        let address = address.trim().trim_end_matches('/');
+        let candidates = if address.contains("://") {
+            vec![address.to_string()]
+        } else {
+            vec![format!("https://{address}"), format!("http://{address}")]
+        };
+        let http = reqwest::Client::new();
+        let mut last = None;
+        for base in candidates {
+            match http.get(format!("{base}/.well-known/yunhui")).send().await {
+                Ok(resp) if resp.status().is_success() => {
+                    let doc: Discovery = resp.json().await?;
+                    return Ok((ApiClient::new(doc.server()), doc));
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    last = Some(ApiCallError::Server {
+                        status,
+                        code: "no_discovery".into(),
+                        message: format!("{base} serves no /.well-known/yunhui (HTTP {status})"),
+                    });
+                }
+                Err(e) => last = Some(ApiCallError::Transport(e)),
+            }
+        }
+        Err(last.unwrap_or_else(|| ApiCallError::Server {
+            status: StatusCode::BAD_REQUEST,
+            code: "no_address".into(),
+            message: "give the deployment's address".into(),
+        }))
     }
 
     /// Signs in and keeps the token for later calls.

@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod dial;
+pub mod discovery;
 pub mod env;
 pub mod limits;
 pub mod media;

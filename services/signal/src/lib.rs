@@ -72,6 +72,9 @@ pub struct SignalConfig {
     /// Phone numbers that reach meetings (a PSTN gateway in front of the
     /// SIP gateway), named in invitations; none by default.
     pub dial_in_numbers: Vec<String>,
+    /// Media and SIP endpoints for the discovery document when signal
+    /// builds it itself (`yunhui up`; in a cluster the operator writes it).
+    pub discovery: DiscoveryEndpoints,
 }
 
 impl Default for SignalConfig {
@@ -87,8 +90,18 @@ impl Default for SignalConfig {
             terms_url: None,
             privacy_url: None,
             dial_in_numbers: Vec::new(),
+            discovery: DiscoveryEndpoints::default(),
         }
     }
+}
+
+/// What signal puts in its own discovery document besides its URLs.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoveryEndpoints {
+    /// The SFU's UDP port.
+    pub media_udp_port: Option<u16>,
+    /// The SIP gateway, `sip:host:port`.
+    pub sip_uri: Option<String>,
 }
 
 /// The running service's shared state.

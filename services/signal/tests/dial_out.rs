@@ -609,8 +609,24 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
 /// waits there for company; it shows under its SIP address, and the host's
 /// removal hangs it up.
 async fn a_room_system_dials_in_and_keys_in_the_password(db: Db) {
-    let server = support::start(db).await;
+    let mut config = yunhui_signal::SignalConfig::default();
+    config.discovery.sip_uri = Some("sip:127.0.0.1:5060".into());
+    let server = support::start_with(db, config).await;
+    let discovery = || async {
+        reqwest::get(format!("{}/.well-known/yunhui", server.base_url))
+            .await
+            .unwrap()
+            .json::<yunhui_proto::discovery::Discovery>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(discovery().await.sip, None, "no SIP gateway connected yet");
     let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
+    assert_eq!(
+        discovery().await.sip.map(|s| s.uri).as_deref(),
+        Some("sip:127.0.0.1:5060"),
+        "devices are told where to call once the gateway is connected"
+    );
     // Nobody is in the meeting yet (it may start before its host).
     let (api, meeting) = server.meeting(Some("2468")).await;
     // With the SIP gateway, invitations say what devices dial.

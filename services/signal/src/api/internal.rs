@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use yunhui_proto::api::{ApiError, ErrorBody};
+use yunhui_proto::discovery::{Discovery, Media, Sip};
 
 use crate::App;
 use crate::tenants::{self, AdminError, TenantRecord};
@@ -185,14 +186,18 @@ pub async fn discovery(State(app): State<Arc<App>>) -> Response {
             }
         }
     }
-    let base = app.config.public_url.trim_end_matches('/');
-    let ws = base
-        .replacen("https://", "wss://", 1)
-        .replacen("http://", "ws://", 1);
-    Json(serde_json::json!({
-        "version": 1,
-        "api": format!("{base}/api/v1"),
-        "signaling": format!("{ws}/api/v1/signal"),
-    }))
-    .into_response()
+    let endpoints = &app.config.discovery;
+    let mut doc = Discovery::for_public_url(&app.config.public_url);
+    doc.media = endpoints.media_udp_port.map(|udp_port| Media {
+        udp_port,
+        tcp_port: None,
+        host_network: true,
+    });
+    // Only while a SIP gateway is connected.
+    doc.sip = endpoints
+        .sip_uri
+        .clone()
+        .filter(|_| app.rooms.has_call_control())
+        .map(|uri| Sip { uri });
+    Json(doc).into_response()
 }
