@@ -141,11 +141,39 @@ async fn call_signal(
         Ok(())
     } else {
         let status = response.status();
-        Err(err(format!(
-            "HTTP {status}: {}",
-            response.text().await.unwrap_or_default()
-        )))
+        let from = responder(&response);
+        let body = response.text().await.unwrap_or_default();
+        // Signal's own errors carry a JSON body; an empty one came from
+        // something else on that address, which the message then describes.
+        let body = if body.trim().is_empty() {
+            format!("(empty body; {from})")
+        } else {
+            body
+        };
+        Err(err(format!("HTTP {status}: {body}")))
     }
+}
+
+/// What can be told of whoever answered: the peer address and the
+/// `server` and `content-type` headers.
+fn responder(response: &reqwest::Response) -> String {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_string()
+    };
+    format!(
+        "answered by {}, server: {}, content-type: {}",
+        response
+            .remote_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "an unknown address".into()),
+        header("server"),
+        header("content-type")
+    )
 }
 
 /// Display name of a first administrator whose Secret names none.
