@@ -411,13 +411,7 @@ mod tests {
     #[test]
     fn sequence_numbers_continue_across_a_mute() {
         let now = Instant::now();
-        let mut down = DownTrack::new(
-            RTCRtpSenderId::default(),
-            42,
-            "audio/opus".into(),
-            48_000,
-            VideoQuality::High,
-        );
+        let mut down = opus_down_track();
         let mut packet = rtp::Packet::default();
         packet.header.sequence_number = 1000;
         let outcome = send(&mut down, &mut packet, 0, now);
@@ -637,6 +631,17 @@ mod tests {
         }
     }
 
+    /// A subscriber's Opus down track (48 kHz).
+    fn opus_down_track() -> DownTrack {
+        DownTrack::new(
+            RTCRtpSenderId::default(),
+            42,
+            "audio/opus".into(),
+            48_000,
+            VideoQuality::High,
+        )
+    }
+
     fn opus_packet(ssrc: u32, seq: u16, ts: u32) -> rtp::Packet {
         let mut packet = rtp::Packet::default();
         packet.header.ssrc = ssrc;
@@ -696,13 +701,7 @@ mod tests {
     #[test]
     fn a_new_incoming_stream_at_the_same_instant_still_moves_the_timestamp_on() {
         let now = Instant::now();
-        let mut down = DownTrack::new(
-            RTCRtpSenderId::default(),
-            42,
-            "audio/opus".into(),
-            48_000,
-            VideoQuality::High,
-        );
+        let mut down = opus_down_track();
         let mut a = opus_packet(1, 500, 10_000);
         send(&mut down, &mut a, 0, now);
         let mut b = opus_packet(2, 20, 5);
