@@ -811,7 +811,9 @@ async fn the_gateways_internal_api_refuses_strangers_and_bad_requests() {
         Some(reqwest::StatusCode::PAYLOAD_TOO_LARGE),
         "oversized bodies are refused"
     );
-    let response = client
+    // The gateway closes a connection whose body it refused unread: the
+    // next request goes on a new one, not on that kept-alive connection.
+    let response = reqwest::Client::new()
         .post(&calls)
         .bearer_auth(INTERNAL_KEY)
         .json(&request)
