@@ -10,8 +10,8 @@
 /// signal's tenant admin API). Read by signal, the SFU and the SIP gateway.
 pub const INTERNAL_KEY: &str = "YUNHUI_INTERNAL_KEY";
 
-/// Signal's base URL, where answered calls join their meetings. Read by the
-/// SIP gateway.
+/// Signal's base URL: where answered calls join their meetings (read by the
+/// SIP gateway) and where an SFU node reports itself (read by the SFU).
 pub const SIGNAL_URL: &str = "YUNHUI_SIGNAL_URL";
 
 /// Signal's HTTP listen address. Read by signal.
@@ -54,6 +54,17 @@ pub const SIPGW_URL: &str = "YUNHUI_SIPGW_URL";
 
 /// The SFU node's media UDP port. Read by the SFU.
 pub const SFU_UDP_PORT: &str = "YUNHUI_SFU_UDP_PORT";
+
+/// Base URL of this SFU node's own internal API (its pod address), which it
+/// reports to signal. Read by the SFU.
+pub const ADVERTISE_CONTROL_URL: &str = "YUNHUI_ADVERTISE_CONTROL_URL";
+
+/// The SFU node's name in its reports to signal (its pod's name). Read by
+/// the SFU.
+pub const NODE_ID: &str = "YUNHUI_NODE_ID";
+
+/// Participants one SFU node takes at most. Read by the SFU.
+pub const SFU_CAPACITY: &str = "YUNHUI_SFU_CAPACITY";
 
 /// IP address to advertise to clients and devices. Read by the SFU and the
 /// SIP gateway.

@@ -8,6 +8,8 @@
 //! Signal sees only this trait, so it builds without the WebRTC stack.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +74,46 @@ pub struct NodeStats {
     pub forwarded_packets: u64,
     /// RTP bytes forwarded since the node started.
     pub forwarded_bytes: u64,
+    /// UDP bytes received on the media port since the node started.
+    #[serde(default)]
+    pub received_bytes: u64,
+}
+
+/// How often an SFU node reports itself to signal ([`NodeReport`]). A node
+/// whose last report is older than [`NODE_GONE_AFTER`] is gone.
+pub const NODE_REPORT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long after its last report a node counts as gone: three missed reports.
+pub const NODE_GONE_AFTER: Duration = Duration::from_secs(6);
+
+/// What an SFU node tells signal about itself every
+/// [`NODE_REPORT_INTERVAL`], on `PUT /internal/v1/media-nodes/{node_id}` of
+/// signal (Bearer internal key). Signal places rooms on nodes from these
+/// reports and drives each room's node at its `control_url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeReport {
+    /// The node's name, stable while it runs (its pod's name in Kubernetes).
+    pub node_id: String,
+    /// Base URL of the node's own internal API (its pod address, not a
+    /// Service in front of several nodes).
+    pub control_url: String,
+    /// Where clients send the node media: the advertised address and its UDP port.
+    pub media_address: SocketAddr,
+    /// CPU architecture of the node's binary (`x86_64`, `aarch64`).
+    pub architecture: String,
+    /// Participants the node takes at most.
+    pub capacity: u64,
+    /// A draining node takes no new rooms (it is about to stop).
+    pub draining: bool,
+    /// The node's counters at the time of the report.
+    pub stats: NodeStats,
+    /// Media received, in bits per second since the previous report.
+    pub bits_in_per_second: u64,
+    /// Media forwarded, in bits per second since the previous report.
+    pub bits_out_per_second: u64,
+    /// CPU time the node's process used since the previous report, in
+    /// thousandths of one core (1000 = one core busy).
+    pub cpu_millicores: u64,
 }
 
 /// Why a control call failed.
@@ -101,6 +143,13 @@ pub enum ControlError {
     /// The caller did not present the node's internal key.
     #[error("the SFU's internal API rejected the request: wrong or missing internal key")]
     Unauthorized,
+    /// No media node can take the room (none reported, or every one is
+    /// full, draining or gone).
+    #[error("no media node has room for this meeting: {reason}")]
+    NoMediaNode {
+        /// Which nodes there are and why none of them fits.
+        reason: String,
+    },
     /// The node could not be reached or failed while serving the call.
     #[error("the SFU node could not serve the request: {reason}")]
     Transport {

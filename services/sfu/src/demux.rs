@@ -94,6 +94,7 @@ impl DemuxTable {
 pub(crate) async fn receive_datagrams(
     socket: Arc<UdpSocket>,
     table: Arc<Mutex<DemuxTable>>,
+    received_bytes: prometheus::IntCounter,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut buf = vec![0u8; 2048];
@@ -109,6 +110,7 @@ pub(crate) async fn receive_datagrams(
                         continue;
                     }
                 };
+                received_bytes.inc_by(len as u64);
                 let datagram = &buf[..len];
                 let inbox = table.lock().route(datagram, from);
                 if let Some(inbox) = inbox {

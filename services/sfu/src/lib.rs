@@ -29,6 +29,7 @@ mod mailbox;
 pub mod metrics;
 mod participant;
 mod peer;
+pub mod registration;
 mod room;
 pub mod simulcast;
 pub mod speaker;
@@ -128,6 +129,7 @@ impl Sfu {
         let receiver = tokio::spawn(demux::receive_datagrams(
             Arc::clone(&socket),
             Arc::clone(&demux),
+            metrics.received_bytes.clone(),
             shutdown_rx,
         ));
         tracing::info!(udp = %bound, advertised = %config.advertised_ip, "SFU node started");
@@ -350,6 +352,7 @@ impl Sfu {
             tasks: m.tasks.get().max(0) as u64,
             forwarded_packets: m.forwarded_packets.get(),
             forwarded_bytes: m.forwarded_bytes.get(),
+            received_bytes: m.received_bytes.get(),
         }
     }
 }

@@ -6,6 +6,10 @@
 //! (`YUNHUI_ADVERTISE_ADDRESS`: the node's internal IP or a fixed address) or
 //! from a file (`YUNHUI_ADVERTISE_ADDRESS_FILE`: the node's external IP, which
 //! the operator publishes per node in a ConfigMap).
+//!
+//! With signal's URL (`YUNHUI_SIGNAL_URL`) the node registers with signal and
+//! reports its load every two seconds (`yunhui_sfu::registration`); on
+//! SIGTERM it reports itself draining before it stops.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -14,6 +18,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use yunhui_sfu::internal_api::internal_router;
+use yunhui_sfu::registration::{Registration, Reporter};
 use yunhui_sfu::{Sfu, SfuConfig};
 
 /// How long to wait for the advertised-address file: the ConfigMap volume of
@@ -43,6 +48,19 @@ struct Args {
     /// Shared key signal presents on the internal API.
     #[arg(long, env = yunhui_proto::env::INTERNAL_KEY, hide_env_values = true)]
     internal_key: String,
+    /// Signal's base URL: when given, the node registers there and reports its load.
+    #[arg(long, env = yunhui_proto::env::SIGNAL_URL)]
+    signal_url: Option<String>,
+    /// Base URL of this node's internal API as signal reaches it (default:
+    /// the advertised IP with the port of `--http-listen`).
+    #[arg(long, env = yunhui_proto::env::ADVERTISE_CONTROL_URL)]
+    advertise_control_url: Option<String>,
+    /// The node's name in its reports (default: the control URL's host and port).
+    #[arg(long, env = yunhui_proto::env::NODE_ID)]
+    node_id: Option<String>,
+    /// Participants this node takes at most.
+    #[arg(long, env = yunhui_proto::env::SFU_CAPACITY, default_value_t = 500)]
+    capacity: u64,
 }
 
 /// The address in `path`, waiting for the file to appear.
@@ -105,12 +123,49 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the internal API on {}", args.http_listen))?;
     tracing::info!(http = %args.http_listen, udp = %udp_listen, advertised = %advertised_ip, "internal API listening");
+    let reporter = args.signal_url.as_ref().map(|signal_url| {
+        let control_url = args.advertise_control_url.clone().unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                SocketAddr::new(advertised_ip, args.http_listen.port())
+            )
+        });
+        let node_id = args.node_id.clone().unwrap_or_else(|| {
+            control_url
+                .split("://")
+                .last()
+                .unwrap_or(&control_url)
+                .trim_end_matches('/')
+                .to_owned()
+        });
+        tracing::info!(signal = %signal_url, node = %node_id, control = %control_url, capacity = args.capacity, "registering with signal");
+        Reporter::start(
+            sfu.clone(),
+            Registration {
+                signal_url: signal_url.clone(),
+                internal_key: args.internal_key.clone(),
+                node_id,
+                control_url,
+                capacity: args.capacity,
+            },
+        )
+    });
+    let reporter = reporter.map(std::sync::Arc::new);
+    let draining = reporter.clone();
     axum::serve(listener, internal_router(sfu.clone(), &args.internal_key))
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             yunhui_runtime::shutdown_signal().await;
+            // No new rooms while this node goes; moving its rooms is for later.
+            if let Some(reporter) = draining {
+                match reporter.drain().await {
+                    Ok(()) => tracing::info!("reported draining to signal"),
+                    Err(error) => tracing::warn!(%error, "could not report draining to signal"),
+                }
+            }
         })
         .await
         .context("serving the internal API")?;
+    drop(reporter);
     sfu.shutdown().await;
     Ok(())
 }

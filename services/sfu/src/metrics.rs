@@ -18,6 +18,8 @@ pub struct SfuMetrics {
     pub forwarded_packets: IntCounter,
     /// RTP bytes (payload plus fixed header) sent to subscribers.
     pub forwarded_bytes: IntCounter,
+    /// UDP bytes received on the media port (media, STUN and DTLS alike).
+    pub received_bytes: IntCounter,
     /// Time from a packet's arrival at the UDP socket to its forwarded copy being sent.
     pub forwarding_delay: Histogram,
 }
@@ -47,6 +49,10 @@ impl SfuMetrics {
                 "yunhui_sfu_forwarded_bytes_total",
                 "RTP bytes (payload plus fixed header) forwarded to subscribers",
             )?,
+            received_bytes: IntCounter::new(
+                "yunhui_sfu_received_bytes_total",
+                "UDP bytes received on the media port",
+            )?,
             forwarding_delay: Histogram::with_opts(
                 HistogramOpts::new(
                     "yunhui_sfu_forwarding_delay_seconds",
@@ -64,6 +70,7 @@ impl SfuMetrics {
         registry.register(Box::new(metrics.tasks.clone()))?;
         registry.register(Box::new(metrics.forwarded_packets.clone()))?;
         registry.register(Box::new(metrics.forwarded_bytes.clone()))?;
+        registry.register(Box::new(metrics.received_bytes.clone()))?;
         registry.register(Box::new(metrics.forwarding_delay.clone()))?;
         Ok(metrics)
     }

@@ -11,7 +11,9 @@
 //!   [`meetings`] and [`lifecycle`] (what a status change does),
 //!   [`schedule`] timed by [`recurrence`] with the text of [`invitation`],
 //!   [`assistant`] (cloud rooms, templates, locations), [`licence`],
-//!   [`tenants`] (what the operator declares).
+//!   [`tenants`] (what the operator declares);
+//! - [`placement`]: the SFU nodes that report to signal and the node each
+//!   room is placed on.
 //!
 //! `tests/module-cycles` checks that no two modules import each other.
 //!
@@ -30,6 +32,7 @@ pub mod lifecycle;
 pub mod live;
 pub mod meetings;
 pub mod metrics;
+pub mod placement;
 pub mod recurrence;
 pub mod schedule;
 pub mod sipgw_client;
@@ -45,6 +48,8 @@ pub use crate::error::{Error, Result};
 use crate::live::room::Rooms;
 use crate::live::throttle::{PasswordThrottle, ThrottleConfig};
 use crate::metrics::Metrics;
+use crate::placement::nodes::NodeTable;
+use crate::placement::routing::PlacedMedia;
 use crate::store::Store;
 
 /// Settings of the signal service.
@@ -118,14 +123,48 @@ pub struct App {
     pub registry: prometheus::Registry,
     /// Meeting-password attempts.
     pub throttle: PasswordThrottle,
+    /// The SFU nodes that report to this replica and where rooms are, when
+    /// rooms are placed on registered nodes ([`App::with_placement`]).
+    pub placement: Option<Arc<PlacedMedia>>,
 }
 
 impl App {
-    /// Assembles the service from its parts.
+    /// Assembles the service from its parts, with rooms on the one SFU `media`.
     pub fn new(
         config: SignalConfig,
         store: Store,
         media: Arc<dyn MediaControl>,
+        registry: prometheus::Registry,
+    ) -> Result<Arc<Self>> {
+        Self::assemble(config, store, media, None, registry)
+    }
+
+    /// Assembles the service with rooms placed on the SFU nodes that
+    /// register with it (`PUT /internal/v1/media-nodes/{id}`, which needs
+    /// [`SignalConfig::internal_key`]); while none is live, rooms go to
+    /// `fixed` if given.
+    pub fn with_placement(
+        config: SignalConfig,
+        store: Store,
+        fixed: Option<Arc<dyn MediaControl>>,
+        registry: prometheus::Registry,
+    ) -> Result<Arc<Self>> {
+        let key = config
+            .internal_key
+            .clone()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                Error::Internal("placing rooms on SFU nodes needs the internal key".into())
+            })?;
+        let placed = Arc::new(PlacedMedia::new(Arc::new(NodeTable::new(&key)), fixed));
+        Self::assemble(config, store, placed.clone(), Some(placed), registry)
+    }
+
+    fn assemble(
+        config: SignalConfig,
+        store: Store,
+        media: Arc<dyn MediaControl>,
+        placement: Option<Arc<PlacedMedia>>,
         registry: prometheus::Registry,
     ) -> Result<Arc<Self>> {
         let metrics = Metrics::register(&registry)
@@ -140,6 +179,7 @@ impl App {
             rooms,
             metrics,
             registry,
+            placement,
         });
         // Invitees' phones ring when their scheduled meetings start.
         live::ringing::spawn(&app);

@@ -1,5 +1,7 @@
 //! `yunhui-signal`: the signal service on its own, driving SFU nodes over
-//! their internal HTTP API (the shape used in Kubernetes).
+//! their internal HTTP API (the shape used in Kubernetes). SFU nodes register
+//! themselves (`PUT /internal/v1/media-nodes/{id}`) and each room is placed on
+//! one of them; while none has registered, rooms go to `--sfu-url`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,9 +26,10 @@ struct Args {
     /// Directory of the embedded database.
     #[arg(long, env = yunhui_proto::env::DATA_DIR, default_value = "./yunhui-data")]
     data_dir: PathBuf,
-    /// Base URL of the SFU node's internal API.
+    /// Base URL of an SFU node's internal API, used while no node has
+    /// registered itself.
     #[arg(long, env = yunhui_proto::env::SFU_URL)]
-    sfu_url: String,
+    sfu_url: Option<String>,
     /// Shared key of the SFU's internal API.
     #[arg(long, env = yunhui_proto::env::INTERNAL_KEY, hide_env_values = true)]
     internal_key: String,
@@ -75,7 +78,10 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("opening the database")?,
     };
-    let media = Arc::new(HttpControl::new(&args.sfu_url, &args.internal_key));
+    let fixed = args.sfu_url.as_ref().map(|url| {
+        Arc::new(HttpControl::new(url, &args.internal_key))
+            as Arc<dyn yunhui_proto::media::MediaControl>
+    });
     let config = SignalConfig {
         public_url: args.public_url,
         web_dir: args.web_dir,
@@ -87,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
         dial_in_numbers: args.dial_in_numbers,
         ..SignalConfig::default()
     };
-    let app = App::new(config, store, media, prometheus::Registry::new())?;
+    let app = App::with_placement(config, store, fixed, prometheus::Registry::new())?;
     if let Some(url) = &args.sipgw_url {
         app.set_call_control(Arc::new(HttpCallControl::new(url, &args.internal_key)));
     }

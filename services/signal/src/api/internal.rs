@@ -1,11 +1,15 @@
-//! The internal tenant admin API the operator calls, and the
-//! `/.well-known/yunhui` discovery document.
+//! The internal tenant admin API the operator calls, the media-node reports
+//! SFU nodes send, and the `/.well-known/yunhui` discovery document.
 //!
 //! `PUT|GET|DELETE /internal/v1/tenants/{id}` and `POST
 //! /internal/v1/tenants/{id}/admins` need `Authorization: Bearer <internal
 //! key>` ([`crate::SignalConfig::internal_key`], compared in constant time);
 //! without a configured key the admin API answers 404 so it cannot be used
 //! by accident. The records are [`crate::tenants`]'.
+//!
+//! `PUT /internal/v1/media-nodes/{id}` takes an SFU node's
+//! [`NodeReport`] (same key) into the node table of [`crate::placement`];
+//! it answers 404 when signal does not place rooms on registered nodes.
 //!
 //! The discovery document is the JSON file at
 //! [`crate::SignalConfig::discovery_file`] (the operator mounts the
@@ -23,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use yunhui_proto::api::{ApiError, ErrorBody};
 use yunhui_proto::discovery::{Discovery, Media, Sip};
+use yunhui_proto::media::NodeReport;
 
 use crate::App;
 use crate::tenants::{self, AdminError, TenantRecord};
@@ -169,6 +174,33 @@ pub async fn create_admin(
             password,
         }),
     ))
+}
+
+/// `PUT /internal/v1/media-nodes/{id}`: an SFU node's report of itself
+/// (registers the node on its first report); 204 when taken.
+pub async fn put_media_node(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<NodeReport>, JsonRejection>,
+) -> Result<StatusCode, Response> {
+    authorize(&app, &headers).map_err(IntoResponse::into_response)?;
+    let Some(placement) = &app.placement else {
+        let body = ApiError {
+            error: ErrorBody {
+                code: "media_nodes_disabled".into(),
+                message: "this signal service drives one fixed SFU and takes no node reports"
+                    .into(),
+            },
+        };
+        return Err((StatusCode::NOT_FOUND, Json(body)).into_response());
+    };
+    let Json(report) = body.map_err(|e| AdminError::InvalidInput(e.body_text()).into_response())?;
+    placement
+        .nodes()
+        .record(&id, report)
+        .map_err(|e| AdminError::InvalidInput(e.to_string()).into_response())?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /.well-known/yunhui`: the enterprise-login discovery document.

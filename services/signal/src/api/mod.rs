@@ -1,6 +1,6 @@
 //! The HTTP face of signal: the REST Open API under `/api/v1` (one module
 //! per resource), the WebSocket upgrade, health, metrics, the internal
-//! tenant API and the web client's files.
+//! tenant API, the SFU nodes' reports and the web client's files.
 //!
 //! Handlers are thin: they take what [`extract`] gives (the [`crate::accounts::Caller`]
 //! among it), call the domain module, and answer with its result or an
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use prometheus::{Encoder, TextEncoder};
 use tower_http::services::{ServeDir, ServeFile};
@@ -111,6 +111,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/internal/v1/tenants/{id}/admins",
             post(internal::create_admin),
+        )
+        .route(
+            "/internal/v1/media-nodes/{id}",
+            put(internal::put_media_node),
         )
         .route(
             "/api/openapi.json",

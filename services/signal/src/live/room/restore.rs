@@ -5,6 +5,11 @@
 //! client to connect its media anew ([`ServerMessage::MediaRestart`]). The
 //! meeting itself — participants, roles, chat, waiting room — never stopped,
 //! so nobody rejoins.
+//!
+//! With rooms placed on several nodes the watched `instance` names every
+//! node, so it also changes when another node restarts, joins or goes: a
+//! room whose node still has it is left alone, and a room whose node went is
+//! placed on another one by the media control's `create_room`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +79,10 @@ impl Rooms {
     async fn restore_room(&self, room: &Arc<Room>) {
         if !matches!(*room.opened.borrow(), Some(Ok(()))) {
             // Still opening (on the new instance, then) or never opened.
+            return;
+        }
+        if self.media.active_speaker(&room.media_room).await.is_ok() {
+            // Its node still has it: nothing was lost.
             return;
         }
         let members: Vec<(String, Option<VideoSubscriptions>, Outbox)> = {

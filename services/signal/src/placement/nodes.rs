@@ -1,0 +1,234 @@
+//! The node table: the latest report of every SFU node that registered with
+//! this signal replica, when it came, and one control client per node (made
+//! when the node first reports, at the node's own internal API).
+//!
+//! A node whose last report is older than [`NODE_GONE_AFTER`] is gone: it
+//! takes no new rooms. One silent for [`FORGET_AFTER`] leaves the table.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use yunhui_client::media_control::HttpControl;
+use yunhui_proto::media::{MediaControl, NODE_GONE_AFTER, NodeReport};
+
+use super::{Load, NodeId, NodeState};
+
+/// How long a silent node stays in the table (listed as gone) before it is forgotten.
+pub const FORGET_AFTER: Duration = Duration::from_secs(600);
+
+/// Longest node id and control URL a report may carry.
+const MAX_FIELD_LEN: usize = 253;
+
+/// Why a report was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidReport {
+    /// The node id is empty, too long or has characters other than letters,
+    /// digits, `-`, `.`, `_` and `:`.
+    #[error("the node id must be 1 to 253 letters, digits, '-', '.', '_' or ':' (got {0:?})")]
+    NodeId(String),
+    /// The control URL is not an http(s) URL.
+    #[error(
+        "the control URL must be an http:// or https:// URL of at most 253 characters (got {0:?})"
+    )]
+    ControlUrl(String),
+    /// The report names another node than its address.
+    #[error("the report is for node {body:?} but was sent for node {path:?}")]
+    Mismatch {
+        /// The node in the path.
+        path: String,
+        /// The node in the body.
+        body: String,
+    },
+}
+
+/// One node in the table.
+struct Entry {
+    report: NodeReport,
+    seen: Instant,
+    control: Arc<dyn MediaControl>,
+}
+
+/// A node's latest report with its control client, as read from the table.
+#[derive(Clone)]
+pub struct NodeView {
+    /// The node as placement sees it (with nothing assigned yet).
+    pub state: NodeState,
+    /// The client of the node's own internal API.
+    pub control: Arc<dyn MediaControl>,
+}
+
+/// Every SFU node that reports to this replica.
+pub struct NodeTable {
+    internal_key: String,
+    nodes: Mutex<BTreeMap<NodeId, Entry>>,
+}
+
+impl NodeTable {
+    /// An empty table whose control clients present `internal_key`.
+    pub fn new(internal_key: &str) -> Self {
+        NodeTable {
+            internal_key: internal_key.to_owned(),
+            nodes: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Takes a node's report sent for `path_id`: the node is registered (or
+    /// its entry refreshed) with a control client at its `control_url`.
+    pub fn record(&self, path_id: &str, report: NodeReport) -> Result<(), InvalidReport> {
+        check(path_id, &report)?;
+        let id = NodeId(report.node_id.clone());
+        let now = Instant::now();
+        let mut nodes = self.nodes.lock();
+        match nodes.get_mut(&id) {
+            Some(entry) => {
+                if entry.report.control_url != report.control_url {
+                    tracing::info!(node = %id, control = %report.control_url, "media node moved to a new control URL");
+                    entry.control =
+                        Arc::new(HttpControl::new(&report.control_url, &self.internal_key));
+                }
+                if report.draining && !entry.report.draining {
+                    tracing::info!(node = %id, "media node is draining: no new rooms go to it");
+                }
+                if now.duration_since(entry.seen) > NODE_GONE_AFTER {
+                    tracing::info!(node = %id, "media node reports again");
+                }
+                entry.report = report;
+                entry.seen = now;
+            }
+            None => {
+                tracing::info!(
+                    node = %id,
+                    control = %report.control_url,
+                    media = %report.media_address,
+                    architecture = %report.architecture,
+                    capacity = report.capacity,
+                    "media node registered"
+                );
+                let control = Arc::new(HttpControl::new(&report.control_url, &self.internal_key));
+                nodes.insert(
+                    id,
+                    Entry {
+                        report,
+                        seen: now,
+                        control,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every node in the table, live or gone, by id; forgets nodes silent
+    /// for [`FORGET_AFTER`].
+    pub fn nodes(&self) -> Vec<NodeView> {
+        let now = Instant::now();
+        let mut nodes = self.nodes.lock();
+        nodes.retain(|id, entry| {
+            let keep = now.duration_since(entry.seen) < FORGET_AFTER;
+            if !keep {
+                tracing::info!(node = %id, "media node forgotten after a long silence");
+            }
+            keep
+        });
+        nodes
+            .iter()
+            .map(|(id, entry)| NodeView {
+                state: NodeState {
+                    id: id.clone(),
+                    report: entry.report.clone(),
+                    age: now.duration_since(entry.seen),
+                    assigned: Load::default(),
+                },
+                control: Arc::clone(&entry.control),
+            })
+            .collect()
+    }
+}
+
+fn check(path_id: &str, report: &NodeReport) -> Result<(), InvalidReport> {
+    let id = &report.node_id;
+    let valid_id = !id.is_empty()
+        && id.len() <= MAX_FIELD_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
+    if !valid_id {
+        return Err(InvalidReport::NodeId(id.clone()));
+    }
+    if path_id != id {
+        return Err(InvalidReport::Mismatch {
+            path: path_id.to_owned(),
+            body: id.clone(),
+        });
+    }
+    let url = &report.control_url;
+    let valid_url = url.len() <= MAX_FIELD_LEN
+        && ["http://", "https://"].iter().any(|scheme| {
+            url.strip_prefix(scheme)
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+        });
+    if !valid_url {
+        return Err(InvalidReport::ControlUrl(url.clone()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yunhui_proto::media::NodeStats;
+
+    fn report(id: &str, url: &str) -> NodeReport {
+        NodeReport {
+            node_id: id.into(),
+            control_url: url.into(),
+            media_address: "127.0.0.1:7882".parse().unwrap(),
+            architecture: "x86_64".into(),
+            capacity: 10,
+            draining: false,
+            stats: NodeStats::default(),
+            bits_in_per_second: 0,
+            bits_out_per_second: 0,
+            cpu_millicores: 0,
+        }
+    }
+
+    #[test]
+    fn a_report_registers_its_node_and_the_next_refreshes_it() {
+        let table = NodeTable::new("key");
+        table
+            .record("sfu-0", report("sfu-0", "http://10.0.0.1:7880"))
+            .unwrap();
+        let mut again = report("sfu-0", "http://10.0.0.1:7880");
+        again.draining = true;
+        table.record("sfu-0", again).unwrap();
+        let nodes = table.nodes();
+        assert_eq!(nodes.len(), 1);
+        assert!(nodes[0].state.report.draining);
+        assert!(nodes[0].state.is_live());
+    }
+
+    #[test]
+    fn malformed_reports_are_refused() {
+        let table = NodeTable::new("key");
+        assert!(matches!(
+            table.record("", report("", "http://a")),
+            Err(InvalidReport::NodeId(_))
+        ));
+        assert!(matches!(
+            table.record("a/b", report("a/b", "http://a")),
+            Err(InvalidReport::NodeId(_))
+        ));
+        assert!(matches!(
+            table.record("a", report("b", "http://a")),
+            Err(InvalidReport::Mismatch { .. })
+        ));
+        assert!(matches!(
+            table.record("a", report("a", "ftp://a")),
+            Err(InvalidReport::ControlUrl(_))
+        ));
+        assert!(table.nodes().is_empty());
+    }
+}

@@ -1,0 +1,373 @@
+//! Rooms placed on several SFU nodes (issue 11, first slice): real SFU
+//! nodes, each with its own internal API on its own TCP port and its own UDP
+//! media port, register with one signal service over HTTP and report every
+//! two seconds; signal places each meeting's room on one of them, and SDK
+//! participants send and receive real media through the node of their room.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use yunhui_client::api::ApiClient;
+use yunhui_client::media::{SyntheticMedia, TrackKind};
+use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
+use yunhui_proto::api::{CreateMeetingRequest, Meeting, RegisterRequest};
+use yunhui_proto::media::{MediaControl, NODE_GONE_AFTER};
+use yunhui_sfu::control::InProcessControl;
+use yunhui_sfu::internal_api::internal_router;
+use yunhui_sfu::registration::{Registration, Reporter};
+use yunhui_sfu::{Sfu, SfuConfig};
+use yunhui_signal::placement::NodeId;
+use yunhui_signal::store::Store;
+use yunhui_signal::{App, SignalConfig};
+
+const KEY: &str = "placement-test-key";
+const PASSWORD: &str = "correct horse battery";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Signal placing rooms on the nodes that register, with no fixed node.
+struct Signal {
+    base_url: String,
+    app: Arc<App>,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Signal {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start_signal() -> Signal {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let config = SignalConfig {
+        public_url: base_url.clone(),
+        internal_key: Some(KEY.into()),
+        ..SignalConfig::default()
+    };
+    let app = App::with_placement(config, store, None, prometheus::Registry::new()).unwrap();
+    let service = app.service();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, service).await;
+    });
+    Signal {
+        base_url,
+        app,
+        _dir: dir,
+        task,
+    }
+}
+
+/// One SFU node: its media port, its internal API and its reports to signal.
+struct Node {
+    id: String,
+    sfu: Sfu,
+    control_url: String,
+    signal_url: String,
+    reporter: Option<Reporter>,
+    api: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.api.abort();
+    }
+}
+
+impl Node {
+    async fn start(id: &str, signal: &Signal) -> Node {
+        let sfu = Sfu::start(SfuConfig {
+            udp_listen: "127.0.0.1:0".parse().unwrap(),
+            advertised_ip: "127.0.0.1".parse().unwrap(),
+            registry: prometheus::Registry::new(),
+        })
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let control_url = format!("http://{}", listener.local_addr().unwrap());
+        let router = internal_router(sfu.clone(), KEY);
+        let api = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let mut node = Node {
+            id: id.into(),
+            sfu,
+            control_url,
+            signal_url: signal.base_url.clone(),
+            reporter: None,
+            api,
+        };
+        node.report();
+        node
+    }
+
+    /// Starts (or starts again) reporting to signal.
+    fn report(&mut self) {
+        self.reporter = Some(Reporter::start(
+            self.sfu.clone(),
+            Registration {
+                signal_url: self.signal_url.clone(),
+                internal_key: KEY.into(),
+                node_id: self.id.clone(),
+                control_url: self.control_url.clone(),
+                capacity: 100,
+            },
+        ));
+    }
+
+    /// Rooms and participants open on the node itself.
+    async fn load(&self) -> (u64, u64) {
+        let stats = InProcessControl::new(self.sfu.clone())
+            .node_stats()
+            .await
+            .unwrap();
+        (stats.rooms, stats.participants)
+    }
+}
+
+/// Waits until signal's node table lists `live` nodes that report, with
+/// whether each drains.
+async fn wait_for_nodes(signal: &Signal, live: &[(&str, bool)]) {
+    let placement = signal.app.placement.as_ref().unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seen: Vec<(String, bool)> = placement
+            .nodes()
+            .nodes()
+            .into_iter()
+            .filter(|v| v.state.is_live())
+            .map(|v| (v.state.id.0, v.state.report.draining))
+            .collect();
+        let wanted: Vec<(String, bool)> = live.iter().map(|(id, d)| (id.to_string(), *d)).collect();
+        if seen == wanted {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the node table shows {seen:?}, not {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn host(signal: &Signal) -> ApiClient {
+    let mut api = ApiClient::new(&signal.base_url);
+    api.register(&RegisterRequest {
+        email: Some("host@example.com".into()),
+        phone: None,
+        password: PASSWORD.into(),
+        display_name: "Host".into(),
+        tenant_id: None,
+    })
+    .await
+    .unwrap();
+    api.login("host@example.com", PASSWORD).await.unwrap();
+    api
+}
+
+async fn meeting(host: &ApiClient) -> Meeting {
+    host.create_meeting(&CreateMeetingRequest {
+        password: Some("4321".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn join(
+    signal: &Signal,
+    meeting: &Meeting,
+    name: &str,
+    token: Option<&str>,
+) -> Result<MeetingSession, SessionError> {
+    MeetingSession::join(
+        &signal.base_url,
+        JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: name.into(),
+            password: Some("4321".into()),
+            token: token.map(String::from),
+            media_bind: Some("127.0.0.1:0".into()),
+            ..JoinOptions::default()
+        },
+    )
+    .await
+}
+
+/// Light media, so twenty participants fit on a small machine.
+fn light_media() -> SyntheticMedia {
+    SyntheticMedia {
+        video_bitrate: 100_000,
+        video_fps: 10,
+        ..SyntheticMedia::default()
+    }
+}
+
+/// Waits until `session` keeps receiving `kind` from `publisher`.
+async fn receives(session: &MeetingSession, publisher: &str, kind: TrackKind) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(track) = session.subscriber().track(publisher, kind)
+            && track.packets() > 5
+            && track.bytes() > 0
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} never received {kind:?} from {publisher}",
+            session.participant_id()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_meetings_spread_over_two_nodes_and_everyone_receives_the_other() {
+    let signal = start_signal().await;
+    let a = Node::start("sfu-a", &signal).await;
+    let b = Node::start("sfu-b", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
+    let host_api = host(&signal).await;
+
+    let mut meetings = Vec::new();
+    for i in 0..10 {
+        let meeting = meeting(&host_api).await;
+        let mut host = join(&signal, &meeting, &format!("Host {i}"), host_api.token())
+            .await
+            .unwrap();
+        host.publish(light_media()).await.unwrap();
+        let mut guest = join(&signal, &meeting, &format!("Guest {i}"), None)
+            .await
+            .unwrap();
+        guest.publish(light_media()).await.unwrap();
+        meetings.push((host, guest));
+    }
+    for (host, guest) in &meetings {
+        for (receiver, sender) in [(host, guest), (guest, host)] {
+            for kind in [TrackKind::Audio, TrackKind::Video] {
+                receives(receiver, sender.participant_id(), kind).await;
+            }
+        }
+    }
+
+    // Each node holds whole meetings, and both hold several.
+    let (rooms_a, participants_a) = a.load().await;
+    let (rooms_b, participants_b) = b.load().await;
+    assert_eq!(rooms_a + rooms_b, 10);
+    assert!(
+        rooms_a >= 3 && rooms_b >= 3,
+        "rooms are not spread: {rooms_a} on a, {rooms_b} on b"
+    );
+    assert_eq!(participants_a, 2 * rooms_a);
+    assert_eq!(participants_b, 2 * rooms_b);
+    let placed = signal.app.placement.as_ref().unwrap().rooms_per_node();
+    assert_eq!(placed[&NodeId("sfu-a".into())] as u64, rooms_a);
+    assert_eq!(placed[&NodeId("sfu-b".into())] as u64, rooms_b);
+
+    // Signal's figures are the sum of the nodes'.
+    let total = signal
+        .app
+        .placement
+        .as_ref()
+        .unwrap()
+        .node_stats()
+        .await
+        .unwrap();
+    assert_eq!(total.rooms, 10);
+    assert_eq!(total.participants, 20);
+
+    // Ending the meetings closes their rooms on their nodes.
+    for (host, guest) in meetings {
+        host.end_meeting().unwrap();
+        guest
+            .wait_until("the end", WAIT, |v| v.ended.is_some())
+            .await
+            .unwrap();
+        host.close().await;
+        guest.close().await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while a.load().await.0 + b.load().await.0 > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rooms linger on the nodes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        signal
+            .app
+            .placement
+            .as_ref()
+            .unwrap()
+            .rooms_per_node()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_or_draining_node_gets_no_new_rooms() {
+    let signal = start_signal().await;
+    let mut a = Node::start("sfu-a", &signal).await;
+    let mut b = Node::start("sfu-b", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
+    let host_api = host(&signal).await;
+    let mut sessions = Vec::new();
+
+    // b stops reporting (its media port and API still answer): it is gone
+    // after three missed reports, and the new rooms all go to a.
+    b.reporter = None;
+    tokio::time::sleep(NODE_GONE_AFTER).await;
+    wait_for_nodes(&signal, &[("sfu-a", false)]).await;
+    for i in 0..3 {
+        let meeting = meeting(&host_api).await;
+        sessions.push(
+            join(&signal, &meeting, &format!("Host {i}"), host_api.token())
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(a.load().await, (3, 3));
+    assert_eq!(b.load().await, (0, 0));
+
+    // b is back; a drains: the new rooms all go to b, though a is busier.
+    b.report();
+    a.reporter.as_ref().unwrap().drain().await.unwrap();
+    wait_for_nodes(&signal, &[("sfu-a", true), ("sfu-b", false)]).await;
+    for i in 3..6 {
+        let meeting = meeting(&host_api).await;
+        sessions.push(
+            join(&signal, &meeting, &format!("Host {i}"), host_api.token())
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(a.load().await, (3, 3));
+    assert_eq!(b.load().await, (3, 3));
+
+    // Both drain: a meeting has nowhere to go, and the joiner is told why.
+    b.reporter.as_ref().unwrap().drain().await.unwrap();
+    wait_for_nodes(&signal, &[("sfu-a", true), ("sfu-b", true)]).await;
+    let meeting = meeting(&host_api).await;
+    match join(&signal, &meeting, "Late host", host_api.token()).await {
+        Err(SessionError::Refused { message, .. }) => assert!(
+            message.contains("no media node has room for this meeting")
+                && message.contains("2 draining"),
+            "{message}"
+        ),
+        Err(other) => panic!("the join failed otherwise: {other}"),
+        Ok(_) => panic!("a meeting opened with every node draining"),
+    }
+    // The meetings already running go on.
+    assert_eq!(a.load().await.0 + b.load().await.0, 6);
+    for session in sessions {
+        session.close().await;
+    }
+    // A node that drained still reports, as draining.
+    a.reporter = None;
+    b.reporter = None;
+}
