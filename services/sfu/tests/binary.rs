@@ -2,6 +2,7 @@
 //! pods: the key, the UDP port and the address to advertise come from the
 //! environment; with `advertise: NodeExternalIp` the address comes from the
 //! node's entry in a mounted ConfigMap, which may appear after the pod starts.
+//! Given signal's URL, the node reports itself there, and draining on SIGTERM.
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use yunhui_client::media::Publisher;
 use yunhui_client::media_control::HttpControl;
+use yunhui_proto::media::NodeReport;
 use yunhui_sfu::control::MediaControl;
 
 const KEY: &str = "binary-test-key";
@@ -117,4 +119,109 @@ fn a_bad_address_or_none_at_all_is_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--advertised-ip"), "{stderr}");
+}
+
+/// What a stand-in for signal's media-node endpoint received: the path, the
+/// bearer token and the report.
+type Received = std::sync::Arc<parking_lot::Mutex<Vec<(String, String, NodeReport)>>>;
+
+/// Serves `PUT /internal/v1/media-nodes/{id}` like signal, recording each
+/// report; returns its base URL.
+async fn report_collector(received: Received) -> String {
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    async fn put(
+        State(received): State<Received>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+        axum::Json(report): axum::Json<NodeReport>,
+    ) -> StatusCode {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        received.lock().push((id, auth, report));
+        StatusCode::NO_CONTENT
+    }
+    let router = axum::Router::new()
+        .route("/internal/v1/media-nodes/{id}", axum::routing::put(put))
+        .with_state(received);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    url
+}
+
+#[tokio::test]
+async fn with_a_signal_url_the_node_reports_itself_and_reports_draining_on_sigterm() {
+    let received = Received::default();
+    let signal_url = report_collector(received.clone()).await;
+    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let mut node = Node(
+        sfu(http_port)
+            .args(["--advertised-ip", "127.0.0.1"])
+            .env("YUNHUI_SFU_UDP_PORT", udp_port.to_string())
+            .env("YUNHUI_SIGNAL_URL", &signal_url)
+            .env("YUNHUI_NODE_ID", "sfu-7")
+            .env("YUNHUI_SFU_CAPACITY", "42")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start yunhui-sfu"),
+    );
+    // A report at start, then one every two seconds.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.lock().len() < 2 {
+        assert!(Instant::now() < deadline, "the node did not report twice");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (path_id, auth, report) = received.lock()[1].clone();
+    assert_eq!(path_id, "sfu-7");
+    assert_eq!(auth, format!("Bearer {KEY}"));
+    assert_eq!(report.node_id, "sfu-7");
+    assert_eq!(report.control_url, format!("http://127.0.0.1:{http_port}"));
+    assert_eq!(
+        report.media_address,
+        format!("127.0.0.1:{udp_port}")
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+    );
+    assert_eq!(report.architecture, std::env::consts::ARCH);
+    assert_eq!(report.capacity, 42);
+    assert!(!report.draining);
+    assert_eq!((report.stats.rooms, report.stats.participants), (0, 0));
+    assert!(!report.stats.instance.is_empty());
+
+    // The control URL it reports is its own internal API.
+    let control = HttpControl::new(&report.control_url, KEY);
+    control.create_room("r").await.expect("room");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while received.lock().last().expect("a report").2.stats.rooms != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the report never counted the room"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let pid = rustix::process::Pid::from_raw(node.0.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while node.0.try_wait().expect("wait").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the node did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let last = received.lock().last().expect("a report").2.clone();
+    assert!(
+        last.draining,
+        "the last report before stopping is not draining: {last:?}"
+    );
 }

@@ -67,6 +67,7 @@ struct Node {
     sfu: Sfu,
     control_url: String,
     signal_url: String,
+    capacity: u64,
     reporter: Option<Reporter>,
     api: tokio::task::JoinHandle<()>,
 }
@@ -97,6 +98,7 @@ impl Node {
             sfu,
             control_url,
             signal_url: signal.base_url.clone(),
+            capacity: 100,
             reporter: None,
             api,
         };
@@ -113,7 +115,7 @@ impl Node {
                 internal_key: KEY.into(),
                 node_id: self.id.clone(),
                 control_url: self.control_url.clone(),
-                capacity: 100,
+                capacity: self.capacity,
             },
         ));
     }
@@ -370,4 +372,122 @@ async fn a_silent_or_draining_node_gets_no_new_rooms() {
     // A node that drained still reports, as draining.
     a.reporter = None;
     b.reporter = None;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_cannot_outgrow_its_node() {
+    let signal = start_signal().await;
+    let mut node = Node::start("sfu-a", &signal).await;
+    node.capacity = 2;
+    node.report();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let capacity = || {
+        let nodes = signal.app.placement.as_ref().unwrap().nodes().nodes();
+        nodes.first().map(|v| v.state.report.capacity)
+    };
+    while capacity() != Some(2) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "capacity not reported"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let host_api = host(&signal).await;
+    let first = meeting(&host_api).await;
+    let host = join(&signal, &first, "Host", host_api.token())
+        .await
+        .unwrap();
+    let guest = join(&signal, &first, "Guest", None).await.unwrap();
+    match join(&signal, &first, "Third", None).await {
+        Err(SessionError::Refused { message, .. }) => assert!(
+            message.contains("no media node has room for this meeting")
+                && message.contains("sfu-a is full (2 participants)"),
+            "{message}"
+        ),
+        Err(other) => panic!("the join failed otherwise: {other}"),
+        Ok(_) => panic!("a third participant joined a node for two"),
+    }
+    let second = meeting(&host_api).await;
+    match join(&signal, &second, "Host", host_api.token()).await {
+        Err(SessionError::Refused { message, .. }) => {
+            assert!(message.contains("(1 full,"), "{message}")
+        }
+        Err(other) => panic!("the join failed otherwise: {other}"),
+        Ok(_) => panic!("a meeting opened on a full node"),
+    }
+    assert_eq!(node.load().await, (1, 2));
+    host.close().await;
+    guest.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_reports_need_the_internal_key_and_a_well_formed_report() {
+    let signal = start_signal().await;
+    let node = Node::start("sfu-a", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false)]).await;
+    let http = reqwest::Client::new();
+    let url = |id: &str| format!("{}/internal/v1/media-nodes/{id}", signal.base_url);
+    let report = serde_json::json!({
+        "node_id": "sfu-b",
+        "control_url": node.control_url,
+        "media_address": "127.0.0.1:7882",
+        "architecture": std::env::consts::ARCH,
+        "capacity": 10,
+        "draining": false,
+        "stats": {"rooms": 0, "participants": 0, "peer_connections": 0, "tasks": 0,
+                  "forwarded_packets": 0, "forwarded_bytes": 0},
+        "bits_in_per_second": 0,
+        "bits_out_per_second": 0,
+        "cpu_millicores": 0
+    });
+    let status = |r: reqwest::Response| r.status().as_u16();
+    let put = http.put(url("sfu-b")).json(&report);
+    assert_eq!(status(put.send().await.unwrap()), 401);
+    let put = http.put(url("sfu-b")).bearer_auth("wrong").json(&report);
+    assert_eq!(status(put.send().await.unwrap()), 401);
+    let put = http.put(url("sfu-c")).bearer_auth(KEY).json(&report);
+    assert_eq!(status(put.send().await.unwrap()), 400);
+    let put = http
+        .put(url("sfu-b"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"node_id": "sfu-b"}));
+    assert_eq!(status(put.send().await.unwrap()), 400);
+    wait_for_nodes(&signal, &[("sfu-a", false)]).await;
+    let put = http.put(url("sfu-b")).bearer_auth(KEY).json(&report);
+    assert_eq!(status(put.send().await.unwrap()), 204);
+    wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
+
+    // A signal service with one fixed SFU takes no reports.
+    let support_server = {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path()).await.unwrap();
+        let sfu = node.sfu.clone();
+        let config = SignalConfig {
+            internal_key: Some(KEY.into()),
+            ..SignalConfig::default()
+        };
+        let app = App::new(
+            config,
+            store,
+            Arc::new(InProcessControl::new(sfu)),
+            prometheus::Registry::new(),
+        )
+        .unwrap();
+        (app, dir)
+    };
+    let router = support_server.0.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fixed_url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let put = http
+        .put(format!("{fixed_url}/internal/v1/media-nodes/sfu-b"))
+        .bearer_auth(KEY)
+        .json(&report);
+    let answer = put.send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 404);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "media_nodes_disabled");
+    task.abort();
 }

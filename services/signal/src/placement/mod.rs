@@ -8,7 +8,8 @@
 //! [`place`] is the decision alone, a pure function of the nodes as signal
 //! sees them: the least loaded node against its capacity, never one that
 //! is gone, draining, full or of another architecture. A room is not split
-//! over nodes: a meeting larger than what any node has left is refused.
+//! over nodes: a participant who would take a room's node past its capacity
+//! is refused ([`admit_participant`]), however large the pool.
 
 pub mod nodes;
 pub mod routing;
@@ -115,6 +116,16 @@ pub enum PlacementError {
         /// Of another architecture.
         other_architecture: usize,
     },
+    /// The room's node has no place for one more participant.
+    #[error(
+        "its media node {node} is full ({capacity} participants) and a meeting cannot span nodes yet"
+    )]
+    NodeFull {
+        /// The room's node.
+        node: NodeId,
+        /// Its capacity.
+        capacity: u64,
+    },
 }
 
 /// Why `node` cannot take `room`, if it cannot.
@@ -137,6 +148,17 @@ pub fn refusal(node: &NodeState, room: &RoomRequirements) -> Option<Refusal> {
         return Some(Refusal::Full);
     }
     None
+}
+
+/// Whether the node of a room takes one more participant into it.
+pub fn admit_participant(node: &NodeState) -> Result<(), PlacementError> {
+    if node.load().participants >= node.report.capacity {
+        return Err(PlacementError::NodeFull {
+            node: node.id.clone(),
+            capacity: node.report.capacity,
+        });
+    }
+    Ok(())
 }
 
 /// The node for a new room: of the nodes that can take it, the one with the
@@ -284,6 +306,20 @@ mod tests {
             architecture: Some("aarch64".into()),
         };
         assert_eq!(place(&nodes, &room), Ok(NodeId("arm".into())));
+    }
+
+    #[test]
+    fn a_room_grows_only_up_to_its_node_s_capacity() {
+        assert_eq!(admit_participant(&node("a", 3, 2, 1)), Ok(()));
+        let mut full = node("a", 3, 2, 1);
+        full.assigned.participants = 3;
+        assert_eq!(
+            admit_participant(&full),
+            Err(PlacementError::NodeFull {
+                node: NodeId("a".into()),
+                capacity: 3
+            })
+        );
     }
 
     #[test]

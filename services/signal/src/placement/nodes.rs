@@ -120,6 +120,12 @@ impl NodeTable {
         Ok(())
     }
 
+    /// One node of the table.
+    pub fn node(&self, id: &NodeId) -> Option<NodeView> {
+        let now = Instant::now();
+        self.nodes.lock().get(id).map(|entry| view(id, entry, now))
+    }
+
     /// Every node in the table, live or gone, by id; forgets nodes silent
     /// for [`FORGET_AFTER`].
     pub fn nodes(&self) -> Vec<NodeView> {
@@ -134,16 +140,20 @@ impl NodeTable {
         });
         nodes
             .iter()
-            .map(|(id, entry)| NodeView {
-                state: NodeState {
-                    id: id.clone(),
-                    report: entry.report.clone(),
-                    age: now.duration_since(entry.seen),
-                    assigned: Load::default(),
-                },
-                control: Arc::clone(&entry.control),
-            })
+            .map(|(id, entry)| view(id, entry, now))
             .collect()
+    }
+}
+
+fn view(id: &NodeId, entry: &Entry, now: Instant) -> NodeView {
+    NodeView {
+        state: NodeState {
+            id: id.clone(),
+            report: entry.report.clone(),
+            age: now.duration_since(entry.seen),
+            assigned: Load::default(),
+        },
+        control: Arc::clone(&entry.control),
     }
 }
 

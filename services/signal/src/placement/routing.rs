@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use yunhui_proto::media::{ControlError, MediaControl, MediaKind, NodeStats, VideoSubscriptions};
 
 use super::nodes::{NodeTable, NodeView};
-use super::{Load, NodeId, RoomRequirements, place};
+use super::{Load, NodeId, RoomRequirements, admit_participant, place};
 
 /// Where one room is.
 struct PlacedRoom {
@@ -167,7 +167,23 @@ impl MediaControl for PlacedMedia {
     }
 
     async fn add_participant(&self, room: &str, participant: &str) -> Result<(), ControlError> {
-        self.route(room)?.add_participant(room, participant).await?;
+        let control = {
+            let rooms = self.rooms.lock();
+            let placed = rooms.get(room).ok_or_else(|| ControlError::RoomNotFound {
+                room: room.to_owned(),
+            })?;
+            if let Some(id) = &placed.node
+                && let Some(view) = self.nodes.node(id)
+            {
+                let mut state = view.state;
+                state.assigned = assigned(&rooms, id);
+                admit_participant(&state).map_err(|error| ControlError::NoMediaNode {
+                    reason: error.to_string(),
+                })?;
+            }
+            Arc::clone(&placed.control)
+        };
+        control.add_participant(room, participant).await?;
         if let Some(placed) = self.rooms.lock().get_mut(room) {
             placed.participants.insert(participant.to_owned());
         }
