@@ -491,3 +491,75 @@ async fn node_reports_need_the_internal_key_and_a_well_formed_report() {
     assert_eq!(body["error"]["code"], "media_nodes_disabled");
     task.abort();
 }
+
+/// Whether `session` keeps receiving `kind` from `publisher` over `window`.
+async fn keeps_receiving(
+    session: &MeetingSession,
+    publisher: &str,
+    kind: TrackKind,
+    window: Duration,
+) -> bool {
+    let Some(track) = session.subscriber().track(publisher, kind) else {
+        return false;
+    };
+    let before = track.packets();
+    tokio::time::sleep(window).await;
+    track.packets() > before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_move() {
+    let signal = start_signal().await;
+    let mut a = Node::start("sfu-a", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false)]).await;
+    let host_api = host(&signal).await;
+    let meeting = meeting(&host_api).await;
+    let mut host = join(&signal, &meeting, "Host", host_api.token())
+        .await
+        .unwrap();
+    host.publish(light_media()).await.unwrap();
+    let mut guest = join(&signal, &meeting, "Guest", None).await.unwrap();
+    guest.publish(light_media()).await.unwrap();
+    receives(&host, guest.participant_id(), TrackKind::Audio).await;
+    assert_eq!(a.load().await, (1, 2));
+
+    // Signal watches the pool every second (it restores rooms a node lost).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    // A second node joins the pool: the meeting on the first is not touched.
+    let b = Node::start("sfu-b", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        keeps_receiving(
+            &host,
+            guest.participant_id(),
+            TrackKind::Audio,
+            Duration::from_millis(500)
+        )
+        .await,
+        "media stopped when another node joined"
+    );
+    assert_eq!(a.load().await, (1, 2));
+    assert_eq!(b.load().await, (0, 0));
+
+    // The first node dies: once it is gone, its room is opened again on the
+    // second with both participants (their clients are told to reconnect media).
+    a.reporter = None;
+    a.api.abort();
+    a.sfu.shutdown().await;
+    let deadline = tokio::time::Instant::now() + NODE_GONE_AFTER + WAIT;
+    while b.load().await != (1, 2) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the room never moved: {:?} on b",
+            b.load().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let placed = signal.app.placement.as_ref().unwrap().rooms_per_node();
+    assert_eq!(placed.get(&NodeId("sfu-b".into())), Some(&1));
+    assert_eq!(placed.get(&NodeId("sfu-a".into())), None);
+    host.close().await;
+    guest.close().await;
+}
