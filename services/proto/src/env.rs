@@ -78,6 +78,11 @@ pub const ADVERTISE_ADDRESS_FILE: &str = "YUNHUI_ADVERTISE_ADDRESS_FILE";
 /// which the operator sets after it, to the node's own file.
 pub const NODE_NAME: &str = "YUNHUI_NODE_NAME";
 
+/// The pod's own IP address. Read by no service: Kubernetes expands
+/// `$(YUNHUI_POD_IP)` in the value of [`ADVERTISE_CONTROL_URL`], which the
+/// operator sets after it, so each SFU pod reports its own address to signal.
+pub const POD_IP: &str = "YUNHUI_POD_IP";
+
 /// UDP port for SIP. Read by the SIP gateway.
 pub const SIP_PORT: &str = "YUNHUI_SIP_PORT";
 

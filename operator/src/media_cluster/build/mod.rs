@@ -573,7 +573,8 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
     }
 
     /// Every variable the operator sets in a pod is one its service reads
-    /// (or, for `YUNHUI_NODE_NAME`, one Kubernetes expands in another).
+    /// (or, for `YUNHUI_NODE_NAME` and `YUNHUI_POD_IP`, one Kubernetes
+    /// expands in another).
     #[test]
     fn pods_get_only_variables_their_service_reads() {
         let cluster = valid(
@@ -602,7 +603,14 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
         assert_eq!(names("StatefulSet/prod-signal"), read_by_signal);
         assert_eq!(
             names("DaemonSet/prod-sfu"),
-            [env::INTERNAL_KEY, env::ADVERTISE_ADDRESS]
+            [
+                env::INTERNAL_KEY,
+                env::SIGNAL_URL,
+                env::NODE_ID,
+                env::POD_IP,
+                env::ADVERTISE_CONTROL_URL,
+                env::ADVERTISE_ADDRESS
+            ]
         );
         let read_by_sipgw = [
             env::INTERNAL_KEY,

@@ -123,10 +123,22 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
 }
 
 /// What the SFU reads from its environment (besides the cluster
-/// ConfigMap's `YUNHUI_SFU_UDP_PORT`): the internal key and the address
-/// to advertise.
+/// ConfigMap's `YUNHUI_SFU_UDP_PORT`): the internal key, the address
+/// to advertise, and what it registers with signal under: signal's URL, its
+/// pod's name and its own control URL (the pod's IP, so signal drives each
+/// node directly and not through the Service in front of all of them).
 fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
-    let mut vars = vec![input.internal_key()];
+    let mut vars = vec![
+        input.internal_key(),
+        env_value(env::SIGNAL_URL, input.signal_url()),
+        env_from_field(env::NODE_ID, "metadata.name"),
+        // Kubernetes expands `$(YUNHUI_POD_IP)` only after it is defined.
+        env_from_field(env::POD_IP, "status.podIP"),
+        env_value(
+            env::ADVERTISE_CONTROL_URL,
+            format!("http://$({}):{SFU_CONTROL_PORT}", env::POD_IP),
+        ),
+    ];
     match &input.cluster.sfu.advertise {
         Advertise::NodeInternalIp => {
             vars.push(env_from_field(env::ADVERTISE_ADDRESS, "status.hostIP"));
@@ -320,6 +332,45 @@ mod tests {
         })
         .expect("builds");
         assert!(!ids(&children).contains(&"ConfigMap/prod-node-addresses".to_string()));
+    }
+
+    #[test]
+    fn sfu_pods_register_with_signal_under_their_pod_name_and_address() {
+        let cluster = valid("{}");
+        let children = super::super::tests::children(&cluster);
+        let ds = child(&children, "DaemonSet/prod-sfu");
+        let env = &ds.object.data["spec"]["template"]["spec"]["containers"][0]["env"];
+        let value = |name: &str| super::super::tests::env_value(env, name);
+        assert_eq!(
+            value("YUNHUI_SIGNAL_URL")["value"],
+            "http://prod-signal.meet.svc:8080"
+        );
+        assert_eq!(
+            value("YUNHUI_NODE_ID")["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.name"
+        );
+        assert_eq!(
+            value("YUNHUI_POD_IP")["valueFrom"]["fieldRef"]["fieldPath"],
+            "status.podIP"
+        );
+        assert_eq!(
+            value("YUNHUI_ADVERTISE_CONTROL_URL")["value"],
+            format!("http://$(YUNHUI_POD_IP):{SFU_CONTROL_PORT}")
+        );
+        let names: Vec<&str> = env
+            .as_array()
+            .expect("env")
+            .iter()
+            .filter_map(|e| e["name"].as_str())
+            .collect();
+        let ip_at = names.iter().position(|n| *n == "YUNHUI_POD_IP");
+        let url_at = names
+            .iter()
+            .position(|n| *n == "YUNHUI_ADVERTISE_CONTROL_URL");
+        assert!(
+            ip_at < url_at,
+            "$(YUNHUI_POD_IP) expands only after it is defined"
+        );
     }
 
     #[test]
