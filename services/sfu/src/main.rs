@@ -131,12 +131,22 @@ async fn main() -> anyhow::Result<()> {
             )
         });
         let node_id = args.node_id.clone().unwrap_or_else(|| {
+            // Signal takes letters, digits, '-', '.', '_' and ':' (an IPv6
+            // address's brackets become '-').
             control_url
                 .split("://")
                 .last()
                 .unwrap_or(&control_url)
                 .trim_end_matches('/')
-                .to_owned()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-._:".contains(c) {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
         });
         tracing::info!(signal = %signal_url, node = %node_id, control = %control_url, capacity = args.capacity, "registering with signal");
         Reporter::start(
