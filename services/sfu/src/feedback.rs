@@ -26,7 +26,7 @@ pub(crate) fn keyframe_forwarder_slot() -> Slot {
 }
 
 /// Whether an RTCP packet asks for a keyframe (PLI or FIR).
-pub(crate) fn is_keyframe_request(packet: &dyn rtc::rtcp::packet::Packet) -> bool {
+pub fn is_keyframe_request(packet: &dyn rtc::rtcp::packet::Packet) -> bool {
     let any = packet.as_any();
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }

@@ -499,7 +499,8 @@ fn message_type(message: &ClientMessage) -> &'static str {
 }
 
 /// Parses one frame, telling malformed JSON, unknown types and bad fields apart.
-fn parse(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
+/// Public for the fuzz target `signaling` (`fuzz/`).
+pub fn parse(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         (
             ErrorCode::MalformedMessage,

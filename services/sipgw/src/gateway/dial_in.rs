@@ -40,7 +40,7 @@ pub fn meeting_number(uri: &Uri) -> Option<String> {
 }
 
 /// How the caller is shown: the From address, without tag or parameters.
-fn caller_name(request: &rsipstack::sip::Request) -> String {
+pub fn caller_name(request: &rsipstack::sip::Request) -> String {
     let text = request
         .from_header()
         .map(|h| h.value().to_string())

@@ -1,0 +1,34 @@
+//! Session descriptions from outside: a SIP device's offer, which the
+//! gateway either refuses with a reason or answers (and its own answer must
+//! read back with the same address, law and telephone events), and a WebRTC
+//! publisher's offer, whose tracks the SFU reads.
+#![no_main]
+
+use std::net::SocketAddr;
+
+use std::io::Cursor;
+
+use libfuzzer_sys::fuzz_target;
+use rtc::sdp::description::session::SessionDescription;
+use yunhui_sfu::forwarding::offered_tracks;
+use yunhui_sipgw::sdp;
+
+fuzz_target!(|data: &[u8]| {
+    match sdp::answer(data) {
+        Err(reason) => assert!(!reason.is_empty(), "a refusal says why"),
+        Ok(offer) => {
+            let ours: SocketAddr = "192.0.2.10:40000".parse().expect("an address");
+            let text = sdp::answer_to(ours, &offer, 7);
+            let back = sdp::answer(text.as_bytes())
+                .unwrap_or_else(|e| panic!("our own answer does not parse ({e}):\n{text}"));
+            assert_eq!(back.rtp, ours, "our answer names our media address");
+            assert_eq!(back.law, offer.law, "our answer keeps the device's law");
+            assert_eq!(back.telephone_event, offer.telephone_event);
+        }
+    }
+    if let Ok(session) = SessionDescription::unmarshal(&mut Cursor::new(data)) {
+        for track in offered_tracks(&session) {
+            assert!(!track.mid.is_empty() || track.track_id == "mid-");
+        }
+    }
+});
