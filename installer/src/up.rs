@@ -25,7 +25,8 @@ pub struct UpArgs {
     /// Address of the web client, Open API and signaling.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// UDP port of the SFU (all media of all meetings uses this one port).
+    /// Media port of the SFU: all media of all meetings uses this one UDP port, and the
+    /// TCP port of the same number (ICE over TCP) where UDP is blocked.
     #[arg(long, default_value_t = 7882)]
     pub media_port: u16,
     /// Address clients send media to; defaults to the listen address, or
@@ -94,7 +95,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         registry: registry.clone(),
     })
     .await
-    .with_context(|| format!("starting the SFU on UDP port {}", args.media_port))?;
+    .with_context(|| format!("starting the SFU on UDP and TCP port {}", args.media_port))?;
     let store = Store::open_sqlite(&args.data_dir)
         .await
         .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;

@@ -55,6 +55,9 @@ pub const SIPGW_URL: &str = "YUNHUI_SIPGW_URL";
 /// The SFU node's media UDP port. Read by the SFU.
 pub const SFU_UDP_PORT: &str = "YUNHUI_SFU_UDP_PORT";
 
+/// The SFU node's media TCP port, for ICE over TCP. Read by the SFU.
+pub const SFU_TCP_PORT: &str = "YUNHUI_SFU_TCP_PORT";
+
 /// Base URL of this SFU node's own internal API (its pod address), which it
 /// reports to signal. Read by the SFU.
 pub const ADVERTISE_CONTROL_URL: &str = "YUNHUI_ADVERTISE_CONTROL_URL";

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use std::time::Instant;
 
 use bytes::BytesMut;
+use rtc::shared::TransportProtocol;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
@@ -73,6 +74,11 @@ impl DemuxTable {
         }
     }
 
+    /// The inbox of the peer connection whose local username fragment is `ufrag`.
+    pub(crate) fn inbox_of(&self, ufrag: &str) -> Option<mpsc::Sender<PeerInput>> {
+        self.by_ufrag.get(ufrag).cloned()
+    }
+
     fn route(&mut self, datagram: &[u8], from: SocketAddr) -> Option<mpsc::Sender<PeerInput>> {
         if let Some(ufrag) = stun_local_ufrag(datagram) {
             let inbox = self.by_ufrag.get(ufrag)?.clone();
@@ -116,6 +122,7 @@ pub(crate) async fn receive_datagrams(
                 if let Some(inbox) = inbox {
                     let _ = inbox.try_send(PeerInput::Datagram {
                         from,
+                        protocol: TransportProtocol::UDP,
                         at: Instant::now(),
                         data: BytesMut::from(datagram),
                     });

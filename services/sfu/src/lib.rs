@@ -4,6 +4,9 @@
 //! 0.21, ring crypto). Every peer connection of the node shares **one UDP port**: the
 //! node is ICE-lite, a datagram is routed by the local ICE username fragment of its
 //! STUN USERNAME and, once ICE has seen an address, by remote address ([`demux`]).
+//! Where UDP is dropped, clients reach the same peer connections over **one TCP
+//! port** (ICE-TCP, RFC 6544): a connection is tied to its peer connection by the
+//! username fragment of its first check ([`ice_tcp`]).
 //! Each peer connection is owned by its own task ([`peer`]), so rooms never block each
 //! other.
 //!
@@ -24,6 +27,7 @@ pub mod control;
 pub mod demux;
 pub mod feedback;
 pub mod forwarding;
+pub mod ice_tcp;
 pub mod internal_api;
 mod mailbox;
 pub mod metrics;
@@ -41,7 +45,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -79,6 +83,14 @@ pub enum SfuError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// The TCP port for ICE over TCP could not be bound.
+    #[error("could not bind the SFU's TCP media port (ICE over TCP) on {addr}: {source}")]
+    BindTcp {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
     /// The metrics could not be registered (e.g. registered twice on one registry).
     #[error("could not register the SFU's metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -87,8 +99,11 @@ pub enum SfuError {
 /// What every room and peer task of the node shares.
 pub(crate) struct NodeContext {
     pub socket: Arc<UdpSocket>,
-    /// Advertised IP with the bound port: the one ICE candidate of every peer connection.
+    /// Advertised IP with the bound UDP port: the UDP candidate of every peer connection.
     pub advertised: SocketAddr,
+    /// Advertised IP with the bound TCP port: the passive TCP candidate of every peer
+    /// connection ([`ice_tcp`]).
+    pub advertised_tcp: SocketAddr,
     pub demux: Arc<Mutex<DemuxTable>>,
     pub metrics: SfuMetrics,
 }
@@ -100,7 +115,7 @@ struct SfuInner {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     registry: prometheus::Registry,
     shutdown: watch::Sender<bool>,
-    receiver: Mutex<Option<JoinHandle<()>>>,
+    receivers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// A running SFU node. Cheap to clone; all clones are the same node.
@@ -110,8 +125,22 @@ pub struct Sfu {
 }
 
 impl Sfu {
-    /// Binds the UDP port and starts serving media.
+    /// Binds the UDP port and, for ICE over TCP, the TCP port of the same number
+    /// (any free one when the UDP port is 0), and starts serving media.
     pub async fn start(config: SfuConfig) -> Result<Sfu, SfuError> {
+        Self::start_on(config, None).await
+    }
+
+    /// Like [`Sfu::start`], with ICE over TCP on `tcp_listen` (e.g. a MediaCluster's
+    /// `tcpPort`, which differs from its `udpPort`).
+    pub async fn start_with_tcp(
+        config: SfuConfig,
+        tcp_listen: SocketAddr,
+    ) -> Result<Sfu, SfuError> {
+        Self::start_on(config, Some(tcp_listen)).await
+    }
+
+    async fn start_on(config: SfuConfig, tcp_listen: Option<SocketAddr>) -> Result<Sfu, SfuError> {
         let metrics = SfuMetrics::register(&config.registry)?;
         let socket = UdpSocket::bind(config.udp_listen)
             .await
@@ -123,36 +152,55 @@ impl Sfu {
             addr: config.udp_listen,
             source,
         })?;
+        let tcp_listen = tcp_listen.unwrap_or(config.udp_listen);
+        let tcp_error = |source| SfuError::BindTcp {
+            addr: tcp_listen,
+            source,
+        };
+        let listener = TcpListener::bind(tcp_listen).await.map_err(tcp_error)?;
+        let tcp_bound = listener.local_addr().map_err(tcp_error)?;
         let socket = Arc::new(socket);
         let demux = Arc::new(Mutex::new(DemuxTable::default()));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let receiver = tokio::spawn(demux::receive_datagrams(
+        let udp_receiver = tokio::spawn(demux::receive_datagrams(
             Arc::clone(&socket),
             Arc::clone(&demux),
             metrics.received_bytes.clone(),
+            shutdown_rx.clone(),
+        ));
+        let tcp_acceptor = tokio::spawn(ice_tcp::accept_connections(
+            listener,
+            Arc::clone(&demux),
+            metrics.clone(),
             shutdown_rx,
         ));
-        tracing::info!(udp = %bound, advertised = %config.advertised_ip, "SFU node started");
+        tracing::info!(udp = %bound, tcp = %tcp_bound, advertised = %config.advertised_ip, "SFU node started");
         Ok(Sfu {
             inner: Arc::new(SfuInner {
                 instance: format!("{:016x}", rand::random::<u64>()),
                 ctx: Arc::new(NodeContext {
                     socket,
                     advertised: SocketAddr::new(config.advertised_ip, bound.port()),
+                    advertised_tcp: SocketAddr::new(config.advertised_ip, tcp_bound.port()),
                     demux,
                     metrics,
                 }),
                 rooms: Mutex::new(HashMap::new()),
                 registry: config.registry,
                 shutdown,
-                receiver: Mutex::new(Some(receiver)),
+                receivers: Mutex::new(vec![udp_receiver, tcp_acceptor]),
             }),
         })
     }
 
-    /// The address clients send media to (advertised IP, bound port).
+    /// The address clients send media to (advertised IP, bound UDP port).
     pub fn media_addr(&self) -> SocketAddr {
         self.inner.ctx.advertised
+    }
+
+    /// The address clients reach over ICE-TCP (advertised IP, bound TCP port).
+    pub fn tcp_media_addr(&self) -> SocketAddr {
+        self.inner.ctx.advertised_tcp
     }
 
     /// The registry the node's metrics are registered on (from [`SfuConfig`]).
@@ -165,15 +213,15 @@ impl Sfu {
         &self.inner.ctx.metrics
     }
 
-    /// Closes every room and stops the UDP socket.
+    /// Closes every room and stops the UDP socket and the TCP port.
     pub async fn shutdown(&self) {
         let rooms: Vec<Arc<Room>> = self.inner.rooms.lock().drain().map(|(_, v)| v).collect();
         for room in rooms {
             room.close().await;
         }
         let _ = self.inner.shutdown.send(true);
-        let receiver = self.inner.receiver.lock().take();
-        if let Some(receiver) = receiver {
+        let receivers = std::mem::take(&mut *self.inner.receivers.lock());
+        for receiver in receivers {
             let _ = receiver.await;
         }
     }

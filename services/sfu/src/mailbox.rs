@@ -3,9 +3,10 @@
 //! demultiplexer, the room and its participants can reach peer tasks
 //! without depending on the tasks themselves ([`crate::peer`]).
 //!
-//! A peer task has two inboxes. Media (datagrams from the socket, packets
-//! forwarded by publishers) goes through a bounded one: when it is full the
-//! packet is dropped, as the network would. Control requests go through an
+//! A peer task has two inboxes. Media (datagrams from the socket, packets of
+//! its ICE-TCP connections, packets forwarded by publishers) goes through a
+//! bounded one: when it is full a datagram is dropped, as the network would (an
+//! ICE-TCP connection waits instead). Control requests go through an
 //! unbounded one, read first, so they are never lost behind media.
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::shared::TransportProtocol;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -26,11 +28,19 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Media for a peer task, through its bounded inbox.
 pub(crate) enum PeerInput {
-    /// A datagram from the node's socket.
+    /// A packet from the client: a UDP datagram on the node's socket, or one
+    /// framed packet of an ICE-TCP connection (`protocol` says which).
     Datagram {
         from: SocketAddr,
+        protocol: TransportProtocol,
         at: Instant,
         data: BytesMut,
+    },
+    /// An ICE-TCP connection from `from` was tied to this peer connection: what
+    /// it sends to `from` over TCP goes to `link` from now on ([`crate::ice_tcp`]).
+    TcpConnection {
+        from: SocketAddr,
+        link: mpsc::Sender<BytesMut>,
     },
     /// A packet of a track this subscriber PC sends (from the track's publisher PC).
     Forward(Arc<ForwardedPacket>),

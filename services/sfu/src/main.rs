@@ -1,8 +1,8 @@
 //! `yunhui-sfu`: one SFU node, standalone, with its internal HTTP API.
 //!
 //! In Kubernetes the operator configures it through the environment: the
-//! internal key, the UDP port (`YUNHUI_SFU_UDP_PORT`, from the cluster's
-//! ConfigMap) and the address to advertise, either directly
+//! internal key, the UDP port and the TCP port for ICE over TCP
+//! (`YUNHUI_SFU_UDP_PORT`, `YUNHUI_SFU_TCP_PORT`, from the cluster's ConfigMap) and the address to advertise, either directly
 //! (`YUNHUI_ADVERTISE_ADDRESS`: the node's internal IP or a fixed address) or
 //! from a file (`YUNHUI_ADVERTISE_ADDRESS_FILE`: the node's external IP, which
 //! the operator publishes per node in a ConfigMap).
@@ -36,6 +36,12 @@ struct Args {
     /// Media UDP port, replacing the port of `--udp-listen`.
     #[arg(long, env = yunhui_proto::env::SFU_UDP_PORT)]
     udp_port: Option<u16>,
+    /// TCP address for ICE over TCP (default: the UDP address, port included).
+    #[arg(long)]
+    tcp_listen: Option<SocketAddr>,
+    /// Media TCP port, replacing the port of `--tcp-listen`.
+    #[arg(long, env = yunhui_proto::env::SFU_TCP_PORT)]
+    tcp_port: Option<u16>,
     /// IP address clients are told to send media to.
     #[arg(long, env = yunhui_proto::env::ADVERTISE_ADDRESS)]
     advertised_ip: Option<IpAddr>,
@@ -111,18 +117,25 @@ async fn main() -> anyhow::Result<()> {
     if let Some(port) = args.udp_port {
         udp_listen.set_port(port);
     }
+    let mut tcp_listen = args.tcp_listen.unwrap_or(udp_listen);
+    if let Some(port) = args.tcp_port {
+        tcp_listen.set_port(port);
+    }
     let registry = prometheus::Registry::new();
-    let sfu = Sfu::start(SfuConfig {
-        udp_listen,
-        advertised_ip,
-        registry,
-    })
+    let sfu = Sfu::start_with_tcp(
+        SfuConfig {
+            udp_listen,
+            advertised_ip,
+            registry,
+        },
+        tcp_listen,
+    )
     .await
     .context("starting the SFU")?;
     let listener = tokio::net::TcpListener::bind(args.http_listen)
         .await
         .with_context(|| format!("binding the internal API on {}", args.http_listen))?;
-    tracing::info!(http = %args.http_listen, udp = %udp_listen, advertised = %advertised_ip, "internal API listening");
+    tracing::info!(http = %args.http_listen, udp = %udp_listen, tcp = %sfu.tcp_media_addr(), advertised = %advertised_ip, "internal API listening");
     let reporter = args.signal_url.as_ref().map(|signal_url| {
         let control_url = args.advertise_control_url.clone().unwrap_or_else(|| {
             format!(

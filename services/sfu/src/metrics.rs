@@ -18,8 +18,10 @@ pub struct SfuMetrics {
     pub forwarded_packets: IntCounter,
     /// RTP bytes (payload plus fixed header) sent to subscribers.
     pub forwarded_bytes: IntCounter,
-    /// UDP bytes received on the media port (media, STUN and DTLS alike).
+    /// Bytes received on the media ports, UDP and ICE-TCP (media, STUN and DTLS alike).
     pub received_bytes: IntCounter,
+    /// ICE-TCP connections tied to a peer connection ([`crate::ice_tcp`]).
+    pub ice_tcp_connections: IntGauge,
     /// Time from a packet's arrival at the UDP socket to its forwarded copy being sent.
     pub forwarding_delay: Histogram,
 }
@@ -51,7 +53,11 @@ impl SfuMetrics {
             )?,
             received_bytes: IntCounter::new(
                 "yunhui_sfu_received_bytes_total",
-                "UDP bytes received on the media port",
+                "Bytes received on the media ports (UDP and ICE-TCP)",
+            )?,
+            ice_tcp_connections: IntGauge::new(
+                "yunhui_sfu_ice_tcp_connections",
+                "ICE-TCP connections tied to a peer connection on this SFU node",
             )?,
             forwarding_delay: Histogram::with_opts(
                 HistogramOpts::new(
@@ -71,6 +77,7 @@ impl SfuMetrics {
         registry.register(Box::new(metrics.forwarded_packets.clone()))?;
         registry.register(Box::new(metrics.forwarded_bytes.clone()))?;
         registry.register(Box::new(metrics.received_bytes.clone()))?;
+        registry.register(Box::new(metrics.ice_tcp_connections.clone()))?;
         registry.register(Box::new(metrics.forwarding_delay.clone()))?;
         Ok(metrics)
     }

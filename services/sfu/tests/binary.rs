@@ -51,13 +51,14 @@ fn sfu(http_port: u16) -> Command {
 }
 
 #[tokio::test]
-async fn the_address_file_and_port_from_the_environment_are_what_clients_are_told() {
+async fn the_address_file_and_ports_from_the_environment_are_what_clients_are_told() {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("node-a");
-    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let (http_port, udp_port, tcp_port) = (free_tcp_port(), free_udp_port(), free_tcp_port());
     let _node = Node(
         sfu(http_port)
             .env("YUNHUI_SFU_UDP_PORT", udp_port.to_string())
+            .env("YUNHUI_SFU_TCP_PORT", tcp_port.to_string())
             .env("YUNHUI_ADVERTISE_ADDRESS_FILE", &file)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -87,13 +88,30 @@ async fn the_address_file_and_port_from_the_environment_are_what_clients_are_tol
         .lines()
         .filter(|l| l.starts_with("a=candidate"))
         .collect();
-    assert!(!candidates.is_empty(), "{answer}");
+    let transports: std::collections::BTreeSet<String> = candidates
+        .iter()
+        .filter_map(|c| c.split_whitespace().nth(2))
+        .map(|t| t.to_ascii_lowercase())
+        .collect();
+    assert_eq!(
+        transports,
+        ["tcp", "udp"].map(String::from).into(),
+        "UDP and TCP candidates: {answer}"
+    );
     for candidate in candidates {
         let fields: Vec<&str> = candidate.split_whitespace().collect();
         assert_eq!(fields.get(4), Some(&"203.0.113.7"), "{candidate}");
+        let port = match fields.get(2).map(|p| p.to_ascii_lowercase()).as_deref() {
+            Some("udp") => udp_port,
+            Some("tcp") => {
+                assert!(candidate.ends_with("tcptype passive"), "{candidate}");
+                tcp_port
+            }
+            other => panic!("unexpected transport {other:?} in {candidate}"),
+        };
         assert_eq!(
             fields.get(5),
-            Some(&udp_port.to_string().as_str()),
+            Some(&port.to_string().as_str()),
             "{candidate}"
         );
     }

@@ -211,10 +211,16 @@ fn keys_secret(input: &BuildInput<'_>) -> Result<Child> {
 fn config_map(input: &BuildInput<'_>) -> Result<Child> {
     Child::from_typed(&ConfigMap {
         metadata: input.owner.meta(&input.name("config"), "config"),
-        data: Some(BTreeMap::from([(
-            env::SFU_UDP_PORT.to_string(),
-            input.cluster.sfu.udp_port.to_string(),
-        )])),
+        data: Some(BTreeMap::from([
+            (
+                env::SFU_UDP_PORT.to_string(),
+                input.cluster.sfu.udp_port.to_string(),
+            ),
+            (
+                env::SFU_TCP_PORT.to_string(),
+                input.cluster.sfu.tcp_port.to_string(),
+            ),
+        ])),
         ..ConfigMap::default()
     })
 }
@@ -627,8 +633,8 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
         let config = child(&children, "ConfigMap/prod-config");
         assert_eq!(
             config.object.data["data"],
-            json!({"YUNHUI_SFU_UDP_PORT": "7882"}),
-            "the SFU reads its UDP port; scaling settings wait for the autoscaler"
+            json!({"YUNHUI_SFU_UDP_PORT": "7882", "YUNHUI_SFU_TCP_PORT": "7881"}),
+            "the SFU reads its UDP and TCP ports; scaling settings wait for the autoscaler"
         );
     }
 }

@@ -123,7 +123,7 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
 }
 
 /// What the SFU reads from its environment (besides the cluster
-/// ConfigMap's `YUNHUI_SFU_UDP_PORT`): the internal key, the address
+/// ConfigMap's `YUNHUI_SFU_UDP_PORT` and `YUNHUI_SFU_TCP_PORT`): the internal key, the address
 /// to advertise, and what it registers with signal under: signal's URL, its
 /// pod's name and its own control URL (the pod's IP, so signal drives each
 /// node directly and not through the Service in front of all of them).

@@ -1,6 +1,6 @@
-//! One WebRTC peer connection on the node's shared UDP port: a sans-IO
-//! `rtc::RTCPeerConnection` owned by its own task, fed datagrams by
-//! [`crate::demux`] and requests by the control API through its mailbox
+//! One WebRTC peer connection on the node's shared UDP port and TCP port: a
+//! sans-IO `rtc::RTCPeerConnection` owned by its own task, fed datagrams by
+//! [`crate::demux`], packets of ICE-TCP connections by [`crate::ice_tcp`] and requests by the control API through its mailbox
 //! ([`crate::mailbox`]).
 //!
 //! A participant has two, in two roles (the LiveKit model):
@@ -21,11 +21,13 @@ mod publisher;
 mod spreader;
 mod subscriber;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use rtc::ice::tcp_type::TcpType;
 use rtc::interceptor::Registry;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
@@ -103,7 +105,7 @@ fn build_peer_connection(
         .with_media_engine(engine)
         .with_interceptor_registry(registry)
         .build(Instant::now())?;
-    let candidate = CandidateHostConfig {
+    let udp = CandidateHostConfig {
         base_config: CandidateConfig {
             network: "udp".to_owned(),
             address: ctx.advertised.ip().to_string(),
@@ -114,7 +116,20 @@ fn build_peer_connection(
         ..Default::default()
     }
     .new_candidate_host()?;
-    pc.add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+    // RFC 6544: the node only accepts connections, on its one TCP port.
+    let tcp = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "tcp".to_owned(),
+            address: ctx.advertised_tcp.ip().to_string(),
+            port: ctx.advertised_tcp.port(),
+            component: 1,
+            ..Default::default()
+        },
+        tcp_type: TcpType::Passive,
+    }
+    .new_candidate_host()?;
+    pc.add_local_candidate(RTCIceCandidate::from(&udp).to_json()?)?;
+    pc.add_local_candidate(RTCIceCandidate::from(&tcp).to_json()?)?;
     pc.add_local_candidate(RTCIceCandidateInit::default())?;
     Ok(pc)
 }
@@ -157,7 +172,15 @@ trait Role: Send + 'static {
     }
 }
 
-/// The peer connection on the node's shared socket, as both roles use it.
+/// A packet from the client: where from, over which transport, when, what.
+struct Received {
+    from: SocketAddr,
+    protocol: TransportProtocol,
+    at: Instant,
+    data: BytesMut,
+}
+
+/// The peer connection on the node's shared socket and TCP port, as both roles use it.
 struct Transport {
     pc: RTCPeerConnection,
     ctx: Arc<NodeContext>,
@@ -165,7 +188,10 @@ struct Transport {
     /// Connectivity checks that arrived before the remote description: a browser starts
     /// them as soon as it has applied the SFU's offer, before its answer gets here, and
     /// `rtc` cannot answer them without the remote ICE password.
-    early_stun: Vec<(SocketAddr, BytesMut)>,
+    early_stun: Vec<Received>,
+    /// The ICE-TCP connections tied to this peer connection, by client address: where
+    /// packets the peer connection sends over TCP go ([`crate::ice_tcp`]).
+    tcp_links: HashMap<SocketAddr, mpsc::Sender<BytesMut>>,
     /// DTLS is up: SRTP can be written. Media written before then is dropped by `rtc`.
     connected: bool,
     /// Arrival instants of packets forwarded since the last flush, for the delay histogram.
@@ -184,6 +210,7 @@ impl Transport {
             ctx,
             ufrag,
             early_stun: Vec::new(),
+            tcp_links: HashMap::new(),
             connected: false,
             forwarded: Vec::new(),
         })
@@ -201,17 +228,19 @@ impl Transport {
         self.forwarded.push(received_at);
     }
 
-    /// Takes a datagram from the socket. Returns whether the peer connection read it
-    /// (connectivity checks that come before the remote description are held).
-    fn receive(&mut self, from: SocketAddr, at: Instant, data: BytesMut) -> bool {
-        if self.pc.remote_description().is_none() && crate::demux::stun_local_ufrag(&data).is_some()
+    /// Takes a packet from the socket or an ICE-TCP connection. Returns whether the
+    /// peer connection read it (connectivity checks that come before the remote
+    /// description are held).
+    fn receive(&mut self, received: Received) -> bool {
+        if self.pc.remote_description().is_none()
+            && crate::demux::stun_local_ufrag(&received.data).is_some()
         {
             if self.early_stun.len() < EARLY_STUN_CAPACITY {
-                self.early_stun.push((from, data));
+                self.early_stun.push(received);
             }
             return false;
         }
-        self.read(from, at, data);
+        self.read(received);
         true
     }
 
@@ -221,30 +250,60 @@ impl Transport {
         if self.pc.remote_description().is_none() {
             return;
         }
-        for (from, data) in std::mem::take(&mut self.early_stun) {
-            self.read(from, Instant::now(), data);
+        for received in std::mem::take(&mut self.early_stun) {
+            self.read(Received {
+                at: Instant::now(),
+                ..received
+            });
         }
     }
 
-    fn read(&mut self, from: SocketAddr, at: Instant, data: BytesMut) {
+    fn read(&mut self, received: Received) {
+        let local_addr = if received.protocol == TransportProtocol::TCP {
+            self.ctx.advertised_tcp
+        } else {
+            self.ctx.advertised
+        };
         let result = self.pc.handle_read(TaggedBytesMut {
-            now: at,
+            now: received.at,
             transport: TransportContext {
-                local_addr: self.ctx.advertised,
-                peer_addr: from,
+                local_addr,
+                peer_addr: received.from,
                 ecn: None,
-                transport_protocol: TransportProtocol::UDP,
+                transport_protocol: received.protocol,
             },
-            message: data,
+            message: received.data,
         });
         if let Err(err) = result {
-            tracing::trace!(error = %err, "datagram rejected");
+            tracing::trace!(error = %err, "packet rejected");
+        }
+    }
+
+    /// Sends `packet` to `to` over its ICE-TCP connection. A full connection drops
+    /// it; a closed one is forgotten.
+    fn send_tcp(&mut self, to: SocketAddr, packet: BytesMut) {
+        let Some(link) = self.tcp_links.get(&to) else {
+            tracing::trace!(peer = %to, "no ice-tcp connection to send on");
+            return;
+        };
+        match link.try_send(packet) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::trace!(peer = %to, "ice-tcp connection full: packet dropped");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.tcp_links.remove(&to);
+            }
         }
     }
 
     /// Sends what the peer connection has to send, and records forwarding delays.
     async fn flush(&mut self) {
         while let Some(out) = self.pc.poll_write() {
+            if out.transport.transport_protocol == TransportProtocol::TCP {
+                self.send_tcp(out.transport.peer_addr, out.message);
+                continue;
+            }
             if let Err(err) = self
                 .ctx
                 .socket
@@ -347,11 +406,26 @@ async fn run<R: Role>(
 
 fn take_input<R: Role>(transport: &mut Transport, role: &mut R, input: PeerInput) {
     match input {
-        PeerInput::Datagram { from, at, data } => {
-            if transport.receive(from, at, data) {
+        PeerInput::Datagram {
+            from,
+            protocol,
+            at,
+            data,
+        } => {
+            let received = Received {
+                from,
+                protocol,
+                at,
+                data,
+            };
+            if transport.receive(received) {
                 // Reads may be ready now: forward promptly rather than after the batch.
                 surface(transport, role);
             }
+        }
+        PeerInput::TcpConnection { from, link } => {
+            tracing::debug!(client = %from, "ice-tcp connection tied");
+            transport.tcp_links.insert(from, link);
         }
         PeerInput::Forward(packet) => role.on_forward(transport, packet),
     }

@@ -1,0 +1,250 @@
+//! ICE over TCP: a subscriber with no UDP at all (its peer connection binds TCP only
+//! and takes TCP candidates only) receives a publisher's audio and video through
+//! the node's TCP port, RFC 6544 passive candidate, RFC 4571 framing; connectivity
+//! checks, DTLS, SRTP and its RTCP all go over the one connection.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rtc::ice::network_type::NetworkType;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
+    Registry, SettingEngineBuilder, register_default_interceptors,
+};
+use yunhui_client::media::{Publisher, SyntheticMedia};
+use yunhui_sfu::control::{InProcessControl, MediaControl};
+use yunhui_sfu::{Sfu, SfuConfig};
+
+const ROOM: &str = "closed-network";
+
+/// A received track: the publisher's stream id, the kind, packets so far.
+type ReceivedTrack = (String, String, Arc<AtomicU64>);
+
+/// Packets received per track, by the publisher's stream id and the track's kind.
+#[derive(Clone, Default)]
+struct TcpOnlyEvents {
+    tracks: Arc<Mutex<Vec<ReceivedTrack>>>,
+    connected: Arc<AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for TcpOnlyEvents {
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.connected
+            .store(state == RTCPeerConnectionState::Connected, Ordering::SeqCst);
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let packets = Arc::new(AtomicU64::new(0));
+        let kind = track.kind().await.to_string().to_ascii_lowercase();
+        let stream_id = track.stream_id().await;
+        self.tracks
+            .lock()
+            .push((stream_id, kind, Arc::clone(&packets)));
+        tokio::spawn(async move {
+            while let Some(event) = track.poll().await {
+                if let TrackRemoteEvent::OnRtpPacket(_) = event {
+                    packets.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+}
+
+impl TcpOnlyEvents {
+    fn packets(&self, stream_id: &str, kind: &str) -> u64 {
+        self.tracks
+            .lock()
+            .iter()
+            .filter(|(s, k, _)| s == stream_id && k == kind)
+            .map(|(_, _, p)| p.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// A peer connection that has no UDP socket and ignores UDP candidates: only ICE-TCP
+/// (an active TCP candidate) can connect it.
+async fn tcp_only_peer_connection(events: TcpOnlyEvents) -> Arc<dyn PeerConnection> {
+    let mut engine = MediaEngine::default();
+    engine.register_default_codecs().expect("codecs");
+    let registry = register_default_interceptors(Registry::new(), &mut engine).expect("registry");
+    let settings = SettingEngineBuilder::new()
+        .with_network_types(vec![NetworkType::Tcp4])
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(engine)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(settings)
+        .with_handler(Arc::new(events))
+        .with_tcp_addrs(vec!["127.0.0.1:0".to_owned()])
+        .with_udp_addrs(Vec::<String>::new())
+        .build()
+        .await
+        .expect("TCP-only peer connection");
+    Arc::new(pc)
+}
+
+async fn answer(pc: &dyn PeerConnection, offer: &str) -> String {
+    pc.set_remote_description(RTCSessionDescription::offer(offer.to_owned()).expect("offer"))
+        .await
+        .expect("apply offer");
+    // webrtc-rs 0.21 dials a passive TCP candidate only when it is trickled, not when
+    // it comes in the SDP (browsers dial both): hand it over as a trickling client would.
+    for line in offer.lines().filter(|l| l.contains(" tcptype passive")) {
+        if let Some(candidate) = line.strip_prefix("a=") {
+            pc.add_ice_candidate(RTCIceCandidateInit {
+                candidate: candidate.to_owned(),
+                sdp_mline_index: Some(0),
+                ..Default::default()
+            })
+            .await
+            .expect("add the SFU's TCP candidate");
+        }
+    }
+    let answer = pc.create_answer(None).await.expect("answer");
+    pc.set_local_description(answer).await.expect("set answer");
+    pc.local_description().await.expect("local answer").sdp
+}
+
+/// The node's TCP candidate in `sdp`: passive, on its TCP port.
+fn assert_offers_tcp_candidate(sdp: &str, tcp: SocketAddr) {
+    let tcp_candidates: Vec<&str> = sdp
+        .lines()
+        .filter(|l| l.starts_with("a=candidate") && l.to_ascii_lowercase().contains(" tcp "))
+        .collect();
+    assert!(!tcp_candidates.is_empty(), "no TCP candidate in {sdp}");
+    for candidate in tcp_candidates {
+        let fields: Vec<&str> = candidate.split_whitespace().collect();
+        assert_eq!(
+            fields.get(4),
+            Some(&tcp.ip().to_string().as_str()),
+            "{candidate}"
+        );
+        assert_eq!(
+            fields.get(5),
+            Some(&tcp.port().to_string().as_str()),
+            "{candidate}"
+        );
+        assert!(candidate.contains("tcptype passive"), "{candidate}");
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_without_udp_gets_audio_and_video_over_ice_tcp() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let sfu = Sfu::start(SfuConfig {
+        udp_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        advertised_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        registry: prometheus::Registry::new(),
+    })
+    .await
+    .expect("SFU starts");
+    let tcp = sfu.tcp_media_addr();
+    let control = InProcessControl::new(sfu.clone());
+    control.create_room(ROOM).await.expect("room");
+    for p in ["alice", "bob"] {
+        control.add_participant(ROOM, p).await.expect("participant");
+    }
+
+    // Alice publishes over UDP, as most clients do.
+    let alice = Publisher::new("alice", "127.0.0.1:0")
+        .await
+        .expect("publisher");
+    let offer = alice.create_offer().await.expect("offer");
+    let answer_sdp = control
+        .publish(ROOM, "alice", &offer)
+        .await
+        .expect("publish");
+    assert_offers_tcp_candidate(&answer_sdp, tcp);
+    alice.apply_answer(&answer_sdp).await.expect("apply answer");
+    alice.start_synthetic_media(SyntheticMedia::default());
+
+    // Bob is behind a network that drops UDP.
+    let events = TcpOnlyEvents::default();
+    let bob = tcp_only_peer_connection(events.clone()).await;
+    let mut offer = control.subscribe_offer(ROOM, "bob").await.expect("offer");
+    while let Some(sdp) = offer {
+        assert_offers_tcp_candidate(&sdp, tcp);
+        let answer_sdp = answer(bob.as_ref(), &sdp).await;
+        offer = control
+            .subscribe_answer(ROOM, "bob", &answer_sdp)
+            .await
+            .expect("answer applied");
+    }
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (audio, video) = (
+            events.packets("alice", "audio"),
+            events.packets("alice", "video"),
+        );
+        if audio > 20 && video > 20 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "over ICE-TCP bob got {audio} audio and {video} video packets (connected: {})",
+            events.connected.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(events.connected.load(Ordering::SeqCst));
+    assert_eq!(
+        sfu.metrics().ice_tcp_connections.get(),
+        1,
+        "bob's one connection is tied to his subscriber PC"
+    );
+
+    // Closing the room closes bob's peer connection, and with it the TCP connection.
+    control.close_room(ROOM).await.expect("close room");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while sfu.metrics().ice_tcp_connections.get() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ICE-TCP connection outlived its peer connection"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    alice.close().await;
+    let _ = bob.close().await;
+    sfu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_names_no_peer_connection_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sfu = Sfu::start(SfuConfig {
+        udp_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        advertised_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        registry: prometheus::Registry::new(),
+    })
+    .await
+    .expect("SFU starts");
+    for first in [
+        // Not STUN at all (an HTTP request to the wrong port).
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        // A framed DTLS-looking packet: not a connectivity check.
+        [&[0u8, 4][..], &[22, 254, 253, 0]].concat(),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(sfu.tcp_media_addr())
+            .await
+            .expect("connect");
+        stream.write_all(&first).await.expect("write");
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("the node closes the connection");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    assert_eq!(sfu.metrics().ice_tcp_connections.get(), 0);
+    sfu.shutdown().await;
+}
