@@ -200,17 +200,21 @@ export class Participant {
 
 /**
  * Launches a fresh Chromium for one participant.
- * `timezoneId` (an IANA zone) sets the browser's own time zone.
+ * `timezoneId` (an IANA zone) sets the browser's own time zone;
+ * `executablePath` runs another launcher (e.g. Chromium inside a network
+ * namespace, `harness/netns.js`); `secureOrigin` treats that http origin as
+ * secure, for a server that is not on loopback.
  */
-export async function launchParticipant(name, { timezoneId } = {}) {
+export async function launchParticipant(name, { timezoneId, executablePath, secureOrigin } = {}) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
   }
   const profileDir = await mkdtemp(join(tmpdir(), `yunhui-chromium-${name.toLowerCase()}-`));
   const context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
+    executablePath: executablePath ?? CHROMIUM,
     headless: true,
-    args: ARGS,
+    // Camera and microphone need a secure context: loopback is one, another address is not.
+    args: secureOrigin ? [...ARGS, `--unsafely-treat-insecure-origin-as-secure=${secureOrigin}`] : ARGS,
     viewport: { width: 1100, height: 700 },
     ...(timezoneId ? { timezoneId } : {}),
   });

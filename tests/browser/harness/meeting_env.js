@@ -11,11 +11,12 @@ export const MEETING_PASSWORD = "2468";
 
 /**
  * Runs `body(env)` with cleanup registered on the node:test context.
- * `options` (MeetingOptions fields) go into the created meeting.
+ * `options` (MeetingOptions fields) go into the created meeting; `serverHost`
+ * makes the server listen on (and advertise) that address instead of loopback.
  * @param {import("node:test").TestContext} t
  * @param {(env: MeetingEnv) => Promise<void>} body
  */
-export async function withMeetingEnv(t, body, { createMeeting = true, options } = {}) {
+export async function withMeetingEnv(t, body, { createMeeting = true, options, serverHost } = {}) {
   const participants = [];
   let server;
   t.after(async () => {
@@ -23,7 +24,7 @@ export async function withMeetingEnv(t, body, { createMeeting = true, options } 
     await server?.stop();
   });
   try {
-    server = await startServer();
+    server = await startServer(serverHost ? { host: serverHost } : {});
     const host = await server.createAccount(HOST);
     const meeting = createMeeting
       ? await server.api(

@@ -58,16 +58,17 @@ function requireBinary() {
 }
 
 /**
- * A running `yunhui up`. `stop()` is safe to call more than once.
+ * A running `yunhui up`, on loopback or on `host` (an address of this machine,
+ * which it also advertises for media). `stop()` is safe to call more than once.
  * @returns {Promise<YunhuiServer>}
  */
-export async function startServer() {
+export async function startServer({ host = "127.0.0.1" } = {}) {
   const bin = requireBinary();
   const dataDir = await mkdtemp(join(tmpdir(), "yunhui-e2e-"));
   const port = await freeTcpPort();
   const mediaPort = await freeUdpPort();
   const sipPort = await freeUdpPort();
-  const listen = `127.0.0.1:${port}`;
+  const listen = `${host}:${port}`;
   const child = spawn(
     bin,
     ["up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort), "--web-dir", webDir],
