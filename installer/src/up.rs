@@ -105,6 +105,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         dial_in_numbers: args.dial_in_numbers.clone(),
         discovery: yunhui_signal::DiscoveryEndpoints {
             media_udp_port: (args.media_port != 0).then_some(args.media_port),
+            media_tcp_port: (args.media_port != 0).then(|| sfu.tcp_media_addr().port()),
             sip_uri: (args.sip_port != 0).then(|| format!("sip:{advertised_ip}:{}", args.sip_port)),
         },
         ..SignalConfig::default()

@@ -139,7 +139,9 @@ async fn restart_keeps_accounts_and_meetings() {
     assert_eq!(doc.api, format!("{}/api/v1", first.base_url), "{doc:?}");
     assert!(doc.signaling.starts_with("ws://127.0.0.1:"), "{doc:?}");
     assert!(
-        doc.media.as_ref().is_some_and(|m| m.udp_port > 0),
+        doc.media
+            .as_ref()
+            .is_some_and(|m| m.udp_port > 0 && m.tcp_port == Some(m.udp_port)),
         "{doc:?}"
     );
     discovered

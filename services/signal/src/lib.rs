@@ -105,6 +105,8 @@ impl Default for SignalConfig {
 pub struct DiscoveryEndpoints {
     /// The SFU's UDP port.
     pub media_udp_port: Option<u16>,
+    /// The SFU's TCP port (ICE over TCP), given with the UDP port.
+    pub media_tcp_port: Option<u16>,
     /// The SIP gateway, `sip:host:port`.
     pub sip_uri: Option<String>,
 }

@@ -222,7 +222,7 @@ pub async fn discovery(State(app): State<Arc<App>>) -> Response {
     let mut doc = Discovery::for_public_url(&app.config.public_url);
     doc.media = endpoints.media_udp_port.map(|udp_port| Media {
         udp_port,
-        tcp_port: None,
+        tcp_port: endpoints.media_tcp_port,
         host_network: true,
     });
     // Only while a SIP gateway is connected.
