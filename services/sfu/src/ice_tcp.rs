@@ -7,7 +7,7 @@
 //! the peer connection (the local ICE username fragment, as on the UDP port,
 //! [`crate::demux`]), and from then on every packet of the connection, STUN,
 //! DTLS or SRTP, goes to that peer connection, which sends its own back over the
-//! connection ([`PeerInput::TcpConnection`]). The connection ends when either
+//! connection (`PeerInput::TcpConnection`). The connection ends when either
 //! side goes: the client closes it, or the peer connection closes.
 
 use std::net::SocketAddr;

@@ -234,6 +234,8 @@ async fn a_connection_that_names_no_peer_connection_is_closed() {
         b"GET / HTTP/1.1\r\n\r\n".to_vec(),
         // A framed DTLS-looking packet: not a connectivity check.
         [&[0u8, 4][..], &[22, 254, 253, 0]].concat(),
+        // A Binding request for a peer connection this node does not have.
+        framed_binding_request("nosuchufrag:client"),
     ] {
         let mut stream = tokio::net::TcpStream::connect(sfu.tcp_media_addr())
             .await
@@ -247,4 +249,22 @@ async fn a_connection_that_names_no_peer_connection_is_closed() {
     }
     assert_eq!(sfu.metrics().ice_tcp_connections.get(), 0);
     sfu.shutdown().await;
+}
+
+/// A STUN Binding request with only a USERNAME, with its RFC 4571 length prefix.
+fn framed_binding_request(username: &str) -> Vec<u8> {
+    let mut attr = Vec::new();
+    attr.extend_from_slice(&0x0006u16.to_be_bytes());
+    attr.extend_from_slice(&(username.len() as u16).to_be_bytes());
+    attr.extend_from_slice(username.as_bytes());
+    while attr.len() % 4 != 0 {
+        attr.push(0);
+    }
+    let mut msg = Vec::new();
+    msg.extend_from_slice(&0x0001u16.to_be_bytes());
+    msg.extend_from_slice(&(attr.len() as u16).to_be_bytes());
+    msg.extend_from_slice(&0x2112_A442u32.to_be_bytes());
+    msg.extend_from_slice(&[7u8; 12]);
+    msg.extend_from_slice(&attr);
+    [&(msg.len() as u16).to_be_bytes()[..], &msg].concat()
 }
