@@ -1,7 +1,8 @@
 //! Fan-out benchmark: one publisher (Opus audio + VP8 video at realistic
 //! rates), N subscribers, all Rust SDK clients over real UDP on loopback,
 //! against a `yunhui-sfu` node running as its own process (so its CPU time is
-//! measured apart from the clients').
+//! measured apart from the clients'). With `--transport tcp` the subscribers
+//! have no UDP and receive over ICE-TCP (the publisher stays on UDP).
 //!
 //! Reports per N: forwarded packets per second, SFU CPU-seconds per million
 //! forwarded packets, and p50/p99 forwarding delay inside the SFU (from its
@@ -9,14 +10,59 @@
 //!
 //! ```sh
 //! cargo bench -p yunhui-sfu --bench fanout -- --subscribers 1,5,10,25 --seconds 10
+//! cargo bench -p yunhui-sfu --bench fanout -- --subscribers 1,5,10 --transport tcp
 //! ```
+//!
+//! Over ICE-TCP the delay ends when a packet is queued on its connection, before
+//! the connection's task writes it.
+
+#[path = "../tests/support/tcp_only.rs"]
+mod tcp_only;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tcp_only::TcpOnlySubscriber;
 use yunhui_client::media::{Publisher, Subscriber, SyntheticMedia};
 use yunhui_client::media_control::HttpControl;
 use yunhui_sfu::control::MediaControl;
+
+/// A subscriber of the benchmark, over UDP (the SDK's) or over ICE-TCP only.
+enum BenchSubscriber {
+    Udp(Subscriber),
+    Tcp(TcpOnlySubscriber),
+}
+
+impl BenchSubscriber {
+    async fn new(tcp: bool) -> Self {
+        if tcp {
+            Self::Tcp(TcpOnlySubscriber::new().await)
+        } else {
+            Self::Udp(Subscriber::new("127.0.0.1:0").await.expect("subscriber"))
+        }
+    }
+
+    async fn apply_offer(&self, sdp: &str) -> String {
+        match self {
+            Self::Udp(sub) => sub.apply_offer(sdp).await.expect("apply offer"),
+            Self::Tcp(sub) => sub.apply_offer(sdp).await,
+        }
+    }
+
+    fn packets(&self) -> u64 {
+        match self {
+            Self::Udp(sub) => sub.tracks().iter().map(|t| t.packets()).sum(),
+            Self::Tcp(sub) => sub.total_packets(),
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            Self::Udp(sub) => sub.close().await,
+            Self::Tcp(sub) => sub.close().await,
+        }
+    }
+}
 
 const KEY: &str = "benchmark-internal-key";
 /// Linux reports process times in USER_HZ ticks, 100 per second on every
@@ -150,7 +196,13 @@ struct Figures {
     p99_us: f64,
 }
 
-async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, seconds: u64) -> Figures {
+async fn run_case(
+    node: &Node,
+    control: &HttpControl,
+    subscribers: usize,
+    seconds: u64,
+    tcp: bool,
+) -> Figures {
     let room = format!("bench-{subscribers}");
     control.create_room(&room).await.expect("create room");
     control
@@ -175,13 +227,13 @@ async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, second
             .add_participant(&room, &id)
             .await
             .expect("add subscriber");
-        let sub = Subscriber::new("127.0.0.1:0").await.expect("subscriber");
+        let sub = BenchSubscriber::new(tcp).await;
         let mut offer = control
             .subscribe_offer(&room, &id)
             .await
             .expect("subscribe offer");
         while let Some(sdp) = offer {
-            let answer = sub.apply_offer(&sdp).await.expect("apply offer");
+            let answer = sub.apply_offer(&sdp).await;
             offer = control
                 .subscribe_answer(&room, &id, &answer)
                 .await
@@ -192,12 +244,7 @@ async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, second
     // Let ICE, DTLS and the first keyframes settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let received = |subs: &[Subscriber]| -> u64 {
-        subs.iter()
-            .flat_map(|s| s.tracks())
-            .map(|t| t.packets())
-            .sum()
-    };
+    let received = |subs: &[BenchSubscriber]| -> u64 { subs.iter().map(|s| s.packets()).sum() };
     let pid = node.child.id();
     let stats0 = control.node_stats().await.expect("stats");
     let cpu0 = cpu_seconds(pid);
@@ -237,6 +284,7 @@ async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, second
 async fn main() {
     let mut subscribers = vec![1usize, 5, 10, 25];
     let mut seconds = 10u64;
+    let mut tcp = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -254,6 +302,13 @@ async fn main() {
                     .and_then(|s| s.parse().ok())
                     .expect("--seconds needs a number");
             }
+            "--transport" => {
+                tcp = match args.next().as_deref() {
+                    Some("udp") => false,
+                    Some("tcp") => true,
+                    other => panic!("--transport is udp or tcp, not {other:?}"),
+                };
+            }
             _ => {} // `cargo bench` passes `--bench`
         }
     }
@@ -264,7 +319,7 @@ async fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for n in subscribers {
-        let f = run_case(&node, &control, n, seconds).await;
+        let f = run_case(&node, &control, n, seconds, tcp).await;
         println!(
             "| {} | {:.0} | {:.0} | {:.2} | {:.3} | {:.1} | {:.1} |",
             f.subscribers,

@@ -3,114 +3,17 @@
 //! the node's TCP port, RFC 6544 passive candidate, RFC 4571 framing; connectivity
 //! checks, DTLS, SRTP and its RTCP all go over the one connection.
 
+mod support;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use parking_lot::Mutex;
-use rtc::ice::network_type::NetworkType;
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
-    Registry, SettingEngineBuilder, register_default_interceptors,
-};
+use support::tcp_only::TcpOnlySubscriber;
 use yunhui_client::media::{Publisher, SyntheticMedia};
 use yunhui_sfu::control::{InProcessControl, MediaControl};
 use yunhui_sfu::{Sfu, SfuConfig};
 
 const ROOM: &str = "closed-network";
-
-/// A received track: the publisher's stream id, the kind, packets so far.
-type ReceivedTrack = (String, String, Arc<AtomicU64>);
-
-/// Packets received per track, by the publisher's stream id and the track's kind.
-#[derive(Clone, Default)]
-struct TcpOnlyEvents {
-    tracks: Arc<Mutex<Vec<ReceivedTrack>>>,
-    connected: Arc<AtomicBool>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for TcpOnlyEvents {
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.connected
-            .store(state == RTCPeerConnectionState::Connected, Ordering::SeqCst);
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let packets = Arc::new(AtomicU64::new(0));
-        let kind = track.kind().await.to_string().to_ascii_lowercase();
-        let stream_id = track.stream_id().await;
-        self.tracks
-            .lock()
-            .push((stream_id, kind, Arc::clone(&packets)));
-        tokio::spawn(async move {
-            while let Some(event) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(_) = event {
-                    packets.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        });
-    }
-}
-
-impl TcpOnlyEvents {
-    fn packets(&self, stream_id: &str, kind: &str) -> u64 {
-        self.tracks
-            .lock()
-            .iter()
-            .filter(|(s, k, _)| s == stream_id && k == kind)
-            .map(|(_, _, p)| p.load(Ordering::Relaxed))
-            .sum()
-    }
-}
-
-/// A peer connection that has no UDP socket and ignores UDP candidates: only ICE-TCP
-/// (an active TCP candidate) can connect it.
-async fn tcp_only_peer_connection(events: TcpOnlyEvents) -> Arc<dyn PeerConnection> {
-    let mut engine = MediaEngine::default();
-    engine.register_default_codecs().expect("codecs");
-    let registry = register_default_interceptors(Registry::new(), &mut engine).expect("registry");
-    let settings = SettingEngineBuilder::new()
-        .with_network_types(vec![NetworkType::Tcp4])
-        .build();
-    let pc = PeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
-        .with_media_engine(engine)
-        .with_interceptor_registry(registry)
-        .with_setting_engine(settings)
-        .with_handler(Arc::new(events))
-        .with_tcp_addrs(vec!["127.0.0.1:0".to_owned()])
-        .with_udp_addrs(Vec::<String>::new())
-        .build()
-        .await
-        .expect("TCP-only peer connection");
-    Arc::new(pc)
-}
-
-async fn answer(pc: &dyn PeerConnection, offer: &str) -> String {
-    pc.set_remote_description(RTCSessionDescription::offer(offer.to_owned()).expect("offer"))
-        .await
-        .expect("apply offer");
-    // webrtc-rs 0.21 dials a passive TCP candidate only when it is trickled, not when
-    // it comes in the SDP (browsers dial both): hand it over as a trickling client would.
-    for line in offer.lines().filter(|l| l.contains(" tcptype passive")) {
-        if let Some(candidate) = line.strip_prefix("a=") {
-            pc.add_ice_candidate(RTCIceCandidateInit {
-                candidate: candidate.to_owned(),
-                sdp_mline_index: Some(0),
-                ..Default::default()
-            })
-            .await
-            .expect("add the SFU's TCP candidate");
-        }
-    }
-    let answer = pc.create_answer(None).await.expect("answer");
-    pc.set_local_description(answer).await.expect("set answer");
-    pc.local_description().await.expect("local answer").sdp
-}
 
 /// The node's TCP candidate in `sdp`: passive, on its TCP port.
 fn assert_offers_tcp_candidate(sdp: &str, tcp: SocketAddr) {
@@ -169,12 +72,11 @@ async fn a_subscriber_without_udp_gets_audio_and_video_over_ice_tcp() {
     alice.start_synthetic_media(SyntheticMedia::default());
 
     // Bob is behind a network that drops UDP.
-    let events = TcpOnlyEvents::default();
-    let bob = tcp_only_peer_connection(events.clone()).await;
+    let bob = TcpOnlySubscriber::new().await;
     let mut offer = control.subscribe_offer(ROOM, "bob").await.expect("offer");
     while let Some(sdp) = offer {
         assert_offers_tcp_candidate(&sdp, tcp);
-        let answer_sdp = answer(bob.as_ref(), &sdp).await;
+        let answer_sdp = bob.apply_offer(&sdp).await;
         offer = control
             .subscribe_answer(ROOM, "bob", &answer_sdp)
             .await
@@ -183,21 +85,18 @@ async fn a_subscriber_without_udp_gets_audio_and_video_over_ice_tcp() {
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let (audio, video) = (
-            events.packets("alice", "audio"),
-            events.packets("alice", "video"),
-        );
+        let (audio, video) = (bob.packets("alice", "audio"), bob.packets("alice", "video"));
         if audio > 20 && video > 20 {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
             "over ICE-TCP bob got {audio} audio and {video} video packets (connected: {})",
-            events.connected.load(Ordering::SeqCst)
+            bob.connected()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(events.connected.load(Ordering::SeqCst));
+    assert!(bob.connected());
     assert_eq!(
         sfu.metrics().ice_tcp_connections.get(),
         1,
@@ -215,7 +114,7 @@ async fn a_subscriber_without_udp_gets_audio_and_video_over_ice_tcp() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     alice.close().await;
-    let _ = bob.close().await;
+    bob.close().await;
     sfu.shutdown().await;
 }
 

@@ -1,0 +1,3 @@
+//! What the SFU's tests share.
+
+pub mod tcp_only;
