@@ -20,7 +20,7 @@ use rtc::shared::TransportProtocol;
 use rtc::shared::tcp_framing::TcpFrameDecoder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use crate::demux::{DemuxTable, stun_local_ufrag};
 use crate::mailbox::PeerInput;
@@ -28,6 +28,8 @@ use crate::metrics::{GaugeGuard, SfuMetrics};
 
 /// How long a new connection has to send its first connectivity check.
 const FIRST_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections that have not sent their first check yet, at most.
+const MAX_UNTIED: usize = 256;
 /// Packets a peer connection can queue on one connection before dropping; past
 /// that the client reads too slowly, and media is better lost than late.
 const SEND_QUEUE: usize = 1024;
@@ -47,15 +49,23 @@ pub(crate) async fn accept_connections(
     metrics: SfuMetrics,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let untied = Arc::new(Semaphore::new(MAX_UNTIED));
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, from)) => {
+                    // Anyone can connect: past the limit, new connections are refused
+                    // until the pending ones have sent their first check or timed out.
+                    let Ok(untied) = Arc::clone(&untied).try_acquire_owned() else {
+                        tracing::debug!(client = %from, "too many ice-tcp connections without a check: refused");
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     tokio::spawn(serve_connection(
                         stream,
                         from,
+                        untied,
                         Arc::clone(&demux),
                         metrics.clone(),
                         shutdown.clone(),
@@ -121,11 +131,12 @@ async fn read_exactly(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), Ende
 async fn serve_connection(
     mut stream: TcpStream,
     from: SocketAddr,
+    untied: OwnedSemaphorePermit,
     demux: Arc<Mutex<DemuxTable>>,
     metrics: SfuMetrics,
     shutdown: watch::Receiver<bool>,
 ) {
-    let ended = carry(&mut stream, from, &demux, &metrics, shutdown).await;
+    let ended = carry(&mut stream, from, untied, &demux, &metrics, shutdown).await;
     tracing::debug!(client = %from, reason = %ended, "ice-tcp connection ended");
     let _ = stream.shutdown().await;
 }
@@ -133,6 +144,7 @@ async fn serve_connection(
 async fn carry(
     stream: &mut TcpStream,
     from: SocketAddr,
+    untied: OwnedSemaphorePermit,
     demux: &Mutex<DemuxTable>,
     metrics: &SfuMetrics,
     mut shutdown: watch::Receiver<bool>,
@@ -159,6 +171,7 @@ async fn carry(
     {
         return Ended::PeerClosed;
     }
+    drop(untied);
     let _tied = GaugeGuard::new(metrics.ice_tcp_connections.clone());
     let mut decoder = TcpFrameDecoder::with_capacity(READ_CHUNK);
     let mut buf = vec![0u8; READ_CHUNK];

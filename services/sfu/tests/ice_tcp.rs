@@ -167,3 +167,42 @@ fn framed_binding_request(username: &str) -> Vec<u8> {
     msg.extend_from_slice(&attr);
     [&(msg.len() as u16).to_be_bytes()[..], &msg].concat()
 }
+
+#[tokio::test]
+async fn connections_that_send_no_check_are_limited() {
+    use tokio::io::AsyncReadExt;
+    let sfu = Sfu::start(SfuConfig {
+        udp_listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        advertised_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        registry: prometheus::Registry::new(),
+    })
+    .await
+    .expect("SFU starts");
+    // 256 connections that say nothing are held, waiting for their first check.
+    let mut idle = Vec::new();
+    for _ in 0..256 {
+        idle.push(
+            tokio::net::TcpStream::connect(sfu.tcp_media_addr())
+                .await
+                .expect("connect"),
+        );
+    }
+    // The next one is closed at once.
+    let mut refused = tokio::net::TcpStream::connect(sfu.tcp_media_addr())
+        .await
+        .expect("connect");
+    let mut buf = [0u8; 8];
+    let read = tokio::time::timeout(Duration::from_secs(5), refused.read(&mut buf))
+        .await
+        .expect("the 257th connection is closed before the first-check timeout");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // One of the held ones gives up: there is room again.
+    drop(idle.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = tokio::net::TcpStream::connect(sfu.tcp_media_addr())
+        .await
+        .expect("connect");
+    let held = tokio::time::timeout(Duration::from_millis(500), again.read(&mut buf)).await;
+    assert!(held.is_err(), "a connection is held again: {held:?}");
+    sfu.shutdown().await;
+}
