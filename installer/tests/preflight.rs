@@ -47,6 +47,27 @@ fn root(os: &str, cpu: &str, kernel: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Copies a captured `/proc/sys` tree (`fixtures/preflight/sysctl/<name>`,
+/// e.g. `net/core/rmem_max`) into a fake root.
+fn with_sysctls(root: &Path, name: &str) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let from = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/preflight/sysctl")
+        .join(name);
+    copy(&from, &root.join("proc/sys"));
+}
+
 fn rules() -> Rules {
     Rules::parse(EMBEDDED_RULES).unwrap()
 }
@@ -327,4 +348,128 @@ fn a_host_the_bundle_has_no_images_for_fails_with_both_named() {
     );
     let (_, report) = preflight(hygon.path(), &["--bundle", bundle.to_str().unwrap()]);
     assert_eq!(arch_check(&report)["verdict"], "pass", "{report:#}");
+}
+
+#[test]
+fn udp_buffer_caps_below_what_the_sfu_asks_for_warn() {
+    let rules = rules();
+    let sysctl_checks = |profile: &str, dir: &Path| {
+        let checks = evaluate(&rules, &rules.profiles[profile], &Facts::read(dir));
+        let find = |name: &str| {
+            checks
+                .iter()
+                .find(|c| c.check == name)
+                .map(|c| (c.verdict, c.detail.clone()))
+                .unwrap_or_else(|| panic!("{profile}: no {name:?} check in {checks:#?}"))
+        };
+        (
+            find("sysctl net.core.rmem_max"),
+            find("sysctl net.core.wmem_max"),
+        )
+    };
+    for profile in ["all-in-one", "cluster-node"] {
+        // The kernel's default cap: the node works, media drops under load.
+        let dir = root(
+            "kylin-v10-sp2",
+            "kunpeng-920",
+            "4.19.90-24.4.v2101.ky10.aarch64",
+        );
+        with_sysctls(dir.path(), "kernel-default");
+        let (rmem, wmem) = sysctl_checks(profile, dir.path());
+        for ((verdict, detail), name) in [(rmem, "rmem_max"), (wmem, "wmem_max")] {
+            assert_eq!(verdict, Verdict::Warn, "{profile} {name}: {detail}");
+            assert!(
+                detail.starts_with("212992: below 16777216")
+                    && detail.contains(&format!("sysctl -w net.core.{name}=16777216"))
+                    && detail.contains("/etc/sysctl.d/"),
+                "{profile} {name}: {detail}"
+            );
+        }
+
+        // Raised to 32 MiB: passes.
+        let dir = root(
+            "openeuler-24.03",
+            "hygon-c86-7285",
+            "6.6.0-28.0.0.34.oe2403.x86_64",
+        );
+        with_sysctls(dir.path(), "raised-32mib");
+        let (rmem, wmem) = sysctl_checks(profile, dir.path());
+        assert_eq!(rmem.0, Verdict::Pass, "{profile}: {}", rmem.1);
+        assert_eq!(wmem.0, Verdict::Pass, "{profile}: {}", wmem.1);
+        assert_eq!(rmem.1, "33554432 (at least 16777216)");
+
+        // Each setting on its own line: only the receive side was raised.
+        let dir = root("debian-12", "intel-xeon-gold-6248", "6.1.0-18-amd64");
+        with_sysctls(dir.path(), "rmem-only");
+        let (rmem, wmem) = sysctl_checks(profile, dir.path());
+        assert_eq!(
+            (rmem.0, wmem.0),
+            (Verdict::Pass, Verdict::Warn),
+            "{profile}"
+        );
+
+        // Nothing under /proc/sys/net: unknown, a warning that says so.
+        let dir = root("debian-12", "intel-xeon-gold-6248", "6.1.0-18-amd64");
+        let (rmem, wmem) = sysctl_checks(profile, dir.path());
+        for (verdict, detail) in [rmem, wmem] {
+            assert_eq!(verdict, Verdict::Warn, "{profile}: {detail}");
+            assert!(
+                detail.starts_with("cannot read /proc/sys/net/core/"),
+                "{detail}"
+            );
+        }
+    }
+
+    // The install host runs no SFU.
+    let dir = root("debian-12", "intel-xeon-gold-6248", "6.1.0-18-amd64");
+    with_sysctls(dir.path(), "kernel-default");
+    let checks = evaluate(
+        &rules,
+        &rules.profiles["install-host"],
+        &Facts::read(dir.path()),
+    );
+    assert!(
+        !checks.iter().any(|c| c.check.starts_with("sysctl")),
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn the_report_shows_the_udp_buffer_caps() {
+    let dir = root(
+        "kylin-v10-sp2",
+        "kunpeng-920",
+        "4.19.90-24.4.v2101.ky10.aarch64",
+    );
+    with_sysctls(dir.path(), "rmem-only");
+    let out = Command::new(env!("CARGO_BIN_EXE_yunhui"))
+        .args(["preflight", "--profile", "all-in-one", "--root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {name} line in\n{table}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        line("sysctl net.core.rmem_max"),
+        "sysctl net.core.rmem_max PASS 33554432 (at least 16777216)"
+    );
+    let wmem = line("sysctl net.core.wmem_max");
+    assert!(
+        wmem.starts_with("sysctl net.core.wmem_max WARN 212992: below 16777216")
+            && wmem.contains("sysctl -w net.core.wmem_max=16777216"),
+        "{wmem}"
+    );
 }

@@ -91,6 +91,18 @@ pub struct Facts {
     pub cgroup_v2: Option<bool>,
     /// Whether the clock is synchronised (None: cannot tell).
     pub time_synced: Option<bool>,
+    /// Kernel settings of [`SYSCTLS`] by dotted name, as read (trimmed) from
+    /// `/proc/sys`; a setting whose file is missing is absent.
+    pub sysctls: BTreeMap<String, String>,
+}
+
+/// The kernel settings preflight reads (dotted names, as `sysctl` prints
+/// them); the SFU's UDP socket buffers are capped by these two.
+pub const SYSCTLS: &[&str] = &["net.core.rmem_max", "net.core.wmem_max"];
+
+/// Where a dotted sysctl name lives under the root (`proc/sys/net/core/rmem_max`).
+pub fn sysctl_path(name: &str) -> PathBuf {
+    PathBuf::from("proc/sys").join(name.replace('.', "/"))
 }
 
 /// Kernel modules by availability.
@@ -147,6 +159,13 @@ impl Facts {
             modules,
             cgroup_v2,
             time_synced: time_synced(root),
+            sysctls: SYSCTLS
+                .iter()
+                .filter_map(|name| {
+                    let value = read(&sysctl_path(name).to_string_lossy())?;
+                    Some((name.to_string(), value.trim().to_string()))
+                })
+                .collect(),
         }
     }
 }
@@ -201,6 +220,20 @@ mod tests {
         assert_eq!(os.get("ID"), Some("uos"));
         assert_eq!(os.get("NAME"), Some("UnionTech OS"));
         assert_eq!(os.get("X"), Some("y"));
+    }
+
+    #[test]
+    fn sysctls_are_read_under_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let rmem = dir.path().join(sysctl_path("net.core.rmem_max"));
+        std::fs::create_dir_all(rmem.parent().unwrap()).unwrap();
+        std::fs::write(&rmem, "212992\n").unwrap();
+        let facts = Facts::read(dir.path());
+        assert_eq!(
+            facts.sysctls.get("net.core.rmem_max").map(String::as_str),
+            Some("212992")
+        );
+        assert_eq!(facts.sysctls.get("net.core.wmem_max"), None, "missing file");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `yunhui preflight`: can this host run Yunhui? Checks the operating system,
-//! CPU, kernel and its modules, cgroup version, free disk, ports and time
+//! CPU, kernel and its modules, kernel settings (the UDP buffer caps
+//! `net.core.rmem_max`/`wmem_max`), cgroup version, free disk, ports and time
 //! sync against the rules in `airgap/preflight.toml`, prints a pass/warn/fail
 //! table (or JSON) and exits non-zero when any check fails.
 
@@ -202,6 +203,10 @@ pub fn evaluate(rules: &Rules, profile: &Profile, facts: &Facts) -> Vec<Check> {
                 "not available in this kernel; install the kernel's extra modules package".into(),
             )
         });
+    }
+    for rule in profile.sysctls(rules) {
+        let (verdict, detail) = rule.check(facts.sysctls.get(&rule.name).map(String::as_str));
+        checks.push(check(&format!("sysctl {}", rule.name), verdict, detail));
     }
     checks.push(match facts.cgroup_v2 {
         Some(true) => check("cgroup", Verdict::Pass, "v2 (unified)".into()),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::facts::{CpuInfo, OsRelease};
+use super::facts::{CpuInfo, OsRelease, SYSCTLS, sysctl_path};
 
 /// The rules file, embedded in the binary.
 pub const EMBEDDED_RULES: &str = include_str!("../../../airgap/preflight.toml");
@@ -44,6 +44,54 @@ pub struct Rules {
     pub kernel: KernelRule,
     /// Host profiles by name.
     pub profiles: BTreeMap<String, Profile>,
+    /// Kernel settings with a lower limit.
+    #[serde(default)]
+    pub sysctl: Vec<SysctlRule>,
+}
+
+/// A kernel setting (`/proc/sys`) that must be at least some value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SysctlRule {
+    /// Dotted name, as `sysctl` prints it (e.g. `net.core.rmem_max`); one of
+    /// the settings preflight reads.
+    pub name: String,
+    /// The lowest value that passes.
+    pub minimum: u64,
+    /// Verdict below the minimum (`warn` or `fail`).
+    pub verdict: Verdict,
+    /// Profiles the setting is checked for.
+    pub profiles: Vec<String>,
+    /// What to do when the value is below the minimum.
+    pub note: String,
+}
+
+impl SysctlRule {
+    /// Verdict on the setting's value as read (`None`: the file is missing).
+    pub fn check(&self, value: Option<&str>) -> (Verdict, String) {
+        let minimum = self.minimum;
+        let Some(text) = value else {
+            return (
+                Verdict::Warn,
+                format!(
+                    "cannot read /{}, so cannot tell whether it is at least {minimum}; {}",
+                    sysctl_path(&self.name).display(),
+                    self.note
+                ),
+            );
+        };
+        match text.trim().parse::<u64>() {
+            Ok(v) if v >= minimum => (Verdict::Pass, format!("{v} (at least {minimum})")),
+            Ok(v) => (self.verdict, format!("{v}: below {minimum}; {}", self.note)),
+            Err(_) => (
+                Verdict::Warn,
+                format!(
+                    "cannot read the value {text:?}, so cannot tell whether it is at least {minimum}; {}",
+                    self.note
+                ),
+            ),
+        }
+    }
 }
 
 /// One operating system entry.
@@ -123,6 +171,19 @@ pub struct Profile {
     pub cgroup_v1: Verdict,
     /// Assumed bundle size when none is given.
     pub bundle_bytes: u64,
+    /// The profile's name (its key in the rules file).
+    #[serde(skip)]
+    pub name: String,
+}
+
+impl Profile {
+    /// The sysctl rules checked for this profile.
+    pub fn sysctls<'a>(&'a self, rules: &'a Rules) -> impl Iterator<Item = &'a SysctlRule> {
+        rules
+            .sysctl
+            .iter()
+            .filter(|rule| rule.profiles.contains(&self.name))
+    }
 }
 
 /// The result of matching the operating system.
@@ -154,7 +215,7 @@ pub struct CpuMatch {
 impl Rules {
     /// Parses a rules file.
     pub fn parse(text: &str) -> Result<Rules, String> {
-        let rules: Rules =
+        let mut rules: Rules =
             toml::from_str(text).map_err(|e| format!("the preflight rules are invalid: {e}"))?;
         if rules.os.is_empty() || rules.cpu.is_empty() {
             return Err(
@@ -164,6 +225,52 @@ impl Rules {
         parse_version(&rules.kernel.minimum)
             .and(parse_version(&rules.kernel.recommended))
             .ok_or("kernel versions in the preflight rules must look like 4.19")?;
+        for (name, profile) in &mut rules.profiles {
+            profile.name = name.clone();
+        }
+        for (i, rule) in rules.sysctl.iter().enumerate() {
+            if !SYSCTLS.contains(&rule.name.as_str()) {
+                return Err(format!(
+                    "[[sysctl]] {:?} in the preflight rules is not a setting preflight reads; it reads {}",
+                    rule.name,
+                    SYSCTLS.join(", ")
+                ));
+            }
+            if rules.sysctl[..i].iter().any(|r| r.name == rule.name) {
+                return Err(format!(
+                    "[[sysctl]] {:?} appears twice in the preflight rules",
+                    rule.name
+                ));
+            }
+            if rule.verdict == Verdict::Pass {
+                return Err(format!(
+                    "[[sysctl]] {:?} in the preflight rules: the verdict below the minimum must be \"warn\" or \"fail\"",
+                    rule.name
+                ));
+            }
+            if rule.profiles.is_empty() {
+                return Err(format!(
+                    "[[sysctl]] {:?} in the preflight rules names no profiles",
+                    rule.name
+                ));
+            }
+            if let Some(unknown) = rule
+                .profiles
+                .iter()
+                .find(|p| !rules.profiles.contains_key(*p))
+            {
+                return Err(format!(
+                    "[[sysctl]] {:?} in the preflight rules names the unknown profile {unknown:?}; profiles are {}",
+                    rule.name,
+                    rules
+                        .profiles
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
         Ok(rules)
     }
 
@@ -332,5 +439,120 @@ mod tests {
         let err = Rules::parse(&EMBEDDED_RULES.replace("minimum = \"4.19\"", "minimum = \"new\""))
             .unwrap_err();
         assert!(err.contains("kernel versions"), "{err}");
+    }
+
+    /// The embedded rule for `name`.
+    fn sysctl_rule(rules: &Rules, name: &str) -> SysctlRule {
+        rules
+            .sysctl
+            .iter()
+            .find(|r| r.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no [[sysctl]] {name} in the embedded rules"))
+    }
+
+    #[test]
+    fn udp_buffer_sysctl_verdicts() {
+        let rules = Rules::parse(EMBEDDED_RULES).unwrap();
+        for name in ["net.core.rmem_max", "net.core.wmem_max"] {
+            let rule = sysctl_rule(&rules, name);
+            // What the SFU asks for (services/sfu/src/lib.rs, UDP_BUFFER_BYTES).
+            assert_eq!(rule.minimum, 16 << 20, "{name}");
+            let (verdict, detail) = rule.check(Some("212992\n"));
+            assert_eq!(verdict, Verdict::Warn, "{name}: {detail}");
+            assert!(
+                detail.contains(&format!("sysctl -w {name}=16777216"))
+                    && detail.contains("/etc/sysctl.d/"),
+                "{name}: {detail}"
+            );
+            assert_eq!(rule.check(Some("16777215")).0, Verdict::Warn, "{name}");
+            assert_eq!(rule.check(Some("16777216")).0, Verdict::Pass, "{name}");
+            assert_eq!(rule.check(Some("33554432")).0, Verdict::Pass, "{name}");
+            let (verdict, detail) = rule.check(None);
+            assert_eq!(verdict, Verdict::Warn, "{name}: {detail}");
+            assert!(
+                detail.contains(&format!("cannot read /proc/sys/net/core/{}", &name[9..])),
+                "{detail}"
+            );
+            assert_eq!(rule.check(Some("lots")).0, Verdict::Warn, "{name}");
+        }
+        // Nodes running the SFU are checked; the install host is not.
+        for (profile, checked) in [
+            ("all-in-one", true),
+            ("cluster-node", true),
+            ("install-host", false),
+        ] {
+            let names: Vec<&str> = rules.profiles[profile]
+                .sysctls(&rules)
+                .map(|r| r.name.as_str())
+                .collect();
+            let expected: &[&str] = if checked {
+                &["net.core.rmem_max", "net.core.wmem_max"]
+            } else {
+                &[]
+            };
+            assert_eq!(names, expected, "{profile}");
+        }
+    }
+
+    #[test]
+    fn a_fail_verdict_below_the_minimum_is_honoured() {
+        let rules = Rules::parse(&EMBEDDED_RULES.replacen(
+            "verdict = \"warn\" # below the minimum",
+            "verdict = \"fail\" # below the minimum",
+            1,
+        ))
+        .unwrap();
+        assert_eq!(
+            sysctl_rule(&rules, "net.core.rmem_max")
+                .check(Some("212992"))
+                .0,
+            Verdict::Fail
+        );
+    }
+
+    #[test]
+    fn bad_sysctl_rules_are_refused() {
+        let refused = |from: &str, to: &str| {
+            assert!(EMBEDDED_RULES.contains(from), "{from}");
+            Rules::parse(&EMBEDDED_RULES.replacen(from, to, 1)).unwrap_err()
+        };
+        let err = refused(
+            "name = \"net.core.rmem_max\"",
+            "name = \"net.core.rmem_default\"",
+        );
+        assert!(
+            err.contains("net.core.rmem_default") && err.contains("net.core.rmem_max"),
+            "{err}"
+        );
+        let err = refused(
+            "name = \"net.core.wmem_max\"",
+            "name = \"net.core.rmem_max\"",
+        );
+        assert!(err.contains("twice"), "{err}");
+        let err = refused(
+            "verdict = \"warn\" # below the minimum",
+            "verdict = \"pass\" # below the minimum",
+        );
+        assert!(err.contains("\"warn\" or \"fail\""), "{err}");
+        let err = refused("minimum = 16777216", "minimum = -1");
+        assert!(err.contains("invalid"), "{err}");
+        let err = refused("minimum = 16777216", "minimum = \"16M\"");
+        assert!(err.contains("invalid"), "{err}");
+        let err = refused(
+            "profiles = [\"all-in-one\", \"cluster-node\"]",
+            "profiles = [\"all-in-one\", \"edge\"]",
+        );
+        assert!(
+            err.contains("\"edge\"") && err.contains("cluster-node"),
+            "{err}"
+        );
+        let err = refused(
+            "profiles = [\"all-in-one\", \"cluster-node\"]",
+            "profiles = []",
+        );
+        assert!(err.contains("no profiles"), "{err}");
+        let err = refused("minimum = 16777216", "minimum = 16777216\nmaximum = 1");
+        assert!(err.contains("maximum"), "{err}");
     }
 }
