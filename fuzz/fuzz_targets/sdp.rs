@@ -27,8 +27,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(session) = SessionDescription::unmarshal(&mut Cursor::new(data)) {
-        for track in offered_tracks(&session) {
-            assert!(!track.mid.is_empty() || track.track_id == "mid-");
+        let tracks = offered_tracks(&session);
+        let mut mids = std::collections::HashSet::new();
+        for track in &tracks {
+            assert!(!track.mid.is_empty(), "a track has a mid");
+            assert!(mids.insert(&track.mid), "one track per mid");
         }
     }
 });

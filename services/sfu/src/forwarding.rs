@@ -309,7 +309,10 @@ fn attribute<'a>(
 }
 
 /// The tracks a publisher offers to send (`sendonly`/`sendrecv` audio and video sections).
+/// A section without a mid, with an empty one or repeating an earlier one names no
+/// track (a mid must identify one section; found by fuzzing, `fuzz/regressions/sdp`).
 pub fn offered_tracks(offer: &SessionDescription) -> Vec<OfferedTrack> {
+    let mut mids = std::collections::HashSet::new();
     offer
         .media_descriptions
         .iter()
@@ -327,7 +330,12 @@ pub fn offered_tracks(offer: &SessionDescription) -> Vec<OfferedTrack> {
             if !sends || media.media_name.port.value == 0 {
                 return None;
             }
-            let mid = attribute(media, "mid")?.to_owned();
+            let mid = attribute(media, "mid")
+                .filter(|m| !m.is_empty())?
+                .to_owned();
+            if !mids.insert(mid.clone()) {
+                return None;
+            }
             let track_id = attribute(media, "msid")
                 .and_then(|msid| msid.split_whitespace().nth(1))
                 .map(str::to_owned)
@@ -398,6 +406,19 @@ pub fn answered_extension_id(answer: &SessionDescription, mid: &str, uri: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_section_with_an_empty_or_repeated_mid_names_no_track() {
+        let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:\r\na=sendonly\r\na=msid:s a-1\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=sendonly\r\na=msid:s v-1\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:v\r\na=sendonly\r\na=msid:s a-2\r\n";
+        let offer = SessionDescription::unmarshal(&mut std::io::Cursor::new(sdp)).unwrap();
+        let tracks = offered_tracks(&offer);
+        assert_eq!(tracks.len(), 1, "{tracks:?}");
+        assert_eq!(tracks[0].mid, "v");
+        assert_eq!(tracks[0].track_id, "v-1");
+    }
 
     fn send(
         down: &mut DownTrack,
