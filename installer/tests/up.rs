@@ -41,13 +41,25 @@ fn free_port(udp: bool) -> u16 {
     }
 }
 
+/// A port free for both UDP and TCP: the SFU takes the number on both
+/// (ICE over TCP next to UDP).
+fn free_media_port() -> u16 {
+    loop {
+        let port = free_port(true);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 fn start(data_dir: &Path) -> Up {
     let mut child = Command::new(env!("CARGO_BIN_EXE_yunhui"))
         .arg("up")
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--listen", &format!("127.0.0.1:{}", free_port(false))])
-        .args(["--media-port", &free_port(true).to_string()])
+        .args(["--media-port", &free_media_port().to_string()])
+        .args(["--sip-port", &free_port(true).to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
