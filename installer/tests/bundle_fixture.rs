@@ -1,6 +1,6 @@
 //! Shared fixture for the bundle and registry tests (included with `#[path]`):
-//! a signing key, tiny stand-in binaries per arch, and a helper to run the
-//! real `yunhui` binary. Stand-ins keep the suite fast; the images do not
+//! a signing key (ed25519, or SM2 for the xinchuang edition), tiny stand-in
+//! binaries per arch, and a helper to run the real `yunhui` binary. Stand-ins keep the suite fast; the images do not
 //! care what the executable contains.
 #![allow(dead_code)]
 
@@ -22,6 +22,8 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
     /// The publisher's signing key.
     pub key: PathBuf,
+    /// What `bundle keygen` printed, with the key's id.
+    pub keygen_output: String,
     /// Its public half.
     pub public: PathBuf,
     /// `<arch>/<binary>` stand-ins for the bundle.
@@ -63,11 +65,26 @@ pub fn run_ok(command: &mut Command) -> Output {
 }
 
 impl Fixture {
-    /// A fresh workspace with a key pair and stand-in binaries.
+    /// A fresh workspace with an ed25519 key pair and stand-in binaries.
     pub fn create() -> Fixture {
+        Fixture::with_algorithm("ed25519")
+    }
+
+    /// A fresh workspace with an SM2 key pair (what the xinchuang edition
+    /// signs with) and stand-in binaries.
+    pub fn sm2() -> Fixture {
+        Fixture::with_algorithm("sm2")
+    }
+
+    /// A fresh workspace with a key pair of `algorithm` and stand-in binaries.
+    pub fn with_algorithm(algorithm: &str) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let prefix = dir.path().join("signing");
-        run_ok(yunhui().args(["bundle", "keygen", "--out"]).arg(&prefix));
+        let keygen = run_ok(
+            yunhui()
+                .args(["bundle", "keygen", "--algorithm", algorithm, "--out"])
+                .arg(&prefix),
+        );
         let binaries = dir.path().join("binaries");
         for arch in ["amd64", "arm64"] {
             std::fs::create_dir_all(binaries.join(arch)).expect("mkdir");
@@ -81,6 +98,7 @@ impl Fixture {
         }
         Fixture {
             key: prefix.with_extension("key"),
+            keygen_output: String::from_utf8_lossy(&keygen.stdout).into_owned(),
             public: prefix.with_extension("pub"),
             binaries,
             dir,
@@ -89,6 +107,11 @@ impl Fixture {
 
     /// `yunhui bundle build` with the fixture's key and binaries.
     pub fn build_command(&self, edition: &str, out: &str) -> Command {
+        self.build_command_with_key(edition, out, &self.key)
+    }
+
+    /// `yunhui bundle build` with the fixture's binaries and another key.
+    pub fn build_command_with_key(&self, edition: &str, out: &str, key: &Path) -> Command {
         let mut command = yunhui();
         command
             .args([
@@ -102,7 +125,7 @@ impl Fixture {
             .arg("--binaries")
             .arg(&self.binaries)
             .arg("--key")
-            .arg(&self.key)
+            .arg(key)
             .arg("--source")
             .arg(source_root())
             .args(["--revision", "test-revision"])

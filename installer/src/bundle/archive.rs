@@ -3,7 +3,8 @@
 //! accepted wherever a bundle directory is (verify, registry push and
 //! serve, install).
 //!
-//! Layout: `manifest.json`, `manifest.json.minisig` and `bundle.pub` first,
+//! Layout: `manifest.json`, its signature (`manifest.json.minisig`, or
+//! `manifest.json.sm2sig` for SM2) and `bundle.pub` first,
 //! then every file of the manifest in its order; regular files only, fixed
 //! owner, mode and time, so the same bundle gives the same archive.
 //!
@@ -21,10 +22,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use tar::EntryType;
 
-use super::manifest::{BUNDLED_PUBLIC_KEY, BundleManifest, MANIFEST_FILE, SIGNATURE_FILE};
+use super::digest::{DigestAlgorithm, FileDigests, FileHasher};
+use super::manifest::{BUNDLED_PUBLIC_KEY, BundleManifest, MANIFEST_FILE, SIGNATURE_FILES};
 use super::verify::{VerifiedBundle, VerifyError, check_signature, read_document, verify};
 
 /// The zstd frame magic number.
@@ -99,7 +100,12 @@ pub fn write(
         _ => Box::new(file),
     };
     let mut builder = tar::Builder::new(std::io::BufWriter::new(sink));
-    let mut order: Vec<&str> = vec![MANIFEST_FILE, SIGNATURE_FILE, BUNDLED_PUBLIC_KEY];
+    // The bundle's one signature file, whichever algorithm made it.
+    let signature_file = SIGNATURE_FILES
+        .into_iter()
+        .find(|name| root.join(name).is_file())
+        .ok_or_else(|| std::io::Error::other("the bundle has no manifest signature"))?;
+    let mut order: Vec<&str> = vec![MANIFEST_FILE, signature_file, BUNDLED_PUBLIC_KEY];
     order.extend(
         manifest
             .files
@@ -273,7 +279,12 @@ fn extract_into(
     let entries = tar
         .entries()
         .map_err(|e| whole(format!("not a tar archive: {e}")))?;
-    let head_order = [MANIFEST_FILE, SIGNATURE_FILE, BUNDLED_PUBLIC_KEY];
+    // The second entry is the signature, in either algorithm.
+    let head_order = [
+        MANIFEST_FILE.to_string(),
+        SIGNATURE_FILES.join(" or "),
+        BUNDLED_PUBLIC_KEY.to_string(),
+    ];
     let mut manifest: Option<BundleManifest> = None;
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut position = 0usize;
@@ -322,7 +333,11 @@ fn extract_into(
             .size()
             .map_err(|e| refuse(format!("damaged header: {e}")))?;
         if position < head_order.len() {
-            if name != head_order[position] {
+            let expected = match position {
+                1 => SIGNATURE_FILES.contains(&name.as_str()),
+                _ => name == head_order[position],
+            };
+            if !expected {
                 return Err(refuse(format!(
                     "expected {} at position {} (a single-file bundle starts with {})",
                     head_order[position],
@@ -341,13 +356,13 @@ fn extract_into(
             write_new(&target.join(&name), &bytes).map_err(|e| refuse(e.to_string()))?;
             position += 1;
             if position == head_order.len() {
-                let (checked, _, _) = check_signature(target, key).map_err(|problems| {
+                let checked = check_signature(target, key).map_err(|problems| {
                     ArchiveError::Verify(VerifyError {
                         bundle: archive.to_path_buf(),
                         problems,
                     })
                 })?;
-                manifest = Some(checked);
+                manifest = Some(checked.manifest);
             }
             continue;
         }
@@ -364,14 +379,21 @@ fn extract_into(
             )));
         }
         let path = target.join(&name);
-        let written = copy_hashed(&mut entry, &path, listed.size);
+        let algorithm = manifest.digest;
+        let written = copy_hashed(&mut entry, &path, listed.size, algorithm);
         match written {
-            Ok((sha, size)) if size == listed.size && sha == listed.sha256 => {}
-            Ok((sha, size)) => {
+            Ok(measured)
+                if measured.size == listed.size
+                    && measured.listed(algorithm) == listed.digest(algorithm) => {}
+            Ok(measured) => {
                 let _ = std::fs::remove_file(&path);
                 return Err(refuse(format!(
-                    "content ({size} bytes, sha256 {sha}) does not match the signed manifest ({} bytes, sha256 {})",
-                    listed.size, listed.sha256
+                    "content ({} bytes, {name} {}) does not match the signed manifest ({} bytes, {name} {})",
+                    measured.size,
+                    measured.listed(algorithm),
+                    listed.size,
+                    listed.digest(algorithm),
+                    name = algorithm.name(),
                 )));
             }
             Err(e) => return Err(refuse(format!("cannot extract: {e}"))),
@@ -407,20 +429,23 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Copies at most `limit + 1` bytes into a new file, hashing them.
-fn copy_hashed(input: &mut impl Read, path: &Path, limit: u64) -> std::io::Result<(String, u64)> {
+fn copy_hashed(
+    input: &mut impl Read,
+    path: &Path,
+    limit: u64,
+    algorithm: DigestAlgorithm,
+) -> std::io::Result<FileDigests> {
     let mut output = create_new(path)?;
     let mut input = input.take(limit + 1);
-    let mut hasher = Sha256::new();
+    let mut hasher = FileHasher::new(algorithm);
     let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
     loop {
         let n = input.read(&mut buffer)?;
         if n == 0 {
             break;
         }
-        size += n as u64;
         hasher.update(&buffer[..n]);
         output.write_all(&buffer[..n])?;
     }
-    Ok((hex::encode(hasher.finalize()), size))
+    Ok(hasher.finish())
 }

@@ -8,7 +8,7 @@ use super::edition::{Edition, rust_target};
 use super::image::{BaseContents, ServiceImage, asset_layer, base_layer, write_service_image};
 use super::manifest::{
     BUNDLED_PUBLIC_KEY, BuildInfo, BundleManifest, ComponentEntry, FileEntry, IMAGES_DIR,
-    ImageEntry, MANIFEST_FILE, PlatformImage, SIGNATURE_FILE, Target, aggregate_sha256,
+    ImageEntry, MANIFEST_FILE, PlatformImage, Target,
 };
 use super::oci::{ANNOTATION_REF_NAME, ImageIndex, LayoutWriter, MEDIA_TYPE_INDEX};
 use super::{BundleError, signing};
@@ -35,7 +35,8 @@ pub struct BuildRequest {
     pub out: PathBuf,
     /// Where binaries come from.
     pub binaries: BinarySource,
-    /// minisign secret key file.
+    /// Secret key file, in the edition's signature algorithm (minisign for
+    /// ed25519, PKCS#8 PEM for SM2).
     pub key: PathBuf,
     /// Source revision recorded in image labels and the manifest; default:
     /// `git rev-parse HEAD` of `source`.
@@ -207,23 +208,12 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), BundleError> {
     Ok(())
 }
 
-/// sha256 and size of a file, streamed.
-pub(crate) fn hash_file(path: &Path) -> Result<(String, u64), std::io::Error> {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buffer[..n]);
-    }
-    Ok((hex::encode(hasher.finalize()), size))
+/// The digests (SHA-256, and SM3 for SM3 manifests) and size of a file, streamed.
+pub(crate) fn hash_file(
+    path: &Path,
+    algorithm: super::digest::DigestAlgorithm,
+) -> Result<super::digest::FileDigests, std::io::Error> {
+    super::digest::hash_reader(std::fs::File::open(path)?, algorithm)
 }
 
 /// Builds a bundle; returns its manifest.
@@ -306,6 +296,15 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
     }
 
     let secret = signing::load_secret_key(&request.key)?;
+    if secret.algorithm() != edition.signature {
+        return Err(BundleError::KeyAlgorithm {
+            edition: edition.name.clone(),
+            wanted: edition.signature,
+            key: request.key.clone(),
+            got: secret.algorithm(),
+        });
+    }
+    let digest = edition.signature.digest();
     // Output directory.
     let out = &request.out;
     if out.exists()
@@ -506,7 +505,7 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
     std::fs::write(&sbom_path, serde_json::to_vec_pretty(&sbom)?).map_err(io_err(&sbom_path))?;
     // The public key, for integrity checks without --key.
     let pub_path = out.join(BUNDLED_PUBLIC_KEY);
-    std::fs::write(&pub_path, signing::public_key_file(&secret)?).map_err(io_err(&pub_path))?;
+    std::fs::write(&pub_path, secret.public_key()?.to_file()?).map_err(io_err(&pub_path))?;
 
     // Manifest over every file.
     let mut paths = Vec::new();
@@ -514,10 +513,20 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
     let mut files = Vec::new();
     for path in paths {
         let full = out.join(&path);
-        let (sha256, size) = hash_file(&full).map_err(io_err(&full))?;
-        files.push(FileEntry { path, size, sha256 });
+        let measured = hash_file(&full, digest).map_err(io_err(&full))?;
+        let listed = measured.listed(digest).to_string();
+        let (sha256, sm3) = match digest {
+            super::digest::DigestAlgorithm::Sha256 => (listed, String::new()),
+            super::digest::DigestAlgorithm::Sm3 => (String::new(), listed),
+        };
+        files.push(FileEntry {
+            path,
+            size: measured.size,
+            sha256,
+            sm3,
+        });
     }
-    let aggregate = aggregate_sha256(&files);
+    let aggregate = super::manifest::aggregate(&files, digest);
     let rustc = command_output("rustc", &["--version"], &request.source)
         .unwrap_or_else(|| "unknown".into());
     let manifest = BundleManifest {
@@ -545,8 +554,18 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
             .collect(),
         components,
         images,
+        digest,
         files,
-        aggregate_sha256: aggregate.clone(),
+        aggregate_sha256: if digest.is_sha256() {
+            aggregate.clone()
+        } else {
+            String::new()
+        },
+        aggregate_sm3: if digest.is_sha256() {
+            String::new()
+        } else {
+            aggregate.clone()
+        },
         notes,
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
@@ -557,8 +576,8 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
         edition.name,
         super::oci::sha256_digest(&manifest_bytes)
     );
-    let signature = signing::sign(&secret, &manifest_bytes, &trusted)?;
-    let sig_path = out.join(SIGNATURE_FILE);
+    let signature = secret.sign(&manifest_bytes, &trusted)?;
+    let sig_path = out.join(edition.signature.signature_file());
     std::fs::write(&sig_path, signature).map_err(io_err(&sig_path))?;
     Ok(manifest)
 }

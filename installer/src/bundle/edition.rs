@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::signing::Algorithm;
+
 /// Arches a bundle can target, with their Rust musl target triples.
 pub const ARCH_TARGETS: &[(&str, &str)] = &[
     ("amd64", "x86_64-unknown-linux-musl"),
@@ -33,6 +35,11 @@ pub struct Edition {
     /// build is refused.
     #[serde(default)]
     pub strict_arches: bool,
+    /// How bundles of this edition are signed: `ed25519` (the default;
+    /// minisign, SHA-256 file digests) or `sm2` (SM2 with SM3, SM3 file
+    /// digests). `bundle build` refuses a key of the other algorithm.
+    #[serde(default)]
+    pub signature: Algorithm,
     /// The `yunhui` CLI shipped per arch in `bin/<arch>/`.
     pub cli: Binary,
     /// Service images.

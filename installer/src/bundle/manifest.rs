@@ -1,19 +1,25 @@
 //! The bundle manifest (`manifest.json`): what the bundle holds, with a
-//! sha256 for every file and an aggregate checksum over all of them. The
-//! signature (`manifest.json.minisig`) covers this file, so it transitively
-//! covers every byte of the bundle.
+//! digest for every file (SHA-256, or SM3 in SM2-signed bundles) and an
+//! aggregate checksum over all of them. The signature
+//! (`manifest.json.minisig` or `manifest.json.sm2sig`) covers this file, so
+//! it transitively covers every byte of the bundle.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::digest::DigestAlgorithm;
 use super::oci::Platform;
 
 /// File name of the manifest at the bundle root.
 pub const MANIFEST_FILE: &str = "manifest.json";
-/// File name of the minisign signature over the manifest.
+/// File name of the ed25519 (minisign) signature over the manifest.
 pub const SIGNATURE_FILE: &str = "manifest.json.minisig";
+/// File name of the SM2 signature over the manifest (DER, SM2 with SM3 and
+/// the default distinguishing ID `1234567812345678`).
+pub const SM2_SIGNATURE_FILE: &str = "manifest.json.sm2sig";
+/// Every signature file name a bundle may have; it has exactly one.
+pub const SIGNATURE_FILES: [&str; 2] = [SIGNATURE_FILE, SM2_SIGNATURE_FILE];
 /// The OCI image layout folder inside a bundle.
 pub const IMAGES_DIR: &str = "images";
 /// The public key shipped inside the bundle (integrity only; pass `--key`
@@ -41,11 +47,21 @@ pub struct BundleManifest {
     pub components: Vec<ComponentEntry>,
     /// Images in `images/` (an OCI layout).
     pub images: Vec<ImageEntry>,
+    /// The hash of `files` and of the aggregate: `sm3` in SM2-signed
+    /// bundles; absent means `sha256`.
+    #[serde(default, skip_serializing_if = "DigestAlgorithm::is_sha256")]
+    pub digest: DigestAlgorithm,
     /// Every file of the bundle except the manifest and its signature,
     /// sorted by path.
     pub files: Vec<FileEntry>,
-    /// `sha256:` over the lines `<sha256-hex>  <path>\n` of `files`, in order.
+    /// `sha256:` over the lines `<sha256-hex>  <path>\n` of `files`, in
+    /// order (SHA-256 manifests).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub aggregate_sha256: String,
+    /// `sm3:` over the lines `<sm3-hex>  <path>\n` of `files`, in order
+    /// (SM3 manifests).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub aggregate_sm3: String,
     /// What was left out, and why.
     #[serde(default)]
     pub notes: Vec<String>,
@@ -126,17 +142,42 @@ pub struct FileEntry {
     pub path: String,
     /// Size in bytes.
     pub size: u64,
-    /// Lowercase hex sha256.
+    /// Lowercase hex sha256 (SHA-256 manifests).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
+    /// Lowercase hex SM3 (SM3 manifests).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sm3: String,
 }
 
-/// The aggregate checksum over a sorted file list.
-pub fn aggregate_sha256(files: &[FileEntry]) -> String {
-    let mut hasher = Sha256::new();
-    for file in files {
-        hasher.update(format!("{}  {}\n", file.sha256, file.path));
+impl FileEntry {
+    /// The entry's digest in `algorithm` (empty when it lists none).
+    pub fn digest(&self, algorithm: DigestAlgorithm) -> &str {
+        match algorithm {
+            DigestAlgorithm::Sha256 => &self.sha256,
+            DigestAlgorithm::Sm3 => &self.sm3,
+        }
     }
-    format!("sha256:{}", hex::encode(hasher.finalize()))
+}
+
+impl BundleManifest {
+    /// The aggregate checksum, prefixed by its algorithm (`sha256:…`, `sm3:…`).
+    pub fn aggregate(&self) -> &str {
+        match self.digest {
+            DigestAlgorithm::Sha256 => &self.aggregate_sha256,
+            DigestAlgorithm::Sm3 => &self.aggregate_sm3,
+        }
+    }
+}
+
+/// The aggregate checksum over a sorted file list, in `algorithm`:
+/// `<algorithm>:` and the digest of the lines `<file digest>  <path>\n`.
+pub fn aggregate(files: &[FileEntry], algorithm: DigestAlgorithm) -> String {
+    let lines: String = files
+        .iter()
+        .map(|file| format!("{}  {}\n", file.digest(algorithm), file.path))
+        .collect();
+    format!("{}:{}", algorithm.name(), algorithm.hex(lines.as_bytes()))
 }
 
 /// Map from path to entry, for lookups.

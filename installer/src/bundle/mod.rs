@@ -3,8 +3,9 @@
 //! A bundle is a directory:
 //!
 //! ```text
-//! manifest.json           what is inside, sha256 of every file, aggregate checksum
-//! manifest.json.minisig   ed25519 signature over manifest.json (minisign format)
+//! manifest.json           what is inside, sha256 (or SM3) of every file, aggregate checksum
+//! manifest.json.minisig   ed25519 signature over manifest.json (minisign format), or
+//! manifest.json.sm2sig    SM2 signature over it (DER, SM2 with SM3), as the edition chooses
 //! bundle.pub              the signer's public key (integrity only; pass --key for origin)
 //! sbom.cdx.json           CycloneDX SBOM of the Rust and npm packages that ship
 //! images/                 OCI image layout: one multi-arch image per service
@@ -19,6 +20,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod digest;
 pub mod edition;
 pub mod image;
 pub mod manifest;
@@ -102,6 +104,23 @@ pub enum BundleError {
     /// Keys or signing failed.
     #[error(transparent)]
     Signing(#[from] signing::SigningError),
+    /// The key is not in the algorithm the edition signs with.
+    #[error(
+        "the {edition} edition signs with {} (`signature` in its edition file), but {key} is an {} key; make one with `yunhui bundle keygen --algorithm {}`",
+        wanted.describe(),
+        got.describe(),
+        clap::ValueEnum::to_possible_value(wanted).map(|v| v.get_name().to_string()).unwrap_or_default()
+    )]
+    KeyAlgorithm {
+        /// Edition.
+        edition: String,
+        /// The edition's algorithm.
+        wanted: signing::Algorithm,
+        /// The key file.
+        key: PathBuf,
+        /// The key's algorithm.
+        got: signing::Algorithm,
+    },
     /// The SBOM could not be produced.
     #[error(transparent)]
     Sbom(#[from] sbom::SbomError),
@@ -160,7 +179,8 @@ pub struct BuildArgs {
     /// Prebuilt binaries as DIR/<arch>/<binary>; without it they are cross-built.
     #[arg(long)]
     pub binaries: Option<PathBuf>,
-    /// minisign secret key (password, if any, in YUNHUI_BUNDLE_KEY_PASSWORD).
+    /// Secret key in the edition's signature algorithm: minisign (ed25519)
+    /// or PKCS#8 PEM (SM2); password, if any, in YUNHUI_BUNDLE_KEY_PASSWORD.
     #[arg(long, env = "YUNHUI_BUNDLE_KEY")]
     pub key: PathBuf,
     /// Source revision for image labels and the manifest (default: git HEAD of --source).
@@ -197,6 +217,11 @@ pub struct KeygenArgs {
     /// Path prefix: writes <OUT>.key (mode 0600) and <OUT>.pub.
     #[arg(long, default_value = "yunhui-bundle")]
     pub out: PathBuf,
+    /// ed25519: minisign files. sm2: SM2 (GM/T 0003) as PKCS#8 PEM secret
+    /// key (encrypted when YUNHUI_BUNDLE_KEY_PASSWORD is set) and SPKI PEM
+    /// public key, for editions with `signature = "sm2"`.
+    #[arg(long, value_enum, default_value_t)]
+    pub algorithm: signing::Algorithm,
 }
 
 /// The key id (fingerprint) of the key that signed the bundle at `root`.
@@ -204,7 +229,11 @@ fn signer_key_id(root: &Path) -> Option<String> {
     let path = root.join(manifest::BUNDLED_PUBLIC_KEY);
     let text = std::fs::read_to_string(&path).ok()?;
     let public = signing::parse_public_key(&text, &path).ok()?;
-    Some(signing::key_id(&public))
+    Some(format!(
+        "{} key {}",
+        public.algorithm().describe(),
+        public.key_id()
+    ))
 }
 
 /// Runs a `bundle` subcommand.
@@ -254,10 +283,10 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
                         manifest.images.len(),
                         manifest.files.len(),
                         bytes as f64 / (1024.0 * 1024.0),
-                        manifest.aggregate_sha256
+                        manifest.aggregate()
                     );
                     if let Some(id) = signer_key_id(&out) {
-                        println!("  signed by key {id}: give sites its public key to verify with");
+                        println!("  signed by {id}: give sites its public key to verify with");
                     }
                     for image in &manifest.images {
                         println!("  {}:{} {}", image.repository, image.tag, image.digest);
@@ -284,26 +313,34 @@ pub fn run(args: BundleArgs) -> Result<(), BundleError> {
                         "signer": signer,
                         "edition": verified.manifest.edition,
                         "version": verified.manifest.version,
+                        "algorithm": verified.algorithm,
                         "files": verified.files.len(),
-                        "aggregate_sha256": verified.manifest.aggregate_sha256,
+                        "digest": verified.manifest.digest,
+                        "aggregate": verified.manifest.aggregate(),
+                        "aggregate_sha256": Some(&verified.manifest.aggregate_sha256).filter(|a| !a.is_empty()),
+                        "aggregate_sm3": Some(&verified.manifest.aggregate_sm3).filter(|a| !a.is_empty()),
                     })
                 ),
                 OutputFormat::Text => println!(
-                    "ok: {} ({} {} edition): signature by {signer} valid, {} files match, images complete",
+                    "ok: {} ({} {} edition): {} signature by {signer} valid, {} files match ({}), images complete",
                     args.bundle.display(),
                     verified.manifest.version,
                     verified.manifest.edition,
-                    verified.files.len()
+                    verified.algorithm.describe(),
+                    verified.files.len(),
+                    verified.manifest.digest.name(),
                 ),
             }
             Ok(())
         }
         BundleCommand::Keygen(args) => {
-            let (secret, public) = signing::keygen(&args.out)?;
+            let (secret, public, key) = signing::keygen(&args.out, args.algorithm)?;
             println!(
-                "wrote {} (secret: keep it off the air-gapped site) and {} (give this to sites)",
+                "wrote {} (secret: keep it off the air-gapped site) and {} (give this to sites): {} key {}",
                 secret.display(),
-                public.display()
+                public.display(),
+                key.algorithm().describe(),
+                key.key_id()
             );
             Ok(())
         }

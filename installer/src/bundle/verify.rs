@@ -10,13 +10,14 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use minisign::SignatureBox;
-use sha2::{Digest, Sha256};
 
+use super::digest::{self, DigestAlgorithm, FileDigests};
 use super::manifest::{
-    BUNDLED_PUBLIC_KEY, BundleManifest, IMAGES_DIR, MANIFEST_FILE, SIGNATURE_FILE, aggregate_sha256,
+    BUNDLED_PUBLIC_KEY, BundleManifest, IMAGES_DIR, MANIFEST_FILE, SIGNATURE_FILE, SIGNATURE_FILES,
+    SM2_SIGNATURE_FILE, aggregate,
 };
 use super::oci::{ImageIndex, ImageManifest, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST};
-use super::signing;
+use super::signing::{self, Algorithm, PublicKey, sm2::SignatureProblem};
 
 /// Largest manifest or signature accepted (a bundle manifest is a few hundred KiB).
 const MAX_DOCUMENT: u64 = 64 << 20;
@@ -40,10 +41,13 @@ pub struct VerifiedBundle {
     pub manifest: BundleManifest,
     /// Key id that signed it.
     pub key_id: String,
+    /// The algorithm of its signature.
+    pub algorithm: Algorithm,
     /// True when checked only against the key shipped inside the bundle,
     /// which proves integrity but not origin.
     pub key_from_bundle: bool,
-    /// Verified files: bundle path → (sha256 hex, size).
+    /// Verified files: bundle path → (sha256 hex, size). The SHA-256 is
+    /// measured even when the manifest lists SM3 digests.
     pub files: BTreeMap<String, (String, u64)>,
 }
 
@@ -65,24 +69,14 @@ pub(crate) fn read_document(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Hashes a file without following links; returns (sha256 hex, size).
-fn hash_nofollow(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut file = open_nofollow(path)?;
+/// Hashes a file without following links: its SHA-256, and its SM3 for an
+/// SM3 manifest.
+fn hash_nofollow(path: &Path, algorithm: DigestAlgorithm) -> std::io::Result<FileDigests> {
+    let file = open_nofollow(path)?;
     if !file.metadata()?.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buffer[..n]);
-    }
-    Ok((hex::encode(hasher.finalize()), size))
+    digest::hash_reader(file, algorithm)
 }
 
 /// Whether a manifest path is a plain relative path (no `..`, no root).
@@ -124,16 +118,29 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeSet<String>, problems: &mut Ve
     }
 }
 
-/// Checks the signature; returns the parsed manifest, the key id and whether
-/// the bundle's own key was used.
+/// What checking a bundle's signature established.
+#[derive(Debug)]
+pub(crate) struct CheckedSignature {
+    /// The manifest, signature-checked.
+    pub manifest: BundleManifest,
+    /// Id (fingerprint) of the key that signed it.
+    pub key_id: String,
+    /// Whether the bundle's own key was used (integrity only).
+    pub key_from_bundle: bool,
+    /// The signature file that was checked.
+    pub signature_file: &'static str,
+    /// The signature's algorithm (the key's).
+    pub algorithm: Algorithm,
+}
+
+/// Checks the signature over the manifest, in the algorithm of the key
+/// (`key`, or the bundle's own key): ed25519 (minisign) or SM2.
 pub(crate) fn check_signature(
     root: &Path,
     key: Option<&Path>,
-) -> Result<(BundleManifest, String, bool), Vec<String>> {
+) -> Result<CheckedSignature, Vec<String>> {
     let manifest_bytes = read_document(&root.join(MANIFEST_FILE))
         .map_err(|e| vec![format!("{MANIFEST_FILE}: cannot read: {e}")])?;
-    let signature_text = read_document(&root.join(SIGNATURE_FILE))
-        .map_err(|e| vec![format!("{SIGNATURE_FILE}: cannot read: {e}")])?;
     let (key_path, key_from_bundle) = match key {
         Some(path) => (path.to_path_buf(), false),
         None => (root.join(BUNDLED_PUBLIC_KEY), true),
@@ -146,7 +153,62 @@ pub(crate) fn check_signature(
     })?;
     let public = signing::parse_public_key(&String::from_utf8_lossy(&key_text), &key_path)
         .map_err(|e| vec![e.to_string()])?;
-    let signature = std::str::from_utf8(&signature_text)
+    let algorithm = public.algorithm();
+    let signature_file = algorithm.signature_file();
+    // The key decides the algorithm; a bundle signed in the other one is
+    // refused by name before anything of it is read.
+    let present = |name: &str| std::fs::symlink_metadata(root.join(name)).is_ok();
+    if !present(signature_file)
+        && let Some(other) = SIGNATURE_FILES
+            .into_iter()
+            .find(|name| present(name))
+            .and_then(Algorithm::of_signature_file)
+    {
+        return Err(vec![format!(
+            "{}: the bundle is signed with {}, but the key {} is an {} key (it checks {signature_file}); verify with the publisher's {} public key",
+            other.signature_file(),
+            other.describe(),
+            key_path.display(),
+            algorithm.describe(),
+            other.describe(),
+        )]);
+    }
+    let signature_bytes = read_document(&root.join(signature_file))
+        .map_err(|e| vec![format!("{signature_file}: cannot read: {e}")])?;
+    match &public {
+        PublicKey::Ed25519(public) => {
+            check_minisign(public, &key_path, &manifest_bytes, &signature_bytes)?
+        }
+        PublicKey::Sm2(public) => check_sm2(
+            public,
+            &key_path,
+            (!key_from_bundle).then(|| root.join(BUNDLED_PUBLIC_KEY)),
+            &manifest_bytes,
+            &signature_bytes,
+        )?,
+    }
+    let manifest: BundleManifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
+        vec![format!(
+            "{MANIFEST_FILE}: signed but not a bundle manifest this yunhui understands: {e}"
+        )]
+    })?;
+    Ok(CheckedSignature {
+        manifest,
+        key_id: public.key_id(),
+        key_from_bundle,
+        signature_file,
+        algorithm,
+    })
+}
+
+/// An ed25519 signature in minisign format over the manifest.
+fn check_minisign(
+    public: &minisign::PublicKey,
+    key_path: &Path,
+    manifest_bytes: &[u8],
+    signature_bytes: &[u8],
+) -> Result<(), Vec<String>> {
+    let signature = std::str::from_utf8(signature_bytes)
         .ok()
         .and_then(|text| SignatureBox::from_string(text).ok())
         .ok_or_else(|| {
@@ -155,19 +217,17 @@ pub(crate) fn check_signature(
             )]
         })?;
     if signature.keynum() != public.keynum() {
-        let mut le = [0u8; 8];
-        le.copy_from_slice(&signature.keynum()[..8]);
         return Err(vec![format!(
-            "{SIGNATURE_FILE}: made with key id {:016X}, not with the given key {} ({}); wrong key, or the signature was altered",
-            u64::from_le_bytes(le),
-            signing::key_id(&public),
+            "{SIGNATURE_FILE}: made with key id {}, not with the given key {} ({}); wrong key, or the signature was altered",
+            signing::ed25519::keynum_id(signature.keynum()),
+            signing::ed25519::key_id(public),
             key_path.display()
         )]);
     }
     if minisign::verify(
-        &public,
+        public,
         &signature,
-        std::io::Cursor::new(&manifest_bytes),
+        std::io::Cursor::new(manifest_bytes),
         true,
         false,
         false,
@@ -176,7 +236,7 @@ pub(crate) fn check_signature(
     {
         // Say which file changed: the trusted comment records the manifest's
         // digest (used only to word the error, never to accept anything).
-        let actual = super::oci::sha256_digest(&manifest_bytes);
+        let actual = super::oci::sha256_digest(manifest_bytes);
         let recorded = signature.trusted_comment().unwrap_or_default();
         let problem = if recorded.contains("manifest sha256:") && !recorded.contains(&actual) {
             format!("{MANIFEST_FILE}: altered after signing (does not match {SIGNATURE_FILE})")
@@ -185,12 +245,54 @@ pub(crate) fn check_signature(
         };
         return Err(vec![problem]);
     }
-    let manifest: BundleManifest = serde_json::from_slice(&manifest_bytes).map_err(|e| {
-        vec![format!(
-            "{MANIFEST_FILE}: signed but not a bundle manifest this yunhui understands: {e}"
-        )]
-    })?;
-    Ok((manifest, signing::key_id(&public), key_from_bundle))
+    Ok(())
+}
+
+/// An SM2 signature (DER) over the manifest. `bundled_key` is the bundle's
+/// own key when another key was given: it is read only to word the error
+/// (a signature by another key), never to accept anything.
+fn check_sm2(
+    public: &::sm2::PublicKey,
+    key_path: &Path,
+    bundled_key: Option<PathBuf>,
+    manifest_bytes: &[u8],
+    signature_bytes: &[u8],
+) -> Result<(), Vec<String>> {
+    let key_id = signing::sm2::key_id(public);
+    match signing::sm2::verify(public, manifest_bytes, signature_bytes) {
+        Ok(()) => Ok(()),
+        Err(SignatureProblem::Malformed) if signature_bytes.starts_with(b"untrusted comment:") => {
+            Err(vec![format!(
+                "{SM2_SIGNATURE_FILE}: holds an ed25519 (minisign) signature, not an SM2 one; an SM2 key ({}) checks only SM2 signatures",
+                key_path.display()
+            )])
+        }
+        Err(SignatureProblem::Malformed) => Err(vec![format!(
+            "{SM2_SIGNATURE_FILE}: not an SM2 signature (a DER SEQUENCE of r and s): damaged, or a signature of another kind"
+        )]),
+        Err(SignatureProblem::DoesNotVerify) => {
+            let other_signer = bundled_key
+                .and_then(|path| {
+                    let text = read_document(&path).ok()?;
+                    signing::sm2::parse_public_key(&String::from_utf8_lossy(&text), &path).ok()
+                })
+                .filter(|bundled| {
+                    bundled != public
+                        && signing::sm2::verify(bundled, manifest_bytes, signature_bytes).is_ok()
+                });
+            Err(vec![match other_signer {
+                Some(signer) => format!(
+                    "{SM2_SIGNATURE_FILE}: made with key {}, not with the given key {key_id} ({}); wrong key",
+                    signing::sm2::key_id(&signer),
+                    key_path.display()
+                ),
+                None => format!(
+                    "{MANIFEST_FILE} or {SM2_SIGNATURE_FILE}: altered after signing, or signed by another key: the SM2 signature does not verify with key {key_id} ({})",
+                    key_path.display()
+                ),
+            }])
+        }
+    }
 }
 
 /// Verifies a bundle directory. `key` is the publisher's public key; without
@@ -203,7 +305,14 @@ pub fn verify(root: &Path, key: Option<&Path>) -> Result<VerifiedBundle, VerifyE
     if !root.is_dir() {
         return Err(fail(vec![format!("{}: not a directory", root.display())]));
     }
-    let (manifest, key_id, key_from_bundle) = check_signature(root, key).map_err(fail)?;
+    let CheckedSignature {
+        manifest,
+        key_id,
+        key_from_bundle,
+        signature_file,
+        algorithm: signature_algorithm,
+    } = check_signature(root, key).map_err(fail)?;
+    let algorithm = manifest.digest;
     let mut problems = Vec::new();
 
     // Every file on disk must be listed, every listed file must match.
@@ -211,7 +320,7 @@ pub fn verify(root: &Path, key: Option<&Path>) -> Result<VerifiedBundle, VerifyE
     walk(root, root, &mut on_disk, &mut problems);
     let listed: BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
     for path in &on_disk {
-        if path != MANIFEST_FILE && path != SIGNATURE_FILE && !listed.contains(path.as_str()) {
+        if path != MANIFEST_FILE && path != signature_file && !listed.contains(path.as_str()) {
             problems.push(format!("{path}: extra file not listed in the manifest"));
         }
     }
@@ -228,17 +337,24 @@ pub fn verify(root: &Path, key: Option<&Path>) -> Result<VerifiedBundle, VerifyE
             problems.push(format!("{}: missing (listed in the manifest)", file.path));
             continue;
         }
-        match hash_nofollow(&root.join(&file.path)) {
+        match hash_nofollow(&root.join(&file.path), algorithm) {
             Err(e) => problems.push(format!("{}: cannot read: {e}", file.path)),
-            Ok((_, size)) if size != file.size => problems.push(format!(
-                "{}: size {size} bytes, the manifest says {} (truncated or altered)",
-                file.path, file.size
+            Ok(measured) if measured.size != file.size => problems.push(format!(
+                "{}: size {} bytes, the manifest says {} (truncated or altered)",
+                file.path, measured.size, file.size
             )),
-            Ok((sha, _)) if sha != file.sha256 => problems.push(format!(
-                "{}: sha256 {sha} does not match the manifest's {} (altered or corrupted)",
-                file.path, file.sha256
-            )),
-            Ok((sha, size)) => {
+            Ok(measured) if measured.listed(algorithm) != file.digest(algorithm) => {
+                problems.push(format!(
+                    "{}: {} {} does not match the manifest's {:?} (altered or corrupted)",
+                    file.path,
+                    algorithm.name(),
+                    measured.listed(algorithm),
+                    file.digest(algorithm)
+                ))
+            }
+            Ok(FileDigests {
+                sha256: sha, size, ..
+            }) => {
                 if let Some(name) = file
                     .path
                     .strip_prefix(&format!("{IMAGES_DIR}/blobs/sha256/"))
@@ -254,7 +370,7 @@ pub fn verify(root: &Path, key: Option<&Path>) -> Result<VerifiedBundle, VerifyE
             }
         }
     }
-    if aggregate_sha256(&manifest.files) != manifest.aggregate_sha256 {
+    if aggregate(&manifest.files, algorithm) != manifest.aggregate() {
         problems.push(format!(
             "{MANIFEST_FILE}: aggregate checksum does not match its file list"
         ));
@@ -267,6 +383,7 @@ pub fn verify(root: &Path, key: Option<&Path>) -> Result<VerifiedBundle, VerifyE
             root: root.to_path_buf(),
             manifest,
             key_id,
+            algorithm: signature_algorithm,
             key_from_bundle,
             files: verified,
         })

@@ -77,7 +77,9 @@ pub struct BundleOrigin {
     pub version: String,
     /// Edition.
     pub edition: String,
-    /// The manifest's aggregate checksum.
+    /// The manifest's aggregate checksum, prefixed by its algorithm
+    /// (`sha256:…`, or `sm3:…` for SM2-signed bundles; the field keeps its
+    /// first name so older inventories still read).
     pub aggregate_sha256: String,
     /// Who signed the bundle, and whether that was checked against the
     /// publisher's key (`--insecure-skip-signature` says it was not).

@@ -482,7 +482,7 @@ pub async fn install(
         bundle: BundleOrigin {
             version: verified.manifest.version.clone(),
             edition: verified.manifest.edition.clone(),
-            aggregate_sha256: verified.manifest.aggregate_sha256.clone(),
+            aggregate_sha256: verified.manifest.aggregate().to_string(),
             signer,
         },
         objects: entries(&resolved),
