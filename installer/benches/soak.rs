@@ -10,6 +10,12 @@
 //! - `yunhui up`'s memory (VmRSS) sampled through the run: flat after
 //!   warm-up means no leak per packet or per minute.
 //!
+//! Video goes out as three simulcast layers like the web client's camera
+//! (`--no-simulcast`: one stream), and each meeting is watched as in the
+//! speaker view: guests want the host's full picture and everyone else's
+//! thumbnail, the host wants everyone at the middle layer, so all three
+//! layers are forwarded.
+//!
 //! It exits with an error when any of the first three fails. `yunhui up` is
 //! the real binary (release, from this package) on a fresh data directory;
 //! the clients run in this process, so `yunhui up`'s CPU time and memory are
@@ -35,6 +41,7 @@ use yunhui_client::api::ApiClient;
 use yunhui_client::media::{SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession};
 use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
+use yunhui_proto::signaling::VideoQuality;
 
 const PASSWORD: &str = "2468";
 const ACCOUNT_PASSWORD: &str = "soak test password";
@@ -53,6 +60,7 @@ struct Options {
     audio_pps: u32,
     video_fps: u32,
     video_kbps: u32,
+    simulcast: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -64,6 +72,7 @@ fn options() -> anyhow::Result<Options> {
         audio_pps: 50,
         video_fps: 15,
         video_kbps: 300,
+        simulcast: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -76,10 +85,11 @@ fn options() -> anyhow::Result<Options> {
             "--audio-pps" => o.audio_pps = value()?.parse()?,
             "--video-fps" => o.video_fps = value()?.parse()?,
             "--video-kbps" => o.video_kbps = value()?.parse()?,
+            "--no-simulcast" => o.simulcast = false,
             "--bench" => {}
             other => bail!(
                 "unknown argument {other}; use --meetings N --participants N --minutes M \
-                 --sample-seconds S --audio-pps N --video-fps N --video-kbps N"
+                 --sample-seconds S --audio-pps N --video-fps N --video-kbps N [--no-simulcast]"
             ),
         }
     }
@@ -218,8 +228,19 @@ async fn main() -> anyhow::Result<()> {
     let up = start_up(&data.path().join("data"), &log)?;
     let pid = up.child.id();
     println!(
-        "soak: {} meetings x {} participants for {} min on {} (audio {} packets/s, video {} fps at {} kbit/s)",
-        o.meetings, o.participants, o.minutes, up.base_url, o.audio_pps, o.video_fps, o.video_kbps
+        "soak: {} meetings x {} participants for {} min on {} (audio {} packets/s, video {} fps at {} kbit/s{})",
+        o.meetings,
+        o.participants,
+        o.minutes,
+        up.base_url,
+        o.audio_pps,
+        o.video_fps,
+        o.video_kbps,
+        if o.simulcast {
+            " in the full layer, simulcast q/h/f"
+        } else {
+            ", one stream"
+        }
     );
 
     // One host account per meeting (an account is in one meeting at a time).
@@ -254,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
         audio_packets_per_second: o.audio_pps,
         video_fps: o.video_fps,
         video_bitrate: o.video_kbps * 1000,
+        simulcast: o.simulcast,
         ..SyntheticMedia::default()
     };
     let started = Instant::now();
@@ -316,6 +338,16 @@ async fn main() -> anyhow::Result<()> {
     let groups: Vec<Vec<usize>> = (0..o.meetings)
         .map(|m| (m * o.participants..(m + 1) * o.participants).collect())
         .collect();
+    if o.simulcast {
+        for group in &groups {
+            let host = sessions[group[0]].participant_id().to_owned();
+            sessions[group[0]].set_video_subscriptions(VideoQuality::Medium, &[])?;
+            for &guest in &group[1..] {
+                sessions[guest]
+                    .set_video_subscriptions(VideoQuality::Low, &[(&host, VideoQuality::High)])?;
+            }
+        }
+    }
 
     println!(
         "\n| minute | yunhui up RSS (MiB) | CPU (cores) over the window | pairs receiving audio+video |"

@@ -37,6 +37,10 @@ use webrtc::peer_connection::{
 
 /// The RTP audio-level header extension (RFC 6464) the SFU uses for speaker detection.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+/// The media-section id header extension (RFC 8843): which m-line a simulcast packet is for.
+const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+/// The RTP stream id header extension (RFC 8852): which simulcast layer a packet is.
+const RTP_STREAM_ID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 
 const OPUS_PAYLOAD_TYPE: u8 = 111;
 const VP8_PAYLOAD_TYPE: u8 = 96;
@@ -125,6 +129,18 @@ fn media_engine(defaults: bool) -> Result<MediaEngine, MediaError> {
             None,
         )
         .map_err(webrtc_err("header extension registration"))?;
+    // Simulcast layers are told apart by these two (as browsers send them).
+    for uri in [MID_URI, RTP_STREAM_ID_URI] {
+        engine
+            .register_header_extension(
+                RTCRtpHeaderExtensionCapability {
+                    uri: uri.to_owned(),
+                },
+                RtpCodecKind::Video,
+                None,
+            )
+            .map_err(webrtc_err("header extension registration"))?;
+    }
     Ok(engine)
 }
 
@@ -257,6 +273,10 @@ pub struct SyntheticMedia {
     pub video_fps: u32,
     /// Interval between periodic keyframes.
     pub keyframe_interval: Duration,
+    /// Sends the video as three simulcast layers like the web client's camera
+    /// (rids `q`, `h`, `f`: a quarter, half and full size at a tenth, a third
+    /// and all of `video_bitrate`), instead of one stream at `video_bitrate`.
+    pub simulcast: bool,
 }
 
 impl Default for SyntheticMedia {
@@ -268,6 +288,7 @@ impl Default for SyntheticMedia {
             video_bitrate: 1_200_000,
             video_fps: 30,
             keyframe_interval: Duration::from_secs(3),
+            simulcast: false,
         }
     }
 }
@@ -279,33 +300,136 @@ pub struct Publisher {
     audio: Arc<TrackLocalStaticRTP>,
     video: Arc<TrackLocalStaticRTP>,
     audio_ssrc: u32,
-    video_ssrc: u32,
+    /// The video's encodings: one, or three simulcast layers lowest first.
+    video_layers: Arc<[VideoLayer]>,
+    /// The video media section's mid, known once the offer is made (simulcast
+    /// packets carry it).
+    video_mid: Arc<Mutex<Option<Bytes>>>,
     stats: Arc<PublisherStats>,
-    keyframe_wanted: Arc<AtomicBool>,
     connected: Arc<AtomicBool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// How a [`Publisher`] sends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublishOptions {
+    /// Video as three simulcast layers (see [`SyntheticMedia::simulcast`]).
+    pub simulcast: bool,
+}
+
+/// One encoding of the published video.
+struct VideoLayer {
+    /// The RTP stream id, for simulcast layers.
+    rid: Option<&'static str>,
+    ssrc: u32,
+    /// The layer's bitrate is the full bitrate divided by this.
+    bitrate_divisor: u32,
+    /// Picture size written into keyframes.
+    width: u16,
+    height: u16,
+    /// A PLI or FIR for this layer arrived (or none was sent yet).
+    keyframe_wanted: AtomicBool,
+}
+
+/// The web client's camera layers, lowest first: rid, size divisor, bitrate divisor.
+const SIMULCAST_LAYERS: [(&str, u16, u32); 3] = [("q", 4, 10), ("h", 2, 3), ("f", 1, 1)];
+const FULL_WIDTH: u16 = 640;
+const FULL_HEIGHT: u16 = 480;
+
+impl VideoLayer {
+    fn single(ssrc: u32) -> Self {
+        Self {
+            rid: None,
+            ssrc,
+            bitrate_divisor: 1,
+            width: FULL_WIDTH,
+            height: FULL_HEIGHT,
+            keyframe_wanted: AtomicBool::new(true),
+        }
+    }
+
+    fn simulcast() -> Vec<Self> {
+        SIMULCAST_LAYERS
+            .iter()
+            .map(|&(rid, scale, bitrate_divisor)| Self {
+                rid: Some(rid),
+                ssrc: rand::random(),
+                bitrate_divisor,
+                width: FULL_WIDTH / scale,
+                height: FULL_HEIGHT / scale,
+                keyframe_wanted: AtomicBool::new(true),
+            })
+            .collect()
+    }
+
+    fn encoding(&self) -> RTCRtpEncodingParameters {
+        encoding(self.rid.unwrap_or_default(), self.ssrc, vp8())
+    }
+}
+
+fn encoding(rid: &str, ssrc: u32, codec: RTCRtpCodec) -> RTCRtpEncodingParameters {
+    RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters {
+            rid: rid.to_owned(),
+            ssrc: Some(ssrc),
+            ..Default::default()
+        },
+        codec,
+        ..Default::default()
+    }
+}
+
+/// An SDES text header extension value (a mid or an RTP stream id).
+struct SdesText(Bytes);
+
+impl rtc::shared::marshal::MarshalSize for SdesText {
+    fn marshal_size(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl rtc::shared::marshal::Marshal for SdesText {
+    fn marshal_to(&self, buf: &mut [u8]) -> Result<usize, rtc::shared::error::Error> {
+        let target = buf
+            .get_mut(..self.0.len())
+            .ok_or(rtc::shared::error::Error::ErrBufferTooSmall)?;
+        target.copy_from_slice(&self.0);
+        Ok(self.0.len())
+    }
+}
+
+fn sdes_extension(uri: &'static str, text: Bytes) -> HeaderExtension {
+    HeaderExtension::Custom {
+        uri: uri.into(),
+        extension: Box::new(SdesText(text)),
+    }
+}
+
+/// The mid of the first video media section of `sdp`.
+fn video_mid(sdp: &str) -> Option<&str> {
+    let mut in_video = false;
+    for line in sdp.lines() {
+        if let Some(media) = line.strip_prefix("m=") {
+            in_video = media.starts_with("video ");
+        } else if in_video && let Some(mid) = line.strip_prefix("a=mid:") {
+            return Some(mid.trim());
+        }
+    }
+    None
 }
 
 fn local_track(
     stream_id: &str,
     track_id: &str,
     kind: RtpCodecKind,
-    codec: RTCRtpCodec,
-    ssrc: u32,
+    encodings: Vec<RTCRtpEncodingParameters>,
 ) -> Arc<TrackLocalStaticRTP> {
     Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
         stream_id.to_owned(),
         track_id.to_owned(),
         track_id.to_owned(),
         kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters {
-                ssrc: Some(ssrc),
-                ..Default::default()
-            },
-            codec,
-            ..Default::default()
-        }],
+        encodings,
     )))
 }
 
@@ -313,24 +437,35 @@ impl Publisher {
     /// Builds the publisher PC for `participant_id`, binding UDP on `udp_bind`
     /// (e.g. `127.0.0.1:0`).
     pub async fn new(participant_id: &str, udp_bind: &str) -> Result<Self, MediaError> {
+        Self::with_options(participant_id, udp_bind, PublishOptions::default()).await
+    }
+
+    /// [`Publisher::new`] with [`PublishOptions`] (simulcast video).
+    pub async fn with_options(
+        participant_id: &str,
+        udp_bind: &str,
+        options: PublishOptions,
+    ) -> Result<Self, MediaError> {
         let events = PublisherEvents::default();
         let connected = Arc::clone(&events.connected);
         let pc = build_pc(udp_bind, false, Arc::new(events)).await?;
         let audio_ssrc = rand::random::<u32>();
-        let video_ssrc = rand::random::<u32>();
+        let video_layers: Arc<[VideoLayer]> = if options.simulcast {
+            VideoLayer::simulcast().into()
+        } else {
+            vec![VideoLayer::single(rand::random())].into()
+        };
         let audio = local_track(
             participant_id,
             &format!("{participant_id}-audio"),
             RtpCodecKind::Audio,
-            opus(),
-            audio_ssrc,
+            vec![encoding("", audio_ssrc, opus())],
         );
         let video = local_track(
             participant_id,
             &format!("{participant_id}-video"),
             RtpCodecKind::Video,
-            vp8(),
-            video_ssrc,
+            video_layers.iter().map(VideoLayer::encoding).collect(),
         );
         pc.add_track(Arc::clone(&audio) as Arc<dyn TrackLocal>)
             .await
@@ -343,9 +478,9 @@ impl Publisher {
             audio,
             video,
             audio_ssrc,
-            video_ssrc,
+            video_layers,
+            video_mid: Arc::new(Mutex::new(None)),
             stats: Arc::new(PublisherStats::default()),
-            keyframe_wanted: Arc::new(AtomicBool::new(true)),
             connected,
             tasks: Mutex::new(Vec::new()),
         };
@@ -356,7 +491,7 @@ impl Publisher {
     fn watch_keyframe_requests(&self) {
         let video = Arc::clone(&self.video);
         let stats = Arc::clone(&self.stats);
-        let wanted = Arc::clone(&self.keyframe_wanted);
+        let layers = Arc::clone(&self.video_layers);
         let task = tokio::spawn(async move {
             // `poll` returns None until the track is bound to a sender; retry until then.
             loop {
@@ -364,11 +499,20 @@ impl Publisher {
                     Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
                         for packet in packets {
                             let any = packet.as_any();
-                            if any.downcast_ref::<PictureLossIndication>().is_some()
-                                || any.downcast_ref::<FullIntraRequest>().is_some()
-                            {
-                                stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
-                                wanted.store(true, Ordering::Relaxed);
+                            let ssrcs: Vec<u32> =
+                                if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                                    vec![pli.media_ssrc]
+                                } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+                                    fir.fir.iter().map(|entry| entry.ssrc).collect()
+                                } else {
+                                    continue;
+                                };
+                            stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+                            // A request naming no layer of ours (or the whole track) asks all.
+                            let named = |l: &&VideoLayer| ssrcs.contains(&l.ssrc);
+                            let any_named = layers.iter().any(|l| named(&l));
+                            for layer in layers.iter().filter(|l| !any_named || named(l)) {
+                                layer.keyframe_wanted.store(true, Ordering::Relaxed);
                             }
                         }
                     }
@@ -391,11 +535,14 @@ impl Publisher {
             .set_local_description(offer)
             .await
             .map_err(webrtc_err("setting the local offer"))?;
-        self.pc
+        let sdp = self
+            .pc
             .local_description()
             .await
             .map(|d| d.sdp)
-            .ok_or(MediaError::NoLocalDescription("creating the offer"))
+            .ok_or(MediaError::NoLocalDescription("creating the offer"))?;
+        *self.video_mid.lock() = video_mid(&sdp).map(|mid| Bytes::copy_from_slice(mid.as_bytes()));
+        Ok(sdp)
     }
 
     /// Applies the SFU's answer.
@@ -415,7 +562,9 @@ impl Publisher {
 
     /// Starts sending synthetic Opus-shaped audio (with the audio-level extension) and
     /// VP8-shaped video (periodic keyframes, and one on every PLI/FIR) until
-    /// [`Publisher::close`].
+    /// [`Publisher::close`]. The video goes out on every encoding the publisher
+    /// was built with ([`PublishOptions::simulcast`]); `media.simulcast` is
+    /// read where the publisher is built ([`crate::meeting::MeetingSession::publish`]).
     pub fn start_synthetic_media(&self, media: SyntheticMedia) {
         let audio_task = tokio::spawn(send_audio(
             Arc::clone(&self.audio),
@@ -424,15 +573,21 @@ impl Publisher {
             Arc::clone(&self.stats),
             Arc::clone(&self.connected),
         ));
-        let video_task = tokio::spawn(send_video(
-            Arc::clone(&self.video),
-            self.video_ssrc,
-            media,
-            Arc::clone(&self.stats),
-            Arc::clone(&self.keyframe_wanted),
-            Arc::clone(&self.connected),
-        ));
-        self.tasks.lock().extend([audio_task, video_task]);
+        let mut tasks = vec![audio_task];
+        for layer in 0..self.video_layers.len() {
+            tasks.push(tokio::spawn(send_video(
+                VideoSender {
+                    track: Arc::clone(&self.video),
+                    layers: Arc::clone(&self.video_layers),
+                    layer,
+                    mid: Arc::clone(&self.video_mid),
+                },
+                media,
+                Arc::clone(&self.stats),
+                Arc::clone(&self.connected),
+            )));
+        }
+        self.tasks.lock().extend(tasks);
     }
 
     /// A sender of real audio on the publisher's Opus track, for clients
@@ -571,7 +726,7 @@ async fn send_audio(
 
 /// A VP8 frame shaped well enough for an SFU and a webrtc receiver: a valid payload
 /// descriptor and frame tag, and on keyframes the start code and dimensions.
-fn vp8_frame(size: usize, keyframe: bool) -> Vec<u8> {
+fn vp8_frame(size: usize, keyframe: bool, width: u16, height: u16) -> Vec<u8> {
     let size = size.max(16);
     let mut frame = vec![0u8; size];
     let first_partition = (size as u32 / 2).min(0x7_ffff);
@@ -582,25 +737,53 @@ fn vp8_frame(size: usize, keyframe: bool) -> Vec<u8> {
     frame[2] = ((tag >> 16) & 0xff) as u8;
     if keyframe {
         frame[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
-        frame[6..8].copy_from_slice(&640u16.to_le_bytes());
-        frame[8..10].copy_from_slice(&480u16.to_le_bytes());
+        frame[6..8].copy_from_slice(&width.to_le_bytes());
+        frame[8..10].copy_from_slice(&height.to_le_bytes());
     }
     frame
 }
 
-async fn send_video(
+/// Where one video encoding goes: the track, and which of its layers.
+struct VideoSender {
     track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
+    layers: Arc<[VideoLayer]>,
+    layer: usize,
+    mid: Arc<Mutex<Option<Bytes>>>,
+}
+
+impl VideoSender {
+    async fn write(&self, packet: rtp::Packet) -> bool {
+        let layer = &self.layers[self.layer];
+        let Some(rid) = layer.rid else {
+            return self.track.write_rtp(packet).await.is_ok();
+        };
+        // A simulcast layer names its media section and its rid in every packet.
+        let mut extensions = vec![sdes_extension(
+            RTP_STREAM_ID_URI,
+            Bytes::from_static(rid.as_bytes()),
+        )];
+        if let Some(mid) = self.mid.lock().clone() {
+            extensions.push(sdes_extension(MID_URI, mid));
+        }
+        self.track
+            .write_rtp_with_extensions(packet, &extensions)
+            .await
+            .is_ok()
+    }
+}
+
+async fn send_video(
+    sender: VideoSender,
     media: SyntheticMedia,
     stats: Arc<PublisherStats>,
-    keyframe_wanted: Arc<AtomicBool>,
     connected: Arc<AtomicBool>,
 ) {
     const MAX_PAYLOAD: usize = 1100;
+    let layer = &sender.layers[sender.layer];
     let fps = media.video_fps.max(1);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / fps);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let frame_bytes = (media.video_bitrate / 8 / fps) as usize;
+    let frame_bytes = (media.video_bitrate / layer.bitrate_divisor / 8 / fps) as usize;
     let mut sequence_number: u16 = rand::random();
     let mut timestamp: u32 = rand::random();
     let mut last_keyframe: Option<Instant> = None;
@@ -611,7 +794,7 @@ async fn send_video(
             last_keyframe = None;
             continue;
         }
-        let keyframe = keyframe_wanted.swap(false, Ordering::Relaxed)
+        let keyframe = layer.keyframe_wanted.swap(false, Ordering::Relaxed)
             || last_keyframe.is_none_or(|at| at.elapsed() >= media.keyframe_interval);
         let frame = vp8_frame(
             if keyframe {
@@ -620,6 +803,8 @@ async fn send_video(
                 frame_bytes
             },
             keyframe,
+            layer.width,
+            layer.height,
         );
         let chunks: Vec<&[u8]> = frame.chunks(MAX_PAYLOAD).collect();
         let mut all_sent = true;
@@ -635,13 +820,13 @@ async fn send_video(
                     payload_type: VP8_PAYLOAD_TYPE,
                     sequence_number,
                     timestamp,
-                    ssrc,
+                    ssrc: layer.ssrc,
                     ..Default::default()
                 },
                 payload: Bytes::from(payload),
             };
             sequence_number = sequence_number.wrapping_add(1);
-            if track.write_rtp(packet).await.is_ok() {
+            if sender.write(packet).await {
                 stats.video_packets.fetch_add(1, Ordering::Relaxed);
             } else {
                 all_sent = false;
@@ -653,7 +838,7 @@ async fn send_video(
                 stats.keyframes_sent.fetch_add(1, Ordering::Relaxed);
             } else {
                 // Not connected yet: the first keyframe that gets through is the one that counts.
-                keyframe_wanted.store(true, Ordering::Relaxed);
+                layer.keyframe_wanted.store(true, Ordering::Relaxed);
             }
         }
         timestamp = timestamp.wrapping_add(90_000 / fps);
@@ -674,6 +859,24 @@ pub struct ReceivedTrack {
     packets: AtomicU64,
     bytes: AtomicU64,
     last_arrival: Mutex<Option<Instant>>,
+    frame_size: Mutex<Option<(u16, u16)>>,
+}
+
+/// Width and height of the VP8 keyframe that `payload` (an RTP payload) starts.
+fn vp8_keyframe_size(payload: &Bytes) -> Option<(u16, u16)> {
+    use rtc::rtp::codec::vp8::Vp8Packet;
+    use rtc::rtp::packetizer::Depacketizer;
+    let mut descriptor = Vp8Packet::default();
+    let frame = descriptor.depacketize(payload).ok()?;
+    // Start of partition 0, a keyframe (frame tag bit 0 clear), the start code.
+    if descriptor.s != 1 || descriptor.pid != 0 || frame.len() < 10 || frame[0] & 1 != 0 {
+        return None;
+    }
+    if frame[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let dimension = |at: usize| u16::from_le_bytes([frame[at], frame[at + 1]]) & 0x3fff;
+    Some((dimension(6), dimension(8)))
 }
 
 impl ReceivedTrack {
@@ -690,6 +893,12 @@ impl ReceivedTrack {
     /// When the last packet arrived.
     pub fn last_arrival(&self) -> Option<Instant> {
         *self.last_arrival.lock()
+    }
+
+    /// Width and height of the last VP8 keyframe received (which simulcast
+    /// layer arrives), if one arrived.
+    pub fn frame_size(&self) -> Option<(u16, u16)> {
+        *self.frame_size.lock()
     }
 }
 
@@ -717,6 +926,7 @@ impl PeerConnectionEventHandler for SubscriberEvents {
             packets: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             last_arrival: Mutex::new(None),
+            frame_size: Mutex::new(None),
         });
         self.tracks.lock().push(Arc::clone(&received));
         self.remotes
@@ -744,6 +954,11 @@ impl PeerConnectionEventHandler for SubscriberEvents {
                         .bytes
                         .fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
                     *received.last_arrival.lock() = Some(Instant::now());
+                    if received.kind == TrackKind::Video
+                        && let Some(size) = vp8_keyframe_size(&packet.payload)
+                    {
+                        *received.frame_size.lock() = Some(size);
+                    }
                 }
             }
         });
@@ -829,5 +1044,40 @@ impl Subscriber {
     /// Closes the peer connection.
     pub async fn close(&self) {
         let _ = self.pc.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_video_mid_is_read_from_the_video_section() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=mid:1\r\n";
+        assert_eq!(video_mid(sdp), Some("1"));
+        assert_eq!(video_mid("v=0\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n"), None);
+    }
+
+    #[test]
+    fn keyframe_sizes_are_read_from_vp8_payloads_and_only_from_keyframes() {
+        let payload = |frame: Vec<u8>| {
+            let mut payload = vec![0x10];
+            payload.extend(frame);
+            Bytes::from(payload)
+        };
+        assert_eq!(
+            vp8_keyframe_size(&payload(vp8_frame(500, true, 320, 240))),
+            Some((320, 240))
+        );
+        assert_eq!(
+            vp8_keyframe_size(&payload(vp8_frame(500, false, 320, 240))),
+            None
+        );
+        // A continuation packet (no S bit) starts no frame.
+        let mut middle = payload(vp8_frame(500, true, 320, 240)).to_vec();
+        middle[0] = 0;
+        assert_eq!(vp8_keyframe_size(&Bytes::from(middle)), None);
+        assert_eq!(vp8_keyframe_size(&Bytes::from_static(&[0x10, 0])), None);
     }
 }

@@ -18,7 +18,9 @@ use yunhui_proto::signaling::{
     ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
 };
 
-use crate::media::{AudioSender, MediaError, Publisher, Subscriber, SyntheticMedia};
+use crate::media::{
+    AudioSender, MediaError, PublishOptions, Publisher, Subscriber, SyntheticMedia,
+};
 use crate::signaling::{SignalingClient, SignalingError};
 
 /// How to join.
@@ -247,7 +249,10 @@ impl MeetingSession {
 
     /// Starts publishing synthetic audio and video.
     pub async fn publish(&mut self, media: SyntheticMedia) -> Result<(), SessionError> {
-        let publisher = self.negotiate_publisher().await?;
+        let options = PublishOptions {
+            simulcast: media.simulcast,
+        };
+        let publisher = self.negotiate_publisher(options).await?;
         publisher.start_synthetic_media(media);
         self.publisher = Some(publisher);
         Ok(())
@@ -256,14 +261,18 @@ impl MeetingSession {
     /// Starts publishing audio this client encodes itself (Opus, through
     /// the returned sender); no video is sent.
     pub async fn publish_audio(&mut self) -> Result<AudioSender, SessionError> {
-        let publisher = self.negotiate_publisher().await?;
+        let publisher = self.negotiate_publisher(PublishOptions::default()).await?;
         let sender = publisher.audio_sender();
         self.publisher = Some(publisher);
         Ok(sender)
     }
 
-    async fn negotiate_publisher(&self) -> Result<Publisher, SessionError> {
-        let publisher = Publisher::new(&self.participant_id, &self.media_bind).await?;
+    async fn negotiate_publisher(
+        &self,
+        options: PublishOptions,
+    ) -> Result<Publisher, SessionError> {
+        let publisher =
+            Publisher::with_options(&self.participant_id, &self.media_bind, options).await?;
         let mut events = self.events();
         let offer = publisher.create_offer().await?;
         self.send(ClientMessage::PublishOffer { sdp: offer })?;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use yunhui_client::media::{Publisher, Subscriber, SyntheticMedia, TrackKind};
+use yunhui_client::media::{PublishOptions, Publisher, Subscriber, SyntheticMedia, TrackKind};
+use yunhui_proto::media::{VideoQuality, VideoSubscriptions};
 use yunhui_sfu::control::{ControlError, InProcessControl, MediaControl, MediaKind};
 use yunhui_sfu::{Sfu, SfuConfig};
 
@@ -277,5 +278,108 @@ async fn pli_from_subscriber_reaches_publisher() {
     let sfu = start_sfu().await;
     let control: Arc<dyn MediaControl> = Arc::new(InProcessControl::new(sfu.clone()));
     run_meeting(control, &sfu, true).await;
+    sfu.shutdown().await;
+}
+
+/// The SDK publishes three simulcast layers like the browser's camera; each
+/// subscriber gets the layer it asks for, and a change of mind switches the
+/// layer on the same track (told apart by the keyframes' picture sizes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sdk_simulcast_publisher_sends_each_subscriber_its_layer() {
+    let sfu = start_sfu().await;
+    let control: Arc<dyn MediaControl> = Arc::new(InProcessControl::new(sfu.clone()));
+    let port = sfu.media_addr().port();
+    control.create_room(ROOM).await.expect("room");
+    for p in ["alice", "bob", "carol"] {
+        control.add_participant(ROOM, p).await.expect("participant");
+    }
+    let alice = Publisher::with_options("alice", "127.0.0.1:0", PublishOptions { simulcast: true })
+        .await
+        .expect("publisher PC");
+    let offer = alice.create_offer().await.expect("offer");
+    for rid in ["q", "h", "f"] {
+        assert!(
+            offer.contains(&format!("a=rid:{rid} send")),
+            "the offer announces layer {rid}: {offer}"
+        );
+    }
+    let answer = control
+        .publish(ROOM, "alice", &offer)
+        .await
+        .expect("publish");
+    alice.apply_answer(&answer).await.expect("apply answer");
+    alice.start_synthetic_media(SyntheticMedia {
+        video_fps: 15,
+        keyframe_interval: Duration::from_secs(1),
+        ..SyntheticMedia::default()
+    });
+
+    let quality = |q: VideoQuality| VideoSubscriptions {
+        default: q,
+        ..VideoSubscriptions::default()
+    };
+    let bob = subscribe(control.as_ref(), "bob", port).await;
+    let carol = subscribe(control.as_ref(), "carol", port).await;
+    control
+        .set_video_subscriptions(ROOM, "bob", quality(VideoQuality::Low))
+        .await
+        .expect("bob wants the thumbnail");
+    control
+        .set_video_subscriptions(ROOM, "carol", quality(VideoQuality::High))
+        .await
+        .expect("carol wants the full picture");
+
+    let size = |subscriber: &Subscriber| {
+        subscriber
+            .track("alice", TrackKind::Video)
+            .and_then(|t| t.frame_size())
+    };
+    wait_until(
+        "bob receives the low layer",
+        Duration::from_secs(10),
+        || size(&bob) == Some((160, 120)),
+    )
+    .await;
+    wait_until(
+        "carol receives the full layer",
+        Duration::from_secs(10),
+        || size(&carol) == Some((640, 480)),
+    )
+    .await;
+    let video = bob.track("alice", TrackKind::Video).expect("video track");
+
+    control
+        .set_video_subscriptions(ROOM, "bob", quality(VideoQuality::Medium))
+        .await
+        .expect("bob wants more");
+    wait_until(
+        "bob switches to the middle layer",
+        Duration::from_secs(10),
+        || size(&bob) == Some((320, 240)),
+    )
+    .await;
+    assert_eq!(
+        bob.tracks()
+            .iter()
+            .filter(|t| t.kind == TrackKind::Video)
+            .count(),
+        1,
+        "the layer switch stays on one track"
+    );
+    assert_eq!(
+        bob.track("alice", TrackKind::Video).map(|t| t.ssrc),
+        Some(video.ssrc),
+        "and one SSRC"
+    );
+    assert_eq!(
+        size(&carol),
+        Some((640, 480)),
+        "carol keeps the full picture"
+    );
+
+    control.close_room(ROOM).await.expect("close");
+    alice.close().await;
+    bob.close().await;
+    carol.close().await;
     sfu.shutdown().await;
 }
