@@ -480,3 +480,72 @@ fn openssl_agrees_with_yunhui_on_sm2_bundles_both_ways() {
     let (ok, stderr) = verify(&second, &fixture.public);
     assert!(!ok && stderr.contains("not with the given key"), "{stderr}");
 }
+
+/// Stops the `registry serve` a test started.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn registry_serve_takes_an_sm2_bundle_with_its_sm2_key_only() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    require_tool("skopeo");
+    let fixture = Fixture::sm2();
+    let bundle = fixture.build("xinchuang", "bundle");
+    let single = bundle.with_file_name("bundle.tar.zst");
+    let ed25519 = Fixture::create();
+    let output = yunhui()
+        .args(["registry", "serve", "--listen", "127.0.0.1:0", "--key"])
+        .arg(&ed25519.public)
+        .arg(&single)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("signed with SM2 (with SM3)"),
+        "{stderr}"
+    );
+
+    let mut child = yunhui()
+        .args(["registry", "serve", "--listen", "127.0.0.1:0", "--key"])
+        .arg(&fixture.public)
+        .arg(&single)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = Server(child);
+    let mut first = String::new();
+    let mut reader = BufReader::new(stdout);
+    reader.read_line(&mut first).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected: {first}"))
+        .to_string();
+    // Blobs are still addressed by their SHA-256, which verification measured.
+    for image in manifest(&bundle)["images"].as_array().unwrap() {
+        let platform = &image["platforms"][0];
+        let reference = format!(
+            "docker://{addr}/{}:{}-{}",
+            image["repository"].as_str().unwrap(),
+            image["tag"].as_str().unwrap(),
+            platform["arch"].as_str().unwrap()
+        );
+        let config = run_ok(
+            Command::new("skopeo")
+                .args(["inspect", "--config", "--tls-verify=false"])
+                .arg(&reference),
+        );
+        let config: serde_json::Value = serde_json::from_slice(&config.stdout).unwrap();
+        assert_eq!(config["architecture"], platform["arch"], "{reference}");
+    }
+}
