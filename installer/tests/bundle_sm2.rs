@@ -479,6 +479,41 @@ fn openssl_agrees_with_yunhui_on_sm2_bundles_both_ways() {
     assert!(ok, "yunhui refuses OpenSSL's SM2 signature: {stderr}");
     let (ok, stderr) = verify(&second, &fixture.public);
     assert!(!ok && stderr.contains("not with the given key"), "{stderr}");
+
+    // A manifest of SHA-256 digests, validly SM2-signed, is still refused:
+    // SM2 bundles list SM3 digests.
+    let mixed = copy_of(&fixture, &bundle, "sha256-under-sm2");
+    let mut document = manifest.clone();
+    document.as_object_mut().unwrap().remove("digest");
+    std::fs::write(
+        mixed.join("manifest.json"),
+        serde_json::to_vec_pretty(&document).unwrap(),
+    )
+    .unwrap();
+    std::fs::remove_file(mixed.join("manifest.json.sm2sig")).unwrap();
+    let (ok, out) = openssl(&[
+        "pkeyutl",
+        "-sign",
+        "-rawin",
+        "-digest",
+        "sm3",
+        "-inkey",
+        path(&fixture.key),
+        "-in",
+        path(&mixed.join("manifest.json")),
+        "-out",
+        path(&mixed.join("manifest.json.sm2sig")),
+        "-pkeyopt",
+        DISTID,
+    ]);
+    assert!(ok, "{out}");
+    let (ok, stderr) = verify(&mixed, &fixture.public);
+    assert!(
+        !ok && stderr.contains(
+            "manifest.json: lists sha256 digests, but bundles signed with SM2 (with SM3) list sm3 digests"
+        ),
+        "{stderr}"
+    );
 }
 
 /// Stops the `registry serve` a test started.

@@ -213,3 +213,36 @@ impl Edition {
             .is_none_or(|arches| arches.iter().any(|a| a == arch))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn editions() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../airgap/editions")
+    }
+
+    #[test]
+    fn xinchuang_signs_with_sm2_and_enterprise_with_ed25519() {
+        let xinchuang = Edition::load(&editions(), "xinchuang").unwrap();
+        assert_eq!(xinchuang.signature, Algorithm::Sm2);
+        let enterprise = Edition::load(&editions(), "enterprise").unwrap();
+        assert_eq!(enterprise.signature, Algorithm::Ed25519);
+    }
+
+    #[test]
+    fn an_unknown_signature_algorithm_is_refused_naming_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(editions().join("enterprise.toml"))
+            .unwrap()
+            .replace("signature = \"ed25519\"", "signature = \"rsa\"");
+        std::fs::write(dir.path().join("enterprise.toml"), text).unwrap();
+        let error = Edition::load(dir.path(), "enterprise")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("rsa") && error.contains("ed25519") && error.contains("sm2"),
+            "{error}"
+        );
+    }
+}

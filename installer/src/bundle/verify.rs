@@ -192,6 +192,16 @@ pub(crate) fn check_signature(
             "{MANIFEST_FILE}: signed but not a bundle manifest this yunhui understands: {e}"
         )]
     })?;
+    // One algorithm family per bundle: SM2 signatures go with SM3 digests,
+    // ed25519 ones with SHA-256, as `bundle build` makes them.
+    if manifest.digest != algorithm.digest() {
+        return Err(vec![format!(
+            "{MANIFEST_FILE}: lists {} digests, but bundles signed with {} list {} digests",
+            manifest.digest.name(),
+            algorithm.describe(),
+            algorithm.digest().name()
+        )]);
+    }
     Ok(CheckedSignature {
         manifest,
         key_id: public.key_id(),

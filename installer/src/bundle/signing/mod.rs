@@ -165,10 +165,14 @@ pub fn keygen(
         }
     };
     write_private(&secret_path, secret_file.as_bytes())?;
-    std::fs::write(&public_path, public_file).map_err(|source| SigningError::Io {
-        path: public_path.clone(),
-        source,
-    })?;
+    if let Err(source) = std::fs::write(&public_path, public_file) {
+        // No half-written pair: a secret key without its public half is useless.
+        let _ = std::fs::remove_file(&secret_path);
+        return Err(SigningError::Io {
+            path: public_path,
+            source,
+        });
+    }
     Ok((secret_path, public_path, public))
 }
 
