@@ -1,10 +1,13 @@
 //! `yunhui preflight` on fixtures taken from real systems: os-release of each
-//! listed OS and /proc/cpuinfo of each listed CPU give the expected verdicts
-//! (F-OPS-4).
+//! listed OS and /proc/cpuinfo of each listed CPU give the expected verdicts,
+//! and each system's host tree (kernel release, module lists, kernel
+//! configuration, cgroup, SELinux, kysec, time services) gives the verdict and
+//! fix of what differs on it (F-OPS-4).
 
 #[path = "bundle_fixture.rs"]
 mod bundle_fixture;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -50,22 +53,47 @@ fn root(os: &str, cpu: &str, kernel: &str) -> tempfile::TempDir {
 /// Copies a captured `/proc/sys` tree (`fixtures/preflight/sysctl/<name>`,
 /// e.g. `net/core/rmem_max`) into a fake root.
 fn with_sysctls(root: &Path, name: &str) {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
     let from = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/preflight/sysctl")
         .join(name);
     copy(&from, &root.join("proc/sys"));
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A fake root from a captured host tree (`fixtures/preflight/host/<host>`)
+/// with its os-release and cpuinfo.
+fn host_root(host: &str, os: &str, cpu: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/preflight/host")
+            .join(host),
+        dir.path(),
+    );
+    std::fs::write(dir.path().join("etc/os-release"), fixture("os", os)).unwrap();
+    std::fs::write(dir.path().join("proc/cpuinfo"), fixture("cpu", cpu)).unwrap();
+    dir
+}
+
+/// Every check of a profile on a root, by name.
+fn checks_by_name(profile: &str, root: &Path) -> BTreeMap<String, (Verdict, String)> {
+    let rules = rules();
+    evaluate(&rules, &rules.profiles[profile], &Facts::read(root))
+        .into_iter()
+        .map(|c| (c.check, (c.verdict, c.detail)))
+        .collect()
 }
 
 fn rules() -> Rules {
@@ -79,6 +107,7 @@ fn operating_systems() {
         ("kylin-v10-sp1", "Kylin V10 SP1", Verdict::Pass),
         ("kylin-v10-sp2", "Kylin V10 SP2", Verdict::Pass),
         ("kylin-v10-sp3", "Kylin V10 SP3", Verdict::Pass),
+        ("kylin-v10-sp3-2403", "Kylin V10 SP3 2403", Verdict::Pass),
         ("uos-20", "UnionTech OS 20", Verdict::Pass),
         ("openeuler-22.03", "openEuler 22.03 LTS", Verdict::Pass),
         ("openeuler-24.03", "openEuler 24.03 LTS", Verdict::Pass),
@@ -150,6 +179,13 @@ fn cpus() {
             "loongson-3a5000",
             "Loongson",
             "Loongson-3A5000",
+            "loong64",
+            Verdict::Warn,
+        ),
+        (
+            "loongson-3c5000l",
+            "Loongson",
+            "Loongson-3C5000L-LL",
             "loong64",
             Verdict::Warn,
         ),
@@ -471,5 +507,327 @@ fn the_report_shows_the_udp_buffer_caps() {
         wmem.starts_with("sysctl net.core.wmem_max WARN 212992: below 16777216")
             && wmem.contains("sysctl -w net.core.wmem_max=16777216"),
         "{wmem}"
+    );
+}
+
+/// One expected line of a report: the check, its verdict, and words its
+/// detail must contain.
+type Expect = (&'static str, Verdict, &'static [&'static str]);
+
+fn assert_checks(what: &str, checks: &BTreeMap<String, (Verdict, String)>, expected: &[Expect]) {
+    for (name, verdict, words) in expected {
+        let (got, detail) = checks
+            .get(*name)
+            .unwrap_or_else(|| panic!("{what}: no {name:?} check in {checks:#?}"));
+        assert_eq!(got, verdict, "{what}, {name}: {detail}");
+        for word in *words {
+            assert!(
+                detail.contains(word),
+                "{what}, {name}: {word:?} not in {detail:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_domestic_system_is_judged_on_what_differs_with_a_fix() {
+    use Verdict::{Fail, Pass, Warn};
+    let cases: &[(&str, &str, &str, &[Expect])] = &[
+        (
+            "kylin-v10-sp1",
+            "kylin-v10-sp1",
+            "kunpeng-920",
+            &[
+                ("operating system", Pass, &["Kylin V10 SP1", "(Tercel)"]),
+                (
+                    "cpu",
+                    Pass,
+                    &["Huawei Kunpeng Kunpeng 920 (arm64, 2 logical CPUs)"],
+                ),
+                (
+                    "kernel",
+                    Warn,
+                    &["4.19.90-23.6.v2101.ky10.aarch64", "5.10 or newer"],
+                ),
+                ("module nf_conntrack", Pass, &["loaded"]),
+                (
+                    "module overlay",
+                    Warn,
+                    &["modprobe overlay", "/etc/modules-load.d/", "ftype=1"],
+                ),
+                ("module br_netfilter", Warn, &["modprobe br_netfilter"]),
+                (
+                    "cgroup",
+                    Fail,
+                    &[
+                        "v1:",
+                        "systemd.unified_cgroup_hierarchy=1",
+                        "grubby",
+                        "kernel 4.19.90-23.6.v2101.ky10.aarch64 has cgroup v2, but Kubernetes recommends 5.8",
+                    ],
+                ),
+                (
+                    "selinux",
+                    Pass,
+                    &["not running (/etc/selinux/config: disabled)"],
+                ),
+                (
+                    "kysec",
+                    Warn,
+                    &[
+                        "kysec_status = 1, kysec_exectl = 1",
+                        "containerd, runc and kubelet",
+                        "setstatus softmode",
+                    ],
+                ),
+                (
+                    "time sync",
+                    Warn,
+                    &[
+                        "chronyd is installed",
+                        "systemctl enable --now chronyd",
+                        "/etc/chrony.conf",
+                    ],
+                ),
+            ],
+        ),
+        (
+            "kylin-v10-sp2",
+            "kylin-v10-sp2",
+            "phytium-s2500",
+            &[
+                ("operating system", Pass, &["Kylin V10 SP2", "(Sword)"]),
+                ("cpu", Pass, &["Phytium FT-2000/4, D2000 or S2500 (arm64"]),
+                ("module nf_conntrack", Pass, &["loaded"]),
+                ("module overlay", Pass, &["loaded"]),
+                ("module br_netfilter", Pass, &["loaded"]),
+                (
+                    "cgroup",
+                    Fail,
+                    &["v1:", "systemd.unified_cgroup_hierarchy=1"],
+                ),
+                (
+                    "selinux",
+                    Warn,
+                    &[
+                        "permissive now",
+                        "enforcing at the next boot",
+                        "SELINUX=permissive",
+                    ],
+                ),
+                ("kysec", Pass, &["execution control off (kysec_exectl = 0)"]),
+                ("time sync", Pass, &["chronyd runs"]),
+            ],
+        ),
+        (
+            "kylin-v10-sp3",
+            "kylin-v10-sp3",
+            "hygon-c86-7285",
+            &[
+                ("operating system", Pass, &["Kylin V10 SP3", "(Lance)"]),
+                (
+                    "cpu",
+                    Pass,
+                    &["Hygon Hygon C86 7285 32-core Processor (amd64"],
+                ),
+                ("kernel", Warn, &["4.19.90-52.22.v2207.ky10.x86_64"]),
+                ("cgroup", Pass, &["v2 (unified)"]),
+                ("selinux", Pass, &["disabled"]),
+                ("kysec", Pass, &["off (kysec_status = 0)"]),
+                ("time sync", Pass, &["chronyd runs"]),
+            ],
+        ),
+        (
+            "uos-20",
+            "uos-20",
+            "hygon-c86-7285",
+            &[
+                ("operating system", Pass, &["UnionTech OS 20"]),
+                ("kernel", Warn, &["4.19.0-91.82.152.uelc20.x86_64"]),
+                (
+                    "module nf_conntrack",
+                    Warn,
+                    &[
+                        "modprobe nf_conntrack`",
+                        "nf_conntrack_ipv4 is part of nf_conntrack",
+                    ],
+                ),
+                ("module overlay", Pass, &["loaded"]),
+                ("cgroup", Fail, &["v1:"]),
+                ("selinux", Pass, &["disabled"]),
+                ("time sync", Warn, &["chronyd, ntpd all run", "keep one"]),
+            ],
+        ),
+        (
+            "openeuler-22.03",
+            "openeuler-22.03",
+            "kunpeng-920",
+            &[
+                ("operating system", Pass, &["openEuler 22.03 LTS"]),
+                ("kernel", Pass, &["5.10.0-136.12.0.86.oe2203sp1.aarch64"]),
+                ("module nf_conntrack", Pass, &["loaded"]),
+                (
+                    "cgroup",
+                    Fail,
+                    &["v1:", "systemd.unified_cgroup_hierarchy=1"],
+                ),
+                (
+                    "selinux",
+                    Warn,
+                    &[
+                        "enforcing:",
+                        "container-selinux",
+                        "setenforce 0",
+                        "SELINUX=permissive",
+                    ],
+                ),
+                ("time sync", Pass, &["chronyd runs"]),
+            ],
+        ),
+        (
+            "centos-7",
+            "centos-7",
+            "intel-xeon-gold-6248",
+            &[
+                ("operating system", Fail, &["CentOS 7"]),
+                ("kernel", Fail, &["older than the minimum 4.19"]),
+                (
+                    "module nf_conntrack",
+                    Pass,
+                    &["this kernel calls it nf_conntrack_ipv4; loaded"],
+                ),
+                (
+                    "cgroup",
+                    Fail,
+                    &["kernel 3.10.0-1160.el7.x86_64 has cgroup v2, but Kubernetes recommends 5.8"],
+                ),
+            ],
+        ),
+    ];
+    for (host, os, cpu, expected) in cases {
+        let dir = host_root(host, os, cpu);
+        let checks = checks_by_name("cluster-node", dir.path());
+        assert_checks(host, &checks, expected);
+        if !expected.iter().any(|(name, _, _)| *name == "kysec") {
+            assert!(
+                !checks.contains_key("kysec"),
+                "{host}: only Kylin has kysec"
+            );
+        }
+    }
+
+    // openEuler 24.03 on cgroup v2 with SELinux permissive: every check of
+    // the host passes (the UDP buffer caps are not in the tree).
+    let dir = host_root("openeuler-24.03", "openeuler-24.03", "hygon-c86-7285");
+    for (name, (verdict, detail)) in checks_by_name("cluster-node", dir.path()) {
+        if !name.starts_with("sysctl") {
+            assert_eq!(verdict, Pass, "openEuler 24.03, {name}: {detail}");
+        }
+    }
+}
+
+#[test]
+fn a_host_running_no_containers_is_not_held_to_the_node_rules() {
+    use Verdict::{Pass, Warn};
+    let dir = host_root("openeuler-22.03", "openeuler-22.03", "kunpeng-920");
+    assert_checks(
+        "openEuler 22.03 all-in-one",
+        &checks_by_name("all-in-one", dir.path()),
+        &[
+            (
+                "selinux",
+                Pass,
+                &["enforcing (this host runs no containers)"],
+            ),
+            ("cgroup", Warn, &["v1:"]),
+        ],
+    );
+    let dir = host_root("kylin-v10-sp1", "kylin-v10-sp1", "kunpeng-920");
+    let checks = checks_by_name("all-in-one", dir.path());
+    assert_checks(
+        "Kylin V10 SP1 all-in-one",
+        &checks,
+        &[("kysec", Warn, &["the yunhui program", "setstatus softmode"])],
+    );
+    assert!(
+        !checks.keys().any(|c| c.starts_with("module")),
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn modules_are_found_through_the_kernel_configuration() {
+    use Verdict::{Fail, Pass, Warn};
+    let release = "4.19.0-91.82.152.uelc20.x86_64";
+    let dir = host_root("uos-20", "uos-20", "hygon-c86-7285");
+    // No module lists: only /boot/config-<release> says what the kernel has.
+    std::fs::remove_dir_all(dir.path().join("lib/modules")).unwrap();
+    std::fs::write(dir.path().join("proc/modules"), "").unwrap();
+    let config = dir.path().join(format!("boot/config-{release}"));
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("CONFIG_OVERLAY_FS=m", "CONFIG_OVERLAY_FS=y")
+        .replace(
+            "CONFIG_BRIDGE_NETFILTER=m",
+            "# CONFIG_BRIDGE_NETFILTER is not set",
+        );
+    std::fs::write(&config, text).unwrap();
+    assert_checks(
+        "UOS 20 by its kernel configuration",
+        &checks_by_name("cluster-node", dir.path()),
+        &[
+            (
+                "module nf_conntrack",
+                Warn,
+                &["not loaded", "modprobe nf_conntrack"],
+            ),
+            (
+                "module overlay",
+                Pass,
+                &["built into the kernel (CONFIG_OVERLAY_FS=y)"],
+            ),
+            (
+                "module br_netfilter",
+                Fail,
+                &["CONFIG_BRIDGE_NETFILTER is not set", "modules package"],
+            ),
+        ],
+    );
+
+    // Neither lists nor configuration: cannot tell.
+    std::fs::remove_file(&config).unwrap();
+    assert_checks(
+        "UOS 20 with nothing to read",
+        &checks_by_name("cluster-node", dir.path()),
+        &[("module overlay", Warn, &["cannot tell"])],
+    );
+}
+
+#[test]
+fn the_report_names_the_kylin_fixes() {
+    let dir = host_root("kylin-v10-sp1", "kylin-v10-sp1", "kunpeng-920");
+    let out = Command::new(env!("CARGO_BIN_EXE_yunhui"))
+        .args(["preflight", "--profile", "cluster-node", "--root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "cgroup v1 fails a node:\n{table}");
+    for line in [
+        "kysec ",
+        "selinux ",
+        "module overlay ",
+        "cgroup ",
+        "time sync ",
+    ] {
+        assert!(
+            table.lines().any(|l| l.starts_with(line)),
+            "no {line:?} line in\n{table}"
+        );
+    }
+    let kysec = table.lines().find(|l| l.starts_with("kysec ")).unwrap();
+    assert!(
+        kysec.contains("WARN") && kysec.contains("setstatus softmode"),
+        "{kysec}"
     );
 }

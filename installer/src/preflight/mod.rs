@@ -1,7 +1,7 @@
 //! `yunhui preflight`: can this host run Yunhui? Checks the operating system,
 //! CPU, kernel and its modules, kernel settings (the UDP buffer caps
-//! `net.core.rmem_max`/`wmem_max`), cgroup version, free disk, ports and time
-//! sync against the rules in `airgap/preflight.toml`, prints a pass/warn/fail
+//! `net.core.rmem_max`/`wmem_max`), cgroup version, SELinux and Kylin's kysec,
+//! free disk, ports and time sync against the rules in `airgap/preflight.toml`, prints a pass/warn/fail
 //! table (or JSON) and exits non-zero when any check fails.
 
 pub mod facts;
@@ -177,55 +177,28 @@ pub fn evaluate(rules: &Rules, profile: &Profile, facts: &Facts) -> Vec<Check> {
             "cannot read the kernel release".into(),
         ),
     });
-    for module in &profile.modules {
-        let name = module.replace('-', "_");
-        let m = &facts.modules;
-        checks.push(if m.loaded.contains(&name) {
-            check(&format!("module {module}"), Verdict::Pass, "loaded".into())
-        } else if m.builtin.contains(&name) {
-            check(&format!("module {module}"), Verdict::Pass, "built into the kernel".into())
-        } else if m.loadable.contains(&name) {
-            check(
-                &format!("module {module}"),
-                Verdict::Warn,
-                format!("not loaded; run `modprobe {module}` and add it to /etc/modules-load.d/"),
-            )
-        } else if !m.listed {
-            check(
-                &format!("module {module}"),
-                Verdict::Warn,
-                "not loaded, and the kernel's module lists are missing; cannot tell whether it is available".into(),
-            )
-        } else {
-            check(
-                &format!("module {module}"),
-                Verdict::Fail,
-                "not available in this kernel; install the kernel's extra modules package".into(),
-            )
-        });
+    for name in &profile.modules {
+        let (verdict, detail) = match rules.module(name) {
+            Some(module) => module.check(facts),
+            None => (Verdict::Warn, "no [[module]] rule describes it".into()),
+        };
+        checks.push(check(&format!("module {name}"), verdict, detail));
     }
     for rule in profile.sysctls(rules) {
         let (verdict, detail) = rule.check(facts.sysctls.get(&rule.name).map(String::as_str));
         checks.push(check(&format!("sysctl {}", rule.name), verdict, detail));
     }
-    checks.push(match facts.cgroup_v2 {
-        Some(true) => check("cgroup", Verdict::Pass, "v2 (unified)".into()),
-        Some(false) => check(
-            "cgroup",
-            profile.cgroup_v1,
-            "v1: Kubernetes 1.35 needs cgroup v2 on nodes; boot with systemd.unified_cgroup_hierarchy=1".into(),
-        ),
-        None => check("cgroup", Verdict::Warn, "no /sys/fs/cgroup".into()),
-    });
-    checks.push(match facts.time_synced {
-        Some(true) => check("time sync", Verdict::Pass, "clock synchronised (timesyncd, chrony or ntpd)".into()),
-        Some(false) => check(
-            "time sync",
-            Verdict::Warn,
-            "no time synchronisation found; run chronyd against the site's NTP server (tokens and TLS need correct clocks)".into(),
-        ),
-        None => check("time sync", Verdict::Warn, "cannot tell whether the clock is synchronised".into()),
-    });
+    let (verdict, detail) = profile.check_cgroup(facts.cgroup, facts.kernel.as_deref());
+    checks.push(check("cgroup", verdict, detail));
+    let (verdict, detail) = profile.check_selinux(&facts.selinux);
+    checks.push(check("selinux", verdict, detail));
+    // Only Kylin has kysec; other hosts get no line for it.
+    if let Some(kysec) = &facts.kysec {
+        let (verdict, detail) = profile.check_kysec(kysec);
+        checks.push(check("kysec", verdict, detail));
+    }
+    let (verdict, detail) = rules::check_time_sync(&facts.time_sync);
+    checks.push(check("time sync", verdict, detail));
     checks
 }
 
