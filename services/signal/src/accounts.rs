@@ -384,12 +384,22 @@ pub async fn list_in_tenant(
     status: Option<AccountStatus>,
 ) -> Result<Vec<Account>> {
     caller.require_tenant_admin("list the enterprise's accounts")?;
-    let rows = sqlx::query(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND ($2 = '' OR status = $2) \
+    // Two statements rather than `$2 = ''`: openGauss and KingbaseES may read
+    // '' as NULL (docs/database-compatibility.md).
+    let by_status = if status.is_some() {
+        "AND status = $2 "
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 {by_status}\
          ORDER BY display_name, id LIMIT 1000"
-    ))
-    .bind(&caller.tenant_id)
-    .bind(status.map(status_str).unwrap_or(""))
+    );
+    let rows = sqlx::query(&sql).bind(&caller.tenant_id);
+    let rows = match status {
+        Some(status) => rows.bind(status_str(status)),
+        None => rows,
+    }
     .fetch_all(store.pool())
     .await?;
     rows.iter().map(account_from_row).collect()
@@ -403,21 +413,26 @@ pub async fn search_directory(
     query: &str,
     limit: u32,
 ) -> Result<Vec<DirectoryEntry>> {
+    // `!` escapes LIKE's wildcards: a backslash would depend on the
+    // database's standard_conforming_strings (docs/database-compatibility.md).
     let escaped: String = query
         .trim()
         .to_lowercase()
         .chars()
         .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
+            '%' | '_' | '!' => vec!['!', c],
             c => vec![c],
         })
         .collect();
     let pattern = format!("%{escaped}%");
+    // A NULL e-mail, phone or department matches nothing. (It once read as
+    // '', which matches only the empty query's `%%`, and that pattern matches
+    // every display name anyway; openGauss and KingbaseES may read '' as NULL.)
     let rows = sqlx::query(
         "SELECT id, display_name, department, email FROM accounts \
          WHERE tenant_id = $1 AND status = 'active' \
-           AND (LOWER(display_name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $2 ESCAPE '\\' \
-                OR COALESCE(phone, '') LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(department, '')) LIKE $2 ESCAPE '\\') \
+           AND (LOWER(display_name) LIKE $2 ESCAPE '!' OR LOWER(email) LIKE $2 ESCAPE '!' \
+                OR phone LIKE $2 ESCAPE '!' OR LOWER(department) LIKE $2 ESCAPE '!') \
          ORDER BY LOWER(display_name), display_name, id LIMIT $3",
     )
     .bind(&caller.tenant_id)

@@ -500,6 +500,12 @@ pub async fn change_occurrence(
     update: Option<OccurrenceUpdate>,
 ) -> Result<StoredSchedule> {
     let mut tx = app.store.pool().begin().await?;
+    // Lock the series' row (SQLite has one writer anyway): changes of one
+    // series' occurrences take turns, each reading what the last one wrote.
+    sqlx::query("UPDATE schedules SET updated_at = updated_at WHERE meeting_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     let action = if update.is_some() {
         "edit an occurrence of this series"
     } else {
@@ -565,19 +571,30 @@ pub async fn change_occurrence(
         .collect();
     exceptions.push(exception.clone());
     let (first, last) = bounds(&stored.timing, &exceptions)?;
-    sqlx::query(
-        "INSERT INTO schedule_exceptions (meeting_id, occurrence_date, cancelled, start_local, duration_minutes, topic) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (meeting_id, occurrence_date) DO UPDATE SET cancelled = $3, start_local = $4, duration_minutes = $5, topic = $6",
-    )
-    .bind(id)
-    .bind(&key)
-    .bind(i64::from(exception.cancelled))
-    .bind(exception.start.clone())
-    .bind(exception.duration_minutes.map(i64::from))
-    .bind(exception.topic.clone())
-    .execute(&mut *tx)
-    .await?;
+    // Update the occurrence's exception, else insert it: the series' row,
+    // locked first thing in this transaction, keeps a concurrent change from
+    // inserting it in between (docs/database-compatibility.md: no upsert).
+    // Both statements bind the same values in the same order.
+    for sql in [
+        "UPDATE schedule_exceptions SET cancelled = $1, start_local = $2, duration_minutes = $3, topic = $4 \
+         WHERE meeting_id = $5 AND occurrence_date = $6",
+        "INSERT INTO schedule_exceptions (cancelled, start_local, duration_minutes, topic, meeting_id, occurrence_date) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    ] {
+        let written = sqlx::query(sql)
+            .bind(i64::from(exception.cancelled))
+            .bind(exception.start.clone())
+            .bind(exception.duration_minutes.map(i64::from))
+            .bind(exception.topic.clone())
+            .bind(id)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if written > 0 {
+            break;
+        }
+    }
     sqlx::query("UPDATE schedules SET first_start = $1, last_end = $2, updated_at = $3 WHERE meeting_id = $4")
         .bind(first)
         .bind(last)

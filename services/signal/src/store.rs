@@ -58,6 +58,9 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        if !sqlite {
+            refuse_empty_string_as_null(&pool).await?;
+        }
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -92,6 +95,30 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// openGauss in its default Oracle-compatible mode (DBCOMPATIBILITY 'A') and
+/// KingbaseES with `ora_input_emptystr_isnull` on store an empty string as
+/// NULL, which breaks NOT NULL text columns and comparisons with `""`; such a
+/// database is refused before anything is written to it
+/// (docs/database-compatibility.md).
+async fn refuse_empty_string_as_null(pool: &AnyPool) -> Result<()> {
+    let (is_null,): (i64,) = sqlx::query_as(
+        "SELECT CAST(CASE WHEN CAST($1 AS TEXT) IS NULL THEN 1 ELSE 0 END AS BIGINT)",
+    )
+    .bind("")
+    .fetch_one(pool)
+    .await?;
+    if is_null == 1 {
+        return Err(Error::Internal(
+            "the database stores an empty string as NULL (openGauss created in its default \
+             Oracle-compatible mode, or KingbaseES with ora_input_emptystr_isnull on); signal \
+             needs PostgreSQL's behaviour: create the database with DBCOMPATIBILITY 'PG' \
+             (openGauss) or set ora_input_emptystr_isnull = off (KingbaseES)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Seconds since the Unix epoch.

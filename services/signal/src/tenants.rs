@@ -74,24 +74,38 @@ pub async fn put(store: &Store, id: &str, record: &TenantRecord) -> Result<(), A
             "displayName must not be empty".into(),
         ));
     }
+    // Update, else insert, else (another put created it meanwhile) update:
+    // what PostgreSQL's ON CONFLICT DO UPDATE did, in SQL that openGauss and
+    // KingbaseES also accept (docs/database-compatibility.md). Both
+    // statements bind the same values in the same order.
+    const UPDATE: &str = "UPDATE tenants SET name = $1, domains = $2, licence = $3, features = $4, \
+         recording_retention_days = $5, updated_at = $6, deleted_at = NULL WHERE id = $7";
+    const INSERT: &str = "INSERT INTO tenants (name, domains, licence, features, recording_retention_days, \
+         updated_at, id, created_at, deleted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, NULL)";
     let ts = now();
-    sqlx::query(
-        "INSERT INTO tenants (id, name, domains, licence, features, recording_retention_days, created_at, updated_at, deleted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) \
-         ON CONFLICT (id) DO UPDATE SET name = $2, domains = $3, licence = $4, features = $5, \
-         recording_retention_days = $6, updated_at = $8, deleted_at = NULL",
-    )
-    .bind(id)
-    .bind(&record.display_name)
-    .bind(serde_json::Value::from(record.domains.clone()).to_string())
-    .bind(record.licence.to_string())
-    .bind(record.features.to_string())
-    .bind(record.recording_retention_days)
-    .bind(ts)
-    .bind(ts)
-    .execute(store.pool())
-    .await?;
-    Ok(())
+    let domains = serde_json::Value::from(record.domains.clone()).to_string();
+    let write = |sql: &'static str| {
+        sqlx::query(sql)
+            .bind(record.display_name.clone())
+            .bind(domains.clone())
+            .bind(record.licence.to_string())
+            .bind(record.features.to_string())
+            .bind(record.recording_retention_days)
+            .bind(ts)
+            .bind(id.to_owned())
+            .execute(store.pool())
+    };
+    if write(UPDATE).await?.rows_affected() > 0 {
+        return Ok(());
+    }
+    match write(INSERT).await {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            write(UPDATE).await?;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The stored, live tenant `id`.

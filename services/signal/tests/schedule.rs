@@ -186,6 +186,20 @@ async fn occurrence_exceptions_survive_series_edits(db: Db) {
         .collect();
     assert_eq!(list, without, "only the cancelled occurrence is gone");
 
+    // Edited twice: the second edit replaces the first's exception.
+    let draft = host
+        .edit_occurrence(
+            &id,
+            "2027-03-09",
+            &OccurrenceUpdate {
+                start: Some("2027-03-09T14:00".into()),
+                duration_minutes: Some(60),
+                topic: Some("Stand-up (draft)".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(draft.exceptions.len(), 2);
     host.edit_occurrence(
         &id,
         "2027-03-09",

@@ -632,9 +632,13 @@ async fn the_directory_lists_active_colleagues_of_ones_own_enterprise(db: Db) {
         .ok(Method::GET, "/api/v1/directory?q=car&limit=1", None)
         .await;
     assert_eq!(names(&limited), ["carlos@acme.example"]);
-    // Wildcards are plain text.
-    let none = carol.ok(Method::GET, "/api/v1/directory?q=%25", None).await;
-    assert_eq!(none, json!([]));
+    // Wildcards, and the escape character, are plain text.
+    for q in ["%25", "c_r", "car%25", "!", "!%25", "%5C", "car!"] {
+        let none = carol
+            .ok(Method::GET, &format!("/api/v1/directory?q={q}"), None)
+            .await;
+        assert_eq!(none, json!([]), "q={q}");
+    }
     // The other enterprise sees only its own people.
     let theirs = globex
         .ok(Method::GET, "/api/v1/directory?q=car", None)
@@ -746,7 +750,48 @@ async fn api_key_scopes_gate_every_endpoint() {
     assert!(gated >= 30, "only {gated} operations gated");
 }
 
+/// The operator's PUT creates a tenant, replaces it, and brings a deleted
+/// one back (written as update-else-insert, which openGauss and KingbaseES
+/// accept, where PostgreSQL had ON CONFLICT).
+async fn putting_a_tenant_creates_replaces_and_restores_it(db: Db) {
+    let server = start(db).await;
+    let internal = Http {
+        server: &server,
+        token: Some(KEY.into()),
+    };
+    let url = "/internal/v1/tenants/initech";
+    let (status, _) = internal.call(Method::GET, url, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for (name, domain, ports) in [
+        ("Initech", "initech.example", 10),
+        ("Initech Ltd", "initech.test", 20),
+    ] {
+        internal
+            .ok(Method::PUT, url, Some(json!({"displayName": name, "domains": [domain], "licence": {"concurrentPorts": ports}})))
+            .await;
+        let stored = internal.ok(Method::GET, url, None).await;
+        assert_eq!(stored["displayName"], name, "{stored}");
+        assert_eq!(stored["domains"], json!([domain]), "{stored}");
+        assert_eq!(stored["licence"]["concurrentPorts"], ports, "{stored}");
+    }
+    let (status, _) = internal.call(Method::DELETE, url, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = internal.call(Method::GET, url, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "deleted");
+    internal
+        .ok(
+            Method::PUT,
+            url,
+            Some(json!({"displayName": "Initech again", "licence": {}})),
+        )
+        .await;
+    let stored = internal.ok(Method::GET, url, None).await;
+    assert_eq!(stored["displayName"], "Initech again", "{stored}");
+    assert_eq!(stored["domains"], json!([]), "{stored}");
+}
+
 on_both_databases!(
+    putting_a_tenant_creates_replaces_and_restores_it,
     the_directory_lists_active_colleagues_of_ones_own_enterprise,
     registration_by_company_domain_waits_for_approval,
     tenants_are_isolated_on_every_endpoint,
