@@ -85,6 +85,74 @@ fn skopeo_and_umoci_read_every_image() {
     }
 }
 
+#[test]
+fn xinchuang_images_have_a_linux_loong64_manifest_skopeo_resolves() {
+    require_tool("skopeo");
+    let fixture = Fixture::sm2();
+    run_ok(&mut fixture.build_command_for(
+        "amd64,arm64,loong64",
+        "xinchuang",
+        "bundle",
+        &fixture.key,
+    ));
+    let bundle = fixture.dir.path().join("bundle");
+    let (ok, stderr) = verify(&bundle, &fixture.public);
+    assert!(ok, "{stderr}");
+    let manifest = manifest(&bundle);
+    assert!(
+        manifest["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["arch"] == "loong64"
+                && t["rust_target"] == "loongarch64-unknown-linux-musl"),
+        "{}",
+        manifest["targets"]
+    );
+    assert!(bundle.join("bin/loong64/yunhui").is_file());
+    let layout = bundle.join("images");
+    for image in manifest["images"].as_array().unwrap() {
+        let reference = format!(
+            "oci:{}:{}",
+            layout.display(),
+            image["oci_ref"].as_str().unwrap()
+        );
+        let raw = run_ok(
+            Command::new("skopeo")
+                .args(["inspect", "--raw"])
+                .arg(&reference),
+        );
+        let index: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+        let platforms: Vec<&serde_json::Value> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["platform"])
+            .collect();
+        assert!(
+            platforms.contains(&&serde_json::json!({"os": "linux", "architecture": "loong64"})),
+            "{reference}: {platforms:?}"
+        );
+        let inspected = run_ok(
+            Command::new("skopeo")
+                .args([
+                    "inspect",
+                    "--override-os",
+                    "linux",
+                    "--override-arch",
+                    "loong64",
+                ])
+                .arg(&reference),
+        );
+        let inspected: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+        assert_eq!(
+            (&inspected["Os"], &inspected["Architecture"]),
+            (&serde_json::json!("linux"), &serde_json::json!("loong64")),
+            "{reference}"
+        );
+    }
+}
+
 fn verify(bundle: &Path, key: &Path) -> (bool, String) {
     let output = yunhui()
         .args(["bundle", "verify"])

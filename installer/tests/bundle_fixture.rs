@@ -86,7 +86,7 @@ impl Fixture {
                 .arg(&prefix),
         );
         let binaries = dir.path().join("binaries");
-        for arch in ["amd64", "arm64"] {
+        for arch in ["amd64", "arm64", "loong64"] {
             std::fs::create_dir_all(binaries.join(arch)).expect("mkdir");
             for binary in BINARIES {
                 std::fs::write(
@@ -112,16 +112,15 @@ impl Fixture {
 
     /// `yunhui bundle build` with the fixture's binaries and another key.
     pub fn build_command_with_key(&self, edition: &str, out: &str, key: &Path) -> Command {
+        self.build_command_for("amd64,arm64", edition, out, key)
+    }
+
+    /// `yunhui bundle build` for `arches` (comma-separated) with the
+    /// fixture's binaries and `key`.
+    pub fn build_command_for(&self, arches: &str, edition: &str, out: &str, key: &Path) -> Command {
         let mut command = yunhui();
         command
-            .args([
-                "bundle",
-                "build",
-                "--edition",
-                edition,
-                "--arch",
-                "amd64,arm64",
-            ])
+            .args(["bundle", "build", "--edition", edition, "--arch", arches])
             .arg("--binaries")
             .arg(&self.binaries)
             .arg("--key")

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::edition::{Edition, rust_target};
+use super::edition::{Edition, builds_std, rust_target};
 use super::image::{BaseContents, ServiceImage, asset_layer, base_layer, write_service_image};
 use super::manifest::{
     BUNDLED_PUBLIC_KEY, BuildInfo, BundleManifest, ComponentEntry, FileEntry, IMAGES_DIR,
@@ -29,7 +29,7 @@ pub struct BuildRequest {
     pub source: PathBuf,
     /// Edition name.
     pub edition: String,
-    /// Target arches (`amd64`, `arm64`).
+    /// Target arches (`amd64`, `arm64`, `loong64`).
     pub arches: Vec<String>,
     /// Output directory; must not exist or be empty.
     pub out: PathBuf,
@@ -69,13 +69,19 @@ fn command_output(program: &str, args: &[&str], dir: &Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn workspace_version(source: &Path) -> Result<String, BundleError> {
+/// The workspace's `Cargo.toml`, parsed.
+fn workspace_manifest(source: &Path) -> Result<(PathBuf, toml::Value), BundleError> {
     let path = source.join("Cargo.toml");
     let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-    let value: toml::Value = toml::from_str(&text).map_err(|e| BundleError::Input {
+    let value = toml::from_str(&text).map_err(|e| BundleError::Input {
         path: path.clone(),
         message: e.to_string(),
     })?;
+    Ok((path, value))
+}
+
+fn workspace_version(source: &Path) -> Result<String, BundleError> {
+    let (path, value) = workspace_manifest(source)?;
     value
         .get("workspace")
         .and_then(|w| w.get("package"))
@@ -85,6 +91,25 @@ fn workspace_version(source: &Path) -> Result<String, BundleError> {
         .ok_or_else(|| BundleError::Input {
             path,
             message: "no [workspace.package] version".into(),
+        })
+}
+
+/// The pinned nightly that builds the standard library of the arches rustup
+/// ships none for (`[workspace.metadata.yunhui] build-std-toolchain`).
+fn build_std_toolchain(source: &Path) -> Result<String, BundleError> {
+    let (path, value) = workspace_manifest(source)?;
+    value
+        .get("workspace")
+        .and_then(|w| w.get("metadata"))
+        .and_then(|m| m.get("yunhui"))
+        .and_then(|y| y.get("build-std-toolchain"))
+        .and_then(toml::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| BundleError::Input {
+            path,
+            message: "no [workspace.metadata.yunhui] build-std-toolchain (the pinned nightly \
+                      that builds loong64's standard library)"
+                .into(),
         })
 }
 
@@ -103,9 +128,28 @@ fn cross_build(
         let Some(triple) = rust_target(arch) else {
             return Err(BundleError::UnknownArch(arch.clone()));
         };
-        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        let (mut command, prerequisites) = if builds_std(arch) {
+            // No prebuilt standard library for this target: the pinned
+            // nightly builds it from its rust-src.
+            let toolchain = build_std_toolchain(source)?;
+            let mut command = Command::new("rustup");
+            command
+                .args(["run", &toolchain, "cargo", "zigbuild"])
+                .arg("-Zbuild-std=std,panic_abort")
+                .env_remove("RUSTC")
+                .env_remove("CARGO");
+            let prerequisites = format!(
+                "`rustup toolchain install {toolchain} --profile minimal --component rust-src`"
+            );
+            (command, prerequisites)
+        } else {
+            let mut command =
+                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            command.arg("zigbuild");
+            (command, format!("`rustup target add {triple}`"))
+        };
         command
-            .args(["zigbuild", "--locked", "--release", "--target", triple])
+            .args(["--locked", "--release", "--target", triple])
             .current_dir(source);
         for package in packages {
             command.args(["-p", package]);
@@ -117,11 +161,13 @@ fn cross_build(
         let status = command.status().map_err(|e| BundleError::CrossBuild {
             target: triple.to_string(),
             message: e.to_string(),
+            prerequisites: prerequisites.clone(),
         })?;
         if !status.success() {
             return Err(BundleError::CrossBuild {
                 target: triple.to_string(),
                 message: format!("cargo zigbuild exited with {status}"),
+                prerequisites,
             });
         }
         let built = target_dir.join(triple).join("release");
@@ -580,4 +626,20 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
     let sig_path = out.join(edition.signature.signature_file());
     std::fs::write(&sig_path, signature).map_err(io_err(&sig_path))?;
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workspace_pins_a_dated_nightly_for_build_std_arches() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let toolchain = build_std_toolchain(&source).unwrap();
+        let date = toolchain.strip_prefix("nightly-").unwrap_or_default();
+        assert!(
+            date.len() == 10 && date.split('-').all(|p| p.parse::<u16>().is_ok()),
+            "{toolchain} is not a dated nightly (nightly-YYYY-MM-DD)"
+        );
+    }
 }

@@ -11,7 +11,14 @@ use super::signing::Algorithm;
 pub const ARCH_TARGETS: &[(&str, &str)] = &[
     ("amd64", "x86_64-unknown-linux-musl"),
     ("arm64", "aarch64-unknown-linux-musl"),
+    ("loong64", "loongarch64-unknown-linux-musl"),
 ];
+
+/// Arches whose standard library rustup does not ship: their binaries are
+/// built with the workspace's pinned nightly (`[workspace.metadata.yunhui]
+/// build-std-toolchain` in Cargo.toml, with its `rust-src`) and
+/// `-Zbuild-std`.
+pub const BUILD_STD_ARCHES: &[&str] = &["loong64"];
 
 /// The Rust target triple for a bundle arch.
 pub fn rust_target(arch: &str) -> Option<&'static str> {
@@ -19,6 +26,21 @@ pub fn rust_target(arch: &str) -> Option<&'static str> {
         .iter()
         .find(|(a, _)| *a == arch)
         .map(|(_, target)| *target)
+}
+
+/// Whether `arch`'s standard library is built from source (see
+/// [`BUILD_STD_ARCHES`]).
+pub fn builds_std(arch: &str) -> bool {
+    BUILD_STD_ARCHES.contains(&arch)
+}
+
+/// The bundle arch names, for messages (`amd64, arm64, loong64`).
+pub fn known_arches() -> String {
+    ARCH_TARGETS
+        .iter()
+        .map(|(arch, _)| *arch)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One edition, as read from its TOML file.
@@ -182,7 +204,8 @@ impl Edition {
         for arch in all_arches {
             if rust_target(arch).is_none() {
                 return Err(invalid(format!(
-                    "unknown arch {arch:?}; use amd64 or arm64"
+                    "unknown arch {arch:?}; use one of {}",
+                    known_arches()
                 )));
             }
         }
@@ -228,6 +251,36 @@ mod tests {
         assert_eq!(xinchuang.signature, Algorithm::Sm2);
         let enterprise = Edition::load(&editions(), "enterprise").unwrap();
         assert_eq!(enterprise.signature, Algorithm::Ed25519);
+    }
+
+    #[test]
+    fn xinchuang_targets_loong64_with_a_standard_library_built_from_source() {
+        let xinchuang = Edition::load(&editions(), "xinchuang").unwrap();
+        assert_eq!(xinchuang.arches, ["amd64", "arm64", "loong64"]);
+        assert_eq!(
+            rust_target("loong64"),
+            Some("loongarch64-unknown-linux-musl")
+        );
+        assert!(builds_std("loong64"));
+        assert!(!builds_std("amd64") && !builds_std("arm64"));
+        let enterprise = Edition::load(&editions(), "enterprise").unwrap();
+        assert_eq!(enterprise.arches, ["amd64", "arm64"]);
+    }
+
+    #[test]
+    fn an_unknown_arch_is_refused_naming_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(editions().join("enterprise.toml"))
+            .unwrap()
+            .replace("arches = [\"amd64\", \"arm64\"]", "arches = [\"riscv64\"]");
+        std::fs::write(dir.path().join("enterprise.toml"), text).unwrap();
+        let error = Edition::load(dir.path(), "enterprise")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("riscv64") && error.contains("amd64, arm64, loong64"),
+            "{error}"
+        );
     }
 
     #[test]

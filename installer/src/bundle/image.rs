@@ -213,7 +213,7 @@ pub fn base_layer(contents: &BaseContents) -> Result<BaseLayer, ImageError> {
     Ok(BaseLayer { tree, notes })
 }
 
-/// The OCI platform of a bundle arch name (`amd64`, `arm64`).
+/// The OCI platform of a bundle arch name (`amd64`, `arm64`, `loong64`).
 pub fn platform_of(arch: &str) -> Platform {
     Platform {
         architecture: arch.to_string(),
@@ -228,7 +228,7 @@ pub struct ServiceImage<'a> {
     pub binary_name: &'a str,
     /// The binary's bytes.
     pub binary: Vec<u8>,
-    /// Bundle arch (`amd64`, `arm64`).
+    /// Bundle arch (`amd64`, `arm64`, `loong64`).
     pub arch: &'a str,
     /// Version label.
     pub version: &'a str,
@@ -356,4 +356,20 @@ pub fn write_service_image(
     let mut descriptor = layout.put_json(MEDIA_TYPE_MANIFEST, &manifest)?;
     descriptor.platform = Some(platform);
     Ok(descriptor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loong64_images_are_linux_loong64_without_a_variant() {
+        let platform = platform_of("loong64");
+        assert_eq!(
+            (platform.os.as_str(), platform.architecture.as_str()),
+            ("linux", "loong64")
+        );
+        assert_eq!(platform.variant, None);
+        assert_eq!(platform_of("arm64").variant.as_deref(), Some("v8"));
+    }
 }

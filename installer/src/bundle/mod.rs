@@ -16,7 +16,10 @@
 //! Binaries come from `--binaries DIR` (`DIR/<arch>/<binary>`) or are
 //! cross-built as static musl executables with cargo-zigbuild. Prerequisites
 //! for the latter: `rustup target add x86_64-unknown-linux-musl
-//! aarch64-unknown-linux-musl` and `pip install ziglang cargo-zigbuild`.
+//! aarch64-unknown-linux-musl` and `pip install ziglang cargo-zigbuild`;
+//! for loong64, whose standard library rustup does not ship, the nightly
+//! pinned in Cargo.toml (`[workspace.metadata.yunhui] build-std-toolchain`)
+//! with its `rust-src`, which builds it (`-Zbuild-std`).
 
 pub mod archive;
 pub mod build;
@@ -57,7 +60,7 @@ pub enum BundleError {
     #[error(transparent)]
     Edition(#[from] edition::EditionError),
     /// An arch name is not known.
-    #[error("unknown arch {0:?}; use amd64 and/or arm64")]
+    #[error("unknown arch {0:?}; use amd64, arm64 and/or loong64")]
     UnknownArch(String),
     /// No arch was requested.
     #[error("no target arch given; pass --arch amd64,arm64")]
@@ -84,13 +87,15 @@ pub enum BundleError {
     },
     /// Cross compilation failed.
     #[error(
-        "cross-building for {target} failed: {message}; prerequisites: `rustup target add {target}` and `pip install ziglang cargo-zigbuild`, or pass --binaries DIR"
+        "cross-building for {target} failed: {message}; prerequisites: {prerequisites} and `pip install ziglang cargo-zigbuild`, or pass --binaries DIR"
     )]
     CrossBuild {
         /// Rust target.
         target: String,
         /// What happened.
         message: String,
+        /// What the build needs for this target (`rustup target add …`).
+        prerequisites: String,
     },
     /// The output directory has content.
     #[error("output directory {0} exists and is not empty; remove it or pass another --out")]
@@ -170,7 +175,7 @@ pub struct BuildArgs {
     /// Edition (a file in airgap/editions/): enterprise or xinchuang.
     #[arg(long)]
     pub edition: String,
-    /// Target arches, comma-separated.
+    /// Target arches, comma-separated (amd64, arm64, loong64).
     #[arg(long, value_delimiter = ',', default_value = "amd64,arm64")]
     pub arch: Vec<String>,
     /// Output directory (default: dist/yunhui-<edition>).
