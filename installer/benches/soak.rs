@@ -477,9 +477,23 @@ async fn main() -> anyhow::Result<()> {
             o.participants - 1
         );
     }
+    // Everyone hangs up at once (one by one, 500 sockets and peer connections
+    // closing in turn took longer than the soak itself).
+    let closing = Instant::now();
+    let mut hang_ups = tokio::task::JoinSet::new();
     for session in sessions {
-        session.close().await;
+        hang_ups.spawn(session.close());
     }
+    let all_closed = tokio::time::timeout(Duration::from_secs(60), async {
+        while hang_ups.join_next().await.is_some() {}
+    })
+    .await
+    .is_ok();
+    println!(
+        "closing every session took {:.1} s{}",
+        closing.elapsed().as_secs_f64(),
+        if all_closed { "" } else { " (stopped waiting after 60 s)" }
+    );
     drop(up);
     if !dropped.is_empty() || !last_silent.is_empty() || !errors.is_empty() {
         bail!("the soak failed (see above)");
