@@ -27,6 +27,9 @@
 //! ```sh
 //! cargo bench -p yunhui-installer --bench soak -- --meetings 50 --participants 10 --minutes 10
 //! ```
+//!
+//! `YUNHUI_SOAK_WRAP` runs `yunhui up` under a profiler, e.g.
+//! `YUNHUI_SOAK_WRAP="heaptrack -o /tmp/up"` to see what memory grows.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -125,7 +128,19 @@ fn free_port(udp: bool) -> anyhow::Result<u16> {
 }
 
 fn start_up(data: &Path, log: &Path) -> anyhow::Result<Up> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_yunhui"))
+    // `YUNHUI_SOAK_WRAP="heaptrack -o /tmp/up"` runs `yunhui up` under a
+    // profiler (the RSS and CPU printed are then the wrapper's).
+    let wrap = std::env::var("YUNHUI_SOAK_WRAP").unwrap_or_default();
+    let mut command = wrap.split_whitespace();
+    let mut child = match command.next() {
+        Some(wrapper) => {
+            let mut c = Command::new(wrapper);
+            c.args(command).arg(env!("CARGO_BIN_EXE_yunhui"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_yunhui")),
+    };
+    let mut child = child
         .arg("up")
         .arg("--data-dir")
         .arg(data)
