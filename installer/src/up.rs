@@ -1,6 +1,7 @@
 //! `yunhui up`: signal, SFU and SIP gateway in one process, with an embedded SQLite
 //! database under the data directory, for trials and small offices.
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,7 +131,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("serving HTTP")?;
     sfu.shutdown().await;
-    println!("Yunhui stopped.");
+    // Not `println!`: whoever started us may have closed our stdout by now,
+    // and a stop is no reason to panic.
+    let _ = writeln!(std::io::stdout(), "Yunhui stopped.");
     Ok(())
 }
 
