@@ -153,6 +153,19 @@ fn xinchuang_images_have_a_linux_loong64_manifest_skopeo_resolves() {
     }
 }
 
+#[test]
+fn without_arch_a_bundle_is_built_for_every_arch_of_its_edition() {
+    let fixture = Fixture::sm2();
+    run_ok(&mut fixture.build_command_for("", "xinchuang", "bundle", &fixture.key));
+    let targets: Vec<serde_json::Value> = manifest(&fixture.dir.path().join("bundle"))["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["arch"].clone())
+        .collect();
+    assert_eq!(targets, ["amd64", "arm64", "loong64"]);
+}
+
 fn verify(bundle: &Path, key: &Path) -> (bool, String) {
     let output = yunhui()
         .args(["bundle", "verify"])

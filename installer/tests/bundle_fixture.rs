@@ -115,12 +115,15 @@ impl Fixture {
         self.build_command_for("amd64,arm64", edition, out, key)
     }
 
-    /// `yunhui bundle build` for `arches` (comma-separated) with the
-    /// fixture's binaries and `key`.
+    /// `yunhui bundle build` for `arches` (comma-separated; empty: no
+    /// `--arch`, the edition's) with the fixture's binaries and `key`.
     pub fn build_command_for(&self, arches: &str, edition: &str, out: &str, key: &Path) -> Command {
         let mut command = yunhui();
+        command.args(["bundle", "build", "--edition", edition]);
+        if !arches.is_empty() {
+            command.args(["--arch", arches]);
+        }
         command
-            .args(["bundle", "build", "--edition", edition, "--arch", arches])
             .arg("--binaries")
             .arg(&self.binaries)
             .arg("--key")

@@ -29,7 +29,7 @@ pub struct BuildRequest {
     pub source: PathBuf,
     /// Edition name.
     pub edition: String,
-    /// Target arches (`amd64`, `arm64`, `loong64`).
+    /// Target arches (`amd64`, `arm64`, `loong64`); empty: the edition's.
     pub arches: Vec<String>,
     /// Output directory; must not exist or be empty.
     pub out: PathBuf,
@@ -267,7 +267,13 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
     let editions_dir = request.source.join("airgap/editions");
     let edition = Edition::load(&editions_dir, &request.edition)?;
     let mut arches: Vec<String> = Vec::new();
-    for arch in &request.arches {
+    // No arch asked for: every arch of the edition.
+    let requested = if request.arches.is_empty() {
+        &edition.arches
+    } else {
+        &request.arches
+    };
+    for arch in requested {
         if rust_target(arch).is_none() {
             return Err(BundleError::UnknownArch(arch.clone()));
         }

@@ -63,7 +63,7 @@ pub enum BundleError {
     #[error("unknown arch {0:?}; use amd64, arm64 and/or loong64")]
     UnknownArch(String),
     /// No arch was requested.
-    #[error("no target arch given; pass --arch amd64,arm64")]
+    #[error("no target arch given and the edition lists none; pass --arch amd64,arm64,loong64")]
     NoArch,
     /// The arch is not part of the edition.
     #[error("arch {arch} is not part of the {edition} edition (it allows {allowed})")]
@@ -175,8 +175,9 @@ pub struct BuildArgs {
     /// Edition (a file in airgap/editions/): enterprise or xinchuang.
     #[arg(long)]
     pub edition: String,
-    /// Target arches, comma-separated (amd64, arm64, loong64).
-    #[arg(long, value_delimiter = ',', default_value = "amd64,arm64")]
+    /// Target arches, comma-separated (amd64, arm64, loong64); default:
+    /// every arch of the edition (`arches` in its file).
+    #[arg(long, value_delimiter = ',')]
     pub arch: Vec<String>,
     /// Output directory (default: dist/yunhui-<edition>).
     #[arg(long)]
