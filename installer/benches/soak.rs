@@ -102,6 +102,66 @@ fn options() -> anyhow::Result<Options> {
     Ok(o)
 }
 
+/// What `yunhui up` logged at ERROR and WARN, read line by line (the log of a
+/// long soak can be large): JSON lines (`"level":"WARN"`, as the binary
+/// writes them) or text (` WARN `).
+#[derive(Default)]
+struct LogSummary {
+    errors: u64,
+    warnings: u64,
+    /// How often each message came, digits blanked so that one kind of
+    /// message (with its SSRCs and counters) counts once.
+    messages: HashMap<String, u64>,
+}
+
+impl LogSummary {
+    fn read(log: &Path) -> anyhow::Result<Self> {
+        let mut summary = Self::default();
+        let file =
+            std::fs::File::open(log).with_context(|| format!("reading {}", log.display()))?;
+        for line in BufReader::new(file).lines() {
+            let line = line?;
+            let (level, message) = match serde_json::from_str::<serde_json::Value>(&line) {
+                Ok(json) => (
+                    json["level"].as_str().unwrap_or_default().to_owned(),
+                    json["fields"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                Err(_) if line.contains(" ERROR ") => ("ERROR".to_owned(), line.clone()),
+                Err(_) if line.contains(" WARN ") => ("WARN".to_owned(), line.clone()),
+                Err(_) => continue,
+            };
+            match level.as_str() {
+                "ERROR" => summary.errors += 1,
+                "WARN" => summary.warnings += 1,
+                _ => continue,
+            }
+            let kind: String = message
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect();
+            *summary
+                .messages
+                .entry(format!("{level} {kind}"))
+                .or_default() += 1;
+        }
+        Ok(summary)
+    }
+
+    fn most_common(&self, n: usize) -> Vec<(u64, &str)> {
+        let mut all: Vec<(u64, &str)> = self
+            .messages
+            .iter()
+            .map(|(m, c)| (*c, m.as_str()))
+            .collect();
+        all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        all.truncate(n);
+        all
+    }
+}
+
 /// `yunhui up`, killed when dropped.
 struct Up {
     child: Child,
@@ -429,9 +489,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let (cpu_total, rss_end) = usage(pid)?;
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let errors: Vec<&str> = text.lines().filter(|l| l.contains(" ERROR ")).collect();
-    let warnings: Vec<&str> = text.lines().filter(|l| l.contains(" WARN ")).collect();
+    let logged = LogSummary::read(&log)?;
     let warm = rss_samples
         .iter()
         .find(|(minute, _)| *minute >= 2.0)
@@ -440,12 +498,10 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "\nyunhui up: {:.0} CPU-s in all, RSS {warm:.1} MiB after warm-up (2 min) -> {rss_end:.1} MiB at the end; \
          {} ERROR and {} WARN lines logged",
-        cpu_total,
-        errors.len(),
-        warnings.len()
+        cpu_total, logged.errors, logged.warnings
     );
-    for line in errors.iter().chain(warnings.iter()).take(10) {
-        println!("  {line}");
+    for (count, message) in logged.most_common(10) {
+        println!("  {count} x {message}");
     }
     println!("dropped participants: {}", dropped.len());
     for line in dropped.iter().take(10) {
@@ -507,10 +563,14 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "closing every session took {:.1} s{}",
         closing.elapsed().as_secs_f64(),
-        if all_closed { "" } else { " (stopped waiting after 60 s)" }
+        if all_closed {
+            ""
+        } else {
+            " (stopped waiting after 60 s)"
+        }
     );
     drop(up);
-    if !dropped.is_empty() || !last_silent.is_empty() || !errors.is_empty() {
+    if !dropped.is_empty() || !last_silent.is_empty() || logged.errors > 0 {
         bail!("the soak failed (see above)");
     }
     Ok(())
