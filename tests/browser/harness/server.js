@@ -39,6 +39,28 @@ export function freeUdpPort() {
   });
 }
 
+/** Whether `port` can be listened on for TCP on every address. */
+function tcpFree(port) {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.once("error", () => resolveFree(false));
+    server.listen(port, "0.0.0.0", () => server.close(() => resolveFree(true)));
+  });
+}
+
+/**
+ * A UDP port whose number is also free for TCP and is none of `taken`: the
+ * SFU takes its media port's number on both (ICE over TCP), and the SIP
+ * gateway may too. A UDP port alone once collided with the HTTP port.
+ */
+export async function freeUdpAndTcpPort(taken = []) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freeUdpPort();
+    if (!taken.includes(port) && (await tcpFree(port))) return port;
+  }
+  throw new Error("found no port free on both UDP and TCP");
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Fails with a sentence saying what to set up, instead of a spawn ENOENT. */
@@ -66,8 +88,8 @@ export async function startServer({ host = "127.0.0.1" } = {}) {
   const bin = requireBinary();
   const dataDir = await mkdtemp(join(tmpdir(), "yunhui-e2e-"));
   const port = await freeTcpPort();
-  const mediaPort = await freeUdpPort();
-  const sipPort = await freeUdpPort();
+  const mediaPort = await freeUdpAndTcpPort([port]);
+  const sipPort = await freeUdpAndTcpPort([port, mediaPort]);
   const listen = `${host}:${port}`;
   const child = spawn(
     bin,
