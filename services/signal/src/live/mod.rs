@@ -6,6 +6,9 @@
 //!   invitations that ring them;
 //! - [`chat`]: a meeting's chat, kept for late joiners;
 //! - [`throttle`]: slowing down wrong meeting passwords;
+//! - [`ownership`], [`proxy`]: with several signal replicas, which one owns
+//!   each live meeting (a lease in the database), and sockets carried
+//!   through to the owner;
 //! - [`outbox`]: what any of these hand to a socket's writer (a leaf).
 //!
 //! The stored records these work on (accounts, meetings, schedules) are the
@@ -13,7 +16,9 @@
 
 pub mod chat;
 pub mod outbox;
+pub mod ownership;
 pub mod presence;
+pub mod proxy;
 pub mod ringing;
 pub mod room;
 pub mod signaling;
