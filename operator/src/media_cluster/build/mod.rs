@@ -605,6 +605,8 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             env::PUBLIC_URL,
             env::SIPGW_URL,
             env::DATABASE_URL,
+            env::POD_IP,
+            env::REPLICA_URL,
         ];
         assert_eq!(names("StatefulSet/prod-signal"), read_by_signal);
         assert_eq!(

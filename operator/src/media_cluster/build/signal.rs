@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use yunhui_proto::env;
 
 use super::pod::{
-    container_port, empty_dir, env_from_secret, env_value, label_selector, mount,
+    container_port, empty_dir, env_from_field, env_from_secret, env_value, label_selector, mount,
     with_health_probes,
 };
 use super::policy::{from_anywhere, network_policy, open_port, pdb};
@@ -109,6 +109,13 @@ fn variables(input: &BuildInput<'_>, database: &Database) -> Vec<EnvVar> {
     } = database
     {
         vars.push(env_from_secret(env::DATABASE_URL, url_secret, url_key));
+        // A shared database allows several replicas: each live meeting is
+        // owned by one, reached by the others at its own address.
+        vars.push(env_from_field(env::POD_IP, "status.podIP"));
+        vars.push(env_value(
+            env::REPLICA_URL,
+            format!("http://$({}):{SIGNAL_PORT}", env::POD_IP),
+        ));
     }
     vars
 }
