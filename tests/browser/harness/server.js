@@ -90,13 +90,22 @@ export async function startServer({ host = "127.0.0.1" } = {}) {
   const port = await freeTcpPort();
   const mediaPort = await freeUdpAndTcpPort([port]);
   const sipPort = await freeUdpAndTcpPort([port, mediaPort]);
+  // TURN (UDP and TCP on one number) and TURN over TLS, never the defaults
+  // (3478, 5349): servers of concurrent runs would share them.
+  const turnPort = await freeUdpAndTcpPort([port, mediaPort, sipPort]);
+  let turnTlsPort = await freeTcpPort();
+  while ([port, mediaPort, sipPort, turnPort].includes(turnTlsPort)) turnTlsPort = await freeTcpPort();
   const listen = `${host}:${port}`;
   const child = spawn(
     bin,
-    ["up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort), "--web-dir", webDir],
+    [
+      "up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort),
+      "--turn-port", String(turnPort), "--turn-tls-port", String(turnTlsPort), "--web-dir", webDir,
+    ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } },
   );
   const server = new YunhuiServer(child, `http://${listen}`, dataDir);
+  server.ports = { http: port, media: mediaPort, sip: sipPort, turn: turnPort, turnTls: turnTlsPort };
   try {
     await server.waitReady();
   } catch (error) {

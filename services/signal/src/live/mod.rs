@@ -6,6 +6,8 @@
 //!   invitations that ring them;
 //! - [`chat`]: a meeting's chat, kept for late joiners;
 //! - [`throttle`]: slowing down wrong meeting passwords;
+//! - [`turn_credentials`]: the TURN server and credentials each participant is
+//!   handed on join;
 //! - [`outbox`]: what any of these hand to a socket's writer (a leaf).
 //!
 //! The stored records these work on (accounts, meetings, schedules) are the
@@ -18,3 +20,4 @@ pub mod ringing;
 pub mod room;
 pub mod signaling;
 pub mod throttle;
+pub mod turn_credentials;
