@@ -399,8 +399,10 @@ async fn an_sdk_subscriber_on_relay_candidates_only_gets_media_through_turn() {
     while let Some(sdp) = offer {
         let answer = bob.apply_offer(&sdp).await.expect("answer");
         let candidates: Vec<&str> = answer.lines().filter(|l| l.starts_with("a=candidate")).collect();
+        // The node is ICE-lite and learns bob's address from his checks:
+        // relay candidates come later (or not at all in the SDP), host ones never.
         assert!(
-            !candidates.is_empty() && candidates.iter().all(|c| c.contains(" typ relay")),
+            candidates.iter().all(|c| c.contains(" typ relay")),
             "bob offers only relay candidates: {candidates:?}"
         );
         offer = control
