@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
-use yunhui_sfu::control::InProcessControl;
 use yunhui_proto::turn::TurnEndpoints;
+use yunhui_sfu::control::InProcessControl;
 use yunhui_sfu::turn::{TurnConfig, TurnLimits, TurnTls};
 use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::live::turn_credentials::TurnService;
@@ -173,7 +173,11 @@ async fn start_turn(
     let tls = match (&args.turn_tls_cert, &args.turn_tls_key) {
         _ if args.turn_tls_port == 0 => None,
         (Some(cert), Some(key)) => Some(TurnTls::from_pem_files(tls_listen, cert, key)?),
-        _ => Some(self_signed_turn_tls(tls_listen, advertised_ip, &args.data_dir)?),
+        _ => Some(self_signed_turn_tls(
+            tls_listen,
+            advertised_ip,
+            &args.data_dir,
+        )?),
     };
     let secret = accounts::new_secret(32).into_bytes();
     let config = TurnConfig {

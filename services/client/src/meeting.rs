@@ -19,8 +19,7 @@ use yunhui_proto::signaling::{
 };
 
 use crate::media::{
-    IceOptions,
-    AudioSender, MediaError, PublishOptions, Publisher, Subscriber, SyntheticMedia,
+    AudioSender, IceOptions, MediaError, PublishOptions, Publisher, Subscriber, SyntheticMedia,
 };
 use crate::signaling::{SignalingClient, SignalingError};
 
@@ -285,8 +284,7 @@ impl MeetingSession {
         options: PublishOptions,
     ) -> Result<Publisher, SessionError> {
         let publisher =
-            Publisher::with_ice(&self.participant_id, &self.media_bind, options, &self.ice)
-                .await?;
+            Publisher::with_ice(&self.participant_id, &self.media_bind, options, &self.ice).await?;
         let mut events = self.events();
         let offer = publisher.create_offer().await?;
         self.send(ClientMessage::PublishOffer { sdp: offer })?;

@@ -226,7 +226,10 @@ mod tests {
         };
         assert_eq!(
             v6.urls(),
-            ["turn:[::1]:3478?transport=udp", "turn:[::1]:3478?transport=tcp"]
+            [
+                "turn:[::1]:3478?transport=udp",
+                "turn:[::1]:3478?transport=tcp"
+            ]
         );
     }
 }

@@ -214,11 +214,14 @@ impl Sfu {
         config: turn::TurnConfig,
     ) -> Result<turn::TurnAddrs, turn::TurnError> {
         let ctx = &self.inner.ctx;
-        let bound = ctx.socket.local_addr().map_err(|source| turn::TurnError::Bind {
-            transport: "UDP",
-            addr: config.listen,
-            source,
-        })?;
+        let bound = ctx
+            .socket
+            .local_addr()
+            .map_err(|source| turn::TurnError::Bind {
+                transport: "UDP",
+                addr: config.listen,
+                source,
+            })?;
         let media = turn::MediaTarget::new(ctx.advertised, bound);
         let (addrs, tasks) = turn::start(
             config,

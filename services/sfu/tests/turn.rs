@@ -5,7 +5,6 @@
 //! refused; the per-participant limit holds. Then an SDK participant whose
 //! peer connection may only use relay candidates receives media through it.
 
-mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -37,10 +36,13 @@ async fn node(limits: TurnLimits) -> (Sfu, TurnAddrs, rustls_pki_types::Certific
     })
     .await
     .expect("SFU starts");
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
     let der = cert.cert.der().clone();
-    let key = rustls_pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).expect("key");
-    let tls = TurnTls::from_der(SocketAddr::new(LOCALHOST, 0), vec![der.clone()], key).expect("TLS config");
+    let key =
+        rustls_pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).expect("key");
+    let tls = TurnTls::from_der(SocketAddr::new(LOCALHOST, 0), vec![der.clone()], key)
+        .expect("TLS config");
     let addrs = sfu
         .serve_turn(TurnConfig {
             listen: SocketAddr::new(LOCALHOST, 0),
@@ -62,7 +64,11 @@ fn credentials(participant: &str, lifetime: Duration) -> TurnCredentials {
 fn expired(participant: &str) -> TurnCredentials {
     let username = format!(
         "{}:{participant}",
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() - 60
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - 60
     );
     TurnCredentials::new(&username, &password_for(SECRET, &username))
 }
@@ -104,7 +110,10 @@ trait ClientApi: Send {
 
 impl<C: TurnClientApi + Send> ClientApi for C {
     fn recv(&mut self, transmit: Transmit<Vec<u8>>, now: Instant) -> bool {
-        !matches!(TurnClientApi::recv(self, transmit, now), TurnRecvRet::Ignored(_))
+        !matches!(
+            TurnClientApi::recv(self, transmit, now),
+            TurnRecvRet::Ignored(_)
+        )
     }
     fn poll(&mut self, now: Instant) -> Option<Instant> {
         match TurnClientApi::poll(self, now) {
@@ -119,7 +128,8 @@ impl<C: TurnClientApi + Send> ClientApi for C {
         TurnClientApi::poll_event(self)
     }
     fn create_permission(&mut self, peer: IpAddr, now: Instant) {
-        TurnClientApi::create_permission(self, TransportType::Udp, peer, now).expect("permission request");
+        TurnClientApi::create_permission(self, TransportType::Udp, peer, now)
+            .expect("permission request");
     }
     fn send_to(&mut self, peer: SocketAddr, data: &[u8], now: Instant) -> Option<Vec<u8>> {
         use turn_client_proto::prelude::DelayedTransmitBuild;
@@ -130,7 +140,12 @@ impl<C: TurnClientApi + Send> ClientApi for C {
 }
 
 impl Client {
-    async fn allocate(over: Over, addrs: &TurnAddrs, cert: &rustls_pki_types::CertificateDer<'static>, creds: TurnCredentials) -> Client {
+    async fn allocate(
+        over: Over,
+        addrs: &TurnAddrs,
+        cert: &rustls_pki_types::CertificateDer<'static>,
+        creds: TurnCredentials,
+    ) -> Client {
         let mut config = turn_client_proto::api::TurnConfig::new(creds);
         // The REST-API username carries the expiry and participant: it has to
         // travel in the clear (USERNAME), as browsers send it, not hashed.
@@ -170,7 +185,12 @@ impl Client {
                         .with_no_client_auth();
                         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
                         let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-                        Box::new(connector.connect(name, stream).await.expect("TLS handshake with the node"))
+                        Box::new(
+                            connector
+                                .connect(name, stream)
+                                .await
+                                .expect("TLS handshake with the node"),
+                        )
                     }
                 };
                 Client {
@@ -232,7 +252,8 @@ impl Client {
                 None => {}
                 Some(None) => return None,
                 Some(Some(len)) => {
-                    let transmit = Transmit::new(buf[..len].to_vec(), self.transport, self.server, self.local);
+                    let transmit =
+                        Transmit::new(buf[..len].to_vec(), self.transport, self.server, self.local);
                     let now = self.now();
                     self.turn.recv(transmit, now);
                 }
@@ -259,9 +280,22 @@ async fn a_client_relays_to_the_node_over_udp_tcp_and_tls() {
     let media = sfu.media_addr();
     let mut clients = Vec::new();
     for over in [Over::Udp, Over::Tcp, Over::Tls] {
-        let mut client = Client::allocate(over, &addrs, &cert, credentials("alice", Duration::from_secs(600))).await;
-        let relayed = client.relayed().await.unwrap_or_else(|e| panic!("over {over:?} no allocation: {e}"));
-        assert_eq!(relayed.ip(), media.ip(), "over {over:?} the relay is on the node's advertised address");
+        let mut client = Client::allocate(
+            over,
+            &addrs,
+            &cert,
+            credentials("alice", Duration::from_secs(600)),
+        )
+        .await;
+        let relayed = client
+            .relayed()
+            .await
+            .unwrap_or_else(|e| panic!("over {over:?} no allocation: {e}"));
+        assert_eq!(
+            relayed.ip(),
+            media.ip(),
+            "over {over:?} the relay is on the node's advertised address"
+        );
 
         // The node's own media address is a peer...
         let now = client.now();
@@ -278,7 +312,10 @@ async fn a_client_relays_to_the_node_over_udp_tcp_and_tls() {
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while sfu.metrics().received_bytes.get() < before + 400 {
-            assert!(tokio::time::Instant::now() < deadline, "over {over:?} the relayed datagram did not reach the media port");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "over {over:?} the relayed datagram did not reach the media port"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
 
@@ -297,7 +334,11 @@ async fn a_client_relays_to_the_node_over_udp_tcp_and_tls() {
             .encode_to_string(&sfu.registry().gather())
             .unwrap()
     };
-    assert!(metrics().contains("yunhui_sfu_turn_allocations 3"), "{}", metrics());
+    assert!(
+        metrics().contains("yunhui_sfu_turn_allocations 3"),
+        "{}",
+        metrics()
+    );
     assert!(
         metrics().contains(r#"yunhui_sfu_turn_refused_total{reason="peer"} 3"#),
         "{}",
@@ -320,16 +361,31 @@ async fn expired_and_wrong_credentials_get_no_relay() {
     for over in [Over::Udp, Over::Tcp, Over::Tls] {
         let mut late = Client::allocate(over, &addrs, &cert, expired("bob")).await;
         let refused = late.relayed().await;
-        assert!(refused.is_err(), "over {over:?} expired credentials got {refused:?}");
+        assert!(
+            refused.is_err(),
+            "over {over:?} expired credentials got {refused:?}"
+        );
         let issued = Issued::issue(SECRET, "bob", SystemTime::now(), Duration::from_secs(600));
-        let mut wrong = Client::allocate(over, &addrs, &cert, TurnCredentials::new(&issued.username, "not-the-password")).await;
+        let mut wrong = Client::allocate(
+            over,
+            &addrs,
+            &cert,
+            TurnCredentials::new(&issued.username, "not-the-password"),
+        )
+        .await;
         let refused = wrong.relayed().await;
-        assert!(refused.is_err(), "over {over:?} a wrong password got {refused:?}");
+        assert!(
+            refused.is_err(),
+            "over {over:?} a wrong password got {refused:?}"
+        );
         let mut other_secret = Client::allocate(
             over,
             &addrs,
             &cert,
-            TurnCredentials::new(&issued.username, &password_for(b"another deployment", &issued.username)),
+            TurnCredentials::new(
+                &issued.username,
+                &password_for(b"another deployment", &issued.username),
+            ),
         )
         .await;
         assert!(other_secret.relayed().await.is_err());
@@ -337,7 +393,10 @@ async fn expired_and_wrong_credentials_get_no_relay() {
     let metrics = prometheus::TextEncoder::new()
         .encode_to_string(&sfu.registry().gather())
         .unwrap();
-    assert!(metrics.contains("yunhui_sfu_turn_allocations 0"), "{metrics}");
+    assert!(
+        metrics.contains("yunhui_sfu_turn_allocations 0"),
+        "{metrics}"
+    );
     sfu.shutdown().await;
 }
 
@@ -350,14 +409,38 @@ async fn a_participant_holds_at_most_its_limit_of_allocations() {
     .await;
     let mut held = Vec::new();
     for _ in 0..2 {
-        let mut client = Client::allocate(Over::Udp, &addrs, &cert, credentials("carol", Duration::from_secs(600))).await;
+        let mut client = Client::allocate(
+            Over::Udp,
+            &addrs,
+            &cert,
+            credentials("carol", Duration::from_secs(600)),
+        )
+        .await;
         client.relayed().await.expect("within the limit");
         held.push(client);
     }
-    let mut third = Client::allocate(Over::Tcp, &addrs, &cert, credentials("carol", Duration::from_secs(600))).await;
-    assert!(third.relayed().await.is_err(), "a third allocation of one participant is refused");
-    let mut someone_else = Client::allocate(Over::Udp, &addrs, &cert, credentials("dave", Duration::from_secs(600))).await;
-    someone_else.relayed().await.expect("another participant still gets one");
+    let mut third = Client::allocate(
+        Over::Tcp,
+        &addrs,
+        &cert,
+        credentials("carol", Duration::from_secs(600)),
+    )
+    .await;
+    assert!(
+        third.relayed().await.is_err(),
+        "a third allocation of one participant is refused"
+    );
+    let mut someone_else = Client::allocate(
+        Over::Udp,
+        &addrs,
+        &cert,
+        credentials("dave", Duration::from_secs(600)),
+    )
+    .await;
+    someone_else
+        .relayed()
+        .await
+        .expect("another participant still gets one");
     sfu.shutdown().await;
 }
 
@@ -376,7 +459,9 @@ async fn an_sdk_subscriber_on_relay_candidates_only_gets_media_through_turn() {
     for p in ["alice", "bob"] {
         control.add_participant(ROOM, p).await.expect("participant");
     }
-    let alice = Publisher::new("alice", "127.0.0.1:0").await.expect("publisher");
+    let alice = Publisher::new("alice", "127.0.0.1:0")
+        .await
+        .expect("publisher");
     let answer = control
         .publish(ROOM, "alice", &alice.create_offer().await.expect("offer"))
         .await
@@ -394,11 +479,16 @@ async fn an_sdk_subscriber_on_relay_candidates_only_gets_media_through_turn() {
         })],
         relay_only: true,
     };
-    let bob = Subscriber::with_ice("127.0.0.1:0", &ice).await.expect("subscriber");
+    let bob = Subscriber::with_ice("127.0.0.1:0", &ice)
+        .await
+        .expect("subscriber");
     let mut offer = control.subscribe_offer(ROOM, "bob").await.expect("offer");
     while let Some(sdp) = offer {
         let answer = bob.apply_offer(&sdp).await.expect("answer");
-        let candidates: Vec<&str> = answer.lines().filter(|l| l.starts_with("a=candidate")).collect();
+        let candidates: Vec<&str> = answer
+            .lines()
+            .filter(|l| l.starts_with("a=candidate"))
+            .collect();
         // The node is ICE-lite and learns bob's address from his checks:
         // relay candidates come later (or not at all in the SDP), host ones never.
         assert!(
@@ -431,7 +521,10 @@ async fn an_sdk_subscriber_on_relay_candidates_only_gets_media_through_turn() {
         .find_map(|l| l.strip_prefix("yunhui_sfu_turn_relayed_bytes_total "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
-    assert!(relayed > 10_000, "the media went through the relay: {relayed} bytes");
+    assert!(
+        relayed > 10_000,
+        "the media went through the relay: {relayed} bytes"
+    );
     alice.close().await;
     sfu.shutdown().await;
 }

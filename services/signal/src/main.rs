@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_client::media_control::HttpControl;
+use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_signal::sipgw_client::HttpCallControl;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};

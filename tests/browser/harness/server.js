@@ -198,15 +198,16 @@ export class YunhuiServer {
     return { email, password, session, token: session.token };
   }
 
-  /** Sum of every series of a Prometheus metric on /metrics (null if absent). */
-  async metric(name) {
+  /** Sum of every series of a Prometheus metric on /metrics (null if absent), of those with `labels` when given. */
+  async metric(name, labels = {}) {
     const response = await fetch(`${this.url}/metrics`);
     const text = await response.text();
     let total = null;
     for (const line of text.split("\n")) {
       if (line.startsWith("#")) continue;
       const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (match && match[1] === name) total = (total ?? 0) + Number(match[3]);
+      const labelled = Object.entries(labels).every(([key, value]) => (match?.[2] ?? "").includes(`${key}="${value}"`));
+      if (match && match[1] === name && labelled) total = (total ?? 0) + Number(match[3]);
     }
     return total;
   }

@@ -23,7 +23,8 @@
 //!   silence, and clients without a session are limited too.
 //!
 //! Metrics: `yunhui_sfu_turn_allocations`, `yunhui_sfu_turn_relayed_bytes_total`,
-//! `yunhui_sfu_turn_refused_total{reason}`.
+//! `yunhui_sfu_turn_refused_total{reason}` (`credentials`, `peer`,
+//! `allocation_limit`, `tls_handshake`).
 
 mod screen;
 mod session;
@@ -202,6 +203,7 @@ pub(crate) struct TurnMetrics {
     refused_credentials: IntCounter,
     refused_peers: IntCounter,
     refused_allocations: IntCounter,
+    refused_tls: IntCounter,
 }
 
 impl TurnMetrics {
@@ -225,6 +227,7 @@ impl TurnMetrics {
             refused_credentials: refused.with_label_values(&["credentials"]),
             refused_peers: refused.with_label_values(&["peer"]),
             refused_allocations: refused.with_label_values(&["allocation_limit"]),
+            refused_tls: refused.with_label_values(&["tls_handshake"]),
         };
         registry.register(Box::new(metrics.allocations.clone()))?;
         registry.register(Box::new(metrics.relayed_bytes.clone()))?;
@@ -296,7 +299,10 @@ impl Shared {
             return Err(reason);
         }
         held.total += 1;
-        *held.by_participant.entry(participant.to_owned()).or_default() += 1;
+        *held
+            .by_participant
+            .entry(participant.to_owned())
+            .or_default() += 1;
         self.metrics.allocations.inc();
         Ok(AllocationGuard {
             shared: Arc::clone(self),
@@ -346,7 +352,11 @@ pub(crate) async fn start(
                 .await
                 .map_err(bind("TLS", tls.listen))?;
             let addr = listener.local_addr().map_err(bind("TLS", tls.listen))?;
-            Some((listener, addr, tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.config))))
+            Some((
+                listener,
+                addr,
+                tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.config)),
+            ))
         }
         None => None,
     };
@@ -490,6 +500,7 @@ async fn serve_streams(
                     {
                         Ok(Ok(stream)) => ClientLink::Stream(Box::new(stream)),
                         Ok(Err(error)) => {
+                            shared.metrics.refused_tls.inc();
                             tracing::debug!(client = %from, %error, "TURN TLS handshake failed");
                             return;
                         }

@@ -152,17 +152,25 @@ mod tests {
 
     const SECRET: &[u8] = b"shared";
 
-    fn request(method: turn_server_proto::stun::types::message::Method, username: &str, password: &str, peer: Option<SocketAddr>) -> Vec<u8> {
+    fn request(
+        method: turn_server_proto::stun::types::message::Method,
+        username: &str,
+        password: &str,
+        peer: Option<SocketAddr>,
+    ) -> Vec<u8> {
         let mut msg = Message::builder_request(method, MessageWriteVec::new());
         let transaction: TransactionId = msg.transaction_id();
-        msg.add_attribute(&Username::new(username).unwrap()).unwrap();
+        msg.add_attribute(&Username::new(username).unwrap())
+            .unwrap();
         msg.add_attribute(&Realm::new(REALM).unwrap()).unwrap();
         if let Some(peer) = peer {
-            msg.add_attribute(&XorPeerAddress::new(peer, transaction)).unwrap();
+            msg.add_attribute(&XorPeerAddress::new(peer, transaction))
+                .unwrap();
         }
         let key: MessageIntegrityCredentials =
             LongTermKeyCredentials::new(username.into(), password.into(), REALM.into()).into();
-        msg.add_message_integrity(&key, IntegrityAlgorithm::Sha1).unwrap();
+        msg.add_message_integrity(&key, IntegrityAlgorithm::Sha1)
+            .unwrap();
         msg.finish()
     }
 
@@ -172,11 +180,17 @@ mod tests {
         let node: IpAddr = "10.0.0.1".parse().unwrap();
         let user = "2000:alice";
         let good = request(ALLOCATE, user, &password_for(SECRET, user), None);
-        assert!(matches!(screen(&good, SECRET, node, now), Screened::Valid { participant, .. } if participant == "alice"));
+        assert!(
+            matches!(screen(&good, SECRET, node, now), Screened::Valid { participant, .. } if participant == "alice")
+        );
         let late = now + Duration::from_secs(1_001);
-        assert!(matches!(screen(&good, SECRET, node, late), Screened::Refused(why) if why.contains("expired")));
+        assert!(
+            matches!(screen(&good, SECRET, node, late), Screened::Refused(why) if why.contains("expired"))
+        );
         let wrong = request(ALLOCATE, user, "guess", None);
-        assert!(matches!(screen(&wrong, SECRET, node, now), Screened::Refused(why) if why.contains("not signed")));
+        assert!(
+            matches!(screen(&wrong, SECRET, node, now), Screened::Refused(why) if why.contains("not signed"))
+        );
     }
 
     #[test]
@@ -185,18 +199,37 @@ mod tests {
         let node: IpAddr = "10.0.0.1".parse().unwrap();
         let user = "2000:bob";
         let password = password_for(SECRET, user);
-        let ours = request(CREATE_PERMISSION, user, &password, Some("10.0.0.1:7882".parse().unwrap()));
-        assert!(matches!(screen(&ours, SECRET, node, now), Screened::Valid { .. }));
-        let theirs = request(CHANNEL_BIND, user, &password, Some("192.0.2.9:53".parse().unwrap()));
+        let ours = request(
+            CREATE_PERMISSION,
+            user,
+            &password,
+            Some("10.0.0.1:7882".parse().unwrap()),
+        );
+        assert!(matches!(
+            screen(&ours, SECRET, node, now),
+            Screened::Valid { .. }
+        ));
+        let theirs = request(
+            CHANNEL_BIND,
+            user,
+            &password,
+            Some("192.0.2.9:53".parse().unwrap()),
+        );
         let Screened::Forbidden { peer, answer, .. } = screen(&theirs, SECRET, node, now) else {
             panic!("a foreign peer is refused");
         };
         assert_eq!(peer, "192.0.2.9:53".parse().unwrap());
         let answer = Message::from_bytes(&answer).unwrap();
         assert!(answer.has_class(MessageClass::Error));
-        assert_eq!(answer.attribute::<ErrorCode>().unwrap().code(), ErrorCode::FORBIDDEN);
+        assert_eq!(
+            answer.attribute::<ErrorCode>().unwrap().code(),
+            ErrorCode::FORBIDDEN
+        );
         let key: MessageIntegrityCredentials =
             LongTermKeyCredentials::new(user.into(), password, REALM.into()).into();
-        assert!(answer.validate_integrity(&key).is_ok(), "the refusal is signed");
+        assert!(
+            answer.validate_integrity(&key).is_ok(),
+            "the refusal is signed"
+        );
     }
 }

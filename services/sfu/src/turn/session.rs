@@ -316,7 +316,12 @@ impl Session {
         if from != self.shared.media.local {
             return;
         }
-        let transmit = Transmit::new(data, TransportType::Udp, self.shared.media.advertised, relay.addr);
+        let transmit = Transmit::new(
+            data,
+            TransportType::Udp,
+            self.shared.media.advertised,
+            relay.addr,
+        );
         let now = self.now();
         if let Some(out) = self.server.recv(transmit, now) {
             let out = out.build();
@@ -344,7 +349,10 @@ impl Session {
             .metrics
             .relayed_bytes
             .inc_by(transmit.data.len() as u64);
-        if let Err(error) = relay.socket.try_send_to(&transmit.data, self.shared.media.local) {
+        if let Err(error) = relay
+            .socket
+            .try_send_to(&transmit.data, self.shared.media.local)
+        {
             tracing::debug!(%error, "relay send failed");
         }
     }
@@ -437,11 +445,12 @@ impl Session {
                 return Err(SocketAllocateError::InsufficientCapacity);
             }
         };
-        let bound = std::net::UdpSocket::bind(SocketAddr::new(self.shared.relay_ip, 0))
-            .and_then(|socket| {
+        let bound = std::net::UdpSocket::bind(SocketAddr::new(self.shared.relay_ip, 0)).and_then(
+            |socket| {
                 socket.set_nonblocking(true)?;
                 UdpSocket::from_std(socket)
-            });
+            },
+        );
         let socket = match bound {
             Ok(socket) => socket,
             Err(error) => {
@@ -471,7 +480,13 @@ mod tests {
     #[test]
     fn the_framer_splits_messages_and_strips_channel_padding() {
         let mut framer = StreamFramer::default();
-        let stun = [&[0u8, 1, 0, 4][..], &[0x21, 0x12, 0xa4, 0x42], &[9; 12], &[1, 2, 3, 4]].concat();
+        let stun = [
+            &[0u8, 1, 0, 4][..],
+            &[0x21, 0x12, 0xa4, 0x42],
+            &[9; 12],
+            &[1, 2, 3, 4],
+        ]
+        .concat();
         let channel = [0x40u8, 0, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0];
         framer.buffer.extend_from_slice(&stun[..10]);
         assert_eq!(framer.next_packet().unwrap(), None);

@@ -29,7 +29,9 @@ impl std::fmt::Debug for TurnService {
 
 /// Why a TURN endpoint setting is refused.
 #[derive(Debug, thiserror::Error)]
-#[error("the TURN endpoint {0:?} is not `host:port` or `host:port:tls port` (e.g. `meet.example.com:3478:443`)")]
+#[error(
+    "the TURN endpoint {0:?} is not `host:port` or `host:port:tls port` (e.g. `meet.example.com:3478:443`)"
+)]
 pub struct BadEndpoint(pub String);
 
 impl TurnService {
@@ -102,10 +104,24 @@ mod tests {
     #[test]
     fn endpoints_read_with_and_without_tls() {
         let plain = TurnService::parse_endpoint("10.0.0.1:3478").unwrap();
-        assert_eq!((plain.host.as_str(), plain.port, plain.tls_port), ("10.0.0.1", 3478, None));
+        assert_eq!(
+            (plain.host.as_str(), plain.port, plain.tls_port),
+            ("10.0.0.1", 3478, None)
+        );
         let v6 = TurnService::parse_endpoint("[fd00::1]:3478:5349").unwrap();
-        assert_eq!((v6.host.as_str(), v6.port, v6.tls_port), ("fd00::1", 3478, Some(5349)));
-        for bad in ["", "host", "host:", "host:x", "host:1:2:3", ":3478", "[::1:3478"] {
+        assert_eq!(
+            (v6.host.as_str(), v6.port, v6.tls_port),
+            ("fd00::1", 3478, Some(5349))
+        );
+        for bad in [
+            "",
+            "host",
+            "host:",
+            "host:x",
+            "host:1:2:3",
+            ":3478",
+            "[::1:3478",
+        ] {
             assert!(TurnService::parse_endpoint(bad).is_err(), "{bad}");
         }
     }
