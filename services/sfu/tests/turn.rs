@@ -5,7 +5,6 @@
 //! refused; the per-participant limit holds. Then an SDK participant whose
 //! peer connection may only use relay candidates receives media through it.
 
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -24,6 +23,8 @@ use yunhui_sfu::turn::{TurnAddrs, TurnConfig, TurnLimits, TurnTls};
 use yunhui_sfu::{Sfu, SfuConfig};
 
 const SECRET: &[u8] = b"turn test secret";
+/// How long a refused client is given to (not) get an allocation.
+const REFUSAL_WAIT: Duration = Duration::from_secs(3);
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// A node with TURN on UDP, TCP and TLS (a fresh self-signed certificate for
@@ -263,7 +264,13 @@ impl Client {
 
     /// The relayed address, or why there is none.
     async fn relayed(&mut self) -> Result<SocketAddr, String> {
-        match self.next_event(Duration::from_secs(10)).await {
+        self.relayed_within(Duration::from_secs(10)).await
+    }
+
+    /// [`Client::relayed`], waiting at most `limit` (a valid allocation on
+    /// loopback takes milliseconds).
+    async fn relayed_within(&mut self, limit: Duration) -> Result<SocketAddr, String> {
+        match self.next_event(limit).await {
             Some(TurnEvent::AllocationCreated(_, relayed)) => Ok(relayed),
             other => Err(format!("{other:?}")),
         }
@@ -360,7 +367,7 @@ async fn expired_and_wrong_credentials_get_no_relay() {
     let (sfu, addrs, cert) = node(TurnLimits::default()).await;
     for over in [Over::Udp, Over::Tcp, Over::Tls] {
         let mut late = Client::allocate(over, &addrs, &cert, expired("bob")).await;
-        let refused = late.relayed().await;
+        let refused = late.relayed_within(REFUSAL_WAIT).await;
         assert!(
             refused.is_err(),
             "over {over:?} expired credentials got {refused:?}"
@@ -373,7 +380,7 @@ async fn expired_and_wrong_credentials_get_no_relay() {
             TurnCredentials::new(&issued.username, "not-the-password"),
         )
         .await;
-        let refused = wrong.relayed().await;
+        let refused = wrong.relayed_within(REFUSAL_WAIT).await;
         assert!(
             refused.is_err(),
             "over {over:?} a wrong password got {refused:?}"
@@ -388,7 +395,7 @@ async fn expired_and_wrong_credentials_get_no_relay() {
             ),
         )
         .await;
-        assert!(other_secret.relayed().await.is_err());
+        assert!(other_secret.relayed_within(REFUSAL_WAIT).await.is_err());
     }
     let metrics = prometheus::TextEncoder::new()
         .encode_to_string(&sfu.registry().gather())

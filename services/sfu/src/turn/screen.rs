@@ -218,7 +218,7 @@ mod tests {
         let Screened::Forbidden { peer, answer, .. } = screen(&theirs, SECRET, node, now) else {
             panic!("a foreign peer is refused");
         };
-        assert_eq!(peer, "192.0.2.9:53".parse().unwrap());
+        assert_eq!(peer, "192.0.2.9:53".parse::<SocketAddr>().unwrap());
         let answer = Message::from_bytes(&answer).unwrap();
         assert!(answer.has_class(MessageClass::Error));
         assert_eq!(

@@ -68,9 +68,19 @@ impl StreamFramer {
             return Ok(None);
         }
         let len = usize::from(u16::from_be_bytes([self.buffer[2], self.buffer[3]]));
-        let (packet, framed) = match self.buffer[0] >> 6 {
-            0 => (20 + len, 20 + len),
-            1 => (4 + len, (4 + len).next_multiple_of(4)),
+        let (packet, framed) = match self.buffer[0] {
+            // STUN: two zero bits, then the magic cookie at bytes 4..8.
+            0x00..=0x3f => {
+                if self.buffer.len() < 8 {
+                    return Ok(None);
+                }
+                if self.buffer[4..8] != [0x21, 0x12, 0xa4, 0x42] {
+                    return Err(NotTurn);
+                }
+                (20 + len, 20 + len)
+            }
+            // Channel data: channel numbers 0x4000 to 0x4fff (RFC 8656 §12).
+            0x40..=0x4f => (4 + len, (4 + len).next_multiple_of(4)),
             _ => return Err(NotTurn),
         };
         if self.buffer.len() < framed {
@@ -495,8 +505,14 @@ mod tests {
         assert_eq!(framer.next_packet().unwrap(), Some(stun.clone()));
         assert_eq!(framer.next_packet().unwrap(), Some(channel[..9].to_vec()));
         assert_eq!(framer.next_packet().unwrap(), None);
-        framer.buffer.extend_from_slice(b"GET / HTTP/1.1");
-        assert!(framer.next_packet().is_err());
+        for not_turn in [
+            &b"POST / HTTP/1.1"[..],
+            &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc],
+        ] {
+            let mut framer = StreamFramer::default();
+            framer.buffer.extend_from_slice(not_turn);
+            assert!(framer.next_packet().is_err(), "{not_turn:?}");
+        }
         assert_eq!(pad_for_stream(channel[..9].to_vec()), channel);
         assert_eq!(pad_for_stream(stun.clone()), stun);
     }
