@@ -51,11 +51,13 @@ async fn discovery_turn(server: &support::Server) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joiner_gets_turn_credentials_of_its_own() {
-    let mut config = yunhui_signal::SignalConfig::default();
-    config.turn = Some(TurnService {
-        endpoints: TurnService::parse_endpoint("turn.example.com:3478:443").unwrap(),
-        secret: b"shared with the SFU".to_vec(),
-    });
+    let config = yunhui_signal::SignalConfig {
+        turn: Some(TurnService {
+            endpoints: TurnService::parse_endpoint("turn.example.com:3478:443").unwrap(),
+            secret: b"shared with the SFU".to_vec(),
+        }),
+        ..Default::default()
+    };
     let server = support::start_with(support::Db::Sqlite, config).await;
     let (participant_id, ice_servers) = join_answer(&server).await;
     let [server_entry] = &ice_servers[..] else {

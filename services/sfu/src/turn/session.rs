@@ -215,7 +215,7 @@ impl Session {
                         None => std::future::pending().await,
                     }
                 } => match received {
-                    Ok((len, from)) => self.from_peer(&relay_buf[..len], from),
+                    Ok((len, from)) => self.take_from_peer(&relay_buf[..len], from),
                     Err(error) => tracing::debug!(%error, "relay socket receive failed"),
                 },
                 input = async {
@@ -233,12 +233,12 @@ impl Session {
                 } => match input {
                     Input::Closed => return Ended::Closed,
                     Input::Failed(error) => return Ended::Io(error),
-                    Input::Datagram(datagram) => self.from_client(datagram),
+                    Input::Datagram(datagram) => self.take_from_client(datagram),
                     Input::Bytes(len) => {
                         framer.buffer.extend_from_slice(&read_buf[..len]);
                         loop {
                             match framer.next_packet() {
-                                Ok(Some(packet)) => self.from_client(packet),
+                                Ok(Some(packet)) => self.take_from_client(packet),
                                 Ok(None) => break,
                                 Err(NotTurn) => return Ended::NotTurn,
                             }
@@ -273,7 +273,7 @@ impl Session {
     }
 
     /// One whole message or channel data from the client.
-    fn from_client(&mut self, data: Vec<u8>) {
+    fn take_from_client(&mut self, data: Vec<u8>) {
         self.last_heard = TokioInstant::now();
         match screen(
             &data,
@@ -319,7 +319,7 @@ impl Session {
     }
 
     /// A datagram that reached the relay socket.
-    fn from_peer(&mut self, data: &[u8], from: SocketAddr) {
+    fn take_from_peer(&mut self, data: &[u8], from: SocketAddr) {
         let Some(relay) = &self.relay else { return };
         // Only the node's own media socket talks to relays; it answers from
         // its local address, which the client knows as the advertised one.
