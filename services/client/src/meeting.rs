@@ -229,6 +229,13 @@ impl MeetingSession {
         })
     }
 
+    /// Whether the signaling socket is still open: `false` once the server
+    /// closed it (meeting ended, removed, or the server holding the meeting
+    /// went away, after which a client joins again).
+    pub fn is_connected(&self) -> bool {
+        !self.task.is_finished()
+    }
+
     /// This participant's id.
     pub fn participant_id(&self) -> &str {
         &self.participant_id

@@ -52,6 +52,14 @@ pub const DIAL_IN_NUMBERS: &str = "YUNHUI_DIAL_IN_NUMBERS";
 /// Base URL of the SIP gateway's internal API. Read by signal.
 pub const SIPGW_URL: &str = "YUNHUI_SIPGW_URL";
 
+/// Signal: this replica's own base URL (its pod address), set when several
+/// replicas share one database; each live meeting is then owned by one.
+pub const REPLICA_URL: &str = "YUNHUI_REPLICA_URL";
+
+/// Signal: seconds a meeting's lease lasts without renewal (with
+/// [`REPLICA_URL`]): how soon another replica takes over a stopped one's meetings.
+pub const LEASE_TTL_SECONDS: &str = "YUNHUI_LEASE_TTL_SECONDS";
+
 /// The SFU node's media UDP port. Read by the SFU.
 pub const SFU_UDP_PORT: &str = "YUNHUI_SFU_UDP_PORT";
 
@@ -82,8 +90,9 @@ pub const ADVERTISE_ADDRESS_FILE: &str = "YUNHUI_ADVERTISE_ADDRESS_FILE";
 pub const NODE_NAME: &str = "YUNHUI_NODE_NAME";
 
 /// The pod's own IP address. Read by no service: Kubernetes expands
-/// `$(YUNHUI_POD_IP)` in the value of [`ADVERTISE_CONTROL_URL`], which the
-/// operator sets after it, so each SFU pod reports its own address to signal.
+/// `$(YUNHUI_POD_IP)` in the value of [`ADVERTISE_CONTROL_URL`] and of
+/// [`REPLICA_URL`], which the operator sets after it, so each SFU pod
+/// reports its own address to signal and each signal replica names its own.
 pub const POD_IP: &str = "YUNHUI_POD_IP";
 
 /// UDP port for SIP. Read by the SIP gateway.

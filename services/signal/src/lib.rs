@@ -83,6 +83,20 @@ pub struct SignalConfig {
     /// Media and SIP endpoints for the discovery document when signal
     /// builds it itself (`yunhui up`; in a cluster the operator writes it).
     pub discovery: DiscoveryEndpoints,
+    /// Set when this is one of several replicas sharing the database: each
+    /// live meeting is then owned by one of them ([`live::ownership`]).
+    pub replica: Option<ReplicaConfig>,
+}
+
+/// How this replica takes part among several.
+#[derive(Debug, Clone)]
+pub struct ReplicaConfig {
+    /// Base URL of this replica's own HTTP port (its pod address), where
+    /// other replicas relay the participants of meetings it owns.
+    pub url: String,
+    /// How long a meeting's lease lasts without renewal: how soon another
+    /// replica takes over the meetings of one that stopped.
+    pub lease_ttl: std::time::Duration,
 }
 
 impl Default for SignalConfig {
@@ -100,6 +114,7 @@ impl Default for SignalConfig {
             dial_in_numbers: Vec::new(),
             discovery: DiscoveryEndpoints::default(),
             turn: None,
+            replica: None,
         }
     }
 }
@@ -178,6 +193,29 @@ impl App {
         let rooms = Rooms::new(media, store.clone(), metrics.clone());
         if let Some(turn) = &config.turn {
             rooms.set_turn(turn.clone());
+        }
+        if let Some(replica) = &config.replica {
+            if config.internal_key.as_deref().is_none_or(str::is_empty) {
+                return Err(Error::Internal(
+                    "running as one of several replicas needs the internal key (replicas relay \
+                     sockets to each other with it)"
+                        .into(),
+                ));
+            }
+            let me = live::ownership::Replica {
+                id: uuid::Uuid::new_v4().to_string(),
+                url: replica.url.trim_end_matches('/').to_owned(),
+            };
+            tracing::info!(replica = %me.id, url = %me.url, "one of several signal replicas: meetings are owned by lease");
+            rooms.set_ownership(Arc::new(live::ownership::Ownership::new(
+                store.clone(),
+                me,
+                replica.lease_ttl,
+            )));
+            live::room::renew_leases(&rooms);
+            if let Some(placed) = &placement {
+                crate::placement::shared::spawn_sync(store.clone(), placed.nodes());
+            }
         }
         // Meetings outlive a restart of their SFU node.
         live::room::watch_media(&rooms);

@@ -13,7 +13,7 @@ use yunhui_client::media_control::HttpControl;
 use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_signal::sipgw_client::HttpCallControl;
 use yunhui_signal::store::Store;
-use yunhui_signal::{App, SignalConfig};
+use yunhui_signal::{App, ReplicaConfig, SignalConfig};
 
 #[derive(Parser)]
 #[command(name = "yunhui-signal", version, about = "Yunhui signal service")]
@@ -67,6 +67,16 @@ struct Args {
     /// Shared secret of the TURN credentials (the SFU nodes have the same).
     #[arg(long, env = yunhui_proto::env::TURN_SECRET, hide_env_values = true)]
     turn_secret: Option<String>,
+    /// This replica's own base URL (its pod address), when several replicas
+    /// share the database: each live meeting is then owned by one replica,
+    /// and the others relay its participants there.
+    #[arg(long, env = yunhui_proto::env::REPLICA_URL)]
+    replica_url: Option<String>,
+    /// Seconds a meeting's lease lasts without renewal (with --replica-url):
+    /// how soon the meetings of a replica that stopped are taken over.
+    #[arg(long, env = yunhui_proto::env::LEASE_TTL_SECONDS, default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(3..=300))]
+    lease_ttl_seconds: u64,
 }
 
 #[tokio::main]
@@ -107,6 +117,10 @@ async fn main() -> anyhow::Result<()> {
         terms_url: args.terms_url,
         privacy_url: args.privacy_url,
         dial_in_numbers: args.dial_in_numbers,
+        replica: args.replica_url.map(|url| ReplicaConfig {
+            url,
+            lease_ttl: std::time::Duration::from_secs(args.lease_ttl_seconds),
+        }),
         ..SignalConfig::default()
     };
     let app = App::with_placement(config, store, fixed, prometheus::Registry::new())?;

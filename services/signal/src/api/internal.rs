@@ -196,10 +196,17 @@ pub async fn put_media_node(
         return Err((StatusCode::NOT_FOUND, Json(body)).into_response());
     };
     let Json(report) = body.map_err(|e| AdminError::InvalidInput(e.body_text()).into_response())?;
+    let shared = app.config.replica.is_some().then(|| report.clone());
     placement
         .nodes()
         .record(&id, report)
         .map_err(|e| AdminError::InvalidInput(e.to_string()).into_response())?;
+    // With several replicas, the others learn of the report from the database.
+    if let Some(report) = shared
+        && let Err(e) = crate::placement::shared::persist(&app.store, &report).await
+    {
+        tracing::warn!(error = %e, node = %report.node_id, "a node report could not be shared with the other replicas");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

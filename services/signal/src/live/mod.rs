@@ -8,6 +8,9 @@
 //! - [`throttle`]: slowing down wrong meeting passwords;
 //! - [`turn_credentials`]: the TURN server and credentials each participant is
 //!   handed on join;
+//! - [`ownership`], [`proxy`]: with several signal replicas, which one owns
+//!   each live meeting (a lease in the database), and sockets carried
+//!   through to the owner;
 //! - [`outbox`]: what any of these hand to a socket's writer (a leaf).
 //!
 //! The stored records these work on (accounts, meetings, schedules) are the
@@ -15,7 +18,9 @@
 
 pub mod chat;
 pub mod outbox;
+pub mod ownership;
 pub mod presence;
+pub mod proxy;
 pub mod ringing;
 pub mod room;
 pub mod signaling;

@@ -2,6 +2,7 @@
 //! hand to the task that writes the socket. A leaf: it depends on nothing
 //! else of signal, so everything live can use it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -15,7 +16,7 @@ pub enum Outbound {
     /// Send this message, already encoded (one encoding per broadcast).
     Encoded(Arc<str>),
     /// Close the socket with this reason (after the messages queued before it).
-    Close(&'static str),
+    Close(Cow<'static, str>),
 }
 
 /// Sender half of a participant's socket.

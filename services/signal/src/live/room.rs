@@ -8,9 +8,11 @@
 mod admission;
 mod control;
 mod dial;
+mod leases;
 mod restore;
 mod video;
 
+pub use leases::renew_leases;
 pub use restore::watch_media;
 
 use std::collections::{HashMap, HashSet};
@@ -35,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::licence::Licence;
 use crate::live::chat;
 use crate::live::outbox::{Outbound, Outbox};
+use crate::live::ownership::{Claim, Ownership};
 use crate::live::presence::{Presence, Ring};
 use crate::meetings::MeetingRecord;
 use crate::metrics::Metrics;
@@ -226,6 +229,8 @@ pub struct Rooms {
     calls: std::sync::OnceLock<Arc<dyn CallControl>>,
     /// The TURN server participants are handed on join, when there is one.
     turn: std::sync::OnceLock<crate::live::turn_credentials::TurnService>,
+    /// The meetings' leases, when several replicas run side by side.
+    ownership: std::sync::OnceLock<Arc<Ownership>>,
 }
 
 /// Someone who just entered a meeting, or its waiting room.
@@ -262,6 +267,7 @@ impl Rooms {
             presence: Presence::default(),
             calls: std::sync::OnceLock::new(),
             turn: std::sync::OnceLock::new(),
+            ownership: std::sync::OnceLock::new(),
         })
     }
 
@@ -269,6 +275,39 @@ impl Rooms {
     /// Set once; later calls are ignored.
     pub fn set_turn(&self, turn: crate::live::turn_credentials::TurnService) {
         let _ = self.turn.set(turn);
+    }
+
+    /// Makes this replica one of several: a meeting's room opens only on
+    /// the replica holding its lease. Set once; later calls are ignored.
+    pub fn set_ownership(&self, ownership: Arc<Ownership>) {
+        let _ = self.ownership.set(ownership);
+    }
+
+    /// The leases of this replica's meetings, when it is one of several.
+    pub fn ownership(&self) -> Option<&Arc<Ownership>> {
+        self.ownership.get()
+    }
+
+    /// Where a join to `meeting_id` goes: `None` for this replica (its room
+    /// is open here, the lease is now this replica's, or there is only one
+    /// replica), or the base URL of the replica that owns the meeting.
+    pub async fn owner_elsewhere(&self, meeting_id: &str) -> Result<Option<String>> {
+        let Some(ownership) = self.ownership.get() else {
+            return Ok(None);
+        };
+        if self.rooms.lock().await.contains_key(meeting_id) && ownership.held(meeting_id).is_some()
+        {
+            return Ok(None);
+        }
+        match ownership.claim(meeting_id).await? {
+            Claim::Here { .. } => Ok(None),
+            Claim::Elsewhere { url } => Ok(Some(url)),
+        }
+    }
+
+    /// The meetings whose rooms are open on this replica.
+    pub async fn meeting_ids(&self) -> HashSet<String> {
+        self.rooms.lock().await.keys().cloned().collect()
     }
 
     /// Lets meetings call devices and phones through `control` (the SIP
@@ -1007,13 +1046,13 @@ impl Rooms {
         let members = state.members.len();
         for (_, member) in state.members.drain() {
             let _ = member.outbox.send(Outbound::Message(ended.clone()));
-            let _ = member.outbox.send(Outbound::Close("meeting ended"));
+            let _ = member.outbox.send(Outbound::Close("meeting ended".into()));
             self.metrics.participants.dec();
         }
         self.count_out(&room.meeting.tenant_id, members);
         for waiter in state.waiting.drain(..) {
             let _ = waiter.outbox.send(Outbound::Message(ended.clone()));
-            let _ = waiter.outbox.send(Outbound::Close("meeting ended"));
+            let _ = waiter.outbox.send(Outbound::Close("meeting ended".into()));
         }
         state.closed = Some(MeetingStatus::Ended);
         drop(state);

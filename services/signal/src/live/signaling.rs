@@ -15,6 +15,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 use yunhui_proto::limits::FRAME_BYTES;
@@ -26,6 +27,7 @@ use crate::accounts::check_display_name;
 use crate::error::Error;
 use crate::licence::Licence;
 use crate::live::outbox::{Outbound, Outbox};
+use crate::live::proxy::{self, Upstream};
 use crate::live::room::{Joiner, Room, check_device_id};
 use crate::live::throttle::Verdict;
 use crate::meetings;
@@ -72,6 +74,20 @@ fn source_address(app: &App, peer: Option<SocketAddr>, headers: &HeaderMap) -> I
     let peer = peer
         .map(|a| a.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    // Another replica relaying a participant ([`proxy`]) names them, with
+    // the internal key.
+    if let Some(key) = app.config.internal_key.as_deref().filter(|k| !k.is_empty())
+        && let Some(given) = headers
+            .get(proxy::INTERNAL_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+        && bool::from(given.as_bytes().ct_eq(key.as_bytes()))
+        && let Some(client) = headers
+            .get(proxy::CLIENT_ADDRESS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    {
+        return client;
+    }
     if !app.config.trust_forwarded_for {
         return peer;
     }
@@ -90,6 +106,9 @@ struct Connection {
     joined: Option<(Arc<Room>, String)>,
     /// The account this socket rings for, and its registration.
     listening: Option<(String, u64)>,
+    /// The owner replica's socket, when another replica owns the meeting
+    /// this socket joined: every later frame goes there.
+    upstream: Option<Upstream>,
 }
 
 async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
@@ -120,7 +139,7 @@ async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
                     let _ = sink
                         .send(Message::Close(Some(CloseFrame {
                             code: 1000,
-                            reason: reason.into(),
+                            reason: reason.into_owned().into(),
                         })))
                         .await;
                     break;
@@ -134,6 +153,7 @@ async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
         source,
         joined: None,
         listening: None,
+        upstream: None,
     };
     conn.send(ServerMessage::Hello {
         protocol_version: PROTOCOL_VERSION,
@@ -211,6 +231,9 @@ impl Connection {
                 ),
             );
             return;
+        }
+        if let Some(upstream) = &self.upstream {
+            return upstream.send(text);
         }
         let message = match parse(text) {
             Ok(message) => message,
@@ -374,6 +397,8 @@ impl Connection {
     /// account, a call's ticket, join mode, licence) and enters the meeting
     /// or its waiting room.
     async fn join(&mut self, message: ClientMessage) -> Result<(), Error> {
+        let frame = serde_json::to_string(&message)
+            .map_err(|e| Error::Internal(format!("a join could not be encoded again: {e}")))?;
         let ClientMessage::Join {
             meeting_number,
             display_name,
@@ -396,6 +421,26 @@ impl Connection {
             None => None,
         };
         let meeting = meetings::find_open_by_number(&app.store, &meeting_number).await?;
+        if let Some(owner) = app.rooms.owner_elsewhere(&meeting.id).await? {
+            // Another replica holds the meeting: it checks the join itself.
+            let key = app.config.internal_key.clone().unwrap_or_default();
+            let span = tracing::Span::current();
+            span.record("tenant", meeting.tenant_id.as_str());
+            span.record("meeting", meeting.number.as_str());
+            tracing::debug!(%owner, "relaying the join to the meeting's owner replica");
+            self.upstream = Some(
+                proxy::connect(
+                    &owner,
+                    &key,
+                    self.source,
+                    frame,
+                    self.outbox.clone(),
+                    HARD_FRAME_LIMIT,
+                )
+                .await?,
+            );
+            return Ok(());
+        }
         let is_host = caller
             .as_ref()
             .is_some_and(|c| c.account_id == meeting.host_account_id);

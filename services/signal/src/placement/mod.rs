@@ -10,9 +10,13 @@
 //! is gone, draining, full or of another architecture. A room is not split
 //! over nodes: a participant who would take a room's node past its capacity
 //! is refused ([`admit_participant`]), however large the pool.
+//!
+//! With several signal replicas, each node's report reaches one of them and
+//! [`shared`] carries it to the others through the database.
 
 pub mod nodes;
 pub mod routing;
+pub mod shared;
 
 use std::fmt;
 use std::time::Duration;

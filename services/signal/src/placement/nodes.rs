@@ -78,8 +78,29 @@ impl NodeTable {
     /// its entry refreshed) with a control client at its `control_url`.
     pub fn record(&self, path_id: &str, report: NodeReport) -> Result<(), InvalidReport> {
         check(path_id, &report)?;
+        self.upsert(report, Instant::now());
+        Ok(())
+    }
+
+    /// Takes a report another replica received `age` ago (read from the
+    /// database), unless this table has a newer one of the node.
+    pub fn merge(&self, report: NodeReport, age: Duration) -> Result<(), InvalidReport> {
+        check(&report.node_id, &report)?;
+        let seen = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        let newer = self
+            .nodes
+            .lock()
+            .get(&NodeId(report.node_id.clone()))
+            .is_none_or(|entry| entry.seen < seen);
+        if newer {
+            self.upsert(report, seen);
+        }
+        Ok(())
+    }
+
+    fn upsert(&self, report: NodeReport, seen: Instant) {
         let id = NodeId(report.node_id.clone());
-        let now = Instant::now();
+        let now = seen;
         let mut nodes = self.nodes.lock();
         match nodes.get_mut(&id) {
             Some(entry) => {
@@ -117,7 +138,6 @@ impl NodeTable {
                 );
             }
         }
-        Ok(())
     }
 
     /// One node of the table.

@@ -163,7 +163,9 @@ impl Rooms {
                 let _ = member
                     .outbox
                     .send(Outbound::Message(ServerMessage::Removed));
-                let _ = member.outbox.send(Outbound::Close("removed by the host"));
+                let _ = member
+                    .outbox
+                    .send(Outbound::Close("removed by the host".into()));
                 effects = self.depart(room, state, member);
             }
             HostCommand::LowerHand {
@@ -272,7 +274,7 @@ impl Rooms {
                 }));
                 let _ = waiter
                     .outbox
-                    .send(Outbound::Close("turned away by the host"));
+                    .send(Outbound::Close("turned away by the host".into()));
                 self.tell_hosts(state, state.waiting_room());
             }
         }

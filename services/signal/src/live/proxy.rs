@@ -1,0 +1,185 @@
+//! A signaling socket whose meeting another replica owns
+//! ([`super::ownership`]) is carried through to the owner: this replica
+//! opens a socket to the owner's own address, hands it the participant's
+//! `join` and from then on relays every frame both ways, unchanged. The
+//! owner checks the join (password, throttle, licence) as for a direct
+//! client; it learns the participant's address from a header it trusts only
+//! with the internal key.
+//!
+//! When the owner's socket ends (the owner stopped, or lost the meeting),
+//! the participant's socket is closed too, and the client joins again: the
+//! meeting then has an owner that is alive.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::live::outbox::{Outbound, Outbox};
+
+/// Header carrying the internal key on a replica's socket to the owner.
+pub const INTERNAL_KEY_HEADER: &str = "x-yunhui-internal-key";
+/// Header carrying the participant's address on a replica's socket to the owner.
+pub const CLIENT_ADDRESS_HEADER: &str = "x-yunhui-client-address";
+
+/// How long the owner has to answer the socket and its greeting.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the participant's socket closes when the owner's does.
+const OWNER_GONE: &str = "the server holding this meeting went away; join again";
+
+/// The owner's end of a relayed socket; dropping it closes that socket.
+pub struct Upstream {
+    frames: mpsc::UnboundedSender<String>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Upstream {
+    /// Hands the owner a frame from the participant.
+    pub fn send(&self, frame: &str) {
+        let _ = self.frames.send(frame.to_owned());
+    }
+}
+
+/// Opens a socket to the owner at `owner_url` for a participant at
+/// `source`, sends it `join` (the participant's frame) and relays what the
+/// owner sends to `outbox`.
+pub async fn connect(
+    owner_url: &str,
+    internal_key: &str,
+    source: IpAddr,
+    join: String,
+    outbox: Outbox,
+    max_frame: usize,
+) -> Result<Upstream> {
+    let unreachable = |why: String| {
+        tracing::warn!(owner = %owner_url, error = %why, "the meeting's owner replica is unreachable");
+        Error::Unavailable(
+            "the server holding this meeting cannot be reached; try again in a few seconds".into(),
+        )
+    };
+    let url = signaling_url(owner_url).ok_or_else(|| unreachable("not an http(s) URL".into()))?;
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| unreachable(e.to_string()))?;
+    let headers = request.headers_mut();
+    headers.insert(
+        INTERNAL_KEY_HEADER,
+        HeaderValue::from_str(internal_key).map_err(|e| unreachable(e.to_string()))?,
+    );
+    headers.insert(
+        CLIENT_ADDRESS_HEADER,
+        HeaderValue::from_str(&source.to_string()).map_err(|e| unreachable(e.to_string()))?,
+    );
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max_frame))
+        .max_frame_size(Some(max_frame));
+    let (socket, _) = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio_tungstenite::connect_async_with_config(request, Some(config), true),
+    )
+    .await
+    .map_err(|_| unreachable("timed out".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
+    let (mut sink, mut stream) = socket.split();
+    // The owner greets first; the participant already had this replica's
+    // greeting, so the owner's is not passed on.
+    let greeting = tokio::time::timeout(CONNECT_TIMEOUT, stream.next())
+        .await
+        .map_err(|_| unreachable("no greeting".into()))?;
+    match greeting {
+        Some(Ok(Message::Text(text))) if text.contains("\"hello\"") => {}
+        other => return Err(unreachable(format!("unexpected greeting {other:?}"))),
+    }
+    sink.send(Message::Text(join.into()))
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let (frames, mut from_participant) = mpsc::unbounded_channel::<String>();
+    let task = tokio::spawn(
+        async move {
+            loop {
+                tokio::select! {
+                    frame = from_participant.recv() => match frame {
+                        Some(frame) => {
+                            if sink.send(Message::Text(frame.into())).await.is_err() {
+                                break;
+                            }
+                        }
+                        // The participant's socket ended.
+                        None => {
+                            let _ = sink.close().await;
+                            return;
+                        }
+                    },
+                    message = stream.next() => match message {
+                        Some(Ok(Message::Text(text))) => {
+                            if outbox.send(Outbound::Encoded(text.as_str().into())).is_err() {
+                                let _ = sink.close().await;
+                                return;
+                            }
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                        Some(Ok(Message::Binary(_))) => {}
+                        // The owner closed the socket (meeting ended, removed
+                        // by the host): the participant's closes the same way.
+                        Some(Ok(Message::Close(frame))) => {
+                            let reason = frame
+                                .map(|f| f.reason.to_string())
+                                .filter(|r| !r.is_empty())
+                                .unwrap_or_else(|| OWNER_GONE.to_owned());
+                            let _ = outbox.send(Outbound::Close(reason.into()));
+                            return;
+                        }
+                        Some(Err(_)) | None => break,
+                    },
+                }
+            }
+            tracing::info!("the owner replica's socket ended; closing the participant's");
+            let _ = outbox.send(Outbound::Close(OWNER_GONE.into()));
+        }
+        .in_current_span(),
+    );
+    Ok(Upstream { frames, task })
+}
+
+/// `ws(s)://…/api/v1/signal` of a replica's base URL.
+fn signaling_url(base: &str) -> Option<String> {
+    let base = base.trim_end_matches('/');
+    let rest = base
+        .strip_prefix("http://")
+        .map(|r| format!("ws://{r}"))
+        .or_else(|| base.strip_prefix("https://").map(|r| format!("wss://{r}")))?;
+    Some(format!("{rest}/api/v1/signal"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_url_becomes_its_signaling_url() {
+        assert_eq!(
+            signaling_url("http://10.0.0.1:8080/").as_deref(),
+            Some("ws://10.0.0.1:8080/api/v1/signal")
+        );
+        assert_eq!(
+            signaling_url("https://a.example").as_deref(),
+            Some("wss://a.example/api/v1/signal")
+        );
+        assert_eq!(signaling_url("ftp://a"), None);
+    }
+}

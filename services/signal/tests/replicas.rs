@@ -1,0 +1,449 @@
+//! Several signal replicas on one PostgreSQL database (issue 11): each live
+//! meeting is owned by one replica (a lease row with an epoch), a
+//! participant who reaches another replica is relayed to the owner, and when
+//! the owner stops, another replica takes the meeting over once the lease
+//! ends. Real `yunhui-signal` processes (killed and frozen with real
+//! signals), a real SFU, SDK participants sending real media.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rustix::process::{Pid, Signal as UnixSignal, kill_process};
+use sqlx::Row;
+use yunhui_client::api::ApiClient;
+use yunhui_client::media::{SyntheticMedia, TrackKind};
+use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
+use yunhui_proto::api::{CreateMeetingRequest, Meeting, RegisterRequest};
+use yunhui_proto::media::MediaControl;
+use yunhui_sfu::control::InProcessControl;
+use yunhui_sfu::internal_api::internal_router;
+use yunhui_sfu::registration::{Registration, Reporter};
+use yunhui_sfu::{Sfu, SfuConfig};
+
+const KEY: &str = "replicas-test-key";
+const PASSWORD: &str = "correct horse battery";
+const WAIT: Duration = Duration::from_secs(20);
+/// Short, so a take-over happens within the test.
+const LEASE_TTL_SECS: u64 = 3;
+
+/// One `yunhui-signal` process, killed when dropped.
+struct Replica {
+    url: String,
+    child: Child,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = kill_process(self.pid(), UnixSignal::CONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Replica {
+    async fn start(database_url: &str, sfu_url: Option<&str>) -> Replica {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let data = tempfile::tempdir().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_yunhui-signal"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database_url])
+            .args(["--internal-key", KEY])
+            .args(["--public-url", &url])
+            .args(sfu_url.map(|url| ["--sfu-url", url]).into_iter().flatten())
+            .args(["--replica-url", &url])
+            .args(["--lease-ttl-seconds", &LEASE_TTL_SECS.to_string()])
+            .arg("--data-dir")
+            .arg(data.path())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start yunhui-signal");
+        let replica = Replica {
+            url,
+            child,
+            _data: data,
+        };
+        let health = format!("{}/healthz", replica.url);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Ok(answer) = reqwest::get(&health).await
+                && answer.status().is_success()
+            {
+                return replica;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "replica {} never became healthy",
+                replica.url
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32).expect("a child's pid")
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().expect("kill replica");
+        self.child.wait().expect("reap replica");
+    }
+
+    fn freeze(&self) {
+        kill_process(self.pid(), UnixSignal::STOP).expect("SIGSTOP");
+    }
+
+    fn thaw(&self) {
+        kill_process(self.pid(), UnixSignal::CONT).expect("SIGCONT");
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real SFU with its internal API, which every replica drives.
+struct Media {
+    url: String,
+    sfu: Sfu,
+    api: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Media {
+    fn drop(&mut self) {
+        self.api.abort();
+    }
+}
+
+async fn start_media() -> Media {
+    let sfu = Sfu::start(SfuConfig {
+        udp_listen: "127.0.0.1:0".parse().unwrap(),
+        advertised_ip: "127.0.0.1".parse().unwrap(),
+        registry: prometheus::Registry::new(),
+    })
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = internal_router(sfu.clone(), KEY);
+    let api = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Media { url, sfu, api }
+}
+
+/// Everything a test needs: the database, the SFU and two replicas, `a`
+/// started first (it migrates the database).
+struct Cluster {
+    database_url: String,
+    _media: Media,
+    a: Replica,
+    b: Replica,
+}
+
+async fn cluster() -> Cluster {
+    let database_url = support::postgres::fresh_database().await;
+    let media = start_media().await;
+    let a = Replica::start(&database_url, Some(&media.url)).await;
+    let b = Replica::start(&database_url, Some(&media.url)).await;
+    Cluster {
+        database_url,
+        _media: media,
+        a,
+        b,
+    }
+}
+
+impl Cluster {
+    /// The meeting's lease: owner URL and epoch.
+    async fn lease(&self, meeting_id: &str) -> Option<(String, i64)> {
+        let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+        let row =
+            sqlx::query("SELECT replica_url, epoch FROM meeting_owners WHERE meeting_id = $1")
+                .bind(meeting_id)
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        row.map(|r| (r.get("replica_url"), r.get("epoch")))
+    }
+}
+
+async fn host_and_meeting(replica: &Replica) -> (ApiClient, Meeting) {
+    let mut api = ApiClient::new(&replica.url);
+    api.register(&RegisterRequest {
+        email: Some("host@example.com".into()),
+        phone: None,
+        password: PASSWORD.into(),
+        display_name: "Host".into(),
+        tenant_id: None,
+    })
+    .await
+    .unwrap();
+    api.login("host@example.com", PASSWORD).await.unwrap();
+    let meeting = api
+        .create_meeting(&CreateMeetingRequest {
+            password: Some("4321".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    (api, meeting)
+}
+
+async fn join(
+    replica: &Replica,
+    meeting: &Meeting,
+    name: &str,
+    token: Option<&str>,
+) -> Result<MeetingSession, SessionError> {
+    MeetingSession::join(
+        &replica.url,
+        JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: name.into(),
+            password: Some("4321".into()),
+            token: token.map(String::from),
+            media_bind: Some("127.0.0.1:0".into()),
+            ..JoinOptions::default()
+        },
+    )
+    .await
+}
+
+/// Joins through `replica` as a client that lost its meeting would: again
+/// until it is in (the meeting's old owner may still hold the lease for a
+/// few seconds, and refuses as unavailable meanwhile).
+async fn rejoin(
+    replica: &Replica,
+    meeting: &Meeting,
+    name: &str,
+    token: Option<&str>,
+) -> MeetingSession {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match join(replica, meeting, name, token).await {
+            Ok(session) => return session,
+            Err(e) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{name} could not join again through {}: {e}",
+                    replica.url
+                );
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
+
+fn light_media() -> SyntheticMedia {
+    SyntheticMedia {
+        video_bitrate: 100_000,
+        video_fps: 10,
+        ..SyntheticMedia::default()
+    }
+}
+
+/// Waits until `session` keeps receiving audio and video from `publisher`.
+async fn receives_media(session: &MeetingSession, publisher: &str) {
+    for kind in [TrackKind::Audio, TrackKind::Video] {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(track) = session.subscriber().track(publisher, kind)
+                && track.packets() > 5
+                && track.bytes() > 0
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} never received {kind:?} from {publisher}",
+                session.participant_id()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Waits until `session`'s socket was closed by the server.
+async fn disconnected(session: &MeetingSession, what: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while session.is_connected() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: the socket stayed open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn participants_on_two_replicas_meet_and_the_meeting_outlives_its_owner() {
+    let mut cluster = cluster().await;
+    let (host_api, meeting) = host_and_meeting(&cluster.a).await;
+
+    // The host reaches replica a, the guest replica b: one meeting, owned
+    // by a, the guest relayed there.
+    let mut host = join(&cluster.a, &meeting, "Host", host_api.token())
+        .await
+        .unwrap();
+    host.publish(light_media()).await.unwrap();
+    let mut guest = join(&cluster.b, &meeting, "Guest", None).await.unwrap();
+    guest.publish(light_media()).await.unwrap();
+    assert_eq!(
+        cluster.lease(&meeting.id).await,
+        Some((cluster.a.url.clone(), 1))
+    );
+    for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
+        receiver
+            .wait_until("both in the participant list", WAIT, |v| {
+                v.participants.contains_key(sender.participant_id())
+            })
+            .await
+            .unwrap();
+        receives_media(receiver, sender.participant_id()).await;
+    }
+    // Signaling both ways through the relay: the guest's chat reaches the
+    // host, and the host's reaches the guest.
+    guest.chat(None, "from b").unwrap();
+    host.chat(None, "from a").unwrap();
+    for (session, text) in [(&host, "from b"), (&guest, "from a")] {
+        session
+            .wait_until("the chat through the relay", WAIT, |v| {
+                v.chat.iter().any(|m| m.text == text)
+            })
+            .await
+            .unwrap();
+    }
+
+    // The owner dies. Its own socket ends, and replica b closes the relayed
+    // one, so both clients know to join again.
+    cluster.a.kill();
+    disconnected(&host, "the host on the killed replica").await;
+    disconnected(&guest, "the guest relayed to the killed replica").await;
+    host.close().await;
+    guest.close().await;
+
+    // Both come back through b, which takes the meeting over once a's
+    // lease ends; the meeting goes on with media both ways.
+    let mut host = rejoin(&cluster.b, &meeting, "Host", host_api.token()).await;
+    host.publish(light_media()).await.unwrap();
+    let mut guest = rejoin(&cluster.b, &meeting, "Guest", None).await;
+    guest.publish(light_media()).await.unwrap();
+    assert_eq!(
+        cluster.lease(&meeting.id).await,
+        Some((cluster.b.url.clone(), 2))
+    );
+    for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
+        receives_media(receiver, sender.participant_id()).await;
+    }
+    assert!(host.view().ended.is_none());
+
+    // Ending the meeting ends it for the guest too, and the lease goes.
+    host.end_meeting().unwrap();
+    guest
+        .wait_until("the end", WAIT, |v| v.ended.is_some())
+        .await
+        .unwrap();
+    host.close().await;
+    guest.close().await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while cluster.lease(&meeting.id).await.is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ended meeting's lease is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_lost_its_meeting_closes_its_copy() {
+    let cluster = cluster().await;
+    let (host_api, meeting) = host_and_meeting(&cluster.a).await;
+    let host = join(&cluster.a, &meeting, "Host", host_api.token())
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster.lease(&meeting.id).await,
+        Some((cluster.a.url.clone(), 1))
+    );
+
+    // a stalls (frozen, as a partitioned or overloaded replica would) past
+    // its lease: a join through b takes the meeting over.
+    cluster.a.freeze();
+    tokio::time::sleep(Duration::from_secs(LEASE_TTL_SECS + 1)).await;
+    let guest = rejoin(&cluster.b, &meeting, "Guest", None).await;
+    assert_eq!(
+        cluster.lease(&meeting.id).await,
+        Some((cluster.b.url.clone(), 2))
+    );
+
+    // a wakes up, finds at its next renewal that the epoch moved on, and
+    // closes its room: its participant's socket closes, to join again.
+    cluster.a.thaw();
+    disconnected(&host, "the host on the replica that lost the meeting").await;
+    host.close().await;
+    let host = rejoin(&cluster.a, &meeting, "Host", host_api.token()).await;
+    // Through a now, relayed to b, the owner: one meeting again.
+    for (session, other) in [(&host, &guest), (&guest, &host)] {
+        session
+            .wait_until("one meeting again", WAIT, |v| {
+                v.participants.contains_key(other.participant_id())
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        cluster.lease(&meeting.id).await,
+        Some((cluster.b.url.clone(), 2))
+    );
+    host.close().await;
+    guest.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reporting_to_one_replica_takes_the_rooms_of_another() {
+    // No fixed SFU: rooms go only to nodes that registered.
+    let database_url = support::postgres::fresh_database().await;
+    let a = Replica::start(&database_url, None).await;
+    let b = Replica::start(&database_url, None).await;
+    let node = start_media().await;
+    // The node's reports all reach a, as a Service might send them.
+    let _reporter = Reporter::start(
+        node.sfu.clone(),
+        Registration {
+            signal_url: a.url.clone(),
+            internal_key: KEY.into(),
+            node_id: "sfu-0".into(),
+            control_url: node.url.clone(),
+            capacity: 100,
+        },
+    );
+    let (host_api, meeting) = host_and_meeting(&b).await;
+    // b owns the meeting and places its room on the node it knows of only
+    // through the database.
+    let mut host = rejoin(&b, &meeting, "Host", host_api.token()).await;
+    host.publish(light_media()).await.unwrap();
+    let mut guest = join(&a, &meeting, "Guest", None).await.unwrap();
+    guest.publish(light_media()).await.unwrap();
+    let stats = InProcessControl::new(node.sfu.clone())
+        .node_stats()
+        .await
+        .unwrap();
+    assert_eq!((stats.rooms, stats.participants), (1, 2));
+    for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
+        receives_media(receiver, sender.participant_id()).await;
+    }
+    host.close().await;
+    guest.close().await;
+}
