@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
+use yunhui_proto::turn::TurnEndpoints;
 use yunhui_sfu::control::InProcessControl;
+use yunhui_sfu::turn::{TurnConfig, TurnLimits, TurnTls};
 use yunhui_sfu::{Sfu, SfuConfig};
+use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig, accounts, meetings};
 use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk};
@@ -63,6 +66,22 @@ pub struct UpArgs {
     /// side (repeat the flag); invitations name it.
     #[arg(long = "dial-in-number", requires = "sip_trunk")]
     pub dial_in_numbers: Vec<String>,
+    /// Port of the TURN server (UDP and TCP) through which clients behind
+    /// networks that block UDP reach media; 0 turns TURN off.
+    #[arg(long, default_value_t = 3478)]
+    pub turn_port: u16,
+    /// Port of TURN over TLS (443 where clients only get out on 443); 0
+    /// serves no TLS.
+    #[arg(long, default_value_t = 5349)]
+    pub turn_tls_port: u16,
+    /// PEM certificate chain for TURN over TLS; without it a self-signed
+    /// certificate for the advertised address is made and kept in the data
+    /// directory (`turn-tls.pem`), which clients must be told to trust.
+    #[arg(long, requires = "turn_tls_key")]
+    pub turn_tls_cert: Option<PathBuf>,
+    /// PEM private key for TURN over TLS.
+    #[arg(long, requires = "turn_tls_cert")]
+    pub turn_tls_key: Option<PathBuf>,
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -97,6 +116,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     })
     .await
     .with_context(|| format!("starting the SFU on UDP and TCP port {}", args.media_port))?;
+    let turn = start_turn(&args, &sfu, advertised_ip).await?;
     let store = Store::open_sqlite(&args.data_dir)
         .await
         .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
@@ -109,6 +129,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             media_tcp_port: (args.media_port != 0).then(|| sfu.tcp_media_addr().port()),
             sip_uri: (args.sip_port != 0).then(|| format!("sip:{advertised_ip}:{}", args.sip_port)),
         },
+        turn,
         ..SignalConfig::default()
     };
     let media = Arc::new(InProcessControl::new(sfu.clone()));
@@ -135,6 +156,90 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     // and a stop is no reason to panic.
     let _ = writeln!(std::io::stdout(), "Yunhui stopped.");
     Ok(())
+}
+
+/// Starts TURN in the SFU with a fresh shared secret (signal in this
+/// process gets the same) and returns what signal hands participants. A
+/// taken port is a warning: meetings run without TURN.
+async fn start_turn(
+    args: &UpArgs,
+    sfu: &Sfu,
+    advertised_ip: IpAddr,
+) -> anyhow::Result<Option<TurnService>> {
+    if args.turn_port == 0 {
+        return Ok(None);
+    }
+    let tls_listen = SocketAddr::new(args.listen.ip(), args.turn_tls_port);
+    let tls = match (&args.turn_tls_cert, &args.turn_tls_key) {
+        _ if args.turn_tls_port == 0 => None,
+        (Some(cert), Some(key)) => Some(TurnTls::from_pem_files(tls_listen, cert, key)?),
+        _ => Some(self_signed_turn_tls(
+            tls_listen,
+            advertised_ip,
+            &args.data_dir,
+        )?),
+    };
+    let secret = accounts::new_secret(32).into_bytes();
+    let config = TurnConfig {
+        listen: SocketAddr::new(args.listen.ip(), args.turn_port),
+        tls,
+        secret: secret.clone(),
+        limits: TurnLimits::default(),
+    };
+    match sfu.serve_turn(config).await {
+        Ok(addrs) => {
+            let endpoints = TurnEndpoints {
+                host: advertised_ip.to_string(),
+                port: addrs.udp.port(),
+                tls_port: addrs.tls.map(|tls| tls.port()),
+            };
+            println!("TURN: {}", endpoints.urls().join(" "));
+            Ok(Some(TurnService { endpoints, secret }))
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: TURN did not start ({e}); clients behind networks that block UDP may get no media"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// A self-signed certificate for TURN over TLS, for the advertised address
+/// and `localhost`, kept in the data directory (`turn-tls.pem`,
+/// `turn-tls.key`) so clients can be told to trust it across restarts.
+fn self_signed_turn_tls(
+    listen: SocketAddr,
+    advertised_ip: IpAddr,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<TurnTls> {
+    let cert = data_dir.join("turn-tls.pem");
+    let key = data_dir.join("turn-tls.key");
+    if !cert.exists() || !key.exists() {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let names = vec![advertised_ip.to_string(), "localhost".to_owned()];
+        let made = rcgen::generate_simple_self_signed(names)
+            .context("making a certificate for TURN over TLS")?;
+        write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
+        std::fs::write(&cert, made.cert.pem())
+            .with_context(|| format!("writing {}", cert.display()))?;
+    }
+    Ok(TurnTls::from_pem_files(listen, &cert, &key)?)
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Starts the SIP gateway in this process, joined to signal over loopback.

@@ -207,9 +207,51 @@ impl Interceptor for KeyframeRequestForwarder {
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
+/// How a peer connection reaches the SFU besides its own UDP socket: the ICE
+/// servers signal hands out on join (`ServerMessage::Joined::ice_servers`).
+///
+/// webrtc-rs 0.21 gathers relay candidates over **TURN/UDP only**: it skips
+/// `turn:…?transport=tcp` and `turns:` URLs (logging "Skipping unsupported
+/// non-UDP TURN url" / "secure TURN url"), so the SDK relays through the
+/// node's TURN server where UDP to the TURN port gets out, but not on a
+/// network that lets only TCP or TLS 443 out; there it uses ICE-TCP
+/// candidates of the SFU only if its stack offers them (it does not either).
+#[derive(Debug, Clone, Default)]
+pub struct IceOptions {
+    /// STUN/TURN servers (`turn:host:port?transport=udp` is the one used).
+    pub ice_servers: Vec<yunhui_proto::turn::IceServer>,
+    /// Use relay candidates only (`iceTransportPolicy: "relay"`): every
+    /// packet goes through the TURN server.
+    pub relay_only: bool,
+}
+
+impl IceOptions {
+    fn configuration(&self) -> webrtc::peer_connection::RTCConfiguration {
+        let servers = self
+            .ice_servers
+            .iter()
+            .map(|server| rtc::peer_connection::transport::RTCIceServer {
+                urls: server.urls.clone(),
+                username: server.username.clone(),
+                credential: server.credential.clone(),
+            })
+            .collect();
+        let policy = if self.relay_only {
+            rtc::peer_connection::configuration::RTCIceTransportPolicy::Relay
+        } else {
+            rtc::peer_connection::configuration::RTCIceTransportPolicy::All
+        };
+        RTCConfigurationBuilder::new()
+            .with_ice_servers(servers)
+            .with_ice_transport_policy(policy)
+            .build()
+    }
+}
+
 async fn build_pc(
     udp_bind: &str,
     defaults: bool,
+    ice: &IceOptions,
     handler: Arc<dyn PeerConnectionEventHandler>,
 ) -> Result<Arc<dyn PeerConnection>, MediaError> {
     let mut engine = media_engine(defaults)?;
@@ -217,7 +259,7 @@ async fn build_pc(
         .map_err(webrtc_err("interceptor registration"))?
         .with(Slot::from(14_000), KeyframeRequestForwarder::default());
     let pc = PeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(ice.configuration())
         .with_media_engine(engine)
         .with_interceptor_registry(registry)
         .with_handler(handler)
@@ -446,9 +488,19 @@ impl Publisher {
         udp_bind: &str,
         options: PublishOptions,
     ) -> Result<Self, MediaError> {
+        Self::with_ice(participant_id, udp_bind, options, &IceOptions::default()).await
+    }
+
+    /// [`Publisher::with_options`] through the ICE servers of [`IceOptions`].
+    pub async fn with_ice(
+        participant_id: &str,
+        udp_bind: &str,
+        options: PublishOptions,
+        ice: &IceOptions,
+    ) -> Result<Self, MediaError> {
         let events = PublisherEvents::default();
         let connected = Arc::clone(&events.connected);
-        let pc = build_pc(udp_bind, false, Arc::new(events)).await?;
+        let pc = build_pc(udp_bind, false, ice, Arc::new(events)).await?;
         let audio_ssrc = rand::random::<u32>();
         let video_layers: Arc<[VideoLayer]> = if options.simulcast {
             VideoLayer::simulcast().into()
@@ -974,8 +1026,13 @@ pub struct Subscriber {
 impl Subscriber {
     /// Builds the subscriber PC, binding UDP on `udp_bind` (e.g. `127.0.0.1:0`).
     pub async fn new(udp_bind: &str) -> Result<Self, MediaError> {
+        Self::with_ice(udp_bind, &IceOptions::default()).await
+    }
+
+    /// [`Subscriber::new`] through the ICE servers of [`IceOptions`].
+    pub async fn with_ice(udp_bind: &str, ice: &IceOptions) -> Result<Self, MediaError> {
         let events = SubscriberEvents::default();
-        let pc = build_pc(udp_bind, true, Arc::new(events.clone())).await?;
+        let pc = build_pc(udp_bind, true, ice, Arc::new(events.clone())).await?;
         Ok(Self { pc, events })
     }
 

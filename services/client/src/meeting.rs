@@ -19,7 +19,7 @@ use yunhui_proto::signaling::{
 };
 
 use crate::media::{
-    AudioSender, MediaError, PublishOptions, Publisher, Subscriber, SyntheticMedia,
+    AudioSender, IceOptions, MediaError, PublishOptions, Publisher, Subscriber, SyntheticMedia,
 };
 use crate::signaling::{SignalingClient, SignalingError};
 
@@ -46,6 +46,10 @@ pub struct JoinOptions {
     pub admission_timeout: Option<Duration>,
     /// The ticket of a call placed from the meeting (the SIP gateway's joins).
     pub dial_ticket: Option<String>,
+    /// Send and receive media only through the TURN server of the join
+    /// answer (relay candidates only), as behind a network that reaches
+    /// nothing else.
+    pub relay_only: bool,
 }
 
 /// Why a session operation failed.
@@ -126,6 +130,8 @@ pub struct MeetingSession {
     participant_id: String,
     meeting_id: String,
     media_bind: String,
+    /// The ICE servers from the join answer.
+    ice: IceOptions,
     view: Arc<Mutex<MeetingView>>,
     commands: mpsc::UnboundedSender<ClientMessage>,
     events: broadcast::Sender<ServerMessage>,
@@ -158,14 +164,15 @@ impl MeetingSession {
             })
             .await?;
         let mut timeout = Duration::from_secs(15);
-        let (participant_id, meeting_id, participants) = loop {
+        let (participant_id, meeting_id, participants, ice_servers) = loop {
             match client.recv(timeout).await {
                 Ok(ServerMessage::Joined {
                     participant_id,
                     meeting_id,
                     participants,
+                    ice_servers,
                     ..
-                }) => break (participant_id, meeting_id, participants),
+                }) => break (participant_id, meeting_id, participants, ice_servers),
                 // On hold until the host admits us (or arrives).
                 Ok(ServerMessage::Waiting { .. }) => {
                     timeout = options
@@ -194,7 +201,11 @@ impl MeetingSession {
                 .collect(),
             ..MeetingView::default()
         }));
-        let subscriber = Arc::new(Subscriber::new(&media_bind).await?);
+        let ice = IceOptions {
+            ice_servers,
+            relay_only: options.relay_only,
+        };
+        let subscriber = Arc::new(Subscriber::with_ice(&media_bind, &ice).await?);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(256);
         let task = tokio::spawn(run(
@@ -208,6 +219,7 @@ impl MeetingSession {
             participant_id,
             meeting_id,
             media_bind,
+            ice,
             view,
             commands,
             events,
@@ -279,7 +291,7 @@ impl MeetingSession {
         options: PublishOptions,
     ) -> Result<Publisher, SessionError> {
         let publisher =
-            Publisher::with_options(&self.participant_id, &self.media_bind, options).await?;
+            Publisher::with_ice(&self.participant_id, &self.media_bind, options, &self.ice).await?;
         let mut events = self.events();
         let offer = publisher.create_offer().await?;
         self.send(ClientMessage::PublishOffer { sdp: offer })?;

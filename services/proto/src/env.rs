@@ -117,3 +117,26 @@ pub const SIP_RTP_PORTS: &str = "YUNHUI_SIP_RTP_PORTS";
 
 /// Seconds a call may ring before it is given up. Read by the SIP gateway.
 pub const SIP_RING_TIMEOUT: &str = "YUNHUI_SIP_RING_TIMEOUT";
+
+/// Port of the SFU node's TURN server over UDP and TCP; unset, the node
+/// serves no TURN. Read by the SFU.
+pub const SFU_TURN_PORT: &str = "YUNHUI_SFU_TURN_PORT";
+
+/// Port of the SFU node's TURN server over TLS (443 in clusters); needs
+/// [`SFU_TURN_TLS_CERT`] and [`SFU_TURN_TLS_KEY`]. Read by the SFU.
+pub const SFU_TURN_TLS_PORT: &str = "YUNHUI_SFU_TURN_TLS_PORT";
+
+/// PEM file of the certificate chain of TURN over TLS. Read by the SFU.
+pub const SFU_TURN_TLS_CERT: &str = "YUNHUI_SFU_TURN_TLS_CERT";
+
+/// PEM file of the private key of TURN over TLS. Read by the SFU.
+pub const SFU_TURN_TLS_KEY: &str = "YUNHUI_SFU_TURN_TLS_KEY";
+
+/// Shared secret of the TURN REST-API credentials: signal signs with it,
+/// the SFU nodes check with it (`yunhui_proto::turn`). Read by signal and
+/// the SFU.
+pub const TURN_SECRET: &str = "YUNHUI_TURN_SECRET";
+
+/// TURN endpoints signal hands participants, as `host:port[:tls port]`
+/// (e.g. `meet.example.com:3478:443`). Read by signal.
+pub const TURN_ENDPOINT: &str = "YUNHUI_TURN_ENDPOINT";

@@ -8,6 +8,8 @@
 //! - [`media`]: the internal interface between signal and an SFU node.
 //! - [`env`]: the names of the environment variables the services read (and
 //!   the operator sets).
+//! - [`turn`]: TURN credentials (the REST-API scheme) and the ICE servers
+//!   signal hands participants.
 //! - [`signaling`]: the JSON messages of the WebSocket signaling protocol
 //!   (`/api/v1/signal`), versioned by [`signaling::PROTOCOL_VERSION`].
 //!
@@ -22,4 +24,5 @@ pub mod limits;
 pub mod media;
 pub mod schedule;
 pub mod signaling;
+pub mod turn;
 pub mod typescript;

@@ -369,6 +369,11 @@ pub enum ServerMessage {
         topic: String,
         /// Everyone in the meeting, this participant included.
         participants: Vec<Participant>,
+        /// ICE servers for this participant's peer connections: the TURN
+        /// server with short-lived credentials, when the deployment runs one
+        /// (`crate::turn`). Empty otherwise.
+        #[serde(default)]
+        ice_servers: Vec<crate::turn::IceServer>,
     },
     /// Someone joined.
     ParticipantJoined {

@@ -6,7 +6,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, limits, schedule, signaling};
+use crate::{api, limits, schedule, signaling, turn};
 
 /// The complete TypeScript module: every wire type plus the protocol constants.
 pub fn definitions() -> String {
@@ -55,6 +55,7 @@ pub fn definitions() -> String {
         schedule::CloudRoom::decl(),
         signaling::ClientMessage::decl(),
         signaling::ServerMessage::decl(),
+        turn::IceServer::decl(),
         signaling::ErrorCode::decl(),
         signaling::Role::decl(),
         signaling::Participant::decl(),

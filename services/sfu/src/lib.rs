@@ -7,6 +7,8 @@
 //! Where UDP is dropped, clients reach the same peer connections over **one TCP
 //! port** (ICE-TCP, RFC 6544): a connection is tied to its peer connection by the
 //! username fragment of its first check ([`ice_tcp`]).
+//! Where only TCP (or TLS on 443) gets out, clients relay through the node's own
+//! TURN server ([`turn`], [`Sfu::serve_turn`]) to the same UDP port.
 //! Each peer connection is owned by its own task ([`peer`]), so rooms never block each
 //! other.
 //!
@@ -37,6 +39,7 @@ pub mod registration;
 mod room;
 pub mod simulcast;
 pub mod speaker;
+pub mod turn;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -202,6 +205,33 @@ impl Sfu {
     /// The address clients reach over ICE-TCP (advertised IP, bound TCP port).
     pub fn tcp_media_addr(&self) -> SocketAddr {
         self.inner.ctx.advertised_tcp
+    }
+
+    /// Serves TURN next to the node's media ports, until [`Sfu::shutdown`]:
+    /// relays reach only this node's UDP media port.
+    pub async fn serve_turn(
+        &self,
+        config: turn::TurnConfig,
+    ) -> Result<turn::TurnAddrs, turn::TurnError> {
+        let ctx = &self.inner.ctx;
+        let bound = ctx
+            .socket
+            .local_addr()
+            .map_err(|source| turn::TurnError::Bind {
+                transport: "UDP",
+                addr: config.listen,
+                source,
+            })?;
+        let media = turn::MediaTarget::new(ctx.advertised, bound);
+        let (addrs, tasks) = turn::start(
+            config,
+            media,
+            &self.inner.registry,
+            self.inner.shutdown.subscribe(),
+        )
+        .await?;
+        self.inner.receivers.lock().extend(tasks);
+        Ok(addrs)
     }
 
     /// The registry the node's metrics are registered on (from [`SfuConfig`]).

@@ -7,6 +7,10 @@
 //! from a file (`YUNHUI_ADVERTISE_ADDRESS_FILE`: the node's external IP, which
 //! the operator publishes per node in a ConfigMap).
 //!
+//! With a TURN port and the TURN secret (`YUNHUI_SFU_TURN_PORT`,
+//! `YUNHUI_TURN_SECRET`, and for TLS `YUNHUI_SFU_TURN_TLS_PORT` with a
+//! certificate and key) the node also serves TURN (`yunhui_sfu::turn`).
+//!
 //! With signal's URL (`YUNHUI_SIGNAL_URL`) the node registers with signal and
 //! reports its load every two seconds (`yunhui_sfu::registration`); on
 //! SIGTERM it reports itself draining before it stops.
@@ -19,6 +23,7 @@ use anyhow::Context;
 use clap::Parser;
 use yunhui_sfu::internal_api::internal_router;
 use yunhui_sfu::registration::{Registration, Reporter};
+use yunhui_sfu::turn::{TurnConfig, TurnLimits, TurnTls};
 use yunhui_sfu::{Sfu, SfuConfig};
 
 /// How long to wait for the advertised-address file: the ConfigMap volume of
@@ -67,6 +72,42 @@ struct Args {
     /// Participants this node takes at most.
     #[arg(long, env = yunhui_proto::env::SFU_CAPACITY, default_value_t = 500)]
     capacity: u64,
+    /// Port of the node's TURN server over UDP and TCP (on the media
+    /// address's IP); without it the node serves no TURN.
+    #[arg(long, env = yunhui_proto::env::SFU_TURN_PORT, requires = "turn_secret")]
+    turn_port: Option<u16>,
+    /// Port of TURN over TLS (443 in clusters).
+    #[arg(long, env = yunhui_proto::env::SFU_TURN_TLS_PORT, requires_all = ["turn_port", "turn_tls_cert", "turn_tls_key"])]
+    turn_tls_port: Option<u16>,
+    /// PEM certificate chain of TURN over TLS.
+    #[arg(long, env = yunhui_proto::env::SFU_TURN_TLS_CERT)]
+    turn_tls_cert: Option<PathBuf>,
+    /// PEM private key of TURN over TLS.
+    #[arg(long, env = yunhui_proto::env::SFU_TURN_TLS_KEY)]
+    turn_tls_key: Option<PathBuf>,
+    /// Shared secret of the TURN credentials signal hands out.
+    #[arg(long, env = yunhui_proto::env::TURN_SECRET, hide_env_values = true)]
+    turn_secret: Option<String>,
+}
+
+/// The TURN settings of `args`, when TURN is asked for.
+fn turn_config(args: &Args, ip: IpAddr) -> anyhow::Result<Option<TurnConfig>> {
+    let (Some(port), Some(secret)) = (args.turn_port, &args.turn_secret) else {
+        return Ok(None);
+    };
+    let tls = match (args.turn_tls_port, &args.turn_tls_cert, &args.turn_tls_key) {
+        (Some(tls_port), Some(cert), Some(key)) => Some(
+            TurnTls::from_pem_files(SocketAddr::new(ip, tls_port), cert, key)
+                .context("loading the TURN TLS certificate")?,
+        ),
+        _ => None,
+    };
+    Ok(Some(TurnConfig {
+        listen: SocketAddr::new(ip, port),
+        tls,
+        secret: secret.as_bytes().to_vec(),
+        limits: TurnLimits::default(),
+    }))
 }
 
 /// The address in `path`, waiting for the file to appear.
@@ -132,6 +173,10 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .context("starting the SFU")?;
+    if let Some(turn) = turn_config(&args, udp_listen.ip())? {
+        let addrs = sfu.serve_turn(turn).await.context("starting TURN")?;
+        tracing::info!(udp = %addrs.udp, tcp = %addrs.tcp, tls = ?addrs.tls, "TURN listening");
+    }
     let listener = tokio::net::TcpListener::bind(args.http_listen)
         .await
         .with_context(|| format!("binding the internal API on {}", args.http_listen))?;

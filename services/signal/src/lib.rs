@@ -77,6 +77,9 @@ pub struct SignalConfig {
     /// Phone numbers that reach meetings (a PSTN gateway in front of the
     /// SIP gateway), named in invitations; none by default.
     pub dial_in_numbers: Vec<String>,
+    /// The TURN server handed to participants on join and named in the
+    /// discovery document; none by default.
+    pub turn: Option<crate::live::turn_credentials::TurnService>,
     /// Media and SIP endpoints for the discovery document when signal
     /// builds it itself (`yunhui up`; in a cluster the operator writes it).
     pub discovery: DiscoveryEndpoints,
@@ -110,6 +113,7 @@ impl Default for SignalConfig {
             privacy_url: None,
             dial_in_numbers: Vec::new(),
             discovery: DiscoveryEndpoints::default(),
+            turn: None,
             replica: None,
         }
     }
@@ -187,6 +191,9 @@ impl App {
         let metrics = Metrics::register(&registry)
             .map_err(|e| Error::Internal(format!("metrics registration failed: {e}")))?;
         let rooms = Rooms::new(media, store.clone(), metrics.clone());
+        if let Some(turn) = &config.turn {
+            rooms.set_turn(turn.clone());
+        }
         if let Some(replica) = &config.replica {
             if config.internal_key.as_deref().is_none_or(str::is_empty) {
                 return Err(Error::Internal(

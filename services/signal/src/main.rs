@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use yunhui_client::media_control::HttpControl;
+use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_signal::sipgw_client::HttpCallControl;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, ReplicaConfig, SignalConfig};
@@ -59,6 +60,13 @@ struct Args {
     /// cannot call devices or phones.
     #[arg(long, env = yunhui_proto::env::SIPGW_URL)]
     sipgw_url: Option<String>,
+    /// The TURN server participants are handed, `host:port[:tls port]`
+    /// (the SFU nodes' `--turn-port` and `--turn-tls-port`).
+    #[arg(long, env = yunhui_proto::env::TURN_ENDPOINT, requires = "turn_secret")]
+    turn_endpoint: Option<String>,
+    /// Shared secret of the TURN credentials (the SFU nodes have the same).
+    #[arg(long, env = yunhui_proto::env::TURN_SECRET, hide_env_values = true)]
+    turn_secret: Option<String>,
     /// This replica's own base URL (its pod address), when several replicas
     /// share the database: each live meeting is then owned by one replica,
     /// and the others relay its participants there.
@@ -92,7 +100,15 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(HttpControl::new(url, &args.internal_key))
             as Arc<dyn yunhui_proto::media::MediaControl>
     });
+    let turn = match (&args.turn_endpoint, &args.turn_secret) {
+        (Some(endpoint), Some(secret)) => Some(TurnService {
+            endpoints: TurnService::parse_endpoint(endpoint)?,
+            secret: secret.as_bytes().to_vec(),
+        }),
+        _ => None,
+    };
     let config = SignalConfig {
+        turn,
         public_url: args.public_url,
         web_dir: args.web_dir,
         internal_key: Some(args.internal_key.clone()),

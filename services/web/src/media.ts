@@ -3,7 +3,7 @@
 // offered by the SFU). Each received track's stream id is its publisher's
 // participant id.
 
-import type { ServerMessage, VideoQuality } from "./proto";
+import type { IceServer, ServerMessage, VideoQuality } from "./proto";
 import type { SignalingChannel } from "./signaling";
 
 export type RemoteTrackHandler = (participantId: string, stream: MediaStream, track: MediaStreamTrack) => void;
@@ -58,8 +58,8 @@ export async function openLocalMedia(): Promise<MediaStream> {
 }
 
 export class MeetingMedia {
-  publisherPc = new RTCPeerConnection({ iceServers: [] });
-  subscriberPc = new RTCPeerConnection({ iceServers: [] });
+  publisherPc: RTCPeerConnection;
+  subscriberPc: RTCPeerConnection;
   /** Subscriber offers are answered strictly one after another. */
   private subscriberWork: Promise<void> = Promise.resolve();
   private closed = false;
@@ -75,8 +75,23 @@ export class MeetingMedia {
     private readonly onRemoteTrack: RemoteTrackHandler,
     /** Called with the new connections after a media restart. */
     private readonly onReconnected: (media: MeetingMedia) => void = () => undefined,
+    /**
+     * The deployment's TURN server with this participant's credentials, from
+     * the join answer (`joined.ice_servers`): where UDP and ICE-TCP to the
+     * media server are blocked, media goes through it (TURN over UDP, TCP or
+     * TLS on 443).
+     */
+    private readonly iceServers: IceServer[] = [],
   ) {
+    this.publisherPc = this.newConnection();
+    this.subscriberPc = this.newConnection();
     this.listenForTracks();
+  }
+
+  private newConnection(): RTCPeerConnection {
+    return new RTCPeerConnection({
+      iceServers: this.iceServers.map(({ urls, username, credential }) => ({ urls, username, credential })),
+    });
   }
 
   private listenForTracks(): void {
@@ -210,8 +225,8 @@ export class MeetingMedia {
     ];
     this.publisherPc.close();
     this.subscriberPc.close();
-    this.publisherPc = new RTCPeerConnection({ iceServers: [] });
-    this.subscriberPc = new RTCPeerConnection({ iceServers: [] });
+    this.publisherPc = this.newConnection();
+    this.subscriberPc = this.newConnection();
     this.videoSender = null;
     this.listenForTracks();
     this.subscriberWork = Promise.resolve();

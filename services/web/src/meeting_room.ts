@@ -119,6 +119,7 @@ export class MeetingRoom {
       channel,
       (participantId, stream) => this.attachRemoteStream(participantId, stream),
       (media) => exposeForInspection({ publisherPc: media.publisherPc, subscriberPc: media.subscriberPc }),
+      joined.ice_servers,
     );
     this.participantList = new ParticipantList(this.selfId, {
       host: (command) => this.sendHost(command),

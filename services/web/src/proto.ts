@@ -913,7 +913,13 @@ topic: string,
 /**
  * Everyone in the meeting, this participant included.
  */
-participants: Array<Participant>, } | { "type": "participant_joined", 
+participants: Array<Participant>, 
+/**
+ * ICE servers for this participant's peer connections: the TURN
+ * server with short-lived credentials, when the deployment runs one
+ * (`crate::turn`). Empty otherwise.
+ */
+ice_servers: Array<IceServer>, } | { "type": "participant_joined", 
 /**
  * The newcomer.
  */
@@ -1058,6 +1064,21 @@ code: ErrorCode,
  * A sentence saying what was wrong.
  */
 message: string, };
+
+export type IceServer = { 
+/**
+ * `turn:host:port?transport=udp`, `turn:host:port?transport=tcp`,
+ * `turns:host:port?transport=tcp`.
+ */
+urls: Array<string>, 
+/**
+ * The REST-API username, `<expiry>:<participant id>`.
+ */
+username: string, 
+/**
+ * The password derived from the username and the shared secret.
+ */
+credential: string, };
 
 export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "meeting_locked" | "entry_denied" | "not_allowed" | "participant_not_found" | "not_invited" | "licence_exceeded" | "too_many_attempts" | "call_not_found" | "unavailable" | "invalid_input" | "internal";
 

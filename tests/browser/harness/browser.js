@@ -203,9 +203,10 @@ export class Participant {
  * `timezoneId` (an IANA zone) sets the browser's own time zone;
  * `executablePath` runs another launcher (e.g. Chromium inside a network
  * namespace, `harness/netns.js`); `secureOrigin` treats that http origin as
- * secure, for a server that is not on loopback.
+ * secure, for a server that is not on loopback; `extraArgs` go on Chromium's
+ * command line.
  */
-export async function launchParticipant(name, { timezoneId, executablePath, secureOrigin } = {}) {
+export async function launchParticipant(name, { timezoneId, executablePath, secureOrigin, extraArgs = [] } = {}) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
   }
@@ -214,7 +215,7 @@ export async function launchParticipant(name, { timezoneId, executablePath, secu
     executablePath: executablePath ?? CHROMIUM,
     headless: true,
     // Camera and microphone need a secure context: loopback is one, another address is not.
-    args: secureOrigin ? [...ARGS, `--unsafely-treat-insecure-origin-as-secure=${secureOrigin}`] : ARGS,
+    args: [...ARGS, ...(secureOrigin ? [`--unsafely-treat-insecure-origin-as-secure=${secureOrigin}`] : []), ...extraArgs],
     viewport: { width: 1100, height: 700 },
     ...(timezoneId ? { timezoneId } : {}),
   });

@@ -27,7 +27,10 @@ export function netnsUnavailable() {
 
 /**
  * Creates the namespace; `remove()` deletes it, the veth pair and the launcher.
- * `index` (0..255) keeps concurrent namespaces apart.
+ * `index` (0..255) keeps concurrent namespaces apart. With `onlyTcpPorts`,
+ * TCP too is dropped except to those ports of the host end (as on networks
+ * that let only TCP 443 out): set them with `allowOnlyTcpTo(ports)` once the
+ * server's ports are known.
  */
 export async function udpBlockedNamespace(index = process.pid % 250) {
   const name = `yh-noudp-${process.pid}`;
@@ -70,5 +73,14 @@ export async function udpBlockedNamespace(index = process.pid % 250) {
     await remove();
     throw error;
   }
-  return { name, hostIp, nsIp, chromium, remove };
+  /** From now on, only TCP to `ports` of the host end leaves the namespace. */
+  const allowOnlyTcpTo = (ports) => {
+    const inNs = (args) => run("ip", ["netns", "exec", name, ...args]);
+    for (const port of ports) {
+      inNs(["iptables", "-A", "OUTPUT", "-p", "tcp", "-d", hostIp, "--dport", String(port), "-j", "ACCEPT"]);
+    }
+    inNs(["iptables", "-A", "OUTPUT", "-o", "lo", "-j", "ACCEPT"]);
+    inNs(["iptables", "-A", "OUTPUT", "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]);
+  };
+  return { name, hostIp, nsIp, chromium, remove, allowOnlyTcpTo };
 }

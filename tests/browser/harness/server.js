@@ -90,13 +90,22 @@ export async function startServer({ host = "127.0.0.1" } = {}) {
   const port = await freeTcpPort();
   const mediaPort = await freeUdpAndTcpPort([port]);
   const sipPort = await freeUdpAndTcpPort([port, mediaPort]);
+  // TURN (UDP and TCP on one number) and TURN over TLS, never the defaults
+  // (3478, 5349): servers of concurrent runs would share them.
+  const turnPort = await freeUdpAndTcpPort([port, mediaPort, sipPort]);
+  let turnTlsPort = await freeTcpPort();
+  while ([port, mediaPort, sipPort, turnPort].includes(turnTlsPort)) turnTlsPort = await freeTcpPort();
   const listen = `${host}:${port}`;
   const child = spawn(
     bin,
-    ["up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort), "--web-dir", webDir],
+    [
+      "up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort),
+      "--turn-port", String(turnPort), "--turn-tls-port", String(turnTlsPort), "--web-dir", webDir,
+    ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } },
   );
   const server = new YunhuiServer(child, `http://${listen}`, dataDir);
+  server.ports = { http: port, media: mediaPort, sip: sipPort, turn: turnPort, turnTls: turnTlsPort };
   try {
     await server.waitReady();
   } catch (error) {
@@ -189,15 +198,16 @@ export class YunhuiServer {
     return { email, password, session, token: session.token };
   }
 
-  /** Sum of every series of a Prometheus metric on /metrics (null if absent). */
-  async metric(name) {
+  /** Sum of every series of a Prometheus metric on /metrics (null if absent), of those with `labels` when given. */
+  async metric(name, labels = {}) {
     const response = await fetch(`${this.url}/metrics`);
     const text = await response.text();
     let total = null;
     for (const line of text.split("\n")) {
       if (line.startsWith("#")) continue;
       const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (match && match[1] === name) total = (total ?? 0) + Number(match[3]);
+      const labelled = Object.entries(labels).every(([key, value]) => (match?.[2] ?? "").includes(`${key}="${value}"`));
+      if (match && match[1] === name && labelled) total = (total ?? 0) + Number(match[3]);
     }
     return total;
   }

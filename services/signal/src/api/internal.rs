@@ -232,6 +232,9 @@ pub async fn discovery(State(app): State<Arc<App>>) -> Response {
         tcp_port: endpoints.media_tcp_port,
         host_network: true,
     });
+    doc.turn = (app.config.turn.as_ref())
+        .map(|turn| turn.endpoints.urls())
+        .unwrap_or_default();
     // Only while a SIP gateway is connected.
     doc.sip = endpoints
         .sip_uri

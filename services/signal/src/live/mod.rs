@@ -6,6 +6,8 @@
 //!   invitations that ring them;
 //! - [`chat`]: a meeting's chat, kept for late joiners;
 //! - [`throttle`]: slowing down wrong meeting passwords;
+//! - [`turn_credentials`]: the TURN server and credentials each participant is
+//!   handed on join;
 //! - [`ownership`], [`proxy`]: with several signal replicas, which one owns
 //!   each live meeting (a lease in the database), and sockets carried
 //!   through to the owner;
@@ -23,3 +25,4 @@ pub mod ringing;
 pub mod room;
 pub mod signaling;
 pub mod throttle;
+pub mod turn_credentials;

@@ -227,6 +227,8 @@ pub struct Rooms {
     presence: Presence,
     /// The SIP gateway, when this deployment runs one.
     calls: std::sync::OnceLock<Arc<dyn CallControl>>,
+    /// The TURN server participants are handed on join, when there is one.
+    turn: std::sync::OnceLock<crate::live::turn_credentials::TurnService>,
     /// The meetings' leases, when several replicas run side by side.
     ownership: std::sync::OnceLock<Arc<Ownership>>,
 }
@@ -264,8 +266,15 @@ impl Rooms {
             metrics,
             presence: Presence::default(),
             calls: std::sync::OnceLock::new(),
+            turn: std::sync::OnceLock::new(),
             ownership: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Hands every participant who joins from now on credentials for `turn`.
+    /// Set once; later calls are ignored.
+    pub fn set_turn(&self, turn: crate::live::turn_credentials::TurnService) {
+        let _ = self.turn.set(turn);
     }
 
     /// Makes this replica one of several: a meeting's room opens only on
@@ -611,6 +620,9 @@ impl Rooms {
             meeting_number: room.meeting.number.clone(),
             topic: room.meeting.topic.clone(),
             participants,
+            ice_servers: (self.turn.get())
+                .map(|turn| turn.ice_servers(participant_id))
+                .unwrap_or_default(),
         });
         send(state.meeting_state());
         if let Some(speaker) = &state.active_speaker {
