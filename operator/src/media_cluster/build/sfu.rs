@@ -105,7 +105,9 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
         SfuNetworking::HostPort => Some(Child::from_typed(&Deployment {
             metadata: owner.meta(&name, "sfu"),
             spec: Some(DeploymentSpec {
-                replicas: Some(input.replicas(input.cluster.sfu.min_nodes)),
+                replicas: Some(
+                    input.replicas(input.sfu_replicas.unwrap_or(input.cluster.sfu.min_nodes)),
+                ),
                 selector,
                 template,
                 strategy: Some(DeploymentStrategy {
@@ -257,6 +259,7 @@ mod tests {
                 default_pull_secrets: &[],
                 sfu_pool: false,
                 node_addresses: None,
+                sfu_replicas: None,
             };
             let ids = ids(&build(&input).expect("builds"));
             assert!(!ids.contains(&"DaemonSet/prod-sfu".to_string()), "{ids:?}");
@@ -282,6 +285,7 @@ mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: Some(&addresses),
+            sfu_replicas: None,
         })
         .expect("builds");
         let map = child(&children, "ConfigMap/prod-node-addresses");
@@ -329,6 +333,7 @@ mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
+            sfu_replicas: None,
         })
         .expect("builds");
         assert!(!ids(&children).contains(&"ConfigMap/prod-node-addresses".to_string()));
