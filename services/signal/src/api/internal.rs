@@ -183,21 +183,22 @@ pub async fn create_admin(
     ))
 }
 
-/// The node table, or 404 when this signal drives one fixed SFU.
-fn node_table(app: &App) -> Result<&NodeTable, Response> {
-    match &app.placement {
-        Some(placement) => Ok(placement.nodes().as_ref()),
-        None => {
-            let body = ApiError {
-                error: ErrorBody {
-                    code: "media_nodes_disabled".into(),
-                    message: "this signal service drives one fixed SFU and takes no node reports"
-                        .into(),
-                },
-            };
-            Err((StatusCode::NOT_FOUND, Json(body)).into_response())
-        }
-    }
+/// The node table, unless this signal drives one fixed SFU.
+fn node_table(app: &App) -> Option<&NodeTable> {
+    app.placement
+        .as_ref()
+        .map(|placement| placement.nodes().as_ref())
+}
+
+/// The 404 when there is no node table.
+fn media_nodes_disabled() -> Response {
+    let body = ApiError {
+        error: ErrorBody {
+            code: "media_nodes_disabled".into(),
+            message: "this signal service drives one fixed SFU and takes no node reports".into(),
+        },
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 /// `PUT /internal/v1/media-nodes/{id}`: an SFU node's report of itself
@@ -209,7 +210,7 @@ pub async fn put_media_node(
     body: Result<Json<NodeReport>, JsonRejection>,
 ) -> Result<StatusCode, Response> {
     authorize(&app, &headers).map_err(IntoResponse::into_response)?;
-    let table = node_table(&app)?;
+    let table = node_table(&app).ok_or_else(media_nodes_disabled)?;
     let Json(report) = body.map_err(|e| AdminError::InvalidInput(e.body_text()).into_response())?;
     table
         .record(&id, report)
@@ -223,7 +224,12 @@ pub async fn list_media_nodes(
     headers: HeaderMap,
 ) -> Result<Json<MediaNodeList>, Response> {
     authorize(&app, &headers).map_err(IntoResponse::into_response)?;
-    let nodes = node_table(&app)?.nodes().iter().map(node_load).collect();
+    let nodes = node_table(&app)
+        .ok_or_else(media_nodes_disabled)?
+        .nodes()
+        .iter()
+        .map(node_load)
+        .collect();
     Ok(Json(MediaNodeList { nodes }))
 }
 
@@ -235,7 +241,7 @@ pub async fn drain_media_node(
     headers: HeaderMap,
 ) -> Result<Json<MediaNodeLoad>, Response> {
     authorize(&app, &headers).map_err(IntoResponse::into_response)?;
-    let table = node_table(&app)?;
+    let table = node_table(&app).ok_or_else(media_nodes_disabled)?;
     let id = NodeId(id);
     let marked = table.set_draining(&id);
     match table.node(&id).filter(|_| marked) {
