@@ -273,6 +273,27 @@ mod tests {
     }
 
     #[test]
+    fn a_host_port_pool_has_the_replicas_the_autoscaler_decided() {
+        let (o, k) = (owner(), keys());
+        let cluster = valid("sfu: {networking: HostPort, minNodes: 1, maxNodes: 5}");
+        for (decided, want) in [(None, 1), (Some(4), 4)] {
+            let children = build(&BuildInput {
+                owner: &o,
+                cluster: &cluster,
+                keys: &k,
+                default_registry: "x",
+                default_pull_secrets: &[],
+                sfu_pool: true,
+                node_addresses: None,
+                sfu_replicas: decided,
+            })
+            .expect("builds");
+            let deployment = child(&children, "Deployment/prod-sfu");
+            assert_eq!(deployment.object.data["spec"]["replicas"], json!(want));
+        }
+    }
+
+    #[test]
     fn sfu_pods_read_their_nodes_external_address_from_a_config_map() {
         let (o, k) = (owner(), keys());
         let addresses = BTreeMap::from([("node-a".to_string(), "203.0.113.7".to_string())]);
