@@ -386,6 +386,18 @@ pub fn decide(policy: &Policy, observed: &Observed<'_>) -> Decision {
 }
 
 impl Step {
+    /// The Event's action: distinct per transition and pod, because the
+    /// event recorder folds events of the same reason and action on one
+    /// object into one series (and keeps only the first note).
+    pub fn action(&self) -> String {
+        match self {
+            Step::ScaleUp { to, .. } => format!("ScaleUpTo{to}"),
+            Step::StartDrain { pod, .. } => format!("Drain/{pod}"),
+            Step::Remove { to, .. } => format!("ScaleDownTo{to}"),
+            Step::Removed { pod } => format!("Drained/{pod}"),
+        }
+    }
+
     /// The Event's reason and note for this step.
     pub fn event(&self, target_load_percent: i32) -> (&'static str, String) {
         let load = |load: &Option<i32>| match load {

@@ -121,7 +121,7 @@ pub async fn scale(
         let (reason, note) = step.event(policy.target_load_percent);
         tracing::info!(reason, "{note}");
         let warning = matches!(step, Step::Remove { rooms, .. } if *rooms > 0);
-        ctx.event(mc, warning, reason, note, "Scale").await;
+        ctx.event(mc, warning, reason, note, &step.action()).await;
     }
     Ok(Scaled {
         replicas: decision.replicas,
