@@ -26,6 +26,7 @@ use crate::common::{Condition, ResourceStatus};
     printcolumn = r#"{"name": "Version", "type": "string", "jsonPath": ".spec.version", "description": "Image tag of the services"}"#,
     printcolumn = r#"{"name": "Signal", "type": "integer", "jsonPath": ".status.signalReadyReplicas", "description": "Ready signal replicas"}"#,
     printcolumn = r#"{"name": "SFU", "type": "integer", "jsonPath": ".status.sfuReadyNodes", "description": "Ready SFU nodes"}"#,
+    printcolumn = r#"{"name": "Load", "type": "integer", "jsonPath": ".status.sfuScaling.loadPercent", "description": "Participants on the serving SFU nodes, in percent of their capacity (HostPort pools)"}"#,
     printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status", "description": "Ready condition"}"#,
     printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
@@ -258,10 +259,17 @@ pub struct SfuPool {
     #[serde(default = "default_target_load")]
     #[schemars(range(min = 1, max = 100))]
     pub target_load_percent: i32,
-    /// Seconds a draining SFU node keeps its rooms before its pod goes.
+    /// Seconds a draining SFU node keeps its rooms before its pod goes
+    /// (also the pod's termination grace period).
     #[serde(default = "default_drain_timeout")]
     #[schemars(range(min = 0))]
     pub drain_timeout_seconds: i64,
+    /// Seconds the load must stay below what fewer nodes could carry before
+    /// the operator drains one node (scaling up never waits). Only with
+    /// `networking: HostPort`; a DaemonSet runs one pod per node.
+    #[serde(default = "default_scale_down_window")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub scale_down_window_seconds: i64,
     /// CPU and memory of each SFU pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
@@ -281,6 +289,7 @@ impl Default for SfuPool {
             max_nodes: 1,
             target_load_percent: default_target_load(),
             drain_timeout_seconds: default_drain_timeout(),
+            scale_down_window_seconds: default_scale_down_window(),
             resources: None,
         }
     }
@@ -296,6 +305,9 @@ fn default_target_load() -> i32 {
     70
 }
 fn default_drain_timeout() -> i64 {
+    300
+}
+fn default_scale_down_window() -> i64 {
     300
 }
 
@@ -404,6 +416,48 @@ pub struct MediaClusterStatus {
     /// In-cluster URL of signal (the operator uses it for tenant sync).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal_url: Option<String>,
+    /// The SFU pool's autoscaling (HostPort pools): load, desired and
+    /// current nodes, and a drain in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sfu_scaling: Option<SfuScalingStatus>,
+}
+
+/// What the autoscaler of a HostPort SFU pool saw and is doing. The drain in
+/// progress lives here so that an operator restarted in the middle of one
+/// finishes that drain and starts no other.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SfuScalingStatus {
+    /// Participants on the serving (reporting, not draining) nodes, in
+    /// percent of their capacity; absent while no node reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_percent: Option<i32>,
+    /// Nodes the load asks for, within `minNodes..maxNodes`.
+    pub desired_nodes: i32,
+    /// SFU pods the Deployment asks for (a draining node included).
+    pub current_nodes: i32,
+    /// Since when (RFC 3339) the load has stayed low enough for fewer nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_load_since: Option<String>,
+    /// The node being drained before its pod is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<SfuDrain>,
+}
+
+/// One SFU node being drained: marked draining in signal (no new rooms), its
+/// pod kept until its rooms end or `drainTimeoutSeconds` passes, then
+/// removed with the Deployment's replicas lowered by one.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SfuDrain {
+    /// The node's pod (its name is the node's id in signal).
+    pub pod: String,
+    /// When the drain began (RFC 3339).
+    pub since: String,
+    /// Once the node is empty (or timed out): the replicas the Deployment
+    /// was lowered to while that pod is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removing_to: Option<i32>,
 }
 
 impl ResourceStatus for MediaClusterStatus {

@@ -509,6 +509,11 @@ async fn cel_rules_reject_invalid_specs() {
         ),
         (
             "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "window"}, "spec": {"sfu": {"scaleDownWindowSeconds": -1}}}),
+            "spec.sfu.scaleDownWindowSeconds in body should be greater than or equal to 0",
+        ),
+        (
+            "mediaclusters",
             json!({"kind": "MediaCluster", "metadata": {"name": "address"}, "spec": {"sfu": {"advertise": "Fixed", "advertisedAddress": "media.example.com"}}}),
             "spec.sfu.advertisedAddress must be an IP address",
         ),
@@ -1443,4 +1448,441 @@ async fn operator_killed_mid_reconcile_converges_without_duplicates() {
     for w in writes.iter().filter(|w| w.starts_with("create ")) {
         assert!(seen.insert(w.clone()), "created twice: {w}");
     }
+}
+
+/// What a kubelet would run for the SFU pool's kwok pods: one real
+/// `yunhui-sfu` process per Running pod, registering with signal under the
+/// pod's name, and SIGTERM to it when its pod is gone or terminating (kwok
+/// cannot run the image; the processes are the pods' stand-ins).
+struct SfuStandIns {
+    nodes: Arc<std::sync::Mutex<BTreeMap<String, StandIn>>>,
+    _task: AbortOnDrop,
+}
+
+struct StandIn {
+    control_url: String,
+    process: std::process::Child,
+    terminated: bool,
+}
+
+impl Drop for SfuStandIns {
+    fn drop(&mut self) {
+        for (_, node) in std::mem::take(&mut *self.nodes.lock().expect("lock")) {
+            let _ = ChildGuard(node.process);
+        }
+    }
+}
+
+impl SfuStandIns {
+    fn start(client: &Client, ns: &str, signal_url: &str, key: &str) -> SfuStandIns {
+        let nodes: Arc<std::sync::Mutex<BTreeMap<String, StandIn>>> = Arc::default();
+        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), ns);
+        let (shared, signal_url, key) = (nodes.clone(), signal_url.to_string(), key.to_string());
+        let task = tokio::spawn(async move {
+            loop {
+                let listed = pods
+                    .list(&ListParams::default().labels("app.kubernetes.io/component=sfu"))
+                    .await;
+                if let Ok(listed) = listed {
+                    let running: Vec<String> = listed
+                        .items
+                        .iter()
+                        .filter(|p| p.metadata.deletion_timestamp.is_none())
+                        .filter(|p| {
+                            p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                        })
+                        .map(|p| p.name_any())
+                        .collect();
+                    let mut nodes = shared.lock().expect("lock");
+                    for pod in &running {
+                        if !nodes.contains_key(pod) {
+                            nodes.insert(pod.clone(), start_sfu(pod, &signal_url, &key));
+                        }
+                    }
+                    for (pod, node) in nodes.iter_mut() {
+                        if !running.contains(pod) && !node.terminated {
+                            // As the kubelet does when a pod goes.
+                            let _ = std::process::Command::new("kill")
+                                .args(["-TERM", &node.process.id().to_string()])
+                                .status();
+                            node.terminated = true;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        });
+        SfuStandIns {
+            nodes,
+            _task: AbortOnDrop(task),
+        }
+    }
+
+    /// The control URL of `pod`'s process.
+    fn control_url(&self, pod: &str) -> String {
+        self.nodes.lock().expect("lock")[pod].control_url.clone()
+    }
+
+    /// Whether `pod`'s process has exited.
+    fn exited(&self, pod: &str) -> bool {
+        let mut nodes = self.nodes.lock().expect("lock");
+        let node = nodes.get_mut(pod).expect("a process for the pod");
+        matches!(node.process.try_wait(), Ok(Some(_)))
+    }
+}
+
+fn start_sfu(pod: &str, signal_url: &str, key: &str) -> StandIn {
+    let http = support::free_port();
+    let control_url = format!("http://127.0.0.1:{http}");
+    let process = std::process::Command::new(support::sfu_binary())
+        .args([
+            "--udp-listen",
+            "127.0.0.1:0",
+            "--advertised-ip",
+            "127.0.0.1",
+        ])
+        .args(["--http-listen", &format!("127.0.0.1:{http}")])
+        .args(["--signal-url", signal_url, "--node-id", pod])
+        .args(["--advertise-control-url", &control_url, "--capacity", "10"])
+        .env(yunhui_proto::env::INTERNAL_KEY, key)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("yunhui-sfu starts");
+    StandIn {
+        control_url,
+        process,
+        terminated: false,
+    }
+}
+
+/// Load on one SFU node, made through its internal API (the calls signal
+/// makes for a meeting, without media).
+struct NodeLoad {
+    http: reqwest::Client,
+    url: String,
+    key: String,
+}
+
+impl NodeLoad {
+    async fn call(&self, method: reqwest::Method, path: &str) -> reqwest::StatusCode {
+        self.http
+            .request(method, format!("{}/internal/v1/{path}", self.url))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("the SFU node answers")
+            .status()
+    }
+
+    async fn room(&self, room: &str, participants: std::ops::Range<u32>) {
+        assert!(
+            self.call(reqwest::Method::PUT, &format!("rooms/{room}"))
+                .await
+                .is_success()
+        );
+        for p in participants {
+            let path = format!("rooms/{room}/participants/p{p}");
+            assert!(self.call(reqwest::Method::PUT, &path).await.is_success());
+        }
+    }
+
+    async fn leave(&self, room: &str, participants: std::ops::Range<u32>) {
+        for p in participants {
+            let path = format!("rooms/{room}/participants/p{p}");
+            assert!(self.call(reqwest::Method::DELETE, &path).await.is_success());
+        }
+    }
+
+    async fn close(&self, room: &str) {
+        let path = format!("rooms/{room}");
+        assert!(self.call(reqwest::Method::DELETE, &path).await.is_success());
+    }
+
+    /// Whether `room` is open on the node.
+    async fn has_room(&self, room: &str) -> bool {
+        self.call(
+            reqwest::Method::GET,
+            &format!("rooms/{room}/active-speaker"),
+        )
+        .await
+        .is_success()
+    }
+}
+
+/// `networking: HostPort` SFU pool scaled by the operator from the load
+/// that real `yunhui-sfu` processes (one per kwok pod, registered under the
+/// pod's name) report to a real signal. The load rises: 1→2→3 pods, each
+/// at once, with ScaledUp Events. The load ends: after the (3 s) window one
+/// node at a time is drained, the node with the fewest participants first;
+/// a node with a room open stays while the room lasts, marked draining in
+/// signal; the operator is killed in the middle of that drain and its
+/// successor finishes the same drain, drains no other node, and removes
+/// exactly the drained pod once the test closes the room: 3→2→1.
+#[tokio::test(flavor = "multi_thread")]
+async fn sfu_pool_scales_with_the_load_and_drains_a_node_before_removing_it() {
+    let c = admin().await;
+    let ns = "it-scale";
+    namespace(&c, ns).await;
+    // Nodes of their own: no other test's pool is loong64.
+    shared().control_plane.create_nodes(3, "loong64", "scale");
+    let port = support::free_port();
+    let signal_url = format!("http://127.0.0.1:{port}");
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.metadata.labels = Some([("yunhui.dev/shard".to_string(), "scale".to_string())].into());
+    mc.spec.signal.external_url = Some(signal_url.clone());
+    let sfu = &mut mc.spec.sfu;
+    sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    sfu.architecture = Some(yunhui_crds::media_cluster::Architecture::Loong64);
+    (sfu.udp_port, sfu.tcp_port) = (47882, 47881);
+    (sfu.min_nodes, sfu.max_nodes, sfu.target_load_percent) = (1, 3, 70);
+    sfu.scale_down_window_seconds = 3;
+    sfu.drain_timeout_seconds = 600;
+    create(&c, ns, &mc).await;
+    let operator_env = [
+        ("POD_NAME", "scale-test-operator"),
+        ("YUNHUI_OPERATOR_LEASE_NAME", "scale-test"),
+        ("YUNHUI_OPERATOR_LEASE_SECONDS", "5"),
+        ("YUNHUI_OPERATOR_SELECTOR", "yunhui.dev/shard=scale"),
+    ];
+    let binary = env!("CARGO_BIN_EXE_yunhui-operator");
+    let operator = shared()
+        .control_plane
+        .start_operator(binary.as_ref(), &operator_env);
+    let secrets: Api<Secret> = Api::namespaced(c.clone(), ns);
+    let key = wait("generated keys", 60, || {
+        let s = secrets.clone();
+        async move {
+            let secret = s.get_opt("prod-keys").await.ok()??;
+            String::from_utf8(secret.data?.get("internal-key")?.0.clone()).ok()
+        }
+    })
+    .await;
+    let _signal = Signal::start(port, &key).await;
+    let stand_ins = SfuStandIns::start(&c, ns, &signal_url, &key);
+    let http = reqwest::Client::new();
+    let deployments: Api<Deployment> = Api::namespaced(c.clone(), ns);
+    let clusters: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(c.clone(), ns);
+    let node_list = || {
+        let (http, url, key) = (http.clone(), signal_url.clone(), key.clone());
+        async move {
+            http.get(format!("{url}/internal/v1/media-nodes"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .ok()?
+                .json::<yunhui_proto::media::MediaNodeList>()
+                .await
+                .ok()
+        }
+    };
+    // The pool's pods, once exactly `n` run and each one's node reports.
+    let pool_of = |n: usize| {
+        let (pods, node_list) = (pods.clone(), node_list);
+        move || {
+            let (pods, node_list) = (pods.clone(), node_list);
+            async move {
+                let names: Vec<String> = pods
+                    .list(&ListParams::default().labels("app.kubernetes.io/component=sfu"))
+                    .await
+                    .ok()?
+                    .items
+                    .iter()
+                    .filter(|p| p.metadata.deletion_timestamp.is_none())
+                    .map(|p| p.name_any())
+                    .collect();
+                let nodes = node_list().await?.nodes;
+                let reporting = names
+                    .iter()
+                    .all(|n| nodes.iter().any(|node| node.live && &node.node_id == n));
+                (names.len() == n && reporting).then_some(names)
+            }
+        }
+    };
+    let replicas = || {
+        let d = deployments.clone();
+        async move { d.get("prod-sfu").await.ok()?.spec?.replicas }
+    };
+    let load_on = |pod: &str| NodeLoad {
+        http: http.clone(),
+        url: stand_ins.control_url(pod),
+        key: key.clone(),
+    };
+    let events = || {
+        let events: Api<Event> = Api::namespaced(c.clone(), ns);
+        async move {
+            let mut notes: Vec<(String, String)> = events
+                .list(&ListParams::default())
+                .await
+                .expect("events")
+                .items
+                .into_iter()
+                .filter(|e| e.involved_object.name.as_deref() == Some("prod"))
+                .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+                .filter(|(reason, _)| {
+                    ["ScaledUp", "Draining", "ScaledDown"].contains(&reason.as_str())
+                })
+                .collect();
+            notes.sort();
+            notes
+        }
+    };
+
+    // One pod, then load on it: 8 of 10 participants, over the 70% target.
+    let first = wait("one SFU pod reporting", 90, pool_of(1))
+        .await
+        .remove(0);
+    let a = load_on(&first);
+    a.room("room-a", 0..8).await;
+    let two = wait("two SFU pods reporting", 60, pool_of(2)).await;
+    let second = two
+        .iter()
+        .find(|p| **p != first)
+        .expect("a new pod")
+        .clone();
+    // 15 participants on two nodes of 10: a third node.
+    let b = load_on(&second);
+    b.room("room-b", 0..7).await;
+    let three = wait("three SFU pods reporting", 60, pool_of(3)).await;
+    let third = three
+        .iter()
+        .find(|p| **p != first && **p != second)
+        .expect("a new pod")
+        .clone();
+    let status = clusters
+        .get("prod")
+        .await
+        .expect("mc")
+        .status
+        .expect("status");
+    let scaling = status.sfu_scaling.expect("the scaling status");
+    assert_eq!((scaling.current_nodes, scaling.desired_nodes), (3, 3));
+    let up = events().await;
+    assert!(
+        up.contains(&(
+            "ScaledUp".into(),
+            "ScaledUp 1→2: load 80% of capacity, target 70%".into()
+        )) && up.contains(&(
+            "ScaledUp".into(),
+            "ScaledUp 2→3: load 75% of capacity, target 70%".into()
+        )),
+        "{up:?}"
+    );
+
+    // The load ends but for two meetings: 2 participants on the first node
+    // and 1 on the second. The empty third node is drained and removed
+    // first, then the second (fewest participants) while its room lasts.
+    a.leave("room-a", 2..8).await;
+    b.leave("room-b", 1..7).await;
+    wait("the third pod removed", 60, || {
+        let (pods, third) = (pods.clone(), third.clone());
+        async move { pods.get_opt(&third).await.ok()?.is_none().then_some(()) }
+    })
+    .await;
+    let (nodes_ref, third_ref) = (&stand_ins, &third);
+    wait(
+        "the drained third node's process exits on SIGTERM",
+        20,
+        move || async move { nodes_ref.exited(third_ref).then_some(()) },
+    )
+    .await;
+    // The third node's process reported draining itself on SIGTERM, and
+    // signal lists it until it has missed three reports: leave it out.
+    let draining = wait("the second node draining in signal", 60, || {
+        let (node_list, third) = (node_list, third.clone());
+        async move {
+            let nodes = node_list().await?.nodes;
+            let draining: Vec<String> = nodes
+                .iter()
+                .filter(|n| n.live && n.draining && n.node_id != third)
+                .map(|n| n.node_id.clone())
+                .collect();
+            (!draining.is_empty()).then_some(draining)
+        }
+    })
+    .await;
+    assert_eq!(
+        draining,
+        [second.as_str()],
+        "only the node with the fewest participants"
+    );
+    assert_eq!(replicas().await, Some(2));
+
+    // Killed mid-drain (SIGKILL): the successor resumes the same drain.
+    drop(operator);
+    let _operator = shared()
+        .control_plane
+        .start_operator(binary.as_ref(), &operator_env);
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let nodes = node_list().await.expect("node list").nodes;
+        let draining: Vec<&str> = nodes
+            .iter()
+            .filter(|n| n.live && n.draining && n.node_id != third)
+            .map(|n| n.node_id.as_str())
+            .collect();
+        assert_eq!(draining, [second.as_str()], "no second node drained");
+        assert_eq!(
+            replicas().await,
+            Some(2),
+            "the draining pod stays while its room lasts"
+        );
+        assert!(
+            b.has_room("room-b").await,
+            "the meeting on the draining node goes on"
+        );
+        assert!(a.has_room("room-a").await);
+    }
+    let status = clusters
+        .get("prod")
+        .await
+        .expect("mc")
+        .status
+        .expect("status");
+    let drain = status
+        .sfu_scaling
+        .and_then(|s| s.drain)
+        .expect("a drain in the status");
+    assert_eq!(
+        (drain.pod.as_str(), drain.removing_to),
+        (second.as_str(), None)
+    );
+
+    // The meeting ends: exactly the drained pod goes.
+    b.close("room-b").await;
+    let left = wait("one SFU pod left", 60, pool_of(1)).await;
+    assert_eq!(
+        left,
+        [first.as_str()],
+        "the drained pod was removed, not another"
+    );
+    assert_eq!(replicas().await, Some(1));
+    wait("the drain over in the status", 30, || {
+        let clusters = clusters.clone();
+        async move {
+            let scaling = clusters.get("prod").await.ok()?.status?.sfu_scaling?;
+            (scaling.drain.is_none() && scaling.current_nodes == 1).then_some(())
+        }
+    })
+    .await;
+    assert!(
+        a.has_room("room-a").await,
+        "the remaining node's meeting was never cut"
+    );
+    let all = events().await;
+    for (reason, note) in [
+        ("Draining", format!("Draining {third} (0 participants)")),
+        ("ScaledDown", format!("ScaledDown 3→2: removing {third}")),
+        ("Draining", format!("Draining {second} (1 participants)")),
+        ("ScaledDown", format!("ScaledDown 2→1: removing {second}")),
+    ] {
+        assert!(
+            all.iter().any(|(r, n)| r == reason && n.starts_with(&note)),
+            "no {reason} event {note:?} in {all:?}"
+        );
+    }
+    // minNodes: the last node is never drained.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(replicas().await, Some(1));
+    a.close("room-a").await;
 }

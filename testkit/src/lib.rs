@@ -16,4 +16,7 @@ pub mod processes;
 
 pub use cluster::{client_from, create, example, namespace, repo, wait};
 pub use control_plane::{ControlPlane, OPERATOR_NAMESPACE, OPERATOR_USER, render_chart};
-pub use processes::{AbortOnDrop, ChildGuard, Signal, free_port, peak_rss_kib, signal_binary};
+pub use processes::{
+    AbortOnDrop, ChildGuard, Signal, free_port, peak_rss_kib, service_binary, sfu_binary,
+    signal_binary,
+};

@@ -36,13 +36,24 @@ pub fn free_port() -> u16 {
 /// The `yunhui-signal` binary built next to the running test or bench
 /// binary (in `target/<profile>/deps`), else the other profile's.
 pub fn signal_binary() -> PathBuf {
+    service_binary("yunhui-signal")
+}
+
+/// The `yunhui-sfu` binary, found like [`signal_binary`].
+pub fn sfu_binary() -> PathBuf {
+    service_binary("yunhui-sfu")
+}
+
+/// A service binary of the workspace built next to the running test or
+/// bench binary (in `target/<profile>/deps`), else the other profile's.
+pub fn service_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("executable path");
     let profile = exe.parent().and_then(Path::parent).expect("target dir");
     let target = profile.parent().expect("target dir");
     let candidates = [
-        profile.join("yunhui-signal"),
-        target.join("release/yunhui-signal"),
-        target.join("debug/yunhui-signal"),
+        profile.join(name),
+        target.join("release").join(name),
+        target.join("debug").join(name),
     ];
     candidates
         .iter()
@@ -50,7 +61,7 @@ pub fn signal_binary() -> PathBuf {
         .cloned()
         .unwrap_or_else(|| {
             panic!(
-                "{} is missing: build it first with `cargo build -p yunhui-signal`",
+                "{} is missing: build it first with `cargo build -p {name}`",
                 candidates[0].display()
             )
         })

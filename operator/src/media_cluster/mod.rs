@@ -5,15 +5,20 @@
 //!   [`validate::ValidCluster`] the build step consumes;
 //! - [`read`]: the generated keys, host-port conflicts, node addresses;
 //! - [`build`]: the pure build step (typed children, one builder per workload);
+//! - [`scaling`] around [`autoscale`]: the HostPort SFU pool's replicas
+//!   from the load signal reports, and the drain of a node before its pod
+//!   goes (decided purely in `autoscale`, carried out in `scaling`);
 //! - [`status`]: readiness, conditions and what happens next;
 //! - [`host_ports`]: SFU pools that would fight over a node's ports;
 //! - [`nodes`]: the nodes an SFU pool runs on;
 //! - this module: the controller with what it watches, and the pipeline.
 
+pub mod autoscale;
 pub mod build;
 pub mod host_ports;
 pub mod nodes;
 pub mod read;
+pub mod scaling;
 pub mod status;
 pub mod validate;
 
@@ -30,6 +35,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use yunhui_crds::MediaCluster;
+use yunhui_crds::media_cluster::SfuNetworking;
 
 use crate::apply::{ApplyReport, apply_children};
 use crate::children::{Child, Owner};
@@ -123,6 +129,14 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         Err(invalid) => return status::invalid(&ctx, &mc, &invalid).await,
     };
     let found = read::read(&ctx, &mc, &owner.namespace).await?;
+    let autoscaled = cluster.sfu.networking == SfuNetworking::HostPort
+        && !cluster.stopped
+        && found.port_conflict.is_none();
+    let scaled = if autoscaled {
+        Some(scaling::scale(&ctx, &mc, &owner, &cluster, &found.keys).await?)
+    } else {
+        None
+    };
     let children = build::build(&BuildInput {
         owner: &owner,
         cluster: &cluster,
@@ -131,17 +145,26 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         default_pull_secrets: &ctx.config.default_pull_secrets,
         sfu_pool: found.port_conflict.is_none(),
         node_addresses: found.node_addresses.as_ref(),
+        sfu_replicas: scaled.as_ref().map(|s| s.replicas),
     })?;
     let report = apply(&ctx, &mc, &owner, &children).await?;
-    status::update(
+    let action = status::update(
         &ctx,
         &mc,
         &owner.namespace,
         &cluster,
         found.port_conflict.as_ref(),
         &report,
+        scaled.as_ref().map(|s| &s.status),
     )
-    .await
+    .await?;
+    // The load changes without any watch event: a scaled pool is looked at
+    // again every few seconds.
+    Ok(if scaled.is_some() {
+        Action::requeue(scaling::SCALING_INTERVAL)
+    } else {
+        action
+    })
 }
 
 /// The apply step: server-side apply of the children, removal of orphans,

@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
-use yunhui_crds::media_cluster::SfuNetworking;
+use yunhui_crds::media_cluster::{SfuNetworking, SfuScalingStatus};
 use yunhui_crds::{MediaCluster, MediaClusterStatus, ResourceStatus};
 
 use super::build::signal_url;
@@ -83,6 +83,7 @@ pub async fn update(
     cluster: &ValidCluster,
     port_conflict: Option<&PortConflict>,
     report: &ApplyReport,
+    scaling: Option<&SfuScalingStatus>,
 ) -> Result<Action> {
     let current = mc.status.as_ref();
     let generation = mc.meta().generation;
@@ -112,12 +113,14 @@ pub async fn update(
             signal_ready_replicas: signal_ready,
             sfu_ready_nodes: 0,
             signal_url: Some(signal_url(&name, namespace, &mc.spec)),
+            sfu_scaling: None,
         };
         ctx.write_status(mc, current, &status).await?;
         // Waits for a change of this or another MediaCluster (both are watched).
         return Ok(Action::requeue(ctx.config.resync));
     }
-    let (sfu_ready, sfu_ok) = sfu_readiness(ctx, namespace, &name, cluster).await?;
+    let want_sfu = scaling.map_or(cluster.sfu.min_nodes, |s| s.current_nodes);
+    let (sfu_ready, sfu_ok) = sfu_readiness(ctx, namespace, &name, cluster, want_sfu).await?;
     let ready = signal_ok && sfu_ok && !report.changed();
     let message = if ready {
         "signal and the SFU pool are ready".to_string()
@@ -139,6 +142,7 @@ pub async fn update(
         signal_ready_replicas: signal_ready,
         sfu_ready_nodes: sfu_ready,
         signal_url: Some(signal_url(&name, namespace, &mc.spec)),
+        sfu_scaling: scaling.cloned(),
     };
     ctx.write_status(mc, current, &status).await?;
     Ok(if ready {
@@ -183,6 +187,7 @@ async fn sfu_readiness(
     namespace: &str,
     name: &str,
     cluster: &ValidCluster,
+    host_port_pods: i32,
 ) -> Result<(i32, bool)> {
     let name = format!("{name}-sfu");
     let min_nodes = cluster.sfu.min_nodes;
@@ -210,7 +215,7 @@ async fn sfu_readiness(
             let Some(d) = api.get_opt(&name).await? else {
                 return Ok((0, false));
             };
-            let want = if cluster.stopped { 0 } else { min_nodes };
+            let want = if cluster.stopped { 0 } else { host_port_pods };
             let status = d.status.unwrap_or_default();
             let ready = status.ready_replicas.unwrap_or(0);
             let current = status.observed_generation >= d.metadata.generation

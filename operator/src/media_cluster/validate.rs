@@ -125,9 +125,15 @@ pub struct Sfu {
     pub advertise: Advertise,
     /// Node labels the pods require (selector, OS, architecture).
     pub node_selector: BTreeMap<String, String>,
-    /// Pods of a host-port pool.
+    /// Fewest pods of a host-port pool.
     pub min_nodes: i32,
-    /// How long a pod may take to stop.
+    /// Most pods of a host-port pool.
+    pub max_nodes: i32,
+    /// Load per node (percent of its capacity) the autoscaler sizes for.
+    pub target_load_percent: i32,
+    /// How long the load stays low before a node is drained.
+    pub scale_down_window_seconds: i64,
+    /// How long a pod may take to stop (and a drain may last).
     pub drain_timeout_seconds: i64,
     /// Container resources.
     pub resources: Option<ResourceRequirements>,
@@ -233,6 +239,9 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             advertise,
             node_selector: sfu_node_selector(spec),
             min_nodes: sfu.min_nodes,
+            max_nodes: sfu.max_nodes,
+            target_load_percent: sfu.target_load_percent,
+            scale_down_window_seconds: sfu.scale_down_window_seconds,
             drain_timeout_seconds: sfu.drain_timeout_seconds,
             resources: sfu.resources.clone(),
         },

@@ -116,6 +116,41 @@ pub struct NodeReport {
     pub cpu_millicores: u64,
 }
 
+/// One node of signal's node table with its load, as `GET
+/// /internal/v1/media-nodes` of signal lists it (Bearer internal key). The
+/// operator scales the SFU pool from these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaNodeLoad {
+    /// The node's name (its pod's name in Kubernetes).
+    pub node_id: String,
+    /// Whether the node still reports (its last report is at most
+    /// [`NODE_GONE_AFTER`] old).
+    pub live: bool,
+    /// Whether the node takes no new rooms: it reported draining, or it was
+    /// marked draining on signal (`POST /internal/v1/media-nodes/{id}/drain`).
+    pub draining: bool,
+    /// Participants the node takes at most.
+    pub capacity: u64,
+    /// Rooms open on the node, as it last reported.
+    pub rooms: u64,
+    /// Participants in those rooms, as it last reported.
+    pub participants: u64,
+    /// CPU the node's process used, in thousandths of one core.
+    pub cpu_millicores: u64,
+    /// Media received, in bits per second.
+    pub bits_in_per_second: u64,
+    /// Media forwarded, in bits per second.
+    pub bits_out_per_second: u64,
+}
+
+/// Body of signal's `GET /internal/v1/media-nodes`: every node it knows, by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaNodeList {
+    /// The nodes, live or gone.
+    pub nodes: Vec<MediaNodeLoad>,
+}
+
 /// Why a control call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
@@ -149,6 +184,12 @@ pub enum ControlError {
     NoMediaNode {
         /// Which nodes there are and why none of them fits.
         reason: String,
+    },
+    /// The node is draining (about to stop) and opens no new room.
+    #[error("this SFU node is draining and opens no new room ({room})")]
+    Draining {
+        /// The room asked for.
+        room: String,
     },
     /// The node could not be reached or failed while serving the call.
     #[error("the SFU node could not serve the request: {reason}")]

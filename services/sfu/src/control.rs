@@ -25,8 +25,7 @@ impl InProcessControl {
 #[async_trait::async_trait]
 impl MediaControl for InProcessControl {
     async fn create_room(&self, room: &str) -> Result<(), ControlError> {
-        self.sfu.create_room(room);
-        Ok(())
+        self.sfu.create_room(room)
     }
 
     async fn close_room(&self, room: &str) -> Result<(), ControlError> {

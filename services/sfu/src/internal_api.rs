@@ -33,7 +33,9 @@ impl IntoResponse for ApiError {
             }
             ControlError::InvalidSdp { .. } => StatusCode::BAD_REQUEST,
             ControlError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ControlError::NoMediaNode { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ControlError::NoMediaNode { .. } | ControlError::Draining { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ControlError::Transport { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(self.0)).into_response()

@@ -44,6 +44,7 @@ pub mod turn;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
@@ -116,6 +117,8 @@ struct SfuInner {
     instance: String,
     ctx: Arc<NodeContext>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
+    /// Set by [`Sfu::drain`]: no new room opens.
+    draining: AtomicBool,
     registry: prometheus::Registry,
     shutdown: watch::Sender<bool>,
     receivers: Mutex<Vec<JoinHandle<()>>>,
@@ -190,6 +193,7 @@ impl Sfu {
                     metrics,
                 }),
                 rooms: Mutex::new(HashMap::new()),
+                draining: AtomicBool::new(false),
                 registry: config.registry,
                 shutdown,
                 receivers: Mutex::new(vec![udp_receiver, tcp_acceptor]),
@@ -257,14 +261,36 @@ impl Sfu {
         }
     }
 
-    pub(crate) fn create_room(&self, room: &str) {
+    /// Drains the node: from now on it opens no new room (the open ones go
+    /// on until they close). For a node about to stop (SIGTERM).
+    pub fn drain(&self) {
+        self.inner.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Sfu::drain`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Relaxed)
+    }
+
+    /// Rooms open on the node.
+    pub fn open_rooms(&self) -> usize {
+        self.inner.rooms.lock().len()
+    }
+
+    pub(crate) fn create_room(&self, room: &str) -> Result<(), ControlError> {
         let mut rooms = self.inner.rooms.lock();
         if !rooms.contains_key(room) {
+            if self.is_draining() {
+                return Err(ControlError::Draining {
+                    room: room.to_owned(),
+                });
+            }
             rooms.insert(
                 room.to_owned(),
                 Room::open(room, Arc::clone(&self.inner.ctx)),
             );
         }
+        Ok(())
     }
 
     pub(crate) async fn close_room(&self, room: &str) {

@@ -12,8 +12,14 @@
 //! certificate and key) the node also serves TURN (`yunhui_sfu::turn`).
 //!
 //! With signal's URL (`YUNHUI_SIGNAL_URL`) the node registers with signal and
-//! reports its load every two seconds (`yunhui_sfu::registration`); on
-//! SIGTERM it reports itself draining before it stops.
+//! reports its load every two seconds (`yunhui_sfu::registration`).
+//!
+//! On SIGTERM (or SIGINT) the node drains: it reports itself draining to
+//! signal at once (no new room is placed on it), refuses to open new rooms,
+//! and keeps serving its open rooms — media and internal API alike — until
+//! the last one closes or `--drain-timeout` passes; only then does it stop.
+//! In Kubernetes the pod's `terminationGracePeriodSeconds` (the
+//! MediaCluster's `drainTimeoutSeconds`) bounds the wait as well.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -29,6 +35,9 @@ use yunhui_sfu::{Sfu, SfuConfig};
 /// How long to wait for the advertised-address file: the ConfigMap volume of
 /// a node that just joined may lag behind its pod.
 const ADDRESS_FILE_WAIT: Duration = Duration::from_secs(120);
+
+/// How often a draining node looks whether its rooms have closed.
+const DRAIN_POLL: Duration = Duration::from_millis(200);
 
 /// Runs one Yunhui SFU node.
 #[derive(Parser)]
@@ -88,6 +97,9 @@ struct Args {
     /// Shared secret of the TURN credentials signal hands out.
     #[arg(long, env = yunhui_proto::env::TURN_SECRET, hide_env_values = true)]
     turn_secret: Option<String>,
+    /// Seconds a stopping node (SIGTERM) waits at most for its rooms to close.
+    #[arg(long, default_value_t = 3600)]
+    drain_timeout: u64,
 }
 
 /// The TURN settings of `args`, when TURN is asked for.
@@ -218,22 +230,65 @@ async fn main() -> anyhow::Result<()> {
             },
         )
     });
-    let reporter = reporter.map(std::sync::Arc::new);
-    let draining = reporter.clone();
-    axum::serve(listener, internal_router(sfu.clone(), &args.internal_key))
-        .with_graceful_shutdown(async move {
-            yunhui_runtime::shutdown_signal().await;
-            // No new rooms while this node goes; moving its rooms is for later.
-            if let Some(reporter) = draining {
-                match reporter.drain().await {
-                    Ok(()) => tracing::info!("reported draining to signal"),
-                    Err(error) => tracing::warn!(%error, "could not report draining to signal"),
-                }
-            }
-        })
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let router = internal_router(sfu.clone(), &args.internal_key);
+    let mut server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tokio::select! {
+        served = &mut server => {
+            served.context("the internal API's task")?.context("serving the internal API")?;
+            anyhow::bail!("the internal API stopped on its own");
+        }
+        signal = yunhui_runtime::shutdown_signal() => {
+            tracing::info!(signal, rooms = sfu.open_rooms(), "draining: no new rooms, the open ones go on until they close");
+        }
+    }
+    drain(
+        &sfu,
+        reporter.as_ref(),
+        Duration::from_secs(args.drain_timeout),
+    )
+    .await;
+    let _ = stop.send(());
+    server
         .await
+        .context("the internal API's task")?
         .context("serving the internal API")?;
     drop(reporter);
     sfu.shutdown().await;
     Ok(())
+}
+
+/// Drains the node: no new rooms (here and, through the report, at signal),
+/// then waits until its rooms have closed or `timeout` has passed.
+async fn drain(sfu: &Sfu, reporter: Option<&Reporter>, timeout: Duration) {
+    sfu.drain();
+    if let Some(reporter) = reporter {
+        match reporter.drain().await {
+            Ok(()) => tracing::info!("reported draining to signal"),
+            Err(error) => tracing::warn!(%error, "could not report draining to signal"),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let rooms = sfu.open_rooms();
+        if rooms == 0 {
+            tracing::info!("drained: no room left; stopping");
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                rooms,
+                timeout_seconds = timeout.as_secs(),
+                "drain timed out; stopping with rooms still open"
+            );
+            return;
+        }
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
 }

@@ -3,15 +3,17 @@
 //! environment; with `advertise: NodeExternalIp` the address comes from the
 //! node's entry in a mounted ConfigMap, which may appear after the pod starts.
 //! Given signal's URL, the node reports itself there, and draining on SIGTERM.
+//! On SIGTERM the node drains: it opens no new room, keeps its rooms (and
+//! their media) going, and stops once the last one closes.
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use yunhui_client::media::Publisher;
+use yunhui_client::media::{Publisher, Subscriber, SyntheticMedia, TrackKind};
 use yunhui_client::media_control::HttpControl;
 use yunhui_proto::media::NodeReport;
-use yunhui_sfu::control::MediaControl;
+use yunhui_sfu::control::{ControlError, MediaControl};
 
 const KEY: &str = "binary-test-key";
 
@@ -227,19 +229,155 @@ async fn with_a_signal_url_the_node_reports_itself_and_reports_draining_on_sigte
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let pid = rustix::process::Pid::from_raw(node.0.id() as i32).expect("pid");
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while node.0.try_wait().expect("wait").is_none() {
+    let reports_before = received.lock().len();
+    sigterm(&node.0);
+    // At once (not at the next interval): a report that says draining.
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    loop {
+        let draining = received.lock()[reports_before..]
+            .iter()
+            .any(|(_, _, report)| report.draining);
+        if draining {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
-            "the node did not stop on SIGTERM"
+            "no draining report after SIGTERM"
         );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Its room keeps the node up; it goes on reporting, as draining.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        node.0.try_wait().expect("wait").is_none(),
+        "stopped with a room open"
+    );
+    let last = received.lock().last().expect("a report").2.clone();
+    assert!(last.draining && last.stats.rooms == 1, "{last:?}");
+    control.close_room("r").await.expect("close");
+    wait_for_exit(&mut node.0, Duration::from_secs(10)).await;
+}
+
+fn sigterm(process: &Child) {
+    let pid = rustix::process::Pid::from_raw(process.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+}
+
+async fn wait_for_exit(process: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = process.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node did not stop within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Subscribes `participant` to room `room` until nothing is left to negotiate.
+async fn subscribe(control: &HttpControl, room: &str, participant: &str) -> Subscriber {
+    let subscriber = Subscriber::new("127.0.0.1:0").await.expect("subscriber PC");
+    let mut offer = control
+        .subscribe_offer(room, participant)
+        .await
+        .expect("subscribe offer");
+    while let Some(sdp) = offer {
+        let answer = subscriber.apply_offer(&sdp).await.expect("answer");
+        offer = control
+            .subscribe_answer(room, participant, &answer)
+            .await
+            .expect("answer applied");
+    }
+    subscriber
+}
+
+/// SIGTERM to a node with a live meeting: the meeting's media keeps flowing
+/// and someone can still join it, no new room opens, and the process stops
+/// (exit status 0) as soon as the meeting ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sigterm_a_live_room_goes_on_no_new_room_opens_and_the_node_stops_when_it_ends() {
+    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let mut node = Node(
+        sfu(http_port)
+            .args(["--advertised-ip", "127.0.0.1"])
+            .env("YUNHUI_SFU_UDP_PORT", udp_port.to_string())
+            .env_remove("YUNHUI_SIGNAL_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start yunhui-sfu"),
+    );
+    let base = format!("http://127.0.0.1:{http_port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(Instant::now() < deadline, "yunhui-sfu did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let last = received.lock().last().expect("a report").2.clone();
+    let control = HttpControl::new(&base, KEY);
+    control.create_room("live").await.expect("room");
+    for p in ["alice", "bob", "carol"] {
+        control
+            .add_participant("live", p)
+            .await
+            .expect("participant");
+    }
+    let alice = Publisher::new("alice", "127.0.0.1:0")
+        .await
+        .expect("publisher");
+    let offer = alice.create_offer().await.expect("offer");
+    let answer = control
+        .publish("live", "alice", &offer)
+        .await
+        .expect("publish");
+    alice.apply_answer(&answer).await.expect("apply answer");
+    alice.start_synthetic_media(SyntheticMedia::default());
+    let bob = subscribe(&control, "live", "bob").await;
+    let receiving = |subscriber: &Subscriber, more_than: u64| {
+        subscriber
+            .track("alice", TrackKind::Video)
+            .is_some_and(|t| t.packets() > more_than)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !receiving(&bob, 10) {
+        assert!(
+            Instant::now() < deadline,
+            "bob receives no video from alice"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    sigterm(&node.0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // No new room...
+    match control.create_room("new").await {
+        Err(ControlError::Draining { room }) => assert_eq!(room, "new"),
+        other => panic!("a draining node opened a new room: {other:?}"),
+    }
+    // ...but the live one goes on: media flows, and carol joins it.
+    let before = bob
+        .track("alice", TrackKind::Video)
+        .expect("track")
+        .packets();
+    let carol = subscribe(&control, "live", "carol").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(receiving(&bob, before + 50) && receiving(&carol, 10)) {
+        assert!(
+            Instant::now() < deadline,
+            "media stopped after SIGTERM (bob {before} → {:?})",
+            bob.track("alice", TrackKind::Video).map(|t| t.packets())
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
-        last.draining,
-        "the last report before stopping is not draining: {last:?}"
+        node.0.try_wait().expect("wait").is_none(),
+        "stopped with a live room"
     );
+
+    control.close_room("live").await.expect("close");
+    let status = wait_for_exit(&mut node.0, Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status}");
 }

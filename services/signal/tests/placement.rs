@@ -563,3 +563,114 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
     host.close().await;
     guest.close().await;
 }
+
+/// The operator's view: `GET /internal/v1/media-nodes` lists every node with
+/// its load (internal key required), and `POST .../{id}/drain` marks one
+/// draining, which placement respects at once although the node itself
+/// still reports that it is not draining.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_lists_node_loads_and_marks_a_node_draining() {
+    let signal = start_signal().await;
+    let a = Node::start("sfu-a", &signal).await;
+    let b = Node::start("sfu-b", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
+    let http = reqwest::Client::new();
+    let list_url = format!("{}/internal/v1/media-nodes", signal.base_url);
+    let drain_url = |id: &str| format!("{}/internal/v1/media-nodes/{id}/drain", signal.base_url);
+    assert_eq!(http.get(&list_url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        http.post(drain_url("sfu-a"))
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let (http_ref, list_ref) = (&http, &list_url);
+    let list = move || async move {
+        http_ref
+            .get(list_ref)
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .json::<yunhui_proto::media::MediaNodeList>()
+            .await
+            .unwrap()
+    };
+
+    // One meeting with one participant: on a node (the first by name).
+    let host_api = host(&signal).await;
+    let first = meeting(&host_api).await;
+    let session = join(&signal, &first, "Host", host_api.token())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let nodes = loop {
+        let nodes = list().await.nodes;
+        if nodes.iter().any(|n| n.participants == 1) {
+            break nodes;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{nodes:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let summary: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            (
+                n.node_id.as_str(),
+                n.live,
+                n.draining,
+                n.capacity,
+                n.rooms,
+                n.participants,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("sfu-a", true, false, 100, 1, 1),
+            ("sfu-b", true, false, 100, 0, 0)
+        ]
+    );
+
+    // a, busier, would not take the next room anyway: drain b, the idle one.
+    let answer = http
+        .post(drain_url("sfu-b"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let entry: yunhui_proto::media::MediaNodeLoad = answer.json().await.unwrap();
+    assert!(entry.draining && entry.node_id == "sfu-b");
+    let unknown = http
+        .post(drain_url("sfu-x"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    // b's own reports (not draining) do not lift the mark.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let draining: Vec<_> = list()
+        .await
+        .nodes
+        .iter()
+        .map(|n| (n.node_id.clone(), n.draining))
+        .collect();
+    assert_eq!(
+        draining,
+        [("sfu-a".to_string(), false), ("sfu-b".to_string(), true)]
+    );
+    let second = meeting(&host_api).await;
+    let other = join(&signal, &second, "Host again", host_api.token())
+        .await
+        .unwrap();
+    assert_eq!(a.load().await, (2, 2), "the new room went to a");
+    assert_eq!(b.load().await, (0, 0));
+    session.close().await;
+    other.close().await;
+}

@@ -65,6 +65,9 @@ pub struct BuildInput<'a> {
     /// With `advertise: NodeExternalIp`: the ExternalIP of each SFU node, by
     /// node name (nodes without one are left out).
     pub node_addresses: Option<&'a BTreeMap<String, String>>,
+    /// The replicas of a HostPort SFU pool as the autoscaler decided
+    /// ([`super::scaling`]); `None` keeps `minNodes`.
+    pub sfu_replicas: Option<i32>,
 }
 
 /// Name of the ConfigMap with each SFU node's external address.
@@ -276,6 +279,7 @@ pub(crate) mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
+            sfu_replicas: None,
         })
         .expect("builds")
     }
@@ -318,6 +322,7 @@ pub(crate) mod tests {
                 default_pull_secrets: &default,
                 sfu_pool: true,
                 node_addresses: None,
+                sfu_replicas: None,
             })
             .expect("builds")
             .iter()
@@ -348,6 +353,7 @@ pub(crate) mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
+            sfu_replicas: None,
         })
         .expect("builds");
         let mut images: Vec<String> = children
@@ -395,6 +401,7 @@ pub(crate) mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
+            sfu_replicas: None,
         })
         .expect("builds");
         assert_eq!(

@@ -105,7 +105,9 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
         SfuNetworking::HostPort => Some(Child::from_typed(&Deployment {
             metadata: owner.meta(&name, "sfu"),
             spec: Some(DeploymentSpec {
-                replicas: Some(input.replicas(input.cluster.sfu.min_nodes)),
+                replicas: Some(
+                    input.replicas(input.sfu_replicas.unwrap_or(input.cluster.sfu.min_nodes)),
+                ),
                 selector,
                 template,
                 strategy: Some(DeploymentStrategy {
@@ -257,6 +259,7 @@ mod tests {
                 default_pull_secrets: &[],
                 sfu_pool: false,
                 node_addresses: None,
+                sfu_replicas: None,
             };
             let ids = ids(&build(&input).expect("builds"));
             assert!(!ids.contains(&"DaemonSet/prod-sfu".to_string()), "{ids:?}");
@@ -266,6 +269,27 @@ mod tests {
                 ids.contains(&"StatefulSet/prod-signal".to_string()),
                 "{ids:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_host_port_pool_has_the_replicas_the_autoscaler_decided() {
+        let (o, k) = (owner(), keys());
+        let cluster = valid("sfu: {networking: HostPort, minNodes: 1, maxNodes: 5}");
+        for (decided, want) in [(None, 1), (Some(4), 4)] {
+            let children = build(&BuildInput {
+                owner: &o,
+                cluster: &cluster,
+                keys: &k,
+                default_registry: "x",
+                default_pull_secrets: &[],
+                sfu_pool: true,
+                node_addresses: None,
+                sfu_replicas: decided,
+            })
+            .expect("builds");
+            let deployment = child(&children, "Deployment/prod-sfu");
+            assert_eq!(deployment.object.data["spec"]["replicas"], json!(want));
         }
     }
 
@@ -282,6 +306,7 @@ mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: Some(&addresses),
+            sfu_replicas: None,
         })
         .expect("builds");
         let map = child(&children, "ConfigMap/prod-node-addresses");
@@ -329,6 +354,7 @@ mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
+            sfu_replicas: None,
         })
         .expect("builds");
         assert!(!ids(&children).contains(&"ConfigMap/prod-node-addresses".to_string()));

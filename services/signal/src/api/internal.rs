@@ -10,6 +10,11 @@
 //! `PUT /internal/v1/media-nodes/{id}` takes an SFU node's
 //! [`NodeReport`] (same key) into the node table of [`crate::placement`];
 //! it answers 404 when signal does not place rooms on registered nodes.
+//! `GET /internal/v1/media-nodes` lists the table with each node's load
+//! ([`MediaNodeList`]) and `POST /internal/v1/media-nodes/{id}/drain` marks
+//! a node draining (placement skips it from then on; 404 for a node not in
+//! the table): the operator's autoscaler reads the one and drains a node
+//! through the other before it removes the node's pod.
 //!
 //! The discovery document is the JSON file at
 //! [`crate::SignalConfig::discovery_file`] (the operator mounts the
@@ -27,9 +32,11 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use yunhui_proto::api::{ApiError, ErrorBody};
 use yunhui_proto::discovery::{Discovery, Media, Sip};
-use yunhui_proto::media::NodeReport;
+use yunhui_proto::media::{MediaNodeList, MediaNodeLoad, NodeReport};
 
 use crate::App;
+use crate::placement::NodeId;
+use crate::placement::nodes::{NodeTable, NodeView};
 use crate::tenants::{self, AdminError, TenantRecord};
 
 impl IntoResponse for AdminError {
@@ -176,6 +183,24 @@ pub async fn create_admin(
     ))
 }
 
+/// The node table, unless this signal drives one fixed SFU.
+fn node_table(app: &App) -> Option<&NodeTable> {
+    app.placement
+        .as_ref()
+        .map(|placement| placement.nodes().as_ref())
+}
+
+/// The 404 when there is no node table.
+fn media_nodes_disabled() -> Response {
+    let body = ApiError {
+        error: ErrorBody {
+            code: "media_nodes_disabled".into(),
+            message: "this signal service drives one fixed SFU and takes no node reports".into(),
+        },
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
 /// `PUT /internal/v1/media-nodes/{id}`: an SFU node's report of itself
 /// (registers the node on its first report); 204 when taken.
 pub async fn put_media_node(
@@ -185,20 +210,10 @@ pub async fn put_media_node(
     body: Result<Json<NodeReport>, JsonRejection>,
 ) -> Result<StatusCode, Response> {
     authorize(&app, &headers).map_err(IntoResponse::into_response)?;
-    let Some(placement) = &app.placement else {
-        let body = ApiError {
-            error: ErrorBody {
-                code: "media_nodes_disabled".into(),
-                message: "this signal service drives one fixed SFU and takes no node reports"
-                    .into(),
-            },
-        };
-        return Err((StatusCode::NOT_FOUND, Json(body)).into_response());
-    };
+    let table = node_table(&app).ok_or_else(media_nodes_disabled)?;
     let Json(report) = body.map_err(|e| AdminError::InvalidInput(e.body_text()).into_response())?;
     let shared = app.config.replica.is_some().then(|| report.clone());
-    placement
-        .nodes()
+    table
         .record(&id, report)
         .map_err(|e| AdminError::InvalidInput(e.to_string()).into_response())?;
     // With several replicas, the others learn of the report from the database.
@@ -208,6 +223,62 @@ pub async fn put_media_node(
         tracing::warn!(error = %e, node = %report.node_id, "a node report could not be shared with the other replicas");
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /internal/v1/media-nodes`: every node of the table with its load.
+pub async fn list_media_nodes(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<MediaNodeList>, Response> {
+    authorize(&app, &headers).map_err(IntoResponse::into_response)?;
+    let nodes = node_table(&app)
+        .ok_or_else(media_nodes_disabled)?
+        .nodes()
+        .iter()
+        .map(node_load)
+        .collect();
+    Ok(Json(MediaNodeList { nodes }))
+}
+
+/// `POST /internal/v1/media-nodes/{id}/drain`: marks the node draining (no
+/// new rooms go to it) and answers its entry; 404 for a node not in the table.
+pub async fn drain_media_node(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<MediaNodeLoad>, Response> {
+    authorize(&app, &headers).map_err(IntoResponse::into_response)?;
+    let table = node_table(&app).ok_or_else(media_nodes_disabled)?;
+    let id = NodeId(id);
+    let marked = table.set_draining(&id);
+    match table.node(&id).filter(|_| marked) {
+        Some(view) => Ok(Json(node_load(&view))),
+        None => {
+            let body = ApiError {
+                error: ErrorBody {
+                    code: "media_node_not_found".into(),
+                    message: format!("media node {id} has not reported to this signal"),
+                },
+            };
+            Err((StatusCode::NOT_FOUND, Json(body)).into_response())
+        }
+    }
+}
+
+fn node_load(view: &NodeView) -> MediaNodeLoad {
+    let state = &view.state;
+    let report = &state.report;
+    MediaNodeLoad {
+        node_id: state.id.0.clone(),
+        live: state.is_live(),
+        draining: report.draining,
+        capacity: report.capacity,
+        rooms: report.stats.rooms,
+        participants: report.stats.participants,
+        cpu_millicores: report.cpu_millicores,
+        bits_in_per_second: report.bits_in_per_second,
+        bits_out_per_second: report.bits_out_per_second,
+    }
 }
 
 /// `GET /.well-known/yunhui`: the enterprise-login discovery document.

@@ -112,9 +112,14 @@ pub fn router(app: Arc<App>) -> Router {
             "/internal/v1/tenants/{id}/admins",
             post(internal::create_admin),
         )
+        .route("/internal/v1/media-nodes", get(internal::list_media_nodes))
         .route(
             "/internal/v1/media-nodes/{id}",
             put(internal::put_media_node),
+        )
+        .route(
+            "/internal/v1/media-nodes/{id}/drain",
+            post(internal::drain_media_node),
         )
         .route(
             "/api/openapi.json",

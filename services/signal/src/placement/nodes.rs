@@ -4,6 +4,12 @@
 //!
 //! A node whose last report is older than [`NODE_GONE_AFTER`] is gone: it
 //! takes no new rooms. One silent for [`FORGET_AFTER`] leaves the table.
+//!
+//! A node can also be marked draining here ([`NodeTable::set_draining`], the
+//! operator draining it before its pod goes): from then on it reads as
+//! draining whatever its own reports say, so no new room is placed on it.
+//! The mark lives in this replica's memory; the operator repeats it on every
+//! reconcile while the drain lasts, so a restarted signal learns it again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,6 +54,8 @@ struct Entry {
     report: NodeReport,
     seen: Instant,
     control: Arc<dyn MediaControl>,
+    /// Marked draining by [`NodeTable::set_draining`].
+    marked_draining: bool,
 }
 
 /// A node's latest report with its control client, as read from the table.
@@ -134,6 +142,7 @@ impl NodeTable {
                         report,
                         seen: now,
                         control,
+                        marked_draining: false,
                     },
                 );
             }
@@ -144,6 +153,20 @@ impl NodeTable {
     pub fn node(&self, id: &NodeId) -> Option<NodeView> {
         let now = Instant::now();
         self.nodes.lock().get(id).map(|entry| view(id, entry, now))
+    }
+
+    /// Marks a node draining: no new room is placed on it from now on, even
+    /// before its own report says so. False when the node is not in the table.
+    pub fn set_draining(&self, id: &NodeId) -> bool {
+        let mut nodes = self.nodes.lock();
+        let Some(entry) = nodes.get_mut(id) else {
+            return false;
+        };
+        if !entry.marked_draining {
+            tracing::info!(node = %id, "media node marked draining: no new rooms go to it");
+            entry.marked_draining = true;
+        }
+        true
     }
 
     /// Every node in the table, live or gone, by id; forgets nodes silent
@@ -166,10 +189,12 @@ impl NodeTable {
 }
 
 fn view(id: &NodeId, entry: &Entry, now: Instant) -> NodeView {
+    let mut report = entry.report.clone();
+    report.draining |= entry.marked_draining;
     NodeView {
         state: NodeState {
             id: id.clone(),
-            report: entry.report.clone(),
+            report,
             age: now.duration_since(entry.seen),
             assigned: Load::default(),
         },
@@ -238,6 +263,38 @@ mod tests {
         assert_eq!(nodes.len(), 1);
         assert!(nodes[0].state.report.draining);
         assert!(nodes[0].state.is_live());
+    }
+
+    #[test]
+    fn a_node_marked_draining_stays_draining_whatever_it_reports() {
+        let table = NodeTable::new("key");
+        assert!(!table.set_draining(&NodeId("sfu-0".into())), "unknown node");
+        table
+            .record("sfu-0", report("sfu-0", "http://10.0.0.1:7880"))
+            .unwrap();
+        table
+            .record("sfu-1", report("sfu-1", "http://10.0.0.2:7880"))
+            .unwrap();
+        assert!(table.set_draining(&NodeId("sfu-0".into())));
+        // The node's next report does not know of the mark yet.
+        table
+            .record("sfu-0", report("sfu-0", "http://10.0.0.1:7880"))
+            .unwrap();
+        let draining: Vec<(String, bool)> = table
+            .nodes()
+            .iter()
+            .map(|n| (n.state.id.0.clone(), n.state.report.draining))
+            .collect();
+        assert_eq!(
+            draining,
+            [("sfu-0".to_string(), true), ("sfu-1".to_string(), false)]
+        );
+        let states: Vec<_> = table.nodes().into_iter().map(|n| n.state).collect();
+        assert_eq!(
+            super::super::place(&states, &super::super::RoomRequirements::default()),
+            Ok(NodeId("sfu-1".into())),
+            "placement skips the marked node"
+        );
     }
 
     #[test]

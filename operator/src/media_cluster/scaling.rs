@@ -1,0 +1,226 @@
+//! The SFU autoscaler's read and effects around its pure decision
+//! ([`super::autoscale::decide`]), for pools of `networking: HostPort` (a
+//! Deployment; a DaemonSet runs one pod per node and is not scaled here).
+//!
+//! Read: the Deployment's replicas, the pool's pods, and signal's node table
+//! (`GET /internal/v1/media-nodes`, with the internal key, at the URL the
+//! tenant sync uses). Then, in this order, so that an operator stopped
+//! anywhere resumes where it was: the decision's status is written; the
+//! drained node is marked draining in signal (`POST
+//! /internal/v1/media-nodes/{pod}/drain`, on every reconcile while the drain
+//! lasts: a restarted signal learns it again); a pod being removed gets the
+//! lowest `controller.kubernetes.io/pod-deletion-cost`, so that the
+//! ReplicaSet removes exactly that pod when the apply step lowers the
+//! replicas; an Event tells the step.
+
+use chrono::Utc;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use yunhui_crds::MediaCluster;
+use yunhui_crds::media_cluster::SfuScalingStatus;
+use yunhui_proto::media::{MediaNodeList, MediaNodeLoad};
+
+use super::autoscale::{self, Observed, Policy, PoolPod, Step};
+use super::build::{GeneratedKeys, signal_url};
+use super::validate::ValidCluster;
+use crate::children::{FIELD_MANAGER, Owner};
+use crate::context::Context;
+use crate::error::{Error, Result};
+
+/// The annotation that tells a ReplicaSet which pod to remove first.
+pub const POD_DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
+
+/// How often a scaled pool's load is looked at.
+pub const SCALING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What the autoscaler decided for this reconcile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaled {
+    /// The Deployment's replicas for the build step.
+    pub replicas: i32,
+    /// The scaling status to keep in every status write of this reconcile.
+    pub status: SfuScalingStatus,
+}
+
+/// The policy of `cluster`'s SFU pool.
+pub fn policy(cluster: &ValidCluster) -> Policy {
+    let sfu = &cluster.sfu;
+    Policy {
+        min_nodes: sfu.min_nodes,
+        max_nodes: sfu.max_nodes,
+        target_load_percent: sfu.target_load_percent,
+        scale_down_window: chrono::Duration::seconds(sfu.scale_down_window_seconds),
+        drain_timeout: chrono::Duration::seconds(sfu.drain_timeout_seconds),
+    }
+}
+
+/// Reads the pool and its load, decides, records the decision and carries
+/// out its effects (all but the replicas, which the apply step writes).
+pub async fn scale(
+    ctx: &Context,
+    mc: &MediaCluster,
+    owner: &Owner,
+    cluster: &ValidCluster,
+    keys: &GeneratedKeys,
+) -> Result<Scaled> {
+    let namespace = &owner.namespace;
+    let name = format!("{}-sfu", owner.name);
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), namespace);
+    let replicas = deployments
+        .get_opt(&name)
+        .await?
+        .and_then(|d| d.spec?.replicas);
+    let pods = pool_pods(ctx, owner).await?;
+    let signal = signal_url(&owner.name, namespace, &mc.spec);
+    let nodes = match node_loads(ctx, &signal, &keys.internal_key).await {
+        Ok(nodes) => Some(nodes),
+        Err(error) => {
+            // Signal may not run yet; the status shows no load meanwhile.
+            tracing::debug!(%error, "the SFU pool's load is unknown: it is not scaled down meanwhile");
+            None
+        }
+    };
+    let policy = policy(cluster);
+    // The drain's state is read afresh, not from the watch cache: a
+    // reconcile that another event started may run before the cache holds
+    // the status the previous one wrote, and would lower the replicas twice.
+    let fresh = Api::<MediaCluster>::namespaced(ctx.client.clone(), namespace)
+        .get(&owner.name)
+        .await?;
+    let current = fresh.status.as_ref().and_then(|s| s.sfu_scaling.as_ref());
+    let decision = autoscale::decide(
+        &policy,
+        &Observed {
+            now: Utc::now(),
+            replicas,
+            pods: &pods,
+            nodes: nodes.as_deref(),
+            previous: current,
+        },
+    );
+    // The drain's state is recorded before anything acts on it.
+    if current.map(|s| &s.drain) != Some(&decision.status.drain) {
+        let mut status = fresh.status.clone().unwrap_or_default();
+        status.sfu_scaling = Some(decision.status.clone());
+        ctx.write_status(mc, fresh.status.as_ref(), &status).await?;
+    }
+    if let Some(drain) = &decision.status.drain {
+        if drain.removing_to.is_some() {
+            if pods.iter().any(|p| p.name == drain.pod) {
+                mark_for_removal(ctx, namespace, &drain.pod).await?;
+            }
+        } else if let Err(error) = mark_draining(ctx, &signal, &keys.internal_key, &drain.pod).await
+        {
+            // Retried on the next reconcile; the pod stays meanwhile.
+            tracing::warn!(%error, pod = %drain.pod, "marking the SFU node draining failed");
+        }
+    }
+    if let Some(step) = &decision.step {
+        let (reason, note) = step.event(policy.target_load_percent);
+        tracing::info!(reason, "{note}");
+        let warning = matches!(step, Step::Remove { rooms, .. } if *rooms > 0);
+        ctx.event(mc, warning, reason, note, &step.action()).await;
+    }
+    Ok(Scaled {
+        replicas: decision.replicas,
+        status: decision.status,
+    })
+}
+
+/// The pool's pods that are not terminating, with their readiness.
+async fn pool_pods(ctx: &Context, owner: &Owner) -> Result<Vec<PoolPod>> {
+    let selector = owner
+        .selector("sfu")
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &owner.namespace);
+    let list = pods.list(&ListParams::default().labels(&selector)).await?;
+    Ok(list
+        .items
+        .iter()
+        .filter(|pod| pod.metadata.deletion_timestamp.is_none())
+        .map(|pod| PoolPod {
+            name: pod.name_any(),
+            ready: pod
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+        })
+        .collect())
+}
+
+fn signal_error(url: &str, action: String, reason: String) -> Error {
+    Error::Signal {
+        url: url.to_owned(),
+        action,
+        reason,
+    }
+}
+
+/// Signal's node table with each node's load.
+async fn node_loads(ctx: &Context, signal: &str, key: &str) -> Result<Vec<MediaNodeLoad>> {
+    let action = || "list its media nodes".to_string();
+    let response = ctx
+        .http
+        .get(format!("{signal}/internal/v1/media-nodes"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .map_err(|e| signal_error(signal, action(), e.to_string()))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        return Err(signal_error(
+            signal,
+            action(),
+            format!("HTTP {status}: {body}"),
+        ));
+    }
+    let list: MediaNodeList = response
+        .json()
+        .await
+        .map_err(|e| signal_error(signal, action(), e.to_string()))?;
+    Ok(list.nodes)
+}
+
+/// Marks `pod`'s node draining in signal; a node that does not report (404)
+/// takes no rooms anyway.
+async fn mark_draining(ctx: &Context, signal: &str, key: &str, pod: &str) -> Result<()> {
+    let action = || format!("mark media node {pod} draining");
+    let response = ctx
+        .http
+        .post(format!("{signal}/internal/v1/media-nodes/{pod}/drain"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .map_err(|e| signal_error(signal, action(), e.to_string()))?;
+    let status = response.status();
+    if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
+        return Ok(());
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(signal_error(
+        signal,
+        action(),
+        format!("HTTP {status}: {body}"),
+    ))
+}
+
+/// Gives `pod` the lowest deletion cost, so the ReplicaSet removes it first.
+async fn mark_for_removal(ctx: &Context, namespace: &str, pod: &str) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let patch = serde_json::json!({
+        "metadata": {"annotations": {POD_DELETION_COST: i32::MIN.to_string()}}
+    });
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PatchParams::default()
+    };
+    pods.patch(pod, &params, &Patch::Merge(&patch)).await?;
+    Ok(())
+}
