@@ -447,3 +447,70 @@ async fn a_node_reporting_to_one_replica_takes_the_rooms_of_another() {
     host.close().await;
     guest.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_marked_at_one_replica_holds_at_every_replica() {
+    let database_url = support::postgres::fresh_database().await;
+    let a = Replica::start(&database_url, None).await;
+    let b = Replica::start(&database_url, None).await;
+    let node = start_media().await;
+    // The node reports to a only; b knows it from the database.
+    let _reporter = Reporter::start(
+        node.sfu.clone(),
+        Registration {
+            signal_url: a.url.clone(),
+            internal_key: KEY.into(),
+            node_id: "sfu-0".into(),
+            control_url: node.url.clone(),
+            capacity: 100,
+        },
+    );
+    let client = reqwest::Client::new();
+    let draining_at = |replica: &Replica| {
+        let request = client
+            .get(format!("{}/internal/v1/media-nodes", replica.url))
+            .bearer_auth(KEY);
+        async move {
+            let list: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            list["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| n["nodeId"] == "sfu-0")
+                .map(|n| n["draining"] == true)
+        }
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while draining_at(&b).await != Some(false) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "b never saw the node"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The operator's drain reaches b (as the Service might send it); a,
+    // which receives the node's own reports (not draining), holds it too.
+    let marked = client
+        .post(format!("{}/internal/v1/media-nodes/sfu-0/drain", b.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(marked.status().is_success(), "{}", marked.status());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while draining_at(&a).await != Some(true) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a never learnt of the drain marked at b"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And no room is placed on it there.
+    let (host_api, meeting) = host_and_meeting(&a).await;
+    let refused = join(&a, &meeting, "Host", host_api.token()).await;
+    assert!(
+        refused.is_err(),
+        "a room was placed on the draining node through a"
+    );
+}

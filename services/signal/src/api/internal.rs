@@ -251,6 +251,14 @@ pub async fn drain_media_node(
     let table = node_table(&app).ok_or_else(media_nodes_disabled)?;
     let id = NodeId(id);
     let marked = table.set_draining(&id);
+    // With several replicas, the others learn of the mark from the database.
+    if marked
+        && app.config.replica.is_some()
+        && let Err(e) = crate::placement::shared::mark_draining(&app.store, &id.0).await
+    {
+        tracing::warn!(error = %e, node = %id, "a drain mark could not be shared with the other replicas");
+        return Err(e.into_response());
+    }
     match table.node(&id).filter(|_| marked) {
         Some(view) => Ok(Json(node_load(&view))),
         None => {

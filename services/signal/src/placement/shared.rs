@@ -2,7 +2,9 @@
 //! Service in front of all replicas, so each report reaches one of them;
 //! that replica writes it to the database ([`persist`]) and every replica
 //! reads the newer ones back into its own table every
-//! [`SYNC_EVERY`] ([`spawn_sync`]). With one replica nothing is written.
+//! [`SYNC_EVERY`] ([`spawn_sync`]). A drain mark set at one replica
+//! ([`mark_draining`]) travels the same way. With one replica nothing is
+//! written.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use sqlx::Row;
 use yunhui_proto::media::NodeReport;
 
+use super::NodeId;
 use super::nodes::{FORGET_AFTER, NodeTable};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -53,13 +56,25 @@ pub async fn persist(store: &Store, report: &NodeReport) -> Result<()> {
     Ok(())
 }
 
-/// Reads every report not older than [`FORGET_AFTER`] into `table`.
+/// Records that `node_id` was marked draining, for the other replicas.
+pub async fn mark_draining(store: &Store, node_id: &str) -> Result<()> {
+    sqlx::query("UPDATE media_nodes SET drain_marked = 1 WHERE node_id = $1")
+        .bind(node_id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// Reads every report not older than [`FORGET_AFTER`] into `table`, with
+/// the drain marks other replicas recorded.
 pub async fn load(store: &Store, table: &NodeTable) -> Result<usize> {
     let now = now_ms();
-    let rows = sqlx::query("SELECT report, seen_at_ms FROM media_nodes WHERE seen_at_ms > $1")
-        .bind(now - FORGET_AFTER.as_millis() as i64)
-        .fetch_all(store.pool())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT report, seen_at_ms, drain_marked FROM media_nodes WHERE seen_at_ms > $1",
+    )
+    .bind(now - FORGET_AFTER.as_millis() as i64)
+    .fetch_all(store.pool())
+    .await?;
     let mut merged = 0;
     for row in rows {
         let body: String = row.try_get("report")?;
@@ -71,10 +86,15 @@ pub async fn load(store: &Store, table: &NodeTable) -> Result<usize> {
                 continue;
             }
         };
+        let drain_marked: i64 = row.try_get("drain_marked")?;
+        let id = NodeId(report.node_id.clone());
         let age = Duration::from_millis(now.saturating_sub(seen).max(0) as u64);
         if let Err(e) = table.merge(report, age) {
             tracing::warn!(error = %e, "a stored node report is invalid; skipped");
             continue;
+        }
+        if drain_marked == 1 {
+            table.set_draining(&id);
         }
         merged += 1;
     }
