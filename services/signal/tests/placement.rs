@@ -4,13 +4,14 @@
 //! two seconds; signal places each meeting's room on one of them, and SDK
 //! participants send and receive real media through the node of their room.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use yunhui_client::api::ApiClient;
-use yunhui_client::media::{SyntheticMedia, TrackKind};
-use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
-use yunhui_proto::api::{CreateMeetingRequest, Meeting, RegisterRequest};
+use support::pool::{host, join, light_media, meeting, receives};
+use yunhui_client::media::TrackKind;
+use yunhui_client::meeting::{MeetingSession, SessionError};
 use yunhui_proto::media::{MediaControl, NODE_GONE_AFTER};
 use yunhui_sfu::control::InProcessControl;
 use yunhui_sfu::internal_api::internal_router;
@@ -21,7 +22,6 @@ use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
 
 const KEY: &str = "placement-test-key";
-const PASSWORD: &str = "correct horse battery";
 const WAIT: Duration = Duration::from_secs(20);
 
 /// Signal placing rooms on the nodes that register, with no fixed node.
@@ -155,94 +155,27 @@ async fn wait_for_nodes(signal: &Signal, live: &[(&str, bool)]) {
     }
 }
 
-async fn host(signal: &Signal) -> ApiClient {
-    let mut api = ApiClient::new(&signal.base_url);
-    api.register(&RegisterRequest {
-        email: Some("host@example.com".into()),
-        phone: None,
-        password: PASSWORD.into(),
-        display_name: "Host".into(),
-        tenant_id: None,
-    })
-    .await
-    .unwrap();
-    api.login("host@example.com", PASSWORD).await.unwrap();
-    api
-}
-
-async fn meeting(host: &ApiClient) -> Meeting {
-    host.create_meeting(&CreateMeetingRequest {
-        password: Some("4321".into()),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
-
-async fn join(
-    signal: &Signal,
-    meeting: &Meeting,
-    name: &str,
-    token: Option<&str>,
-) -> Result<MeetingSession, SessionError> {
-    MeetingSession::join(
-        &signal.base_url,
-        JoinOptions {
-            meeting_number: meeting.number.clone(),
-            display_name: name.into(),
-            password: Some("4321".into()),
-            token: token.map(String::from),
-            media_bind: Some("127.0.0.1:0".into()),
-            ..JoinOptions::default()
-        },
-    )
-    .await
-}
-
-/// Light media, so twenty participants fit on a small machine.
-fn light_media() -> SyntheticMedia {
-    SyntheticMedia {
-        video_bitrate: 100_000,
-        video_fps: 10,
-        ..SyntheticMedia::default()
-    }
-}
-
-/// Waits until `session` keeps receiving `kind` from `publisher`.
-async fn receives(session: &MeetingSession, publisher: &str, kind: TrackKind) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(track) = session.subscriber().track(publisher, kind)
-            && track.packets() > 5
-            && track.bytes() > 0
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} never received {kind:?} from {publisher}",
-            session.participant_id()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_meetings_spread_over_two_nodes_and_everyone_receives_the_other() {
     let signal = start_signal().await;
     let a = Node::start("sfu-a", &signal).await;
     let b = Node::start("sfu-b", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
-    let host_api = host(&signal).await;
+    let host_api = host(&signal.base_url).await;
 
     let mut meetings = Vec::new();
     for i in 0..10 {
         let meeting = meeting(&host_api).await;
-        let mut host = join(&signal, &meeting, &format!("Host {i}"), host_api.token())
-            .await
-            .unwrap();
+        let mut host = join(
+            &signal.base_url,
+            &meeting,
+            &format!("Host {i}"),
+            host_api.token(),
+        )
+        .await
+        .unwrap();
         host.publish(light_media()).await.unwrap();
-        let mut guest = join(&signal, &meeting, &format!("Guest {i}"), None)
+        let mut guest = join(&signal.base_url, &meeting, &format!("Guest {i}"), None)
             .await
             .unwrap();
         guest.publish(light_media()).await.unwrap();
@@ -317,7 +250,7 @@ async fn a_silent_or_draining_node_gets_no_new_rooms() {
     let mut a = Node::start("sfu-a", &signal).await;
     let mut b = Node::start("sfu-b", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
-    let host_api = host(&signal).await;
+    let host_api = host(&signal.base_url).await;
     let mut sessions = Vec::new();
 
     // b stops reporting (its media port and API still answer): it is gone
@@ -328,9 +261,14 @@ async fn a_silent_or_draining_node_gets_no_new_rooms() {
     for i in 0..3 {
         let meeting = meeting(&host_api).await;
         sessions.push(
-            join(&signal, &meeting, &format!("Host {i}"), host_api.token())
-                .await
-                .unwrap(),
+            join(
+                &signal.base_url,
+                &meeting,
+                &format!("Host {i}"),
+                host_api.token(),
+            )
+            .await
+            .unwrap(),
         );
     }
     assert_eq!(a.load().await, (3, 3));
@@ -343,9 +281,14 @@ async fn a_silent_or_draining_node_gets_no_new_rooms() {
     for i in 3..6 {
         let meeting = meeting(&host_api).await;
         sessions.push(
-            join(&signal, &meeting, &format!("Host {i}"), host_api.token())
-                .await
-                .unwrap(),
+            join(
+                &signal.base_url,
+                &meeting,
+                &format!("Host {i}"),
+                host_api.token(),
+            )
+            .await
+            .unwrap(),
         );
     }
     assert_eq!(a.load().await, (3, 3));
@@ -355,7 +298,7 @@ async fn a_silent_or_draining_node_gets_no_new_rooms() {
     b.reporter.as_ref().unwrap().drain().await.unwrap();
     wait_for_nodes(&signal, &[("sfu-a", true), ("sfu-b", true)]).await;
     let meeting = meeting(&host_api).await;
-    match join(&signal, &meeting, "Late host", host_api.token()).await {
+    match join(&signal.base_url, &meeting, "Late host", host_api.token()).await {
         Err(SessionError::Refused { message, .. }) => assert!(
             message.contains("no media node has room for this meeting")
                 && message.contains("2 draining"),
@@ -392,13 +335,13 @@ async fn a_meeting_cannot_outgrow_its_node() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let host_api = host(&signal).await;
+    let host_api = host(&signal.base_url).await;
     let first = meeting(&host_api).await;
-    let host = join(&signal, &first, "Host", host_api.token())
+    let host = join(&signal.base_url, &first, "Host", host_api.token())
         .await
         .unwrap();
-    let guest = join(&signal, &first, "Guest", None).await.unwrap();
-    match join(&signal, &first, "Third", None).await {
+    let guest = join(&signal.base_url, &first, "Guest", None).await.unwrap();
+    match join(&signal.base_url, &first, "Third", None).await {
         Err(SessionError::Refused { message, .. }) => assert!(
             message.contains("no media node has room for this meeting")
                 && message.contains("sfu-a is full (2 participants)"),
@@ -408,7 +351,7 @@ async fn a_meeting_cannot_outgrow_its_node() {
         Ok(_) => panic!("a third participant joined a node for two"),
     }
     let second = meeting(&host_api).await;
-    match join(&signal, &second, "Host", host_api.token()).await {
+    match join(&signal.base_url, &second, "Host", host_api.token()).await {
         Err(SessionError::Refused { message, .. }) => {
             assert!(message.contains("(1 full,"), "{message}")
         }
@@ -512,13 +455,15 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
     let signal = start_signal().await;
     let mut a = Node::start("sfu-a", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false)]).await;
-    let host_api = host(&signal).await;
+    let host_api = host(&signal.base_url).await;
     let meeting = meeting(&host_api).await;
-    let mut host = join(&signal, &meeting, "Host", host_api.token())
+    let mut host = join(&signal.base_url, &meeting, "Host", host_api.token())
         .await
         .unwrap();
     host.publish(light_media()).await.unwrap();
-    let mut guest = join(&signal, &meeting, "Guest", None).await.unwrap();
+    let mut guest = join(&signal.base_url, &meeting, "Guest", None)
+        .await
+        .unwrap();
     guest.publish(light_media()).await.unwrap();
     receives(&host, guest.participant_id(), TrackKind::Audio).await;
     assert_eq!(a.load().await, (1, 2));
@@ -601,9 +546,9 @@ async fn the_operator_lists_node_loads_and_marks_a_node_draining() {
     };
 
     // One meeting with one participant: on a node (the first by name).
-    let host_api = host(&signal).await;
+    let host_api = host(&signal.base_url).await;
     let first = meeting(&host_api).await;
-    let session = join(&signal, &first, "Host", host_api.token())
+    let session = join(&signal.base_url, &first, "Host", host_api.token())
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -666,7 +611,7 @@ async fn the_operator_lists_node_loads_and_marks_a_node_draining() {
         [("sfu-a".to_string(), false), ("sfu-b".to_string(), true)]
     );
     let second = meeting(&host_api).await;
-    let other = join(&signal, &second, "Host again", host_api.token())
+    let other = join(&signal.base_url, &second, "Host again", host_api.token())
         .await
         .unwrap();
     assert_eq!(a.load().await, (2, 2), "the new room went to a");

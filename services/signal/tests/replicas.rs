@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use rustix::process::{Pid, Signal as UnixSignal, kill_process};
 use sqlx::Row;
+use support::pool::{host, join, light_media, meeting, receives};
 use yunhui_client::api::ApiClient;
-use yunhui_client::media::{SyntheticMedia, TrackKind};
-use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
-use yunhui_proto::api::{CreateMeetingRequest, Meeting, RegisterRequest};
+use yunhui_client::media::TrackKind;
+use yunhui_client::meeting::MeetingSession;
+use yunhui_proto::api::Meeting;
 use yunhui_proto::media::MediaControl;
 use yunhui_sfu::control::InProcessControl;
 use yunhui_sfu::internal_api::internal_router;
@@ -23,7 +24,6 @@ use yunhui_sfu::registration::{Registration, Reporter};
 use yunhui_sfu::{Sfu, SfuConfig};
 
 const KEY: &str = "replicas-test-key";
-const PASSWORD: &str = "correct horse battery";
 const WAIT: Duration = Duration::from_secs(20);
 /// Short, so a take-over happens within the test.
 const LEASE_TTL_SECS: u64 = 3;
@@ -179,45 +179,9 @@ impl Cluster {
 }
 
 async fn host_and_meeting(replica: &Replica) -> (ApiClient, Meeting) {
-    let mut api = ApiClient::new(&replica.url);
-    api.register(&RegisterRequest {
-        email: Some("host@example.com".into()),
-        phone: None,
-        password: PASSWORD.into(),
-        display_name: "Host".into(),
-        tenant_id: None,
-    })
-    .await
-    .unwrap();
-    api.login("host@example.com", PASSWORD).await.unwrap();
-    let meeting = api
-        .create_meeting(&CreateMeetingRequest {
-            password: Some("4321".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let api = host(&replica.url).await;
+    let meeting = meeting(&api).await;
     (api, meeting)
-}
-
-async fn join(
-    replica: &Replica,
-    meeting: &Meeting,
-    name: &str,
-    token: Option<&str>,
-) -> Result<MeetingSession, SessionError> {
-    MeetingSession::join(
-        &replica.url,
-        JoinOptions {
-            meeting_number: meeting.number.clone(),
-            display_name: name.into(),
-            password: Some("4321".into()),
-            token: token.map(String::from),
-            media_bind: Some("127.0.0.1:0".into()),
-            ..JoinOptions::default()
-        },
-    )
-    .await
 }
 
 /// Joins through `replica` as a client that lost its meeting would: again
@@ -231,7 +195,7 @@ async fn rejoin(
 ) -> MeetingSession {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        match join(replica, meeting, name, token).await {
+        match join(&replica.url, meeting, name, token).await {
             Ok(session) => return session,
             Err(e) => {
                 assert!(
@@ -245,32 +209,10 @@ async fn rejoin(
     }
 }
 
-fn light_media() -> SyntheticMedia {
-    SyntheticMedia {
-        video_bitrate: 100_000,
-        video_fps: 10,
-        ..SyntheticMedia::default()
-    }
-}
-
 /// Waits until `session` keeps receiving audio and video from `publisher`.
 async fn receives_media(session: &MeetingSession, publisher: &str) {
     for kind in [TrackKind::Audio, TrackKind::Video] {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if let Some(track) = session.subscriber().track(publisher, kind)
-                && track.packets() > 5
-                && track.bytes() > 0
-            {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{} never received {kind:?} from {publisher}",
-                session.participant_id()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        receives(session, publisher, kind).await;
     }
 }
 
@@ -293,11 +235,11 @@ async fn participants_on_two_replicas_meet_and_the_meeting_outlives_its_owner() 
 
     // The host reaches replica a, the guest replica b: one meeting, owned
     // by a, the guest relayed there.
-    let mut host = join(&cluster.a, &meeting, "Host", host_api.token())
+    let mut host = join(&cluster.a.url, &meeting, "Host", host_api.token())
         .await
         .unwrap();
     host.publish(light_media()).await.unwrap();
-    let mut guest = join(&cluster.b, &meeting, "Guest", None).await.unwrap();
+    let mut guest = join(&cluster.b.url, &meeting, "Guest", None).await.unwrap();
     guest.publish(light_media()).await.unwrap();
     assert_eq!(
         cluster.lease(&meeting.id).await,
@@ -370,7 +312,7 @@ async fn participants_on_two_replicas_meet_and_the_meeting_outlives_its_owner() 
 async fn a_replica_that_lost_its_meeting_closes_its_copy() {
     let cluster = cluster().await;
     let (host_api, meeting) = host_and_meeting(&cluster.a).await;
-    let host = join(&cluster.a, &meeting, "Host", host_api.token())
+    let host = join(&cluster.a.url, &meeting, "Host", host_api.token())
         .await
         .unwrap();
     assert_eq!(
@@ -434,7 +376,7 @@ async fn a_node_reporting_to_one_replica_takes_the_rooms_of_another() {
     // through the database.
     let mut host = rejoin(&b, &meeting, "Host", host_api.token()).await;
     host.publish(light_media()).await.unwrap();
-    let mut guest = join(&a, &meeting, "Guest", None).await.unwrap();
+    let mut guest = join(&a.url, &meeting, "Guest", None).await.unwrap();
     guest.publish(light_media()).await.unwrap();
     let stats = InProcessControl::new(node.sfu.clone())
         .node_stats()
@@ -508,7 +450,7 @@ async fn a_drain_marked_at_one_replica_holds_at_every_replica() {
     }
     // And no room is placed on it there.
     let (host_api, meeting) = host_and_meeting(&a).await;
-    let refused = join(&a, &meeting, "Host", host_api.token()).await;
+    let refused = join(&a.url, &meeting, "Host", host_api.token()).await;
     assert!(
         refused.is_err(),
         "a room was placed on the draining node through a"

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod pool;
 pub mod postgres;
 
 use std::net::{Ipv4Addr, SocketAddr};
