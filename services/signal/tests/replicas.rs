@@ -353,15 +353,15 @@ async fn a_replica_that_lost_its_meeting_closes_its_copy() {
     guest.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_reporting_to_one_replica_takes_the_rooms_of_another() {
-    // No fixed SFU: rooms go only to nodes that registered.
+/// Two replicas with no fixed SFU (rooms go only to nodes that registered)
+/// and one node, `sfu-0`, whose reports all reach `a`, as a Service might
+/// send them: `b` knows it only through the database.
+async fn replicas_with_a_node_reporting_to_a() -> (Replica, Replica, Media, Reporter) {
     let database_url = support::postgres::fresh_database().await;
     let a = Replica::start(&database_url, None).await;
     let b = Replica::start(&database_url, None).await;
     let node = start_media().await;
-    // The node's reports all reach a, as a Service might send them.
-    let _reporter = Reporter::start(
+    let reporter = Reporter::start(
         node.sfu.clone(),
         Registration {
             signal_url: a.url.clone(),
@@ -371,6 +371,12 @@ async fn a_node_reporting_to_one_replica_takes_the_rooms_of_another() {
             capacity: 100,
         },
     );
+    (a, b, node, reporter)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reporting_to_one_replica_takes_the_rooms_of_another() {
+    let (a, b, node, _reporter) = replicas_with_a_node_reporting_to_a().await;
     let (host_api, meeting) = host_and_meeting(&b).await;
     // b owns the meeting and places its room on the node it knows of only
     // through the database.
@@ -392,21 +398,7 @@ async fn a_node_reporting_to_one_replica_takes_the_rooms_of_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_marked_at_one_replica_holds_at_every_replica() {
-    let database_url = support::postgres::fresh_database().await;
-    let a = Replica::start(&database_url, None).await;
-    let b = Replica::start(&database_url, None).await;
-    let node = start_media().await;
-    // The node reports to a only; b knows it from the database.
-    let _reporter = Reporter::start(
-        node.sfu.clone(),
-        Registration {
-            signal_url: a.url.clone(),
-            internal_key: KEY.into(),
-            node_id: "sfu-0".into(),
-            control_url: node.url.clone(),
-            capacity: 100,
-        },
-    );
+    let (a, b, _node, _reporter) = replicas_with_a_node_reporting_to_a().await;
     let client = reqwest::Client::new();
     let draining_at = |replica: &Replica| {
         let request = client
