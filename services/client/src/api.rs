@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use yunhui_proto::api::{
     About, Account, ApiError, CreateMeetingRequest, LoginRequest, Meeting, MeetingPreview,
-    RegisterRequest, Session,
+    Recording, RegisterRequest, RenameRecordingRequest, Session,
 };
 use yunhui_proto::discovery::Discovery;
 use yunhui_proto::schedule::{
@@ -424,6 +424,47 @@ impl ApiClient {
         self.send_raw(
             reqwest::Method::DELETE,
             &format!("/locations/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The caller's recordings ("My videos"), newest first; with
+    /// `whole_tenant`, every recording of the tenant (administrators).
+    pub async fn recordings(&self, whole_tenant: bool) -> Result<Vec<Recording>, ApiCallError> {
+        let path = if whole_tenant {
+            "/recordings?scope=tenant"
+        } else {
+            "/recordings"
+        };
+        self.call(reqwest::Method::GET, path, None::<&()>).await
+    }
+
+    /// One recording the caller may see.
+    pub async fn recording(&self, id: &str) -> Result<Recording, ApiCallError> {
+        self.call(reqwest::Method::GET, &format!("/recordings/{id}"), None::<&()>)
+            .await
+    }
+
+    /// Renames a recording.
+    pub async fn rename_recording(
+        &self,
+        id: &str,
+        title: &str,
+    ) -> Result<Recording, ApiCallError> {
+        let body = RenameRecordingRequest {
+            title: title.to_string(),
+        };
+        self.call(reqwest::Method::PATCH, &format!("/recordings/{id}"), Some(&body))
+            .await
+    }
+
+    /// Deletes a recording and its file.
+    pub async fn delete_recording(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/recordings/{id}"),
             None::<&()>,
         )
         .await

@@ -59,6 +59,9 @@ pub enum MediaError {
     /// A description that should exist does not.
     #[error("the peer connection has no local description after {0}")]
     NoLocalDescription(&'static str),
+    /// A media file could not be read.
+    #[error("media file: {0}")]
+    File(String),
 }
 
 fn webrtc_err(action: &'static str) -> impl FnOnce(webrtc::error::Error) -> MediaError {
@@ -332,6 +335,80 @@ impl Default for SyntheticMedia {
             keyframe_interval: Duration::from_secs(3),
             simulcast: false,
         }
+    }
+}
+
+/// Real encoded media a [`Publisher`] sends from files, over and over: VP8
+/// frames from an IVF file and Opus packets from an Ogg file with one packet
+/// per page (as `ffmpeg … -c:a libopus -frame_duration 20 -page_duration
+/// 20000 -f ogg` writes). For tests and demos that need media a decoder
+/// shows (the recorder's tests: a coloured picture, a tone).
+#[derive(Debug, Clone)]
+pub struct FileMedia {
+    /// The IVF file (VP8) the video comes from.
+    pub ivf: std::path::PathBuf,
+    /// The Ogg Opus file the audio comes from.
+    pub ogg: std::path::PathBuf,
+    /// Audio level sent in the extension, -dBov (0 loudest, 127 silence).
+    pub audio_level: u8,
+}
+
+/// A [`FileMedia`] read into memory.
+struct LoadedMedia {
+    /// VP8 frames, each with whether it is a keyframe.
+    frames: Vec<(Bytes, bool)>,
+    /// Time between frames.
+    frame_interval: Duration,
+    /// Opus packets, each with its length in 48 kHz samples.
+    packets: Vec<(Bytes, u32)>,
+}
+
+impl FileMedia {
+    fn load(&self) -> Result<LoadedMedia, MediaError> {
+        use rtc::media::io::ivf_reader::IVFReader;
+        use rtc::media::io::ogg_reader::OggReader;
+        let unreadable = |path: &std::path::Path, e: &dyn std::fmt::Display| {
+            MediaError::File(format!("{}: {e}", path.display()))
+        };
+        let file = std::fs::File::open(&self.ivf).map_err(|e| unreadable(&self.ivf, &e))?;
+        let (mut ivf, header) =
+            IVFReader::new(std::io::BufReader::new(file)).map_err(|e| unreadable(&self.ivf, &e))?;
+        let mut frames = Vec::new();
+        while let Ok((frame, _)) = ivf.parse_next_frame() {
+            // Frame tag bit 0 clear: a keyframe.
+            let keyframe = frame.first().is_some_and(|b| b & 1 == 0);
+            frames.push((frame.freeze(), keyframe));
+        }
+        let frame_interval = if header.timebase_denominator > 0 {
+            Duration::from_secs(1) * header.timebase_numerator / header.timebase_denominator
+        } else {
+            Duration::from_millis(33)
+        };
+        let file = std::fs::File::open(&self.ogg).map_err(|e| unreadable(&self.ogg, &e))?;
+        let (mut ogg, _) =
+            OggReader::new(std::io::BufReader::new(file), true).map_err(|e| unreadable(&self.ogg, &e))?;
+        let mut packets = Vec::new();
+        let mut granule = 0u64;
+        while let Ok((page, header)) = ogg.parse_next_page() {
+            let samples = header.granule_position.saturating_sub(granule);
+            granule = header.granule_position;
+            if page.is_empty() || samples == 0 {
+                continue;
+            }
+            packets.push((page.freeze(), samples.min(5760) as u32));
+        }
+        if frames.is_empty() || packets.is_empty() {
+            return Err(MediaError::File(format!(
+                "{} and {} hold no frames or no packets",
+                self.ivf.display(),
+                self.ogg.display()
+            )));
+        }
+        Ok(LoadedMedia {
+            frames,
+            frame_interval: frame_interval.max(Duration::from_millis(5)),
+            packets,
+        })
     }
 }
 
@@ -642,6 +719,38 @@ impl Publisher {
         self.tasks.lock().extend(tasks);
     }
 
+    /// Starts sending the media of `media`'s files, looped, until
+    /// [`Publisher::close`]. Keyframe requests are not answered: the file's
+    /// own keyframes come at its interval. Use it instead of
+    /// [`Publisher::start_synthetic_media`], on a publisher without simulcast.
+    pub fn start_file_media(&self, media: &FileMedia) -> Result<(), MediaError> {
+        let loaded = Arc::new(media.load()?);
+        let audio = AudioSender {
+            track: Arc::clone(&self.audio),
+            ssrc: self.audio_ssrc,
+            sequence_number: rand::random(),
+            timestamp: rand::random(),
+            stats: Arc::clone(&self.stats),
+            connected: Arc::clone(&self.connected),
+        };
+        let level = media.audio_level;
+        let audio_task = tokio::spawn(send_file_audio(audio, Arc::clone(&loaded), level));
+        let video = VideoSender {
+            track: Arc::clone(&self.video),
+            layers: Arc::clone(&self.video_layers),
+            layer: 0,
+            mid: Arc::clone(&self.video_mid),
+        };
+        let video_task = tokio::spawn(send_file_video(
+            video,
+            loaded,
+            Arc::clone(&self.stats),
+            Arc::clone(&self.connected),
+        ));
+        self.tasks.lock().extend([audio_task, video_task]);
+        Ok(())
+    }
+
     /// A sender of real audio on the publisher's Opus track, for clients
     /// that encode their own (the SIP gateway). Use it instead of
     /// [`Publisher::start_synthetic_media`], not with it.
@@ -793,6 +902,63 @@ fn vp8_frame(size: usize, keyframe: bool, width: u16, height: u16) -> Vec<u8> {
         frame[8..10].copy_from_slice(&height.to_le_bytes());
     }
     frame
+}
+
+async fn send_file_audio(mut sender: AudioSender, media: Arc<LoadedMedia>, level: u8) {
+    let mut at = tokio::time::Instant::now();
+    for (packet, samples) in media.packets.iter().cycle() {
+        sender.send(packet.clone(), *samples, level).await;
+        at += Duration::from_micros(u64::from(*samples) * 1_000_000 / 48_000);
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+async fn send_file_video(
+    sender: VideoSender,
+    media: Arc<LoadedMedia>,
+    stats: Arc<PublisherStats>,
+    connected: Arc<AtomicBool>,
+) {
+    use rtc::rtp::codec::vp8::Vp8Payloader;
+    use rtc::rtp::packetizer::Payloader;
+    const MTU: usize = 1100;
+    let mut payloader = Vp8Payloader::default();
+    let ssrc = sender.layers[sender.layer].ssrc;
+    let mut sequence_number: u16 = rand::random();
+    let mut timestamp: u32 = rand::random();
+    let step = (media.frame_interval.as_micros() as u64 * 90 / 1000) as u32;
+    let mut at = tokio::time::Instant::now();
+    for (frame, keyframe) in media.frames.iter().cycle() {
+        if connected.load(Ordering::Relaxed)
+            && let Ok(payloads) = payloader.payload(MTU, frame)
+        {
+            let last = payloads.len().saturating_sub(1);
+            for (index, payload) in payloads.into_iter().enumerate() {
+                let packet = rtp::Packet {
+                    header: rtp::header::Header {
+                        version: 2,
+                        marker: index == last,
+                        payload_type: VP8_PAYLOAD_TYPE,
+                        sequence_number,
+                        timestamp,
+                        ssrc,
+                        ..Default::default()
+                    },
+                    payload,
+                };
+                sequence_number = sequence_number.wrapping_add(1);
+                if sender.write(packet).await {
+                    stats.video_packets.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if *keyframe {
+                stats.keyframes_sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        timestamp = timestamp.wrapping_add(step);
+        at += media.frame_interval;
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 /// Where one video encoding goes: the track, and which of its layers.
@@ -954,13 +1120,30 @@ impl ReceivedTrack {
     }
 }
 
-type AudioSink = Arc<Mutex<Option<tokio::sync::mpsc::Sender<AudioPacket>>>>;
+/// One received video packet, for clients that keep what they receive
+/// (the recorder).
+#[derive(Debug, Clone)]
+pub struct VideoPacket {
+    /// The publishing participant's id.
+    pub stream_id: Arc<str>,
+    /// RTP sequence number.
+    pub sequence_number: u16,
+    /// RTP timestamp (90 kHz).
+    pub timestamp: u32,
+    /// The RTP marker: the last packet of a frame.
+    pub marker: bool,
+    /// The VP8 payload (descriptor included).
+    pub payload: Bytes,
+}
+
+type Sink<T> = Arc<Mutex<Option<tokio::sync::mpsc::Sender<T>>>>;
 
 #[derive(Clone, Default)]
 struct SubscriberEvents {
     tracks: Arc<Mutex<Vec<Arc<ReceivedTrack>>>>,
     remotes: Arc<Mutex<HashMap<String, Arc<dyn TrackRemote>>>>,
-    audio_sink: AudioSink,
+    audio_sink: Sink<AudioPacket>,
+    video_sink: Sink<VideoPacket>,
 }
 
 #[async_trait::async_trait]
@@ -984,22 +1167,29 @@ impl PeerConnectionEventHandler for SubscriberEvents {
         self.remotes
             .lock()
             .insert(received.track_id.clone(), Arc::clone(&track));
-        let sink = (received.kind == TrackKind::Audio).then(|| Arc::clone(&self.audio_sink));
+        let audio_sink = (received.kind == TrackKind::Audio).then(|| Arc::clone(&self.audio_sink));
+        let video_sink = (received.kind == TrackKind::Video).then(|| Arc::clone(&self.video_sink));
         let stream_id: Arc<str> = received.stream_id.as_str().into();
         tokio::spawn(async move {
             while let Some(event) = track.poll().await {
                 if let TrackRemoteEvent::OnRtpPacket(packet) = event {
-                    if let Some(sink) = &sink {
-                        let sender = sink.lock().clone();
-                        if let Some(sender) = sender {
-                            // A consumer that falls behind loses packets, never stalls the track.
-                            let _ = sender.try_send(AudioPacket {
-                                stream_id: Arc::clone(&stream_id),
-                                sequence_number: packet.header.sequence_number,
-                                timestamp: packet.header.timestamp,
-                                payload: packet.payload.clone(),
-                            });
-                        }
+                    // A consumer that falls behind loses packets, never stalls the track.
+                    if let Some(sender) = audio_sink.as_ref().and_then(|s| s.lock().clone()) {
+                        let _ = sender.try_send(AudioPacket {
+                            stream_id: Arc::clone(&stream_id),
+                            sequence_number: packet.header.sequence_number,
+                            timestamp: packet.header.timestamp,
+                            payload: packet.payload.clone(),
+                        });
+                    }
+                    if let Some(sender) = video_sink.as_ref().and_then(|s| s.lock().clone()) {
+                        let _ = sender.try_send(VideoPacket {
+                            stream_id: Arc::clone(&stream_id),
+                            sequence_number: packet.header.sequence_number,
+                            timestamp: packet.header.timestamp,
+                            marker: packet.header.marker,
+                            payload: packet.payload.clone(),
+                        });
                     }
                     received.packets.fetch_add(1, Ordering::Relaxed);
                     received
@@ -1066,6 +1256,15 @@ impl Subscriber {
     pub fn audio_packets(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<AudioPacket> {
         let (sender, receiver) = tokio::sync::mpsc::channel(capacity.max(1));
         *self.events.audio_sink.lock() = Some(sender);
+        receiver
+    }
+
+    /// From now on, every video packet received (of every participant) also
+    /// goes to the returned channel, which holds up to `capacity` packets;
+    /// when it is full, packets are dropped. A later call replaces it.
+    pub fn video_packets(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<VideoPacket> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(capacity.max(1));
+        *self.events.video_sink.lock() = Some(sender);
         receiver
     }
 

@@ -15,11 +15,12 @@ use tokio::sync::{broadcast, mpsc};
 use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::signaling::{
     ChatMessage, ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, Participant,
-    ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
+    RecordingState, ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
 };
 
 use crate::media::{
-    AudioSender, IceOptions, MediaError, PublishOptions, Publisher, Subscriber, SyntheticMedia,
+    AudioSender, FileMedia, IceOptions, MediaError, PublishOptions, Publisher, Subscriber,
+    SyntheticMedia,
 };
 use crate::signaling::{SignalingClient, SignalingError};
 
@@ -46,6 +47,8 @@ pub struct JoinOptions {
     pub admission_timeout: Option<Duration>,
     /// The ticket of a call placed from the meeting (the SIP gateway's joins).
     pub dial_ticket: Option<String>,
+    /// The ticket of the meeting's recording (the recorder's joins).
+    pub recorder_ticket: Option<String>,
     /// Send and receive media only through the TURN server of the join
     /// answer (relay candidates only), as behind a network that reaches
     /// nothing else.
@@ -92,6 +95,8 @@ pub struct MeetingView {
     pub spotlight: Option<String>,
     /// The meeting's settings, once the server sent them.
     pub options: Option<MeetingOptions>,
+    /// Whether the meeting is being recorded.
+    pub recording: RecordingState,
     /// Chat messages this participant received (history first).
     pub chat: Vec<ChatMessage>,
     /// Who waits in the waiting room (hosts only).
@@ -161,6 +166,7 @@ impl MeetingSession {
                 token: options.token,
                 device_id: options.device_id,
                 dial_ticket: options.dial_ticket,
+                recorder_ticket: options.recorder_ticket,
             })
             .await?;
         let mut timeout = Duration::from_secs(15);
@@ -273,6 +279,14 @@ impl MeetingSession {
         };
         let publisher = self.negotiate_publisher(options).await?;
         publisher.start_synthetic_media(media);
+        self.publisher = Some(publisher);
+        Ok(())
+    }
+
+    /// Starts publishing the VP8 and Opus of `media`'s files, looped.
+    pub async fn publish_files(&mut self, media: &FileMedia) -> Result<(), SessionError> {
+        let publisher = self.negotiate_publisher(PublishOptions::default()).await?;
+        publisher.start_file_media(media)?;
         self.publisher = Some(publisher);
         Ok(())
     }
@@ -554,10 +568,12 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             locked,
             spotlight,
             options,
+            recording,
         } => {
             view.locked = *locked;
             view.spotlight = spotlight.clone();
             view.options = Some(options.clone());
+            view.recording = *recording;
         }
         ServerMessage::Chat { message } => view.chat.push(message.clone()),
         ServerMessage::WaitingRoom { waiting } => view.waiting_room = waiting.clone(),

@@ -433,3 +433,60 @@ pub struct About {
     #[ts(optional)]
     pub privacy_url: Option<String>,
 }
+
+/// Where a recorded file stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingFileState {
+    /// Being written: it plays up to where it is written.
+    Recording,
+    /// Finished.
+    Ready,
+    /// The recorder stopped before finishing it; it plays up to where it
+    /// was written, and its duration is an estimate.
+    Interrupted,
+}
+
+/// One recorded file in "My videos" (each pause or stop of a cloud
+/// recording closes one), `GET /api/v1/recordings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Recording {
+    /// Recording id.
+    pub id: String,
+    /// Title shown in the list (the meeting's topic until renamed).
+    pub title: String,
+    /// The recorded meeting's id.
+    pub meeting_id: String,
+    /// The recorded meeting's number.
+    pub meeting_number: String,
+    /// The account whose videos these are (the meeting's host).
+    pub owner_account_id: String,
+    /// Being written, finished, or broken off.
+    pub state: RecordingFileState,
+    /// When recording of this file began, seconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub started_at: i64,
+    /// Length, in milliseconds.
+    #[ts(type = "number")]
+    pub duration_ms: i64,
+    /// File size in bytes.
+    #[ts(type = "number")]
+    pub size_bytes: i64,
+    /// When retention deletes it, seconds since the Unix epoch (`null`: kept).
+    #[ts(type = "number | null")]
+    pub expires_at: Option<i64>,
+    /// The file's media type, e.g. `video/webm`.
+    pub content_type: String,
+    /// Where to play it (HTTP range requests work): a URL that needs no
+    /// other credentials, for a `<video>` element.
+    pub media_url: String,
+    /// Where to download it (same as `media_url`, as an attachment).
+    pub download_url: String,
+}
+
+/// `PATCH /api/v1/recordings/{id}`: rename a recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct RenameRecordingRequest {
+    /// The new title, 1 to 128 characters.
+    pub title: String,
+}

@@ -6,6 +6,7 @@
 //!   recurring meetings, upcoming and history lists).
 //! - [`dial`]: the internal interface between signal and the SIP gateway.
 //! - [`media`]: the internal interface between signal and an SFU node.
+//! - [`recording`]: the internal interface between signal and the recorder.
 //! - [`env`]: the names of the environment variables the services read (and
 //!   the operator sets).
 //! - [`turn`]: TURN credentials (the REST-API scheme) and the ICE servers
@@ -22,6 +23,7 @@ pub mod discovery;
 pub mod env;
 pub mod limits;
 pub mod media;
+pub mod recording;
 pub mod schedule;
 pub mod signaling;
 pub mod turn;

@@ -70,6 +70,14 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         dial_ticket: Option<String>,
+        /// The one-time ticket of a recording started in the meeting
+        /// ([`HostCommand::StartRecording`]): the recorder joins with it,
+        /// past the password, the waiting room and the lock, and is left out
+        /// of the participant list (everyone sees the recording state in
+        /// [`ServerMessage::MeetingState`] instead).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        recorder_ticket: Option<String>,
     },
     /// Leave the meeting; others stay. If the host leaves, host passes on.
     Leave,
@@ -346,6 +354,33 @@ pub enum HostCommand {
         /// Their waiting id.
         participant_id: String,
     },
+    /// Start recording the meeting in the cloud (when the tenant may record
+    /// and the deployment runs a recorder). The recording state goes
+    /// `starting`, then `recording` once the recorder is in.
+    StartRecording,
+    /// Pause the recording: the file written so far is closed; resuming
+    /// starts the next one.
+    PauseRecording,
+    /// Resume a paused recording into a new file.
+    ResumeRecording,
+    /// Stop recording: the current file is closed and the recorder leaves.
+    /// Starting again begins a new recording.
+    StopRecording,
+}
+
+/// Where a meeting's cloud recording stands, as everyone in it sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingState {
+    /// Not recording.
+    #[default]
+    Off,
+    /// The host started a recording and the recorder is joining.
+    Starting,
+    /// Recording.
+    Recording,
+    /// Paused: nothing is written until the host resumes.
+    Paused,
 }
 
 /// Messages the server sends.
@@ -455,6 +490,9 @@ pub enum ServerMessage {
         spotlight: Option<String>,
         /// The meeting's settings.
         options: MeetingOptions,
+        /// Whether the meeting is being recorded.
+        #[serde(default)]
+        recording: RecordingState,
     },
     /// A chat message for this client (history arrives the same way after joining).
     Chat {
@@ -711,6 +749,7 @@ mod tests {
                 token: None,
                 device_id: None,
                 dial_ticket: None,
+                recorder_ticket: None,
             },
             ClientMessage::Leave,
             ClientMessage::EndMeeting,

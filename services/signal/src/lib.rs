@@ -11,7 +11,7 @@
 //!   [`meetings`] and [`lifecycle`] (what a status change does),
 //!   [`schedule`] timed by [`recurrence`] with the text of [`invitation`],
 //!   [`assistant`] (cloud rooms, templates, locations), [`licence`],
-//!   [`tenants`] (what the operator declares);
+//!   [`tenants`] (what the operator declares), [`recordings`] ("My videos");
 //! - [`placement`]: the SFU nodes that report to signal and the node each
 //!   room is placed on.
 //!
@@ -33,6 +33,7 @@ pub mod live;
 pub mod meetings;
 pub mod metrics;
 pub mod placement;
+pub mod recordings;
 pub mod recurrence;
 pub mod schedule;
 pub mod sipgw_client;
@@ -86,6 +87,9 @@ pub struct SignalConfig {
     /// Set when this is one of several replicas sharing the database: each
     /// live meeting is then owned by one of them ([`live::ownership`]).
     pub replica: Option<ReplicaConfig>,
+    /// Where the recorder's files are, for "My videos" to stream them
+    /// ([`recordings`]); none when this replica cannot read them.
+    pub recordings_dir: Option<PathBuf>,
 }
 
 /// How this replica takes part among several.
@@ -115,6 +119,7 @@ impl Default for SignalConfig {
             discovery: DiscoveryEndpoints::default(),
             turn: None,
             replica: None,
+            recordings_dir: None,
         }
     }
 }
@@ -230,6 +235,7 @@ impl App {
         });
         // Invitees' phones ring when their scheduled meetings start.
         live::ringing::spawn(&app);
+        recordings::spawn_retention(app.store.clone(), app.config.recordings_dir.clone());
         Ok(app)
     }
 
@@ -237,6 +243,14 @@ impl App {
     /// gateway, which joins answered calls through this service).
     pub fn set_call_control(&self, control: Arc<dyn yunhui_proto::dial::CallControl>) {
         self.rooms.set_call_control(control);
+    }
+
+    /// Lets hosts record meetings through `control` (the recorder, which
+    /// joins through this service and writes into
+    /// [`SignalConfig::recordings_dir`]).
+    pub fn set_record_control(&self, control: Arc<dyn yunhui_proto::recording::RecordControl>) {
+        self.rooms
+            .set_record_control(control, self.config.recordings_dir.clone());
     }
 
     /// The HTTP router of the service.

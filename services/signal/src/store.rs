@@ -86,10 +86,15 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         if exists.is_none() {
-            sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
-                .bind(DEFAULT_TENANT_ID)
-                .bind("Default")
-                .bind(now())
+            // Everything a single-tenant install needs is on (migration 0016
+            // does the same for default tenants made before it).
+            sqlx::query(
+                "INSERT INTO tenants (id, name, features, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(DEFAULT_TENANT_ID)
+            .bind("Default")
+            .bind(r#"{"recording":true,"streaming":true,"sip":true}"#)
+            .bind(now())
                 .execute(&self.pool)
                 .await?;
         }

@@ -14,6 +14,7 @@ pub mod assistant;
 pub mod extract;
 pub mod internal;
 pub mod meetings;
+pub mod recordings;
 pub mod responses;
 pub mod schedule;
 pub mod scopes;
@@ -78,6 +79,7 @@ pub fn api() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .merge(accounts::routes())
         .merge(administration::routes())
         .merge(meetings::routes())
+        .merge(recordings::routes())
         .merge(schedule::routes())
         .merge(assistant::routes())
         .split_for_parts();

@@ -24,6 +24,7 @@ pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
             "/cloud-rooms",
             "/templates",
             "/locations",
+            "/recordings",
         ]
         .iter()
         .any(|prefix| p == *prefix || p.starts_with(&format!("{prefix}/"))) =>

@@ -9,6 +9,7 @@ mod admission;
 mod control;
 mod dial;
 mod leases;
+mod recording;
 mod restore;
 mod video;
 
@@ -53,6 +54,9 @@ struct Member {
     device_id: Option<String>,
     outbox: Outbox,
     joined_seq: u64,
+    /// The recorder: in the room to receive its media, but in nobody's
+    /// participant list, licence count or host succession.
+    hidden: bool,
 }
 
 struct Waiter {
@@ -90,11 +94,18 @@ struct RoomState {
     video: video::VideoWishes,
     /// Calls placed from the meeting and not yet in it, by ticket.
     dial_tickets: HashMap<String, dial::Ticket>,
+    /// The cloud recording.
+    recording: recording::Recording,
 }
 
 impl RoomState {
     fn host_present(&self) -> bool {
         self.members.values().any(|m| m.info.role == Role::Host)
+    }
+
+    /// Members everyone sees (all but the recorder).
+    fn visible(&self) -> usize {
+        self.members.values().filter(|m| !m.hidden).count()
     }
 
     fn is_host(&self, participant_id: &str) -> bool {
@@ -124,6 +135,7 @@ impl RoomState {
             locked: self.locked,
             spotlight: self.spotlight.clone(),
             options: self.options.clone(),
+            recording: self.recording.state,
         }
     }
 
@@ -147,6 +159,7 @@ impl RoomState {
         let mut list: Vec<(u64, Participant)> = self
             .members
             .values()
+            .filter(|m| !m.hidden)
             .map(|m| (m.joined_seq, m.info.clone()))
             .collect();
         list.sort_by_key(|(seq, _)| *seq);
@@ -231,6 +244,8 @@ pub struct Rooms {
     turn: std::sync::OnceLock<crate::live::turn_credentials::TurnService>,
     /// The meetings' leases, when several replicas run side by side.
     ownership: std::sync::OnceLock<Arc<Ownership>>,
+    /// The recorder, when this deployment runs one.
+    recorder: std::sync::OnceLock<recording::Recorder>,
 }
 
 /// Someone who just entered a meeting, or its waiting room.
@@ -251,6 +266,8 @@ pub struct Joiner {
     pub device_id: Option<String>,
     /// The ticket of a call placed from the meeting (the SIP gateway's joins).
     pub dial_ticket: Option<String>,
+    /// The ticket of the meeting's recording (the recorder's joins).
+    pub recorder_ticket: Option<String>,
     /// Their socket.
     pub outbox: Outbox,
 }
@@ -268,6 +285,7 @@ impl Rooms {
             calls: std::sync::OnceLock::new(),
             turn: std::sync::OnceLock::new(),
             ownership: std::sync::OnceLock::new(),
+            recorder: std::sync::OnceLock::new(),
         })
     }
 
@@ -314,6 +332,17 @@ impl Rooms {
     /// gateway). Set once; later calls are ignored.
     pub fn set_call_control(&self, control: Arc<dyn CallControl>) {
         let _ = self.calls.set(control);
+    }
+
+    /// Lets meetings be recorded by `control` (the recorder), whose files
+    /// are in `dir` (when this replica can read them). Set once; later
+    /// calls are ignored.
+    pub fn set_record_control(
+        &self,
+        control: Arc<dyn yunhui_proto::recording::RecordControl>,
+        dir: Option<std::path::PathBuf>,
+    ) {
+        let _ = self.recorder.set(recording::Recorder { control, dir });
     }
 
     /// Whether meetings can call and be called by SIP devices (a SIP
@@ -439,6 +468,7 @@ impl Rooms {
             }
         };
         let participant_id = uuid::Uuid::new_v4().to_string();
+        let is_recorder = joiner.recorder_ticket.is_some();
         // The slow parts — the SFU call and the chat history — happen before
         // the room's lock, so joins to one meeting do not queue behind them.
         // A newcomer's id is fresh: public messages are theirs to read, and
@@ -477,6 +507,9 @@ impl Rooms {
                 if let Err(e) = self.apply(&room, effects).await {
                     tracing::warn!(error = %e, "could not let everyone waiting for the host in");
                 }
+                if !is_recorder {
+                    self.auto_record(&room).await;
+                }
             }
             Ok(None) => {}
         }
@@ -514,6 +547,17 @@ impl Rooms {
             }
             None => false,
         };
+        // The meeting's recorder, whom the host started.
+        let hidden = match &joiner.recorder_ticket {
+            Some(ticket) => {
+                if !Self::spend_recorder_ticket(&mut state, ticket, participant_id) {
+                    return Err(Error::EntryDenied(meeting.number.clone()));
+                }
+                true
+            }
+            None => false,
+        };
+        let called = called || hidden;
         let rules = admission::Rules {
             locked: state.locked,
             waiting_room: state.options.waiting_room,
@@ -566,7 +610,7 @@ impl Rooms {
         } else {
             Role::Participant
         };
-        self.enter(room, &mut state, participant_id, joiner, role, history)?;
+        self.enter(room, &mut state, participant_id, joiner, role, history, hidden)?;
         let mut effects = Effects::default();
         if is_host {
             effects.admit = self.host_arrived(room, &mut state);
@@ -576,7 +620,9 @@ impl Rooms {
 
     /// Makes `joiner` a member — already on the SFU, with the chat history
     /// they see: licence check, the welcome messages and the news for
-    /// everyone else.
+    /// everyone else. A `hidden` member (the recorder) is not counted and
+    /// not announced.
+    #[allow(clippy::too_many_arguments)]
     fn enter(
         &self,
         room: &Arc<Room>,
@@ -585,6 +631,7 @@ impl Rooms {
         joiner: Joiner,
         role: Role,
         history: Vec<ChatMessage>,
+        hidden: bool,
     ) -> Result<()> {
         let tenant = &room.meeting.tenant_id;
         let in_tenant = self
@@ -593,9 +640,11 @@ impl Rooms {
             .get(tenant)
             .copied()
             .unwrap_or(0);
-        state
-            .licence
-            .admit_participant(in_tenant, state.members.len())?;
+        if !hidden {
+            state
+                .licence
+                .admit_participant(in_tenant, state.visible())?;
+        }
         let muted = state.options.mute_on_entry && role != Role::Host;
         let info = Participant {
             id: participant_id.to_string(),
@@ -609,7 +658,9 @@ impl Rooms {
             signed_in: joiner.account_id.is_some(),
         };
         let mut participants = state.participants();
-        participants.push(info.clone());
+        if !hidden {
+            participants.push(info.clone());
+        }
         let outbox = joiner.outbox;
         let send = |m: ServerMessage| {
             let _ = outbox.send(Outbound::Message(m));
@@ -636,12 +687,14 @@ impl Rooms {
         if role == Role::Host {
             send(state.waiting_room());
         }
-        broadcast(
-            state,
-            &ServerMessage::ParticipantJoined {
-                participant: info.clone(),
-            },
-        );
+        if !hidden {
+            broadcast(
+                state,
+                &ServerMessage::ParticipantJoined {
+                    participant: info.clone(),
+                },
+            );
+        }
         let seq = state.next_seq;
         state.next_seq += 1;
         state.members.insert(
@@ -652,10 +705,14 @@ impl Rooms {
                 device_id: joiner.device_id,
                 outbox,
                 joined_seq: seq,
+                hidden,
             },
         );
         // The newcomer watches everyone until it says otherwise.
         tell_publish_qualities(state);
+        if hidden {
+            return Ok(());
+        }
         self.metrics.participants.inc();
         *self
             .tenant_participants
@@ -743,11 +800,18 @@ impl Rooms {
                     account_id: waiter.account_id.clone(),
                     device_id: waiter.device_id.clone(),
                     dial_ticket: None,
+                    recorder_ticket: None,
                     outbox: waiter.outbox.clone(),
                 };
-                if let Err(e) =
-                    self.enter(room, &mut state, &id, joiner, Role::Participant, history)
-                {
+                if let Err(e) = self.enter(
+                    room,
+                    &mut state,
+                    &id,
+                    joiner,
+                    Role::Participant,
+                    history,
+                    false,
+                ) {
                     state.waiting.insert(index, waiter);
                     undo.push(id);
                     first_error.get_or_insert(e);
@@ -800,6 +864,7 @@ impl Rooms {
                             video: video::VideoWishes::default(),
                             invited_accounts: HashSet::new(),
                             dial_tickets: HashMap::new(),
+                            recording: recording::Recording::default(),
                         }),
                         opened: watch::Sender::new(None),
                         speaker_task: parking_lot::Mutex::new(None),
@@ -998,11 +1063,21 @@ impl Rooms {
     /// Everything that follows a member's departure except closing the
     /// room; the SFU's part is in the returned effects.
     fn depart(&self, room: &Arc<Room>, state: &mut RoomState, member: Member) -> Effects {
-        self.metrics.participants.dec();
-        self.count_out(&room.meeting.tenant_id, 1);
         let id = member.info.id.clone();
         state.video.forget(&id);
         tell_publish_qualities(state);
+        if member.hidden {
+            if state.recording.recorder.as_deref() == Some(id.as_str()) {
+                state.recording.recorder = None;
+            }
+            // Nobody receives the recorder's media: only the SFU hears of it.
+            return Effects {
+                removed: vec![id],
+                ..Effects::default()
+            };
+        }
+        self.metrics.participants.dec();
+        self.count_out(&room.meeting.tenant_id, 1);
         broadcast(
             state,
             &ServerMessage::ParticipantLeft {
@@ -1016,7 +1091,11 @@ impl Rooms {
         let host_left = member.info.role == Role::Host;
         if host_left
             && !state.host_present()
-            && let Some(next) = state.members.values_mut().min_by_key(|m| m.joined_seq)
+            && let Some(next) = state
+                .members
+                .values_mut()
+                .filter(|m| !m.hidden)
+                .min_by_key(|m| m.joined_seq)
         {
             next.info.role = Role::Host;
             let update = ServerMessage::ParticipantUpdated {
@@ -1043,11 +1122,13 @@ impl Rooms {
         let ended = ServerMessage::MeetingEnded {
             reason: "ended_by_host".into(),
         };
-        let members = state.members.len();
+        let members = state.visible();
         for (_, member) in state.members.drain() {
             let _ = member.outbox.send(Outbound::Message(ended.clone()));
             let _ = member.outbox.send(Outbound::Close("meeting ended".into()));
-            self.metrics.participants.dec();
+            if !member.hidden {
+                self.metrics.participants.dec();
+            }
         }
         self.count_out(&room.meeting.tenant_id, members);
         for waiter in state.waiting.drain(..) {
@@ -1437,10 +1518,16 @@ fn subscribers(state: &RoomState) -> Vec<Target> {
 }
 
 /// Marks a room nobody is in or waiting for as closing: `true` when the
-/// caller must now close it (after releasing the lock).
+/// caller must now close it (after releasing the lock). The recorder, who
+/// stays in no empty room, is sent away: it finishes its file.
 fn close_when_empty(state: &mut RoomState) -> bool {
-    if state.closed.is_none() && state.members.is_empty() && state.waiting.is_empty() {
+    if state.closed.is_none() && state.visible() == 0 && state.waiting.is_empty() {
         state.closed = Some(MeetingStatus::Waiting);
+        for (_, member) in state.members.drain() {
+            let _ = member
+                .outbox
+                .send(Outbound::Close("everyone left the meeting".into()));
+        }
         return true;
     }
     false

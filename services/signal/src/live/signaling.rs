@@ -407,6 +407,7 @@ impl Connection {
             token,
             device_id,
             dial_ticket,
+            recorder_ticket,
         } = message
         else {
             return Err(Error::Internal("join was given another message".into()));
@@ -455,6 +456,17 @@ impl Connection {
             }
             None => false,
         };
+        // The meeting's recorder, started by its host.
+        let recorder = match &recorder_ticket {
+            Some(ticket) => {
+                if !app.rooms.has_recorder_ticket(&meeting.id, ticket).await {
+                    return Err(Error::EntryDenied(meeting.number.clone()));
+                }
+                true
+            }
+            None => false,
+        };
+        let called = called || recorder;
         if !is_host && !called {
             if link_key.is_none() && meeting.password.is_some() {
                 // Password attempts are throttled; link keys and the host are not.
@@ -505,6 +517,7 @@ impl Connection {
                     account_id: caller.map(|c| c.account_id),
                     device_id,
                     dial_ticket,
+                    recorder_ticket,
                     outbox: self.outbox.clone(),
                 },
             )

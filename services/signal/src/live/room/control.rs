@@ -11,6 +11,7 @@ use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::media::MediaKind;
 use yunhui_proto::signaling::{HostCommand, Role, ServerMessage};
 
+use super::recording::Change;
 use super::{Effects, Outbound, Room, RoomState, Rooms, broadcast, forward, rename, send_to};
 use crate::accounts::check_display_name;
 use crate::error::{Error, Result};
@@ -35,6 +36,10 @@ pub fn describe(command: &HostCommand) -> &'static str {
         HostCommand::Admit { .. } => "admit someone from the waiting room",
         HostCommand::AdmitAll => "admit everyone from the waiting room",
         HostCommand::Deny { .. } => "turn someone away from the waiting room",
+        HostCommand::StartRecording => "start recording",
+        HostCommand::PauseRecording => "pause the recording",
+        HostCommand::ResumeRecording => "resume the recording",
+        HostCommand::StopRecording => "stop the recording",
     }
 }
 
@@ -48,6 +53,10 @@ impl Rooms {
         participant_id: &str,
         command: HostCommand,
     ) -> Result<()> {
+        if let Some(change) = Change::of(&command) {
+            check_host(&*room.state.lock().await, participant_id, &command)?;
+            return self.change_recording(room, change).await;
+        }
         let options = {
             let state = room.state.lock().await;
             check_host(&state, participant_id, &command)?;
@@ -276,6 +285,14 @@ impl Rooms {
                     .outbox
                     .send(Outbound::Close("turned away by the host".into()));
                 self.tell_hosts(state, state.waiting_room());
+            }
+            HostCommand::StartRecording
+            | HostCommand::PauseRecording
+            | HostCommand::ResumeRecording
+            | HostCommand::StopRecording => {
+                return Err(Error::Internal(
+                    "recording commands go to Rooms::change_recording".into(),
+                ));
             }
         }
         Ok(effects)

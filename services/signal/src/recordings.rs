@@ -1,0 +1,382 @@
+//! Cloud recordings as "My videos" (F-REC-1): one row per recorded file,
+//! written as the recorder reports files opened and finished, read by the
+//! Open API (`crate::api::recordings`), and deleted by their owner, a
+//! tenant administrator or retention. Every query names the tenant.
+//!
+//! The files themselves are in the recordings directory
+//! ([`crate::SignalConfig::recordings_dir`]), which the recorder writes.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use yunhui_proto::api::{AccountRole, Recording, RecordingFileState};
+use yunhui_proto::recording::is_file_name;
+
+use crate::accounts::Caller;
+use crate::error::{Error, Result};
+use crate::store::{Store, now};
+
+/// Longest title of a recording.
+pub const TITLE_CHARS: usize = 128;
+
+/// Media type of the recorder's files.
+pub const CONTENT_TYPE: &str = "video/webm";
+
+/// A file the recorder began writing.
+pub struct NewFile<'a> {
+    /// The recorded meeting's tenant.
+    pub tenant_id: &'a str,
+    /// The meeting.
+    pub meeting_id: &'a str,
+    /// Its number.
+    pub meeting_number: &'a str,
+    /// Whose videos these are: the meeting's host.
+    pub owner_account_id: &'a str,
+    /// The recording job.
+    pub job_id: &'a str,
+    /// The file's place in the job, from 1.
+    pub index: u32,
+    /// Shown title.
+    pub title: String,
+    /// File name in the recordings directory.
+    pub file: &'a str,
+}
+
+/// Whether the tenant's feature switches allow cloud recording.
+pub async fn tenant_may_record(store: &Store, tenant_id: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT features FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(store.pool())
+        .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let features: serde_json::Value =
+        serde_json::from_str(&row.try_get::<String, _>("features")?).unwrap_or_default();
+    Ok(features["recording"].as_bool().unwrap_or(false))
+}
+
+/// Keeps a file the recorder opened (once: a repeated report changes nothing).
+pub async fn file_started(store: &Store, file: NewFile<'_>) -> Result<()> {
+    if !is_file_name(file.file) {
+        return Err(Error::InvalidInput(format!(
+            "the recorder reported an unacceptable file name {:?}",
+            file.file
+        )));
+    }
+    let retention: i64 = sqlx::query("SELECT recording_retention_days FROM tenants WHERE id = $1")
+        .bind(file.tenant_id)
+        .fetch_optional(store.pool())
+        .await?
+        .map(|row| row.try_get("recording_retention_days"))
+        .transpose()?
+        .unwrap_or(0);
+    let started = now();
+    let expires_at = (retention > 0).then(|| started + retention * 24 * 3600);
+    let key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    sqlx::query(
+        "INSERT INTO recordings (id, tenant_id, meeting_id, meeting_number, owner_account_id, \
+         job_id, segment_index, title, file_name, state, started_at, duration_ms, size_bytes, \
+         expires_at, media_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'recording', $10, 0, 0, $11, $12) \
+         ON CONFLICT (job_id, segment_index) DO NOTHING",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(file.tenant_id)
+    .bind(file.meeting_id)
+    .bind(file.meeting_number)
+    .bind(file.owner_account_id)
+    .bind(file.job_id)
+    .bind(i64::from(file.index))
+    .bind(file.title)
+    .bind(file.file)
+    .bind(started)
+    .bind(expires_at)
+    .bind(key)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Marks a file finished, with its length and size.
+pub async fn file_finished(
+    store: &Store,
+    job_id: &str,
+    index: u32,
+    duration_ms: u64,
+    bytes: u64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE recordings SET state = 'ready', duration_ms = $1, size_bytes = $2 \
+         WHERE job_id = $3 AND segment_index = $4",
+    )
+    .bind(i64::try_from(duration_ms).unwrap_or(i64::MAX))
+    .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
+    .bind(job_id)
+    .bind(i64::from(index))
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Marks every file of `job_id` still being written as interrupted (the
+/// recorder went away): its duration is estimated from the wall clock and
+/// its size read from `dir`, where it plays up to what was written.
+pub async fn job_interrupted(store: &Store, job_id: &str, dir: Option<&Path>) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT id, file_name, started_at FROM recordings \
+         WHERE job_id = $1 AND state = 'recording'",
+    )
+    .bind(job_id)
+    .fetch_all(store.pool())
+    .await?;
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let file: String = row.try_get("file_name")?;
+        let started: i64 = row.try_get("started_at")?;
+        let size = match dir {
+            Some(dir) => tokio::fs::metadata(dir.join(&file))
+                .await
+                .map(|m| m.len() as i64)
+                .unwrap_or(0),
+            None => 0,
+        };
+        sqlx::query(
+            "UPDATE recordings SET state = 'interrupted', duration_ms = $1, size_bytes = $2 \
+             WHERE id = $3 AND state = 'recording'",
+        )
+        .bind((now() - started).max(0) * 1000)
+        .bind(size)
+        .bind(&id)
+        .execute(store.pool())
+        .await?;
+    }
+    Ok(())
+}
+
+/// A recording as kept, with what the API does not show.
+pub struct RecordingRecord {
+    /// What the API shows (its URLs built on the public URL).
+    pub api: Recording,
+    /// The file's name in the recordings directory.
+    pub file_name: String,
+    /// The key that streams it without a bearer token.
+    pub media_key: String,
+}
+
+const COLUMNS: &str = "id, tenant_id, meeting_id, meeting_number, owner_account_id, title, \
+                       file_name, state, started_at, duration_ms, size_bytes, expires_at, media_key";
+
+fn record(row: &AnyRow, public_url: &str) -> Result<RecordingRecord> {
+    let id: String = row.try_get("id")?;
+    let media_key: String = row.try_get("media_key")?;
+    let state = match row.try_get::<String, _>("state")?.as_str() {
+        "recording" => RecordingFileState::Recording,
+        "ready" => RecordingFileState::Ready,
+        _ => RecordingFileState::Interrupted,
+    };
+    let media_url = format!(
+        "{}/api/v1/recordings/{id}/media?key={media_key}",
+        public_url.trim_end_matches('/')
+    );
+    Ok(RecordingRecord {
+        api: Recording {
+            download_url: format!("{media_url}&download=1"),
+            media_url,
+            id,
+            title: row.try_get("title")?,
+            meeting_id: row.try_get("meeting_id")?,
+            meeting_number: row.try_get("meeting_number")?,
+            owner_account_id: row.try_get("owner_account_id")?,
+            state,
+            started_at: row.try_get("started_at")?,
+            duration_ms: row.try_get("duration_ms")?,
+            size_bytes: row.try_get("size_bytes")?,
+            expires_at: row.try_get("expires_at")?,
+            content_type: CONTENT_TYPE.into(),
+        },
+        file_name: row.try_get("file_name")?,
+        media_key,
+    })
+}
+
+/// The caller's recordings, newest first; with `whole_tenant`, every
+/// recording of the tenant (tenant administrators only).
+pub async fn list(
+    store: &Store,
+    caller: &Caller,
+    whole_tenant: bool,
+    public_url: &str,
+) -> Result<Vec<Recording>> {
+    let rows = if whole_tenant {
+        if caller.role != AccountRole::TenantAdmin {
+            return Err(Error::NotTenantAdmin("list every recording of the tenant"));
+        }
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM recordings WHERE tenant_id = $1 AND deleted_at IS NULL \
+             ORDER BY started_at DESC, segment_index DESC"
+        ))
+        .bind(&caller.tenant_id)
+        .fetch_all(store.pool())
+        .await?
+    } else {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM recordings WHERE tenant_id = $1 AND owner_account_id = $2 \
+             AND deleted_at IS NULL ORDER BY started_at DESC, segment_index DESC"
+        ))
+        .bind(&caller.tenant_id)
+        .bind(&caller.account_id)
+        .fetch_all(store.pool())
+        .await?
+    };
+    rows.iter()
+        .map(|row| record(row, public_url).map(|r| r.api))
+        .collect()
+}
+
+/// One recording the caller may see: their own, or any of the tenant's for
+/// a tenant administrator. Others' recordings are not found.
+pub async fn get(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+    public_url: &str,
+) -> Result<RecordingRecord> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM recordings WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .bind(&caller.tenant_id)
+    .fetch_optional(store.pool())
+    .await?;
+    let found = row
+        .map(|row| record(&row, public_url))
+        .transpose()?
+        .filter(|r| {
+            r.api.owner_account_id == caller.account_id || caller.role == AccountRole::TenantAdmin
+        });
+    found.ok_or_else(|| not_visible(id))
+}
+
+/// The file of recording `id` when `key` is its media key.
+pub async fn file_by_key(store: &Store, id: &str, key: &str) -> Result<RecordingRecord> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM recordings WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?;
+    let found = row.map(|row| record(&row, "")).transpose()?;
+    match found {
+        // Compared in constant time: the key is the only credential here.
+        Some(r) if subtle::ConstantTimeEq::ct_eq(r.media_key.as_bytes(), key.as_bytes()).into() => {
+            Ok(r)
+        }
+        _ => Err(not_visible(id)),
+    }
+}
+
+/// Renames a recording the caller may see.
+pub async fn rename(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+    title: &str,
+    public_url: &str,
+) -> Result<Recording> {
+    let title = title.trim();
+    let chars = title.chars().count();
+    if chars == 0 || chars > TITLE_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "a recording's title has 1 to {TITLE_CHARS} characters; this one has {chars}"
+        )));
+    }
+    let existing = get(store, caller, id, public_url).await?;
+    sqlx::query("UPDATE recordings SET title = $1 WHERE id = $2 AND tenant_id = $3")
+        .bind(title)
+        .bind(id)
+        .bind(&caller.tenant_id)
+        .execute(store.pool())
+        .await?;
+    Ok(Recording {
+        title: title.to_string(),
+        ..existing.api
+    })
+}
+
+/// Deletes a recording the caller may see: gone from every list at once,
+/// and its file from `dir`.
+pub async fn delete(store: &Store, caller: &Caller, id: &str, dir: Option<&Path>) -> Result<()> {
+    let existing = get(store, caller, id, "").await?;
+    sqlx::query("UPDATE recordings SET deleted_at = $1 WHERE id = $2 AND tenant_id = $3")
+        .bind(now())
+        .bind(id)
+        .bind(&caller.tenant_id)
+        .execute(store.pool())
+        .await?;
+    remove_file(dir, &existing.file_name).await;
+    Ok(())
+}
+
+/// Deletes every recording whose retention ran out by `at`; returns how many.
+pub async fn expire(store: &Store, at: i64, dir: Option<&Path>) -> Result<usize> {
+    let rows = sqlx::query(
+        "SELECT id, file_name FROM recordings \
+         WHERE expires_at IS NOT NULL AND expires_at <= $1 AND deleted_at IS NULL",
+    )
+    .bind(at)
+    .fetch_all(store.pool())
+    .await?;
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let file: String = row.try_get("file_name")?;
+        sqlx::query("UPDATE recordings SET deleted_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(&id)
+            .execute(store.pool())
+            .await?;
+        remove_file(dir, &file).await;
+    }
+    Ok(rows.len())
+}
+
+/// Runs [`expire`] now and every hour.
+pub fn spawn_retention(store: Store, dir: Option<PathBuf>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match expire(&store, now(), dir.as_deref()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(recordings = n, "deleted recordings past their retention"),
+                Err(e) => tracing::warn!(error = %e, "recording retention could not run"),
+            }
+        }
+    });
+}
+
+async fn remove_file(dir: Option<&Path>, file: &str) {
+    let Some(dir) = dir else {
+        return;
+    };
+    if !is_file_name(file) {
+        return;
+    }
+    match tokio::fs::remove_file(dir.join(file)).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(error = %e, file, "could not delete a recording's file"),
+    }
+}
+
+fn not_visible(id: &str) -> Error {
+    Error::NotVisible {
+        what: "recording",
+        id: id.to_string(),
+    }
+}
