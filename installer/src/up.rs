@@ -15,6 +15,7 @@ use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig, accounts, meetings};
+use yunhui_recorder::{Recorder, RecorderConfig};
 use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk};
 
 /// Login of the administrator account created on first start.
@@ -130,6 +131,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             sip_uri: (args.sip_port != 0).then(|| format!("sip:{advertised_ip}:{}", args.sip_port)),
         },
         turn,
+        recordings_dir: Some(args.data_dir.join("recordings")),
         ..SignalConfig::default()
     };
     let media = Arc::new(InProcessControl::new(sfu.clone()));
@@ -140,6 +142,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
     let _gateway = start_sip_gateway(&args, advertised_ip, local, &app).await;
+    start_recorder(&args, local, &app)?;
     let link = bootstrap(&store, &public_url, &args.data_dir).await?;
     println!("Yunhui is running at {public_url}");
     println!("Meeting link: {link}");
@@ -240,6 +243,30 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(bytes)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Starts the recorder in this process: it joins meetings through signal
+/// over loopback and writes into the data directory's `recordings`, where
+/// "My videos" streams them from.
+fn start_recorder(args: &UpArgs, signal: SocketAddr, app: &Arc<App>) -> anyhow::Result<()> {
+    let dir = args.data_dir.join("recordings");
+    let recorder = Recorder::new(RecorderConfig {
+        signal_url: format!("http://{}", loopback(signal)),
+        dir: dir.clone(),
+        media_bind: SocketAddr::new(args.listen.ip(), 0).to_string(),
+    })
+    .with_context(|| format!("creating {}", dir.display()))?;
+    app.set_record_control(Arc::new(recorder));
+    Ok(())
+}
+
+/// `addr` with an unspecified IP replaced by the loopback address.
+fn loopback(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+    } else {
+        addr
+    }
 }
 
 /// Starts the SIP gateway in this process, joined to signal over loopback.

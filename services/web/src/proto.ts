@@ -407,6 +407,69 @@ terms_url?: string,
  */
 privacy_url?: string, };
 
+export type RecordingFileState = "recording" | "ready" | "interrupted";
+
+export type Recording = { 
+/**
+ * Recording id.
+ */
+id: string, 
+/**
+ * Title shown in the list (the meeting's topic until renamed).
+ */
+title: string, 
+/**
+ * The recorded meeting's id.
+ */
+meeting_id: string, 
+/**
+ * The recorded meeting's number.
+ */
+meeting_number: string, 
+/**
+ * The account whose videos these are (the meeting's host).
+ */
+owner_account_id: string, 
+/**
+ * Being written, finished, or broken off.
+ */
+state: RecordingFileState, 
+/**
+ * When recording of this file began, seconds since the Unix epoch.
+ */
+started_at: number, 
+/**
+ * Length, in milliseconds.
+ */
+duration_ms: number, 
+/**
+ * File size in bytes.
+ */
+size_bytes: number, 
+/**
+ * When retention deletes it, seconds since the Unix epoch (`null`: kept).
+ */
+expires_at: number | null, 
+/**
+ * The file's media type, e.g. `video/webm`.
+ */
+content_type: string, 
+/**
+ * Where to play it (HTTP range requests work): a URL that needs no
+ * other credentials, for a `<video>` element.
+ */
+media_url: string, 
+/**
+ * Where to download it (same as `media_url`, as an attachment).
+ */
+download_url: string, };
+
+export type RenameRecordingRequest = { 
+/**
+ * The new title, 1 to 128 characters.
+ */
+title: string, };
+
 export type ScheduleRequest = { 
 /**
  * Topic, at most 128 characters; defaults to "<display name>'s meeting".
@@ -815,7 +878,15 @@ device_id?: string,
  * with it, past the password, the waiting room and the lock, since
  * someone in the meeting called them in.
  */
-dial_ticket?: string, } | { "type": "leave" } | { "type": "end_meeting" } | { "type": "set_audio_muted", 
+dial_ticket?: string, 
+/**
+ * The one-time ticket of a recording started in the meeting
+ * ([`HostCommand::StartRecording`]): the recorder joins with it,
+ * past the password, the waiting room and the lock, and is left out
+ * of the participant list (everyone sees the recording state in
+ * [`ServerMessage::MeetingState`] instead).
+ */
+recorder_ticket?: string, } | { "type": "leave" } | { "type": "end_meeting" } | { "type": "set_audio_muted", 
 /**
  * `true` to mute.
  */
@@ -983,7 +1054,11 @@ spotlight: string | null,
 /**
  * The meeting's settings.
  */
-options: MeetingOptions, } | { "type": "chat", 
+options: MeetingOptions, 
+/**
+ * Whether the meeting is being recorded.
+ */
+recording: RecordingState, } | { "type": "chat", 
 /**
  * The message.
  */
@@ -1182,7 +1257,9 @@ participant_id: string, } | { "action": "admit_all" } | { "action": "deny",
 /**
  * Their waiting id.
  */
-participant_id: string, };
+participant_id: string, } | { "action": "start_recording" } | { "action": "pause_recording" } | { "action": "resume_recording" } | { "action": "stop_recording" };
+
+export type RecordingState = "off" | "starting" | "recording" | "paused";
 
 export type VideoQuality = "off" | "low" | "medium" | "high";
 

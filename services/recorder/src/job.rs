@@ -1,0 +1,338 @@
+//! One recording job: the recorder joins the meeting through the client
+//! SDK with the job's ticket (hidden from the participant list), receives
+//! everyone's media, and follows the meeting's recording state — a file per
+//! stretch of `recording`, closed on `paused`, `off`, the meeting's end or
+//! everyone leaving — reporting each file to signal as a [`RecordEvent`].
+//!
+//! [`Recorder`] is the [`RecordControl`] signal hands jobs to: in process in
+//! `yunhui up`, behind the recorder's internal API in a cluster.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use yunhui_client::media::{AudioPacket, TrackKind, VideoPacket};
+use yunhui_client::meeting::{JoinOptions, MeetingSession, MeetingView};
+use yunhui_proto::recording::{RecordControl, RecordEvent, RecordEvents, RecordJob};
+use yunhui_proto::signaling::RecordingState;
+
+use crate::frames::{FrameAssembler, Vp8Frame};
+use crate::mixer::AudioMixer;
+use crate::picture::{VideoSwitch, choose};
+use crate::webm::{BLACK_KEYFRAME, BLACK_KEYFRAME_SIZE, SegmentWriter};
+
+/// One mixed audio packet per tick.
+const TICK: Duration = Duration::from_millis(20);
+/// While nobody shows video, a black keyframe this often keeps the picture.
+const BLACK_EVERY: Duration = Duration::from_secs(1);
+/// Name the recorder joins with (nobody sees it in the participant list).
+const DISPLAY_NAME: &str = "Cloud recording";
+
+/// Where the recorder works.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    /// Base URL of signal, where the recorder joins meetings.
+    pub signal_url: String,
+    /// Directory the files are written to.
+    pub dir: PathBuf,
+    /// Local UDP address for media (e.g. `0.0.0.0:0`).
+    pub media_bind: String,
+}
+
+/// Takes recording jobs and runs each in a task of its own.
+pub struct Recorder {
+    config: Arc<RecorderConfig>,
+}
+
+impl Recorder {
+    /// A recorder writing into `config.dir` (created if missing).
+    pub fn new(config: RecorderConfig) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&config.dir)?;
+        Ok(Recorder {
+            config: Arc::new(config),
+        })
+    }
+}
+
+impl RecordControl for Recorder {
+    fn record(&self, job: RecordJob, events: RecordEvents) -> Result<(), String> {
+        let config = Arc::clone(&self.config);
+        let span = tracing::info_span!("recording", job = %job.job_id, meeting = %job.meeting_number);
+        tokio::spawn(tracing::Instrument::instrument(
+            run(config, job, events),
+            span,
+        ));
+        Ok(())
+    }
+}
+
+/// Runs `job` to its end; the last event is always `Ended` or `Failed`.
+pub async fn run(config: Arc<RecorderConfig>, job: RecordJob, events: RecordEvents) {
+    let joined = MeetingSession::join(
+        &config.signal_url,
+        JoinOptions {
+            meeting_number: job.meeting_number.clone(),
+            display_name: DISPLAY_NAME.into(),
+            recorder_ticket: Some(job.ticket.clone()),
+            media_bind: Some(config.media_bind.clone()),
+            ..JoinOptions::default()
+        },
+    )
+    .await;
+    let session = match joined {
+        Ok(session) => session,
+        Err(e) => {
+            events(RecordEvent::Failed {
+                reason: format!("the recorder could not join the meeting: {e}"),
+            });
+            return;
+        }
+    };
+    events(RecordEvent::Joined {
+        participant_id: session.participant_id().to_string(),
+    });
+    let outcome = Job::new(&config, &job, &events).record(&session).await;
+    session.leave().await;
+    match outcome {
+        Ok(()) => events(RecordEvent::Ended),
+        Err(reason) => events(RecordEvent::Failed { reason }),
+    }
+}
+
+/// The file being written.
+struct OpenFile {
+    writer: SegmentWriter,
+    index: u32,
+    name: String,
+    opened: Instant,
+    /// Mixed audio packets written: the audio clock.
+    audio_packets: u64,
+    /// No video frame goes in before a keyframe.
+    has_keyframe: bool,
+    last_video: Option<Instant>,
+}
+
+struct Job<'a> {
+    config: &'a RecorderConfig,
+    job: &'a RecordJob,
+    events: &'a RecordEvents,
+    file: Option<OpenFile>,
+    files: u32,
+    mixer: AudioMixer,
+    assemblers: HashMap<Arc<str>, FrameAssembler>,
+    switch: VideoSwitch,
+}
+
+impl<'a> Job<'a> {
+    fn new(config: &'a RecorderConfig, job: &'a RecordJob, events: &'a RecordEvents) -> Self {
+        Job {
+            config,
+            job,
+            events,
+            file: None,
+            files: 0,
+            mixer: AudioMixer::new(1).expect("the Opus codec takes 48 kHz mono"),
+            assemblers: HashMap::new(),
+            switch: VideoSwitch::new(),
+        }
+    }
+
+    /// Records until the recording is switched off, the meeting ends or
+    /// the recorder is sent away; every file is finished on the way out.
+    async fn record(&mut self, session: &MeetingSession) -> Result<(), String> {
+        let mut video = session.subscriber().video_packets(4096);
+        let mut audio = session.subscriber().audio_packets(2048);
+        let mut tick = tokio::time::interval(TICK);
+        let outcome = loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let view = session.view();
+                    let state = view.recording;
+                    if !session.is_connected() || view.ended.is_some() || state == RecordingState::Off {
+                        break Ok(());
+                    }
+                    let result = if state == RecordingState::Recording {
+                        self.tick(session, &view).await
+                    } else {
+                        self.close()
+                    };
+                    if let Err(e) = result {
+                        break Err(e);
+                    }
+                }
+                Some(packet) = video.recv() => {
+                    if let Err(e) = self.video(session, packet).await {
+                        break Err(e);
+                    }
+                }
+                Some(packet) = audio.recv() => self.audio(packet),
+            }
+        };
+        let closed = self.close();
+        outcome.and(closed)
+    }
+
+    /// One tick while recording: a file open, one mixed audio packet, the
+    /// picture's source chosen, black frames while nobody shows video.
+    async fn tick(&mut self, session: &MeetingSession, view: &MeetingView) -> Result<(), String> {
+        if self.file.is_none() {
+            self.open()?;
+        }
+        let packet = self.mixer.next_packet();
+        let now = Instant::now();
+        let with_video: Vec<&str> = view
+            .participants
+            .values()
+            .filter(|p| p.video_enabled && p.id != session.participant_id())
+            .map(|p| p.id.as_str())
+            .filter(|id| {
+                session
+                    .subscriber()
+                    .track(id, TrackKind::Video)
+                    .and_then(|t| t.last_arrival())
+                    .is_some_and(|at| at.elapsed() < Duration::from_secs(2))
+            })
+            .collect();
+        let sharer = view
+            .participants
+            .values()
+            .find(|p| p.sharing_screen)
+            .map(|p| p.id.as_str());
+        let wanted = choose(
+            view.spotlight.as_deref(),
+            sharer,
+            view.active_speaker.as_deref(),
+            self.switch.shown(),
+            &with_video,
+        );
+        let ask = self.switch.set_wanted(wanted.as_deref(), now);
+        let overdue = self.switch.keyframe_overdue(now);
+        for id in ask.into_iter().chain(overdue) {
+            ask_keyframe(session, &id).await;
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        let audio_at = file.audio_packets * TICK.as_millis() as u64;
+        file.writer
+            .write_audio(audio_at, &packet)
+            .map_err(|e| format!("writing {}: {e}", file.name))?;
+        file.audio_packets += 1;
+        let showing = wanted.is_some() || self.switch.shown().is_some();
+        if !showing && file.last_video.is_none_or(|at| at.elapsed() >= BLACK_EVERY) {
+            let at = file.opened.elapsed().as_millis() as u64;
+            file.writer
+                .write_video(at, true, BLACK_KEYFRAME)
+                .map_err(|e| format!("writing {}: {e}", file.name))?;
+            file.has_keyframe = true;
+            file.last_video = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    async fn video(&mut self, session: &MeetingSession, packet: VideoPacket) -> Result<(), String> {
+        let assembler = self
+            .assemblers
+            .entry(Arc::clone(&packet.stream_id))
+            .or_default();
+        let frame = assembler.push(
+            packet.sequence_number,
+            packet.timestamp,
+            packet.marker,
+            &packet.payload,
+        );
+        let lost = assembler.needs_keyframe();
+        let Some(frame) = frame else {
+            if lost && self.switch.shown() == Some(&*packet.stream_id) {
+                ask_keyframe(session, &packet.stream_id).await;
+            }
+            return Ok(());
+        };
+        if !self.switch.offer(&packet.stream_id, &frame) {
+            return Ok(());
+        }
+        self.write_frame(&frame)
+    }
+
+    fn write_frame(&mut self, frame: &Vp8Frame) -> Result<(), String> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        if !file.has_keyframe && !frame.keyframe {
+            return Ok(());
+        }
+        let at = file.opened.elapsed().as_millis() as u64;
+        file.writer
+            .write_video(at, frame.keyframe, &frame.data)
+            .map_err(|e| format!("writing {}: {e}", file.name))?;
+        file.has_keyframe = true;
+        file.last_video = Some(Instant::now());
+        Ok(())
+    }
+
+    fn audio(&mut self, packet: AudioPacket) {
+        self.mixer.push(
+            &packet.stream_id,
+            packet.sequence_number,
+            packet.timestamp,
+            &packet.payload,
+        );
+    }
+
+    /// Opens the job's next file and tells signal.
+    fn open(&mut self) -> Result<(), String> {
+        let index = self.files + 1;
+        let name = format!("{}-{index}.webm", self.job.job_id);
+        let path = self.config.dir.join(&name);
+        let (width, height) = BLACK_KEYFRAME_SIZE;
+        let writer = SegmentWriter::create(&path, width, height, 1)
+            .map_err(|e| format!("creating {}: {e}", path.display()))?;
+        self.files = index;
+        (self.events)(RecordEvent::SegmentStarted {
+            index,
+            file: name.clone(),
+        });
+        tracing::info!(file = %name, "recording into a new file");
+        self.file = Some(OpenFile {
+            writer,
+            index,
+            name,
+            opened: Instant::now(),
+            audio_packets: 0,
+            has_keyframe: false,
+            last_video: None,
+        });
+        // The new file starts at the shown participant's next keyframe.
+        self.switch = VideoSwitch::new();
+        Ok(())
+    }
+
+    /// Finishes the open file, if any, and tells signal.
+    fn close(&mut self) -> Result<(), String> {
+        let Some(file) = self.file.take() else {
+            return Ok(());
+        };
+        let summary = file
+            .writer
+            .finish()
+            .map_err(|e| format!("finishing {}: {e}", file.name))?;
+        tracing::info!(file = %file.name, duration_ms = summary.duration_ms, "a recorded file is finished");
+        (self.events)(RecordEvent::SegmentFinished {
+            index: file.index,
+            file: file.name,
+            duration_ms: summary.duration_ms,
+            bytes: summary.bytes,
+        });
+        Ok(())
+    }
+}
+
+/// Asks `participant_id` for a keyframe (a PLI on their video track).
+async fn ask_keyframe(session: &MeetingSession, participant_id: &str) {
+    if let Some(track) = session.subscriber().track(participant_id, TrackKind::Video)
+        && let Err(e) = session.subscriber().send_pli(&track).await
+    {
+        tracing::debug!(error = %e, participant = participant_id, "keyframe request failed");
+    }
+}
