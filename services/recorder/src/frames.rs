@@ -74,11 +74,19 @@ impl FrameAssembler {
         if let Some(last) = self.last_sequence_number {
             let step = sequence_number.wrapping_sub(last);
             if step == 0 || step >= 0x8000 {
-                tracing::debug!(sequence_number, last, "duplicate or late VP8 packet dropped");
+                tracing::debug!(
+                    sequence_number,
+                    last,
+                    "duplicate or late VP8 packet dropped"
+                );
                 return None;
             }
             if step != 1 {
-                tracing::debug!(sequence_number, last, "VP8 packets lost; waiting for a keyframe");
+                tracing::debug!(
+                    sequence_number,
+                    last,
+                    "VP8 packets lost; waiting for a keyframe"
+                );
                 self.lose_frame();
             }
         }
@@ -96,7 +104,10 @@ impl FrameAssembler {
         let starts_frame = descriptor.s == 1 && descriptor.pid == 0;
         if starts_frame {
             if self.partial.is_some() {
-                tracing::debug!(sequence_number, "VP8 frame without its end; waiting for a keyframe");
+                tracing::debug!(
+                    sequence_number,
+                    "VP8 frame without its end; waiting for a keyframe"
+                );
                 self.lose_frame();
             }
             self.partial = Some((timestamp, BytesMut::new()));
@@ -145,7 +156,8 @@ impl FrameAssembler {
 /// `None` for something that is not a VP8 frame.
 fn frame_kind(frame: &[u8]) -> Option<Option<(u16, u16)>> {
     let tag = frame.get(..3)?;
-    let first_partition = (u32::from(tag[0]) | u32::from(tag[1]) << 8 | u32::from(tag[2]) << 16) >> 5;
+    let first_partition =
+        (u32::from(tag[0]) | u32::from(tag[1]) << 8 | u32::from(tag[2]) << 16) >> 5;
     if tag[0] & 1 != 0 {
         return (frame.len() > 3).then_some(None);
     }

@@ -139,17 +139,24 @@ impl AudioMixer {
         if let Some((sequence, expected_timestamp)) = speaker.expected {
             let step = sequence_number.wrapping_sub(sequence);
             if step >= 0x8000 {
-                tracing::debug!(source, sequence_number, "duplicate or late Opus packet dropped");
+                tracing::debug!(
+                    source,
+                    sequence_number,
+                    "duplicate or late Opus packet dropped"
+                );
                 return;
             }
             let missing = timestamp.wrapping_sub(expected_timestamp);
             if step > 0 && missing > 0 && missing <= MAX_CONCEALED {
                 // Concealment works in whole 2.5 ms steps.
                 let step_samples = (self.sample_rate / 400) as usize;
-                let samples = (f64::from(missing) * per_rtp_tick) as usize / step_samples * step_samples;
+                let samples =
+                    (f64::from(missing) * per_rtp_tick) as usize / step_samples * step_samples;
                 if samples > 0 {
                     match speaker.decoder.decode(&[], samples, &mut pcm) {
-                        Ok(n) => speaker.queue.extend(&pcm[..(n * self.channels).min(pcm.len())]),
+                        Ok(n) => speaker
+                            .queue
+                            .extend(&pcm[..(n * self.channels).min(pcm.len())]),
                         Err(error) => tracing::debug!(source, error, "Opus concealment failed"),
                     }
                 }
@@ -172,7 +179,12 @@ impl AudioMixer {
                 speaker.heard_at_frame = self.frames;
             }
             Err(error) => {
-                tracing::debug!(source, sequence_number, error, "undecodable Opus packet dropped");
+                tracing::debug!(
+                    source,
+                    sequence_number,
+                    error,
+                    "undecodable Opus packet dropped"
+                );
                 return;
             }
         }
@@ -216,7 +228,10 @@ impl AudioMixer {
     pub fn next_packet(&mut self) -> Vec<u8> {
         let frame = self.mix_frame();
         let mut packet = vec![0u8; 1500];
-        match self.encoder.encode(&frame, self.frame_samples(), &mut packet) {
+        match self
+            .encoder
+            .encode(&frame, self.frame_samples(), &mut packet)
+        {
             Ok(len) => {
                 packet.truncate(len);
                 packet
@@ -292,9 +307,21 @@ mod tests {
         let high = tone_packets(880.0, 30);
         let mut mixer = AudioMixer::new(1).expect("mixer");
         let both = mixed(&mut mixer, &[("ann", &low), ("bob", &high)], 30);
-        assert!(strength(&both, 440.0) > 0.2, "440 Hz: {}", strength(&both, 440.0));
-        assert!(strength(&both, 880.0) > 0.2, "880 Hz: {}", strength(&both, 880.0));
-        assert!(strength(&both, 660.0) < 0.05, "660 Hz: {}", strength(&both, 660.0));
+        assert!(
+            strength(&both, 440.0) > 0.2,
+            "440 Hz: {}",
+            strength(&both, 440.0)
+        );
+        assert!(
+            strength(&both, 880.0) > 0.2,
+            "880 Hz: {}",
+            strength(&both, 880.0)
+        );
+        assert!(
+            strength(&both, 660.0) < 0.05,
+            "660 Hz: {}",
+            strength(&both, 660.0)
+        );
 
         let mut mixer = AudioMixer::new(1).expect("mixer");
         let alone = mixed(&mut mixer, &[("ann", &low)], 30);
@@ -315,7 +342,10 @@ mod tests {
         for _ in 0..6 {
             peak = mixer.mix_frame().iter().fold(peak, |p, x| p.max(x.abs()));
         }
-        assert_eq!(peak, 1.0, "five tones at 0.3 reach full scale and stop there");
+        assert_eq!(
+            peak, 1.0,
+            "five tones at 0.3 reach full scale and stop there"
+        );
     }
 
     #[test]
@@ -337,8 +367,16 @@ mod tests {
                 decoded.extend(pcm);
             }
         }
-        assert!(strength(&decoded, 440.0) > 0.15, "440 Hz: {}", strength(&decoded, 440.0));
-        assert!(strength(&decoded, 880.0) > 0.15, "880 Hz: {}", strength(&decoded, 880.0));
+        assert!(
+            strength(&decoded, 440.0) > 0.15,
+            "440 Hz: {}",
+            strength(&decoded, 440.0)
+        );
+        assert!(
+            strength(&decoded, 880.0) > 0.15,
+            "880 Hz: {}",
+            strength(&decoded, 880.0)
+        );
     }
 
     #[test]

@@ -130,9 +130,18 @@ mod tests {
     fn the_choice_follows_the_priority_of_the_speaker_view() {
         let all = ["ann", "bob", "cid", "dan"];
         let pick = |s, sh, a, shown| choose(s, sh, a, shown, &all);
-        assert_eq!(pick(Some("ann"), Some("bob"), Some("cid"), Some("dan")).as_deref(), Some("ann"));
-        assert_eq!(pick(None, Some("bob"), Some("cid"), Some("dan")).as_deref(), Some("bob"));
-        assert_eq!(pick(None, None, Some("cid"), Some("dan")).as_deref(), Some("cid"));
+        assert_eq!(
+            pick(Some("ann"), Some("bob"), Some("cid"), Some("dan")).as_deref(),
+            Some("ann")
+        );
+        assert_eq!(
+            pick(None, Some("bob"), Some("cid"), Some("dan")).as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            pick(None, None, Some("cid"), Some("dan")).as_deref(),
+            Some("cid")
+        );
         assert_eq!(pick(None, None, None, Some("dan")).as_deref(), Some("dan"));
         assert_eq!(pick(None, None, None, None).as_deref(), Some("ann"));
     }
@@ -156,7 +165,10 @@ mod tests {
         let now = Instant::now();
         let mut switch = VideoSwitch::new();
         assert_eq!(switch.set_wanted(Some("ann"), now).as_deref(), Some("ann"));
-        assert!(!switch.offer("ann", &frame(false)), "no picture from an interframe");
+        assert!(
+            !switch.offer("ann", &frame(false)),
+            "no picture from an interframe"
+        );
         assert!(switch.offer("ann", &frame(true)));
         assert_eq!(switch.shown(), Some("ann"));
         assert!(switch.offer("ann", &frame(false)));
@@ -165,7 +177,10 @@ mod tests {
         // Asked once: wanting bob again asks nothing more.
         assert_eq!(switch.set_wanted(Some("bob"), now), None);
         assert!(!switch.offer("bob", &frame(false)));
-        assert!(switch.offer("ann", &frame(false)), "ann shown until bob's keyframe");
+        assert!(
+            switch.offer("ann", &frame(false)),
+            "ann shown until bob's keyframe"
+        );
         assert!(switch.offer("bob", &frame(true)));
         assert_eq!(switch.shown(), Some("bob"));
         assert_eq!(switch.wanted(), None);
@@ -206,10 +221,16 @@ mod tests {
         let start = Instant::now();
         let mut switch = VideoSwitch::new();
         switch.set_wanted(Some("ann"), start);
-        assert_eq!(switch.keyframe_overdue(start + Duration::from_millis(900)), None);
+        assert_eq!(
+            switch.keyframe_overdue(start + Duration::from_millis(900)),
+            None
+        );
         let later = start + KEYFRAME_RETRY;
         assert_eq!(switch.keyframe_overdue(later).as_deref(), Some("ann"));
-        assert_eq!(switch.keyframe_overdue(later + Duration::from_millis(500)), None);
+        assert_eq!(
+            switch.keyframe_overdue(later + Duration::from_millis(500)),
+            None
+        );
         assert_eq!(
             switch.keyframe_overdue(later + KEYFRAME_RETRY).as_deref(),
             Some("ann")

@@ -109,6 +109,8 @@ pub struct SegmentWriter {
     video_delivered_ms: Option<u64>,
     audio_delivered_ms: Option<u64>,
     last_written_ms: u64,
+    /// The time of the last block written of each track (by track number).
+    track_written_ms: [Option<u64>; 3],
     end_ms: u64,
     cluster: Option<OpenCluster>,
     /// (time, position from the Segment's data) of each Cluster that starts
@@ -212,6 +214,7 @@ impl SegmentWriter {
             video_delivered_ms: None,
             audio_delivered_ms: None,
             last_written_ms: 0,
+            track_written_ms: [None; 3],
             end_ms: 0,
             cluster: None,
             cues: Vec::new(),
@@ -242,7 +245,11 @@ impl SegmentWriter {
     /// start. Packets come in time order.
     pub fn write_audio(&mut self, at_ms: u64, opus: &[u8]) -> io::Result<()> {
         let Some(samples) = opus_packet_samples(opus) else {
-            tracing::debug!(at_ms, bytes = opus.len(), "malformed Opus packet not recorded");
+            tracing::debug!(
+                at_ms,
+                bytes = opus.len(),
+                "malformed Opus packet not recorded"
+            );
             return Ok(());
         };
         let at_ms = at_ms.max(self.audio_delivered_ms.unwrap_or(0));
@@ -369,7 +376,15 @@ impl SegmentWriter {
     }
 
     fn append(&mut self, block: Block) -> io::Result<()> {
-        let at_ms = block.at_ms.max(self.last_written_ms);
+        // Never back in time, and never two blocks of a track at the same
+        // time (players take that for a broken stream): a frame of a
+        // participant switched to may carry the time of the last one shown.
+        let track_written = &mut self.track_written_ms[usize::from(block.track)];
+        let at_ms = block
+            .at_ms
+            .max(self.last_written_ms)
+            .max(track_written.map_or(0, |t| t + 1));
+        *track_written = Some(at_ms);
         let video_keyframe = block.track == VIDEO_TRACK && block.keyframe;
         let close = match &self.cluster {
             None => false,
@@ -546,9 +561,17 @@ mod tests {
         SegmentWriter::create(&path, 640, 360, 2).expect("created");
         let file = read(&path);
         let head = position(&file, b"OpusHead").expect("OpusHead in CodecPrivate");
-        assert_eq!(&file[head - 3..head], &[0x63, 0xA2, 0x93], "CodecPrivate of 19 bytes");
+        assert_eq!(
+            &file[head - 3..head],
+            &[0x63, 0xA2, 0x93],
+            "CodecPrivate of 19 bytes"
+        );
         assert_eq!(file[head + 9], 2, "channels");
-        assert_eq!(&file[head + 10..head + 12], &312u16.to_le_bytes(), "pre-skip");
+        assert_eq!(
+            &file[head + 10..head + 12],
+            &312u16.to_le_bytes(),
+            "pre-skip"
+        );
         // CodecDelay 6.5 ms and SeekPreRoll 80 ms, in nanoseconds.
         assert!(position(&file, &[0x56, 0xAA, 0x83, 0x63, 0x2E, 0xA0]).is_some());
         assert!(position(&file, &[0x56, 0xBB, 0x84, 0x04, 0xC4, 0xB4, 0x00]).is_some());
@@ -576,7 +599,9 @@ mod tests {
             writer.write_audio(ms, OPUS_20MS).expect("audio");
         }
         for ms in (0..=400).step_by(50) {
-            writer.write_video(ms, ms == 0, BLACK_KEYFRAME).expect("video");
+            writer
+                .write_video(ms, ms == 0, BLACK_KEYFRAME)
+                .expect("video");
         }
         for ms in (320..=400).step_by(20) {
             writer.write_audio(ms, OPUS_20MS).expect("audio");
@@ -590,6 +615,23 @@ mod tests {
             "blocks in time order: {written:?}"
         );
         assert_eq!(written.iter().filter(|(track, _)| *track == 1).count(), 9);
+    }
+
+    #[test]
+    fn two_frames_given_the_same_time_are_written_a_millisecond_apart() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("same.webm");
+        let mut writer = SegmentWriter::create(&path, 640, 360, 1).expect("created");
+        writer.write_video(0, true, BLACK_KEYFRAME).expect("video");
+        writer
+            .write_video(40, false, BLACK_KEYFRAME)
+            .expect("video");
+        writer.write_video(40, true, BLACK_KEYFRAME).expect("video");
+        writer
+            .write_video(30, false, BLACK_KEYFRAME)
+            .expect("video");
+        writer.finish().expect("finished");
+        assert_eq!(blocks(&read(&path)), [(1, 0), (1, 40), (1, 41), (1, 42)]);
     }
 
     #[test]
@@ -616,7 +658,11 @@ mod tests {
                 let ts = &file[at + len..];
                 assert_eq!(ts[0], 0xE7, "a cluster starts with its Timestamp");
                 let (size, l) = read_size(&ts[1..]);
-                times.push(ts[1 + l..1 + l + size as usize].iter().fold(0, |v, b| v << 8 | u64::from(*b)));
+                times.push(
+                    ts[1 + l..1 + l + size as usize]
+                        .iter()
+                        .fold(0, |v, b| v << 8 | u64::from(*b)),
+                );
             }
             times
         };
@@ -656,12 +702,19 @@ mod tests {
         writer.finish().expect("finished");
         let file = read(&path);
         let duration = position(&file, &[0x44, 0x89, 0x88]).expect("Duration in Info");
-        let value = f64::from_be_bytes(file[duration + 3..duration + 11].try_into().expect("8 bytes"));
+        let value = f64::from_be_bytes(
+            file[duration + 3..duration + 11]
+                .try_into()
+                .expect("8 bytes"),
+        );
         assert_eq!(value, 1500.0);
         let segment = position(&file, &[0x18, 0x53, 0x80, 0x67]).expect("Segment");
         let (size, len) = read_size(&file[segment + 4..]);
         assert_eq!(len, 8);
         assert_eq!(segment + 4 + 8 + size as usize, file.len());
-        assert!(position(&file, &[0x11, 0x4D, 0x9B, 0x74]).is_some(), "SeekHead");
+        assert!(
+            position(&file, &[0x11, 0x4D, 0x9B, 0x74]).is_some(),
+            "SeekHead"
+        );
     }
 }
