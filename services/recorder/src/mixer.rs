@@ -15,7 +15,7 @@ const RTP_CLOCK: u32 = 48_000;
 const FRAMES_PER_SECOND: u32 = 50;
 /// Most audio queued per participant before the oldest is dropped, in
 /// frames (120 ms): a participant whose packets come in bursts is heard a
-/// little late, never ever later.
+/// little late, but never more than 120 ms late.
 const MAX_QUEUED_FRAMES: u32 = 6;
 /// A participant not heard for this many frames (10 s) is forgotten, their
 /// decoder with them.
@@ -56,6 +56,8 @@ pub struct AudioMixer {
     sources: HashMap<String, Source>,
     /// Frames mixed so far: the mixer's clock.
     frames: u64,
+    /// Room for the longest packet decoded (120 ms), reused.
+    decoded: Vec<f32>,
 }
 
 impl AudioMixer {
@@ -84,6 +86,7 @@ impl AudioMixer {
             encoder,
             sources: HashMap::new(),
             frames: 0,
+            decoded: vec![0f32; MAX_CONCEALED as usize * usize::from(channels)],
         })
     }
 
@@ -134,7 +137,7 @@ impl AudioMixer {
             return;
         };
         let per_rtp_tick = f64::from(self.sample_rate) / f64::from(RTP_CLOCK);
-        let mut pcm = vec![0f32; MAX_CONCEALED as usize * self.channels];
+        let pcm = &mut self.decoded;
 
         if let Some((sequence, expected_timestamp)) = speaker.expected {
             let step = sequence_number.wrapping_sub(sequence);
@@ -153,7 +156,7 @@ impl AudioMixer {
                 let samples =
                     (f64::from(missing) * per_rtp_tick) as usize / step_samples * step_samples;
                 if samples > 0 {
-                    match speaker.decoder.decode(&[], samples, &mut pcm) {
+                    match speaker.decoder.decode(&[], samples, pcm) {
                         Ok(n) => speaker
                             .queue
                             .extend(&pcm[..(n * self.channels).min(pcm.len())]),
@@ -163,10 +166,7 @@ impl AudioMixer {
             }
         }
 
-        match speaker
-            .decoder
-            .decode(opus, pcm.len() / self.channels, &mut pcm)
-        {
+        match speaker.decoder.decode(opus, pcm.len() / self.channels, pcm) {
             Ok(samples) => {
                 speaker
                     .queue

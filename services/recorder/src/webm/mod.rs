@@ -4,13 +4,20 @@
 //!
 //! Layout: the EBML header, then a Segment of unknown size holding a
 //! reserved SeekHead, Info (with room reserved for its Duration), Tracks,
-//! and the Clusters. Each Cluster is assembled in memory and written whole
-//! (with its size known) when it closes: at each video keyframe, or after
-//! [`CLUSTER_SPAN_MS`]. The file therefore always ends at a Cluster
-//! boundary, except for the one cluster being written at the moment of a
-//! kill. [`SegmentWriter::finish`] then adds Cues and patches the SeekHead,
+//! and the Clusters. The Segment's size is unknown until the end, so a file
+//! cut anywhere still says "the rest of the file is the segment". Each
+//! Cluster, on the other hand, is assembled in memory and written whole when
+//! it closes (at each video keyframe, or after [`CLUSTER_SPAN_MS`]), so its
+//! size is known when it is written and is written too: the file always
+//! ends at a Cluster boundary, except while one cluster is being written at
+//! the moment of a kill, and a reader that meets a cut cluster knows it is
+//! cut. [`SegmentWriter::finish`] then adds Cues and patches the SeekHead,
 //! the Duration and the Segment size, none of which a player needs to play
 //! the file.
+//!
+//! The caller gives each kind (video, audio) in time order, but the two may
+//! arrive a little out of step: blocks wait (at most [`INTERLEAVE_WAIT_MS`])
+//! until they can be written in time order across both tracks.
 
 mod ebml;
 
@@ -305,7 +312,8 @@ impl SegmentWriter {
                 });
             }
         });
-        let padding = SEEK_HEAD_RESERVED - seek_head.len();
+        // Three entries take 68 bytes at most: the padding is never short.
+        let padding = SEEK_HEAD_RESERVED.saturating_sub(seek_head.len());
         ebml::void(&mut seek_head, padding);
         let mut duration = Vec::new();
         ebml::float(&mut duration, ids::DURATION, self.end_ms as f64);
