@@ -9,13 +9,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
 use yunhui_proto::turn::TurnEndpoints;
+use yunhui_recorder::{Recorder, RecorderConfig};
 use yunhui_sfu::control::InProcessControl;
 use yunhui_sfu::turn::{TurnConfig, TurnLimits, TurnTls};
 use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig, accounts, meetings};
-use yunhui_recorder::{Recorder, RecorderConfig};
 use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk};
 
 /// Login of the administrator account created on first start.

@@ -443,21 +443,25 @@ impl ApiClient {
 
     /// One recording the caller may see.
     pub async fn recording(&self, id: &str) -> Result<Recording, ApiCallError> {
-        self.call(reqwest::Method::GET, &format!("/recordings/{id}"), None::<&()>)
-            .await
+        self.call(
+            reqwest::Method::GET,
+            &format!("/recordings/{id}"),
+            None::<&()>,
+        )
+        .await
     }
 
     /// Renames a recording.
-    pub async fn rename_recording(
-        &self,
-        id: &str,
-        title: &str,
-    ) -> Result<Recording, ApiCallError> {
+    pub async fn rename_recording(&self, id: &str, title: &str) -> Result<Recording, ApiCallError> {
         let body = RenameRecordingRequest {
             title: title.to_string(),
         };
-        self.call(reqwest::Method::PATCH, &format!("/recordings/{id}"), Some(&body))
-            .await
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("/recordings/{id}"),
+            Some(&body),
+        )
+        .await
     }
 
     /// Deletes a recording and its file.

@@ -385,8 +385,8 @@ impl FileMedia {
             Duration::from_millis(33)
         };
         let file = std::fs::File::open(&self.ogg).map_err(|e| unreadable(&self.ogg, &e))?;
-        let (mut ogg, _) =
-            OggReader::new(std::io::BufReader::new(file), true).map_err(|e| unreadable(&self.ogg, &e))?;
+        let (mut ogg, _) = OggReader::new(std::io::BufReader::new(file), true)
+            .map_err(|e| unreadable(&self.ogg, &e))?;
         let mut packets = Vec::new();
         let mut granule = 0u64;
         while let Ok((page, header)) = ogg.parse_next_page() {

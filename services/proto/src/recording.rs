@@ -94,7 +94,14 @@ mod tests {
             serde_json::json!({"event": "segment_started", "index": 1, "file": "a-1.webm"})
         );
         assert!(is_file_name("0f3c-2.webm"));
-        for bad in ["", "../x.webm", "a/b.webm", ".hidden", "a b.webm", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "../x.webm",
+            "a/b.webm",
+            ".hidden",
+            "a b.webm",
+            &"x".repeat(129),
+        ] {
             assert!(!is_file_name(bad), "{bad:?}");
         }
     }

@@ -58,7 +58,8 @@ impl Recorder {
 impl RecordControl for Recorder {
     fn record(&self, job: RecordJob, events: RecordEvents) -> Result<(), String> {
         let config = Arc::clone(&self.config);
-        let span = tracing::info_span!("recording", job = %job.job_id, meeting = %job.meeting_number);
+        let span =
+            tracing::info_span!("recording", job = %job.job_id, meeting = %job.meeting_number);
         tokio::spawn(tracing::Instrument::instrument(
             run(config, job, events),
             span,
@@ -92,7 +93,10 @@ pub async fn run(config: Arc<RecorderConfig>, job: RecordJob, events: RecordEven
     events(RecordEvent::Joined {
         participant_id: session.participant_id().to_string(),
     });
-    let outcome = Job::new(&config, &job, &events).record(&session).await;
+    let outcome = match Job::new(&config, &job, &events) {
+        Ok(mut recording) => recording.record(&session).await,
+        Err(e) => Err(e),
+    };
     session.leave().await;
     match outcome {
         Ok(()) => events(RecordEvent::Ended),
@@ -125,22 +129,33 @@ struct Job<'a> {
 }
 
 impl<'a> Job<'a> {
-    fn new(config: &'a RecorderConfig, job: &'a RecordJob, events: &'a RecordEvents) -> Self {
-        Job {
+    fn new(
+        config: &'a RecorderConfig,
+        job: &'a RecordJob,
+        events: &'a RecordEvents,
+    ) -> Result<Self, String> {
+        Ok(Job {
             config,
             job,
             events,
             file: None,
             files: 0,
-            mixer: AudioMixer::new(1).expect("the Opus codec takes 48 kHz mono"),
+            mixer: AudioMixer::new(1).map_err(|e| format!("no audio mixer: {e}"))?,
             assemblers: HashMap::new(),
             switch: VideoSwitch::new(),
-        }
+        })
     }
 
     /// Records until the recording is switched off, the meeting ends or
     /// the recorder is sent away; every file is finished on the way out.
     async fn record(&mut self, session: &MeetingSession) -> Result<(), String> {
+        // The recording state arrives right after the join answer.
+        session
+            .wait_until("the meeting's state", Duration::from_secs(10), |v| {
+                v.options.is_some()
+            })
+            .await
+            .map_err(|e| format!("the meeting's state never arrived: {e}"))?;
         let mut video = session.subscriber().video_packets(4096);
         let mut audio = session.subscriber().audio_packets(2048);
         let mut tick = tokio::time::interval(TICK);
@@ -336,3 +351,4 @@ async fn ask_keyframe(session: &MeetingSession, participant_id: &str) {
         tracing::debug!(error = %e, participant = participant_id, "keyframe request failed");
     }
 }
+

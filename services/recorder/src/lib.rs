@@ -38,6 +38,9 @@
 //! several architectures) and free of I/O except the segment file itself.
 
 pub mod frames;
+pub mod job;
 pub mod mixer;
 pub mod picture;
 pub mod webm;
+
+pub use job::{Recorder, RecorderConfig};

@@ -95,8 +95,8 @@ impl Store {
             .bind("Default")
             .bind(r#"{"recording":true,"streaming":true,"sip":true}"#)
             .bind(now())
-                .execute(&self.pool)
-                .await?;
+            .execute(&self.pool)
+            .await?;
         }
         Ok(())
     }

@@ -48,19 +48,45 @@ fn pattern(dir: &Path, colour: &str, hz: u32) -> FileMedia {
     tool(
         "ffmpeg",
         &[
-            "-v", "error", "-y", "-f", "lavfi", "-i",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
             &format!("color=c={colour}:s=320x240:r=15:d=4"),
-            "-c:v", "libvpx", "-g", "15", "-b:v", "200k", "-f", "ivf",
+            "-c:v",
+            "libvpx",
+            "-g",
+            "15",
+            "-b:v",
+            "200k",
+            "-f",
+            "ivf",
             ivf.to_str().unwrap(),
         ],
     );
     tool(
         "ffmpeg",
         &[
-            "-v", "error", "-y", "-f", "lavfi", "-i",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
             &format!("sine=frequency={hz}:sample_rate=48000:duration=4"),
-            "-c:a", "libopus", "-b:a", "32k", "-frame_duration", "20", "-page_duration", "20000",
-            "-f", "ogg", ogg.to_str().unwrap(),
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "32k",
+            "-frame_duration",
+            "20",
+            "-page_duration",
+            "20000",
+            "-f",
+            "ogg",
+            ogg.to_str().unwrap(),
         ],
     );
     FileMedia {
@@ -92,7 +118,12 @@ fn with_recorder(server: &Server, dir: &Path) {
     server.app.set_record_control(Arc::new(recorder));
 }
 
-async fn join(server: &Server, meeting: &Meeting, name: &str, token: Option<&str>) -> MeetingSession {
+async fn join(
+    server: &Server,
+    meeting: &Meeting,
+    name: &str,
+    token: Option<&str>,
+) -> MeetingSession {
     MeetingSession::join(
         &server.base_url,
         JoinOptions {
@@ -107,7 +138,10 @@ async fn join(server: &Server, meeting: &Meeting, name: &str, token: Option<&str
     .unwrap_or_else(|e| panic!("{name} could not join: {e}"))
 }
 
-async fn host_command(session: &MeetingSession, command: HostCommand) -> Option<(ErrorCode, String)> {
+async fn host_command(
+    session: &MeetingSession,
+    command: HostCommand,
+) -> Option<(ErrorCode, String)> {
     session
         .request(ClientMessage::Host { command }, Duration::from_millis(500))
         .await
@@ -129,7 +163,10 @@ async fn finished_files(api: &ApiClient, n: usize) -> Vec<yunhui_proto::api::Rec
         if list.len() == n && list.iter().all(|r| r.state == RecordingFileState::Ready) {
             return list;
         }
-        assert!(Instant::now() < deadline, "never {n} finished files: {list:?}");
+        assert!(
+            Instant::now() < deadline,
+            "never {n} finished files: {list:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -138,7 +175,15 @@ async fn finished_files(api: &ApiClient, n: usize) -> Vec<yunhui_proto::api::Rec
 fn probe(file: &Path) -> (Vec<(String, String)>, f64) {
     let json = tool(
         "ffprobe",
-        &["-v", "error", "-show_streams", "-show_format", "-of", "json", file.to_str().unwrap()],
+        &[
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+            file.to_str().unwrap(),
+        ],
     );
     let v: serde_json::Value = serde_json::from_str(&json).expect("ffprobe JSON");
     let streams = v["streams"]
@@ -162,18 +207,50 @@ fn probe(file: &Path) -> (Vec<(String, String)>, f64) {
 /// The average colour of the frame at `at` seconds, as (r, g, b).
 fn colour_at(file: &Path, at: f64) -> (u8, u8, u8) {
     let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-ss", &format!("{at:.2}"), "-i", file.to_str().unwrap()])
-        .args(["-frames:v", "1", "-vf", "scale=1:1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args([
+            "-v",
+            "error",
+            "-ss",
+            &format!("{at:.2}"),
+            "-i",
+            file.to_str().unwrap(),
+        ])
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=1:1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
         .output()
         .expect("ffmpeg");
-    assert!(output.status.success() && output.stdout.len() == 3, "no frame at {at}s of {}", file.display());
+    assert!(
+        output.status.success() && output.stdout.len() == 3,
+        "no frame at {at}s of {}",
+        file.display()
+    );
     (output.stdout[0], output.stdout[1], output.stdout[2])
 }
 
 /// How loud the file's audio is (ffmpeg's volumedetect mean volume, dB).
 fn mean_volume(file: &Path) -> f64 {
     let output = Command::new("ffmpeg")
-        .args(["-v", "info", "-i", file.to_str().unwrap(), "-af", "volumedetect", "-vn", "-f", "null", "-"])
+        .args([
+            "-v",
+            "info",
+            "-i",
+            file.to_str().unwrap(),
+            "-af",
+            "volumedetect",
+            "-vn",
+            "-f",
+            "null",
+            "-",
+        ])
         .output()
         .expect("ffmpeg");
     let log = String::from_utf8_lossy(&output.stderr);
@@ -191,8 +268,14 @@ fn file_of(dir: &Path, recording: &yunhui_proto::api::Recording) -> PathBuf {
         .expect("recordings dir")
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .find(|p| std::fs::metadata(p).map(|m| m.len() as i64) == Ok(recording.size_bytes))
-        .unwrap_or_else(|| panic!("no file of {} bytes in {}", recording.size_bytes, dir.display()))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.len() as i64 == recording.size_bytes))
+        .unwrap_or_else(|| {
+            panic!(
+                "no file of {} bytes in {}",
+                recording.size_bytes,
+                dir.display()
+            )
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,22 +296,33 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     // The host speaks first; the guest is muted.
     guest.set_audio_muted(true).unwrap();
     let host_id = host.participant_id().to_string();
-    host.wait_until("the host speaking", WAIT, |v| v.active_speaker.as_deref() == Some(&host_id))
-        .await
-        .expect("the host becomes the active speaker");
+    host.wait_until("the host speaking", WAIT, |v| {
+        v.active_speaker.as_deref() == Some(&host_id)
+    })
+    .await
+    .expect("the host becomes the active speaker");
 
     // Participants may not record.
     let refused = host_command(&guest, HostCommand::StartRecording).await;
     assert_eq!(refused.map(|e| e.0), Some(ErrorCode::NotHost));
     let refused = host_command(&host, HostCommand::PauseRecording).await;
-    assert_eq!(refused.map(|e| e.0), Some(ErrorCode::InvalidInput), "nothing to pause yet");
+    assert_eq!(
+        refused.map(|e| e.0),
+        Some(ErrorCode::InvalidInput),
+        "nothing to pause yet"
+    );
 
     assert_eq!(host_command(&host, HostCommand::StartRecording).await, None);
     recording_is(&host, RecordingState::Recording).await;
     let first_began = Instant::now();
     // Everyone sees the recording; nobody sees the recorder.
     recording_is(&guest, RecordingState::Recording).await;
-    assert_eq!(guest.view().participants.len(), 2, "{:?}", guest.view().participants);
+    assert_eq!(
+        guest.view().participants.len(),
+        2,
+        "{:?}",
+        guest.view().participants
+    );
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(host_command(&host, HostCommand::PauseRecording).await, None);
     let first_length = first_began.elapsed();
@@ -238,10 +332,15 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     host.set_audio_muted(true).unwrap();
     guest.set_audio_muted(false).unwrap();
     let guest_id = guest.participant_id().to_string();
-    host.wait_until("the guest speaking", WAIT, |v| v.active_speaker.as_deref() == Some(&guest_id))
-        .await
-        .expect("the guest becomes the active speaker");
-    assert_eq!(host_command(&host, HostCommand::ResumeRecording).await, None);
+    host.wait_until("the guest speaking", WAIT, |v| {
+        v.active_speaker.as_deref() == Some(&guest_id)
+    })
+    .await
+    .expect("the guest becomes the active speaker");
+    assert_eq!(
+        host_command(&host, HostCommand::ResumeRecording).await,
+        None
+    );
     recording_is(&host, RecordingState::Recording).await;
     let second_began = Instant::now();
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -261,7 +360,10 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
         let (streams, duration) = probe(&file);
         assert_eq!(
             streams,
-            vec![("video".to_string(), "vp8".to_string()), ("audio".to_string(), "opus".to_string())],
+            vec![
+                ("video".to_string(), "vp8".to_string()),
+                ("audio".to_string(), "opus".to_string())
+            ],
             "{}",
             file.display()
         );
@@ -278,7 +380,16 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
         );
         // Decoded to the end without one error.
         let output = Command::new("ffmpeg")
-            .args(["-v", "error", "-xerror", "-i", file.to_str().unwrap(), "-f", "null", "-"])
+            .args([
+                "-v",
+                "error",
+                "-xerror",
+                "-i",
+                file.to_str().unwrap(),
+                "-f",
+                "null",
+                "-",
+            ])
             .output()
             .expect("ffmpeg");
         assert!(
@@ -292,7 +403,11 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
             "red" => r > 150 && g < 100 && b < 100,
             _ => b > 150 && r < 100 && g < 100,
         };
-        assert!(shows, "{} shows ({r}, {g}, {b}), not the speaker's {colour}", file.display());
+        assert!(
+            shows,
+            "{} shows ({r}, {g}, {b}), not the speaker's {colour}",
+            file.display()
+        );
         let volume = mean_volume(&file);
         assert!(volume > -40.0, "{} is silent: {volume} dB", file.display());
     }
@@ -302,7 +417,12 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     guest.close().await;
     let server = server.restart().await;
     with_recorder(&server, dir.path());
-    let listed = host_api.recordings(false).await.expect("list after restart");
+    // The restarted server listens on another port: the same token there.
+    let host_api = server.api().with_token(host_api.token().unwrap());
+    let listed = host_api
+        .recordings(false)
+        .await
+        .expect("list after restart");
     assert_eq!(listed.len(), 2);
 
     // Played with range requests by its media key, downloaded, refused with a wrong key.
@@ -319,11 +439,17 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     let whole = http.get(&recording.download_url).send().await.unwrap();
     assert_eq!(whole.status(), reqwest::StatusCode::OK);
     assert!(
-        whole.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"),
+        whole.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"),
         "{:?}",
         whole.headers()
     );
-    assert_eq!(whole.bytes().await.unwrap().len() as i64, recording.size_bytes);
+    assert_eq!(
+        whole.bytes().await.unwrap().len() as i64,
+        recording.size_bytes
+    );
     let forged = recording.media_url.replace("key=", "key=0");
     assert_eq!(
         http.get(&forged).send().await.unwrap().status(),
@@ -334,17 +460,30 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     let other = server.signed_in("other@example.com").await;
     assert!(other.recordings(false).await.unwrap().is_empty());
     assert!(other.recording(&recording.id).await.is_err());
-    assert!(other.recordings(true).await.is_err(), "only administrators list the tenant's");
-    let err = host_api.rename_recording(&recording.id, "  ").await.unwrap_err();
+    assert!(
+        other.recordings(true).await.is_err(),
+        "only administrators list the tenant's"
+    );
+    let err = host_api
+        .rename_recording(&recording.id, "  ")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("invalid_input"));
-    let renamed = host_api.rename_recording(&recording.id, "Weekly review").await.unwrap();
+    let renamed = host_api
+        .rename_recording(&recording.id, "Weekly review")
+        .await
+        .unwrap();
     assert_eq!(renamed.title, "Weekly review");
     let file = file_of(dir.path(), recording);
     host_api.delete_recording(&recording.id).await.unwrap();
     assert!(!file.exists(), "the file went with the recording");
     assert_eq!(host_api.recordings(false).await.unwrap().len(), 1);
     assert_eq!(
-        http.get(&recording.media_url).send().await.unwrap().status(),
+        http.get(&recording.media_url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         reqwest::StatusCode::NOT_FOUND
     );
 }

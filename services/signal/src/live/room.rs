@@ -610,8 +610,23 @@ impl Rooms {
         } else {
             Role::Participant
         };
-        self.enter(room, &mut state, participant_id, joiner, role, history, hidden)?;
+        self.enter(
+            room,
+            &mut state,
+            participant_id,
+            joiner,
+            role,
+            history,
+            hidden,
+        )?;
         let mut effects = Effects::default();
+        if hidden && let Some(member) = state.members.get(participant_id) {
+            // The recorder publishes nothing, so no publish of its own
+            // brings it what the others publish: it is offered that now.
+            effects
+                .renegotiate
+                .push((participant_id.to_string(), member.outbox.clone()));
+        }
         if is_host {
             effects.admit = self.host_arrived(room, &mut state);
         }
