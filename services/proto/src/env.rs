@@ -140,3 +140,18 @@ pub const TURN_SECRET: &str = "YUNHUI_TURN_SECRET";
 /// TURN endpoints signal hands participants, as `host:port[:tls port]`
 /// (e.g. `meet.example.com:3478:443`). Read by signal.
 pub const TURN_ENDPOINT: &str = "YUNHUI_TURN_ENDPOINT";
+
+/// Listen address of the recorder's internal API. Read by the recorder.
+pub const RECORDER_LISTEN: &str = "YUNHUI_RECORDER_LISTEN";
+
+/// Local UDP address for the recorder's media. Read by the recorder.
+pub const RECORDER_MEDIA_BIND: &str = "YUNHUI_RECORDER_MEDIA_BIND";
+
+/// Directory of the recordings: the recorder writes there; signal streams
+/// "My videos" from there when it can read it. Read by the recorder and
+/// signal.
+pub const RECORDINGS_DIR: &str = "YUNHUI_RECORDINGS_DIR";
+
+/// Base URL of the recorder pool's internal API (its Service); unset, the
+/// deployment does not record. Read by signal.
+pub const RECORDER_URL: &str = "YUNHUI_RECORDER_URL";

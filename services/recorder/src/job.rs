@@ -55,6 +55,13 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// Where the files are written.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.config.dir
+    }
+}
+
 impl RecordControl for Recorder {
     fn record(&self, job: RecordJob, events: RecordEvents) -> Result<(), String> {
         let config = Arc::clone(&self.config);
@@ -351,4 +358,3 @@ async fn ask_keyframe(session: &MeetingSession, participant_id: &str) {
         tracing::debug!(error = %e, participant = participant_id, "keyframe request failed");
     }
 }
-

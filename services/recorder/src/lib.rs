@@ -38,6 +38,7 @@
 //! several architectures) and free of I/O except the segment file itself.
 
 pub mod frames;
+pub mod internal_api;
 pub mod job;
 pub mod mixer;
 pub mod picture;

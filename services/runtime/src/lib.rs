@@ -6,6 +6,10 @@
 //!
 //! Every binary logs through [`log_filter`], which keeps `RUST_LOG` but
 //! quiets library targets that only make noise.
+//!
+//! [`internal_api`] holds what the services' internal HTTP APIs share.
+
+pub mod internal_api;
 
 /// Resolves when the process is asked to stop: SIGTERM (Kubernetes, systemd)
 /// or SIGINT (Ctrl-C). Returns the signal's name, for the log.

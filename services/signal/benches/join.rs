@@ -234,6 +234,7 @@ async fn join(client: &mut SignalingClient, number: &str, name: String) -> anyho
             token: None,
             device_id: None,
             dial_ticket: None,
+            recorder_ticket: None,
         })
         .await?;
     client

@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use yunhui_client::media_control::HttpControl;
 use yunhui_signal::live::turn_credentials::TurnService;
+use yunhui_signal::recorder_client::HttpRecordControl;
 use yunhui_signal::sipgw_client::HttpCallControl;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, ReplicaConfig, SignalConfig};
@@ -60,6 +61,14 @@ struct Args {
     /// cannot call devices or phones.
     #[arg(long, env = yunhui_proto::env::SIPGW_URL)]
     sipgw_url: Option<String>,
+    /// Base URL of the recorder pool's internal API; without it meetings
+    /// cannot be recorded.
+    #[arg(long, env = yunhui_proto::env::RECORDER_URL)]
+    recorder_url: Option<String>,
+    /// Directory of the recorder's files (its volume, mounted here too),
+    /// from which "My videos" streams them.
+    #[arg(long, env = yunhui_proto::env::RECORDINGS_DIR)]
+    recordings_dir: Option<PathBuf>,
     /// The TURN server participants are handed, `host:port[:tls port]`
     /// (the SFU nodes' `--turn-port` and `--turn-tls-port`).
     #[arg(long, env = yunhui_proto::env::TURN_ENDPOINT, requires = "turn_secret")]
@@ -117,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
         terms_url: args.terms_url,
         privacy_url: args.privacy_url,
         dial_in_numbers: args.dial_in_numbers,
+        recordings_dir: args.recordings_dir,
         replica: args.replica_url.map(|url| ReplicaConfig {
             url,
             lease_ttl: std::time::Duration::from_secs(args.lease_ttl_seconds),
@@ -126,6 +136,9 @@ async fn main() -> anyhow::Result<()> {
     let app = App::with_placement(config, store, fixed, prometheus::Registry::new())?;
     if let Some(url) = &args.sipgw_url {
         app.set_call_control(Arc::new(HttpCallControl::new(url, &args.internal_key)));
+    }
+    if let Some(url) = &args.recorder_url {
+        app.set_record_control(Arc::new(HttpRecordControl::new(url, &args.internal_key)));
     }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %args.listen, "signal service ready");

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
 
-/// Longest line the gateway may send for one event.
-const MAX_EVENT_BYTES: usize = 16 * 1024;
+use crate::event_stream::{self, StreamEnd};
 
 /// Places calls through a remote SIP gateway.
 pub struct HttpCallControl {
@@ -50,58 +49,17 @@ impl CallControl for HttpCallControl {
 /// Relays the gateway's events; returns the event that closes a call the
 /// gateway left without one (it failed or went away).
 async fn follow(call: reqwest::RequestBuilder, events: &CallEvents) -> Option<CallEvent> {
-    let mut response = match call.send().await {
-        Ok(response) => response,
-        Err(e) => {
-            return Some(CallEvent::Failed {
-                reason: format!("the SIP gateway is unreachable: {e}"),
-            });
-        }
-    };
-    if !response.status().is_success() {
-        let status = response.status();
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
-        let reason = body["error"]["message"]
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| format!("the SIP gateway answered {status}"));
-        return Some(CallEvent::Failed { reason });
-    }
-    let mut pending: Vec<u8> = Vec::new();
     let mut answered = false;
-    loop {
-        let chunk = match response.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::warn!(error = %e, "lost the SIP gateway during a call");
-                break;
-            }
-        };
-        pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            match serde_json::from_slice::<CallEvent>(&line) {
-                Ok(event) => {
-                    let last = matches!(event, CallEvent::Failed { .. } | CallEvent::Ended { .. });
-                    answered |= matches!(event, CallEvent::Answered { .. });
-                    events(event);
-                    if last {
-                        return None;
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "unreadable event from the SIP gateway"),
-            }
-        }
-        if pending.len() > MAX_EVENT_BYTES {
-            tracing::warn!("the SIP gateway sent an overlong event; giving the call up");
-            break;
-        }
-    }
-    let reason = "the connection to the SIP gateway was lost".to_string();
-    Some(if answered {
-        CallEvent::Ended { reason }
-    } else {
-        CallEvent::Failed { reason }
+    let end = event_stream::follow(call, "SIP gateway", |event: CallEvent| {
+        let last = matches!(event, CallEvent::Failed { .. } | CallEvent::Ended { .. });
+        answered |= matches!(event, CallEvent::Answered { .. });
+        events(event);
+        last
     })
+    .await;
+    match end {
+        StreamEnd::Finished => None,
+        StreamEnd::Lost(reason) if answered => Some(CallEvent::Ended { reason }),
+        StreamEnd::Lost(reason) => Some(CallEvent::Failed { reason }),
+    }
 }

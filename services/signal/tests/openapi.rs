@@ -76,6 +76,11 @@ async fn the_document_describes_every_endpoint(db: Db) {
         ("post", "/api/v1/locations"),
         ("get", "/api/v1/locations"),
         ("delete", "/api/v1/locations/{id}"),
+        ("get", "/api/v1/recordings"),
+        ("get", "/api/v1/recordings/{id}"),
+        ("patch", "/api/v1/recordings/{id}"),
+        ("delete", "/api/v1/recordings/{id}"),
+        ("get", "/api/v1/recordings/{id}/media"),
     ];
     for (method, path) in expected {
         let op = &paths

@@ -538,3 +538,144 @@ async fn recording_needs_the_tenants_feature_and_a_recorder_and_auto_record_star
     assert!(message.contains("recorder"), "{message}");
     assert_eq!(host.view().recording, RecordingState::Off);
 }
+
+/// A `yunhui-recorder` process, as in a cluster's recorder pool.
+struct RecorderProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl RecorderProcess {
+    async fn start(signal_url: &str, key: &str, dir: &Path) -> RecorderProcess {
+        let port = yunhui_testkit::processes::free_port();
+        let child = Command::new(yunhui_testkit::processes::service_binary("yunhui-recorder"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--signal-url", signal_url, "--internal-key", key])
+            .args(["--media-bind", "127.0.0.1:0"])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start yunhui-recorder");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + WAIT;
+        while reqwest::get(format!("{url}/healthz")).await.is_err() {
+            assert!(Instant::now() < deadline, "the recorder never answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        RecorderProcess { child, url }
+    }
+}
+
+impl Drop for RecorderProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
+    let media_dir = tempfile::tempdir().unwrap();
+    let red = pattern(media_dir.path(), "red", 440);
+    let dir = tempfile::tempdir().unwrap();
+    let key = "recording-test-internal-key";
+    let server = support::start_with(
+        Db::Sqlite,
+        SignalConfig {
+            recordings_dir: Some(dir.path().to_path_buf()),
+            internal_key: Some(key.into()),
+            ..SignalConfig::default()
+        },
+    )
+    .await;
+    let mut recorder = RecorderProcess::start(&server.base_url, key, dir.path()).await;
+    // The recorder's internal API wants the key.
+    let refused = reqwest::Client::new()
+        .post(format!("{}/internal/v1/recordings", recorder.url))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    server.app.set_record_control(Arc::new(
+        yunhui_signal::recorder_client::HttpRecordControl::new(&recorder.url, key),
+    ));
+
+    let (host_api, meeting) = server.meeting(None).await;
+    let mut host = join(&server, &meeting, "Host", host_api.token()).await;
+    host.publish_files(&red).await.expect("host publishes");
+    assert_eq!(host_command(&host, HostCommand::StartRecording).await, None);
+    recording_is(&host, RecordingState::Recording).await;
+    // Until the file has a few seconds in it.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let list = host_api.recordings(false).await.unwrap();
+        let written = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        if list.len() == 1 && written > 60_000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the recording never grew: {list:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    recorder.child.kill().expect("SIGKILL the recorder");
+
+    // Signal notices, shows the recording off, and keeps the file as interrupted.
+    recording_is(&host, RecordingState::Off).await;
+    let deadline = Instant::now() + WAIT;
+    let recording = loop {
+        let list = host_api.recordings(false).await.unwrap();
+        if list.len() == 1 && list[0].state == RecordingFileState::Interrupted {
+            break list[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never marked interrupted: {list:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        recording.size_bytes > 0 && recording.duration_ms >= 2000,
+        "{recording:?}"
+    );
+    let file = file_of(dir.path(), &recording);
+    let (streams, _) = probe(&file);
+    assert_eq!(streams.len(), 2, "{streams:?}");
+    // What was written before the kill plays: frames decode up to there.
+    let frames = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+            file.to_str().unwrap(),
+        ],
+    );
+    let frames: u32 = frames.trim().parse().unwrap_or(0);
+    assert!(
+        frames >= 30,
+        "only {frames} frames decode from {}",
+        file.display()
+    );
+    let (r, g, b) = colour_at(&file, 1.0);
+    assert!(
+        r > 150 && g < 100 && b < 100,
+        "({r}, {g}, {b}) is not the host's red"
+    );
+    host.close().await;
+}

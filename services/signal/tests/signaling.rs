@@ -33,6 +33,7 @@ fn join(
         token: token.map(String::from),
         device_id: None,
         dial_ticket: None,
+        recorder_ticket: None,
     }
 }
 

@@ -151,6 +151,7 @@ fn join(meeting: &Meeting, name: &str, token: Option<&str>) -> ClientMessage {
         token: token.map(String::from),
         device_id: None,
         dial_ticket: None,
+        recorder_ticket: None,
     }
 }
 

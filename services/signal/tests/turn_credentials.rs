@@ -26,6 +26,7 @@ async fn join_answer(server: &support::Server) -> (String, Vec<yunhui_proto::tur
             token: None,
             device_id: None,
             dial_ticket: None,
+            recorder_ticket: None,
         })
         .await
         .unwrap();

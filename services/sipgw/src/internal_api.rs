@@ -3,18 +3,17 @@
 //! [`DialRequest`] and answers with the call's [`CallEvent`]s as they happen,
 //! one JSON object per line, until the call is over.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 use yunhui_proto::dial::{CallControl, DialRequest};
+use yunhui_runtime::internal_api::{bearer_matches, error, event_lines};
 
 use crate::SipGateway;
 
@@ -40,21 +39,8 @@ pub fn router(gateway: Arc<SipGateway>, internal_key: &str) -> Router {
         })
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(serde_json::json!({ "error": { "message": message.into() } })),
-    )
-        .into_response()
-}
-
 async fn place_call(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !bool::from(presented.as_bytes().ct_eq(state.key.as_bytes())) {
+    if !bearer_matches(&headers, &state.key) {
         return error(
             StatusCode::UNAUTHORIZED,
             "the internal key is missing or wrong",
@@ -74,14 +60,5 @@ async fn place_call(State(state): State<ApiState>, headers: HeaderMap, body: Byt
         return error(StatusCode::UNPROCESSABLE_ENTITY, reason);
     }
     // The stream ends when the call's last event has gone (its sender is dropped).
-    let lines = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        let event = receiver.recv().await?;
-        let mut line = serde_json::to_string(&event).unwrap_or_default();
-        line.push('\n');
-        Some((Ok::<_, Infallible>(line), receiver))
-    });
-    Response::builder()
-        .header(header::CONTENT_TYPE, "application/x-ndjson")
-        .body(Body::from_stream(lines))
-        .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no response"))
+    event_lines(receiver)
 }

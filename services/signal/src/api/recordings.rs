@@ -122,7 +122,7 @@ struct MediaQuery {
 #[utoipa::path(get, path = "/recordings/{id}/media", tag = "recordings",
     params(("id" = String, Path, description = "Recording id"), MediaQuery),
     responses((status = 200, description = "The file (WebM); `Range` requests are answered with 206", content_type = "video/webm"),
-        (status = 206, description = "The requested range of the file"),
+        (status = 206, description = "The requested range of the file"), BadRequest,
         (status = 404, description = "No such recording, or a wrong key", body = ApiError),
         (status = 503, description = "This server cannot read the recordings' files", body = ApiError)))]
 async fn recording_media(
