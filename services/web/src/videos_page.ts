@@ -60,7 +60,7 @@ export function renderVideosPage(root: HTMLElement, handlers: VideosPageHandlers
 /** The list and the player of one "My videos" page. */
 class VideosPage {
   readonly error = h("div", { class: "error", role: "alert", testid: "videos-error" });
-  readonly list = h("ul", { class: "meeting-list", testid: "video-list", "aria-label": "My videos 我的视频", "aria-busy": "true" });
+  readonly list = h("ul", { class: "meeting-list video-list", testid: "video-list", "aria-label": "My videos 我的视频", "aria-busy": "true" });
   private readonly video = h("video", { controls: true, preload: "metadata", testid: "video-player" });
   private readonly caption = h("figcaption", { testid: "video-player-title" });
   readonly player = h("figure", { class: "video-player" }, this.video, this.caption);
