@@ -12,7 +12,9 @@ import type {
   Meeting,
   MeetingPreview,
   Occurrence,
+  Recording,
   RegisterRequest,
+  RenameRecordingRequest,
   ScheduleRequest,
   ScheduledMeeting,
   Session,
@@ -30,7 +32,7 @@ export class ApiRequestError extends Error {
   }
 }
 
-type Method = "GET" | "POST" | "PUT" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 async function request<T>(method: Method, path: string, body?: unknown, token?: string): Promise<T> {
   const text = await requestText(method, path, body, token);
@@ -92,5 +94,11 @@ export const api = {
   history: (token: string) => request<HistoryEntry[]>("GET", "/api/v1/history", undefined, token),
   directory: (token: string, query: string) =>
     request<DirectoryEntry[]>("GET", `/api/v1/directory?q=${encodeURIComponent(query)}&limit=10`, undefined, token),
+  /** The caller's own recordings ("My videos"), newest first. */
+  recordings: (token: string) => request<Recording[]>("GET", "/api/v1/recordings", undefined, token),
+  renameRecording: (token: string, id: string, body: RenameRecordingRequest) =>
+    request<Recording>("PATCH", `/api/v1/recordings/${encodeURIComponent(id)}`, body, token),
+  deleteRecording: (token: string, id: string) =>
+    request<void>("DELETE", `/api/v1/recordings/${encodeURIComponent(id)}`, undefined, token),
   about: () => request<About>("GET", "/api/v1/about"),
 };

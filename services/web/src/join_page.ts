@@ -28,6 +28,8 @@ export interface JoinPageHandlers {
   onWaitEnded: (exit: MeetingExit) => void;
   /** Open "My meetings" (signed in only). */
   onMyMeetings: () => void;
+  /** Open "My videos" (signed in only). */
+  onMyVideos: () => void;
 }
 
 const TOKEN_ERRORS = new Set(["invalid_token", "token_expired"]);
@@ -281,6 +283,8 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
         "p",
         {},
         h("button", { class: "link-button", type: "button", onclick: () => handlers.onMyMeetings() }, "My meetings 我的会议"),
+        " · ",
+        h("button", { class: "link-button", type: "button", testid: "my-videos", onclick: () => handlers.onMyVideos() }, "My videos 我的视频"),
       ),
       h(
         "form",

@@ -1,6 +1,6 @@
 // Entry point. `/j/{number}?k=KEY` opens the join page for a link,
 // `/meetings` the signed-in user's meetings, `/meetings/new` the schedule
-// form; anything else opens the plain join page. Joining swaps in the
+// form, `/videos` the signed-in user's recordings; anything else opens the plain join page. Joining swaps in the
 // meeting room (after the waiting room, if the meeting has one); leaving
 // swaps in a farewell screen.
 
@@ -13,6 +13,7 @@ import { MeetingRoom } from "./meeting_room";
 import { renderMeetingsPage } from "./meetings_page";
 import type { Occurrence } from "./proto";
 import { renderScheduleForm } from "./schedule_form";
+import { renderVideosPage } from "./videos_page";
 import { api } from "./api";
 import { h, show } from "./dom";
 
@@ -58,7 +59,17 @@ function go(path: string): void {
 function openMeetingsPage(notice?: string): void {
   listenUnlessInMeeting();
   document.title = "My meetings 我的会议 · Yunhui 云会";
-  renderMeetingsPage(root, { onJoin: joinOccurrence, onSchedule: () => go("/meetings/new"), onHome: () => go("/") }, notice);
+  renderMeetingsPage(
+    root,
+    { onJoin: joinOccurrence, onSchedule: () => go("/meetings/new"), onVideos: () => go("/videos"), onHome: () => go("/") },
+    notice,
+  );
+}
+
+function openVideosPage(): void {
+  listenUnlessInMeeting();
+  document.title = "My videos 我的视频 · Yunhui 云会";
+  renderVideosPage(root, { onMeetings: () => go("/meetings"), onHome: () => go("/") });
 }
 
 function openScheduleForm(): void {
@@ -91,6 +102,7 @@ function route(): void {
   const path = location.pathname.replace(/\/+$/, "");
   if (path === "/meetings") openMeetingsPage();
   else if (path === "/meetings/new") openScheduleForm();
+  else if (path === "/videos") openVideosPage();
   else openJoinPage(paramsFromLocation());
 }
 
@@ -99,6 +111,7 @@ function openJoinPage(params: JoinPageParams): void {
   listenUnlessInMeeting();
   renderJoinPage(root, params, {
     onMyMeetings: () => go("/meetings"),
+    onMyVideos: () => go("/videos"),
     onJoined: (channel, joined, inviteUrl) => {
       stopListening();
       document.title = `${joined.topic} · Yunhui 云会`;

@@ -3,7 +3,8 @@
 // controls. Room state comes only from the server's messages; local clicks
 // change local tracks at once and wait for the server's echo for everything
 // shown to others. The pieces live in their own modules: participant_list,
-// host_panel, chat_panel, self_controls, screen_share, ask_dialog.
+// host_panel, chat_panel, self_controls, recording_controls, screen_share,
+// ask_dialog.
 
 import { askChoice, askText } from "./ask_dialog";
 import { ChatPanel } from "./chat_panel";
@@ -15,6 +16,7 @@ import { exposeForInspection } from "./inspection";
 import { MeetingMedia, openLocalMedia } from "./media";
 import { ParticipantList, type ListView } from "./participant_list";
 import { ParticipantTile, icon, icons } from "./participant_tile";
+import { RecordingControls, RecordingIndicator } from "./recording_controls";
 import type { ChatMessage, DialState, HostCommand, Participant, ServerMessage, WaitingParticipant } from "./proto";
 import { LIMITS } from "./proto";
 import { ScreenShare } from "./screen_share";
@@ -102,10 +104,12 @@ export class MeetingRoom {
     icon(icons.end),
     h("span", {}, "End for all 结束会议"),
   );
+  private readonly recordingIndicator = new RecordingIndicator();
   private readonly participantList: ParticipantList;
   private readonly hostPanel: HostPanel;
   private readonly chat: ChatPanel;
   private readonly selfControls: SelfControls;
+  private readonly recordingControls: RecordingControls;
   private readonly screenShare: ScreenShare;
 
   constructor(
@@ -131,6 +135,7 @@ export class MeetingRoom {
     });
     this.screenShare = new ScreenShare(this.media, channel, (text) => this.say(text));
     this.hostPanel = new HostPanel((command) => this.sendHost(command));
+    this.recordingControls = new RecordingControls((command) => this.sendHost(command));
     this.chat = new ChatPanel(
       this.selfId,
       (to, text) => this.channel.send(to ? { type: "chat", to, text } : { type: "chat", text }),
@@ -206,6 +211,7 @@ export class MeetingRoom {
           h("strong", { testid: "meeting-topic" }, joined.topic),
           h("span", { class: "meeting-number", testid: "meeting-number-display" }, `ID ${formatMeetingNumber(joined.meeting_number)}`),
         ),
+        this.recordingIndicator.root,
         this.lockBadge,
         this.pager,
         this.layoutToggle,
@@ -232,7 +238,7 @@ export class MeetingRoom {
         ),
       ),
       this.notice,
-      h("footer", { class: "controls" }, ...this.selfControls.elements, this.endButton, leaveButton),
+      h("footer", { class: "controls" }, ...this.selfControls.elements, this.recordingControls.root, this.endButton, leaveButton),
     );
   }
 
@@ -277,7 +283,12 @@ export class MeetingRoom {
         this.setActiveSpeaker(message.participant_id);
         break;
       case "meeting_state":
-        this.meetingState = { locked: message.locked, spotlight: message.spotlight, options: message.options };
+        this.meetingState = {
+          locked: message.locked,
+          spotlight: message.spotlight,
+          options: message.options,
+          recording: message.recording,
+        };
         this.hostPanel.update(this.meetingState);
         this.renderRoleDependent();
         break;
@@ -323,6 +334,7 @@ export class MeetingRoom {
         this.say(dialStatusText(message.target, message.state, message.reason));
         break;
       case "error":
+        this.recordingControls.refused(message.code, message.message);
         this.say(message.message);
         break;
       case "hello":
@@ -405,6 +417,8 @@ export class MeetingRoom {
     this.endButton.hidden = !isHost;
     this.dialButton.hidden = !isHost && state?.options.join_mode !== "invitees_may_invite";
     this.lockBadge.hidden = !state?.locked;
+    this.recordingIndicator.show(state?.recording ?? "off");
+    this.recordingControls.render(state?.recording ?? "off", isHost);
     const view = this.listView;
     for (const participant of this.participants.values()) this.participantList.render(participant, view);
     for (const [id, tile] of this.tiles) tile.setSpotlight(state?.spotlight === id);

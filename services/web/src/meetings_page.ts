@@ -14,6 +14,8 @@ export interface MeetingsPageHandlers {
   /** Join an occurrence from the list. */
   onJoin: (occurrence: Occurrence) => void;
   onSchedule: () => void;
+  /** Open "My videos". */
+  onVideos: () => void;
   onHome: () => void;
 }
 
@@ -48,7 +50,12 @@ export function renderMeetingsPage(root: HTMLElement, handlers: MeetingsPageHand
           "div",
           { class: "card-title" },
           h("h1", {}, "My meetings 我的会议"),
-          h("button", { class: "primary", type: "button", onclick: () => handlers.onSchedule() }, "Schedule a meeting 预约会议"),
+          h(
+            "div",
+            { class: "item-actions" },
+            h("button", { class: "secondary", type: "button", testid: "my-videos", onclick: () => handlers.onVideos() }, "My videos 我的视频"),
+            h("button", { class: "primary", type: "button", onclick: () => handlers.onSchedule() }, "Schedule a meeting 预约会议"),
+          ),
         ),
         notice ? h("p", { class: "notice", role: "status" }, notice) : null,
         error,
