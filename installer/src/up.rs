@@ -254,6 +254,7 @@ fn start_recorder(args: &UpArgs, signal: SocketAddr, app: &Arc<App>) -> anyhow::
         signal_url: format!("http://{}", loopback(signal)),
         dir: dir.clone(),
         media_bind: SocketAddr::new(args.listen.ip(), 0).to_string(),
+        advertise_url: None,
     })
     .with_context(|| format!("creating {}", dir.display()))?;
     app.set_record_control(Arc::new(recorder));

@@ -35,6 +35,10 @@ pub enum RecordEvent {
         index: u32,
         /// The file's name in the recorder's storage (no directories).
         file: String,
+        /// Base URL of the recorder instance that holds the file (its
+        /// internal API serves it), when signal cannot read its directory.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
     },
     /// A file is finished.
     SegmentFinished {
@@ -87,6 +91,7 @@ mod tests {
         let json = serde_json::to_value(RecordEvent::SegmentStarted {
             index: 1,
             file: "a-1.webm".into(),
+            location: None,
         })
         .unwrap();
         assert_eq!(

@@ -38,6 +38,9 @@ pub struct RecorderConfig {
     pub dir: PathBuf,
     /// Local UDP address for media (e.g. `0.0.0.0:0`).
     pub media_bind: String,
+    /// This recorder's base URL as signal reaches its internal API, reported
+    /// with each file; `None` when signal reads [`RecorderConfig::dir`] itself.
+    pub advertise_url: Option<String>,
 }
 
 /// Takes recording jobs and runs each in a task of its own.
@@ -314,6 +317,7 @@ impl<'a> Job<'a> {
         (self.events)(RecordEvent::SegmentStarted {
             index,
             file: name.clone(),
+            location: self.config.advertise_url.clone(),
         });
         tracing::info!(file = %name, "recording into a new file");
         self.file = Some(OpenFile {

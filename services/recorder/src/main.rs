@@ -33,6 +33,10 @@ struct Args {
         default_value = "/var/lib/yunhui/recordings"
     )]
     dir: PathBuf,
+    /// This recorder's base URL as signal reaches it (`http://<pod IP>:8091`),
+    /// from which signal fetches the files it writes.
+    #[arg(long, env = yunhui_proto::env::RECORDER_ADVERTISE_URL)]
+    advertise_url: Option<String>,
     /// Local UDP address for the meetings' media.
     #[arg(long, env = yunhui_proto::env::RECORDER_MEDIA_BIND, default_value = "0.0.0.0:0")]
     media_bind: String,
@@ -55,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
         signal_url: args.signal_url.clone(),
         dir: args.dir.clone(),
         media_bind: args.media_bind.clone(),
+        advertise_url: args.advertise_url.clone(),
     })
     .with_context(|| format!("creating the recordings directory {}", args.dir.display()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -2,6 +2,9 @@
 -- A recording's pauses and stop each close a file; `state` is `recording`
 -- while the recorder writes it, `ready` once finished, `interrupted` when
 -- the recorder stopped before finishing it (the file plays up to there).
+-- `file_location` is the base URL of the recorder that holds the file when
+-- signal cannot read the recordings directory itself (a cluster's recorder
+-- pods keep their files on their own volumes); NULL for files in it.
 -- `media_key` lets a <video> element stream the file without a bearer
 -- token; it is handed only to whoever may see the recording.
 CREATE TABLE recordings (
@@ -14,6 +17,7 @@ CREATE TABLE recordings (
     segment_index BIGINT NOT NULL,
     title TEXT NOT NULL,
     file_name TEXT NOT NULL,
+    file_location TEXT,
     state TEXT NOT NULL,
     started_at BIGINT NOT NULL,
     duration_ms BIGINT NOT NULL,

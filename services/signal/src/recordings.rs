@@ -41,6 +41,9 @@ pub struct NewFile<'a> {
     pub title: String,
     /// File name in the recordings directory.
     pub file: &'a str,
+    /// The recorder that holds the file, when signal cannot read the
+    /// recordings directory (its base URL).
+    pub location: Option<&'a str>,
 }
 
 /// Whether the tenant's feature switches allow cloud recording.
@@ -81,9 +84,9 @@ pub async fn file_started(store: &Store, file: NewFile<'_>) -> Result<()> {
     );
     sqlx::query(
         "INSERT INTO recordings (id, tenant_id, meeting_id, meeting_number, owner_account_id, \
-         job_id, segment_index, title, file_name, state, started_at, duration_ms, size_bytes, \
-         expires_at, media_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'recording', $10, 0, 0, $11, $12) \
+         job_id, segment_index, title, file_name, file_location, state, started_at, duration_ms, \
+         size_bytes, expires_at, media_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'recording', $11, 0, 0, $12, $13) \
          ON CONFLICT (job_id, segment_index) DO NOTHING",
     )
     .bind(uuid::Uuid::new_v4().to_string())
@@ -95,6 +98,7 @@ pub async fn file_started(store: &Store, file: NewFile<'_>) -> Result<()> {
     .bind(i64::from(file.index))
     .bind(file.title)
     .bind(file.file)
+    .bind(file.location)
     .bind(started)
     .bind(expires_at)
     .bind(key)
@@ -165,12 +169,14 @@ pub struct RecordingRecord {
     pub api: Recording,
     /// The file's name in the recordings directory.
     pub file_name: String,
+    /// The recorder that holds the file, when it is not in the directory.
+    pub file_location: Option<String>,
     /// The key that streams it without a bearer token.
     pub media_key: String,
 }
 
 const COLUMNS: &str = "id, tenant_id, meeting_id, meeting_number, owner_account_id, title, \
-                       file_name, state, started_at, duration_ms, size_bytes, expires_at, media_key";
+                       file_name, file_location, state, started_at, duration_ms, size_bytes, expires_at, media_key";
 
 fn record(row: &AnyRow, public_url: &str) -> Result<RecordingRecord> {
     let id: String = row.try_get("id")?;
@@ -201,6 +207,7 @@ fn record(row: &AnyRow, public_url: &str) -> Result<RecordingRecord> {
             content_type: CONTENT_TYPE.into(),
         },
         file_name: row.try_get("file_name")?,
+        file_location: row.try_get("file_location")?,
         media_key,
     })
 }

@@ -132,16 +132,35 @@ async fn recording_media(
     request: Request,
 ) -> Result<Response> {
     let found = recordings::file_by_key(&app.store, &id, &query.key).await?;
-    let Some(dir) = &app.config.recordings_dir else {
-        return Err(Error::Unavailable(
-            "this server cannot read the recordings' files".into(),
-        ));
+    let local = app
+        .config
+        .recordings_dir
+        .as_ref()
+        .map(|dir| dir.join(&found.file_name))
+        .filter(|path| path.is_file());
+    let mut response = match (local, &found.file_location) {
+        (Some(path), _) => ServeFile::new(path)
+            .try_call(request)
+            .await
+            .map_err(|e| Error::Internal(format!("reading a recording failed: {e}")))?
+            .into_response(),
+        (None, Some(location)) => {
+            let range = request.headers().get(header::RANGE).cloned();
+            drop(request);
+            from_recorder(&app, location, &found.file_name, range).await?
+        }
+        (None, None) if app.config.recordings_dir.is_none() => {
+            return Err(Error::Unavailable(
+                "this server cannot read the recordings' files".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(Error::NotVisible {
+                what: "recording file",
+                id,
+            });
+        }
     };
-    let mut response = ServeFile::new(dir.join(&found.file_name))
-        .try_call(request)
-        .await
-        .map_err(|e| Error::Internal(format!("reading a recording failed: {e}")))?
-        .into_response();
     if response.status() == StatusCode::NOT_FOUND {
         return Err(Error::NotVisible {
             what: "recording file",
@@ -162,4 +181,52 @@ async fn recording_media(
         }
     }
     Ok(response)
+}
+
+/// The file as the recorder at `location` serves it (its internal API),
+/// streamed through with the client's range.
+async fn from_recorder(
+    app: &App,
+    location: &str,
+    file: &str,
+    range: Option<HeaderValue>,
+) -> Result<Response> {
+    let key = app.config.internal_key.clone().unwrap_or_default();
+    let mut upstream = reqwest::Client::new()
+        .get(format!(
+            "{}/internal/v1/files/{file}",
+            location.trim_end_matches('/')
+        ))
+        .bearer_auth(key);
+    if let Some(range) = range {
+        upstream = upstream.header(header::RANGE, range);
+    }
+    let reply = upstream.send().await.map_err(|e| {
+        Error::Unavailable(format!(
+            "the recorder holding this file is unreachable: {e}"
+        ))
+    })?;
+    let status = reply.status();
+    let mut response = Response::builder().status(status.as_u16());
+    for name in [
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::CONTENT_RANGE,
+        header::ACCEPT_RANGES,
+        header::LAST_MODIFIED,
+    ] {
+        if let Some(value) = reply.headers().get(&name) {
+            response = response.header(name, value.clone());
+        }
+    }
+    let body = futures_util::stream::unfold(reply, |mut reply| async move {
+        match reply.chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<_, std::io::Error>(chunk), reply)),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e)), reply)),
+        }
+    });
+    response
+        .body(axum::body::Body::from_stream(body))
+        .map_err(|e| Error::Internal(format!("relaying a recording failed: {e}")))
 }

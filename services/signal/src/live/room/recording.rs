@@ -224,7 +224,11 @@ impl Job {
                 tracing::info!(recorder = %participant_id, job = %self.job_id, "the recorder is in");
                 Ok(())
             }
-            RecordEvent::SegmentStarted { index, file } => {
+            RecordEvent::SegmentStarted {
+                index,
+                file,
+                location,
+            } => {
                 let Some(room) = self.room.upgrade() else {
                     return Ok(());
                 };
@@ -245,6 +249,7 @@ impl Job {
                         index,
                         title,
                         file: &file,
+                        location: location.as_deref(),
                     },
                 )
                 .await
