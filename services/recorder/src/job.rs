@@ -125,6 +125,9 @@ struct OpenFile {
     /// No video frame goes in before a keyframe.
     has_keyframe: bool,
     last_video: Option<Instant>,
+    /// The shown participant's clock: (who, their RTP timestamp, file time
+    /// in ms) of an anchor frame, so later frames keep their own spacing.
+    video_clock: Option<(Arc<str>, u32, u64)>,
 }
 
 struct Job<'a> {
@@ -277,17 +280,18 @@ impl<'a> Job<'a> {
         if !self.switch.offer(&packet.stream_id, &frame) {
             return Ok(());
         }
-        self.write_frame(&frame)
+        self.write_frame(&packet.stream_id, &frame)
     }
 
-    fn write_frame(&mut self, frame: &Vp8Frame) -> Result<(), String> {
+    fn write_frame(&mut self, source: &Arc<str>, frame: &Vp8Frame) -> Result<(), String> {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
         };
         if !file.has_keyframe && !frame.keyframe {
             return Ok(());
         }
-        let at = file.opened.elapsed().as_millis() as u64;
+        let now = file.opened.elapsed().as_millis() as u64;
+        let at = frame_time(&mut file.video_clock, source, frame.rtp_timestamp, now);
         file.writer
             .write_video(at, frame.keyframe, &frame.data)
             .map_err(|e| format!("writing {}: {e}", file.name))?;
@@ -328,6 +332,7 @@ impl<'a> Job<'a> {
             audio_packets: 0,
             has_keyframe: false,
             last_video: None,
+            video_clock: None,
         });
         // The new file starts at the shown participant's next keyframe.
         self.switch = VideoSwitch::new();
@@ -354,11 +359,60 @@ impl<'a> Job<'a> {
     }
 }
 
+/// A frame's time in the file: by the sender's RTP clock (90 kHz) from an
+/// anchor frame of the same sender, so frames that arrive in a burst keep
+/// their spacing; by arrival (`now`, which becomes the new anchor) for a
+/// new sender or when the two clocks drift more than half a second apart.
+fn frame_time(
+    clock: &mut Option<(Arc<str>, u32, u64)>,
+    source: &Arc<str>,
+    rtp_timestamp: u32,
+    now: u64,
+) -> u64 {
+    if let Some((anchored, rtp, ms)) = clock.as_ref()
+        && anchored == source
+    {
+        let ticks = rtp_timestamp.wrapping_sub(*rtp);
+        let by_rtp = *ms + u64::from(ticks) / 90;
+        if ticks < 0x8000_0000 && by_rtp.abs_diff(now) <= 500 {
+            return by_rtp;
+        }
+    }
+    *clock = Some((Arc::clone(source), rtp_timestamp, now));
+    now
+}
+
 /// Asks `participant_id` for a keyframe (a PLI on their video track).
 async fn ask_keyframe(session: &MeetingSession, participant_id: &str) {
     if let Some(track) = session.subscriber().track(participant_id, TrackKind::Video)
         && let Err(e) = session.subscriber().send_pli(&track).await
     {
         tracing::debug!(error = %e, participant = participant_id, "keyframe request failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_keep_their_senders_spacing_unless_the_clocks_drift() {
+        let red: Arc<str> = "red".into();
+        let blue: Arc<str> = "blue".into();
+        let mut clock = None;
+        assert_eq!(frame_time(&mut clock, &red, 9_000, 100), 100);
+        // Arrived together, sent 66 ms apart.
+        assert_eq!(frame_time(&mut clock, &red, 9_000 + 6_000, 101), 166);
+        assert_eq!(frame_time(&mut clock, &red, 9_000 + 12_000, 102), 233);
+        // Thirty seconds on, still on the sender's clock, without drift.
+        assert_eq!(
+            frame_time(&mut clock, &red, 9_000 + 2_700_000, 30_050),
+            30_100
+        );
+        // Another sender starts from its arrival.
+        assert_eq!(frame_time(&mut clock, &blue, 1, 300), 300);
+        // A jump of the sender's clock (or a stall) falls back to arrival.
+        assert_eq!(frame_time(&mut clock, &blue, 1 + 900_000, 400), 400);
+        assert_eq!(frame_time(&mut clock, &blue, 1 + 900_000 - 90, 450), 450);
     }
 }

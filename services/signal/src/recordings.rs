@@ -82,12 +82,14 @@ pub async fn file_started(store: &Store, file: NewFile<'_>) -> Result<()> {
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
-    sqlx::query(
+    if segment_known(store, file.job_id, file.index).await? {
+        return Ok(());
+    }
+    let inserted = sqlx::query(
         "INSERT INTO recordings (id, tenant_id, meeting_id, meeting_number, owner_account_id, \
          job_id, segment_index, title, file_name, file_location, state, started_at, duration_ms, \
          size_bytes, expires_at, media_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'recording', $11, 0, 0, $12, $13) \
-         ON CONFLICT (job_id, segment_index) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'recording', $11, 0, 0, $12, $13)",
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(file.tenant_id)
@@ -103,8 +105,22 @@ pub async fn file_started(store: &Store, file: NewFile<'_>) -> Result<()> {
     .bind(expires_at)
     .bind(key)
     .execute(store.pool())
-    .await?;
-    Ok(())
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        // The same report twice at once: the unique index kept one.
+        Err(_) if segment_known(store, file.job_id, file.index).await? => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn segment_known(store: &Store, job_id: &str, index: u32) -> Result<bool> {
+    let row = sqlx::query("SELECT id FROM recordings WHERE job_id = $1 AND segment_index = $2")
+        .bind(job_id)
+        .bind(i64::from(index))
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Marks a file finished, with its length and size.

@@ -380,7 +380,8 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
             "the listed length {} ms is the file's {duration:.2} s",
             recording.duration_ms
         );
-        // Decoded to the end without one error.
+        // Decoded to the end without one error (the decoded frames keep the
+        // file's millisecond times: `-enc_time_base -1`).
         let output = Command::new("ffmpeg")
             .args([
                 "-v",
@@ -388,6 +389,8 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
                 "-xerror",
                 "-i",
                 file.to_str().unwrap(),
+                "-enc_time_base",
+                "-1",
                 "-f",
                 "null",
                 "-",

@@ -425,7 +425,7 @@ fn signal_sql_stays_within_what_opengauss_and_kingbasees_accept() {
     for expected in [
         "CREATE TABLE accounts",
         "SELECT id, display_name, department, email FROM accounts",
-        "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
+        "INSERT INTO tenants (id, name, features, created_at) VALUES ($1, $2, $3, $4)",
         " WHERE number = $1 AND status <> 'ended'",
     ] {
         assert!(
