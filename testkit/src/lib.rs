@@ -7,11 +7,14 @@
 //!   create, namespaces, the repository's examples);
 //! - [`chart`]: the operator's Helm chart rendered by the real helm;
 //! - [`processes`]: processes and tasks a test starts (a real signal, the
-//!   operator binary), stopped when dropped.
+//!   operator binary), stopped when dropped;
+//! - [`media`]: test patterns made by ffmpeg and what ffprobe and ffmpeg
+//!   see in a recorded file (the recorder's tests and benchmark).
 
 pub mod chart;
 pub mod cluster;
 pub mod control_plane;
+pub mod media;
 pub mod processes;
 
 pub use cluster::{client_from, create, example, namespace, repo, wait};

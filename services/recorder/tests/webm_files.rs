@@ -18,6 +18,7 @@ use yunhui_recorder::frames::FrameAssembler;
 use yunhui_recorder::mixer::AudioMixer;
 use yunhui_recorder::picture::VideoSwitch;
 use yunhui_recorder::webm::{SegmentSummary, SegmentWriter};
+use yunhui_testkit::media;
 
 /// Runs one of the ffmpeg tools; a missing tool fails the test with what
 /// to do about it.
@@ -39,56 +40,13 @@ fn arg(path: &Path) -> &str {
 
 /// A 6 s 320x240 VP8 clip of one colour at 15 fps, a keyframe each second.
 fn colour_clip(dir: &Path, colour: &str) -> PathBuf {
-    let path = dir.join(format!("{colour}.ivf"));
     let source = format!("color=c={colour}:s=320x240:r=15:d=6");
-    run(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            &source,
-            "-c:v",
-            "libvpx",
-            "-g",
-            "15",
-            "-b:v",
-            "300k",
-            "-f",
-            "ivf",
-            arg(&path),
-        ],
-    );
-    path
+    media::vp8_clip(dir, colour, &source, "300k", 15)
 }
 
 /// A 6 s Opus tone in 20 ms packets, one packet to an Ogg page.
 fn tone(dir: &Path, hz: u32) -> PathBuf {
-    let path = dir.join(format!("{hz}.ogg"));
-    let source = format!("sine=frequency={hz}:duration=6");
-    run(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            &source,
-            "-c:a",
-            "libopus",
-            "-frame_duration",
-            "20",
-            "-page_duration",
-            "20000",
-            "-f",
-            "ogg",
-            arg(&path),
-        ],
-    );
-    path
+    media::opus_tone(dir, hz, 6)
 }
 
 /// The clip's frames as (milliseconds, VP8 frame).
@@ -246,29 +204,8 @@ fn record(dir: &Path, path: &Path, seconds: u64) -> (SegmentWriter, Switching) {
 
 /// The colour of the frame shown at `seconds`, as one averaged RGB pixel.
 fn colour_at(path: &Path, seconds: &str) -> [u8; 3] {
-    let output = run(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-ss",
-            seconds,
-            "-i",
-            arg(path),
-            "-frames:v",
-            "1",
-            "-vf",
-            "scale=1:1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ],
-    );
-    output.stdout[..]
-        .try_into()
-        .unwrap_or_else(|_| panic!("one RGB pixel, got {:?}", output.stdout))
+    let (r, g, b) = media::colour_at(path, seconds.parse().expect("seconds"));
+    [r, g, b]
 }
 
 /// Video frames a player decodes from the file, and what it said.

@@ -31,6 +31,7 @@ use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::recorder_client::HttpRecordControl;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
+use yunhui_testkit::media;
 
 const KEY: &str = "benchmark-internal-key";
 const PASSWORD: &str = "correct horse battery";
@@ -98,69 +99,20 @@ fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     Ok((utime + stime) / TICKS_PER_SECOND)
 }
 
-fn ffmpeg(args: &[&str]) -> anyhow::Result<()> {
-    let status = Command::new("ffmpeg")
-        .args(args)
-        .status()
-        .context("ffmpeg (Debian's ffmpeg package) is needed to make the test media")?;
-    if !status.success() {
-        bail!("ffmpeg {args:?} failed");
-    }
-    Ok(())
-}
-
-/// 720p VP8 and an Opus tone, 10 s, looped by the publishers.
-fn media(dir: &Path, hz: u32) -> anyhow::Result<FileMedia> {
-    let ivf = dir.join(format!("{hz}.ivf"));
-    let ogg = dir.join(format!("{hz}.ogg"));
-    let source = format!("testsrc2=s=1280x720:r=30:d=10");
-    ffmpeg(&[
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        &source,
-        "-c:v",
-        "libvpx",
-        "-b:v",
-        "1500k",
-        "-g",
-        "60",
-        "-deadline",
-        "realtime",
-        "-cpu-used",
-        "8",
-        "-f",
-        "ivf",
-        ivf.to_str().context("path")?,
-    ])?;
-    ffmpeg(&[
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("sine=frequency={hz}:sample_rate=48000:duration=10"),
-        "-c:a",
-        "libopus",
-        "-b:a",
-        "32k",
-        "-frame_duration",
-        "20",
-        "-page_duration",
-        "20000",
-        "-f",
-        "ogg",
-        ogg.to_str().context("path")?,
-    ])?;
-    Ok(FileMedia {
-        ivf,
-        ogg,
+/// 720p VP8 at about 1.5 Mbit/s (a moving test picture, 30 frames/s, a
+/// keyframe every 2 s) and an Opus tone, 10 s, looped by the publishers.
+fn media(dir: &Path, hz: u32) -> FileMedia {
+    FileMedia {
+        ivf: media::vp8_clip(
+            dir,
+            &format!("moving-{hz}"),
+            "testsrc2=s=1280x720:r=30:d=10",
+            "1500k",
+            60,
+        ),
+        ogg: media::opus_tone(dir, hz, 10),
         audio_level: 20,
-    })
+    }
 }
 
 async fn join(
@@ -186,8 +138,8 @@ async fn join(
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
     let work = tempfile::tempdir()?;
-    let first = media(work.path(), 440)?;
-    let second = media(work.path(), 880)?;
+    let first = media(work.path(), 440);
+    let second = media(work.path(), 880);
     println!(
         "| meetings recorded | window (s) | recorder CPU (s) | CPU-s per recorded meeting-minute | meetings per core | recorder RSS (MiB) |"
     );

@@ -25,73 +25,16 @@ use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingOptions, Recording
 use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, RecordingState};
 use yunhui_recorder::{Recorder, RecorderConfig};
 use yunhui_signal::SignalConfig;
+use yunhui_testkit::media::{self, colour_at, mean_volume, probe};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Runs a tool of Debian's `ffmpeg` package and returns its stdout.
-fn tool(name: &str, args: &[&str]) -> String {
-    let output = Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!("{name} could not run ({e}): install Debian's ffmpeg (tests/setup-machine does)")
-    });
-    assert!(
-        output.status.success(),
-        "{name} {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// A participant's test pattern: a solid colour and a tone.
 fn pattern(dir: &Path, colour: &str, hz: u32) -> FileMedia {
-    let ivf = dir.join(format!("{colour}.ivf"));
-    let ogg = dir.join(format!("{hz}.ogg"));
-    tool(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("color=c={colour}:s=320x240:r=15:d=4"),
-            "-c:v",
-            "libvpx",
-            "-g",
-            "15",
-            "-b:v",
-            "200k",
-            "-f",
-            "ivf",
-            ivf.to_str().unwrap(),
-        ],
-    );
-    tool(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("sine=frequency={hz}:sample_rate=48000:duration=4"),
-            "-c:a",
-            "libopus",
-            "-b:a",
-            "32k",
-            "-frame_duration",
-            "20",
-            "-page_duration",
-            "20000",
-            "-f",
-            "ogg",
-            ogg.to_str().unwrap(),
-        ],
-    );
+    let source = format!("color=c={colour}:s=320x240:r=15:d=4");
     FileMedia {
-        ivf,
-        ogg,
+        ivf: media::vp8_clip(dir, colour, &source, "200k", 15),
+        ogg: media::opus_tone(dir, hz, 4),
         audio_level: 20,
     }
 }
@@ -170,95 +113,6 @@ async fn finished_files(api: &ApiClient, n: usize) -> Vec<yunhui_proto::api::Rec
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// ffprobe's view of a file: (codec of each stream by kind, duration in s;
-/// none for a file its writer never finished).
-fn probe(file: &Path) -> (Vec<(String, String)>, Option<f64>) {
-    let json = tool(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-            file.to_str().unwrap(),
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(&json).expect("ffprobe JSON");
-    let streams = v["streams"]
-        .as_array()
-        .expect("streams")
-        .iter()
-        .map(|s| {
-            (
-                s["codec_type"].as_str().unwrap_or_default().to_string(),
-                s["codec_name"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    let duration = v["format"]["duration"]
-        .as_str()
-        .and_then(|d| d.parse().ok());
-    (streams, duration)
-}
-
-/// The average colour of the frame at `at` seconds, as (r, g, b).
-fn colour_at(file: &Path, at: f64) -> (u8, u8, u8) {
-    let output = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-ss",
-            &format!("{at:.2}"),
-            "-i",
-            file.to_str().unwrap(),
-        ])
-        .args([
-            "-frames:v",
-            "1",
-            "-vf",
-            "scale=1:1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg");
-    assert!(
-        output.status.success() && output.stdout.len() == 3,
-        "no frame at {at}s of {}",
-        file.display()
-    );
-    (output.stdout[0], output.stdout[1], output.stdout[2])
-}
-
-/// How loud the file's audio is (ffmpeg's volumedetect mean volume, dB).
-fn mean_volume(file: &Path) -> f64 {
-    let output = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "info",
-            "-i",
-            file.to_str().unwrap(),
-            "-af",
-            "volumedetect",
-            "-vn",
-            "-f",
-            "null",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg");
-    let log = String::from_utf8_lossy(&output.stderr);
-    log.lines()
-        .find_map(|l| l.split("mean_volume:").nth(1))
-        .and_then(|v| v.trim().trim_end_matches("dB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no mean volume in {log}"))
 }
 
 fn file_of(dir: &Path, recording: &yunhui_proto::api::Recording) -> PathBuf {
@@ -380,29 +234,10 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
             "the listed length {} ms is the file's {duration:.2} s",
             recording.duration_ms
         );
-        // Decoded to the end without one error (the decoded frames keep the
-        // file's millisecond times: `-enc_time_base -1`).
-        let output = Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-xerror",
-                "-i",
-                file.to_str().unwrap(),
-                "-enc_time_base",
-                "-1",
-                "-f",
-                "null",
-                "-",
-            ])
-            .output()
-            .expect("ffmpeg");
-        assert!(
-            output.status.success() && output.stderr.is_empty(),
-            "{} does not decode cleanly: {}",
-            file.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        // Decoded to the end without one error.
+        if let Err(complaints) = media::decodes_cleanly(&file) {
+            panic!("{} does not decode cleanly: {complaints}", file.display());
+        }
         let (r, g, b) = colour_at(&file, duration / 2.0);
         let shows = match colour {
             "red" => r > 150 && g < 100 && b < 100,
@@ -680,22 +515,7 @@ async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
     let (streams, _) = probe(&file);
     assert_eq!(streams.len(), 2, "{streams:?}");
     // What was written before the kill plays: frames decode up to there.
-    let frames = tool(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-count_frames",
-            "-show_entries",
-            "stream=nb_read_frames",
-            "-of",
-            "csv=p=0",
-            file.to_str().unwrap(),
-        ],
-    );
-    let frames: u32 = frames.trim().parse().unwrap_or(0);
+    let frames = media::decoded_frames(&file);
     assert!(
         frames >= 30,
         "only {frames} frames decode from {}",
