@@ -115,6 +115,18 @@ async fn finished_files(api: &ApiClient, n: usize) -> Vec<yunhui_proto::api::Rec
     }
 }
 
+/// `url` answers a range request with just that range.
+async fn serves_ranges(url: &str) {
+    let partial = reqwest::Client::new()
+        .get(url)
+        .header("Range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), reqwest::StatusCode::PARTIAL_CONTENT);
+    assert_eq!(partial.bytes().await.unwrap().len(), 100);
+}
+
 fn file_of(dir: &Path, recording: &yunhui_proto::api::Recording) -> PathBuf {
     let url = &recording.media_url;
     assert!(url.contains("/media?key="), "{url}");
@@ -268,14 +280,7 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     // Played with range requests by its media key, downloaded, refused with a wrong key.
     let http = reqwest::Client::new();
     let recording = &listed[0];
-    let partial = http
-        .get(&recording.media_url)
-        .header("Range", "bytes=0-99")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(partial.status(), reqwest::StatusCode::PARTIAL_CONTENT);
-    assert_eq!(partial.bytes().await.unwrap().len(), 100);
+    serves_ranges(&recording.media_url).await;
     let whole = http.get(&recording.download_url).send().await.unwrap();
     assert_eq!(whole.status(), reqwest::StatusCode::OK);
     assert!(
@@ -497,16 +502,8 @@ async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
     let port = recorder.port();
     drop(recorder);
     let _recorder = RecorderProcess::start(&server.base_url, key, volume.path(), Some(port)).await;
-    let http = reqwest::Client::new();
-    let partial = http
-        .get(&recording.media_url)
-        .header("Range", "bytes=0-99")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(partial.status(), reqwest::StatusCode::PARTIAL_CONTENT);
-    assert_eq!(partial.bytes().await.unwrap().len(), 100);
-    let whole = http.get(&recording.media_url).send().await.unwrap();
+    serves_ranges(&recording.media_url).await;
+    let whole = reqwest::get(&recording.media_url).await.unwrap();
     assert_eq!(whole.status(), reqwest::StatusCode::OK);
     let bytes = whole.bytes().await.unwrap();
     assert!(bytes.len() > 60_000, "{} bytes", bytes.len());
