@@ -325,11 +325,14 @@ pub struct RecorderPool {
     #[schemars(range(min = 0, max = 1000))]
     pub replicas: i32,
     /// Size of each recorder pod's volume for recorded files, e.g. `50Gi`.
+    /// Set it before enabling the pool: a StatefulSet's volume claims
+    /// cannot change once it exists.
     #[serde(default = "default_recordings_storage_size")]
     #[schemars(length(max = 64))]
     #[x_kube(validation = Rule::new("isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))").message("spec.recorder.storageSize must be a positive quantity, e.g. 50Gi"))]
     pub storage_size: String,
-    /// StorageClass of each recorder pod's volume; empty uses the cluster's default.
+    /// StorageClass of each recorder pod's volume; empty uses the cluster's
+    /// default. Like `storageSize`, fixed once the pool exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class_name: Option<String>,
     /// CPU and memory of each recorder pod.

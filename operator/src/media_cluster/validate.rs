@@ -343,7 +343,10 @@ mod tests {
     fn an_enabled_recorder_pool_needs_a_storage_size() {
         let mut spec = defaults();
         spec.recorder.storage_size = "plenty".into();
-        assert!(validate(&spec).is_ok(), "a disabled pool's size is not used");
+        assert!(
+            validate(&spec).is_ok(),
+            "a disabled pool's size is not used"
+        );
         spec.recorder.enabled = true;
         assert_eq!(
             validate(&spec),

@@ -373,11 +373,7 @@ pub(crate) mod tests {
             .collect();
         images.sort();
         images.dedup();
-        assert_eq!(
-            images.len(),
-            4,
-            "signal, sfu, sip and recorder: {images:?}"
-        );
+        assert_eq!(images.len(), 4, "signal, sfu, sip and recorder: {images:?}");
         let editions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../airgap/editions");
         for edition in ["enterprise", "xinchuang"] {
             let text = std::fs::read_to_string(editions.join(format!("{edition}.toml")))
@@ -596,10 +592,13 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
         assert_eq!(c["readinessProbe"]["httpGet"]["port"], 8091);
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
         assert!(
-            c["volumeMounts"].as_array().expect("mounts").contains(&json!({
-                "name": "recordings",
-                "mountPath": "/var/lib/yunhui/recordings"
-            })),
+            c["volumeMounts"]
+                .as_array()
+                .expect("mounts")
+                .contains(&json!({
+                    "name": "recordings",
+                    "mountPath": "/var/lib/yunhui/recordings"
+                })),
             "{}",
             c["volumeMounts"]
         );
@@ -637,7 +636,10 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             Some(1),
             "one rule: {ingress}"
         );
-        assert_eq!(ingress[0]["ports"], json!([{"protocol": "TCP", "port": 8091}]));
+        assert_eq!(
+            ingress[0]["ports"],
+            json!([{"protocol": "TCP", "port": 8091}])
+        );
         assert_eq!(
             ingress[0]["from"],
             json!([{"podSelector": {"matchLabels": owner().selector("signal")}}]),
@@ -648,14 +650,14 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
         let sized = children(&valid(
             "recorder: {enabled: true, storageSize: 1Ti, storageClassName: fast}",
         ));
-        let claim = &child(&sized, "StatefulSet/prod-recorder").object.data["spec"]
-            ["volumeClaimTemplates"][0]["spec"];
+        let claim = &child(&sized, "StatefulSet/prod-recorder").object.data["spec"]["volumeClaimTemplates"]
+            [0]["spec"];
         assert_eq!(claim["resources"]["requests"]["storage"], "1Ti");
         assert_eq!(claim["storageClassName"], "fast");
 
         let without = children(&valid("{}"));
-        let signal_env = &child(&without, "StatefulSet/prod-signal").object.data["spec"]
-            ["template"]["spec"]["containers"][0]["env"];
+        let signal_env = &child(&without, "StatefulSet/prod-signal").object.data["spec"]["template"]
+            ["spec"]["containers"][0]["env"];
         assert!(
             env_value(signal_env, "YUNHUI_RECORDER_URL").is_null(),
             "no recorder pool, no recording"
