@@ -156,7 +156,7 @@ pub const RECORDINGS_DIR: &str = "YUNHUI_RECORDINGS_DIR";
 /// deployment does not record. Read by signal.
 pub const RECORDER_URL: &str = "YUNHUI_RECORDER_URL";
 
-/// Base URL at which this recorder's own internal API is reachable
-/// (`http://<pod IP>:8091` in clusters), reported with each job so signal
-/// fetches a file from the recorder that holds it. Read by the recorder.
+/// The recorder instance's own base URL (`http://<pod IP>:8091`), reported
+/// with each file so signal fetches the file from the pod that holds it.
+/// Read by the recorder.
 pub const RECORDER_ADVERTISE_URL: &str = "YUNHUI_RECORDER_ADVERTISE_URL";
