@@ -50,9 +50,10 @@ pub struct MediaClusterSpec {
     /// The SFU media pool.
     #[serde(default)]
     pub sfu: SfuPool,
-    /// The recording/streaming worker pool.
+    /// The recorder pool: the pods that record meetings, each keeping its
+    /// files on a volume of its own.
     #[serde(default)]
-    pub recorder: WorkerPool,
+    pub recorder: RecorderPool,
     /// The SIP gateway pool.
     #[serde(default)]
     pub sip: SipPool,
@@ -311,20 +312,48 @@ fn default_scale_down_window() -> i64 {
     300
 }
 
-/// A pool of workers (recorder/streamer).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+/// The recorder pool: a StatefulSet of recorders, each with a volume of its
+/// own that keeps the files it recorded across restarts.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct WorkerPool {
-    /// Whether the pool runs at all.
+pub struct RecorderPool {
+    /// Whether the pool runs at all; without it meetings cannot be recorded.
     #[serde(default)]
     pub enabled: bool,
-    /// Number of worker pods.
+    /// Number of recorder pods.
     #[serde(default = "one")]
     #[schemars(range(min = 0, max = 1000))]
     pub replicas: i32,
-    /// CPU and memory of each worker pod.
+    /// Size of each recorder pod's volume for recorded files, e.g. `50Gi`.
+    /// Set it before enabling the pool: a StatefulSet's volume claims
+    /// cannot change once it exists.
+    #[serde(default = "default_recordings_storage_size")]
+    #[schemars(length(max = 64))]
+    #[x_kube(validation = Rule::new("isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))").message("spec.recorder.storageSize must be a positive quantity, e.g. 50Gi"))]
+    pub storage_size: String,
+    /// StorageClass of each recorder pod's volume; empty uses the cluster's
+    /// default. Like `storageSize`, fixed once the pool exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// CPU and memory of each recorder pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for RecorderPool {
+    fn default() -> Self {
+        RecorderPool {
+            enabled: false,
+            replicas: 1,
+            storage_size: default_recordings_storage_size(),
+            storage_class_name: None,
+            resources: None,
+        }
+    }
+}
+
+fn default_recordings_storage_size() -> String {
+    "50Gi".into()
 }
 
 /// The SIP gateway pool.

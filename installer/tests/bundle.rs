@@ -441,6 +441,7 @@ fn sbom_lists_the_rust_packages_that_ship() {
         .collect();
     for expected in [
         "pkg:cargo/yunhui-signal@",
+        "pkg:cargo/yunhui-recorder@",
         "pkg:cargo/axum@",
         "pkg:cargo/ring@",
         "pkg:cargo/kube-client@",

@@ -13,6 +13,7 @@ pub const BINARIES: &[&str] = &[
     "yunhui-signal",
     "yunhui-sfu",
     "yunhui-sipgw",
+    "yunhui-recorder",
     "yunhui-operator",
 ];
 

@@ -58,7 +58,7 @@ NS=yunhui-system
 RELEASE=yunhui
 ADMIN_EMAIL=admin@acme.example
 OFFICE_ADMIN_EMAIL=it@globex.example
-STATIC_BINARIES=(yunhui yunhui-signal yunhui-sfu yunhui-sipgw yunhui-operator)
+STATIC_BINARIES=(yunhui yunhui-signal yunhui-sfu yunhui-sipgw yunhui-recorder yunhui-operator)
 
 current="setup"
 passed=0
@@ -162,7 +162,7 @@ done
 # The helm the bundle ships for rendering the chart on the site.
 helm=$("$root/charts/build-helm.sh" | tail -n 1) || fail "building helm"
 cp "$helm" "$work/binaries/amd64/helm"
-ok "the five binaries are static executables"
+ok "the six binaries are static executables"
 "$yunhui" bundle keygen --out "$work/signing" >/dev/null
 build_bundle() { # out source revision
   "$yunhui" bundle build --edition enterprise --arch amd64 --binaries "$work/binaries" \
@@ -170,7 +170,7 @@ build_bundle() { # out source revision
 }
 t=$(now)
 build_bundle "$work/bundle-1" "$root" e2e-1 || fail "yunhui bundle build"
-figure "bundle build (enterprise, amd64, 4 images): $(since "$t") s"
+figure "bundle build (enterprise, amd64, 5 images): $(since "$t") s"
 "$yunhui" bundle verify "$work/bundle-1" --key "$work/signing.pub" >/dev/null || fail "yunhui bundle verify"
 ok "bundle built and verified"
 python3 - "$work/bundle-1" <<'PY' | tee -a "$figures"

@@ -19,6 +19,9 @@ pub enum InvalidSpec {
     /// `spec.database.embedded.storageSize` is not a Kubernetes quantity.
     #[error("spec.database.embedded.storageSize {0:?} is not a size such as 10Gi or 500Mi")]
     StorageSize(String),
+    /// `spec.recorder.storageSize` is not a Kubernetes quantity.
+    #[error("spec.recorder.storageSize {0:?} is not a size such as 50Gi or 1Ti")]
+    RecordingsStorageSize(String),
     /// `spec.version` is not usable as an image tag.
     #[error(
         "spec.version {0:?} is not a valid image tag (letters, digits, '.', '_', '-'; at most 128)"
@@ -58,7 +61,7 @@ pub struct ValidCluster {
     /// The SFU pool.
     pub sfu: Sfu,
     /// The recorder pool, when enabled.
-    pub recorder: Option<Workers>,
+    pub recorder: Option<Recorder>,
     /// The SIP gateway pool, when enabled.
     pub sip: Option<Sip>,
 }
@@ -139,11 +142,15 @@ pub struct Sfu {
     pub resources: Option<ResourceRequirements>,
 }
 
-/// A pool of workers without ports of their own (recorders).
+/// The recorder pool.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Workers {
+pub struct Recorder {
     /// Wanted replicas.
     pub replicas: i32,
+    /// Size of each recorder's volume for its files.
+    pub storage: Quantity,
+    /// Storage class of those volumes (the cluster's default when `None`).
+    pub storage_class: Option<String>,
     /// Container resources.
     pub resources: Option<ResourceRequirements>,
 }
@@ -177,6 +184,11 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
     let embedded = &spec.database.embedded;
     if spec.database.external.is_none() && !is_quantity(&embedded.storage_size) {
         return Err(InvalidSpec::StorageSize(embedded.storage_size.clone()));
+    }
+    if spec.recorder.enabled && !is_quantity(&spec.recorder.storage_size) {
+        return Err(InvalidSpec::RecordingsStorageSize(
+            spec.recorder.storage_size.clone(),
+        ));
     }
     if !is_image_tag(&spec.version) {
         return Err(InvalidSpec::Version(spec.version.clone()));
@@ -245,8 +257,10 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             drain_timeout_seconds: sfu.drain_timeout_seconds,
             resources: sfu.resources.clone(),
         },
-        recorder: spec.recorder.enabled.then(|| Workers {
+        recorder: spec.recorder.enabled.then(|| Recorder {
             replicas: spec.recorder.replicas,
+            storage: Quantity(spec.recorder.storage_size.clone()),
+            storage_class: spec.recorder.storage_class_name.clone(),
             resources: spec.recorder.resources.clone(),
         }),
         sip: sip.enabled.then(|| Sip {
@@ -323,6 +337,24 @@ mod tests {
             validate(&spec),
             Err(InvalidSpec::StorageSize("lots".into()))
         );
+    }
+
+    #[test]
+    fn an_enabled_recorder_pool_needs_a_storage_size() {
+        let mut spec = defaults();
+        spec.recorder.storage_size = "plenty".into();
+        assert!(
+            validate(&spec).is_ok(),
+            "a disabled pool's size is not used"
+        );
+        spec.recorder.enabled = true;
+        assert_eq!(
+            validate(&spec),
+            Err(InvalidSpec::RecordingsStorageSize("plenty".into()))
+        );
+        spec.recorder.storage_size = "200Gi".into();
+        let recorder = validate(&spec).expect("valid").recorder.expect("enabled");
+        assert_eq!(recorder.storage, Quantity("200Gi".into()));
     }
 
     #[test]

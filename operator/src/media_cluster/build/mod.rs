@@ -5,7 +5,8 @@
 //! - this module: [`build`], the names children are known by, the keys
 //!   Secret and the cluster ConfigMap;
 //! - [`signal`], [`sfu`], [`sip`], [`recorder`]: one builder per workload;
-//!   [`worker`]: the Deployment the worker pools (SIP, recorder) share;
+//!   [`worker`]: the pods the worker pools (SIP, recorder) share, and the
+//!   SIP pool's Deployment;
 //! - [`pod`]: containers, pods, probes and security contexts every workload
 //!   shares;
 //! - [`policy`]: the ServiceAccount, PodDisruptionBudget and NetworkPolicy
@@ -36,6 +37,9 @@ pub const SIGNAL_PORT: i32 = 8080;
 pub const SFU_CONTROL_PORT: i32 = 7880;
 /// Port of the SIP gateway's internal API (signal places calls through it).
 pub const SIPGW_CONTROL_PORT: i32 = 8090;
+/// Port of the recorder's internal API (signal hands it jobs and fetches
+/// the files there).
+pub const RECORDER_PORT: i32 = 8091;
 
 /// Keys generated once per MediaCluster and kept in its `-keys` Secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,7 +348,11 @@ pub(crate) mod tests {
     /// pushes (`<registry>/yunhui/<name>`), or installs cannot pull them.
     #[test]
     fn every_image_the_operator_runs_is_one_every_edition_ships() {
-        let (o, k, cluster) = (owner(), keys(), valid("sip: {enabled: true}"));
+        let (o, k, cluster) = (
+            owner(),
+            keys(),
+            valid("sip: {enabled: true}\nrecorder: {enabled: true}"),
+        );
         let children = build(&BuildInput {
             owner: &o,
             cluster: &cluster,
@@ -365,7 +373,7 @@ pub(crate) mod tests {
             .collect();
         images.sort();
         images.dedup();
-        assert_eq!(images.len(), 3, "signal, sfu and sip: {images:?}");
+        assert_eq!(images.len(), 4, "signal, sfu, sip and recorder: {images:?}");
         let editions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../airgap/editions");
         for edition in ["enterprise", "xinchuang"] {
             let text = std::fs::read_to_string(editions.join(format!("{edition}.toml")))
@@ -475,9 +483,11 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
         let ids = ids(&children);
         assert!(ids.contains(&"Deployment/prod-sfu".to_string()));
         assert!(!ids.contains(&"DaemonSet/prod-sfu".to_string()));
-        assert!(ids.contains(&"Deployment/prod-recorder".to_string()));
+        assert!(ids.contains(&"StatefulSet/prod-recorder".to_string()));
+        assert!(!ids.contains(&"Deployment/prod-recorder".to_string()));
         assert!(ids.contains(&"Deployment/prod-sip".to_string()));
         for id in [
+            "Service/prod-recorder",
             "PodDisruptionBudget/prod-recorder",
             "NetworkPolicy/prod-recorder",
             "PodDisruptionBudget/prod-sip",
@@ -522,11 +532,9 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             "the control port only for signal"
         );
         assert!(sip_policy[1]["from"][0]["podSelector"].is_object());
-        let recorder_policy = child(&children, "NetworkPolicy/prod-recorder");
         assert_eq!(
-            recorder_policy.object.data["spec"]["ingress"],
-            json!([]),
-            "no ingress to recorders"
+            env_value(signal_env, "YUNHUI_RECORDER_URL")["value"],
+            "http://prod-recorder.meet.svc:8091"
         );
         let sfu = child(&children, "Deployment/prod-sfu");
         assert_eq!(sfu.object.data["spec"]["replicas"], 2);
@@ -549,6 +557,111 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             .expect("env");
         assert!(env.iter().any(|e| e["name"] == "YUNHUI_DATABASE_URL"
             && e["valueFrom"]["secretKeyRef"]["name"] == "pg"));
+    }
+
+    /// Each recorder keeps its files on a volume of its own across restarts,
+    /// serves its internal API on 8091 (jobs through the pool's Service,
+    /// files at its own address), and only signal may call it.
+    #[test]
+    fn recorder_pool_is_a_stateful_set_with_a_volume_per_pod_reached_only_by_signal() {
+        let built = children(&valid("recorder: {enabled: true, replicas: 2}"));
+        let sts = &child(&built, "StatefulSet/prod-recorder").object.data["spec"];
+        assert_eq!(sts["replicas"], 2);
+        assert_eq!(sts["serviceName"], "prod-recorder");
+        let claim = &sts["volumeClaimTemplates"][0];
+        assert_eq!(claim["metadata"]["name"], "recordings");
+        assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "50Gi");
+        assert_eq!(claim["spec"]["accessModes"], json!(["ReadWriteOnce"]));
+        assert!(
+            claim["spec"].get("storageClassName").is_none(),
+            "the cluster's default class"
+        );
+        let pod = &sts["template"]["spec"];
+        assert_eq!(pod["serviceAccountName"], "prod-worker");
+        assert_eq!(
+            pod["securityContext"]["fsGroup"], 65532,
+            "the volume is writable by the non-root user"
+        );
+        let c = &pod["containers"][0];
+        assert_eq!(c["image"], "x/recorder:0.1.0");
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(
+            c["ports"],
+            json!([{"name": "api", "containerPort": 8091, "protocol": "TCP"}])
+        );
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], 8091);
+        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert!(
+            c["volumeMounts"]
+                .as_array()
+                .expect("mounts")
+                .contains(&json!({
+                    "name": "recordings",
+                    "mountPath": "/var/lib/yunhui/recordings"
+                })),
+            "{}",
+            c["volumeMounts"]
+        );
+        let env = &c["env"];
+        assert_eq!(
+            env_value(env, "YUNHUI_RECORDINGS_DIR")["value"],
+            "/var/lib/yunhui/recordings"
+        );
+        assert_eq!(
+            env_value(env, "YUNHUI_RECORDER_LISTEN")["value"],
+            "0.0.0.0:8091"
+        );
+        assert_eq!(
+            env_value(env, "YUNHUI_SIGNAL_URL")["value"],
+            "http://prod-signal.meet.svc:8080"
+        );
+        assert_eq!(
+            env_value(env, "YUNHUI_POD_IP")["valueFrom"]["fieldRef"]["fieldPath"],
+            "status.podIP"
+        );
+        assert_eq!(
+            env_value(env, "YUNHUI_RECORDER_ADVERTISE_URL")["value"],
+            "http://$(YUNHUI_POD_IP):8091"
+        );
+        let service = &child(&built, "Service/prod-recorder").object.data["spec"];
+        assert_eq!(service["ports"][0]["port"], 8091);
+        assert_eq!(service["ports"][0]["targetPort"], 8091);
+        assert_eq!(
+            service["selector"], sts["selector"]["matchLabels"],
+            "the Service selects the recorder pods"
+        );
+        let ingress = &child(&built, "NetworkPolicy/prod-recorder").object.data["spec"]["ingress"];
+        assert_eq!(
+            ingress.as_array().map(Vec::len),
+            Some(1),
+            "one rule: {ingress}"
+        );
+        assert_eq!(
+            ingress[0]["ports"],
+            json!([{"protocol": "TCP", "port": 8091}])
+        );
+        assert_eq!(
+            ingress[0]["from"],
+            json!([{"podSelector": {"matchLabels": owner().selector("signal")}}]),
+            "only signal's pods"
+        );
+        assert!(ids(&built).contains(&"PodDisruptionBudget/prod-recorder".to_string()));
+
+        let sized = children(&valid(
+            "recorder: {enabled: true, storageSize: 1Ti, storageClassName: fast}",
+        ));
+        let claim = &child(&sized, "StatefulSet/prod-recorder").object.data["spec"]["volumeClaimTemplates"]
+            [0]["spec"];
+        assert_eq!(claim["resources"]["requests"]["storage"], "1Ti");
+        assert_eq!(claim["storageClassName"], "fast");
+
+        let without = children(&valid("{}"));
+        let signal_env = &child(&without, "StatefulSet/prod-signal").object.data["spec"]["template"]
+            ["spec"]["containers"][0]["env"];
+        assert!(
+            env_value(signal_env, "YUNHUI_RECORDER_URL").is_null(),
+            "no recorder pool, no recording"
+        );
     }
 
     #[test]
@@ -591,7 +704,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
     #[test]
     fn pods_get_only_variables_their_service_reads() {
         let cluster = valid(
-            "sip: {enabled: true, trunk: {address: pbx, credentialsSecretName: c}}\ndatabase: {external: {urlSecretName: pg}}",
+            "sip: {enabled: true, trunk: {address: pbx, credentialsSecretName: c}}\nrecorder: {enabled: true}\ndatabase: {external: {urlSecretName: pg}}",
         );
         let children = children(&cluster);
         let names = |id: &str| -> Vec<String> {
@@ -611,6 +724,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             env::SFU_URL,
             env::PUBLIC_URL,
             env::SIPGW_URL,
+            env::RECORDER_URL,
             env::DATABASE_URL,
             env::POD_IP,
             env::REPLICA_URL,
@@ -639,6 +753,17 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             env::SIP_TRUNK_PASSWORD,
         ];
         assert_eq!(names("Deployment/prod-sip"), read_by_sipgw);
+        assert_eq!(
+            names("StatefulSet/prod-recorder"),
+            [
+                env::INTERNAL_KEY,
+                env::SIGNAL_URL,
+                env::RECORDER_LISTEN,
+                env::RECORDINGS_DIR,
+                env::POD_IP,
+                env::RECORDER_ADVERTISE_URL,
+            ]
+        );
         let config = child(&children, "ConfigMap/prod-config");
         assert_eq!(
             config.object.data["data"],

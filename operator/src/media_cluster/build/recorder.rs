@@ -1,36 +1,108 @@
-//! The recorder pool: a Deployment of workers that only connect out (to
-//! signal and the SFU), a PodDisruptionBudget and a NetworkPolicy with no
-//! ingress at all.
+//! The recorder pool: a StatefulSet of recorders, each with a volume of its
+//! own for the files it records (kept across restarts), a Service signal
+//! hands jobs to, a PodDisruptionBudget, and a NetworkPolicy open only to
+//! signal on the internal API.
 
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{EnvVar, Service, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use yunhui_proto::env;
 
-use super::BuildInput;
-use super::pod::env_value;
-use super::policy::{network_policy, pdb};
-use super::worker::worker_deployment;
+use super::pod::{
+    container_port, env_from_field, env_value, label_selector, mount, volume_claim_template,
+};
+use super::policy::{from_signal, network_policy, open_port, pdb};
+use super::worker::{worker_container, worker_template};
+use super::{BuildInput, RECORDER_PORT};
 use crate::children::Child;
 use crate::error::Result;
-use crate::media_cluster::validate::Workers;
+use crate::media_cluster::validate::Recorder;
+
+/// Where each recorder writes its files: its own volume.
+const RECORDINGS_DIR: &str = "/var/lib/yunhui/recordings";
+/// The claim template (and volume) of the recordings.
+const RECORDINGS_VOLUME: &str = "recordings";
 
 /// The recorder pool's children.
-pub fn build(input: &BuildInput<'_>, recorder: &Workers) -> Result<Vec<Child>> {
-    // The recorder's image is not built yet; it will need the internal key
-    // and signal's URL, like the SIP gateway.
-    let variables = vec![
-        input.internal_key(),
-        env_value(env::SIGNAL_URL, input.signal_url()),
-    ];
+pub fn build(input: &BuildInput<'_>, recorder: &Recorder) -> Result<Vec<Child>> {
     Ok(vec![
-        worker_deployment(
+        Child::from_typed(&Service {
+            metadata: input.owner.meta(&input.name("recorder"), "recorder"),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(input.owner.selector("recorder")),
+                ports: Some(vec![ServicePort {
+                    name: Some("api".into()),
+                    port: RECORDER_PORT,
+                    target_port: Some(IntOrString::Int(RECORDER_PORT)),
+                    protocol: Some("TCP".into()),
+                    ..ServicePort::default()
+                }]),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        })?,
+        Child::from_typed(&stateful_set(input, recorder))?,
+        pdb(input, "recorder")?,
+        // Recorders only connect out for media; signal alone calls them.
+        network_policy(
             input,
             "recorder",
-            recorder.replicas,
-            variables,
-            Vec::new(),
-            recorder.resources.clone(),
-            None,
+            vec![from_signal(input, vec![open_port("TCP", RECORDER_PORT)])],
         )?,
-        pdb(input, "recorder")?,
-        network_policy(input, "recorder", Vec::new())?,
     ])
+}
+
+/// What the recorder reads from its environment.
+fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
+    vec![
+        input.internal_key(),
+        env_value(env::SIGNAL_URL, input.signal_url()),
+        env_value(env::RECORDER_LISTEN, format!("0.0.0.0:{RECORDER_PORT}")),
+        env_value(env::RECORDINGS_DIR, RECORDINGS_DIR),
+        // A file is fetched from the pod that recorded it, at its own address.
+        env_from_field(env::POD_IP, "status.podIP"),
+        env_value(
+            env::RECORDER_ADVERTISE_URL,
+            format!("http://$({}):{RECORDER_PORT}", env::POD_IP),
+        ),
+    ]
+}
+
+fn stateful_set(input: &BuildInput<'_>, recorder: &Recorder) -> StatefulSet {
+    let owner = input.owner;
+    // Ready once the internal API answers.
+    let mut container = worker_container(
+        input,
+        "recorder",
+        variables(input),
+        vec![container_port("api", RECORDER_PORT, "TCP")],
+        recorder.resources.clone(),
+        Some(RECORDER_PORT),
+    );
+    container
+        .volume_mounts
+        .get_or_insert_with(Vec::new)
+        .push(mount(RECORDINGS_VOLUME, RECORDINGS_DIR, false));
+    StatefulSet {
+        metadata: owner.meta(&input.name("recorder"), "recorder"),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(input.replicas(recorder.replicas)),
+            // Recorders are reached by their pod IP, not a per-pod DNS
+            // name, so the pool's ClusterIP Service governs the set.
+            service_name: Some(input.name("recorder")),
+            // Recorders are independent: start and stop them all at once.
+            pod_management_policy: Some("Parallel".into()),
+            selector: label_selector(owner.selector("recorder")),
+            template: worker_template(input, "recorder", container),
+            volume_claim_templates: Some(vec![volume_claim_template(
+                RECORDINGS_VOLUME,
+                owner.selector("recorder"),
+                &recorder.storage,
+                &recorder.storage_class,
+            )]),
+            ..StatefulSetSpec::default()
+        }),
+        ..StatefulSet::default()
+    }
 }

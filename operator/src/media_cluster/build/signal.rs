@@ -2,24 +2,21 @@
 //! its headless and ClusterIP Services, a PodDisruptionBudget and a
 //! NetworkPolicy open on the HTTP port.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, EnvVar, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    ResourceRequirements, Service, ServicePort, ServiceSpec, Volume, VolumeResourceRequirements,
+    ConfigMapVolumeSource, EnvVar, ResourceRequirements, Service, ServicePort, ServiceSpec, Volume,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use yunhui_proto::env;
 
 use super::pod::{
     container_port, empty_dir, env_from_field, env_from_secret, env_value, label_selector, mount,
-    with_health_probes,
+    volume_claim_template, with_health_probes,
 };
 use super::policy::{from_anywhere, network_policy, open_port, pdb};
 use super::{
-    BuildInput, SFU_CONTROL_PORT, SIGNAL_PORT, SIPGW_CONTROL_PORT, discovery_config_map_name,
+    BuildInput, RECORDER_PORT, SFU_CONTROL_PORT, SIGNAL_PORT, SIPGW_CONTROL_PORT,
+    discovery_config_map_name,
 };
 use crate::children::Child;
 use crate::error::Result;
@@ -103,6 +100,14 @@ fn variables(input: &BuildInput<'_>, database: &Database) -> Vec<EnvVar> {
             input.service_url("sip", SIPGW_CONTROL_PORT),
         ));
     }
+    // Signal hands recording jobs to the pool's Service and fetches each
+    // file from the pod that recorded it (its advertised URL).
+    if input.cluster.recorder.is_some() {
+        vars.push(env_value(
+            env::RECORDER_URL,
+            input.service_url("recorder", RECORDER_PORT),
+        ));
+    }
     if let Database::External {
         url_secret,
         url_key,
@@ -155,23 +160,12 @@ fn stateful_set(
         Database::Embedded {
             storage,
             storage_class,
-        } => Some(vec![PersistentVolumeClaim {
-            metadata: ObjectMeta {
-                name: Some("data".into()),
-                labels: Some(owner.selector("signal")),
-                ..ObjectMeta::default()
-            },
-            spec: Some(PersistentVolumeClaimSpec {
-                access_modes: Some(vec!["ReadWriteOnce".into()]),
-                resources: Some(VolumeResourceRequirements {
-                    requests: Some(BTreeMap::from([("storage".into(), storage.clone())])),
-                    limits: None,
-                }),
-                storage_class_name: storage_class.clone(),
-                ..PersistentVolumeClaimSpec::default()
-            }),
-            ..PersistentVolumeClaim::default()
-        }]),
+        } => Some(vec![volume_claim_template(
+            "data",
+            owner.selector("signal"),
+            storage,
+            storage_class,
+        )]),
         Database::External { .. } => {
             volumes.push(empty_dir("data"));
             None

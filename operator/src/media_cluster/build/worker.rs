@@ -1,13 +1,46 @@
-//! The Deployment shape of the worker pools (recorders, SIP gateways): pods
-//! of the shared `worker` ServiceAccount, with or without health probes.
+//! What the worker pools (recorders, SIP gateways) share: pods of the
+//! shared `worker` ServiceAccount, with or without health probes, and the
+//! Deployment of a pool that keeps nothing on disk.
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
-use k8s_openapi::api::core::v1::{ContainerPort, EnvVar, ResourceRequirements};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EnvVar, PodTemplateSpec, ResourceRequirements,
+};
 
 use super::BuildInput;
 use super::pod::{label_selector, with_health_probes};
 use crate::children::Child;
 use crate::error::Result;
+
+/// The container of a worker of `component`; with `probe_port`, ready and
+/// alive by HTTP there.
+pub fn worker_container(
+    input: &BuildInput<'_>,
+    component: &str,
+    variables: Vec<EnvVar>,
+    ports: Vec<ContainerPort>,
+    resources: Option<ResourceRequirements>,
+    probe_port: Option<i32>,
+) -> Container {
+    let container = input.container(component, variables, ports, resources);
+    match probe_port {
+        Some(port) => with_health_probes(container, port),
+        None => container,
+    }
+}
+
+/// The pod template of a worker of `component`, under the shared `worker`
+/// ServiceAccount.
+pub fn worker_template(
+    input: &BuildInput<'_>,
+    component: &str,
+    container: Container,
+) -> PodTemplateSpec {
+    input.template(
+        component,
+        input.pod(input.name("worker"), container, Vec::new()),
+    )
+}
 
 /// A Deployment of `replicas` workers of `component` under the shared
 /// `worker` ServiceAccount; with `probe_port`, ready and alive by HTTP there.
@@ -20,19 +53,13 @@ pub fn worker_deployment(
     resources: Option<ResourceRequirements>,
     probe_port: Option<i32>,
 ) -> Result<Child> {
-    let mut container = input.container(component, variables, ports, resources);
-    if let Some(port) = probe_port {
-        container = with_health_probes(container, port);
-    }
+    let container = worker_container(input, component, variables, ports, resources, probe_port);
     Child::from_typed(&Deployment {
         metadata: input.owner.meta(&input.name(component), component),
         spec: Some(DeploymentSpec {
             replicas: Some(input.replicas(replicas)),
             selector: label_selector(input.owner.selector(component)),
-            template: input.template(
-                component,
-                input.pod(input.name("worker"), container, Vec::new()),
-            ),
+            template: worker_template(input, component, container),
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
