@@ -33,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
                 .write_video(at, frame.keyframe, &frame.data)
                 .expect("a frame written");
         }
-        writer.write_audio(at, &[0xf8, 0xff, 0xfe]).expect("audio written");
+        writer
+            .write_audio(at, &[0xf8, 0xff, 0xfe])
+            .expect("audio written");
     }
     writer.finish().expect("the segment finishes");
 });
