@@ -9,6 +9,8 @@ import { test } from "node:test";
 import { HOST, withMeetingEnv } from "../harness/meeting_env.js";
 
 const TOPIC = "E2E weekly sync 周会";
+/** Each recorded stretch lasts at least this long, so the file played has time to run. */
+const STRETCH_MS = 4_000;
 const WAIT = { timeout: 20_000 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -76,7 +78,9 @@ test("the host records, pauses, resumes and stops; everyone sees it; My videos p
     for (const p of [hana, bob]) await waitForIndicator(p, "recording");
     assert.match(await bob.testid("recording-indicator").innerText(), /Recording/);
     assert.equal(await bob.testid("recording-indicator").getAttribute("role"), "status");
+    let stretchStarted = Date.now();
     await waitForRecordedBytes(server, host.token, 40_000);
+    await sleep(Math.max(0, STRETCH_MS - (Date.now() - stretchStarted)));
 
     // Pause: the indicator says so; the first file is closed.
     await hana.testid("record-pause").click();
@@ -88,11 +92,16 @@ test("the host records, pauses, resumes and stops; everyone sees it; My videos p
     // Resume into a second file, then stop: the indicator goes away.
     await hana.testid("record-resume").click();
     await waitForIndicator(bob, "recording");
+    stretchStarted = Date.now();
     await waitForRecordedBytes(server, host.token, 40_000);
+    await sleep(Math.max(0, STRETCH_MS - (Date.now() - stretchStarted)));
     await hana.testid("record-stop").click();
     for (const p of [hana, bob]) await waitForIndicator(p, "off");
     await hana.testid("record-start").waitFor({ state: "visible", ...WAIT });
-    await waitForFinishedRecordings(server, host.token, 2);
+    const finished = await waitForFinishedRecordings(server, host.token, 2);
+    for (const r of finished) {
+      assert.ok(r.duration_ms >= STRETCH_MS - 1000, `${r.title} lasts ${r.duration_ms} ms`);
+    }
 
     // My videos, from My meetings: two videos, newest first, titled by the topic.
     await hana.testid("leave").click();
