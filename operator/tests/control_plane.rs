@@ -1749,14 +1749,13 @@ async fn sfu_pool_scales_with_the_load_and_drains_a_node_before_removing_it() {
         .find(|p| **p != first && **p != second)
         .expect("a new pod")
         .clone();
-    let status = clusters
-        .get("prod")
-        .await
-        .expect("mc")
-        .status
-        .expect("status");
-    let scaling = status.sfu_scaling.expect("the scaling status");
-    assert_eq!((scaling.current_nodes, scaling.desired_nodes), (3, 3));
+    // The status follows at the next reconcile.
+    wait("the status showing three nodes", 60, || async {
+        let status = clusters.get("prod").await.ok()?.status?;
+        let scaling = status.sfu_scaling?;
+        ((scaling.current_nodes, scaling.desired_nodes) == (3, 3)).then_some(())
+    })
+    .await;
     let up = events().await;
     assert!(
         up.contains(&(

@@ -336,16 +336,25 @@ pub(crate) async fn start(
             source,
         }
     };
-    let udp = UdpSocket::bind(config.listen)
-        .await
-        .map_err(bind("UDP", config.listen))?;
-    let udp_addr = udp.local_addr().map_err(bind("UDP", config.listen))?;
-    // TCP on the UDP port's number (the one picked when the port is 0).
-    let tcp_listen = SocketAddr::new(config.listen.ip(), udp_addr.port());
-    let tcp = TcpListener::bind(tcp_listen)
-        .await
-        .map_err(bind("TCP", tcp_listen))?;
-    let tcp_addr = tcp.local_addr().map_err(bind("TCP", tcp_listen))?;
+    // TCP on the UDP port's number. When the port is 0 the system picks the
+    // UDP one, whose number may be taken for TCP: then another is picked.
+    let mut attempts = if config.listen.port() == 0 { 8 } else { 1 };
+    let (udp, udp_addr, tcp, tcp_addr) = loop {
+        attempts -= 1;
+        let udp = UdpSocket::bind(config.listen)
+            .await
+            .map_err(bind("UDP", config.listen))?;
+        let udp_addr = udp.local_addr().map_err(bind("UDP", config.listen))?;
+        let tcp_listen = SocketAddr::new(config.listen.ip(), udp_addr.port());
+        match TcpListener::bind(tcp_listen).await {
+            Ok(tcp) => {
+                let tcp_addr = tcp.local_addr().map_err(bind("TCP", tcp_listen))?;
+                break (udp, udp_addr, tcp, tcp_addr);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && attempts > 0 => continue,
+            Err(e) => return Err(bind("TCP", tcp_listen)(e)),
+        }
+    };
     let tls = match &config.tls {
         Some(tls) => {
             let listener = TcpListener::bind(tls.listen)
