@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::signaling::{
     ChatMessage, ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, Participant,
-    RecordingState, ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
+    LiveStream, RecordingState, ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
 };
 
 use crate::media::{
@@ -97,6 +97,8 @@ pub struct MeetingView {
     pub options: Option<MeetingOptions>,
     /// Whether the meeting is being recorded.
     pub recording: RecordingState,
+    /// Whether the meeting is streamed live, and where to watch.
+    pub streaming: LiveStream,
     /// Chat messages this participant received (history first).
     pub chat: Vec<ChatMessage>,
     /// Who waits in the waiting room (hosts only).
@@ -569,11 +571,13 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             spotlight,
             options,
             recording,
+            streaming,
         } => {
             view.locked = *locked;
             view.spotlight = spotlight.clone();
             view.options = Some(options.clone());
             view.recording = *recording;
+            view.streaming = streaming.clone();
         }
         ServerMessage::Chat { message } => view.chat.push(message.clone()),
         ServerMessage::WaitingRoom { waiting } => view.waiting_room = waiting.clone(),

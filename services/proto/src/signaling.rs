@@ -366,6 +366,55 @@ pub enum HostCommand {
     /// Stop recording: the current file is closed and the recorder leaves.
     /// Starting again begins a new recording.
     StopRecording,
+    /// Push the meeting live to an RTMP(S) streaming service (the manual's
+    /// 会议直播; when the tenant may stream, the meeting allows it and the
+    /// deployment runs a recorder). The picture and sound are the
+    /// recording's: the speaker view and everyone's audio, as H.264 and
+    /// AAC. The streaming state goes `starting`, then `live` once the
+    /// service takes the stream; a lost connection is retried
+    /// (`reconnecting`) until the host stops.
+    StartStreaming {
+        /// The service's push address, `rtmp://` or `rtmps://`, e.g.
+        /// `rtmp://live.example.com/app`.
+        push_url: String,
+        /// The stream key the service gave; appended to the push address.
+        stream_key: String,
+        /// Where viewers watch (shown to everyone in the meeting and
+        /// copyable), `http://` or `https://`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        watch_url: Option<String>,
+    },
+    /// Stop the live stream.
+    StopStreaming,
+}
+
+/// Where a meeting's live stream stands, as everyone in it sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamingState {
+    /// Not streaming.
+    #[default]
+    Off,
+    /// The host started a stream; the recorder is joining and connecting
+    /// to the streaming service.
+    Starting,
+    /// The streaming service is taking the stream.
+    Live,
+    /// The connection to the streaming service was lost; retrying.
+    Reconnecting,
+}
+
+/// A meeting's live stream as everyone in it sees it (never the push
+/// address or key).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LiveStream {
+    /// Where the stream stands.
+    pub state: StreamingState,
+    /// Where viewers watch, when the host gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub watch_url: Option<String>,
 }
 
 /// Where a meeting's cloud recording stands, as everyone in it sees it.
@@ -493,6 +542,9 @@ pub enum ServerMessage {
         /// Whether the meeting is being recorded.
         #[serde(default)]
         recording: RecordingState,
+        /// Whether the meeting is streamed live, and where to watch.
+        #[serde(default)]
+        streaming: LiveStream,
     },
     /// A chat message for this client (history arrives the same way after joining).
     Chat {

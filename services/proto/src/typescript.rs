@@ -64,6 +64,8 @@ pub fn definitions() -> String {
         signaling::Participant::decl(),
         signaling::HostCommand::decl(),
         signaling::RecordingState::decl(),
+        signaling::StreamingState::decl(),
+        signaling::LiveStream::decl(),
         signaling::VideoQuality::decl(),
         signaling::DialTarget::decl(),
         signaling::DialState::decl(),

@@ -48,6 +48,16 @@ pub struct NewFile<'a> {
 
 /// Whether the tenant's feature switches allow cloud recording.
 pub async fn tenant_may_record(store: &Store, tenant_id: &str) -> Result<bool> {
+    tenant_feature(store, tenant_id, "recording").await
+}
+
+/// Whether the tenant's feature switches allow live streaming.
+pub async fn tenant_may_stream(store: &Store, tenant_id: &str) -> Result<bool> {
+    tenant_feature(store, tenant_id, "streaming").await
+}
+
+/// Whether the tenant's feature switch `feature` is on.
+async fn tenant_feature(store: &Store, tenant_id: &str, feature: &str) -> Result<bool> {
     let row = sqlx::query("SELECT features FROM tenants WHERE id = $1")
         .bind(tenant_id)
         .fetch_optional(store.pool())
@@ -57,7 +67,7 @@ pub async fn tenant_may_record(store: &Store, tenant_id: &str) -> Result<bool> {
     };
     let features: serde_json::Value =
         serde_json::from_str(&row.try_get::<String, _>("features")?).unwrap_or_default();
-    Ok(features["recording"].as_bool().unwrap_or(false))
+    Ok(features[feature].as_bool().unwrap_or(false))
 }
 
 /// Keeps a file the recorder opened (once: a repeated report changes nothing).

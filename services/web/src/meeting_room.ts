@@ -288,6 +288,7 @@ export class MeetingRoom {
           spotlight: message.spotlight,
           options: message.options,
           recording: message.recording,
+          streaming: message.streaming,
         };
         this.hostPanel.update(this.meetingState);
         this.renderRoleDependent();

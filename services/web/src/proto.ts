@@ -1058,7 +1058,11 @@ options: MeetingOptions,
 /**
  * Whether the meeting is being recorded.
  */
-recording: RecordingState, } | { "type": "chat", 
+recording: RecordingState, 
+/**
+ * Whether the meeting is streamed live, and where to watch.
+ */
+streaming: LiveStream, } | { "type": "chat", 
 /**
  * The message.
  */
@@ -1257,9 +1261,35 @@ participant_id: string, } | { "action": "admit_all" } | { "action": "deny",
 /**
  * Their waiting id.
  */
-participant_id: string, } | { "action": "start_recording" } | { "action": "pause_recording" } | { "action": "resume_recording" } | { "action": "stop_recording" };
+participant_id: string, } | { "action": "start_recording" } | { "action": "pause_recording" } | { "action": "resume_recording" } | { "action": "stop_recording" } | { "action": "start_streaming", 
+/**
+ * The service's push address, `rtmp://` or `rtmps://`, e.g.
+ * `rtmp://live.example.com/app`.
+ */
+push_url: string, 
+/**
+ * The stream key the service gave; appended to the push address.
+ */
+stream_key: string, 
+/**
+ * Where viewers watch (shown to everyone in the meeting and
+ * copyable), `http://` or `https://`.
+ */
+watch_url?: string, } | { "action": "stop_streaming" };
 
 export type RecordingState = "off" | "starting" | "recording" | "paused";
+
+export type StreamingState = "off" | "starting" | "live" | "reconnecting";
+
+export type LiveStream = { 
+/**
+ * Where the stream stands.
+ */
+state: StreamingState, 
+/**
+ * Where viewers watch, when the host gave it.
+ */
+watch_url?: string, };
 
 export type VideoQuality = "off" | "low" | "medium" | "high";
 

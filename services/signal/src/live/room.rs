@@ -10,6 +10,7 @@ mod control;
 mod dial;
 mod leases;
 mod recording;
+mod streaming;
 mod restore;
 mod video;
 
@@ -96,6 +97,8 @@ struct RoomState {
     dial_tickets: HashMap<String, dial::Ticket>,
     /// The cloud recording.
     recording: recording::Recording,
+    /// The live stream.
+    streaming: streaming::Streaming,
 }
 
 impl RoomState {
@@ -136,6 +139,7 @@ impl RoomState {
             spotlight: self.spotlight.clone(),
             options: self.options.clone(),
             recording: self.recording.state,
+            streaming: self.streaming.shown(),
         }
     }
 
@@ -880,6 +884,7 @@ impl Rooms {
                             invited_accounts: HashSet::new(),
                             dial_tickets: HashMap::new(),
                             recording: recording::Recording::default(),
+                            streaming: streaming::Streaming::default(),
                         }),
                         opened: watch::Sender::new(None),
                         speaker_task: parking_lot::Mutex::new(None),
@@ -1084,6 +1089,9 @@ impl Rooms {
         if member.hidden {
             if state.recording.recorder.as_deref() == Some(id.as_str()) {
                 state.recording.recorder = None;
+            }
+            if state.streaming.recorder.as_deref() == Some(id.as_str()) {
+                state.streaming.recorder = None;
             }
             // Nobody receives the recorder's media: only the SFU hears of it.
             return Effects {

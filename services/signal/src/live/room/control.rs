@@ -12,6 +12,7 @@ use yunhui_proto::media::MediaKind;
 use yunhui_proto::signaling::{HostCommand, Role, ServerMessage};
 
 use super::recording::Change;
+use super::streaming;
 use super::{Effects, Outbound, Room, RoomState, Rooms, broadcast, forward, rename, send_to};
 use crate::accounts::check_display_name;
 use crate::error::{Error, Result};
@@ -40,6 +41,8 @@ pub fn describe(command: &HostCommand) -> &'static str {
         HostCommand::PauseRecording => "pause the recording",
         HostCommand::ResumeRecording => "resume the recording",
         HostCommand::StopRecording => "stop the recording",
+        HostCommand::StartStreaming { .. } => "stream the meeting live",
+        HostCommand::StopStreaming => "stop the live stream",
     }
 }
 
@@ -56,6 +59,10 @@ impl Rooms {
         if let Some(change) = Change::of(&command) {
             check_host(&*room.state.lock().await, participant_id, &command)?;
             return self.change_recording(room, change).await;
+        }
+        if let Some(change) = streaming::Change::of(&command) {
+            check_host(&*room.state.lock().await, participant_id, &command)?;
+            return self.change_streaming(room, change).await;
         }
         let options = {
             let state = room.state.lock().await;
@@ -289,9 +296,11 @@ impl Rooms {
             HostCommand::StartRecording
             | HostCommand::PauseRecording
             | HostCommand::ResumeRecording
-            | HostCommand::StopRecording => {
+            | HostCommand::StopRecording
+            | HostCommand::StartStreaming { .. }
+            | HostCommand::StopStreaming => {
                 return Err(Error::Internal(
-                    "recording commands go to Rooms::change_recording".into(),
+                    "recording and streaming commands go to Rooms::change_recording and Rooms::change_streaming".into(),
                 ));
             }
         }

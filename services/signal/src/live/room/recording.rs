@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 
 use tokio::sync::mpsc;
-use yunhui_proto::recording::{RecordEvent, RecordJob};
+use yunhui_proto::recording::{RecordEvent, RecordJob, StreamTarget};
 use yunhui_proto::signaling::{HostCommand, RecordingState, ServerMessage};
 
 use super::{Room, RoomState, Rooms, broadcast};
@@ -84,7 +84,11 @@ impl Rooms {
     pub async fn has_recorder_ticket(&self, meeting_id: &str, ticket: &str) -> bool {
         let room = self.rooms.lock().await.get(meeting_id).cloned();
         match room {
-            Some(room) => room.state.lock().await.recording.ticket.as_deref() == Some(ticket),
+            Some(room) => {
+                let state = room.state.lock().await;
+                state.recording.ticket.as_deref() == Some(ticket)
+                    || state.streaming.has_ticket(ticket)
+            }
             None => false,
         }
     }
@@ -96,6 +100,9 @@ impl Rooms {
         ticket: &str,
         participant_id: &str,
     ) -> bool {
+        if state.streaming.spend_ticket(ticket, participant_id) {
+            return true;
+        }
         if state.recording.ticket.as_deref() != Some(ticket) {
             return false;
         }
@@ -153,9 +160,31 @@ impl Rooms {
 
     /// Hands a new job to the recorder; its events are followed by a task.
     fn start_job(&self, room: &Arc<Room>, state: &mut RoomState) -> Result<()> {
+        let (job_id, ticket, receiver) = self.hand_job(room, None)?;
+        state.recording.job_id = Some(job_id.clone());
+        state.recording.ticket = Some(ticket);
+        state.recording.recorder = None;
+        let job = Job {
+            room: Arc::downgrade(room),
+            job_id,
+            store: self.store.clone(),
+            dir: self.recorder.get().and_then(|r| r.dir.clone()),
+        };
+        let span = super::room_span("recording", room);
+        tokio::spawn(tracing::Instrument::instrument(job.follow(receiver), span));
+        Ok(())
+    }
+
+    /// Hands the recorder a job for `room` (a live stream to `stream`, or
+    /// files): its id, the ticket it joins with, and where its events come.
+    pub(super) fn hand_job(
+        &self,
+        room: &Arc<Room>,
+        stream: Option<StreamTarget>,
+    ) -> Result<(String, String, mpsc::UnboundedReceiver<RecordEvent>)> {
         let Some(recorder) = self.recorder.get() else {
             return Err(Error::Unavailable(
-                "cloud recording needs a recorder, which this deployment does not run".into(),
+                "cloud recording and live streaming need a recorder, which this deployment does not run".into(),
             ));
         };
         let job_id = uuid::Uuid::new_v4().to_string();
@@ -172,24 +201,14 @@ impl Rooms {
                     job_id: job_id.clone(),
                     meeting_number: room.meeting.number.clone(),
                     ticket: ticket.clone(),
+                    stream,
                 },
                 Box::new(move |event| {
                     let _ = events.send(event);
                 }),
             )
             .map_err(Error::Unavailable)?;
-        state.recording.job_id = Some(job_id.clone());
-        state.recording.ticket = Some(ticket);
-        state.recording.recorder = None;
-        let job = Job {
-            room: Arc::downgrade(room),
-            job_id,
-            store: self.store.clone(),
-            dir: recorder.dir.clone(),
-        };
-        let span = super::room_span("recording", room);
-        tokio::spawn(tracing::Instrument::instrument(job.follow(receiver), span));
-        Ok(())
+        Ok((job_id, ticket, receiver))
     }
 }
 
@@ -268,6 +287,10 @@ impl Job {
                 Ok(())
             }
             RecordEvent::Ended => Ok(()),
+            RecordEvent::StreamLive | RecordEvent::StreamInterrupted { .. } => {
+                tracing::warn!(job = %self.job_id, "a file recorder reported streaming");
+                Ok(())
+            }
         }
     }
 
