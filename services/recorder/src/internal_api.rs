@@ -4,10 +4,13 @@
 //!   the job's [`RecordEvent`](yunhui_proto::recording::RecordEvent)s as they
 //!   happen, one JSON object per line, until the recorder leaves the meeting;
 //! - `GET /internal/v1/files/{name}` serves a recorded file (range requests
-//!   work), for signal to stream "My videos" from the recorder's volume.
+//!   work), for signal to stream "My videos" from the recorder's volume;
+//! - `DELETE /internal/v1/files/{name}` deletes one (a recording deleted
+//!   or past its retention); 404 when there is no such file.
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
@@ -34,7 +37,7 @@ struct ApiState {
 pub fn router(recorder: Arc<Recorder>, internal_key: &str) -> Router {
     Router::new()
         .route("/internal/v1/recordings", post(record))
-        .route("/internal/v1/files/{name}", get(file))
+        .route("/internal/v1/files/{name}", get(file).delete(delete_file))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -93,6 +96,35 @@ async fn file(
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("reading {name} failed: {e}"),
+        ),
+    }
+}
+
+async fn delete_file(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !bearer_matches(&headers, &state.key) {
+        return unauthorized();
+    }
+    if !is_file_name(&name) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("{name:?} is not a file name"),
+        );
+    }
+    match tokio::fs::remove_file(state.recorder.dir().join(&name)).await {
+        Ok(()) => {
+            tracing::info!(file = %name, "a recording's file is deleted");
+            (StatusCode::OK, Json(serde_json::json!({"deleted": name}))).into_response()
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            error(StatusCode::NOT_FOUND, format!("there is no file {name}"))
+        }
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("deleting {name} failed: {e}"),
         ),
     }
 }

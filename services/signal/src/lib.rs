@@ -157,6 +157,14 @@ pub struct App {
 }
 
 impl App {
+    /// Where recorded files are deleted (the directory, or their recorder).
+    pub fn recorded_files(&self) -> recordings::FileStore {
+        recordings::FileStore {
+            dir: self.config.recordings_dir.clone(),
+            internal_key: self.config.internal_key.clone(),
+        }
+    }
+
     /// Assembles the service from its parts, with rooms on the one SFU `media`.
     pub fn new(
         config: SignalConfig,
@@ -237,7 +245,7 @@ impl App {
         });
         // Invitees' phones ring when their scheduled meetings start.
         live::ringing::spawn(&app);
-        recordings::spawn_retention(app.store.clone(), app.config.recordings_dir.clone());
+        recordings::spawn_retention(app.store.clone(), app.recorded_files());
         Ok(app)
     }
 

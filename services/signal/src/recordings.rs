@@ -342,9 +342,64 @@ pub async fn rename(
     })
 }
 
+/// Where recorded files are deleted: the recordings directory when signal
+/// reads it, else the recorder that holds each file (its internal API).
+#[derive(Debug, Clone, Default)]
+pub struct FileStore {
+    /// The recordings directory, when signal can read it.
+    pub dir: Option<PathBuf>,
+    /// The internal key the recorders' API takes.
+    pub internal_key: Option<String>,
+}
+
+impl FileStore {
+    /// Deletes `file`, in the directory or at the recorder at `location`.
+    /// A file already gone is fine; a failure is logged (the recording is
+    /// gone from every list either way).
+    async fn remove(&self, file: &str, location: Option<&str>) {
+        if !is_file_name(file) {
+            return;
+        }
+        if let Some(dir) = &self.dir {
+            match tokio::fs::remove_file(dir.join(file)).await {
+                Ok(()) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && location.is_none() => return,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, file, "could not delete a recording's file");
+                    return;
+                }
+            }
+        }
+        let Some(location) = location else {
+            return;
+        };
+        let url = format!(
+            "{}/internal/v1/files/{file}",
+            location.trim_end_matches('/')
+        );
+        let sent = reqwest::Client::new()
+            .delete(&url)
+            .bearer_auth(self.internal_key.as_deref().unwrap_or_default())
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await;
+        match sent {
+            Ok(reply) if reply.status().is_success() => {}
+            Ok(reply) if reply.status() == reqwest::StatusCode::NOT_FOUND => {}
+            Ok(reply) => {
+                tracing::warn!(status = %reply.status(), file, %location, "the recorder did not delete a recording's file")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, file, %location, "the recorder holding a recording's file is unreachable; the file stays")
+            }
+        }
+    }
+}
+
 /// Deletes a recording the caller may see: gone from every list at once,
-/// and its file from `dir`.
-pub async fn delete(store: &Store, caller: &Caller, id: &str, dir: Option<&Path>) -> Result<()> {
+/// and its file from where it is kept.
+pub async fn delete(store: &Store, caller: &Caller, id: &str, files: &FileStore) -> Result<()> {
     let existing = get(store, caller, id, "").await?;
     sqlx::query("UPDATE recordings SET deleted_at = $1 WHERE id = $2 AND tenant_id = $3")
         .bind(now())
@@ -352,14 +407,16 @@ pub async fn delete(store: &Store, caller: &Caller, id: &str, dir: Option<&Path>
         .bind(&caller.tenant_id)
         .execute(store.pool())
         .await?;
-    remove_file(dir, &existing.file_name).await;
+    files
+        .remove(&existing.file_name, existing.file_location.as_deref())
+        .await;
     Ok(())
 }
 
 /// Deletes every recording whose retention ran out by `at`; returns how many.
-pub async fn expire(store: &Store, at: i64, dir: Option<&Path>) -> Result<usize> {
+pub async fn expire(store: &Store, at: i64, files: &FileStore) -> Result<usize> {
     let rows = sqlx::query(
-        "SELECT id, file_name FROM recordings \
+        "SELECT id, file_name, file_location FROM recordings \
          WHERE expires_at IS NOT NULL AND expires_at <= $1 AND deleted_at IS NULL",
     )
     .bind(at)
@@ -368,43 +425,30 @@ pub async fn expire(store: &Store, at: i64, dir: Option<&Path>) -> Result<usize>
     for row in &rows {
         let id: String = row.try_get("id")?;
         let file: String = row.try_get("file_name")?;
+        let location: Option<String> = row.try_get("file_location")?;
         sqlx::query("UPDATE recordings SET deleted_at = $1 WHERE id = $2")
             .bind(at)
             .bind(&id)
             .execute(store.pool())
             .await?;
-        remove_file(dir, &file).await;
+        files.remove(&file, location.as_deref()).await;
     }
     Ok(rows.len())
 }
 
 /// Runs [`expire`] now and every hour.
-pub fn spawn_retention(store: Store, dir: Option<PathBuf>) {
+pub fn spawn_retention(store: Store, files: FileStore) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match expire(&store, now(), dir.as_deref()).await {
+            match expire(&store, now(), &files).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(recordings = n, "deleted recordings past their retention"),
                 Err(e) => tracing::warn!(error = %e, "recording retention could not run"),
             }
         }
     });
-}
-
-async fn remove_file(dir: Option<&Path>, file: &str) {
-    let Some(dir) = dir else {
-        return;
-    };
-    if !is_file_name(file) {
-        return;
-    }
-    match tokio::fs::remove_file(dir.join(file)).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(error = %e, file, "could not delete a recording's file"),
-    }
 }
 
 fn not_visible(id: &str) -> Error {

@@ -7,7 +7,8 @@
 //! each a WebM that ffprobe reads (one VP8, one Opus stream, the expected
 //! length) and ffmpeg decodes to the end, whose picture is the speaker's
 //! colour. Then "My videos": listed after a restart of signal, streamed with
-//! range requests, renamed, deleted; and the rules: hosts only, the
+//! range requests, renamed, deleted (on the recorder's volume too, when
+//! signal cannot read it); and the rules: hosts only, the
 //! tenant's feature switch, a deployment without a recorder, auto_record.
 
 mod support;
@@ -458,4 +459,28 @@ async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
         r > 150 && g < 100 && b < 100,
         "({r}, {g}, {b}) is not the host's red"
     );
+
+    // Deleting the recording deletes its file on the recorder's volume,
+    // which signal cannot read: through the recorder's internal API.
+    let files = |dir: &Path| std::fs::read_dir(dir).unwrap().count();
+    assert_eq!(files(volume.path()), 1);
+    host_api.delete_recording(&recording.id).await.unwrap();
+    assert_eq!(
+        files(volume.path()),
+        0,
+        "the file stayed on the recorder's volume"
+    );
+    // The recorder's API wants its key and a plain file name.
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/internal/v1/files/x.webm");
+    let status = client.delete(&url).send().await.unwrap().status();
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+    let status = client
+        .delete(&url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
 }

@@ -99,13 +99,7 @@ async fn delete_recording(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
-    recordings::delete(
-        &app.store,
-        &caller,
-        &id,
-        app.config.recordings_dir.as_deref(),
-    )
-    .await?;
+    recordings::delete(&app.store, &caller, &id, &app.recorded_files()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
