@@ -89,6 +89,12 @@ pub const ADVERTISE_ADDRESS_FILE: &str = "YUNHUI_ADVERTISE_ADDRESS_FILE";
 /// which the operator sets after it, to the node's own file.
 pub const NODE_NAME: &str = "YUNHUI_NODE_NAME";
 
+/// The pod's own name. Read by no service: Kubernetes expands
+/// `$(YUNHUI_POD_NAME)` in the value of [`RECORDER_ADVERTISE_URL`], which
+/// the operator sets after it, so each recorder names itself by its stable
+/// DNS name (which outlives its pod IP).
+pub const POD_NAME: &str = "YUNHUI_POD_NAME";
+
 /// The pod's own IP address. Read by no service: Kubernetes expands
 /// `$(YUNHUI_POD_IP)` in the value of [`ADVERTISE_CONTROL_URL`] and of
 /// [`REPLICA_URL`], which the operator sets after it, so each SFU pod

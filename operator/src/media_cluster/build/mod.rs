@@ -567,7 +567,10 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
         let built = children(&valid("recorder: {enabled: true, replicas: 2}"));
         let sts = &child(&built, "StatefulSet/prod-recorder").object.data["spec"];
         assert_eq!(sts["replicas"], 2);
-        assert_eq!(sts["serviceName"], "prod-recorder");
+        assert_eq!(sts["serviceName"], "prod-recorder-pods");
+        let headless = &child(&built, "Service/prod-recorder-pods").object.data["spec"];
+        assert_eq!(headless["clusterIP"], "None");
+        assert_eq!(headless["selector"], sts["selector"]["matchLabels"]);
         let claim = &sts["volumeClaimTemplates"][0];
         assert_eq!(claim["metadata"]["name"], "recordings");
         assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "50Gi");
@@ -616,12 +619,12 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             "http://prod-signal.meet.svc:8080"
         );
         assert_eq!(
-            env_value(env, "YUNHUI_POD_IP")["valueFrom"]["fieldRef"]["fieldPath"],
-            "status.podIP"
+            env_value(env, "YUNHUI_POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.name"
         );
         assert_eq!(
             env_value(env, "YUNHUI_RECORDER_ADVERTISE_URL")["value"],
-            "http://$(YUNHUI_POD_IP):8091"
+            "http://$(YUNHUI_POD_NAME).prod-recorder-pods.meet.svc:8091"
         );
         let service = &child(&built, "Service/prod-recorder").object.data["spec"];
         assert_eq!(service["ports"][0]["port"], 8091);
@@ -699,7 +702,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
     }
 
     /// Every variable the operator sets in a pod is one its service reads
-    /// (or, for `YUNHUI_NODE_NAME` and `YUNHUI_POD_IP`, one Kubernetes
+    /// (or, for `YUNHUI_NODE_NAME`, `YUNHUI_POD_IP` and `YUNHUI_POD_NAME`, one Kubernetes
     /// expands in another).
     #[test]
     fn pods_get_only_variables_their_service_reads() {
@@ -760,7 +763,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
                 env::SIGNAL_URL,
                 env::RECORDER_LISTEN,
                 env::RECORDINGS_DIR,
-                env::POD_IP,
+                env::POD_NAME,
                 env::RECORDER_ADVERTISE_URL,
             ]
         );

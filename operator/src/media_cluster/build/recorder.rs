@@ -1,7 +1,10 @@
 //! The recorder pool: a StatefulSet of recorders, each with a volume of its
 //! own for the files it records (kept across restarts), a Service signal
-//! hands jobs to, a PodDisruptionBudget, and a NetworkPolicy open only to
-//! signal on the internal API.
+//! hands jobs to, a headless Service that gives each recorder a stable DNS
+//! name (signal fetches a file from the recorder that wrote it, by that
+//! name, so a replaced pod with a new IP still serves its volume's files),
+//! a PodDisruptionBudget, and a NetworkPolicy open only to signal on the
+//! internal API.
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{EnvVar, Service, ServicePort, ServiceSpec};
@@ -42,6 +45,24 @@ pub fn build(input: &BuildInput<'_>, recorder: &Recorder) -> Result<Vec<Child>> 
             }),
             ..Service::default()
         })?,
+        Child::from_typed(&Service {
+            metadata: input.owner.meta(&input.name("recorder-pods"), "recorder"),
+            spec: Some(ServiceSpec {
+                cluster_ip: Some("None".into()),
+                // A recorder starting up is reachable by name at once.
+                publish_not_ready_addresses: Some(true),
+                selector: Some(input.owner.selector("recorder")),
+                ports: Some(vec![ServicePort {
+                    name: Some("api".into()),
+                    port: RECORDER_PORT,
+                    target_port: Some(IntOrString::Int(RECORDER_PORT)),
+                    protocol: Some("TCP".into()),
+                    ..ServicePort::default()
+                }]),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        })?,
         Child::from_typed(&stateful_set(input, recorder))?,
         pdb(input, "recorder")?,
         // Recorders only connect out for media; signal alone calls them.
@@ -60,11 +81,17 @@ fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
         env_value(env::SIGNAL_URL, input.signal_url()),
         env_value(env::RECORDER_LISTEN, format!("0.0.0.0:{RECORDER_PORT}")),
         env_value(env::RECORDINGS_DIR, RECORDINGS_DIR),
-        // A file is fetched from the pod that recorded it, at its own address.
-        env_from_field(env::POD_IP, "status.podIP"),
+        // A file is fetched from the recorder that wrote it, by its stable
+        // name: `<pod>.<headless service>.<namespace>.svc`.
+        env_from_field(env::POD_NAME, "metadata.name"),
         env_value(
             env::RECORDER_ADVERTISE_URL,
-            format!("http://$({}):{RECORDER_PORT}", env::POD_IP),
+            format!(
+                "http://$({}).{}.{}.svc:{RECORDER_PORT}",
+                env::POD_NAME,
+                input.name("recorder-pods"),
+                input.owner.namespace
+            ),
         ),
     ]
 }
@@ -88,9 +115,8 @@ fn stateful_set(input: &BuildInput<'_>, recorder: &Recorder) -> StatefulSet {
         metadata: owner.meta(&input.name("recorder"), "recorder"),
         spec: Some(StatefulSetSpec {
             replicas: Some(input.replicas(recorder.replicas)),
-            // Recorders are reached by their pod IP, not a per-pod DNS
-            // name, so the pool's ClusterIP Service governs the set.
-            service_name: Some(input.name("recorder")),
+            // The headless Service gives each recorder its DNS name.
+            service_name: Some(input.name("recorder-pods")),
             // Recorders are independent: start and stop them all at once.
             pod_management_policy: Some("Parallel".into()),
             selector: label_selector(owner.selector("recorder")),
