@@ -612,6 +612,11 @@ office_token=$(sign_in "$office_url" "$OFFICE_ADMIN_EMAIL" "$office_password") |
 curl -sf -H "authorization: Bearer $office_token" "$office_url/api/v1/schedules/$office_schedule" | grep -q "In PostgreSQL" ||
   fail "office's scheduled meeting is gone after the upgrade"
 ok "upgraded to 0.1.1; accounts and scheduled meetings survived (volume and PostgreSQL)"
+# The recorder pod was replaced (new image, new IP): signal still reaches
+# the file by the recorder's stable name.
+served_again() { curl -sf -o "$work/recording-after-upgrade.webm" "$media" && cmp -s "$work/recording-after-upgrade.webm" "$recorded_file"; }
+wait_for 60 "the recording streams from the upgraded recorder pod" served_again
+ok "after the upgrade, the recording made before it streams from the replaced recorder pod's volume"
 
 # ---------------------------------------------------------------------------
 step "9. yunhui uninstall"
