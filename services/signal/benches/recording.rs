@@ -1,5 +1,7 @@
 //! Recorder benchmark: CPU-seconds per recorded meeting-minute, and how many
-//! meetings one core records at once.
+//! meetings one core records at once; with `--stream`, the same for live
+//! streams (the recorder and its ffmpeg children, transcoding to 720p H.264
+//! and AAC and pushing to Debian's nginx-rtmp on loopback).
 //!
 //! Signal and the SFU run in this process; the recorder is the
 //! `yunhui-recorder` binary in a process of its own (as in a cluster's
@@ -12,6 +14,7 @@
 //! ```sh
 //! cargo build --release -p yunhui-recorder
 //! cargo bench -p yunhui-signal --bench recording -- --meetings 1,4 --seconds 30
+//! cargo bench -p yunhui-signal --bench recording -- --meetings 1,2 --seconds 30 --stream
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -24,14 +27,15 @@ use anyhow::{Context, bail};
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::FileMedia;
 use yunhui_client::meeting::{JoinOptions, MeetingSession};
-use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
-use yunhui_proto::signaling::{HostCommand, RecordingState};
+use yunhui_proto::api::{CreateMeetingRequest, MeetingOptions, RegisterRequest};
+use yunhui_proto::signaling::{HostCommand, RecordingState, StreamingState};
 use yunhui_sfu::control::InProcessControl;
 use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::recorder_client::HttpRecordControl;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
 use yunhui_testkit::media;
+use yunhui_testkit::rtmp::RtmpServer;
 
 const KEY: &str = "benchmark-internal-key";
 const PASSWORD: &str = "correct horse battery";
@@ -42,12 +46,14 @@ const WARM_UP: Duration = Duration::from_secs(5);
 struct Options {
     meetings: Vec<usize>,
     seconds: u64,
+    stream: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut options = Options {
         meetings: vec![1, 4],
         seconds: 30,
+        stream: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -67,9 +73,10 @@ fn options() -> anyhow::Result<Options> {
                     .parse()
                     .context("--seconds takes a number")?;
             }
+            "--stream" => options.stream = true,
             // cargo bench passes --bench.
             "--bench" => {}
-            other => bail!("unknown argument {other}; use --meetings 1,4 --seconds 30"),
+            other => bail!("unknown argument {other}; use --meetings 1,4 --seconds 30 [--stream]"),
         }
     }
     Ok(options)
@@ -88,15 +95,50 @@ impl Drop for Recorder {
     }
 }
 
-/// User plus system CPU seconds `pid` has used.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+/// `pid`'s parent, and the user plus system CPU seconds it has used.
+fn stat(pid: u32) -> anyhow::Result<(u32, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces) start at ')'.
     let rest = stat.rsplit(')').next().context("unreadable stat")?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
+    let parent: u32 = fields.get(1).context("no ppid")?.parse()?;
     let utime: f64 = fields.get(11).context("no utime")?.parse()?;
     let stime: f64 = fields.get(12).context("no stime")?.parse()?;
-    Ok((utime + stime) / TICKS_PER_SECOND)
+    Ok((parent, (utime + stime) / TICKS_PER_SECOND))
+}
+
+/// CPU seconds of `pid` and of each of its running children (the live
+/// streams' ffmpeg), by pid.
+fn cpu_seconds(pid: u32) -> anyhow::Result<std::collections::BTreeMap<u32, f64>> {
+    let mut cpu = std::collections::BTreeMap::new();
+    cpu.insert(pid, stat(pid)?.1);
+    for entry in std::fs::read_dir("/proc")? {
+        let Some(child) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Ok((parent, seconds)) = stat(child)
+            && parent == pid
+        {
+            cpu.insert(child, seconds);
+        }
+    }
+    Ok(cpu)
+}
+
+/// CPU used between two readings by the processes of both (the children
+/// run throughout the window).
+fn used(
+    before: &std::collections::BTreeMap<u32, f64>,
+    after: &std::collections::BTreeMap<u32, f64>,
+) -> f64 {
+    after
+        .iter()
+        .filter_map(|(pid, s)| before.get(pid).map(|b| s - b))
+        .sum()
 }
 
 /// 720p VP8 at about 1.5 Mbit/s (a moving test picture, 30 frames/s, a
@@ -140,12 +182,19 @@ async fn main() -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
     let first = media(work.path(), 440);
     let second = media(work.path(), 880);
-    println!(
-        "| meetings recorded | window (s) | recorder CPU (s) | CPU-s per recorded meeting-minute | meetings per core | recorder RSS (MiB) |"
-    );
+    if options.stream {
+        println!(
+            "| meetings streamed | window (s) | recorder + ffmpeg CPU (s) | CPU-s per streamed meeting-minute | streams per core | recorder RSS (MiB) |"
+        );
+    } else {
+        println!(
+            "| meetings recorded | window (s) | recorder CPU (s) | CPU-s per recorded meeting-minute | meetings per core | recorder RSS (MiB) |"
+        );
+    }
     println!("|---|---|---|---|---|---|");
+    let rtmp = options.stream.then(RtmpServer::start);
     for &meetings in &options.meetings {
-        run(meetings, options.seconds, &first, &second).await?;
+        run(meetings, options.seconds, &first, &second, rtmp.as_ref()).await?;
     }
     Ok(())
 }
@@ -155,6 +204,7 @@ async fn run(
     seconds: u64,
     first: &FileMedia,
     second: &FileMedia,
+    rtmp: Option<&RtmpServer>,
 ) -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let files = tempfile::tempdir()?;
@@ -223,17 +273,38 @@ async fn run(
             .await?;
         host_api.login(&email, PASSWORD).await?;
         let meeting = host_api
-            .create_meeting(&CreateMeetingRequest::default())
+            .create_meeting(&CreateMeetingRequest {
+                options: Some(MeetingOptions {
+                    live_streaming: true,
+                    ..MeetingOptions::default()
+                }),
+                ..CreateMeetingRequest::default()
+            })
             .await?;
         let mut host = join(&base, &meeting.number, "Host", host_api.token()).await?;
         let mut guest = join(&base, &meeting.number, "Guest", None).await?;
         host.publish_files(first).await?;
         guest.publish_files(second).await?;
-        host.host(HostCommand::StartRecording)?;
-        host.wait_until("recording", Duration::from_secs(20), |v| {
-            v.recording == RecordingState::Recording
-        })
-        .await?;
+        match rtmp {
+            Some(rtmp) => {
+                host.host(HostCommand::StartStreaming {
+                    push_url: rtmp.push_url(),
+                    stream_key: format!("bench-{m}"),
+                    watch_url: None,
+                })?;
+                host.wait_until("live", Duration::from_secs(30), |v| {
+                    v.streaming.state == StreamingState::Live
+                })
+                .await?;
+            }
+            None => {
+                host.host(HostCommand::StartRecording)?;
+                host.wait_until("recording", Duration::from_secs(20), |v| {
+                    v.recording == RecordingState::Recording
+                })
+                .await?;
+            }
+        }
         sessions.push((host, guest));
     }
     tokio::time::sleep(WARM_UP).await;
@@ -241,7 +312,7 @@ async fn run(
     let before = cpu_seconds(pid)?;
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
-    let cpu = cpu_seconds(pid)? - before;
+    let cpu = used(&before, &cpu_seconds(pid)?);
     let window = started.elapsed().as_secs_f64();
     let rss_kib = yunhui_testkit::processes::peak_rss_kib(pid).unwrap_or(0);
     let per_minute = cpu / (meetings as f64 * window / 60.0);
@@ -251,7 +322,11 @@ async fn run(
         rss_kib as f64 / 1024.0
     );
     for (host, guest) in sessions {
-        host.host(HostCommand::StopRecording)?;
+        host.host(if rtmp.is_some() {
+            HostCommand::StopStreaming
+        } else {
+            HostCommand::StopRecording
+        })?;
         host.close().await;
         guest.close().await;
     }
