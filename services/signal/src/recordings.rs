@@ -189,6 +189,16 @@ pub async fn job_interrupted(store: &Store, job_id: &str, dir: Option<&Path>) ->
     Ok(())
 }
 
+/// Keeps the size of a recording's file learnt after it was listed.
+pub async fn set_size(store: &Store, id: &str, size: i64) -> Result<()> {
+    sqlx::query("UPDATE recordings SET size_bytes = $1 WHERE id = $2 AND size_bytes = 0")
+        .bind(size)
+        .bind(id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
 /// A recording as kept, with what the API does not show.
 pub struct RecordingRecord {
     /// What the API shows (its URLs built on the public URL).

@@ -443,6 +443,10 @@ async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
     assert_eq!(whole.status(), reqwest::StatusCode::OK);
     let bytes = whole.bytes().await.unwrap();
     assert!(bytes.len() > 60_000, "{} bytes", bytes.len());
+    // Listed with size 0 while its recorder was down; the size it serves now is kept.
+    assert_eq!(recording.size_bytes, 0, "{recording:?}");
+    let listed = host_api.recording(&recording.id).await.unwrap();
+    assert_eq!(listed.size_bytes, bytes.len() as i64, "{listed:?}");
     let file = media_dir.path().join("interrupted.webm");
     std::fs::write(&file, &bytes).unwrap();
     let (streams, _) = probe(&file);

@@ -161,6 +161,14 @@ async fn recording_media(
             id,
         });
     }
+    // A file whose recorder died was listed with the size known then (0
+    // when signal could not reach it); the recorder serving it now tells.
+    if found.api.size_bytes == 0
+        && let Some(size) = file_size(response.status(), response.headers())
+        && let Err(e) = recordings::set_size(&app.store, &id, size).await
+    {
+        tracing::warn!(error = %e, recording = %id, "a recording's size was not kept");
+    }
     if query.download.as_deref() == Some("1") {
         let name: String = found
             .api
@@ -175,6 +183,22 @@ async fn recording_media(
         }
     }
     Ok(response)
+}
+
+/// The whole file's size from a response serving it: its length, or the
+/// total of a range's `Content-Range` (`bytes 0-99/12345`).
+fn file_size(status: StatusCode, headers: &axum::http::HeaderMap) -> Option<i64> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match status {
+        StatusCode::OK => header(header::CONTENT_LENGTH)?.parse().ok(),
+        StatusCode::PARTIAL_CONTENT => header(header::CONTENT_RANGE)?
+            .rsplit('/')
+            .next()?
+            .parse()
+            .ok(),
+        _ => None,
+    }
+    .filter(|size| *size > 0)
 }
 
 /// The file as the recorder at `location` serves it (its internal API),
