@@ -165,6 +165,30 @@ pub struct RoleRequest {
     pub role: AccountRole,
 }
 
+/// A cloud room as a tenant administrator manages its live streaming:
+/// `GET /api/v1/admin/cloud-rooms`, and the answer of `PUT
+/// /api/v1/admin/cloud-rooms/{id}/streaming`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CloudRoomStreaming {
+    /// The room's meeting id.
+    pub room_id: String,
+    /// Its fixed meeting number.
+    pub number: String,
+    /// Its name.
+    pub name: String,
+    /// The account that owns it.
+    pub owner_account_id: String,
+    /// Whether its meetings may be streamed live.
+    pub streaming_allowed: bool,
+}
+
+/// `PUT /api/v1/admin/cloud-rooms/{id}/streaming`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct StreamingPermission {
+    /// `true` allows the room's meetings to be streamed live.
+    pub allowed: bool,
+}
+
 /// What an API key may do. A key acts for the administrator who made it,
 /// and only within its scopes; a person signed in is limited by their role
 /// alone.

@@ -31,6 +31,7 @@ pub mod invitation;
 pub mod licence;
 pub mod lifecycle;
 pub mod live;
+pub mod live_streaming;
 pub mod meetings;
 pub mod metrics;
 pub mod placement;

@@ -81,6 +81,8 @@ async fn the_document_describes_every_endpoint(db: Db) {
         ("patch", "/api/v1/recordings/{id}"),
         ("delete", "/api/v1/recordings/{id}"),
         ("get", "/api/v1/recordings/{id}/media"),
+        ("get", "/api/v1/admin/cloud-rooms"),
+        ("put", "/api/v1/admin/cloud-rooms/{id}/streaming"),
     ];
     for (method, path) in expected {
         let op = &paths

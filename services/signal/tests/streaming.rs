@@ -8,7 +8,8 @@
 //! again: the stream shows `reconnecting`, the host is told, and it goes
 //! live again by itself. Stopping ends the stream at nginx. The rules:
 //! hosts only, the tenant's feature switch, the meeting's setting, a
-//! malformed address or key.
+//! malformed address or key, and a cloud room only once a tenant
+//! administrator allowed it.
 
 mod support;
 
@@ -18,7 +19,8 @@ use support::Db;
 use support::recorder::{WAIT, host_command, join, pattern, recording_server};
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::MeetingSession;
-use yunhui_proto::api::{CreateMeetingRequest, MeetingOptions};
+use yunhui_proto::api::{CloudRoomStreaming, CreateMeetingRequest, MeetingOptions};
+use yunhui_proto::schedule::CloudRoomRequest;
 use yunhui_proto::signaling::{ErrorCode, HostCommand, StreamingState};
 use yunhui_testkit::rtmp::RtmpServer;
 
@@ -202,4 +204,134 @@ async fn streaming_needs_the_tenants_feature_and_the_meetings_setting() {
     assert!(message.contains("features"), "{message}");
     assert_eq!(host.view().streaming.state, StreamingState::Off);
     assert!(rtmp.publishing().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_room_streams_once_a_tenant_administrator_allows_it() {
+    let rtmp = RtmpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = recording_server(Db::Sqlite, dir.path()).await;
+    // A tenant that may stream, with an administrator and a room owner.
+    let key = server.app.config.internal_key.clone().unwrap();
+    let created = reqwest::Client::new()
+        .put(format!(
+            "{}/internal/v1/tenants/studio.example",
+            server.base_url
+        ))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({
+            "displayName": "Studio",
+            "licence": {"concurrentPorts": 10},
+            "features": {"streaming": true},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    let admin = server
+        .signed_in_tenant("studio.example", "admin@studio.example")
+        .await;
+    let owner = server
+        .signed_in_tenant("studio.example", "owner@studio.example")
+        .await;
+    // The owner is a member, not an administrator.
+    let owner_id = owner.me().await.unwrap().id;
+    let demoted = reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/admin/accounts/{owner_id}/role",
+            server.base_url
+        ))
+        .bearer_auth(admin.token().unwrap())
+        .json(&serde_json::json!({"role": "member"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(demoted.status().is_success(), "{}", demoted.status());
+    let room = owner
+        .create_cloud_room(&CloudRoomRequest {
+            name: Some("Studio A".into()),
+            // The room's own setting does not decide for a cloud room.
+            options: Some(MeetingOptions {
+                live_streaming: true,
+                ..MeetingOptions::default()
+            }),
+            ..CloudRoomRequest::default()
+        })
+        .await
+        .unwrap();
+    let id = room.meeting.id.clone();
+    let host = join(&server, &room.meeting, "Owner", owner.token()).await;
+    let (code, message) = host_command(&host, start(&rtmp.push_url(), KEY))
+        .await
+        .expect("refused");
+    assert_eq!(code, ErrorCode::NotAllowed);
+    assert!(message.contains("administrator"), "{message}");
+
+    let http = reqwest::Client::new();
+    let admin_api = |path: &str| format!("{}/api/v1/admin/{path}", server.base_url);
+    // Only administrators manage it, and only their tenant's rooms.
+    let as_owner = http
+        .put(admin_api(&format!("cloud-rooms/{id}/streaming")))
+        .bearer_auth(owner.token().unwrap())
+        .json(&serde_json::json!({"allowed": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_owner.status(), reqwest::StatusCode::FORBIDDEN);
+    let outsider = server
+        .signed_in_tenant("acme.corp", "admin@acme.example")
+        .await;
+    let elsewhere = http
+        .put(admin_api(&format!("cloud-rooms/{id}/streaming")))
+        .bearer_auth(outsider.token().unwrap())
+        .json(&serde_json::json!({"allowed": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), reqwest::StatusCode::NOT_FOUND);
+    let malformed = http
+        .put(admin_api(&format!("cloud-rooms/{id}/streaming")))
+        .bearer_auth(admin.token().unwrap())
+        .json(&serde_json::json!({"allowed": "yes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), reqwest::StatusCode::BAD_REQUEST);
+
+    let listed: Vec<CloudRoomStreaming> = http
+        .get(admin_api("cloud-rooms"))
+        .bearer_auth(admin.token().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].room_id, id);
+    assert_eq!(listed[0].name, "Studio A");
+    assert!(!listed[0].streaming_allowed);
+    let allowed: CloudRoomStreaming = http
+        .put(admin_api(&format!("cloud-rooms/{id}/streaming")))
+        .bearer_auth(admin.token().unwrap())
+        .json(&serde_json::json!({"allowed": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(allowed.streaming_allowed);
+
+    // Now the room's host streams it.
+    assert_eq!(
+        host_command(&host, start(&rtmp.push_url(), KEY)).await,
+        None
+    );
+    streaming_is(&host, StreamingState::Live).await;
+    rtmp.wait_publishing(KEY, true, WAIT).await;
+    assert_eq!(host_command(&host, HostCommand::StopStreaming).await, None);
+    rtmp.wait_publishing(KEY, false, Duration::from_secs(10))
+        .await;
+    host.close().await;
 }

@@ -1,5 +1,5 @@
 //! A tenant administrator's endpoints: the tenant's accounts (approval,
-//! roles) and its API keys.
+//! roles), its API keys, and which cloud rooms may stream live.
 
 use std::sync::Arc;
 
@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yunhui_proto::api::{
-    Account, AccountStatus, ApiError, ApiKey, ApprovalRequest, CreateApiKeyRequest, CreatedApiKey,
-    RoleRequest,
+    Account, AccountStatus, ApiError, ApiKey, ApprovalRequest, CloudRoomStreaming,
+    CreateApiKeyRequest, CreatedApiKey, RoleRequest, StreamingPermission,
 };
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -19,6 +19,7 @@ use crate::App;
 use crate::accounts::{self, Caller};
 use crate::api_keys;
 use crate::error::Result;
+use crate::live_streaming;
 
 /// The tenant administration routes.
 pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
@@ -28,6 +29,8 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin_role))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
+        .routes(routes!(admin_cloud_rooms))
+        .routes(routes!(admin_cloud_room_streaming))
 }
 
 #[derive(serde::Deserialize)]
@@ -105,4 +108,28 @@ async fn revoke_api_key(
 ) -> Result<StatusCode> {
     api_keys::revoke(&app.store, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/admin/cloud-rooms", tag = "administration", security(("bearer" = [])),
+    responses((status = 200, description = "The tenant's cloud rooms and whether each may stream live", body = Vec<CloudRoomStreaming>), Unauthorized, Forbidden))]
+async fn admin_cloud_rooms(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<Vec<CloudRoomStreaming>>> {
+    Ok(Json(live_streaming::rooms(&app.store, &caller).await?))
+}
+
+#[utoipa::path(put, path = "/admin/cloud-rooms/{id}/streaming", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The cloud room's meeting id")), request_body = StreamingPermission,
+    responses((status = 200, description = "The room with its new permission", body = CloudRoomStreaming), BadRequest, Unauthorized, Forbidden,
+        (status = 404, description = "No such cloud room in the caller's tenant", body = ApiError)))]
+async fn admin_cloud_room_streaming(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<StreamingPermission>,
+) -> Result<Json<CloudRoomStreaming>> {
+    Ok(Json(
+        live_streaming::set_permission(&app.store, &caller, &id, req.allowed).await?,
+    ))
 }

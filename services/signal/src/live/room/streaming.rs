@@ -1,4 +1,5 @@
-//! Live streaming of a meeting (F-REC-2, the manual's 会议直播): the host
+//! Live streaming of a meeting (F-REC-2, the manual's 会议直播; who may:
+//! [`crate::live_streaming`]): the host
 //! pushes the meeting to an RTMP(S) streaming service with its push
 //! address and stream key, everyone sees that the meeting is live and
 //! where to watch, and the host stops it.
@@ -23,7 +24,7 @@ use yunhui_proto::signaling::{
 
 use super::{Outbound, Room, RoomState, Rooms, broadcast};
 use crate::error::{Error, Result};
-use crate::recordings;
+use crate::{live_streaming, recordings};
 
 /// A change the host asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,13 +165,13 @@ impl Rooms {
                 "stream meetings live: the enterprise's features do not include live streaming",
             ));
         }
+        let cloud_room =
+            live_streaming::cloud_room_permission(&self.store, &room.meeting.id).await?;
         let target = stream_target(&push_url, &stream_key).map_err(Error::InvalidInput)?;
         let watch_url = check_watch_url(watch_url)?;
         let mut state = room.state.lock().await;
-        if !state.options.live_streaming {
-            return Err(Error::NotAllowed(
-                "stream this meeting live: its settings do not allow live streaming",
-            ));
+        if let Some(refused) = live_streaming::refusal(cloud_room, state.options.live_streaming) {
+            return Err(refused);
         }
         let now = next(state.streaming.state, true).map_err(|e| Error::InvalidInput(e.into()))?;
         let pushing_to = redact_stream_url(&target.url);
