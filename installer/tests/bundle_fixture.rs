@@ -1,7 +1,8 @@
 //! Shared fixture for the bundle and registry tests (included with `#[path]`):
 //! a signing key (ed25519, or SM2 for the xinchuang edition), tiny stand-in
-//! binaries per arch, and a helper to run the real `yunhui` binary. Stand-ins keep the suite fast; the images do not
-//! care what the executable contains.
+//! binaries (and tools, such as ffmpeg) per arch, and a helper to run the
+//! real `yunhui` binary. Stand-ins keep the suite fast and offline; the
+//! images do not care what the executable contains.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,16 @@ pub const BINARIES: &[&str] = &[
     "yunhui-recorder",
     "yunhui-operator",
 ];
+
+/// Prebuilt tools the editions' images carry (`[[components.tools]]`), with
+/// the arches they have a source for. The fixture provides a stand-in
+/// `<arch>/<tool>` for each, so no build downloads anything.
+pub const TOOLS: &[(&str, &[&str])] = &[("ffmpeg", &["amd64", "arm64"])];
+
+/// What the stand-in of `tool` for `arch` holds.
+pub fn stand_in(tool: &str, arch: &str) -> String {
+    format!("#!/bin/sh\necho {tool} {arch}\n")
+}
 
 /// A temporary workspace for one test.
 pub struct Fixture {
@@ -90,11 +101,14 @@ impl Fixture {
         for arch in ["amd64", "arm64", "loong64"] {
             std::fs::create_dir_all(binaries.join(arch)).expect("mkdir");
             for binary in BINARIES {
-                std::fs::write(
-                    binaries.join(arch).join(binary),
-                    format!("#!/bin/sh\necho {binary} {arch}\n"),
-                )
-                .expect("write stand-in binary");
+                std::fs::write(binaries.join(arch).join(binary), stand_in(binary, arch))
+                    .expect("write stand-in binary");
+            }
+        }
+        for (tool, arches) in TOOLS {
+            for arch in *arches {
+                std::fs::write(binaries.join(arch).join(tool), stand_in(tool, arch))
+                    .expect("write stand-in tool");
             }
         }
         Fixture {
@@ -119,6 +133,19 @@ impl Fixture {
     /// `yunhui bundle build` for `arches` (comma-separated; empty: no
     /// `--arch`, the edition's) with the fixture's binaries and `key`.
     pub fn build_command_for(&self, arches: &str, edition: &str, out: &str, key: &Path) -> Command {
+        self.build_command_from(&source_root(), arches, edition, out, key)
+    }
+
+    /// `bundle build` of the workspace at `source` for `arches` with the
+    /// fixture's binaries and `key`.
+    pub fn build_command_from(
+        &self,
+        source: &Path,
+        arches: &str,
+        edition: &str,
+        out: &str,
+        key: &Path,
+    ) -> Command {
         let mut command = yunhui();
         command.args(["bundle", "build", "--edition", edition]);
         if !arches.is_empty() {
@@ -130,7 +157,7 @@ impl Fixture {
             .arg("--key")
             .arg(key)
             .arg("--source")
-            .arg(source_root())
+            .arg(source)
             .args(["--revision", "test-revision"])
             .arg("--out")
             .arg(self.dir.path().join(out));

@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::edition::{Edition, builds_std, rust_target};
-use super::image::{BaseContents, ServiceImage, asset_layer, base_layer, write_service_image};
+use super::image::{
+    BaseContents, ServiceImage, asset_layer, base_layer, tool_layer, write_service_image,
+};
 use super::manifest::{
     BUNDLED_PUBLIC_KEY, BuildInfo, BundleManifest, ComponentEntry, FileEntry, IMAGES_DIR,
-    ImageEntry, MANIFEST_FILE, PlatformImage, Target,
+    ImageEntry, MANIFEST_FILE, PlatformImage, Target, ToolCopy, ToolEntry,
 };
 use super::oci::{ANNOTATION_REF_NAME, ImageIndex, LayoutWriter, MEDIA_TYPE_INDEX};
+use super::tools::{self, Resolved};
 use super::{BundleError, signing};
 
 /// Where the binaries come from.
@@ -357,7 +360,7 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
         });
     }
     let digest = edition.signature.digest();
-    // Output directory.
+    // Output directory: checked now, created once the tools are in hand.
     let out = &request.out;
     if out.exists()
         && std::fs::read_dir(out)
@@ -366,6 +369,44 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
             .is_some()
     {
         return Err(BundleError::OutNotEmpty(out.clone()));
+    }
+    // Tools (the recorder's ffmpeg): every copy the images need, provided or
+    // downloaded and checked, before anything is written.
+    let provided_dir = match &request.binaries {
+        BinarySource::Prebuilt(dir) => Some(dir.as_path()),
+        BinarySource::CrossBuild => None,
+    };
+    // (component, arch) → (index in the component's tools, its copy).
+    let mut tool_copies: BTreeMap<(&str, &str), Vec<(usize, Resolved)>> = BTreeMap::new();
+    for component in &edition.components {
+        for arch in &arches {
+            if missing
+                .iter()
+                .any(|(r, a, _)| r == &component.repository && a == arch)
+            {
+                continue;
+            }
+            for (index, tool) in component.tools.iter().enumerate() {
+                let provided = provided_dir.map(|dir| dir.join(arch).join(&tool.name));
+                match tools::resolve(tool, arch, provided.as_deref())? {
+                    Some(resolved) => tool_copies
+                        .entry((component.name.as_str(), arch.as_str()))
+                        .or_default()
+                        .push((index, resolved)),
+                    None => notes.push(format!(
+                        "{} is not in the {} image for {arch}: the edition has no source of it \
+                         for {arch}{}",
+                        tool.name,
+                        component.repository,
+                        if provided.is_some_and(|p| p.is_file()) {
+                            format!(" (the provided {arch}/{} is not used)", tool.name)
+                        } else {
+                            String::new()
+                        }
+                    )),
+                }
+            }
+        }
     }
     std::fs::create_dir_all(out).map_err(io_err(out))?;
 
@@ -419,6 +460,7 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
                 env.push(format!("{name}={}", asset.to));
             }
         }
+        let mut copies: Vec<Vec<ToolCopy>> = vec![Vec::new(); component.tools.len()];
         for arch in &arches {
             if missing
                 .iter()
@@ -428,6 +470,21 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
             }
             bar.set_message(format!("{} {arch}", component.name));
             bar.inc(1);
+            let mut tool_layers = Vec::new();
+            let mut arch_env = env.clone();
+            let arch_tools = tool_copies
+                .get_mut(&(component.name.as_str(), arch.as_str()))
+                .map(std::mem::take)
+                .unwrap_or_default();
+            for (index, mut resolved) in arch_tools {
+                let tool = &component.tools[index];
+                let executable = resolved.contents()?;
+                copies[index].push(resolved.copy(arch, &executable));
+                tool_layers.push(tool_layer(&tool.to, executable).write_layer(&layout)?);
+                if let Some(name) = &tool.env {
+                    arch_env.push(format!("{name}={}", tool.to));
+                }
+            }
             let path = binaries_dir.join(arch).join(&component.binary);
             let binary = std::fs::read(&path).map_err(io_err(&path))?;
             let descriptor = write_service_image(
@@ -439,8 +496,9 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
                     arch,
                     version: &version,
                     revision: &commit,
+                    tool_layers: &tool_layers,
                     asset_layers: &asset_layers,
-                    env: &env,
+                    env: &arch_env,
                 },
             )?;
             let oci_ref = format!("{}_{version}_{arch}", component.name);
@@ -461,11 +519,29 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
             descriptors.push(descriptor);
             built_arches.push(arch.clone());
         }
+        let tools = component
+            .tools
+            .iter()
+            .zip(copies)
+            .map(|(tool, copies)| ToolEntry {
+                name: tool.name.clone(),
+                version: tool.version.clone(),
+                license: tool.license.clone(),
+                path: tool.to.clone(),
+                absent: built_arches
+                    .iter()
+                    .filter(|arch| !copies.iter().any(|c| &c.arch == *arch))
+                    .cloned()
+                    .collect(),
+                arches: copies,
+            })
+            .collect();
         components.push(ComponentEntry {
             name: component.name.clone(),
             package: component.package.clone(),
             binary: component.binary.clone(),
             arches: built_arches,
+            tools,
         });
         if descriptors.is_empty() {
             continue;
@@ -552,7 +628,30 @@ pub fn build(request: &BuildRequest) -> Result<BundleManifest, BundleError> {
         .collect();
     roots.push(edition.cli.package.clone());
     let triples: Vec<&str> = arches.iter().filter_map(|a| rust_target(a)).collect();
-    let sbom = super::sbom::build_sbom(&request.source, &roots, &triples, &version, &edition.name)?;
+    let shipped_tools: Vec<super::sbom::ShippedTool<'_>> = edition
+        .components
+        .iter()
+        .zip(&components)
+        .flat_map(|(component, entry)| {
+            entry.tools.iter().flat_map(move |tool| {
+                tool.arches
+                    .iter()
+                    .map(move |copy| super::sbom::ShippedTool {
+                        repository: &component.repository,
+                        entry: tool,
+                        copy,
+                    })
+            })
+        })
+        .collect();
+    let sbom = super::sbom::build_sbom(
+        &request.source,
+        &roots,
+        &triples,
+        &shipped_tools,
+        &version,
+        &edition.name,
+    )?;
     let sbom_path = out.join("sbom.cdx.json");
     std::fs::write(&sbom_path, serde_json::to_vec_pretty(&sbom)?).map_err(io_err(&sbom_path))?;
     // The public key, for integrity checks without --key.

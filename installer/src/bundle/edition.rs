@@ -1,6 +1,7 @@
 //! Edition definitions (`airgap/editions/<name>.toml`): which components ship,
 //! for which arches, and whether a missing arch is an error.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -99,6 +100,51 @@ pub struct Component {
     /// arch), such as the web client signal serves.
     #[serde(default)]
     pub assets: Vec<Asset>,
+    /// Prebuilt executables from outside the workspace that ship in the
+    /// image, per arch (the recorder's ffmpeg).
+    #[serde(default)]
+    pub tools: Vec<Tool>,
+}
+
+/// A prebuilt executable shipped in a component's image, from a pinned
+/// download per arch (`[[components.tools]]`).
+///
+/// `bundle build` takes `<binaries>/<arch>/<name>` when `--binaries` has one
+/// (offline builds); otherwise it downloads the arch's `url`, refuses it
+/// unless its SHA-256 is `sha256`, and extracts `member` from it (a zip
+/// archive, such as a Python wheel). An arch without a source gets the image
+/// without the tool, and the bundle manifest says so.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// Name (`ffmpeg`), also its file name under `--binaries DIR/<arch>/`.
+    pub name: String,
+    /// Its upstream version, for the SBOM (`7.0.2`).
+    pub version: String,
+    /// SPDX licence expression of the executable as built, for the SBOM.
+    pub license: String,
+    /// Absolute path of the file in the image (`/usr/bin/ffmpeg`); mode
+    /// 0755, owned by root.
+    pub to: String,
+    /// Environment variable the image sets to `to` (`YUNHUI_FFMPEG`), in the
+    /// images that carry it.
+    #[serde(default)]
+    pub env: Option<String>,
+    /// Where it comes from, per bundle arch (`[components.tools.sources.amd64]`).
+    pub sources: BTreeMap<String, ToolSource>,
+}
+
+/// One arch's pinned download of a [`Tool`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSource {
+    /// `https://` (or `http://`) URL of a zip archive; the digest, not the
+    /// transport, is what is trusted.
+    pub url: String,
+    /// SHA-256 of the whole archive, 64 lowercase hex digits.
+    pub sha256: String,
+    /// Path of the executable inside the archive.
+    pub member: String,
 }
 
 /// A folder of the source tree shipped in a component's image.
@@ -125,6 +171,141 @@ fn plain_relative(path: &str) -> bool {
         && path
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+/// Whether a path is a plain absolute one (`/usr/bin/ffmpeg`).
+fn plain_absolute(path: &str) -> bool {
+    path.strip_prefix('/').is_some_and(plain_relative)
+}
+
+/// Whether a name is an environment variable's (`YUNHUI_FFMPEG`).
+fn env_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Variables every image sets itself (`image::write_service_image`).
+const IMAGE_ENV: &[&str] = &["PATH", "SSL_CERT_FILE"];
+
+/// Checks a component's tools: names, paths and variables that cannot
+/// collide with each other, the binary or the assets, and one well-formed
+/// source per arch the edition targets.
+fn check_tools(component: &Component, edition_arches: &[String]) -> Result<(), String> {
+    // Paths already in the image: the binary, the asset folders, earlier tools.
+    let mut taken: Vec<(String, String)> = vec![(
+        format!("/{}/{}", super::image::BINARY_DIR, component.binary),
+        "the component's binary".to_string(),
+    )];
+    taken.extend(component.assets.iter().map(|asset| {
+        (
+            asset.to.trim_end_matches('/').to_string(),
+            format!("the asset folder {:?}", asset.to),
+        )
+    }));
+    let mut envs: Vec<&str> = IMAGE_ENV.to_vec();
+    envs.extend(component.assets.iter().filter_map(|a| a.env.as_deref()));
+    for tool in &component.tools {
+        let what = format!("component {}, tool {:?}", component.name, tool.name);
+        let plain_name = !tool.name.is_empty()
+            && !tool.name.starts_with('.')
+            && tool
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !plain_name {
+            return Err(format!(
+                "{what}: name must be a plain file name (letters, digits, '.', '_', '-')"
+            ));
+        }
+        if component
+            .tools
+            .iter()
+            .filter(|t| t.name == tool.name)
+            .count()
+            > 1
+        {
+            return Err(format!("{what}: declared twice"));
+        }
+        if tool.version.trim().is_empty() || tool.license.trim().is_empty() {
+            return Err(format!(
+                "{what}: version and license must not be empty (the SBOM lists them)"
+            ));
+        }
+        if !plain_absolute(&tool.to) {
+            return Err(format!(
+                "{what}: to = {:?} must be a plain absolute file path (/usr/bin/{})",
+                tool.to, tool.name
+            ));
+        }
+        let overlaps = |path: &str| {
+            path == tool.to
+                || path.starts_with(&format!("{}/", tool.to))
+                || tool.to.starts_with(&format!("{path}/"))
+        };
+        if let Some((_, holder)) = taken.iter().find(|(path, _)| overlaps(path)) {
+            return Err(format!(
+                "{what}: to = {:?} collides with {holder} in the image",
+                tool.to
+            ));
+        }
+        taken.push((tool.to.clone(), format!("tool {:?}", tool.name)));
+        if let Some(env) = &tool.env {
+            if !env_name(env) {
+                return Err(format!(
+                    "{what}: env = {env:?} is not a variable name (A-Z, 0-9, _)"
+                ));
+            }
+            if envs.contains(&env.as_str()) {
+                return Err(format!("{what}: env = {env:?} is already set by the image"));
+            }
+            envs.push(env);
+        }
+        if tool.sources.is_empty() {
+            return Err(format!(
+                "{what}: no sources; give at least one [components.tools.sources.<arch>]"
+            ));
+        }
+        for (arch, source) in &tool.sources {
+            if !edition_arches.contains(arch) {
+                return Err(format!(
+                    "{what}: a source for {arch:?}, which is not one of the edition's arches ({})",
+                    edition_arches.join(", ")
+                ));
+            }
+            let host = source
+                .url
+                .strip_prefix("https://")
+                .or_else(|| source.url.strip_prefix("http://"))
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or_default();
+            if host.is_empty() || source.url.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "{what}: sources.{arch}.url = {:?} is not an https:// or http:// URL",
+                    source.url
+                ));
+            }
+            let hex = source.sha256.len() == 64
+                && source
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex {
+                return Err(format!(
+                    "{what}: sources.{arch}.sha256 = {:?} is not a SHA-256 (64 lowercase hex digits)",
+                    source.sha256
+                ));
+            }
+            if !plain_relative(&source.member) {
+                return Err(format!(
+                    "{what}: sources.{arch}.member = {:?} must be a plain relative path inside the archive",
+                    source.member
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Base layer settings.
@@ -224,6 +405,7 @@ impl Edition {
                     )));
                 }
             }
+            check_tools(component, &edition.arches).map_err(invalid)?;
         }
         Ok(edition)
     }
@@ -281,6 +463,118 @@ mod tests {
             error.contains("riscv64") && error.contains("amd64, arm64, loong64"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn both_editions_ship_ffmpeg_in_the_recorder_image_for_amd64_and_arm64_only() {
+        for name in ["enterprise", "xinchuang"] {
+            let edition = Edition::load(&editions(), name).unwrap();
+            for component in &edition.components {
+                let names: Vec<&str> = component.tools.iter().map(|t| t.name.as_str()).collect();
+                let expected: &[&str] = if component.name == "recorder" {
+                    &["ffmpeg"]
+                } else {
+                    &[]
+                };
+                assert_eq!(names, expected, "{name}: {}", component.name);
+            }
+            let recorder = edition
+                .components
+                .iter()
+                .find(|c| c.name == "recorder")
+                .unwrap();
+            let ffmpeg = &recorder.tools[0];
+            assert_eq!(
+                (
+                    ffmpeg.version.as_str(),
+                    ffmpeg.license.as_str(),
+                    ffmpeg.to.as_str(),
+                    ffmpeg.env.as_deref()
+                ),
+                (
+                    "7.0.2",
+                    "GPL-3.0-or-later",
+                    "/usr/bin/ffmpeg",
+                    Some("YUNHUI_FFMPEG")
+                ),
+                "{name}"
+            );
+            let arches: Vec<&str> = ffmpeg.sources.keys().map(String::as_str).collect();
+            assert_eq!(
+                arches,
+                ["amd64", "arm64"],
+                "{name}: no loong64 build exists"
+            );
+            assert!(
+                ffmpeg.sources["amd64"].member.ends_with("x86_64-v7.0.2")
+                    && ffmpeg.sources["arm64"].member.ends_with("aarch64-v7.0.2"),
+                "{name}: each arch takes its own build"
+            );
+        }
+    }
+
+    #[test]
+    fn a_malformed_tool_is_refused_naming_what_is_wrong() {
+        let original = std::fs::read_to_string(editions().join("enterprise.toml")).unwrap();
+        let sha = "4e1f36bef7bedd4bc5dc25f60a8345d88f57133fa1e754f09b411ac61b854408";
+        let url = "https://files.pythonhosted.org/packages/04/96/";
+        let member = "imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v7.0.2";
+        let cases: &[(&str, &str, &str)] = &[
+            (sha, &sha[..63], "sources.amd64.sha256"),
+            (sha, &sha.to_uppercase(), "64 lowercase hex digits"),
+            (url, "ftp://files.pythonhosted.org/", "sources.amd64.url"),
+            (member, "../ffmpeg", "sources.amd64.member"),
+            (
+                "to = \"/usr/bin/ffmpeg\"",
+                "to = \"usr/bin/ffmpeg\"",
+                "plain absolute file path",
+            ),
+            (
+                "to = \"/usr/bin/ffmpeg\"",
+                "to = \"/usr/local/bin/yunhui-recorder\"",
+                "collides with the component's binary",
+            ),
+            (
+                "env = \"YUNHUI_FFMPEG\"",
+                "env = \"yunhui-ffmpeg\"",
+                "not a variable name",
+            ),
+            (
+                "env = \"YUNHUI_FFMPEG\"",
+                "env = \"PATH\"",
+                "already set by the image",
+            ),
+            (
+                "[components.tools.sources.arm64]",
+                "[components.tools.sources.loong64]",
+                "not one of the edition's arches (amd64, arm64)",
+            ),
+            ("version = \"7.0.2\"", "version = \"\"", "must not be empty"),
+            (
+                "member = ",
+                "archive_member = ",
+                "unknown field `archive_member`",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            assert!(original.contains(from), "{from}");
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("enterprise.toml"),
+                original.replacen(from, to, 1),
+            )
+            .unwrap();
+            let error = Edition::load(dir.path(), "enterprise")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(expected) && error.contains("enterprise.toml"),
+                "{from} -> {to}: expected {expected:?} in: {error}"
+            );
+            if !expected.starts_with("unknown field") {
+                assert!(error.contains("tool \"ffmpeg\""), "{error}");
+            }
+        }
     }
 
     #[test]

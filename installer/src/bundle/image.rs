@@ -1,5 +1,6 @@
-//! Service images: a shared base layer (users, CA bundle, time zones) and one
-//! layer holding the static binary, assembled without Docker.
+//! Service images: a shared base layer (users, CA bundle, time zones), one
+//! layer holding the static binary, one per prebuilt tool of the arch (the
+//! recorder's ffmpeg) and the component's assets, assembled without Docker.
 //!
 //! Reproducibility: tar entries are sorted by path, every mtime is 0, owners
 //! are numeric with empty names, gzip carries no name or time, and the config
@@ -234,11 +235,22 @@ pub struct ServiceImage<'a> {
     pub version: &'a str,
     /// Source revision label (git commit).
     pub revision: &'a str,
+    /// Layers of this arch's tools (`tool_layer`), stacked above the binary.
+    pub tool_layers: &'a [(Descriptor, String)],
     /// Layers shared by every arch of this component (its assets), stacked
-    /// above the binary.
+    /// above the tools.
     pub asset_layers: &'a [(Descriptor, String)],
-    /// Extra `NAME=value` environment of the image (where its assets are).
+    /// Extra `NAME=value` environment of the image (where its assets and
+    /// tools are).
     pub env: &'a [String],
+}
+
+/// A layer holding one executable at the absolute path `to` (mode 0755,
+/// owned by root, so the non-root user runs it but cannot change it).
+pub fn tool_layer(to: &str, executable: Vec<u8>) -> LayerTree {
+    let mut tree = LayerTree::default();
+    tree.file(to.trim_start_matches('/'), 0o755, executable);
+    tree
 }
 
 /// A layer with the files of a source folder under `to` (root-owned,
@@ -335,8 +347,9 @@ pub fn write_service_image(
                 .into_iter()
                 .chain(
                     image
-                        .asset_layers
+                        .tool_layers
                         .iter()
+                        .chain(image.asset_layers)
                         .map(|(_, diff_id)| diff_id.clone()),
                 )
                 .collect(),
@@ -349,7 +362,13 @@ pub fn write_service_image(
         config,
         layers: [base.0.clone(), binary_layer.0]
             .into_iter()
-            .chain(image.asset_layers.iter().map(|(layer, _)| layer.clone()))
+            .chain(
+                image
+                    .tool_layers
+                    .iter()
+                    .chain(image.asset_layers)
+                    .map(|(layer, _)| layer.clone()),
+            )
             .collect(),
         annotations: labels,
     };

@@ -102,6 +102,50 @@ pub struct ComponentEntry {
     pub binary: String,
     /// Arches it was built for.
     pub arches: Vec<String>,
+    /// Prebuilt executables its image carries (the recorder's ffmpeg), and
+    /// for which arches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolEntry>,
+}
+
+/// A prebuilt executable in a component's image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolEntry {
+    /// Name (`ffmpeg`).
+    pub name: String,
+    /// Upstream version.
+    pub version: String,
+    /// SPDX licence expression.
+    pub license: String,
+    /// Path in the image (`/usr/bin/ffmpeg`).
+    pub path: String,
+    /// The arches whose image carries it, with where each copy came from.
+    pub arches: Vec<ToolCopy>,
+    /// Arches whose image was built without it: the edition has no source
+    /// for them (no loong64 build of ffmpeg).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
+}
+
+/// One arch's copy of a tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCopy {
+    /// Bundle arch.
+    pub arch: String,
+    /// Lowercase hex SHA-256 of the file in the image.
+    pub sha256: String,
+    /// `download`: extracted from `url`, whose SHA-256 was checked against
+    /// the edition's; `provided`: taken from `--binaries DIR/<arch>/<name>`.
+    pub source: String,
+    /// The archive it was extracted from (`download` only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    /// SHA-256 of that archive (`download` only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub archive_sha256: String,
+    /// Its path inside the archive (`download` only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub member: String,
 }
 
 /// One multi-arch image.

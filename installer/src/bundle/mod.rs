@@ -8,7 +8,8 @@
 //! manifest.json.sm2sig    SM2 signature over it (DER, SM2 with SM3), as the edition chooses
 //! bundle.pub              the signer's public key (integrity only; pass --key for origin)
 //! sbom.cdx.json           CycloneDX SBOM of the Rust and npm packages that ship
-//! images/                 OCI image layout: one multi-arch image per service
+//! images/                 OCI image layout: one multi-arch image per service (the
+//!                         recorder's with ffmpeg where the edition has a build of it)
 //! bin/<arch>/yunhui       the CLI per arch
 //! charts/ crds/ examples/ when present in the source tree
 //! ```
@@ -20,6 +21,11 @@
 //! for loong64, whose standard library rustup does not ship, the nightly
 //! pinned in Cargo.toml (`[workspace.metadata.yunhui] build-std-toolchain`)
 //! with its `rust-src`, which builds it (`-Zbuild-std`).
+//!
+//! Prebuilt tools of an image (`[[components.tools]]`, the recorder's
+//! ffmpeg) come from `--binaries DIR/<arch>/<name>` when present, otherwise
+//! from their pinned download, checked against its SHA-256 and cached
+//! outside the source tree (`tools`).
 
 pub mod archive;
 pub mod build;
@@ -30,6 +36,7 @@ pub mod manifest;
 pub mod oci;
 pub mod sbom;
 pub mod signing;
+pub mod tools;
 pub mod trust;
 pub mod verify;
 
@@ -126,6 +133,9 @@ pub enum BundleError {
         /// The key's algorithm.
         got: signing::Algorithm,
     },
+    /// A tool of an image could not be had.
+    #[error(transparent)]
+    Tool(#[from] tools::ToolError),
     /// The SBOM could not be produced.
     #[error(transparent)]
     Sbom(#[from] sbom::SbomError),

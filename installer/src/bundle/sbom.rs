@@ -1,7 +1,8 @@
 //! A CycloneDX 1.5 SBOM (JSON) of what ships: the Rust packages linked into
 //! the shipped binaries (normal dependencies reachable from their packages,
-//! per target, from `cargo metadata`) and the non-dev npm packages of the web
-//! client (`services/web/package-lock.json`).
+//! per target, from `cargo metadata`), the non-dev npm packages of the web
+//! client (`services/web/package-lock.json`), and the prebuilt tools of the
+//! images (the recorder's ffmpeg), each with the archive it came from.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -240,11 +241,66 @@ fn npm_components(lock_path: &Path) -> Result<Vec<Component>, SbomError> {
     Ok(out)
 }
 
-/// Builds the SBOM document for the packages `roots` on `targets`.
+/// A prebuilt executable shipped in one arch's image (an edition's
+/// `[[components.tools]]`), as the SBOM lists it.
+#[derive(Debug, Clone)]
+pub struct ShippedTool<'a> {
+    /// The image's repository (`yunhui/recorder`).
+    pub repository: &'a str,
+    /// The tool and where this copy came from.
+    pub entry: &'a super::manifest::ToolEntry,
+    /// One arch's copy (`copy.arch`).
+    pub copy: &'a super::manifest::ToolCopy,
+}
+
+/// The SBOM component of one tool in one image: name, version, licence,
+/// the file's SHA-256, and for a download the archive's URL and SHA-256
+/// (a `distribution` reference) and the member it was extracted from.
+fn tool_component(tool: &ShippedTool<'_>) -> Value {
+    let entry = tool.entry;
+    let copy = tool.copy;
+    let bom_ref = format!(
+        "pkg:generic/{}@{}?arch={}&image={}",
+        entry.name,
+        entry.version,
+        copy.arch,
+        tool.repository.replace('/', "%2F")
+    );
+    let mut properties = vec![
+        json!({ "name": "yunhui:image", "value": tool.repository }),
+        json!({ "name": "yunhui:arch", "value": copy.arch }),
+        json!({ "name": "yunhui:path", "value": entry.path }),
+        json!({ "name": "yunhui:source", "value": copy.source }),
+    ];
+    let mut component = json!({
+        "type": "application",
+        "bom-ref": bom_ref,
+        "name": entry.name,
+        "version": entry.version,
+        "purl": format!("pkg:generic/{}@{}", entry.name, entry.version),
+        "licenses": [{ "expression": entry.license }],
+        "hashes": [{ "alg": "SHA-256", "content": copy.sha256 }],
+    });
+    if !copy.url.is_empty() {
+        properties.push(json!({ "name": "yunhui:archive-member", "value": copy.member }));
+        component["externalReferences"] = json!([{
+            "type": "distribution",
+            "url": copy.url,
+            "comment": format!("{} is extracted from this archive", copy.member),
+            "hashes": [{ "alg": "SHA-256", "content": copy.archive_sha256 }],
+        }]);
+    }
+    component["properties"] = Value::Array(properties);
+    component
+}
+
+/// Builds the SBOM document for the packages `roots` on `targets` and the
+/// prebuilt `tools` of the images.
 pub fn build_sbom(
     source: &Path,
     roots: &[String],
     targets: &[&str],
+    tools: &[ShippedTool<'_>],
     product_version: &str,
     edition: &str,
 ) -> Result<Value, SbomError> {
@@ -275,6 +331,7 @@ pub fn build_sbom(
             }
             v
         })
+        .chain(tools.iter().map(tool_component))
         .collect();
     Ok(json!({
         "bomFormat": "CycloneDX",
