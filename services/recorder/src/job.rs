@@ -258,7 +258,7 @@ impl<'a> Job<'a> {
                 self.mixer.next_packet();
                 return Ok(());
             }
-            self.open()?;
+            self.open().await?;
         }
         self.follow_encoder();
         let packet = self.mixer.next_packet();
@@ -418,10 +418,11 @@ impl<'a> Job<'a> {
 
     /// Opens the job's next file and tells signal, or a live stream's next
     /// connection.
-    fn open(&mut self) -> Result<(), String> {
+    async fn open(&mut self) -> Result<(), String> {
         if let Some(target) = &self.job.stream {
-            let encoder =
-                LiveEncoder::start(&self.config.ffmpeg, &target.url).map_err(|e| e.to_string())?;
+            let encoder = LiveEncoder::start(&self.config.ffmpeg, &target.url)
+                .await
+                .map_err(|e| e.to_string())?;
             let (width, height) = BLACK_KEYFRAME_SIZE;
             let writer =
                 SegmentWriter::stream(encoder.input(), "the live stream", width, height, 1)
