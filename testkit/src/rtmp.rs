@@ -1,7 +1,8 @@
 //! A real RTMP streaming service for live-streaming tests: Debian's nginx
 //! with `libnginx-mod-rtmp` on loopback (tests/setup-machine installs
 //! them), its `rtmp_stat` page saying which streams are being published,
-//! and ffprobe reading a stream back.
+//! and ffprobe reading a stream back; with [`RtmpServer::start_tls`], RTMPS
+//! too (`libnginx-mod-stream` terminating TLS in front of the RTMP port).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::free_port;
 
 const RTMP_MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
+const STREAM_MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
 
 /// nginx serving RTMP application `live` on loopback; stopped when dropped.
 pub struct RtmpServer {
@@ -18,11 +20,29 @@ pub struct RtmpServer {
     /// The RTMP port.
     pub port: u16,
     stat_port: u16,
+    /// The RTMPS port, when started with TLS.
+    pub tls_port: Option<u16>,
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl RtmpServer {
     /// Starts nginx on free loopback ports and waits until it answers.
     pub fn start() -> RtmpServer {
+        Self::start_with(None)
+    }
+
+    /// Like [`RtmpServer::start`], also serving RTMPS on
+    /// [`RtmpServer::tls_port`] with the PEM certificate chain and key at
+    /// `cert` and `key`.
+    pub fn start_tls(cert: &Path, key: &Path) -> RtmpServer {
+        assert!(
+            Path::new(STREAM_MODULE).is_file(),
+            "{STREAM_MODULE} is missing: run tests/setup-machine (libnginx-mod-stream)"
+        );
+        Self::start_with(Some((cert.to_owned(), key.to_owned())))
+    }
+
+    fn start_with(tls: Option<(PathBuf, PathBuf)>) -> RtmpServer {
         assert!(
             Path::new(RTMP_MODULE).is_file(),
             "{RTMP_MODULE} is missing: run tests/setup-machine (nginx, libnginx-mod-rtmp)"
@@ -33,6 +53,8 @@ impl RtmpServer {
             child: None,
             port: free_port(),
             stat_port: free_port(),
+            tls_port: tls.as_ref().map(|_| free_port()),
+            tls,
         };
         server.write_config();
         server.resume();
@@ -46,8 +68,20 @@ impl RtmpServer {
 
     fn write_config(&self) {
         let d = self.dir.path().display();
+        let tls = match (&self.tls, self.tls_port) {
+            (Some((cert, key)), Some(port)) => format!(
+                "load_module {STREAM_MODULE};\n\
+                 stream {{ server {{ listen 127.0.0.1:{port} ssl; \
+                 ssl_certificate {}; ssl_certificate_key {}; \
+                 proxy_pass 127.0.0.1:{}; }} }}\n",
+                cert.display(),
+                key.display(),
+                self.port
+            ),
+            _ => String::new(),
+        };
         let config = format!(
-            "load_module {RTMP_MODULE};\n\
+            "load_module {RTMP_MODULE};\n{tls}\
              daemon off;\nmaster_process off;\nworker_processes 1;\n\
              pid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 64; }}\n\

@@ -14,12 +14,13 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::Db;
-use support::recorder::{WAIT, host_command, join, pattern, recording_server, with_recorder};
+use support::recorder::{
+    RecorderProcess, WAIT, host_command, join, pattern, recording_server, with_recorder,
+};
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::MeetingSession;
@@ -320,51 +321,6 @@ async fn recording_needs_the_tenants_feature_and_a_recorder_and_auto_record_star
     assert_eq!(host.view().recording, RecordingState::Off);
 }
 
-/// A `yunhui-recorder` process, as in a cluster's recorder pool.
-struct RecorderProcess {
-    child: std::process::Child,
-    url: String,
-}
-
-impl RecorderProcess {
-    /// Starts a recorder on `port` (a free one when `None`) that tells
-    /// signal to fetch its files from it, as a recorder pod does.
-    async fn start(signal_url: &str, key: &str, dir: &Path, port: Option<u16>) -> RecorderProcess {
-        let port = port.unwrap_or_else(yunhui_testkit::processes::free_port);
-        let url = format!("http://127.0.0.1:{port}");
-        let child = Command::new(yunhui_testkit::processes::service_binary("yunhui-recorder"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--signal-url", signal_url, "--internal-key", key])
-            .args(["--media-bind", "127.0.0.1:0", "--advertise-url", &url])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start yunhui-recorder");
-        let deadline = Instant::now() + WAIT;
-        while reqwest::get(format!("{url}/healthz")).await.is_err() {
-            assert!(Instant::now() < deadline, "the recorder never answered");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        RecorderProcess { child, url }
-    }
-
-    fn port(&self) -> u16 {
-        self.url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port")
-    }
-}
-
-impl Drop for RecorderProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
     let media_dir = tempfile::tempdir().unwrap();
@@ -380,7 +336,8 @@ async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
         },
     )
     .await;
-    let mut recorder = RecorderProcess::start(&server.base_url, key, volume.path(), None).await;
+    let mut recorder =
+        RecorderProcess::start(&server.base_url, key, volume.path(), None, &[]).await;
     // The recorder's internal API wants the key.
     let refused = reqwest::Client::new()
         .post(format!("{}/internal/v1/recordings", recorder.url))
@@ -437,7 +394,8 @@ async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
     // streams the file from it, ranges included.
     let port = recorder.port();
     drop(recorder);
-    let _recorder = RecorderProcess::start(&server.base_url, key, volume.path(), Some(port)).await;
+    let _recorder =
+        RecorderProcess::start(&server.base_url, key, volume.path(), Some(port), &[]).await;
     serves_ranges(&recording.media_url).await;
     let whole = reqwest::get(&recording.media_url).await.unwrap();
     assert_eq!(whole.status(), reqwest::StatusCode::OK);

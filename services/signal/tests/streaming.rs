@@ -13,15 +13,18 @@
 
 mod support;
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use support::Db;
-use support::recorder::{WAIT, host_command, join, pattern, recording_server};
+use support::recorder::{RecorderProcess, WAIT, host_command, join, pattern, recording_server};
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::MeetingSession;
 use yunhui_proto::api::{CloudRoomStreaming, CreateMeetingRequest, MeetingOptions};
 use yunhui_proto::schedule::CloudRoomRequest;
 use yunhui_proto::signaling::{ErrorCode, HostCommand, StreamingState};
+use yunhui_signal::SignalConfig;
 use yunhui_testkit::rtmp::RtmpServer;
 
 const KEY: &str = "weekly-sync-7f3a";
@@ -330,6 +333,107 @@ async fn a_cloud_room_streams_once_a_tenant_administrator_allows_it() {
     );
     streaming_is(&host, StreamingState::Live).await;
     rtmp.wait_publishing(KEY, true, WAIT).await;
+    assert_eq!(host_command(&host, HostCommand::StopStreaming).await, None);
+    rtmp.wait_publishing(KEY, false, Duration::from_secs(10))
+        .await;
+    host.close().await;
+}
+
+/// A CA, and a certificate for `localhost` it signed, as PEM files in `dir`:
+/// (CA, certificate, key).
+fn localhost_certificate(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtmps_goes_by_name_through_the_recorders_tls_which_checks_the_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key_file) = localhost_certificate(certs.path());
+    let rtmp = RtmpServer::start_tls(&cert, &key_file);
+    let tls_port = rtmp.tls_port.unwrap();
+    // The recorder as a process of its own (as in a recorder pod), trusting
+    // the service's CA through SSL_CERT_FILE.
+    let key = "streaming-test-internal-key";
+    let server = support::start_with(
+        Db::Sqlite,
+        SignalConfig {
+            internal_key: Some(key.into()),
+            ..SignalConfig::default()
+        },
+    )
+    .await;
+    let volume = tempfile::tempdir().unwrap();
+    let recorder = RecorderProcess::start(
+        &server.base_url,
+        key,
+        volume.path(),
+        None,
+        &[("SSL_CERT_FILE", ca.as_os_str())],
+    )
+    .await;
+    server.app.set_record_control(Arc::new(
+        yunhui_signal::recorder_client::HttpRecordControl::new(&recorder.url, key),
+    ));
+    let media_dir = tempfile::tempdir().unwrap();
+    let red = pattern(media_dir.path(), "red", 440);
+    let (host_api, _) = server.meeting(None).await;
+    let meeting = host_api
+        .create_meeting(&CreateMeetingRequest {
+            options: Some(MeetingOptions {
+                live_streaming: true,
+                ..MeetingOptions::default()
+            }),
+            ..CreateMeetingRequest::default()
+        })
+        .await
+        .unwrap();
+    let mut host = join(&server, &meeting, "Host", host_api.token()).await;
+    host.publish_files(&red).await.expect("host publishes");
+
+    // By an address the certificate does not name: refused by the TLS
+    // check, reported, retried.
+    let wrong_name = format!("rtmps://127.0.0.1:{tls_port}/live");
+    assert_eq!(host_command(&host, start(&wrong_name, KEY)).await, None);
+    host.wait_until("the TLS failure reported", WAIT, |v| {
+        v.errors
+            .iter()
+            .any(|(_, m)| m.contains("interrupted") && m.contains("TLS with 127.0.0.1"))
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no TLS failure reported: {:?}", host.view().errors));
+    assert!(rtmp.publishing().await.is_empty());
+    assert_eq!(host_command(&host, HostCommand::StopStreaming).await, None);
+    streaming_is(&host, StreamingState::Off).await;
+
+    // By its name: resolved by the recorder, TLS checked against the CA.
+    let by_name = format!("rtmps://localhost:{tls_port}/live");
+    assert_eq!(host_command(&host, start(&by_name, KEY)).await, None);
+    streaming_is(&host, StreamingState::Live).await;
+    rtmp.wait_publishing(KEY, true, WAIT).await;
+    let streams = codecs(&rtmp, KEY).await;
+    assert!(
+        streams.contains(&("video".into(), "h264".into())),
+        "{streams:?}"
+    );
     assert_eq!(host_command(&host, HostCommand::StopStreaming).await, None);
     rtmp.wait_publishing(KEY, false, Duration::from_secs(10))
         .await;

@@ -2,8 +2,9 @@
 //! participants publishing known test patterns, host commands.
 
 use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use yunhui_client::media::FileMedia;
 use yunhui_client::meeting::{JoinOptions, MeetingSession};
@@ -80,4 +81,57 @@ pub async fn host_command(
         .request(ClientMessage::Host { command }, Duration::from_millis(500))
         .await
         .expect("socket open")
+}
+
+/// A `yunhui-recorder` process, as in a cluster's recorder pool.
+pub struct RecorderProcess {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl RecorderProcess {
+    /// Starts a recorder on `port` (a free one when `None`) that tells
+    /// signal to fetch its files from it, as a recorder pod does.
+    /// `envs` are set in its environment.
+    pub async fn start(
+        signal_url: &str,
+        key: &str,
+        dir: &Path,
+        port: Option<u16>,
+        envs: &[(&str, &std::ffi::OsStr)],
+    ) -> RecorderProcess {
+        let port = port.unwrap_or_else(yunhui_testkit::processes::free_port);
+        let url = format!("http://127.0.0.1:{port}");
+        let child = Command::new(yunhui_testkit::processes::service_binary("yunhui-recorder"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--signal-url", signal_url, "--internal-key", key])
+            .args(["--media-bind", "127.0.0.1:0", "--advertise-url", &url])
+            .arg("--dir")
+            .arg(dir)
+            .envs(envs.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start yunhui-recorder");
+        let deadline = Instant::now() + WAIT;
+        while reqwest::get(format!("{url}/healthz")).await.is_err() {
+            assert!(Instant::now() < deadline, "the recorder never answered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        RecorderProcess { child, url }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port")
+    }
+}
+
+impl Drop for RecorderProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
