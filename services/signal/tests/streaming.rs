@@ -42,6 +42,17 @@ async fn streaming_is(session: &MeetingSession, state: StreamingState) {
         });
 }
 
+/// A meeting whose settings allow live streaming.
+fn streamed() -> CreateMeetingRequest {
+    CreateMeetingRequest {
+        options: Some(MeetingOptions {
+            live_streaming: true,
+            ..MeetingOptions::default()
+        }),
+        ..CreateMeetingRequest::default()
+    }
+}
+
 fn start(push_url: &str, key: &str) -> HostCommand {
     HostCommand::StartStreaming {
         push_url: push_url.into(),
@@ -65,16 +76,7 @@ async fn the_host_streams_the_meeting_as_h264_and_aac_and_a_lost_connection_come
     let dir = tempfile::tempdir().unwrap();
     let server = recording_server(Db::Sqlite, dir.path()).await;
     let (host_api, _) = server.meeting(None).await;
-    let meeting = host_api
-        .create_meeting(&CreateMeetingRequest {
-            options: Some(MeetingOptions {
-                live_streaming: true,
-                ..MeetingOptions::default()
-            }),
-            ..CreateMeetingRequest::default()
-        })
-        .await
-        .unwrap();
+    let meeting = host_api.create_meeting(&streamed()).await.unwrap();
     let mut host = join(&server, &meeting, "Host", host_api.token()).await;
     let mut guest = join(&server, &meeting, "Guest", None).await;
     host.publish_files(&red).await.expect("host publishes");
@@ -189,16 +191,7 @@ async fn streaming_needs_the_tenants_feature_and_the_meetings_setting() {
     let admin = server
         .signed_in_tenant("acme.corp", "admin@acme.example")
         .await;
-    let meeting = admin
-        .create_meeting(&CreateMeetingRequest {
-            options: Some(MeetingOptions {
-                live_streaming: true,
-                ..MeetingOptions::default()
-            }),
-            ..CreateMeetingRequest::default()
-        })
-        .await
-        .unwrap();
+    let meeting = admin.create_meeting(&streamed()).await.unwrap();
     let host = join(&server, &meeting, "Admin", admin.token()).await;
     let (code, message) = host_command(&host, start(&rtmp.push_url(), KEY))
         .await
@@ -396,16 +389,7 @@ async fn rtmps_goes_by_name_through_the_recorders_tls_which_checks_the_certifica
     let media_dir = tempfile::tempdir().unwrap();
     let red = pattern(media_dir.path(), "red", 440);
     let (host_api, _) = server.meeting(None).await;
-    let meeting = host_api
-        .create_meeting(&CreateMeetingRequest {
-            options: Some(MeetingOptions {
-                live_streaming: true,
-                ..MeetingOptions::default()
-            }),
-            ..CreateMeetingRequest::default()
-        })
-        .await
-        .unwrap();
+    let meeting = host_api.create_meeting(&streamed()).await.unwrap();
     let mut host = join(&server, &meeting, "Host", host_api.token()).await;
     host.publish_files(&red).await.expect("host publishes");
 

@@ -29,40 +29,10 @@ const RECORDINGS_VOLUME: &str = "recordings";
 /// The recorder pool's children.
 pub fn build(input: &BuildInput<'_>, recorder: &Recorder) -> Result<Vec<Child>> {
     Ok(vec![
-        Child::from_typed(&Service {
-            metadata: input.owner.meta(&input.name("recorder"), "recorder"),
-            spec: Some(ServiceSpec {
-                type_: Some("ClusterIP".into()),
-                selector: Some(input.owner.selector("recorder")),
-                ports: Some(vec![ServicePort {
-                    name: Some("api".into()),
-                    port: RECORDER_PORT,
-                    target_port: Some(IntOrString::Int(RECORDER_PORT)),
-                    protocol: Some("TCP".into()),
-                    ..ServicePort::default()
-                }]),
-                ..ServiceSpec::default()
-            }),
-            ..Service::default()
-        })?,
-        Child::from_typed(&Service {
-            metadata: input.owner.meta(&input.name("recorder-pods"), "recorder"),
-            spec: Some(ServiceSpec {
-                cluster_ip: Some("None".into()),
-                // A recorder starting up is reachable by name at once.
-                publish_not_ready_addresses: Some(true),
-                selector: Some(input.owner.selector("recorder")),
-                ports: Some(vec![ServicePort {
-                    name: Some("api".into()),
-                    port: RECORDER_PORT,
-                    target_port: Some(IntOrString::Int(RECORDER_PORT)),
-                    protocol: Some("TCP".into()),
-                    ..ServicePort::default()
-                }]),
-                ..ServiceSpec::default()
-            }),
-            ..Service::default()
-        })?,
+        // Signal hands jobs to any recorder through this one.
+        Child::from_typed(&api_service(input, "recorder", false))?,
+        // Each recorder's own name, for the files it holds.
+        Child::from_typed(&api_service(input, "recorder-pods", true))?,
         Child::from_typed(&stateful_set(input, recorder))?,
         pdb(input, "recorder")?,
         // Recorders only connect out for media; signal alone calls them.
@@ -72,6 +42,29 @@ pub fn build(input: &BuildInput<'_>, recorder: &Recorder) -> Result<Vec<Child>> 
             vec![from_signal(input, vec![open_port("TCP", RECORDER_PORT)])],
         )?,
     ])
+}
+
+/// A Service on the recorders' internal API: load-balanced, or `headless`
+/// (a DNS name per recorder, starting ones included).
+fn api_service(input: &BuildInput<'_>, suffix: &str, headless: bool) -> Service {
+    Service {
+        metadata: input.owner.meta(&input.name(suffix), "recorder"),
+        spec: Some(ServiceSpec {
+            type_: (!headless).then(|| "ClusterIP".into()),
+            cluster_ip: headless.then(|| "None".into()),
+            publish_not_ready_addresses: headless.then_some(true),
+            selector: Some(input.owner.selector("recorder")),
+            ports: Some(vec![ServicePort {
+                name: Some("api".into()),
+                port: RECORDER_PORT,
+                target_port: Some(IntOrString::Int(RECORDER_PORT)),
+                protocol: Some("TCP".into()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
 }
 
 /// What the recorder reads from its environment.
