@@ -9,13 +9,16 @@
 //! - [`processes`]: processes and tasks a test starts (a real signal, the
 //!   operator binary), stopped when dropped;
 //! - [`media`]: test patterns made by ffmpeg and what ffprobe and ffmpeg
-//!   see in a recorded file (the recorder's tests and benchmark).
+//!   see in a recorded file (the recorder's tests and benchmark);
+//! - [`rtmp`]: nginx's RTMP module on loopback, the streaming service of
+//!   the live-streaming tests.
 
 pub mod chart;
 pub mod cluster;
 pub mod control_plane;
 pub mod media;
 pub mod processes;
+pub mod rtmp;
 
 pub use cluster::{client_from, create, example, namespace, repo, wait};
 pub use control_plane::{ControlPlane, OPERATOR_NAMESPACE, OPERATOR_USER, render_chart};

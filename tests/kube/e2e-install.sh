@@ -10,16 +10,22 @@
 #   4. `yunhui install --config site.yaml`: CRDs, the operator chart (the
 #      operator runs as a pod from the bundle's image, with the chart's RBAC),
 #      both shapes of the database — MediaCluster "prod" with SQLite on a
-#      volume, "office" with an external PostgreSQL the harness starts —
-#      each with a Tenant whose first administrator comes from a Secret and
-#      a Gateway (NodePort)
-#   5. signal, SFU and SIP gateway pods Ready from our images: non-root,
-#      read-only root filesystems
+#      volume and a recorder pool writing to a volume of its own, "office"
+#      with an external PostgreSQL the harness starts — each with a Tenant
+#      whose first administrator comes from a Secret (acme may record) and a
+#      Gateway (NodePort)
+#   5. signal, SFU, SIP gateway and recorder pods Ready from our images:
+#      non-root, read-only root filesystems
 #   6. two Chromium browsers meet through the Gateway's address: the
 #      administrator signs in, a colleague joins, each decodes the other
 #   7. `kubectl delete pod` of the SFU: media comes back by itself (timed);
 #      then a room system (SIPp) dials the SIP gateway pod, keys in the
-#      meeting's password and is heard by the administrator
+#      meeting's password and is heard by the administrator; then the
+#      administrator records the meeting in the cloud from the meeting page
+#      (the colleague sees the indicator): the recorder pod's WebM file is on
+#      its hostPath volume (ffprobe: one VP8 and one Opus stream, >= 3 s),
+#      listed as finished by `GET /api/v1/recordings` and served, byte for
+#      byte, through the Gateway by signal from the recorder pod
 #   8. `yunhui registry push` of a second bundle (a new version) into the
 #      site's registry (docker-registry, TLS and basic auth), then
 #      `yunhui upgrade` from it: every pod pulls with the credentials,
@@ -27,10 +33,13 @@
 #      the administrators' accounts and scheduled meetings survive, on the
 #      volume and in PostgreSQL
 #   9. `yunhui uninstall`: nothing of ours is left in the API or on the node
+#      but the volume claims of the database and the recordings, kept on
+#      purpose
 #
 # Every failure names its step and prints the pods, their events and logs.
-# Must run as root. Figures (image sizes, times, node memory) go to
-# $YUNHUI_E2E_FIGURES (default: <work dir>/figures.txt) and stdout.
+# Must run as root. Figures (image sizes, times, the recording, node
+# memory) go to $YUNHUI_E2E_FIGURES (default: <work dir>/figures.txt) and
+# stdout.
 #
 # Environment: YUNHUI_BIN (the host's `yunhui`; default
 # $CARGO_TARGET_DIR/debug/yunhui), YUNHUI_STATIC_BIN (a folder with the
@@ -244,6 +253,23 @@ spec:
   persistentVolumeReclaimPolicy: Retain
   hostPath: {path: "$work/volumes/signal-data", type: Directory}
 EOF
+# The recorder's volume likewise; its storage class (which names no
+# StorageClass: nothing provisions) binds the recorder's claim to it and
+# the database's claim elsewhere.
+recordings_dir="$work/volumes/recordings"
+mkdir -p "$recordings_dir"
+chown 65532:65532 "$recordings_dir"
+k apply -f - >/dev/null <<EOF || fail "PersistentVolume for the recordings"
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: yunhui-e2e-recordings}
+spec:
+  storageClassName: yunhui-e2e-recordings
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: "$recordings_dir", type: Directory}
+EOF
 mkdir -p "$work/site"
 cat >"$work/site/resources.yaml" <<EOF
 apiVersion: v1
@@ -260,6 +286,7 @@ spec:
   signal: {replicas: 1}
   sfu: {architecture: amd64, networking: HostNetwork, udpPort: 7882, tcpPort: 7881, minNodes: 1, maxNodes: 1}
   sip: {enabled: true, port: 5060}
+  recorder: {enabled: true, replicas: 1, storageSize: 1Gi, storageClassName: yunhui-e2e-recordings}
 ---
 apiVersion: yunhui.dev/v1alpha1
 kind: Tenant
@@ -269,6 +296,7 @@ spec:
   mediaCluster: prod
   domains: [acme.example]
   licence: {concurrentPorts: 50}
+  features: {recording: true}
   firstAdmin: {secretName: acme-first-admin}
 ---
 apiVersion: yunhui.dev/v1alpha1
@@ -347,14 +375,14 @@ pods_ready() { # selector count
   ready=$(k get pods -n "$NS" -l "$1" -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True || true)
   [ "$ready" -ge "$2" ]
 }
-for component in signal sfu sip; do
+for component in signal sfu sip recorder; do
   wait_for 240 "the $component pod of prod Ready" pods_ready "app.kubernetes.io/component=$component,app.kubernetes.io/instance=prod" 1
   figure "$component pod Ready $(since "$t_install") s after yunhui install began"
 done
 for component in signal sfu; do
   wait_for 240 "the $component pod of office Ready" pods_ready "app.kubernetes.io/component=$component,app.kubernetes.io/instance=office" 1
 done
-ok "signal, SFU and SIP gateway pods Ready (prod on SQLite, office on PostgreSQL)"
+ok "signal, SFU, SIP gateway and recorder pods Ready (prod on SQLite, office on PostgreSQL)"
 # What runs is what the pod spec says: the containers' processes run as
 # 65532 and their root filesystems are read-only.
 check_process() { # pod container
@@ -368,7 +396,7 @@ check_process() { # pod container
   [ "$uid" = 65532 ] || fail "$1/$2 runs as uid $uid, not 65532"
   grep -E '^[^ ]+ / ' "/proc/$pid/mounts" | grep -qE ' ro[ ,]' || fail "$1/$2: root filesystem is writable"
 }
-for component in signal sfu sip operator; do
+for component in signal sfu sip recorder operator; do
   label="app.kubernetes.io/component=$component,app.kubernetes.io/instance=prod"
   [ "$component" = operator ] && label="app.kubernetes.io/name=yunhui-operator"
   pod=$(k get pods -n "$NS" -l "$label" -o jsonpath='{.items[0].metadata.name}')
@@ -379,7 +407,7 @@ for component in signal sfu sip operator; do
   image=$(k get pod -n "$NS" "$pod" -o jsonpath='{.spec.containers[0].image}')
   case "$image" in "$registry/yunhui/"*) ;; *) fail "$pod runs $image, not an image of the bundle" ;; esac
 done
-ok "operator, signal, SFU and SIP gateway run as uid 65532 on read-only root filesystems, from the bundle's images"
+ok "operator, signal, SFU, SIP gateway and recorder run as uid 65532 on read-only root filesystems, from the bundle's images"
 
 # ---------------------------------------------------------------------------
 step "6. a meeting through the Gateway"
@@ -389,6 +417,11 @@ url="http://127.0.0.1:$node_port"
 wait_for 60 "signal through the Gateway's NodePort ($url/readyz)" curl -sf "$url/readyz"
 curl -sf "$url/" | grep -qi '<html' || fail "$url/ does not serve the web client"
 has_password() { [ -n "$(k get secret -n "$NS" "$1" -o jsonpath='{.data.password}')" ]; }
+sign_in() { # url email password -> token
+  curl -sf -H 'content-type: application/json' \
+    -d "{\"login\":\"$2\",\"password\":\"$3\"}" "$1/api/v1/sessions" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
 wait_for 120 "the operator wrote the first administrator's password into the Secret" has_password acme-first-admin
 admin_password=$(k get secret -n "$NS" acme-first-admin -o jsonpath='{.data.password}' | base64 -d)
 figure "meeting possible (web client served, administrator created) $(since "$t_install") s after yunhui install began"
@@ -404,7 +437,7 @@ sip_dial="sipp -sf $here/sip/dial_in_and_talk.xml -s {number} $sip_ip:5060 -i $n
 (cd "$root/tests/browser" && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error)
 YUNHUI_URL=$url YUNHUI_ADMIN_EMAIL=$ADMIN_EMAIL YUNHUI_ADMIN_PASSWORD=$admin_password \
   YUNHUI_SFU_RESTART="$kube_bin/kubectl --kubeconfig $kube/kubeconfig delete pod -n $NS $sfu_pod --wait=false" \
-  YUNHUI_SIP_DIAL="$sip_dial" YUNHUI_RESULT="$work/meeting.json" \
+  YUNHUI_SIP_DIAL="$sip_dial" YUNHUI_RECORD=1 YUNHUI_RESULT="$work/meeting.json" \
   node "$root/tests/browser/installed/meeting.js" || { current="6-7. a meeting, then the SFU pod deleted"; fail "browsers (output above)"; }
 ok "two browsers exchanged audio and video through the Gateway"
 current="7. the SFU pod deleted"
@@ -413,15 +446,71 @@ figure "SFU pod deleted: media back in both browsers after $restart_ms ms"
 figure "SIP room system in the meeting $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sip_join_ms"])' "$work/meeting.json") ms after SIPp dialled (password keyed in)"
 ok "media came back by itself after the SFU pod was deleted"
 ok "a SIP room system (SIPp) dialled into the meeting through the gateway pod, keyed in the password and was heard"
+current="7. a cloud recording"
+recording() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recording"][sys.argv[2]])' "$work/meeting.json" "$1"; }
+recording_id=$(recording id) || fail "meeting.js reported no recording"
+ok "the administrator recorded the meeting from the meeting page; the colleague saw the indicator"
+# The file, once the recorder reported it finished: listed as the
+# administrator's, finished, with its length and size.
+token=$(sign_in "$url" "$ADMIN_EMAIL" "$admin_password") || fail "signing in over the API (prod)"
+recording_listed() {
+  curl -sf -H "authorization: Bearer $token" "$url/api/v1/recordings" >"$work/recordings.json" &&
+    python3 - "$work/recordings.json" "$recording_id" <<'PY'
+import json, sys
+listed = json.load(open(sys.argv[1]))
+mine = [r for r in listed if r["id"] == sys.argv[2]]
+sys.exit(0 if len(listed) == 1 and mine and mine[0]["state"] == "ready" and mine[0]["duration_ms"] >= 3000 else 1)
+PY
+}
+poll 30 recording_listed ||
+  fail "GET /api/v1/recordings does not list recording $recording_id alone as finished (ready, >= 3 s) after 30 s: $(cat "$work/recordings.json" 2>/dev/null)"
+listed() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0][sys.argv[2]])' "$work/recordings.json" "$1"; }
+listed_size=$(listed size_bytes)
+media_url=$(listed media_url)
+say "the recording's media_url: $media_url"
+media_key=$(python3 -c 'import sys, urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["key"][0])' "$media_url") ||
+  fail "no key in the recording's media_url $media_url"
+ok "GET /api/v1/recordings through the Gateway lists the recording as finished ($(listed duration_ms) ms, $listed_size bytes)"
+# On the recorder pod's volume: written by the pod's user, as long as listed.
+mapfile -t recorded < <(find "$recordings_dir" -maxdepth 1 -type f -name '*.webm')
+[ "${#recorded[@]}" = 1 ] || fail "want one WebM file on the recorder's volume $recordings_dir, found: $(ls -ln "$recordings_dir")"
+recorded_file=${recorded[0]}
+[ "$(stat -c %u:%g "$recorded_file")" = 65532:65532 ] || fail "$recorded_file is owned by $(stat -c %u:%g "$recorded_file"), not the recorder's 65532"
+recorded_size=$(stat -c %s "$recorded_file")
+[ "$recorded_size" = "$listed_size" ] || fail "the list says $listed_size bytes, $recorded_file has $recorded_size"
+ok "the recording is on the recorder's volume: $(basename "$recorded_file"), $recorded_size bytes"
+ffprobe -v error -show_entries stream=codec_type,codec_name:format=duration -of json "$recorded_file" >"$work/ffprobe.json" ||
+  fail "ffprobe cannot read $recorded_file"
+recorded_s=$(python3 - "$work/ffprobe.json" <<'PY'
+import json, sys
+probe = json.load(open(sys.argv[1]))
+streams = sorted((s["codec_type"], s["codec_name"]) for s in probe["streams"])
+duration = float(probe["format"].get("duration", 0))
+if streams != [("audio", "opus"), ("video", "vp8")] or duration < 3:
+    sys.exit(f"want one vp8 and one opus stream lasting >= 3 s, ffprobe says {streams}, {duration} s")
+print(f"{duration:.1f}")
+PY
+) || fail "the recorded file: $recorded_s"
+# The demuxer's time base for the decoded frames: the speaker's switch may
+# put two frames 1 ms apart, which a frame-rate time base would collide.
+ffmpeg -nostdin -v error -xerror -i "$recorded_file" -enc_time_base -1 -f null - 2>"$work/ffmpeg-decode.log" && [ ! -s "$work/ffmpeg-decode.log" ] ||
+  fail "ffmpeg does not decode $recorded_file cleanly: $(head -n 5 "$work/ffmpeg-decode.log")"
+ok "ffprobe reads one VP8 and one Opus stream, $recorded_s s; ffmpeg decodes it to the end"
+# Signal cannot read the recorder's volume: it relays the recorder pod's
+# internal API, whole and by range.
+media="$url/api/v1/recordings/$recording_id/media?key=$media_key"
+curl -sf -o "$work/recording-served.webm" "$media" || fail "GET $media failed"
+cmp -s "$work/recording-served.webm" "$recorded_file" ||
+  fail "GET /api/v1/recordings/$recording_id/media served $(stat -c %s "$work/recording-served.webm") bytes that differ from the file on the volume"
+range_status=$(curl -s -o "$work/recording-range" -w '%{http_code}' -H 'Range: bytes=100-1099' "$media")
+[ "$range_status" = 206 ] && cmp -s "$work/recording-range" <(tail -c +101 "$recorded_file" | head -c 1000) ||
+  fail "a range request for bytes 100-1099 answered $range_status with $(stat -c %s "$work/recording-range") bytes that are not the file's"
+ok "GET /api/v1/recordings/{id}/media through the Gateway serves the file's bytes from the recorder pod (whole and a range)"
+figure "cloud recording: $recorded_s s, $((recorded_size / 1024)) KiB ($(awk -v b="$recorded_size" -v s="$recorded_s" 'BEGIN{printf "%.0f", b*8/s/1000}') kbit/s); the colleague saw the indicator $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recording_indicator_ms"])' "$work/meeting.json") ms after the click; $(recording took_ms) ms in the browsers from Record to stopped"
 free -m | awk '/^Mem:/{print "node memory used with the meeting over: " $3 " MiB of " $2 " MiB"}' | tee -a "$figures"
 
 # ---------------------------------------------------------------------------
 step "8. yunhui upgrade to a new version"
-sign_in() { # url email password -> token
-  curl -sf -H 'content-type: application/json' \
-    -d "{\"login\":\"$2\",\"password\":\"$3\"}" "$1/api/v1/sessions" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
-}
 schedule() { # url token topic -> id
   curl -sf -H 'content-type: application/json' -H "authorization: Bearer $2" \
     -d "{\"topic\":\"$3\",\"start\":\"2030-01-07T10:00\",\"time_zone\":\"Asia/Shanghai\",\"duration_minutes\":30}" \
@@ -512,7 +601,7 @@ all_from_site_registry() {
   not_ready=$(k get pods -n "$NS" -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -vc True || true)
   [ "$not_ready" = 0 ] && [ -z "$(echo "$images" | grep -v "^$registry/yunhui/[a-z]*:0.1.1$")" ]
 }
-wait_for 240 "every pod (operator, signal, SFU, SIP) Ready on 0.1.1 from the site registry" all_from_site_registry
+wait_for 240 "every pod (operator, signal, SFU, SIP, recorder) Ready on 0.1.1 from the site registry" all_from_site_registry
 figure "yunhui upgrade until signal 0.1.1 Ready: $(since "$t") s"
 wait_for 60 "signal answers after the upgrade" curl -sf "$url/readyz"
 token=$(sign_in "$url" "$ADMIN_EMAIL" "$admin_password") || fail "prod's administrator cannot sign in after the upgrade"
@@ -536,16 +625,21 @@ wait_for 120 "pods, CRDs and cluster roles of ours gone" gone
 left=$(k get all,secrets,configmaps,serviceaccounts,roles,rolebindings,networkpolicies,poddisruptionbudgets,leases \
   -n "$NS" -o name 2>/dev/null | grep -vxE 'configmap/kube-root-ca.crt|serviceaccount/default' || true)
 [ -z "$left" ] || fail "left in $NS after uninstall: $left"
-# The database's volume claim is kept on purpose, with the accounts and
-# meetings in it: removing it is a separate decision of the site's.
-claims=$(k get persistentvolumeclaims -n "$NS" -o name)
-[ "$claims" = persistentvolumeclaim/data-prod-signal-0 ] || fail "volume claims after uninstall: '$claims' (want only the kept data-prod-signal-0)"
+# The volume claims of the database and of the recordings are kept on
+# purpose, with the accounts, meetings and recorded files in them: removing
+# them is a separate decision of the site's.
+claims=$(k get persistentvolumeclaims -n "$NS" -o name | sort | tr '\n' ' ')
+want_claims="persistentvolumeclaim/data-prod-signal-0 persistentvolumeclaim/recordings-prod-recorder-0 "
+[ "$claims" = "$want_claims" ] || fail "volume claims after uninstall: '$claims' (want only the kept $want_claims)"
+[ "$(k get persistentvolume yunhui-e2e-recordings -o jsonpath='{.status.phase}/{.spec.claimRef.name}')" = Bound/recordings-prod-recorder-0 ] ||
+  fail "the recordings' volume is not bound to the kept claim: $(k get persistentvolume yunhui-e2e-recordings -o jsonpath='{.status.phase}/{.spec.claimRef.name}')"
+cmp -s "$recorded_file" "$work/recording-served.webm" || fail "the recorded file is gone from the kept volume: $recorded_file"
 no_containers() {
   [ -z "$(ctr --address "$kube/node/containerd/containerd.sock" -n k8s.io tasks list -q 2>/dev/null)" ]
 }
 wait_for 60 "no containers left on the node" no_containers
 ss -lun | grep -q ':7882 ' && fail "the SFU's UDP port 7882 is still bound on the node"
-ok "nothing of ours left in the API (but the kept database claim) or on the node"
+ok "nothing of ours left in the API (but the kept claims of the database and the recordings, the file still on its volume) or on the node"
 echo
 echo "figures:"
 cat "$figures"

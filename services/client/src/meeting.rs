@@ -14,8 +14,9 @@ use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc};
 use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::signaling::{
-    ChatMessage, ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, Participant,
-    LiveStream, RecordingState, ServerMessage, VideoQuality, VideoSubscription, WaitingParticipant,
+    ChatMessage, ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, LiveStream,
+    Participant, RecordingState, ServerMessage, VideoQuality, VideoSubscription,
+    WaitingParticipant,
 };
 
 use crate::media::{
@@ -115,6 +116,10 @@ pub struct MeetingView {
     pub invites: Vec<(String, String)>,
     /// How this participant's calls out went, every status in order.
     pub dials: Vec<DialUpdate>,
+    /// Every error the server sent, as (code, message), in order: answers
+    /// to this participant's requests, and news such as a recording or
+    /// live stream that stopped or broke off (sent to hosts).
+    pub errors: Vec<(ErrorCode, String)>,
 }
 
 /// One [`ServerMessage::DialStatus`].
@@ -604,6 +609,7 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             reason: reason.clone(),
             participant_id: participant_id.clone(),
         }),
+        ServerMessage::Error { code, message } => view.errors.push((*code, message.clone())),
         _ => {}
     }
 }

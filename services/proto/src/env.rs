@@ -147,6 +147,11 @@ pub const RECORDER_LISTEN: &str = "YUNHUI_RECORDER_LISTEN";
 /// Local UDP address for the recorder's media. Read by the recorder.
 pub const RECORDER_MEDIA_BIND: &str = "YUNHUI_RECORDER_MEDIA_BIND";
 
+/// Path of the ffmpeg the recorder runs for live streams (default: `ffmpeg`
+/// on the `PATH`; the recorder image sets `/usr/bin/ffmpeg`). Read by the
+/// recorder.
+pub const FFMPEG: &str = "YUNHUI_FFMPEG";
+
 /// Directory of the recordings: the recorder writes there; signal streams
 /// "My videos" from there when it can read it. Read by the recorder and
 /// signal.

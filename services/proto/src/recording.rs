@@ -76,7 +76,9 @@ pub fn stream_target(push_url: &str, stream_key: &str) -> Result<StreamTarget, S
         .chars()
         .all(|c| c.is_ascii_graphic() && !matches!(c, '/' | '"' | '\'' | '\\'))
     {
-        return Err("the stream key has spaces, slashes, quotes or characters outside ASCII".into());
+        return Err(
+            "the stream key has spaces, slashes, quotes or characters outside ASCII".into(),
+        );
     }
     Ok(StreamTarget {
         url: format!("{push_url}/{key}"),

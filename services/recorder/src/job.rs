@@ -4,6 +4,12 @@
 //! stretch of `recording`, closed on `paused`, `off`, the meeting's end or
 //! everyone leaving — reporting each file to signal as a [`RecordEvent`].
 //!
+//! A live-streaming job ([`RecordJob::stream`]) is the same but for its
+//! output: it follows the meeting's streaming state, and its WebM goes into
+//! ffmpeg ([`crate::stream`]) instead of a file; a connection that fails or
+//! drops is reported and started again after a growing wait
+//! ([`crate::stream::retry_delay`]) until the host stops the stream.
+//!
 //! [`Recorder`] is the [`RecordControl`] signal hands jobs to: in process in
 //! `yunhui up`, behind the recorder's internal API in a cluster.
 
@@ -15,11 +21,12 @@ use std::time::{Duration, Instant};
 use yunhui_client::media::{AudioPacket, TrackKind, VideoPacket};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, MeetingView};
 use yunhui_proto::recording::{RecordControl, RecordEvent, RecordEvents, RecordJob};
-use yunhui_proto::signaling::RecordingState;
+use yunhui_proto::signaling::{RecordingState, StreamingState};
 
 use crate::frames::{FrameAssembler, Vp8Frame};
 use crate::mixer::AudioMixer;
 use crate::picture::{VideoSwitch, choose};
+use crate::stream::{EncoderState, LiveEncoder, retry_delay};
 use crate::webm::{BLACK_KEYFRAME, BLACK_KEYFRAME_SIZE, SegmentWriter};
 
 /// One mixed audio packet per tick.
@@ -41,6 +48,16 @@ pub struct RecorderConfig {
     /// This recorder's base URL as signal reaches its internal API, reported
     /// with each file; `None` when signal reads [`RecorderConfig::dir`] itself.
     pub advertise_url: Option<String>,
+    /// The ffmpeg live streams run ([`crate::stream`]).
+    pub ffmpeg: PathBuf,
+}
+
+/// The ffmpeg to run: `YUNHUI_FFMPEG` when set, else `ffmpeg` on the `PATH`.
+pub fn ffmpeg_from_env() -> PathBuf {
+    std::env::var_os(yunhui_proto::env::FFMPEG)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("ffmpeg"))
 }
 
 /// Takes recording jobs and runs each in a task of its own.
@@ -128,6 +145,19 @@ struct OpenFile {
     /// The shown participant's clock: (who, their RTP timestamp, file time
     /// in ms) of an anchor frame, so later frames keep their own spacing.
     video_clock: Option<(Arc<str>, u32, u64)>,
+    /// The encoder a live stream's "file" goes into.
+    encoder: Option<LiveEncoder>,
+}
+
+/// A live stream's connections: how many failed in a row, when the next
+/// starts, whether the current one was reported live.
+#[derive(Default)]
+struct Connection {
+    failures: u32,
+    retry_at: Option<Instant>,
+    reported_live: bool,
+    /// Encoders of ended connections, still sending what they have.
+    finishing: Vec<LiveEncoder>,
 }
 
 struct Job<'a> {
@@ -139,6 +169,7 @@ struct Job<'a> {
     mixer: AudioMixer,
     assemblers: HashMap<Arc<str>, FrameAssembler>,
     switch: VideoSwitch,
+    connection: Connection,
 }
 
 impl<'a> Job<'a> {
@@ -156,6 +187,7 @@ impl<'a> Job<'a> {
             mixer: AudioMixer::new(1).map_err(|e| format!("no audio mixer: {e}"))?,
             assemblers: HashMap::new(),
             switch: VideoSwitch::new(),
+            connection: Connection::default(),
         })
     }
 
@@ -176,11 +208,20 @@ impl<'a> Job<'a> {
             tokio::select! {
                 _ = tick.tick() => {
                     let view = session.view();
-                    let state = view.recording;
-                    if !session.is_connected() || view.ended.is_some() || state == RecordingState::Off {
+                    let (on, writing) = match &self.job.stream {
+                        Some(_) => {
+                            let on = view.streaming.state != StreamingState::Off;
+                            (on, on)
+                        }
+                        None => (
+                            view.recording != RecordingState::Off,
+                            view.recording == RecordingState::Recording,
+                        ),
+                    };
+                    if !session.is_connected() || view.ended.is_some() || !on {
                         break Ok(());
                     }
-                    let result = if state == RecordingState::Recording {
+                    let result = if writing {
                         self.tick(session, &view).await
                     } else {
                         self.close()
@@ -198,6 +239,9 @@ impl<'a> Job<'a> {
             }
         };
         let closed = self.close();
+        for encoder in std::mem::take(&mut self.connection.finishing) {
+            encoder.finish().await;
+        }
         outcome.and(closed)
     }
 
@@ -205,8 +249,18 @@ impl<'a> Job<'a> {
     /// picture's source chosen, black frames while nobody shows video.
     async fn tick(&mut self, session: &MeetingSession, view: &MeetingView) -> Result<(), String> {
         if self.file.is_none() {
+            let waiting = self
+                .connection
+                .retry_at
+                .is_some_and(|at| Instant::now() < at);
+            if waiting {
+                // Between two connections of a live stream: the mix goes on.
+                self.mixer.next_packet();
+                return Ok(());
+            }
             self.open()?;
         }
+        self.follow_encoder();
         let packet = self.mixer.next_packet();
         let now = Instant::now();
         let with_video: Vec<&str> = view
@@ -243,20 +297,73 @@ impl<'a> Job<'a> {
             return Ok(());
         };
         let audio_at = file.audio_packets * TICK.as_millis() as u64;
-        file.writer
-            .write_audio(audio_at, &packet)
-            .map_err(|e| format!("writing {}: {e}", file.name))?;
+        if let Err(e) = file.writer.write_audio(audio_at, &packet) {
+            return self.write_failed(e);
+        }
         file.audio_packets += 1;
         let showing = wanted.is_some() || self.switch.shown().is_some();
         if !showing && file.last_video.is_none_or(|at| at.elapsed() >= BLACK_EVERY) {
             let at = file.opened.elapsed().as_millis() as u64;
-            file.writer
-                .write_video(at, true, BLACK_KEYFRAME)
-                .map_err(|e| format!("writing {}: {e}", file.name))?;
+            if let Err(e) = file.writer.write_video(at, true, BLACK_KEYFRAME) {
+                return self.write_failed(e);
+            }
             file.has_keyframe = true;
             file.last_video = Some(Instant::now());
         }
         Ok(())
+    }
+
+    /// A write to the open output failed: the end of a file's recording,
+    /// but only of one connection of a live stream.
+    fn write_failed(&mut self, error: std::io::Error) -> Result<(), String> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        if file.encoder.is_none() {
+            return Err(format!("writing {}: {error}", file.name));
+        }
+        self.interrupt(error.to_string());
+        Ok(())
+    }
+
+    /// Reports a live stream's connection once it is live, and interrupts
+    /// it once its encoder ended.
+    fn follow_encoder(&mut self) {
+        let Some(encoder) = self.file.as_ref().and_then(|f| f.encoder.as_ref()) else {
+            return;
+        };
+        match encoder.state() {
+            EncoderState::Connecting => {}
+            EncoderState::Live => {
+                if !self.connection.reported_live {
+                    self.connection.reported_live = true;
+                    self.connection.failures = 0;
+                    tracing::info!("the live stream is going out");
+                    (self.events)(RecordEvent::StreamLive);
+                }
+            }
+            EncoderState::Exited(why) => self.interrupt(why),
+        }
+    }
+
+    /// Ends the live stream's current connection after a failure, and
+    /// schedules the next one.
+    fn interrupt(&mut self, reason: String) {
+        let Some(file) = self.file.take() else {
+            return;
+        };
+        if let Some(encoder) = file.encoder {
+            self.connection.finishing.push(encoder);
+        }
+        let delay = retry_delay(self.connection.failures);
+        self.connection.failures += 1;
+        self.connection.retry_at = Some(Instant::now() + delay);
+        self.connection.reported_live = false;
+        tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "the live stream was interrupted");
+        (self.events)(RecordEvent::StreamInterrupted {
+            reason,
+            retry_in_ms: delay.as_millis() as u64,
+        });
     }
 
     async fn video(&mut self, session: &MeetingSession, packet: VideoPacket) -> Result<(), String> {
@@ -292,9 +399,9 @@ impl<'a> Job<'a> {
         }
         let now = file.opened.elapsed().as_millis() as u64;
         let at = frame_time(&mut file.video_clock, source, frame.rtp_timestamp, now);
-        file.writer
-            .write_video(at, frame.keyframe, &frame.data)
-            .map_err(|e| format!("writing {}: {e}", file.name))?;
+        if let Err(e) = file.writer.write_video(at, frame.keyframe, &frame.data) {
+            return self.write_failed(e);
+        }
         file.has_keyframe = true;
         file.last_video = Some(Instant::now());
         Ok(())
@@ -309,8 +416,21 @@ impl<'a> Job<'a> {
         );
     }
 
-    /// Opens the job's next file and tells signal.
+    /// Opens the job's next file and tells signal, or a live stream's next
+    /// connection.
     fn open(&mut self) -> Result<(), String> {
+        if let Some(target) = &self.job.stream {
+            let encoder =
+                LiveEncoder::start(&self.config.ffmpeg, &target.url).map_err(|e| e.to_string())?;
+            let (width, height) = BLACK_KEYFRAME_SIZE;
+            let writer =
+                SegmentWriter::stream(encoder.input(), "the live stream", width, height, 1)
+                    .map_err(|e| format!("starting the live stream: {e}"))?;
+            self.connection.retry_at = None;
+            tracing::info!("connecting the live stream");
+            self.set_output(writer, 0, "the live stream".into(), Some(encoder));
+            return Ok(());
+        }
         let index = self.files + 1;
         let name = format!("{}-{index}.webm", self.job.job_id);
         let path = self.config.dir.join(&name);
@@ -324,6 +444,17 @@ impl<'a> Job<'a> {
             location: self.config.advertise_url.clone(),
         });
         tracing::info!(file = %name, "recording into a new file");
+        self.set_output(writer, index, name, None);
+        Ok(())
+    }
+
+    fn set_output(
+        &mut self,
+        writer: SegmentWriter,
+        index: u32,
+        name: String,
+        encoder: Option<LiveEncoder>,
+    ) {
         self.file = Some(OpenFile {
             writer,
             index,
@@ -333,10 +464,10 @@ impl<'a> Job<'a> {
             has_keyframe: false,
             last_video: None,
             video_clock: None,
+            encoder,
         });
-        // The new file starts at the shown participant's next keyframe.
+        // The new output starts at the shown participant's next keyframe.
         self.switch = VideoSwitch::new();
-        Ok(())
     }
 
     /// Finishes the open file, if any, and tells signal.
@@ -344,6 +475,16 @@ impl<'a> Job<'a> {
         let Some(file) = self.file.take() else {
             return Ok(());
         };
+        if let Some(encoder) = file.encoder {
+            // The end of a live stream: what is buffered goes to ffmpeg,
+            // which sends it and closes the connection.
+            if let Err(e) = file.writer.finish() {
+                tracing::debug!(error = %e, "the live stream's last second was not sent");
+            }
+            self.connection.finishing.push(encoder);
+            tracing::info!("the live stream is stopped");
+            return Ok(());
+        }
         let summary = file
             .writer
             .finish()

@@ -42,6 +42,7 @@ pub mod internal_api;
 pub mod job;
 pub mod mixer;
 pub mod picture;
+pub mod stream;
 pub mod webm;
 
-pub use job::{Recorder, RecorderConfig};
+pub use job::{Recorder, RecorderConfig, ffmpeg_from_env};

@@ -1,6 +1,7 @@
 //! `yunhui-recorder`: the recorder on its own (the shape used in
 //! Kubernetes, one pod of the MediaCluster's recorder pool): the internal
-//! API signal hands recording jobs to, files on the pod's volume.
+//! API signal hands recording and live-streaming jobs to, files on the
+//! pod's volume, and ffmpeg for the live streams.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ struct Args {
     /// Local UDP address for the meetings' media.
     #[arg(long, env = yunhui_proto::env::RECORDER_MEDIA_BIND, default_value = "0.0.0.0:0")]
     media_bind: String,
+    /// The ffmpeg live streams run (H.264 and AAC over RTMP).
+    #[arg(long, env = yunhui_proto::env::FFMPEG, default_value = "ffmpeg")]
+    ffmpeg: PathBuf,
 }
 
 #[tokio::main]
@@ -60,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         dir: args.dir.clone(),
         media_bind: args.media_bind.clone(),
         advertise_url: args.advertise_url.clone(),
+        ffmpeg: args.ffmpeg.clone(),
     })
     .with_context(|| format!("creating the recordings directory {}", args.dir.display()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -17,80 +17,15 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{Db, Server};
+use support::Db;
+use support::recorder::{WAIT, host_command, join, pattern, recording_server, with_recorder};
 use yunhui_client::api::ApiClient;
-use yunhui_client::media::{FileMedia, TrackKind};
-use yunhui_client::meeting::{JoinOptions, MeetingSession};
-use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingOptions, RecordingFileState};
-use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, RecordingState};
-use yunhui_recorder::{Recorder, RecorderConfig};
+use yunhui_client::media::TrackKind;
+use yunhui_client::meeting::MeetingSession;
+use yunhui_proto::api::{CreateMeetingRequest, MeetingOptions, RecordingFileState};
+use yunhui_proto::signaling::{ErrorCode, HostCommand, RecordingState};
 use yunhui_signal::SignalConfig;
 use yunhui_testkit::media::{self, colour_at, mean_volume, probe};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-/// A participant's test pattern: a solid colour and a tone.
-fn pattern(dir: &Path, colour: &str, hz: u32) -> FileMedia {
-    let source = format!("color=c={colour}:s=320x240:r=15:d=4");
-    FileMedia {
-        ivf: media::vp8_clip(dir, colour, &source, "200k", 15),
-        ogg: media::opus_tone(dir, hz, 4),
-        audio_level: 20,
-    }
-}
-
-/// A server whose meetings can be recorded into `dir`.
-async fn recording_server(db: Db, dir: &Path) -> Server {
-    let config = SignalConfig {
-        recordings_dir: Some(dir.to_path_buf()),
-        internal_key: Some("recording-test-internal-key".into()),
-        ..SignalConfig::default()
-    };
-    let server = support::start_with(db, config).await;
-    with_recorder(&server, dir);
-    server
-}
-
-fn with_recorder(server: &Server, dir: &Path) {
-    let recorder = Recorder::new(RecorderConfig {
-        signal_url: server.base_url.clone(),
-        dir: dir.to_path_buf(),
-        media_bind: "127.0.0.1:0".into(),
-        advertise_url: None,
-    })
-    .expect("recorder");
-    server.app.set_record_control(Arc::new(recorder));
-}
-
-async fn join(
-    server: &Server,
-    meeting: &Meeting,
-    name: &str,
-    token: Option<&str>,
-) -> MeetingSession {
-    MeetingSession::join(
-        &server.base_url,
-        JoinOptions {
-            meeting_number: meeting.number.clone(),
-            display_name: name.into(),
-            token: token.map(String::from),
-            media_bind: Some("127.0.0.1:0".into()),
-            ..JoinOptions::default()
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{name} could not join: {e}"))
-}
-
-async fn host_command(
-    session: &MeetingSession,
-    command: HostCommand,
-) -> Option<(ErrorCode, String)> {
-    session
-        .request(ClientMessage::Host { command }, Duration::from_millis(500))
-        .await
-        .expect("socket open")
-}
 
 async fn recording_is(session: &MeetingSession, state: RecordingState) {
     session

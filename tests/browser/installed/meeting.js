@@ -4,7 +4,9 @@
 // it by number; each must decode the other's audio and video. Then, when
 // YUNHUI_SFU_RESTART is set, that shell command deletes the SFU pod and the
 // media must come back on its own (no rejoin by hand), and the time it took
-// is reported.
+// is reported. When YUNHUI_RECORD is set, the administrator then records the
+// meeting in the cloud from the meeting page: the colleague sees the
+// indicator, the recorder writes for a few seconds, the administrator stops.
 //
 // Environment:
 //   YUNHUI_URL             where browsers open the web client
@@ -15,6 +17,9 @@
 //                          has a SIP room system (SIPp) dial into the meeting,
 //                          key in its password, talk and hang up; the
 //                          administrator must hear it
+//   YUNHUI_RECORD          optional: `1` records the meeting (the Tenant may
+//                          record, the MediaCluster runs a recorder); the
+//                          recording's id goes to the result as `recording`
 //   YUNHUI_RESULT          optional: file the measured figures go to (JSON)
 //
 // Exits non-zero with the browsers' consoles and last frames on failure.
@@ -29,7 +34,11 @@ const admin = { email: required("YUNHUI_ADMIN_EMAIL"), password: required("YUNHU
 const restart = process.env.YUNHUI_SFU_RESTART;
 const sipDial = process.env.YUNHUI_SIP_DIAL;
 const resultFile = process.env.YUNHUI_RESULT;
+const record = process.env.YUNHUI_RECORD === "1";
 const MEETING_PASSWORD = "1357";
+/** How long the recorder writes once its file is open. */
+const RECORD_MS = 5_000;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function required(name) {
   const value = process.env[name];
@@ -69,6 +78,34 @@ async function waitForDecodingAgain(participant, publisherId, timeoutMs) {
     if ((seenDrop && frames > 5) || frames > startFrames + 5) return last;
   }
   throw new Error(`${participant.name} decodes no video from ${publisherId} within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
+
+/** Waits until `p`'s recording indicator shows `state` ("off": hidden). */
+async function waitForIndicator(p, state, timeout = 30_000) {
+  const selector = `[data-testid="recording-indicator"][data-state="${state}"]`;
+  try {
+    await p.page.waitForSelector(selector, { state: state === "off" ? "hidden" : "visible", timeout });
+  } catch (error) {
+    const shown = await p.page.evaluate(() => {
+      const indicator = document.querySelector('[data-testid="recording-indicator"]');
+      const start = document.querySelector('[data-testid="record-start"]');
+      return { indicator: indicator?.dataset.state, text: indicator?.textContent, refusal: start?.title };
+    });
+    throw new Error(`${p.name}'s recording indicator is not ${state} after ${timeout} ms: ${JSON.stringify(shown)}`, { cause: error });
+  }
+}
+
+/** Polls the host's recordings until one is being written; returns it. */
+async function waitForFileBeingWritten(token, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let recordings = [];
+  while (Date.now() < deadline) {
+    recordings = await api("GET", "/api/v1/recordings", undefined, token);
+    const writing = recordings.find((r) => r.state === "recording");
+    if (writing) return writing;
+    await sleep(250);
+  }
+  throw new Error(`no recording is being written ${timeoutMs} ms after the start: ${JSON.stringify(recordings)}`);
 }
 
 const participants = [];
@@ -147,6 +184,30 @@ try {
       { timeout: 15_000 },
     );
     console.log(`sip: ${device.display_name} dialled in, keyed in the password, was heard and hung up`);
+  }
+
+  if (record) {
+    // Only the host has the Record button; the click goes over signaling,
+    // signal hands the job to the recorder pod, which joins hidden.
+    await host.testid("record-start").waitFor({ state: "visible", timeout: 20_000 });
+    assert.equal(await guest.testid("record-start").isVisible(), false, "only the host records");
+    const clicked = Date.now();
+    await host.testid("record-start").click();
+    await waitForIndicator(guest, "recording");
+    result.recording_indicator_ms = Date.now() - clicked;
+    assert.match(await guest.testid("recording-indicator").innerText(), /Recording/);
+    const writing = await waitForFileBeingWritten(token, 30_000);
+    const opened = Date.now();
+    // The recorder is in the meeting now, hidden: nobody lists it.
+    for (const p of [host, guest]) {
+      const names = await p.page.evaluate(() => window.yunhui.participants.map((x) => x.display_name));
+      assert.equal(names.length, 2, `${p.name} lists only the two browsers while recording: ${JSON.stringify(names)}`);
+    }
+    await sleep(RECORD_MS);
+    await host.testid("record-stop").click();
+    for (const p of [host, guest]) await waitForIndicator(p, "off");
+    result.recording = { id: writing.id, recorded_ms: Date.now() - opened, took_ms: Date.now() - clicked };
+    console.log(`recording: the colleague saw the indicator ${result.recording_indicator_ms} ms after the click; ${result.recording.recorded_ms} ms recorded, ${result.recording.took_ms} ms from Record to the indicator gone`);
   }
 } catch (error) {
   failed = true;

@@ -95,9 +95,19 @@ struct OpenCluster {
     blocks: Vec<u8>,
 }
 
+/// Where a segment goes.
+enum Output {
+    /// A file: synced to the disk about once a second, and finished with
+    /// Cues, SeekHead, Duration and the Segment's size.
+    File(File),
+    /// A live stream (an encoder's input): written cluster by cluster and
+    /// never sought back into, so it stays a Segment of unknown size.
+    Stream(Box<dyn Write + Send>),
+}
+
 /// Writes one WebM file, block by block; see the module documentation.
 pub struct SegmentWriter {
-    file: File,
+    out: Output,
     path: PathBuf,
     /// Where the Segment's size field is, and where its data starts (the
     /// origin of SeekHead and Cues positions).
@@ -132,14 +142,39 @@ impl SegmentWriter {
     /// change size at any later keyframe) and a 48 kHz Opus track of
     /// `audio_channels` (1 or 2) channels encoded with [`OPUS_PRE_SKIP`].
     pub fn create(path: &Path, width: u16, height: u16, audio_channels: u8) -> io::Result<Self> {
-        if !(1..=2).contains(&audio_channels) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("a recording has mono or stereo audio, not {audio_channels} channels"),
-            ));
-        }
-        let mut file = File::create(path).map_err(|e| context(e, "creating", path))?;
+        check_channels(audio_channels)?;
+        let file = File::create(path).map_err(|e| context(e, "creating", path))?;
+        Self::start(Output::File(file), path, width, height, audio_channels)
+    }
 
+    /// Like [`SegmentWriter::create`], into a live stream: `out` (named
+    /// `name` in errors) receives the headers now and each Cluster as it
+    /// closes; [`SegmentWriter::finish`] writes what is buffered and
+    /// flushes, nothing more.
+    pub fn stream(
+        out: Box<dyn Write + Send>,
+        name: &str,
+        width: u16,
+        height: u16,
+        audio_channels: u8,
+    ) -> io::Result<Self> {
+        check_channels(audio_channels)?;
+        Self::start(
+            Output::Stream(out),
+            Path::new(name),
+            width,
+            height,
+            audio_channels,
+        )
+    }
+
+    fn start(
+        mut out: Output,
+        path: &Path,
+        width: u16,
+        height: u16,
+        audio_channels: u8,
+    ) -> io::Result<Self> {
         let mut head = Vec::with_capacity(512);
         ebml::master(&mut head, ids::EBML, |h| {
             ebml::uint(h, ids::EBML_VERSION, 1);
@@ -203,11 +238,13 @@ impl SegmentWriter {
             });
         });
 
-        file.write_all(&head)
-            .and_then(|()| file.sync_data())
-            .map_err(|e| context(e, "writing the headers of", path))?;
+        match &mut out {
+            Output::File(file) => file.write_all(&head).and_then(|()| file.sync_data()),
+            Output::Stream(stream) => stream.write_all(&head).and_then(|()| stream.flush()),
+        }
+        .map_err(|e| context(e, "writing the headers of", path))?;
         Ok(SegmentWriter {
-            file,
+            out,
             path: path.to_owned(),
             segment_size_at,
             segment_data_at,
@@ -281,6 +318,18 @@ impl SegmentWriter {
     pub fn finish(mut self) -> io::Result<SegmentSummary> {
         self.interleave(true)?;
         self.close_cluster()?;
+        let file = match &mut self.out {
+            Output::File(file) => file,
+            Output::Stream(stream) => {
+                stream
+                    .flush()
+                    .map_err(|e| context(e, "finishing", &self.path))?;
+                return Ok(SegmentSummary {
+                    duration_ms: self.end_ms,
+                    bytes: self.end,
+                });
+            }
+        };
 
         let mut tail = Vec::new();
         let cues_at = self.end;
@@ -327,13 +376,11 @@ impl SegmentWriter {
             (self.segment_size_at, &segment_size),
         ];
         for (at, bytes) in patches {
-            self.file
-                .seek(SeekFrom::Start(at))
-                .and_then(|_| self.file.write_all(bytes))
+            file.seek(SeekFrom::Start(at))
+                .and_then(|_| file.write_all(bytes))
                 .map_err(|e| context(e, "finishing", &self.path))?;
         }
-        self.file
-            .sync_all()
+        file.sync_all()
             .map_err(|e| context(e, "syncing", &self.path))?;
         Ok(SegmentSummary {
             duration_ms: self.end_ms,
@@ -431,13 +478,15 @@ impl SegmentWriter {
         body.extend_from_slice(&cluster.blocks);
         let mut bytes = Vec::with_capacity(body.len() + 12);
         ebml::binary(&mut bytes, ids::CLUSTER, &body);
-        self.file
-            .write_all(&bytes)
-            .and_then(|()| self.file.flush())
-            .map_err(|e| context(e, "writing a cluster to", &self.path))?;
-        if self.last_sync.elapsed() >= SYNC_INTERVAL {
-            self.file
-                .sync_data()
+        match &mut self.out {
+            Output::File(file) => file.write_all(&bytes).and_then(|()| file.flush()),
+            Output::Stream(stream) => stream.write_all(&bytes).and_then(|()| stream.flush()),
+        }
+        .map_err(|e| context(e, "writing a cluster to", &self.path))?;
+        if let Output::File(file) = &mut self.out
+            && self.last_sync.elapsed() >= SYNC_INTERVAL
+        {
+            file.sync_data()
                 .map_err(|e| context(e, "syncing", &self.path))?;
             self.last_sync = Instant::now();
         }
@@ -448,6 +497,16 @@ impl SegmentWriter {
         self.end += bytes.len() as u64;
         Ok(())
     }
+}
+
+fn check_channels(audio_channels: u8) -> io::Result<()> {
+    if (1..=2).contains(&audio_channels) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("a recording has mono or stereo audio, not {audio_channels} channels"),
+    ))
 }
 
 /// The OpusHead of RFC 7845 section 5.1, which Matroska's A_OPUS takes as

@@ -10,8 +10,8 @@ mod control;
 mod dial;
 mod leases;
 mod recording;
-mod streaming;
 mod restore;
+mod streaming;
 mod video;
 
 pub use leases::renew_leases;

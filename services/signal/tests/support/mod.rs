@@ -5,6 +5,7 @@
 
 pub mod pool;
 pub mod postgres;
+pub mod recorder;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

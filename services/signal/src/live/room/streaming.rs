@@ -152,7 +152,8 @@ impl Rooms {
         } = change
         else {
             let mut state = room.state.lock().await;
-            let now = next(state.streaming.state, false).map_err(|e| Error::InvalidInput(e.into()))?;
+            let now =
+                next(state.streaming.state, false).map_err(|e| Error::InvalidInput(e.into()))?;
             state.streaming.state = now;
             tracing::info!("the host stopped the live stream");
             broadcast(&state, &state.meeting_state());
