@@ -1,11 +1,15 @@
-// What the browser remembers between visits: the display name and the
-// signed-in session. Kept in localStorage under `yunhui.*` keys.
+// What the browser remembers between visits: the display name, the
+// signed-in session and, per meeting number, where the host last streamed
+// it live (push and watch address, never the stream key). Kept in
+// localStorage under `yunhui.*` keys.
 
 import type { Session } from "./proto";
 
 const NAME_KEY = "yunhui.displayName";
 const SESSION_KEY = "yunhui.session";
 const DEVICE_KEY = "yunhui.device";
+/** Followed by the meeting number. */
+const LIVE_STREAM_PREFIX = "yunhui.liveStream.";
 /** Dispatched on `window` when this page signs in or out. */
 export const SESSION_EVENT = "yunhui:session";
 
@@ -64,4 +68,20 @@ export const localProfile = {
     write(SESSION_KEY, null);
     window.dispatchEvent(new Event(SESSION_EVENT));
   },
+
+  /** Where this browser last streamed meeting `number` live (empty strings: never). */
+  streamAddresses(number: string): { pushUrl: string; watchUrl: string } {
+    try {
+      const saved = JSON.parse(read(LIVE_STREAM_PREFIX + number) ?? "{}") as { pushUrl?: unknown; watchUrl?: unknown };
+      return {
+        pushUrl: typeof saved.pushUrl === "string" ? saved.pushUrl : "",
+        watchUrl: typeof saved.watchUrl === "string" ? saved.watchUrl : "",
+      };
+    } catch {
+      return { pushUrl: "", watchUrl: "" };
+    }
+  },
+  /** Remembers meeting `number`'s push and watch address; the stream key is a secret and never kept. */
+  rememberStreamAddresses: (number: string, addresses: { pushUrl: string; watchUrl: string }) =>
+    write(LIVE_STREAM_PREFIX + number, JSON.stringify({ pushUrl: addresses.pushUrl, watchUrl: addresses.watchUrl })),
 };

@@ -3,8 +3,8 @@
 // controls. Room state comes only from the server's messages; local clicks
 // change local tracks at once and wait for the server's echo for everything
 // shown to others. The pieces live in their own modules: participant_list,
-// host_panel, chat_panel, self_controls, recording_controls, screen_share,
-// ask_dialog.
+// host_panel, chat_panel, self_controls, recording_controls,
+// streaming_controls, screen_share, ask_dialog.
 
 import { askChoice, askText } from "./ask_dialog";
 import { ChatPanel } from "./chat_panel";
@@ -20,6 +20,7 @@ import { RecordingControls, RecordingIndicator } from "./recording_controls";
 import type { ChatMessage, DialState, HostCommand, Participant, ServerMessage, WaitingParticipant } from "./proto";
 import { LIMITS } from "./proto";
 import { ScreenShare } from "./screen_share";
+import { LiveIndicator, StreamingControls } from "./streaming_controls";
 import { SelfControls } from "./self_controls";
 import type { Joined, SignalingChannel } from "./signaling";
 import { computeLayout, type LayoutMode } from "./view_layout";
@@ -105,11 +106,13 @@ export class MeetingRoom {
     h("span", {}, "End for all 结束会议"),
   );
   private readonly recordingIndicator = new RecordingIndicator();
+  private readonly liveIndicator: LiveIndicator;
   private readonly participantList: ParticipantList;
   private readonly hostPanel: HostPanel;
   private readonly chat: ChatPanel;
   private readonly selfControls: SelfControls;
   private readonly recordingControls: RecordingControls;
+  private readonly streamingControls: StreamingControls;
   private readonly screenShare: ScreenShare;
 
   constructor(
@@ -136,6 +139,8 @@ export class MeetingRoom {
     this.screenShare = new ScreenShare(this.media, channel, (text) => this.say(text));
     this.hostPanel = new HostPanel((command) => this.sendHost(command));
     this.recordingControls = new RecordingControls((command) => this.sendHost(command));
+    this.streamingControls = new StreamingControls(joined.meeting_number, (command) => this.sendHost(command));
+    this.liveIndicator = new LiveIndicator((command) => this.sendHost(command), (text) => this.say(text));
     this.chat = new ChatPanel(
       this.selfId,
       (to, text) => this.channel.send(to ? { type: "chat", to, text } : { type: "chat", text }),
@@ -205,6 +210,7 @@ export class MeetingRoom {
         "header",
         { class: "meeting-header" },
         h("div", { class: "brand small" }, h("span", { class: "logo" }, "云"), "Yunhui"),
+        this.liveIndicator.root,
         h(
           "div",
           { class: "meeting-title" },
@@ -238,7 +244,15 @@ export class MeetingRoom {
         ),
       ),
       this.notice,
-      h("footer", { class: "controls" }, ...this.selfControls.elements, this.recordingControls.root, this.endButton, leaveButton),
+      h(
+        "footer",
+        { class: "controls" },
+        ...this.selfControls.elements,
+        this.recordingControls.root,
+        this.streamingControls.root,
+        this.endButton,
+        leaveButton,
+      ),
     );
   }
 
@@ -335,7 +349,10 @@ export class MeetingRoom {
         this.say(dialStatusText(message.target, message.state, message.reason));
         break;
       case "error":
-        this.recordingControls.refused(message.code, message.message);
+        // A start waiting in the live-stream dialog shows its refusal there; other errors may answer a recording command.
+        if (!this.streamingControls.refused(message.code, message.message)) {
+          this.recordingControls.refused(message.code, message.message);
+        }
         this.say(message.message);
         break;
       case "hello":
@@ -420,6 +437,9 @@ export class MeetingRoom {
     this.lockBadge.hidden = !state?.locked;
     this.recordingIndicator.show(state?.recording ?? "off");
     this.recordingControls.render(state?.recording ?? "off", isHost);
+    const stream = state?.streaming ?? { state: "off" };
+    this.liveIndicator.show(stream, isHost);
+    this.streamingControls.render(stream, state?.options.live_streaming ?? false, isHost);
     const view = this.listView;
     for (const participant of this.participants.values()) this.participantList.render(participant, view);
     for (const [id, tile] of this.tiles) tile.setSpotlight(state?.spotlight === id);

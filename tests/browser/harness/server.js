@@ -17,7 +17,7 @@ export const webDir = process.env.YUNHUI_WEB_DIR ?? join(repoRoot, "services/web
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-function freeTcpPort() {
+export function freeTcpPort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once("error", reject);
