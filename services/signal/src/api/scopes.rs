@@ -25,6 +25,7 @@ pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
             "/templates",
             "/locations",
             "/recordings",
+            "/admin/cloud-rooms",
         ]
         .iter()
         .any(|prefix| p == *prefix || p.starts_with(&format!("{prefix}/"))) =>
