@@ -1333,6 +1333,82 @@ async fn gateway_follows_its_media_cluster_appearing_and_changing() {
     .await;
 }
 
+/// A NodePort Gateway is reached at its host and node port, so that is the
+/// address its discovery document (and so signal's links) and its status
+/// name: the port Kubernetes allocated to its Service, read back after the
+/// Service is created, or the fixed `spec.exposure.nodePort` once set.
+#[tokio::test(flavor = "multi_thread")]
+async fn node_port_gateway_publishes_the_port_clients_use() {
+    let c = admin().await;
+    let ns = "it-gateway-nodeport";
+    namespace(&c, ns).await;
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.spec.signal.external_url = Some("http://127.0.0.1:9".into());
+    mc.spec.sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    mc.spec.sfu.udp_port = 48892;
+    mc.spec.sfu.tcp_port = 48891;
+    create(&c, ns, &mc).await;
+    let mut gw = example::<Gateway>("gateway.yaml");
+    gw.spec.hosts = vec!["meet.nodeport.example".into()];
+    gw.spec.exposure.mode = yunhui_crds::gateway::ExposureMode::NodePort;
+    create(&c, ns, &gw).await;
+    let services: Api<Service> = Api::namespaced(c.clone(), ns);
+    let config_maps: Api<ConfigMap> = Api::namespaced(c.clone(), ns);
+    let gateways: Api<Gateway> = Api::namespaced(c.clone(), ns);
+    let service_port = || {
+        let services = services.clone();
+        async move {
+            let svc = services.get_opt("public").await.ok()??;
+            svc.spec?.ports?.first()?.node_port
+        }
+    };
+    let document_api = || {
+        let cms = config_maps.clone();
+        async move {
+            let cm = cms.get_opt("prod-discovery").await.ok()??;
+            let doc: yunhui_proto::discovery::Discovery =
+                serde_json::from_str(cm.data?.get("discovery.json")?).ok()?;
+            Some(doc.api)
+        }
+    };
+    let ready_api_url = || {
+        let g = gateways.clone();
+        async move {
+            let status = g.get("public").await.ok()?.status?;
+            status.is_ready().then_some(status.api_url?)
+        }
+    };
+
+    let allocated = wait("the Service's allocated node port", 30, service_port).await;
+    let expected = format!("http://meet.nodeport.example:{allocated}/api/v1");
+    let published = wait("the discovery document", 30, document_api).await;
+    assert_eq!(published, expected, "the document names the allocated port");
+    let status = wait("Gateway Ready", 30, ready_api_url).await;
+    assert_eq!(status, expected);
+    assert_eq!(service_port().await, Some(allocated), "the port stays");
+
+    // A fixed port replaces the allocated one, in the Service and the document.
+    let fixed = if allocated == 31443 { 31444 } else { 31443 };
+    gateways
+        .patch(
+            "public",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"exposure": {"nodePort": fixed}}})),
+        )
+        .await
+        .expect("fix the node port");
+    let expected = format!("http://meet.nodeport.example:{fixed}/api/v1");
+    wait("the document with the fixed port", 30, || async {
+        (document_api().await.as_deref() == Some(expected.as_str())).then_some(())
+    })
+    .await;
+    assert_eq!(service_port().await, Some(fixed));
+    wait("the status with the fixed port", 30, || async {
+        (ready_api_url().await.as_deref() == Some(expected.as_str())).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn chart_manifests_pass_a_server_side_dry_run() {
     let c = admin().await;

@@ -16,7 +16,9 @@
 #      Gateway (NodePort)
 #   5. signal, SFU, SIP gateway and recorder pods Ready from our images:
 #      non-root, read-only root filesystems
-#   6. two Chromium browsers meet through the Gateway's address: the
+#   6. signal serves the Gateway's discovery document and hands out join
+#      links on the Gateway's address (its allocated node port); two
+#      Chromium browsers meet through that address: the
 #      administrator signs in, a colleague joins, each decodes the other
 #   7. `kubectl delete pod` of the SFU: media comes back by itself (timed);
 #      then a room system (SIPp) dials the SIP gateway pod, keys in the
@@ -25,7 +27,8 @@
 #      (the colleague sees the indicator): the recorder pod's WebM file is on
 #      its hostPath volume (ffprobe: one VP8 and one Opus stream, >= 3 s),
 #      listed as finished by `GET /api/v1/recordings` and served, byte for
-#      byte, through the Gateway by signal from the recorder pod
+#      byte, at the media_url listed (on the Gateway's address) by signal
+#      from the recorder pod
 #   8. `yunhui registry push` of a second bundle (a new version) into the
 #      site's registry (docker-registry, TLS and basic auth), then
 #      `yunhui upgrade` from it: every pod pulls with the credentials,
@@ -425,6 +428,18 @@ sign_in() { # url email password -> token
 wait_for 120 "the operator wrote the first administrator's password into the Secret" has_password acme-first-admin
 admin_password=$(k get secret -n "$NS" acme-first-admin -o jsonpath='{.data.password}' | base64 -d)
 figure "meeting possible (web client served, administrator created) $(since "$t_install") s after yunhui install began"
+# Signal builds its links on the Gateway's address: the discovery document
+# the operator writes (with the node port Kubernetes allocated), mounted
+# into the pod (the kubelet may take a minute to bring a later version).
+discovery_api() { curl -sf "$url/.well-known/yunhui" | python3 -c 'import json,sys; print(json.load(sys.stdin)["api"])'; }
+discovery_names_gateway() { [ "$(discovery_api)" = "$url/api/v1" ]; }
+wait_for 120 "signal serves the Gateway's discovery document naming $url" discovery_names_gateway
+token=$(sign_in "$url" "$ADMIN_EMAIL" "$admin_password") || fail "signing in over the API (prod)"
+join_url=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $token" -d '{}' "$url/api/v1/meetings" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["join_url"])') || fail "creating a meeting over the API (prod)"
+case "$join_url" in "$url/j/"*) ;; *) fail "a new meeting's join_url $join_url is not on the Gateway's address $url (discovery: $(discovery_api))" ;; esac
+curl -sf "$join_url" | grep -qi '<html' || fail "the join link $join_url does not open the web client"
+ok "the discovery document and a new meeting's join link are on the Gateway's address ($join_url)"
 sfu_pod=$(k get pods -n "$NS" -l app.kubernetes.io/component=sfu,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].metadata.name}')
 # A room system dials the SIP gateway's pod from this machine (SIPp).
 sip_ip=$(k get pods -n "$NS" -l app.kubernetes.io/component=sip,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].status.podIP}')
@@ -468,8 +483,7 @@ listed() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0][sy
 listed_size=$(listed size_bytes)
 media_url=$(listed media_url)
 say "the recording's media_url: $media_url"
-media_key=$(python3 -c 'import sys, urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["key"][0])' "$media_url") ||
-  fail "no key in the recording's media_url $media_url"
+case "$media_url" in "$url/api/v1/recordings/$recording_id/media?key="*) ;; *) fail "the recording's media_url $media_url is not on the Gateway's address $url" ;; esac
 ok "GET /api/v1/recordings through the Gateway lists the recording as finished ($(listed duration_ms) ms, $listed_size bytes)"
 # On the recorder pod's volume: written by the pod's user, as long as listed.
 mapfile -t recorded < <(find "$recordings_dir" -maxdepth 1 -type f -name '*.webm')
@@ -498,14 +512,14 @@ ffmpeg -nostdin -v error -xerror -i "$recorded_file" -enc_time_base -1 -f null -
 ok "ffprobe reads one VP8 and one Opus stream, $recorded_s s; ffmpeg decodes it to the end"
 # Signal cannot read the recorder's volume: it relays the recorder pod's
 # internal API, whole and by range.
-media="$url/api/v1/recordings/$recording_id/media?key=$media_key"
+media=$media_url
 curl -sf -o "$work/recording-served.webm" "$media" || fail "GET $media failed"
 cmp -s "$work/recording-served.webm" "$recorded_file" ||
   fail "GET /api/v1/recordings/$recording_id/media served $(stat -c %s "$work/recording-served.webm") bytes that differ from the file on the volume"
 range_status=$(curl -s -o "$work/recording-range" -w '%{http_code}' -H 'Range: bytes=100-1099' "$media")
 [ "$range_status" = 206 ] && cmp -s "$work/recording-range" <(tail -c +101 "$recorded_file" | head -c 1000) ||
   fail "a range request for bytes 100-1099 answered $range_status with $(stat -c %s "$work/recording-range") bytes that are not the file's"
-ok "GET /api/v1/recordings/{id}/media through the Gateway serves the file's bytes from the recorder pod (whole and a range)"
+ok "the recording's media_url (the Gateway's address) serves the file's bytes from the recorder pod (whole and a range)"
 figure "cloud recording: $recorded_s s, $((recorded_size / 1024)) KiB ($(awk -v b="$recorded_size" -v s="$recorded_s" 'BEGIN{printf "%.0f", b*8/s/1000}') kbit/s); the colleague saw the indicator $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recording_indicator_ms"])' "$work/meeting.json") ms after the click; $(recording took_ms) ms in the browsers from Record to stopped"
 free -m | awk '/^Mem:/{print "node memory used with the meeting over: " $3 " MiB of " $2 " MiB"}' | tee -a "$figures"
 

@@ -1,6 +1,7 @@
 //! The pure build step of a Gateway: exposure (Ingress or Service), TLS
 //! Secrets when generated, and the discovery document ConfigMap that the
-//! MediaCluster's signal serves at `/.well-known/yunhui`.
+//! MediaCluster's signal serves at `/.well-known/yunhui` and builds its
+//! links on ([`public_url`]: the address clients really use).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,10 @@ pub struct BuildInput<'a> {
     pub cluster: &'a MediaClusterSpec,
     /// Generated TLS material (when `spec.tls.generate`).
     pub tls: Option<&'a TlsMaterial>,
+    /// The node port Kubernetes allocated to the Gateway's Service, read
+    /// from the cluster (NodePort exposure without `spec.exposure.nodePort`);
+    /// none before the Service exists.
+    pub allocated_node_port: Option<i32>,
 }
 
 /// Secret holding the served certificate.
@@ -41,10 +46,35 @@ pub fn tls_secret_name(gateway: &str, spec: &GatewaySpec) -> String {
         .unwrap_or_else(|| format!("{gateway}-tls"))
 }
 
-/// The discovery document published for the gateway.
-pub fn discovery_document(spec: &GatewaySpec, cluster: &MediaClusterSpec) -> Discovery {
+/// The address clients reach the Gateway at: `https://<first host>` for an
+/// Ingress (which terminates TLS with the Gateway's certificate) or a
+/// LoadBalancer (port 443, whose TLS the load balancer terminates: the
+/// Service forwards to signal's plain HTTP port), and
+/// `http://<first host>:<node port>` for NodePort exposure, on
+/// `spec.exposure.nodePort` when fixed, else on the port Kubernetes
+/// allocated (`allocated_node_port`): a node port leads straight to signal's
+/// plain HTTP port. None while the allocated port is not known yet (the
+/// Service is about to be created).
+pub fn public_url(spec: &GatewaySpec, allocated_node_port: Option<i32>) -> Option<String> {
+    let host = spec.hosts.first().map(String::as_str).unwrap_or_default();
+    match spec.exposure.mode {
+        ExposureMode::Ingress | ExposureMode::LoadBalancer => Some(format!("https://{host}")),
+        ExposureMode::NodePort => spec
+            .exposure
+            .node_port
+            .or(allocated_node_port)
+            .map(|port| format!("http://{host}:{port}")),
+    }
+}
+
+/// The discovery document published for the gateway reached at `public_url`.
+pub fn discovery_document(
+    spec: &GatewaySpec,
+    cluster: &MediaClusterSpec,
+    public_url: &str,
+) -> Discovery {
     let host = spec.hosts.first().cloned().unwrap_or_default();
-    let mut doc = Discovery::for_public_url(&format!("https://{host}"));
+    let mut doc = Discovery::for_public_url(public_url);
     doc.media = Some(Media {
         udp_port: u16::try_from(cluster.sfu.udp_port).unwrap_or_default(),
         tcp_port: u16::try_from(cluster.sfu.tcp_port).ok(),
@@ -140,7 +170,7 @@ fn service(owner: &Owner, spec: &GatewaySpec, mode: ExposureMode, cluster: &str)
             ),
             selector: Some(signal_selector(cluster)),
             ports: Some(vec![ServicePort {
-                name: Some("https".into()),
+                name: Some(HTTPS_PORT_NAME.into()),
                 port: 443,
                 target_port: Some(IntOrString::Int(SIGNAL_PORT)),
                 protocol: Some("TCP".into()),
@@ -153,7 +183,25 @@ fn service(owner: &Owner, spec: &GatewaySpec, mode: ExposureMode, cluster: &str)
     }
 }
 
-/// Builds every child of a Gateway.
+/// The node port Kubernetes allocated to the HTTPS port of the Gateway's
+/// Service (as read from the cluster), if any.
+pub fn allocated_node_port(service: &Service) -> Option<i32> {
+    service
+        .spec
+        .as_ref()?
+        .ports
+        .as_ref()?
+        .iter()
+        .find(|p| p.name.as_deref() == Some(HTTPS_PORT_NAME))?
+        .node_port
+}
+
+/// Name of the Gateway Service's one port.
+const HTTPS_PORT_NAME: &str = "https";
+
+/// Builds every child of a Gateway. The discovery document waits for the
+/// Gateway's address: with NodePort exposure and no fixed port, until the
+/// Service's allocated port is an input (the reconcile's second pass).
 pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
     let owner = input.owner;
     let spec = input.spec;
@@ -191,8 +239,9 @@ pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
             &cluster_name,
         ))?),
     }
-    if spec.discovery.enabled {
-        let doc = discovery_document(spec, input.cluster);
+    let url = public_url(spec, input.allocated_node_port);
+    if let (true, Some(url)) = (spec.discovery.enabled, url) {
+        let doc = discovery_document(spec, input.cluster, &url);
         children.push(Child::from_typed(&ConfigMap {
             metadata: owner.meta(&discovery_config_map_name(&cluster_name), "discovery"),
             data: Some(BTreeMap::from([(
@@ -230,10 +279,34 @@ mod tests {
         }
     }
 
+    /// The discovery document among `children`, if any.
+    fn document(children: &[Child]) -> Option<serde_json::Value> {
+        let cm = children
+            .iter()
+            .find(|c| c.id() == "ConfigMap/prod-discovery")?;
+        let text = cm.object.data["data"]["discovery.json"].as_str()?;
+        Some(serde_json::from_str(text).expect("the document is JSON"))
+    }
+
+    /// The children of a Gateway of `spec` (YAML) without generated TLS.
+    fn children(spec: &str, allocated_node_port: Option<i32>) -> Vec<Child> {
+        let spec: GatewaySpec = serde_norway::from_str(spec).expect("fixture");
+        let cluster: MediaClusterSpec = serde_json::from_str("{}").expect("defaults");
+        let o = owner();
+        build(&BuildInput {
+            owner: &o,
+            spec: &spec,
+            cluster: &cluster,
+            tls: None,
+            allocated_node_port,
+        })
+        .expect("builds")
+    }
+
     #[test]
     fn ingress_with_generated_tls_and_discovery() {
         let spec: GatewaySpec = serde_norway::from_str(
-            "mediaCluster: prod\nhosts: [meet.example.com]\ntls: {generate: {}}\nsip: {port: 5060}\nturn: {urls: ['turn:t.example.com']}",
+            "mediaCluster: prod\nhosts: [meet.example.com, other.example.com]\ntls: {generate: {}}\nsip: {port: 5060}\nturn: {urls: ['turn:t.example.com']}",
         )
         .expect("fixture");
         let cluster: MediaClusterSpec = serde_json::from_str("{}").expect("defaults");
@@ -249,6 +322,7 @@ mod tests {
             spec: &spec,
             cluster: &cluster,
             tls: Some(&tls),
+            allocated_node_port: None,
         })
         .expect("builds");
         let ids: Vec<String> = children.iter().map(Child::id).collect();
@@ -261,33 +335,118 @@ mod tests {
                 "ConfigMap/prod-discovery"
             ]
         );
-        let doc = serde_json::to_value(discovery_document(&spec, &cluster)).unwrap();
+        let doc = document(&children).expect("discovery document");
         assert_eq!(doc["api"], "https://meet.example.com/api/v1");
+        assert_eq!(doc["signaling"], "wss://meet.example.com/api/v1/signal");
         assert_eq!(doc["sip"]["uri"], "sip:meet.example.com:5060");
         assert_eq!(doc["media"]["udpPort"], 7882);
+        assert_eq!(doc["turn"], serde_json::json!(["turn:t.example.com"]));
         assert_eq!(doc["login"], serde_json::json!(["password"]));
     }
 
     #[test]
-    fn node_port_exposure_is_a_service() {
-        let spec: GatewaySpec = serde_norway::from_str(
+    fn node_port_exposure_is_a_service_and_the_document_names_the_fixed_port() {
+        let children = children(
             "mediaCluster: prod\nhosts: [h]\ntls: {secretName: mine}\nexposure: {mode: NodePort, nodePort: 30443}",
-        )
-        .expect("fixture");
-        let cluster: MediaClusterSpec = serde_json::from_str("{}").expect("defaults");
-        let o = owner();
-        let children = build(&BuildInput {
-            owner: &o,
-            spec: &spec,
-            cluster: &cluster,
-            tls: None,
-        })
-        .expect("builds");
+            // A port read from an older Service does not outweigh the spec's.
+            Some(31999),
+        );
         let svc = children
             .iter()
             .find(|c| c.id() == "Service/public")
             .expect("service");
         assert_eq!(svc.object.data["spec"]["type"], "NodePort");
         assert_eq!(svc.object.data["spec"]["ports"][0]["nodePort"], 30443);
+        let doc = document(&children).expect("discovery document");
+        assert_eq!(doc["api"], "http://h:30443/api/v1");
+        assert_eq!(doc["signaling"], "ws://h:30443/api/v1/signal");
+    }
+
+    #[test]
+    fn an_allocated_node_port_is_in_the_document_once_it_is_known() {
+        let spec = "mediaCluster: prod\nhosts: [meet.example.com]\ntls: {secretName: mine}\nexposure: {mode: NodePort}";
+        // First pass: the Service does not exist, so neither does its port.
+        let first = children(spec, None);
+        let svc = first
+            .iter()
+            .find(|c| c.id() == "Service/public")
+            .expect("service");
+        assert!(
+            svc.object.data["spec"]["ports"][0]
+                .get("nodePort")
+                .is_none(),
+            "Kubernetes chooses the port: {}",
+            svc.object.data["spec"]
+        );
+        assert_eq!(
+            document(&first),
+            None,
+            "no document names an address that is not known yet"
+        );
+        // Second pass: the port Kubernetes allocated.
+        let second = children(spec, Some(31234));
+        let doc = document(&second).expect("discovery document");
+        assert_eq!(doc["api"], "http://meet.example.com:31234/api/v1");
+        assert_eq!(
+            doc["signaling"],
+            "ws://meet.example.com:31234/api/v1/signal"
+        );
+        let svc_again = second
+            .iter()
+            .find(|c| c.id() == "Service/public")
+            .expect("service");
+        assert_eq!(
+            svc_again.object.data, svc.object.data,
+            "the Service itself stays as it was"
+        );
+    }
+
+    #[test]
+    fn the_public_url_is_the_address_clients_use() {
+        let url = |exposure: &str, allocated: Option<i32>| {
+            let spec: GatewaySpec = serde_norway::from_str(&format!(
+                "mediaCluster: prod\nhosts: [a.example, b.example]\ntls: {{secretName: s}}\nexposure: {exposure}"
+            ))
+            .expect("fixture");
+            public_url(&spec, allocated)
+        };
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(url("{mode: Ingress}", None), some("https://a.example"));
+        assert_eq!(
+            url("{mode: LoadBalancer}", Some(31000)),
+            some("https://a.example")
+        );
+        assert_eq!(url("{mode: NodePort}", None), None);
+        assert_eq!(
+            url("{mode: NodePort}", Some(31000)),
+            some("http://a.example:31000")
+        );
+        assert_eq!(
+            url("{mode: NodePort, nodePort: 30443}", Some(31000)),
+            some("http://a.example:30443")
+        );
+    }
+
+    #[test]
+    fn the_allocated_port_is_read_from_the_https_port_of_the_service() {
+        let service: Service = serde_json::from_value(serde_json::json!({
+            "spec": {"type": "NodePort", "ports": [
+                {"name": "other", "port": 80, "nodePort": 30080},
+                {"name": "https", "port": 443, "nodePort": 31234}
+            ]}
+        }))
+        .expect("fixture");
+        assert_eq!(allocated_node_port(&service), Some(31234));
+        assert_eq!(allocated_node_port(&Service::default()), None);
+    }
+
+    #[test]
+    fn no_document_when_discovery_is_disabled() {
+        let children = children(
+            "mediaCluster: prod\nhosts: [h]\ntls: {secretName: s}\ndiscovery: {enabled: false}",
+            None,
+        );
+        assert_eq!(document(&children), None);
+        assert!(children.iter().any(|c| c.id() == "Ingress/public"));
     }
 }

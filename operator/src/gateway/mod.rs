@@ -13,6 +13,7 @@ use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
+use yunhui_crds::gateway::ExposureMode;
 use yunhui_crds::{Gateway, GatewayStatus, MediaCluster};
 
 use crate::apply::apply_children;
@@ -152,20 +153,30 @@ pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
         return Ok(Action::requeue(ctx.config.resync));
     };
     let tls = read_tls(&ctx, &namespace, &gw).await?;
-    let children = build::build(&build::BuildInput {
-        owner: &owner,
-        spec: &gw.spec,
-        cluster: &cluster.spec,
-        tls: tls.as_ref(),
-    })?;
-    let report = apply_children(
-        &ctx.client,
-        &namespace,
-        &owner.reference.uid,
-        &children,
-        &child_kinds(),
-    )
-    .await?;
+    let apply = |allocated_node_port: Option<i32>| {
+        let children = build::build(&build::BuildInput {
+            owner: &owner,
+            spec: &gw.spec,
+            cluster: &cluster.spec,
+            tls: tls.as_ref(),
+            allocated_node_port,
+        });
+        let ctx = ctx.clone();
+        let namespace = namespace.clone();
+        let uid = owner.reference.uid.clone();
+        async move { apply_children(&ctx.client, &namespace, &uid, &children?, &child_kinds()).await }
+    };
+    let mut allocated = read_allocated_node_port(&ctx, &namespace, &gw).await?;
+    let mut report = apply(allocated).await?;
+    // Kubernetes allocates a node port when it creates the Service: a second
+    // pass writes the discovery document that names it.
+    let now_allocated = read_allocated_node_port(&ctx, &namespace, &gw).await?;
+    if now_allocated != allocated {
+        allocated = now_allocated;
+        let second = apply(allocated).await?;
+        report.applied.extend(second.applied);
+        report.deleted.extend(second.deleted);
+    }
     if report.changed() {
         ctx.event(
             gw.as_ref(),
@@ -176,28 +187,54 @@ pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
         )
         .await;
     }
-    let host = gw.spec.hosts.first().cloned().unwrap_or_default();
+    let url = build::public_url(&gw.spec, allocated);
+    let ready = match &url {
+        Some(url) => (
+            true,
+            "Exposed",
+            format!("{url} exposes {}", gw.spec.media_cluster),
+        ),
+        None => (
+            false,
+            "NodePortPending",
+            format!("Service {} has no node port allocated yet", gw.name_any()),
+        ),
+    };
     let status = GatewayStatus {
         observed_generation: generation,
         conditions: conditions::settle(
             previous,
-            conditions::standard(
-                (
-                    true,
-                    "Exposed",
-                    format!("{host} exposes {}", gw.spec.media_cluster),
-                ),
-                false,
-                None,
-                false,
-            ),
+            conditions::standard(ready, url.is_none(), None, false),
             generation,
         ),
-        api_url: Some(format!("https://{host}/api/v1")),
+        api_url: url.as_ref().map(|url| format!("{url}/api/v1")),
         tls_secret_name: Some(build::tls_secret_name(&gw.name_any(), &gw.spec)),
     };
     ctx.write_status(gw.as_ref(), current, &status).await?;
+    if url.is_none() {
+        return Ok(Action::requeue(std::time::Duration::from_secs(2)));
+    }
     Ok(Action::requeue(ctx.config.resync))
+}
+
+/// The node port Kubernetes allocated to the Gateway's Service, when the
+/// Gateway's address depends on it (NodePort exposure without a fixed
+/// `spec.exposure.nodePort`); none before the Service exists.
+async fn read_allocated_node_port(
+    ctx: &Context,
+    namespace: &str,
+    gw: &Gateway,
+) -> Result<Option<i32>> {
+    let exposure = &gw.spec.exposure;
+    if exposure.mode != ExposureMode::NodePort || exposure.node_port.is_some() {
+        return Ok(None);
+    }
+    let services: Api<Service> = Api::namespaced(ctx.client.clone(), namespace);
+    Ok(services
+        .get_opt(&gw.name_any())
+        .await?
+        .as_ref()
+        .and_then(build::allocated_node_port))
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ pub async fn create_room(app: &App, caller: &Caller, req: CloudRoomRequest) -> R
     let members = room_members(&mut tx, &meeting.id).await?;
     tx.commit().await?;
     Ok(CloudRoom {
-        meeting: meeting.to_api(&app.config.public_url),
+        meeting: meeting.to_api(&app.public_base().await),
         members,
     })
 }
@@ -195,10 +195,11 @@ pub async fn list_rooms(app: &App, caller: &Caller) -> Result<Vec<CloudRoom>> {
     .map(|r| r.try_get("meeting_id"))
     .collect::<Result<_, _>>()?;
     let mut rooms = Vec::with_capacity(ids.len());
+    let base = app.public_base().await;
     for id in ids {
         let (meeting, members) = load_room(&mut conn, caller, &id).await?;
         rooms.push(CloudRoom {
-            meeting: meeting.to_api(&app.config.public_url),
+            meeting: meeting.to_api(&base),
             members,
         });
     }
@@ -210,7 +211,7 @@ pub async fn get_room(app: &App, caller: &Caller, id: String) -> Result<CloudRoo
     let mut conn = app.store.pool().acquire().await?;
     let (meeting, members) = load_room(&mut conn, caller, &id).await?;
     Ok(CloudRoom {
-        meeting: meeting.to_api(&app.config.public_url),
+        meeting: meeting.to_api(&app.public_base().await),
         members,
     })
 }
@@ -238,7 +239,7 @@ pub async fn edit_room(
     let (meeting, members) = load_room(&mut tx, caller, &id).await?;
     tx.commit().await?;
     Ok(CloudRoom {
-        meeting: meeting.to_api(&app.config.public_url),
+        meeting: meeting.to_api(&app.public_base().await),
         members,
     })
 }
@@ -442,7 +443,7 @@ pub async fn start_from_template(app: &App, caller: &Caller, id: String) -> Resu
         },
     )
     .await?;
-    Ok(meeting.to_api(&app.config.public_url))
+    Ok(meeting.to_api(&app.public_base().await))
 }
 
 // ---- locations ---------------------------------------------------------

@@ -12,6 +12,8 @@
 //!   [`schedule`] timed by [`recurrence`] with the text of [`invitation`],
 //!   [`assistant`] (cloud rooms, templates, locations), [`licence`],
 //!   [`tenants`] (what the operator declares), [`recordings`] ("My videos");
+//! - [`discovery_file`]: the discovery document a Gateway publishes, served
+//!   as it is and the base of every absolute link ([`App::public_base`]);
 //! - [`placement`]: the SFU nodes that report to signal and the node each
 //!   room is placed on.
 //!
@@ -25,6 +27,7 @@ pub mod api;
 pub mod api_keys;
 pub mod assistant;
 pub mod auth;
+pub mod discovery_file;
 pub mod error;
 pub mod event_stream;
 pub mod invitation;
@@ -48,6 +51,7 @@ use std::sync::Arc;
 
 use yunhui_proto::media::MediaControl;
 
+use crate::discovery_file::DiscoveryFile;
 pub use crate::error::{Error, Result};
 use crate::live::room::Rooms;
 use crate::live::throttle::{PasswordThrottle, ThrottleConfig};
@@ -59,7 +63,8 @@ use crate::store::Store;
 /// Settings of the signal service.
 #[derive(Debug, Clone)]
 pub struct SignalConfig {
-    /// Base URL clients use to reach this service (for join links).
+    /// Base URL clients use to reach this service, for absolute links when
+    /// no discovery document names one ([`App::public_base`]).
     pub public_url: String,
     /// Directory of the built web client, served at `/` when set.
     pub web_dir: Option<PathBuf>,
@@ -67,7 +72,8 @@ pub struct SignalConfig {
     pub token_ttl_secs: i64,
     /// Shared internal key; enables the tenant admin API ([`admin`]) when set.
     pub internal_key: Option<String>,
-    /// JSON file served at `/.well-known/yunhui` (written by the operator).
+    /// JSON file served at `/.well-known/yunhui` (written by the operator
+    /// from a Gateway); its server is the base of absolute links.
     pub discovery_file: Option<PathBuf>,
     /// Take the client's address from `X-Forwarded-For` (behind a trusted
     /// ingress or load balancer); otherwise the peer address counts.
@@ -155,9 +161,24 @@ pub struct App {
     /// The SFU nodes that report to this replica and where rooms are, when
     /// rooms are placed on registered nodes ([`App::with_placement`]).
     pub placement: Option<Arc<PlacedMedia>>,
+    /// The discovery document of [`SignalConfig::discovery_file`].
+    pub discovery_file: DiscoveryFile,
 }
 
 impl App {
+    /// The base URL of every absolute link signal hands out (join links,
+    /// recordings' media and download links, invitations, the console):
+    /// the server the discovery document names (a Gateway's address) when
+    /// the file is there and readable, else [`SignalConfig::public_url`].
+    /// Without a trailing `/`.
+    pub async fn public_base(&self) -> String {
+        let loaded = self.discovery_file.read().await;
+        discovery_file::public_base(
+            loaded.as_ref().and_then(|l| l.document.as_ref()),
+            &self.config.public_url,
+        )
+    }
+
     /// Where recorded files are deleted (the directory, or their recorder).
     pub fn recorded_files(&self) -> recordings::FileStore {
         recordings::FileStore {
@@ -237,6 +258,7 @@ impl App {
         live::room::watch_media(&rooms);
         let app = Arc::new(App {
             throttle: PasswordThrottle::new(config.password_throttle.clone()),
+            discovery_file: DiscoveryFile::new(config.discovery_file.clone()),
             config,
             store,
             rooms,

@@ -40,8 +40,9 @@ pub struct MeetingRecord {
 }
 
 impl MeetingRecord {
-    /// The host's view, with the join link built on `public_url`.
-    pub fn to_api(&self, public_url: &str) -> Meeting {
+    /// The host's view, with the join link built on `base`, the deployment's
+    /// address ([`crate::App::public_base`]).
+    pub fn to_api(&self, base: &str) -> Meeting {
         Meeting {
             id: self.id.clone(),
             number: self.number.clone(),
@@ -52,7 +53,7 @@ impl MeetingRecord {
             status: self.status,
             join_url: format!(
                 "{}/j/{}?k={}",
-                public_url.trim_end_matches('/'),
+                base.trim_end_matches('/'),
                 self.number,
                 self.link_key
             ),

@@ -214,7 +214,7 @@ pub struct RecordingRecord {
 const COLUMNS: &str = "id, tenant_id, meeting_id, meeting_number, owner_account_id, title, \
                        file_name, file_location, state, started_at, duration_ms, size_bytes, expires_at, media_key";
 
-fn record(row: &AnyRow, public_url: &str) -> Result<RecordingRecord> {
+fn record(row: &AnyRow, base: &str) -> Result<RecordingRecord> {
     let id: String = row.try_get("id")?;
     let media_key: String = row.try_get("media_key")?;
     let state = match row.try_get::<String, _>("state")?.as_str() {
@@ -224,7 +224,7 @@ fn record(row: &AnyRow, public_url: &str) -> Result<RecordingRecord> {
     };
     let media_url = format!(
         "{}/api/v1/recordings/{id}/media?key={media_key}",
-        public_url.trim_end_matches('/')
+        base.trim_end_matches('/')
     );
     Ok(RecordingRecord {
         api: Recording {
@@ -254,7 +254,7 @@ pub async fn list(
     store: &Store,
     caller: &Caller,
     whole_tenant: bool,
-    public_url: &str,
+    base: &str,
 ) -> Result<Vec<Recording>> {
     let rows = if whole_tenant {
         if caller.role != AccountRole::TenantAdmin {
@@ -278,18 +278,13 @@ pub async fn list(
         .await?
     };
     rows.iter()
-        .map(|row| record(row, public_url).map(|r| r.api))
+        .map(|row| record(row, base).map(|r| r.api))
         .collect()
 }
 
 /// One recording the caller may see: their own, or any of the tenant's for
 /// a tenant administrator. Others' recordings are not found.
-pub async fn get(
-    store: &Store,
-    caller: &Caller,
-    id: &str,
-    public_url: &str,
-) -> Result<RecordingRecord> {
+pub async fn get(store: &Store, caller: &Caller, id: &str, base: &str) -> Result<RecordingRecord> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM recordings WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL"
     ))
@@ -297,12 +292,9 @@ pub async fn get(
     .bind(&caller.tenant_id)
     .fetch_optional(store.pool())
     .await?;
-    let found = row
-        .map(|row| record(&row, public_url))
-        .transpose()?
-        .filter(|r| {
-            r.api.owner_account_id == caller.account_id || caller.role == AccountRole::TenantAdmin
-        });
+    let found = row.map(|row| record(&row, base)).transpose()?.filter(|r| {
+        r.api.owner_account_id == caller.account_id || caller.role == AccountRole::TenantAdmin
+    });
     found.ok_or_else(|| not_visible(id))
 }
 
@@ -330,7 +322,7 @@ pub async fn rename(
     caller: &Caller,
     id: &str,
     title: &str,
-    public_url: &str,
+    base: &str,
 ) -> Result<Recording> {
     let title = title.trim();
     let chars = title.chars().count();
@@ -339,7 +331,7 @@ pub async fn rename(
             "a recording's title has 1 to {TITLE_CHARS} characters; this one has {chars}"
         )));
     }
-    let existing = get(store, caller, id, public_url).await?;
+    let existing = get(store, caller, id, base).await?;
     sqlx::query("UPDATE recordings SET title = $1 WHERE id = $2 AND tenant_id = $3")
         .bind(title)
         .bind(id)

@@ -752,7 +752,7 @@ pub async fn admits(
 impl StoredSchedule {
     /// The API view (host and invitees see the password: the invitation
     /// carries it anyway).
-    pub fn to_api(&self, public_url: &str) -> ScheduledMeeting {
+    pub fn to_api(&self, base: &str) -> ScheduledMeeting {
         let first = self
             .timing
             .series_starts()
@@ -760,7 +760,7 @@ impl StoredSchedule {
             .and_then(|s| s.first().map(|d| d.timestamp()))
             .unwrap_or_default();
         ScheduledMeeting {
-            meeting: self.meeting.to_api(public_url),
+            meeting: self.meeting.to_api(base),
             host_display_name: self.host_display_name.clone(),
             start: self.timing.start.format(LOCAL_FORMAT).to_string(),
             starts_at: first,
@@ -778,18 +778,18 @@ impl StoredSchedule {
     /// gateway, `phone_numbers` its dial-in numbers.
     pub fn invitation(
         &self,
-        public_url: &str,
+        base: &str,
         lang: Language,
         sip: bool,
         phone_numbers: &[String],
     ) -> Result<String> {
-        let api = self.meeting.to_api(public_url);
+        let api = self.meeting.to_api(base);
         let slots = self.timing.slots(&self.exceptions)?;
         let start = match slots.first() {
             Some(slot) => slot.start,
             None => recurrence::localize("start", self.timing.zone, self.timing.start)?,
         };
-        let sip_host = host_of(public_url);
+        let sip_host = host_of(base);
         Ok(Invitation {
             inviter: &self.host_display_name,
             topic: &self.meeting.topic,

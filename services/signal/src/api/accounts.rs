@@ -92,10 +92,10 @@ async fn update_me(
 async fn profile(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Profile>> {
     let account = accounts::account(&app.store, &caller).await?;
     let tenant_name = accounts::tenant_name(&app.store, &caller.tenant_id).await?;
-    let console_url = caller
-        .require_tenant_admin("open the console")
-        .ok()
-        .map(|()| format!("{}/console", app.config.public_url.trim_end_matches('/')));
+    let console_url = match caller.require_tenant_admin("open the console") {
+        Ok(()) => Some(format!("{}/console", app.public_base().await)),
+        Err(_) => None,
+    };
     Ok(Json(Profile {
         account,
         tenant_name,

@@ -289,20 +289,17 @@ fn node_load(view: &NodeView) -> MediaNodeLoad {
     }
 }
 
-/// `GET /.well-known/yunhui`: the enterprise-login discovery document.
+/// `GET /.well-known/yunhui`: the enterprise-login discovery document, the
+/// Gateway's file as it is when there is one (and it is JSON), else built here.
 pub async fn discovery(State(app): State<Arc<App>>) -> Response {
-    if let Some(path) = &app.config.discovery_file {
-        match tokio::fs::read(path).await {
-            Ok(bytes) => {
-                if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() {
-                    return ([(header::CONTENT_TYPE, "application/json")], bytes).into_response();
-                }
-                tracing::warn!(path = %path.display(), "discovery file is not JSON; serving the default document");
-            }
-            Err(e) => {
-                tracing::debug!(path = %path.display(), error = %e, "no discovery file; serving the default document")
-            }
-        }
+    if let Some(file) = app.discovery_file.read().await
+        && file.is_json
+    {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            file.bytes.clone(),
+        )
+            .into_response();
     }
     let endpoints = &app.config.discovery;
     let mut doc = Discovery::for_public_url(&app.config.public_url);

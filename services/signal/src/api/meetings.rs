@@ -34,7 +34,7 @@ async fn create_meeting(
     let meeting = meetings::create_instant(&app.store, &caller, req).await?;
     Ok((
         StatusCode::CREATED,
-        Json(meeting.to_api(&app.config.public_url)),
+        Json(meeting.to_api(&app.public_base().await)),
     ))
 }
 
@@ -42,11 +42,8 @@ async fn create_meeting(
     responses((status = 200, description = "Meetings the caller hosts, newest first", body = Vec<Meeting>), Unauthorized))]
 async fn list_meetings(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Vec<Meeting>>> {
     let list = meetings::list_hosted(&app.store, &caller).await?;
-    Ok(Json(
-        list.iter()
-            .map(|m| m.to_api(&app.config.public_url))
-            .collect(),
-    ))
+    let base = app.public_base().await;
+    Ok(Json(list.iter().map(|m| m.to_api(&base)).collect()))
 }
 
 #[utoipa::path(get, path = "/meetings/{id}", tag = "meetings", security(("bearer" = [])),
@@ -63,7 +60,7 @@ async fn get_meeting(
         // Only the host sees the password and link key; others learn nothing.
         return Err(Error::MeetingNotFound(id));
     }
-    Ok(Json(meeting.to_api(&app.config.public_url)))
+    Ok(Json(meeting.to_api(&app.public_base().await)))
 }
 
 #[utoipa::path(get, path = "/meetings/by-number/{number}", tag = "meetings",

@@ -58,7 +58,8 @@ async fn list_recordings(
             )));
         }
     };
-    let list = recordings::list(&app.store, &caller, whole_tenant, &app.config.public_url).await?;
+    let list =
+        recordings::list(&app.store, &caller, whole_tenant, &app.public_base().await).await?;
     Ok(Json(list))
 }
 
@@ -71,7 +72,7 @@ async fn get_recording(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Recording>> {
-    let found = recordings::get(&app.store, &caller, &id, &app.config.public_url).await?;
+    let found = recordings::get(&app.store, &caller, &id, &app.public_base().await).await?;
     Ok(Json(found.api))
 }
 
@@ -85,8 +86,14 @@ async fn rename_recording(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<RenameRecordingRequest>,
 ) -> Result<Json<Recording>> {
-    let renamed =
-        recordings::rename(&app.store, &caller, &id, &req.title, &app.config.public_url).await?;
+    let renamed = recordings::rename(
+        &app.store,
+        &caller,
+        &id,
+        &req.title,
+        &app.public_base().await,
+    )
+    .await?;
     Ok(Json(renamed))
 }
 

@@ -51,7 +51,7 @@ async fn create(
     let stored = schedule::create_schedule(&app, &caller, req).await?;
     Ok((
         StatusCode::CREATED,
-        Json(stored.to_api(&app.config.public_url)),
+        Json(stored.to_api(&app.public_base().await)),
     ))
 }
 
@@ -63,7 +63,7 @@ async fn details(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ScheduledMeeting>> {
     let stored = schedule::load_visible(&app, &caller, &id).await?;
-    Ok(Json(stored.to_api(&app.config.public_url)))
+    Ok(Json(stored.to_api(&app.public_base().await)))
 }
 
 #[utoipa::path(put, path = "/schedules/{id}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series")), request_body = ScheduleRequest,
@@ -75,7 +75,7 @@ async fn edit_series(
     ApiJson(req): ApiJson<ScheduleRequest>,
 ) -> Result<Json<ScheduledMeeting>> {
     let stored = schedule::edit_schedule(&app, &caller, &id, req).await?;
-    Ok(Json(stored.to_api(&app.config.public_url)))
+    Ok(Json(stored.to_api(&app.public_base().await)))
 }
 
 #[utoipa::path(delete, path = "/schedules/{id}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series")),
@@ -98,7 +98,7 @@ async fn edit_occurrence(
     ApiJson(update): ApiJson<OccurrenceUpdate>,
 ) -> Result<Json<ScheduledMeeting>> {
     let stored = schedule::change_occurrence(&app, &caller, &id, &date, Some(update)).await?;
-    Ok(Json(stored.to_api(&app.config.public_url)))
+    Ok(Json(stored.to_api(&app.public_base().await)))
 }
 
 #[utoipa::path(delete, path = "/schedules/{id}/occurrences/{date}", tag = "schedules", security(("bearer" = [])), params(("id" = String, Path, description = "Meeting id of the scheduled meeting or series"), ("date" = String, Path, description = "Local date (YYYY-MM-DD) the series places the occurrence on")),
@@ -109,7 +109,7 @@ async fn cancel_occurrence(
     ApiPath((id, date)): ApiPath<(String, String)>,
 ) -> Result<Json<ScheduledMeeting>> {
     let stored = schedule::change_occurrence(&app, &caller, &id, &date, None).await?;
-    Ok(Json(stored.to_api(&app.config.public_url)))
+    Ok(Json(stored.to_api(&app.public_base().await)))
 }
 
 /// `?lang=zh|en` of the invitation.
@@ -134,7 +134,7 @@ async fn invitation(
     };
     let stored = schedule::load_visible(&app, &caller, &id).await?;
     let text = stored.invitation(
-        &app.config.public_url,
+        &app.public_base().await,
         lang,
         app.rooms.has_call_control(),
         &app.config.dial_in_numbers,
