@@ -26,7 +26,7 @@ use crate::common::{Condition, ResourceStatus};
     printcolumn = r#"{"name": "Version", "type": "string", "jsonPath": ".spec.version", "description": "Image tag of the services"}"#,
     printcolumn = r#"{"name": "Signal", "type": "integer", "jsonPath": ".status.signalReadyReplicas", "description": "Ready signal replicas"}"#,
     printcolumn = r#"{"name": "SFU", "type": "integer", "jsonPath": ".status.sfuReadyNodes", "description": "Ready SFU nodes"}"#,
-    printcolumn = r#"{"name": "Load", "type": "integer", "jsonPath": ".status.sfuScaling.loadPercent", "description": "Participants on the serving SFU nodes, in percent of their capacity (HostPort pools)"}"#,
+    printcolumn = r#"{"name": "Load", "type": "integer", "jsonPath": ".status.sfuScaling.loadPercent", "description": "Participants on the serving SFU nodes, in percent of their capacity (HostPort and HostNetworkSlots pools)"}"#,
     printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status", "description": "Ready condition"}"#,
     printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
@@ -192,6 +192,32 @@ pub enum SfuNetworking {
     HostNetwork,
     /// A Deployment of `minNodes` pods, at most one per node, each exposing its port on the node (hostPort).
     HostPort,
+    /// A Deployment of `minNodes` pods on the host network, up to
+    /// `slotsPerNode` of them on one node (to use the cores of a big
+    /// machine): each pod takes the first free port slot of its node, slot
+    /// `k` being the media UDP, media TCP and control ports plus
+    /// `k × slotPortStride`. Scaled by the operator like HostPort.
+    HostNetworkSlots,
+}
+
+impl SfuNetworking {
+    /// Whether the pool is a Deployment whose replicas the operator scales
+    /// from the load (HostPort, HostNetworkSlots); a HostNetwork pool is a
+    /// DaemonSet, one pod per node.
+    pub fn is_scaled(self) -> bool {
+        matches!(
+            self,
+            SfuNetworking::HostPort | SfuNetworking::HostNetworkSlots
+        )
+    }
+
+    /// Whether the pods run on the host network (their ports are the node's).
+    pub fn on_host_network(self) -> bool {
+        matches!(
+            self,
+            SfuNetworking::HostNetwork | SfuNetworking::HostNetworkSlots
+        )
+    }
 }
 
 /// Which node address an SFU pod advertises to clients.
@@ -223,6 +249,8 @@ pub enum Architecture {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.minNodes <= self.maxNodes").message("spec.sfu.minNodes must not exceed spec.sfu.maxNodes"))]
 #[x_kube(validation = Rule::new("self.udpPort >= 1 && self.udpPort <= 65535 && self.tcpPort >= 1 && self.tcpPort <= 65535").message("spec.sfu.udpPort and spec.sfu.tcpPort must be port numbers between 1 and 65535"))]
+#[x_kube(validation = Rule::new("self.controlPort >= 1 && self.controlPort <= 65535 && self.controlPort != self.tcpPort").message("spec.sfu.controlPort must be a port number between 1 and 65535 other than spec.sfu.tcpPort"))]
+#[x_kube(validation = Rule::new("self.slotsPerNode == 1 || self.networking == 'HostNetworkSlots'").message("spec.sfu.slotsPerNode above 1 needs spec.sfu.networking HostNetworkSlots"))]
 #[x_kube(validation = Rule::new("self.advertise != 'Fixed' || has(self.advertisedAddress)").message("spec.sfu.advertisedAddress is required when spec.sfu.advertise is Fixed"))]
 #[x_kube(validation = Rule::new("!has(self.advertisedAddress) || isIP(self.advertisedAddress)").message("spec.sfu.advertisedAddress must be an IP address"))]
 pub struct SfuPool {
@@ -232,7 +260,9 @@ pub struct SfuPool {
     /// Extra node labels an SFU node must have.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
-    /// HostNetwork (DaemonSet, one pod per node) or HostPort (Deployment, one pod per node).
+    /// HostNetwork (DaemonSet, one pod per node), HostPort (Deployment, one
+    /// pod per node) or HostNetworkSlots (Deployment on the host network,
+    /// up to `slotsPerNode` pods per node on ports offset by `slotPortStride`).
     #[serde(default)]
     pub networking: SfuNetworking,
     /// UDP port of the single media socket (ICE-lite).
@@ -241,6 +271,24 @@ pub struct SfuPool {
     /// TCP fallback port for media.
     #[serde(default = "default_tcp_port")]
     pub tcp_port: i32,
+    /// TCP port of each SFU pod's internal API (signal's control calls,
+    /// health, metrics). On the host network it is a port of the node, so
+    /// two pools on the same nodes need different ones.
+    #[serde(default = "default_control_port")]
+    pub control_port: i32,
+    /// With `networking: HostNetworkSlots`: how many SFU pods one node may
+    /// run, each on its own slot of ports (1 to 64). Pods are spread evenly
+    /// over the selected nodes; keep `maxNodes` at most this times the
+    /// number of nodes, as a pod that finds no free slot waits for one.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 64))]
+    pub slots_per_node: i32,
+    /// With `networking: HostNetworkSlots`: how far apart two slots' ports
+    /// are. Slot `k` binds `udpPort`, `tcpPort` and `controlPort` plus
+    /// `k × slotPortStride`; open those ports of every slot in firewalls.
+    #[serde(default = "default_slot_port_stride")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub slot_port_stride: i32,
     /// Which address the SFU advertises to clients.
     #[serde(default)]
     pub advertise: AdvertisedAddress,
@@ -267,7 +315,8 @@ pub struct SfuPool {
     pub drain_timeout_seconds: i64,
     /// Seconds the load must stay below what fewer nodes could carry before
     /// the operator drains one node (scaling up never waits). Only with
-    /// `networking: HostPort`; a DaemonSet runs one pod per node.
+    /// `networking: HostPort` or `HostNetworkSlots`; a DaemonSet runs one
+    /// pod per node.
     #[serde(default = "default_scale_down_window")]
     #[schemars(range(min = 0, max = 86400))]
     pub scale_down_window_seconds: i64,
@@ -284,6 +333,9 @@ impl Default for SfuPool {
             networking: SfuNetworking::default(),
             udp_port: default_udp_port(),
             tcp_port: default_tcp_port(),
+            control_port: default_control_port(),
+            slots_per_node: 1,
+            slot_port_stride: default_slot_port_stride(),
             advertise: AdvertisedAddress::default(),
             advertised_address: None,
             min_nodes: 1,
@@ -301,6 +353,12 @@ fn default_udp_port() -> i32 {
 }
 fn default_tcp_port() -> i32 {
     7881
+}
+fn default_control_port() -> i32 {
+    7880
+}
+fn default_slot_port_stride() -> i32 {
+    10
 }
 fn default_target_load() -> i32 {
     70

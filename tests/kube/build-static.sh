@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the static (musl) debug binaries that Yunhui's images are made of in
 # tests (e2e-install.sh): yunhui, yunhui-signal, yunhui-sfu, yunhui-sipgw,
-# yunhui-recorder and yunhui-operator for this machine's arch, with cargo-zigbuild (ring's C code
+# yunhui-recorder and yunhui-operator for this machine's arch (and
+# yunhui-meeting-check, testkit's SDK client the e2e runs meetings with), with cargo-zigbuild (ring's C code
 # compiled by zig). Release builds are for real bundles and benchmarks; the
 # dev profile optimises dependencies already (Cargo.toml). Prints the folder
 # holding them as its last stdout line. Installs the rustup target and
@@ -20,6 +21,6 @@ command -v cargo-zigbuild >/dev/null || python3 -m pip install --quiet ziglang c
 command -v cargo-zigbuild >/dev/null || { echo "build-static: cargo-zigbuild is not on PATH after installing it" >&2; exit 1; }
 nice -n 10 cargo zigbuild --locked --target "$target" \
   -p yunhui-installer -p yunhui-signal -p yunhui-sfu -p yunhui-sipgw -p yunhui-recorder \
-  -p yunhui-operator \
+  -p yunhui-operator -p yunhui-testkit \
   --bins >&2
 echo "$CARGO_TARGET_DIR/$target/debug"

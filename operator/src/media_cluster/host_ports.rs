@@ -17,7 +17,6 @@ use yunhui_crds::MediaCluster;
 use yunhui_crds::MediaClusterSpec;
 use yunhui_crds::media_cluster::SfuNetworking;
 
-use super::build::SFU_CONTROL_PORT;
 use super::nodes::sfu_node_selector;
 
 /// A port on a node's network.
@@ -36,26 +35,34 @@ impl fmt::Display for HostPort {
 }
 
 /// Ports the SFU pool of `spec` holds on each of its nodes (none when the
-/// pool is stopped).
+/// pool is stopped): the media ports, the control port on the host network,
+/// and with `HostNetworkSlots` those of every slot.
 pub fn sfu_host_ports(spec: &MediaClusterSpec) -> BTreeSet<HostPort> {
     if spec.stopped {
         return BTreeSet::new();
     }
-    let mut ports = BTreeSet::from([
-        HostPort {
+    let sfu = &spec.sfu;
+    let slots = match sfu.networking {
+        SfuNetworking::HostNetworkSlots => sfu.slots_per_node.max(1),
+        _ => 1,
+    };
+    let mut ports = BTreeSet::new();
+    for slot in 0..slots {
+        let offset = slot * sfu.slot_port_stride;
+        ports.insert(HostPort {
             protocol: "UDP",
-            port: spec.sfu.udp_port,
-        },
-        HostPort {
-            protocol: "TCP",
-            port: spec.sfu.tcp_port,
-        },
-    ]);
-    if spec.sfu.networking == SfuNetworking::HostNetwork {
+            port: sfu.udp_port + offset,
+        });
         ports.insert(HostPort {
             protocol: "TCP",
-            port: SFU_CONTROL_PORT,
+            port: sfu.tcp_port + offset,
         });
+        if sfu.networking.on_host_network() {
+            ports.insert(HostPort {
+                protocol: "TCP",
+                port: sfu.control_port + offset,
+            });
+        }
     }
     ports
 }
@@ -201,7 +208,7 @@ mod tests {
             conflict.ports,
             vec![HostPort {
                 protocol: "TCP",
-                port: SFU_CONTROL_PORT
+                port: 7880
             }]
         );
         let c = mc(
@@ -263,6 +270,44 @@ mod tests {
         let mut deleting = a.clone();
         deleting.metadata.deletion_timestamp = b.metadata.creation_timestamp.clone();
         assert_eq!(sfu_port_conflict(&b, &[deleting, b.clone()]), None);
+    }
+
+    #[test]
+    fn a_slotted_pool_holds_every_slots_ports_and_its_own_control_port() {
+        let slots = mc(
+            "a",
+            T1,
+            json!({"networking": "HostNetworkSlots", "udpPort": 7892, "tcpPort": 7891,
+                   "controlPort": 7890, "slotsPerNode": 2, "slotPortStride": 10}),
+        );
+        let held = sfu_host_ports(&slots.spec);
+        let tcp: Vec<i32> = held
+            .iter()
+            .filter(|p| p.protocol == "TCP")
+            .map(|p| p.port)
+            .collect();
+        assert_eq!(tcp, vec![7890, 7891, 7900, 7901]);
+        assert!(held.contains(&HostPort {
+            protocol: "UDP",
+            port: 7902
+        }));
+        // Beside a host-network pool on the default ports: no clash.
+        let default = mc("b", T2, json!({"networking": "HostNetwork"}));
+        assert_eq!(sfu_port_conflict(&default, &[slots.clone(), default.clone()]), None);
+        // A HostPort pool on slot 1's media port clashes.
+        let late = mc(
+            "c",
+            T3,
+            json!({"networking": "HostPort", "udpPort": 7902, "tcpPort": 7903}),
+        );
+        let conflict = sfu_port_conflict(&late, &[slots, late.clone()]).expect("conflict");
+        assert_eq!(
+            conflict.ports,
+            vec![HostPort {
+                protocol: "UDP",
+                port: 7902
+            }]
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!   [`validate::ValidCluster`] the build step consumes;
 //! - [`read`]: the generated keys, host-port conflicts, node addresses;
 //! - [`build`]: the pure build step (typed children, one builder per workload);
-//! - [`scaling`] around [`autoscale`]: the HostPort SFU pool's replicas
+//! - [`scaling`] around [`autoscale`]: the replicas of an SFU pool that is a
+//!   Deployment (HostPort, HostNetworkSlots)
 //!   from the load signal reports, and the drain of a node before its pod
 //!   goes (decided purely in `autoscale`, carried out in `scaling`);
 //! - [`status`]: readiness, conditions and what happens next;
@@ -35,7 +36,6 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use yunhui_crds::MediaCluster;
-use yunhui_crds::media_cluster::SfuNetworking;
 
 use crate::apply::{ApplyReport, apply_children};
 use crate::children::{Child, Owner};
@@ -129,7 +129,7 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         Err(invalid) => return status::invalid(&ctx, &mc, &invalid).await,
     };
     let found = read::read(&ctx, &mc, &owner.namespace).await?;
-    let autoscaled = cluster.sfu.networking == SfuNetworking::HostPort
+    let autoscaled = cluster.sfu.networking.is_scaled()
         && !cluster.stopped
         && found.port_conflict.is_none();
     let scaled = if autoscaled {

@@ -210,7 +210,7 @@ async fn sfu_readiness(
                     && status.number_ready >= min_nodes,
             ))
         }
-        SfuNetworking::HostPort => {
+        SfuNetworking::HostPort | SfuNetworking::HostNetworkSlots => {
             let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), namespace);
             let Some(d) = api.get_opt(&name).await? else {
                 return Ok((0, false));

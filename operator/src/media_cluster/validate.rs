@@ -42,6 +42,37 @@ pub enum InvalidSpec {
         "spec.sfu.advertisedAddress {0:?} is not an IP address; the SFU tells clients an address, not a host name"
     )]
     AdvertisedAddress(String),
+    /// With `networking: HostNetworkSlots`, one slot's TCP port is another
+    /// slot's control port.
+    #[error(
+        "spec.sfu.slotPortStride {stride} makes port slots collide: tcpPort {tcp_port} and controlPort {control_port} are {distance} apart, a multiple of the stride below {slots} slots, so one slot's media TCP port would be another's control port; choose a stride that does not divide {distance} (e.g. one above it) or fewer slotsPerNode"
+    )]
+    SlotPortsCollide {
+        /// The stride.
+        stride: i32,
+        /// Slots per node.
+        slots: i32,
+        /// The media TCP port.
+        tcp_port: i32,
+        /// The control port.
+        control_port: i32,
+        /// Their distance.
+        distance: i32,
+    },
+    /// With `networking: HostNetworkSlots`, the last slot's ports pass 65535.
+    #[error(
+        "spec.sfu port slots reach port {highest} (slot {last} of slotsPerNode {slots}, slotPortStride {stride}), past 65535; lower the ports, the stride or slotsPerNode"
+    )]
+    SlotPortsPastEnd {
+        /// The highest port the last slot would bind.
+        highest: i64,
+        /// The last slot's index.
+        last: i32,
+        /// Slots per node.
+        slots: i32,
+        /// The stride.
+        stride: i32,
+    },
 }
 
 /// A MediaCluster spec that passed validation: defaults applied, values
@@ -122,8 +153,12 @@ pub struct Sfu {
     pub networking: SfuNetworking,
     /// The media UDP port.
     pub udp_port: i32,
-    /// The media TCP port (opened, not yet served).
+    /// The media TCP port (ICE over TCP).
     pub tcp_port: i32,
+    /// The internal API port (signal's control calls, probes, metrics).
+    pub control_port: i32,
+    /// With `networking: HostNetworkSlots`: the node's port slots.
+    pub slots: Option<PortSlots>,
     /// The address clients send media to.
     pub advertise: Advertise,
     /// Node labels the pods require (selector, OS, architecture).
@@ -140,6 +175,78 @@ pub struct Sfu {
     pub drain_timeout_seconds: i64,
     /// Container resources.
     pub resources: Option<ResourceRequirements>,
+}
+
+/// Port slots of a pool that shares a node's host network between pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSlots {
+    /// Pods one node may run, each on its own slot.
+    pub per_node: i32,
+    /// Distance between two slots' ports.
+    pub stride: i32,
+}
+
+impl PortSlots {
+    /// The offsets of every slot's ports from slot 0's.
+    pub fn offsets(self) -> impl Iterator<Item = i32> {
+        (0..self.per_node.max(1)).map(move |slot| slot * self.stride)
+    }
+}
+
+impl Sfu {
+    /// The ports the pool's pods bind on a node, by protocol: every slot's
+    /// with `HostNetworkSlots`, else the one set. The control port is a
+    /// node's port only on the host network.
+    pub fn node_ports(&self) -> Vec<(&'static str, i32)> {
+        let offsets: Vec<i32> = match self.slots {
+            Some(slots) => slots.offsets().collect(),
+            None => vec![0],
+        };
+        let mut ports = Vec::new();
+        for offset in offsets {
+            ports.push(("UDP", self.udp_port + offset));
+            ports.push(("TCP", self.tcp_port + offset));
+            if self.networking.on_host_network() {
+                ports.push(("TCP", self.control_port + offset));
+            }
+        }
+        ports
+    }
+}
+
+/// The port slots of `spec`'s SFU pool, checked: no slot's TCP port is
+/// another's control port, and the last slot ends at 65535 at most.
+fn port_slots(spec: &MediaClusterSpec) -> Result<Option<PortSlots>, InvalidSpec> {
+    let sfu = &spec.sfu;
+    if sfu.networking != SfuNetworking::HostNetworkSlots {
+        return Ok(None);
+    }
+    let slots = PortSlots {
+        per_node: sfu.slots_per_node.max(1),
+        stride: sfu.slot_port_stride.max(1),
+    };
+    let distance = (sfu.tcp_port - sfu.control_port).abs();
+    if distance % slots.stride == 0 && distance / slots.stride < slots.per_node {
+        return Err(InvalidSpec::SlotPortsCollide {
+            stride: slots.stride,
+            slots: slots.per_node,
+            tcp_port: sfu.tcp_port,
+            control_port: sfu.control_port,
+            distance,
+        });
+    }
+    let last = slots.per_node - 1;
+    let highest = i64::from(sfu.udp_port.max(sfu.tcp_port).max(sfu.control_port))
+        + i64::from(last) * i64::from(slots.stride);
+    if highest > 65535 {
+        return Err(InvalidSpec::SlotPortsPastEnd {
+            highest,
+            last,
+            slots: slots.per_node,
+            stride: slots.stride,
+        });
+    }
+    Ok(Some(slots))
 }
 
 /// The recorder pool.
@@ -217,6 +324,7 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             }
         }
     };
+    let slots = port_slots(spec)?;
     let database = match &spec.database.external {
         Some(external) => Database::External {
             url_secret: external.url_secret_name.clone(),
@@ -248,6 +356,8 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             networking: sfu.networking,
             udp_port: sfu.udp_port,
             tcp_port: sfu.tcp_port,
+            control_port: sfu.control_port,
+            slots,
             advertise,
             node_selector: sfu_node_selector(spec),
             min_nodes: sfu.min_nodes,
@@ -355,6 +465,65 @@ mod tests {
         spec.recorder.storage_size = "200Gi".into();
         let recorder = validate(&spec).expect("valid").recorder.expect("enabled");
         assert_eq!(recorder.storage, Quantity("200Gi".into()));
+    }
+
+    #[test]
+    fn port_slots_are_checked_for_collisions_and_the_last_port() {
+        let mut spec = defaults();
+        spec.sfu.networking = SfuNetworking::HostNetworkSlots;
+        spec.sfu.slots_per_node = 2;
+        spec.sfu.slot_port_stride = 10;
+        spec.sfu.udp_port = 7892;
+        spec.sfu.tcp_port = 7891;
+        spec.sfu.control_port = 7890;
+        let valid = validate(&spec).expect("valid");
+        assert_eq!(
+            valid.sfu.slots,
+            Some(PortSlots {
+                per_node: 2,
+                stride: 10
+            })
+        );
+        assert_eq!(
+            valid.sfu.node_ports(),
+            vec![
+                ("UDP", 7892),
+                ("TCP", 7891),
+                ("TCP", 7890),
+                ("UDP", 7902),
+                ("TCP", 7901),
+                ("TCP", 7900)
+            ]
+        );
+        // Slot 0's media TCP port would be slot 2's control port.
+        spec.sfu.tcp_port = 7910;
+        spec.sfu.slots_per_node = 3;
+        let error = validate(&spec).expect_err("collides");
+        assert!(
+            matches!(
+                error,
+                InvalidSpec::SlotPortsCollide {
+                    distance: 20,
+                    stride: 10,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().contains("slotPortStride 10"), "{error}");
+        spec.sfu.slots_per_node = 2;
+        assert!(validate(&spec).is_ok(), "two slots do not reach it");
+        spec.sfu.tcp_port = 7891;
+        spec.sfu.slots_per_node = 64;
+        spec.sfu.slot_port_stride = 1000;
+        let error = validate(&spec).expect_err("past the end");
+        assert!(
+            matches!(error, InvalidSpec::SlotPortsPastEnd { last: 63, .. }),
+            "{error}"
+        );
+        // Other pools have no slots, whatever the fields say.
+        spec.sfu.networking = SfuNetworking::HostPort;
+        assert_eq!(validate(&spec).expect("valid").sfu.slots, None);
     }
 
     #[test]

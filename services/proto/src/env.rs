@@ -66,6 +66,19 @@ pub const SFU_UDP_PORT: &str = "YUNHUI_SFU_UDP_PORT";
 /// The SFU node's media TCP port, for ICE over TCP. Read by the SFU.
 pub const SFU_TCP_PORT: &str = "YUNHUI_SFU_TCP_PORT";
 
+/// The SFU node's internal API port (control, health, metrics). Read by the
+/// SFU.
+pub const SFU_CONTROL_PORT: &str = "YUNHUI_SFU_CONTROL_PORT";
+
+/// How many port slots the SFU may choose from on a node shared with other
+/// SFU pods (`networking: HostNetworkSlots`): it takes the first slot whose
+/// ports are free. Read by the SFU.
+pub const SFU_PORT_SLOTS: &str = "YUNHUI_SFU_PORT_SLOTS";
+
+/// How far apart two port slots' ports are (see [`SFU_PORT_SLOTS`]). Read by
+/// the SFU.
+pub const SFU_PORT_STRIDE: &str = "YUNHUI_SFU_PORT_STRIDE";
+
 /// Base URL of this SFU node's own internal API (its pod address), which it
 /// reports to signal. Read by the SFU.
 pub const ADVERTISE_CONTROL_URL: &str = "YUNHUI_ADVERTISE_CONTROL_URL";

@@ -35,6 +35,7 @@ mod mailbox;
 pub mod metrics;
 mod participant;
 mod peer;
+pub mod port_slots;
 pub mod registration;
 mod room;
 pub mod simulcast;

@@ -14,6 +14,14 @@
 //! With signal's URL (`YUNHUI_SIGNAL_URL`) the node registers with signal and
 //! reports its load every two seconds (`yunhui_sfu::registration`).
 //!
+//! With port slots (`YUNHUI_SFU_PORT_SLOTS` above 1 and
+//! `YUNHUI_SFU_PORT_STRIDE`, a MediaCluster's `networking: HostNetworkSlots`)
+//! several nodes share one host network: this one takes the first slot whose
+//! media and control ports are free (`yunhui_sfu::port_slots`), waiting for
+//! one while all are taken, and reports the control URL of its slot.
+//! `yunhui-sfu probe /readyz` is the pod's probe then: it asks the port this
+//! node took.
+//!
 //! On SIGTERM (or SIGINT) the node drains: it reports itself draining to
 //! signal at once (no new room is placed on it), refuses to open new rooms,
 //! and keeps serving its open rooms — media and internal API alike — until
@@ -28,6 +36,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use yunhui_sfu::internal_api::internal_router;
+use yunhui_sfu::port_slots::{self, PortSlots, SlotPorts};
 use yunhui_sfu::registration::{Registration, Reporter};
 use yunhui_sfu::turn::{TurnConfig, TurnLimits, TurnTls};
 use yunhui_sfu::{Sfu, SfuConfig};
@@ -38,6 +47,13 @@ const ADDRESS_FILE_WAIT: Duration = Duration::from_secs(120);
 
 /// How often a draining node looks whether its rooms have closed.
 const DRAIN_POLL: Duration = Duration::from_millis(200);
+
+/// How long a node with port slots waits for a free one (a pod being
+/// replaced keeps its slot while it drains).
+const SLOT_WAIT: Duration = Duration::from_secs(600);
+
+/// How often it looks again meanwhile.
+const SLOT_RETRY: Duration = Duration::from_secs(2);
 
 /// Runs one Yunhui SFU node.
 #[derive(Parser)]
@@ -65,6 +81,16 @@ struct Args {
     /// TCP address of the internal API, health checks and metrics.
     #[arg(long, default_value = "0.0.0.0:7880")]
     http_listen: SocketAddr,
+    /// Internal API port, replacing the port of `--http-listen`.
+    #[arg(long, env = yunhui_proto::env::SFU_CONTROL_PORT)]
+    control_port: Option<u16>,
+    /// Port slots to choose from, when other nodes share this host network:
+    /// slot k is the UDP, TCP and internal API ports plus k × `--port-stride`.
+    #[arg(long, env = yunhui_proto::env::SFU_PORT_SLOTS, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    port_slots: u16,
+    /// Distance between two port slots' ports.
+    #[arg(long, env = yunhui_proto::env::SFU_PORT_STRIDE, default_value_t = 10)]
+    port_stride: u16,
     /// Shared key signal presents on the internal API.
     #[arg(long, env = yunhui_proto::env::INTERNAL_KEY, hide_env_values = true)]
     internal_key: String,
@@ -72,7 +98,8 @@ struct Args {
     #[arg(long, env = yunhui_proto::env::SIGNAL_URL)]
     signal_url: Option<String>,
     /// Base URL of this node's internal API as signal reaches it (default:
-    /// the advertised IP with the port of `--http-listen`).
+    /// the advertised IP with the port of `--http-listen`). With port slots
+    /// its port is replaced by the internal API port of the slot taken.
     #[arg(long, env = yunhui_proto::env::ADVERTISE_CONTROL_URL)]
     advertise_control_url: Option<String>,
     /// The node's name in its reports (default: the control URL's host and port).
@@ -160,6 +187,12 @@ async fn main() -> anyhow::Result<()> {
         .json()
         .with_env_filter(yunhui_runtime::log_filter())
         .init();
+    // The pod's probe with port slots: `yunhui-sfu probe /readyz`.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("probe") {
+        let path = argv.get(2).map_or("/readyz", String::as_str);
+        return port_slots::probe(path).map_err(anyhow::Error::from);
+    }
     let args = Args::parse();
     let advertised_ip = match (args.advertised_ip, &args.advertised_ip_file) {
         (Some(ip), _) => ip,
@@ -174,32 +207,35 @@ async fn main() -> anyhow::Result<()> {
     if let Some(port) = args.tcp_port {
         tcp_listen.set_port(port);
     }
-    let registry = prometheus::Registry::new();
-    let sfu = Sfu::start_with_tcp(
-        SfuConfig {
-            udp_listen,
-            advertised_ip,
-            registry,
-        },
-        tcp_listen,
-    )
-    .await
-    .context("starting the SFU")?;
+    let mut http_listen = args.http_listen;
+    if let Some(port) = args.control_port {
+        http_listen.set_port(port);
+    }
+    let slots = PortSlots {
+        count: args.port_slots,
+        stride: args.port_stride,
+    };
+    let (sfu, listener, taken) =
+        take_slot(slots, udp_listen, tcp_listen, http_listen, advertised_ip).await?;
+    udp_listen.set_port(taken.udp);
+    http_listen.set_port(taken.control);
+    if slots.count > 1 {
+        let file = port_slots::control_port_file();
+        std::fs::write(&file, taken.control.to_string())
+            .with_context(|| format!("writing the slot's control port to {}", file.display()))?;
+        tracing::info!(slot = taken.slot, of = slots.count, "took a port slot");
+    }
     if let Some(turn) = turn_config(&args, udp_listen.ip())? {
         let addrs = sfu.serve_turn(turn).await.context("starting TURN")?;
         tracing::info!(udp = %addrs.udp, tcp = %addrs.tcp, tls = ?addrs.tls, "TURN listening");
     }
-    let listener = tokio::net::TcpListener::bind(args.http_listen)
-        .await
-        .with_context(|| format!("binding the internal API on {}", args.http_listen))?;
-    tracing::info!(http = %args.http_listen, udp = %udp_listen, tcp = %sfu.tcp_media_addr(), advertised = %advertised_ip, "internal API listening");
+    tracing::info!(http = %http_listen, udp = %udp_listen, tcp = %sfu.tcp_media_addr(), advertised = %advertised_ip, "internal API listening");
     let reporter = args.signal_url.as_ref().map(|signal_url| {
-        let control_url = args.advertise_control_url.clone().unwrap_or_else(|| {
-            format!(
-                "http://{}",
-                SocketAddr::new(advertised_ip, args.http_listen.port())
-            )
-        });
+        let control_url = match &args.advertise_control_url {
+            Some(url) if slots.count > 1 => port_slots::with_port(url, taken.control),
+            Some(url) => url.clone(),
+            None => format!("http://{}", SocketAddr::new(advertised_ip, taken.control)),
+        };
         let node_id = args.node_id.clone().unwrap_or_else(|| {
             // Signal takes letters, digits, '-', '.', '_' and ':' (an IPv6
             // address's brackets become '-').
@@ -262,6 +298,69 @@ async fn main() -> anyhow::Result<()> {
     drop(reporter);
     sfu.shutdown().await;
     Ok(())
+}
+
+/// Starts the node on the first port slot whose ports are all free (with one
+/// slot: on the ports asked for, or fails), keeping the internal API's
+/// listener bound, so no other node can take the same slot meanwhile.
+async fn take_slot(
+    slots: PortSlots,
+    udp_listen: SocketAddr,
+    tcp_listen: SocketAddr,
+    http_listen: SocketAddr,
+    advertised_ip: IpAddr,
+) -> anyhow::Result<(Sfu, tokio::net::TcpListener, SlotPorts)> {
+    let candidates = slots.all(SlotPorts {
+        slot: 0,
+        udp: udp_listen.port(),
+        tcp: tcp_listen.port(),
+        control: http_listen.port(),
+    });
+    let in_use = |e: &std::io::Error| e.kind() == std::io::ErrorKind::AddrInUse;
+    let deadline = tokio::time::Instant::now() + SLOT_WAIT;
+    loop {
+        for ports in &candidates {
+            let control = SocketAddr::new(http_listen.ip(), ports.control);
+            let listener = match tokio::net::TcpListener::bind(control).await {
+                Ok(listener) => listener,
+                Err(e) if slots.count > 1 && in_use(&e) => continue,
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("binding the internal API on {control}"));
+                }
+            };
+            let started = Sfu::start_with_tcp(
+                SfuConfig {
+                    udp_listen: SocketAddr::new(udp_listen.ip(), ports.udp),
+                    advertised_ip,
+                    registry: prometheus::Registry::new(),
+                },
+                SocketAddr::new(tcp_listen.ip(), ports.tcp),
+            )
+            .await;
+            match started {
+                Ok(sfu) => return Ok((sfu, listener, *ports)),
+                Err(
+                    yunhui_sfu::SfuError::Bind { source, .. }
+                    | yunhui_sfu::SfuError::BindTcp { source, .. },
+                ) if slots.count > 1 && in_use(&source) => continue,
+                Err(e) => return Err(e).context("starting the SFU"),
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "all {} port slots of this node stayed taken for {} s: more SFU pods run on this node \
+                 than spec.sfu.slotsPerNode allows, or other programs hold those ports",
+                candidates.len(),
+                SLOT_WAIT.as_secs()
+            );
+        }
+        tracing::warn!(
+            slots = candidates.len(),
+            "every port slot of this node is taken; waiting for one to free up"
+        );
+        tokio::time::sleep(SLOT_RETRY).await;
+    }
 }
 
 /// Drains the node: no new rooms (here and, through the report, at signal),

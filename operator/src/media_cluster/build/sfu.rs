@@ -1,5 +1,7 @@
-//! The SFU pool: a DaemonSet on the host network or a Deployment with host
-//! ports (one pod per node), its control Service, a PodDisruptionBudget, a
+//! The SFU pool: a DaemonSet on the host network, a Deployment with host
+//! ports (one pod per node) or a Deployment on the host network with port
+//! slots (up to `slotsPerNode` pods per node, each taking a free slot of
+//! ports when it starts), its control Service, a PodDisruptionBudget, a
 //! NetworkPolicy open on the media ports, and with `advertise:
 //! NodeExternalIp` the ConfigMap of each node's external address.
 
@@ -9,8 +11,8 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
-    EnvFromSource, EnvVar, PodAffinityTerm, PodAntiAffinity, PodTemplateSpec, Service, ServicePort,
-    ServiceSpec, Volume,
+    EnvFromSource, EnvVar, ExecAction, PodAffinityTerm, PodAntiAffinity, PodTemplateSpec, Probe,
+    Service, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use yunhui_crds::media_cluster::SfuNetworking;
@@ -27,6 +29,11 @@ use crate::media_cluster::validate::Advertise;
 
 /// Where an SFU pod finds the node addresses ConfigMap.
 const NODE_ADDRESSES_DIR: &str = "/etc/yunhui/node-addresses";
+
+/// The SFU binary in its image (the installer's images keep each service's
+/// binary in `/usr/local/bin`, as their entrypoint): the exec probes of a
+/// slotted pool run it as `yunhui-sfu probe /readyz`.
+const SFU_BINARY: &str = "/usr/local/bin/yunhui-sfu";
 
 /// The SFU pool's children.
 pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
@@ -53,7 +60,9 @@ pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
             ports: Some(vec![ServicePort {
                 name: Some("control".into()),
                 port: SFU_CONTROL_PORT,
-                target_port: Some(IntOrString::Int(SFU_CONTROL_PORT)),
+                // A slotted pool's pods on another slot are reached by
+                // their own control URLs, never through this Service.
+                target_port: Some(IntOrString::Int(sfu.control_port)),
                 protocol: Some("TCP".into()),
                 ..ServicePort::default()
             }]),
@@ -62,22 +71,34 @@ pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         ..Service::default()
     })?);
     children.push(pdb(input, "sfu")?);
+    let offsets: Vec<i32> = match sfu.slots {
+        Some(slots) => slots.offsets().collect(),
+        None => vec![0],
+    };
+    let media = offsets
+        .iter()
+        .flat_map(|o| {
+            [
+                open_port("UDP", sfu.udp_port + o),
+                open_port("TCP", sfu.tcp_port + o),
+            ]
+        })
+        .collect();
+    let control = offsets
+        .iter()
+        .map(|o| open_port("TCP", sfu.control_port + o))
+        .collect();
     children.push(network_policy(
         input,
         "sfu",
-        vec![
-            from_anywhere(vec![
-                open_port("UDP", sfu.udp_port),
-                open_port("TCP", sfu.tcp_port),
-            ]),
-            from_signal(input, vec![open_port("TCP", SFU_CONTROL_PORT)]),
-        ],
+        vec![from_anywhere(media), from_signal(input, control)],
     )?);
     Ok(children)
 }
 
 /// The pods: a DaemonSet on the host network (none while stopped), else a
-/// Deployment of `minNodes` pods, at most one per node.
+/// Deployment of `minNodes` pods (or what the autoscaler decided): at most
+/// one per node with host ports, up to `slotsPerNode` with port slots.
 fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
     let owner = input.owner;
     let name = input.name("sfu");
@@ -102,7 +123,7 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
             }),
             ..DaemonSet::default()
         })?),
-        SfuNetworking::HostPort => Some(Child::from_typed(&Deployment {
+        SfuNetworking::HostPort | SfuNetworking::HostNetworkSlots => Some(Child::from_typed(&Deployment {
             metadata: owner.meta(&name, "sfu"),
             spec: Some(DeploymentSpec {
                 replicas: Some(
@@ -130,6 +151,7 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
 /// pod's name and its own control URL (the pod's IP, so signal drives each
 /// node directly and not through the Service in front of all of them).
 fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
+    let sfu = &input.cluster.sfu;
     let mut vars = vec![
         input.internal_key(),
         env_value(env::SIGNAL_URL, input.signal_url()),
@@ -138,10 +160,17 @@ fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
         env_from_field(env::POD_IP, "status.podIP"),
         env_value(
             env::ADVERTISE_CONTROL_URL,
-            format!("http://$({}):{SFU_CONTROL_PORT}", env::POD_IP),
+            format!("http://$({}):{}", env::POD_IP, sfu.control_port),
         ),
+        env_value(env::SFU_CONTROL_PORT, sfu.control_port.to_string()),
     ];
-    match &input.cluster.sfu.advertise {
+    // The SFU takes the first free slot and reports its control URL with
+    // that slot's port.
+    if let Some(slots) = sfu.slots {
+        vars.push(env_value(env::SFU_PORT_SLOTS, slots.per_node.to_string()));
+        vars.push(env_value(env::SFU_PORT_STRIDE, slots.stride.to_string()));
+    }
+    match &sfu.advertise {
         Advertise::NodeInternalIp => {
             vars.push(env_from_field(env::ADVERTISE_ADDRESS, "status.hostIP"));
         }
@@ -160,25 +189,51 @@ fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
     vars
 }
 
+/// An exec probe of a slotted pod: the kubelet cannot know which slot's
+/// control port the pod took, the SFU's `probe` asks it.
+fn slot_probe(path: &str) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(vec![SFU_BINARY.into(), "probe".into(), path.into()]),
+        }),
+        period_seconds: Some(5),
+        failure_threshold: Some(3),
+        timeout_seconds: Some(3),
+        ..Probe::default()
+    }
+}
+
 fn container(input: &BuildInput<'_>) -> Container {
     let sfu = &input.cluster.sfu;
     // Host ports reserve the media ports; on the host network they are the
-    // node's own.
-    let host_ports = sfu.networking == SfuNetworking::HostPort;
-    let media_port = |name: &str, port: i32, protocol: &str| ContainerPort {
-        host_port: host_ports.then_some(port),
-        ..container_port(name, port, protocol)
+    // node's own. A slotted pool declares none: on the host network every
+    // declared port is a host port the scheduler allows once per node, and
+    // its pods' ports differ by slot anyway.
+    let ports = match sfu.networking {
+        SfuNetworking::HostNetworkSlots => Vec::new(),
+        networking => {
+            let host_ports = networking == SfuNetworking::HostPort;
+            let media_port = |name: &str, port: i32, protocol: &str| ContainerPort {
+                host_port: host_ports.then_some(port),
+                ..container_port(name, port, protocol)
+            };
+            vec![
+                media_port("media-udp", sfu.udp_port, "UDP"),
+                media_port("media-tcp", sfu.tcp_port, "TCP"),
+                container_port("control", sfu.control_port, "TCP"),
+            ]
+        }
     };
-    let ports = vec![
-        media_port("media-udp", sfu.udp_port, "UDP"),
-        media_port("media-tcp", sfu.tcp_port, "TCP"),
-        container_port("control", SFU_CONTROL_PORT, "TCP"),
-    ];
+    let mut container = input.container("sfu", variables(input), ports, sfu.resources.clone());
     // Ready once the media port is bound and the control API answers.
-    let mut container = with_health_probes(
-        input.container("sfu", variables(input), ports, sfu.resources.clone()),
-        SFU_CONTROL_PORT,
-    );
+    container = match sfu.slots {
+        Some(_) => Container {
+            readiness_probe: Some(slot_probe("/readyz")),
+            liveness_probe: Some(slot_probe("/healthz")),
+            ..container
+        },
+        None => with_health_probes(container, sfu.control_port),
+    };
     container.env_from = Some(vec![EnvFromSource {
         config_map_ref: Some(ConfigMapEnvSource {
             name: input.name("config"),
@@ -216,6 +271,20 @@ fn template(input: &BuildInput<'_>) -> PodTemplateSpec {
         SfuNetworking::HostNetwork => {
             pod.host_network = Some(true);
             pod.dns_policy = Some("ClusterFirstWithHostNet".into());
+        }
+        // Several pods per node, spread evenly: a node gets a second pod
+        // only when every node has one, so with `maxNodes` at most
+        // `slotsPerNode` × nodes no node runs out of slots.
+        SfuNetworking::HostNetworkSlots => {
+            pod.host_network = Some(true);
+            pod.dns_policy = Some("ClusterFirstWithHostNet".into());
+            pod.topology_spread_constraints = Some(vec![TopologySpreadConstraint {
+                max_skew: 1,
+                topology_key: "kubernetes.io/hostname".into(),
+                when_unsatisfiable: "DoNotSchedule".into(),
+                label_selector: Some(label_selector(owner.selector("sfu"))),
+                ..TopologySpreadConstraint::default()
+            }]);
         }
         // One pod per node: two would fight over the host ports.
         SfuNetworking::HostPort => {
@@ -290,6 +359,112 @@ mod tests {
             .expect("builds");
             let deployment = child(&children, "Deployment/prod-sfu");
             assert_eq!(deployment.object.data["spec"]["replicas"], json!(want));
+        }
+    }
+
+    #[test]
+    fn a_slotted_pool_is_a_scaled_deployment_on_the_host_network_with_several_pods_per_node() {
+        let (o, k) = (owner(), keys());
+        let cluster = valid(
+            "sfu: {networking: HostNetworkSlots, slotsPerNode: 3, slotPortStride: 10, udpPort: 7892, tcpPort: 7891, controlPort: 7890, minNodes: 2, maxNodes: 6}",
+        );
+        let children = build(&BuildInput {
+            owner: &o,
+            cluster: &cluster,
+            keys: &k,
+            default_registry: "x",
+            default_pull_secrets: &[],
+            sfu_pool: true,
+            node_addresses: None,
+            sfu_replicas: Some(5),
+        })
+        .expect("builds");
+        assert!(!ids(&children).contains(&"DaemonSet/prod-sfu".to_string()));
+        let deployment = child(&children, "Deployment/prod-sfu");
+        let spec = &deployment.object.data["spec"];
+        assert_eq!(spec["replicas"], json!(5), "the autoscaler's replicas");
+        let pod = &spec["template"]["spec"];
+        assert_eq!(pod["hostNetwork"], json!(true));
+        assert_eq!(pod["dnsPolicy"], json!("ClusterFirstWithHostNet"));
+        assert!(pod["affinity"].is_null(), "no one-pod-per-node rule: {pod}");
+        let spread = &pod["topologySpreadConstraints"][0];
+        assert_eq!(spread["maxSkew"], json!(1));
+        assert_eq!(spread["topologyKey"], json!("kubernetes.io/hostname"));
+        assert_eq!(spread["whenUnsatisfiable"], json!("DoNotSchedule"));
+        let container = &pod["containers"][0];
+        assert!(
+            container["ports"].as_array().is_none_or(|p| p.is_empty()),
+            "declared ports would be host ports the scheduler allows once per node: {container}"
+        );
+        for probe in ["readinessProbe", "livenessProbe"] {
+            let command = &container[probe]["exec"]["command"];
+            assert_eq!(command[0], json!("/usr/local/bin/yunhui-sfu"), "{probe}");
+            assert_eq!(command[1], json!("probe"), "{probe}");
+        }
+        let env = &container["env"];
+        let value = |name: &str| super::super::tests::env_value(env, name)["value"].clone();
+        assert_eq!(value("YUNHUI_SFU_PORT_SLOTS"), json!("3"));
+        assert_eq!(value("YUNHUI_SFU_PORT_STRIDE"), json!("10"));
+        assert_eq!(value("YUNHUI_SFU_CONTROL_PORT"), json!("7890"));
+        assert_eq!(
+            value("YUNHUI_ADVERTISE_CONTROL_URL"),
+            json!("http://$(YUNHUI_POD_IP):7890")
+        );
+        // Clients reach every slot's media ports; signal every slot's control port.
+        let policy = child(&children, "NetworkPolicy/prod-sfu");
+        let rules = &policy.object.data["spec"]["ingress"];
+        let ports = |rule: usize| -> Vec<String> {
+            rules[rule]["ports"]
+                .as_array()
+                .expect("ports")
+                .iter()
+                .map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("")))
+                .collect()
+        };
+        assert_eq!(
+            ports(0),
+            [
+                "7892/UDP", "7891/TCP", "7902/UDP", "7901/TCP", "7912/UDP", "7911/TCP"
+            ]
+        );
+        assert_eq!(ports(1), ["7890/TCP", "7900/TCP", "7910/TCP"]);
+        let service = child(&children, "Service/prod-sfu");
+        assert_eq!(
+            service.object.data["spec"]["ports"][0]["targetPort"],
+            json!(7890)
+        );
+    }
+
+    #[test]
+    fn pools_with_one_pod_per_node_get_no_slots_and_http_probes_on_the_control_port() {
+        for networking in ["HostNetwork", "HostPort"] {
+            let cluster = valid(&format!(
+                "sfu: {{networking: {networking}, controlPort: 7870}}"
+            ));
+            let children = super::super::tests::children(&cluster);
+            let kind = if networking == "HostPort" {
+                "Deployment"
+            } else {
+                "DaemonSet"
+            };
+            let workload = child(&children, &format!("{kind}/prod-sfu"));
+            let container = &workload.object.data["spec"]["template"]["spec"]["containers"][0];
+            assert_eq!(
+                container["readinessProbe"]["httpGet"]["port"],
+                json!(7870)
+            );
+            let env = &container["env"];
+            assert!(
+                super::super::tests::env_value(env, "YUNHUI_SFU_PORT_SLOTS").is_null(),
+                "{networking}"
+            );
+            assert!(
+                container["ports"]
+                    .as_array()
+                    .expect("ports")
+                    .iter()
+                    .any(|p| p["containerPort"] == json!(7870))
+            );
         }
     }
 
@@ -381,7 +556,8 @@ mod tests {
         );
         assert_eq!(
             value("YUNHUI_ADVERTISE_CONTROL_URL")["value"],
-            format!("http://$(YUNHUI_POD_IP):{SFU_CONTROL_PORT}")
+            format!("http://$(YUNHUI_POD_IP):{SFU_CONTROL_PORT}"),
+            "the default control port is the Service's"
         );
         let names: Vec<&str> = env
             .as_array()

@@ -1,0 +1,449 @@
+//! `yunhui-meeting-check`: meetings with real media against an installed
+//! Yunhui, for `tests/kube/e2e-install.sh` (issue 11 on a real node). SDK
+//! participants (`yunhui-client`) publish synthetic audio and video and check
+//! that each receives every other's; the result is one JSON line on stdout.
+//!
+//! - `spread`: signs in, creates `--meetings` meetings, joins
+//!   `--participants` guests to each, checks everyone's media, then reads
+//!   signal's node table (`--media-nodes`, with the internal key) and fails
+//!   unless at least `--min-nodes` SFU nodes hold the meetings' rooms.
+//! - `failover`: one meeting whose participants join through different
+//!   signal replicas (`--join-urls`, one per participant), checks media, runs
+//!   `--between` (which kills the owner replica's pod and prints its name),
+//!   waits for the servers to close the sockets, joins everyone again through
+//!   `--url` (retrying while the meeting is `unavailable`, until another
+//!   replica has taken it over) and checks that media flows again in the same
+//!   meeting.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use futures_util::future::try_join_all;
+use serde_json::json;
+use yunhui_client::api::ApiClient;
+use yunhui_client::media::{SyntheticMedia, TrackKind};
+use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
+use yunhui_proto::api::{CreateMeetingRequest, Meeting};
+use yunhui_proto::media::MediaNodeList;
+
+/// The password of the meetings this tool creates.
+const MEETING_PASSWORD: &str = "2468";
+
+/// How long media may take to arrive.
+const MEDIA_WAIT: Duration = Duration::from_secs(30);
+
+/// Runs meetings with media against an installed Yunhui and prints figures.
+#[derive(Parser)]
+#[command(name = "yunhui-meeting-check")]
+struct Args {
+    /// Signal's base URL (the Gateway's address or a Service).
+    #[arg(long)]
+    url: String,
+    /// The account that creates the meetings.
+    #[arg(long)]
+    login: String,
+    /// A file holding that account's password.
+    #[arg(long)]
+    password_file: std::path::PathBuf,
+    #[command(subcommand)]
+    check: Check,
+}
+
+#[derive(Subcommand)]
+enum Check {
+    /// Many meetings at once, spread over the SFU nodes.
+    Spread {
+        /// How many meetings.
+        #[arg(long, default_value_t = 10)]
+        meetings: usize,
+        /// Participants in each.
+        #[arg(long, default_value_t = 2)]
+        participants: usize,
+        /// Signal's `/internal/v1/media-nodes` URL.
+        #[arg(long)]
+        media_nodes: Option<String>,
+        /// A file holding the internal key for `--media-nodes`.
+        #[arg(long)]
+        internal_key_file: Option<std::path::PathBuf>,
+        /// How many SFU nodes must hold rooms of the meetings.
+        #[arg(long, default_value_t = 1)]
+        min_nodes: usize,
+    },
+    /// One meeting across signal replicas, then its owner replica killed.
+    Failover {
+        /// Where each participant joins first (one URL per participant).
+        #[arg(long, value_delimiter = ',', required = true)]
+        join_urls: Vec<String>,
+        /// Shell command run once media flows; it kills the owner and
+        /// prints what it killed.
+        #[arg(long)]
+        between: String,
+        /// How long to wait for the meeting to be taken over.
+        #[arg(long, default_value_t = 90)]
+        takeover_seconds: u64,
+    },
+}
+
+/// Light media, so twenty participants fit on a small machine.
+fn light_media() -> SyntheticMedia {
+    SyntheticMedia {
+        video_bitrate: 100_000,
+        video_fps: 10,
+        ..SyntheticMedia::default()
+    }
+}
+
+fn millis(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn join(
+    base_url: &str,
+    meeting: &Meeting,
+    name: &str,
+) -> Result<MeetingSession, SessionError> {
+    MeetingSession::join(
+        base_url,
+        JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: name.into(),
+            password: Some(MEETING_PASSWORD.into()),
+            ..JoinOptions::default()
+        },
+    )
+    .await
+}
+
+/// Joins and publishes.
+async fn join_and_publish(
+    base_url: &str,
+    meeting: &Meeting,
+    name: &str,
+) -> anyhow::Result<MeetingSession> {
+    let mut session = join(base_url, meeting, name)
+        .await
+        .with_context(|| format!("{name} joining meeting {} at {base_url}", meeting.number))?;
+    session
+        .publish(light_media())
+        .await
+        .with_context(|| format!("{name} publishing"))?;
+    Ok(session)
+}
+
+/// Waits until every session keeps receiving audio and video from every
+/// other: more than five packets each, and more a moment later.
+async fn everyone_receives_everyone(sessions: &[MeetingSession]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + MEDIA_WAIT;
+    let counts = |sessions: &[MeetingSession]| -> Option<Vec<u64>> {
+        let mut counts = Vec::new();
+        for receiver in sessions {
+            for sender in sessions {
+                if receiver.participant_id() == sender.participant_id() {
+                    continue;
+                }
+                for kind in [TrackKind::Audio, TrackKind::Video] {
+                    let track = receiver.subscriber().track(sender.participant_id(), kind)?;
+                    if track.packets() <= 5 || track.bytes() == 0 {
+                        return None;
+                    }
+                    counts.push(track.packets());
+                }
+            }
+        }
+        Some(counts)
+    };
+    let first = loop {
+        if let Some(counts) = counts(sessions) {
+            break counts;
+        }
+        if Instant::now() >= deadline {
+            let missing: Vec<String> = sessions
+                .iter()
+                .flat_map(|r| {
+                    sessions
+                        .iter()
+                        .filter(move |s| s.participant_id() != r.participant_id())
+                        .flat_map(move |s| {
+                            [TrackKind::Audio, TrackKind::Video]
+                                .into_iter()
+                                .filter(move |k| {
+                                    r.subscriber()
+                                        .track(s.participant_id(), *k)
+                                        .is_none_or(|t| t.packets() <= 5)
+                                })
+                                .map(move |k| {
+                                    format!("{} gets no {k:?} from {}", r.participant_id(), s.participant_id())
+                                })
+                        })
+                })
+                .collect();
+            bail!("media did not flow within {MEDIA_WAIT:?}: {}", missing.join("; "));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Still flowing: every track grows.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if let Some(now) = counts(sessions)
+            && now.iter().zip(&first).all(|(now, then)| now > then)
+        {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!("media arrived once but stopped growing");
+        }
+    }
+}
+
+async fn sign_in(args: &Args) -> anyhow::Result<ApiClient> {
+    let password = std::fs::read_to_string(&args.password_file)
+        .with_context(|| format!("reading {}", args.password_file.display()))?;
+    let mut api = ApiClient::new(&args.url);
+    api.login(&args.login, password.trim())
+        .await
+        .with_context(|| format!("signing in as {} at {}", args.login, args.url))?;
+    Ok(api)
+}
+
+async fn create_meeting(api: &ApiClient, topic: String) -> anyhow::Result<Meeting> {
+    api.create_meeting(&CreateMeetingRequest {
+        topic: Some(topic),
+        password: Some(MEETING_PASSWORD.into()),
+        ..CreateMeetingRequest::default()
+    })
+    .await
+    .context("creating a meeting")
+}
+
+/// Rooms per live SFU node in signal's table.
+async fn rooms_per_node(url: &str, key: &str) -> anyhow::Result<BTreeMap<String, u64>> {
+    let list: MediaNodeList = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(key)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?
+        .error_for_status()
+        .with_context(|| format!("GET {url}"))?
+        .json()
+        .await
+        .with_context(|| format!("reading the node list of {url}"))?;
+    Ok(list
+        .nodes
+        .into_iter()
+        .filter(|n| n.live)
+        .map(|n| (n.node_id, n.rooms))
+        .collect())
+}
+
+async fn spread(
+    args: &Args,
+    meetings: usize,
+    participants: usize,
+    media_nodes: Option<&str>,
+    key_file: Option<&std::path::Path>,
+    min_nodes: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let api = sign_in(args).await?;
+    let started = Instant::now();
+    let mut created = Vec::new();
+    for i in 0..meetings {
+        created.push(create_meeting(&api, format!("Spread {i}")).await?);
+    }
+    // Every meeting's participants join side by side with the others'.
+    let joins = created.iter().enumerate().map(|(i, meeting)| async move {
+        let mut sessions = Vec::new();
+        for p in 0..participants {
+            sessions.push(join_and_publish(&args.url, meeting, &format!("m{i}-p{p}")).await?);
+        }
+        anyhow::Ok(sessions)
+    });
+    let rooms: Vec<Vec<MeetingSession>> = try_join_all(joins).await?;
+    let joined_ms = millis(started);
+    let checks = rooms.iter().map(|sessions| everyone_receives_everyone(sessions));
+    try_join_all(checks).await?;
+    let media_ms = millis(started);
+    let mut per_node = BTreeMap::new();
+    if let Some(url) = media_nodes {
+        let key_file = key_file.context("--media-nodes needs --internal-key-file")?;
+        let key = std::fs::read_to_string(key_file)
+            .with_context(|| format!("reading {}", key_file.display()))?;
+        // Nodes report every 2 s: wait until the rooms show.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            per_node = rooms_per_node(url, key.trim()).await?;
+            let holding = per_node.values().filter(|rooms| **rooms > 0).count();
+            let total: u64 = per_node.values().sum();
+            if holding >= min_nodes && total >= meetings as u64 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{meetings} meetings should be spread over at least {min_nodes} SFU nodes; signal's table says rooms per node: {per_node:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    for sessions in rooms {
+        for session in sessions {
+            session.leave().await;
+        }
+    }
+    Ok(json!({
+        "meetings": meetings,
+        "participants": meetings * participants,
+        "joined_ms": joined_ms,
+        "all_media_ms": media_ms,
+        "rooms_per_node": per_node,
+    }))
+}
+
+/// Joins `meeting` at `url`, again and again while it is refused as
+/// unavailable (its lease has not ended) or the socket cannot be opened.
+async fn join_until_taken_over(
+    url: &str,
+    meeting: &Meeting,
+    name: &str,
+    deadline: Instant,
+) -> anyhow::Result<(MeetingSession, u32)> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match join(url, meeting, name).await {
+            Ok(mut session) => {
+                session.publish(light_media()).await.context("publishing")?;
+                return Ok((session, attempts));
+            }
+            Err(error) if Instant::now() < deadline => {
+                eprintln!("yunhui-meeting-check: {name} joining again: {error}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("{name} could not join meeting {} again at {url}", meeting.number)
+                });
+            }
+        }
+    }
+}
+
+async fn failover(
+    args: &Args,
+    join_urls: &[String],
+    between: &str,
+    takeover: Duration,
+) -> anyhow::Result<serde_json::Value> {
+    let api = sign_in(args).await?;
+    let meeting = create_meeting(&api, "Across replicas".into()).await?;
+    let started = Instant::now();
+    let mut sessions = Vec::new();
+    for (i, url) in join_urls.iter().enumerate() {
+        sessions.push(join_and_publish(url, &meeting, &format!("replica-{i}")).await?);
+    }
+    everyone_receives_everyone(&sessions).await?;
+    let first_media_ms = millis(started);
+    let meeting_id = sessions[0].meeting_id().to_string();
+    if sessions.iter().any(|s| s.meeting_id() != meeting_id) {
+        bail!("participants joined through different replicas are in different meetings");
+    }
+    let output = tokio::process::Command::new("sh")
+        .args(["-c", between])
+        .output()
+        .await
+        .context("running --between")?;
+    if !output.status.success() {
+        bail!(
+            "--between failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let killed = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let killed_at = Instant::now();
+    // The owner's sockets, and those relayed to it, close.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sessions.iter().any(MeetingSession::is_connected) {
+        if Instant::now() >= deadline {
+            bail!("the participants' sockets stayed open 30 s after the owner pod was killed");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let disconnected_ms = millis(killed_at);
+    for session in sessions {
+        session.close().await;
+    }
+    let deadline = Instant::now() + takeover;
+    let mut again = Vec::new();
+    let mut attempts = Vec::new();
+    for i in 0..join_urls.len() {
+        let (session, tries) =
+            join_until_taken_over(&args.url, &meeting, &format!("again-{i}"), deadline).await?;
+        again.push(session);
+        attempts.push(tries);
+    }
+    let rejoined_ms = millis(killed_at);
+    everyone_receives_everyone(&again).await?;
+    let media_again_ms = millis(killed_at);
+    if let Some(other) = again.iter().find(|s| s.meeting_id() != meeting_id) {
+        bail!(
+            "after the take-over a participant is in meeting {}, not {meeting_id}",
+            other.meeting_id()
+        );
+    }
+    for session in again {
+        session.leave().await;
+    }
+    Ok(json!({
+        "meeting": meeting_id,
+        "killed": killed,
+        "first_media_ms": first_media_ms,
+        "disconnected_ms": disconnected_ms,
+        "rejoined_ms": rejoined_ms,
+        "join_attempts": attempts,
+        "media_again_ms": media_again_ms,
+    }))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let figures = match &args.check {
+        Check::Spread {
+            meetings,
+            participants,
+            media_nodes,
+            internal_key_file,
+            min_nodes,
+        } => {
+            spread(
+                &args,
+                *meetings,
+                *participants,
+                media_nodes.as_deref(),
+                internal_key_file.as_deref(),
+                *min_nodes,
+            )
+            .await?
+        }
+        Check::Failover {
+            join_urls,
+            between,
+            takeover_seconds,
+        } => {
+            failover(
+                &args,
+                join_urls,
+                between,
+                Duration::from_secs(*takeover_seconds),
+            )
+            .await?
+        }
+    };
+    println!("{figures}");
+    Ok(())
+}
