@@ -29,13 +29,17 @@
 #      listed as finished by `GET /api/v1/recordings` and served, byte for
 #      byte, at the media_url listed (on the Gateway's address) by signal
 #      from the recorder pod
-#   8. `yunhui registry push` of a second bundle (a new version) into the
+#   8. scale-out (issue 11, e2e-scaleout.sh): office's two SFU pods share
+#      the node's host network on their own port slots and carry ten
+#      meetings between them; one meeting is joined through both signal
+#      pods, its owner pod is force-deleted and the meeting goes on
+#   9. `yunhui registry push` of a second bundle (a new version) into the
 #      site's registry (docker-registry, TLS and basic auth), then
 #      `yunhui upgrade` from it: every pod pulls with the credentials,
 #      signal rolls out,
 #      the administrators' accounts and scheduled meetings survive, on the
 #      volume and in PostgreSQL
-#   9. `yunhui uninstall`: nothing of ours is left in the API or on the node
+#  10. `yunhui uninstall`: nothing of ours is left in the API or on the node
 #      but the volume claims of the database and the recordings, kept on
 #      purpose
 #
@@ -327,8 +331,8 @@ metadata: {name: office, namespace: $NS}
 spec:
   version: "VERSION"
   database: {external: {urlSecretName: office-database}}
-  signal: {replicas: 1}
-  sfu: {architecture: amd64, networking: HostPort, udpPort: 7892, tcpPort: 7891, minNodes: 1, maxNodes: 1}
+  signal: {replicas: 2}
+  sfu: {architecture: amd64, networking: HostNetworkSlots, slotsPerNode: 2, slotPortStride: 10, udpPort: 7892, tcpPort: 7891, controlPort: 7890, minNodes: 2, maxNodes: 2, drainTimeoutSeconds: 15}
 ---
 apiVersion: yunhui.dev/v1alpha1
 kind: Tenant
@@ -337,7 +341,7 @@ spec:
   displayName: Globex Corp
   mediaCluster: office
   domains: [globex.example]
-  licence: {concurrentPorts: 20}
+  licence: {concurrentPorts: 40}
   firstAdmin: {secretName: globex-first-admin}
 ---
 apiVersion: yunhui.dev/v1alpha1
@@ -383,9 +387,9 @@ for component in signal sfu sip recorder; do
   figure "$component pod Ready $(since "$t_install") s after yunhui install began"
 done
 for component in signal sfu; do
-  wait_for 240 "the $component pod of office Ready" pods_ready "app.kubernetes.io/component=$component,app.kubernetes.io/instance=office" 1
+  wait_for 240 "both $component pods of office Ready" pods_ready "app.kubernetes.io/component=$component,app.kubernetes.io/instance=office" 2
 done
-ok "signal, SFU, SIP gateway and recorder pods Ready (prod on SQLite, office on PostgreSQL)"
+ok "signal, SFU, SIP gateway and recorder pods Ready (prod on SQLite, office on PostgreSQL with two signal and two SFU pods)"
 # What runs is what the pod spec says: the containers' processes run as
 # 65532 and their root filesystems are read-only.
 check_process() { # pod container
@@ -524,7 +528,11 @@ figure "cloud recording: $recorded_s s, $((recorded_size / 1024)) KiB ($(awk -v 
 free -m | awk '/^Mem:/{print "node memory used with the meeting over: " $3 " MiB of " $2 " MiB"}' | tee -a "$figures"
 
 # ---------------------------------------------------------------------------
-step "8. yunhui upgrade to a new version"
+# shellcheck source=e2e-scaleout.sh
+. "$here/e2e-scaleout.sh"
+
+# ---------------------------------------------------------------------------
+step "9. yunhui upgrade to a new version"
 schedule() { # url token topic -> id
   curl -sf -H 'content-type: application/json' -H "authorization: Bearer $2" \
     -d "{\"topic\":\"$3\",\"start\":\"2030-01-07T10:00\",\"time_zone\":\"Asia/Shanghai\",\"duration_minutes\":30}" \
@@ -532,11 +540,6 @@ schedule() { # url token topic -> id
 }
 token=$(sign_in "$url" "$ADMIN_EMAIL" "$admin_password") || fail "signing in over the API (prod)"
 schedule_id=$(schedule "$url" "$token" "Survives the upgrade 升级") || fail "scheduling a meeting (prod)"
-office_port=$(k get service -n "$NS" office -o jsonpath='{.spec.ports[0].nodePort}')
-office_url="http://127.0.0.1:$office_port"
-wait_for 60 "office signal through its Gateway" curl -sf "$office_url/readyz"
-wait_for 120 "the operator wrote globex's administrator password" has_password globex-first-admin
-office_password=$(k get secret -n "$NS" globex-first-admin -o jsonpath='{.data.password}' | base64 -d)
 office_token=$(sign_in "$office_url" "$OFFICE_ADMIN_EMAIL" "$office_password") || fail "signing in over the API (office, PostgreSQL)"
 office_schedule=$(schedule "$office_url" "$office_token" "In PostgreSQL 数据库") || fail "scheduling a meeting (office)"
 PGPASSWORD=$pg_password "$pg_bin/psql" -h "$node_ip" -p "$pg_port" -U yunhui -d yunhui -tAc "select count(*) from accounts" |
@@ -606,7 +609,7 @@ signal_upgraded() {
 wait_for 240 "signal rolled out to 0.1.1" signal_upgraded
 office_upgraded() {
   [ "$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=office -o jsonpath='{.items[*].spec.containers[0].image}')" = "$registry/yunhui/signal:0.1.1" ] &&
-    pods_ready app.kubernetes.io/component=signal,app.kubernetes.io/instance=office 1
+    pods_ready app.kubernetes.io/component=signal,app.kubernetes.io/instance=office 2
 }
 wait_for 240 "office's signal rolled out to 0.1.1" office_upgraded
 all_from_site_registry() {
@@ -633,7 +636,7 @@ wait_for 60 "the recording streams from the upgraded recorder pod" served_again
 ok "after the upgrade, the recording made before it streams from the replaced recorder pod's volume"
 
 # ---------------------------------------------------------------------------
-step "9. yunhui uninstall"
+step "10. yunhui uninstall"
 "$yunhui" uninstall --config "$work/site-2.yaml" || fail "yunhui uninstall"
 gone() {
   [ -z "$(k get pods -n "$NS" --no-headers 2>/dev/null)" ] &&

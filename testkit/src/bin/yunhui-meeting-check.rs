@@ -9,7 +9,8 @@
 //!   unless at least `--min-nodes` SFU nodes hold the meetings' rooms.
 //! - `failover`: one meeting whose participants join through different
 //!   signal replicas (`--join-urls`, one per participant), checks media, runs
-//!   `--between` (which kills the owner replica's pod and prints its name),
+//!   `--between` (which kills the owner replica's pod and prints its name;
+//!   the meeting's id is in `YUNHUI_MEETING_ID`),
 //!   waits for the servers to close the sockets, joins everyone again through
 //!   `--url` (retrying while the meeting is `unavailable`, until another
 //!   replica has taken it over) and checks that media flows again in the same
@@ -76,8 +77,8 @@ enum Check {
         /// Where each participant joins first (one URL per participant).
         #[arg(long, value_delimiter = ',', required = true)]
         join_urls: Vec<String>,
-        /// Shell command run once media flows; it kills the owner and
-        /// prints what it killed.
+        /// Shell command run once media flows, with the meeting's id in
+        /// `YUNHUI_MEETING_ID`; it kills the owner and prints what it killed.
         #[arg(long)]
         between: String,
         /// How long to wait for the meeting to be taken over.
@@ -353,6 +354,7 @@ async fn failover(
     }
     let output = tokio::process::Command::new("sh")
         .args(["-c", between])
+        .env("YUNHUI_MEETING_ID", &meeting_id)
         .output()
         .await
         .context("running --between")?;
