@@ -458,6 +458,16 @@ async fn cel_rules_reject_invalid_specs() {
         ),
         (
             "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "control"}, "spec": {"sfu": {"tcpPort": 7880}}}),
+            "spec.sfu.controlPort must be a port number between 1 and 65535 other than spec.sfu.tcpPort",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "slots"}, "spec": {"sfu": {"networking": "HostPort", "slotsPerNode": 2}}}),
+            "spec.sfu.slotsPerNode above 1 needs spec.sfu.networking HostNetworkSlots",
+        ),
+        (
+            "mediaclusters",
             json!({"kind": "MediaCluster", "metadata": {"name": "sip"}, "spec": {"sip": {"port": 0}}}),
             "spec.sip.port must be a port number between 1 and 65535",
         ),
