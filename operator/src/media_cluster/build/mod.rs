@@ -741,6 +741,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
                 env::NODE_ID,
                 env::POD_IP,
                 env::ADVERTISE_CONTROL_URL,
+                env::SFU_CONTROL_PORT,
                 env::ADVERTISE_ADDRESS
             ]
         );
