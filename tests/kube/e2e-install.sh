@@ -608,7 +608,8 @@ signal_upgraded() {
 }
 wait_for 240 "signal rolled out to 0.1.1" signal_upgraded
 office_upgraded() {
-  [ "$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=office -o jsonpath='{.items[*].spec.containers[0].image}')" = "$registry/yunhui/signal:0.1.1" ] &&
+  # Both replicas, each on the new image.
+  [ "$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=office -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' | sort -u)" = "$registry/yunhui/signal:0.1.1" ] &&
     pods_ready app.kubernetes.io/component=signal,app.kubernetes.io/instance=office 2
 }
 wait_for 240 "office's signal rolled out to 0.1.1" office_upgraded
