@@ -293,7 +293,10 @@ mod tests {
         }));
         // Beside a host-network pool on the default ports: no clash.
         let default = mc("b", T2, json!({"networking": "HostNetwork"}));
-        assert_eq!(sfu_port_conflict(&default, &[slots.clone(), default.clone()]), None);
+        assert_eq!(
+            sfu_port_conflict(&default, &[slots.clone(), default.clone()]),
+            None
+        );
         // A HostPort pool on slot 1's media port clashes.
         let late = mc(
             "c",

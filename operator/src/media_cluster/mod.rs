@@ -129,9 +129,8 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         Err(invalid) => return status::invalid(&ctx, &mc, &invalid).await,
     };
     let found = read::read(&ctx, &mc, &owner.namespace).await?;
-    let autoscaled = cluster.sfu.networking.is_scaled()
-        && !cluster.stopped
-        && found.port_conflict.is_none();
+    let autoscaled =
+        cluster.sfu.networking.is_scaled() && !cluster.stopped && found.port_conflict.is_none();
     let scaled = if autoscaled {
         Some(scaling::scale(&ctx, &mc, &owner, &cluster, &found.keys).await?)
     } else {

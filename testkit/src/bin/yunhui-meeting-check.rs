@@ -175,12 +175,19 @@ async fn everyone_receives_everyone(sessions: &[MeetingSession]) -> anyhow::Resu
                                         .is_none_or(|t| t.packets() <= 5)
                                 })
                                 .map(move |k| {
-                                    format!("{} gets no {k:?} from {}", r.participant_id(), s.participant_id())
+                                    format!(
+                                        "{} gets no {k:?} from {}",
+                                        r.participant_id(),
+                                        s.participant_id()
+                                    )
                                 })
                         })
                 })
                 .collect();
-            bail!("media did not flow within {MEDIA_WAIT:?}: {}", missing.join("; "));
+            bail!(
+                "media did not flow within {MEDIA_WAIT:?}: {}",
+                missing.join("; ")
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
@@ -265,7 +272,9 @@ async fn spread(
     });
     let rooms: Vec<Vec<MeetingSession>> = try_join_all(joins).await?;
     let joined_ms = millis(started);
-    let checks = rooms.iter().map(|sessions| everyone_receives_everyone(sessions));
+    let checks = rooms
+        .iter()
+        .map(|sessions| everyone_receives_everyone(sessions));
     try_join_all(checks).await?;
     let media_ms = millis(started);
     let mut per_node = BTreeMap::new();
@@ -326,7 +335,10 @@ async fn join_until_taken_over(
             }
             Err(error) => {
                 return Err(error).with_context(|| {
-                    format!("{name} could not join meeting {} again at {url}", meeting.number)
+                    format!(
+                        "{name} could not join meeting {} again at {url}",
+                        meeting.number
+                    )
                 });
             }
         }

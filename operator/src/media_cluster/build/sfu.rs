@@ -123,25 +123,27 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
             }),
             ..DaemonSet::default()
         })?),
-        SfuNetworking::HostPort | SfuNetworking::HostNetworkSlots => Some(Child::from_typed(&Deployment {
-            metadata: owner.meta(&name, "sfu"),
-            spec: Some(DeploymentSpec {
-                replicas: Some(
-                    input.replicas(input.sfu_replicas.unwrap_or(input.cluster.sfu.min_nodes)),
-                ),
-                selector,
-                template,
-                strategy: Some(DeploymentStrategy {
-                    type_: Some("RollingUpdate".into()),
-                    rolling_update: Some(RollingUpdateDeployment {
-                        max_unavailable: one,
-                        max_surge: Some(IntOrString::Int(0)),
+        SfuNetworking::HostPort | SfuNetworking::HostNetworkSlots => {
+            Some(Child::from_typed(&Deployment {
+                metadata: owner.meta(&name, "sfu"),
+                spec: Some(DeploymentSpec {
+                    replicas: Some(
+                        input.replicas(input.sfu_replicas.unwrap_or(input.cluster.sfu.min_nodes)),
+                    ),
+                    selector,
+                    template,
+                    strategy: Some(DeploymentStrategy {
+                        type_: Some("RollingUpdate".into()),
+                        rolling_update: Some(RollingUpdateDeployment {
+                            max_unavailable: one,
+                            max_surge: Some(IntOrString::Int(0)),
+                        }),
                     }),
+                    ..DeploymentSpec::default()
                 }),
-                ..DeploymentSpec::default()
-            }),
-            ..Deployment::default()
-        })?),
+                ..Deployment::default()
+            })?)
+        }
     })
 }
 
@@ -449,10 +451,7 @@ mod tests {
             };
             let workload = child(&children, &format!("{kind}/prod-sfu"));
             let container = &workload.object.data["spec"]["template"]["spec"]["containers"][0];
-            assert_eq!(
-                container["readinessProbe"]["httpGet"]["port"],
-                json!(7870)
-            );
+            assert_eq!(container["readinessProbe"]["httpGet"]["port"], json!(7870));
             let env = &container["env"];
             assert!(
                 super::super::tests::env_value(env, "YUNHUI_SFU_PORT_SLOTS").is_null(),
