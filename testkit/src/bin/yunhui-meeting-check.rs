@@ -313,8 +313,14 @@ async fn spread(
     }))
 }
 
+/// How long one join attempt after the take-over may take: the first may
+/// go to the killed pod's address before kube-proxy has dropped it, where
+/// the connection would hang until the kernel gives up.
+const JOIN_ATTEMPT: Duration = Duration::from_secs(8);
+
 /// Joins `meeting` at `url`, again and again while it is refused as
-/// unavailable (its lease has not ended) or the socket cannot be opened.
+/// unavailable (its lease has not ended), the socket cannot be opened or an
+/// attempt takes longer than [`JOIN_ATTEMPT`].
 async fn join_until_taken_over(
     url: &str,
     meeting: &Meeting,
@@ -324,24 +330,22 @@ async fn join_until_taken_over(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match join(url, meeting, name).await {
-            Ok(mut session) => {
+        let error = match tokio::time::timeout(JOIN_ATTEMPT, join(url, meeting, name)).await {
+            Ok(Ok(mut session)) => {
                 session.publish(light_media()).await.context("publishing")?;
                 return Ok((session, attempts));
             }
-            Err(error) if Instant::now() < deadline => {
-                eprintln!("yunhui-meeting-check: {name} joining again: {error}");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(error) => {
-                return Err(error).with_context(|| {
-                    format!(
-                        "{name} could not join meeting {} again at {url}",
-                        meeting.number
-                    )
-                });
-            }
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {JOIN_ATTEMPT:?}"),
+        };
+        if Instant::now() >= deadline {
+            bail!(
+                "{name} could not join meeting {} again at {url}: {error}",
+                meeting.number
+            );
         }
+        eprintln!("yunhui-meeting-check: {name} joining again: {error}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
