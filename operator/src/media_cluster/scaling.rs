@@ -1,6 +1,9 @@
 //! The SFU autoscaler's read and effects around its pure decision
-//! ([`super::autoscale::decide`]), for pools of `networking: HostPort` (a
-//! Deployment; a DaemonSet runs one pod per node and is not scaled here).
+//! ([`super::autoscale::decide`]), for pools that are a Deployment
+//! (`networking: HostPort`, or `HostNetworkSlots` with several pods per node
+//! on their own port slots; a DaemonSet runs one pod per node and is not
+//! scaled here). Both drain and remove any one pod the same way: pod names
+//! are unique, and a slotted pod's successor takes whichever slot is free.
 //!
 //! Read: the Deployment's replicas, the pool's pods, and signal's node table
 //! (`GET /internal/v1/media-nodes`, with the internal key, at the URL the
