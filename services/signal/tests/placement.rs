@@ -505,6 +505,116 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
     let placed = signal.app.placement.as_ref().unwrap().rooms_per_node();
     assert_eq!(placed.get(&NodeId("sfu-b".into())), Some(&1));
     assert_eq!(placed.get(&NodeId("sfu-a".into())), None);
+    // The clients connect their media to the second node on their own,
+    // without joining again.
+    for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            assert!(
+                receives_again(receiver, sender.participant_id(), kind).await,
+                "{kind:?} from {} did not come back after the node died",
+                sender.participant_id()
+            );
+        }
+        assert_eq!(receiver.view().media_restarts, 1);
+        assert!(receiver.is_connected());
+    }
+    host.close().await;
+    guest.close().await;
+}
+
+/// Waits until `session` receives `kind` from `publisher` again: new
+/// packets for a whole second.
+async fn receives_again(session: &MeetingSession, publisher: &str, kind: TrackKind) -> bool {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if keeps_receiving(session, publisher, kind, Duration::from_millis(1000)).await {
+            return true;
+        }
+    }
+    false
+}
+
+/// A node whose drain runs out with a meeting on it reports itself leaving
+/// (`yunhui-sfu` does so before it stops): signal moves the meeting to
+/// another node at once, while the first still forwards, and the SDK
+/// clients connect their media there by themselves — same participants, no
+/// rejoin; the longest silence of each track is printed (docs/benchmarks.md,
+/// "Media moved between SFU nodes", measures it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaving_node_s_meeting_moves_and_its_media_goes_on_without_a_rejoin() {
+    let signal = start_signal().await;
+    let a = Node::start("sfu-a", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false)]).await;
+    let host_api = host(&signal.base_url).await;
+    let meeting = meeting(&host_api).await;
+    let mut host = join(&signal.base_url, &meeting, "Host", host_api.token())
+        .await
+        .unwrap();
+    host.publish(light_media()).await.unwrap();
+    let mut guest = join(&signal.base_url, &meeting, "Guest", None)
+        .await
+        .unwrap();
+    guest.publish(light_media()).await.unwrap();
+    let pairs = [(&host, &guest), (&guest, &host)];
+    let mut tracks = Vec::new();
+    for (receiver, sender) in pairs {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            receives(receiver, sender.participant_id(), kind).await;
+            tracks.push(
+                receiver
+                    .subscriber()
+                    .track(sender.participant_id(), kind)
+                    .unwrap(),
+            );
+        }
+    }
+    let b = Node::start("sfu-b", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
+    // Signal looks at the pool every second (and moves the rooms of nodes gone).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(a.load().await, (1, 2));
+    let ids = host.view().participants.keys().cloned().collect::<Vec<_>>();
+
+    let gaps = yunhui_client::gaps::MediaGaps::watch(tracks);
+    a.reporter.as_ref().unwrap().leave().await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while b.load().await != (1, 2) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the meeting never moved: {:?} on b",
+            b.load().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (receiver, sender) in pairs {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            assert!(
+                receives_again(receiver, sender.participant_id(), kind).await,
+                "{kind:?} from {} did not come back on the new node",
+                sender.participant_id()
+            );
+        }
+        assert_eq!(receiver.view().media_restarts, 1);
+        assert!(receiver.is_connected());
+    }
+    for gap in gaps.stop() {
+        eprintln!(
+            "{} / {}: longest silence {} ms",
+            gap.stream_id,
+            gap.track_id,
+            gap.longest.as_millis()
+        );
+        assert!(gap.packets > 0);
+    }
+    // The same meeting: nobody joined again, and the leaving node's room is
+    // no longer where signal sends anything.
+    assert_eq!(
+        host.view().participants.keys().cloned().collect::<Vec<_>>(),
+        ids
+    );
+    let placed = signal.app.placement.as_ref().unwrap().rooms_per_node();
+    assert_eq!(placed.get(&NodeId("sfu-b".into())), Some(&1));
+    assert_eq!(placed.get(&NodeId("sfu-a".into())), None);
     host.close().await;
     guest.close().await;
 }
