@@ -6,11 +6,14 @@
 //! - [`meeting`]: a participant's live session, signaling and media together.
 //! - [`media`]: WebRTC publisher and subscriber peer connections towards an SFU node.
 //! - [`media_control`]: the SFU node's internal control API over HTTP (what signal uses).
+//! - [`gaps`]: how long received media stopped (when a room moves between nodes).
 //!
-//! [`media`] and [`meeting`] need the WebRTC stack and come with the `media`
+//! [`media`], [`meeting`] and [`gaps`] need the WebRTC stack and come with the `media`
 //! feature (on by default); signal uses the SDK without it.
 
 pub mod api;
+#[cfg(feature = "media")]
+pub mod gaps;
 #[cfg(feature = "media")]
 pub mod media;
 pub mod media_control;

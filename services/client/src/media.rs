@@ -414,19 +414,36 @@ impl FileMedia {
 
 /// The client's publisher peer connection: one Opus and one VP8 track, stream id =
 /// the participant id. The client offers, the SFU answers.
+///
+/// The peer connection can be replaced ([`Publisher::reconnect`]) when the
+/// meeting's room moves to another SFU node: the media tasks and every
+/// [`AudioSender`] keep running and write to whichever connection is
+/// current, with the same SSRCs and continuous sequence numbers.
 pub struct Publisher {
-    pc: Arc<dyn PeerConnection>,
-    audio: Arc<TrackLocalStaticRTP>,
-    video: Arc<TrackLocalStaticRTP>,
+    link: LinkSlot,
+    udp_bind: String,
     audio_ssrc: u32,
     /// The video's encodings: one, or three simulcast layers lowest first.
     video_layers: Arc<[VideoLayer]>,
+    stats: Arc<PublisherStats>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// The current [`PublisherLink`] of a [`Publisher`], read by its senders
+/// for every packet (never held across a write).
+type LinkSlot = Arc<Mutex<Arc<PublisherLink>>>;
+
+/// One peer connection of a [`Publisher`] and its two tracks.
+struct PublisherLink {
+    pc: Arc<dyn PeerConnection>,
+    audio: Arc<TrackLocalStaticRTP>,
+    video: Arc<TrackLocalStaticRTP>,
     /// The video media section's mid, known once the offer is made (simulcast
     /// packets carry it).
-    video_mid: Arc<Mutex<Option<Bytes>>>,
-    stats: Arc<PublisherStats>,
+    video_mid: Mutex<Option<Bytes>>,
+    /// Whether the connection is up (media written before is dropped).
     connected: Arc<AtomicBool>,
-    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    keyframe_requests: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// How a [`Publisher`] sends.
@@ -552,6 +569,101 @@ fn local_track(
     )))
 }
 
+impl PublisherLink {
+    /// A new peer connection with the publisher's two tracks, its keyframe
+    /// requests watched.
+    async fn open(
+        participant_id: &str,
+        udp_bind: &str,
+        ice: &IceOptions,
+        audio_ssrc: u32,
+        video_layers: &Arc<[VideoLayer]>,
+        stats: &Arc<PublisherStats>,
+    ) -> Result<Arc<Self>, MediaError> {
+        let events = PublisherEvents::default();
+        let connected = Arc::clone(&events.connected);
+        let pc = build_pc(udp_bind, false, ice, Arc::new(events)).await?;
+        let audio = local_track(
+            participant_id,
+            &format!("{participant_id}-audio"),
+            RtpCodecKind::Audio,
+            vec![encoding("", audio_ssrc, opus())],
+        );
+        let video = local_track(
+            participant_id,
+            &format!("{participant_id}-video"),
+            RtpCodecKind::Video,
+            video_layers.iter().map(VideoLayer::encoding).collect(),
+        );
+        pc.add_track(Arc::clone(&audio) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(webrtc_err("adding the audio track"))?;
+        pc.add_track(Arc::clone(&video) as Arc<dyn TrackLocal>)
+            .await
+            .map_err(webrtc_err("adding the video track"))?;
+        let watch = tokio::spawn(watch_keyframe_requests(
+            Arc::clone(&video),
+            Arc::clone(stats),
+            Arc::clone(video_layers),
+        ));
+        Ok(Arc::new(Self {
+            pc,
+            audio,
+            video,
+            video_mid: Mutex::new(None),
+            connected,
+            keyframe_requests: Mutex::new(Some(watch)),
+        }))
+    }
+
+    fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    async fn close(&self) {
+        if let Some(watch) = self.keyframe_requests.lock().take() {
+            watch.abort();
+        }
+        self.connected.store(false, Ordering::Relaxed);
+        let _ = self.pc.close().await;
+    }
+}
+
+/// Marks the layers a PLI or FIR on `video` asks for as wanting a keyframe.
+async fn watch_keyframe_requests(
+    video: Arc<TrackLocalStaticRTP>,
+    stats: Arc<PublisherStats>,
+    layers: Arc<[VideoLayer]>,
+) {
+    // `poll` returns None until the track is bound to a sender; retry until then.
+    loop {
+        match video.poll().await {
+            Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                for packet in packets {
+                    let any = packet.as_any();
+                    let ssrcs: Vec<u32> =
+                        if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                            vec![pli.media_ssrc]
+                        } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+                            fir.fir.iter().map(|entry| entry.ssrc).collect()
+                        } else {
+                            continue;
+                        };
+                    stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+                    // A request naming no layer of ours (or the whole track) asks all.
+                    let named = |l: &&VideoLayer| ssrcs.contains(&l.ssrc);
+                    let any_named = layers.iter().any(|l| named(&l));
+                    for layer in layers.iter().filter(|l| !any_named || named(l)) {
+                        layer.keyframe_wanted.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            Some(_) => {}
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
 impl Publisher {
     /// Builds the publisher PC for `participant_id`, binding UDP on `udp_bind`
     /// (e.g. `127.0.0.1:0`).
@@ -575,102 +687,87 @@ impl Publisher {
         options: PublishOptions,
         ice: &IceOptions,
     ) -> Result<Self, MediaError> {
-        let events = PublisherEvents::default();
-        let connected = Arc::clone(&events.connected);
-        let pc = build_pc(udp_bind, false, ice, Arc::new(events)).await?;
         let audio_ssrc = rand::random::<u32>();
         let video_layers: Arc<[VideoLayer]> = if options.simulcast {
             VideoLayer::simulcast().into()
         } else {
             vec![VideoLayer::single(rand::random())].into()
         };
-        let audio = local_track(
+        let stats = Arc::new(PublisherStats::default());
+        let link = PublisherLink::open(
             participant_id,
-            &format!("{participant_id}-audio"),
-            RtpCodecKind::Audio,
-            vec![encoding("", audio_ssrc, opus())],
-        );
-        let video = local_track(
-            participant_id,
-            &format!("{participant_id}-video"),
-            RtpCodecKind::Video,
-            video_layers.iter().map(VideoLayer::encoding).collect(),
-        );
-        pc.add_track(Arc::clone(&audio) as Arc<dyn TrackLocal>)
-            .await
-            .map_err(webrtc_err("adding the audio track"))?;
-        pc.add_track(Arc::clone(&video) as Arc<dyn TrackLocal>)
-            .await
-            .map_err(webrtc_err("adding the video track"))?;
-        let publisher = Self {
-            pc,
-            audio,
-            video,
+            udp_bind,
+            ice,
+            audio_ssrc,
+            &video_layers,
+            &stats,
+        )
+        .await?;
+        Ok(Self {
+            link: Arc::new(Mutex::new(link)),
+            udp_bind: udp_bind.to_owned(),
             audio_ssrc,
             video_layers,
-            video_mid: Arc::new(Mutex::new(None)),
-            stats: Arc::new(PublisherStats::default()),
-            connected,
+            stats,
             tasks: Mutex::new(Vec::new()),
-        };
-        publisher.watch_keyframe_requests();
-        Ok(publisher)
+        })
     }
 
-    fn watch_keyframe_requests(&self) {
-        let video = Arc::clone(&self.video);
-        let stats = Arc::clone(&self.stats);
-        let layers = Arc::clone(&self.video_layers);
-        let task = tokio::spawn(async move {
-            // `poll` returns None until the track is bound to a sender; retry until then.
-            loop {
-                match video.poll().await {
-                    Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
-                        for packet in packets {
-                            let any = packet.as_any();
-                            let ssrcs: Vec<u32> =
-                                if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
-                                    vec![pli.media_ssrc]
-                                } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
-                                    fir.fir.iter().map(|entry| entry.ssrc).collect()
-                                } else {
-                                    continue;
-                                };
-                            stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
-                            // A request naming no layer of ours (or the whole track) asks all.
-                            let named = |l: &&VideoLayer| ssrcs.contains(&l.ssrc);
-                            let any_named = layers.iter().any(|l| named(&l));
-                            for layer in layers.iter().filter(|l| !any_named || named(l)) {
-                                layer.keyframe_wanted.store(true, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                    Some(_) => {}
-                    None => tokio::time::sleep(Duration::from_millis(20)).await,
-                }
-            }
-        });
-        self.tasks.lock().push(task);
+    /// Replaces the peer connection with a new one (for `participant_id`,
+    /// which changes when the client joined again), to be negotiated with
+    /// [`Publisher::create_offer`] and [`Publisher::apply_answer`]; the old
+    /// one is closed. What is being sent goes on, starting with a keyframe
+    /// on every layer once the new connection is up.
+    pub async fn reconnect(
+        &self,
+        participant_id: &str,
+        ice: &IceOptions,
+    ) -> Result<(), MediaError> {
+        let link = PublisherLink::open(
+            participant_id,
+            &self.udp_bind,
+            ice,
+            self.audio_ssrc,
+            &self.video_layers,
+            &self.stats,
+        )
+        .await?;
+        for layer in self.video_layers.iter() {
+            layer.keyframe_wanted.store(true, Ordering::Relaxed);
+        }
+        let old = std::mem::replace(&mut *self.link.lock(), link);
+        old.close().await;
+        Ok(())
+    }
+
+    fn link(&self) -> Arc<PublisherLink> {
+        Arc::clone(&self.link.lock())
+    }
+
+    /// Whether the current peer connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.link().connected.load(Ordering::Relaxed)
     }
 
     /// Creates the offer to send to the SFU (through signal).
     pub async fn create_offer(&self) -> Result<String, MediaError> {
-        let offer = self
+        let link = self.link();
+        let offer = link
             .pc
             .create_offer(None)
             .await
             .map_err(webrtc_err("creating the offer"))?;
-        self.pc
+        link.pc
             .set_local_description(offer)
             .await
             .map_err(webrtc_err("setting the local offer"))?;
-        let sdp = self
+        let sdp = link
             .pc
             .local_description()
             .await
             .map(|d| d.sdp)
             .ok_or(MediaError::NoLocalDescription("creating the offer"))?;
-        *self.video_mid.lock() = video_mid(&sdp).map(|mid| Bytes::copy_from_slice(mid.as_bytes()));
+        *link.video_mid.lock() = video_mid(&sdp).map(|mid| Bytes::copy_from_slice(mid.as_bytes()));
         Ok(sdp)
     }
 
@@ -678,7 +775,8 @@ impl Publisher {
     pub async fn apply_answer(&self, sdp: &str) -> Result<(), MediaError> {
         let answer = RTCSessionDescription::answer(sdp.to_owned())
             .map_err(webrtc_err("parsing the answer"))?;
-        self.pc
+        self.link()
+            .pc
             .set_remote_description(answer)
             .await
             .map_err(webrtc_err("applying the answer"))
@@ -696,24 +794,21 @@ impl Publisher {
     /// read where the publisher is built ([`crate::meeting::MeetingSession::publish`]).
     pub fn start_synthetic_media(&self, media: SyntheticMedia) {
         let audio_task = tokio::spawn(send_audio(
-            Arc::clone(&self.audio),
+            Arc::clone(&self.link),
             self.audio_ssrc,
             media,
             Arc::clone(&self.stats),
-            Arc::clone(&self.connected),
         ));
         let mut tasks = vec![audio_task];
         for layer in 0..self.video_layers.len() {
             tasks.push(tokio::spawn(send_video(
                 VideoSender {
-                    track: Arc::clone(&self.video),
+                    link: Arc::clone(&self.link),
                     layers: Arc::clone(&self.video_layers),
                     layer,
-                    mid: Arc::clone(&self.video_mid),
                 },
                 media,
                 Arc::clone(&self.stats),
-                Arc::clone(&self.connected),
             )));
         }
         self.tasks.lock().extend(tasks);
@@ -725,28 +820,15 @@ impl Publisher {
     /// [`Publisher::start_synthetic_media`], on a publisher without simulcast.
     pub fn start_file_media(&self, media: &FileMedia) -> Result<(), MediaError> {
         let loaded = Arc::new(media.load()?);
-        let audio = AudioSender {
-            track: Arc::clone(&self.audio),
-            ssrc: self.audio_ssrc,
-            sequence_number: rand::random(),
-            timestamp: rand::random(),
-            stats: Arc::clone(&self.stats),
-            connected: Arc::clone(&self.connected),
-        };
+        let audio = self.audio_sender();
         let level = media.audio_level;
         let audio_task = tokio::spawn(send_file_audio(audio, Arc::clone(&loaded), level));
         let video = VideoSender {
-            track: Arc::clone(&self.video),
+            link: Arc::clone(&self.link),
             layers: Arc::clone(&self.video_layers),
             layer: 0,
-            mid: Arc::clone(&self.video_mid),
         };
-        let video_task = tokio::spawn(send_file_video(
-            video,
-            loaded,
-            Arc::clone(&self.stats),
-            Arc::clone(&self.connected),
-        ));
+        let video_task = tokio::spawn(send_file_video(video, loaded, Arc::clone(&self.stats)));
         self.tasks.lock().extend([audio_task, video_task]);
         Ok(())
     }
@@ -756,12 +838,11 @@ impl Publisher {
     /// [`Publisher::start_synthetic_media`], not with it.
     pub fn audio_sender(&self) -> AudioSender {
         AudioSender {
-            track: Arc::clone(&self.audio),
+            link: Arc::clone(&self.link),
             ssrc: self.audio_ssrc,
             sequence_number: rand::random(),
             timestamp: rand::random(),
             stats: Arc::clone(&self.stats),
-            connected: Arc::clone(&self.connected),
         }
     }
 
@@ -771,18 +852,18 @@ impl Publisher {
         for task in tasks {
             task.abort();
         }
-        let _ = self.pc.close().await;
+        self.link().close().await;
     }
 }
 
-/// Sends encoded Opus frames on a [`Publisher`]'s audio track.
+/// Sends encoded Opus frames on a [`Publisher`]'s audio track (on whichever
+/// peer connection is current: it follows [`Publisher::reconnect`]).
 pub struct AudioSender {
-    track: Arc<TrackLocalStaticRTP>,
+    link: LinkSlot,
     ssrc: u32,
     sequence_number: u16,
     timestamp: u32,
     stats: Arc<PublisherStats>,
-    connected: Arc<AtomicBool>,
 }
 
 impl AudioSender {
@@ -793,7 +874,8 @@ impl AudioSender {
     pub async fn send(&mut self, payload: Bytes, samples: u32, level: u8) -> bool {
         let timestamp = self.timestamp;
         self.timestamp = self.timestamp.wrapping_add(samples);
-        if !self.connected.load(Ordering::Relaxed) {
+        let link = Arc::clone(&self.link.lock());
+        if !link.is_connected() {
             return false;
         }
         let packet = rtp::Packet {
@@ -812,8 +894,8 @@ impl AudioSender {
             level: level.min(127),
             voice: level < 127,
         });
-        let sent = self
-            .track
+        let sent = link
+            .audio
             .write_rtp_with_extensions(packet, &[level])
             .await
             .is_ok();
@@ -837,13 +919,7 @@ pub struct AudioPacket {
     pub payload: Bytes,
 }
 
-async fn send_audio(
-    track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
-    media: SyntheticMedia,
-    stats: Arc<PublisherStats>,
-    connected: Arc<AtomicBool>,
-) {
+async fn send_audio(link: LinkSlot, ssrc: u32, media: SyntheticMedia, stats: Arc<PublisherStats>) {
     let rate = media.audio_packets_per_second.max(1);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -852,7 +928,8 @@ async fn send_audio(
     let mut timestamp: u32 = rand::random();
     loop {
         tick.tick().await;
-        if !connected.load(Ordering::Relaxed) {
+        let link = Arc::clone(&link.lock());
+        if !link.is_connected() {
             continue;
         }
         // TOC byte: SILK-only wideband 20 ms, mono, one frame; the rest is filler.
@@ -873,7 +950,8 @@ async fn send_audio(
             level: media.audio_level,
             voice: media.audio_level < 127,
         });
-        if track
+        if link
+            .audio
             .write_rtp_with_extensions(packet, &[level])
             .await
             .is_ok()
@@ -913,12 +991,7 @@ async fn send_file_audio(mut sender: AudioSender, media: Arc<LoadedMedia>, level
     }
 }
 
-async fn send_file_video(
-    sender: VideoSender,
-    media: Arc<LoadedMedia>,
-    stats: Arc<PublisherStats>,
-    connected: Arc<AtomicBool>,
-) {
+async fn send_file_video(sender: VideoSender, media: Arc<LoadedMedia>, stats: Arc<PublisherStats>) {
     use rtc::rtp::codec::vp8::Vp8Payloader;
     use rtc::rtp::packetizer::Payloader;
     const MTU: usize = 1100;
@@ -929,7 +1002,7 @@ async fn send_file_video(
     let step = (media.frame_interval.as_micros() as u64 * 90 / 1000) as u32;
     let mut at = tokio::time::Instant::now();
     for (frame, keyframe) in media.frames.iter().cycle() {
-        if connected.load(Ordering::Relaxed)
+        if sender.is_connected()
             && let Ok(payloads) = payloader.payload(MTU, frame)
         {
             let last = payloads.len().saturating_sub(1);
@@ -961,41 +1034,41 @@ async fn send_file_video(
     }
 }
 
-/// Where one video encoding goes: the track, and which of its layers.
+/// Where one video encoding goes: the publisher's current video track,
+/// and which of its layers.
 struct VideoSender {
-    track: Arc<TrackLocalStaticRTP>,
+    link: LinkSlot,
     layers: Arc<[VideoLayer]>,
     layer: usize,
-    mid: Arc<Mutex<Option<Bytes>>>,
 }
 
 impl VideoSender {
+    fn is_connected(&self) -> bool {
+        self.link.lock().is_connected()
+    }
+
     async fn write(&self, packet: rtp::Packet) -> bool {
+        let link = Arc::clone(&self.link.lock());
         let layer = &self.layers[self.layer];
         let Some(rid) = layer.rid else {
-            return self.track.write_rtp(packet).await.is_ok();
+            return link.video.write_rtp(packet).await.is_ok();
         };
         // A simulcast layer names its media section and its rid in every packet.
         let mut extensions = vec![sdes_extension(
             RTP_STREAM_ID_URI,
             Bytes::from_static(rid.as_bytes()),
         )];
-        if let Some(mid) = self.mid.lock().clone() {
+        if let Some(mid) = link.video_mid.lock().clone() {
             extensions.push(sdes_extension(MID_URI, mid));
         }
-        self.track
+        link.video
             .write_rtp_with_extensions(packet, &extensions)
             .await
             .is_ok()
     }
 }
 
-async fn send_video(
-    sender: VideoSender,
-    media: SyntheticMedia,
-    stats: Arc<PublisherStats>,
-    connected: Arc<AtomicBool>,
-) {
+async fn send_video(sender: VideoSender, media: SyntheticMedia, stats: Arc<PublisherStats>) {
     const MAX_PAYLOAD: usize = 1100;
     let layer = &sender.layers[sender.layer];
     let fps = media.video_fps.max(1);
@@ -1007,7 +1080,7 @@ async fn send_video(
     let mut last_keyframe: Option<Instant> = None;
     loop {
         tick.tick().await;
-        if !connected.load(Ordering::Relaxed) {
+        if !sender.is_connected() {
             // Nothing written now would reach the SFU; start with a keyframe once it can.
             last_keyframe = None;
             continue;
@@ -1150,20 +1223,35 @@ struct SubscriberEvents {
 impl PeerConnectionEventHandler for SubscriberEvents {
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
-        let received = Arc::new(ReceivedTrack {
-            stream_id: track.stream_id().await,
-            track_id: track.track_id().await,
-            kind: match track.kind().await {
-                RtpCodecKind::Audio => TrackKind::Audio,
-                _ => TrackKind::Video,
-            },
-            ssrc,
-            packets: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            last_arrival: Mutex::new(None),
-            frame_size: Mutex::new(None),
-        });
-        self.tracks.lock().push(Arc::clone(&received));
+        let stream_id = track.stream_id().await;
+        let track_id = track.track_id().await;
+        let kind = match track.kind().await {
+            RtpCodecKind::Audio => TrackKind::Audio,
+            _ => TrackKind::Video,
+        };
+        // The same track on a new peer connection (after a media restart)
+        // goes on counting where it was.
+        let received = {
+            let mut tracks = self.tracks.lock();
+            let known = tracks
+                .iter()
+                .find(|t| t.stream_id == stream_id && t.track_id == track_id && t.kind == kind)
+                .cloned();
+            known.unwrap_or_else(|| {
+                let received = Arc::new(ReceivedTrack {
+                    stream_id,
+                    track_id,
+                    kind,
+                    ssrc,
+                    packets: AtomicU64::new(0),
+                    bytes: AtomicU64::new(0),
+                    last_arrival: Mutex::new(None),
+                    frame_size: Mutex::new(None),
+                });
+                tracks.push(Arc::clone(&received));
+                received
+            })
+        };
         self.remotes
             .lock()
             .insert(received.track_id.clone(), Arc::clone(&track));
@@ -1208,8 +1296,13 @@ impl PeerConnectionEventHandler for SubscriberEvents {
 }
 
 /// The client's subscriber peer connection: the SFU offers, the client answers.
+///
+/// The peer connection can be replaced ([`Subscriber::reconnect`]) when the
+/// meeting's room moves to another SFU node; tracks, their counters and the
+/// packet channels carry on.
 pub struct Subscriber {
-    pc: Arc<dyn PeerConnection>,
+    pc: Mutex<Arc<dyn PeerConnection>>,
+    udp_bind: String,
     events: SubscriberEvents,
 }
 
@@ -1223,28 +1316,42 @@ impl Subscriber {
     pub async fn with_ice(udp_bind: &str, ice: &IceOptions) -> Result<Self, MediaError> {
         let events = SubscriberEvents::default();
         let pc = build_pc(udp_bind, true, ice, Arc::new(events.clone())).await?;
-        Ok(Self { pc, events })
+        Ok(Self {
+            pc: Mutex::new(pc),
+            udp_bind: udp_bind.to_owned(),
+            events,
+        })
+    }
+
+    /// Replaces the peer connection with a new one, waiting for the SFU's
+    /// next offer, and closes the old one.
+    pub async fn reconnect(&self, ice: &IceOptions) -> Result<(), MediaError> {
+        let pc = build_pc(&self.udp_bind, true, ice, Arc::new(self.events.clone())).await?;
+        let old = std::mem::replace(&mut *self.pc.lock(), pc);
+        let _ = old.close().await;
+        Ok(())
+    }
+
+    fn pc(&self) -> Arc<dyn PeerConnection> {
+        Arc::clone(&self.pc.lock())
     }
 
     /// Applies an offer from the SFU and returns the answer to send back.
     pub async fn apply_offer(&self, sdp: &str) -> Result<String, MediaError> {
         let offer = RTCSessionDescription::offer(sdp.to_owned())
             .map_err(webrtc_err("parsing the offer"))?;
-        self.pc
-            .set_remote_description(offer)
+        let pc = self.pc();
+        pc.set_remote_description(offer)
             .await
             .map_err(webrtc_err("applying the offer"))?;
-        let answer = self
-            .pc
+        let answer = pc
             .create_answer(None)
             .await
             .map_err(webrtc_err("creating the answer"))?;
-        self.pc
-            .set_local_description(answer)
+        pc.set_local_description(answer)
             .await
             .map_err(webrtc_err("setting the local answer"))?;
-        self.pc
-            .local_description()
+        pc.local_description()
             .await
             .map(|d| d.sdp)
             .ok_or(MediaError::NoLocalDescription("creating the answer"))
@@ -1299,7 +1406,7 @@ impl Subscriber {
 
     /// Closes the peer connection.
     pub async fn close(&self) {
-        let _ = self.pc.close().await;
+        let _ = self.pc().close().await;
     }
 }
 

@@ -5,6 +5,11 @@
 //! SFU's subscriber offers, so received media just arrives on
 //! [`MeetingSession::subscriber`]. [`MeetingSession::publish`] sends
 //! synthetic audio and video (bots, load generators, tests).
+//!
+//! When signal moves the meeting's room to another SFU node (its node died
+//! or was drained) it sends [`ServerMessage::MediaRestart`]: the session
+//! then replaces both peer connections and publishes again on its own, and
+//! what it sends and receives goes on where it was.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -120,6 +125,9 @@ pub struct MeetingView {
     /// to this participant's requests, and news such as a recording or
     /// live stream that stopped or broke off (sent to hosts).
     pub errors: Vec<(ErrorCode, String)>,
+    /// How often the server asked for the media to be connected anew (the
+    /// room moved to another SFU node); the session does it on its own.
+    pub media_restarts: u32,
 }
 
 /// One [`ServerMessage::DialStatus`].
@@ -148,9 +156,13 @@ pub struct MeetingSession {
     commands: mpsc::UnboundedSender<ClientMessage>,
     events: broadcast::Sender<ServerMessage>,
     subscriber: Arc<Subscriber>,
-    publisher: Option<Publisher>,
+    publisher: PublisherSlot,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// The session's publisher, once it publishes; the socket loop reconnects
+/// it on a media restart.
+type PublisherSlot = Arc<Mutex<Option<Arc<Publisher>>>>;
 
 const DEFAULT_MEDIA_BIND: &str = "0.0.0.0:0";
 
@@ -221,12 +233,19 @@ impl MeetingSession {
         let subscriber = Arc::new(Subscriber::with_ice(&media_bind, &ice).await?);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(256);
+        let publisher = PublisherSlot::default();
         let task = tokio::spawn(run(
             client,
             command_rx,
+            Media {
+                participant_id: participant_id.clone(),
+                ice: ice.clone(),
+                subscriber: subscriber.clone(),
+                publisher: publisher.clone(),
+                commands: commands.downgrade(),
+            },
             events.clone(),
             view.clone(),
-            subscriber.clone(),
         ));
         Ok(MeetingSession {
             participant_id,
@@ -237,7 +256,7 @@ impl MeetingSession {
             commands,
             events,
             subscriber,
-            publisher: None,
+            publisher,
             task,
         })
     }
@@ -270,8 +289,8 @@ impl MeetingSession {
     }
 
     /// The publisher peer connection, once publishing.
-    pub fn publisher(&self) -> Option<&Publisher> {
-        self.publisher.as_ref()
+    pub fn publisher(&self) -> Option<Arc<Publisher>> {
+        self.publisher.lock().clone()
     }
 
     /// Every server message from now on.
@@ -286,7 +305,7 @@ impl MeetingSession {
         };
         let publisher = self.negotiate_publisher(options).await?;
         publisher.start_synthetic_media(media);
-        self.publisher = Some(publisher);
+        self.set_publisher(publisher).await;
         Ok(())
     }
 
@@ -294,7 +313,7 @@ impl MeetingSession {
     pub async fn publish_files(&mut self, media: &FileMedia) -> Result<(), SessionError> {
         let publisher = self.negotiate_publisher(PublishOptions::default()).await?;
         publisher.start_file_media(media)?;
-        self.publisher = Some(publisher);
+        self.set_publisher(publisher).await;
         Ok(())
     }
 
@@ -303,8 +322,15 @@ impl MeetingSession {
     pub async fn publish_audio(&mut self) -> Result<AudioSender, SessionError> {
         let publisher = self.negotiate_publisher(PublishOptions::default()).await?;
         let sender = publisher.audio_sender();
-        self.publisher = Some(publisher);
+        self.set_publisher(publisher).await;
         Ok(sender)
+    }
+
+    async fn set_publisher(&mut self, publisher: Publisher) {
+        let old = self.publisher.lock().replace(Arc::new(publisher));
+        if let Some(old) = old {
+            old.close().await;
+        }
     }
 
     async fn negotiate_publisher(
@@ -313,24 +339,7 @@ impl MeetingSession {
     ) -> Result<Publisher, SessionError> {
         let publisher =
             Publisher::with_ice(&self.participant_id, &self.media_bind, options, &self.ice).await?;
-        let mut events = self.events();
-        let offer = publisher.create_offer().await?;
-        self.send(ClientMessage::PublishOffer { sdp: offer })?;
-        let answer = wait_for(
-            &mut events,
-            Duration::from_secs(15),
-            "the publish answer",
-            |m| match m {
-                ServerMessage::PublishAnswer { sdp } => Some(Ok(sdp.clone())),
-                ServerMessage::Error { code, message } => Some(Err(SessionError::Refused {
-                    code: *code,
-                    message: message.clone(),
-                })),
-                _ => None,
-            },
-        )
-        .await??;
-        publisher.apply_answer(&answer).await?;
+        negotiate(&publisher, &self.commands, self.events()).await?;
         Ok(publisher)
     }
 
@@ -473,7 +482,8 @@ impl MeetingSession {
     pub async fn close(self) {
         drop(self.commands);
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
-        if let Some(publisher) = &self.publisher {
+        let publisher = self.publisher.lock().take();
+        if let Some(publisher) = publisher {
             publisher.close().await;
         }
         self.subscriber.close().await;
@@ -484,6 +494,35 @@ impl MeetingSession {
             .send(message)
             .map_err(|_| SessionError::Closed)
     }
+}
+
+/// Offers `publisher`'s connection to the SFU and applies the answer;
+/// `events` must be subscribed before the offer leaves.
+async fn negotiate(
+    publisher: &Publisher,
+    commands: &mpsc::UnboundedSender<ClientMessage>,
+    mut events: broadcast::Receiver<ServerMessage>,
+) -> Result<(), SessionError> {
+    let offer = publisher.create_offer().await?;
+    commands
+        .send(ClientMessage::PublishOffer { sdp: offer })
+        .map_err(|_| SessionError::Closed)?;
+    let answer = wait_for(
+        &mut events,
+        Duration::from_secs(15),
+        "the publish answer",
+        |m| match m {
+            ServerMessage::PublishAnswer { sdp } => Some(Ok(sdp.clone())),
+            ServerMessage::Error { code, message } => Some(Err(SessionError::Refused {
+                code: *code,
+                message: message.clone(),
+            })),
+            _ => None,
+        },
+    )
+    .await??;
+    publisher.apply_answer(&answer).await?;
+    Ok(())
 }
 
 async fn wait_for<T>(
@@ -512,15 +551,57 @@ enum Step {
     Received(Result<ServerMessage, SignalingError>),
 }
 
+/// What the socket loop needs to connect the media anew.
+struct Media {
+    participant_id: String,
+    ice: IceOptions,
+    subscriber: Arc<Subscriber>,
+    publisher: PublisherSlot,
+    /// The session's own command channel, for the new publish offer (weak:
+    /// the loop ends when the session drops its sender).
+    commands: mpsc::WeakUnboundedSender<ClientMessage>,
+}
+
+impl Media {
+    /// A media restart: a new subscriber connection now, before the SFU's
+    /// next offer is read; the publisher's new connection is negotiated
+    /// beside the loop, which carries its answer.
+    async fn restart(&self, events: &broadcast::Sender<ServerMessage>) {
+        if let Err(error) = self.subscriber.reconnect(&self.ice).await {
+            tracing::warn!(%error, "cannot connect the subscriber anew");
+        }
+        let Some(publisher) = self.publisher.lock().clone() else {
+            return;
+        };
+        let Some(commands) = self.commands.upgrade() else {
+            return;
+        };
+        let answers = events.subscribe();
+        let participant_id = self.participant_id.clone();
+        let ice = self.ice.clone();
+        tokio::spawn(async move {
+            let published = async {
+                publisher.reconnect(&participant_id, &ice).await?;
+                negotiate(&publisher, &commands, answers).await
+            };
+            match published.await {
+                Ok(()) => tracing::info!("publishing again after a media restart"),
+                Err(error) => tracing::warn!(%error, "cannot publish again after a media restart"),
+            }
+        });
+    }
+}
+
 /// The session's socket loop: sends commands, applies server messages to the
-/// view, answers subscriber offers.
+/// view, answers subscriber offers, connects the media anew when told.
 async fn run(
     mut client: SignalingClient,
     mut commands: mpsc::UnboundedReceiver<ClientMessage>,
+    media: Media,
     events: broadcast::Sender<ServerMessage>,
     view: Arc<Mutex<MeetingView>>,
-    subscriber: Arc<Subscriber>,
 ) {
+    let subscriber = Arc::clone(&media.subscriber);
     loop {
         let step = tokio::select! {
             command = commands.recv() => Step::Send(command),
@@ -550,6 +631,9 @@ async fn run(
                 }
                 Err(e) => tracing::warn!(error = %e, "could not apply the SFU's offer"),
             }
+        }
+        if let ServerMessage::MediaRestart = &message {
+            media.restart(&events).await;
         }
         apply(&mut view.lock(), &message);
         let _ = events.send(message);
@@ -610,6 +694,7 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             participant_id: participant_id.clone(),
         }),
         ServerMessage::Error { code, message } => view.errors.push((*code, message.clone())),
+        ServerMessage::MediaRestart => view.media_restarts += 1,
         _ => {}
     }
 }

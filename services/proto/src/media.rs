@@ -105,6 +105,11 @@ pub struct NodeReport {
     pub capacity: u64,
     /// A draining node takes no new rooms (it is about to stop).
     pub draining: bool,
+    /// The node stops in moments with rooms still open (its drain timed
+    /// out): signal counts it gone at once and moves its rooms to another
+    /// node, whose clients connect their media anew.
+    #[serde(default)]
+    pub leaving: bool,
     /// The node's counters at the time of the report.
     pub stats: NodeStats,
     /// Media received, in bits per second since the previous report.
@@ -252,6 +257,11 @@ pub trait MediaControl: Send + Sync + 'static {
     ) -> Result<(), ControlError>;
     /// The loudest unmuted publisher of the room, if anyone is speaking.
     async fn active_speaker(&self, room: &str) -> Result<Option<String>, ControlError>;
+    /// Whether `room` is lost: its node no longer has it (the node
+    /// restarted) or is gone or leaving, so it must be opened again.
+    async fn room_lost(&self, room: &str) -> bool {
+        self.active_speaker(room).await.is_err()
+    }
     /// Load figures of the node.
     async fn node_stats(&self) -> Result<NodeStats, ControlError>;
 }

@@ -448,7 +448,8 @@ impl Sfu {
             .await
     }
 
-    pub(crate) fn node_stats(&self) -> NodeStats {
+    /// The node's load figures now (what `GET /internal/v1/stats` answers).
+    pub fn node_stats(&self) -> NodeStats {
         let m = &self.inner.ctx.metrics;
         NodeStats {
             instance: self.inner.instance.clone(),

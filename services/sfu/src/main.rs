@@ -47,6 +47,10 @@ const ADDRESS_FILE_WAIT: Duration = Duration::from_secs(120);
 
 /// How often a draining node looks whether its rooms have closed.
 const DRAIN_POLL: Duration = Duration::from_millis(200);
+/// How long before its drain runs out a node with open rooms reports
+/// itself leaving, so that their meetings move (signal notices within a
+/// second, clients reconnect within a few) before it stops.
+const LEAVE_AHEAD: Duration = Duration::from_secs(10);
 
 /// How long a node with port slots waits for a free one (a pod being
 /// replaced keeps its slot while it drains).
@@ -364,7 +368,11 @@ async fn take_slot(
 }
 
 /// Drains the node: no new rooms (here and, through the report, at signal),
-/// then waits until its rooms have closed or `timeout` has passed.
+/// then waits until its rooms have closed or `timeout` has passed. The last
+/// [`LEAVE_AHEAD`] of the timeout is for the rooms still open: the node
+/// reports itself leaving, signal moves their meetings to another node and
+/// their clients reconnect there, while this node forwards until they have
+/// left it (or the timeout ends).
 async fn drain(sfu: &Sfu, reporter: Option<&Reporter>, timeout: Duration) {
     sfu.drain();
     if let Some(reporter) = reporter {
@@ -373,12 +381,32 @@ async fn drain(sfu: &Sfu, reporter: Option<&Reporter>, timeout: Duration) {
             Err(error) => tracing::warn!(%error, "could not report draining to signal"),
         }
     }
-    let deadline = tokio::time::Instant::now() + timeout;
+    let start = tokio::time::Instant::now();
+    let deadline = start + timeout;
+    let leave_at = start + timeout.saturating_sub(LEAVE_AHEAD);
+    let mut left = false;
     loop {
         let rooms = sfu.open_rooms();
         if rooms == 0 {
             tracing::info!("drained: no room left; stopping");
             return;
+        }
+        if left && sfu.node_stats().peer_connections == 0 {
+            tracing::info!(rooms, "every client moved to another node; stopping");
+            return;
+        }
+        if !left
+            && tokio::time::Instant::now() >= leave_at
+            && let Some(reporter) = reporter
+        {
+            left = true;
+            match reporter.leave().await {
+                Ok(()) => tracing::warn!(
+                    rooms,
+                    "drain runs out: reported leaving; signal moves the open rooms to another node"
+                ),
+                Err(error) => tracing::warn!(%error, "could not report leaving to signal"),
+            }
         }
         if tokio::time::Instant::now() >= deadline {
             tracing::warn!(

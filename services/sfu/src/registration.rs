@@ -5,7 +5,10 @@
 //! rooms on the nodes that report and forgets a node that stops.
 //!
 //! Before the node stops it reports once more with `draining` set, so no new
-//! room is placed on it in the meantime.
+//! room is placed on it in the meantime. If rooms are still open when its
+//! drain runs out, it reports `leaving`: signal moves those meetings to
+//! another node while this one still forwards, and their clients connect
+//! their media anew.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,6 +71,7 @@ struct Shared {
     url: String,
     client: reqwest::Client,
     draining: AtomicBool,
+    leaving: AtomicBool,
     /// Whether the last report failed (so a failure is warned about once).
     failing: AtomicBool,
     meter: Mutex<Meter>,
@@ -96,6 +100,7 @@ impl Reporter {
             url,
             client: reqwest::Client::new(),
             draining: AtomicBool::new(false),
+            leaving: AtomicBool::new(false),
             failing: AtomicBool::new(false),
             meter: Mutex::new(Meter {
                 at: Instant::now(),
@@ -121,6 +126,14 @@ impl Reporter {
     /// Marks the node draining (it takes no new rooms) and tells signal at once.
     pub async fn drain(&self) -> Result<(), ReportError> {
         self.shared.draining.store(true, Ordering::Relaxed);
+        self.shared.report().await
+    }
+
+    /// Tells signal that the node stops in moments with rooms still open
+    /// (its drain timed out), so their meetings move to another node now.
+    pub async fn leave(&self) -> Result<(), ReportError> {
+        self.shared.draining.store(true, Ordering::Relaxed);
+        self.shared.leaving.store(true, Ordering::Relaxed);
         self.shared.report().await
     }
 }
@@ -200,6 +213,7 @@ impl Shared {
             architecture: std::env::consts::ARCH.to_owned(),
             capacity: self.registration.capacity,
             draining: self.draining.load(Ordering::Relaxed),
+            leaving: self.leaving.load(Ordering::Relaxed),
             stats,
             bits_in_per_second,
             bits_out_per_second,

@@ -258,6 +258,64 @@ async fn with_a_signal_url_the_node_reports_itself_and_reports_draining_on_sigte
     wait_for_exit(&mut node.0, Duration::from_secs(10)).await;
 }
 
+/// A drain that runs out with a room open: ten seconds before its end the
+/// node reports itself leaving (signal moves the meeting away), then stops
+/// as soon as no client is connected to it any more.
+#[tokio::test]
+async fn a_drain_running_out_reports_leaving_before_the_node_stops() {
+    let received = Received::default();
+    let signal_url = report_collector(received.clone()).await;
+    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let mut node = Node(
+        sfu(http_port)
+            .args(["--advertised-ip", "127.0.0.1", "--drain-timeout", "13"])
+            .env("YUNHUI_SFU_UDP_PORT", udp_port.to_string())
+            .env("YUNHUI_SIGNAL_URL", &signal_url)
+            .env("YUNHUI_NODE_ID", "sfu-8")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start yunhui-sfu"),
+    );
+    let control = HttpControl::new(&format!("http://127.0.0.1:{http_port}"), KEY);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while control.create_room("r").await.is_err() {
+        assert!(Instant::now() < deadline, "the node never opened a room");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = Instant::now();
+    sigterm(&node.0);
+    // Draining first, and not leaving while the drain has time left.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    {
+        let reports = received.lock();
+        let last = &reports.last().expect("a report").2;
+        assert!(last.draining && !last.leaving, "{last:?}");
+    }
+    // Then leaving, with the room still open; the room has no client, so
+    // the node stops right after.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let leaving = received
+            .lock()
+            .iter()
+            .find(|(_, _, report)| report.leaving)
+            .map(|(_, _, report)| report.clone());
+        if let Some(report) = leaving {
+            assert!(report.draining);
+            assert_eq!(report.stats.rooms, 1);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no leaving report");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_for_exit(&mut node.0, Duration::from_secs(5)).await;
+    assert!(
+        sent.elapsed() < Duration::from_secs(12),
+        "the node waited for the whole drain although no client was left"
+    );
+}
+
 fn sigterm(process: &Child) {
     let pid = rustix::process::Pid::from_raw(process.id() as i32).expect("pid");
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");

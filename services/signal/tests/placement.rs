@@ -9,155 +9,23 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::pool::{host, join, light_media, meeting, receives};
+use support::pool::{
+    KEY, Node, PoolSignal, host, join, keeps_receiving, light_media, meeting, receives,
+    receives_again, wait_for_nodes,
+};
 use yunhui_client::media::TrackKind;
-use yunhui_client::meeting::{MeetingSession, SessionError};
+use yunhui_client::meeting::SessionError;
 use yunhui_proto::media::{MediaControl, NODE_GONE_AFTER};
 use yunhui_sfu::control::InProcessControl;
-use yunhui_sfu::internal_api::internal_router;
-use yunhui_sfu::registration::{Registration, Reporter};
-use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::placement::NodeId;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
 
-const KEY: &str = "placement-test-key";
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Signal placing rooms on the nodes that register, with no fixed node.
-struct Signal {
-    base_url: String,
-    app: Arc<App>,
-    _dir: tempfile::TempDir,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Signal {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn start_signal() -> Signal {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(dir.path()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let config = SignalConfig {
-        public_url: base_url.clone(),
-        internal_key: Some(KEY.into()),
-        ..SignalConfig::default()
-    };
-    let app = App::with_placement(config, store, None, prometheus::Registry::new()).unwrap();
-    let service = app.service();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, service).await;
-    });
-    Signal {
-        base_url,
-        app,
-        _dir: dir,
-        task,
-    }
-}
-
-/// One SFU node: its media port, its internal API and its reports to signal.
-struct Node {
-    id: String,
-    sfu: Sfu,
-    control_url: String,
-    signal_url: String,
-    capacity: u64,
-    reporter: Option<Reporter>,
-    api: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.api.abort();
-    }
-}
-
-impl Node {
-    async fn start(id: &str, signal: &Signal) -> Node {
-        let sfu = Sfu::start(SfuConfig {
-            udp_listen: "127.0.0.1:0".parse().unwrap(),
-            advertised_ip: "127.0.0.1".parse().unwrap(),
-            registry: prometheus::Registry::new(),
-        })
-        .await
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let control_url = format!("http://{}", listener.local_addr().unwrap());
-        let router = internal_router(sfu.clone(), KEY);
-        let api = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        let mut node = Node {
-            id: id.into(),
-            sfu,
-            control_url,
-            signal_url: signal.base_url.clone(),
-            capacity: 100,
-            reporter: None,
-            api,
-        };
-        node.report();
-        node
-    }
-
-    /// Starts (or starts again) reporting to signal.
-    fn report(&mut self) {
-        self.reporter = Some(Reporter::start(
-            self.sfu.clone(),
-            Registration {
-                signal_url: self.signal_url.clone(),
-                internal_key: KEY.into(),
-                node_id: self.id.clone(),
-                control_url: self.control_url.clone(),
-                capacity: self.capacity,
-            },
-        ));
-    }
-
-    /// Rooms and participants open on the node itself.
-    async fn load(&self) -> (u64, u64) {
-        let stats = InProcessControl::new(self.sfu.clone())
-            .node_stats()
-            .await
-            .unwrap();
-        (stats.rooms, stats.participants)
-    }
-}
-
-/// Waits until signal's node table lists `live` nodes that report, with
-/// whether each drains.
-async fn wait_for_nodes(signal: &Signal, live: &[(&str, bool)]) {
-    let placement = signal.app.placement.as_ref().unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let seen: Vec<(String, bool)> = placement
-            .nodes()
-            .nodes()
-            .into_iter()
-            .filter(|v| v.state.is_live())
-            .map(|v| (v.state.id.0, v.state.report.draining))
-            .collect();
-        let wanted: Vec<(String, bool)> = live.iter().map(|(id, d)| (id.to_string(), *d)).collect();
-        if seen == wanted {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the node table shows {seen:?}, not {wanted:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_meetings_spread_over_two_nodes_and_everyone_receives_the_other() {
-    let signal = start_signal().await;
+    let signal = PoolSignal::start().await;
     let a = Node::start("sfu-a", &signal).await;
     let b = Node::start("sfu-b", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
@@ -246,7 +114,7 @@ async fn ten_meetings_spread_over_two_nodes_and_everyone_receives_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_or_draining_node_gets_no_new_rooms() {
-    let signal = start_signal().await;
+    let signal = PoolSignal::start().await;
     let mut a = Node::start("sfu-a", &signal).await;
     let mut b = Node::start("sfu-b", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
@@ -319,7 +187,7 @@ async fn a_silent_or_draining_node_gets_no_new_rooms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_meeting_cannot_outgrow_its_node() {
-    let signal = start_signal().await;
+    let signal = PoolSignal::start().await;
     let mut node = Node::start("sfu-a", &signal).await;
     node.capacity = 2;
     node.report();
@@ -365,7 +233,7 @@ async fn a_meeting_cannot_outgrow_its_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_reports_need_the_internal_key_and_a_well_formed_report() {
-    let signal = start_signal().await;
+    let signal = PoolSignal::start().await;
     let node = Node::start("sfu-a", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false)]).await;
     let http = reqwest::Client::new();
@@ -435,24 +303,9 @@ async fn node_reports_need_the_internal_key_and_a_well_formed_report() {
     task.abort();
 }
 
-/// Whether `session` keeps receiving `kind` from `publisher` over `window`.
-async fn keeps_receiving(
-    session: &MeetingSession,
-    publisher: &str,
-    kind: TrackKind,
-    window: Duration,
-) -> bool {
-    let Some(track) = session.subscriber().track(publisher, kind) else {
-        return false;
-    };
-    let before = track.packets();
-    tokio::time::sleep(window).await;
-    track.packets() > before
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_move() {
-    let signal = start_signal().await;
+    let signal = PoolSignal::start().await;
     let mut a = Node::start("sfu-a", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false)]).await;
     let host_api = host(&signal.base_url).await;
@@ -490,9 +343,7 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
 
     // The first node dies: once it is gone, its room is opened again on the
     // second with both participants (their clients are told to reconnect media).
-    a.reporter = None;
-    a.api.abort();
-    a.sfu.shutdown().await;
+    a.stop().await;
     let deadline = tokio::time::Instant::now() + NODE_GONE_AFTER + WAIT;
     while b.load().await != (1, 2) {
         assert!(
@@ -502,6 +353,104 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let placed = signal.app.placement.as_ref().unwrap().rooms_per_node();
+    assert_eq!(placed.get(&NodeId("sfu-b".into())), Some(&1));
+    assert_eq!(placed.get(&NodeId("sfu-a".into())), None);
+    // The clients connect their media to the second node on their own,
+    // without joining again.
+    for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            assert!(
+                receives_again(receiver, sender.participant_id(), kind).await,
+                "{kind:?} from {} did not come back after the node died",
+                sender.participant_id()
+            );
+        }
+        assert_eq!(receiver.view().media_restarts, 1);
+        assert!(receiver.is_connected());
+    }
+    host.close().await;
+    guest.close().await;
+}
+
+/// A node whose drain runs out with a meeting on it reports itself leaving
+/// (`yunhui-sfu` does so before it stops): signal moves the meeting to
+/// another node at once, while the first still forwards, and the SDK
+/// clients connect their media there by themselves — same participants, no
+/// rejoin; the longest silence of each track is printed (docs/benchmarks.md,
+/// "Media moved between SFU nodes", measures it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaving_node_s_meeting_moves_and_its_media_goes_on_without_a_rejoin() {
+    let signal = PoolSignal::start().await;
+    let a = Node::start("sfu-a", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false)]).await;
+    let host_api = host(&signal.base_url).await;
+    let meeting = meeting(&host_api).await;
+    let mut host = join(&signal.base_url, &meeting, "Host", host_api.token())
+        .await
+        .unwrap();
+    host.publish(light_media()).await.unwrap();
+    let mut guest = join(&signal.base_url, &meeting, "Guest", None)
+        .await
+        .unwrap();
+    guest.publish(light_media()).await.unwrap();
+    let pairs = [(&host, &guest), (&guest, &host)];
+    let mut tracks = Vec::new();
+    for (receiver, sender) in pairs {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            receives(receiver, sender.participant_id(), kind).await;
+            tracks.push(
+                receiver
+                    .subscriber()
+                    .track(sender.participant_id(), kind)
+                    .unwrap(),
+            );
+        }
+    }
+    let b = Node::start("sfu-b", &signal).await;
+    wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
+    // Signal looks at the pool every second (and moves the rooms of nodes gone).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(a.load().await, (1, 2));
+    let ids = host.view().participants.keys().cloned().collect::<Vec<_>>();
+
+    let gaps = yunhui_client::gaps::MediaGaps::watch(tracks);
+    a.reporter.as_ref().unwrap().leave().await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while b.load().await != (1, 2) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the meeting never moved: {:?} on b",
+            b.load().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (receiver, sender) in pairs {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            assert!(
+                receives_again(receiver, sender.participant_id(), kind).await,
+                "{kind:?} from {} did not come back on the new node",
+                sender.participant_id()
+            );
+        }
+        assert_eq!(receiver.view().media_restarts, 1);
+        assert!(receiver.is_connected());
+    }
+    for gap in gaps.stop() {
+        eprintln!(
+            "{} / {}: longest silence {} ms",
+            gap.stream_id,
+            gap.track_id,
+            gap.longest.as_millis()
+        );
+        assert!(gap.packets > 0);
+    }
+    // The same meeting: nobody joined again, and the leaving node's room is
+    // no longer where signal sends anything.
+    assert_eq!(
+        host.view().participants.keys().cloned().collect::<Vec<_>>(),
+        ids
+    );
     let placed = signal.app.placement.as_ref().unwrap().rooms_per_node();
     assert_eq!(placed.get(&NodeId("sfu-b".into())), Some(&1));
     assert_eq!(placed.get(&NodeId("sfu-a".into())), None);
@@ -515,7 +464,7 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
 /// still reports that it is not draining.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_lists_node_loads_and_marks_a_node_draining() {
-    let signal = start_signal().await;
+    let signal = PoolSignal::start().await;
     let a = Node::start("sfu-a", &signal).await;
     let b = Node::start("sfu-b", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;

@@ -70,9 +70,9 @@ impl NodeState {
         }
     }
 
-    /// Whether the node still reports.
+    /// Whether the node still reports and is not leaving.
     pub fn is_live(&self) -> bool {
-        self.age <= NODE_GONE_AFTER
+        self.age <= NODE_GONE_AFTER && !self.report.leaving
     }
 }
 
@@ -220,6 +220,7 @@ mod tests {
                 architecture: "x86_64".into(),
                 capacity,
                 draining: false,
+                leaving: false,
                 stats: NodeStats {
                     rooms,
                     participants,

@@ -243,6 +243,7 @@ mod tests {
             architecture: "x86_64".into(),
             capacity: 10,
             draining: false,
+            leaving: false,
             stats: NodeStats::default(),
             bits_in_per_second: 0,
             bits_out_per_second: 0,

@@ -256,6 +256,26 @@ impl MediaControl for PlacedMedia {
         self.route(room)?.active_speaker(room).await
     }
 
+    /// Lost when its node is gone or leaving, even if that node still has it.
+    async fn room_lost(&self, room: &str) -> bool {
+        let node = {
+            let rooms = self.rooms.lock();
+            match rooms.get(room) {
+                None => return true,
+                Some(placed) => placed.node.clone(),
+            }
+        };
+        if let Some(id) = node
+            && !self.nodes.node(&id).is_some_and(|v| v.state.is_live())
+        {
+            return true;
+        }
+        match self.route(room) {
+            Ok(control) => control.active_speaker(room).await.is_err(),
+            Err(_) => true,
+        }
+    }
+
     /// The sum over the live nodes, asked now; its `instance` names every
     /// live node with its own instance, so it changes when a node restarts,
     /// joins or goes (and signal then restores the rooms that lost their node).

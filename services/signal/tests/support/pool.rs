@@ -1,15 +1,27 @@
 //! What the tests of several SFU nodes or several signal replicas share: a
 //! host and a meeting with the password "4321", joining it from any base
-//! URL, light media, and waiting for media to arrive.
+//! URL, light media, and waiting for media to arrive; signal placing rooms
+//! on SFU nodes that register with it ([`PoolSignal`], [`Node`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::{SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::api::{CreateMeetingRequest, Meeting, RegisterRequest};
+use yunhui_proto::media::MediaControl;
+use yunhui_sfu::control::InProcessControl;
+use yunhui_sfu::internal_api::internal_router;
+use yunhui_sfu::registration::{Registration, Reporter};
+use yunhui_sfu::{Sfu, SfuConfig};
+use yunhui_signal::store::Store;
+use yunhui_signal::{App, SignalConfig};
 
 use super::PASSWORD;
+
+/// The internal key of [`PoolSignal`] and its nodes.
+pub const KEY: &str = "placement-test-key";
 
 /// The password of every meeting made by [`meeting`].
 pub const MEETING_PASSWORD: &str = "4321";
@@ -90,4 +102,172 @@ pub async fn receives(session: &MeetingSession, publisher: &str, kind: TrackKind
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Signal placing rooms on the nodes that register, with no fixed node.
+pub struct PoolSignal {
+    pub base_url: String,
+    pub app: Arc<App>,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PoolSignal {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl PoolSignal {
+    /// Signal with an internal key and no SFU of its own, on SQLite.
+    pub async fn start() -> PoolSignal {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let config = SignalConfig {
+            public_url: base_url.clone(),
+            internal_key: Some(KEY.into()),
+            ..SignalConfig::default()
+        };
+        let app = App::with_placement(config, store, None, prometheus::Registry::new()).unwrap();
+        let service = app.service();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, service).await;
+        });
+        PoolSignal {
+            base_url,
+            app,
+            _dir: dir,
+            task,
+        }
+    }
+}
+
+/// One SFU node: its media port, its internal API and its reports to signal.
+pub struct Node {
+    pub id: String,
+    pub sfu: Sfu,
+    pub control_url: String,
+    pub signal_url: String,
+    pub capacity: u64,
+    pub reporter: Option<Reporter>,
+    pub api: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.api.abort();
+    }
+}
+
+impl Node {
+    pub async fn start(id: &str, signal: &PoolSignal) -> Node {
+        let sfu = Sfu::start(SfuConfig {
+            udp_listen: "127.0.0.1:0".parse().unwrap(),
+            advertised_ip: "127.0.0.1".parse().unwrap(),
+            registry: prometheus::Registry::new(),
+        })
+        .await
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let control_url = format!("http://{}", listener.local_addr().unwrap());
+        let router = internal_router(sfu.clone(), KEY);
+        let api = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let mut node = Node {
+            id: id.into(),
+            sfu,
+            control_url,
+            signal_url: signal.base_url.clone(),
+            capacity: 100,
+            reporter: None,
+            api,
+        };
+        node.report();
+        node
+    }
+
+    /// Starts (or starts again) reporting to signal.
+    pub fn report(&mut self) {
+        self.reporter = Some(Reporter::start(
+            self.sfu.clone(),
+            Registration {
+                signal_url: self.signal_url.clone(),
+                internal_key: KEY.into(),
+                node_id: self.id.clone(),
+                control_url: self.control_url.clone(),
+                capacity: self.capacity,
+            },
+        ));
+    }
+
+    /// Stops the node as if its process ended: no more reports, no API, no media.
+    pub async fn stop(&mut self) {
+        self.reporter = None;
+        self.api.abort();
+        self.sfu.shutdown().await;
+    }
+
+    /// Rooms and participants open on the node itself.
+    pub async fn load(&self) -> (u64, u64) {
+        let stats = InProcessControl::new(self.sfu.clone())
+            .node_stats()
+            .await
+            .unwrap();
+        (stats.rooms, stats.participants)
+    }
+}
+
+/// Waits until signal's node table lists `live` nodes that report, with
+/// whether each drains.
+pub async fn wait_for_nodes(signal: &PoolSignal, live: &[(&str, bool)]) {
+    let placement = signal.app.placement.as_ref().unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seen: Vec<(String, bool)> = placement
+            .nodes()
+            .nodes()
+            .into_iter()
+            .filter(|v| v.state.is_live())
+            .map(|v| (v.state.id.0, v.state.report.draining))
+            .collect();
+        let wanted: Vec<(String, bool)> = live.iter().map(|(id, d)| (id.to_string(), *d)).collect();
+        if seen == wanted {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the node table shows {seen:?}, not {wanted:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether `session` keeps receiving `kind` from `publisher` over `window`.
+pub async fn keeps_receiving(
+    session: &MeetingSession,
+    publisher: &str,
+    kind: TrackKind,
+    window: Duration,
+) -> bool {
+    let Some(track) = session.subscriber().track(publisher, kind) else {
+        return false;
+    };
+    let before = track.packets();
+    tokio::time::sleep(window).await;
+    track.packets() > before
+}
+
+/// Waits until `session` receives `kind` from `publisher` again: new
+/// packets for a whole second.
+pub async fn receives_again(session: &MeetingSession, publisher: &str, kind: TrackKind) -> bool {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if keeps_receiving(session, publisher, kind, Duration::from_millis(1000)).await {
+            return true;
+        }
+    }
+    false
 }

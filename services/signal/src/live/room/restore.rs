@@ -31,8 +31,11 @@ pub fn watch_media(rooms: &Arc<Rooms>) -> JoinHandle<()> {
     let rooms = Arc::downgrade(rooms);
     tokio::spawn(async move {
         let mut known: Option<String> = None;
+        let mut every = tokio::time::interval(WATCH_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::time::sleep(WATCH_EVERY).await;
+            // The first look is at once: a node that goes before it is not noticed.
+            every.tick().await;
             let Some(rooms) = rooms.upgrade() else {
                 return;
             };
@@ -81,8 +84,8 @@ impl Rooms {
             // Still opening (on the new instance, then) or never opened.
             return;
         }
-        if self.media.active_speaker(&room.media_room).await.is_ok() {
-            // Its node still has it: nothing was lost.
+        if !self.media.room_lost(&room.media_room).await {
+            // Its node still has it and stays: nothing was lost.
             return;
         }
         let members: Vec<(String, Option<VideoSubscriptions>, Outbox)> = {
