@@ -25,6 +25,10 @@ pub enum SignalingError {
     Closed,
 }
 
+/// How long opening the signaling socket (TCP, TLS and the WebSocket
+/// upgrade) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn signal_url(base_url: &str) -> String {
     format!(
         "{}/api/v1/signal",
@@ -40,8 +44,16 @@ pub struct SignalingClient {
 impl SignalingClient {
     /// Opens the socket at `base_url` (`http://host:port`), and reads the
     /// server's `hello`.
+    /// Gives up after [`CONNECT_TIMEOUT`] (an address that swallows
+    /// packets, such as a just-deleted pod's behind a Service, would
+    /// otherwise hold the caller for minutes).
     pub async fn connect(base_url: &str) -> Result<(Self, u32), SignalingError> {
-        let (socket, _) = tokio_tungstenite::connect_async(signal_url(base_url)).await?;
+        let (socket, _) = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio_tungstenite::connect_async(signal_url(base_url)),
+        )
+        .await
+        .map_err(|_| SignalingError::Timeout(CONNECT_TIMEOUT))??;
         Self::greet(SignalingClient { socket }).await
     }
 
@@ -73,9 +85,9 @@ impl SignalingClient {
         socket
             .bind(std::net::SocketAddr::new(ip, 0))
             .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
-        let stream = socket
-            .connect(server)
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(server))
             .await
+            .map_err(|_| SignalingError::Timeout(CONNECT_TIMEOUT))?
             .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
         let (socket, _) =
             tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await?;
