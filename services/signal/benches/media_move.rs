@@ -21,7 +21,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use support::pool::{Node, PoolSignal, host, join, meeting, receives, wait_for_nodes};
+use support::pool::{Node, PoolSignal, host, publishing_pair, receives, wait_for_nodes};
 use yunhui_client::gaps::MediaGaps;
 use yunhui_client::media::{SyntheticMedia, TrackKind};
 
@@ -76,18 +76,7 @@ async fn main() -> anyhow::Result<()> {
     let host_api = host(&signal.base_url).await;
     let mut sessions = Vec::new();
     for i in 0..options.meetings {
-        let meeting = meeting(&host_api).await;
-        let mut host = join(
-            &signal.base_url,
-            &meeting,
-            &format!("Host {i}"),
-            host_api.token(),
-        )
-        .await?;
-        host.publish(media()).await?;
-        let mut guest = join(&signal.base_url, &meeting, &format!("Guest {i}"), None).await?;
-        guest.publish(media()).await?;
-        sessions.push((host, guest));
+        sessions.push(publishing_pair(&signal.base_url, &host_api, &i.to_string(), media()).await?);
     }
     let mut tracks = Vec::new();
     for (host, guest) in &sessions {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::pool::{
-    KEY, Node, PoolSignal, host, join, keeps_receiving, light_media, meeting, receives,
-    receives_again, wait_for_nodes,
+    KEY, Node, PoolSignal, host, join, keeps_receiving, light_media, media_came_back, meeting,
+    publishing_pair, receives, wait_for_nodes,
 };
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::SessionError;
@@ -33,21 +33,9 @@ async fn ten_meetings_spread_over_two_nodes_and_everyone_receives_the_other() {
 
     let mut meetings = Vec::new();
     for i in 0..10 {
-        let meeting = meeting(&host_api).await;
-        let mut host = join(
-            &signal.base_url,
-            &meeting,
-            &format!("Host {i}"),
-            host_api.token(),
-        )
-        .await
-        .unwrap();
-        host.publish(light_media()).await.unwrap();
-        let mut guest = join(&signal.base_url, &meeting, &format!("Guest {i}"), None)
-            .await
-            .unwrap();
-        guest.publish(light_media()).await.unwrap();
-        meetings.push((host, guest));
+        let label = i.to_string();
+        let pair = publishing_pair(&signal.base_url, &host_api, &label, light_media());
+        meetings.push(pair.await.unwrap());
     }
     for (host, guest) in &meetings {
         for (receiver, sender) in [(host, guest), (guest, host)] {
@@ -309,15 +297,9 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
     let mut a = Node::start("sfu-a", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false)]).await;
     let host_api = host(&signal.base_url).await;
-    let meeting = meeting(&host_api).await;
-    let mut host = join(&signal.base_url, &meeting, "Host", host_api.token())
+    let (host, guest) = publishing_pair(&signal.base_url, &host_api, "", light_media())
         .await
         .unwrap();
-    host.publish(light_media()).await.unwrap();
-    let mut guest = join(&signal.base_url, &meeting, "Guest", None)
-        .await
-        .unwrap();
-    guest.publish(light_media()).await.unwrap();
     receives(&host, guest.participant_id(), TrackKind::Audio).await;
     assert_eq!(a.load().await, (1, 2));
 
@@ -358,17 +340,7 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
     assert_eq!(placed.get(&NodeId("sfu-a".into())), None);
     // The clients connect their media to the second node on their own,
     // without joining again.
-    for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
-        for kind in [TrackKind::Audio, TrackKind::Video] {
-            assert!(
-                receives_again(receiver, sender.participant_id(), kind).await,
-                "{kind:?} from {} did not come back after the node died",
-                sender.participant_id()
-            );
-        }
-        assert_eq!(receiver.view().media_restarts, 1);
-        assert!(receiver.is_connected());
-    }
+    media_came_back(&host, &guest).await;
     host.close().await;
     guest.close().await;
 }
@@ -385,15 +357,9 @@ async fn a_leaving_node_s_meeting_moves_and_its_media_goes_on_without_a_rejoin()
     let a = Node::start("sfu-a", &signal).await;
     wait_for_nodes(&signal, &[("sfu-a", false)]).await;
     let host_api = host(&signal.base_url).await;
-    let meeting = meeting(&host_api).await;
-    let mut host = join(&signal.base_url, &meeting, "Host", host_api.token())
+    let (host, guest) = publishing_pair(&signal.base_url, &host_api, "", light_media())
         .await
         .unwrap();
-    host.publish(light_media()).await.unwrap();
-    let mut guest = join(&signal.base_url, &meeting, "Guest", None)
-        .await
-        .unwrap();
-    guest.publish(light_media()).await.unwrap();
     let pairs = [(&host, &guest), (&guest, &host)];
     let mut tracks = Vec::new();
     for (receiver, sender) in pairs {
@@ -425,17 +391,7 @@ async fn a_leaving_node_s_meeting_moves_and_its_media_goes_on_without_a_rejoin()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for (receiver, sender) in pairs {
-        for kind in [TrackKind::Audio, TrackKind::Video] {
-            assert!(
-                receives_again(receiver, sender.participant_id(), kind).await,
-                "{kind:?} from {} did not come back on the new node",
-                sender.participant_id()
-            );
-        }
-        assert_eq!(receiver.view().media_restarts, 1);
-        assert!(receiver.is_connected());
-    }
+    media_came_back(&host, &guest).await;
     for gap in gaps.stop() {
         eprintln!(
             "{} / {}: longest silence {} ms",

@@ -76,6 +76,41 @@ pub async fn join(
     .await
 }
 
+/// A new meeting of `host_api` at `base_url` with its host and a guest
+/// (`Host {label}`, `Guest {label}`; `Host`, `Guest` for an empty label) in
+/// it, both publishing `media`.
+pub async fn publishing_pair(
+    base_url: &str,
+    host_api: &ApiClient,
+    label: &str,
+    media: SyntheticMedia,
+) -> Result<(MeetingSession, MeetingSession), SessionError> {
+    let meeting = meeting(host_api).await;
+    let name = |who: &str| format!("{who} {label}").trim_end().to_owned();
+    let mut host = join(base_url, &meeting, &name("Host"), host_api.token()).await?;
+    host.publish(media).await?;
+    let mut guest = join(base_url, &meeting, &name("Guest"), None).await?;
+    guest.publish(media).await?;
+    Ok((host, guest))
+}
+
+/// After a media restart: each of `host` and `guest` receives the other's
+/// audio and video again, was asked once to reconnect its media and is
+/// still in the meeting (no rejoin).
+pub async fn media_came_back(host: &MeetingSession, guest: &MeetingSession) {
+    for (receiver, sender) in [(host, guest), (guest, host)] {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            assert!(
+                receives_again(receiver, sender.participant_id(), kind).await,
+                "{kind:?} from {} did not come back after the move",
+                sender.participant_id()
+            );
+        }
+        assert_eq!(receiver.view().media_restarts, 1);
+        assert!(receiver.is_connected());
+    }
+}
+
 /// Light media, so twenty participants fit on a small machine.
 pub fn light_media() -> SyntheticMedia {
     SyntheticMedia {
