@@ -9,6 +9,10 @@
 #   - ten meetings of two SDK participants each (yunhui-meeting-check
 #     spread) through the Gateway: every participant receives every other's
 #     audio and video, and signal's node table shows rooms on both SFU nodes;
+#   - one meeting on one SFU pod, that pod deleted (SIGTERM): it drains,
+#     reports itself leaving, the meeting moves to the other pod and its
+#     participants' media comes back without a rejoin (yunhui-meeting-check
+#     drain; the longest silence is a figure);
 #   - one meeting whose participants join through the two signal pods,
 #     each addressed directly: media flows (one is relayed to the owner);
 #     then the owner pod (named by the meeting's lease in PostgreSQL) is
@@ -56,6 +60,21 @@ t=$(now)
   >"$work/spread.json" || fail "yunhui-meeting-check spread (output above)"
 figure "10 meetings, 20 SDK participants through office's Gateway: all media flowing after $(json_field "$work/spread.json" all_media_ms) ms; rooms per SFU node $(json_field "$work/spread.json" rooms_per_node); $(since "$t") s with signing in and leaving"
 ok "ten meetings spread over both SFU pods; every participant receives every other's audio and video"
+
+current="8. an SFU pod with a live meeting deleted"
+# kubectl delete sends SIGTERM: the pod drains (drainTimeoutSeconds 15),
+# reports itself leaving 10 s before the end, signal moves the meeting to
+# the other SFU pod and the SDK clients reconnect their media by themselves.
+t=$(now)
+"$checker" --url "$office_url" --login "$OFFICE_ADMIN_EMAIL" --password-file "$work/office-password" \
+  drain --media-nodes "http://$signal_a:8080/internal/v1/media-nodes" --internal-key-file "$work/office-internal-key" \
+  --between "$kube_bin/kubectl --kubeconfig $kube/kubeconfig delete pod -n $NS \$YUNHUI_SFU_NODE --wait=false" \
+  >"$work/drain.json" || fail "yunhui-meeting-check drain (output above)"
+dr() { json_field "$work/drain.json" "$1"; }
+figure "SFU pod $(dr drained) deleted with a live meeting: moved to $(dr now_on) after $(dr moved_ms) ms (drain, then leaving), media back after $(dr media_again_ms) ms; longest silence of a track $(dr longest_silence_ms) ms"
+ok "an SFU pod deleted with a live meeting drained, and the meeting moved to the other pod without a rejoin"
+wait_for 120 "office's two SFU pods Ready again" \
+  pods_ready "app.kubernetes.io/component=sfu,app.kubernetes.io/instance=office" 2
 
 current="8. one meeting across two signal pods, its owner killed"
 # The owner is the replica whose address the meeting's lease names.

@@ -7,6 +7,12 @@
 //!   `--participants` guests to each, checks everyone's media, then reads
 //!   signal's node table (`--media-nodes`, with the internal key) and fails
 //!   unless at least `--min-nodes` SFU nodes hold the meetings' rooms.
+//! - `drain`: one meeting of two participants, finds the SFU node holding
+//!   its room in signal's node table, runs `--between` (which stops that
+//!   node gracefully; its id is in `YUNHUI_SFU_NODE`), and checks that the
+//!   meeting moved to another node with its media back in both directions,
+//!   the same participants and no rejoin; prints each track's longest
+//!   silence.
 //! - `failover`: one meeting whose participants join through different
 //!   signal replicas (`--join-urls`, one per participant), checks media, runs
 //!   `--between` (which kills the owner replica's pod and prints its name;
@@ -71,6 +77,24 @@ enum Check {
         /// How many SFU nodes must hold rooms of the meetings.
         #[arg(long, default_value_t = 1)]
         min_nodes: usize,
+    },
+    /// One meeting on one SFU node, then that node stopped gracefully
+    /// (`--between`, given the node's id in `YUNHUI_SFU_NODE`): the meeting
+    /// moves to another node and its media comes back without a rejoin;
+    /// prints each track's longest silence.
+    Drain {
+        /// Signal's `/internal/v1/media-nodes` URL.
+        #[arg(long)]
+        media_nodes: String,
+        /// A file holding the internal key for `--media-nodes`.
+        #[arg(long)]
+        internal_key_file: std::path::PathBuf,
+        /// Shell command that stops the node (e.g. `kubectl delete pod`).
+        #[arg(long)]
+        between: String,
+        /// How long the move may take, drain included.
+        #[arg(long, default_value_t = 90)]
+        move_seconds: u64,
     },
     /// One meeting across signal replicas, then its owner replica killed.
     Failover {
@@ -316,6 +340,107 @@ async fn spread(
 /// How long one join attempt after the take-over may take: the first may
 /// go to the killed pod's address before kube-proxy has dropped it, where
 /// the connection would hang until the kernel gives up.
+/// One meeting of two participants on one SFU node; the node is stopped by
+/// `between` and the meeting must go on on another node, the same
+/// participants, media back in both directions.
+async fn drain(
+    args: &Args,
+    media_nodes: &str,
+    key_file: &std::path::Path,
+    between: &str,
+    within: Duration,
+) -> anyhow::Result<serde_json::Value> {
+    let key = std::fs::read_to_string(key_file)
+        .with_context(|| format!("reading {}", key_file.display()))?;
+    let key = key.trim();
+    let api = sign_in(args).await?;
+    let meeting = create_meeting(&api, "Drained node".into()).await?;
+    let mut sessions = Vec::new();
+    for name in ["drain-host", "drain-guest"] {
+        sessions.push(join_and_publish(&args.url, &meeting, name).await?);
+    }
+    everyone_receives_everyone(&sessions).await?;
+    // The node holding the one room (nodes report every 2 s).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let node = loop {
+        let holding: Vec<String> = rooms_per_node(media_nodes, key)
+            .await?
+            .into_iter()
+            .filter(|(_, rooms)| *rooms > 0)
+            .map(|(node, _)| node)
+            .collect();
+        if let [node] = holding.as_slice() {
+            break node.clone();
+        }
+        if Instant::now() >= deadline {
+            bail!("one SFU node should hold the meeting's room; signal says {holding:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let mut tracks = Vec::new();
+    for receiver in &sessions {
+        for sender in &sessions {
+            if receiver.participant_id() != sender.participant_id() {
+                for kind in [TrackKind::Audio, TrackKind::Video] {
+                    tracks.extend(receiver.subscriber().track(sender.participant_id(), kind));
+                }
+            }
+        }
+    }
+    let gaps = yunhui_client::gaps::MediaGaps::watch(tracks);
+    let stopped = Instant::now();
+    let output = tokio::process::Command::new("sh")
+        .args(["-c", between])
+        .env("YUNHUI_SFU_NODE", &node)
+        .output()
+        .await
+        .context("running --between")?;
+    if !output.status.success() {
+        bail!(
+            "--between failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let deadline = stopped + within;
+    while sessions.iter().any(|s| s.view().media_restarts == 0) {
+        if Instant::now() >= deadline {
+            bail!("the meeting on {node} did not move within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let moved_ms = millis(stopped);
+    everyone_receives_everyone(&sessions).await?;
+    let media_again_ms = millis(stopped);
+    let longest = gaps
+        .stop()
+        .into_iter()
+        .map(|gap| u64::try_from(gap.longest.as_millis()).unwrap_or(u64::MAX))
+        .max()
+        .unwrap_or_default();
+    let now_on: Vec<String> = rooms_per_node(media_nodes, key)
+        .await?
+        .into_iter()
+        .filter(|(id, rooms)| *rooms > 0 && *id != node)
+        .map(|(id, _)| id)
+        .collect();
+    for session in &sessions {
+        if !session.is_connected() || session.view().participants.len() != 2 {
+            bail!("a participant left the meeting while it moved: no rejoin was expected");
+        }
+    }
+    for session in sessions {
+        session.leave().await;
+    }
+    Ok(json!({
+        "drained": node,
+        "moved_ms": moved_ms,
+        "media_again_ms": media_again_ms,
+        "longest_silence_ms": longest,
+        "now_on": now_on,
+    }))
+}
+
 const JOIN_ATTEMPT: Duration = Duration::from_secs(8);
 
 /// Joins `meeting` at `url`, again and again while it is refused as
@@ -445,6 +570,21 @@ async fn main() -> anyhow::Result<()> {
                 media_nodes.as_deref(),
                 internal_key_file.as_deref(),
                 *min_nodes,
+            )
+            .await?
+        }
+        Check::Drain {
+            media_nodes,
+            internal_key_file,
+            between,
+            move_seconds,
+        } => {
+            drain(
+                &args,
+                media_nodes,
+                internal_key_file,
+                between,
+                Duration::from_secs(*move_seconds),
             )
             .await?
         }
