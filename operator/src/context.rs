@@ -1,5 +1,6 @@
-//! What every controller shares: the client, the event recorder, metrics,
-//! settings; plus the status and event helpers of the pipeline's last step.
+//! What every controller shares: the client, the watch caches, the event
+//! recorder, metrics, settings; plus the status and event helpers of the
+//! pipeline's last step.
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backoff::{Policy, Tracker};
+use crate::cache::Caches;
 use crate::children::FIELD_MANAGER;
 use crate::error::Result;
 use crate::telemetry::Metrics;
@@ -65,8 +67,10 @@ impl Default for OperatorConfig {
 
 /// Shared state of the controllers.
 pub struct Context {
-    /// Kubernetes client.
+    /// Kubernetes client (for writes, and the few reads a cache cannot serve).
     pub client: Client,
+    /// What the reconciles read: the watch caches.
+    pub caches: Caches,
     /// Event recorder.
     pub recorder: Recorder,
     /// Metrics.
@@ -80,8 +84,9 @@ pub struct Context {
 }
 
 impl Context {
-    /// Builds the context.
-    pub fn new(client: Client, metrics: Metrics, config: OperatorConfig) -> Self {
+    /// Builds the context around `caches` (filled by the watches
+    /// [`Caches::new`] returns, which run alongside the controllers).
+    pub fn new(client: Client, caches: Caches, metrics: Metrics, config: OperatorConfig) -> Self {
         let reporter = Reporter {
             controller: "yunhui-operator".into(),
             instance: Some(config.identity.clone()),
@@ -89,6 +94,7 @@ impl Context {
         Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
+            caches,
             metrics,
             backoff: Tracker::new(config.backoff),
             config,
@@ -121,7 +127,8 @@ impl Context {
     }
 
     /// Writes `status` into `obj` with server-side apply, unless the current
-    /// status already equals it. Returns whether a write happened.
+    /// status (as cached: `obj` comes from a watch) already equals it.
+    /// Returns whether a write happened.
     pub async fn write_status<K, S>(&self, obj: &K, current: Option<&S>, status: &S) -> Result<bool>
     where
         K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
