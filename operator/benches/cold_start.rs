@@ -167,7 +167,7 @@ async fn main() {
             reads,
             lease.len(),
             peak_kib as f64 / 1024.0,
-            count_by(&writes, |r| verb_and_resource(r)),
+            count_by(&writes, verb_and_resource),
         );
     }
     drop(operator);
