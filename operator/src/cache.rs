@@ -60,6 +60,11 @@ pub fn sfu_pods_selector() -> String {
 /// The caches every reconcile reads.
 #[derive(Clone)]
 pub struct Caches {
+    /// Set once every cache holds its first complete list. (Not each
+    /// store's own `wait_until_ready`: it wakes only the last of several
+    /// tasks waiting at once, and a cold start has as many waiting as
+    /// reconciles may run at once.)
+    ready: tokio::sync::watch::Receiver<bool>,
     /// Every MediaCluster of the cluster.
     pub media_clusters: Store<MediaCluster>,
     /// Every Node (labels and addresses).
@@ -159,13 +164,28 @@ pub struct Triggers {
 }
 
 /// The watches that fill the caches; they run as long as the controllers.
-pub struct Reflectors(Vec<Pin<Box<dyn Future<Output = ()> + Send>>>);
+pub struct Reflectors {
+    watches: Vec<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    caches: Caches,
+    ready: tokio::sync::watch::Sender<bool>,
+}
 
 impl Reflectors {
     /// Runs every watch (never returns while the API server answers; a
-    /// failed watch is retried with back-off).
+    /// failed watch is retried with back-off), and tells
+    /// [`Caches::wait_until_ready`] when all caches are filled.
     pub async fn run(self) {
-        futures_util::future::join_all(self.0).await;
+        let Reflectors {
+            watches,
+            caches,
+            ready,
+        } = self;
+        let announce = async move {
+            caches.wait_for_stores().await;
+            tracing::info!("watch caches filled; reconciling");
+            let _ = ready.send(true);
+        };
+        futures_util::future::join(futures_util::future::join_all(watches), announce).await;
     }
 }
 
@@ -377,7 +397,9 @@ impl Caches {
         let (stateful_sets, stateful_set_trigger) = children_of_kind!(StatefulSet);
         let (daemon_sets, daemon_set_trigger) = children_of_kind!(DaemonSet);
         let (deployments, deployment_trigger) = children_of_kind!(Deployment);
+        let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let caches = Caches {
+            ready,
             media_clusters,
             nodes,
             sfu_pods,
@@ -399,11 +421,27 @@ impl Caches {
             daemon_sets: daemon_set_trigger,
             deployments: deployment_trigger,
         };
-        (caches, triggers, Reflectors(watches))
+        let reflectors = Reflectors {
+            watches,
+            caches: caches.clone(),
+            ready: ready_tx,
+        };
+        (caches, triggers, reflectors)
     }
 
-    /// Waits until every cache holds its first complete list.
+    /// Waits until every cache holds its first complete list (as long as
+    /// the [`Reflectors`] run).
     pub async fn wait_until_ready(&self) {
+        let mut ready = self.ready.clone();
+        if ready.wait_for(|filled| *filled).await.is_err() {
+            tracing::error!("the watch caches stopped before they were filled");
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Waits until each store holds its first complete list (one waiter:
+    /// [`Reflectors::run`]).
+    async fn wait_for_stores(&self) {
         macro_rules! ready {
             ($($store:ident),*) => {
                 $(
@@ -517,6 +555,28 @@ mod tests {
                 .children_of(&ApiResource::erase::<Pod>(&()), "ns", "uid")
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn every_reconcile_waiting_for_the_caches_is_released_once_they_are_filled() {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
+        let client = Client::try_from(config).expect("client");
+        let (caches, _, reflectors) = Caches::new(&client);
+        let waiting: Vec<_> = (0..32)
+            .map(|_| {
+                let caches = caches.clone();
+                tokio::spawn(async move { caches.wait_until_ready().await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(waiting.iter().all(|w| !w.is_finished()));
+        reflectors.ready.send(true).expect("send");
+        for waiter in waiting {
+            tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+                .await
+                .expect("released")
+                .expect("joined");
+        }
     }
 
     #[test]
