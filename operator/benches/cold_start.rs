@@ -6,10 +6,13 @@
 //! user with the chart's RBAC) and measures the time until every MediaCluster
 //! and every Tenant is `Ready=True` at its generation, the operator's peak
 //! resident memory, and its API requests per object (from the audit log).
+//! Then it leaves the converged objects alone for `--idle-minutes` and counts
+//! the operator's writes meanwhile (from the audit log; the leader Lease's
+//! renewals are counted apart), which should be none.
 //!
 //! ```text
 //! cargo build --release -p yunhui-signal
-//! cargo bench -p yunhui-operator --bench cold_start -- [--clusters 100] [--tenants 1000]
+//! cargo bench -p yunhui-operator --bench cold_start -- [--clusters 100] [--tenants 1000] [--idle-minutes 5]
 //! ```
 //!
 //! Every MediaCluster points at the one signal (`spec.signal.externalUrl`),
@@ -48,6 +51,10 @@ struct Args {
     /// Seconds to wait for everything to be Ready before giving up.
     #[arg(long, default_value_t = 1800)]
     timeout: u64,
+    /// Minutes to leave everything alone after all-Ready, counting the
+    /// operator's writes meanwhile (0: no idle window).
+    #[arg(long, default_value_t = 5.0)]
+    idle_minutes: f64,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -121,25 +128,83 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     peak_kib = peak_kib.max(peak_rss_kib(pid).unwrap_or(0));
-    drop(operator);
-
     let requests = cp.operator_requests(offset);
-    let mut by_verb: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &requests {
-        *by_verb
-            .entry(r["verb"].as_str().unwrap_or("?").to_string())
-            .or_default() += 1;
-    }
     let objects = (args.clusters + args.tenants) as f64;
     println!(
-        "clusters={} tenants={} all_ready_s={:.1} operator_peak_rss_mib={:.1} operator_requests={} requests_per_object={:.1} by_verb={by_verb:?}",
+        "clusters={} tenants={} all_ready_s={:.1} operator_peak_rss_mib={:.1} operator_requests={} requests_per_object={:.2} by_verb={:?}",
         args.clusters,
         args.tenants,
         elapsed.as_secs_f64(),
         peak_kib as f64 / 1024.0,
         requests.len(),
         requests.len() as f64 / objects,
+        count_by(&requests, |r| r["verb"].as_str().unwrap_or("?").to_string()),
     );
+    println!(
+        "by verb and resource: {:?}",
+        count_by(&requests, verb_and_resource)
+    );
+
+    if args.idle_minutes > 0.0 {
+        let idle_offset = cp.audit_offset();
+        let idle = Duration::from_secs_f64(args.idle_minutes * 60.0);
+        let idle_started = Instant::now();
+        eprintln!("idle for {:.1} min", args.idle_minutes);
+        while idle_started.elapsed() < idle {
+            peak_kib = peak_kib.max(peak_rss_kib(pid).unwrap_or(0));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let requests = cp.operator_requests(idle_offset);
+        let (lease, writes): (Vec<_>, Vec<_>) = requests
+            .iter()
+            .filter(|r| is_write(r))
+            .partition(|r| r["objectRef"]["resource"] == "leases");
+        let reads = requests.iter().filter(|r| !is_write(r)).count();
+        println!(
+            "idle_minutes={} idle_writes={} idle_reads={} lease_renewals={} operator_peak_rss_mib={:.1} idle_writes_by_resource={:?}",
+            args.idle_minutes,
+            writes.len(),
+            reads,
+            lease.len(),
+            peak_kib as f64 / 1024.0,
+            count_by(&writes, verb_and_resource),
+        );
+    }
+    drop(operator);
+}
+
+/// Whether an audit event is a write.
+fn is_write(event: &serde_json::Value) -> bool {
+    matches!(
+        event["verb"].as_str(),
+        Some("create" | "update" | "patch" | "delete" | "deletecollection")
+    )
+}
+
+/// `verb resource[/subresource]` of an audit event.
+fn verb_and_resource(event: &serde_json::Value) -> String {
+    let object = &event["objectRef"];
+    format!(
+        "{} {}{}",
+        event["verb"].as_str().unwrap_or("?"),
+        object["resource"].as_str().unwrap_or("?"),
+        object["subresource"]
+            .as_str()
+            .map(|s| format!("/{s}"))
+            .unwrap_or_default()
+    )
+}
+
+/// How many of `events` give each key.
+fn count_by<T: std::borrow::Borrow<serde_json::Value>>(
+    events: &[T],
+    key: impl Fn(&serde_json::Value) -> String,
+) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for event in events {
+        *counts.entry(key(event.borrow())).or_default() += 1;
+    }
+    counts
 }
 
 /// Creates the MediaClusters (with their key Secrets) and the Tenants.

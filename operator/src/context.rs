@@ -1,7 +1,10 @@
-//! What every controller shares: the client, the event recorder, metrics,
-//! settings; plus the status and event helpers of the pipeline's last step.
+//! What every controller shares: the client, the watch caches, the event
+//! recorder, metrics, settings; plus the status and event helpers of the
+//! pipeline's last step.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
@@ -9,8 +12,10 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use crate::backoff::{Policy, Tracker};
+use crate::cache::Caches;
 use crate::children::FIELD_MANAGER;
 use crate::error::Result;
 use crate::telemetry::Metrics;
@@ -65,8 +70,10 @@ impl Default for OperatorConfig {
 
 /// Shared state of the controllers.
 pub struct Context {
-    /// Kubernetes client.
+    /// Kubernetes client (for writes, and the few reads a cache cannot serve).
     pub client: Client,
+    /// What the reconciles read: the watch caches.
+    pub caches: Caches,
     /// Event recorder.
     pub recorder: Recorder,
     /// Metrics.
@@ -77,11 +84,39 @@ pub struct Context {
     pub http: reqwest::Client,
     /// Consecutive failures per object, for the back-off of retries.
     pub backoff: Tracker,
+    /// The last status written per object (see [`already_written`]).
+    written: Mutex<HashMap<String, WrittenStatus>>,
+}
+
+/// A status this operator wrote: the version of the object it was written
+/// over, and a hash of the status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenStatus {
+    /// `metadata.resourceVersion` of the object the status was computed from.
+    pub over: Option<String>,
+    /// Hash of the status's JSON.
+    pub hash: String,
+}
+
+/// Whether `status` (by its hash) was written already, over the very
+/// version of the object now at hand: the watch has not yet brought the
+/// object back with that write in it, and writing again would change
+/// nothing. (A reconcile triggered right after the previous one still sees
+/// the object as it was.)
+pub fn already_written(last: Option<&WrittenStatus>, version: Option<&String>, hash: &str) -> bool {
+    last.is_some_and(|w| w.over.as_ref() == version && w.hash == hash)
+}
+
+fn status_hash<S: Serialize>(status: &S) -> Result<String> {
+    Ok(hex::encode(
+        &Sha256::digest(serde_json::to_vec(status)?)[..12],
+    ))
 }
 
 impl Context {
-    /// Builds the context.
-    pub fn new(client: Client, metrics: Metrics, config: OperatorConfig) -> Self {
+    /// Builds the context around `caches` (filled by the watches
+    /// [`Caches::new`] returns, which run alongside the controllers).
+    pub fn new(client: Client, caches: Caches, metrics: Metrics, config: OperatorConfig) -> Self {
         let reporter = Reporter {
             controller: "yunhui-operator".into(),
             instance: Some(config.identity.clone()),
@@ -89,8 +124,10 @@ impl Context {
         Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
+            caches,
             metrics,
             backoff: Tracker::new(config.backoff),
+            written: Mutex::default(),
             config,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -121,7 +158,9 @@ impl Context {
     }
 
     /// Writes `status` into `obj` with server-side apply, unless the current
-    /// status already equals it. Returns whether a write happened.
+    /// status (as cached: `obj` comes from a watch) already equals it, or
+    /// this operator wrote it over this very version of `obj` already
+    /// ([`already_written`]). Returns whether a write happened.
     pub async fn write_status<K, S>(&self, obj: &K, current: Option<&S>, status: &S) -> Result<bool>
     where
         K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -135,6 +174,15 @@ impl Context {
             return Ok(false);
         }
         let namespace = obj.namespace().unwrap_or_default();
+        let key = format!("{}/{namespace}/{}", K::kind(&()), obj.name_any());
+        let hash = status_hash(status)?;
+        let version = obj.meta().resource_version.clone();
+        {
+            let written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+            if already_written(written.get(&key), version.as_ref(), &hash) {
+                return Ok(false);
+            }
+        }
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
         let patch = serde_json::json!({
             "apiVersion": K::api_version(&()),
@@ -147,6 +195,45 @@ impl Context {
             &Patch::Apply(&patch),
         )
         .await?;
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                key,
+                WrittenStatus {
+                    over: version,
+                    hash,
+                },
+            );
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(over: &str, hash: &str) -> WrittenStatus {
+        WrittenStatus {
+            over: Some(over.into()),
+            hash: hash.into(),
+        }
+    }
+
+    #[test]
+    fn a_status_written_over_the_version_at_hand_is_not_written_again() {
+        let last = written("41", "h1");
+        assert!(already_written(Some(&last), Some(&"41".into()), "h1"));
+    }
+
+    #[test]
+    fn another_status_a_newer_object_or_no_memory_is_written() {
+        let last = written("41", "h1");
+        assert!(!already_written(Some(&last), Some(&"41".into()), "h2"));
+        assert!(
+            !already_written(Some(&last), Some(&"42".into()), "h1"),
+            "the object changed since: compare with its status, not the memory"
+        );
+        assert!(!already_written(None, Some(&"41".into()), "h1"));
     }
 }

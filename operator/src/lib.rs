@@ -5,8 +5,11 @@
 //! - [`media_cluster`]: signal StatefulSet, SFU pool, workers, keys, policies;
 //! - [`tenant`]: tenants synchronised into signal's tenant admin API;
 //! - [`gateway`]: exposure, TLS, the discovery document;
-//! - [`apply`]: server-side apply with one field manager, no-op detection,
-//!   orphan removal; [`children`]: labels and owner references;
+//! - [`cache`]: the watch caches every reconcile reads, whose watches also
+//!   trigger the controllers;
+//! - [`apply`]: server-side apply with one field manager, skipping children
+//!   the cache shows unchanged, orphan removal; [`children`]: labels and
+//!   owner references;
 //! - [`reconcile`]: what every reconcile runs in: its span, its metrics,
 //!   the retry policy; [`backoff`]: per-object back-off of failed reconciles;
 //! - [`conditions`], [`context`]: status and events;
@@ -14,6 +17,7 @@
 
 pub mod apply;
 pub mod backoff;
+pub mod cache;
 pub mod children;
 pub mod conditions;
 pub mod context;
@@ -33,44 +37,65 @@ use kube::Client;
 use kube::runtime::controller;
 use kube::runtime::watcher;
 
+use crate::cache::Caches;
 pub use crate::context::{Context, OperatorConfig};
 pub use crate::error::{Error, Result};
 use crate::telemetry::{Health, Metrics};
 
-/// Runs the three controllers until their streams end. Each controller
-/// module says what it watches; every reconcile runs through
+/// Runs the three controllers and the watches of the caches they read
+/// until their streams end. Each controller module says what it watches;
+/// every reconcile waits until the caches are filled, then runs through
 /// [`reconcile::instrumented`] (span, metrics, back-off).
-pub async fn run_controllers(ctx: Arc<Context>) {
-    let client = ctx.client.clone();
+pub async fn run_controllers(client: Client, metrics: Metrics, config: OperatorConfig) {
+    let (caches, triggers, reflectors) = Caches::new(&client);
+    let ctx = Arc::new(Context::new(client.clone(), caches, metrics, config));
     let selector = ctx.config.selector.clone();
     let selected = move || match &selector {
         Some(selector) => watcher::Config::default().labels(selector),
         None => watcher::Config::default(),
     };
-    let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=yunhui-operator");
     let limits = || controller::Config::default().concurrency(ctx.config.concurrency);
-    let clusters = media_cluster::controller(&client, selected(), owned, limits())
+    let clusters = media_cluster::controller(&client, selected(), &triggers, limits())
         .run(
-            |obj, ctx| reconcile::instrumented(obj, ctx, media_cluster::reconcile),
+            |obj, ctx| async move {
+                ctx.caches.wait_until_ready().await;
+                reconcile::instrumented(obj, ctx, media_cluster::reconcile).await
+            },
             reconcile::error_policy,
             ctx.clone(),
         )
         .for_each(|_| async {});
-    let tenants = tenant::controller(&client, selected(), limits())
-        .run(
-            |obj, ctx| reconcile::instrumented(obj, ctx, tenant::reconcile),
-            reconcile::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|_| async {});
-    let gateways = gateway::controller(&client, selected(), limits())
-        .run(
-            |obj, ctx| reconcile::instrumented(obj, ctx, gateway::reconcile),
-            reconcile::error_policy,
-            ctx.clone(),
-        )
-        .for_each(|_| async {});
-    tokio::join!(clusters, tenants, gateways);
+    let tenants = tenant::controller(
+        &client,
+        selected(),
+        triggers.media_clusters.subscribe(),
+        limits(),
+    )
+    .run(
+        |obj, ctx| async move {
+            ctx.caches.wait_until_ready().await;
+            reconcile::instrumented(obj, ctx, tenant::reconcile).await
+        },
+        reconcile::error_policy,
+        ctx.clone(),
+    )
+    .for_each(|_| async {});
+    let gateways = gateway::controller(
+        &client,
+        selected(),
+        triggers.media_clusters.subscribe(),
+        limits(),
+    )
+    .run(
+        |obj, ctx| async move {
+            ctx.caches.wait_until_ready().await;
+            reconcile::instrumented(obj, ctx, gateway::reconcile).await
+        },
+        reconcile::error_policy,
+        ctx.clone(),
+    )
+    .for_each(|_| async {});
+    tokio::join!(reflectors.run(), clusters, tenants, gateways);
 }
 
 /// The operator: waits for the leader Lease, then runs the controllers while
@@ -87,17 +112,13 @@ pub async fn run(
     metrics.leader.set(1);
     tracing::info!(identity = %config.identity, "leading; starting controllers");
     let paused = config.paused;
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        metrics.clone(),
-        config.clone(),
-    ));
+    let controllers = run_controllers(client.clone(), metrics.clone(), config.clone());
     let work = async move {
         if paused {
             tracing::info!("global pause switch is on: no resource is reconciled");
             std::future::pending::<()>().await;
         } else {
-            run_controllers(ctx).await;
+            controllers.await;
         }
     };
     tokio::select! {

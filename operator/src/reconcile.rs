@@ -88,7 +88,13 @@ mod tests {
         let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
         let client = kube::Client::try_from(config).expect("client");
         let metrics = Metrics::new().expect("metrics");
-        Arc::new(Context::new(client, metrics, OperatorConfig::default()))
+        let (caches, _, _) = crate::cache::Caches::new(&client);
+        Arc::new(Context::new(
+            client,
+            caches,
+            metrics,
+            OperatorConfig::default(),
+        ))
     }
 
     fn cluster() -> Arc<MediaCluster> {

@@ -1,10 +1,12 @@
-//! The Tenant controller: read (MediaCluster, keys) → validate → build (the
-//! signal tenant record, pure) → apply (PUT to signal's tenant admin API) →
-//! status. A finalizer removes the tenant from signal on deletion; when the
-//! MediaCluster is already gone there is nothing to clean up.
+//! The Tenant controller: read (MediaCluster, keys, from the watch caches)
+//! → validate → build (the signal tenant record, pure) → apply (PUT to
+//! signal's tenant admin API) → status. A finalizer removes the tenant from
+//! signal on deletion; when the MediaCluster is already gone there is
+//! nothing to clean up.
 
 use std::sync::Arc;
 
+use futures_util::Stream;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::api::{Patch, PatchParams};
@@ -17,10 +19,11 @@ use serde_json::json;
 use yunhui_crds::tenant::{FirstAdminStatus, SyncedWith};
 use yunhui_crds::{MediaCluster, Tenant, TenantSpec, TenantStatus};
 
+use crate::cache::find;
 use crate::conditions;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::media_cluster::build::signal_url;
+use crate::media_cluster::build::{keys_secret_name, signal_url};
 use crate::media_cluster::read::read_keys;
 
 /// Finalizer guarding the tenant's record in signal.
@@ -47,6 +50,16 @@ struct SignalTarget {
     key: String,
 }
 
+/// Whether the cache holds the keys Secret of `mc`.
+fn keys_cached(ctx: &Context, namespace: &str, mc: &MediaCluster) -> bool {
+    find(
+        &ctx.caches.secrets,
+        namespace,
+        &keys_secret_name(&mc.name_any()),
+    )
+    .is_some()
+}
+
 /// Read step: where signal of `cluster` answers and the key it accepts.
 async fn signal_target(ctx: &Context, namespace: &str, mc: &MediaCluster) -> Result<SignalTarget> {
     let cluster = mc.name_any();
@@ -55,6 +68,15 @@ async fn signal_target(ctx: &Context, namespace: &str, mc: &MediaCluster) -> Res
         url: signal_url(&cluster, namespace, &mc.spec),
         key: keys.internal_key,
     })
+}
+
+/// Whether a Tenant of `mc` waits for `mc`'s first reconcile before it is
+/// synced: the key signal accepts is in the MediaCluster's keys Secret,
+/// which the cache holds once that reconcile applied it, and the cluster's
+/// first status write triggers the Tenant again. A MediaCluster that has a
+/// status but no cached keys (paused, invalid) has them read with a GET.
+pub fn waits_for_first_reconcile(mc: &MediaCluster, keys_cached: bool) -> bool {
+    !keys_cached && mc.status.is_none()
 }
 
 /// The MediaCluster as a Tenant's status records it.
@@ -90,25 +112,22 @@ pub fn tenants_to_resync<'a>(
 }
 
 /// The Tenant controller; a MediaCluster created later, becoming ready or
-/// changing re-syncs the Tenants that name it (those not yet synced through
-/// it as it is now).
+/// changing (from the caches' shared watch) re-syncs the Tenants that name
+/// it (those not yet synced through it as it is now).
 pub fn controller(
     client: &Client,
     selected: watcher::Config,
+    media_clusters: impl Stream<Item = Arc<MediaCluster>> + Send + 'static,
     limits: controller::Config,
 ) -> Controller<Tenant> {
     let tenants = Controller::new(Api::<Tenant>::all(client.clone()), selected).with_config(limits);
     let store = tenants.store();
-    tenants.watches(
-        Api::<MediaCluster>::all(client.clone()),
-        watcher::Config::default(),
-        move |mc| {
-            let all = store.state();
-            tenants_to_resync(&mc, all.iter().map(Arc::as_ref))
-                .map(ObjectRef::from_obj)
-                .collect::<Vec<_>>()
-        },
-    )
+    tenants.watches_shared_stream(media_clusters, move |mc| {
+        let all = store.state();
+        tenants_to_resync(&mc, all.iter().map(Arc::as_ref))
+            .map(ObjectRef::from_obj)
+            .collect::<Vec<_>>()
+    })
 }
 
 async fn call_signal(
@@ -361,8 +380,9 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
         ctx.write_status(tenant, current, &status).await?;
         return Ok(Action::await_change());
     }
-    let clusters: Api<MediaCluster> = Api::namespaced(ctx.client.clone(), namespace);
-    let cluster = clusters.get_opt(&tenant.spec.media_cluster).await?;
+    let cluster = ctx
+        .caches
+        .media_cluster(namespace, &tenant.spec.media_cluster);
     // The outcome: Ok(through) when signal holds the tenant, else the reason,
     // the message and, for a transient failure, the error to back off on.
     let mut first_admin = None;
@@ -378,6 +398,10 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
         Some(mc) if is_synced_through(tenant, mc) && first_admin_done(tenant) => {
             first_admin = current.and_then(|s| s.first_admin.clone());
             Ok(synced_with(mc))
+        }
+        Some(mc) if waits_for_first_reconcile(mc, keys_cached(ctx, namespace, mc)) => {
+            tracing::debug!(cluster = %mc.name_any(), "waiting for the MediaCluster's first reconcile (its keys)");
+            return Ok(Action::requeue(ctx.config.resync));
         }
         Some(mc) => {
             let target = signal_target(ctx, namespace, mc).await?;
@@ -437,8 +461,10 @@ async fn sync(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action>
 
 async fn cleanup(tenant: &Tenant, ctx: &Context, namespace: &str) -> Result<Action> {
     let id = signal_tenant_id(namespace, &tenant.name_any());
-    let clusters: Api<MediaCluster> = Api::namespaced(ctx.client.clone(), namespace);
-    if let Some(mc) = clusters.get_opt(&tenant.spec.media_cluster).await? {
+    if let Some(mc) = ctx
+        .caches
+        .media_cluster(namespace, &tenant.spec.media_cluster)
+    {
         let target = signal_target(ctx, namespace, &mc).await?;
         // The MediaCluster may be going away too; its signal then has nothing to keep.
         if let Err(e) = call_signal(ctx, &target, &id, None).await {
@@ -515,6 +541,18 @@ mod tests {
             names(tenants_to_resync(&cluster("u1", 3), [&elsewhere])),
             Vec::<String>::new(),
             "a MediaCluster only serves Tenants of its namespace"
+        );
+    }
+
+    #[test]
+    fn a_tenant_waits_for_the_keys_of_a_cluster_never_reconciled() {
+        let mut mc = cluster("u1", 1);
+        assert!(waits_for_first_reconcile(&mc, false));
+        assert!(!waits_for_first_reconcile(&mc, true));
+        mc.status = Some(yunhui_crds::MediaClusterStatus::default());
+        assert!(
+            !waits_for_first_reconcile(&mc, false),
+            "a reconciled cluster without cached keys has them read from the API server"
         );
     }
 

@@ -1,11 +1,13 @@
-//! The Gateway controller: read (MediaCluster, existing TLS) → build →
-//! apply → status. No finalizer: everything it makes is owned by it.
+//! The Gateway controller: read (MediaCluster, existing TLS, from the watch
+//! caches) → build → apply → status. No finalizer: everything it makes is
+//! owned by it.
 
 pub mod build;
 pub mod tls;
 
 use std::sync::Arc;
 
+use futures_util::Stream;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ApiResource};
@@ -16,7 +18,8 @@ use kube::{Client, Resource, ResourceExt};
 use yunhui_crds::gateway::ExposureMode;
 use yunhui_crds::{Gateway, GatewayStatus, MediaCluster};
 
-use crate::apply::apply_children;
+use crate::apply::{ApplyReport, apply_children};
+use crate::cache::find;
 use crate::children::Owner;
 use crate::conditions;
 use crate::context::Context;
@@ -46,37 +49,37 @@ pub fn gateways_of<'a>(
 }
 
 /// The Gateway controller; a change of a MediaCluster (its creation, its
-/// ports) reconciles the Gateways in front of it.
+/// ports), from the caches' shared watch, reconciles the Gateways in front
+/// of it.
 pub fn controller(
     client: &Client,
     selected: watcher::Config,
+    media_clusters: impl Stream<Item = Arc<MediaCluster>> + Send + 'static,
     limits: controller::Config,
 ) -> Controller<Gateway> {
     let gateways =
         Controller::new(Api::<Gateway>::all(client.clone()), selected).with_config(limits);
     let store = gateways.store();
-    gateways.watches(
-        Api::<MediaCluster>::all(client.clone()),
-        watcher::Config::default(),
-        move |mc| {
-            let all = store.state();
-            gateways_of(&mc, all.iter().map(Arc::as_ref))
-                .map(ObjectRef::from_obj)
-                .collect::<Vec<_>>()
-        },
-    )
+    gateways.watches_shared_stream(media_clusters, move |mc| {
+        let all = store.state();
+        gateways_of(&mc, all.iter().map(Arc::as_ref))
+            .map(ObjectRef::from_obj)
+            .collect::<Vec<_>>()
+    })
 }
 
 async fn read_tls(ctx: &Context, namespace: &str, gw: &Gateway) -> Result<Option<TlsMaterial>> {
     let Some(generate) = &gw.spec.tls.generate else {
         return Ok(None);
     };
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let name = gw.name_any();
-    let ca = secrets.get_opt(&format!("{name}-ca")).await?;
-    let leaf = secrets
-        .get_opt(&build::tls_secret_name(&name, &gw.spec))
-        .await?;
+    let secret = |name: String| async move {
+        ctx.caches
+            .secret_or_get(&ctx.client, namespace, &name)
+            .await
+    };
+    let ca = secret(format!("{name}-ca")).await?;
+    let leaf = secret(build::tls_secret_name(&name, &gw.spec)).await?;
     let field = |s: &Option<Secret>, key: &str| -> Option<String> {
         String::from_utf8(s.as_ref()?.data.as_ref()?.get(key)?.0.clone()).ok()
     };
@@ -125,8 +128,7 @@ pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
         ctx.write_status(gw.as_ref(), current, &status).await?;
         return Ok(Action::await_change());
     }
-    let clusters: Api<MediaCluster> = Api::namespaced(ctx.client.clone(), &namespace);
-    let Some(cluster) = clusters.get_opt(&gw.spec.media_cluster).await? else {
+    let Some(cluster) = ctx.caches.media_cluster(&namespace, &gw.spec.media_cluster) else {
         let message = format!(
             "MediaCluster {} does not exist in namespace {namespace}",
             gw.spec.media_cluster
@@ -164,18 +166,27 @@ pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
         let ctx = ctx.clone();
         let namespace = namespace.clone();
         let uid = owner.reference.uid.clone();
-        async move { apply_children(&ctx.client, &namespace, &uid, &children?, &child_kinds()).await }
+        async move {
+            apply_children(
+                &ctx.client,
+                &ctx.caches,
+                &namespace,
+                &uid,
+                &children?,
+                &child_kinds(),
+            )
+            .await
+        }
     };
-    let mut allocated = read_allocated_node_port(&ctx, &namespace, &gw).await?;
+    let mut allocated = allocated_node_port(&ctx, &namespace, &gw, None);
     let mut report = apply(allocated).await?;
     // Kubernetes allocates a node port when it creates the Service: a second
     // pass writes the discovery document that names it.
-    let now_allocated = read_allocated_node_port(&ctx, &namespace, &gw).await?;
+    let now_allocated = allocated_node_port(&ctx, &namespace, &gw, Some(&report));
     if now_allocated != allocated {
         allocated = now_allocated;
         let second = apply(allocated).await?;
-        report.applied.extend(second.applied);
-        report.deleted.extend(second.deleted);
+        report.extend(second);
     }
     if report.changed() {
         ctx.event(
@@ -219,22 +230,36 @@ pub async fn reconcile(gw: Arc<Gateway>, ctx: Arc<Context>) -> Result<Action> {
 
 /// The node port Kubernetes allocated to the Gateway's Service, when the
 /// Gateway's address depends on it (NodePort exposure without a fixed
-/// `spec.exposure.nodePort`); none before the Service exists.
-async fn read_allocated_node_port(
+/// `spec.exposure.nodePort`); none before the Service exists. Read from the
+/// apply step's answer when it just wrote the Service (its watch event may
+/// not have arrived), else from the cache.
+fn allocated_node_port(
     ctx: &Context,
     namespace: &str,
     gw: &Gateway,
-) -> Result<Option<i32>> {
+    applied: Option<&ApplyReport>,
+) -> Option<i32> {
     let exposure = &gw.spec.exposure;
     if exposure.mode != ExposureMode::NodePort || exposure.node_port.is_some() {
-        return Ok(None);
+        return None;
     }
-    let services: Api<Service> = Api::namespaced(ctx.client.clone(), namespace);
-    Ok(services
-        .get_opt(&gw.name_any())
-        .await?
-        .as_ref()
-        .and_then(build::allocated_node_port))
+    let name = gw.name_any();
+    let written = applied.and_then(|report| {
+        report.written.iter().find(|o| {
+            o.types.as_ref().is_some_and(|t| t.kind == "Service")
+                && o.metadata.name.as_deref() == Some(name.as_str())
+        })
+    });
+    match written {
+        Some(object) => serde_json::to_value(object)
+            .and_then(serde_json::from_value::<Service>)
+            .ok()
+            .as_ref()
+            .and_then(build::allocated_node_port),
+        None => find(&ctx.caches.services, namespace, &name)
+            .as_deref()
+            .and_then(build::allocated_node_port),
+    }
 }
 
 #[cfg(test)]

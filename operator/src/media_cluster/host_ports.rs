@@ -8,8 +8,9 @@
 //! "May land on the same nodes" is decided from the node selectors alone (two
 //! selectors are disjoint only when they require different values of one
 //! label), so a conflict is reported before a node that fits both appears.
-//! Pure: the reconcile passes in every MediaCluster of the cluster.
+//! Pure: the reconcile passes in every MediaCluster of the cluster (its cache).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -116,9 +117,13 @@ fn id(mc: &MediaCluster) -> String {
 /// unless it clashes with one admitted before it, so a pool that lost to
 /// another loser does not hold ports it never got. MediaClusters being
 /// deleted hold nothing.
-pub fn sfu_port_conflict(me: &MediaCluster, all: &[MediaCluster]) -> Option<PortConflict> {
+pub fn sfu_port_conflict<M: Borrow<MediaCluster>>(
+    me: &MediaCluster,
+    all: &[M],
+) -> Option<PortConflict> {
     let mut ordered: Vec<&MediaCluster> = all
         .iter()
+        .map(Borrow::borrow)
         .filter(|m| m.metadata.deletion_timestamp.is_none())
         .filter(|m| id(m) != id(me))
         .collect();

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Node, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, ApiResource};
@@ -38,6 +38,7 @@ use kube::{Client, ResourceExt};
 use yunhui_crds::MediaCluster;
 
 use crate::apply::{ApplyReport, apply_children};
+use crate::cache::Triggers;
 use crate::children::{Child, Owner};
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -59,13 +60,13 @@ pub fn child_kinds() -> Vec<ApiResource> {
 }
 
 /// The MediaCluster controller and what triggers a reconcile besides a
-/// change of the MediaCluster: its workloads' readiness (those `owned`
-/// selects), another MediaCluster freeing host ports, a node's external
-/// address changing.
+/// change of the MediaCluster: its workloads' readiness, another
+/// MediaCluster freeing host ports, a node's external address changing —
+/// each from the watches of the caches (`triggers`).
 pub fn controller(
     client: &Client,
     selected: watcher::Config,
-    owned: watcher::Config,
+    triggers: &Triggers,
     limits: controller::Config,
 ) -> Controller<MediaCluster> {
     let clusters =
@@ -75,46 +76,38 @@ pub fn controller(
     let seen_addresses: Mutex<HashMap<String, Option<String>>> = Default::default();
     clusters
         // A change of any MediaCluster may free the host ports a pool waits for.
-        .watches(
-            Api::<MediaCluster>::all(client.clone()),
-            watcher::Config::default(),
-            move |changed| {
-                cluster_store
-                    .state()
-                    .iter()
-                    .filter(|mc| mc.metadata.uid != changed.metadata.uid)
-                    .filter(|mc| status::waits_for_host_ports(mc))
-                    .map(|mc| ObjectRef::from_obj(mc.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_shared_stream(triggers.media_clusters.subscribe(), move |changed| {
+            cluster_store
+                .state()
+                .iter()
+                .filter(|mc| mc.metadata.uid != changed.metadata.uid)
+                .filter(|mc| status::waits_for_host_ports(mc))
+                .map(|mc| ObjectRef::from_obj(mc.as_ref()))
+                .collect::<Vec<_>>()
+        })
         // A node gaining, losing or changing its ExternalIP changes what the
         // pools advertising external addresses publish. Node status changes
         // all the time (heartbeats); only an address change triggers.
-        .watches(
-            Api::<Node>::all(client.clone()),
-            watcher::Config::default(),
-            move |node| {
-                let name = node.name_any();
-                let external = nodes::external_ip(&node);
-                let changed = seen_addresses
-                    .lock()
-                    .map(|mut seen| seen.insert(name, external.clone()) != Some(external))
-                    .unwrap_or(true);
-                if !changed {
-                    return Vec::new();
-                }
-                address_store
-                    .state()
-                    .iter()
-                    .filter(|mc| read::advertises_node_external_ips(mc))
-                    .map(|mc| ObjectRef::from_obj(mc.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
-        .owns(Api::<StatefulSet>::all(client.clone()), owned.clone())
-        .owns(Api::<DaemonSet>::all(client.clone()), owned.clone())
-        .owns(Api::<Deployment>::all(client.clone()), owned)
+        .watches_shared_stream(triggers.nodes.subscribe(), move |node| {
+            let name = node.name_any();
+            let external = nodes::external_ip(&node);
+            let changed = seen_addresses
+                .lock()
+                .map(|mut seen| seen.insert(name, external.clone()) != Some(external))
+                .unwrap_or(true);
+            if !changed {
+                return Vec::new();
+            }
+            address_store
+                .state()
+                .iter()
+                .filter(|mc| read::advertises_node_external_ips(mc))
+                .map(|mc| ObjectRef::from_obj(mc.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .owns_shared_stream(triggers.stateful_sets.subscribe())
+        .owns_shared_stream(triggers.daemon_sets.subscribe())
+        .owns_shared_stream(triggers.deployments.subscribe())
 }
 
 /// Reconciles one MediaCluster.
@@ -176,6 +169,7 @@ async fn apply(
 ) -> Result<ApplyReport> {
     let report = apply_children(
         &ctx.client,
+        &ctx.caches,
         &owner.namespace,
         &owner.reference.uid,
         children,

@@ -1,12 +1,10 @@
 //! The read step: what the build step needs besides the spec, from the
-//! cluster — the generated keys, whether another pool holds the SFU's host
-//! ports, and the nodes' external addresses.
+//! watch caches — the generated keys, whether another pool holds the SFU's
+//! host ports, and the nodes' external addresses.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Node, Secret};
 use kube::ResourceExt;
-use kube::api::{Api, ListParams};
 use rand::RngCore;
 use yunhui_crds::MediaCluster;
 use yunhui_crds::media_cluster::AdvertisedAddress;
@@ -33,12 +31,9 @@ pub struct Found {
 pub async fn read(ctx: &Context, mc: &MediaCluster, namespace: &str) -> Result<Found> {
     let keys = read_keys(ctx, namespace, &mc.name_any()).await?;
     // Host ports are per node, and nodes are shared by every namespace.
-    let clusters = Api::<MediaCluster>::all(ctx.client.clone())
-        .list(&ListParams::default())
-        .await?;
-    let port_conflict = host_ports::sfu_port_conflict(mc, &clusters.items);
+    let port_conflict = host_ports::sfu_port_conflict(mc, &ctx.caches.media_clusters.state());
     let node_addresses = if advertises_node_external_ips(mc) {
-        let (addresses, without) = node_external_addresses(ctx, mc).await?;
+        let (addresses, without) = node_external_addresses(ctx, mc);
         if !without.is_empty() {
             ctx.event(
                 mc,
@@ -70,10 +65,13 @@ fn random_key() -> String {
 }
 
 /// The generated keys, kept from the existing Secret so they survive every
-/// reconcile; generated only when absent.
+/// reconcile; generated only when absent (from the cache and, to be sure,
+/// from the API server: a Secret created up front, or just now).
 pub async fn read_keys(ctx: &Context, namespace: &str, cluster: &str) -> Result<GeneratedKeys> {
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let existing = secrets.get_opt(&keys_secret_name(cluster)).await?;
+    let existing = ctx
+        .caches
+        .secret_or_get(&ctx.client, namespace, &keys_secret_name(cluster))
+        .await?;
     let field = |key: &str| -> Option<String> {
         let data = existing.as_ref()?.data.as_ref()?;
         String::from_utf8(data.get(key)?.0.clone()).ok()
@@ -86,17 +84,16 @@ pub async fn read_keys(ctx: &Context, namespace: &str, cluster: &str) -> Result<
 
 /// For `advertise: NodeExternalIp`: the ExternalIP of every node the SFU
 /// pool may run on, by node name, and the names of those without one.
-async fn node_external_addresses(
+fn node_external_addresses(
     ctx: &Context,
     mc: &MediaCluster,
-) -> Result<(BTreeMap<String, String>, Vec<String>)> {
+) -> (BTreeMap<String, String>, Vec<String>) {
     let selector = sfu_node_selector(&mc.spec);
-    let nodes = Api::<Node>::all(ctx.client.clone())
-        .list(&ListParams::default())
-        .await?;
+    let mut nodes = ctx.caches.nodes.state();
+    nodes.sort_by_key(|n| n.name_any());
     let mut addresses = BTreeMap::new();
     let mut without = Vec::new();
-    for node in &nodes.items {
+    for node in &nodes {
         let labels = node.labels();
         if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
             continue;
@@ -108,7 +105,7 @@ async fn node_external_addresses(
             None => without.push(node.name_any()),
         }
     }
-    Ok((addresses, without))
+    (addresses, without)
 }
 
 /// Whether `mc` advertises its nodes' external addresses (so a change of a

@@ -7,7 +7,9 @@
 //!
 //! Read: the Deployment's replicas, the pool's pods, and signal's node table
 //! (`GET /internal/v1/media-nodes`, with the internal key, at the URL the
-//! tenant sync uses). Then, in this order, so that an operator stopped
+//! tenant sync uses). The replicas, the pods and the scaling status come
+//! from the watch caches; a decision that would act (a step, a drain) is
+//! made again from the API server's answers ([`acts`]). Then, in this order, so that an operator stopped
 //! anywhere resumes where it was: the decision's status is written; the
 //! drained node is marked draining in signal (`POST
 //! /internal/v1/media-nodes/{pod}/drain`, on every reconcile while the drain
@@ -28,6 +30,7 @@ use yunhui_proto::media::{MediaNodeList, MediaNodeLoad};
 use super::autoscale::{self, Observed, Policy, PoolPod, Step};
 use super::build::{GeneratedKeys, signal_url};
 use super::validate::ValidCluster;
+use crate::cache::find;
 use crate::children::{FIELD_MANAGER, Owner};
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -70,12 +73,6 @@ pub async fn scale(
 ) -> Result<Scaled> {
     let namespace = &owner.namespace;
     let name = format!("{}-sfu", owner.name);
-    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), namespace);
-    let replicas = deployments
-        .get_opt(&name)
-        .await?
-        .and_then(|d| d.spec?.replicas);
-    let pods = pool_pods(ctx, owner).await?;
     let signal = signal_url(&owner.name, namespace, &mc.spec);
     let nodes = match node_loads(ctx, &signal, &keys.internal_key).await {
         Ok(nodes) => Some(nodes),
@@ -86,23 +83,44 @@ pub async fn scale(
         }
     };
     let policy = policy(cluster);
-    // The drain's state is read afresh, not from the watch cache: a
-    // reconcile that another event started may run before the cache holds
-    // the status the previous one wrote, and would lower the replicas twice.
+    let decide = |replicas: Option<i32>, pods: &[PoolPod], previous: Option<&SfuScalingStatus>| {
+        autoscale::decide(
+            &policy,
+            &Observed {
+                now: Utc::now(),
+                replicas,
+                pods,
+                nodes: nodes.as_deref(),
+                previous,
+            },
+        )
+    };
+    // Most looks at a pool change nothing: those read only the caches.
+    let cached_replicas =
+        find(&ctx.caches.deployments, namespace, &name).and_then(|d| d.spec.as_ref()?.replicas);
+    let cached_pods = cached_pool_pods(ctx, owner);
+    let cached_status = mc.status.as_ref().and_then(|s| s.sfu_scaling.as_ref());
+    let decision = decide(cached_replicas, &cached_pods, cached_status);
+    if !acts(cached_status, &decision) {
+        return Ok(Scaled {
+            replicas: decision.replicas,
+            status: decision.status,
+        });
+    }
+    // A step, or a drain under way, is decided again from the API server:
+    // a cache may not yet hold what the previous reconcile wrote (the drain
+    // in the status, the lowered replicas, a removed pod), and a step
+    // decided on it would be taken twice.
+    let replicas = Api::<Deployment>::namespaced(ctx.client.clone(), namespace)
+        .get_opt(&name)
+        .await?
+        .and_then(|d| d.spec?.replicas);
+    let pods = pool_pods(ctx, owner).await?;
     let fresh = Api::<MediaCluster>::namespaced(ctx.client.clone(), namespace)
         .get(&owner.name)
         .await?;
     let current = fresh.status.as_ref().and_then(|s| s.sfu_scaling.as_ref());
-    let decision = autoscale::decide(
-        &policy,
-        &Observed {
-            now: Utc::now(),
-            replicas,
-            pods: &pods,
-            nodes: nodes.as_deref(),
-            previous: current,
-        },
-    );
+    let decision = decide(replicas, &pods, current);
     // The drain's state is recorded before anything acts on it.
     if current.map(|s| &s.drain) != Some(&decision.status.drain) {
         let mut status = fresh.status.clone().unwrap_or_default();
@@ -132,7 +150,47 @@ pub async fn scale(
     })
 }
 
-/// The pool's pods that are not terminating, with their readiness.
+/// Whether a decision made from the caches would act: take a step, or
+/// carry a drain (begun, under way, or ending). Otherwise the decision
+/// changes at most the load figures of the status.
+pub fn acts(previous: Option<&SfuScalingStatus>, decision: &autoscale::Decision) -> bool {
+    decision.step.is_some()
+        || decision.status.drain.is_some()
+        || previous.is_some_and(|s| s.drain.is_some())
+}
+
+fn pool_pod(pod: &Pod) -> PoolPod {
+    PoolPod {
+        name: pod.name_any(),
+        ready: pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+    }
+}
+
+/// The pool's pods that are not terminating, from the cache.
+fn cached_pool_pods(ctx: &Context, owner: &Owner) -> Vec<PoolPod> {
+    let selector = owner.selector("sfu");
+    let mut pods: Vec<PoolPod> = ctx
+        .caches
+        .sfu_pods
+        .state()
+        .iter()
+        .filter(|pod| pod.metadata.namespace.as_deref() == Some(owner.namespace.as_str()))
+        .filter(|pod| {
+            let labels = pod.labels();
+            selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+        })
+        .filter(|pod| pod.metadata.deletion_timestamp.is_none())
+        .map(|pod| pool_pod(pod))
+        .collect();
+    pods.sort_by(|a, b| a.name.cmp(&b.name));
+    pods
+}
+
+/// The pool's pods that are not terminating, from the API server.
 async fn pool_pods(ctx: &Context, owner: &Owner) -> Result<Vec<PoolPod>> {
     let selector = owner
         .selector("sfu")
@@ -146,14 +204,7 @@ async fn pool_pods(ctx: &Context, owner: &Owner) -> Result<Vec<PoolPod>> {
         .items
         .iter()
         .filter(|pod| pod.metadata.deletion_timestamp.is_none())
-        .map(|pod| PoolPod {
-            name: pod.name_any(),
-            ready: pod
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
-        })
+        .map(pool_pod)
         .collect())
 }
 
@@ -226,4 +277,58 @@ async fn mark_for_removal(ctx: &Context, namespace: &str, pod: &str) -> Result<(
     };
     pods.patch(pod, &params, &Patch::Merge(&patch)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use yunhui_crds::media_cluster::SfuDrain;
+
+    use super::*;
+
+    fn status(drain: Option<&str>) -> SfuScalingStatus {
+        SfuScalingStatus {
+            load_percent: Some(10),
+            desired_nodes: 1,
+            current_nodes: 1,
+            low_load_since: None,
+            drain: drain.map(|pod| SfuDrain {
+                pod: pod.into(),
+                since: "2026-01-01T00:00:00Z".into(),
+                removing_to: None,
+            }),
+        }
+    }
+
+    fn decision(step: Option<Step>, drain: Option<&str>) -> autoscale::Decision {
+        autoscale::Decision {
+            replicas: 1,
+            status: status(drain),
+            step,
+        }
+    }
+
+    #[test]
+    fn a_decision_that_only_updates_the_load_does_not_act() {
+        assert!(!acts(None, &decision(None, None)));
+        assert!(!acts(Some(&status(None)), &decision(None, None)));
+    }
+
+    #[test]
+    fn a_step_or_a_drain_begun_under_way_or_ending_acts() {
+        let up = Step::ScaleUp {
+            from: 1,
+            to: 2,
+            load_percent: Some(90),
+        };
+        assert!(acts(None, &decision(Some(up), None)));
+        assert!(acts(None, &decision(None, Some("sfu-a"))));
+        assert!(acts(
+            Some(&status(Some("sfu-a"))),
+            &decision(None, Some("sfu-a"))
+        ));
+        assert!(
+            acts(Some(&status(Some("sfu-a"))), &decision(None, None)),
+            "a drain that ends is decided afresh"
+        );
+    }
 }

@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use yunhui_crds::media_cluster::{SfuNetworking, SfuScalingStatus};
@@ -15,6 +13,7 @@ use super::build::signal_url;
 use super::host_ports::PortConflict;
 use super::validate::{InvalidSpec, Signal, ValidCluster};
 use crate::apply::ApplyReport;
+use crate::cache::find;
 use crate::conditions::{self, READY};
 use crate::context::Context;
 use crate::error::Result;
@@ -88,7 +87,7 @@ pub async fn update(
     let current = mc.status.as_ref();
     let generation = mc.meta().generation;
     let name = mc.name_any();
-    let (signal_ready, signal_ok) = signal_readiness(ctx, namespace, &name, cluster).await?;
+    let (signal_ready, signal_ok) = signal_readiness(ctx, namespace, &name, cluster);
     if let Some(conflict) = port_conflict {
         let message = conflict.to_string();
         let reported = current
@@ -120,7 +119,7 @@ pub async fn update(
         return Ok(Action::requeue(ctx.config.resync));
     }
     let want_sfu = scaling.map_or(cluster.sfu.min_nodes, |s| s.current_nodes);
-    let (sfu_ready, sfu_ok) = sfu_readiness(ctx, namespace, &name, cluster, want_sfu).await?;
+    let (sfu_ready, sfu_ok) = sfu_readiness(ctx, namespace, &name, cluster, want_sfu);
     let ready = signal_ok && sfu_ok && !report.changed();
     let message = if ready {
         "signal and the SFU pool are ready".to_string()
@@ -159,68 +158,71 @@ fn previous(mc: &MediaCluster) -> &[yunhui_crds::common::Condition] {
         .unwrap_or_default()
 }
 
-/// Ready signal replicas, and whether all wanted ones are ready and current.
-async fn signal_readiness(
+/// Ready signal replicas, and whether all wanted ones are ready and current
+/// (from the cached StatefulSet, whose changes trigger a reconcile).
+fn signal_readiness(
     ctx: &Context,
     namespace: &str,
     name: &str,
     cluster: &ValidCluster,
-) -> Result<(i32, bool)> {
+) -> (i32, bool) {
     let Signal::InCluster { replicas, .. } = &cluster.signal else {
-        return Ok((0, true));
+        return (0, true);
     };
-    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), namespace);
-    let Some(sts) = api.get_opt(&format!("{name}-signal")).await? else {
-        return Ok((0, false));
+    let Some(sts) = find(
+        &ctx.caches.stateful_sets,
+        namespace,
+        &format!("{name}-signal"),
+    ) else {
+        return (0, false);
     };
     let want = if cluster.stopped { 0 } else { *replicas };
-    let status = sts.status.unwrap_or_default();
+    let status = sts.status.clone().unwrap_or_default();
     let ready = status.ready_replicas.unwrap_or(0);
     let current = status.observed_generation >= sts.metadata.generation
         && status.updated_replicas.unwrap_or(0) >= want;
-    Ok((ready, current && ready >= want))
+    (ready, current && ready >= want)
 }
 
-/// Ready SFU pods, and whether all wanted ones are ready and current.
-async fn sfu_readiness(
+/// Ready SFU pods, and whether all wanted ones are ready and current (from
+/// the cached workload, whose changes trigger a reconcile).
+fn sfu_readiness(
     ctx: &Context,
     namespace: &str,
     name: &str,
     cluster: &ValidCluster,
     host_port_pods: i32,
-) -> Result<(i32, bool)> {
+) -> (i32, bool) {
     let name = format!("{name}-sfu");
     let min_nodes = cluster.sfu.min_nodes;
     match cluster.sfu.networking {
         SfuNetworking::HostNetwork => {
             if cluster.stopped {
-                return Ok((0, true));
+                return (0, true);
             }
-            let api: Api<DaemonSet> = Api::namespaced(ctx.client.clone(), namespace);
-            let Some(ds) = api.get_opt(&name).await? else {
-                return Ok((0, false));
+            let Some(ds) = find(&ctx.caches.daemon_sets, namespace, &name) else {
+                return (0, false);
             };
-            let status = ds.status.unwrap_or_default();
+            let status = ds.status.clone().unwrap_or_default();
             let current = status.observed_generation >= ds.metadata.generation
                 && status.updated_number_scheduled.unwrap_or(0) >= status.desired_number_scheduled;
-            Ok((
+            (
                 status.number_ready,
                 current
                     && status.number_ready >= status.desired_number_scheduled
                     && status.number_ready >= min_nodes,
-            ))
+            )
         }
         SfuNetworking::HostPort | SfuNetworking::HostNetworkSlots => {
-            let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), namespace);
-            let Some(d) = api.get_opt(&name).await? else {
-                return Ok((0, false));
+            let Some(d) = find(&ctx.caches.deployments, namespace, &name) else {
+                return (0, false);
             };
             let want = if cluster.stopped { 0 } else { host_port_pods };
-            let status = d.status.unwrap_or_default();
+            let status = d.status.clone().unwrap_or_default();
             let ready = status.ready_replicas.unwrap_or(0);
             let current = status.observed_generation >= d.metadata.generation
                 && status.updated_replicas.unwrap_or(0) >= want;
-            Ok((ready, current && ready >= want))
+            (ready, current && ready >= want)
         }
     }
 }
