@@ -389,19 +389,7 @@ async fn drain(
     }
     let gaps = yunhui_client::gaps::MediaGaps::watch(tracks);
     let stopped = Instant::now();
-    let output = tokio::process::Command::new("sh")
-        .args(["-c", between])
-        .env("YUNHUI_SFU_NODE", &node)
-        .output()
-        .await
-        .context("running --between")?;
-    if !output.status.success() {
-        bail!(
-            "--between failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    run_between(between, "YUNHUI_SFU_NODE", &node).await?;
     let deadline = stopped + within;
     while sessions.iter().any(|s| s.view().media_restarts == 0) {
         if Instant::now() >= deadline {
@@ -439,6 +427,25 @@ async fn drain(
         "longest_silence_ms": longest,
         "now_on": now_on,
     }))
+}
+
+/// Runs the `--between` shell command with `name=value` in its
+/// environment; what it printed, trimmed.
+async fn run_between(between: &str, name: &str, value: &str) -> anyhow::Result<String> {
+    let output = tokio::process::Command::new("sh")
+        .args(["-c", between])
+        .env(name, value)
+        .output()
+        .await
+        .context("running --between")?;
+    if !output.status.success() {
+        bail!(
+            "--between failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
 const JOIN_ATTEMPT: Duration = Duration::from_secs(8);
@@ -493,20 +500,7 @@ async fn failover(
     if sessions.iter().any(|s| s.meeting_id() != meeting_id) {
         bail!("participants joined through different replicas are in different meetings");
     }
-    let output = tokio::process::Command::new("sh")
-        .args(["-c", between])
-        .env("YUNHUI_MEETING_ID", &meeting_id)
-        .output()
-        .await
-        .context("running --between")?;
-    if !output.status.success() {
-        bail!(
-            "--between failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let killed = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let killed = run_between(between, "YUNHUI_MEETING_ID", &meeting_id).await?;
     let killed_at = Instant::now();
     // The owner's sockets, and those relayed to it, close.
     let deadline = Instant::now() + Duration::from_secs(30);
