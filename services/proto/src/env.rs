@@ -90,6 +90,10 @@ pub const NODE_ID: &str = "YUNHUI_NODE_ID";
 /// Participants one SFU node takes at most. Read by the SFU.
 pub const SFU_CAPACITY: &str = "YUNHUI_SFU_CAPACITY";
 
+/// Seconds a stopping SFU node keeps serving its rooms (the MediaCluster's
+/// `drainTimeoutSeconds`). Read by the SFU.
+pub const SFU_DRAIN_TIMEOUT: &str = "YUNHUI_SFU_DRAIN_TIMEOUT";
+
 /// IP address to advertise to clients and devices. Read by the SFU and the
 /// SIP gateway.
 pub const ADVERTISE_ADDRESS: &str = "YUNHUI_ADVERTISE_ADDRESS";

@@ -129,7 +129,7 @@ struct Args {
     #[arg(long, env = yunhui_proto::env::TURN_SECRET, hide_env_values = true)]
     turn_secret: Option<String>,
     /// Seconds a stopping node (SIGTERM) waits at most for its rooms to close.
-    #[arg(long, default_value_t = 3600)]
+    #[arg(long, env = yunhui_proto::env::SFU_DRAIN_TIMEOUT, default_value_t = 3600)]
     drain_timeout: u64,
 }
 

@@ -30,6 +30,9 @@ use crate::media_cluster::validate::Advertise;
 /// Where an SFU pod finds the node addresses ConfigMap.
 const NODE_ADDRESSES_DIR: &str = "/etc/yunhui/node-addresses";
 
+/// Seconds a stopping SFU pod gets beyond its drain, to stop on its own.
+const STOP_MARGIN_SECONDS: i64 = 5;
+
 /// The SFU binary in its image (the installer's images keep each service's
 /// binary in `/usr/local/bin`, as their entrypoint): the exec probes of a
 /// slotted pool run it as `yunhui-sfu probe /readyz`.
@@ -165,6 +168,10 @@ fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
             format!("http://$({}):{}", env::POD_IP, sfu.control_port),
         ),
         env_value(env::SFU_CONTROL_PORT, sfu.control_port.to_string()),
+        env_value(
+            env::SFU_DRAIN_TIMEOUT,
+            sfu.drain_timeout_seconds.to_string(),
+        ),
     ];
     // The SFU takes the first free slot and reports its control URL with
     // that slot's port.
@@ -268,7 +275,12 @@ fn template(input: &BuildInput<'_>) -> PodTemplateSpec {
     }
     let mut pod = input.pod(input.name("sfu"), container(input), volumes);
     pod.node_selector = Some(sfu.node_selector.clone());
-    pod.termination_grace_period_seconds = Some(sfu.drain_timeout_seconds);
+    // The node drains for `drainTimeoutSeconds` (its meetings move in the
+    // last ten) and then stops on its own, before the kubelet's SIGKILL.
+    pod.termination_grace_period_seconds = Some(
+        sfu.drain_timeout_seconds
+            .saturating_add(STOP_MARGIN_SECONDS),
+    );
     match sfu.networking {
         SfuNetworking::HostNetwork => {
             pod.host_network = Some(true);
@@ -341,6 +353,32 @@ mod tests {
                 "{ids:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_sfu_drains_for_the_drain_timeout_and_stops_before_its_grace_period_ends() {
+        let (o, k) = (owner(), keys());
+        let cluster = valid("sfu: {networking: HostPort, drainTimeoutSeconds: 45}");
+        let input = BuildInput {
+            owner: &o,
+            cluster: &cluster,
+            keys: &k,
+            default_registry: "x",
+            default_pull_secrets: &[],
+            sfu_pool: true,
+            node_addresses: None,
+            sfu_replicas: None,
+        };
+        let template = template(&input);
+        let pod = template.spec.expect("a pod spec");
+        assert_eq!(pod.termination_grace_period_seconds, Some(50));
+        let drain = pod.containers[0]
+            .env
+            .iter()
+            .flatten()
+            .find(|v| v.name == env::SFU_DRAIN_TIMEOUT)
+            .and_then(|v| v.value.clone());
+        assert_eq!(drain.as_deref(), Some("45"));
     }
 
     #[test]
