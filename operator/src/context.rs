@@ -129,8 +129,13 @@ impl Context {
             backoff: Tracker::new(config.backoff),
             written: Mutex::default(),
             config,
+            // No kept-alive connections: a Service's address reached before
+            // it had endpoints (or before kube-proxy wrote its rules) may be
+            // answered by whatever routes it instead, and a pooled
+            // connection would keep every retry on that wrong peer.
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
+                .pool_max_idle_per_host(0)
                 .build()
                 .unwrap_or_default(),
         }
