@@ -742,6 +742,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
                 env::POD_IP,
                 env::ADVERTISE_CONTROL_URL,
                 env::SFU_CONTROL_PORT,
+                env::SFU_DRAIN_TIMEOUT,
                 env::ADVERTISE_ADDRESS
             ]
         );
