@@ -20,7 +20,7 @@ use tokio::sync::{broadcast, mpsc};
 use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::signaling::{
     ChatMessage, ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, LiveStream,
-    Participant, RecordingState, ServerMessage, VideoQuality, VideoSubscription,
+    Participant, Question, RecordingState, ServerMessage, VideoQuality, VideoSubscription,
     WaitingParticipant,
 };
 
@@ -128,6 +128,8 @@ pub struct MeetingView {
     /// How often the server asked for the media to be connected anew (the
     /// room moved to another SFU node); the session does it on its own.
     pub media_restarts: u32,
+    /// A webinar's questions this participant sees, by id, as last told.
+    pub questions: BTreeMap<String, Question>,
 }
 
 /// One [`ServerMessage::DialStatus`].
@@ -382,6 +384,35 @@ impl MeetingSession {
         self.send(ClientMessage::Chat {
             to: to.map(String::from),
             text: text.to_string(),
+        })
+    }
+
+    /// Webinar Q&A: asks the panel a question.
+    pub fn ask(&self, text: &str) -> Result<(), SessionError> {
+        self.send(ClientMessage::Ask {
+            text: text.to_string(),
+        })
+    }
+
+    /// Webinar Q&A (host and panelists): answers a question, publicly or
+    /// only to its asker.
+    pub fn answer_question(
+        &self,
+        question_id: &str,
+        text: &str,
+        private: bool,
+    ) -> Result<(), SessionError> {
+        self.send(ClientMessage::AnswerQuestion {
+            question_id: question_id.to_string(),
+            text: text.to_string(),
+            private,
+        })
+    }
+
+    /// Webinar Q&A (host and panelists): closes a question unanswered.
+    pub fn dismiss_question(&self, question_id: &str) -> Result<(), SessionError> {
+        self.send(ClientMessage::DismissQuestion {
+            question_id: question_id.to_string(),
         })
     }
 
@@ -669,6 +700,9 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             view.streaming = streaming.clone();
         }
         ServerMessage::Chat { message } => view.chat.push(message.clone()),
+        ServerMessage::Question { question } => {
+            view.questions.insert(question.id.clone(), question.clone());
+        }
         ServerMessage::WaitingRoom { waiting } => view.waiting_room = waiting.clone(),
         ServerMessage::Reaction {
             participant_id,

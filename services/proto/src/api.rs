@@ -363,6 +363,11 @@ pub struct MeetingOptions {
     pub entry_exit_chime: bool,
     /// Hide the avatars of participants whose camera is off. Default off.
     pub hide_avatars: bool,
+    /// A webinar (the manual's 5.3): everyone but the host joins as an
+    /// attendee, and the host makes panelists. Set when the meeting is
+    /// scheduled (the tenant's `webinar` feature must be on), not during it.
+    /// Default off.
+    pub webinar: bool,
 }
 
 impl Default for MeetingOptions {
@@ -382,6 +387,7 @@ impl Default for MeetingOptions {
             allow_rename: true,
             entry_exit_chime: false,
             hide_avatars: false,
+            webinar: false,
         }
     }
 }

@@ -53,6 +53,14 @@ pub const RINGING_CALLS: usize = 20;
 pub const DIAL_TARGET_CHARS: usize = 256;
 /// Longest chat message.
 pub const CHAT_CHARS: usize = 2000;
+/// Longest webinar question or answer.
+pub const QUESTION_CHARS: usize = 1000;
+/// Most questions one webinar keeps (new ones are refused after that).
+pub const QUESTIONS: usize = 2000;
+/// Most open questions one attendee may have at a time.
+pub const OPEN_QUESTIONS_PER_ASKER: usize = 5;
+/// Most answers one question takes.
+pub const ANSWERS_PER_QUESTION: usize = 20;
 /// Most participants one video subscription lists.
 pub const VIDEO_SUBSCRIPTIONS: usize = 1000;
 /// Largest signaling frame.
@@ -86,6 +94,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("ringing_calls", RINGING_CALLS),
     ("dial_target_chars", DIAL_TARGET_CHARS),
     ("chat_chars", CHAT_CHARS),
+    ("question_chars", QUESTION_CHARS),
     ("video_subscriptions", VIDEO_SUBSCRIPTIONS),
     ("frame_bytes", FRAME_BYTES),
     ("api_body_bytes", API_BODY_BYTES),

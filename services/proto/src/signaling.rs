@@ -189,6 +189,29 @@ pub enum ClientMessage {
         /// What to do.
         command: HostCommand,
     },
+    /// Webinar Q&A: ask the panel a question (1 to
+    /// [`limits::QUESTION_CHARS`](crate::limits::QUESTION_CHARS) characters).
+    Ask {
+        /// The question.
+        text: String,
+    },
+    /// Webinar Q&A, host and panelists: answer a question, publicly (every
+    /// viewer then sees the question and this answer) or privately (the
+    /// asker and the panel only).
+    AnswerQuestion {
+        /// The question.
+        question_id: String,
+        /// The answer.
+        text: String,
+        /// Only the asker reads it.
+        #[serde(default)]
+        private: bool,
+    },
+    /// Webinar Q&A, host and panelists: close a question without answering.
+    DismissQuestion {
+        /// The question.
+        question_id: String,
+    },
 }
 
 /// Whom a [`ClientMessage::Dial`] calls.
@@ -321,6 +344,24 @@ pub enum HostCommand {
     LowerHand {
         /// Who.
         participant_id: String,
+    },
+    /// Lower every raised hand.
+    LowerAllHands,
+    /// Webinar: let an attendee talk (their audio reaches everyone; they
+    /// get [`ServerMessage::UnmuteRequested`]) or stop it (their audio stops
+    /// at the SFU).
+    AllowTalk {
+        /// The attendee.
+        participant_id: String,
+        /// `true` to allow, `false` to revoke.
+        allowed: bool,
+    },
+    /// Webinar: make an attendee a panelist, or a panelist an attendee.
+    SetRole {
+        /// Who.
+        participant_id: String,
+        /// `panelist` or `attendee`.
+        role: Role,
     },
     /// Mute everyone but the hosts. `allow_self_unmute` becomes the
     /// meeting's setting.
@@ -558,6 +599,12 @@ pub enum ServerMessage {
         /// The reaction.
         emoji: String,
     },
+    /// A webinar question, new or changed, as this client may see it (the
+    /// questions so far arrive the same way after joining).
+    Question {
+        /// The question.
+        question: Question,
+    },
     /// The host asks this client to unmute; the client decides.
     UnmuteRequested,
     /// The host asks this client to start its video; the client decides.
@@ -683,8 +730,23 @@ pub enum ErrorCode {
 pub enum Role {
     /// Runs the meeting.
     Host,
-    /// Everyone else.
+    /// Everyone else in a meeting; in a webinar, nobody.
     Participant,
+    /// A webinar's speaker: heard and seen by everyone, may share the
+    /// screen, answers questions. The host makes an attendee a panelist.
+    Panelist,
+    /// A webinar's audience: receives the panelists' media only, sends none
+    /// unless the host allows them to talk, sees the panel but no other
+    /// attendee, asks questions, chats and raises a hand.
+    Attendee,
+}
+
+impl Role {
+    /// Whether the role is a webinar's panel (host or panelist) or a
+    /// meeting's member: everyone but attendees.
+    pub fn on_panel(self) -> bool {
+        self != Role::Attendee
+    }
 }
 
 /// One entry of the participant list.
@@ -708,6 +770,44 @@ pub struct Participant {
     pub sharing_screen: bool,
     /// Signed in (guests are not).
     pub signed_in: bool,
+    /// A webinar attendee the host allowed to talk: their audio (not their
+    /// video) reaches everyone, and everyone sees them in the list.
+    #[serde(default)]
+    pub talk_allowed: bool,
+}
+
+/// One question of a webinar's Q&A, as one viewer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Question {
+    /// Question id.
+    pub id: String,
+    /// The asker's participant id.
+    pub asker: String,
+    /// The asker's display name when asked.
+    pub asker_name: String,
+    /// The question.
+    pub text: String,
+    /// The answers this viewer may read (private ones only for the asker
+    /// and the panel).
+    pub answers: Vec<Answer>,
+    /// Whether everyone sees the question (it has a public answer).
+    pub public: bool,
+    /// Dismissed by the panel: it is closed.
+    pub dismissed: bool,
+    /// Time asked, milliseconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub asked_at_ms: i64,
+}
+
+/// One answer to a question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Answer {
+    /// Who answered (a host or panelist), by name.
+    pub by_name: String,
+    /// The answer.
+    pub text: String,
+    /// Only the asker (and the panel) reads it.
+    pub private: bool,
 }
 
 /// Someone in the waiting room, as hosts see them.
@@ -764,6 +864,9 @@ impl ClientMessage {
         "answer_call",
         "set_video_subscriptions",
         "host",
+        "ask",
+        "answer_question",
+        "dismiss_question",
     ];
 }
 
@@ -843,12 +946,23 @@ mod tests {
             ClientMessage::Host {
                 command: HostCommand::UnmuteAll,
             },
+            ClientMessage::Ask {
+                text: String::new(),
+            },
+            ClientMessage::AnswerQuestion {
+                question_id: String::new(),
+                text: String::new(),
+                private: false,
+            },
+            ClientMessage::DismissQuestion {
+                question_id: String::new(),
+            },
         ];
         for m in samples {
             let v = serde_json::to_value(&m).unwrap();
             let t = v["type"].as_str().unwrap();
             assert!(ClientMessage::TYPES.contains(&t), "{t} missing from TYPES");
         }
-        assert_eq!(ClientMessage::TYPES.len(), 18);
+        assert_eq!(ClientMessage::TYPES.len(), 21);
     }
 }

@@ -72,6 +72,8 @@ pub fn definitions() -> String {
         signaling::VideoSubscription::decl(),
         signaling::WaitingParticipant::decl(),
         signaling::ChatMessage::decl(),
+        signaling::Question::decl(),
+        signaling::Answer::decl(),
     ];
     let mut out = String::from(
         "// Generated from services/proto by `UPDATE_PROTO_TS=1 cargo test -p yunhui-proto --test typescript`.\n\

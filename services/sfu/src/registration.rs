@@ -9,12 +9,17 @@
 //! drain runs out, it reports `leaving`: signal moves those meetings to
 //! another node while this one still forwards, and their clients connect
 //! their media anew.
+//!
+//! One task sends every report, the periodic ones and those sent at once,
+//! one after another: a periodic report read before the node began draining
+//! can never reach signal after the draining one and undo it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use yunhui_proto::media::{NODE_REPORT_INTERVAL, NodeReport};
 
@@ -57,11 +62,16 @@ pub enum ReportError {
         /// Its answer.
         body: String,
     },
+    /// The reporting task has stopped.
+    #[error("the node's reporting has stopped")]
+    Stopped,
 }
 
 /// The node's reporting to signal, running until dropped.
 pub struct Reporter {
     shared: Arc<Shared>,
+    /// Asks the reporting task for a report now, answered with its outcome.
+    now: mpsc::Sender<oneshot::Sender<Result<(), ReportError>>>,
     task: JoinHandle<()>,
 }
 
@@ -109,24 +119,30 @@ impl Reporter {
                 cpu: process_cpu_time(),
             }),
         });
+        let (now, mut asked) = mpsc::channel::<oneshot::Sender<Result<(), ReportError>>>(4);
         let task = tokio::spawn({
             let shared = Arc::clone(&shared);
             async move {
                 let mut every = tokio::time::interval(NODE_REPORT_INTERVAL);
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    every.tick().await;
-                    shared.report_logged().await;
+                    tokio::select! {
+                        _ = every.tick() => shared.report_logged().await,
+                        Some(answer) = asked.recv() => {
+                            let _ = answer.send(shared.report().await);
+                            every.reset();
+                        }
+                    }
                 }
             }
         });
-        Reporter { shared, task }
+        Reporter { shared, now, task }
     }
 
     /// Marks the node draining (it takes no new rooms) and tells signal at once.
     pub async fn drain(&self) -> Result<(), ReportError> {
         self.shared.draining.store(true, Ordering::Relaxed);
-        self.shared.report().await
+        self.report_now().await
     }
 
     /// Tells signal that the node stops in moments with rooms still open
@@ -134,7 +150,17 @@ impl Reporter {
     pub async fn leave(&self) -> Result<(), ReportError> {
         self.shared.draining.store(true, Ordering::Relaxed);
         self.shared.leaving.store(true, Ordering::Relaxed);
-        self.shared.report().await
+        self.report_now().await
+    }
+
+    /// Has the reporting task send a report now, after any it is sending.
+    async fn report_now(&self) -> Result<(), ReportError> {
+        let (answer, outcome) = oneshot::channel();
+        self.now
+            .send(answer)
+            .await
+            .map_err(|_| ReportError::Stopped)?;
+        outcome.await.map_err(|_| ReportError::Stopped)?
     }
 }
 

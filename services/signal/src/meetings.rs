@@ -136,6 +136,12 @@ pub async fn create_instant(
 ) -> Result<MeetingRecord> {
     let topic = clean_topic(req.topic, caller)?;
     let password = clean_password(req.password)?;
+    if req.options.as_ref().is_some_and(|o| o.webinar) {
+        return Err(Error::InvalidInput(
+            "options.webinar: a webinar is scheduled (POST /api/v1/schedules), not started at once"
+                .into(),
+        ));
+    }
     let mut conn = store.pool().acquire().await?;
     insert_with_fresh_number(
         &mut conn,
@@ -145,6 +151,21 @@ pub async fn create_instant(
         req.options.unwrap_or_default(),
     )
     .await
+}
+
+/// Refuses the webinar option when the tenant's features do not include
+/// webinars (the Tenant's `features.webinar`).
+pub async fn check_webinar(
+    conn: &mut sqlx::AnyConnection,
+    caller: &Caller,
+    options: &MeetingOptions,
+) -> Result<()> {
+    if options.webinar && !crate::tenants::feature_on(conn, &caller.tenant_id, "webinar").await? {
+        return Err(Error::NotAllowed(
+            "schedule webinars: the enterprise's features do not include webinars",
+        ));
+    }
+    Ok(())
 }
 
 /// Inserts a new waiting meeting hosted by `caller` under a random number

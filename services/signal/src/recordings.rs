@@ -58,16 +58,8 @@ pub async fn tenant_may_stream(store: &Store, tenant_id: &str) -> Result<bool> {
 
 /// Whether the tenant's feature switch `feature` is on.
 async fn tenant_feature(store: &Store, tenant_id: &str, feature: &str) -> Result<bool> {
-    let row = sqlx::query("SELECT features FROM tenants WHERE id = $1")
-        .bind(tenant_id)
-        .fetch_optional(store.pool())
-        .await?;
-    let Some(row) = row else {
-        return Ok(false);
-    };
-    let features: serde_json::Value =
-        serde_json::from_str(&row.try_get::<String, _>("features")?).unwrap_or_default();
-    Ok(features[feature].as_bool().unwrap_or(false))
+    let mut conn = store.pool().acquire().await?;
+    crate::tenants::feature_on(&mut conn, tenant_id, feature).await
 }
 
 /// Keeps a file the recorder opened (once: a repeated report changes nothing).

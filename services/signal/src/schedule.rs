@@ -138,10 +138,12 @@ async fn validate(conn: &mut AnyConnection, caller: &Caller, req: ScheduleReques
         devices.push(MeetingDevice { name, address });
     }
     let invitees = check_invitees(conn, caller, req.invitees, "invitees").await?;
+    let options = req.options.unwrap_or_default();
+    meetings::check_webinar(conn, caller, &options).await?;
     Ok(Plan {
         topic,
         password,
-        options: req.options.unwrap_or_default(),
+        options,
         timing,
         invitees,
         devices,

@@ -86,14 +86,14 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         if exists.is_none() {
-            // Everything a single-tenant install needs is on (migration 0016
-            // does the same for default tenants made before it).
+            // Everything a single-tenant install needs is on (migrations 0016
+            // and 0018 do the same for default tenants made before them).
             sqlx::query(
                 "INSERT INTO tenants (id, name, features, created_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(DEFAULT_TENANT_ID)
             .bind("Default")
-            .bind(r#"{"recording":true,"streaming":true,"sip":true}"#)
+            .bind(r#"{"recording":true,"streaming":true,"sip":true,"webinar":true}"#)
             .bind(now())
             .execute(&self.pool)
             .await?;

@@ -8,6 +8,25 @@ use sqlx::Row;
 
 use crate::store::{Store, now};
 
+/// Whether the tenant's feature switch `feature` (e.g. `webinar`) is on;
+/// off for a tenant that does not exist.
+pub async fn feature_on(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &str,
+    feature: &str,
+) -> crate::error::Result<bool> {
+    let row = sqlx::query("SELECT features FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let features: serde_json::Value =
+        serde_json::from_str(&row.try_get::<String, _>("features")?).unwrap_or_default();
+    Ok(features[feature].as_bool().unwrap_or(false))
+}
+
 /// Longest tenant id accepted (ids are `<namespace>.<name>` from Kubernetes).
 const MAX_TENANT_ID: usize = 317;
 

@@ -28,6 +28,7 @@ export const LIMITS = {
   ringing_calls: 20,
   dial_target_chars: 256,
   chat_chars: 2000,
+  question_chars: 1000,
   video_subscriptions: 1000,
   frame_bytes: 65536,
   api_body_bytes: 65536,
@@ -321,7 +322,14 @@ entry_exit_chime: boolean,
 /**
  * Hide the avatars of participants whose camera is off. Default off.
  */
-hide_avatars: boolean, };
+hide_avatars: boolean, 
+/**
+ * A webinar (the manual's 5.3): everyone but the host joins as an
+ * attendee, and the host makes panelists. Set when the meeting is
+ * scheduled (the tenant's `webinar` feature must be on), not during it.
+ * Default off.
+ */
+webinar: boolean, };
 
 export type MeetingStatus = "waiting" | "live" | "ended";
 
@@ -958,7 +966,27 @@ participants: Array<VideoSubscription>, } | { "type": "host",
 /**
  * What to do.
  */
-command: HostCommand, };
+command: HostCommand, } | { "type": "ask", 
+/**
+ * The question.
+ */
+text: string, } | { "type": "answer_question", 
+/**
+ * The question.
+ */
+question_id: string, 
+/**
+ * The answer.
+ */
+text: string, 
+/**
+ * Only the asker reads it.
+ */
+private: boolean, } | { "type": "dismiss_question", 
+/**
+ * The question.
+ */
+question_id: string, };
 
 export type ServerMessage = { "type": "hello", 
 /**
@@ -1074,7 +1102,11 @@ participant_id: string,
 /**
  * The reaction.
  */
-emoji: string, } | { "type": "unmute_requested" } | { "type": "start_video_requested" } | { "type": "removed" } | { "type": "listening", 
+emoji: string, } | { "type": "question", 
+/**
+ * The question.
+ */
+question: Question, } | { "type": "unmute_requested" } | { "type": "start_video_requested" } | { "type": "removed" } | { "type": "listening", 
 /**
  * The account.
  */
@@ -1161,7 +1193,7 @@ credential: string, };
 
 export type ErrorCode = "malformed_message" | "unknown_message_type" | "message_too_large" | "meeting_not_found" | "password_required" | "wrong_password" | "token_expired" | "invalid_token" | "not_joined" | "already_joined" | "not_host" | "meeting_ended" | "media_error" | "meeting_locked" | "entry_denied" | "not_allowed" | "participant_not_found" | "not_invited" | "licence_exceeded" | "too_many_attempts" | "call_not_found" | "unavailable" | "invalid_input" | "internal";
 
-export type Role = "host" | "participant";
+export type Role = "host" | "participant" | "panelist" | "attendee";
 
 export type Participant = { 
 /**
@@ -1199,7 +1231,12 @@ sharing_screen: boolean,
 /**
  * Signed in (guests are not).
  */
-signed_in: boolean, };
+signed_in: boolean, 
+/**
+ * A webinar attendee the host allowed to talk: their audio (not their
+ * video) reaches everyone, and everyone sees them in the list.
+ */
+talk_allowed: boolean, };
 
 export type HostCommand = { "action": "mute", 
 /**
@@ -1241,7 +1278,23 @@ participant_id: string, } | { "action": "lower_hand",
 /**
  * Who.
  */
-participant_id: string, } | { "action": "mute_all", 
+participant_id: string, } | { "action": "lower_all_hands" } | { "action": "allow_talk", 
+/**
+ * The attendee.
+ */
+participant_id: string, 
+/**
+ * `true` to allow, `false` to revoke.
+ */
+allowed: boolean, } | { "action": "set_role", 
+/**
+ * Who.
+ */
+participant_id: string, 
+/**
+ * `panelist` or `attendee`.
+ */
+role: Role, } | { "action": "mute_all", 
 /**
  * Whether participants may unmute themselves afterwards.
  */
@@ -1354,3 +1407,52 @@ text: string,
  * Time sent, milliseconds since the Unix epoch.
  */
 sent_at_ms: number, };
+
+export type Question = { 
+/**
+ * Question id.
+ */
+id: string, 
+/**
+ * The asker's participant id.
+ */
+asker: string, 
+/**
+ * The asker's display name when asked.
+ */
+asker_name: string, 
+/**
+ * The question.
+ */
+text: string, 
+/**
+ * The answers this viewer may read (private ones only for the asker
+ * and the panel).
+ */
+answers: Array<Answer>, 
+/**
+ * Whether everyone sees the question (it has a public answer).
+ */
+public: boolean, 
+/**
+ * Dismissed by the panel: it is closed.
+ */
+dismissed: boolean, 
+/**
+ * Time asked, milliseconds since the Unix epoch.
+ */
+asked_at_ms: number, };
+
+export type Answer = { 
+/**
+ * Who answered (a host or panelist), by name.
+ */
+by_name: string, 
+/**
+ * The answer.
+ */
+text: string, 
+/**
+ * Only the asker (and the panel) reads it.
+ */
+private: boolean, };

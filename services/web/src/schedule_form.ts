@@ -56,6 +56,7 @@ const OPTION_BOXES: readonly { key: keyof Omit<MeetingOptions, "join_mode">; lab
   { key: "live_streaming", label: "Live stream 直播", on: false },
   { key: "hide_avatars", label: "Hide avatars 隐藏头像", on: false },
   { key: "notify_invitees", label: "Notify invitees 通知受邀人员", on: false },
+  { key: "webinar", label: "Webinar 网络研讨会", on: false },
 ];
 
 export function renderScheduleForm(session: Session, handlers: ScheduleFormHandlers): HTMLElement {

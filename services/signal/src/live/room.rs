@@ -13,6 +13,7 @@ mod recording;
 mod restore;
 mod streaming;
 mod video;
+mod webinar;
 
 pub use leases::renew_leases;
 pub use restore::watch_media;
@@ -58,6 +59,8 @@ struct Member {
     /// The recorder: in the room to receive its media, but in nobody's
     /// participant list, licence count or host succession.
     hidden: bool,
+    /// Has published media: their leaving changes what others receive.
+    published: bool,
 }
 
 struct Waiter {
@@ -99,6 +102,8 @@ struct RoomState {
     recording: recording::Recording,
     /// The live stream.
     streaming: streaming::Streaming,
+    /// A webinar's questions.
+    questions: webinar::Questions,
 }
 
 impl RoomState {
@@ -121,7 +126,10 @@ impl RoomState {
     /// the host always, everyone when the join mode lets invitees invite.
     fn inviter(&self, participant_id: &str, action: &'static str) -> Result<&Member> {
         let member = self.members.get(participant_id).ok_or(Error::NotAdmitted)?;
-        if member.info.role != Role::Host && self.options.join_mode != JoinMode::InviteesMayInvite {
+        let may = member.info.role == Role::Host
+            || (member.info.role.on_panel()
+                && self.options.join_mode == JoinMode::InviteesMayInvite);
+        if !may {
             return Err(Error::NotAllowed(action));
         }
         Ok(member)
@@ -158,12 +166,12 @@ impl RoomState {
         }
     }
 
-    /// Participants in joining order.
-    fn participants(&self) -> Vec<Participant> {
+    /// The participants `viewer` sees (see [`webinar::sees`]), in joining order.
+    fn participants_seen_by(&self, viewer: &Participant) -> Vec<Participant> {
         let mut list: Vec<(u64, Participant)> = self
             .members
             .values()
-            .filter(|m| !m.hidden)
+            .filter(|m| !m.hidden && webinar::sees(viewer, &m.info))
             .map(|m| (m.joined_seq, m.info.clone()))
             .collect();
         list.sort_by_key(|(seq, _)| *seq);
@@ -609,11 +617,7 @@ impl Rooms {
             }
             return Ok(None);
         }
-        let role = if is_host {
-            Role::Host
-        } else {
-            Role::Participant
-        };
+        let role = webinar::entry_role(&state.options, is_host);
         self.enter(
             room,
             &mut state,
@@ -665,18 +669,20 @@ impl Rooms {
                 .admit_participant(in_tenant, state.visible())?;
         }
         let muted = state.options.mute_on_entry && role != Role::Host;
+        let attendee = role == Role::Attendee;
         let info = Participant {
             id: participant_id.to_string(),
             display_name: joiner.display_name,
             role,
-            audio_muted: muted,
-            video_enabled: true,
+            audio_muted: muted || attendee,
+            video_enabled: !attendee,
             audio_locked: muted && !state.options.allow_self_unmute,
             hand_raised: false,
             sharing_screen: false,
             signed_in: joiner.account_id.is_some(),
+            talk_allowed: false,
         };
-        let mut participants = state.participants();
+        let mut participants = state.participants_seen_by(&info);
         if !hidden {
             participants.push(info.clone());
         }
@@ -703,12 +709,16 @@ impl Rooms {
         for message in history {
             send(ServerMessage::Chat { message });
         }
+        for question in state.questions.seen_by(&info) {
+            send(ServerMessage::Question { question });
+        }
         if role == Role::Host {
             send(state.waiting_room());
         }
         if !hidden {
-            broadcast(
+            tell_about(
                 state,
+                &info,
                 &ServerMessage::ParticipantJoined {
                     participant: info.clone(),
                 },
@@ -725,6 +735,7 @@ impl Rooms {
                 outbox,
                 joined_seq: seq,
                 hidden,
+                published: false,
             },
         );
         // The newcomer watches everyone until it says otherwise.
@@ -822,15 +833,8 @@ impl Rooms {
                     recorder_ticket: None,
                     outbox: waiter.outbox.clone(),
                 };
-                if let Err(e) = self.enter(
-                    room,
-                    &mut state,
-                    &id,
-                    joiner,
-                    Role::Participant,
-                    history,
-                    false,
-                ) {
+                let role = webinar::entry_role(&state.options, false);
+                if let Err(e) = self.enter(room, &mut state, &id, joiner, role, history, false) {
                     state.waiting.insert(index, waiter);
                     undo.push(id);
                     first_error.get_or_insert(e);
@@ -885,6 +889,7 @@ impl Rooms {
                             dial_tickets: HashMap::new(),
                             recording: recording::Recording::default(),
                             streaming: streaming::Streaming::default(),
+                            questions: webinar::Questions::default(),
                         }),
                         opened: watch::Sender::new(None),
                         speaker_task: parking_lot::Mutex::new(None),
@@ -1022,10 +1027,10 @@ impl Rooms {
         kind: MediaKind,
     ) -> Result<()> {
         let wanted = |state: &RoomState| {
-            state.members.get(participant_id).map(|m| match kind {
-                MediaKind::Audio => !m.info.audio_muted,
-                MediaKind::Video => m.info.video_enabled,
-            })
+            state
+                .members
+                .get(participant_id)
+                .map(|m| webinar::forwards(&m.info, kind))
         };
         let Some(mut enabled) = wanted(&*room.state.lock().await) else {
             return Ok(());
@@ -1101,8 +1106,9 @@ impl Rooms {
         }
         self.metrics.participants.dec();
         self.count_out(&room.meeting.tenant_id, 1);
-        broadcast(
+        tell_about(
             state,
+            &member.info,
             &ServerMessage::ParticipantLeft {
                 participant_id: id.clone(),
             },
@@ -1117,21 +1123,24 @@ impl Rooms {
             && let Some(next) = state
                 .members
                 .values_mut()
-                .filter(|m| !m.hidden)
+                .filter(|m| !m.hidden && m.info.role.on_panel())
                 .min_by_key(|m| m.joined_seq)
         {
+            // The longest present of the others (of a webinar's panel) takes over.
             next.info.role = Role::Host;
-            let update = ServerMessage::ParticipantUpdated {
-                participant: next.info.clone(),
-            };
             let next_id = next.info.id.clone();
-            broadcast(state, &update);
+            tell_update(state, &next_id);
             send_to(state, &next_id, state.waiting_room());
         }
         Effects {
             removed: vec![id],
-            // The leaver's tracks are gone: everyone else renegotiates.
-            renegotiate: subscribers(state),
+            // The leaver's tracks are gone: everyone else renegotiates (a
+            // webinar's attendees mostly published nothing).
+            renegotiate: if member.published {
+                subscribers(state)
+            } else {
+                Vec::new()
+            },
             ..Effects::default()
         }
     }
@@ -1181,6 +1190,9 @@ impl Rooms {
                     "unmute themselves: the host muted everyone; ask the host to unmute you",
                 ));
             }
+            if enabled {
+                webinar::may_switch_on(&member.info, kind)?;
+            }
             forward(&mut state, participant_id, kind, enabled)?
         };
         self.apply(room, effects).await
@@ -1193,7 +1205,18 @@ impl Rooms {
         participant_id: &str,
         sdp: &str,
     ) -> Result<String> {
-        let outbox = member_outbox(room, participant_id).await?;
+        let outbox = {
+            let mut state = room.state.lock().await;
+            let member = state
+                .members
+                .get_mut(participant_id)
+                .ok_or(Error::NotAdmitted)?;
+            webinar::may_publish(&member.info)?;
+            // Before the SFU has the tracks: whoever is offered them hears
+            // of their end when this member leaves.
+            member.published = true;
+            member.outbox.clone()
+        };
         let answer = self
             .media
             .publish(&room.media_room, participant_id, sdp)
@@ -1209,13 +1232,11 @@ impl Rooms {
             };
             // Fresh tracks forward: those the participant has off are
             // brought in line.
-            let mut forwarding = Vec::new();
-            if member.info.audio_muted {
-                forwarding.push((participant_id.to_string(), MediaKind::Audio));
-            }
-            if !member.info.video_enabled {
-                forwarding.push((participant_id.to_string(), MediaKind::Video));
-            }
+            let forwarding = [MediaKind::Audio, MediaKind::Video]
+                .into_iter()
+                .filter(|kind| !webinar::forwards(&member.info, *kind))
+                .map(|kind| (participant_id.to_string(), kind))
+                .collect();
             Effects {
                 forwarding,
                 renegotiate: subscribers(&state),
@@ -1269,8 +1290,12 @@ impl Rooms {
                 .get(participant_id)
                 .ok_or(Error::NotAdmitted)?;
             if let Some(to) = &to
-                && !state.members.contains_key(to)
+                && !state
+                    .members
+                    .get(to)
+                    .is_some_and(|m| webinar::sees(&sender.info, &m.info))
             {
+                // A webinar's attendee writes to the panel, not to other attendees.
                 return Err(Error::ParticipantNotFound(to.clone()));
             }
             let to_host = to.as_deref().is_some_and(|t| state.is_host(t));
@@ -1374,10 +1399,7 @@ impl Rooms {
             .get_mut(participant_id)
             .ok_or(Error::NotAdmitted)?;
         member.info.hand_raised = raised;
-        let update = ServerMessage::ParticipantUpdated {
-            participant: member.info.clone(),
-        };
-        broadcast(&state, &update);
+        tell_update(&state, participant_id);
         Ok(())
     }
 
@@ -1420,6 +1442,13 @@ impl Rooms {
             if !state.options.allow_screen_share && !is_host {
                 return Err(Error::NotAllowed("share their screen"));
             }
+            if state
+                .members
+                .get(participant_id)
+                .is_some_and(|m| !m.info.role.on_panel())
+            {
+                return Err(Error::NotAllowed("share their screen as webinar attendees"));
+            }
             if let Some(other) = state
                 .members
                 .values()
@@ -1433,10 +1462,7 @@ impl Rooms {
         }
         let member = state.member_mut(participant_id)?;
         member.info.sharing_screen = sharing;
-        let update = ServerMessage::ParticipantUpdated {
-            participant: member.info.clone(),
-        };
-        broadcast(&state, &update);
+        tell_update(&state, participant_id);
         Ok(())
     }
 
@@ -1569,10 +1595,7 @@ fn forward(
         MediaKind::Audio => member.info.audio_muted = !enabled,
         MediaKind::Video => member.info.video_enabled = enabled,
     }
-    let update = ServerMessage::ParticipantUpdated {
-        participant: member.info.clone(),
-    };
-    broadcast(state, &update);
+    tell_update(state, participant_id);
     Ok(Effects {
         forwarding: vec![(participant_id.to_string(), kind)],
         ..Effects::default()
@@ -1582,10 +1605,7 @@ fn forward(
 fn rename(state: &mut RoomState, participant_id: &str, name: String) -> Result<()> {
     let member = state.member_mut(participant_id)?;
     member.info.display_name = name;
-    let update = ServerMessage::ParticipantUpdated {
-        participant: member.info.clone(),
-    };
-    broadcast(state, &update);
+    tell_update(state, participant_id);
     Ok(())
 }
 
@@ -1597,13 +1617,78 @@ fn now_ms() -> i64 {
 }
 
 fn broadcast(state: &RoomState, message: &ServerMessage) {
+    send_encoded(state.members.values(), message);
+}
+
+/// Sends `message`, encoded once, to each of `members`.
+fn send_encoded<'a>(members: impl Iterator<Item = &'a Member>, message: &ServerMessage) {
     let Ok(text) = serde_json::to_string(message) else {
         return;
     };
     let text: Arc<str> = text.into();
-    for member in state.members.values() {
+    for member in members {
         let _ = member.outbox.send(Outbound::Encoded(text.clone()));
     }
+}
+
+/// Sends news about `subject` (their joining, a change, their leaving) to
+/// every member who sees them (see [`webinar::sees`]).
+fn tell_about(state: &RoomState, subject: &Participant, message: &ServerMessage) {
+    send_encoded(
+        state
+            .members
+            .values()
+            .filter(|m| webinar::sees(&m.info, subject)),
+        message,
+    );
+}
+
+/// Tells everyone who sees member `who` of their changed state.
+fn tell_update(state: &RoomState, who: &str) {
+    if let Some(member) = state.members.get(who) {
+        tell_about(
+            state,
+            &member.info,
+            &ServerMessage::ParticipantUpdated {
+                participant: member.info.clone(),
+            },
+        );
+    }
+}
+
+/// Tells everyone of member `who`'s change from `before`: those who saw and
+/// still see them get the update, those who see them only now hear of them
+/// as joining, and those who no longer see them as leaving.
+fn tell_change(state: &RoomState, before: &Participant, who: &str) {
+    let Some(after) = state.members.get(who).map(|m| &m.info) else {
+        return;
+    };
+    let viewers = |saw: bool, now: bool| {
+        state.members.values().filter(move |m| {
+            m.info.id != who
+                && webinar::sees(&m.info, before) == saw
+                && webinar::sees(&m.info, after) == now
+        })
+    };
+    let me = state.members.get(who).into_iter();
+    send_encoded(
+        viewers(true, true).chain(me),
+        &ServerMessage::ParticipantUpdated {
+            participant: after.clone(),
+        },
+    );
+    send_encoded(
+        viewers(false, true),
+        &ServerMessage::ParticipantJoined {
+            participant: after.clone(),
+        },
+    );
+    send_encoded(
+        viewers(true, false),
+        &ServerMessage::ParticipantLeft {
+            participant_id: who.to_string(),
+        },
+    );
 }
 
 /// Tells every publisher whose most-watched quality changed (see [`video`]).

@@ -376,6 +376,23 @@ impl Connection {
             ClientMessage::Host { command } => {
                 app.rooms.host(&room, &participant_id, command).await?;
             }
+            ClientMessage::Ask { text } => {
+                app.rooms.ask(&room, &participant_id, text).await?;
+            }
+            ClientMessage::AnswerQuestion {
+                question_id,
+                text,
+                private,
+            } => {
+                app.rooms
+                    .answer_question(&room, &participant_id, &question_id, text, private)
+                    .await?;
+            }
+            ClientMessage::DismissQuestion { question_id } => {
+                app.rooms
+                    .dismiss_question(&room, &participant_id, &question_id)
+                    .await?;
+            }
             ClientMessage::Invite { account_ids } => {
                 app.rooms
                     .invite(&room, &participant_id, account_ids)
@@ -549,6 +566,9 @@ fn message_type(message: &ClientMessage) -> &'static str {
         ClientMessage::SetScreenShare { .. } => "set_screen_share",
         ClientMessage::Rename { .. } => "rename",
         ClientMessage::Host { .. } => "host",
+        ClientMessage::Ask { .. } => "ask",
+        ClientMessage::AnswerQuestion { .. } => "answer_question",
+        ClientMessage::DismissQuestion { .. } => "dismiss_question",
         ClientMessage::Invite { .. } => "invite",
         ClientMessage::Dial { .. } => "dial",
         ClientMessage::Listen { .. } => "listen",

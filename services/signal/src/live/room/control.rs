@@ -13,7 +13,10 @@ use yunhui_proto::signaling::{HostCommand, Role, ServerMessage};
 
 use super::recording::Change;
 use super::streaming;
-use super::{Effects, Outbound, Room, RoomState, Rooms, broadcast, forward, rename, send_to};
+use super::{
+    Effects, Outbound, Room, RoomState, Rooms, broadcast, forward, rename, send_to, tell_update,
+    webinar,
+};
 use crate::accounts::check_display_name;
 use crate::error::{Error, Result};
 use crate::meetings;
@@ -30,6 +33,9 @@ pub fn describe(command: &HostCommand) -> &'static str {
         HostCommand::Rename { .. } => "rename a participant",
         HostCommand::Remove { .. } => "remove a participant",
         HostCommand::LowerHand { .. } => "lower a participant's hand",
+        HostCommand::LowerAllHands => "lower every hand",
+        HostCommand::AllowTalk { .. } => "allow an attendee to talk",
+        HostCommand::SetRole { .. } => "make panelists and attendees",
         HostCommand::MuteAll { .. } => "mute everyone",
         HostCommand::UnmuteAll => "unmute everyone",
         HostCommand::SetLocked { .. } => "lock or unlock the meeting",
@@ -67,6 +73,13 @@ impl Rooms {
         let options = {
             let state = room.state.lock().await;
             check_host(&state, participant_id, &command)?;
+            if let HostCommand::SetOptions { options } = &command
+                && options.webinar != state.options.webinar
+            {
+                return Err(Error::InvalidInput(
+                    "a meeting is made a webinar when it is scheduled, not during it".into(),
+                ));
+            }
             options_to_save(&state, &command)
         };
         if let Some(options) = &options {
@@ -106,10 +119,7 @@ impl Rooms {
                 }
                 if member.info.audio_locked {
                     member.info.audio_locked = false;
-                    let update = ServerMessage::ParticipantUpdated {
-                        participant: member.info.clone(),
-                    };
-                    broadcast(state, &update);
+                    tell_update(state, &who);
                 }
                 send_to(state, &who, ServerMessage::UnmuteRequested);
             }
@@ -137,17 +147,20 @@ impl Rooms {
                 participant_id: who,
             } => {
                 if who != participant_id {
-                    state.member_mut(&who)?.info.role = Role::Host;
-                    let me = state.member_mut(participant_id)?;
-                    me.info.role = Role::Participant;
-                    let mine = ServerMessage::ParticipantUpdated {
-                        participant: me.info.clone(),
+                    // A webinar's new host comes from the panel, or from the
+                    // audience straight onto it; the old one stays on it.
+                    let next = state.member_mut(&who)?;
+                    let before = next.info.clone();
+                    next.info.role = Role::Host;
+                    next.info.talk_allowed = false;
+                    let stays = if state.options.webinar {
+                        Role::Panelist
+                    } else {
+                        Role::Participant
                     };
-                    let theirs = ServerMessage::ParticipantUpdated {
-                        participant: state.member_mut(&who)?.info.clone(),
-                    };
-                    broadcast(state, &theirs);
-                    broadcast(state, &mine);
+                    state.member_mut(participant_id)?.info.role = stays;
+                    effects = webinar::role_changed(state, &who, &before);
+                    tell_update(state, participant_id);
                     send_to(state, &who, state.waiting_room());
                 }
             }
@@ -189,10 +202,31 @@ impl Rooms {
             } => {
                 let member = state.member_mut(&who)?;
                 member.info.hand_raised = false;
-                let update = ServerMessage::ParticipantUpdated {
-                    participant: member.info.clone(),
-                };
-                broadcast(state, &update);
+                tell_update(state, &who);
+            }
+            HostCommand::LowerAllHands => {
+                let raised: Vec<String> = state
+                    .members
+                    .values()
+                    .filter(|m| m.info.hand_raised)
+                    .map(|m| m.info.id.clone())
+                    .collect();
+                for who in raised {
+                    state.member_mut(&who)?.info.hand_raised = false;
+                    tell_update(state, &who);
+                }
+            }
+            HostCommand::AllowTalk {
+                participant_id: who,
+                allowed,
+            } => {
+                effects = webinar::allow_talk(state, &who, allowed)?;
+            }
+            HostCommand::SetRole {
+                participant_id: who,
+                role,
+            } => {
+                effects = webinar::set_role(state, &who, role)?;
             }
             HostCommand::MuteAll { allow_self_unmute } => {
                 if state.options.allow_self_unmute != allow_self_unmute {
@@ -219,10 +253,7 @@ impl Rooms {
                 for who in muted {
                     let member = state.member_mut(&who)?;
                     member.info.audio_locked = false;
-                    let update = ServerMessage::ParticipantUpdated {
-                        participant: member.info.clone(),
-                    };
-                    broadcast(state, &update);
+                    tell_update(state, &who);
                     send_to(state, &who, ServerMessage::UnmuteRequested);
                 }
             }
@@ -245,10 +276,7 @@ impl Rooms {
                     for who in locked {
                         let member = state.member_mut(&who)?;
                         member.info.audio_locked = false;
-                        let update = ServerMessage::ParticipantUpdated {
-                            participant: member.info.clone(),
-                        };
-                        broadcast(state, &update);
+                        tell_update(state, &who);
                     }
                 }
                 broadcast(state, &state.meeting_state());

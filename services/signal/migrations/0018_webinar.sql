@@ -1,0 +1,4 @@
+-- Webinars (issue 15): the default tenant of a single-tenant install has
+-- every feature on, webinars included, as a new one gets in store.rs.
+UPDATE tenants SET features = '{"recording":true,"streaming":true,"sip":true,"webinar":true}'
+    WHERE id = 'default' AND features = '{"recording":true,"streaming":true,"sip":true}';
