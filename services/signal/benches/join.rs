@@ -14,8 +14,14 @@
 //! subscriber per participant, which is media, not joining. Each stays in
 //! the meeting reading what the server sends, as a real client does.
 //!
+//! With `--webinar` the meeting is a webinar (F-WEBINAR-1): its host joins
+//! first and the crowd joins as attendees, who are told of no other
+//! attendee; "rosters complete" is then when the host has been told of
+//! every attendee.
+//!
 //! ```sh
 //! cargo bench -p yunhui-signal --bench join -- --joins 100,1000 --api-concurrency 32 --api-seconds 10
+//! cargo bench -p yunhui-signal --bench join -- --joins 1000 --webinar --api-seconds 0
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -28,7 +34,8 @@ use anyhow::{Context, bail};
 use tokio::sync::{Barrier, mpsc};
 use yunhui_client::api::{ApiCallError, ApiClient};
 use yunhui_client::signaling::{SignalingClient, SignalingError};
-use yunhui_proto::api::{CreateMeetingRequest, Meeting, RegisterRequest};
+use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingOptions, RegisterRequest};
+use yunhui_proto::schedule::ScheduleRequest;
 use yunhui_proto::signaling::{ClientMessage, ServerMessage};
 use yunhui_sfu::internal_api::internal_router;
 use yunhui_sfu::{Sfu, SfuConfig};
@@ -147,8 +154,9 @@ impl Signal {
         self.process.pid()
     }
 
-    /// A signed-in host and an open meeting of theirs.
-    async fn host_meeting(&self) -> (ApiClient, Meeting) {
+    /// A signed-in host and an open meeting of theirs (a webinar, scheduled,
+    /// when `webinar`).
+    async fn host_meeting(&self, webinar: bool) -> (ApiClient, Meeting) {
         // Unique, so runs can share a PostgreSQL database.
         let login = format!("bench-host-{}@example.com", uuid::Uuid::new_v4());
         let mut host = ApiClient::new(self.url());
@@ -164,10 +172,25 @@ impl Signal {
         host.login(&login, HOST_PASSWORD)
             .await
             .expect("sign the host in");
-        let meeting = host
-            .create_meeting(&CreateMeetingRequest::default())
+        let meeting = if webinar {
+            host.schedule_meeting(&ScheduleRequest {
+                start: "2030-05-07T09:30".into(),
+                duration_minutes: 60,
+                time_zone: "Asia/Shanghai".into(),
+                options: Some(MeetingOptions {
+                    webinar: true,
+                    ..MeetingOptions::default()
+                }),
+                ..Default::default()
+            })
             .await
-            .expect("create the meeting");
+            .expect("schedule the webinar")
+            .meeting
+        } else {
+            host.create_meeting(&CreateMeetingRequest::default())
+                .await
+                .expect("create the meeting")
+        };
         (host, meeting)
     }
 }
@@ -223,15 +246,20 @@ fn raise_open_files(sockets: usize) {
     }
 }
 
-/// Joins `number` as guest `name` on an open signaling socket.
-async fn join(client: &mut SignalingClient, number: &str, name: String) -> anyhow::Result<()> {
+/// Joins `number` as `name` (a guest without `token`) on an open signaling socket.
+async fn join(
+    client: &mut SignalingClient,
+    number: &str,
+    name: String,
+    token: Option<String>,
+) -> anyhow::Result<()> {
     client
         .send(&ClientMessage::Join {
             meeting_number: number.into(),
             display_name: name,
             password: None,
             link_key: None,
-            token: None,
+            token,
             device_id: None,
             dial_ticket: None,
             recorder_ticket: None,
@@ -276,7 +304,7 @@ async fn participant(
         }
     };
     let connected = Instant::now();
-    if let Err(e) = join(&mut client, &number, name).await {
+    if let Err(e) = join(&mut client, &number, name, None).await {
         let _ = report.send(Err(e));
         return;
     }
@@ -330,10 +358,41 @@ struct JoinFigures {
     hwm_mib: f64,
 }
 
-/// `n` guests join one meeting at once on a fresh signal and stay, idle.
-async fn join_wave(sfu: &Process, n: usize) -> anyhow::Result<JoinFigures> {
+/// A webinar's host on a signaling socket, counting the attendees it is
+/// told of.
+async fn webinar_host(
+    signal: &Signal,
+    host: &ApiClient,
+    number: &str,
+    attendees: Arc<AtomicU64>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let (mut client, _) = SignalingClient::connect(signal.url()).await?;
+    let token = host.token().map(String::from);
+    join(&mut client, number, "Bench host".into(), token).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match client.recv(Duration::from_secs(3600)).await {
+                Ok(ServerMessage::ParticipantJoined { .. }) => {
+                    attendees.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(_) | Err(SignalingError::Timeout(_)) => {}
+                Err(_) => return,
+            }
+        }
+    }))
+}
+
+/// `n` guests join one meeting (or webinar) at once on a fresh signal and
+/// stay, idle.
+async fn join_wave(sfu: &Process, n: usize, webinar: bool) -> anyhow::Result<JoinFigures> {
     let signal = Signal::start(sfu).await;
-    let (_host, meeting) = signal.host_meeting().await;
+    let (host, meeting) = signal.host_meeting(webinar).await;
+    let told_host = Arc::new(AtomicU64::new(0));
+    let host_task = if webinar {
+        Some(webinar_host(&signal, &host, &meeting.number, told_host.clone()).await?)
+    } else {
+        None
+    };
     let pid = signal.pid();
     let rss_before_mib = memory_mib(pid, "VmRSS");
     let cpu_before = cpu_seconds(pid);
@@ -365,19 +424,30 @@ async fn join_wave(sfu: &Process, n: usize) -> anyhow::Result<JoinFigures> {
     let first = times.iter().map(|t| t.began).min().expect("joins");
     let all_joined = times.iter().map(|t| t.joined).max().expect("joins");
 
-    // Everyone has heard of everyone who joined after them.
-    let expected = (n * (n - 1) / 2) as u64;
+    // Everyone has heard of everyone who joined after them; in a webinar,
+    // the host of every attendee (and no attendee of another).
+    let (counter, expected) = if webinar {
+        (&told_host, n as u64)
+    } else {
+        (&newcomers, (n * (n - 1) / 2) as u64)
+    };
     let deadline = Instant::now() + JOIN_TIMEOUT;
-    while newcomers.load(Ordering::Relaxed) < expected {
+    while counter.load(Ordering::Relaxed) < expected {
         if Instant::now() > deadline {
             bail!(
                 "rosters incomplete: {} of {expected} participant_joined messages arrived",
-                newcomers.load(Ordering::Relaxed)
+                counter.load(Ordering::Relaxed)
             );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let rosters_complete = Instant::now();
+    if webinar && newcomers.load(Ordering::Relaxed) != 0 {
+        bail!(
+            "attendees were told of {} other attendees",
+            newcomers.load(Ordering::Relaxed)
+        );
+    }
     let signal_cpu_s = cpu_seconds(pid) - cpu_before;
     let clients_cpu_s = cpu_seconds(std::process::id()) - clients_cpu_before;
     tokio::time::sleep(IDLE_SETTLE).await;
@@ -386,7 +456,7 @@ async fn join_wave(sfu: &Process, n: usize) -> anyhow::Result<JoinFigures> {
 
     // Stop signal before the sockets close, so the run ends without a wave of leaves.
     drop(signal);
-    for task in tasks {
+    for task in tasks.into_iter().chain(host_task) {
         task.abort();
     }
     Ok(JoinFigures {
@@ -457,6 +527,7 @@ struct Options {
     joins: Vec<usize>,
     api_concurrency: usize,
     api_seconds: u64,
+    webinar: bool,
 }
 
 fn parse_options() -> Options {
@@ -464,6 +535,7 @@ fn parse_options() -> Options {
         joins: vec![100, 1000],
         api_concurrency: 32,
         api_seconds: 10,
+        webinar: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -479,6 +551,7 @@ fn parse_options() -> Options {
                 options.api_concurrency = value("a number").parse().expect("a number");
             }
             "--api-seconds" => options.api_seconds = value("a number").parse().expect("a number"),
+            "--webinar" => options.webinar = true,
             _ => {} // `cargo bench` passes `--bench`
         }
     }
@@ -497,12 +570,17 @@ async fn main() -> anyhow::Result<()> {
     raise_open_files(options.joins.iter().copied().max().unwrap_or(0) + options.api_concurrency);
     let sfu = start_sfu().await;
 
+    let who = if options.webinar {
+        "webinar attendees"
+    } else {
+        "participants"
+    };
     println!(
-        "| participants | open → joined p50 / p99 / max (ms) | of which open → hello p50 / p99 (ms) | all joined (s) | rosters complete (s) | signal CPU-s | clients CPU-s | signal RSS before → idle (MiB) | per 1000 idle (MiB) | signal peak RSS (MiB) |"
+        "| {who} | open → joined p50 / p99 / max (ms) | of which open → hello p50 / p99 (ms) | all joined (s) | rosters complete (s) | signal CPU-s | clients CPU-s | signal RSS before → idle (MiB) | per 1000 idle (MiB) | signal peak RSS (MiB) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &options.joins {
-        let f = join_wave(&sfu, n).await?;
+        let f = join_wave(&sfu, n, options.webinar).await?;
         println!(
             "| {} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} → {:.1} | {:.1} | {:.1} |",
             f.participants,
@@ -522,8 +600,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    if options.api_seconds == 0 {
+        return Ok(());
+    }
     let signal = Signal::start(&sfu).await;
-    let (host, meeting) = signal.host_meeting().await;
+    let (host, meeting) = signal.host_meeting(false).await;
     println!();
     println!(
         "| request (signed-in host) | concurrency | requests/s | p50 (ms) | p99 (ms) | errors | signal CPU-ms per request |"

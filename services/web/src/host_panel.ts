@@ -88,6 +88,11 @@ export class HostPanel {
             { type: "button", class: "row-button", testid: "unmute-all", onclick: () => this.send({ action: "unmute_all" }) },
             "Unmute all 解除全体静音",
           ),
+          h(
+            "button",
+            { type: "button", class: "row-button", testid: "lower-all-hands", onclick: () => this.send({ action: "lower_all_hands" }) },
+            "Lower all hands 手全部放下",
+          ),
         ),
         h("label", { class: "check" }, this.allowSelfUnmute, "Allow participants to unmute themselves 允许参会者自我解除静音"),
       ),

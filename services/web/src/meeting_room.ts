@@ -3,8 +3,10 @@
 // controls. Room state comes only from the server's messages; local clicks
 // change local tracks at once and wait for the server's echo for everything
 // shown to others. The pieces live in their own modules: participant_list,
-// host_panel, chat_panel, self_controls, recording_controls,
-// streaming_controls, screen_share, ask_dialog.
+// host_panel, chat_panel, qa_panel, self_controls, recording_controls,
+// streaming_controls, screen_share, ask_dialog. In a webinar (webinar.ts) an
+// attendee sends nothing until the host allows them to talk, and then only
+// their microphone; the Q&A tab shows.
 
 import { askChoice, askText } from "./ask_dialog";
 import { ChatPanel } from "./chat_panel";
@@ -16,6 +18,7 @@ import { exposeForInspection } from "./inspection";
 import { MeetingMedia, openLocalMedia } from "./media";
 import { ParticipantList, type ListView } from "./participant_list";
 import { ParticipantTile, icon, icons } from "./participant_tile";
+import { QaPanel } from "./qa_panel";
 import { RecordingControls, RecordingIndicator } from "./recording_controls";
 import type { ChatMessage, DialState, HostCommand, Participant, ServerMessage, WaitingParticipant } from "./proto";
 import { LIMITS } from "./proto";
@@ -27,6 +30,7 @@ import { computeLayout, type LayoutMode } from "./view_layout";
 import { askDialTarget, dialStatusText } from "./dial_dialog";
 import { InviteePicker } from "./invitee_picker";
 import { localProfile } from "./local_profile";
+import { answersQuestions, maySendMedia, maySendVideo } from "./webinar";
 
 export type { MeetingExit } from "./farewell";
 
@@ -38,7 +42,7 @@ export interface MeetingRoomOptions {
 
 const LEAVE_ACK_TIMEOUT_MS = 1500;
 
-type SidebarTab = "participants" | "chat";
+type SidebarTab = "participants" | "chat" | "qa";
 
 export class MeetingRoom {
   private readonly participants = new Map<string, Participant>();
@@ -57,6 +61,8 @@ export class MeetingRoom {
   /** Host requests with a question open, so a repeated request asks once. */
   private readonly openRequests = new Set<string>();
   private unreadChat = 0;
+  /** Whether the camera and microphone were opened and published (attendees wait until allowed to talk). */
+  private mediaStarted = false;
   private tab: SidebarTab = "participants";
   private exited = false;
 
@@ -97,8 +103,11 @@ export class MeetingRoom {
   private readonly lockBadge = h("span", { class: "tag locked", testid: "locked-badge" }, icon(icons.lock), "Locked 已锁定");
   private readonly participantsTab = h("button", { type: "button", role: "tab", testid: "tab-participants" });
   private readonly chatTab = h("button", { type: "button", role: "tab", testid: "tab-chat" });
+  private readonly qaTab = h("button", { type: "button", role: "tab", testid: "tab-qa" });
   private readonly participantsPane: HTMLElement;
   private readonly chatPane: HTMLElement;
+  private readonly qaPane: HTMLElement;
+  private readonly qa: QaPanel;
   private readonly endButton = h(
     "button",
     { class: "control danger", testid: "end-meeting", type: "button" },
@@ -160,6 +169,9 @@ export class MeetingRoom {
       this.hostPanel.root,
     );
     this.chatPane = h("div", { class: "pane", role: "tabpanel", testid: "chat-pane" }, this.chat.root);
+    this.qa = new QaPanel((message) => this.channel.send(message));
+    this.qaPane = h("div", { class: "pane", role: "tabpanel", testid: "qa-pane" }, this.qa.root);
+    this.qaTab.hidden = true;
 
     show(root, this.render(joined));
     for (const participant of joined.participants) this.upsertParticipant(participant);
@@ -177,13 +189,14 @@ export class MeetingRoom {
 
     channel.onClose(() => this.exit({ kind: "disconnected" }));
     channel.listen((message) => this.receive(message));
-    void this.startMedia();
+    this.startMediaWhenAllowed();
   }
 
   private render(joined: Joined): HTMLElement {
     this.endButton.addEventListener("click", () => this.endForAll());
     this.participantsTab.addEventListener("click", () => this.showTab("participants"));
     this.chatTab.addEventListener("click", () => this.showTab("chat"));
+    this.qaTab.addEventListener("click", () => this.showTab("qa"));
     this.lockBadge.hidden = true;
     const leaveButton = h(
       "button",
@@ -238,9 +251,10 @@ export class MeetingRoom {
         h(
           "aside",
           { class: "sidebar" },
-          h("div", { class: "tabs", role: "tablist" }, this.participantsTab, this.chatTab),
+          h("div", { class: "tabs", role: "tablist" }, this.participantsTab, this.chatTab, this.qaTab),
           this.participantsPane,
           this.chatPane,
+          this.qaPane,
         ),
       ),
       this.notice,
@@ -256,8 +270,21 @@ export class MeetingRoom {
     );
   }
 
-  private async startMedia(): Promise<void> {
-    const stream = await openLocalMedia();
+  /** Opens and publishes the camera and microphone once this participant may send (at once, but for a webinar's attendee). */
+  private startMediaWhenAllowed(): void {
+    const self = this.participants.get(this.selfId);
+    if (this.mediaStarted || !self || !maySendMedia(self)) return;
+    this.mediaStarted = true;
+    void this.startMedia(maySendVideo(self));
+  }
+
+  private async startMedia(withVideo: boolean): Promise<void> {
+    let stream = await openLocalMedia();
+    if (!withVideo) {
+      // An attendee allowed to talk: the microphone only, the camera stays closed.
+      for (const track of stream.getVideoTracks()) track.stop();
+      stream = new MediaStream(stream.getAudioTracks());
+    }
     if (this.exited) {
       for (const track of stream.getTracks()) track.stop();
       return;
@@ -276,7 +303,7 @@ export class MeetingRoom {
     // Tell the others what we cannot send, so their tiles say so.
     if (!hasAudio && !this.audioMuted) this.setAudioMuted(true);
     if (!hasVideo && this.videoEnabled) this.setVideoEnabled(false);
-    if (!hasAudio || !hasVideo) this.say("No camera or microphone found. 未找到摄像头或麦克风。");
+    if (!hasAudio || (withVideo && !hasVideo)) this.say("No camera or microphone found. 未找到摄像头或麦克风。");
   }
 
   private receive(message: ServerMessage): void {
@@ -312,6 +339,10 @@ export class MeetingRoom {
         break;
       case "chat":
         this.chat.add(message.message);
+        break;
+      case "question":
+        this.qa.add(message.question);
+        this.renderQaTab();
         break;
       case "reaction":
         this.tiles.get(message.participant_id)?.showReaction(message.emoji);
@@ -373,11 +404,13 @@ export class MeetingRoom {
       selfIsHost: this.selfIsHost,
       spotlight: this.meetingState?.spotlight ?? null,
       allowRename: this.meetingState?.options.allow_rename ?? true,
+      webinar: this.meetingState?.options.webinar ?? false,
     };
   }
 
   private upsertParticipant(participant: Participant): void {
     const wasHost = this.selfIsHost;
+    const wasRole = this.participants.get(this.selfId)?.role;
     this.participants.set(participant.id, participant);
     const isSelf = participant.id === this.selfId;
     let tile = this.tiles.get(participant.id);
@@ -406,7 +439,8 @@ export class MeetingRoom {
       this.media.setVideoEnabled(this.videoEnabled);
     }
     this.chat.setParticipants([...this.participants.values()]);
-    if (isSelf && wasHost !== this.selfIsHost) {
+    if (isSelf) this.startMediaWhenAllowed();
+    if (isSelf && (wasHost !== this.selfIsHost || wasRole !== participant.role)) {
       if (this.selfIsHost) this.say("You are now the host. 您已成为主持人。");
       this.renderRoleDependent();
     } else {
@@ -445,6 +479,9 @@ export class MeetingRoom {
     for (const [id, tile] of this.tiles) tile.setSpotlight(state?.spotlight === id);
     this.gallery.classList.toggle("hide-avatars", state?.options.hide_avatars ?? false);
     this.chat.setPolicy({ allowChat: state?.options.allow_chat ?? true, selfIsHost: isHost });
+    this.qaTab.hidden = !(state?.options.webinar ?? false);
+    this.qa.setViewer(this.selfId, answersQuestions(this.participants.get(this.selfId)));
+    this.renderQaTab();
     if (!isHost) this.hostPanel.setWaiting([]);
     else this.hostPanel.setWaiting(this.waiting);
     this.renderSelfControls();
@@ -551,10 +588,20 @@ export class MeetingRoom {
     this.tab = tab;
     this.participantsPane.hidden = tab !== "participants";
     this.chatPane.hidden = tab !== "chat";
+    this.qaPane.hidden = tab !== "qa";
+    this.qaTab.setAttribute("aria-selected", String(tab === "qa"));
     this.participantsTab.setAttribute("aria-selected", String(tab === "participants"));
     this.chatTab.setAttribute("aria-selected", String(tab === "chat"));
     if (tab === "chat") this.unreadChat = 0;
     this.renderChatTab();
+  }
+
+  private renderQaTab(): void {
+    const open = this.qa.open();
+    this.qaTab.replaceChildren(
+      document.createTextNode("Q&A 问答"),
+      open > 0 ? h("span", { class: "pill", testid: "qa-open" }, String(open)) : "",
+    );
   }
 
   private renderChatTab(): void {
@@ -596,6 +643,8 @@ export class MeetingRoom {
       handRaised: this.handRaised,
       sharing: self?.sharing_screen ?? false,
       mayShare: (this.meetingState?.options.allow_screen_share ?? true) || this.selfIsHost,
+      mayTalk: self ? maySendMedia(self) : true,
+      mayShowVideo: self ? maySendVideo(self) : true,
     });
   }
 

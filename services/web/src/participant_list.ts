@@ -5,6 +5,7 @@
 import { h } from "./dom";
 import { icon, icons } from "./participant_tile";
 import type { HostCommand, Participant } from "./proto";
+import { ROLE_TAGS, roleActions } from "./webinar";
 
 /** What the list asks the meeting room to do. */
 export interface ParticipantListActions {
@@ -21,6 +22,8 @@ export interface ListView {
   selfIsHost: boolean;
   spotlight: string | null;
   allowRename: boolean;
+  /** A webinar: the host's menu also moves people between panel and audience. */
+  webinar: boolean;
 }
 
 interface MenuItem {
@@ -98,7 +101,8 @@ export class ParticipantList {
         { class: "who" },
         h("span", { class: "name", testid: "participant-name" }, p.display_name),
         isSelf ? h("span", { class: "tag" }, "You 我") : null,
-        p.role === "host" ? h("span", { class: "tag host" }, "Host 主持人") : null,
+        ROLE_TAGS[p.role] ? h("span", { class: `tag ${p.role}`, testid: "role-tag" }, ROLE_TAGS[p.role] ?? "") : null,
+        p.talk_allowed ? h("span", { class: "tag talk", testid: "talk-tag" }, "May talk 可发言") : null,
         p.signed_in ? null : h("span", { class: "tag guest" }, "Guest 访客"),
       ),
       h("span", { class: "states" }, ...this.stateIcons(p)),
@@ -158,25 +162,32 @@ export class ParticipantList {
       h(
         "div",
         { class: "menu", role: "menu" },
+        ...(view.webinar ? roleActions(p) : []).map((item) =>
+          this.menuItem(`host-${item.action}-${p.id}`, item.label, () => this.actions.host(item.command)),
+        ),
         ...MORE_MENU.map((item) =>
-          h(
-            "button",
-            {
-              type: "button",
-              role: "menuitem",
-              testid: `host-${item.action}-${p.id}`,
-              onclick: (event: Event) => {
-                (event.currentTarget as HTMLElement).closest("details")?.removeAttribute("open");
-                item.run(p, this.actions, view);
-              },
-            },
-            item.label(p, view),
-          ),
+          this.menuItem(`host-${item.action}-${p.id}`, item.label(p, view), () => item.run(p, this.actions, view)),
         ),
       ),
     );
     buttons.push(menu);
     return buttons;
+  }
+
+  private menuItem(testid: string, text: string, run: () => void): HTMLButtonElement {
+    return h(
+      "button",
+      {
+        type: "button",
+        role: "menuitem",
+        testid,
+        onclick: (event: Event) => {
+          (event.currentTarget as HTMLElement).closest("details")?.removeAttribute("open");
+          run();
+        },
+      },
+      text,
+    );
   }
 
   private button(testid: string, text: string, label: string, onclick: () => void): HTMLButtonElement {

@@ -16,6 +16,10 @@ export interface SelfState {
   sharing: boolean;
   /** Whether the host allows this participant to share. */
   mayShare: boolean;
+  /** Whether this participant sends audio at all (a webinar's attendee only once allowed to talk). */
+  mayTalk: boolean;
+  /** Whether this participant sends video and shares screens (never a webinar's attendee). */
+  mayShowVideo: boolean;
 }
 
 export interface SelfActions {
@@ -109,5 +113,10 @@ export class SelfControls {
     const shareTip = this.shareButton.disabled ? SHARE_OFF_TIP : "";
     this.shareButton.title = shareTip;
     this.shareWrap.title = shareTip;
+
+    // A webinar's attendee has no microphone until allowed to talk, and no camera or share.
+    this.audioWrap.hidden = !state.mayTalk;
+    this.videoButton.hidden = !state.mayShowVideo;
+    this.shareWrap.hidden = !state.mayShowVideo;
   }
 }

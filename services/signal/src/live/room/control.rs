@@ -247,7 +247,12 @@ impl Rooms {
                 let muted: Vec<String> = state
                     .members
                     .values()
-                    .filter(|m| m.info.role != Role::Host && m.info.audio_muted)
+                    // A webinar's attendees who may not talk are not asked.
+                    .filter(|m| {
+                        m.info.role != Role::Host
+                            && m.info.audio_muted
+                            && (m.info.role.on_panel() || m.info.talk_allowed)
+                    })
                     .map(|m| m.info.id.clone())
                     .collect();
                 for who in muted {

@@ -23,10 +23,11 @@
 //! where the media is: a publish offer is refused unless they may talk; the
 //! SFU forwards their audio only while they may talk, and their video never.
 //!
-//! The pure rules are [`entry_role`], [`sees`], [`forwards`] and
-//! [`may_publish`]; the changes are [`Rooms::allow_talk`],
-//! [`Rooms::set_role`] and the Q&A ([`Questions`], [`Rooms::ask`],
-//! [`Rooms::answer_question`], [`Rooms::dismiss_question`]).
+//! The pure rules are [`entry_role`], [`sees`], [`forwards`],
+//! [`may_switch_on`] and [`may_publish`]; the changes are the host commands
+//! [`allow_talk`] and [`set_role`] (with [`role_changed`]) and the Q&A
+//! ([`Questions`], [`Rooms::ask`], [`Rooms::answer_question`],
+//! [`Rooms::dismiss_question`]).
 
 use std::sync::Arc;
 
