@@ -11,9 +11,10 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use support::session::{expect_accepted, expect_error, grows, receiving, stopped};
 use support::{Db, Server};
 use yunhui_client::api::ApiClient;
-use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
+use yunhui_client::media::{SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::{CreateMeetingRequest, JoinMode, Meeting, MeetingOptions};
@@ -22,8 +23,6 @@ use yunhui_signal::SignalConfig;
 use yunhui_signal::live::throttle::ThrottleConfig;
 
 const WAIT: Duration = Duration::from_secs(15);
-/// How long to wait for an error that should come (or to be sure none does).
-const ANSWER: Duration = Duration::from_secs(3);
 
 fn options(meeting: &Meeting, name: &str, token: Option<&str>) -> JoinOptions {
     JoinOptions {
@@ -74,26 +73,6 @@ async fn meeting_with(
     (host, meeting)
 }
 
-async fn expect_error(session: &MeetingSession, message: ClientMessage, code: ErrorCode) -> String {
-    match session.request(message.clone(), ANSWER).await.unwrap() {
-        Some((got, text)) => {
-            assert_eq!(got, code, "{message:?} answered {got:?}: {text}");
-            text
-        }
-        None => panic!("{message:?} was not refused (expected {code:?})"),
-    }
-}
-
-async fn expect_accepted(session: &MeetingSession, message: ClientMessage) {
-    if let Some((code, text)) = session
-        .request(message.clone(), Duration::from_millis(700))
-        .await
-        .unwrap()
-    {
-        panic!("{message:?} was refused: {code:?}: {text}");
-    }
-}
-
 fn participant(session: &MeetingSession, id: &str) -> yunhui_proto::signaling::Participant {
     session
         .view()
@@ -101,40 +80,6 @@ fn participant(session: &MeetingSession, id: &str) -> yunhui_proto::signaling::P
         .get(id)
         .cloned()
         .unwrap_or_else(|| panic!("{id} not in the view"))
-}
-
-/// Waits until `session` receives `kind` from `publisher` and packets keep coming.
-async fn receiving(
-    session: &MeetingSession,
-    publisher: &str,
-    kind: TrackKind,
-) -> std::sync::Arc<ReceivedTrack> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(track) = session.subscriber().track(publisher, kind)
-            && track.packets() > 10
-        {
-            return track;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never received {kind:?} from {publisher}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn grows(track: &ReceivedTrack, window: Duration) -> bool {
-    let before = track.packets();
-    tokio::time::sleep(window).await;
-    track.packets() > before
-}
-
-/// Waits (a little) for packets in flight to drain, then whether the track
-/// still grows.
-async fn stopped(track: &ReceivedTrack) -> bool {
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    !grows(track, Duration::from_millis(1200)).await
 }
 
 async fn every_host_action_is_refused_to_participants(db: Db) {

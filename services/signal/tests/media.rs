@@ -7,8 +7,9 @@ mod support;
 
 use std::time::Duration;
 
+use support::session::{grows, receiving};
 use support::{Db, Server};
-use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
+use yunhui_client::media::{SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession};
 use yunhui_proto::api::Meeting;
 use yunhui_proto::limits;
@@ -37,35 +38,6 @@ async fn join(
     .unwrap();
     session.publish(SyntheticMedia::default()).await.unwrap();
     session
-}
-
-/// Waits until `session` receives `kind` from `publisher` and packets keep coming.
-async fn receiving(
-    session: &MeetingSession,
-    publisher: &str,
-    kind: TrackKind,
-) -> std::sync::Arc<ReceivedTrack> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(track) = session.subscriber().track(publisher, kind)
-            && track.packets() > 10
-        {
-            return track;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} never received {kind:?} from {publisher}",
-            session.participant_id()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Whether the track's packet count grows over `window`.
-async fn grows(track: &ReceivedTrack, window: Duration) -> bool {
-    let before = track.packets();
-    tokio::time::sleep(window).await;
-    track.packets() > before
 }
 
 async fn everyone_receives_everyone_and_mute_stops_media(db: Db) {

@@ -10,9 +10,10 @@ mod support;
 
 use std::time::Duration;
 
+use support::session::{expect_accepted as accepted, expect_error as refused, receiving, stopped};
 use support::{Db, Server};
 use yunhui_client::api::{ApiCallError, ApiClient};
-use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
+use yunhui_client::media::{SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingOptions};
 use yunhui_proto::schedule::ScheduleRequest;
@@ -20,8 +21,6 @@ use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, Role};
 use yunhui_signal::SignalConfig;
 
 const WAIT: Duration = Duration::from_secs(15);
-/// How long to wait for an error that should come (or to be sure none does).
-const ANSWER: Duration = Duration::from_secs(3);
 
 fn webinar_options() -> MeetingOptions {
     MeetingOptions {
@@ -64,26 +63,6 @@ async fn join(
     )
     .await
     .unwrap_or_else(|e| panic!("{name} could not join: {e}"))
-}
-
-async fn refused(session: &MeetingSession, message: ClientMessage, code: ErrorCode) -> String {
-    match session.request(message.clone(), ANSWER).await.unwrap() {
-        Some((got, text)) => {
-            assert_eq!(got, code, "{message:?} answered {got:?}: {text}");
-            text
-        }
-        None => panic!("{message:?} was not refused (expected {code:?})"),
-    }
-}
-
-async fn accepted(session: &MeetingSession, message: ClientMessage) {
-    if let Some((code, text)) = session
-        .request(message.clone(), Duration::from_millis(700))
-        .await
-        .unwrap()
-    {
-        panic!("{message:?} was refused: {code:?}: {text}");
-    }
 }
 
 async fn until(
@@ -492,48 +471,19 @@ async fn roles_rights_rosters_and_questions(db: Db) {
     }
 }
 
-/// Waits until `session` receives `kind` from `publisher` and packets keep coming.
-async fn receiving(
-    session: &MeetingSession,
-    publisher: &str,
-    kind: TrackKind,
-) -> std::sync::Arc<ReceivedTrack> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(track) = session.subscriber().track(publisher, kind)
-            && track.packets() > 10
-        {
-            return track;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never received {kind:?} from {publisher}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Whether `track` still grows once packets in flight have drained.
-async fn stopped(track: &ReceivedTrack) -> bool {
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = track.packets();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    track.packets() == before
-}
-
 async fn allowed_to_talk_an_attendee_is_heard_and_revoked_their_audio_stops_at_the_sfu(db: Db) {
     let server = support::start(db).await;
     let host_api = server.signed_in("chen@example.com").await;
     let meeting = schedule_webinar(&host_api).await.expect("schedule");
     let mut host = join(&server, &meeting, "Host", host_api.token()).await;
+    host.publish(SyntheticMedia::default()).await.unwrap();
+    // Attendees, who publish nothing, are offered the panel's media when they join.
     let mut a = join(&server, &meeting, "Attendee A", None).await;
     let b = join(&server, &meeting, "Attendee B", None).await;
     let (h, a_id) = (
         host.participant_id().to_string(),
         a.participant_id().to_string(),
     );
-    host.publish(SyntheticMedia::default()).await.unwrap();
-    // Attendees receive the panel's media.
     receiving(&b, &h, TrackKind::Audio).await;
     receiving(&b, &h, TrackKind::Video).await;
 

@@ -628,12 +628,8 @@ impl Rooms {
             hidden,
         )?;
         let mut effects = Effects::default();
-        if hidden && let Some(member) = state.members.get(participant_id) {
-            // The recorder publishes nothing, so no publish of its own
-            // brings it what the others publish: it is offered that now.
-            effects
-                .renegotiate
-                .push((participant_id.to_string(), member.outbox.clone()));
+        if let Some(target) = offer_at_entry(&state, participant_id) {
+            effects.renegotiate.push(target);
         }
         if is_host {
             effects.admit = self.host_arrived(room, &mut state);
@@ -806,6 +802,7 @@ impl Rooms {
         .await;
         let mut first_error = None;
         let mut undo = Vec::new();
+        let mut offer = Vec::new();
         {
             let mut state = room.state.lock().await;
             for ((id, _), prepared) in waiters.into_iter().zip(prepared) {
@@ -838,11 +835,14 @@ impl Rooms {
                     state.waiting.insert(index, waiter);
                     undo.push(id);
                     first_error.get_or_insert(e);
+                } else if let Some(target) = offer_at_entry(&state, &id) {
+                    offer.push(target);
                 }
             }
             self.tell_hosts(&state, state.waiting_room());
         }
         self.remove_from_media(room, undo).await;
+        self.renegotiate(room, offer).await;
         match first_error {
             Some(e) => Err(e),
             None => Ok(()),
@@ -1555,6 +1555,15 @@ fn room_span(name: &'static str, room: &Room) -> tracing::Span {
         meeting = %room.meeting.number,
         room = %room.media_room,
     )
+}
+
+/// A newcomer who will publish nothing (the recorder, a webinar's
+/// attendee), so no publish of their own brings them what the others
+/// publish: they are offered it at once.
+fn offer_at_entry(state: &RoomState, participant_id: &str) -> Option<Target> {
+    let member = state.members.get(participant_id)?;
+    (member.hidden || member.info.role == Role::Attendee)
+        .then(|| (participant_id.to_string(), member.outbox.clone()))
 }
 
 /// Every member, to send a new subscriber offer to.

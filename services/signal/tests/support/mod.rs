@@ -6,6 +6,7 @@
 pub mod pool;
 pub mod postgres;
 pub mod recorder;
+pub mod session;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
