@@ -383,6 +383,16 @@ impl MeetingSession {
     pub fn chat(&self, to: Option<&str>, text: &str) -> Result<(), SessionError> {
         self.send(ClientMessage::Chat {
             to: to.map(String::from),
+            to_panel: false,
+            text: text.to_string(),
+        })
+    }
+
+    /// Webinar: sends a chat message to the host and panelists only.
+    pub fn chat_to_panel(&self, text: &str) -> Result<(), SessionError> {
+        self.send(ClientMessage::Chat {
+            to: None,
+            to_panel: true,
             text: text.to_string(),
         })
     }

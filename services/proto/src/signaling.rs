@@ -103,14 +103,18 @@ pub enum ClientMessage {
         /// The SDP.
         sdp: String,
     },
-    /// Send a chat message to everyone (`to` omitted) or to one participant.
+    /// Send a chat message to everyone (`to` omitted), to one participant,
+    /// or in a webinar to the panel (`to_panel`: the host and panelists).
     /// When the host has switched chat off, participants may still write to
-    /// the host.
+    /// the host (and the panel).
     Chat {
         /// Recipient's participant id; omitted for everyone.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[ts(optional)]
         to: Option<String>,
+        /// Webinar: to the host and panelists only (`to` omitted).
+        #[serde(default)]
+        to_panel: bool,
         /// The text, 1 to [`limits::CHAT_CHARS`](crate::limits::CHAT_CHARS) characters.
         text: String,
     },
@@ -830,8 +834,11 @@ pub struct ChatMessage {
     pub from: String,
     /// Sender's display name when sent.
     pub from_name: String,
-    /// Recipient's participant id; `null` for everyone.
+    /// Recipient's participant id; `null` for everyone (or the panel).
     pub to: Option<String>,
+    /// To a webinar's panel (the host and panelists) only.
+    #[serde(default)]
+    pub to_panel: bool,
     /// The text.
     pub text: String,
     /// Time sent, milliseconds since the Unix epoch.
@@ -914,6 +921,7 @@ mod tests {
             ClientMessage::SubscriberAnswer { sdp: String::new() },
             ClientMessage::Chat {
                 to: None,
+                to_panel: false,
                 text: String::new(),
             },
             ClientMessage::RaiseHand { raised: true },

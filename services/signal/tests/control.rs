@@ -572,6 +572,7 @@ async fn mute_on_entry_and_permissions(db: Db) {
         &guest,
         ClientMessage::Chat {
             to: None,
+            to_panel: false,
             text: "hi".into(),
         },
         ErrorCode::NotAllowed,
@@ -582,6 +583,7 @@ async fn mute_on_entry_and_permissions(db: Db) {
         &guest,
         ClientMessage::Chat {
             to: Some(h.clone()),
+            to_panel: false,
             text: "may I speak?".into(),
         },
     )
@@ -709,6 +711,7 @@ async fn chat_is_delivered_kept_and_survives_a_restart(db: Db) {
         &a,
         ClientMessage::Chat {
             to: None,
+            to_panel: false,
             text: "   ".into(),
         },
         ErrorCode::InvalidInput,
@@ -718,6 +721,7 @@ async fn chat_is_delivered_kept_and_survives_a_restart(db: Db) {
         &a,
         ClientMessage::Chat {
             to: None,
+            to_panel: false,
             text: "x".repeat(2001),
         },
         ErrorCode::InvalidInput,
@@ -727,6 +731,7 @@ async fn chat_is_delivered_kept_and_survives_a_restart(db: Db) {
         &a,
         ClientMessage::Chat {
             to: Some("nobody".into()),
+            to_panel: false,
             text: "hi".into(),
         },
         ErrorCode::ParticipantNotFound,

@@ -201,6 +201,7 @@ async fn the_room_goes_on_while_a_mute_waits_on_the_sfu() {
     guest
         .send(&ClientMessage::Chat {
             to: None,
+            to_panel: false,
             text: "still here".into(),
         })
         .await

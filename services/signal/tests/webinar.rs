@@ -209,6 +209,7 @@ async fn roles_rights_rosters_and_questions(db: Db) {
         &a,
         ClientMessage::Chat {
             to: Some(b_id.clone()),
+            to_panel: false,
             text: "psst".into(),
         },
         ErrorCode::ParticipantNotFound,
@@ -233,6 +234,7 @@ async fn roles_rights_rosters_and_questions(db: Db) {
         &a,
         ClientMessage::Chat {
             to: Some(h.clone()),
+            to_panel: false,
             text: "hello host".into(),
         },
     )
@@ -241,6 +243,16 @@ async fn roles_rights_rosters_and_questions(db: Db) {
         &a,
         ClientMessage::Chat {
             to: None,
+            to_panel: true,
+            text: "to the panel".into(),
+        },
+    )
+    .await;
+    accepted(
+        &a,
+        ClientMessage::Chat {
+            to: None,
+            to_panel: false,
             text: "hello all".into(),
         },
     )
@@ -250,6 +262,24 @@ async fn roles_rights_rosters_and_questions(db: Db) {
     })
     .await;
     assert!(!b.view().chat.iter().any(|m| m.text == "hello host"));
+    assert!(
+        !b.view().chat.iter().any(|m| m.text == "to the panel"),
+        "an attendee read a message to the panel"
+    );
+    until(&host, "the host reads A's message to the panel", |v| {
+        v.chat
+            .iter()
+            .any(|m| m.text == "to the panel" && m.to_panel)
+    })
+    .await;
+    // A latecomer's history: the public messages, not those to the panel.
+    let late = join(&server, &meeting, "Attendee C", None).await;
+    until(&late, "C reads the history", |v| {
+        v.chat.iter().any(|m| m.text == "hello all")
+    })
+    .await;
+    assert!(!late.view().chat.iter().any(|m| m.text == "to the panel"));
+    late.close().await;
     accepted(&a, ClientMessage::RaiseHand { raised: true }).await;
     until(&host, "the host sees A's hand", |v| {
         v.participants[&a_id].hand_raised
@@ -454,6 +484,16 @@ async fn roles_rights_rosters_and_questions(db: Db) {
     refused(
         &guest,
         ClientMessage::Ask { text: "?".into() },
+        ErrorCode::InvalidInput,
+    )
+    .await;
+    refused(
+        &guest,
+        ClientMessage::Chat {
+            to: None,
+            to_panel: true,
+            text: "panel?".into(),
+        },
         ErrorCode::InvalidInput,
     )
     .await;

@@ -1,16 +1,21 @@
-// Chat (F-CTL-2, F-CTL-6): to everyone or privately to one participant. The
-// history the meeting kept arrives as ordinary `chat` messages after joining.
-// When the host switches chat off, participants may still write to a host.
+// Chat (F-CTL-2, F-CTL-6): to everyone or privately to one participant, and
+// in a webinar to the panel (host and panelists). The history the meeting
+// kept arrives as ordinary `chat` messages after joining. When the host
+// switches chat off, participants may still write to a host (or the panel).
 
 import { h } from "./dom";
 import type { ChatMessage, Participant } from "./proto";
 import { LIMITS } from "./proto";
 
 const EVERYONE = "";
+/** The recipient choice "the host and panelists" (a webinar's); never a participant id. */
+const PANEL = "@panel";
 
 export interface ChatPolicy {
   allowChat: boolean;
   selfIsHost: boolean;
+  /** A webinar: the panel is a recipient. */
+  webinar: boolean;
 }
 
 export class ChatPanel {
@@ -28,11 +33,11 @@ export class ChatPanel {
   private readonly hint = h("p", { class: "chat-hint", testid: "chat-hint" });
   private readonly seen = new Set<string>();
   private participants: Participant[] = [];
-  private policy: ChatPolicy = { allowChat: true, selfIsHost: false };
+  private policy: ChatPolicy = { allowChat: true, selfIsHost: false, webinar: false };
 
   constructor(
     private readonly selfId: string,
-    private readonly send: (to: string | undefined, text: string) => void,
+    private readonly send: (to: string | undefined, text: string, toPanel: boolean) => void,
     /** Called for each message that arrives (for an unread counter). */
     private readonly onMessage: (message: ChatMessage) => void,
   ) {
@@ -79,12 +84,14 @@ export class ChatPanel {
           testid: "chat-message",
           "data-from": message.from,
           "data-private": String(message.to !== null),
+          "data-to-panel": String(message.to_panel),
         },
         h(
           "div",
           { class: "chat-meta" },
           h("strong", {}, fromSelf ? "Me 我" : message.from_name),
           privateTo !== null ? h("span", { class: "tag private" }, `Privately to ${privateTo} 私聊`) : null,
+          message.to_panel ? h("span", { class: "tag private" }, "To the panel 发给主持人和嘉宾") : null,
           h("time", {}, time),
         ),
         h("div", { class: "chat-text", testid: "chat-text" }, message.text),
@@ -114,8 +121,9 @@ export class ChatPanel {
   private submit(): void {
     const text = this.input.value.trim();
     if (!text || this.sendButton.disabled) return;
-    const to = this.recipient.value || undefined;
-    this.send(to, text);
+    const toPanel = this.recipient.value === PANEL;
+    const to = toPanel ? undefined : this.recipient.value || undefined;
+    this.send(to, text, toPanel);
     this.input.value = "";
   }
 
@@ -124,10 +132,12 @@ export class ChatPanel {
     const others = this.participants.filter((p) => p.id !== this.selfId);
     const options = [
       h("option", { value: EVERYONE }, "Everyone 所有人"),
+      this.policy.webinar ? h("option", { value: PANEL }, "Host and panelists 主持人和嘉宾") : null,
       ...others.map((p) => h("option", { value: p.id }, p.role === "host" ? `${p.display_name} (Host 主持人)` : p.display_name)),
     ];
-    this.recipient.replaceChildren(...options);
-    this.recipient.value = others.some((p) => p.id === chosen) ? chosen : EVERYONE;
+    this.recipient.replaceChildren(...options.filter((o) => o !== null));
+    const stillThere = others.some((p) => p.id === chosen) || (chosen === PANEL && this.policy.webinar);
+    this.recipient.value = stillThere ? chosen : EVERYONE;
     this.renderPolicy();
   }
 
@@ -135,7 +145,7 @@ export class ChatPanel {
   private renderPolicy(): void {
     const restricted = !this.policy.allowChat && !this.policy.selfIsHost;
     const to = this.participants.find((p) => p.id === this.recipient.value);
-    const allowed = !restricted || to?.role === "host";
+    const allowed = !restricted || to?.role === "host" || this.recipient.value === PANEL;
     this.sendButton.disabled = !allowed;
     this.input.disabled = !allowed;
     this.hint.textContent = restricted

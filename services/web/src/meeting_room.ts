@@ -152,7 +152,7 @@ export class MeetingRoom {
     this.liveIndicator = new LiveIndicator((command) => this.sendHost(command), (text) => this.say(text));
     this.chat = new ChatPanel(
       this.selfId,
-      (to, text) => this.channel.send(to ? { type: "chat", to, text } : { type: "chat", text }),
+      (to, text, toPanel) => this.channel.send(to ? { type: "chat", to, text, to_panel: false } : { type: "chat", text, to_panel: toPanel }),
       (message) => this.chatArrived(message),
     );
     this.selfControls = new SelfControls({
@@ -478,7 +478,7 @@ export class MeetingRoom {
     for (const participant of this.participants.values()) this.participantList.render(participant, view);
     for (const [id, tile] of this.tiles) tile.setSpotlight(state?.spotlight === id);
     this.gallery.classList.toggle("hide-avatars", state?.options.hide_avatars ?? false);
-    this.chat.setPolicy({ allowChat: state?.options.allow_chat ?? true, selfIsHost: isHost });
+    this.chat.setPolicy({ allowChat: state?.options.allow_chat ?? true, selfIsHost: isHost, webinar: state?.options.webinar ?? false });
     this.qaTab.hidden = !(state?.options.webinar ?? false);
     this.qa.setViewer(this.selfId, answersQuestions(this.participants.get(this.selfId)));
     this.renderQaTab();

@@ -916,6 +916,10 @@ sdp: string, } | { "type": "chat",
  */
 to?: string, 
 /**
+ * Webinar: to the host and panelists only (`to` omitted).
+ */
+to_panel: boolean, 
+/**
  * The text, 1 to [`limits::CHAT_CHARS`](crate::limits::CHAT_CHARS) characters.
  */
 text: string, } | { "type": "raise_hand", 
@@ -1396,9 +1400,13 @@ from: string,
  */
 from_name: string, 
 /**
- * Recipient's participant id; `null` for everyone.
+ * Recipient's participant id; `null` for everyone (or the panel).
  */
 to: string | null, 
+/**
+ * To a webinar's panel (the host and panelists) only.
+ */
+to_panel: boolean, 
 /**
  * The text.
  */

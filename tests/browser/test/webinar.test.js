@@ -74,6 +74,18 @@ test("webinar: attendees send nothing, see only the panel, ask questions, and ta
       assert.deepEqual(bobAnswers.map((a) => a.trim()), ["Hana: In March 三月"], "Bob reads the public answer only");
       assert.equal(await bob.testid(`answer-public-${questionId}`).count(), 0, "attendees do not answer");
 
+      // Chat to the panel: the host reads it, Bob does not.
+      await alice.testid("tab-chat").click();
+      await alice.testid("chat-to").selectOption("@panel");
+      await alice.testid("chat-input").fill("For the panel only 仅发给嘉宾");
+      await alice.testid("chat-send").click();
+      await host.page.waitForSelector('[data-testid="chat-message"][data-to-panel="true"]', { state: "attached", timeout: 10_000 });
+      await alice.testid("chat-to").selectOption("");
+      await alice.testid("chat-input").fill("Hello everyone 大家好");
+      await alice.testid("chat-send").click();
+      await bob.page.waitForFunction(() => document.body.innerText.includes("Hello everyone 大家好") || [...document.querySelectorAll('[data-testid="chat-text"]')].some((el) => el.textContent === "Hello everyone 大家好"), null, { timeout: 10_000 });
+      assert.ok(!bob.serverFrames.some((f) => f.type === "chat" && f.message.to_panel), "no message to the panel reached Bob");
+
       // Allow to talk: Alice gets a microphone, publishes it alone, and the host hears her.
       await host.testid("tab-participants").click();
       await host.testid(`host-more-${aliceId}`).click();

@@ -26,8 +26,8 @@ pub async fn save(
     accounts: Accounts<'_>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO chat_messages (id, meeting_id, from_participant, from_name, to_participant, text, sent_at_ms, from_account, to_account) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO chat_messages (id, meeting_id, from_participant, from_name, to_participant, text, sent_at_ms, from_account, to_account, to_panel) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&message.id)
     .bind(meeting_id)
@@ -38,32 +38,35 @@ pub async fn save(
     .bind(message.sent_at_ms)
     .bind(accounts.from)
     .bind(accounts.to)
+    .bind(i64::from(message.to_panel))
     .execute(store.pool())
     .await?;
     Ok(())
 }
 
 /// The meeting's recent messages `participant_id` may read: every public
-/// message and the private ones to or from them or, when signed in, to or
-/// from their `account_id` in an earlier visit (shown as theirs now),
-/// oldest first.
+/// message (those to a webinar's panel when they are `on_panel`) and the
+/// private ones to or from them or, when signed in, to or from their
+/// `account_id` in an earlier visit (shown as theirs now), oldest first.
 pub async fn history(
     store: &Store,
     meeting_id: &str,
     participant_id: &str,
     account_id: Option<&str>,
+    on_panel: bool,
 ) -> Result<Vec<ChatMessage>> {
     let rows = sqlx::query(
-        "SELECT id, from_participant, from_name, to_participant, text, sent_at_ms, from_account, to_account \
+        "SELECT id, from_participant, from_name, to_participant, text, sent_at_ms, from_account, to_account, to_panel \
          FROM chat_messages \
-         WHERE meeting_id = $1 AND (to_participant IS NULL OR to_participant = $2 OR from_participant = $2 \
-               OR from_account = $4 OR to_account = $4) \
+         WHERE meeting_id = $1 AND ((to_participant IS NULL AND (to_panel = 0 OR $5 = 1)) \
+               OR to_participant = $2 OR from_participant = $2 OR from_account = $4 OR to_account = $4) \
          ORDER BY sent_at_ms DESC, id DESC LIMIT $3",
     )
     .bind(meeting_id)
     .bind(participant_id)
     .bind(HISTORY)
     .bind(account_id)
+    .bind(i64::from(on_panel))
     .fetch_all(store.pool())
     .await?;
     let mine = |account: Option<String>| account.is_some() && account.as_deref() == account_id;
@@ -75,6 +78,7 @@ pub async fn history(
                 from: row.try_get("from_participant")?,
                 from_name: row.try_get("from_name")?,
                 to: row.try_get("to_participant")?,
+                to_panel: row.try_get::<i64, _>("to_panel")? != 0,
                 text: row.try_get("text")?,
                 sent_at_ms: row.try_get("sent_at_ms")?,
             };

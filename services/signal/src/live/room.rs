@@ -446,16 +446,25 @@ impl Rooms {
     /// a warning, when the store cannot give it: a join does not fail for it.
     async fn history_or_none(
         &self,
-        meeting_id: &str,
+        meeting: &MeetingRecord,
         participant_id: &str,
         account_id: Option<&str>,
     ) -> Vec<ChatMessage> {
-        chat::history(&self.store, meeting_id, participant_id, account_id)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "chat history unavailable");
-                Vec::new()
-            })
+        // The role they will have: a webinar's panel reads what was written to it.
+        let is_host = account_id == Some(meeting.host_account_id.as_str());
+        let on_panel = webinar::entry_role(&meeting.options, is_host).on_panel();
+        chat::history(
+            &self.store,
+            &meeting.id,
+            participant_id,
+            account_id,
+            on_panel,
+        )
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "chat history unavailable");
+            Vec::new()
+        })
     }
 
     /// Puts a joiner into the meeting's room — or its waiting room when the
@@ -486,7 +495,7 @@ impl Rooms {
         // A newcomer's id is fresh: public messages are theirs to read, and
         // the private ones of their account's earlier visits.
         let history = self
-            .history_or_none(&meeting.id, &participant_id, joiner.account_id.as_deref())
+            .history_or_none(&meeting, &participant_id, joiner.account_id.as_deref())
             .await;
         if let Err(e) = self
             .media
@@ -795,7 +804,7 @@ impl Rooms {
         let prepared = join_all(waiters.iter().map(|(id, account)| async move {
             self.media.add_participant(&room.media_room, id).await?;
             Ok::<_, Error>(
-                self.history_or_none(&room.meeting.id, id, account.as_deref())
+                self.history_or_none(&room.meeting, id, account.as_deref())
                     .await,
             )
         }))
@@ -1274,6 +1283,7 @@ impl Rooms {
         room: &Arc<Room>,
         participant_id: &str,
         to: Option<String>,
+        to_panel: bool,
         text: String,
     ) -> Result<()> {
         let text = text.trim().to_string();
@@ -1298,7 +1308,12 @@ impl Rooms {
                 // A webinar's attendee writes to the panel, not to other attendees.
                 return Err(Error::ParticipantNotFound(to.clone()));
             }
-            let to_host = to.as_deref().is_some_and(|t| state.is_host(t));
+            if to_panel && (to.is_some() || !state.options.webinar) {
+                return Err(Error::InvalidInput(
+                    "to_panel is for webinars, and goes with no `to`".into(),
+                ));
+            }
+            let to_host = to_panel || to.as_deref().is_some_and(|t| state.is_host(t));
             if !state.options.allow_chat && sender.info.role != Role::Host && !to_host {
                 return Err(Error::NotAllowed("chat (they may still write to the host)"));
             }
@@ -1307,6 +1322,7 @@ impl Rooms {
                 from: participant_id.to_string(),
                 from_name: sender.info.display_name.clone(),
                 to: to.clone(),
+                to_panel,
                 text,
                 sent_at_ms: now_ms(),
             };
@@ -1327,6 +1343,13 @@ impl Rooms {
         let state = room.state.lock().await;
         let out = ServerMessage::Chat { message };
         match to {
+            None if to_panel => send_encoded(
+                state
+                    .members
+                    .values()
+                    .filter(|m| m.info.role.on_panel() || m.info.id == participant_id),
+                &out,
+            ),
             None => broadcast(&state, &out),
             Some(to) => {
                 send_to(&state, participant_id, out.clone());

@@ -346,8 +346,10 @@ impl Connection {
                     .subscriber_answer(&room, &participant_id, &sdp)
                     .await?;
             }
-            ClientMessage::Chat { to, text } => {
-                app.rooms.chat(&room, &participant_id, to, text).await?;
+            ClientMessage::Chat { to, to_panel, text } => {
+                app.rooms
+                    .chat(&room, &participant_id, to, to_panel, text)
+                    .await?;
             }
             ClientMessage::RaiseHand { raised } => {
                 app.rooms.raise_hand(&room, &participant_id, raised).await?;
