@@ -11,7 +11,9 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use support::session::{expect_accepted, expect_error, grows, receiving, stopped};
+use support::session::{
+    expect_accepted, expect_error, grows, join, join_options as options, receiving, stopped,
+};
 use support::{Db, Server};
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::{SyntheticMedia, TrackKind};
@@ -23,29 +25,6 @@ use yunhui_signal::SignalConfig;
 use yunhui_signal::live::throttle::ThrottleConfig;
 
 const WAIT: Duration = Duration::from_secs(15);
-
-fn options(meeting: &Meeting, name: &str, token: Option<&str>) -> JoinOptions {
-    JoinOptions {
-        meeting_number: meeting.number.clone(),
-        display_name: name.into(),
-        password: meeting.password.clone(),
-        token: token.map(String::from),
-        media_bind: Some("127.0.0.1:0".into()),
-        admission_timeout: Some(WAIT),
-        ..JoinOptions::default()
-    }
-}
-
-async fn join(
-    server: &Server,
-    meeting: &Meeting,
-    name: &str,
-    token: Option<&str>,
-) -> MeetingSession {
-    MeetingSession::join(&server.base_url, options(meeting, name, token))
-        .await
-        .unwrap_or_else(|e| panic!("{name} could not join: {e}"))
-}
 
 async fn refused(server: &Server, meeting: &Meeting, name: &str) -> (ErrorCode, String) {
     match MeetingSession::join(&server.base_url, options(meeting, name, None)).await {

@@ -10,11 +10,13 @@ mod support;
 
 use std::time::Duration;
 
-use support::session::{expect_accepted as accepted, expect_error as refused, receiving, stopped};
-use support::{Db, Server};
+use support::Db;
+use support::session::{
+    expect_accepted as accepted, expect_error as refused, join, receiving, stopped,
+};
 use yunhui_client::api::{ApiCallError, ApiClient};
 use yunhui_client::media::{SyntheticMedia, TrackKind};
-use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
+use yunhui_client::meeting::{MeetingSession, SessionError};
 use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingOptions};
 use yunhui_proto::schedule::ScheduleRequest;
 use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, Role};
@@ -41,28 +43,6 @@ async fn schedule_webinar(host: &ApiClient) -> Result<Meeting, ApiCallError> {
     })
     .await
     .map(|scheduled| scheduled.meeting)
-}
-
-async fn join(
-    server: &Server,
-    meeting: &Meeting,
-    name: &str,
-    token: Option<&str>,
-) -> MeetingSession {
-    MeetingSession::join(
-        &server.base_url,
-        JoinOptions {
-            meeting_number: meeting.number.clone(),
-            display_name: name.into(),
-            password: meeting.password.clone(),
-            token: token.map(String::from),
-            media_bind: Some("127.0.0.1:0".into()),
-            admission_timeout: Some(WAIT),
-            ..JoinOptions::default()
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{name} could not join: {e}"))
 }
 
 async fn until(
@@ -175,54 +155,42 @@ async fn roles_rights_rosters_and_questions(db: Db) {
     );
 
     // What an attendee may not do.
-    refused(
-        &a,
-        ClientMessage::SetAudioMuted { muted: false },
-        ErrorCode::NotAllowed,
-    )
-    .await;
-    refused(
-        &a,
-        ClientMessage::SetVideoEnabled { enabled: true },
-        ErrorCode::NotAllowed,
-    )
-    .await;
-    refused(
-        &a,
-        ClientMessage::SetScreenShare { sharing: true },
-        ErrorCode::NotAllowed,
-    )
-    .await;
-    refused(
-        &a,
-        ClientMessage::PublishOffer { sdp: "v=0".into() },
-        ErrorCode::NotAllowed,
-    )
-    .await;
-    refused(
-        &a,
-        host_command(HostCommand::LowerAllHands),
-        ErrorCode::NotHost,
-    )
-    .await;
-    refused(
-        &a,
-        ClientMessage::Chat {
-            to: Some(b_id.clone()),
-            to_panel: false,
-            text: "psst".into(),
-        },
-        ErrorCode::ParticipantNotFound,
-    )
-    .await;
-    refused(
-        &a,
-        ClientMessage::Invite {
-            account_ids: vec!["x".into()],
-        },
-        ErrorCode::NotAllowed,
-    )
-    .await;
+    let refusals = [
+        (
+            ClientMessage::SetAudioMuted { muted: false },
+            ErrorCode::NotAllowed,
+        ),
+        (
+            ClientMessage::SetVideoEnabled { enabled: true },
+            ErrorCode::NotAllowed,
+        ),
+        (
+            ClientMessage::SetScreenShare { sharing: true },
+            ErrorCode::NotAllowed,
+        ),
+        (
+            ClientMessage::PublishOffer { sdp: "v=0".into() },
+            ErrorCode::NotAllowed,
+        ),
+        (host_command(HostCommand::LowerAllHands), ErrorCode::NotHost),
+        (
+            ClientMessage::Chat {
+                to: Some(b_id.clone()),
+                to_panel: false,
+                text: "psst".into(),
+            },
+            ErrorCode::ParticipantNotFound,
+        ),
+        (
+            ClientMessage::Invite {
+                account_ids: vec!["x".into()],
+            },
+            ErrorCode::NotAllowed,
+        ),
+    ];
+    for (message, code) in refusals {
+        refused(&a, message, code).await;
+    }
     match a.publish(SyntheticMedia::default()).await {
         Err(SessionError::Refused { code, .. }) => assert_eq!(code, ErrorCode::NotAllowed),
         other => panic!("an attendee published: {:?}", other.err()),

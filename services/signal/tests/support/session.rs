@@ -5,13 +5,42 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use yunhui_client::media::{ReceivedTrack, TrackKind};
-use yunhui_client::meeting::MeetingSession;
+use yunhui_client::meeting::{JoinOptions, MeetingSession};
+use yunhui_proto::api::Meeting;
 use yunhui_proto::signaling::{ClientMessage, ErrorCode};
+
+use super::Server;
 
 /// How long media may take to arrive.
 pub const MEDIA_WAIT: Duration = Duration::from_secs(15);
 /// How long to wait for an error that should come (or to be sure none does).
 pub const ANSWER: Duration = Duration::from_secs(3);
+
+/// How `name` (signed in with `token`, or a guest) joins `meeting`: with its
+/// password, media on loopback, waiting up to [`MEDIA_WAIT`] to be let in.
+pub fn join_options(meeting: &Meeting, name: &str, token: Option<&str>) -> JoinOptions {
+    JoinOptions {
+        meeting_number: meeting.number.clone(),
+        display_name: name.into(),
+        password: meeting.password.clone(),
+        token: token.map(String::from),
+        media_bind: Some("127.0.0.1:0".into()),
+        admission_timeout: Some(MEDIA_WAIT),
+        ..JoinOptions::default()
+    }
+}
+
+/// `name` joins `meeting` (see [`join_options`]); panics if they cannot.
+pub async fn join(
+    server: &Server,
+    meeting: &Meeting,
+    name: &str,
+    token: Option<&str>,
+) -> MeetingSession {
+    MeetingSession::join(&server.base_url, join_options(meeting, name, token))
+        .await
+        .unwrap_or_else(|e| panic!("{name} could not join: {e}"))
+}
 
 /// Sends `message` and returns the refusal's text, which must have `code`.
 pub async fn expect_error(
