@@ -18,10 +18,10 @@ use std::time::Duration;
 use opus_rs::{Application, OpusDecoder, OpusEncoder};
 use support::{Db, Server};
 use yunhui_client::api::ApiClient;
-use yunhui_client::media::AudioPacket;
+use yunhui_client::media::{AudioPacket, TrackKind};
 use yunhui_client::meeting::{DialUpdate, JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::api::Meeting;
-use yunhui_proto::signaling::{ClientMessage, DialState, DialTarget, ErrorCode, HostCommand};
+use yunhui_proto::signaling::{ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, Role};
 use yunhui_signal::sipgw_client::HttpCallControl;
 use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk, internal_api};
 
@@ -711,6 +711,74 @@ async fn a_room_system_dials_in_and_keys_in_the_password(db: Db) {
     host.close().await;
 }
 
+/// A room system that dials into a webinar joins as an attendee: the
+/// meeting takes none of its audio (its publish is refused), and the call
+/// stays up, the device listening, until the host removes it.
+async fn a_room_system_dials_into_a_webinar_and_listens(db: Db) {
+    let server = support::start(db).await;
+    let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
+    let api = server.signed_in("webinar-host@example.com").await;
+    let webinar = api
+        .schedule_meeting(&yunhui_proto::schedule::ScheduleRequest {
+            start: "2030-01-07T10:00".into(),
+            duration_minutes: 30,
+            time_zone: "Asia/Shanghai".into(),
+            password: Some("2468".into()),
+            options: Some(yunhui_proto::api::MeetingOptions {
+                webinar: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("schedule the webinar")
+        .meeting;
+    let host = join_as_host(&server, &api, &webinar).await;
+    let mut sipp = Sipp::start(Scenario::DialIn {
+        number: webinar.number.clone(),
+        to: gateway.local_addr(),
+    })
+    .await;
+    let name = format!("sip:boardroom@127.0.0.1:{}", sipp.port);
+    host.wait_until("the room system in the webinar", WAIT, |v| {
+        v.participants.values().any(|p| p.display_name == name)
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{name} is not in the webinar:\n{}", sipp.messages()));
+    let device = host
+        .view()
+        .participants
+        .values()
+        .find(|p| p.display_name == name)
+        .cloned()
+        .expect("just seen");
+    assert_eq!(device.role, Role::Attendee);
+    // Past the publish the meeting refused, the call goes on.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        gateway.active_calls(),
+        1,
+        "the listening device is still connected"
+    );
+    assert!(
+        host.subscriber()
+            .track(&device.id, TrackKind::Audio)
+            .is_none_or(|t| t.packets() == 0),
+        "the meeting heard an attendee's device"
+    );
+    host.host(HostCommand::Remove {
+        participant_id: device.id,
+    })
+    .unwrap();
+    let status = sipp.finished().await;
+    assert!(
+        status.success(),
+        "sipp's call completed: {status:?}\n{}",
+        sipp.messages()
+    );
+    host.close().await;
+}
+
 /// A trunk that asks for digest credentials gets the configured ones and
 /// answers; with a wrong password the call fails and says so.
 async fn a_trunk_that_asks_for_credentials_gets_them(db: Db) {
@@ -859,4 +927,5 @@ on_both_databases!(
     calls_that_cannot_go_through_say_why,
     a_trunk_that_asks_for_credentials_gets_them,
     a_room_system_dials_in_and_keys_in_the_password,
+    a_room_system_dials_into_a_webinar_and_listens,
 );

@@ -165,7 +165,7 @@ pub struct RtpLeg {
 /// (silence when nobody speaks, so the device's media timers stay calm).
 pub async fn run(
     leg: RtpLeg,
-    mut audio: AudioSender,
+    mut audio: Option<AudioSender>,
     mut packets: mpsc::Receiver<AudioPacket>,
 ) -> Result<(), String> {
     let mut uplink = Uplink::new()?;
@@ -200,6 +200,10 @@ pub async fn run(
                     continue;
                 };
                 let samples: Vec<i16> = packet.payload.iter().map(|c| law.decode(*c)).collect();
+                // A listener (a webinar's attendee) sends the meeting nothing.
+                let Some(audio) = audio.as_mut() else {
+                    continue;
+                };
                 for (opus, level) in uplink.push(&samples) {
                     audio.send(opus, OPUS_FRAME_48K, level).await;
                 }

@@ -20,9 +20,9 @@ use rsipstack::transport::udp::UdpConnection;
 use tokio::net::UdpSocket;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-use yunhui_client::meeting::{JoinOptions, MeetingSession};
+use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
-use yunhui_proto::signaling::{DialTarget, ServerMessage};
+use yunhui_proto::signaling::{DialTarget, ErrorCode, ServerMessage};
 
 use crate::bridge::{self, RtpLeg};
 use crate::sdp;
@@ -428,7 +428,16 @@ impl Connected<'_> {
         let mut meeting_events = session.events();
         let _ = session.set_video_enabled(false);
         let audio = match session.publish_audio().await {
-            Ok(audio) => audio,
+            Ok(audio) => Some(audio),
+            // A webinar's attendee listens: the device hears the meeting,
+            // and the meeting does not hear the device.
+            Err(SessionError::Refused {
+                code: ErrorCode::NotAllowed,
+                message,
+            }) => {
+                tracing::info!(%message, "the meeting does not take the call's audio: the device listens");
+                None
+            }
             Err(e) => {
                 session.leave().await;
                 self.hang_up().await;

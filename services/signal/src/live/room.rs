@@ -449,10 +449,11 @@ impl Rooms {
         meeting: &MeetingRecord,
         participant_id: &str,
         account_id: Option<&str>,
+        called: bool,
     ) -> Vec<ChatMessage> {
         // The role they will have: a webinar's panel reads what was written to it.
         let is_host = account_id == Some(meeting.host_account_id.as_str());
-        let on_panel = webinar::entry_role(&meeting.options, is_host).on_panel();
+        let on_panel = webinar::entry_role(&meeting.options, is_host, called).on_panel();
         chat::history(
             &self.store,
             &meeting.id,
@@ -495,7 +496,12 @@ impl Rooms {
         // A newcomer's id is fresh: public messages are theirs to read, and
         // the private ones of their account's earlier visits.
         let history = self
-            .history_or_none(&meeting, &participant_id, joiner.account_id.as_deref())
+            .history_or_none(
+                &meeting,
+                &participant_id,
+                joiner.account_id.as_deref(),
+                joiner.dial_ticket.is_some(),
+            )
             .await;
         if let Err(e) = self
             .media
@@ -568,6 +574,7 @@ impl Rooms {
             }
             None => false,
         };
+        let dialled = called;
         // The meeting's recorder, whom the host started.
         let hidden = match &joiner.recorder_ticket {
             Some(ticket) => {
@@ -626,7 +633,7 @@ impl Rooms {
             }
             return Ok(None);
         }
-        let role = webinar::entry_role(&state.options, is_host);
+        let role = webinar::entry_role(&state.options, is_host, dialled);
         self.enter(
             room,
             &mut state,
@@ -804,7 +811,7 @@ impl Rooms {
         let prepared = join_all(waiters.iter().map(|(id, account)| async move {
             self.media.add_participant(&room.media_room, id).await?;
             Ok::<_, Error>(
-                self.history_or_none(&room.meeting, id, account.as_deref())
+                self.history_or_none(&room.meeting, id, account.as_deref(), false)
                     .await,
             )
         }))
@@ -839,7 +846,7 @@ impl Rooms {
                     recorder_ticket: None,
                     outbox: waiter.outbox.clone(),
                 };
-                let role = webinar::entry_role(&state.options, false);
+                let role = webinar::entry_role(&state.options, false, false);
                 if let Err(e) = self.enter(room, &mut state, &id, joiner, role, history, false) {
                     state.waiting.insert(index, waiter);
                     undo.push(id);

@@ -42,14 +42,18 @@ use super::{Effects, Outbound, Room, RoomState, Rooms, now_ms, send_to, tell_cha
 use crate::error::{Error, Result};
 
 /// The role someone joining takes: the meeting's host account is host;
-/// everyone else is an attendee of a webinar or a participant of a meeting.
-pub fn entry_role(options: &MeetingOptions, is_host: bool) -> Role {
+/// everyone else is an attendee of a webinar (but a device or phone the
+/// meeting `called`, which the host called in to speak: a panelist) or a
+/// participant of a meeting.
+pub fn entry_role(options: &MeetingOptions, is_host: bool, called: bool) -> Role {
     if is_host {
         Role::Host
-    } else if options.webinar {
-        Role::Attendee
-    } else {
+    } else if !options.webinar {
         Role::Participant
+    } else if called {
+        Role::Panelist
+    } else {
+        Role::Attendee
     }
 }
 
@@ -447,10 +451,11 @@ mod tests {
             webinar: true,
             ..MeetingOptions::default()
         };
-        assert_eq!(entry_role(&webinar, true), Role::Host);
-        assert_eq!(entry_role(&webinar, false), Role::Attendee);
+        assert_eq!(entry_role(&webinar, true, false), Role::Host);
+        assert_eq!(entry_role(&webinar, false, false), Role::Attendee);
+        assert_eq!(entry_role(&webinar, false, true), Role::Panelist);
         assert_eq!(
-            entry_role(&MeetingOptions::default(), false),
+            entry_role(&MeetingOptions::default(), false, true),
             Role::Participant
         );
     }
