@@ -406,12 +406,20 @@ async fn drain(
         .map(|gap| u64::try_from(gap.longest.as_millis()).unwrap_or(u64::MAX))
         .max()
         .unwrap_or_default();
-    let now_on: Vec<String> = rooms_per_node(media_nodes, key)
-        .await?
-        .into_iter()
-        .filter(|(id, rooms)| *rooms > 0 && *id != node)
-        .map(|(id, _)| id)
-        .collect();
+    // Where the room is now, once the nodes' reports (every 2 s) say so.
+    let reported_by = Instant::now() + Duration::from_secs(6);
+    let now_on = loop {
+        let on: Vec<String> = rooms_per_node(media_nodes, key)
+            .await?
+            .into_iter()
+            .filter(|(id, rooms)| *rooms > 0 && *id != node)
+            .map(|(id, _)| id)
+            .collect();
+        if !on.is_empty() || Instant::now() >= reported_by {
+            break on;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     for session in &sessions {
         if !session.is_connected() || session.view().participants.len() != 2 {
             bail!("a participant left the meeting while it moved: no rejoin was expected");
