@@ -1702,32 +1702,35 @@ fn tell_change(state: &RoomState, before: &Participant, who: &str) {
     let Some(after) = state.members.get(who).map(|m| &m.info) else {
         return;
     };
-    let viewers = |saw: bool, now: bool| {
-        state.members.values().filter(move |m| {
-            m.info.id != who
-                && webinar::sees(&m.info, before) == saw
-                && webinar::sees(&m.info, after) == now
-        })
-    };
-    let me = state.members.get(who).into_iter();
-    send_encoded(
-        viewers(true, true).chain(me),
-        &ServerMessage::ParticipantUpdated {
-            participant: after.clone(),
-        },
-    );
-    send_encoded(
-        viewers(false, true),
-        &ServerMessage::ParticipantJoined {
-            participant: after.clone(),
-        },
-    );
-    send_encoded(
-        viewers(true, false),
-        &ServerMessage::ParticipantLeft {
-            participant_id: who.to_string(),
-        },
-    );
+    let encode =
+        |message: ServerMessage| serde_json::to_string(&message).ok().map(Arc::<str>::from);
+    let updated = encode(ServerMessage::ParticipantUpdated {
+        participant: after.clone(),
+    });
+    let joined = encode(ServerMessage::ParticipantJoined {
+        participant: after.clone(),
+    });
+    let left = encode(ServerMessage::ParticipantLeft {
+        participant_id: who.to_string(),
+    });
+    for member in state.members.values() {
+        let news = if member.info.id == who {
+            &updated
+        } else {
+            match (
+                webinar::sees(&member.info, before),
+                webinar::sees(&member.info, after),
+            ) {
+                (true, true) => &updated,
+                (false, true) => &joined,
+                (true, false) => &left,
+                (false, false) => continue,
+            }
+        };
+        if let Some(text) = news {
+            let _ = member.outbox.send(Outbound::Encoded(text.clone()));
+        }
+    }
 }
 
 /// Tells every publisher whose most-watched quality changed (see [`video`]).
