@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use yunhui_proto::media::{
     ActiveSpeakerBody, ControlError, ForwardingBody, MediaControl, MediaKind, NodeStats,
-    OptionalSdpBody, SdpBody, VideoSubscriptions,
+    OptionalSdpBody, Routing, SdpBody, VideoSubscriptions,
 };
 
 /// How long a failed request waits before its one retry.
@@ -238,6 +238,20 @@ impl MediaControl for HttpControl {
                 Self::participant_path(room, participant)
             ),
             Some(&subscriptions),
+        )
+        .await
+    }
+
+    async fn set_routing(
+        &self,
+        room: &str,
+        participant: &str,
+        routing: Routing,
+    ) -> Result<(), ControlError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("{}/routing", Self::participant_path(room, participant)),
+            Some(&routing),
         )
         .await
     }

@@ -19,9 +19,9 @@ use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc};
 use yunhui_proto::api::MeetingOptions;
 use yunhui_proto::signaling::{
-    ChatMessage, ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, LiveStream,
-    Participant, Question, RecordingState, ServerMessage, VideoQuality, VideoSubscription,
-    WaitingParticipant,
+    Breakouts, ChatMessage, ClientMessage, DialState, DialTarget, ErrorCode, HostCommand,
+    LiveStream, Participant, Question, RecordingState, ServerMessage, VideoQuality,
+    VideoSubscription, WaitingParticipant,
 };
 
 use crate::media::{
@@ -130,6 +130,14 @@ pub struct MeetingView {
     pub media_restarts: u32,
     /// A webinar's questions this participant sees, by id, as last told.
     pub questions: BTreeMap<String, Question>,
+    /// Interpretation: the language channels there are now.
+    pub languages: Vec<String>,
+    /// The meeting's breakout rooms, as last told.
+    pub breakouts: Option<Breakouts>,
+    /// The host's messages to every breakout room, as (name, text).
+    pub broadcasts: Vec<(String, String)>,
+    /// Requests for help (hosts only), as (participant id, breakout room).
+    pub help_requests: Vec<(String, Option<String>)>,
 }
 
 /// One [`ServerMessage::DialStatus`].
@@ -426,6 +434,26 @@ impl MeetingSession {
         })
     }
 
+    /// Interpretation: hears a language channel besides the original
+    /// (`None`: the original only).
+    pub fn choose_language(&self, language: Option<&str>) -> Result<(), SessionError> {
+        self.send(ClientMessage::ChooseLanguage {
+            language: language.map(String::from),
+        })
+    }
+
+    /// Breakout rooms: goes into one, or (`None`) back to the main room.
+    pub fn join_breakout(&self, room_id: Option<&str>) -> Result<(), SessionError> {
+        self.send(ClientMessage::JoinBreakout {
+            room_id: room_id.map(String::from),
+        })
+    }
+
+    /// Breakout rooms: asks the hosts for help.
+    pub fn ask_for_help(&self) -> Result<(), SessionError> {
+        self.send(ClientMessage::AskForHelp)
+    }
+
     /// Raises or lowers this participant's hand.
     pub fn raise_hand(&self, raised: bool) -> Result<(), SessionError> {
         self.send(ClientMessage::RaiseHand { raised })
@@ -702,7 +730,9 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             options,
             recording,
             streaming,
+            languages,
         } => {
+            view.languages = languages.clone();
             view.locked = *locked;
             view.spotlight = spotlight.clone();
             view.options = Some(options.clone());
@@ -714,6 +744,17 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             view.questions.insert(question.id.clone(), question.clone());
         }
         ServerMessage::WaitingRoom { waiting } => view.waiting_room = waiting.clone(),
+        ServerMessage::Breakouts { breakouts } => view.breakouts = breakouts.clone(),
+        ServerMessage::BreakoutBroadcast { from_name, text } => {
+            view.broadcasts.push((from_name.clone(), text.clone()))
+        }
+        ServerMessage::HelpRequested {
+            participant_id,
+            room_id,
+            ..
+        } => view
+            .help_requests
+            .push((participant_id.clone(), room_id.clone())),
         ServerMessage::Reaction {
             participant_id,
             emoji,

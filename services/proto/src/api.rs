@@ -368,6 +368,12 @@ pub struct MeetingOptions {
     /// scheduled (the tenant's `webinar` feature must be on), not during it.
     /// Default off.
     pub webinar: bool,
+    /// Simultaneous interpretation (the manual's 5.1): the host assigns
+    /// interpreters, and everyone chooses a language channel. Set when the
+    /// meeting is created or scheduled (the tenant's `interpretation`
+    /// feature must be on), not during it. Default off.
+    #[serde(default)]
+    pub interpretation: bool,
 }
 
 impl Default for MeetingOptions {
@@ -388,6 +394,7 @@ impl Default for MeetingOptions {
             entry_exit_chime: false,
             hide_avatars: false,
             webinar: false,
+            interpretation: false,
         }
     }
 }

@@ -61,6 +61,14 @@ pub const QUESTIONS: usize = 2000;
 pub const OPEN_QUESTIONS_PER_ASKER: usize = 5;
 /// Most answers one question takes.
 pub const ANSWERS_PER_QUESTION: usize = 20;
+/// Most breakout rooms of one meeting.
+pub const BREAKOUT_ROOMS: usize = 50;
+/// Longest breakout room name.
+pub const BREAKOUT_NAME_CHARS: usize = 64;
+/// Longest language code of interpretation (e.g. `en`, `zh-Hans`).
+pub const LANGUAGE_CHARS: usize = 16;
+/// Most interpreters one meeting has at a time.
+pub const INTERPRETERS: usize = 20;
 /// Most participants one video subscription lists.
 pub const VIDEO_SUBSCRIPTIONS: usize = 1000;
 /// Largest signaling frame.
@@ -95,6 +103,10 @@ pub const ALL: &[(&str, usize)] = &[
     ("dial_target_chars", DIAL_TARGET_CHARS),
     ("chat_chars", CHAT_CHARS),
     ("question_chars", QUESTION_CHARS),
+    ("breakout_rooms", BREAKOUT_ROOMS),
+    ("breakout_name_chars", BREAKOUT_NAME_CHARS),
+    ("language_chars", LANGUAGE_CHARS),
+    ("interpreters", INTERPRETERS),
     ("video_subscriptions", VIDEO_SUBSCRIPTIONS),
     ("frame_bytes", FRAME_BYTES),
     ("api_body_bytes", API_BODY_BYTES),

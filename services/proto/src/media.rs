@@ -55,6 +55,38 @@ impl VideoSubscriptions {
     }
 }
 
+/// Which part of the room a participant's media belongs to, and which of the
+/// others' media it receives (breakout rooms and interpretation). The
+/// default is the main room with no language channel: everything but
+/// interpreters' audio.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Routing {
+    /// The breakout room: media passes only between participants of the
+    /// same one (`None` is the main room).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// An interpreter's channel: their audio goes only to those listening
+    /// to it (their video goes to everyone of the group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaks_into: Option<String>,
+    /// The language channel this participant hears besides the original.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listens_to: Option<String>,
+}
+
+impl Routing {
+    /// Whether `subscriber` receives `publisher`'s media of `kind`.
+    pub fn receives(subscriber: &Routing, publisher: &Routing, kind: MediaKind) -> bool {
+        if subscriber.group != publisher.group {
+            return false;
+        }
+        match (&publisher.speaks_into, kind) {
+            (Some(channel), MediaKind::Audio) => subscriber.listens_to.as_ref() == Some(channel),
+            _ => true,
+        }
+    }
+}
+
 /// Load figures of one SFU node, as reported to signal.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStats {
@@ -255,6 +287,15 @@ pub trait MediaControl: Send + Sync + 'static {
         participant: &str,
         subscriptions: VideoSubscriptions,
     ) -> Result<(), ControlError>;
+    /// Sets which part of the room `participant`'s media belongs to and
+    /// what it receives ([`Routing`]). What a subscriber receives changes
+    /// with its next subscriber offer, which the caller asks for.
+    async fn set_routing(
+        &self,
+        room: &str,
+        participant: &str,
+        routing: Routing,
+    ) -> Result<(), ControlError>;
     /// The loudest unmuted publisher of the room, if anyone is speaking.
     async fn active_speaker(&self, room: &str) -> Result<Option<String>, ControlError>;
     /// Whether `room` is lost: its node no longer has it (the node
@@ -292,4 +333,48 @@ pub struct ForwardingBody {
 pub struct ActiveSpeakerBody {
     /// The loudest unmuted publisher, if any.
     pub participant: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routing(group: Option<&str>, speaks: Option<&str>, listens: Option<&str>) -> Routing {
+        Routing {
+            group: group.map(String::from),
+            speaks_into: speaks.map(String::from),
+            listens_to: listens.map(String::from),
+        }
+    }
+
+    #[test]
+    fn media_passes_only_within_a_breakout_room() {
+        let main = routing(None, None, None);
+        let one = routing(Some("1"), None, None);
+        let two = routing(Some("2"), None, None);
+        for kind in [MediaKind::Audio, MediaKind::Video] {
+            assert!(Routing::receives(&main, &main, kind));
+            assert!(Routing::receives(&one, &one, kind));
+            assert!(!Routing::receives(&one, &two, kind));
+            assert!(!Routing::receives(&main, &one, kind));
+            assert!(!Routing::receives(&two, &main, kind));
+        }
+    }
+
+    #[test]
+    fn an_interpreters_audio_reaches_only_their_channel() {
+        let interpreter = routing(None, Some("en"), None);
+        let english = routing(None, None, Some("en"));
+        let french = routing(None, None, Some("fr"));
+        let none = routing(None, None, None);
+        assert!(Routing::receives(&english, &interpreter, MediaKind::Audio));
+        assert!(!Routing::receives(&french, &interpreter, MediaKind::Audio));
+        assert!(!Routing::receives(&none, &interpreter, MediaKind::Audio));
+        // Their video, and everyone's original audio, reach everyone.
+        assert!(Routing::receives(&none, &interpreter, MediaKind::Video));
+        let speaker = routing(None, None, None);
+        for listener in [&english, &french, &none, &interpreter] {
+            assert!(Routing::receives(listener, &speaker, MediaKind::Audio));
+        }
+    }
 }

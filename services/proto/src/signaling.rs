@@ -216,6 +216,128 @@ pub enum ClientMessage {
         /// The question.
         question_id: String,
     },
+    /// Interpretation: hear a language channel (one of
+    /// [`ServerMessage::MeetingState`]'s `languages`): its interpreters'
+    /// audio arrives besides the original, which a client plays quieter.
+    /// `null` hears the original only. Audio of a channel not chosen is not
+    /// sent to this client at all.
+    ChooseLanguage {
+        /// The channel's language, e.g. `en`; `null` for none.
+        language: Option<String>,
+    },
+    /// Breakout rooms, while they are open: go into one (`room_id`), or
+    /// back to the main room (`null`). A participant may go into the room
+    /// they are assigned to, into any room when the options let participants
+    /// choose, and back to the main room when the options allow returning;
+    /// the host may visit any room. Media follows at once: the peer
+    /// connection stays, its tracks change.
+    JoinBreakout {
+        /// The breakout room, or `null` for the main room.
+        room_id: Option<String>,
+    },
+    /// Breakout rooms: ask the hosts to come and help
+    /// ([`ServerMessage::HelpRequested`]).
+    AskForHelp,
+}
+
+/// An interpreter's languages: they hear `from` (the original) and speak
+/// into the channel of `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+pub struct LanguagePair {
+    /// The language interpreted from, e.g. `zh`.
+    pub from: String,
+    /// The language interpreted into: the channel their audio goes to, e.g. `en`.
+    pub to: String,
+}
+
+/// How participants are spread over newly created breakout rooms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakoutAssignment {
+    /// Everyone but the hosts, spread evenly at random.
+    Random,
+    /// Nobody yet: the host assigns with [`HostCommand::AssignBreakout`].
+    Manual,
+    /// Nobody: participants choose their room (the options let them).
+    SelfSelect,
+}
+
+/// The breakout options of the manual's 5.2.1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BreakoutOptions {
+    /// Participants may choose their breakout room.
+    #[serde(default)]
+    pub allow_choose: bool,
+    /// Participants may return to the main room at any time.
+    #[serde(default)]
+    pub allow_return: bool,
+    /// Opening moves everyone assigned into their room; otherwise each
+    /// joins theirs with [`ClientMessage::JoinBreakout`].
+    #[serde(default = "yes")]
+    pub auto_move: bool,
+    /// The rooms close by themselves this long after opening (the client
+    /// asks in minutes); `null`: when the host closes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub close_after_seconds: Option<u32>,
+    /// Closing counts down this long, shown to everyone, before everyone is
+    /// back in the main room; 0 closes at once. Default 60.
+    #[serde(default = "default_countdown")]
+    pub countdown_seconds: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_countdown() -> u32 {
+    60
+}
+
+impl Default for BreakoutOptions {
+    fn default() -> Self {
+        BreakoutOptions {
+            allow_choose: false,
+            allow_return: false,
+            auto_move: true,
+            close_after_seconds: None,
+            countdown_seconds: default_countdown(),
+        }
+    }
+}
+
+/// One breakout room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BreakoutRoom {
+    /// Room id.
+    pub id: String,
+    /// Name shown, 1 to 64 characters.
+    pub name: String,
+    /// Participant ids assigned to it (where each is now is their
+    /// [`Participant`]'s `breakout`).
+    pub assigned: Vec<String>,
+}
+
+/// A meeting's breakout rooms, as everyone in it sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Breakouts {
+    /// The rooms, in creation order.
+    pub rooms: Vec<BreakoutRoom>,
+    /// How participants were spread when the rooms were created.
+    pub assignment: BreakoutAssignment,
+    /// The options.
+    pub options: BreakoutOptions,
+    /// The rooms are open: participants are (or may go) in them.
+    pub open: bool,
+    /// When open: time opened, milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub opened_at_ms: Option<i64>,
+    /// Closing: when everyone will be back in the main room, milliseconds
+    /// since the Unix epoch (the countdown runs until then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub closing_at_ms: Option<i64>,
 }
 
 /// Whom a [`ClientMessage::Dial`] calls.
@@ -432,6 +554,70 @@ pub enum HostCommand {
     },
     /// Stop the live stream.
     StopStreaming,
+    /// Interpretation (a meeting scheduled with it): make a participant an
+    /// interpreter with a language pair, change their pair, or (`null`)
+    /// make them a listener again. Replacing an interpreter is taking the
+    /// pair from one and giving it to another; it takes effect at once.
+    SetInterpreter {
+        /// Who.
+        participant_id: String,
+        /// The languages, or `null` to stop interpreting.
+        languages: Option<LanguagePair>,
+    },
+    /// Create breakout rooms (1 to [`limits::BREAKOUT_ROOMS`](crate::limits::BREAKOUT_ROOMS)),
+    /// named "Room 1" …, replacing any closed ones. Not while they are open,
+    /// nor in a webinar.
+    CreateBreakouts {
+        /// How many.
+        count: u32,
+        /// How participants are spread.
+        assignment: BreakoutAssignment,
+        /// The options.
+        #[serde(default)]
+        options: BreakoutOptions,
+    },
+    /// Change the breakout options (a closing time counts from opening).
+    SetBreakoutOptions {
+        /// The new options.
+        options: BreakoutOptions,
+    },
+    /// Add a breakout room.
+    AddBreakout {
+        /// Its name, 1 to 64 characters.
+        name: String,
+    },
+    /// Rename a breakout room.
+    RenameBreakout {
+        /// The room.
+        room_id: String,
+        /// The new name, 1 to 64 characters.
+        name: String,
+    },
+    /// Delete a breakout room; whoever is in it goes back to the main room.
+    DeleteBreakout {
+        /// The room.
+        room_id: String,
+    },
+    /// Assign a participant to a breakout room (`null`: to none). While the
+    /// rooms are open, they are moved there at once.
+    AssignBreakout {
+        /// Who.
+        participant_id: String,
+        /// The room, or `null`.
+        room_id: Option<String>,
+    },
+    /// Open the breakout rooms: with `auto_move`, everyone assigned goes
+    /// into their room.
+    OpenBreakouts,
+    /// Close the breakout rooms: the countdown of the options runs, then
+    /// everyone is back in the main room.
+    CloseBreakouts,
+    /// Send a message to everyone, in every breakout room and the main
+    /// room ([`ServerMessage::BreakoutBroadcast`]).
+    BroadcastToBreakouts {
+        /// The text, 1 to [`limits::CHAT_CHARS`](crate::limits::CHAT_CHARS) characters.
+        text: String,
+    },
 }
 
 /// Where a meeting's live stream stands, as everyone in it sees it.
@@ -590,6 +776,10 @@ pub enum ServerMessage {
         /// Whether the meeting is streamed live, and where to watch.
         #[serde(default)]
         streaming: LiveStream,
+        /// Interpretation: the language channels interpreters speak into
+        /// now, sorted (see [`ClientMessage::ChooseLanguage`]).
+        #[serde(default)]
+        languages: Vec<String>,
     },
     /// A chat message for this client (history arrives the same way after joining).
     Chat {
@@ -608,6 +798,28 @@ pub enum ServerMessage {
     Question {
         /// The question.
         question: Question,
+    },
+    /// The meeting's breakout rooms changed (`null`: there are none). Sent
+    /// after [`ServerMessage::Joined`] when there are some.
+    Breakouts {
+        /// The rooms, or `null`.
+        breakouts: Option<Breakouts>,
+    },
+    /// The host's message to every breakout room.
+    BreakoutBroadcast {
+        /// The host's name.
+        from_name: String,
+        /// The message.
+        text: String,
+    },
+    /// To hosts: a participant asks for help in their breakout room.
+    HelpRequested {
+        /// Who asks.
+        participant_id: String,
+        /// Their name.
+        display_name: String,
+        /// The breakout room they are in (`null`: the main room).
+        room_id: Option<String>,
     },
     /// The host asks this client to unmute; the client decides.
     UnmuteRequested,
@@ -778,6 +990,14 @@ pub struct Participant {
     /// video) reaches everyone, and everyone sees them in the list.
     #[serde(default)]
     pub talk_allowed: bool,
+    /// The breakout room they are in; `null` in the main room. Everyone
+    /// hears and sees only those in the same room.
+    #[serde(default)]
+    pub breakout: Option<String>,
+    /// An interpreter's languages: their audio reaches only those who
+    /// chose the channel of `to`.
+    #[serde(default)]
+    pub interpreter: Option<LanguagePair>,
 }
 
 /// One question of a webinar's Q&A, as one viewer sees it.
@@ -874,6 +1094,9 @@ impl ClientMessage {
         "ask",
         "answer_question",
         "dismiss_question",
+        "choose_language",
+        "join_breakout",
+        "ask_for_help",
     ];
 }
 
@@ -965,12 +1188,15 @@ mod tests {
             ClientMessage::DismissQuestion {
                 question_id: String::new(),
             },
+            ClientMessage::ChooseLanguage { language: None },
+            ClientMessage::JoinBreakout { room_id: None },
+            ClientMessage::AskForHelp,
         ];
         for m in samples {
             let v = serde_json::to_value(&m).unwrap();
             let t = v["type"].as_str().unwrap();
             assert!(ClientMessage::TYPES.contains(&t), "{t} missing from TYPES");
         }
-        assert_eq!(ClientMessage::TYPES.len(), 21);
+        assert_eq!(ClientMessage::TYPES.len(), 24);
     }
 }

@@ -4,7 +4,7 @@
 //! by [`crate::internal_api`].
 
 pub use yunhui_proto::media::{
-    ControlError, MediaControl, MediaKind, NodeStats, VideoQuality, VideoSubscriptions,
+    ControlError, MediaControl, MediaKind, NodeStats, Routing, VideoQuality, VideoSubscriptions,
 };
 
 use crate::Sfu;
@@ -94,6 +94,21 @@ impl MediaControl for InProcessControl {
             .room(room)?
             .participant(participant)?
             .set_video_subscriptions(subscriptions);
+        Ok(())
+    }
+
+    async fn set_routing(
+        &self,
+        room: &str,
+        participant: &str,
+        routing: Routing,
+    ) -> Result<(), ControlError> {
+        *self
+            .sfu
+            .room(room)?
+            .participant(participant)?
+            .routing
+            .lock() = routing;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use yunhui_proto::media::{ActiveSpeakerBody, ForwardingBody, OptionalSdpBody, Sd
 
 use crate::Sfu;
 use crate::control::{
-    ControlError, InProcessControl, MediaControl, MediaKind, NodeStats, VideoSubscriptions,
+    ControlError, InProcessControl, MediaControl, MediaKind, NodeStats, Routing, VideoSubscriptions,
 };
 
 #[derive(Clone)]
@@ -114,6 +114,10 @@ pub fn internal_router(sfu: Sfu, key: &str) -> Router {
         .route(
             "/internal/v1/rooms/{room}/participants/{participant}/video-subscriptions",
             put(set_video_subscriptions),
+        )
+        .route(
+            "/internal/v1/rooms/{room}/participants/{participant}/routing",
+            put(set_routing),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -232,6 +236,16 @@ async fn set_video_subscriptions(
             .control
             .set_video_subscriptions(&room, &participant, body)
             .await?,
+    ))
+}
+
+async fn set_routing(
+    State(state): State<ApiState>,
+    Path((room, participant)): Path<(String, String)>,
+    Json(body): Json<Routing>,
+) -> ApiResult<()> {
+    Ok(Json(
+        state.control.set_routing(&room, &participant, body).await?,
     ))
 }
 

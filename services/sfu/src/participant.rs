@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::control::{MediaKind, VideoSubscriptions};
+use crate::control::{MediaKind, Routing, VideoSubscriptions};
 use crate::forwarding::{PublishedTrack, TrackKey};
 use crate::mailbox::{PublisherHandle, SubscriberHandle};
 use crate::simulcast::SubscriptionCell;
@@ -47,6 +47,9 @@ pub(crate) struct Participant {
     pub video_subscriptions: Arc<SubscriptionCell>,
     /// How loud its audio is, kept by its publisher PC's task.
     pub audio_level: AudioLevel,
+    /// Its breakout room and language channels: whose media it receives,
+    /// and who receives its own.
+    pub routing: Mutex<Routing>,
 }
 
 impl Participant {
@@ -63,6 +66,7 @@ impl Participant {
             negotiation: tokio::sync::Mutex::new(SubscriberNegotiation::default()),
             video_subscriptions: Arc::default(),
             audio_level: AudioLevel::default(),
+            routing: Mutex::new(Routing::default()),
         }
     }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::NodeContext;
-use crate::control::{ControlError, MediaKind};
+use crate::control::{ControlError, MediaKind, Routing};
 use crate::forwarding::PublishedTrack;
 use crate::mailbox::{PublisherHandle, SubscriberCommand};
 use crate::participant::Participant;
@@ -22,7 +22,8 @@ use crate::speaker;
 const SPEAKER_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What a participant's subscriber PC can be offered: every track the others
-/// publish, and the publisher PCs they come from.
+/// publish that its [`Routing`] lets it receive, and the publisher PCs they
+/// come from.
 #[derive(Default)]
 pub(crate) struct Offerable {
     /// The tracks, ordered by key.
@@ -141,16 +142,23 @@ impl Room {
         self.ctx.metrics.rooms.dec();
     }
 
-    /// Every track published in the room by someone other than `participant`,
-    /// with the publisher PCs they come from.
+    /// Every track published in the room by someone other than `participant`
+    /// that `participant` receives (its breakout room, its language
+    /// channel: [`Routing::receives`]), with the publisher PCs they come from.
     pub(crate) fn offerable(&self, participant: &str) -> Offerable {
         let participants = self.participants.read();
         let mut offerable = Offerable::default();
+        let subscriber = participants
+            .get(participant)
+            .map(|p| p.routing.lock().clone())
+            .unwrap_or_default();
         for publisher in participants.values().filter(|p| p.id != participant) {
             let Some(handle) = publisher.publisher_handle() else {
                 continue;
             };
-            let tracks = publisher.published_tracks();
+            let routing = publisher.routing.lock().clone();
+            let mut tracks = publisher.published_tracks();
+            tracks.retain(|t| Routing::receives(&subscriber, &routing, t.kind));
             if !tracks.is_empty() {
                 offerable.tracks.extend(tracks);
                 offerable.publishers.insert(publisher.id.clone(), handle);

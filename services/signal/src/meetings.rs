@@ -142,20 +142,16 @@ pub async fn create_instant(
                 .into(),
         ));
     }
+    let options = req.options.unwrap_or_default();
     let mut conn = store.pool().acquire().await?;
-    insert_with_fresh_number(
-        &mut conn,
-        caller,
-        topic,
-        password,
-        req.options.unwrap_or_default(),
-    )
-    .await
+    check_features(&mut conn, caller, &options).await?;
+    insert_with_fresh_number(&mut conn, caller, topic, password, options).await
 }
 
-/// Refuses the webinar option when the tenant's features do not include
-/// webinars (the Tenant's `features.webinar`).
-pub async fn check_webinar(
+/// Refuses the webinar and interpretation options when the tenant's
+/// features do not include them (the Tenant's `features.webinar` and
+/// `features.interpretation`).
+pub async fn check_features(
     conn: &mut sqlx::AnyConnection,
     caller: &Caller,
     options: &MeetingOptions,
@@ -163,6 +159,13 @@ pub async fn check_webinar(
     if options.webinar && !crate::tenants::feature_on(conn, &caller.tenant_id, "webinar").await? {
         return Err(Error::NotAllowed(
             "schedule webinars: the enterprise's features do not include webinars",
+        ));
+    }
+    if options.interpretation
+        && !crate::tenants::feature_on(conn, &caller.tenant_id, "interpretation").await?
+    {
+        return Err(Error::NotAllowed(
+            "hold meetings with interpretation: the enterprise's features do not include it",
         ));
     }
     Ok(())

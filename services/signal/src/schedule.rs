@@ -139,7 +139,7 @@ async fn validate(conn: &mut AnyConnection, caller: &Caller, req: ScheduleReques
     }
     let invitees = check_invitees(conn, caller, req.invitees, "invitees").await?;
     let options = req.options.unwrap_or_default();
-    meetings::check_webinar(conn, caller, &options).await?;
+    meetings::check_features(conn, caller, &options).await?;
     Ok(Plan {
         topic,
         password,

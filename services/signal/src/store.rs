@@ -93,7 +93,7 @@ impl Store {
             )
             .bind(DEFAULT_TENANT_ID)
             .bind("Default")
-            .bind(r#"{"recording":true,"streaming":true,"sip":true,"webinar":true}"#)
+            .bind(r#"{"recording":true,"streaming":true,"sip":true,"webinar":true,"interpretation":true}"#)
             .bind(now())
             .execute(&self.pool)
             .await?;

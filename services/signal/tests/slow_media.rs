@@ -14,7 +14,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::Meeting;
-use yunhui_proto::media::{ControlError, MediaControl, MediaKind, NodeStats, VideoSubscriptions};
+use yunhui_proto::media::{
+    ControlError, MediaControl, MediaKind, NodeStats, Routing, VideoSubscriptions,
+};
 use yunhui_proto::signaling::{ClientMessage, ServerMessage};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -99,6 +101,14 @@ impl MediaControl for Gated {
         self.inner
             .set_forwarding(room, participant, kind, enabled)
             .await
+    }
+    async fn set_routing(
+        &self,
+        room: &str,
+        participant: &str,
+        routing: Routing,
+    ) -> Result<(), ControlError> {
+        self.inner.set_routing(room, participant, routing).await
     }
     async fn set_video_subscriptions(
         &self,

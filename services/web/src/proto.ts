@@ -29,6 +29,10 @@ export const LIMITS = {
   dial_target_chars: 256,
   chat_chars: 2000,
   question_chars: 1000,
+  breakout_rooms: 50,
+  breakout_name_chars: 64,
+  language_chars: 16,
+  interpreters: 20,
   video_subscriptions: 1000,
   frame_bytes: 65536,
   api_body_bytes: 65536,
@@ -329,7 +333,14 @@ hide_avatars: boolean,
  * scheduled (the tenant's `webinar` feature must be on), not during it.
  * Default off.
  */
-webinar: boolean, };
+webinar: boolean, 
+/**
+ * Simultaneous interpretation (the manual's 5.1): the host assigns
+ * interpreters, and everyone chooses a language channel. Set when the
+ * meeting is created or scheduled (the tenant's `interpretation`
+ * feature must be on), not during it. Default off.
+ */
+interpretation: boolean, };
 
 export type MeetingStatus = "waiting" | "live" | "ended";
 
@@ -990,7 +1001,15 @@ private: boolean, } | { "type": "dismiss_question",
 /**
  * The question.
  */
-question_id: string, };
+question_id: string, } | { "type": "choose_language", 
+/**
+ * The channel's language, e.g. `en`; `null` for none.
+ */
+language: string | null, } | { "type": "join_breakout", 
+/**
+ * The breakout room, or `null` for the main room.
+ */
+room_id: string | null, } | { "type": "ask_for_help" };
 
 export type ServerMessage = { "type": "hello", 
 /**
@@ -1094,7 +1113,12 @@ recording: RecordingState,
 /**
  * Whether the meeting is streamed live, and where to watch.
  */
-streaming: LiveStream, } | { "type": "chat", 
+streaming: LiveStream, 
+/**
+ * Interpretation: the language channels interpreters speak into
+ * now, sorted (see [`ClientMessage::ChooseLanguage`]).
+ */
+languages: Array<string>, } | { "type": "chat", 
 /**
  * The message.
  */
@@ -1110,7 +1134,31 @@ emoji: string, } | { "type": "question",
 /**
  * The question.
  */
-question: Question, } | { "type": "unmute_requested" } | { "type": "start_video_requested" } | { "type": "removed" } | { "type": "listening", 
+question: Question, } | { "type": "breakouts", 
+/**
+ * The rooms, or `null`.
+ */
+breakouts: Breakouts | null, } | { "type": "breakout_broadcast", 
+/**
+ * The host's name.
+ */
+from_name: string, 
+/**
+ * The message.
+ */
+text: string, } | { "type": "help_requested", 
+/**
+ * Who asks.
+ */
+participant_id: string, 
+/**
+ * Their name.
+ */
+display_name: string, 
+/**
+ * The breakout room they are in (`null`: the main room).
+ */
+room_id: string | null, } | { "type": "unmute_requested" } | { "type": "start_video_requested" } | { "type": "removed" } | { "type": "listening", 
 /**
  * The account.
  */
@@ -1240,7 +1288,17 @@ signed_in: boolean,
  * A webinar attendee the host allowed to talk: their audio (not their
  * video) reaches everyone, and everyone sees them in the list.
  */
-talk_allowed: boolean, };
+talk_allowed: boolean, 
+/**
+ * The breakout room they are in; `null` in the main room. Everyone
+ * hears and sees only those in the same room.
+ */
+breakout: string | null, 
+/**
+ * An interpreter's languages: their audio reaches only those who
+ * chose the channel of `to`.
+ */
+interpreter: LanguagePair | null, };
 
 export type HostCommand = { "action": "mute", 
 /**
@@ -1332,7 +1390,59 @@ stream_key: string,
  * Where viewers watch (shown to everyone in the meeting and
  * copyable), `http://` or `https://`.
  */
-watch_url?: string, } | { "action": "stop_streaming" };
+watch_url?: string, } | { "action": "stop_streaming" } | { "action": "set_interpreter", 
+/**
+ * Who.
+ */
+participant_id: string, 
+/**
+ * The languages, or `null` to stop interpreting.
+ */
+languages: LanguagePair | null, } | { "action": "create_breakouts", 
+/**
+ * How many.
+ */
+count: number, 
+/**
+ * How participants are spread.
+ */
+assignment: BreakoutAssignment, 
+/**
+ * The options.
+ */
+options: BreakoutOptions, } | { "action": "set_breakout_options", 
+/**
+ * The new options.
+ */
+options: BreakoutOptions, } | { "action": "add_breakout", 
+/**
+ * Its name, 1 to 64 characters.
+ */
+name: string, } | { "action": "rename_breakout", 
+/**
+ * The room.
+ */
+room_id: string, 
+/**
+ * The new name, 1 to 64 characters.
+ */
+name: string, } | { "action": "delete_breakout", 
+/**
+ * The room.
+ */
+room_id: string, } | { "action": "assign_breakout", 
+/**
+ * Who.
+ */
+participant_id: string, 
+/**
+ * The room, or `null`.
+ */
+room_id: string | null, } | { "action": "open_breakouts" } | { "action": "close_breakouts" } | { "action": "broadcast_to_breakouts", 
+/**
+ * The text, 1 to [`limits::CHAT_CHARS`](crate::limits::CHAT_CHARS) characters.
+ */
+text: string, };
 
 export type RecordingState = "off" | "starting" | "recording" | "paused";
 

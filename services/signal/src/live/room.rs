@@ -6,8 +6,10 @@
 //! The host's controls are in [`control`].
 
 mod admission;
+mod breakout;
 mod control;
 mod dial;
+mod interpretation;
 mod leases;
 mod recording;
 mod restore;
@@ -29,7 +31,7 @@ use tracing::Instrument;
 use yunhui_proto::api::{AccountStatus, JoinMode, MeetingOptions, MeetingStatus};
 use yunhui_proto::dial::CallControl;
 use yunhui_proto::limits::{CHAT_CHARS, INVITES_PER_REQUEST, VIDEO_SUBSCRIPTIONS};
-use yunhui_proto::media::{ControlError, MediaControl, MediaKind, VideoSubscriptions};
+use yunhui_proto::media::{ControlError, MediaControl, MediaKind, Routing, VideoSubscriptions};
 use yunhui_proto::signaling::{
     ChatMessage, Participant, REACTIONS, Role, ServerMessage, VideoQuality, VideoSubscription,
     WaitingParticipant,
@@ -61,6 +63,20 @@ struct Member {
     hidden: bool,
     /// Has published media: their leaving changes what others receive.
     published: bool,
+    /// Interpretation: the language channel they hear besides the original.
+    listening: Option<String>,
+}
+
+impl Member {
+    /// What the SFU passes to and from this member: their breakout room
+    /// and language channels.
+    fn routing(&self) -> Routing {
+        Routing {
+            group: self.info.breakout.clone(),
+            speaks_into: self.info.interpreter.as_ref().map(|pair| pair.to.clone()),
+            listens_to: self.listening.clone(),
+        }
+    }
 }
 
 struct Waiter {
@@ -104,6 +120,8 @@ struct RoomState {
     streaming: streaming::Streaming,
     /// A webinar's questions.
     questions: webinar::Questions,
+    /// The breakout rooms, once the host created some.
+    breakouts: Option<breakout::Session>,
 }
 
 impl RoomState {
@@ -148,6 +166,7 @@ impl RoomState {
             options: self.options.clone(),
             recording: self.recording.state,
             streaming: self.streaming.shown(),
+            languages: interpretation::languages(self),
         }
     }
 
@@ -228,6 +247,11 @@ struct Effects {
     admit: Vec<String>,
     /// Members whose subscriber connection needs a new offer.
     renegotiate: Vec<Target>,
+    /// Members whose routing (breakout room, language channels) the SFU
+    /// must bring in line with the room, before the new offers.
+    routing: Vec<String>,
+    /// A breakout timer to set.
+    timer: Option<breakout::Timer>,
 }
 
 impl Effects {
@@ -237,12 +261,16 @@ impl Effects {
         self.removed.extend(other.removed);
         self.admit.extend(other.admit);
         self.renegotiate.extend(other.renegotiate);
+        self.routing.extend(other.routing);
+        self.timer = other.timer.or(self.timer);
         self
     }
 }
 
 /// Every live room of this replica.
 pub struct Rooms {
+    /// This set itself, for the tasks it starts (breakout timers).
+    me: std::sync::Weak<Rooms>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     /// Participants in meetings per tenant (for port licences).
     tenant_participants: parking_lot::Mutex<HashMap<String, usize>>,
@@ -287,7 +315,8 @@ pub struct Joiner {
 impl Rooms {
     /// An empty set of rooms driving `media`.
     pub fn new(media: Arc<dyn MediaControl>, store: Store, metrics: Metrics) -> Arc<Self> {
-        Arc::new(Rooms {
+        Arc::new_cyclic(|me| Rooms {
+            me: me.clone(),
             rooms: Mutex::new(HashMap::new()),
             tenant_participants: parking_lot::Mutex::new(HashMap::new()),
             media,
@@ -693,6 +722,8 @@ impl Rooms {
             sharing_screen: false,
             signed_in: joiner.account_id.is_some(),
             talk_allowed: false,
+            breakout: None,
+            interpreter: None,
         };
         let mut participants = state.participants_seen_by(&info);
         if !hidden {
@@ -724,6 +755,11 @@ impl Rooms {
         for question in state.questions.seen_by(&info) {
             send(ServerMessage::Question { question });
         }
+        if let Some(breakouts) = &state.breakouts {
+            send(ServerMessage::Breakouts {
+                breakouts: Some(breakouts.shown()),
+            });
+        }
         if role == Role::Host {
             send(state.waiting_room());
         }
@@ -748,6 +784,7 @@ impl Rooms {
                 joined_seq: seq,
                 hidden,
                 published: false,
+                listening: None,
             },
         );
         // The newcomer watches everyone until it says otherwise.
@@ -906,6 +943,7 @@ impl Rooms {
                             recording: recording::Recording::default(),
                             streaming: streaming::Streaming::default(),
                             questions: webinar::Questions::default(),
+                            breakouts: None,
                         }),
                         opened: watch::Sender::new(None),
                         speaker_task: parking_lot::Mutex::new(None),
@@ -1000,7 +1038,15 @@ impl Rooms {
             removed,
             admit,
             renegotiate,
+            routing,
+            timer,
         } = effects;
+        if let Some(timer) = timer {
+            self.set_breakout_timer(room, timer);
+        }
+        let mut routing = routing;
+        routing.sort();
+        routing.dedup();
         let mut renegotiate = renegotiate;
         renegotiate.sort_by(|a, b| a.0.cmp(&b.0));
         renegotiate.dedup_by(|a, b| a.0 == b.0);
@@ -1016,9 +1062,29 @@ impl Rooms {
                 .map(|(id, kind)| self.sync_forwarding(room, id, *kind)),
         )
         .await;
+        let routed = join_all(routing.iter().map(|id| self.sync_routing(room, id))).await;
         self.renegotiate(room, renegotiate).await;
         admitted?;
+        routed.into_iter().collect::<Result<()>>()?;
         synced.into_iter().collect()
+    }
+
+    /// Brings the SFU's routing of a member in line with the room's state,
+    /// repeating (as [`Rooms::sync_forwarding`] does) if it changed meanwhile.
+    async fn sync_routing(&self, room: &Arc<Room>, participant_id: &str) -> Result<()> {
+        let wanted = |state: &RoomState| state.members.get(participant_id).map(Member::routing);
+        let Some(mut routing) = wanted(&*room.state.lock().await) else {
+            return Ok(());
+        };
+        loop {
+            self.media
+                .set_routing(&room.media_room, participant_id, routing.clone())
+                .await?;
+            match wanted(&*room.state.lock().await) {
+                Some(now) if now != routing => routing = now,
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Takes participants off the SFU (a failure is only logged: they are
@@ -1129,8 +1195,10 @@ impl Rooms {
                 participant_id: id.clone(),
             },
         );
-        if state.spotlight.as_deref() == Some(id.as_str()) {
-            state.spotlight = None;
+        breakout::forget(state, &id);
+        if state.spotlight.as_deref() == Some(id.as_str()) || member.info.interpreter.is_some() {
+            // The spotlight, or a language channel, may be gone.
+            state.spotlight = state.spotlight.take().filter(|s| *s != id);
             broadcast(state, &state.meeting_state());
         }
         let host_left = member.info.role == Role::Host;

@@ -395,6 +395,19 @@ impl Connection {
                     .dismiss_question(&room, &participant_id, &question_id)
                     .await?;
             }
+            ClientMessage::ChooseLanguage { language } => {
+                app.rooms
+                    .choose_language(&room, &participant_id, language)
+                    .await?;
+            }
+            ClientMessage::JoinBreakout { room_id } => {
+                app.rooms
+                    .join_breakout(&room, &participant_id, room_id)
+                    .await?;
+            }
+            ClientMessage::AskForHelp => {
+                app.rooms.ask_for_help(&room, &participant_id).await?;
+            }
             ClientMessage::Invite { account_ids } => {
                 app.rooms
                     .invite(&room, &participant_id, account_ids)
@@ -571,6 +584,9 @@ fn message_type(message: &ClientMessage) -> &'static str {
         ClientMessage::Ask { .. } => "ask",
         ClientMessage::AnswerQuestion { .. } => "answer_question",
         ClientMessage::DismissQuestion { .. } => "dismiss_question",
+        ClientMessage::ChooseLanguage { .. } => "choose_language",
+        ClientMessage::JoinBreakout { .. } => "join_breakout",
+        ClientMessage::AskForHelp => "ask_for_help",
         ClientMessage::Invite { .. } => "invite",
         ClientMessage::Dial { .. } => "dial",
         ClientMessage::Listen { .. } => "listen",

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 use parking_lot::Mutex;
-use yunhui_proto::media::{ControlError, MediaControl, MediaKind, NodeStats, VideoSubscriptions};
+use yunhui_proto::media::{
+    ControlError, MediaControl, MediaKind, NodeStats, Routing, VideoSubscriptions,
+};
 
 use super::nodes::{NodeTable, NodeView};
 use super::{Load, NodeId, RoomRequirements, admit_participant, place};
@@ -249,6 +251,17 @@ impl MediaControl for PlacedMedia {
     ) -> Result<(), ControlError> {
         self.route(room)?
             .set_video_subscriptions(room, participant, subscriptions)
+            .await
+    }
+
+    async fn set_routing(
+        &self,
+        room: &str,
+        participant: &str,
+        routing: Routing,
+    ) -> Result<(), ControlError> {
+        self.route(room)?
+            .set_routing(room, participant, routing)
             .await
     }
 

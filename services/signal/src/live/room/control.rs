@@ -14,8 +14,8 @@ use yunhui_proto::signaling::{HostCommand, Role, ServerMessage};
 use super::recording::Change;
 use super::streaming;
 use super::{
-    Effects, Outbound, Room, RoomState, Rooms, broadcast, forward, rename, send_to, tell_update,
-    webinar,
+    Effects, Outbound, Room, RoomState, Rooms, breakout, broadcast, forward, interpretation,
+    rename, send_to, tell_update, webinar,
 };
 use crate::accounts::check_display_name;
 use crate::error::{Error, Result};
@@ -49,6 +49,16 @@ pub fn describe(command: &HostCommand) -> &'static str {
         HostCommand::StopRecording => "stop the recording",
         HostCommand::StartStreaming { .. } => "stream the meeting live",
         HostCommand::StopStreaming => "stop the live stream",
+        HostCommand::SetInterpreter { .. } => "assign interpreters",
+        HostCommand::CreateBreakouts { .. } => "create breakout rooms",
+        HostCommand::SetBreakoutOptions { .. } => "change the breakout options",
+        HostCommand::AddBreakout { .. } => "add a breakout room",
+        HostCommand::RenameBreakout { .. } => "rename a breakout room",
+        HostCommand::DeleteBreakout { .. } => "delete a breakout room",
+        HostCommand::AssignBreakout { .. } => "assign breakout rooms",
+        HostCommand::OpenBreakouts => "open the breakout rooms",
+        HostCommand::CloseBreakouts => "close the breakout rooms",
+        HostCommand::BroadcastToBreakouts { .. } => "broadcast to the breakout rooms",
     }
 }
 
@@ -73,12 +83,18 @@ impl Rooms {
         let options = {
             let state = room.state.lock().await;
             check_host(&state, participant_id, &command)?;
-            if let HostCommand::SetOptions { options } = &command
-                && options.webinar != state.options.webinar
-            {
-                return Err(Error::InvalidInput(
-                    "a meeting is made a webinar when it is scheduled, not during it".into(),
-                ));
+            if let HostCommand::SetOptions { options } = &command {
+                if options.webinar != state.options.webinar {
+                    return Err(Error::InvalidInput(
+                        "a meeting is made a webinar when it is scheduled, not during it".into(),
+                    ));
+                }
+                if options.interpretation != state.options.interpretation {
+                    return Err(Error::InvalidInput(
+                        "interpretation is chosen when the meeting is created, not during it"
+                            .into(),
+                    ));
+                }
             }
             options_to_save(&state, &command)
         };
@@ -325,6 +341,38 @@ impl Rooms {
                     .outbox
                     .send(Outbound::Close("turned away by the host".into()));
                 self.tell_hosts(state, state.waiting_room());
+            }
+            HostCommand::SetInterpreter {
+                participant_id: who,
+                languages,
+            } => {
+                effects = interpretation::set_interpreter(state, &who, languages)?;
+            }
+            HostCommand::CreateBreakouts {
+                count,
+                assignment,
+                options,
+            } => breakout::create(state, count, assignment, options)?,
+            HostCommand::SetBreakoutOptions { options } => {
+                effects = breakout::set_options(state, options)?;
+            }
+            HostCommand::AddBreakout { name } => breakout::add(state, &name)?,
+            HostCommand::RenameBreakout { room_id, name } => {
+                breakout::rename(state, &room_id, &name)?;
+            }
+            HostCommand::DeleteBreakout { room_id } => {
+                effects = breakout::delete(state, &room_id)?;
+            }
+            HostCommand::AssignBreakout {
+                participant_id: who,
+                room_id,
+            } => {
+                effects = breakout::assign(state, &who, room_id.as_deref())?;
+            }
+            HostCommand::OpenBreakouts => effects = breakout::open(state)?,
+            HostCommand::CloseBreakouts => effects = breakout::close(state)?,
+            HostCommand::BroadcastToBreakouts { text } => {
+                breakout::broadcast_message(state, participant_id, &text)?;
             }
             HostCommand::StartRecording
             | HostCommand::PauseRecording

@@ -17,7 +17,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
-use yunhui_proto::media::VideoSubscriptions;
+use yunhui_proto::media::{Routing, VideoSubscriptions};
 use yunhui_proto::signaling::ServerMessage;
 
 use super::{Outbound, Outbox, Room, Rooms};
@@ -88,7 +88,7 @@ impl Rooms {
             // Its node still has it and stays: nothing was lost.
             return;
         }
-        let members: Vec<(String, Option<VideoSubscriptions>, Outbox)> = {
+        let members: Vec<(String, Option<VideoSubscriptions>, Routing, Outbox)> = {
             let state = room.state.lock().await;
             if state.closed.is_some() {
                 return;
@@ -110,7 +110,12 @@ impl Rooms {
                                     .map(|(publisher, quality)| (publisher.clone(), *quality))
                                     .collect(),
                             });
-                    (member.info.id.clone(), subscriptions, member.outbox.clone())
+                    (
+                        member.info.id.clone(),
+                        subscriptions,
+                        member.routing(),
+                        member.outbox.clone(),
+                    )
                 })
                 .collect()
         };
@@ -118,7 +123,7 @@ impl Rooms {
             tracing::warn!(%error, "cannot open the room on the restarted SFU");
             return;
         }
-        for (id, subscriptions, _) in &members {
+        for (id, subscriptions, routing, _) in &members {
             // Someone who joined after the restart is on the node already.
             let _ = self.media.remove_participant(&room.media_room, id).await;
             if let Err(error) = self.media.add_participant(&room.media_room, id).await {
@@ -133,8 +138,16 @@ impl Rooms {
             {
                 tracing::warn!(%error, participant = %id, "cannot restore video subscriptions");
             }
+            if *routing != Routing::default()
+                && let Err(error) = self
+                    .media
+                    .set_routing(&room.media_room, id, routing.clone())
+                    .await
+            {
+                tracing::warn!(%error, participant = %id, "cannot restore the routing");
+            }
         }
-        for (_, _, outbox) in &members {
+        for (_, _, _, outbox) in &members {
             let _ = outbox.send(Outbound::Message(ServerMessage::MediaRestart));
         }
         tracing::info!(

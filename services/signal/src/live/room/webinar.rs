@@ -442,6 +442,8 @@ mod tests {
             sharing_screen: false,
             signed_in: false,
             talk_allowed: false,
+            breakout: None,
+            interpreter: None,
         }
     }
 
