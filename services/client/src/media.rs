@@ -1304,6 +1304,8 @@ pub struct Subscriber {
     pc: Mutex<Arc<dyn PeerConnection>>,
     udp_bind: String,
     events: SubscriberEvents,
+    /// Peer connections built so far: 1, plus one per reconnect.
+    connections: AtomicU64,
 }
 
 impl Subscriber {
@@ -1320,6 +1322,7 @@ impl Subscriber {
             pc: Mutex::new(pc),
             udp_bind: udp_bind.to_owned(),
             events,
+            connections: AtomicU64::new(1),
         })
     }
 
@@ -1328,8 +1331,16 @@ impl Subscriber {
     pub async fn reconnect(&self, ice: &IceOptions) -> Result<(), MediaError> {
         let pc = build_pc(&self.udp_bind, true, ice, Arc::new(self.events.clone())).await?;
         let old = std::mem::replace(&mut *self.pc.lock(), pc);
+        self.connections.fetch_add(1, Ordering::Relaxed);
         let _ = old.close().await;
         Ok(())
+    }
+
+    /// How many peer connections this subscriber has had: 1 until a
+    /// reconnect replaces it. Renegotiations (tracks added or removed) keep
+    /// the same one.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     fn pc(&self) -> Arc<dyn PeerConnection> {

@@ -30,6 +30,18 @@ export interface Inspection {
   dials?: Record<string, { target: string; state: string; reason?: string; participantId?: string }>;
   /** The call ringing this browser, while it rings. */
   incomingCall?: { callId: string; meetingNumber: string; inviter: string } | null;
+  /** Which subscriber connection `subscriberPc` is (a new id only when the connection is replaced). */
+  subscriberPcId?: string;
+  /** The remote tracks this page receives now, by publisher (a track the SFU took away is gone from its stream). */
+  receivedTracks?: () => { participantId: string; kind: string; trackId: string; muted: boolean }[];
+  /** What each remote participant's audio is played at now, after its gain: RMS 0..1 of the loudest block of the last two seconds. */
+  playedLevels?: () => Record<string, number>;
+  /** The gain each remote participant's audio is played at now (interpretation). */
+  playbackGains?: () => Record<string, number>;
+  /** Interpretation: the language channel this page hears now besides the original (`null`: the original only). */
+  languageChannel?: string | null;
+  /** The meeting's breakout rooms as the server last described them. */
+  breakouts?: unknown;
 }
 
 declare global {

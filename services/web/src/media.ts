@@ -57,9 +57,15 @@ export async function openLocalMedia(): Promise<MediaStream> {
   return new MediaStream();
 }
 
+/** Names this page's subscriber connections, so a page can tell a new one from a renegotiated one. */
+let subscriberCount = 0;
+const pageTag = Math.random().toString(36).slice(2, 8);
+
 export class MeetingMedia {
   publisherPc: RTCPeerConnection;
   subscriberPc: RTCPeerConnection;
+  /** Which subscriber connection `subscriberPc` is: a new one gets a new id (media restart); renegotiation keeps it. */
+  subscriberPcId: string;
   /** Subscriber offers are answered strictly one after another. */
   private subscriberWork: Promise<void> = Promise.resolve();
   private closed = false;
@@ -85,6 +91,7 @@ export class MeetingMedia {
   ) {
     this.publisherPc = this.newConnection();
     this.subscriberPc = this.newConnection();
+    this.subscriberPcId = `${pageTag}-${++subscriberCount}`;
     this.listenForTracks();
   }
 
@@ -227,6 +234,7 @@ export class MeetingMedia {
     this.subscriberPc.close();
     this.publisherPc = this.newConnection();
     this.subscriberPc = this.newConnection();
+    this.subscriberPcId = `${pageTag}-${++subscriberCount}`;
     this.videoSender = null;
     this.listenForTracks();
     this.subscriberWork = Promise.resolve();

@@ -6,15 +6,26 @@
 // host_panel, chat_panel, qa_panel, self_controls, recording_controls,
 // streaming_controls, screen_share, ask_dialog. In a webinar (webinar.ts) an
 // attendee sends nothing until the host allows them to talk, and then only
-// their microphone; the Q&A tab shows.
+// their microphone; the Q&A tab shows. With interpretation the
+// Interpretation tab shows (interpretation_panel) and every remote
+// participant plays at the gain `interpretation.ts` gives them
+// (audio_playback). With breakout rooms the gallery shows only those in
+// one's own room (breakouts.ts), the banner above it offers the moves
+// (breakout_banner), and hosts get the Breakouts tab (breakout_manager).
 
 import { askChoice, askText } from "./ask_dialog";
+import { AudioPlayback } from "./audio_playback";
+import { BreakoutBanner } from "./breakout_banner";
+import { BreakoutManager } from "./breakout_manager";
+import { roomName, sameRoom, type BreakoutState } from "./breakouts";
 import { ChatPanel } from "./chat_panel";
 import { playChime } from "./chime";
 import { formatMeetingNumber, h, show } from "./dom";
 import type { MeetingExit } from "./farewell";
 import { HostPanel, type MeetingState } from "./host_panel";
 import { exposeForInspection } from "./inspection";
+import { playbackGain } from "./interpretation";
+import { InterpretationPanel } from "./interpretation_panel";
 import { MeetingMedia, openLocalMedia } from "./media";
 import { ParticipantList, type ListView } from "./participant_list";
 import { ParticipantTile, icon, icons } from "./participant_tile";
@@ -42,13 +53,19 @@ export interface MeetingRoomOptions {
 
 const LEAVE_ACK_TIMEOUT_MS = 1500;
 
-type SidebarTab = "participants" | "chat" | "qa";
+type SidebarTab = "participants" | "chat" | "qa" | "interpretation" | "breakouts";
 
 export class MeetingRoom {
   private readonly participants = new Map<string, Participant>();
   private readonly tiles = new Map<string, ParticipantTile>();
   /** Remote streams that arrived before their participant's tile. */
   private readonly pendingStreams = new Map<string, MediaStream>();
+  /** Every remote participant's stream (the SFU keeps its track set current). */
+  private readonly remoteStreams = new Map<string, MediaStream>();
+  private readonly playback = new AudioPlayback();
+  private breakouts: BreakoutState | null = null;
+  /** The room names the participant list was last drawn with. */
+  private listedBreakoutNames = "{}";
   private readonly media: MeetingMedia;
   private readonly selfId: string;
   private activeSpeaker: string | null = null;
@@ -104,10 +121,17 @@ export class MeetingRoom {
   private readonly participantsTab = h("button", { type: "button", role: "tab", testid: "tab-participants" });
   private readonly chatTab = h("button", { type: "button", role: "tab", testid: "tab-chat" });
   private readonly qaTab = h("button", { type: "button", role: "tab", testid: "tab-qa" });
+  private readonly interpretationTab = h("button", { type: "button", role: "tab", testid: "tab-interpretation" }, "Interpretation 传译");
+  private readonly breakoutsTab = h("button", { type: "button", role: "tab", testid: "tab-breakouts" });
   private readonly participantsPane: HTMLElement;
   private readonly chatPane: HTMLElement;
   private readonly qaPane: HTMLElement;
+  private readonly interpretationPane: HTMLElement;
+  private readonly breakoutsPane: HTMLElement;
   private readonly qa: QaPanel;
+  private readonly interpretation: InterpretationPanel;
+  private readonly breakoutBanner: BreakoutBanner;
+  private readonly breakoutManager: BreakoutManager;
   private readonly endButton = h(
     "button",
     { class: "control danger", testid: "end-meeting", type: "button" },
@@ -134,7 +158,7 @@ export class MeetingRoom {
     this.media = new MeetingMedia(
       channel,
       (participantId, stream) => this.attachRemoteStream(participantId, stream),
-      (media) => exposeForInspection({ publisherPc: media.publisherPc, subscriberPc: media.subscriberPc }),
+      (media) => exposeForInspection({ publisherPc: media.publisherPc, subscriberPc: media.subscriberPc, subscriberPcId: media.subscriberPcId }),
       joined.ice_servers,
     );
     this.participantList = new ParticipantList(this.selfId, {
@@ -172,6 +196,22 @@ export class MeetingRoom {
     this.qa = new QaPanel((message) => this.channel.send(message));
     this.qaPane = h("div", { class: "pane", role: "tabpanel", testid: "qa-pane" }, this.qa.root);
     this.qaTab.hidden = true;
+    this.interpretation = new InterpretationPanel(
+      (message) => this.channel.send(message),
+      (command) => this.sendHost(command),
+      () => this.applyGains(),
+    );
+    this.interpretationPane = h("div", { class: "pane", role: "tabpanel", testid: "interpretation-pane" }, this.interpretation.root);
+    this.interpretationTab.hidden = true;
+    this.breakoutBanner = new BreakoutBanner((message) => this.channel.send(message));
+    this.breakoutManager = new BreakoutManager(
+      (command) => this.sendHost(command),
+      (message) => this.channel.send(message),
+      () => this.renderBreakoutsTab(),
+    );
+    this.breakoutsPane = h("div", { class: "pane", role: "tabpanel", testid: "breakouts-pane" }, this.breakoutManager.root);
+    this.breakoutsTab.hidden = true;
+    this.renderBreakoutsTab();
 
     show(root, this.render(joined));
     for (const participant of joined.participants) this.upsertParticipant(participant);
@@ -183,8 +223,17 @@ export class MeetingRoom {
       meetingNumber: joined.meeting_number,
       publisherPc: this.media.publisherPc,
       subscriberPc: this.media.subscriberPc,
+      subscriberPcId: this.media.subscriberPcId,
       participants: () => [...this.participants.values()],
       state: "joined",
+      receivedTracks: () =>
+        [...this.remoteStreams].flatMap(([participantId, stream]) =>
+          stream.getTracks().map((track) => ({ participantId, kind: track.kind, trackId: track.id, muted: track.muted })),
+        ),
+      playedLevels: () => this.playback.levels(),
+      playbackGains: () => this.playback.playingGains(),
+      languageChannel: null,
+      breakouts: null,
     });
 
     channel.onClose(() => this.exit({ kind: "disconnected" }));
@@ -197,6 +246,8 @@ export class MeetingRoom {
     this.participantsTab.addEventListener("click", () => this.showTab("participants"));
     this.chatTab.addEventListener("click", () => this.showTab("chat"));
     this.qaTab.addEventListener("click", () => this.showTab("qa"));
+    this.interpretationTab.addEventListener("click", () => this.showTab("interpretation"));
+    this.breakoutsTab.addEventListener("click", () => this.showTab("breakouts"));
     this.lockBadge.hidden = true;
     const leaveButton = h(
       "button",
@@ -247,14 +298,24 @@ export class MeetingRoom {
       h(
         "main",
         { class: "meeting-body" },
-        this.gallery,
+        h("div", { class: "stage" }, this.breakoutBanner.root, this.gallery),
         h(
           "aside",
           { class: "sidebar" },
-          h("div", { class: "tabs", role: "tablist" }, this.participantsTab, this.chatTab, this.qaTab),
+          h(
+            "div",
+            { class: "tabs", role: "tablist" },
+            this.participantsTab,
+            this.chatTab,
+            this.qaTab,
+            this.interpretationTab,
+            this.breakoutsTab,
+          ),
           this.participantsPane,
           this.chatPane,
           this.qaPane,
+          this.interpretationPane,
+          this.breakoutsPane,
         ),
       ),
       this.notice,
@@ -330,6 +391,7 @@ export class MeetingRoom {
           options: message.options,
           recording: message.recording,
           streaming: message.streaming,
+          languages: message.languages,
         };
         this.hostPanel.update(this.meetingState);
         this.renderRoleDependent();
@@ -343,6 +405,19 @@ export class MeetingRoom {
       case "question":
         this.qa.add(message.question);
         this.renderQaTab();
+        break;
+      case "breakouts":
+        this.breakouts = message.breakouts;
+        exposeForInspection({ breakouts: message.breakouts });
+        this.renderBreakouts();
+        this.updateLayout();
+        break;
+      case "breakout_broadcast":
+        this.breakoutBanner.showBroadcast(message.from_name, message.text);
+        break;
+      case "help_requested":
+        this.breakoutManager.helpRequested(message.participant_id, message.display_name, message.room_id);
+        this.say(`${message.display_name} asks for help in ${roomName(this.breakouts, message.room_id)}. ${message.display_name} 请求帮助。`);
         break;
       case "reaction":
         this.tiles.get(message.participant_id)?.showReaction(message.emoji);
@@ -405,12 +480,14 @@ export class MeetingRoom {
       spotlight: this.meetingState?.spotlight ?? null,
       allowRename: this.meetingState?.options.allow_rename ?? true,
       webinar: this.meetingState?.options.webinar ?? false,
+      breakoutNames: Object.fromEntries((this.breakouts?.rooms ?? []).map((room) => [room.id, room.name])),
     };
   }
 
   private upsertParticipant(participant: Participant): void {
     const wasHost = this.selfIsHost;
     const wasRole = this.participants.get(this.selfId)?.role;
+    const wasRoom = this.participants.get(this.selfId)?.breakout ?? null;
     this.participants.set(participant.id, participant);
     const isSelf = participant.id === this.selfId;
     let tile = this.tiles.get(participant.id);
@@ -440,6 +517,10 @@ export class MeetingRoom {
     }
     this.chat.setParticipants([...this.participants.values()]);
     if (isSelf) this.startMediaWhenAllowed();
+    if (isSelf && (participant.breakout ?? null) !== wasRoom) this.say(`You are now in ${roomName(this.breakouts, participant.breakout)}. 您已进入 ${roomName(this.breakouts, participant.breakout)}。`);
+    this.applyGains();
+    this.renderInterpretation();
+    this.renderBreakouts();
     if (isSelf && (wasHost !== this.selfIsHost || wasRole !== participant.role)) {
       if (this.selfIsHost) this.say("You are now the host. 您已成为主持人。");
       this.renderRoleDependent();
@@ -453,12 +534,47 @@ export class MeetingRoom {
   private participantLeft(participantId: string): void {
     this.participants.delete(participantId);
     this.pendingStreams.delete(participantId);
+    this.remoteStreams.delete(participantId);
+    this.playback.remove(participantId);
     this.tiles.get(participantId)?.detach();
     this.tiles.delete(participantId);
     this.participantList.remove(participantId);
     this.chat.setParticipants([...this.participants.values()]);
     if (this.activeSpeaker === participantId) this.activeSpeaker = null;
+    this.renderInterpretation();
+    this.renderBreakouts();
     this.updateLayout();
+  }
+
+  /** Plays everyone at the gain the interpretation rules give them for this listener's channel. */
+  private applyGains(): void {
+    const listening = this.interpretation.listening;
+    for (const participant of this.participants.values()) {
+      if (participant.id !== this.selfId) this.playback.setGain(participant.id, playbackGain(listening, participant));
+    }
+    exposeForInspection({ languageChannel: listening.channel });
+  }
+
+  private renderInterpretation(): void {
+    const on = this.meetingState?.options.interpretation ?? false;
+    this.interpretationTab.hidden = !on;
+    if (!on && this.tab === "interpretation") this.showTab("participants");
+    if (on) this.interpretation.update([...this.participants.values()], this.meetingState?.languages ?? [], this.selfIsHost);
+  }
+
+  private renderBreakouts(): void {
+    const self = this.participants.get(this.selfId);
+    const manages = this.selfIsHost && !(this.meetingState?.options.webinar ?? false);
+    this.breakoutsTab.hidden = !manages;
+    if (!manages && this.tab === "breakouts") this.showTab("participants");
+    this.breakoutBanner.update(this.breakouts, self);
+    if (manages) this.breakoutManager.update(this.breakouts, [...this.participants.values()], self);
+    // The list tags people with their room's name: redraw it when names change.
+    const view = this.listView;
+    const names = JSON.stringify(view.breakoutNames);
+    if (names === this.listedBreakoutNames) return;
+    this.listedBreakoutNames = names;
+    for (const participant of this.participants.values()) this.participantList.render(participant, view);
   }
 
   /** Everything that depends on the viewer's role or the meeting's state. */
@@ -480,6 +596,9 @@ export class MeetingRoom {
     this.gallery.classList.toggle("hide-avatars", state?.options.hide_avatars ?? false);
     this.chat.setPolicy({ allowChat: state?.options.allow_chat ?? true, selfIsHost: isHost, webinar: state?.options.webinar ?? false });
     this.qaTab.hidden = !(state?.options.webinar ?? false);
+    this.renderInterpretation();
+    this.renderBreakouts();
+    this.applyGains();
     this.qa.setViewer(this.selfId, answersQuestions(this.participants.get(this.selfId)));
     this.renderQaTab();
     if (!isHost) this.hostPanel.setWaiting([]);
@@ -504,8 +623,14 @@ export class MeetingRoom {
   private updateLayout(): void {
     this.listCount.textContent = `(${this.participants.size})`;
     this.participantsTab.replaceChildren(...this.tabLabel("Participants 参会者", this.waiting.length));
+    // Only those in one's own room (breakout rooms; the main room is null) are shown.
+    const self = this.participants.get(this.selfId);
+    const shown = [...this.tiles.keys()].filter((id) => {
+      const p = this.participants.get(id);
+      return !self || !p || sameRoom(p, self);
+    });
     const layout = computeLayout({
-      order: [...this.tiles.keys()].sort((a, b) => (a === this.selfId ? -1 : b === this.selfId ? 1 : 0)),
+      order: shown.sort((a, b) => (a === this.selfId ? -1 : b === this.selfId ? 1 : 0)),
       selfId: this.selfId,
       mode: this.layoutMode,
       page: this.galleryPage,
@@ -589,7 +714,11 @@ export class MeetingRoom {
     this.participantsPane.hidden = tab !== "participants";
     this.chatPane.hidden = tab !== "chat";
     this.qaPane.hidden = tab !== "qa";
+    this.interpretationPane.hidden = tab !== "interpretation";
+    this.breakoutsPane.hidden = tab !== "breakouts";
     this.qaTab.setAttribute("aria-selected", String(tab === "qa"));
+    this.interpretationTab.setAttribute("aria-selected", String(tab === "interpretation"));
+    this.breakoutsTab.setAttribute("aria-selected", String(tab === "breakouts"));
     this.participantsTab.setAttribute("aria-selected", String(tab === "participants"));
     this.chatTab.setAttribute("aria-selected", String(tab === "chat"));
     if (tab === "chat") this.unreadChat = 0;
@@ -601,6 +730,14 @@ export class MeetingRoom {
     this.qaTab.replaceChildren(
       document.createTextNode("Q&A 问答"),
       open > 0 ? h("span", { class: "pill", testid: "qa-open" }, String(open)) : "",
+    );
+  }
+
+  private renderBreakoutsTab(): void {
+    const help = this.breakoutManager.helpCount();
+    this.breakoutsTab.replaceChildren(
+      document.createTextNode("Breakouts 分组讨论"),
+      help > 0 ? h("span", { class: "pill", testid: "help-count", title: "Help requests 求助" }, String(help)) : "",
     );
   }
 
@@ -629,6 +766,10 @@ export class MeetingRoom {
   }
 
   private attachRemoteStream(participantId: string, stream: MediaStream): void {
+    if (participantId !== this.selfId) {
+      this.remoteStreams.set(participantId, stream);
+      this.playback.attach(participantId, stream);
+    }
     const tile = this.tiles.get(participantId);
     if (tile && participantId !== this.selfId) tile.attachRemoteStream(stream);
     else this.pendingStreams.set(participantId, stream);
@@ -795,6 +936,8 @@ export class MeetingRoom {
     clearTimeout(this.noticeTimer);
     this.screenShare.close();
     this.media.close();
+    this.playback.close();
+    this.breakoutBanner.close();
     for (const tile of this.tiles.values()) tile.detach();
     for (const dialog of document.querySelectorAll("dialog.ask-dialog")) dialog.remove();
     this.channel.close();

@@ -3,6 +3,7 @@
 // mute / ask to unmute and lower hand inline, the rest in a "More" menu.
 
 import { h } from "./dom";
+import { interpreterBadge } from "./interpretation";
 import { icon, icons } from "./participant_tile";
 import type { HostCommand, Participant } from "./proto";
 import { ROLE_TAGS, roleActions } from "./webinar";
@@ -24,6 +25,8 @@ export interface ListView {
   allowRename: boolean;
   /** A webinar: the host's menu also moves people between panel and audience. */
   webinar: boolean;
+  /** Breakout room names by id (a participant in one is tagged with it). */
+  breakoutNames: Record<string, string>;
 }
 
 interface MenuItem {
@@ -95,6 +98,8 @@ export class ParticipantList {
         "data-video-enabled": String(p.video_enabled),
         "data-hand-raised": String(p.hand_raised),
         "data-sharing-screen": String(p.sharing_screen),
+        "data-interpreter": p.interpreter ? `${p.interpreter.from}-${p.interpreter.to}` : "",
+        "data-breakout": p.breakout ?? "",
       },
       h(
         "span",
@@ -103,6 +108,8 @@ export class ParticipantList {
         isSelf ? h("span", { class: "tag" }, "You 我") : null,
         ROLE_TAGS[p.role] ? h("span", { class: `tag ${p.role}`, testid: "role-tag" }, ROLE_TAGS[p.role] ?? "") : null,
         p.talk_allowed ? h("span", { class: "tag talk", testid: "talk-tag" }, "May talk 可发言") : null,
+        p.interpreter ? h("span", { class: "tag interpreter", testid: "interpreter-tag" }, interpreterBadge(p.interpreter)) : null,
+        p.breakout ? h("span", { class: "tag breakout", testid: "breakout-tag" }, view.breakoutNames[p.breakout] ?? p.breakout) : null,
         p.signed_in ? null : h("span", { class: "tag guest" }, "Guest 访客"),
       ),
       h("span", { class: "states" }, ...this.stateIcons(p)),

@@ -3,6 +3,7 @@
 // highlight, spotlight, and reactions that float up for a few seconds.
 
 import { h } from "./dom";
+import { interpreterBadge } from "./interpretation";
 import type { Participant } from "./proto";
 
 export const icons = {
@@ -45,6 +46,7 @@ export class ParticipantTile {
   private readonly camBadge: HTMLElement;
   private readonly handBadge: HTMLElement;
   private readonly shareBadge: HTMLElement;
+  private readonly interpreterTag: HTMLElement;
   private readonly reactions: HTMLElement;
   private attachedTrackIds = "";
 
@@ -52,16 +54,20 @@ export class ParticipantTile {
     participant: Participant,
     readonly isSelf: boolean,
   ) {
-    // Own preview is always muted (no echo); remote sound plays via <audio>.
+    // Own preview is always muted (no echo). Remote sound plays through
+    // Web Audio at the volume interpretation gives it (`audio_playback.ts`);
+    // the <audio> element only keeps the remote track flowing into it.
     this.video = h("video", { autoplay: true, playsinline: true, muted: true });
     this.video.muted = true;
-    this.audio = h("audio", { autoplay: true });
+    this.audio = h("audio", { autoplay: true, muted: true });
+    this.audio.muted = true;
     this.avatar = h("div", { class: "avatar" });
     this.nameLabel = h("span", { class: "name" });
     this.micBadge = h("span", { class: "badge mic", title: "Microphone muted 已静音" }, icon(icons.micOff));
     this.camBadge = h("span", { class: "badge cam", title: "Camera off 摄像头已关闭" }, icon(icons.camOff));
     this.handBadge = h("span", { class: "badge hand", title: "Hand raised 已举手", testid: "hand-badge" }, icon(icons.hand));
     this.shareBadge = h("span", { class: "badge share", title: "Sharing screen 正在共享屏幕" }, icon(icons.share));
+    this.interpreterTag = h("span", { class: "tag interpreter", testid: "interpreter-badge" });
     this.reactions = h("div", { class: "reactions", "aria-live": "polite", testid: "tile-reactions" });
     this.root = h(
       "div",
@@ -70,7 +76,7 @@ export class ParticipantTile {
       this.audio,
       this.avatar,
       this.reactions,
-      h("div", { class: "caption" }, this.handBadge, this.shareBadge, this.micBadge, this.camBadge, this.nameLabel),
+      h("div", { class: "caption" }, this.handBadge, this.shareBadge, this.micBadge, this.camBadge, this.nameLabel, this.interpreterTag),
     );
     if (isSelf) this.root.dataset.self = "true";
     this.update(participant);
@@ -91,6 +97,10 @@ export class ParticipantTile {
     this.handBadge.hidden = !participant.hand_raised;
     this.shareBadge.hidden = !participant.sharing_screen;
     this.root.classList.toggle("camera-off", !participant.video_enabled);
+    this.root.dataset.interpreter = participant.interpreter ? `${participant.interpreter.from}-${participant.interpreter.to}` : "";
+    this.root.dataset.breakout = participant.breakout ?? "";
+    this.interpreterTag.hidden = !participant.interpreter;
+    this.interpreterTag.textContent = participant.interpreter ? interpreterBadge(participant.interpreter) : "";
   }
 
   /** Shown large, in focus for everyone (the host's spotlight). */

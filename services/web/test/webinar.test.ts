@@ -18,6 +18,8 @@ function person(role: Participant["role"], talk_allowed = false): Participant {
     sharing_screen: false,
     signed_in: false,
     talk_allowed,
+    breakout: null,
+    interpreter: null,
   };
 }
 

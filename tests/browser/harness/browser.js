@@ -190,6 +190,43 @@ export class Participant {
     throw new Error(`${this.name} receives no ${kind} from ${publisherId} within ${timeoutMs} ms: ${JSON.stringify(before)}`);
   }
 
+  /**
+   * Ids of the participants this page receives a `kind` ("audio" or
+   * "video") track from now, sorted (`window.yunhui.receivedTracks`: a
+   * track the SFU took away in a renegotiation is gone from its stream).
+   */
+  receivingFrom(kind) {
+    return this.page.evaluate(
+      (kind) => [...new Set(window.yunhui.receivedTracks().filter((t) => t.kind === kind).map((t) => t.participantId))].sort(),
+      kind,
+    );
+  }
+
+  /** What this page plays of each remote participant now, after its gain (`window.yunhui.playedLevels`, RMS 0..1). */
+  playedLevels() {
+    return this.page.evaluate(() => window.yunhui.playedLevels());
+  }
+
+  /** The gain this page plays each remote participant at (`window.yunhui.playbackGains`). */
+  playbackGains() {
+    return this.page.evaluate(() => window.yunhui.playbackGains());
+  }
+
+  /**
+   * Polls `probe()` (async) until `accept(value)` holds; returns that value.
+   * Throws, naming `what` and the last value, after `timeoutMs`.
+   */
+  async eventually(what, probe, accept, { timeoutMs = 20_000, everyMs = 300 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let value;
+    while (Date.now() < deadline) {
+      value = await probe();
+      if (accept(value)) return value;
+      await sleep(everyMs);
+    }
+    throw new Error(`${this.name}: ${what} not within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+  }
+
   diagnostics() {
     return `--- ${this.name} console ---\n${this.console.slice(-30).join("\n")}\n--- ${this.name} frames ---\n${this.serverFrames
       .slice(-15)
