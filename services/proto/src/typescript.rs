@@ -74,6 +74,11 @@ pub fn definitions() -> String {
         signaling::ChatMessage::decl(),
         signaling::Question::decl(),
         signaling::Answer::decl(),
+        signaling::LanguagePair::decl(),
+        signaling::BreakoutAssignment::decl(),
+        signaling::BreakoutOptions::decl(),
+        signaling::BreakoutRoom::decl(),
+        signaling::Breakouts::decl(),
     ];
     let mut out = String::from(
         "// Generated from services/proto by `UPDATE_PROTO_TS=1 cargo test -p yunhui-proto --test typescript`.\n\

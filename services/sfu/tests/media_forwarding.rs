@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use yunhui_client::media::{PublishOptions, Publisher, Subscriber, SyntheticMedia, TrackKind};
-use yunhui_proto::media::{VideoQuality, VideoSubscriptions};
+use yunhui_proto::media::{Routing, VideoQuality, VideoSubscriptions};
 use yunhui_sfu::control::{ControlError, InProcessControl, MediaControl, MediaKind};
 use yunhui_sfu::{Sfu, SfuConfig};
 
@@ -174,6 +174,70 @@ async fn run_meeting(control: Arc<dyn MediaControl>, sfu: &Sfu, check_pli: bool)
         .await;
     }
 
+    // Routing: an interpreter's audio goes to their channel only; a
+    // breakout room cuts a subscriber off from the main room. Each takes
+    // a new offer on the same subscriber PC.
+    control
+        .set_routing(
+            ROOM,
+            "alice",
+            Routing {
+                speaks_into: Some("en".into()),
+                ..Routing::default()
+            },
+        )
+        .await
+        .expect("alice interprets into en");
+    control
+        .set_routing(
+            ROOM,
+            "carol",
+            Routing {
+                listens_to: Some("en".into()),
+                ..Routing::default()
+            },
+        )
+        .await
+        .expect("carol listens to en");
+    renegotiate(control.as_ref(), "bob", &bob).await;
+    assert_eq!(
+        control.subscribe_offer(ROOM, "carol").await.expect("carol"),
+        None,
+        "carol, on the channel, keeps alice's audio"
+    );
+    assert!(
+        stops(&audio).await,
+        "bob still gets the interpreter's audio"
+    );
+    assert!(!stops(&video).await, "bob lost the interpreter's video");
+    control
+        .set_routing(
+            ROOM,
+            "carol",
+            Routing {
+                group: Some("breakout-1".into()),
+                ..Routing::default()
+            },
+        )
+        .await
+        .expect("carol goes into a breakout room");
+    renegotiate(control.as_ref(), "carol", &carol).await;
+    let carol_video = carol.track("alice", TrackKind::Video).expect("video");
+    assert!(stops(&carol_video).await, "carol still gets the main room");
+    for p in ["alice", "carol"] {
+        control
+            .set_routing(ROOM, p, Routing::default())
+            .await
+            .expect("back");
+    }
+    renegotiate(control.as_ref(), "bob", &bob).await;
+    renegotiate(control.as_ref(), "carol", &carol).await;
+    assert!(!stops(&audio).await, "bob's audio did not come back");
+    assert!(
+        !stops(&carol_video).await,
+        "carol's video did not come back"
+    );
+
     let node = control.node_stats().await.expect("stats");
     assert_eq!(node.rooms, 1);
     assert_eq!(node.participants, 3);
@@ -198,6 +262,31 @@ async fn run_meeting(control: Arc<dyn MediaControl>, sfu: &Sfu, check_pli: bool)
     alice.close().await;
     bob.close().await;
     carol.close().await;
+}
+
+/// Takes the SFU's new offer for `participant` (there must be one) on the
+/// same subscriber PC.
+async fn renegotiate(control: &dyn MediaControl, participant: &str, subscriber: &Subscriber) {
+    let mut offer = control
+        .subscribe_offer(ROOM, participant)
+        .await
+        .expect("subscribe offer");
+    assert!(offer.is_some(), "{participant} was offered nothing new");
+    while let Some(sdp) = offer {
+        let answer = subscriber.apply_offer(&sdp).await.expect("answer");
+        offer = control
+            .subscribe_answer(ROOM, participant, &answer)
+            .await
+            .expect("answer applied");
+    }
+}
+
+/// Whether `track` stops receiving (after packets in flight drained).
+async fn stops(track: &yunhui_client::media::ReceivedTrack) -> bool {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = track.packets();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    track.packets() == before
 }
 
 /// Polls a future once per call from a sync closure by blocking in place.

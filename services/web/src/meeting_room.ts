@@ -395,6 +395,7 @@ export class MeetingRoom {
         };
         this.hostPanel.update(this.meetingState);
         this.renderRoleDependent();
+        this.routeSound();
         break;
       case "waiting_room":
         this.waitingChanged(message.waiting);
@@ -493,6 +494,7 @@ export class MeetingRoom {
     let tile = this.tiles.get(participant.id);
     if (!tile) {
       tile = new ParticipantTile(participant, isSelf);
+      tile.playSoundFromElement(!this.mixesSound());
       this.tiles.set(participant.id, tile);
       if (isSelf) this.gallery.prepend(tile.root);
       else this.gallery.append(tile.root);
@@ -765,10 +767,24 @@ export class MeetingRoom {
     if (this.layoutMode === "speaker") this.updateLayout();
   }
 
+  /** Interpretation mixes channels at set volumes through Web Audio; other meetings play each tile's <audio> element (the browser's echo cancellation is surest with media elements). */
+  private mixesSound(): boolean {
+    return this.meetingState?.options.interpretation ?? false;
+  }
+
+  private routeSound(): void {
+    const mix = this.mixesSound();
+    for (const [id, tile] of this.tiles) {
+      tile.playSoundFromElement(!mix);
+      const stream = this.remoteStreams.get(id);
+      if (mix && stream) this.playback.attach(id, stream);
+    }
+  }
+
   private attachRemoteStream(participantId: string, stream: MediaStream): void {
     if (participantId !== this.selfId) {
       this.remoteStreams.set(participantId, stream);
-      this.playback.attach(participantId, stream);
+      if (this.mixesSound()) this.playback.attach(participantId, stream);
     }
     const tile = this.tiles.get(participantId);
     if (tile && participantId !== this.selfId) tile.attachRemoteStream(stream);

@@ -54,9 +54,11 @@ export class ParticipantTile {
     participant: Participant,
     readonly isSelf: boolean,
   ) {
-    // Own preview is always muted (no echo). Remote sound plays through
-    // Web Audio at the volume interpretation gives it (`audio_playback.ts`);
-    // the <audio> element only keeps the remote track flowing into it.
+    // Own preview is always muted (no echo). Remote sound plays from the
+    // <audio> element, or, in a meeting with interpretation, through Web
+    // Audio at the volume the language channel gives it
+    // (`audio_playback.ts`; the element is muted then and only keeps the
+    // remote track flowing).
     this.video = h("video", { autoplay: true, playsinline: true, muted: true });
     this.video.muted = true;
     this.audio = h("audio", { autoplay: true, muted: true });
@@ -153,6 +155,12 @@ export class ParticipantTile {
     }
     void this.video.play().catch(() => undefined);
     void this.audio.play().catch(() => undefined);
+  }
+
+  /** Whether this tile's <audio> element plays the sound (not Web Audio). */
+  playSoundFromElement(on: boolean): void {
+    if (this.isSelf) return;
+    this.audio.muted = !on;
   }
 
   detach(): void {

@@ -1574,3 +1574,82 @@ text: string,
  * Only the asker (and the panel) reads it.
  */
 private: boolean, };
+
+export type LanguagePair = { 
+/**
+ * The language interpreted from, e.g. `zh`.
+ */
+from: string, 
+/**
+ * The language interpreted into: the channel their audio goes to, e.g. `en`.
+ */
+to: string, };
+
+export type BreakoutAssignment = "random" | "manual" | "self_select";
+
+export type BreakoutOptions = { 
+/**
+ * Participants may choose their breakout room.
+ */
+allow_choose: boolean, 
+/**
+ * Participants may return to the main room at any time.
+ */
+allow_return: boolean, 
+/**
+ * Opening moves everyone assigned into their room; otherwise each
+ * joins theirs with [`ClientMessage::JoinBreakout`].
+ */
+auto_move: boolean, 
+/**
+ * The rooms close by themselves this long after opening (the client
+ * asks in minutes); `null`: when the host closes them.
+ */
+close_after_seconds?: number, 
+/**
+ * Closing counts down this long, shown to everyone, before everyone is
+ * back in the main room; 0 closes at once. Default 60.
+ */
+countdown_seconds: number, };
+
+export type BreakoutRoom = { 
+/**
+ * Room id.
+ */
+id: string, 
+/**
+ * Name shown, 1 to 64 characters.
+ */
+name: string, 
+/**
+ * Participant ids assigned to it (where each is now is their
+ * [`Participant`]'s `breakout`).
+ */
+assigned: Array<string>, };
+
+export type Breakouts = { 
+/**
+ * The rooms, in creation order.
+ */
+rooms: Array<BreakoutRoom>, 
+/**
+ * How participants were spread when the rooms were created.
+ */
+assignment: BreakoutAssignment, 
+/**
+ * The options.
+ */
+options: BreakoutOptions, 
+/**
+ * The rooms are open: participants are (or may go) in them.
+ */
+open: boolean, 
+/**
+ * When open: time opened, milliseconds since the Unix epoch.
+ */
+opened_at_ms?: number, 
+/**
+ * Closing: when everyone will be back in the main room, milliseconds
+ * since the Unix epoch (the countdown runs until then).
+ */
+closing_at_ms?: number, };
