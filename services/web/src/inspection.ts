@@ -34,7 +34,9 @@ export interface Inspection {
   subscriberPcId?: string;
   /** The remote tracks this page receives now, by publisher (a track the SFU took away is gone from its stream). */
   receivedTracks?: () => { participantId: string; kind: string; trackId: string; muted: boolean }[];
-  /** What each remote participant's audio is played at now, after its gain: RMS 0..1 of the loudest block of the last two seconds. */
+  /** The audio energy received so far from each remote participant (WebRTC stats' `totalAudioEnergy`). */
+  audioEnergy?: () => Promise<Record<string, number>>;
+  /** In a meeting with interpretation: what each remote participant's audio is played at now, after its gain: RMS 0..1 of the loudest block of the last two seconds. */
   playedLevels?: () => Record<string, number>;
   /** The gain each remote participant's audio is played at now (interpretation). */
   playbackGains?: () => Record<string, number>;

@@ -230,6 +230,7 @@ export class MeetingRoom {
         [...this.remoteStreams].flatMap(([participantId, stream]) =>
           stream.getTracks().map((track) => ({ participantId, kind: track.kind, trackId: track.id, muted: track.muted })),
         ),
+      audioEnergy: () => this.audioEnergy(),
       playedLevels: () => this.playback.levels(),
       playbackGains: () => this.playback.playingGains(),
       languageChannel: null,
@@ -765,6 +766,22 @@ export class MeetingRoom {
     this.activeSpeaker = participantId;
     for (const [id, tile] of this.tiles) tile.setSpeaking(id === participantId);
     if (this.layoutMode === "speaker") this.updateLayout();
+  }
+
+  /** The audio energy received so far from each remote participant (the subscriber connection's `totalAudioEnergy` per track, as WebRTC stats give it). */
+  private async audioEnergy(): Promise<Record<string, number>> {
+    const owner = new Map<string, string>();
+    for (const [participantId, stream] of this.remoteStreams) {
+      for (const track of stream.getAudioTracks()) owner.set(track.id, participantId);
+    }
+    const energy: Record<string, number> = {};
+    const stats = await this.media.subscriberPc.getStats();
+    stats.forEach((report: { type?: string; kind?: string; trackIdentifier?: string; totalAudioEnergy?: number }) => {
+      if (report.type !== "inbound-rtp" || report.kind !== "audio" || !report.trackIdentifier) return;
+      const participantId = owner.get(report.trackIdentifier);
+      if (participantId) energy[participantId] = (energy[participantId] ?? 0) + (report.totalAudioEnergy ?? 0);
+    });
+    return energy;
   }
 
   /** Interpretation mixes channels at set volumes through Web Audio; other meetings play each tile's <audio> element (the browser's echo cancellation is surest with media elements). */

@@ -202,7 +202,19 @@ export class Participant {
     );
   }
 
-  /** What this page plays of each remote participant now, after its gain (`window.yunhui.playedLevels`, RMS 0..1). */
+  /**
+   * The audio energy this page received from each remote participant during
+   * `windowMs` (growth of WebRTC stats' `totalAudioEnergy`); participants
+   * with no audio track are absent.
+   */
+  async heardEnergy(windowMs = 1000) {
+    const before = await this.page.evaluate(() => window.yunhui.audioEnergy());
+    await sleep(windowMs);
+    const after = await this.page.evaluate(() => window.yunhui.audioEnergy());
+    return Object.fromEntries(Object.entries(after).map(([id, energy]) => [id, energy - (before[id] ?? 0)]));
+  }
+
+  /** In a meeting with interpretation: what this page plays of each remote participant now, after its gain (`window.yunhui.playedLevels`, RMS 0..1). */
   playedLevels() {
     return this.page.evaluate(() => window.yunhui.playedLevels());
   }

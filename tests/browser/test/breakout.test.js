@@ -101,7 +101,7 @@ test("breakout rooms: rooms separate what is seen and heard; the host visits, is
     await seesAndHears(bob, [aliceId, bobId], [aliceId]);
     await seesAndHears(carol, [carolId], []);
     await seesAndHears(hana, [hanaId], []);
-    await alice.eventually("Bob played", () => alice.playedLevels(), (l) => l[bobId] > 0 && !(carolId in l) && !(hanaId in l));
+    await alice.eventually("Bob's sound, and nobody else's", () => alice.heardEnergy(), (e) => e[bobId] > 0 && !(e[carolId] > 0) && !(e[hanaId] > 0));
 
     // The host visits Carol's room: received there only.
     await hana.testid(`breakout-visit-${second}`).click();
@@ -109,7 +109,7 @@ test("breakout rooms: rooms separate what is seen and heard; the host visits, is
     await seesAndHears(hana, [hanaId, carolId], [carolId]);
     await seesAndHears(carol, [hanaId, carolId], [hanaId]);
     await seesAndHears(alice, [aliceId, bobId], [bobId]);
-    await carol.eventually("the host played in Design", () => carol.playedLevels(), (l) => l[hanaId] > 0);
+    await carol.eventually("the host's sound in Design", () => carol.heardEnergy(), (e) => e[hanaId] > 0);
 
     // Alice asks for help; the host sees it, with her room.
     await alice.testid("breakout-ask-help").click();
