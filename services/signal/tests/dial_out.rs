@@ -50,6 +50,8 @@ enum Scenario {
     /// Dials into meeting `number` at the gateway `to`, keys in a wrong
     /// password and then 2468, and stays until hung up.
     DialIn { number: String, to: SocketAddr },
+    /// As `DialIn`, then sends about 30 s of G.711 speech.
+    DialInAndTalk { number: String, to: SocketAddr },
 }
 
 fn free_udp_port() -> u16 {
@@ -88,6 +90,9 @@ impl Sipp {
             Scenario::DialIn { ref number, to } => command
                 .args(["-sf", &scenario_file("dial_in.xml"), "-s", number])
                 .arg(to.to_string()),
+            Scenario::DialInAndTalk { ref number, to } => command
+                .args(["-sf", &scenario_file("dial_in_talk.xml"), "-s", number])
+                .arg(to.to_string()),
         };
         command
             .args(["-i", "127.0.0.1", "-p", &port.to_string()])
@@ -105,7 +110,10 @@ impl Sipp {
         let child = command
             .spawn()
             .expect("sipp runs (Debian package sip-tester; tests/setup-machine installs it)");
-        let dials_in = matches!(scenario, Scenario::DialIn { .. });
+        let dials_in = matches!(
+            scenario,
+            Scenario::DialIn { .. } | Scenario::DialInAndTalk { .. }
+        );
         // Ready once its SIP port is taken.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while !dials_in && UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
@@ -712,9 +720,10 @@ async fn a_room_system_dials_in_and_keys_in_the_password(db: Db) {
 }
 
 /// A room system that dials into a webinar joins as an attendee: the
-/// meeting takes none of its audio (its publish is refused), and the call
-/// stays up, the device listening, until the host removes it.
-async fn a_room_system_dials_into_a_webinar_and_listens(db: Db) {
+/// meeting takes none of its audio (its publish is refused) and the call
+/// stays up, the device listening; allowed to talk, it is heard, and
+/// revoked, no longer; removed, it is hung up.
+async fn a_room_system_dials_into_a_webinar_and_listens_until_allowed_to_talk(db: Db) {
     let server = support::start(db).await;
     let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
     let api = server.signed_in("webinar-host@example.com").await;
@@ -734,7 +743,7 @@ async fn a_room_system_dials_into_a_webinar_and_listens(db: Db) {
         .expect("schedule the webinar")
         .meeting;
     let host = join_as_host(&server, &api, &webinar).await;
-    let mut sipp = Sipp::start(Scenario::DialIn {
+    let sipp = Sipp::start(Scenario::DialInAndTalk {
         number: webinar.number.clone(),
         to: gateway.local_addr(),
     })
@@ -753,7 +762,8 @@ async fn a_room_system_dials_into_a_webinar_and_listens(db: Db) {
         .cloned()
         .expect("just seen");
     assert_eq!(device.role, Role::Attendee);
-    // Past the publish the meeting refused, the call goes on.
+    // Past the publish the meeting refused, the call goes on; the device
+    // talks, and the meeting does not hear it.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         gateway.active_calls(),
@@ -766,16 +776,54 @@ async fn a_room_system_dials_into_a_webinar_and_listens(db: Db) {
             .is_none_or(|t| t.packets() == 0),
         "the meeting heard an attendee's device"
     );
+    // Allowed to talk: the gateway publishes the call's audio now, and the
+    // meeting hears the device.
+    host.host(HostCommand::AllowTalk {
+        participant_id: device.id.clone(),
+        allowed: true,
+    })
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let heard = loop {
+        if let Some(track) = host.subscriber().track(&device.id, TrackKind::Audio)
+            && track.packets() > 50
+        {
+            break track;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the host never heard the device allowed to talk:\n{}",
+            sipp.messages()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Revoked: its audio stops at the SFU.
+    host.host(HostCommand::AllowTalk {
+        participant_id: device.id.clone(),
+        allowed: false,
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let before = heard.packets();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        heard.packets(),
+        before,
+        "the device is heard after revoking"
+    );
     host.host(HostCommand::Remove {
         participant_id: device.id,
     })
     .unwrap();
-    let status = sipp.finished().await;
-    assert!(
-        status.success(),
-        "sipp's call completed: {status:?}\n{}",
-        sipp.messages()
-    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gateway.active_calls() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gateway did not hang up the removed device"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(sipp);
     host.close().await;
 }
 
@@ -927,5 +975,5 @@ on_both_databases!(
     calls_that_cannot_go_through_say_why,
     a_trunk_that_asks_for_credentials_gets_them,
     a_room_system_dials_in_and_keys_in_the_password,
-    a_room_system_dials_into_a_webinar_and_listens,
+    a_room_system_dials_into_a_webinar_and_listens_until_allowed_to_talk,
 );

@@ -163,9 +163,12 @@ pub struct RtpLeg {
 /// Bridges until the task is dropped: device RTP → Opus on `audio`, and
 /// `packets` from the meeting → mixed G.711 RTP to the device every 20 ms
 /// (silence when nobody speaks, so the device's media timers stay calm).
+/// A listener (`audio` is `None`: a webinar's attendee) starts sending when
+/// a sender arrives on `granted` (the host allowed them to talk).
 pub async fn run(
     leg: RtpLeg,
     mut audio: Option<AudioSender>,
+    mut granted: mpsc::Receiver<AudioSender>,
     mut packets: mpsc::Receiver<AudioPacket>,
 ) -> Result<(), String> {
     let mut uplink = Uplink::new()?;
@@ -181,6 +184,7 @@ pub async fn run(
     let mut buf = vec![0u8; 2048];
     loop {
         tokio::select! {
+            Some(sender) = granted.recv() => audio = Some(sender),
             received = leg.socket.recv_from(&mut buf) => {
                 let (len, from) = received.map_err(|e| format!("the RTP socket failed: {e}"))?;
                 // Only the answering device's address; latch onto its real

@@ -444,13 +444,15 @@ impl Connected<'_> {
                 return Err(format!("could not publish the call's audio: {e}"));
             }
         };
+        let mut listening = audio.is_none();
+        let (grant, granted) = tokio::sync::mpsc::channel(1);
         let packets = session.subscriber().audio_packets(512);
         if let Some(events) = events {
             events(CallEvent::Answered {
                 participant_id: session.participant_id().to_string(),
             });
         }
-        let mut bridge = tokio::spawn(bridge::run(leg, audio, packets));
+        let mut bridge = tokio::spawn(bridge::run(leg, audio, granted, packets));
         let mut alone_since: Option<tokio::time::Instant> = None;
         // A device that dialled into an empty meeting waits for company;
         // only once others have come and gone is it alone.
@@ -485,6 +487,17 @@ impl Connected<'_> {
                 message = meeting_events.recv() => match message {
                     // A device has no button to accept with: the host's request is the answer.
                     Ok(ServerMessage::UnmuteRequested) => {
+                        if listening {
+                            // A webinar's attendee the host allows to talk:
+                            // the meeting takes the call's audio from now on.
+                            match session.publish_audio().await {
+                                Ok(audio) => {
+                                    listening = false;
+                                    let _ = grant.send(audio).await;
+                                }
+                                Err(e) => tracing::warn!(error = %e, "the call may talk, but its audio was not taken"),
+                            }
+                        }
                         let _ = session.set_audio_muted(false);
                     }
                     Ok(ServerMessage::MeetingEnded { .. }) => break None,
