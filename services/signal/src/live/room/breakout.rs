@@ -336,7 +336,7 @@ pub(super) fn delete(state: &mut RoomState, room_id: &str) -> Result<Effects> {
 
 /// Assigns `who` to a room (or none); while open, moves them there.
 pub(super) fn assign(state: &mut RoomState, who: &str, room_id: Option<&str>) -> Result<Effects> {
-    if !state.members.get(who).is_some_and(|m| !m.hidden) {
+    if state.members.get(who).is_none_or(|m| m.hidden) {
         return Err(Error::ParticipantNotFound(who.to_string()));
     }
     let session = session_mut(state)?;
