@@ -7,100 +7,25 @@
 
 mod support;
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use support::Db;
 use support::session::{
-    MEDIA_WAIT, expect_accepted as accepted, expect_error as refused, join, receiving,
+    MEDIA_WAIT, expect_accepted as accepted, expect_error as refused, hears_only, host_command,
+    join, light_media, receiving, until,
 };
-use yunhui_client::media::{SyntheticMedia, TrackKind};
-use yunhui_client::meeting::{MeetingSession, MeetingView};
+use yunhui_client::media::TrackKind;
 use yunhui_proto::signaling::{
     BreakoutAssignment, BreakoutOptions, ClientMessage, ErrorCode, HostCommand, ServerMessage,
 };
-
-const WAIT: Duration = Duration::from_secs(15);
-/// How long audio received from a publisher is measured.
-const WINDOW: Duration = Duration::from_millis(1500);
-
-fn host_command(command: HostCommand) -> ClientMessage {
-    ClientMessage::Host { command }
-}
-
-/// Light media: the test runs seven publishers on two cores.
-fn media() -> SyntheticMedia {
-    SyntheticMedia {
-        video_bitrate: 100_000,
-        video_fps: 10,
-        ..SyntheticMedia::default()
-    }
-}
-
-async fn until(session: &MeetingSession, what: &'static str, check: impl Fn(&MeetingView) -> bool) {
-    session
-        .wait_until(what, WAIT, check)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// Audio bytes `listener` receives from each of `publishers` during one
-/// window, measured side by side.
-async fn audio_heard(listener: &MeetingSession, publishers: &[&str]) -> HashMap<String, u64> {
-    let bytes = |id: &str| {
-        listener
-            .subscriber()
-            .track(id, TrackKind::Audio)
-            .map_or(0, |t| t.bytes())
-    };
-    let before: Vec<u64> = publishers.iter().map(|id| bytes(id)).collect();
-    tokio::time::sleep(WINDOW).await;
-    publishers
-        .iter()
-        .zip(before)
-        .map(|(id, before)| (id.to_string(), bytes(id) - before))
-        .collect()
-}
-
-/// Waits until `listener` receives audio from exactly `heard` among
-/// `everyone` (a move takes a renegotiation, and packets in flight drain):
-/// panics with the last measurement otherwise.
-async fn hears_only(who: &str, listener: &MeetingSession, everyone: &[&str], heard: &[&str]) {
-    let deadline = tokio::time::Instant::now() + MEDIA_WAIT;
-    let others: Vec<&str> = everyone
-        .iter()
-        .copied()
-        .filter(|id| *id != listener.participant_id())
-        .collect();
-    loop {
-        let measured = audio_heard(listener, &others).await;
-        let right = others.iter().all(|id| {
-            let got = measured[*id];
-            if heard.contains(id) {
-                got > 2_000
-            } else {
-                got == 0
-            }
-        });
-        if right {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{who} should hear only {heard:?}; audio bytes in {WINDOW:?}: {measured:?}"
-        );
-    }
-}
 
 async fn three_rooms_six_participants_each_hear_only_their_room(db: Db) {
     let server = support::start(db).await;
     let (host_api, meeting) = server.meeting(None).await;
     let mut host = join(&server, &meeting, "Host", host_api.token()).await;
-    host.publish(media()).await.unwrap();
+    host.publish(light_media(30)).await.unwrap();
     let mut people = Vec::new();
     for i in 1..=6 {
         let mut p = join(&server, &meeting, &format!("P{i}"), None).await;
-        p.publish(media()).await.unwrap();
+        p.publish(light_media(30)).await.unwrap();
         people.push(p);
     }
     let h = host.participant_id().to_string();
@@ -352,11 +277,11 @@ async fn rooms_close_by_themselves_and_participants_choose_theirs(db: Db) {
     let server = support::start(db).await;
     let (host_api, meeting) = server.meeting(None).await;
     let mut host = join(&server, &meeting, "Host", host_api.token()).await;
-    host.publish(media()).await.unwrap();
+    host.publish(light_media(30)).await.unwrap();
     let mut a = join(&server, &meeting, "A", None).await;
-    a.publish(media()).await.unwrap();
+    a.publish(light_media(30)).await.unwrap();
     let mut b = join(&server, &meeting, "B", None).await;
-    b.publish(media()).await.unwrap();
+    b.publish(light_media(30)).await.unwrap();
     let (h, a_id, b_id) = (
         host.participant_id().to_string(),
         a.participant_id().to_string(),
@@ -435,7 +360,7 @@ async fn rooms_close_by_themselves_and_participants_choose_theirs(db: Db) {
     // Six seconds after opening the countdown starts by itself, and two
     // seconds later B is back.
     let closing = loop {
-        let message = tokio::time::timeout(WAIT, events.recv())
+        let message = tokio::time::timeout(MEDIA_WAIT, events.recv())
             .await
             .expect("the clock never started the countdown");
         if let Ok(ServerMessage::Breakouts {

@@ -7,25 +7,16 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::Db;
 use support::session::{
-    MEDIA_WAIT, expect_accepted as accepted, expect_error as refused, join, receiving,
+    expect_accepted as accepted, expect_error as refused, hears, host_command, join, light_media,
+    receiving, until,
 };
 use yunhui_client::api::ApiCallError;
-use yunhui_client::media::{SyntheticMedia, TrackKind};
-use yunhui_client::meeting::{MeetingSession, MeetingView};
+use yunhui_client::media::TrackKind;
 use yunhui_proto::api::{CreateMeetingRequest, MeetingOptions};
 use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, LanguagePair};
 use yunhui_signal::SignalConfig;
-
-const WAIT: Duration = Duration::from_secs(15);
-const WINDOW: Duration = Duration::from_millis(1500);
-
-fn host_command(command: HostCommand) -> ClientMessage {
-    ClientMessage::Host { command }
-}
 
 fn with_interpretation() -> CreateMeetingRequest {
     CreateMeetingRequest {
@@ -43,54 +34,6 @@ fn pair(from: &str, to: &str) -> Option<LanguagePair> {
         from: from.into(),
         to: to.into(),
     })
-}
-
-/// Light media: five publishers on two cores. The speaker and the
-/// interpreters send audio at different levels so a mix is told apart.
-fn media(audio_level: u8) -> SyntheticMedia {
-    SyntheticMedia {
-        audio_level,
-        video_bitrate: 100_000,
-        video_fps: 10,
-        ..SyntheticMedia::default()
-    }
-}
-
-async fn until(session: &MeetingSession, what: &'static str, check: impl Fn(&MeetingView) -> bool) {
-    session
-        .wait_until(what, WAIT, check)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// Whether `listener` receives audio from `publisher` now: waits until the
-/// answer is `expected` (a change takes a renegotiation) and panics if it
-/// does not come.
-async fn hears(who: &str, listener: &MeetingSession, publisher: &str, expected: bool) {
-    let deadline = tokio::time::Instant::now() + MEDIA_WAIT;
-    loop {
-        let bytes = || {
-            listener
-                .subscriber()
-                .track(publisher, TrackKind::Audio)
-                .map_or(0, |t| t.bytes())
-        };
-        let before = bytes();
-        tokio::time::sleep(WINDOW).await;
-        let got = bytes() - before;
-        if (got > 2_000) == expected && (expected || got == 0) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{who}: audio from {publisher} {} ({got} bytes in {WINDOW:?})",
-            if expected {
-                "never came"
-            } else {
-                "never stopped"
-            }
-        );
-    }
 }
 
 async fn interpretation_needs_the_tenant_s_feature(db: Db) {
@@ -161,11 +104,11 @@ async fn listeners_hear_their_channel_with_the_original(db: Db) {
         .unwrap();
     let host = join(&server, &meeting, "Host", host_api.token()).await;
     let mut speaker = join(&server, &meeting, "Speaker (zh)", None).await;
-    speaker.publish(media(20)).await.unwrap();
+    speaker.publish(light_media(20)).await.unwrap();
     let mut first = join(&server, &meeting, "Interpreter 1", None).await;
-    first.publish(media(10)).await.unwrap();
+    first.publish(light_media(10)).await.unwrap();
     let mut second = join(&server, &meeting, "Interpreter 2", None).await;
-    second.publish(media(10)).await.unwrap();
+    second.publish(light_media(10)).await.unwrap();
     let english = join(&server, &meeting, "Listener (en)", None).await;
     let plain = join(&server, &meeting, "Listener", None).await;
     let (s, i1, i2) = (

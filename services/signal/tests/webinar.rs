@@ -12,17 +12,16 @@ use std::time::Duration;
 
 use support::Db;
 use support::session::{
-    expect_accepted as accepted, expect_error as refused, join, receiving, stopped,
+    expect_accepted as accepted, expect_error as refused, host_command, join, receiving, stopped,
+    until,
 };
 use yunhui_client::api::{ApiCallError, ApiClient};
 use yunhui_client::media::{SyntheticMedia, TrackKind};
-use yunhui_client::meeting::{MeetingSession, SessionError};
+use yunhui_client::meeting::SessionError;
 use yunhui_proto::api::{CreateMeetingRequest, Meeting, MeetingOptions};
 use yunhui_proto::schedule::ScheduleRequest;
 use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, Role};
 use yunhui_signal::SignalConfig;
-
-const WAIT: Duration = Duration::from_secs(15);
 
 fn webinar_options() -> MeetingOptions {
     MeetingOptions {
@@ -43,21 +42,6 @@ async fn schedule_webinar(host: &ApiClient) -> Result<Meeting, ApiCallError> {
     })
     .await
     .map(|scheduled| scheduled.meeting)
-}
-
-async fn until(
-    session: &MeetingSession,
-    what: &'static str,
-    check: impl Fn(&yunhui_client::meeting::MeetingView) -> bool,
-) {
-    session
-        .wait_until(what, WAIT, check)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn host_command(command: HostCommand) -> ClientMessage {
-    ClientMessage::Host { command }
 }
 
 async fn a_webinar_needs_the_tenant_s_feature_and_is_scheduled(db: Db) {

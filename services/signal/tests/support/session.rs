@@ -1,13 +1,15 @@
 //! What tests ask of an SDK participant: that a message is refused or
-//! accepted, and whether media from someone arrives or has stopped.
+//! accepted, that its view of the meeting comes to hold something, and
+//! whether media from someone arrives or has stopped.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use yunhui_client::media::{ReceivedTrack, TrackKind};
-use yunhui_client::meeting::{JoinOptions, MeetingSession};
+use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
+use yunhui_client::meeting::{JoinOptions, MeetingSession, MeetingView};
 use yunhui_proto::api::Meeting;
-use yunhui_proto::signaling::{ClientMessage, ErrorCode};
+use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand};
 
 use super::Server;
 
@@ -102,4 +104,108 @@ pub async fn grows(track: &ReceivedTrack, window: Duration) -> bool {
 pub async fn stopped(track: &ReceivedTrack) -> bool {
     tokio::time::sleep(Duration::from_millis(500)).await;
     !grows(track, Duration::from_millis(1200)).await
+}
+
+/// `command` as the message a host sends.
+pub fn host_command(command: HostCommand) -> ClientMessage {
+    ClientMessage::Host { command }
+}
+
+/// Waits up to [`MEDIA_WAIT`] until `session`'s view of the meeting
+/// passes `check`; panics naming `what` otherwise.
+pub async fn until(
+    session: &MeetingSession,
+    what: &'static str,
+    check: impl Fn(&MeetingView) -> bool,
+) {
+    session
+        .wait_until(what, MEDIA_WAIT, check)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Light synthetic media sent at `audio_level` (-dBov): tests with many
+/// publishers run on two cores.
+pub fn light_media(audio_level: u8) -> SyntheticMedia {
+    SyntheticMedia {
+        audio_level,
+        video_bitrate: 100_000,
+        video_fps: 10,
+        ..SyntheticMedia::default()
+    }
+}
+
+/// How long audio received from a publisher is measured.
+pub const AUDIO_WINDOW: Duration = Duration::from_millis(1500);
+/// Audio bytes in one [`AUDIO_WINDOW`] that count as hearing someone (50
+/// packets a second of 80 bytes make 6,000).
+const HEARD_BYTES: u64 = 2_000;
+
+/// Audio bytes `listener` receives from each of `publishers` during one
+/// [`AUDIO_WINDOW`], measured side by side.
+pub async fn audio_heard(listener: &MeetingSession, publishers: &[&str]) -> HashMap<String, u64> {
+    let bytes = |id: &str| {
+        listener
+            .subscriber()
+            .track(id, TrackKind::Audio)
+            .map_or(0, |t| t.bytes())
+    };
+    let before: Vec<u64> = publishers.iter().map(|id| bytes(id)).collect();
+    tokio::time::sleep(AUDIO_WINDOW).await;
+    publishers
+        .iter()
+        .zip(before)
+        .map(|(id, before)| (id.to_string(), bytes(id) - before))
+        .collect()
+}
+
+/// Waits until `listener` receives audio from exactly `heard` among
+/// `everyone` (a change takes a renegotiation, and packets in flight
+/// drain); panics with the last measurement otherwise.
+pub async fn hears_only(who: &str, listener: &MeetingSession, everyone: &[&str], heard: &[&str]) {
+    let deadline = tokio::time::Instant::now() + MEDIA_WAIT;
+    let others: Vec<&str> = everyone
+        .iter()
+        .copied()
+        .filter(|id| *id != listener.participant_id())
+        .collect();
+    loop {
+        let measured = audio_heard(listener, &others).await;
+        let right = others.iter().all(|id| {
+            let got = measured[*id];
+            if heard.contains(id) {
+                got > HEARD_BYTES
+            } else {
+                got == 0
+            }
+        });
+        if right {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{who} should hear only {heard:?}; audio bytes in {AUDIO_WINDOW:?}: {measured:?}"
+        );
+    }
+}
+
+/// Waits until whether `listener` hears `publisher` is `expected`; panics
+/// otherwise.
+pub async fn hears(who: &str, listener: &MeetingSession, publisher: &str, expected: bool) {
+    let deadline = tokio::time::Instant::now() + MEDIA_WAIT;
+    loop {
+        let got = audio_heard(listener, &[publisher]).await[publisher];
+        if (expected && got > HEARD_BYTES) || (!expected && got == 0) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{who}: audio from {publisher} {} ({got} bytes in {AUDIO_WINDOW:?})",
+            if expected {
+                "never came"
+            } else {
+                "never stopped"
+            }
+        );
+    }
 }
