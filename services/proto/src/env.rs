@@ -94,6 +94,11 @@ pub const SFU_CAPACITY: &str = "YUNHUI_SFU_CAPACITY";
 /// `drainTimeoutSeconds`). Read by the SFU.
 pub const SFU_DRAIN_TIMEOUT: &str = "YUNHUI_SFU_DRAIN_TIMEOUT";
 
+/// Seconds a room on an SFU node may go without any connected peer
+/// connection before the node closes it (a room whose signal replica can no
+/// longer close it). Read by the SFU.
+pub const SFU_UNUSED_ROOM_TIMEOUT: &str = "YUNHUI_SFU_UNUSED_ROOM_TIMEOUT";
+
 /// IP address to advertise to clients and devices. Read by the SFU and the
 /// SIP gateway.
 pub const ADVERTISE_ADDRESS: &str = "YUNHUI_ADVERTISE_ADDRESS";

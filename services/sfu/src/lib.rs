@@ -294,6 +294,26 @@ impl Sfu {
         Ok(())
     }
 
+    /// Closes every room nobody has had a connected peer connection in for
+    /// `unused` (counted from the first call that found it so): a room
+    /// whose signal replica can no longer close it (it crashed, or another
+    /// replica took the meeting and opened a room of its own). Returns the
+    /// ids closed. A room signal still holds is opened again by it
+    /// ([`crate::control::MediaControl::room_lost`]), its clients told to
+    /// reconnect their media.
+    pub async fn close_unused_rooms(&self, unused: std::time::Duration) -> Vec<String> {
+        let now = std::time::Instant::now();
+        let rooms: Vec<Arc<Room>> = self.inner.rooms.lock().values().cloned().collect();
+        let mut closed = Vec::new();
+        for room in rooms {
+            if room.unused_for(now) >= unused {
+                self.close_room(&room.id).await;
+                closed.push(room.id.clone());
+            }
+        }
+        closed
+    }
+
     pub(crate) async fn close_room(&self, room: &str) {
         let removed = self.inner.rooms.lock().remove(room);
         if let Some(room) = removed {

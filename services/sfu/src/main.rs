@@ -131,6 +131,23 @@ struct Args {
     /// Seconds a stopping node (SIGTERM) waits at most for its rooms to close.
     #[arg(long, env = yunhui_proto::env::SFU_DRAIN_TIMEOUT, default_value_t = 3600)]
     drain_timeout: u64,
+    /// Seconds a room may go without any connected peer connection before
+    /// the node closes it (its signal replica crashed or lost the meeting).
+    #[arg(long, env = yunhui_proto::env::SFU_UNUSED_ROOM_TIMEOUT, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    unused_room_timeout: u64,
+}
+
+/// Looks for rooms nobody uses any more (see [`Sfu::close_unused_rooms`])
+/// four times per `unused`, at least once a minute, and closes them.
+async fn close_unused_rooms(sfu: Sfu, unused: Duration) {
+    let every = (unused / 4).clamp(Duration::from_millis(250), Duration::from_secs(60));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        for room in sfu.close_unused_rooms(unused).await {
+            tracing::warn!(%room, seconds = unused.as_secs(), "closed a room with no connected peer connection for that long: its signal replica no longer holds it");
+        }
+    }
 }
 
 /// The TURN settings of `args`, when TURN is asked for.
@@ -270,6 +287,10 @@ async fn main() -> anyhow::Result<()> {
             },
         )
     });
+    let unused_rooms = tokio::spawn(close_unused_rooms(
+        sfu.clone(),
+        Duration::from_secs(args.unused_room_timeout),
+    ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = internal_router(sfu.clone(), &args.internal_key);
     let mut server = tokio::spawn(async move {
@@ -294,6 +315,7 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(args.drain_timeout),
     )
     .await;
+    unused_rooms.abort();
     let _ = stop.send(());
     server
         .await

@@ -50,6 +50,8 @@ pub(crate) struct Participant {
     /// Its breakout room and language channels: whose media it receives,
     /// and who receives its own.
     pub routing: Mutex<Routing>,
+    /// How many of its peer connections are connected now.
+    pub connected_peers: Arc<AtomicU32>,
 }
 
 impl Participant {
@@ -67,6 +69,7 @@ impl Participant {
             video_subscriptions: Arc::default(),
             audio_level: AudioLevel::default(),
             routing: Mutex::new(Routing::default()),
+            connected_peers: Arc::default(),
         }
     }
 

@@ -39,6 +39,9 @@ pub(crate) struct Room {
     participants: RwLock<HashMap<String, Arc<Participant>>>,
     active_speaker: Mutex<Option<String>>,
     speaker_task: Mutex<Option<JoinHandle<()>>>,
+    /// Since when nobody in the room has had a connected peer connection,
+    /// as of the last look ([`Room::unused_for`]).
+    unused_since: Mutex<Option<Instant>>,
 }
 
 impl Room {
@@ -50,6 +53,7 @@ impl Room {
             participants: RwLock::new(HashMap::new()),
             active_speaker: Mutex::new(None),
             speaker_task: Mutex::new(None),
+            unused_since: Mutex::new(None),
         });
         let weak = Arc::downgrade(&room);
         let guard = room.ctx.metrics.task_guard();
@@ -86,6 +90,23 @@ impl Room {
     pub(crate) fn active_speaker(&self) -> Option<String> {
         self.update_active_speaker();
         self.active_speaker.lock().clone()
+    }
+
+    /// How long nobody in the room has had a connected peer connection, as
+    /// of `now` (zero while somebody has one); counted from the first look
+    /// that found it unused.
+    pub(crate) fn unused_for(&self, now: Instant) -> Duration {
+        let used = self
+            .participants
+            .read()
+            .values()
+            .any(|p| p.connected_peers.load(std::sync::atomic::Ordering::Relaxed) > 0);
+        let mut since = self.unused_since.lock();
+        if used {
+            *since = None;
+            return Duration::ZERO;
+        }
+        now.saturating_duration_since(*since.get_or_insert(now))
     }
 
     /// Adds a participant; adding one twice is a no-op.

@@ -440,3 +440,90 @@ async fn on_sigterm_a_live_room_goes_on_no_new_room_opens_and_the_node_stops_whe
     let status = wait_for_exit(&mut node.0, Duration::from_secs(10)).await;
     assert!(status.success(), "exit status {status}");
 }
+
+/// A room nobody has a connected peer connection in for the node's
+/// `YUNHUI_SFU_UNUSED_ROOM_TIMEOUT` is closed: one whose only participant
+/// never connected, and one whose participants' connections closed (their
+/// signal replica is gone). A room in use stays, its media flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_nobody_is_connected_to_are_closed_after_the_timeout() {
+    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let _node = Node(
+        sfu(http_port)
+            .args(["--advertised-ip", "127.0.0.1"])
+            .env("YUNHUI_SFU_UDP_PORT", udp_port.to_string())
+            .env("YUNHUI_SFU_UNUSED_ROOM_TIMEOUT", "3")
+            .env_remove("YUNHUI_SIGNAL_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start yunhui-sfu"),
+    );
+    let base = format!("http://127.0.0.1:{http_port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(Instant::now() < deadline, "yunhui-sfu did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let control = HttpControl::new(&base, KEY);
+    // In use: alice publishes, bob receives.
+    // Left: dora published, then her connection closed.
+    // Abandoned: eve was added and never connected.
+    for (room, people) in [
+        ("used", &["alice", "bob"][..]),
+        ("left", &["dora"][..]),
+        ("abandoned", &["eve"][..]),
+    ] {
+        control.create_room(room).await.expect("room");
+        for p in people {
+            control.add_participant(room, p).await.expect("participant");
+        }
+    }
+    let mut publishers = Vec::new();
+    for (room, who) in [("used", "alice"), ("left", "dora")] {
+        let publisher = Publisher::new(who, "127.0.0.1:0").await.expect("publisher");
+        let offer = publisher.create_offer().await.expect("offer");
+        let answer = control.publish(room, who, &offer).await.expect("publish");
+        publisher.apply_answer(&answer).await.expect("apply answer");
+        publisher.start_synthetic_media(SyntheticMedia::default());
+        publishers.push(publisher);
+    }
+    let bob = subscribe(&control, "used", "bob").await;
+    let video = |more_than: u64| {
+        bob.track("alice", TrackKind::Video)
+            .is_some_and(|t| t.packets() > more_than)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !video(10) {
+        assert!(Instant::now() < deadline, "bob receives no video");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dora = publishers.pop().expect("dora");
+    dora.close().await;
+    let exists = |room: &'static str| {
+        let control = &control;
+        async move {
+            match control.active_speaker(room).await {
+                Ok(_) => true,
+                Err(ControlError::RoomNotFound { .. }) => false,
+                Err(e) => panic!("asking for {room}: {e}"),
+            }
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while exists("left").await || exists("abandoned").await {
+        assert!(
+            Instant::now() < deadline,
+            "rooms nobody is connected to are still open after 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(exists("used").await, "the room in use was closed");
+    let before = bob
+        .track("alice", TrackKind::Video)
+        .map_or(0, |t| t.packets());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(video(before + 10), "media stopped in the room in use");
+    let stats = control.node_stats().await.expect("stats");
+    assert_eq!((stats.rooms, stats.participants), (1, 2));
+}

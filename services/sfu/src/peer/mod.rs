@@ -24,6 +24,7 @@ mod subscriber;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -194,6 +195,9 @@ struct Transport {
     tcp_links: HashMap<SocketAddr, mpsc::Sender<BytesMut>>,
     /// DTLS is up: SRTP can be written. Media written before then is dropped by `rtc`.
     connected: bool,
+    /// The participant's count of connected peer connections, kept by this
+    /// one while it is connected (how the node tells a room somebody uses).
+    connected_peers: Arc<AtomicU32>,
     /// Arrival instants of packets forwarded since the last flush, for the delay histogram.
     forwarded: Vec<Instant>,
 }
@@ -201,7 +205,7 @@ struct Transport {
 impl Transport {
     /// A new peer connection with fresh ICE credentials, its one candidate the
     /// node's advertised address.
-    fn open(ctx: Arc<NodeContext>) -> Result<Self, ControlError> {
+    fn open(ctx: Arc<NodeContext>, connected_peers: Arc<AtomicU32>) -> Result<Self, ControlError> {
         let ufrag = random_token(16);
         let pwd = random_token(32);
         let pc = build_peer_connection(&ctx, &ufrag, &pwd).map_err(transport_error)?;
@@ -212,6 +216,7 @@ impl Transport {
             early_stun: Vec::new(),
             tcp_links: HashMap::new(),
             connected: false,
+            connected_peers,
             forwarded: Vec::new(),
         })
     }
@@ -324,8 +329,24 @@ impl Transport {
         }
     }
 
+    /// Counts this peer connection connected, or not any more.
+    fn set_connected(&mut self, connected: bool) -> bool {
+        let was = std::mem::replace(&mut self.connected, connected);
+        match (was, connected) {
+            (false, true) => {
+                self.connected_peers.fetch_add(1, Ordering::Relaxed);
+            }
+            (true, false) => {
+                self.connected_peers.fetch_sub(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        was
+    }
+
     /// Closes the peer connection and stops routing datagrams to it.
     async fn close(mut self) {
+        self.set_connected(false);
         if let Err(err) = self.pc.close() {
             tracing::debug!(error = %err, "closing peer connection failed");
         }
@@ -345,7 +366,8 @@ fn spawn<R: Role>(
 ) -> Result<PeerHandle<R::Command>, ControlError> {
     let span = tracing::info_span!("peer", room = %room.id, participant = %participant.id, role);
     let ctx = Arc::clone(&room.ctx);
-    let transport = span.in_scope(|| Transport::open(Arc::clone(&ctx)))?;
+    let connected_peers = Arc::clone(&participant.connected_peers);
+    let transport = span.in_scope(|| Transport::open(Arc::clone(&ctx), connected_peers))?;
     let (inbox, inputs) = mpsc::channel(INBOX_CAPACITY);
     let (commands, requests) = mpsc::unbounded_channel();
     ctx.demux.lock().register(&transport.ufrag, inbox.clone());
@@ -441,7 +463,7 @@ fn surface<R: Role>(transport: &mut Transport, role: &mut R) {
             RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
                 tracing::debug!(%state, "peer connection state changed");
                 let connected = state == RTCPeerConnectionState::Connected;
-                let was_connected = std::mem::replace(&mut transport.connected, connected);
+                let was_connected = transport.set_connected(connected);
                 if connected && !was_connected {
                     role.on_connected(transport);
                 }
