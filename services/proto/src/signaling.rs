@@ -103,8 +103,9 @@ pub enum ClientMessage {
         /// The SDP.
         sdp: String,
     },
-    /// Send a chat message to everyone (`to` omitted), to one participant,
-    /// or in a webinar to the panel (`to_panel`: the host and panelists).
+    /// Send a chat message to everyone (`to` omitted; from a breakout room,
+    /// everyone in it), to one participant, or in a webinar to the panel
+    /// (`to_panel`: the host and panelists).
     /// When the host has switched chat off, participants may still write to
     /// the host (and the panel).
     Chat {
@@ -1059,6 +1060,11 @@ pub struct ChatMessage {
     /// To a webinar's panel (the host and panelists) only.
     #[serde(default)]
     pub to_panel: bool,
+    /// Written to everyone in a breakout room: only those in it read it
+    /// (and it is in nobody's history once the rooms close).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub breakout: Option<String>,
     /// The text.
     pub text: String,
     /// Time sent, milliseconds since the Unix epoch.

@@ -188,6 +188,22 @@ async fn three_rooms_six_participants_each_hear_only_their_room(db: Db) {
     hears_only("P3 with the host", &people[2], &everyone, &[&ids[3], &h]).await;
     hears_only("P1 without the host", &people[0], &everyone, &[&ids[1]]).await;
 
+    // Chat to everyone from a breakout room reaches that room only.
+    people[0].chat(None, "Room 1 only").unwrap();
+    until(&people[1], "P2 reads P1's message to the room", |v| {
+        v.chat
+            .iter()
+            .any(|m| m.text == "Room 1 only" && m.breakout.is_some())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for (who, p) in [("P3", &people[2]), ("the host", &host)] {
+        assert!(
+            !p.view().chat.iter().any(|m| m.text == "Room 1 only"),
+            "{who} read a message written to room 1"
+        );
+    }
+
     // A participant may not change rooms or leave early here, but may ask for help.
     refused(
         &people[0],
@@ -258,6 +274,18 @@ async fn three_rooms_six_participants_each_hear_only_their_room(db: Db) {
             .collect();
         hears_only(&format!("P{} back", i + 1), p, &everyone, &others).await;
     }
+    // The room's chat is in nobody's history; the meeting's is.
+    people[0].chat(None, "Back in the main room").unwrap();
+    let late = join(&server, &meeting, "Late", None).await;
+    until(&late, "the meeting's chat history", |v| {
+        v.chat.iter().any(|m| m.text == "Back in the main room")
+    })
+    .await;
+    assert!(
+        !late.view().chat.iter().any(|m| m.text == "Room 1 only"),
+        "a breakout room's message is in a newcomer's history"
+    );
+    late.close().await;
     let after: Vec<u64> = people
         .iter()
         .map(|p| p.subscriber().connections())

@@ -85,6 +85,7 @@ export class ChatPanel {
           "data-from": message.from,
           "data-private": String(message.to !== null),
           "data-to-panel": String(message.to_panel),
+          "data-breakout": message.breakout ?? "",
         },
         h(
           "div",
@@ -92,6 +93,7 @@ export class ChatPanel {
           h("strong", {}, fromSelf ? "Me 我" : message.from_name),
           privateTo !== null ? h("span", { class: "tag private" }, `Privately to ${privateTo} 私聊`) : null,
           message.to_panel ? h("span", { class: "tag private" }, "To the panel 发给主持人和嘉宾") : null,
+          message.breakout ? h("span", { class: "tag private", testid: "chat-breakout" }, "In this breakout room 本讨论组") : null,
           h("time", {}, time),
         ),
         h("div", { class: "chat-text", testid: "chat-text" }, message.text),

@@ -1518,6 +1518,11 @@ to: string | null,
  */
 to_panel: boolean, 
 /**
+ * Written to everyone in a breakout room: only those in it read it
+ * (and it is in nobody's history once the rooms close).
+ */
+breakout?: string, 
+/**
  * The text.
  */
 text: string, 

@@ -26,8 +26,8 @@ pub async fn save(
     accounts: Accounts<'_>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO chat_messages (id, meeting_id, from_participant, from_name, to_participant, text, sent_at_ms, from_account, to_account, to_panel) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO chat_messages (id, meeting_id, from_participant, from_name, to_participant, text, sent_at_ms, from_account, to_account, to_panel, breakout) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&message.id)
     .bind(meeting_id)
@@ -39,6 +39,7 @@ pub async fn save(
     .bind(accounts.from)
     .bind(accounts.to)
     .bind(i64::from(message.to_panel))
+    .bind(message.breakout.clone())
     .execute(store.pool())
     .await?;
     Ok(())
@@ -56,9 +57,9 @@ pub async fn history(
     on_panel: bool,
 ) -> Result<Vec<ChatMessage>> {
     let rows = sqlx::query(
-        "SELECT id, from_participant, from_name, to_participant, text, sent_at_ms, from_account, to_account, to_panel \
+        "SELECT id, from_participant, from_name, to_participant, text, sent_at_ms, from_account, to_account, to_panel, breakout \
          FROM chat_messages \
-         WHERE meeting_id = $1 AND ((to_participant IS NULL AND (to_panel = 0 OR $5 = 1)) \
+         WHERE meeting_id = $1 AND ((to_participant IS NULL AND breakout IS NULL AND (to_panel = 0 OR $5 = 1)) \
                OR to_participant = $2 OR from_participant = $2 OR from_account = $4 OR to_account = $4) \
          ORDER BY sent_at_ms DESC, id DESC LIMIT $3",
     )
@@ -79,6 +80,7 @@ pub async fn history(
                 from_name: row.try_get("from_name")?,
                 to: row.try_get("to_participant")?,
                 to_panel: row.try_get::<i64, _>("to_panel")? != 0,
+                breakout: row.try_get("breakout")?,
                 text: row.try_get("text")?,
                 sent_at_ms: row.try_get("sent_at_ms")?,
             };

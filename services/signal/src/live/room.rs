@@ -1398,6 +1398,8 @@ impl Rooms {
                 from_name: sender.info.display_name.clone(),
                 to: to.clone(),
                 to_panel,
+                // To everyone, from a breakout room: to that room.
+                breakout: sender.info.breakout.clone().filter(|_| to.is_none()),
                 text,
                 sent_at_ms: now_ms(),
             };
@@ -1416,8 +1418,16 @@ impl Rooms {
         };
         chat::save(&self.store, &room.meeting.id, &message, accounts).await?;
         let state = room.state.lock().await;
+        let breakout = message.breakout.clone();
         let out = ServerMessage::Chat { message };
         match to {
+            None if breakout.is_some() => send_encoded(
+                state
+                    .members
+                    .values()
+                    .filter(|m| m.info.breakout == breakout || m.info.id == participant_id),
+                &out,
+            ),
             None if to_panel => send_encoded(
                 state
                     .members
