@@ -96,7 +96,7 @@ t=$(now)
   failover --join-urls "http://$signal_a:8080,http://$signal_b:8080" --between "sh $work/kill-owner.sh" \
   >"$work/failover.json" || fail "yunhui-meeting-check failover (output above)"
 fo() { json_field "$work/failover.json" "$1"; }
-figure "one meeting joined through both signal pods: media after $(fo first_media_ms) ms; owner pod $(fo killed) force-deleted: sockets closed after $(fo disconnected_ms) ms, joined again through the Gateway after $(fo rejoined_ms) ms (join attempts $(fo join_attempts)), media again after $(fo media_again_ms) ms in the same meeting; $(since "$t") s in all"
-ok "participants joined through different signal pods exchanged media; after the owner pod was killed they joined again through the Service and the same meeting went on"
+figure "one meeting joined through both signal pods: media after $(fo first_media_ms) ms; owner pod $(fo killed) force-deleted: the SDK participants joined again on their own through the Gateway after $(fo rejoined_ms) ms, media again after $(fo media_again_ms) ms in the same meeting; $(since "$t") s in all"
+ok "participants joined through different signal pods exchanged media; after the owner pod was killed they joined again on their own through the Service and the same meeting went on"
 wait_for 120 "office's two signal pods Ready again" \
   pods_ready "app.kubernetes.io/component=signal,app.kubernetes.io/instance=office" 2

@@ -10,6 +10,16 @@
 //! or was drained) it sends [`ServerMessage::MediaRestart`]: the session
 //! then replaces both peer connections and publishes again on its own, and
 //! what it sends and receives goes on where it was.
+//!
+//! When the socket is lost instead (the signal replica holding the meeting
+//! stopped, or the meeting moved to another replica: the server closes with
+//! [`CLOSE_JOIN_AGAIN`](yunhui_proto::signaling::CLOSE_JOIN_AGAIN), or
+//! the connection just drops), the session joins
+//! again on its own with the same options, for up to [`REJOIN_WINDOW`], and
+//! connects its media anew: it comes back as a new participant (a new
+//! [`MeetingSession::participant_id`]), counted in [`MeetingView::rejoins`].
+//! A socket the server closed for good (the meeting ended, the host removed
+//! this participant) stays closed, as do joins with a one-time ticket.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,6 +69,10 @@ pub struct JoinOptions {
     /// answer (relay candidates only), as behind a network that reaches
     /// nothing else.
     pub relay_only: bool,
+    /// Where to join again after the socket was lost (default: the
+    /// `base_url` of the first join), e.g. the Service in front of every
+    /// signal replica when the first join went to one replica's own address.
+    pub rejoin_url: Option<String>,
 }
 
 /// Why a session operation failed.
@@ -138,6 +152,9 @@ pub struct MeetingView {
     pub broadcasts: Vec<(String, String)>,
     /// Requests for help (hosts only), as (participant id, breakout room).
     pub help_requests: Vec<(String, Option<String>)>,
+    /// How often the session joined again on its own after its socket was
+    /// lost (see the module's documentation).
+    pub rejoins: u32,
 }
 
 /// One [`ServerMessage::DialStatus`].
@@ -157,11 +174,12 @@ pub struct DialUpdate {
 
 /// One participant's live session.
 pub struct MeetingSession {
-    participant_id: String,
+    /// Changes when the session joins again on its own.
+    participant_id: ParticipantId,
     meeting_id: String,
     media_bind: String,
-    /// The ICE servers from the join answer.
-    ice: IceOptions,
+    /// The ICE servers from the (last) join answer.
+    ice: SharedIce,
     view: Arc<Mutex<MeetingView>>,
     commands: mpsc::UnboundedSender<ClientMessage>,
     events: broadcast::Sender<ServerMessage>,
@@ -174,32 +192,49 @@ pub struct MeetingSession {
 /// it on a media restart.
 type PublisherSlot = Arc<Mutex<Option<Arc<Publisher>>>>;
 
+/// The session's participant id now; a rejoin replaces it.
+type ParticipantId = Arc<Mutex<String>>;
+
+/// How the session's media connects now; a rejoin brings new ICE servers
+/// (TURN credentials expire).
+type SharedIce = Arc<Mutex<IceOptions>>;
+
 const DEFAULT_MEDIA_BIND: &str = "0.0.0.0:0";
 
-impl MeetingSession {
-    /// Connects to the deployment at `base_url` and joins.
-    pub async fn join(base_url: &str, options: JoinOptions) -> Result<Self, SessionError> {
-        let media_bind = options
-            .media_bind
-            .unwrap_or_else(|| DEFAULT_MEDIA_BIND.to_string());
-        let (mut client, _) = match options.signaling_bind {
-            Some(ip) => SignalingClient::connect_from(base_url, ip).await?,
-            None => SignalingClient::connect(base_url).await?,
+/// How long a session whose socket was lost keeps trying to join again.
+pub const REJOIN_WINDOW: Duration = Duration::from_secs(60);
+
+/// The pause between two attempts to join again.
+const REJOIN_PAUSE: Duration = Duration::from_millis(500);
+
+/// What a session needs to join again: where, from where, and the join.
+struct Entry {
+    /// Where to join again.
+    rejoin_url: String,
+    signaling_bind: Option<std::net::IpAddr>,
+    join: ClientMessage,
+    admission_timeout: Duration,
+}
+
+/// The server's answer to a join.
+struct Entered {
+    participant_id: String,
+    meeting_id: String,
+    participants: Vec<Participant>,
+    ice_servers: Vec<yunhui_proto::turn::IceServer>,
+}
+
+impl Entry {
+    /// Opens a socket at `url`, joins and waits for the answer (through
+    /// the waiting room, if the meeting has one).
+    async fn enter(&self, url: &str) -> Result<(SignalingClient, Entered), SessionError> {
+        let (mut client, _) = match self.signaling_bind {
+            Some(ip) => SignalingClient::connect_from(url, ip).await?,
+            None => SignalingClient::connect(url).await?,
         };
-        client
-            .send(&ClientMessage::Join {
-                meeting_number: options.meeting_number,
-                display_name: options.display_name,
-                password: options.password,
-                link_key: options.link_key,
-                token: options.token,
-                device_id: options.device_id,
-                dial_ticket: options.dial_ticket,
-                recorder_ticket: options.recorder_ticket,
-            })
-            .await?;
+        client.send(&self.join).await?;
         let mut timeout = Duration::from_secs(15);
-        let (participant_id, meeting_id, participants, ice_servers) = loop {
+        loop {
             match client.recv(timeout).await {
                 Ok(ServerMessage::Joined {
                     participant_id,
@@ -207,13 +242,17 @@ impl MeetingSession {
                     participants,
                     ice_servers,
                     ..
-                }) => break (participant_id, meeting_id, participants, ice_servers),
-                // On hold until the host admits us (or arrives).
-                Ok(ServerMessage::Waiting { .. }) => {
-                    timeout = options
-                        .admission_timeout
-                        .unwrap_or(Duration::from_secs(600));
+                }) => {
+                    let entered = Entered {
+                        participant_id,
+                        meeting_id,
+                        participants,
+                        ice_servers,
+                    };
+                    return Ok((client, entered));
                 }
+                // On hold until the host admits us (or arrives).
+                Ok(ServerMessage::Waiting { .. }) => timeout = self.admission_timeout,
                 Ok(ServerMessage::Error { code, message }) => {
                     return Err(SessionError::Refused { code, message });
                 }
@@ -228,24 +267,106 @@ impl MeetingSession {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// Whether a lost socket may be followed by a new join: a call's or a
+    /// recording's ticket is spent by the first.
+    fn may_rejoin(&self) -> bool {
+        !matches!(
+            &self.join,
+            ClientMessage::Join {
+                dial_ticket: Some(_),
+                ..
+            } | ClientMessage::Join {
+                recorder_ticket: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// Joins again after the socket was lost, until it works, the server
+    /// refuses for good, the session is dropped or [`REJOIN_WINDOW`] passes.
+    async fn again(
+        &self,
+        commands: &mpsc::UnboundedReceiver<ClientMessage>,
+    ) -> Option<(SignalingClient, Entered)> {
+        if !self.may_rejoin() {
+            return None;
+        }
+        let deadline = tokio::time::Instant::now() + REJOIN_WINDOW;
+        while !commands.is_closed() && tokio::time::Instant::now() < deadline {
+            match self.enter(&self.rejoin_url).await {
+                Ok(entered) => return Some(entered),
+                Err(error) if retry_join(&error) => {
+                    tracing::debug!(%error, "joining again failed; trying again");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot join the meeting again");
+                    return None;
+                }
+            }
+            tokio::time::sleep(REJOIN_PAUSE).await;
+        }
+        None
+    }
+}
+
+/// Whether a failed join after a lost socket is worth another try: the
+/// server could not be reached, or the meeting's new home is not ready yet.
+fn retry_join(error: &SessionError) -> bool {
+    match error {
+        SessionError::Signaling(e) => !matches!(e, SignalingError::Unreadable(_)),
+        SessionError::Refused { code, .. } => *code == ErrorCode::Unavailable,
+        _ => false,
+    }
+}
+
+impl MeetingSession {
+    /// Connects to the deployment at `base_url` and joins.
+    pub async fn join(base_url: &str, options: JoinOptions) -> Result<Self, SessionError> {
+        let media_bind = options
+            .media_bind
+            .unwrap_or_else(|| DEFAULT_MEDIA_BIND.to_string());
+        let entry = Entry {
+            rejoin_url: options.rejoin_url.unwrap_or_else(|| base_url.to_owned()),
+            signaling_bind: options.signaling_bind,
+            join: ClientMessage::Join {
+                meeting_number: options.meeting_number,
+                display_name: options.display_name,
+                password: options.password,
+                link_key: options.link_key,
+                token: options.token,
+                device_id: options.device_id,
+                dial_ticket: options.dial_ticket,
+                recorder_ticket: options.recorder_ticket,
+            },
+            admission_timeout: options
+                .admission_timeout
+                .unwrap_or(Duration::from_secs(600)),
         };
+        let (client, entered) = entry.enter(base_url).await?;
         let view = Arc::new(Mutex::new(MeetingView {
-            participants: participants
+            participants: entered
+                .participants
                 .into_iter()
                 .map(|p| (p.id.clone(), p))
                 .collect(),
             ..MeetingView::default()
         }));
         let ice = IceOptions {
-            ice_servers,
+            ice_servers: entered.ice_servers,
             relay_only: options.relay_only,
         };
         let subscriber = Arc::new(Subscriber::with_ice(&media_bind, &ice).await?);
+        let ice = SharedIce::new(Mutex::new(ice));
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(256);
         let publisher = PublisherSlot::default();
+        let participant_id = ParticipantId::new(Mutex::new(entered.participant_id));
         let task = tokio::spawn(run(
             client,
+            entry,
             command_rx,
             Media {
                 participant_id: participant_id.clone(),
@@ -259,7 +380,7 @@ impl MeetingSession {
         ));
         Ok(MeetingSession {
             participant_id,
-            meeting_id,
+            meeting_id: entered.meeting_id,
             media_bind,
             ice,
             view,
@@ -271,16 +392,17 @@ impl MeetingSession {
         })
     }
 
-    /// Whether the signaling socket is still open: `false` once the server
-    /// closed it (meeting ended, removed, or the server holding the meeting
-    /// went away, after which a client joins again).
+    /// Whether the session is still in the meeting: `false` once the server
+    /// closed the socket for good (meeting ended, removed) or the session
+    /// could not join again after losing it.
     pub fn is_connected(&self) -> bool {
         !self.task.is_finished()
     }
 
-    /// This participant's id.
-    pub fn participant_id(&self) -> &str {
-        &self.participant_id
+    /// This participant's id; a new one after the session joined again on
+    /// its own.
+    pub fn participant_id(&self) -> String {
+        self.participant_id.lock().clone()
     }
 
     /// The meeting's id.
@@ -347,8 +469,10 @@ impl MeetingSession {
         &self,
         options: PublishOptions,
     ) -> Result<Publisher, SessionError> {
+        let participant_id = self.participant_id();
+        let ice = self.ice.lock().clone();
         let publisher =
-            Publisher::with_ice(&self.participant_id, &self.media_bind, options, &self.ice).await?;
+            Publisher::with_ice(&participant_id, &self.media_bind, options, &ice).await?;
         negotiate(&publisher, &self.commands, self.events()).await?;
         Ok(publisher)
     }
@@ -550,7 +674,15 @@ impl MeetingSession {
     /// Closes the socket and peer connections without saying goodbye.
     pub async fn close(self) {
         drop(self.commands);
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+        // A session joining again stops between attempts; one stuck in an
+        // attempt is stopped here.
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(5), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
         let publisher = self.publisher.lock().take();
         if let Some(publisher) = publisher {
             publisher.close().await;
@@ -622,8 +754,8 @@ enum Step {
 
 /// What the socket loop needs to connect the media anew.
 struct Media {
-    participant_id: String,
-    ice: IceOptions,
+    participant_id: ParticipantId,
+    ice: SharedIce,
     subscriber: Arc<Subscriber>,
     publisher: PublisherSlot,
     /// The session's own command channel, for the new publish offer (weak:
@@ -636,7 +768,8 @@ impl Media {
     /// next offer is read; the publisher's new connection is negotiated
     /// beside the loop, which carries its answer.
     async fn restart(&self, events: &broadcast::Sender<ServerMessage>) {
-        if let Err(error) = self.subscriber.reconnect(&self.ice).await {
+        let ice = self.ice.lock().clone();
+        if let Err(error) = self.subscriber.reconnect(&ice).await {
             tracing::warn!(%error, "cannot connect the subscriber anew");
         }
         let Some(publisher) = self.publisher.lock().clone() else {
@@ -646,8 +779,7 @@ impl Media {
             return;
         };
         let answers = events.subscribe();
-        let participant_id = self.participant_id.clone();
-        let ice = self.ice.clone();
+        let participant_id = self.participant_id.lock().clone();
         tokio::spawn(async move {
             let published = async {
                 publisher.reconnect(&participant_id, &ice).await?;
@@ -665,6 +797,7 @@ impl Media {
 /// view, answers subscriber offers, connects the media anew when told.
 async fn run(
     mut client: SignalingClient,
+    entry: Entry,
     mut commands: mpsc::UnboundedReceiver<ClientMessage>,
     media: Media,
     events: broadcast::Sender<ServerMessage>,
@@ -677,25 +810,34 @@ async fn run(
             message = client.recv(Duration::from_secs(24 * 3600)) => Step::Received(message),
         };
         let message = match step {
+            // A socket that fails to send fails to receive next: the loss
+            // is handled there (the command is lost with the socket).
             Step::Send(Some(command)) => {
-                if client.send(&command).await.is_err() {
-                    break;
+                if let Err(error) = client.send(&command).await {
+                    tracing::debug!(%error, "a command was not sent");
                 }
                 continue;
             }
             Step::Send(None) => break,
             Step::Received(Ok(message)) => message,
+            Step::Received(Err(error)) if error.is_lost() => {
+                tracing::info!(%error, "the signaling socket was lost; joining again");
+                let Some((again, entered)) = entry.again(&commands).await else {
+                    break;
+                };
+                client = again;
+                rejoined(&mut view.lock(), &media, entered);
+                media.restart(&events).await;
+                continue;
+            }
             Step::Received(Err(_)) => break,
         };
         if let ServerMessage::SubscriberOffer { sdp } = &message {
             match subscriber.apply_offer(sdp).await {
                 Ok(answer) => {
-                    if client
-                        .send(&ClientMessage::SubscriberAnswer { sdp: answer })
-                        .await
-                        .is_err()
-                    {
-                        break;
+                    let answer = ClientMessage::SubscriberAnswer { sdp: answer };
+                    if let Err(error) = client.send(&answer).await {
+                        tracing::debug!(%error, "the subscriber answer was not sent");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not apply the SFU's offer"),
@@ -708,6 +850,20 @@ async fn run(
         let _ = events.send(message);
     }
     let _ = client.close().await;
+}
+
+/// The session joined again as a new participant: what it knew of the
+/// meeting is replaced by what the join answered.
+fn rejoined(view: &mut MeetingView, media: &Media, entered: Entered) {
+    *media.participant_id.lock() = entered.participant_id;
+    media.ice.lock().ice_servers = entered.ice_servers;
+    view.participants = entered
+        .participants
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    view.active_speaker = None;
+    view.rejoins += 1;
 }
 
 fn apply(view: &mut MeetingView, message: &ServerMessage) {
@@ -739,7 +895,10 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             view.recording = *recording;
             view.streaming = streaming.clone();
         }
-        ServerMessage::Chat { message } => view.chat.push(message.clone()),
+        // A rejoin's history repeats what was read before.
+        ServerMessage::Chat { message } if !view.chat.iter().any(|m| m.id == message.id) => {
+            view.chat.push(message.clone())
+        }
         ServerMessage::Question { question } => {
             view.questions.insert(question.id.clone(), question.clone());
         }

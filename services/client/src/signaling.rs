@@ -5,8 +5,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use yunhui_proto::signaling::{ClientMessage, ServerMessage};
+use yunhui_proto::signaling::{CLOSE_JOIN_AGAIN, ClientMessage, ServerMessage};
 
 /// A signaling failure.
 #[derive(Debug, thiserror::Error)]
@@ -20,9 +21,32 @@ pub enum SignalingError {
     /// Nothing arrived in time.
     #[error("no server message within {0:?}")]
     Timeout(Duration),
-    /// The server closed the socket.
+    /// The server closed the socket for good: the meeting ended, the host
+    /// removed this participant, the participant left.
     #[error("the server closed the signaling socket")]
     Closed,
+    /// The server went away, or asked this client to join again
+    /// ([`CLOSE_JOIN_AGAIN`]): the meeting lives on, reached by joining again.
+    #[error("the signaling socket was lost ({0}); join again")]
+    Lost(String),
+}
+
+impl SignalingError {
+    /// Whether the meeting may still be there for a new join: the socket
+    /// was lost rather than closed by the server for good.
+    pub fn is_lost(&self) -> bool {
+        matches!(self, SignalingError::Lost(_) | SignalingError::Socket(_))
+    }
+}
+
+/// What a close frame from the server means.
+fn closed(frame: Option<CloseFrame>) -> SignalingError {
+    match frame {
+        Some(frame) if u16::from(frame.code) == CLOSE_JOIN_AGAIN => {
+            SignalingError::Lost(frame.reason.to_string())
+        }
+        _ => SignalingError::Closed,
+    }
 }
 
 /// How long opening the signaling socket (TCP, TLS and the WebSocket
@@ -124,13 +148,13 @@ impl SignalingClient {
                 .await
                 .map_err(|_| SignalingError::Timeout(timeout))?;
             match frame {
-                None => return Err(SignalingError::Closed),
+                None => return Err(SignalingError::Lost("the connection dropped".into())),
                 Some(Err(e)) => return Err(e.into()),
                 Some(Ok(Message::Text(text))) => {
                     return serde_json::from_str(text.as_str())
                         .map_err(|e| SignalingError::Unreadable(format!("{e}: {text}")));
                 }
-                Some(Ok(Message::Close(_))) => return Err(SignalingError::Closed),
+                Some(Ok(Message::Close(frame))) => return Err(closed(frame)),
                 Some(Ok(_)) => continue,
             }
         }

@@ -34,6 +34,15 @@ use crate::api::MeetingOptions;
 /// Version of this protocol. Bumped on any incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The WebSocket close code (1012, "service restart") with which the server
+/// closes a signaling socket whose client should join the meeting again:
+/// the server holding the meeting went away, or the meeting moved to
+/// another signal replica. The same join (a new participant id) reaches the
+/// meeting's new home; the clients do it on their own. A socket that drops
+/// without a close frame is treated the same way. Every other close (the
+/// meeting ended, the host removed the participant) is final.
+pub const CLOSE_JOIN_AGAIN: u16 = 1012;
+
 /// Messages a client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -85,8 +85,9 @@ pub fn definitions() -> String {
          // Do not edit by hand.\n\n",
     );
     out.push_str(&format!(
-        "export const PROTOCOL_VERSION = {};\nexport const REACTIONS = {};\n",
+        "export const PROTOCOL_VERSION = {};\nexport const CLOSE_JOIN_AGAIN = {};\nexport const REACTIONS = {};\n",
         signaling::PROTOCOL_VERSION,
+        signaling::CLOSE_JOIN_AGAIN,
         serde_json::to_string(signaling::REACTIONS).unwrap_or_default()
     ));
     // The limits signal enforces, for the forms that must respect them.

@@ -82,8 +82,8 @@ async fn main() -> anyhow::Result<()> {
     for (host, guest) in &sessions {
         for (receiver, sender) in [(host, guest), (guest, host)] {
             for kind in [TrackKind::Audio, TrackKind::Video] {
-                receives(receiver, sender.participant_id(), kind).await;
-                let track = receiver.subscriber().track(sender.participant_id(), kind);
+                receives(receiver, &sender.participant_id(), kind).await;
+                let track = receiver.subscriber().track(&sender.participant_id(), kind);
                 tracks.push((kind, track.expect("a received track")));
             }
         }

@@ -244,6 +244,11 @@ impl App {
                 url: replica.url.trim_end_matches('/').to_owned(),
             };
             tracing::info!(replica = %me.id, url = %me.url, "one of several signal replicas: meetings are owned by lease");
+            // Invitations ring the invitee's sockets on every replica.
+            rooms.share_calls(Arc::new(live::presence::board::CallBoard::new(
+                store.clone(),
+                me.id.clone(),
+            )));
             rooms.set_ownership(Arc::new(live::ownership::Ownership::new(
                 store.clone(),
                 me,

@@ -188,7 +188,7 @@ async fn mute_all_without_self_unmute_stops_audio_at_the_sfu(db: Db) {
     assert!(text.contains("unmute"), "{text}");
     assert!(!grows(&audio, Duration::from_secs(1)).await);
     // The host never mutes itself this way.
-    assert!(!participant(&host, host.participant_id()).audio_muted);
+    assert!(!participant(&host, &host.participant_id()).audio_muted);
 
     // Unmute all asks; the participant decides, and audio flows again.
     host.host(HostCommand::UnmuteAll).unwrap();
@@ -480,7 +480,7 @@ async fn join_before_host_and_lock(db: Db) {
     let host = join(&server, &meeting, "Host", host_api.token()).await;
     let early = early.await.unwrap().expect("let in when the host arrived");
     host.wait_until("early in", WAIT, |v| {
-        v.participants.contains_key(early.participant_id())
+        v.participants.contains_key(&early.participant_id())
     })
     .await
     .unwrap();
@@ -661,7 +661,8 @@ async fn chat_is_delivered_kept_and_survives_a_restart(db: Db) {
     let b = join(&server, &meeting, "B", None).await;
     let a_id = a.participant_id().to_string();
     a.chat(None, "hello everyone").unwrap();
-    a.chat(Some(host.participant_id()), "psst, host").unwrap();
+    a.chat(Some(host.participant_id().as_str()), "psst, host")
+        .unwrap();
     for s in [&host, &a, &b] {
         s.wait_until("public message", WAIT, |v| {
             v.chat
@@ -1144,7 +1145,7 @@ async fn scheduled_invitees_join_a_meeting_for_invitees_only(db: Db) {
     let (code, _) = refused(&server, &meeting, "Guest").await;
     assert_eq!(code, ErrorCode::NotInvited);
     host.wait_until("invitee in", WAIT, |v| {
-        v.participants.contains_key(invitee.participant_id())
+        v.participants.contains_key(&invitee.participant_id())
     })
     .await
     .unwrap();
@@ -1256,7 +1257,7 @@ async fn publishers_are_told_the_most_anyone_watching_wants(db: Db) {
     // The guest shows the host as a thumbnail; the host has not chosen yet,
     // so it still watches the guest at the full layer.
     guest
-        .set_video_subscriptions(Off, &[(host.participant_id(), Low)])
+        .set_video_subscriptions(Off, &[(host.participant_id().as_str(), Low)])
         .unwrap();
     told(&mut host_events, Low).await;
     // The host turns everyone's video off: nobody watches the guest.
@@ -1284,9 +1285,9 @@ async fn private_chat_follows_a_signed_in_account_across_a_rejoin(db: Db) {
     let alice_api = server.signed_in("alice@example.com").await;
     let alice = join(&server, &meeting, "Alice", alice_api.token()).await;
     alice
-        .chat(Some(host.participant_id()), "for the host only")
+        .chat(Some(host.participant_id().as_str()), "for the host only")
         .unwrap();
-    host.chat(Some(alice.participant_id()), "reply to alice")
+    host.chat(Some(alice.participant_id().as_str()), "reply to alice")
         .unwrap();
     alice
         .wait_until("the reply", WAIT, |v| {
@@ -1309,7 +1310,7 @@ async fn private_chat_follows_a_signed_in_account_across_a_rejoin(db: Db) {
         .find(|m| m.text == "for the host only")
         .expect("own message");
     assert_eq!(sent.from, me, "her earlier message is shown as hers");
-    assert_eq!(sent.to.as_deref(), Some(host.participant_id()));
+    assert_eq!(sent.to.as_deref(), Some(host.participant_id().as_str()));
     let reply = view
         .chat
         .iter()

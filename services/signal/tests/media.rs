@@ -53,7 +53,7 @@ async fn everyone_receives_everyone_and_mute_stops_media(db: Db) {
                 continue;
             }
             for kind in [TrackKind::Audio, TrackKind::Video] {
-                let track = receiving(receiver, sender.participant_id(), kind).await;
+                let track = receiving(receiver, &sender.participant_id(), kind).await;
                 assert!(track.bytes() > 0);
             }
         }
@@ -64,8 +64,8 @@ async fn everyone_receives_everyone_and_mute_stops_media(db: Db) {
     assert!(stats.forwarded_packets > 0);
 
     // The guest mutes: everyone sees it, and its audio stops at the SFU.
-    let audio = receiving(&host, guest.participant_id(), TrackKind::Audio).await;
-    let video = receiving(&host, guest.participant_id(), TrackKind::Video).await;
+    let audio = receiving(&host, &guest.participant_id(), TrackKind::Audio).await;
+    let video = receiving(&host, &guest.participant_id(), TrackKind::Video).await;
     guest.set_audio_muted(true).unwrap();
     let guest_id = guest.participant_id().to_string();
     host.wait_until("the guest's mute", WAIT, |v| {
@@ -114,7 +114,7 @@ async fn everyone_receives_everyone_and_mute_stops_media(db: Db) {
     .await
     .unwrap();
     assert_eq!(server.media.node_stats().await.unwrap().participants, 2);
-    let third_from_host = receiving(&third, host.participant_id(), TrackKind::Video).await;
+    let third_from_host = receiving(&third, &host.participant_id(), TrackKind::Video).await;
     assert!(
         grows(&third_from_host, Duration::from_millis(500)).await,
         "the rest keep working"
@@ -157,6 +157,7 @@ async fn subscriptions_choose_whose_video_arrives(db: Db) {
     let guest = join(&server, &meeting, "Guest", None).await;
     let viewer = join(&server, &meeting, "Viewer", None).await;
     let (host_id, guest_id) = (host.participant_id(), guest.participant_id());
+    let (host_id, guest_id) = (host_id.as_str(), guest_id.as_str());
     let host_video = receiving(&viewer, host_id, TrackKind::Video).await;
     let guest_video = receiving(&viewer, guest_id, TrackKind::Video).await;
     let guest_audio = receiving(&viewer, guest_id, TrackKind::Audio).await;

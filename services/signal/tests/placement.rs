@@ -40,7 +40,7 @@ async fn ten_meetings_spread_over_two_nodes_and_everyone_receives_the_other() {
     for (host, guest) in &meetings {
         for (receiver, sender) in [(host, guest), (guest, host)] {
             for kind in [TrackKind::Audio, TrackKind::Video] {
-                receives(receiver, sender.participant_id(), kind).await;
+                receives(receiver, &sender.participant_id(), kind).await;
             }
         }
     }
@@ -300,7 +300,7 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
     let (host, guest) = publishing_pair(&signal.base_url, &host_api, "", light_media())
         .await
         .unwrap();
-    receives(&host, guest.participant_id(), TrackKind::Audio).await;
+    receives(&host, &guest.participant_id(), TrackKind::Audio).await;
     assert_eq!(a.load().await, (1, 2));
 
     // Signal watches the pool every second (it restores rooms a node lost).
@@ -313,7 +313,7 @@ async fn a_joining_node_leaves_running_meetings_alone_and_a_lost_node_s_rooms_mo
     assert!(
         keeps_receiving(
             &host,
-            guest.participant_id(),
+            &guest.participant_id(),
             TrackKind::Audio,
             Duration::from_millis(500)
         )
@@ -364,11 +364,11 @@ async fn a_leaving_node_s_meeting_moves_and_its_media_goes_on_without_a_rejoin()
     let mut tracks = Vec::new();
     for (receiver, sender) in pairs {
         for kind in [TrackKind::Audio, TrackKind::Video] {
-            receives(receiver, sender.participant_id(), kind).await;
+            receives(receiver, &sender.participant_id(), kind).await;
             tracks.push(
                 receiver
                     .subscriber()
-                    .track(sender.participant_id(), kind)
+                    .track(&sender.participant_id(), kind)
                     .unwrap(),
             );
         }

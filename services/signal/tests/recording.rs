@@ -94,8 +94,8 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     let mut guest = join(&server, &meeting, "Guest", None).await;
     host.publish_files(&red).await.expect("host publishes");
     guest.publish_files(&blue).await.expect("guest publishes");
-    support::pool::receives(&host, guest.participant_id(), TrackKind::Video).await;
-    support::pool::receives(&guest, host.participant_id(), TrackKind::Video).await;
+    support::pool::receives(&host, &guest.participant_id(), TrackKind::Video).await;
+    support::pool::receives(&guest, &host.participant_id(), TrackKind::Video).await;
 
     // The host speaks first; the guest is muted.
     guest.set_audio_muted(true).unwrap();

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use rustix::process::{Pid, Signal as UnixSignal, kill_process};
 use sqlx::Row;
-use support::pool::{host, join, light_media, meeting, receives};
+use support::pool::{account, host, join, light_media, meeting, receives};
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::MeetingSession;
+use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::Meeting;
 use yunhui_proto::media::MediaControl;
+use yunhui_proto::signaling::{ClientMessage, ServerMessage};
 use yunhui_sfu::control::InProcessControl;
 use yunhui_sfu::internal_api::internal_router;
 use yunhui_sfu::registration::{Registration, Reporter};
@@ -109,6 +111,51 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// One address in front of the replicas, as a Kubernetes Service is: each
+/// connection goes to the next replica in turn, skipping one that refuses
+/// (a killed replica), and its bytes are carried both ways unchanged.
+struct Service {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Service {
+    async fn start(replicas: &[&Replica]) -> Service {
+        let backends: Vec<String> = replicas
+            .iter()
+            .map(|r| r.url.trim_start_matches("http://").to_owned())
+            .collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut next = 0;
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut backend = None;
+                for _ in 0..backends.len() {
+                    let address = &backends[next % backends.len()];
+                    next += 1;
+                    if let Ok(stream) = tokio::net::TcpStream::connect(address).await {
+                        backend = Some(stream);
+                        break;
+                    }
+                }
+                if let Some(mut backend) = backend {
+                    tokio::spawn(async move {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut backend).await;
+                    });
+                }
+            }
+        });
+        Service { url, task }
+    }
 }
 
 /// A real SFU with its internal API, which every replica drives.
@@ -216,30 +263,19 @@ async fn receives_media(session: &MeetingSession, publisher: &str) {
     }
 }
 
-/// Waits until `session`'s socket was closed by the server.
-async fn disconnected(session: &MeetingSession, what: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while session.is_connected() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: the socket stayed open"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn participants_on_two_replicas_meet_and_the_meeting_outlives_its_owner() {
     let mut cluster = cluster().await;
+    let service = Service::start(&[&cluster.a, &cluster.b]).await;
     let (host_api, meeting) = host_and_meeting(&cluster.a).await;
 
-    // The host reaches replica a, the guest replica b: one meeting, owned
-    // by a, the guest relayed there.
-    let mut host = join(&cluster.a.url, &meeting, "Host", host_api.token())
+    // Through the Service, the host reaches replica a, the guest replica b:
+    // one meeting, owned by a, the guest relayed there.
+    let mut host = join(&service.url, &meeting, "Host", host_api.token())
         .await
         .unwrap();
     host.publish(light_media()).await.unwrap();
-    let mut guest = join(&cluster.b.url, &meeting, "Guest", None).await.unwrap();
+    let mut guest = join(&service.url, &meeting, "Guest", None).await.unwrap();
     guest.publish(light_media()).await.unwrap();
     assert_eq!(
         cluster.lease(&meeting.id).await,
@@ -248,11 +284,11 @@ async fn participants_on_two_replicas_meet_and_the_meeting_outlives_its_owner() 
     for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
         receiver
             .wait_until("both in the participant list", WAIT, |v| {
-                v.participants.contains_key(sender.participant_id())
+                v.participants.contains_key(&sender.participant_id())
             })
             .await
             .unwrap();
-        receives_media(receiver, sender.participant_id()).await;
+        receives_media(receiver, &sender.participant_id()).await;
     }
     // Signaling both ways through the relay: the guest's chat reaches the
     // host, and the host's reaches the guest.
@@ -266,29 +302,53 @@ async fn participants_on_two_replicas_meet_and_the_meeting_outlives_its_owner() 
             .await
             .unwrap();
     }
+    let (host_before, guest_before) = (host.participant_id(), guest.participant_id());
 
-    // The owner dies. Its own socket ends, and replica b closes the relayed
-    // one, so both clients know to join again.
+    // The owner dies. The host's socket drops with it, and replica b closes
+    // the guest's relayed one asking it to join again. Both clients join
+    // again on their own, through the Service, which now reaches only b: b
+    // takes the meeting over once a's lease ends, and the meeting goes on
+    // with media both ways, published again without being asked.
     cluster.a.kill();
-    disconnected(&host, "the host on the killed replica").await;
-    disconnected(&guest, "the guest relayed to the killed replica").await;
-    host.close().await;
-    guest.close().await;
-
-    // Both come back through b, which takes the meeting over once a's
-    // lease ends; the meeting goes on with media both ways.
-    let mut host = rejoin(&cluster.b, &meeting, "Host", host_api.token()).await;
-    host.publish(light_media()).await.unwrap();
-    let mut guest = rejoin(&cluster.b, &meeting, "Guest", None).await;
-    guest.publish(light_media()).await.unwrap();
+    for (session, before) in [(&host, &host_before), (&guest, &guest_before)] {
+        session
+            .wait_until("joined again on its own", WAIT, |v| v.rejoins == 1)
+            .await
+            .unwrap();
+        assert_ne!(
+            &session.participant_id(),
+            before,
+            "a rejoin is a new participant"
+        );
+        assert!(session.is_connected());
+    }
     assert_eq!(
         cluster.lease(&meeting.id).await,
         Some((cluster.b.url.clone(), 2))
     );
     for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
-        receives_media(receiver, sender.participant_id()).await;
+        receiver
+            .wait_until("both in the meeting again", WAIT, |v| {
+                v.participants.contains_key(&sender.participant_id())
+                    && !v.participants.contains_key(&host_before)
+                    && !v.participants.contains_key(&guest_before)
+            })
+            .await
+            .unwrap();
+        receives_media(receiver, &sender.participant_id()).await;
     }
     assert!(host.view().ended.is_none());
+    // The chat read before is not repeated by the new owner's history.
+    let seen = guest
+        .view()
+        .chat
+        .iter()
+        .filter(|m| m.text == "from a")
+        .count();
+    assert_eq!(
+        seen, 1,
+        "the chat history after the rejoin repeats messages"
+    );
 
     // Ending the meeting ends it for the guest too, and the lease goes.
     host.end_meeting().unwrap();
@@ -331,16 +391,16 @@ async fn a_replica_that_lost_its_meeting_closes_its_copy() {
     );
 
     // a wakes up, finds at its next renewal that the epoch moved on, and
-    // closes its room: its participant's socket closes, to join again.
+    // closes its room, asking its participant to join again: the host does
+    // so on its own, through a, relayed to b, the owner: one meeting again.
     cluster.a.thaw();
-    disconnected(&host, "the host on the replica that lost the meeting").await;
-    host.close().await;
-    let host = rejoin(&cluster.a, &meeting, "Host", host_api.token()).await;
-    // Through a now, relayed to b, the owner: one meeting again.
+    host.wait_until("joined again on its own", WAIT, |v| v.rejoins == 1)
+        .await
+        .unwrap();
     for (session, other) in [(&host, &guest), (&guest, &host)] {
         session
             .wait_until("one meeting again", WAIT, |v| {
-                v.participants.contains_key(other.participant_id())
+                v.participants.contains_key(&other.participant_id())
             })
             .await
             .unwrap();
@@ -351,6 +411,127 @@ async fn a_replica_that_lost_its_meeting_closes_its_copy() {
     );
     host.close().await;
     guest.close().await;
+}
+
+/// A signed-in account's listening socket at `replica`: where its
+/// invitations ring.
+async fn listening(replica: &Replica, token: &str) -> SignalingClient {
+    let (mut socket, _) = SignalingClient::connect(&replica.url).await.unwrap();
+    socket
+        .send(&ClientMessage::Listen {
+            token: token.into(),
+        })
+        .await
+        .unwrap();
+    socket
+        .recv_until(WAIT, |m| {
+            matches!(m, ServerMessage::Listening { .. }).then_some(())
+        })
+        .await
+        .unwrap();
+    socket
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_rings_the_invitee_on_another_replica() {
+    let cluster = cluster().await;
+    let (host_api, meeting) = host_and_meeting(&cluster.a).await;
+    // Bob listens on replica b only; Carol listens nowhere.
+    let bob_api = account(&cluster.b.url, "bob@example.com", "Bob").await;
+    let carol_api = account(&cluster.b.url, "carol@example.com", "Carol").await;
+    let bob_id = bob_api.me().await.unwrap().id;
+    let carol_id = carol_api.me().await.unwrap().id;
+    let mut bob_phone = listening(&cluster.b, bob_api.token().unwrap()).await;
+    let host = join(&cluster.a.url, &meeting, "Host", host_api.token())
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster.lease(&meeting.id).await,
+        Some((cluster.a.url.clone(), 1))
+    );
+
+    // The host, on a (the owner), invites both: Bob's phone on b rings and
+    // the host hears it rings; Carol is offline everywhere.
+    host.invite(&[&bob_id, &carol_id]).unwrap();
+    let (call_id, link_key) = bob_phone
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::IncomingCall {
+                call_id, link_key, ..
+            } => Some((call_id.clone(), link_key.clone())),
+            _ => None,
+        })
+        .await
+        .expect("the invitation rings on the other replica");
+    assert!(
+        meeting.join_url.contains(&link_key),
+        "the call carries the meeting's join key"
+    );
+    host.wait_until("ringing and offline", WAIT, |v| {
+        v.invites.contains(&(bob_id.clone(), "ringing".into()))
+            && v.invites.contains(&(carol_id.clone(), "offline".into()))
+    })
+    .await
+    .unwrap();
+
+    // Bob accepts on b: the host on a is told, and Bob joins with the call's
+    // key through b, relayed to a: one meeting.
+    bob_phone
+        .send(&ClientMessage::AnswerCall {
+            call_id: call_id.clone(),
+            accept: true,
+        })
+        .await
+        .unwrap();
+    host.wait_until("accepted", WAIT, |v| {
+        v.invites.contains(&(bob_id.clone(), "accepted".into()))
+    })
+    .await
+    .unwrap();
+    let bob = MeetingSession::join(
+        &cluster.b.url,
+        yunhui_client::meeting::JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: "Bob".into(),
+            link_key: Some(link_key),
+            token: bob_api.token().map(String::from),
+            media_bind: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the invitee joins through the other replica");
+    host.wait_until("Bob in the meeting", WAIT, |v| {
+        v.participants.contains_key(&bob.participant_id())
+    })
+    .await
+    .unwrap();
+    // Each state was told once.
+    let invites = host.view().invites;
+    for state in ["ringing", "accepted"] {
+        let told = invites
+            .iter()
+            .filter(|(id, s)| *id == bob_id && s == state)
+            .count();
+        assert_eq!(told, 1, "{state}: {invites:?}");
+    }
+    // A second answer finds no call.
+    bob_phone
+        .send(&ClientMessage::AnswerCall {
+            call_id,
+            accept: true,
+        })
+        .await
+        .unwrap();
+    let refused = bob_phone
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(refused, yunhui_proto::signaling::ErrorCode::CallNotFound);
+    host.close().await;
+    bob.close().await;
 }
 
 /// Two replicas with no fixed SFU (rooms go only to nodes that registered)
@@ -404,7 +585,7 @@ async fn a_node_reporting_to_one_replica_takes_the_rooms_of_another() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for (receiver, sender) in [(&host, &guest), (&guest, &host)] {
-        receives_media(receiver, sender.participant_id()).await;
+        receives_media(receiver, &sender.participant_id()).await;
     }
     host.close().await;
     guest.close().await;

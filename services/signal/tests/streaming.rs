@@ -81,7 +81,7 @@ async fn the_host_streams_the_meeting_as_h264_and_aac_and_a_lost_connection_come
     let mut guest = join(&server, &meeting, "Guest", None).await;
     host.publish_files(&red).await.expect("host publishes");
     guest.publish_files(&blue).await.expect("guest publishes");
-    support::pool::receives(&host, guest.participant_id(), TrackKind::Video).await;
+    support::pool::receives(&host, &guest.participant_id(), TrackKind::Video).await;
 
     // Participants may not stream; bad addresses and keys are refused in words.
     let refused = host_command(&guest, start(&rtmp.push_url(), KEY)).await;

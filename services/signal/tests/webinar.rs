@@ -430,7 +430,7 @@ async fn roles_rights_rosters_and_questions(db: Db) {
     let plain_host = join(&server, &plain, "Host", host_api.token()).await;
     let guest = join(&server, &plain, "Guest", None).await;
     assert_eq!(
-        guest.view().participants[guest.participant_id()].role,
+        guest.view().participants[&guest.participant_id()].role,
         Role::Participant
     );
     refused(
@@ -452,7 +452,7 @@ async fn roles_rights_rosters_and_questions(db: Db) {
     refused(
         &plain_host,
         host_command(HostCommand::SetRole {
-            participant_id: guest.participant_id().into(),
+            participant_id: guest.participant_id(),
             role: Role::Panelist,
         }),
         ErrorCode::InvalidInput,

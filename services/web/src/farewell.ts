@@ -9,7 +9,9 @@ export type MeetingExit =
   | { kind: "left" }
   | { kind: "disconnected" }
   | { kind: "removed" }
-  | { kind: "denied" };
+  | { kind: "denied" }
+  /** The connection was lost while the meeting goes on: the page joins again. */
+  | { kind: "lost"; audioMuted: boolean; videoEnabled: boolean };
 
 interface FarewellCopy {
   testid: string;
@@ -39,6 +41,7 @@ function copyFor(exit: MeetingExit): FarewellCopy {
         rejoin: true,
       };
     case "disconnected":
+    case "lost":
       return {
         testid: "meeting-disconnected",
         title: "Connection lost 连接已断开",
@@ -87,6 +90,24 @@ export function renderFarewell(
             : null,
           h("button", { class: "secondary", type: "button", testid: "home", onclick: actions.home }, "Home 返回首页"),
         ),
+      ),
+    ),
+  );
+}
+
+/** While the page joins a meeting again after losing the connection. */
+export function renderReconnecting(root: HTMLElement): void {
+  show(
+    root,
+    h(
+      "div",
+      { class: "landing farewell", testid: "meeting-reconnecting" },
+      h(
+        "div",
+        { class: "card farewell-card", role: "status" },
+        h("div", { class: "brand" }, h("span", { class: "logo" }, "云"), "Yunhui 云会"),
+        h("h1", {}, "Reconnecting… 正在重新连接"),
+        h("p", {}, "The connection to the meeting was lost; joining again. 与会议的连接已中断，正在重新加入。"),
       ),
     ),
   );

@@ -23,7 +23,7 @@ export interface JoinPageParams {
 
 export interface JoinPageHandlers {
   /** The join succeeded (at once or after the waiting room). */
-  onJoined: (channel: SignalingChannel, joined: Joined, inviteUrl?: string) => void;
+  onJoined: (channel: SignalingChannel, joined: Joined, request: JoinRequest, inviteUrl?: string) => void;
   /** A join on hold ended without entering: turned away, left, meeting ended. */
   onWaitEnded: (exit: MeetingExit) => void;
   /** Open "My meetings" (signed in only). */
@@ -55,7 +55,8 @@ function errorMessage(error: unknown): string {
 }
 
 /** How a join on hold ended, from the error that ended it. */
-function exitOfWait(error: unknown): MeetingExit {
+/** The screen after a join that ended without entering. */
+export function exitOfWait(error: unknown): MeetingExit {
   switch (errorCode(error)) {
     case "entry_denied":
       return { kind: "denied" };
@@ -147,13 +148,14 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
         exposeForInspection({ state: "left" });
         handlers.onWaitEnded({ kind: "left" });
       };
-      const joined = await joinMeeting(open, session ? { ...request, token: session.token } : request, (waiting) => {
+      const sent = session ? { ...request, token: session.token } : request;
+      const joined = await joinMeeting(open, sent, (waiting) => {
         localProfile.rememberDisplayName(request.display_name);
         waitingScreen ??= new WaitingRoomScreen(root, leaveWaiting);
         waitingScreen.update(waiting);
       });
       localProfile.rememberDisplayName(request.display_name);
-      handlers.onJoined(open, joined, inviteUrl);
+      handlers.onJoined(open, joined, sent, inviteUrl);
     } catch (error) {
       if (leftWaiting) return;
       if (waitingScreen) {

@@ -2,11 +2,13 @@
 // `/meetings` the signed-in user's meetings, `/meetings/new` the schedule
 // form, `/videos` the signed-in user's recordings; anything else opens the plain join page. Joining swaps in the
 // meeting room (after the waiting room, if the meeting has one); leaving
-// swaps in a farewell screen.
+// swaps in a farewell screen. A lost connection (the server went away, or
+// the meeting moved to another server) joins again on its own.
 
 import "./style.css";
-import { renderFarewell, type MeetingExit } from "./farewell";
-import { renderJoinPage, type JoinPageParams } from "./join_page";
+import { renderFarewell, renderReconnecting, type MeetingExit } from "./farewell";
+import { exposeForInspection } from "./inspection";
+import { exitOfWait, renderJoinPage, type JoinPageParams } from "./join_page";
 import { listenForCalls, stopListening, type AcceptedCall } from "./call_listener";
 import { SESSION_EVENT, localProfile } from "./local_profile";
 import { MeetingRoom } from "./meeting_room";
@@ -16,6 +18,8 @@ import { renderScheduleForm } from "./schedule_form";
 import { renderVideosPage } from "./videos_page";
 import { api } from "./api";
 import { h, show } from "./dom";
+import { mayRetryJoin } from "./reconnect";
+import { SignalingChannel, SignalingError, joinMeeting, type JoinRequest, type Joined } from "./signaling";
 
 const root = document.getElementById("app") as HTMLElement;
 
@@ -35,7 +39,7 @@ function acceptCall(call: AcceptedCall): void {
 /** Outside meetings, a signed-in browser rings when its user is invited. */
 function listenUnlessInMeeting(): void {
   const state = window.yunhui?.state;
-  if (state === "joined" || state === "waiting") return;
+  if (state === "joined" || state === "waiting" || state === "reconnecting") return;
   void listenForCalls(acceptCall);
 }
 
@@ -112,20 +116,65 @@ function openJoinPage(params: JoinPageParams): void {
   renderJoinPage(root, params, {
     onMyMeetings: () => go("/meetings"),
     onMyVideos: () => go("/videos"),
-    onJoined: (channel, joined, inviteUrl) => {
-      stopListening();
-      document.title = `${joined.topic} · Yunhui 云会`;
-      // `new MeetingRoom` renders itself into root and lives until it exits.
-      new MeetingRoom(root, channel, joined, { inviteUrl, onExit: showFarewell });
-    },
+    onJoined: (channel, joined, request, inviteUrl) => enterMeeting(channel, joined, { request, inviteUrl }),
     onWaitEnded: showFarewell,
   });
+}
+
+/** How this page joined its meeting, to join again the same way. */
+interface Attendance {
+  request: JoinRequest;
+  inviteUrl?: string;
+}
+
+type Resume = { audioMuted: boolean; videoEnabled: boolean };
+
+function enterMeeting(channel: SignalingChannel, joined: Joined, attendance: Attendance, resume?: Resume): void {
+  stopListening();
+  document.title = `${joined.topic} · Yunhui 云会`;
+  // `new MeetingRoom` renders itself into root and lives until it exits.
+  new MeetingRoom(root, channel, joined, {
+    inviteUrl: attendance.inviteUrl,
+    resume,
+    onExit: (exit) => (exit.kind === "lost" ? void joinAgain(attendance, exit) : showFarewell(exit)),
+  });
+}
+
+/** How long a page that lost its meeting's connection tries to join again. */
+const REJOIN_WINDOW_MS = 60_000;
+const REJOIN_PAUSE_MS = 1_000;
+
+/** The connection was lost while the meeting goes on: join again, as before. */
+async function joinAgain(attendance: Attendance, resume: Resume): Promise<void> {
+  renderReconnecting(root);
+  exposeForInspection({ state: "reconnecting" });
+  const deadline = Date.now() + REJOIN_WINDOW_MS;
+  while (Date.now() < deadline) {
+    let channel: SignalingChannel | null = null;
+    try {
+      channel = await SignalingChannel.open();
+      const joined = await joinMeeting(channel, attendance.request);
+      enterMeeting(channel, joined, attendance, { audioMuted: resume.audioMuted, videoEnabled: resume.videoEnabled });
+      return;
+    } catch (error) {
+      channel?.close();
+      if (!mayRetryJoin(error instanceof SignalingError ? error.code : undefined)) {
+        const exit = exitOfWait(error);
+        exposeForInspection({ state: exit.kind });
+        showFarewell(exit);
+        return;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, REJOIN_PAUSE_MS));
+  }
+  exposeForInspection({ state: "disconnected" });
+  showFarewell({ kind: "disconnected" });
 }
 
 window.addEventListener("popstate", () => {
   // Inside a meeting (or its waiting room) the back button does nothing; leaving is explicit.
   const state = window.yunhui?.state;
-  if (state !== "joined" && state !== "waiting") route();
+  if (state !== "joined" && state !== "waiting" && state !== "reconnecting") route();
 });
 window.addEventListener(SESSION_EVENT, listenUnlessInMeeting);
 route();

@@ -36,6 +36,7 @@ import { LIMITS } from "./proto";
 import { ScreenShare } from "./screen_share";
 import { LiveIndicator, StreamingControls } from "./streaming_controls";
 import { SelfControls } from "./self_controls";
+import { meansJoinAgain } from "./reconnect";
 import type { Joined, SignalingChannel } from "./signaling";
 import { computeLayout, type LayoutMode } from "./view_layout";
 import { askDialTarget, dialStatusText } from "./dial_dialog";
@@ -49,6 +50,8 @@ export interface MeetingRoomOptions {
   /** Invite link to offer for copying (known when this browser created the meeting). */
   inviteUrl?: string;
   onExit: (exit: MeetingExit) => void;
+  /** The microphone and camera as they were before the page joined again. */
+  resume?: { audioMuted: boolean; videoEnabled: boolean };
 }
 
 const LEAVE_ACK_TIMEOUT_MS = 1500;
@@ -215,6 +218,9 @@ export class MeetingRoom {
 
     show(root, this.render(joined));
     for (const participant of joined.participants) this.upsertParticipant(participant);
+    // Joined again: the microphone and camera stay as the user left them.
+    if (options.resume?.audioMuted && !this.audioMuted) this.setAudioMuted(true);
+    if (options.resume && !options.resume.videoEnabled && this.videoEnabled) this.setVideoEnabled(false);
     this.showTab("participants");
     this.renderRoleDependent();
 
@@ -237,7 +243,13 @@ export class MeetingRoom {
       breakouts: null,
     });
 
-    channel.onClose(() => this.exit({ kind: "disconnected" }));
+    channel.onClose((event) =>
+      this.exit(
+        meansJoinAgain(event)
+          ? { kind: "lost", audioMuted: this.audioMuted, videoEnabled: this.videoEnabled }
+          : { kind: "disconnected" },
+      ),
+    );
     channel.listen((message) => this.receive(message));
     this.startMediaWhenAllowed();
   }

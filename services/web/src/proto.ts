@@ -2,6 +2,7 @@
 // Do not edit by hand.
 
 export const PROTOCOL_VERSION = 1;
+export const CLOSE_JOIN_AGAIN = 1012;
 export const REACTIONS = ["👍","👏","❤️","😂","😮","🎉","🙋"];
 export const LIMITS = {
   display_name_chars: 64,

@@ -17,10 +17,10 @@
 //!   signal replicas (`--join-urls`, one per participant), checks media, runs
 //!   `--between` (which kills the owner replica's pod and prints its name;
 //!   the meeting's id is in `YUNHUI_MEETING_ID`),
-//!   waits for the servers to close the sockets, joins everyone again through
-//!   `--url` (retrying while the meeting is `unavailable`, until another
-//!   replica has taken it over) and checks that media flows again in the same
-//!   meeting.
+//!   and checks that every participant joins again on its own (the SDK
+//!   does, through `--url`, the Service, retrying while the meeting is
+//!   `unavailable` until another replica has taken it over), publishes
+//!   again and receives everyone's media again in the same meeting.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -105,7 +105,8 @@ enum Check {
         /// `YUNHUI_MEETING_ID`; it kills the owner and prints what it killed.
         #[arg(long)]
         between: String,
-        /// How long to wait for the meeting to be taken over.
+        /// How long the participants may take to join again (the meeting
+        /// taken over).
         #[arg(long, default_value_t = 90)]
         takeover_seconds: u64,
     },
@@ -124,8 +125,11 @@ fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Joins at `base_url`; a lost socket is followed by a join at
+/// `rejoin_url` (by default `base_url`).
 async fn join(
     base_url: &str,
+    rejoin_url: Option<&str>,
     meeting: &Meeting,
     name: &str,
 ) -> Result<MeetingSession, SessionError> {
@@ -135,6 +139,7 @@ async fn join(
             meeting_number: meeting.number.clone(),
             display_name: name.into(),
             password: Some(MEETING_PASSWORD.into()),
+            rejoin_url: rejoin_url.map(String::from),
             ..JoinOptions::default()
         },
     )
@@ -144,10 +149,11 @@ async fn join(
 /// Joins and publishes.
 async fn join_and_publish(
     base_url: &str,
+    rejoin_url: Option<&str>,
     meeting: &Meeting,
     name: &str,
 ) -> anyhow::Result<MeetingSession> {
-    let mut session = join(base_url, meeting, name)
+    let mut session = join(base_url, rejoin_url, meeting, name)
         .await
         .with_context(|| format!("{name} joining meeting {} at {base_url}", meeting.number))?;
     session
@@ -169,7 +175,9 @@ async fn everyone_receives_everyone(sessions: &[MeetingSession]) -> anyhow::Resu
                     continue;
                 }
                 for kind in [TrackKind::Audio, TrackKind::Video] {
-                    let track = receiver.subscriber().track(sender.participant_id(), kind)?;
+                    let track = receiver
+                        .subscriber()
+                        .track(&sender.participant_id(), kind)?;
                     if track.packets() <= 5 || track.bytes() == 0 {
                         return None;
                     }
@@ -195,7 +203,7 @@ async fn everyone_receives_everyone(sessions: &[MeetingSession]) -> anyhow::Resu
                                 .into_iter()
                                 .filter(move |k| {
                                     r.subscriber()
-                                        .track(s.participant_id(), *k)
+                                        .track(&s.participant_id(), *k)
                                         .is_none_or(|t| t.packets() <= 5)
                                 })
                                 .map(move |k| {
@@ -290,7 +298,7 @@ async fn spread(
     let joins = created.iter().enumerate().map(|(i, meeting)| async move {
         let mut sessions = Vec::new();
         for p in 0..participants {
-            sessions.push(join_and_publish(&args.url, meeting, &format!("m{i}-p{p}")).await?);
+            sessions.push(join_and_publish(&args.url, None, meeting, &format!("m{i}-p{p}")).await?);
         }
         anyhow::Ok(sessions)
     });
@@ -357,7 +365,7 @@ async fn drain(
     let meeting = create_meeting(&api, "Drained node".into()).await?;
     let mut sessions = Vec::new();
     for name in ["drain-host", "drain-guest"] {
-        sessions.push(join_and_publish(&args.url, &meeting, name).await?);
+        sessions.push(join_and_publish(&args.url, None, &meeting, name).await?);
     }
     everyone_receives_everyone(&sessions).await?;
     // The node holding the one room (nodes report every 2 s).
@@ -382,7 +390,7 @@ async fn drain(
         for sender in &sessions {
             if receiver.participant_id() != sender.participant_id() {
                 for kind in [TrackKind::Audio, TrackKind::Video] {
-                    tracks.extend(receiver.subscriber().track(sender.participant_id(), kind));
+                    tracks.extend(receiver.subscriber().track(&sender.participant_id(), kind));
                 }
             }
         }
@@ -456,39 +464,6 @@ async fn run_between(between: &str, name: &str, value: &str) -> anyhow::Result<S
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-const JOIN_ATTEMPT: Duration = Duration::from_secs(8);
-
-/// Joins `meeting` at `url`, again and again while it is refused as
-/// unavailable (its lease has not ended), the socket cannot be opened or an
-/// attempt takes longer than [`JOIN_ATTEMPT`].
-async fn join_until_taken_over(
-    url: &str,
-    meeting: &Meeting,
-    name: &str,
-    deadline: Instant,
-) -> anyhow::Result<(MeetingSession, u32)> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let error = match tokio::time::timeout(JOIN_ATTEMPT, join(url, meeting, name)).await {
-            Ok(Ok(mut session)) => {
-                session.publish(light_media()).await.context("publishing")?;
-                return Ok((session, attempts));
-            }
-            Ok(Err(error)) => error.to_string(),
-            Err(_) => format!("no answer within {JOIN_ATTEMPT:?}"),
-        };
-        if Instant::now() >= deadline {
-            bail!(
-                "{name} could not join meeting {} again at {url}: {error}",
-                meeting.number
-            );
-        }
-        eprintln!("yunhui-meeting-check: {name} joining again: {error}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 async fn failover(
     args: &Args,
     join_urls: &[String],
@@ -500,7 +475,8 @@ async fn failover(
     let started = Instant::now();
     let mut sessions = Vec::new();
     for (i, url) in join_urls.iter().enumerate() {
-        sessions.push(join_and_publish(url, &meeting, &format!("replica-{i}")).await?);
+        let name = format!("replica-{i}");
+        sessions.push(join_and_publish(url, Some(&args.url), &meeting, &name).await?);
     }
     everyone_receives_everyone(&sessions).await?;
     let first_media_ms = millis(started);
@@ -508,48 +484,44 @@ async fn failover(
     if sessions.iter().any(|s| s.meeting_id() != meeting_id) {
         bail!("participants joined through different replicas are in different meetings");
     }
+    let before: Vec<String> = sessions.iter().map(|s| s.participant_id()).collect();
     let killed = run_between(between, "YUNHUI_MEETING_ID", &meeting_id).await?;
     let killed_at = Instant::now();
-    // The owner's sockets, and those relayed to it, close.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sessions.iter().any(MeetingSession::is_connected) {
+    // Each participant's socket closes or drops with the owner, and the SDK
+    // joins again on its own through the Service, once another replica has
+    // taken the meeting over.
+    let deadline = killed_at + takeover;
+    while sessions.iter().any(|s| s.view().rejoins == 0) {
+        if sessions.iter().any(|s| !s.is_connected()) {
+            bail!("a participant gave up joining again after the owner pod was killed");
+        }
         if Instant::now() >= deadline {
-            bail!("the participants' sockets stayed open 30 s after the owner pod was killed");
+            bail!(
+                "the participants had not joined again {} s after the owner pod was killed",
+                takeover.as_secs()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let disconnected_ms = millis(killed_at);
-    for session in sessions {
-        session.close().await;
-    }
-    let deadline = Instant::now() + takeover;
-    let mut again = Vec::new();
-    let mut attempts = Vec::new();
-    for i in 0..join_urls.len() {
-        let (session, tries) =
-            join_until_taken_over(&args.url, &meeting, &format!("again-{i}"), deadline).await?;
-        again.push(session);
-        attempts.push(tries);
-    }
     let rejoined_ms = millis(killed_at);
-    everyone_receives_everyone(&again).await?;
-    let media_again_ms = millis(killed_at);
-    if let Some(other) = again.iter().find(|s| s.meeting_id() != meeting_id) {
-        bail!(
-            "after the take-over a participant is in meeting {}, not {meeting_id}",
-            other.meeting_id()
-        );
+    if sessions
+        .iter()
+        .any(|s| before.contains(&s.participant_id()))
+    {
+        bail!("a participant kept its old id: it did not join again");
     }
-    for session in again {
+    everyone_receives_everyone(&sessions).await?;
+    let media_again_ms = millis(killed_at);
+    let rejoins: Vec<u32> = sessions.iter().map(|s| s.view().rejoins).collect();
+    for session in sessions {
         session.leave().await;
     }
     Ok(json!({
         "meeting": meeting_id,
         "killed": killed,
         "first_media_ms": first_media_ms,
-        "disconnected_ms": disconnected_ms,
         "rejoined_ms": rejoined_ms,
-        "join_attempts": attempts,
+        "rejoins": rejoins,
         "media_again_ms": media_again_ms,
     }))
 }

@@ -96,15 +96,11 @@ export async function startServer({ host = "127.0.0.1" } = {}) {
   let turnTlsPort = await freeTcpPort();
   while ([port, mediaPort, sipPort, turnPort].includes(turnTlsPort)) turnTlsPort = await freeTcpPort();
   const listen = `${host}:${port}`;
-  const child = spawn(
-    bin,
-    [
-      "up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort),
-      "--turn-port", String(turnPort), "--turn-tls-port", String(turnTlsPort), "--web-dir", webDir,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" } },
-  );
-  const server = new YunhuiServer(child, `http://${listen}`, dataDir);
+  const args = [
+    "up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort),
+    "--turn-port", String(turnPort), "--turn-tls-port", String(turnTlsPort), "--web-dir", webDir,
+  ];
+  const server = new YunhuiServer(() => spawnYunhui(bin, args), `http://${listen}`, dataDir);
   server.ports = { http: port, media: mediaPort, sip: sipPort, turn: turnPort, turnTls: turnTlsPort };
   try {
     await server.waitReady();
@@ -115,13 +111,27 @@ export async function startServer({ host = "127.0.0.1" } = {}) {
   return server;
 }
 
+function spawnYunhui(bin, args) {
+  return spawn(bin, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
+  });
+}
+
 export class YunhuiServer {
-  /** @param {import("node:child_process").ChildProcess} child */
-  constructor(child, url, dataDir) {
-    this.child = child;
+  /** @param {() => import("node:child_process").ChildProcess} spawnChild */
+  constructor(spawnChild, url, dataDir) {
+    this.spawnChild = spawnChild;
     this.url = url;
     this.dataDir = dataDir;
     this.log = [];
+    this.stopped = false;
+    this.attach(spawnChild());
+  }
+
+  /** @param {import("node:child_process").ChildProcess} child */
+  attach(child) {
+    this.child = child;
     this.exited = new Promise((r) => child.once("exit", (code, signal) => r({ code, signal })));
     const keep = (chunk) => {
       this.log.push(...chunk.toString().split("\n").filter(Boolean));
@@ -129,7 +139,18 @@ export class YunhuiServer {
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
-    this.stopped = false;
+  }
+
+  /** Kills the server at once, as a crashed process or a lost pod dies: no goodbye to anyone. */
+  async crash() {
+    this.child.kill("SIGKILL");
+    await this.exited;
+  }
+
+  /** Starts the server again after `crash`, on the same ports and data. */
+  async restart() {
+    this.attach(this.spawnChild());
+    await this.waitReady();
   }
 
   logTail(lines = 60) {

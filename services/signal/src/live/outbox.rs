@@ -17,6 +17,10 @@ pub enum Outbound {
     Encoded(Arc<str>),
     /// Close the socket with this reason (after the messages queued before it).
     Close(Cow<'static, str>),
+    /// Close the socket with this reason and
+    /// [`CLOSE_JOIN_AGAIN`](yunhui_proto::signaling::CLOSE_JOIN_AGAIN): the
+    /// client joins again, reaching the meeting where it lives now.
+    JoinAgain(Cow<'static, str>),
 }
 
 /// Sender half of a participant's socket.

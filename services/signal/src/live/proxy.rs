@@ -19,8 +19,10 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tracing::Instrument;
+
+use yunhui_proto::signaling::CLOSE_JOIN_AGAIN;
 
 use crate::error::{Error, Result};
 use crate::live::outbox::{Outbound, Outbox};
@@ -136,12 +138,10 @@ pub async fn connect(
                         Some(Ok(Message::Binary(_))) => {}
                         // The owner closed the socket (meeting ended, removed
                         // by the host): the participant's closes the same way.
+                        // The owner asked its client to join again (it lost
+                        // the meeting): so does this replica.
                         Some(Ok(Message::Close(frame))) => {
-                            let reason = frame
-                                .map(|f| f.reason.to_string())
-                                .filter(|r| !r.is_empty())
-                                .unwrap_or_else(|| OWNER_GONE.to_owned());
-                            let _ = outbox.send(Outbound::Close(reason.into()));
+                            let _ = outbox.send(closing(frame));
                             return;
                         }
                         Some(Err(_)) | None => break,
@@ -149,11 +149,28 @@ pub async fn connect(
                 }
             }
             tracing::info!("the owner replica's socket ended; closing the participant's");
-            let _ = outbox.send(Outbound::Close(OWNER_GONE.into()));
+            let _ = outbox.send(Outbound::JoinAgain(OWNER_GONE.into()));
         }
         .in_current_span(),
     );
     Ok(Upstream { frames, task })
+}
+
+/// How the participant's socket closes when the owner closed the relayed
+/// one with `frame`: the same way, with the owner's reason; without a reason
+/// (or a frame), the owner went away and the participant joins again.
+fn closing(frame: Option<CloseFrame>) -> Outbound {
+    match frame {
+        Some(frame) if !frame.reason.is_empty() => {
+            let reason = frame.reason.to_string().into();
+            if u16::from(frame.code) == CLOSE_JOIN_AGAIN {
+                Outbound::JoinAgain(reason)
+            } else {
+                Outbound::Close(reason)
+            }
+        }
+        _ => Outbound::JoinAgain(OWNER_GONE.into()),
+    }
 }
 
 /// `ws(s)://…/api/v1/signal` of a replica's base URL.
@@ -181,5 +198,33 @@ mod tests {
             Some("wss://a.example/api/v1/signal")
         );
         assert_eq!(signaling_url("ftp://a"), None);
+    }
+
+    fn frame(code: u16, reason: &str) -> Option<CloseFrame> {
+        Some(CloseFrame {
+            code: code.into(),
+            reason: reason.into(),
+        })
+    }
+
+    #[test]
+    fn the_owner_s_close_reaches_the_participant_with_its_meaning() {
+        // Final closes stay final, with the owner's reason.
+        assert!(matches!(
+            closing(frame(1000, "meeting ended")),
+            Outbound::Close(reason) if reason == "meeting ended"
+        ));
+        // The owner lost the meeting: join again.
+        assert!(matches!(
+            closing(frame(CLOSE_JOIN_AGAIN, "moved")),
+            Outbound::JoinAgain(reason) if reason == "moved"
+        ));
+        // The owner went away without a word: join again.
+        for gone in [None, frame(1000, ""), frame(1006, "")] {
+            assert!(matches!(
+                closing(gone),
+                Outbound::JoinAgain(reason) if reason == OWNER_GONE
+            ));
+        }
     }
 }

@@ -43,6 +43,7 @@ use crate::licence::Licence;
 use crate::live::chat;
 use crate::live::outbox::{Outbound, Outbox};
 use crate::live::ownership::{Claim, Ownership};
+use crate::live::presence::board::{self, CallBoard};
 use crate::live::presence::{Presence, Ring};
 use crate::meetings::MeetingRecord;
 use crate::metrics::Metrics;
@@ -277,7 +278,9 @@ pub struct Rooms {
     media: Arc<dyn MediaControl>,
     store: Store,
     metrics: Metrics,
-    presence: Presence,
+    presence: Arc<Presence>,
+    /// Calls shared with the other replicas, when several run.
+    ringing: std::sync::OnceLock<Arc<CallBoard>>,
     /// The SIP gateway, when this deployment runs one.
     calls: std::sync::OnceLock<Arc<dyn CallControl>>,
     /// The TURN server participants are handed on join, when there is one.
@@ -322,7 +325,8 @@ impl Rooms {
             media,
             store,
             metrics,
-            presence: Presence::default(),
+            presence: Arc::default(),
+            ringing: std::sync::OnceLock::new(),
             calls: std::sync::OnceLock::new(),
             turn: std::sync::OnceLock::new(),
             ownership: std::sync::OnceLock::new(),
@@ -397,6 +401,25 @@ impl Rooms {
         &self.presence
     }
 
+    /// Shares the calls placed during meetings with the other replicas
+    /// through `board` (several replicas run), and rings theirs here.
+    pub fn share_calls(&self, board: Arc<CallBoard>) {
+        if self.ringing.set(board.clone()).is_ok() {
+            self.presence.share_across_replicas();
+            board::spawn_sync(board, Arc::downgrade(&self.presence));
+        }
+    }
+
+    /// Answers a call ringing on one of `account_id`'s sockets here; the
+    /// other replicas learn of it when the call rings there too.
+    pub async fn answer_call(&self, account_id: &str, call_id: &str, accept: bool) -> Result<()> {
+        let shared = self.presence.answer(account_id, call_id, accept)?;
+        if shared && let Some(board) = self.ringing.get() {
+            board.answer(call_id, accept).await?;
+        }
+        Ok(())
+    }
+
     /// Whether `account_id` was invited into the open room of `meeting_id`.
     pub async fn invited(&self, meeting_id: &str, account_id: &str) -> bool {
         let room = self.rooms.lock().await.get(meeting_id).cloned();
@@ -446,7 +469,7 @@ impl Rooms {
                 .extend(invited.iter().map(|a| a.id.clone()));
         }
         for account in invited {
-            self.presence.ring(
+            let placed = self.presence.ring(
                 Ring {
                     account_id: &account.id,
                     display_name: &account.display_name,
@@ -457,6 +480,12 @@ impl Rooms {
                 },
                 Some(&outbox),
             );
+            // The invitee's sockets on the other replicas ring too.
+            if let (Some(placed), Some(board)) = (placed, self.ringing.get())
+                && let Err(e) = board.place(&placed).await
+            {
+                tracing::warn!(error = %e, "a call could not be shared with the other replicas");
+            }
         }
         Ok(())
     }

@@ -14,13 +14,16 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 use yunhui_proto::limits::FRAME_BYTES;
 use yunhui_proto::media::MediaKind;
-use yunhui_proto::signaling::{ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage};
+use yunhui_proto::signaling::{
+    CLOSE_JOIN_AGAIN, ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage,
+};
 
 use crate::App;
 use crate::accounts::check_display_name;
@@ -111,6 +114,19 @@ struct Connection {
     upstream: Option<Upstream>,
 }
 
+/// Closes a participant's socket with `code` and `reason`.
+async fn send_close(
+    sink: &mut SplitSink<WebSocket, Message>,
+    code: u16,
+    reason: std::borrow::Cow<'static, str>,
+) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into_owned().into(),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+}
+
 async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
     app.metrics.connections.inc();
     let (mut sink, mut stream) = socket.split();
@@ -136,12 +152,11 @@ async fn serve(app: Arc<App>, socket: WebSocket, source: IpAddr) {
                     }
                 }
                 Outbound::Close(reason) => {
-                    let _ = sink
-                        .send(Message::Close(Some(CloseFrame {
-                            code: 1000,
-                            reason: reason.into_owned().into(),
-                        })))
-                        .await;
+                    send_close(&mut sink, 1000, reason).await;
+                    break;
+                }
+                Outbound::JoinAgain(reason) => {
+                    send_close(&mut sink, CLOSE_JOIN_AGAIN, reason).await;
                     break;
                 }
             }
@@ -292,7 +307,7 @@ impl Connection {
                 let Some((account, _)) = &self.listening else {
                     return Err(Error::CallNotFound(call_id));
                 };
-                return app.rooms.presence().answer(account, &call_id, accept);
+                return app.rooms.answer_call(account, &call_id, accept).await;
             }
             _ => {}
         }

@@ -31,17 +31,22 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Registers `host@example.com` at `base_url` and signs it in.
 pub async fn host(base_url: &str) -> ApiClient {
+    account(base_url, "host@example.com", "Host").await
+}
+
+/// Registers `email` in the default tenant at `base_url` and signs it in.
+pub async fn account(base_url: &str, email: &str, display_name: &str) -> ApiClient {
     let mut api = ApiClient::new(base_url);
     api.register(&RegisterRequest {
-        email: Some("host@example.com".into()),
+        email: Some(email.into()),
         phone: None,
         password: PASSWORD.into(),
-        display_name: "Host".into(),
+        display_name: display_name.into(),
         tenant_id: None,
     })
     .await
     .unwrap();
-    api.login("host@example.com", PASSWORD).await.unwrap();
+    api.login(email, PASSWORD).await.unwrap();
     api
 }
 
@@ -101,7 +106,7 @@ pub async fn media_came_back(host: &MeetingSession, guest: &MeetingSession) {
     for (receiver, sender) in [(host, guest), (guest, host)] {
         for kind in [TrackKind::Audio, TrackKind::Video] {
             assert!(
-                receives_again(receiver, sender.participant_id(), kind).await,
+                receives_again(receiver, &sender.participant_id(), kind).await,
                 "{kind:?} from {} did not come back after the move",
                 sender.participant_id()
             );

@@ -164,11 +164,8 @@ pub async fn audio_heard(listener: &MeetingSession, publishers: &[&str]) -> Hash
 /// drain); panics with the last measurement otherwise.
 pub async fn hears_only(who: &str, listener: &MeetingSession, everyone: &[&str], heard: &[&str]) {
     let deadline = tokio::time::Instant::now() + MEDIA_WAIT;
-    let others: Vec<&str> = everyone
-        .iter()
-        .copied()
-        .filter(|id| *id != listener.participant_id())
-        .collect();
+    let me = listener.participant_id();
+    let others: Vec<&str> = everyone.iter().copied().filter(|id| *id != me).collect();
     loop {
         let measured = audio_heard(listener, &others).await;
         let right = others.iter().all(|id| {

@@ -58,12 +58,12 @@ impl Rooms {
             let mut state = room.state.lock().await;
             let members = state.members.len();
             for (_, member) in state.members.drain() {
-                let _ = member.outbox.send(Outbound::Close(MOVED.into()));
+                let _ = member.outbox.send(Outbound::JoinAgain(MOVED.into()));
                 self.metrics.participants.dec();
             }
             self.count_out(&room.meeting.tenant_id, members);
             for waiter in state.waiting.drain(..) {
-                let _ = waiter.outbox.send(Outbound::Close(MOVED.into()));
+                let _ = waiter.outbox.send(Outbound::JoinAgain(MOVED.into()));
             }
             state.closed = Some(MeetingStatus::Waiting);
         }
