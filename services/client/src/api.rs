@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use yunhui_proto::api::{
     About, Account, ApiError, CreateMeetingRequest, LoginRequest, Meeting, MeetingPreview,
-    Recording, RegisterRequest, RenameRecordingRequest, Session,
+    Recording, RefreshRequest, RegisterRequest, RenameRecordingRequest, Session,
 };
 use yunhui_proto::discovery::Discovery;
 use yunhui_proto::schedule::{
@@ -47,6 +47,8 @@ pub struct ApiClient {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+    /// The session's refresh token, once signed in.
+    refresh_token: Option<String>,
 }
 
 impl ApiClient {
@@ -56,6 +58,7 @@ impl ApiClient {
             base: base_url.trim_end_matches('/').to_string(),
             http: reqwest::Client::new(),
             token: None,
+            refresh_token: None,
         }
     }
 
@@ -133,6 +136,29 @@ impl ApiClient {
             .call(reqwest::Method::POST, "/sessions", Some(&req))
             .await?;
         self.token = Some(session.token.clone());
+        self.refresh_token = Some(session.refresh_token.clone());
+        Ok(session)
+    }
+
+    /// Replaces the session with a new one (`POST /api/v1/sessions/refresh`)
+    /// and keeps its tokens; for long-lived clients, before or after the
+    /// bearer token expires.
+    pub async fn refresh(&mut self) -> Result<Session, ApiCallError> {
+        let req = RefreshRequest {
+            refresh_token: self
+                .refresh_token
+                .clone()
+                .ok_or_else(|| ApiCallError::Server {
+                    status: StatusCode::UNAUTHORIZED,
+                    code: "invalid_token".into(),
+                    message: "sign in first: this client has no refresh token".into(),
+                })?,
+        };
+        let session: Session = self
+            .call(reqwest::Method::POST, "/sessions/refresh", Some(&req))
+            .await?;
+        self.token = Some(session.token.clone());
+        self.refresh_token = Some(session.refresh_token.clone());
         Ok(session)
     }
 

@@ -294,8 +294,23 @@ pub struct Session {
     /// Expiry, seconds since the Unix epoch.
     #[ts(type = "number")]
     pub expires_at: i64,
+    /// Exchanged at `POST /api/v1/sessions/refresh` for a new session (this
+    /// one ends), before or after `token` expires, until
+    /// `refresh_expires_at`. Each refresh token works once; presented again,
+    /// it ends every session of its sign-in.
+    pub refresh_token: String,
+    /// Expiry of `refresh_token`, seconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub refresh_expires_at: i64,
     /// The signed-in account.
     pub account: Account,
+}
+
+/// `POST /api/v1/sessions/refresh`: a new session for a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct RefreshRequest {
+    /// The `refresh_token` of the session to replace.
+    pub refresh_token: String,
 }
 
 /// `POST /api/v1/meetings`: start an instant meeting (signed in).

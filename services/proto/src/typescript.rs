@@ -29,6 +29,7 @@ pub fn definitions() -> String {
         api::CreatedApiKey::decl(),
         api::LoginRequest::decl(),
         api::Session::decl(),
+        api::RefreshRequest::decl(),
         api::CreateMeetingRequest::decl(),
         api::JoinMode::decl(),
         api::MeetingOptions::decl(),

@@ -226,24 +226,134 @@ pub async fn login(store: &Store, login: &str, password: String, ttl_secs: i64) 
         AccountStatus::Pending => return Err(Error::AccountPending),
         AccountStatus::Rejected => return Err(Error::AccountRejected),
     }
+    let family = uuid::Uuid::new_v4().to_string();
+    let mut conn = store.pool().acquire().await?;
+    open_session(&mut conn, account, ttl_secs, &family).await
+}
+
+/// How long a refresh token lasts (at least as long as its session).
+pub const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// Writes a new session of `account` for `ttl_secs`, with its refresh
+/// token, in the sign-in `family` (every session refreshed from one
+/// sign-in shares it).
+async fn open_session(
+    conn: &mut sqlx::AnyConnection,
+    account: Account,
+    ttl_secs: i64,
+    family: &str,
+) -> Result<Session> {
     let token = new_secret(32);
-    let expires_at = now() + ttl_secs;
+    let refresh_token = new_secret(32);
+    let created = now();
+    let expires_at = created + ttl_secs;
+    let refresh_expires_at = created + REFRESH_TTL_SECS.max(ttl_secs);
     sqlx::query(
-        "INSERT INTO sessions (token_hash, account_id, tenant_id, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (token_hash, account_id, tenant_id, expires_at, created_at, \
+         refresh_hash, refresh_expires_at, family) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token_hash(&token))
     .bind(&account.id)
     .bind(&account.tenant_id)
     .bind(expires_at)
-    .bind(now())
-    .execute(store.pool())
+    .bind(created)
+    .bind(token_hash(&refresh_token))
+    .bind(refresh_expires_at)
+    .bind(family)
+    .execute(&mut *conn)
     .await?;
     Ok(Session {
         token,
         expires_at,
+        refresh_token,
+        refresh_expires_at,
         account,
     })
+}
+
+/// Exchanges a refresh token for a new session valid for `ttl_secs`; the
+/// old session ends. A refresh token presented a second time was copied:
+/// every session of its sign-in ends, and the caller must sign in again.
+pub async fn refresh(store: &Store, refresh_token: &str, ttl_secs: i64) -> Result<Session> {
+    let hash = token_hash(refresh_token);
+    let row = sqlx::query(
+        "SELECT account_id, tenant_id, refresh_expires_at, family FROM sessions \
+         WHERE refresh_hash = $1",
+    )
+    .bind(&hash)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(row) = row else {
+        return Err(refresh_refused(store, &hash).await);
+    };
+    let account_id: String = row.try_get("account_id")?;
+    let tenant_id: String = row.try_get("tenant_id")?;
+    let family: String = row.try_get("family")?;
+    let refresh_expires_at: i64 = row.try_get("refresh_expires_at")?;
+    if refresh_expires_at <= now() {
+        return Err(Error::TokenExpired);
+    }
+    let account = account_in_tenant(store, &tenant_id, &account_id)
+        .await?
+        .filter(|a| a.status == AccountStatus::Active)
+        .ok_or(Error::InvalidToken)?;
+    let mut tx = store.pool().begin().await?;
+    // The old session ends; a refresh racing this one finds it gone.
+    let ended = sqlx::query("DELETE FROM sessions WHERE refresh_hash = $1")
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if ended != 1 {
+        return Err(Error::InvalidToken);
+    }
+    sqlx::query(
+        "INSERT INTO spent_refresh_tokens (refresh_hash, family, spent_at) VALUES ($1, $2, $3)",
+    )
+    .bind(&hash)
+    .bind(&family)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    let session = open_session(&mut tx, account, ttl_secs, &family).await?;
+    tx.commit().await?;
+    // Spent tokens are kept as long as they could have been used.
+    sqlx::query("DELETE FROM spent_refresh_tokens WHERE spent_at < $1")
+        .bind(now() - REFRESH_TTL_SECS)
+        .execute(store.pool())
+        .await?;
+    Ok(session)
+}
+
+/// Why a refresh token that opens no session is refused: unknown, or
+/// already spent, in which case its sign-in's sessions all end.
+async fn refresh_refused(store: &Store, hash: &str) -> Error {
+    let spent = sqlx::query("SELECT family FROM spent_refresh_tokens WHERE refresh_hash = $1")
+        .bind(hash)
+        .fetch_optional(store.pool())
+        .await;
+    let family: String = match spent {
+        Ok(Some(row)) => match row.try_get("family") {
+            Ok(family) => family,
+            Err(e) => return e.into(),
+        },
+        Ok(None) => return Error::InvalidToken,
+        Err(e) => return e.into(),
+    };
+    match sqlx::query("DELETE FROM sessions WHERE family = $1")
+        .bind(&family)
+        .execute(store.pool())
+        .await
+    {
+        Ok(ended) => {
+            tracing::warn!(
+                sessions = ended.rows_affected(),
+                "a spent refresh token was presented again; every session of its sign-in ended"
+            );
+            Error::RefreshTokenReused
+        }
+        Err(e) => e.into(),
+    }
 }
 
 /// Ends the session of `token`.

@@ -49,6 +49,12 @@ pub enum Error {
     /// The bearer token is past its expiry.
     #[error("the session has expired; sign in again")]
     TokenExpired,
+    /// A refresh token was presented a second time: someone holds a copy,
+    /// so every session of that sign-in has ended.
+    #[error(
+        "this refresh token was already used; every session of this sign-in has ended: sign in again"
+    )]
+    RefreshTokenReused,
     /// No open meeting with this number (or id) is visible to the caller.
     #[error("no meeting with number {0} is open")]
     MeetingNotFound(String),
@@ -147,6 +153,7 @@ impl Error {
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::WrongCredentials
             | Error::InvalidToken
+            | Error::RefreshTokenReused
             | Error::AccountPending
             | Error::AccountRejected => ErrorCode::InvalidToken,
             Error::NotTenantAdmin(_) | Error::MissingScope(_) | Error::NotForApiKeys => {
@@ -182,6 +189,7 @@ impl Error {
             Error::ApiKeyNotFound(_) => "api_key_not_found",
             Error::InvalidToken => "invalid_token",
             Error::TokenExpired => "token_expired",
+            Error::RefreshTokenReused => "refresh_token_reused",
             Error::MeetingNotFound(_) => "meeting_not_found",
             Error::NotVisible { what, .. } if what.contains("meeting") || what.contains("room") => {
                 "meeting_not_found"
@@ -211,9 +219,10 @@ impl Error {
         match self {
             Error::InvalidInput(_) => StatusCode::BAD_REQUEST,
             Error::AccountExists(_) => StatusCode::CONFLICT,
-            Error::WrongCredentials | Error::InvalidToken | Error::TokenExpired => {
-                StatusCode::UNAUTHORIZED
-            }
+            Error::WrongCredentials
+            | Error::InvalidToken
+            | Error::TokenExpired
+            | Error::RefreshTokenReused => StatusCode::UNAUTHORIZED,
             Error::MeetingNotFound(_)
             | Error::AccountNotFound(_)
             | Error::ApiKeyNotFound(_)

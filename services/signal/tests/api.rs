@@ -177,6 +177,90 @@ async fn expired_tokens_are_refused(db: Db) {
     assert!(api.me().await.is_ok(), "a fresh session still works");
 }
 
+/// F-ACC-1: a long-lived client exchanges its refresh token for a new
+/// session (the old one ends); a refresh token works once, and presented
+/// again it ends every session of its sign-in; an expired one is refused.
+async fn refresh_tokens_rotate_and_a_copy_ends_the_sign_in(db: Db) {
+    let server = support::start(db).await;
+    let mut api = server.signed_in("long@example.com").await;
+    let first = api.token().unwrap().to_owned();
+    let stolen = server.api().with_token(first.clone());
+    let refreshed = api.refresh().await.unwrap();
+    assert_ne!(refreshed.token, first);
+    assert!(refreshed.refresh_expires_at >= refreshed.expires_at);
+    assert_eq!(api.me().await.unwrap().id, refreshed.account.id);
+    // The refreshed session has ended.
+    assert_eq!(stolen.me().await.unwrap_err().code(), Some("invalid_token"));
+    // Refreshed again and again: each new pair works.
+    let second = api.refresh().await.unwrap();
+    assert_eq!(api.me().await.unwrap().id, second.account.id);
+
+    // The first refresh token, presented again (a copy): refused, and the
+    // sign-in's live session ends with it.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/sessions/refresh", server.base_url))
+        .json(&serde_json::json!({ "refresh_token": refreshed.refresh_token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "refresh_token_reused");
+    let err = api.me().await.unwrap_err();
+    assert_eq!(err.code(), Some("invalid_token"), "{err}");
+    assert_eq!(
+        api.refresh().await.unwrap_err().code(),
+        Some("invalid_token"),
+        "the live refresh token ended with its sign-in"
+    );
+    // Another sign-in of the same account is untouched.
+    let mut other = server.api();
+    other
+        .login("long@example.com", support::PASSWORD)
+        .await
+        .unwrap();
+    assert!(other.me().await.is_ok());
+
+    // Unknown and malformed refresh tokens.
+    for body in [
+        serde_json::json!({ "refresh_token": "0123456789abcdef" }),
+        serde_json::json!({ "token": "x" }),
+    ] {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v1/sessions/refresh", server.base_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!([400, 401].contains(&resp.status().as_u16()), "{body}");
+    }
+
+    // A refresh token past its expiry.
+    let late = yunhui_signal::accounts::login(
+        &server.app.store,
+        "long@example.com",
+        support::PASSWORD.into(),
+        3600,
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE sessions SET refresh_expires_at = $1 WHERE refresh_hash = $2")
+        .bind(1_i64)
+        .bind(yunhui_signal::accounts::token_hash(&late.refresh_token))
+        .execute(server.app.store.pool())
+        .await
+        .unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/sessions/refresh", server.base_url))
+        .json(&serde_json::json!({ "refresh_token": late.refresh_token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "token_expired");
+}
+
 async fn health_and_metrics(db: Db) {
     let server = support::start(db).await;
     for path in ["/healthz", "/readyz"] {
@@ -225,6 +309,7 @@ on_both_databases!(
     instant_meetings,
     malformed_bodies_get_clear_errors,
     expired_tokens_are_refused,
+    refresh_tokens_rotate_and_a_copy_ends_the_sign_in,
     health_and_metrics,
     about_shows_configured_terms_and_privacy_links,
 );

@@ -251,9 +251,26 @@ token: string,
  */
 expires_at: number, 
 /**
+ * Exchanged at `POST /api/v1/sessions/refresh` for a new session (this
+ * one ends), before or after `token` expires, until
+ * `refresh_expires_at`. Each refresh token works once; presented again,
+ * it ends every session of its sign-in.
+ */
+refresh_token: string, 
+/**
+ * Expiry of `refresh_token`, seconds since the Unix epoch.
+ */
+refresh_expires_at: number, 
+/**
  * The signed-in account.
  */
 account: Account, };
+
+export type RefreshRequest = { 
+/**
+ * The `refresh_token` of the session to replace.
+ */
+refresh_token: string, };
 
 export type CreateMeetingRequest = { 
 /**

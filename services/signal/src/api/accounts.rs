@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yunhui_proto::api::{
     Account, ApiError, DirectoryEntry, LoginRequest, MAX_DIRECTORY_RESULTS, Profile,
-    RegisterRequest, Session, TenantLookup, UpdateProfileRequest,
+    RefreshRequest, RegisterRequest, Session, TenantLookup, UpdateProfileRequest,
 };
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, bearer};
@@ -25,6 +25,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(login, logout))
+        .routes(routes!(refresh))
         .routes(routes!(me, update_me))
         .routes(routes!(profile))
         .routes(routes!(tenant_by_domain))
@@ -57,6 +58,18 @@ async fn login(
         app.config.token_ttl_secs,
     )
     .await?;
+    Ok(Json(session))
+}
+
+#[utoipa::path(post, path = "/sessions/refresh", tag = "accounts", request_body = RefreshRequest,
+    responses((status = 200, description = "A new session; the refreshed one has ended", body = Session), BadRequest,
+        (status = 401, description = "Unknown or expired refresh token, or one already used (which ends every session of its sign-in)", body = ApiError)))]
+async fn refresh(
+    State(app): State<Arc<App>>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<Session>> {
+    let session =
+        accounts::refresh(&app.store, &req.refresh_token, app.config.token_ttl_secs).await?;
     Ok(Json(session))
 }
 
