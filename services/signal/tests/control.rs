@@ -12,13 +12,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use support::session::{
-    expect_accepted, expect_error, grows, join, join_options as options, receiving, stopped,
+    expect_accepted, expect_error, grows, incoming_call, join, join_options as options, listening,
+    receiving, stopped,
 };
 use support::{Db, Server};
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::{SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
-use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::{CreateMeetingRequest, JoinMode, Meeting, MeetingOptions};
 use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, Role, ServerMessage};
 use yunhui_signal::SignalConfig;
@@ -914,35 +914,6 @@ async fn password_guessing_is_slowed_then_refused_but_the_rightful_user_gets_in(
 }
 
 /// A signed-in account's listening socket.
-async fn listening(server: &Server, token: &str) -> SignalingClient {
-    let (mut socket, _) = SignalingClient::connect(&server.base_url).await.unwrap();
-    socket
-        .send(&ClientMessage::Listen {
-            token: token.into(),
-        })
-        .await
-        .unwrap();
-    socket
-        .recv_until(WAIT, |m| {
-            matches!(m, ServerMessage::Listening { .. }).then_some(())
-        })
-        .await
-        .unwrap();
-    socket
-}
-
-async fn incoming_call(socket: &mut SignalingClient) -> (String, String) {
-    socket
-        .recv_until(WAIT, |m| match m {
-            ServerMessage::IncomingCall {
-                call_id, link_key, ..
-            } => Some((call_id.clone(), link_key.clone())),
-            _ => None,
-        })
-        .await
-        .expect("the invitation rings")
-}
-
 async fn invitations_ring_and_open_a_meeting_for_invitees_only(db: Db) {
     let server = support::start(db).await;
     let (host_api, meeting) = meeting_with(
@@ -971,8 +942,8 @@ async fn invitations_ring_and_open_a_meeting_for_invitees_only(db: Db) {
         other => panic!("{:?}", other.err()),
     }
     // Bob listens on two devices; Carol is offline.
-    let mut bob_phone = listening(&server, bob_api.token().unwrap()).await;
-    let mut bob_desk = listening(&server, bob_api.token().unwrap()).await;
+    let mut bob_phone = listening(&server.base_url, bob_api.token().unwrap()).await;
+    let mut bob_desk = listening(&server.base_url, bob_api.token().unwrap()).await;
     // One unknown id and nobody rings.
     expect_error(
         &host,
@@ -1063,7 +1034,7 @@ async fn invitations_ring_and_open_a_meeting_for_invitees_only(db: Db) {
     })
     .await
     .unwrap();
-    let mut carol_phone = listening(&server, carol_api.token().unwrap()).await;
+    let mut carol_phone = listening(&server.base_url, carol_api.token().unwrap()).await;
     bob.invite(&[&carol_id]).unwrap();
     let (call, _) = incoming_call(&mut carol_phone).await;
     carol_phone
@@ -1159,8 +1130,8 @@ async fn scheduled_meetings_ring_their_invitees_when_they_start(db: Db) {
         scheduled_with_one_invitee(&server, JoinMode::Anyone).await;
     // 2030-05-07 09:30 in Shanghai is 01:30 UTC.
     let start = 1_904_347_800;
-    let mut invitee = listening(&server, invitee_api.token().unwrap()).await;
-    let mut colleague = listening(&server, colleague_api.token().unwrap()).await;
+    let mut invitee = listening(&server.base_url, invitee_api.token().unwrap()).await;
+    let mut colleague = listening(&server.base_url, colleague_api.token().unwrap()).await;
     let app = &server.app;
     assert_eq!(
         yunhui_signal::live::ringing::ring_starting(app, start - 60, start - 1)

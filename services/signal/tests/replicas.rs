@@ -13,10 +13,10 @@ use std::time::Duration;
 use rustix::process::{Pid, Signal as UnixSignal, kill_process};
 use sqlx::Row;
 use support::pool::{account, host, join, light_media, meeting, receives};
+use support::session::{incoming_call, listening};
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::MeetingSession;
-use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::Meeting;
 use yunhui_proto::media::MediaControl;
 use yunhui_proto::signaling::{ClientMessage, ServerMessage};
@@ -413,25 +413,6 @@ async fn a_replica_that_lost_its_meeting_closes_its_copy() {
     guest.close().await;
 }
 
-/// A signed-in account's listening socket at `replica`: where its
-/// invitations ring.
-async fn listening(replica: &Replica, token: &str) -> SignalingClient {
-    let (mut socket, _) = SignalingClient::connect(&replica.url).await.unwrap();
-    socket
-        .send(&ClientMessage::Listen {
-            token: token.into(),
-        })
-        .await
-        .unwrap();
-    socket
-        .recv_until(WAIT, |m| {
-            matches!(m, ServerMessage::Listening { .. }).then_some(())
-        })
-        .await
-        .unwrap();
-    socket
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invitation_rings_the_invitee_on_another_replica() {
     let cluster = cluster().await;
@@ -441,7 +422,7 @@ async fn an_invitation_rings_the_invitee_on_another_replica() {
     let carol_api = account(&cluster.b.url, "carol@example.com", "Carol").await;
     let bob_id = bob_api.me().await.unwrap().id;
     let carol_id = carol_api.me().await.unwrap().id;
-    let mut bob_phone = listening(&cluster.b, bob_api.token().unwrap()).await;
+    let mut bob_phone = listening(&cluster.b.url, bob_api.token().unwrap()).await;
     let host = join(&cluster.a.url, &meeting, "Host", host_api.token())
         .await
         .unwrap();
@@ -453,15 +434,7 @@ async fn an_invitation_rings_the_invitee_on_another_replica() {
     // The host, on a (the owner), invites both: Bob's phone on b rings and
     // the host hears it rings; Carol is offline everywhere.
     host.invite(&[&bob_id, &carol_id]).unwrap();
-    let (call_id, link_key) = bob_phone
-        .recv_until(WAIT, |m| match m {
-            ServerMessage::IncomingCall {
-                call_id, link_key, ..
-            } => Some((call_id.clone(), link_key.clone())),
-            _ => None,
-        })
-        .await
-        .expect("the invitation rings on the other replica");
+    let (call_id, link_key) = incoming_call(&mut bob_phone).await;
     assert!(
         meeting.join_url.contains(&link_key),
         "the call carries the meeting's join key"

@@ -1,6 +1,7 @@
 //! What tests ask of an SDK participant: that a message is refused or
 //! accepted, that its view of the meeting comes to hold something, and
-//! whether media from someone arrives or has stopped.
+//! whether media from someone arrives or has stopped; and of a signed-in
+//! account's listening socket, that an invitation rings on it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,8 +9,9 @@ use std::time::Duration;
 
 use yunhui_client::media::{ReceivedTrack, SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, MeetingView};
+use yunhui_client::signaling::SignalingClient;
 use yunhui_proto::api::Meeting;
-use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand};
+use yunhui_proto::signaling::{ClientMessage, ErrorCode, HostCommand, ServerMessage};
 
 use super::Server;
 
@@ -205,4 +207,36 @@ pub async fn hears(who: &str, listener: &MeetingSession, publisher: &str, expect
             }
         );
     }
+}
+
+/// A signed-in account's listening socket at `base_url` (where its
+/// invitations ring), once the server confirmed it.
+pub async fn listening(base_url: &str, token: &str) -> SignalingClient {
+    let (mut socket, _) = SignalingClient::connect(base_url).await.unwrap();
+    socket
+        .send(&ClientMessage::Listen {
+            token: token.into(),
+        })
+        .await
+        .unwrap();
+    socket
+        .recv_until(MEDIA_WAIT, |m| {
+            matches!(m, ServerMessage::Listening { .. }).then_some(())
+        })
+        .await
+        .unwrap();
+    socket
+}
+
+/// The next invitation ringing on `socket`: its call id and join key.
+pub async fn incoming_call(socket: &mut SignalingClient) -> (String, String) {
+    socket
+        .recv_until(MEDIA_WAIT, |m| match m {
+            ServerMessage::IncomingCall {
+                call_id, link_key, ..
+            } => Some((call_id.clone(), link_key.clone())),
+            _ => None,
+        })
+        .await
+        .expect("the invitation rings")
 }
