@@ -210,10 +210,10 @@ impl Presence {
     }
 
     /// Rings a call another replica placed on this replica's sockets of the
-    /// invited account; whether any rang.
+    /// invited account, unless it rings here already; whether it rang now.
     pub fn ring_from_elsewhere(&self, placed: &Placed) -> bool {
         if self.calls.lock().contains_key(&placed.call_id) {
-            return true;
+            return false;
         }
         let rang = self.ring_here(placed);
         if rang {
@@ -431,7 +431,7 @@ mod tests {
         };
         assert!(presence.ring_from_elsewhere(&call));
         // Rung once, however often the board reads it.
-        assert!(presence.ring_from_elsewhere(&call));
+        assert!(!presence.ring_from_elsewhere(&call));
         let incoming = drained(&mut rings);
         assert!(
             matches!(incoming.as_slice(), [ServerMessage::IncomingCall { call_id, .. }] if call_id == "c1")

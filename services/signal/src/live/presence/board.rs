@@ -139,8 +139,7 @@ impl CallBoard {
             if answer.is_some() {
                 continue;
             }
-            let ringing_here = presence.ringing_from_elsewhere().contains(&call.call_id);
-            if !ringing_here && presence.ring_from_elsewhere(&call) {
+            if presence.ring_from_elsewhere(&call) {
                 sqlx::query(
                     "UPDATE ringing_calls SET rang_by = $1 WHERE call_id = $2 AND rang_by IS NULL",
                 )
