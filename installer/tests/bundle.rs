@@ -1,8 +1,7 @@
 //! `yunhui bundle build | verify`: reproducibility, other tools reading the
 //! images (skopeo, umoci), tamper detection naming the file, strict editions.
 
-#[path = "bundle_fixture.rs"]
-mod bundle_fixture;
+use crate::bundle_fixture;
 
 use std::path::Path;
 use std::process::Command;

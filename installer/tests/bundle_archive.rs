@@ -3,8 +3,7 @@
 //! each with an error naming the entry, nothing written outside the target,
 //! and nothing left behind.
 
-#[path = "bundle_fixture.rs"]
-mod bundle_fixture;
+use crate::bundle_fixture;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Shared fixture for the bundle and registry tests (included with `#[path]`):
+//! Shared fixture for the bundle and registry tests (a module of tests/installer.rs):
 //! a signing key (ed25519, or SM2 for the xinchuang edition), tiny stand-in
 //! binaries (and tools, such as ffmpeg) per arch, and a helper to run the
 //! real `yunhui` binary. Stand-ins keep the suite fast and offline; the

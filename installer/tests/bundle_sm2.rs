@@ -4,8 +4,7 @@
 //! refuses every kind of damage and every mix-up with ed25519 by name, and
 //! OpenSSL 3 (an independent implementation) agrees with it both ways.
 
-#[path = "bundle_fixture.rs"]
-mod bundle_fixture;
+use crate::bundle_fixture;
 
 use std::path::Path;
 use std::process::Command;

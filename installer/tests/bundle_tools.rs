@@ -4,8 +4,7 @@
 //! for loong64; refused when the wheel's digest is not the pinned one; the
 //! real one from PyPI runs.
 
-#[path = "bundle_fixture.rs"]
-mod bundle_fixture;
+use crate::bundle_fixture;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

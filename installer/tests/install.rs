@@ -10,8 +10,7 @@
 //! the API server refuses rolls back → uninstall removes exactly the
 //! inventory and leaves unrelated objects (and the CRD they need).
 
-#[path = "bundle_fixture.rs"]
-mod bundle_fixture;
+use crate::bundle_fixture;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -4,8 +4,7 @@
 //! configuration, cgroup, SELinux, kysec, time services) gives the verdict and
 //! fix of what differs on it (F-OPS-4).
 
-#[path = "bundle_fixture.rs"]
-mod bundle_fixture;
+use crate::bundle_fixture;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

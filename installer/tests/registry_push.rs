@@ -3,8 +3,7 @@
 //! by digest with skopeo, a second push uploads nothing, and wrong
 //! credentials or an untrusted certificate give clear errors.
 
-#[path = "bundle_fixture.rs"]
-mod bundle_fixture;
+use crate::bundle_fixture;
 
 use std::io::Write;
 use std::net::TcpStream;

@@ -1,8 +1,7 @@
 //! `yunhui registry serve`: skopeo copies every image (all platforms) out of
 //! the read-only registry; writes are refused.
 
-#[path = "bundle_fixture.rs"]
-mod bundle_fixture;
+use crate::bundle_fixture;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

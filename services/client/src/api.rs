@@ -4,8 +4,10 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use yunhui_proto::api::{
-    About, Account, ApiError, CreateMeetingRequest, LoginRequest, Meeting, MeetingPreview,
-    Recording, RefreshRequest, RegisterRequest, RenameRecordingRequest, Session,
+    About, Account, ApiError, CreateMeetingRequest, CreateWebhookRequest, CreatedWebhook,
+    Department, DirectoryEntry, LoginRequest, Meeting, MeetingPreview, ProvisioningRequest,
+    ProvisioningResult, Recording, RefreshRequest, RegisterRequest, RenameRecordingRequest,
+    Session, Webhook, WebhookDelivery, WebhookEvent,
 };
 use yunhui_proto::discovery::Discovery;
 use yunhui_proto::schedule::{
@@ -499,6 +501,74 @@ impl ApiClient {
         )
         .await
         .map(drop)
+    }
+
+    /// Tenant administrators: applies the enterprise's directory
+    /// (departments and users by their external ids) to the tenant.
+    pub async fn provision(
+        &self,
+        req: &ProvisioningRequest,
+    ) -> Result<ProvisioningResult, ApiCallError> {
+        self.call(reqwest::Method::PUT, "/admin/provisioning", Some(req))
+            .await
+    }
+
+    /// The departments of the caller's enterprise, each naming its parent.
+    pub async fn departments(&self) -> Result<Vec<Department>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/directory/departments", None::<&()>)
+            .await
+    }
+
+    /// The colleagues directly in one department.
+    pub async fn department_members(&self, id: &str) -> Result<Vec<DirectoryEntry>, ApiCallError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/directory/departments/{id}/members"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Tenant administrators: a webhook for the tenant's `events`, sent to
+    /// `url`; the answer carries its signing secret, shown only here.
+    pub async fn create_webhook(
+        &self,
+        url: &str,
+        events: &[WebhookEvent],
+    ) -> Result<CreatedWebhook, ApiCallError> {
+        let body = CreateWebhookRequest {
+            url: url.to_string(),
+            events: events.to_vec(),
+        };
+        self.call(reqwest::Method::POST, "/admin/webhooks", Some(&body))
+            .await
+    }
+
+    /// Tenant administrators: the tenant's webhooks.
+    pub async fn webhooks(&self) -> Result<Vec<Webhook>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/admin/webhooks", None::<&()>)
+            .await
+    }
+
+    /// Tenant administrators: deletes a webhook; nothing more is sent to it.
+    pub async fn delete_webhook(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/admin/webhooks/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Tenant administrators: a webhook's latest deliveries, newest first.
+    pub async fn webhook_deliveries(&self, id: &str) -> Result<Vec<WebhookDelivery>, ApiCallError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/admin/webhooks/{id}/deliveries"),
+            None::<&()>,
+        )
+        .await
     }
 
     /// Sends a request and returns the successful response as it is.

@@ -95,6 +95,9 @@ pub enum AccountStatus {
     Pending,
     /// An administrator turned the registration down.
     Rejected,
+    /// Disabled by the enterprise (its directory sync): cannot sign in; its
+    /// sessions and API keys stop working.
+    Disabled,
 }
 
 /// `GET /api/v1/me`: the signed-in account with what the client shows on
@@ -146,6 +149,96 @@ pub struct DirectoryEntry {
     pub department: String,
     /// E-mail address, if the account has one.
     pub email: Option<String>,
+}
+
+/// A department of the caller's enterprise in `GET
+/// /api/v1/directory/departments`: the organisation as a tree, each node
+/// naming its parent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Department {
+    /// Department id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The department it belongs to; `None` at the top.
+    pub parent_id: Option<String>,
+    /// Active accounts directly in it.
+    pub members: u32,
+}
+
+/// `PUT /api/v1/admin/provisioning`: an enterprise's directory (from its OA
+/// system or another directory) applied in one go, by the ids it has there.
+/// Departments and users named are created or brought in line; those not
+/// named are left as they are. Applying the same request twice changes
+/// nothing the second time. The whole request is checked first: any
+/// problem refuses all of it, listing each one, and nothing is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ProvisioningRequest {
+    /// Departments, in any order (a parent may come after its children).
+    #[serde(default)]
+    pub departments: Vec<ProvisionedDepartment>,
+    /// Users.
+    #[serde(default)]
+    pub users: Vec<ProvisionedUser>,
+}
+
+/// One department as the enterprise's directory has it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ProvisionedDepartment {
+    /// Its id in the enterprise's directory (1–128 characters).
+    pub external_id: String,
+    /// Its name (1–128 characters).
+    pub name: String,
+    /// The external id of the department it belongs to; none at the top.
+    #[serde(default)]
+    pub parent_external_id: Option<String>,
+    /// Hidden from the directory tree (its members stay).
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// One user as the enterprise's directory has it. A user new to Yunhui is
+/// matched to an account of the enterprise with the same e-mail address
+/// (which is then linked to the external id), else created without a
+/// password: it signs in once it is given one (or through single sign-on).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ProvisionedUser {
+    /// Its id in the enterprise's directory (1–128 characters).
+    pub external_id: String,
+    /// Name shown to others (1–64 characters).
+    pub display_name: String,
+    /// E-mail address, unique among all accounts.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number, unique among all accounts.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The external id of the user's department.
+    #[serde(default)]
+    pub department_external_id: Option<String>,
+    /// Cannot sign in; sessions and API keys stop.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// What a provisioning request changed, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ProvisioningCounts {
+    /// New.
+    pub created: u32,
+    /// Existing and changed.
+    pub updated: u32,
+    /// Existing and already as asked.
+    pub unchanged: u32,
+}
+
+/// The answer to `PUT /api/v1/admin/provisioning`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct ProvisioningResult {
+    /// Departments.
+    pub departments: ProvisioningCounts,
+    /// Users.
+    pub users: ProvisioningCounts,
 }
 
 /// Most entries one directory search returns.
@@ -211,17 +304,20 @@ pub enum ApiScope {
     /// Create, change and delete meetings, schedules, cloud rooms,
     /// templates and locations.
     MeetingsManage,
+    /// Create, list and delete webhooks, and read their deliveries.
+    WebhooksManage,
 }
 
 impl ApiScope {
     /// Every scope.
-    pub const ALL: [ApiScope; 6] = [
+    pub const ALL: [ApiScope; 7] = [
         ApiScope::Profile,
         ApiScope::DirectoryRead,
         ApiScope::AccountsManage,
         ApiScope::ApiKeysManage,
         ApiScope::MeetingsRead,
         ApiScope::MeetingsManage,
+        ApiScope::WebhooksManage,
     ];
 
     /// The scope's name on the wire, e.g. `meetings_read`.
@@ -233,6 +329,7 @@ impl ApiScope {
             ApiScope::ApiKeysManage => "api_keys_manage",
             ApiScope::MeetingsRead => "meetings_read",
             ApiScope::MeetingsManage => "meetings_manage",
+            ApiScope::WebhooksManage => "webhooks_manage",
         }
     }
 }
@@ -275,6 +372,128 @@ pub struct CreatedApiKey {
     pub api_key: ApiKey,
     /// The secret.
     pub key: String,
+}
+
+/// What a webhook is told about. Each event is POSTed as
+/// `{"type": "<event>", "timestamp": "<RFC 3339>", "data": {...}}`, signed as
+/// the Standard Webhooks specification says (`webhook-id`,
+/// `webhook-timestamp` and `webhook-signature` headers: `v1,` and the
+/// base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` under the webhook's
+/// secret, the base64 after `whsec_`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS, ToSchema,
+)]
+pub enum WebhookEvent {
+    /// A meeting's room opened: its first participant came in.
+    #[serde(rename = "meeting.started")]
+    MeetingStarted,
+    /// A meeting's room closed: the host ended it (`reason` "ended") or the
+    /// last participant left (`reason` "emptied").
+    #[serde(rename = "meeting.ended")]
+    MeetingEnded,
+    /// Someone entered a meeting (past any waiting room).
+    #[serde(rename = "participant.joined")]
+    ParticipantJoined,
+    /// Someone left a meeting, or was removed.
+    #[serde(rename = "participant.left")]
+    ParticipantLeft,
+    /// A recorded file is complete and may be played or downloaded.
+    #[serde(rename = "recording.ready")]
+    RecordingReady,
+}
+
+impl WebhookEvent {
+    /// Every event.
+    pub const ALL: [WebhookEvent; 5] = [
+        WebhookEvent::MeetingStarted,
+        WebhookEvent::MeetingEnded,
+        WebhookEvent::ParticipantJoined,
+        WebhookEvent::ParticipantLeft,
+        WebhookEvent::RecordingReady,
+    ];
+
+    /// The event's name on the wire, e.g. `meeting.started`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::MeetingStarted => "meeting.started",
+            WebhookEvent::MeetingEnded => "meeting.ended",
+            WebhookEvent::ParticipantJoined => "participant.joined",
+            WebhookEvent::ParticipantLeft => "participant.left",
+            WebhookEvent::RecordingReady => "recording.ready",
+        }
+    }
+}
+
+/// `POST /api/v1/admin/webhooks`: where to tell an integration about the
+/// tenant's events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreateWebhookRequest {
+    /// The receiver: an `http` or `https` URL.
+    #[schema(max_length = 2048)]
+    pub url: String,
+    /// Which events to send: at least one.
+    #[schema(min_items = 1)]
+    pub events: Vec<WebhookEvent>,
+}
+
+/// A webhook as listed (its secret is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Webhook {
+    /// Webhook id.
+    pub id: String,
+    /// The receiver.
+    pub url: String,
+    /// The events it is sent.
+    pub events: Vec<WebhookEvent>,
+    /// Creation time, seconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub created_at: i64,
+}
+
+/// A freshly created webhook: `secret` (`whsec_` and base64) is shown only
+/// here; the receiver checks each request's signature with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CreatedWebhook {
+    /// The listed webhook.
+    pub webhook: Webhook,
+    /// The signing secret.
+    pub secret: String,
+}
+
+/// Where one event's delivery to a webhook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not yet accepted; tried again at `next_attempt_at`.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed; no more are made.
+    Failed,
+}
+
+/// One event's delivery to a webhook: `GET /api/v1/admin/webhooks/{id}/deliveries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct WebhookDelivery {
+    /// The delivery's id: the `webhook-id` header, the same on every
+    /// attempt, so a receiver can drop repeats.
+    pub id: String,
+    /// The event.
+    pub event: WebhookEvent,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// The receiver's last HTTP status, if it answered.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// When the event happened, seconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub created_at: i64,
+    /// When a pending delivery is tried next, seconds since the Unix epoch.
+    #[ts(type = "number | null")]
+    pub next_attempt_at: Option<i64>,
 }
 
 /// `POST /api/v1/sessions`: sign in.

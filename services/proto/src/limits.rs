@@ -73,6 +73,19 @@ pub const INTERPRETERS: usize = 20;
 pub const VIDEO_SUBSCRIPTIONS: usize = 1000;
 /// Largest signaling frame.
 pub const FRAME_BYTES: usize = 64 * 1024;
+/// Longest id of a user or department in an enterprise's own directory.
+pub const EXTERNAL_ID_CHARS: usize = 128;
+/// Most departments, and most users, in one provisioning request.
+pub const PROVISIONED_ITEMS: usize = 5000;
+/// Largest body of a provisioning request (the one endpoint allowed more
+/// than [`API_BODY_BYTES`]).
+pub const PROVISIONING_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Longest webhook URL.
+pub const WEBHOOK_URL_BYTES: usize = 2048;
+/// Most webhooks of one tenant.
+pub const WEBHOOKS: usize = 20;
+
 /// Largest body of an Open API request.
 pub const API_BODY_BYTES: usize = 64 * 1024;
 
@@ -109,6 +122,11 @@ pub const ALL: &[(&str, usize)] = &[
     ("interpreters", INTERPRETERS),
     ("video_subscriptions", VIDEO_SUBSCRIPTIONS),
     ("frame_bytes", FRAME_BYTES),
+    ("external_id_chars", EXTERNAL_ID_CHARS),
+    ("provisioned_items", PROVISIONED_ITEMS),
+    ("provisioning_body_bytes", PROVISIONING_BODY_BYTES),
+    ("webhook_url_bytes", WEBHOOK_URL_BYTES),
+    ("webhooks", WEBHOOKS),
     ("api_body_bytes", API_BODY_BYTES),
 ];
 

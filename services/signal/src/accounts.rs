@@ -86,22 +86,11 @@ async fn register_as(
             "give an e-mail address or a phone number".into(),
         ));
     }
-    if let Some(email) = &email
-        && (!email.contains('@') || email.len() > limits::EMAIL_BYTES)
-    {
-        return Err(Error::InvalidInput(format!(
-            "'{email}' is not an e-mail address"
-        )));
+    if let Some(email) = &email {
+        check_email(email)?;
     }
     if let Some(phone) = &phone {
-        let digits = phone.trim_start_matches('+');
-        if !(limits::PHONE_MIN_DIGITS..=limits::PHONE_MAX_DIGITS).contains(&digits.len())
-            || !digits.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(Error::InvalidInput(format!(
-                "'{phone}' is not a phone number"
-            )));
-        }
+        check_phone(phone)?;
     }
     if req.password.chars().count() < limits::ACCOUNT_PASSWORD_MIN_CHARS {
         return Err(Error::InvalidInput(format!(
@@ -217,6 +206,11 @@ pub async fn login(store: &Store, login: &str, password: String, ttl_secs: i64) 
         return Err(Error::WrongCredentials);
     };
     let hash: String = row.try_get("password_hash")?;
+    if hash == NO_PASSWORD {
+        // Provisioned without a password: nothing matches, in the same time.
+        let _ = verify_password(password, DUMMY_HASH.to_string()).await;
+        return Err(Error::WrongCredentials);
+    }
     if !verify_password(password, hash).await? {
         return Err(Error::WrongCredentials);
     }
@@ -225,6 +219,7 @@ pub async fn login(store: &Store, login: &str, password: String, ttl_secs: i64) 
         AccountStatus::Active => {}
         AccountStatus::Pending => return Err(Error::AccountPending),
         AccountStatus::Rejected => return Err(Error::AccountRejected),
+        AccountStatus::Disabled => return Err(Error::AccountDisabled),
     }
     let family = uuid::Uuid::new_v4().to_string();
     let mut conn = store.pool().acquire().await?;
@@ -639,18 +634,28 @@ fn role_str(role: AccountRole) -> &'static str {
     }
 }
 
-fn role_from(text: &str) -> AccountRole {
+pub(crate) fn role_from(text: &str) -> AccountRole {
     match text {
         "tenant_admin" => AccountRole::TenantAdmin,
         _ => AccountRole::Member,
     }
 }
 
-fn status_str(status: AccountStatus) -> &'static str {
+pub(crate) fn status_str(status: AccountStatus) -> &'static str {
     match status {
         AccountStatus::Active => "active",
         AccountStatus::Pending => "pending",
         AccountStatus::Rejected => "rejected",
+        AccountStatus::Disabled => "disabled",
+    }
+}
+
+pub(crate) fn status_from(text: &str) -> AccountStatus {
+    match text {
+        "pending" => AccountStatus::Pending,
+        "rejected" => AccountStatus::Rejected,
+        "disabled" => AccountStatus::Disabled,
+        _ => AccountStatus::Active,
     }
 }
 
@@ -664,11 +669,7 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Account> {
         display_name: row.try_get("display_name")?,
         department: row.try_get("department")?,
         role: role_from(&row.try_get::<String, _>("role")?),
-        status: match status.as_str() {
-            "pending" => AccountStatus::Pending,
-            "rejected" => AccountStatus::Rejected,
-            _ => AccountStatus::Active,
-        },
+        status: status_from(&status),
     })
 }
 
@@ -680,7 +681,7 @@ async fn login_exists(store: &Store, column: &str, value: &str) -> Result<bool> 
     Ok(row.is_some())
 }
 
-fn normalize_phone(phone: &str) -> String {
+pub(crate) fn normalize_phone(phone: &str) -> String {
     phone
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '+')
@@ -698,6 +699,10 @@ pub fn new_secret(bytes: usize) -> String {
     rand::rngs::OsRng.fill_bytes(&mut buf);
     hex::encode(buf)
 }
+
+/// The stored password of an account created without one (provisioned
+/// from an enterprise directory): no password matches it.
+pub(crate) const NO_PASSWORD: &str = "!";
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8Rz9hFzm3U3Fj2DrZ/6d7XzLQzVjq1ZZpQ5eH0Qxq0c";
 
@@ -745,6 +750,29 @@ pub async fn promote_to_tenant_admin(store: &Store, login: &str) -> Result<()> {
         .bind(login.to_lowercase())
         .execute(store.pool())
         .await?;
+    Ok(())
+}
+
+/// Refuses what is not an e-mail address (given trimmed and lower-cased).
+pub(crate) fn check_email(email: &str) -> Result<()> {
+    if !email.contains('@') || email.len() > limits::EMAIL_BYTES {
+        return Err(Error::InvalidInput(format!(
+            "'{email}' is not an e-mail address"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses what is not a phone number (given normalised).
+pub(crate) fn check_phone(phone: &str) -> Result<()> {
+    let digits = phone.trim_start_matches('+');
+    if !(limits::PHONE_MIN_DIGITS..=limits::PHONE_MAX_DIGITS).contains(&digits.len())
+        || !digits.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(Error::InvalidInput(format!(
+            "'{phone}' is not a phone number"
+        )));
+    }
     Ok(())
 }
 

@@ -28,6 +28,9 @@ pub enum Error {
     /// A tenant administrator turned the registration down.
     #[error("a tenant administrator declined this account's registration")]
     AccountRejected,
+    /// The enterprise disabled the account.
+    #[error("this account is disabled; ask your enterprise's administrator")]
+    AccountDisabled,
     /// Only tenant administrators may do this.
     #[error("only a tenant administrator can {0}")]
     NotTenantAdmin(&'static str),
@@ -155,7 +158,8 @@ impl Error {
             | Error::InvalidToken
             | Error::RefreshTokenReused
             | Error::AccountPending
-            | Error::AccountRejected => ErrorCode::InvalidToken,
+            | Error::AccountRejected
+            | Error::AccountDisabled => ErrorCode::InvalidToken,
             Error::NotTenantAdmin(_) | Error::MissingScope(_) | Error::NotForApiKeys => {
                 ErrorCode::NotAllowed
             }
@@ -182,6 +186,7 @@ impl Error {
             Error::WrongCredentials => "wrong_credentials",
             Error::AccountPending => "account_pending",
             Error::AccountRejected => "account_rejected",
+            Error::AccountDisabled => "account_disabled",
             Error::NotTenantAdmin(_) => "not_tenant_admin",
             Error::MissingScope(_) | Error::NotForApiKeys => "insufficient_scope",
             Error::AccountNotFound(_) => "account_not_found",
@@ -231,6 +236,7 @@ impl Error {
             | Error::OccurrenceNotFound { .. } => StatusCode::NOT_FOUND,
             Error::AccountPending
             | Error::AccountRejected
+            | Error::AccountDisabled
             | Error::NotTenantAdmin(_)
             | Error::MissingScope(_)
             | Error::NotForApiKeys => StatusCode::FORBIDDEN,

@@ -27,6 +27,7 @@ pub mod api;
 pub mod api_keys;
 pub mod assistant;
 pub mod auth;
+pub mod departments;
 pub mod discovery_file;
 pub mod error;
 pub mod event_stream;
@@ -38,6 +39,7 @@ pub mod live_streaming;
 pub mod meetings;
 pub mod metrics;
 pub mod placement;
+pub mod provisioning;
 pub mod recorder_client;
 pub mod recordings;
 pub mod recurrence;
@@ -45,6 +47,7 @@ pub mod schedule;
 pub mod sipgw_client;
 pub mod store;
 pub mod tenants;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -259,6 +262,11 @@ impl App {
                 crate::placement::shared::spawn_sync(store.clone(), placed.nodes());
             }
         }
+        // The tenants' webhooks hear of participants; every replica sends
+        // its share of what is due.
+        let recorded = Arc::new(tokio::sync::Notify::new());
+        rooms.set_webhooks(webhooks::Emitter::spawn(store.clone(), recorded.clone()));
+        webhooks::delivery::spawn(store.clone(), recorded);
         // Meetings outlive a restart of their SFU node.
         live::room::watch_media(&rooms);
         let app = Arc::new(App {

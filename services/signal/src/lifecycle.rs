@@ -1,21 +1,46 @@
 //! What a meeting's status change does to its stored records: the history
 //! entry of an ending meeting, and a series with occurrences still to come
 //! or a personal cloud room going back to waiting with its number. It knows
-//! meetings, schedules and cloud rooms, so none of them needs the others.
+//! meetings, schedules and cloud rooms, so none of them needs the others,
+//! and tells the tenant's webhooks when a meeting's room opens or closes.
 
-use yunhui_proto::api::MeetingStatus;
+use sqlx::Row;
+use yunhui_proto::api::{MeetingStatus, WebhookEvent};
 
 use crate::error::Result;
 use crate::store::{Store, now};
-use crate::{assistant, meetings, schedule};
+use crate::{assistant, meetings, schedule, webhooks};
 
 /// Moves a meeting to `status`, stamping start or end times. An ending
 /// meeting is written to the history list; a series with occurrences still
 /// to come, or a personal cloud room, goes back to waiting, keeping its
 /// number for the next meeting.
+///
+/// A room that opens or closes is told to the tenant's webhooks
+/// (`meeting.started`, `meeting.ended`), in the same transaction.
 pub async fn set_status(store: &Store, meeting_id: &str, status: MeetingStatus) -> Result<()> {
     let stamp = now();
     let mut tx = store.pool().begin().await?;
+    let before = sqlx::query("SELECT tenant_id, number, topic, status FROM meetings WHERE id = $1")
+        .bind(meeting_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(row) = before {
+        let was: String = row.try_get("status")?;
+        if let Some((kind, reason)) = news(&was, status) {
+            let event = webhooks::Event {
+                tenant_id: row.try_get("tenant_id")?,
+                kind,
+                data: serde_json::json!({
+                    "meeting_id": meeting_id,
+                    "meeting_number": row.try_get::<String, _>("number")?,
+                    "topic": row.try_get::<String, _>("topic")?,
+                    "reason": reason,
+                }),
+            };
+            webhooks::record(&mut tx, &event).await?;
+        }
+    }
     if status == MeetingStatus::Ended {
         sqlx::query(
             "INSERT INTO meeting_history (id, meeting_id, tenant_id, number, topic, host_account_id, started_at, ended_at) \
@@ -63,4 +88,42 @@ pub async fn set_status(store: &Store, meeting_id: &str, status: MeetingStatus) 
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// What the tenant's webhooks hear when a meeting stored as `was` moves to
+/// `status`: its room opened, or closed (and why); else nothing.
+fn news(was: &str, status: MeetingStatus) -> Option<(WebhookEvent, Option<&'static str>)> {
+    let live = meetings::status_str(MeetingStatus::Live);
+    match status {
+        MeetingStatus::Live if was != live => Some((WebhookEvent::MeetingStarted, None)),
+        MeetingStatus::Ended if was == live => Some((WebhookEvent::MeetingEnded, Some("ended"))),
+        MeetingStatus::Waiting if was == live => {
+            Some((WebhookEvent::MeetingEnded, Some("emptied")))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_room_opening_or_closing_is_news() {
+        assert_eq!(
+            news("waiting", MeetingStatus::Live),
+            Some((WebhookEvent::MeetingStarted, None))
+        );
+        assert_eq!(news("live", MeetingStatus::Live), None);
+        assert_eq!(
+            news("live", MeetingStatus::Ended),
+            Some((WebhookEvent::MeetingEnded, Some("ended")))
+        );
+        assert_eq!(
+            news("live", MeetingStatus::Waiting),
+            Some((WebhookEvent::MeetingEnded, Some("emptied")))
+        );
+        assert_eq!(news("waiting", MeetingStatus::Ended), None);
+        assert_eq!(news("ended", MeetingStatus::Waiting), None);
+    }
 }

@@ -125,7 +125,8 @@ async fn segment_known(store: &Store, job_id: &str, index: u32) -> Result<bool> 
     Ok(row.is_some())
 }
 
-/// Marks a file finished, with its length and size.
+/// Marks a file finished, with its length and size, and tells the tenant's
+/// webhooks (`recording.ready`) in the same transaction, once.
 pub async fn file_finished(
     store: &Store,
     job_id: &str,
@@ -133,16 +134,42 @@ pub async fn file_finished(
     duration_ms: u64,
     bytes: u64,
 ) -> Result<()> {
-    sqlx::query(
+    let mut tx = store.pool().begin().await?;
+    let finished = sqlx::query(
         "UPDATE recordings SET state = 'ready', duration_ms = $1, size_bytes = $2 \
-         WHERE job_id = $3 AND segment_index = $4",
+         WHERE job_id = $3 AND segment_index = $4 AND state <> 'ready'",
     )
     .bind(i64::try_from(duration_ms).unwrap_or(i64::MAX))
     .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
     .bind(job_id)
     .bind(i64::from(index))
-    .execute(store.pool())
-    .await?;
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if finished > 0 {
+        let row = sqlx::query(
+            "SELECT id, tenant_id, meeting_id, meeting_number, title, duration_ms, size_bytes \
+             FROM recordings WHERE job_id = $1 AND segment_index = $2",
+        )
+        .bind(job_id)
+        .bind(i64::from(index))
+        .fetch_one(&mut *tx)
+        .await?;
+        let event = crate::webhooks::Event {
+            tenant_id: row.try_get("tenant_id")?,
+            kind: yunhui_proto::api::WebhookEvent::RecordingReady,
+            data: serde_json::json!({
+                "recording_id": row.try_get::<String, _>("id")?,
+                "meeting_id": row.try_get::<String, _>("meeting_id")?,
+                "meeting_number": row.try_get::<String, _>("meeting_number")?,
+                "title": row.try_get::<String, _>("title")?,
+                "duration_ms": row.try_get::<i64, _>("duration_ms")?,
+                "size_bytes": row.try_get::<i64, _>("size_bytes")?,
+            }),
+        };
+        crate::webhooks::record(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

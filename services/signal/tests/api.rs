@@ -1,7 +1,7 @@
 //! The Open API on a real server: accounts, sessions, meetings (F-ACC-1,
 //! F-MTG-1, F-API-2), on SQLite and on PostgreSQL.
 
-mod support;
+use crate::support;
 
 use support::Db;
 use yunhui_proto::api::{CreateMeetingRequest, MeetingStatus, RegisterRequest};

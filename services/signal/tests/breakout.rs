@@ -5,7 +5,7 @@
 //! who may go where hold, and closing counts down and brings everyone back
 //! — all on the same peer connections.
 
-mod support;
+use crate::support;
 
 use support::Db;
 use support::session::{

@@ -6,7 +6,7 @@
 //! F-ACC-5) and password throttling (F-MTG-7). Mute and stop-video are
 //! checked where they matter: the media stops at the SFU.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};

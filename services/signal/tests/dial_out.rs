@@ -7,7 +7,7 @@
 //! the RTP back, the gateway encodes it into Opus again, and the host
 //! decodes the device's track and finds the tone.
 
-mod support;
+use crate::support;
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};

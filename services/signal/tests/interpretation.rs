@@ -5,7 +5,7 @@
 //! the original), a listener without a channel receives the original only,
 //! and a replacement takes effect at once.
 
-mod support;
+use crate::support;
 
 use support::Db;
 use support::session::{

@@ -3,7 +3,7 @@
 //! camera-off stops that media at the SFU; ending the meeting leaves no room,
 //! peer connection or task behind.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! error and no response that contradicts it — signed in as a tenant
 //! administrator, so the administration endpoints are exercised too.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -49,6 +49,13 @@ async fn the_document_describes_every_endpoint(db: Db) {
         ("post", "/api/v1/admin/api-keys"),
         ("get", "/api/v1/admin/api-keys"),
         ("delete", "/api/v1/admin/api-keys/{id}"),
+        ("get", "/api/v1/directory/departments"),
+        ("get", "/api/v1/directory/departments/{id}/members"),
+        ("put", "/api/v1/admin/provisioning"),
+        ("post", "/api/v1/admin/webhooks"),
+        ("get", "/api/v1/admin/webhooks"),
+        ("delete", "/api/v1/admin/webhooks/{id}"),
+        ("get", "/api/v1/admin/webhooks/{id}/deliveries"),
         ("post", "/api/v1/meetings"),
         ("get", "/api/v1/meetings"),
         ("get", "/api/v1/meetings/{id}"),

@@ -4,7 +4,7 @@
 //! two seconds; signal places each meeting's room on one of them, and SDK
 //! participants send and receive real media through the node of their room.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

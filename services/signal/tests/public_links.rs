@@ -6,7 +6,7 @@
 //! The document here names `localhost` where `public_url` is `127.0.0.1`:
 //! both reach this server, so the recording's link is also fetched.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -6,12 +6,13 @@
 //! pause in the middle, the speaker changing during the pause: two files,
 //! each a WebM that ffprobe reads (one VP8, one Opus stream, the expected
 //! length) and ffmpeg decodes to the end, whose picture is the speaker's
-//! colour. Then "My videos": listed after a restart of signal, streamed with
+//! colour, and the tenant's webhook is told of each (`recording.ready`,
+//! signed). Then "My videos": listed after a restart of signal, streamed with
 //! range requests, renamed, deleted (on the recorder's volume too, when
 //! signal cannot read it); and the rules: hosts only, the
 //! tenant's feature switch, a deployment without a recorder, auto_record.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -89,6 +90,18 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     let blue = pattern(media_dir.path(), "blue", 880);
     let dir = tempfile::tempdir().unwrap();
     let server = recording_server(Db::Sqlite, dir.path()).await;
+    // The tenant's webhook for finished recordings.
+    let receiver = support::receiver::Receiver::start().await;
+    let admin = server
+        .signed_in_tenant(yunhui_signal::store::DEFAULT_TENANT_ID, "admin@example.com")
+        .await;
+    let hook = admin
+        .create_webhook(
+            &receiver.url("recordings"),
+            &[yunhui_proto::api::WebhookEvent::RecordingReady],
+        )
+        .await
+        .expect("create webhook");
     let (host_api, meeting) = server.meeting(None).await;
     let mut host = join(&server, &meeting, "Host", host_api.token()).await;
     let mut guest = join(&server, &meeting, "Guest", None).await;
@@ -156,6 +169,25 @@ async fn the_host_records_with_a_pause_into_two_playable_files_of_the_speaker() 
     files.sort_by_key(|f| f.title.len());
     assert_eq!(files[0].title, meeting.topic);
     assert_eq!(files[1].title, format!("{} (2)", meeting.topic));
+    // Each finished file was told to the webhook, signed, once.
+    let deadline = Instant::now() + WAIT;
+    while receiver.got("recordings").len() < files.len() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut told: Vec<String> = (receiver.got("recordings").iter())
+        .inspect(|r| assert!(support::receiver::signed_with(r, &hook.secret), "{r:#?}"))
+        .inspect(|r| assert_eq!(r.event(), "recording.ready"))
+        .map(|r| {
+            r.json()["data"]["recording_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    told.sort();
+    let mut file_ids: Vec<String> = files.iter().map(|f| f.id.clone()).collect();
+    file_ids.sort();
+    assert_eq!(told, file_ids, "recording.ready for each file, once");
     for (recording, expected, colour) in [
         (&files[0], first_length, "red"),
         (&files[1], second_length, "blue"),

@@ -5,7 +5,7 @@
 //! ends. Real `yunhui-signal` processes (killed and frozen with real
 //! signals), a real SFU, SDK participants sending real media.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

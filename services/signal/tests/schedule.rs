@@ -3,7 +3,7 @@
 //! F-MTG-6 cloud rooms, templates and locations, F-ACC-4 tenant isolation, F-JOIN-1 joining a scheduled meeting by number),
 //! on SQLite and on PostgreSQL.
 
-mod support;
+use crate::support;
 
 use chrono::{TimeZone, Utc};
 use support::Db;

@@ -1,7 +1,7 @@
 //! The signaling protocol on a real server through the Rust SDK (F-JOIN-1,
 //! F-CTL-1, F-CTL-7, F-CTL-8), bad input included, on SQLite and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

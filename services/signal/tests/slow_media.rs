@@ -5,7 +5,7 @@
 //! are joined. The SFU here is real (in process); only the calls the test
 //! holds wait at a gate.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

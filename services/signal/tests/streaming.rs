@@ -11,7 +11,7 @@
 //! malformed address or key, and a cloud room only once a tenant
 //! administrator allowed it.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::sync::Arc;

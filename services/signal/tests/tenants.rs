@@ -3,7 +3,7 @@
 //! administrator approves it (F-ACC-2), profiles (F-ACC-3), tenant
 //! isolation on every endpoint (F-ACC-4), per-tenant API keys (F-API-1).
 
-mod support;
+use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -233,6 +233,12 @@ async fn registration_by_company_domain_waits_for_approval(db: Db) {
             Some(json!({"name": "x", "scopes": ["profile"]})),
         ),
         (Method::GET, "/api/v1/admin/api-keys".to_string(), None),
+        (
+            Method::POST,
+            "/api/v1/admin/webhooks".to_string(),
+            Some(json!({"url": "http://127.0.0.1:9/", "events": ["meeting.started"]})),
+        ),
+        (Method::GET, "/api/v1/admin/webhooks".to_string(), None),
     ] {
         let (status, body) = bob.call(method.clone(), &path, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");

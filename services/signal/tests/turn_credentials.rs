@@ -3,7 +3,7 @@
 //! SFU's check of the same secret accepts, and the discovery document lists
 //! its URLs; without one, neither does.
 
-mod support;
+use crate::support;
 
 use std::time::SystemTime;
 

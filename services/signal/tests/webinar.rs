@@ -6,7 +6,7 @@
 //! answered publicly; "allow to talk" makes an attendee heard, and revoking
 //! it stops their audio at the SFU.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

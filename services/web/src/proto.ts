@@ -36,6 +36,11 @@ export const LIMITS = {
   interpreters: 20,
   video_subscriptions: 1000,
   frame_bytes: 65536,
+  external_id_chars: 128,
+  provisioned_items: 5000,
+  provisioning_body_bytes: 4194304,
+  webhook_url_bytes: 2048,
+  webhooks: 20,
   api_body_bytes: 65536,
 } as const;
 
@@ -117,7 +122,7 @@ status: AccountStatus, };
 
 export type AccountRole = "member" | "tenant_admin";
 
-export type AccountStatus = "active" | "pending" | "rejected";
+export type AccountStatus = "active" | "pending" | "rejected" | "disabled";
 
 export type Profile = { 
 /**
@@ -171,6 +176,102 @@ department: string,
  */
 email: string | null, };
 
+export type Department = { 
+/**
+ * Department id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * The department it belongs to; `None` at the top.
+ */
+parent_id: string | null, 
+/**
+ * Active accounts directly in it.
+ */
+members: number, };
+
+export type ProvisioningRequest = { 
+/**
+ * Departments, in any order (a parent may come after its children).
+ */
+departments: Array<ProvisionedDepartment>, 
+/**
+ * Users.
+ */
+users: Array<ProvisionedUser>, };
+
+export type ProvisionedDepartment = { 
+/**
+ * Its id in the enterprise's directory (1–128 characters).
+ */
+external_id: string, 
+/**
+ * Its name (1–128 characters).
+ */
+name: string, 
+/**
+ * The external id of the department it belongs to; none at the top.
+ */
+parent_external_id: string | null, 
+/**
+ * Hidden from the directory tree (its members stay).
+ */
+disabled: boolean, };
+
+export type ProvisionedUser = { 
+/**
+ * Its id in the enterprise's directory (1–128 characters).
+ */
+external_id: string, 
+/**
+ * Name shown to others (1–64 characters).
+ */
+display_name: string, 
+/**
+ * E-mail address, unique among all accounts.
+ */
+email: string | null, 
+/**
+ * Phone number, unique among all accounts.
+ */
+phone: string | null, 
+/**
+ * The external id of the user's department.
+ */
+department_external_id: string | null, 
+/**
+ * Cannot sign in; sessions and API keys stop.
+ */
+disabled: boolean, };
+
+export type ProvisioningCounts = { 
+/**
+ * New.
+ */
+created: number, 
+/**
+ * Existing and changed.
+ */
+updated: number, 
+/**
+ * Existing and already as asked.
+ */
+unchanged: number, };
+
+export type ProvisioningResult = { 
+/**
+ * Departments.
+ */
+departments: ProvisioningCounts, 
+/**
+ * Users.
+ */
+users: ProvisioningCounts, };
+
 export type ApprovalRequest = { 
 /**
  * `true` approves, `false` rejects.
@@ -183,7 +284,7 @@ export type RoleRequest = {
  */
 role: AccountRole, };
 
-export type ApiScope = "profile" | "directory_read" | "accounts_manage" | "api_keys_manage" | "meetings_read" | "meetings_manage";
+export type ApiScope = "profile" | "directory_read" | "accounts_manage" | "api_keys_manage" | "meetings_read" | "meetings_manage" | "webhooks_manage";
 
 export type CreateApiKeyRequest = { 
 /**
@@ -230,6 +331,83 @@ api_key: ApiKey,
  * The secret.
  */
 key: string, };
+
+export type WebhookEvent = "meeting.started" | "meeting.ended" | "participant.joined" | "participant.left" | "recording.ready";
+
+export type CreateWebhookRequest = { 
+/**
+ * The receiver: an `http` or `https` URL.
+ */
+url: string, 
+/**
+ * Which events to send: at least one.
+ */
+events: Array<WebhookEvent>, };
+
+export type Webhook = { 
+/**
+ * Webhook id.
+ */
+id: string, 
+/**
+ * The receiver.
+ */
+url: string, 
+/**
+ * The events it is sent.
+ */
+events: Array<WebhookEvent>, 
+/**
+ * Creation time, seconds since the Unix epoch.
+ */
+created_at: number, };
+
+export type CreatedWebhook = { 
+/**
+ * The listed webhook.
+ */
+webhook: Webhook, 
+/**
+ * The signing secret.
+ */
+secret: string, };
+
+export type DeliveryState = "pending" | "delivered" | "failed";
+
+export type WebhookDelivery = { 
+/**
+ * The delivery's id: the `webhook-id` header, the same on every
+ * attempt, so a receiver can drop repeats.
+ */
+id: string, 
+/**
+ * The event.
+ */
+event: WebhookEvent, 
+/**
+ * Where it stands.
+ */
+state: DeliveryState, 
+/**
+ * Attempts made so far.
+ */
+attempts: number, 
+/**
+ * The receiver's last HTTP status, if it answered.
+ */
+last_status: number | null, 
+/**
+ * Why the last attempt failed, if it did.
+ */
+last_error: string | null, 
+/**
+ * When the event happened, seconds since the Unix epoch.
+ */
+created_at: number, 
+/**
+ * When a pending delivery is tried next, seconds since the Unix epoch.
+ */
+next_attempt_at: number | null, };
 
 export type LoginRequest = { 
 /**

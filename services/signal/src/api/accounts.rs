@@ -1,5 +1,6 @@
 //! Accounts and sessions: registration, sign-in and -out, the caller's own
-//! account and profile, company lookup by e-mail domain, the directory.
+//! account and profile, company lookup by e-mail domain, the directory and
+//! its departments.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yunhui_proto::api::{
-    Account, ApiError, DirectoryEntry, LoginRequest, MAX_DIRECTORY_RESULTS, Profile,
+    Account, ApiError, Department, DirectoryEntry, LoginRequest, MAX_DIRECTORY_RESULTS, Profile,
     RefreshRequest, RegisterRequest, Session, TenantLookup, UpdateProfileRequest,
 };
 
@@ -18,6 +19,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, bearer};
 use super::responses::{BadRequest, Unauthorized};
 use crate::App;
 use crate::accounts::{self, Caller};
+use crate::departments;
 use crate::error::{Error, Result};
 
 /// The account and session routes.
@@ -30,6 +32,8 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(profile))
         .routes(routes!(tenant_by_domain))
         .routes(routes!(directory))
+        .routes(routes!(directory_departments))
+        .routes(routes!(department_members))
 }
 
 #[utoipa::path(post, path = "/accounts", tag = "accounts", request_body = RegisterRequest,
@@ -162,4 +166,25 @@ async fn directory(
     Ok(Json(
         accounts::search_directory(&app.store, &caller, &query.q, limit).await?,
     ))
+}
+
+#[utoipa::path(get, path = "/directory/departments", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "The departments of the caller's enterprise, each naming its parent, by name", body = Vec<Department>), Unauthorized))]
+async fn directory_departments(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<Vec<Department>>> {
+    Ok(Json(departments::list(&app.store, &caller).await?))
+}
+
+#[utoipa::path(get, path = "/directory/departments/{id}/members", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Department id")),
+    responses((status = 200, description = "The colleagues directly in the department, by name", body = Vec<DirectoryEntry>), Unauthorized,
+        (status = 404, description = "No such department in the caller's enterprise", body = ApiError)))]
+async fn department_members(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<DirectoryEntry>>> {
+    Ok(Json(departments::members(&app.store, &caller, &id).await?))
 }

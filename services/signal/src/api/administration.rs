@@ -1,16 +1,18 @@
 //! A tenant administrator's endpoints: the tenant's accounts (approval,
-//! roles), its API keys, and which cloud rooms may stream live.
+//! roles, provisioning from the enterprise's directory), its API keys and
+//! webhooks, and which cloud rooms may stream live.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yunhui_proto::api::{
     Account, AccountStatus, ApiError, ApiKey, ApprovalRequest, CloudRoomStreaming,
-    CreateApiKeyRequest, CreatedApiKey, RoleRequest, StreamingPermission,
+    CreateApiKeyRequest, CreateWebhookRequest, CreatedApiKey, CreatedWebhook, ProvisioningRequest,
+    ProvisioningResult, RoleRequest, StreamingPermission, Webhook, WebhookDelivery,
 };
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -20,6 +22,7 @@ use crate::accounts::{self, Caller};
 use crate::api_keys;
 use crate::error::Result;
 use crate::live_streaming;
+use crate::{provisioning, webhooks};
 
 /// The tenant administration routes.
 pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
@@ -29,8 +32,20 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin_role))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
+        .routes(routes!(create_webhook, list_webhooks))
+        .routes(routes!(delete_webhook))
+        .routes(routes!(webhook_deliveries))
         .routes(routes!(admin_cloud_rooms))
         .routes(routes!(admin_cloud_room_streaming))
+        .merge(
+            // A whole directory in one request: the one body allowed more
+            // than the API's usual limit.
+            OpenApiRouter::new()
+                .routes(routes!(provision))
+                .layer(DefaultBodyLimit::max(
+                    yunhui_proto::limits::PROVISIONING_BODY_BYTES,
+                )),
+        )
 }
 
 #[derive(serde::Deserialize)]
@@ -81,6 +96,19 @@ async fn admin_role(
     ))
 }
 
+#[utoipa::path(put, path = "/admin/provisioning", tag = "administration", security(("bearer" = [])), request_body = ProvisioningRequest,
+    responses((status = 200, description = "What changed: departments and users created, updated and already as asked", body = ProvisioningResult),
+        (status = 400, description = "Every problem found, each naming its entry; nothing was changed", body = ApiError), Unauthorized, Forbidden))]
+async fn provision(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ProvisioningRequest>,
+) -> Result<Json<ProvisioningResult>> {
+    Ok(Json(
+        provisioning::provision(&app.store, &caller, req).await?,
+    ))
+}
+
 #[utoipa::path(post, path = "/admin/api-keys", tag = "administration", security(("bearer" = [])), request_body = CreateApiKeyRequest,
     responses((status = 201, description = "The key; its secret is shown only here", body = CreatedApiKey), BadRequest, Unauthorized, Forbidden))]
 async fn create_api_key(
@@ -108,6 +136,48 @@ async fn revoke_api_key(
 ) -> Result<StatusCode> {
     api_keys::revoke(&app.store, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/admin/webhooks", tag = "administration", security(("bearer" = [])), request_body = CreateWebhookRequest,
+    responses((status = 201, description = "The webhook; its signing secret is shown only here", body = CreatedWebhook), BadRequest, Unauthorized, Forbidden))]
+async fn create_webhook(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateWebhookRequest>,
+) -> Result<(StatusCode, Json<CreatedWebhook>)> {
+    let created = webhooks::create(&app.store, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/admin/webhooks", tag = "administration", security(("bearer" = [])),
+    responses((status = 200, description = "The tenant's webhooks (without secrets)", body = Vec<Webhook>), Unauthorized, Forbidden))]
+async fn list_webhooks(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Vec<Webhook>>> {
+    Ok(Json(webhooks::list(&app.store, &caller).await?))
+}
+
+#[utoipa::path(delete, path = "/admin/webhooks/{id}", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 204, description = "Deleted, with its deliveries"), Unauthorized, Forbidden,
+        (status = 404, description = "No such webhook in the caller's tenant", body = ApiError)))]
+async fn delete_webhook(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    webhooks::delete(&app.store, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/admin/webhooks/{id}/deliveries", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, description = "The webhook's latest 100 deliveries, newest first", body = Vec<WebhookDelivery>), Unauthorized, Forbidden,
+        (status = 404, description = "No such webhook in the caller's tenant", body = ApiError)))]
+async fn webhook_deliveries(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<WebhookDelivery>>> {
+    Ok(Json(webhooks::deliveries(&app.store, &caller, &id).await?))
 }
 
 #[utoipa::path(get, path = "/admin/cloud-rooms", tag = "administration", security(("bearer" = [])),

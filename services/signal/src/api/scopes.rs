@@ -13,9 +13,12 @@ pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
     let read = *method == Method::GET;
     let scope = match path {
         "/me" | "/me/profile" | "/sessions" => ApiScope::Profile,
-        "/directory" => ApiScope::DirectoryRead,
-        p if p.starts_with("/admin/accounts") => ApiScope::AccountsManage,
+        p if p == "/directory" || p.starts_with("/directory/") => ApiScope::DirectoryRead,
+        p if p.starts_with("/admin/accounts") || p == "/admin/provisioning" => {
+            ApiScope::AccountsManage
+        }
         p if p.starts_with("/admin/api-keys") => ApiScope::ApiKeysManage,
+        p if p.starts_with("/admin/webhooks") => ApiScope::WebhooksManage,
         p if [
             "/meetings",
             "/schedules",
@@ -62,6 +65,10 @@ mod tests {
         assert_eq!(
             required(&Method::GET, "/directory"),
             Some(ApiScope::DirectoryRead)
+        );
+        assert_eq!(
+            required(&Method::GET, "/admin/webhooks/{id}/deliveries"),
+            Some(ApiScope::WebhooksManage)
         );
         assert_eq!(required(&Method::GET, "/meetingsx"), None);
         assert_eq!(required(&Method::GET, "/nothing"), None);

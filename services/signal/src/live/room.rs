@@ -28,7 +28,7 @@ use futures_util::future::join_all;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
-use yunhui_proto::api::{AccountStatus, JoinMode, MeetingOptions, MeetingStatus};
+use yunhui_proto::api::{AccountStatus, JoinMode, MeetingOptions, MeetingStatus, WebhookEvent};
 use yunhui_proto::dial::CallControl;
 use yunhui_proto::limits::{CHAT_CHARS, INVITES_PER_REQUEST, VIDEO_SUBSCRIPTIONS};
 use yunhui_proto::media::{ControlError, MediaControl, MediaKind, Routing, VideoSubscriptions};
@@ -285,6 +285,8 @@ pub struct Rooms {
     calls: std::sync::OnceLock<Arc<dyn CallControl>>,
     /// The TURN server participants are handed on join, when there is one.
     turn: std::sync::OnceLock<crate::live::turn_credentials::TurnService>,
+    /// Where participants' comings and goings go for the tenant's webhooks.
+    webhooks: std::sync::OnceLock<crate::webhooks::Emitter>,
     /// The meetings' leases, when several replicas run side by side.
     ownership: std::sync::OnceLock<Arc<Ownership>>,
     /// The recorder, when this deployment runs one.
@@ -329,6 +331,7 @@ impl Rooms {
             ringing: std::sync::OnceLock::new(),
             calls: std::sync::OnceLock::new(),
             turn: std::sync::OnceLock::new(),
+            webhooks: std::sync::OnceLock::new(),
             ownership: std::sync::OnceLock::new(),
             recorder: std::sync::OnceLock::new(),
         })
@@ -338,6 +341,38 @@ impl Rooms {
     /// Set once; later calls are ignored.
     pub fn set_turn(&self, turn: crate::live::turn_credentials::TurnService) {
         let _ = self.turn.set(turn);
+    }
+
+    /// Tells the tenants' webhooks who joins and leaves meetings. Set once;
+    /// later calls are ignored.
+    pub fn set_webhooks(&self, emitter: crate::webhooks::Emitter) {
+        let _ = self.webhooks.set(emitter);
+    }
+
+    /// Queues a participant's event for the tenant's webhooks (never waits:
+    /// called under the room's lock).
+    fn tell_webhooks(
+        &self,
+        room: &Room,
+        kind: WebhookEvent,
+        who: &Participant,
+        account_id: Option<&str>,
+    ) {
+        if let Some(emitter) = self.webhooks.get() {
+            emitter.emit(crate::webhooks::Event {
+                tenant_id: room.meeting.tenant_id.clone(),
+                kind,
+                data: serde_json::json!({
+                    "meeting_id": room.meeting.id,
+                    "meeting_number": room.meeting.number,
+                    "topic": room.meeting.topic,
+                    "participant_id": who.id,
+                    "display_name": who.display_name,
+                    "account_id": account_id,
+                    "role": who.role,
+                }),
+            });
+        }
     }
 
     /// Makes this replica one of several: a meeting's room opens only on
@@ -821,6 +856,14 @@ impl Rooms {
         if hidden {
             return Ok(());
         }
+        if let Some(member) = state.members.get(participant_id) {
+            self.tell_webhooks(
+                room,
+                WebhookEvent::ParticipantJoined,
+                &member.info,
+                member.account_id.as_deref(),
+            );
+        }
         self.metrics.participants.inc();
         *self
             .tenant_participants
@@ -1217,6 +1260,12 @@ impl Rooms {
         }
         self.metrics.participants.dec();
         self.count_out(&room.meeting.tenant_id, 1);
+        self.tell_webhooks(
+            room,
+            WebhookEvent::ParticipantLeft,
+            &member.info,
+            member.account_id.as_deref(),
+        );
         tell_about(
             state,
             &member.info,
@@ -1273,6 +1322,12 @@ impl Rooms {
             let _ = member.outbox.send(Outbound::Close("meeting ended".into()));
             if !member.hidden {
                 self.metrics.participants.dec();
+                self.tell_webhooks(
+                    room,
+                    WebhookEvent::ParticipantLeft,
+                    &member.info,
+                    member.account_id.as_deref(),
+                );
             }
         }
         self.count_out(&room.meeting.tenant_id, members);

@@ -5,6 +5,7 @@
 
 pub mod pool;
 pub mod postgres;
+pub mod receiver;
 pub mod recorder;
 pub mod session;
 

@@ -1,0 +1,293 @@
+//! Provisioning from an enterprise's directory (F-API-1) and the
+//! organisation tree (F-DIR-1), on SQLite and on PostgreSQL: departments and
+//! users applied by their external ids (children before parents), the same
+//! request again changing nothing, an account of the enterprise linked by
+//! its e-mail address, then renamed, moved and disabled (its session and
+//! sign-in stop); a request with problems refused whole, listing each;
+//! another enterprise sees none of it; a directory larger than the API's
+//! usual body limit goes through.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use yunhui_client::api::{ApiCallError, ApiClient};
+use yunhui_proto::api::{
+    Department, ProvisionedDepartment, ProvisionedUser, ProvisioningCounts, ProvisioningRequest,
+    RegisterRequest,
+};
+use yunhui_signal::SignalConfig;
+
+use crate::support;
+use support::{Db, PASSWORD};
+
+fn department(external: &str, name: &str, parent: Option<&str>) -> ProvisionedDepartment {
+    ProvisionedDepartment {
+        external_id: external.into(),
+        name: name.into(),
+        parent_external_id: parent.map(String::from),
+        disabled: false,
+    }
+}
+
+fn user(external: &str, name: &str, email: &str, department: &str) -> ProvisionedUser {
+    ProvisionedUser {
+        external_id: external.into(),
+        display_name: name.into(),
+        email: Some(email.into()),
+        department_external_id: Some(department.into()),
+        ..ProvisionedUser::default()
+    }
+}
+
+fn counts(created: u32, updated: u32, unchanged: u32) -> ProvisioningCounts {
+    ProvisioningCounts {
+        created,
+        updated,
+        unchanged,
+    }
+}
+
+fn refusal<T: std::fmt::Debug>(call: Result<T, ApiCallError>) -> (StatusCode, String, String) {
+    match call {
+        Err(ApiCallError::Server {
+            status,
+            code,
+            message,
+        }) => (status, code, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The department named `name` in `tree`.
+fn named<'a>(tree: &'a [Department], name: &str) -> &'a Department {
+    tree.iter()
+        .find(|d| d.name == name)
+        .unwrap_or_else(|| panic!("no department {name} in {tree:#?}"))
+}
+
+async fn names_in(api: &ApiClient, department: &str) -> Vec<String> {
+    api.department_members(department)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.display_name)
+        .collect()
+}
+
+async fn a_directory_is_applied_by_external_id_and_again_changes_nothing(db: Db) {
+    let server = support::start_with(
+        db,
+        SignalConfig {
+            internal_key: Some("provisioning-test-key".into()),
+            ..SignalConfig::default()
+        },
+    )
+    .await;
+    // ACME registers accounts with its e-mail domain.
+    let put = reqwest::Client::new()
+        .put(format!("{}/internal/v1/tenants/acme", server.base_url))
+        .bearer_auth("provisioning-test-key")
+        .json(&json!({"displayName": "ACME", "domains": ["acme.example"], "licence": {"concurrentPorts": 10}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let admin = server.signed_in_tenant("acme", "admin@acme.example").await;
+    let globex = server
+        .signed_in_tenant("globex", "admin@globex.example")
+        .await;
+
+    // Bob registered himself into the enterprise and was approved.
+    let bob_account = server
+        .api()
+        .register(&RegisterRequest {
+            email: Some("bob@acme.example".into()),
+            phone: None,
+            password: PASSWORD.into(),
+            display_name: "bob".into(),
+            tenant_id: Some("acme".into()),
+        })
+        .await
+        .unwrap();
+    let approved = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/admin/accounts/{}/approval",
+            server.base_url, bob_account.id
+        ))
+        .bearer_auth(admin.token().unwrap())
+        .json(&json!({"approve": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::OK);
+    let mut bob = server.api();
+    bob.login("bob@acme.example", PASSWORD).await.unwrap();
+
+    let mut han = user("E300", "Han Meimei", "", "rnd");
+    han.email = None;
+    han.phone = Some("+86 138 0000 0003".into());
+    let directory = ProvisioningRequest {
+        departments: vec![
+            department("sales", "Sales", Some("hq")),
+            department("hq", "Head office", None),
+            department("rnd", "R&D", Some("hq")),
+        ],
+        users: vec![
+            user("E100", "Bob Brown", "Bob@Acme.example", "sales"),
+            user("E200", "Li Lei", "lilei@acme.example", "rnd"),
+            han,
+        ],
+    };
+    // Only an administrator provisions.
+    let (status, code, _) = refusal(bob.provision(&directory).await);
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "not_tenant_admin")
+    );
+
+    let first = admin.provision(&directory).await.unwrap();
+    assert_eq!(first.departments, counts(3, 0, 0));
+    assert_eq!(first.users, counts(2, 1, 0), "Bob is linked, not created");
+    let again = admin.provision(&directory).await.unwrap();
+    assert_eq!(again.departments, counts(0, 0, 3));
+    assert_eq!(again.users, counts(0, 0, 3));
+
+    // The tree, as a member sees it.
+    let tree = bob.departments().await.unwrap();
+    assert_eq!(tree.len(), 3, "{tree:#?}");
+    let hq = named(&tree, "Head office");
+    let sales = named(&tree, "Sales");
+    let rnd = named(&tree, "R&D");
+    assert_eq!(hq.parent_id, None);
+    assert_eq!(sales.parent_id.as_deref(), Some(hq.id.as_str()));
+    assert_eq!(rnd.parent_id.as_deref(), Some(hq.id.as_str()));
+    assert_eq!((hq.members, sales.members, rnd.members), (0, 1, 2));
+    assert_eq!(names_in(&bob, &sales.id).await, ["Bob Brown"]);
+    assert_eq!(names_in(&bob, &rnd.id).await, ["Han Meimei", "Li Lei"]);
+    assert_eq!(bob.me().await.unwrap().department.as_deref(), Some("Sales"));
+    // Provisioned accounts have no password yet: nothing signs them in.
+    let (status, code, _) = refusal(server.api().login("lilei@acme.example", PASSWORD).await);
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "wrong_credentials")
+    );
+
+    // Another enterprise sees none of it, and its own ids are its own.
+    assert!(globex.departments().await.unwrap().is_empty());
+    let (status, _, _) = refusal(globex.department_members(&rnd.id).await);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let theirs = globex
+        .provision(&ProvisioningRequest {
+            departments: vec![department("rnd", "Globex R&D", None)],
+            users: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(theirs.departments, counts(1, 0, 0));
+    assert_eq!(named(&admin.departments().await.unwrap(), "R&D").id, rnd.id);
+
+    // A request with problems is refused whole, naming each; nothing changes.
+    let mut broken = directory.clone();
+    broken
+        .departments
+        .push(department("loop-a", "Loop A", Some("loop-b")));
+    broken
+        .departments
+        .push(department("loop-b", "Loop B", Some("loop-a")));
+    broken
+        .users
+        .push(user("E400", "New Person", "new@acme.example", "sales"));
+    broken
+        .users
+        .push(user("E500", "Copy", "admin@globex.example", "sales"));
+    broken
+        .users
+        .push(user("E600", "Nowhere", "n@acme.example", "gone"));
+    let (status, code, message) = refusal(admin.provision(&broken).await);
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_input")
+    );
+    assert!(message.starts_with("nothing was changed: "), "{message}");
+    for names in [
+        "the departments would contain each other",
+        "users[4].email: \"admin@globex.example\" is another account's",
+        "users[5].department_external_id: no department \"gone\"",
+    ] {
+        assert!(message.contains(names), "{names:?} not in {message}");
+    }
+    assert_eq!(
+        admin.departments().await.unwrap(),
+        bob.departments().await.unwrap()
+    );
+    assert_eq!(admin.departments().await.unwrap().len(), 3);
+    assert_eq!(names_in(&admin, &sales.id).await, ["Bob Brown"]);
+
+    // Renamed, moved, disabled.
+    let mut changed = directory.clone();
+    changed.departments[2].name = "Research".into();
+    changed.users[0].disabled = true;
+    changed.users[1].department_external_id = Some("sales".into());
+    let result = admin.provision(&changed).await.unwrap();
+    assert_eq!(result.departments, counts(0, 1, 2));
+    assert_eq!(result.users, counts(0, 2, 1));
+    let tree = admin.departments().await.unwrap();
+    assert_eq!(named(&tree, "Research").id, rnd.id);
+    assert_eq!(names_in(&admin, &sales.id).await, ["Li Lei"]);
+    assert_eq!(names_in(&admin, &rnd.id).await, ["Han Meimei"]);
+    // The search knows the new department name, and not the disabled Bob.
+    let research = reqwest::Client::new()
+        .get(format!("{}/api/v1/directory?q=research", server.base_url))
+        .bearer_auth(admin.token().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(research[0]["display_name"], "Han Meimei", "{research}");
+    // Bob's session has stopped, and he cannot sign in.
+    let (status, code, _) = refusal(bob.me().await);
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+    let (status, code, _) = refusal(server.api().login("bob@acme.example", PASSWORD).await);
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "account_disabled")
+    );
+    // Enabled again by the next sync.
+    let back = admin.provision(&directory).await.unwrap();
+    assert_eq!(back.users, counts(0, 2, 1));
+    server
+        .api()
+        .login("bob@acme.example", PASSWORD)
+        .await
+        .expect("Bob signs in again");
+
+    // A whole directory larger than the API's usual 64 KiB body.
+    let big = ProvisioningRequest {
+        departments: vec![department("big", "Big department", None)],
+        users: (0..700)
+            .map(|i| {
+                user(
+                    &format!("BIG-{i:04}"),
+                    &format!("Colleague number {i:04} of the big department"),
+                    &format!("colleague-{i:04}@acme.example"),
+                    "big",
+                )
+            })
+            .collect(),
+    };
+    assert!(serde_json::to_vec(&big).unwrap().len() > yunhui_proto::limits::API_BODY_BYTES);
+    let result = admin.provision(&big).await.unwrap();
+    assert_eq!(result.users, counts(700, 0, 0));
+    let result = admin.provision(&big).await.unwrap();
+    assert_eq!(result.users, counts(0, 0, 700));
+    assert_eq!(
+        named(&admin.departments().await.unwrap(), "Big department").members,
+        700
+    );
+}
+
+on_both_databases!(a_directory_is_applied_by_external_id_and_again_changes_nothing);
