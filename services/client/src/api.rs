@@ -5,9 +5,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use yunhui_proto::api::{
     About, Account, ApiError, CreateMeetingRequest, CreateWebhookRequest, CreatedWebhook,
-    Department, DirectoryEntry, LoginRequest, Meeting, MeetingPreview, ProvisioningRequest,
-    ProvisioningResult, Recording, RefreshRequest, RegisterRequest, RenameRecordingRequest,
-    Session, Webhook, WebhookDelivery, WebhookEvent,
+    Department, DirectoryDevice, DirectoryDeviceRequest, DirectoryEntry, LoginRequest, Meeting,
+    MeetingPreview, ProvisioningRequest, ProvisioningResult, Recording, RefreshRequest,
+    RegisterRequest, RenameRecordingRequest, Session, Webhook, WebhookDelivery, WebhookEvent,
 };
 use yunhui_proto::discovery::Discovery;
 use yunhui_proto::schedule::{
@@ -527,6 +527,60 @@ impl ApiClient {
             None::<&()>,
         )
         .await
+    }
+
+    /// The caller's frequent contacts.
+    pub async fn contacts(&self) -> Result<Vec<DirectoryEntry>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/me/contacts", None::<&()>)
+            .await
+    }
+
+    /// Makes a colleague a frequent contact (again: nothing changes).
+    pub async fn add_contact(&self, account_id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::PUT,
+            &format!("/me/contacts/{account_id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Removes a frequent contact.
+    pub async fn remove_contact(&self, account_id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/me/contacts/{account_id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The meeting devices of the caller's enterprise.
+    pub async fn directory_devices(&self) -> Result<Vec<DirectoryDevice>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/directory/devices", None::<&()>)
+            .await
+    }
+
+    /// Tenant administrators: adds a meeting device to the directory.
+    pub async fn create_device(
+        &self,
+        req: &DirectoryDeviceRequest,
+    ) -> Result<DirectoryDevice, ApiCallError> {
+        self.call(reqwest::Method::POST, "/admin/devices", Some(req))
+            .await
+    }
+
+    /// Tenant administrators: removes a meeting device from the directory.
+    pub async fn delete_device(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/admin/devices/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
     }
 
     /// Tenant administrators: a webhook for the tenant's `events`, sent to

@@ -166,6 +166,37 @@ pub struct Department {
     pub members: u32,
 }
 
+/// A meeting device of the caller's enterprise (a room system in a meeting
+/// room), as the directory lists it to invite or schedule
+/// (`GET /api/v1/directory/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct DirectoryDevice {
+    /// Device id.
+    pub id: String,
+    /// Name shown for it, e.g. "Boardroom 3F".
+    pub name: String,
+    /// Its SIP address (`sip:room@host`), which calls it.
+    pub address: String,
+    /// Where it is, if given.
+    pub location: Option<String>,
+}
+
+/// `POST /api/v1/admin/devices`: a meeting device for the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct DirectoryDeviceRequest {
+    /// Name shown for it, 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+    /// Its SIP address: `sip:room@host[:port]` (the `sip:` optional), unique
+    /// in the enterprise.
+    #[schema(min_length = 1, max_length = 256, example = "sip:boardroom@10.0.0.20")]
+    pub address: String,
+    /// Where it is, at most 128 characters.
+    #[serde(default)]
+    #[schema(max_length = 128)]
+    pub location: Option<String>,
+}
+
 /// `PUT /api/v1/admin/provisioning`: an enterprise's directory (from its OA
 /// system or another directory) applied in one go, by the ids it has there.
 /// Departments and users named are created or brought in line; those not
@@ -294,7 +325,8 @@ pub enum ApiScope {
     Profile,
     /// Search the directory.
     DirectoryRead,
-    /// List the tenant's accounts, approve registrations, change roles.
+    /// List the tenant's accounts, approve registrations, change roles,
+    /// provision the directory, keep its meeting devices.
     AccountsManage,
     /// Create, list and revoke API keys.
     ApiKeysManage,

@@ -81,6 +81,11 @@ pub const PROVISIONED_ITEMS: usize = 5000;
 /// than [`API_BODY_BYTES`]).
 pub const PROVISIONING_BODY_BYTES: usize = 4 * 1024 * 1024;
 
+/// Most meeting devices in one enterprise's directory.
+pub const DIRECTORY_DEVICES: usize = 1000;
+/// Most frequent contacts of one account.
+pub const FREQUENT_CONTACTS: usize = 200;
+
 /// Longest webhook URL.
 pub const WEBHOOK_URL_BYTES: usize = 2048;
 /// Most webhooks of one tenant.
@@ -125,6 +130,8 @@ pub const ALL: &[(&str, usize)] = &[
     ("external_id_chars", EXTERNAL_ID_CHARS),
     ("provisioned_items", PROVISIONED_ITEMS),
     ("provisioning_body_bytes", PROVISIONING_BODY_BYTES),
+    ("directory_devices", DIRECTORY_DEVICES),
+    ("frequent_contacts", FREQUENT_CONTACTS),
     ("webhook_url_bytes", WEBHOOK_URL_BYTES),
     ("webhooks", WEBHOOKS),
     ("api_body_bytes", API_BODY_BYTES),

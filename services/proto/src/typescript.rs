@@ -22,6 +22,8 @@ pub fn definitions() -> String {
         api::TenantLookup::decl(),
         api::DirectoryEntry::decl(),
         api::Department::decl(),
+        api::DirectoryDevice::decl(),
+        api::DirectoryDeviceRequest::decl(),
         api::ProvisioningRequest::decl(),
         api::ProvisionedDepartment::decl(),
         api::ProvisionedUser::decl(),

@@ -33,6 +33,18 @@ fn free_udp_port() -> u16 {
         .expect("free udp port")
 }
 
+/// A port free for UDP and for TCP: a node given only a UDP port listens
+/// for ICE over TCP on the same number, which another process's outgoing
+/// TCP connection may hold.
+fn free_media_port() -> u16 {
+    loop {
+        let port = free_udp_port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
@@ -181,7 +193,7 @@ async fn report_collector(received: Received) -> String {
 async fn with_a_signal_url_the_node_reports_itself_and_reports_draining_on_sigterm() {
     let received = Received::default();
     let signal_url = report_collector(received.clone()).await;
-    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let (http_port, udp_port) = (free_tcp_port(), free_media_port());
     let mut node = Node(
         sfu(http_port)
             .args(["--advertised-ip", "127.0.0.1"])
@@ -197,6 +209,9 @@ async fn with_a_signal_url_the_node_reports_itself_and_reports_draining_on_sigte
     // A report at start, then one every two seconds.
     let deadline = Instant::now() + Duration::from_secs(30);
     while received.lock().len() < 2 {
+        if let Ok(Some(status)) = node.0.try_wait() {
+            panic!("the node exited before it reported twice: {status}");
+        }
         assert!(Instant::now() < deadline, "the node did not report twice");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -265,7 +280,7 @@ async fn with_a_signal_url_the_node_reports_itself_and_reports_draining_on_sigte
 async fn a_drain_running_out_reports_leaving_before_the_node_stops() {
     let received = Received::default();
     let signal_url = report_collector(received.clone()).await;
-    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let (http_port, udp_port) = (free_tcp_port(), free_media_port());
     let mut node = Node(
         sfu(http_port)
             .args(["--advertised-ip", "127.0.0.1", "--drain-timeout", "15"])
@@ -358,7 +373,7 @@ async fn subscribe(control: &HttpControl, room: &str, participant: &str) -> Subs
 /// (exit status 0) as soon as the meeting ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sigterm_a_live_room_goes_on_no_new_room_opens_and_the_node_stops_when_it_ends() {
-    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let (http_port, udp_port) = (free_tcp_port(), free_media_port());
     let mut node = Node(
         sfu(http_port)
             .args(["--advertised-ip", "127.0.0.1"])
@@ -447,7 +462,7 @@ async fn on_sigterm_a_live_room_goes_on_no_new_room_opens_and_the_node_stops_whe
 /// signal replica is gone). A room in use stays, its media flowing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_nobody_is_connected_to_are_closed_after_the_timeout() {
-    let (http_port, udp_port) = (free_tcp_port(), free_udp_port());
+    let (http_port, udp_port) = (free_tcp_port(), free_media_port());
     let _node = Node(
         sfu(http_port)
             .args(["--advertised-ip", "127.0.0.1"])

@@ -20,7 +20,7 @@ use support::{Db, Server};
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::{AudioPacket, TrackKind};
 use yunhui_client::meeting::{DialUpdate, JoinOptions, MeetingSession, SessionError};
-use yunhui_proto::api::Meeting;
+use yunhui_proto::api::{Meeting, MeetingStatus};
 use yunhui_proto::signaling::{ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, Role};
 use yunhui_signal::sipgw_client::HttpCallControl;
 use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk, internal_api};
@@ -969,6 +969,101 @@ async fn the_gateways_internal_api_refuses_strangers_and_bad_requests() {
     }
 }
 
+/// Polls `done` until it holds, for up to [`WAIT`].
+async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A scheduled meeting calls its invited room system as it starts (F-MTG-2):
+/// the device answers and is in the meeting before anyone joined, shown by
+/// its name; the host finds it there; the start is not called twice; with
+/// everyone else gone the gateway hangs up. A busy device leaves the room
+/// it opened closed again.
+async fn a_scheduled_meeting_calls_its_devices_when_it_starts(db: Db) {
+    use yunhui_proto::schedule::{MeetingDevice, ScheduleRequest};
+    use yunhui_signal::live::ringing::ring_starting;
+
+    let server = support::start(db).await;
+    let mut sipp = Sipp::start(Scenario::AnswerAndEcho).await;
+    let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
+    let host_api = server
+        .signed_in(&format!("host-{}@example.com", uuid::Uuid::new_v4()))
+        .await;
+    let schedule = |day: u32, name: &str, port: u16| ScheduleRequest {
+        topic: Some("Board meeting".into()),
+        start: format!("2030-05-{day:02}T09:30"),
+        duration_minutes: 30,
+        time_zone: "Asia/Shanghai".into(),
+        devices: vec![MeetingDevice {
+            name: name.into(),
+            address: format!("sip:boardroom@127.0.0.1:{port}"),
+        }],
+        ..Default::default()
+    };
+    let scheduled = host_api
+        .schedule_meeting(&schedule(7, "Boardroom", sipp.port))
+        .await
+        .unwrap();
+    // 2030-05-07 09:30 in Shanghai is 01:30 UTC.
+    let start = 1_904_347_800;
+    let app = &server.app;
+    ring_starting(app, start - 60, start - 1).await.unwrap();
+    assert_eq!(gateway.active_calls(), 0, "not yet");
+    ring_starting(app, start - 15, start).await.unwrap();
+    eventually("the room system answers", async || {
+        gateway.active_calls() == 1
+    })
+    .await;
+    let live = host_api.meeting(&scheduled.meeting.id).await.unwrap();
+    assert_eq!(
+        live.status,
+        MeetingStatus::Live,
+        "the device opened the meeting"
+    );
+    ring_starting(app, start, start + 15).await.unwrap();
+
+    let host = join_as_host(&server, &host_api, &scheduled.meeting).await;
+    host.wait_until("the room system in the roster", WAIT, |v| {
+        v.participants
+            .values()
+            .any(|p| p.display_name == "Boardroom")
+    })
+    .await
+    .expect("the called room system is in the meeting, by its name");
+    assert_eq!(gateway.active_calls(), 1, "called once");
+    // The gateway looks at the roster every 500 ms: it sees the host before
+    // the host leaves, and so knows the device had company.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    host.leave().await;
+    sipp.hung_up_after(&format!(
+        "INVITE sip:boardroom@127.0.0.1:{} SIP/2.0",
+        sipp.port
+    ))
+    .await;
+
+    // A busy room system: the meeting it would have opened stays waiting.
+    let mut busy = Sipp::start(Scenario::Busy).await;
+    let second = host_api
+        .schedule_meeting(&schedule(8, "Small room", busy.port))
+        .await
+        .unwrap();
+    let next_day = start + 24 * 3600;
+    ring_starting(app, next_day - 15, next_day).await.unwrap();
+    assert!(busy.finished().await.success(), "{}", busy.messages());
+    eventually("the room closes again", async || {
+        host_api.meeting(&second.meeting.id).await.unwrap().status == MeetingStatus::Waiting
+            && app.rooms.count().await == 0
+    })
+    .await;
+}
+
 on_both_databases!(
     a_called_room_system_hears_the_meeting_and_is_heard,
     a_called_phone_number_goes_through_the_sip_trunk,
@@ -976,4 +1071,5 @@ on_both_databases!(
     a_trunk_that_asks_for_credentials_gets_them,
     a_room_system_dials_in_and_keys_in_the_password,
     a_room_system_dials_into_a_webinar_and_listens_until_allowed_to_talk,
+    a_scheduled_meeting_calls_its_devices_when_it_starts,
 );

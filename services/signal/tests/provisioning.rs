@@ -5,7 +5,8 @@
 //! its e-mail address, then renamed, moved and disabled (its session and
 //! sign-in stop); a request with problems refused whole, listing each;
 //! another enterprise sees none of it; a directory larger than the API's
-//! usual body limit goes through.
+//! usual body limit goes through. Then the rest of the directory: each
+//! account's frequent contacts, and the enterprise's meeting devices.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -73,6 +74,48 @@ async fn names_in(api: &ApiClient, department: &str) -> Vec<String> {
         .collect()
 }
 
+/// ACME (registering accounts with its e-mail domain) and its administrator.
+async fn acme(server: &support::Server) -> ApiClient {
+    let put = reqwest::Client::new()
+        .put(format!("{}/internal/v1/tenants/acme", server.base_url))
+        .bearer_auth("provisioning-test-key")
+        .json(&json!({"displayName": "ACME", "domains": ["acme.example"], "licence": {"concurrentPorts": 10}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    server.signed_in_tenant("acme", "admin@acme.example").await
+}
+
+/// A member of ACME: registered with its domain, approved by `admin`, signed in.
+async fn member(server: &support::Server, admin: &ApiClient, email: &str) -> ApiClient {
+    let account = server
+        .api()
+        .register(&RegisterRequest {
+            email: Some(email.into()),
+            phone: None,
+            password: PASSWORD.into(),
+            display_name: email.split('@').next().unwrap().into(),
+            tenant_id: Some("acme".into()),
+        })
+        .await
+        .unwrap();
+    let approved = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/admin/accounts/{}/approval",
+            server.base_url, account.id
+        ))
+        .bearer_auth(admin.token().unwrap())
+        .json(&json!({"approve": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::OK);
+    let mut api = server.api();
+    api.login(email, PASSWORD).await.unwrap();
+    api
+}
+
 async fn a_directory_is_applied_by_external_id_and_again_changes_nothing(db: Db) {
     let server = support::start_with(
         db,
@@ -82,45 +125,13 @@ async fn a_directory_is_applied_by_external_id_and_again_changes_nothing(db: Db)
         },
     )
     .await;
-    // ACME registers accounts with its e-mail domain.
-    let put = reqwest::Client::new()
-        .put(format!("{}/internal/v1/tenants/acme", server.base_url))
-        .bearer_auth("provisioning-test-key")
-        .json(&json!({"displayName": "ACME", "domains": ["acme.example"], "licence": {"concurrentPorts": 10}}))
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.status());
-    let admin = server.signed_in_tenant("acme", "admin@acme.example").await;
+    let admin = acme(&server).await;
     let globex = server
         .signed_in_tenant("globex", "admin@globex.example")
         .await;
 
     // Bob registered himself into the enterprise and was approved.
-    let bob_account = server
-        .api()
-        .register(&RegisterRequest {
-            email: Some("bob@acme.example".into()),
-            phone: None,
-            password: PASSWORD.into(),
-            display_name: "bob".into(),
-            tenant_id: Some("acme".into()),
-        })
-        .await
-        .unwrap();
-    let approved = reqwest::Client::new()
-        .post(format!(
-            "{}/api/v1/admin/accounts/{}/approval",
-            server.base_url, bob_account.id
-        ))
-        .bearer_auth(admin.token().unwrap())
-        .json(&json!({"approve": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), StatusCode::OK);
-    let mut bob = server.api();
-    bob.login("bob@acme.example", PASSWORD).await.unwrap();
+    let bob = member(&server, &admin, "bob@acme.example").await;
 
     let mut han = user("E300", "Han Meimei", "", "rnd");
     han.email = None;
@@ -290,4 +301,93 @@ async fn a_directory_is_applied_by_external_id_and_again_changes_nothing(db: Db)
     );
 }
 
-on_both_databases!(a_directory_is_applied_by_external_id_and_again_changes_nothing);
+/// Frequent contacts are one's own and of one's enterprise; meeting devices
+/// are kept by administrators and read by everyone in the enterprise.
+async fn frequent_contacts_and_meeting_devices(db: Db) {
+    use yunhui_proto::api::DirectoryDeviceRequest;
+
+    let server = support::start_with(
+        db,
+        SignalConfig {
+            internal_key: Some("provisioning-test-key".into()),
+            ..SignalConfig::default()
+        },
+    )
+    .await;
+    let admin = acme(&server).await;
+    let alice = member(&server, &admin, "alice@acme.example").await;
+    let outsider = server
+        .signed_in_tenant("globex", "gary@globex.example")
+        .await;
+    let alice_id = alice.me().await.unwrap().id;
+    let outsider_id = outsider.me().await.unwrap().id;
+
+    // Contacts: added twice is once; not oneself, not another enterprise's.
+    assert!(admin.contacts().await.unwrap().is_empty());
+    admin.add_contact(&alice_id).await.unwrap();
+    admin.add_contact(&alice_id).await.unwrap();
+    let contacts = admin.contacts().await.unwrap();
+    assert_eq!(contacts.len(), 1, "{contacts:#?}");
+    assert_eq!(contacts[0].id, alice_id);
+    assert!(
+        alice.contacts().await.unwrap().is_empty(),
+        "each account's own"
+    );
+    let admin_id = admin.me().await.unwrap().id;
+    let (status, _, message) = refusal(admin.add_contact(&admin_id).await);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{message}");
+    let (status, code, _) = refusal(admin.add_contact(&outsider_id).await);
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "account_not_found")
+    );
+    admin.remove_contact(&alice_id).await.unwrap();
+    admin.remove_contact(&alice_id).await.unwrap();
+    assert!(admin.contacts().await.unwrap().is_empty());
+
+    // Devices: administrators add them, everyone in the enterprise lists them.
+    let device = |name: &str, address: &str| DirectoryDeviceRequest {
+        name: name.into(),
+        address: address.into(),
+        location: Some("3F".into()),
+    };
+    let boardroom = admin
+        .create_device(&device("Boardroom", "boardroom@10.0.0.20"))
+        .await
+        .unwrap();
+    assert_eq!(boardroom.address, "sip:boardroom@10.0.0.20");
+    for (request, says) in [
+        (device("Copy", "sip:boardroom@10.0.0.20"), "address:"),
+        (device("Bad", "not an address"), "address:"),
+        (device("", "room@10.0.0.21"), "name:"),
+    ] {
+        let (status, _, message) = refusal(admin.create_device(&request).await);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{message}");
+        assert!(message.starts_with(says), "{message}");
+    }
+    let (status, code, _) = refusal(alice.create_device(&device("Mine", "mine@10.0.0.22")).await);
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "not_tenant_admin")
+    );
+    assert_eq!(
+        alice.directory_devices().await.unwrap(),
+        vec![boardroom.clone()]
+    );
+    assert!(outsider.directory_devices().await.unwrap().is_empty());
+    let (status, _, _) = refusal(outsider.delete_device(&boardroom.id).await);
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another enterprise's device is not there"
+    );
+    admin.delete_device(&boardroom.id).await.unwrap();
+    assert!(alice.directory_devices().await.unwrap().is_empty());
+    let (status, _, _) = refusal(admin.delete_device(&boardroom.id).await);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+on_both_databases!(
+    a_directory_is_applied_by_external_id_and_again_changes_nothing,
+    frequent_contacts_and_meeting_devices,
+);

@@ -13,6 +13,7 @@ import type {
   MeetingPreview,
   Occurrence,
   Recording,
+  RefreshRequest,
   RegisterRequest,
   RenameRecordingRequest,
   ScheduleRequest,
@@ -77,6 +78,7 @@ export const api = {
   register: (body: RegisterRequest) => request<Account>("POST", "/api/v1/accounts", body),
   signIn: (body: LoginRequest) => request<Session>("POST", "/api/v1/sessions", body),
   signOut: (token: string) => request<void>("DELETE", "/api/v1/sessions", undefined, token),
+  refreshSession: (body: RefreshRequest) => request<Session>("POST", "/api/v1/sessions/refresh", body),
   me: (token: string) => request<Account>("GET", "/api/v1/me", undefined, token),
   createMeeting: (token: string, body: CreateMeetingRequest) =>
     request<Meeting>("POST", "/api/v1/meetings", body, token),

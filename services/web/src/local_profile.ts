@@ -4,6 +4,7 @@
 // localStorage under `yunhui.*` keys.
 
 import type { Session } from "./proto";
+import { renewalOf } from "./session_renewal";
 
 const NAME_KEY = "yunhui.displayName";
 const SESSION_KEY = "yunhui.session";
@@ -51,7 +52,9 @@ export const localProfile = {
     if (!raw) return null;
     try {
       const session = JSON.parse(raw) as Session;
-      if (session.expires_at * 1000 <= Date.now()) {
+      // A session past its token's expiry is kept while its refresh token
+      // can renew it (session_keeper.ts does, before the page uses it).
+      if (renewalOf(session, Date.now()) === "drop") {
         write(SESSION_KEY, null);
         return null;
       }

@@ -3,7 +3,8 @@
 // form, `/videos` the signed-in user's recordings; anything else opens the plain join page. Joining swaps in the
 // meeting room (after the waiting room, if the meeting has one); leaving
 // swaps in a farewell screen. A lost connection (the server went away, or
-// the meeting moved to another server) joins again on its own.
+// the meeting moved to another server) joins again on its own. A signed-in
+// session is renewed with its refresh token before it runs out.
 
 import "./style.css";
 import { renderFarewell, renderReconnecting, type MeetingExit } from "./farewell";
@@ -11,6 +12,7 @@ import { exposeForInspection } from "./inspection";
 import { exitOfWait, renderJoinPage, type JoinPageParams } from "./join_page";
 import { listenForCalls, stopListening, type AcceptedCall } from "./call_listener";
 import { SESSION_EVENT, localProfile } from "./local_profile";
+import { keepSessionFresh } from "./session_keeper";
 import { MeetingRoom } from "./meeting_room";
 import { renderMeetingsPage } from "./meetings_page";
 import type { Occurrence } from "./proto";
@@ -177,4 +179,5 @@ window.addEventListener("popstate", () => {
   if (state !== "joined" && state !== "waiting" && state !== "reconnecting") route();
 });
 window.addEventListener(SESSION_EVENT, listenUnlessInMeeting);
-route();
+// A stored session due for renewal is renewed before the first page uses it.
+void keepSessionFresh().finally(route);

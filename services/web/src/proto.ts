@@ -39,6 +39,8 @@ export const LIMITS = {
   external_id_chars: 128,
   provisioned_items: 5000,
   provisioning_body_bytes: 4194304,
+  directory_devices: 1000,
+  frequent_contacts: 200,
   webhook_url_bytes: 2048,
   webhooks: 20,
   api_body_bytes: 65536,
@@ -193,6 +195,39 @@ parent_id: string | null,
  * Active accounts directly in it.
  */
 members: number, };
+
+export type DirectoryDevice = { 
+/**
+ * Device id.
+ */
+id: string, 
+/**
+ * Name shown for it, e.g. "Boardroom 3F".
+ */
+name: string, 
+/**
+ * Its SIP address (`sip:room@host`), which calls it.
+ */
+address: string, 
+/**
+ * Where it is, if given.
+ */
+location: string | null, };
+
+export type DirectoryDeviceRequest = { 
+/**
+ * Name shown for it, 1 to 64 characters.
+ */
+name: string, 
+/**
+ * Its SIP address: `sip:room@host[:port]` (the `sip:` optional), unique
+ * in the enterprise.
+ */
+address: string, 
+/**
+ * Where it is, at most 128 characters.
+ */
+location: string | null, };
 
 export type ProvisioningRequest = { 
 /**

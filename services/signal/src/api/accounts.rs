@@ -11,16 +11,17 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yunhui_proto::api::{
-    Account, ApiError, Department, DirectoryEntry, LoginRequest, MAX_DIRECTORY_RESULTS, Profile,
-    RefreshRequest, RegisterRequest, Session, TenantLookup, UpdateProfileRequest,
+    Account, ApiError, Department, DirectoryDevice, DirectoryEntry, LoginRequest,
+    MAX_DIRECTORY_RESULTS, Profile, RefreshRequest, RegisterRequest, Session, TenantLookup,
+    UpdateProfileRequest,
 };
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, bearer};
 use super::responses::{BadRequest, Unauthorized};
 use crate::App;
 use crate::accounts::{self, Caller};
-use crate::departments;
 use crate::error::{Error, Result};
+use crate::{contacts, departments, meeting_devices};
 
 /// The account and session routes.
 pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
@@ -34,6 +35,9 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(directory))
         .routes(routes!(directory_departments))
         .routes(routes!(department_members))
+        .routes(routes!(directory_devices))
+        .routes(routes!(frequent_contacts))
+        .routes(routes!(add_frequent_contact, remove_frequent_contact))
 }
 
 #[utoipa::path(post, path = "/accounts", tag = "accounts", request_body = RegisterRequest,
@@ -187,4 +191,47 @@ async fn department_members(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<DirectoryEntry>>> {
     Ok(Json(departments::members(&app.store, &caller, &id).await?))
+}
+
+#[utoipa::path(get, path = "/directory/devices", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "The meeting devices of the caller's enterprise, by name", body = Vec<DirectoryDevice>), Unauthorized))]
+async fn directory_devices(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<Vec<DirectoryDevice>>> {
+    Ok(Json(meeting_devices::list(&app.store, &caller).await?))
+}
+
+#[utoipa::path(get, path = "/me/contacts", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's frequent contacts, by name", body = Vec<DirectoryEntry>), Unauthorized))]
+async fn frequent_contacts(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<Vec<DirectoryEntry>>> {
+    Ok(Json(contacts::list(&app.store, &caller).await?))
+}
+
+#[utoipa::path(put, path = "/me/contacts/{id}", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A colleague's account id")),
+    responses((status = 204, description = "A frequent contact (already one: nothing changes)"), BadRequest, Unauthorized,
+        (status = 404, description = "No such active account in the caller's enterprise", body = ApiError)))]
+async fn add_frequent_contact(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    contacts::add(&app.store, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/me/contacts/{id}", tag = "accounts", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A colleague's account id")),
+    responses((status = 204, description = "Not a frequent contact (any more)"), Unauthorized))]
+async fn remove_frequent_contact(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    contacts::remove(&app.store, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

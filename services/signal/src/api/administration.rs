@@ -1,6 +1,6 @@
 //! A tenant administrator's endpoints: the tenant's accounts (approval,
-//! roles, provisioning from the enterprise's directory), its API keys and
-//! webhooks, and which cloud rooms may stream live.
+//! roles, provisioning from the enterprise's directory), its meeting
+//! devices, its API keys and webhooks, and which cloud rooms may stream live.
 
 use std::sync::Arc;
 
@@ -11,8 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yunhui_proto::api::{
     Account, AccountStatus, ApiError, ApiKey, ApprovalRequest, CloudRoomStreaming,
-    CreateApiKeyRequest, CreateWebhookRequest, CreatedApiKey, CreatedWebhook, ProvisioningRequest,
-    ProvisioningResult, RoleRequest, StreamingPermission, Webhook, WebhookDelivery,
+    CreateApiKeyRequest, CreateWebhookRequest, CreatedApiKey, CreatedWebhook, DirectoryDevice,
+    DirectoryDeviceRequest, ProvisioningRequest, ProvisioningResult, RoleRequest,
+    StreamingPermission, Webhook, WebhookDelivery,
 };
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -22,7 +23,7 @@ use crate::accounts::{self, Caller};
 use crate::api_keys;
 use crate::error::Result;
 use crate::live_streaming;
-use crate::{provisioning, webhooks};
+use crate::{meeting_devices, provisioning, webhooks};
 
 /// The tenant administration routes.
 pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
@@ -32,6 +33,8 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin_role))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
+        .routes(routes!(create_device))
+        .routes(routes!(delete_device))
         .routes(routes!(create_webhook, list_webhooks))
         .routes(routes!(delete_webhook))
         .routes(routes!(webhook_deliveries))
@@ -135,6 +138,30 @@ async fn revoke_api_key(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode> {
     api_keys::revoke(&app.store, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/admin/devices", tag = "administration", security(("bearer" = [])), request_body = DirectoryDeviceRequest,
+    responses((status = 201, description = "The device, in the enterprise's directory", body = DirectoryDevice), BadRequest, Unauthorized, Forbidden))]
+async fn create_device(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiJson(req): ApiJson<DirectoryDeviceRequest>,
+) -> Result<(StatusCode, Json<DirectoryDevice>)> {
+    let device = meeting_devices::create(&app.store, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(device)))
+}
+
+#[utoipa::path(delete, path = "/admin/devices/{id}", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 204, description = "Removed from the directory"), Unauthorized, Forbidden,
+        (status = 404, description = "No such device in the caller's tenant", body = ApiError)))]
+async fn delete_device(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    meeting_devices::delete(&app.store, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

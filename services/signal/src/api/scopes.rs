@@ -13,8 +13,12 @@ pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
     let read = *method == Method::GET;
     let scope = match path {
         "/me" | "/me/profile" | "/sessions" => ApiScope::Profile,
+        p if p.starts_with("/me/contacts") => ApiScope::Profile,
         p if p == "/directory" || p.starts_with("/directory/") => ApiScope::DirectoryRead,
-        p if p.starts_with("/admin/accounts") || p == "/admin/provisioning" => {
+        p if p.starts_with("/admin/accounts")
+            || p.starts_with("/admin/devices")
+            || p == "/admin/provisioning" =>
+        {
             ApiScope::AccountsManage
         }
         p if p.starts_with("/admin/api-keys") => ApiScope::ApiKeysManage,

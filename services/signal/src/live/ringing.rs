@@ -1,7 +1,8 @@
 //! Scheduled meetings ring their invitees when an occurrence starts
 //! (F-JOIN-3): every listening socket of an invited account gets an
 //! [`yunhui_proto::signaling::ServerMessage::IncomingCall`], answered like
-//! any other invitation.
+//! any other invitation; and the meeting calls its invited devices through
+//! the SIP gateway (F-MTG-2).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use yunhui_proto::api::MeetingStatus;
 
 use crate::App;
 use crate::error::Result;
+use crate::licence::Licence;
 use crate::live::presence::Ring;
 use crate::schedule;
 use crate::store::now;
@@ -19,7 +21,8 @@ use crate::store::now;
 const TICK: Duration = Duration::from_secs(15);
 
 /// Rings the invitees of every occurrence that starts in `(from, to]`
-/// (seconds since the Unix epoch); returns how many invitees were rung.
+/// (seconds since the Unix epoch) and calls its devices; returns how many
+/// invitees were rung.
 pub async fn ring_starting(app: &App, from: i64, to: i64) -> Result<usize> {
     let rows = sqlx::query(
         "SELECT s.meeting_id, s.tenant_id FROM schedules s JOIN meetings m ON m.id = s.meeting_id \
@@ -29,12 +32,17 @@ pub async fn ring_starting(app: &App, from: i64, to: i64) -> Result<usize> {
     .bind(from)
     .fetch_all(app.store.pool())
     .await?;
-    let mut conn = app.store.pool().acquire().await?;
     let mut rung = 0;
     for row in rows {
         let id: String = row.try_get("meeting_id")?;
         let tenant: String = row.try_get("tenant_id")?;
-        let Some(stored) = schedule::load(&mut conn, &tenant, &id).await? else {
+        // The connection goes back before the calls below, which open the
+        // room and so need one of their own (SQLite's pool has one).
+        let stored = {
+            let mut conn = app.store.pool().acquire().await?;
+            schedule::load(&mut conn, &tenant, &id).await?
+        };
+        let Some(stored) = stored else {
             continue;
         };
         if stored.meeting.status == MeetingStatus::Ended {
@@ -59,6 +67,21 @@ pub async fn ring_starting(app: &App, from: i64, to: i64) -> Result<usize> {
                     None,
                 );
                 rung += 1;
+            }
+            if !stored.devices.is_empty() {
+                let licence = Licence::of_tenant(&app.store, &tenant).await?;
+                match app
+                    .rooms
+                    .call_devices(&stored.meeting, licence, &stored.devices)
+                    .await
+                {
+                    Ok(placed) => {
+                        tracing::info!(meeting = %stored.meeting.number, placed, "called a starting meeting's devices")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, meeting = %stored.meeting.number, "a starting meeting's devices were not called")
+                    }
+                }
             }
         }
     }

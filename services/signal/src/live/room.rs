@@ -1767,11 +1767,18 @@ fn subscribers(state: &RoomState) -> Vec<Target> {
         .collect()
 }
 
-/// Marks a room nobody is in or waiting for as closing: `true` when the
-/// caller must now close it (after releasing the lock). The recorder, who
+/// Marks a room nobody is in or waiting for, and with no call of its own
+/// ringing, as closing: `true` when the caller must now close it (after
+/// releasing the lock). The recorder, who
 /// stays in no empty room, is sent away: it finishes its file.
 fn close_when_empty(state: &mut RoomState) -> bool {
-    if state.closed.is_none() && state.visible() == 0 && state.waiting.is_empty() {
+    // A call placed from the room (a scheduled meeting's device, say) that
+    // still rings keeps it open for the callee to join.
+    if state.closed.is_none()
+        && state.visible() == 0
+        && state.waiting.is_empty()
+        && state.dial_tickets.is_empty()
+    {
         state.closed = Some(MeetingStatus::Waiting);
         for (_, member) in state.members.drain() {
             let _ = member
