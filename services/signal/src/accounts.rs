@@ -545,18 +545,20 @@ pub async fn search_directory(
     .bind(i64::from(limit))
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(DirectoryEntry {
-                id: row.try_get("id")?,
-                display_name: row.try_get("display_name")?,
-                department: row
-                    .try_get::<Option<String>, _>("department")?
-                    .unwrap_or_default(),
-                email: row.try_get("email")?,
-            })
-        })
-        .collect()
+    rows.iter().map(directory_entry).collect()
+}
+
+/// A colleague as the directory lists them, from a row with `id`,
+/// `display_name`, `department` and `email` columns.
+pub(crate) fn directory_entry(row: &sqlx::any::AnyRow) -> Result<DirectoryEntry> {
+    Ok(DirectoryEntry {
+        id: row.try_get("id")?,
+        display_name: row.try_get("display_name")?,
+        department: row
+            .try_get::<Option<String>, _>("department")?
+            .unwrap_or_default(),
+        email: row.try_get("email")?,
+    })
 }
 
 /// Approves or rejects a pending registration of the caller's tenant.

@@ -6,7 +6,7 @@ use sqlx::Row;
 use yunhui_proto::api::DirectoryEntry;
 use yunhui_proto::limits;
 
-use crate::accounts::Caller;
+use crate::accounts::{self, Caller};
 use crate::error::{Error, Result};
 use crate::store::{Store, now};
 
@@ -22,18 +22,7 @@ pub async fn list(store: &Store, caller: &Caller) -> Result<Vec<DirectoryEntry>>
     .bind(&caller.tenant_id)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(DirectoryEntry {
-                id: row.try_get("id")?,
-                display_name: row.try_get("display_name")?,
-                department: row
-                    .try_get::<Option<String>, _>("department")?
-                    .unwrap_or_default(),
-                email: row.try_get("email")?,
-            })
-        })
-        .collect()
+    rows.iter().map(accounts::directory_entry).collect()
 }
 
 /// Adds an active colleague of the caller's enterprise.

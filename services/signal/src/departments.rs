@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 use yunhui_proto::api::{Department, DirectoryEntry};
 
-use crate::accounts::Caller;
+use crate::accounts::{self, Caller};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -82,18 +82,7 @@ pub async fn members(store: &Store, caller: &Caller, id: &str) -> Result<Vec<Dir
     .bind(id)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(DirectoryEntry {
-                id: row.try_get("id")?,
-                display_name: row.try_get("display_name")?,
-                department: row
-                    .try_get::<Option<String>, _>("department")?
-                    .unwrap_or_default(),
-                email: row.try_get("email")?,
-            })
-        })
-        .collect()
+    rows.iter().map(accounts::directory_entry).collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use yunhui_client::api::{ApiCallError, ApiClient};
+use yunhui_client::api::ApiClient;
 use yunhui_proto::api::{
     Department, ProvisionedDepartment, ProvisionedUser, ProvisioningCounts, ProvisioningRequest,
     RegisterRequest,
@@ -18,7 +18,7 @@ use yunhui_proto::api::{
 use yunhui_signal::SignalConfig;
 
 use crate::support;
-use support::{Db, PASSWORD};
+use support::{Db, PASSWORD, refusal};
 
 fn department(external: &str, name: &str, parent: Option<&str>) -> ProvisionedDepartment {
     ProvisionedDepartment {
@@ -47,17 +47,6 @@ fn counts(created: u32, updated: u32, unchanged: u32) -> ProvisioningCounts {
     }
 }
 
-fn refusal<T: std::fmt::Debug>(call: Result<T, ApiCallError>) -> (StatusCode, String, String) {
-    match call {
-        Err(ApiCallError::Server {
-            status,
-            code,
-            message,
-        }) => (status, code, message),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
 /// The department named `name` in `tree`.
 fn named<'a>(tree: &'a [Department], name: &str) -> &'a Department {
     tree.iter()
@@ -72,6 +61,18 @@ async fn names_in(api: &ApiClient, department: &str) -> Vec<String> {
         .into_iter()
         .map(|m| m.display_name)
         .collect()
+}
+
+/// A server that keeps tenants (with the internal key).
+async fn start(db: Db) -> support::Server {
+    support::start_with(
+        db,
+        SignalConfig {
+            internal_key: Some("provisioning-test-key".into()),
+            ..SignalConfig::default()
+        },
+    )
+    .await
 }
 
 /// ACME (registering accounts with its e-mail domain) and its administrator.
@@ -117,14 +118,7 @@ async fn member(server: &support::Server, admin: &ApiClient, email: &str) -> Api
 }
 
 async fn a_directory_is_applied_by_external_id_and_again_changes_nothing(db: Db) {
-    let server = support::start_with(
-        db,
-        SignalConfig {
-            internal_key: Some("provisioning-test-key".into()),
-            ..SignalConfig::default()
-        },
-    )
-    .await;
+    let server = start(db).await;
     let admin = acme(&server).await;
     let globex = server
         .signed_in_tenant("globex", "admin@globex.example")
@@ -306,14 +300,7 @@ async fn a_directory_is_applied_by_external_id_and_again_changes_nothing(db: Db)
 async fn frequent_contacts_and_meeting_devices(db: Db) {
     use yunhui_proto::api::DirectoryDeviceRequest;
 
-    let server = support::start_with(
-        db,
-        SignalConfig {
-            internal_key: Some("provisioning-test-key".into()),
-            ..SignalConfig::default()
-        },
-    )
-    .await;
+    let server = start(db).await;
     let admin = acme(&server).await;
     let alice = member(&server, &admin, "alice@acme.example").await;
     let outsider = server

@@ -11,28 +11,16 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use yunhui_client::api::ApiCallError;
 use yunhui_proto::api::{DeliveryState, WebhookEvent};
 use yunhui_signal::SignalConfig;
 
 use crate::support;
-use support::Db;
 use support::receiver::{Receiver, signed_with};
 use support::session::join;
+use support::{Db, refusal};
 
 /// Long enough for a first attempt, its refusal and the retry 2 s later.
 const DELIVERED: Duration = Duration::from_secs(20);
-
-fn refused(call: Result<impl std::fmt::Debug, ApiCallError>) -> (StatusCode, String, String) {
-    match call {
-        Err(ApiCallError::Server {
-            status,
-            code,
-            message,
-        }) => (status, code, message),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
 
 async fn events_reach_their_own_enterprise_signed_and_retried(db: Db) {
     let server = support::start_with(
@@ -59,7 +47,7 @@ async fn events_reach_their_own_enterprise_signed_and_retried(db: Db) {
         ("not a url", vec![WebhookEvent::MeetingStarted], "url:"),
         (receiver.url("acme").as_str(), vec![], "events:"),
     ] {
-        let (status, code, message) = refused(acme.create_webhook(url, &events).await);
+        let (status, code, message) = refusal(acme.create_webhook(url, &events).await);
         assert_eq!(status, StatusCode::BAD_REQUEST, "{url}: {message}");
         assert_eq!(code, "invalid_input");
         assert!(message.starts_with(says), "{url}: {message}");
@@ -94,8 +82,8 @@ async fn events_reach_their_own_enterprise_signed_and_retried(db: Db) {
     );
     // Another enterprise's webhook is not there for globex.
     for call in [
-        refused(globex.webhook_deliveries(&hook.webhook.id).await),
-        refused(globex.delete_webhook(&hook.webhook.id).await),
+        refusal(globex.webhook_deliveries(&hook.webhook.id).await),
+        refusal(globex.delete_webhook(&hook.webhook.id).await),
     ] {
         assert_eq!(call.0, StatusCode::NOT_FOUND, "{}", call.2);
     }
@@ -188,7 +176,7 @@ async fn events_reach_their_own_enterprise_signed_and_retried(db: Db) {
     // A deleted webhook is gone, with its deliveries, and hears nothing more.
     acme.delete_webhook(&hook.webhook.id).await.unwrap();
     assert_eq!(
-        refused(acme.webhook_deliveries(&hook.webhook.id).await).0,
+        refusal(acme.webhook_deliveries(&hook.webhook.id).await).0,
         StatusCode::NOT_FOUND
     );
     let host = join(&server, &meeting, "Host", acme.token()).await;

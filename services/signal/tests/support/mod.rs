@@ -231,6 +231,20 @@ impl Server {
     }
 }
 
+/// The status, code and message of an API call that had to be refused.
+pub fn refusal<T: std::fmt::Debug>(
+    call: Result<T, yunhui_client::api::ApiCallError>,
+) -> (reqwest::StatusCode, String, String) {
+    match call {
+        Err(yunhui_client::api::ApiCallError::Server {
+            status,
+            code,
+            message,
+        }) => (status, code, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
 /// Declares one test per database for an `async fn(Db)` case.
 #[macro_export]
 macro_rules! on_both_databases {
