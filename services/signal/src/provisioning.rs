@@ -246,22 +246,14 @@ pub fn plan(
                 .map(|(id, _, _)| id.clone()),
             disabled: d.disabled,
         };
-        count(
-            &mut plan.result.departments,
-            stored_by_external.get(external).map(|s| {
-                s.name == row.name && s.parent_id == row.parent_id && s.disabled == row.disabled
-            }),
-        );
-        match stored_by_external.get(external) {
+        let unchanged = stored_by_external.get(external).map(|s| {
+            s.name == row.name && s.parent_id == row.parent_id && s.disabled == row.disabled
+        });
+        count(&mut plan.result.departments, unchanged);
+        match unchanged {
             None => plan.create_departments.push(row),
-            Some(s)
-                if s.name != row.name
-                    || s.parent_id != row.parent_id
-                    || s.disabled != row.disabled =>
-            {
-                plan.update_departments.push(row)
-            }
-            Some(_) => {}
+            Some(false) => plan.update_departments.push(row),
+            Some(true) => {}
         }
     }
 
