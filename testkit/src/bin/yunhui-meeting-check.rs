@@ -345,9 +345,6 @@ async fn spread(
     }))
 }
 
-/// How long one join attempt after the take-over may take: the first may
-/// go to the killed pod's address before kube-proxy has dropped it, where
-/// the connection would hang until the kernel gives up.
 /// One meeting of two participants on one SFU node; the node is stopped by
 /// `between` and the meeting must go on on another node, the same
 /// participants, media back in both directions.
@@ -362,26 +359,44 @@ async fn drain(
         .with_context(|| format!("reading {}", key_file.display()))?;
     let key = key.trim();
     let api = sign_in(args).await?;
+    // The rooms of earlier meetings must be gone from every node's report
+    // first (nodes report every 2 s): a report that still counts one of
+    // them would name the wrong node, one with no room to move.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let per_node = rooms_per_node(media_nodes, key).await?;
+        if per_node.values().all(|rooms| *rooms == 0) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "the SFU nodes should hold no room before the meeting starts; signal says rooms per node: {per_node:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let meeting = create_meeting(&api, "Drained node".into()).await?;
     let mut sessions = Vec::new();
     for name in ["drain-host", "drain-guest"] {
         sessions.push(join_and_publish(&args.url, None, &meeting, name).await?);
     }
     everyone_receives_everyone(&sessions).await?;
-    // The node holding the one room (nodes report every 2 s).
+    // The node holding the one room.
     let deadline = Instant::now() + Duration::from_secs(15);
     let node = loop {
-        let holding: Vec<String> = rooms_per_node(media_nodes, key)
-            .await?
-            .into_iter()
-            .filter(|(_, rooms)| *rooms > 0)
+        let per_node = rooms_per_node(media_nodes, key).await?;
+        let holding: Vec<&String> = per_node
+            .iter()
+            .filter(|(_, rooms)| **rooms > 0)
             .map(|(node, _)| node)
             .collect();
         if let [node] = holding.as_slice() {
-            break node.clone();
+            break (*node).clone();
         }
         if Instant::now() >= deadline {
-            bail!("one SFU node should hold the meeting's room; signal says {holding:?}");
+            bail!(
+                "one SFU node should hold the meeting's room; signal says rooms per node: {per_node:?}"
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
