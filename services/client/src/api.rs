@@ -4,10 +4,12 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use yunhui_proto::api::{
-    About, Account, ApiError, CreateMeetingRequest, CreateWebhookRequest, CreatedWebhook,
-    Department, DirectoryDevice, DirectoryDeviceRequest, DirectoryEntry, LoginRequest, Meeting,
-    MeetingPreview, ProvisioningRequest, ProvisioningResult, Recording, RefreshRequest,
-    RegisterRequest, RenameRecordingRequest, Session, Webhook, WebhookDelivery, WebhookEvent,
+    About, Account, AccountRole, AccountStatus, AccountStatusRequest, ApiError, ApprovalRequest,
+    AuditEntry, CloudRoomMembersRequest, CloudRoomStreaming, CreateMeetingRequest,
+    CreateWebhookRequest, CreatedWebhook, Department, DepartmentRequest, DirectoryDevice,
+    DirectoryDeviceRequest, DirectoryEntry, LicenceUse, LoginRequest, Meeting, MeetingPreview,
+    ProvisioningRequest, ProvisioningResult, Recording, RefreshRequest, RegisterRequest,
+    RenameRecordingRequest, RoleRequest, Session, Webhook, WebhookDelivery, WebhookEvent,
 };
 use yunhui_proto::discovery::Discovery;
 use yunhui_proto::schedule::{
@@ -623,6 +625,148 @@ impl ApiClient {
             None::<&()>,
         )
         .await
+    }
+
+    /// Tenant administrators: the tenant's accounts, only those with
+    /// `status` when given.
+    pub async fn admin_accounts(
+        &self,
+        status: Option<AccountStatus>,
+    ) -> Result<Vec<Account>, ApiCallError> {
+        let path = match status {
+            Some(status) => format!(
+                "/admin/accounts?status={}",
+                serde_json::to_value(status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            ),
+            None => "/admin/accounts".to_string(),
+        };
+        self.call(reqwest::Method::GET, &path, None::<&()>).await
+    }
+
+    /// Tenant administrators: approves (or rejects) a registration.
+    pub async fn decide_registration(
+        &self,
+        account_id: &str,
+        approve: bool,
+    ) -> Result<Account, ApiCallError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/admin/accounts/{account_id}/approval"),
+            Some(&ApprovalRequest { approve }),
+        )
+        .await
+    }
+
+    /// Tenant administrators: makes an account a member or an administrator.
+    pub async fn set_role(&self, account_id: &str, role: AccountRole) -> Result<Account, ApiCallError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/admin/accounts/{account_id}/role"),
+            Some(&RoleRequest { role }),
+        )
+        .await
+    }
+
+    /// Tenant administrators: disables an account (or enables it again).
+    pub async fn set_account_disabled(
+        &self,
+        account_id: &str,
+        disabled: bool,
+    ) -> Result<Account, ApiCallError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/admin/accounts/{account_id}/status"),
+            Some(&AccountStatusRequest { disabled }),
+        )
+        .await
+    }
+
+    /// Tenant administrators: a department kept in the console.
+    pub async fn create_department(
+        &self,
+        req: &DepartmentRequest,
+    ) -> Result<Department, ApiCallError> {
+        self.call(reqwest::Method::POST, "/admin/departments", Some(req))
+            .await
+    }
+
+    /// Tenant administrators: renames or moves a department.
+    pub async fn change_department(
+        &self,
+        id: &str,
+        req: &DepartmentRequest,
+    ) -> Result<Department, ApiCallError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/admin/departments/{id}"),
+            Some(req),
+        )
+        .await
+    }
+
+    /// Tenant administrators: deletes an empty department.
+    pub async fn delete_department(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/admin/departments/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Tenant administrators: the tenant's cloud rooms with their members
+    /// and live streaming permission.
+    pub async fn admin_cloud_rooms(&self) -> Result<Vec<CloudRoomStreaming>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/admin/cloud-rooms", None::<&()>)
+            .await
+    }
+
+    /// Tenant administrators: who may use a cloud room besides its owner.
+    pub async fn set_cloud_room_members(
+        &self,
+        room_id: &str,
+        members: &[String],
+    ) -> Result<CloudRoomStreaming, ApiCallError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/admin/cloud-rooms/{room_id}/members"),
+            Some(&CloudRoomMembersRequest {
+                members: members.to_vec(),
+            }),
+        )
+        .await
+    }
+
+    /// Tenant administrators: the licence and its use now and at its peak.
+    pub async fn licence_use(&self) -> Result<LicenceUse, ApiCallError> {
+        self.call(reqwest::Method::GET, "/admin/licence", None::<&()>)
+            .await
+    }
+
+    /// Tenant administrators: a page of the audit log, newest first: the
+    /// `limit` entries before entry `before`, or the latest.
+    pub async fn audit_log(
+        &self,
+        before: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<AuditEntry>, ApiCallError> {
+        let mut query = Vec::new();
+        if let Some(before) = before {
+            query.push(format!("before={before}"));
+        }
+        if let Some(limit) = limit {
+            query.push(format!("limit={limit}"));
+        }
+        let path = if query.is_empty() {
+            "/admin/audit-log".to_string()
+        } else {
+            format!("/admin/audit-log?{}", query.join("&"))
+        };
+        self.call(reqwest::Method::GET, &path, None::<&()>).await
     }
 
     /// Sends a request and returns the successful response as it is.

@@ -304,6 +304,199 @@ pub struct CloudRoomStreaming {
     pub owner_account_id: String,
     /// Whether its meetings may be streamed live.
     pub streaming_allowed: bool,
+    /// The colleagues who may use it besides its owner.
+    #[serde(default)]
+    pub members: Vec<Invitee>,
+}
+
+/// An invited account (or a cloud room's member), with the name the
+/// directory shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct Invitee {
+    /// Account id.
+    pub account_id: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// `PUT /api/v1/admin/cloud-rooms/{id}/members`: who may use a cloud room
+/// besides its owner, replacing the list it had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct CloudRoomMembersRequest {
+    /// Account ids of colleagues, at most 500.
+    #[schema(max_items = 500)]
+    pub members: Vec<String>,
+}
+
+/// `POST /api/v1/admin/departments` and `PUT /api/v1/admin/departments/{id}`:
+/// a department kept in the console (one the enterprise's directory
+/// provisions is changed there instead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct DepartmentRequest {
+    /// Its name, 1 to 128 characters.
+    #[schema(min_length = 1, max_length = 128)]
+    pub name: String,
+    /// The department it belongs to; none at the top.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+}
+
+/// `PUT /api/v1/admin/accounts/{id}/status`: disable an account (it cannot
+/// sign in; its sessions and API keys stop working) or enable it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct AccountStatusRequest {
+    /// `true` disables the account, `false` enables it.
+    pub disabled: bool,
+}
+
+/// What the tenant's licence allows (`GET /api/v1/admin/licence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LicenceTerms {
+    /// No limit.
+    Unlimited,
+    /// At most `ports` participants in meetings at once, across the tenant.
+    ConcurrentPorts {
+        /// Participants at once.
+        ports: u32,
+    },
+    /// At most `rooms` meetings at once, each with at most `capacity`
+    /// participants.
+    CloudRooms {
+        /// Meetings at once.
+        rooms: u32,
+        /// Participants per meeting.
+        capacity: u32,
+    },
+}
+
+/// `GET /api/v1/admin/licence`: the licence and how much of it is in use,
+/// now and at the busiest moment so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct LicenceUse {
+    /// What the licence allows.
+    pub terms: LicenceTerms,
+    /// Participants in the tenant's meetings now.
+    pub participants: u32,
+    /// The tenant's meetings running now.
+    pub meetings: u32,
+    /// Most participants in meetings at once so far.
+    pub peak_participants: u32,
+    /// When that was, seconds since the Unix epoch.
+    #[ts(type = "number | null")]
+    pub peak_participants_at: Option<i64>,
+    /// Most meetings running at once so far.
+    pub peak_meetings: u32,
+    /// When that was, seconds since the Unix epoch.
+    #[ts(type = "number | null")]
+    pub peak_meetings_at: Option<i64>,
+}
+
+/// What an administrator (or an API key acting for one) did, as the audit
+/// log records it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS, ToSchema,
+)]
+pub enum AuditAction {
+    /// A registration approved.
+    #[serde(rename = "account.approved")]
+    AccountApproved,
+    /// A registration turned down.
+    #[serde(rename = "account.rejected")]
+    AccountRejected,
+    /// An account made a member or an administrator.
+    #[serde(rename = "account.role_changed")]
+    AccountRoleChanged,
+    /// An account disabled.
+    #[serde(rename = "account.disabled")]
+    AccountDisabled,
+    /// A disabled account enabled again.
+    #[serde(rename = "account.enabled")]
+    AccountEnabled,
+    /// A department created in the console.
+    #[serde(rename = "department.created")]
+    DepartmentCreated,
+    /// A department renamed or moved.
+    #[serde(rename = "department.changed")]
+    DepartmentChanged,
+    /// A department deleted.
+    #[serde(rename = "department.deleted")]
+    DepartmentDeleted,
+    /// The directory provisioned from the enterprise's own.
+    #[serde(rename = "directory.provisioned")]
+    DirectoryProvisioned,
+    /// A meeting device added to the directory.
+    #[serde(rename = "device.created")]
+    DeviceCreated,
+    /// A meeting device removed.
+    #[serde(rename = "device.deleted")]
+    DeviceDeleted,
+    /// An API key created.
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated,
+    /// An API key revoked.
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked,
+    /// A webhook created.
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    /// A webhook deleted.
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted,
+    /// A cloud room's members set.
+    #[serde(rename = "cloud_room.members_changed")]
+    CloudRoomMembersChanged,
+    /// A cloud room allowed or forbidden to stream live.
+    #[serde(rename = "cloud_room.streaming_changed")]
+    CloudRoomStreamingChanged,
+}
+
+impl AuditAction {
+    /// The action's name on the wire and in the database, e.g. `account.approved`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::AccountApproved => "account.approved",
+            AuditAction::AccountRejected => "account.rejected",
+            AuditAction::AccountRoleChanged => "account.role_changed",
+            AuditAction::AccountDisabled => "account.disabled",
+            AuditAction::AccountEnabled => "account.enabled",
+            AuditAction::DepartmentCreated => "department.created",
+            AuditAction::DepartmentChanged => "department.changed",
+            AuditAction::DepartmentDeleted => "department.deleted",
+            AuditAction::DirectoryProvisioned => "directory.provisioned",
+            AuditAction::DeviceCreated => "device.created",
+            AuditAction::DeviceDeleted => "device.deleted",
+            AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::ApiKeyRevoked => "api_key.revoked",
+            AuditAction::WebhookCreated => "webhook.created",
+            AuditAction::WebhookDeleted => "webhook.deleted",
+            AuditAction::CloudRoomMembersChanged => "cloud_room.members_changed",
+            AuditAction::CloudRoomStreamingChanged => "cloud_room.streaming_changed",
+        }
+    }
+}
+
+/// One entry of the audit log (`GET /api/v1/admin/audit-log`), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct AuditEntry {
+    /// Entry id. Ids sort as the entries were written: pass the last one
+    /// of a page as `before` for the page after it.
+    pub id: String,
+    /// When, seconds since the Unix epoch.
+    #[ts(type = "number")]
+    pub at: i64,
+    /// The administrator who acted (or for whom the API key acted).
+    pub actor_account_id: String,
+    /// Their name at the time.
+    pub actor_name: String,
+    /// The API key used, if one was.
+    pub api_key_id: Option<String>,
+    /// What was done.
+    pub action: AuditAction,
+    /// The id of what it was done to (an account, a department, ...).
+    pub target_id: String,
+    /// A short description of it, e.g. the account's name and new role.
+    pub detail: String,
 }
 
 /// `PUT /api/v1/admin/cloud-rooms/{id}/streaming`.
@@ -338,11 +531,13 @@ pub enum ApiScope {
     MeetingsManage,
     /// Create, list and delete webhooks, and read their deliveries.
     WebhooksManage,
+    /// Read the audit log of administrative actions and the licence's use.
+    AuditRead,
 }
 
 impl ApiScope {
     /// Every scope.
-    pub const ALL: [ApiScope; 7] = [
+    pub const ALL: [ApiScope; 8] = [
         ApiScope::Profile,
         ApiScope::DirectoryRead,
         ApiScope::AccountsManage,
@@ -350,6 +545,7 @@ impl ApiScope {
         ApiScope::MeetingsRead,
         ApiScope::MeetingsManage,
         ApiScope::WebhooksManage,
+        ApiScope::AuditRead,
     ];
 
     /// The scope's name on the wire, e.g. `meetings_read`.
@@ -362,6 +558,7 @@ impl ApiScope {
             ApiScope::MeetingsRead => "meetings_read",
             ApiScope::MeetingsManage => "meetings_manage",
             ApiScope::WebhooksManage => "webhooks_manage",
+            ApiScope::AuditRead => "audit_read",
         }
     }
 }

@@ -81,6 +81,9 @@ pub const PROVISIONED_ITEMS: usize = 5000;
 /// than [`API_BODY_BYTES`]).
 pub const PROVISIONING_BODY_BYTES: usize = 4 * 1024 * 1024;
 
+/// Most departments of one enterprise.
+pub const DEPARTMENTS: usize = 20_000;
+
 /// Most meeting devices in one enterprise's directory.
 pub const DIRECTORY_DEVICES: usize = 1000;
 /// Most frequent contacts of one account.
@@ -130,6 +133,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("external_id_chars", EXTERNAL_ID_CHARS),
     ("provisioned_items", PROVISIONED_ITEMS),
     ("provisioning_body_bytes", PROVISIONING_BODY_BYTES),
+    ("departments", DEPARTMENTS),
     ("directory_devices", DIRECTORY_DEVICES),
     ("frequent_contacts", FREQUENT_CONTACTS),
     ("webhook_url_bytes", WEBHOOK_URL_BYTES),

@@ -185,14 +185,7 @@ pub struct OccurrenceUpdate {
     pub topic: Option<String>,
 }
 
-/// An invited account, with the name the directory shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
-pub struct Invitee {
-    /// Account id.
-    pub account_id: String,
-    /// Display name.
-    pub display_name: String,
-}
+pub use crate::api::Invitee;
 
 /// A scheduled meeting or series: `GET /api/v1/schedules/{id}` (host and
 /// invitees).

@@ -30,6 +30,8 @@ pub struct Caller {
     /// An API key's scopes; `None` for a person's session, which only the
     /// role limits.
     pub scopes: Option<Vec<ApiScope>>,
+    /// The API key calling, if one is (the audit log names it).
+    pub api_key_id: Option<String>,
 }
 
 impl Caller {
@@ -392,6 +394,7 @@ pub fn caller_from_row(row: &sqlx::any::AnyRow) -> Result<Caller> {
         display_name: row.try_get("display_name")?,
         role: role_from(&row.try_get::<String, _>("role")?),
         scopes: None,
+        api_key_id: None,
     })
 }
 
@@ -408,12 +411,22 @@ pub async fn account_in_tenant(
     tenant_id: &str,
     account_id: &str,
 ) -> Result<Option<Account>> {
+    let mut conn = store.pool().acquire().await?;
+    account_in_tenant_on(&mut conn, tenant_id, account_id).await
+}
+
+/// [`account_in_tenant`] on `conn` (a transaction's, say).
+pub async fn account_in_tenant_on(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &str,
+    account_id: &str,
+) -> Result<Option<Account>> {
     let row = sqlx::query(&format!(
         "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND tenant_id = $2"
     ))
     .bind(account_id)
     .bind(tenant_id)
-    .fetch_optional(store.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(account_from_row).transpose()
 }
@@ -561,75 +574,10 @@ pub(crate) fn directory_entry(row: &sqlx::any::AnyRow) -> Result<DirectoryEntry>
     })
 }
 
-/// Approves or rejects a pending registration of the caller's tenant.
-pub async fn decide_registration(
-    store: &Store,
-    caller: &Caller,
-    account_id: &str,
-    approve: bool,
-) -> Result<Account> {
-    caller.require_tenant_admin("approve registrations")?;
-    let mut account = account_in_tenant(store, &caller.tenant_id, account_id)
-        .await?
-        .ok_or_else(|| Error::AccountNotFound(account_id.to_string()))?;
-    if account.status != AccountStatus::Pending {
-        return Err(Error::InvalidInput(format!(
-            "account {account_id} is not waiting for approval"
-        )));
-    }
-    account.status = if approve {
-        AccountStatus::Active
-    } else {
-        AccountStatus::Rejected
-    };
-    sqlx::query("UPDATE accounts SET status = $1 WHERE id = $2 AND tenant_id = $3")
-        .bind(status_str(account.status))
-        .bind(account_id)
-        .bind(&caller.tenant_id)
-        .execute(store.pool())
-        .await?;
-    Ok(account)
-}
-
-/// Makes an account of the caller's tenant a member or an administrator.
-/// The last administrator cannot step down.
-pub async fn set_role(
-    store: &Store,
-    caller: &Caller,
-    account_id: &str,
-    role: AccountRole,
-) -> Result<Account> {
-    caller.require_tenant_admin("change roles")?;
-    let mut account = account_in_tenant(store, &caller.tenant_id, account_id)
-        .await?
-        .ok_or_else(|| Error::AccountNotFound(account_id.to_string()))?;
-    if account.role == AccountRole::TenantAdmin && role == AccountRole::Member {
-        let admins: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM accounts WHERE tenant_id = $1 AND role = 'tenant_admin' AND status = 'active'",
-        )
-        .bind(&caller.tenant_id)
-        .fetch_all(store.pool())
-        .await?;
-        if admins.len() <= 1 {
-            return Err(Error::InvalidInput(
-                "the enterprise needs at least one administrator: make another one first".into(),
-            ));
-        }
-    }
-    account.role = role;
-    sqlx::query("UPDATE accounts SET role = $1 WHERE id = $2 AND tenant_id = $3")
-        .bind(role_str(role))
-        .bind(account_id)
-        .bind(&caller.tenant_id)
-        .execute(store.pool())
-        .await?;
-    Ok(account)
-}
-
 /// Columns [`account_from_row`] reads.
 const ACCOUNT_COLUMNS: &str = "id, tenant_id, email, phone, display_name, department, role, status";
 
-fn role_str(role: AccountRole) -> &'static str {
+pub(crate) fn role_str(role: AccountRole) -> &'static str {
     match role {
         AccountRole::Member => "member",
         AccountRole::TenantAdmin => "tenant_admin",

@@ -9,9 +9,10 @@
 //! tenants stop working at once.
 
 use sqlx::Row;
-use yunhui_proto::api::{ApiKey, ApiScope, CreateApiKeyRequest, CreatedApiKey};
+use yunhui_proto::api::{ApiKey, ApiScope, AuditAction, CreateApiKeyRequest, CreatedApiKey};
 
 use crate::accounts::{Caller, caller_from_row, new_secret, token_hash};
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::store::{Store, now};
 
@@ -51,6 +52,7 @@ pub async fn create(
     };
     let scopes_json = serde_json::to_string(&api_key.scopes)
         .map_err(|e| Error::Internal(format!("scopes do not serialise: {e}")))?;
+    let mut tx = store.pool().begin().await?;
     sqlx::query(
         "INSERT INTO api_keys (id, tenant_id, account_id, name, key_hash, created_at, scopes) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -62,8 +64,19 @@ pub async fn create(
     .bind(token_hash(&key))
     .bind(api_key.created_at)
     .bind(scopes_json)
-    .execute(store.pool())
+    .execute(&mut *tx)
     .await?;
+    let scopes: Vec<&str> = api_key.scopes.iter().map(|s| s.as_str()).collect();
+    let detail = format!("{}: {}", api_key.name, scopes.join(", "));
+    audit::record(
+        &mut tx,
+        caller,
+        AuditAction::ApiKeyCreated,
+        &api_key.id,
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(CreatedApiKey { api_key, key })
 }
 
@@ -94,17 +107,25 @@ pub async fn list(store: &Store, caller: &Caller) -> Result<Vec<ApiKey>> {
 /// Revokes a key of the caller's tenant.
 pub async fn revoke(store: &Store, caller: &Caller, id: &str) -> Result<()> {
     caller.require_tenant_admin("revoke API keys")?;
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND revoked_at IS NULL",
+    let mut tx = store.pool().begin().await?;
+    let name: Option<(String,)> = sqlx::query_as(
+        "SELECT name FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL",
     )
-    .bind(now())
     .bind(id)
     .bind(&caller.tenant_id)
-    .execute(store.pool())
+    .fetch_optional(&mut *tx)
     .await?;
-    if done.rows_affected() == 0 {
+    let Some((name,)) = name else {
         return Err(Error::ApiKeyNotFound(id.to_string()));
-    }
+    };
+    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3")
+        .bind(now())
+        .bind(id)
+        .bind(&caller.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, caller, AuditAction::ApiKeyRevoked, id, &name).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -112,7 +133,7 @@ pub async fn revoke(store: &Store, caller: &Caller, id: &str) -> Result<()> {
 pub async fn authenticate(store: &Store, key: &str) -> Result<Caller> {
     let hash = token_hash(key);
     let row = sqlx::query(
-        "SELECT k.account_id, k.tenant_id, k.scopes, a.display_name, a.role, a.status FROM api_keys k \
+        "SELECT k.id, k.account_id, k.tenant_id, k.scopes, a.display_name, a.role, a.status FROM api_keys k \
          JOIN accounts a ON a.id = k.account_id AND a.tenant_id = k.tenant_id \
          JOIN tenants t ON t.id = k.tenant_id \
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.deleted_at IS NULL",
@@ -123,6 +144,7 @@ pub async fn authenticate(store: &Store, key: &str) -> Result<Caller> {
     .ok_or(Error::InvalidToken)?;
     let mut caller = caller_from_row(&row)?;
     caller.scopes = Some(scopes_from(&row.try_get::<String, _>("scopes")?)?);
+    caller.api_key_id = Some(row.try_get("id")?);
     // A key is only as strong as its creator: a demoted admin's keys stop.
     caller
         .require_tenant_admin("use API keys")

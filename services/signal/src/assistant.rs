@@ -46,7 +46,7 @@ pub async fn is_cloud_room(conn: &mut AnyConnection, meeting_id: &str) -> Result
     )
 }
 
-async fn room_members(conn: &mut AnyConnection, id: &str) -> Result<Vec<Invitee>> {
+pub(crate) async fn room_members(conn: &mut AnyConnection, id: &str) -> Result<Vec<Invitee>> {
     let rows = sqlx::query(
         "SELECT a.id, a.display_name FROM cloud_room_members r \
          JOIN accounts a ON a.id = r.account_id AND a.tenant_id = r.tenant_id \
@@ -105,7 +105,7 @@ async fn owned_room(conn: &mut AnyConnection, caller: &Caller, id: &str) -> Resu
     Ok(meeting)
 }
 
-async fn insert_members(
+pub(crate) async fn insert_members(
     conn: &mut AnyConnection,
     id: &str,
     tenant_id: &str,

@@ -122,6 +122,14 @@ pub enum Error {
         /// Seconds until attempts are accepted again.
         retry_after_secs: u64,
     },
+    /// A department cannot be deleted or changed as asked.
+    #[error("department {id}: {reason}")]
+    DepartmentInUse {
+        /// The department.
+        id: String,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// No such call rings for the caller.
     #[error("no call {0} rings for you (answered elsewhere, or it ended)")]
     CallNotFound(String),
@@ -143,7 +151,9 @@ impl Error {
     /// Stable code used in API error bodies and signaling errors.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidInput(_) | Error::AccountExists(_) => ErrorCode::InvalidInput,
+            Error::InvalidInput(_) | Error::AccountExists(_) | Error::DepartmentInUse { .. } => {
+                ErrorCode::InvalidInput
+            }
             Error::MeetingLocked(_) => ErrorCode::MeetingLocked,
             Error::EntryDenied(_) => ErrorCode::EntryDenied,
             Error::NotAllowed(_) => ErrorCode::NotAllowed,
@@ -214,6 +224,7 @@ impl Error {
             Error::LicenceExceeded(_) => "licence_exceeded",
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::CallNotFound(_) => "call_not_found",
+            Error::DepartmentInUse { .. } => "department_in_use",
             Error::Unavailable(_) => "unavailable",
             Error::Media(_) => "media_error",
             Error::Database(_) | Error::Internal(_) => "internal",
@@ -223,7 +234,7 @@ impl Error {
     fn status(&self) -> StatusCode {
         match self {
             Error::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            Error::AccountExists(_) => StatusCode::CONFLICT,
+            Error::AccountExists(_) | Error::DepartmentInUse { .. } => StatusCode::CONFLICT,
             Error::WrongCredentials
             | Error::InvalidToken
             | Error::TokenExpired

@@ -11,7 +11,8 @@
 //!   [`meetings`] and [`lifecycle`] (what a status change does),
 //!   [`schedule`] timed by [`recurrence`] with the text of [`invitation`],
 //!   [`assistant`] (cloud rooms, templates, locations), [`licence`],
-//!   [`tenants`] (what the operator declares), [`recordings`] ("My videos");
+//!   [`tenants`] (what the operator declares), [`recordings`] ("My videos"),
+//!   [`audit`] (the administrators' actions);
 //! - [`discovery_file`]: the discovery document a Gateway publishes, served
 //!   as it is and the base of every absolute link ([`App::public_base`]);
 //! - [`placement`]: the SFU nodes that report to signal and the node each
@@ -22,11 +23,14 @@
 //! The library is composed by the `yunhui-signal` binary (SFU reached over
 //! HTTP) and by `yunhui up` (SFU in the same process).
 
+pub mod account_admin;
 pub mod accounts;
 pub mod api;
 pub mod api_keys;
 pub mod assistant;
+pub mod audit;
 pub mod auth;
+pub mod cloud_room_admin;
 pub mod contacts;
 pub mod departments;
 pub mod discovery_file;
@@ -269,6 +273,8 @@ impl App {
         let recorded = Arc::new(tokio::sync::Notify::new());
         rooms.set_webhooks(webhooks::Emitter::spawn(store.clone(), recorded.clone()));
         webhooks::delivery::spawn(store.clone(), recorded);
+        // Each meeting's participant count, for the licence's use.
+        rooms.set_usage(licence::usage::Recorder::spawn(store.clone()));
         // Meetings outlive a restart of their SFU node.
         live::room::watch_media(&rooms);
         let app = Arc::new(App {

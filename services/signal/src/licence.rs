@@ -7,6 +7,8 @@
 //! tenant without licence terms (the default tenant of `yunhui up`) is not
 //! limited.
 
+pub mod usage;
+
 use serde::Deserialize;
 use sqlx::Row;
 

@@ -5,11 +5,12 @@
 //! in the enterprise reads it.
 
 use sqlx::Row;
-use yunhui_proto::api::{DirectoryDevice, DirectoryDeviceRequest};
+use yunhui_proto::api::{AuditAction, DirectoryDevice, DirectoryDeviceRequest};
 use yunhui_proto::limits;
 use yunhui_proto::signaling::DialTarget;
 
 use crate::accounts::Caller;
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::store::{Store, now};
 
@@ -78,6 +79,15 @@ pub async fn create(
     .bind(now())
     .execute(&mut *tx)
     .await?;
+    let detail = format!("{} ({})", device.name, device.address);
+    audit::record(
+        &mut tx,
+        caller,
+        AuditAction::DeviceCreated,
+        &device.id,
+        &detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(device)
 }
@@ -85,17 +95,28 @@ pub async fn create(
 /// Removes one of the enterprise's devices (administrators).
 pub async fn delete(store: &Store, caller: &Caller, id: &str) -> Result<()> {
     caller.require_tenant_admin("manage meeting devices")?;
-    let done = sqlx::query("DELETE FROM meeting_devices WHERE id = $1 AND tenant_id = $2")
-        .bind(id)
-        .bind(&caller.tenant_id)
-        .execute(store.pool())
-        .await?;
-    if done.rows_affected() == 0 {
+    let mut tx = store.pool().begin().await?;
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT name, address FROM meeting_devices WHERE id = $1 AND tenant_id = $2",
+    )
+    .bind(id)
+    .bind(&caller.tenant_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((name, address)) = found else {
         return Err(Error::NotVisible {
             what: "meeting device",
             id: id.to_owned(),
         });
-    }
+    };
+    sqlx::query("DELETE FROM meeting_devices WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(&caller.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    let detail = format!("{name} ({address})");
+    audit::record(&mut tx, caller, AuditAction::DeviceDeleted, id, &detail).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -12,12 +12,13 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AnyConnection, Row};
 use yunhui_proto::api::{
-    AccountRole, AccountStatus, ProvisionedUser, ProvisioningCounts, ProvisioningRequest,
+    AccountRole, AccountStatus, AuditAction, ProvisionedUser, ProvisioningCounts, ProvisioningRequest,
     ProvisioningResult,
 };
 use yunhui_proto::limits;
 
 use crate::accounts::{self, Caller};
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::store::{Store, now};
 
@@ -480,6 +481,21 @@ pub async fn provision(
         Error::InvalidInput(format!("nothing was changed: {message}"))
     })?;
     write(&mut tx, &caller.tenant_id, &plan).await?;
+    let (d, u) = (plan.result.departments, plan.result.users);
+    if d.created + d.updated + u.created + u.updated > 0 {
+        let detail = format!(
+            "departments: {} created, {} updated, {} unchanged; users: {} created, {} updated, {} unchanged",
+            d.created, d.updated, d.unchanged, u.created, u.updated, u.unchanged
+        );
+        audit::record(
+            &mut tx,
+            caller,
+            AuditAction::DirectoryProvisioned,
+            &caller.tenant_id,
+            &detail,
+        )
+        .await?;
+    }
     tx.commit().await?;
     tracing::info!(tenant = %caller.tenant_id, result = ?plan.result, "directory provisioned");
     Ok(plan.result)

@@ -22,11 +22,12 @@ use rand::RngCore;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::{Notify, mpsc};
 use yunhui_proto::api::{
-    CreateWebhookRequest, CreatedWebhook, DeliveryState, Webhook, WebhookDelivery, WebhookEvent,
+    AuditAction, CreateWebhookRequest, CreatedWebhook, DeliveryState, Webhook, WebhookDelivery, WebhookEvent,
 };
 use yunhui_proto::limits;
 
 use crate::accounts::Caller;
+use crate::audit;
 use crate::error::{Error, Result};
 use crate::store::{Store, now};
 
@@ -183,6 +184,7 @@ pub async fn create(
     };
     let events_json = serde_json::to_string(&webhook.events)
         .map_err(|e| Error::Internal(format!("webhook events do not serialise: {e}")))?;
+    let mut tx = store.pool().begin().await?;
     sqlx::query(
         "INSERT INTO webhooks (id, tenant_id, url, events, secret, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -193,8 +195,19 @@ pub async fn create(
     .bind(events_json)
     .bind(&secret)
     .bind(webhook.created_at)
-    .execute(store.pool())
+    .execute(&mut *tx)
     .await?;
+    let events: Vec<&str> = webhook.events.iter().map(|e| e.as_str()).collect();
+    let detail = format!("{}: {}", webhook.url, events.join(", "));
+    audit::record(
+        &mut tx,
+        caller,
+        AuditAction::WebhookCreated,
+        &webhook.id,
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(tenant = %caller.tenant_id, webhook = %webhook.id, url = %webhook.url, "webhook created");
     Ok(CreatedWebhook { webhook, secret })
 }
@@ -226,7 +239,7 @@ pub async fn list(store: &Store, caller: &Caller) -> Result<Vec<Webhook>> {
 pub async fn delete(store: &Store, caller: &Caller, id: &str) -> Result<()> {
     caller.require_tenant_admin("manage webhooks")?;
     let mut tx = store.pool().begin().await?;
-    require_own(&mut tx, caller, id).await?;
+    let url = require_own(&mut tx, caller, id).await?;
     sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
         .bind(id)
         .execute(&mut *tx)
@@ -236,6 +249,7 @@ pub async fn delete(store: &Store, caller: &Caller, id: &str) -> Result<()> {
         .bind(&caller.tenant_id)
         .execute(&mut *tx)
         .await?;
+    audit::record(&mut tx, caller, AuditAction::WebhookDeleted, id, &url).await?;
     tx.commit().await?;
     tracing::info!(tenant = %caller.tenant_id, webhook = %id, "webhook deleted");
     Ok(())
@@ -282,14 +296,15 @@ pub async fn deliveries(store: &Store, caller: &Caller, id: &str) -> Result<Vec<
 }
 
 /// Refuses a webhook id that is not the caller's tenant's.
-async fn require_own(conn: &mut AnyConnection, caller: &Caller, id: &str) -> Result<()> {
-    let found = sqlx::query("SELECT id FROM webhooks WHERE id = $1 AND tenant_id = $2")
+/// The URL of webhook `id` of the caller's tenant; refused when it has none such.
+async fn require_own(conn: &mut AnyConnection, caller: &Caller, id: &str) -> Result<String> {
+    let found = sqlx::query("SELECT url FROM webhooks WHERE id = $1 AND tenant_id = $2")
         .bind(id)
         .bind(&caller.tenant_id)
         .fetch_optional(&mut *conn)
         .await?;
     match found {
-        Some(_) => Ok(()),
+        Some(row) => Ok(row.try_get("url")?),
         None => Err(Error::NotVisible {
             what: "webhook",
             id: id.to_owned(),

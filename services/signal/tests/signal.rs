@@ -8,6 +8,7 @@ mod support;
 
 mod api;
 mod breakout;
+mod console;
 mod control;
 mod dial_out;
 mod interpretation;

@@ -39,6 +39,7 @@ export const LIMITS = {
   external_id_chars: 128,
   provisioned_items: 5000,
   provisioning_body_bytes: 4194304,
+  departments: 20000,
   directory_devices: 1000,
   frequent_contacts: 200,
   webhook_url_bytes: 2048,
@@ -319,7 +320,142 @@ export type RoleRequest = {
  */
 role: AccountRole, };
 
-export type ApiScope = "profile" | "directory_read" | "accounts_manage" | "api_keys_manage" | "meetings_read" | "meetings_manage" | "webhooks_manage";
+export type CloudRoomStreaming = { 
+/**
+ * The room's meeting id.
+ */
+room_id: string, 
+/**
+ * Its fixed meeting number.
+ */
+number: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * The account that owns it.
+ */
+owner_account_id: string, 
+/**
+ * Whether its meetings may be streamed live.
+ */
+streaming_allowed: boolean, 
+/**
+ * The colleagues who may use it besides its owner.
+ */
+members: Array<Invitee>, };
+
+export type StreamingPermission = { 
+/**
+ * `true` allows the room's meetings to be streamed live.
+ */
+allowed: boolean, };
+
+export type CloudRoomMembersRequest = { 
+/**
+ * Account ids of colleagues, at most 500.
+ */
+members: Array<string>, };
+
+export type DepartmentRequest = { 
+/**
+ * Its name, 1 to 128 characters.
+ */
+name: string, 
+/**
+ * The department it belongs to; none at the top.
+ */
+parent_id: string | null, };
+
+export type AccountStatusRequest = { 
+/**
+ * `true` disables the account, `false` enables it.
+ */
+disabled: boolean, };
+
+export type LicenceTerms = { "kind": "unlimited" } | { "kind": "concurrent_ports", 
+/**
+ * Participants at once.
+ */
+ports: number, } | { "kind": "cloud_rooms", 
+/**
+ * Meetings at once.
+ */
+rooms: number, 
+/**
+ * Participants per meeting.
+ */
+capacity: number, };
+
+export type LicenceUse = { 
+/**
+ * What the licence allows.
+ */
+terms: LicenceTerms, 
+/**
+ * Participants in the tenant's meetings now.
+ */
+participants: number, 
+/**
+ * The tenant's meetings running now.
+ */
+meetings: number, 
+/**
+ * Most participants in meetings at once so far.
+ */
+peak_participants: number, 
+/**
+ * When that was, seconds since the Unix epoch.
+ */
+peak_participants_at: number | null, 
+/**
+ * Most meetings running at once so far.
+ */
+peak_meetings: number, 
+/**
+ * When that was, seconds since the Unix epoch.
+ */
+peak_meetings_at: number | null, };
+
+export type AuditAction = "account.approved" | "account.rejected" | "account.role_changed" | "account.disabled" | "account.enabled" | "department.created" | "department.changed" | "department.deleted" | "directory.provisioned" | "device.created" | "device.deleted" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.deleted" | "cloud_room.members_changed" | "cloud_room.streaming_changed";
+
+export type AuditEntry = { 
+/**
+ * Entry id. Ids sort as the entries were written: pass the last one
+ * of a page as `before` for the page after it.
+ */
+id: string, 
+/**
+ * When, seconds since the Unix epoch.
+ */
+at: number, 
+/**
+ * The administrator who acted (or for whom the API key acted).
+ */
+actor_account_id: string, 
+/**
+ * Their name at the time.
+ */
+actor_name: string, 
+/**
+ * The API key used, if one was.
+ */
+api_key_id: string | null, 
+/**
+ * What was done.
+ */
+action: AuditAction, 
+/**
+ * The id of what it was done to (an account, a department, ...).
+ */
+target_id: string, 
+/**
+ * A short description of it, e.g. the account's name and new role.
+ */
+detail: string, };
+
+export type ApiScope = "profile" | "directory_read" | "accounts_manage" | "api_keys_manage" | "meetings_read" | "meetings_manage" | "webhooks_manage" | "audit_read";
 
 export type CreateApiKeyRequest = { 
 /**

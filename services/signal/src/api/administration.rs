@@ -1,6 +1,8 @@
-//! A tenant administrator's endpoints: the tenant's accounts (approval,
-//! roles, provisioning from the enterprise's directory), its meeting
-//! devices, its API keys and webhooks, and which cloud rooms may stream live.
+//! A tenant administrator's endpoints (the console's): the tenant's
+//! accounts (approval, roles, disabling, provisioning from the enterprise's
+//! directory), its departments and meeting devices, its API keys and
+//! webhooks, its cloud rooms' members and live streaming, the licence's use
+//! and the audit log of all these actions.
 
 use std::sync::Arc;
 
@@ -10,9 +12,10 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yunhui_proto::api::{
-    Account, AccountStatus, ApiError, ApiKey, ApprovalRequest, CloudRoomStreaming,
-    CreateApiKeyRequest, CreateWebhookRequest, CreatedApiKey, CreatedWebhook, DirectoryDevice,
-    DirectoryDeviceRequest, ProvisioningRequest, ProvisioningResult, RoleRequest,
+    Account, AccountStatus, AccountStatusRequest, ApiError, ApiKey, ApprovalRequest, AuditEntry,
+    CloudRoomMembersRequest, CloudRoomStreaming, CreateApiKeyRequest, CreateWebhookRequest,
+    CreatedApiKey, CreatedWebhook, Department, DepartmentRequest, DirectoryDevice,
+    DirectoryDeviceRequest, LicenceUse, ProvisioningRequest, ProvisioningResult, RoleRequest,
     StreamingPermission, Webhook, WebhookDelivery,
 };
 
@@ -20,10 +23,12 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::responses::{BadRequest, Forbidden, Unauthorized};
 use crate::App;
 use crate::accounts::{self, Caller};
-use crate::api_keys;
 use crate::error::Result;
-use crate::live_streaming;
-use crate::{meeting_devices, provisioning, webhooks};
+use crate::licence::usage;
+use crate::{
+    account_admin, api_keys, audit, cloud_room_admin, departments, meeting_devices, provisioning,
+    webhooks,
+};
 
 /// The tenant administration routes.
 pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
@@ -31,6 +36,9 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin_accounts))
         .routes(routes!(admin_approval))
         .routes(routes!(admin_role))
+        .routes(routes!(admin_account_status))
+        .routes(routes!(create_department))
+        .routes(routes!(change_department, delete_department))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(create_device))
@@ -40,6 +48,9 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(webhook_deliveries))
         .routes(routes!(admin_cloud_rooms))
         .routes(routes!(admin_cloud_room_streaming))
+        .routes(routes!(admin_cloud_room_members))
+        .routes(routes!(licence_use))
+        .routes(routes!(audit_log))
         .merge(
             // A whole directory in one request: the one body allowed more
             // than the API's usual limit.
@@ -80,7 +91,7 @@ async fn admin_approval(
     ApiJson(req): ApiJson<ApprovalRequest>,
 ) -> Result<Json<Account>> {
     Ok(Json(
-        accounts::decide_registration(&app.store, &caller, &id, req.approve).await?,
+        account_admin::decide_registration(&app.store, &caller, &id, req.approve).await?,
     ))
 }
 
@@ -95,8 +106,62 @@ async fn admin_role(
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> Result<Json<Account>> {
     Ok(Json(
-        accounts::set_role(&app.store, &caller, &id, req.role).await?,
+        account_admin::set_role(&app.store, &caller, &id, req.role).await?,
     ))
+}
+
+#[utoipa::path(put, path = "/admin/accounts/{id}/status", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Account id")), request_body = AccountStatusRequest,
+    responses((status = 200, description = "The account, disabled or enabled", body = Account), BadRequest, Unauthorized, Forbidden,
+        (status = 404, description = "No such account in the caller's tenant", body = ApiError)))]
+async fn admin_account_status(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<AccountStatusRequest>,
+) -> Result<Json<Account>> {
+    Ok(Json(
+        account_admin::set_disabled(&app.store, &caller, &id, req.disabled).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/admin/departments", tag = "administration", security(("bearer" = [])), request_body = DepartmentRequest,
+    responses((status = 201, description = "The department, in the directory's tree", body = Department), BadRequest, Unauthorized, Forbidden))]
+async fn create_department(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiJson(req): ApiJson<DepartmentRequest>,
+) -> Result<(StatusCode, Json<Department>)> {
+    let department = departments::create(&app.store, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(department)))
+}
+
+#[utoipa::path(put, path = "/admin/departments/{id}", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Department id")), request_body = DepartmentRequest,
+    responses((status = 200, description = "The department renamed or moved", body = Department), BadRequest, Unauthorized, Forbidden,
+        (status = 404, description = "No such department in the caller's tenant", body = ApiError),
+        (status = 409, description = "The department comes from the enterprise's directory", body = ApiError)))]
+async fn change_department(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<DepartmentRequest>,
+) -> Result<Json<Department>> {
+    Ok(Json(departments::change(&app.store, &caller, &id, req).await?))
+}
+
+#[utoipa::path(delete, path = "/admin/departments/{id}", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Department id")),
+    responses((status = 204, description = "Deleted"), Unauthorized, Forbidden,
+        (status = 404, description = "No such department in the caller's tenant", body = ApiError),
+        (status = 409, description = "Departments or accounts are in it, or it comes from the enterprise's directory", body = ApiError)))]
+async fn delete_department(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode> {
+    departments::delete(&app.store, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(put, path = "/admin/provisioning", tag = "administration", security(("bearer" = [])), request_body = ProvisioningRequest,
@@ -208,12 +273,12 @@ async fn webhook_deliveries(
 }
 
 #[utoipa::path(get, path = "/admin/cloud-rooms", tag = "administration", security(("bearer" = [])),
-    responses((status = 200, description = "The tenant's cloud rooms and whether each may stream live", body = Vec<CloudRoomStreaming>), Unauthorized, Forbidden))]
+    responses((status = 200, description = "The tenant's cloud rooms with their members and whether each may stream live", body = Vec<CloudRoomStreaming>), Unauthorized, Forbidden))]
 async fn admin_cloud_rooms(
     State(app): State<Arc<App>>,
     caller: Caller,
 ) -> Result<Json<Vec<CloudRoomStreaming>>> {
-    Ok(Json(live_streaming::rooms(&app.store, &caller).await?))
+    Ok(Json(cloud_room_admin::rooms(&app.store, &caller).await?))
 }
 
 #[utoipa::path(put, path = "/admin/cloud-rooms/{id}/streaming", tag = "administration", security(("bearer" = [])),
@@ -227,6 +292,47 @@ async fn admin_cloud_room_streaming(
     ApiJson(req): ApiJson<StreamingPermission>,
 ) -> Result<Json<CloudRoomStreaming>> {
     Ok(Json(
-        live_streaming::set_permission(&app.store, &caller, &id, req.allowed).await?,
+        cloud_room_admin::set_streaming(&app.store, &caller, &id, req.allowed).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/admin/cloud-rooms/{id}/members", tag = "administration", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The cloud room's meeting id")), request_body = CloudRoomMembersRequest,
+    responses((status = 200, description = "The room with its new members", body = CloudRoomStreaming), BadRequest, Unauthorized, Forbidden,
+        (status = 404, description = "No such cloud room in the caller's tenant", body = ApiError)))]
+async fn admin_cloud_room_members(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<CloudRoomMembersRequest>,
+) -> Result<Json<CloudRoomStreaming>> {
+    Ok(Json(
+        cloud_room_admin::set_members(&app.store, &caller, &id, req.members).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/admin/licence", tag = "administration", security(("bearer" = [])),
+    responses((status = 200, description = "The licence, and how much of it is in use now and was at the busiest moment", body = LicenceUse), Unauthorized, Forbidden))]
+async fn licence_use(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<LicenceUse>> {
+    Ok(Json(usage::of_tenant(&app.store, &caller).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct AuditPage {
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/admin/audit-log", tag = "administration", security(("bearer" = [])),
+    params(("before" = Option<String>, Query, description = "Only entries written before this entry (the last id of the previous page)"),
+        ("limit" = Option<u32>, Query, description = "Entries per page, 1 to 200 (50 when not given)")),
+    responses((status = 200, description = "The tenant's administrative actions, newest first", body = Vec<AuditEntry>), BadRequest, Unauthorized, Forbidden))]
+async fn audit_log(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<AuditPage>,
+) -> Result<Json<Vec<AuditEntry>>> {
+    Ok(Json(
+        audit::list(&app.store, &caller, page.before.as_deref(), page.limit).await?,
     ))
 }

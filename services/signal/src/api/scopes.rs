@@ -16,6 +16,7 @@ pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
         p if p.starts_with("/me/contacts") => ApiScope::Profile,
         p if p == "/directory" || p.starts_with("/directory/") => ApiScope::DirectoryRead,
         p if p.starts_with("/admin/accounts")
+            || p.starts_with("/admin/departments")
             || p.starts_with("/admin/devices")
             || p == "/admin/provisioning" =>
         {
@@ -23,6 +24,7 @@ pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
         }
         p if p.starts_with("/admin/api-keys") => ApiScope::ApiKeysManage,
         p if p.starts_with("/admin/webhooks") => ApiScope::WebhooksManage,
+        "/admin/audit-log" | "/admin/licence" => ApiScope::AuditRead,
         p if [
             "/meetings",
             "/schedules",
@@ -73,6 +75,14 @@ mod tests {
         assert_eq!(
             required(&Method::GET, "/admin/webhooks/{id}/deliveries"),
             Some(ApiScope::WebhooksManage)
+        );
+        assert_eq!(
+            required(&Method::GET, "/admin/audit-log"),
+            Some(ApiScope::AuditRead)
+        );
+        assert_eq!(
+            required(&Method::DELETE, "/admin/departments/{id}"),
+            Some(ApiScope::AccountsManage)
         );
         assert_eq!(required(&Method::GET, "/meetingsx"), None);
         assert_eq!(required(&Method::GET, "/nothing"), None);

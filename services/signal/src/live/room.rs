@@ -287,6 +287,8 @@ pub struct Rooms {
     turn: std::sync::OnceLock<crate::live::turn_credentials::TurnService>,
     /// Where participants' comings and goings go for the tenant's webhooks.
     webhooks: std::sync::OnceLock<crate::webhooks::Emitter>,
+    /// Where each meeting's participant count goes, for the licence's use.
+    usage: std::sync::OnceLock<crate::licence::usage::Recorder>,
     /// The meetings' leases, when several replicas run side by side.
     ownership: std::sync::OnceLock<Arc<Ownership>>,
     /// The recorder, when this deployment runs one.
@@ -332,6 +334,7 @@ impl Rooms {
             calls: std::sync::OnceLock::new(),
             turn: std::sync::OnceLock::new(),
             webhooks: std::sync::OnceLock::new(),
+            usage: std::sync::OnceLock::new(),
             ownership: std::sync::OnceLock::new(),
             recorder: std::sync::OnceLock::new(),
         })
@@ -347,6 +350,24 @@ impl Rooms {
     /// later calls are ignored.
     pub fn set_webhooks(&self, emitter: crate::webhooks::Emitter) {
         let _ = self.webhooks.set(emitter);
+    }
+
+    /// Writes each meeting's participant count as it changes, for the
+    /// licence's use. Set once; later calls are ignored.
+    pub fn set_usage(&self, recorder: crate::licence::usage::Recorder) {
+        let _ = self.usage.set(recorder);
+    }
+
+    /// Queues the room's participant count for the licence's use (never
+    /// waits: called under the room's lock).
+    fn tell_usage(&self, room: &Room, participants: usize) {
+        if let Some(recorder) = self.usage.get() {
+            recorder.tell(crate::licence::usage::Occupancy {
+                tenant_id: room.meeting.tenant_id.clone(),
+                meeting_id: room.meeting.id.clone(),
+                participants,
+            });
+        }
     }
 
     /// Queues a participant's event for the tenant's webhooks (never waits:
@@ -870,6 +891,7 @@ impl Rooms {
             .lock()
             .entry(tenant.clone())
             .or_default() += 1;
+        self.tell_usage(room, state.visible());
         Ok(())
     }
 
@@ -1260,6 +1282,7 @@ impl Rooms {
         }
         self.metrics.participants.dec();
         self.count_out(&room.meeting.tenant_id, 1);
+        self.tell_usage(room, state.visible());
         self.tell_webhooks(
             room,
             WebhookEvent::ParticipantLeft,
@@ -1331,6 +1354,7 @@ impl Rooms {
             }
         }
         self.count_out(&room.meeting.tenant_id, members);
+        self.tell_usage(room, 0);
         for waiter in state.waiting.drain(..) {
             let _ = waiter.outbox.send(Outbound::Message(ended.clone()));
             let _ = waiter.outbox.send(Outbound::Close("meeting ended".into()));
