@@ -4,12 +4,13 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use yunhui_proto::api::{
-    About, Account, AccountRole, AccountStatus, AccountStatusRequest, ApiError, ApprovalRequest,
-    AuditEntry, CloudRoomMembersRequest, CloudRoomStreaming, CreateMeetingRequest,
-    CreateWebhookRequest, CreatedWebhook, Department, DepartmentRequest, DirectoryDevice,
-    DirectoryDeviceRequest, DirectoryEntry, LicenceUse, LoginRequest, Meeting, MeetingPreview,
-    ProvisioningRequest, ProvisioningResult, Recording, RefreshRequest, RegisterRequest,
-    RenameRecordingRequest, RoleRequest, Session, Webhook, WebhookDelivery, WebhookEvent,
+    About, Account, AccountRole, AccountStatus, AccountStatusRequest, ApiError, ApiKey, ApiScope,
+    ApprovalRequest, AuditEntry, CloudRoomMembersRequest, CloudRoomStreaming, CreateApiKeyRequest,
+    CreateMeetingRequest, CreateWebhookRequest, CreatedApiKey, CreatedWebhook, Department,
+    DepartmentRequest, DirectoryDevice, DirectoryDeviceRequest, DirectoryEntry, LicenceUse,
+    LoginRequest, Meeting, MeetingPreview, ProvisioningRequest, ProvisioningResult, Recording,
+    RefreshRequest, RegisterRequest, RenameRecordingRequest, RoleRequest, Session, Webhook,
+    WebhookDelivery, WebhookEvent,
 };
 use yunhui_proto::discovery::Discovery;
 use yunhui_proto::schedule::{
@@ -627,6 +628,38 @@ impl ApiClient {
         .await
     }
 
+    /// Tenant administrators: an API key for an integration, acting for
+    /// the caller within `scopes`; the answer carries the key, shown only here.
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        scopes: &[ApiScope],
+    ) -> Result<CreatedApiKey, ApiCallError> {
+        let body = CreateApiKeyRequest {
+            name: name.to_string(),
+            scopes: scopes.to_vec(),
+        };
+        self.call(reqwest::Method::POST, "/admin/api-keys", Some(&body))
+            .await
+    }
+
+    /// Tenant administrators: the tenant's API keys (without their secrets).
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/admin/api-keys", None::<&()>)
+            .await
+    }
+
+    /// Tenant administrators: revokes an API key at once.
+    pub async fn revoke_api_key(&self, id: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::DELETE,
+            &format!("/admin/api-keys/{id}"),
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
     /// Tenant administrators: the tenant's accounts, only those with
     /// `status` when given.
     pub async fn admin_accounts(
@@ -661,7 +694,11 @@ impl ApiClient {
     }
 
     /// Tenant administrators: makes an account a member or an administrator.
-    pub async fn set_role(&self, account_id: &str, role: AccountRole) -> Result<Account, ApiCallError> {
+    pub async fn set_role(
+        &self,
+        account_id: &str,
+        role: AccountRole,
+    ) -> Result<Account, ApiCallError> {
         self.call(
             reqwest::Method::PUT,
             &format!("/admin/accounts/{account_id}/role"),

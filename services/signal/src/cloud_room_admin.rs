@@ -32,7 +32,11 @@ async fn room(conn: &mut AnyConnection, row: &sqlx::any::AnyRow) -> Result<Cloud
 }
 
 /// The room `room_id` of the caller's tenant as just read.
-async fn one(conn: &mut AnyConnection, caller: &Caller, room_id: &str) -> Result<CloudRoomStreaming> {
+async fn one(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    room_id: &str,
+) -> Result<CloudRoomStreaming> {
     let row = sqlx::query(&format!("{ROOMS} AND c.meeting_id = $2"))
         .bind(&caller.tenant_id)
         .bind(room_id)

@@ -116,7 +116,14 @@ pub async fn create(store: &Store, caller: &Caller, req: DepartmentRequest) -> R
     .execute(&mut *tx)
     .await?;
     let detail = path_of(&stored, parent_id.as_deref(), &name);
-    audit::record(&mut tx, caller, AuditAction::DepartmentCreated, &id, &detail).await?;
+    audit::record(
+        &mut tx,
+        caller,
+        AuditAction::DepartmentCreated,
+        &id,
+        &detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Department {
         id,
@@ -140,13 +147,15 @@ pub async fn change(
     let stored = stored(&mut tx, &caller.tenant_id).await?;
     kept_here(&stored, id)?;
     let parent_id = checked_parent(&stored, id, req.parent_id)?;
-    sqlx::query("UPDATE departments SET name = $1, parent_id = $2 WHERE id = $3 AND tenant_id = $4")
-        .bind(&name)
-        .bind(parent_id.as_deref())
-        .bind(id)
-        .bind(&caller.tenant_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE departments SET name = $1, parent_id = $2 WHERE id = $3 AND tenant_id = $4",
+    )
+    .bind(&name)
+    .bind(parent_id.as_deref())
+    .bind(id)
+    .bind(&caller.tenant_id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("UPDATE accounts SET department = $1 WHERE tenant_id = $2 AND department_id = $3")
         .bind(&name)
         .bind(&caller.tenant_id)
@@ -181,13 +190,12 @@ pub async fn delete(store: &Store, caller: &Caller, id: &str) -> Result<()> {
             "it has departments below it: move or delete them first",
         ));
     }
-    let (accounts,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM accounts WHERE tenant_id = $1 AND department_id = $2",
-    )
-    .bind(&caller.tenant_id)
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (accounts,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM accounts WHERE tenant_id = $1 AND department_id = $2")
+            .bind(&caller.tenant_id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
     if accounts > 0 {
         return Err(in_use(&format!(
             "{accounts} account(s) belong to it: move them to another department first"
@@ -277,7 +285,10 @@ fn checked_name(name: &str) -> Result<String> {
 /// `parent` checked as the parent of department `id`: an existing
 /// department of the tenant that is neither `id` nor below it.
 fn checked_parent(stored: &[Stored], id: &str, parent: Option<String>) -> Result<Option<String>> {
-    let Some(parent) = parent.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()) else {
+    let Some(parent) = parent
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+    else {
         return Ok(None);
     };
     let parents: HashMap<&str, Option<&str>> = stored
@@ -356,7 +367,10 @@ mod tests {
         assert!(parent("sales", "sales").is_err());
         assert!(parent("hq", "north").is_err());
         assert!(parent("sales", "nowhere").is_err());
-        assert_eq!(checked_parent(&stored, "hq", Some("  ".into())).unwrap(), None);
+        assert_eq!(
+            checked_parent(&stored, "hq", Some("  ".into())).unwrap(),
+            None
+        );
         assert_eq!(path_of(&stored, Some("sales"), "East"), "HQ / SALES / East");
     }
 

@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AnyConnection, Row};
 use yunhui_proto::api::{
-    AccountRole, AccountStatus, AuditAction, ProvisionedUser, ProvisioningCounts, ProvisioningRequest,
-    ProvisioningResult,
+    AccountRole, AccountStatus, AuditAction, ProvisionedUser, ProvisioningCounts,
+    ProvisioningRequest, ProvisioningResult,
 };
 use yunhui_proto::limits;
 

@@ -22,7 +22,8 @@ use rand::RngCore;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::{Notify, mpsc};
 use yunhui_proto::api::{
-    AuditAction, CreateWebhookRequest, CreatedWebhook, DeliveryState, Webhook, WebhookDelivery, WebhookEvent,
+    AuditAction, CreateWebhookRequest, CreatedWebhook, DeliveryState, Webhook, WebhookDelivery,
+    WebhookEvent,
 };
 use yunhui_proto::limits;
 

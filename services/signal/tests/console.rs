@@ -78,21 +78,17 @@ async fn signed_in(server: &support::Server, email: &str) -> ApiClient {
     api
 }
 
-/// An API key of `admin` with `scopes`, as a client using it.
-async fn api_key(server: &support::Server, admin: &ApiClient, scopes: &[ApiScope]) -> (String, ApiClient) {
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/admin/api-keys", server.base_url))
-        .bearer_auth(admin.token().unwrap())
-        .json(&json!({"name": "directory sync", "scopes": scopes}))
-        .send()
-        .await
-        .unwrap()
-        .json()
+/// An API key of `admin` with `scopes`: its id, and a client using it.
+async fn api_key(
+    server: &support::Server,
+    admin: &ApiClient,
+    scopes: &[ApiScope],
+) -> (String, ApiClient) {
+    let created = admin
+        .create_api_key("directory sync", scopes)
         .await
         .unwrap();
-    let id = created["api_key"]["id"].as_str().unwrap().to_string();
-    let key = created["key"].as_str().unwrap().to_string();
-    (id, server.api().with_token(key))
+    (created.api_key.id, server.api().with_token(created.key))
 }
 
 fn department(name: &str, parent: Option<&str>) -> DepartmentRequest {
@@ -132,8 +128,14 @@ async fn accounts_and_departments_are_kept_and_every_change_is_audited(db: Db) {
     assert_eq!(approved.status, AccountStatus::Active);
     let bob = signed_in(&server, "bob@acme.example").await;
     let (status, code, _) = refusal(bob.audit_log(None, None).await);
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "not_tenant_admin"));
-    admin.set_role(&bob_id, AccountRole::TenantAdmin).await.unwrap();
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "not_tenant_admin")
+    );
+    admin
+        .set_role(&bob_id, AccountRole::TenantAdmin)
+        .await
+        .unwrap();
     admin.set_role(&bob_id, AccountRole::Member).await.unwrap();
 
     // Disabled: the session stops, and so does signing in; enabled again.
@@ -142,9 +144,16 @@ async fn accounts_and_departments_are_kept_and_every_change_is_audited(db: Db) {
     let (status, _, _) = refusal(bob.me().await);
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, code, _) = refusal(server.api().login("bob@acme.example", PASSWORD).await);
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "account_disabled"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "account_disabled")
+    );
     admin.set_account_disabled(&bob_id, false).await.unwrap();
-    signed_in(&server, "bob@acme.example").await.me().await.unwrap();
+    signed_in(&server, "bob@acme.example")
+        .await
+        .me()
+        .await
+        .unwrap();
     // Nobody disables themselves, nor an account of another enterprise.
     let me = admin.me().await.unwrap();
     let (status, _, message) = refusal(admin.set_account_disabled(&me.id, true).await);
@@ -158,7 +167,10 @@ async fn accounts_and_departments_are_kept_and_every_change_is_audited(db: Db) {
     admin.decide_registration(&carol_id, false).await.unwrap();
 
     // Departments: a tree kept in the console.
-    let hq = admin.create_department(&department(" Head office ", None)).await.unwrap();
+    let hq = admin
+        .create_department(&department(" Head office ", None))
+        .await
+        .unwrap();
     assert_eq!(hq.name, "Head office");
     let sales = admin
         .create_department(&department("Sales", Some(&hq.id)))
@@ -171,9 +183,11 @@ async fn accounts_and_departments_are_kept_and_every_change_is_audited(db: Db) {
     assert_eq!(renamed.name, "Sales & Marketing");
     let tree = bob.departments().await.unwrap();
     assert_eq!(tree.len(), 2, "{tree:#?}");
-    assert!(tree
-        .iter()
-        .any(|d| d.name == "Sales & Marketing" && d.parent_id.as_deref() == Some(hq.id.as_str())));
+    assert!(
+        tree.iter().any(
+            |d| d.name == "Sales & Marketing" && d.parent_id.as_deref() == Some(hq.id.as_str())
+        )
+    );
     for bad in [
         department("Head office", Some(&sales.id)),
         department("Head office", Some(&hq.id)),
@@ -193,7 +207,10 @@ async fn accounts_and_departments_are_kept_and_every_change_is_audited(db: Db) {
     let (status, _, _) = refusal(globex.delete_department(&sales.id).await);
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, code, _) = refusal(bob.create_department(&department("Mine", None)).await);
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "not_tenant_admin"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "not_tenant_admin")
+    );
     admin.delete_department(&sales.id).await.unwrap();
     assert_eq!(admin.departments().await.unwrap().len(), 1);
     // One from the enterprise's directory is changed there.
@@ -216,7 +233,10 @@ async fn accounts_and_departments_are_kept_and_every_change_is_audited(db: Db) {
         .find(|d| d.name == "R&D")
         .unwrap();
     let (status, code, _) = refusal(admin.delete_department(&rnd.id).await);
-    assert_eq!((status, code.as_str()), (StatusCode::CONFLICT, "department_in_use"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "department_in_use")
+    );
 
     // A device, and an account disabled through an API key.
     let device = admin
@@ -229,9 +249,15 @@ async fn accounts_and_departments_are_kept_and_every_change_is_audited(db: Db) {
         .unwrap();
     admin.delete_device(&device.id).await.unwrap();
     let (key_id, integration) = api_key(&server, &admin, &[ApiScope::AccountsManage]).await;
-    integration.set_account_disabled(&bob_id, true).await.unwrap();
+    integration
+        .set_account_disabled(&bob_id, true)
+        .await
+        .unwrap();
     let (status, code, _) = refusal(integration.audit_log(None, None).await);
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "insufficient_scope"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
 
     // The log, newest first, as two pages of two and more.
     let log = whole_log(&admin).await;
@@ -348,11 +374,19 @@ async fn an_administrator_sets_a_cloud_rooms_members(db: Db) {
 async fn licence_use_follows_the_meetings(db: Db) {
     let server = start(db).await;
     let admin = enterprise(&server, "acme", json!({"concurrentPorts": 10})).await;
-    let globex = enterprise(&server, "globex", json!({"cloudRooms": {"count": 2, "capacity": 5}})).await;
+    let globex = enterprise(
+        &server,
+        "globex",
+        json!({"cloudRooms": {"count": 2, "capacity": 5}}),
+    )
+    .await;
     let idle = admin.licence_use().await.unwrap();
     assert_eq!(idle.terms, LicenceTerms::ConcurrentPorts { ports: 10 });
     assert_eq!((idle.participants, idle.meetings), (0, 0));
-    assert_eq!((idle.peak_participants, idle.peak_participants_at), (0, None));
+    assert_eq!(
+        (idle.peak_participants, idle.peak_participants_at),
+        (0, None)
+    );
     assert_eq!(
         globex.licence_use().await.unwrap().terms,
         LicenceTerms::CloudRooms {
@@ -391,7 +425,10 @@ async fn licence_use_follows_the_meetings(db: Db) {
             .licence_use()
             .await,
     );
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "insufficient_scope"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
     let (_, reader) = api_key(&server, &admin, &[ApiScope::AuditRead]).await;
     assert_eq!(reader.licence_use().await.unwrap().peak_participants, 2);
 }

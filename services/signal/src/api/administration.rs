@@ -147,7 +147,9 @@ async fn change_department(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<DepartmentRequest>,
 ) -> Result<Json<Department>> {
-    Ok(Json(departments::change(&app.store, &caller, &id, req).await?))
+    Ok(Json(
+        departments::change(&app.store, &caller, &id, req).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/admin/departments/{id}", tag = "administration", security(("bearer" = [])),

@@ -141,7 +141,9 @@ async fn delete_template(
 }
 
 #[utoipa::path(post, path = "/templates/{id}/start", tag = "assistant", security(("bearer" = [])), params(("id" = String, Path, description = "Id of the template")),
-    responses((status = 201, description = "An instant meeting with the template's settings", body = Meeting), Unauthorized, (status = 404, description = "No such template visible to the caller", body = ApiError)))]
+    responses((status = 201, description = "An instant meeting with the template's settings", body = Meeting),
+        (status = 400, description = "The template's settings cannot start at once (a webinar is scheduled)", body = ApiError),
+        Unauthorized, (status = 404, description = "No such template visible to the caller", body = ApiError)))]
 async fn start_from_template(
     State(app): State<Arc<App>>,
     caller: Caller,

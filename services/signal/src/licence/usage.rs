@@ -105,24 +105,19 @@ async fn now_in_use(store: &Store, tenant_id: &str) -> Result<(u32, u32)> {
 async fn raise_peaks(store: &Store, tenant_id: &str) -> Result<()> {
     let (participants, meetings) = now_in_use(store, tenant_id).await?;
     let at = now();
-    sqlx::query(
-        "UPDATE tenants SET peak_participants = $1, peak_participants_at = $2 \
-         WHERE id = $3 AND peak_participants < $1",
-    )
-    .bind(i64::from(participants))
-    .bind(at)
-    .bind(tenant_id)
-    .execute(store.pool())
-    .await?;
-    sqlx::query(
-        "UPDATE tenants SET peak_meetings = $1, peak_meetings_at = $2 \
-         WHERE id = $3 AND peak_meetings < $1",
-    )
-    .bind(i64::from(meetings))
-    .bind(at)
-    .bind(tenant_id)
-    .execute(store.pool())
-    .await?;
+    for (peak, peak_at, in_use) in [
+        ("peak_participants", "peak_participants_at", participants),
+        ("peak_meetings", "peak_meetings_at", meetings),
+    ] {
+        sqlx::query(&format!(
+            "UPDATE tenants SET {peak} = $1, {peak_at} = $2 WHERE id = $3 AND {peak} < $1"
+        ))
+        .bind(i64::from(in_use))
+        .bind(at)
+        .bind(tenant_id)
+        .execute(store.pool())
+        .await?;
+    }
     Ok(())
 }
 
