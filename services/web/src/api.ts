@@ -4,21 +4,38 @@
 import type {
   About,
   Account,
+  AccountStatus,
+  AccountStatusRequest,
   ApiError,
+  ApiKey,
+  ApprovalRequest,
+  AuditEntry,
+  CloudRoomMembersRequest,
+  CloudRoomStreaming,
+  CreateApiKeyRequest,
   CreateMeetingRequest,
+  CreatedApiKey,
+  Department,
+  DepartmentRequest,
+  DirectoryDevice,
+  DirectoryDeviceRequest,
   DirectoryEntry,
   HistoryEntry,
   LoginRequest,
   Meeting,
   MeetingPreview,
+  LicenceUse,
   Occurrence,
+  Profile,
   Recording,
   RefreshRequest,
   RegisterRequest,
   RenameRecordingRequest,
+  RoleRequest,
   ScheduleRequest,
   ScheduledMeeting,
   Session,
+  StreamingPermission,
 } from "./proto";
 
 /** A non-2xx answer (or a network failure) from the Open API. */
@@ -103,4 +120,49 @@ export const api = {
   deleteRecording: (token: string, id: string) =>
     request<void>("DELETE", `/api/v1/recordings/${encodeURIComponent(id)}`, undefined, token),
   about: () => request<About>("GET", "/api/v1/about"),
+  /** The account with its tenant's name; `console_url` for tenant administrators. */
+  profile: (token: string) => request<Profile>("GET", "/api/v1/me/profile", undefined, token),
+
+  // The management console (tenant administrators).
+  adminAccounts: (token: string, status?: AccountStatus) =>
+    request<Account[]>("GET", `/api/v1/admin/accounts${status ? `?status=${status}` : ""}`, undefined, token),
+  decideRegistration: (token: string, id: string, body: ApprovalRequest) =>
+    request<Account>("POST", `/api/v1/admin/accounts/${encodeURIComponent(id)}/approval`, body, token),
+  setAccountRole: (token: string, id: string, body: RoleRequest) =>
+    request<Account>("PUT", `/api/v1/admin/accounts/${encodeURIComponent(id)}/role`, body, token),
+  setAccountStatus: (token: string, id: string, body: AccountStatusRequest) =>
+    request<Account>("PUT", `/api/v1/admin/accounts/${encodeURIComponent(id)}/status`, body, token),
+  departments: (token: string) => request<Department[]>("GET", "/api/v1/directory/departments", undefined, token),
+  departmentMembers: (token: string, id: string) =>
+    request<DirectoryEntry[]>("GET", `/api/v1/directory/departments/${encodeURIComponent(id)}/members`, undefined, token),
+  createDepartment: (token: string, body: DepartmentRequest) =>
+    request<Department>("POST", "/api/v1/admin/departments", body, token),
+  updateDepartment: (token: string, id: string, body: DepartmentRequest) =>
+    request<Department>("PUT", `/api/v1/admin/departments/${encodeURIComponent(id)}`, body, token),
+  deleteDepartment: (token: string, id: string) =>
+    request<void>("DELETE", `/api/v1/admin/departments/${encodeURIComponent(id)}`, undefined, token),
+  devices: (token: string) => request<DirectoryDevice[]>("GET", "/api/v1/directory/devices", undefined, token),
+  createDevice: (token: string, body: DirectoryDeviceRequest) =>
+    request<DirectoryDevice>("POST", "/api/v1/admin/devices", body, token),
+  deleteDevice: (token: string, id: string) =>
+    request<void>("DELETE", `/api/v1/admin/devices/${encodeURIComponent(id)}`, undefined, token),
+  adminCloudRooms: (token: string) => request<CloudRoomStreaming[]>("GET", "/api/v1/admin/cloud-rooms", undefined, token),
+  setCloudRoomMembers: (token: string, id: string, body: CloudRoomMembersRequest) =>
+    request<CloudRoomStreaming>("PUT", `/api/v1/admin/cloud-rooms/${encodeURIComponent(id)}/members`, body, token),
+  setCloudRoomStreaming: (token: string, id: string, body: StreamingPermission) =>
+    request<CloudRoomStreaming>("PUT", `/api/v1/admin/cloud-rooms/${encodeURIComponent(id)}/streaming`, body, token),
+  licence: (token: string) => request<LicenceUse>("GET", "/api/v1/admin/licence", undefined, token),
+  apiKeys: (token: string) => request<ApiKey[]>("GET", "/api/v1/admin/api-keys", undefined, token),
+  createApiKey: (token: string, body: CreateApiKeyRequest) =>
+    request<CreatedApiKey>("POST", "/api/v1/admin/api-keys", body, token),
+  revokeApiKey: (token: string, id: string) =>
+    request<void>("DELETE", `/api/v1/admin/api-keys/${encodeURIComponent(id)}`, undefined, token),
+  /** Newest first; `before`: the id of the last (oldest) entry of the page before. */
+  auditLog: (token: string, limit: number, before?: string) =>
+    request<AuditEntry[]>(
+      "GET",
+      `/api/v1/admin/audit-log?limit=${limit}${before === undefined ? "" : `&before=${encodeURIComponent(before)}`}`,
+      undefined,
+      token,
+    ),
 };

@@ -1,12 +1,14 @@
 // Entry point. `/j/{number}?k=KEY` opens the join page for a link,
 // `/meetings` the signed-in user's meetings, `/meetings/new` the schedule
-// form, `/videos` the signed-in user's recordings; anything else opens the plain join page. Joining swaps in the
+// form, `/videos` the signed-in user's recordings, `/console` the tenant
+// administrators' management console; anything else opens the plain join page. Joining swaps in the
 // meeting room (after the waiting room, if the meeting has one); leaving
 // swaps in a farewell screen. A lost connection (the server went away, or
 // the meeting moved to another server) joins again on its own. A signed-in
 // session is renewed with its refresh token before it runs out.
 
 import "./style.css";
+import { renderConsolePage } from "./console";
 import { renderFarewell, renderReconnecting, type MeetingExit } from "./farewell";
 import { exposeForInspection } from "./inspection";
 import { exitOfWait, renderJoinPage, type JoinPageParams } from "./join_page";
@@ -78,6 +80,11 @@ function openVideosPage(): void {
   renderVideosPage(root, { onMeetings: () => go("/meetings"), onHome: () => go("/") });
 }
 
+function openConsole(): void {
+  listenUnlessInMeeting();
+  renderConsolePage(root, { onHome: () => go("/") });
+}
+
 function openScheduleForm(): void {
   const session = localProfile.session();
   if (!session) return go("/meetings");
@@ -109,6 +116,7 @@ function route(): void {
   if (path === "/meetings") openMeetingsPage();
   else if (path === "/meetings/new") openScheduleForm();
   else if (path === "/videos") openVideosPage();
+  else if (path === "/console") openConsole();
   else openJoinPage(paramsFromLocation());
 }
 
