@@ -15,7 +15,7 @@ use yunhui_sfu::turn::{TurnConfig, TurnLimits, TurnTls};
 use yunhui_sfu::{Sfu, SfuConfig};
 use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_signal::store::Store;
-use yunhui_signal::{App, SignalConfig, accounts, meetings};
+use yunhui_signal::{App, SignalConfig, accounts, meetings, tenants};
 use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk};
 
 /// Login of the administrator account created on first start.
@@ -83,6 +83,31 @@ pub struct UpArgs {
     /// PEM private key for TURN over TLS.
     #[arg(long, requires = "turn_tls_cert")]
     pub turn_tls_key: Option<PathBuf>,
+    /// An e-mail domain of the enterprise (repeat the flag): someone
+    /// registering with an address in it waits for an administrator's
+    /// approval in the console. Given, the domains replace those kept in the
+    /// data directory; not given, those stay.
+    #[arg(long = "company-domain", value_parser = company_domain)]
+    pub company_domains: Vec<String>,
+}
+
+/// A `--company-domain`: a DNS name such as `acme.example`, lower-cased.
+fn company_domain(text: &str) -> Result<String, String> {
+    let domain = text.trim().trim_start_matches('@').to_lowercase();
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if domain.len() <= 253 && domain.contains('.') && domain.split('.').all(label_ok) {
+        Ok(domain)
+    } else {
+        Err(format!(
+            "{text:?} is not an e-mail domain such as acme.example"
+        ))
+    }
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -143,6 +168,20 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let _gateway = start_sip_gateway(&args, advertised_ip, local, &app).await;
     start_recorder(&args, local, &app)?;
+    if !args.company_domains.is_empty() {
+        let tenant = yunhui_signal::store::DEFAULT_TENANT_ID;
+        let mut record = tenants::get(&store, tenant)
+            .await
+            .context("reading the enterprise's settings")?;
+        record.domains = args.company_domains.clone();
+        tenants::put(&store, tenant, &record)
+            .await
+            .context("keeping the enterprise's e-mail domains")?;
+        println!(
+            "Registrations from {} wait for an administrator's approval",
+            args.company_domains.join(", ")
+        );
+    }
     let link = bootstrap(&store, &public_url, &args.data_dir).await?;
     println!("Yunhui is running at {public_url}");
     println!("Meeting link: {link}");
@@ -362,4 +401,28 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::company_domain;
+
+    #[test]
+    fn company_domains_are_dns_names() {
+        assert_eq!(company_domain(" @Acme.Example ").unwrap(), "acme.example");
+        assert_eq!(
+            company_domain("mail.acme-corp.cn").unwrap(),
+            "mail.acme-corp.cn"
+        );
+        for bad in [
+            "acme",
+            "acme..example",
+            "-acme.example",
+            "a b.example",
+            "bob@acme.example",
+            "",
+        ] {
+            assert!(company_domain(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -13,6 +13,9 @@ use yunhui_proto::api::{
     WebhookDelivery, WebhookEvent,
 };
 use yunhui_proto::discovery::Discovery;
+use yunhui_proto::group_chat::{
+    CreateGroupChatRequest, GroupChat, GroupChatMessage, MarkChatRead, PostGroupChatMessage,
+};
 use yunhui_proto::schedule::{
     CloudRoom, CloudRoomRequest, HistoryEntry, Location, LocationRequest, MeetingTemplate,
     Occurrence, OccurrenceUpdate, ScheduleRequest, ScheduledMeeting, TemplateRequest,
@@ -623,6 +626,88 @@ impl ApiClient {
         self.call(
             reqwest::Method::GET,
             &format!("/admin/webhooks/{id}/deliveries"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// A group chat of the caller with colleagues (account ids).
+    pub async fn create_chat(
+        &self,
+        name: &str,
+        members: &[String],
+    ) -> Result<GroupChat, ApiCallError> {
+        let body = CreateGroupChatRequest {
+            name: name.to_string(),
+            members: members.to_vec(),
+        };
+        self.call(reqwest::Method::POST, "/chats", Some(&body))
+            .await
+    }
+
+    /// The caller's group chats with their unread counts, the latest first.
+    pub async fn chats(&self) -> Result<Vec<GroupChat>, ApiCallError> {
+        self.call(reqwest::Method::GET, "/chats", None::<&()>).await
+    }
+
+    /// Sends a message to a group chat.
+    pub async fn send_chat_message(
+        &self,
+        chat_id: &str,
+        text: &str,
+    ) -> Result<GroupChatMessage, ApiCallError> {
+        let body = PostGroupChatMessage {
+            text: text.to_string(),
+        };
+        self.call(
+            reqwest::Method::POST,
+            &format!("/chats/{chat_id}/messages"),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// A page of a group chat's history, newest first: the `limit`
+    /// messages before message `before`, or the latest.
+    pub async fn chat_messages(
+        &self,
+        chat_id: &str,
+        before: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<GroupChatMessage>, ApiCallError> {
+        let mut query = Vec::new();
+        if let Some(before) = before {
+            query.push(format!("before={before}"));
+        }
+        if let Some(limit) = limit {
+            query.push(format!("limit={limit}"));
+        }
+        let mut path = format!("/chats/{chat_id}/messages");
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        self.call(reqwest::Method::GET, &path, None::<&()>).await
+    }
+
+    /// Marks a group chat read up to one of its messages.
+    pub async fn mark_chat_read(&self, chat_id: &str, up_to: &str) -> Result<(), ApiCallError> {
+        self.send_raw(
+            reqwest::Method::PUT,
+            &format!("/chats/{chat_id}/read"),
+            Some(&MarkChatRead {
+                up_to: up_to.to_string(),
+            }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Starts an instant meeting from a group chat: hosted by the caller,
+    /// announced in the chat, ringing the other members.
+    pub async fn start_chat_meeting(&self, chat_id: &str) -> Result<Meeting, ApiCallError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/chats/{chat_id}/meeting"),
             None::<&()>,
         )
         .await

@@ -533,11 +533,14 @@ pub enum ApiScope {
     WebhooksManage,
     /// Read the audit log of administrative actions and the licence's use.
     AuditRead,
+    /// Read and send the group chats of the key's account, and start
+    /// meetings from them.
+    Chat,
 }
 
 impl ApiScope {
     /// Every scope.
-    pub const ALL: [ApiScope; 8] = [
+    pub const ALL: [ApiScope; 9] = [
         ApiScope::Profile,
         ApiScope::DirectoryRead,
         ApiScope::AccountsManage,
@@ -546,6 +549,7 @@ impl ApiScope {
         ApiScope::MeetingsManage,
         ApiScope::WebhooksManage,
         ApiScope::AuditRead,
+        ApiScope::Chat,
     ];
 
     /// The scope's name on the wire, e.g. `meetings_read`.
@@ -559,6 +563,7 @@ impl ApiScope {
             ApiScope::MeetingsManage => "meetings_manage",
             ApiScope::WebhooksManage => "webhooks_manage",
             ApiScope::AuditRead => "audit_read",
+            ApiScope::Chat => "chat",
         }
     }
 }

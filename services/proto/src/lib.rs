@@ -21,6 +21,7 @@ pub mod api;
 pub mod dial;
 pub mod discovery;
 pub mod env;
+pub mod group_chat;
 pub mod limits;
 pub mod media;
 pub mod recording;

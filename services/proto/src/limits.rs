@@ -81,6 +81,13 @@ pub const PROVISIONED_ITEMS: usize = 5000;
 /// than [`API_BODY_BYTES`]).
 pub const PROVISIONING_BODY_BYTES: usize = 4 * 1024 * 1024;
 
+/// Longest group chat name.
+pub const GROUP_CHAT_NAME_CHARS: usize = 64;
+/// Most members of one group chat.
+pub const GROUP_CHAT_MEMBERS: usize = 500;
+/// Most group chat messages one page holds.
+pub const GROUP_CHAT_PAGE: usize = 200;
+
 /// Most departments of one enterprise.
 pub const DEPARTMENTS: usize = 20_000;
 
@@ -133,6 +140,9 @@ pub const ALL: &[(&str, usize)] = &[
     ("external_id_chars", EXTERNAL_ID_CHARS),
     ("provisioned_items", PROVISIONED_ITEMS),
     ("provisioning_body_bytes", PROVISIONING_BODY_BYTES),
+    ("group_chat_name_chars", GROUP_CHAT_NAME_CHARS),
+    ("group_chat_members", GROUP_CHAT_MEMBERS),
+    ("group_chat_page", GROUP_CHAT_PAGE),
     ("departments", DEPARTMENTS),
     ("directory_devices", DIRECTORY_DEVICES),
     ("frequent_contacts", FREQUENT_CONTACTS),

@@ -855,6 +855,12 @@ pub enum ServerMessage {
         /// Join key: with it the invitee needs no password.
         link_key: String,
     },
+    /// On a listening socket: a new message in one of the account's group
+    /// chats (its own included, sent from another device).
+    GroupChatMessage {
+        /// The message.
+        message: crate::group_chat::GroupChatMessage,
+    },
     /// The call stopped ringing (answered on another device, or the meeting ended).
     CallEnded {
         /// The call.

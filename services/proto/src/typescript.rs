@@ -6,7 +6,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, limits, schedule, signaling, turn};
+use crate::{api, group_chat, limits, schedule, signaling, turn};
 
 /// The complete TypeScript module: every wire type plus the protocol constants.
 pub fn definitions() -> String {
@@ -31,6 +31,12 @@ pub fn definitions() -> String {
         api::ProvisioningResult::decl(),
         api::ApprovalRequest::decl(),
         api::RoleRequest::decl(),
+        group_chat::CreateGroupChatRequest::decl(),
+        group_chat::GroupChat::decl(),
+        group_chat::GroupChatMessage::decl(),
+        group_chat::ChatMeeting::decl(),
+        group_chat::PostGroupChatMessage::decl(),
+        group_chat::MarkChatRead::decl(),
         api::CloudRoomStreaming::decl(),
         api::StreamingPermission::decl(),
         api::CloudRoomMembersRequest::decl(),

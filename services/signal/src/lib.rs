@@ -10,7 +10,7 @@
 //!   PostgreSQL): [`accounts`], [`api_keys`] and [`auth`] (who a token is),
 //!   [`meetings`] and [`lifecycle`] (what a status change does),
 //!   [`schedule`] timed by [`recurrence`] with the text of [`invitation`],
-//!   [`assistant`] (cloud rooms, templates, locations), [`licence`],
+//!   [`assistant`] (cloud rooms, templates, locations), [`group_chats`], [`licence`],
 //!   [`tenants`] (what the operator declares), [`recordings`] ("My videos"),
 //!   [`audit`] (the administrators' actions);
 //! - [`discovery_file`]: the discovery document a Gateway publishes, served
@@ -36,6 +36,7 @@ pub mod departments;
 pub mod discovery_file;
 pub mod error;
 pub mod event_stream;
+pub mod group_chats;
 pub mod invitation;
 pub mod licence;
 pub mod lifecycle;
@@ -172,6 +173,9 @@ pub struct App {
     pub placement: Option<Arc<PlacedMedia>>,
     /// The discovery document of [`SignalConfig::discovery_file`].
     pub discovery_file: DiscoveryFile,
+    /// This process, as the records it writes for the other replicas name
+    /// it (group chat messages it took).
+    pub instance: String,
 }
 
 impl App {
@@ -237,6 +241,7 @@ impl App {
         let metrics = Metrics::register(&registry)
             .map_err(|e| Error::Internal(format!("metrics registration failed: {e}")))?;
         let rooms = Rooms::new(media, store.clone(), metrics.clone());
+        let instance = uuid::Uuid::new_v4().to_string();
         if let Some(turn) = &config.turn {
             rooms.set_turn(turn.clone());
         }
@@ -264,6 +269,13 @@ impl App {
                 replica.lease_ttl,
             )));
             live::room::renew_leases(&rooms);
+            // Group chat messages taken by the other replicas reach this
+            // one's sockets.
+            live::group_chat_push::spawn_relay(
+                store.clone(),
+                Arc::downgrade(&rooms),
+                instance.clone(),
+            );
             if let Some(placed) = &placement {
                 crate::placement::shared::spawn_sync(store.clone(), placed.nodes());
             }
@@ -286,6 +298,7 @@ impl App {
             metrics,
             registry,
             placement,
+            instance,
         });
         // Invitees' phones ring when their scheduled meetings start.
         live::ringing::spawn(&app);

@@ -507,6 +507,43 @@ async fn an_invitation_rings_the_invitee_on_another_replica() {
     bob.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_chat_reaches_a_member_listening_on_another_replica() {
+    let cluster = cluster().await;
+    let alice = account(&cluster.a.url, "alice@example.com", "Alice").await;
+    let bob = account(&cluster.b.url, "bob@example.com", "Bob").await;
+    let bob_id = bob.me().await.unwrap().id;
+    let mut bob_phone = listening(&cluster.b.url, bob.token().unwrap()).await;
+    let chat = alice.create_chat("Launch", &[bob_id]).await.unwrap();
+
+    // Taken by a, pushed by b (which reads what the others took).
+    let sent = alice.send_chat_message(&chat.id, "Ready?").await.unwrap();
+    let got = bob_phone
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::GroupChatMessage { message } => Some(message.clone()),
+            _ => None,
+        })
+        .await
+        .expect("the message reaches Bob's socket on the other replica");
+    assert_eq!(got, sent);
+    // A meeting started from the chat on a rings Bob on b.
+    let meeting = alice.start_chat_meeting(&chat.id).await.unwrap();
+    let (_, link_key) = incoming_call(&mut bob_phone).await;
+    assert!(meeting.join_url.contains(&link_key));
+    // Pushed once: the next message is the next one.
+    let again = alice.send_chat_message(&chat.id, "Joining").await.unwrap();
+    let next = bob_phone
+        .recv_until(WAIT, |m| match m {
+            ServerMessage::GroupChatMessage { message } if message.meeting.is_none() => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(next, again);
+}
+
 /// Two replicas with no fixed SFU (rooms go only to nodes that registered)
 /// and one node, `sfu-0`, whose reports all reach `a`, as a Service might
 /// send them: `b` knows it only through the database.

@@ -11,6 +11,7 @@ mod breakout;
 mod console;
 mod control;
 mod dial_out;
+mod group_chats;
 mod interpretation;
 mod media;
 mod openapi;

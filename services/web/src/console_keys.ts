@@ -18,6 +18,7 @@ const SCOPES: Record<ApiScope, StringKey> = {
   meetings_manage: "scope.meetings_manage",
   webhooks_manage: "scope.webhooks_manage",
   audit_read: "scope.audit_read",
+  chat: "scope.chat",
 };
 const COLUMNS: readonly StringKey[] = ["common.name", "keys.scopes", "keys.colCreated", "keys.colLastUsed", "common.actions"];
 /** A key's name: 1 to 64 characters. */

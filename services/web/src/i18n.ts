@@ -171,6 +171,7 @@ export const STRINGS = {
   "scope.meetings_manage": { en: "Create and change meetings", zh: "创建和修改会议" },
   "scope.webhooks_manage": { en: "Manage webhooks", zh: "管理 Webhook" },
   "scope.audit_read": { en: "Read the audit log and licence use", zh: "读取操作日志和许可使用" },
+  "scope.chat": { en: "Group chats of the key's account", zh: "以该账号使用群聊" },
 
   // Audit log
   "audit.colTime": { en: "Time", zh: "时间" },

@@ -27,6 +27,9 @@ export function renderMeetingsPage(root: HTMLElement, handlers: MeetingsPageHand
   const session = localProfile.session();
   const home = h("button", { class: "link-button", type: "button", onclick: () => handlers.onHome() }, "Home 首页");
   const header = h("header", { class: "landing-header" }, h("div", { class: "brand" }, h("span", { class: "logo" }, "云"), "Yunhui 云会"), home);
+  if (session?.account.role === "tenant_admin") {
+    header.append(h("a", { class: "link-button", href: "/console", testid: "console-link" }, "Console 管理后台"));
+  }
   if (!session) {
     show(
       root,

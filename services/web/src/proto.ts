@@ -39,6 +39,9 @@ export const LIMITS = {
   external_id_chars: 128,
   provisioned_items: 5000,
   provisioning_body_bytes: 4194304,
+  group_chat_name_chars: 64,
+  group_chat_members: 500,
+  group_chat_page: 200,
   departments: 20000,
   directory_devices: 1000,
   frequent_contacts: 200,
@@ -320,6 +323,100 @@ export type RoleRequest = {
  */
 role: AccountRole, };
 
+export type CreateGroupChatRequest = { 
+/**
+ * Its name, 1 to 64 characters.
+ */
+name: string, 
+/**
+ * Account ids of colleagues (the caller is a member anyway), at most 500.
+ */
+members: Array<string>, };
+
+export type GroupChat = { 
+/**
+ * Chat id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * The account that made it.
+ */
+created_by: string, 
+/**
+ * Everyone in it, the caller included, by name.
+ */
+members: Array<Invitee>, 
+/**
+ * Messages of others the caller has not read.
+ */
+unread: number, 
+/**
+ * The latest message, if any.
+ */
+last_message: GroupChatMessage | null, };
+
+export type GroupChatMessage = { 
+/**
+ * Message id. Ids sort as the messages were sent: pass the last one of
+ * a page as `before` for the page after it, and the newest read as
+ * `up_to` to mark the chat read.
+ */
+id: string, 
+/**
+ * The chat.
+ */
+chat_id: string, 
+/**
+ * Who sent it.
+ */
+sender_account_id: string, 
+/**
+ * Their name when they sent it.
+ */
+sender_name: string, 
+/**
+ * The text (empty for a meeting's start).
+ */
+text: string, 
+/**
+ * The meeting started from the chat, when the message announces one.
+ */
+meeting: ChatMeeting | null, 
+/**
+ * When, seconds since the Unix epoch.
+ */
+sent_at: number, };
+
+export type ChatMeeting = { 
+/**
+ * Meeting number.
+ */
+number: string, 
+/**
+ * Its topic (the chat's name).
+ */
+topic: string, 
+/**
+ * Join key.
+ */
+link_key: string, };
+
+export type PostGroupChatMessage = { 
+/**
+ * 1 to 2000 characters.
+ */
+text: string, };
+
+export type MarkChatRead = { 
+/**
+ * A message of the chat.
+ */
+up_to: string, };
+
 export type CloudRoomStreaming = { 
 /**
  * The room's meeting id.
@@ -455,7 +552,7 @@ target_id: string,
  */
 detail: string, };
 
-export type ApiScope = "profile" | "directory_read" | "accounts_manage" | "api_keys_manage" | "meetings_read" | "meetings_manage" | "webhooks_manage" | "audit_read";
+export type ApiScope = "profile" | "directory_read" | "accounts_manage" | "api_keys_manage" | "meetings_read" | "meetings_manage" | "webhooks_manage" | "audit_read" | "chat";
 
 export type CreateApiKeyRequest = { 
 /**
@@ -1549,7 +1646,11 @@ inviter: string,
 /**
  * Join key: with it the invitee needs no password.
  */
-link_key: string, } | { "type": "call_ended", 
+link_key: string, } | { "type": "group_chat_message", 
+/**
+ * The message.
+ */
+message: GroupChatMessage, } | { "type": "call_ended", 
 /**
  * The call.
  */

@@ -12,11 +12,12 @@ export const MEETING_PASSWORD = "2468";
 /**
  * Runs `body(env)` with cleanup registered on the node:test context.
  * `options` (MeetingOptions fields) go into the created meeting; `serverHost`
- * makes the server listen on (and advertise) that address instead of loopback.
+ * makes the server listen on (and advertise) that address instead of loopback;
+ * `companyDomains` are the enterprise's e-mail domains (`yunhui up --company-domain`).
  * @param {import("node:test").TestContext} t
  * @param {(env: MeetingEnv) => Promise<void>} body
  */
-export async function withMeetingEnv(t, body, { createMeeting = true, options, serverHost } = {}) {
+export async function withMeetingEnv(t, body, { createMeeting = true, options, serverHost, companyDomains } = {}) {
   const participants = [];
   let server;
   t.after(async () => {
@@ -24,7 +25,7 @@ export async function withMeetingEnv(t, body, { createMeeting = true, options, s
     await server?.stop();
   });
   try {
-    server = await startServer(serverHost ? { host: serverHost } : {});
+    server = await startServer({ ...(serverHost ? { host: serverHost } : {}), companyDomains });
     const host = await server.createAccount(HOST);
     const meeting = createMeeting
       ? await server.api(

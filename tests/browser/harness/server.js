@@ -81,10 +81,12 @@ function requireBinary() {
 
 /**
  * A running `yunhui up`, on loopback or on `host` (an address of this machine,
- * which it also advertises for media). `stop()` is safe to call more than once.
+ * which it also advertises for media), with the enterprise's e-mail
+ * `companyDomains` (registrations from them wait for approval). `stop()` is
+ * safe to call more than once.
  * @returns {Promise<YunhuiServer>}
  */
-export async function startServer({ host = "127.0.0.1" } = {}) {
+export async function startServer({ host = "127.0.0.1", companyDomains = [] } = {}) {
   const bin = requireBinary();
   const dataDir = await mkdtemp(join(tmpdir(), "yunhui-e2e-"));
   const port = await freeTcpPort();
@@ -99,6 +101,7 @@ export async function startServer({ host = "127.0.0.1" } = {}) {
   const args = [
     "up", "--data-dir", dataDir, "--listen", listen, "--media-port", String(mediaPort), "--sip-port", String(sipPort),
     "--turn-port", String(turnPort), "--turn-tls-port", String(turnTlsPort), "--web-dir", webDir,
+    ...companyDomains.flatMap((domain) => ["--company-domain", domain]),
   ];
   const server = new YunhuiServer(() => spawnYunhui(bin, args), `http://${listen}`, dataDir);
   server.ports = { http: port, media: mediaPort, sip: sipPort, turn: turnPort, turnTls: turnTlsPort };

@@ -9,34 +9,14 @@
 // runs and none once they left, and keeps the peak with its time.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { HOST, withMeetingEnv } from "../harness/meeting_env.js";
-
-const run = promisify(execFile);
 
 const COMPANY_DOMAIN = "acme.example";
 const BOB = { email: `bob@${COMPANY_DOMAIN}`, password: "bob-password-1", display_name: "Bob Bai 白博" };
 const RESEARCH = "Research 研发部";
 const AUDIO_LAB = "Audio lab 音频组";
 const DEVICE = { name: "Boardroom 3F 三楼会议室", address: "sip:boardroom@10.0.0.5", location: "3F east" };
-
-/**
- * `yunhui up` has one tenant and no internal API to make a company tenant
- * with: give that tenant an e-mail domain in its database (what
- * `PUT /internal/v1/tenants/{id}` sets), so that registrations from the
- * domain wait for an administrator's approval, as a company's do.
- */
-async function addCompanyDomain(server, domain) {
-  const db = join(server.dataDir, "yunhui.db");
-  try {
-    await run("sqlite3", ["-cmd", ".timeout 5000", db, `UPDATE tenants SET domains = '["${domain}"]' WHERE id = 'default'`]);
-  } catch (error) {
-    throw new Error(`sqlite3 (Debian package sqlite3) could not set the tenant's domain: ${error.message}`);
-  }
-}
 
 /** The REST status and error code of a refused request. */
 async function refusal(server, method, path, body, token) {
@@ -60,7 +40,6 @@ test("an administrator approves, builds departments, adds a device, sets a room'
       const hanaId = host.session.account.id;
 
       // A registration from the company's domain waits and cannot sign in yet.
-      await addCompanyDomain(server, COMPANY_DOMAIN);
       const bob = await server.api("POST", "/api/v1/accounts", BOB);
       assert.equal(bob.status, "pending", "a registration from the company's domain waits");
       const pending = await refusal(server, "POST", "/api/v1/sessions", { login: BOB.email, password: BOB.password });
@@ -73,8 +52,11 @@ test("an administrator approves, builds departments, adds a device, sets a room'
       await browser.testid("console-signed-out").waitFor({ timeout: 10_000 });
       assert.match(await browser.testid("console-signed-out").innerText(), /Sign in first/);
 
+      // Signed in, an administrator finds the console from "My meetings".
       await browser.signIn(server.url, admin);
-      await page.goto(`${server.url}/console`);
+      await page.goto(`${server.url}/meetings`);
+      await browser.testid("console-link").click();
+      await page.waitForURL(`${server.url}/console`);
 
       // Accounts: approve Bob; he is active and signs in.
       await browser.testid(`pending-${bob.id}`).waitFor({ timeout: 10_000 });
@@ -211,6 +193,9 @@ test("an administrator approves, builds departments, adds a device, sets a room'
       // A member is told the console is for administrators, with a way home.
       const hana = await launch("Hana");
       await hana.signIn(server.url, HOST);
+      await hana.page.goto(`${server.url}/meetings`);
+      await hana.testid("meetings-page").waitFor();
+      assert.equal(await hana.testid("console-link").count(), 0, "members get no console link");
       await hana.page.goto(`${server.url}/console`);
       const refused = hana.testid("console-admins-only");
       await refused.waitFor({ timeout: 10_000 });
@@ -219,7 +204,8 @@ test("an administrator approves, builds departments, adds a device, sets a room'
       await hana.testid("console-admins-only-home").click();
       await hana.testid("join-page").waitFor();
     },
-    { createMeeting: false },
+    // Registrations from the company's domain wait for approval.
+    { createMeeting: false, companyDomains: [COMPANY_DOMAIN] },
   );
 });
 

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod administration;
 pub mod assistant;
+pub mod chats;
 pub mod extract;
 pub mod internal;
 pub mod meetings;
@@ -82,6 +83,7 @@ pub fn api() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
         .merge(recordings::routes())
         .merge(schedule::routes())
         .merge(assistant::routes())
+        .merge(chats::routes())
         .split_for_parts();
     doc.paths.paths = std::mem::take(&mut doc.paths.paths)
         .into_iter()

@@ -25,6 +25,7 @@ pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
         p if p.starts_with("/admin/api-keys") => ApiScope::ApiKeysManage,
         p if p.starts_with("/admin/webhooks") => ApiScope::WebhooksManage,
         "/admin/audit-log" | "/admin/licence" => ApiScope::AuditRead,
+        p if p == "/chats" || p.starts_with("/chats/") => ApiScope::Chat,
         p if [
             "/meetings",
             "/schedules",

@@ -5,6 +5,9 @@
 //! - [`presence`], [`ringing`]: the sockets of each signed-in account, and the
 //!   invitations that ring them;
 //! - [`chat`]: a meeting's chat, kept for late joiners;
+//! - [`group_chat_push`]: group chat messages (the records are
+//!   `crate::group_chats`) pushed to the members' listening sockets, and the
+//!   members rung for a meeting started from a chat;
 //! - [`throttle`]: slowing down wrong meeting passwords;
 //! - [`turn_credentials`]: the TURN server and credentials each participant is
 //!   handed on join;
@@ -17,6 +20,7 @@
 //! domain modules at the crate root; nothing there depends on `live`.
 
 pub mod chat;
+pub mod group_chat_push;
 pub mod outbox;
 pub mod ownership;
 pub mod presence;

@@ -209,6 +209,18 @@ impl Presence {
         rang
     }
 
+    /// Sends `message` to every socket of `account_id` on this replica;
+    /// how many took it.
+    pub fn tell_account(&self, account_id: &str, message: &ServerMessage) -> usize {
+        self.listeners
+            .lock()
+            .get(account_id)
+            .into_iter()
+            .flatten()
+            .filter(|l| l.outbox.send(Outbound::Message(message.clone())).is_ok())
+            .count()
+    }
+
     /// Rings a call another replica placed on this replica's sockets of the
     /// invited account, unless it rings here already; whether it rang now.
     pub fn ring_from_elsewhere(&self, placed: &Placed) -> bool {
