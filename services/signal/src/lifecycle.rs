@@ -21,6 +21,14 @@ use crate::{assistant, meetings, schedule, webhooks};
 pub async fn set_status(store: &Store, meeting_id: &str, status: MeetingStatus) -> Result<()> {
     let stamp = now();
     let mut tx = store.pool().begin().await?;
+    // The meeting's row is taken before it is read: two changes of one
+    // meeting (two replicas) take turns instead of both reading the old
+    // status, and on SQLite the write lock is waited for here rather than
+    // refused when a read of an older snapshot tries to write.
+    sqlx::query("UPDATE meetings SET status = status WHERE id = $1")
+        .bind(meeting_id)
+        .execute(&mut *tx)
+        .await?;
     let before = sqlx::query("SELECT tenant_id, number, topic, status FROM meetings WHERE id = $1")
         .bind(meeting_id)
         .fetch_optional(&mut *tx)
