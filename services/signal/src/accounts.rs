@@ -405,6 +405,15 @@ pub async fn account(store: &Store, caller: &Caller) -> Result<Account> {
         .ok_or(Error::InvalidToken)
 }
 
+/// An account as a list of invitees or members shows it, from a row with
+/// its `id` and `display_name`.
+pub fn invitee_from_row(row: &sqlx::any::AnyRow) -> Result<yunhui_proto::api::Invitee> {
+    Ok(yunhui_proto::api::Invitee {
+        account_id: row.try_get("id")?,
+        display_name: row.try_get("display_name")?,
+    })
+}
+
 /// An account of `tenant_id`, if there is one with that id.
 pub async fn account_in_tenant(
     store: &Store,

@@ -55,15 +55,7 @@ pub(crate) async fn room_members(conn: &mut AnyConnection, id: &str) -> Result<V
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Invitee {
-                account_id: r.try_get("id")?,
-                display_name: r.try_get("display_name")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Error::from)
+    rows.iter().map(crate::accounts::invitee_from_row).collect()
 }
 
 /// The room `id` with its members, if the caller owns it or is a member.

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use sqlx::{AnyConnection, Row};
-use yunhui_proto::api::{CreateMeetingRequest, Invitee};
+use yunhui_proto::api::CreateMeetingRequest;
 use yunhui_proto::group_chat::{ChatMeeting, CreateGroupChatRequest, GroupChat, GroupChatMessage};
 use yunhui_proto::limits;
 
@@ -408,12 +408,7 @@ async fn load(conn: &mut AnyConnection, caller: &Caller, id: &str) -> Result<Gro
     .fetch_all(&mut *conn)
     .await?
     .iter()
-    .map(|r| {
-        Ok(Invitee {
-            account_id: r.try_get("id")?,
-            display_name: r.try_get("display_name")?,
-        })
-    })
+    .map(crate::accounts::invitee_from_row)
     .collect::<Result<Vec<_>>>()?;
     let last_message = sqlx::query(&format!(
         "{MESSAGE} WHERE chat_id = $1 ORDER BY id DESC LIMIT 1"

@@ -326,13 +326,8 @@ pub(crate) async fn load(
     .fetch_all(&mut *conn)
     .await?
     .iter()
-    .map(|r| {
-        Ok(Invitee {
-            account_id: r.try_get("id")?,
-            display_name: r.try_get("display_name")?,
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    .map(crate::accounts::invitee_from_row)
+    .collect::<Result<Vec<_>>>()?;
     let exceptions = load_exceptions(conn, id).await?;
     Ok(Some(StoredSchedule {
         meeting,

@@ -309,15 +309,8 @@ async fn an_administrator_sets_a_cloud_rooms_members(db: Db) {
     let server = start(db).await;
     let admin = enterprise(&server, "acme", json!({})).await;
     let globex = enterprise(&server, "globex", json!({})).await;
-    let mut ids = Vec::new();
-    for email in ["alice@acme.example", "bob@acme.example"] {
-        let id = register(&server, "acme", email).await;
-        admin.decide_registration(&id, true).await.unwrap();
-        ids.push(id);
-    }
-    let (alice_id, bob_id) = (ids[0].clone(), ids[1].clone());
-    let alice = signed_in(&server, "alice@acme.example").await;
-    let bob = signed_in(&server, "bob@acme.example").await;
+    let (alice, alice_id) = server.colleague(&admin, "acme", "alice@acme.example").await;
+    let (bob, bob_id) = server.colleague(&admin, "acme", "bob@acme.example").await;
     let room = alice
         .create_cloud_room(&CloudRoomRequest {
             name: Some("Alice's room".into()),

@@ -9,40 +9,16 @@ use reqwest::StatusCode;
 use serde_json::json;
 use yunhui_client::api::ApiClient;
 use yunhui_client::signaling::SignalingClient;
-use yunhui_proto::api::{ApiScope, RegisterRequest};
+use yunhui_proto::api::ApiScope;
 use yunhui_proto::group_chat::GroupChatMessage;
 use yunhui_proto::signaling::ServerMessage;
 use yunhui_signal::SignalConfig;
 
 use crate::support;
 use support::session::{MEDIA_WAIT, incoming_call, listening};
-use support::{Db, PASSWORD, refusal};
+use support::{Db, refusal};
 
 const KEY: &str = "group-chat-test-key";
-
-/// A colleague of `admin`'s enterprise: registered, approved, signed in;
-/// with its account id.
-async fn colleague(
-    server: &support::Server,
-    admin: &ApiClient,
-    email: &str,
-) -> (ApiClient, String) {
-    let account = server
-        .api()
-        .register(&RegisterRequest {
-            email: Some(email.into()),
-            phone: None,
-            password: PASSWORD.into(),
-            display_name: email.split('@').next().unwrap().into(),
-            tenant_id: Some("acme".into()),
-        })
-        .await
-        .unwrap();
-    admin.decide_registration(&account.id, true).await.unwrap();
-    let mut api = server.api();
-    api.login(email, PASSWORD).await.unwrap();
-    (api, account.id)
-}
 
 /// The next group chat message pushed to `socket`.
 async fn pushed(socket: &mut SignalingClient) -> GroupChatMessage {
@@ -82,8 +58,8 @@ async fn colleagues_chat_with_history_unread_counts_and_a_meeting(db: Db) {
         .unwrap();
     assert!(put.status().is_success());
     let alice = server.signed_in_tenant("acme", "alice@acme.example").await;
-    let (bob, bob_id) = colleague(&server, &alice, "bob@acme.example").await;
-    let (carol, carol_id) = colleague(&server, &alice, "carol@acme.example").await;
+    let (bob, bob_id) = server.colleague(&alice, "acme", "bob@acme.example").await;
+    let (carol, carol_id) = server.colleague(&alice, "acme", "carol@acme.example").await;
     let dave = server
         .signed_in_tenant("globex", "dave@globex.example")
         .await;

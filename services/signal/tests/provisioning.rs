@@ -13,7 +13,6 @@ use serde_json::json;
 use yunhui_client::api::ApiClient;
 use yunhui_proto::api::{
     Department, ProvisionedDepartment, ProvisionedUser, ProvisioningCounts, ProvisioningRequest,
-    RegisterRequest,
 };
 use yunhui_signal::SignalConfig;
 
@@ -90,31 +89,7 @@ async fn acme(server: &support::Server) -> ApiClient {
 
 /// A member of ACME: registered with its domain, approved by `admin`, signed in.
 async fn member(server: &support::Server, admin: &ApiClient, email: &str) -> ApiClient {
-    let account = server
-        .api()
-        .register(&RegisterRequest {
-            email: Some(email.into()),
-            phone: None,
-            password: PASSWORD.into(),
-            display_name: email.split('@').next().unwrap().into(),
-            tenant_id: Some("acme".into()),
-        })
-        .await
-        .unwrap();
-    let approved = reqwest::Client::new()
-        .post(format!(
-            "{}/api/v1/admin/accounts/{}/approval",
-            server.base_url, account.id
-        ))
-        .bearer_auth(admin.token().unwrap())
-        .json(&json!({"approve": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), StatusCode::OK);
-    let mut api = server.api();
-    api.login(email, PASSWORD).await.unwrap();
-    api
+    server.colleague(admin, "acme", email).await.0
 }
 
 async fn a_directory_is_applied_by_external_id_and_again_changes_nothing(db: Db) {

@@ -216,6 +216,35 @@ impl Server {
         api
     }
 
+    /// A colleague in company `tenant` (whose domains include `email`'s):
+    /// registered, approved by the tenant administrator `admin`, signed in;
+    /// with its account id.
+    pub async fn colleague(
+        &self,
+        admin: &ApiClient,
+        tenant: &str,
+        email: &str,
+    ) -> (ApiClient, String) {
+        let account = self
+            .api()
+            .register(&RegisterRequest {
+                email: Some(email.into()),
+                phone: None,
+                password: PASSWORD.into(),
+                display_name: email.split('@').next().unwrap_or("user").into(),
+                tenant_id: Some(tenant.into()),
+            })
+            .await
+            .expect("register in the company");
+        admin
+            .decide_registration(&account.id, true)
+            .await
+            .expect("approve the registration");
+        let mut api = self.api();
+        api.login(email, PASSWORD).await.expect("login");
+        (api, account.id)
+    }
+
     /// The value of a metric line `name` in `/metrics`.
     pub async fn metric(&self, name: &str) -> f64 {
         let text = reqwest::get(format!("{}/metrics", self.base_url))
