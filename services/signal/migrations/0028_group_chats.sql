@@ -35,3 +35,5 @@ CREATE TABLE group_chat_messages (
     sent_at BIGINT NOT NULL
 );
 CREATE INDEX group_chat_messages_by_chat ON group_chat_messages (chat_id, id);
+-- What the other replicas read every second: the last few seconds' messages.
+CREATE INDEX group_chat_messages_by_time ON group_chat_messages (sent_at);
