@@ -8,9 +8,9 @@ use yunhui_proto::api::{
     ApprovalRequest, AuditEntry, CloudRoomMembersRequest, CloudRoomStreaming, CreateApiKeyRequest,
     CreateMeetingRequest, CreateWebhookRequest, CreatedApiKey, CreatedWebhook, Department,
     DepartmentRequest, DirectoryDevice, DirectoryDeviceRequest, DirectoryEntry, LicenceUse,
-    LoginRequest, Meeting, MeetingPreview, ProvisioningRequest, ProvisioningResult, Recording,
-    RefreshRequest, RegisterRequest, RenameRecordingRequest, RoleRequest, Session, Webhook,
-    WebhookDelivery, WebhookEvent,
+    LoginRequest, MediaPolicy, MediaPolicyRequest, Meeting, MeetingPreview, ProvisioningRequest,
+    ProvisioningResult, Recording, RefreshRequest, RegisterRequest, RenameRecordingRequest,
+    RoleRequest, Session, Webhook, WebhookDelivery, WebhookEvent,
 };
 use yunhui_proto::discovery::Discovery;
 use yunhui_proto::group_chat::{
@@ -861,6 +861,23 @@ impl ApiClient {
             }),
         )
         .await
+    }
+
+    /// Tenant administrators: whether hosts may record and stream live,
+    /// and how long recordings are kept.
+    pub async fn media_policy(&self) -> Result<MediaPolicy, ApiCallError> {
+        self.call(reqwest::Method::GET, "/admin/media-policy", None::<&()>)
+            .await
+    }
+
+    /// Tenant administrators: sets the recording and streaming switches and
+    /// the retention, within the licence.
+    pub async fn set_media_policy(
+        &self,
+        policy: &MediaPolicyRequest,
+    ) -> Result<MediaPolicy, ApiCallError> {
+        self.call(reqwest::Method::PUT, "/admin/media-policy", Some(policy))
+            .await
     }
 
     /// Tenant administrators: the licence and its use now and at its peak.

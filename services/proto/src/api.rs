@@ -349,6 +349,45 @@ pub struct AccountStatusRequest {
     pub disabled: bool,
 }
 
+/// `GET /api/v1/admin/media-policy`: whether the enterprise's members may
+/// record meetings in the cloud and stream them live, and how long
+/// recordings are kept. The licence (the Tenant resource) decides what may
+/// be switched on and the longest retention; the administrator chooses
+/// within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct MediaPolicy {
+    /// The licence includes cloud recording.
+    pub recording_licensed: bool,
+    /// Hosts may record: licensed and switched on by the administrator.
+    pub recording: bool,
+    /// The licence includes live streaming.
+    pub streaming_licensed: bool,
+    /// Hosts may stream live: licensed and switched on by the administrator.
+    pub streaming: bool,
+    /// The longest the licence keeps recordings, days (`null`: no limit).
+    pub max_retention_days: Option<u32>,
+    /// The administrator's retention, days (`null`: the licence's).
+    pub retention_days: Option<u32>,
+    /// Days a new recording is kept (`null`: until deleted).
+    pub effective_retention_days: Option<u32>,
+}
+
+/// `PUT /api/v1/admin/media-policy`. A switch cannot be on when the licence
+/// does not include it; the retention is 1 to the licence's longest (or
+/// to 3650 days when the licence sets none). A new retention applies to
+/// recordings made from then on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
+pub struct MediaPolicyRequest {
+    /// Hosts may record.
+    pub recording: bool,
+    /// Hosts may stream live.
+    pub streaming: bool,
+    /// Days recordings are kept (`null`: the licence's).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
+    pub retention_days: Option<u32>,
+}
+
 /// What the tenant's licence allows (`GET /api/v1/admin/licence`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -449,6 +488,10 @@ pub enum AuditAction {
     /// A cloud room allowed or forbidden to stream live.
     #[serde(rename = "cloud_room.streaming_changed")]
     CloudRoomStreamingChanged,
+    /// The enterprise's recording and live-streaming switches or retention
+    /// changed.
+    #[serde(rename = "media_policy.changed")]
+    MediaPolicyChanged,
 }
 
 impl AuditAction {
@@ -472,6 +515,7 @@ impl AuditAction {
             AuditAction::WebhookDeleted => "webhook.deleted",
             AuditAction::CloudRoomMembersChanged => "cloud_room.members_changed",
             AuditAction::CloudRoomStreamingChanged => "cloud_room.streaming_changed",
+            AuditAction::MediaPolicyChanged => "media_policy.changed",
         }
     }
 }

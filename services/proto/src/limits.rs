@@ -88,6 +88,10 @@ pub const GROUP_CHAT_MEMBERS: usize = 500;
 /// Most group chat messages one page holds.
 pub const GROUP_CHAT_PAGE: usize = 200;
 
+/// Longest recording retention an administrator may set when the licence
+/// sets none, days (ten years).
+pub const RETENTION_DAYS: usize = 3650;
+
 /// Most departments of one enterprise.
 pub const DEPARTMENTS: usize = 20_000;
 
@@ -143,6 +147,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("group_chat_name_chars", GROUP_CHAT_NAME_CHARS),
     ("group_chat_members", GROUP_CHAT_MEMBERS),
     ("group_chat_page", GROUP_CHAT_PAGE),
+    ("retention_days", RETENTION_DAYS),
     ("departments", DEPARTMENTS),
     ("directory_devices", DIRECTORY_DEVICES),
     ("frequent_contacts", FREQUENT_CONTACTS),

@@ -44,6 +44,8 @@ pub fn definitions() -> String {
         api::AccountStatusRequest::decl(),
         api::LicenceTerms::decl(),
         api::LicenceUse::decl(),
+        api::MediaPolicy::decl(),
+        api::MediaPolicyRequest::decl(),
         api::AuditAction::decl(),
         api::AuditEntry::decl(),
         api::ApiScope::decl(),

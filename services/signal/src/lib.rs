@@ -42,6 +42,7 @@ pub mod licence;
 pub mod lifecycle;
 pub mod live;
 pub mod live_streaming;
+pub mod media_policy;
 pub mod meeting_devices;
 pub mod meetings;
 pub mod metrics;

@@ -46,20 +46,22 @@ pub struct NewFile<'a> {
     pub location: Option<&'a str>,
 }
 
-/// Whether the tenant's feature switches allow cloud recording.
+/// Whether the tenant's hosts may record in the cloud: licensed, and not
+/// switched off by its administrator ([`crate::media_policy`]).
 pub async fn tenant_may_record(store: &Store, tenant_id: &str) -> Result<bool> {
-    tenant_feature(store, tenant_id, "recording").await
-}
-
-/// Whether the tenant's feature switches allow live streaming.
-pub async fn tenant_may_stream(store: &Store, tenant_id: &str) -> Result<bool> {
-    tenant_feature(store, tenant_id, "streaming").await
-}
-
-/// Whether the tenant's feature switch `feature` is on.
-async fn tenant_feature(store: &Store, tenant_id: &str, feature: &str) -> Result<bool> {
     let mut conn = store.pool().acquire().await?;
-    crate::tenants::feature_on(&mut conn, tenant_id, feature).await
+    Ok(crate::media_policy::of_tenant(&mut conn, tenant_id)
+        .await?
+        .recording)
+}
+
+/// Whether the tenant's hosts may stream live: licensed, and not switched
+/// off by its administrator.
+pub async fn tenant_may_stream(store: &Store, tenant_id: &str) -> Result<bool> {
+    let mut conn = store.pool().acquire().await?;
+    Ok(crate::media_policy::of_tenant(&mut conn, tenant_id)
+        .await?
+        .streaming)
 }
 
 /// Keeps a file the recorder opened (once: a repeated report changes nothing).
@@ -70,15 +72,14 @@ pub async fn file_started(store: &Store, file: NewFile<'_>) -> Result<()> {
             file.file
         )));
     }
-    let retention: i64 = sqlx::query("SELECT recording_retention_days FROM tenants WHERE id = $1")
-        .bind(file.tenant_id)
-        .fetch_optional(store.pool())
-        .await?
-        .map(|row| row.try_get("recording_retention_days"))
-        .transpose()?
-        .unwrap_or(0);
+    let retention = {
+        let mut conn = store.pool().acquire().await?;
+        crate::media_policy::of_tenant(&mut conn, file.tenant_id)
+            .await?
+            .effective_retention_days
+    };
     let started = now();
-    let expires_at = (retention > 0).then(|| started + retention * 24 * 3600);
+    let expires_at = retention.map(|days| started + i64::from(days) * 24 * 3600);
     let key = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),

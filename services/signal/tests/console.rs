@@ -4,19 +4,22 @@
 //! departments kept in the console (created, renamed, moved but never under
 //! themselves, deleted only when empty; provisioned ones left to the
 //! enterprise's directory); a cloud room's members set by an administrator;
-//! the licence's use rising and falling with a meeting, its peak kept; and
-//! the audit log of all of it, newest first, in pages, naming the API key
-//! used, seen by its own tenant's administrators only.
+//! the licence's use rising and falling with a meeting, its peak kept; the
+//! recording and streaming policy chosen within the licence, kept when the
+//! operator syncs the tenant again, and obeyed by meetings; and the audit
+//! log of all of it, newest first, in pages, naming the API key used, seen
+//! by its own tenant's administrators only.
 
 use reqwest::StatusCode;
 use serde_json::json;
 use yunhui_client::api::ApiClient;
 use yunhui_proto::api::{
     AccountRole, AccountStatus, ApiScope, AuditAction, AuditEntry, DepartmentRequest,
-    DirectoryDeviceRequest, LicenceTerms, ProvisionedDepartment, ProvisioningRequest,
-    RegisterRequest,
+    DirectoryDeviceRequest, LicenceTerms, MediaPolicy, MediaPolicyRequest, ProvisionedDepartment,
+    ProvisioningRequest, RegisterRequest,
 };
 use yunhui_proto::schedule::CloudRoomRequest;
+use yunhui_proto::signaling::{ErrorCode, HostCommand};
 use yunhui_signal::SignalConfig;
 
 use crate::support;
@@ -43,17 +46,27 @@ async fn enterprise(
     tenant: &str,
     licence: serde_json::Value,
 ) -> ApiClient {
+    sync_tenant(server, tenant, json!({"licence": licence})).await;
+    server
+        .signed_in_tenant(tenant, &format!("admin@{tenant}.example"))
+        .await
+}
+
+/// Stores `tenant` as the operator does, with `fields` of the Tenant
+/// besides its name and domains.
+async fn sync_tenant(server: &support::Server, tenant: &str, fields: serde_json::Value) {
+    let mut body = json!({"displayName": tenant, "domains": [format!("{tenant}.example")]});
+    body.as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
     let put = reqwest::Client::new()
         .put(format!("{}/internal/v1/tenants/{tenant}", server.base_url))
         .bearer_auth(KEY)
-        .json(&json!({"displayName": tenant, "domains": [format!("{tenant}.example")], "licence": licence}))
+        .json(&body)
         .send()
         .await
         .unwrap();
     assert!(put.status().is_success(), "{}", put.status());
-    server
-        .signed_in_tenant(tenant, &format!("admin@{tenant}.example"))
-        .await
 }
 
 /// Registers `email` into `tenant`: pending until an administrator decides.
@@ -426,6 +439,134 @@ async fn licence_use_follows_the_meetings(db: Db) {
     assert_eq!(reader.licence_use().await.unwrap().peak_participants, 2);
 }
 
+async fn recording_and_streaming_are_chosen_within_the_licence(db: Db) {
+    let server = start(db).await;
+    let licensed = json!({
+        "licence": {},
+        "features": {"recording": true, "streaming": true},
+        "recordingRetentionDays": 30,
+    });
+    sync_tenant(&server, "acme", licensed.clone()).await;
+    let admin = server.signed_in_tenant("acme", "admin@acme.example").await;
+    let globex = enterprise(&server, "globex", json!({})).await;
+    assert_eq!(
+        admin.media_policy().await.unwrap(),
+        MediaPolicy {
+            recording_licensed: true,
+            recording: true,
+            streaming_licensed: true,
+            streaming: true,
+            max_retention_days: Some(30),
+            retention_days: None,
+            effective_retention_days: Some(30),
+        }
+    );
+    let policy = |recording, streaming, retention_days| MediaPolicyRequest {
+        recording,
+        streaming,
+        retention_days,
+    };
+
+    // Recording off, recordings kept a week.
+    let chosen = admin
+        .set_media_policy(&policy(false, true, Some(7)))
+        .await
+        .unwrap();
+    assert!(!chosen.recording && chosen.recording_licensed && chosen.streaming);
+    assert_eq!(
+        (chosen.retention_days, chosen.effective_retention_days),
+        (Some(7), Some(7))
+    );
+    let log = admin.audit_log(None, None).await.unwrap();
+    assert_eq!(log[0].action, AuditAction::MediaPolicyChanged);
+    assert_eq!(
+        log[0].detail,
+        "recording off, live streaming on, retention 7 days"
+    );
+    // The same again changes nothing, and writes nothing.
+    admin
+        .set_media_policy(&policy(false, true, Some(7)))
+        .await
+        .unwrap();
+    assert_eq!(admin.audit_log(None, None).await.unwrap().len(), log.len());
+    // The operator syncing the tenant again leaves the administrator's choice.
+    sync_tenant(&server, "acme", licensed).await;
+    assert_eq!(admin.media_policy().await.unwrap(), chosen);
+
+    // A host of the enterprise may not record now.
+    let meeting = admin.create_meeting(&Default::default()).await.unwrap();
+    let host = join(&server, &meeting, "Host", admin.token()).await;
+    let refused = support::recorder::host_command(&host, HostCommand::StartRecording).await;
+    let (code, message) = refused.expect("recording refused");
+    assert_eq!(code, ErrorCode::NotAllowed, "{message}");
+    assert!(message.contains("switched it off"), "{message}");
+
+    // Outside the licence, or not an administrator: refused, nothing changed.
+    for (who, request, status, text) in [
+        (
+            &admin,
+            policy(true, true, Some(31)),
+            StatusCode::BAD_REQUEST,
+            "1 to 30",
+        ),
+        (
+            &admin,
+            policy(true, true, Some(0)),
+            StatusCode::BAD_REQUEST,
+            "1 to 30",
+        ),
+        (
+            &globex,
+            policy(false, true, None),
+            StatusCode::BAD_REQUEST,
+            "live streaming",
+        ),
+        (
+            &globex,
+            policy(true, false, None),
+            StatusCode::BAD_REQUEST,
+            "cloud recording",
+        ),
+    ] {
+        let (got, _, message) = refusal(who.set_media_policy(&request).await);
+        assert_eq!(got, status, "{message}");
+        assert!(message.contains(text), "{message}");
+    }
+    let (colleague, _) = server.colleague(&admin, "acme", "carol@acme.example").await;
+    let (got, code, _) = refusal(colleague.set_media_policy(&policy(true, true, None)).await);
+    assert_eq!(
+        (got, code.as_str()),
+        (StatusCode::FORBIDDEN, "not_tenant_admin")
+    );
+    assert_eq!(admin.media_policy().await.unwrap(), chosen);
+    assert!(!globex.media_policy().await.unwrap().recording_licensed);
+
+    // A key that reads meetings reads the policy; changing it needs meetings_manage.
+    let (_, reader) = api_key(&server, &admin, &[ApiScope::MeetingsRead]).await;
+    assert_eq!(reader.media_policy().await.unwrap(), chosen);
+    let (got, code, _) = refusal(reader.set_media_policy(&policy(true, true, None)).await);
+    assert_eq!(
+        (got, code.as_str()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+
+    // Back on: the host's start is no longer refused by the policy (this
+    // deployment runs no recorder, which is the refusal now).
+    let back = admin
+        .set_media_policy(&policy(true, true, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (back.recording, back.effective_retention_days),
+        (true, Some(30))
+    );
+    let (code, message) = support::recorder::host_command(&host, HostCommand::StartRecording)
+        .await
+        .expect("no recorder");
+    assert_eq!(code, ErrorCode::Unavailable, "{message}");
+    host.close().await;
+}
+
 /// The licence's use once `ready` says so (counts are written just after
 /// they change).
 async fn wait_for(
@@ -450,4 +591,5 @@ on_both_databases!(
     accounts_and_departments_are_kept_and_every_change_is_audited,
     an_administrator_sets_a_cloud_rooms_members,
     licence_use_follows_the_meetings,
+    recording_and_streaming_are_chosen_within_the_licence,
 );

@@ -62,6 +62,8 @@ async fn the_document_describes_every_endpoint(db: Db) {
         ("get", "/api/v1/admin/webhooks"),
         ("delete", "/api/v1/admin/webhooks/{id}"),
         ("get", "/api/v1/admin/webhooks/{id}/deliveries"),
+        ("get", "/api/v1/admin/media-policy"),
+        ("put", "/api/v1/admin/media-policy"),
         ("post", "/api/v1/meetings"),
         ("get", "/api/v1/meetings"),
         ("get", "/api/v1/meetings/{id}"),

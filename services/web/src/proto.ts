@@ -42,6 +42,7 @@ export const LIMITS = {
   group_chat_name_chars: 64,
   group_chat_members: 500,
   group_chat_page: 200,
+  retention_days: 3650,
   departments: 20000,
   directory_devices: 1000,
   frequent_contacts: 200,
@@ -515,7 +516,51 @@ peak_meetings: number,
  */
 peak_meetings_at: number | null, };
 
-export type AuditAction = "account.approved" | "account.rejected" | "account.role_changed" | "account.disabled" | "account.enabled" | "department.created" | "department.changed" | "department.deleted" | "directory.provisioned" | "device.created" | "device.deleted" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.deleted" | "cloud_room.members_changed" | "cloud_room.streaming_changed";
+export type MediaPolicy = { 
+/**
+ * The licence includes cloud recording.
+ */
+recording_licensed: boolean, 
+/**
+ * Hosts may record: licensed and switched on by the administrator.
+ */
+recording: boolean, 
+/**
+ * The licence includes live streaming.
+ */
+streaming_licensed: boolean, 
+/**
+ * Hosts may stream live: licensed and switched on by the administrator.
+ */
+streaming: boolean, 
+/**
+ * The longest the licence keeps recordings, days (`null`: no limit).
+ */
+max_retention_days: number | null, 
+/**
+ * The administrator's retention, days (`null`: the licence's).
+ */
+retention_days: number | null, 
+/**
+ * Days a new recording is kept (`null`: until deleted).
+ */
+effective_retention_days: number | null, };
+
+export type MediaPolicyRequest = { 
+/**
+ * Hosts may record.
+ */
+recording: boolean, 
+/**
+ * Hosts may stream live.
+ */
+streaming: boolean, 
+/**
+ * Days recordings are kept (`null`: the licence's).
+ */
+retention_days: number | null, };
+
+export type AuditAction = "account.approved" | "account.rejected" | "account.role_changed" | "account.disabled" | "account.enabled" | "department.created" | "department.changed" | "department.deleted" | "directory.provisioned" | "device.created" | "device.deleted" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.deleted" | "cloud_room.members_changed" | "cloud_room.streaming_changed" | "media_policy.changed";
 
 export type AuditEntry = { 
 /**

@@ -1,7 +1,8 @@
 //! A tenant administrator's endpoints (the console's): the tenant's
 //! accounts (approval, roles, disabling, provisioning from the enterprise's
 //! directory), its departments and meeting devices, its API keys and
-//! webhooks, its cloud rooms' members and live streaming, the licence's use
+//! webhooks, its cloud rooms' members and live streaming, whether its hosts
+//! may record and stream and how long recordings are kept, the licence's use
 //! and the audit log of all these actions.
 
 use std::sync::Arc;
@@ -15,8 +16,8 @@ use yunhui_proto::api::{
     Account, AccountStatus, AccountStatusRequest, ApiError, ApiKey, ApprovalRequest, AuditEntry,
     CloudRoomMembersRequest, CloudRoomStreaming, CreateApiKeyRequest, CreateWebhookRequest,
     CreatedApiKey, CreatedWebhook, Department, DepartmentRequest, DirectoryDevice,
-    DirectoryDeviceRequest, LicenceUse, ProvisioningRequest, ProvisioningResult, RoleRequest,
-    StreamingPermission, Webhook, WebhookDelivery,
+    DirectoryDeviceRequest, LicenceUse, MediaPolicy, MediaPolicyRequest, ProvisioningRequest,
+    ProvisioningResult, RoleRequest, StreamingPermission, Webhook, WebhookDelivery,
 };
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -26,8 +27,8 @@ use crate::accounts::{self, Caller};
 use crate::error::Result;
 use crate::licence::usage;
 use crate::{
-    account_admin, api_keys, audit, cloud_room_admin, departments, meeting_devices, provisioning,
-    webhooks,
+    account_admin, api_keys, audit, cloud_room_admin, departments, media_policy, meeting_devices,
+    provisioning, webhooks,
 };
 
 /// The tenant administration routes.
@@ -49,6 +50,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(admin_cloud_rooms))
         .routes(routes!(admin_cloud_room_streaming))
         .routes(routes!(admin_cloud_room_members))
+        .routes(routes!(get_media_policy, set_media_policy))
         .routes(routes!(licence_use))
         .routes(routes!(audit_log))
         .merge(
@@ -311,6 +313,27 @@ async fn admin_cloud_room_members(
     Ok(Json(
         cloud_room_admin::set_members(&app.store, &caller, &id, req.members).await?,
     ))
+}
+
+#[utoipa::path(get, path = "/admin/media-policy", tag = "administration", security(("bearer" = [])),
+    responses((status = 200, description = "Whether hosts may record and stream live, and how long recordings are kept, within the licence", body = MediaPolicy), Unauthorized, Forbidden))]
+async fn get_media_policy(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<MediaPolicy>> {
+    Ok(Json(media_policy::get(&app.store, &caller).await?))
+}
+
+#[utoipa::path(put, path = "/admin/media-policy", tag = "administration", security(("bearer" = [])), request_body = MediaPolicyRequest,
+    responses((status = 200, description = "The policy now; a new retention applies to recordings made from now on", body = MediaPolicy),
+        (status = 400, description = "A switch the licence does not include, or a retention outside 1 to the licence's longest", body = ApiError),
+        Unauthorized, Forbidden))]
+async fn set_media_policy(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    ApiJson(req): ApiJson<MediaPolicyRequest>,
+) -> Result<Json<MediaPolicy>> {
+    Ok(Json(media_policy::set(&app.store, &caller, req).await?))
 }
 
 #[utoipa::path(get, path = "/admin/licence", tag = "administration", security(("bearer" = [])),

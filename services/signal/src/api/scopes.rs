@@ -36,6 +36,7 @@ pub fn required(method: &Method, path: &str) -> Option<ApiScope> {
             "/locations",
             "/recordings",
             "/admin/cloud-rooms",
+            "/admin/media-policy",
         ]
         .iter()
         .any(|prefix| p == *prefix || p.starts_with(&format!("{prefix}/"))) =>

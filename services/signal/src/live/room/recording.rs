@@ -121,7 +121,7 @@ impl Rooms {
         if change == Change::Start {
             if !recordings::tenant_may_record(&self.store, &room.meeting.tenant_id).await? {
                 return Err(Error::NotAllowed(
-                    "record meetings: the enterprise's features do not include cloud recording",
+                    "record meetings: the enterprise's features do not include cloud recording, or its administrator switched it off",
                 ));
             }
             if self.recorder.get().is_none() {

@@ -162,7 +162,7 @@ impl Rooms {
         };
         if !recordings::tenant_may_stream(&self.store, &room.meeting.tenant_id).await? {
             return Err(Error::NotAllowed(
-                "stream meetings live: the enterprise's features do not include live streaming",
+                "stream meetings live: the enterprise's features do not include live streaming, or its administrator switched it off",
             ));
         }
         let cloud_room =
