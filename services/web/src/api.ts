@@ -13,6 +13,7 @@ import type {
   CloudRoomMembersRequest,
   CloudRoomStreaming,
   CreateApiKeyRequest,
+  CreateGroupChatRequest,
   CreateMeetingRequest,
   CreatedApiKey,
   Department,
@@ -20,12 +21,18 @@ import type {
   DirectoryDevice,
   DirectoryDeviceRequest,
   DirectoryEntry,
+  GroupChat,
+  GroupChatMessage,
   HistoryEntry,
   LoginRequest,
   Meeting,
   MeetingPreview,
   LicenceUse,
+  MarkChatRead,
+  MediaPolicy,
+  MediaPolicyRequest,
   Occurrence,
+  PostGroupChatMessage,
   Profile,
   Recording,
   RefreshRequest,
@@ -111,6 +118,12 @@ export const api = {
   upcoming: (token: string, from: number, to: number) =>
     request<Occurrence[]>("GET", `/api/v1/upcoming?from=${from}&to=${to}`, undefined, token),
   history: (token: string) => request<HistoryEntry[]>("GET", "/api/v1/history", undefined, token),
+  /** The caller's frequent contacts (常用联系人), by name. */
+  frequentContacts: (token: string) => request<DirectoryEntry[]>("GET", "/api/v1/me/contacts", undefined, token),
+  addFrequentContact: (token: string, id: string) =>
+    request<void>("PUT", `/api/v1/me/contacts/${encodeURIComponent(id)}`, undefined, token),
+  removeFrequentContact: (token: string, id: string) =>
+    request<void>("DELETE", `/api/v1/me/contacts/${encodeURIComponent(id)}`, undefined, token),
   directory: (token: string, query: string) =>
     request<DirectoryEntry[]>("GET", `/api/v1/directory?q=${encodeURIComponent(query)}&limit=10`, undefined, token),
   /** The caller's own recordings ("My videos"), newest first. */
@@ -122,6 +135,27 @@ export const api = {
   about: () => request<About>("GET", "/api/v1/about"),
   /** The account with its tenant's name; `console_url` for tenant administrators. */
   profile: (token: string) => request<Profile>("GET", "/api/v1/me/profile", undefined, token),
+
+  // Group chats (F-DIR-2).
+  /** The caller's chats, the one with the latest message first. */
+  chats: (token: string) => request<GroupChat[]>("GET", "/api/v1/chats", undefined, token),
+  createChat: (token: string, body: CreateGroupChatRequest) => request<GroupChat>("POST", "/api/v1/chats", body, token),
+  chat: (token: string, id: string) => request<GroupChat>("GET", `/api/v1/chats/${encodeURIComponent(id)}`, undefined, token),
+  /** Newest first; `before`: the id of the last (oldest) message of the page before. */
+  chatMessages: (token: string, id: string, limit: number, before?: string) =>
+    request<GroupChatMessage[]>(
+      "GET",
+      `/api/v1/chats/${encodeURIComponent(id)}/messages?limit=${limit}${before === undefined ? "" : `&before=${encodeURIComponent(before)}`}`,
+      undefined,
+      token,
+    ),
+  postChatMessage: (token: string, id: string, body: PostGroupChatMessage) =>
+    request<GroupChatMessage>("POST", `/api/v1/chats/${encodeURIComponent(id)}/messages`, body, token),
+  markChatRead: (token: string, id: string, body: MarkChatRead) =>
+    request<void>("PUT", `/api/v1/chats/${encodeURIComponent(id)}/read`, body, token),
+  /** An instant meeting hosted by the caller; the other members ring. */
+  startChatMeeting: (token: string, id: string) =>
+    request<Meeting>("POST", `/api/v1/chats/${encodeURIComponent(id)}/meeting`, undefined, token),
 
   // The management console (tenant administrators).
   adminAccounts: (token: string, status?: AccountStatus) =>
@@ -151,6 +185,9 @@ export const api = {
     request<CloudRoomStreaming>("PUT", `/api/v1/admin/cloud-rooms/${encodeURIComponent(id)}/members`, body, token),
   setCloudRoomStreaming: (token: string, id: string, body: StreamingPermission) =>
     request<CloudRoomStreaming>("PUT", `/api/v1/admin/cloud-rooms/${encodeURIComponent(id)}/streaming`, body, token),
+  mediaPolicy: (token: string) => request<MediaPolicy>("GET", "/api/v1/admin/media-policy", undefined, token),
+  setMediaPolicy: (token: string, body: MediaPolicyRequest) =>
+    request<MediaPolicy>("PUT", "/api/v1/admin/media-policy", body, token),
   licence: (token: string) => request<LicenceUse>("GET", "/api/v1/admin/licence", undefined, token),
   apiKeys: (token: string) => request<ApiKey[]>("GET", "/api/v1/admin/api-keys", undefined, token),
   createApiKey: (token: string, body: CreateApiKeyRequest) =>

@@ -1,13 +1,15 @@
 // Rings this browser when its signed-in user is invited into a meeting
 // (F-JOIN-3, F-CTL-5): while signed in and not in a meeting, a signaling
 // socket listens for calls. An incoming call asks Join / Decline; it stops
-// ringing when answered on another device or when the meeting ends.
+// ringing when answered on another device or when the meeting ends. The
+// same socket brings the user's group chat messages (F-DIR-2) to whoever
+// watches them (`watchGroupChats`).
 
 import { askChoice } from "./ask_dialog";
 import { formatMeetingNumber } from "./dom";
 import { exposeForInspection } from "./inspection";
 import { localProfile } from "./local_profile";
-import type { ServerMessage } from "./proto";
+import type { GroupChatMessage, ServerMessage } from "./proto";
 import { SignalingChannel } from "./signaling";
 
 export interface AcceptedCall {
@@ -21,6 +23,13 @@ let channel: SignalingChannel | null = null;
 /** The token the socket listens for (or is about to). */
 let listeningFor: string | null = null;
 const ringing = new Map<string, AbortController>();
+const chatWatchers = new Set<(message: GroupChatMessage) => void>();
+
+/** Calls `onMessage` with every chat message pushed to this page (its own too); returns the way to stop. */
+export function watchGroupChats(onMessage: (message: GroupChatMessage) => void): () => void {
+  chatWatchers.add(onMessage);
+  return () => chatWatchers.delete(onMessage);
+}
 
 /** Listens for calls to the signed-in account (a no-op if already listening). */
 export async function listenForCalls(onAccept: (call: AcceptedCall) => void): Promise<void> {
@@ -49,10 +58,13 @@ export async function listenForCalls(onAccept: (call: AcceptedCall) => void): Pr
     if (channel !== opened) return;
     channel = null;
     listeningFor = null;
+    exposeForInspection({ listeningAs: null });
   });
   opened.listen((message) => {
     if (message.type === "incoming_call") void ring(opened, message, onAccept);
     else if (message.type === "call_ended") ringing.get(message.call_id)?.abort();
+    else if (message.type === "group_chat_message") for (const watcher of chatWatchers) watcher(message.message);
+    else if (message.type === "listening") exposeForInspection({ listeningAs: message.account_id });
   });
   opened.send({ type: "listen", token: session.token });
   console.info("yunhui: listening for calls");
@@ -65,6 +77,7 @@ export function stopListening(): void {
   channel?.close();
   channel = null;
   listeningFor = null;
+  exposeForInspection({ listeningAs: null });
 }
 
 async function ring(on: SignalingChannel, call: IncomingCall, onAccept: (call: AcceptedCall) => void): Promise<void> {

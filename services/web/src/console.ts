@@ -11,6 +11,7 @@ import { departmentsTab } from "./console_departments";
 import { devicesTab } from "./console_devices";
 import { keysTab } from "./console_keys";
 import { licenceTab } from "./console_licence";
+import { mediaTab } from "./console_media";
 import { roomsTab } from "./console_rooms";
 import type { ConsoleContext, ConsoleTab } from "./console_ui";
 import { h, show } from "./dom";
@@ -24,7 +25,7 @@ export interface ConsoleHandlers {
   onHome: () => void;
 }
 
-const TABS = ["accounts", "departments", "devices", "rooms", "licence", "keys", "audit"] as const;
+const TABS = ["accounts", "departments", "devices", "rooms", "media", "licence", "keys", "audit"] as const;
 type TabId = (typeof TABS)[number];
 
 const TAB_LABELS: Record<TabId, StringKey> = {
@@ -32,6 +33,7 @@ const TAB_LABELS: Record<TabId, StringKey> = {
   departments: "tab.departments",
   devices: "tab.devices",
   rooms: "tab.rooms",
+  media: "tab.media",
   licence: "tab.licence",
   keys: "tab.keys",
   audit: "tab.audit",
@@ -42,6 +44,7 @@ const OPEN_TAB: Record<TabId, (ctx: ConsoleContext) => ConsoleTab> = {
   departments: departmentsTab,
   devices: devicesTab,
   rooms: roomsTab,
+  media: mediaTab,
   licence: licenceTab,
   keys: keysTab,
   audit: auditTab,

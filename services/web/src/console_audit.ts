@@ -29,6 +29,7 @@ const ACTIONS: Record<AuditAction, StringKey> = {
   "webhook.deleted": "audit.webhook.deleted",
   "cloud_room.members_changed": "audit.cloud_room.members_changed",
   "cloud_room.streaming_changed": "audit.cloud_room.streaming_changed",
+  "media_policy.changed": "audit.media_policy.changed",
 };
 const COLUMNS: readonly StringKey[] = ["audit.colTime", "audit.colWho", "audit.colKey", "audit.colAction", "audit.colDetail"];
 

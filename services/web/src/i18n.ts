@@ -1,4 +1,4 @@
-// The string table of the management console, in Chinese and English, and
+// The string table of the management console and the group chats page, in Chinese and English, and
 // `t(key, params)` to read it. The language is the one chosen in the page
 // (kept in localStorage), else the browser's (`zh*` → Chinese, anything
 // else → English). Parameters are written `{name}` in the text.
@@ -36,6 +36,28 @@ export const STRINGS = {
   "tab.licence": { en: "Licence", zh: "许可" },
   "tab.keys": { en: "API keys", zh: "API 密钥" },
   "tab.audit": { en: "Audit log", zh: "操作日志" },
+  "tab.media": { en: "Recording", zh: "录制与直播" },
+
+  // Group chats (/chats)
+  "chats.title": { en: "Group chats", zh: "群聊" },
+  "chats.documentTitle": { en: "Group chats · Yunhui", zh: "群聊 · 云会" },
+  "chats.myMeetings": { en: "My meetings", zh: "我的会议" },
+  "chats.signInFirst": { en: "Sign in first to see your group chats.", zh: "请先登录，再查看群聊。" },
+  "chats.new": { en: "New chat", zh: "新建群聊" },
+  "chats.name": { en: "Chat name", zh: "群聊名称" },
+  "chats.members": { en: "Members", zh: "成员" },
+  "chats.create": { en: "Create", zh: "创建" },
+  "chats.none": { en: "No group chats yet.", zh: "暂无群聊。" },
+  "chats.pick": { en: "Choose a chat on the left, or start a new one.", zh: "请在左侧选择群聊，或新建群聊。" },
+  "chats.noMessages": { en: "No messages yet.", zh: "暂无消息。" },
+  "chats.unread": { en: "{count} unread", zh: "{count} 条未读" },
+  "chats.earlier": { en: "Earlier messages", zh: "更早的消息" },
+  "chats.composePlaceholder": { en: "Write a message (Enter sends, Shift+Enter starts a new line)", zh: "输入消息（Enter 发送，Shift+Enter 换行）" },
+  "chats.send": { en: "Send", zh: "发送" },
+  "chats.startMeeting": { en: "Start a meeting", zh: "发起会议" },
+  "chats.startedMeeting": { en: "started a meeting", zh: "发起了会议" },
+  "chats.meetingAnnounced": { en: "Meeting “{topic}” ({number}) started.", zh: "会议“{topic}”（{number}）已开始。" },
+  "chats.join": { en: "Join", zh: "加入" },
 
   // Shared words
   "common.cancel": { en: "Cancel", zh: "取消" },
@@ -129,6 +151,21 @@ export const STRINGS = {
   "rooms.streamingOf": { en: "{name} may stream live", zh: "允许 {name} 直播" },
 
   // Licence
+  // Recording and live streaming
+  "media.recording": { en: "Hosts may record meetings in the cloud", zh: "允许主持人云录制" },
+  "media.streaming": { en: "Hosts may stream meetings live", zh: "允许主持人会议直播" },
+  "media.notLicensed": { en: "(not included in the licence)", zh: "（许可未包含）" },
+  "media.retention": { en: "Keep recordings for (days)", zh: "录制文件保留天数" },
+  "media.keptForever": { en: "until deleted", zh: "直至删除" },
+  "media.days": { en: "{days} days", zh: "{days} 天" },
+  "media.keptNow": { en: "New recordings are kept until someone deletes them.", zh: "新录制的文件将一直保留，直至被删除。" },
+  "media.keptDays": { en: "New recordings are kept {days} days.", zh: "新录制的文件保留 {days} 天。" },
+  "media.retentionHelp": {
+    en: "Leave it empty for the licence's retention; at most {max} days. A change applies to recordings made from now on.",
+    zh: "留空则按许可的保留期；最多 {max} 天。修改仅对此后的录制生效。",
+  },
+  "media.saved": { en: "Saved.", zh: "已保存。" },
+
   "licence.terms": { en: "Licence", zh: "许可类型" },
   "licence.unlimited": { en: "Unlimited", zh: "不限" },
   "licence.ports": { en: "{ports} participants at once", zh: "并发 {ports} 方" },
@@ -199,6 +236,7 @@ export const STRINGS = {
   "audit.webhook.deleted": { en: "Webhook deleted", zh: "删除 Webhook" },
   "audit.cloud_room.members_changed": { en: "Cloud room members changed", zh: "修改云会议室成员" },
   "audit.cloud_room.streaming_changed": { en: "Cloud room live streaming changed", zh: "修改云会议室直播权限" },
+  "audit.media_policy.changed": { en: "Recording and streaming policy changed", zh: "修改录制与直播策略" },
 } as const satisfies Record<string, Entry>;
 
 export type StringKey = keyof typeof STRINGS;

@@ -18,7 +18,7 @@ export interface Inspection {
   state: string;
   /** The meeting page's layout: gallery or speaker view, the gallery page,
    * and the participant in the main picture. */
-  layout?: { mode: string; page: number; pages: number; main: string | null };
+  layout?: { mode: string; page: number; pages: number; main: string | null; shown: string[]; roomMode: boolean };
   /** The video this page last asked the SFU for (everyone else: off). */
   videoSubscriptions?: VideoSubscription[];
   /** The most anyone watching this page's video wants (`publish_quality`). */
@@ -28,6 +28,10 @@ export interface Inspection {
   invites?: Record<string, string>;
   /** Calls out this page placed, by call id. */
   dials?: Record<string, { target: string; state: string; reason?: string; participantId?: string }>;
+  /** The account whose calls and chat messages this page's socket receives (the server confirmed it), or null. */
+  listeningAs?: string | null;
+  /** Group chats: the chat open on the page, its messages shown, and the unread count of each chat in the list. */
+  groupChats?: { open: string | null; shown: number; unread: Record<string, number> };
   /** The call ringing this browser, while it rings. */
   incomingCall?: { callId: string; meetingNumber: string; inviter: string } | null;
   /** Which subscriber connection `subscriberPc` is (a new id only when the connection is replaced). */

@@ -214,6 +214,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
       : field("Meeting ID 会议号", numberInput),
     field("Your name 姓名", nameInput),
     passwordField,
+    roomModeSwitch(),
     joinError,
     joinButton,
   );
@@ -369,4 +370,11 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
   );
   (params.meetingNumber ? nameInput : numberInput).focus();
   if (params.autoJoin && nameInput.value.trim()) joinForm.requestSubmit();
+}
+
+/** "Room mode": this browser is a meeting-room terminal (F-CTL-9); kept for later visits. */
+function roomModeSwitch(): HTMLElement {
+  const box = h("input", { type: "checkbox", testid: "room-mode", checked: localProfile.roomMode() });
+  box.addEventListener("change", () => localProfile.setRoomMode(box.checked));
+  return h("label", { class: "room-mode-switch" }, box, "Room mode (meeting-room terminal) 会议室模式");
 }

@@ -1,14 +1,18 @@
 // What the browser remembers between visits: the display name, the
-// signed-in session and, per meeting number, where the host last streamed
-// it live (push and watch address, never the stream key). Kept in
+// signed-in session, whether it is a meeting-room terminal (room mode) and
+// how its room view is set, and, per meeting number, where the host last
+// streamed it live (push and watch address, never the stream key). Kept in
 // localStorage under `yunhui.*` keys.
 
 import type { Session } from "./proto";
+import { DEFAULT_ROOM_VIEW, roomViewFrom, type RoomViewSettings } from "./room_view";
 import { renewalOf } from "./session_renewal";
 
 const NAME_KEY = "yunhui.displayName";
 const SESSION_KEY = "yunhui.session";
 const DEVICE_KEY = "yunhui.device";
+const CLIENT_MODE_KEY = "yunhui.clientMode";
+const ROOM_VIEW_KEY = "yunhui.roomView";
 /** Followed by the meeting number. */
 const LIVE_STREAM_PREFIX = "yunhui.liveStream.";
 /** Dispatched on `window` when this page signs in or out. */
@@ -71,6 +75,20 @@ export const localProfile = {
     write(SESSION_KEY, null);
     window.dispatchEvent(new Event(SESSION_EVENT));
   },
+
+  /** Whether this browser is a meeting-room terminal (F-CTL-9): room mode rather than desktop mode. */
+  roomMode: (): boolean => read(CLIENT_MODE_KEY) === "room",
+  setRoomMode: (on: boolean) => write(CLIENT_MODE_KEY, on ? "room" : null),
+  /** The terminal's room view settings (gallery size, custom view, rotation). */
+  roomView(): RoomViewSettings {
+    try {
+      return roomViewFrom(JSON.parse(read(ROOM_VIEW_KEY) ?? "{}"));
+    } catch {
+      return { ...DEFAULT_ROOM_VIEW };
+    }
+  },
+  rememberRoomView: (settings: RoomViewSettings) =>
+    write(ROOM_VIEW_KEY, JSON.stringify({ pageSize: settings.pageSize, perScreen: settings.perScreen, rotationSeconds: settings.rotationSeconds })),
 
   /** Where this browser last streamed meeting `number` live (empty strings: never). */
   streamAddresses(number: string): { pushUrl: string; watchUrl: string } {

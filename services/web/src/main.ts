@@ -1,13 +1,14 @@
 // Entry point. `/j/{number}?k=KEY` opens the join page for a link,
 // `/meetings` the signed-in user's meetings, `/meetings/new` the schedule
-// form, `/videos` the signed-in user's recordings, `/console` the tenant
-// administrators' management console; anything else opens the plain join page. Joining swaps in the
+// form, `/videos` the signed-in user's recordings, `/chats` their group
+// chats, `/console` the tenant administrators' management console; anything else opens the plain join page. Joining swaps in the
 // meeting room (after the waiting room, if the meeting has one); leaving
 // swaps in a farewell screen. A lost connection (the server went away, or
 // the meeting moved to another server) joins again on its own. A signed-in
 // session is renewed with its refresh token before it runs out.
 
 import "./style.css";
+import { renderChatsPage } from "./chats_page";
 import { renderConsolePage } from "./console";
 import { renderFarewell, renderReconnecting, type MeetingExit } from "./farewell";
 import { exposeForInspection } from "./inspection";
@@ -69,7 +70,13 @@ function openMeetingsPage(notice?: string): void {
   document.title = "My meetings 我的会议 · Yunhui 云会";
   renderMeetingsPage(
     root,
-    { onJoin: joinOccurrence, onSchedule: () => go("/meetings/new"), onVideos: () => go("/videos"), onHome: () => go("/") },
+    {
+      onJoin: joinOccurrence,
+      onSchedule: () => go("/meetings/new"),
+      onVideos: () => go("/videos"),
+      onChats: () => go("/chats"),
+      onHome: () => go("/"),
+    },
     notice,
   );
 }
@@ -78,6 +85,11 @@ function openVideosPage(): void {
   listenUnlessInMeeting();
   document.title = "My videos 我的视频 · Yunhui 云会";
   renderVideosPage(root, { onMeetings: () => go("/meetings"), onHome: () => go("/") });
+}
+
+function openChats(): void {
+  listenUnlessInMeeting();
+  renderChatsPage(root, { onJoin: acceptCall, onMeetings: () => go("/meetings"), onHome: () => go("/") });
 }
 
 function openConsole(): void {
@@ -116,6 +128,7 @@ function route(): void {
   if (path === "/meetings") openMeetingsPage();
   else if (path === "/meetings/new") openScheduleForm();
   else if (path === "/videos") openVideosPage();
+  else if (path === "/chats") openChats();
   else if (path === "/console") openConsole();
   else openJoinPage(paramsFromLocation());
 }

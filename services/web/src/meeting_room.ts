@@ -12,6 +12,9 @@
 // (audio_playback). With breakout rooms the gallery shows only those in
 // one's own room (breakouts.ts), the banner above it offers the moves
 // (breakout_banner), and hosts get the Breakouts tab (breakout_manager).
+// On a meeting-room terminal (room mode, F-CTL-9) the page opens in speaker
+// view, offers a custom view with a fixed order and rotation, and its View
+// tab (room_view_panel) sets them; it records nothing.
 
 import { askChoice, askText } from "./ask_dialog";
 import { AudioPlayback } from "./audio_playback";
@@ -38,7 +41,8 @@ import { LiveIndicator, StreamingControls } from "./streaming_controls";
 import { SelfControls } from "./self_controls";
 import { meansJoinAgain } from "./reconnect";
 import type { Joined, SignalingChannel } from "./signaling";
-import { computeLayout, type LayoutMode } from "./view_layout";
+import { RoomViewPanel } from "./room_view_panel";
+import { computeLayout, customSequence, type LayoutMode } from "./view_layout";
 import { askDialTarget, dialStatusText } from "./dial_dialog";
 import { InviteePicker } from "./invitee_picker";
 import { localProfile } from "./local_profile";
@@ -56,7 +60,13 @@ export interface MeetingRoomOptions {
 
 const LEAVE_ACK_TIMEOUT_MS = 1500;
 
-type SidebarTab = "participants" | "chat" | "qa" | "interpretation" | "breakouts";
+type SidebarTab = "participants" | "chat" | "qa" | "interpretation" | "breakouts" | "view";
+
+const LAYOUT_NAMES: Record<LayoutMode, string> = {
+  gallery: "Gallery view 画廊视图",
+  speaker: "Speaker view 演讲者视图",
+  custom: "Custom view 自定义视图",
+};
 
 export class MeetingRoom {
   private readonly participants = new Map<string, Participant>();
@@ -87,7 +97,19 @@ export class MeetingRoom {
   private exited = false;
 
   private readonly gallery = h("div", { class: "gallery", testid: "gallery" });
-  private layoutMode: LayoutMode = "gallery";
+  /** Whether this browser is a meeting-room terminal. */
+  private readonly roomMode = localProfile.roomMode();
+  /** The terminal's View tab (room mode only). */
+  private readonly roomView: RoomViewPanel | null = this.roomMode ? new RoomViewPanel(() => this.roomViewChanged()) : null;
+  /** Room mode opens in speaker view (manual 3.7.3). */
+  private layoutMode: LayoutMode = this.roomMode ? "speaker" : "gallery";
+  private rotationTimer: ReturnType<typeof setInterval> | undefined;
+  /** Room mode chooses the view from a list instead of toggling. */
+  private readonly layoutSelect = h(
+    "select",
+    { class: "layout-select", testid: "layout-select", "aria-label": "View 视图" },
+    ...(["speaker", "gallery", "custom"] as const).map((mode) => h("option", { value: mode }, LAYOUT_NAMES[mode])),
+  );
   private galleryPage = 0;
   /** The subscriptions last sent, to send only changes. */
   private sentSubscriptions = "";
@@ -126,6 +148,8 @@ export class MeetingRoom {
   private readonly qaTab = h("button", { type: "button", role: "tab", testid: "tab-qa" });
   private readonly interpretationTab = h("button", { type: "button", role: "tab", testid: "tab-interpretation" }, "Interpretation 传译");
   private readonly breakoutsTab = h("button", { type: "button", role: "tab", testid: "tab-breakouts" });
+  private readonly viewTab = h("button", { type: "button", role: "tab", testid: "tab-view" }, "View 视图");
+  private readonly viewPane = h("div", { class: "pane", role: "tabpanel", testid: "view-pane" });
   private readonly participantsPane: HTMLElement;
   private readonly chatPane: HTMLElement;
   private readonly qaPane: HTMLElement;
@@ -261,6 +285,12 @@ export class MeetingRoom {
     this.qaTab.addEventListener("click", () => this.showTab("qa"));
     this.interpretationTab.addEventListener("click", () => this.showTab("interpretation"));
     this.breakoutsTab.addEventListener("click", () => this.showTab("breakouts"));
+    this.viewTab.addEventListener("click", () => this.showTab("view"));
+    this.viewTab.hidden = !this.roomView;
+    if (this.roomView) this.viewPane.append(this.roomView.root);
+    this.layoutSelect.value = this.layoutMode;
+    this.layoutSelect.addEventListener("change", () => this.setLayoutMode(this.layoutSelect.value as LayoutMode));
+    this.layoutToggle.hidden = this.roomMode;
     this.lockBadge.hidden = true;
     const leaveButton = h(
       "button",
@@ -298,6 +328,7 @@ export class MeetingRoom {
         this.lockBadge,
         this.pager,
         this.layoutToggle,
+        this.roomMode ? this.layoutSelect : null,
         localProfile.session()
           ? h(
               "button",
@@ -323,12 +354,14 @@ export class MeetingRoom {
             this.qaTab,
             this.interpretationTab,
             this.breakoutsTab,
+            this.viewTab,
           ),
           this.participantsPane,
           this.chatPane,
           this.qaPane,
           this.interpretationPane,
           this.breakoutsPane,
+          this.viewPane,
         ),
       ),
       this.notice,
@@ -602,6 +635,8 @@ export class MeetingRoom {
     this.lockBadge.hidden = !state?.locked;
     this.recordingIndicator.show(state?.recording ?? "off");
     this.recordingControls.render(state?.recording ?? "off", isHost);
+    // A meeting-room terminal records nothing (manual 3.2).
+    if (this.roomMode) this.recordingControls.root.hidden = true;
     const stream = state?.streaming ?? { state: "off" };
     this.liveIndicator.show(stream, isHost);
     this.streamingControls.render(stream, state?.options.live_streaming ?? false, isHost);
@@ -644,15 +679,22 @@ export class MeetingRoom {
       const p = this.participants.get(id);
       return !self || !p || sameRoom(p, self);
     });
+    const order = shown.sort((a, b) => (a === this.selfId ? -1 : b === this.selfId ? 1 : 0));
+    const roomView = this.roomView?.view();
     const layout = computeLayout({
-      order: shown.sort((a, b) => (a === this.selfId ? -1 : b === this.selfId ? 1 : 0)),
+      order,
       selfId: this.selfId,
       mode: this.layoutMode,
       page: this.galleryPage,
+      pageSize: roomView?.pageSize,
+      custom: roomView ? { order: roomView.order, perScreen: roomView.perScreen } : undefined,
       spotlight: this.meetingState?.spotlight ?? null,
       sharing: [...this.participants.values()].find((p) => p.sharing_screen)?.id ?? null,
       activeSpeaker: this.activeSpeaker,
     });
+    this.roomView?.render(
+      customSequence(order, this.selfId, roomView?.order ?? []).map((id) => ({ id, name: this.participants.get(id)?.display_name ?? id })),
+    );
     this.galleryPage = layout.page;
     for (const [id, tile] of this.tiles) tile.setSize(layout.shown.get(id) ?? null);
     this.gallery.classList.toggle("has-main", layout.main !== null);
@@ -661,14 +703,19 @@ export class MeetingRoom {
     this.layoutToggle.textContent = this.layoutMode === "gallery" ? "Speaker view 演讲者视图" : "Gallery view 宫格视图";
     this.pager.hidden = layout.pages <= 1;
     this.pageLabel.textContent = `${layout.page + 1} / ${layout.pages}`;
-    this.pagePrev.disabled = layout.page === 0;
-    this.pageNext.disabled = layout.page >= layout.pages - 1;
+    // The custom view's screens go round.
+    const rotating = this.layoutMode === "custom";
+    this.pagePrev.disabled = !rotating && layout.page === 0;
+    this.pageNext.disabled = !rotating && layout.page >= layout.pages - 1;
     const subscriptions = JSON.stringify(layout.subscriptions);
     if (subscriptions !== this.sentSubscriptions) {
       this.sentSubscriptions = subscriptions;
       this.channel.send({ type: "set_video_subscriptions", default: "off", participants: layout.subscriptions });
     }
-    exposeForInspection({ layout: { mode: this.layoutMode, page: layout.page, pages: layout.pages, main: layout.main }, videoSubscriptions: layout.subscriptions });
+    exposeForInspection({
+      layout: { mode: this.layoutMode, page: layout.page, pages: layout.pages, main: layout.main, shown: [...layout.shown.keys()], roomMode: this.roomMode },
+      videoSubscriptions: layout.subscriptions,
+    });
   }
 
   /** Rings colleagues picked from the directory (signed-in users only). */
@@ -707,8 +754,26 @@ export class MeetingRoom {
   }
 
   private setLayoutMode(mode: LayoutMode): void {
+    if (mode !== this.layoutMode) this.galleryPage = 0;
     this.layoutMode = mode;
+    this.layoutSelect.value = mode;
     this.updateLayout();
+    this.scheduleRotation();
+  }
+
+  /** The View tab changed a setting: apply it, and restart the rotation at its new pace. */
+  private roomViewChanged(): void {
+    this.updateLayout();
+    this.scheduleRotation();
+  }
+
+  /** In the custom view with rotation on, the next screen comes every few seconds. */
+  private scheduleRotation(): void {
+    clearInterval(this.rotationTimer);
+    this.rotationTimer = undefined;
+    const seconds = this.roomView?.view().rotationSeconds ?? 0;
+    if (this.exited || this.layoutMode !== "custom" || seconds <= 0) return;
+    this.rotationTimer = setInterval(() => this.turnPage(1), seconds * 1000);
   }
 
   private turnPage(step: number): void {
@@ -731,6 +796,8 @@ export class MeetingRoom {
     this.qaPane.hidden = tab !== "qa";
     this.interpretationPane.hidden = tab !== "interpretation";
     this.breakoutsPane.hidden = tab !== "breakouts";
+    this.viewPane.hidden = tab !== "view";
+    this.viewTab.setAttribute("aria-selected", String(tab === "view"));
     this.qaTab.setAttribute("aria-selected", String(tab === "qa"));
     this.interpretationTab.setAttribute("aria-selected", String(tab === "interpretation"));
     this.breakoutsTab.setAttribute("aria-selected", String(tab === "breakouts"));
@@ -979,6 +1046,7 @@ export class MeetingRoom {
     if (this.exited) return;
     this.exited = true;
     clearTimeout(this.noticeTimer);
+    clearInterval(this.rotationTimer);
     this.screenShare.close();
     this.media.close();
     this.playback.close();

@@ -16,6 +16,8 @@ export interface MeetingsPageHandlers {
   onSchedule: () => void;
   /** Open "My videos". */
   onVideos: () => void;
+  /** Open the group chats. */
+  onChats: () => void;
   onHome: () => void;
 }
 
@@ -56,6 +58,7 @@ export function renderMeetingsPage(root: HTMLElement, handlers: MeetingsPageHand
           h(
             "div",
             { class: "item-actions" },
+            h("button", { class: "secondary", type: "button", testid: "my-chats", onclick: () => handlers.onChats() }, "Group chats 群聊"),
             h("button", { class: "secondary", type: "button", testid: "my-videos", onclick: () => handlers.onVideos() }, "My videos 我的视频"),
             h("button", { class: "primary", type: "button", onclick: () => handlers.onSchedule() }, "Schedule a meeting 预约会议"),
           ),

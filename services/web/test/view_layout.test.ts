@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { computeLayout, GALLERY_PAGE_SIZE, type LayoutInput } from "../src/view_layout.js";
+import { computeLayout, customSequence, GALLERY_PAGE_SIZE, MAX_PAGE_SIZE, type LayoutInput } from "../src/view_layout.js";
 
 function people(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `p${String(i).padStart(2, "0")}`);
@@ -69,4 +69,38 @@ test("someone else's shared screen is the main picture at full quality, unless t
   assert.equal(computeLayout(input(order, { sharing: "p07", spotlight: "p03" })).main, "p03");
   assert.equal(computeLayout(input(order, { sharing: "p00" })).main, null, "one's own screen stays a tile");
   assert.equal(computeLayout(input(order, { mode: "speaker", sharing: "p07", activeSpeaker: "p02" })).main, "p07");
+});
+
+test("room mode's gallery shows up to 49 per screen", () => {
+  const order = people(60);
+  const layout = computeLayout(input(order, { pageSize: 49 }));
+  assert.equal(layout.shown.size, 49);
+  assert.equal(layout.pages, 2);
+  assert.equal(layout.columns, 7);
+  assert.equal(computeLayout(input(order, { pageSize: 500 })).shown.size, MAX_PAGE_SIZE, "never more than 49");
+  assert.equal(computeLayout(input(order, { pageSize: 36 })).columns, 6);
+});
+
+test("the custom view puts the fixed order first, leaves oneself out, and its screens go round", () => {
+  const order = ["me", "a", "b", "c", "d", "e"];
+  const custom = { order: ["d", "gone", "b"], perScreen: 2 };
+  const screens = [0, 1, 2, 3, -1].map((page) => computeLayout(input(order, { selfId: "me", mode: "custom", page, custom })));
+  assert.deepEqual(
+    screens.map((l) => [...l.shown.keys()]),
+    [["d", "b"], ["a", "c"], ["e"], ["d", "b"], ["e"]],
+  );
+  assert.equal(screens[0]?.pages, 3);
+  assert.equal(screens[3]?.page, 0, "past the last screen comes the first");
+  assert.deepEqual(
+    screens[1]?.subscriptions.map((s) => s.participant_id),
+    ["a", "c"],
+    "only the screen's participants are received",
+  );
+});
+
+test("one per screen is a full picture at high quality; alone, the terminal shows itself", () => {
+  const layout = computeLayout(input(["me", "a", "b"], { selfId: "me", mode: "custom", page: 1, custom: { order: [], perScreen: 1 } }));
+  assert.equal(layout.main, "b");
+  assert.deepEqual(layout.subscriptions, [{ participant_id: "b", quality: "high" }]);
+  assert.deepEqual(customSequence(["me"], "me", ["x"]), ["me"]);
 });

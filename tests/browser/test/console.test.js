@@ -1,7 +1,8 @@
 // F-ADM (management console, /console): the administrator `yunhui up`
 // created approves a registration that waits for approval, builds a
 // department tree, adds a meeting device, gives a cloud room a member and
-// allows it to stream, creates an API key (shown once) and finds all of it
+// allows it to stream, creates an API key (shown once), switches live
+// streaming off and shortens the recordings' retention, and finds all of it
 // in the audit log, all through the console; the server's REST answers
 // agree. The console switches to Chinese and keeps the choice. A member
 // gets "administrators only", a signed-out browser "sign in first". The
@@ -170,6 +171,25 @@ test("an administrator approves, builds departments, adds a device, sets a room'
       const meetings = await fetch(`${server.url}/api/v1/meetings`, { headers: { Authorization: `Bearer ${secret}` } });
       assert.equal(meetings.status, 200, "the key reads meetings");
 
+      // Recording: live streaming switched off for the enterprise, recordings kept 14 of the licence's 30 days.
+      await browser.testid("console-tab-media").click();
+      await page.locator('[data-testid="media-form"][aria-busy="false"]').waitFor({ timeout: 10_000 });
+      assert.equal(await browser.testid("media-recording").isChecked(), true);
+      assert.equal(await browser.testid("media-streaming").isChecked(), true);
+      assert.equal(await browser.testid("media-retention-note").getAttribute("data-days"), "30", "the licence's retention");
+      assert.equal(await browser.testid("media-retention").getAttribute("max"), "30");
+      await browser.testid("media-streaming").uncheck();
+      await browser.testid("media-retention").fill("14");
+      await browser.testid("media-save").click();
+      await page.locator('[data-testid="media-retention-note"][data-days="14"]').waitFor({ timeout: 10_000 });
+      assert.match(await browser.testid("media-status").innerText(), /Saved/);
+      const policy = await server.api("GET", "/api/v1/admin/media-policy", undefined, adminToken);
+      assert.deepEqual([policy.recording, policy.streaming, policy.retention_days], [true, false, 14]);
+      await page.reload();
+      await page.locator('[data-testid="media-form"][aria-busy="false"]').waitFor({ timeout: 10_000 });
+      assert.equal(await browser.testid("media-streaming").isChecked(), false, "kept after a reload");
+      assert.equal(await browser.testid("media-retention").inputValue(), "14");
+
       // Chinese: chosen in the header, kept after a reload.
       await browser.testid("console-language").selectOption("zh");
       await browser.testid("console-tab-accounts").filter({ hasText: "账号" }).waitFor();
@@ -184,7 +204,7 @@ test("an administrator approves, builds departments, adds a device, sets a room'
       await approved.waitFor({ timeout: 10_000 });
       assert.match(await approved.innerText(), /批准注册/);
       assert.match(await approved.innerText(), /Administrator/);
-      for (const action of ["department.created", "device.created", "cloud_room.members_changed", "cloud_room.streaming_changed", "api_key.created"]) {
+      for (const action of ["department.created", "device.created", "cloud_room.members_changed", "cloud_room.streaming_changed", "api_key.created", "media_policy.changed"]) {
         assert.ok((await page.locator(`[data-testid="audit-rows"] tr[data-action="${action}"]`).count()) >= 1, `the log has ${action}`);
       }
       await browser.testid("console-language").selectOption("en");

@@ -105,7 +105,7 @@ test("each viewer receives the simulcast layer its layout needs; switches keep d
     // Speaker view: Hana is the main picture, Bob's own tile a thumbnail.
     await bob.testid("layout-toggle").click();
     const layout = await bob.page.evaluate(() => window.yunhui.layout);
-    assert.deepEqual(layout, { mode: "speaker", page: 0, pages: 1, main: hanaId });
+    assert.deepEqual(layout, { mode: "speaker", page: 0, pages: 1, main: hanaId, shown: [hanaId, bobId], roomMode: false });
     assert.equal(await bob.testid(`tile-${hanaId}`).getAttribute("data-size"), "main");
     assert.equal(await bob.testid(`tile-${bobId}`).getAttribute("data-size"), "thumb");
     assert.deepEqual(await subscriptions(bob), [{ participant_id: hanaId, quality: "high" }]);
