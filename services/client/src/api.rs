@@ -650,6 +650,16 @@ impl ApiClient {
         self.call(reqwest::Method::GET, "/chats", None::<&()>).await
     }
 
+    /// One of the caller's group chats.
+    pub async fn chat(&self, chat_id: &str) -> Result<GroupChat, ApiCallError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/chats/{chat_id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
     /// Sends a message to a group chat.
     pub async fn send_chat_message(
         &self,

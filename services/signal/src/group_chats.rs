@@ -8,10 +8,10 @@
 //! listening sockets, and ringing them for a meeting started from the
 //! chat, is `live::group_chat_push`'s.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::{AnyConnection, Row};
-use yunhui_proto::api::CreateMeetingRequest;
+use yunhui_proto::api::{CreateMeetingRequest, Invitee};
 use yunhui_proto::group_chat::{ChatMeeting, CreateGroupChatRequest, GroupChat, GroupChatMessage};
 use yunhui_proto::limits;
 
@@ -87,9 +87,12 @@ pub async fn create(
 
 /// The caller's chats, the one with the latest message first.
 pub async fn list(store: &Store, caller: &Caller) -> Result<Vec<GroupChat>> {
+    // Four queries whatever the number of chats: the chats, their unread
+    // counts, their members and their latest messages.
     let mut conn = store.pool().acquire().await?;
-    let ids: Vec<(String,)> = sqlx::query_as(
-        "SELECT c.id FROM group_chats c JOIN group_chat_members m ON m.chat_id = c.id \
+    let chats = sqlx::query(
+        "SELECT c.id, c.name, c.created_by FROM group_chats c \
+         JOIN group_chat_members m ON m.chat_id = c.id \
          WHERE m.tenant_id = $1 AND m.account_id = $2 \
          ORDER BY COALESCE((SELECT MAX(x.id) FROM group_chat_messages x WHERE x.chat_id = c.id), '0') DESC, \
          c.created_at DESC, c.id",
@@ -98,11 +101,63 @@ pub async fn list(store: &Store, caller: &Caller) -> Result<Vec<GroupChat>> {
     .bind(&caller.account_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut chats = Vec::with_capacity(ids.len());
-    for (id,) in ids {
-        chats.push(load(&mut conn, caller, &id).await?);
+    let unread: HashMap<String, i64> = sqlx::query_as(
+        "SELECT x.chat_id, COUNT(*) FROM group_chat_messages x \
+         JOIN group_chat_members m ON m.chat_id = x.chat_id \
+         WHERE m.tenant_id = $1 AND m.account_id = $2 AND x.sender_account_id <> $2 \
+         AND (m.last_read_id IS NULL OR x.id > m.last_read_id) GROUP BY x.chat_id",
+    )
+    .bind(&caller.tenant_id)
+    .bind(&caller.account_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut members: HashMap<String, Vec<Invitee>> = HashMap::new();
+    for row in sqlx::query(
+        "SELECT o.chat_id, a.id, a.display_name FROM group_chat_members m \
+         JOIN group_chat_members o ON o.chat_id = m.chat_id \
+         JOIN accounts a ON a.id = o.account_id AND a.tenant_id = o.tenant_id \
+         WHERE m.tenant_id = $1 AND m.account_id = $2 ORDER BY o.chat_id, a.display_name, a.id",
+    )
+    .bind(&caller.tenant_id)
+    .bind(&caller.account_id)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        members
+            .entry(row.try_get("chat_id")?)
+            .or_default()
+            .push(crate::accounts::invitee_from_row(&row)?);
     }
-    Ok(chats)
+    let mut latest: HashMap<String, GroupChatMessage> = HashMap::new();
+    for row in sqlx::query(&format!(
+        "{MESSAGE} WHERE id IN (SELECT MAX(x.id) FROM group_chat_messages x \
+         JOIN group_chat_members m ON m.chat_id = x.chat_id \
+         WHERE m.tenant_id = $1 AND m.account_id = $2 GROUP BY x.chat_id)"
+    ))
+    .bind(&caller.tenant_id)
+    .bind(&caller.account_id)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let message = message_from_row(&row)?;
+        latest.insert(message.chat_id.clone(), message);
+    }
+    chats
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            Ok(GroupChat {
+                name: row.try_get("name")?,
+                created_by: row.try_get("created_by")?,
+                members: members.remove(&id).unwrap_or_default(),
+                unread: u32::try_from(unread.get(&id).copied().unwrap_or(0)).unwrap_or(u32::MAX),
+                last_message: latest.remove(&id),
+                id,
+            })
+        })
+        .collect()
 }
 
 /// One chat of the caller's.

@@ -40,7 +40,8 @@ async fn unread(api: &ApiClient, chat: &str) -> u32 {
         .unread
 }
 
-async fn colleagues_chat_with_history_unread_counts_and_a_meeting(db: Db) {
+/// A server with the enterprise `acme` (accounts `@acme.example`).
+async fn with_acme(db: Db) -> support::Server {
     let server = support::start_with(
         db,
         SignalConfig {
@@ -57,6 +58,11 @@ async fn colleagues_chat_with_history_unread_counts_and_a_meeting(db: Db) {
         .await
         .unwrap();
     assert!(put.status().is_success());
+    server
+}
+
+async fn colleagues_chat_with_history_unread_counts_and_a_meeting(db: Db) {
+    let server = with_acme(db).await;
     let alice = server.signed_in_tenant("acme", "alice@acme.example").await;
     let (bob, bob_id) = server.colleague(&alice, "acme", "bob@acme.example").await;
     let (carol, carol_id) = server.colleague(&alice, "acme", "carol@acme.example").await;
@@ -184,4 +190,66 @@ async fn colleagues_chat_with_history_unread_counts_and_a_meeting(db: Db) {
     assert_eq!(unread(&alice, &chat.id).await, 2);
 }
 
-on_both_databases!(colleagues_chat_with_history_unread_counts_and_a_meeting);
+/// The list reads all of a member's chats at once: it must say what each
+/// chat says on its own, newest activity first, a chat without messages last.
+async fn the_list_says_what_each_chat_says(db: Db) {
+    let server = with_acme(db).await;
+    let alice = server.signed_in_tenant("acme", "alice@acme.example").await;
+    let (bob, bob_id) = server.colleague(&alice, "acme", "bob@acme.example").await;
+    let (carol, carol_id) = server.colleague(&alice, "acme", "carol@acme.example").await;
+    let quiet = alice
+        .create_chat("Quiet", std::slice::from_ref(&bob_id))
+        .await
+        .unwrap();
+    let older = alice
+        .create_chat("Older", &[bob_id.clone(), carol_id.clone()])
+        .await
+        .unwrap();
+    let newer = alice
+        .create_chat("Newer", std::slice::from_ref(&carol_id))
+        .await
+        .unwrap();
+    // Another member's chat, which is not Bob's.
+    carol
+        .create_chat(
+            "Not Bob's",
+            std::slice::from_ref(&alice.me().await.unwrap().id),
+        )
+        .await
+        .unwrap();
+    alice.send_chat_message(&older.id, "one").await.unwrap();
+    bob.send_chat_message(&older.id, "two").await.unwrap();
+    alice.send_chat_message(&older.id, "three").await.unwrap();
+    carol.send_chat_message(&newer.id, "four").await.unwrap();
+
+    for who in [&alice, &bob, &carol] {
+        let listed = who.chats().await.unwrap();
+        let mut each = Vec::new();
+        for chat in &listed {
+            each.push(who.chat(&chat.id).await.unwrap());
+        }
+        assert_eq!(listed, each, "the list agrees with each chat");
+    }
+    let ids = |chats: Vec<yunhui_proto::group_chat::GroupChat>| -> Vec<String> {
+        chats.into_iter().map(|c| c.id).collect()
+    };
+    // Chats without messages follow, the newest first (made in the same second: any order).
+    let alices = ids(alice.chats().await.unwrap());
+    assert_eq!(alices[..2], [newer.id.clone(), older.id.clone()]);
+    assert_eq!(alices.len(), 4);
+    assert!(alices[2..].contains(&quiet.id), "{alices:?}");
+    let bobs = bob.chats().await.unwrap();
+    assert_eq!(ids(bobs.clone()), [older.id.clone(), quiet.id.clone()]);
+    assert_eq!(
+        (bobs[0].unread, bobs[0].members.len()),
+        (1, 3),
+        "what Bob sent marked what came before it read: Alice's last message unread; three members"
+    );
+    assert_eq!(bobs[0].last_message.as_ref().unwrap().text, "three");
+    assert_eq!((bobs[1].unread, bobs[1].last_message.as_ref()), (0, None));
+}
+
+on_both_databases!(
+    colleagues_chat_with_history_unread_counts_and_a_meeting,
+    the_list_says_what_each_chat_says,
+);
