@@ -4,8 +4,10 @@
 //! administrator allows live streaming room by room). The owner keeps the
 //! room's name, password and settings ([`crate::assistant`]).
 
+use std::collections::HashMap;
+
 use sqlx::{AnyConnection, Row};
-use yunhui_proto::api::{AuditAction, CloudRoomStreaming};
+use yunhui_proto::api::{AuditAction, CloudRoomStreaming, Invitee};
 
 use crate::accounts::Caller;
 use crate::assistant::{insert_members, room_members};
@@ -18,11 +20,9 @@ const ROOMS: &str = "SELECT c.meeting_id, m.number, m.topic, c.owner_account_id,
      FROM cloud_rooms c JOIN meetings m ON m.id = c.meeting_id AND m.tenant_id = c.tenant_id \
      WHERE c.tenant_id = $1";
 
-async fn room(conn: &mut AnyConnection, row: &sqlx::any::AnyRow) -> Result<CloudRoomStreaming> {
-    let room_id: String = row.try_get("meeting_id")?;
-    let members = room_members(conn, &room_id).await?;
+fn room(row: &sqlx::any::AnyRow, members: Vec<Invitee>) -> Result<CloudRoomStreaming> {
     Ok(CloudRoomStreaming {
-        room_id,
+        room_id: row.try_get("meeting_id")?,
         number: row.try_get("number")?,
         name: row.try_get("topic")?,
         owner_account_id: row.try_get("owner_account_id")?,
@@ -46,7 +46,8 @@ async fn one(
             what: "cloud room",
             id: room_id.to_string(),
         })?;
-    room(conn, &row).await
+    let members = room_members(conn, room_id).await?;
+    room(&row, members)
 }
 
 /// The tenant's cloud rooms with their members and streaming permission.
@@ -57,11 +58,28 @@ pub async fn rooms(store: &Store, caller: &Caller) -> Result<Vec<CloudRoomStream
         .bind(&caller.tenant_id)
         .fetch_all(&mut *conn)
         .await?;
-    let mut rooms = Vec::with_capacity(rows.len());
-    for row in &rows {
-        rooms.push(room(&mut conn, row).await?);
+    // Every room's members in one query, not one per room.
+    let mut members: HashMap<String, Vec<Invitee>> = HashMap::new();
+    for row in sqlx::query(
+        "SELECT r.meeting_id, a.id, a.display_name FROM cloud_room_members r \
+         JOIN accounts a ON a.id = r.account_id AND a.tenant_id = r.tenant_id \
+         WHERE r.tenant_id = $1 ORDER BY r.meeting_id, a.display_name, a.id",
+    )
+    .bind(&caller.tenant_id)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        members
+            .entry(row.try_get("meeting_id")?)
+            .or_default()
+            .push(crate::accounts::invitee_from_row(&row)?);
     }
-    Ok(rooms)
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("meeting_id")?;
+            room(row, members.remove(&id).unwrap_or_default())
+        })
+        .collect()
 }
 
 /// Allows or forbids live streaming in cloud room `room_id`.

@@ -375,6 +375,27 @@ async fn an_administrator_sets_a_cloud_rooms_members(db: Db) {
     );
     assert!(log[0].detail.ends_with(": no members"), "{:#?}", log[0]);
     assert!(log[1].detail.ends_with(": bob"), "{:#?}", log[1]);
+
+    // Two rooms with members each: the list has each as setting it answered.
+    let bobs_room = bob
+        .create_cloud_room(&CloudRoomRequest {
+            name: Some("Bob's room".into()),
+            ..CloudRoomRequest::default()
+        })
+        .await
+        .unwrap();
+    let first = admin
+        .set_cloud_room_members(&room_id, std::slice::from_ref(&bob_id))
+        .await
+        .unwrap();
+    let second = admin
+        .set_cloud_room_members(&bobs_room.meeting.id, &[alice_id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        admin.admin_cloud_rooms().await.unwrap(),
+        vec![first, second]
+    );
 }
 
 async fn licence_use_follows_the_meetings(db: Db) {
