@@ -389,7 +389,7 @@ async fn an_administrator_sets_a_cloud_rooms_members(db: Db) {
         .await
         .unwrap();
     let second = admin
-        .set_cloud_room_members(&bobs_room.meeting.id, &[alice_id.clone()])
+        .set_cloud_room_members(&bobs_room.meeting.id, std::slice::from_ref(&alice_id))
         .await
         .unwrap();
     assert_eq!(
