@@ -414,6 +414,22 @@ pub fn invitee_from_row(row: &sqlx::any::AnyRow) -> Result<yunhui_proto::api::In
     })
 }
 
+/// Rows of `key`, `id` and `display_name` (accounts grouped under, e.g., a
+/// chat or a room) as each key's invitees, in the rows' order.
+pub fn invitees_by(
+    rows: &[sqlx::any::AnyRow],
+    key: &str,
+) -> Result<std::collections::HashMap<String, Vec<yunhui_proto::api::Invitee>>> {
+    let mut grouped: std::collections::HashMap<String, Vec<_>> = std::collections::HashMap::new();
+    for row in rows {
+        grouped
+            .entry(row.try_get(key)?)
+            .or_default()
+            .push(invitee_from_row(row)?);
+    }
+    Ok(grouped)
+}
+
 /// An account of `tenant_id`, if there is one with that id.
 pub async fn account_in_tenant(
     store: &Store,

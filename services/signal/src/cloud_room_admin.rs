@@ -4,8 +4,6 @@
 //! administrator allows live streaming room by room). The owner keeps the
 //! room's name, password and settings ([`crate::assistant`]).
 
-use std::collections::HashMap;
-
 use sqlx::{AnyConnection, Row};
 use yunhui_proto::api::{AuditAction, CloudRoomStreaming, Invitee};
 
@@ -59,21 +57,17 @@ pub async fn rooms(store: &Store, caller: &Caller) -> Result<Vec<CloudRoomStream
         .fetch_all(&mut *conn)
         .await?;
     // Every room's members in one query, not one per room.
-    let mut members: HashMap<String, Vec<Invitee>> = HashMap::new();
-    for row in sqlx::query(
-        "SELECT r.meeting_id, a.id, a.display_name FROM cloud_room_members r \
-         JOIN accounts a ON a.id = r.account_id AND a.tenant_id = r.tenant_id \
-         WHERE r.tenant_id = $1 ORDER BY r.meeting_id, a.display_name, a.id",
-    )
-    .bind(&caller.tenant_id)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        members
-            .entry(row.try_get("meeting_id")?)
-            .or_default()
-            .push(crate::accounts::invitee_from_row(&row)?);
-    }
+    let mut members = crate::accounts::invitees_by(
+        &sqlx::query(
+            "SELECT r.meeting_id, a.id, a.display_name FROM cloud_room_members r \
+             JOIN accounts a ON a.id = r.account_id AND a.tenant_id = r.tenant_id \
+             WHERE r.tenant_id = $1 ORDER BY r.meeting_id, a.display_name, a.id",
+        )
+        .bind(&caller.tenant_id)
+        .fetch_all(&mut *conn)
+        .await?,
+        "meeting_id",
+    )?;
     rows.iter()
         .map(|row| {
             let id: String = row.try_get("meeting_id")?;

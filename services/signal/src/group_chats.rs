@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sqlx::{AnyConnection, Row};
-use yunhui_proto::api::{CreateMeetingRequest, Invitee};
+use yunhui_proto::api::CreateMeetingRequest;
 use yunhui_proto::group_chat::{ChatMeeting, CreateGroupChatRequest, GroupChat, GroupChatMessage};
 use yunhui_proto::limits;
 
@@ -113,23 +113,19 @@ pub async fn list(store: &Store, caller: &Caller) -> Result<Vec<GroupChat>> {
     .await?
     .into_iter()
     .collect();
-    let mut members: HashMap<String, Vec<Invitee>> = HashMap::new();
-    for row in sqlx::query(
-        "SELECT o.chat_id, a.id, a.display_name FROM group_chat_members m \
-         JOIN group_chat_members o ON o.chat_id = m.chat_id \
-         JOIN accounts a ON a.id = o.account_id AND a.tenant_id = o.tenant_id \
-         WHERE m.tenant_id = $1 AND m.account_id = $2 ORDER BY o.chat_id, a.display_name, a.id",
-    )
-    .bind(&caller.tenant_id)
-    .bind(&caller.account_id)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        members
-            .entry(row.try_get("chat_id")?)
-            .or_default()
-            .push(crate::accounts::invitee_from_row(&row)?);
-    }
+    let mut members = crate::accounts::invitees_by(
+        &sqlx::query(
+            "SELECT o.chat_id, a.id, a.display_name FROM group_chat_members m \
+             JOIN group_chat_members o ON o.chat_id = m.chat_id \
+             JOIN accounts a ON a.id = o.account_id AND a.tenant_id = o.tenant_id \
+             WHERE m.tenant_id = $1 AND m.account_id = $2 ORDER BY o.chat_id, a.display_name, a.id",
+        )
+        .bind(&caller.tenant_id)
+        .bind(&caller.account_id)
+        .fetch_all(&mut *conn)
+        .await?,
+        "chat_id",
+    )?;
     let mut latest: HashMap<String, GroupChatMessage> = HashMap::new();
     for row in sqlx::query(&format!(
         "{MESSAGE} WHERE id IN (SELECT MAX(x.id) FROM group_chat_messages x \
