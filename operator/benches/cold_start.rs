@@ -144,6 +144,12 @@ async fn main() {
         "by verb and resource: {:?}",
         count_by(&requests, verb_and_resource)
     );
+    for resource in ["tenants", "mediaclusters"] {
+        println!(
+            "{resource}: objects by their status writes: {:?}",
+            writes_per_object(&requests, resource, "status")
+        );
+    }
 
     if args.idle_minutes > 0.0 {
         let idle_offset = cp.audit_offset();
@@ -193,6 +199,30 @@ fn verb_and_resource(event: &serde_json::Value) -> String {
             .map(|s| format!("/{s}"))
             .unwrap_or_default()
     )
+}
+
+/// How many objects of `resource` got 1, 2, … writes of `subresource`.
+fn writes_per_object(
+    events: &[serde_json::Value],
+    resource: &str,
+    subresource: &str,
+) -> BTreeMap<usize, usize> {
+    let per_object = count_by(
+        &events
+            .iter()
+            .filter(|e| {
+                is_write(e)
+                    && e["objectRef"]["resource"] == resource
+                    && e["objectRef"]["subresource"] == subresource
+            })
+            .collect::<Vec<_>>(),
+        |e| e["objectRef"]["name"].as_str().unwrap_or("?").to_string(),
+    );
+    let mut histogram = BTreeMap::new();
+    for writes in per_object.into_values() {
+        *histogram.entry(writes).or_default() += 1;
+    }
+    histogram
 }
 
 /// How many of `events` give each key.

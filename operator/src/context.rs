@@ -107,10 +107,28 @@ pub fn already_written(last: Option<&WrittenStatus>, version: Option<&String>, h
     last.is_some_and(|w| w.over.as_ref() == version && w.hash == hash)
 }
 
+/// Hash of a status's JSON without its conditions' `lastTransitionTime`s: a
+/// reconcile of an object the watch has not brought back yet settles its
+/// conditions against the old ones and stamps them anew, and that alone is
+/// no reason to write the same status again.
 fn status_hash<S: Serialize>(status: &S) -> Result<String> {
+    let mut json = serde_json::to_value(status)?;
+    forget_transition_times(&mut json);
     Ok(hex::encode(
-        &Sha256::digest(serde_json::to_vec(status)?)[..12],
+        &Sha256::digest(serde_json::to_vec(&json)?)[..12],
     ))
+}
+
+/// Removes every `lastTransitionTime` from `json`, however deep.
+fn forget_transition_times(json: &mut serde_json::Value) {
+    match json {
+        serde_json::Value::Object(map) => {
+            map.remove("lastTransitionTime");
+            map.values_mut().for_each(forget_transition_times);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(forget_transition_times),
+        _ => {}
+    }
 }
 
 impl Context {
@@ -229,6 +247,20 @@ mod tests {
     fn a_status_written_over_the_version_at_hand_is_not_written_again() {
         let last = written("41", "h1");
         assert!(already_written(Some(&last), Some(&"41".into()), "h1"));
+    }
+
+    #[test]
+    fn a_status_stamped_anew_hashes_as_the_one_written() {
+        let at = |time: &str| {
+            serde_json::json!({"synced": true, "conditions": [
+                {"type": "Ready", "status": "True", "lastTransitionTime": time}
+            ]})
+        };
+        let first = status_hash(&at("2026-12-06T10:00:00Z")).unwrap();
+        assert_eq!(first, status_hash(&at("2026-12-06T10:00:07Z")).unwrap());
+        let mut failed = at("2026-12-06T10:00:00Z");
+        failed["conditions"][0]["status"] = "False".into();
+        assert_ne!(first, status_hash(&failed).unwrap(), "a changed condition is written");
     }
 
     #[test]

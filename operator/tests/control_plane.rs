@@ -24,6 +24,7 @@ use yunhui_crds::{Gateway, MediaCluster, ResourceStatus, Tenant};
 use yunhui_operator::telemetry::{Health, Metrics};
 use yunhui_operator::{OperatorConfig, leader};
 
+use support::stand_ins::SfuStandIns;
 use support::{
     AbortOnDrop, ChildGuard, ControlPlane, OPERATOR_NAMESPACE, Signal, create, example, namespace,
     render_chart, wait,
@@ -1533,111 +1534,6 @@ async fn operator_killed_mid_reconcile_converges_without_duplicates() {
     let mut seen = std::collections::BTreeSet::new();
     for w in writes.iter().filter(|w| w.starts_with("create ")) {
         assert!(seen.insert(w.clone()), "created twice: {w}");
-    }
-}
-
-/// What a kubelet would run for the SFU pool's kwok pods: one real
-/// `yunhui-sfu` process per Running pod, registering with signal under the
-/// pod's name, and SIGTERM to it when its pod is gone or terminating (kwok
-/// cannot run the image; the processes are the pods' stand-ins).
-struct SfuStandIns {
-    nodes: Arc<std::sync::Mutex<BTreeMap<String, StandIn>>>,
-    _task: AbortOnDrop,
-}
-
-struct StandIn {
-    control_url: String,
-    process: std::process::Child,
-    terminated: bool,
-}
-
-impl Drop for SfuStandIns {
-    fn drop(&mut self) {
-        for (_, node) in std::mem::take(&mut *self.nodes.lock().expect("lock")) {
-            let _ = ChildGuard(node.process);
-        }
-    }
-}
-
-impl SfuStandIns {
-    fn start(client: &Client, ns: &str, signal_url: &str, key: &str) -> SfuStandIns {
-        let nodes: Arc<std::sync::Mutex<BTreeMap<String, StandIn>>> = Arc::default();
-        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), ns);
-        let (shared, signal_url, key) = (nodes.clone(), signal_url.to_string(), key.to_string());
-        let task = tokio::spawn(async move {
-            loop {
-                let listed = pods
-                    .list(&ListParams::default().labels("app.kubernetes.io/component=sfu"))
-                    .await;
-                if let Ok(listed) = listed {
-                    let running: Vec<String> = listed
-                        .items
-                        .iter()
-                        .filter(|p| p.metadata.deletion_timestamp.is_none())
-                        .filter(|p| {
-                            p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-                        })
-                        .map(|p| p.name_any())
-                        .collect();
-                    let mut nodes = shared.lock().expect("lock");
-                    for pod in &running {
-                        if !nodes.contains_key(pod) {
-                            nodes.insert(pod.clone(), start_sfu(pod, &signal_url, &key));
-                        }
-                    }
-                    for (pod, node) in nodes.iter_mut() {
-                        if !running.contains(pod) && !node.terminated {
-                            // As the kubelet does when a pod goes.
-                            let _ = std::process::Command::new("kill")
-                                .args(["-TERM", &node.process.id().to_string()])
-                                .status();
-                            node.terminated = true;
-                        }
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        });
-        SfuStandIns {
-            nodes,
-            _task: AbortOnDrop(task),
-        }
-    }
-
-    /// The control URL of `pod`'s process.
-    fn control_url(&self, pod: &str) -> String {
-        self.nodes.lock().expect("lock")[pod].control_url.clone()
-    }
-
-    /// Whether `pod`'s process has exited.
-    fn exited(&self, pod: &str) -> bool {
-        let mut nodes = self.nodes.lock().expect("lock");
-        let node = nodes.get_mut(pod).expect("a process for the pod");
-        matches!(node.process.try_wait(), Ok(Some(_)))
-    }
-}
-
-fn start_sfu(pod: &str, signal_url: &str, key: &str) -> StandIn {
-    let http = support::free_port();
-    let control_url = format!("http://127.0.0.1:{http}");
-    let process = std::process::Command::new(support::sfu_binary())
-        .args([
-            "--udp-listen",
-            "127.0.0.1:0",
-            "--advertised-ip",
-            "127.0.0.1",
-        ])
-        .args(["--http-listen", &format!("127.0.0.1:{http}")])
-        .args(["--signal-url", signal_url, "--node-id", pod])
-        .args(["--advertise-control-url", &control_url, "--capacity", "10"])
-        .env(yunhui_proto::env::INTERNAL_KEY, key)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("yunhui-sfu starts");
-    StandIn {
-        control_url,
-        process,
-        terminated: false,
     }
 }
 

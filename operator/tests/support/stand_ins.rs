@@ -1,0 +1,117 @@
+//! Stand-ins for the SFU pool's pods, shared by the control-plane tests and
+//! the load-step benchmark: kwok starts no container, so a real
+//! `yunhui-sfu` process plays each Running pod.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{Api, ListParams};
+use kube::{Client, ResourceExt};
+use yunhui_testkit::{AbortOnDrop, ChildGuard};
+
+/// What a kubelet would run for the SFU pool's kwok pods: one real
+/// `yunhui-sfu` process per Running pod, registering with signal under the
+/// pod's name, and SIGTERM to it when its pod is gone or terminating (kwok
+/// cannot run the image; the processes are the pods' stand-ins).
+pub struct SfuStandIns {
+    nodes: Arc<std::sync::Mutex<BTreeMap<String, StandIn>>>,
+    _task: AbortOnDrop,
+}
+
+struct StandIn {
+    control_url: String,
+    process: std::process::Child,
+    terminated: bool,
+}
+
+impl Drop for SfuStandIns {
+    fn drop(&mut self) {
+        for (_, node) in std::mem::take(&mut *self.nodes.lock().expect("lock")) {
+            let _ = ChildGuard(node.process);
+        }
+    }
+}
+
+impl SfuStandIns {
+    pub fn start(client: &Client, ns: &str, signal_url: &str, key: &str) -> SfuStandIns {
+        let nodes: Arc<std::sync::Mutex<BTreeMap<String, StandIn>>> = Arc::default();
+        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), ns);
+        let (shared, signal_url, key) = (nodes.clone(), signal_url.to_string(), key.to_string());
+        let task = tokio::spawn(async move {
+            loop {
+                let listed = pods
+                    .list(&ListParams::default().labels("app.kubernetes.io/component=sfu"))
+                    .await;
+                if let Ok(listed) = listed {
+                    let running: Vec<String> = listed
+                        .items
+                        .iter()
+                        .filter(|p| p.metadata.deletion_timestamp.is_none())
+                        .filter(|p| {
+                            p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                        })
+                        .map(|p| p.name_any())
+                        .collect();
+                    let mut nodes = shared.lock().expect("lock");
+                    for pod in &running {
+                        if !nodes.contains_key(pod) {
+                            nodes.insert(pod.clone(), start_sfu(pod, &signal_url, &key));
+                        }
+                    }
+                    for (pod, node) in nodes.iter_mut() {
+                        if !running.contains(pod) && !node.terminated {
+                            // As the kubelet does when a pod goes.
+                            let _ = std::process::Command::new("kill")
+                                .args(["-TERM", &node.process.id().to_string()])
+                                .status();
+                            node.terminated = true;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        });
+        SfuStandIns {
+            nodes,
+            _task: AbortOnDrop(task),
+        }
+    }
+
+    /// The control URL of `pod`'s process.
+    pub fn control_url(&self, pod: &str) -> String {
+        self.nodes.lock().expect("lock")[pod].control_url.clone()
+    }
+
+    /// Whether `pod`'s process has exited.
+    pub fn exited(&self, pod: &str) -> bool {
+        let mut nodes = self.nodes.lock().expect("lock");
+        let node = nodes.get_mut(pod).expect("a process for the pod");
+        matches!(node.process.try_wait(), Ok(Some(_)))
+    }
+}
+
+/// Starts one `yunhui-sfu` stand-in for `pod` (capacity 10 participants).
+fn start_sfu(pod: &str, signal_url: &str, key: &str) -> StandIn {
+    let http = yunhui_testkit::free_port();
+    let control_url = format!("http://127.0.0.1:{http}");
+    let process = std::process::Command::new(yunhui_testkit::sfu_binary())
+        .args([
+            "--udp-listen",
+            "127.0.0.1:0",
+            "--advertised-ip",
+            "127.0.0.1",
+        ])
+        .args(["--http-listen", &format!("127.0.0.1:{http}")])
+        .args(["--signal-url", signal_url, "--node-id", pod])
+        .args(["--advertise-control-url", &control_url, "--capacity", "10"])
+        .env(yunhui_proto::env::INTERNAL_KEY, key)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("yunhui-sfu starts");
+    StandIn {
+        control_url,
+        process,
+        terminated: false,
+    }
+}
