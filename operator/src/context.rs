@@ -260,7 +260,11 @@ mod tests {
         assert_eq!(first, status_hash(&at("2026-12-06T10:00:07Z")).unwrap());
         let mut failed = at("2026-12-06T10:00:00Z");
         failed["conditions"][0]["status"] = "False".into();
-        assert_ne!(first, status_hash(&failed).unwrap(), "a changed condition is written");
+        assert_ne!(
+            first,
+            status_hash(&failed).unwrap(),
+            "a changed condition is written"
+        );
     }
 
     #[test]
