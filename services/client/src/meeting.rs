@@ -38,7 +38,7 @@ use crate::media::{
     AudioSender, FileMedia, IceOptions, MediaError, PublishOptions, Publisher, Subscriber,
     SyntheticMedia,
 };
-use crate::signaling::{SignalingClient, SignalingError};
+use crate::signaling::{ActingFor, SignalingClient, SignalingError};
 
 /// How to join.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +59,9 @@ pub struct JoinOptions {
     pub media_bind: Option<String>,
     /// Local IP address the signaling socket connects from (default: any).
     pub signaling_bind: Option<std::net::IpAddr>,
+    /// Join on someone else's behalf (the SIP gateway for a device): the
+    /// server counts password attempts against their address.
+    pub acting_for: Option<ActingFor>,
     /// How long to wait in a waiting room for the host (default 10 minutes).
     pub admission_timeout: Option<Duration>,
     /// The ticket of a call placed from the meeting (the SIP gateway's joins).
@@ -212,6 +215,7 @@ struct Entry {
     /// Where to join again.
     rejoin_url: String,
     signaling_bind: Option<std::net::IpAddr>,
+    acting_for: Option<ActingFor>,
     join: ClientMessage,
     admission_timeout: Duration,
 }
@@ -228,10 +232,9 @@ impl Entry {
     /// Opens a socket at `url`, joins and waits for the answer (through
     /// the waiting room, if the meeting has one).
     async fn enter(&self, url: &str) -> Result<(SignalingClient, Entered), SessionError> {
-        let (mut client, _) = match self.signaling_bind {
-            Some(ip) => SignalingClient::connect_from(url, ip).await?,
-            None => SignalingClient::connect(url).await?,
-        };
+        let (mut client, _) =
+            SignalingClient::connect_with(url, self.signaling_bind, self.acting_for.as_ref())
+                .await?;
         client.send(&self.join).await?;
         let mut timeout = Duration::from_secs(15);
         loop {
@@ -331,6 +334,7 @@ impl MeetingSession {
         let entry = Entry {
             rejoin_url: options.rejoin_url.unwrap_or_else(|| base_url.to_owned()),
             signaling_bind: options.signaling_bind,
+            acting_for: options.acting_for,
             join: ClientMessage::Join {
                 meeting_number: options.meeting_number,
                 display_name: options.display_name,

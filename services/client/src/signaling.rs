@@ -5,9 +5,13 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use yunhui_proto::signaling::{CLOSE_JOIN_AGAIN, ClientMessage, ServerMessage};
+use yunhui_proto::signaling::{
+    CLIENT_ADDRESS_HEADER, CLOSE_JOIN_AGAIN, ClientMessage, INTERNAL_KEY_HEADER, ServerMessage,
+};
 
 /// A signaling failure.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,26 @@ fn signal_url(base_url: &str) -> String {
     )
 }
 
+/// A service joining on someone else's behalf, as the SIP gateway joins for
+/// a device: the server treats the socket as coming from `address` (its
+/// meeting-password throttle counts that address's attempts), and believes
+/// so only because `internal_key` is the deployment's internal key.
+#[derive(Clone)]
+pub struct ActingFor {
+    /// The address of the participant the socket is opened for.
+    pub address: std::net::IpAddr,
+    /// The deployment's internal key.
+    pub internal_key: String,
+}
+
+impl std::fmt::Debug for ActingFor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActingFor")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One signaling socket to a Yunhui signal service.
 pub struct SignalingClient {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -72,13 +96,7 @@ impl SignalingClient {
     /// packets, such as a just-deleted pod's behind a Service, would
     /// otherwise hold the caller for minutes).
     pub async fn connect(base_url: &str) -> Result<(Self, u32), SignalingError> {
-        let (socket, _) = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            tokio_tungstenite::connect_async(signal_url(base_url)),
-        )
-        .await
-        .map_err(|_| SignalingError::Timeout(CONNECT_TIMEOUT))??;
-        Self::greet(SignalingClient { socket }).await
+        Self::connect_with(base_url, None, None).await
     }
 
     /// Like [`SignalingClient::connect`], from the local address `ip` (e.g.
@@ -88,7 +106,41 @@ impl SignalingClient {
         base_url: &str,
         ip: std::net::IpAddr,
     ) -> Result<(Self, u32), SignalingError> {
+        Self::connect_with(base_url, Some(ip), None).await
+    }
+
+    /// Like [`SignalingClient::connect`], from the local address `bind` when
+    /// given (plain `http://` deployments only), and on behalf of someone
+    /// else when `acting_for` says so (see [`ActingFor`]).
+    pub async fn connect_with(
+        base_url: &str,
+        bind: Option<std::net::IpAddr>,
+        acting_for: Option<&ActingFor>,
+    ) -> Result<(Self, u32), SignalingError> {
         let url = signal_url(base_url);
+        let mut request = url.as_str().into_client_request()?;
+        if let Some(acting_for) = acting_for {
+            let value = |text: &str| {
+                HeaderValue::from_str(text).map_err(|_| {
+                    SignalingError::Unreadable(
+                        "the internal key is not usable in an HTTP header".into(),
+                    )
+                })
+            };
+            let headers = request.headers_mut();
+            headers.insert(INTERNAL_KEY_HEADER, value(&acting_for.internal_key)?);
+            headers.insert(
+                CLIENT_ADDRESS_HEADER,
+                value(&acting_for.address.to_string())?,
+            );
+        }
+        let Some(ip) = bind else {
+            let (socket, _) =
+                tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request))
+                    .await
+                    .map_err(|_| SignalingError::Timeout(CONNECT_TIMEOUT))??;
+            return Self::greet(SignalingClient { socket }).await;
+        };
         let authority = url
             .strip_prefix("ws://")
             .and_then(|rest| rest.split('/').next())
@@ -114,7 +166,7 @@ impl SignalingClient {
             .map_err(|_| SignalingError::Timeout(CONNECT_TIMEOUT))?
             .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
         let (socket, _) =
-            tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await?;
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
         Self::greet(SignalingClient { socket }).await
     }
 

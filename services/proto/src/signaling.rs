@@ -43,6 +43,17 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// meeting ended, the host removed the participant) is final.
 pub const CLOSE_JOIN_AGAIN: u16 = 1012;
 
+/// Header of a signaling socket's upgrade request carrying the deployment's
+/// internal key: a service that opens the socket for someone else (another
+/// signal replica relaying a participant, the SIP gateway for a device)
+/// proves with it that [`CLIENT_ADDRESS_HEADER`] may be believed.
+pub const INTERNAL_KEY_HEADER: &str = "x-yunhui-internal-key";
+
+/// Header of a signaling socket's upgrade request naming the address of the
+/// participant the socket acts for (believed only with
+/// [`INTERNAL_KEY_HEADER`]): password attempts are throttled by it.
+pub const CLIENT_ADDRESS_HEADER: &str = "x-yunhui-client-address";
+
 /// Messages a client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]

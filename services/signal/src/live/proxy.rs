@@ -27,10 +27,9 @@ use yunhui_proto::signaling::CLOSE_JOIN_AGAIN;
 use crate::error::{Error, Result};
 use crate::live::outbox::{Outbound, Outbox};
 
-/// Header carrying the internal key on a replica's socket to the owner.
-pub const INTERNAL_KEY_HEADER: &str = "x-yunhui-internal-key";
-/// Header carrying the participant's address on a replica's socket to the owner.
-pub const CLIENT_ADDRESS_HEADER: &str = "x-yunhui-client-address";
+/// Headers carrying the internal key and the participant's address on a
+/// replica's socket to the owner (and on the SIP gateway's, for a device).
+pub use yunhui_proto::signaling::{CLIENT_ADDRESS_HEADER, INTERNAL_KEY_HEADER};
 
 /// How long the owner has to answer the socket and its greeting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
