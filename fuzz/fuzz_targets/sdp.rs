@@ -1,6 +1,6 @@
 //! Session descriptions from outside: a SIP device's offer, which the
 //! gateway either refuses with a reason or answers (and its own answer must
-//! read back with the same address, law and telephone events), and a WebRTC
+//! read back with the same address, codec and telephone events), and a WebRTC
 //! publisher's offer, whose tracks the SFU reads.
 #![no_main]
 
@@ -22,8 +22,14 @@ fuzz_target!(|data: &[u8]| {
             let back = sdp::answer(text.as_bytes())
                 .unwrap_or_else(|e| panic!("our own answer does not parse ({e}):\n{text}"));
             assert_eq!(back.rtp, ours, "our answer names our media address");
-            assert_eq!(back.law, offer.law, "our answer keeps the device's law");
+            assert_eq!(
+                back.codec, offer.codec,
+                "our answer keeps the device's codec"
+            );
             assert_eq!(back.telephone_event, offer.telephone_event);
+            if offer.telephone_event.is_some() {
+                assert_eq!(back.event_clock, offer.event_clock);
+            }
         }
     }
     if let Ok(session) = SessionDescription::unmarshal(&mut Cursor::new(data)) {

@@ -126,6 +126,19 @@ pub const POD_IP: &str = "YUNHUI_POD_IP";
 /// UDP port for SIP. Read by the SIP gateway.
 pub const SIP_PORT: &str = "YUNHUI_SIP_PORT";
 
+/// TCP port for SIP (default: [`SIP_PORT`]'s number). Read by the SIP gateway.
+pub const SIP_TCP_PORT: &str = "YUNHUI_SIP_TCP_PORT";
+
+/// TCP port for SIP over TLS (default 5061). Read by the SIP gateway.
+pub const SIP_TLS_PORT: &str = "YUNHUI_SIP_TLS_PORT";
+
+/// The SIP gateway's TLS certificate chain, a PEM file; with
+/// [`SIP_TLS_KEY`] it serves SIP over TLS. Read by the SIP gateway.
+pub const SIP_TLS_CERT: &str = "YUNHUI_SIP_TLS_CERT";
+
+/// The private key of [`SIP_TLS_CERT`], a PEM file. Read by the SIP gateway.
+pub const SIP_TLS_KEY: &str = "YUNHUI_SIP_TLS_KEY";
+
 /// Listen address of the SIP gateway's internal API. Read by the SIP gateway.
 pub const SIPGW_CONTROL_LISTEN: &str = "YUNHUI_SIPGW_CONTROL_LISTEN";
 
@@ -159,6 +172,10 @@ pub const SFU_TURN_TLS_CERT: &str = "YUNHUI_SFU_TURN_TLS_CERT";
 
 /// PEM file of the private key of TURN over TLS. Read by the SFU.
 pub const SFU_TURN_TLS_KEY: &str = "YUNHUI_SFU_TURN_TLS_KEY";
+/// Host name (or IP address) clients reach the SFU node's TURN server at,
+/// as the node reports it to signal: a name its TLS certificate holds
+/// (default: the node's advertised IP). Read by the SFU.
+pub const SFU_TURN_HOST: &str = "YUNHUI_SFU_TURN_HOST";
 
 /// Shared secret of the TURN REST-API credentials: signal signs with it,
 /// the SFU nodes check with it (`yunhui_proto::turn`). Read by signal and

@@ -23,7 +23,7 @@ use yunhui_client::meeting::{DialUpdate, JoinOptions, MeetingSession, SessionErr
 use yunhui_proto::api::{Meeting, MeetingStatus};
 use yunhui_proto::signaling::{ClientMessage, DialState, DialTarget, ErrorCode, HostCommand, Role};
 use yunhui_signal::sipgw_client::HttpCallControl;
-use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk, internal_api};
+use yunhui_sipgw::{GatewayConfig, SipGateway, SipTls, SipTrunk, internal_api};
 
 const WAIT: Duration = Duration::from_secs(20);
 const ANSWER: Duration = Duration::from_secs(3);
@@ -52,6 +52,16 @@ enum Scenario {
     DialIn { number: String, to: SocketAddr },
     /// As `DialIn`, then sends about 30 s of G.711 speech.
     DialInAndTalk { number: String, to: SocketAddr },
+    /// A device calling meeting `number` at `to` with the scenario `file`,
+    /// from `ip`, over TCP when `tcp`, with SIPp's `-set` variables `set`.
+    Device {
+        file: &'static str,
+        number: String,
+        to: SocketAddr,
+        ip: Ipv4Addr,
+        tcp: bool,
+        set: Vec<(&'static str, String)>,
+    },
 }
 
 fn free_udp_port() -> u16 {
@@ -73,6 +83,10 @@ impl Sipp {
     async fn start(scenario: Scenario) -> Sipp {
         let dir = tempfile::tempdir().expect("temp dir");
         let messages = dir.path().join("messages.log");
+        let ip = match &scenario {
+            Scenario::Device { ip, .. } => *ip,
+            _ => Ipv4Addr::LOCALHOST,
+        };
         let port = free_udp_port();
         // SIPp echoes on the media port and the one two above it.
         let media = loop {
@@ -93,10 +107,27 @@ impl Sipp {
             Scenario::DialInAndTalk { ref number, to } => command
                 .args(["-sf", &scenario_file("dial_in_talk.xml"), "-s", number])
                 .arg(to.to_string()),
+            Scenario::Device {
+                file,
+                ref number,
+                to,
+                tcp,
+                ref set,
+                ..
+            } => {
+                command.args(["-sf", &scenario_file(file), "-s", number]);
+                if tcp {
+                    command.args(["-t", "t1"]);
+                }
+                for (name, value) in set {
+                    command.args(["-set", name, value]);
+                }
+                command.arg(to.to_string())
+            }
         };
         command
-            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-mi", "127.0.0.1", "-mp", &media.to_string()])
+            .args(["-i", &ip.to_string(), "-p", &port.to_string()])
+            .args(["-mi", &ip.to_string(), "-mp", &media.to_string()])
             .args(["-m", "1", "-timeout", "90s", "-nostdin", "-trace_msg"])
             .arg("-message_file")
             .arg(&messages)
@@ -112,7 +143,7 @@ impl Sipp {
             .expect("sipp runs (Debian package sip-tester; tests/setup-machine installs it)");
         let dials_in = matches!(
             scenario,
-            Scenario::DialIn { .. } | Scenario::DialInAndTalk { .. }
+            Scenario::DialIn { .. } | Scenario::DialInAndTalk { .. } | Scenario::Device { .. }
         );
         // Ready once its SIP port is taken.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -196,6 +227,16 @@ async fn gateway(
     ring_timeout: Duration,
     reach: Reach,
 ) -> Arc<SipGateway> {
+    gateway_with(server, trunk, ring_timeout, reach, |_| {}).await
+}
+
+async fn gateway_with(
+    server: &Server,
+    trunk: Option<SipTrunk>,
+    ring_timeout: Duration,
+    reach: Reach,
+    configure: impl FnOnce(&mut GatewayConfig),
+) -> Arc<SipGateway> {
     let mut config = GatewayConfig::new(
         SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0),
         Ipv4Addr::LOCALHOST.into(),
@@ -204,6 +245,9 @@ async fn gateway(
     config.trunk = trunk;
     config.ring_timeout = ring_timeout;
     config.alone_timeout = Duration::from_secs(2);
+    // Joins for devices name them to signal when the two share a key.
+    config.internal_key = server.app.config.internal_key.clone();
+    configure(&mut config);
     let gateway = Arc::new(SipGateway::start(config).await.expect("gateway starts"));
     match reach {
         Reach::InProcess => server.app.set_call_control(gateway.clone()),
@@ -1062,6 +1106,394 @@ async fn a_scheduled_meeting_calls_its_devices_when_it_starts(db: Db) {
             && app.rooms.count().await == 0
     })
     .await;
+}
+
+/// How a device reaches the gateway.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Over {
+    Tcp,
+    Tls,
+}
+
+/// A fresh certificate for `localhost`: PEM certificate and key, and the
+/// certificate to trust.
+fn test_certificate() -> (String, String, rustls_pki_types::CertificateDer<'static>) {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    (
+        cert.cert.pem(),
+        cert.signing_key.serialize_pem(),
+        cert.cert.der().clone(),
+    )
+}
+
+/// Debian's SIPp is built without TLS: this relay carries SIPp's TCP
+/// connection over TLS to the gateway, checking the gateway's certificate
+/// against `trusted` as a device would. Returns where SIPp connects, and the
+/// count of completed handshakes.
+async fn tls_relay(
+    gateway: SocketAddr,
+    trusted: rustls_pki_types::CertificateDer<'static>,
+) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted).expect("a trusted root");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = handshakes.clone();
+    tokio::spawn(async move {
+        while let Ok((mut device, _)) = listener.accept().await {
+            let (connector, counted) = (connector.clone(), counted.clone());
+            tokio::spawn(async move {
+                let Ok(tcp) = tokio::net::TcpStream::connect(gateway).await else {
+                    return;
+                };
+                let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+                let Ok(mut tls) = connector.connect(name, tcp).await else {
+                    return;
+                };
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = tokio::io::copy_bidirectional(&mut device, &mut tls).await;
+            });
+        }
+    });
+    (address, handshakes)
+}
+
+/// The participant shown as `name`, once the host sees them.
+async fn participant_named(host: &MeetingSession, name: &str, sipp: &Sipp) -> String {
+    host.wait_until("the device in the meeting", WAIT, |v| {
+        v.participants.values().any(|p| p.display_name == name)
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "{name} is not in the meeting; sipp saw:\n{}",
+            sipp.messages()
+        )
+    });
+    host.view()
+        .participants
+        .values()
+        .find(|p| p.display_name == name)
+        .map(|p| p.id.clone())
+        .expect("just seen")
+}
+
+/// A room system dials in over SIP over TCP, or over TLS (F-SIP-1): as on
+/// UDP, it keys in the password after a wrong first try and is in the
+/// meeting under its SIP address; the gateway's answer names the transport
+/// in its Contact, and the host's removal hangs it up with a BYE that comes
+/// back on the device's own connection.
+async fn a_room_system_dials_in_over(over: Over) {
+    let server = support::start(Db::Sqlite).await;
+    let (cert_pem, key_pem, trusted) = test_certificate();
+    let gateway = gateway_with(&server, None, WAIT, Reach::InProcess, |config| {
+        config.tls = Some(SipTls {
+            port: 0,
+            cert_pem: cert_pem.into_bytes(),
+            key_pem: key_pem.into_bytes(),
+        });
+    })
+    .await;
+    let (to, handshakes) = match over {
+        Over::Tcp => (gateway.tcp_addr().expect("SIP over TCP"), None),
+        Over::Tls => {
+            let (to, handshakes) =
+                tls_relay(gateway.tls_addr().expect("SIP over TLS"), trusted).await;
+            (to, Some(handshakes))
+        }
+    };
+    let (api, meeting) = server.meeting(Some("2468")).await;
+    let host = join_as_host(&server, &api, &meeting).await;
+    let mut sipp = Sipp::start(Scenario::Device {
+        file: "dial_in.xml",
+        number: meeting.number.clone(),
+        to,
+        ip: Ipv4Addr::LOCALHOST,
+        tcp: true,
+        set: Vec::new(),
+    })
+    .await;
+    let name = format!("sip:boardroom@127.0.0.1:{}", sipp.port);
+    let device = participant_named(&host, &name, &sipp).await;
+    assert_eq!(gateway.active_calls(), 1);
+    for code in ["password_required", "wrong_password"] {
+        let refusals = server
+            .metric(&format!("yunhui_signal_errors_total{{code=\"{code}\"}}"))
+            .await;
+        assert_eq!(refusals, 1.0, "{code}");
+    }
+    host.host(HostCommand::Remove {
+        participant_id: device,
+    })
+    .unwrap();
+    let status = sipp.finished().await;
+    let messages = sipp.messages();
+    assert!(
+        status.success(),
+        "sipp's call completed: {status:?}\n{messages}"
+    );
+    let contact = match over {
+        Over::Tcp => ";transport=tcp>",
+        Over::Tls => ";transport=tls>",
+    };
+    assert!(
+        messages
+            .lines()
+            .any(|l| l.starts_with("Contact:") && l.to_ascii_lowercase().contains(contact)),
+        "the answer's Contact names {contact}:\n{messages}"
+    );
+    assert!(
+        messages.contains("telephone-event/8000"),
+        "the gateway's answer accepts telephone events:\n{messages}"
+    );
+    assert!(messages.contains("BYE sip:"), "the gateway hung up");
+    if let Some(handshakes) = handshakes {
+        assert_eq!(
+            handshakes.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one TLS connection carried the call"
+        );
+    }
+    host.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_system_dials_in_over_tcp() {
+    a_room_system_dials_in_over(Over::Tcp).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_system_dials_in_over_tls() {
+    a_room_system_dials_in_over(Over::Tls).await
+}
+
+/// A gateway refuses a TLS identity it cannot use, saying why, when it
+/// starts rather than at a device's first handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_with_an_unusable_certificate_says_why() {
+    let (cert_pem, _, _) = test_certificate();
+    let (_, other_key, _) = test_certificate();
+    for (cert, key, why) in [
+        ("not a certificate", other_key.as_str(), "no certificate"),
+        (cert_pem.as_str(), "not a key", "no private key"),
+        (
+            cert_pem.as_str(),
+            other_key.as_str(),
+            "do not make a TLS identity",
+        ),
+    ] {
+        let mut config = GatewayConfig::new(
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0),
+            Ipv4Addr::LOCALHOST.into(),
+            "http://127.0.0.1:9",
+        );
+        config.tls = Some(SipTls {
+            port: 0,
+            cert_pem: cert.as_bytes().to_vec(),
+            key_pem: key.as_bytes().to_vec(),
+        });
+        let error = SipGateway::start(config)
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.contains(why), "{why}: {error}");
+    }
+}
+
+/// The RTP header's payload type and the payload of a packet without CSRCs
+/// or extensions (what the gateway sends).
+fn rtp_payload(packet: &[u8]) -> Option<(u8, &[u8])> {
+    (packet.len() > 12 && packet[0] >> 6 == 2 && packet[0] & 0x1f == 0)
+        .then(|| (packet[1] & 0x7f, &packet[12..]))
+}
+
+/// A device that offers Opus beside G.711 gets Opus (F-SIP-1): the answer
+/// takes Opus under the device's payload type 111 and nothing else (SIPp
+/// checks the SDP), the device receives Opus RTP carrying the host's tone,
+/// and the Opus it sends (a 660 Hz tone) is heard by the host. The device's
+/// media is the test's own UDP socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_offering_opus_gets_opus_both_ways() {
+    const DEVICE_HZ: f64 = 660.0;
+    let server = support::start(Db::Sqlite).await;
+    let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
+    let (mut host, meeting) = host_of(&server, None).await;
+    let tone = publish_tone(host.publish_audio().await.expect("host publishes audio"));
+    let mut packets = host.subscriber().audio_packets(4096);
+    let media = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let mut sipp = Sipp::start(Scenario::Device {
+        file: "dial_in_opus.xml",
+        number: meeting.number.clone(),
+        to: gateway.local_addr(),
+        ip: Ipv4Addr::LOCALHOST,
+        tcp: false,
+        set: vec![("media", media.local_addr().unwrap().port().to_string())],
+    })
+    .await;
+    // What the device hears: 3 s of Opus under 111, the last 2 s decoded.
+    let mut decoder = OpusDecoder::new(48_000, 1).expect("decoder");
+    let mut heard_by_device = Vec::new();
+    let mut buf = [0u8; 2048];
+    let mut from_gateway = None;
+    let mut received = 0;
+    while received < 150 {
+        let (len, from) = tokio::time::timeout(WAIT, media.recv_from(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no RTP from the gateway; sipp saw:\n{}", sipp.messages()))
+            .unwrap();
+        let (pt, payload) = rtp_payload(&buf[..len]).expect("an RTP packet");
+        assert_eq!(pt, 111, "the gateway sends Opus under the device's type");
+        from_gateway = Some(from);
+        received += 1;
+        let mut frame = [0f32; 5760];
+        let n = decoder
+            .decode(payload, frame.len(), &mut frame)
+            .expect("the gateway's Opus decodes");
+        assert_eq!(n, 960, "20 ms per packet");
+        if received > 50 {
+            heard_by_device.extend_from_slice(&frame[..n]);
+        }
+    }
+    let share = tone_share(&heard_by_device, TONE_HZ);
+    assert!(
+        share > 0.5,
+        "the device hears the host's tone (share {share:.2})"
+    );
+    // What the device says: its Opus tone, heard by the host.
+    let gateway_rtp = from_gateway.expect("packets came");
+    let device = participant_named(
+        &host,
+        &format!("sip:opus-room@127.0.0.1:{}", sipp.port),
+        &sipp,
+    )
+    .await;
+    let talking = {
+        let media = media.clone();
+        tokio::spawn(async move {
+            let mut encoder = OpusEncoder::new(48_000, 1, Application::Voip).expect("encoder");
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let mut out = [0u8; 1500];
+            for n in 0u32.. {
+                tick.tick().await;
+                let frame: Vec<f32> = (0..960)
+                    .map(|i| {
+                        let t = f64::from(n * 960 + i) / 48_000.0;
+                        (0.3 * (2.0 * std::f64::consts::PI * DEVICE_HZ * t).sin()) as f32
+                    })
+                    .collect();
+                let len = encoder.encode(&frame, 960, &mut out).expect("encode");
+                let mut packet = vec![0x80, 111];
+                packet.extend_from_slice(&(n as u16).to_be_bytes());
+                packet.extend_from_slice(&(n * 960).to_be_bytes());
+                packet.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
+                packet.extend_from_slice(&out[..len]);
+                let _ = media.send_to(&packet, gateway_rtp).await;
+            }
+        })
+    };
+    let _warm_up = hear(&mut packets, &device).await;
+    let heard = hear(&mut packets, &device).await;
+    talking.abort();
+    assert!(
+        heard.len() > 48_000,
+        "about 2 s of the device's audio arrived, got {} samples",
+        heard.len()
+    );
+    let share = tone_share(&heard, DEVICE_HZ);
+    assert!(
+        share > 0.5,
+        "the host hears the device's tone (share {share:.2})"
+    );
+    tone.abort();
+    host.host(HostCommand::Remove {
+        participant_id: device,
+    })
+    .unwrap();
+    let status = sipp.finished().await;
+    let messages = sipp.messages();
+    assert!(
+        status.success(),
+        "sipp found Opus in the answer and the call completed: {status:?}\n{messages}"
+    );
+    assert!(messages.contains("BYE sip:"), "the gateway hung up");
+    host.close().await;
+}
+
+/// Password guesses are throttled per device, not per gateway (F-MTG-7,
+/// F-SIP-1): a device at 127.0.0.2 keys in wrong passwords until signal
+/// refuses it and the gateway hangs up; a device at 127.0.0.3 then keys in
+/// the right one and is let in, though both joined through the one gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guesses_from_one_device_do_not_lock_out_another() {
+    let server = support::start_with(
+        Db::Sqlite,
+        yunhui_signal::SignalConfig {
+            internal_key: Some(INTERNAL_KEY.into()),
+            password_throttle: yunhui_signal::live::throttle::ThrottleConfig {
+                free_failures: 3,
+                source_limit: 3,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
+    let (api, meeting) = server.meeting(Some("2468")).await;
+    let host = join_as_host(&server, &api, &meeting).await;
+    let device = |file: &'static str, ip: [u8; 4]| Scenario::Device {
+        file,
+        number: meeting.number.clone(),
+        to: gateway.local_addr(),
+        ip: ip.into(),
+        tcp: false,
+        set: Vec::new(),
+    };
+    let mut guesser = Sipp::start(device("dial_in_guess.xml", [127, 0, 0, 2])).await;
+    let status = guesser.finished().await;
+    let messages = guesser.messages();
+    assert!(
+        status.success(),
+        "hung up after its guesses: {status:?}\n{messages}"
+    );
+    let metric = |code: &'static str| {
+        let server = &server;
+        async move {
+            server
+                .metric(&format!("yunhui_signal_errors_total{{code=\"{code}\"}}"))
+                .await
+        }
+    };
+    assert_eq!(metric("password_required").await, 1.0);
+    assert_eq!(metric("wrong_password").await, 2.0);
+    assert_eq!(
+        metric("too_many_attempts").await,
+        1.0,
+        "its last try was refused unchecked"
+    );
+    let mut rightful = Sipp::start(device("dial_in.xml", [127, 0, 0, 3])).await;
+    let name = format!("sip:boardroom@127.0.0.3:{}", rightful.port);
+    let device = participant_named(&host, &name, &rightful).await;
+    assert_eq!(metric("too_many_attempts").await, 1.0, "not refused");
+    assert_eq!(gateway.active_calls(), 1);
+    host.host(HostCommand::Remove {
+        participant_id: device,
+    })
+    .unwrap();
+    let status = rightful.finished().await;
+    assert!(status.success(), "{}", rightful.messages());
+    host.close().await;
 }
 
 on_both_databases!(

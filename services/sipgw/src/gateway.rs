@@ -1,6 +1,9 @@
-//! The SIP side: a user agent on UDP that places calls out of meetings
-//! (F-CTL-5, F-SIP-3), joins each answered call to its meeting through the
-//! client SDK, and bridges its audio ([`crate::bridge`]).
+//! The SIP side: a user agent on UDP, TCP and TLS that places calls out of
+//! meetings (F-CTL-5, F-SIP-3) and takes devices' calls into them
+//! ([`dial_in`]), joins each answered call to its meeting through the client
+//! SDK, and bridges its audio ([`crate::bridge`]). A request is answered on
+//! the transport it came on, and the dialog's later requests follow it
+//! (the connection it came on, for TCP and TLS).
 
 pub mod dial_in;
 
@@ -14,13 +17,17 @@ use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::sip::{Method, StatusCode, StatusCodeKind, Uri};
-use rsipstack::transport::TransportLayer;
+use rsipstack::sip::{HeadersExt, Method, StatusCode, StatusCodeKind, Transport, Uri};
+use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{
+    SipConnection, TcpListenerConnection, TlsConfig, TlsListenerConnection, TransportLayer,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
+use yunhui_client::signaling::ActingFor;
 use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
 use yunhui_proto::signaling::{DialTarget, ErrorCode, ServerMessage};
 
@@ -38,11 +45,41 @@ pub struct SipTrunk {
     pub password: Option<String>,
 }
 
+/// SIP over TLS: the port and the gateway's certificate.
+#[derive(Clone)]
+pub struct SipTls {
+    /// TCP port for SIP over TLS, on the SIP address (5061 by convention;
+    /// 0 for any free port).
+    pub port: u16,
+    /// The certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1), PEM.
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for SipTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SipTls")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Settings of the gateway.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// UDP address for SIP (e.g. `0.0.0.0:5060`).
     pub sip_listen: SocketAddr,
+    /// TCP port for SIP, on `sip_listen`'s address (`None`: no SIP over
+    /// TCP; 0: any free port). [`GatewayConfig::new`] takes UDP's number.
+    pub tcp_port: Option<u16>,
+    /// SIP over TLS, if the gateway has a certificate.
+    pub tls: Option<SipTls>,
+    /// The deployment's internal key. With it, the gateway joins a meeting
+    /// for a device under the device's address, and signal throttles each
+    /// device's password attempts on their own; without it, every device's
+    /// attempts count against the gateway's address together.
+    pub internal_key: Option<String>,
     /// The address devices reach this gateway at, in SIP headers and SDP.
     pub advertised_ip: IpAddr,
     /// Signal's base URL, where answered calls join their meetings.
@@ -65,6 +102,9 @@ impl GatewayConfig {
     pub fn new(sip_listen: SocketAddr, advertised_ip: IpAddr, signal_url: &str) -> Self {
         GatewayConfig {
             sip_listen,
+            tcp_port: Some(sip_listen.port()),
+            tls: None,
+            internal_key: None,
             advertised_ip,
             signal_url: signal_url.to_string(),
             trunk: None,
@@ -89,10 +129,35 @@ pub enum GatewayError {
 pub(crate) struct Inner {
     pub(crate) config: GatewayConfig,
     pub(crate) layer: Arc<DialogLayer>,
-    /// The gateway's own SIP address (`host:port`), in From and Contact.
+    /// The gateway's own SIP address (`host:port`) on UDP, in From and Contact.
     pub(crate) local: SocketAddr,
+    /// Its address for SIP over TCP, if it listens there.
+    pub(crate) tcp: Option<SocketAddr>,
+    /// Its address for SIP over TLS, if it listens there.
+    pub(crate) tls: Option<SocketAddr>,
     pub(crate) cancel: CancellationToken,
     active: AtomicUsize,
+}
+
+impl Inner {
+    /// The gateway's Contact for a dialog whose requests came on `transport`.
+    pub(crate) fn contact(&self, transport: Transport) -> Option<Uri> {
+        let text = match (transport, self.tcp, self.tls) {
+            (Transport::Tcp, Some(tcp), _) => format!("sip:yunhui@{tcp};transport=tcp"),
+            (Transport::Tls, _, Some(tls)) => format!("sip:yunhui@{tls};transport=tls"),
+            _ => format!("sip:yunhui@{}", self.local),
+        };
+        Uri::try_from(text.as_str()).ok()
+    }
+
+    /// Who a join is for: the device at `device`, when the gateway has the
+    /// internal key that makes signal believe it.
+    pub(crate) fn acting_for(&self, device: Option<IpAddr>) -> Option<ActingFor> {
+        Some(ActingFor {
+            address: device?,
+            internal_key: self.config.internal_key.clone()?,
+        })
+    }
 }
 
 /// The running gateway. Dropping it stops the SIP stack; calls in progress
@@ -150,6 +215,43 @@ impl SipGateway {
             .parse()
             .map_err(|_| GatewayError::Config("the SIP socket has no IP address".into()))?;
         transport.add_transport(connection.into());
+        // The stream listeners bind when the endpoint serves; their ports
+        // are claimed here first, so a port in use is an error now (and port
+        // 0 becomes a real one).
+        let advertised = |bound: SocketAddr| match external {
+            Some(_) => SocketAddr::new(config.advertised_ip, bound.port()),
+            None => bound,
+        };
+        let tcp = match config.tcp_port {
+            Some(port) => {
+                let bound = claim_tcp_port(config.sip_listen.ip(), port, "SIP over TCP")
+                    .map_err(GatewayError::Config)?;
+                let listener = TcpListenerConnection::new(bound, Some(advertised(bound))).await?;
+                transport.add_transport(SipConnection::TcpListener(listener));
+                Some(advertised(bound))
+            }
+            None => None,
+        };
+        let tls = match &config.tls {
+            Some(tls) => {
+                check_certificate(tls).map_err(GatewayError::Config)?;
+                let bound = claim_tcp_port(config.sip_listen.ip(), tls.port, "SIP over TLS")
+                    .map_err(GatewayError::Config)?;
+                let listener = TlsListenerConnection::new(
+                    bound,
+                    Some(advertised(bound)),
+                    TlsConfig {
+                        cert: Some(tls.cert_pem.clone()),
+                        key: Some(tls.key_pem.clone()),
+                        ..TlsConfig::default()
+                    },
+                )
+                .await?;
+                transport.add_transport(SipConnection::TlsListener(listener));
+                Some(advertised(bound))
+            }
+            None => None,
+        };
         let endpoint = EndpointBuilder::new()
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
@@ -162,17 +264,29 @@ impl SipGateway {
             config,
             layer,
             local,
+            tcp,
+            tls,
             cancel,
             active: AtomicUsize::new(0),
         });
         tokio::spawn(answer_requests(incoming, Arc::clone(&inner)));
-        tracing::info!(%local, "SIP gateway listening (UDP)");
+        tracing::info!(udp = %local, tcp = ?tcp, tls = ?tls, "SIP gateway listening");
         Ok(SipGateway { inner })
     }
 
-    /// Where devices reach the gateway's SIP socket.
+    /// Where devices reach the gateway's SIP socket (UDP).
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.local
+    }
+
+    /// Where devices reach the gateway over SIP over TCP, if it listens there.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.inner.tcp
+    }
+
+    /// Where devices reach the gateway over SIP over TLS, if it listens there.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.inner.tls
     }
 
     /// Calls in progress (ringing or connected).
@@ -242,6 +356,71 @@ fn callee_uri(target: &DialTarget, trunk: Option<&SipTrunk>) -> Result<Uri, Stri
         }
     };
     Uri::try_from(text.as_str()).map_err(|e| format!("{text} is not a usable SIP address: {e}"))
+}
+
+/// Binds `ip:port` for a moment: the port is free (and port 0 becomes a
+/// free one), or the gateway says which it cannot have.
+fn claim_tcp_port(ip: IpAddr, port: u16, what: &str) -> Result<SocketAddr, String> {
+    std::net::TcpListener::bind((ip, port))
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| format!("{what} cannot listen on {ip}:{port}: {e}"))
+}
+
+/// Whether the TLS certificate and key are usable together, said now
+/// rather than at the first device's handshake.
+fn check_certificate(tls: &SipTls) -> Result<(), String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |why: String| format!("SIP over TLS: {why}");
+    let certs = CertificateDer::pem_slice_iter(&tls.cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("the certificate file is not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("the certificate file holds no certificate".into()));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&tls.key_pem)
+        .map_err(|e| bad(format!("the key file holds no private key: {e}")))?;
+    // rsipstack's listener reads PKCS#8 and PKCS#1 keys only.
+    if matches!(key, PrivateKeyDer::Sec1(_)) {
+        return Err(bad(
+            "the key is a SEC1 EC key; give it as PKCS#8 (openssl pkcs8 -topk8 -nocrypt)".into(),
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // rsipstack's listener takes rustls's process-wide provider: ring, as
+    // everywhere in Yunhui (an error only says one is installed already).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            bad(format!(
+                "the certificate and key do not make a TLS identity: {e}"
+            ))
+        })?;
+    Ok(())
+}
+
+/// The transport a request came on.
+pub(crate) fn transport_of(tx: &Transaction) -> Transport {
+    tx.connection
+        .as_ref()
+        .map_or(Transport::Udp, SipConnection::transport)
+}
+
+/// The address of the device that sent a request: the peer of the TCP or
+/// TLS connection it came on, or for UDP its datagram's source (which the
+/// stack writes into the top Via as `received`/`rport` when it differs
+/// from what the Via says).
+pub(crate) fn device_address(tx: &Transaction) -> Option<IpAddr> {
+    if let Some(peer) = tx.connection.as_ref().and_then(|c| c.get_remote_addr()) {
+        return peer.get_socketaddr().ok().map(|a| a.ip());
+    }
+    let via = tx.original.via_header().ok()?;
+    let (_, host) = SipConnection::parse_target_from_via(via).ok()?;
+    SocketAddr::try_from(host).ok().map(|a| a.ip())
 }
 
 /// A UDP socket for a call's RTP, in `range` when there is one.
@@ -387,7 +566,7 @@ async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEv
     let leg = RtpLeg {
         socket,
         remote: answer.rtp,
-        law: answer.law,
+        codec: answer.codec,
     };
     let call = Connected {
         inner,

@@ -16,10 +16,11 @@
 //! over [`internal_api`]; `yunhui up` runs it in the same process.
 
 pub mod bridge;
+pub mod codec;
 pub mod dtmf;
 pub mod g711;
 pub mod gateway;
 pub mod internal_api;
 pub mod sdp;
 
-pub use gateway::{GatewayConfig, GatewayError, SipGateway, SipTrunk};
+pub use gateway::{GatewayConfig, GatewayError, SipGateway, SipTls, SipTrunk};

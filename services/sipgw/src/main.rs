@@ -1,13 +1,15 @@
 //! `yunhui-sipgw`: the SIP gateway on its own (the shape used in
-//! Kubernetes): SIP on UDP, and the internal API signal places calls through.
+//! Kubernetes): SIP on UDP, TCP and (with a certificate) TLS, and the
+//! internal API signal places calls through.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use yunhui_sipgw::{GatewayConfig, SipGateway, SipTrunk, internal_api};
+use yunhui_sipgw::{GatewayConfig, SipGateway, SipTls, SipTrunk, internal_api};
 
 #[derive(Parser)]
 #[command(name = "yunhui-sipgw", version, about = "Yunhui SIP gateway")]
@@ -15,6 +17,18 @@ struct Args {
     /// UDP port for SIP.
     #[arg(long, env = yunhui_proto::env::SIP_PORT, default_value_t = 5060)]
     sip_port: u16,
+    /// TCP port for SIP (default: the UDP port's number).
+    #[arg(long, env = yunhui_proto::env::SIP_TCP_PORT)]
+    sip_tcp_port: Option<u16>,
+    /// TCP port for SIP over TLS, served when a certificate and key are given.
+    #[arg(long, env = yunhui_proto::env::SIP_TLS_PORT, default_value_t = 5061)]
+    sip_tls_port: u16,
+    /// The gateway's TLS certificate chain (PEM file), for SIP over TLS.
+    #[arg(long, env = yunhui_proto::env::SIP_TLS_CERT, requires = "sip_tls_key")]
+    sip_tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM file, PKCS#8 or PKCS#1).
+    #[arg(long, env = yunhui_proto::env::SIP_TLS_KEY, requires = "sip_tls_cert")]
+    sip_tls_key: Option<PathBuf>,
     /// Address devices reach this gateway at (the pod's or node's IP).
     #[arg(long, env = yunhui_proto::env::ADVERTISE_ADDRESS)]
     advertise_address: IpAddr,
@@ -75,6 +89,20 @@ async fn main() -> anyhow::Result<()> {
         args.advertise_address,
         &args.signal_url,
     );
+    config.tcp_port = Some(args.sip_tcp_port.unwrap_or(args.sip_port));
+    if let (Some(cert), Some(key)) = (&args.sip_tls_cert, &args.sip_tls_key) {
+        let read = |path: &Path, what: &str| {
+            std::fs::read(path)
+                .with_context(|| format!("reading the TLS {what} {}", path.display()))
+        };
+        config.tls = Some(SipTls {
+            port: args.sip_tls_port,
+            cert_pem: read(cert, "certificate")?,
+            key_pem: read(key, "key")?,
+        });
+    }
+    // Devices' password attempts are throttled per device, not per gateway.
+    config.internal_key = Some(args.internal_key.clone());
     config.ring_timeout = Duration::from_secs(args.ring_timeout.max(1));
     config.rtp_ports = args.rtp_ports;
     config.trunk = args.sip_trunk.map(|address| SipTrunk {
@@ -90,7 +118,13 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.control_listen)
         .await
         .with_context(|| format!("listening on {}", args.control_listen))?;
-    tracing::info!(control = %args.control_listen, sip = %gateway.local_addr(), "SIP gateway ready");
+    tracing::info!(
+        control = %args.control_listen,
+        sip = %gateway.local_addr(),
+        sip_tcp = ?gateway.tcp_addr(),
+        sip_tls = ?gateway.tls_addr(),
+        "SIP gateway ready"
+    );
     axum::serve(listener, internal_api::router(gateway, &args.internal_key))
         .with_graceful_shutdown(async {
             yunhui_runtime::shutdown_signal().await;

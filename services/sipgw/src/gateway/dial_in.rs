@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use rsipstack::dialog::dialog::DialogState;
 use rsipstack::sip::{Header, HeadersExt, StatusCode, Uri};
 use rsipstack::transaction::transaction::Transaction;
@@ -15,9 +14,12 @@ use rtc::shared::marshal::{Marshal, Unmarshal};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::signaling::ErrorCode;
 
+use tracing::Instrument;
+
 use crate::bridge::{FRAME, RtpLeg};
+use crate::codec::DeviceEncoder;
 use crate::dtmf::{self, DtmfReceiver};
-use crate::gateway::{Connected, Inner, rtp_socket};
+use crate::gateway::{Connected, Inner, device_address, rtp_socket, transport_of};
 use crate::sdp;
 
 /// Longest wait for a caller's keys (number or password, ending with #).
@@ -60,7 +62,27 @@ pub fn caller_name(request: &rsipstack::sip::Request) -> String {
 
 /// Answers one dialling-in device and sees the call through; returns what
 /// became of it, for the log.
-pub(crate) async fn answer(inner: &Inner, mut tx: Transaction) -> String {
+pub(crate) async fn answer(inner: &Inner, tx: Transaction) -> String {
+    let device = device_address(&tx);
+    let transport = transport_of(&tx);
+    let span = tracing::info_span!(
+        "dial_in",
+        device = ?device,
+        %transport,
+        meeting = tracing::field::Empty,
+        participant = tracing::field::Empty,
+    );
+    answer_call(inner, tx, device, transport)
+        .instrument(span)
+        .await
+}
+
+async fn answer_call(
+    inner: &Inner,
+    mut tx: Transaction,
+    device: Option<std::net::IpAddr>,
+    transport: rsipstack::sip::Transport,
+) -> String {
     let config = &inner.config;
     let request = tx.original.clone();
     let offer = match sdp::answer(request.body()) {
@@ -78,7 +100,9 @@ pub(crate) async fn answer(inner: &Inner, mut tx: Transaction) -> String {
         }
     };
     let rtp_port = socket.local_addr().map(|a| a.port()).unwrap_or_default();
-    let contact = Uri::try_from(format!("sip:yunhui@{}", inner.local).as_str()).ok();
+    // Named by the transport the device called on, so its in-dialog
+    // requests come back the same way.
+    let contact = inner.contact(transport);
     let (state_tx, mut states) = inner.layer.new_dialog_state_channel();
     let dialog = match inner
         .layer
@@ -132,9 +156,15 @@ pub(crate) async fn answer(inner: &Inner, mut tx: Transaction) -> String {
     let leg = RtpLeg {
         socket,
         remote: offer.rtp,
-        law: offer.law,
+        codec: offer.codec,
     };
-    let mut keypad = Keypad::new(&leg, offer.telephone_event);
+    let mut keypad = match Keypad::new(&leg, offer.telephone_event) {
+        Ok(keypad) => keypad,
+        Err(e) => {
+            call.hang_up().await;
+            return format!("no audio for the keypad's prompts: {e}");
+        }
+    };
     let number = match meeting_number(&request.uri) {
         Some(number) => number,
         None => match keypad.keys(dtmf::ask_for_number(), call.states).await {
@@ -145,6 +175,7 @@ pub(crate) async fn answer(inner: &Inner, mut tx: Transaction) -> String {
             }
         },
     };
+    tracing::Span::current().record("meeting", number.as_str());
     let mut password: Option<String> = None;
     let mut tries = 0;
     let session = loop {
@@ -156,6 +187,8 @@ pub(crate) async fn answer(inner: &Inner, mut tx: Transaction) -> String {
                 password: password.clone(),
                 media_bind: Some(SocketAddr::new(config.sip_listen.ip(), 0).to_string()),
                 admission_timeout: Some(ADMISSION_TIMEOUT),
+                // Password attempts count against the device, not the gateway.
+                acting_for: inner.acting_for(device),
                 ..JoinOptions::default()
             },
         )
@@ -187,6 +220,8 @@ pub(crate) async fn answer(inner: &Inner, mut tx: Transaction) -> String {
             }
         }
     };
+    tracing::Span::current().record("participant", session.participant_id());
+    tracing::info!(codec = ?leg.codec, "the device is in the meeting");
     match call.run(session, leg, None).await {
         Ok(reason) => format!("meeting {number}: {reason}"),
         Err(reason) => format!("meeting {number}: {reason}"),
@@ -198,37 +233,44 @@ pub(crate) async fn answer(inner: &Inner, mut tx: Transaction) -> String {
 struct Keypad<'a> {
     leg: &'a RtpLeg,
     telephone_event: Option<u8>,
+    /// The prompts (8 kHz) in the call's codec.
+    encoder: DeviceEncoder,
     ssrc: u32,
     sequence_number: u16,
     timestamp: u32,
 }
 
 impl<'a> Keypad<'a> {
-    fn new(leg: &'a RtpLeg, telephone_event: Option<u8>) -> Self {
-        Keypad {
+    fn new(leg: &'a RtpLeg, telephone_event: Option<u8>) -> Result<Self, String> {
+        Ok(Keypad {
             leg,
             telephone_event,
+            encoder: DeviceEncoder::new(leg.codec, 8_000)?,
             ssrc: rand::random(),
             sequence_number: rand::random(),
             timestamp: rand::random(),
-        }
+        })
     }
 
     async fn send_frame(&mut self, frame: &[i16]) {
-        let payload: BytesMut = frame.iter().map(|s| self.leg.law.encode(*s)).collect();
+        let step = self.leg.codec.timestamp_step();
+        let Some(payload) = self.encoder.encode(frame) else {
+            self.timestamp = self.timestamp.wrapping_add(step);
+            return;
+        };
         let packet = rtp::Packet {
             header: rtp::header::Header {
                 version: 2,
-                payload_type: self.leg.law.payload_type(),
+                payload_type: self.leg.codec.payload_type(),
                 sequence_number: self.sequence_number,
                 timestamp: self.timestamp,
                 ssrc: self.ssrc,
                 ..Default::default()
             },
-            payload: payload.freeze(),
+            payload,
         };
         self.sequence_number = self.sequence_number.wrapping_add(1);
-        self.timestamp = self.timestamp.wrapping_add(FRAME as u32);
+        self.timestamp = self.timestamp.wrapping_add(step);
         if let Ok(bytes) = packet.marshal() {
             let _ = self.leg.socket.send_to(&bytes, self.leg.remote).await;
         }
