@@ -236,7 +236,10 @@ async fn start_turn(
                 tls_port: addrs.tls.map(|tls| tls.port()),
             };
             println!("TURN: {}", endpoints.urls().join(" "));
-            Ok(Some(TurnService { endpoints, secret }))
+            Ok(Some(TurnService {
+                endpoints: Some(endpoints),
+                secret,
+            }))
         }
         Err(e) => {
             eprintln!(

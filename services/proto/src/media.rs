@@ -151,6 +151,10 @@ pub struct NodeReport {
     /// CPU time the node's process used since the previous report, in
     /// thousandths of one core (1000 = one core busy).
     pub cpu_millicores: u64,
+    /// The node's own TURN server, when it serves one: the participants of
+    /// a room placed on the node are handed these endpoints on join.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<crate::turn::TurnEndpoints>,
 }
 
 /// One node of signal's node table with its load, as `GET
@@ -240,6 +244,11 @@ pub enum ControlError {
 /// `InProcessControl` and over HTTP by the client SDK's `HttpControl`.
 #[async_trait::async_trait]
 pub trait MediaControl: Send + Sync + 'static {
+    /// The TURN server of the node `room` is on, when that node reported
+    /// one of its own (a pool of nodes); `None` otherwise.
+    fn turn_of(&self, _room: &str) -> Option<crate::turn::TurnEndpoints> {
+        None
+    }
     /// Opens a room; opening an open room is a no-op.
     async fn create_room(&self, room: &str) -> Result<(), ControlError>;
     /// Closes a room and every peer connection in it; closing a closed room is a no-op.

@@ -39,14 +39,16 @@ pub struct IceServer {
     pub credential: String,
 }
 
-/// Where a deployment's TURN server listens, as clients reach it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a TURN server listens, as clients reach it: the deployment's one
+/// (signal's setting) or an SFU node's own (in the node's report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TurnEndpoints {
     /// Host name or IP address clients connect to.
     pub host: String,
     /// Port of TURN over UDP and TCP.
     pub port: u16,
     /// Port of TURN over TLS (443 in clusters), when TLS is served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_port: Option<u16>,
 }
 

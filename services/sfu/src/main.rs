@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use yunhui_proto::turn::TurnEndpoints;
 use yunhui_sfu::internal_api::internal_router;
 use yunhui_sfu::port_slots::{self, PortSlots, SlotPorts};
 use yunhui_sfu::registration::{Registration, Reporter};
@@ -125,6 +126,11 @@ struct Args {
     /// PEM private key of TURN over TLS.
     #[arg(long, env = yunhui_proto::env::SFU_TURN_TLS_KEY)]
     turn_tls_key: Option<PathBuf>,
+    /// Host name clients reach this node's TURN server at, reported to
+    /// signal with the TURN ports (default: the advertised IP). With TLS it
+    /// should be a name the certificate holds.
+    #[arg(long, env = yunhui_proto::env::SFU_TURN_HOST, requires = "turn_port")]
+    turn_host: Option<String>,
     /// Shared secret of the TURN credentials signal hands out.
     #[arg(long, env = yunhui_proto::env::TURN_SECRET, hide_env_values = true)]
     turn_secret: Option<String>,
@@ -246,9 +252,15 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("writing the slot's control port to {}", file.display()))?;
         tracing::info!(slot = taken.slot, of = slots.count, "took a port slot");
     }
+    let mut turn_endpoints = None;
     if let Some(turn) = turn_config(&args, udp_listen.ip())? {
         let addrs = sfu.serve_turn(turn).await.context("starting TURN")?;
         tracing::info!(udp = %addrs.udp, tcp = %addrs.tcp, tls = ?addrs.tls, "TURN listening");
+        turn_endpoints = Some(TurnEndpoints {
+            host: (args.turn_host.clone()).unwrap_or_else(|| advertised_ip.to_string()),
+            port: addrs.udp.port(),
+            tls_port: addrs.tls.map(|a| a.port()),
+        });
     }
     tracing::info!(http = %http_listen, udp = %udp_listen, tcp = %sfu.tcp_media_addr(), advertised = %advertised_ip, "internal API listening");
     let reporter = args.signal_url.as_ref().map(|signal_url| {
@@ -284,6 +296,7 @@ async fn main() -> anyhow::Result<()> {
                 node_id,
                 control_url,
                 capacity: args.capacity,
+                turn: turn_endpoints,
             },
         )
     });

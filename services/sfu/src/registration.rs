@@ -22,6 +22,7 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use yunhui_proto::media::{NODE_REPORT_INTERVAL, NodeReport};
+use yunhui_proto::turn::TurnEndpoints;
 
 use crate::Sfu;
 
@@ -41,6 +42,8 @@ pub struct Registration {
     pub control_url: String,
     /// Participants the node takes at most.
     pub capacity: u64,
+    /// The node's own TURN server, when it serves one.
+    pub turn: Option<TurnEndpoints>,
 }
 
 /// Why a report did not reach signal.
@@ -244,6 +247,7 @@ impl Shared {
             bits_in_per_second,
             bits_out_per_second,
             cpu_millicores,
+            turn: self.registration.turn.clone(),
         }
     }
 }

@@ -70,7 +70,9 @@ struct Args {
     #[arg(long, env = yunhui_proto::env::RECORDINGS_DIR)]
     recordings_dir: Option<PathBuf>,
     /// The TURN server participants are handed, `host:port[:tls port]`
-    /// (the SFU nodes' `--turn-port` and `--turn-tls-port`).
+    /// (the SFU nodes' `--turn-port` and `--turn-tls-port`), for rooms whose
+    /// node reports no TURN server of its own. With `--turn-secret` alone,
+    /// only the nodes' own are handed out.
     #[arg(long, env = yunhui_proto::env::TURN_ENDPOINT, requires = "turn_secret")]
     turn_endpoint: Option<String>,
     /// Shared secret of the TURN credentials (the SFU nodes have the same).
@@ -109,12 +111,14 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(HttpControl::new(url, &args.internal_key))
             as Arc<dyn yunhui_proto::media::MediaControl>
     });
-    let turn = match (&args.turn_endpoint, &args.turn_secret) {
-        (Some(endpoint), Some(secret)) => Some(TurnService {
-            endpoints: TurnService::parse_endpoint(endpoint)?,
+    let turn = match &args.turn_secret {
+        Some(secret) => Some(TurnService {
+            endpoints: (args.turn_endpoint.as_deref())
+                .map(TurnService::parse_endpoint)
+                .transpose()?,
             secret: secret.as_bytes().to_vec(),
         }),
-        _ => None,
+        None => None,
     };
     let config = SignalConfig {
         turn,

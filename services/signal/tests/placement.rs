@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::pool::{
-    KEY, Node, PoolSignal, host, join, keeps_receiving, light_media, media_came_back, meeting,
-    publishing_pair, receives, wait_for_nodes,
+    KEY, Node, PoolSignal, host, join, join_with, keeps_receiving, light_media, media_came_back,
+    meeting, publishing_pair, receives, wait_for_nodes,
 };
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::SessionError;
@@ -98,6 +98,67 @@ async fn ten_meetings_spread_over_two_nodes_and_everyone_receives_the_other() {
             .rooms_per_node()
             .is_empty()
     );
+}
+
+/// Each node serves TURN on a port of its own: a participant is handed the
+/// TURN server of its room's node (not one address for the whole pool).
+/// Two meetings on two nodes, every participant on relay candidates only:
+/// media flows both ways in each meeting, relayed by its own node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_meeting_is_handed_the_turn_server_of_its_own_node() {
+    let signal = PoolSignal::start().await;
+    let a = Node::start_with_turn("sfu-a", &signal).await;
+    let b = Node::start_with_turn("sfu-b", &signal).await;
+    assert_ne!(a.turn, b.turn);
+    wait_for_nodes(&signal, &[("sfu-a", false), ("sfu-b", false)]).await;
+    let host_api = host(&signal.base_url).await;
+    let mut pairs = Vec::new();
+    for label in ["1", "2"] {
+        let meeting = meeting(&host_api).await;
+        let token = host_api.token();
+        let name = |who: &str| format!("{who} {label}");
+        let mut host = join_with(&signal.base_url, &meeting, &name("Host"), token, true)
+            .await
+            .unwrap();
+        host.publish(light_media()).await.unwrap();
+        let mut guest = join_with(&signal.base_url, &meeting, &name("Guest"), None, true)
+            .await
+            .unwrap();
+        guest.publish(light_media()).await.unwrap();
+        pairs.push((host, guest));
+    }
+    assert_eq!(
+        (a.load().await.0, b.load().await.0),
+        (1, 1),
+        "one meeting per node"
+    );
+    for (host, guest) in &pairs {
+        for (receiver, sender) in [(host, guest), (guest, host)] {
+            for kind in [TrackKind::Audio, TrackKind::Video] {
+                receives(receiver, &sender.participant_id(), kind).await;
+            }
+        }
+    }
+    for node in [&a, &b] {
+        let metrics = prometheus::TextEncoder::new()
+            .encode_to_string(&node.sfu.registry().gather())
+            .unwrap();
+        // Two participants, each with a publishing and a subscribing
+        // connection, all relayed by this node.
+        let allocations = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("yunhui_sfu_turn_allocations "))
+            .and_then(|v| v.parse::<f64>().ok());
+        assert!(
+            allocations.is_some_and(|n| n >= 2.0),
+            "{} relays its own meeting's media: {allocations:?}",
+            node.id
+        );
+    }
+    for (host, guest) in pairs {
+        host.close().await;
+        guest.close().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

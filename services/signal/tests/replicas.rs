@@ -560,6 +560,7 @@ async fn replicas_with_a_node_reporting_to_a() -> (Replica, Replica, Media, Repo
             node_id: "sfu-0".into(),
             control_url: node.url.clone(),
             capacity: 100,
+            turn: None,
         },
     );
     (a, b, node, reporter)

@@ -54,7 +54,7 @@ async fn discovery_turn(server: &support::Server) -> Vec<String> {
 async fn a_joiner_gets_turn_credentials_of_its_own() {
     let config = yunhui_signal::SignalConfig {
         turn: Some(TurnService {
-            endpoints: TurnService::parse_endpoint("turn.example.com:3478:443").unwrap(),
+            endpoints: Some(TurnService::parse_endpoint("turn.example.com:3478:443").unwrap()),
             secret: b"shared with the SFU".to_vec(),
         }),
         ..Default::default()

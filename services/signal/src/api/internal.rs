@@ -308,8 +308,10 @@ pub async fn discovery(State(app): State<Arc<App>>) -> Response {
         tcp_port: endpoints.media_tcp_port,
         host_network: true,
     });
+    // A pool's nodes hand out their own TURN servers, room by room.
     doc.turn = (app.config.turn.as_ref())
-        .map(|turn| turn.endpoints.urls())
+        .and_then(|turn| turn.endpoints.as_ref())
+        .map(|endpoints| endpoints.urls())
         .unwrap_or_default();
     // Only while a SIP gateway is connected.
     doc.sip = endpoints

@@ -825,7 +825,10 @@ impl Rooms {
             topic: room.meeting.topic.clone(),
             participants,
             ice_servers: (self.turn.get())
-                .map(|turn| turn.ice_servers(participant_id))
+                .map(|turn| {
+                    let node = self.media.turn_of(&room.media_room);
+                    turn.ice_servers(participant_id, node.as_ref())
+                })
                 .unwrap_or_default(),
         });
         send(state.meeting_state());

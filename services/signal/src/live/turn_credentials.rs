@@ -9,11 +9,14 @@ use std::time::SystemTime;
 
 use yunhui_proto::turn::{CREDENTIAL_LIFETIME, IceServer, TurnCredentials, TurnEndpoints};
 
-/// The deployment's TURN server, as signal hands it out.
+/// TURN as signal hands it out: the secret shared with the SFU nodes, and
+/// the deployment's TURN server for rooms whose node reports none of its own.
 #[derive(Clone)]
 pub struct TurnService {
-    /// Where clients reach it.
-    pub endpoints: TurnEndpoints,
+    /// Where clients reach the deployment's TURN server (`yunhui up`'s, or
+    /// one in front of every node); `None` when only the nodes' own TURN
+    /// servers are handed out.
+    pub endpoints: Option<TurnEndpoints>,
     /// The secret shared with the SFU nodes.
     pub secret: Vec<u8>,
 }
@@ -35,15 +38,24 @@ impl std::fmt::Debug for TurnService {
 pub struct BadEndpoint(pub String);
 
 impl TurnService {
-    /// The ICE servers for `participant_id`, valid for [`CREDENTIAL_LIFETIME`].
-    pub fn ice_servers(&self, participant_id: &str) -> Vec<IceServer> {
+    /// The ICE servers for `participant_id`, valid for [`CREDENTIAL_LIFETIME`]:
+    /// the TURN server of the room's node (`node`) when it has one, else the
+    /// deployment's, else none.
+    pub fn ice_servers(
+        &self,
+        participant_id: &str,
+        node: Option<&TurnEndpoints>,
+    ) -> Vec<IceServer> {
+        let Some(endpoints) = node.or(self.endpoints.as_ref()) else {
+            return Vec::new();
+        };
         let credentials = TurnCredentials::issue(
             &self.secret,
             participant_id,
             SystemTime::now(),
             CREDENTIAL_LIFETIME,
         );
-        vec![credentials.ice_server(&self.endpoints)]
+        vec![credentials.ice_server(endpoints)]
     }
 
     /// Reads `host:port[:tls port]` (an IPv6 host in brackets).
@@ -81,10 +93,10 @@ mod tests {
     #[test]
     fn a_participant_gets_credentials_the_sfu_accepts() {
         let service = TurnService {
-            endpoints: TurnService::parse_endpoint("meet.example.com:3478:443").unwrap(),
+            endpoints: Some(TurnService::parse_endpoint("meet.example.com:3478:443").unwrap()),
             secret: b"s3cret".to_vec(),
         };
-        let [server] = &service.ice_servers("p-42")[..] else {
+        let [server] = &service.ice_servers("p-42", None)[..] else {
             panic!("one ICE server");
         };
         assert_eq!(
@@ -99,6 +111,42 @@ mod tests {
         assert_eq!(read.participant, "p-42");
         assert!(read.expiry > SystemTime::now() + CREDENTIAL_LIFETIME / 2);
         assert_eq!(server.credential, password_for(b"s3cret", &server.username));
+    }
+
+    #[test]
+    fn the_rooms_node_has_its_own_turn_server_or_the_deployments_is_handed_out() {
+        let node = TurnEndpoints {
+            host: "10.0.0.7".into(),
+            port: 3479,
+            tls_port: None,
+        };
+        let deployment = TurnService::parse_endpoint("meet.example.com:3478").unwrap();
+        let mut service = TurnService {
+            endpoints: Some(deployment),
+            secret: b"s3cret".to_vec(),
+        };
+        let urls = |service: &TurnService, node: Option<&TurnEndpoints>| {
+            (service.ice_servers("p-1", node).first())
+                .map(|s| s.urls[0].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            urls(&service, Some(&node)),
+            "turn:10.0.0.7:3479?transport=udp"
+        );
+        assert_eq!(
+            urls(&service, None),
+            "turn:meet.example.com:3478?transport=udp"
+        );
+        service.endpoints = None;
+        assert_eq!(
+            urls(&service, Some(&node)),
+            "turn:10.0.0.7:3479?transport=udp"
+        );
+        assert!(
+            service.ice_servers("p-1", None).is_empty(),
+            "no TURN at all"
+        );
     }
 
     #[test]

@@ -229,6 +229,7 @@ mod tests {
                 bits_in_per_second: 0,
                 bits_out_per_second: 0,
                 cpu_millicores: 0,
+                turn: None,
             },
             age: Duration::from_secs(1),
             assigned: Load::default(),

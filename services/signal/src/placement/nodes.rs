@@ -39,6 +39,11 @@ pub enum InvalidReport {
         "the control URL must be an http:// or https:// URL of at most 253 characters (got {0:?})"
     )]
     ControlUrl(String),
+    /// The TURN host is empty, too long or not a host name or IP address.
+    #[error(
+        "the TURN host must be a host name or IP address of at most 253 characters (got {0:?})"
+    )]
+    TurnHost(String),
     /// The report names another node than its address.
     #[error("the report is for node {body:?} but was sent for node {path:?}")]
     Mismatch {
@@ -227,6 +232,19 @@ fn check(path_id: &str, report: &NodeReport) -> Result<(), InvalidReport> {
     if !valid_url {
         return Err(InvalidReport::ControlUrl(url.clone()));
     }
+    if let Some(turn) = &report.turn {
+        // Handed to clients in TURN URLs: nothing that could change a URL's
+        // meaning (no '/', '?', '@', spaces), an IPv6 address bare.
+        let host = &turn.host;
+        let valid_host = !host.is_empty()
+            && host.len() <= MAX_FIELD_LEN
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:".contains(c));
+        if !valid_host {
+            return Err(InvalidReport::TurnHost(host.clone()));
+        }
+    }
     Ok(())
 }
 
@@ -248,6 +266,7 @@ mod tests {
             bits_in_per_second: 0,
             bits_out_per_second: 0,
             cpu_millicores: 0,
+            turn: None,
         }
     }
 
@@ -317,6 +336,18 @@ mod tests {
             table.record("a", report("a", "ftp://a")),
             Err(InvalidReport::ControlUrl(_))
         ));
+        for host in ["", "evil.example/?x=", "a b", "user@host"] {
+            let mut bad = report("a", "http://a");
+            bad.turn = Some(yunhui_proto::turn::TurnEndpoints {
+                host: host.into(),
+                port: 3478,
+                tls_port: Some(443),
+            });
+            assert!(
+                matches!(table.record("a", bad), Err(InvalidReport::TurnHost(_))),
+                "{host:?}"
+            );
+        }
         assert!(table.nodes().is_empty());
     }
 }

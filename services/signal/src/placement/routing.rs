@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use yunhui_proto::media::{
     ControlError, MediaControl, MediaKind, NodeStats, Routing, VideoSubscriptions,
 };
+use yunhui_proto::turn::TurnEndpoints;
 
 use super::nodes::{NodeTable, NodeView};
 use super::{Load, NodeId, RoomRequirements, admit_participant, place};
@@ -145,6 +146,11 @@ fn assigned(rooms: &HashMap<String, PlacedRoom>, node: &NodeId) -> Load {
 
 #[async_trait::async_trait]
 impl MediaControl for PlacedMedia {
+    fn turn_of(&self, room: &str) -> Option<TurnEndpoints> {
+        let id = self.node_of(room)?;
+        self.nodes.node(&id)?.state.report.turn
+    }
+
     async fn create_room(&self, room: &str) -> Result<(), ControlError> {
         let control = self.placement(room)?;
         let result = control.create_room(room).await;

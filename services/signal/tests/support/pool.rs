@@ -11,10 +11,13 @@ use yunhui_client::media::{SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::api::{CreateMeetingRequest, Meeting, RegisterRequest};
 use yunhui_proto::media::MediaControl;
+use yunhui_proto::turn::TurnEndpoints;
 use yunhui_sfu::control::InProcessControl;
 use yunhui_sfu::internal_api::internal_router;
 use yunhui_sfu::registration::{Registration, Reporter};
+use yunhui_sfu::turn::{TurnConfig, TurnLimits};
 use yunhui_sfu::{Sfu, SfuConfig};
+use yunhui_signal::live::turn_credentials::TurnService;
 use yunhui_signal::store::Store;
 use yunhui_signal::{App, SignalConfig};
 
@@ -22,6 +25,9 @@ use super::PASSWORD;
 
 /// The internal key of [`PoolSignal`] and its nodes.
 pub const KEY: &str = "placement-test-key";
+
+/// The TURN secret of [`PoolSignal`] and of the nodes that serve TURN.
+pub const TURN_SECRET: &[u8] = b"placement-test-turn-secret";
 
 /// The password of every meeting made by [`meeting`].
 pub const MEETING_PASSWORD: &str = "4321";
@@ -67,6 +73,18 @@ pub async fn join(
     name: &str,
     token: Option<&str>,
 ) -> Result<MeetingSession, SessionError> {
+    join_with(base_url, meeting, name, token, false).await
+}
+
+/// [`join`], with media on relay candidates only when `relay_only` (as
+/// behind a network that reaches nothing but the TURN server).
+pub async fn join_with(
+    base_url: &str,
+    meeting: &Meeting,
+    name: &str,
+    token: Option<&str>,
+    relay_only: bool,
+) -> Result<MeetingSession, SessionError> {
     MeetingSession::join(
         base_url,
         JoinOptions {
@@ -75,6 +93,7 @@ pub async fn join(
             password: Some(MEETING_PASSWORD.into()),
             token: token.map(String::from),
             media_bind: Some("127.0.0.1:0".into()),
+            relay_only,
             ..JoinOptions::default()
         },
     )
@@ -159,7 +178,8 @@ impl Drop for PoolSignal {
 }
 
 impl PoolSignal {
-    /// Signal with an internal key and no SFU of its own, on SQLite.
+    /// Signal with an internal key and no SFU of its own, on SQLite; it
+    /// hands out the TURN servers of the nodes that report one.
     pub async fn start() -> PoolSignal {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(dir.path()).await.unwrap();
@@ -168,6 +188,10 @@ impl PoolSignal {
         let config = SignalConfig {
             public_url: base_url.clone(),
             internal_key: Some(KEY.into()),
+            turn: Some(TurnService {
+                endpoints: None,
+                secret: TURN_SECRET.to_vec(),
+            }),
             ..SignalConfig::default()
         };
         let app = App::with_placement(config, store, None, prometheus::Registry::new()).unwrap();
@@ -191,6 +215,8 @@ pub struct Node {
     pub control_url: String,
     pub signal_url: String,
     pub capacity: u64,
+    /// The node's TURN server, when it serves one ([`Node::start_with_turn`]).
+    pub turn: Option<TurnEndpoints>,
     pub reporter: Option<Reporter>,
     pub api: tokio::task::JoinHandle<()>,
 }
@@ -203,6 +229,16 @@ impl Drop for Node {
 
 impl Node {
     pub async fn start(id: &str, signal: &PoolSignal) -> Node {
+        Node::start_serving(id, signal, false).await
+    }
+
+    /// A node that also serves TURN over UDP and TCP on a port of its own,
+    /// with [`TURN_SECRET`], and reports it to signal.
+    pub async fn start_with_turn(id: &str, signal: &PoolSignal) -> Node {
+        Node::start_serving(id, signal, true).await
+    }
+
+    async fn start_serving(id: &str, signal: &PoolSignal, turn: bool) -> Node {
         let sfu = Sfu::start(SfuConfig {
             udp_listen: "127.0.0.1:0".parse().unwrap(),
             advertised_ip: "127.0.0.1".parse().unwrap(),
@@ -216,12 +252,32 @@ impl Node {
         let api = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
+        let turn = match turn {
+            true => {
+                let addrs = sfu
+                    .serve_turn(TurnConfig {
+                        listen: "127.0.0.1:0".parse().unwrap(),
+                        tls: None,
+                        secret: TURN_SECRET.to_vec(),
+                        limits: TurnLimits::default(),
+                    })
+                    .await
+                    .unwrap();
+                Some(TurnEndpoints {
+                    host: "127.0.0.1".into(),
+                    port: addrs.udp.port(),
+                    tls_port: None,
+                })
+            }
+            false => None,
+        };
         let mut node = Node {
             id: id.into(),
             sfu,
             control_url,
             signal_url: signal.base_url.clone(),
             capacity: 100,
+            turn,
             reporter: None,
             api,
         };
@@ -239,6 +295,7 @@ impl Node {
                 node_id: self.id.clone(),
                 control_url: self.control_url.clone(),
                 capacity: self.capacity,
+                turn: self.turn.clone(),
             },
         ));
     }
