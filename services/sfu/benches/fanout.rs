@@ -13,13 +13,21 @@
 //! cargo bench -p yunhui-sfu --bench fanout -- --subscribers 1,5,10 --transport tcp
 //! ```
 //!
+//! Other options: `--video-bitrate BPS` (default 1200000), `--warmup SECS`
+//! (after the last subscriber joined, default 3), `--fresh-node` (a new SFU
+//! process for each N, so its memory figures are that case's alone) and
+//! `--results FILE` (appends one `key=value` line per N, with the SFU's
+//! VmRSS and VmHWM, for `bench/sfu-side-by-side`).
+//!
 //! Over ICE-TCP the delay ends when a packet is queued on its connection, before
 //! the connection's task writes it.
 
 #[path = "../tests/support/tcp_only.rs"]
 mod tcp_only;
 
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tcp_only::TcpOnlySubscriber;
@@ -186,23 +194,72 @@ fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> f64 {
     lower.0
 }
 
+/// VmRSS and VmHWM of the process, in MiB.
+fn memory_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|kib| kib.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 struct Figures {
     subscribers: usize,
+    seconds: f64,
+    published_pps: f64,
     forwarded_pps: f64,
     delivered_pps: f64,
     cpu_per_million: f64,
     sfu_cpu_share: f64,
+    rss_mib: f64,
+    hwm_mib: f64,
     p50_us: f64,
     p99_us: f64,
 }
 
-async fn run_case(
-    node: &Node,
-    control: &HttpControl,
-    subscribers: usize,
+impl Figures {
+    /// The machine-readable line `--results` appends (the keys the LiveKit
+    /// client of `bench/livekit` writes too).
+    fn line(&self) -> String {
+        format!(
+            "server=yunhui subscribers={} seconds={:.1} published_pps={:.1} forwarded_pps={:.1} \
+             delivered_pps={:.1} retransmitted_pps=0.0 cpu_per_million={:.3} cores={:.4} \
+             rss_mib={:.1} hwm_mib={:.1} p50_us={:.1} p99_us={:.1}",
+            self.subscribers,
+            self.seconds,
+            self.published_pps,
+            self.forwarded_pps,
+            self.delivered_pps,
+            self.cpu_per_million,
+            self.sfu_cpu_share,
+            self.rss_mib,
+            self.hwm_mib,
+            self.p50_us,
+            self.p99_us
+        )
+    }
+}
+
+/// What one run measures, apart from the number of subscribers.
+struct Case {
     seconds: u64,
+    warmup: u64,
     tcp: bool,
-) -> Figures {
+    media: SyntheticMedia,
+}
+
+async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, case: &Case) -> Figures {
+    let Case {
+        seconds,
+        warmup,
+        tcp,
+        ..
+    } = *case;
     let room = format!("bench-{subscribers}");
     control.create_room(&room).await.expect("create room");
     control
@@ -218,7 +275,7 @@ async fn run_case(
         .await
         .expect("publish");
     publisher.apply_answer(&answer).await.expect("apply answer");
-    publisher.start_synthetic_media(SyntheticMedia::default());
+    publisher.start_synthetic_media(case.media);
 
     let mut subs = Vec::new();
     for i in 0..subscribers {
@@ -242,14 +299,19 @@ async fn run_case(
         subs.push(sub);
     }
     // Let ICE, DTLS and the first keyframes settle.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(warmup)).await;
 
     let received = |subs: &[BenchSubscriber]| -> u64 { subs.iter().map(|s| s.packets()).sum() };
     let pid = node.child.id();
     let stats0 = control.node_stats().await.expect("stats");
     let cpu0 = cpu_seconds(pid);
     let buckets0 = delay_buckets(node).await;
+    let stats = publisher.stats();
+    let sent = || {
+        stats.audio_packets.load(Ordering::Relaxed) + stats.video_packets.load(Ordering::Relaxed)
+    };
     let recv0 = received(&subs);
+    let sent0 = sent();
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let elapsed = t0.elapsed().as_secs_f64();
@@ -257,10 +319,14 @@ async fn run_case(
     let cpu1 = cpu_seconds(pid);
     let buckets1 = delay_buckets(node).await;
     let recv1 = received(&subs);
+    let sent1 = sent();
+    let (rss_mib, hwm_mib) = memory_mib(pid);
 
     let forwarded = (stats1.forwarded_packets - stats0.forwarded_packets) as f64;
     let figures = Figures {
         subscribers,
+        seconds: elapsed,
+        published_pps: (sent1 - sent0) as f64 / elapsed,
         forwarded_pps: forwarded / elapsed,
         delivered_pps: (recv1 - recv0) as f64 / elapsed,
         cpu_per_million: if forwarded > 0.0 {
@@ -269,6 +335,8 @@ async fn run_case(
             f64::NAN
         },
         sfu_cpu_share: (cpu1 - cpu0) / elapsed,
+        rss_mib,
+        hwm_mib,
         p50_us: quantile(&buckets0, &buckets1, 0.50) * 1e6,
         p99_us: quantile(&buckets0, &buckets1, 0.99) * 1e6,
     };
@@ -280,11 +348,23 @@ async fn run_case(
     figures
 }
 
+fn number(value: Option<String>, option: &str) -> u64 {
+    value
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{option} needs a number"))
+}
+
 #[tokio::main]
 async fn main() {
     let mut subscribers = vec![1usize, 5, 10, 25];
-    let mut seconds = 10u64;
-    let mut tcp = false;
+    let mut case = Case {
+        seconds: 10,
+        warmup: 3,
+        tcp: false,
+        media: SyntheticMedia::default(),
+    };
+    let mut fresh_node = false;
+    let mut results: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -296,14 +376,16 @@ async fn main() {
                     .map(|n| n.trim().parse().expect("subscriber counts are numbers"))
                     .collect();
             }
-            "--seconds" => {
-                seconds = args
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .expect("--seconds needs a number");
+            "--seconds" => case.seconds = number(args.next(), "--seconds"),
+            "--warmup" => case.warmup = number(args.next(), "--warmup"),
+            "--video-bitrate" => {
+                case.media.video_bitrate = u32::try_from(number(args.next(), "--video-bitrate"))
+                    .expect("--video-bitrate fits in 32 bits");
             }
+            "--fresh-node" => fresh_node = true,
+            "--results" => results = Some(args.next().expect("--results needs a file")),
             "--transport" => {
-                tcp = match args.next().as_deref() {
+                case.tcp = match args.next().as_deref() {
                     Some("udp") => false,
                     Some("tcp") => true,
                     other => panic!("--transport is udp or tcp, not {other:?}"),
@@ -312,14 +394,18 @@ async fn main() {
             _ => {} // `cargo bench` passes `--bench`
         }
     }
-    let node = start_node().await;
-    let control = HttpControl::new(&node.http, KEY);
+    let mut node = start_node().await;
     println!(
         "| subscribers | forwarded pkt/s | delivered pkt/s | SFU CPU-s per 1M pkts | SFU CPU (cores) | delay p50 (µs) | delay p99 (µs) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
-    for n in subscribers {
-        let f = run_case(&node, &control, n, seconds, tcp).await;
+    for (i, n) in subscribers.into_iter().enumerate() {
+        if fresh_node && i > 0 {
+            drop(node);
+            node = start_node().await;
+        }
+        let control = HttpControl::new(&node.http, KEY);
+        let f = run_case(&node, &control, n, &case).await;
         println!(
             "| {} | {:.0} | {:.0} | {:.2} | {:.3} | {:.1} | {:.1} |",
             f.subscribers,
@@ -330,5 +416,13 @@ async fn main() {
             f.p50_us,
             f.p99_us
         );
+        if let Some(path) = &results {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("open --results file");
+            writeln!(file, "{}", f.line()).expect("write --results file");
+        }
     }
 }
