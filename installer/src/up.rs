@@ -157,6 +157,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         },
         turn,
         recordings_dir: Some(args.data_dir.join("recordings")),
+        // Known to this process only: the in-process SIP gateway shows it
+        // to name the device each dial-in joins for, so wrong passwords
+        // are throttled per device, not per gateway.
+        internal_key: Some(format!("{:032x}", rand::random::<u128>())),
         ..SignalConfig::default()
     };
     let media = Arc::new(InProcessControl::new(sfu.clone()));
@@ -340,11 +344,19 @@ async fn start_sip_gateway(
         username: args.sip_trunk_user.clone(),
         password: args.sip_trunk_password.clone(),
     });
+    config.internal_key = app.config.internal_key.clone();
     match SipGateway::start(config).await {
         Ok(gateway) => {
             let gateway = Arc::new(gateway);
             app.set_call_control(gateway.clone());
-            println!("SIP gateway: sip:yunhui@{} (UDP)", gateway.local_addr());
+            let tcp = gateway
+                .tcp_addr()
+                .map(|tcp| format!(", TCP port {}", tcp.port()))
+                .unwrap_or_default();
+            println!(
+                "SIP gateway: sip:yunhui@{} (UDP{tcp})",
+                gateway.local_addr()
+            );
             Some(gateway)
         }
         Err(e) => {

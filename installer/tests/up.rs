@@ -42,7 +42,7 @@ fn free_port(udp: bool) -> u16 {
 }
 
 /// A port free for both UDP and TCP: the SFU takes the number on both
-/// (ICE over TCP next to UDP).
+/// (ICE over TCP next to UDP), and so does the SIP gateway (SIP over TCP).
 fn free_media_port() -> u16 {
     loop {
         let port = free_port(true);
@@ -59,7 +59,7 @@ fn start(data_dir: &Path) -> Up {
         .arg(data_dir)
         .args(["--listen", &format!("127.0.0.1:{}", free_port(false))])
         .args(["--media-port", &free_media_port().to_string()])
-        .args(["--sip-port", &free_port(true).to_string()])
+        .args(["--sip-port", &free_media_port().to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
