@@ -253,6 +253,8 @@ pub enum Architecture {
 #[x_kube(validation = Rule::new("self.slotsPerNode == 1 || self.networking == 'HostNetworkSlots'").message("spec.sfu.slotsPerNode above 1 needs spec.sfu.networking HostNetworkSlots"))]
 #[x_kube(validation = Rule::new("self.advertise != 'Fixed' || has(self.advertisedAddress)").message("spec.sfu.advertisedAddress is required when spec.sfu.advertise is Fixed"))]
 #[x_kube(validation = Rule::new("!has(self.advertisedAddress) || isIP(self.advertisedAddress)").message("spec.sfu.advertisedAddress must be an IP address"))]
+#[x_kube(validation = Rule::new("!has(self.turn) || self.slotsPerNode == 1").message("spec.sfu.turn needs spec.sfu.slotsPerNode 1: pods sharing a node's host network cannot share its TURN ports"))]
+#[x_kube(validation = Rule::new("!has(self.turn) || ![self.udpPort, self.tcpPort, self.controlPort].exists(p, p == self.turn.port || (has(self.turn.tlsPort) && p == self.turn.tlsPort))").message("spec.sfu.turn's ports must differ from spec.sfu.udpPort, tcpPort and controlPort"))]
 pub struct SfuPool {
     /// Only nodes of this CPU architecture run SFU pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -320,9 +322,47 @@ pub struct SfuPool {
     #[serde(default = "default_scale_down_window")]
     #[schemars(range(min = 0, max = 86400))]
     pub scale_down_window_seconds: i64,
+    /// TURN on every SFU node, for clients whose network blocks UDP or lets
+    /// only TCP 443 out: each participant is handed the TURN server of its
+    /// meeting's node, with short-lived credentials signal signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<SfuTurn>,
     /// CPU and memory of each SFU pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+}
+
+/// TURN on the SFU nodes (UDP, TCP and optionally TLS), on the node's
+/// address like the media ports.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.port >= 1 && self.port <= 65535").message("spec.sfu.turn.port must be a port number between 1 and 65535"))]
+#[x_kube(validation = Rule::new("!has(self.tlsPort) || (self.tlsPort >= 1 && self.tlsPort <= 65535 && self.tlsPort != self.port)").message("spec.sfu.turn.tlsPort must be a port number between 1 and 65535 other than spec.sfu.turn.port"))]
+#[x_kube(validation = Rule::new("has(self.tlsPort) == has(self.tlsSecretName)").message("spec.sfu.turn.tlsPort and spec.sfu.turn.tlsSecretName go together: TURN over TLS needs its certificate"))]
+pub struct SfuTurn {
+    /// Port of TURN over UDP and over TCP on each SFU node.
+    #[serde(default = "default_turn_port")]
+    pub port: i32,
+    /// Port of TURN over TLS on each SFU node: 443 where only TCP 443 gets
+    /// out (the node's 443 must then be free).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_port: Option<i32>,
+    /// A `kubernetes.io/tls` Secret in the MediaCluster's namespace with the
+    /// certificate TURN over TLS presents; browsers check it against `host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub tls_secret_name: Option<String>,
+    /// Host name clients reach a node's TURN server at, `{node}` standing
+    /// for the node's name (e.g. `{node}.turn.example.com` under a wildcard
+    /// certificate); without it, the node's advertised address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9.{}-]+$')").message("spec.sfu.turn.host must be a host name, `{node}` standing for the node's name"))]
+    pub host: Option<String>,
+}
+
+fn default_turn_port() -> i32 {
+    3478
 }
 
 impl Default for SfuPool {
@@ -343,6 +383,7 @@ impl Default for SfuPool {
             target_load_percent: default_target_load(),
             drain_timeout_seconds: default_drain_timeout(),
             scale_down_window_seconds: default_scale_down_window(),
+            turn: None,
             resources: None,
         }
     }

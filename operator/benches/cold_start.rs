@@ -34,7 +34,7 @@ use serde_json::json;
 use yunhui_crds::media_cluster::SfuNetworking;
 use yunhui_crds::{MediaCluster, ResourceStatus, Tenant};
 
-use support::{ControlPlane, Signal, example, free_port, namespace, peak_rss_kib};
+use support::{ControlPlane, OPERATOR_USER, Signal, example, free_port, namespace, peak_rss_kib};
 
 #[derive(Parser)]
 #[command(about = "Operator cold start on a real control plane")]
@@ -166,6 +166,14 @@ async fn main() {
             .filter(|r| is_write(r))
             .partition(|r| r["objectRef"]["resource"] == "leases");
         let reads = requests.iter().filter(|r| !is_write(r)).count();
+        // What else changed meanwhile, which the operator's writes may follow
+        // (e.g. the node lifecycle controller marking pods not Ready).
+        let others = cp.audit_events(idle_offset);
+        let others: Vec<&serde_json::Value> = others
+            .iter()
+            .filter(|e| is_write(e) && e["user"]["username"] != OPERATOR_USER)
+            .filter(|e| e["objectRef"]["resource"] != "leases")
+            .collect();
         println!(
             "idle_minutes={} idle_writes={} idle_reads={} lease_renewals={} operator_peak_rss_mib={:.1} idle_writes_by_resource={:?}",
             args.idle_minutes,
@@ -174,6 +182,14 @@ async fn main() {
             lease.len(),
             peak_kib as f64 / 1024.0,
             count_by(&writes, verb_and_resource),
+        );
+        println!(
+            "idle writes of others (leases apart) by user and resource: {:?}",
+            count_by(&others, |e| format!(
+                "{} {}",
+                e["user"]["username"].as_str().unwrap_or("?"),
+                verb_and_resource(e)
+            )),
         );
     }
     drop(operator);

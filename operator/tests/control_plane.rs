@@ -483,6 +483,26 @@ async fn cel_rules_reject_invalid_specs() {
             "spec.sfu.advertisedAddress is required when spec.sfu.advertise is Fixed",
         ),
         (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "turn-tls"}, "spec": {"sfu": {"turn": {"tlsPort": 443}}}}),
+            "spec.sfu.turn.tlsPort and spec.sfu.turn.tlsSecretName go together",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "turn-port"}, "spec": {"sfu": {"udpPort": 3478, "turn": {}}}}),
+            "spec.sfu.turn's ports must differ from spec.sfu.udpPort, tcpPort and controlPort",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "turn-slots"}, "spec": {"sfu": {"networking": "HostNetworkSlots", "slotsPerNode": 2, "turn": {}}}}),
+            "spec.sfu.turn needs spec.sfu.slotsPerNode 1",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "turn-host"}, "spec": {"sfu": {"turn": {"host": "turn.example.com/x"}}}}),
+            "spec.sfu.turn.host must be a host name",
+        ),
+        (
             "gateways",
             json!({"kind": "Gateway", "metadata": {"name": "tls"}, "spec": {"mediaCluster": "m", "hosts": ["h"], "tls": {}}}),
             "spec.tls must set exactly one of secretName or generate",
@@ -559,6 +579,20 @@ async fn cel_rules_reject_invalid_specs() {
             Err(e) => panic!("unexpected error {e}"),
         }
     }
+    // A whole TURN setting passes every rule (stopped: no pods).
+    let mut turn = example::<MediaCluster>("media-cluster.yaml");
+    turn.metadata.name = Some("turn-ok".into());
+    turn.spec.stopped = true;
+    turn.spec.sfu.turn = Some(serde_json::from_value(json!({
+        "port": 3478, "tlsPort": 443, "tlsSecretName": "turn-cert", "host": "{node}.turn.example.com"
+    })).expect("a TURN setting"));
+    let mcs: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
+    mcs.create(&PostParams::default(), &turn)
+        .await
+        .expect("a valid TURN setting is accepted");
+    mcs.delete("turn-ok", &DeleteParams::default())
+        .await
+        .expect("delete");
     // `kubectl explain` shows each kind's own description.
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(c.clone());

@@ -117,12 +117,19 @@ impl ControlPlane {
 
     /// Audit events of the operator's user after byte `offset`.
     pub fn operator_requests(&self, offset: u64) -> Vec<serde_json::Value> {
+        self.audit_events(offset)
+            .into_iter()
+            .filter(|e| e["user"]["username"] == OPERATOR_USER)
+            .collect()
+    }
+
+    /// Every request in the audit log after `offset`, whoever made it.
+    pub fn audit_events(&self, offset: u64) -> Vec<serde_json::Value> {
         let text = std::fs::read(self.dir.join("audit.log")).expect("audit log");
         let start = (offset as usize).min(text.len());
         String::from_utf8_lossy(&text[start..])
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|e| e["user"]["username"] == OPERATOR_USER)
             .collect()
     }
 

@@ -9,7 +9,7 @@ use rand::RngCore;
 use yunhui_crds::MediaCluster;
 use yunhui_crds::media_cluster::AdvertisedAddress;
 
-use super::build::{GeneratedKeys, keys_secret_name};
+use super::build::{GeneratedKeys, TURN_SECRET_KEY, keys_secret_name};
 use super::host_ports::{self, PortConflict};
 use super::nodes::{external_ip, sfu_node_selector};
 use crate::context::Context;
@@ -79,6 +79,7 @@ pub async fn read_keys(ctx: &Context, namespace: &str, cluster: &str) -> Result<
     Ok(GeneratedKeys {
         internal_key: field("internal-key").unwrap_or_else(random_key),
         token_signing_key: field("token-signing-key").unwrap_or_else(random_key),
+        turn_secret: field(TURN_SECRET_KEY).unwrap_or_else(random_key),
     })
 }
 

@@ -173,8 +173,21 @@ pub struct Sfu {
     pub scale_down_window_seconds: i64,
     /// How long a pod may take to stop (and a drain may last).
     pub drain_timeout_seconds: i64,
+    /// TURN on every node, when served.
+    pub turn: Option<Turn>,
     /// Container resources.
     pub resources: Option<ResourceRequirements>,
+}
+
+/// TURN on the SFU nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    /// TURN over UDP and TCP.
+    pub port: i32,
+    /// TURN over TLS: its port and the Secret of its certificate.
+    pub tls: Option<(i32, String)>,
+    /// The host name clients use, `{node}` standing for the node's name.
+    pub host: Option<String>,
 }
 
 /// Port slots of a pool that shares a node's host network between pods.
@@ -208,6 +221,14 @@ impl Sfu {
             ports.push(("TCP", self.tcp_port + offset));
             if self.networking.on_host_network() {
                 ports.push(("TCP", self.control_port + offset));
+            }
+        }
+        // TURN goes with one slot only (the schema's rule).
+        if let Some(turn) = &self.turn {
+            ports.push(("UDP", turn.port));
+            ports.push(("TCP", turn.port));
+            if let Some((tls_port, _)) = &turn.tls {
+                ports.push(("TCP", *tls_port));
             }
         }
         ports
@@ -365,6 +386,12 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             target_load_percent: sfu.target_load_percent,
             scale_down_window_seconds: sfu.scale_down_window_seconds,
             drain_timeout_seconds: sfu.drain_timeout_seconds,
+            turn: sfu.turn.as_ref().map(|turn| Turn {
+                port: turn.port,
+                // The schema has the port and the Secret together.
+                tls: turn.tls_port.zip(turn.tls_secret_name.clone()),
+                host: turn.host.clone(),
+            }),
             resources: sfu.resources.clone(),
         },
         recorder: spec.recorder.enabled.then(|| Recorder {

@@ -48,6 +48,9 @@ pub struct GeneratedKeys {
     pub internal_key: String,
     /// Key signing session tokens.
     pub token_signing_key: String,
+    /// Secret of the TURN credentials signal hands out and the SFU nodes
+    /// check; kept in the Secret only while the pool serves TURN.
+    pub turn_secret: String,
 }
 
 /// Everything the build step needs.
@@ -203,16 +206,25 @@ fn keys_secret(input: &BuildInput<'_>) -> Result<Child> {
             .owner
             .meta(&keys_secret_name(&input.owner.name), "keys"),
         type_: Some("Opaque".into()),
-        data: Some(BTreeMap::from([
-            ("internal-key".into(), bytes(&input.keys.internal_key)),
-            (
-                "token-signing-key".into(),
-                bytes(&input.keys.token_signing_key),
-            ),
-        ])),
+        data: Some(
+            [
+                ("internal-key", &input.keys.internal_key),
+                ("token-signing-key", &input.keys.token_signing_key),
+            ]
+            .into_iter()
+            .chain(
+                (input.cluster.sfu.turn.is_some())
+                    .then_some((TURN_SECRET_KEY, &input.keys.turn_secret)),
+            )
+            .map(|(key, value)| (key.to_string(), bytes(value)))
+            .collect(),
+        ),
         ..Secret::default()
     })
 }
+
+/// The keys Secret's entry with the TURN secret.
+pub const TURN_SECRET_KEY: &str = "turn-secret";
 
 /// The cluster's ConfigMap: the settings the SFU reads (`envFrom`).
 fn config_map(input: &BuildInput<'_>) -> Result<Child> {
@@ -260,6 +272,7 @@ pub(crate) mod tests {
         GeneratedKeys {
             internal_key: "ik".into(),
             token_signing_key: "tk".into(),
+            turn_secret: "ts".into(),
         }
     }
 

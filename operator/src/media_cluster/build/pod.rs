@@ -204,6 +204,15 @@ impl BuildInput<'_> {
         )
     }
 
+    /// `YUNHUI_TURN_SECRET`, from the cluster's keys Secret (a pool serving TURN).
+    pub fn turn_secret(&self) -> EnvVar {
+        env_from_secret(
+            env::TURN_SECRET,
+            &keys_secret_name(&self.owner.name),
+            super::TURN_SECRET_KEY,
+        )
+    }
+
     /// The container of `component`: its image, non-root and read-only with
     /// a writable `/tmp`.
     pub fn container(

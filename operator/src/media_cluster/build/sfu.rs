@@ -12,7 +12,7 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
     EnvFromSource, EnvVar, ExecAction, PodAffinityTerm, PodAntiAffinity, PodTemplateSpec, Probe,
-    Service, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
+    SecretVolumeSource, Service, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use yunhui_crds::media_cluster::SfuNetworking;
@@ -29,6 +29,9 @@ use crate::media_cluster::validate::Advertise;
 
 /// Where an SFU pod finds the node addresses ConfigMap.
 const NODE_ADDRESSES_DIR: &str = "/etc/yunhui/node-addresses";
+
+/// Where an SFU pod finds the certificate and key of TURN over TLS.
+const TURN_TLS_DIR: &str = "/etc/yunhui/turn-tls";
 
 /// Seconds a stopping SFU pod gets beyond its drain, to stop on its own.
 const STOP_MARGIN_SECONDS: i64 = 5;
@@ -78,7 +81,7 @@ pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
         Some(slots) => slots.offsets().collect(),
         None => vec![0],
     };
-    let media = offsets
+    let mut media: Vec<_> = offsets
         .iter()
         .flat_map(|o| {
             [
@@ -87,6 +90,13 @@ pub fn build(input: &BuildInput<'_>) -> Result<Vec<Child>> {
             ]
         })
         .collect();
+    if let Some(turn) = &sfu.turn {
+        media.push(open_port("UDP", turn.port));
+        media.push(open_port("TCP", turn.port));
+        if let Some((tls_port, _)) = &turn.tls {
+            media.push(open_port("TCP", *tls_port));
+        }
+    }
     let control = offsets
         .iter()
         .map(|o| open_port("TCP", sfu.control_port + o))
@@ -195,6 +205,30 @@ fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
         }
         Advertise::Fixed(ip) => vars.push(env_value(env::ADVERTISE_ADDRESS, ip.to_string())),
     }
+    if let Some(turn) = &sfu.turn {
+        vars.push(input.turn_secret());
+        vars.push(env_value(env::SFU_TURN_PORT, turn.port.to_string()));
+        if let Some((tls_port, _)) = &turn.tls {
+            vars.push(env_value(env::SFU_TURN_TLS_PORT, tls_port.to_string()));
+            vars.push(env_value(
+                env::SFU_TURN_TLS_CERT,
+                format!("{TURN_TLS_DIR}/tls.crt"),
+            ));
+            vars.push(env_value(
+                env::SFU_TURN_TLS_KEY,
+                format!("{TURN_TLS_DIR}/tls.key"),
+            ));
+        }
+        if let Some(host) = &turn.host {
+            // `{node}` is the node's name, which Kubernetes expands from
+            // `$(YUNHUI_NODE_NAME)` once it is defined.
+            if host.contains("{node}") && sfu.advertise != Advertise::NodeExternalIp {
+                vars.push(env_from_field(env::NODE_NAME, "spec.nodeName"));
+            }
+            let host = host.replace("{node}", &format!("$({})", env::NODE_NAME));
+            vars.push(env_value(env::SFU_TURN_HOST, host));
+        }
+    }
     vars
 }
 
@@ -226,11 +260,19 @@ fn container(input: &BuildInput<'_>) -> Container {
                 host_port: host_ports.then_some(port),
                 ..container_port(name, port, protocol)
             };
-            vec![
+            let mut ports = vec![
                 media_port("media-udp", sfu.udp_port, "UDP"),
                 media_port("media-tcp", sfu.tcp_port, "TCP"),
                 container_port("control", sfu.control_port, "TCP"),
-            ]
+            ];
+            if let Some(turn) = &sfu.turn {
+                ports.push(media_port("turn-udp", turn.port, "UDP"));
+                ports.push(media_port("turn-tcp", turn.port, "TCP"));
+                if let Some((tls_port, _)) = &turn.tls {
+                    ports.push(media_port("turn-tls", *tls_port, "TCP"));
+                }
+            }
+            ports
         }
     };
     let mut container = input.container("sfu", variables(input), ports, sfu.resources.clone());
@@ -256,6 +298,12 @@ fn container(input: &BuildInput<'_>) -> Container {
             .get_or_insert_with(Vec::new)
             .push(mount("node-addresses", NODE_ADDRESSES_DIR, true));
     }
+    if sfu.turn.as_ref().is_some_and(|t| t.tls.is_some()) {
+        container
+            .volume_mounts
+            .get_or_insert_with(Vec::new)
+            .push(mount("turn-tls", TURN_TLS_DIR, true));
+    }
     container
 }
 
@@ -269,6 +317,16 @@ fn template(input: &BuildInput<'_>) -> PodTemplateSpec {
             config_map: Some(ConfigMapVolumeSource {
                 name: node_addresses_config_map_name(&owner.name),
                 ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
+    if let Some((_, secret)) = sfu.turn.as_ref().and_then(|t| t.tls.as_ref()) {
+        volumes.push(Volume {
+            name: "turn-tls".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.clone()),
+                ..SecretVolumeSource::default()
             }),
             ..Volume::default()
         });
@@ -610,6 +668,101 @@ mod tests {
             ip_at < url_at,
             "$(YUNHUI_POD_IP) expands only after it is defined"
         );
+    }
+
+    #[test]
+    fn turn_on_every_node_with_its_ports_secret_and_certificate() {
+        use super::super::tests::{children, env_value};
+        let cluster = valid(
+            "sfu: {networking: HostPort, turn: {port: 3478, tlsPort: 443, tlsSecretName: turn-cert, host: '{node}.turn.example.com'}}",
+        );
+        let children = children(&cluster);
+        let pod = &child(&children, "Deployment/prod-sfu").object.data["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let env = &container["env"];
+        let value = |name: &str| env_value(env, name)["value"].clone();
+        assert_eq!(value("YUNHUI_SFU_TURN_PORT"), "3478");
+        assert_eq!(value("YUNHUI_SFU_TURN_TLS_PORT"), "443");
+        assert_eq!(
+            value("YUNHUI_SFU_TURN_TLS_CERT"),
+            "/etc/yunhui/turn-tls/tls.crt"
+        );
+        assert_eq!(
+            value("YUNHUI_SFU_TURN_TLS_KEY"),
+            "/etc/yunhui/turn-tls/tls.key"
+        );
+        assert_eq!(
+            value("YUNHUI_SFU_TURN_HOST"),
+            "$(YUNHUI_NODE_NAME).turn.example.com"
+        );
+        let names: Vec<&str> = (env.as_array().unwrap().iter())
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        let position = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert!(
+            position("YUNHUI_NODE_NAME") < position("YUNHUI_SFU_TURN_HOST"),
+            "defined before it is expanded: {names:?}"
+        );
+        // The secret comes from the keys Secret, never as a plain value.
+        assert_eq!(
+            env_value(env, "YUNHUI_TURN_SECRET")["valueFrom"]["secretKeyRef"],
+            json!({"name": "prod-keys", "key": "turn-secret"})
+        );
+        let keys = child(&children, "Secret/prod-keys");
+        assert!(keys.object.data["data"]["turn-secret"].is_string());
+        let signal = child(&children, "StatefulSet/prod-signal");
+        let signal_env = &signal.object.data["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert_eq!(
+            env_value(signal_env, "YUNHUI_TURN_SECRET")["valueFrom"]["secretKeyRef"]["key"],
+            "turn-secret"
+        );
+        // Host ports for TURN next to the media ports, open in the policy.
+        let ports: Vec<(String, i64, String)> = (container["ports"].as_array().unwrap().iter())
+            .filter(|p| p["name"].as_str().unwrap().starts_with("turn-"))
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().into(),
+                    p["hostPort"].as_i64().unwrap(),
+                    p["protocol"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ports,
+            [
+                ("turn-udp".into(), 3478, "UDP".into()),
+                ("turn-tcp".into(), 3478, "TCP".into()),
+                ("turn-tls".into(), 443, "TCP".into()),
+            ]
+        );
+        let policy = child(&children, "NetworkPolicy/prod-sfu")
+            .object
+            .data
+            .to_string();
+        assert!(
+            policy.contains(r#""port":443,"protocol":"TCP""#)
+                && policy.contains(r#""port":3478,"protocol":"UDP""#),
+            "{policy}"
+        );
+        let volume = (pod["volumes"].as_array().unwrap().iter())
+            .find(|v| v["name"] == "turn-tls")
+            .expect("the certificate's volume");
+        assert_eq!(volume["secret"]["secretName"], "turn-cert");
+        assert_eq!(
+            container["volumeMounts"]
+                .to_string()
+                .matches("/etc/yunhui/turn-tls")
+                .count(),
+            1
+        );
+
+        // Without TURN: none of it, and the keys Secret keeps its two keys.
+        let plain = super::super::tests::children(&valid("sfu: {networking: HostPort}"));
+        let keys = child(&plain, "Secret/prod-keys");
+        assert!(keys.object.data["data"].get("turn-secret").is_none());
+        let env = &child(&plain, "Deployment/prod-sfu").object.data["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        assert!(env_value(env, "YUNHUI_SFU_TURN_PORT").is_null());
     }
 
     #[test]

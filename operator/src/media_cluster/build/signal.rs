@@ -108,6 +108,11 @@ fn variables(input: &BuildInput<'_>, database: &Database) -> Vec<EnvVar> {
             input.service_url("recorder", RECORDER_PORT),
         ));
     }
+    // Each participant gets the TURN server of its meeting's node, with
+    // credentials signed by the secret the nodes check.
+    if input.cluster.sfu.turn.is_some() {
+        vars.push(input.turn_secret());
+    }
     if let Database::External {
         url_secret,
         url_key,
