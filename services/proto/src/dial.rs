@@ -78,6 +78,20 @@ impl DialTarget {
                         "{uri:?} is not a SIP address: write it as sip:room@host or room@host"
                     ));
                 };
+                // One parameter is taken: the transport, UDP (the default) or TCP.
+                let (host, tcp) = match host.split_once(';') {
+                    None => (host, false),
+                    Some((host, param)) => match param.to_ascii_lowercase().as_str() {
+                        "transport=udp" => (host, false),
+                        "transport=tcp" => (host, true),
+                        _ => {
+                            return Err(format!(
+                                "{uri:?} is not a SIP address the gateway calls: the only \
+                                 parameter it takes is ;transport=tcp (or udp)"
+                            ));
+                        }
+                    },
+                };
                 let user_ok = !user.is_empty()
                     && user
                         .chars()
@@ -92,8 +106,9 @@ impl DialTarget {
                         "{uri:?} is not a SIP address: write it as sip:room@host or room@host"
                     ));
                 }
+                let transport = if tcp { ";transport=tcp" } else { "" };
                 Ok(DialTarget::Sip {
-                    uri: format!("sip:{user}@{host}"),
+                    uri: format!("sip:{user}@{host}{transport}"),
                 })
             }
             DialTarget::Phone { number } => {
@@ -156,6 +171,22 @@ mod tests {
         ] {
             let e = sip(bad).unwrap_err();
             assert!(e.contains("SIP address"), "{bad:?}: {e}");
+        }
+        assert_eq!(
+            sip("room1@10.0.0.5:5060;Transport=TCP").unwrap().shown(),
+            "sip:room1@10.0.0.5:5060;transport=tcp"
+        );
+        assert_eq!(
+            sip("room1@10.0.0.5;transport=udp").unwrap().shown(),
+            "sip:room1@10.0.0.5"
+        );
+        for other in [
+            "room@host;transport=tls",
+            "room@host;maddr=10.0.0.1",
+            "room@host;",
+        ] {
+            let e = sip(other).unwrap_err();
+            assert!(e.contains(";transport=tcp"), "{other:?}: {e}");
         }
         assert!(
             sip(&format!("a@{}", "h".repeat(300)))

@@ -40,6 +40,8 @@ struct Sipp {
 enum Scenario {
     /// SIPp's built-in UAS: answers with PCMU, echoes RTP, expects a BYE.
     AnswerAndEcho,
+    /// The same over SIP over TCP.
+    AnswerAndEchoOverTcp,
     /// Answers 486 Busy Here.
     Busy,
     /// Rings (180) until cancelled.
@@ -98,6 +100,7 @@ impl Sipp {
         let mut command = tokio::process::Command::new("sipp");
         match scenario {
             Scenario::AnswerAndEcho => command.args(["-sn", "uas", "-rtp_echo"]),
+            Scenario::AnswerAndEchoOverTcp => command.args(["-sn", "uas", "-rtp_echo", "-t", "t1"]),
             Scenario::Busy => command.args(["-sf", &scenario_file("busy.xml")]),
             Scenario::RingForever => command.args(["-sf", &scenario_file("ring.xml")]),
             Scenario::Authenticate => command.args(["-sf", &scenario_file("auth.xml")]),
@@ -146,8 +149,13 @@ impl Sipp {
             Scenario::DialIn { .. } | Scenario::DialInAndTalk { .. } | Scenario::Device { .. }
         );
         // Ready once its SIP port is taken.
+        let tcp = matches!(scenario, Scenario::AnswerAndEchoOverTcp);
+        let free = || match tcp {
+            true => std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok(),
+            false => UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok(),
+        };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while !dials_in && UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        while !dials_in && free() {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "sipp never bound its SIP port"
@@ -1427,6 +1435,44 @@ async fn a_device_offering_opus_gets_opus_both_ways() {
         "sipp found Opus in the answer and the call completed: {status:?}\n{messages}"
     );
     assert!(messages.contains("BYE sip:"), "the gateway hung up");
+    host.close().await;
+}
+
+/// A room system whose address says `;transport=tcp` is called over SIP
+/// over TCP: the INVITE goes on a TCP connection with a Via and Contact
+/// naming TCP, the call is answered and in the meeting, and the host's
+/// removal hangs it up with a BYE on that connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_system_is_called_over_tcp() {
+    let server = support::start(Db::Sqlite).await;
+    let mut sipp = Sipp::start(Scenario::AnswerAndEchoOverTcp).await;
+    let _gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
+    let (host, _) = host_of(&server, None).await;
+    host.dial(DialTarget::Sip {
+        uri: format!("boardroom@127.0.0.1:{};transport=tcp", sipp.port),
+    })
+    .unwrap();
+    let call = dial_reaches(&host, DialState::Answered).await;
+    host.host(HostCommand::Remove {
+        participant_id: call.participant_id.expect("answered names the participant"),
+    })
+    .unwrap();
+    sipp.hung_up_after(&format!(
+        "INVITE sip:boardroom@127.0.0.1:{};transport=TCP SIP/2.0",
+        sipp.port
+    ))
+    .await;
+    let messages = sipp.messages();
+    assert!(
+        messages.contains("TCP message received") && messages.contains("Via: SIP/2.0/TCP"),
+        "the INVITE came over TCP:\n{messages}"
+    );
+    assert!(
+        messages.lines().any(
+            |l| l.starts_with("Contact:") && l.to_ascii_lowercase().contains(";transport=tcp>")
+        ),
+        "the gateway's Contact names TCP:\n{messages}"
+    );
     host.close().await;
 }
 

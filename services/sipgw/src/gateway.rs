@@ -17,7 +17,7 @@ use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::sip::{HeadersExt, Method, StatusCode, StatusCodeKind, Transport, Uri};
+use rsipstack::sip::{HeadersExt, Method, Param, StatusCode, StatusCodeKind, Transport, Uri};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{
@@ -479,6 +479,24 @@ async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEv
     let Ok(me) = Uri::try_from(format!("sip:yunhui@{}", inner.local).as_str()) else {
         return failed("the gateway's own SIP address is unusable".into());
     };
+    // The transport the callee's address asks for (`;transport=tcp`); the
+    // stack opens the connection, and the Contact names it.
+    let transport = callee
+        .params
+        .iter()
+        .find_map(|p| match p {
+            Param::Transport(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(Transport::Udp);
+    if !matches!(transport, Transport::Udp | Transport::Tcp) {
+        return failed(format!(
+            "the gateway calls over UDP or TCP, not {transport} ({callee})"
+        ));
+    }
+    let Some(contact) = inner.contact(transport) else {
+        return failed("the gateway's own SIP address is unusable".into());
+    };
     let phone = matches!(request.target, DialTarget::Phone { .. });
     let credential = config
         .trunk
@@ -493,9 +511,9 @@ async fn call(inner: &Inner, request: &DialRequest, callee: Uri, events: &CallEv
     let (state_tx, mut states) = inner.layer.new_dialog_state_channel();
     let option = InviteOption {
         caller_display_name: Some(format!("Yunhui {}", request.meeting_number)),
-        caller: me.clone(),
+        caller: me,
         callee,
-        contact: me,
+        contact,
         content_type: Some("application/sdp".into()),
         offer: Some(offer.into_bytes()),
         credential,

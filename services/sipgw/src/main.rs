@@ -45,7 +45,8 @@ struct Args {
     /// Shared key of the internal API.
     #[arg(long, env = yunhui_proto::env::INTERNAL_KEY, hide_env_values = true)]
     internal_key: String,
-    /// SIP trunk (`host[:port]`) through which phone numbers are called.
+    /// SIP trunk (`host[:port]`, with `;transport=tcp` for TCP) through
+    /// which phone numbers are called.
     #[arg(long, env = yunhui_proto::env::SIP_TRUNK)]
     sip_trunk: Option<String>,
     /// User name for the trunk's digest challenge.
