@@ -460,6 +460,8 @@ fn default_recordings_storage_size() -> String {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.port >= 1 && self.port <= 65535").message("spec.sip.port must be a port number between 1 and 65535"))]
 #[x_kube(validation = Rule::new("self.rtpPortMin >= 1 && self.rtpPortMin <= self.rtpPortMax && self.rtpPortMax <= 65535").message("spec.sip.rtpPortMin..rtpPortMax must be a non-empty range of port numbers"))]
+#[x_kube(validation = Rule::new("!has(self.tls) || (self.tls.port >= 1 && self.tls.port <= 65535 && self.tls.port != self.port)").message("spec.sip.tls.port must be a port number between 1 and 65535 other than spec.sip.port"))]
+#[x_kube(validation = Rule::new("!has(self.advertisedAddress) || isIP(self.advertisedAddress)").message("spec.sip.advertisedAddress must be an IP address"))]
 pub struct SipPool {
     /// Whether the SIP gateway runs.
     #[serde(default)]
@@ -481,9 +483,41 @@ pub struct SipPool {
     /// through; without it meetings call SIP addresses only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trunk: Option<SipTrunk>,
+    /// Each SIP pod on its node's host network, at most one per node: room
+    /// systems and phones outside the cluster reach its SIP ports and RTP
+    /// range on the node's address, which the gateway advertises. Without
+    /// it the gateway advertises its pod's address.
+    #[serde(default)]
+    pub host_network: bool,
+    /// The address the gateway advertises to devices instead (an IP
+    /// address, e.g. the address a NAT or load balancer forwards to the
+    /// nodes' SIP and RTP ports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub advertised_address: Option<String>,
+    /// SIP over TLS next to UDP and TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<SipTls>,
     /// CPU and memory of each SIP pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+}
+
+/// SIP over TLS.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SipTls {
+    /// TCP port of SIP over TLS.
+    #[serde(default = "default_sip_tls_port")]
+    pub port: i32,
+    /// A `kubernetes.io/tls` Secret in the MediaCluster's namespace with the
+    /// certificate the gateway presents to devices.
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_name: String,
+}
+
+fn default_sip_tls_port() -> i32 {
+    5061
 }
 
 /// Where phone numbers are called.
@@ -508,6 +542,9 @@ impl Default for SipPool {
             rtp_port_min: default_rtp_port_min(),
             rtp_port_max: default_rtp_port_max(),
             trunk: None,
+            host_network: false,
+            advertised_address: None,
+            tls: None,
             resources: None,
         }
     }

@@ -503,6 +503,16 @@ async fn cel_rules_reject_invalid_specs() {
             "spec.sfu.turn.host must be a host name",
         ),
         (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "sip-tls"}, "spec": {"sip": {"port": 5061, "tls": {"secretName": "c"}}}}),
+            "spec.sip.tls.port must be a port number between 1 and 65535 other than spec.sip.port",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "sip-address"}, "spec": {"sip": {"advertisedAddress": "sip.example.com"}}}),
+            "spec.sip.advertisedAddress must be an IP address",
+        ),
+        (
             "gateways",
             json!({"kind": "Gateway", "metadata": {"name": "tls"}, "spec": {"mediaCluster": "m", "hosts": ["h"], "tls": {}}}),
             "spec.tls must set exactly one of secretName or generate",
@@ -579,17 +589,22 @@ async fn cel_rules_reject_invalid_specs() {
             Err(e) => panic!("unexpected error {e}"),
         }
     }
-    // A whole TURN setting passes every rule (stopped: no pods).
+    // Whole TURN and SIP exposure settings pass every rule (stopped: no pods).
     let mut turn = example::<MediaCluster>("media-cluster.yaml");
     turn.metadata.name = Some("turn-ok".into());
     turn.spec.stopped = true;
     turn.spec.sfu.turn = Some(serde_json::from_value(json!({
         "port": 3478, "tlsPort": 443, "tlsSecretName": "turn-cert", "host": "{node}.turn.example.com"
     })).expect("a TURN setting"));
+    turn.spec.sip = serde_json::from_value(json!({
+        "enabled": true, "hostNetwork": true, "advertisedAddress": "192.0.2.20",
+        "tls": {"port": 5061, "secretName": "sip-cert"}
+    }))
+    .expect("a SIP setting");
     let mcs: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
     mcs.create(&PostParams::default(), &turn)
         .await
-        .expect("a valid TURN setting is accepted");
+        .expect("valid TURN and SIP settings are accepted");
     mcs.delete("turn-ok", &DeleteParams::default())
         .await
         .expect("delete");

@@ -42,6 +42,11 @@ pub enum InvalidSpec {
         "spec.sfu.advertisedAddress {0:?} is not an IP address; the SFU tells clients an address, not a host name"
     )]
     AdvertisedAddress(String),
+    /// `spec.sip.advertisedAddress` is not an IP address.
+    #[error(
+        "spec.sip.advertisedAddress {0:?} is not an IP address; SIP devices are told an address, not a host name"
+    )]
+    SipAdvertisedAddress(String),
     /// With `networking: HostNetworkSlots`, one slot's TCP port is another
     /// slot's control port.
     #[error(
@@ -294,6 +299,12 @@ pub struct Sip {
     pub rtp_ports: (i32, i32),
     /// The trunk phone numbers are called through.
     pub trunk: Option<Trunk>,
+    /// Whether the pods run on their nodes' host network.
+    pub host_network: bool,
+    /// The address advertised to devices instead of the pod's or node's.
+    pub advertised_address: Option<IpAddr>,
+    /// SIP over TLS: its port and the Secret of its certificate.
+    pub tls: Option<(i32, String)>,
     /// Container resources.
     pub resources: Option<ResourceRequirements>,
 }
@@ -368,6 +379,13 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
     };
     let sfu = &spec.sfu;
     let sip = &spec.sip;
+    let sip_advertised = match &sip.advertised_address {
+        Some(address) => Some(
+            (address.trim().parse())
+                .map_err(|_| InvalidSpec::SipAdvertisedAddress(address.clone()))?,
+        ),
+        None => None,
+    };
     Ok(ValidCluster {
         version: spec.version.clone(),
         images: spec.images.clone(),
@@ -408,6 +426,9 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
                 address: t.address.clone(),
                 credentials_secret: t.credentials_secret_name.clone(),
             }),
+            host_network: sip.host_network,
+            advertised_address: sip_advertised,
+            tls: sip.tls.as_ref().map(|t| (t.port, t.secret_name.clone())),
             resources: sip.resources.clone(),
         }),
     })

@@ -2,13 +2,21 @@
 //! API, a PodDisruptionBudget, and a NetworkPolicy open to devices on SIP
 //! and RTP and to signal on the control port.
 
-use k8s_openapi::api::core::v1::{EnvVar, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    Affinity, Container, EnvVar, PodAffinityTerm, PodAntiAffinity, PodTemplateSpec,
+    SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use yunhui_proto::env;
 
-use super::pod::{container_port, env_from_field, env_from_secret, env_value};
+use super::pod::{
+    container_port, env_from_field, env_from_secret, env_value, label_selector, mount,
+};
 use super::policy::{from_anywhere, from_signal, network_policy, open_port, open_udp_range, pdb};
-use super::worker::worker_deployment;
+use super::worker::{worker_container, worker_deployment, worker_template};
+
+/// Where a SIP pod finds the certificate and key of SIP over TLS.
+const TLS_DIR: &str = "/etc/yunhui/sip-tls";
 use super::{BuildInput, SIPGW_CONTROL_PORT};
 use crate::children::Child;
 use crate::error::Result;
@@ -16,11 +24,14 @@ use crate::media_cluster::validate::Sip;
 
 /// The SIP pool's children.
 pub fn build(input: &BuildInput<'_>, sip: &Sip) -> Result<Vec<Child>> {
-    let ports = vec![
+    let mut ports = vec![
         container_port("sip-udp", sip.port, "UDP"),
         container_port("sip-tcp", sip.port, "TCP"),
         container_port("control", SIPGW_CONTROL_PORT, "TCP"),
     ];
+    if let Some((tls_port, _)) = &sip.tls {
+        ports.push(container_port("sip-tls", *tls_port, "TCP"));
+    }
     let service_port = |name: &str, port: i32, protocol: &str| ServicePort {
         name: Some(name.into()),
         port,
@@ -29,26 +40,36 @@ pub fn build(input: &BuildInput<'_>, sip: &Sip) -> Result<Vec<Child>> {
         ..ServicePort::default()
     };
     let (rtp_min, rtp_max) = sip.rtp_ports;
+    let mut service_ports = vec![
+        service_port("sip-udp", sip.port, "UDP"),
+        service_port("sip-tcp", sip.port, "TCP"),
+        service_port("control", SIPGW_CONTROL_PORT, "TCP"),
+    ];
+    let mut device_ports = vec![
+        open_port("UDP", sip.port),
+        open_port("TCP", sip.port),
+        open_udp_range(rtp_min, rtp_max),
+    ];
+    if let Some((tls_port, _)) = &sip.tls {
+        service_ports.push(service_port("sip-tls", *tls_port, "TCP"));
+        device_ports.push(open_port("TCP", *tls_port));
+    }
+    // Ready once the SIP port is bound and the control API answers.
+    let container = worker_container(
+        input,
+        "sip",
+        variables(input, sip),
+        ports,
+        sip.resources.clone(),
+        Some(SIPGW_CONTROL_PORT),
+    );
     Ok(vec![
-        // Ready once the SIP port is bound and the control API answers.
-        worker_deployment(
-            input,
-            "sip",
-            sip.replicas,
-            variables(input, sip),
-            ports,
-            sip.resources.clone(),
-            Some(SIPGW_CONTROL_PORT),
-        )?,
+        worker_deployment(input, "sip", sip.replicas, template(input, sip, container))?,
         Child::from_typed(&Service {
             metadata: input.owner.meta(&input.name("sip"), "sip"),
             spec: Some(ServiceSpec {
                 selector: Some(input.owner.selector("sip")),
-                ports: Some(vec![
-                    service_port("sip-udp", sip.port, "UDP"),
-                    service_port("sip-tcp", sip.port, "TCP"),
-                    service_port("control", SIPGW_CONTROL_PORT, "TCP"),
-                ]),
+                ports: Some(service_ports),
                 ..ServiceSpec::default()
             }),
             ..Service::default()
@@ -58,11 +79,7 @@ pub fn build(input: &BuildInput<'_>, sip: &Sip) -> Result<Vec<Child>> {
             input,
             "sip",
             vec![
-                from_anywhere(vec![
-                    open_port("UDP", sip.port),
-                    open_port("TCP", sip.port),
-                    open_udp_range(rtp_min, rtp_max),
-                ]),
+                from_anywhere(device_ports),
                 from_signal(input, vec![open_port("TCP", SIPGW_CONTROL_PORT)]),
             ],
         )?,
@@ -70,6 +87,48 @@ pub fn build(input: &BuildInput<'_>, sip: &Sip) -> Result<Vec<Child>> {
 }
 
 /// What the SIP gateway reads from its environment.
+/// The SIP pods: with `hostNetwork`, on their nodes' host network, one per
+/// node; with TLS, the certificate's Secret mounted.
+fn template(input: &BuildInput<'_>, sip: &Sip, mut container: Container) -> PodTemplateSpec {
+    if sip.tls.is_some() {
+        container
+            .volume_mounts
+            .get_or_insert_with(Vec::new)
+            .push(mount("sip-tls", TLS_DIR, true));
+    }
+    let mut template = worker_template(input, "sip", container);
+    let Some(pod) = template.spec.as_mut() else {
+        return template;
+    };
+    if let Some((_, secret)) = &sip.tls {
+        pod.volumes.get_or_insert_with(Vec::new).push(Volume {
+            name: "sip-tls".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.clone()),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
+    if sip.host_network {
+        pod.host_network = Some(true);
+        pod.dns_policy = Some("ClusterFirstWithHostNet".into());
+        // Two gateways on one node would fight over its SIP and RTP ports.
+        pod.affinity = Some(Affinity {
+            pod_anti_affinity: Some(PodAntiAffinity {
+                required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
+                    label_selector: Some(label_selector(input.owner.selector("sip"))),
+                    topology_key: "kubernetes.io/hostname".into(),
+                    ..PodAffinityTerm::default()
+                }]),
+                ..PodAntiAffinity::default()
+            }),
+            ..Affinity::default()
+        });
+    }
+    template
+}
+
 fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
     let (rtp_min, rtp_max) = sip.rtp_ports;
     let mut vars = vec![
@@ -82,8 +141,17 @@ fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
             format!("0.0.0.0:{SIPGW_CONTROL_PORT}"),
         ),
         // Devices send SIP and RTP to the pod's own address.
-        env_from_field(env::ADVERTISE_ADDRESS, "status.podIP"),
+        match (&sip.advertised_address, sip.host_network) {
+            (Some(address), _) => env_value(env::ADVERTISE_ADDRESS, address.to_string()),
+            (None, true) => env_from_field(env::ADVERTISE_ADDRESS, "status.hostIP"),
+            (None, false) => env_from_field(env::ADVERTISE_ADDRESS, "status.podIP"),
+        },
     ];
+    if let Some((tls_port, _)) = &sip.tls {
+        vars.push(env_value(env::SIP_TLS_PORT, tls_port.to_string()));
+        vars.push(env_value(env::SIP_TLS_CERT, format!("{TLS_DIR}/tls.crt")));
+        vars.push(env_value(env::SIP_TLS_KEY, format!("{TLS_DIR}/tls.key")));
+    }
     if let Some(trunk) = &sip.trunk {
         vars.push(env_value(env::SIP_TRUNK, trunk.address.clone()));
         if let Some(secret) = &trunk.credentials_secret {
@@ -92,4 +160,87 @@ fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
         }
     }
     vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{child, children, env_value, valid};
+    use serde_json::json;
+
+    /// Devices outside the cluster: the gateway on its node's host network,
+    /// one per node, advertising the node's address, with SIP over TLS on
+    /// the Secret's certificate, open in the policy and the Service.
+    #[test]
+    fn a_gateway_on_the_host_network_with_tls_advertises_its_node() {
+        let cluster = valid(
+            "sip: {enabled: true, hostNetwork: true, tls: {port: 5061, secretName: sip-cert}}",
+        );
+        let children = children(&cluster);
+        let pod = &child(&children, "Deployment/prod-sip").object.data["spec"]["template"]["spec"];
+        assert_eq!(pod["hostNetwork"], true);
+        assert_eq!(pod["dnsPolicy"], "ClusterFirstWithHostNet");
+        assert_eq!(
+            pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+                ["topologyKey"],
+            "kubernetes.io/hostname"
+        );
+        let container = &pod["containers"][0];
+        let env = &container["env"];
+        assert_eq!(
+            env_value(env, "YUNHUI_ADVERTISE_ADDRESS")["valueFrom"]["fieldRef"]["fieldPath"],
+            "status.hostIP"
+        );
+        assert_eq!(env_value(env, "YUNHUI_SIP_TLS_PORT")["value"], "5061");
+        assert_eq!(
+            env_value(env, "YUNHUI_SIP_TLS_CERT")["value"],
+            "/etc/yunhui/sip-tls/tls.crt"
+        );
+        assert_eq!(
+            env_value(env, "YUNHUI_SIP_TLS_KEY")["value"],
+            "/etc/yunhui/sip-tls/tls.key"
+        );
+        let volume = (pod["volumes"].as_array().unwrap().iter())
+            .find(|v| v["name"] == "sip-tls")
+            .expect("the certificate's volume");
+        assert_eq!(volume["secret"]["secretName"], "sip-cert");
+        assert!(
+            container["volumeMounts"]
+                .to_string()
+                .contains("/etc/yunhui/sip-tls")
+        );
+        assert!(
+            container["ports"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"name": "sip-tls", "containerPort": 5061, "protocol": "TCP"}))
+        );
+        let service = child(&children, "Service/prod-sip").object.data.to_string();
+        assert!(service.contains(r#""name":"sip-tls""#), "{service}");
+        let policy = &child(&children, "NetworkPolicy/prod-sip").object.data["spec"]["ingress"][0];
+        assert!(
+            policy["ports"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"protocol": "TCP", "port": 5061})),
+            "{policy}"
+        );
+    }
+
+    #[test]
+    fn a_fixed_address_is_advertised_and_the_default_pool_stays_in_its_pod_network() {
+        let cluster = valid("sip: {enabled: true, advertisedAddress: 192.0.2.20}");
+        let children = children(&cluster);
+        let pod = &child(&children, "Deployment/prod-sip").object.data["spec"]["template"]["spec"];
+        let env = &pod["containers"][0]["env"];
+        assert_eq!(
+            env_value(env, "YUNHUI_ADVERTISE_ADDRESS")["value"],
+            "192.0.2.20"
+        );
+        assert!(pod["hostNetwork"].is_null());
+        assert!(env_value(env, "YUNHUI_SIP_TLS_PORT").is_null());
+        assert!(
+            !(pod["volumes"].as_array().unwrap().iter()).any(|v| v["name"] == "sip-tls"),
+            "no certificate without TLS"
+        );
+    }
 }

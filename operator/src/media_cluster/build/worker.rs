@@ -43,23 +43,20 @@ pub fn worker_template(
 }
 
 /// A Deployment of `replicas` workers of `component` under the shared
-/// `worker` ServiceAccount; with `probe_port`, ready and alive by HTTP there.
+/// `worker` ServiceAccount, with `template` (made by [`worker_template`],
+/// then adjusted: volumes, host network).
 pub fn worker_deployment(
     input: &BuildInput<'_>,
     component: &str,
     replicas: i32,
-    variables: Vec<EnvVar>,
-    ports: Vec<ContainerPort>,
-    resources: Option<ResourceRequirements>,
-    probe_port: Option<i32>,
+    template: PodTemplateSpec,
 ) -> Result<Child> {
-    let container = worker_container(input, component, variables, ports, resources, probe_port);
     Child::from_typed(&Deployment {
         metadata: input.owner.meta(&input.name(component), component),
         spec: Some(DeploymentSpec {
             replicas: Some(input.replicas(replicas)),
             selector: label_selector(input.owner.selector(component)),
-            template: worker_template(input, component, container),
+            template,
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
