@@ -1,6 +1,7 @@
 //! The gateway's audio work per call, without the network: each 20 ms the
-//! meeting's speakers are decoded from Opus and mixed, the mix is companded
-//! to G.711 for the device, and the device's G.711 is expanded and encoded
+//! meeting's speakers are decoded from Opus and mixed, the mix is encoded
+//! for the device (companded to G.711 at 8 kHz, or Opus at 48 kHz for a
+//! device that offered it), and the device's audio is decoded and encoded
 //! to Opus for the SFU. Prints the CPU share one call takes and how many
 //! calls one core carries, for 1, 3 and 10 people speaking at once.
 //!
@@ -11,7 +12,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use opus_rs::{Application, OpusEncoder};
 use yunhui_client::media::AudioPacket;
-use yunhui_sipgw::bridge::{FRAME, Mixer, Uplink};
+use yunhui_sipgw::bridge::{Mixer, Uplink};
+use yunhui_sipgw::codec::{Codec, DeviceDecoder, DeviceEncoder, frame_len};
 use yunhui_sipgw::g711::Law;
 
 fn main() {
@@ -26,8 +28,12 @@ fn main() {
     }
     let frames = seconds * 50;
     println!("{seconds} s of audio per run (release build, one thread)");
-    println!("speakers | CPU per call | calls per core");
-    for speakers in [1usize, 3, 10] {
+    println!("device codec | speakers | CPU per call | calls per core");
+    for (codec, speakers) in [Codec::G711(Law::Pcma), Codec::Opus { payload_type: 111 }]
+        .into_iter()
+        .flat_map(|codec| [1usize, 3, 10].map(|speakers| (codec, speakers)))
+    {
+        let rate = codec.sample_rate();
         // What the browsers send: 20 ms Opus frames of speech-like tones.
         let mut encoder = OpusEncoder::new(48_000, 1, Application::Voip).expect("encoder");
         let mut out = [0u8; 1500];
@@ -45,17 +51,26 @@ fn main() {
                 Bytes::copy_from_slice(&out[..n])
             })
             .collect();
-        let device: Vec<u8> = (0..FRAME)
-            .map(|i| {
-                let x = (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 8000.0).sin();
-                Law::Pcma.encode((x * 8000.0) as i16)
+        // What the device sends: a 300 Hz tone in its codec.
+        let mut device_encoder = DeviceEncoder::new(codec, rate).expect("device encoder");
+        let device: Vec<Bytes> = (0..50u32)
+            .map(|f| {
+                let frame: Vec<i16> = (0..frame_len(rate) as u32)
+                    .map(|i| {
+                        let t = f64::from(f * rate / 50 + i) / f64::from(rate);
+                        ((2.0 * std::f64::consts::PI * 300.0 * t).sin() * 8000.0) as i16
+                    })
+                    .collect();
+                device_encoder.encode(&frame).expect("encodes")
             })
             .collect();
         let ids: Vec<std::sync::Arc<str>> = (0..speakers)
             .map(|s| format!("speaker-{s}").into())
             .collect();
-        let mut mixer = Mixer::default();
-        let mut uplink = Uplink::new().expect("uplink");
+        let mut mixer = Mixer::at(rate);
+        let mut uplink = Uplink::at(rate).expect("uplink");
+        let mut to_device = DeviceEncoder::new(codec, rate).expect("encoder");
+        let mut from_device = DeviceDecoder::new(codec).expect("decoder");
         let started = Instant::now();
         let mut sent = 0usize;
         for frame in 0..frames {
@@ -67,17 +82,20 @@ fn main() {
                     payload: packets[(frame % 50) as usize].clone(),
                 });
             }
-            let mix = mixer.mix();
-            let to_device: Vec<u8> = mix.iter().map(|s| Law::Pcma.encode(*s)).collect();
-            std::hint::black_box(&to_device);
-            let from_device: Vec<i16> = device.iter().map(|c| Law::Pcma.decode(*c)).collect();
-            sent += uplink.push(&from_device).len();
+            let mix = mixer.mix_frame();
+            std::hint::black_box(to_device.encode(&mix));
+            let samples = from_device.decode(&device[(frame % 50) as usize]);
+            sent += uplink.push(&samples).len();
         }
         let busy = started.elapsed().as_secs_f64();
         assert_eq!(sent, frames as usize, "one Opus packet per 20 ms");
         let share = busy / f64::from(seconds);
+        let name = match codec {
+            Codec::G711(_) => "G.711 A-law",
+            Codec::Opus { .. } => "Opus 48 kHz",
+        };
         println!(
-            "{speakers:>8} | {:>10.2} % | {:>14.0}",
+            "{name:>12} | {speakers:>8} | {:>10.2} % | {:>14.0}",
             share * 100.0,
             1.0 / share
         );
