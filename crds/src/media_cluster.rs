@@ -322,6 +322,14 @@ pub struct SfuPool {
     #[serde(default = "default_scale_down_window")]
     #[schemars(range(min = 0, max = 86400))]
     pub scale_down_window_seconds: i64,
+    /// The region this pool's nodes report themselves in (a hybrid
+    /// deployment's site, e.g. a media-only MediaCluster whose
+    /// `signal.externalUrl` is the central signal): Tenants with this
+    /// `mediaRegion` get their meetings placed on them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9._-]+$')").message("spec.sfu.region must be letters, digits, '-', '.' or '_'"))]
+    pub region: Option<String>,
     /// TURN on every SFU node, for clients whose network blocks UDP or lets
     /// only TCP 443 out: each participant is handed the TURN server of its
     /// meeting's node, with short-lived credentials signal signs.
@@ -383,6 +391,7 @@ impl Default for SfuPool {
             target_load_percent: default_target_load(),
             drain_timeout_seconds: default_drain_timeout(),
             scale_down_window_seconds: default_scale_down_window(),
+            region: None,
             turn: None,
             resources: None,
         }

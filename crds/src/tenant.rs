@@ -48,6 +48,14 @@ pub struct TenantSpec {
     /// How long recordings are kept and where.
     #[serde(default)]
     pub recording: RecordingPolicy,
+    /// The region whose SFU nodes take this tenant's meetings when one of
+    /// them can (a hybrid deployment's site, the `spec.sfu.region` of a
+    /// MediaCluster whose nodes report to this tenant's signal); otherwise
+    /// any node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9._-]+$')").message("spec.mediaRegion must be letters, digits, '-', '.' or '_'"))]
+    pub media_region: Option<String>,
     /// When true the operator stops synchronising this tenant (ReconciliationPaused).
     #[serde(default)]
     pub paused: bool,

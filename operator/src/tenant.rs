@@ -42,6 +42,7 @@ pub fn tenant_record(spec: &TenantSpec) -> serde_json::Value {
         "licence": spec.licence,
         "features": spec.features,
         "recordingRetentionDays": spec.recording.retention_days,
+        "mediaRegion": spec.media_region,
     })
 }
 
@@ -488,6 +489,12 @@ mod tests {
         assert_eq!(r["licence"], json!({"concurrentPorts": 50}));
         assert_eq!(r["features"]["webinar"], true);
         assert_eq!(r["recordingRetentionDays"], 30);
+        assert!(r["mediaRegion"].is_null(), "no preference");
+        let spec: TenantSpec = serde_norway::from_str(
+            "displayName: Acme\nmediaCluster: prod\nlicence: {concurrentPorts: 50}\nmediaRegion: north",
+        )
+        .expect("fixture");
+        assert_eq!(tenant_record(&spec)["mediaRegion"], "north");
     }
 
     fn cluster(uid: &str, generation: i64) -> MediaCluster {

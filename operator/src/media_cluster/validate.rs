@@ -178,6 +178,8 @@ pub struct Sfu {
     pub scale_down_window_seconds: i64,
     /// How long a pod may take to stop (and a drain may last).
     pub drain_timeout_seconds: i64,
+    /// The region the nodes report themselves in.
+    pub region: Option<String>,
     /// TURN on every node, when served.
     pub turn: Option<Turn>,
     /// Container resources.
@@ -404,6 +406,7 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             target_load_percent: sfu.target_load_percent,
             scale_down_window_seconds: sfu.scale_down_window_seconds,
             drain_timeout_seconds: sfu.drain_timeout_seconds,
+            region: sfu.region.clone(),
             turn: sfu.turn.as_ref().map(|turn| Turn {
                 port: turn.port,
                 // The schema has the port and the Secret together.

@@ -172,6 +172,10 @@ pub const SFU_TURN_TLS_CERT: &str = "YUNHUI_SFU_TURN_TLS_CERT";
 
 /// PEM file of the private key of TURN over TLS. Read by the SFU.
 pub const SFU_TURN_TLS_KEY: &str = "YUNHUI_SFU_TURN_TLS_KEY";
+/// The region an SFU node reports itself in (a hybrid deployment's site);
+/// tenants that prefer it get their rooms placed there. Read by the SFU.
+pub const SFU_REGION: &str = "YUNHUI_SFU_REGION";
+
 /// Host name (or IP address) clients reach the SFU node's TURN server at,
 /// as the node reports it to signal: a name its TLS certificate holds
 /// (default: the node's advertised IP). Read by the SFU.

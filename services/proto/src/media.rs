@@ -155,6 +155,10 @@ pub struct NodeReport {
     /// a room placed on the node are handed these endpoints on join.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn: Option<crate::turn::TurnEndpoints>,
+    /// The region the node is in (e.g. a hybrid deployment's other site):
+    /// a tenant that prefers a region gets its rooms placed there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// One node of signal's node table with its load, as `GET
@@ -249,6 +253,9 @@ pub trait MediaControl: Send + Sync + 'static {
     fn turn_of(&self, _room: &str) -> Option<crate::turn::TurnEndpoints> {
         None
     }
+    /// Asks that `room`, when it is placed (or placed again), go to a node
+    /// of `region` if one can take it. Only a pool of nodes places rooms.
+    fn prefer_region(&self, _room: &str, _region: &str) {}
     /// Opens a room; opening an open room is a no-op.
     async fn create_room(&self, room: &str) -> Result<(), ControlError>;
     /// Closes a room and every peer connection in it; closing a closed room is a no-op.

@@ -126,6 +126,10 @@ struct Args {
     /// PEM private key of TURN over TLS.
     #[arg(long, env = yunhui_proto::env::SFU_TURN_TLS_KEY)]
     turn_tls_key: Option<PathBuf>,
+    /// The region this node reports itself in (a hybrid deployment's
+    /// site): tenants that prefer it get their rooms placed here.
+    #[arg(long, env = yunhui_proto::env::SFU_REGION)]
+    region: Option<String>,
     /// Host name clients reach this node's TURN server at, reported to
     /// signal with the TURN ports (default: the advertised IP). With TLS it
     /// should be a name the certificate holds.
@@ -297,6 +301,7 @@ async fn main() -> anyhow::Result<()> {
                 control_url,
                 capacity: args.capacity,
                 turn: turn_endpoints,
+                region: args.region.clone(),
             },
         )
     });

@@ -44,6 +44,8 @@ pub struct Registration {
     pub capacity: u64,
     /// The node's own TURN server, when it serves one.
     pub turn: Option<TurnEndpoints>,
+    /// The region the node is in, if it says.
+    pub region: Option<String>,
 }
 
 /// Why a report did not reach signal.
@@ -248,6 +250,7 @@ impl Shared {
             bits_out_per_second,
             cpu_millicores,
             turn: self.registration.turn.clone(),
+            region: self.registration.region.clone(),
         }
     }
 }

@@ -47,6 +47,10 @@ pub struct TenantRecord {
     /// Days recordings are kept.
     #[serde(default)]
     pub recording_retention_days: i64,
+    /// The region whose SFU nodes take the tenant's meetings when one can
+    /// (see `placement::place`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_region: Option<String>,
 }
 
 /// What went wrong in a tenant admin request.
@@ -93,14 +97,21 @@ pub async fn put(store: &Store, id: &str, record: &TenantRecord) -> Result<(), A
             "displayName must not be empty".into(),
         ));
     }
+    if let Some(region) = &record.media_region
+        && !crate::placement::nodes::valid_region(region)
+    {
+        return Err(AdminError::InvalidInput(format!(
+            "mediaRegion {region:?} must be 1 to 63 letters, digits, '-', '.' or '_'"
+        )));
+    }
     // Update, else insert, else (another put created it meanwhile) update:
     // what PostgreSQL's ON CONFLICT DO UPDATE did, in SQL that openGauss and
     // KingbaseES also accept (docs/database-compatibility.md). Both
     // statements bind the same values in the same order.
     const UPDATE: &str = "UPDATE tenants SET name = $1, domains = $2, licence = $3, features = $4, \
-         recording_retention_days = $5, updated_at = $6, deleted_at = NULL WHERE id = $7";
+         recording_retention_days = $5, updated_at = $6, media_region = $8, deleted_at = NULL WHERE id = $7";
     const INSERT: &str = "INSERT INTO tenants (name, domains, licence, features, recording_retention_days, \
-         updated_at, id, created_at, deleted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, NULL)";
+         updated_at, id, created_at, media_region, deleted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, NULL)";
     let ts = now();
     let domains = serde_json::Value::from(record.domains.clone()).to_string();
     let write = |sql: &'static str| {
@@ -112,6 +123,7 @@ pub async fn put(store: &Store, id: &str, record: &TenantRecord) -> Result<(), A
             .bind(record.recording_retention_days)
             .bind(ts)
             .bind(id.to_owned())
+            .bind(record.media_region.clone())
             .execute(store.pool())
     };
     if write(UPDATE).await?.rows_affected() > 0 {
@@ -131,8 +143,8 @@ pub async fn put(store: &Store, id: &str, record: &TenantRecord) -> Result<(), A
 pub async fn get(store: &Store, id: &str) -> Result<TenantRecord, AdminError> {
     check_id(id)?;
     let row = sqlx::query(
-        "SELECT name, domains, licence, features, recording_retention_days FROM tenants \
-         WHERE id = $1 AND deleted_at IS NULL",
+        "SELECT name, domains, licence, features, recording_retention_days, media_region \
+         FROM tenants WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id)
     .fetch_optional(store.pool())
@@ -151,7 +163,17 @@ pub async fn get(store: &Store, id: &str) -> Result<TenantRecord, AdminError> {
         licence: json("licence")?,
         features: json("features")?,
         recording_retention_days: row.try_get("recording_retention_days")?,
+        media_region: row.try_get("media_region")?,
     })
+}
+
+/// The region tenant `id` prefers for its meetings' media, if any.
+pub async fn media_region(store: &Store, id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar::<_, Option<String>>("SELECT media_region FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .map(Option::flatten)
 }
 
 /// Marks tenant `id` deleted (idempotent).

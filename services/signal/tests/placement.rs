@@ -13,6 +13,7 @@ use support::pool::{
     KEY, Node, PoolSignal, host, join, join_with, keeps_receiving, light_media, media_came_back,
     meeting, publishing_pair, receives, wait_for_nodes,
 };
+use yunhui_client::api::ApiClient;
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::SessionError;
 use yunhui_proto::media::{MediaControl, NODE_GONE_AFTER};
@@ -158,6 +159,125 @@ async fn each_meeting_is_handed_the_turn_server_of_its_own_node() {
     for (host, guest) in pairs {
         host.close().await;
         guest.close().await;
+    }
+}
+
+/// An administrator of a new tenant `id` whose meetings prefer `region`
+/// (as the operator's sync stores a Tenant with `spec.mediaRegion`).
+async fn tenant_preferring(signal: &PoolSignal, id: &str, region: Option<&str>) -> ApiClient {
+    let http = reqwest::Client::new();
+    let mut record = serde_json::json!({
+        "displayName": id, "domains": [format!("{id}.example")], "licence": {"concurrentPorts": 50}
+    });
+    if let Some(region) = region {
+        record["mediaRegion"] = region.into();
+    }
+    let put = http
+        .put(format!("{}/internal/v1/tenants/{id}", signal.base_url))
+        .bearer_auth(KEY)
+        .json(&record)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let admin: serde_json::Value = http
+        .post(format!(
+            "{}/internal/v1/tenants/{id}/admins",
+            signal.base_url
+        ))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"email": format!("admin@{id}.example"), "displayName": "Admin"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut api = ApiClient::new(&signal.base_url);
+    api.login(
+        &format!("admin@{id}.example"),
+        admin["password"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    api
+}
+
+/// Hybrid deployment (issue 13): nodes in two regions report to one signal.
+/// A tenant that prefers the north region has every meeting placed on the
+/// north node even while the south one is emptier; one preferring the
+/// south, on the south node; a tenant without a preference is placed by
+/// load alone; and with the north node draining, north's next meeting goes
+/// south rather than nowhere. A malformed preference is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meetings_are_placed_in_the_region_their_tenant_prefers() {
+    let signal = PoolSignal::start().await;
+    let mut north = Node::start("sfu-north", &signal).await;
+    north.region = Some("north".into());
+    north.report();
+    let mut south = Node::start("sfu-south", &signal).await;
+    south.region = Some("south".into());
+    south.report();
+    let placement = signal.app.placement.as_ref().unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !(placement.nodes().nodes().iter())
+        .filter(|n| n.state.report.region.is_some())
+        .count()
+        .eq(&2)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "regions never reported"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let northern = tenant_preferring(&signal, "northern", Some("north")).await;
+    let southern = tenant_preferring(&signal, "southern", Some("south")).await;
+    let open = |api: &ApiClient, name: &str| {
+        let (api, name) = (api.clone(), name.to_string());
+        let base_url = signal.base_url.clone();
+        async move {
+            let meeting = meeting(&api).await;
+            join(&base_url, &meeting, &name, api.token()).await.unwrap()
+        }
+    };
+    let mut sessions = Vec::new();
+    for i in 0..3 {
+        sessions.push(open(&northern, &format!("North {i}")).await);
+    }
+    assert_eq!(
+        north.load().await,
+        (3, 3),
+        "north's meetings on the north node"
+    );
+    assert_eq!(south.load().await, (0, 0));
+    sessions.push(open(&southern, "South").await);
+    assert_eq!(
+        south.load().await,
+        (1, 1),
+        "south's meeting on the south node"
+    );
+    // No preference: the emptier node.
+    let anywhere = host(&signal.base_url).await;
+    sessions.push(open(&anywhere, "Anywhere").await);
+    assert_eq!(south.load().await, (2, 2), "placed by load alone");
+    // The north node drains: north's next meeting goes south.
+    north.reporter.as_ref().unwrap().drain().await.unwrap();
+    sessions.push(open(&northern, "North late").await);
+    assert_eq!(south.load().await, (3, 3), "placed outside its region");
+    assert_eq!(north.load().await, (3, 3));
+    // A preference that is no region's name.
+    let bad = reqwest::Client::new()
+        .put(format!("{}/internal/v1/tenants/bad", signal.base_url))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"displayName": "Bad", "licence": {"concurrentPorts": 1}, "mediaRegion": "north pole/1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("mediaRegion"));
+    for session in sessions {
+        session.close().await;
     }
 }
 

@@ -561,6 +561,7 @@ async fn replicas_with_a_node_reporting_to_a() -> (Replica, Replica, Media, Repo
             control_url: node.url.clone(),
             capacity: 100,
             turn: None,
+            region: None,
         },
     );
     (a, b, node, reporter)

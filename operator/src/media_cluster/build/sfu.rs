@@ -205,6 +205,9 @@ fn variables(input: &BuildInput<'_>) -> Vec<EnvVar> {
         }
         Advertise::Fixed(ip) => vars.push(env_value(env::ADVERTISE_ADDRESS, ip.to_string())),
     }
+    if let Some(region) = &sfu.region {
+        vars.push(env_value(env::SFU_REGION, region.clone()));
+    }
     if let Some(turn) = &sfu.turn {
         vars.push(input.turn_secret());
         vars.push(env_value(env::SFU_TURN_PORT, turn.port.to_string()));
@@ -755,6 +758,12 @@ mod tests {
                 .count(),
             1
         );
+
+        assert!(value("YUNHUI_SFU_REGION").is_null());
+        let regional = super::super::tests::children(&valid("sfu: {region: north}"));
+        let env = &child(&regional, "DaemonSet/prod-sfu").object.data["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        assert_eq!(env_value(env, "YUNHUI_SFU_REGION")["value"], "north");
 
         // Without TURN: none of it, and the keys Secret keeps its two keys.
         let plain = super::super::tests::children(&valid("sfu: {networking: HostPort}"));

@@ -1068,6 +1068,12 @@ impl Rooms {
     /// Opens a new room's SFU room and marks the meeting live; on failure the
     /// room is dropped (and a later join tries afresh).
     async fn open_media(self: Arc<Self>, room: Arc<Room>) {
+        match crate::tenants::media_region(&self.store, &room.meeting.tenant_id).await {
+            Ok(Some(region)) => self.media.prefer_region(&room.media_room, &region),
+            Ok(None) => {}
+            // Placed without a preference rather than not at all.
+            Err(error) => tracing::warn!(%error, "the tenant's media region could not be read"),
+        }
         let outcome = match self.media.create_room(&room.media_room).await {
             Err(e) => Err(OpenError::Media(e)),
             Ok(()) => {

@@ -83,6 +83,9 @@ pub struct RoomRequirements {
     pub participants: u64,
     /// The CPU architecture the node must have, if it matters.
     pub architecture: Option<String>,
+    /// The region the room's tenant prefers: a node there takes the room
+    /// when one can, else any node that can.
+    pub region: Option<String>,
 }
 
 /// Why a node cannot take a room.
@@ -165,10 +168,24 @@ pub fn admit_participant(node: &NodeState) -> Result<(), PlacementError> {
     Ok(())
 }
 
-/// The node for a new room: of the nodes that can take it, the one with the
-/// smallest share of its capacity in use, then the one with fewest rooms,
-/// then by name (so equal nodes take rooms in turn).
+/// The node for a new room: of the nodes that can take it (in the room's
+/// preferred region when one there can), the one with the smallest share of
+/// its capacity in use, then the one with fewest rooms, then by name (so
+/// equal nodes take rooms in turn).
 pub fn place(nodes: &[NodeState], room: &RoomRequirements) -> Result<NodeId, PlacementError> {
+    if let Some(region) = &room.region {
+        let local: Vec<NodeState> = (nodes.iter())
+            .filter(|n| n.report.region.as_ref() == Some(region))
+            .cloned()
+            .collect();
+        if let Ok(id) = place_among(&local, room) {
+            return Ok(id);
+        }
+    }
+    place_among(nodes, room)
+}
+
+fn place_among(nodes: &[NodeState], room: &RoomRequirements) -> Result<NodeId, PlacementError> {
     if nodes.is_empty() {
         return Err(PlacementError::NoNodes);
     }
@@ -230,6 +247,7 @@ mod tests {
                 bits_out_per_second: 0,
                 cpu_millicores: 0,
                 turn: None,
+                region: None,
             },
             age: Duration::from_secs(1),
             assigned: Load::default(),
@@ -245,6 +263,37 @@ mod tests {
         // b has more participants but twice the capacity: a smaller share.
         let nodes = [node("a", 100, 30, 3), node("b", 200, 40, 4)];
         assert_eq!(place(&nodes, &any_room()), Ok(NodeId("b".into())));
+    }
+
+    #[test]
+    fn a_room_goes_to_its_preferred_region_while_a_node_there_can_take_it() {
+        let in_region = |id: &str, region: &str, participants: u64| {
+            let mut n = node(id, 100, participants, 1);
+            n.report.region = Some(region.into());
+            n
+        };
+        let north = RoomRequirements {
+            region: Some("north".into()),
+            ..RoomRequirements::default()
+        };
+        // The north node is busier, but in the region.
+        let nodes = [in_region("a", "south", 0), in_region("b", "north", 60)];
+        assert_eq!(place(&nodes, &north), Ok(NodeId("b".into())));
+        assert_eq!(place(&nodes, &any_room()), Ok(NodeId("a".into())));
+        // Full or draining there: any other node that can.
+        let nodes = [in_region("a", "south", 0), in_region("b", "north", 100)];
+        assert_eq!(place(&nodes, &north), Ok(NodeId("a".into())));
+        let mut draining = in_region("b", "north", 0);
+        draining.report.draining = true;
+        let nodes = [in_region("a", "south", 50), draining];
+        assert_eq!(place(&nodes, &north), Ok(NodeId("a".into())));
+        // A region no node is in: placed as if none were preferred.
+        let east = RoomRequirements {
+            region: Some("east".into()),
+            ..RoomRequirements::default()
+        };
+        let nodes = [in_region("a", "south", 10), in_region("b", "north", 0)];
+        assert_eq!(place(&nodes, &east), Ok(NodeId("b".into())));
     }
 
     #[test]
@@ -288,7 +337,7 @@ mod tests {
         assert_eq!(place(&nodes, &any_room()), Ok(NodeId("b".into())));
         let large = RoomRequirements {
             participants: 6,
-            architecture: None,
+            ..RoomRequirements::default()
         };
         assert_eq!(
             place(&nodes, &large),
@@ -310,6 +359,7 @@ mod tests {
         let room = RoomRequirements {
             participants: 1,
             architecture: Some("aarch64".into()),
+            region: None,
         };
         assert_eq!(place(&nodes, &room), Ok(NodeId("arm".into())));
     }

@@ -44,6 +44,9 @@ pub enum InvalidReport {
         "the TURN host must be a host name or IP address of at most 253 characters (got {0:?})"
     )]
     TurnHost(String),
+    /// The region is empty, too long or not a name.
+    #[error("the region must be 1 to 63 letters, digits, '-', '.' or '_' (got {0:?})")]
+    Region(String),
     /// The report names another node than its address.
     #[error("the report is for node {body:?} but was sent for node {path:?}")]
     Mismatch {
@@ -232,6 +235,11 @@ fn check(path_id: &str, report: &NodeReport) -> Result<(), InvalidReport> {
     if !valid_url {
         return Err(InvalidReport::ControlUrl(url.clone()));
     }
+    if let Some(region) = &report.region
+        && !valid_region(region)
+    {
+        return Err(InvalidReport::Region(region.clone()));
+    }
     if let Some(turn) = &report.turn {
         // Handed to clients in TURN URLs: nothing that could change a URL's
         // meaning (no '/', '?', '@', spaces), an IPv6 address bare.
@@ -246,6 +254,15 @@ fn check(path_id: &str, report: &NodeReport) -> Result<(), InvalidReport> {
         }
     }
     Ok(())
+}
+
+/// Whether `region` is a region's name: 1 to 63 letters, digits, `-`, `.`
+/// or `_` (node reports and tenants' preferences alike).
+pub fn valid_region(region: &str) -> bool {
+    (1..=63).contains(&region.len())
+        && region
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
 }
 
 #[cfg(test)]
@@ -267,6 +284,7 @@ mod tests {
             bits_out_per_second: 0,
             cpu_millicores: 0,
             turn: None,
+            region: None,
         }
     }
 

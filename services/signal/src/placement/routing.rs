@@ -34,6 +34,9 @@ pub struct PlacedMedia {
     nodes: Arc<NodeTable>,
     fixed: Option<Arc<dyn MediaControl>>,
     rooms: Mutex<HashMap<String, PlacedRoom>>,
+    /// The region each room's tenant prefers, kept while the room lives so
+    /// that placing it again prefers the same region.
+    regions: Mutex<HashMap<String, String>>,
 }
 
 impl PlacedMedia {
@@ -43,6 +46,7 @@ impl PlacedMedia {
             nodes,
             fixed,
             rooms: Mutex::new(HashMap::new()),
+            regions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -96,6 +100,7 @@ impl PlacedMedia {
             let requirements = RoomRequirements {
                 participants: 1,
                 architecture: None,
+                region: self.regions.lock().get(room).cloned(),
             };
             let id = place(&states, &requirements).map_err(|error| ControlError::NoMediaNode {
                 reason: error.to_string(),
@@ -107,7 +112,7 @@ impl PlacedMedia {
                 .ok_or_else(|| ControlError::NoMediaNode {
                     reason: format!("node {id} left the table"),
                 })?;
-            tracing::info!(%room, node = %id, "room placed");
+            tracing::info!(%room, node = %id, region = ?requirements.region, "room placed");
             (Some(id), control)
         };
         rooms.insert(
@@ -146,6 +151,12 @@ fn assigned(rooms: &HashMap<String, PlacedRoom>, node: &NodeId) -> Load {
 
 #[async_trait::async_trait]
 impl MediaControl for PlacedMedia {
+    fn prefer_region(&self, room: &str, region: &str) {
+        self.regions
+            .lock()
+            .insert(room.to_owned(), region.to_owned());
+    }
+
     fn turn_of(&self, room: &str) -> Option<TurnEndpoints> {
         let id = self.node_of(room)?;
         self.nodes.node(&id)?.state.report.turn
@@ -167,6 +178,7 @@ impl MediaControl for PlacedMedia {
     }
 
     async fn close_room(&self, room: &str) -> Result<(), ControlError> {
+        self.regions.lock().remove(room);
         let placed = self.rooms.lock().remove(room);
         match placed {
             Some(placed) => placed.control.close_room(room).await,

@@ -217,6 +217,8 @@ pub struct Node {
     pub capacity: u64,
     /// The node's TURN server, when it serves one ([`Node::start_with_turn`]).
     pub turn: Option<TurnEndpoints>,
+    /// The region it reports, if any (set it, then [`Node::report`] again).
+    pub region: Option<String>,
     pub reporter: Option<Reporter>,
     pub api: tokio::task::JoinHandle<()>,
 }
@@ -278,6 +280,7 @@ impl Node {
             signal_url: signal.base_url.clone(),
             capacity: 100,
             turn,
+            region: None,
             reporter: None,
             api,
         };
@@ -296,6 +299,7 @@ impl Node {
                 control_url: self.control_url.clone(),
                 capacity: self.capacity,
                 turn: self.turn.clone(),
+                region: self.region.clone(),
             },
         ));
     }
