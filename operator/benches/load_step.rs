@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use yunhui_client::api::ApiClient;
@@ -39,7 +39,7 @@ use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
 use yunhui_proto::media::MediaNodeList;
 use yunhui_proto::signaling::{ClientMessage, ServerMessage};
 
-use support::stand_ins::SfuStandIns;
+use support::stand_ins::{SfuStandIns, generated_internal_key};
 use support::{ControlPlane, Signal, create, example, free_port, namespace, wait};
 
 #[derive(Parser)]
@@ -79,15 +79,7 @@ async fn main() {
         env!("CARGO_BIN_EXE_yunhui-operator").as_ref(),
         &[("POD_NAME", "load-step"), ("RUST_LOG", "error")],
     );
-    let secrets: Api<Secret> = Api::namespaced(admin.clone(), NAMESPACE);
-    let key = wait("the operator's generated keys", 120, || {
-        let secrets = secrets.clone();
-        async move {
-            let secret = secrets.get_opt("prod-keys").await.ok()??;
-            String::from_utf8(secret.data?.get("internal-key")?.0.clone()).ok()
-        }
-    })
-    .await;
+    let key = generated_internal_key(&admin, NAMESPACE, "prod").await;
     let _signal = Signal::start(port, &key).await;
     let _stand_ins = SfuStandIns::start(&admin, NAMESPACE, &signal_url, &key);
     let pool = Pool {

@@ -24,7 +24,7 @@ use yunhui_crds::{Gateway, MediaCluster, ResourceStatus, Tenant};
 use yunhui_operator::telemetry::{Health, Metrics};
 use yunhui_operator::{OperatorConfig, leader};
 
-use support::stand_ins::SfuStandIns;
+use support::stand_ins::{SfuStandIns, generated_internal_key};
 use support::{
     AbortOnDrop, ChildGuard, ControlPlane, OPERATOR_NAMESPACE, Signal, create, example, namespace,
     render_chart, wait,
@@ -1679,15 +1679,7 @@ async fn sfu_pool_scales_with_the_load_and_drains_a_node_before_removing_it() {
     let operator = shared()
         .control_plane
         .start_operator(binary.as_ref(), &operator_env);
-    let secrets: Api<Secret> = Api::namespaced(c.clone(), ns);
-    let key = wait("generated keys", 60, || {
-        let s = secrets.clone();
-        async move {
-            let secret = s.get_opt("prod-keys").await.ok()??;
-            String::from_utf8(secret.data?.get("internal-key")?.0.clone()).ok()
-        }
-    })
-    .await;
+    let key = generated_internal_key(&c, ns, "prod").await;
     let _signal = Signal::start(port, &key).await;
     let stand_ins = SfuStandIns::start(&c, ns, &signal_url, &key);
     let http = reqwest::Client::new();

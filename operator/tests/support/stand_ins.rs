@@ -6,9 +6,26 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
-use yunhui_testkit::{AbortOnDrop, ChildGuard};
+use yunhui_testkit::{AbortOnDrop, ChildGuard, wait};
+
+/// The internal key the operator generated for MediaCluster `cluster` of
+/// `ns` (its `<cluster>-keys` Secret), once it exists: what the stand-ins
+/// and their signal share.
+pub async fn generated_internal_key(client: &Client, ns: &str, cluster: &str) -> String {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let name = format!("{cluster}-keys");
+    wait("the operator's generated keys", 120, || {
+        let (secrets, name) = (secrets.clone(), name.clone());
+        async move {
+            let secret = secrets.get_opt(&name).await.ok()??;
+            String::from_utf8(secret.data?.get("internal-key")?.0.clone()).ok()
+        }
+    })
+    .await
+}
 
 /// What a kubelet would run for the SFU pool's kwok pods: one real
 /// `yunhui-sfu` process per Running pod, registering with signal under the
