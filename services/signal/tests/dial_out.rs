@@ -73,6 +73,18 @@ fn free_udp_port() -> u16 {
         .expect("a free UDP port")
 }
 
+/// A port free on both UDP and TCP: SIPp's SIP port, which it binds on TCP
+/// with `-t t1` (a port free on UDP alone may be another connection's local
+/// TCP port, and SIPp then cannot bind it).
+fn free_sip_port() -> u16 {
+    loop {
+        let port = free_udp_port();
+        if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 fn scenario_file(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sip")
@@ -89,7 +101,7 @@ impl Sipp {
             Scenario::Device { ip, .. } => *ip,
             _ => Ipv4Addr::LOCALHOST,
         };
-        let port = free_udp_port();
+        let port = free_sip_port();
         // SIPp echoes on the media port and the one two above it.
         let media = loop {
             let p = free_udp_port();
