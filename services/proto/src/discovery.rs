@@ -5,12 +5,13 @@
 //! (the same type, so both shapes say the same things the same way).
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Version of the document's format.
 pub const VERSION: u32 = 1;
 
 /// Where everything of one deployment is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Discovery {
     /// Format version ([`VERSION`]).
@@ -21,44 +22,53 @@ pub struct Discovery {
     pub signaling: String,
     /// How media reaches the SFU nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub media: Option<Media>,
     /// TURN servers for closed networks (`turn:` / `turns:` URLs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<String>>", optional)]
     pub turn: Vec<String>,
     /// Where SIP and H.323 devices call, when the deployment runs the SIP gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub sip: Option<Sip>,
     /// Name of the organisation, shown on the login screen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub organisation: Option<String>,
     /// How people sign in.
     #[serde(default = "password_only")]
+    #[ts(as = "Option<Vec<LoginMethod>>", optional)]
     pub login: Vec<LoginMethod>,
 }
 
 /// Media ports of the SFU nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "DiscoveryMedia")]
 pub struct Media {
     /// UDP port of every SFU node.
     pub udp_port: u16,
     /// TCP port of every SFU node, when it listens on one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub tcp_port: Option<u16>,
     /// Whether the nodes use the host's network (media straight to the node's address).
     #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
     pub host_network: bool,
 }
 
 /// The SIP gateway's address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(rename = "DiscoverySip")]
 pub struct Sip {
     /// `sip:host:port`; devices call `sip:<meeting number>@host:port`.
     pub uri: String,
 }
 
 /// A way to sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LoginMethod {
     /// E-mail or phone number and password (`POST /api/v1/sessions`).

@@ -6,7 +6,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, group_chat, limits, schedule, signaling, turn};
+use crate::{api, discovery, group_chat, limits, schedule, signaling, turn};
 
 /// The complete TypeScript module: every wire type plus the protocol constants.
 pub fn definitions() -> String {
@@ -68,6 +68,10 @@ pub fn definitions() -> String {
         api::Meeting::decl(),
         api::MeetingPreview::decl(),
         api::About::decl(),
+        discovery::Discovery::decl(),
+        discovery::Media::decl(),
+        discovery::Sip::decl(),
+        discovery::LoginMethod::decl(),
         api::RecordingFileState::decl(),
         api::Recording::decl(),
         api::RenameRecordingRequest::decl(),

@@ -935,6 +935,62 @@ terms_url?: string,
  */
 privacy_url?: string, };
 
+export type Discovery = { 
+/**
+ * Format version ([`VERSION`]).
+ */
+version: number, 
+/**
+ * Base URL of the Open API, e.g. `https://meet.example.com/api/v1`.
+ */
+api: string, 
+/**
+ * URL of the signaling WebSocket.
+ */
+signaling: string, 
+/**
+ * How media reaches the SFU nodes.
+ */
+media?: DiscoveryMedia, 
+/**
+ * TURN servers for closed networks (`turn:` / `turns:` URLs).
+ */
+turn?: Array<string>, 
+/**
+ * Where SIP and H.323 devices call, when the deployment runs the SIP gateway.
+ */
+sip?: DiscoverySip, 
+/**
+ * Name of the organisation, shown on the login screen.
+ */
+organisation?: string, 
+/**
+ * How people sign in.
+ */
+login?: Array<LoginMethod>, };
+
+export type DiscoveryMedia = { 
+/**
+ * UDP port of every SFU node.
+ */
+udpPort: number, 
+/**
+ * TCP port of every SFU node, when it listens on one.
+ */
+tcpPort?: number, 
+/**
+ * Whether the nodes use the host's network (media straight to the node's address).
+ */
+hostNetwork?: boolean, };
+
+export type DiscoverySip = { 
+/**
+ * `sip:host:port`; devices call `sip:<meeting number>@host:port`.
+ */
+uri: string, };
+
+export type LoginMethod = "password";
+
 export type RecordingFileState = "recording" | "ready" | "interrupted";
 
 export type Recording = { 
