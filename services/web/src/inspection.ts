@@ -1,6 +1,7 @@
 // `window.yunhui`: live state of this page for end-to-end tests and for
 // debugging from the browser console. Read-only by convention.
 
+import type { Endpoints } from "./discovery";
 import type { Participant, VideoSubscription } from "./proto";
 
 export interface Inspection {
@@ -48,6 +49,8 @@ export interface Inspection {
   languageChannel?: string | null;
   /** The meeting's breakout rooms as the server last described them. */
   breakouts?: unknown;
+  /** The endpoints this page uses, from its address's discovery document (`deployment.ts`). */
+  deployment?: Endpoints;
 }
 
 declare global {

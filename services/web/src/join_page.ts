@@ -3,6 +3,7 @@
 // an instant meeting and joins it as host.
 
 import { ApiRequestError, api } from "./api";
+import { deployment } from "./deployment";
 import { formatMeetingNumber, h, show } from "./dom";
 import { exposeForInspection } from "./inspection";
 import type { MeetingExit } from "./farewell";
@@ -346,10 +347,23 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
     );
   }
 
+  /** The deployment's discovery document offers no sign-in method this page knows. */
+  function renderNoSignIn(): void {
+    accountBox.replaceChildren(
+      h("h2", {}, "Sign in 登录"),
+      h(
+        "p",
+        { testid: "signin-unavailable" },
+        "This deployment offers no way of signing in on this page; join meetings by number or link. 本部署未在此页面提供登录方式，请通过会议号或链接入会。",
+      ),
+    );
+  }
+
   function renderAccountBox(): void {
     const session = localProfile.session();
     if (session) renderSignedIn(session);
-    else renderSignInForm();
+    else if (deployment().login.includes("password")) renderSignInForm();
+    else renderNoSignIn();
   }
 
   renderAccountBox();
@@ -363,6 +377,7 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
         "header",
         { class: "landing-header" },
         h("div", { class: "brand" }, h("span", { class: "logo" }, "云"), "Yunhui 云会"),
+        organisationLine(),
         h("p", { class: "tagline" }, "Secure video meetings on your own servers. 私有化部署的安全视频会议。"),
       ),
       h("div", { class: "cards" }, joinForm, byLink ? null : accountBox),
@@ -370,6 +385,12 @@ export function renderJoinPage(root: HTMLElement, params: JoinPageParams, handle
   );
   (params.meetingNumber ? nameInput : numberInput).focus();
   if (params.autoJoin && nameInput.value.trim()) joinForm.requestSubmit();
+}
+
+/** The organisation the deployment's discovery document names, if any. */
+function organisationLine(): HTMLElement | null {
+  const organisation = deployment().organisation;
+  return organisation ? h("p", { class: "organisation", testid: "organisation" }, organisation) : null;
 }
 
 /** "Room mode": this browser is a meeting-room terminal (F-CTL-9); kept for later visits. */

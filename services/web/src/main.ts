@@ -5,11 +5,14 @@
 // meeting room (after the waiting room, if the meeting has one); leaving
 // swaps in a farewell screen. A lost connection (the server went away, or
 // the meeting moved to another server) joins again on its own. A signed-in
-// session is renewed with its refresh token before it runs out.
+// session is renewed with its refresh token before it runs out. Before any
+// page, the deployment is discovered from the page's address
+// (`/.well-known/yunhui`, `deployment.ts`).
 
 import "./style.css";
 import { renderChatsPage } from "./chats_page";
 import { renderConsolePage } from "./console";
+import { discoverDeployment } from "./deployment";
 import { renderFarewell, renderReconnecting, type MeetingExit } from "./farewell";
 import { exposeForInspection } from "./inspection";
 import { exitOfWait, renderJoinPage, type JoinPageParams } from "./join_page";
@@ -200,5 +203,9 @@ window.addEventListener("popstate", () => {
   if (state !== "joined" && state !== "waiting" && state !== "reconnecting") route();
 });
 window.addEventListener(SESSION_EVENT, listenUnlessInMeeting);
-// A stored session due for renewal is renewed before the first page uses it.
-void keepSessionFresh().finally(route);
+// The deployment is discovered from the address the page was opened at (its
+// API and signaling URL, how people sign in); then a stored session due for
+// renewal is renewed before the first page uses it.
+void discoverDeployment()
+  .then(() => keepSessionFresh())
+  .finally(route);

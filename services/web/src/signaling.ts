@@ -1,10 +1,12 @@
-// The WebSocket signaling channel (`/api/v1/signal`): JSON frames typed by
+// The WebSocket signaling channel (at the URL the deployment's discovery
+// document names; without one, `/api/v1/signal`): JSON frames typed by
 // `ClientMessage` / `ServerMessage` from the generated protocol.
 //
 // Messages that arrive while nobody listens are queued, so the hand-over from
 // the join page to the meeting room never drops an early `subscriber_offer`.
 
 import { PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type ServerMessage } from "./proto";
+import { deployment } from "./deployment";
 import { localProfile } from "./local_profile";
 
 /** An `error` frame from the server (the socket stays usable). */
@@ -18,9 +20,9 @@ export class SignalingError extends Error {
   }
 }
 
+/** The signaling URL the deployment's discovery document names (`deployment.ts`). */
 export function signalingUrl(): string {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/api/v1/signal`;
+  return deployment().signaling;
 }
 
 type Listener = (message: ServerMessage) => void;
