@@ -166,8 +166,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let media = Arc::new(InProcessControl::new(sfu.clone()));
     let app = App::new(config, store.clone(), media, registry)?;
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+    // A crowd joining at once is not left waiting for SYN retransmits.
+    let listener = yunhui_runtime::listen::bind(args.listen)
         .with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
     let _gateway = start_sip_gateway(&args, advertised_ip, local, &app).await;

@@ -7,9 +7,11 @@
 //! Every binary logs through [`log_filter`], which keeps `RUST_LOG` but
 //! quiets library targets that only make noise.
 //!
-//! [`internal_api`] holds what the services' internal HTTP APIs share.
+//! [`internal_api`] holds what the services' internal HTTP APIs share, and
+//! [`listen`] the listeners that crowds connect to at once.
 
 pub mod internal_api;
+pub mod listen;
 
 /// Resolves when the process is asked to stop: SIGTERM (Kubernetes, systemd)
 /// or SIGINT (Ctrl-C). Returns the signal's name, for the log.

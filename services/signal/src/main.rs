@@ -144,7 +144,8 @@ async fn main() -> anyhow::Result<()> {
     if let Some(url) = &args.recorder_url {
         app.set_record_control(Arc::new(HttpRecordControl::new(url, &args.internal_key)));
     }
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    // A crowd joining at once is not left waiting for SYN retransmits.
+    let listener = yunhui_runtime::listen::bind(args.listen)?;
     tracing::info!(listen = %args.listen, "signal service ready");
     axum::serve(listener, app.service())
         .with_graceful_shutdown(async {
