@@ -7,8 +7,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use yunhui_client::api::ApiClient;
+use yunhui_client::media::{SyntheticMedia, TrackKind};
+use yunhui_client::meeting::{JoinOptions, MeetingSession};
 use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
+use yunhui_proto::discovery::Discovery;
 
 struct Up {
     child: Child,
@@ -228,4 +235,166 @@ async fn restart_keeps_accounts_and_meetings() {
         .unwrap();
     assert_eq!(admin.me().await.unwrap().display_name, "Administrator");
     stop(second);
+}
+
+/// The address a user is given, in front of a deployment whose HTTP port is
+/// `upstream`: it serves `doc` at `/.well-known/yunhui` and carries
+/// signaling sockets (`GET /api/v1/signal` upgrades, counted) through to the
+/// deployment; any other request it closes unanswered. `doc` gets this
+/// front's port.
+async fn front(
+    doc: impl Fn(u16) -> Discovery + Send + 'static,
+    upstream: std::net::SocketAddr,
+) -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let body = serde_json::to_vec(&doc(port)).unwrap();
+    let sockets = Arc::new(AtomicUsize::new(0));
+    let counted = sockets.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let body = body.clone();
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut chunk = [0u8; 1024];
+                // A request's head; anything else (a TLS hello) is closed at once.
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    match client.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&chunk[..n]),
+                    }
+                    if !head.starts_with(b"GET ") && head.len() >= 4 {
+                        return;
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).to_lowercase();
+                if text.starts_with("get /.well-known/yunhui ") {
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = client.write_all(answer.as_bytes()).await;
+                    let _ = client.write_all(&body).await;
+                } else if text.starts_with("get /api/v1/signal ")
+                    && text.contains("upgrade: websocket")
+                {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    if server.write_all(&head).await.is_ok() {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }
+            });
+        }
+    });
+    (port, sockets)
+}
+
+/// Enterprise login in the SDK: given only an address, a client discovers
+/// the deployment, signs in at the discovered API and joins a meeting at the
+/// discovered signaling URL, where media flows. The address here is a front
+/// whose document names the deployment's own API but its own signaling: a
+/// client that built the signaling URL from the API's base (or from the
+/// address) would not pass through the front.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enterprise_login_signs_in_and_joins_from_the_address_alone() {
+    let data = tempfile::tempdir().unwrap();
+    let up = start(data.path());
+    let admin_password = up.admin_password.clone().expect("first start");
+    let served: Discovery = reqwest::get(format!("{}/.well-known/yunhui", up.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upstream: std::net::SocketAddr = up.base_url.trim_start_matches("http://").parse().unwrap();
+    let (port, signaling_sockets) = front(
+        move |port| Discovery {
+            signaling: format!("ws://127.0.0.1:{port}/api/v1/signal"),
+            ..served.clone()
+        },
+        upstream,
+    )
+    .await;
+
+    // What the user types: the address, no scheme (HTTPS is tried first:
+    // the front closes it unanswered, then plain HTTP).
+    let (mut admin, doc) = ApiClient::discover(&format!("127.0.0.1:{port}"))
+        .await
+        .expect("the address describes the deployment");
+    assert_eq!(
+        admin.base_url(),
+        up.base_url,
+        "the discovered API, not the address"
+    );
+    assert_eq!(
+        doc.signaling,
+        format!("ws://127.0.0.1:{port}/api/v1/signal")
+    );
+    admin
+        .login("admin@yunhui.local", &admin_password)
+        .await
+        .expect("signing in at the discovered API");
+    let meeting = admin
+        .create_meeting(&CreateMeetingRequest {
+            topic: Some("Enterprise login".into()),
+            password: Some("2468".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let join = |name: &str, token: Option<String>| {
+        MeetingSession::join(
+            &doc.signaling,
+            JoinOptions {
+                meeting_number: meeting.number.clone(),
+                display_name: name.into(),
+                password: token.is_none().then(|| "2468".into()),
+                token,
+                media_bind: Some("127.0.0.1:0".into()),
+                ..JoinOptions::default()
+            },
+        )
+    };
+    let host = join("Administrator", admin.token().map(String::from))
+        .await
+        .expect("the signed-in account joins at the discovered signaling URL");
+    let mut guest = join("Guest", None).await.expect("a guest joins too");
+    assert_eq!(
+        signaling_sockets.load(Ordering::SeqCst),
+        2,
+        "both sockets went through the discovered URL"
+    );
+    guest
+        .publish(SyntheticMedia {
+            video_bitrate: 100_000,
+            video_fps: 10,
+            ..SyntheticMedia::default()
+        })
+        .await
+        .expect("the guest publishes");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let received = [TrackKind::Audio, TrackKind::Video].map(|kind| {
+            host.subscriber()
+                .track(&guest.participant_id(), kind)
+                .map_or(0, |track| track.packets())
+        });
+        if received.iter().all(|&packets| packets > 5) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the signed-in host receives the guest's audio and video: {received:?} packets"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    guest.leave().await;
+    host.leave().await;
+    drop(up);
 }

@@ -59,6 +59,29 @@ pub struct ApiClient {
     refresh_token: Option<String>,
 }
 
+/// Refuses a discovery document (from `base`) a client cannot use: an API
+/// that is not an `http(s)://` URL, signaling that is not `ws(s)://`.
+fn check_discovery(base: &str, doc: &Discovery) -> Result<(), ApiCallError> {
+    let has_host = |url: &str, schemes: [&str; 2]| {
+        schemes
+            .iter()
+            .find_map(|scheme| url.strip_prefix(scheme))
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+    };
+    let problem = if !has_host(&doc.api, ["https://", "http://"]) {
+        format!("its api {:?} is not an http(s):// URL", doc.api)
+    } else if !has_host(&doc.signaling, ["wss://", "ws://"]) {
+        format!("its signaling {:?} is not a ws(s):// URL", doc.signaling)
+    } else {
+        return Ok(());
+    };
+    Err(ApiCallError::Server {
+        status: StatusCode::BAD_GATEWAY,
+        code: "bad_discovery".into(),
+        message: format!("{base}/.well-known/yunhui is not usable: {problem}"),
+    })
+}
+
 impl ApiClient {
     /// A client for the deployment at `base_url` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base_url: &str) -> Self {
@@ -100,7 +123,11 @@ impl ApiClient {
     /// Enterprise login's first step: the deployment at `address` (what a
     /// user types: `meet.example.com`, or a URL) tells where everything is
     /// (`/.well-known/yunhui`). A bare host is tried over HTTPS first, then
-    /// plain HTTP. The returned client talks to the discovered API.
+    /// plain HTTP. The returned client talks to the discovered API; meetings
+    /// are joined at the document's `signaling`
+    /// ([`crate::meeting::MeetingSession::join`] takes it as it is). A
+    /// document whose API is not an `http(s)://` URL or whose signaling is
+    /// not a `ws(s)://` URL is refused (`bad_discovery`).
     pub async fn discover(address: &str) -> Result<(ApiClient, Discovery), ApiCallError> {
         let address = address.trim().trim_end_matches('/');
         let candidates = if address.contains("://") {
@@ -114,6 +141,7 @@ impl ApiClient {
             match http.get(format!("{base}/.well-known/yunhui")).send().await {
                 Ok(resp) if resp.status().is_success() => {
                     let doc: Discovery = resp.json().await?;
+                    check_discovery(&base, &doc)?;
                     return Ok((ApiClient::new(doc.server()), doc));
                 }
                 Ok(resp) => {

@@ -326,7 +326,10 @@ fn retry_join(error: &SessionError) -> bool {
 }
 
 impl MeetingSession {
-    /// Connects to the deployment at `base_url` and joins.
+    /// Connects to the deployment at `base_url` and joins. `base_url` is the
+    /// deployment's base URL (`http(s)://host`) or its signaling socket's
+    /// URL (`ws(s)://…`): after enterprise login ([`crate::api::ApiClient::discover`])
+    /// pass the discovery document's `signaling`.
     pub async fn join(base_url: &str, options: JoinOptions) -> Result<Self, SessionError> {
         let media_bind = options
             .media_bind

@@ -57,10 +57,17 @@ fn closed(frame: Option<CloseFrame>) -> SignalingError {
 /// upgrade) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn signal_url(base_url: &str) -> String {
+/// The socket's URL: `endpoint` itself when it is one (`ws://` or `wss://`,
+/// e.g. a discovery document's `signaling`), else the signaling path of the
+/// deployment whose base URL it is (`http(s)://host` → `ws(s)://host/api/v1/signal`).
+pub fn signal_url(endpoint: &str) -> String {
+    let endpoint = endpoint.trim();
+    if endpoint.starts_with("ws://") || endpoint.starts_with("wss://") {
+        return endpoint.to_string();
+    }
     format!(
         "{}/api/v1/signal",
-        base_url.trim_end_matches('/').replacen("http", "ws", 1)
+        endpoint.trim_end_matches('/').replacen("http", "ws", 1)
     )
 }
 
@@ -90,8 +97,10 @@ pub struct SignalingClient {
 }
 
 impl SignalingClient {
-    /// Opens the socket at `base_url` (`http://host:port`), and reads the
-    /// server's `hello`.
+    /// Opens the socket at `base_url`: a deployment's base URL
+    /// (`http://host:port`) or the socket's own URL (`ws(s)://…`, what a
+    /// discovery document names as `signaling`; see [`signal_url`]), and
+    /// reads the server's `hello`.
     /// Gives up after [`CONNECT_TIMEOUT`] (an address that swallows
     /// packets, such as a just-deleted pod's behind a Service, would
     /// otherwise hold the caller for minutes).
@@ -145,7 +154,7 @@ impl SignalingClient {
             .strip_prefix("ws://")
             .and_then(|rest| rest.split('/').next())
             .ok_or_else(|| {
-                SignalingError::Unreadable(format!("{base_url} is not an http:// URL"))
+                SignalingError::Unreadable(format!("{base_url} is not an http:// or ws:// URL"))
             })?;
         let server: std::net::SocketAddr = tokio::net::lookup_host(authority)
             .await
@@ -236,5 +245,30 @@ impl SignalingClient {
     pub async fn close(mut self) -> Result<(), SignalingError> {
         self.socket.close(None).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signal_url;
+
+    #[test]
+    fn a_base_url_gets_the_signaling_path_and_a_socket_url_is_kept() {
+        assert_eq!(
+            signal_url("https://meet.example.com/"),
+            "wss://meet.example.com/api/v1/signal"
+        );
+        assert_eq!(
+            signal_url("http://127.0.0.1:8080"),
+            "ws://127.0.0.1:8080/api/v1/signal"
+        );
+        assert_eq!(
+            signal_url("wss://signal.example.com/ws"),
+            "wss://signal.example.com/ws"
+        );
+        assert_eq!(
+            signal_url("ws://127.0.0.1:9/api/v1/signal"),
+            "ws://127.0.0.1:9/api/v1/signal"
+        );
     }
 }
