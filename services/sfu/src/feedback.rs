@@ -1,4 +1,5 @@
-//! Inbound RTCP the SFU acts on itself: keyframe requests, and keyframe detection.
+//! Inbound RTCP the SFU acts on itself: keyframe requests, the congestion
+//! controller's estimate of a subscriber's downlink, and keyframe detection.
 //!
 //! In the sans-IO `rtc` core, inbound RTCP is for the interceptors: the chain's terminus
 //! drops every RTCP packet no interceptor marked with [`Attribute::DeliverToApplication`].
@@ -8,6 +9,7 @@
 //! decode anything.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
@@ -16,6 +18,8 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 
+use crate::bandwidth::SendEstimate;
+
 /// Where [`KeyframeRequestForwarder`] sits: after every interceptor `rtc` ships (the
 /// highest named slot is the jitter buffer at 13 000), so they all see the full RTCP.
 pub(crate) const KEYFRAME_FORWARDER_SLOT: usize = 14_000;
@@ -23,6 +27,70 @@ pub(crate) const KEYFRAME_FORWARDER_SLOT: usize = 14_000;
 /// The slot to register [`KeyframeRequestForwarder`] at.
 pub(crate) fn keyframe_forwarder_slot() -> Slot {
     Slot::from(KEYFRAME_FORWARDER_SLOT)
+}
+
+/// Where [`EstimateTap`] sits: application-ward of the congestion controller (slot
+/// 1 000), which attaches its estimate to the feedback packet that changed it on the
+/// read leg; next to the keyframe forwarder.
+pub(crate) const ESTIMATE_TAP_SLOT: usize = 14_100;
+
+/// Hands the congestion controller's estimate to the subscriber's task: it reads
+/// [`Attribute::TargetBitrateChanged`] off inbound feedback into a [`SendEstimate`]
+/// and passes every packet on unchanged.
+pub(crate) struct EstimateTap {
+    estimate: Arc<SendEstimate>,
+    read_queue: VecDeque<TaggedPacket>,
+    write_queue: VecDeque<TaggedPacket>,
+}
+
+impl EstimateTap {
+    pub(crate) fn new(estimate: Arc<SendEstimate>) -> Self {
+        Self {
+            estimate,
+            read_queue: VecDeque::new(),
+            write_queue: VecDeque::new(),
+        }
+    }
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for EstimateTap {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Some(Attribute::TargetBitrateChanged { bits_per_second }) =
+            msg.message.get(&Attribute::TargetBitrateChanged {
+                bits_per_second: 0.0,
+            })
+        {
+            self.estimate.set(*bits_per_second);
+        }
+        self.read_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read_queue.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write_queue.pop_front()
+    }
+}
+
+impl Interceptor for EstimateTap {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 /// Whether an RTCP packet asks for a keyframe (PLI or FIR).
@@ -206,6 +274,24 @@ mod tests {
             .expect("read");
         let out = forwarder.poll_read().expect("passed on");
         assert!(!out.message.has(&Attribute::DeliverToApplication));
+    }
+
+    #[test]
+    fn the_estimate_is_read_off_feedback_and_the_packet_passed_on() {
+        let estimate = Arc::new(SendEstimate::default());
+        let mut tap = EstimateTap::new(Arc::clone(&estimate));
+        tap.handle_read(rtcp(vec![Box::new(ReceiverReport::default())]))
+            .expect("read");
+        assert!(tap.poll_read().is_some());
+        assert_eq!(estimate.get(), None, "no estimate on plain feedback");
+        let mut feedback = rtcp(vec![Box::new(ReceiverReport::default())]);
+        feedback.message.add(Attribute::TargetBitrateChanged {
+            bits_per_second: 640_000.0,
+        });
+        tap.handle_read(feedback).expect("read");
+        let out = tap.poll_read().expect("passed on");
+        assert!(!out.message.has(&Attribute::DeliverToApplication));
+        assert_eq!(estimate.get(), Some(640_000));
     }
 
     #[test]

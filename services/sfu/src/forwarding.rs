@@ -10,12 +10,16 @@ use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
 use rtc::sdp::description::session::SessionDescription;
 
+use crate::bandwidth::{Allowance, LayerRates};
 use crate::control::{MediaKind, VideoQuality};
 use crate::feedback::starts_keyframe;
 use crate::simulcast::{Decision, LAYERS, LayerSelector, Vp8Munger};
 
 /// How often a subscriber track still waiting for a keyframe asks its publisher again.
 pub const KEYFRAME_RETRY_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The fixed RTP header, counted with the payload in a layer's rate.
+const RTP_HEADER_BYTES: usize = 12;
 
 /// Names one published track: its publisher and the publisher's track id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -88,6 +92,8 @@ pub struct DownTrack {
     last_out_at: Option<Instant>,
     /// Video: which layer to forward, and whether to forward at all.
     selector: LayerSelector,
+    /// The rate of each incoming layer (of the one stream, without simulcast).
+    rates: LayerRates,
     /// Simulcast VP8: picture ids kept continuous across layer switches.
     vp8: Vp8Munger,
     /// Video the subscriber cannot decode yet: nothing since the start (or since a
@@ -127,6 +133,7 @@ impl DownTrack {
             last_out_ts: 0,
             last_out_at: None,
             selector: LayerSelector::new(quality.max_layer()),
+            rates: LayerRates::default(),
             vp8: Vp8Munger::default(),
             waiting_for_keyframe: false,
             last_keyframe_request: None,
@@ -160,6 +167,34 @@ impl DownTrack {
         self.selector.current()
     }
 
+    /// Whether this is a video track.
+    pub fn is_video(&self) -> bool {
+        self.video
+    }
+
+    /// The highest layer the subscriber wants (video only).
+    pub fn wanted_layer(&self) -> Option<u8> {
+        self.selector.wanted()
+    }
+
+    /// The measured rates of the incoming layers.
+    pub fn rates(&self) -> &LayerRates {
+        &self.rates
+    }
+
+    /// Limits the video to what the subscriber's downlink carries.
+    pub fn set_allowance(&mut self, allowance: Allowance) {
+        self.selector.set_allowance(allowance);
+        if allowance == Allowance::Paused {
+            self.waiting_for_keyframe = false;
+        }
+    }
+
+    /// The current limit of the video.
+    pub fn allowance(&self) -> Allowance {
+        self.selector.allowance()
+    }
+
     /// Whether to ask the publisher for a keyframe now: the track waits for one and the
     /// last request is at least `interval` old. Records the request.
     pub fn keyframe_request_due(&mut self, now: Instant, interval: Duration) -> bool {
@@ -189,6 +224,11 @@ impl DownTrack {
         payload_type: u8,
         now: Instant,
     ) -> Outcome {
+        self.rates.record(
+            layer.unwrap_or(0),
+            packet.payload.len() + RTP_HEADER_BYTES,
+            now,
+        );
         let resumed = self.generation.is_some_and(|g| g != generation);
         if resumed && self.video {
             // Frames were skipped while muted at the source: start again on a keyframe.

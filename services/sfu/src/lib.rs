@@ -25,6 +25,7 @@
 //! process with [`control::InProcessControl`], or over HTTP with the client SDK's
 //! `media_control::HttpControl` against [`internal_api::internal_router`].
 
+pub mod bandwidth;
 pub mod control;
 pub mod demux;
 pub mod feedback;

@@ -24,6 +24,12 @@ pub struct SfuMetrics {
     pub ice_tcp_connections: IntGauge,
     /// Time from a packet's arrival at the UDP socket to its forwarded copy being sent.
     pub forwarding_delay: Histogram,
+    /// Changes of a sent video track's limit by its subscriber's downlink
+    /// estimate ([`crate::bandwidth`]): lowered, paused or lifted.
+    pub bandwidth_limit_changes: IntCounter,
+    /// Sent video tracks held below the layer their subscriber wants, or paused,
+    /// by the subscriber's downlink.
+    pub bandwidth_limited_tracks: IntGauge,
 }
 
 impl SfuMetrics {
@@ -69,6 +75,14 @@ impl SfuMetrics {
                     0.005, 0.01, 0.025, 0.05, 0.1,
                 ]),
             )?,
+            bandwidth_limit_changes: IntCounter::new(
+                "yunhui_sfu_bandwidth_limit_changes_total",
+                "Changes of a sent video track's limit by its subscriber's downlink estimate",
+            )?,
+            bandwidth_limited_tracks: IntGauge::new(
+                "yunhui_sfu_bandwidth_limited_tracks",
+                "Sent video tracks held below the wanted layer, or paused, by their subscriber's downlink",
+            )?,
         };
         registry.register(Box::new(metrics.rooms.clone()))?;
         registry.register(Box::new(metrics.participants.clone()))?;
@@ -79,6 +93,8 @@ impl SfuMetrics {
         registry.register(Box::new(metrics.received_bytes.clone()))?;
         registry.register(Box::new(metrics.ice_tcp_connections.clone()))?;
         registry.register(Box::new(metrics.forwarding_delay.clone()))?;
+        registry.register(Box::new(metrics.bandwidth_limit_changes.clone()))?;
+        registry.register(Box::new(metrics.bandwidth_limited_tracks.clone()))?;
         Ok(metrics)
     }
 

@@ -6,7 +6,9 @@
 //! named by RID: `q` (quarter), `h` (half) and `f` (full). Each subscriber asks
 //! for a [`VideoQuality`] per publisher; the [`LayerSelector`] of that
 //! subscriber's down track forwards the best layer at or below it that is
-//! arriving, and moves between layers only at a keyframe of the new one.
+//! arriving, and moves between layers only at a keyframe of the new one. The
+//! subscriber's downlink may hold it lower, or pause the video
+//! ([`Allowance`], from [`crate::bandwidth`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::bandwidth::Allowance;
 use crate::control::VideoSubscriptions;
 
 /// Simulcast layers the SFU tells apart (0 = lowest).
@@ -53,6 +56,8 @@ pub enum Decision {
 pub struct LayerSelector {
     /// Highest layer wanted; `None` when the subscriber has the video off.
     max_layer: Option<u8>,
+    /// How much of it the subscriber's downlink carries.
+    allowance: Allowance,
     /// The layer being forwarded; `None` before the first keyframe (or after a pause).
     current: Option<u8>,
     /// When each layer last had a packet.
@@ -64,9 +69,37 @@ impl LayerSelector {
     pub fn new(max_layer: Option<u8>) -> Self {
         Self {
             max_layer,
+            allowance: Allowance::Unlimited,
             current: None,
             seen: [None; LAYERS],
         }
+    }
+
+    /// The highest layer wanted.
+    pub fn wanted(&self) -> Option<u8> {
+        self.max_layer
+    }
+
+    /// Limits the layers to what the subscriber's downlink carries. A limit
+    /// below the current layer (or a pause) stops it at once, not at the lower
+    /// layer's keyframe: a link that cannot carry it would lose packets, and the
+    /// congestion controller would read that loss as an even narrower link. The
+    /// picture holds until the keyframe.
+    pub fn set_allowance(&mut self, allowance: Allowance) {
+        self.allowance = allowance;
+        let over = match (allowance, self.current) {
+            (Allowance::Paused, _) => true,
+            (Allowance::UpTo(limit), Some(current)) => current > limit,
+            _ => false,
+        };
+        if over {
+            self.current = None;
+        }
+    }
+
+    /// The current limit.
+    pub fn allowance(&self) -> Allowance {
+        self.allowance
     }
 
     /// Changes the highest wanted layer. Turning video off forgets the current
@@ -89,17 +122,23 @@ impl LayerSelector {
     }
 
     /// The layer this subscriber should get now: the highest arriving one at or
-    /// below the wanted one, else the lowest arriving one above it.
+    /// below the wanted one, else the lowest arriving one above it; then the
+    /// highest arriving one the allowance leaves of that.
     pub fn desired(&self, now: Instant) -> Option<u8> {
         let max = self.max_layer?.min(LAYERS as u8 - 1);
         let live = |layer: &u8| {
             self.seen[*layer as usize]
                 .is_some_and(|at| now.saturating_duration_since(at) < LAYER_TIMEOUT)
         };
-        (0..=max)
+        let best = (0..=max)
             .rev()
             .find(live)
-            .or_else(|| (max + 1..LAYERS as u8).find(live))
+            .or_else(|| (max + 1..LAYERS as u8).find(live))?;
+        match self.allowance {
+            Allowance::Unlimited => Some(best),
+            Allowance::UpTo(limit) => (0..=limit.min(best)).rev().find(live),
+            Allowance::Paused => None,
+        }
     }
 
     /// Decides about one packet of `layer` (0 for a track without simulcast).
@@ -337,6 +376,34 @@ mod tests {
             Decision::WantKeyframe(1)
         );
         assert_eq!(selector.on_packet(1, true, later), Decision::Switch);
+    }
+
+    #[test]
+    fn the_downlink_holds_the_layer_lower_and_can_pause_it() {
+        let now = Instant::now();
+        let mut selector = LayerSelector::new(Some(2));
+        for layer in 0..3 {
+            selector.on_packet(layer, false, now);
+        }
+        assert_eq!(selector.on_packet(2, true, now), Decision::Switch);
+        // Down to the half layer: the full one stops at once.
+        selector.set_allowance(Allowance::UpTo(1));
+        assert_eq!(selector.on_packet(2, false, now), Decision::Drop);
+        assert_eq!(selector.on_packet(1, false, now), Decision::WantKeyframe(1));
+        assert_eq!(selector.on_packet(1, true, now), Decision::Switch);
+        assert_eq!(selector.on_packet(2, true, now), Decision::Drop);
+        // Paused: nothing at all, at once.
+        selector.set_allowance(Allowance::Paused);
+        assert_eq!(selector.on_packet(1, true, now), Decision::Drop);
+        assert_eq!(selector.current(), None);
+        // Unlimited again: back to the full layer, from its keyframe.
+        selector.set_allowance(Allowance::Unlimited);
+        assert_eq!(selector.on_packet(2, false, now), Decision::WantKeyframe(2));
+        assert_eq!(selector.on_packet(2, true, now), Decision::Switch);
+        // A limit below every arriving layer pauses too.
+        let mut only_full = LayerSelector::new(Some(2));
+        only_full.set_allowance(Allowance::UpTo(1));
+        assert_eq!(only_full.on_packet(2, true, now), Decision::Drop);
     }
 
     fn vp8(picture_id: u16, tl0: u8) -> Vec<u8> {

@@ -1,8 +1,11 @@
-// A network namespace for one test, on this machine only (needs root, `ip` and
-// `iptables`): a veth pair links it to the host, the host end has `hostIp`, and
-// inside it all UDP is dropped, as on networks that allow only TCP.
-// `chromium` is a launcher that runs Chromium inside it; Playwright talks to
-// the browser over a pipe, so no port has to cross the namespace.
+// A network namespace for one test, on this machine only (needs root, `ip`,
+// `iptables` and `tc`): a veth pair links it to the host, the host end has
+// `hostIp`. `udpBlockedNamespace` drops all UDP inside it, as on networks that
+// allow only TCP; `shapedNamespace` leaves UDP alone and can limit what reaches
+// the namespace (a `tbf` token bucket on the host end) or drop a share of it at
+// random (an iptables `statistic` match), as on a poor link. `chromium` is a
+// launcher that runs Chromium inside it; Playwright talks to the browser over a
+// pipe, so no port has to cross the namespace.
 
 import { execFileSync } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -15,7 +18,7 @@ const run = (cmd, args) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "
 /** Why this machine cannot make the namespace, or null when it can. */
 export function netnsUnavailable() {
   if (process.getuid?.() !== 0) return "needs root to create a network namespace";
-  for (const tool of ["ip", "iptables"]) {
+  for (const tool of ["ip", "iptables", "tc"]) {
     try {
       run("sh", ["-c", `command -v ${tool}`]);
     } catch {
@@ -33,9 +36,63 @@ export function netnsUnavailable() {
  * server's ports are known.
  */
 export async function udpBlockedNamespace(index = process.pid % 250) {
-  const name = `yh-noudp-${process.pid}`;
-  const hostIf = `yhh${process.pid % 100000}`;
-  const nsIf = `yhn${process.pid % 100000}`;
+  const ns = await makeNamespace(`yh-noudp-${process.pid}`, index, { blockUdp: true });
+  /** From now on, only TCP to `ports` of the host end leaves the namespace. */
+  const allowOnlyTcpTo = (ports) => {
+    for (const port of ports) {
+      ns.inNs(["iptables", "-A", "OUTPUT", "-p", "tcp", "-d", ns.hostIp, "--dport", String(port), "-j", "ACCEPT"]);
+    }
+    ns.inNs(["iptables", "-A", "OUTPUT", "-o", "lo", "-j", "ACCEPT"]);
+    ns.inNs(["iptables", "-A", "OUTPUT", "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]);
+  };
+  return { ...ns, allowOnlyTcpTo };
+}
+
+/**
+ * Creates a namespace whose downlink the test can degrade:
+ * - `limitDownlink(kbit)`: a token bucket (`tc tbf`) on the host end caps what
+ *   reaches the namespace at `kbit` kbit/s, with a queue of at most 200 ms;
+ * - `liftDownlinkLimit()`: removes it;
+ * - `dropIncoming(probability)`: inside the namespace, drops that share of the
+ *   UDP arriving, at random; `stopDropping()` ends it; `droppedIncoming()`
+ *   counts the packets it dropped so far.
+ */
+export async function shapedNamespace(index = (process.pid + 1) % 250) {
+  const ns = await makeNamespace(`yh-shaped-${process.pid}`, index, { blockUdp: false });
+  const limitDownlink = (kbit) => {
+    // replace: add the first time, change it after.
+    run("tc", ["qdisc", "replace", "dev", ns.hostIf, "root", "tbf", "rate", `${kbit}kbit`, "burst", "16kb", "latency", "200ms"]);
+  };
+  const liftDownlinkLimit = () => {
+    try {
+      run("tc", ["qdisc", "del", "dev", ns.hostIf, "root"]);
+    } catch {
+      // No limit set.
+    }
+  };
+  const dropRule = (probability) => ["INPUT", "-p", "udp", "-m", "statistic", "--mode", "random", "--probability", String(probability), "-j", "DROP"];
+  let dropping = null;
+  const dropIncoming = (probability) => {
+    if (dropping !== null) ns.inNs(["iptables", "-D", ...dropRule(dropping)]);
+    ns.inNs(["iptables", "-A", ...dropRule(probability)]);
+    dropping = probability;
+  };
+  const stopDropping = () => {
+    if (dropping === null) return;
+    ns.inNs(["iptables", "-D", ...dropRule(dropping)]);
+    dropping = null;
+  };
+  const droppedIncoming = () => {
+    const listing = ns.inNs(["iptables", "-L", "INPUT", "-v", "-x", "-n"]).toString();
+    const rule = listing.split("\n").find((line) => line.includes("statistic mode random"));
+    return rule ? Number(rule.trim().split(/\s+/)[0]) : 0;
+  };
+  return { ...ns, limitDownlink, liftDownlinkLimit, dropIncoming, stopDropping, droppedIncoming };
+}
+
+async function makeNamespace(name, index, { blockUdp }) {
+  const hostIf = `yh${blockUdp ? "h" : "s"}${process.pid % 100000}`;
+  const nsIf = `yh${blockUdp ? "n" : "t"}${process.pid % 100000}`;
   const hostIp = `10.231.${index}.1`;
   const nsIp = `10.231.${index}.2`;
   const dir = await mkdtemp(join(tmpdir(), "yunhui-netns-"));
@@ -64,23 +121,17 @@ export async function udpBlockedNamespace(index = process.pid % 250) {
     inNs(["ip", "addr", "add", `${nsIp}/30`, "dev", nsIf]);
     inNs(["ip", "link", "set", nsIf, "up"]);
     inNs(["ip", "route", "add", "default", "via", hostIp]);
-    // No UDP in or out, loopback included: only TCP reaches the server.
-    inNs(["iptables", "-A", "OUTPUT", "-p", "udp", "-j", "DROP"]);
-    inNs(["iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP"]);
+    if (blockUdp) {
+      // No UDP in or out, loopback included: only TCP reaches the server.
+      inNs(["iptables", "-A", "OUTPUT", "-p", "udp", "-j", "DROP"]);
+      inNs(["iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP"]);
+    }
     await writeFile(chromium, `#!/bin/sh\nexec ip netns exec ${name} ${CHROMIUM} "$@"\n`);
     await chmod(chromium, 0o755);
   } catch (error) {
     await remove();
     throw error;
   }
-  /** From now on, only TCP to `ports` of the host end leaves the namespace. */
-  const allowOnlyTcpTo = (ports) => {
-    const inNs = (args) => run("ip", ["netns", "exec", name, ...args]);
-    for (const port of ports) {
-      inNs(["iptables", "-A", "OUTPUT", "-p", "tcp", "-d", hostIp, "--dport", String(port), "-j", "ACCEPT"]);
-    }
-    inNs(["iptables", "-A", "OUTPUT", "-o", "lo", "-j", "ACCEPT"]);
-    inNs(["iptables", "-A", "OUTPUT", "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]);
-  };
-  return { name, hostIp, nsIp, chromium, remove, allowOnlyTcpTo };
+  const inNs = (args) => run("ip", ["netns", "exec", name, ...args]);
+  return { name, hostIf, hostIp, nsIp, chromium, remove, inNs };
 }

@@ -3,7 +3,7 @@
 
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -137,6 +137,8 @@ export class YunhuiServer {
     this.child = child;
     this.exited = new Promise((r) => child.once("exit", (code, signal) => r({ code, signal })));
     const keep = (chunk) => {
+      // YUNHUI_SERVER_LOG=<file> keeps the whole log there, for a test being written.
+      if (process.env.YUNHUI_SERVER_LOG) appendFileSync(process.env.YUNHUI_SERVER_LOG, chunk);
       this.log.push(...chunk.toString().split("\n").filter(Boolean));
       if (this.log.length > 2000) this.log.splice(0, this.log.length - 2000);
     };

@@ -9,46 +9,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HOST, withMeetingEnv } from "../harness/meeting_env.js";
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The publisher's video layers by RID, once all three are being sent. */
-async function sentLayers(p) {
-  const deadline = Date.now() + 30_000;
-  let layers = {};
-  while (Date.now() < deadline) {
-    layers = await p.page.evaluate(async () => {
-      const out = {};
-      (await window.yunhui.publisherPc.getStats()).forEach((s) => {
-        if (s.type === "outbound-rtp" && s.kind === "video" && s.rid) {
-          out[s.rid] = { width: s.frameWidth ?? 0, bytesSent: s.bytesSent ?? 0 };
-        }
-      });
-      return out;
-    });
-    if (["q", "h", "f"].every((rid) => layers[rid]?.bytesSent > 0 && layers[rid]?.width > 0)) return layers;
-    await sleep(500);
-  }
-  throw new Error(`${p.name} does not send three layers: ${JSON.stringify(layers)}`);
-}
-
-/** Waits until `viewer` decodes `publisherId`'s video at `width`, and keeps decoding. */
-async function decodesAt(viewer, publisherId, width) {
-  const deadline = Date.now() + 30_000;
-  let last;
-  while (Date.now() < deadline) {
-    last = await viewer.inboundFrom(publisherId);
-    if (last.video?.frameWidth === width) {
-      await sleep(1500);
-      const later = await viewer.inboundFrom(publisherId);
-      assert.equal(later.video.frameWidth, width, "the layer does not hold");
-      assert.ok(later.video.framesDecoded > last.video.framesDecoded + 5, "frames stopped decoding after the switch");
-      return;
-    }
-    await sleep(300);
-  }
-  throw new Error(`${viewer.name} never decoded ${publisherId} at width ${width}: ${JSON.stringify(last)}`);
-}
+import { decodesAt, sentLayers } from "../harness/video.js";
 
 async function subscriptions(p) {
   return p.page.evaluate(() => window.yunhui.videoSubscriptions);

@@ -9,7 +9,10 @@
 //!   straight to their subscriber PCs.
 //! - [`subscriber`]: the client receives on it. Each sent track (a
 //!   [`crate::forwarding::DownTrack`]) rewrites the packets it is handed for
-//!   this subscriber and asks the publisher for keyframes.
+//!   this subscriber and asks the publisher for keyframes. Its peer connection
+//!   runs send-side congestion control (transport-wide sequence numbers, the
+//!   subscriber's feedback, Google Congestion Control), whose estimate limits
+//!   the layers sent ([`crate::bandwidth`]).
 //!
 //! What both share is here: the [`Transport`] (the peer connection, ICE before
 //! the remote description, the socket) and the task's loop, which hands what
@@ -29,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use rtc::ice::tcp_type::TcpType;
-use rtc::interceptor::Registry;
+use rtc::interceptor::{CongestionControlBuilder, Registry, Slot, TwccSenderBuilder};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
@@ -46,8 +49,11 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::NodeContext;
+use crate::bandwidth::{DownlinkEstimator, SendEstimate};
 use crate::control::ControlError;
-use crate::feedback::{KeyframeRequestForwarder, keyframe_forwarder_slot};
+use crate::feedback::{
+    ESTIMATE_TAP_SLOT, EstimateTap, KeyframeRequestForwarder, keyframe_forwarder_slot,
+};
 use crate::forwarding::ForwardedPacket;
 use crate::mailbox::{Control, PeerHandle, PeerInput};
 use crate::participant::Participant;
@@ -63,6 +69,14 @@ const INBOX_CAPACITY: usize = 4096;
 const EARLY_STUN_CAPACITY: usize = 32;
 /// Inputs handled in a row before the peer connection's output is flushed.
 const BATCH: usize = 64;
+/// A subscriber's downlink estimate before its first feedback: optimistic, so a
+/// new subscriber starts on the layer it wants and a poor link is found by the
+/// delay and loss it then shows (the estimate falls to what arrives).
+const INITIAL_ESTIMATE: f64 = 3_000_000.0;
+/// The lowest estimate: about the lowest simulcast layer with audio.
+const MIN_ESTIMATE: f64 = 100_000.0;
+/// The highest estimate.
+const MAX_ESTIMATE: f64 = 50_000_000.0;
 
 fn transport_error(reason: impl std::fmt::Display) -> ControlError {
     ControlError::Transport {
@@ -86,16 +100,43 @@ fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// A peer connection with the node's candidates; with `estimate`, one that sends
+/// media under congestion control and writes its estimate there.
+///
+/// The default interceptors already offer the transport-wide sequence number
+/// extension and `transport-cc` feedback (they report what the node receives).
+/// Congestion control adds the sender's half: the numbering and the send
+/// history with its estimator. No pacer: packets leave as they are forwarded
+/// (a pacer would hold every packet of every subscriber in a queue and add its
+/// delay); the layer choice keeps the rate under the estimate.
 fn build_peer_connection(
     ctx: &NodeContext,
     ufrag: &str,
     pwd: &str,
+    estimate: Option<&Arc<SendEstimate>>,
 ) -> Result<RTCPeerConnection, rtc::shared::error::Error> {
     let mut engine = codecs::media_engine()?;
-    let registry = register_default_interceptors(Registry::new(), &mut engine)?.with(
+    let mut registry = register_default_interceptors(Registry::new(), &mut engine)?.with(
         keyframe_forwarder_slot(),
         KeyframeRequestForwarder::default(),
     );
+    if let Some(estimate) = estimate {
+        registry = registry
+            .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+            .with(
+                Slot::CongestionControl,
+                CongestionControlBuilder::new(DownlinkEstimator::new(
+                    INITIAL_ESTIMATE,
+                    MIN_ESTIMATE,
+                    MAX_ESTIMATE,
+                ))
+                .build(),
+            )
+            .with(
+                Slot::from(ESTIMATE_TAP_SLOT),
+                EstimateTap::new(Arc::clone(estimate)),
+            );
+    }
     let settings = SettingEngineBuilder::new()
         .with_lite(true)
         .with_ice_credentials(ufrag.to_owned(), pwd.to_owned())
@@ -205,10 +246,14 @@ struct Transport {
 impl Transport {
     /// A new peer connection with fresh ICE credentials, its one candidate the
     /// node's advertised address.
-    fn open(ctx: Arc<NodeContext>, connected_peers: Arc<AtomicU32>) -> Result<Self, ControlError> {
+    fn open(
+        ctx: Arc<NodeContext>,
+        connected_peers: Arc<AtomicU32>,
+        estimate: Option<&Arc<SendEstimate>>,
+    ) -> Result<Self, ControlError> {
         let ufrag = random_token(16);
         let pwd = random_token(32);
-        let pc = build_peer_connection(&ctx, &ufrag, &pwd).map_err(transport_error)?;
+        let pc = build_peer_connection(&ctx, &ufrag, &pwd, estimate).map_err(transport_error)?;
         Ok(Self {
             pc,
             ctx,
@@ -357,17 +402,20 @@ impl Transport {
 
 /// Opens a peer connection for `participant` of `room` in the role `make` builds
 /// (given the new task's media inbox), registers its ICE username with the
-/// demultiplexer and spawns its task.
+/// demultiplexer and spawns its task. With `estimate`, the peer connection runs
+/// congestion control on what it sends ([`build_peer_connection`]).
 fn spawn<R: Role>(
     room: &Room,
     participant: &Participant,
     role: &'static str,
+    estimate: Option<&Arc<SendEstimate>>,
     make: impl FnOnce(mpsc::Sender<PeerInput>) -> R,
 ) -> Result<PeerHandle<R::Command>, ControlError> {
     let span = tracing::info_span!("peer", room = %room.id, participant = %participant.id, role);
     let ctx = Arc::clone(&room.ctx);
     let connected_peers = Arc::clone(&participant.connected_peers);
-    let transport = span.in_scope(|| Transport::open(Arc::clone(&ctx), connected_peers))?;
+    let transport =
+        span.in_scope(|| Transport::open(Arc::clone(&ctx), connected_peers, estimate))?;
     let (inbox, inputs) = mpsc::channel(INBOX_CAPACITY);
     let (commands, requests) = mpsc::unbounded_channel();
     ctx.demux.lock().register(&transport.ufrag, inbox.clone());

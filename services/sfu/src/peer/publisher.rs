@@ -34,7 +34,7 @@ pub(crate) fn spawn_publisher(
     room: &Room,
     participant: &Arc<Participant>,
 ) -> Result<PublisherHandle, ControlError> {
-    super::spawn(room, participant, "publisher", |_| Publisher {
+    super::spawn(room, participant, "publisher", None, |_| Publisher {
         participant: Arc::clone(participant),
         inbound: HashMap::new(),
         down_tracks: HashMap::new(),

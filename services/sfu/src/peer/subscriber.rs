@@ -4,7 +4,9 @@
 //! ([`PublisherCommand::AddDownTrack`]); the packets it is handed are
 //! rewritten for this subscriber (simulcast layer, sequence numbers, SSRC) and
 //! sent. Keyframe requests, the subscriber's own PLI/FIR and those a track
-//! waiting to start needs, go back to the publisher PC.
+//! waiting to start needs, go back to the publisher PC. Every
+//! [`ALLOCATION_INTERVAL`] the downlink estimate is shared among the sent video
+//! tracks ([`crate::bandwidth::allocate`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +20,10 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 
+use prometheus::IntGauge;
+
 use super::{Role, Transport, invalid_sdp, transport_error};
+use crate::bandwidth::{self, Allowance, SendEstimate, VideoDemand};
 use crate::control::{ControlError, MediaKind};
 use crate::forwarding::{DownTrack, ForwardedPacket, PublishedTrack, TrackKey};
 use crate::mailbox::{
@@ -28,26 +33,52 @@ use crate::participant::Participant;
 use crate::room::Room;
 use crate::simulcast::SubscriptionCell;
 
+/// How often the downlink estimate is shared among the sent video tracks.
+pub(crate) const ALLOCATION_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Opens `participant`'s subscriber PC in `room` and starts its task.
 pub(crate) fn spawn_subscriber(
     room: &Room,
     participant: &Arc<Participant>,
 ) -> Result<SubscriberHandle, ControlError> {
-    super::spawn(room, participant, "subscriber", |inbox| Subscriber {
-        me: DownTrackHandle {
-            subscriber: participant.id.as_str().into(),
-            inbox,
+    let estimate = Arc::new(SendEstimate::default());
+    let limited_gauge = room.ctx.metrics.bandwidth_limited_tracks.clone();
+    super::spawn(
+        room,
+        participant,
+        "subscriber",
+        Some(&Arc::clone(&estimate)),
+        |inbox| Subscriber {
+            estimate,
+            next_allocation: Instant::now(),
+            narrow_since: HashMap::new(),
+            limited: 0,
+            limited_gauge,
+            me: DownTrackHandle {
+                subscriber: participant.id.as_str().into(),
+                inbox,
+            },
+            publishers: HashMap::new(),
+            subscriptions: Arc::clone(&participant.video_subscriptions),
+            subscriptions_version: u64::MAX,
+            down: HashMap::new(),
+            down_by_local_track: HashMap::new(),
+            down_by_ssrc: HashMap::new(),
         },
-        publishers: HashMap::new(),
-        subscriptions: Arc::clone(&participant.video_subscriptions),
-        subscriptions_version: u64::MAX,
-        down: HashMap::new(),
-        down_by_local_track: HashMap::new(),
-        down_by_ssrc: HashMap::new(),
-    })
+    )
 }
 
 struct Subscriber {
+    /// The congestion controller's estimate of the subscriber's downlink.
+    estimate: Arc<SendEstimate>,
+    /// When the estimate is next shared among the video tracks.
+    next_allocation: Instant,
+    /// Since when the downlink has been too narrow for each track's lowest layer
+    /// ([`bandwidth::hold_pause`]).
+    narrow_since: HashMap<Arc<TrackKey>, Instant>,
+    /// How many sent video tracks the downlink holds back (counted in `limited_gauge`).
+    limited: i64,
+    limited_gauge: IntGauge,
     /// Where publisher PCs send this PC's tracks.
     me: DownTrackHandle,
     /// The publisher PC of each publisher whose tracks are sent here.
@@ -93,6 +124,11 @@ impl Role for Subscriber {
         if self.subscriptions.version() != self.subscriptions_version {
             self.apply_subscriptions();
         }
+        let now = Instant::now();
+        if now >= self.next_allocation {
+            self.next_allocation = now + ALLOCATION_INTERVAL;
+            self.share_downlink(transport, now);
+        }
         let Some(down) = self.down.get_mut(&forwarded.track) else {
             return;
         };
@@ -115,7 +151,6 @@ impl Role for Subscriber {
             }
         };
         let mut packet = forwarded.packet.clone();
-        let now = Instant::now();
         let outcome = down.forward(
             &mut packet,
             forwarded.layer,
@@ -175,6 +210,12 @@ impl Role for Subscriber {
                 request_keyframe(&self.publishers, key, layer);
             }
         }
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.limited_gauge.sub(self.limited);
     }
 }
 
@@ -348,6 +389,69 @@ impl Subscriber {
         for key in keys {
             self.subscribe(&key);
         }
+    }
+
+    /// Shares the downlink estimate among the sent video tracks, after the audio
+    /// sent: each is limited to the layers that fit, or paused. Without an
+    /// estimate (a client that reports no arrivals) nothing is limited.
+    fn share_downlink(&mut self, transport: &Transport, now: Instant) {
+        let mut keys = Vec::new();
+        let mut demands = Vec::new();
+        let mut audio = 0;
+        for (key, down) in &self.down {
+            if down.is_video() {
+                keys.push(Arc::clone(key));
+                demands.push(VideoDemand {
+                    wanted: down.wanted_layer(),
+                    layer_rates: down.rates().rates(),
+                    allowance: down.allowance(),
+                });
+            } else {
+                audio += down.rates().total();
+            }
+        }
+        tracing::trace!(estimate = ?self.estimate.get(), audio, "sharing the downlink");
+        let allowances = match self.estimate.get() {
+            Some(estimate) => bandwidth::allocate(estimate.saturating_sub(audio), &demands),
+            None => vec![Allowance::Unlimited; demands.len()],
+        };
+        self.narrow_since
+            .retain(|key, _| self.down.contains_key(key));
+        let mut limited = 0;
+        for ((key, allowance), demand) in keys.iter().zip(allowances).zip(&demands) {
+            let Some(down) = self.down.get_mut(key) else {
+                continue;
+            };
+            let mut since = self.narrow_since.get(key).copied();
+            let allowance =
+                bandwidth::hold_pause(allowance, demand.lowest_layer(), &mut since, now);
+            match since {
+                Some(since) => self.narrow_since.insert(Arc::clone(key), since),
+                None => self.narrow_since.remove(key),
+            };
+            if allowance != Allowance::Unlimited {
+                limited += 1;
+            }
+            let before = down.allowance();
+            if before == allowance {
+                continue;
+            }
+            down.set_allowance(allowance);
+            transport.ctx.metrics.bandwidth_limit_changes.inc();
+            tracing::debug!(
+                publisher = %key.publisher,
+                track = %key.track_id,
+                estimate = ?self.estimate.get(),
+                ?before,
+                after = ?allowance,
+                "downlink limit changed"
+            );
+            if before == Allowance::Paused {
+                request_keyframe(&self.publishers, key, None);
+            }
+        }
+        self.limited_gauge.add(limited - self.limited);
+        self.limited = limited;
     }
 
     /// Sets every sent video track to the quality the current subscriptions give
