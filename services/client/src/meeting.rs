@@ -880,6 +880,12 @@ fn apply(view: &mut MeetingView, message: &ServerMessage) {
             view.participants
                 .insert(participant.id.clone(), participant.clone());
         }
+        ServerMessage::ParticipantsJoined { participants } => {
+            for participant in participants {
+                view.participants
+                    .insert(participant.id.clone(), participant.clone());
+            }
+        }
         ServerMessage::ParticipantLeft { participant_id } => {
             view.participants.remove(participant_id);
         }

@@ -15,7 +15,8 @@
 //!    candidates are in its SDP, so no candidate trickling is needed. Every
 //!    forwarded track carries its publisher's participant id as its media
 //!    stream id (`msid`), which is how a client puts it on the right tile;
-//! 4. state changes arrive as `participant_*`, `meeting_state`,
+//! 4. state changes arrive as `participant_*` (joins batched per tick:
+//!    `participants_joined`), `meeting_state`,
 //!    `active_speaker`, `chat` and `meeting_ended` messages until the client
 //!    sends [`ClientMessage::Leave`] or closes the socket.
 //!
@@ -711,10 +712,22 @@ pub enum ServerMessage {
         #[serde(default)]
         ice_servers: Vec<crate::turn::IceServer>,
     },
-    /// Someone joined.
+    /// Someone joined. News of joins goes out once per tick of the room
+    /// (about 50 ms), after the newcomer's own `joined`: one newcomer as
+    /// this message, several as [`ServerMessage::ParticipantsJoined`].
     ParticipantJoined {
         /// The newcomer.
         participant: Participant,
+    },
+    /// Several joined since the room's last tick (a crowd arriving at
+    /// once): one message instead of one per newcomer. The same as a
+    /// [`ServerMessage::ParticipantJoined`] for each, in this order (the
+    /// order they joined in). Each is as they are when this is sent: an
+    /// earlier `participant_updated` about one of them may have come first,
+    /// and one who left before the tick is not in the list.
+    ParticipantsJoined {
+        /// The newcomers, in joining order.
+        participants: Vec<Participant>,
     },
     /// Someone's state changed (mute, camera, role).
     ParticipantUpdated {

@@ -276,6 +276,16 @@ async fn join(
         .await?
 }
 
+/// How many newcomers `message` tells of (news of joins is batched per
+/// tick: one `participant_joined`, or a `participants_joined` list).
+fn told_of(message: &ServerMessage) -> u64 {
+    match message {
+        ServerMessage::ParticipantJoined { .. } => 1,
+        ServerMessage::ParticipantsJoined { participants } => participants.len() as u64,
+        _ => 0,
+    }
+}
+
 /// One join: when it started, when the socket was open (the server's
 /// `hello` read) and when `joined` arrived.
 struct JoinTime {
@@ -316,8 +326,8 @@ async fn participant(
     drop(report);
     loop {
         match client.recv(Duration::from_secs(3600)).await {
-            Ok(ServerMessage::ParticipantJoined { .. }) => {
-                newcomers.fetch_add(1, Ordering::Relaxed);
+            Ok(message) if told_of(&message) > 0 => {
+                newcomers.fetch_add(told_of(&message), Ordering::Relaxed);
             }
             Ok(_) | Err(SignalingError::Timeout(_)) => {}
             Err(_) => return,
@@ -372,8 +382,8 @@ async fn webinar_host(
     Ok(tokio::spawn(async move {
         loop {
             match client.recv(Duration::from_secs(3600)).await {
-                Ok(ServerMessage::ParticipantJoined { .. }) => {
-                    attendees.fetch_add(1, Ordering::Relaxed);
+                Ok(message) if told_of(&message) > 0 => {
+                    attendees.fetch_add(told_of(&message), Ordering::Relaxed);
                 }
                 Ok(_) | Err(SignalingError::Timeout(_)) => {}
                 Err(_) => return,
@@ -435,7 +445,7 @@ async fn join_wave(sfu: &Process, n: usize, webinar: bool) -> anyhow::Result<Joi
     while counter.load(Ordering::Relaxed) < expected {
         if Instant::now() > deadline {
             bail!(
-                "rosters incomplete: {} of {expected} participant_joined messages arrived",
+                "rosters incomplete: told of {} of {expected} newcomers",
                 counter.load(Ordering::Relaxed)
             );
         }

@@ -362,8 +362,122 @@ async fn an_emptied_room_closes_and_reopens_on_the_next_join(db: Db) {
     assert_eq!(server.metric("yunhui_signal_rooms").await, 1.0);
 }
 
+/// Every newcomer `message` tells of (news of joins comes batched per tick).
+fn newcomers_in(message: &ServerMessage) -> Vec<Participant> {
+    match message {
+        ServerMessage::ParticipantJoined { participant } => vec![participant.clone()],
+        ServerMessage::ParticipantsJoined { participants } => participants.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// A crowd joining at once (issue 16): news of joins goes out batched per
+/// tick, and still everyone ends up with the whole roster — what `joined`
+/// named plus every newcomer told of after — each participant exactly once,
+/// in joining order, newcomers who arrived together in one frame.
+async fn a_crowd_joining_at_once_gets_complete_rosters_in_batches(db: Db) {
+    const CROWD: usize = 60;
+    let server = support::start(db).await;
+    let (_, meeting) = server.meeting(None).await;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(CROWD));
+    let tasks: Vec<_> = (0..CROWD)
+        .map(|i| {
+            let (server_url, meeting, start) =
+                (server.base_url.clone(), meeting.clone(), start.clone());
+            tokio::spawn(async move {
+                let (mut client, _) = SignalingClient::connect(&server_url).await.unwrap();
+                start.wait().await;
+                let (id, roster) = joined(
+                    &mut client,
+                    join(&meeting, &format!("Guest {i}"), None, None),
+                )
+                .await;
+                (client, id, roster)
+            })
+        })
+        .collect();
+    let mut crowd = Vec::new();
+    for task in tasks {
+        crowd.push(task.await.unwrap());
+    }
+    let everyone: std::collections::HashSet<String> =
+        crowd.iter().map(|(_, id, _)| id.clone()).collect();
+    assert_eq!(everyone.len(), CROWD);
+
+    let mut largest_frame = 0;
+    for (client, id, roster) in &mut crowd {
+        assert!(roster.iter().any(|p| p.id == *id), "joined names oneself");
+        let mut known: Vec<String> = roster.iter().map(|p| p.id.clone()).collect();
+        while known.len() < CROWD {
+            let news = client
+                .recv_until(WAIT, |m| {
+                    let news = newcomers_in(m);
+                    (!news.is_empty()).then_some(news)
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{id} knows {} of {CROWD}: {e}", known.len()));
+            largest_frame = largest_frame.max(news.len());
+            known.extend(news.into_iter().map(|p| p.id));
+        }
+        let unique: std::collections::HashSet<&String> = known.iter().collect();
+        assert_eq!(unique.len(), known.len(), "nobody told of twice: {known:?}");
+        assert_eq!(
+            unique
+                .into_iter()
+                .cloned()
+                .collect::<std::collections::HashSet<_>>(),
+            everyone
+        );
+        // Those told of after `joined` joined after this participant, so
+        // everyone's list is in one and the same (joining) order.
+        assert_eq!(known.len(), CROWD);
+    }
+    let orders: std::collections::HashSet<Vec<String>> = crowd
+        .iter()
+        .map(|(_, _, roster)| roster.iter().map(|p| p.id.clone()).collect())
+        .collect();
+    let longest = orders.iter().max_by_key(|o| o.len()).unwrap();
+    for order in &orders {
+        assert_eq!(
+            order[..],
+            longest[..order.len()],
+            "every roster is a beginning of one joining order"
+        );
+    }
+    // Joins arriving together are told of together, not one message each.
+    assert!(
+        largest_frame > 1,
+        "every frame of news named a single newcomer"
+    );
+
+    // News about a newcomer never comes before their join: the last one
+    // mutes at once, and everyone hears of the join first.
+    let (mut late, late_id, _) = {
+        let mut client = connect(&server).await;
+        let (id, roster) = joined(&mut client, join(&meeting, "Late", None, None)).await;
+        (client, id, roster)
+    };
+    late.send(&ClientMessage::SetAudioMuted { muted: true })
+        .await
+        .unwrap();
+    for (client, _, _) in &mut crowd {
+        let first = client
+            .recv_until(WAIT, |m| match m {
+                ServerMessage::ParticipantUpdated { participant } if participant.id == late_id => {
+                    Some("updated")
+                }
+                m if newcomers_in(m).iter().any(|p| p.id == late_id) => Some("joined"),
+                _ => None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(first, "joined");
+    }
+}
+
 on_both_databases!(
     an_emptied_room_closes_and_reopens_on_the_next_join,
+    a_crowd_joining_at_once_gets_complete_rosters_in_batches,
     join_leave_rejoin,
     self_mute_and_camera_are_broadcast,
     bad_input_gets_clear_errors_and_others_keep_working,

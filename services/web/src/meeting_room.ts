@@ -420,6 +420,10 @@ export class MeetingRoom {
         this.upsertParticipant(message.participant);
         if (this.meetingState?.options.entry_exit_chime) playChime("enter");
         break;
+      case "participants_joined":
+        for (const participant of message.participants) this.upsertParticipant(participant);
+        if (this.meetingState?.options.entry_exit_chime) playChime("enter");
+        break;
       case "participant_updated":
         this.upsertParticipant(message.participant);
         break;

@@ -1610,7 +1610,11 @@ ice_servers: Array<IceServer>, } | { "type": "participant_joined",
 /**
  * The newcomer.
  */
-participant: Participant, } | { "type": "participant_updated", 
+participant: Participant, } | { "type": "participants_joined", 
+/**
+ * The newcomers, in joining order.
+ */
+participants: Array<Participant>, } | { "type": "participant_updated", 
 /**
  * The new state.
  */

@@ -10,6 +10,7 @@ mod breakout;
 mod control;
 mod dial;
 mod interpretation;
+mod join_news;
 mod leases;
 mod recording;
 mod restore;
@@ -123,6 +124,9 @@ struct RoomState {
     questions: webinar::Questions,
     /// The breakout rooms, once the host created some.
     breakouts: Option<breakout::Session>,
+    /// Newcomers not announced yet (see [`join_news`]): behind a lock of
+    /// its own so that any broadcast, which reads the state, can flush them.
+    join_news: parking_lot::Mutex<join_news::Pending>,
 }
 
 impl RoomState {
@@ -851,14 +855,9 @@ impl Rooms {
         if role == Role::Host {
             send(state.waiting_room());
         }
-        if !hidden {
-            tell_about(
-                state,
-                &info,
-                &ServerMessage::ParticipantJoined {
-                    participant: info.clone(),
-                },
-            );
+        if !hidden && state.join_news.lock().add(participant_id.to_string()) {
+            // The others hear of the newcomer at the room's next tick.
+            self.tell_joins_at_tick(room);
         }
         let seq = state.next_seq;
         state.next_seq += 1;
@@ -896,6 +895,22 @@ impl Rooms {
             .or_default() += 1;
         self.tell_usage(room, state.visible());
         Ok(())
+    }
+
+    /// Sets the room's next tick, when the members are told of the
+    /// newcomers since the last one ([`join_news`]).
+    fn tell_joins_at_tick(&self, room: &Arc<Room>) {
+        let room = room.clone();
+        let span = room_span("join news", &room);
+        tokio::spawn(
+            async move {
+                tokio::time::sleep(join_news::TICK).await;
+                let state = room.state.lock().await;
+                state.join_news.lock().ticked();
+                tell_joins(&state);
+            }
+            .instrument(span),
+        );
     }
 
     /// A host is in: people waiting for the host now wait to be admitted
@@ -1041,6 +1056,7 @@ impl Rooms {
                             streaming: streaming::Streaming::default(),
                             questions: webinar::Questions::default(),
                             breakouts: None,
+                            join_news: Default::default(),
                         }),
                         opened: watch::Sender::new(None),
                         speaker_task: parking_lot::Mutex::new(None),
@@ -1255,7 +1271,12 @@ impl Rooms {
                     let _ = waiter.outbox.send(Outbound::Message(ServerMessage::Left));
                     self.tell_hosts(&state, state.waiting_room());
                     Effects::default()
-                } else if let Some(member) = state.members.remove(participant_id) {
+                } else if state.members.contains_key(participant_id) {
+                    // Whoever was not told of their join yet is, before their leaving.
+                    tell_joins(&state);
+                    let Some(member) = state.members.remove(participant_id) else {
+                        return Ok(());
+                    };
                     let _ = member.outbox.send(Outbound::Message(ServerMessage::Left));
                     self.depart(room, &mut state, member)
                 } else {
@@ -1858,7 +1879,35 @@ fn now_ms() -> i64 {
 }
 
 fn broadcast(state: &RoomState, message: &ServerMessage) {
+    tell_joins(state);
     send_encoded(state.members.values(), message);
+}
+
+/// Tells every member of the newcomers not announced yet (see
+/// [`join_news`]), as they are now; one who left meanwhile is not named.
+fn tell_joins(state: &RoomState) {
+    let ids = state.join_news.lock().take();
+    if ids.is_empty() {
+        return;
+    }
+    let mut newcomers: Vec<join_news::Seat> = ids
+        .iter()
+        .filter_map(|id| state.members.get(id))
+        .map(|m| join_news::Seat {
+            seq: m.joined_seq,
+            info: &m.info,
+        })
+        .collect();
+    newcomers.sort_by_key(|n| n.seq);
+    let seats = state.members.values().map(|m| join_news::Seat {
+        seq: m.joined_seq,
+        info: &m.info,
+    });
+    for (id, frame) in join_news::frames(&newcomers, seats) {
+        if let Some(member) = state.members.get(id) {
+            let _ = member.outbox.send(Outbound::Encoded(frame));
+        }
+    }
 }
 
 /// Sends `message`, encoded once, to each of `members`.
@@ -1875,6 +1924,7 @@ fn send_encoded<'a>(members: impl Iterator<Item = &'a Member>, message: &ServerM
 /// Sends news about `subject` (their joining, a change, their leaving) to
 /// every member who sees them (see [`webinar::sees`]).
 fn tell_about(state: &RoomState, subject: &Participant, message: &ServerMessage) {
+    tell_joins(state);
     send_encoded(
         state
             .members
@@ -1904,6 +1954,7 @@ fn tell_change(state: &RoomState, before: &Participant, who: &str) {
     let Some(after) = state.members.get(who).map(|m| &m.info) else {
         return;
     };
+    tell_joins(state);
     let encode =
         |message: ServerMessage| serde_json::to_string(&message).ok().map(Arc::<str>::from);
     let updated = encode(ServerMessage::ParticipantUpdated {
