@@ -56,8 +56,8 @@ pub const CEILING_HOLD: Duration = Duration::from_secs(10);
 /// [`REPORT_WINDOW`], a rate the link demonstrably carries, at most once per
 /// window (so the next decision sees only packets sent after it), and the loss
 /// is counted over that window only, so growth resumes once it is clean. The
-/// rate delivered is a ceiling for [`CEILING_HOLD`]; what a clean link delivers
-/// is a floor (GCC's delay-based half backs off to 0.85 of what is received,
+/// rate delivered is a ceiling for [`CEILING_HOLD`]; what a link losing at most
+/// [`HIGH_LOSS`] delivers is a floor (GCC's delay-based half backs off to 0.85 of what is received,
 /// which would take away the layer being sent on a link that carries it).
 pub struct DownlinkEstimator {
     gcc: Gcc,
@@ -174,8 +174,8 @@ impl BandwidthEstimator for DownlinkEstimator {
         }
         self.update_loss_based(now);
         let mut target = self.gcc.delay_based_bitrate().min(self.loss_based);
-        // A link that delivers what is sent without loss carries at least that.
-        if self.loss().is_some_and(|loss| loss < LOW_LOSS)
+        // A link that delivers what is sent with little loss carries at least that.
+        if self.loss().is_some_and(|loss| loss <= HIGH_LOSS)
             && let Some(delivered) = self.delivered_rate()
         {
             target = target.max(delivered);
@@ -236,6 +236,10 @@ pub const RAISE_MARGIN: f64 = 1.25;
 /// How long the downlink must stay too narrow for a track's lowest layer before
 /// its video pauses; until then it gets that layer.
 pub const PAUSE_AFTER: Duration = Duration::from_secs(2);
+/// How long a paused track stays paused before its lowest layer is tried again
+/// (for [`PAUSE_AFTER`]): with only audio flowing, what is delivered says little
+/// of what the link could carry.
+pub const RETRY_AFTER: Duration = Duration::from_secs(6);
 
 /// How long each measurement of a layer's rate lasts.
 pub const RATE_WINDOW: Duration = Duration::from_millis(500);
@@ -424,8 +428,9 @@ pub fn allocate(budget: u64, demands: &[VideoDemand]) -> Vec<Allowance> {
 
 /// Holds back a pause the allocation `proposed` for a track whose lowest layer
 /// worth sending is `lowest`, until the downlink has been too narrow for it for
-/// [`PAUSE_AFTER`]. `narrow_since` is when it became so (kept by the caller, per
-/// track); it is cleared as soon as the track fits again.
+/// [`PAUSE_AFTER`], and tries that layer again after [`RETRY_AFTER`] paused.
+/// `narrow_since` is when it became so (or when the last try began; kept by the
+/// caller, per track); it is cleared as soon as the track fits again.
 pub fn hold_pause(
     proposed: Allowance,
     lowest: Option<u8>,
@@ -436,10 +441,18 @@ pub fn hold_pause(
         *narrow_since = None;
         return proposed;
     }
+    let Some(layer) = lowest else {
+        return Allowance::Paused;
+    };
     let since = *narrow_since.get_or_insert(now);
-    match lowest {
-        Some(layer) if now.saturating_duration_since(since) < PAUSE_AFTER => Allowance::UpTo(layer),
-        _ => Allowance::Paused,
+    let elapsed = now.saturating_duration_since(since);
+    if elapsed < PAUSE_AFTER {
+        Allowance::UpTo(layer)
+    } else if elapsed < PAUSE_AFTER + RETRY_AFTER {
+        Allowance::Paused
+    } else {
+        *narrow_since = Some(now);
+        Allowance::UpTo(layer)
     }
 }
 
@@ -604,6 +617,17 @@ mod tests {
         );
         assert_eq!(
             hold_pause(Allowance::Paused, Some(0), &mut since, narrow + PAUSE_AFTER),
+            Allowance::Paused
+        );
+        // Paused for RETRY_AFTER: the lowest layer is tried again, for PAUSE_AFTER.
+        let retry = narrow + PAUSE_AFTER + RETRY_AFTER;
+        assert_eq!(
+            hold_pause(Allowance::Paused, Some(0), &mut since, retry),
+            Allowance::UpTo(0)
+        );
+        assert_eq!(since, Some(retry));
+        assert_eq!(
+            hold_pause(Allowance::Paused, Some(0), &mut since, retry + PAUSE_AFTER),
             Allowance::Paused
         );
         // Nothing arriving to fall back on.

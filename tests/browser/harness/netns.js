@@ -115,6 +115,10 @@ async function makeNamespace(name, index, { blockUdp }) {
     run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
     run("ip", ["link", "set", nsIf, "netns", name]);
     run("ip", ["addr", "add", `${hostIp}/30`, "dev", hostIf]);
+    // No IPv6 on the host end: its link-local address would come a moment after
+    // the link is up, and a browser on the host that sees an address change
+    // then aborts what it is loading (net::ERR_NETWORK_CHANGED).
+    run("sysctl", ["-q", "-w", `net.ipv6.conf.${hostIf}.disable_ipv6=1`]);
     run("ip", ["link", "set", hostIf, "up"]);
     const inNs = (args) => run("ip", ["netns", "exec", name, ...args]);
     inNs(["ip", "link", "set", "lo", "up"]);
@@ -126,6 +130,8 @@ async function makeNamespace(name, index, { blockUdp }) {
       inNs(["iptables", "-A", "OUTPUT", "-p", "udp", "-j", "DROP"]);
       inNs(["iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP"]);
     }
+    // Let the host's network settle before any browser starts.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     await writeFile(chromium, `#!/bin/sh\nexec ip netns exec ${name} ${CHROMIUM} "$@"\n`);
     await chmod(chromium, 0o755);
   } catch (error) {
