@@ -6,7 +6,7 @@
 //! when each arrived, and [`DownlinkEstimator`] turns those reports into bits per
 //! second: Google Congestion Control (`rtc`'s [`Gcc`], delay- and loss-based),
 //! never below what the reports show was delivered
-//! ([`crate::feedback::EstimateTap`] hands it to the subscriber's task).
+//! ([`crate::feedback::FeedbackToApplication`] hands it to the subscriber's task).
 //!
 //! [`allocate`] is the decision, a pure function: audio is kept whole (its rate
 //! is taken off the estimate first), every video track gets its lowest arriving

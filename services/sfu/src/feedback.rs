@@ -3,10 +3,11 @@
 //!
 //! In the sans-IO `rtc` core, inbound RTCP is for the interceptors: the chain's terminus
 //! drops every RTCP packet no interceptor marked with [`Attribute::DeliverToApplication`].
-//! Without [`KeyframeRequestForwarder`] in the chain, a subscriber's PLI/FIR never
+//! Without [`FeedbackToApplication`] in the chain, a subscriber's PLI/FIR never
 //! surfaces from `poll_read`, so it can never be relayed to the publisher — and a
 //! browser publisher only sends keyframes on request, so a browser subscriber could not
-//! decode anything.
+//! decode anything. The congestion controller's estimate, too, only rides on inbound
+//! feedback ([`Attribute::TargetBitrateChanged`]); the same interceptor takes it off.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,77 +21,14 @@ use rtc::shared::error::Error;
 
 use crate::bandwidth::SendEstimate;
 
-/// Where [`KeyframeRequestForwarder`] sits: after every interceptor `rtc` ships (the
-/// highest named slot is the jitter buffer at 13 000), so they all see the full RTCP.
-pub(crate) const KEYFRAME_FORWARDER_SLOT: usize = 14_000;
+/// Where [`FeedbackToApplication`] sits: after every interceptor `rtc` ships (the
+/// highest named slot is the jitter buffer at 13 000), so they all see the full RTCP,
+/// and application-ward of the congestion controller (1 000), whose estimate it reads.
+pub(crate) const FEEDBACK_SLOT: usize = 14_000;
 
-/// The slot to register [`KeyframeRequestForwarder`] at.
-pub(crate) fn keyframe_forwarder_slot() -> Slot {
-    Slot::from(KEYFRAME_FORWARDER_SLOT)
-}
-
-/// Where [`EstimateTap`] sits: application-ward of the congestion controller (slot
-/// 1 000), which attaches its estimate to the feedback packet that changed it on the
-/// read leg; next to the keyframe forwarder.
-pub(crate) const ESTIMATE_TAP_SLOT: usize = 14_100;
-
-/// Hands the congestion controller's estimate to the subscriber's task: it reads
-/// [`Attribute::TargetBitrateChanged`] off inbound feedback into a [`SendEstimate`]
-/// and passes every packet on unchanged.
-pub(crate) struct EstimateTap {
-    estimate: Arc<SendEstimate>,
-    read_queue: VecDeque<TaggedPacket>,
-    write_queue: VecDeque<TaggedPacket>,
-}
-
-impl EstimateTap {
-    pub(crate) fn new(estimate: Arc<SendEstimate>) -> Self {
-        Self {
-            estimate,
-            read_queue: VecDeque::new(),
-            write_queue: VecDeque::new(),
-        }
-    }
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for EstimateTap {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Some(Attribute::TargetBitrateChanged { bits_per_second }) =
-            msg.message.get(&Attribute::TargetBitrateChanged {
-                bits_per_second: 0.0,
-            })
-        {
-            self.estimate.set(*bits_per_second);
-        }
-        self.read_queue.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read_queue.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write_queue.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write_queue.pop_front()
-    }
-}
-
-impl Interceptor for EstimateTap {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+/// The slot to register [`FeedbackToApplication`] at.
+pub(crate) fn feedback_slot() -> Slot {
+    Slot::from(FEEDBACK_SLOT)
 }
 
 /// Whether an RTCP packet asks for a keyframe (PLI or FIR).
@@ -101,14 +39,26 @@ pub fn is_keyframe_request(packet: &dyn rtc::rtcp::packet::Packet) -> bool {
 
 /// Passes inbound PLI and FIR on to the application (narrowed to just those packets, so
 /// the `rtc` endpoint tags them with the sent track they are about) and leaves all other
-/// inbound RTCP to the chain's terminus.
+/// inbound RTCP to the chain's terminus. With a [`SendEstimate`] (a subscriber PC), it
+/// also records there the congestion controller's estimate that inbound feedback carries.
 #[derive(Default)]
-pub(crate) struct KeyframeRequestForwarder {
+pub(crate) struct FeedbackToApplication {
+    estimate: Option<Arc<SendEstimate>>,
     read_queue: VecDeque<TaggedPacket>,
     write_queue: VecDeque<TaggedPacket>,
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
+impl FeedbackToApplication {
+    /// One that also records the congestion controller's estimate in `estimate`.
+    pub(crate) fn with_estimate(estimate: Arc<SendEstimate>) -> Self {
+        Self {
+            estimate: Some(estimate),
+            ..Self::default()
+        }
+    }
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackToApplication {
     type Rout = TaggedPacket;
     type Wout = TaggedPacket;
     type Eout = ();
@@ -116,6 +66,14 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
     type Time = Instant;
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Some(estimate) = &self.estimate
+            && let Some(Attribute::TargetBitrateChanged { bits_per_second }) =
+                msg.message.get(&Attribute::TargetBitrateChanged {
+                    bits_per_second: 0.0,
+                })
+        {
+            estimate.set(*bits_per_second);
+        }
         if let Packet::Rtcp(packets) = &msg.message.packet {
             let requests: Vec<Box<dyn rtc::rtcp::packet::Packet>> = packets
                 .iter()
@@ -148,7 +106,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
     }
 }
 
-impl Interceptor for KeyframeRequestForwarder {
+impl Interceptor for FeedbackToApplication {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
@@ -247,7 +205,7 @@ mod tests {
 
     #[test]
     fn keyframe_requests_are_narrowed_and_marked() {
-        let mut forwarder = KeyframeRequestForwarder::default();
+        let mut forwarder = FeedbackToApplication::default();
         forwarder
             .handle_read(rtcp(vec![
                 Box::new(ReceiverReport::default()),
@@ -268,7 +226,7 @@ mod tests {
 
     #[test]
     fn other_rtcp_is_left_alone() {
-        let mut forwarder = KeyframeRequestForwarder::default();
+        let mut forwarder = FeedbackToApplication::default();
         forwarder
             .handle_read(rtcp(vec![Box::new(ReceiverReport::default())]))
             .expect("read");
@@ -279,7 +237,7 @@ mod tests {
     #[test]
     fn the_estimate_is_read_off_feedback_and_the_packet_passed_on() {
         let estimate = Arc::new(SendEstimate::default());
-        let mut tap = EstimateTap::new(Arc::clone(&estimate));
+        let mut tap = FeedbackToApplication::with_estimate(Arc::clone(&estimate));
         tap.handle_read(rtcp(vec![Box::new(ReceiverReport::default())]))
             .expect("read");
         assert!(tap.poll_read().is_some());

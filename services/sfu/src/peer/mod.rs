@@ -51,9 +51,7 @@ use tracing::Instrument;
 use crate::NodeContext;
 use crate::bandwidth::{DownlinkEstimator, SendEstimate};
 use crate::control::ControlError;
-use crate::feedback::{
-    ESTIMATE_TAP_SLOT, EstimateTap, KeyframeRequestForwarder, keyframe_forwarder_slot,
-};
+use crate::feedback::{FeedbackToApplication, feedback_slot};
 use crate::forwarding::ForwardedPacket;
 use crate::mailbox::{Control, PeerHandle, PeerInput};
 use crate::participant::Participant;
@@ -116,27 +114,25 @@ fn build_peer_connection(
     estimate: Option<&Arc<SendEstimate>>,
 ) -> Result<RTCPeerConnection, rtc::shared::error::Error> {
     let mut engine = codecs::media_engine()?;
-    let mut registry = register_default_interceptors(Registry::new(), &mut engine)?.with(
-        keyframe_forwarder_slot(),
-        KeyframeRequestForwarder::default(),
-    );
-    if let Some(estimate) = estimate {
-        registry = registry
-            .with(Slot::TwccSender, TwccSenderBuilder::new().build())
-            .with(
-                Slot::CongestionControl,
-                CongestionControlBuilder::new(DownlinkEstimator::new(
-                    INITIAL_ESTIMATE,
-                    MIN_ESTIMATE,
-                    MAX_ESTIMATE,
-                ))
-                .build(),
-            )
-            .with(
-                Slot::from(ESTIMATE_TAP_SLOT),
-                EstimateTap::new(Arc::clone(estimate)),
-            );
-    }
+    let mut registry = register_default_interceptors(Registry::new(), &mut engine)?;
+    let feedback = match estimate {
+        Some(estimate) => {
+            registry = registry
+                .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+                .with(
+                    Slot::CongestionControl,
+                    CongestionControlBuilder::new(DownlinkEstimator::new(
+                        INITIAL_ESTIMATE,
+                        MIN_ESTIMATE,
+                        MAX_ESTIMATE,
+                    ))
+                    .build(),
+                );
+            FeedbackToApplication::with_estimate(Arc::clone(estimate))
+        }
+        None => FeedbackToApplication::default(),
+    };
+    let registry = registry.with(feedback_slot(), feedback);
     let settings = SettingEngineBuilder::new()
         .with_lite(true)
         .with_ice_credentials(ufrag.to_owned(), pwd.to_owned())
