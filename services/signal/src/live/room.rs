@@ -67,9 +67,25 @@ struct Member {
     published: bool,
     /// Interpretation: the language channel they hear besides the original.
     listening: Option<String>,
+    /// `info` as last encoded for a newcomer's roster: encoded again only
+    /// once `info` changed, not once per newcomer.
+    encoded: parking_lot::Mutex<Option<(Participant, Arc<str>)>>,
 }
 
 impl Member {
+    /// `info` in JSON.
+    fn encoded(&self) -> Arc<str> {
+        let mut cache = self.encoded.lock();
+        if let Some((info, text)) = cache.as_ref()
+            && *info == self.info
+        {
+            return text.clone();
+        }
+        let text: Arc<str> = serde_json::to_string(&self.info).unwrap_or_default().into();
+        *cache = Some((self.info.clone(), text.clone()));
+        text
+    }
+
     /// What the SFU passes to and from this member: their breakout room
     /// and language channels.
     fn routing(&self) -> Routing {
@@ -190,13 +206,14 @@ impl RoomState {
         }
     }
 
-    /// The participants `viewer` sees (see [`webinar::sees`]), in joining order.
-    fn participants_seen_by(&self, viewer: &Participant) -> Vec<Participant> {
-        let mut list: Vec<(u64, Participant)> = self
+    /// The participants `viewer` sees (see [`webinar::sees`]), in joining
+    /// order, each in JSON.
+    fn roster_seen_by(&self, viewer: &Participant) -> Vec<Arc<str>> {
+        let mut list: Vec<(u64, Arc<str>)> = self
             .members
             .values()
             .filter(|m| !m.hidden && webinar::sees(viewer, &m.info))
-            .map(|m| (m.joined_seq, m.info.clone()))
+            .map(|m| (m.joined_seq, m.encoded()))
             .collect();
         list.sort_by_key(|(seq, _)| *seq);
         list.into_iter().map(|(_, p)| p).collect()
@@ -814,27 +831,31 @@ impl Rooms {
             breakout: None,
             interpreter: None,
         };
-        let mut participants = state.participants_seen_by(&info);
+        // The roster from each member's JSON, encoded once, not once per newcomer.
+        let mut roster = state.roster_seen_by(&info);
         if !hidden {
-            participants.push(info.clone());
+            roster.push(serde_json::to_string(&info).unwrap_or_default().into());
         }
         let outbox = joiner.outbox;
         let send = |m: ServerMessage| {
             let _ = outbox.send(Outbound::Message(m));
         };
-        send(ServerMessage::Joined {
+        let joined = ServerMessage::Joined {
             participant_id: participant_id.to_string(),
             meeting_id: room.meeting.id.clone(),
             meeting_number: room.meeting.number.clone(),
             topic: room.meeting.topic.clone(),
-            participants,
+            participants: Vec::new(),
             ice_servers: (self.turn.get())
                 .map(|turn| {
                     let node = self.media.turn_of(&room.media_room);
                     turn.ice_servers(participant_id, node.as_ref())
                 })
                 .unwrap_or_default(),
-        });
+        };
+        if let Some(text) = join_news::with_roster(&joined, &roster) {
+            let _ = outbox.send(Outbound::Encoded(text));
+        }
         send(state.meeting_state());
         if let Some(speaker) = &state.active_speaker {
             send(ServerMessage::ActiveSpeaker {
@@ -872,6 +893,7 @@ impl Rooms {
                 hidden,
                 published: false,
                 listening: None,
+                encoded: Default::default(),
             },
         );
         // The newcomer watches everyone until it says otherwise.

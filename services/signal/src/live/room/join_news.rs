@@ -11,13 +11,15 @@
 //! (an update, a departure, a role change) flushes the pending newcomers
 //! first, so nothing said about a newcomer reaches a member before their
 //! join does. Each newcomer's `joined` roster already names everyone who
-//! joined before them, pending or not.
+//! joined before them, pending or not; [`with_roster`] puts it together
+//! from each member's JSON, kept until their state changes, so a newcomer
+//! costs the encoding of no one but themselves.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use yunhui_proto::signaling::Participant;
+use yunhui_proto::signaling::{Participant, ServerMessage};
 
 use super::webinar;
 
@@ -123,6 +125,27 @@ pub(super) fn frames<'a>(
     out
 }
 
+/// `joined`, given with no participants, in JSON with `roster` (each
+/// participant already in JSON) as its participants: a newcomer's roster is
+/// put together from encodings kept, not encoded anew for every newcomer.
+pub(super) fn with_roster(joined: &ServerMessage, roster: &[Arc<str>]) -> Option<Arc<str>> {
+    const EMPTY: &str = r#""participants":[]"#;
+    let text = serde_json::to_string(joined).ok()?;
+    // The key, not text inside a string: quotes there are escaped.
+    let at = text.find(EMPTY)? + EMPTY.len() - 1;
+    let mut out =
+        String::with_capacity(text.len() + roster.iter().map(|p| p.len() + 1).sum::<usize>());
+    out.push_str(&text[..at]);
+    for (i, p) in roster.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(p);
+    }
+    out.push_str(&text[at..]);
+    Some(out.into())
+}
+
 /// `participant_joined` for one encoded participant, `participants_joined`
 /// for several.
 fn frame<'a>(participants: impl ExactSizeIterator<Item = &'a str>) -> Arc<str> {
@@ -147,7 +170,7 @@ fn frame<'a>(participants: impl ExactSizeIterator<Item = &'a str>) -> Arc<str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yunhui_proto::signaling::{Role, ServerMessage};
+    use yunhui_proto::signaling::Role;
 
     fn person(id: &str, role: Role) -> Participant {
         Participant {
@@ -274,6 +297,35 @@ mod tests {
                 participants: people[1..].to_vec()
             })
         );
+    }
+
+    #[test]
+    fn a_roster_goes_into_joined_as_encoded() {
+        let people = [person("a", Role::Host), person("b", Role::Participant)];
+        let roster: Vec<Arc<str>> = people
+            .iter()
+            .map(|p| serde_json::to_string(p).unwrap().into())
+            .collect();
+        for topic in [
+            "Weekly",
+            r#"x","participants":[]"#,
+            r#"x\","participants":[]"#,
+        ] {
+            let joined = |participants: Vec<Participant>| ServerMessage::Joined {
+                participant_id: "b".into(),
+                meeting_id: "m".into(),
+                meeting_number: "123".into(),
+                topic: topic.into(),
+                participants,
+                ice_servers: Vec::new(),
+            };
+            let text = with_roster(&joined(Vec::new()), &roster).unwrap();
+            assert_eq!(
+                serde_json::from_str::<ServerMessage>(&text).unwrap(),
+                joined(people.to_vec()),
+                "{text}"
+            );
+        }
     }
 
     #[test]
