@@ -212,7 +212,7 @@ impl SignalingClient {
                 None => return Err(SignalingError::Lost("the connection dropped".into())),
                 Some(Err(e)) => return Err(e.into()),
                 Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(text.as_str())
+                    return ServerMessage::from_json(text.as_str())
                         .map_err(|e| SignalingError::Unreadable(format!("{e}: {text}")));
                 }
                 Some(Ok(Message::Close(frame))) => return Err(closed(frame)),

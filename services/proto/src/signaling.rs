@@ -1145,9 +1145,121 @@ impl ClientMessage {
     ];
 }
 
+impl ServerMessage {
+    /// A server frame, read as `serde_json::from_str` reads it, but the
+    /// messages that carry lists of participants (`joined`,
+    /// `participants_joined`) without the detour an internally tagged
+    /// enum takes (every field buffered first, then read again): those are
+    /// most of what a client of a large meeting reads.
+    pub fn from_json(text: &str) -> serde_json::Result<ServerMessage> {
+        use std::borrow::Cow;
+
+        #[derive(Deserialize)]
+        struct Kind<'a> {
+            #[serde(rename = "type", borrow)]
+            kind: Cow<'a, str>,
+        }
+        #[derive(Deserialize)]
+        struct Joined {
+            participant_id: String,
+            meeting_id: String,
+            meeting_number: String,
+            topic: String,
+            participants: Vec<Participant>,
+            #[serde(default)]
+            ice_servers: Vec<crate::turn::IceServer>,
+        }
+        #[derive(Deserialize)]
+        struct ParticipantsJoined {
+            participants: Vec<Participant>,
+        }
+        match serde_json::from_str::<Kind>(text)?.kind.as_ref() {
+            "joined" => {
+                let m: Joined = serde_json::from_str(text)?;
+                Ok(ServerMessage::Joined {
+                    participant_id: m.participant_id,
+                    meeting_id: m.meeting_id,
+                    meeting_number: m.meeting_number,
+                    topic: m.topic,
+                    participants: m.participants,
+                    ice_servers: m.ice_servers,
+                })
+            }
+            "participants_joined" => {
+                let m: ParticipantsJoined = serde_json::from_str(text)?;
+                Ok(ServerMessage::ParticipantsJoined {
+                    participants: m.participants,
+                })
+            }
+            _ => serde_json::from_str(text),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_json_reads_what_the_derived_reader_reads() {
+        let someone = |id: &str| Participant {
+            id: id.into(),
+            display_name: "A \"name\" \u{4e91}".into(),
+            role: Role::Participant,
+            audio_muted: true,
+            video_enabled: false,
+            audio_locked: false,
+            hand_raised: true,
+            sharing_screen: false,
+            signed_in: true,
+            talk_allowed: false,
+            breakout: Some("room 1".into()),
+            interpreter: None,
+        };
+        let messages = [
+            ServerMessage::Joined {
+                participant_id: "p".into(),
+                meeting_id: "m".into(),
+                meeting_number: "123".into(),
+                topic: "T".into(),
+                participants: vec![someone("a"), someone("b")],
+                ice_servers: vec![crate::turn::IceServer {
+                    urls: vec!["turn:host:3478?transport=udp".into()],
+                    username: "u".into(),
+                    credential: "c".into(),
+                }],
+            },
+            ServerMessage::ParticipantsJoined {
+                participants: vec![someone("c"), someone("d")],
+            },
+            ServerMessage::ParticipantJoined {
+                participant: someone("e"),
+            },
+            ServerMessage::Left,
+        ];
+        for message in messages {
+            let text = serde_json::to_string(&message).unwrap();
+            assert_eq!(ServerMessage::from_json(&text).unwrap(), message, "{text}");
+        }
+        // What the derived reader takes or refuses, so does this one.
+        for text in [
+            r#"{"participants":[],"type":"participants_joined"}"#,
+            r#"{"type":"joined","participant_id":"p","meeting_id":"m","meeting_number":"1","topic":"","participants":[]}"#,
+            r#"{"type":"jo\u0069ned","participant_id":"p","meeting_id":"m","meeting_number":"1","topic":"","participants":[]}"#,
+            r#"{"type":"participants_joined"}"#,
+            r#"{"type":"joined","participants":[]}"#,
+            r#"{"type":"no_such_message"}"#,
+            r#"{"participants":[]}"#,
+            "not json",
+        ] {
+            let derived = serde_json::from_str::<ServerMessage>(text);
+            let fast = ServerMessage::from_json(text);
+            assert_eq!(fast.is_ok(), derived.is_ok(), "{text}");
+            if let (Ok(fast), Ok(derived)) = (fast, derived) {
+                assert_eq!(fast, derived, "{text}");
+            }
+        }
+    }
 
     #[test]
     fn messages_use_snake_case_type_tags() {
