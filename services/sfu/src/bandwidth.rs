@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
 
-use crate::simulcast::LAYERS;
+use crate::simulcast::{Allowance, LAYERS};
 
 /// How far back loss and the delivered rate are measured.
 pub const REPORT_WINDOW: Duration = Duration::from_secs(1);
@@ -285,28 +285,6 @@ impl LayerRates {
     /// The sum of the layers' rates.
     pub fn total(&self) -> u64 {
         self.rates.iter().flatten().sum()
-    }
-}
-
-/// The most of its video one track may be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Allowance {
-    /// As much as the subscriber wants.
-    Unlimited,
-    /// Layers up to this one.
-    UpTo(u8),
-    /// No video: not even the lowest layer fits.
-    Paused,
-}
-
-impl Allowance {
-    /// The highest layer to forward, given the highest one wanted.
-    pub fn limit(self, wanted: Option<u8>) -> Option<u8> {
-        match self {
-            Self::Unlimited => wanted,
-            Self::UpTo(layer) => wanted.map(|w| w.min(layer)),
-            Self::Paused => None,
-        }
     }
 }
 

@@ -10,10 +10,10 @@ use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
 use rtc::sdp::description::session::SessionDescription;
 
-use crate::bandwidth::{Allowance, LayerRates};
+use crate::bandwidth::LayerRates;
 use crate::control::{MediaKind, VideoQuality};
 use crate::feedback::starts_keyframe;
-use crate::simulcast::{Decision, LAYERS, LayerSelector, Vp8Munger};
+use crate::simulcast::{Allowance, Decision, LAYERS, LayerSelector, Vp8Munger};
 
 /// How often a subscriber track still waiting for a keyframe asks its publisher again.
 pub const KEYFRAME_RETRY_INTERVAL: Duration = Duration::from_millis(500);

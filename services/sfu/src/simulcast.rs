@@ -8,7 +8,7 @@
 //! subscriber's down track forwards the best layer at or below it that is
 //! arriving, and moves between layers only at a keyframe of the new one. The
 //! subscriber's downlink may hold it lower, or pause the video
-//! ([`Allowance`], from [`crate::bandwidth`]).
+//! ([`Allowance`], decided by the `bandwidth` module).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,11 +16,32 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::bandwidth::Allowance;
 use crate::control::VideoSubscriptions;
 
 /// Simulcast layers the SFU tells apart (0 = lowest).
 pub const LAYERS: usize = 3;
+
+/// The most of its video one track may be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allowance {
+    /// As much as the subscriber wants.
+    Unlimited,
+    /// Layers up to this one.
+    UpTo(u8),
+    /// No video: not even the lowest layer fits.
+    Paused,
+}
+
+impl Allowance {
+    /// The highest layer to forward, given the highest one wanted.
+    pub fn limit(self, wanted: Option<u8>) -> Option<u8> {
+        match self {
+            Self::Unlimited => wanted,
+            Self::UpTo(layer) => wanted.map(|w| w.min(layer)),
+            Self::Paused => None,
+        }
+    }
+}
 
 /// A layer that sent nothing for this long counts as stopped (the publisher's
 /// bandwidth estimate dropped it, or it never started).

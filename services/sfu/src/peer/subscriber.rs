@@ -23,7 +23,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use prometheus::IntGauge;
 
 use super::{Role, Transport, invalid_sdp, transport_error};
-use crate::bandwidth::{self, Allowance, SendEstimate, VideoDemand};
+use crate::bandwidth::{self, SendEstimate, VideoDemand};
 use crate::control::{ControlError, MediaKind};
 use crate::forwarding::{DownTrack, ForwardedPacket, PublishedTrack, TrackKey};
 use crate::mailbox::{
@@ -31,7 +31,7 @@ use crate::mailbox::{
 };
 use crate::participant::Participant;
 use crate::room::Room;
-use crate::simulcast::SubscriptionCell;
+use crate::simulcast::{Allowance, SubscriptionCell};
 
 /// How often the downlink estimate is shared among the sent video tracks.
 pub(crate) const ALLOCATION_INTERVAL: Duration = Duration::from_millis(250);
