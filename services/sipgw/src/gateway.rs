@@ -659,8 +659,15 @@ impl Connected<'_> {
         let leave_because = loop {
             tokio::select! {
                 _ = look_around.tick() => {
+                    // Removed or ended, though the news was missed below (a
+                    // lagging event channel drops messages): the session's
+                    // own view keeps it.
+                    let view = session.view();
+                    if view.removed || view.ended.is_some() {
+                        break None;
+                    }
                     // Nobody left to talk to: hang up rather than hold the line open.
-                    let others = session.view().participants.len().saturating_sub(1);
+                    let others = view.participants.len().saturating_sub(1);
                     had_company |= others > 0;
                     if had_company && others == 0 {
                         let since = *alone_since.get_or_insert_with(tokio::time::Instant::now);
@@ -713,6 +720,9 @@ impl Connected<'_> {
             }
         };
         bridge.abort();
+        // The device first: leaving the meeting may wait (for the server's
+        // `left`, for the connections to close), and the device should not.
+        self.hang_up().await;
         let reason = match leave_because {
             Some(reason) => {
                 session.leave().await;
@@ -731,7 +741,6 @@ impl Connected<'_> {
                 reason
             }
         };
-        self.hang_up().await;
         Ok(reason)
     }
 }
