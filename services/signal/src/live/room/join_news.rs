@@ -189,6 +189,14 @@ mod tests {
         }
     }
 
+    /// `people` seated in that order (the first joined first).
+    fn seats(people: &[Participant]) -> impl Iterator<Item = Seat<'_>> + Clone {
+        people.iter().enumerate().map(|(i, info)| Seat {
+            seq: i as u64,
+            info,
+        })
+    }
+
     fn told(frames: &[(&str, Arc<str>)], who: &str) -> Option<ServerMessage> {
         frames
             .iter()
@@ -204,15 +212,9 @@ mod tests {
             person("c", Role::Participant),
             person("d", Role::Participant),
         ];
-        let seats = || {
-            people.iter().enumerate().map(|(i, info)| Seat {
-                seq: i as u64,
-                info,
-            })
-        };
         // a was there; b, c and d arrived since the last tick.
-        let newcomers: Vec<Seat> = seats().skip(1).collect();
-        let frames = frames(&newcomers, seats());
+        let newcomers: Vec<Seat> = seats(&people).skip(1).collect();
+        let frames = frames(&newcomers, seats(&people));
         assert_eq!(
             told(&frames, "a"),
             Some(ServerMessage::ParticipantsJoined {
@@ -241,15 +243,9 @@ mod tests {
         let people: Vec<Participant> = (0..250)
             .map(|i| person(&format!("p{i}"), Role::Participant))
             .collect();
-        let seats = || {
-            people.iter().enumerate().map(|(i, info)| Seat {
-                seq: i as u64,
-                info,
-            })
-        };
         // p0 was there; the other 249 arrived in one tick.
-        let newcomers: Vec<Seat> = seats().skip(1).collect();
-        let frames = frames(&newcomers, seats());
+        let newcomers: Vec<Seat> = seats(&people).skip(1).collect();
+        let frames = frames(&newcomers, seats(&people));
         let heard = |who: &str| -> Vec<String> {
             frames
                 .iter()
@@ -282,14 +278,8 @@ mod tests {
             person("x", Role::Attendee),
             person("y", Role::Attendee),
         ];
-        let seats = || {
-            people.iter().enumerate().map(|(i, info)| Seat {
-                seq: i as u64,
-                info,
-            })
-        };
-        let newcomers: Vec<Seat> = seats().skip(1).collect();
-        let frames = frames(&newcomers, seats());
+        let newcomers: Vec<Seat> = seats(&people).skip(1).collect();
+        let frames = frames(&newcomers, seats(&people));
         assert_eq!(frames.len(), 1, "{frames:?}");
         assert_eq!(
             told(&frames, "host"),
