@@ -108,6 +108,11 @@ pub const WEBHOOKS: usize = 20;
 /// Largest body of an Open API request.
 pub const API_BODY_BYTES: usize = 64 * 1024;
 
+/// Shortest time between two media restarts one participant asks for
+/// (`restart_media`), in milliseconds: each one tears down and rebuilds its
+/// connections on the SFU and renegotiates everyone who receives it.
+pub const MEDIA_RESTART_INTERVAL_MS: usize = 5000;
+
 /// Every limit by the name the web client knows it by.
 pub const ALL: &[(&str, usize)] = &[
     ("display_name_chars", DISPLAY_NAME_CHARS),
@@ -154,6 +159,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("webhook_url_bytes", WEBHOOK_URL_BYTES),
     ("webhooks", WEBHOOKS),
     ("api_body_bytes", API_BODY_BYTES),
+    ("media_restart_interval_ms", MEDIA_RESTART_INTERVAL_MS),
 ];
 
 #[cfg(test)]

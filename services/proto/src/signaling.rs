@@ -124,6 +124,16 @@ pub enum ClientMessage {
         /// The SDP.
         sdp: String,
     },
+    /// This client's media path died while its signaling socket lives (its
+    /// peer connections failed, or stayed disconnected, e.g. a firewall
+    /// began dropping UDP or the route changed): the server connects the
+    /// participant's media anew on the SFU and answers with
+    /// [`ServerMessage::MediaRestart`], handled as after a node restart.
+    /// Others stop receiving this participant's tracks until it publishes
+    /// again. At most one per
+    /// [`limits::MEDIA_RESTART_INTERVAL_MS`](crate::limits::MEDIA_RESTART_INTERVAL_MS);
+    /// sooner is refused with [`ErrorCode::TooManyAttempts`].
+    RestartMedia,
     /// Send a chat message to everyone (`to` omitted; from a breakout room,
     /// everyone in it), to one participant, or in a webinar to the panel
     /// (`to_panel`: the host and panelists).
@@ -753,8 +763,9 @@ pub enum ServerMessage {
         /// The highest quality wanted.
         max: VideoQuality,
     },
-    /// The media server restarted and lost this meeting's connections: close
-    /// both peer connections, open new ones and send a new
+    /// The media server restarted and lost this meeting's connections (or
+    /// this client asked with [`ClientMessage::RestartMedia`]): close both
+    /// peer connections, open new ones and send a new
     /// [`ClientMessage::PublishOffer`] with the same tracks; subscriber
     /// offers follow as usual. The meeting itself (participants, chat,
     /// roles) went on: nobody rejoins.
@@ -1125,6 +1136,7 @@ impl ClientMessage {
         "set_video_enabled",
         "publish_offer",
         "subscriber_answer",
+        "restart_media",
         "chat",
         "raise_hand",
         "react",
@@ -1299,6 +1311,7 @@ mod tests {
             ClientMessage::SetVideoEnabled { enabled: false },
             ClientMessage::PublishOffer { sdp: String::new() },
             ClientMessage::SubscriberAnswer { sdp: String::new() },
+            ClientMessage::RestartMedia,
             ClientMessage::Chat {
                 to: None,
                 to_panel: false,
@@ -1354,6 +1367,6 @@ mod tests {
             let t = v["type"].as_str().unwrap();
             assert!(ClientMessage::TYPES.contains(&t), "{t} missing from TYPES");
         }
-        assert_eq!(ClientMessage::TYPES.len(), 24);
+        assert_eq!(ClientMessage::TYPES.len(), 25);
     }
 }

@@ -122,6 +122,14 @@ pub enum Error {
         /// Seconds until attempts are accepted again.
         retry_after_secs: u64,
     },
+    /// A participant asked to restart its media again too soon.
+    #[error("media was restarted less than {interval_ms} ms ago: ask again in {retry_after_ms} ms")]
+    MediaRestartTooSoon {
+        /// The shortest time between two restarts.
+        interval_ms: u64,
+        /// Milliseconds until a restart is accepted again.
+        retry_after_ms: u64,
+    },
     /// A department cannot be deleted or changed as asked.
     #[error("department {id}: {reason}")]
     DepartmentInUse {
@@ -161,7 +169,9 @@ impl Error {
             Error::NotAdmitted => ErrorCode::NotJoined,
             Error::NotInvited(_) => ErrorCode::NotInvited,
             Error::LicenceExceeded(_) => ErrorCode::LicenceExceeded,
-            Error::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            Error::TooManyAttempts { .. } | Error::MediaRestartTooSoon { .. } => {
+                ErrorCode::TooManyAttempts
+            }
             Error::CallNotFound(_) => ErrorCode::CallNotFound,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::WrongCredentials
@@ -223,6 +233,7 @@ impl Error {
             Error::NotInvited(_) => "not_invited",
             Error::LicenceExceeded(_) => "licence_exceeded",
             Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::MediaRestartTooSoon { .. } => "media_restart_too_soon",
             Error::CallNotFound(_) => "call_not_found",
             Error::DepartmentInUse { .. } => "department_in_use",
             Error::Unavailable(_) => "unavailable",
@@ -262,7 +273,9 @@ impl Error {
             | Error::NotInvited(_)
             | Error::LicenceExceeded(_) => StatusCode::FORBIDDEN,
             Error::ParticipantNotFound(_) | Error::CallNotFound(_) => StatusCode::NOT_FOUND,
-            Error::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooManyAttempts { .. } | Error::MediaRestartTooSoon { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Error::Media(_) => StatusCode::BAD_GATEWAY,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -35,6 +35,8 @@ export interface Inspection {
   groupChats?: { open: string | null; shown: number; unread: Record<string, number> };
   /** The call ringing this browser, while it rings. */
   incomingCall?: { callId: string; meetingNumber: string; inviter: string } | null;
+  /** How many media restarts this page asked the server for (its media path died while signaling lived). */
+  mediaRestartsAsked?: () => number;
   /** Which subscriber connection `subscriberPc` is (a new id only when the connection is replaced). */
   subscriberPcId?: string;
   /** The remote tracks this page receives now, by publisher (a track the SFU took away is gone from its stream). */

@@ -5,6 +5,7 @@
 
 import type { IceServer, ServerMessage, VideoQuality } from "./proto";
 import type { SignalingChannel } from "./signaling";
+import { PathWatch } from "./media_path";
 
 export type RemoteTrackHandler = (participantId: string, stream: MediaStream, track: MediaStreamTrack) => void;
 
@@ -75,6 +76,8 @@ export class MeetingMedia {
   private videoSender: RTCRtpSender | null = null;
   /** The most anyone watching wants (the server's `publish_quality`). */
   private maxQuality: VideoQuality = "high";
+  /** Asks for a media restart when the connections die while signaling lives. */
+  readonly path: PathWatch;
 
   constructor(
     private readonly channel: SignalingChannel,
@@ -89,6 +92,10 @@ export class MeetingMedia {
      */
     private readonly iceServers: IceServer[] = [],
   ) {
+    this.path = new PathWatch(
+      () => [this.publisherPc, this.subscriberPc],
+      () => this.channel.send({ type: "restart_media" }),
+    );
     this.publisherPc = this.newConnection();
     this.subscriberPc = this.newConnection();
     this.subscriberPcId = `${pageTag}-${++subscriberCount}`;
@@ -96,9 +103,11 @@ export class MeetingMedia {
   }
 
   private newConnection(): RTCPeerConnection {
-    return new RTCPeerConnection({
+    const pc = new RTCPeerConnection({
       iceServers: this.iceServers.map(({ urls, username, credential }) => ({ urls, username, credential })),
     });
+    pc.addEventListener("connectionstatechange", () => this.path.look());
+    return pc;
   }
 
   private listenForTracks(): void {
@@ -244,6 +253,7 @@ export class MeetingMedia {
 
   close(): void {
     this.closed = true;
+    this.path.stop();
     for (const track of this.localStream.getTracks()) track.stop();
     this.publisherPc.close();
     this.subscriberPc.close();

@@ -254,6 +254,7 @@ export class MeetingRoom {
       publisherPc: this.media.publisherPc,
       subscriberPc: this.media.subscriberPc,
       subscriberPcId: this.media.subscriberPcId,
+      mediaRestartsAsked: () => this.media.path.requested,
       participants: () => [...this.participants.values()],
       state: "joined",
       receivedTracks: () =>

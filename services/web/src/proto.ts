@@ -49,6 +49,7 @@ export const LIMITS = {
   webhook_url_bytes: 2048,
   webhooks: 20,
   api_body_bytes: 65536,
+  media_restart_interval_ms: 5000,
 } as const;
 
 export type ApiError = { 
@@ -1486,7 +1487,7 @@ sdp: string, } | { "type": "subscriber_answer",
 /**
  * The SDP.
  */
-sdp: string, } | { "type": "chat", 
+sdp: string, } | { "type": "restart_media" } | { "type": "chat", 
 /**
  * Recipient's participant id; omitted for everyone.
  */

@@ -55,7 +55,9 @@ export async function udpBlockedNamespace(index = process.pid % 250) {
  * - `liftDownlinkLimit()`: removes it;
  * - `dropIncoming(probability)`: inside the namespace, drops that share of the
  *   UDP arriving, at random; `stopDropping()` ends it; `droppedIncoming()`
- *   counts the packets it dropped so far.
+ *   counts the packets it dropped so far;
+ * - `blockUdp()`: from now on no UDP goes in or out (a firewall that starts
+ *   dropping UDP); TCP goes on.
  */
 export async function shapedNamespace(index = (process.pid + 1) % 250) {
   const ns = await makeNamespace(`yh-shaped-${process.pid}`, index, { blockUdp: false });
@@ -87,7 +89,11 @@ export async function shapedNamespace(index = (process.pid + 1) % 250) {
     const rule = listing.split("\n").find((line) => line.includes("statistic mode random"));
     return rule ? Number(rule.trim().split(/\s+/)[0]) : 0;
   };
-  return { ...ns, limitDownlink, liftDownlinkLimit, dropIncoming, stopDropping, droppedIncoming };
+  const blockUdp = () => {
+    ns.inNs(["iptables", "-I", "OUTPUT", "-p", "udp", "-j", "DROP"]);
+    ns.inNs(["iptables", "-I", "INPUT", "-p", "udp", "-j", "DROP"]);
+  };
+  return { ...ns, limitDownlink, liftDownlinkLimit, dropIncoming, stopDropping, droppedIncoming, blockUdp };
 }
 
 async function makeNamespace(name, index, { blockUdp }) {
@@ -140,4 +146,25 @@ async function makeNamespace(name, index, { blockUdp }) {
   }
   const inNs = (args) => run("ip", ["netns", "exec", name, ...args]);
   return { name, hostIf, hostIp, nsIp, chromium, remove, inNs };
+}
+
+/** The transport protocol of the selected candidate pair of each of the page's peer connections. */
+export function selectedProtocols(participant) {
+  return participant.page.evaluate(async () => {
+    const result = {};
+    for (const role of ["publisherPc", "subscriberPc"]) {
+      const pc = window.yunhui[role];
+      if (!pc) continue;
+      const stats = await pc.getStats();
+      let pairId;
+      stats.forEach((s) => {
+        if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+      });
+      const pair = pairId && stats.get(pairId);
+      const local = pair && stats.get(pair.localCandidateId);
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      result[role] = { local: local?.protocol, remote: remote?.protocol, remotePort: remote?.port, tcpType: local?.tcpType };
+    }
+    return result;
+  });
 }

@@ -6,28 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MEETING_PASSWORD, withMeetingEnv } from "../harness/meeting_env.js";
-import { netnsUnavailable, udpBlockedNamespace } from "../harness/netns.js";
-
-/** The transport protocol of the selected candidate pair of each of the page's peer connections. */
-function selectedProtocols(participant) {
-  return participant.page.evaluate(async () => {
-    const result = {};
-    for (const role of ["publisherPc", "subscriberPc"]) {
-      const pc = window.yunhui[role];
-      if (!pc) continue;
-      const stats = await pc.getStats();
-      let pairId;
-      stats.forEach((s) => {
-        if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-      });
-      const pair = pairId && stats.get(pairId);
-      const local = pair && stats.get(pair.localCandidateId);
-      const remote = pair && stats.get(pair.remoteCandidateId);
-      result[role] = { local: local?.protocol, remote: remote?.protocol, remotePort: remote?.port, tcpType: local?.tcpType };
-    }
-    return result;
-  });
-}
+import { netnsUnavailable, selectedProtocols, udpBlockedNamespace } from "../harness/netns.js";
 
 test("a browser whose network drops UDP joins and exchanges video over ICE-TCP", { skip: netnsUnavailable() ?? false }, async (t) => {
   const netns = await udpBlockedNamespace();

@@ -67,6 +67,8 @@ struct Member {
     published: bool,
     /// Interpretation: the language channel they hear besides the original.
     listening: Option<String>,
+    /// When their media was last restarted at their own request.
+    media_restarted: Option<std::time::Instant>,
     /// `info` as last encoded for a newcomer's roster: encoded again only
     /// once `info` changed, not once per newcomer.
     encoded: parking_lot::Mutex<Option<(Participant, Arc<str>)>>,
@@ -893,6 +895,7 @@ impl Rooms {
                 hidden,
                 published: false,
                 listening: None,
+                media_restarted: None,
                 encoded: Default::default(),
             },
         );

@@ -361,6 +361,11 @@ impl Connection {
                     .subscriber_answer(&room, &participant_id, &sdp)
                     .await?;
             }
+            ClientMessage::RestartMedia => {
+                app.rooms
+                    .restart_member_media(&room, &participant_id)
+                    .await?;
+            }
             ClientMessage::Chat { to, to_panel, text } => {
                 app.rooms
                     .chat(&room, &participant_id, to, to_panel, text)
@@ -589,6 +594,7 @@ fn message_type(message: &ClientMessage) -> &'static str {
         ClientMessage::SetVideoEnabled { .. } => "set_video_enabled",
         ClientMessage::PublishOffer { .. } => "publish_offer",
         ClientMessage::SubscriberAnswer { .. } => "subscriber_answer",
+        ClientMessage::RestartMedia => "restart_media",
         ClientMessage::SetVideoSubscriptions { .. } => "set_video_subscriptions",
         ClientMessage::Chat { .. } => "chat",
         ClientMessage::RaiseHand { .. } => "raise_hand",

@@ -10,9 +10,12 @@
 //! node, so it also changes when another node restarts, joins or goes: a
 //! room whose node still has it is left alone, and a room whose node went is
 //! placed on another one by the media control's `create_room`.
+//!
+//! A client whose own media path died (its signaling socket lives) asks for
+//! the same for itself alone ([`Rooms::restart_member_media`]).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use tokio::task::JoinHandle;
@@ -20,7 +23,12 @@ use tracing::Instrument;
 use yunhui_proto::media::{Routing, VideoSubscriptions};
 use yunhui_proto::signaling::ServerMessage;
 
-use super::{Outbound, Outbox, Room, Rooms};
+use super::{Member, Outbound, Outbox, Room, RoomState, Rooms};
+use crate::error::{Error, Result};
+
+/// Shortest time between two media restarts a participant asks for.
+const MEDIA_RESTART_INTERVAL: Duration =
+    Duration::from_millis(yunhui_proto::limits::MEDIA_RESTART_INTERVAL_MS as u64);
 
 /// How often the SFU node is asked who it is.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -88,7 +96,7 @@ impl Rooms {
             // Its node still has it and stays: nothing was lost.
             return;
         }
-        let members: Vec<(String, Option<VideoSubscriptions>, Routing, Outbox)> = {
+        let members: Vec<MemberMedia> = {
             let state = room.state.lock().await;
             if state.closed.is_some() {
                 return;
@@ -97,62 +105,128 @@ impl Rooms {
             members.sort_by_key(|m| m.joined_seq);
             members
                 .into_iter()
-                .map(|member| {
-                    let subscriptions =
-                        state
-                            .video
-                            .get(&member.info.id)
-                            .map(|wish| VideoSubscriptions {
-                                default: wish.default,
-                                participants: wish
-                                    .participants
-                                    .iter()
-                                    .map(|(publisher, quality)| (publisher.clone(), *quality))
-                                    .collect(),
-                            });
-                    (
-                        member.info.id.clone(),
-                        subscriptions,
-                        member.routing(),
-                        member.outbox.clone(),
-                    )
-                })
+                .map(|member| MemberMedia::of(&state, member))
                 .collect()
         };
         if let Err(error) = self.media.create_room(&room.media_room).await {
             tracing::warn!(%error, "cannot open the room on the restarted SFU");
             return;
         }
-        for (id, subscriptions, routing, _) in &members {
+        for member in &members {
             // Someone who joined after the restart is on the node already.
-            let _ = self.media.remove_participant(&room.media_room, id).await;
-            if let Err(error) = self.media.add_participant(&room.media_room, id).await {
-                tracing::warn!(%error, participant = %id, "cannot restore a participant on the SFU");
-                continue;
-            }
-            if let Some(subscriptions) = subscriptions.clone()
-                && let Err(error) = self
-                    .media
-                    .set_video_subscriptions(&room.media_room, id, subscriptions)
-                    .await
-            {
-                tracing::warn!(%error, participant = %id, "cannot restore video subscriptions");
-            }
-            if *routing != Routing::default()
-                && let Err(error) = self
-                    .media
-                    .set_routing(&room.media_room, id, routing.clone())
-                    .await
-            {
-                tracing::warn!(%error, participant = %id, "cannot restore the routing");
-            }
+            self.reconnect_on_media(room, member).await;
         }
-        for (_, _, _, outbox) in &members {
-            let _ = outbox.send(Outbound::Message(ServerMessage::MediaRestart));
+        for member in &members {
+            let _ = member.outbox.send(Outbound::Message(ServerMessage::MediaRestart));
         }
         tracing::info!(
             participants = members.len(),
             "room restored on the SFU; clients reconnect their media"
         );
+    }
+
+    /// A member's media path died while its signaling socket lives
+    /// ([`ClientMessage::RestartMedia`](yunhui_proto::signaling::ClientMessage::RestartMedia)):
+    /// its connections on the SFU are replaced by fresh ones with the same
+    /// video subscriptions and routing, it is asked to connect anew, and
+    /// everyone receiving it is renegotiated (its tracks are gone until it
+    /// publishes again). Once per [`MEDIA_RESTART_INTERVAL`] at most.
+    pub async fn restart_member_media(&self, room: &Arc<Room>, participant_id: &str) -> Result<()> {
+        let (member, receivers) = {
+            let mut state = room.state.lock().await;
+            let now = Instant::now();
+            let entry = state
+                .members
+                .get_mut(participant_id)
+                .ok_or(Error::NotAdmitted)?;
+            if let Some(last) = entry.media_restarted
+                && let Some(wait) = MEDIA_RESTART_INTERVAL.checked_sub(now - last)
+            {
+                return Err(Error::MediaRestartTooSoon {
+                    interval_ms: MEDIA_RESTART_INTERVAL.as_millis() as u64,
+                    retry_after_ms: (wait.as_millis() as u64).max(1),
+                });
+            }
+            entry.media_restarted = Some(now);
+            // Its tracks leave the SFU now; publishing again sets this.
+            let had_published = std::mem::take(&mut entry.published);
+            let state = &*state;
+            let member = MemberMedia::of(state, &state.members[participant_id]);
+            let receivers: Vec<(String, Outbox)> = state
+                .members
+                .values()
+                .filter(|m| had_published && m.info.id != participant_id)
+                .map(|m| (m.info.id.clone(), m.outbox.clone()))
+                .collect();
+            (member, receivers)
+        };
+        self.reconnect_on_media(room, &member).await;
+        let _ = member
+            .outbox
+            .send(Outbound::Message(ServerMessage::MediaRestart));
+        tracing::info!("media restarted at the client's request");
+        // The others drop its tracks; it is offered theirs on its new
+        // subscriber connection (it may publish nothing to trigger that).
+        let mut targets = receivers;
+        targets.push((member.id.clone(), member.outbox.clone()));
+        self.renegotiate(room, targets).await;
+        Ok(())
+    }
+
+    /// Gives `member` fresh connections on the room's SFU node: off it (if
+    /// it is there), on again, with its video subscriptions and routing.
+    async fn reconnect_on_media(&self, room: &Room, member: &MemberMedia) {
+        let id = &member.id;
+        let _ = self.media.remove_participant(&room.media_room, id).await;
+        if let Err(error) = self.media.add_participant(&room.media_room, id).await {
+            tracing::warn!(%error, participant = %id, "cannot put a participant on the SFU again");
+            return;
+        }
+        if let Some(subscriptions) = member.subscriptions.clone()
+            && let Err(error) = self
+                .media
+                .set_video_subscriptions(&room.media_room, id, subscriptions)
+                .await
+        {
+            tracing::warn!(%error, participant = %id, "cannot restore video subscriptions");
+        }
+        if member.routing != Routing::default()
+            && let Err(error) = self
+                .media
+                .set_routing(&room.media_room, id, member.routing.clone())
+                .await
+        {
+            tracing::warn!(%error, participant = %id, "cannot restore the routing");
+        }
+    }
+}
+
+/// What the SFU must know again of a member whose connections are replaced.
+struct MemberMedia {
+    id: String,
+    subscriptions: Option<VideoSubscriptions>,
+    routing: Routing,
+    outbox: Outbox,
+}
+
+impl MemberMedia {
+    fn of(state: &RoomState, member: &Member) -> MemberMedia {
+        let subscriptions = state
+            .video
+            .get(&member.info.id)
+            .map(|wish| VideoSubscriptions {
+                default: wish.default,
+                participants: wish
+                    .participants
+                    .iter()
+                    .map(|(publisher, quality)| (publisher.clone(), *quality))
+                    .collect(),
+            });
+        MemberMedia {
+            id: member.info.id.clone(),
+            subscriptions,
+            routing: member.routing(),
+            outbox: member.outbox.clone(),
+        }
     }
 }
