@@ -1,16 +1,35 @@
 //! Fan-out benchmark: one publisher (Opus audio + VP8 video at realistic
 //! rates), N subscribers, all Rust SDK clients over real UDP on loopback,
 //! against a `yunhui-sfu` node running as its own process (so its CPU time is
-//! measured apart from the clients'). With `--transport tcp` the subscribers
-//! have no UDP and receive over ICE-TCP (the publisher stays on UDP).
+//! measured apart from the clients'). The publisher is always on UDP; with
+//! `--transport` the subscribers reach the node another way:
+//!
+//! - `tcp`: no UDP, ICE-TCP only (`tests/support/tcp_only.rs`);
+//! - `turn-tls`: only through the node's TURN server over TLS, as from a
+//!   network that lets only TLS 443 out (`tests/support/turn_only.rs`): each
+//!   allocates with REST-API credentials, binds a channel to the node's media
+//!   address, and all its ICE, DTLS and SRTP packets travel as ChannelData over
+//!   the TLS connection;
+//! - `turn-udp`: the SDK's subscriber with relay candidates only over the
+//!   node's TURN server on UDP (webrtc-rs's own TURN client).
+//!
+//! With `turn-*` the node serves TURN (UDP/TCP and TLS, a fresh self-signed
+//! certificate), and the bench checks that the media really went through
+//! it: the node's `yunhui_sfu_turn_relayed_bytes_total` must grow by at least
+//! 100 bytes per delivered packet, and over TLS the relays must have handed
+//! the peer connections at least as many datagrams as they counted RTP packets.
 //!
 //! Reports per N: forwarded packets per second, SFU CPU-seconds per million
 //! forwarded packets, and p50/p99 forwarding delay inside the SFU (from its
-//! `yunhui_sfu_forwarding_delay_seconds` histogram).
+//! `yunhui_sfu_forwarding_delay_seconds` histogram). The CPU time is the whole
+//! node process's (`/proc/<pid>/stat` sums every thread), so over TURN it
+//! includes the TURN server's tasks on the same runtime: TLS, framing, the
+//! relay sockets.
 //!
 //! ```sh
 //! cargo bench -p yunhui-sfu --bench fanout -- --subscribers 1,5,10,25 --seconds 10
 //! cargo bench -p yunhui-sfu --bench fanout -- --subscribers 1,5,10 --transport tcp
+//! cargo bench -p yunhui-sfu --bench fanout -- --subscribers 10 --transport turn-tls
 //! ```
 //!
 //! Other options: `--video-bitrate BPS` (default 1200000), `--warmup SECS`
@@ -19,34 +38,104 @@
 //! `--results FILE` (appends one `key=value` line per N, with the SFU's
 //! VmRSS and VmHWM, for `bench/sfu-side-by-side`).
 //!
-//! Over ICE-TCP the delay ends when a packet is queued on its connection, before
-//! the connection's task writes it.
+//! What the delay covers: from a packet's arrival on the node's media socket
+//! to the send of each forwarded copy. Over ICE-TCP it ends when a copy is
+//! queued on its connection, before the connection's task writes it. Over
+//! TURN it ends at the media socket's send to the relayed address; the TURN
+//! server's part (the relay socket's receive, ChannelData framing, TLS
+//! encryption, the write to the client) comes after it, and is in the CPU
+//! figure but not in the delay.
 
-#[path = "../tests/support/tcp_only.rs"]
-mod tcp_only;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use tcp_only::TcpOnlySubscriber;
-use yunhui_client::media::{Publisher, Subscriber, SyntheticMedia};
+use support::tcp_only::TcpOnlySubscriber;
+use support::turn_only::{TurnTlsServer, TurnTlsSubscriber};
+use yunhui_client::media::{IceOptions, Publisher, Subscriber, SyntheticMedia};
 use yunhui_client::media_control::HttpControl;
+use yunhui_proto::turn::{TurnCredentials, TurnEndpoints};
 use yunhui_sfu::control::MediaControl;
 
-/// A subscriber of the benchmark, over UDP (the SDK's) or over ICE-TCP only.
+/// How the subscribers reach the node.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Udp,
+    Tcp,
+    TurnUdp,
+    TurnTls,
+}
+
+impl Transport {
+    fn parse(name: Option<&str>) -> Self {
+        match name {
+            Some("udp") => Self::Udp,
+            Some("tcp") => Self::Tcp,
+            Some("turn-udp") => Self::TurnUdp,
+            Some("turn-tls") => Self::TurnTls,
+            other => panic!("--transport is udp, tcp, turn-udp or turn-tls, not {other:?}"),
+        }
+    }
+
+    fn turn(self) -> bool {
+        matches!(self, Self::TurnUdp | Self::TurnTls)
+    }
+}
+
+/// A subscriber of the benchmark, in one of the ways of [`Transport`].
 enum BenchSubscriber {
     Udp(Subscriber),
     Tcp(TcpOnlySubscriber),
+    TurnTls(TurnTlsSubscriber),
 }
 
 impl BenchSubscriber {
-    async fn new(tcp: bool) -> Self {
-        if tcp {
-            Self::Tcp(TcpOnlySubscriber::new().await)
-        } else {
-            Self::Udp(Subscriber::new("127.0.0.1:0").await.expect("subscriber"))
+    async fn new(transport: Transport, node: &Node, participant: &str) -> Self {
+        let credentials = || {
+            TurnCredentials::issue(
+                TURN_SECRET.as_bytes(),
+                participant,
+                SystemTime::now(),
+                Duration::from_secs(3600),
+            )
+        };
+        let turn = || node.turn.as_ref().expect("the node serves TURN");
+        match transport {
+            Transport::Udp => Self::Udp(Subscriber::new("127.0.0.1:0").await.expect("subscriber")),
+            Transport::Tcp => Self::Tcp(TcpOnlySubscriber::new().await),
+            Transport::TurnUdp => {
+                // What signal hands out, without the TLS port: webrtc-rs uses
+                // `turn:…?transport=udp` only.
+                let endpoints = TurnEndpoints {
+                    host: turn().udp.ip().to_string(),
+                    port: turn().udp.port(),
+                    tls_port: None,
+                };
+                let ice = IceOptions {
+                    ice_servers: vec![credentials().ice_server(&endpoints)],
+                    relay_only: true,
+                };
+                Self::Udp(
+                    Subscriber::with_ice("127.0.0.1:0", &ice)
+                        .await
+                        .expect("relay-only subscriber"),
+                )
+            }
+            Transport::TurnTls => {
+                let issued = credentials();
+                let server = TurnTlsServer {
+                    addr: turn().tls,
+                    cert: turn().cert.clone(),
+                    username: issued.username,
+                    password: issued.password,
+                };
+                Self::TurnTls(TurnTlsSubscriber::new(&server, node.media).await)
+            }
         }
     }
 
@@ -54,6 +143,7 @@ impl BenchSubscriber {
         match self {
             Self::Udp(sub) => sub.apply_offer(sdp).await.expect("apply offer"),
             Self::Tcp(sub) => sub.apply_offer(sdp).await,
+            Self::TurnTls(sub) => sub.apply_offer(sdp).await,
         }
     }
 
@@ -61,6 +151,15 @@ impl BenchSubscriber {
         match self {
             Self::Udp(sub) => sub.tracks().iter().map(|t| t.packets()).sum(),
             Self::Tcp(sub) => sub.total_packets(),
+            Self::TurnTls(sub) => sub.total_packets(),
+        }
+    }
+
+    /// Datagrams its TURN/TLS relay handed the peer connection (0 otherwise).
+    fn relayed_to_peer(&self) -> u64 {
+        match self {
+            Self::TurnTls(sub) => sub.relay().counters().to_peer.load(Ordering::Relaxed),
+            _ => 0,
         }
     }
 
@@ -68,11 +167,14 @@ impl BenchSubscriber {
         match self {
             Self::Udp(sub) => sub.close().await,
             Self::Tcp(sub) => sub.close().await,
+            Self::TurnTls(sub) => sub.close().await,
         }
     }
 }
 
 const KEY: &str = "benchmark-internal-key";
+/// The TURN REST-API secret the node and the bench share.
+const TURN_SECRET: &str = "benchmark-turn-secret";
 /// Linux reports process times in USER_HZ ticks, 100 per second on every
 /// architecture Yunhui ships for.
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -80,6 +182,52 @@ const TICKS_PER_SECOND: f64 = 100.0;
 struct Node {
     child: Child,
     http: String,
+    /// The UDP media address (the node's only UDP candidate).
+    media: SocketAddr,
+    turn: Option<NodeTurn>,
+}
+
+/// The node's TURN server, when it serves one.
+struct NodeTurn {
+    /// TURN over UDP and TCP (one port).
+    udp: SocketAddr,
+    /// TURN over TLS.
+    tls: SocketAddr,
+    /// Its self-signed certificate, for `localhost`.
+    cert: rustls_pki_types::CertificateDer<'static>,
+    /// Where the certificate and key files are, while the node runs.
+    _files: tempfile::TempDir,
+}
+
+impl NodeTurn {
+    /// TURN ports and a fresh certificate, and the node's arguments for them.
+    fn new() -> (Self, Vec<String>) {
+        let files = tempfile::tempdir().expect("temporary directory");
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+        let (cert_file, key_file) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+        std::fs::write(&cert_file, certified.cert.pem()).expect("write certificate");
+        std::fs::write(&key_file, certified.signing_key.serialize_pem()).expect("write key");
+        let turn = NodeTurn {
+            udp: SocketAddr::from(([127, 0, 0, 1], free_port(false))),
+            tls: SocketAddr::from(([127, 0, 0, 1], free_port(false))),
+            cert: certified.cert.der().clone(),
+            _files: files,
+        };
+        let args = vec![
+            "--turn-port".to_owned(),
+            turn.udp.port().to_string(),
+            "--turn-tls-port".to_owned(),
+            turn.tls.port().to_string(),
+            "--turn-tls-cert".to_owned(),
+            cert_file.display().to_string(),
+            "--turn-tls-key".to_owned(),
+            key_file.display().to_string(),
+            "--turn-secret".to_owned(),
+            TURN_SECRET.to_owned(),
+        ];
+        (turn, args)
+    }
 }
 
 impl Drop for Node {
@@ -102,12 +250,21 @@ fn free_port(udp: bool) -> u16 {
     .expect("free port")
 }
 
-async fn start_node() -> Node {
+/// Starts a node, serving TURN when `turn`.
+async fn start_node(turn: bool) -> Node {
     let http_port = free_port(false);
+    let media = SocketAddr::from(([127, 0, 0, 1], free_port(true)));
+    let (turn, turn_args) = if turn {
+        let (turn, args) = NodeTurn::new();
+        (Some(turn), args)
+    } else {
+        (None, Vec::new())
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_yunhui-sfu"))
-        .args(["--udp-listen", &format!("127.0.0.1:{}", free_port(true))])
+        .args(["--udp-listen", &media.to_string()])
         .args(["--advertised-ip", "127.0.0.1"])
         .args(["--http-listen", &format!("127.0.0.1:{http_port}")])
+        .args(turn_args)
         .env("YUNHUI_INTERNAL_KEY", KEY)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
@@ -117,6 +274,8 @@ async fn start_node() -> Node {
     let node = Node {
         child,
         http: format!("http://127.0.0.1:{http_port}"),
+        media,
+        turn,
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while reqwest::get(format!("{}/healthz", node.http))
@@ -140,15 +299,28 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / TICKS_PER_SECOND
 }
 
-/// Cumulative (upper bound, count) pairs of the forwarding-delay histogram.
-async fn delay_buckets(node: &Node) -> Vec<(f64, f64)> {
+/// What the bench reads from the node's metrics.
+struct Scrape {
+    /// Cumulative (upper bound, count) pairs of the forwarding-delay histogram.
+    delay_buckets: Vec<(f64, f64)>,
+    /// Bytes the node's TURN server relayed, both ways (0 without TURN).
+    relayed_bytes: f64,
+}
+
+async fn scrape(node: &Node) -> Scrape {
     let text = reqwest::get(format!("{}/metrics", node.http))
         .await
         .expect("metrics")
         .text()
         .await
         .expect("body");
-    text.lines()
+    let relayed_bytes = text
+        .lines()
+        .find_map(|l| l.strip_prefix("yunhui_sfu_turn_relayed_bytes_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    let delay_buckets = text
+        .lines()
         .filter_map(|line| {
             let rest = line.strip_prefix("yunhui_sfu_forwarding_delay_seconds_bucket{le=\"")?;
             let (le, count) = rest.split_once("\"} ")?;
@@ -159,7 +331,11 @@ async fn delay_buckets(node: &Node) -> Vec<(f64, f64)> {
             };
             Some((le, count.trim().parse().ok()?))
         })
-        .collect()
+        .collect();
+    Scrape {
+        delay_buckets,
+        relayed_bytes,
+    }
 }
 
 /// The `q` quantile of the difference of two cumulative histograms, by
@@ -220,6 +396,8 @@ struct Figures {
     hwm_mib: f64,
     p50_us: f64,
     p99_us: f64,
+    /// Bytes per second the node's TURN server relayed, both ways.
+    relayed_bps: f64,
 }
 
 impl Figures {
@@ -249,7 +427,7 @@ impl Figures {
 struct Case {
     seconds: u64,
     warmup: u64,
-    tcp: bool,
+    transport: Transport,
     media: SyntheticMedia,
 }
 
@@ -257,7 +435,7 @@ async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, case: 
     let Case {
         seconds,
         warmup,
-        tcp,
+        transport,
         ..
     } = *case;
     let room = format!("bench-{subscribers}");
@@ -284,7 +462,7 @@ async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, case: 
             .add_participant(&room, &id)
             .await
             .expect("add subscriber");
-        let sub = BenchSubscriber::new(tcp).await;
+        let sub = BenchSubscriber::new(transport, node, &id).await;
         let mut offer = control
             .subscribe_offer(&room, &id)
             .await
@@ -302,10 +480,13 @@ async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, case: 
     tokio::time::sleep(Duration::from_secs(warmup)).await;
 
     let received = |subs: &[BenchSubscriber]| -> u64 { subs.iter().map(|s| s.packets()).sum() };
+    let relayed_to_peers =
+        |subs: &[BenchSubscriber]| -> u64 { subs.iter().map(|s| s.relayed_to_peer()).sum() };
     let pid = node.child.id();
     let stats0 = control.node_stats().await.expect("stats");
     let cpu0 = cpu_seconds(pid);
-    let buckets0 = delay_buckets(node).await;
+    let scrape0 = scrape(node).await;
+    let relayed0 = relayed_to_peers(&subs);
     let stats = publisher.stats();
     let sent = || {
         stats.audio_packets.load(Ordering::Relaxed) + stats.video_packets.load(Ordering::Relaxed)
@@ -317,18 +498,37 @@ async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, case: 
     let elapsed = t0.elapsed().as_secs_f64();
     let stats1 = control.node_stats().await.expect("stats");
     let cpu1 = cpu_seconds(pid);
-    let buckets1 = delay_buckets(node).await;
+    let scrape1 = scrape(node).await;
+    let relayed1 = relayed_to_peers(&subs);
     let recv1 = received(&subs);
     let sent1 = sent();
     let (rss_mib, hwm_mib) = memory_mib(pid);
 
     let forwarded = (stats1.forwarded_packets - stats0.forwarded_packets) as f64;
+    let delivered = (recv1 - recv0) as f64;
+    let relayed_bytes = scrape1.relayed_bytes - scrape0.relayed_bytes;
+    if transport.turn() {
+        // The subscribers' media came through the node's TURN server: every
+        // delivered packet (at least 100 bytes of SRTP) was relayed...
+        assert!(
+            relayed_bytes >= 100.0 * delivered && delivered > 0.0,
+            "TURN relayed {relayed_bytes} bytes for {delivered} delivered packets"
+        );
+        // ...and over TLS no packet reached a peer connection but through its relay.
+        if transport == Transport::TurnTls {
+            assert!(
+                (relayed1 - relayed0) as f64 >= delivered,
+                "the relays handed on {} datagrams, the peer connections counted {delivered} RTP packets",
+                relayed1 - relayed0
+            );
+        }
+    }
     let figures = Figures {
         subscribers,
         seconds: elapsed,
         published_pps: (sent1 - sent0) as f64 / elapsed,
         forwarded_pps: forwarded / elapsed,
-        delivered_pps: (recv1 - recv0) as f64 / elapsed,
+        delivered_pps: delivered / elapsed,
         cpu_per_million: if forwarded > 0.0 {
             (cpu1 - cpu0) / forwarded * 1e6
         } else {
@@ -337,8 +537,9 @@ async fn run_case(node: &Node, control: &HttpControl, subscribers: usize, case: 
         sfu_cpu_share: (cpu1 - cpu0) / elapsed,
         rss_mib,
         hwm_mib,
-        p50_us: quantile(&buckets0, &buckets1, 0.50) * 1e6,
-        p99_us: quantile(&buckets0, &buckets1, 0.99) * 1e6,
+        p50_us: quantile(&scrape0.delay_buckets, &scrape1.delay_buckets, 0.50) * 1e6,
+        p99_us: quantile(&scrape0.delay_buckets, &scrape1.delay_buckets, 0.99) * 1e6,
+        relayed_bps: relayed_bytes / elapsed,
     };
     publisher.close().await;
     for sub in &subs {
@@ -360,7 +561,7 @@ async fn main() {
     let mut case = Case {
         seconds: 10,
         warmup: 3,
-        tcp: false,
+        transport: Transport::Udp,
         media: SyntheticMedia::default(),
     };
     let mut fresh_node = false;
@@ -384,37 +585,32 @@ async fn main() {
             }
             "--fresh-node" => fresh_node = true,
             "--results" => results = Some(args.next().expect("--results needs a file")),
-            "--transport" => {
-                case.tcp = match args.next().as_deref() {
-                    Some("udp") => false,
-                    Some("tcp") => true,
-                    other => panic!("--transport is udp or tcp, not {other:?}"),
-                };
-            }
+            "--transport" => case.transport = Transport::parse(args.next().as_deref()),
             _ => {} // `cargo bench` passes `--bench`
         }
     }
-    let mut node = start_node().await;
+    let mut node = start_node(case.transport.turn()).await;
     println!(
-        "| subscribers | forwarded pkt/s | delivered pkt/s | SFU CPU-s per 1M pkts | SFU CPU (cores) | delay p50 (µs) | delay p99 (µs) |"
+        "| subscribers | forwarded pkt/s | delivered pkt/s | SFU CPU-s per 1M pkts | SFU CPU (cores) | delay p50 (µs) | delay p99 (µs) | TURN relayed (kB/s) |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, n) in subscribers.into_iter().enumerate() {
         if fresh_node && i > 0 {
             drop(node);
-            node = start_node().await;
+            node = start_node(case.transport.turn()).await;
         }
         let control = HttpControl::new(&node.http, KEY);
         let f = run_case(&node, &control, n, &case).await;
         println!(
-            "| {} | {:.0} | {:.0} | {:.2} | {:.3} | {:.1} | {:.1} |",
+            "| {} | {:.0} | {:.0} | {:.2} | {:.3} | {:.1} | {:.1} | {:.1} |",
             f.subscribers,
             f.forwarded_pps,
             f.delivered_pps,
             f.cpu_per_million,
             f.sfu_cpu_share,
             f.p50_us,
-            f.p99_us
+            f.p99_us,
+            f.relayed_bps / 1000.0
         );
         if let Some(path) = &results {
             let mut file = std::fs::OpenOptions::new()
