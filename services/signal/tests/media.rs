@@ -7,6 +7,7 @@ use crate::support;
 
 use std::time::Duration;
 
+use support::pool::receives_again;
 use support::session::{grows, receiving};
 use support::{Db, Server};
 use yunhui_client::media::{SyntheticMedia, TrackKind};
@@ -263,3 +264,74 @@ on_both_databases!(
     everyone_receives_everyone_and_mute_stops_media,
     subscriptions_choose_whose_video_arrives
 );
+
+/// A client whose media path died asks for a media restart
+/// (`restart_media`): it gets fresh connections and publishes again, the
+/// others receive it again and it receives them, nobody rejoined, and the
+/// media between the others never stopped. A second request within the
+/// interval is refused with the time to wait. The room's state lives in
+/// memory, so one database is enough.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_restarts_its_media_and_the_meeting_goes_on() {
+    let server = support::start(Db::Sqlite).await;
+    let (host_api, meeting) = server.meeting(Some("4321")).await;
+    let host = join(&server, &meeting, "Host", host_api.token()).await;
+    let guest = join(&server, &meeting, "Guest", None).await;
+    let third = join(&server, &meeting, "Third", None).await;
+    let (host_id, guest_id, third_id) = (
+        host.participant_id(),
+        guest.participant_id(),
+        third.participant_id(),
+    );
+    let third_at_host = receiving(&host, &third_id, TrackKind::Video).await;
+    receiving(&host, &guest_id, TrackKind::Video).await;
+    receiving(&guest, &host_id, TrackKind::Video).await;
+
+    let refusal = guest
+        .request(ClientMessage::RestartMedia, Duration::from_millis(700))
+        .await
+        .unwrap();
+    assert_eq!(refusal, None, "the restart was refused");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while guest.view().media_restarts == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the guest was never told to restart its media"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Asking again at once is refused, with the time to wait.
+    let refusal = guest
+        .request(ClientMessage::RestartMedia, WAIT)
+        .await
+        .unwrap();
+    let (code, text) = refusal.expect("a second restart within the interval was accepted");
+    assert_eq!(code, ErrorCode::TooManyAttempts);
+    assert!(text.contains("ask again in"), "{text}");
+    for (receiver, sender) in [(&host, &guest), (&guest, &host), (&third, &guest)] {
+        for kind in [TrackKind::Audio, TrackKind::Video] {
+            assert!(
+                receives_again(receiver, &sender.participant_id(), kind).await,
+                "{kind:?} from {} did not come back at {}",
+                sender.participant_id(),
+                receiver.participant_id()
+            );
+        }
+    }
+    assert!(
+        grows(&third_at_host, Duration::from_millis(500)).await,
+        "media between the others stopped"
+    );
+    for session in [&host, &guest, &third] {
+        let view = session.view();
+        assert_eq!(view.rejoins, 0, "{} joined again", session.participant_id());
+        assert_eq!(view.participants.len(), 3);
+    }
+    assert_eq!(guest.participant_id(), guest_id, "the guest is the same participant");
+    assert_eq!(host.view().media_restarts, 0, "only the guest restarted");
+
+    assert_eq!(guest.view().media_restarts, 1);
+    for session in [host, guest, third] {
+        session.close().await;
+    }
+}
