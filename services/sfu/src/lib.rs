@@ -51,7 +51,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -166,7 +166,8 @@ impl Sfu {
             addr: tcp_listen,
             source,
         };
-        let listener = TcpListener::bind(tcp_listen).await.map_err(tcp_error)?;
+        // Every participant of a large meeting may dial it in the same instant.
+        let listener = yunhui_runtime::listen::bind(tcp_listen).map_err(tcp_error)?;
         let tcp_bound = listener.local_addr().map_err(tcp_error)?;
         let socket = Arc::new(socket);
         let demux = Arc::new(Mutex::new(DemuxTable::default()));

@@ -346,7 +346,8 @@ pub(crate) async fn start(
             .map_err(bind("UDP", config.listen))?;
         let udp_addr = udp.local_addr().map_err(bind("UDP", config.listen))?;
         let tcp_listen = SocketAddr::new(config.listen.ip(), udp_addr.port());
-        match TcpListener::bind(tcp_listen).await {
+        // A crowd behind one firewall may dial at once: a long accept queue.
+        match yunhui_runtime::listen::bind(tcp_listen) {
             Ok(tcp) => {
                 let tcp_addr = tcp.local_addr().map_err(bind("TCP", tcp_listen))?;
                 break (udp, udp_addr, tcp, tcp_addr);
@@ -357,9 +358,8 @@ pub(crate) async fn start(
     };
     let tls = match &config.tls {
         Some(tls) => {
-            let listener = TcpListener::bind(tls.listen)
-                .await
-                .map_err(bind("TLS", tls.listen))?;
+            let listener =
+                yunhui_runtime::listen::bind(tls.listen).map_err(bind("TLS", tls.listen))?;
             let addr = listener.local_addr().map_err(bind("TLS", tls.listen))?;
             Some((
                 listener,
