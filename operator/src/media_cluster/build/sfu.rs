@@ -7,7 +7,7 @@
 
 use k8s_openapi::api::apps::v1::{
     DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec,
-    DeploymentStrategy, RollingUpdateDaemonSet, RollingUpdateDeployment,
+    RollingUpdateDaemonSet,
 };
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
@@ -22,6 +22,7 @@ use super::pod::{
     container_port, env_from_field, env_value, label_selector, mount, with_health_probes,
 };
 use super::policy::{from_anywhere, from_signal, network_policy, open_port, pdb};
+use super::worker::one_at_a_time;
 use super::{BuildInput, SFU_CONTROL_PORT, node_addresses_config_map_name};
 use crate::children::Child;
 use crate::error::Result;
@@ -145,13 +146,7 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
                     ),
                     selector,
                     template,
-                    strategy: Some(DeploymentStrategy {
-                        type_: Some("RollingUpdate".into()),
-                        rolling_update: Some(RollingUpdateDeployment {
-                            max_unavailable: one,
-                            max_surge: Some(IntOrString::Int(0)),
-                        }),
-                    }),
+                    strategy: Some(one_at_a_time()),
                     ..DeploymentSpec::default()
                 }),
                 ..Deployment::default()

@@ -13,7 +13,7 @@ use super::pod::{
     container_port, env_from_field, env_from_secret, env_value, label_selector, mount,
 };
 use super::policy::{from_anywhere, from_signal, network_policy, open_port, open_udp_range, pdb};
-use super::worker::{worker_container, worker_deployment, worker_template};
+use super::worker::{one_at_a_time, worker_container, worker_deployment, worker_template};
 
 /// Where a SIP pod finds the certificate and key of SIP over TLS.
 const TLS_DIR: &str = "/etc/yunhui/sip-tls";
@@ -64,7 +64,13 @@ pub fn build(input: &BuildInput<'_>, sip: &Sip) -> Result<Vec<Child>> {
         Some(SIPGW_CONTROL_PORT),
     );
     Ok(vec![
-        worker_deployment(input, "sip", sip.replicas, template(input, sip, container))?,
+        worker_deployment(
+            input,
+            "sip",
+            sip.replicas,
+            template(input, sip, container),
+            sip.host_network.then(one_at_a_time),
+        )?,
         Child::from_typed(&Service {
             metadata: input.owner.meta(&input.name("sip"), "sip"),
             spec: Some(ServiceSpec {
@@ -176,7 +182,14 @@ mod tests {
             "sip: {enabled: true, hostNetwork: true, tls: {port: 5061, secretName: sip-cert}}",
         );
         let children = children(&cluster);
-        let pod = &child(&children, "Deployment/prod-sip").object.data["spec"]["template"]["spec"];
+        let deployment = &child(&children, "Deployment/prod-sip").object.data["spec"];
+        // An upgrade replaces the node's gateway rather than waiting for a
+        // second one that could never bind the node's ports.
+        assert_eq!(
+            deployment["strategy"]["rollingUpdate"],
+            json!({"maxSurge": 0, "maxUnavailable": 1})
+        );
+        let pod = &deployment["template"]["spec"];
         assert_eq!(pod["hostNetwork"], true);
         assert_eq!(pod["dnsPolicy"], "ClusterFirstWithHostNet");
         assert_eq!(
@@ -230,7 +243,9 @@ mod tests {
     fn a_fixed_address_is_advertised_and_the_default_pool_stays_in_its_pod_network() {
         let cluster = valid("sip: {enabled: true, advertisedAddress: 192.0.2.20}");
         let children = children(&cluster);
-        let pod = &child(&children, "Deployment/prod-sip").object.data["spec"]["template"]["spec"];
+        let deployment = &child(&children, "Deployment/prod-sip").object.data["spec"];
+        assert!(deployment["strategy"].is_null(), "the default rollout");
+        let pod = &deployment["template"]["spec"];
         let env = &pod["containers"][0]["env"];
         assert_eq!(
             env_value(env, "YUNHUI_ADVERTISE_ADDRESS")["value"],
