@@ -211,14 +211,27 @@ impl Interceptor for KeyframeRequestForwarder {
 }
 
 /// How a peer connection reaches the SFU besides its own UDP socket: the ICE
-/// servers signal hands out on join (`ServerMessage::Joined::ice_servers`).
+/// servers signal hands out on join (`ServerMessage::Joined::ice_servers`),
+/// and ICE over TCP (RFC 6544) to the node's TCP media port.
+///
+/// Unless [`IceOptions::relay_only`], every peer connection also binds a TCP
+/// socket (the UDP bind's address, any port), offers an active TCP host
+/// candidate next to its UDP one, and dials the SFU's passive TCP candidate
+/// when ICE starts checking, so a client on a network that drops UDP
+/// connects over TCP. webrtc-rs 0.21 dials a remote passive TCP candidate
+/// only when it is trickled (`add_ice_candidate`), not when it comes in the
+/// SDP, so the SDK hands it the remote description's ([`build_pc`]); it
+/// dials at once, as browsers do: the ICE agent gives up on a pair after a
+/// few unanswered checks, so a later dial finds the TCP pair failed. Where
+/// UDP works the UDP pair (higher priority, answered first) is nominated and
+/// the TCP connection stays idle.
 ///
 /// webrtc-rs 0.21 gathers relay candidates over **TURN/UDP only**: it skips
 /// `turn:…?transport=tcp` and `turns:` URLs (logging "Skipping unsupported
 /// non-UDP TURN url" / "secure TURN url"), so the SDK relays through the
 /// node's TURN server where UDP to the TURN port gets out, but not on a
-/// network that lets only TCP or TLS 443 out; there it uses ICE-TCP
-/// candidates of the SFU only if its stack offers them (it does not either).
+/// network that lets only TCP or TLS 443 out (unless that includes the SFU's
+/// TCP media port).
 #[derive(Debug, Clone, Default)]
 pub struct IceOptions {
     /// STUN/TURN servers (`turn:host:port?transport=udp` is the one used).
@@ -261,16 +274,137 @@ async fn build_pc(
     let registry = register_default_interceptors(Registry::new(), &mut engine)
         .map_err(webrtc_err("interceptor registration"))?
         .with(Slot::from(14_000), KeyframeRequestForwarder::default());
+    // ICE-TCP: a TCP socket on the UDP bind's address, any port (webrtc-rs gathers
+    // the active candidate from it). Relay-only gathers no TCP candidates.
+    let tcp_addrs = match udp_bind.rsplit_once(':') {
+        Some((host, _)) if !ice.relay_only => vec![format!("{host}:0")],
+        _ => Vec::new(),
+    };
+    let dialer = Arc::new(IceTcpDialer {
+        inner: handler,
+        pc: std::sync::OnceLock::new(),
+        dialed: AtomicBool::new(ice.relay_only),
+    });
     let pc = PeerConnectionBuilder::new()
         .with_configuration(ice.configuration())
         .with_media_engine(engine)
         .with_interceptor_registry(registry)
-        .with_handler(handler)
+        .with_handler(Arc::clone(&dialer) as Arc<dyn PeerConnectionEventHandler>)
         .with_udp_addrs(vec![udp_bind.to_owned()])
+        .with_tcp_addrs(tcp_addrs)
         .build()
         .await
         .map_err(webrtc_err("peer connection setup"))?;
-    Ok(Arc::new(pc))
+    let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+    let _ = dialer.pc.set(Arc::downgrade(&pc));
+    Ok(pc)
+}
+
+/// The event handler of every PC: passes every event on to the PC's own
+/// handler and, when ICE first starts checking, trickles the remote
+/// description's passive TCP candidates into the PC, which makes webrtc-rs
+/// dial them (see [`IceOptions`]). Once per PC and address: webrtc-rs sends
+/// on any stream to the candidate's address, so a second one would be a
+/// second stream it picks from at random.
+struct IceTcpDialer {
+    inner: Arc<dyn PeerConnectionEventHandler>,
+    pc: std::sync::OnceLock<std::sync::Weak<dyn PeerConnection>>,
+    /// Set once the dial is started (from the start when relay-only).
+    dialed: AtomicBool,
+}
+
+impl IceTcpDialer {
+    async fn dial(pc: std::sync::Weak<dyn PeerConnection>) {
+        let Some(pc) = pc.upgrade() else {
+            return;
+        };
+        let Some(remote) = pc.remote_description().await else {
+            return;
+        };
+        let mut dialed = Vec::new();
+        for candidate in remote
+            .sdp
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("a="))
+            .filter(|c| c.starts_with("candidate:") && c.contains(" tcptype passive"))
+        {
+            // `candidate:<foundation> <component> tcp <priority> <address> <port> …`:
+            // one connection per address (RTCP is muxed: component 2 names the same one).
+            let fields: Vec<&str> = candidate.split_whitespace().collect();
+            let (Some(&"1"), Some(address)) = (fields.get(1), fields.get(4..6)) else {
+                continue;
+            };
+            let address = address.join(" ");
+            if dialed.contains(&address) {
+                continue;
+            }
+            dialed.push(address);
+            let init = webrtc::peer_connection::RTCIceCandidateInit {
+                candidate: candidate.to_owned(),
+                sdp_mline_index: Some(0),
+                ..Default::default()
+            };
+            if let Err(err) = pc.add_ice_candidate(init).await {
+                tracing::debug!("ICE-TCP candidate {candidate}: {err}");
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for IceTcpDialer {
+    async fn on_negotiation_needed(&self) {
+        self.inner.on_negotiation_needed().await;
+    }
+
+    async fn on_ice_candidate(&self, event: webrtc::peer_connection::RTCPeerConnectionIceEvent) {
+        self.inner.on_ice_candidate(event).await;
+    }
+
+    async fn on_ice_candidate_error(
+        &self,
+        event: webrtc::peer_connection::RTCPeerConnectionIceErrorEvent,
+    ) {
+        self.inner.on_ice_candidate_error(event).await;
+    }
+
+    async fn on_signaling_state_change(&self, state: webrtc::peer_connection::RTCSignalingState) {
+        self.inner.on_signaling_state_change(state).await;
+    }
+
+    async fn on_ice_connection_state_change(
+        &self,
+        state: webrtc::peer_connection::RTCIceConnectionState,
+    ) {
+        // Checking: the remote description is set. Dialing from a task of its own:
+        // `add_ice_candidate` waits for the driver this event comes from.
+        if state == webrtc::peer_connection::RTCIceConnectionState::Checking
+            && let Some(pc) = self.pc.get()
+            && !self.dialed.swap(true, Ordering::Relaxed)
+        {
+            tokio::spawn(Self::dial(pc.clone()));
+        }
+        self.inner.on_ice_connection_state_change(state).await;
+    }
+
+    async fn on_ice_gathering_state_change(
+        &self,
+        state: webrtc::peer_connection::RTCIceGatheringState,
+    ) {
+        self.inner.on_ice_gathering_state_change(state).await;
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.inner.on_connection_state_change(state).await;
+    }
+
+    async fn on_data_channel(&self, data_channel: Arc<dyn webrtc::data_channel::DataChannel>) {
+        self.inner.on_data_channel(data_channel).await;
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        self.inner.on_track(track).await;
+    }
 }
 
 /// The publisher PC's events: whether it is connected (SRTP keys exist). Media written
