@@ -60,11 +60,17 @@ fn free_media_port() -> u16 {
 }
 
 fn start(data_dir: &Path) -> Up {
+    start_on(data_dir, "127.0.0.1")
+}
+
+/// `yunhui up` listening on (and advertising for media) `host`, an address
+/// of this machine.
+fn start_on(data_dir: &Path, host: &str) -> Up {
     let mut child = Command::new(env!("CARGO_BIN_EXE_yunhui"))
         .arg("up")
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["--listen", &format!("127.0.0.1:{}", free_port(false))])
+        .args(["--listen", &format!("{host}:{}", free_port(false))])
         .args(["--media-port", &free_media_port().to_string()])
         .args(["--sip-port", &free_media_port().to_string()])
         .stdout(Stdio::piped())
@@ -396,5 +402,142 @@ async fn enterprise_login_signs_in_and_joins_from_the_address_alone() {
     }
     guest.leave().await;
     host.leave().await;
+    drop(up);
+}
+
+/// Packets received from `from` per kind (audio, video) by `session`.
+fn received_from(session: &MeetingSession, from: &str) -> [u64; 2] {
+    [TrackKind::Audio, TrackKind::Video].map(|kind| {
+        session
+            .subscriber()
+            .track(from, kind)
+            .map_or(0, |track| track.packets())
+    })
+}
+
+/// Sum of every series of the Prometheus metric `name` at the deployment's
+/// `/metrics`.
+async fn metric(base_url: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{base_url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let metric = series.split('{').next()?;
+            (metric == name).then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
+/// Issue 13, "the SDK does the same": an SDK participant on a network that
+/// drops all UDP (a network namespace this test makes, on this machine only)
+/// joins a meeting and receives the other participant's audio and video over
+/// ICE-TCP, and its own media reaches the other the same way. The namespace
+/// dropped the participant's UDP (its counter is above zero), so what flowed
+/// went over TCP; the SFU holds the TCP connections. Needs root, `ip` and
+/// `iptables`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_on_a_network_without_udp_joins_and_receives_media_over_ice_tcp() {
+    let netns = yunhui_testkit::netns::UdpBlockedNamespace::new()
+        .expect("a network namespace that drops UDP (needs root, ip and iptables)");
+    let data = tempfile::tempdir().unwrap();
+    let up = start_on(data.path(), &netns.host_ip().to_string());
+    let admin_password = up.admin_password.clone().expect("first start");
+    let mut admin = ApiClient::new(&up.base_url);
+    admin
+        .login("admin@yunhui.local", &admin_password)
+        .await
+        .unwrap();
+    let meeting = admin
+        .create_meeting(&CreateMeetingRequest {
+            topic: Some("Behind a firewall".into()),
+            password: Some("1357".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let media = SyntheticMedia {
+        video_bitrate: 100_000,
+        video_fps: 10,
+        ..SyntheticMedia::default()
+    };
+    let options = |name: &str, bind: String| JoinOptions {
+        meeting_number: meeting.number.clone(),
+        display_name: name.into(),
+        password: Some("1357".into()),
+        media_bind: Some(bind),
+        ..JoinOptions::default()
+    };
+
+    let mut alice = MeetingSession::join(
+        &up.base_url,
+        options("Alice", format!("{}:0", netns.host_ip())),
+    )
+    .await
+    .expect("Alice joins from the host");
+    alice.publish(media).await.expect("Alice publishes");
+    let alice_id = alice.participant_id().to_string();
+
+    // Bob, inside the namespace: joins, publishes, waits for Alice's audio and
+    // video, tells the test his id and what he received, and stays until told.
+    let (joined_tx, joined_rx) = tokio::sync::oneshot::channel();
+    let (leave_tx, leave_rx) = tokio::sync::oneshot::channel::<()>();
+    let bob_options = options("Bob behind a firewall", format!("{}:0", netns.ns_ip()));
+    let base_url = up.base_url.clone();
+    let bob = netns.run(move || async move {
+        let mut bob = MeetingSession::join(&base_url, bob_options)
+            .await
+            .expect("Bob joins from a network without UDP");
+        bob.publish(media).await.expect("Bob publishes");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut received = received_from(&bob, &alice_id);
+        while received.iter().any(|&packets| packets <= 20)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            received = received_from(&bob, &alice_id);
+        }
+        let _ = joined_tx.send((bob.participant_id().to_string(), received));
+        let _ = leave_rx.await;
+        bob.leave().await;
+    });
+
+    let (bob_id, bob_received) = joined_rx.await.expect("Bob's thread reports");
+    assert!(
+        bob_received.iter().all(|&packets| packets > 20),
+        "Bob, without UDP, receives Alice's audio and video: {bob_received:?} packets"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let received = received_from(&alice, &bob_id);
+        if received.iter().all(|&packets| packets > 20) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Alice receives Bob's audio and video, sent over TCP: {received:?} packets"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let connections = metric(&up.base_url, "yunhui_sfu_ice_tcp_connections").await;
+    assert!(
+        connections >= 2.0,
+        "Bob's two peer connections each hold a TCP connection to the SFU: {connections}"
+    );
+    let (dropped_out, dropped_in) = netns.dropped_udp().unwrap();
+    assert!(
+        dropped_out > 0,
+        "Bob tried UDP and the namespace dropped it (out: {dropped_out}, in: {dropped_in}), \
+         so his media went over TCP"
+    );
+
+    let _ = leave_tx.send(());
+    bob.join().expect("Bob's thread").expect("Bob's namespace");
+    alice.leave().await;
     drop(up);
 }

@@ -11,12 +11,15 @@
 //! - [`media`]: test patterns made by ffmpeg and what ffprobe and ffmpeg
 //!   see in a recorded file (the recorder's tests and benchmark);
 //! - [`rtmp`]: nginx's RTMP module on loopback, the streaming service of
-//!   the live-streaming tests.
+//!   the live-streaming tests;
+//! - [`netns`]: a network namespace on this machine that drops all UDP, and
+//!   code (an SDK participant) run inside it.
 
 pub mod chart;
 pub mod cluster;
 pub mod control_plane;
 pub mod media;
+pub mod netns;
 pub mod processes;
 pub mod rtmp;
 
