@@ -6,9 +6,10 @@
 //! - [`meeting`]: a participant's live session, signaling and media together.
 //! - [`media`]: WebRTC publisher and subscriber peer connections towards an SFU node.
 //! - [`media_control`]: the SFU node's internal control API over HTTP (what signal uses).
+//! - [`media_path`]: when a session asks for its media to be connected anew (the path died).
 //! - [`gaps`]: how long received media stopped (when a room moves between nodes).
 //!
-//! [`media`], [`meeting`] and [`gaps`] need the WebRTC stack and come with the `media`
+//! [`media`], [`media_path`], [`meeting`] and [`gaps`] need the WebRTC stack and come with the `media`
 //! feature (on by default); signal uses the SDK without it.
 
 pub mod api;
@@ -17,6 +18,8 @@ pub mod gaps;
 #[cfg(feature = "media")]
 pub mod media;
 pub mod media_control;
+#[cfg(feature = "media")]
+pub mod media_path;
 #[cfg(feature = "media")]
 pub mod meeting;
 pub mod signaling;

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -34,6 +34,8 @@ use webrtc::peer_connection::{
     RTCConfigurationBuilder, RTCPeerConnectionState, RTCSessionDescription, Registry,
     register_default_interceptors,
 };
+
+use crate::media_path::PathState;
 
 /// The RTP audio-level header extension (RFC 6464) the SFU uses for speaker detection.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -407,11 +409,41 @@ impl PeerConnectionEventHandler for IceTcpDialer {
     }
 }
 
+/// One peer connection's state as the session's path watch sees it
+/// ([`crate::media_path`]), set by the connection's event handler.
+#[derive(Clone, Default)]
+struct LinkState(Arc<AtomicU8>);
+
+impl LinkState {
+    fn set(&self, state: RTCPeerConnectionState) {
+        let code = match state {
+            RTCPeerConnectionState::Connecting => 1,
+            RTCPeerConnectionState::Connected => 2,
+            RTCPeerConnectionState::Disconnected => 3,
+            RTCPeerConnectionState::Failed => 4,
+            // New, closed: nothing said about the path.
+            _ => 0,
+        };
+        self.0.store(code, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> PathState {
+        match self.0.load(Ordering::Relaxed) {
+            1 => PathState::Connecting,
+            2 => PathState::Connected,
+            3 => PathState::Disconnected,
+            4 => PathState::Failed,
+            _ => PathState::Unused,
+        }
+    }
+}
+
 /// The publisher PC's events: whether it is connected (SRTP keys exist). Media written
 /// before then is dropped by the stack, keyframes included.
 #[derive(Clone, Default)]
 struct PublisherEvents {
     connected: Arc<AtomicBool>,
+    state: LinkState,
 }
 
 #[async_trait::async_trait]
@@ -421,6 +453,7 @@ impl PeerConnectionEventHandler for PublisherEvents {
             state == RTCPeerConnectionState::Connected,
             Ordering::Relaxed,
         );
+        self.state.set(state);
     }
 }
 
@@ -577,6 +610,7 @@ struct PublisherLink {
     video_mid: Mutex<Option<Bytes>>,
     /// Whether the connection is up (media written before is dropped).
     connected: Arc<AtomicBool>,
+    state: LinkState,
     keyframe_requests: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -716,6 +750,7 @@ impl PublisherLink {
     ) -> Result<Arc<Self>, MediaError> {
         let events = PublisherEvents::default();
         let connected = Arc::clone(&events.connected);
+        let state = events.state.clone();
         let pc = build_pc(udp_bind, false, ice, Arc::new(events)).await?;
         let audio = local_track(
             participant_id,
@@ -746,6 +781,7 @@ impl PublisherLink {
             video,
             video_mid: Mutex::new(None),
             connected,
+            state,
             keyframe_requests: Mutex::new(Some(watch)),
         }))
     }
@@ -876,6 +912,11 @@ impl Publisher {
 
     fn link(&self) -> Arc<PublisherLink> {
         Arc::clone(&self.link.lock())
+    }
+
+    /// Its peer connection's state, for the session's path watch.
+    pub fn path_state(&self) -> PathState {
+        self.link().state.get()
     }
 
     /// Whether the current peer connection is up.
@@ -1347,6 +1388,8 @@ type Sink<T> = Arc<Mutex<Option<tokio::sync::mpsc::Sender<T>>>>;
 
 #[derive(Clone, Default)]
 struct SubscriberEvents {
+    /// The state of the peer connection these events are of (each has its own).
+    state: LinkState,
     tracks: Arc<Mutex<Vec<Arc<ReceivedTrack>>>>,
     remotes: Arc<Mutex<HashMap<String, Arc<dyn TrackRemote>>>>,
     audio_sink: Sink<AudioPacket>,
@@ -1355,6 +1398,10 @@ struct SubscriberEvents {
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for SubscriberEvents {
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.state.set(state);
+    }
+
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
         let stream_id = track.stream_id().await;
@@ -1437,7 +1484,8 @@ impl PeerConnectionEventHandler for SubscriberEvents {
 pub struct Subscriber {
     pc: Mutex<Arc<dyn PeerConnection>>,
     udp_bind: String,
-    events: SubscriberEvents,
+    /// The current peer connection's events (tracks and sinks are shared by all).
+    events: Mutex<SubscriberEvents>,
     /// Peer connections built so far: 1, plus one per reconnect.
     connections: AtomicU64,
 }
@@ -1455,7 +1503,7 @@ impl Subscriber {
         Ok(Self {
             pc: Mutex::new(pc),
             udp_bind: udp_bind.to_owned(),
-            events,
+            events: Mutex::new(events),
             connections: AtomicU64::new(1),
         })
     }
@@ -1463,11 +1511,22 @@ impl Subscriber {
     /// Replaces the peer connection with a new one, waiting for the SFU's
     /// next offer, and closes the old one.
     pub async fn reconnect(&self, ice: &IceOptions) -> Result<(), MediaError> {
-        let pc = build_pc(&self.udp_bind, true, ice, Arc::new(self.events.clone())).await?;
+        // A state of its own: the old connection's closing says nothing of the new one.
+        let events = SubscriberEvents {
+            state: LinkState::default(),
+            ..self.events.lock().clone()
+        };
+        let pc = build_pc(&self.udp_bind, true, ice, Arc::new(events.clone())).await?;
+        *self.events.lock() = events;
         let old = std::mem::replace(&mut *self.pc.lock(), pc);
         self.connections.fetch_add(1, Ordering::Relaxed);
         let _ = old.close().await;
         Ok(())
+    }
+
+    /// The current peer connection's state, for the session's path watch.
+    pub fn path_state(&self) -> PathState {
+        self.events.lock().state.get()
     }
 
     /// How many peer connections this subscriber has had: 1 until a
@@ -1507,7 +1566,7 @@ impl Subscriber {
     /// when it is full, packets are dropped. A later call replaces it.
     pub fn audio_packets(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<AudioPacket> {
         let (sender, receiver) = tokio::sync::mpsc::channel(capacity.max(1));
-        *self.events.audio_sink.lock() = Some(sender);
+        *self.events.lock().audio_sink.lock() = Some(sender);
         receiver
     }
 
@@ -1516,13 +1575,13 @@ impl Subscriber {
     /// when it is full, packets are dropped. A later call replaces it.
     pub fn video_packets(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<VideoPacket> {
         let (sender, receiver) = tokio::sync::mpsc::channel(capacity.max(1));
-        *self.events.video_sink.lock() = Some(sender);
+        *self.events.lock().video_sink.lock() = Some(sender);
         receiver
     }
 
     /// Every remote track seen so far, with its counters.
     pub fn tracks(&self) -> Vec<Arc<ReceivedTrack>> {
-        self.events.tracks.lock().clone()
+        self.events.lock().tracks.lock().clone()
     }
 
     /// The remote track of `kind` published by `stream_id`, if it has arrived.
@@ -1534,7 +1593,13 @@ impl Subscriber {
 
     /// Sends a Picture Loss Indication for a received track (asks for a keyframe).
     pub async fn send_pli(&self, track: &ReceivedTrack) -> Result<(), MediaError> {
-        let remote = self.events.remotes.lock().get(&track.track_id).cloned();
+        let remote = self
+            .events
+            .lock()
+            .remotes
+            .lock()
+            .get(&track.track_id)
+            .cloned();
         let Some(remote) = remote else {
             return Ok(());
         };

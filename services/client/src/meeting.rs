@@ -38,6 +38,7 @@ use crate::media::{
     AudioSender, FileMedia, IceOptions, MediaError, PublishOptions, Publisher, Subscriber,
     SyntheticMedia,
 };
+use crate::media_path::{PathState, PathWatch};
 use crate::signaling::{ActingFor, SignalingClient, SignalingError};
 
 /// How to join.
@@ -143,8 +144,13 @@ pub struct MeetingView {
     /// live stream that stopped or broke off (sent to hosts).
     pub errors: Vec<(ErrorCode, String)>,
     /// How often the server asked for the media to be connected anew (the
-    /// room moved to another SFU node); the session does it on its own.
+    /// room moved to another SFU node, or this session asked); the session
+    /// does it on its own.
     pub media_restarts: u32,
+    /// How often this session asked for its media to be connected anew
+    /// because its media path died while the socket lived
+    /// ([`crate::media_path`]).
+    pub media_restarts_asked: u32,
     /// A webinar's questions this participant sees, by id, as last told.
     pub questions: BTreeMap<String, Question>,
     /// Interpretation: the language channels there are now.
@@ -757,7 +763,12 @@ async fn wait_for<T>(
 enum Step {
     Send(Option<ClientMessage>),
     Received(Result<ServerMessage, SignalingError>),
+    /// Time to look at the media connections ([`PATH_LOOK_EVERY`]).
+    LookAtPath,
 }
+
+/// How often the socket loop looks whether the media path died.
+const PATH_LOOK_EVERY: Duration = Duration::from_millis(500);
 
 /// What the socket loop needs to connect the media anew.
 struct Media {
@@ -771,6 +782,15 @@ struct Media {
 }
 
 impl Media {
+    /// The states of the session's connections, for the path watch.
+    fn path_states(&self) -> [PathState; 2] {
+        let publisher = self.publisher.lock().clone();
+        [
+            self.subscriber.path_state(),
+            publisher.map_or(PathState::Unused, |p| p.path_state()),
+        ]
+    }
+
     /// A media restart: a new subscriber connection now, before the SFU's
     /// next offer is read; the publisher's new connection is negotiated
     /// beside the loop, which carries its answer.
@@ -811,12 +831,31 @@ async fn run(
     view: Arc<Mutex<MeetingView>>,
 ) {
     let subscriber = Arc::clone(&media.subscriber);
+    let mut path = PathWatch::default();
+    let mut look = tokio::time::interval(PATH_LOOK_EVERY);
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let step = tokio::select! {
             command = commands.recv() => Step::Send(command),
             message = client.recv(Duration::from_secs(24 * 3600)) => Step::Received(message),
+            _ = look.tick() => Step::LookAtPath,
         };
         let message = match step {
+            Step::LookAtPath => {
+                let states = media.path_states();
+                if path.look(std::time::Instant::now(), &states) {
+                    tracing::warn!(
+                        ?states,
+                        attempt = path.requested,
+                        "the media path is down; asking for a media restart"
+                    );
+                    view.lock().media_restarts_asked = path.requested;
+                    if let Err(error) = client.send(&ClientMessage::RestartMedia).await {
+                        tracing::debug!(%error, "the media restart request was not sent");
+                    }
+                }
+                continue;
+            }
             // A socket that fails to send fails to receive next: the loss
             // is handled there (the command is lost with the socket).
             Step::Send(Some(command)) => {

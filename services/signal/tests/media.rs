@@ -327,7 +327,11 @@ async fn a_participant_restarts_its_media_and_the_meeting_goes_on() {
         assert_eq!(view.rejoins, 0, "{} joined again", session.participant_id());
         assert_eq!(view.participants.len(), 3);
     }
-    assert_eq!(guest.participant_id(), guest_id, "the guest is the same participant");
+    assert_eq!(
+        guest.participant_id(),
+        guest_id,
+        "the guest is the same participant"
+    );
     assert_eq!(host.view().media_restarts, 0, "only the guest restarted");
 
     assert_eq!(guest.view().media_restarts, 1);

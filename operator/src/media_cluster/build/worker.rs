@@ -5,10 +5,10 @@
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, PodTemplateSpec, ResourceRequirements,
 };
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::BuildInput;
 use super::pod::{label_selector, with_health_probes};

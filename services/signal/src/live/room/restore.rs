@@ -117,7 +117,9 @@ impl Rooms {
             self.reconnect_on_media(room, member).await;
         }
         for member in &members {
-            let _ = member.outbox.send(Outbound::Message(ServerMessage::MediaRestart));
+            let _ = member
+                .outbox
+                .send(Outbound::Message(ServerMessage::MediaRestart));
         }
         tracing::info!(
             participants = members.len(),
