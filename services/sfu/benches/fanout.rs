@@ -11,7 +11,8 @@
 //!   address, and all its ICE, DTLS and SRTP packets travel as ChannelData over
 //!   the TLS connection;
 //! - `turn-udp`: the SDK's subscriber with relay candidates only over the
-//!   node's TURN server on UDP (webrtc-rs's own TURN client).
+//!   node's TURN server on UDP (webrtc-rs's own TURN client); give it
+//!   `--warmup 10`, as some of its relays take more than 3 s to connect.
 //!
 //! With `turn-*` the node serves TURN (UDP/TCP and TLS, a fresh self-signed
 //! certificate), and the bench checks that the media really went through
