@@ -21,7 +21,9 @@
 #      Chromium browsers meet through that address: the
 #      administrator signs in, a colleague joins, each decodes the other
 #   7. `kubectl delete pod` of the SFU: media comes back by itself (timed);
-#      then a room system (SIPp) dials the SIP gateway pod, keys in the
+#      then room systems (SIPp) dial the SIP gateway, which runs on the
+#      node's host network with SIP over TLS, at the node's address: one over
+#      TCP, one over TLS checking the gateway's certificate; each keys in the
 #      meeting's password and is heard by the administrator; then the
 #      administrator records the meeting in the cloud from the meeting page
 #      (the colleague sees the indicator): the recorder pod's WebM file is on
@@ -138,6 +140,7 @@ cleanup() {
   set +e
   [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null
   [ -n "${site_registry_pid:-}" ] && kill "$site_registry_pid" 2>/dev/null
+  [ -n "${relay_pid:-}" ] && kill "$relay_pid" 2>/dev/null
   [ -n "${pg_bin:-}" ] && runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/postgres/data" -m immediate stop >/dev/null 2>&1
   if [ -f "$kube/state" ] || [ -d "$kube/node" ]; then
     "$here/node.sh" stop "$kube" >/dev/null 2>&1
@@ -277,12 +280,23 @@ spec:
   persistentVolumeReclaimPolicy: Retain
   hostPath: {path: "$recordings_dir", type: Directory}
 EOF
+# SIP over TLS on the node's address: the gateway's certificate names it,
+# and the room system checks it.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=Acme SIP gateway" -addext "subjectAltName=IP:$node_ip" \
+  -keyout "$work/sip-tls.key" -out "$work/sip-tls.crt" 2>"$work/openssl.log" || fail "making the SIP gateway's certificate: $(cat "$work/openssl.log")"
 mkdir -p "$work/site"
 cat >"$work/site/resources.yaml" <<EOF
 apiVersion: v1
 kind: Secret
 metadata: {name: acme-first-admin, namespace: $NS}
 stringData: {email: $ADMIN_EMAIL, displayName: "Acme Admin 管理员"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: prod-sip-tls, namespace: $NS}
+type: kubernetes.io/tls
+data: {tls.crt: $(base64 -w0 "$work/sip-tls.crt"), tls.key: $(base64 -w0 "$work/sip-tls.key")}
 ---
 apiVersion: yunhui.dev/v1alpha1
 kind: MediaCluster
@@ -292,7 +306,7 @@ spec:
   database: {embedded: {storageSize: 1Gi}}
   signal: {replicas: 1}
   sfu: {architecture: amd64, networking: HostNetwork, udpPort: 7882, tcpPort: 7881, minNodes: 1, maxNodes: 1}
-  sip: {enabled: true, port: 5060}
+  sip: {enabled: true, port: 5060, hostNetwork: true, tls: {port: 5061, secretName: prod-sip-tls}}
   recorder: {enabled: true, replicas: 1, storageSize: 1Gi, storageClassName: yunhui-e2e-recordings}
 ---
 apiVersion: yunhui.dev/v1alpha1
@@ -445,26 +459,47 @@ case "$join_url" in "$url/j/"*) ;; *) fail "a new meeting's join_url $join_url i
 curl -sf "$join_url" | grep -qi '<html' || fail "the join link $join_url does not open the web client"
 ok "the discovery document and a new meeting's join link are on the Gateway's address ($join_url)"
 sfu_pod=$(k get pods -n "$NS" -l app.kubernetes.io/component=sfu,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].metadata.name}')
-# A room system dials the SIP gateway's pod from this machine (SIPp).
+# Room systems outside the cluster dial the SIP gateway at the node's address
+# (the gateway on the host network advertises it): one over TCP, one over
+# TLS, checking the gateway's certificate (SIPp's TCP carried by a TLS relay:
+# Debian's SIPp has no TLS).
 sip_ip=$(k get pods -n "$NS" -l app.kubernetes.io/component=sip,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].status.podIP}')
-[ -n "$sip_ip" ] || fail "the SIP gateway pod has no address"
+[ "$sip_ip" = "$node_ip" ] || fail "the SIP gateway pod is not on the node's host network (pod $sip_ip, node $node_ip)"
 command -v sipp >/dev/null || fail "sipp is missing (tests/setup-machine)"
-sipp_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])')
-sip_dial="sipp -sf $here/sip/dial_in_and_talk.xml -s {number} $sip_ip:5060 -i $node_ip -p $sipp_port \
--mi $node_ip -mp $((sipp_port + 1000 > 64000 ? 20000 : sipp_port + 1000)) -m 1 -timeout 90s -nostdin \
--trace_msg -message_file $work/sipp-messages.log -trace_err -error_file $work/sipp-errors.log"
+any_port() { # SOCK_STREAM or SOCK_DGRAM: a free port on every address
+  python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])' "$1"
+}
+relay_port=$(any_port SOCK_STREAM)
+python3 "$here/sip/tls_relay.py" "$node_ip:$relay_port" "$node_ip:5061" "$work/sip-tls.crt" >"$work/tls-relay.log" 2>&1 &
+relay_pid=$!
+relay_ready() { grep -q '^ready' "$work/tls-relay.log"; }
+wait_for 10 "the TLS relay listens" relay_ready
+sipp_dial() { # name target
+  local port media
+  port=$(any_port SOCK_STREAM)
+  media=$(any_port SOCK_DGRAM)
+  echo "sipp -sf $here/sip/dial_in_and_talk.xml -t t1 -s {number} $2 -i $node_ip -p $port \
+-mi $node_ip -mp $media -m 1 -timeout 90s -nostdin \
+-trace_msg -message_file $work/sipp-$1-messages.log -trace_err -error_file $work/sipp-$1-errors.log"
+}
+sip_dials=$(python3 -c 'import json,sys; print(json.dumps([{"name": "tcp", "command": sys.argv[1]}, {"name": "tls", "command": sys.argv[2]}]))' \
+  "$(sipp_dial tcp "$node_ip:5060")" "$(sipp_dial tls "$node_ip:$relay_port")")
 (cd "$root/tests/browser" && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error)
 YUNHUI_URL=$url YUNHUI_ADMIN_EMAIL=$ADMIN_EMAIL YUNHUI_ADMIN_PASSWORD=$admin_password \
   YUNHUI_SFU_RESTART="$kube_bin/kubectl --kubeconfig $kube/kubeconfig delete pod -n $NS $sfu_pod --wait=false" \
-  YUNHUI_SIP_DIAL="$sip_dial" YUNHUI_RECORD=1 YUNHUI_RESULT="$work/meeting.json" \
+  YUNHUI_SIP_DIALS="$sip_dials" YUNHUI_RECORD=1 YUNHUI_RESULT="$work/meeting.json" \
   node "$root/tests/browser/installed/meeting.js" || { current="6-7. a meeting, then the SFU pod deleted"; fail "browsers (output above)"; }
 ok "two browsers exchanged audio and video through the Gateway"
 current="7. the SFU pod deleted"
 restart_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sfu_restart_ms"])' "$work/meeting.json")
 figure "SFU pod deleted: media back in both browsers after $restart_ms ms"
-figure "SIP room system in the meeting $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sip_join_ms"])' "$work/meeting.json") ms after SIPp dialled (password keyed in)"
+for transport in tcp tls; do
+  figure "SIP room system over ${transport^^} in the meeting $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sip_join_ms"][sys.argv[2]])' "$work/meeting.json" "$transport") ms after SIPp dialled (password keyed in)"
+done
 ok "media came back by itself after the SFU pod was deleted"
-ok "a SIP room system (SIPp) dialled into the meeting through the gateway pod, keyed in the password and was heard"
+grep -q "over TLSv1.[23], certificate checked" "$work/tls-relay.log" || fail "the room system's TLS connection to the gateway: $(cat "$work/tls-relay.log")"
+kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+ok "SIP room systems (SIPp) dialled into the meeting at the node's address over TCP and over TLS (certificate checked), keyed in the password and were heard"
 current="7. a cloud recording"
 recording() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recording"][sys.argv[2]])' "$work/meeting.json" "$1"; }
 recording_id=$(recording id) || fail "meeting.js reported no recording"

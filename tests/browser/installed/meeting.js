@@ -13,10 +13,12 @@
 //   YUNHUI_ADMIN_EMAIL     the Tenant's first administrator
 //   YUNHUI_ADMIN_PASSWORD  their password (from the Tenant's Secret)
 //   YUNHUI_SFU_RESTART     optional: shell command that deletes the SFU pod
-//   YUNHUI_SIP_DIAL        optional: shell command with {number} in it that
-//                          has a SIP room system (SIPp) dial into the meeting,
-//                          key in its password, talk and hang up; the
-//                          administrator must hear it
+//   YUNHUI_SIP_DIALS       optional: JSON list of {name, command}, each a
+//                          shell command with {number} in it that has a SIP
+//                          room system (SIPp) dial into the meeting, key in
+//                          its password, talk and hang up; one after another,
+//                          the administrator must hear each (`sip_join_ms`
+//                          in the result, by name)
 //   YUNHUI_RECORD          optional: `1` records the meeting (the Tenant may
 //                          record, the MediaCluster runs a recorder); the
 //                          recording's id goes to the result as `recording`
@@ -32,7 +34,7 @@ import { launchParticipant } from "../harness/browser.js";
 const url = required("YUNHUI_URL").replace(/\/$/, "");
 const admin = { email: required("YUNHUI_ADMIN_EMAIL"), password: required("YUNHUI_ADMIN_PASSWORD") };
 const restart = process.env.YUNHUI_SFU_RESTART;
-const sipDial = process.env.YUNHUI_SIP_DIAL;
+const sipDials = JSON.parse(process.env.YUNHUI_SIP_DIALS ?? "[]");
 const resultFile = process.env.YUNHUI_RESULT;
 const record = process.env.YUNHUI_RECORD === "1";
 const MEETING_PASSWORD = "1357";
@@ -154,8 +156,8 @@ try {
     console.log(`sfu restart: media back in both browsers ${back - started} ms after the delete began`);
   }
 
-  if (sipDial) {
-    const command = sipDial.replaceAll("{number}", meeting.number);
+  for (const { name, command: dial } of sipDials) {
+    const command = dial.replaceAll("{number}", meeting.number);
     const sipp = new Promise((resolve) => {
       exec(command, (error, stdout, stderr) => resolve({ code: error ? (error.code ?? 1) : 0, output: `${stdout}${stderr}` }));
     });
@@ -166,7 +168,7 @@ try {
       { timeout: 45_000 },
     );
     const device = await host.page.evaluate(() => window.yunhui.participants.find((p) => p.display_name.startsWith("sip:")));
-    result.sip_join_ms = Date.now() - dialled;
+    result.sip_join_ms = { ...result.sip_join_ms, [name]: Date.now() - dialled };
     // The room system's G.711 reaches the administrator as Opus, not silence.
     const [, flowing] = await host.waitForGrowth(device.id, "audio", { timeoutMs: 20_000 });
     const start = flowing.audio.totalAudioEnergy;
@@ -175,15 +177,15 @@ try {
       await new Promise((r) => setTimeout(r, 500));
       energy = (await host.inboundFrom(device.id)).audio?.totalAudioEnergy ?? 0;
     }
-    assert.ok(energy > start, `the room system is heard, not silence (energy ${start} -> ${energy})`);
+    assert.ok(energy > start, `${name}: the room system is heard, not silence (energy ${start} -> ${energy})`);
     const { code, output } = await sipp;
-    assert.equal(code, 0, `SIPp finished its call (it hangs up itself):\n${output}`);
+    assert.equal(code, 0, `${name}: SIPp finished its call (it hangs up itself):\n${output}`);
     await host.page.waitForFunction(
       (id) => !window.yunhui.participants.some((p) => p.id === id),
       device.id,
       { timeout: 15_000 },
     );
-    console.log(`sip: ${device.display_name} dialled in, keyed in the password, was heard and hung up`);
+    console.log(`sip (${name}): ${device.display_name} dialled in, keyed in the password, was heard and hung up`);
   }
 
   if (record) {
