@@ -415,6 +415,15 @@ fn received_from(session: &MeetingSession, from: &str) -> [u64; 2] {
     })
 }
 
+/// Whether `session` receives more of `from`'s audio and video within half
+/// a second.
+async fn keeps_receiving(session: &MeetingSession, from: &str) -> bool {
+    let before = received_from(session, from);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = received_from(session, from);
+    after.iter().zip(before).all(|(a, b)| *a > b + 3)
+}
+
 /// Sum of every series of the Prometheus metric `name` at the deployment's
 /// `/metrics`.
 async fn metric(base_url: &str, name: &str) -> f64 {
@@ -443,7 +452,7 @@ async fn metric(base_url: &str, name: &str) -> f64 {
 /// `iptables`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_on_a_network_without_udp_joins_and_receives_media_over_ice_tcp() {
-    let netns = yunhui_testkit::netns::UdpBlockedNamespace::new()
+    let netns = yunhui_testkit::netns::Namespace::udp_blocked()
         .expect("a network namespace that drops UDP (needs root, ip and iptables)");
     let data = tempfile::tempdir().unwrap();
     let up = start_on(data.path(), &netns.host_ip().to_string());
@@ -534,6 +543,152 @@ async fn sdk_on_a_network_without_udp_joins_and_receives_media_over_ice_tcp() {
         dropped_out > 0,
         "Bob tried UDP and the namespace dropped it (out: {dropped_out}, in: {dropped_in}), \
          so his media went over TCP"
+    );
+
+    let _ = leave_tx.send(());
+    bob.join().expect("Bob's thread").expect("Bob's namespace");
+    alice.leave().await;
+    drop(up);
+}
+
+/// Issue 13, "ICE restarts when a network path dies", the SDK's half (the
+/// browser's is `tests/browser/test/media_restart.test.js`): Bob's SDK
+/// session runs in a network namespace whose UDP works at first, so his media
+/// goes over UDP. Then the namespace drops all UDP, while TCP (his signaling
+/// socket) goes on. His session sees its connections go down, asks for a
+/// media restart, and its new connections reach the SFU over ICE-TCP: he
+/// receives Alice again and she receives him, and nobody rejoined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sdk_session_whose_udp_dies_restarts_its_media_over_ice_tcp() {
+    let netns = yunhui_testkit::netns::Namespace::open()
+        .expect("a network namespace (needs root, ip and iptables)");
+    let data = tempfile::tempdir().unwrap();
+    let up = start_on(data.path(), &netns.host_ip().to_string());
+    let admin_password = up.admin_password.clone().expect("first start");
+    let mut admin = ApiClient::new(&up.base_url);
+    admin
+        .login("admin@yunhui.local", &admin_password)
+        .await
+        .unwrap();
+    let meeting = admin
+        .create_meeting(&CreateMeetingRequest {
+            topic: Some("A firewall changes".into()),
+            password: Some("1357".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let media = SyntheticMedia {
+        video_bitrate: 100_000,
+        video_fps: 10,
+        ..SyntheticMedia::default()
+    };
+    let options = |name: &str, bind: String| JoinOptions {
+        meeting_number: meeting.number.clone(),
+        display_name: name.into(),
+        password: Some("1357".into()),
+        media_bind: Some(bind),
+        ..JoinOptions::default()
+    };
+    let mut alice = MeetingSession::join(
+        &up.base_url,
+        options("Alice", format!("{}:0", netns.host_ip())),
+    )
+    .await
+    .expect("Alice joins from the host");
+    alice.publish(media).await.expect("Alice publishes");
+    let alice_id = alice.participant_id().to_string();
+
+    // Bob, inside the namespace: joins and receives Alice over UDP, tells the
+    // test, waits for UDP to die, then for his media to come back.
+    let (joined_tx, joined_rx) = tokio::sync::oneshot::channel();
+    let (blocked_tx, blocked_rx) = tokio::sync::oneshot::channel::<()>();
+    let (back_tx, back_rx) = tokio::sync::oneshot::channel();
+    let (leave_tx, leave_rx) = tokio::sync::oneshot::channel::<()>();
+    let bob_options = options(
+        "Bob on a network that changes",
+        format!("{}:0", netns.ns_ip()),
+    );
+    let base_url = up.base_url.clone();
+    let bob = netns.run(move || async move {
+        let mut bob = MeetingSession::join(&base_url, bob_options)
+            .await
+            .expect("Bob joins");
+        bob.publish(media).await.expect("Bob publishes");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !keeps_receiving(&bob, &alice_id).await && tokio::time::Instant::now() < deadline {}
+        let _ = joined_tx.send((
+            bob.participant_id().to_string(),
+            keeps_receiving(&bob, &alice_id).await,
+        ));
+        let _ = blocked_rx.await;
+        let blocked = tokio::time::Instant::now();
+        let deadline = blocked + Duration::from_secs(60);
+        let mut asked_after = None;
+        loop {
+            let view = bob.view();
+            if asked_after.is_none() && view.media_restarts_asked > 0 {
+                asked_after = Some(blocked.elapsed());
+            }
+            if view.media_restarts > 0 && keeps_receiving(&bob, &alice_id).await {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let view = bob.view();
+        let _ = back_tx.send((
+            asked_after,
+            blocked.elapsed(),
+            keeps_receiving(&bob, &alice_id).await,
+            view.media_restarts,
+            view.rejoins,
+            bob.participant_id().to_string(),
+        ));
+        let _ = leave_rx.await;
+        bob.leave().await;
+    });
+
+    let (bob_id, received_over_udp) = joined_rx.await.expect("Bob's thread reports");
+    // (His connections may hold an idle ICE-TCP connection each too, as
+    // browsers do; the UDP pair is the one chosen.)
+    assert!(
+        received_over_udp,
+        "Bob receives Alice's audio and video while UDP works"
+    );
+    netns
+        .block_udp()
+        .expect("the namespace starts dropping UDP");
+    let _ = blocked_tx.send(());
+    let (asked_after, back_after, receives_again, restarts, rejoins, still_bob) =
+        back_rx.await.expect("Bob's thread reports again");
+    let asked_after = asked_after.expect("Bob's session never asked for a media restart");
+    assert!(
+        receives_again,
+        "Bob receives Alice again after the restart ({restarts} restarts, {back_after:?} after UDP died)"
+    );
+    assert!(restarts >= 1, "signal told Bob to restart his media");
+    assert_eq!(rejoins, 0, "Bob did not join again");
+    assert_eq!(still_bob, bob_id, "Bob is the same participant");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !keeps_receiving(&alice, &bob_id).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Alice receives Bob again, published anew over TCP: {:?} packets",
+            received_from(&alice, &bob_id)
+        );
+    }
+    let connections = metric(&up.base_url, "yunhui_sfu_ice_tcp_connections").await;
+    assert!(
+        connections >= 2.0,
+        "Bob's new peer connections each hold a TCP connection to the SFU: {connections}"
+    );
+    let (dropped_out, _) = netns.dropped_udp().unwrap();
+    assert!(dropped_out > 0, "the namespace dropped Bob's UDP");
+    eprintln!(
+        "media restart asked {asked_after:?} and Alice received again {back_after:?} after UDP was blocked"
     );
 
     let _ = leave_tx.send(());

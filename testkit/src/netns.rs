@@ -1,14 +1,16 @@
-//! A network namespace for one test, on this machine only, where all UDP is
-//! dropped, as on networks that allow only TCP: the Rust twin of
-//! `udpBlockedNamespace` in `tests/browser/harness/netns.js`. A veth pair links
-//! it to the host; the host end has [`UdpBlockedNamespace::host_ip`], which a
-//! server the test starts listens on (and advertises). Code runs inside it on a
-//! thread of its own ([`UdpBlockedNamespace::run`]): the thread joins the
-//! namespace (`setns`) before its tokio runtime starts, so every socket made
-//! there, and every thread it spawns, is in the namespace.
+//! A network namespace for one test, on this machine only: the Rust twin of
+//! `tests/browser/harness/netns.js`. [`Namespace::udp_blocked`] drops all UDP
+//! from the start, as on networks that allow only TCP; [`Namespace::open`]
+//! lets it pass until the test calls [`Namespace::block_udp`] (a firewall
+//! that starts dropping UDP mid-meeting). A veth pair links it to the host;
+//! the host end has [`Namespace::host_ip`], which a server the test starts
+//! listens on (and advertises). Code runs inside it on a thread of its own
+//! ([`Namespace::run`]): the thread joins the namespace (`setns`) before its
+//! tokio runtime starts, so every socket made there, and every thread it
+//! spawns, is in the namespace.
 //!
-//! Needs root, `ip` and `iptables`; without them [`UdpBlockedNamespace::new`]
-//! fails, saying which.
+//! Needs root, `ip` and `iptables`; without them the constructors fail,
+//! saying which.
 
 use std::future::Future;
 use std::net::Ipv4Addr;
@@ -21,11 +23,11 @@ use anyhow::{Context, bail};
 /// Namespaces made by this process so far: each gets its own names and /30.
 static MADE: AtomicU8 = AtomicU8::new(0);
 
-/// A network namespace dropping all UDP in and out (loopback included), with a
-/// default route to the host end of its veth pair. Dropping it deletes the
-/// namespace and the veth pair.
+/// A network namespace with a default route to the host end of its veth
+/// pair, dropping all UDP in and out (loopback included) once blocked.
+/// Dropping it deletes the namespace and the veth pair.
 #[derive(Debug)]
-pub struct UdpBlockedNamespace {
+pub struct Namespace {
     name: String,
     host_if: String,
     host_ip: Ipv4Addr,
@@ -48,10 +50,26 @@ fn run(program: &str, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-impl UdpBlockedNamespace {
-    /// Makes the namespace (10.232.<pid % 250>.<4k>/30: the browser tests'
-    /// namespaces use 10.231/16).
-    pub fn new() -> anyhow::Result<Self> {
+impl Namespace {
+    /// A namespace that drops all UDP from the start.
+    pub fn udp_blocked() -> anyhow::Result<Self> {
+        let ns = Self::open()?;
+        ns.block_udp()?;
+        Ok(ns)
+    }
+
+    /// From now on, no UDP goes in or out of the namespace; TCP goes on.
+    pub fn block_udp(&self) -> anyhow::Result<()> {
+        // Loopback included: only TCP reaches the host.
+        self.exec(&["iptables", "-I", "OUTPUT", "-p", "udp", "-j", "DROP"])?;
+        self.exec(&["iptables", "-I", "INPUT", "-p", "udp", "-j", "DROP"])?;
+        Ok(())
+    }
+
+    /// A namespace whose UDP passes until [`Namespace::block_udp`]
+    /// (10.232.<pid % 250>.<4k>/30: the browser tests' namespaces use
+    /// 10.231/16).
+    pub fn open() -> anyhow::Result<Self> {
         if !rustix::process::geteuid().is_root() {
             bail!("a network namespace needs root");
         }
@@ -62,7 +80,7 @@ impl UdpBlockedNamespace {
         let pid = std::process::id();
         let third = u8::try_from(pid % 250).expect("below 250");
         let ns = Self {
-            name: format!("yh-rs-noudp-{pid}-{made}"),
+            name: format!("yh-rs-{pid}-{made}"),
             host_if: format!("yhrh{}{made}", pid % 100_000),
             host_ip: Ipv4Addr::new(10, 232, third, made * 4 + 1),
             ns_ip: Ipv4Addr::new(10, 232, third, made * 4 + 2),
@@ -76,7 +94,14 @@ impl UdpBlockedNamespace {
         run(
             "ip",
             &[
-                "link", "add", &ns.host_if, "type", "veth", "peer", "name", &ns_if,
+                "link",
+                "add",
+                &ns.host_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &ns_if,
             ],
         )?;
         run("ip", &["link", "set", &ns_if, "netns", &ns.name])?;
@@ -86,9 +111,6 @@ impl UdpBlockedNamespace {
         ns.exec(&["ip", "addr", "add", &ns_cidr, "dev", &ns_if])?;
         ns.exec(&["ip", "link", "set", &ns_if, "up"])?;
         ns.exec(&["ip", "route", "add", "default", "via", &host_ip])?;
-        // No UDP in or out, loopback included: only TCP reaches the host.
-        ns.exec(&["iptables", "-A", "OUTPUT", "-p", "udp", "-j", "DROP"])?;
-        ns.exec(&["iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP"])?;
         Ok(ns)
     }
 
@@ -116,7 +138,8 @@ impl UdpBlockedNamespace {
     }
 
     /// UDP packets the namespace dropped so far, on their way out and in
-    /// (the packet counters of the two DROP rules).
+    /// (the packet counters of the two DROP rules; an error before
+    /// [`Namespace::block_udp`]).
     pub fn dropped_udp(&self) -> anyhow::Result<(u64, u64)> {
         let count = |chain: &str| -> anyhow::Result<u64> {
             let listing = self.exec(&["iptables", "-L", chain, "-v", "-x", "-n"])?;
@@ -163,7 +186,7 @@ impl UdpBlockedNamespace {
     }
 }
 
-impl Drop for UdpBlockedNamespace {
+impl Drop for Namespace {
     fn drop(&mut self) {
         // Deleting the host end deletes its peer; then the namespace. Either
         // may be gone already (a failed `new`).
