@@ -66,6 +66,11 @@ fn start(data_dir: &Path) -> Up {
 /// `yunhui up` listening on (and advertising for media) `host`, an address
 /// of this machine.
 fn start_on(data_dir: &Path, host: &str) -> Up {
+    start_with(data_dir, host, &[])
+}
+
+/// [`start_on`] with more arguments.
+fn start_with(data_dir: &Path, host: &str, more: &[&str]) -> Up {
     let mut child = Command::new(env!("CARGO_BIN_EXE_yunhui"))
         .arg("up")
         .arg("--data-dir")
@@ -73,6 +78,7 @@ fn start_on(data_dir: &Path, host: &str) -> Up {
         .args(["--listen", &format!("{host}:{}", free_port(false))])
         .args(["--media-port", &free_media_port().to_string()])
         .args(["--sip-port", &free_media_port().to_string()])
+        .args(more)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -689,6 +695,136 @@ async fn an_sdk_session_whose_udp_dies_restarts_its_media_over_ice_tcp() {
     assert!(dropped_out > 0, "the namespace dropped Bob's UDP");
     eprintln!(
         "media restart asked {asked_after:?} and Alice received again {back_after:?} after UDP was blocked"
+    );
+
+    let _ = leave_tx.send(());
+    bob.join().expect("Bob's thread").expect("Bob's namespace");
+    alice.leave().await;
+    drop(up);
+}
+
+/// Issue 13, "with only TCP 443 allowed it joins through TURN/TLS; the SDK
+/// does the same": Bob's SDK session runs in a network namespace that drops
+/// all UDP and lets TCP out only to the web port and TURN's TLS port (TCP to
+/// the media port and to TURN's plain port is refused). webrtc-rs relays
+/// over UDP only; the SDK bridges the `turns:` server the join answer names
+/// (`turn_bridge`), trusting the certificate `yunhui up` made. Media flows
+/// both ways through the node's TURN server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_on_a_network_with_only_tls_out_relays_through_turn_over_tls() {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    let netns = yunhui_testkit::netns::Namespace::udp_blocked()
+        .expect("a network namespace that drops UDP (needs root, ip and iptables)");
+    let data = tempfile::tempdir().unwrap();
+    let (turn_port, turn_tls_port) = (free_media_port(), free_port(false));
+    let up = start_with(
+        data.path(),
+        &netns.host_ip().to_string(),
+        &[
+            "--turn-port",
+            &turn_port.to_string(),
+            "--turn-tls-port",
+            &turn_tls_port.to_string(),
+        ],
+    );
+    let web_port: u16 = (up.base_url.rsplit(':').next())
+        .and_then(|port| port.trim_end_matches('/').parse().ok())
+        .expect("the base URL has a port");
+    netns
+        .allow_only_tcp_to(&[web_port, turn_tls_port])
+        .expect("only the web port and TURN over TLS");
+    let turn_cert = CertificateDer::from_pem_file(data.path().join("turn-tls.pem"))
+        .expect("yunhui up keeps its TURN certificate in the data directory");
+    let admin_password = up.admin_password.clone().expect("first start");
+    let mut admin = ApiClient::new(&up.base_url);
+    admin
+        .login("admin@yunhui.local", &admin_password)
+        .await
+        .unwrap();
+    let meeting = admin
+        .create_meeting(&CreateMeetingRequest {
+            topic: Some("Behind a TLS proxy".into()),
+            password: Some("1357".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let media = SyntheticMedia {
+        video_bitrate: 100_000,
+        video_fps: 10,
+        ..SyntheticMedia::default()
+    };
+    let options = |name: &str, bind: String| JoinOptions {
+        meeting_number: meeting.number.clone(),
+        display_name: name.into(),
+        password: Some("1357".into()),
+        media_bind: Some(bind),
+        ..JoinOptions::default()
+    };
+    let mut alice = MeetingSession::join(
+        &up.base_url,
+        options("Alice", format!("{}:0", netns.host_ip())),
+    )
+    .await
+    .expect("Alice joins from the host");
+    alice.publish(media).await.expect("Alice publishes");
+    let alice_id = alice.participant_id().to_string();
+
+    let (joined_tx, joined_rx) = tokio::sync::oneshot::channel();
+    let (leave_tx, leave_rx) = tokio::sync::oneshot::channel::<()>();
+    let bob_options = JoinOptions {
+        turn_tls_roots: vec![turn_cert],
+        ..options("Bob behind a TLS proxy", format!("{}:0", netns.ns_ip()))
+    };
+    let base_url = up.base_url.clone();
+    let bob = netns.run(move || async move {
+        let mut bob = MeetingSession::join(&base_url, bob_options)
+            .await
+            .expect("Bob joins over the web port");
+        bob.publish(media).await.expect("Bob publishes");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+        while (received_from(&bob, &alice_id)
+            .iter()
+            .any(|&packets| packets <= 20)
+            || !keeps_receiving(&bob, &alice_id).await)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = joined_tx.send((
+            bob.participant_id().to_string(),
+            received_from(&bob, &alice_id),
+        ));
+        let _ = leave_rx.await;
+        bob.leave().await;
+    });
+
+    let (bob_id, bob_received) = joined_rx.await.expect("Bob's thread reports");
+    assert!(
+        bob_received.iter().all(|&packets| packets > 20),
+        "Bob, with only TLS out, receives Alice's audio and video: {bob_received:?} packets"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !keeps_receiving(&alice, &bob_id).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Alice receives Bob's audio and video, relayed over TLS: {:?} packets",
+            received_from(&alice, &bob_id)
+        );
+    }
+    // The namespace lets nothing else out, so this is the only way Bob's
+    // media can have gone; the relay's counter says the same.
+    let relayed = metric(&up.base_url, "yunhui_sfu_turn_relayed_bytes_total").await;
+    assert!(
+        relayed > 20_000.0,
+        "the node's TURN server carried Bob's media: {relayed} bytes"
+    );
+    let (dropped_out, _) = netns.dropped_udp().unwrap();
+    assert!(
+        dropped_out > 0,
+        "Bob tried UDP and the namespace dropped it"
     );
 
     let _ = leave_tx.send(());

@@ -24,7 +24,7 @@ use anyhow::{Context, bail};
 static MADE: AtomicU8 = AtomicU8::new(0);
 
 /// A network namespace with a default route to the host end of its veth
-/// pair, dropping all UDP in and out (loopback included) once blocked.
+/// pair, dropping all UDP in and out (but on its loopback) once blocked.
 /// Dropping it deletes the namespace and the veth pair.
 #[derive(Debug)]
 pub struct Namespace {
@@ -58,11 +58,46 @@ impl Namespace {
         Ok(ns)
     }
 
-    /// From now on, no UDP goes in or out of the namespace; TCP goes on.
+    /// From now on, no UDP goes in or out of the namespace (but on its own
+    /// loopback, as firewalls leave it); TCP goes on.
     pub fn block_udp(&self) -> anyhow::Result<()> {
-        // Loopback included: only TCP reaches the host.
+        // Inserted first so that they come before any earlier rule; the
+        // loopback exceptions go in last, so they come before the drops.
         self.exec(&["iptables", "-I", "OUTPUT", "-p", "udp", "-j", "DROP"])?;
         self.exec(&["iptables", "-I", "INPUT", "-p", "udp", "-j", "DROP"])?;
+        self.exec(&[
+            "iptables", "-I", "OUTPUT", "-o", "lo", "-p", "udp", "-j", "ACCEPT",
+        ])?;
+        self.exec(&[
+            "iptables", "-I", "INPUT", "-i", "lo", "-p", "udp", "-j", "ACCEPT",
+        ])?;
+        Ok(())
+    }
+
+    /// From now on, TCP leaves the namespace only towards `ports` of the
+    /// host end (as on networks that let only TLS 443 out); other TCP is
+    /// refused. Loopback stays open.
+    pub fn allow_only_tcp_to(&self, ports: &[u16]) -> anyhow::Result<()> {
+        let host_ip = self.host_ip.to_string();
+        for port in ports {
+            let port = port.to_string();
+            self.exec(&[
+                "iptables", "-A", "OUTPUT", "-p", "tcp", "-d", &host_ip, "--dport", &port, "-j",
+                "ACCEPT",
+            ])?;
+        }
+        self.exec(&["iptables", "-A", "OUTPUT", "-o", "lo", "-j", "ACCEPT"])?;
+        self.exec(&[
+            "iptables",
+            "-A",
+            "OUTPUT",
+            "-p",
+            "tcp",
+            "-j",
+            "REJECT",
+            "--reject-with",
+            "tcp-reset",
+        ])?;
         Ok(())
     }
 

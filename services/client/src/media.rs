@@ -36,6 +36,7 @@ use webrtc::peer_connection::{
 };
 
 use crate::media_path::PathState;
+use crate::turn_bridge::TurnBridges;
 
 /// The RTP audio-level header extension (RFC 6464) the SFU uses for speaker detection.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -229,18 +230,20 @@ impl Interceptor for KeyframeRequestForwarder {
 /// the TCP connection stays idle.
 ///
 /// webrtc-rs 0.21 gathers relay candidates over **TURN/UDP only**: it skips
-/// `turn:…?transport=tcp` and `turns:` URLs (logging "Skipping unsupported
-/// non-UDP TURN url" / "secure TURN url"), so the SDK relays through the
-/// node's TURN server where UDP to the TURN port gets out, but not on a
-/// network that lets only TCP or TLS 443 out (unless that includes the SFU's
-/// TCP media port).
+/// `turn:…?transport=tcp` and `turns:` URLs. The SDK gives its peer
+/// connections a loopback bridge for each of those instead
+/// ([`crate::turn_bridge`]), so it relays through the node's TURN server
+/// over TCP or TLS too, as on a network that lets only TLS 443 out.
 #[derive(Debug, Clone, Default)]
 pub struct IceOptions {
-    /// STUN/TURN servers (`turn:host:port?transport=udp` is the one used).
+    /// STUN/TURN servers, as signal hands them out.
     pub ice_servers: Vec<yunhui_proto::turn::IceServer>,
     /// Use relay candidates only (`iceTransportPolicy: "relay"`): every
     /// packet goes through the TURN server.
     pub relay_only: bool,
+    /// The bridges of `turns:` and `turn:…?transport=tcp` servers, shared by
+    /// the session's connections (and the certificates they trust).
+    pub bridges: TurnBridges,
 }
 
 impl IceOptions {
@@ -249,7 +252,9 @@ impl IceOptions {
             .ice_servers
             .iter()
             .map(|server| rtc::peer_connection::transport::RTCIceServer {
-                urls: server.urls.clone(),
+                urls: (server.urls.iter())
+                    .filter_map(|url| self.bridges.local_url(url))
+                    .collect(),
                 username: server.username.clone(),
                 credential: server.credential.clone(),
             })

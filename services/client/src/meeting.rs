@@ -40,6 +40,7 @@ use crate::media::{
 };
 use crate::media_path::{PathState, PathWatch};
 use crate::signaling::{ActingFor, SignalingClient, SignalingError};
+use crate::turn_bridge::TurnBridges;
 
 /// How to join.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +74,9 @@ pub struct JoinOptions {
     /// answer (relay candidates only), as behind a network that reaches
     /// nothing else.
     pub relay_only: bool,
+    /// Certificates to trust for TURN over TLS besides the system's (e.g. the
+    /// self-signed one `yunhui up` keeps in its data directory).
+    pub turn_tls_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
     /// Where to join again after the socket was lost (default: the
     /// `base_url` of the first join), e.g. the Service in front of every
     /// signal replica when the first join went to one replica's own address.
@@ -370,6 +374,7 @@ impl MeetingSession {
         let ice = IceOptions {
             ice_servers: entered.ice_servers,
             relay_only: options.relay_only,
+            bridges: TurnBridges::new(options.turn_tls_roots.clone()),
         };
         let subscriber = Arc::new(Subscriber::with_ice(&media_bind, &ice).await?);
         let ice = SharedIce::new(Mutex::new(ice));

@@ -120,6 +120,7 @@ impl BenchSubscriber {
                 let ice = IceOptions {
                     ice_servers: vec![credentials().ice_server(&endpoints)],
                     relay_only: true,
+                    ..IceOptions::default()
                 };
                 Self::Udp(
                     Subscriber::with_ice("127.0.0.1:0", &ice)

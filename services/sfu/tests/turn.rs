@@ -485,6 +485,7 @@ async fn an_sdk_subscriber_on_relay_candidates_only_gets_media_through_turn() {
             tls_port: addrs.tls.map(|a| a.port()),
         })],
         relay_only: true,
+        ..IceOptions::default()
     };
     let bob = Subscriber::with_ice("127.0.0.1:0", &ice)
         .await
