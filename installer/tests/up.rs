@@ -449,6 +449,60 @@ async fn metric(base_url: &str, name: &str) -> f64 {
         .sum()
 }
 
+/// Light synthetic media, for the network namespace tests.
+fn light_media() -> SyntheticMedia {
+    SyntheticMedia {
+        video_bitrate: 100_000,
+        video_fps: 10,
+        ..SyntheticMedia::default()
+    }
+}
+
+/// How the namespace tests' participants join meeting `number` (password
+/// 1357), their media bound to `bind`.
+fn netns_join(number: &str, name: &str, bind: String) -> JoinOptions {
+    JoinOptions {
+        meeting_number: number.to_owned(),
+        display_name: name.into(),
+        password: Some("1357".into()),
+        media_bind: Some(bind),
+        ..JoinOptions::default()
+    }
+}
+
+/// What the namespace tests share: the administrator makes a meeting on
+/// `topic` (password 1357), and Alice joins it from the host end of
+/// `netns` and publishes. Returns the meeting's number, Alice and her id.
+async fn meeting_with_alice(
+    up: &Up,
+    netns: &yunhui_testkit::netns::Namespace,
+    topic: &str,
+) -> (String, MeetingSession, String) {
+    let admin_password = up.admin_password.clone().expect("first start");
+    let mut admin = ApiClient::new(&up.base_url);
+    admin
+        .login("admin@yunhui.local", &admin_password)
+        .await
+        .unwrap();
+    let meeting = admin
+        .create_meeting(&CreateMeetingRequest {
+            topic: Some(topic.into()),
+            password: Some("1357".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut alice = MeetingSession::join(
+        &up.base_url,
+        netns_join(&meeting.number, "Alice", format!("{}:0", netns.host_ip())),
+    )
+    .await
+    .expect("Alice joins from the host");
+    alice.publish(light_media()).await.expect("Alice publishes");
+    let alice_id = alice.participant_id().to_string();
+    (meeting.number, alice, alice_id)
+}
+
 /// Issue 13, "the SDK does the same": an SDK participant on a network that
 /// drops all UDP (a network namespace this test makes, on this machine only)
 /// joins a meeting and receives the other participant's audio and video over
@@ -462,47 +516,18 @@ async fn sdk_on_a_network_without_udp_joins_and_receives_media_over_ice_tcp() {
         .expect("a network namespace that drops UDP (needs root, ip and iptables)");
     let data = tempfile::tempdir().unwrap();
     let up = start_on(data.path(), &netns.host_ip().to_string());
-    let admin_password = up.admin_password.clone().expect("first start");
-    let mut admin = ApiClient::new(&up.base_url);
-    admin
-        .login("admin@yunhui.local", &admin_password)
-        .await
-        .unwrap();
-    let meeting = admin
-        .create_meeting(&CreateMeetingRequest {
-            topic: Some("Behind a firewall".into()),
-            password: Some("1357".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let media = SyntheticMedia {
-        video_bitrate: 100_000,
-        video_fps: 10,
-        ..SyntheticMedia::default()
-    };
-    let options = |name: &str, bind: String| JoinOptions {
-        meeting_number: meeting.number.clone(),
-        display_name: name.into(),
-        password: Some("1357".into()),
-        media_bind: Some(bind),
-        ..JoinOptions::default()
-    };
-
-    let mut alice = MeetingSession::join(
-        &up.base_url,
-        options("Alice", format!("{}:0", netns.host_ip())),
-    )
-    .await
-    .expect("Alice joins from the host");
-    alice.publish(media).await.expect("Alice publishes");
-    let alice_id = alice.participant_id().to_string();
+    let (number, alice, alice_id) = meeting_with_alice(&up, &netns, "Behind a firewall").await;
+    let media = light_media();
 
     // Bob, inside the namespace: joins, publishes, waits for Alice's audio and
     // video, tells the test his id and what he received, and stays until told.
     let (joined_tx, joined_rx) = tokio::sync::oneshot::channel();
     let (leave_tx, leave_rx) = tokio::sync::oneshot::channel::<()>();
-    let bob_options = options("Bob behind a firewall", format!("{}:0", netns.ns_ip()));
+    let bob_options = netns_join(
+        &number,
+        "Bob behind a firewall",
+        format!("{}:0", netns.ns_ip()),
+    );
     let base_url = up.base_url.clone();
     let bob = netns.run(move || async move {
         let mut bob = MeetingSession::join(&base_url, bob_options)
@@ -570,40 +595,8 @@ async fn an_sdk_session_whose_udp_dies_restarts_its_media_over_ice_tcp() {
         .expect("a network namespace (needs root, ip and iptables)");
     let data = tempfile::tempdir().unwrap();
     let up = start_on(data.path(), &netns.host_ip().to_string());
-    let admin_password = up.admin_password.clone().expect("first start");
-    let mut admin = ApiClient::new(&up.base_url);
-    admin
-        .login("admin@yunhui.local", &admin_password)
-        .await
-        .unwrap();
-    let meeting = admin
-        .create_meeting(&CreateMeetingRequest {
-            topic: Some("A firewall changes".into()),
-            password: Some("1357".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let media = SyntheticMedia {
-        video_bitrate: 100_000,
-        video_fps: 10,
-        ..SyntheticMedia::default()
-    };
-    let options = |name: &str, bind: String| JoinOptions {
-        meeting_number: meeting.number.clone(),
-        display_name: name.into(),
-        password: Some("1357".into()),
-        media_bind: Some(bind),
-        ..JoinOptions::default()
-    };
-    let mut alice = MeetingSession::join(
-        &up.base_url,
-        options("Alice", format!("{}:0", netns.host_ip())),
-    )
-    .await
-    .expect("Alice joins from the host");
-    alice.publish(media).await.expect("Alice publishes");
-    let alice_id = alice.participant_id().to_string();
+    let (number, alice, alice_id) = meeting_with_alice(&up, &netns, "A firewall changes").await;
+    let media = light_media();
 
     // Bob, inside the namespace: joins and receives Alice over UDP, tells the
     // test, waits for UDP to die, then for his media to come back.
@@ -611,7 +604,8 @@ async fn an_sdk_session_whose_udp_dies_restarts_its_media_over_ice_tcp() {
     let (blocked_tx, blocked_rx) = tokio::sync::oneshot::channel::<()>();
     let (back_tx, back_rx) = tokio::sync::oneshot::channel();
     let (leave_tx, leave_rx) = tokio::sync::oneshot::channel::<()>();
-    let bob_options = options(
+    let bob_options = netns_join(
+        &number,
         "Bob on a network that changes",
         format!("{}:0", netns.ns_ip()),
     );
@@ -737,46 +731,18 @@ async fn sdk_on_a_network_with_only_tls_out_relays_through_turn_over_tls() {
         .expect("only the web port and TURN over TLS");
     let turn_cert = CertificateDer::from_pem_file(data.path().join("turn-tls.pem"))
         .expect("yunhui up keeps its TURN certificate in the data directory");
-    let admin_password = up.admin_password.clone().expect("first start");
-    let mut admin = ApiClient::new(&up.base_url);
-    admin
-        .login("admin@yunhui.local", &admin_password)
-        .await
-        .unwrap();
-    let meeting = admin
-        .create_meeting(&CreateMeetingRequest {
-            topic: Some("Behind a TLS proxy".into()),
-            password: Some("1357".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let media = SyntheticMedia {
-        video_bitrate: 100_000,
-        video_fps: 10,
-        ..SyntheticMedia::default()
-    };
-    let options = |name: &str, bind: String| JoinOptions {
-        meeting_number: meeting.number.clone(),
-        display_name: name.into(),
-        password: Some("1357".into()),
-        media_bind: Some(bind),
-        ..JoinOptions::default()
-    };
-    let mut alice = MeetingSession::join(
-        &up.base_url,
-        options("Alice", format!("{}:0", netns.host_ip())),
-    )
-    .await
-    .expect("Alice joins from the host");
-    alice.publish(media).await.expect("Alice publishes");
-    let alice_id = alice.participant_id().to_string();
+    let (number, alice, alice_id) = meeting_with_alice(&up, &netns, "Behind a TLS proxy").await;
+    let media = light_media();
 
     let (joined_tx, joined_rx) = tokio::sync::oneshot::channel();
     let (leave_tx, leave_rx) = tokio::sync::oneshot::channel::<()>();
     let bob_options = JoinOptions {
         turn_tls_roots: vec![turn_cert],
-        ..options("Bob behind a TLS proxy", format!("{}:0", netns.ns_ip()))
+        ..netns_join(
+            &number,
+            "Bob behind a TLS proxy",
+            format!("{}:0", netns.ns_ip()),
+        )
     };
     let base_url = up.base_url.clone();
     let bob = netns.run(move || async move {
