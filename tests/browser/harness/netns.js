@@ -148,8 +148,12 @@ async function makeNamespace(name, index, { blockUdp }) {
   return { name, hostIf, hostIp, nsIp, chromium, remove, inNs };
 }
 
-/** The transport protocol of the selected candidate pair of each of the page's peer connections. */
-export function selectedProtocols(participant) {
+/**
+ * The selected candidate pair of each of the page's peer connections: the
+ * local candidate's protocol (`local`), type, TCP type, relay protocol and
+ * TURN URL, and the remote candidate's protocol and port.
+ */
+export function selectedPaths(participant) {
   return participant.page.evaluate(async () => {
     const result = {};
     for (const role of ["publisherPc", "subscriberPc"]) {
@@ -163,7 +167,15 @@ export function selectedProtocols(participant) {
       const pair = pairId && stats.get(pairId);
       const local = pair && stats.get(pair.localCandidateId);
       const remote = pair && stats.get(pair.remoteCandidateId);
-      result[role] = { local: local?.protocol, remote: remote?.protocol, remotePort: remote?.port, tcpType: local?.tcpType };
+      result[role] = {
+        local: local?.protocol,
+        type: local?.candidateType,
+        tcpType: local?.tcpType,
+        relayProtocol: local?.relayProtocol,
+        url: local?.url,
+        remote: remote?.protocol,
+        remotePort: remote?.port,
+      };
     }
     return result;
   });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MEETING_PASSWORD, withMeetingEnv } from "../harness/meeting_env.js";
-import { netnsUnavailable, selectedProtocols, udpBlockedNamespace } from "../harness/netns.js";
+import { netnsUnavailable, selectedPaths, udpBlockedNamespace } from "../harness/netns.js";
 
 test("a browser whose network drops UDP joins and exchanges video over ICE-TCP", { skip: netnsUnavailable() ?? false }, async (t) => {
   const netns = await udpBlockedNamespace();
@@ -29,12 +29,12 @@ test("a browser whose network drops UDP joins and exchanges video over ICE-TCP",
       const [aliceBefore, aliceAfter] = await alice.waitForMediaFrom(bobId, 45_000);
       assert.ok(aliceAfter.video.framesDecoded > aliceBefore.video.framesDecoded, "Alice decodes Bob's video, sent over TCP");
 
-      const bobPaths = await selectedProtocols(bob);
+      const bobPaths = await selectedPaths(bob);
       for (const role of ["publisherPc", "subscriberPc"]) {
         assert.equal(bobPaths[role]?.local, "tcp", `Bob's ${role} runs over TCP: ${JSON.stringify(bobPaths)}`);
         assert.equal(bobPaths[role]?.remote, "tcp", `Bob's ${role} reaches the SFU's TCP candidate: ${JSON.stringify(bobPaths)}`);
       }
-      const alicePaths = await selectedProtocols(alice);
+      const alicePaths = await selectedPaths(alice);
       assert.equal(alicePaths.subscriberPc?.local, "udp", `Alice, whose network allows UDP, stays on UDP: ${JSON.stringify(alicePaths)}`);
       const connections = await server.metric("yunhui_sfu_ice_tcp_connections");
       assert.ok(connections >= 2, `Bob's two peer connections each hold a TCP connection (gauge: ${connections})`);

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HOST, withMeetingEnv } from "../harness/meeting_env.js";
-import { netnsUnavailable, selectedProtocols, shapedNamespace } from "../harness/netns.js";
+import { netnsUnavailable, selectedPaths, shapedNamespace } from "../harness/netns.js";
 
 test("a browser whose UDP dies mid-meeting restarts its media and goes on over ICE-TCP without rejoining", { skip: netnsUnavailable() ?? false }, async (t) => {
   const netns = await shapedNamespace();
@@ -25,7 +25,7 @@ test("a browser whose UDP dies mid-meeting restarts its media and goes on over I
       const bobId = await bob.joinByLink(meeting.join_url);
       await bob.waitForMediaFrom(hanaId, 45_000);
       await hana.waitForMediaFrom(bobId, 45_000);
-      const before = await selectedProtocols(bob);
+      const before = await selectedPaths(bob);
       for (const role of ["publisherPc", "subscriberPc"]) {
         assert.equal(before[role]?.local, "udp", `Bob's ${role} starts on UDP: ${JSON.stringify(before)}`);
       }
@@ -53,7 +53,7 @@ test("a browser whose UDP dies mid-meeting restarts its media and goes on over I
       const [hanaBefore, hanaAfter] = await hana.waitForMediaFrom(bobId, 45_000);
       assert.ok(hanaAfter.video.framesDecoded > hanaBefore.video.framesDecoded, "Hana decodes Bob's video again, published anew over TCP");
 
-      const after = await selectedProtocols(bob);
+      const after = await selectedPaths(bob);
       for (const role of ["publisherPc", "subscriberPc"]) {
         assert.equal(after[role]?.local, "tcp", `Bob's new ${role} runs over TCP: ${JSON.stringify(after)}`);
       }

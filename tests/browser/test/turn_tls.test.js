@@ -14,27 +14,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MEETING_PASSWORD, withMeetingEnv } from "../harness/meeting_env.js";
-import { netnsUnavailable, udpBlockedNamespace } from "../harness/netns.js";
-
-/** The selected candidate pair of each of the page's peer connections. */
-function selectedPaths(participant) {
-  return participant.page.evaluate(async () => {
-    const result = {};
-    for (const role of ["publisherPc", "subscriberPc"]) {
-      const pc = window.yunhui[role];
-      if (!pc) continue;
-      const stats = await pc.getStats();
-      let pairId;
-      stats.forEach((s) => {
-        if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-      });
-      const pair = pairId && stats.get(pairId);
-      const local = pair && stats.get(pair.localCandidateId);
-      result[role] = { type: local?.candidateType, relayProtocol: local?.relayProtocol, url: local?.url };
-    }
-    return result;
-  });
-}
+import { netnsUnavailable, selectedPaths, udpBlockedNamespace } from "../harness/netns.js";
 
 /** The types of the local candidates a page's publisher connection gathered. */
 function gatheredTypes(participant) {
