@@ -165,10 +165,10 @@ impl TurnBridges {
         }
         match Bridge::start(server.clone(), Arc::clone(&self.inner.tls)) {
             Ok(bridge) => {
-                let url = bridge.url();
-                tracing::debug!(turn = %url, local = %url, "bridging TURN over a stream");
+                let local = bridge.url();
+                tracing::debug!(turn = url, %local, "bridging TURN over a stream");
                 bridges.insert(server, bridge);
-                Some(url)
+                Some(local)
             }
             Err(error) => {
                 tracing::warn!(%error, turn = url, "cannot bridge TURN over a stream");
