@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -262,6 +262,11 @@ pub struct SfuPool {
     /// Extra node labels an SFU node must have.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
+    /// Taints of dedicated media nodes the SFU pods tolerate (e.g. nodes
+    /// kept for media with `yunhui.dev/media=true:NoSchedule`); with a
+    /// `nodeSelector` the pool runs on those nodes alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
     /// HostNetwork (DaemonSet, one pod per node), HostPort (Deployment, one
     /// pod per node) or HostNetworkSlots (Deployment on the host network,
     /// up to `slotsPerNode` pods per node on ports offset by `slotPortStride`).
@@ -352,7 +357,10 @@ pub struct SfuTurn {
     #[serde(default = "default_turn_port")]
     pub port: i32,
     /// Port of TURN over TLS on each SFU node: 443 where only TCP 443 gets
-    /// out (the node's 443 must then be free).
+    /// out (the node's 443 must then be free). A `HostPort` pool's pods may
+    /// bind a port below 1024 (the operator sets their
+    /// `net.ipv4.ip_unprivileged_port_start`); on the host network the
+    /// node's own setting must allow it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_port: Option<i32>,
     /// A `kubernetes.io/tls` Secret in the MediaCluster's namespace with the
@@ -378,6 +386,7 @@ impl Default for SfuPool {
         SfuPool {
             architecture: None,
             node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
             networking: SfuNetworking::default(),
             udp_port: default_udp_port(),
             tcp_port: default_tcp_port(),
@@ -507,6 +516,12 @@ pub struct SipPool {
     /// SIP over TLS next to UDP and TCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<SipTls>,
+    /// Seconds a stopping SIP pod lets its calls go on (it takes no new
+    /// ones meanwhile: devices get 503 and the Service leaves it); also
+    /// its pod's termination grace period.
+    #[serde(default = "default_drain_timeout")]
+    #[schemars(range(min = 0))]
+    pub drain_timeout_seconds: i64,
     /// CPU and memory of each SIP pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
@@ -554,6 +569,7 @@ impl Default for SipPool {
             host_network: false,
             advertised_address: None,
             tls: None,
+            drain_timeout_seconds: default_drain_timeout(),
             resources: None,
         }
     }

@@ -191,9 +191,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("Meeting link: {link}");
     println!("Press Ctrl-C to stop.");
 
+    // SIGTERM handled from here on, also before the first request.
+    let shutdown = yunhui_runtime::shutdown_signal();
     axum::serve(listener, app.service())
         .with_graceful_shutdown(async {
-            yunhui_runtime::shutdown_signal().await;
+            shutdown.await;
         })
         .await
         .context("serving HTTP")?;

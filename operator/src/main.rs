@@ -85,6 +85,8 @@ async fn main() -> anyhow::Result<()> {
         concurrency: args.concurrency,
         ..OperatorConfig::default()
     };
+    // SIGTERM handled from here on, also during start-up.
+    let shutdown = yunhui_runtime::shutdown_signal();
     let server = tokio::spawn(telemetry::serve(
         args.listen,
         metrics.clone(),
@@ -93,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         r = yunhui_operator::run(client, config, metrics, health) => r?,
         r = server => r??,
-        _ = yunhui_runtime::shutdown_signal() => {}
+        _ = shutdown => {}
     }
     Ok(())
 }

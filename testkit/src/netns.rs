@@ -13,7 +13,7 @@
 //! saying which.
 
 use std::future::Future;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -78,11 +78,20 @@ impl Namespace {
     /// host end (as on networks that let only TLS 443 out); other TCP is
     /// refused. Loopback stays open.
     pub fn allow_only_tcp_to(&self, ports: &[u16]) -> anyhow::Result<()> {
-        let host_ip = self.host_ip.to_string();
-        for port in ports {
-            let port = port.to_string();
+        let addresses: Vec<SocketAddrV4> = (ports.iter())
+            .map(|port| SocketAddrV4::new(self.host_ip, *port))
+            .collect();
+        self.allow_only_tcp_to_addresses(&addresses)
+    }
+
+    /// From now on, TCP leaves the namespace only towards `addresses` (any
+    /// address of this machine, reached through the host end); other TCP
+    /// is refused. Loopback stays open.
+    pub fn allow_only_tcp_to_addresses(&self, addresses: &[SocketAddrV4]) -> anyhow::Result<()> {
+        for address in addresses {
+            let (ip, port) = (address.ip().to_string(), address.port().to_string());
             self.exec(&[
-                "iptables", "-A", "OUTPUT", "-p", "tcp", "-d", &host_ip, "--dport", &port, "-j",
+                "iptables", "-A", "OUTPUT", "-p", "tcp", "-d", &ip, "--dport", &port, "-j",
                 "ACCEPT",
             ])?;
         }

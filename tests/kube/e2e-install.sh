@@ -35,13 +35,17 @@
 #      the node's host network on their own port slots and carry ten
 #      meetings between them; one meeting is joined through both signal
 #      pods, its owner pod is force-deleted and the meeting goes on
-#   9. `yunhui registry push` of a second bundle (a new version) into the
+#   9. two regions (issue 13, e2e-regions.sh): a second real node in
+#      region west runs the SFU pod of a media-only MediaCluster that
+#      registers with prod's signal; a tenant preferring west gets its
+#      meeting there, acme (east) on the first node
+#  10. `yunhui registry push` of a second bundle (a new version) into the
 #      site's registry (docker-registry, TLS and basic auth), then
 #      `yunhui upgrade` from it: every pod pulls with the credentials,
 #      signal rolls out,
 #      the administrators' accounts and scheduled meetings survive, on the
 #      volume and in PostgreSQL
-#  10. `yunhui uninstall`: nothing of ours is left in the API or on the node
+#  11. `yunhui uninstall`: nothing of ours is left in the API or on the node
 #      but the volume claims of the database and the recordings, kept on
 #      purpose
 #
@@ -76,6 +80,7 @@ NS=yunhui-system
 RELEASE=yunhui
 ADMIN_EMAIL=admin@acme.example
 OFFICE_ADMIN_EMAIL=it@globex.example
+INITECH_ADMIN_EMAIL=admin@initech.example
 STATIC_BINARIES=(yunhui yunhui-signal yunhui-sfu yunhui-sipgw yunhui-recorder yunhui-operator)
 
 current="setup"
@@ -108,9 +113,13 @@ diagnostics() {
     k logs -n "$ns" "$pod" --all-containers --tail=20 --previous 2>/dev/null || true
   done < <(k get pods -A --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name 2>/dev/null | grep -v '^kube-system' || true)
   echo "----- node logs -----"
-  for c in kubelet containerd; do
-    echo "--- $c"
-    grep -E 'level=error|^E[0-9]{4}' "$kube/node/logs/$c.log" 2>/dev/null | tail -n 15 || true
+  local logs
+  for logs in "$kube"/node/logs "$kube"/nodes/*/logs; do
+    for c in kubelet containerd; do
+      [ -f "$logs/$c.log" ] || continue
+      echo "--- $logs/$c.log"
+      grep -E 'level=error|^E[0-9]{4}' "$logs/$c.log" 2>/dev/null | tail -n 15 || true
+    done
   done
 }
 
@@ -224,7 +233,7 @@ export YUNHUI_KUBE_NODE_IP=$node_ip
 t=$(now)
 YUNHUI_KUBE_OWNER_PID=$$ "$here/control-plane.sh" start "$kube" >/dev/null || fail "control plane start"
 kube_bin=$(sed -n 's/^bin=//p' "$kube/state")
-"$here/node.sh" start "$kube" >/dev/null || fail "node start"
+YUNHUI_KUBE_NODE_LABELS=topology.kubernetes.io/region=east "$here/node.sh" start "$kube" >/dev/null || fail "node start"
 "$here/node.sh" registry "$kube" "$registry"
 figure "control plane and node ready: $(since "$t") s"
 ok "node $("$here/node.sh" name "$kube") Ready at $node_ip"
@@ -305,7 +314,7 @@ spec:
   version: "VERSION"
   database: {embedded: {storageSize: 1Gi}}
   signal: {replicas: 1}
-  sfu: {architecture: amd64, networking: HostNetwork, udpPort: 7882, tcpPort: 7881, minNodes: 1, maxNodes: 1}
+  sfu: {architecture: amd64, networking: HostNetwork, udpPort: 7882, tcpPort: 7881, minNodes: 1, maxNodes: 1, region: east, nodeSelector: {topology.kubernetes.io/region: east}}
   sip: {enabled: true, port: 5060, hostNetwork: true, tls: {port: 5061, secretName: prod-sip-tls}}
   recorder: {enabled: true, replicas: 1, storageSize: 1Gi, storageClassName: yunhui-e2e-recordings}
 ---
@@ -319,6 +328,23 @@ spec:
   licence: {concurrentPorts: 50}
   features: {recording: true}
   firstAdmin: {secretName: acme-first-admin}
+  mediaRegion: east
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: initech-first-admin, namespace: $NS}
+stringData: {email: $INITECH_ADMIN_EMAIL}
+---
+apiVersion: yunhui.dev/v1alpha1
+kind: Tenant
+metadata: {name: initech, namespace: $NS}
+spec:
+  displayName: Initech West
+  mediaCluster: prod
+  domains: [initech.example]
+  licence: {concurrentPorts: 10}
+  firstAdmin: {secretName: initech-first-admin}
+  mediaRegion: west
 ---
 apiVersion: yunhui.dev/v1alpha1
 kind: Gateway
@@ -565,9 +591,11 @@ free -m | awk '/^Mem:/{print "node memory used with the meeting over: " $3 " MiB
 # ---------------------------------------------------------------------------
 # shellcheck source=e2e-scaleout.sh
 . "$here/e2e-scaleout.sh"
+# shellcheck source=e2e-regions.sh
+. "$here/e2e-regions.sh"
 
 # ---------------------------------------------------------------------------
-step "9. yunhui upgrade to a new version"
+step "10. yunhui upgrade to a new version"
 schedule() { # url token topic -> id
   curl -sf -H 'content-type: application/json' -H "authorization: Bearer $2" \
     -d "{\"topic\":\"$3\",\"start\":\"2030-01-07T10:00\",\"time_zone\":\"Asia/Shanghai\",\"duration_minutes\":30}" \
@@ -672,7 +700,7 @@ wait_for 60 "the recording streams from the upgraded recorder pod" served_again
 ok "after the upgrade, the recording made before it streams from the replaced recorder pod's volume"
 
 # ---------------------------------------------------------------------------
-step "10. yunhui uninstall"
+step "11. yunhui uninstall"
 "$yunhui" uninstall --config "$work/site-2.yaml" || fail "yunhui uninstall"
 gone() {
   [ -z "$(k get pods -n "$NS" --no-headers 2>/dev/null)" ] &&
@@ -693,9 +721,13 @@ want_claims="persistentvolumeclaim/data-prod-signal-0 persistentvolumeclaim/reco
   fail "the recordings' volume is not bound to the kept claim: $(k get persistentvolume yunhui-e2e-recordings -o jsonpath='{.status.phase}/{.spec.claimRef.name}')"
 cmp -s "$recorded_file" "$work/recording-served.webm" || fail "the recorded file is gone from the kept volume: $recorded_file"
 no_containers() {
-  [ -z "$(ctr --address "$kube/node/containerd/containerd.sock" -n k8s.io tasks list -q 2>/dev/null)" ]
+  local sock
+  for sock in "$kube"/node/containerd/containerd.sock "$kube"/nodes/*/containerd/containerd.sock; do
+    [ -S "$sock" ] || continue
+    [ -z "$(ctr --address "$sock" -n k8s.io tasks list -q 2>/dev/null)" ] || return 1
+  done
 }
-wait_for 60 "no containers left on the node" no_containers
+wait_for 60 "no containers left on either node" no_containers
 ss -lun | grep -q ':7882 ' && fail "the SFU's UDP port 7882 is still bound on the node"
 ok "nothing of ours left in the API (but the kept claims of the database and the recordings, the file still on its volume) or on the node"
 echo

@@ -6,58 +6,88 @@
 # and a pause image built here. Containers really run: this is where Yunhui's
 # own images run as pods.
 #
-#   node.sh start DIR        DIR is a control plane started with
+#   node.sh start DIR [NAME] DIR is a control plane started with
 #                            YUNHUI_KUBE_NODE_IP set; waits until the node is
 #                            Ready and the cluster DNS answers
-#   node.sh stop DIR         stops everything and undoes every change to the
-#                            host (also after a failed start)
+#   node.sh stop DIR [NAME]  stops everything and undoes every change to the
+#                            host (also after a failed start); stopping the
+#                            first node stops the others first
 #   node.sh import DIR TAR   loads an image archive (docker-archive or OCI
-#                            layout tar) into the node's containerd
+#                            layout tar) into the first node's containerd
 #   node.sh registry DIR HOST:PORT [CA-FILE]
-#                            lets the node pull from a registry on this
+#                            lets every node pull from a registry on this
 #                            machine: plain HTTP without CA-FILE, else HTTPS
 #                            checked against CA-FILE
-#   node.sh name DIR         prints the node's name
+#   node.sh name DIR [NAME]  prints the node's name
+#
+# NAME is the Kubernetes node's name; without it, the first node
+# (yunhui-node), which also runs what a cluster needs once: kube-proxy,
+# CoreDNS and the pods' bridge. Another NAME starts one more node beside a
+# running first node, on the same address (this machine's): a containerd and
+# a kubelet of its own, its own range of pod addresses on the first node's
+# bridge, its own cgroup root (/NAME) and pod-log folder. Host-network pods of
+# the two nodes share this machine's ports, so pools meant for different
+# nodes need different ports (or a node selector and a taint).
 #
 # Must run as root (containers, mounts, the bridge and iptables). Everything
-# lives under DIR/node (containerd's root, state and socket, the kubelet's
-# root, logs, certificates); what the kubelet and the CNI plugins change
-# outside it is recorded at start and undone at stop: the bridge, iptables
-# rules, sysctls, the kubepods cgroups, /var/lib/kubelet, /var/log/pods and
-# /var/log/containers.
+# lives under DIR/node (the first node) or DIR/nodes/NAME (containerd's root,
+# state and socket, the kubelet's root, logs, certificates); what the
+# kubelets and the CNI plugins change outside it is recorded at the first
+# node's start and undone at its stop: the bridge, iptables rules, sysctls,
+# the kubepods cgroups, /var/lib/kubelet, /var/log/pods and
+# /var/log/containers (another node removes its own cgroup root).
 #
 # Environment: YUNHUI_KUBE_NODE_IP (default: the address of the default
 # route's interface; must be what the control plane was started with),
-# YUNHUI_KUBE_NODE_BIN (node binaries; default: build-binaries.sh --node).
+# YUNHUI_KUBE_NODE_BIN (node binaries; default: build-binaries.sh --node),
+# YUNHUI_KUBE_NODE_LABELS (extra labels, k=v,k2=v2, e.g.
+# topology.kubernetes.io/region=west), YUNHUI_KUBE_NODE_TAINTS (taints the
+# node registers with, k=v:NoSchedule,...).
 #
-# Files in DIR/node: logs/{containerd,kubelet,kube-proxy,coredns}.log,
+# Files in a node's folder: logs/{containerd,kubelet,kube-proxy,coredns}.log,
 # pids/*.pid, kubelet/ (root dir), containerd/ (root, state, socket),
-# certs.d/ (registry hosts), host-state/ (what stop restores).
+# certs.d/ (registry hosts; the first node's, shared by all), host-state/
+# (what stop restores).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-NODE_NAME=yunhui-node
+FIRST_NODE=yunhui-node
 BRIDGE=yhnode0
-POD_SUBNET=10.245.0.0/24
+# Every node's pods on the one bridge: the first node's from 10.245.0.2, the
+# others' from 10.245.<index>.1.
+POD_SUBNET=10.245.0.0/16
+POD_GATEWAY=10.245.0.1
 PAUSE_IMAGE=yunhui.test/pause:1
 CLUSTER_DOMAIN=cluster.local
-components=(containerd kubelet kube-proxy coredns)
 
 die() { echo "node: $*" >&2; exit 1; }
 log() { echo "node: $*" >&2; }
 
 usage() {
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^# Must run as root/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 [ $# -ge 2 ] || usage
 cmd=$1
 dir=$(mkdir -p "$2" && cd "$2" && pwd)
-node="$dir/node"
+case "$cmd" in
+  start | stop | name) NODE_NAME=${3:-$FIRST_NODE} ;;
+  *) NODE_NAME=$FIRST_NODE ;;
+esac
+[[ "$NODE_NAME" =~ ^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$ ]] || die "bad node name '$NODE_NAME' (lowercase letters, digits and '-')"
+first="$dir/node"
+if [ "$NODE_NAME" = "$FIRST_NODE" ]; then
+  node=$first
+  components=(containerd kubelet kube-proxy coredns)
+else
+  node="$dir/nodes/$NODE_NAME"
+  components=(containerd kubelet)
+fi
 sock="$node/containerd/containerd.sock"
+is_first() { [ "$node" = "$first" ]; }
 
 default_ip() {
   ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n 1
@@ -227,15 +257,22 @@ oom_score = 0
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "$node/containerd/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$node/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "$node/certs.d"
+    config_path = "$first/certs.d"
 EOF
 }
 
-write_cni_config() {
+write_cni_config() { # index: 0 for the first node
+  local start end
+  if [ "$1" = 0 ]; then
+    start=10.245.0.2 end=10.245.0.254
+  else
+    start=10.245.$1.1 end=10.245.$1.254
+  fi
   mkdir -p "$node/cni/net.d" "$node/cni/ipam"
   cat >"$node/cni/net.d/10-yunhui-test.conflist" <<EOF
 {
@@ -250,7 +287,7 @@ write_cni_config() {
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{"subnet": "$POD_SUBNET"}]],
+        "ranges": [[{"subnet": "$POD_SUBNET", "rangeStart": "$start", "rangeEnd": "$end", "gateway": "$POD_GATEWAY"}]],
         "routes": [{"dst": "0.0.0.0/0"}],
         "dataDir": "$node/cni/ipam"
       }
@@ -301,6 +338,10 @@ cmd_start() {
   node_ip=${YUNHUI_KUBE_NODE_IP:-$(default_ip)}
   [ -n "$node_ip" ] || die "no node address: set YUNHUI_KUBE_NODE_IP"
   local cp_ip
+  if ! is_first; then
+    proc_in "$first" kubelet >/dev/null && [ -f "$first/state" ] ||
+      die "start the first node ($FIRST_NODE) before $NODE_NAME: it runs the bridge, kube-proxy and CoreDNS"
+  fi
   cp_ip=$(sed -n 's/^node_ip=//p' "$dir/state")
   [ "$cp_ip" = "$node_ip" ] || die "the control plane in $dir was started with YUNHUI_KUBE_NODE_IP='$cp_ip', not $node_ip"
   kube_bin=$(sed -n 's/^bin=//p' "$dir/state")
@@ -309,9 +350,13 @@ cmd_start() {
 
   local t0
   t0=$(date +%s.%N)
-  mkdir -p "$node/logs" "$node/pids" "$node/pki" "$node/containerd" "$node/kubelet" "$node/certs.d"
+  mkdir -p "$node/logs" "$node/pids" "$node/pki" "$node/containerd" "$node/kubelet" "$first/certs.d"
   rm -f "$node/.ports"
-  record_host
+  if is_first; then
+    record_host
+  else
+    make_cgroup_root
+  fi
   if ! start_all; then
     tail_logs
     log "start failed; stopping what was started"
@@ -323,18 +368,23 @@ cmd_start() {
 }
 
 start_all() {
+  local index=0
+  is_first || index=$(node_index)
   cat >"$node/state" <<EOF
 node_ip=$node_ip
 kube_bin=$kube_bin
 node_bin=$node_bin
+index=$index
 EOF
-  # Routing for pods and Services; restored at stop.
-  echo 1 >/proc/sys/net/ipv4/ip_forward
-  [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ] || modprobe br_netfilter 2>/dev/null || true
-  [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables
+  if is_first; then
+    # Routing for pods and Services; restored at stop.
+    echo 1 >/proc/sys/net/ipv4/ip_forward
+    [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ] || modprobe br_netfilter 2>/dev/null || true
+    [ -f /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables
+  fi
 
   write_containerd_config
-  write_cni_config
+  write_cni_config "$index"
   log "starting containerd ($sock)"
   launch containerd containerd --config "$node/containerd/config.toml"
   wait_until containerd 30 ctr --address "$sock" version || return 1
@@ -351,23 +401,74 @@ extendedKeyUsage=clientAuth"
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=IP:$node_ip,DNS:$NODE_NAME"
-  sign kube-proxy "/CN=system:kube-proxy" "$client"
-  sign coredns "/O=system:masters/CN=coredns" "$client"
   kubeconfig "$node/kubelet.kubeconfig" kubelet
-  kubeconfig "$node/kube-proxy.kubeconfig" kube-proxy
-  kubeconfig "$node/coredns.kubeconfig" coredns
 
-  local kubelet_port healthz_port proxy_healthz proxy_metrics dns_health dns_ready
+  local kubelet_port healthz_port proxy_healthz dns_ready
   kubelet_port=$(free_port)
   healthz_port=$(free_port)
-  proxy_healthz=$(free_port)
-  proxy_metrics=$(free_port)
+  echo "kubelet_healthz=$healthz_port" >>"$node/state"
+  if is_first; then
+    start_cluster_dns "$client"
+  fi
+  start_kubelet
+  if is_first; then
+    start_kube_proxy "$client"
+  fi
+  wait_until kubelet 60 curl -sf "http://127.0.0.1:$healthz_port/healthz" || return 1
+  wait_until "node $NODE_NAME Ready" 90 node_ready || return 1
+  if is_first; then
+    wait_until kube-proxy 60 curl -sf "http://127.0.0.1:$proxy_healthz/healthz" || return 1
+    wait_until coredns 60 curl -sf "http://127.0.0.1:$dns_ready/ready" || return 1
+  fi
+  # Pods may be created once the namespace's ServiceAccount exists.
+  wait_until "default ServiceAccount" 60 kubectl_ get serviceaccount default -n default || return 1
+}
+
+# The lowest index no other node of DIR holds (its pod addresses).
+node_index() {
+  local i f taken
+  for ((i = 1; i < 250; i++)); do
+    taken=0
+    for f in "$dir"/nodes/*/state; do
+      [ -f "$f" ] && [ "$f" != "$node/state" ] && grep -qx "index=$i" "$f" && taken=1
+    done
+    [ "$taken" = 0 ] && { echo "$i"; return 0; }
+  done
+  die "no pod address range left"
+}
+
+# Another node's cgroup root (cgroupfs driver): /NAME in every hierarchy,
+# the cpuset's CPUs and memory nodes copied from the root's.
+make_cgroup_root() {
+  local h
+  for h in /sys/fs/cgroup/*/; do
+    [ -f "${h}cgroup.procs" ] || continue
+    mkdir -p "$h$NODE_NAME"
+    if [ -f "${h}cpuset.cpus" ]; then
+      cat "${h}cpuset.cpus" >"$h$NODE_NAME/cpuset.cpus"
+      cat "${h}cpuset.mems" >"$h$NODE_NAME/cpuset.mems"
+    fi
+  done
+  if [ -f /sys/fs/cgroup/cgroup.procs ]; then mkdir -p "/sys/fs/cgroup/$NODE_NAME"; fi
+}
+
+remove_cgroup_root() {
+  local c
+  for c in /sys/fs/cgroup/*/"$NODE_NAME" "/sys/fs/cgroup/$NODE_NAME"; do
+    [ -d "$c" ] || continue
+    find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+}
+
+# CoreDNS answers for the cluster domain on the node's address, port 53:
+# the pods of every node get it as their nameserver (clusterDNS below).
+start_cluster_dns() { # client-certificate extensions
+  local dns_health
   dns_health=$(free_port)
   dns_ready=$(free_port)
-  echo "kubelet_healthz=$healthz_port" >>"$node/state"
+  sign coredns "/O=system:masters/CN=coredns" "$1"
+  kubeconfig "$node/coredns.kubeconfig" coredns
 
-  # CoreDNS answers for the cluster domain on the node's address, port 53:
-  # pods get it as their nameserver (clusterDNS below).
   cat >"$node/Corefile" <<EOF
 .:53 {
     bind $node_ip
@@ -384,6 +485,19 @@ subjectAltName=IP:$node_ip,DNS:$NODE_NAME"
 EOF
   log "starting coredns on $node_ip:53"
   launch coredns "$node_bin/coredns" -conf "$node/Corefile"
+}
+
+start_kubelet() {
+  local labels="yunhui.dev/test-node=real${YUNHUI_KUBE_NODE_LABELS:+,$YUNHUI_KUBE_NODE_LABELS}"
+  local extra="" taints=()
+  if ! is_first; then
+    # Apart from the first node's pods: their cgroups and their logs (a
+    # kubelet removes the pod logs of pods it does not know).
+    extra="cgroupRoot: /$NODE_NAME
+podLogsDir: $node/pod-logs"
+    mkdir -p "$node/pod-logs"
+  fi
+  [ -n "${YUNHUI_KUBE_NODE_TAINTS:-}" ] && taints=(--register-with-taints "$YUNHUI_KUBE_NODE_TAINTS")
 
   cat >"$node/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -416,6 +530,7 @@ maxPods: 110
 rotateCertificates: false
 serverTLSBootstrap: false
 registerNode: true
+$extra
 EOF
   log "starting kubelet (node $NODE_NAME at $node_ip:$kubelet_port)"
   launch kubelet "$node_bin/kubelet" \
@@ -424,7 +539,15 @@ EOF
     --root-dir "$node/kubelet" \
     --hostname-override "$NODE_NAME" \
     --node-ip "$node_ip" \
-    --node-labels "yunhui.dev/test-node=real"
+    --node-labels "$labels" "${taints[@]}"
+}
+
+start_kube_proxy() { # client-certificate extensions
+  local proxy_metrics
+  proxy_healthz=$(free_port)
+  proxy_metrics=$(free_port)
+  sign kube-proxy "/CN=system:kube-proxy" "$1"
+  kubeconfig "$node/kube-proxy.kubeconfig" kube-proxy
 
   cat >"$node/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
@@ -440,13 +563,6 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 EOF
   log "starting kube-proxy"
   launch kube-proxy "$node_bin/kube-proxy" --config "$node/kube-proxy.yaml"
-
-  wait_until kubelet 60 curl -sf "http://127.0.0.1:$healthz_port/healthz" || return 1
-  wait_until "node $NODE_NAME Ready" 90 node_ready || return 1
-  wait_until kube-proxy 60 curl -sf "http://127.0.0.1:$proxy_healthz/healthz" || return 1
-  wait_until coredns 60 curl -sf "http://127.0.0.1:$dns_ready/ready" || return 1
-  # Pods may be created once the namespace's ServiceAccount exists.
-  wait_until "default ServiceAccount" 60 kubectl_ get serviceaccount default -n default || return 1
 }
 
 node_ready() {
@@ -471,6 +587,12 @@ cmd_stop() {
   [ -d "$node" ] || return 0
   # Best effort from here on: every step runs even when one fails.
   set +e
+  if is_first; then
+    local other
+    for other in "$dir"/nodes/*/; do
+      [ -d "$other" ] && "$0" stop "$dir" "$(basename "$other")"
+    done
+  fi
   local st="$node/state" kube_bin="" node_bin="" id
   if [ -f "$st" ]; then
     kube_bin=$(sed -n 's/^kube_bin=//p' "$st")
@@ -506,13 +628,17 @@ cmd_stop() {
   pkill -KILL -f -- "-address $sock" 2>/dev/null || true
   pkill -KILL -f -- "containerd-shim.*$node/" 2>/dev/null || true
   unmount_under "$node"
-  restore_host
+  if is_first; then
+    restore_host
+  else
+    remove_cgroup_root
+  fi
   if [ -n "$kube_bin" ] && [ -f "$dir/kubeconfig" ] && [ -f "$dir/state" ]; then
     kubectl_ delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 || true
   fi
   rm -f "$node/pids/"*.pid "$node/.ports"
   # The node's data is throw-away: overlay snapshots and pod volumes.
-  rm -rf "$node/containerd/root" "$node/containerd/state" "$node/kubelet" "$node/cni/ipam"
+  rm -rf "$node/containerd/root" "$node/containerd/state" "$node/kubelet" "$node/cni/ipam" "$node/pod-logs"
 }
 
 cmd_import() {

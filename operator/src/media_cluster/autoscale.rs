@@ -490,6 +490,7 @@ mod tests {
                 cpu_millicores: 0,
                 bits_in_per_second: 0,
                 bits_out_per_second: 0,
+                region: None,
             })
             .collect()
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use yunhui_crds::MediaClusterSpec;
 use yunhui_crds::media_cluster::{AdvertisedAddress, Images, SfuNetworking};
@@ -168,6 +168,8 @@ pub struct Sfu {
     pub advertise: Advertise,
     /// Node labels the pods require (selector, OS, architecture).
     pub node_selector: BTreeMap<String, String>,
+    /// Node taints the pods tolerate.
+    pub tolerations: Vec<Toleration>,
     /// Fewest pods of a host-port pool.
     pub min_nodes: i32,
     /// Most pods of a host-port pool.
@@ -307,6 +309,8 @@ pub struct Sip {
     pub advertised_address: Option<IpAddr>,
     /// SIP over TLS: its port and the Secret of its certificate.
     pub tls: Option<(i32, String)>,
+    /// How long a stopping pod lets its calls go on.
+    pub drain_timeout_seconds: i64,
     /// Container resources.
     pub resources: Option<ResourceRequirements>,
 }
@@ -401,6 +405,7 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             slots,
             advertise,
             node_selector: sfu_node_selector(spec),
+            tolerations: sfu.tolerations.clone(),
             min_nodes: sfu.min_nodes,
             max_nodes: sfu.max_nodes,
             target_load_percent: sfu.target_load_percent,
@@ -432,6 +437,7 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             host_network: sip.host_network,
             advertised_address: sip_advertised,
             tls: sip.tls.as_ref().map(|t| (t.port, t.secret_name.clone())),
+            drain_timeout_seconds: sip.drain_timeout_seconds,
             resources: sip.resources.clone(),
         }),
     })

@@ -94,6 +94,10 @@ pub const SFU_CAPACITY: &str = "YUNHUI_SFU_CAPACITY";
 /// `drainTimeoutSeconds`). Read by the SFU.
 pub const SFU_DRAIN_TIMEOUT: &str = "YUNHUI_SFU_DRAIN_TIMEOUT";
 
+/// Seconds a stopping SIP gateway lets its calls go on (the MediaCluster's
+/// `sip.drainTimeoutSeconds`). Read by the SIP gateway.
+pub const SIP_DRAIN_TIMEOUT: &str = "YUNHUI_SIP_DRAIN_TIMEOUT";
+
 /// Seconds a room on an SFU node may go without any connected peer
 /// connection before the node closes it (a room whose signal replica can no
 /// longer close it). Read by the SFU.

@@ -187,6 +187,9 @@ pub struct MediaNodeLoad {
     pub bits_in_per_second: u64,
     /// Media forwarded, in bits per second.
     pub bits_out_per_second: u64,
+    /// The region the node reported, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// Body of signal's `GET /internal/v1/media-nodes`: every node it knows, by id.

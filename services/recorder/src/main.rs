@@ -71,12 +71,14 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(listen = %args.listen, dir = %args.dir.display(), "recorder ready");
+    // SIGTERM handled from here on, also before the first request.
+    let shutdown = yunhui_runtime::shutdown_signal();
     axum::serve(
         listener,
         internal_api::router(Arc::new(recorder), &args.internal_key),
     )
     .with_graceful_shutdown(async {
-        yunhui_runtime::shutdown_signal().await;
+        shutdown.await;
     })
     .await?;
     Ok(())

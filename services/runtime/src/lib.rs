@@ -15,32 +15,50 @@ pub mod listen;
 
 /// Resolves when the process is asked to stop: SIGTERM (Kubernetes, systemd)
 /// or SIGINT (Ctrl-C). Returns the signal's name, for the log.
-pub async fn shutdown_signal() -> &'static str {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
-    };
+///
+/// The handlers are installed when this is called, not when the future is
+/// first polled: call it before the process starts serving, so that a
+/// SIGTERM right after start (a pod removed at once) is not the default
+/// action, which ends the process without its drain. Must be called within
+/// a tokio runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = &'static str> + Send {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops this process");
-                std::future::pending::<()>().await;
-            }
-        }
-        "SIGTERM"
+    let (terminate, interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<&'static str>();
-    let name = tokio::select! {
-        name = interrupt => name,
-        name = terminate => name,
-    };
-    tracing::info!(signal = name, "shutting down");
-    name
+    async move {
+        #[cfg(unix)]
+        let name = {
+            let wait = |listener: std::io::Result<tokio::signal::unix::Signal>,
+                        name: &'static str| async move {
+                match listener {
+                    Ok(mut signal) => {
+                        signal.recv().await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, signal = name, "cannot listen for this signal");
+                        std::future::pending::<()>().await;
+                    }
+                }
+                name
+            };
+            tokio::select! {
+                name = wait(terminate, "SIGTERM") => name,
+                name = wait(interrupt, "SIGINT") => name,
+            }
+        };
+        #[cfg(not(unix))]
+        let name = {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        };
+        tracing::info!(signal = name, "shutting down");
+        name
+    }
 }
 
 /// Library log targets quieted by [`log_filter`], each with the level it is kept at.

@@ -309,6 +309,9 @@ async fn main() -> anyhow::Result<()> {
         sfu.clone(),
         Duration::from_secs(args.unused_room_timeout),
     ));
+    // Listening for SIGTERM before serving: one that comes at once still
+    // drains the node.
+    let shutdown = yunhui_runtime::shutdown_signal();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = internal_router(sfu.clone(), &args.internal_key);
     let mut server = tokio::spawn(async move {
@@ -323,7 +326,7 @@ async fn main() -> anyhow::Result<()> {
             served.context("the internal API's task")?.context("serving the internal API")?;
             anyhow::bail!("the internal API stopped on its own");
         }
-        signal = yunhui_runtime::shutdown_signal() => {
+        signal = shutdown => {
             tracing::info!(signal, rooms = sfu.open_rooms(), "draining: no new rooms, the open ones go on until they close");
         }
     }

@@ -147,9 +147,11 @@ async fn main() -> anyhow::Result<()> {
     // A crowd joining at once is not left waiting for SYN retransmits.
     let listener = yunhui_runtime::listen::bind(args.listen)?;
     tracing::info!(listen = %args.listen, "signal service ready");
+    // SIGTERM handled from here on, also before the first request.
+    let shutdown = yunhui_runtime::shutdown_signal();
     axum::serve(listener, app.service())
         .with_graceful_shutdown(async {
-            yunhui_runtime::shutdown_signal().await;
+            shutdown.await;
         })
         .await?;
     Ok(())

@@ -1556,3 +1556,86 @@ on_both_databases!(
     a_room_system_dials_into_a_webinar_and_listens_until_allowed_to_talk,
     a_scheduled_meeting_calls_its_devices_when_it_starts,
 );
+
+/// A gateway that drains (its pod is stopping: SIGTERM) keeps the call in
+/// progress and takes no new one: a device dialling in is answered 503
+/// with a Retry-After, signal's calls out are refused saying why, and
+/// `/readyz` fails so the Service leaves the pod; once the call ends the
+/// gateway is idle (and its process may stop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_gateway_keeps_its_call_and_takes_no_new_one() {
+    let server = support::start(Db::Sqlite).await;
+    let gateway = gateway(&server, None, WAIT, Reach::InProcess).await;
+    let internal_api = serve_internal_api(gateway.clone()).await;
+    let ready = || async {
+        reqwest::get(format!("{internal_api}/readyz"))
+            .await
+            .expect("the internal API answers")
+            .status()
+    };
+    let (api, meeting) = server.meeting(Some("2468")).await;
+    let host = join_as_host(&server, &api, &meeting).await;
+    let mut sipp = Sipp::start(Scenario::DialIn {
+        number: meeting.number.clone(),
+        to: gateway.local_addr(),
+    })
+    .await;
+    let name = format!("sip:boardroom@127.0.0.1:{}", sipp.port);
+    let device = participant_named(&host, &name, &sipp).await;
+    assert_eq!(ready().await, reqwest::StatusCode::OK);
+
+    gateway.drain();
+    assert!(gateway.is_draining());
+    assert_eq!(
+        ready().await,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "a draining gateway is not ready: the Service sends it no new calls"
+    );
+    let mut turned_away = Sipp::start(Scenario::Device {
+        file: "dial_in_refused.xml",
+        number: meeting.number.clone(),
+        to: gateway.local_addr(),
+        ip: Ipv4Addr::LOCALHOST,
+        tcp: false,
+        set: Vec::new(),
+    })
+    .await;
+    let status = turned_away.finished().await;
+    let messages = turned_away.messages();
+    assert!(
+        status.success(),
+        "a second device is answered 503: {status:?}\n{messages}"
+    );
+    assert!(
+        messages.contains("Retry-After: 30"),
+        "it is told to try again:\n{messages}"
+    );
+    let (code, message) = dial_refused(&host, room_at_localhost()).await;
+    assert_eq!(code, ErrorCode::Unavailable);
+    assert!(message.contains("draining"), "{message}");
+
+    // The call in progress goes on.
+    assert!(
+        !gateway.idle(Duration::from_secs(2)).await,
+        "the device's call is still in progress"
+    );
+    assert_eq!(gateway.active_calls(), 1);
+    assert!(
+        host.view().participants.contains_key(&device),
+        "the device is still in the meeting"
+    );
+    // It ends (the host removes the device): the gateway is idle.
+    host.host(HostCommand::Remove {
+        participant_id: device,
+    })
+    .unwrap();
+    assert!(gateway.idle(WAIT).await, "idle once its call ended");
+    assert_eq!(gateway.active_calls(), 0);
+    let status = sipp.finished().await;
+    assert!(
+        status.success(),
+        "the first device's call completed: {status:?}\n{}",
+        sipp.messages()
+    );
+    host.close().await;
+}

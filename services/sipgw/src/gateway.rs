@@ -9,7 +9,7 @@ pub mod dial_in;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rsipstack::EndpointBuilder;
@@ -17,14 +17,17 @@ use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::sip::{HeadersExt, Method, Param, StatusCode, StatusCodeKind, Transport, Uri};
+use rsipstack::sip::headers::RetryAfter;
+use rsipstack::sip::{
+    Header, HeadersExt, Method, Param, StatusCode, StatusCodeKind, Transport, Uri,
+};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{
     SipConnection, TcpListenerConnection, TlsConfig, TlsListenerConnection, TransportLayer,
 };
 use tokio::net::UdpSocket;
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_client::signaling::ActingFor;
@@ -137,9 +140,26 @@ pub(crate) struct Inner {
     pub(crate) tls: Option<SocketAddr>,
     pub(crate) cancel: CancellationToken,
     active: AtomicUsize,
+    /// Set by [`SipGateway::drain`]: no new calls.
+    draining: AtomicBool,
+    /// Woken whenever the last call in progress ends.
+    idle: Notify,
 }
 
 impl Inner {
+    /// A call began (ringing, or a device dialling in).
+    fn call_began(&self) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A call ended; the last one wakes whoever waits for the gateway to
+    /// be idle.
+    fn call_ended(&self) {
+        if self.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
     /// The gateway's Contact for a dialog whose requests came on `transport`.
     pub(crate) fn contact(&self, transport: Transport) -> Option<Uri> {
         let text = match (transport, self.tcp, self.tls) {
@@ -268,6 +288,8 @@ impl SipGateway {
             tls,
             cancel,
             active: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
+            idle: Notify::new(),
         });
         tokio::spawn(answer_requests(incoming, Arc::clone(&inner)));
         tracing::info!(udp = %local, tcp = ?tcp, tls = ?tls, "SIP gateway listening");
@@ -291,9 +313,49 @@ impl SipGateway {
 
     /// Calls in progress (ringing or connected).
     pub fn active_calls(&self) -> usize {
-        self.inner.active.load(Ordering::Relaxed)
+        self.inner.active.load(Ordering::SeqCst)
+    }
+
+    /// Takes no new calls from now on (the pod is stopping): devices
+    /// dialling in are answered 503 Service Unavailable with a Retry-After,
+    /// so they try again (another gateway, once this one has left the
+    /// Service), and signal's dial requests are refused. Calls in progress
+    /// go on.
+    pub fn drain(&self) {
+        if !self.inner.draining.swap(true, Ordering::SeqCst) {
+            tracing::info!(calls = self.active_calls(), "draining: no new calls");
+        }
+    }
+
+    /// Whether [`SipGateway::drain`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no call is in progress, at most `within`; whether the
+    /// gateway got there.
+    pub async fn idle(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            // Made before the check, so an end in between still wakes it.
+            let ended = self.inner.idle.notified();
+            if self.active_calls() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return self.active_calls() == 0;
+            }
+        }
     }
 }
+
+/// Why a draining gateway refuses signal's dial requests.
+pub const DRAINING: &str =
+    "this SIP gateway is draining (its pod is stopping) and places no new calls";
+
+/// What a device dialling into a draining gateway is told: try again in
+/// this many seconds.
+const DRAINING_RETRY_AFTER_SECONDS: u32 = 30;
 
 /// In-dialog requests (the device's BYE, re-INVITEs, OPTIONS) go to their
 /// call; a new INVITE is a device dialling in; the rest is answered here.
@@ -314,10 +376,23 @@ async fn answer_requests(
                     let status = match tx.original.method {
                         Method::Ack => return,
                         Method::Options => StatusCode::OK,
+                        Method::Invite if inner.draining.load(Ordering::SeqCst) => {
+                            let retry = Header::RetryAfter(RetryAfter::new(
+                                DRAINING_RETRY_AFTER_SECONDS.to_string(),
+                            ));
+                            let _ = tx
+                                .reply_with(StatusCode::ServiceUnavailable, vec![retry], None)
+                                .await;
+                            tracing::info!(
+                                device = ?device_address(&tx),
+                                "a device dialled in while the gateway drains: 503"
+                            );
+                            return;
+                        }
                         Method::Invite => {
-                            inner.active.fetch_add(1, Ordering::Relaxed);
+                            inner.call_began();
                             let outcome = dial_in::answer(&inner, tx).await;
-                            inner.active.fetch_sub(1, Ordering::Relaxed);
+                            inner.call_ended();
                             tracing::info!(outcome, "call into a meeting over");
                             return;
                         }
@@ -332,12 +407,15 @@ async fn answer_requests(
 
 impl CallControl for SipGateway {
     fn dial(&self, request: DialRequest, events: CallEvents) -> Result<(), String> {
+        if self.is_draining() {
+            return Err(DRAINING.into());
+        }
         let callee = callee_uri(&request.target, self.inner.config.trunk.as_ref())?;
         let inner = Arc::clone(&self.inner);
-        inner.active.fetch_add(1, Ordering::Relaxed);
+        inner.call_began();
         tokio::spawn(async move {
             let outcome = call(&inner, &request, callee, &events).await;
-            inner.active.fetch_sub(1, Ordering::Relaxed);
+            inner.call_ended();
             events(outcome);
         });
         Ok(())

@@ -9,13 +9,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::mpsc;
 use yunhui_proto::dial::{CallControl, DialRequest};
 use yunhui_runtime::internal_api::{bearer_matches, error, event_lines};
 
 use crate::SipGateway;
+use crate::gateway::DRAINING;
 
 /// Largest request body: a dial request is a few hundred bytes.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -31,12 +32,21 @@ pub fn router(gateway: Arc<SipGateway>, internal_key: &str) -> Router {
     Router::new()
         .route("/internal/v1/calls", post(place_call))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ApiState {
             gateway,
             key: internal_key.into(),
         })
+}
+
+/// Ready while the gateway takes calls; a draining one is not, so the
+/// Service sends no new calls its way.
+async fn ready(State(state): State<ApiState>) -> Response {
+    if state.gateway.is_draining() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, DRAINING);
+    }
+    "ok".into_response()
 }
 
 async fn place_call(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -45,6 +55,9 @@ async fn place_call(State(state): State<ApiState>, headers: HeaderMap, body: Byt
             StatusCode::UNAUTHORIZED,
             "the internal key is missing or wrong",
         );
+    }
+    if state.gateway.is_draining() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, DRAINING);
     }
     let request: DialRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,

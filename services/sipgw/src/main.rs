@@ -1,7 +1,10 @@
 //! `yunhui-sipgw`: the SIP gateway on its own (the shape used in
 //! Kubernetes): SIP on UDP, TCP and (with a certificate) TLS, and the
-//! internal API signal places calls through.
+//! internal API signal places calls through. On SIGTERM it drains: no new
+//! calls (devices get 503, `/readyz` fails so the Service leaves it), the
+//! calls in progress go on until they end or `--drain-timeout` passes.
 
+use std::future::IntoFuture;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,6 +64,9 @@ struct Args {
     /// Seconds a call may ring before it is given up.
     #[arg(long, env = yunhui_proto::env::SIP_RING_TIMEOUT, default_value_t = 60)]
     ring_timeout: u64,
+    /// Seconds a stopping gateway (SIGTERM) lets its calls go on at most.
+    #[arg(long, env = yunhui_proto::env::SIP_DRAIN_TIMEOUT, default_value_t = 3600)]
+    drain_timeout: u64,
 }
 
 fn parse_range(text: &str) -> Result<(u16, u16), String> {
@@ -126,10 +132,35 @@ async fn main() -> anyhow::Result<()> {
         sip_tls = ?gateway.tls_addr(),
         "SIP gateway ready"
     );
-    axum::serve(listener, internal_api::router(gateway, &args.internal_key))
-        .with_graceful_shutdown(async {
-            yunhui_runtime::shutdown_signal().await;
-        })
-        .await?;
+    // Listening for SIGTERM before serving: one that comes at once still
+    // drains. The API serves on while the gateway drains: probes see it
+    // draining, and the event streams of calls out go on with their calls.
+    let shutdown = yunhui_runtime::shutdown_signal();
+    let mut server = tokio::spawn(
+        axum::serve(
+            listener,
+            internal_api::router(Arc::clone(&gateway), &args.internal_key),
+        )
+        .into_future(),
+    );
+    tokio::select! {
+        ended = &mut server => {
+            ended.context("the internal API's task")?.context("the internal API")?;
+            return Ok(());
+        }
+        _ = shutdown => {}
+    }
+    gateway.drain();
+    let within = Duration::from_secs(args.drain_timeout);
+    if gateway.idle(within).await {
+        tracing::info!("drained: every call has ended");
+    } else {
+        tracing::warn!(
+            calls = gateway.active_calls(),
+            seconds = args.drain_timeout,
+            "the drain timeout passed with calls in progress: they end now"
+        );
+    }
+    server.abort();
     Ok(())
 }

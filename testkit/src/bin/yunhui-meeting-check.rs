@@ -21,6 +21,15 @@
 //!   does, through `--url`, the Service, retrying while the meeting is
 //!   `unavailable` until another replica has taken it over), publishes
 //!   again and receives everyone's media again in the same meeting.
+//! - `place`: one meeting of two participants of the signed-in account's
+//!   tenant; checks media, then fails unless the one SFU node holding its
+//!   room reports `--region` in signal's node table (a tenant's preferred
+//!   region, issue 13's hybrid deployments). With `--guest-only-tcp-to`
+//!   the guest joins from a network namespace made here (root) that drops
+//!   all UDP and lets TCP out only to those addresses (e.g. the Gateway
+//!   and TURN over TLS on 443): its media can only go through the node's
+//!   TURN server over TLS, whose certificate it trusts from
+//!   `--turn-tls-ca`; `--turn-metrics` then checks that the node relayed.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -33,7 +42,7 @@ use yunhui_client::api::ApiClient;
 use yunhui_client::media::{SyntheticMedia, TrackKind};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_proto::api::{CreateMeetingRequest, Meeting};
-use yunhui_proto::media::MediaNodeList;
+use yunhui_proto::media::{MediaNodeList, MediaNodeLoad};
 
 /// The password of the meetings this tool creates.
 const MEETING_PASSWORD: &str = "2468";
@@ -96,6 +105,20 @@ enum Check {
         #[arg(long, default_value_t = 90)]
         move_seconds: u64,
     },
+    /// One meeting, whose room must be on a node of `--region`.
+    Place {
+        /// Signal's `/internal/v1/media-nodes` URL.
+        #[arg(long)]
+        media_nodes: String,
+        /// A file holding the internal key for `--media-nodes`.
+        #[arg(long)]
+        internal_key_file: std::path::PathBuf,
+        /// The region the node holding the meeting's room must report.
+        #[arg(long)]
+        region: String,
+        #[command(flatten)]
+        guest: Firewalled,
+    },
     /// One meeting across signal replicas, then its owner replica killed.
     Failover {
         /// Where each participant joins first (one URL per participant).
@@ -110,6 +133,25 @@ enum Check {
         #[arg(long, default_value_t = 90)]
         takeover_seconds: u64,
     },
+}
+
+/// A guest behind a firewall that lets only some TCP out.
+#[derive(clap::Args)]
+struct Firewalled {
+    /// The guest joins from a network namespace that drops UDP and lets
+    /// TCP out only to these `IP:PORT`s.
+    #[arg(long, value_delimiter = ',')]
+    guest_only_tcp_to: Vec<std::net::SocketAddrV4>,
+    /// Signal's base URL as the guest reaches it (default `--url`).
+    #[arg(long)]
+    guest_url: Option<String>,
+    /// PEM certificates the guest trusts for TURN over TLS.
+    #[arg(long)]
+    turn_tls_ca: Option<std::path::PathBuf>,
+    /// The `/metrics` URL of the SFU node whose TURN server must have
+    /// relayed the guest's media.
+    #[arg(long)]
+    turn_metrics: Option<String>,
 }
 
 /// Light media, so twenty participants fit on a small machine.
@@ -258,8 +300,8 @@ async fn create_meeting(api: &ApiClient, topic: String) -> anyhow::Result<Meetin
     .context("creating a meeting")
 }
 
-/// Rooms per live SFU node in signal's table.
-async fn rooms_per_node(url: &str, key: &str) -> anyhow::Result<BTreeMap<String, u64>> {
+/// The live SFU nodes of signal's table.
+async fn live_nodes(url: &str, key: &str) -> anyhow::Result<Vec<MediaNodeLoad>> {
     let list: MediaNodeList = reqwest::Client::new()
         .get(url)
         .bearer_auth(key)
@@ -272,12 +314,64 @@ async fn rooms_per_node(url: &str, key: &str) -> anyhow::Result<BTreeMap<String,
         .json()
         .await
         .with_context(|| format!("reading the node list of {url}"))?;
-    Ok(list
-        .nodes
+    Ok(list.nodes.into_iter().filter(|n| n.live).collect())
+}
+
+/// Rooms per live SFU node in signal's table.
+async fn rooms_per_node(url: &str, key: &str) -> anyhow::Result<BTreeMap<String, u64>> {
+    Ok(live_nodes(url, key)
+        .await?
         .into_iter()
-        .filter(|n| n.live)
         .map(|n| (n.node_id, n.rooms))
         .collect())
+}
+
+/// Reads the internal key from its file.
+fn read_key(key_file: &std::path::Path) -> anyhow::Result<String> {
+    let key = std::fs::read_to_string(key_file)
+        .with_context(|| format!("reading {}", key_file.display()))?;
+    Ok(key.trim().to_string())
+}
+
+/// Waits until no node reports a room: the rooms of earlier meetings must
+/// be gone from every node's report (nodes report every 2 s), or a report
+/// that still counts one of them would name the wrong node.
+async fn until_no_rooms(media_nodes: &str, key: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let per_node = rooms_per_node(media_nodes, key).await?;
+        if per_node.values().all(|rooms| *rooms == 0) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "the SFU nodes should hold no room before the meeting starts; signal says rooms per node: {per_node:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The one node holding a room, once the reports show it.
+async fn node_holding_the_room(media_nodes: &str, key: &str) -> anyhow::Result<MediaNodeLoad> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let nodes = live_nodes(media_nodes, key).await?;
+        let mut holding = nodes.iter().filter(|n| n.rooms > 0);
+        if let (Some(node), None) = (holding.next(), holding.next()) {
+            return Ok(node.clone());
+        }
+        if Instant::now() >= deadline {
+            let per_node: BTreeMap<&str, u64> = nodes
+                .iter()
+                .map(|n| (n.node_id.as_str(), n.rooms))
+                .collect();
+            bail!(
+                "one SFU node should hold the meeting's room; signal says rooms per node: {per_node:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn spread(
@@ -312,12 +406,11 @@ async fn spread(
     let mut per_node = BTreeMap::new();
     if let Some(url) = media_nodes {
         let key_file = key_file.context("--media-nodes needs --internal-key-file")?;
-        let key = std::fs::read_to_string(key_file)
-            .with_context(|| format!("reading {}", key_file.display()))?;
+        let key = read_key(key_file)?;
         // Nodes report every 2 s: wait until the rooms show.
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            per_node = rooms_per_node(url, key.trim()).await?;
+            per_node = rooms_per_node(url, &key).await?;
             let holding = per_node.values().filter(|rooms| **rooms > 0).count();
             let total: u64 = per_node.values().sum();
             if holding >= min_nodes && total >= meetings as u64 {
@@ -355,51 +448,17 @@ async fn drain(
     between: &str,
     within: Duration,
 ) -> anyhow::Result<serde_json::Value> {
-    let key = std::fs::read_to_string(key_file)
-        .with_context(|| format!("reading {}", key_file.display()))?;
-    let key = key.trim();
+    let key = read_key(key_file)?;
+    let key = key.as_str();
     let api = sign_in(args).await?;
-    // The rooms of earlier meetings must be gone from every node's report
-    // first (nodes report every 2 s): a report that still counts one of
-    // them would name the wrong node, one with no room to move.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let per_node = rooms_per_node(media_nodes, key).await?;
-        if per_node.values().all(|rooms| *rooms == 0) {
-            break;
-        }
-        if Instant::now() >= deadline {
-            bail!(
-                "the SFU nodes should hold no room before the meeting starts; signal says rooms per node: {per_node:?}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    until_no_rooms(media_nodes, key).await?;
     let meeting = create_meeting(&api, "Drained node".into()).await?;
     let mut sessions = Vec::new();
     for name in ["drain-host", "drain-guest"] {
         sessions.push(join_and_publish(&args.url, None, &meeting, name).await?);
     }
     everyone_receives_everyone(&sessions).await?;
-    // The node holding the one room.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let node = loop {
-        let per_node = rooms_per_node(media_nodes, key).await?;
-        let holding: Vec<&String> = per_node
-            .iter()
-            .filter(|(_, rooms)| **rooms > 0)
-            .map(|(node, _)| node)
-            .collect();
-        if let [node] = holding.as_slice() {
-            break (*node).clone();
-        }
-        if Instant::now() >= deadline {
-            bail!(
-                "one SFU node should hold the meeting's room; signal says rooms per node: {per_node:?}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let node = node_holding_the_room(media_nodes, key).await?.node_id;
     let mut tracks = Vec::new();
     for receiver in &sessions {
         for sender in &sessions {
@@ -477,6 +536,169 @@ async fn run_between(between: &str, name: &str, value: &str) -> anyhow::Result<S
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// The guest of [`place`] behind its firewall: joined and publishing from
+/// a namespace whose thread runs until `leave` fires.
+struct GuestBehindFirewall {
+    netns: yunhui_testkit::netns::Namespace,
+    thread: std::thread::JoinHandle<anyhow::Result<()>>,
+    leave: tokio::sync::oneshot::Sender<()>,
+}
+
+impl GuestBehindFirewall {
+    async fn join(
+        guest: &Firewalled,
+        url: &str,
+        meeting: &Meeting,
+    ) -> anyhow::Result<(MeetingSession, Self)> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+
+        let netns = yunhui_testkit::netns::Namespace::udp_blocked()
+            .context("a network namespace that drops UDP (needs root, ip and iptables)")?;
+        netns.allow_only_tcp_to_addresses(&guest.guest_only_tcp_to)?;
+        let roots = match &guest.turn_tls_ca {
+            Some(file) => CertificateDer::pem_file_iter(file)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?,
+            None => Vec::new(),
+        };
+        let options = JoinOptions {
+            meeting_number: meeting.number.clone(),
+            display_name: "region-guest behind a firewall".into(),
+            password: Some(MEETING_PASSWORD.into()),
+            media_bind: Some(format!("{}:0", netns.ns_ip())),
+            turn_tls_roots: roots,
+            ..JoinOptions::default()
+        };
+        let url = url.to_string();
+        let (joined_tx, joined_rx) = tokio::sync::oneshot::channel();
+        let (leave, leave_rx) = tokio::sync::oneshot::channel::<()>();
+        // The session's sockets and tasks belong to the namespace's runtime,
+        // which runs until the guest leaves.
+        let thread = netns.run(move || async move {
+            let joined = async {
+                let mut session = MeetingSession::join(&url, options)
+                    .await
+                    .with_context(|| format!("the guest joining at {url} from its namespace"))?;
+                session
+                    .publish(light_media())
+                    .await
+                    .context("the guest publishing")?;
+                anyhow::Ok(session)
+            }
+            .await;
+            let _ = joined_tx.send(joined);
+            let _ = leave_rx.await;
+        });
+        let session = joined_rx
+            .await
+            .context("the guest's namespace thread ended")??;
+        Ok((
+            session,
+            Self {
+                netns,
+                thread,
+                leave,
+            },
+        ))
+    }
+
+    /// Ends the namespace's runtime; the UDP it dropped (out, in).
+    fn end(self) -> anyhow::Result<(u64, u64)> {
+        let dropped = self.netns.dropped_udp()?;
+        let _ = self.leave.send(());
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the guest's namespace thread panicked"))??;
+        Ok(dropped)
+    }
+}
+
+/// A counter of a Prometheus text page.
+async fn metric(url: &str, name: &str) -> anyhow::Result<f64> {
+    let page = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?
+        .error_for_status()
+        .with_context(|| format!("GET {url}"))?
+        .text()
+        .await?;
+    page.lines()
+        .filter(|line| line.split([' ', '{']).next() == Some(name))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .reduce(|a, b| a + b)
+        .with_context(|| format!("{url} has no {name}"))
+}
+
+/// The counter of bytes an SFU node's TURN server relayed.
+const TURN_RELAYED: &str = "yunhui_sfu_turn_relayed_bytes_total";
+
+/// One meeting of two participants; its room must be on a node that
+/// reports `region`.
+async fn place(
+    args: &Args,
+    media_nodes: &str,
+    key_file: &std::path::Path,
+    region: &str,
+    guest: &Firewalled,
+) -> anyhow::Result<serde_json::Value> {
+    let key = read_key(key_file)?;
+    let api = sign_in(args).await?;
+    until_no_rooms(media_nodes, &key).await?;
+    let meeting = create_meeting(&api, format!("In region {region}")).await?;
+    let relayed_before = match &guest.turn_metrics {
+        Some(url) => metric(url, TURN_RELAYED).await?,
+        None => 0.0,
+    };
+    let started = Instant::now();
+    let host = join_and_publish(&args.url, None, &meeting, "region-host").await?;
+    let guest_url = guest.guest_url.as_deref().unwrap_or(&args.url);
+    let (guest_session, firewalled) = if guest.guest_only_tcp_to.is_empty() {
+        let session = join_and_publish(guest_url, None, &meeting, "region-guest").await?;
+        (session, None)
+    } else {
+        let (session, firewalled) = GuestBehindFirewall::join(guest, guest_url, &meeting).await?;
+        (session, Some(firewalled))
+    };
+    let sessions = [host, guest_session];
+    everyone_receives_everyone(&sessions).await?;
+    let media_ms = millis(started);
+    let node = node_holding_the_room(media_nodes, &key).await?;
+    let relayed = match &guest.turn_metrics {
+        Some(url) => metric(url, TURN_RELAYED).await? - relayed_before,
+        None => 0.0,
+    };
+    for session in sessions {
+        session.leave().await;
+    }
+    let dropped_udp = firewalled.map(GuestBehindFirewall::end).transpose()?;
+    if guest.turn_metrics.is_some() && relayed < 20_000.0 {
+        bail!(
+            "the node's TURN server relayed {relayed} bytes: the guest's media did not go through it"
+        );
+    }
+    if dropped_udp.is_some_and(|(out, _)| out == 0) {
+        bail!("the guest's namespace dropped no UDP: did it try any?");
+    }
+    if node.region.as_deref() != Some(region) {
+        bail!(
+            "the meeting's room is on SFU node {} of region {:?}, not of region {region}",
+            node.node_id,
+            node.region
+        );
+    }
+    Ok(json!({
+        "node": node.node_id,
+        "region": region,
+        "media_ms": media_ms,
+        "turn_relayed_bytes": relayed,
+        "guest_dropped_udp_out": dropped_udp.map(|(out, _)| out),
+    }))
 }
 
 async fn failover(
@@ -577,6 +799,12 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?
         }
+        Check::Place {
+            media_nodes,
+            internal_key_file,
+            region,
+            guest,
+        } => place(&args, media_nodes, internal_key_file, region, guest).await?,
         Check::Failover {
             join_urls,
             between,

@@ -49,7 +49,7 @@ pub struct GeneratedKeys {
     /// Key signing session tokens.
     pub token_signing_key: String,
     /// Secret of the TURN credentials signal hands out and the SFU nodes
-    /// check; kept in the Secret only while the pool serves TURN.
+    /// check (also those of a media-only MediaCluster sharing these keys).
     pub turn_secret: String,
 }
 
@@ -76,6 +76,10 @@ pub struct BuildInput<'a> {
     /// ([`super::scaling`]); `None` keeps `minNodes`.
     pub sfu_replicas: Option<i32>,
 }
+
+/// Seconds a stopping SFU or SIP pod gets beyond its drain, to stop on its
+/// own before the kubelet's SIGKILL.
+pub const STOP_MARGIN_SECONDS: i64 = 5;
 
 /// Name of the ConfigMap with each SFU node's external address.
 pub fn node_addresses_config_map_name(cluster: &str) -> String {
@@ -210,12 +214,9 @@ fn keys_secret(input: &BuildInput<'_>) -> Result<Child> {
             [
                 ("internal-key", &input.keys.internal_key),
                 ("token-signing-key", &input.keys.token_signing_key),
+                (TURN_SECRET_KEY, &input.keys.turn_secret),
             ]
             .into_iter()
-            .chain(
-                (input.cluster.sfu.turn.is_some())
-                    .then_some((TURN_SECRET_KEY, &input.keys.turn_secret)),
-            )
             .map(|(key, value)| (key.to_string(), bytes(value)))
             .collect(),
         ),
@@ -474,8 +475,8 @@ pub(crate) mod tests {
         let keys = child(&children, "Secret/prod-keys");
         assert_eq!(
             keys.object.data["data"],
-            json!({"internal-key": "aWs=", "token-signing-key": "dGs="}),
-            "the keys, base64-encoded"
+            json!({"internal-key": "aWs=", "token-signing-key": "dGs=", "turn-secret": "dHM="}),
+            "the keys, base64-encoded (the TURN secret too: signal signs TURN credentials for any node that registers with it)"
         );
     }
 
@@ -741,6 +742,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             env::PUBLIC_URL,
             env::SIPGW_URL,
             env::RECORDER_URL,
+            env::TURN_SECRET,
             env::DATABASE_URL,
             env::POD_IP,
             env::REPLICA_URL,
@@ -764,6 +766,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
             env::SIGNAL_URL,
             env::SIP_PORT,
             env::SIP_RTP_PORTS,
+            env::SIP_DRAIN_TIMEOUT,
             env::SIPGW_CONTROL_LISTEN,
             env::ADVERTISE_ADDRESS,
             env::SIP_TRUNK,

@@ -12,7 +12,8 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
     EnvFromSource, EnvVar, ExecAction, PodAffinityTerm, PodAntiAffinity, PodTemplateSpec, Probe,
-    SecretVolumeSource, Service, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
+    SecretVolumeSource, Service, ServicePort, ServiceSpec, Sysctl, TopologySpreadConstraint,
+    Volume,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use yunhui_crds::media_cluster::SfuNetworking;
@@ -23,19 +24,16 @@ use super::pod::{
 };
 use super::policy::{from_anywhere, from_signal, network_policy, open_port, pdb};
 use super::worker::one_at_a_time;
-use super::{BuildInput, SFU_CONTROL_PORT, node_addresses_config_map_name};
+use super::{BuildInput, SFU_CONTROL_PORT, STOP_MARGIN_SECONDS, node_addresses_config_map_name};
 use crate::children::Child;
 use crate::error::Result;
-use crate::media_cluster::validate::Advertise;
+use crate::media_cluster::validate::{Advertise, Sfu};
 
 /// Where an SFU pod finds the node addresses ConfigMap.
 const NODE_ADDRESSES_DIR: &str = "/etc/yunhui/node-addresses";
 
 /// Where an SFU pod finds the certificate and key of TURN over TLS.
 const TURN_TLS_DIR: &str = "/etc/yunhui/turn-tls";
-
-/// Seconds a stopping SFU pod gets beyond its drain, to stop on its own.
-const STOP_MARGIN_SECONDS: i64 = 5;
 
 /// The SFU binary in its image (the installer's images keep each service's
 /// binary in `/usr/local/bin`, as their entrypoint): the exec probes of a
@@ -331,6 +329,7 @@ fn template(input: &BuildInput<'_>) -> PodTemplateSpec {
     }
     let mut pod = input.pod(input.name("sfu"), container(input), volumes);
     pod.node_selector = Some(sfu.node_selector.clone());
+    pod.tolerations = (!sfu.tolerations.is_empty()).then(|| sfu.tolerations.clone());
     // The node drains for `drainTimeoutSeconds` (its meetings move in the
     // last ten) and then stops on its own, before the kubelet's SIGKILL.
     pod.termination_grace_period_seconds = Some(
@@ -344,7 +343,11 @@ fn template(input: &BuildInput<'_>) -> PodTemplateSpec {
         }
         // Several pods per node, spread evenly: a node gets a second pod
         // only when every node has one, so with `maxNodes` at most
-        // `slotsPerNode` × nodes no node runs out of slots.
+        // `slotsPerNode` × nodes no node runs out of slots. Only the nodes
+        // the pool may run on count: not those its selector leaves out
+        // (the default) nor those with a taint it does not tolerate (e.g.
+        // another region's media nodes), which would otherwise hold the
+        // skew open and leave a pod Pending for ever.
         SfuNetworking::HostNetworkSlots => {
             pod.host_network = Some(true);
             pod.dns_policy = Some("ClusterFirstWithHostNet".into());
@@ -352,12 +355,26 @@ fn template(input: &BuildInput<'_>) -> PodTemplateSpec {
                 max_skew: 1,
                 topology_key: "kubernetes.io/hostname".into(),
                 when_unsatisfiable: "DoNotSchedule".into(),
+                node_taints_policy: Some("Honor".into()),
                 label_selector: Some(label_selector(owner.selector("sfu"))),
                 ..TopologySpreadConstraint::default()
             }]);
         }
         // One pod per node: two would fight over the host ports.
         SfuNetworking::HostPort => {
+            // The pod's own network namespace lets its non-root process
+            // bind a port below 1024 (TURN over TLS on 443) when the pod
+            // says so; on the host network the node's setting decides.
+            let lowest = bound_ports(sfu)
+                .into_iter()
+                .min()
+                .unwrap_or(PRIVILEGED_PORTS_END);
+            if lowest < PRIVILEGED_PORTS_END {
+                pod.security_context.get_or_insert_default().sysctls = Some(vec![Sysctl {
+                    name: UNPRIVILEGED_PORT_START.into(),
+                    value: lowest.to_string(),
+                }]);
+            }
             pod.affinity = Some(Affinity {
                 pod_anti_affinity: Some(PodAntiAffinity {
                     required_during_scheduling_ignored_during_execution: Some(vec![
@@ -374,6 +391,22 @@ fn template(input: &BuildInput<'_>) -> PodTemplateSpec {
         }
     }
     input.template("sfu", pod)
+}
+
+/// The first port a non-root process may bind by default.
+const PRIVILEGED_PORTS_END: i32 = 1024;
+
+/// The (namespaced, safe) sysctl that moves that line.
+const UNPRIVILEGED_PORT_START: &str = "net.ipv4.ip_unprivileged_port_start";
+
+/// Every port an SFU pod binds: media, control and TURN.
+fn bound_ports(sfu: &Sfu) -> Vec<i32> {
+    let mut ports = vec![sfu.udp_port, sfu.tcp_port, sfu.control_port];
+    if let Some(turn) = &sfu.turn {
+        ports.push(turn.port);
+        ports.extend(turn.tls.as_ref().map(|(tls_port, _)| *tls_port));
+    }
+    ports
 }
 
 #[cfg(test)]
@@ -438,6 +471,46 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_for_tainted_media_nodes_tolerates_their_taint_and_selects_them() {
+        let (o, k) = (owner(), keys());
+        let cluster = valid(
+            "sfu: {nodeSelector: {topology.kubernetes.io/region: west}, tolerations: [{key: yunhui.dev/media, operator: Equal, value: west, effect: NoSchedule}]}",
+        );
+        let input = BuildInput {
+            owner: &o,
+            cluster: &cluster,
+            keys: &k,
+            default_registry: "x",
+            default_pull_secrets: &[],
+            sfu_pool: true,
+            node_addresses: None,
+            sfu_replicas: None,
+        };
+        let pod = template(&input).spec.expect("a pod spec");
+        let tolerations = pod.tolerations.expect("tolerations");
+        assert_eq!(tolerations.len(), 1);
+        assert_eq!(tolerations[0].key.as_deref(), Some("yunhui.dev/media"));
+        assert_eq!(tolerations[0].value.as_deref(), Some("west"));
+        assert_eq!(tolerations[0].effect.as_deref(), Some("NoSchedule"));
+        let selector = pod.node_selector.expect("a node selector");
+        assert_eq!(
+            selector
+                .get("topology.kubernetes.io/region")
+                .map(String::as_str),
+            Some("west")
+        );
+        // Without tolerations in the spec the pod has none of its own.
+        let plain = valid("sfu: {}");
+        let pod = template(&BuildInput {
+            cluster: &plain,
+            ..input
+        })
+        .spec
+        .expect("a pod spec");
+        assert!(pod.tolerations.is_none());
+    }
+
+    #[test]
     fn a_host_port_pool_has_the_replicas_the_autoscaler_decided() {
         let (o, k) = (owner(), keys());
         let cluster = valid("sfu: {networking: HostPort, minNodes: 1, maxNodes: 5}");
@@ -487,6 +560,11 @@ mod tests {
         assert_eq!(spread["maxSkew"], json!(1));
         assert_eq!(spread["topologyKey"], json!("kubernetes.io/hostname"));
         assert_eq!(spread["whenUnsatisfiable"], json!("DoNotSchedule"));
+        assert_eq!(
+            spread["nodeTaintsPolicy"],
+            json!("Honor"),
+            "a tainted node the pool cannot use does not count in the skew"
+        );
         let container = &pod["containers"][0];
         assert!(
             container["ports"].as_array().is_none_or(|p| p.is_empty()),
@@ -746,6 +824,12 @@ mod tests {
             .find(|v| v["name"] == "turn-tls")
             .expect("the certificate's volume");
         assert_eq!(volume["secret"]["secretName"], "turn-cert");
+        // TLS on 443 from the pod's own network namespace: the non-root
+        // process may bind it.
+        assert_eq!(
+            pod["securityContext"]["sysctls"],
+            json!([{"name": "net.ipv4.ip_unprivileged_port_start", "value": "443"}])
+        );
         assert_eq!(
             container["volumeMounts"]
                 .to_string()
@@ -760,13 +844,25 @@ mod tests {
             [0]["env"];
         assert_eq!(env_value(env, "YUNHUI_SFU_REGION")["value"], "north");
 
-        // Without TURN: none of it, and the keys Secret keeps its two keys.
+        // Without TURN: no TURN in the pods; the keys Secret still has the
+        // secret, for signal (a media-only cluster's nodes may serve TURN).
         let plain = super::super::tests::children(&valid("sfu: {networking: HostPort}"));
         let keys = child(&plain, "Secret/prod-keys");
-        assert!(keys.object.data["data"].get("turn-secret").is_none());
+        assert!(keys.object.data["data"]["turn-secret"].is_string());
+        let signal_env = &child(&plain, "StatefulSet/prod-signal").object.data["spec"]["template"]
+            ["spec"]["containers"][0]["env"];
+        assert_eq!(
+            env_value(signal_env, "YUNHUI_TURN_SECRET")["valueFrom"]["secretKeyRef"]["key"],
+            "turn-secret"
+        );
         let env = &child(&plain, "Deployment/prod-sfu").object.data["spec"]["template"]["spec"]["containers"]
             [0]["env"];
         assert!(env_value(env, "YUNHUI_SFU_TURN_PORT").is_null());
+        let pod = &child(&plain, "Deployment/prod-sfu").object.data["spec"]["template"]["spec"];
+        assert!(
+            pod["securityContext"]["sysctls"].is_null(),
+            "no port below 1024: {pod}"
+        );
     }
 
     #[test]

@@ -109,10 +109,10 @@ fn variables(input: &BuildInput<'_>, database: &Database) -> Vec<EnvVar> {
         ));
     }
     // Each participant gets the TURN server of its meeting's node, with
-    // credentials signed by the secret the nodes check.
-    if input.cluster.sfu.turn.is_some() {
-        vars.push(input.turn_secret());
-    }
+    // credentials signed by the secret the nodes check: always, since the
+    // nodes may be another MediaCluster's (a media-only one in another
+    // region, whose keys are these).
+    vars.push(input.turn_secret());
     if let Database::External {
         url_secret,
         url_key,

@@ -17,7 +17,7 @@ use super::worker::{one_at_a_time, worker_container, worker_deployment, worker_t
 
 /// Where a SIP pod finds the certificate and key of SIP over TLS.
 const TLS_DIR: &str = "/etc/yunhui/sip-tls";
-use super::{BuildInput, SIPGW_CONTROL_PORT};
+use super::{BuildInput, SIPGW_CONTROL_PORT, STOP_MARGIN_SECONDS};
 use crate::children::Child;
 use crate::error::Result;
 use crate::media_cluster::validate::Sip;
@@ -106,6 +106,12 @@ fn template(input: &BuildInput<'_>, sip: &Sip, mut container: Container) -> PodT
     let Some(pod) = template.spec.as_mut() else {
         return template;
     };
+    // The gateway drains for `drainTimeoutSeconds` and then stops on its
+    // own, before the kubelet's SIGKILL.
+    pod.termination_grace_period_seconds = Some(
+        sip.drain_timeout_seconds
+            .saturating_add(STOP_MARGIN_SECONDS),
+    );
     if let Some((_, secret)) = &sip.tls {
         pod.volumes.get_or_insert_with(Vec::new).push(Volume {
             name: "sip-tls".into(),
@@ -142,6 +148,10 @@ fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
         env_value(env::SIGNAL_URL, input.signal_url()),
         env_value(env::SIP_PORT, sip.port.to_string()),
         env_value(env::SIP_RTP_PORTS, format!("{rtp_min}-{rtp_max}")),
+        env_value(
+            env::SIP_DRAIN_TIMEOUT,
+            sip.drain_timeout_seconds.to_string(),
+        ),
         env_value(
             env::SIPGW_CONTROL_LISTEN,
             format!("0.0.0.0:{SIPGW_CONTROL_PORT}"),
@@ -237,6 +247,27 @@ mod tests {
                 .contains(&json!({"protocol": "TCP", "port": 5061})),
             "{policy}"
         );
+    }
+
+    /// A stopping gateway lets its calls go on for the drain and stops on
+    /// its own before its grace period ends.
+    #[test]
+    fn a_gateway_drains_for_the_drain_timeout_within_its_grace_period() {
+        for (spec, drain, grace) in [
+            ("sip: {enabled: true, drainTimeoutSeconds: 120}", "120", 125),
+            ("sip: {enabled: true}", "300", 305),
+        ] {
+            let children = children(&valid(spec));
+            let pod =
+                &child(&children, "Deployment/prod-sip").object.data["spec"]["template"]["spec"];
+            assert_eq!(pod["terminationGracePeriodSeconds"], json!(grace), "{spec}");
+            let env = &pod["containers"][0]["env"];
+            assert_eq!(
+                env_value(env, "YUNHUI_SIP_DRAIN_TIMEOUT")["value"],
+                drain,
+                "{spec}"
+            );
+        }
     }
 
     #[test]

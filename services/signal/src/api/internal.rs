@@ -286,6 +286,7 @@ fn node_load(view: &NodeView) -> MediaNodeLoad {
         cpu_millicores: report.cpu_millicores,
         bits_in_per_second: report.bits_in_per_second,
         bits_out_per_second: report.bits_out_per_second,
+        region: report.region.clone(),
     }
 }
 
