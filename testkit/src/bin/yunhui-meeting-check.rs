@@ -300,17 +300,26 @@ async fn create_meeting(api: &ApiClient, topic: String) -> anyhow::Result<Meetin
     .context("creating a meeting")
 }
 
-/// The live SFU nodes of signal's table.
-async fn live_nodes(url: &str, key: &str) -> anyhow::Result<Vec<MediaNodeLoad>> {
-    let list: MediaNodeList = reqwest::Client::new()
+/// GETs `url` (with the internal key, when given); a success's response.
+async fn get(url: &str, key: Option<&str>) -> anyhow::Result<reqwest::Response> {
+    let mut request = reqwest::Client::new()
         .get(url)
-        .bearer_auth(key)
-        .timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request
         .send()
         .await
         .with_context(|| format!("GET {url}"))?
         .error_for_status()
-        .with_context(|| format!("GET {url}"))?
+        .with_context(|| format!("GET {url}"))
+}
+
+/// The live SFU nodes of signal's table.
+async fn live_nodes(url: &str, key: &str) -> anyhow::Result<Vec<MediaNodeLoad>> {
+    let list: MediaNodeList = get(url, Some(key))
+        .await?
         .json()
         .await
         .with_context(|| format!("reading the node list of {url}"))?;
@@ -618,16 +627,7 @@ impl GuestBehindFirewall {
 
 /// A counter of a Prometheus text page.
 async fn metric(url: &str, name: &str) -> anyhow::Result<f64> {
-    let page = reqwest::Client::new()
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?
-        .error_for_status()
-        .with_context(|| format!("GET {url}"))?
-        .text()
-        .await?;
+    let page = get(url, None).await?.text().await?;
     page.lines()
         .filter(|line| line.split([' ', '{']).next() == Some(name))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())

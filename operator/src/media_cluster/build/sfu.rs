@@ -413,9 +413,12 @@ fn bound_ports(sfu: &Sfu) -> Vec<i32> {
 mod tests {
     use std::collections::BTreeMap;
 
+    use super::super::GeneratedKeys;
     use super::super::build;
     use super::super::tests::{child, ids, keys, owner, valid};
     use super::*;
+    use crate::children::Owner;
+    use crate::media_cluster::validate::ValidCluster;
     use serde_json::json;
 
     #[test]
@@ -444,20 +447,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_sfu_drains_for_the_drain_timeout_and_stops_before_its_grace_period_ends() {
-        let (o, k) = (owner(), keys());
-        let cluster = valid("sfu: {networking: HostPort, drainTimeoutSeconds: 45}");
-        let input = BuildInput {
-            owner: &o,
-            cluster: &cluster,
-            keys: &k,
+    /// The input of a pool that holds its ports, as the autoscaler left it.
+    fn pool_input<'a>(
+        owner: &'a Owner,
+        cluster: &'a ValidCluster,
+        keys: &'a GeneratedKeys,
+    ) -> BuildInput<'a> {
+        BuildInput {
+            owner,
+            cluster,
+            keys,
             default_registry: "x",
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
             sfu_replicas: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_sfu_drains_for_the_drain_timeout_and_stops_before_its_grace_period_ends() {
+        let (o, k) = (owner(), keys());
+        let cluster = valid("sfu: {networking: HostPort, drainTimeoutSeconds: 45}");
+        let input = pool_input(&o, &cluster, &k);
         let template = template(&input);
         let pod = template.spec.expect("a pod spec");
         assert_eq!(pod.termination_grace_period_seconds, Some(50));
@@ -476,16 +488,7 @@ mod tests {
         let cluster = valid(
             "sfu: {nodeSelector: {topology.kubernetes.io/region: west}, tolerations: [{key: yunhui.dev/media, operator: Equal, value: west, effect: NoSchedule}]}",
         );
-        let input = BuildInput {
-            owner: &o,
-            cluster: &cluster,
-            keys: &k,
-            default_registry: "x",
-            default_pull_secrets: &[],
-            sfu_pool: true,
-            node_addresses: None,
-            sfu_replicas: None,
-        };
+        let input = pool_input(&o, &cluster, &k);
         let pod = template(&input).spec.expect("a pod spec");
         let tolerations = pod.tolerations.expect("tolerations");
         assert_eq!(tolerations.len(), 1);
