@@ -67,6 +67,11 @@ test("a group chat made in the browser reaches a colleague at once, counts unrea
       await hana.testid("chat-compose").fill("Release at 10, please review 请审阅");
       await hana.testid("chat-compose").press("Enter");
       await hana.testid("chat-message").getByText("Release at 10, please review 请审阅").waitFor();
+      // The box empties when the server has taken the message; the copy it
+      // pushes over the socket may be shown a moment before that.
+      await hana.page
+        .waitForFunction(() => document.querySelector('[data-testid="chat-compose"]')?.value === "", null, { timeout: 5_000 })
+        .catch(() => {});
       assert.equal(await hana.testid("chat-compose").inputValue(), "", "the box is emptied once sent");
 
       // Carol's page learns of the chat from the pushed message, unread.
