@@ -522,9 +522,52 @@ pub struct SipPool {
     #[serde(default = "default_drain_timeout")]
     #[schemars(range(min = 0))]
     pub drain_timeout_seconds: i64,
+    /// Scale the pool by its calls instead of a fixed `replicas`: the
+    /// operator keeps between `minNodes` and `maxNodes` gateways, each
+    /// taking at most `callsPerNode` calls, and drains a gateway (no new
+    /// calls, its calls go on) before it removes its pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<SipAutoscale>,
     /// CPU and memory of each SIP pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+}
+
+/// The SIP pool's autoscaling by calls. `replicas` is then ignored. With
+/// `hostNetwork` (one gateway per node) `maxNodes` is at most the nodes the
+/// gateways may run on; a device that dials one node's address directly
+/// loses that gateway when it is scaled away, so scaled pools are best
+/// reached through one address (a load balancer or the Service).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.minNodes <= self.maxNodes").message("spec.sip.autoscale.minNodes must not exceed spec.sip.autoscale.maxNodes"))]
+pub struct SipAutoscale {
+    /// Fewest gateways kept running.
+    #[serde(default = "one")]
+    #[schemars(range(min = 0, max = 100))]
+    pub min_nodes: i32,
+    /// Most gateways the pool may grow to.
+    #[schemars(range(min = 1, max = 100))]
+    pub max_nodes: i32,
+    /// Calls one gateway takes at most at once (ringing or connected);
+    /// more are refused with 503 and a Retry-After.
+    #[serde(default = "default_calls_per_node")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub calls_per_node: i32,
+    /// Calls per gateway, in percent of `callsPerNode`, above which the
+    /// pool grows.
+    #[serde(default = "default_target_load")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_load_percent: i32,
+    /// Seconds the calls must stay below what fewer gateways could carry
+    /// before the operator drains one (growing never waits).
+    #[serde(default = "default_scale_down_window")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub scale_down_window_seconds: i64,
+}
+
+fn default_calls_per_node() -> i32 {
+    100
 }
 
 /// SIP over TLS.
@@ -570,6 +613,7 @@ impl Default for SipPool {
             advertised_address: None,
             tls: None,
             drain_timeout_seconds: default_drain_timeout(),
+            autoscale: None,
             resources: None,
         }
     }
@@ -609,37 +653,42 @@ pub struct MediaClusterStatus {
     /// The SFU pool's autoscaling (HostPort pools): load, desired and
     /// current nodes, and a drain in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sfu_scaling: Option<SfuScalingStatus>,
+    pub sfu_scaling: Option<PoolScalingStatus>,
+    /// The SIP pool's autoscaling by calls (`spec.sip.autoscale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_scaling: Option<PoolScalingStatus>,
 }
 
-/// What the autoscaler of a HostPort SFU pool saw and is doing. The drain in
-/// progress lives here so that an operator restarted in the middle of one
-/// finishes that drain and starts no other.
+/// What the autoscaler of a pool (SFU nodes, SIP gateways) saw and is
+/// doing. The drain in progress lives here so that an operator restarted
+/// in the middle of one finishes that drain and starts no other.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SfuScalingStatus {
-    /// Participants on the serving (reporting, not draining) nodes, in
-    /// percent of their capacity; absent while no node reports.
+pub struct PoolScalingStatus {
+    /// Participants (SFU) or calls (SIP) on the serving (reporting, not
+    /// draining) nodes, in percent of their capacity; absent while no node
+    /// reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_percent: Option<i32>,
     /// Nodes the load asks for, within `minNodes..maxNodes`.
     pub desired_nodes: i32,
-    /// SFU pods the Deployment asks for (a draining node included).
+    /// Pods the Deployment asks for (a draining node included).
     pub current_nodes: i32,
     /// Since when (RFC 3339) the load has stayed low enough for fewer nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_load_since: Option<String>,
     /// The node being drained before its pod is removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drain: Option<SfuDrain>,
+    pub drain: Option<PoolDrain>,
 }
 
-/// One SFU node being drained: marked draining in signal (no new rooms), its
-/// pod kept until its rooms end or `drainTimeoutSeconds` passes, then
-/// removed with the Deployment's replicas lowered by one.
+/// One node being drained: marked draining in signal (an SFU node gets no
+/// new rooms, a SIP gateway takes no new calls), its pod kept until its
+/// rooms or calls end or `drainTimeoutSeconds` passes, then removed with
+/// the Deployment's replicas lowered by one.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SfuDrain {
+pub struct PoolDrain {
     /// The node's pod (its name is the node's id in signal).
     pub pod: String,
     /// When the drain began (RFC 3339).

@@ -39,7 +39,7 @@ use yunhui_proto::api::{CreateMeetingRequest, RegisterRequest};
 use yunhui_proto::media::MediaNodeList;
 use yunhui_proto::signaling::{ClientMessage, ServerMessage};
 
-use support::stand_ins::{SfuStandIns, generated_internal_key};
+use support::stand_ins::{StandIns, generated_internal_key};
 use support::{ControlPlane, Signal, create, example, free_port, namespace, wait};
 
 #[derive(Parser)]
@@ -81,7 +81,7 @@ async fn main() {
     );
     let key = generated_internal_key(&admin, NAMESPACE, "prod").await;
     let _signal = Signal::start(port, &key).await;
-    let _stand_ins = SfuStandIns::start(&admin, NAMESPACE, &signal_url, &key);
+    let _stand_ins = StandIns::sfu(&admin, NAMESPACE, &signal_url, &key);
     let pool = Pool {
         client: admin.clone(),
         http: reqwest::Client::new(),

@@ -52,9 +52,12 @@ pub fn children_selector() -> String {
     format!("app.kubernetes.io/managed-by={MANAGED_BY}")
 }
 
-/// Label selector of the SFU pools' pods.
-pub fn sfu_pods_selector() -> String {
-    format!("{},app.kubernetes.io/component=sfu", children_selector())
+/// Label selector of the scaled pools' pods (SFU nodes, SIP gateways).
+pub fn pool_pods_selector() -> String {
+    format!(
+        "{},app.kubernetes.io/component in (sfu,sip)",
+        children_selector()
+    )
 }
 
 /// The caches every reconcile reads.
@@ -69,8 +72,8 @@ pub struct Caches {
     pub media_clusters: Store<MediaCluster>,
     /// Every Node (labels and addresses).
     pub nodes: Store<Node>,
-    /// The SFU pools' pods (name, labels, deletion, conditions).
-    pub sfu_pods: Store<Pod>,
+    /// The SFU and SIP pools' pods (name, labels, deletion, conditions).
+    pub pool_pods: Store<Pod>,
     /// Secrets the operator applied.
     pub secrets: Store<Secret>,
     /// ConfigMaps the operator applied.
@@ -388,9 +391,9 @@ impl Caches {
             trim_node,
             &mut watches,
         );
-        let (sfu_pods, _) = reflect(
+        let (pool_pods, _) = reflect(
             Api::<Pod>::all(client.clone()),
-            watcher::Config::default().labels(&sfu_pods_selector()),
+            watcher::Config::default().labels(&pool_pods_selector()),
             trim_pod,
             &mut watches,
         );
@@ -402,7 +405,7 @@ impl Caches {
             ready,
             media_clusters,
             nodes,
-            sfu_pods,
+            pool_pods,
             secrets: children_of_kind!(Secret).0,
             config_maps: children_of_kind!(ConfigMap).0,
             service_accounts: children_of_kind!(ServiceAccount).0,
@@ -454,7 +457,7 @@ impl Caches {
         ready!(
             media_clusters,
             nodes,
-            sfu_pods,
+            pool_pods,
             secrets,
             config_maps,
             service_accounts,

@@ -8,6 +8,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use yunhui_crds::{Gateway, MediaCluster, ResourceStatus, Tenant};
 use yunhui_operator::telemetry::{Health, Metrics};
 use yunhui_operator::{OperatorConfig, leader};
 
-use support::stand_ins::{SfuStandIns, generated_internal_key};
+use support::stand_ins::{StandIns, generated_internal_key};
 use support::{
     AbortOnDrop, ChildGuard, ControlPlane, OPERATOR_NAMESPACE, Signal, create, example, namespace,
     render_chart, wait,
@@ -446,6 +447,16 @@ async fn cel_rules_reject_invalid_specs() {
             "mediaclusters",
             json!({"kind": "MediaCluster", "metadata": {"name": "minmax"}, "spec": {"sfu": {"minNodes": 3, "maxNodes": 2}}}),
             "spec.sfu.minNodes must not exceed spec.sfu.maxNodes",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "sipminmax"}, "spec": {"sip": {"enabled": true, "autoscale": {"minNodes": 3, "maxNodes": 2}}}}),
+            "spec.sip.autoscale.minNodes must not exceed spec.sip.autoscale.maxNodes",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "sipcalls"}, "spec": {"sip": {"enabled": true, "autoscale": {"maxNodes": 2, "callsPerNode": 0}}}}),
+            "spec.sip.autoscale.callsPerNode",
         ),
         (
             "mediaclusters",
@@ -1681,7 +1692,7 @@ async fn sfu_pool_scales_with_the_load_and_drains_a_node_before_removing_it() {
         .start_operator(binary.as_ref(), &operator_env);
     let key = generated_internal_key(&c, ns, "prod").await;
     let _signal = Signal::start(port, &key).await;
-    let stand_ins = SfuStandIns::start(&c, ns, &signal_url, &key);
+    let stand_ins = StandIns::sfu(&c, ns, &signal_url, &key);
     let http = reqwest::Client::new();
     let deployments: Api<Deployment> = Api::namespaced(c.clone(), ns);
     let clusters: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
@@ -1907,4 +1918,329 @@ async fn sfu_pool_scales_with_the_load_and_drains_a_node_before_removing_it() {
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert_eq!(replicas().await, Some(1));
     a.close("room-a").await;
+}
+
+/// Calls out of one SIP gateway stand-in, to a SIPp phone that rings for as
+/// many milliseconds as the number it is called on (then answers busy).
+struct GatewayCalls {
+    http: reqwest::Client,
+    key: String,
+    phone: SocketAddrV4,
+}
+
+impl GatewayCalls {
+    /// Asks the gateway at `control_url` to place a call ringing for
+    /// `seconds`; the status of the request (the call's events are left to
+    /// a task that reads them until it ends).
+    async fn place(&self, control_url: &str, seconds: u64) -> reqwest::StatusCode {
+        let request = yunhui_proto::dial::DialRequest {
+            call_id: format!("call-{seconds}"),
+            meeting_number: "123456789".into(),
+            ticket: "unused: the phone never answers".into(),
+            target: yunhui_proto::signaling::DialTarget::Sip {
+                uri: format!("sip:{}@{}", seconds * 1000, self.phone),
+            },
+            display_name: "Load".into(),
+        };
+        let response = self
+            .http
+            .post(format!("{control_url}/internal/v1/calls"))
+            .bearer_auth(&self.key)
+            .json(&request)
+            .send()
+            .await
+            .expect("the gateway answers");
+        let status = response.status();
+        tokio::spawn(async move { response.bytes().await });
+        status
+    }
+}
+
+/// A SIP pool scaled by its calls (`sip.autoscale`), with a real
+/// `yunhui-sipgw` process per kwok pod reporting its calls to a real
+/// signal, and calls out to a SIPp phone that rings for as long as each
+/// call asks. 4 calls on one gateway of 4 (target 75%): a second gateway;
+/// 7 calls: a third, each at once, with ScaledUp Events and the status.
+/// The short calls end: after the (3 s) window the gateway with no call is
+/// drained and removed; then the one with one call (fewer than the last
+/// one's two) is marked draining: it learns so from signal and takes no
+/// new call (503, not ready), and its pod stays while its call goes on;
+/// once that call ends exactly that pod goes. The last gateway's calls are
+/// never cut.
+#[tokio::test(flavor = "multi_thread")]
+async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it() {
+    let c = admin().await;
+    let ns = "it-sip-scale";
+    namespace(&c, ns).await;
+    let port = support::free_port();
+    let signal_url = format!("http://127.0.0.1:{port}");
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.spec.signal.external_url = Some(signal_url.clone());
+    // An SFU pool of its own ports, out of the other tests' way.
+    let sfu = &mut mc.spec.sfu;
+    sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    (sfu.udp_port, sfu.tcp_port, sfu.control_port) = (57882, 57881, 57880);
+    (sfu.min_nodes, sfu.max_nodes) = (1, 1);
+    let sip = &mut mc.spec.sip;
+    sip.enabled = true;
+    sip.drain_timeout_seconds = 600;
+    sip.autoscale = Some(yunhui_crds::media_cluster::SipAutoscale {
+        min_nodes: 1,
+        max_nodes: 3,
+        calls_per_node: 4,
+        target_load_percent: 75,
+        scale_down_window_seconds: 3,
+    });
+    create(&c, ns, &mc).await;
+    let key = generated_internal_key(&c, ns, "prod").await;
+    let _signal = Signal::start(port, &key).await;
+    let gateways = StandIns::sip(&c, ns, &signal_url, &key, 4, 300);
+    let phone_port = support::free_port();
+    let _phone = ChildGuard(
+        std::process::Command::new("sipp")
+            .arg("-sf")
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sip/ring_for.xml"))
+            .args(["-i", "127.0.0.1", "-p", &phone_port.to_string(), "-nostdin"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sipp runs (Debian package sip-tester; tests/setup-machine installs it)"),
+    );
+    let http = reqwest::Client::new();
+    let calls = GatewayCalls {
+        http: http.clone(),
+        key: key.clone(),
+        phone: SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, phone_port),
+    };
+    let deployments: Api<Deployment> = Api::namespaced(c.clone(), ns);
+    let clusters: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(c.clone(), ns);
+    let table = || {
+        let (http, url, key) = (http.clone(), signal_url.clone(), key.clone());
+        async move {
+            http.get(format!("{url}/internal/v1/sip-gateways"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .ok()?
+                .json::<yunhui_proto::sip::GatewayList>()
+                .await
+                .ok()
+                .map(|list| list.gateways)
+        }
+    };
+    // The pool's pods, once exactly `n` run and each one's gateway reports.
+    let pool_of = |n: usize| {
+        let (pods, table) = (pods.clone(), table);
+        move || {
+            let (pods, table) = (pods.clone(), table);
+            async move {
+                let names: Vec<String> = pods
+                    .list(&ListParams::default().labels("app.kubernetes.io/component=sip"))
+                    .await
+                    .ok()?
+                    .items
+                    .iter()
+                    .filter(|p| p.metadata.deletion_timestamp.is_none())
+                    .map(|p| p.name_any())
+                    .collect();
+                let gateways = table().await?;
+                let reporting = names
+                    .iter()
+                    .all(|n| gateways.iter().any(|g| g.live && &g.gateway_id == n));
+                (names.len() == n && reporting).then_some(names)
+            }
+        }
+    };
+    let calls_on = |pod: String, n: u64| {
+        move || {
+            let pod = pod.clone();
+            async move {
+                let gateways = table().await?;
+                gateways
+                    .iter()
+                    .any(|g| g.live && g.gateway_id == pod && g.calls == n)
+                    .then_some(())
+            }
+        }
+    };
+    let replicas = || {
+        let d = deployments.clone();
+        async move { d.get("prod-sip").await.ok()?.spec?.replicas }
+    };
+    let events = || {
+        let events: Api<Event> = Api::namespaced(c.clone(), ns);
+        async move {
+            let mut notes: Vec<(String, String)> = events
+                .list(&ListParams::default())
+                .await
+                .expect("events")
+                .items
+                .into_iter()
+                .filter(|e| e.involved_object.name.as_deref() == Some("prod"))
+                .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+                .filter(|(reason, _)| {
+                    ["ScaledUp", "Draining", "ScaledDown"].contains(&reason.as_str())
+                })
+                .collect();
+            notes.sort();
+            notes
+        }
+    };
+
+    // One gateway, then 4 calls on it of 4: over the 75% target.
+    let a = wait("one SIP gateway reporting", 90, pool_of(1))
+        .await
+        .remove(0);
+    for _ in 0..4 {
+        assert!(
+            calls
+                .place(&gateways.control_url(&a), 30)
+                .await
+                .is_success()
+        );
+    }
+    wait("gateway a reporting 4 calls", 20, calls_on(a.clone(), 4)).await;
+    assert_eq!(
+        calls.place(&gateways.control_url(&a), 30).await,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "a full gateway takes no fifth call"
+    );
+    let two = wait("two SIP gateways reporting", 60, pool_of(2)).await;
+    let b = two.iter().find(|p| **p != a).expect("a new pod").clone();
+    // 7 calls on two gateways of 4: a third. One of b's calls lasts.
+    for seconds in [20, 20, 80] {
+        assert!(
+            calls
+                .place(&gateways.control_url(&b), seconds)
+                .await
+                .is_success()
+        );
+    }
+    let three = wait("three SIP gateways reporting", 60, pool_of(3)).await;
+    let third = three
+        .iter()
+        .find(|p| **p != a && **p != b)
+        .expect("a new pod")
+        .clone();
+    for _ in 0..2 {
+        assert!(
+            calls
+                .place(&gateways.control_url(&third), 150)
+                .await
+                .is_success()
+        );
+    }
+    wait("the status showing three gateways", 60, || async {
+        let scaling = clusters.get("prod").await.ok()?.status?.sip_scaling?;
+        ((scaling.current_nodes, scaling.desired_nodes) == (3, 3)).then_some(())
+    })
+    .await;
+    let up = events().await;
+    assert!(
+        up.contains(&(
+            "ScaledUp".into(),
+            "ScaledUp 1→2: load 100% of capacity, target 75%".into()
+        )) && up
+            .iter()
+            .any(|(_, note)| note.starts_with("ScaledUp 2→3: load 87% of capacity")),
+        "{up:?}"
+    );
+
+    // The short calls end: a (no call) goes first, then b (one call).
+    wait("gateway a removed", 90, || {
+        let (pods, a) = (pods.clone(), a.clone());
+        async move { pods.get_opt(&a).await.ok()?.is_none().then_some(()) }
+    })
+    .await;
+    let draining = wait("gateway b draining in signal", 60, || {
+        let (table, a) = (table, a.clone());
+        async move {
+            let gateways = table().await?;
+            let draining: Vec<(String, u64)> = gateways
+                .iter()
+                .filter(|g| g.live && g.draining && g.gateway_id != a)
+                .map(|g| (g.gateway_id.clone(), g.calls))
+                .collect();
+            (!draining.is_empty()).then_some(draining)
+        }
+    })
+    .await;
+    assert_eq!(
+        draining,
+        [(b.clone(), 1)],
+        "only the gateway with fewer calls, its call going on"
+    );
+    let b_url = gateways.control_url(&b);
+    wait("gateway b not ready: it drains", 10, || {
+        let (http, url) = (http.clone(), b_url.clone());
+        async move {
+            let status = http
+                .get(format!("{url}/readyz"))
+                .send()
+                .await
+                .ok()?
+                .status();
+            (status == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(
+        calls.place(&b_url, 5).await,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "a draining gateway places no new call"
+    );
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(replicas().await, Some(2), "b stays while its call lasts");
+        assert!(!gateways.exited(&b), "b's process was not stopped");
+    }
+    let drain = clusters
+        .get("prod")
+        .await
+        .expect("mc")
+        .status
+        .and_then(|s| s.sip_scaling)
+        .and_then(|s| s.drain)
+        .expect("a drain in the status");
+    assert_eq!((drain.pod.as_str(), drain.removing_to), (b.as_str(), None));
+
+    // b's call ends: exactly b goes; the last gateway's calls go on.
+    let left = wait("one SIP gateway left", 90, pool_of(1)).await;
+    assert_eq!(
+        left,
+        [third.as_str()],
+        "the drained pod was removed, not another"
+    );
+    assert_eq!(replicas().await, Some(1));
+    wait("the drain over in the status", 30, || {
+        let clusters = clusters.clone();
+        async move {
+            let scaling = clusters.get("prod").await.ok()?.status?.sip_scaling?;
+            (scaling.drain.is_none() && scaling.current_nodes == 1).then_some(())
+        }
+    })
+    .await;
+    wait(
+        "the last gateway still carrying its 2 calls",
+        10,
+        calls_on(third.clone(), 2),
+    )
+    .await;
+    let all = events().await;
+    for (reason, note) in [
+        ("Draining", format!("Draining {a} (0 calls)")),
+        ("ScaledDown", format!("ScaledDown 3→2: removing {a}")),
+        ("Draining", format!("Draining {b} (1 calls)")),
+        (
+            "ScaledDown",
+            format!("ScaledDown 2→1: removing {b}, drained in"),
+        ),
+    ] {
+        assert!(
+            all.iter().any(|(r, n)| r == reason && n.starts_with(&note)),
+            "no {reason} event {note:?} in {all:?}"
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! The SFU pool's autoscaler, as a decision: a pure function of what the
 //! operator observed (the pool's pods, the load signal reports, the
-//! Deployment's replicas, the last [`SfuScalingStatus`]) and the time. It
+//! Deployment's replicas, the last [`PoolScalingStatus`]) and the time. It
 //! returns the replicas to apply, the status to record and the one step it
 //! took; [`super::scaling`] reads the observation and carries out the step.
 //!
-//! **Load** is participants against capacity, the unit a node's capacity is
-//! given in and the one placement refuses rooms by: the participants on the
+//! **Load** is participants against capacity for the SFU pool, the unit a
+//! node's capacity is given in and the one placement refuses rooms by
+//! (calls against `callsPerNode` for the SIP pool): the participants on the
 //! serving nodes (pods of the pool whose node reports to signal and is not
 //! draining) over the sum of their capacities. CPU is reported too but not
 //! used: signal knows no CPU budget per node to compare it with (a pod may
@@ -41,8 +42,9 @@
 //! around it (its pod counts in the replicas until it is removed).
 
 use chrono::{DateTime, Utc};
-use yunhui_crds::media_cluster::{SfuDrain, SfuScalingStatus};
+use yunhui_crds::media_cluster::{PoolDrain, PoolScalingStatus};
 use yunhui_proto::media::MediaNodeLoad;
+use yunhui_proto::sip::GatewayLoad;
 
 /// How long after the drain mark a node's report of no rooms is believed:
 /// more than two report intervals, so that a room placed just before the
@@ -64,6 +66,76 @@ pub struct Policy {
     pub drain_timeout: chrono::Duration,
 }
 
+/// Which pool is scaled: the words its Events use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolKind {
+    /// SFU nodes, loaded with participants in rooms.
+    Sfu,
+    /// SIP gateways, loaded with calls.
+    Sip,
+}
+
+impl PoolKind {
+    /// What the load counts.
+    fn load_unit(self) -> &'static str {
+        match self {
+            PoolKind::Sfu => "participants",
+            PoolKind::Sip => "calls",
+        }
+    }
+
+    /// What keeps a draining node: `{n} rooms open`, `{n} calls in progress`.
+    fn sessions_left(self, n: u64) -> String {
+        match self {
+            PoolKind::Sfu => format!("{n} rooms open"),
+            PoolKind::Sip => format!("{n} calls in progress"),
+        }
+    }
+}
+
+/// One node of a pool as signal's table lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Its id in signal: its pod's name.
+    pub id: String,
+    /// Whether it still reports.
+    pub live: bool,
+    /// Whether it takes nothing new.
+    pub draining: bool,
+    /// Load it takes at most (participants, calls).
+    pub capacity: u64,
+    /// Load on it (participants, calls).
+    pub load: u64,
+    /// What keeps it while it drains (rooms, calls).
+    pub sessions: u64,
+}
+
+impl From<&MediaNodeLoad> for Member {
+    fn from(node: &MediaNodeLoad) -> Self {
+        Member {
+            id: node.node_id.clone(),
+            live: node.live,
+            draining: node.draining,
+            capacity: node.capacity,
+            load: node.participants,
+            sessions: node.rooms,
+        }
+    }
+}
+
+impl From<&GatewayLoad> for Member {
+    fn from(gateway: &GatewayLoad) -> Self {
+        Member {
+            id: gateway.gateway_id.clone(),
+            live: gateway.live,
+            draining: gateway.draining,
+            capacity: gateway.capacity,
+            load: gateway.calls,
+            sessions: gateway.calls,
+        }
+    }
+}
+
 /// One pod of the pool (not terminating).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolPod {
@@ -82,10 +154,10 @@ pub struct Observed<'a> {
     pub replicas: Option<i32>,
     /// The pool's pods that are not terminating.
     pub pods: &'a [PoolPod],
-    /// Signal's node table; `None` when signal could not be asked.
-    pub nodes: Option<&'a [MediaNodeLoad]>,
+    /// Signal's table of the pool's nodes; `None` when signal could not be asked.
+    pub nodes: Option<&'a [Member]>,
     /// The scaling status recorded last.
-    pub previous: Option<&'a SfuScalingStatus>,
+    pub previous: Option<&'a PoolScalingStatus>,
 }
 
 /// What the autoscaler decided.
@@ -94,7 +166,7 @@ pub struct Decision {
     /// The Deployment's replicas.
     pub replicas: i32,
     /// The scaling status to record.
-    pub status: SfuScalingStatus,
+    pub status: PoolScalingStatus,
     /// What changed, if anything.
     pub step: Option<Step>,
 }
@@ -182,11 +254,11 @@ impl Load {
 }
 
 /// The live entry of `pod` in signal's table.
-fn node_of<'a>(nodes: &'a [MediaNodeLoad], pod: &str) -> Option<&'a MediaNodeLoad> {
-    nodes.iter().find(|n| n.live && n.node_id == pod)
+fn node_of<'a>(nodes: &'a [Member], pod: &str) -> Option<&'a Member> {
+    nodes.iter().find(|n| n.live && n.id == pod)
 }
 
-fn load_of(pods: &[&PoolPod], nodes: &[MediaNodeLoad]) -> Load {
+fn load_of(pods: &[&PoolPod], nodes: &[Member]) -> Load {
     let mut load = Load {
         participants: 0,
         capacity: 0,
@@ -196,7 +268,7 @@ fn load_of(pods: &[&PoolPod], nodes: &[MediaNodeLoad]) -> Load {
     for pod in pods {
         match node_of(nodes, &pod.name) {
             Some(node) if !node.draining => {
-                load.participants += node.participants;
+                load.participants += node.load;
                 load.capacity += node.capacity;
                 load.reporting += 1;
             }
@@ -220,13 +292,13 @@ fn format_time(time: DateTime<Utc>) -> String {
 }
 
 /// The node to drain: of the serving pods, the one with the fewest
-/// participants, then the fewest rooms, then the first by name.
-pub fn choose_drain<'a>(pods: &[&'a PoolPod], nodes: &[MediaNodeLoad]) -> Option<&'a PoolPod> {
+/// participants (calls), then the fewest rooms, then the first by name.
+pub fn choose_drain<'a>(pods: &[&'a PoolPod], nodes: &[Member]) -> Option<&'a PoolPod> {
     pods.iter().copied().min_by_key(|pod| {
         let node = node_of(nodes, &pod.name);
         (
-            node.map_or(0, |n| n.participants),
-            node.map_or(0, |n| n.rooms),
+            node.map_or(0, |n| n.load),
+            node.map_or(0, |n| n.sessions),
             pod.name.clone(),
         )
     })
@@ -246,7 +318,7 @@ pub fn decide(policy: &Policy, observed: &Observed<'_>) -> Decision {
         .collect();
     let load = load_of(&serving, nodes);
     let desired = load.desired(policy);
-    let mut status = SfuScalingStatus {
+    let mut status = PoolScalingStatus {
         load_percent: load.percent(),
         desired_nodes: desired.unwrap_or_else(|| {
             replicas.clamp(policy.min_nodes, policy.max_nodes.max(policy.min_nodes))
@@ -255,7 +327,7 @@ pub fn decide(policy: &Policy, observed: &Observed<'_>) -> Decision {
         low_load_since: previous.low_load_since.clone(),
         drain: drain.clone(),
     };
-    let decided = |replicas: i32, mut status: SfuScalingStatus, step: Option<Step>| {
+    let decided = |replicas: i32, mut status: PoolScalingStatus, step: Option<Step>| {
         status.current_nodes = replicas;
         Decision {
             replicas,
@@ -299,13 +371,13 @@ pub fn decide(policy: &Policy, observed: &Observed<'_>) -> Decision {
         }
         let since = parse_time(&drain.since, now);
         let elapsed = now - since;
-        let rooms = node_of(nodes, &drain.pod).map_or(0, |n| n.rooms);
+        let rooms = node_of(nodes, &drain.pod).map_or(0, |n| n.sessions);
         let empty = elapsed >= DRAIN_SETTLE && rooms == 0;
         let timed_out = elapsed >= policy.drain_timeout;
         let others_ready = serving.iter().all(|p| p.ready);
         if (empty || timed_out) && others_ready && replicas > 0 {
             let to = replicas - 1;
-            status.drain = Some(SfuDrain {
+            status.drain = Some(PoolDrain {
                 removing_to: Some(to),
                 ..drain.clone()
             });
@@ -367,12 +439,12 @@ pub fn decide(policy: &Policy, observed: &Observed<'_>) -> Decision {
     let Some(pod) = choose_drain(&serving, nodes) else {
         return decided(replicas, status, None);
     };
-    status.drain = Some(SfuDrain {
+    status.drain = Some(PoolDrain {
         pod: pod.name.clone(),
         since: format_time(now),
         removing_to: None,
     });
-    let participants = node_of(nodes, &pod.name).map_or(0, |n| n.participants);
+    let participants = node_of(nodes, &pod.name).map_or(0, |n| n.load);
     decided(
         replicas,
         status,
@@ -398,8 +470,8 @@ impl Step {
         }
     }
 
-    /// The Event's reason and note for this step.
-    pub fn event(&self, target_load_percent: i32) -> (&'static str, String) {
+    /// The Event's reason and note for this step in a pool of `kind`.
+    pub fn event(&self, kind: PoolKind, target_load_percent: i32) -> (&'static str, String) {
         let load = |load: &Option<i32>| match load {
             Some(percent) => format!("load {percent}% of capacity, target {target_load_percent}%"),
             None => "no load reported yet; minNodes".to_string(),
@@ -421,7 +493,8 @@ impl Step {
             } => (
                 "Draining",
                 format!(
-                    "Draining {pod} ({participants} participants): {}, {desired} nodes are enough",
+                    "Draining {pod} ({participants} {}): {}, {desired} nodes are enough",
+                    kind.load_unit(),
                     load(load_percent)
                 ),
             ),
@@ -437,7 +510,8 @@ impl Step {
                     format!("ScaledDown {from}→{to}: removing {pod}, drained in {seconds} s")
                 } else {
                     format!(
-                        "ScaledDown {from}→{to}: removing {pod}, drain timed out after {seconds} s with {rooms} rooms open"
+                        "ScaledDown {from}→{to}: removing {pod}, drain timed out after {seconds} s with {}",
+                        kind.sessions_left(*rooms)
                     )
                 },
             ),
@@ -477,20 +551,22 @@ mod tests {
     }
 
     /// Nodes `(name, participants, rooms)`, live, not draining.
-    fn nodes(loads: &[(&str, u64, u64)]) -> Vec<MediaNodeLoad> {
+    fn nodes(loads: &[(&str, u64, u64)]) -> Vec<Member> {
         loads
             .iter()
-            .map(|(name, participants, rooms)| MediaNodeLoad {
-                node_id: name.to_string(),
-                live: true,
-                draining: false,
-                capacity: CAPACITY,
-                rooms: *rooms,
-                participants: *participants,
-                cpu_millicores: 0,
-                bits_in_per_second: 0,
-                bits_out_per_second: 0,
-                region: None,
+            .map(|(name, participants, rooms)| {
+                Member::from(&MediaNodeLoad {
+                    node_id: name.to_string(),
+                    live: true,
+                    draining: false,
+                    capacity: CAPACITY,
+                    rooms: *rooms,
+                    participants: *participants,
+                    cpu_millicores: 0,
+                    bits_in_per_second: 0,
+                    bits_out_per_second: 0,
+                    region: None,
+                })
             })
             .collect()
     }
@@ -499,8 +575,8 @@ mod tests {
         now: DateTime<Utc>,
         replicas: i32,
         pods: &[PoolPod],
-        nodes: &[MediaNodeLoad],
-        previous: Option<&SfuScalingStatus>,
+        nodes: &[Member],
+        previous: Option<&PoolScalingStatus>,
     ) -> Decision {
         decide(
             &policy(),
@@ -531,7 +607,7 @@ mod tests {
         assert_eq!(d.status.desired_nodes, 2);
         assert_eq!(d.status.current_nodes, 2);
         assert_eq!(
-            d.step.unwrap().event(70).1,
+            d.step.unwrap().event(PoolKind::Sfu, 70).1,
             "ScaledUp 1→2: load 80% of capacity, target 70%"
         );
     }
@@ -616,7 +692,7 @@ mod tests {
         );
         assert_eq!(
             after.status.drain,
-            Some(SfuDrain {
+            Some(PoolDrain {
                 pod: "b".into(),
                 since: format_time(t(60)),
                 removing_to: None
@@ -665,13 +741,13 @@ mod tests {
         assert_eq!(chosen.map(|p| p.name.as_str()), Some("b"));
     }
 
-    fn draining(pod: &str, since: i64, removing_to: Option<i32>) -> SfuScalingStatus {
-        SfuScalingStatus {
+    fn draining(pod: &str, since: i64, removing_to: Option<i32>) -> PoolScalingStatus {
+        PoolScalingStatus {
             load_percent: Some(10),
             desired_nodes: 1,
             current_nodes: 2,
             low_load_since: Some(format_time(t(0))),
-            drain: Some(SfuDrain {
+            drain: Some(PoolDrain {
                 pod: pod.into(),
                 since: format_time(t(since)),
                 removing_to,
@@ -744,7 +820,7 @@ mod tests {
         assert_eq!(d.step, None);
         let d = decide_at(t(400), 2, &pods, &busy, Some(&previous));
         assert_eq!(d.replicas, 1);
-        let (reason, note) = d.step.unwrap().event(70);
+        let (reason, note) = d.step.unwrap().event(PoolKind::Sfu, 70);
         assert_eq!(reason, "ScaledDown");
         assert_eq!(
             note,
@@ -775,9 +851,9 @@ mod tests {
             1,
             &pods1,
             &nodes(&[("a", 0, 0)]),
-            Some(&SfuScalingStatus {
+            Some(&PoolScalingStatus {
                 low_load_since: Some(format_time(t(0))),
-                ..SfuScalingStatus::default()
+                ..PoolScalingStatus::default()
             }),
         );
         assert_eq!(
@@ -814,5 +890,55 @@ mod tests {
         assert_eq!(d.replicas, 3);
         assert!(matches!(d.step, Some(Step::ScaleUp { from: 2, to: 3, .. })));
         assert_eq!(d.status.drain, previous.drain);
+    }
+
+    /// A SIP pool's gateways are loaded with calls: each is one unit of load
+    /// and keeps its gateway while it drains; the Events say calls.
+    #[test]
+    fn a_sip_pool_is_scaled_by_its_calls() {
+        let gateway = |id: &str, calls: u64| {
+            Member::from(&GatewayLoad {
+                gateway_id: id.into(),
+                live: true,
+                draining: false,
+                capacity: 4,
+                calls,
+            })
+        };
+        let pods2 = pods(&["a", "b"]);
+        // 6 calls on 2 × 4 at 70%: a third gateway.
+        let busy = [gateway("a", 4), gateway("b", 2)];
+        let up = decide_at(t(0), 2, &pods2, &busy, None);
+        assert_eq!(up.replicas, 3);
+        assert_eq!(
+            up.step.unwrap().event(PoolKind::Sip, 70).1,
+            "ScaledUp 2→3: load 75% of capacity, target 70%"
+        );
+        // One call left: after the window the gateway with fewer calls drains.
+        let quiet = [gateway("a", 0), gateway("b", 1)];
+        let first = decide_at(t(0), 2, &pods2, &quiet, None);
+        let drain = decide_at(t(60), 2, &pods2, &quiet, Some(&first.status));
+        let step = drain.step.expect("a drain");
+        assert_eq!(
+            step.event(PoolKind::Sip, 70).1,
+            "Draining a (0 calls): load 12% of capacity, target 70%, 1 nodes are enough"
+        );
+        // A gateway whose call outlasts the drain timeout is removed anyway.
+        let previous = draining("b", 0, None);
+        let late = decide_at(
+            t(300),
+            2,
+            &pods2,
+            &[gateway("a", 0), gateway("b", 1)],
+            Some(&previous),
+        );
+        assert_eq!(
+            late.step.unwrap().event(PoolKind::Sip, 70),
+            (
+                "ScaledDown",
+                "ScaledDown 2→1: removing b, drain timed out after 300 s with 1 calls in progress"
+                    .to_string()
+            )
+        );
     }
 }

@@ -6,9 +6,9 @@
 //! - [`read`]: the generated keys, host-port conflicts, node addresses;
 //! - [`build`]: the pure build step (typed children, one builder per workload);
 //! - [`scaling`] around [`autoscale`]: the replicas of an SFU pool that is a
-//!   Deployment (HostPort, HostNetworkSlots)
-//!   from the load signal reports, and the drain of a node before its pod
-//!   goes (decided purely in `autoscale`, carried out in `scaling`);
+//!   Deployment (HostPort, HostNetworkSlots) and of a SIP pool scaled by its
+//!   calls, from the load signal reports, and the drain of a node before its
+//!   pod goes (decided purely in `autoscale`, carried out in `scaling`);
 //! - [`status`]: readiness, conditions and what happens next;
 //! - [`host_ports`]: SFU pools that would fight over a node's ports;
 //! - [`nodes`]: the nodes an SFU pool runs on;
@@ -125,9 +125,14 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
     let autoscaled =
         cluster.sfu.networking.is_scaled() && !cluster.stopped && found.port_conflict.is_none();
     let scaled = if autoscaled {
-        Some(scaling::scale(&ctx, &mc, &owner, &cluster, &found.keys).await?)
+        let pool = scaling::sfu_pool(&cluster);
+        Some(scaling::scale(&ctx, &mc, &owner, &pool, &found.keys).await?)
     } else {
         None
+    };
+    let sip_scaled = match scaling::sip_pool(&cluster).filter(|_| !cluster.stopped) {
+        Some(pool) => Some(scaling::scale(&ctx, &mc, &owner, &pool, &found.keys).await?),
+        None => None,
     };
     let children = build::build(&BuildInput {
         owner: &owner,
@@ -138,6 +143,7 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         sfu_pool: found.port_conflict.is_none(),
         node_addresses: found.node_addresses.as_ref(),
         sfu_replicas: scaled.as_ref().map(|s| s.replicas),
+        sip_replicas: sip_scaled.as_ref().map(|s| s.replicas),
     })?;
     let report = apply(&ctx, &mc, &owner, &children).await?;
     let action = status::update(
@@ -147,12 +153,15 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         &cluster,
         found.port_conflict.as_ref(),
         &report,
-        scaled.as_ref().map(|s| &s.status),
+        status::Scaling {
+            sfu: scaled.as_ref().map(|s| &s.status),
+            sip: sip_scaled.as_ref().map(|s| &s.status),
+        },
     )
     .await?;
     // The load changes without any watch event: a scaled pool is looked at
     // again every few seconds.
-    Ok(if scaled.is_some() {
+    Ok(if scaled.is_some() || sip_scaled.is_some() {
         Action::requeue(scaling::SCALING_INTERVAL)
     } else {
         action

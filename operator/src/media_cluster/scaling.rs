@@ -1,22 +1,25 @@
-//! The SFU autoscaler's read and effects around its pure decision
-//! ([`super::autoscale::decide`]), for pools that are a Deployment
-//! (`networking: HostPort`, or `HostNetworkSlots` with several pods per node
-//! on their own port slots; a DaemonSet runs one pod per node and is not
-//! scaled here). Both drain and remove any one pod the same way: pod names
-//! are unique, and a slotted pod's successor takes whichever slot is free.
+//! The autoscalers' read and effects around their pure decision
+//! ([`super::autoscale::decide`]), for the pools that are a Deployment: the
+//! SFU pool (`networking: HostPort`, or `HostNetworkSlots` with several
+//! pods per node on their own port slots; a DaemonSet runs one pod per
+//! node and is not scaled here) and the SIP pool scaled by its calls
+//! (`sip.autoscale`). Both drain and remove any one pod the same way: pod
+//! names are unique, and a slotted pod's successor takes whichever slot is
+//! free.
 //!
-//! Read: the Deployment's replicas, the pool's pods, and signal's node table
-//! (`GET /internal/v1/media-nodes`, with the internal key, at the URL the
-//! tenant sync uses). The replicas, the pods and the scaling status come
-//! from the watch caches; a decision that would act (a step, a drain) is
-//! made again from the API server's answers ([`acts`]). Then, in this order, so that an operator stopped
-//! anywhere resumes where it was: the decision's status is written; the
-//! drained node is marked draining in signal (`POST
-//! /internal/v1/media-nodes/{pod}/drain`, on every reconcile while the drain
-//! lasts: a restarted signal learns it again); a pod being removed gets the
-//! lowest `controller.kubernetes.io/pod-deletion-cost`, so that the
-//! ReplicaSet removes exactly that pod when the apply step lowers the
-//! replicas; an Event tells the step.
+//! Read: the Deployment's replicas, the pool's pods, and signal's table of
+//! the pool's nodes (`GET /internal/v1/media-nodes` or `GET
+//! /internal/v1/sip-gateways`, with the internal key, at the URL the tenant
+//! sync uses). The replicas, the pods and the scaling status come from the
+//! watch caches; a decision that would act (a step, a drain) is made again
+//! from the API server's answers ([`acts`]). Then, in this order, so that
+//! an operator stopped anywhere resumes where it was: the decision's status
+//! is written; the drained node is marked draining in signal (`POST
+//! /internal/v1/{table}/{pod}/drain`, on every reconcile while the drain
+//! lasts: a restarted signal or gateway learns it again); a pod being
+//! removed gets the lowest `controller.kubernetes.io/pod-deletion-cost`, so
+//! that the ReplicaSet removes exactly that pod when the apply step lowers
+//! the replicas; an Event tells the step.
 
 use chrono::Utc;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -24,10 +27,11 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use yunhui_crds::MediaCluster;
-use yunhui_crds::media_cluster::SfuScalingStatus;
-use yunhui_proto::media::{MediaNodeList, MediaNodeLoad};
+use yunhui_crds::media_cluster::{MediaClusterStatus, PoolScalingStatus};
+use yunhui_proto::media::MediaNodeList;
+use yunhui_proto::sip::GatewayList;
 
-use super::autoscale::{self, Observed, Policy, PoolPod, Step};
+use super::autoscale::{self, Member, Observed, Policy, PoolKind, PoolPod, Step};
 use super::build::{GeneratedKeys, signal_url};
 use super::validate::ValidCluster;
 use crate::cache::find;
@@ -47,43 +51,112 @@ pub struct Scaled {
     /// The Deployment's replicas for the build step.
     pub replicas: i32,
     /// The scaling status to keep in every status write of this reconcile.
-    pub status: SfuScalingStatus,
+    pub status: PoolScalingStatus,
 }
 
-/// The policy of `cluster`'s SFU pool.
-pub fn policy(cluster: &ValidCluster) -> Policy {
-    let sfu = &cluster.sfu;
-    Policy {
-        min_nodes: sfu.min_nodes,
-        max_nodes: sfu.max_nodes,
-        target_load_percent: sfu.target_load_percent,
-        scale_down_window: chrono::Duration::seconds(sfu.scale_down_window_seconds),
-        drain_timeout: chrono::Duration::seconds(sfu.drain_timeout_seconds),
+/// A scaled pool: which one, and its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool {
+    /// SFU or SIP.
+    pub kind: PoolKind,
+    /// Its scaling settings.
+    pub policy: Policy,
+}
+
+impl Pool {
+    /// The component of its pods and the suffix of its Deployment.
+    fn component(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Sfu => "sfu",
+            PoolKind::Sip => "sip",
+        }
+    }
+
+    /// Signal's table of the pool's nodes, under `/internal/v1/`.
+    fn table(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Sfu => "media-nodes",
+            PoolKind::Sip => "sip-gateways",
+        }
+    }
+
+    /// What the nodes are called in logs.
+    fn nodes(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Sfu => "SFU nodes",
+            PoolKind::Sip => "SIP gateways",
+        }
+    }
+
+    /// The pool's scaling status in `status`.
+    pub fn status_in<'a>(&self, status: &'a MediaClusterStatus) -> Option<&'a PoolScalingStatus> {
+        match self.kind {
+            PoolKind::Sfu => status.sfu_scaling.as_ref(),
+            PoolKind::Sip => status.sip_scaling.as_ref(),
+        }
+    }
+
+    fn set_status_in(&self, status: &mut MediaClusterStatus, scaling: PoolScalingStatus) {
+        match self.kind {
+            PoolKind::Sfu => status.sfu_scaling = Some(scaling),
+            PoolKind::Sip => status.sip_scaling = Some(scaling),
+        }
     }
 }
 
-/// Reads the pool and its load, decides, records the decision and carries
+/// `cluster`'s SFU pool.
+pub fn sfu_pool(cluster: &ValidCluster) -> Pool {
+    let sfu = &cluster.sfu;
+    Pool {
+        kind: PoolKind::Sfu,
+        policy: Policy {
+            min_nodes: sfu.min_nodes,
+            max_nodes: sfu.max_nodes,
+            target_load_percent: sfu.target_load_percent,
+            scale_down_window: chrono::Duration::seconds(sfu.scale_down_window_seconds),
+            drain_timeout: chrono::Duration::seconds(sfu.drain_timeout_seconds),
+        },
+    }
+}
+
+/// `cluster`'s SIP pool, when it is scaled by its calls.
+pub fn sip_pool(cluster: &ValidCluster) -> Option<Pool> {
+    let sip = cluster.sip.as_ref()?;
+    let autoscale = sip.autoscale.as_ref()?;
+    Some(Pool {
+        kind: PoolKind::Sip,
+        policy: Policy {
+            min_nodes: autoscale.min_nodes,
+            max_nodes: autoscale.max_nodes,
+            target_load_percent: autoscale.target_load_percent,
+            scale_down_window: chrono::Duration::seconds(autoscale.scale_down_window_seconds),
+            drain_timeout: chrono::Duration::seconds(sip.drain_timeout_seconds),
+        },
+    })
+}
+
+/// Reads `pool` and its load, decides, records the decision and carries
 /// out its effects (all but the replicas, which the apply step writes).
 pub async fn scale(
     ctx: &Context,
     mc: &MediaCluster,
     owner: &Owner,
-    cluster: &ValidCluster,
+    pool: &Pool,
     keys: &GeneratedKeys,
 ) -> Result<Scaled> {
     let namespace = &owner.namespace;
-    let name = format!("{}-sfu", owner.name);
+    let name = format!("{}-{}", owner.name, pool.component());
     let signal = signal_url(&owner.name, namespace, &mc.spec);
-    let nodes = match node_loads(ctx, &signal, &keys.internal_key).await {
+    let nodes = match members(ctx, pool, &signal, &keys.internal_key).await {
         Ok(nodes) => Some(nodes),
         Err(error) => {
             // Signal may not run yet; the status shows no load meanwhile.
-            tracing::debug!(%error, "the SFU pool's load is unknown: it is not scaled down meanwhile");
+            tracing::debug!(%error, pool = pool.nodes(), "the pool's load is unknown: it is not scaled down meanwhile");
             None
         }
     };
-    let policy = policy(cluster);
-    let decide = |replicas: Option<i32>, pods: &[PoolPod], previous: Option<&SfuScalingStatus>| {
+    let policy = pool.policy;
+    let decide = |replicas: Option<i32>, pods: &[PoolPod], previous: Option<&PoolScalingStatus>| {
         autoscale::decide(
             &policy,
             &Observed {
@@ -98,8 +171,8 @@ pub async fn scale(
     // Most looks at a pool change nothing: those read only the caches.
     let cached_replicas =
         find(&ctx.caches.deployments, namespace, &name).and_then(|d| d.spec.as_ref()?.replicas);
-    let cached_pods = cached_pool_pods(ctx, owner);
-    let cached_status = mc.status.as_ref().and_then(|s| s.sfu_scaling.as_ref());
+    let cached_pods = cached_pool_pods(ctx, owner, pool);
+    let cached_status = mc.status.as_ref().and_then(|s| pool.status_in(s));
     let decision = decide(cached_replicas, &cached_pods, cached_status);
     if !acts(cached_status, &decision) {
         return Ok(Scaled {
@@ -115,16 +188,16 @@ pub async fn scale(
         .get_opt(&name)
         .await?
         .and_then(|d| d.spec?.replicas);
-    let pods = pool_pods(ctx, owner).await?;
+    let pods = pool_pods(ctx, owner, pool).await?;
     let fresh = Api::<MediaCluster>::namespaced(ctx.client.clone(), namespace)
         .get(&owner.name)
         .await?;
-    let current = fresh.status.as_ref().and_then(|s| s.sfu_scaling.as_ref());
+    let current = fresh.status.as_ref().and_then(|s| pool.status_in(s));
     let decision = decide(replicas, &pods, current);
     // The drain's state is recorded before anything acts on it.
     if current.map(|s| &s.drain) != Some(&decision.status.drain) {
         let mut status = fresh.status.clone().unwrap_or_default();
-        status.sfu_scaling = Some(decision.status.clone());
+        pool.set_status_in(&mut status, decision.status.clone());
         ctx.write_status(mc, fresh.status.as_ref(), &status).await?;
     }
     if let Some(drain) = &decision.status.drain {
@@ -132,15 +205,16 @@ pub async fn scale(
             if pods.iter().any(|p| p.name == drain.pod) {
                 mark_for_removal(ctx, namespace, &drain.pod).await?;
             }
-        } else if let Err(error) = mark_draining(ctx, &signal, &keys.internal_key, &drain.pod).await
+        } else if let Err(error) =
+            mark_draining(ctx, pool, &signal, &keys.internal_key, &drain.pod).await
         {
             // Retried on the next reconcile; the pod stays meanwhile.
-            tracing::warn!(%error, pod = %drain.pod, "marking the SFU node draining failed");
+            tracing::warn!(%error, pod = %drain.pod, "marking the node draining failed");
         }
     }
     if let Some(step) = &decision.step {
-        let (reason, note) = step.event(policy.target_load_percent);
-        tracing::info!(reason, "{note}");
+        let (reason, note) = step.event(pool.kind, policy.target_load_percent);
+        tracing::info!(reason, pool = pool.nodes(), "{note}");
         let warning = matches!(step, Step::Remove { rooms, .. } if *rooms > 0);
         ctx.event(mc, warning, reason, note, &step.action()).await;
     }
@@ -153,7 +227,7 @@ pub async fn scale(
 /// Whether a decision made from the caches would act: take a step, or
 /// carry a drain (begun, under way, or ending). Otherwise the decision
 /// changes at most the load figures of the status.
-pub fn acts(previous: Option<&SfuScalingStatus>, decision: &autoscale::Decision) -> bool {
+pub fn acts(previous: Option<&PoolScalingStatus>, decision: &autoscale::Decision) -> bool {
     decision.step.is_some()
         || decision.status.drain.is_some()
         || previous.is_some_and(|s| s.drain.is_some())
@@ -171,11 +245,11 @@ fn pool_pod(pod: &Pod) -> PoolPod {
 }
 
 /// The pool's pods that are not terminating, from the cache.
-fn cached_pool_pods(ctx: &Context, owner: &Owner) -> Vec<PoolPod> {
-    let selector = owner.selector("sfu");
+fn cached_pool_pods(ctx: &Context, owner: &Owner, pool: &Pool) -> Vec<PoolPod> {
+    let selector = owner.selector(pool.component());
     let mut pods: Vec<PoolPod> = ctx
         .caches
-        .sfu_pods
+        .pool_pods
         .state()
         .iter()
         .filter(|pod| pod.metadata.namespace.as_deref() == Some(owner.namespace.as_str()))
@@ -191,9 +265,9 @@ fn cached_pool_pods(ctx: &Context, owner: &Owner) -> Vec<PoolPod> {
 }
 
 /// The pool's pods that are not terminating, from the API server.
-async fn pool_pods(ctx: &Context, owner: &Owner) -> Result<Vec<PoolPod>> {
+async fn pool_pods(ctx: &Context, owner: &Owner, pool: &Pool) -> Result<Vec<PoolPod>> {
     let selector = owner
-        .selector("sfu")
+        .selector(pool.component())
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
@@ -216,12 +290,12 @@ fn signal_error(url: &str, action: String, reason: String) -> Error {
     }
 }
 
-/// Signal's node table with each node's load.
-async fn node_loads(ctx: &Context, signal: &str, key: &str) -> Result<Vec<MediaNodeLoad>> {
-    let action = || "list its media nodes".to_string();
+/// Signal's table of the pool's nodes with each one's load.
+async fn members(ctx: &Context, pool: &Pool, signal: &str, key: &str) -> Result<Vec<Member>> {
+    let action = || format!("list its {}", pool.nodes());
     let response = ctx
         .http
-        .get(format!("{signal}/internal/v1/media-nodes"))
+        .get(format!("{signal}/internal/v1/{}", pool.table()))
         .bearer_auth(key)
         .send()
         .await
@@ -235,20 +309,32 @@ async fn node_loads(ctx: &Context, signal: &str, key: &str) -> Result<Vec<MediaN
             format!("HTTP {status}: {body}"),
         ));
     }
-    let list: MediaNodeList = response
-        .json()
-        .await
-        .map_err(|e| signal_error(signal, action(), e.to_string()))?;
-    Ok(list.nodes)
+    let unreadable = |e: reqwest::Error| signal_error(signal, action(), e.to_string());
+    Ok(match pool.kind {
+        PoolKind::Sfu => {
+            let list: MediaNodeList = response.json().await.map_err(unreadable)?;
+            list.nodes.iter().map(Member::from).collect()
+        }
+        PoolKind::Sip => {
+            let list: GatewayList = response.json().await.map_err(unreadable)?;
+            list.gateways.iter().map(Member::from).collect()
+        }
+    })
 }
 
 /// Marks `pod`'s node draining in signal; a node that does not report (404)
-/// takes no rooms anyway.
-async fn mark_draining(ctx: &Context, signal: &str, key: &str, pod: &str) -> Result<()> {
-    let action = || format!("mark media node {pod} draining");
+/// takes nothing new anyway.
+async fn mark_draining(
+    ctx: &Context,
+    pool: &Pool,
+    signal: &str,
+    key: &str,
+    pod: &str,
+) -> Result<()> {
+    let action = || format!("mark {pod} of its {} draining", pool.nodes());
     let response = ctx
         .http
-        .post(format!("{signal}/internal/v1/media-nodes/{pod}/drain"))
+        .post(format!("{signal}/internal/v1/{}/{pod}/drain", pool.table()))
         .bearer_auth(key)
         .send()
         .await
@@ -281,17 +367,17 @@ async fn mark_for_removal(ctx: &Context, namespace: &str, pod: &str) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    use yunhui_crds::media_cluster::SfuDrain;
+    use yunhui_crds::media_cluster::PoolDrain;
 
     use super::*;
 
-    fn status(drain: Option<&str>) -> SfuScalingStatus {
-        SfuScalingStatus {
+    fn status(drain: Option<&str>) -> PoolScalingStatus {
+        PoolScalingStatus {
             load_percent: Some(10),
             desired_nodes: 1,
             current_nodes: 1,
             low_load_since: None,
-            drain: drain.map(|pod| SfuDrain {
+            drain: drain.map(|pod| PoolDrain {
                 pod: pod.into(),
                 since: "2026-01-01T00:00:00Z".into(),
                 removing_to: None,

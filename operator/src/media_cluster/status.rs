@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
-use yunhui_crds::media_cluster::{SfuNetworking, SfuScalingStatus};
+use yunhui_crds::media_cluster::{PoolScalingStatus, SfuNetworking};
 use yunhui_crds::{MediaCluster, MediaClusterStatus, ResourceStatus};
 
 use super::build::signal_url;
@@ -73,6 +73,15 @@ pub async fn invalid(ctx: &Context, mc: &MediaCluster, invalid: &InvalidSpec) ->
     Ok(Action::await_change())
 }
 
+/// The scaled pools' status as their autoscalers decided in this reconcile.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Scaling<'a> {
+    /// The SFU pool's, when it is a scaled Deployment.
+    pub sfu: Option<&'a PoolScalingStatus>,
+    /// The SIP pool's, when it is scaled by its calls.
+    pub sip: Option<&'a PoolScalingStatus>,
+}
+
 /// The status after the apply step: ready when signal and the SFU pool
 /// are, not ready (and a warning) while another pool holds the host ports.
 pub async fn update(
@@ -82,7 +91,7 @@ pub async fn update(
     cluster: &ValidCluster,
     port_conflict: Option<&PortConflict>,
     report: &ApplyReport,
-    scaling: Option<&SfuScalingStatus>,
+    scaling: Scaling<'_>,
 ) -> Result<Action> {
     let current = mc.status.as_ref();
     let generation = mc.meta().generation;
@@ -113,12 +122,15 @@ pub async fn update(
             sfu_ready_nodes: 0,
             signal_url: Some(signal_url(&name, namespace, &mc.spec)),
             sfu_scaling: None,
+            sip_scaling: scaling.sip.cloned(),
         };
         ctx.write_status(mc, current, &status).await?;
         // Waits for a change of this or another MediaCluster (both are watched).
         return Ok(Action::requeue(ctx.config.resync));
     }
-    let want_sfu = scaling.map_or(cluster.sfu.min_nodes, |s| s.current_nodes);
+    let want_sfu = scaling
+        .sfu
+        .map_or(cluster.sfu.min_nodes, |s| s.current_nodes);
     let (sfu_ready, sfu_ok) = sfu_readiness(ctx, namespace, &name, cluster, want_sfu);
     let ready = signal_ok && sfu_ok && !report.changed();
     let message = if ready {
@@ -141,7 +153,8 @@ pub async fn update(
         signal_ready_replicas: signal_ready,
         sfu_ready_nodes: sfu_ready,
         signal_url: Some(signal_url(&name, namespace, &mc.spec)),
-        sfu_scaling: scaling.cloned(),
+        sfu_scaling: scaling.sfu.cloned(),
+        sip_scaling: scaling.sip.cloned(),
     };
     ctx.write_status(mc, current, &status).await?;
     Ok(if ready {

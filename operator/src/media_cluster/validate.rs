@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use yunhui_crds::MediaClusterSpec;
-use yunhui_crds::media_cluster::{AdvertisedAddress, Images, SfuNetworking};
+use yunhui_crds::media_cluster::{AdvertisedAddress, Images, SfuNetworking, SipAutoscale};
 
 use super::nodes::{arch_label, sfu_node_selector};
 
@@ -311,6 +311,8 @@ pub struct Sip {
     pub tls: Option<(i32, String)>,
     /// How long a stopping pod lets its calls go on.
     pub drain_timeout_seconds: i64,
+    /// Scaling by calls, instead of `replicas`.
+    pub autoscale: Option<SipAutoscale>,
     /// Container resources.
     pub resources: Option<ResourceRequirements>,
 }
@@ -438,6 +440,7 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             advertised_address: sip_advertised,
             tls: sip.tls.as_ref().map(|t| (t.port, t.secret_name.clone())),
             drain_timeout_seconds: sip.drain_timeout_seconds,
+            autoscale: sip.autoscale.clone(),
             resources: sip.resources.clone(),
         }),
     })

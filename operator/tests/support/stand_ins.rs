@@ -1,6 +1,6 @@
-//! Stand-ins for the SFU pool's pods, shared by the control-plane tests and
-//! the load-step benchmark: kwok starts no container, so a real
-//! `yunhui-sfu` process plays each Running pod.
+//! Stand-ins for the scaled pools' pods, shared by the control-plane tests
+//! and the load-step benchmark: kwok starts no container, so a real
+//! `yunhui-sfu` (or `yunhui-sipgw`) process plays each Running pod.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,11 +27,11 @@ pub async fn generated_internal_key(client: &Client, ns: &str, cluster: &str) ->
     .await
 }
 
-/// What a kubelet would run for the SFU pool's kwok pods: one real
-/// `yunhui-sfu` process per Running pod, registering with signal under the
-/// pod's name, and SIGTERM to it when its pod is gone or terminating (kwok
-/// cannot run the image; the processes are the pods' stand-ins).
-pub struct SfuStandIns {
+/// What a kubelet would run for a pool's kwok pods: one real process per
+/// Running pod, registering with signal under the pod's name, and SIGTERM
+/// to it when its pod is gone or terminating (kwok cannot run the image;
+/// the processes are the pods' stand-ins).
+pub struct StandIns {
     nodes: Arc<std::sync::Mutex<BTreeMap<String, StandIn>>>,
     _task: AbortOnDrop,
 }
@@ -42,7 +42,10 @@ struct StandIn {
     terminated: bool,
 }
 
-impl Drop for SfuStandIns {
+/// Starts the stand-in of one pod, by its name.
+type Spawn = Box<dyn Fn(&str) -> StandIn + Send>;
+
+impl Drop for StandIns {
     fn drop(&mut self) {
         for (_, node) in std::mem::take(&mut *self.nodes.lock().expect("lock")) {
             let _ = ChildGuard(node.process);
@@ -50,16 +53,47 @@ impl Drop for SfuStandIns {
     }
 }
 
-impl SfuStandIns {
-    pub fn start(client: &Client, ns: &str, signal_url: &str, key: &str) -> SfuStandIns {
+impl StandIns {
+    /// `yunhui-sfu` processes (capacity 10 participants) for the SFU pool's pods.
+    pub fn sfu(client: &Client, ns: &str, signal_url: &str, key: &str) -> StandIns {
+        let (signal_url, key) = (signal_url.to_string(), key.to_string());
+        Self::start(
+            client,
+            ns,
+            "sfu",
+            Box::new(move |pod| start_sfu(pod, &signal_url, &key)),
+        )
+    }
+
+    /// `yunhui-sipgw` processes taking at most `max_calls` calls, each call
+    /// out ringing for at most `ring_timeout_seconds`, for the SIP pool's pods.
+    pub fn sip(
+        client: &Client,
+        ns: &str,
+        signal_url: &str,
+        key: &str,
+        max_calls: u32,
+        ring_timeout_seconds: u32,
+    ) -> StandIns {
+        let (signal_url, key) = (signal_url.to_string(), key.to_string());
+        Self::start(
+            client,
+            ns,
+            "sip",
+            Box::new(move |pod| {
+                start_sipgw(pod, &signal_url, &key, max_calls, ring_timeout_seconds)
+            }),
+        )
+    }
+
+    fn start(client: &Client, ns: &str, component: &str, spawn: Spawn) -> StandIns {
         let nodes: Arc<std::sync::Mutex<BTreeMap<String, StandIn>>> = Arc::default();
         let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), ns);
-        let (shared, signal_url, key) = (nodes.clone(), signal_url.to_string(), key.to_string());
+        let shared = nodes.clone();
+        let selector = format!("app.kubernetes.io/component={component}");
         let task = tokio::spawn(async move {
             loop {
-                let listed = pods
-                    .list(&ListParams::default().labels("app.kubernetes.io/component=sfu"))
-                    .await;
+                let listed = pods.list(&ListParams::default().labels(&selector)).await;
                 if let Ok(listed) = listed {
                     let running: Vec<String> = listed
                         .items
@@ -73,7 +107,7 @@ impl SfuStandIns {
                     let mut nodes = shared.lock().expect("lock");
                     for pod in &running {
                         if !nodes.contains_key(pod) {
-                            nodes.insert(pod.clone(), start_sfu(pod, &signal_url, &key));
+                            nodes.insert(pod.clone(), spawn(pod));
                         }
                     }
                     for (pod, node) in nodes.iter_mut() {
@@ -89,7 +123,7 @@ impl SfuStandIns {
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
         });
-        SfuStandIns {
+        StandIns {
             nodes,
             _task: AbortOnDrop(task),
         }
@@ -126,6 +160,42 @@ fn start_sfu(pod: &str, signal_url: &str, key: &str) -> StandIn {
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("yunhui-sfu starts");
+    StandIn {
+        control_url,
+        process,
+        terminated: false,
+    }
+}
+
+/// Starts one `yunhui-sipgw` stand-in for `pod`, on free local SIP and
+/// control ports.
+fn start_sipgw(
+    pod: &str,
+    signal_url: &str,
+    key: &str,
+    max_calls: u32,
+    ring_timeout_seconds: u32,
+) -> StandIn {
+    let http = yunhui_testkit::free_port();
+    let sip = yunhui_testkit::free_port();
+    let control_url = format!("http://127.0.0.1:{http}");
+    let process = std::process::Command::new(yunhui_testkit::service_binary("yunhui-sipgw"))
+        .args([
+            "--sip-port",
+            &sip.to_string(),
+            "--advertise-address",
+            "127.0.0.1",
+        ])
+        .args(["--control-listen", &format!("127.0.0.1:{http}")])
+        .args(["--signal-url", signal_url, "--gateway-id", pod])
+        .args(["--control-url", &control_url])
+        .args(["--max-calls", &max_calls.to_string()])
+        .args(["--ring-timeout", &ring_timeout_seconds.to_string()])
+        .args(["--drain-timeout", "600"])
+        .env(yunhui_proto::env::INTERNAL_KEY, key)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("yunhui-sipgw starts");
     StandIn {
         control_url,
         process,

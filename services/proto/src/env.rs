@@ -98,6 +98,10 @@ pub const SFU_DRAIN_TIMEOUT: &str = "YUNHUI_SFU_DRAIN_TIMEOUT";
 /// `sip.drainTimeoutSeconds`). Read by the SIP gateway.
 pub const SIP_DRAIN_TIMEOUT: &str = "YUNHUI_SIP_DRAIN_TIMEOUT";
 
+/// Calls a SIP gateway takes at most at once (the MediaCluster's
+/// `sip.autoscale.callsPerNode`); more are refused. Read by the SIP gateway.
+pub const SIP_MAX_CALLS: &str = "YUNHUI_SIP_MAX_CALLS";
+
 /// Seconds a room on an SFU node may go without any connected peer
 /// connection before the node closes it (a room whose signal replica can no
 /// longer close it). Read by the SFU.

@@ -27,5 +27,6 @@ pub mod media;
 pub mod recording;
 pub mod schedule;
 pub mod signaling;
+pub mod sip;
 pub mod turn;
 pub mod typescript;

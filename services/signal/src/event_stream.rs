@@ -23,12 +23,25 @@ pub enum StreamEnd {
 pub async fn follow<T: DeserializeOwned>(
     request: reqwest::RequestBuilder,
     service: &str,
+    on_event: impl FnMut(T) -> bool,
+) -> StreamEnd {
+    match request.send().await {
+        Ok(response) => follow_response(response, service, on_event).await,
+        Err(e) => StreamEnd::Lost(unreachable(service, &e)),
+    }
+}
+
+/// Why `service` could not be reached.
+pub fn unreachable(service: &str, error: &reqwest::Error) -> String {
+    format!("the {service} is unreachable: {error}")
+}
+
+/// As [`follow`], from the response to a request already sent.
+pub async fn follow_response<T: DeserializeOwned>(
+    mut response: reqwest::Response,
+    service: &str,
     mut on_event: impl FnMut(T) -> bool,
 ) -> StreamEnd {
-    let mut response = match request.send().await {
-        Ok(response) => response,
-        Err(e) => return StreamEnd::Lost(format!("the {service} is unreachable: {e}")),
-    };
     if !response.status().is_success() {
         let status = response.status();
         let body: serde_json::Value = response.json().await.unwrap_or_default();

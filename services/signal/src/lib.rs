@@ -52,6 +52,7 @@ pub mod recorder_client;
 pub mod recordings;
 pub mod recurrence;
 pub mod schedule;
+pub mod sip_gateways;
 pub mod sipgw_client;
 pub mod store;
 pub mod tenants;

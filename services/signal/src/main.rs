@@ -139,7 +139,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let app = App::with_placement(config, store, fixed, prometheus::Registry::new())?;
     if let Some(url) = &args.sipgw_url {
-        app.set_call_control(Arc::new(HttpCallControl::new(url, &args.internal_key)));
+        // Gateways of a pool scaled by its calls report to the table; the
+        // calls go to the one with the most room.
+        let control =
+            HttpCallControl::new(url, &args.internal_key).with_gateway_table(app.store.clone());
+        app.set_call_control(Arc::new(control));
     }
     if let Some(url) = &args.recorder_url {
         app.set_record_control(Arc::new(HttpRecordControl::new(url, &args.internal_key)));

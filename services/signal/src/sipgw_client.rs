@@ -1,43 +1,73 @@
-//! [`HttpCallControl`]: signal's [`CallControl`] against a SIP gateway in
-//! another pod (`yunhui-sipgw`'s internal API). Each call is one request
+//! [`HttpCallControl`]: signal's [`CallControl`] against SIP gateways in
+//! other pods (`yunhui-sipgw`'s internal API). Each call is one request
 //! whose response streams the call's events, one JSON object per line.
+//!
+//! With the gateways' table ([`crate::sip_gateways`], a pool scaled by its
+//! calls), a call goes to the live gateway with the most room that is not
+//! draining, and to the next one when that one is full or unreachable; the
+//! pool's Service comes last (and is the only address without the table).
 
 use std::time::Duration;
 
 use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
 
 use crate::event_stream::{self, StreamEnd};
+use crate::store::Store;
 
-/// Places calls through a remote SIP gateway.
+/// What a gateway is called in messages.
+const SERVICE: &str = "SIP gateway";
+
+/// Places calls through remote SIP gateways.
 pub struct HttpCallControl {
     client: reqwest::Client,
-    url: String,
+    base_url: String,
     key: String,
+    gateways: Option<Store>,
 }
 
 impl HttpCallControl {
-    /// A client of the gateway at `base_url` (e.g. `http://yunhui-sip:8090`).
+    /// A client of the gateways behind `base_url` (e.g. `http://yunhui-sip:8090`).
     pub fn new(base_url: &str, internal_key: &str) -> Self {
         HttpCallControl {
             client: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
                 .build()
                 .unwrap_or_default(),
-            url: format!("{}/internal/v1/calls", base_url.trim_end_matches('/')),
+            base_url: base_url.trim_end_matches('/').to_string(),
             key: internal_key.to_string(),
+            gateways: None,
         }
+    }
+
+    /// Places each call at the gateway with the most room in the gateways'
+    /// table of `store` first (`base_url` last).
+    pub fn with_gateway_table(mut self, store: Store) -> Self {
+        self.gateways = Some(store);
+        self
     }
 }
 
 impl CallControl for HttpCallControl {
     fn dial(&self, request: DialRequest, events: CallEvents) -> Result<(), String> {
-        let call = self
-            .client
-            .post(&self.url)
-            .bearer_auth(&self.key)
-            .json(&request);
+        let (client, key, base_url, gateways) = (
+            self.client.clone(),
+            self.key.clone(),
+            self.base_url.clone(),
+            self.gateways.clone(),
+        );
         tokio::spawn(async move {
-            let last = follow(call, &events).await;
+            let mut urls = match &gateways {
+                Some(store) => crate::sip_gateways::dial_order(store)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "the SIP gateways' table could not be read; calling through the Service");
+                        Vec::new()
+                    }),
+                None => Vec::new(),
+            };
+            urls.retain(|url| *url != base_url);
+            urls.push(base_url);
+            let last = place(&client, &key, &urls, &request, &events).await;
             if let Some(event) = last {
                 events(event);
             }
@@ -46,11 +76,45 @@ impl CallControl for HttpCallControl {
     }
 }
 
+/// Sends the call to the first of `urls` that takes it (one that is full,
+/// draining or unreachable passes it on) and relays its events.
+async fn place(
+    client: &reqwest::Client,
+    key: &str,
+    urls: &[String],
+    request: &DialRequest,
+    events: &CallEvents,
+) -> Option<CallEvent> {
+    let mut refused = String::new();
+    for (i, url) in urls.iter().enumerate() {
+        let is_last = i + 1 == urls.len();
+        let sent = client
+            .post(format!("{url}/internal/v1/calls"))
+            .bearer_auth(key)
+            .json(request)
+            .send()
+            .await;
+        match sent {
+            Ok(response)
+                if response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && !is_last =>
+            {
+                tracing::debug!(gateway = %url, "the gateway takes no call now; trying the next");
+            }
+            Ok(response) => return follow(response, events).await,
+            Err(e) if !is_last => {
+                tracing::warn!(gateway = %url, error = %e, "a SIP gateway is unreachable; trying the next");
+            }
+            Err(e) => refused = event_stream::unreachable(SERVICE, &e),
+        }
+    }
+    Some(CallEvent::Failed { reason: refused })
+}
+
 /// Relays the gateway's events; returns the event that closes a call the
 /// gateway left without one (it failed or went away).
-async fn follow(call: reqwest::RequestBuilder, events: &CallEvents) -> Option<CallEvent> {
+async fn follow(response: reqwest::Response, events: &CallEvents) -> Option<CallEvent> {
     let mut answered = false;
-    let end = event_stream::follow(call, "SIP gateway", |event: CallEvent| {
+    let end = event_stream::follow_response(response, SERVICE, |event: CallEvent| {
         let last = matches!(event, CallEvent::Failed { .. } | CallEvent::Ended { .. });
         answered |= matches!(event, CallEvent::Answered { .. });
         events(event);

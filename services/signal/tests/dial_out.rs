@@ -229,6 +229,8 @@ enum Reach {
     InProcess,
     /// Over the gateway's internal HTTP API, as in Kubernetes.
     Http,
+    /// Through a call control the test gives signal itself.
+    Later,
 }
 
 /// Serves the gateway's internal API on a free local port; returns its URL.
@@ -277,6 +279,7 @@ async fn gateway_with(
                 .app
                 .set_call_control(Arc::new(HttpCallControl::new(&url, INTERNAL_KEY)));
         }
+        Reach::Later => {}
     }
     gateway
 }
@@ -1555,6 +1558,8 @@ on_both_databases!(
     a_room_system_dials_in_and_keys_in_the_password,
     a_room_system_dials_into_a_webinar_and_listens_until_allowed_to_talk,
     a_scheduled_meeting_calls_its_devices_when_it_starts,
+    a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_drains_when_marked,
+    calls_out_go_to_the_gateway_with_room,
 );
 
 /// A gateway that drains (its pod is stopping: SIGTERM) keeps the call in
@@ -1637,5 +1642,267 @@ async fn a_draining_gateway_keeps_its_call_and_takes_no_new_one() {
         "the first device's call completed: {status:?}\n{}",
         sipp.messages()
     );
+    host.close().await;
+}
+
+/// A gateway of a pool scaled by its calls (`sip.autoscale`): it reports
+/// its calls to signal, where the operator reads them (`GET
+/// /internal/v1/sip-gateways`, the same table whichever database); it
+/// takes at most its maximum (`callsPerNode`): a ringing call fills a
+/// gateway of one, and a second call out is refused saying so, a device
+/// dialling in is answered 503 with a Retry-After; marked draining in
+/// signal (the operator is about to remove its pod), it learns so from the
+/// answer to its next report and takes no new calls, the ringing one going
+/// on. Bad reports and requests are refused saying why.
+async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_drains_when_marked(
+    db: Db,
+) {
+    use yunhui_proto::sip::{GatewayList, GatewayLoad};
+    use yunhui_sipgw::registration::{Registration, Reporter};
+
+    const KEY: &str = "scaled-gateway-internal-key";
+    let server = support::start_with(
+        db,
+        yunhui_signal::SignalConfig {
+            internal_key: Some(KEY.into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let gateway = gateway_with(&server, None, WAIT, Reach::InProcess, |config| {
+        config.max_calls = Some(1);
+    })
+    .await;
+    let _reporter = Reporter::start(
+        gateway.clone(),
+        Registration {
+            signal_url: server.base_url.clone(),
+            internal_key: KEY.into(),
+            gateway_id: "prod-sip-7d9f-x2x4z".into(),
+            control_url: serve_internal_api(gateway.clone()).await,
+            capacity: 1,
+        },
+    );
+    let http = reqwest::Client::new();
+    let table = format!("{}/internal/v1/sip-gateways", server.base_url);
+    let listed = || {
+        let (http, table) = (http.clone(), table.clone());
+        async move {
+            let list: GatewayList = http
+                .get(&table)
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .expect("signal answers")
+                .json()
+                .await
+                .expect("a gateway list");
+            list.gateways
+        }
+    };
+    let expect = |calls: u64, draining: bool| GatewayLoad {
+        gateway_id: "prod-sip-7d9f-x2x4z".into(),
+        live: true,
+        draining,
+        capacity: 1,
+        calls,
+    };
+    let mut last = Vec::new();
+    eventually("the gateway listed with no call", async || {
+        last = listed().await;
+        last == [expect(0, false)]
+    })
+    .await;
+
+    // One ringing call fills it.
+    let (host, _meeting) = host_of(&server, None).await;
+    let ringing = Sipp::start(Scenario::RingForever).await;
+    host.dial(DialTarget::Sip {
+        uri: format!("room@127.0.0.1:{}", ringing.port),
+    })
+    .unwrap();
+    dial_reaches(&host, DialState::Ringing).await;
+    assert_eq!(gateway.active_calls(), 1);
+    eventually("the ringing call reported", async || {
+        listed().await == [expect(1, false)]
+    })
+    .await;
+    let (code, message) = dial_refused(&host, room_at_localhost()).await;
+    assert_eq!(code, ErrorCode::Unavailable);
+    assert!(message.contains("as many calls as it takes"), "{message}");
+    let mut turned_away = Sipp::start(Scenario::Device {
+        file: "dial_in_refused.xml",
+        number: "123456789".into(),
+        to: gateway.local_addr(),
+        ip: Ipv4Addr::LOCALHOST,
+        tcp: false,
+        set: Vec::new(),
+    })
+    .await;
+    let status = turned_away.finished().await;
+    let messages = turned_away.messages();
+    assert!(
+        status.success(),
+        "a device is answered 503: {status:?}\n{messages}"
+    );
+    assert!(messages.contains("Retry-After: 10"), "{messages}");
+    assert_eq!(gateway.active_calls(), 1);
+
+    // Marked draining by the operator: the gateway learns it.
+    let drain = |id: &str| {
+        http.post(format!("{table}/{id}/drain"))
+            .bearer_auth(KEY)
+            .send()
+    };
+    let marked = drain("prod-sip-7d9f-x2x4z").await.expect("signal answers");
+    assert_eq!(marked.status(), reqwest::StatusCode::OK);
+    let marked: GatewayLoad = marked.json().await.expect("the gateway's entry");
+    assert!(marked.draining);
+    eventually("the gateway draining on its own report", async || {
+        gateway.is_draining()
+    })
+    .await;
+    assert_eq!(listed().await, [expect(1, true)]);
+    assert_eq!(gateway.active_calls(), 1, "the ringing call goes on");
+    let (_, message) = dial_refused(&host, room_at_localhost()).await;
+    assert!(message.contains("draining"), "{message}");
+
+    // Bad requests.
+    let unknown = drain("prod-sip-none").await.expect("signal answers");
+    assert_eq!(unknown.status(), reqwest::StatusCode::NOT_FOUND);
+    assert!(unknown.text().await.unwrap().contains("has not reported"));
+    let put = |id: &str, body: serde_json::Value, key: &str| {
+        http.put(format!("{table}/{id}"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    let report = |id: &str, capacity: u64| {
+        serde_json::json!({"gatewayId": id, "controlUrl": "http://10.0.0.9:8090",
+            "calls": 0, "capacity": capacity, "draining": false})
+    };
+    let wrong_key = put("sip-b", report("sip-b", 5), "not-the-key")
+        .await
+        .unwrap();
+    assert_eq!(wrong_key.status(), reqwest::StatusCode::UNAUTHORIZED);
+    for (id, body, says) in [
+        ("sip-b", report("sip-c", 5), "was sent for gateway"),
+        ("sip-b", report("sip-b", 0), "capacity must be 1"),
+        ("sip b", report("sip b", 5), "gateway id must be"),
+        (
+            "sip-b",
+            serde_json::json!({"gatewayId": "sip-b"}),
+            "missing field",
+        ),
+    ] {
+        let refused = put(id, body, KEY).await.unwrap();
+        assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+        let text = refused.text().await.unwrap();
+        assert!(text.contains(says), "{says:?} in {text}");
+    }
+    assert_eq!(
+        listed().await.len(),
+        1,
+        "nothing recorded from a bad report"
+    );
+    drop(ringing);
+    host.close().await;
+}
+
+/// Two gateways of one call each, reporting to signal's table: a call out
+/// goes to one, the next to the other (the first is full), and a third,
+/// with both full, is refused saying so (the Service, tried last, is full
+/// too).
+async fn calls_out_go_to_the_gateway_with_room(db: Db) {
+    use yunhui_sipgw::registration::{Registration, Reporter};
+
+    const KEY: &str = "scaled-gateway-internal-key";
+    let server = support::start_with(
+        db,
+        yunhui_signal::SignalConfig {
+            internal_key: Some(KEY.into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut gateways = Vec::new();
+    let mut reporters = Vec::new();
+    for id in ["prod-sip-a", "prod-sip-b"] {
+        let gateway = gateway_with(&server, None, WAIT, Reach::Later, |config| {
+            config.max_calls = Some(1);
+        })
+        .await;
+        let control_url = serve_internal_api(gateway.clone()).await;
+        reporters.push(Reporter::start(
+            gateway.clone(),
+            Registration {
+                signal_url: server.base_url.clone(),
+                internal_key: KEY.into(),
+                gateway_id: id.into(),
+                control_url: control_url.clone(),
+                capacity: 1,
+            },
+        ));
+        gateways.push((gateway, control_url));
+    }
+    // The Service: here, the first gateway's own address.
+    let control = HttpCallControl::new(&gateways[0].1, INTERNAL_KEY)
+        .with_gateway_table(server.app.store.clone());
+    server.app.set_call_control(Arc::new(control));
+    let store = server.app.store.clone();
+    eventually("both gateways in the table", async || {
+        yunhui_signal::sip_gateways::dial_order(&store)
+            .await
+            .is_ok_and(|urls| urls.len() == 2)
+    })
+    .await;
+
+    let (host, _meeting) = host_of(&server, None).await;
+    let first = Sipp::start(Scenario::RingForever).await;
+    host.dial(DialTarget::Sip {
+        uri: format!("room@127.0.0.1:{}", first.port),
+    })
+    .unwrap();
+    dial_reaches(&host, DialState::Ringing).await;
+    let busy: Vec<usize> = gateways.iter().map(|(g, _)| g.active_calls()).collect();
+    assert_eq!(busy.iter().sum::<usize>(), 1, "{busy:?}");
+    // The next call goes to the other gateway, once the table knows.
+    eventually("the ringing call in the table", async || {
+        yunhui_signal::sip_gateways::dial_order(&store)
+            .await
+            .is_ok_and(|urls| urls.len() == 1)
+    })
+    .await;
+    let second = Sipp::start(Scenario::RingForever).await;
+    host.dial(DialTarget::Sip {
+        uri: format!("room@127.0.0.1:{}", second.port),
+    })
+    .unwrap();
+    eventually("the second call ringing on the other gateway", async || {
+        gateways.iter().all(|(g, _)| g.active_calls() == 1)
+    })
+    .await;
+    eventually("both calls in the table", async || {
+        yunhui_signal::sip_gateways::dial_order(&store)
+            .await
+            .is_ok_and(|urls| urls.is_empty())
+    })
+    .await;
+    // Both full: the Service's gateway refuses, saying so.
+    host.dial(room_at_localhost()).unwrap();
+    host.wait_until("the third call failed", WAIT, |v| {
+        v.dials.iter().any(|d| d.state == DialState::Failed)
+    })
+    .await
+    .unwrap();
+    let reason = host
+        .view()
+        .dials
+        .iter()
+        .find(|d| d.state == DialState::Failed)
+        .and_then(|d| d.reason.clone())
+        .unwrap_or_default();
+    assert!(reason.contains("as many calls as it takes"), "{reason}");
+    drop((first, second, reporters));
     host.close().await;
 }

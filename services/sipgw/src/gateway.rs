@@ -98,6 +98,9 @@ pub struct GatewayConfig {
     /// before it is hung up (one that dialled into an empty meeting waits
     /// for company).
     pub alone_timeout: Duration,
+    /// Calls the gateway takes at most at once (ringing or connected);
+    /// more are refused as the gateway is full. `None`: no limit.
+    pub max_calls: Option<usize>,
 }
 
 impl GatewayConfig {
@@ -114,6 +117,7 @@ impl GatewayConfig {
             ring_timeout: Duration::from_secs(60),
             rtp_ports: None,
             alone_timeout: Duration::from_secs(60),
+            max_calls: None,
         }
     }
 }
@@ -147,9 +151,15 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// A call began (ringing, or a device dialling in).
-    fn call_began(&self) {
-        self.active.fetch_add(1, Ordering::SeqCst);
+    /// A call begins (ringing, or a device dialling in), unless the
+    /// gateway is full: whether it may.
+    fn call_began(&self) -> bool {
+        let limit = self.config.max_calls.unwrap_or(usize::MAX);
+        self.active
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |calls| {
+                (calls < limit).then_some(calls + 1)
+            })
+            .is_ok()
     }
 
     /// A call ended; the last one wakes whoever waits for the gateway to
@@ -357,6 +367,22 @@ pub const DRAINING: &str =
 /// this many seconds.
 const DRAINING_RETRY_AFTER_SECONDS: u32 = 30;
 
+/// Why a full gateway refuses signal's dial requests.
+pub const FULL: &str =
+    "this SIP gateway carries as many calls as it takes (its maximum); try again when one ends";
+
+/// What a device dialling into a full gateway is told: try again in this
+/// many seconds (another gateway may have room, or the autoscaler adds one).
+const FULL_RETRY_AFTER_SECONDS: u32 = 10;
+
+/// Answers an INVITE 503 Service Unavailable with a `Retry-After` of `seconds`.
+async fn try_again_later(tx: &mut Transaction, seconds: u32) {
+    let retry = Header::RetryAfter(RetryAfter::new(seconds.to_string()));
+    let _ = tx
+        .reply_with(StatusCode::ServiceUnavailable, vec![retry], None)
+        .await;
+}
+
 /// In-dialog requests (the device's BYE, re-INVITEs, OPTIONS) go to their
 /// call; a new INVITE is a device dialling in; the rest is answered here.
 async fn answer_requests(
@@ -377,12 +403,7 @@ async fn answer_requests(
                         Method::Ack => return,
                         Method::Options => StatusCode::OK,
                         Method::Invite if inner.draining.load(Ordering::SeqCst) => {
-                            let retry = Header::RetryAfter(RetryAfter::new(
-                                DRAINING_RETRY_AFTER_SECONDS.to_string(),
-                            ));
-                            let _ = tx
-                                .reply_with(StatusCode::ServiceUnavailable, vec![retry], None)
-                                .await;
+                            try_again_later(&mut tx, DRAINING_RETRY_AFTER_SECONDS).await;
                             tracing::info!(
                                 device = ?device_address(&tx),
                                 "a device dialled in while the gateway drains: 503"
@@ -390,7 +411,15 @@ async fn answer_requests(
                             return;
                         }
                         Method::Invite => {
-                            inner.call_began();
+                            if !inner.call_began() {
+                                try_again_later(&mut tx, FULL_RETRY_AFTER_SECONDS).await;
+                                tracing::warn!(
+                                    device = ?device_address(&tx),
+                                    calls = inner.active.load(Ordering::SeqCst),
+                                    "a device dialled in while the gateway is full: 503"
+                                );
+                                return;
+                            }
                             let outcome = dial_in::answer(&inner, tx).await;
                             inner.call_ended();
                             tracing::info!(outcome, "call into a meeting over");
@@ -412,7 +441,9 @@ impl CallControl for SipGateway {
         }
         let callee = callee_uri(&request.target, self.inner.config.trunk.as_ref())?;
         let inner = Arc::clone(&self.inner);
-        inner.call_began();
+        if !inner.call_began() {
+            return Err(FULL.into());
+        }
         tokio::spawn(async move {
             let outcome = call(&inner, &request, callee, &events).await;
             inner.call_ended();

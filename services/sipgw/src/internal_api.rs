@@ -16,7 +16,7 @@ use yunhui_proto::dial::{CallControl, DialRequest};
 use yunhui_runtime::internal_api::{bearer_matches, error, event_lines};
 
 use crate::SipGateway;
-use crate::gateway::DRAINING;
+use crate::gateway::{DRAINING, FULL};
 
 /// Largest request body: a dial request is a few hundred bytes.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -70,7 +70,13 @@ async fn place_call(State(state): State<ApiState>, headers: HeaderMap, body: Byt
             let _ = events.send(event);
         }),
     ) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, reason);
+        // A full gateway is busy, not wrong: the call may be tried again.
+        let status = if reason == FULL {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return error(status, reason);
     }
     // The stream ends when the call's last event has gone (its sender is dropped).
     event_lines(receiver)

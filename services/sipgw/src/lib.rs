@@ -13,7 +13,9 @@
 //! when the device hangs up, the host removes it or the meeting ends.
 //!
 //! In Kubernetes the gateway runs as `yunhui-sipgw` and signal reaches it
-//! over [`internal_api`]; `yunhui up` runs it in the same process.
+//! over [`internal_api`]; `yunhui up` runs it in the same process. In a
+//! scaled pool it reports its calls to signal ([`registration`]), where the
+//! operator reads them and marks the gateway it removes draining.
 
 pub mod bridge;
 pub mod codec;
@@ -21,6 +23,7 @@ pub mod dtmf;
 pub mod g711;
 pub mod gateway;
 pub mod internal_api;
+pub mod registration;
 pub mod sdp;
 
 pub use gateway::{GatewayConfig, GatewayError, SipGateway, SipTls, SipTrunk};

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use yunhui_sipgw::registration::{Registration, Reporter};
 use yunhui_sipgw::{GatewayConfig, SipGateway, SipTls, SipTrunk, internal_api};
 
 #[derive(Parser)]
@@ -67,7 +68,21 @@ struct Args {
     /// Seconds a stopping gateway (SIGTERM) lets its calls go on at most.
     #[arg(long, env = yunhui_proto::env::SIP_DRAIN_TIMEOUT, default_value_t = 3600)]
     drain_timeout: u64,
+    /// Calls the gateway takes at most at once; more are refused (503).
+    #[arg(long, env = yunhui_proto::env::SIP_MAX_CALLS, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_calls: Option<u64>,
+    /// The gateway's name in a scaled pool (its pod's name): with
+    /// `--control-url`, it reports its calls to signal under this name.
+    #[arg(long, env = yunhui_proto::env::NODE_ID, requires = "control_url")]
+    gateway_id: Option<String>,
+    /// Base URL of this gateway's internal API as signal reaches it (e.g.
+    /// `http://10.1.2.3:8090`).
+    #[arg(long, env = yunhui_proto::env::ADVERTISE_CONTROL_URL, requires = "gateway_id")]
+    control_url: Option<String>,
 }
+
+/// Capacity reported by a gateway without `--max-calls`.
+const UNLIMITED_CAPACITY: u64 = 100_000;
 
 fn parse_range(text: &str) -> Result<(u16, u16), String> {
     let (first, last) = text.split_once('-').ok_or_else(|| {
@@ -112,6 +127,9 @@ async fn main() -> anyhow::Result<()> {
     config.internal_key = Some(args.internal_key.clone());
     config.ring_timeout = Duration::from_secs(args.ring_timeout.max(1));
     config.rtp_ports = args.rtp_ports;
+    config.max_calls = args
+        .max_calls
+        .map(|calls| usize::try_from(calls).unwrap_or(usize::MAX));
     config.trunk = args.sip_trunk.map(|address| SipTrunk {
         address,
         username: args.sip_trunk_user,
@@ -132,6 +150,19 @@ async fn main() -> anyhow::Result<()> {
         sip_tls = ?gateway.tls_addr(),
         "SIP gateway ready"
     );
+    let _reporter = match (&args.gateway_id, &args.control_url) {
+        (Some(gateway_id), Some(control_url)) => Some(Reporter::start(
+            Arc::clone(&gateway),
+            Registration {
+                signal_url: args.signal_url.clone(),
+                internal_key: args.internal_key.clone(),
+                gateway_id: gateway_id.clone(),
+                control_url: control_url.clone(),
+                capacity: args.max_calls.unwrap_or(UNLIMITED_CAPACITY),
+            },
+        )),
+        _ => None,
+    };
     // Listening for SIGTERM before serving: one that comes at once still
     // drains. The API serves on while the gateway drains: probes see it
     // draining, and the event streams of calls out go on with their calls.

@@ -75,6 +75,9 @@ pub struct BuildInput<'a> {
     /// The replicas of a HostPort SFU pool as the autoscaler decided
     /// ([`super::scaling`]); `None` keeps `minNodes`.
     pub sfu_replicas: Option<i32>,
+    /// The replicas of a SIP pool scaled by its calls as the autoscaler
+    /// decided; `None` keeps `autoscale.minNodes` (or `replicas`).
+    pub sip_replicas: Option<i32>,
 }
 
 /// Seconds a stopping SFU or SIP pod gets beyond its drain, to stop on its
@@ -298,6 +301,7 @@ pub(crate) mod tests {
             sfu_pool: true,
             node_addresses: None,
             sfu_replicas: None,
+            sip_replicas: None,
         })
         .expect("builds")
     }
@@ -341,6 +345,7 @@ pub(crate) mod tests {
                 sfu_pool: true,
                 node_addresses: None,
                 sfu_replicas: None,
+                sip_replicas: None,
             })
             .expect("builds")
             .iter()
@@ -376,6 +381,7 @@ pub(crate) mod tests {
             sfu_pool: true,
             node_addresses: None,
             sfu_replicas: None,
+            sip_replicas: None,
         })
         .expect("builds");
         let mut images: Vec<String> = children
@@ -424,6 +430,7 @@ pub(crate) mod tests {
             sfu_pool: true,
             node_addresses: None,
             sfu_replicas: None,
+            sip_replicas: None,
         })
         .expect("builds");
         assert_eq!(

@@ -435,6 +435,7 @@ mod tests {
                 sfu_pool: false,
                 node_addresses: None,
                 sfu_replicas: None,
+                sip_replicas: None,
             };
             let ids = ids(&build(&input).expect("builds"));
             assert!(!ids.contains(&"DaemonSet/prod-sfu".to_string()), "{ids:?}");
@@ -462,6 +463,7 @@ mod tests {
             sfu_pool: true,
             node_addresses: None,
             sfu_replicas: None,
+            sip_replicas: None,
         }
     }
 
@@ -527,6 +529,7 @@ mod tests {
                 sfu_pool: true,
                 node_addresses: None,
                 sfu_replicas: decided,
+                sip_replicas: None,
             })
             .expect("builds");
             let deployment = child(&children, "Deployment/prod-sfu");
@@ -549,6 +552,7 @@ mod tests {
             sfu_pool: true,
             node_addresses: None,
             sfu_replicas: Some(5),
+            sip_replicas: None,
         })
         .expect("builds");
         assert!(!ids(&children).contains(&"DaemonSet/prod-sfu".to_string()));
@@ -656,6 +660,7 @@ mod tests {
             sfu_pool: true,
             node_addresses: Some(&addresses),
             sfu_replicas: None,
+            sip_replicas: None,
         })
         .expect("builds");
         let map = child(&children, "ConfigMap/prod-node-addresses");
@@ -704,6 +709,7 @@ mod tests {
             sfu_pool: true,
             node_addresses: None,
             sfu_replicas: None,
+            sip_replicas: None,
         })
         .expect("builds");
         assert!(!ids(&children).contains(&"ConfigMap/prod-node-addresses".to_string()));

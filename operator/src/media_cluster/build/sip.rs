@@ -67,7 +67,7 @@ pub fn build(input: &BuildInput<'_>, sip: &Sip) -> Result<Vec<Child>> {
         worker_deployment(
             input,
             "sip",
-            sip.replicas,
+            replicas(input, sip),
             template(input, sip, container),
             sip.host_network.then(one_at_a_time),
         )?,
@@ -92,7 +92,15 @@ pub fn build(input: &BuildInput<'_>, sip: &Sip) -> Result<Vec<Child>> {
     ])
 }
 
-/// What the SIP gateway reads from its environment.
+/// The Deployment's replicas: as the autoscaler decided when the pool is
+/// scaled by its calls (`minNodes` until it has), else `replicas`.
+fn replicas(input: &BuildInput<'_>, sip: &Sip) -> i32 {
+    match &sip.autoscale {
+        Some(autoscale) => input.sip_replicas.unwrap_or(autoscale.min_nodes),
+        None => sip.replicas,
+    }
+}
+
 /// The SIP pods: with `hostNetwork`, on their nodes' host network, one per
 /// node; with TLS, the certificate's Secret mounted.
 fn template(input: &BuildInput<'_>, sip: &Sip, mut container: Container) -> PodTemplateSpec {
@@ -141,6 +149,7 @@ fn template(input: &BuildInput<'_>, sip: &Sip, mut container: Container) -> PodT
     template
 }
 
+/// What the SIP gateway reads from its environment.
 fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
     let (rtp_min, rtp_max) = sip.rtp_ports;
     let mut vars = vec![
@@ -163,6 +172,21 @@ fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
             (None, false) => env_from_field(env::ADVERTISE_ADDRESS, "status.podIP"),
         },
     ];
+    if let Some(autoscale) = &sip.autoscale {
+        // A scaled gateway reports its calls to signal under its pod's name,
+        // and takes at most its share.
+        vars.push(env_from_field(env::NODE_ID, "metadata.name"));
+        // Kubernetes expands `$(YUNHUI_POD_IP)` only after it is defined.
+        vars.push(env_from_field(env::POD_IP, "status.podIP"));
+        vars.push(env_value(
+            env::ADVERTISE_CONTROL_URL,
+            format!("http://$({}):{SIPGW_CONTROL_PORT}", env::POD_IP),
+        ));
+        vars.push(env_value(
+            env::SIP_MAX_CALLS,
+            autoscale.calls_per_node.to_string(),
+        ));
+    }
     if let Some((tls_port, _)) = &sip.tls {
         vars.push(env_value(env::SIP_TLS_PORT, tls_port.to_string()));
         vars.push(env_value(env::SIP_TLS_CERT, format!("{TLS_DIR}/tls.crt")));
@@ -180,7 +204,8 @@ fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{child, children, env_value, valid};
+    use super::super::tests::{child, children, env_value, keys, owner, valid};
+    use super::super::{BuildInput, build};
     use serde_json::json;
 
     /// Devices outside the cluster: the gateway on its node's host network,
@@ -288,5 +313,57 @@ mod tests {
             !(pod["volumes"].as_array().unwrap().iter()).any(|v| v["name"] == "sip-tls"),
             "no certificate without TLS"
         );
+    }
+
+    /// A pool scaled by its calls: `minNodes` gateways until the autoscaler
+    /// decides, then its number; each gateway reports under its pod's name
+    /// at its pod's address and takes at most `callsPerNode` calls. A fixed
+    /// pool reports nothing.
+    #[test]
+    fn a_scaled_pool_starts_at_min_nodes_and_its_gateways_report_their_calls() {
+        let cluster = valid(
+            "sip: {enabled: true, replicas: 5, autoscale: {minNodes: 2, maxNodes: 4, callsPerNode: 30}}",
+        );
+        let deployment = |sip_replicas: Option<i32>| {
+            let (o, k) = (owner(), keys());
+            let children = build(&BuildInput {
+                owner: &o,
+                cluster: &cluster,
+                keys: &k,
+                default_registry: "x",
+                default_pull_secrets: &[],
+                sfu_pool: true,
+                node_addresses: None,
+                sfu_replicas: None,
+                sip_replicas,
+            })
+            .expect("builds");
+            child(&children, "Deployment/prod-sip").object.data["spec"].clone()
+        };
+        assert_eq!(deployment(None)["replicas"], 2, "minNodes, not replicas");
+        let decided = deployment(Some(3));
+        assert_eq!(decided["replicas"], 3);
+        let env = &decided["template"]["spec"]["containers"][0]["env"];
+        assert_eq!(
+            env_value(env, "YUNHUI_NODE_ID")["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.name"
+        );
+        assert_eq!(
+            env_value(env, "YUNHUI_ADVERTISE_CONTROL_URL")["value"],
+            "http://$(YUNHUI_POD_IP):8090"
+        );
+        assert_eq!(env_value(env, "YUNHUI_SIP_MAX_CALLS")["value"], "30");
+        let names: Vec<&str> = (env.as_array().unwrap().iter())
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        let at = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert!(at("YUNHUI_POD_IP") < at("YUNHUI_ADVERTISE_CONTROL_URL"));
+
+        let fixed = children(&valid("sip: {enabled: true, replicas: 3}"));
+        let spec = &child(&fixed, "Deployment/prod-sip").object.data["spec"];
+        assert_eq!(spec["replicas"], 3);
+        let env = &spec["template"]["spec"]["containers"][0]["env"];
+        assert!(env_value(env, "YUNHUI_NODE_ID").is_null());
+        assert!(env_value(env, "YUNHUI_SIP_MAX_CALLS").is_null());
     }
 }

@@ -16,6 +16,13 @@
 //! the table): the operator's autoscaler reads the one and drains a node
 //! through the other before it removes the node's pod.
 //!
+//! `PUT /internal/v1/sip-gateways/{id}` takes a SIP gateway's
+//! [`GatewayReport`] (same key) into [`crate::sip_gateways`] and answers
+//! whether the gateway was marked draining; `GET /internal/v1/sip-gateways`
+//! lists the gateways with their calls ([`GatewayList`]) and `POST
+//! /internal/v1/sip-gateways/{id}/drain` marks one draining: the SIP pool's
+//! autoscaler in the operator reads and drains through these.
+//!
 //! The discovery document is the JSON file at
 //! [`crate::SignalConfig::discovery_file`] (the operator mounts the
 //! Gateway's ConfigMap there), or a minimal document built from the public
@@ -33,6 +40,7 @@ use subtle::ConstantTimeEq;
 use yunhui_proto::api::{ApiError, ErrorBody};
 use yunhui_proto::discovery::{Discovery, Media, Sip};
 use yunhui_proto::media::{MediaNodeList, MediaNodeLoad, NodeReport};
+use yunhui_proto::sip::{GatewayList, GatewayLoad, GatewayReport, GatewayReportAnswer};
 
 use crate::App;
 use crate::placement::NodeId;
@@ -270,6 +278,58 @@ pub async fn drain_media_node(
             };
             Err((StatusCode::NOT_FOUND, Json(body)).into_response())
         }
+    }
+}
+
+/// `PUT /internal/v1/sip-gateways/{id}`: a SIP gateway's report of itself;
+/// the answer says whether it was marked draining.
+pub async fn put_sip_gateway(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<GatewayReport>, JsonRejection>,
+) -> Result<Json<GatewayReportAnswer>, Response> {
+    authorize(&app, &headers).map_err(IntoResponse::into_response)?;
+    let Json(report) = body.map_err(|e| AdminError::InvalidInput(e.body_text()).into_response())?;
+    crate::sip_gateways::record(&app.store, &id, &report)
+        .await
+        .map(Json)
+        .map_err(IntoResponse::into_response)
+}
+
+/// `GET /internal/v1/sip-gateways`: every SIP gateway with its calls.
+pub async fn list_sip_gateways(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<GatewayList>, Response> {
+    authorize(&app, &headers).map_err(IntoResponse::into_response)?;
+    let gateways = crate::sip_gateways::list(&app.store)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(Json(GatewayList { gateways }))
+}
+
+/// `POST /internal/v1/sip-gateways/{id}/drain`: marks the gateway draining
+/// (it takes no new calls once its next report is answered) and answers
+/// its entry; 404 for a gateway that has not reported.
+pub async fn drain_sip_gateway(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<GatewayLoad>, Response> {
+    authorize(&app, &headers).map_err(IntoResponse::into_response)?;
+    match crate::sip_gateways::mark_draining(&app.store, &id).await {
+        Ok(Some(gateway)) => Ok(Json(gateway)),
+        Ok(None) => {
+            let body = ApiError {
+                error: ErrorBody {
+                    code: "sip_gateway_not_found".into(),
+                    message: format!("SIP gateway {id} has not reported to this signal"),
+                },
+            };
+            Err((StatusCode::NOT_FOUND, Json(body)).into_response())
+        }
+        Err(e) => Err(e.into_response()),
     }
 }
 

@@ -126,6 +126,18 @@ pub fn router(app: Arc<App>) -> Router {
             post(internal::drain_media_node),
         )
         .route(
+            "/internal/v1/sip-gateways",
+            get(internal::list_sip_gateways),
+        )
+        .route(
+            "/internal/v1/sip-gateways/{id}",
+            put(internal::put_sip_gateway),
+        )
+        .route(
+            "/internal/v1/sip-gateways/{id}/drain",
+            post(internal::drain_sip_gateway),
+        )
+        .route(
             "/api/openapi.json",
             get(move || {
                 let doc = doc.clone();

@@ -212,12 +212,7 @@ fn view(id: &NodeId, entry: &Entry, now: Instant) -> NodeView {
 
 fn check(path_id: &str, report: &NodeReport) -> Result<(), InvalidReport> {
     let id = &report.node_id;
-    let valid_id = !id.is_empty()
-        && id.len() <= MAX_FIELD_LEN
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
-    if !valid_id {
+    if !valid_node_id(id) {
         return Err(InvalidReport::NodeId(id.clone()));
     }
     if path_id != id {
@@ -227,12 +222,7 @@ fn check(path_id: &str, report: &NodeReport) -> Result<(), InvalidReport> {
         });
     }
     let url = &report.control_url;
-    let valid_url = url.len() <= MAX_FIELD_LEN
-        && ["http://", "https://"].iter().any(|scheme| {
-            url.strip_prefix(scheme)
-                .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
-        });
-    if !valid_url {
+    if !valid_control_url(url) {
         return Err(InvalidReport::ControlUrl(url.clone()));
     }
     if let Some(region) = &report.region
@@ -254,6 +244,25 @@ fn check(path_id: &str, report: &NodeReport) -> Result<(), InvalidReport> {
         }
     }
     Ok(())
+}
+
+/// Whether `id` is a node's (or SIP gateway's) name: 1 to 253 letters,
+/// digits, `-`, `.`, `_` or `:`.
+pub fn valid_node_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_FIELD_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c))
+}
+
+/// Whether `url` is an http(s) URL of at most 253 characters, without spaces.
+pub fn valid_control_url(url: &str) -> bool {
+    url.len() <= MAX_FIELD_LEN
+        && ["http://", "https://"].iter().any(|scheme| {
+            url.strip_prefix(scheme)
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+        })
 }
 
 /// Whether `region` is a region's name: 1 to 63 letters, digits, `-`, `.`
