@@ -1597,6 +1597,23 @@ async fn operator_killed_mid_reconcile_converges_without_duplicates() {
     }
 }
 
+/// The scaling Events (reason, note) of MediaCluster `prod` in `ns`, sorted.
+async fn scaling_events(c: &Client, ns: &str) -> Vec<(String, String)> {
+    let events: Api<Event> = Api::namespaced(c.clone(), ns);
+    let mut notes: Vec<(String, String)> = events
+        .list(&ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("prod"))
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+        .filter(|(reason, _)| ["ScaledUp", "Draining", "ScaledDown"].contains(&reason.as_str()))
+        .collect();
+    notes.sort();
+    notes
+}
+
 /// Load on one SFU node, made through its internal API (the calls signal
 /// makes for a meeting, without media).
 struct NodeLoad {
@@ -1742,25 +1759,6 @@ async fn sfu_pool_scales_with_the_load_and_drains_a_node_before_removing_it() {
         url: stand_ins.control_url(pod),
         key: key.clone(),
     };
-    let events = || {
-        let events: Api<Event> = Api::namespaced(c.clone(), ns);
-        async move {
-            let mut notes: Vec<(String, String)> = events
-                .list(&ListParams::default())
-                .await
-                .expect("events")
-                .items
-                .into_iter()
-                .filter(|e| e.involved_object.name.as_deref() == Some("prod"))
-                .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
-                .filter(|(reason, _)| {
-                    ["ScaledUp", "Draining", "ScaledDown"].contains(&reason.as_str())
-                })
-                .collect();
-            notes.sort();
-            notes
-        }
-    };
 
     // One pod, then load on it: 8 of 10 participants, over the 70% target.
     let first = wait("one SFU pod reporting", 90, pool_of(1))
@@ -1790,7 +1788,7 @@ async fn sfu_pool_scales_with_the_load_and_drains_a_node_before_removing_it() {
         ((scaling.current_nodes, scaling.desired_nodes) == (3, 3)).then_some(())
     })
     .await;
-    let up = events().await;
+    let up = scaling_events(&c, ns).await;
     assert!(
         up.contains(&(
             "ScaledUp".into(),
@@ -1902,7 +1900,7 @@ async fn sfu_pool_scales_with_the_load_and_drains_a_node_before_removing_it() {
         a.has_room("room-a").await,
         "the remaining node's meeting was never cut"
     );
-    let all = events().await;
+    let all = scaling_events(&c, ns).await;
     for (reason, note) in [
         ("Draining", format!("Draining {third} (0 participants)")),
         ("ScaledDown", format!("ScaledDown 3→2: removing {third}")),
@@ -2069,25 +2067,6 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
         let d = deployments.clone();
         async move { d.get("prod-sip").await.ok()?.spec?.replicas }
     };
-    let events = || {
-        let events: Api<Event> = Api::namespaced(c.clone(), ns);
-        async move {
-            let mut notes: Vec<(String, String)> = events
-                .list(&ListParams::default())
-                .await
-                .expect("events")
-                .items
-                .into_iter()
-                .filter(|e| e.involved_object.name.as_deref() == Some("prod"))
-                .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
-                .filter(|(reason, _)| {
-                    ["ScaledUp", "Draining", "ScaledDown"].contains(&reason.as_str())
-                })
-                .collect();
-            notes.sort();
-            notes
-        }
-    };
 
     // One gateway, then 4 calls on it of 4: over the 75% target.
     let a = wait("one SIP gateway reporting", 90, pool_of(1))
@@ -2137,7 +2116,7 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
         ((scaling.current_nodes, scaling.desired_nodes) == (3, 3)).then_some(())
     })
     .await;
-    let up = events().await;
+    let up = scaling_events(&c, ns).await;
     assert!(
         up.contains(&(
             "ScaledUp".into(),
@@ -2228,7 +2207,7 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
         calls_on(third.clone(), 2),
     )
     .await;
-    let all = events().await;
+    let all = scaling_events(&c, ns).await;
     for (reason, note) in [
         ("Draining", format!("Draining {a} (0 calls)")),
         ("ScaledDown", format!("ScaledDown 3→2: removing {a}")),

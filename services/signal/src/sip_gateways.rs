@@ -14,7 +14,7 @@ use yunhui_proto::sip::{GATEWAY_GONE_AFTER, GatewayLoad, GatewayReport, GatewayR
 
 use crate::error::{Error, Result};
 use crate::placement::nodes::{FORGET_AFTER, valid_control_url, valid_node_id};
-use crate::store::Store;
+use crate::store::{Store, now_ms};
 
 /// Largest capacity a gateway may report: more calls than any one process carries.
 const MAX_CAPACITY: u64 = 100_000;
@@ -175,14 +175,6 @@ pub async fn mark_draining(store: &Store, gateway_id: &str) -> Result<Option<Gat
         .await?
         .into_iter()
         .find(|g| g.gateway_id == gateway_id))
-}
-
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1562,6 +1562,68 @@ on_both_databases!(
     calls_out_go_to_the_gateway_with_room,
 );
 
+/// A device dialling meeting `number` at `gateway`, which answers 503
+/// Service Unavailable: the SIP messages.
+async fn turned_away(gateway: &SipGateway, number: &str) -> String {
+    let mut device = Sipp::start(Scenario::Device {
+        file: "dial_in_refused.xml",
+        number: number.into(),
+        to: gateway.local_addr(),
+        ip: Ipv4Addr::LOCALHOST,
+        tcp: false,
+        set: Vec::new(),
+    })
+    .await;
+    let status = device.finished().await;
+    let messages = device.messages();
+    assert!(
+        status.success(),
+        "the device is answered 503: {status:?}\n{messages}"
+    );
+    messages
+}
+
+/// The internal key of the scaled gateways' tests.
+const SCALED_KEY: &str = "scaled-gateway-internal-key";
+
+/// Signal with the internal key scaled gateways report with.
+async fn signal_for_scaled_gateways(db: Db) -> Server {
+    let config = yunhui_signal::SignalConfig {
+        internal_key: Some(SCALED_KEY.into()),
+        ..Default::default()
+    };
+    support::start_with(db, config).await
+}
+
+/// A gateway of a scaled pool taking at most one call, reporting to
+/// `server` as `id` (signal is given its call control by the test).
+async fn scaled_gateway(
+    server: &Server,
+    id: &str,
+) -> (
+    Arc<SipGateway>,
+    String,
+    yunhui_sipgw::registration::Reporter,
+) {
+    use yunhui_sipgw::registration::{Registration, Reporter};
+    let gateway = gateway_with(server, None, WAIT, Reach::Later, |config| {
+        config.max_calls = Some(1);
+    })
+    .await;
+    let control_url = serve_internal_api(gateway.clone()).await;
+    let reporter = Reporter::start(
+        gateway.clone(),
+        Registration {
+            signal_url: server.base_url.clone(),
+            internal_key: SCALED_KEY.into(),
+            gateway_id: id.into(),
+            control_url: control_url.clone(),
+            capacity: 1,
+        },
+    );
+    (gateway, control_url, reporter)
+}
+
 /// A gateway that drains (its pod is stopping: SIGTERM) keeps the call in
 /// progress and takes no new one: a device dialling in is answered 503
 /// with a Retry-After, signal's calls out are refused saying why, and
@@ -1596,21 +1658,7 @@ async fn a_draining_gateway_keeps_its_call_and_takes_no_new_one() {
         reqwest::StatusCode::SERVICE_UNAVAILABLE,
         "a draining gateway is not ready: the Service sends it no new calls"
     );
-    let mut turned_away = Sipp::start(Scenario::Device {
-        file: "dial_in_refused.xml",
-        number: meeting.number.clone(),
-        to: gateway.local_addr(),
-        ip: Ipv4Addr::LOCALHOST,
-        tcp: false,
-        set: Vec::new(),
-    })
-    .await;
-    let status = turned_away.finished().await;
-    let messages = turned_away.messages();
-    assert!(
-        status.success(),
-        "a second device is answered 503: {status:?}\n{messages}"
-    );
+    let messages = turned_away(&gateway, &meeting.number).await;
     assert!(
         messages.contains("Retry-After: 30"),
         "it is told to try again:\n{messages}"
@@ -1658,31 +1706,11 @@ async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_d
     db: Db,
 ) {
     use yunhui_proto::sip::{GatewayList, GatewayLoad};
-    use yunhui_sipgw::registration::{Registration, Reporter};
 
-    const KEY: &str = "scaled-gateway-internal-key";
-    let server = support::start_with(
-        db,
-        yunhui_signal::SignalConfig {
-            internal_key: Some(KEY.into()),
-            ..Default::default()
-        },
-    )
-    .await;
-    let gateway = gateway_with(&server, None, WAIT, Reach::InProcess, |config| {
-        config.max_calls = Some(1);
-    })
-    .await;
-    let _reporter = Reporter::start(
-        gateway.clone(),
-        Registration {
-            signal_url: server.base_url.clone(),
-            internal_key: KEY.into(),
-            gateway_id: "prod-sip-7d9f-x2x4z".into(),
-            control_url: serve_internal_api(gateway.clone()).await,
-            capacity: 1,
-        },
-    );
+    const KEY: &str = SCALED_KEY;
+    let server = signal_for_scaled_gateways(db).await;
+    let (gateway, _, _reporter) = scaled_gateway(&server, "prod-sip-7d9f-x2x4z").await;
+    server.app.set_call_control(gateway.clone());
     let http = reqwest::Client::new();
     let table = format!("{}/internal/v1/sip-gateways", server.base_url);
     let listed = || {
@@ -1730,21 +1758,7 @@ async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_d
     let (code, message) = dial_refused(&host, room_at_localhost()).await;
     assert_eq!(code, ErrorCode::Unavailable);
     assert!(message.contains("as many calls as it takes"), "{message}");
-    let mut turned_away = Sipp::start(Scenario::Device {
-        file: "dial_in_refused.xml",
-        number: "123456789".into(),
-        to: gateway.local_addr(),
-        ip: Ipv4Addr::LOCALHOST,
-        tcp: false,
-        set: Vec::new(),
-    })
-    .await;
-    let status = turned_away.finished().await;
-    let messages = turned_away.messages();
-    assert!(
-        status.success(),
-        "a device is answered 503: {status:?}\n{messages}"
-    );
+    let messages = turned_away(&gateway, "123456789").await;
     assert!(messages.contains("Retry-After: 10"), "{messages}");
     assert_eq!(gateway.active_calls(), 1);
 
@@ -1814,35 +1828,12 @@ async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_d
 /// with both full, is refused saying so (the Service, tried last, is full
 /// too).
 async fn calls_out_go_to_the_gateway_with_room(db: Db) {
-    use yunhui_sipgw::registration::{Registration, Reporter};
-
-    const KEY: &str = "scaled-gateway-internal-key";
-    let server = support::start_with(
-        db,
-        yunhui_signal::SignalConfig {
-            internal_key: Some(KEY.into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let server = signal_for_scaled_gateways(db).await;
     let mut gateways = Vec::new();
     let mut reporters = Vec::new();
     for id in ["prod-sip-a", "prod-sip-b"] {
-        let gateway = gateway_with(&server, None, WAIT, Reach::Later, |config| {
-            config.max_calls = Some(1);
-        })
-        .await;
-        let control_url = serve_internal_api(gateway.clone()).await;
-        reporters.push(Reporter::start(
-            gateway.clone(),
-            Registration {
-                signal_url: server.base_url.clone(),
-                internal_key: KEY.into(),
-                gateway_id: id.into(),
-                control_url: control_url.clone(),
-                capacity: 1,
-            },
-        ));
+        let (gateway, control_url, reporter) = scaled_gateway(&server, id).await;
+        reporters.push(reporter);
         gateways.push((gateway, control_url));
     }
     // The Service: here, the first gateway's own address.

@@ -291,6 +291,15 @@ pub(crate) mod tests {
 
     /// Builds a fixture cluster with the usual input.
     pub(crate) fn children(cluster: &ValidCluster) -> Vec<Child> {
+        scaled_children(cluster, None, None)
+    }
+
+    /// Builds a fixture cluster with the replicas its autoscalers decided.
+    pub(crate) fn scaled_children(
+        cluster: &ValidCluster,
+        sfu_replicas: Option<i32>,
+        sip_replicas: Option<i32>,
+    ) -> Vec<Child> {
         let (o, k) = (owner(), keys());
         build(&BuildInput {
             owner: &o,
@@ -300,8 +309,8 @@ pub(crate) mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
-            sfu_replicas: None,
-            sip_replicas: None,
+            sfu_replicas,
+            sip_replicas,
         })
         .expect("builds")
     }

@@ -415,7 +415,7 @@ mod tests {
 
     use super::super::GeneratedKeys;
     use super::super::build;
-    use super::super::tests::{child, ids, keys, owner, valid};
+    use super::super::tests::{child, ids, keys, owner, scaled_children, valid};
     use super::*;
     use crate::children::Owner;
     use crate::media_cluster::validate::ValidCluster;
@@ -517,21 +517,9 @@ mod tests {
 
     #[test]
     fn a_host_port_pool_has_the_replicas_the_autoscaler_decided() {
-        let (o, k) = (owner(), keys());
         let cluster = valid("sfu: {networking: HostPort, minNodes: 1, maxNodes: 5}");
         for (decided, want) in [(None, 1), (Some(4), 4)] {
-            let children = build(&BuildInput {
-                owner: &o,
-                cluster: &cluster,
-                keys: &k,
-                default_registry: "x",
-                default_pull_secrets: &[],
-                sfu_pool: true,
-                node_addresses: None,
-                sfu_replicas: decided,
-                sip_replicas: None,
-            })
-            .expect("builds");
+            let children = scaled_children(&cluster, decided, None);
             let deployment = child(&children, "Deployment/prod-sfu");
             assert_eq!(deployment.object.data["spec"]["replicas"], json!(want));
         }

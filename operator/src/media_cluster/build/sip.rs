@@ -204,8 +204,7 @@ fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{child, children, env_value, keys, owner, valid};
-    use super::super::{BuildInput, build};
+    use super::super::tests::{child, children, env_value, scaled_children, valid};
     use serde_json::json;
 
     /// Devices outside the cluster: the gateway on its node's host network,
@@ -325,19 +324,7 @@ mod tests {
             "sip: {enabled: true, replicas: 5, autoscale: {minNodes: 2, maxNodes: 4, callsPerNode: 30}}",
         );
         let deployment = |sip_replicas: Option<i32>| {
-            let (o, k) = (owner(), keys());
-            let children = build(&BuildInput {
-                owner: &o,
-                cluster: &cluster,
-                keys: &k,
-                default_registry: "x",
-                default_pull_secrets: &[],
-                sfu_pool: true,
-                node_addresses: None,
-                sfu_replicas: None,
-                sip_replicas,
-            })
-            .expect("builds");
+            let children = scaled_children(&cluster, None, sip_replicas);
             child(&children, "Deployment/prod-sip").object.data["spec"].clone()
         };
         assert_eq!(deployment(None)["replicas"], 2, "minNodes, not replicas");

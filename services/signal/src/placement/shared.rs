@@ -15,7 +15,7 @@ use yunhui_proto::media::NodeReport;
 use super::NodeId;
 use super::nodes::{FORGET_AFTER, NodeTable};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Store, now_ms};
 
 /// How often a replica reads the other replicas' reports.
 pub const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -116,12 +116,4 @@ pub fn spawn_sync(store: Store, table: &Arc<NodeTable>) -> tokio::task::JoinHand
             }
         }
     })
-}
-
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
