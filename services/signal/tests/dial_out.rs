@@ -1583,6 +1583,17 @@ async fn turned_away(gateway: &SipGateway, number: &str) -> String {
     messages
 }
 
+/// `host` calls a room system that rings until cancelled; once it rings.
+async fn dial_a_ringing_room(host: &MeetingSession) -> Sipp {
+    let ringing = Sipp::start(Scenario::RingForever).await;
+    host.dial(DialTarget::Sip {
+        uri: format!("room@127.0.0.1:{}", ringing.port),
+    })
+    .unwrap();
+    dial_reaches(host, DialState::Ringing).await;
+    ringing
+}
+
 /// The internal key of the scaled gateways' tests.
 const SCALED_KEY: &str = "scaled-gateway-internal-key";
 
@@ -1744,12 +1755,7 @@ async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_d
 
     // One ringing call fills it.
     let (host, _meeting) = host_of(&server, None).await;
-    let ringing = Sipp::start(Scenario::RingForever).await;
-    host.dial(DialTarget::Sip {
-        uri: format!("room@127.0.0.1:{}", ringing.port),
-    })
-    .unwrap();
-    dial_reaches(&host, DialState::Ringing).await;
+    let ringing = dial_a_ringing_room(&host).await;
     assert_eq!(gateway.active_calls(), 1);
     eventually("the ringing call reported", async || {
         listed().await == [expect(1, false)]
@@ -1849,12 +1855,7 @@ async fn calls_out_go_to_the_gateway_with_room(db: Db) {
     .await;
 
     let (host, _meeting) = host_of(&server, None).await;
-    let first = Sipp::start(Scenario::RingForever).await;
-    host.dial(DialTarget::Sip {
-        uri: format!("room@127.0.0.1:{}", first.port),
-    })
-    .unwrap();
-    dial_reaches(&host, DialState::Ringing).await;
+    let first = dial_a_ringing_room(&host).await;
     let busy: Vec<usize> = gateways.iter().map(|(g, _)| g.active_calls()).collect();
     assert_eq!(busy.iter().sum::<usize>(), 1, "{busy:?}");
     // The next call goes to the other gateway, once the table knows.
