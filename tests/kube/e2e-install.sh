@@ -24,7 +24,9 @@
 #      then room systems (SIPp) dial the SIP gateway, which runs on the
 #      node's host network with SIP over TLS, at the node's address: one over
 #      TCP, one over TLS checking the gateway's certificate; each keys in the
-#      meeting's password and is heard by the administrator; then the
+#      meeting's password and is heard by the administrator; the gateway
+#      (a pool scaled by its calls, of one node) reports to signal under its
+#      pod's name and the operator shows the pool in status.sipScaling; then the
 #      administrator records the meeting in the cloud from the meeting page
 #      (the colleague sees the indicator): the recorder pod's WebM file is on
 #      its hostPath volume (ffprobe: one VP8 and one Opus stream, >= 3 s),
@@ -315,7 +317,7 @@ spec:
   database: {embedded: {storageSize: 1Gi}}
   signal: {replicas: 1}
   sfu: {architecture: amd64, networking: HostNetwork, udpPort: 7882, tcpPort: 7881, minNodes: 1, maxNodes: 1, region: east, nodeSelector: {topology.kubernetes.io/region: east}}
-  sip: {enabled: true, port: 5060, hostNetwork: true, tls: {port: 5061, secretName: prod-sip-tls}}
+  sip: {enabled: true, port: 5060, hostNetwork: true, tls: {port: 5061, secretName: prod-sip-tls}, autoscale: {minNodes: 1, maxNodes: 1, callsPerNode: 10}}
   recorder: {enabled: true, replicas: 1, storageSize: 1Gi, storageClassName: yunhui-e2e-recordings}
 ---
 apiVersion: yunhui.dev/v1alpha1
@@ -526,6 +528,21 @@ ok "media came back by itself after the SFU pod was deleted"
 grep -q "over TLSv1.[23], certificate checked" "$work/tls-relay.log" || fail "the room system's TLS connection to the gateway: $(cat "$work/tls-relay.log")"
 kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
 ok "SIP room systems (SIPp) dialled into the meeting at the node's address over TCP and over TLS (certificate checked), keyed in the password and were heard"
+# The pool is scaled by its calls (one node: minNodes = maxNodes = 1): its
+# gateway reports to signal under its pod's name, from its own address.
+sip_pod=$(k get pods -n "$NS" -l app.kubernetes.io/component=sip,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].metadata.name}')
+prod_signal_ip=$(k get pods -n "$NS" -l app.kubernetes.io/component=signal,app.kubernetes.io/instance=prod -o jsonpath='{.items[0].status.podIP}')
+k get secret -n "$NS" prod-keys -o jsonpath='{.data.internal-key}' | base64 -d >"$work/prod-internal-key"
+gateway_reports() {
+  curl -sf -H "Authorization: Bearer $(cat "$work/prod-internal-key")" \
+    "http://$prod_signal_ip:8080/internal/v1/sip-gateways" >"$work/sip-gateways.json" &&
+    python3 -c 'import json,sys; g=[g for g in json.load(open(sys.argv[1]))["gateways"] if g["gatewayId"]==sys.argv[2]]; sys.exit(0 if g and g[0]["live"] and g[0]["capacity"]==10 and not g[0]["draining"] else 1)' \
+      "$work/sip-gateways.json" "$sip_pod"
+}
+poll 30 gateway_reports || fail "prod's SIP gateway $sip_pod does not report to signal: $(cat "$work/sip-gateways.json" 2>/dev/null)"
+sip_scaling() { [ "$(k get mediacluster -n "$NS" prod -o jsonpath='{.status.sipScaling.currentNodes}/{.status.sipScaling.desiredNodes}')" = 1/1 ]; }
+wait_for 30 "prod's status.sipScaling showing 1/1 gateways" sip_scaling
+ok "the SIP gateway pod reports its calls to signal (capacity 10) and the operator scales its pool (status.sipScaling 1/1)"
 current="7. a cloud recording"
 recording() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["recording"][sys.argv[2]])' "$work/meeting.json" "$1"; }
 recording_id=$(recording id) || fail "meeting.js reported no recording"
