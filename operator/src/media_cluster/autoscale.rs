@@ -36,6 +36,12 @@
 //!    ReplicaSet removes a pod that is not ready before any other;
 //! 4. once that pod is gone the drain is over ([`Step::Removed`]).
 //!
+//! Pods no node could take (the scheduler found none: more pods than nodes
+//! for a pool on the host network) carry nothing: they are removed without
+//! a drain or the window as soon as the load asks for fewer nodes
+//! ([`Step::DropUnscheduled`]); otherwise they would hold every scale-down,
+//! since they never report.
+//!
 //! Every step is recorded in the status before it acts, so an operator
 //! killed anywhere in between resumes the same drain and starts no other.
 //! A drain already begun goes on if the load rises again: the pool grows
@@ -143,6 +149,9 @@ pub struct PoolPod {
     pub name: String,
     /// Whether it is Ready.
     pub ready: bool,
+    /// Whether it is on a node: false once the scheduler found none for
+    /// it (e.g. more pods than nodes for a pool on the host network).
+    pub scheduled: bool,
 }
 
 /// What the operator observed.
@@ -211,6 +220,15 @@ pub enum Step {
     Removed {
         /// Its pod.
         pod: String,
+    },
+    /// Pods no node could take are removed without a drain (they carry
+    /// nothing): replicas lowered by their number, at most to the nodes
+    /// the load asks for. The ReplicaSet removes unscheduled pods first.
+    DropUnscheduled {
+        /// Replicas before.
+        from: i32,
+        /// Replicas now.
+        to: i32,
     },
 }
 
@@ -423,6 +441,17 @@ pub fn decide(policy: &Policy, observed: &Observed<'_>) -> Decision {
         status.low_load_since = None;
         return decided(replicas, status, None);
     }
+    let unscheduled = serving.iter().filter(|p| !p.scheduled).count();
+    if unscheduled > 0 {
+        // They never ran: nothing to drain, nothing to wait for.
+        let unscheduled = i32::try_from(unscheduled).unwrap_or(i32::MAX);
+        let to = replicas.saturating_sub(unscheduled).max(desired);
+        return decided(
+            to,
+            status,
+            Some(Step::DropUnscheduled { from: replicas, to }),
+        );
+    }
     if !load.all_reporting {
         // A pod that does not report yet (or drains on its own) has no
         // load to judge by: wait, neither starting nor ending the window.
@@ -467,6 +496,7 @@ impl Step {
             Step::StartDrain { pod, .. } => format!("Drain/{pod}"),
             Step::Remove { to, .. } => format!("ScaleDownTo{to}"),
             Step::Removed { pod } => format!("Drained/{pod}"),
+            Step::DropUnscheduled { to, .. } => format!("DropUnscheduledTo{to}"),
         }
     }
 
@@ -516,6 +546,12 @@ impl Step {
                 },
             ),
             Step::Removed { pod } => ("Drained", format!("Drained {pod}: its pod is gone")),
+            Step::DropUnscheduled { from, to } => (
+                "ScaledDown",
+                format!(
+                    "ScaledDown {from}→{to}: pods no node could take are removed without a drain"
+                ),
+            ),
         }
     }
 }
@@ -546,6 +582,7 @@ mod tests {
             .map(|n| PoolPod {
                 name: n.to_string(),
                 ready: true,
+                scheduled: true,
             })
             .collect()
     }
@@ -940,5 +977,37 @@ mod tests {
                     .to_string()
             )
         );
+    }
+
+    /// More pods than nodes (a pool on the host network): the ones no node
+    /// took are removed as soon as the load asks for fewer, without a drain
+    /// or the window, and only down to what the load asks for; a pool
+    /// whose pods all run waits for its window as before.
+    #[test]
+    fn pods_no_node_took_go_without_a_drain() {
+        let mut pods3 = pods(&["a", "b", "c"]);
+        pods3[2].ready = false;
+        pods3[2].scheduled = false;
+        // a and b report; c never ran. 3 participants: one node is enough.
+        let low = nodes(&[("a", 2, 1), ("b", 1, 1)]);
+        let d = decide_at(t(0), 3, &pods3, &low, None);
+        assert_eq!(d.replicas, 2);
+        assert_eq!(d.step, Some(Step::DropUnscheduled { from: 3, to: 2 }));
+        assert_eq!(
+            d.step.as_ref().unwrap().event(PoolKind::Sip, 70).1,
+            "ScaledDown 3→2: pods no node could take are removed without a drain"
+        );
+        assert!(d.status.drain.is_none());
+        // 15 participants on a and b: the load asks for c; it stays Pending.
+        let busy = nodes(&[("a", 8, 1), ("b", 7, 1)]);
+        let d = decide_at(t(0), 3, &pods3, &busy, None);
+        assert_eq!((d.replicas, &d.step), (3, &None), "desired is 3");
+        // Two of four never ran and the load asks for three: one goes.
+        let mut pods4 = pods(&["a", "b", "c", "d"]);
+        for pod in &mut pods4[2..] {
+            pod.scheduled = false;
+        }
+        let d = decide_at(t(0), 4, &pods4, &nodes(&[("a", 9, 1), ("b", 6, 1)]), None);
+        assert_eq!(d.step, Some(Step::DropUnscheduled { from: 4, to: 3 }));
     }
 }

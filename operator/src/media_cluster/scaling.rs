@@ -234,13 +234,18 @@ pub fn acts(previous: Option<&PoolScalingStatus>, decision: &autoscale::Decision
 }
 
 fn pool_pod(pod: &Pod) -> PoolPod {
-    PoolPod {
-        name: pod.name_any(),
-        ready: pod
-            .status
+    let condition = |type_: &str, status: &str| {
+        pod.status
             .as_ref()
             .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+            .is_some_and(|c| c.iter().any(|c| c.type_ == type_ && c.status == status))
+    };
+    PoolPod {
+        name: pod.name_any(),
+        ready: condition("Ready", "True"),
+        // The scheduler says so when it finds no node (the cache keeps
+        // only the conditions of a pod).
+        scheduled: !condition("PodScheduled", "False"),
     }
 }
 
