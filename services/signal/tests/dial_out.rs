@@ -547,6 +547,17 @@ async fn a_called_phone_number_goes_through_the_sip_trunk(db: Db) {
     a_called_device_hears_the_meeting_and_is_heard(db, true).await
 }
 
+/// Why the last call of `host`'s meeting that failed did ("" if none).
+fn last_failure(host: &MeetingSession) -> String {
+    host.view()
+        .dials
+        .iter()
+        .rev()
+        .find(|d| d.state == DialState::Failed)
+        .and_then(|d| d.reason.clone())
+        .unwrap_or_default()
+}
+
 /// The error `session`'s dial of `target` is refused with.
 async fn dial_refused(session: &MeetingSession, target: DialTarget) -> (ErrorCode, String) {
     session
@@ -663,14 +674,7 @@ async fn calls_that_cannot_go_through_say_why(db: Db) {
     })
     .await
     .unwrap();
-    let reason = host
-        .view()
-        .dials
-        .iter()
-        .rev()
-        .find(|d| d.state == DialState::Failed)
-        .and_then(|d| d.reason.clone())
-        .unwrap_or_default();
+    let reason = last_failure(&host);
     assert_eq!(reason, "no answer within 2 s");
     let status = ringing.finished().await;
     let messages = ringing.messages();
@@ -1887,13 +1891,7 @@ async fn calls_out_go_to_the_gateway_with_room(db: Db) {
     })
     .await
     .unwrap();
-    let reason = host
-        .view()
-        .dials
-        .iter()
-        .find(|d| d.state == DialState::Failed)
-        .and_then(|d| d.reason.clone())
-        .unwrap_or_default();
+    let reason = last_failure(&host);
     assert!(reason.contains("as many calls as it takes"), "{reason}");
     drop((first, second, reporters));
     host.close().await;
