@@ -2022,10 +2022,10 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
                 .send()
                 .await
                 .ok()?
-                .json::<yunhui_proto::sip::GatewayList>()
+                .json::<yunhui_proto::worker::WorkerList>()
                 .await
                 .ok()
-                .map(|list| list.gateways)
+                .map(|list| list.workers)
         }
     };
     // The pool's pods, once exactly `n` run and each one's gateway reports.
@@ -2046,7 +2046,7 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
                 let gateways = table().await?;
                 let reporting = names
                     .iter()
-                    .all(|n| gateways.iter().any(|g| g.live && &g.gateway_id == n));
+                    .all(|n| gateways.iter().any(|g| g.live && &g.worker_id == n));
                 (names.len() == n && reporting).then_some(names)
             }
         }
@@ -2058,7 +2058,7 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
                 let gateways = table().await?;
                 gateways
                     .iter()
-                    .any(|g| g.live && g.gateway_id == pod && g.calls == n)
+                    .any(|g| g.live && g.worker_id == pod && g.in_progress == n)
                     .then_some(())
             }
         }
@@ -2139,8 +2139,8 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
             let gateways = table().await?;
             let draining: Vec<(String, u64)> = gateways
                 .iter()
-                .filter(|g| g.live && g.draining && g.gateway_id != a)
-                .map(|g| (g.gateway_id.clone(), g.calls))
+                .filter(|g| g.live && g.draining && g.worker_id != a)
+                .map(|g| (g.worker_id.clone(), g.in_progress))
                 .collect();
             (!draining.is_empty()).then_some(draining)
         }

@@ -50,7 +50,7 @@
 use chrono::{DateTime, Utc};
 use yunhui_crds::media_cluster::{PoolDrain, PoolScalingStatus};
 use yunhui_proto::media::MediaNodeLoad;
-use yunhui_proto::sip::GatewayLoad;
+use yunhui_proto::worker::WorkerLoad;
 
 /// How long after the drain mark a node's report of no rooms is believed:
 /// more than two report intervals, so that a room placed just before the
@@ -129,15 +129,15 @@ impl From<&MediaNodeLoad> for Member {
     }
 }
 
-impl From<&GatewayLoad> for Member {
-    fn from(gateway: &GatewayLoad) -> Self {
+impl From<&WorkerLoad> for Member {
+    fn from(worker: &WorkerLoad) -> Self {
         Member {
-            id: gateway.gateway_id.clone(),
-            live: gateway.live,
-            draining: gateway.draining,
-            capacity: gateway.capacity,
-            load: gateway.calls,
-            sessions: gateway.calls,
+            id: worker.worker_id.clone(),
+            live: worker.live,
+            draining: worker.draining,
+            capacity: worker.capacity,
+            load: worker.in_progress,
+            sessions: worker.in_progress,
         }
     }
 }
@@ -934,12 +934,12 @@ mod tests {
     #[test]
     fn a_sip_pool_is_scaled_by_its_calls() {
         let gateway = |id: &str, calls: u64| {
-            Member::from(&GatewayLoad {
-                gateway_id: id.into(),
+            Member::from(&WorkerLoad {
+                worker_id: id.into(),
                 live: true,
                 draining: false,
                 capacity: 4,
-                calls,
+                in_progress: calls,
             })
         };
         let pods2 = pods(&["a", "b"]);

@@ -29,7 +29,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use yunhui_crds::MediaCluster;
 use yunhui_crds::media_cluster::{MediaClusterStatus, PoolScalingStatus};
 use yunhui_proto::media::MediaNodeList;
-use yunhui_proto::sip::GatewayList;
+use yunhui_proto::worker::{WorkerList, WorkerPool};
 
 use super::autoscale::{self, Member, Observed, Policy, PoolKind, PoolPod, Step};
 use super::build::{GeneratedKeys, signal_url};
@@ -76,7 +76,7 @@ impl Pool {
     fn table(&self) -> &'static str {
         match self.kind {
             PoolKind::Sfu => "media-nodes",
-            PoolKind::Sip => "sip-gateways",
+            PoolKind::Sip => WorkerPool::SipGateways.path(),
         }
     }
 
@@ -321,8 +321,8 @@ async fn members(ctx: &Context, pool: &Pool, signal: &str, key: &str) -> Result<
             list.nodes.iter().map(Member::from).collect()
         }
         PoolKind::Sip => {
-            let list: GatewayList = response.json().await.map_err(unreadable)?;
-            list.gateways.iter().map(Member::from).collect()
+            let list: WorkerList = response.json().await.map_err(unreadable)?;
+            list.workers.iter().map(Member::from).collect()
         }
     })
 }

@@ -7,6 +7,8 @@
 //! - [`dial`]: the internal interface between signal and the SIP gateway.
 //! - [`media`]: the internal interface between signal and an SFU node.
 //! - [`recording`]: the internal interface between signal and the recorder.
+//! - [`worker`]: what the SIP gateways and recorders report to signal, and
+//!   what the operator scales their pools by.
 //! - [`env`]: the names of the environment variables the services read (and
 //!   the operator sets).
 //! - [`turn`]: TURN credentials (the REST-API scheme) and the ICE servers
@@ -27,6 +29,6 @@ pub mod media;
 pub mod recording;
 pub mod schedule;
 pub mod signaling;
-pub mod sip;
 pub mod turn;
 pub mod typescript;
+pub mod worker;

@@ -7,11 +7,13 @@
 //! Every binary logs through [`log_filter`], which keeps `RUST_LOG` but
 //! quiets library targets that only make noise.
 //!
-//! [`internal_api`] holds what the services' internal HTTP APIs share, and
-//! [`listen`] the listeners that crowds connect to at once.
+//! [`internal_api`] holds what the services' internal HTTP APIs share,
+//! [`listen`] the listeners that crowds connect to at once, and
+//! [`worker_report`] how a SIP gateway or recorder reports itself to signal.
 
 pub mod internal_api;
 pub mod listen;
+pub mod worker_report;
 
 /// Resolves when the process is asked to stop: SIGTERM (Kubernetes, systemd)
 /// or SIGINT (Ctrl-C). Returns the signal's name, for the log.

@@ -31,6 +31,44 @@ pub async fn follow<T: DeserializeOwned>(
     }
 }
 
+/// Sends `body` to `path` of the first of `urls` (base URLs of workers of
+/// one pool, named `service` in messages) that takes it: one that answers
+/// 503 (full or draining) or cannot be reached passes it on to the next;
+/// the last one's answer is taken whatever it is. The response is the
+/// job's event stream ([`follow_response`]).
+pub async fn first_taker(
+    client: &reqwest::Client,
+    key: &str,
+    urls: &[String],
+    path: &str,
+    body: &impl serde::Serialize,
+    service: &str,
+) -> Result<reqwest::Response, String> {
+    let mut refused = format!("no {service} is known");
+    for (i, url) in urls.iter().enumerate() {
+        let is_last = i + 1 == urls.len();
+        let sent = client
+            .post(format!("{url}{path}"))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await;
+        match sent {
+            Ok(response)
+                if response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && !is_last =>
+            {
+                tracing::debug!(worker = %url, "{service} takes nothing now; trying the next");
+            }
+            Ok(response) => return Ok(response),
+            Err(e) if !is_last => {
+                tracing::warn!(worker = %url, error = %e, "{service} is unreachable; trying the next");
+            }
+            Err(e) => refused = unreachable(service, &e),
+        }
+    }
+    Err(refused)
+}
+
 /// Why `service` could not be reached.
 pub fn unreachable(service: &str, error: &reqwest::Error) -> String {
     format!("the {service} is unreachable: {error}")

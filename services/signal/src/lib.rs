@@ -52,11 +52,11 @@ pub mod recorder_client;
 pub mod recordings;
 pub mod recurrence;
 pub mod schedule;
-pub mod sip_gateways;
 pub mod sipgw_client;
 pub mod store;
 pub mod tenants;
 pub mod webhooks;
+pub mod workers;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -2,14 +2,15 @@
 //! other pods (`yunhui-sipgw`'s internal API). Each call is one request
 //! whose response streams the call's events, one JSON object per line.
 //!
-//! With the gateways' table ([`crate::sip_gateways`], a pool scaled by its
-//! calls), a call goes to the live gateway with the most room that is not
-//! draining, and to the next one when that one is full or unreachable; the
-//! pool's Service comes last (and is the only address without the table).
+//! With the worker table ([`crate::workers`], a pool scaled by its calls),
+//! a call goes to the live gateway with the most room that is not draining,
+//! and to the next one when that one is full or unreachable; the pool's
+//! Service comes last (and is the only address without the table).
 
 use std::time::Duration;
 
 use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
+use yunhui_proto::worker::WorkerPool;
 
 use crate::event_stream::{self, StreamEnd};
 use crate::store::Store;
@@ -39,7 +40,7 @@ impl HttpCallControl {
         }
     }
 
-    /// Places each call at the gateway with the most room in the gateways'
+    /// Places each call at the gateway with the most room in the worker
     /// table of `store` first (`base_url` last).
     pub fn with_gateway_table(mut self, store: Store) -> Self {
         self.gateways = Some(store);
@@ -56,58 +57,28 @@ impl CallControl for HttpCallControl {
             self.gateways.clone(),
         );
         tokio::spawn(async move {
-            let mut urls = match &gateways {
-                Some(store) => crate::sip_gateways::dial_order(store)
-                    .await
-                    .unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "the SIP gateways' table could not be read; calling through the Service");
-                        Vec::new()
-                    }),
-                None => Vec::new(),
+            let urls =
+                crate::workers::by_room_then(gateways.as_ref(), WorkerPool::SipGateways, base_url)
+                    .await;
+            let last = match event_stream::first_taker(
+                &client,
+                &key,
+                &urls,
+                "/internal/v1/calls",
+                &request,
+                SERVICE,
+            )
+            .await
+            {
+                Ok(response) => follow(response, &events).await,
+                Err(reason) => Some(CallEvent::Failed { reason }),
             };
-            urls.retain(|url| *url != base_url);
-            urls.push(base_url);
-            let last = place(&client, &key, &urls, &request, &events).await;
             if let Some(event) = last {
                 events(event);
             }
         });
         Ok(())
     }
-}
-
-/// Sends the call to the first of `urls` that takes it (one that is full,
-/// draining or unreachable passes it on) and relays its events.
-async fn place(
-    client: &reqwest::Client,
-    key: &str,
-    urls: &[String],
-    request: &DialRequest,
-    events: &CallEvents,
-) -> Option<CallEvent> {
-    let mut refused = String::new();
-    for (i, url) in urls.iter().enumerate() {
-        let is_last = i + 1 == urls.len();
-        let sent = client
-            .post(format!("{url}/internal/v1/calls"))
-            .bearer_auth(key)
-            .json(request)
-            .send()
-            .await;
-        match sent {
-            Ok(response)
-                if response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && !is_last =>
-            {
-                tracing::debug!(gateway = %url, "the gateway takes no call now; trying the next");
-            }
-            Ok(response) => return follow(response, events).await,
-            Err(e) if !is_last => {
-                tracing::warn!(gateway = %url, error = %e, "a SIP gateway is unreachable; trying the next");
-            }
-            Err(e) => refused = event_stream::unreachable(SERVICE, &e),
-        }
-    }
-    Some(CallEvent::Failed { reason: refused })
 }
 
 /// Relays the gateway's events; returns the event that closes a call the

@@ -1618,20 +1618,21 @@ async fn scaled_gateway(
 ) -> (
     Arc<SipGateway>,
     String,
-    yunhui_sipgw::registration::Reporter,
+    yunhui_runtime::worker_report::Reporter,
 ) {
-    use yunhui_sipgw::registration::{Registration, Reporter};
+    use yunhui_runtime::worker_report::{Registration, Reporter};
     let gateway = gateway_with(server, None, WAIT, Reach::Later, |config| {
         config.max_calls = Some(1);
     })
     .await;
     let control_url = serve_internal_api(gateway.clone()).await;
     let reporter = Reporter::start(
-        gateway.clone(),
+        yunhui_proto::worker::WorkerPool::SipGateways,
+        gateway.clone() as _,
         Registration {
             signal_url: server.base_url.clone(),
             internal_key: SCALED_KEY.into(),
-            gateway_id: id.into(),
+            worker_id: id.into(),
             control_url: control_url.clone(),
             capacity: 1,
         },
@@ -1720,7 +1721,7 @@ async fn a_draining_gateway_keeps_its_call_and_takes_no_new_one() {
 async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_drains_when_marked(
     db: Db,
 ) {
-    use yunhui_proto::sip::{GatewayList, GatewayLoad};
+    use yunhui_proto::worker::{WorkerList, WorkerLoad};
 
     const KEY: &str = SCALED_KEY;
     let server = signal_for_scaled_gateways(db).await;
@@ -1731,7 +1732,7 @@ async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_d
     let listed = || {
         let (http, table) = (http.clone(), table.clone());
         async move {
-            let list: GatewayList = http
+            let list: WorkerList = http
                 .get(&table)
                 .bearer_auth(KEY)
                 .send()
@@ -1740,15 +1741,15 @@ async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_d
                 .json()
                 .await
                 .expect("a gateway list");
-            list.gateways
+            list.workers
         }
     };
-    let expect = |calls: u64, draining: bool| GatewayLoad {
-        gateway_id: "prod-sip-7d9f-x2x4z".into(),
+    let expect = |calls: u64, draining: bool| WorkerLoad {
+        worker_id: "prod-sip-7d9f-x2x4z".into(),
         live: true,
         draining,
         capacity: 1,
-        calls,
+        in_progress: calls,
     };
     let mut last = Vec::new();
     eventually("the gateway listed with no call", async || {
@@ -1780,7 +1781,7 @@ async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_d
     };
     let marked = drain("prod-sip-7d9f-x2x4z").await.expect("signal answers");
     assert_eq!(marked.status(), reqwest::StatusCode::OK);
-    let marked: GatewayLoad = marked.json().await.expect("the gateway's entry");
+    let marked: WorkerLoad = marked.json().await.expect("the gateway's entry");
     assert!(marked.draining);
     eventually("the gateway draining on its own report", async || {
         gateway.is_draining()
@@ -1802,20 +1803,24 @@ async fn a_scaled_gateway_reports_its_calls_takes_no_more_than_its_maximum_and_d
             .send()
     };
     let report = |id: &str, capacity: u64| {
-        serde_json::json!({"gatewayId": id, "controlUrl": "http://10.0.0.9:8090",
-            "calls": 0, "capacity": capacity, "draining": false})
+        serde_json::json!({"workerId": id, "controlUrl": "http://10.0.0.9:8090",
+            "inProgress": 0, "capacity": capacity, "draining": false})
     };
     let wrong_key = put("sip-b", report("sip-b", 5), "not-the-key")
         .await
         .unwrap();
     assert_eq!(wrong_key.status(), reqwest::StatusCode::UNAUTHORIZED);
     for (id, body, says) in [
-        ("sip-b", report("sip-c", 5), "was sent for gateway"),
-        ("sip-b", report("sip-b", 0), "capacity must be 1"),
-        ("sip b", report("sip b", 5), "gateway id must be"),
+        ("sip-b", report("sip-c", 5), "was sent for SIP gateway"),
         (
             "sip-b",
-            serde_json::json!({"gatewayId": "sip-b"}),
+            report("sip-b", 0),
+            "capacity must be 1 to 100000 calls",
+        ),
+        ("sip b", report("sip b", 5), "SIP gateway id must be"),
+        (
+            "sip-b",
+            serde_json::json!({"workerId": "sip-b"}),
             "missing field",
         ),
     ] {
@@ -1852,7 +1857,7 @@ async fn calls_out_go_to_the_gateway_with_room(db: Db) {
     server.app.set_call_control(Arc::new(control));
     let store = server.app.store.clone();
     eventually("both gateways in the table", async || {
-        yunhui_signal::sip_gateways::dial_order(&store)
+        yunhui_signal::workers::by_room(&store, yunhui_proto::worker::WorkerPool::SipGateways)
             .await
             .is_ok_and(|urls| urls.len() == 2)
     })
@@ -1864,7 +1869,7 @@ async fn calls_out_go_to_the_gateway_with_room(db: Db) {
     assert_eq!(busy.iter().sum::<usize>(), 1, "{busy:?}");
     // The next call goes to the other gateway, once the table knows.
     eventually("the ringing call in the table", async || {
-        yunhui_signal::sip_gateways::dial_order(&store)
+        yunhui_signal::workers::by_room(&store, yunhui_proto::worker::WorkerPool::SipGateways)
             .await
             .is_ok_and(|urls| urls.len() == 1)
     })
@@ -1879,7 +1884,7 @@ async fn calls_out_go_to_the_gateway_with_room(db: Db) {
     })
     .await;
     eventually("both calls in the table", async || {
-        yunhui_signal::sip_gateways::dial_order(&store)
+        yunhui_signal::workers::by_room(&store, yunhui_proto::worker::WorkerPool::SipGateways)
             .await
             .is_ok_and(|urls| urls.is_empty())
     })

@@ -434,6 +434,22 @@ async fn answer_requests(
     }
 }
 
+/// A gateway in a scaled pool reports its calls to signal and drains when
+/// marked ([`yunhui_runtime::worker_report`]).
+impl yunhui_runtime::worker_report::Worker for SipGateway {
+    fn in_progress(&self) -> u64 {
+        self.active_calls() as u64
+    }
+
+    fn is_draining(&self) -> bool {
+        SipGateway::is_draining(self)
+    }
+
+    fn drain(&self) {
+        SipGateway::drain(self)
+    }
+}
+
 impl CallControl for SipGateway {
     fn dial(&self, request: DialRequest, events: CallEvents) -> Result<(), String> {
         if self.is_draining() {

@@ -14,7 +14,8 @@
 //!
 //! In Kubernetes the gateway runs as `yunhui-sipgw` and signal reaches it
 //! over [`internal_api`]; `yunhui up` runs it in the same process. In a
-//! scaled pool it reports its calls to signal ([`registration`]), where the
+//! scaled pool it reports its calls to signal
+//! ([`yunhui_runtime::worker_report`]), where the
 //! operator reads them and marks the gateway it removes draining.
 
 pub mod bridge;
@@ -23,7 +24,6 @@ pub mod dtmf;
 pub mod g711;
 pub mod gateway;
 pub mod internal_api;
-pub mod registration;
 pub mod sdp;
 
 pub use gateway::{GatewayConfig, GatewayError, SipGateway, SipTls, SipTrunk};

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use yunhui_sipgw::registration::{Registration, Reporter};
+use yunhui_proto::worker::WorkerPool;
+use yunhui_runtime::worker_report::{Registration, Reporter};
 use yunhui_sipgw::{GatewayConfig, SipGateway, SipTls, SipTrunk, internal_api};
 
 #[derive(Parser)]
@@ -152,11 +153,12 @@ async fn main() -> anyhow::Result<()> {
     );
     let _reporter = match (&args.gateway_id, &args.control_url) {
         (Some(gateway_id), Some(control_url)) => Some(Reporter::start(
-            Arc::clone(&gateway),
+            WorkerPool::SipGateways,
+            Arc::clone(&gateway) as _,
             Registration {
                 signal_url: args.signal_url.clone(),
                 internal_key: args.internal_key.clone(),
-                gateway_id: gateway_id.clone(),
+                worker_id: gateway_id.clone(),
                 control_url: control_url.clone(),
                 capacity: args.max_calls.unwrap_or(UNLIMITED_CAPACITY),
             },

@@ -16,12 +16,13 @@
 //! the table): the operator's autoscaler reads the one and drains a node
 //! through the other before it removes the node's pod.
 //!
-//! `PUT /internal/v1/sip-gateways/{id}` takes a SIP gateway's
-//! [`GatewayReport`] (same key) into [`crate::sip_gateways`] and answers
-//! whether the gateway was marked draining; `GET /internal/v1/sip-gateways`
-//! lists the gateways with their calls ([`GatewayList`]) and `POST
-//! /internal/v1/sip-gateways/{id}/drain` marks one draining: the SIP pool's
-//! autoscaler in the operator reads and drains through these.
+//! The pools of workers ([`WorkerPool`]: SIP gateways, recorders) report
+//! the same way: `PUT /internal/v1/{pool}/{id}` takes a worker's
+//! [`WorkerReport`] (same key) into [`crate::workers`] and answers whether
+//! the worker was marked draining; `GET /internal/v1/{pool}` lists the
+//! pool's workers with their work ([`WorkerList`]) and `POST
+//! /internal/v1/{pool}/{id}/drain` marks one draining: the operator's
+//! autoscaler reads and drains each pool through these.
 //!
 //! The discovery document is the JSON file at
 //! [`crate::SignalConfig::discovery_file`] (the operator mounts the
@@ -40,7 +41,7 @@ use subtle::ConstantTimeEq;
 use yunhui_proto::api::{ApiError, ErrorBody};
 use yunhui_proto::discovery::{Discovery, Media, Sip};
 use yunhui_proto::media::{MediaNodeList, MediaNodeLoad, NodeReport};
-use yunhui_proto::sip::{GatewayList, GatewayLoad, GatewayReport, GatewayReportAnswer};
+use yunhui_proto::worker::{WorkerList, WorkerLoad, WorkerPool, WorkerReport, WorkerReportAnswer};
 
 use crate::App;
 use crate::placement::NodeId;
@@ -281,50 +282,53 @@ pub async fn drain_media_node(
     }
 }
 
-/// `PUT /internal/v1/sip-gateways/{id}`: a SIP gateway's report of itself;
-/// the answer says whether it was marked draining.
-pub async fn put_sip_gateway(
+/// `PUT /internal/v1/{pool}/{id}`: a worker's report of itself; the answer
+/// says whether it was marked draining.
+pub async fn put_worker(
+    pool: WorkerPool,
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<GatewayReport>, JsonRejection>,
-) -> Result<Json<GatewayReportAnswer>, Response> {
+    body: Result<Json<WorkerReport>, JsonRejection>,
+) -> Result<Json<WorkerReportAnswer>, Response> {
     authorize(&app, &headers).map_err(IntoResponse::into_response)?;
     let Json(report) = body.map_err(|e| AdminError::InvalidInput(e.body_text()).into_response())?;
-    crate::sip_gateways::record(&app.store, &id, &report)
+    crate::workers::record(&app.store, pool, &id, &report)
         .await
         .map(Json)
         .map_err(IntoResponse::into_response)
 }
 
-/// `GET /internal/v1/sip-gateways`: every SIP gateway with its calls.
-pub async fn list_sip_gateways(
+/// `GET /internal/v1/{pool}`: every worker of the pool with its work.
+pub async fn list_workers(
+    pool: WorkerPool,
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-) -> Result<Json<GatewayList>, Response> {
+) -> Result<Json<WorkerList>, Response> {
     authorize(&app, &headers).map_err(IntoResponse::into_response)?;
-    let gateways = crate::sip_gateways::list(&app.store)
+    let workers = crate::workers::list(&app.store, pool)
         .await
         .map_err(IntoResponse::into_response)?;
-    Ok(Json(GatewayList { gateways }))
+    Ok(Json(WorkerList { workers }))
 }
 
-/// `POST /internal/v1/sip-gateways/{id}/drain`: marks the gateway draining
-/// (it takes no new calls once its next report is answered) and answers
-/// its entry; 404 for a gateway that has not reported.
-pub async fn drain_sip_gateway(
+/// `POST /internal/v1/{pool}/{id}/drain`: marks the worker draining (it
+/// takes nothing new once its next report is answered) and answers its
+/// entry; 404 for a worker that has not reported.
+pub async fn drain_worker(
+    pool: WorkerPool,
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<GatewayLoad>, Response> {
+) -> Result<Json<WorkerLoad>, Response> {
     authorize(&app, &headers).map_err(IntoResponse::into_response)?;
-    match crate::sip_gateways::mark_draining(&app.store, &id).await {
-        Ok(Some(gateway)) => Ok(Json(gateway)),
+    match crate::workers::mark_draining(&app.store, pool, &id).await {
+        Ok(Some(worker)) => Ok(Json(worker)),
         Ok(None) => {
             let body = ApiError {
                 error: ErrorBody {
-                    code: "sip_gateway_not_found".into(),
-                    message: format!("SIP gateway {id} has not reported to this signal"),
+                    code: "worker_not_found".into(),
+                    message: format!("{} {id} has not reported to this signal", pool.noun()),
                 },
             };
             Err((StatusCode::NOT_FOUND, Json(body)).into_response())

@@ -34,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yunhui_proto::api::{About, ApiError};
 use yunhui_proto::signaling::PROTOCOL_VERSION;
+use yunhui_proto::worker::WorkerPool;
 
 use crate::App;
 use crate::error::Error;
@@ -126,18 +127,6 @@ pub fn router(app: Arc<App>) -> Router {
             post(internal::drain_media_node),
         )
         .route(
-            "/internal/v1/sip-gateways",
-            get(internal::list_sip_gateways),
-        )
-        .route(
-            "/internal/v1/sip-gateways/{id}",
-            put(internal::put_sip_gateway),
-        )
-        .route(
-            "/internal/v1/sip-gateways/{id}/drain",
-            post(internal::drain_sip_gateway),
-        )
-        .route(
             "/api/openapi.json",
             get(move || {
                 let doc = doc.clone();
@@ -145,6 +134,24 @@ pub fn router(app: Arc<App>) -> Router {
             }),
         )
         .nest(API_PREFIX, api);
+    for pool in WorkerPool::ALL {
+        let base = format!("/internal/v1/{}", pool.path());
+        router = router
+            .route(
+                &base,
+                get(move |app, headers| internal::list_workers(pool, app, headers)),
+            )
+            .route(
+                &format!("{base}/{{id}}"),
+                put(move |app, id, headers, body| {
+                    internal::put_worker(pool, app, id, headers, body)
+                }),
+            )
+            .route(
+                &format!("{base}/{{id}}/drain"),
+                post(move |app, id, headers| internal::drain_worker(pool, app, id, headers)),
+            );
+    }
     if let Some(dir) = &app.config.web_dir {
         // Client-side routes such as /j/123456789 get the app's index page.
         let index = ServeFile::new(dir.join("index.html"));

@@ -1,39 +1,47 @@
-//! A SIP gateway in a scaled pool reports itself to signal: every
-//! [`GATEWAY_REPORT_INTERVAL`] it sends its [`GatewayReport`] (its calls
-//! against its capacity, whether it drains) on `PUT
-//! /internal/v1/sip-gateways/{gateway_id}`, with the internal key. The
-//! operator scales the SIP pool from these reports. Before it removes a
-//! gateway's pod it marks the gateway draining in signal; the answer to
-//! the gateway's next report says so, and the gateway drains: no new calls,
-//! `/readyz` fails so the Service sends it none, calls in progress go on.
+//! A worker of a pool that reports to signal (a SIP gateway, a recorder;
+//! [`WorkerPool`]): every [`REPORT_INTERVAL`] it sends its [`WorkerReport`]
+//! (its work in progress against its capacity, whether it drains) on `PUT
+//! /internal/v1/{pool}/{worker_id}`, with the internal key. The operator
+//! scales the pool from these reports. Before it removes a worker's pod it
+//! marks the worker draining in signal; the answer to the worker's next
+//! report says so, and the worker drains ([`Worker::drain`]): nothing new,
+//! `/readyz` fails so the Service sends it nothing, work in progress goes on.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use yunhui_proto::sip::{GATEWAY_REPORT_INTERVAL, GatewayReport, GatewayReportAnswer};
+use yunhui_proto::worker::{REPORT_INTERVAL, WorkerPool, WorkerReport, WorkerReportAnswer};
 
-use crate::SipGateway;
+/// What a worker reports of itself, and its drain.
+pub trait Worker: Send + Sync + 'static {
+    /// Work in progress now.
+    fn in_progress(&self) -> u64;
+    /// Whether it takes nothing new.
+    fn is_draining(&self) -> bool;
+    /// Stops taking new work; work in progress goes on.
+    fn drain(&self);
+}
 
 /// How long one report may take before it is given up.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Who the gateway is to signal, and where signal is.
+/// Who the worker is to signal, and where signal is.
 #[derive(Debug, Clone)]
 pub struct Registration {
     /// Signal's base URL (e.g. `http://signal:8080`).
     pub signal_url: String,
     /// The shared internal key signal expects.
     pub internal_key: String,
-    /// The gateway's name (its pod's name in Kubernetes).
-    pub gateway_id: String,
-    /// Base URL of this gateway's own internal API, as signal reaches it.
+    /// The worker's name (its pod's name in Kubernetes).
+    pub worker_id: String,
+    /// Base URL of this worker's own internal API, as signal reaches it.
     pub control_url: String,
-    /// Calls the gateway takes at most at once.
+    /// Work the worker takes at most at once.
     pub capacity: u64,
 }
 
-/// The gateway's reporting to signal; stops when dropped.
+/// The worker's reporting to signal; stops when dropped.
 pub struct Reporter {
     task: JoinHandle<()>,
 }
@@ -45,12 +53,18 @@ impl Drop for Reporter {
 }
 
 impl Reporter {
-    /// Starts reporting `gateway` every [`GATEWAY_REPORT_INTERVAL`], the first report at once.
-    pub fn start(gateway: Arc<SipGateway>, registration: Registration) -> Reporter {
+    /// Starts reporting `worker`, of `pool`, every [`REPORT_INTERVAL`],
+    /// the first report at once.
+    pub fn start(
+        pool: WorkerPool,
+        worker: Arc<dyn Worker>,
+        registration: Registration,
+    ) -> Reporter {
         let url = format!(
-            "{}/internal/v1/sip-gateways/{}",
+            "{}/internal/v1/{}/{}",
             registration.signal_url.trim_end_matches('/'),
-            registration.gateway_id
+            pool.path(),
+            registration.worker_id
         );
         let client = reqwest::Client::builder()
             .timeout(REPORT_TIMEOUT)
@@ -58,16 +72,16 @@ impl Reporter {
             .unwrap_or_default();
         let task = tokio::spawn(async move {
             let mut failing = false;
-            let mut ticks = tokio::time::interval(GATEWAY_REPORT_INTERVAL);
+            let mut ticks = tokio::time::interval(REPORT_INTERVAL);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                let report = GatewayReport {
-                    gateway_id: registration.gateway_id.clone(),
+                let report = WorkerReport {
+                    worker_id: registration.worker_id.clone(),
                     control_url: registration.control_url.clone(),
-                    calls: gateway.active_calls() as u64,
+                    in_progress: worker.in_progress(),
                     capacity: registration.capacity,
-                    draining: gateway.is_draining(),
+                    draining: worker.is_draining(),
                 };
                 match send(&client, &url, &registration.internal_key, &report).await {
                     Ok(answer) => {
@@ -75,12 +89,12 @@ impl Reporter {
                             tracing::info!("reports reach signal again");
                             failing = false;
                         }
-                        if answer.drain && !gateway.is_draining() {
+                        if answer.drain && !worker.is_draining() {
                             tracing::info!("marked draining in signal: the pool is scaled down");
-                            gateway.drain();
+                            worker.drain();
                         }
                     }
-                    // Warned once per outage; the gateway takes calls meanwhile.
+                    // Warned once per outage; the worker takes work meanwhile.
                     Err(reason) if !failing => {
                         tracing::warn!(%reason, "reporting to signal failed");
                         failing = true;
@@ -97,8 +111,8 @@ async fn send(
     client: &reqwest::Client,
     url: &str,
     key: &str,
-    report: &GatewayReport,
-) -> Result<GatewayReportAnswer, String> {
+    report: &WorkerReport,
+) -> Result<WorkerReportAnswer, String> {
     let response = client
         .put(url)
         .bearer_auth(key)
