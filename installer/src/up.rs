@@ -304,6 +304,9 @@ fn start_recorder(args: &UpArgs, signal: SocketAddr, app: &Arc<App>) -> anyhow::
         media_bind: SocketAddr::new(args.listen.ip(), 0).to_string(),
         advertise_url: None,
         ffmpeg: yunhui_recorder::ffmpeg_from_env(),
+        storage: None,
+        shared_url: None,
+        max_jobs: None,
     })
     .with_context(|| format!("creating {}", dir.display()))?;
     app.set_record_control(Arc::new(recorder));

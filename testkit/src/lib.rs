@@ -12,6 +12,8 @@
 //!   see in a recorded file (the recorder's tests and benchmark);
 //! - [`rtmp`]: nginx's RTMP module on loopback, the streaming service of
 //!   the live-streaming tests;
+//! - [`s3`]: an S3-compatible object store on loopback (s3s-fs), where
+//!   recorded files are kept in the tests of scaled recorder pools;
 //! - [`netns`]: a network namespace on this machine that drops all UDP, and
 //!   code (an SDK participant) run inside it.
 
@@ -22,6 +24,7 @@ pub mod media;
 pub mod netns;
 pub mod processes;
 pub mod rtmp;
+pub mod s3;
 
 pub use cluster::{client_from, create, example, namespace, repo, wait};
 pub use control_plane::{ControlPlane, OPERATOR_NAMESPACE, OPERATOR_USER, render_chart};

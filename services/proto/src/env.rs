@@ -222,3 +222,40 @@ pub const RECORDER_URL: &str = "YUNHUI_RECORDER_URL";
 /// with each file so signal fetches the file from the pod that holds it.
 /// Read by the recorder.
 pub const RECORDER_ADVERTISE_URL: &str = "YUNHUI_RECORDER_ADVERTISE_URL";
+
+/// Base URL of the recorder pool's Service as the recorders know it. With
+/// an object store ([`RECORDINGS_S3_ENDPOINT`]) every recorder serves every
+/// file, so a recorder reports this URL with each file rather than its own
+/// ([`RECORDER_ADVERTISE_URL`]): the file stays reachable after its pod is
+/// gone. Read by the recorder.
+pub const RECORDER_SHARED_URL: &str = "YUNHUI_RECORDER_SHARED_URL";
+
+/// Recording and live-streaming jobs a recorder takes at most at once (no
+/// limit when unset); more are refused with 503. Read by the recorder.
+pub const RECORDER_MAX_JOBS: &str = "YUNHUI_RECORDER_MAX_JOBS";
+
+/// How long a stopping (SIGTERM) recorder waits at most for its jobs to
+/// end, in seconds. Read by the recorder.
+pub const RECORDER_DRAIN_TIMEOUT: &str = "YUNHUI_RECORDER_DRAIN_TIMEOUT";
+
+/// Endpoint of the S3-compatible object store that keeps the recorded files
+/// (e.g. `http://minio.storage:9000`); unset, the files stay on the
+/// recorder's own volume. Read by the recorder.
+pub const RECORDINGS_S3_ENDPOINT: &str = "YUNHUI_RECORDINGS_S3_ENDPOINT";
+
+/// The object store's bucket for the recorded files. Read by the recorder.
+pub const RECORDINGS_S3_BUCKET: &str = "YUNHUI_RECORDINGS_S3_BUCKET";
+
+/// The object store's region (default `us-east-1`, which most stores
+/// inside a company accept). Read by the recorder.
+pub const RECORDINGS_S3_REGION: &str = "YUNHUI_RECORDINGS_S3_REGION";
+
+/// Prefix of the recorded files' keys in the bucket (e.g. `yunhui/`).
+/// Read by the recorder.
+pub const RECORDINGS_S3_PREFIX: &str = "YUNHUI_RECORDINGS_S3_PREFIX";
+
+/// The object store's access key id. Read by the recorder.
+pub const RECORDINGS_S3_ACCESS_KEY_ID: &str = "YUNHUI_RECORDINGS_S3_ACCESS_KEY_ID";
+
+/// The object store's secret access key. Read by the recorder.
+pub const RECORDINGS_S3_SECRET_ACCESS_KEY: &str = "YUNHUI_RECORDINGS_S3_SECRET_ACCESS_KEY";

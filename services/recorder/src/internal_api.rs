@@ -3,18 +3,25 @@
 //! - `POST /internal/v1/recordings` takes a [`RecordJob`] and answers with
 //!   the job's [`RecordEvent`](yunhui_proto::recording::RecordEvent)s as they
 //!   happen, one JSON object per line, until the recorder leaves the meeting;
+//!   A recorder that drains or runs as many jobs as it takes answers 503,
+//!   so signal hands the job to another;
 //! - `GET /internal/v1/files/{name}` serves a recorded file (range requests
-//!   work), for signal to stream "My videos" from the recorder's volume;
+//!   work), for signal to stream "My videos": from the recorder's volume,
+//!   else from the object store ([`crate::storage`]), so any recorder
+//!   serves a stored file;
 //! - `DELETE /internal/v1/files/{name}` deletes one (a recording deleted
-//!   or past its retention); 404 when there is no such file.
+//!   or past its retention), from the volume and the object store; 404 when
+//!   there is no such file;
+//! - `/readyz` answers 503 while the recorder drains, so its Service sends
+//!   it nothing new.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::mpsc;
@@ -23,6 +30,8 @@ use yunhui_proto::recording::{RecordControl, RecordJob, is_file_name};
 use yunhui_runtime::internal_api::{bearer_matches, error, event_lines};
 
 use crate::Recorder;
+use crate::job::{DRAINING, FULL};
+use crate::storage::ObjectStorage;
 
 /// Largest request body: a job is a few hundred bytes.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -39,12 +48,20 @@ pub fn router(recorder: Arc<Recorder>, internal_key: &str) -> Router {
         .route("/internal/v1/recordings", post(record))
         .route("/internal/v1/files/{name}", get(file).delete(delete_file))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ApiState {
             recorder,
             key: internal_key.into(),
         })
+}
+
+async fn ready(State(state): State<ApiState>) -> Response {
+    if state.recorder.is_draining() {
+        error(StatusCode::SERVICE_UNAVAILABLE, DRAINING)
+    } else {
+        "ok".into_response()
+    }
 }
 
 fn unauthorized() -> Response {
@@ -69,7 +86,12 @@ async fn record(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) 
             let _ = events.send(event);
         }),
     ) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, reason);
+        let status = if reason == FULL || reason == DRAINING {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return error(status, reason);
     }
     event_lines(receiver)
 }
@@ -88,10 +110,13 @@ async fn file(
             format!("{name:?} is not a file name"),
         );
     }
-    match ServeFile::new(state.recorder.dir().join(&name))
-        .try_call(request)
-        .await
+    let local = state.recorder.dir().join(&name);
+    if let Some(storage) = state.recorder.storage()
+        && !tokio::fs::try_exists(&local).await.unwrap_or(false)
     {
+        return stored_file(storage, &name, request.headers()).await;
+    }
+    match ServeFile::new(local).try_call(request).await {
         Ok(response) => response.into_response(),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,17 +139,90 @@ async fn delete_file(
             format!("{name:?} is not a file name"),
         );
     }
-    match tokio::fs::remove_file(state.recorder.dir().join(&name)).await {
-        Ok(()) => {
-            tracing::info!(file = %name, "a recording's file is deleted");
-            (StatusCode::OK, Json(serde_json::json!({"deleted": name}))).into_response()
+    let local = match tokio::fs::remove_file(state.recorder.dir().join(&name)).await {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("deleting {name} failed: {e}"),
+            );
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            error(StatusCode::NOT_FOUND, format!("there is no file {name}"))
-        }
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("deleting {name} failed: {e}"),
-        ),
+    };
+    let stored = match state.recorder.storage() {
+        Some(storage) => match storage.delete(&name).await {
+            Ok(found) => found,
+            Err(e) => return error(StatusCode::BAD_GATEWAY, e),
+        },
+        None => false,
+    };
+    if !local && !stored {
+        return error(StatusCode::NOT_FOUND, format!("there is no file {name}"));
     }
+    tracing::info!(file = %name, "a recording's file is deleted");
+    (StatusCode::OK, Json(serde_json::json!({"deleted": name}))).into_response()
+}
+
+/// Serves the stored file `name` from the object store, the one range a
+/// `Range` header asks for (206) or all of it (200).
+async fn stored_file(storage: &ObjectStorage, name: &str, headers: &HeaderMap) -> Response {
+    let size = match storage.size(name).await {
+        Ok(Some(size)) => size,
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("there is no file {name}")),
+        Err(e) => return error(StatusCode::BAD_GATEWAY, e),
+    };
+    let asked = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|range| {
+            http_range_header::parse_range_header(range)
+                .and_then(|ranges| ranges.validate(size))
+                .ok()
+                .and_then(|ranges| (ranges.len() == 1).then(|| ranges[0].clone()))
+        });
+    let range = match asked {
+        None => None,
+        Some(Some(range)) => Some(*range.start()..*range.end() + 1),
+        Some(None) => {
+            let mut refused = error(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!("{name} has {size} bytes; one range within them can be asked for"),
+            );
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                refused.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return refused;
+        }
+    };
+    if size == 0 {
+        return ([(header::CONTENT_TYPE, "video/webm")], Body::empty()).into_response();
+    }
+    let partial = range.is_some();
+    let read = match storage.read(name, range).await {
+        Ok(read) => read,
+        Err(e) => return error(StatusCode::BAD_GATEWAY, e),
+    };
+    let mut response = Response::new(Body::from_stream(read.body));
+    if partial {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/webm"));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(read.range.end - read.range.start),
+    );
+    if partial {
+        let content_range = format!(
+            "bytes {}-{}/{}",
+            read.range.start,
+            read.range.end - 1,
+            read.size
+        );
+        if let Ok(value) = HeaderValue::from_str(&content_range) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    response
 }

@@ -16,7 +16,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use yunhui_client::media::{AudioPacket, TrackKind, VideoPacket};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, MeetingView};
@@ -26,6 +30,7 @@ use yunhui_proto::signaling::{RecordingState, StreamingState};
 use crate::frames::{FrameAssembler, Vp8Frame};
 use crate::mixer::AudioMixer;
 use crate::picture::{VideoSwitch, choose};
+use crate::storage::ObjectStorage;
 use crate::stream::{EncoderState, LiveEncoder, retry_delay};
 use crate::webm::{BLACK_KEYFRAME, BLACK_KEYFRAME_SIZE, SegmentWriter};
 
@@ -50,7 +55,23 @@ pub struct RecorderConfig {
     pub advertise_url: Option<String>,
     /// The ffmpeg live streams run ([`crate::stream`]).
     pub ffmpeg: PathBuf,
+    /// The object store finished files go to ([`crate::storage`]); `None`:
+    /// they stay in [`RecorderConfig::dir`].
+    pub storage: Option<ObjectStorage>,
+    /// With [`RecorderConfig::storage`], the base URL of the recorder
+    /// pool's Service, reported with each file instead of
+    /// [`RecorderConfig::advertise_url`]: any recorder serves a stored file.
+    pub shared_url: Option<String>,
+    /// Jobs taken at most at once; `None`: no limit.
+    pub max_jobs: Option<usize>,
 }
+
+/// Why a job is refused by a recorder that is full.
+pub const FULL: &str =
+    "the recorder runs as many jobs as it takes; another recorder takes this one";
+
+/// Why a job is refused by a recorder that drains.
+pub const DRAINING: &str = "the recorder is draining (its pod is stopping) and takes no new job";
 
 /// The ffmpeg to run: `YUNHUI_FFMPEG` when set, else `ffmpeg` on the `PATH`.
 pub fn ffmpeg_from_env() -> PathBuf {
@@ -63,6 +84,27 @@ pub fn ffmpeg_from_env() -> PathBuf {
 /// Takes recording jobs and runs each in a task of its own.
 pub struct Recorder {
     config: Arc<RecorderConfig>,
+    jobs: Arc<Jobs>,
+}
+
+/// The jobs running, and the drain.
+#[derive(Default)]
+struct Jobs {
+    running: AtomicUsize,
+    draining: AtomicBool,
+    /// Woken when a job ends.
+    ended: Notify,
+}
+
+/// One running job's place in [`Jobs`], given back when the job ends
+/// (also if its task is cancelled or panics).
+struct Running(Arc<Jobs>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        self.0.ended.notify_waiters();
+    }
 }
 
 impl Recorder {
@@ -71,32 +113,105 @@ impl Recorder {
         std::fs::create_dir_all(&config.dir)?;
         Ok(Recorder {
             config: Arc::new(config),
+            jobs: Arc::default(),
         })
     }
-}
 
-impl Recorder {
     /// Where the files are written.
     pub fn dir(&self) -> &std::path::Path {
         &self.config.dir
+    }
+
+    /// The object store the files go to, if any.
+    pub fn storage(&self) -> Option<&ObjectStorage> {
+        self.config.storage.as_ref()
+    }
+
+    /// Jobs running, a job whose files are still being stored included.
+    pub fn running_jobs(&self) -> usize {
+        self.jobs.running.load(Ordering::SeqCst)
+    }
+
+    /// Takes no new job from now on; the jobs running go on.
+    pub fn drain(&self) {
+        if !self.jobs.draining.swap(true, Ordering::SeqCst) {
+            tracing::info!(jobs = self.running_jobs(), "draining: no new jobs");
+        }
+    }
+
+    /// Whether [`Recorder::drain`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.jobs.draining.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no job runs, at most `within`; whether it got there.
+    pub async fn idle(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            // Made before the check, so an end in between still wakes it.
+            let ended = self.jobs.ended.notified();
+            if self.running_jobs() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return self.running_jobs() == 0;
+            }
+        }
+    }
+
+    /// Takes a place for one more job, unless the recorder drains or is full.
+    fn admit(&self) -> Result<Running, &'static str> {
+        if self.is_draining() {
+            return Err(DRAINING);
+        }
+        let max = self.config.max_jobs.unwrap_or(usize::MAX);
+        self.jobs
+            .running
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| FULL)?;
+        Ok(Running(Arc::clone(&self.jobs)))
     }
 }
 
 impl RecordControl for Recorder {
     fn record(&self, job: RecordJob, events: RecordEvents) -> Result<(), String> {
+        let running = self.admit()?;
         let config = Arc::clone(&self.config);
         let span =
             tracing::info_span!("recording", job = %job.job_id, meeting = %job.meeting_number);
         tokio::spawn(tracing::Instrument::instrument(
-            run(config, job, events),
+            async move {
+                run(config, job, events).await;
+                drop(running);
+            },
             span,
         ));
         Ok(())
     }
 }
 
-/// Runs `job` to its end; the last event is always `Ended` or `Failed`.
+/// A recorder in a scaled pool reports its jobs to signal and drains when
+/// marked ([`yunhui_runtime::worker_report`]).
+impl yunhui_runtime::worker_report::Worker for Recorder {
+    fn in_progress(&self) -> u64 {
+        self.running_jobs() as u64
+    }
+
+    fn is_draining(&self) -> bool {
+        Recorder::is_draining(self)
+    }
+
+    fn drain(&self) {
+        Recorder::drain(self)
+    }
+}
+
+/// Runs `job` to its end; the last event is always `Ended` or `Failed`,
+/// sent once every file of the job is stored.
 pub async fn run(config: Arc<RecorderConfig>, job: RecordJob, events: RecordEvents) {
+    let events: Arc<RecordEvents> = Arc::new(events);
     let joined = MeetingSession::join(
         &config.signal_url,
         JoinOptions {
@@ -120,11 +235,19 @@ pub async fn run(config: Arc<RecorderConfig>, job: RecordJob, events: RecordEven
     events(RecordEvent::Joined {
         participant_id: session.participant_id().to_string(),
     });
+    let mut uploads = Vec::new();
     let outcome = match Job::new(&config, &job, &events) {
-        Ok(mut recording) => recording.record(&session).await,
+        Ok(mut recording) => {
+            let outcome = recording.record(&session).await;
+            uploads = std::mem::take(&mut recording.uploads);
+            outcome
+        }
         Err(e) => Err(e),
     };
     session.leave().await;
+    for upload in uploads {
+        let _ = upload.await;
+    }
     match outcome {
         Ok(()) => events(RecordEvent::Ended),
         Err(reason) => events(RecordEvent::Failed { reason }),
@@ -163,9 +286,11 @@ struct Connection {
 struct Job<'a> {
     config: &'a RecorderConfig,
     job: &'a RecordJob,
-    events: &'a RecordEvents,
+    events: &'a Arc<RecordEvents>,
     file: Option<OpenFile>,
     files: u32,
+    /// Finished files being copied into the object store.
+    uploads: Vec<JoinHandle<()>>,
     mixer: AudioMixer,
     assemblers: HashMap<Arc<str>, FrameAssembler>,
     switch: VideoSwitch,
@@ -176,7 +301,7 @@ impl<'a> Job<'a> {
     fn new(
         config: &'a RecorderConfig,
         job: &'a RecordJob,
-        events: &'a RecordEvents,
+        events: &'a Arc<RecordEvents>,
     ) -> Result<Self, String> {
         Ok(Job {
             config,
@@ -184,6 +309,7 @@ impl<'a> Job<'a> {
             events,
             file: None,
             files: 0,
+            uploads: Vec::new(),
             mixer: AudioMixer::new(1).map_err(|e| format!("no audio mixer: {e}"))?,
             assemblers: HashMap::new(),
             switch: VideoSwitch::new(),
@@ -439,10 +565,15 @@ impl<'a> Job<'a> {
         let writer = SegmentWriter::create(&path, width, height, 1)
             .map_err(|e| format!("creating {}: {e}", path.display()))?;
         self.files = index;
+        let location = match &self.config.storage {
+            Some(_) => self.config.shared_url.as_ref(),
+            None => None,
+        }
+        .or(self.config.advertise_url.as_ref());
         (self.events)(RecordEvent::SegmentStarted {
             index,
             file: name.clone(),
-            location: self.config.advertise_url.clone(),
+            location: location.cloned(),
         });
         tracing::info!(file = %name, "recording into a new file");
         self.set_output(writer, index, name, None);
@@ -491,12 +622,26 @@ impl<'a> Job<'a> {
             .finish()
             .map_err(|e| format!("finishing {}: {e}", file.name))?;
         tracing::info!(file = %file.name, duration_ms = summary.duration_ms, "a recorded file is finished");
-        (self.events)(RecordEvent::SegmentFinished {
+        let finished = RecordEvent::SegmentFinished {
             index: file.index,
-            file: file.name,
+            file: file.name.clone(),
             duration_ms: summary.duration_ms,
             bytes: summary.bytes,
-        });
+        };
+        let Some(storage) = self.config.storage.clone() else {
+            (self.events)(finished);
+            return Ok(());
+        };
+        // Finished for signal once stored: from then on any recorder serves it.
+        let (events, local) = (Arc::clone(self.events), self.config.dir.join(&file.name));
+        let upload = async move {
+            if let Err(e) = storage.store(&local, &file.name).await {
+                tracing::error!(error = %e, "the file stays on this recorder's volume");
+            }
+            events(finished);
+        };
+        self.uploads
+            .push(tokio::spawn(tracing::Instrument::in_current_span(upload)));
         Ok(())
     }
 }

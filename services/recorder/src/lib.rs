@@ -42,7 +42,9 @@ pub mod internal_api;
 pub mod job;
 pub mod mixer;
 pub mod picture;
+pub mod storage;
 pub mod stream;
 pub mod webm;
 
 pub use job::{Recorder, RecorderConfig, ffmpeg_from_env};
+pub use storage::{ObjectStorage, ObjectStoreConfig};

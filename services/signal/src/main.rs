@@ -142,11 +142,14 @@ async fn main() -> anyhow::Result<()> {
         // Gateways of a pool scaled by its calls report to the table; the
         // calls go to the one with the most room.
         let control =
-            HttpCallControl::new(url, &args.internal_key).with_gateway_table(app.store.clone());
+            HttpCallControl::new(url, &args.internal_key).with_worker_table(app.store.clone());
         app.set_call_control(Arc::new(control));
     }
     if let Some(url) = &args.recorder_url {
-        app.set_record_control(Arc::new(HttpRecordControl::new(url, &args.internal_key)));
+        // Likewise recorders of a pool scaled by its jobs.
+        let control =
+            HttpRecordControl::new(url, &args.internal_key).with_worker_table(app.store.clone());
+        app.set_record_control(Arc::new(control));
     }
     // A crowd joining at once is not left waiting for SYN retransmits.
     let listener = yunhui_runtime::listen::bind(args.listen)?;

@@ -42,7 +42,7 @@ impl HttpCallControl {
 
     /// Places each call at the gateway with the most room in the worker
     /// table of `store` first (`base_url` last).
-    pub fn with_gateway_table(mut self, store: Store) -> Self {
+    pub fn with_worker_table(mut self, store: Store) -> Self {
         self.gateways = Some(store);
         self
     }

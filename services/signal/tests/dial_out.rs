@@ -1853,7 +1853,7 @@ async fn calls_out_go_to_the_gateway_with_room(db: Db) {
     }
     // The Service: here, the first gateway's own address.
     let control = HttpCallControl::new(&gateways[0].1, INTERNAL_KEY)
-        .with_gateway_table(server.app.store.clone());
+        .with_worker_table(server.app.store.clone());
     server.app.set_call_control(Arc::new(control));
     let store = server.app.store.clone();
     eventually("both gateways in the table", async || {

@@ -478,3 +478,203 @@ async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
         .status();
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
 }
+
+/// A recorder pool scaled by its jobs, its files in an S3-compatible object
+/// store (a real s3s-fs server): two recorders of one job each report to
+/// signal's worker table; the first meeting's job goes to one, the second's
+/// to the other (the first is full, and says so with 503). The recorder of
+/// the first is marked draining: it learns it from its next report, its
+/// `/readyz` fails, and its recording goes on. Stopped, its file is stored
+/// in the bucket (nothing stays on the recorder's volume), the recorder is
+/// idle, and its process is removed; "My videos" still streams the file,
+/// ranges included, through the recorder that stays, and deleting the
+/// recording deletes the object. A file an earlier recorder left on its
+/// volume is stored when a recorder starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recordings_in_an_object_store_outlive_their_recorder_in_a_pool_scaled_by_jobs() {
+    use yunhui_proto::worker::{WorkerList, WorkerLoad};
+
+    let media_dir = tempfile::tempdir().unwrap();
+    let red = pattern(media_dir.path(), "red", 440);
+    let store = yunhui_testkit::s3::S3Server::start().await;
+    let key = "recording-test-internal-key";
+    let server = support::start_with(
+        Db::Sqlite,
+        SignalConfig {
+            internal_key: Some(key.into()),
+            ..SignalConfig::default()
+        },
+    )
+    .await;
+    // Recorder b stands for the pool's Service too, as the file's address.
+    let (volume_a, volume_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::write(
+        volume_b.path().join("left-by-a-crash-1.webm"),
+        b"webm bytes",
+    )
+    .unwrap();
+    let port_b = yunhui_testkit::free_port();
+    let shared = format!("http://127.0.0.1:{port_b}");
+    let recorder = |id: &'static str, volume: PathBuf, port: Option<u16>| {
+        let (signal, shared) = (server.base_url.clone(), shared.clone());
+        let mut env: Vec<(&str, String)> = store.recorder_env();
+        env.push((yunhui_proto::env::RECORDER_SHARED_URL, shared));
+        env.push((yunhui_proto::env::RECORDER_MAX_JOBS, "1".into()));
+        env.push((yunhui_proto::env::NODE_ID, id.into()));
+        async move {
+            let env: Vec<(&str, &std::ffi::OsStr)> = env
+                .iter()
+                .map(|(k, v)| (*k, std::ffi::OsStr::new(v)))
+                .collect();
+            RecorderProcess::start(&signal, key, &volume, port, &env).await
+        }
+    };
+    server.app.set_record_control(Arc::new(
+        yunhui_signal::recorder_client::HttpRecordControl::new(&shared, key)
+            .with_worker_table(server.app.store.clone()),
+    ));
+    let http = reqwest::Client::new();
+    let table = format!("{}/internal/v1/recorders", server.base_url);
+    let listed = async || -> Vec<WorkerLoad> {
+        let list: WorkerList = http
+            .get(&table)
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("signal answers")
+            .json()
+            .await
+            .expect("a recorder list");
+        list.workers
+    };
+    let jobs_on = async |id: &str| -> Option<u64> {
+        listed()
+            .await
+            .into_iter()
+            .find(|w| w.worker_id == id && w.live)
+            .map(|w| w.in_progress)
+    };
+    let record = async || {
+        let (api, meeting) = server.meeting(None).await;
+        let mut host = join(&server, &meeting, "Host", api.token()).await;
+        host.publish_files(&red).await.expect("host publishes");
+        assert_eq!(host_command(&host, HostCommand::StartRecording).await, None);
+        recording_is(&host, RecordingState::Recording).await;
+        (api, host)
+    };
+
+    // Recorder a alone: the first meeting's job goes to it.
+    let mut rec_a = recorder("rec-a", volume_a.path().into(), None).await;
+    yunhui_testkit::wait("rec-a reporting", 20, || async {
+        (jobs_on("rec-a").await == Some(0)).then_some(())
+    })
+    .await;
+    let (api_a, host_a) = record().await;
+    yunhui_testkit::wait("rec-a's job reported", 20, || async {
+        (jobs_on("rec-a").await == Some(1)).then_some(())
+    })
+    .await;
+    // Recorder b starts (the pool grew) and stores what a crash left.
+    let _rec_b = recorder("rec-b", volume_b.path().into(), Some(port_b)).await;
+    yunhui_testkit::wait("rec-b reporting, the leftover stored", 20, || async {
+        (jobs_on("rec-b").await == Some(0)
+            && store.keys() == ["left-by-a-crash-1.webm"]
+            && std::fs::read_dir(volume_b.path()).unwrap().count() == 0)
+            .then_some(())
+    })
+    .await;
+    // The second meeting's job goes to b: a is full.
+    let (_api_b, host_b) = record().await;
+    yunhui_testkit::wait("rec-b's job reported", 20, || async {
+        (jobs_on("rec-b").await == Some(1)).then_some(())
+    })
+    .await;
+    let full = http
+        .post(format!("{}/internal/v1/recordings", rec_a.url))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"job_id": "j", "meeting_number": "1", "ticket": "t"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(full.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        full.text()
+            .await
+            .unwrap()
+            .contains("as many jobs as it takes")
+    );
+
+    // Recorder a is marked draining (the operator scales the pool down):
+    // it learns so, and its recording goes on.
+    let marked = http
+        .post(format!("{table}/rec-a/drain"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(marked.status(), reqwest::StatusCode::OK);
+    yunhui_testkit::wait("rec-a draining on its own report", 20, || async {
+        let ready = reqwest::get(format!("{}/readyz", rec_a.url)).await.ok()?;
+        (ready.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(())
+    })
+    .await;
+    let a = listed()
+        .await
+        .into_iter()
+        .find(|w| w.worker_id == "rec-a")
+        .unwrap();
+    assert!(a.draining && a.in_progress == 1, "{a:?}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        host_a.view().recording,
+        RecordingState::Recording,
+        "it goes on"
+    );
+    let refused = http
+        .post(format!("{}/internal/v1/recordings", rec_a.url))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"job_id": "j", "meeting_number": "1", "ticket": "t"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.text().await.unwrap().contains("draining"));
+
+    // The recording ends: its file is stored, and the recorder is idle.
+    assert_eq!(
+        host_command(&host_a, HostCommand::StopRecording).await,
+        None
+    );
+    recording_is(&host_a, RecordingState::Off).await;
+    yunhui_testkit::wait("rec-a idle", 20, || async {
+        (jobs_on("rec-a").await == Some(0)).then_some(())
+    })
+    .await;
+    let api = &api_a;
+    let recording = finished_files(api, 1).await.remove(0);
+    assert!(recording.duration_ms > 0, "{recording:?}");
+    assert_eq!(
+        std::fs::read_dir(volume_a.path()).unwrap().count(),
+        0,
+        "nothing stays on the drained recorder's volume"
+    );
+    let keys = store.keys();
+    assert_eq!(keys.len(), 2, "the leftover and the recording: {keys:?}");
+    // Its pod is removed; the file is still there, served by the other.
+    rec_a.child.kill().expect("remove rec-a");
+    serves_ranges(&recording.media_url).await;
+    let whole = reqwest::get(&recording.media_url).await.unwrap();
+    assert_eq!(whole.status(), reqwest::StatusCode::OK);
+    let bytes = whole.bytes().await.unwrap();
+    assert_eq!(bytes.len() as i64, recording.size_bytes, "{recording:?}");
+    let file = media_dir.path().join("stored.webm");
+    std::fs::write(&file, &bytes).unwrap();
+    let (streams, _) = probe(&file);
+    assert_eq!(streams.len(), 2, "{streams:?}");
+
+    // Deleting the recording deletes the object.
+    api.delete_recording(&recording.id).await.unwrap();
+    assert_eq!(store.keys(), ["left-by-a-crash-1.webm"]);
+    host_a.close().await;
+    host_b.close().await;
+}

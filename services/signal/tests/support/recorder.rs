@@ -48,6 +48,9 @@ pub fn with_recorder(server: &Server, dir: &Path) {
         media_bind: "127.0.0.1:0".into(),
         advertise_url: None,
         ffmpeg: yunhui_recorder::ffmpeg_from_env(),
+        storage: None,
+        shared_url: None,
+        max_jobs: None,
     })
     .expect("recorder");
     server.app.set_record_control(Arc::new(recorder));
