@@ -429,10 +429,14 @@ fn default_scale_down_window() -> i64 {
     300
 }
 
-/// The recorder pool: a StatefulSet of recorders, each with a volume of its
-/// own that keeps the files it recorded across restarts.
+/// The recorder pool. Without an object store, a StatefulSet of recorders,
+/// each with a volume of its own that keeps the files it recorded across
+/// restarts. With `objectStore`, the files go to an S3-compatible bucket
+/// once finished: the recorders are then a Deployment (each spools the file
+/// it writes on a local volume) and the pool can be scaled by its jobs.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.autoscale) || has(self.objectStore)").message("spec.recorder.autoscale needs spec.recorder.objectStore: the recorded files must outlive the recorders the pool scales away"))]
 pub struct RecorderPool {
     /// Whether the pool runs at all; without it meetings cannot be recorded.
     #[serde(default)]
@@ -443,7 +447,8 @@ pub struct RecorderPool {
     pub replicas: i32,
     /// Size of each recorder pod's volume for recorded files, e.g. `50Gi`.
     /// Set it before enabling the pool: a StatefulSet's volume claims
-    /// cannot change once it exists.
+    /// cannot change once it exists. With `objectStore`, the most a
+    /// recorder spools locally (an `emptyDir` of this size).
     #[serde(default = "default_recordings_storage_size")]
     #[schemars(length(max = 64))]
     #[x_kube(validation = Rule::new("isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))").message("spec.recorder.storageSize must be a positive quantity, e.g. 50Gi"))]
@@ -452,6 +457,22 @@ pub struct RecorderPool {
     /// default. Like `storageSize`, fixed once the pool exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class_name: Option<String>,
+    /// Keep the recorded files in an S3-compatible object store (MinIO,
+    /// Ceph RGW, a cloud's own) instead of the recorders' volumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_store: Option<RecordingsObjectStore>,
+    /// Seconds a stopping recorder lets its jobs go on (it takes no new
+    /// ones meanwhile); also its pod's termination grace period.
+    #[serde(default = "default_recorder_drain_timeout")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub drain_timeout_seconds: i64,
+    /// Scale the pool by its jobs instead of a fixed `replicas` (needs
+    /// `objectStore`): the operator keeps between `minNodes` and `maxNodes`
+    /// recorders, each taking at most `jobsPerNode` recording or
+    /// live-streaming jobs, and drains a recorder (no new jobs, its jobs go
+    /// on) before it removes its pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<RecorderAutoscale>,
     /// CPU and memory of each recorder pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
@@ -464,9 +485,75 @@ impl Default for RecorderPool {
             replicas: 1,
             storage_size: default_recordings_storage_size(),
             storage_class_name: None,
+            object_store: None,
+            drain_timeout_seconds: default_recorder_drain_timeout(),
+            autoscale: None,
             resources: None,
         }
     }
+}
+
+fn default_recorder_drain_timeout() -> i64 {
+    3600
+}
+
+/// The S3-compatible bucket the recorded files go to.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingsObjectStore {
+    /// The store's endpoint, path-style requests (e.g.
+    /// `http://minio.storage.svc:9000`).
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self.startsWith('http://') || self.startsWith('https://')").message("spec.recorder.objectStore.endpoint must be an http:// or https:// URL"))]
+    pub endpoint: String,
+    /// The bucket, which must exist.
+    #[schemars(length(min = 3, max = 63))]
+    pub bucket: String,
+    /// The region requests are signed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub region: Option<String>,
+    /// Prefix of the files' keys in the bucket (e.g. `yunhui/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub prefix: Option<String>,
+    /// A Secret in the MediaCluster's namespace with the keys
+    /// `accessKeyId` and `secretAccessKey`.
+    #[schemars(length(min = 1, max = 253))]
+    pub credentials_secret: String,
+}
+
+/// The recorder pool's autoscaling by jobs. `replicas` is then ignored.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.minNodes <= self.maxNodes").message("spec.recorder.autoscale.minNodes must not exceed spec.recorder.autoscale.maxNodes"))]
+pub struct RecorderAutoscale {
+    /// Fewest recorders kept running.
+    #[serde(default = "one")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub min_nodes: i32,
+    /// Most recorders the pool may grow to.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_nodes: i32,
+    /// Recording and live-streaming jobs one recorder takes at most at
+    /// once; more go to another recorder.
+    #[serde(default = "default_jobs_per_node")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub jobs_per_node: i32,
+    /// Jobs per recorder, in percent of `jobsPerNode`, above which the
+    /// pool grows.
+    #[serde(default = "default_target_load")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_load_percent: i32,
+    /// Seconds the jobs must stay below what fewer recorders could carry
+    /// before the operator drains one (growing never waits).
+    #[serde(default = "default_scale_down_window")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub scale_down_window_seconds: i64,
+}
+
+fn default_jobs_per_node() -> i32 {
+    4
 }
 
 fn default_recordings_storage_size() -> String {
@@ -657,9 +744,12 @@ pub struct MediaClusterStatus {
     /// The SIP pool's autoscaling by calls (`spec.sip.autoscale`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sip_scaling: Option<PoolScalingStatus>,
+    /// The recorder pool's autoscaling by jobs (`spec.recorder.autoscale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorder_scaling: Option<PoolScalingStatus>,
 }
 
-/// What the autoscaler of a pool (SFU nodes, SIP gateways) saw and is
+/// What the autoscaler of a pool (SFU nodes, SIP gateways, recorders) saw and is
 /// doing. The drain in progress lives here so that an operator restarted
 /// in the middle of one finishes that drain and starts no other.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]

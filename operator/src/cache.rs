@@ -52,10 +52,11 @@ pub fn children_selector() -> String {
     format!("app.kubernetes.io/managed-by={MANAGED_BY}")
 }
 
-/// Label selector of the scaled pools' pods (SFU nodes, SIP gateways).
+/// Label selector of the scaled pools' pods (SFU nodes, SIP gateways,
+/// recorders).
 pub fn pool_pods_selector() -> String {
     format!(
-        "{},app.kubernetes.io/component in (sfu,sip)",
+        "{},app.kubernetes.io/component in (sfu,sip,recorder)",
         children_selector()
     )
 }

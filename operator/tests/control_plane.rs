@@ -460,6 +460,21 @@ async fn cel_rules_reject_invalid_specs() {
         ),
         (
             "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "recnostore"}, "spec": {"recorder": {"enabled": true, "autoscale": {"maxNodes": 3}}}}),
+            "spec.recorder.autoscale needs spec.recorder.objectStore",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "recminmax"}, "spec": {"recorder": {"enabled": true, "objectStore": {"endpoint": "http://minio:9000", "bucket": "rec", "credentialsSecret": "s3"}, "autoscale": {"minNodes": 3, "maxNodes": 2}}}}),
+            "spec.recorder.autoscale.minNodes must not exceed spec.recorder.autoscale.maxNodes",
+        ),
+        (
+            "mediaclusters",
+            json!({"kind": "MediaCluster", "metadata": {"name": "recendpoint"}, "spec": {"recorder": {"enabled": true, "objectStore": {"endpoint": "minio:9000", "bucket": "rec", "credentialsSecret": "s3"}}}}),
+            "spec.recorder.objectStore.endpoint must be an http:// or https:// URL",
+        ),
+        (
+            "mediaclusters",
             json!({"kind": "MediaCluster", "metadata": {"name": "sqlite"}, "spec": {"signal": {"replicas": 2}}}),
             "embedded SQLite supports exactly one signal replica",
         ),

@@ -79,6 +79,8 @@ pub enum PoolKind {
     Sfu,
     /// SIP gateways, loaded with calls.
     Sip,
+    /// Recorders, loaded with recording and live-streaming jobs.
+    Recorder,
 }
 
 impl PoolKind {
@@ -87,6 +89,7 @@ impl PoolKind {
         match self {
             PoolKind::Sfu => "participants",
             PoolKind::Sip => "calls",
+            PoolKind::Recorder => "jobs",
         }
     }
 
@@ -95,6 +98,7 @@ impl PoolKind {
         match self {
             PoolKind::Sfu => format!("{n} rooms open"),
             PoolKind::Sip => format!("{n} calls in progress"),
+            PoolKind::Recorder => format!("{n} jobs running"),
         }
     }
 }

@@ -42,7 +42,7 @@ use crate::cache::Triggers;
 use crate::children::{Child, Owner};
 use crate::context::Context;
 use crate::error::{Error, Result};
-use build::BuildInput;
+use build::{BuildInput, PoolReplicas};
 
 /// Kinds of children a MediaCluster can have (for orphan removal).
 pub fn child_kinds() -> Vec<ApiResource> {
@@ -134,6 +134,10 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         Some(pool) => Some(scaling::scale(&ctx, &mc, &owner, &pool, &found.keys).await?),
         None => None,
     };
+    let recorder_scaled = match scaling::recorder_pool(&cluster).filter(|_| !cluster.stopped) {
+        Some(pool) => Some(scaling::scale(&ctx, &mc, &owner, &pool, &found.keys).await?),
+        None => None,
+    };
     let children = build::build(&BuildInput {
         owner: &owner,
         cluster: &cluster,
@@ -142,8 +146,11 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         default_pull_secrets: &ctx.config.default_pull_secrets,
         sfu_pool: found.port_conflict.is_none(),
         node_addresses: found.node_addresses.as_ref(),
-        sfu_replicas: scaled.as_ref().map(|s| s.replicas),
-        sip_replicas: sip_scaled.as_ref().map(|s| s.replicas),
+        scaled: PoolReplicas {
+            sfu: scaled.as_ref().map(|s| s.replicas),
+            sip: sip_scaled.as_ref().map(|s| s.replicas),
+            recorder: recorder_scaled.as_ref().map(|s| s.replicas),
+        },
     })?;
     let report = apply(&ctx, &mc, &owner, &children).await?;
     let action = status::update(
@@ -156,16 +163,19 @@ pub async fn reconcile(mc: Arc<MediaCluster>, ctx: Arc<Context>) -> Result<Actio
         status::Scaling {
             sfu: scaled.as_ref().map(|s| &s.status),
             sip: sip_scaled.as_ref().map(|s| &s.status),
+            recorder: recorder_scaled.as_ref().map(|s| &s.status),
         },
     )
     .await?;
     // The load changes without any watch event: a scaled pool is looked at
     // again every few seconds.
-    Ok(if scaled.is_some() || sip_scaled.is_some() {
-        Action::requeue(scaling::SCALING_INTERVAL)
-    } else {
-        action
-    })
+    Ok(
+        if scaled.is_some() || sip_scaled.is_some() || recorder_scaled.is_some() {
+            Action::requeue(scaling::SCALING_INTERVAL)
+        } else {
+            action
+        },
+    )
 }
 
 /// The apply step: server-side apply of the children, removal of orphans,

@@ -2,14 +2,15 @@
 //! ([`super::autoscale::decide`]), for the pools that are a Deployment: the
 //! SFU pool (`networking: HostPort`, or `HostNetworkSlots` with several
 //! pods per node on their own port slots; a DaemonSet runs one pod per
-//! node and is not scaled here) and the SIP pool scaled by its calls
-//! (`sip.autoscale`). Both drain and remove any one pod the same way: pod
-//! names are unique, and a slotted pod's successor takes whichever slot is
-//! free.
+//! node and is not scaled here), the SIP pool scaled by its calls
+//! (`sip.autoscale`) and the recorder pool scaled by its jobs
+//! (`recorder.autoscale`, whose files are in an object store). All drain
+//! and remove any one pod the same way: pod names are unique, and a
+//! slotted pod's successor takes whichever slot is free.
 //!
 //! Read: the Deployment's replicas, the pool's pods, and signal's table of
-//! the pool's nodes (`GET /internal/v1/media-nodes` or `GET
-//! /internal/v1/sip-gateways`, with the internal key, at the URL the tenant
+//! the pool's nodes (`GET /internal/v1/media-nodes`, or `GET
+//! /internal/v1/{sip-gateways,recorders}`, with the internal key, at the URL the tenant
 //! sync uses). The replicas, the pods and the scaling status come from the
 //! watch caches; a decision that would act (a step, a drain) is made again
 //! from the API server's answers ([`acts`]). Then, in this order, so that
@@ -57,7 +58,7 @@ pub struct Scaled {
 /// A scaled pool: which one, and its settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool {
-    /// SFU or SIP.
+    /// SFU, SIP or recorder.
     pub kind: PoolKind,
     /// Its scaling settings.
     pub policy: Policy,
@@ -69,6 +70,7 @@ impl Pool {
         match self.kind {
             PoolKind::Sfu => "sfu",
             PoolKind::Sip => "sip",
+            PoolKind::Recorder => "recorder",
         }
     }
 
@@ -77,6 +79,7 @@ impl Pool {
         match self.kind {
             PoolKind::Sfu => "media-nodes",
             PoolKind::Sip => WorkerPool::SipGateways.path(),
+            PoolKind::Recorder => WorkerPool::Recorders.path(),
         }
     }
 
@@ -85,6 +88,7 @@ impl Pool {
         match self.kind {
             PoolKind::Sfu => "SFU nodes",
             PoolKind::Sip => "SIP gateways",
+            PoolKind::Recorder => "recorders",
         }
     }
 
@@ -93,6 +97,7 @@ impl Pool {
         match self.kind {
             PoolKind::Sfu => status.sfu_scaling.as_ref(),
             PoolKind::Sip => status.sip_scaling.as_ref(),
+            PoolKind::Recorder => status.recorder_scaling.as_ref(),
         }
     }
 
@@ -100,6 +105,7 @@ impl Pool {
         match self.kind {
             PoolKind::Sfu => status.sfu_scaling = Some(scaling),
             PoolKind::Sip => status.sip_scaling = Some(scaling),
+            PoolKind::Recorder => status.recorder_scaling = Some(scaling),
         }
     }
 }
@@ -131,6 +137,22 @@ pub fn sip_pool(cluster: &ValidCluster) -> Option<Pool> {
             target_load_percent: autoscale.target_load_percent,
             scale_down_window: chrono::Duration::seconds(autoscale.scale_down_window_seconds),
             drain_timeout: chrono::Duration::seconds(sip.drain_timeout_seconds),
+        },
+    })
+}
+
+/// `cluster`'s recorder pool, when it is scaled by its jobs.
+pub fn recorder_pool(cluster: &ValidCluster) -> Option<Pool> {
+    let recorder = cluster.recorder.as_ref()?;
+    let autoscale = recorder.autoscale.as_ref()?;
+    Some(Pool {
+        kind: PoolKind::Recorder,
+        policy: Policy {
+            min_nodes: autoscale.min_nodes,
+            max_nodes: autoscale.max_nodes,
+            target_load_percent: autoscale.target_load_percent,
+            scale_down_window: chrono::Duration::seconds(autoscale.scale_down_window_seconds),
+            drain_timeout: chrono::Duration::seconds(recorder.drain_timeout_seconds),
         },
     })
 }
@@ -320,7 +342,7 @@ async fn members(ctx: &Context, pool: &Pool, signal: &str, key: &str) -> Result<
             let list: MediaNodeList = response.json().await.map_err(unreadable)?;
             list.nodes.iter().map(Member::from).collect()
         }
-        PoolKind::Sip => {
+        PoolKind::Sip | PoolKind::Recorder => {
             let list: WorkerList = response.json().await.map_err(unreadable)?;
             list.workers.iter().map(Member::from).collect()
         }

@@ -80,6 +80,8 @@ pub struct Scaling<'a> {
     pub sfu: Option<&'a PoolScalingStatus>,
     /// The SIP pool's, when it is scaled by its calls.
     pub sip: Option<&'a PoolScalingStatus>,
+    /// The recorder pool's, when it is scaled by its jobs.
+    pub recorder: Option<&'a PoolScalingStatus>,
 }
 
 /// The status after the apply step: ready when signal and the SFU pool
@@ -123,6 +125,7 @@ pub async fn update(
             signal_url: Some(signal_url(&name, namespace, &mc.spec)),
             sfu_scaling: None,
             sip_scaling: scaling.sip.cloned(),
+            recorder_scaling: scaling.recorder.cloned(),
         };
         ctx.write_status(mc, current, &status).await?;
         // Waits for a change of this or another MediaCluster (both are watched).
@@ -155,6 +158,7 @@ pub async fn update(
         signal_url: Some(signal_url(&name, namespace, &mc.spec)),
         sfu_scaling: scaling.sfu.cloned(),
         sip_scaling: scaling.sip.cloned(),
+        recorder_scaling: scaling.recorder.cloned(),
     };
     ctx.write_status(mc, current, &status).await?;
     Ok(if ready {

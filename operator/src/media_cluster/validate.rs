@@ -9,7 +9,10 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use yunhui_crds::MediaClusterSpec;
-use yunhui_crds::media_cluster::{AdvertisedAddress, Images, SfuNetworking, SipAutoscale};
+use yunhui_crds::media_cluster::{
+    AdvertisedAddress, Images, RecorderAutoscale, RecordingsObjectStore, SfuNetworking,
+    SipAutoscale,
+};
 
 use super::nodes::{arch_label, sfu_node_selector};
 
@@ -22,6 +25,12 @@ pub enum InvalidSpec {
     /// `spec.recorder.storageSize` is not a Kubernetes quantity.
     #[error("spec.recorder.storageSize {0:?} is not a size such as 50Gi or 1Ti")]
     RecordingsStorageSize(String),
+    /// `spec.recorder.autoscale` without `spec.recorder.objectStore` (the
+    /// API server's rule says so too; this guards servers without CEL).
+    #[error(
+        "spec.recorder.autoscale needs spec.recorder.objectStore: the recorded files must outlive the recorders the pool scales away"
+    )]
+    RecorderAutoscaleWithoutStore,
     /// `spec.version` is not usable as an image tag.
     #[error(
         "spec.version {0:?} is not a valid image tag (letters, digits, '.', '_', '-'; at most 128)"
@@ -288,6 +297,12 @@ pub struct Recorder {
     pub storage: Quantity,
     /// Storage class of those volumes (the cluster's default when `None`).
     pub storage_class: Option<String>,
+    /// The bucket the files go to; with it the pool is a Deployment.
+    pub object_store: Option<RecordingsObjectStore>,
+    /// Seconds a stopping recorder lets its jobs go on.
+    pub drain_timeout_seconds: i64,
+    /// Scaling by jobs (only with `object_store`).
+    pub autoscale: Option<RecorderAutoscale>,
     /// Container resources.
     pub resources: Option<ResourceRequirements>,
 }
@@ -336,6 +351,9 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
         return Err(InvalidSpec::RecordingsStorageSize(
             spec.recorder.storage_size.clone(),
         ));
+    }
+    if spec.recorder.autoscale.is_some() && spec.recorder.object_store.is_none() {
+        return Err(InvalidSpec::RecorderAutoscaleWithoutStore);
     }
     if !is_image_tag(&spec.version) {
         return Err(InvalidSpec::Version(spec.version.clone()));
@@ -426,6 +444,9 @@ pub fn validate(spec: &MediaClusterSpec) -> Result<ValidCluster, InvalidSpec> {
             replicas: spec.recorder.replicas,
             storage: Quantity(spec.recorder.storage_size.clone()),
             storage_class: spec.recorder.storage_class_name.clone(),
+            object_store: spec.recorder.object_store.clone(),
+            drain_timeout_seconds: spec.recorder.drain_timeout_seconds,
+            autoscale: spec.recorder.autoscale.clone(),
             resources: spec.recorder.resources.clone(),
         }),
         sip: sip.enabled.then(|| Sip {
@@ -525,6 +546,33 @@ mod tests {
         spec.recorder.storage_size = "200Gi".into();
         let recorder = validate(&spec).expect("valid").recorder.expect("enabled");
         assert_eq!(recorder.storage, Quantity("200Gi".into()));
+    }
+
+    #[test]
+    fn a_recorder_pool_is_scaled_only_with_an_object_store() {
+        let mut spec = defaults();
+        spec.recorder.enabled = true;
+        spec.recorder.autoscale = Some(RecorderAutoscale {
+            min_nodes: 1,
+            max_nodes: 3,
+            jobs_per_node: 4,
+            target_load_percent: 70,
+            scale_down_window_seconds: 300,
+        });
+        assert_eq!(
+            validate(&spec),
+            Err(InvalidSpec::RecorderAutoscaleWithoutStore)
+        );
+        spec.recorder.object_store = Some(RecordingsObjectStore {
+            endpoint: "http://minio.storage:9000".into(),
+            bucket: "recordings".into(),
+            region: None,
+            prefix: None,
+            credentials_secret: "recordings-s3".into(),
+        });
+        let recorder = validate(&spec).expect("valid").recorder.expect("enabled");
+        assert_eq!(recorder.autoscale.map(|a| a.max_nodes), Some(3));
+        assert_eq!(recorder.drain_timeout_seconds, 3600);
     }
 
     #[test]

@@ -72,12 +72,21 @@ pub struct BuildInput<'a> {
     /// With `advertise: NodeExternalIp`: the ExternalIP of each SFU node, by
     /// node name (nodes without one are left out).
     pub node_addresses: Option<&'a BTreeMap<String, String>>,
-    /// The replicas of a HostPort SFU pool as the autoscaler decided
-    /// ([`super::scaling`]); `None` keeps `minNodes`.
-    pub sfu_replicas: Option<i32>,
-    /// The replicas of a SIP pool scaled by its calls as the autoscaler
-    /// decided; `None` keeps `autoscale.minNodes` (or `replicas`).
-    pub sip_replicas: Option<i32>,
+    /// The replicas of the scaled pools as their autoscalers decided
+    /// ([`super::scaling`]).
+    pub scaled: PoolReplicas,
+}
+
+/// The replicas the autoscalers decided; `None` for a pool keeps its
+/// `minNodes` (or, for a pool not scaled, its `replicas`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolReplicas {
+    /// A HostPort or slotted SFU pool.
+    pub sfu: Option<i32>,
+    /// A SIP pool scaled by its calls.
+    pub sip: Option<i32>,
+    /// A recorder pool scaled by its jobs.
+    pub recorder: Option<i32>,
 }
 
 /// Seconds a stopping SFU or SIP pod gets beyond its drain, to stop on its
@@ -291,15 +300,11 @@ pub(crate) mod tests {
 
     /// Builds a fixture cluster with the usual input.
     pub(crate) fn children(cluster: &ValidCluster) -> Vec<Child> {
-        scaled_children(cluster, None, None)
+        scaled_children(cluster, PoolReplicas::default())
     }
 
     /// Builds a fixture cluster with the replicas its autoscalers decided.
-    pub(crate) fn scaled_children(
-        cluster: &ValidCluster,
-        sfu_replicas: Option<i32>,
-        sip_replicas: Option<i32>,
-    ) -> Vec<Child> {
+    pub(crate) fn scaled_children(cluster: &ValidCluster, scaled: PoolReplicas) -> Vec<Child> {
         let (o, k) = (owner(), keys());
         build(&BuildInput {
             owner: &o,
@@ -309,8 +314,7 @@ pub(crate) mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
-            sfu_replicas,
-            sip_replicas,
+            scaled,
         })
         .expect("builds")
     }
@@ -353,8 +357,7 @@ pub(crate) mod tests {
                 default_pull_secrets: &default,
                 sfu_pool: true,
                 node_addresses: None,
-                sfu_replicas: None,
-                sip_replicas: None,
+                scaled: PoolReplicas::default(),
             })
             .expect("builds")
             .iter()
@@ -389,8 +392,7 @@ pub(crate) mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
-            sfu_replicas: None,
-            sip_replicas: None,
+            scaled: PoolReplicas::default(),
         })
         .expect("builds");
         let mut images: Vec<String> = children
@@ -438,8 +440,7 @@ pub(crate) mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
-            sfu_replicas: None,
-            sip_replicas: None,
+            scaled: PoolReplicas::default(),
         })
         .expect("builds");
         assert_eq!(
@@ -797,6 +798,7 @@ sip: {enabled: true, trunk: {address: "pbx.example.com:5060", credentialsSecretN
                 env::SIGNAL_URL,
                 env::RECORDER_LISTEN,
                 env::RECORDINGS_DIR,
+                env::RECORDER_DRAIN_TIMEOUT,
                 env::POD_NAME,
                 env::RECORDER_ADVERTISE_URL,
             ]

@@ -140,7 +140,7 @@ fn workload(input: &BuildInput<'_>) -> Result<Option<Child>> {
                 metadata: owner.meta(&name, "sfu"),
                 spec: Some(DeploymentSpec {
                     replicas: Some(
-                        input.replicas(input.sfu_replicas.unwrap_or(input.cluster.sfu.min_nodes)),
+                        input.replicas(input.scaled.sfu.unwrap_or(input.cluster.sfu.min_nodes)),
                     ),
                     selector,
                     template,
@@ -413,9 +413,9 @@ fn bound_ports(sfu: &Sfu) -> Vec<i32> {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::super::GeneratedKeys;
     use super::super::build;
     use super::super::tests::{child, ids, keys, owner, scaled_children, valid};
+    use super::super::{GeneratedKeys, PoolReplicas};
     use super::*;
     use crate::children::Owner;
     use crate::media_cluster::validate::ValidCluster;
@@ -434,8 +434,7 @@ mod tests {
                 default_pull_secrets: &[],
                 sfu_pool: false,
                 node_addresses: None,
-                sfu_replicas: None,
-                sip_replicas: None,
+                scaled: PoolReplicas::default(),
             };
             let ids = ids(&build(&input).expect("builds"));
             assert!(!ids.contains(&"DaemonSet/prod-sfu".to_string()), "{ids:?}");
@@ -462,8 +461,7 @@ mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
-            sfu_replicas: None,
-            sip_replicas: None,
+            scaled: PoolReplicas::default(),
         }
     }
 
@@ -519,7 +517,11 @@ mod tests {
     fn a_host_port_pool_has_the_replicas_the_autoscaler_decided() {
         let cluster = valid("sfu: {networking: HostPort, minNodes: 1, maxNodes: 5}");
         for (decided, want) in [(None, 1), (Some(4), 4)] {
-            let children = scaled_children(&cluster, decided, None);
+            let scaled = PoolReplicas {
+                sfu: decided,
+                ..PoolReplicas::default()
+            };
+            let children = scaled_children(&cluster, scaled);
             let deployment = child(&children, "Deployment/prod-sfu");
             assert_eq!(deployment.object.data["spec"]["replicas"], json!(want));
         }
@@ -539,8 +541,10 @@ mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
-            sfu_replicas: Some(5),
-            sip_replicas: None,
+            scaled: PoolReplicas {
+                sfu: Some(5),
+                ..PoolReplicas::default()
+            },
         })
         .expect("builds");
         assert!(!ids(&children).contains(&"DaemonSet/prod-sfu".to_string()));
@@ -647,8 +651,7 @@ mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: Some(&addresses),
-            sfu_replicas: None,
-            sip_replicas: None,
+            scaled: PoolReplicas::default(),
         })
         .expect("builds");
         let map = child(&children, "ConfigMap/prod-node-addresses");
@@ -696,8 +699,7 @@ mod tests {
             default_pull_secrets: &[],
             sfu_pool: true,
             node_addresses: None,
-            sfu_replicas: None,
-            sip_replicas: None,
+            scaled: PoolReplicas::default(),
         })
         .expect("builds");
         assert!(!ids(&children).contains(&"ConfigMap/prod-node-addresses".to_string()));

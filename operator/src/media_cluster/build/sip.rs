@@ -96,7 +96,7 @@ pub fn build(input: &BuildInput<'_>, sip: &Sip) -> Result<Vec<Child>> {
 /// scaled by its calls (`minNodes` until it has), else `replicas`.
 fn replicas(input: &BuildInput<'_>, sip: &Sip) -> i32 {
     match &sip.autoscale {
-        Some(autoscale) => input.sip_replicas.unwrap_or(autoscale.min_nodes),
+        Some(autoscale) => input.scaled.sip.unwrap_or(autoscale.min_nodes),
         None => sip.replicas,
     }
 }
@@ -204,6 +204,7 @@ fn variables(input: &BuildInput<'_>, sip: &Sip) -> Vec<EnvVar> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::PoolReplicas;
     use super::super::tests::{child, children, env_value, scaled_children, valid};
     use serde_json::json;
 
@@ -324,7 +325,11 @@ mod tests {
             "sip: {enabled: true, replicas: 5, autoscale: {minNodes: 2, maxNodes: 4, callsPerNode: 30}}",
         );
         let deployment = |sip_replicas: Option<i32>| {
-            let children = scaled_children(&cluster, None, sip_replicas);
+            let scaled = PoolReplicas {
+                sip: sip_replicas,
+                ..PoolReplicas::default()
+            };
+            let children = scaled_children(&cluster, scaled);
             child(&children, "Deployment/prod-sip").object.data["spec"].clone()
         };
         assert_eq!(deployment(None)["replicas"], 2, "minNodes, not replicas");
