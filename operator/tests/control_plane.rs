@@ -2238,3 +2238,390 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
         );
     }
 }
+
+/// A host of a meeting of tenant acme, joined through the SDK, whose
+/// recording a recorder of the pool makes.
+struct RecordedMeeting {
+    host: yunhui_client::meeting::MeetingSession,
+    api: yunhui_client::api::ApiClient,
+    number: String,
+}
+
+impl RecordedMeeting {
+    /// Creates a meeting, joins it as its host and starts its recording.
+    async fn start(signal: &str, api: &yunhui_client::api::ApiClient) -> RecordedMeeting {
+        let meeting = api
+            .create_meeting(&yunhui_proto::api::CreateMeetingRequest::default())
+            .await
+            .expect("a meeting");
+        let host = yunhui_client::meeting::MeetingSession::join(
+            signal,
+            yunhui_client::meeting::JoinOptions {
+                meeting_number: meeting.number.clone(),
+                display_name: "Host".into(),
+                token: api.token().map(String::from),
+                media_bind: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("the host joins");
+        let recorded = RecordedMeeting {
+            host,
+            api: api.clone(),
+            number: meeting.number,
+        };
+        recorded
+            .command(yunhui_proto::signaling::HostCommand::StartRecording)
+            .await;
+        recorded
+            .is(yunhui_proto::signaling::RecordingState::Recording)
+            .await;
+        recorded
+    }
+
+    async fn command(&self, command: yunhui_proto::signaling::HostCommand) {
+        let refused = self
+            .host
+            .request(
+                yunhui_proto::signaling::ClientMessage::Host { command },
+                Duration::from_millis(500),
+            )
+            .await
+            .expect("socket open");
+        assert_eq!(refused, None, "the host command is taken");
+    }
+
+    async fn is(&self, state: yunhui_proto::signaling::RecordingState) {
+        self.host
+            .wait_until("the recording state", Duration::from_secs(30), |v| {
+                v.recording == state
+            })
+            .await
+            .unwrap_or_else(|_| panic!("the recording never became {state:?}"));
+    }
+
+    /// Stops the recording; answers its files once they are ready.
+    async fn stop(&self) -> Vec<yunhui_proto::api::Recording> {
+        self.command(yunhui_proto::signaling::HostCommand::StopRecording)
+            .await;
+        self.is(yunhui_proto::signaling::RecordingState::Off).await;
+        let (api, number) = (self.api.clone(), self.number.clone());
+        wait("the recording's file ready", 60, || {
+            let (api, number) = (api.clone(), number.clone());
+            async move {
+                let mut list = api.recordings(false).await.ok()?;
+                list.retain(|r| r.meeting_number == number);
+                let ready = yunhui_proto::api::RecordingFileState::Ready;
+                (!list.is_empty() && list.iter().all(|r| r.state == ready)).then_some(list)
+            }
+        })
+        .await
+    }
+}
+
+/// A recorder pool scaled by its jobs (`recorder.autoscale`), its files in
+/// an S3-compatible object store (a real s3s-fs), with a real
+/// `yunhui-recorder` process per kwok pod reporting its jobs to a real
+/// signal, and real meetings (an SDK host each, their rooms on a real SFU
+/// stand-in) recorded by them. Three recordings on one recorder of 4 jobs
+/// (target 50%): a second recorder, which takes the fourth. Two recordings
+/// end: after the (3 s) window one recorder is drained: it learns so from
+/// signal, takes no new job (503, not ready; a new recording goes to the
+/// other), and its pod stays while its recording goes on; once that
+/// recording ends exactly that pod goes. Every recording's file is in the
+/// bucket, listed ready, and nothing of it is left on a recorder's volume.
+#[tokio::test(flavor = "multi_thread")]
+async fn recorder_pool_scales_with_its_jobs_and_drains_a_recorder_before_removing_it() {
+    let c = admin().await;
+    let ns = "it-recorder-scale";
+    namespace(&c, ns).await;
+    let store = yunhui_testkit::s3::S3Server::start().await;
+    let secrets: Api<Secret> = Api::namespaced(c.clone(), ns);
+    let secret = |name: &str, data: serde_json::Value| -> Secret {
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data}))
+            .expect("secret")
+    };
+    secrets
+        .create(
+            &PostParams::default(),
+            &secret(
+                "recordings-s3",
+                json!({"accessKeyId": yunhui_testkit::s3::ACCESS_KEY_ID,
+                       "secretAccessKey": yunhui_testkit::s3::SECRET_ACCESS_KEY}),
+            ),
+        )
+        .await
+        .expect("the store's Secret");
+    let port = support::free_port();
+    let signal_url = format!("http://127.0.0.1:{port}");
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.spec.signal.external_url = Some(signal_url.clone());
+    // An SFU pool of its own ports, out of the other tests' way.
+    let sfu = &mut mc.spec.sfu;
+    sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    (sfu.udp_port, sfu.tcp_port, sfu.control_port) = (39882, 39881, 39880);
+    (sfu.min_nodes, sfu.max_nodes) = (1, 1);
+    let recorder = &mut mc.spec.recorder;
+    recorder.enabled = true;
+    recorder.drain_timeout_seconds = 600;
+    recorder.object_store = Some(yunhui_crds::media_cluster::RecordingsObjectStore {
+        endpoint: store.endpoint.clone(),
+        bucket: store.bucket.clone(),
+        region: None,
+        prefix: None,
+        credentials_secret: "recordings-s3".into(),
+    });
+    recorder.autoscale = Some(yunhui_crds::media_cluster::RecorderAutoscale {
+        min_nodes: 1,
+        max_nodes: 3,
+        jobs_per_node: 4,
+        target_load_percent: 50,
+        scale_down_window_seconds: 3,
+    });
+    create(&c, ns, &mc).await;
+    let key = generated_internal_key(&c, ns, "prod").await;
+    // Signal hands jobs to the recorders of its table; no Service here.
+    let _signal = Signal::start_with(port, &key, &["--recorder-url", "http://127.0.0.1:9"]).await;
+    let _sfu = StandIns::sfu(&c, ns, &signal_url, &key);
+    let recorders = StandIns::recorder(&c, ns, &signal_url, &key, store.recorder_env(), 4);
+    let http = reqwest::Client::new();
+    let deployments: Api<Deployment> = Api::namespaced(c.clone(), ns);
+    let clusters: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(c.clone(), ns);
+    let table = || {
+        let (http, url, key) = (http.clone(), signal_url.clone(), key.clone());
+        async move {
+            http.get(format!("{url}/internal/v1/recorders"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .ok()?
+                .json::<yunhui_proto::worker::WorkerList>()
+                .await
+                .ok()
+                .map(|list| list.workers)
+        }
+    };
+    // The pool's pods, once exactly `n` run and each one's recorder reports.
+    let pool_of = |n: usize| {
+        let (pods, table) = (pods.clone(), table);
+        move || {
+            let (pods, table) = (pods.clone(), table);
+            async move {
+                let names: Vec<String> = pods
+                    .list(&ListParams::default().labels("app.kubernetes.io/component=recorder"))
+                    .await
+                    .ok()?
+                    .items
+                    .iter()
+                    .filter(|p| p.metadata.deletion_timestamp.is_none())
+                    .map(|p| p.name_any())
+                    .collect();
+                let recorders = table().await?;
+                let reporting = names
+                    .iter()
+                    .all(|n| recorders.iter().any(|r| r.live && &r.worker_id == n));
+                (names.len() == n && reporting).then_some(names)
+            }
+        }
+    };
+    let jobs_on = |pod: String, n: u64| {
+        move || {
+            let pod = pod.clone();
+            async move {
+                let recorders = table().await?;
+                recorders
+                    .iter()
+                    .any(|r| r.live && r.worker_id == pod && r.in_progress == n)
+                    .then_some(())
+            }
+        }
+    };
+    let replicas = || {
+        let d = deployments.clone();
+        async move { d.get("prod-recorder").await.ok()?.spec?.replicas }
+    };
+
+    // Tenant acme and its administrator, who hosts the meetings.
+    secrets
+        .create(
+            &PostParams::default(),
+            &secret(
+                "acme-admin",
+                json!({"email": "host@acme.example", "password": "acme-password-1"}),
+            ),
+        )
+        .await
+        .expect("secret");
+    let mut tenant = example::<Tenant>("tenant.yaml");
+    tenant.spec.first_admin = Some(yunhui_crds::tenant::FirstAdmin {
+        secret_name: "acme-admin".into(),
+    });
+    create(&c, ns, &tenant).await;
+    let tenants: Api<Tenant> = Api::namespaced(c.clone(), ns);
+    wait("acme's administrator", 60, || {
+        let t = tenants.clone();
+        async move { t.get("acme").await.ok()?.status?.first_admin }
+    })
+    .await;
+    let mut api = yunhui_client::api::ApiClient::new(&signal_url);
+    api.login("host@acme.example", "acme-password-1")
+        .await
+        .expect("the host signs in");
+
+    // Meetings' rooms go to the SFU stand-in once it reports.
+    wait("the SFU node reporting", 90, || {
+        let (http, url, key) = (http.clone(), signal_url.clone(), key.clone());
+        async move {
+            let nodes = http
+                .get(format!("{url}/internal/v1/media-nodes"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .ok()?
+                .json::<yunhui_proto::media::MediaNodeList>()
+                .await
+                .ok()?
+                .nodes;
+            nodes.iter().any(|n| n.live).then_some(())
+        }
+    })
+    .await;
+    // One recorder, then 3 recordings on it of 4: over the 50% target.
+    let a = wait("one recorder reporting", 90, pool_of(1))
+        .await
+        .remove(0);
+    let mut on_a = Vec::new();
+    for n in 1..=3 {
+        on_a.push(RecordedMeeting::start(&signal_url, &api).await);
+        wait("recorder a reporting its jobs", 30, jobs_on(a.clone(), n)).await;
+    }
+    let two = wait("two recorders reporting", 60, pool_of(2)).await;
+    let b = two.iter().find(|p| **p != a).expect("a new pod").clone();
+    // The fourth recording goes to b, which has the most room.
+    let on_b = RecordedMeeting::start(&signal_url, &api).await;
+    wait("recorder b reporting its job", 30, jobs_on(b.clone(), 1)).await;
+    wait("the status showing two recorders", 60, || async {
+        let scaling = clusters.get("prod").await.ok()?.status?.recorder_scaling?;
+        ((scaling.current_nodes, scaling.desired_nodes) == (2, 2)).then_some(())
+    })
+    .await;
+    let up = scaling_events(&c, ns).await;
+    assert!(
+        up.contains(&(
+            "ScaledUp".into(),
+            "ScaledUp 1→2: load 75% of capacity, target 50%".into()
+        )),
+        "{up:?}"
+    );
+
+    // Two of a's recordings end: a and b have one job each, which one
+    // recorder carries at 50%. One of them is drained, its job going on.
+    let mut files = on_a.remove(0).stop().await.len();
+    files += on_a.remove(0).stop().await.len();
+    let last_on_a = on_a.remove(0);
+    let (drained, draining_url) = wait("a recorder draining in signal", 60, || async {
+        let draining: Vec<(String, u64)> = table()
+            .await?
+            .iter()
+            .filter(|r| r.live && r.draining)
+            .map(|r| (r.worker_id.clone(), r.in_progress))
+            .collect();
+        match draining.as_slice() {
+            [(pod, 1)] => Some((pod.clone(), recorders.control_url(pod))),
+            _ => None,
+        }
+    })
+    .await;
+    let (kept, drained_meeting, kept_meeting) = if drained == a {
+        (b.clone(), &last_on_a, &on_b)
+    } else {
+        (a.clone(), &on_b, &last_on_a)
+    };
+    wait("the drained recorder not ready", 10, || {
+        let (http, url) = (http.clone(), draining_url.clone());
+        async move {
+            let status = http
+                .get(format!("{url}/readyz"))
+                .send()
+                .await
+                .ok()?
+                .status();
+            (status == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(())
+        }
+    })
+    .await;
+    // A new recording goes to the recorder that stays.
+    let fifth = RecordedMeeting::start(&signal_url, &api).await;
+    wait(
+        "the kept recorder taking the new job",
+        30,
+        jobs_on(kept.clone(), 2),
+    )
+    .await;
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            replicas().await,
+            Some(2),
+            "the drained pod stays while its job runs"
+        );
+        assert!(!recorders.exited(&drained), "its process was not stopped");
+        assert_eq!(
+            drained_meeting.host.view().recording,
+            yunhui_proto::signaling::RecordingState::Recording,
+            "its recording goes on"
+        );
+    }
+
+    // Its recording ends: its file is stored, and exactly that pod goes.
+    files += drained_meeting.stop().await.len();
+    let left = wait("one recorder left", 90, pool_of(1)).await;
+    assert_eq!(
+        left,
+        [kept.as_str()],
+        "the drained pod was removed, not another"
+    );
+    wait(
+        "the drained recorder's process exits on SIGTERM",
+        30,
+        || async { recorders.exited(&drained).then_some(()) },
+    )
+    .await;
+    assert_eq!(replicas().await, Some(1));
+    wait("the drain over in the status", 30, || {
+        let clusters = clusters.clone();
+        async move {
+            let scaling = clusters.get("prod").await.ok()?.status?.recorder_scaling?;
+            (scaling.drain.is_none() && scaling.current_nodes == 1).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(
+        kept_meeting.host.view().recording,
+        yunhui_proto::signaling::RecordingState::Recording,
+        "the kept recorder's recordings go on"
+    );
+    files += kept_meeting.stop().await.len();
+    files += fifth.stop().await.len();
+    // Each meeting's list holds its own files; every one is in the bucket.
+    assert!(files >= 5, "{files} files");
+    wait("every file in the bucket", 30, || async {
+        (store.keys().len() >= files).then_some(())
+    })
+    .await;
+    let all = scaling_events(&c, ns).await;
+    for (reason, note) in [
+        ("Draining", format!("Draining {drained} (1 jobs)")),
+        (
+            "ScaledDown",
+            format!("ScaledDown 2→1: removing {drained}, drained in"),
+        ),
+    ] {
+        assert!(
+            all.iter().any(|(r, n)| r == reason && n.starts_with(&note)),
+            "no {reason} event {note:?} in {all:?}"
+        );
+    }
+}

@@ -79,6 +79,12 @@ impl Signal {
     /// Starts signal on `127.0.0.1:port` (see [`free_port`]), accepting
     /// `internal_key` on its admin API; waits for `/healthz`.
     pub async fn start(port: u16, internal_key: &str) -> Signal {
+        Self::start_with(port, internal_key, &[]).await
+    }
+
+    /// As [`Signal::start`], with `args` added to its command line (e.g.
+    /// `--recorder-url`).
+    pub async fn start_with(port: u16, internal_key: &str, args: &[&str]) -> Signal {
         let url = format!("http://127.0.0.1:{port}");
         let data = tempfile::tempdir().expect("data dir");
         let process = ChildGuard(
@@ -93,6 +99,7 @@ impl Signal {
                 ])
                 .arg("--data-dir")
                 .arg(data.path())
+                .args(args)
                 .env(yunhui_proto::env::INTERNAL_KEY, internal_key)
                 .env("RUST_LOG", "warn")
                 .spawn()

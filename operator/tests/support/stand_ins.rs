@@ -1,6 +1,7 @@
 //! Stand-ins for the scaled pools' pods, shared by the control-plane tests
 //! and the load-step benchmark: kwok starts no container, so a real
-//! `yunhui-sfu` (or `yunhui-sipgw`) process plays each Running pod.
+//! `yunhui-sfu` (or `yunhui-sipgw`, or `yunhui-recorder`) process plays
+//! each Running pod.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ struct StandIn {
     control_url: String,
     process: std::process::Child,
     terminated: bool,
+    /// The pod's own volume, when it has one.
+    _volume: Option<tempfile::TempDir>,
 }
 
 /// Starts the stand-in of one pod, by its name.
@@ -83,6 +86,26 @@ impl StandIns {
             Box::new(move |pod| {
                 start_sipgw(pod, &signal_url, &key, max_calls, ring_timeout_seconds)
             }),
+        )
+    }
+
+    /// `yunhui-recorder` processes taking at most `max_jobs` jobs, their
+    /// files going to the object store `store_env` names
+    /// (`YUNHUI_RECORDINGS_S3_*`), for the recorder pool's pods.
+    pub fn recorder(
+        client: &Client,
+        ns: &str,
+        signal_url: &str,
+        key: &str,
+        store_env: Vec<(&'static str, String)>,
+        max_jobs: u32,
+    ) -> StandIns {
+        let (signal_url, key) = (signal_url.to_string(), key.to_string());
+        Self::start(
+            client,
+            ns,
+            "recorder",
+            Box::new(move |pod| start_recorder(pod, &signal_url, &key, &store_env, max_jobs)),
         )
     }
 
@@ -164,6 +187,7 @@ fn start_sfu(pod: &str, signal_url: &str, key: &str) -> StandIn {
         control_url,
         process,
         terminated: false,
+        _volume: None,
     }
 }
 
@@ -200,5 +224,41 @@ fn start_sipgw(
         control_url,
         process,
         terminated: false,
+        _volume: None,
+    }
+}
+
+/// Starts one `yunhui-recorder` stand-in for `pod` on a free local port,
+/// with a volume of its own (the pod's `emptyDir`).
+fn start_recorder(
+    pod: &str,
+    signal_url: &str,
+    key: &str,
+    store_env: &[(&'static str, String)],
+    max_jobs: u32,
+) -> StandIn {
+    let http = yunhui_testkit::free_port();
+    let control_url = format!("http://127.0.0.1:{http}");
+    let volume = tempfile::tempdir().expect("the recorder's volume");
+    let process = std::process::Command::new(yunhui_testkit::service_binary("yunhui-recorder"))
+        .args(["--listen", &format!("127.0.0.1:{http}")])
+        .args(["--signal-url", signal_url, "--media-bind", "127.0.0.1:0"])
+        .args(["--advertise-url", &control_url, "--worker-id", pod])
+        // Files are checked in the store; no Service serves them here.
+        .args(["--shared-url", "http://127.0.0.1:9"])
+        .args(["--max-jobs", &max_jobs.to_string()])
+        .args(["--drain-timeout", "600"])
+        .arg("--dir")
+        .arg(volume.path())
+        .envs(store_env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env(yunhui_proto::env::INTERNAL_KEY, key)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("yunhui-recorder starts");
+    StandIn {
+        control_url,
+        process,
+        terminated: false,
+        _volume: Some(volume),
     }
 }
