@@ -1969,6 +1969,90 @@ impl GatewayCalls {
     }
 }
 
+/// One pool of workers (SIP gateways, recorders) as a test sees it: its
+/// pods in the namespace and signal's table of them.
+#[derive(Clone)]
+struct WorkerPoolView {
+    http: reqwest::Client,
+    table: String,
+    key: String,
+    pods: Api<k8s_openapi::api::core::v1::Pod>,
+    selector: String,
+}
+
+impl WorkerPoolView {
+    fn new(
+        client: &Client,
+        ns: &str,
+        signal_url: &str,
+        key: &str,
+        pool: yunhui_proto::worker::WorkerPool,
+        component: &str,
+    ) -> WorkerPoolView {
+        WorkerPoolView {
+            http: reqwest::Client::new(),
+            table: format!("{signal_url}/internal/v1/{}", pool.path()),
+            key: key.to_string(),
+            pods: Api::namespaced(client.clone(), ns),
+            selector: format!("app.kubernetes.io/component={component}"),
+        }
+    }
+
+    /// Signal's table of the pool.
+    async fn workers(&self) -> Option<Vec<yunhui_proto::worker::WorkerLoad>> {
+        self.http
+            .get(&self.table)
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .ok()?
+            .json::<yunhui_proto::worker::WorkerList>()
+            .await
+            .ok()
+            .map(|list| list.workers)
+    }
+
+    /// The pool's pods, once exactly `n` run and each one's worker reports.
+    async fn running(&self, n: usize) -> Option<Vec<String>> {
+        let names: Vec<String> = self
+            .pods
+            .list(&ListParams::default().labels(&self.selector))
+            .await
+            .ok()?
+            .items
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .map(|p| p.name_any())
+            .collect();
+        let workers = self.workers().await?;
+        let reporting = names
+            .iter()
+            .all(|n| workers.iter().any(|w| w.live && &w.worker_id == n));
+        (names.len() == n && reporting).then_some(names)
+    }
+
+    /// Some when `pod`'s worker reports `n` calls or jobs in progress.
+    async fn carries(&self, pod: &str, n: u64) -> Option<()> {
+        self.workers()
+            .await?
+            .iter()
+            .any(|w| w.live && w.worker_id == pod && w.in_progress == n)
+            .then_some(())
+    }
+
+    /// The workers marked draining, with their work in progress.
+    async fn draining(&self) -> Option<Vec<(String, u64)>> {
+        let draining: Vec<(String, u64)> = self
+            .workers()
+            .await?
+            .iter()
+            .filter(|w| w.live && w.draining)
+            .map(|w| (w.worker_id.clone(), w.in_progress))
+            .collect();
+        (!draining.is_empty()).then_some(draining)
+    }
+}
+
 /// A SIP pool scaled by its calls (`sip.autoscale`), with a real
 /// `yunhui-sipgw` process per kwok pod reporting its calls to a real
 /// signal, and calls out to a SIPp phone that rings for as long as each
@@ -2029,62 +2113,21 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
     let deployments: Api<Deployment> = Api::namespaced(c.clone(), ns);
     let clusters: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
     let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(c.clone(), ns);
-    let table = || {
-        let (http, url, key) = (http.clone(), signal_url.clone(), key.clone());
-        async move {
-            http.get(format!("{url}/internal/v1/sip-gateways"))
-                .bearer_auth(&key)
-                .send()
-                .await
-                .ok()?
-                .json::<yunhui_proto::worker::WorkerList>()
-                .await
-                .ok()
-                .map(|list| list.workers)
-        }
-    };
-    // The pool's pods, once exactly `n` run and each one's gateway reports.
-    let pool_of = |n: usize| {
-        let (pods, table) = (pods.clone(), table);
-        move || {
-            let (pods, table) = (pods.clone(), table);
-            async move {
-                let names: Vec<String> = pods
-                    .list(&ListParams::default().labels("app.kubernetes.io/component=sip"))
-                    .await
-                    .ok()?
-                    .items
-                    .iter()
-                    .filter(|p| p.metadata.deletion_timestamp.is_none())
-                    .map(|p| p.name_any())
-                    .collect();
-                let gateways = table().await?;
-                let reporting = names
-                    .iter()
-                    .all(|n| gateways.iter().any(|g| g.live && &g.worker_id == n));
-                (names.len() == n && reporting).then_some(names)
-            }
-        }
-    };
-    let calls_on = |pod: String, n: u64| {
-        move || {
-            let pod = pod.clone();
-            async move {
-                let gateways = table().await?;
-                gateways
-                    .iter()
-                    .any(|g| g.live && g.worker_id == pod && g.in_progress == n)
-                    .then_some(())
-            }
-        }
-    };
+    let pool = WorkerPoolView::new(
+        &c,
+        ns,
+        &signal_url,
+        &key,
+        yunhui_proto::worker::WorkerPool::SipGateways,
+        "sip",
+    );
     let replicas = || {
         let d = deployments.clone();
         async move { d.get("prod-sip").await.ok()?.spec?.replicas }
     };
 
     // One gateway, then 4 calls on it of 4: over the 75% target.
-    let a = wait("one SIP gateway reporting", 90, pool_of(1))
+    let a = wait("one SIP gateway reporting", 90, || pool.running(1))
         .await
         .remove(0);
     for _ in 0..4 {
@@ -2095,13 +2138,13 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
                 .is_success()
         );
     }
-    wait("gateway a reporting 4 calls", 20, calls_on(a.clone(), 4)).await;
+    wait("gateway a reporting 4 calls", 20, || pool.carries(&a, 4)).await;
     assert_eq!(
         calls.place(&gateways.control_url(&a), 30).await,
         reqwest::StatusCode::SERVICE_UNAVAILABLE,
         "a full gateway takes no fifth call"
     );
-    let two = wait("two SIP gateways reporting", 60, pool_of(2)).await;
+    let two = wait("two SIP gateways reporting", 60, || pool.running(2)).await;
     let b = two.iter().find(|p| **p != a).expect("a new pod").clone();
     // 7 calls on two gateways of 4: a third. One of b's calls lasts.
     for seconds in [20, 20, 80] {
@@ -2112,7 +2155,7 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
                 .is_success()
         );
     }
-    let three = wait("three SIP gateways reporting", 60, pool_of(3)).await;
+    let three = wait("three SIP gateways reporting", 60, || pool.running(3)).await;
     let third = three
         .iter()
         .find(|p| **p != a && **p != b)
@@ -2148,17 +2191,10 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
         async move { pods.get_opt(&a).await.ok()?.is_none().then_some(()) }
     })
     .await;
-    let draining = wait("gateway b draining in signal", 60, || {
-        let (table, a) = (table, a.clone());
-        async move {
-            let gateways = table().await?;
-            let draining: Vec<(String, u64)> = gateways
-                .iter()
-                .filter(|g| g.live && g.draining && g.worker_id != a)
-                .map(|g| (g.worker_id.clone(), g.in_progress))
-                .collect();
-            (!draining.is_empty()).then_some(draining)
-        }
+    let draining = wait("gateway b draining in signal", 60, || async {
+        let mut draining = pool.draining().await?;
+        draining.retain(|(pod, _)| *pod != a);
+        (!draining.is_empty()).then_some(draining)
     })
     .await;
     assert_eq!(
@@ -2201,7 +2237,7 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
     assert_eq!((drain.pod.as_str(), drain.removing_to), (b.as_str(), None));
 
     // b's call ends: exactly b goes; the last gateway's calls go on.
-    let left = wait("one SIP gateway left", 90, pool_of(1)).await;
+    let left = wait("one SIP gateway left", 90, || pool.running(1)).await;
     assert_eq!(
         left,
         [third.as_str()],
@@ -2216,11 +2252,9 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
         }
     })
     .await;
-    wait(
-        "the last gateway still carrying its 2 calls",
-        10,
-        calls_on(third.clone(), 2),
-    )
+    wait("the last gateway still carrying its 2 calls", 10, || {
+        pool.carries(&third, 2)
+    })
     .await;
     let all = scaling_events(&c, ns).await;
     for (reason, note) in [
@@ -2388,56 +2422,14 @@ async fn recorder_pool_scales_with_its_jobs_and_drains_a_recorder_before_removin
     let http = reqwest::Client::new();
     let deployments: Api<Deployment> = Api::namespaced(c.clone(), ns);
     let clusters: Api<MediaCluster> = Api::namespaced(c.clone(), ns);
-    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(c.clone(), ns);
-    let table = || {
-        let (http, url, key) = (http.clone(), signal_url.clone(), key.clone());
-        async move {
-            http.get(format!("{url}/internal/v1/recorders"))
-                .bearer_auth(&key)
-                .send()
-                .await
-                .ok()?
-                .json::<yunhui_proto::worker::WorkerList>()
-                .await
-                .ok()
-                .map(|list| list.workers)
-        }
-    };
-    // The pool's pods, once exactly `n` run and each one's recorder reports.
-    let pool_of = |n: usize| {
-        let (pods, table) = (pods.clone(), table);
-        move || {
-            let (pods, table) = (pods.clone(), table);
-            async move {
-                let names: Vec<String> = pods
-                    .list(&ListParams::default().labels("app.kubernetes.io/component=recorder"))
-                    .await
-                    .ok()?
-                    .items
-                    .iter()
-                    .filter(|p| p.metadata.deletion_timestamp.is_none())
-                    .map(|p| p.name_any())
-                    .collect();
-                let recorders = table().await?;
-                let reporting = names
-                    .iter()
-                    .all(|n| recorders.iter().any(|r| r.live && &r.worker_id == n));
-                (names.len() == n && reporting).then_some(names)
-            }
-        }
-    };
-    let jobs_on = |pod: String, n: u64| {
-        move || {
-            let pod = pod.clone();
-            async move {
-                let recorders = table().await?;
-                recorders
-                    .iter()
-                    .any(|r| r.live && r.worker_id == pod && r.in_progress == n)
-                    .then_some(())
-            }
-        }
-    };
+    let pool = WorkerPoolView::new(
+        &c,
+        ns,
+        &signal_url,
+        &key,
+        yunhui_proto::worker::WorkerPool::Recorders,
+        "recorder",
+    );
     let replicas = || {
         let d = deployments.clone();
         async move { d.get("prod-recorder").await.ok()?.spec?.replicas }
@@ -2489,19 +2481,19 @@ async fn recorder_pool_scales_with_its_jobs_and_drains_a_recorder_before_removin
     })
     .await;
     // One recorder, then 3 recordings on it of 4: over the 50% target.
-    let a = wait("one recorder reporting", 90, pool_of(1))
+    let a = wait("one recorder reporting", 90, || pool.running(1))
         .await
         .remove(0);
     let mut on_a = Vec::new();
     for n in 1..=3 {
         on_a.push(RecordedMeeting::start(&signal_url, &api).await);
-        wait("recorder a reporting its jobs", 30, jobs_on(a.clone(), n)).await;
+        wait("recorder a reporting its jobs", 30, || pool.carries(&a, n)).await;
     }
-    let two = wait("two recorders reporting", 60, pool_of(2)).await;
+    let two = wait("two recorders reporting", 60, || pool.running(2)).await;
     let b = two.iter().find(|p| **p != a).expect("a new pod").clone();
     // The fourth recording goes to b, which has the most room.
     let on_b = RecordedMeeting::start(&signal_url, &api).await;
-    wait("recorder b reporting its job", 30, jobs_on(b.clone(), 1)).await;
+    wait("recorder b reporting its job", 30, || pool.carries(&b, 1)).await;
     wait("the status showing two recorders", 60, || async {
         let scaling = clusters.get("prod").await.ok()?.status?.recorder_scaling?;
         ((scaling.current_nodes, scaling.desired_nodes) == (2, 2)).then_some(())
@@ -2522,13 +2514,7 @@ async fn recorder_pool_scales_with_its_jobs_and_drains_a_recorder_before_removin
     files += on_a.remove(0).stop().await.len();
     let last_on_a = on_a.remove(0);
     let (drained, draining_url) = wait("a recorder draining in signal", 60, || async {
-        let draining: Vec<(String, u64)> = table()
-            .await?
-            .iter()
-            .filter(|r| r.live && r.draining)
-            .map(|r| (r.worker_id.clone(), r.in_progress))
-            .collect();
-        match draining.as_slice() {
+        match pool.draining().await?.as_slice() {
             [(pod, 1)] => Some((pod.clone(), recorders.control_url(pod))),
             _ => None,
         }
@@ -2554,11 +2540,9 @@ async fn recorder_pool_scales_with_its_jobs_and_drains_a_recorder_before_removin
     .await;
     // A new recording goes to the recorder that stays.
     let fifth = RecordedMeeting::start(&signal_url, &api).await;
-    wait(
-        "the kept recorder taking the new job",
-        30,
-        jobs_on(kept.clone(), 2),
-    )
+    wait("the kept recorder taking the new job", 30, || {
+        pool.carries(&kept, 2)
+    })
     .await;
     for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -2577,7 +2561,7 @@ async fn recorder_pool_scales_with_its_jobs_and_drains_a_recorder_before_removin
 
     // Its recording ends: its file is stored, and exactly that pod goes.
     files += drained_meeting.stop().await.len();
-    let left = wait("one recorder left", 90, pool_of(1)).await;
+    let left = wait("one recorder left", 90, || pool.running(1)).await;
     assert_eq!(
         left,
         [kept.as_str()],

@@ -536,7 +536,7 @@ k get secret -n "$NS" prod-keys -o jsonpath='{.data.internal-key}' | base64 -d >
 gateway_reports() {
   curl -sf -H "Authorization: Bearer $(cat "$work/prod-internal-key")" \
     "http://$prod_signal_ip:8080/internal/v1/sip-gateways" >"$work/sip-gateways.json" &&
-    python3 -c 'import json,sys; g=[g for g in json.load(open(sys.argv[1]))["gateways"] if g["gatewayId"]==sys.argv[2]]; sys.exit(0 if g and g[0]["live"] and g[0]["capacity"]==10 and not g[0]["draining"] else 1)' \
+    python3 -c 'import json,sys; g=[g for g in json.load(open(sys.argv[1]))["workers"] if g["workerId"]==sys.argv[2]]; sys.exit(0 if g and g[0]["live"] and g[0]["capacity"]==10 and not g[0]["draining"] else 1)' \
       "$work/sip-gateways.json" "$sip_pod"
 }
 poll 30 gateway_reports || fail "prod's SIP gateway $sip_pod does not report to signal: $(cat "$work/sip-gateways.json" 2>/dev/null)"

@@ -25,6 +25,10 @@ pub const REPORT_INTERVAL: Duration = Duration::from_secs(2);
 /// How long after its last report a worker counts as gone: three missed reports.
 pub const GONE_AFTER: Duration = Duration::from_secs(6);
 
+/// Largest capacity a worker may report (more than any one process
+/// carries); a worker without a limit of its own reports it.
+pub const MAX_CAPACITY: u64 = 100_000;
+
 /// A pool of workers that report to signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WorkerPool {

@@ -16,16 +16,15 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use yunhui_client::media::{AudioPacket, TrackKind, VideoPacket};
 use yunhui_client::meeting::{JoinOptions, MeetingSession, MeetingView};
 use yunhui_proto::recording::{RecordControl, RecordEvent, RecordEvents, RecordJob};
 use yunhui_proto::signaling::{RecordingState, StreamingState};
+use yunhui_runtime::work::{Begun, WorkCount};
 
 use crate::frames::{FrameAssembler, Vp8Frame};
 use crate::mixer::AudioMixer;
@@ -84,27 +83,8 @@ pub fn ffmpeg_from_env() -> PathBuf {
 /// Takes recording jobs and runs each in a task of its own.
 pub struct Recorder {
     config: Arc<RecorderConfig>,
-    jobs: Arc<Jobs>,
-}
-
-/// The jobs running, and the drain.
-#[derive(Default)]
-struct Jobs {
-    running: AtomicUsize,
-    draining: AtomicBool,
-    /// Woken when a job ends.
-    ended: Notify,
-}
-
-/// One running job's place in [`Jobs`], given back when the job ends
-/// (also if its task is cancelled or panics).
-struct Running(Arc<Jobs>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::SeqCst);
-        self.0.ended.notify_waiters();
-    }
+    /// The jobs running against `max_jobs`, and the drain.
+    jobs: Arc<WorkCount>,
 }
 
 impl Recorder {
@@ -112,8 +92,8 @@ impl Recorder {
     pub fn new(config: RecorderConfig) -> std::io::Result<Self> {
         std::fs::create_dir_all(&config.dir)?;
         Ok(Recorder {
+            jobs: Arc::new(WorkCount::new(config.max_jobs)),
             config: Arc::new(config),
-            jobs: Arc::default(),
         })
     }
 
@@ -127,51 +107,30 @@ impl Recorder {
         self.config.storage.as_ref()
     }
 
-    /// Jobs running, a job whose files are still being stored included.
-    pub fn running_jobs(&self) -> usize {
-        self.jobs.running.load(Ordering::SeqCst)
+    /// The jobs running (a job whose files are still being stored
+    /// included) and the drain.
+    pub fn jobs(&self) -> &WorkCount {
+        &self.jobs
     }
 
     /// Takes no new job from now on; the jobs running go on.
     pub fn drain(&self) {
-        if !self.jobs.draining.swap(true, Ordering::SeqCst) {
-            tracing::info!(jobs = self.running_jobs(), "draining: no new jobs");
+        if self.jobs.drain() {
+            tracing::info!(jobs = self.jobs.active(), "draining: no new jobs");
         }
     }
 
     /// Whether [`Recorder::drain`] was called.
     pub fn is_draining(&self) -> bool {
-        self.jobs.draining.load(Ordering::SeqCst)
-    }
-
-    /// Waits until no job runs, at most `within`; whether it got there.
-    pub async fn idle(&self, within: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            // Made before the check, so an end in between still wakes it.
-            let ended = self.jobs.ended.notified();
-            if self.running_jobs() == 0 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, ended).await.is_err() {
-                return self.running_jobs() == 0;
-            }
-        }
+        self.jobs.is_draining()
     }
 
     /// Takes a place for one more job, unless the recorder drains or is full.
-    fn admit(&self) -> Result<Running, &'static str> {
+    fn admit(&self) -> Result<Begun, &'static str> {
         if self.is_draining() {
             return Err(DRAINING);
         }
-        let max = self.config.max_jobs.unwrap_or(usize::MAX);
-        self.jobs
-            .running
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .map_err(|_| FULL)?;
-        Ok(Running(Arc::clone(&self.jobs)))
+        self.jobs.begin().ok_or(FULL)
     }
 }
 
@@ -196,7 +155,7 @@ impl RecordControl for Recorder {
 /// marked ([`yunhui_runtime::worker_report`]).
 impl yunhui_runtime::worker_report::Worker for Recorder {
     fn in_progress(&self) -> u64 {
-        self.running_jobs() as u64
+        self.jobs.active() as u64
     }
 
     fn is_draining(&self) -> bool {

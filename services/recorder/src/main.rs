@@ -73,9 +73,6 @@ struct Args {
     drain_timeout: u64,
 }
 
-/// Capacity reported without `--max-jobs`.
-const UNLIMITED_CAPACITY: u64 = 100_000;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -131,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
                 internal_key: args.internal_key.clone(),
                 worker_id: worker_id.clone(),
                 control_url: control_url.clone(),
-                capacity: args.max_jobs.unwrap_or(UNLIMITED_CAPACITY),
+                capacity: args.max_jobs.unwrap_or(yunhui_proto::worker::MAX_CAPACITY),
             },
         )),
         _ => None,
@@ -140,31 +137,16 @@ async fn main() -> anyhow::Result<()> {
     // serves on while the recorder drains: probes see it draining, and the
     // jobs' event streams go on with their jobs.
     let shutdown = yunhui_runtime::shutdown_signal();
-    let mut server = tokio::spawn(
-        axum::serve(
-            listener,
-            internal_api::router(Arc::clone(&recorder), &args.internal_key),
-        )
-        .into_future(),
-    );
-    tokio::select! {
-        ended = &mut server => {
-            ended.context("the internal API's task")?.context("the internal API")?;
-            return Ok(());
-        }
-        _ = shutdown => {}
-    }
-    recorder.drain();
-    let within = Duration::from_secs(args.drain_timeout);
-    if recorder.idle(within).await {
-        tracing::info!("every job ended: stopping");
-    } else {
-        tracing::warn!(
-            jobs = recorder.running_jobs(),
-            "the drain timed out: stopping with jobs running"
-        );
-    }
-    // The last job's final events reach signal before the process ends.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    yunhui_runtime::work::serve_until_drained(
+        listener,
+        internal_api::router(Arc::clone(&recorder), &args.internal_key),
+        shutdown,
+        || recorder.drain(),
+        recorder.jobs(),
+        Duration::from_secs(args.drain_timeout),
+        "jobs",
+    )
+    .await
+    .context("the internal API")?;
     Ok(())
 }

@@ -8,11 +8,13 @@
 //! quiets library targets that only make noise.
 //!
 //! [`internal_api`] holds what the services' internal HTTP APIs share,
-//! [`listen`] the listeners that crowds connect to at once, and
-//! [`worker_report`] how a SIP gateway or recorder reports itself to signal.
+//! [`listen`] the listeners that crowds connect to at once, [`work`] how a
+//! SIP gateway or recorder counts its work and drains, and
+//! [`worker_report`] how it reports itself to signal.
 
 pub mod internal_api;
 pub mod listen;
+pub mod work;
 pub mod worker_report;
 
 /// Resolves when the process is asked to stop: SIGTERM (Kubernetes, systemd)

@@ -11,14 +11,13 @@
 //! removed at the next report of any worker).
 
 use sqlx::Row;
-use yunhui_proto::worker::{GONE_AFTER, WorkerLoad, WorkerPool, WorkerReport, WorkerReportAnswer};
+use yunhui_proto::worker::{
+    GONE_AFTER, MAX_CAPACITY, WorkerLoad, WorkerPool, WorkerReport, WorkerReportAnswer,
+};
 
 use crate::error::{Error, Result};
 use crate::placement::nodes::{FORGET_AFTER, valid_control_url, valid_node_id};
 use crate::store::{Store, now_ms};
-
-/// Largest capacity a worker may report: more than any one process carries.
-const MAX_CAPACITY: u64 = 100_000;
 
 /// Checks a report of a `pool` worker sent for `path_id`.
 fn check(pool: WorkerPool, path_id: &str, report: &WorkerReport) -> Result<()> {

@@ -20,14 +20,14 @@ use std::time::{Duration, Instant};
 
 use support::Db;
 use support::recorder::{
-    RecorderProcess, WAIT, host_command, join, pattern, recording_server, with_recorder,
+    RecorderProcess, WAIT, host_command, join, pattern, recording_server,
+    server_for_recorder_processes, with_recorder,
 };
 use yunhui_client::api::ApiClient;
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::MeetingSession;
 use yunhui_proto::api::{CreateMeetingRequest, MeetingOptions, RecordingFileState};
 use yunhui_proto::signaling::{ErrorCode, HostCommand, RecordingState};
-use yunhui_signal::SignalConfig;
 use yunhui_testkit::media::{self, colour_at, mean_volume, probe};
 
 async fn recording_is(session: &MeetingSession, state: RecordingState) {
@@ -360,14 +360,7 @@ async fn a_recorder_killed_mid_recording_leaves_a_playable_file() {
     // The recorder's volume, which signal cannot read (as in a cluster).
     let volume = tempfile::tempdir().unwrap();
     let key = "recording-test-internal-key";
-    let server = support::start_with(
-        Db::Sqlite,
-        SignalConfig {
-            internal_key: Some(key.into()),
-            ..SignalConfig::default()
-        },
-    )
-    .await;
+    let server = server_for_recorder_processes(key).await;
     let mut recorder =
         RecorderProcess::start(&server.base_url, key, volume.path(), None, &[]).await;
     // The recorder's internal API wants the key.
@@ -498,14 +491,7 @@ async fn recordings_in_an_object_store_outlive_their_recorder_in_a_pool_scaled_b
     let red = pattern(media_dir.path(), "red", 440);
     let store = yunhui_testkit::s3::S3Server::start().await;
     let key = "recording-test-internal-key";
-    let server = support::start_with(
-        Db::Sqlite,
-        SignalConfig {
-            internal_key: Some(key.into()),
-            ..SignalConfig::default()
-        },
-    )
-    .await;
+    let server = server_for_recorder_processes(key).await;
     // Recorder b stands for the pool's Service too, as the file's address.
     let (volume_a, volume_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     std::fs::write(
@@ -575,7 +561,7 @@ async fn recordings_in_an_object_store_outlive_their_recorder_in_a_pool_scaled_b
     })
     .await;
     // Recorder b starts (the pool grew) and stores what a crash left.
-    let _rec_b = recorder("rec-b", volume_b.path().into(), Some(port_b)).await;
+    let mut rec_b = recorder("rec-b", volume_b.path().into(), Some(port_b)).await;
     yunhui_testkit::wait("rec-b reporting, the leftover stored", 20, || async {
         (jobs_on("rec-b").await == Some(0)
             && store.keys() == ["left-by-a-crash-1.webm"]
@@ -676,5 +662,40 @@ async fn recordings_in_an_object_store_outlive_their_recorder_in_a_pool_scaled_b
     api.delete_recording(&recording.id).await.unwrap();
     assert_eq!(store.keys(), ["left-by-a-crash-1.webm"]);
     host_a.close().await;
+
+    // SIGTERM to recorder b while it records (its pod is stopping): it
+    // drains, its recording goes on, and it stops by itself once the
+    // recording has ended and its file is stored.
+    let sigterm = std::process::Command::new("kill")
+        .args(["-TERM", &rec_b.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sigterm.success());
+    yunhui_testkit::wait("rec-b draining on SIGTERM", 20, || async {
+        let ready = reqwest::get(format!("{}/readyz", rec_b.url)).await.ok()?;
+        (ready.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        host_b.view().recording,
+        RecordingState::Recording,
+        "it goes on"
+    );
+    assert!(
+        rec_b.child.try_wait().unwrap().is_none(),
+        "rec-b waits for its job"
+    );
+    assert_eq!(
+        host_command(&host_b, HostCommand::StopRecording).await,
+        None
+    );
+    recording_is(&host_b, RecordingState::Off).await;
+    let deadline = Instant::now() + WAIT;
+    while rec_b.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "rec-b never stopped by itself");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(store.keys().len(), 2, "its file stored before it stopped");
     host_b.close().await;
 }

@@ -18,13 +18,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::Db;
-use support::recorder::{RecorderProcess, WAIT, host_command, join, pattern, recording_server};
+use support::recorder::{
+    RecorderProcess, WAIT, host_command, join, pattern, recording_server,
+    server_for_recorder_processes,
+};
 use yunhui_client::media::TrackKind;
 use yunhui_client::meeting::MeetingSession;
 use yunhui_proto::api::{CloudRoomStreaming, CreateMeetingRequest, MeetingOptions};
 use yunhui_proto::schedule::CloudRoomRequest;
 use yunhui_proto::signaling::{ErrorCode, HostCommand, StreamingState};
-use yunhui_signal::SignalConfig;
 use yunhui_testkit::rtmp::RtmpServer;
 
 const KEY: &str = "weekly-sync-7f3a";
@@ -366,14 +368,7 @@ async fn rtmps_goes_by_name_through_the_recorders_tls_which_checks_the_certifica
     // The recorder as a process of its own (as in a recorder pod), trusting
     // the service's CA through SSL_CERT_FILE.
     let key = "streaming-test-internal-key";
-    let server = support::start_with(
-        Db::Sqlite,
-        SignalConfig {
-            internal_key: Some(key.into()),
-            ..SignalConfig::default()
-        },
-    )
-    .await;
+    let server = server_for_recorder_processes(key).await;
     let volume = tempfile::tempdir().unwrap();
     let recorder = RecorderProcess::start(
         &server.base_url,

@@ -9,7 +9,6 @@ pub mod dial_in;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rsipstack::EndpointBuilder;
@@ -27,12 +26,13 @@ use rsipstack::transport::{
     SipConnection, TcpListenerConnection, TlsConfig, TlsListenerConnection, TransportLayer,
 };
 use tokio::net::UdpSocket;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use yunhui_client::meeting::{JoinOptions, MeetingSession, SessionError};
 use yunhui_client::signaling::ActingFor;
 use yunhui_proto::dial::{CallControl, CallEvent, CallEvents, DialRequest};
 use yunhui_proto::signaling::{DialTarget, ErrorCode, ServerMessage};
+use yunhui_runtime::work::WorkCount;
 
 use crate::bridge::{self, RtpLeg};
 use crate::sdp;
@@ -143,33 +143,12 @@ pub(crate) struct Inner {
     /// Its address for SIP over TLS, if it listens there.
     pub(crate) tls: Option<SocketAddr>,
     pub(crate) cancel: CancellationToken,
-    active: AtomicUsize,
-    /// Set by [`SipGateway::drain`]: no new calls.
-    draining: AtomicBool,
-    /// Woken whenever the last call in progress ends.
-    idle: Notify,
+    /// Calls in progress (ringing, or a device dialling in) against
+    /// `max_calls`, and the drain ([`SipGateway::drain`]: no new calls).
+    calls: WorkCount,
 }
 
 impl Inner {
-    /// A call begins (ringing, or a device dialling in), unless the
-    /// gateway is full: whether it may.
-    fn call_began(&self) -> bool {
-        let limit = self.config.max_calls.unwrap_or(usize::MAX);
-        self.active
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |calls| {
-                (calls < limit).then_some(calls + 1)
-            })
-            .is_ok()
-    }
-
-    /// A call ended; the last one wakes whoever waits for the gateway to
-    /// be idle.
-    fn call_ended(&self) {
-        if self.active.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.idle.notify_waiters();
-        }
-    }
-
     /// The gateway's Contact for a dialog whose requests came on `transport`.
     pub(crate) fn contact(&self, transport: Transport) -> Option<Uri> {
         let text = match (transport, self.tcp, self.tls) {
@@ -291,15 +270,13 @@ impl SipGateway {
         let layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         tokio::spawn(async move { endpoint.serve().await });
         let inner = Arc::new(Inner {
+            calls: WorkCount::new(config.max_calls),
             config,
             layer,
             local,
             tcp,
             tls,
             cancel,
-            active: AtomicUsize::new(0),
-            draining: AtomicBool::new(false),
-            idle: Notify::new(),
         });
         tokio::spawn(answer_requests(incoming, Arc::clone(&inner)));
         tracing::info!(udp = %local, tcp = ?tcp, tls = ?tls, "SIP gateway listening");
@@ -323,7 +300,7 @@ impl SipGateway {
 
     /// Calls in progress (ringing or connected).
     pub fn active_calls(&self) -> usize {
-        self.inner.active.load(Ordering::SeqCst)
+        self.inner.calls.active()
     }
 
     /// Takes no new calls from now on (the pod is stopping): devices
@@ -332,30 +309,25 @@ impl SipGateway {
     /// Service), and signal's dial requests are refused. Calls in progress
     /// go on.
     pub fn drain(&self) {
-        if !self.inner.draining.swap(true, Ordering::SeqCst) {
+        if self.inner.calls.drain() {
             tracing::info!(calls = self.active_calls(), "draining: no new calls");
         }
     }
 
     /// Whether [`SipGateway::drain`] was called.
     pub fn is_draining(&self) -> bool {
-        self.inner.draining.load(Ordering::SeqCst)
+        self.inner.calls.is_draining()
     }
 
     /// Waits until no call is in progress, at most `within`; whether the
     /// gateway got there.
     pub async fn idle(&self, within: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            // Made before the check, so an end in between still wakes it.
-            let ended = self.inner.idle.notified();
-            if self.active_calls() == 0 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, ended).await.is_err() {
-                return self.active_calls() == 0;
-            }
-        }
+        self.inner.calls.idle(within).await
+    }
+
+    /// The calls in progress and the drain, for the process's stop.
+    pub fn calls(&self) -> &WorkCount {
+        &self.inner.calls
     }
 }
 
@@ -402,7 +374,7 @@ async fn answer_requests(
                     let status = match tx.original.method {
                         Method::Ack => return,
                         Method::Options => StatusCode::OK,
-                        Method::Invite if inner.draining.load(Ordering::SeqCst) => {
+                        Method::Invite if inner.calls.is_draining() => {
                             try_again_later(&mut tx, DRAINING_RETRY_AFTER_SECONDS).await;
                             tracing::info!(
                                 device = ?device_address(&tx),
@@ -411,17 +383,17 @@ async fn answer_requests(
                             return;
                         }
                         Method::Invite => {
-                            if !inner.call_began() {
+                            if !inner.calls.try_begin() {
                                 try_again_later(&mut tx, FULL_RETRY_AFTER_SECONDS).await;
                                 tracing::warn!(
                                     device = ?device_address(&tx),
-                                    calls = inner.active.load(Ordering::SeqCst),
+                                    calls = inner.calls.active(),
                                     "a device dialled in while the gateway is full: 503"
                                 );
                                 return;
                             }
                             let outcome = dial_in::answer(&inner, tx).await;
-                            inner.call_ended();
+                            inner.calls.end();
                             tracing::info!(outcome, "call into a meeting over");
                             return;
                         }
@@ -457,12 +429,12 @@ impl CallControl for SipGateway {
         }
         let callee = callee_uri(&request.target, self.inner.config.trunk.as_ref())?;
         let inner = Arc::clone(&self.inner);
-        if !inner.call_began() {
+        if !inner.calls.try_begin() {
             return Err(FULL.into());
         }
         tokio::spawn(async move {
             let outcome = call(&inner, &request, callee, &events).await;
-            inner.call_ended();
+            inner.calls.end();
             events(outcome);
         });
         Ok(())

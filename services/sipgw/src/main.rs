@@ -4,7 +4,6 @@
 //! calls (devices get 503, `/readyz` fails so the Service leaves it), the
 //! calls in progress go on until they end or `--drain-timeout` passes.
 
-use std::future::IntoFuture;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -82,9 +81,6 @@ struct Args {
     control_url: Option<String>,
 }
 
-/// Capacity reported by a gateway without `--max-calls`.
-const UNLIMITED_CAPACITY: u64 = 100_000;
-
 fn parse_range(text: &str) -> Result<(u16, u16), String> {
     let (first, last) = text.split_once('-').ok_or_else(|| {
         format!("{text:?} is not a port range: write first-last, e.g. 20000-20999")
@@ -160,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
                 internal_key: args.internal_key.clone(),
                 worker_id: gateway_id.clone(),
                 control_url: control_url.clone(),
-                capacity: args.max_calls.unwrap_or(UNLIMITED_CAPACITY),
+                capacity: args.max_calls.unwrap_or(yunhui_proto::worker::MAX_CAPACITY),
             },
         )),
         _ => None,
@@ -169,31 +165,16 @@ async fn main() -> anyhow::Result<()> {
     // drains. The API serves on while the gateway drains: probes see it
     // draining, and the event streams of calls out go on with their calls.
     let shutdown = yunhui_runtime::shutdown_signal();
-    let mut server = tokio::spawn(
-        axum::serve(
-            listener,
-            internal_api::router(Arc::clone(&gateway), &args.internal_key),
-        )
-        .into_future(),
-    );
-    tokio::select! {
-        ended = &mut server => {
-            ended.context("the internal API's task")?.context("the internal API")?;
-            return Ok(());
-        }
-        _ = shutdown => {}
-    }
-    gateway.drain();
-    let within = Duration::from_secs(args.drain_timeout);
-    if gateway.idle(within).await {
-        tracing::info!("drained: every call has ended");
-    } else {
-        tracing::warn!(
-            calls = gateway.active_calls(),
-            seconds = args.drain_timeout,
-            "the drain timeout passed with calls in progress: they end now"
-        );
-    }
-    server.abort();
+    yunhui_runtime::work::serve_until_drained(
+        listener,
+        internal_api::router(Arc::clone(&gateway), &args.internal_key),
+        shutdown,
+        || gateway.drain(),
+        gateway.calls(),
+        Duration::from_secs(args.drain_timeout),
+        "calls",
+    )
+    .await
+    .context("the internal API")?;
     Ok(())
 }

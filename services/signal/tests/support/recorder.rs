@@ -29,6 +29,16 @@ pub fn pattern(dir: &Path, colour: &str, hz: u32) -> FileMedia {
     }
 }
 
+/// A server on SQLite with the internal `key` a recorder process of its
+/// own takes (signal cannot read that recorder's volume, as in a cluster).
+pub async fn server_for_recorder_processes(key: &str) -> Server {
+    let config = SignalConfig {
+        internal_key: Some(key.into()),
+        ..SignalConfig::default()
+    };
+    super::start_with(Db::Sqlite, config).await
+}
+
 /// A server whose meetings can be recorded into `dir`.
 pub async fn recording_server(db: Db, dir: &Path) -> Server {
     let config = SignalConfig {
