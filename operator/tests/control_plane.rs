@@ -1969,6 +1969,19 @@ impl GatewayCalls {
     }
 }
 
+/// The example MediaCluster with signal at `signal_url` (a process the
+/// test starts) and one SFU node on host ports of its own, `udp_port` and
+/// the two below it, out of the other tests' way.
+fn cluster_with_one_sfu_node(signal_url: &str, udp_port: i32) -> MediaCluster {
+    let mut mc = example::<MediaCluster>("media-cluster.yaml");
+    mc.spec.signal.external_url = Some(signal_url.to_string());
+    let sfu = &mut mc.spec.sfu;
+    sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
+    (sfu.udp_port, sfu.tcp_port, sfu.control_port) = (udp_port, udp_port - 1, udp_port - 2);
+    (sfu.min_nodes, sfu.max_nodes) = (1, 1);
+    mc
+}
+
 /// One pool of workers (SIP gateways, recorders) as a test sees it: its
 /// pods in the namespace and signal's table of them.
 #[derive(Clone)]
@@ -2040,6 +2053,18 @@ impl WorkerPoolView {
             .then_some(())
     }
 
+    /// Some when the worker at `control_url` is not ready (it drains).
+    async fn unready(&self, control_url: &str) -> Option<()> {
+        let status = self
+            .http
+            .get(format!("{control_url}/readyz"))
+            .send()
+            .await
+            .ok()?
+            .status();
+        (status == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(())
+    }
+
     /// The workers marked draining, with their work in progress.
     async fn draining(&self) -> Option<Vec<(String, u64)>> {
         let draining: Vec<(String, u64)> = self
@@ -2071,13 +2096,7 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
     namespace(&c, ns).await;
     let port = support::free_port();
     let signal_url = format!("http://127.0.0.1:{port}");
-    let mut mc = example::<MediaCluster>("media-cluster.yaml");
-    mc.spec.signal.external_url = Some(signal_url.clone());
-    // An SFU pool of its own ports, out of the other tests' way.
-    let sfu = &mut mc.spec.sfu;
-    sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
-    (sfu.udp_port, sfu.tcp_port, sfu.control_port) = (57882, 57881, 57880);
-    (sfu.min_nodes, sfu.max_nodes) = (1, 1);
+    let mut mc = cluster_with_one_sfu_node(&signal_url, 57882);
     let sip = &mut mc.spec.sip;
     sip.enabled = true;
     sip.drain_timeout_seconds = 600;
@@ -2204,16 +2223,7 @@ async fn sip_pool_scales_with_its_calls_and_drains_a_gateway_before_removing_it(
     );
     let b_url = gateways.control_url(&b);
     wait("gateway b not ready: it drains", 10, || {
-        let (http, url) = (http.clone(), b_url.clone());
-        async move {
-            let status = http
-                .get(format!("{url}/readyz"))
-                .send()
-                .await
-                .ok()?
-                .status();
-            (status == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(())
-        }
+        pool.unready(&b_url)
     })
     .await;
     assert_eq!(
@@ -2389,13 +2399,7 @@ async fn recorder_pool_scales_with_its_jobs_and_drains_a_recorder_before_removin
         .expect("the store's Secret");
     let port = support::free_port();
     let signal_url = format!("http://127.0.0.1:{port}");
-    let mut mc = example::<MediaCluster>("media-cluster.yaml");
-    mc.spec.signal.external_url = Some(signal_url.clone());
-    // An SFU pool of its own ports, out of the other tests' way.
-    let sfu = &mut mc.spec.sfu;
-    sfu.networking = yunhui_crds::media_cluster::SfuNetworking::HostPort;
-    (sfu.udp_port, sfu.tcp_port, sfu.control_port) = (39882, 39881, 39880);
-    (sfu.min_nodes, sfu.max_nodes) = (1, 1);
+    let mut mc = cluster_with_one_sfu_node(&signal_url, 39882);
     let recorder = &mut mc.spec.recorder;
     recorder.enabled = true;
     recorder.drain_timeout_seconds = 600;
@@ -2526,16 +2530,7 @@ async fn recorder_pool_scales_with_its_jobs_and_drains_a_recorder_before_removin
         (a.clone(), &on_b, &last_on_a)
     };
     wait("the drained recorder not ready", 10, || {
-        let (http, url) = (http.clone(), draining_url.clone());
-        async move {
-            let status = http
-                .get(format!("{url}/readyz"))
-                .send()
-                .await
-                .ok()?
-                .status();
-            (status == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(())
-        }
+        pool.unready(&draining_url)
     })
     .await;
     // A new recording goes to the recorder that stays.

@@ -575,20 +575,20 @@ async fn recordings_in_an_object_store_outlive_their_recorder_in_a_pool_scaled_b
         (jobs_on("rec-b").await == Some(1)).then_some(())
     })
     .await;
-    let full = http
-        .post(format!("{}/internal/v1/recordings", rec_a.url))
-        .bearer_auth(key)
-        .json(&serde_json::json!({"job_id": "j", "meeting_number": "1", "ticket": "t"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(full.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        full.text()
+    // A job recorder a turns away with 503, saying why.
+    let turned_away = async |says: &str| {
+        let refused = http
+            .post(format!("{}/internal/v1/recordings", rec_a.url))
+            .bearer_auth(key)
+            .json(&serde_json::json!({"job_id": "j", "meeting_number": "1", "ticket": "t"}))
+            .send()
             .await
-            .unwrap()
-            .contains("as many jobs as it takes")
-    );
+            .unwrap();
+        assert_eq!(refused.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        let text = refused.text().await.unwrap();
+        assert!(text.contains(says), "{says:?} in {text}");
+    };
+    turned_away("as many jobs as it takes").await;
 
     // Recorder a is marked draining (the operator scales the pool down):
     // it learns so, and its recording goes on.
@@ -616,15 +616,7 @@ async fn recordings_in_an_object_store_outlive_their_recorder_in_a_pool_scaled_b
         RecordingState::Recording,
         "it goes on"
     );
-    let refused = http
-        .post(format!("{}/internal/v1/recordings", rec_a.url))
-        .bearer_auth(key)
-        .json(&serde_json::json!({"job_id": "j", "meeting_number": "1", "ticket": "t"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
-    assert!(refused.text().await.unwrap().contains("draining"));
+    turned_away("draining").await;
 
     // The recording ends: its file is stored, and the recorder is idle.
     assert_eq!(
